@@ -1,0 +1,67 @@
+"""Reading settings from environment variables, with embedded development defaults.
+
+Kept free of Django imports so settings.py (and tests) can use it before Django starts.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+
+class ConfigError(RuntimeError):
+    """A required production setting is missing or malformed."""
+
+
+def env_str(name: str, default: str = "") -> str:
+    return os.environ.get(name, default).strip()
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name} must be true or false, not {raw!r}")
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    raw = env_str(name)
+    if not raw:
+        return default
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def require(name: str, debug: bool) -> str:
+    """Return a production-only setting, failing start-up loudly when it is missing."""
+    value = env_str(name)
+    if not value and not debug:
+        raise ConfigError(
+            f"{name} is not set. It is required when DEBUG is false; "
+            f"see README.md, section Production."
+        )
+    return value
+
+
+def dev_secrets(var_dir: Path) -> dict[str, str]:
+    """Development-only secrets, generated once and kept under var/ so restarts can decrypt."""
+    path = var_dir / "dev-secrets.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    values = {
+        "SECRET_KEY": "dev-" + secrets.token_urlsafe(40),
+        "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+    }
+    var_dir.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(values))
+    os.chmod(tmp, 0o600)
+    tmp.replace(path)
+    return values

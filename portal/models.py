@@ -1,0 +1,248 @@
+"""Tenancy: organisations, their members, their upstream environments, API tokens, audit log."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+import zoneinfo
+from datetime import datetime
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from portal import crypto
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(
+            _("%(value)s is not an IANA timezone name (e.g. America/Sao_Paulo)."),
+            params={"value": value},
+        )
+
+
+class Organization(models.Model):
+    """A customer: owns environments and members; its timezone defines every reported day."""
+
+    slug = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def tzinfo(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    def save(self, *args, **kwargs) -> None:
+        validate_timezone(self.timezone)
+        super().save(*args, **kwargs)
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", _("Owner")
+    ADMIN = "admin", _("Admin")
+    ANALYST = "analyst", _("Analyst")
+    VIEWER = "viewer", _("Viewer")
+
+
+# Higher rank can do everything a lower rank can.
+ROLE_RANK = {Role.VIEWER: 0, Role.ANALYST: 1, Role.ADMIN: 2, Role.OWNER: 3}
+
+
+class Membership(models.Model):
+    """A user's role in one organisation. Every access check starts here."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "organization"], name="membership_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.organization} ({self.role})"
+
+    def has_role(self, minimum: str) -> bool:
+        return ROLE_RANK[Role(self.role)] >= ROLE_RANK[Role(minimum)]
+
+
+class Provider(models.TextChoices):
+    TALKOVER = "talkover", "Talkover"
+    ORIGINS = "origins", "Origins AI"
+
+
+DEFAULT_BASE_URLS = {
+    Provider.TALKOVER: "https://app.talkover.ai/api/v1",
+    Provider.ORIGINS: "",  # per customer: must be given
+}
+
+
+class EnvironmentStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    PAUSED = "paused", _("Paused")
+    AUTH_FAILED = "auth_failed", _("Token rejected")
+
+
+class Environment(models.Model):
+    """One upstream workspace reached with one token; the unit that is synced and reported.
+
+    The token is stored encrypted (`token_ciphertext`) and is write-only: code reads it with
+    `get_token()` only to call the upstream. Only `token_hint` is ever displayed.
+    """
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="environments"
+    )
+    name = models.CharField(max_length=200)
+    provider = models.CharField(max_length=16, choices=Provider.choices, default=Provider.TALKOVER)
+    base_url = models.URLField(max_length=500, blank=True)
+    token_ciphertext = models.TextField(editable=False, default="")
+    token_hint = models.CharField(max_length=32, editable=False, default="")
+    # Provider-specific settings, e.g. {"agent_ids": [12, 34]} for Origins AI.
+    provider_settings = models.JSONField(default=dict, blank=True)
+    status = models.CharField(
+        max_length=16, choices=EnvironmentStatus.choices, default=EnvironmentStatus.ACTIVE
+    )
+    status_reason = models.TextField(blank=True, default="")
+    sync_enabled = models.BooleanField(default=True)
+    sync_interval_minutes = models.PositiveIntegerField(default=15)
+    lookback_days = models.PositiveIntegerField(default=2)
+    backfill_days = models.PositiveIntegerField(default=90)
+    requests_per_minute = models.PositiveIntegerField(default=90)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    next_sync_at = models.DateTimeField(null=True, blank=True)
+    # Bumped by every sync that changed the mirror; report cache keys include it.
+    data_version = models.PositiveBigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["organization__name", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="environment_name_unique")
+        ]
+        indexes = [models.Index(fields=["sync_enabled", "status", "next_sync_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_provider_display()})"
+
+    def __repr__(self) -> str:
+        return f"<Environment {self.pk} {self.name!r} {self.provider} token={self.token_hint}>"
+
+    def set_token(self, token: str) -> None:
+        token = token.strip()
+        if not token:
+            raise ValidationError(_("The token is empty."))
+        self.token_ciphertext = crypto.encrypt(token)
+        self.token_hint = crypto.token_hint(token)
+
+    def get_token(self) -> str:
+        return crypto.decrypt(self.token_ciphertext)
+
+    @property
+    def has_token(self) -> bool:
+        return bool(self.token_ciphertext)
+
+    @property
+    def effective_base_url(self) -> str:
+        return (self.base_url or DEFAULT_BASE_URLS[Provider(self.provider)]).rstrip("/")
+
+    @property
+    def agent_ids(self) -> list[int]:
+        return [int(i) for i in self.provider_settings.get("agent_ids", [])]
+
+    def clean(self) -> None:
+        if self.provider == Provider.ORIGINS and not self.base_url:
+            raise ValidationError({"base_url": _("Origins AI environments need a base URL.")})
+
+
+API_TOKEN_PREFIX = "sbp_"
+
+
+def hash_api_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class ApiToken(models.Model):
+    """A personal access token for the REST API; only its sha256 hash is stored."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100, default="api")
+    prefix = models.CharField(max_length=16, editable=False)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @classmethod
+    def issue(
+        cls, user, name: str = "api", expires_at: datetime | None = None
+    ) -> tuple[ApiToken, str]:
+        """Create a token and return it with the raw value, which is never stored."""
+        raw = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+        token = cls.objects.create(
+            user=user,
+            name=name,
+            prefix=raw[:10],
+            token_hash=hash_api_token(raw),
+            expires_at=expires_at,
+        )
+        return token, raw
+
+    @property
+    def is_active(self) -> bool:
+        if self.revoked_at is not None:
+            return False
+        return self.expires_at is None or self.expires_at > timezone.now()
+
+    def revoke(self) -> None:
+        if self.revoked_at is None:
+            self.revoked_at = timezone.now()
+            self.save(update_fields=["revoked_at"])
+
+
+class AuditLog(models.Model):
+    """Who did what to which object, when. Never holds a secret value."""
+
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    action = models.CharField(max_length=64)
+    target_type = models.CharField(max_length=64, blank=True, default="")
+    target_id = models.CharField(max_length=64, blank=True, default="")
+    target_repr = models.CharField(max_length=200, blank=True, default="")
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["organization", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.target_repr}"
