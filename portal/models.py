@@ -37,13 +37,13 @@ class Organization(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    @property
-    def tzinfo(self) -> zoneinfo.ZoneInfo:
-        return zoneinfo.ZoneInfo(self.timezone)
-
     def save(self, *args, **kwargs) -> None:
         validate_timezone(self.timezone)
         super().save(*args, **kwargs)
+
+    @property
+    def tzinfo(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
 
 
 class Role(models.TextChoices):

@@ -1,0 +1,54 @@
+"""addenv SLUG NAME --provider talkover|origins [--base-url URL] [--agent-ids 1,2] --token-stdin"""
+from __future__ import annotations
+
+import sys
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from portal import audit
+from portal.models import Environment, Organization, Provider
+
+
+def parse_agent_ids(raw: str) -> list[int]:
+    try:
+        return [int(part) for part in raw.split(",") if part.strip()]
+    except ValueError as exc:
+        raise CommandError(
+            f"--agent-ids must be integers separated by commas, not {raw!r}."
+        ) from exc
+
+
+class Command(BaseCommand):
+    help = "Add an upstream environment. The token is read from standard input, never argv."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("slug")
+        parser.add_argument("name")
+        parser.add_argument("--provider", required=True, choices=Provider.values)
+        parser.add_argument("--base-url", default="")
+        parser.add_argument("--agent-ids", default="", help="Origins AI agent ids, e.g. 12,34")
+        parser.add_argument("--token-stdin", action="store_true", required=True,
+                            help="Read the environment token from standard input.")
+
+    def handle(self, slug: str, name: str, provider: str, base_url: str, agent_ids: str,
+               **options) -> None:
+        org = Organization.objects.filter(slug=slug).first()
+        if org is None:
+            raise CommandError(f"No organisation with slug {slug!r}.")
+        if Environment.objects.filter(organization=org, name=name).exists():
+            raise CommandError(f"{slug} already has an environment named {name!r}.")
+        token = sys.stdin.readline().strip()
+        if not token:
+            raise CommandError("No token on standard input (pipe it in: echo $TOKEN | ...).")
+        env = Environment(organization=org, name=name, provider=provider, base_url=base_url)
+        if agent_ids:
+            env.provider_settings = {"agent_ids": parse_agent_ids(agent_ids)}
+        env.set_token(token)
+        try:
+            env.full_clean()
+        except ValidationError as exc:
+            raise CommandError("; ".join(exc.messages)) from exc
+        env.save()
+        audit.record("environment.created", organization=org, target=env, provider=provider)
+        self.stdout.write(str(env.pk))

@@ -1,0 +1,52 @@
+"""addmember SLUG USERNAME --role ROLE [--email E] [--password-stdin]"""
+from __future__ import annotations
+
+import sys
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from portal import audit
+from portal.models import Membership, Organization, Role
+
+
+class Command(BaseCommand):
+    help = "Add a user (created if missing) to an organisation with a role."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("slug")
+        parser.add_argument("username")
+        parser.add_argument("--role", required=True, choices=Role.values)
+        parser.add_argument("--email", default="")
+        parser.add_argument(
+            "--password-stdin", action="store_true",
+            help="Read the user's password from standard input (never from arguments).",
+        )
+
+    @transaction.atomic
+    def handle(self, slug: str, username: str, role: str, email: str, **options) -> None:
+        org = Organization.objects.filter(slug=slug).first()
+        if org is None:
+            raise CommandError(f"No organisation with slug {slug!r}.")
+        password = sys.stdin.readline().rstrip("\n") if options["password_stdin"] else None
+        if options["password_stdin"] and not password:
+            raise CommandError("--password-stdin was given but standard input was empty.")
+        user, created = get_user_model().objects.get_or_create(
+            username=username, defaults={"email": email}
+        )
+        if password:
+            user.set_password(password)
+            user.save(update_fields=["password"])
+        elif created:
+            user.set_unusable_password()
+            user.save(update_fields=["password"])
+        membership, new = Membership.objects.update_or_create(
+            user=user, organization=org, defaults={"role": role}
+        )
+        audit.record(
+            "member.added" if new else "member.role_changed",
+            organization=org, target=membership, username=username, role=role,
+        )
+        verb = "Added" if new else "Updated"
+        self.stdout.write(f"{verb} {username} in {org.slug} as {role}.")

@@ -1,0 +1,27 @@
+"""rotate_keys: re-encrypt every stored secret under the first FIELD_ENCRYPTION_KEYS key."""
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from portal import crypto
+from portal.models import Environment
+
+
+class Command(BaseCommand):
+    help = "Re-encrypt every environment token under the first key of FIELD_ENCRYPTION_KEYS."
+
+    def handle(self, **options) -> None:
+        rotated = 0
+        with transaction.atomic():
+            for env in Environment.objects.select_for_update().exclude(token_ciphertext=""):
+                try:
+                    env.token_ciphertext = crypto.rotate(env.token_ciphertext)
+                except Exception as exc:  # InvalidToken: no configured key decrypts it
+                    raise CommandError(
+                        f"Environment {env.pk} cannot be decrypted with any configured key; "
+                        "nothing was changed."
+                    ) from exc
+                env.save(update_fields=["token_ciphertext"])
+                rotated += 1
+        self.stdout.write(f"Re-encrypted {rotated} token(s) under the first key.")

@@ -1,0 +1,279 @@
+"""The mirror: upstream agents, calls and callback statistics, plus the sync's own bookkeeping.
+
+Natural keys are unique per environment, so every write is an upsert and a rerun converges.
+`raw` keeps each upstream record whole: normalised columns serve queries, nothing is dropped.
+"""
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from portal.models import Environment
+
+
+class Stream(models.TextChoices):
+    AGENTS = "agents", _("Agents")
+    CALLS = "calls", _("Calls")
+    CALLBACK_DAYS = "callback_days", _("Callback stats")
+
+
+class Agent(models.Model):
+    """A voice agent as the upstream last described it (Talkover agent or Origins agent id)."""
+
+    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="agents")
+    external_id = models.CharField(max_length=64)
+    name = models.CharField(max_length=200, blank=True, default="")
+    label = models.CharField(max_length=200, blank=True, default="")
+    description = models.TextField(blank=True, default="")
+    language = models.CharField(max_length=32, blank=True, default="")
+    direction = models.CharField(max_length=16, blank=True, default="")
+    current_status = models.CharField(max_length=32, blank=True, default="")
+    is_sandbox = models.BooleanField(default=False)
+    is_callback = models.BooleanField(default=False)
+    source_agent_ids = models.JSONField(default=list, blank=True)
+    # Origins AI: the configured agent id answered 404 on its last sync.
+    missing = models.BooleanField(default=False)
+    raw = models.JSONField(default=dict, blank=True)
+    upstream_created_at = models.DateTimeField(null=True, blank=True)
+    upstream_updated_at = models.DateTimeField(null=True, blank=True)
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["environment", "external_id"], name="agent_natural_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.external_id
+
+
+class CallStatus(models.TextChoices):
+    INITIATED = "initiated", _("Initiated")
+    RINGING = "ringing", _("Ringing")
+    ANSWERED = "answered", _("Answered")
+    COMPLETED = "completed", _("Completed")
+    FAILED = "failed", _("Failed")
+    BUSY = "busy", _("Busy")
+    NO_ANSWER = "no-answer", _("No answer")
+    QUEUED = "queued", _("Queued")
+
+
+# Statuses that mean the caller and the agent talked.
+ANSWERED_STATUSES = (CallStatus.ANSWERED, CallStatus.COMPLETED)
+
+
+class Direction(models.TextChoices):
+    INBOUND = "inbound", _("Inbound")
+    OUTBOUND = "outbound", _("Outbound")
+
+
+class Call(models.Model):
+    """One upstream call. Upserted on (environment, external_id); `raw` is the whole record."""
+
+    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="calls")
+    external_id = models.CharField(max_length=64)
+    sid = models.CharField(max_length=64, blank=True, default="")
+    agent = models.ForeignKey(
+        Agent, null=True, blank=True, on_delete=models.SET_NULL, related_name="calls"
+    )
+    agent_external_id = models.CharField(max_length=64, blank=True, default="")
+    to_number = models.CharField(max_length=32, blank=True, default="")
+    to_formatted = models.CharField(max_length=40, blank=True, default="")
+    from_number = models.CharField(max_length=32, blank=True, default="")
+    from_formatted = models.CharField(max_length=40, blank=True, default="")
+    direction = models.CharField(max_length=16, choices=Direction.choices, blank=True, default="")
+    status = models.CharField(max_length=16, choices=CallStatus.choices, blank=True, default="")
+    # The provider's own status word when it differs from ours (Origins: ANSWERED, QUEUED…).
+    provider_status = models.CharField(max_length=32, blank=True, default="")
+    duration = models.PositiveIntegerField(default=0)
+    billed_duration = models.FloatField(null=True, blank=True)
+    is_testing = models.BooleanField(default=False)
+    started_at = models.DateTimeField()
+    answered_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    upstream_updated_at = models.DateTimeField(null=True, blank=True)
+    hangup_cause = models.CharField(max_length=64, blank=True, default="")
+    hangup_source = models.CharField(max_length=64, blank=True, default="")
+    raw = models.JSONField(default=dict)
+    # Hash of `raw`: an unchanged record is detected without comparing JSON.
+    payload_hash = models.CharField(max_length=32, default="")
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    last_changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["environment", "external_id"], name="call_natural_key")
+        ]
+        indexes = [
+            # Calls explorer: newest first within an environment, optionally by agent/status.
+            models.Index(fields=["environment", "-started_at"], name="call_env_started"),
+            models.Index(
+                fields=["environment", "agent_external_id", "-started_at"], name="call_env_agent"
+            ),
+            models.Index(fields=["environment", "status", "-started_at"], name="call_env_status"),
+            models.Index(fields=["environment", "sid"], name="call_env_sid"),
+        ]
+
+    def __str__(self) -> str:
+        return self.sid or self.external_id
+
+
+class CallbackDay(models.Model):
+    """Talkover's callback stats for one upstream (UTC) day, fetched with start = end = day."""
+
+    environment = models.ForeignKey(
+        Environment, on_delete=models.CASCADE, related_name="callback_days"
+    )
+    day = models.DateField()
+    total_received = models.PositiveIntegerField(default=0)
+    answered = models.PositiveIntegerField(default=0)
+    unmatched = models.PositiveIntegerField(default=0)
+    raw = models.JSONField(default=dict)
+    fetched_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-day"]
+        constraints = [
+            models.UniqueConstraint(fields=["environment", "day"], name="callbackday_natural_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.environment_id} {self.day}"
+
+
+class CallbackSourceDay(models.Model):
+    """One day's matched callbacks attributed to one source (outbound) agent."""
+
+    environment = models.ForeignKey(
+        Environment, on_delete=models.CASCADE, related_name="callback_source_days"
+    )
+    day = models.DateField()
+    source_agent_id = models.CharField(max_length=64)
+    name = models.CharField(max_length=200, blank=True, default="")
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-day", "-count"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["environment", "day", "source_agent_id"],
+                name="callbacksourceday_natural_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.name or self.source_agent_id}: {self.count}"
+
+
+class RunStatus(models.TextChoices):
+    RUNNING = "running", _("Running")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
+    SKIPPED = "skipped", _("Skipped")
+
+
+class Trigger(models.TextChoices):
+    MANUAL = "manual", _("Manual")
+    SCHEDULE = "schedule", _("Schedule")
+    BACKFILL = "backfill", _("Back-fill")
+
+
+class SyncRun(models.Model):
+    """One run of one stream for one environment, with what it read and wrote."""
+
+    environment = models.ForeignKey(
+        Environment, on_delete=models.CASCADE, related_name="sync_runs"
+    )
+    stream = models.CharField(max_length=16, choices=Stream.choices)
+    trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.SCHEDULE)
+    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.RUNNING)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # Updated as pages land: a running run whose heartbeat is stale was killed.
+    heartbeat_at = models.DateTimeField(default=timezone.now)
+    pages = models.PositiveIntegerField(default=0)
+    requests = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True, default="")
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [
+            models.Index(
+                fields=["environment", "stream", "-started_at"], name="syncrun_env_stream"
+            ),
+            models.Index(fields=["status", "heartbeat_at"], name="syncrun_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.environment_id}/{self.stream} {self.status} {self.started_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
+
+class StreamState(models.Model):
+    """A stream's saved cursor; written in the same transaction as the data it covers."""
+
+    environment = models.ForeignKey(
+        Environment, on_delete=models.CASCADE, related_name="stream_states"
+    )
+    stream = models.CharField(max_length=16, choices=Stream.choices)
+    cursor = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["environment", "stream"], name="streamstate_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.environment_id}/{self.stream}"
+
+
+class CallRollup(models.Model):
+    """Daily aggregate of calls, maintained by the sync for exactly the days it touched.
+
+    One row per environment, local day (in the organisation's timezone), agent, direction,
+    status and is_testing. Reports read these, so their cost follows days, not calls.
+    `duration_hist` counts durations in the fixed buckets of `sync.rollups.DURATION_BUCKETS`;
+    `hour_counts` counts calls per local hour (0–23).
+    """
+
+    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="rollups")
+    day = models.DateField()
+    agent_external_id = models.CharField(max_length=64, blank=True, default="")
+    direction = models.CharField(max_length=16, blank=True, default="")
+    status = models.CharField(max_length=16, blank=True, default="")
+    is_testing = models.BooleanField(default=False)
+    count = models.PositiveIntegerField(default=0)
+    duration_sum = models.PositiveBigIntegerField(default=0)
+    duration_max = models.PositiveIntegerField(default=0)
+    duration_hist = models.JSONField(default=list)
+    hour_counts = models.JSONField(default=list)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["environment", "day", "agent_external_id", "direction", "status",
+                        "is_testing"],
+                name="callrollup_key",
+            )
+        ]
+        indexes = [models.Index(fields=["environment", "day"], name="callrollup_env_day")]
+
+    def __str__(self) -> str:
+        return f"{self.environment_id} {self.day} {self.agent_external_id} {self.status}"

@@ -1,0 +1,119 @@
+"""Shared fixtures: the fixed cast (alice owner of A, bob viewer in A, carol owner of B)."""
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from portal.models import Environment, Membership, Organization, Role
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache(request):
+    # Locks, budgets and cached reports must not leak between tests. The development cache
+    # lives in the database, so only tests with database access can (and need to) clear it.
+    uses_db = request.node.get_closest_marker("django_db") or {
+        "db", "transactional_db", "live_server"} & set(request.fixturenames)
+    if not uses_db:
+        yield
+        return
+    transactional = bool({"transactional_db", "live_server"} & set(request.fixturenames))
+    request.getfixturevalue("transactional_db" if transactional else "db")
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def make_user(django_user_model, username: str):
+    return django_user_model.objects.create_user(
+        username=username, email=f"{username}@example.com", password=f"{username}-pw-123"
+    )
+
+
+def make_env(org: Organization, name: str, token: str, **fields) -> Environment:
+    env = Environment(organization=org, name=name, **fields)
+    env.set_token(token)
+    env.save()
+    return env
+
+
+@pytest.fixture
+def org_a(db) -> Organization:
+    return Organization.objects.create(slug="org-a", name="Org A", timezone="America/Sao_Paulo")
+
+
+@pytest.fixture
+def org_b(db) -> Organization:
+    return Organization.objects.create(slug="org-b", name="Org B", timezone="Europe/London")
+
+
+@pytest.fixture
+def alice(django_user_model, org_a):
+    user = make_user(django_user_model, "alice")
+    Membership.objects.create(user=user, organization=org_a, role=Role.OWNER)
+    return user
+
+
+@pytest.fixture
+def bob(django_user_model, org_a):
+    user = make_user(django_user_model, "bob")
+    Membership.objects.create(user=user, organization=org_a, role=Role.VIEWER)
+    return user
+
+
+@pytest.fixture
+def carol(django_user_model, org_b):
+    user = make_user(django_user_model, "carol")
+    Membership.objects.create(user=user, organization=org_b, role=Role.OWNER)
+    return user
+
+
+@pytest.fixture
+def cast(alice, bob, carol) -> dict:
+    return {"alice": alice, "bob": bob, "carol": carol}
+
+
+@pytest.fixture
+def env_a(org_a) -> Environment:
+    return make_env(org_a, "A main", "talq_aaaaaaaaaaaaaaaaaaaaaaaaaaaa1111")
+
+
+@pytest.fixture
+def env_b(org_b) -> Environment:
+    return make_env(org_b, "B main", "talq_bbbbbbbbbbbbbbbbbbbbbbbbbbbb2222")
+
+
+@pytest.fixture
+def api_client_for():
+    def build(user=None) -> APIClient:
+        client = APIClient()
+        if user is not None:
+            client.force_authenticate(user)
+        return client
+
+    return build
+
+
+@pytest.fixture
+def assert_max_queries():
+    """Like django_assert_max_num_queries, but ignores the development cache table.
+
+    Without Redis the cache (throttling, locks, budgets) lives in the database; those queries
+    are not the view's data access and do not occur in production.
+    """
+    from contextlib import contextmanager
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    @contextmanager
+    def check(limit: int):
+        with CaptureQueriesContext(connection) as ctx:
+            yield ctx
+        data = [
+            q["sql"] for q in ctx.captured_queries
+            if "switchboard_cache" not in q["sql"] and "SAVEPOINT" not in q["sql"]
+        ]
+        assert len(data) <= limit, f"{len(data)} queries (limit {limit}):\n" + "\n".join(data)
+
+    return check

@@ -1,0 +1,75 @@
+"""Personal API tokens: hashed at rest, shown once, revocable, expiring, last use recorded."""
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+from django.core.management import call_command
+from django.db import connection
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from portal.models import ApiToken, AuditLog, hash_api_token
+
+
+def bearer(raw: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    return client
+
+
+def test_token_is_stored_hashed_and_authenticates(alice, env_a):
+    token, raw = ApiToken.issue(alice, name="ci")
+    assert raw.startswith("sbp_")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT token_hash, prefix FROM portal_apitoken WHERE id = %s", [token.pk])
+        token_hash, prefix = cursor.fetchone()
+    assert token_hash == hash_api_token(raw) and raw not in token_hash
+    assert raw.startswith(prefix) and len(prefix) < 12
+    response = bearer(raw).get("/api/v1/environments/")
+    assert response.status_code == 200
+    assert [e["id"] for e in response.json()["results"]] == [env_a.pk]
+    token.refresh_from_db()
+    assert token.last_used_at is not None
+
+
+def test_revoked_expired_and_unknown_tokens_are_401(alice):
+    revoked, raw_revoked = ApiToken.issue(alice)
+    revoked.revoke()
+    _, raw_expired = ApiToken.issue(alice, expires_at=timezone.now() - timedelta(seconds=1))
+    for raw in [raw_revoked, raw_expired, "sbp_doesnotexist"]:
+        response = bearer(raw).get("/api/v1/environments/")
+        assert response.status_code == 401
+        assert "token" in response.json()["detail"].lower()
+
+
+def test_malformed_header_is_401_with_a_hint(alice):
+    response = bearer("not-a-switchboard-token").get("/api/v1/environments/")
+    assert response.status_code == 401
+    assert "sbp_" in response.json()["detail"]
+
+
+def test_no_credentials_is_401(db):
+    response = APIClient().get("/api/v1/environments/")
+    assert response.status_code == 401
+
+
+def test_last_used_is_not_written_on_every_request(alice):
+    token, raw = ApiToken.issue(alice)
+    client = bearer(raw)
+    client.get("/api/v1/environments/")
+    token.refresh_from_db()
+    first = token.last_used_at
+    client.get("/api/v1/environments/")
+    token.refresh_from_db()
+    assert token.last_used_at == first
+
+
+def test_issuetoken_command_prints_the_token_once_and_audits(alice):
+    out = io.StringIO()
+    call_command("issuetoken", "alice", "--name", "laptop", stdout=out)
+    raw = out.getvalue().strip()
+    token = ApiToken.objects.get(name="laptop")
+    assert token.token_hash == hash_api_token(raw)
+    assert AuditLog.objects.filter(action="api_token.created", actor=alice).exists()
+    assert raw not in str(AuditLog.objects.values_list("details", flat=True)[::1])
