@@ -130,6 +130,14 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Long back-fills must not be redelivered while still running: retries are capped below this.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}
 CELERY_TIMEZONE = "UTC"
+# Long back-fills get their own queue so they never delay other environments' short syncs.
+CELERY_TASK_DEFAULT_QUEUE = "sync"
+CELERY_TASK_ROUTES = {
+    "sync.backfill_environment": {"queue": "backfill"},
+    "sync.*": {"queue": "sync"},
+    "reports.*": {"queue": "email"},
+}
+CELERY_BEAT_SCHEDULE = __import__("portal.schedule", fromlist=["BEAT_SCHEDULE"]).BEAT_SCHEDULE
 
 # --- Email ----------------------------------------------------------------------------------
 EMAIL_URL = env_str("EMAIL_URL")

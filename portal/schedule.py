@@ -1,0 +1,23 @@
+"""Every Celery beat entry, in one place. Each has a comment and an expiry.
+
+An expiry shorter than the period means a tick that could not run in time (workers down or
+busy) is dropped instead of piling up: the next tick does the same work.
+"""
+from __future__ import annotations
+
+from celery.schedules import crontab
+
+BEAT_SCHEDULE = {
+    # Enqueue sync_environment for every environment whose next_sync_at has passed.
+    "sync-dispatch": {
+        "task": "sync.dispatch",
+        "schedule": 60.0,
+        "options": {"expires": 55, "queue": "sync"},
+    },
+    # Claim and send due report summaries (exactly once per subscription and period).
+    "send-due-summaries": {
+        "task": "reports.send_due_summaries",
+        "schedule": crontab(minute="*/5"),
+        "options": {"expires": 280, "queue": "email"},
+    },
+}

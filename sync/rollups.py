@@ -1,0 +1,110 @@
+"""Daily call rollups, refreshed by the sync for exactly the local days it touched.
+
+A rollup row aggregates one (environment, local day, agent, direction, status, is_testing).
+Days are the organisation's local days, so a UTC day of calls touches up to two local days.
+Refreshing a day recomputes it from raw calls in one grouped query (replace, not increment):
+a rerun or a late status change can never double-count.
+"""
+from __future__ import annotations
+
+import bisect
+import zoneinfo
+from collections.abc import Iterable
+from datetime import date, datetime, time, timedelta
+
+from django.db import transaction
+
+from portal.models import Environment
+from sync.models import Call, CallRollup
+
+# Upper bounds (inclusive, seconds) of the duration histogram buckets; the last is open-ended.
+# Fine enough that a median or p90 read from the histogram is right within one bucket.
+DURATION_BUCKETS: tuple[int, ...] = (
+    0, 10, 20, 30, 45, 60, 90, 120, 180, 240, 300, 420, 600, 900, 1200, 1800, 3600,
+)
+BUCKET_COUNT = len(DURATION_BUCKETS) + 1
+
+
+def bucket_of(duration: int) -> int:
+    """Index of the histogram bucket holding `duration` seconds."""
+    return bisect.bisect_left(DURATION_BUCKETS, duration)
+
+
+def bucket_bounds(index: int) -> tuple[int, int | None]:
+    """(lower exclusive, upper inclusive) seconds of a bucket; upper None for the last."""
+    lower = DURATION_BUCKETS[index - 1] if index > 0 else -1
+    upper = DURATION_BUCKETS[index] if index < len(DURATION_BUCKETS) else None
+    return lower, upper
+
+
+def local_day_bounds(day: date, tz: zoneinfo.ZoneInfo) -> tuple[datetime, datetime]:
+    """[start, end) of a local day as aware datetimes (DST days are 23 or 25 hours long)."""
+    start = datetime.combine(day, time.min, tzinfo=tz)
+    end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz)
+    return start, end
+
+
+def local_days_of(moments: Iterable[datetime], tz: zoneinfo.ZoneInfo) -> set[date]:
+    return {moment.astimezone(tz).date() for moment in moments}
+
+
+def local_days_for_utc_day(day: date, tz: zoneinfo.ZoneInfo) -> set[date]:
+    """The local days that a UTC calendar day overlaps."""
+    start = datetime.combine(day, time.min, tzinfo=zoneinfo.ZoneInfo("UTC"))
+    end = start + timedelta(days=1) - timedelta(microseconds=1)
+    return {start.astimezone(tz).date(), end.astimezone(tz).date()}
+
+
+def _aggregate_day(environment: Environment, day: date, tz: zoneinfo.ZoneInfo) -> list[CallRollup]:
+    start, end = local_day_bounds(day, tz)
+    rows: dict[tuple, CallRollup] = {}
+    calls = (
+        Call.objects.filter(environment=environment, started_at__gte=start, started_at__lt=end)
+        .values_list("agent_external_id", "direction", "status", "is_testing", "duration",
+                     "started_at")
+        .iterator(chunk_size=5000)
+    )
+    for agent_id, direction, status, is_testing, duration, started_at in calls:
+        key = (agent_id, direction, status, is_testing)
+        row = rows.get(key)
+        if row is None:
+            row = rows[key] = CallRollup(
+                environment=environment, day=day, agent_external_id=agent_id,
+                direction=direction, status=status, is_testing=is_testing,
+                duration_hist=[0] * BUCKET_COUNT, hour_counts=[0] * 24,
+            )
+        row.count += 1
+        row.duration_sum += duration
+        row.duration_max = max(row.duration_max, duration)
+        row.duration_hist[bucket_of(duration)] += 1
+        row.hour_counts[started_at.astimezone(tz).hour] += 1
+    return list(rows.values())
+
+
+def refresh_rollups(environment: Environment, local_days: Iterable[date]) -> int:
+    """Recompute the rollups of `local_days` from raw calls; returns rows written.
+
+    Call it inside the transaction that wrote the calls, so readers never see calls without
+    their rollups (or the reverse).
+    """
+    tz = environment.organization.tzinfo
+    days = sorted(set(local_days))
+    if not days:
+        return 0
+    new_rows: list[CallRollup] = []
+    for day in days:
+        new_rows.extend(_aggregate_day(environment, day, tz))
+    with transaction.atomic():
+        CallRollup.objects.filter(environment=environment, day__in=days).delete()
+        CallRollup.objects.bulk_create(new_rows, batch_size=1000)
+    return len(new_rows)
+
+
+def rebuild_rollups(environment: Environment) -> int:
+    """Recompute every day of an environment (after its organisation's timezone changed)."""
+    tz = environment.organization.tzinfo
+    moments = Call.objects.filter(environment=environment).values_list("started_at", flat=True)
+    days = local_days_of(moments.iterator(chunk_size=20000), tz)
+    with transaction.atomic():
+        CallRollup.objects.filter(environment=environment).exclude(day__in=days).delete()
+        return refresh_rollups(environment, days)
