@@ -13,6 +13,7 @@ import dj_database_url
 import dj_email_url
 
 from portal.envconfig import ConfigError, dev_secrets, env_bool, env_list, env_str, require
+from portal.schedule import BEAT_SCHEDULE
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("SWITCHBOARD_VAR_DIR") or BASE_DIR / "var")
@@ -137,7 +138,7 @@ CELERY_TASK_ROUTES = {
     "sync.*": {"queue": "sync"},
     "reports.*": {"queue": "email"},
 }
-CELERY_BEAT_SCHEDULE = __import__("portal.schedule", fromlist=["BEAT_SCHEDULE"]).BEAT_SCHEDULE
+CELERY_BEAT_SCHEDULE = BEAT_SCHEDULE
 
 # --- Email ----------------------------------------------------------------------------------
 EMAIL_URL = env_str("EMAIL_URL")
