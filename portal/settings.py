@@ -94,6 +94,8 @@ else:
             "NAME": VAR_DIR / "switchboard.sqlite3",
             # Several local processes (web, sync command, simulator-fed demo) share the file.
             "OPTIONS": {"timeout": 30, "transaction_mode": "IMMEDIATE"},
+            # A file, not memory, so subprocesses started by tests can reach the test database.
+            "TEST": {"NAME": str(VAR_DIR / "test.sqlite3")},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -1,6 +1,8 @@
 """Shared fixtures: the fixed cast (alice owner of A, bob viewer in A, carol owner of B)."""
 from __future__ import annotations
 
+import os
+
 import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
@@ -117,3 +119,21 @@ def assert_max_queries():
         assert len(data) <= limit, f"{len(data)} queries (limit {limit}):\n" + "\n".join(data)
 
     return check
+
+
+@pytest.fixture
+def subprocess_env(db) -> dict[str, str]:
+    """Environment for a `manage.py` subprocess that must use the test database.
+
+    Rows a `db` test creates are not committed; tests whose subprocess must see them use
+    `transactional_db`.
+    """
+    from django.db import connection
+
+    s = connection.settings_dict
+    if s["ENGINE"].endswith("sqlite3"):
+        url = f"sqlite:///{s['NAME']}"
+    else:
+        auth = s["USER"] + (f":{s['PASSWORD']}" if s.get("PASSWORD") else "")
+        url = f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+    return {**os.environ, "DATABASE_URL": url}

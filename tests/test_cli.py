@@ -113,8 +113,8 @@ def test_every_command_has_help(command):
     assert result.returncode == 0 and "usage:" in result.stdout
 
 
-def test_command_failure_exits_non_zero(tmp_path):
+def test_command_failure_exits_non_zero(subprocess_env):
     result = subprocess.run([sys.executable, "manage.py", "issuetoken", "ghost"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=60)
+                            capture_output=True, text=True, timeout=60, env=subprocess_env)
     assert result.returncode != 0
     assert "No user 'ghost'" in result.stderr
