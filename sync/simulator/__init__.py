@@ -136,7 +136,7 @@ Data set
 A pure function of (seed, environment, UTC day), generated lazily per day with an LRU of
 ``cache_days`` days; same config => identical data in any process. Per Talkover environment
 6-10 agents: 2-3 outbound, 2-3 inbound, 1-2 callback (inbound; sources = outbound agents), a
-sandbox agent (all its calls are tests) and often a draft agent (test calls only); unicode
+sandbox agent (all its calls are tests) and a draft agent (test calls only, no numbers); unicode
 names. About ``calls_per_day`` calls a day (5% callbacks), fewer on weekends, diurnal peak in
 the workspace's business hours, 0-3 calls at exactly 00:00:00 and often one at 23:59:59;
 ``is_testing`` ~``testing_rate``.

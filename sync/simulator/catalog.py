@@ -4,6 +4,7 @@ from __future__ import annotations
 import random
 import time
 from datetime import UTC, date, datetime
+from functools import lru_cache
 
 EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 DAY = 86400
@@ -19,9 +20,17 @@ def ordinal_of(ts: int) -> int:
     return ts // DAY + EPOCH_ORDINAL
 
 
+@lru_cache(maxsize=4096)
+def _date_part(day: int) -> str:
+    return time.strftime("%Y-%m-%dT", time.gmtime(day * DAY))
+
+
 def iso_z(ts: int) -> str:
     """Talkover's timestamp format: ISO 8601 UTC, second precision, ``Z`` suffix."""
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+    day, sec = divmod(ts, DAY)
+    minutes, s = divmod(sec, 60)
+    h, m = divmod(minutes, 60)
+    return f"{_date_part(day)}{h:02d}:{m:02d}:{s:02d}Z"
 
 
 def iso_offset(ts: int) -> str:
@@ -79,6 +88,7 @@ def reserved_number(rng: random.Random, low: int, high: int) -> str:
     return f"+1{npa}55501{rng.randint(low, high):02d}"
 
 
+@lru_cache(maxsize=65536)
 def format_number(e164: str) -> str:
     """National display format: ``(212) 555-0143`` or ``(11) 98765-4321``."""
     if e164.startswith("+1") and len(e164) == 12:

@@ -51,6 +51,8 @@ INBOUND_FINAL = (
 CALLBACK_SHARE = 0.05
 MATCHED_SHARE = 0.85
 DRAFT_FROM_NUMBER = "+15005550006"
+# The longest a call can take from creation to its final state (ring + answer + talk).
+MAX_CALL_SPAN = 6 + 25 + 3600
 # Answered calls talk for a log-normal time: median 75 s, a long tail capped at an hour.
 _LOG_MEDIAN_TALK = math.log(75)
 NOT_CALLBACK = -2
@@ -77,11 +79,17 @@ def hour_cum(utc_offset: int) -> list[float]:
     return [sum(weights[: h + 1]) / total for h in range(24)]
 
 
+def _count(rng: random.Random, mean: float) -> int:
+    if mean <= 0:
+        return 0
+    return max(0, round(rng.gauss(mean, math.sqrt(mean))))
+
+
 def day_times(rng: random.Random, ordinal: int, mean: float, cum: list[float]) -> list[int]:
     """Start times (epoch seconds) of one day's calls: Poisson-like count, diurnal hours."""
-    if mean <= 0:
+    n = _count(rng, mean)
+    if not n:
         return []
-    n = max(0, round(rng.gauss(mean, math.sqrt(mean))))
     ds = day_start(ordinal)
     hours = rng.choices(range(24), cum_weights=cum, k=n)
     return [ds + h * 3600 + rng.randrange(3600) for h in hours]
@@ -92,7 +100,7 @@ class Agent:
 
     __slots__ = (
         "idx", "id", "name", "label", "description", "language", "direction", "status",
-        "sandbox", "created", "updated", "numbers", "kind", "sources", "ref",
+        "sandbox", "created", "updated", "numbers", "kind", "sources", "ref", "ref_json",
     )
 
     def as_dict(self) -> dict:
@@ -154,13 +162,24 @@ def call_dict(rec: CallRec, agents: Sequence[Agent], now: int, with_agent: bool)
 
 
 def call_json(rec: CallRec, agents: Sequence[Agent], now: int, with_agent: bool) -> bytes:
-    """Serialised call; cached once the call reached its final state (it never changes)."""
+    """``dumps(call_dict(...))``, byte for byte, built by hand because this is the hot path;
+    cached once the call reached its final state (it never changes after that)."""
     settled = now >= rec.t_end
     if settled:
         cached = rec.json_a if with_agent else rec.json_n
         if cached is not None:
             return cached
-    raw = dumps(call_dict(rec, agents, now, with_agent))
+    status, duration, updated = state(rec, now)
+    # Every interpolated value is ASCII without quotes or backslashes: no escaping needed.
+    text = (
+        f'{{"id":"{rec.id}","sid":"{rec.sid}","to":"{rec.to}",'
+        f'"to_formatted":"{format_number(rec.to)}","from":"{rec.frm}",'
+        f'"from_formatted":"{format_number(rec.frm)}",'
+        f'"is_testing":{"true" if rec.testing else "false"},"direction":"{rec.direction}",'
+        f'"status":"{status}","duration":{duration},"created_at":"{iso_z(rec.t0)}",'
+        f'"updated_at":"{iso_z(updated)}"'
+    )
+    raw = (text + f',"agent":{agents[rec.agent].ref_json}}}' if with_agent else text + "}").encode()
     if settled:
         if with_agent:
             rec.json_a = raw
@@ -224,8 +243,7 @@ class Profile:
         plan += [("inbound", "inbound", t) for t in rng.sample(INBOUND_AGENTS, n_in)]
         plan += [("callback", "inbound", t) for t in rng.sample(CALLBACK_AGENTS, n_cb)]
         plan.append(("sandbox", rng.choice(DIRECTIONS), SANDBOX_AGENT))
-        if rng.random() < 0.6:
-            plan.append(("draft", "outbound", outs[n_out]))
+        plan.append(("draft", "outbound", outs[n_out]))
         start = day_start(start_ordinal)
         agents: list[Agent] = []
         for idx, (kind, direction, (name, label, language, description)) in enumerate(plan):
@@ -241,6 +259,7 @@ class Profile:
             a.numbers = [number_from(rng.getrandbits(64), self.br_share) for _ in range(count)]
             a.sources = []
             a.ref = {"id": a.id, "name": a.name, "label": a.label}
+            a.ref_json = dumps(a.ref).decode()
             agents.append(a)
         outbound = [a.idx for a in agents if a.kind == "outbound"]
         callbacks = [a for a in agents if a.kind == "callback"]
@@ -297,6 +316,16 @@ class Profile:
         r.src = NOT_CALLBACK
         r.json_a = r.json_n = None
         return r
+
+    def day_size(self, ordinal: int) -> int:
+        """How many calls (base + callbacks) a day has, without generating it: the count is
+        the first draw of each day's generators."""
+        weekday = WEEKDAY_FACTOR[date.fromordinal(ordinal).weekday()]
+        n = _count(seeded(self.seed, self.env, ordinal, "base"), self.base_mean * weekday)
+        if self.callback_idx:
+            rng = seeded(self.seed, self.env, ordinal, "callbacks")
+            n += _count(rng, self.callback_mean * weekday)
+        return n
 
     def base_day(self, ordinal: int) -> list[CallRec]:
         """Outbound and inbound (non-callback) calls of one UTC day, unsorted."""
