@@ -80,6 +80,22 @@ def _generation(calls_per_day: int, days: int) -> tuple[float, float, int]:
     return statistics.mean(base_ms), full_ms, len(day.recs) or int(statistics.mean(sizes))
 
 
+def _in_process(calls_per_day: int, days: int, pages: int) -> tuple[float, float]:
+    """Server-side ms per page without HTTP: (cold, warm)."""
+    from sync.simulator.api import respond
+
+    sim = Simulator(SimulatorConfig(end_date=END, days=days, calls_per_day=calls_per_day))
+    auth = f"Bearer {sim.tokens[ENV]}"
+    out = []
+    for _ in range(2):
+        start = time.perf_counter()
+        for page in range(1, pages + 1):
+            resp = respond(sim, "GET", "/api/v1/calls", f"per_page=100&page={page}", auth)
+            assert resp.status == 200
+        out.append((time.perf_counter() - start) * 1000 / pages)
+    return out[0], out[1]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls-per-day", type=int, default=500)
@@ -88,6 +104,7 @@ def main() -> None:
     args = parser.parse_args()
 
     base_ms, full_ms, per_day = _generation(args.calls_per_day, args.days)
+    cold_ms, warm_ms = _in_process(args.calls_per_day, args.days, args.pages)
     parent, child = mp.Pipe()
     proc = mp.get_context("fork").Process(
         target=_serve, args=(child, args.calls_per_day, args.days), daemon=True)
@@ -105,6 +122,8 @@ def main() -> None:
         ("calls per day (one environment)", f"{per_day}"),
         ("generate one day: base calls", f"{base_ms:.1f} ms"),
         ("generate one day cold (+ callbacks, 7-day window)", f"{full_ms:.1f} ms"),
+        ("server work per page, no HTTP, cold", f"{cold_ms:.2f} ms"),
+        ("server work per page, no HTTP, warm", f"{warm_ms:.2f} ms"),
         ("pages/s, 1 client, cold (generating + serialising)", f"{cold:.0f}"),
         ("pages/s, 1 client, warm", f"{warm:.0f}"),
         ("pages/s, 4 threads, warm", f"{threaded:.0f}"),

@@ -345,7 +345,9 @@ def test_origins_default_bad_record_rate_is_small(sim):
 
 def test_origins_record_evolves_with_the_clock():
     sim = Simulator(config(days=2))
+    store = sim.origins_store("origins-demo")
     records = sim.truth.origins_calls("origins-demo", 4012)
+    assert json.loads(store.records_json(4012, sim.now_ts())) == records
     done = next(r for r in records if r["call_status"] == "ANSWERED" and r["end_time"])
     sim.set_now(datetime.fromisoformat(done["initiation_time"]))
     early = next(r for r in sim.truth.origins_calls("origins-demo", 4012)
@@ -353,6 +355,9 @@ def test_origins_record_evolves_with_the_clock():
     assert early["call_status"] == "INITIATED"
     assert early["answer_time"] is None and early["end_time"] is None
     assert early["call_duration"] is None and early["call_transcription"] == []
+    # Served bytes follow the clock backwards too (no stale cache).
+    assert json.loads(store.records_json(4012, sim.now_ts())) == sim.truth.origins_calls(
+        "origins-demo", 4012)
     sim.set_now(NOW)
     again = next(r for r in sim.truth.origins_calls("origins-demo", 4012)
                  if r["call_id"] == done["call_id"])

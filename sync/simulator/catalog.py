@@ -20,17 +20,9 @@ def ordinal_of(ts: int) -> int:
     return ts // DAY + EPOCH_ORDINAL
 
 
-@lru_cache(maxsize=4096)
-def _date_part(day: int) -> str:
-    return time.strftime("%Y-%m-%dT", time.gmtime(day * DAY))
-
-
 def iso_z(ts: int) -> str:
     """Talkover's timestamp format: ISO 8601 UTC, second precision, ``Z`` suffix."""
-    day, sec = divmod(ts, DAY)
-    minutes, s = divmod(sec, 60)
-    h, m = divmod(minutes, 60)
-    return f"{_date_part(day)}{h:02d}:{m:02d}:{s:02d}Z"
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
 
 
 def iso_offset(ts: int) -> str:
