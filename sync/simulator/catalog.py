@@ -1,6 +1,7 @@
 """Building blocks of the data set: time helpers, ids, phone numbers, names and phrases."""
 from __future__ import annotations
 
+import math
 import random
 import time
 from datetime import UTC, date, datetime
@@ -90,6 +91,37 @@ def format_number(e164: str) -> str:
         d = e164[3:]
         return f"({d[:2]}) {d[2:-4]}-{d[-4:]}"
     return e164
+
+
+# Mon..Sun, averaging 1.0 over a week.
+WEEKDAY_FACTOR = (1.2, 1.2, 1.2, 1.2, 1.2, 0.55, 0.45)
+# Local hour weights: quiet nights, business-hours peak, a lighter evening.
+LOCAL_HOUR_WEIGHT = (
+    0.08, 0.05, 0.04, 0.04, 0.05, 0.1, 0.25, 0.5, 1.0, 1.5, 1.6, 1.55,
+    1.3, 1.4, 1.6, 1.55, 1.4, 1.1, 0.7, 0.5, 0.4, 0.3, 0.2, 0.12,
+)
+
+def hour_cum(utc_offset: int) -> list[float]:
+    """Cumulative weights of the 24 UTC hours for a workspace at this UTC offset."""
+    weights = [LOCAL_HOUR_WEIGHT[(h + utc_offset) % 24] for h in range(24)]
+    total = sum(weights)
+    return [sum(weights[: h + 1]) / total for h in range(24)]
+
+
+def day_count(rng: random.Random, mean: float) -> int:
+    if mean <= 0:
+        return 0
+    return max(0, round(rng.gauss(mean, math.sqrt(mean))))
+
+
+def day_times(rng: random.Random, ordinal: int, mean: float, cum: list[float]) -> list[int]:
+    """Start times (epoch seconds) of one day's calls: Poisson-like count, diurnal hours."""
+    n = day_count(rng, mean)
+    if not n:
+        return []
+    ds = day_start(ordinal)
+    hours = rng.choices(range(24), cum_weights=cum, k=n)
+    return [ds + h * 3600 + rng.randrange(3600) for h in hours]
 
 
 # (name, label, language, description). Unicode on purpose: the portal shows these verbatim.

@@ -19,8 +19,12 @@ from .catalog import (
     INBOUND_AGENTS,
     OUTBOUND_AGENTS,
     SANDBOX_AGENT,
+    WEEKDAY_FACTOR,
+    day_count,
     day_start,
+    day_times,
     format_number,
+    hour_cum,
     iso_z,
     mix64,
     number_from,
@@ -32,13 +36,6 @@ from .catalog import (
 STATUSES = ("initiated", "ringing", "answered", "completed", "failed", "busy", "no-answer")
 DIRECTIONS = ("inbound", "outbound")
 ANSWERED = frozenset({"answered", "completed"})
-# Mon..Sun, averaging 1.0 over a week.
-WEEKDAY_FACTOR = (1.2, 1.2, 1.2, 1.2, 1.2, 0.55, 0.45)
-# Local hour weights: quiet nights, business-hours peak, a lighter evening.
-LOCAL_HOUR_WEIGHT = (
-    0.08, 0.05, 0.04, 0.04, 0.05, 0.1, 0.25, 0.5, 1.0, 1.5, 1.6, 1.55,
-    1.3, 1.4, 1.6, 1.55, 1.4, 1.1, 0.7, 0.5, 0.4, 0.3, 0.2, 0.12,
-)
 # Final statuses; "answered"/"initiated" finals are calls whose last event never came.
 OUTBOUND_FINAL = (
     ("completed", 0.53), ("no-answer", 0.22), ("busy", 0.09), ("failed", 0.15),
@@ -70,29 +67,6 @@ def _cum(pairs: Sequence[tuple[str, float]]) -> tuple[tuple[str, ...], list[floa
 
 _OUT_NAMES, _OUT_CUM = _cum(OUTBOUND_FINAL)
 _IN_NAMES, _IN_CUM = _cum(INBOUND_FINAL)
-
-
-def hour_cum(utc_offset: int) -> list[float]:
-    """Cumulative weights of the 24 UTC hours for a workspace at this UTC offset."""
-    weights = [LOCAL_HOUR_WEIGHT[(h + utc_offset) % 24] for h in range(24)]
-    total = sum(weights)
-    return [sum(weights[: h + 1]) / total for h in range(24)]
-
-
-def _count(rng: random.Random, mean: float) -> int:
-    if mean <= 0:
-        return 0
-    return max(0, round(rng.gauss(mean, math.sqrt(mean))))
-
-
-def day_times(rng: random.Random, ordinal: int, mean: float, cum: list[float]) -> list[int]:
-    """Start times (epoch seconds) of one day's calls: Poisson-like count, diurnal hours."""
-    n = _count(rng, mean)
-    if not n:
-        return []
-    ds = day_start(ordinal)
-    hours = rng.choices(range(24), cum_weights=cum, k=n)
-    return [ds + h * 3600 + rng.randrange(3600) for h in hours]
 
 
 class Agent:
@@ -321,10 +295,10 @@ class Profile:
         """How many calls (base + callbacks) a day has, without generating it: the count is
         the first draw of each day's generators."""
         weekday = WEEKDAY_FACTOR[date.fromordinal(ordinal).weekday()]
-        n = _count(seeded(self.seed, self.env, ordinal, "base"), self.base_mean * weekday)
+        n = day_count(seeded(self.seed, self.env, ordinal, "base"), self.base_mean * weekday)
         if self.callback_idx:
             rng = seeded(self.seed, self.env, ordinal, "callbacks")
-            n += _count(rng, self.callback_mean * weekday)
+            n += day_count(rng, self.callback_mean * weekday)
         return n
 
     def base_day(self, ordinal: int) -> list[CallRec]:

@@ -15,13 +15,15 @@ from .catalog import (
     CUSTOMER_NAMES,
     SUMMARIES,
     TRANSCRIPT_LINES,
+    WEEKDAY_FACTOR,
+    day_times,
+    hour_cum,
     iso_offset,
     number_from,
     ordinal_of,
     seeded,
     uuid4_from,
 )
-from .data import WEEKDAY_FACTOR, day_times, hour_cum
 
 STATUSES = ("ANSWERED", "FAILED", "INITIATED", "QUEUED")
 FINAL = (("ANSWERED", 0.68), ("FAILED", 0.30), ("INITIATED", 0.01), ("QUEUED", 0.01))
