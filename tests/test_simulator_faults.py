@@ -168,12 +168,12 @@ def test_revoke_after_n_successes():
 
 
 def test_rate_limit_per_token_rolling_window():
-    with running_simulator(config(), spec="ratelimit=3:1") as (sim, server):
+    with running_simulator(config(), spec="ratelimit=3:2") as (sim, server):
         s, other = client(sim), client(sim, "globex")
         url = f"{server.talkover_url}/agents"
         assert [s.get(url, timeout=10).status_code for _ in range(3)] == [200, 200, 200]
         r = s.get(url, timeout=10)
-        assert r.status_code == 429 and r.headers["Retry-After"] == "1"
+        assert r.status_code == 429 and r.headers["Retry-After"] in ("1", "2")
         assert r.json() == {"success": False, "message": "Too Many Attempts."}
         assert other.get(url, timeout=10).status_code == 200
         time.sleep(float(r.headers["Retry-After"]) + 0.05)
