@@ -1,53 +1,81 @@
-"""Admin for tenancy objects. The environment token is write-only: only its hint is shown."""
+"""Admin for tenancy objects, scoped by `portal.admin_base.TenantAdminMixin`.
+
+The environment token is write-only: only its hint is shown. Staff org admins manage their
+own organisations; creating or deleting organisations and environments is for superusers.
+"""
 from __future__ import annotations
+
+import json
 
 from django import forms
 from django.contrib import admin
-from django.db.models import Count
+from django.db.models import Count, IntegerField, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest
+from django.utils.html import format_html
 
-from portal import audit
-from portal.models import ApiToken, AuditLog, Environment, Membership, Organization
+from portal import admin_actions
+from portal.admin_base import TenantAdminMixin, TenantModelAdmin
+from portal.models import (
+    ApiToken,
+    AuditLog,
+    Environment,
+    EnvironmentStatus,
+    Membership,
+    Organization,
+)
+from sync.models import Call
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(TenantAdminMixin, admin.TabularInline):
     model = Membership
     extra = 0
-    autocomplete_fields = ["user"]
+
+    def get_autocomplete_fields(self, request: HttpRequest) -> list[str]:
+        # Staff pick among their organisations' members; the user list is not theirs to see.
+        return ["user"] if request.user.is_superuser else []
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(TenantModelAdmin):
     list_display = ["name", "slug", "timezone", "member_count", "environment_count", "created_at"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [MembershipInline]
+    superuser_adds = True
+    superuser_deletes = True
 
-    def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                _members=Count("memberships", distinct=True),
-                _envs=Count("environments", distinct=True),
-            )
+    def get_queryset(self, request: HttpRequest):
+        return super().get_queryset(request).annotate(
+            _members=Count("memberships", distinct=True),
+            _envs=Count("environments", distinct=True),
         )
 
+    def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:
+        # The slug is in every portal URL; renaming it is an operator's decision.
+        return [] if request.user.is_superuser else ["slug"]
+
+    def get_prepopulated_fields(self, request: HttpRequest, obj=None) -> dict:
+        return self.prepopulated_fields if request.user.is_superuser else {}
+
     @admin.display(description="members", ordering="_members")
-    def member_count(self, obj) -> int:
+    def member_count(self, obj: Organization) -> int:
         return obj._members
 
     @admin.display(description="environments", ordering="_envs")
-    def environment_count(self, obj) -> int:
+    def environment_count(self, obj: Organization) -> int:
         return obj._envs
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(TenantModelAdmin):
     list_display = ["user", "organization", "role", "created_at"]
     list_filter = ["role", "organization"]
     search_fields = ["user__username", "user__email", "organization__name"]
-    autocomplete_fields = ["user", "organization"]
     list_select_related = ["user", "organization"]
+
+    def get_autocomplete_fields(self, request: HttpRequest) -> list[str]:
+        return ["user", "organization"] if request.user.is_superuser else []
 
 
 class EnvironmentAdminForm(forms.ModelForm):
@@ -76,62 +104,85 @@ class EnvironmentAdminForm(forms.ModelForm):
         env = super().save(commit=False)
         if self.cleaned_data.get("token"):
             env.set_token(self.cleaned_data["token"])
+            # A new token answers the "token rejected" state unless the admin set a status.
+            if env.status == EnvironmentStatus.AUTH_FAILED and "status" not in self.changed_data:
+                env.status = (EnvironmentStatus.ACTIVE if env.sync_enabled
+                              else EnvironmentStatus.PAUSED)
+                env.status_reason = ""
         if commit:
             env.save()
         return env
 
 
+def _calls_mirrored() -> Subquery:
+    # A correlated subquery is evaluated only for the page's rows (an index-only count per
+    # environment), where a JOIN + GROUP BY would aggregate every mirrored call.
+    counts = (
+        Call.objects.filter(environment=OuterRef("pk")).order_by()
+        .values("environment").annotate(n=Count("pk")).values("n")
+    )
+    return Coalesce(Subquery(counts, output_field=IntegerField()), 0)
+
+
 @admin.register(Environment)
-class EnvironmentAdmin(admin.ModelAdmin):
+class EnvironmentAdmin(TenantModelAdmin):
     form = EnvironmentAdminForm
+    action_form = admin_actions.EnvironmentActionForm
+    actions = [
+        admin_actions.sync_now, admin_actions.backfill, admin_actions.pause_sync,
+        admin_actions.resume_sync, admin_actions.mark_token_replaced,
+    ]
     list_display = [
-        "name", "organization", "provider", "status", "token_hint", "sync_enabled",
-        "last_synced_at",
+        "name", "organization", "provider", "status", "sync_enabled", "last_synced_at",
+        "calls_mirrored", "token_hint",
     ]
     list_filter = ["provider", "status", "sync_enabled", "organization"]
     search_fields = ["name", "organization__name"]
     list_select_related = ["organization"]
-    readonly_fields = ["token_hint", "last_synced_at", "data_version", "created_at"]
+    readonly_fields = ["token_hint", "last_synced_at", "next_sync_at", "data_version",
+                       "created_at"]
+    superuser_deletes = True
 
-    def save_model(self, request, obj, form, change) -> None:
-        super().save_model(request, obj, form, change)
-        audit.record(
-            "environment.changed" if change else "environment.created",
-            actor=request.user,
-            organization=obj.organization,
-            target=obj,
-            fields=sorted(f for f in form.changed_data if f != "token"),
-            token_replaced=bool(form.cleaned_data.get("token")),
-        )
+    def get_queryset(self, request: HttpRequest):
+        return super().get_queryset(request).annotate(_calls=_calls_mirrored())
+
+    @admin.display(description="calls mirrored", ordering="_calls")
+    def calls_mirrored(self, obj: Environment) -> int:
+        return obj._calls
+
+    def _changed_fields(self, form) -> list[str]:
+        fields = super()._changed_fields(form)
+        return fields + ["token (replaced)"] if form.cleaned_data.get("token") else fields
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(TenantModelAdmin):
     list_display = ["name", "user", "prefix", "created_at", "expires_at", "last_used_at",
                     "revoked_at"]
-    list_filter = ["revoked_at"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["name", "user__username", "prefix"]
-    readonly_fields = ["prefix", "last_used_at", "created_at"]
+    fields = ["name", "user", "prefix", "expires_at", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = ["user", "prefix", "last_used_at", "created_at", "revoked_at"]
     list_select_related = ["user"]
+    actions = [admin_actions.revoke_tokens]
+    superuser_deletes = True
 
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
         # A token's raw value is shown once at creation: issue them in the portal or CLI.
         return False
 
 
 @admin.register(AuditLog)
-class AuditLogAdmin(admin.ModelAdmin):
+class AuditLogAdmin(TenantModelAdmin):
     list_display = ["created_at", "organization", "actor", "action", "target_repr"]
     list_filter = ["action", "organization"]
     search_fields = ["action", "target_repr", "actor__username"]
     date_hierarchy = "created_at"
     list_select_related = ["organization", "actor"]
+    exclude = ["details"]
+    readonly_fields = ["details_pretty"]
+    read_only = True
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+    @admin.display(description="details")
+    def details_pretty(self, obj: AuditLog) -> str:
+        return format_html("<pre>{}</pre>", json.dumps(obj.details, indent=2, ensure_ascii=False))
