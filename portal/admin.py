@@ -42,6 +42,8 @@ class OrganizationAdmin(TenantModelAdmin):
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [MembershipInline]
+    # Meta.ordering is dropped from GROUP BY queries (the counts below); keep pages stable.
+    ordering = ["name"]
     superuser_adds = True
     superuser_deletes = True
 
