@@ -9,7 +9,7 @@ import json
 
 from django import forms
 from django.contrib import admin
-from django.db.models import Count, IntegerField, OuterRef, Subquery
+from django.db.models import BigIntegerField, Count, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.utils.html import format_html
@@ -24,7 +24,7 @@ from portal.models import (
     Membership,
     Organization,
 )
-from sync.models import Call
+from sync.models import CallRollup
 
 
 class MembershipInline(TenantAdminMixin, admin.TabularInline):
@@ -116,14 +116,14 @@ class EnvironmentAdminForm(forms.ModelForm):
         return env
 
 
-def _calls_mirrored() -> Subquery:
-    # A correlated subquery is evaluated only for the page's rows (an index-only count per
-    # environment), where a JOIN + GROUP BY would aggregate every mirrored call.
-    counts = (
-        Call.objects.filter(environment=OuterRef("pk")).order_by()
-        .values("environment").annotate(n=Count("pk")).values("n")
+def _calls_mirrored() -> Coalesce:
+    # Summed from the daily rollups the sync keeps current: its cost follows days × agents,
+    # where counting the calls themselves reads every mirrored call of each listed environment.
+    totals = (
+        CallRollup.objects.filter(environment=OuterRef("pk")).order_by()
+        .values("environment").annotate(n=Sum("count")).values("n")
     )
-    return Coalesce(Subquery(counts, output_field=IntegerField()), 0)
+    return Coalesce(Subquery(totals, output_field=BigIntegerField()), 0)
 
 
 @admin.register(Environment)

@@ -18,10 +18,10 @@ fast_passwords = admin_world.fast_passwords
 on_postgres = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="planner estimates exist on PostgreSQL only")
 
-# session, user, administered organisations, count (PostgreSQL: estimate, plus the exact count
-# while small), the page of calls with environment and agent joined, the environment and agent
-# filter choices, and for staff Django's two permission lookups made by the auth app's own
-# admins when the sidebar asks whether to list them.
+# Session, user, administered organisations and (staff) their environment ids, the count
+# (PostgreSQL: the estimate, plus an exact count while small), the page of calls with
+# environment and agent joined, the environment and agent filter choices, and for staff the
+# two permission lookups Django's own auth admins make when the sidebar asks about them.
 CALLS_CHANGELIST_QUERIES = 10
 
 
@@ -106,3 +106,15 @@ def test_changelist_with_a_large_estimate_runs_no_count(world, monkeypatch):
         assert client.get(reverse("admin:sync_call_changelist")).status_code == 200
     counts = [q["sql"] for q in ctx.captured_queries if "COUNT(" in q["sql"].upper()]
     assert not [q for q in counts if "sync_call" in q], counts
+
+
+def test_environment_changelist_counts_calls_from_rollups(world, assert_max_queries):
+    from sync.models import CallRollup
+
+    CallRollup.objects.create(environment=world.env_a, day="2026-11-02", count=41)
+    client = world.client("alice")
+    url = reverse("admin:portal_environment_changelist")
+    client.get(url)
+    with assert_max_queries(9):
+        page = client.get(url).content.decode()
+    assert '<td class="field-calls_mirrored">42</td>' in page
