@@ -9,7 +9,7 @@ import json
 
 from django import forms
 from django.contrib import admin
-from django.db.models import BigIntegerField, Count, OuterRef, Subquery, Sum
+from django.db.models import BigIntegerField, Count, F, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.utils.html import format_html
@@ -25,6 +25,19 @@ from portal.models import (
     Organization,
 )
 from sync.models import CallRollup
+from sync.rollups import rebuild_rollups
+
+
+def rebuild_reporting_days(organization: Organization) -> int:
+    """Recompute the rollups (days are org-local) after a timezone change; bump data versions
+    so no cached report keeps the old days. Returns the number of environments."""
+    environments = list(organization.environments.all())
+    for env in environments:
+        env.organization = organization
+        rebuild_rollups(env)
+    Environment.objects.filter(organization=organization).update(
+        data_version=F("data_version") + 1)
+    return len(environments)
 
 
 class MembershipInline(TenantAdminMixin, admin.TabularInline):
@@ -59,6 +72,14 @@ class OrganizationAdmin(TenantModelAdmin):
 
     def get_prepopulated_fields(self, request: HttpRequest, obj=None) -> dict:
         return self.prepopulated_fields if request.user.is_superuser else {}
+
+    def save_model(self, request: HttpRequest, obj: Organization, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change and "timezone" in form.changed_data:
+            rebuilt = rebuild_reporting_days(obj)
+            self.message_user(
+                request, f"Timezone changed: rebuilt the daily rollups of {rebuilt} "
+                "environment(s), so every report now uses the new local days.")
 
     @admin.display(description="members", ordering="_members")
     def member_count(self, obj: Organization) -> int:

@@ -207,3 +207,29 @@ def test_membership_role_change_is_audited(world):
 def test_every_tenant_admin_model_reaches_an_organization():
     for model in tenant_models():
         assert organization_path(model) is not None or model._meta.model_name == "apitoken"
+
+
+def test_timezone_change_rebuilds_rollups_and_bumps_data_version(world):
+    from datetime import date, datetime
+    from zoneinfo import ZoneInfo
+
+    from sync.models import CallRollup
+    from sync.rollups import refresh_rollups
+    from tests.admin_world import make_call
+
+    env, org = world.env_a, world.env_a.organization
+    # 01:00 UTC on 2 Nov is still 1 Nov in São Paulo (UTC-3).
+    make_call(env, None, 500, started_at=datetime(2026, 11, 2, 1, 0, tzinfo=ZoneInfo("UTC")))
+    CallRollup.objects.filter(environment=env).delete()
+    refresh_rollups(env, [date(2026, 11, 1), date(2026, 11, 2)])
+    assert CallRollup.objects.filter(environment=env, day=date(2026, 11, 1)).exists()
+    version = env.data_version
+    response = world.client("alice").post(url(org), {
+        "name": org.name, "timezone": "UTC",
+        "memberships-TOTAL_FORMS": 0, "memberships-INITIAL_FORMS": 0,
+    })
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert CallRollup.objects.filter(environment=env, day=date(2026, 11, 2)).exists()
+    env.refresh_from_db()
+    assert env.data_version == version + 1
+    assert AuditLog.objects.get(action="organization.changed").details == {"fields": ["timezone"]}
