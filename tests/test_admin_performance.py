@@ -22,7 +22,7 @@ on_postgres = pytest.mark.skipif(
 # (PostgreSQL: the estimate, plus an exact count while small), the page of calls with
 # environment and agent joined, the environment and agent filter choices, and for staff the
 # two permission lookups Django's own auth admins make when the sidebar asks about them.
-CALLS_CHANGELIST_QUERIES = 10
+CALLS_CHANGELIST_QUERIES = 11
 
 
 def add_calls(world, count: int) -> None:
