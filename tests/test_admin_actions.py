@@ -181,3 +181,20 @@ def test_with_a_broker_the_task_goes_to_its_queue(world, always_eager):
         assert b"sync.backfill_environment" in broker.lindex("backfill", 0)
     finally:
         broker.lpop("backfill")
+
+
+def test_action_bar_offers_every_action_and_the_days_field(world):
+    page = world.client("alice").get(reverse(CHANGELIST)).content.decode()
+    assert 'name="days"' in page
+    for action in ("sync_now", "backfill", "pause_sync", "resume_sync", "mark_token_replaced"):
+        assert f'value="{action}"' in page
+
+
+def test_environment_page_offers_its_actions(world, queued):
+    page = world.client("alice").get(
+        reverse("admin:portal_environment_change", args=[world.env_a.pk])).content.decode()
+    assert 'id="environment-actions"' in page and 'value="sync_now"' in page
+    assert 'value="mark_token_replaced"' not in page  # only when the token was rejected
+    response = act(world, "alice", "backfill", world.env_a, days="3")
+    assert response.status_code == 200
+    assert queued == [("sync.backfill_environment", (world.env_a.pk,), {"days": 3})]

@@ -191,7 +191,10 @@ def test_staff_cannot_add_or_delete_organizations_or_environments(world):
     assert client.get(reverse("admin:portal_organization_add")).status_code == 403
     assert client.get(url(world.env_a, "delete")).status_code == 403
     assert client.get(url(world.env_a.organization, "delete")).status_code == 403
-    assert world.client("root").get(url(world.env_a, "delete")).status_code == 200
+    root = world.client("root")
+    assert root.get(url(world.env_a, "delete")).status_code == 200
+    for name in ("organization", "membership", "environment"):
+        assert root.get(reverse(f"admin:portal_{name}_add")).status_code == 200, name
 
 
 def test_membership_role_change_is_audited(world):
