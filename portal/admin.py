@@ -23,6 +23,7 @@ from portal.models import (
     EnvironmentStatus,
     Membership,
     Organization,
+    Role,
 )
 from sync.models import CallRollup
 from sync.rollups import rebuild_rollups
@@ -40,9 +41,40 @@ def rebuild_reporting_days(organization: Organization) -> int:
     return len(environments)
 
 
+def may_manage_owners(request: HttpRequest, organization: Organization | None) -> bool:
+    """Only superusers and the organisation's owners grant, change or remove the owner role."""
+    if request.user.is_superuser:
+        return True
+    return organization is not None and Membership.objects.filter(
+        user=request.user, organization=organization, role=Role.OWNER).exists()
+
+
+def guard_owner_role(form_class: type[forms.ModelForm], request: HttpRequest,
+                     organization: Organization | None = None) -> type[forms.ModelForm]:
+    """`form_class` refusing owner-role changes by an org admin who is not an owner."""
+
+    class OwnerGuardedForm(form_class):
+        def clean(self):
+            cleaned = super().clean()
+            org = organization or cleaned.get("organization")
+            was_owner = self.instance.pk is not None and self.instance.role == Role.OWNER
+            if self.has_changed() and (cleaned.get("role") == Role.OWNER or was_owner) \
+                    and not may_manage_owners(request, org):
+                raise forms.ValidationError(
+                    "Only an owner of the organisation can grant or change the owner role.")
+            return cleaned
+
+    return OwnerGuardedForm
+
+
 class MembershipInline(TenantAdminMixin, admin.TabularInline):
     model = Membership
     extra = 0
+
+    def get_formset(self, request: HttpRequest, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.form = guard_owner_role(formset.form, request, obj)
+        return formset
 
     def get_autocomplete_fields(self, request: HttpRequest) -> list[str]:
         # Staff pick among their organisations' members; the user list is not theirs to see.
@@ -99,6 +131,9 @@ class MembershipAdmin(TenantModelAdmin):
 
     def get_autocomplete_fields(self, request: HttpRequest) -> list[str]:
         return ["user", "organization"] if request.user.is_superuser else []
+
+    def get_form(self, request: HttpRequest, obj=None, change: bool = False, **kwargs):
+        return guard_owner_role(super().get_form(request, obj, change, **kwargs), request)
 
 
 class EnvironmentAdminForm(forms.ModelForm):

@@ -236,3 +236,56 @@ def test_timezone_change_rebuilds_rollups_and_bumps_data_version(world):
     env.refresh_from_db()
     assert env.data_version == version + 1
     assert AuditLog.objects.get(action="organization.changed").details == {"fields": ["timezone"]}
+
+
+def test_only_owners_grant_or_change_the_owner_role(world, django_user_model, org_a):
+    from portal.models import Role
+
+    dave = django_user_model.objects.create_user("dave", is_staff=True)
+    Membership.objects.create(user=dave, organization=org_a, role=Role.ADMIN)
+    bob_membership = Membership.objects.get(user=world.users["bob"])
+    alice_membership = Membership.objects.get(user=world.users["alice"])
+    dave_client = world.client("alice")
+    dave_client.force_login(dave)
+    promote = {"user": world.users["bob"].pk, "organization": org_a.pk, "role": "owner"}
+    refused = dave_client.post(url(bob_membership), promote)
+    assert refused.status_code == 200
+    assert "Only an owner of the organisation" in refused.content.decode()
+    demote = {"user": world.users["alice"].pk, "organization": org_a.pk, "role": "viewer"}
+    assert dave_client.post(url(alice_membership), demote).status_code == 200
+    alice_membership.refresh_from_db()
+    assert alice_membership.role == Role.OWNER
+    # An admin still manages non-owner roles; an owner may grant ownership.
+    assert dave_client.post(url(bob_membership), {**promote, "role": "analyst"}).status_code == 302
+    assert world.client("alice").post(url(bob_membership), promote).status_code == 302
+    bob_membership.refresh_from_db()
+    assert bob_membership.role == Role.OWNER
+
+
+def test_organization_page_inline_is_guarded_and_scoped(world, django_user_model, org_a):
+    from portal.models import Role
+
+    dave = django_user_model.objects.create_user("dave", is_staff=True)
+    Membership.objects.create(user=dave, organization=org_a, role=Role.ADMIN)
+    client = world.client("alice")
+    client.force_login(dave)
+    existing = list(Membership.objects.filter(organization=org_a).order_by("pk"))
+    data = {"name": org_a.name, "timezone": org_a.timezone,
+            "memberships-TOTAL_FORMS": len(existing), "memberships-INITIAL_FORMS": len(existing)}
+    for n, membership in enumerate(existing):
+        data.update({f"memberships-{n}-id": membership.pk,
+                     f"memberships-{n}-organization": org_a.pk,
+                     f"memberships-{n}-user": membership.user_id,
+                     f"memberships-{n}-role": membership.role})
+    bob_form = next(n for n, m in enumerate(existing) if m.user == world.users["bob"])
+    refused = client.post(url(org_a), {**data, f"memberships-{bob_form}-role": "owner"})
+    assert refused.status_code == 200
+    assert "Only an owner of the organisation" in refused.content.decode()
+    # carol is not a member of dave's organisations: not a valid choice for him.
+    added = {**data, "memberships-TOTAL_FORMS": len(existing) + 1,
+             f"memberships-{len(existing)}-user": world.users["carol"].pk,
+             f"memberships-{len(existing)}-role": "viewer"}
+    response = client.post(url(org_a), added)
+    assert response.status_code == 200 and "Select a valid choice" in response.content.decode()
+    assert Membership.objects.get(user=world.users["bob"]).role == Role.VIEWER
+    assert not Membership.objects.filter(user=world.users["carol"], organization=org_a).exists()
