@@ -1,53 +1,139 @@
-"""Admin for tenancy objects. The environment token is write-only: only its hint is shown."""
+"""Admin for tenancy objects, scoped by `portal.admin_base.TenantAdminMixin`.
+
+The environment token is write-only: only its hint is shown. Staff org admins manage their
+own organisations; creating or deleting organisations and environments is for superusers.
+"""
 from __future__ import annotations
+
+import json
 
 from django import forms
 from django.contrib import admin
-from django.db.models import Count
+from django.db.models import BigIntegerField, Count, F, OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest
+from django.utils.html import format_html
 
-from portal import audit
-from portal.models import ApiToken, AuditLog, Environment, Membership, Organization
+from portal import admin_actions
+from portal.admin_base import TenantAdminMixin, TenantModelAdmin
+from portal.models import (
+    ApiToken,
+    AuditLog,
+    Environment,
+    EnvironmentStatus,
+    Membership,
+    Organization,
+    Role,
+)
+from sync.models import CallRollup
+from sync.rollups import rebuild_rollups
 
 
-class MembershipInline(admin.TabularInline):
+def rebuild_reporting_days(organization: Organization) -> int:
+    """Recompute the rollups (days are org-local) after a timezone change; bump data versions
+    so no cached report keeps the old days. Returns the number of environments."""
+    environments = list(organization.environments.all())
+    for env in environments:
+        env.organization = organization
+        rebuild_rollups(env)
+    Environment.objects.filter(organization=organization).update(
+        data_version=F("data_version") + 1)
+    return len(environments)
+
+
+def may_manage_owners(request: HttpRequest, organization: Organization | None) -> bool:
+    """Only superusers and the organisation's owners grant, change or remove the owner role."""
+    if request.user.is_superuser:
+        return True
+    return organization is not None and Membership.objects.filter(
+        user=request.user, organization=organization, role=Role.OWNER).exists()
+
+
+def guard_owner_role(form_class: type[forms.ModelForm], request: HttpRequest,
+                     organization: Organization | None = None) -> type[forms.ModelForm]:
+    """`form_class` refusing owner-role changes by an org admin who is not an owner."""
+
+    class OwnerGuardedForm(form_class):
+        def clean(self):
+            cleaned = super().clean()
+            org = organization or cleaned.get("organization")
+            was_owner = self.instance.pk is not None and self.instance.role == Role.OWNER
+            if self.has_changed() and (cleaned.get("role") == Role.OWNER or was_owner) \
+                    and not may_manage_owners(request, org):
+                raise forms.ValidationError(
+                    "Only an owner of the organisation can grant or change the owner role.")
+            return cleaned
+
+    return OwnerGuardedForm
+
+
+class MembershipInline(TenantAdminMixin, admin.TabularInline):
     model = Membership
     extra = 0
-    autocomplete_fields = ["user"]
+
+    def get_formset(self, request: HttpRequest, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.form = guard_owner_role(formset.form, request, obj)
+        return formset
+
+    def get_autocomplete_fields(self, request: HttpRequest) -> list[str]:
+        # Staff pick among their organisations' members; the user list is not theirs to see.
+        return ["user"] if request.user.is_superuser else []
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(TenantModelAdmin):
     list_display = ["name", "slug", "timezone", "member_count", "environment_count", "created_at"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [MembershipInline]
+    # Meta.ordering is dropped from GROUP BY queries (the counts below); keep pages stable.
+    ordering = ["name"]
+    superuser_adds = True
+    superuser_deletes = True
 
-    def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                _members=Count("memberships", distinct=True),
-                _envs=Count("environments", distinct=True),
-            )
+    def get_queryset(self, request: HttpRequest):
+        return super().get_queryset(request).annotate(
+            _members=Count("memberships", distinct=True),
+            _envs=Count("environments", distinct=True),
         )
 
+    def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:
+        # The slug is in every portal URL; renaming it is an operator's decision.
+        return [] if request.user.is_superuser else ["slug"]
+
+    def get_prepopulated_fields(self, request: HttpRequest, obj=None) -> dict:
+        return self.prepopulated_fields if request.user.is_superuser else {}
+
+    def save_model(self, request: HttpRequest, obj: Organization, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change and "timezone" in form.changed_data:
+            rebuilt = rebuild_reporting_days(obj)
+            self.message_user(
+                request, f"Timezone changed: rebuilt the daily rollups of {rebuilt} "
+                "environment(s), so every report now uses the new local days.")
+
     @admin.display(description="members", ordering="_members")
-    def member_count(self, obj) -> int:
+    def member_count(self, obj: Organization) -> int:
         return obj._members
 
     @admin.display(description="environments", ordering="_envs")
-    def environment_count(self, obj) -> int:
+    def environment_count(self, obj: Organization) -> int:
         return obj._envs
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(TenantModelAdmin):
     list_display = ["user", "organization", "role", "created_at"]
     list_filter = ["role", "organization"]
     search_fields = ["user__username", "user__email", "organization__name"]
-    autocomplete_fields = ["user", "organization"]
     list_select_related = ["user", "organization"]
+
+    def get_autocomplete_fields(self, request: HttpRequest) -> list[str]:
+        return ["user", "organization"] if request.user.is_superuser else []
+
+    def get_form(self, request: HttpRequest, obj=None, change: bool = False, **kwargs):
+        return guard_owner_role(super().get_form(request, obj, change, **kwargs), request)
 
 
 class EnvironmentAdminForm(forms.ModelForm):
@@ -76,62 +162,85 @@ class EnvironmentAdminForm(forms.ModelForm):
         env = super().save(commit=False)
         if self.cleaned_data.get("token"):
             env.set_token(self.cleaned_data["token"])
+            # A new token answers the "token rejected" state unless the admin set a status.
+            if env.status == EnvironmentStatus.AUTH_FAILED and "status" not in self.changed_data:
+                env.status = (EnvironmentStatus.ACTIVE if env.sync_enabled
+                              else EnvironmentStatus.PAUSED)
+                env.status_reason = ""
         if commit:
             env.save()
         return env
 
 
+def _calls_mirrored() -> Coalesce:
+    # Summed from the daily rollups the sync keeps current: its cost follows days × agents,
+    # where counting the calls themselves reads every mirrored call of each listed environment.
+    totals = (
+        CallRollup.objects.filter(environment=OuterRef("pk")).order_by()
+        .values("environment").annotate(n=Sum("count")).values("n")
+    )
+    return Coalesce(Subquery(totals, output_field=BigIntegerField()), 0)
+
+
 @admin.register(Environment)
-class EnvironmentAdmin(admin.ModelAdmin):
+class EnvironmentAdmin(TenantModelAdmin):
     form = EnvironmentAdminForm
+    action_form = admin_actions.EnvironmentActionForm
+    actions = [
+        admin_actions.sync_now, admin_actions.backfill, admin_actions.pause_sync,
+        admin_actions.resume_sync, admin_actions.mark_token_replaced,
+    ]
     list_display = [
-        "name", "organization", "provider", "status", "token_hint", "sync_enabled",
-        "last_synced_at",
+        "name", "organization", "provider", "status", "sync_enabled", "last_synced_at",
+        "calls_mirrored", "token_hint",
     ]
     list_filter = ["provider", "status", "sync_enabled", "organization"]
     search_fields = ["name", "organization__name"]
     list_select_related = ["organization"]
-    readonly_fields = ["token_hint", "last_synced_at", "data_version", "created_at"]
+    readonly_fields = ["token_hint", "last_synced_at", "next_sync_at", "data_version",
+                       "created_at"]
+    superuser_deletes = True
 
-    def save_model(self, request, obj, form, change) -> None:
-        super().save_model(request, obj, form, change)
-        audit.record(
-            "environment.changed" if change else "environment.created",
-            actor=request.user,
-            organization=obj.organization,
-            target=obj,
-            fields=sorted(f for f in form.changed_data if f != "token"),
-            token_replaced=bool(form.cleaned_data.get("token")),
-        )
+    def get_queryset(self, request: HttpRequest):
+        return super().get_queryset(request).annotate(_calls=_calls_mirrored())
+
+    @admin.display(description="calls mirrored", ordering="_calls")
+    def calls_mirrored(self, obj: Environment) -> int:
+        return obj._calls
+
+    def _changed_fields(self, form) -> list[str]:
+        fields = super()._changed_fields(form)
+        return fields + ["token (replaced)"] if form.cleaned_data.get("token") else fields
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(TenantModelAdmin):
     list_display = ["name", "user", "prefix", "created_at", "expires_at", "last_used_at",
                     "revoked_at"]
-    list_filter = ["revoked_at"]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["name", "user__username", "prefix"]
-    readonly_fields = ["prefix", "last_used_at", "created_at"]
+    fields = ["name", "user", "prefix", "expires_at", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = ["user", "prefix", "last_used_at", "created_at", "revoked_at"]
     list_select_related = ["user"]
+    actions = [admin_actions.revoke_tokens]
+    superuser_deletes = True
 
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
         # A token's raw value is shown once at creation: issue them in the portal or CLI.
         return False
 
 
 @admin.register(AuditLog)
-class AuditLogAdmin(admin.ModelAdmin):
+class AuditLogAdmin(TenantModelAdmin):
     list_display = ["created_at", "organization", "actor", "action", "target_repr"]
     list_filter = ["action", "organization"]
     search_fields = ["action", "target_repr", "actor__username"]
     date_hierarchy = "created_at"
     list_select_related = ["organization", "actor"]
+    exclude = ["details"]
+    readonly_fields = ["details_pretty"]
+    read_only = True
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+    @admin.display(description="details")
+    def details_pretty(self, obj: AuditLog) -> str:
+        return format_html("<pre>{}</pre>", json.dumps(obj.details, indent=2, ensure_ascii=False))

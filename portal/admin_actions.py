@@ -1,0 +1,199 @@
+"""Admin actions on environments and API tokens; each one is written to the audit log.
+
+Sync work is queued by task name through `portal.tasks_client.enqueue`, so the admin does
+not import the sync code and the same action works with a worker or in process.
+"""
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+
+from portal import audit
+from portal.admin_base import administered_organization_ids
+from portal.models import ApiToken, Environment, EnvironmentStatus, Membership, Organization
+from portal.tasks_client import TaskNotAvailable, enqueue
+
+MAX_BACKFILL_DAYS = 3650
+
+
+class EnvironmentActionForm(helpers.ActionForm):
+    """The changelist's action bar, with the number of days for "back-fill"."""
+
+    days = forms.CharField(
+        required=False,
+        label="Back-fill days",
+        widget=forms.TextInput(attrs={"size": 4, "inputmode": "numeric"}),
+        help_text="Empty: each environment's own back-fill window.",
+    )
+
+
+def progress_links(environments: list[Environment]) -> str:
+    """Where to watch queued work: each environment's sync page and its SyncRun list."""
+    runs = reverse("admin:sync_syncrun_changelist")
+    return format_html_join(
+        "; ",
+        '{}: <a href="/o/{}/sync/">sync status page</a>, '
+        '<a href="{}?environment__id__exact={}">sync runs</a>',
+        ((env.name, env.organization.slug, runs, env.pk) for env in environments),
+    )
+
+
+def _queue_for_each(
+    request: HttpRequest, modeladmin: admin.ModelAdmin, queryset: QuerySet,
+    task: str, action: str, what: str, **kwargs_for,
+) -> None:
+    """Queue `task` for each usable environment; report what was queued and what was not."""
+    queued: list[Environment] = []
+    for env in queryset.select_related("organization"):
+        if env.status == EnvironmentStatus.AUTH_FAILED:
+            modeladmin.message_user(
+                request,
+                f"{env.name}: its token was rejected; save a new token and use "
+                "“Mark token as replaced” first. Nothing was queued for it.",
+                messages.WARNING,
+            )
+            continue
+        kwargs = {key: value(env) for key, value in kwargs_for.items()}
+        try:
+            enqueue(task, env.pk, **kwargs)
+        except TaskNotAvailable:
+            modeladmin.message_user(
+                request, f"The task {task} is not installed here; nothing was queued.",
+                messages.ERROR,
+            )
+            return
+        audit.record(action, actor=request.user, organization=env.organization, target=env,
+                     **kwargs)
+        queued.append(env)
+    if queued:
+        modeladmin.message_user(
+            request,
+            format_html("{} queued for {} environment(s). Watch progress: {}.",
+                        what, len(queued), progress_links(queued)),
+            messages.SUCCESS,
+        )
+
+
+@admin.action(description="Sync now", permissions=["change"])
+def sync_now(modeladmin, request: HttpRequest, queryset: QuerySet) -> None:
+    _queue_for_each(request, modeladmin, queryset, "sync.sync_environment",
+                    "environment.sync_requested", "Sync", trigger=lambda env: "manual")
+
+
+def parse_backfill_days(raw: str | None) -> int | None:
+    """The days typed in the action bar; None when empty. ValueError says what to fix."""
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_BACKFILL_DAYS:
+        raise ValueError(
+            f"Back-fill days must be a whole number from 1 to {MAX_BACKFILL_DAYS} "
+            f"(got “{raw[:20]}”). Nothing was queued."
+        )
+    return int(raw)
+
+
+@admin.action(description="Back-fill N days (type N next to the action)",
+              permissions=["change"])
+def backfill(modeladmin, request: HttpRequest, queryset: QuerySet) -> None:
+    try:
+        days = parse_backfill_days(request.POST.get("days"))
+    except ValueError as error:
+        modeladmin.message_user(request, str(error), messages.ERROR)
+        return
+    _queue_for_each(request, modeladmin, queryset, "sync.backfill_environment",
+                    "environment.backfill_requested", "Back-fill",
+                    days=lambda env: days or env.backfill_days)
+
+
+def _set_state(request: HttpRequest, queryset: QuerySet, action: str, **fields) -> int:
+    changed = 0
+    for env in queryset.select_related("organization"):
+        values = {key: value(env) if callable(value) else value for key, value in fields.items()}
+        before = {key: getattr(env, key) for key in values}
+        for key, value in values.items():
+            setattr(env, key, value)
+        env.save(update_fields=list(values))
+        audit.record(action, actor=request.user, organization=env.organization, target=env,
+                     before={k: str(v) for k, v in before.items() if k != "next_sync_at"})
+        changed += 1
+    return changed
+
+
+def _paused_status(env: Environment) -> str:
+    # A rejected token stays visible as such: pausing must not hide it.
+    return env.status if env.status == EnvironmentStatus.AUTH_FAILED else EnvironmentStatus.PAUSED
+
+
+def _resumed_status(env: Environment) -> str:
+    return env.status if env.status == EnvironmentStatus.AUTH_FAILED else EnvironmentStatus.ACTIVE
+
+
+@admin.action(description="Pause scheduled sync", permissions=["change"])
+def pause_sync(modeladmin, request: HttpRequest, queryset: QuerySet) -> None:
+    count = _set_state(request, queryset, "environment.sync_paused", sync_enabled=False,
+                       status=_paused_status)
+    modeladmin.message_user(request, f"Paused sync of {count} environment(s).")
+
+
+@admin.action(description="Resume scheduled sync", permissions=["change"])
+def resume_sync(modeladmin, request: HttpRequest, queryset: QuerySet) -> None:
+    rejected = list(queryset.filter(status=EnvironmentStatus.AUTH_FAILED)
+                    .values_list("name", flat=True))
+    count = _set_state(request, queryset, "environment.sync_resumed", sync_enabled=True,
+                       status=_resumed_status, next_sync_at=lambda env: timezone.now())
+    modeladmin.message_user(request, f"Resumed sync of {count} environment(s).")
+    if rejected:
+        modeladmin.message_user(
+            request,
+            f"Still waiting for a new token: {', '.join(rejected)}. Save the new token, then "
+            "use “Mark token as replaced”.",
+            messages.WARNING,
+        )
+
+
+@admin.action(description="Mark token as replaced (clears “token rejected”)",
+              permissions=["change"])
+def mark_token_replaced(modeladmin, request: HttpRequest, queryset: QuerySet) -> None:
+    count = _set_state(
+        request, queryset.filter(status=EnvironmentStatus.AUTH_FAILED),
+        "environment.token_marked_replaced",
+        status=lambda env: EnvironmentStatus.ACTIVE if env.sync_enabled
+        else EnvironmentStatus.PAUSED,
+        status_reason="", next_sync_at=lambda env: timezone.now(),
+    )
+    modeladmin.message_user(
+        request,
+        f"Cleared “token rejected” on {count} environment(s); they sync at the next tick "
+        "unless paused." if count else "None of the selected environments had a rejected token.",
+        messages.SUCCESS if count else messages.WARNING,
+    )
+
+
+def _token_organization(request: HttpRequest, token: ApiToken) -> Organization | None:
+    """The organisation whose audit log shows the revocation: one the actor administers."""
+    memberships = Membership.objects.filter(user=token.user_id).select_related("organization")
+    ids = administered_organization_ids(request)
+    if ids is not None:
+        memberships = memberships.filter(organization_id__in=ids)
+    first = memberships.order_by("organization__name").first()
+    return first.organization if first else None
+
+
+@admin.action(description="Revoke selected API tokens", permissions=["change"])
+def revoke_tokens(modeladmin, request: HttpRequest, queryset: QuerySet) -> None:
+    count = 0
+    for token in queryset.filter(revoked_at__isnull=True).select_related("user"):
+        token.revoke()
+        audit.record("api_token.revoked", actor=request.user, target=token,
+                     organization=_token_organization(request, token),
+                     owner=token.user.username)
+        count += 1
+    modeladmin.message_user(request, f"Revoked {count} API token(s).")
+

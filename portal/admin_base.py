@@ -1,0 +1,269 @@
+"""Tenant scoping for the Django admin: one mixin every ModelAdmin and inline derives from.
+
+Who may use the admin:
+- superusers see and change everything (Django's own checks);
+- active staff users see only the organisations where their membership role is owner or
+  admin. Their rights come from that role, not from Django model permissions: a staff org
+  admin needs no `auth.Permission` rows, and granting Django permissions gives nothing more;
+- everyone else (including staff viewers/analysts) is refused: 403 on every admin page.
+
+Scoping covers querysets (changelist, search, actions, change/delete/history views),
+foreign-key and many-to-many choices, autocomplete (Django asks the related model's admin,
+which also derives from the mixin), and related-object filters. Another organisation's object
+URL is a 404. Mirrored data sets `read_only = True`: viewable, never added, changed or deleted,
+not even by superusers.
+
+Using it (e.g. in `reports/admin.py`): `class ReportSubscriptionAdmin(TenantAdminMixin,
+admin.ModelAdmin)`. The path to the organisation is found by following foreign keys
+(`organization`, `environment__organization`, `subscription__organization`, …); set
+`organization_path` on the model admin or call `register_scope()` when it cannot be.
+"""
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.db import models
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest
+
+from portal import audit
+from portal.models import ApiToken, Environment, Membership, Organization, Role
+
+# Roles whose holders may use the admin for their organisation.
+ADMIN_ROLES = (Role.OWNER, Role.ADMIN)
+_MAX_PATH_DEPTH = 3
+_CACHE_ATTR = "_switchboard_admin_org_ids"
+_ENV_CACHE_ATTR = "_switchboard_admin_env_ids"
+_VIA_ENVIRONMENT = "environment__organization"
+
+Scope = Callable[[QuerySet, list[int]], QuerySet]
+_custom_scopes: dict[type[models.Model], Scope] = {}
+
+
+def register_scope(model: type[models.Model], scope: Scope) -> None:
+    """Scope `model` with `scope(queryset, organization_ids)` where no FK path reaches it."""
+    _custom_scopes[model] = scope
+
+
+def administered_organization_ids(request: HttpRequest) -> list[int] | None:
+    """Ids of the organisations the request's user administers; None means all (superuser)."""
+    user = request.user
+    if user.is_active and user.is_superuser:
+        return None
+    cached = getattr(request, _CACHE_ATTR, None)
+    if cached is None:
+        cached = []
+        if user.is_active and user.is_staff:
+            cached = list(
+                Membership.objects.filter(user=user, role__in=ADMIN_ROLES)
+                .order_by("organization_id")
+                .values_list("organization_id", flat=True)
+            )
+        setattr(request, _CACHE_ATTR, cached)
+    return cached
+
+
+def organization_path(model: type[models.Model]) -> str | None:
+    """The shortest forward foreign-key path from `model` to Organization, e.g.
+    `environment__organization`; `pk` for Organization itself; None when there is none."""
+    if model is Organization:
+        return "pk"
+    queue: deque[tuple[type[models.Model], str, int]] = deque([(model, "", 0)])
+    while queue:
+        current, prefix, depth = queue.popleft()
+        for field in current._meta.get_fields():
+            if not (field.concrete and (field.many_to_one or field.one_to_one)):
+                continue
+            path = f"{prefix}{field.name}"
+            if field.related_model is Organization:
+                return path
+            if depth + 1 < _MAX_PATH_DEPTH:
+                queue.append((field.related_model, f"{path}__", depth + 1))
+    return None
+
+
+def administered_environment_ids(request: HttpRequest) -> list[int] | None:
+    """Ids of the environments in the organisations the user administers; None means all."""
+    organization_ids = administered_organization_ids(request)
+    if organization_ids is None:
+        return None
+    cached = getattr(request, _ENV_CACHE_ATTR, None)
+    if cached is None:
+        cached = list(
+            Environment.objects.filter(organization_id__in=organization_ids)
+            .order_by("pk").values_list("pk", flat=True)
+        )
+        setattr(request, _ENV_CACHE_ATTR, cached)
+    return cached
+
+
+def scope_queryset(queryset: QuerySet, request: HttpRequest, path: str | None = None) -> QuerySet:
+    """`queryset` limited to the rows of the organisations `request.user` administers."""
+    organization_ids = administered_organization_ids(request)
+    if organization_ids is None:
+        return queryset
+    custom = _custom_scopes.get(queryset.model)
+    if custom is not None and path is None:
+        return custom(queryset, organization_ids)
+    path = path or organization_path(queryset.model)
+    if path is None:
+        # Not tenant data (e.g. Django's own models): only superusers see it.
+        return queryset.none()
+    if path.endswith(_VIA_ENVIRONMENT):
+        # Mirrored rows filter on their own environment_id column with literal ids: the
+        # planner then estimates row counts from that column's statistics and uses the
+        # (environment, …) indexes, where a join to Environment would be guessed blindly.
+        environment_path = path[: -len("__organization")]
+        return queryset.filter(
+            **{f"{environment_path}__in": administered_environment_ids(request)})
+    return queryset.filter(**{f"{path}__in": organization_ids})
+
+
+def organization_of(obj: models.Model) -> Organization | None:
+    """The organisation an object belongs to, following `organization_path`."""
+    path = organization_path(type(obj))
+    if path == "pk":
+        return obj
+    for part in (path or "").split("__") if path else []:
+        obj = getattr(obj, part, None)
+        if obj is None:
+            return None
+    return obj if path else None
+
+
+def _members_of(organization_ids: list[int]) -> QuerySet:
+    return Membership.objects.filter(organization_id__in=organization_ids).values("user_id")
+
+
+# Users and their API tokens belong to organisations through memberships (many-valued), so
+# they are scoped with a subquery: no duplicate rows, no DISTINCT on the changelist.
+register_scope(get_user_model(), lambda qs, ids: qs.filter(pk__in=_members_of(ids)))
+register_scope(ApiToken, lambda qs, ids: qs.filter(user__in=_members_of(ids)))
+
+
+class ScopedRelatedFieldListFilter(admin.RelatedFieldListFilter):
+    """A related-object filter whose choices are only the staff user's organisations' rows."""
+
+    def field_choices(self, field, request, model_admin) -> list[tuple[object, str]]:
+        related = scope_queryset(field.related_model._default_manager.all(), request)
+        ordering = self.field_admin_ordering(field, request, model_admin)
+        if ordering:
+            related = related.order_by(*ordering)
+        return [(obj.pk, str(obj)) for obj in related]
+
+
+class TenantAdminMixin:
+    """Scope a ModelAdmin or InlineModelAdmin to the organisations the user administers."""
+
+    # Lookup from this admin's model to Organization; found from foreign keys when None.
+    organization_path: str | None = None
+    # Mirrored data: nobody adds, changes or deletes it here.
+    read_only: bool = False
+    # Creating/deleting these objects is for superusers only (organisations, environments).
+    superuser_adds: bool = False
+    superuser_deletes: bool = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return scope_queryset(super().get_queryset(request), request, self.organization_path)
+
+    # --- permissions: from membership roles, not Django model permissions ---------------
+    def has_tenant_access(self, request: HttpRequest) -> bool:
+        ids = administered_organization_ids(request)
+        return ids is None or bool(ids)
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return self.has_tenant_access(request)
+
+    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+        return self.has_tenant_access(request)
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return not self.read_only and self.has_tenant_access(request)
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        if self.read_only or (self.superuser_adds and not request.user.is_superuser):
+            return False
+        return self.has_tenant_access(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        if self.read_only or (self.superuser_deletes and not request.user.is_superuser):
+            return False
+        return self.has_tenant_access(request)
+
+    # --- choices and filters ---------------------------------------------------------------
+    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
+        kwargs.setdefault("queryset", self._scoped_choices(db_field, request))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request: HttpRequest, **kwargs):
+        kwargs.setdefault("queryset", self._scoped_choices(db_field, request))
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def _scoped_choices(self, db_field, request: HttpRequest) -> QuerySet:
+        base = self.get_field_queryset(None, db_field, request)
+        if base is None:
+            base = db_field.remote_field.model._default_manager.all()
+        return scope_queryset(base, request)
+
+    def get_list_filter(self, request: HttpRequest) -> list:
+        return [self._scoped_filter(spec) for spec in super().get_list_filter(request)]
+
+    def _scoped_filter(self, spec):
+        if not isinstance(spec, str) or "__" in spec:
+            return spec
+        field = self.model._meta.get_field(spec)
+        if field.is_relation and field.related_model is not None:
+            return (spec, ScopedRelatedFieldListFilter)
+        return spec
+
+    # --- audit: every change made through the admin -------------------------------------
+    # Form fields whose values must never reach the audit log (write-only secrets).
+    secret_fields: tuple[str, ...] = ("token",)
+
+    def _audit(self, request: HttpRequest, verb: str, obj: models.Model, **details) -> None:
+        audit.record(f"{obj._meta.model_name}.{verb}", actor=request.user,
+                     organization=organization_of(obj), target=obj, **details)
+
+    def _changed_fields(self, form) -> list[str]:
+        return sorted(f for f in form.changed_data if f not in self.secret_fields)
+
+    def save_model(self, request: HttpRequest, obj, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        self._audit(request, "changed" if change else "created", obj,
+                    fields=self._changed_fields(form))
+
+    def delete_model(self, request: HttpRequest, obj) -> None:
+        self._audit(request, "deleted", obj)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for obj in queryset:
+            self._audit(request, "deleted", obj)
+        super().delete_queryset(request, queryset)
+
+    def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
+        super().save_formset(request, form, formset, change)
+        for obj in formset.new_objects:
+            self._audit(request, "created", obj)
+        for obj, fields in formset.changed_objects:
+            self._audit(request, "changed", obj, fields=sorted(fields))
+        for obj in formset.deleted_objects:
+            self._audit(request, "deleted", obj)
+
+    # Django answers an unknown object id with a redirect and "doesn't exist" message; for
+    # another tenant's object we answer 404 like everywhere else, confirming nothing.
+    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
+        raise Http404(f"No {opts.verbose_name} with this id.")
+
+
+class TenantModelAdmin(TenantAdminMixin, admin.ModelAdmin):
+    """A tenant-scoped ModelAdmin."""
+
+
+class ReadOnlyTenantAdmin(TenantModelAdmin):
+    """Mirrored data: scoped, view-only for everyone; the upstream is the source of truth."""
+
+    read_only = True

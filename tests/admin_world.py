@@ -1,0 +1,100 @@
+"""Shared data for the admin tests: the cast made staff, a superuser, and one object of every
+admin-registered model in each organisation (`pairs[model] == (object in A, object in B)`)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from portal import audit
+from portal.models import ApiToken, AuditLog, Environment, Membership, Organization
+from sync.models import (
+    Agent,
+    Call,
+    CallbackDay,
+    CallbackSourceDay,
+    CallRollup,
+    StreamState,
+    SyncRun,
+)
+
+
+@dataclass
+class World:
+    users: dict
+    env_a: Environment
+    env_b: Environment
+    pairs: dict = field(default_factory=dict)
+
+    def client(self, name: str) -> Client:
+        client = Client()
+        client.force_login(self.users[name])
+        return client
+
+
+def make_call(env: Environment, agent: Agent | None, n: int, **fields) -> Call:
+    """One mirrored call; `n` makes its ids and start time unique within the environment."""
+    values = dict(
+        environment=env, external_id=f"{env.pk}-{n}", sid=f"CA{env.pk:04d}{n:06d}",
+        agent=agent, agent_external_id=agent.external_id if agent else "",
+        from_number=f"+551199{n:07d}", to_number="+5511000000000", direction="inbound",
+        status="completed", duration=60, started_at=timezone.now() - timedelta(minutes=n),
+        raw={"id": n, "note": "<b>raw</b>"},
+    )
+    values.update(fields)
+    return Call.objects.create(**values)
+
+
+def _mirror(env: Environment) -> dict:
+    agent = Agent.objects.create(
+        environment=env, external_id=f"ag-{env.pk}", name=f"Agent {env.name}")
+    day = date(2026, 11, 1)
+    return {
+        Environment: env,
+        Agent: agent,
+        Call: make_call(env, agent, 1),
+        CallbackDay: CallbackDay.objects.create(environment=env, day=day, total_received=3),
+        CallbackSourceDay: CallbackSourceDay.objects.create(
+            environment=env, day=day, source_agent_id="9", name="Outbound", count=2),
+        CallRollup: CallRollup.objects.create(environment=env, day=day, count=1),
+        SyncRun: SyncRun.objects.create(environment=env, stream="calls", status="failed",
+                                        error="boom", finished_at=timezone.now()),
+        StreamState: StreamState.objects.create(environment=env, stream="calls"),
+    }
+
+
+def build_world(django_user_model, cast: dict, env_a: Environment, env_b: Environment) -> World:
+    for user in cast.values():
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])
+    root = django_user_model.objects.create_superuser("root", "root@example.com", "root-pw-123")
+    users = {**cast, "root": root}
+    world = World(users=users, env_a=env_a, env_b=env_b)
+    mirror_a, mirror_b = _mirror(env_a), _mirror(env_b)
+    world.pairs = {model: (mirror_a[model], mirror_b[model]) for model in mirror_a}
+    world.pairs[Organization] = (env_a.organization, env_b.organization)
+    world.pairs[Membership] = (
+        Membership.objects.get(user=cast["alice"]), Membership.objects.get(user=cast["carol"]))
+    world.pairs[ApiToken] = (
+        ApiToken.issue(cast["alice"], "alice-cli")[0],
+        ApiToken.issue(cast["carol"], "carol-cli")[0],
+    )
+    world.pairs[AuditLog] = (
+        audit.record("test.a", organization=env_a.organization),
+        audit.record("test.b", organization=env_b.organization))
+    return world
+
+
+@pytest.fixture(autouse=True)
+def fast_passwords(settings) -> None:
+    """The cast's passwords are hashed at creation; the slow default hasher tests nothing here."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def world(django_user_model, cast, env_a, env_b) -> World:
+    return build_world(django_user_model, cast, env_a, env_b)
+
