@@ -74,6 +74,16 @@ class AgentRow:
 
 
 @dataclasses.dataclass(frozen=True)
+class CallFilters:
+    """The filters a summary was computed with (None = all)."""
+
+    agent_id: list[str] | None
+    direction: list[str] | None
+    status: list[str] | None
+    include_testing: bool
+
+
+@dataclasses.dataclass(frozen=True)
 class CallsSummary:
     """Answer of `calls_summary`. `heatmap[weekday][hour]` counts calls (Monday = 0)."""
 
@@ -82,7 +92,7 @@ class CallsSummary:
     start: date
     end: date
     interval: str
-    filters: dict[str, object]
+    filters: CallFilters
     totals: CallTotals
     previous_start: date
     previous_end: date
@@ -204,8 +214,7 @@ def calls_summary(
         start=start,
         end=end,
         interval=interval.value,
-        filters={"agent_id": agents, "direction": directions, "status": statuses,
-                 "include_testing": include_testing},
+        filters=CallFilters(agents, directions, statuses, include_testing),
         totals=totals,
         previous_start=prev_start,
         previous_end=prev_end,
