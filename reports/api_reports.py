@@ -121,6 +121,14 @@ class ReportViewSet(TenantScopedViewSet):
     pagination_class = None
     renderer_classes = [renderers.JSONRenderer, renderers.BrowsableAPIRenderer, CSVRenderer]
 
+    def handle_exception(self, exc: Exception) -> Response:
+        # Errors of a CSV request are JSON: a client must be able to read what to fix.
+        response = super().handle_exception(exc)
+        if isinstance(getattr(self.request, "accepted_renderer", None), CSVRenderer):
+            self.request.accepted_renderer = renderers.JSONRenderer()
+            self.request.accepted_media_type = "application/json"
+        return response
+
     def _validated(self, serializer_class: type[RangeQuerySerializer]) -> dict:
         params = self.request.query_params
         unknown = sorted(set(params) - set(serializer_class().fields))
