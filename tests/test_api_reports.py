@@ -153,7 +153,7 @@ def test_cache_follows_data_version(env_a, data, alice, api_client_for):
 
 def test_query_counts(env_a, data, alice, api_client_for, assert_max_queries):
     client = api_client_for(alice)
-    with assert_max_queries(3):  # environments, rollups, agent names
+    with assert_max_queries(4):  # environments, figures per day, per agent, agent names
         get(client, "calls", environment=env_a.pk, **RANGE)
     with assert_max_queries(1):  # cached: the environments only (for their data versions)
         get(client, "calls", environment=env_a.pk, **RANGE)
