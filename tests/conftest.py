@@ -137,3 +137,10 @@ def subprocess_env(db) -> dict[str, str]:
         auth = s["USER"] + (f":{s['PASSWORD']}" if s.get("PASSWORD") else "")
         url = f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
     return {**os.environ, "DATABASE_URL": url}
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # PBKDF2 is slow on purpose (over a second per user on a shared CPU); tests that create the
+    # cast need real users, not strong hashes.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

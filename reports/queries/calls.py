@@ -1,0 +1,266 @@
+"""Calls summary: totals, series, per-agent table, heatmap and period-over-period deltas.
+
+Everything is read from `sync.models.CallRollup` (one row per environment, local day, agent,
+direction, status, is_testing) in one query, so the cost follows days, not calls. Duration
+figures (talk time, average, median, p90, max) cover connected calls only (answered or
+completed): a failed call's zero seconds would otherwise drag every duration figure down.
+"""
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Sequence
+from datetime import date
+
+from django.db.models import Q, QuerySet
+
+from portal.models import Environment
+from reports.queries import rollup_sql as sql
+from reports.queries.common import (
+    Delta,
+    Interval,
+    check_range,
+    delta,
+    normalize_choice,
+    period_start,
+    periods,
+    previous_period,
+    rate,
+    resolve_environments,
+)
+from reports.queries.histogram import percentile
+from reports.queries.rollup_sql import figures_per_agent, figures_per_day
+from sync.models import ANSWERED_STATUSES, Agent, Call, CallStatus
+from sync.rollups import local_day_bounds
+
+ANSWERED = {str(s) for s in ANSWERED_STATUSES}
+
+
+@dataclasses.dataclass(frozen=True)
+class CallTotals:
+    """The headline figures of a set of calls. Durations are seconds over connected calls."""
+
+    total: int = 0
+    answered: int = 0
+    answer_rate: float | None = None
+    failed: int = 0
+    busy: int = 0
+    no_answer: int = 0
+    # initiated / ringing / queued: calls still in progress (or never resolved) upstream.
+    other: int = 0
+    inbound: int = 0
+    outbound: int = 0
+    talk_time_total: int = 0
+    talk_time_avg: float | None = None
+    duration_median: int | None = None
+    duration_p90: int | None = None
+    duration_max: int | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class SeriesPoint:
+    """One day, week or month of the series; `start`/`end` are clipped to the report range."""
+
+    start: date
+    end: date
+    figures: CallTotals
+
+
+@dataclasses.dataclass(frozen=True)
+class AgentRow:
+    """One agent's figures; `name` is the mirrored agent's name ('' when never mirrored)."""
+
+    environment_id: int
+    agent_id: str
+    name: str
+    figures: CallTotals
+
+
+@dataclasses.dataclass(frozen=True)
+class CallFilters:
+    """The filters a summary was computed with (None = all)."""
+
+    agent_id: list[str] | None
+    direction: list[str] | None
+    status: list[str] | None
+    include_testing: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class CallsSummary:
+    """Answer of `calls_summary`. `heatmap[weekday][hour]` counts calls (Monday = 0)."""
+
+    environment_ids: list[int]
+    timezone: str
+    start: date
+    end: date
+    interval: str
+    filters: CallFilters
+    totals: CallTotals
+    previous_start: date
+    previous_end: date
+    previous: CallTotals
+    deltas: dict[str, Delta]
+    series: list[SeriesPoint]
+    agents: list[AgentRow]
+    heatmap: list[list[int]]
+
+
+class _Acc:
+    """Running sums of figure vectors (laid out as `rollup_sql.FIGURES`)."""
+
+    __slots__ = ("v",)
+
+    def __init__(self) -> None:
+        self.v = [0] * sql.WIDTH
+
+    def add(self, row: Sequence[int | None]) -> None:
+        v = self.v
+        for i in range(sql.WIDTH):
+            if i != sql.TALK_MAX:
+                v[i] += row[i] or 0
+        # SUM of a bigint is a numeric (Decimal) in PostgreSQL.
+        v[sql.TALK] = int(v[sql.TALK])
+        v[sql.TALK_MAX] = max(v[sql.TALK_MAX], row[sql.TALK_MAX] or 0)
+
+    def totals(self) -> CallTotals:
+        v = self.v
+        total = v[0]
+        answered = sum(v[sql.STATUS_AT[s]] for s in ANSWERED)
+        failed = v[sql.STATUS_AT[CallStatus.FAILED]]
+        busy = v[sql.STATUS_AT[CallStatus.BUSY]]
+        no_answer = v[sql.STATUS_AT[CallStatus.NO_ANSWER]]
+        hist = v[sql.HIST:]
+        return CallTotals(
+            total=total, answered=answered, answer_rate=rate(answered, total),
+            failed=failed, busy=busy, no_answer=no_answer,
+            other=total - answered - failed - busy - no_answer,
+            inbound=v[sql.INBOUND], outbound=v[sql.OUTBOUND], talk_time_total=v[sql.TALK],
+            talk_time_avg=round(v[sql.TALK] / answered, 1) if answered else None,
+            duration_median=percentile(hist, 0.5, v[sql.TALK_MAX]),
+            duration_p90=percentile(hist, 0.9, v[sql.TALK_MAX]),
+            duration_max=v[sql.TALK_MAX] if answered else None,
+        )
+
+
+DELTA_FIELDS = ("total", "answered", "answer_rate", "failed", "busy", "no_answer",
+                "talk_time_total", "talk_time_avg", "duration_median", "duration_p90")
+
+
+def _filter_q(agent_ids: list[str] | None, directions: list[str] | None,
+              statuses: list[str] | None, include_testing: bool) -> Q:
+    q = Q()
+    if agent_ids:
+        q &= Q(agent_external_id__in=agent_ids)
+    if directions:
+        q &= Q(direction__in=directions)
+    if statuses:
+        q &= Q(status__in=statuses)
+    if not include_testing:
+        q &= Q(is_testing=False)
+    return q
+
+
+def calls_summary(
+    environments: Iterable[Environment] | QuerySet[Environment],
+    start: date,
+    end: date,
+    *,
+    agent_ids: Sequence[str] | str | None = None,
+    direction: Sequence[str] | str | None = None,
+    status: Sequence[str] | str | None = None,
+    include_testing: bool = False,
+    interval: Interval | str = Interval.DAY,
+) -> CallsSummary:
+    """Calls of `environments` on the organisation-local days start..end (inclusive).
+
+    Filters take one value or a list; None means all. `is_testing` calls are left out unless
+    `include_testing`. Three queries at most (four if `environments` is a queryset): figures
+    per day over both periods, figures per agent, agent names.
+    """
+    check_range(start, end)
+    interval = Interval(interval)
+    envs, org = resolve_environments(environments)
+    agents, directions, statuses = (
+        normalize_choice(agent_ids), normalize_choice(direction), normalize_choice(status)
+    )
+    prev_start, prev_end = previous_period(start, end)
+    env_ids = [e.pk for e in envs]
+    filters = {"agent_ids": agents, "directions": directions, "statuses": statuses,
+               "include_testing": include_testing}
+    per_day = figures_per_day(env_ids, prev_start, end, start, **filters)
+    current, previous = _Acc(), _Acc()
+    by_period: dict[date, _Acc] = {}
+    heatmap = [[0] * 24 for _ in range(7)]
+    for day, *values in per_day:
+        if day < start:
+            previous.add(values)
+            continue
+        current.add(values)
+        by_period.setdefault(period_start(day, interval), _Acc()).add(values)
+        weekday = heatmap[day.weekday()]
+        for hour, n in enumerate(values[sql.WIDTH:]):
+            weekday[hour] += n or 0
+
+    totals, prev_totals = current.totals(), previous.totals()
+    return CallsSummary(
+        environment_ids=[e.pk for e in envs],
+        timezone=org.timezone,
+        start=start,
+        end=end,
+        interval=interval.value,
+        filters=CallFilters(agents, directions, statuses, include_testing),
+        totals=totals,
+        previous_start=prev_start,
+        previous_end=prev_end,
+        previous=prev_totals,
+        deltas={f: delta(getattr(totals, f), getattr(prev_totals, f)) for f in DELTA_FIELDS},
+        series=[
+            SeriesPoint(first, last, by_period.get(period_start(first, interval), _Acc()).totals())
+            for first, last in periods(start, end, interval)
+        ],
+        agents=_agent_rows(figures_per_agent(env_ids, start, end, **filters))
+        if totals.total else [],
+        heatmap=heatmap,
+    )
+
+
+def _agent_rows(per_agent: list[tuple]) -> list[AgentRow]:
+    """Per-agent rows, busiest first, with names from the mirror (one query)."""
+    by_agent: dict[tuple[int, str], _Acc] = {}
+    for env_id, agent_id, *values in per_agent:
+        by_agent.setdefault((env_id, agent_id), _Acc()).add(values)
+    names = {
+        (env_id, ext): name
+        for env_id, ext, name in Agent.objects.filter(
+            environment_id__in={env for env, _ in by_agent},
+            external_id__in={ext for _, ext in by_agent if ext},
+        ).values_list("environment_id", "external_id", "name")
+    }
+    rows = [
+        AgentRow(env_id, ext, names.get((env_id, ext), ""), acc.totals())
+        for (env_id, ext), acc in by_agent.items()
+    ]
+    rows.sort(key=lambda r: (-r.figures.total, r.name, r.agent_id))
+    return rows
+
+
+def calls_in_range(
+    environments: Iterable[Environment] | QuerySet[Environment],
+    start: date,
+    end: date,
+    *,
+    agent_ids: Sequence[str] | str | None = None,
+    direction: Sequence[str] | str | None = None,
+    status: Sequence[str] | str | None = None,
+    include_testing: bool = False,
+) -> QuerySet[Call]:
+    """Raw calls behind a summary (drill-down): same days, same filters, newest first."""
+    check_range(start, end)
+    envs, org = resolve_environments(environments)
+    first, _ = local_day_bounds(start, org.tzinfo)
+    _, after = local_day_bounds(end, org.tzinfo)
+    q = _filter_q(normalize_choice(agent_ids), normalize_choice(direction),
+                  normalize_choice(status), include_testing)
+    return Call.objects.filter(
+        q, environment__in=[e.pk for e in envs], started_at__gte=first, started_at__lt=after,
+    ).order_by("-started_at", "-id")
