@@ -1,0 +1,78 @@
+"""Template helpers for the portal frame: optional links, query-string edits, freshness."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from django import template
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+register = template.Library()
+
+
+@register.simple_tag
+def optional_url(name: str, *args) -> str:
+    """The URL of `name`, or "" when that page is not installed (yet)."""
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:
+        return ""
+
+
+@register.simple_tag(takes_context=True)
+def query_with(context, **changes) -> str:
+    """The current query string with `changes` applied (None/"" removes a key)."""
+    params = context["request"].GET.copy()
+    for key, value in changes.items():
+        params.pop(key, None)
+        if value not in (None, ""):
+            params[key] = value
+    encoded = params.urlencode()
+    return f"?{encoded}" if encoded else "?"
+
+
+@register.simple_tag
+def synced_ago(moment: datetime | None) -> str:
+    """"synced 4 min ago" / "never synced", short and translatable."""
+    if moment is None:
+        return _("never synced")
+    minutes = int((timezone.now() - moment).total_seconds() // 60)
+    if minutes < 1:
+        return _("synced just now")
+    if minutes < 120:
+        return ngettext("synced %(n)d min ago", "synced %(n)d min ago", minutes) % {"n": minutes}
+    hours = minutes // 60
+    if hours < 48:
+        return ngettext("synced %(n)d hour ago", "synced %(n)d hours ago", hours) % {"n": hours}
+    days = hours // 24
+    return ngettext("synced %(n)d day ago", "synced %(n)d days ago", days) % {"n": days}
+
+
+@register.filter
+def duration(seconds: int | float | None) -> str:
+    """Seconds as h:mm:ss or m:ss."""
+    if seconds is None:
+        return "–"
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+@register.filter
+def percent(value: float | None) -> str:
+    from django.utils.formats import number_format
+
+    if value is None:
+        return "–"
+    return f"{number_format(value * 100, 1)} %"
+
+
+@register.filter
+def points(change: float | None) -> str:
+    """A change of a rate (0.034) as localised percentage points ("3.4")."""
+    from django.utils.formats import number_format
+
+    return "–" if change is None else number_format(change * 100, 1)
