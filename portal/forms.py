@@ -108,7 +108,8 @@ class DeleteEnvironmentForm(forms.Form):
 
 def assignable_roles(actor: Membership) -> list[tuple[str, str]]:
     """Owners may grant any role; admins every role below owner."""
-    return [(v, label) for v, label in Role.choices if actor.has_role(Role.OWNER) or v != Role.OWNER]
+    is_owner = actor.has_role(Role.OWNER)
+    return [(v, label) for v, label in Role.choices if is_owner or v != Role.OWNER]
 
 
 class InviteForm(forms.Form):

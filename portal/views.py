@@ -14,8 +14,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from portal import audit
-from portal.access import get_environment_for_user, get_organization_for_user
-from portal.access import organizations_for_user
+from portal.access import (
+    get_environment_for_user,
+    get_organization_for_user,
+    organizations_for_user,
+)
 from portal.forms import DeleteEnvironmentForm, EnvironmentForm, ReplaceTokenForm
 from portal.models import Environment, EnvironmentStatus, Role
 from portal.pages import LAST_ORG_SESSION_KEY, render_org_page
