@@ -12,6 +12,7 @@ from typing import Any
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 
 from portal.access import membership_for, organizations_for_user
 from portal.models import Environment, EnvironmentStatus, Organization
@@ -82,4 +83,6 @@ def render_org_page(
         "problems": [h for h in health if h.problem],
     }
     frame.update(context or {})
-    return render(request, template, frame, status=status)
+    # Every time on an organisation's pages is shown in the organisation's timezone.
+    with timezone.override(organization.tzinfo):
+        return render(request, template, frame, status=status)

@@ -88,13 +88,15 @@ def _sorted(qs: QuerySet, sort: str) -> tuple[QuerySet, str]:
     return qs.order_by(f"{prefix}{SORTS[key]}", f"{prefix}id"), sort
 
 
-def _csv_rows(qs: QuerySet):
+def _csv_rows(qs: QuerySet, tz):
+    def local(moment):
+        return moment.astimezone(tz).isoformat() if moment else ""
+
     for c in qs.select_related("agent", "environment").iterator(chunk_size=2000):
         yield [c.environment.name, c.external_id, c.sid, c.agent_external_id,
                c.agent.name if c.agent else "", c.direction, c.status, c.provider_status,
-               c.from_number, c.to_number, c.started_at.isoformat(),
-               c.answered_at.isoformat() if c.answered_at else "",
-               c.ended_at.isoformat() if c.ended_at else "", c.duration, c.billed_duration,
+               c.from_number, c.to_number, local(c.started_at), local(c.answered_at),
+               local(c.ended_at), c.duration, c.billed_duration,
                c.is_testing, c.hangup_cause, c.hangup_source]
 
 
@@ -107,7 +109,7 @@ def call_list(request: HttpRequest, org_slug: str) -> HttpResponse:
                                {"filter": filterset, "page": None}, status=400)
     qs, sort = _sorted(filterset.qs, request.GET.get("sort", "-started"))
     if request.GET.get("format") == "csv":
-        return csv_response("calls.csv", CSV_COLUMNS, _csv_rows(qs))
+        return csv_response("calls.csv", CSV_COLUMNS, _csv_rows(qs, org.tzinfo))
     page = Paginator(qs.select_related("agent", "environment"), PAGE_SIZE).get_page(
         request.GET.get("page"))
     return render_org_page(request, org, "reports/calls.html",

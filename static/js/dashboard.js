@@ -5,7 +5,7 @@
   if (!el || typeof Chart === "undefined") { return; }
   var data = JSON.parse(el.textContent);
   var palette = ["#166534", "#b45309", "#7c3aed", "#b42318", "#64748b"];
-  var common = { responsive: true, maintainAspectRatio: false, animation: false,
+  var common = { responsive: true, maintainAspectRatio: false, animation: false, elements: { point: { radius: 0, hitRadius: 6 } },
                  plugins: { legend: { position: "bottom" } } };
 
   function datasets(groups, type) {
