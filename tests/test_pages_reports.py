@@ -170,11 +170,11 @@ def test_sync_now_permissions(client, cast, data_a, who, status):
 
 
 def test_times_are_shown_in_the_org_timezone(client, alice, env_a):
-    from datetime import datetime
-    from datetime import timezone as dt_tz
+    from datetime import UTC, datetime
 
     from tests.factories import build_call, save_calls
 
-    call = save_calls(env_a, [build_call(env_a, datetime(2026, 3, 10, 2, 30, tzinfo=dt_tz.utc))])[0]
+    moment = datetime(2026, 3, 10, 2, 30, tzinfo=UTC)
+    call = save_calls(env_a, [build_call(env_a, moment)])[0]
     html = _login(client, alice).get(f"/o/org-a/calls/{call.pk}/").content.decode()
     assert "March 9, 2026, 11:30" in html  # 02:30 UTC is 23:30 the day before in São Paulo
