@@ -7,7 +7,7 @@ import django_filters
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
@@ -15,9 +15,9 @@ from django.utils.translation import gettext_lazy as _
 from portal.access import get_organization_for_user
 from portal.models import Environment, Organization
 from portal.pages import render_org_page
+from reports.filters import CallFilterSet
 from reports.views.export import csv_response
-from sync.models import Agent, Call, CallStatus, Direction
-from sync.rollups import local_day_bounds
+from sync.models import Agent, Call
 
 PAGE_SIZE = 50
 SORTS = {"started": "started_at", "duration": "duration", "status": "status",
@@ -27,54 +27,39 @@ CSV_COLUMNS = ["environment", "external_id", "sid", "agent_id", "agent", "direct
                "duration", "billed_duration", "is_testing", "hangup_cause", "hangup_source"]
 
 
-class CallFilter(django_filters.FilterSet):
-    """The Talkover call-list filters, over one organisation's mirrored calls."""
+class CallFilter(CallFilterSet):
+    """The API's Talkover filters (same names, same validation) plus the page's extras.
+
+    Labels are translated here; `environment` narrows to some of the organisation's
+    environments and `testing` brings back test calls, which are hidden by default.
+    """
 
     environment = django_filters.ModelMultipleChoiceFilter(
         label=_("Environments"), queryset=Environment.objects.none())
-    status = django_filters.MultipleChoiceFilter(label=_("Status"), choices=CallStatus.choices)
-    direction = django_filters.ChoiceFilter(label=_("Direction"), choices=Direction.choices,
-                                            empty_label=_("Any direction"))
-    agent = django_filters.ChoiceFilter(label=_("Agent"), field_name="agent_external_id",
-                                        empty_label=_("All agents"))
-    start = django_filters.DateFilter(label=_("From"), method="filter_start",
-                                      widget=forms.DateInput(attrs={"type": "date"}))
-    end = django_filters.DateFilter(label=_("To"), method="filter_end",
-                                    widget=forms.DateInput(attrs={"type": "date"}))
-    q = django_filters.CharFilter(label=_("Number or SID"), method="filter_search")
     testing = django_filters.BooleanFilter(label=_("Include test calls"), method="filter_testing",
                                            widget=forms.CheckboxInput)
+    LABELS = {"status": _("Status"), "direction": _("Direction"), "agent_id": _("Agent"),
+              "date_from": _("From"), "date_to": _("To"), "search": _("Number or SID")}
 
-    class Meta:
-        model = Call
-        fields: list[str] = []
-
-    def __init__(self, data, *, organization: Organization, **kwargs) -> None:
+    def __init__(self, data, *, organization: Organization) -> None:
         data = data.copy()
-        # Like the analytics, test calls are left out unless asked for.
         data.setdefault("testing", "")
-        super().__init__(data, queryset=Call.objects.filter(
-            environment__organization=organization), **kwargs)
-        self.organization = organization
+        super().__init__(data, Call.objects.filter(environment__organization=organization),
+                         timezone=organization.tzinfo)
+        for name, label in self.LABELS.items():
+            self.filters[name].label = label
         self.filters["environment"].queryset = Environment.objects.filter(
             organization=organization)
+        self.filters["status"].extra["empty_label"] = _("Any status")
+        self.filters["direction"].extra["empty_label"] = _("Any direction")
+        for name in ("date_from", "date_to"):
+            self.filters[name].extra["widget"] = forms.DateInput(attrs={"type": "date"})
         agents = Agent.objects.filter(environment__organization=organization).order_by(
             "name").values_list("external_id", "name")
-        self.filters["agent"].extra["choices"] = [(e, n or e) for e, n in agents]
-
-    def filter_start(self, qs: QuerySet, name: str, value) -> QuerySet:
-        return qs.filter(started_at__gte=local_day_bounds(value, self.organization.tzinfo)[0])
-
-    def filter_end(self, qs: QuerySet, name: str, value) -> QuerySet:
-        return qs.filter(started_at__lt=local_day_bounds(value, self.organization.tzinfo)[1])
-
-    def filter_search(self, qs: QuerySet, name: str, value: str) -> QuerySet:
-        value = value.strip()
-        digits = "".join(ch for ch in value if ch.isdigit())
-        q = Q(sid=value) | Q(external_id=value)
-        if len(digits) >= 4:
-            q |= Q(to_number__contains=digits) | Q(from_number__contains=digits)
-        return qs.filter(q)
+        agent = django_filters.ChoiceFilter(
+            field_name="agent_external_id", label=_("Agent"), empty_label=_("All agents"),
+            choices=[(e, n or e) for e, n in agents])
+        self.filters["agent_id"] = agent
 
     def filter_testing(self, qs: QuerySet, name: str, value: bool | None) -> QuerySet:
         return qs if value else qs.filter(is_testing=False)
