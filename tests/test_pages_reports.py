@@ -97,7 +97,8 @@ def test_failed_run_banner(client, bob, data_a):
 
 def test_calls_filters_sort_and_paginate(client, alice, data_a, assert_max_queries):
     _login(client, alice)
-    with assert_max_queries(12):
+    # Constant: session, membership, frame, filter choices, count, page, 2 prefetches.
+    with assert_max_queries(16):
         response = client.get("/o/org-a/calls/?status=failed&sort=-duration")
     assert response.status_code == 200
     page = response.context["page"]

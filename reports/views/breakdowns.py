@@ -6,9 +6,8 @@ from django.http import HttpRequest, HttpResponse
 
 from portal.access import get_organization_for_user
 from portal.pages import render_org_page
-from reports.queries import callbacks_summary, calls_summary
 from reports.views.export import csv_response
-from reports.views.params import scope_from_request
+from reports.views.params import callbacks_for, calls_for, scope_from_request
 
 
 @login_required
@@ -18,7 +17,7 @@ def callbacks(request: HttpRequest, org_slug: str) -> HttpResponse:
     if scope is None or not scope.environments:
         return render_org_page(request, org, "reports/callbacks.html", {"form": form},
                                status=400 if form.errors else 200)
-    summary = callbacks_summary(scope.environments, scope.start, scope.end)
+    summary = callbacks_for(scope)
     export = request.GET.get("export")
     if export == "days":
         return csv_response("callbacks-per-day.csv",
@@ -43,7 +42,7 @@ def agents(request: HttpRequest, org_slug: str) -> HttpResponse:
     if scope is None or not scope.environments:
         return render_org_page(request, org, "reports/agents.html", {"form": form},
                                status=400 if form.errors else 200)
-    summary = calls_summary(scope.environments, scope.start, scope.end)
+    summary = calls_for(scope)
     if request.GET.get("export") == "csv":
         return csv_response("agents.csv", [
             "environment_id", "agent_id", "name", "total", "answered", "answer_rate", "failed",

@@ -11,9 +11,9 @@ from django.utils.translation import gettext_lazy
 
 from portal.access import get_organization_for_user
 from portal.pages import render_org_page
-from reports.queries import Delta, callbacks_summary, calls_summary
+from reports.queries import Delta
 from reports.views.export import csv_response
-from reports.views.params import scope_from_request
+from reports.views.params import callbacks_for, calls_for, scope_from_request
 
 WEEKDAYS = [gettext_lazy("Mon"), gettext_lazy("Tue"), gettext_lazy("Wed"),
             gettext_lazy("Thu"), gettext_lazy("Fri"), gettext_lazy("Sat"), gettext_lazy("Sun")]
@@ -107,9 +107,7 @@ def dashboard(request: HttpRequest, org_slug: str) -> HttpResponse:
     if scope is None or not scope.environments:
         return render_org_page(request, org, "reports/dashboard.html", {"form": form},
                                status=400 if form.errors else 200)
-    calls = calls_summary(scope.environments, scope.start, scope.end,
-                          agent_ids=scope.agent_ids or None)
-    callbacks = callbacks_summary(scope.environments, scope.start, scope.end)
+    calls, callbacks = calls_for(scope), callbacks_for(scope)
     exported = _export(request.GET.get("export", ""), calls, callbacks)
     if exported is not None:
         return exported

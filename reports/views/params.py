@@ -13,7 +13,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Environment, Organization
-from reports.queries import MAX_RANGE_DAYS
+from reports.cache import cached_report
+from reports.queries import MAX_RANGE_DAYS, callbacks_summary, calls_summary
 from sync.models import Agent
 
 PRESETS = [
@@ -94,3 +95,17 @@ def scope_from_request(request, organization: Organization) -> tuple[ReportFilte
                                                                         ReportScope | None]:
     form = ReportFilterForm(request.GET, organization=organization)
     return form, form.scope() if form.is_valid() else None
+
+
+def calls_for(scope: ReportScope):
+    """`calls_summary` of the scope, cached until one of its environments syncs new data."""
+    params = {"start": scope.start, "end": scope.end, "agent_ids": scope.agent_ids}
+    return cached_report("page-calls", scope.environments, params, lambda: calls_summary(
+        scope.environments, scope.start, scope.end, agent_ids=scope.agent_ids or None))
+
+
+def callbacks_for(scope: ReportScope):
+    """`callbacks_summary` of the scope, cached like `calls_for`."""
+    params = {"start": scope.start, "end": scope.end}
+    return cached_report("page-callbacks", scope.environments, params, lambda: callbacks_summary(
+        scope.environments, scope.start, scope.end))
