@@ -181,3 +181,12 @@ def test_times_are_shown_in_the_org_timezone(client, alice, env_a):
     call = save_calls(env_a, [build_call(env_a, moment)])[0]
     html = _login(client, alice).get(f"/o/org-a/calls/{call.pk}/").content.decode()
     assert "March 9, 2026, 11:30" in html  # 02:30 UTC is 23:30 the day before in São Paulo
+
+
+def test_broad_listing_count_is_capped(client, alice, data_a, monkeypatch):
+    from reports.views import calls as calls_view
+
+    monkeypatch.setattr(calls_view, "COUNT_LIMIT", 20)
+    response = _login(client, alice).get("/o/org-a/calls/")
+    assert response.context["page"].paginator.capped
+    assert "More than 20 calls" in response.content.decode()
