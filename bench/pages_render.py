@@ -98,6 +98,7 @@ def main() -> None:
         ("dashboard, 90 days, one agent", "/o/bench/?range=90d&agent=bench-agent-3"),
         ("calls explorer, first page", "/o/bench/calls/"),
         ("calls explorer, status=failed", "/o/bench/calls/?status=failed"),
+        ("calls explorer, sorted by status", "/o/bench/calls/?sort=status"),
         ("calls explorer, sorted by duration", "/o/bench/calls/?sort=-duration"),
         ("calls explorer, page 200", "/o/bench/calls/?page=200"),
         ("calls explorer, search SID", f"/o/bench/calls/?q={sid}"),

@@ -24,8 +24,10 @@ PAGE_SIZE = 50
 # Counting every match of a broad filter over millions of calls costs seconds; beyond this
 # many the page says "more than" and suggests narrowing (the CSV export has them all).
 COUNT_LIMIT = 10_000
-SORTS = {"started": "started_at", "duration": "duration", "status": "status",
-         "agent": "agent_external_id"}
+# Ascending order of each sortable column, with tie-breakers chosen so that the call
+# indexes ((environment, -started_at), (environment, status, -started_at), …) serve them.
+SORTS = {"started": ("started_at", "id"), "duration": ("duration", "id"),
+         "status": ("status", "-started_at"), "agent": ("agent_external_id", "-started_at")}
 CSV_COLUMNS = ["environment", "external_id", "sid", "agent_id", "agent", "direction", "status",
                "provider_status", "from", "to", "started_at", "answered_at", "ended_at",
                "duration", "billed_duration", "is_testing", "hangup_cause", "hangup_source"]
@@ -89,8 +91,10 @@ def _sorted(qs: QuerySet, sort: str) -> tuple[QuerySet, str]:
     key = sort.lstrip("-")
     if key not in SORTS:
         sort, key = "-started", "started"
-    prefix = "-" if sort.startswith("-") else ""
-    return qs.order_by(f"{prefix}{SORTS[key]}", f"{prefix}id"), sort
+    fields = SORTS[key]
+    if sort.startswith("-"):
+        fields = tuple(f[1:] if f.startswith("-") else f"-{f}" for f in fields)
+    return qs.order_by(*fields), sort
 
 
 def _csv_rows(qs: QuerySet, tz):
