@@ -105,6 +105,8 @@ def test_calls_filters_sort_and_paginate(client, alice, data_a, assert_max_queri
     expected = Call.objects.filter(environment=data_a, status="failed", is_testing=False).count()
     assert page.paginator.count == expected
     assert all(c.status == "failed" for c in page.object_list)
+    durations = [c.duration for c in page.object_list]
+    assert durations == sorted(durations, reverse=True)
 
 
 def test_calls_search_by_sid(client, alice, data_a):
