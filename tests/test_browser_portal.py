@@ -91,7 +91,13 @@ def _login(page, base: str, username: str) -> None:
     page.wait_for_load_state()
 
 
+UNLABELLED = """() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+  .filter(el => !el.labels?.length && !el.getAttribute('aria-label')).map(el => el.name)"""
+
+
 def _shot(page, name: str) -> None:
+    """Save a full-page screenshot, after checking every form control has a label."""
+    assert page.evaluate(UNLABELLED) == [], f"unlabelled controls on {page.url}"
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
@@ -103,6 +109,8 @@ def test_alice_uses_the_portal(browser, live_server, portal_data):
     _login(page, base, "alice")
     assert page.url.endswith("/o/org-a/")
     assert page.get_by_text("synced 4 min ago").is_visible()
+    page.keyboard.press("Tab")  # keyboard users first reach the skip link
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
 
     page.select_option("#id_range", "90d")
     page.get_by_role("button", name="Apply").click()
