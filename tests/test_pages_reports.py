@@ -192,3 +192,10 @@ def test_broad_listing_count_is_capped(client, alice, data_a, monkeypatch):
     response = _login(client, alice).get("/o/org-a/calls/")
     assert response.context["page"].paginator.capped
     assert "More than 20 calls" in response.content.decode()
+
+
+def test_period_picker_shows_the_default_period(client, alice, data_a):
+    response = _login(client, alice).get("/o/org-a/callbacks/")
+    scope = response.context["scope"]
+    assert (scope.end - scope.start).days == 29
+    assert '<option value="30d" selected>' in response.content.decode()

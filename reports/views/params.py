@@ -22,6 +22,8 @@ PRESETS = [
     ("this_month", _("This month")), ("last_month", _("Last month")), ("custom", _("Custom")),
 ]
 
+DEFAULT_PRESET = "30d"
+
 
 def preset_range(preset: str, today: date) -> tuple[date, date]:
     """Inclusive (start, end) of a preset, ending today for the rolling ones."""
@@ -56,6 +58,10 @@ class ReportFilterForm(forms.Form):
     agent = forms.ChoiceField(label=_("Agent"), required=False)
 
     def __init__(self, data, *, organization: Organization) -> None:
+        # Fill in the default period so the picker shows the range actually reported.
+        data = data.copy()
+        if not data.get("range"):
+            data["range"] = "custom" if data.get("start") else DEFAULT_PRESET
         super().__init__(data)
         self.organization = organization
         self.fields["env"].queryset = Environment.objects.filter(organization=organization)
@@ -66,7 +72,7 @@ class ReportFilterForm(forms.Form):
 
     def clean(self) -> dict:
         data = super().clean()
-        preset = data.get("range") or ("custom" if data.get("start") else "30d")
+        preset = data.get("range") or DEFAULT_PRESET
         today = timezone.localdate(timezone=self.organization.tzinfo)
         if preset == "custom":
             start, end = data.get("start"), data.get("end") or today
