@@ -1,19 +1,126 @@
-"""Portal pages owned by the tenancy app (the report pages live in reports/)."""
+"""Portal pages owned by the tenancy app: the landing redirect and environment settings.
+
+Every view starts from `get_organization_for_user` / `get_environment_for_user` (404 for
+other tenants, 403 for a too-low role); report pages live in `reports/views/`.
+"""
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
-from portal.access import environments_for_user, organizations_for_user
+from portal import audit
+from portal.access import (
+    get_environment_for_user,
+    get_organization_for_user,
+    organizations_for_user,
+)
+from portal.forms import DeleteEnvironmentForm, EnvironmentForm, ReplaceTokenForm
+from portal.models import Environment, EnvironmentStatus, Role
+from portal.pages import LAST_ORG_SESSION_KEY, render_org_page
+
+
+def environment_in_org(request: HttpRequest, org_slug: str, env_id: int,
+                       min_role: str = Role.ADMIN) -> Environment:
+    """The environment, checked for role, and 404 unless it belongs to the org in the URL."""
+    env = get_environment_for_user(request.user, env_id, min_role)
+    if env.organization.slug != org_slug:
+        raise Http404(_("No such environment."))
+    return env
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    organizations = organizations_for_user(request.user).order_by("name")
-    environments = environments_for_user(request.user).select_related("organization")
-    return render(
-        request,
-        "portal/home.html",
-        {"organizations": organizations, "environments": environments},
-    )
+    """Send the user to the organisation they used last (or their first one)."""
+    orgs = organizations_for_user(request.user).order_by("name")
+    last = request.session.get(LAST_ORG_SESSION_KEY)
+    org = orgs.filter(slug=last).first() if last else None
+    org = org or orgs.first()
+    if org is None:
+        return render(request, "portal/home.html", {"organizations": []})
+    return redirect("dashboard", org.slug)
+
+
+@login_required
+def environment_list(request: HttpRequest, org_slug: str) -> HttpResponse:
+    org = get_organization_for_user(request.user, org_slug, Role.ADMIN)
+    return render_org_page(request, org, "portal/settings/environments.html")
+
+
+@login_required
+def environment_add(request: HttpRequest, org_slug: str) -> HttpResponse:
+    org = get_organization_for_user(request.user, org_slug, Role.ADMIN)
+    form = EnvironmentForm(request.POST or None, organization=org)
+    if request.method == "POST" and form.is_valid():
+        env = form.save()
+        audit.record("environment.created", actor=request.user, organization=org, target=env,
+                     provider=env.provider, token_hint=env.token_hint)
+        messages.success(request, _("Environment “%(name)s” added. Its token is stored "
+                                    "encrypted and will not be shown again.") % {"name": env.name})
+        return redirect("settings-environments", org.slug)
+    return render_org_page(request, org, "portal/settings/environment_form.html", {"form": form},
+                           status=400 if form.errors else 200)
+
+
+@login_required
+def environment_token(request: HttpRequest, org_slug: str, env_id: int) -> HttpResponse:
+    env = environment_in_org(request, org_slug, env_id)
+    org = env.organization
+    form = ReplaceTokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        env.set_token(form.cleaned_data["token"])
+        if env.status == EnvironmentStatus.AUTH_FAILED:
+            env.status, env.status_reason = EnvironmentStatus.ACTIVE, ""
+        env.save(update_fields=["token_ciphertext", "token_hint", "status", "status_reason"])
+        audit.record("environment.token_replaced", actor=request.user, organization=org,
+                     target=env, token_hint=env.token_hint)
+        messages.success(request, _("Token of “%(name)s” replaced.") % {"name": env.name})
+        return redirect("settings-environments", org.slug)
+    return render_org_page(request, org, "portal/settings/environment_token.html",
+                           {"form": form, "environment": env}, status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def environment_toggle(request: HttpRequest, org_slug: str, env_id: int) -> HttpResponse:
+    """Pause or resume an environment's scheduled sync."""
+    env = environment_in_org(request, org_slug, env_id)
+    env.sync_enabled = not env.sync_enabled
+    if env.status in (EnvironmentStatus.ACTIVE, EnvironmentStatus.PAUSED):
+        env.status = EnvironmentStatus.ACTIVE if env.sync_enabled else EnvironmentStatus.PAUSED
+    env.save(update_fields=["sync_enabled", "status"])
+    action = "environment.resumed" if env.sync_enabled else "environment.paused"
+    audit.record(action, actor=request.user, organization=env.organization, target=env)
+    text = _("Sync of “%(name)s” resumed.") if env.sync_enabled else _(
+        "Sync of “%(name)s” paused.")
+    messages.success(request, text % {"name": env.name})
+    return redirect("settings-environments", env.organization.slug)
+
+
+@login_required
+def environment_delete(request: HttpRequest, org_slug: str, env_id: int) -> HttpResponse:
+    """Delete, asking whether mirrored data stays (disconnect) or goes (cascade)."""
+    env = environment_in_org(request, org_slug, env_id)
+    org = env.organization
+    form = DeleteEnvironmentForm(request.POST or None, environment=env)
+    if request.method == "POST" and form.is_valid():
+        keep = form.cleaned_data["mirrored_data"] == DeleteEnvironmentForm.KEEP
+        with transaction.atomic():
+            audit.record("environment.disconnected" if keep else "environment.deleted",
+                         actor=request.user, organization=org, target=env, kept_data=keep)
+            if keep:
+                env.token_ciphertext, env.sync_enabled = "", False
+                env.status = EnvironmentStatus.PAUSED
+                env.status_reason = _("Disconnected; mirrored data kept.")
+                env.save(update_fields=["token_ciphertext", "sync_enabled", "status",
+                                        "status_reason"])
+            else:
+                env.delete()
+        messages.success(request, _("Environment “%(name)s” removed.") % {"name": env.name})
+        return redirect("settings-environments", org.slug)
+    return render_org_page(request, org, "portal/settings/environment_delete.html",
+                           {"form": form, "environment": env}, status=400 if form.errors else 200)

@@ -1,0 +1,149 @@
+"""Forms of the settings pages. Tokens are write-only: inputs never render a value back."""
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.utils.translation import gettext_lazy as _
+
+from portal.models import Environment, Membership, Organization, Provider, Role
+
+
+def _parse_agent_ids(raw: str) -> list[int]:
+    ids: list[int] = []
+    for part in raw.replace(";", ",").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if not part.isdigit():
+            raise forms.ValidationError(
+                _("“%(part)s” is not an agent id; give whole numbers separated by commas."),
+                params={"part": part},
+            )
+        ids.append(int(part))
+    return ids
+
+
+class TokenField(forms.CharField):
+    """A secret input that is never rendered back to the browser."""
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("widget", forms.PasswordInput(render_value=False,
+                                                        attrs={"autocomplete": "off"}))
+        kwargs.setdefault("strip", True)
+        super().__init__(**kwargs)
+
+
+class EnvironmentForm(forms.ModelForm):
+    """Add an environment: its token is entered once and only its hint is shown afterwards."""
+
+    token = TokenField(label=_("API token"),
+                       help_text=_("Stored encrypted; it will not be shown again."))
+    agent_ids = forms.CharField(
+        label=_("Agent ids (Origins AI)"), required=False,
+        help_text=_("Origins AI only: the agent ids to mirror, separated by commas."),
+    )
+
+    class Meta:
+        model = Environment
+        fields = ["name", "provider", "base_url", "sync_interval_minutes"]
+        labels = {"name": _("Name"), "provider": _("Provider"), "base_url": _("Base URL"),
+                  "sync_interval_minutes": _("Sync every (minutes)")}
+        help_texts = {"base_url": _("Leave empty for Talkover's default API address.")}
+
+    def __init__(self, *args, organization: Organization, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.instance.organization = organization
+
+    def clean_agent_ids(self) -> list[int]:
+        return _parse_agent_ids(self.cleaned_data.get("agent_ids", ""))
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("provider") == Provider.ORIGINS and not data.get("agent_ids"):
+            self.add_error("agent_ids", _("Origins AI environments need at least one agent id."))
+        name = data.get("name")
+        org = self.instance.organization
+        if name and Environment.objects.filter(organization=org, name=name).exists():
+            self.add_error("name", _("This organisation already has an environment named so."))
+        return data
+
+    def save(self, commit: bool = True) -> Environment:
+        env = super().save(commit=False)
+        env.set_token(self.cleaned_data["token"])
+        if self.cleaned_data.get("agent_ids"):
+            env.provider_settings = {"agent_ids": self.cleaned_data["agent_ids"]}
+        if commit:
+            env.save()
+        return env
+
+
+class ReplaceTokenForm(forms.Form):
+    token = TokenField(label=_("New API token"),
+                       help_text=_("Replaces the current token; the sync resumes with it."))
+
+
+class DeleteEnvironmentForm(forms.Form):
+    KEEP, ERASE = "keep", "erase"
+    mirrored_data = forms.ChoiceField(
+        label=_("Mirrored calls and statistics"),
+        widget=forms.RadioSelect,
+        choices=[
+            (KEEP, _("Keep them for reports: disconnect the environment and erase its token")),
+            (ERASE, _("Delete them too: remove the environment and everything mirrored")),
+        ],
+    )
+    confirm_name = forms.CharField(label=_("Type the environment's name to confirm"))
+
+    def __init__(self, *args, environment: Environment, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.environment = environment
+
+    def clean_confirm_name(self) -> str:
+        value = self.cleaned_data["confirm_name"].strip()
+        if value != self.environment.name:
+            raise forms.ValidationError(_("The name does not match “%(name)s”."),
+                                        params={"name": self.environment.name})
+        return value
+
+
+def assignable_roles(actor: Membership) -> list[tuple[str, str]]:
+    """Owners may grant any role; admins every role below owner."""
+    is_owner = actor.has_role(Role.OWNER)
+    return [(v, label) for v, label in Role.choices if is_owner or v != Role.OWNER]
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(label=_("Email address"))
+    role = forms.ChoiceField(label=_("Role"))
+
+    def __init__(self, *args, actor: Membership, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.actor = actor
+        self.fields["role"].choices = assignable_roles(actor)
+        self.fields["role"].initial = Role.VIEWER
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].strip().lower()
+        user = get_user_model().objects.filter(email__iexact=email).first()
+        org = self.actor.organization
+        if user and Membership.objects.filter(user=user, organization=org).exists():
+            raise forms.ValidationError(_("%(email)s is already a member."),
+                                        params={"email": email})
+        return email
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(label=_("Role"))
+
+    def __init__(self, *args, actor: Membership, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = assignable_roles(actor)
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(label=_("Token name"), max_length=100,
+                           help_text=_("What uses it, e.g. “BI export”."))
+    expires_in_days = forms.IntegerField(
+        label=_("Expires after (days)"), required=False, min_value=1, max_value=3650,
+        help_text=_("Leave empty for a token that does not expire."),
+    )

@@ -1,0 +1,1 @@
+"""Report pages of the portal: dashboard, calls explorer, callbacks, agents, sync status."""

@@ -1,0 +1,39 @@
+"""The pt_BR catalogue is complete and its committed .mo matches the .po."""
+from __future__ import annotations
+
+import gettext
+import re
+from pathlib import Path
+
+from django.conf import settings
+
+LOCALE = Path(settings.BASE_DIR) / "locale" / "pt_BR" / "LC_MESSAGES"
+
+
+def _po_entries() -> dict[str, str]:
+    text = (LOCALE / "django.po").read_text(encoding="utf-8")
+    entries = {}
+    for block in text.split("\n\n")[1:]:
+        msgid = "".join(re.findall(r'^(?:msgid )?"(.*)"$', block.split("msgid_plural")[0]
+                                   .split("msgstr")[0], re.M))
+        msgstr = "".join(re.findall(r'^msgstr(?:\[0\])? "(.*)"$', block, re.M))
+        if msgid:
+            entries[msgid] = msgstr
+    return entries
+
+
+def test_every_message_is_translated():
+    entries = _po_entries()
+    assert len(entries) > 200
+    assert [m for m, t in entries.items() if not t] == []
+    assert "#, fuzzy" not in (LOCALE / "django.po").read_text(encoding="utf-8").split("\n\n", 1)[1]
+
+
+def test_compiled_catalogue_matches_the_po():
+    with open(LOCALE / "django.mo", "rb") as handle:
+        catalogue = gettext.GNUTranslations(handle)
+    assert catalogue.gettext("Dashboard") == "Painel"
+    for msgid in _po_entries():
+        if "\\" not in msgid:
+            assert catalogue.gettext(msgid) != msgid or msgid in {"Status", "Token", "Manual",
+                                                                  "Insights"}, msgid
