@@ -124,59 +124,61 @@ def sync_calls(ctx: RunContext) -> None:
 
 def _sync_call_day(ctx: RunContext, day: date, agents: AgentIndex, cursor: dict[str, Any],
                    advance: str) -> None:
-    """Read one UTC day until the ids seen match the upstream total (or reads run out)."""
+    """Read one UTC day until the ids seen reach the upstream's `pagination.total`.
+
+    The first pass reads every page. If ids are missing (rows shifted between pages because
+    calls arrived), later passes start again at page 1, where new calls land in a
+    newest-first listing, and stop as soon as the day is complete.
+    """
     env, client = ctx.environment, ctx.client
     dirty = cursor.get("in_progress") == day.isoformat()  # a killed run stopped mid-day
-    counted: set[str] = set()
-    for attempt in range(1, MAX_DAY_READS + 1):
-        seen: set[str] = set()
-        rejected_read = 0
-        page_no = 1
-        while True:
-            page = client.calls_page(day, page_no)
-            last = page_no >= page.last_page or not page.items
-            calls, rejected = [], 0
-            agents.ensure(page.items)
-            for item in page.items:
-                try:
-                    calls.append(talkover_call(env, item, agents.pks))
-                except Rejected as exc:
+    seen: set[str] = set()
+    rejected = 0
+    passes, page_no = 0, 1
+    while True:
+        page = client.calls_page(day, page_no)
+        agents.ensure(page.items)
+        calls = []
+        for item in page.items:
+            try:
+                calls.append(talkover_call(env, item, agents.pks))
+            except Rejected as exc:
+                if passes == 0:
                     rejected += 1
                     ctx.note("rejected", f"{day}: {exc}")
-            seen.update(c.external_id for c in calls)
-            rejected_read += rejected
-            matches = len(seen) + rejected_read == page.total
-            complete = last and (matches or attempt == MAX_DAY_READS)
-            if last and not complete:
-                ctx.note("reread", f"{day}: saw {len(seen)} of {page.total} calls; re-reading")
-            with transaction.atomic():
-                counts, _ = upsert(Call, env, calls, key="external_id",
-                                   update_fields=CALL_UPDATE_FIELDS)
-                # A re-read sees rows again: count each call once per day.
-                fresh = {c.external_id for c in calls} - counted
-                counts.unchanged = max(0, counts.unchanged - (len(calls) - len(fresh)))
-                counted |= fresh
-                counts.rejected = rejected if attempt == 1 else 0
-                dirty = dirty or counts.changed > 0
-                if complete:
-                    if not matches:
-                        ctx.note("incomplete", f"{day}: {len(seen)} of {page.total} after "
-                                               f"{attempt} reads")
-                    if dirty:
-                        refresh_rollups(env, local_days_for_utc_day(day, env.organization.tzinfo))
-                        ctx.bump_data_version()
-                    cursor.pop("in_progress", None)
-                    cursor[advance] = day.isoformat()
-                else:
-                    cursor["in_progress"] = day.isoformat()
-                    cursor["page"] = page_no
-                ctx.save_cursor(cursor)
-                ctx.record(counts)
-            if last:
-                break
-            page_no += 1
-        if complete:
+        ids = {c.external_id for c in calls}
+        repeats = len(ids & seen)
+        seen |= ids
+        last = page_no >= page.last_page or not page.items
+        complete = len(seen) + rejected >= page.total
+        finish = (complete and (last or passes > 0)) or (last and passes + 1 >= MAX_DAY_READS)
+        with transaction.atomic():
+            counts, _ = upsert(Call, env, calls, key="external_id",
+                               update_fields=CALL_UPDATE_FIELDS)
+            counts.unchanged = max(0, counts.unchanged - repeats)  # each call once per day
+            counts.rejected = rejected if passes == 0 and last else 0
+            dirty = dirty or counts.changed > 0
+            if finish:
+                if not complete:
+                    ctx.note("incomplete", f"{day}: {len(seen)} of {page.total} calls after "
+                                           f"{passes + 1} passes")
+                if dirty:
+                    refresh_rollups(env, local_days_for_utc_day(day, env.organization.tzinfo))
+                    ctx.bump_data_version()
+                cursor.pop("in_progress", None)
+                cursor.pop("page", None)
+                cursor[advance] = day.isoformat()
+            else:
+                cursor["in_progress"], cursor["page"] = day.isoformat(), page_no
+            ctx.save_cursor(cursor)
+            ctx.record(counts)
+        if finish:
             return
+        if last:
+            ctx.note("reread", f"{day}: saw {len(seen)} of {page.total} calls; re-reading")
+            passes, page_no = passes + 1, 1
+        else:
+            page_no += 1
 
 
 # --- callback days --------------------------------------------------------------------------
