@@ -35,8 +35,8 @@ def served(config: SimulatorConfig | None = None, **faults: object) -> Iterator[
 def point_env(org: Organization, sim, server, name: str = "Sales", key: str = ENV,
               **fields: object) -> Environment:
     """An environment of `org` reading simulator workspace `key` (budget out of the way)."""
-    env = Environment(organization=org, name=name, base_url=server.talkover_url,
-                      backfill_days=sim.config.days, requests_per_minute=100000, **fields)
+    values = {"backfill_days": sim.config.days, "requests_per_minute": 100000, **fields}
+    env = Environment(organization=org, name=name, base_url=server.talkover_url, **values)
     env.set_token(sim.tokens[key])
     env.save()
     return env
