@@ -1,7 +1,12 @@
 """Bulk upserts that classify every row as created, updated or unchanged.
 
-One SELECT fetches the stored hashes of a batch's keys; only new and changed rows are
-written, in one `INSERT … ON CONFLICT DO UPDATE` per batch. Never a query per row.
+Never a query per row. On PostgreSQL the rows travel by COPY into a temporary staging table
+and are merged with one `INSERT … SELECT … ON CONFLICT DO UPDATE … WHERE the hash differs
+RETURNING (xmax = 0)`: the database classifies (new rows have xmax 0, unchanged rows are not
+rewritten), so a page costs no extra SELECT. Django's `bulk_create` quotes every value of its
+UNNEST arrays in Python, which made writing cost several times the fetching (see
+bench/sync_throughput.py). Elsewhere (SQLite) one SELECT fetches the stored hashes of the
+batch's keys and `bulk_create(update_conflicts=True)` writes the new and changed rows.
 """
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import models
+from django.db import connection, models
 from django.utils import timezone
 
 from portal.models import Environment
@@ -44,22 +49,34 @@ class Counts:
 
 
 def upsert(model: type[models.Model], environment: Environment, objs: list[Any], *,
-           key: str, update_fields: list[str]) -> tuple[Counts, list[Any]]:
+           key: str, update_fields: list[str]) -> Counts:
     """Write `objs` (unsaved instances carrying `payload_hash`) keyed by (environment, key).
 
-    Returns the counts and the objects actually written. Later duplicates of a key win.
+    Later duplicates of a key win. `last_changed_at`, where the model has it, is set on rows
+    that were created or changed.
     """
     unique: dict[Any, Any] = {}
     for obj in objs:
         unique[getattr(obj, key)] = obj
-    counts = Counts()
     if not unique:
-        return counts, []
+        return Counts()
+    now = timezone.now()
+    rows = list(unique.values())
+    if hasattr(rows[0], "last_changed_at"):
+        for obj in rows:
+            obj.last_changed_at = now
+    if connection.vendor == "postgresql":
+        return copy_upsert(model, rows, ["environment", key], update_fields)
+    return _orm_upsert(model, environment, unique, key, update_fields)
+
+
+def _orm_upsert(model: type[models.Model], environment: Environment, unique: dict[Any, Any],
+                key: str, update_fields: list[str]) -> Counts:
     stored = dict(
         model.objects.filter(environment=environment, **{f"{key}__in": list(unique)})
         .values_list(key, "payload_hash")
     )
-    now = timezone.now()
+    counts = Counts()
     write = []
     for k, obj in unique.items():
         old = stored.get(k)
@@ -70,12 +87,44 @@ def upsert(model: type[models.Model], environment: Environment, objs: list[Any],
         else:
             counts.unchanged += 1
             continue
-        if hasattr(obj, "last_changed_at"):
-            obj.last_changed_at = now
         write.append(obj)
     if write:
         model.objects.bulk_create(
             write, batch_size=500, update_conflicts=True,
             unique_fields=["environment", key], update_fields=update_fields,
         )
-    return counts, write
+    return counts
+
+
+def copy_upsert(model: type[models.Model], objs: list[Any], unique_fields: list[str],
+                update_fields: list[str]) -> Counts:
+    """PostgreSQL: COPY `objs` into a per-connection staging table, merge, classify."""
+    meta = model._meta
+    q = connection.ops.quote_name
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    columns = ", ".join(q(f.column) for f in fields)
+    table, stage = q(meta.db_table), q(f"stage_{meta.db_table}")
+    conflict = ", ".join(q(meta.get_field(n).column) for n in unique_fields)
+    updates = ", ".join(f"{c} = EXCLUDED.{c}"
+                        for c in (q(meta.get_field(n).column) for n in update_fields))
+    hash_col = q(meta.get_field("payload_hash").column)
+    # Only JSON needs Django's adaptation; other values go to psycopg as they are.
+    prep = [(f.attname, isinstance(f, models.JSONField), f) for f in fields]
+    with connection.cursor() as cursor:
+        # One round trip; the staging table lives as long as the connection.
+        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "
+                       f"SELECT {columns} FROM {table} WITH NO DATA; TRUNCATE {stage}")
+        with cursor.cursor.copy(f"COPY {stage} ({columns}) FROM STDIN") as copy:
+            for obj in objs:
+                copy.write_row([
+                    f.get_db_prep_save(getattr(obj, name), connection) if is_json
+                    else getattr(obj, name) for name, is_json, f in prep])
+        cursor.execute(
+            f"INSERT INTO {table} AS t ({columns}) SELECT {columns} FROM {stage} "
+            f"ON CONFLICT ({conflict}) DO UPDATE SET {updates} "
+            f"WHERE t.{hash_col} IS DISTINCT FROM EXCLUDED.{hash_col} "
+            f"RETURNING (xmax = 0)")
+        inserted = [row[0] for row in cursor.fetchall()]
+    created = sum(1 for new in inserted if new)
+    return Counts(created=created, updated=len(inserted) - created,
+                  unchanged=len(objs) - len(inserted))

@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from django.db import transaction
 from django.utils import timezone
 
 from sync.engine import RunContext
@@ -52,9 +51,9 @@ def sync_agents(ctx: RunContext) -> None:
         items.setdefault(agent_id, cb)
     seen_at = timezone.now()
     agents = [talkover_agent(env, item, callbacks.get(i), seen_at) for i, item in items.items()]
-    with transaction.atomic():
-        counts, _ = upsert(Agent, env, agents, key="external_id",
-                           update_fields=AGENT_UPDATE_FIELDS)
+    with ctx.page_transaction():
+        counts = upsert(Agent, env, agents, key="external_id",
+                        update_fields=AGENT_UPDATE_FIELDS)
         Agent.objects.filter(environment=env, external_id__in=list(items)).update(
             last_seen_at=seen_at)
         ctx.save_cursor({"agents": len(items), "read_at": seen_at.isoformat()})
@@ -152,9 +151,9 @@ def _sync_call_day(ctx: RunContext, day: date, agents: AgentIndex, cursor: dict[
         last = page_no >= page.last_page or not page.items
         complete = len(seen) + rejected >= page.total
         finish = (complete and (last or passes > 0)) or (last and passes + 1 >= MAX_DAY_READS)
-        with transaction.atomic():
-            counts, _ = upsert(Call, env, calls, key="external_id",
-                               update_fields=CALL_UPDATE_FIELDS)
+        with ctx.page_transaction():
+            counts = upsert(Call, env, calls, key="external_id",
+                            update_fields=CALL_UPDATE_FIELDS)
             counts.unchanged = max(0, counts.unchanged - repeats)  # each call once per day
             counts.rejected = rejected if passes == 0 and last else 0
             dirty = dirty or counts.changed > 0
@@ -196,12 +195,11 @@ def sync_callback_days(ctx: RunContext) -> None:
     ctx.progress.begin(f"{env.name}: callback days", len(days))
     for day in days:
         data = client.callback_stats(day)
-        with transaction.atomic():
-            counts, written = upsert(CallbackDay, env, [callback_day(env, day, data)],
-                                     key="day", update_fields=["total_received", "answered",
-                                                               "unmatched", "raw",
-                                                               "payload_hash", "fetched_at"])
-            if written:
+        with ctx.page_transaction():
+            counts = upsert(CallbackDay, env, [callback_day(env, day, data)], key="day",
+                            update_fields=["total_received", "answered", "unmatched", "raw",
+                                           "payload_hash", "fetched_at"])
+            if counts.changed:
                 sources = callback_sources(env, day, data)
                 CallbackSourceDay.objects.filter(environment=env, day=day).exclude(
                     source_agent_id__in=[s.source_agent_id for s in sources]).delete()
