@@ -48,29 +48,30 @@ class Counts:
         return self.created + self.updated
 
 
-def upsert(model: type[models.Model], environment: Environment, objs: list[Any], *,
-           key: str, update_fields: list[str]) -> Counts:
-    """Write `objs` (unsaved instances carrying `payload_hash`) keyed by (environment, key).
+Row = dict[str, Any]
 
-    Later duplicates of a key win. `last_changed_at`, where the model has it, is set on rows
-    that were created or changed.
+
+def upsert(model: type[models.Model], environment: Environment, rows: list[Row], *,
+           key: str, update_fields: list[str]) -> Counts:
+    """Write `rows` (field attname → value, with `payload_hash`) keyed by (environment, key).
+
+    Fields a row leaves out take their model default. Later duplicates of a key win.
+    `last_changed_at`, where the model has it, is set on rows created or changed.
     """
-    unique: dict[Any, Any] = {}
-    for obj in objs:
-        unique[getattr(obj, key)] = obj
+    unique: dict[Any, Row] = {row[key]: row for row in rows}
     if not unique:
         return Counts()
-    now = timezone.now()
-    rows = list(unique.values())
-    if hasattr(rows[0], "last_changed_at"):
-        for obj in rows:
-            obj.last_changed_at = now
+    defaults = {f.attname: f.get_default() for f in model._meta.concrete_fields
+                if not f.primary_key}
+    if "last_changed_at" in defaults:
+        defaults["last_changed_at"] = timezone.now()
+    full = [{**defaults, **row} for row in unique.values()]
     if connection.vendor == "postgresql":
-        return copy_upsert(model, rows, ["environment", key], update_fields)
-    return _orm_upsert(model, environment, unique, key, update_fields)
+        return copy_upsert(model, full, ["environment", key], update_fields)
+    return _orm_upsert(model, environment, {r[key]: r for r in full}, key, update_fields)
 
 
-def _orm_upsert(model: type[models.Model], environment: Environment, unique: dict[Any, Any],
+def _orm_upsert(model: type[models.Model], environment: Environment, unique: dict[Any, Row],
                 key: str, update_fields: list[str]) -> Counts:
     stored = dict(
         model.objects.filter(environment=environment, **{f"{key}__in": list(unique)})
@@ -78,16 +79,16 @@ def _orm_upsert(model: type[models.Model], environment: Environment, unique: dic
     )
     counts = Counts()
     write = []
-    for k, obj in unique.items():
+    for k, row in unique.items():
         old = stored.get(k)
         if old is None:
             counts.created += 1
-        elif old != obj.payload_hash:
+        elif old != row["payload_hash"]:
             counts.updated += 1
         else:
             counts.unchanged += 1
             continue
-        write.append(obj)
+        write.append(model(**row))
     if write:
         model.objects.bulk_create(
             write, batch_size=500, update_conflicts=True,
@@ -96,7 +97,7 @@ def _orm_upsert(model: type[models.Model], environment: Environment, unique: dic
     return counts
 
 
-def copy_upsert(model: type[models.Model], objs: list[Any], unique_fields: list[str],
+def copy_upsert(model: type[models.Model], rows: list[Row], unique_fields: list[str],
                 update_fields: list[str]) -> Counts:
     """PostgreSQL: COPY `objs` into a per-connection staging table, merge, classify."""
     meta = model._meta
@@ -115,10 +116,9 @@ def copy_upsert(model: type[models.Model], objs: list[Any], unique_fields: list[
         cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "
                        f"SELECT {columns} FROM {table} WITH NO DATA; TRUNCATE {stage}")
         with cursor.cursor.copy(f"COPY {stage} ({columns}) FROM STDIN") as copy:
-            for obj in objs:
-                copy.write_row([
-                    f.get_db_prep_save(getattr(obj, name), connection) if is_json
-                    else getattr(obj, name) for name, is_json, f in prep])
+            for row in rows:
+                copy.write_row([f.get_db_prep_save(row[name], connection) if is_json
+                                else row[name] for name, is_json, f in prep])
         cursor.execute(
             f"INSERT INTO {table} AS t ({columns}) SELECT {columns} FROM {stage} "
             f"ON CONFLICT ({conflict}) DO UPDATE SET {updates} "
@@ -127,4 +127,4 @@ def copy_upsert(model: type[models.Model], objs: list[Any], unique_fields: list[
         inserted = [row[0] for row in cursor.fetchall()]
     created = sum(1 for new in inserted if new)
     return Counts(created=created, updated=len(inserted) - created,
-                  unchanged=len(objs) - len(inserted))
+                  unchanged=len(rows) - len(inserted))

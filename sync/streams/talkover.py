@@ -16,6 +16,7 @@ from django.utils import timezone
 from sync.engine import RunContext
 from sync.models import Agent, Call, CallbackDay, CallbackSourceDay
 from sync.rollups import local_days_for_utc_day, refresh_rollups
+from sync.streams.prefetch import Prefetcher
 from sync.streams.records import (
     AGENT_UPDATE_FIELDS,
     CALL_UPDATE_FIELDS,
@@ -112,30 +113,39 @@ def sync_calls(ctx: RunContext) -> None:
         cursor = {"oldest": ahead[0].isoformat()}
     ctx.progress.begin(f"{env.name}: calls", len(ahead) + len(older))
     agents = AgentIndex(ctx)
-    for day in ahead:
-        _sync_call_day(ctx, day, agents, cursor, "synced_through")
-        ctx.progress.step()
-    for day in older:
-        _sync_call_day(ctx, day, agents, cursor, "oldest")
-        ctx.progress.step()
+    plan = [(day, "synced_through") for day in ahead] + [(day, "oldest") for day in older]
+    reader = Prefetcher(ctx.client.calls_page)
+    try:
+        for i, (day, advance) in enumerate(plan):
+            following = plan[i + 1][0] if i + 1 < len(plan) else None
+            _sync_call_day(ctx, day, agents, cursor, advance, reader, following)
+            ctx.progress.step()
+    finally:
+        reader.close()
     ctx.progress.end()
 
 
 def _sync_call_day(ctx: RunContext, day: date, agents: AgentIndex, cursor: dict[str, Any],
-                   advance: str) -> None:
+                   advance: str, reader: Prefetcher, following: date | None) -> None:
     """Read one UTC day until the ids seen reach the upstream's `pagination.total`.
 
     The first pass reads every page. If ids are missing (rows shifted between pages because
     calls arrived), later passes start again at page 1, where new calls land in a
     newest-first listing, and stop as soon as the day is complete.
     """
-    env, client = ctx.environment, ctx.client
+    env = ctx.environment
     dirty = cursor.get("in_progress") == day.isoformat()  # a killed run stopped mid-day
     seen: set[str] = set()
     rejected = 0
     passes, page_no = 0, 1
     while True:
-        page = client.calls_page(day, page_no)
+        page = reader.get((day, page_no))
+        # Ask ahead only for what the first pass reads anyway: a re-read stops as soon as
+        # the day is complete, and a page fetched for nothing would still move the upstream.
+        if passes == 0 and page_no < page.last_page and page.items:
+            reader.ahead((day, page_no + 1))
+        elif passes == 0 and following is not None:
+            reader.ahead((following, 1))
         agents.ensure(page.items)
         calls = []
         for item in page.items:
@@ -145,7 +155,7 @@ def _sync_call_day(ctx: RunContext, day: date, agents: AgentIndex, cursor: dict[
                 if passes == 0:
                     rejected += 1
                     ctx.note("rejected", f"{day}: {exc}")
-        ids = {c.external_id for c in calls}
+        ids = {c["external_id"] for c in calls}
         repeats = len(ids & seen)
         seen |= ids
         last = page_no >= page.last_page or not page.items
