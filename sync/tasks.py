@@ -17,7 +17,8 @@ from django.utils import timezone
 from portal.models import Environment, EnvironmentStatus
 from sync.engine import SyncOutcome
 from sync.engine import sync_environment as run_sync
-from sync.models import Trigger
+from sync.locks import lock_ttl
+from sync.models import RunStatus, SyncRun, Trigger
 
 logger = logging.getLogger("sync.tasks")
 
@@ -39,9 +40,18 @@ def due_environments() -> list[int]:
     )
 
 
+def fail_stale_runs() -> int:
+    """Runs whose heartbeat stopped long ago (a worker died and nothing re-ran since)."""
+    cutoff = timezone.now() - timedelta(seconds=2 * lock_ttl())
+    return SyncRun.objects.filter(status=RunStatus.RUNNING, heartbeat_at__lt=cutoff).update(
+        status=RunStatus.FAILED, finished_at=timezone.now(),
+        error="worker died: no heartbeat since the run stalled")
+
+
 @shared_task(name="sync.dispatch", ignore_result=True)
 def dispatch() -> list[int]:
     """Enqueue a sync for every due environment (claimed first, so two beats never double)."""
+    fail_stale_runs()
     enqueued = []
     for pk in due_environments():
         env = Environment.objects.get(pk=pk)

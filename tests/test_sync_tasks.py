@@ -52,6 +52,26 @@ def test_dispatch_enqueues_due_environments_only(org_a, org_b):
         assert tasks.dispatch() == [], "not due again until its interval has passed"
 
 
+def test_stale_running_runs_are_swept_by_dispatch(org_a, env_a):
+    stale = SyncRun.objects.create(environment=env_a, stream="calls",
+                                   heartbeat_at=timezone.now() - timedelta(hours=1))
+    fresh = SyncRun.objects.create(environment=env_a, stream="agents")
+    assert tasks.fail_stale_runs() == 1
+    stale.refresh_from_db()
+    fresh.refresh_from_db()
+    assert stale.status == RunStatus.FAILED and "worker died" in stale.error
+    assert fresh.status == RunStatus.RUNNING
+
+
+def test_tasks_ack_late_and_retry_below_the_visibility_timeout():
+    visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+    assert 0 < tasks.retry_backoff_cap() < visibility
+    for task in (tasks.sync_environment, tasks.backfill_environment):
+        assert task.acks_late and task.max_retries
+    assert tasks.sync_environment.name == "sync.sync_environment"
+    assert tasks.backfill_environment.name == "sync.backfill_environment"
+
+
 def test_two_concurrent_syncs_one_runs_one_skips(org_a):
     with served(spec="slow=1.0:0.3,only=/api/v1/calls") as (sim, server):
         env = point_env(org_a, sim, server, backfill_days=2)

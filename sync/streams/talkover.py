@@ -2,9 +2,10 @@
 
 Calls: the window ends at the run's start day, re-reads `lookback_days` before it, and on a
 first sync reaches back `backfill_days`. Offset paging shifts when calls arrive mid-read, so
-after a day's last page the unique ids seen are compared with `pagination.total` and the
-day is re-read (up to MAX_DAY_READS times) when they differ. Each page commits with its
-cursor; a day's last page also refreshes that day's rollups and advances `synced_through`.
+after a day's last page the unique ids seen are compared with `pagination.total`; when ids
+are missing the day is read again from page 1 until complete (at most MAX_DAY_READS passes).
+Each page commits with its cursor; a day's last page also refreshes the rollups of the local
+days it touches, bumps the data version and advances the cursor past the day.
 """
 from __future__ import annotations
 
