@@ -169,6 +169,9 @@ def sync_environment(environment: Environment, *, streams: list[str] | None = No
     from sync.providers import provider_for
 
     outcome = SyncOutcome(environment)
+    if not environment.has_token:
+        outcome.skipped, outcome.reason = True, "no token set for this environment"
+        return outcome
     with environment_lock(environment.pk) as lock:
         if lock is None:
             outcome.skipped, outcome.reason = True, "another sync of this environment is running"

@@ -64,3 +64,12 @@ def test_recent_status_changes_land(org_a):
         outcome = sync_environment(env, now=sim.now)
         assert outcome.runs[1].updated >= 1 or moving == 0
         assert mirror_diff(env, sim) == []
+
+
+def test_environment_without_token_is_skipped_with_a_reason(org_a):
+    from portal.models import Environment
+
+    env = Environment.objects.create(organization=org_a, name="no token")
+    outcome = sync_environment(env)
+    assert outcome.skipped and "no token" in outcome.reason
+    assert not SyncRun.objects.filter(environment=env).exists()
