@@ -1,7 +1,7 @@
 """The sync engine against the simulator over real HTTP: exact mirror, idempotence, clock."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -53,16 +53,21 @@ def test_second_sync_creates_nothing_and_clock_move_converges(org_a):
 
 
 def test_recent_status_changes_land(org_a):
-    """Calls caught ringing or answered are updated when the clock moves on."""
+    """A call mirrored while answered is updated to its final status once the clock passes."""
     with served() as (sim, server):
-        sim.set_now(sim.now - timedelta(hours=10))
+        last_day = list(sim.truth.calls(ENV, sim.today, sim.today))
+        line = next(t for t in (sim.truth.timeline(ENV, c["id"]) for c in last_day)
+                    if t["final_status"] == "completed" and t["answered_at"]
+                    and t["ended_at"] > t["answered_at"])
+        sim.set_now(datetime.fromisoformat(line["answered_at"]) + timedelta(seconds=1))
         env = point_env(org_a, sim, server)
         sync_environment(env, now=sim.now)
-        moving = Call.objects.filter(environment=env, status__in=["ringing", "answered",
-                                                                 "initiated"]).count()
-        sim.advance(timedelta(hours=2))
+        assert Call.objects.get(external_id=line["id"]).status == "answered"
+        sim.set_now(datetime.fromisoformat(line["ended_at"]) + timedelta(hours=1))
         outcome = sync_environment(env, now=sim.now)
-        assert outcome.runs[1].updated >= 1 or moving == 0
+        assert outcome.runs[1].updated >= 1
+        call = Call.objects.get(external_id=line["id"])
+        assert call.status == "completed" and call.duration > 0
         assert mirror_diff(env, sim) == []
 
 
