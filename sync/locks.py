@@ -14,6 +14,7 @@ from django.core.cache import cache
 
 
 def lock_ttl() -> int:
+    """Seconds a lock outlives its holder's last refresh (settings.SYNC_LOCK_TTL)."""
     return int(getattr(settings, "SYNC_LOCK_TTL", 300))
 
 

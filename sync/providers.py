@@ -49,6 +49,7 @@ ADAPTERS: dict[str, ProviderAdapter] = {
 
 
 def provider_for(environment: Environment) -> ProviderAdapter:
+    """The adapter of the environment's provider; ValueError when none exists yet."""
     try:
         return ADAPTERS[environment.provider]
     except KeyError:

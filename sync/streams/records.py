@@ -45,6 +45,7 @@ def when(value: Any) -> datetime | None:
 
 
 def text(value: Any, limit: int) -> str:
+    """A column-safe string: None becomes "", long values are cut to the column size."""
     return "" if value is None else str(value)[:limit]
 
 
@@ -104,6 +105,7 @@ def talkover_agent(env: Environment, item: dict[str, Any], callback: dict[str, A
 
 
 def callback_day(env: Environment, day: Any, data: dict[str, Any]) -> dict[str, Any]:
+    """A CallbackDay row from one day's stats `data`."""
     return dict(
         environment_id=env.pk, day=day, total_received=data["total_callbacks_received"],
         answered=data["callbacks_answered"], unmatched=data["callbacks_unmatched"], raw=data,
@@ -112,6 +114,7 @@ def callback_day(env: Environment, day: Any, data: dict[str, Any]) -> dict[str, 
 
 
 def callback_sources(env: Environment, day: Any, data: dict[str, Any]) -> list[CallbackSourceDay]:
+    """One CallbackSourceDay per source agent of the day (later duplicates win)."""
     rows: dict[str, CallbackSourceDay] = {}
     for item in data.get("callbacks_by_source_agent") or []:
         source = text(item.get("source_agent_id"), 64)

@@ -33,6 +33,7 @@ MAX_DAY_READS = 4
 
 
 def days_between(first: date, last: date) -> list[date]:
+    """Every day from `first` to `last`, both included."""
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
@@ -106,6 +107,7 @@ class AgentIndex:
 
 
 def sync_calls(ctx: RunContext) -> None:
+    """The calls stream: the lookback (or first back-fill), then any older back-fill days."""
     env = ctx.environment
     cursor = ctx.cursor()
     end = ctx.now.date()

@@ -17,6 +17,7 @@ COLUMNS = ("environment", "stream", "status", "pages", "requests", "created", "u
 
 
 def summary_rows(outcomes: list[SyncOutcome]) -> list[tuple[str, ...]]:
+    """One row per run (or per skipped environment) for the summary table."""
     rows = []
     for outcome in outcomes:
         name = f"{outcome.environment.pk} {outcome.environment.name}"
@@ -30,6 +31,7 @@ def summary_rows(outcomes: list[SyncOutcome]) -> list[tuple[str, ...]]:
 
 
 def format_table(rows: list[tuple[str, ...]]) -> str:
+    """The rows as a plain aligned text table under COLUMNS."""
     widths = [max(len(c), *(len(r[i]) for r in rows)) if rows else len(c)
               for i, c in enumerate(COLUMNS)]
     line = "  ".join(c.ljust(w) for c, w in zip(COLUMNS, widths, strict=True))
