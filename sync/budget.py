@@ -1,10 +1,12 @@
 """A per-token request budget shared by every process through the cache.
 
 Each request takes a numbered ticket with `cache.add` (atomic on Redis and on the database
-cache), in time buckets of a sixth of the window. A ticket is granted only if the tickets of
-the current bucket and of the six before it stay within the limit: any window of `window`
-seconds lies inside seven consecutive buckets, so no such window ever holds more than `limit`
-requests, however many workers share the token.
+cache), in time buckets of a twelfth of the window. A ticket is granted only if the tickets
+of the current bucket and of the MARGIN + 12 before it stay within the limit: any window of
+`window` seconds lies inside 13 consecutive buckets, so no such window holds more than
+`limit` tickets however many workers share the token, and the extra bucket absorbs the delay
+between taking a ticket and the request reaching the upstream (which counts arrivals).
+The steady rate is therefore limit × 12/14 per window (about 77 of 90 a minute).
 """
 from __future__ import annotations
 
@@ -15,7 +17,8 @@ from collections.abc import Callable
 
 from django.core.cache import cache
 
-BUCKETS_PER_WINDOW = 6
+BUCKETS_PER_WINDOW = 12
+MARGIN_BUCKETS = 1
 
 
 def token_key(token: str) -> str:
@@ -42,7 +45,7 @@ class RequestBudget:
         return f"{self.prefix}:{bucket}:{n}"
 
     def _ttl(self) -> int:
-        return int(self.bucket_seconds * (BUCKETS_PER_WINDOW + 2)) + 5
+        return int(self.bucket_seconds * (BUCKETS_PER_WINDOW + MARGIN_BUCKETS + 2)) + 5
 
     def _issued(self, bucket: int) -> int:
         """Tickets issued in a bucket: slots are taken contiguously from 0."""
@@ -72,10 +75,11 @@ class RequestBudget:
         while True:
             now = self.clock()
             bucket = int(now // self.bucket_seconds)
-            for old in [b for b in self._closed if b < bucket - BUCKETS_PER_WINDOW]:
+            span = BUCKETS_PER_WINDOW + MARGIN_BUCKETS
+            for old in [b for b in self._closed if b < bucket - span]:
                 del self._closed[old]
             previous = 0
-            for b in range(bucket - BUCKETS_PER_WINDOW, bucket):
+            for b in range(bucket - span, bucket):
                 count = self._issued(b)
                 self._closed[b] = count
                 previous += count
