@@ -239,3 +239,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Sync -----------------------------------------------------------------------------------
+# A sync holds its environment's lock this long past its last sign of life (refreshed on every
+# page), so a killed worker's lock frees itself. The request budget counts per this window.
+SYNC_LOCK_TTL = int(env_str("SYNC_LOCK_TTL", "300"))
+SYNC_BUDGET_WINDOW = float(env_str("SYNC_BUDGET_WINDOW", "60"))

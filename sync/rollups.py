@@ -55,17 +55,24 @@ def local_days_for_utc_day(day: date, tz: zoneinfo.ZoneInfo) -> set[date]:
     return {start.astimezone(tz).date(), end.astimezone(tz).date()}
 
 
-def _aggregate_day(environment: Environment, day: date, tz: zoneinfo.ZoneInfo) -> list[CallRollup]:
-    start, end = local_day_bounds(day, tz)
+def _aggregate(environment: Environment, days: list[date],
+               tz: zoneinfo.ZoneInfo) -> list[CallRollup]:
+    """Rollup rows of `days` from one query over their span (a sync refreshes 1–2 days)."""
+    wanted = set(days)
+    start, _ = local_day_bounds(min(days), tz)
+    _, end = local_day_bounds(max(days), tz)
     rows: dict[tuple, CallRollup] = {}
     calls = (
         Call.objects.filter(environment=environment, started_at__gte=start, started_at__lt=end)
         .values_list("agent_external_id", "direction", "status", "is_testing", "duration",
                      "started_at")
-        .iterator(chunk_size=5000)
     )
     for agent_id, direction, status, is_testing, duration, started_at in calls:
-        key = (agent_id, direction, status, is_testing)
+        local = started_at.astimezone(tz)
+        day = local.date()
+        if day not in wanted:
+            continue
+        key = (day, agent_id, direction, status, is_testing)
         row = rows.get(key)
         if row is None:
             row = rows[key] = CallRollup(
@@ -77,7 +84,7 @@ def _aggregate_day(environment: Environment, day: date, tz: zoneinfo.ZoneInfo) -
         row.duration_sum += duration
         row.duration_max = max(row.duration_max, duration)
         row.duration_hist[bucket_of(duration)] += 1
-        row.hour_counts[started_at.astimezone(tz).hour] += 1
+        row.hour_counts[local.hour] += 1
     return list(rows.values())
 
 
@@ -91,9 +98,11 @@ def refresh_rollups(environment: Environment, local_days: Iterable[date]) -> int
     days = sorted(set(local_days))
     if not days:
         return 0
+    # Consecutive days share one query; a rebuild over months goes a month at a time so
+    # memory follows the calls of a month, not of the environment.
     new_rows: list[CallRollup] = []
-    for day in days:
-        new_rows.extend(_aggregate_day(environment, day, tz))
+    for i in range(0, len(days), 31):
+        new_rows.extend(_aggregate(environment, days[i:i + 31], tz))
     with transaction.atomic():
         CallRollup.objects.filter(environment=environment, day__in=days).delete()
         CallRollup.objects.bulk_create(new_rows, batch_size=1000)

@@ -1,0 +1,45 @@
+"""Read the next page while the current one is written: fetching and writing overlap.
+
+One background thread makes the requests (the HTTP session is only ever used by it while a
+prefetcher is open). Only requests the stream would make anyway are asked for ahead, so
+prefetching never changes what the upstream sees. PostgreSQL only: the database cache and
+SQLite's shared in-memory test database do not take writes from a second thread well.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from django.db import connection, connections
+
+
+class Prefetcher:
+    """`get(key)` returns `fetch(*key)`, started earlier if `ahead(key)` was called."""
+
+    def __init__(self, fetch: Callable[..., Any]) -> None:
+        self.fetch = fetch
+        self.enabled = connection.vendor == "postgresql"
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="sync-prefetch") \
+            if self.enabled else None
+        self.pending: dict[Hashable, Future] = {}
+
+    def ahead(self, key: tuple) -> None:
+        if self.pool is not None and key not in self.pending:
+            self.pending[key] = self.pool.submit(self.fetch, *key)
+
+    def get(self, key: tuple) -> Any:
+        future = self.pending.pop(key, None)
+        if future is not None:
+            return future.result()
+        return self.fetch(*key)
+
+    def close(self) -> None:
+        if self.pool is None:
+            return
+        for future in self.pending.values():
+            future.cancel()
+        self.pending.clear()
+        # The cache (budget, lock) may have opened a connection in the worker thread.
+        self.pool.submit(connections.close_all).result()
+        self.pool.shutdown(wait=True)
