@@ -22,6 +22,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+from portal.envconfig import env_bool, env_str
+
 CONTEXT_FIELDS = ("request_id", "organization_id", "environment_id", "task")
 REDACTED = "[REDACTED]"
 
@@ -200,8 +202,18 @@ def logging_config(log_format: str, level: str) -> dict[str, Any]:
             "django.server": {"handlers": [], "level": level, "propagate": True},
             "django.db.backends": quiet,
             "urllib3": quiet,
+            "gunicorn.error": {"handlers": [], "level": level, "propagate": True},
+            # RequestIdMiddleware logs each request with its id; gunicorn's line would double it.
+            "gunicorn.access": {"handlers": [], "level": "WARNING", "propagate": True},
         },
     }
+
+
+def logging_config_from_env() -> dict[str, Any]:
+    """LOGGING from LOG_FORMAT (default: json unless DEBUG is true) and LOG_LEVEL."""
+    debug = env_bool("DEBUG", True)
+    return logging_config(env_str("LOG_FORMAT", "plain" if debug else "json"),
+                          env_str("LOG_LEVEL", "INFO"))
 
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{8,64}$")

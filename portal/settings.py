@@ -13,7 +13,7 @@ import dj_database_url
 import dj_email_url
 
 from portal.envconfig import ConfigError, dev_secrets, env_bool, env_list, env_str, require
-from portal.logging import logging_config
+from portal.logging import logging_config_from_env
 from portal.schedule import BEAT_SCHEDULE
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -150,9 +150,11 @@ CELERY_BEAT_SCHEDULE = BEAT_SCHEDULE
 # Workers log through LOGGING below (JSON in production), not Celery's own format.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# The time a worker's children get to finish after SIGTERM before a cold shutdown; tasks
-# are acks_late + resumable, so a cut-off task is redelivered and converges.
-CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = 0
+# Stopping a worker (Procfile sets REMAP_SIGTERM=SIGQUIT): running tasks get this many
+# seconds, then are cancelled and requeued (acks_late); sync runs resume where they stopped.
+CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = 3.0
+# No result backend, so no result clean-up: keeps beat's schedule to portal/schedule.py only.
+CELERY_RESULT_EXPIRES = None
 if REDIS_URL:
     # One beat schedules at a time: RedBeat holds a Redis lock (extended every tick, at most
     # every BEAT_MAX_LOOP_INTERVAL seconds; a second beat waits for it, and takes over within
@@ -160,9 +162,10 @@ if REDIS_URL:
     # portal/schedule.py: RedBeat copies them into Redis at start and drops removed ones.
     CELERY_BEAT_SCHEDULER = "redbeat.RedBeatScheduler"
     CELERY_REDBEAT_REDIS_URL = REDIS_URL
-    CELERY_REDBEAT_KEY_PREFIX = env_str("CACHE_KEY_PREFIX", "sb") + ":redbeat"
+    CELERY_REDBEAT_KEY_PREFIX = env_str("CACHE_KEY_PREFIX", "sb") + ":redbeat:"
     CELERY_BEAT_MAX_LOOP_INTERVAL = 5
     CELERY_REDBEAT_LOCK_TIMEOUT = 25
+    CELERY_REDBEAT_REDIS_OPTIONS = {"socket_connect_timeout": 5, "socket_timeout": 10}
 
 # --- Email ----------------------------------------------------------------------------------
 EMAIL_URL = env_str("EMAIL_URL")
@@ -253,5 +256,4 @@ X_FRAME_OPTIONS = "DENY"
 # --- Logging --------------------------------------------------------------------------------
 # JSON lines in production (or LOG_FORMAT=json), readable lines in development; every line
 # carries request/organisation/environment ids and goes through secret redaction.
-LOG_FORMAT = env_str("LOG_FORMAT", "plain" if DEBUG else "json")
-LOGGING = logging_config(LOG_FORMAT, env_str("LOG_LEVEL", "INFO"))
+LOGGING = logging_config_from_env()
