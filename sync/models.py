@@ -35,6 +35,8 @@ class Agent(models.Model):
     # Origins AI: the configured agent id answered 404 on its last sync.
     missing = models.BooleanField(default=False)
     raw = models.JSONField(default=dict, blank=True)
+    # Hash of what the upstream said (agent + callback config): unchanged rows are not written.
+    payload_hash = models.CharField(max_length=32, blank=True, default="")
     upstream_created_at = models.DateTimeField(null=True, blank=True)
     upstream_updated_at = models.DateTimeField(null=True, blank=True)
     first_seen_at = models.DateTimeField(default=timezone.now)
@@ -135,6 +137,7 @@ class CallbackDay(models.Model):
     answered = models.PositiveIntegerField(default=0)
     unmatched = models.PositiveIntegerField(default=0)
     raw = models.JSONField(default=dict)
+    payload_hash = models.CharField(max_length=32, blank=True, default="")
     fetched_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

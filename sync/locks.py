@@ -1,0 +1,51 @@
+"""One environment never syncs twice at once: a lock in the shared cache that expires.
+
+The holder refreshes the expiry as it makes progress, so a live sync keeps its lock however
+long it runs, and a killed one frees it within `SYNC_LOCK_TTL` seconds.
+"""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.conf import settings
+from django.core.cache import cache
+
+
+def lock_ttl() -> int:
+    return int(getattr(settings, "SYNC_LOCK_TTL", 300))
+
+
+class EnvironmentLock:
+    """A held lock on one environment's sync."""
+
+    def __init__(self, environment_id: int) -> None:
+        self.key = f"sync:lock:env:{environment_id}"
+        self.owner = uuid.uuid4().hex
+
+    def acquire(self) -> bool:
+        return bool(cache.add(self.key, self.owner, timeout=lock_ttl()))
+
+    def refresh(self) -> None:
+        """Extend the expiry; re-take the lock if it expired and nobody else took it."""
+        if not cache.touch(self.key, timeout=lock_ttl()):
+            cache.add(self.key, self.owner, timeout=lock_ttl())
+
+    def release(self) -> None:
+        # Only our own lock: if ours expired and another run holds it now, leave it alone.
+        if cache.get(self.key) == self.owner:
+            cache.delete(self.key)
+
+
+@contextmanager
+def environment_lock(environment_id: int) -> Iterator[EnvironmentLock | None]:
+    """Yield the held lock, or None when another run holds it (the caller skips)."""
+    lock = EnvironmentLock(environment_id)
+    if not lock.acquire():
+        yield None
+        return
+    try:
+        yield lock
+    finally:
+        lock.release()

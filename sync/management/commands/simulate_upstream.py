@@ -1,0 +1,113 @@
+"""``manage.py simulate_upstream``: serve the Talkover/Origins simulator until Ctrl-C."""
+from __future__ import annotations
+
+import re
+import signal
+import threading
+from datetime import date
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from sync.simulator import Faults, Simulator, SimulatorConfig
+
+
+class Command(BaseCommand):
+    """Serve both vendors' APIs from a seeded data set (see ``sync.simulator``)."""
+
+    help = (
+        "Serve simulated Talkover (/api/v1) and Origins AI (/api/agents/{id}/call_stats) APIs "
+        "from a seeded data set, with optional fault injection, until Ctrl-C."
+    )
+    # Needs neither the database nor URLconf: skip the system checks.
+    requires_system_checks: list[str] = []
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8765, help="0 picks a free port")
+        parser.add_argument("--seed", type=int, default=42)
+        parser.add_argument("--days", type=int, default=90)
+        parser.add_argument("--calls-per-day", type=int, default=500,
+                            help="average calls a day per Talkover environment")
+        parser.add_argument("--end-date", help="last day of the data set, YYYY-MM-DD "
+                                               "(default: today, UTC)")
+        parser.add_argument("--token", help="bearer token (talq_...) for the first Talkover "
+                                            "environment instead of the derived one")
+        parser.add_argument("--faults", default="", help='e.g. "500=0.1,429=0.05,insert=30@2"')
+        parser.add_argument("--realtime", action="store_true",
+                            help="let the simulator clock tick with the wall clock")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        config = self._config(options)
+        try:
+            faults = Faults.parse(options["faults"], seed=config.seed)
+        except ValueError as exc:
+            raise CommandError(f"--faults: {exc}") from exc
+        try:
+            sim = Simulator(config)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
+        sim.faults = faults
+        try:
+            server = sim.serve(options["host"], options["port"])
+        except OSError as exc:
+            raise CommandError(
+                f"cannot listen on {options['host']}:{options['port']}: {exc}") from exc
+        out = self.stdout
+        out.write(f"Simulator serving {sim.start_date} .. clock {sim.now.isoformat()} "
+                  f"(seed {config.seed}, {config.calls_per_day} calls/day)")
+        out.write(f"Talkover base URL: {server.talkover_url}")
+        out.write(f"Origins base URL:  {server.origins_url}")
+        for env in sim.talkover_envs:
+            out.write(f"  talkover {env}: {sim.tokens[env]}")
+        for env in sim.origins_envs:
+            ids = ", ".join(str(i) for i in sim.origins_agent_ids(env))
+            out.write(f"  origins  {env}: {sim.tokens[env]} (agents {ids})")
+        out.write(f"Faults: {faults.to_spec() or 'none'}")
+        out.write("Press Ctrl-C to stop.")
+        out.flush()
+        stop = threading.Event()
+        previous = None
+        try:
+            # SIGTERM (process managers, CI) stops as cleanly as Ctrl-C.
+            previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        except ValueError:  # not the main thread: only Ctrl-C applies
+            pass
+        try:
+            while not stop.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.stop()
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
+        out.write(f"Stopped after {server.request_count} requests.")
+        out.flush()
+
+    def _config(self, options: dict[str, Any]) -> SimulatorConfig:
+        end_date = None
+        if options["end_date"]:
+            try:
+                if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", options["end_date"]):
+                    raise ValueError
+                end_date = date.fromisoformat(options["end_date"])
+            except ValueError:
+                raise CommandError(
+                    f"--end-date: {options['end_date']!r} is not a YYYY-MM-DD date") from None
+        if not 0 <= options["port"] <= 65535:
+            raise CommandError("--port must be within 0..65535")
+        probe = SimulatorConfig()
+        tokens = {}
+        if options["token"] is not None:
+            token = options["token"]
+            if not re.fullmatch(r"talq_[A-Za-z0-9_\-]+", token):
+                raise CommandError("--token must look like talq_ followed by letters or digits")
+            first = next(k for k, s in probe.environments.items() if s.vendor == "talkover")
+            tokens[first] = token
+        try:
+            return SimulatorConfig(seed=options["seed"], days=options["days"],
+                                   calls_per_day=options["calls_per_day"], end_date=end_date,
+                                   tokens=tokens, realtime=options["realtime"])
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc

@@ -1,0 +1,43 @@
+"""Tell an organisation's owners and admins that the upstream rejected an environment's token."""
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+
+from portal.models import Environment, Membership, Role
+
+logger = logging.getLogger("sync.notify")
+
+
+def recipients_for(environment: Environment) -> list[str]:
+    return sorted(set(
+        Membership.objects.filter(organization=environment.organization,
+                                  role__in=[Role.OWNER, Role.ADMIN])
+        .exclude(user__email="").values_list("user__email", flat=True)
+    ))
+
+
+def notify_token_rejected(environment: Environment) -> int:
+    """Email owners/admins once (the caller sends only on the transition); returns mails sent."""
+    to = recipients_for(environment)
+    if not to:
+        return 0
+    context = {"environment": environment, "organization": environment.organization,
+               "reason": environment.status_reason}
+    subject = render_to_string("sync/email/token_rejected_subject.txt", context).strip()
+    message = EmailMultiAlternatives(
+        subject=" ".join(subject.split()),
+        body=render_to_string("sync/email/token_rejected.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL, to=to)
+    message.attach_alternative(render_to_string("sync/email/token_rejected.html", context),
+                               "text/html")
+    try:
+        return message.send()
+    except OSError as exc:
+        # The environment is already marked; a mail outage must not hide that in a crash.
+        logger.error("could not email token-rejected notice for environment %s: %s",
+                     environment.pk, exc)
+        return 0

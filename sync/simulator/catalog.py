@@ -1,0 +1,148 @@
+"""Building blocks of the data set: time helpers, ids, phone numbers, names and phrases."""
+from __future__ import annotations
+
+import random
+import time
+from datetime import UTC, date, datetime
+
+EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+DAY = 86400
+MASK64 = (1 << 64) - 1
+
+
+def day_start(ordinal: int) -> int:
+    """Epoch seconds of 00:00:00 UTC of the day with this proleptic ordinal."""
+    return (ordinal - EPOCH_ORDINAL) * DAY
+
+
+def ordinal_of(ts: int) -> int:
+    return ts // DAY + EPOCH_ORDINAL
+
+
+def iso_z(ts: int) -> str:
+    """Talkover's timestamp format: ISO 8601 UTC, second precision, ``Z`` suffix."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+
+
+def iso_offset(ts: int) -> str:
+    """Origins' timestamp format (FastAPI serialising an aware datetime)."""
+    return datetime.fromtimestamp(ts, UTC).isoformat()
+
+
+def to_ts(value: datetime) -> int:
+    return int(value.timestamp())
+
+
+def seeded(*parts: object) -> random.Random:
+    """A generator keyed by its parts; str seeds hash with SHA-512, stable across processes."""
+    return random.Random("|".join(str(p) for p in parts))
+
+
+def uuid4_from(bits: int) -> str:
+    """A version-4 UUID string from 128 random bits (much cheaper than ``uuid.UUID``)."""
+    bits = (bits & ~(0xF << 76)) | (4 << 76)
+    bits = (bits & ~(0x3 << 62)) | (0x2 << 62)
+    h = f"{bits:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def mix64(x: int) -> int:
+    """SplitMix64 finaliser: spreads consecutive lead indices over unrelated numbers."""
+    x = (x + 0x9E3779B97F4A7C15) & MASK64
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & MASK64
+    return x ^ (x >> 31)
+
+
+US_AREA_CODES = (201, 212, 213, 305, 312, 404, 415, 512, 617, 646, 702, 713, 718, 786, 917, 929)
+BR_AREA_CODES = (11, 19, 21, 27, 31, 41, 48, 51, 61, 71, 81, 85)
+# Exchange 555 (and 555-01XX in particular, reserved for fiction) is kept for inserted calls,
+# so numbers of inserted calls can never collide with generated ones.
+RESERVED_EXCHANGE = 555
+
+
+def number_from(x: int, br_share: float) -> str:
+    """An E.164 number (+1 NANP or +55 Brazilian mobile) derived from a 64-bit value."""
+    if (x & 0xFFFF) / 65536.0 < br_share:
+        ddd = BR_AREA_CODES[(x >> 16) % len(BR_AREA_CODES)]
+        return f"+55{ddd}9{(x >> 24) % 100_000_000:08d}"
+    npa = US_AREA_CODES[(x >> 16) % len(US_AREA_CODES)]
+    nxx = 200 + (x >> 24) % 800
+    if nxx == RESERVED_EXCHANGE:
+        nxx += 1
+    return f"+1{npa}{nxx}{(x >> 40) % 10000:04d}"
+
+
+def reserved_number(rng: random.Random, low: int, high: int) -> str:
+    """A fictional +1 NPA-555-01XX number with XX within [low, high]."""
+    npa = rng.choice(US_AREA_CODES)
+    return f"+1{npa}55501{rng.randint(low, high):02d}"
+
+
+def format_number(e164: str) -> str:
+    """National display format: ``(212) 555-0143`` or ``(11) 98765-4321``."""
+    if e164.startswith("+1") and len(e164) == 12:
+        d = e164[2:]
+        return f"({d[:3]}) {d[3:6]}-{d[6:]}"
+    if e164.startswith("+55") and len(e164) in (13, 14):
+        d = e164[3:]
+        return f"({d[:2]}) {d[2:-4]}-{d[-4:]}"
+    return e164
+
+
+# (name, label, language, description). Unicode on purpose: the portal shows these verbatim.
+OUTBOUND_AGENTS = (
+    ("Vendas São Paulo", "Vendas SP", "pt-BR", "Prospecção ativa de leads na Grande São Paulo."),
+    ("Sales Outbound", "Sales", "en-US", "Qualifies inbound web leads by phone."),
+    ("Survey Outbound", "Survey", "en-US", "Post-purchase satisfaction survey (CSAT)."),
+    ("Pesquisa de Satisfação", "NPS", "pt-BR", "Pesquisa NPS trimestral com clientes ativos."),
+    ("Renovação de Contratos", "Renovação", "pt-BR", "Lembra clientes de renovar o contrato."),
+    ("Reactivation — Q3 Leads", "Reactivation", "en-US", "Win-back campaign for lapsed users."),
+    ("Cobrança Amigável", "Cobrança", "pt-BR", "Lembretes de pagamento em atraso."),
+    ("Encuesta de Satisfacción", "Encuesta", "es-MX", "Encuesta de satisfacción postventa."),
+)
+INBOUND_AGENTS = (
+    ("Überweisung Support", "Überweisung", "de-DE", "Hilfe bei Überweisungen und Lastschriften."),
+    ("客服", "客服中心", "zh-CN", "中文客户服务热线。"),
+    ("Support Inbound", "Support", "en-US", "Tier-1 support line."),
+    ("Atendimento Nível 1", "N1", "pt-BR", "Primeiro atendimento ao cliente."),
+    ("Billing Help Desk", "Billing", "en-US", "Invoices, refunds and payment methods."),
+    ("Soporte Técnico", "Soporte", "es-MX", "Soporte técnico de primer nivel."),
+    ("Réservations Hôtel", "Réservations", "fr-FR", "Réservations et annulations."),
+)
+CALLBACK_AGENTS = (
+    ("Callback Vendas", "Retorno", "pt-BR", "Atende quem retorna ligações das campanhas."),
+    ("Rückruf-Agent", "Rückruf", "de-DE", "Nimmt Rückrufe auf Kampagnenanrufe an."),
+    ("Callback Desk", "Callback", "en-US", "Answers people calling back a campaign number."),
+)
+SANDBOX_AGENT = ("Sandbox — Test Agent 🧪", "Sandbox", "en-US", "Prompt experiments; test calls.")
+
+TRANSCRIPT_LINES = {
+    "pt-BR": (
+        ("agent", "Olá! Aqui é a assistente virtual da Acme. Posso falar com você um minuto?"),
+        ("user", "Pode sim, do que se trata?"),
+        ("agent", "Estou ligando sobre a sua solicitação de orçamento."),
+        ("user", "Ah, sim. Ainda estou avaliando as opções."),
+        ("agent", "Posso agendar uma conversa com um especialista amanhã às 10h?"),
+        ("user", "Amanhã às 10h funciona."),
+        ("agent", "Perfeito, agendado. Obrigada e tenha um ótimo dia!"),
+    ),
+    "en-US": (
+        ("agent", "Hi, this is the virtual assistant from Origins. Is now a good time?"),
+        ("user", "Sure, what is this about?"),
+        ("agent", "You asked for a callback about your order."),
+        ("user", "Right, it arrived damaged."),
+        ("agent", "I'm sorry to hear that. I can send a replacement today."),
+        ("user", "That would be great, thanks."),
+        ("agent", "Done. You'll get a confirmation by SMS. Anything else?"),
+        ("user", "No, that's all."),
+    ),
+}
+SUMMARIES = (
+    "Customer agreed to a follow-up meeting.",
+    "Customer asked for a replacement; order created.",
+    "Caller was not interested; marked do-not-call.",
+    "Cliente pediu retorno em outro horário.",
+    "Voicemail reached; no message left.",
+)
+CUSTOMER_NAMES = ("Ana Luíza", "João Pedro", "Zoë Müller", "Li Wei", "María José", "Chloé", "Sam")

@@ -1,0 +1,118 @@
+"""Configuration of the upstream simulator: environments, volumes, clock, rates."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+
+TALKOVER = "talkover"
+ORIGINS = "origins"
+VENDORS = (TALKOVER, ORIGINS)
+
+
+@dataclass(frozen=True)
+class EnvironmentSpec:
+    """One upstream environment (a customer's workspace): its vendor and its shape.
+
+    ``calls_per_day`` overrides :attr:`SimulatorConfig.calls_per_day` for this environment
+    (Origins environments default to 40 a day over all their agents). ``utc_offset_hours``
+    places the business-hours peak of the diurnal pattern.
+    """
+
+    vendor: str = TALKOVER
+    agent_ids: tuple[int, ...] = ()
+    calls_per_day: int | None = None
+    utc_offset_hours: int = 0
+
+    def __post_init__(self) -> None:
+        if self.vendor not in VENDORS:
+            raise ValueError(f"vendor must be one of {VENDORS}, not {self.vendor!r}")
+        if self.vendor == ORIGINS and not self.agent_ids:
+            raise ValueError("an Origins environment needs at least one integer agent id")
+        if self.vendor == TALKOVER and self.agent_ids:
+            raise ValueError("Talkover agents are generated; agent_ids is for Origins only")
+        if len(set(self.agent_ids)) != len(self.agent_ids):
+            raise ValueError("agent_ids must be distinct")
+        if self.calls_per_day is not None and self.calls_per_day < 0:
+            raise ValueError("calls_per_day must be >= 0")
+        if not -12 <= self.utc_offset_hours <= 14:
+            raise ValueError("utc_offset_hours must be within -12..14")
+
+
+def default_environments() -> dict[str, EnvironmentSpec]:
+    """Three Talkover workspaces and one Origins organisation."""
+    return {
+        "acme-sales": EnvironmentSpec(TALKOVER, utc_offset_hours=-3),
+        "acme-support": EnvironmentSpec(TALKOVER, utc_offset_hours=-5),
+        "globex": EnvironmentSpec(TALKOVER, utc_offset_hours=1),
+        "origins-demo": EnvironmentSpec(
+            ORIGINS, agent_ids=(4012, 4013, 4027, 4051), calls_per_day=40, utc_offset_hours=-3
+        ),
+    }
+
+
+@dataclass
+class SimulatorConfig:
+    """Everything that determines the simulated data set (same config => same data).
+
+    ``end_date`` defaults to today (UTC); the data set starts ``days - 1`` days before it.
+    ``now`` (the simulator clock) defaults to ``end_date`` at the current UTC time of day, or
+    ``end_date 23:59:59`` when ``end_date`` is in the past. ``tokens`` overrides the derived
+    bearer token of some environments. ``cache_days`` bounds the LRU of generated days per
+    environment. ``realtime`` makes the clock tick with the wall clock from ``now`` on.
+    """
+
+    seed: int = 42
+    days: int = 90
+    calls_per_day: int = 500
+    end_date: date | None = None
+    now: datetime | None = None
+    environments: dict[str, EnvironmentSpec] = field(default_factory=default_environments)
+    callback_match_days: int = 7
+    testing_rate: float = 0.03
+    bad_record_rate: float = 0.002
+    tokens: dict[str, str] = field(default_factory=dict)
+    cache_days: int = 128
+    realtime: bool = False
+
+    def __post_init__(self) -> None:
+        if self.days < 1:
+            raise ValueError("days must be >= 1")
+        if self.calls_per_day < 0:
+            raise ValueError("calls_per_day must be >= 0")
+        if self.callback_match_days < 1:
+            raise ValueError("callback_match_days must be >= 1")
+        for name in ("testing_rate", "bad_record_rate"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be within 0..1")
+        if self.cache_days < self.callback_match_days + 2:
+            raise ValueError("cache_days must exceed callback_match_days + 1")
+        if not self.environments:
+            raise ValueError("at least one environment is needed")
+        unknown = set(self.tokens) - set(self.environments)
+        if unknown:
+            raise ValueError(f"tokens given for unknown environments: {sorted(unknown)}")
+        if len(set(self.tokens.values())) != len(self.tokens):
+            raise ValueError("tokens must be distinct")
+
+    def resolved_end_date(self) -> date:
+        if self.end_date is not None:
+            return self.end_date
+        if self.now is not None:
+            return as_utc(self.now).date()
+        return datetime.now(UTC).date()
+
+    def resolved_now(self) -> datetime:
+        if self.now is not None:
+            return as_utc(self.now).replace(microsecond=0)
+        end = self.resolved_end_date()
+        wall = datetime.now(UTC)
+        if end < wall.date():
+            return datetime.combine(end, time(23, 59, 59), UTC)
+        return datetime.combine(end, wall.time().replace(microsecond=0), UTC)
+
+
+def as_utc(value: datetime) -> datetime:
+    """Naive datetimes are taken as UTC; aware ones are converted."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)

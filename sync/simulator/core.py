@@ -1,0 +1,198 @@
+"""The Simulator: clock, tokens, per-environment stores, faults; and ``running_simulator``."""
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from .catalog import ordinal_of, seeded, to_ts
+from .config import ORIGINS, TALKOVER, SimulatorConfig, as_utc
+from .data import CallRec, Profile
+from .faults import Faults
+from .origins import OriginsStore
+from .store import Filter, TalkoverStore
+from .truth import GroundTruth
+
+if TYPE_CHECKING:
+    from .server import SimulatorServer
+
+TOKEN_PREFIX = {TALKOVER: "talq_", ORIGINS: "orig_"}
+
+
+class Simulator:
+    """Both vendors' data for every configured environment, at a movable clock."""
+
+    def __init__(self, config: SimulatorConfig | None = None) -> None:
+        self.config = config = config or SimulatorConfig()
+        # One lock for all stores: generation and caches are not thread-safe, and the work
+        # done under it per request is small.
+        self.lock = threading.RLock()
+        self.end_date: date = config.resolved_end_date()
+        self.start_date: date = self.end_date - timedelta(days=config.days - 1)
+        self._base_ts = to_ts(config.resolved_now())
+        self._base_mono = time.monotonic()
+        first = self.start_date.toordinal()
+        self._talkover: dict[str, TalkoverStore] = {}
+        self._origins: dict[str, OriginsStore] = {}
+        self.tokens: dict[str, str] = {}
+        self._generation: dict[str, int] = {}
+        self._token_env: dict[str, str] = {}
+        self._revoked: set[str] = set()
+        for env, spec in config.environments.items():
+            cpd = spec.calls_per_day
+            if spec.vendor == TALKOVER:
+                profile = Profile(config.seed, env, config.calls_per_day if cpd is None else cpd,
+                                  spec.utc_offset_hours, config.testing_rate, first)
+                self._talkover[env] = TalkoverStore(env, profile, first,
+                                                    config.callback_match_days,
+                                                    config.cache_days, config.seed)
+            else:
+                self._origins[env] = OriginsStore(
+                    env, spec.agent_ids, config.seed, first, 40 if cpd is None else cpd,
+                    spec.utc_offset_hours, config.bad_record_rate, config.cache_days)
+            self._set_token(env, config.tokens.get(env) or self._derive_token(env, 0))
+        self._faults = Faults(seed=config.seed)
+        self.truth = GroundTruth(self)
+
+    # --- clock ---------------------------------------------------------------------------
+
+    def now_ts(self) -> int:
+        if self.config.realtime:
+            return self._base_ts + int(time.monotonic() - self._base_mono)
+        return self._base_ts
+
+    @property
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.now_ts(), UTC)
+
+    @property
+    def today(self) -> date:
+        return self.now.date()
+
+    def set_now(self, value: datetime) -> None:
+        """Move the clock (either way); naive datetimes are UTC; sub-seconds are dropped."""
+        with self.lock:
+            self._base_ts = to_ts(as_utc(value).replace(microsecond=0))
+            self._base_mono = time.monotonic()
+
+    def advance(self, delta: timedelta) -> None:
+        self.set_now(self.now + delta)
+
+    # --- environments and tokens ---------------------------------------------------------
+
+    @property
+    def talkover_envs(self) -> list[str]:
+        return list(self._talkover)
+
+    @property
+    def origins_envs(self) -> list[str]:
+        return list(self._origins)
+
+    def talkover_store(self, env: str) -> TalkoverStore:
+        try:
+            return self._talkover[env]
+        except KeyError:
+            raise KeyError(f"{env!r} is not a Talkover environment: {self.talkover_envs}") from None
+
+    def origins_store(self, env: str) -> OriginsStore:
+        try:
+            return self._origins[env]
+        except KeyError:
+            raise KeyError(f"{env!r} is not an Origins environment: {self.origins_envs}") from None
+
+    def origins_agent_ids(self, env: str) -> tuple[int, ...]:
+        return self.origins_store(env).agent_ids
+
+    def vendor(self, env: str) -> str:
+        return TALKOVER if env in self._talkover else ORIGINS
+
+    def _derive_token(self, env: str, generation: int) -> str:
+        bits = seeded(self.config.seed, env, "token", generation).getrandbits(160)
+        return f"{TOKEN_PREFIX[self.vendor(env)]}{bits:040x}"
+
+    def _set_token(self, env: str, token: str) -> None:
+        if token in self._token_env:
+            raise ValueError(f"token for {env!r} is already used by {self._token_env[token]!r}")
+        self.tokens[env] = token
+        self._token_env[token] = env
+
+    def lookup_token(self, token: str | None, vendor: str) -> tuple[str | None, str]:
+        """(environment, state): state is ok, missing, unknown (or other vendor), revoked."""
+        if token is None:
+            return None, "missing"
+        env = self._token_env.get(token)
+        if env is None or self.vendor(env) != vendor:
+            return env, "unknown"
+        if token in self._revoked:
+            return env, "revoked"
+        return env, "ok"
+
+    def revoke(self, env: str) -> None:
+        """The environment's current token starts answering 401 INVALID_TOKEN."""
+        with self.lock:
+            self._revoked.add(self.tokens[env])
+
+    def rotate_token(self, env: str) -> str:
+        """Regenerate the environment's token: the old one is revoked; returns the new one."""
+        with self.lock:
+            self.revoke(env)
+            self._generation[env] = self._generation.get(env, 0) + 1
+            self._set_token(env, self._derive_token(env, self._generation[env]))
+            return self.tokens[env]
+
+    def is_revoked(self, env: str) -> bool:
+        return self.tokens[env] in self._revoked
+
+    # --- faults and inserts --------------------------------------------------------------
+
+    @property
+    def faults(self) -> Faults:
+        return self._faults
+
+    @faults.setter
+    def faults(self, value: Faults | str | None) -> None:
+        if value is None or isinstance(value, str):
+            value = Faults.parse(value, seed=self.config.seed)
+        self._faults = value
+
+    def insert_calls(self, env: str, count: int, filt: Filter | None = None,
+                     lo: int | None = None, hi: int | None = None) -> list[CallRec]:
+        """What the insert fault does; callable directly. ``lo``/``hi`` are date ordinals."""
+        with self.lock:
+            return self.talkover_store(env).insert(count, filt or Filter(), lo, hi,
+                                                   self.now_ts())
+
+    # --- serving -------------------------------------------------------------------------
+
+    def serve(self, host: str = "127.0.0.1", port: int = 0) -> SimulatorServer:
+        from .server import SimulatorServer
+
+        return SimulatorServer(self, host, port)
+
+    def day_ordinals(self) -> range:
+        """Ordinals of the days that have calls at the current clock."""
+        return range(self.start_date.toordinal(), ordinal_of(self.now_ts()) + 1)
+
+
+@contextmanager
+def running_simulator(config: SimulatorConfig | None = None,
+                      **faults: object) -> Iterator[tuple[Simulator, SimulatorServer]]:
+    """A served simulator for a ``with`` block; ``faults`` are :class:`Faults` fields, or
+    ``spec="500=0.1,..."``."""
+    sim = Simulator(config)
+    spec = faults.pop("spec", None)
+    if spec is not None and faults:
+        raise TypeError("give either spec=... or Faults fields, not both")
+    if spec is not None:
+        sim.faults = Faults.parse(str(spec), seed=sim.config.seed)
+    elif faults:
+        faults.setdefault("seed", sim.config.seed)
+        sim.faults = Faults(**faults)  # type: ignore[arg-type]
+    server = sim.serve()
+    try:
+        yield sim, server
+    finally:
+        server.stop()

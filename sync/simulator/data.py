@@ -1,0 +1,371 @@
+"""Talkover data generation: agents per environment, calls per (environment, UTC day).
+
+Everything is a pure function of ``(seed, environment, day)`` (callbacks also read the base
+calls of the ``callback_match_days`` days before), so any day can be generated alone, in any
+order, in any process, and comes out identical.
+"""
+from __future__ import annotations
+
+import json
+import math
+import random
+from bisect import bisect_left
+from collections.abc import Sequence
+from datetime import date
+
+from .catalog import (
+    CALLBACK_AGENTS,
+    DAY,
+    INBOUND_AGENTS,
+    OUTBOUND_AGENTS,
+    SANDBOX_AGENT,
+    day_start,
+    format_number,
+    iso_z,
+    mix64,
+    number_from,
+    reserved_number,
+    seeded,
+    uuid4_from,
+)
+
+STATUSES = ("initiated", "ringing", "answered", "completed", "failed", "busy", "no-answer")
+DIRECTIONS = ("inbound", "outbound")
+ANSWERED = frozenset({"answered", "completed"})
+# Mon..Sun, averaging 1.0 over a week.
+WEEKDAY_FACTOR = (1.2, 1.2, 1.2, 1.2, 1.2, 0.55, 0.45)
+# Local hour weights: quiet nights, business-hours peak, a lighter evening.
+LOCAL_HOUR_WEIGHT = (
+    0.08, 0.05, 0.04, 0.04, 0.05, 0.1, 0.25, 0.5, 1.0, 1.5, 1.6, 1.55,
+    1.3, 1.4, 1.6, 1.55, 1.4, 1.1, 0.7, 0.5, 0.4, 0.3, 0.2, 0.12,
+)
+# Final statuses; "answered"/"initiated" finals are calls whose last event never came.
+OUTBOUND_FINAL = (
+    ("completed", 0.53), ("no-answer", 0.22), ("busy", 0.09), ("failed", 0.15),
+    ("answered", 0.005), ("initiated", 0.005),
+)
+INBOUND_FINAL = (
+    ("completed", 0.86), ("no-answer", 0.06), ("busy", 0.02), ("failed", 0.05),
+    ("answered", 0.005), ("initiated", 0.005),
+)
+CALLBACK_SHARE = 0.05
+MATCHED_SHARE = 0.85
+DRAFT_FROM_NUMBER = "+15005550006"
+# Answered calls talk for a log-normal time: median 75 s, a long tail capped at an hour.
+_LOG_MEDIAN_TALK = math.log(75)
+NOT_CALLBACK = -2
+UNMATCHED = -1
+
+
+def _cum(pairs: Sequence[tuple[str, float]]) -> tuple[tuple[str, ...], list[float]]:
+    names = tuple(p[0] for p in pairs)
+    acc, out = 0.0, []
+    for _, w in pairs:
+        acc += w
+        out.append(acc)
+    return names, [c / acc for c in out]
+
+
+_OUT_NAMES, _OUT_CUM = _cum(OUTBOUND_FINAL)
+_IN_NAMES, _IN_CUM = _cum(INBOUND_FINAL)
+
+
+def hour_cum(utc_offset: int) -> list[float]:
+    """Cumulative weights of the 24 UTC hours for a workspace at this UTC offset."""
+    weights = [LOCAL_HOUR_WEIGHT[(h + utc_offset) % 24] for h in range(24)]
+    total = sum(weights)
+    return [sum(weights[: h + 1]) / total for h in range(24)]
+
+
+def day_times(rng: random.Random, ordinal: int, mean: float, cum: list[float]) -> list[int]:
+    """Start times (epoch seconds) of one day's calls: Poisson-like count, diurnal hours."""
+    if mean <= 0:
+        return []
+    n = max(0, round(rng.gauss(mean, math.sqrt(mean))))
+    ds = day_start(ordinal)
+    hours = rng.choices(range(24), cum_weights=cum, k=n)
+    return [ds + h * 3600 + rng.randrange(3600) for h in hours]
+
+
+class Agent:
+    """A Talkover agent; ``kind`` is outbound, inbound, callback, sandbox or draft."""
+
+    __slots__ = (
+        "idx", "id", "name", "label", "description", "language", "direction", "status",
+        "sandbox", "created", "updated", "numbers", "kind", "sources", "ref",
+    )
+
+    def as_dict(self) -> dict:
+        return {
+            "id": self.id, "name": self.name, "label": self.label,
+            "description": self.description, "language": self.language,
+            "direction": self.direction, "current_status": self.status,
+            "is_sandbox": self.sandbox, "created_at": iso_z(self.created),
+            "updated_at": iso_z(self.updated), "phone_numbers": list(self.numbers),
+        }
+
+    def as_callback_dict(self, agents: Sequence[Agent]) -> dict:
+        return {
+            "id": self.id, "name": self.name, "label": self.label,
+            "direction": self.direction, "current_status": self.status,
+            "callback_config": {"source_agent_ids": [agents[i].id for i in self.sources]},
+        }
+
+
+class CallRec:
+    """One call's whole life: its state at any clock follows from the transition times.
+
+    ``t_ans`` is -1 for calls never answered. ``src`` is NOT_CALLBACK for calls to
+    non-callback agents, UNMATCHED, or the index of the attributed outbound agent.
+    """
+
+    __slots__ = (
+        "id", "sid", "to", "frm", "testing", "agent", "direction", "final",
+        "t0", "t_ring", "t_ans", "t_end", "src", "json_a", "json_n",
+    )
+
+    def sort_key(self) -> tuple[int, str]:
+        return (self.t0, self.id)
+
+
+def state(rec: CallRec, now: int) -> tuple[str, int, int]:
+    """(status, duration, updated_at) of a call at clock ``now`` (epoch seconds)."""
+    if now >= rec.t_end:
+        return rec.final, (rec.t_end - rec.t_ans if rec.t_ans >= 0 else 0), rec.t_end
+    if rec.t_ans >= 0 and now >= rec.t_ans:
+        return "answered", now - rec.t_ans, rec.t_ans
+    if now >= rec.t_ring:
+        return "ringing", 0, rec.t_ring
+    return "initiated", 0, rec.t0
+
+
+def call_dict(rec: CallRec, agents: Sequence[Agent], now: int, with_agent: bool) -> dict:
+    status, duration, updated = state(rec, now)
+    out = {
+        "id": rec.id, "sid": rec.sid,
+        "to": rec.to, "to_formatted": format_number(rec.to),
+        "from": rec.frm, "from_formatted": format_number(rec.frm),
+        "is_testing": rec.testing, "direction": rec.direction, "status": status,
+        "duration": duration, "created_at": iso_z(rec.t0), "updated_at": iso_z(updated),
+    }
+    if with_agent:
+        out["agent"] = dict(agents[rec.agent].ref)
+    return out
+
+
+def call_json(rec: CallRec, agents: Sequence[Agent], now: int, with_agent: bool) -> bytes:
+    """Serialised call; cached once the call reached its final state (it never changes)."""
+    settled = now >= rec.t_end
+    if settled:
+        cached = rec.json_a if with_agent else rec.json_n
+        if cached is not None:
+            return cached
+    raw = dumps(call_dict(rec, agents, now, with_agent))
+    if settled:
+        if with_agent:
+            rec.json_a = raw
+        else:
+            rec.json_n = raw
+    return raw
+
+
+def dumps(value: object) -> bytes:
+    # Laravel's default encoding: compact, non-ASCII escaped as \uXXXX.
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+class Digest:
+    """A day's outbound dialling, as the callback rule sees it."""
+
+    __slots__ = ("every", "dialled", "candidates")
+
+    def __init__(self) -> None:
+        self.every: set[str] = set()  # every number dialled out, test calls included
+        # number -> [(created, id, agent)] of non-testing outbound calls
+        self.dialled: dict[str, list[tuple[int, str, int]]] = {}
+        self.candidates: list[str] = []  # numbers a callback may come from
+
+
+class Profile:
+    """The fixed part of a Talkover environment: agents, number pools, volume, daily rhythm."""
+
+    def __init__(self, seed: int, env: str, calls_per_day: int, utc_offset: int,
+                 testing_rate: float, start_ordinal: int) -> None:
+        self.seed, self.env = seed, env
+        rng = seeded(seed, env, "profile")
+        self.salt = rng.getrandbits(64)
+        self.br_share = rng.uniform(0.25, 0.75)
+        self.base_mean = calls_per_day * (1 - CALLBACK_SHARE)
+        self.callback_mean = calls_per_day * CALLBACK_SHARE
+        self.lead_pool = max(50, calls_per_day * 20)
+        self.hour_cum = hour_cum(utc_offset)
+        self.agents = self._make_agents(rng, start_ordinal)
+        self.by_id = {a.id: a for a in self.agents}
+        self.callback_idx = [a.idx for a in self.agents if a.kind == "callback"]
+        self.sources = {i for c in self.callback_idx for i in self.agents[c].sources}
+        fixed = {"sandbox": 0.01, "draft": 0.01}
+        callers = [a for a in self.agents if a.kind != "callback"]
+        raw = {a.idx: rng.uniform(0.5, 1.5) for a in callers if a.kind not in fixed}
+        forced = sum(fixed.get(a.kind, 0.0) for a in callers)
+        scale = (1 - forced) / sum(raw.values())
+        self.base_agents = [a.idx for a in callers]
+        acc, self.base_cum = 0.0, []
+        for a in callers:
+            acc += fixed[a.kind] if a.kind in fixed else raw[a.idx] * scale
+            self.base_cum.append(acc)
+        # Sandbox and draft calls are all tests; the others get the rate that brings the
+        # overall testing share to testing_rate.
+        self.p_test = max(0.0, (testing_rate - forced) / (1 - forced))
+
+    def _make_agents(self, rng: random.Random, start_ordinal: int) -> list[Agent]:
+        n_out, n_in, n_cb = rng.randint(2, 3), rng.randint(2, 3), rng.randint(1, 2)
+        outs = rng.sample(OUTBOUND_AGENTS, n_out + 1)
+        plan = [("outbound", "outbound", t) for t in outs[:n_out]]
+        plan += [("inbound", "inbound", t) for t in rng.sample(INBOUND_AGENTS, n_in)]
+        plan += [("callback", "inbound", t) for t in rng.sample(CALLBACK_AGENTS, n_cb)]
+        plan.append(("sandbox", rng.choice(DIRECTIONS), SANDBOX_AGENT))
+        if rng.random() < 0.6:
+            plan.append(("draft", "outbound", outs[n_out]))
+        start = day_start(start_ordinal)
+        agents: list[Agent] = []
+        for idx, (kind, direction, (name, label, language, description)) in enumerate(plan):
+            a = Agent()
+            a.idx, a.kind, a.direction = idx, kind, direction
+            a.id = uuid4_from(rng.getrandbits(128))
+            a.name, a.label, a.language, a.description = name, label, language, description
+            a.status = "draft" if kind == "draft" else "published"
+            a.sandbox = kind == "sandbox"
+            a.created = start - rng.randint(20, 400) * DAY - rng.randrange(DAY)
+            a.updated = a.created + rng.randrange(start - a.created)
+            count = 0 if kind == "draft" else (1 if kind in ("sandbox", "callback") else 2)
+            a.numbers = [number_from(rng.getrandbits(64), self.br_share) for _ in range(count)]
+            a.sources = []
+            a.ref = {"id": a.id, "name": a.name, "label": a.label}
+            agents.append(a)
+        outbound = [a.idx for a in agents if a.kind == "outbound"]
+        callbacks = [a for a in agents if a.kind == "callback"]
+        if len(callbacks) == 1:
+            callbacks[0].sources = outbound
+        else:
+            # Two callback lines split the campaigns, sharing one so routing is ambiguous.
+            cut = rng.randint(1, len(outbound) - 1)
+            callbacks[0].sources = outbound[: cut + 1]
+            callbacks[1].sources = outbound[cut:]
+        return agents
+
+    # --- calls ---------------------------------------------------------------------------
+
+    def make_call(self, rng: random.Random, agent: Agent, t0: int, *,
+                  number: str | None = None, testing: bool | None = None) -> CallRec:
+        rnd = rng.random  # int(rnd() * n) instead of randrange: several times cheaper
+        r = CallRec()
+        bits = rng.getrandbits(256)
+        r.id = uuid4_from(bits & ((1 << 128) - 1))
+        r.sid = f"CA{bits >> 128:032x}"
+        r.agent, r.direction, r.t0 = agent.idx, agent.direction, t0
+        numbers = agent.numbers
+        own = numbers[int(rnd() * len(numbers))] if numbers else DRAFT_FROM_NUMBER
+        if agent.direction == "outbound":
+            if number is None:
+                lead = int(rnd() * self.lead_pool)
+                number = number_from(mix64(self.salt + lead), self.br_share)
+            r.frm, r.to = own, number
+        else:
+            if number is None:
+                number = number_from(rng.getrandbits(64), self.br_share)
+            r.frm, r.to = number, own
+        if testing is None:
+            testing = agent.kind in ("sandbox", "draft") or rnd() < self.p_test
+        r.testing = testing
+        names, cum = (_OUT_NAMES, _OUT_CUM) if agent.direction == "outbound" else (
+            _IN_NAMES, _IN_CUM)
+        r.final = final = names[min(bisect_left(cum, rnd()), len(names) - 1)]
+        r.t_ring = t0 + 1 + int(rnd() * 6)
+        r.t_ans = -1
+        if final in ANSWERED:
+            r.t_ans = r.t_ring + 3 + int(rnd() * 23)
+            talk = int(math.exp(_LOG_MEDIAN_TALK + rng.gauss(0.0, 1.0)))
+            r.t_end = r.t_ans + min(3600, max(5, talk))
+        elif final == "no-answer":
+            r.t_end = r.t_ring + 25 + int(rnd() * 21)
+        elif final == "busy":
+            r.t_end = r.t_ring + 2 + int(rnd() * 7)
+        elif final == "failed":
+            r.t_end = r.t_ring + int(rnd() * 6)
+        else:  # stuck in "initiated": no event ever came
+            r.t_ring = r.t_end = t0
+        r.src = NOT_CALLBACK
+        r.json_a = r.json_n = None
+        return r
+
+    def base_day(self, ordinal: int) -> list[CallRec]:
+        """Outbound and inbound (non-callback) calls of one UTC day, unsorted."""
+        rng = seeded(self.seed, self.env, ordinal, "base")
+        mean = self.base_mean * WEEKDAY_FACTOR[date.fromordinal(ordinal).weekday()]
+        times = day_times(rng, ordinal, mean, self.hour_cum)
+        ds = day_start(ordinal)
+        # Campaign dialers fire at exactly midnight; some calls start in the last second.
+        at_midnight = min(len(times), rng.choice((0, 1, 1, 2, 3)))
+        times[:at_midnight] = [ds] * at_midnight
+        if len(times) > at_midnight and rng.random() < 0.5:
+            times[at_midnight] = ds + DAY - 1
+        picks = rng.choices(self.base_agents, cum_weights=self.base_cum, k=len(times))
+        return [self.make_call(rng, self.agents[a], t) for a, t in zip(picks, times, strict=True)]
+
+    def digest(self, calls: list[CallRec]) -> Digest:
+        """What callbacks of later days need from a day's base calls."""
+        sources = self.sources
+        d = Digest()
+        for r in calls:
+            if r.direction != "outbound":
+                continue
+            d.every.add(r.to)
+            if not r.testing:
+                d.dialled.setdefault(r.to, []).append((r.t0, r.id, r.agent))
+                if r.agent in sources:
+                    d.candidates.append(r.to)
+        return d
+
+    def callback_day(self, ordinal: int, today: Digest, window: list[Digest]) -> list[CallRec]:
+        """Callbacks of a day; ``window`` digests the base calls of the N preceding days.
+
+        A callback is matched when a non-testing outbound call reached its ``from`` number on
+        one of those N days or earlier the same day; it is attributed to the agent of the most
+        recent such call. Matched numbers are sampled from that window and unmatched ones are
+        fresh numbers never dialled in it, so the rule holds by construction.
+        """
+        if not self.callback_idx:
+            return []
+        rng = seeded(self.seed, self.env, ordinal, "callbacks")
+        mean = self.callback_mean * WEEKDAY_FACTOR[date.fromordinal(ordinal).weekday()]
+        times = sorted(day_times(rng, ordinal, mean, self.hour_cum))
+        candidates = [n for d in window for n in d.candidates]
+        digests = [*window, today]
+        out = []
+        for t0 in times:
+            if candidates and rng.random() < MATCHED_SHARE:
+                number = candidates[int(rng.random() * len(candidates))]
+            else:
+                number = number_from(rng.getrandbits(64), self.br_share)
+                while any(number in d.every for d in digests):
+                    number = number_from(rng.getrandbits(64), self.br_share)
+            earlier = [c for d in digests for c in d.dialled.get(number, ()) if c[0] < t0]
+            src = max(earlier)[2] if earlier else UNMATCHED
+            routes = [c for c in self.callback_idx if src in self.agents[c].sources]
+            line = self.agents[rng.choice(routes or self.callback_idx)]
+            rec = self.make_call(rng, line, t0, number=number)
+            rec.src = src
+            out.append(rec)
+        return out
+
+    def inserted_call(self, rng: random.Random, agent: Agent, t0: int, big_id: bool) -> CallRec:
+        """A call added by the ``insert`` fault: reserved numbers keep the callback rule."""
+        low, high = (0, 49) if agent.direction == "outbound" else (50, 99)
+        rec = self.make_call(rng, agent, t0, number=reserved_number(rng, low, high),
+                             testing=False)
+        if big_id:
+            # Same second as the newest existing call: the id must sort above it.
+            rec.id = "ffffffff" + rec.id[8:]
+        if agent.kind == "callback":
+            rec.src = UNMATCHED
+        return rec

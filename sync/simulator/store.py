@@ -1,0 +1,291 @@
+"""Query engine over lazily generated Talkover days: counts, pages, inserts, callback stats.
+
+Days are generated on demand and kept in an LRU; what survives eviction is small (per-day
+counts and stats of days whose calls have all reached their final state), so paging through
+a million calls never holds a million call objects. Not thread-safe: the Simulator's lock
+serialises access.
+"""
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections import Counter, OrderedDict
+from datetime import date
+from typing import NamedTuple
+
+from .catalog import DAY, day_start, ordinal_of, seeded
+from .data import ANSWERED, NOT_CALLBACK, UNMATCHED, CallRec, Digest, Profile, state
+
+
+class Filter(NamedTuple):
+    """Call filters of the listing endpoints; ``agent`` is an agent index, not its uuid."""
+
+    agent: int | None = None
+    status: str | None = None
+    direction: str | None = None
+    search: str | None = None
+
+
+NO_FILTER = Filter()
+
+
+class Day:
+    """The calls of one UTC day, newest first, including calls added by the insert fault."""
+
+    __slots__ = ("generated", "recs", "neg", "settle", "version")
+
+    def __init__(self, generated: list[CallRec]) -> None:
+        self.generated = generated
+        self.version = -1
+        self.recs: list[CallRec] = []
+        self.neg: list[int] = []
+        self.settle = 0
+
+    def merge(self, inserted: list[CallRec], version: int) -> None:
+        recs = self.generated + inserted if inserted else self.generated
+        if inserted:
+            recs.sort(key=CallRec.sort_key, reverse=True)
+        self.recs = recs
+        self.neg = [-r.t0 for r in recs]
+        self.settle = max((r.t_end for r in recs), default=0)
+        self.version = version
+
+    def visible_from(self, now: int) -> int:
+        """Index of the first call that exists at ``now`` (calls are newest first)."""
+        return bisect_left(self.neg, -now)
+
+
+class TalkoverStore:
+    """All calls of one Talkover environment, from ``first`` (an ordinal) on."""
+
+    def __init__(self, env: str, profile: Profile, first: int, match_days: int,
+                 cache_days: int, seed: int) -> None:
+        self.env, self.profile, self.first = env, profile, first
+        self.match_days, self.cache_days = match_days, cache_days
+        self._base: OrderedDict[int, tuple[list[CallRec], Digest]] = OrderedDict()
+        self._days: OrderedDict[int, Day] = OrderedDict()
+        # Survive eviction: ordinal -> (calls generated, their latest transition).
+        self._meta: dict[int, tuple[int, int]] = {}
+        self._inserted: dict[int, list[CallRec]] = {}
+        self._versions: dict[int, int] = {}
+        self._counts: dict[tuple[int, int, Filter], int] = {}
+        self._matches: OrderedDict[tuple[int, int, Filter], list[CallRec]] = OrderedDict()
+        self._stats: dict[tuple[int, int], tuple] = {}
+        self._insert_rng = seeded(seed, env, "insert")
+
+    # --- generation and caching ----------------------------------------------------------
+
+    def base(self, ordinal: int) -> tuple[list[CallRec], Digest]:
+        """A day's non-callback calls (shared: do not mutate) and their dialling digest."""
+        if ordinal < self.first:
+            return [], Digest()
+        entry = self._base.get(ordinal)
+        if entry is None:
+            calls = self.profile.base_day(ordinal)
+            entry = self._base[ordinal] = (calls, self.profile.digest(calls))
+            if len(self._base) > self.cache_days:
+                self._base.popitem(last=False)
+        else:
+            self._base.move_to_end(ordinal)
+        return entry
+
+    def day(self, ordinal: int) -> Day:
+        day = self._days.get(ordinal)
+        if day is None:
+            today, digest = self.base(ordinal)
+            window = [self.base(ordinal - k)[1] for k in range(self.match_days, 0, -1)]
+            generated = today + self.profile.callback_day(ordinal, digest, window)
+            generated.sort(key=CallRec.sort_key, reverse=True)
+            day = Day(generated)
+            self._meta[ordinal] = (len(generated), max((r.t_end for r in generated), default=0))
+            self._days[ordinal] = day
+            if len(self._days) > self.cache_days:
+                self._days.popitem(last=False)
+        else:
+            self._days.move_to_end(ordinal)
+        version = self._versions.get(ordinal, 0)
+        if day.version != version:
+            day.merge(self._inserted.get(ordinal, []), version)
+        return day
+
+    def _settled(self, ordinal: int, now: int) -> bool:
+        """True once every call of the day has its final state (results can be cached)."""
+        if ordinal not in self._meta:
+            self.day(ordinal)
+        settle = self._meta[ordinal][1]
+        for rec in self._inserted.get(ordinal, ()):
+            settle = max(settle, rec.t_end)
+        return now >= settle
+
+    def span(self, lo: int | None, hi: int | None, now: int) -> range:
+        """Ordinals of existing days within [lo, hi], newest first."""
+        lo = self.first if lo is None else max(lo, self.first)
+        hi = ordinal_of(now) if hi is None else min(hi, ordinal_of(now))
+        return range(hi, lo - 1, -1)
+
+    # --- filtering -----------------------------------------------------------------------
+
+    def matching(self, ordinal: int, filt: Filter, now: int) -> list[CallRec]:
+        day = self.day(ordinal)
+        start = day.visible_from(now)
+        if filt == NO_FILTER:
+            return day.recs[start:]
+        settled = now >= day.settle
+        key = (ordinal, day.version, filt)
+        if settled:
+            hit = self._matches.get(key)
+            if hit is not None:
+                self._matches.move_to_end(key)
+                return hit
+        agent, status, direction, search = filt
+        needle = search.lower() if search else None
+        out = []
+        for i in range(start, len(day.recs)):
+            r = day.recs[i]
+            if agent is not None and r.agent != agent:
+                continue
+            if direction is not None and r.direction != direction:
+                continue
+            if needle is not None and not (
+                needle in r.to or needle in r.frm or needle in r.sid.lower()
+            ):
+                continue
+            if status is not None and (r.final if settled else state(r, now)[0]) != status:
+                continue
+            out.append(r)
+        if settled:
+            self._matches[key] = out
+            if len(self._matches) > 64:
+                self._matches.popitem(last=False)
+        return out
+
+    def count(self, ordinal: int, filt: Filter, now: int) -> int:
+        if not self._settled(ordinal, now):
+            return len(self.matching(ordinal, filt, now))
+        version = self._versions.get(ordinal, 0)
+        if filt == NO_FILTER:
+            return self._meta[ordinal][0] + len(self._inserted.get(ordinal, ()))
+        key = (ordinal, version, filt)
+        n = self._counts.get(key)
+        if n is None:
+            if len(self._counts) > 200_000:
+                self._counts.clear()
+            n = self._counts[key] = len(self.matching(ordinal, filt, now))
+        return n
+
+    def page(self, filt: Filter, lo: int | None, hi: int | None, now: int,
+             offset: int, limit: int) -> tuple[int, list[CallRec]]:
+        """(total, calls) of one newest-first page: ``limit`` calls from ``offset``."""
+        total, out = 0, []
+        for ordinal in self.span(lo, hi, now):
+            n = self.count(ordinal, filt, now)
+            if n and len(out) < limit and total + n > offset:
+                skip = max(0, offset - total)
+                out.extend(self.matching(ordinal, filt, now)[skip: skip + limit - len(out)])
+            total += n
+        return total, out
+
+    def total(self, filt: Filter, lo: int | None, hi: int | None, now: int) -> int:
+        return sum(self.count(o, filt, now) for o in self.span(lo, hi, now))
+
+    # --- the insert fault ----------------------------------------------------------------
+
+    def insert(self, count: int, filt: Filter, lo: int | None, hi: int | None,
+               now: int) -> list[CallRec]:
+        """Add ``count`` calls to [lo, hi], newer than every call existing there at ``now``.
+
+        They honour the agent and direction filters (so they shift the pages of the listing
+        that triggered them) but not status or search.
+        """
+        days = self.span(lo, hi, now)
+        if count <= 0 or not days:
+            return []
+        agents = self.profile.agents
+        if filt.agent is not None:
+            pool = [agents[filt.agent]]
+        else:
+            pool = [a for a in agents if a.kind in ("outbound", "inbound")]
+        pool = [a for a in pool if filt.direction in (None, a.direction)]
+        if not pool:
+            return []
+        upper = min(now, day_start(days.start) + DAY - 1)
+        newest = day_start(days.stop + 1) - 1
+        for ordinal in days:
+            day = self.day(ordinal)
+            i = day.visible_from(now)
+            if i < len(day.recs):
+                newest = day.recs[i].t0
+                break
+        rng = self._insert_rng
+        if newest < upper:
+            times = sorted(rng.randint(newest + 1, upper) for _ in range(count))
+        else:
+            times = [newest] * count
+        out = []
+        for t0 in times:
+            rec = self.profile.inserted_call(rng, rng.choice(pool), t0, big_id=t0 == newest)
+            ordinal = ordinal_of(t0)
+            self._inserted.setdefault(ordinal, []).append(rec)
+            self._versions[ordinal] = self._versions.get(ordinal, 0) + 1
+            out.append(rec)
+        return out
+
+    def inserted_count(self) -> int:
+        return sum(len(v) for v in self._inserted.values())
+
+    # --- callback stats ------------------------------------------------------------------
+
+    def _day_stats(self, ordinal: int, now: int) -> tuple:
+        settled = self._settled(ordinal, now)
+        key = (ordinal, self._versions.get(ordinal, 0))
+        if settled and key in self._stats:
+            return self._stats[key]
+        total = answered = unmatched = 0
+        by: Counter[int] = Counter()
+        day = self.day(ordinal)
+        for i in range(day.visible_from(now), len(day.recs)):
+            r = day.recs[i]
+            if r.src == NOT_CALLBACK or r.testing:
+                continue
+            total += 1
+            if (r.final if settled else state(r, now)[0]) in ANSWERED:
+                answered += 1
+            if r.src == UNMATCHED:
+                unmatched += 1
+            else:
+                by[r.src] += 1
+        result = (total, answered, unmatched, tuple(by.items()))
+        if settled:
+            self._stats[key] = result
+        return result
+
+    def callback_stats(self, lo: int, hi: int, now: int) -> dict:
+        """The ``data`` of /callback-agents/stats over the UTC days [lo, hi]."""
+        total = answered = unmatched = 0
+        by: Counter[int] = Counter()
+        for ordinal in self.span(lo, hi, now):
+            t, a, u, b = self._day_stats(ordinal, now)
+            total, answered, unmatched = total + t, answered + a, unmatched + u
+            by.update(dict(b))
+        agents = self.profile.agents
+        rows = sorted(by.items(), key=lambda kv: (-kv[1], agents[kv[0]].name, agents[kv[0]].id))
+        return {
+            "period": {"start": date.fromordinal(lo).isoformat(),
+                       "end": date.fromordinal(hi).isoformat()},
+            "total_callbacks_received": total,
+            "callbacks_answered": answered,
+            "callbacks_unmatched": unmatched,
+            "callbacks_by_source_agent": [
+                {"source_agent_id": agents[i].id, "name": agents[i].name, "count": n}
+                for i, n in rows
+            ],
+        }
+
+    def find(self, call_id: str, now: int) -> CallRec | None:
+        """A call by id or SID (scans existing days; for tests and tooling)."""
+        for ordinal in self.span(None, None, now):
+            day = self.day(ordinal)
+            for i in range(day.visible_from(now), len(day.recs)):
+                r = day.recs[i]
+                if call_id in (r.id, r.sid):
+                    return r
+        return None

@@ -1,0 +1,1 @@
+"""Streams: what each provider reads and how its rows land in the mirror."""

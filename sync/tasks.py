@@ -1,0 +1,86 @@
+"""Celery tasks: the beat-driven dispatcher and the per-environment sync and back-fill.
+
+Tasks are idempotent (every write is an upsert keyed by natural keys) and acks_late; the
+environment lock makes a duplicate delivery skip. Retries back off exponentially with a cap
+well below the broker's visibility timeout, so a waiting retry is never redelivered twice.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from celery import shared_task
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from portal.models import Environment, EnvironmentStatus
+from sync.engine import SyncOutcome
+from sync.engine import sync_environment as run_sync
+from sync.models import Trigger
+
+logger = logging.getLogger("sync.tasks")
+
+
+def retry_backoff_cap() -> int:
+    """Seconds: at most a quarter of the visibility timeout, and never above 30 minutes."""
+    visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout", 3600)
+    return int(min(1800, visibility // 4))
+
+
+def due_environments() -> list[int]:
+    """Environments whose schedule has come, that are active and have a token."""
+    now = timezone.now()
+    return list(
+        Environment.objects.filter(sync_enabled=True, status=EnvironmentStatus.ACTIVE)
+        .exclude(token_ciphertext="")
+        .filter(Q(next_sync_at__isnull=True) | Q(next_sync_at__lte=now))
+        .values_list("pk", flat=True)
+    )
+
+
+@shared_task(name="sync.dispatch", ignore_result=True)
+def dispatch() -> list[int]:
+    """Enqueue a sync for every due environment (claimed first, so two beats never double)."""
+    enqueued = []
+    for pk in due_environments():
+        env = Environment.objects.get(pk=pk)
+        claim = timezone.now() + timedelta(minutes=env.sync_interval_minutes)
+        claimed = Environment.objects.filter(pk=pk, next_sync_at=env.next_sync_at).update(
+            next_sync_at=claim)
+        if claimed:
+            sync_environment.delay(pk)
+            enqueued.append(pk)
+    return enqueued
+
+
+def _run(task, environment_id: int, trigger: str, **kwargs) -> dict:
+    env = Environment.objects.filter(pk=environment_id).first()
+    if env is None:
+        return {"environment": environment_id, "skipped": True, "reason": "deleted"}
+    outcome: SyncOutcome = run_sync(env, trigger=trigger, **kwargs)
+    transient = [r for r in outcome.runs if r.status == "failed"] and not outcome.auth_failed
+    if transient and not task.request.is_eager and task.request.retries < task.max_retries:
+        # Eager mode (the demo) must not retry inline; the next tick tries again anyway.
+        countdown = min(retry_backoff_cap(), 60 * 2 ** task.request.retries)
+        raise task.retry(countdown=countdown)
+    return {
+        "environment": environment_id, "skipped": outcome.skipped, "reason": outcome.reason,
+        "runs": [{"stream": r.stream, "status": r.status, "created": r.created,
+                  "updated": r.updated} for r in outcome.runs],
+    }
+
+
+@shared_task(name="sync.sync_environment", bind=True, acks_late=True, max_retries=3,
+             ignore_result=True)
+def sync_environment(self, environment_id: int, trigger: str = Trigger.SCHEDULE) -> dict:
+    """Sync one environment's streams (lookback window; a first sync back-fills)."""
+    return _run(self, environment_id, trigger)
+
+
+@shared_task(name="sync.backfill_environment", bind=True, acks_late=True, max_retries=3,
+             ignore_result=True)
+def backfill_environment(self, environment_id: int, days: int | None = None,
+                         full: bool = False) -> dict:
+    """Back-fill `days` (default: the environment's back-fill days) on the backfill queue."""
+    return _run(self, environment_id, Trigger.BACKFILL, backfill_days=days, full=full)
