@@ -137,7 +137,13 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Long back-fills must not be redelivered while still running: retries are capped below this.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": int(env_str("CELERY_VISIBILITY_TIMEOUT", str(6 * 3600))),
+    # Every this many seconds a worker requeues messages that a dead (SIGKILLed, crashed)
+    # worker took more than visibility_timeout ago.
+    "unacked_restore_interval": int(env_str("CELERY_UNACKED_RESTORE_INTERVAL", "10")),
+    "unacked_restore_throttle": 1,
+}
 CELERY_TIMEZONE = "UTC"
 # Long back-fills get their own queue so they never delay other environments' short syncs.
 CELERY_TASK_DEFAULT_QUEUE = "sync"
@@ -156,16 +162,20 @@ CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = 3.0
 # No result backend, so no result clean-up: keeps beat's schedule to portal/schedule.py only.
 CELERY_RESULT_EXPIRES = None
 if REDIS_URL:
-    # One beat schedules at a time: RedBeat holds a Redis lock (extended every tick, at most
-    # every BEAT_MAX_LOOP_INTERVAL seconds; a second beat waits for it, and takes over within
-    # REDBEAT_LOCK_TIMEOUT seconds when the first dies). Entries still come only from
-    # portal/schedule.py: RedBeat copies them into Redis at start and drops removed ones.
-    CELERY_BEAT_SCHEDULER = "redbeat.RedBeatScheduler"
+    # One beat schedules at a time: RedBeat (portal/beat.py) holds a Redis lock, extended
+    # every tick (at most BEAT_MAX_LOOP_INTERVAL seconds apart); a second beat waits for it
+    # and takes over within REDBEAT_LOCK_TIMEOUT seconds when the first dies. Entries still
+    # come only from portal/schedule.py: copied into Redis at start, removed ones dropped.
+    CELERY_BEAT_SCHEDULER = "portal.beat.Scheduler"
     CELERY_REDBEAT_REDIS_URL = REDIS_URL
     CELERY_REDBEAT_KEY_PREFIX = env_str("CACHE_KEY_PREFIX", "sb") + ":redbeat:"
     CELERY_BEAT_MAX_LOOP_INTERVAL = 5
     CELERY_REDBEAT_LOCK_TIMEOUT = 25
     CELERY_REDBEAT_REDIS_OPTIONS = {"socket_connect_timeout": 5, "socket_timeout": 10}
+
+# A sync holds its environment's lock while alive (refreshed every page); a killed worker's
+# lock frees after this many seconds so the next run can resume.
+SYNC_LOCK_TTL = int(env_str("SYNC_LOCK_TTL", "300"))
 
 # --- Email ----------------------------------------------------------------------------------
 EMAIL_URL = env_str("EMAIL_URL")
