@@ -119,22 +119,24 @@ class Processes:
     def log(self, name: str) -> str:
         return (self.log_dir / f"{name}.log").read_text(errors="replace")
 
-    def signal(self, name: str, sig: int) -> None:
+    def send(self, name: str, sig: int) -> None:
         """Signal the process group, as a terminal or a process manager does."""
         os.killpg(self.running[name].pid, sig)
 
     def stop(self, name: str, sig: int = signal.SIGTERM, timeout: float = 15) -> int:
         """Stop one process (its whole group); return its exit status."""
         proc = self.running.pop(name)
-        if proc.poll() is None:
-            self._killpg(proc.pid, sig)
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self._killpg(proc.pid, signal.SIGKILL)
-                proc.wait(5)
-                raise AssertionError(f"{name} did not stop within {timeout}s") from None
-        proc.log_file.close()  # type: ignore[attr-defined]
+        self._killpg(proc.pid, sig)
+        try:
+            proc.wait(timeout)
+            # The shell may go first; wait for everything in its group (workers' children).
+            wait_for(lambda: not group_alive(proc.pid), timeout, f"{name}'s processes to end")
+        except (subprocess.TimeoutExpired, AssertionError):
+            self._killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)
+            raise AssertionError(f"{name} did not stop within {timeout}s") from None
+        finally:
+            proc.log_file.close()  # type: ignore[attr-defined]
         return proc.returncode
 
     def stop_all(self) -> None:
@@ -150,6 +152,16 @@ class Processes:
             os.killpg(pid, sig)
         except ProcessLookupError:
             pass
+
+
+def group_alive(pgid: int) -> bool:
+    """Whether any process of the group is still running (zombies of our children count as
+    gone once reaped by `wait`)."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def wait_for(check: Callable[[], Any], timeout: float, what: str, every: float = 0.3) -> Any:
