@@ -173,10 +173,6 @@ if REDIS_URL:
     CELERY_REDBEAT_LOCK_TIMEOUT = 25
     CELERY_REDBEAT_REDIS_OPTIONS = {"socket_connect_timeout": 5, "socket_timeout": 10}
 
-# A sync holds its environment's lock while alive (refreshed every page); a killed worker's
-# lock frees after this many seconds so the next run can resume.
-SYNC_LOCK_TTL = int(env_str("SYNC_LOCK_TTL", "300"))
-
 # --- Email ----------------------------------------------------------------------------------
 EMAIL_URL = env_str("EMAIL_URL")
 if EMAIL_URL:
@@ -267,3 +263,9 @@ X_FRAME_OPTIONS = "DENY"
 # JSON lines in production (or LOG_FORMAT=json), readable lines in development; every line
 # carries request/organisation/environment ids and goes through secret redaction.
 LOGGING = logging_config_from_env()
+
+# --- Sync -----------------------------------------------------------------------------------
+# A sync holds its environment's lock this long past its last sign of life (refreshed on every
+# page), so a killed worker's lock frees itself. The request budget counts per this window.
+SYNC_LOCK_TTL = int(env_str("SYNC_LOCK_TTL", "300"))
+SYNC_BUDGET_WINDOW = float(env_str("SYNC_BUDGET_WINDOW", "60"))

@@ -17,11 +17,12 @@ ENV = "acme-sales"
 END = date(2026, 3, 10)
 
 
-def small_config(days: int = 6, calls_per_day: int = 120, **kw: object) -> SimulatorConfig:
+def small_config(days: int = 6, calls_per_day: int = 120, end_date: date = END,
+                 **kw: object) -> SimulatorConfig:
     """One Talkover workspace (plus one Origins org), ending at END 23:59:59."""
     envs = {ENV: EnvironmentSpec("talkover", utc_offset_hours=-3),
             "origins-demo": EnvironmentSpec("origins", agent_ids=(4012, 4013), calls_per_day=20)}
-    return SimulatorConfig(seed=11, days=days, calls_per_day=calls_per_day, end_date=END,
+    return SimulatorConfig(seed=11, days=days, calls_per_day=calls_per_day, end_date=end_date,
                            environments=envs, **kw)
 
 
@@ -34,8 +35,8 @@ def served(config: SimulatorConfig | None = None, **faults: object) -> Iterator[
 def point_env(org: Organization, sim, server, name: str = "Sales", key: str = ENV,
               **fields: object) -> Environment:
     """An environment of `org` reading simulator workspace `key` (budget out of the way)."""
-    env = Environment(organization=org, name=name, base_url=server.talkover_url,
-                      backfill_days=sim.config.days, requests_per_minute=100000, **fields)
+    values = {"backfill_days": sim.config.days, "requests_per_minute": 100000, **fields}
+    env = Environment(organization=org, name=name, base_url=server.talkover_url, **values)
     env.set_token(sim.tokens[key])
     env.save()
     return env

@@ -36,10 +36,34 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("--serve", metavar="ADDR:PORT", default="",
                             help="After setting up, serve the portal here (e.g. 127.0.0.1:8000).")
+        parser.add_argument("--no-upstream", action="store_true",
+                            help="Skip the in-process simulator and its back-fill.")
+        parser.add_argument("--calls-per-day", type=int, default=None,
+                            help="Simulated calls per day and environment (default 150).")
 
     def handle(self, serve: str, **options) -> None:
         org = ensure_demo_org()
         self.stdout.write(f"Demo organisation: {org.name} ({org.timezone}); log in as demo / demo")
+        upstream = None if options["no_upstream"] else self.start_upstream(org, options)
         if serve:
             self.stdout.write(f"Serving the portal on http://{serve}/ (Ctrl-C to stop)")
             call_command("runserver", serve, use_reloader=False)
+        if upstream is not None:
+            upstream.stop()
+
+    def start_upstream(self, org, options):
+        """Serve the simulator in this process and back-fill Acme Voice's environments."""
+        import sys
+
+        from sync import demo
+
+        sim, server = demo.start_upstream(options["calls_per_day"] or demo.DEMO_CALLS_PER_DAY)
+        envs = demo.point_demo_environments(org, sim, server)
+        self.stdout.write(f"Simulated upstream at {server.talkover_url}; back-filling "
+                          f"{len(envs)} environments ({demo.DEMO_DAYS} days)…")
+        outcomes, seconds = demo.backfill(envs, getattr(self.stdout, "_out", sys.stdout))
+        calls = sum(r.created for o in outcomes for r in o.runs if r.stream == "calls")
+        failed = [r for o in outcomes for r in o.runs if r.status == "failed"]
+        self.stdout.write(f"Back-fill done in {seconds:.0f} s: {calls} new calls"
+                          + (f"; {len(failed)} run(s) failed" if failed else ""))
+        return demo.DemoUpstream(sim, server, envs)

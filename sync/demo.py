@@ -1,0 +1,69 @@
+"""The demo's upstream: a simulator served in process, and Acme Voice's environments on it.
+
+Idempotent: re-running points the same environments at the new simulator (its port changes
+on every start) and refreshes their tokens; the mirror is kept and only the lookback re-read.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import IO
+
+from portal.models import Environment, EnvironmentStatus, Organization, Provider
+from sync.engine import SyncOutcome, sync_environment
+from sync.models import Trigger
+from sync.progress import TqdmProgress
+from sync.simulator import Simulator, SimulatorConfig, SimulatorServer
+
+# 2 environments × 90 days × 150 calls ≈ 27,000 calls: the back-fill fits well inside two
+# minutes on a small machine with SQLite.
+DEMO_CALLS_PER_DAY = 150
+DEMO_DAYS = 90
+# Simulator workspace key -> environment name in Acme Voice.
+DEMO_ENVIRONMENTS = {"acme-sales": "Acme Sales", "acme-support": "Acme Support"}
+# The in-process simulator has no rate limit; don't make the demo wait on a real one's.
+DEMO_REQUESTS_PER_MINUTE = 6000
+
+
+@dataclass
+class DemoUpstream:
+    """The running simulator and the environments pointed at it."""
+
+    simulator: Simulator
+    server: SimulatorServer
+    environments: list[Environment]
+
+    def stop(self) -> None:
+        self.server.stop()
+
+
+def start_upstream(calls_per_day: int = DEMO_CALLS_PER_DAY, days: int = DEMO_DAYS,
+                   seed: int = 42) -> tuple[Simulator, SimulatorServer]:
+    """A simulator whose clock follows the wall clock, served on a free local port."""
+    sim = Simulator(SimulatorConfig(seed=seed, days=days, calls_per_day=calls_per_day,
+                                    realtime=True))
+    return sim, sim.serve("127.0.0.1", 0)
+
+
+def point_demo_environments(org: Organization, sim: Simulator, server: SimulatorServer,
+                            days: int = DEMO_DAYS) -> list[Environment]:
+    envs = []
+    for key, name in DEMO_ENVIRONMENTS.items():
+        env, _ = Environment.objects.get_or_create(
+            organization=org, name=name,
+            defaults={"provider": Provider.TALKOVER, "backfill_days": days})
+        env.base_url = server.talkover_url
+        env.set_token(sim.tokens[key])
+        env.requests_per_minute = DEMO_REQUESTS_PER_MINUTE
+        env.status, env.status_reason = EnvironmentStatus.ACTIVE, ""
+        env.save()
+        envs.append(env)
+    return envs
+
+
+def backfill(envs: list[Environment], out: IO[str]) -> tuple[list[SyncOutcome], float]:
+    """Sync every demo environment now with progress bars; returns outcomes and seconds."""
+    start = time.monotonic()
+    outcomes = [sync_environment(env, trigger=Trigger.BACKFILL, progress=TqdmProgress(out))
+                for env in envs]
+    return outcomes, time.monotonic() - start

@@ -1,0 +1,103 @@
+"""manage.py sync: run the sync now, in this process, with progress and a summary table."""
+from __future__ import annotations
+
+import sys
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from portal.models import Environment
+from sync.engine import SyncOutcome, sync_environment
+from sync.models import Trigger
+from sync.progress import NullProgress, TqdmProgress
+
+STREAM_ALIASES = {"agents": "agents", "calls": "calls", "callbacks": "callback_days",
+                  "callback_days": "callback_days"}
+COLUMNS = ("environment", "stream", "status", "pages", "requests", "created", "updated",
+           "unchanged", "rejected", "seconds")
+
+
+def summary_rows(outcomes: list[SyncOutcome]) -> list[tuple[str, ...]]:
+    rows = []
+    for outcome in outcomes:
+        name = f"{outcome.environment.pk} {outcome.environment.name}"
+        if outcome.skipped:
+            rows.append((name, "-", "skipped", "", "", "", "", "", "", ""))
+        for r in outcome.runs:
+            rows.append((name, r.stream, r.status, str(r.pages), str(r.requests), str(r.created),
+                         str(r.updated), str(r.unchanged), str(r.rejected),
+                         f"{r.duration_seconds or 0:.1f}"))
+    return rows
+
+
+def format_table(rows: list[tuple[str, ...]]) -> str:
+    widths = [max(len(c), *(len(r[i]) for r in rows)) if rows else len(c)
+              for i, c in enumerate(COLUMNS)]
+    line = "  ".join(c.ljust(w) for c, w in zip(COLUMNS, widths, strict=True))
+    out = [line, "  ".join("-" * w for w in widths)]
+    out += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in rows]
+    return "\n".join(out)
+
+
+class Command(BaseCommand):
+    help = ("Sync environments now (all sync-enabled ones by default). A first sync back-fills "
+            "--backfill-days. Exits non-zero if any run failed.")
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--env", type=int, action="append", dest="env_ids", default=[],
+                            metavar="ID", help="Environment id (repeatable).")
+        parser.add_argument("--org", metavar="SLUG", help="Only this organisation's environments.")
+        parser.add_argument("--stream", action="append", dest="streams", default=[],
+                            choices=sorted(STREAM_ALIASES), help="Only this stream (repeatable).")
+        parser.add_argument("--backfill-days", type=int, metavar="N",
+                            help="Reach back N days (default: each environment's setting).")
+        parser.add_argument("--full", action="store_true",
+                            help="Re-read the whole back-fill window, not just the lookback.")
+        parser.add_argument("--no-progress", action="store_true", help="No progress bars.")
+
+    def handle(self, *, env_ids: list[int], org: str | None, streams: list[str],
+               backfill_days: int | None, full: bool, no_progress: bool, **options) -> None:
+        if backfill_days is not None and backfill_days < 1:
+            raise CommandError("--backfill-days must be at least 1.")
+        environments = self._select(env_ids, org)
+        wanted = list(dict.fromkeys(STREAM_ALIASES[s] for s in streams)) or None
+        out = getattr(self.stdout, "_out", sys.stdout)
+        outcomes = []
+        for env in environments:
+            progress = NullProgress() if no_progress else TqdmProgress(out)
+            self.stdout.write(f"Syncing {env.name} ({env.get_provider_display()}, id {env.pk})")
+            try:
+                outcomes.append(sync_environment(
+                    env, streams=wanted, trigger=Trigger.MANUAL, backfill_days=backfill_days,
+                    full=full, progress=progress))
+            except ValueError as exc:
+                raise CommandError(str(exc)) from None
+        self.stdout.write(format_table(summary_rows(outcomes)))
+        for outcome in outcomes:
+            for run in outcome.runs:
+                if run.error:
+                    self.stderr.write(f"{outcome.environment.name} / {run.stream}: {run.error}")
+            if outcome.auth_failed:
+                self.stderr.write(f"{outcome.environment.name}: token rejected; its schedule "
+                                  "is paused until a new token is set.")
+        failed = sum(1 for o in outcomes for r in o.runs if r.status == "failed")
+        if failed:
+            raise CommandError(f"{failed} run(s) failed.")
+
+    def _select(self, env_ids: list[int], org: str | None) -> list[Environment]:
+        qs = Environment.objects.select_related("organization").order_by("pk")
+        if env_ids:
+            qs = qs.filter(pk__in=env_ids)
+            missing = set(env_ids) - set(qs.values_list("pk", flat=True))
+            if missing:
+                raise CommandError(f"No environment with id {sorted(missing)}; "
+                                   "see the admin or `addenv` for ids.")
+        if org:
+            qs = qs.filter(organization__slug=org)
+            if not qs.exists():
+                raise CommandError(f"No environment in organisation {org!r}.")
+        if not env_ids and not org:
+            qs = qs.filter(sync_enabled=True)
+        envs = [e for e in qs if e.has_token]
+        if not envs:
+            raise CommandError("No environment to sync (none selected has a token).")
+        return envs

@@ -1,0 +1,149 @@
+"""The upstream HTTP client: error envelopes, retries, Retry-After, budget, token hygiene."""
+from __future__ import annotations
+
+import logging
+
+import pytest
+import requests
+import responses
+
+from sync.budget import RequestBudget, token_key
+from sync.clients.errors import (
+    AuthError,
+    BadResponse,
+    NotFound,
+    RateLimited,
+    UpstreamError,
+    ValidationError,
+)
+from sync.clients.talkover import TalkoverClient
+
+BASE = "https://talkover.test/api/v1"
+TOKEN = "talq_secretsecretsecretsecret0001"
+
+
+@pytest.fixture
+def client():
+    slept: list[float] = []
+    c = TalkoverClient(BASE, TOKEN, sleep=slept.append, max_attempts=4)
+    c.slept = slept
+    return c
+
+
+@pytest.mark.parametrize(("status", "body", "ctype", "exc", "text"), [
+    (401, {"success": False, "message": "Unauthorized"}, "application/json", AuthError,
+     "Unauthorized"),
+    (401, {"message": "Missing Bearer Token"}, "application/json", AuthError,
+     "Missing Bearer Token"),
+    (401, {"success": False, "error": {"code": "INVALID_TOKEN", "message": "Token invalid",
+                                       "details": {}}}, "application/json", AuthError,
+     "INVALID_TOKEN"),
+    (404, {"success": False, "message": "Agent not found"}, "application/json", NotFound,
+     "Agent not found"),
+    (422, {"success": False, "message": "The given data was invalid.",
+           "errors": {"status": ["The selected status is invalid."]}}, "application/json",
+     ValidationError, "The given data was invalid."),
+    (404, {"detail": "Agent not found"}, "application/json", NotFound, "Agent not found"),
+])
+@responses.activate
+def test_error_envelopes_map_to_typed_exceptions(client, status, body, ctype, exc, text):
+    responses.get(f"{BASE}/calls", json=body, status=status)
+    with pytest.raises(exc) as info:
+        client.get("calls")
+    assert text in str(info.value) and f"HTTP {status}" in str(info.value)
+    assert len(responses.calls) == 1, "client errors are never retried"
+    if status == 422:
+        assert info.value.details == {"status": ["The selected status is invalid."]}
+
+
+@responses.activate
+def test_5xx_html_and_truncated_bodies_are_retried_then_succeed(client):
+    responses.get(f"{BASE}/agents", body=b"<html><h1>502 Bad Gateway</h1></html>", status=502,
+                  content_type="text/html")
+    responses.get(f"{BASE}/agents", json={"success": False, "message": "Internal server error."},
+                  status=500)
+    responses.get(f"{BASE}/agents", body=b'{"success":true,"data":[{"id":', status=200)
+    responses.get(f"{BASE}/agents", json={"success": True, "data": []}, status=200)
+    assert client.get("agents") == {"success": True, "data": []}
+    assert client.requests == 4 and client.retries == 3 and len(client.slept) == 3
+
+
+@responses.activate
+def test_retries_run_out_with_a_clear_message(client):
+    responses.get(f"{BASE}/agents", body=b"<html><h1>502 Bad Gateway</h1></html>", status=502,
+                  content_type="text/html")
+    with pytest.raises(UpstreamError) as info:
+        client.get("agents")
+    assert "HTTP 502" in str(info.value) and "502 Bad Gateway" in str(info.value)
+    assert "HTML" in str(info.value)
+    assert client.requests == 4
+
+
+@responses.activate
+def test_truncated_json_gives_bad_response(client):
+    responses.get(f"{BASE}/calls", body=b'{"success":true,"data":[', status=200)
+    with pytest.raises(BadResponse, match="unreadable body"):
+        client.get("calls")
+
+
+@responses.activate
+def test_429_honours_retry_after(client):
+    responses.get(f"{BASE}/calls", json={"success": False, "message": "Too Many Attempts."},
+                  status=429, headers={"Retry-After": "7"})
+    responses.get(f"{BASE}/calls", json={"success": True}, status=200)
+    assert client.get("calls") == {"success": True}
+    assert 7 <= client.slept[0] < 7.5
+
+
+@responses.activate
+def test_persistent_429_raises_rate_limited(client):
+    responses.get(f"{BASE}/calls", json={"message": "Too Many Attempts."}, status=429,
+                  headers={"Retry-After": "1"})
+    with pytest.raises(RateLimited):
+        client.get("calls")
+
+
+@responses.activate
+def test_connection_errors_are_retried(client):
+    responses.get(f"{BASE}/calls", body=requests.ConnectionError("refused"))
+    responses.get(f"{BASE}/calls", json={"success": True}, status=200)
+    assert client.get("calls") == {"success": True}
+
+
+@responses.activate
+def test_renamed_pagination_key_fails_loudly(client):
+    responses.get(f"{BASE}/calls", json={"success": True, "data": [], "meta": {}}, status=200)
+    with pytest.raises(BadResponse, match="expected 'pagination'"):
+        client.calls_page(__import__("datetime").date(2026, 1, 1), 1)
+
+
+@responses.activate
+def test_token_sent_as_bearer_and_never_logged(client, caplog):
+    caplog.set_level(logging.DEBUG)
+    responses.get(f"{BASE}/calls", json={"success": False, "message": "x"}, status=500)
+    with pytest.raises(UpstreamError) as info:
+        client.get("calls", {"page": 1})
+    assert responses.calls[0].request.headers["Authorization"] == f"Bearer {TOKEN}"
+    assert TOKEN not in caplog.text and TOKEN not in str(info.value)
+    assert TOKEN not in token_key(TOKEN) and len(token_key(TOKEN)) == 24
+
+
+@pytest.mark.django_db
+def test_budget_blocks_beyond_the_limit_and_is_shared():
+    now = [1000.0]
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        now[0] += seconds
+
+    first = RequestBudget(TOKEN, limit=3, window=6, clock=lambda: now[0], sleep=sleep)
+    second = RequestBudget(TOKEN, limit=3, window=6, clock=lambda: now[0], sleep=sleep)
+    for budget in (first, second, first):
+        assert budget.acquire() == 0
+    assert not waits
+    second.acquire()  # the fourth request in the window must wait for the window to pass
+    assert sum(waits) >= 6
+    other = RequestBudget("talq_another_token", limit=3, window=6, clock=lambda: now[0],
+                          sleep=sleep)
+    assert other.acquire() == 0, "each token has its own budget"

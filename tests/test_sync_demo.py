@@ -1,0 +1,32 @@
+"""The demo's in-process upstream: environments are created once and re-pointed each start."""
+from __future__ import annotations
+
+import pytest
+
+from portal.management.commands.demo import ensure_demo_org
+from portal.models import Environment
+from sync import demo
+from sync.models import Call
+
+
+@pytest.mark.django_db
+def test_demo_environments_are_idempotent_and_follow_the_simulator(tmp_path):
+    org = ensure_demo_org()
+    sim, server = demo.start_upstream(calls_per_day=20, days=2)
+    try:
+        first = demo.point_demo_environments(org, sim, server, days=2)
+        with open(tmp_path / "progress.txt", "w") as out:
+            outcomes, _ = demo.backfill(first, out)
+        assert not any(o.failed for o in outcomes)
+        assert Call.objects.filter(environment__organization=org).count() > 0
+    finally:
+        server.stop()
+    sim2, server2 = demo.start_upstream(calls_per_day=20, days=2)
+    try:
+        again = demo.point_demo_environments(org, sim2, server2, days=2)
+        assert [e.pk for e in again] == [e.pk for e in first]
+        assert Environment.objects.filter(organization=org).count() == 2
+        assert all(e.base_url == server2.talkover_url for e in again)
+        assert again[0].get_token() == sim2.tokens["acme-sales"]
+    finally:
+        server2.stop()

@@ -1,0 +1,136 @@
+"""Celery tasks and concurrency: dispatch, one sync per environment, killed workers, budget."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from django.conf import settings
+from django.db import connection, connections
+from django.utils import timezone
+
+from portal.models import EnvironmentStatus
+from sync import tasks
+from sync.budget import RequestBudget
+from sync.clients.talkover import TalkoverClient
+from sync.engine import sync_environment
+from sync.models import Call, RunStatus, SyncRun
+from tests.sync_support import ENV, mirror_diff, point_env, served, small_config
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _eager_celery():
+    """Tasks run in process here, as in the demo: no broker message may outlive a test."""
+    conf = tasks.dispatch.app.conf
+    before = conf.task_always_eager
+    conf.task_always_eager = True
+    yield
+    conf.task_always_eager = before
+
+
+def test_dispatch_enqueues_due_environments_only(org_a, org_b):
+    with served() as (sim, server):
+        due = point_env(org_a, sim, server, "due")
+        later = point_env(org_a, sim, server, "later",
+                          next_sync_at=timezone.now() + timedelta(minutes=5))
+        broken = point_env(org_b, sim, server, "broken", status=EnvironmentStatus.AUTH_FAILED)
+        off = point_env(org_b, sim, server, "off", sync_enabled=False)
+        enqueued = tasks.dispatch()  # eager: the syncs run right here
+        assert enqueued == [due.pk]
+        assert SyncRun.objects.filter(environment=due, trigger="schedule").count() == 3
+        for env in (later, broken, off):
+            assert not SyncRun.objects.filter(environment=env).exists()
+        due.refresh_from_db()
+        assert due.next_sync_at > timezone.now() + timedelta(minutes=14)
+        assert tasks.dispatch() == [], "not due again until its interval has passed"
+
+
+def test_two_concurrent_syncs_one_runs_one_skips(org_a):
+    with served(spec="slow=1.0:0.3,only=/api/v1/calls") as (sim, server):
+        env = point_env(org_a, sim, server, backfill_days=2)
+        results: list[dict] = []
+
+        def work() -> None:
+            try:
+                results.append(tasks.sync_environment(env.pk, trigger="manual"))
+            finally:
+                connections.close_all()
+
+        threads = [threading.Thread(target=work) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert sorted(r["skipped"] for r in results) == [False, True]
+        skipped = next(r for r in results if r["skipped"])
+        assert "another sync" in skipped["reason"]
+        assert SyncRun.objects.filter(environment=env).count() == 3
+
+
+@pytest.mark.skipif(settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"),
+                    reason="a second process cannot see the in-memory SQLite test database")
+def test_killed_worker_is_marked_failed_and_next_run_converges(org_a):
+    config = small_config(days=3, calls_per_day=250, end_date=None)
+    with served(config, spec="slow=1.0:0.15,only=/api/v1/calls") as (sim, server):
+        env = point_env(org_a, sim, server)
+        db = connection.settings_dict
+        child_env = {**os.environ, "SYNC_LOCK_TTL": "2",
+                     "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/"
+                                     f"{db['NAME']}"}
+        child = subprocess.Popen(
+            [sys.executable, "manage.py", "sync", "--env", str(env.pk), "--no-progress"],
+            env=child_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 30
+            while Call.objects.filter(environment=env).count() < 150:
+                assert time.monotonic() < deadline and child.poll() is None
+                time.sleep(0.05)
+        finally:
+            child.send_signal(signal.SIGKILL)
+            child.wait(10)
+        partial = Call.objects.filter(environment=env).count()
+        assert 0 < partial < sim.truth.call_count(ENV)
+        time.sleep(2.2)  # the dead worker's lock expires (its TTL was 2 s)
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(settings, "SYNC_LOCK_TTL", 2)
+            outcome = sync_environment(env, now=sim.now)
+        assert not outcome.skipped and not outcome.failed
+        dead = SyncRun.objects.get(environment=env, stream="calls", trigger="manual",
+                                   status=RunStatus.FAILED)
+        assert "worker died" in dead.error
+        assert mirror_diff(env, sim) == []
+
+
+def test_shared_budget_holds_with_two_workers(org_a):
+    """Two workers share one token's budget: the upstream's own limit never trips."""
+    with served(spec="ratelimit=6:1.5") as (sim, server):
+        token = sim.tokens[ENV]
+        counts: list[int] = []
+
+        def worker() -> None:
+            client = TalkoverClient(server.talkover_url, token,
+                                    budget=RequestBudget(token, limit=6, window=1.5))
+            for _ in range(9):
+                client.get("callback-agents")
+            counts.append(client.requests)
+            client.close()
+            connections.close_all()
+
+        start = time.monotonic()
+        threads = [threading.Thread(target=worker) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        elapsed = time.monotonic() - start
+        statuses = [q.status for q in server.request_log]
+        assert counts == [9, 9] and statuses.count(200) == 18
+        assert 429 not in statuses, "the budget let the two workers exceed the limit together"
+        assert elapsed >= 2 * 1.5 * 0.9, "18 requests at 6 per 1.5 s need at least 3 windows"
