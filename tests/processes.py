@@ -71,6 +71,12 @@ def scratch_redis() -> Iterator[str]:
         client.close()
 
 
+def procfile() -> dict[str, str]:
+    """The Procfile's process commands, by name."""
+    lines = (ROOT / "Procfile").read_text().splitlines()
+    return dict(line.split(": ", 1) for line in lines if line and not line.startswith("#"))
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

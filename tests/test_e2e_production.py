@@ -31,12 +31,12 @@ from tests.processes import (
     free_port,
     manage,
     needs_services,
+    procfile,
     production_env,
     scratch_database,
     scratch_redis,
     wait_for,
 )
-from tests.test_serve import procfile
 
 pytestmark = [pytest.mark.e2e, needs_services]
 

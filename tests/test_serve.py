@@ -25,6 +25,7 @@ from tests.processes import (
     free_port,
     group_alive,
     needs_services,
+    procfile,
     production_env,
     scratch_database,
     scratch_redis,
@@ -32,12 +33,6 @@ from tests.processes import (
 )
 
 VENV = str(Path(sys.executable).parent.parent)
-
-
-def procfile() -> dict[str, str]:
-    """The Procfile's process commands, by name."""
-    lines = (ROOT / "Procfile").read_text().splitlines()
-    return dict(line.split(": ", 1) for line in lines if line and not line.startswith("#"))
 
 
 def run_make_serve(env: dict[str, str]) -> subprocess.CompletedProcess:
