@@ -161,6 +161,10 @@ def test_scheduled_sync_mirrors_upstream_and_survives_a_killed_worker(tmp_path):
             for name in ("beat", "worker2", "web", "simulator"):
                 procs.stop(name, signal.SIGTERM, timeout=15)
             assert "Releasing lock" in procs.log("beat")
+            task_lines = [json.loads(line) for line in procs.log("worker2").splitlines()
+                          if line.startswith("{") and '"sync.sync_environment"' in line]
+            assert any(r.get("environment_id") == env_id and r.get("organization_id")
+                       and r.get("request_id") for r in task_lines), "sync lines carry ids"
             assert TOKEN not in "".join(procs.log(n) for n in ("web", "worker2", "beat"))
         finally:
             mirror.conn.close()
