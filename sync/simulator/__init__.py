@@ -118,9 +118,10 @@ code NOT_FOUND (before auth); non-GET -> 405 error shape (METHOD_NOT_ALLOWED); 5
 
 Origins HTTP (``GET /api/agents/{agent_id}/call_stats``, ``Bearer orig_...``)
 ============================================================================
-A bare JSON array of every record of the agent existing at the clock, oldest first
-(``initiation``/queue time ascending), no envelope, no pagination, query ignored. Fields as
-seed 004; ``call_status`` moves QUEUED -> INITIATED -> ANSWERED|FAILED (1% stay QUEUED or
+A bare JSON array of every record of the agent existing at the clock, oldest first (by queue
+time: the first ``call_state_changes`` entry), no envelope, no pagination, query ignored.
+``call_duration`` is seconds with one decimal; ``billed_duration`` rounds up to whole minutes.
+Fields as seed 004; ``call_status`` moves QUEUED -> INITIATED -> ANSWERED|FAILED (1% stay QUEUED or
 INITIATED); ``answer_time``/``end_time``/``call_duration``/``billed_duration``/hangup fields
 are null until they happen; transcript, costs, quality, insights, recording only for
 answered calls that ended; ``call_timeline`` is null for ~5%; timestamps are
@@ -135,9 +136,10 @@ Data set
 ========
 A pure function of (seed, environment, UTC day), generated lazily per day with an LRU of
 ``cache_days`` days; same config => identical data in any process. Per Talkover environment
-6-10 agents: 2-3 outbound, 2-3 inbound, 1-2 callback (inbound; sources = outbound agents), a
-sandbox agent (all its calls are tests) and often a draft agent (test calls only); unicode
-names. About ``calls_per_day`` calls a day (5% callbacks), fewer on weekends, diurnal peak in
+7-10 agents: 2-3 outbound, 2-3 inbound, 1-2 callback (inbound; sources = outbound agents), a
+sandbox agent (all its calls are tests) and a draft agent (test calls only, no phone numbers:
+its calls come from +15005550006); unicode names (one has an emoji).
+About ``calls_per_day`` calls a day (5% callbacks), fewer on weekends, diurnal peak in
 the workspace's business hours, 0-3 calls at exactly 00:00:00 and often one at 23:59:59;
 ``is_testing`` ~``testing_rate``.
 
@@ -157,10 +159,12 @@ Spec: comma-separated ``KEY=VALUE`` items, whitespace ignored, each key at most 
     truncate=P        a 200 answer's body is cut to half its length (Content-Length matches)
     insert=N[@K]      after serving page K (default 2) of a call listing, add N calls
     revoke=N          revoke each token after its N-th successful (2xx) request
-    ratelimit=N[:W]   per token at most N requests per rolling W seconds (default 60);
+    ratelimit=N[:W]   per token at most N requests per rolling W wall-clock seconds (def. 60);
                       beyond: 429 with Retry-After = seconds until a slot frees
     only=PREFIX[|PREFIX...]   faults touch only paths under these prefixes
-    seed=INT          seed of the fault generators (default: the simulator seed)
+    seed=INT          seed of the fault generators (default: the ``seed`` argument of
+                      ``Faults.parse``; the ``sim.faults = "..."`` setter,
+                      ``running_simulator`` and the command pass the simulator seed)
 
 e.g. ``"500=0.1,429=0.05:2,502=0.02,slow=0.01:2.5,truncate=0.01,insert=30@2,revoke=200,
 ratelimit=100,only=/api/v1/calls"``. Python: ``Faults(error_500, error_429, retry_after,

@@ -1,9 +1,11 @@
 """Building blocks of the data set: time helpers, ids, phone numbers, names and phrases."""
 from __future__ import annotations
 
+import math
 import random
 import time
 from datetime import UTC, date, datetime
+from functools import lru_cache
 
 EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 DAY = 86400
@@ -19,9 +21,18 @@ def ordinal_of(ts: int) -> int:
     return ts // DAY + EPOCH_ORDINAL
 
 
+@lru_cache(maxsize=8192)
+def _hour_prefix(hour: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:", time.gmtime(hour * 3600))
+
+
+_MINUTE_SECOND = [f"{i // 60:02d}:{i % 60:02d}Z" for i in range(3600)]
+
+
 def iso_z(ts: int) -> str:
     """Talkover's timestamp format: ISO 8601 UTC, second precision, ``Z`` suffix."""
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+    # Serialising is the hot path; strftime per call costs several times more.
+    return _hour_prefix(ts // 3600) + _MINUTE_SECOND[ts % 3600]
 
 
 def iso_offset(ts: int) -> str:
@@ -38,11 +49,13 @@ def seeded(*parts: object) -> random.Random:
     return random.Random("|".join(str(p) for p in parts))
 
 
+_UUID_CLEAR = ~((0xF << 76) | (0x3 << 62)) & ((1 << 128) - 1)
+_UUID_SET = (0x4 << 76) | (0x2 << 62)  # version 4, RFC 4122 variant
+
+
 def uuid4_from(bits: int) -> str:
     """A version-4 UUID string from 128 random bits (much cheaper than ``uuid.UUID``)."""
-    bits = (bits & ~(0xF << 76)) | (4 << 76)
-    bits = (bits & ~(0x3 << 62)) | (0x2 << 62)
-    h = f"{bits:032x}"
+    h = "%032x" % ((bits & _UUID_CLEAR) | _UUID_SET)
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
@@ -79,6 +92,7 @@ def reserved_number(rng: random.Random, low: int, high: int) -> str:
     return f"+1{npa}55501{rng.randint(low, high):02d}"
 
 
+@lru_cache(maxsize=65536)
 def format_number(e164: str) -> str:
     """National display format: ``(212) 555-0143`` or ``(11) 98765-4321``."""
     if e164.startswith("+1") and len(e164) == 12:
@@ -88,6 +102,37 @@ def format_number(e164: str) -> str:
         d = e164[3:]
         return f"({d[:2]}) {d[2:-4]}-{d[-4:]}"
     return e164
+
+
+# Mon..Sun, averaging 1.0 over a week.
+WEEKDAY_FACTOR = (1.2, 1.2, 1.2, 1.2, 1.2, 0.55, 0.45)
+# Local hour weights: quiet nights, business-hours peak, a lighter evening.
+LOCAL_HOUR_WEIGHT = (
+    0.08, 0.05, 0.04, 0.04, 0.05, 0.1, 0.25, 0.5, 1.0, 1.5, 1.6, 1.55,
+    1.3, 1.4, 1.6, 1.55, 1.4, 1.1, 0.7, 0.5, 0.4, 0.3, 0.2, 0.12,
+)
+
+def hour_cum(utc_offset: int) -> list[float]:
+    """Cumulative weights of the 24 UTC hours for a workspace at this UTC offset."""
+    weights = [LOCAL_HOUR_WEIGHT[(h + utc_offset) % 24] for h in range(24)]
+    total = sum(weights)
+    return [sum(weights[: h + 1]) / total for h in range(24)]
+
+
+def day_count(rng: random.Random, mean: float) -> int:
+    if mean <= 0:
+        return 0
+    return max(0, round(rng.gauss(mean, math.sqrt(mean))))
+
+
+def day_times(rng: random.Random, ordinal: int, mean: float, cum: list[float]) -> list[int]:
+    """Start times (epoch seconds) of one day's calls: Poisson-like count, diurnal hours."""
+    n = day_count(rng, mean)
+    if not n:
+        return []
+    ds = day_start(ordinal)
+    hours = rng.choices(range(24), cum_weights=cum, k=n)
+    return [ds + h * 3600 + rng.randrange(3600) for h in hours]
 
 
 # (name, label, language, description). Unicode on purpose: the portal shows these verbatim.

@@ -12,6 +12,7 @@ import random
 from bisect import bisect_left
 from collections.abc import Sequence
 from datetime import date
+from statistics import NormalDist
 
 from .catalog import (
     CALLBACK_AGENTS,
@@ -19,8 +20,12 @@ from .catalog import (
     INBOUND_AGENTS,
     OUTBOUND_AGENTS,
     SANDBOX_AGENT,
+    WEEKDAY_FACTOR,
+    day_count,
     day_start,
+    day_times,
     format_number,
+    hour_cum,
     iso_z,
     mix64,
     number_from,
@@ -32,13 +37,6 @@ from .catalog import (
 STATUSES = ("initiated", "ringing", "answered", "completed", "failed", "busy", "no-answer")
 DIRECTIONS = ("inbound", "outbound")
 ANSWERED = frozenset({"answered", "completed"})
-# Mon..Sun, averaging 1.0 over a week.
-WEEKDAY_FACTOR = (1.2, 1.2, 1.2, 1.2, 1.2, 0.55, 0.45)
-# Local hour weights: quiet nights, business-hours peak, a lighter evening.
-LOCAL_HOUR_WEIGHT = (
-    0.08, 0.05, 0.04, 0.04, 0.05, 0.1, 0.25, 0.5, 1.0, 1.5, 1.6, 1.55,
-    1.3, 1.4, 1.6, 1.55, 1.4, 1.1, 0.7, 0.5, 0.4, 0.3, 0.2, 0.12,
-)
 # Final statuses; "answered"/"initiated" finals are calls whose last event never came.
 OUTBOUND_FINAL = (
     ("completed", 0.53), ("no-answer", 0.22), ("busy", 0.09), ("failed", 0.15),
@@ -51,8 +49,15 @@ INBOUND_FINAL = (
 CALLBACK_SHARE = 0.05
 MATCHED_SHARE = 0.85
 DRAFT_FROM_NUMBER = "+15005550006"
-# Answered calls talk for a log-normal time: median 75 s, a long tail capped at an hour.
-_LOG_MEDIAN_TALK = math.log(75)
+# The longest a call can take from creation to its final state (ring + answer + talk).
+MAX_CALL_SPAN = 6 + 25 + 3600
+# Answered calls talk for a log-normal time (median 75 s, sigma 1: a long tail), capped at
+# an hour; drawn from a quantile table, several times cheaper than a gauss() per call.
+_TALK_POINTS = 8192
+_TALK = [
+    min(3600, max(5, int(math.exp(math.log(75) + NormalDist().inv_cdf((i + 0.5) / _TALK_POINTS)))))
+    for i in range(_TALK_POINTS)
+]
 NOT_CALLBACK = -2
 UNMATCHED = -1
 
@@ -70,29 +75,12 @@ _OUT_NAMES, _OUT_CUM = _cum(OUTBOUND_FINAL)
 _IN_NAMES, _IN_CUM = _cum(INBOUND_FINAL)
 
 
-def hour_cum(utc_offset: int) -> list[float]:
-    """Cumulative weights of the 24 UTC hours for a workspace at this UTC offset."""
-    weights = [LOCAL_HOUR_WEIGHT[(h + utc_offset) % 24] for h in range(24)]
-    total = sum(weights)
-    return [sum(weights[: h + 1]) / total for h in range(24)]
-
-
-def day_times(rng: random.Random, ordinal: int, mean: float, cum: list[float]) -> list[int]:
-    """Start times (epoch seconds) of one day's calls: Poisson-like count, diurnal hours."""
-    if mean <= 0:
-        return []
-    n = max(0, round(rng.gauss(mean, math.sqrt(mean))))
-    ds = day_start(ordinal)
-    hours = rng.choices(range(24), cum_weights=cum, k=n)
-    return [ds + h * 3600 + rng.randrange(3600) for h in hours]
-
-
 class Agent:
     """A Talkover agent; ``kind`` is outbound, inbound, callback, sandbox or draft."""
 
     __slots__ = (
         "idx", "id", "name", "label", "description", "language", "direction", "status",
-        "sandbox", "created", "updated", "numbers", "kind", "sources", "ref",
+        "sandbox", "created", "updated", "numbers", "kind", "sources", "ref", "ref_json",
     )
 
     def as_dict(self) -> dict:
@@ -154,13 +142,24 @@ def call_dict(rec: CallRec, agents: Sequence[Agent], now: int, with_agent: bool)
 
 
 def call_json(rec: CallRec, agents: Sequence[Agent], now: int, with_agent: bool) -> bytes:
-    """Serialised call; cached once the call reached its final state (it never changes)."""
+    """``dumps(call_dict(...))``, byte for byte, built by hand because this is the hot path;
+    cached once the call reached its final state (it never changes after that)."""
     settled = now >= rec.t_end
     if settled:
         cached = rec.json_a if with_agent else rec.json_n
         if cached is not None:
             return cached
-    raw = dumps(call_dict(rec, agents, now, with_agent))
+    status, duration, updated = state(rec, now)
+    # Every interpolated value is ASCII without quotes or backslashes: no escaping needed.
+    text = (
+        f'{{"id":"{rec.id}","sid":"{rec.sid}","to":"{rec.to}",'
+        f'"to_formatted":"{format_number(rec.to)}","from":"{rec.frm}",'
+        f'"from_formatted":"{format_number(rec.frm)}",'
+        f'"is_testing":{"true" if rec.testing else "false"},"direction":"{rec.direction}",'
+        f'"status":"{status}","duration":{duration},"created_at":"{iso_z(rec.t0)}",'
+        f'"updated_at":"{iso_z(updated)}"'
+    )
+    raw = (text + f',"agent":{agents[rec.agent].ref_json}}}' if with_agent else text + "}").encode()
     if settled:
         if with_agent:
             rec.json_a = raw
@@ -198,6 +197,7 @@ class Profile:
         self.base_mean = calls_per_day * (1 - CALLBACK_SHARE)
         self.callback_mean = calls_per_day * CALLBACK_SHARE
         self.lead_pool = max(50, calls_per_day * 20)
+        self._leads: dict[int, str] = {}  # lead index -> number, memoised
         self.hour_cum = hour_cum(utc_offset)
         self.agents = self._make_agents(rng, start_ordinal)
         self.by_id = {a.id: a for a in self.agents}
@@ -224,8 +224,7 @@ class Profile:
         plan += [("inbound", "inbound", t) for t in rng.sample(INBOUND_AGENTS, n_in)]
         plan += [("callback", "inbound", t) for t in rng.sample(CALLBACK_AGENTS, n_cb)]
         plan.append(("sandbox", rng.choice(DIRECTIONS), SANDBOX_AGENT))
-        if rng.random() < 0.6:
-            plan.append(("draft", "outbound", outs[n_out]))
+        plan.append(("draft", "outbound", outs[n_out]))
         start = day_start(start_ordinal)
         agents: list[Agent] = []
         for idx, (kind, direction, (name, label, language, description)) in enumerate(plan):
@@ -241,6 +240,7 @@ class Profile:
             a.numbers = [number_from(rng.getrandbits(64), self.br_share) for _ in range(count)]
             a.sources = []
             a.ref = {"id": a.id, "name": a.name, "label": a.label}
+            a.ref_json = dumps(a.ref).decode()
             agents.append(a)
         outbound = [a.idx for a in agents if a.kind == "outbound"]
         callbacks = [a for a in agents if a.kind == "callback"]
@@ -261,14 +261,17 @@ class Profile:
         r = CallRec()
         bits = rng.getrandbits(256)
         r.id = uuid4_from(bits & ((1 << 128) - 1))
-        r.sid = f"CA{bits >> 128:032x}"
+        r.sid = "CA%032x" % (bits >> 128)
         r.agent, r.direction, r.t0 = agent.idx, agent.direction, t0
         numbers = agent.numbers
         own = numbers[int(rnd() * len(numbers))] if numbers else DRAFT_FROM_NUMBER
         if agent.direction == "outbound":
             if number is None:
                 lead = int(rnd() * self.lead_pool)
-                number = number_from(mix64(self.salt + lead), self.br_share)
+                number = self._leads.get(lead)
+                if number is None:
+                    number = self._leads[lead] = number_from(mix64(self.salt + lead),
+                                                             self.br_share)
             r.frm, r.to = own, number
         else:
             if number is None:
@@ -284,8 +287,7 @@ class Profile:
         r.t_ans = -1
         if final in ANSWERED:
             r.t_ans = r.t_ring + 3 + int(rnd() * 23)
-            talk = int(math.exp(_LOG_MEDIAN_TALK + rng.gauss(0.0, 1.0)))
-            r.t_end = r.t_ans + min(3600, max(5, talk))
+            r.t_end = r.t_ans + _TALK[int(rnd() * _TALK_POINTS)]
         elif final == "no-answer":
             r.t_end = r.t_ring + 25 + int(rnd() * 21)
         elif final == "busy":
@@ -297,6 +299,16 @@ class Profile:
         r.src = NOT_CALLBACK
         r.json_a = r.json_n = None
         return r
+
+    def day_size(self, ordinal: int) -> int:
+        """How many calls (base + callbacks) a day has, without generating it: the count is
+        the first draw of each day's generators."""
+        weekday = WEEKDAY_FACTOR[date.fromordinal(ordinal).weekday()]
+        n = day_count(seeded(self.seed, self.env, ordinal, "base"), self.base_mean * weekday)
+        if self.callback_idx:
+            rng = seeded(self.seed, self.env, ordinal, "callbacks")
+            n += day_count(rng, self.callback_mean * weekday)
+        return n
 
     def base_day(self, ordinal: int) -> list[CallRec]:
         """Outbound and inbound (non-callback) calls of one UTC day, unsorted."""

@@ -15,13 +15,15 @@ from .catalog import (
     CUSTOMER_NAMES,
     SUMMARIES,
     TRANSCRIPT_LINES,
+    WEEKDAY_FACTOR,
+    day_times,
+    hour_cum,
     iso_offset,
     number_from,
     ordinal_of,
     seeded,
     uuid4_from,
 )
-from .data import WEEKDAY_FACTOR, day_times, hour_cum
 
 STATUSES = ("ANSWERED", "FAILED", "INITIATED", "QUEUED")
 FINAL = (("ANSWERED", 0.68), ("FAILED", 0.30), ("INITIATED", 0.01), ("QUEUED", 0.01))
@@ -159,6 +161,7 @@ class OriginsStore:
         self.weights = [rng.uniform(0.5, 1.5) for _ in agent_ids]
         self.hour_cum = hour_cum(utc_offset)
         self._days: OrderedDict[int, list[ORec]] = OrderedDict()
+        self._settle: dict[int, int] = {}  # ordinal -> when its last record reached its end
         self._chunks: OrderedDict[tuple[int, int], bytes] = OrderedDict()
 
     def day(self, ordinal: int) -> list[ORec]:
@@ -197,6 +200,7 @@ class OriginsStore:
             r.cached = None
             recs.append(r)
         recs.sort(key=lambda x: (x.t0, x.id or ""))
+        self._settle[ordinal] = max((r.t_end for r in recs), default=0)
         self._days[ordinal] = recs
         if len(self._days) > self.cache_days:
             self._days.popitem(last=False)
@@ -215,11 +219,14 @@ class OriginsStore:
         chunks = []
         for o in range(self.first, ordinal_of(now) + 1):
             key = (o, agent_id)
-            chunk = self._chunks.get(key)
+            if o not in self._settle:
+                self.day(o)
+            settled = now >= self._settle[o]  # the clock may have moved back since
+            chunk = self._chunks.get(key) if settled else None
             if chunk is None:
                 recs = self._visible(o, agent_id, now)
                 chunk = b",".join(self._record_json(r, now) for r in recs)
-                if all(now >= r.t_end for r in self.day(o)):
+                if settled:
                     self._chunks[key] = chunk
                     if len(self._chunks) > self.cache_days * len(self.agent_ids):
                         self._chunks.popitem(last=False)

@@ -79,6 +79,9 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception:  # a simulator bug must look like an upstream 500, not hang
             log.exception("simulator failed on %s %s", method, self.path)
             resp = internal_error()
+        # Logged before answering, so a client that got its answer finds it in the log.
+        query = dict(parse_qsl(url.query, keep_blank_values=True))
+        self.server.owner._record(LoggedRequest(method, url.path, query, resp.status, resp.env))
         self.send_response(resp.status)
         self.send_header("Content-Type", resp.content_type)
         self.send_header("Content-Length", str(len(resp.body)))
@@ -91,8 +94,6 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(resp.body)
         except OSError:
             self.close_connection = True
-        query = dict(parse_qsl(url.query, keep_blank_values=True))
-        self.server.owner._record(LoggedRequest(method, url.path, query, resp.status, resp.env))
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002
         pass  # the request log replaces stderr lines

@@ -13,7 +13,16 @@ from datetime import date
 from typing import NamedTuple
 
 from .catalog import DAY, day_start, ordinal_of, seeded
-from .data import ANSWERED, NOT_CALLBACK, UNMATCHED, CallRec, Digest, Profile, state
+from .data import (
+    ANSWERED,
+    MAX_CALL_SPAN,
+    NOT_CALLBACK,
+    UNMATCHED,
+    CallRec,
+    Digest,
+    Profile,
+    state,
+)
 
 
 class Filter(NamedTuple):
@@ -65,6 +74,7 @@ class TalkoverStore:
         self._days: OrderedDict[int, Day] = OrderedDict()
         # Survive eviction: ordinal -> (calls generated, their latest transition).
         self._meta: dict[int, tuple[int, int]] = {}
+        self._sizes: dict[int, int] = {}
         self._inserted: dict[int, list[CallRec]] = {}
         self._versions: dict[int, int] = {}
         self._counts: dict[tuple[int, int, Filter], int] = {}
@@ -159,6 +169,15 @@ class TalkoverStore:
         return out
 
     def count(self, ordinal: int, filt: Filter, now: int) -> int:
+        if filt == NO_FILTER and ordinal not in self._meta and (
+            now >= day_start(ordinal + 1) + MAX_CALL_SPAN
+            and all(r.t_end <= now for r in self._inserted.get(ordinal, ()))
+        ):
+            # A long-past day: its size is known without generating it (cheap first pages).
+            size = self._sizes.get(ordinal)
+            if size is None:
+                size = self._sizes[ordinal] = self.profile.day_size(ordinal)
+            return size + len(self._inserted.get(ordinal, ()))
         if not self._settled(ordinal, now):
             return len(self.matching(ordinal, filt, now))
         version = self._versions.get(ordinal, 0)
