@@ -93,3 +93,25 @@ def test_probe_paths_reverse_to_the_same_views(client):
     assert reverse("healthz") == "/healthz"
     assert reverse("readyz") == "/readyz"
     assert client.head("/healthz").status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_readyz_is_503_when_the_database_is_down(client):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("points the connection at a dead PostgreSQL port (needs DATABASE_URL)")
+    saved = dict(connection.settings_dict)
+    connection.close()
+    connection.settings_dict.update(PORT="1", PASSWORD=SECRET)
+    try:
+        response = client.get("/readyz")
+    finally:
+        connection.close()
+        connection.settings_dict.clear()
+        connection.settings_dict.update(saved)
+    assert response.status_code == 503
+    checks = response.json()["checks"]
+    assert checks["database"]["ok"] is False and checks["database"]["error"]
+    assert checks["broker"]["ok"] is True, "only the database is down"
+    assert SECRET not in response.content.decode()
