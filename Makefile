@@ -22,6 +22,16 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# The production run: refuses without the services and secrets a real deployment needs, then
+# migrates, collects static files and runs web + workers + beat from the Procfile (Ctrl-C stops
+# all of them). See README.md, section Production.
+PORT ?= 8000
+serve: $(STAMP)
+	@$(PY) -m portal.serve_check
+	$(PY) manage.py migrate --no-input
+	$(PY) manage.py collectstatic --no-input --verbosity 0
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/honcho start --procfile Procfile --port $(PORT)
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 

@@ -13,6 +13,7 @@ import dj_database_url
 import dj_email_url
 
 from portal.envconfig import ConfigError, dev_secrets, env_bool, env_list, env_str, require
+from portal.logging import logging_config_from_env
 from portal.schedule import BEAT_SCHEDULE
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -52,6 +53,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "portal.logging.RequestIdMiddleware",
+    "portal.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -98,6 +101,9 @@ else:
             "TEST": {"NAME": str(VAR_DIR / "test.sqlite3")},
         }
     }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A database that does not answer fails readiness checks and requests fast, not never.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, locks, request budgets ----------------------------------------------------------
@@ -110,6 +116,8 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "sb"),
+            # A Redis that does not answer must not hang requests or readiness checks.
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 5},
         }
     }
 else:
@@ -131,7 +139,13 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Long back-fills must not be redelivered while still running: retries are capped below this.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": int(env_str("CELERY_VISIBILITY_TIMEOUT", str(6 * 3600))),
+    # Every this many seconds a worker requeues messages that a dead (SIGKILLed, crashed)
+    # worker took more than visibility_timeout ago.
+    "unacked_restore_interval": int(env_str("CELERY_UNACKED_RESTORE_INTERVAL", "10")),
+    "unacked_restore_throttle": 1,
+}
 CELERY_TIMEZONE = "UTC"
 # Long back-fills get their own queue so they never delay other environments' short syncs.
 CELERY_TASK_DEFAULT_QUEUE = "sync"
@@ -141,6 +155,25 @@ CELERY_TASK_ROUTES = {
     "reports.*": {"queue": "email"},
 }
 CELERY_BEAT_SCHEDULE = BEAT_SCHEDULE
+# Workers log through LOGGING below (JSON in production), not Celery's own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Stopping a worker (Procfile sets REMAP_SIGTERM=SIGQUIT): running tasks get this many
+# seconds, then are cancelled and requeued (acks_late); sync runs resume where they stopped.
+CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = 3.0
+# No result backend, so no result clean-up: keeps beat's schedule to portal/schedule.py only.
+CELERY_RESULT_EXPIRES = None
+if REDIS_URL:
+    # One beat schedules at a time: RedBeat (portal/beat.py) holds a Redis lock, extended
+    # every tick (at most BEAT_MAX_LOOP_INTERVAL seconds apart); a second beat waits for it
+    # and takes over within REDBEAT_LOCK_TIMEOUT seconds when the first dies. Entries still
+    # come only from portal/schedule.py: copied into Redis at start, removed ones dropped.
+    CELERY_BEAT_SCHEDULER = "portal.beat.Scheduler"
+    CELERY_REDBEAT_REDIS_URL = REDIS_URL
+    CELERY_REDBEAT_KEY_PREFIX = env_str("CACHE_KEY_PREFIX", "sb") + ":redbeat:"
+    CELERY_BEAT_MAX_LOOP_INTERVAL = 5
+    CELERY_REDBEAT_LOCK_TIMEOUT = 25
+    CELERY_REDBEAT_REDIS_OPTIONS = {"socket_connect_timeout": 5, "socket_timeout": 10}
 
 # --- Email ----------------------------------------------------------------------------------
 EMAIL_URL = env_str("EMAIL_URL")
@@ -226,19 +259,14 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = True
     SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Probes speak plain HTTP to the process; portal.health answers them before any redirect.
+SECURE_REDIRECT_EXEMPT = [r"^healthz/?$", r"^readyz/?$"]
 X_FRAME_OPTIONS = "DENY"
 
 # --- Logging --------------------------------------------------------------------------------
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-    },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+# JSON lines in production (or LOG_FORMAT=json), readable lines in development; every line
+# carries request/organisation/environment ids and goes through secret redaction.
+LOGGING = logging_config_from_env()
 
 # --- Sync -----------------------------------------------------------------------------------
 # A sync holds its environment's lock this long past its last sign of life (refreshed on every

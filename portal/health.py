@@ -1,0 +1,108 @@
+"""Health endpoints for load balancers and orchestrators (no authentication, nothing secret).
+
+`/healthz` says the process is up and answers without touching anything else. `/readyz` checks
+the database, the cache and the Celery broker, each with a short timeout, and answers 503 when
+one is down, with each part's state. Failures name only the exception class: messages can
+carry hostnames or URLs with credentials.
+
+`HealthCheckMiddleware` answers both paths first in the middleware stack, so probes that use
+the pod IP as Host (not in ALLOWED_HOSTS) or plain HTTP behind a TLS proxy still get an answer
+instead of a 400 or a redirect.
+"""
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+
+from django.core.cache import cache
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.cache import never_cache
+
+from portal.celery import app as celery_app
+
+CHECK_TIMEOUT_SECONDS = 2.0
+
+
+def check_database() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+    return "ok"
+
+
+def check_cache() -> str:
+    key = f"readyz:{uuid.uuid4().hex}"
+    cache.set(key, "1", timeout=10)
+    try:
+        if cache.get(key) != "1":
+            raise RuntimeError("cache did not return the value just written")
+    finally:
+        cache.delete(key)
+    return "ok"
+
+
+def check_broker() -> str:
+    if celery_app.conf.task_always_eager:
+        return "in-process"  # no broker configured: tasks run inside the web process
+    with celery_app.connection_for_write(connect_timeout=CHECK_TIMEOUT_SECONDS) as conn:
+        conn.ensure_connection(max_retries=0, timeout=CHECK_TIMEOUT_SECONDS)
+        conn.default_channel  # noqa: B018  (opening a channel talks to the broker)
+    return "ok"
+
+
+CHECKS: dict[str, Callable[[], str]] = {
+    "database": check_database,
+    "cache": check_cache,
+    "broker": check_broker,
+}
+
+
+def run_checks() -> tuple[bool, dict[str, dict[str, object]]]:
+    """Run every readiness check; return (all ok, per-part state and timing)."""
+    results: dict[str, dict[str, object]] = {}
+    for name, check in CHECKS.items():
+        started = time.monotonic()
+        try:
+            state: dict[str, object] = {"ok": True, "detail": check()}
+        except Exception as exc:  # noqa: BLE001  (any failure means "not ready")
+            state = {"ok": False, "error": type(exc).__name__}
+        state["ms"] = round((time.monotonic() - started) * 1000, 1)
+        results[name] = state
+    return all(r["ok"] for r in results.values()), results
+
+
+@never_cache
+def healthz(request: HttpRequest) -> HttpResponse:
+    """The process is up and serving requests."""
+    return JsonResponse({"status": "ok"})
+
+
+@never_cache
+def readyz(request: HttpRequest) -> HttpResponse:
+    """Database, cache and broker are reachable (503 and the failing part otherwise)."""
+    ready, checks = run_checks()
+    return JsonResponse(
+        {"status": "ok" if ready else "unavailable", "checks": checks},
+        status=200 if ready else 503,
+    )
+
+
+PROBES: dict[str, Callable[[HttpRequest], HttpResponse]] = {
+    "/healthz": healthz,
+    "/readyz": readyz,
+}
+
+
+class HealthCheckMiddleware:
+    """Answer the probe paths before host validation, HTTPS redirect and sessions."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        probe = PROBES.get(request.path_info.rstrip("/"))
+        if probe is not None and request.method in {"GET", "HEAD"}:
+            return probe(request)
+        return self.get_response(request)
