@@ -120,6 +120,10 @@ class Call(models.Model):
             ),
             models.Index(fields=["environment", "status", "-started_at"], name="call_env_status"),
             models.Index(fields=["environment", "sid"], name="call_env_sid"),
+            # Calls explorer sorted by duration (1.2 s → index scan at 1M calls).
+            models.Index(fields=["environment", "-duration"], name="call_env_duration"),
+            # The superuser's unfiltered admin list in Meta.ordering order (2.3 s → 0.23 s).
+            models.Index(fields=["-started_at", "-id"], name="call_started_id"),
         ]
 
     def __str__(self) -> str:
