@@ -1,0 +1,142 @@
+"""Shared pieces of the report queries: periods, intervals, rates, deltas, JSON conversion."""
+from __future__ import annotations
+
+import dataclasses
+import zoneinfo
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from django.db.models import QuerySet
+
+from portal.models import Environment, Organization
+
+# Longest range a report may cover; the API refuses longer ones with a field error.
+MAX_RANGE_DAYS = 366
+
+
+class Interval(StrEnum):
+    """Granularity of a report series; weeks start on Monday, all in the org's timezone."""
+
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+
+
+@dataclasses.dataclass(frozen=True)
+class Delta:
+    """A figure now and in the previous period; `change_pct` is None when previous is 0/None."""
+
+    current: float | None
+    previous: float | None
+    change: float | None
+    change_pct: float | None
+
+
+def delta(current: float | None, previous: float | None) -> Delta:
+    """Difference between two figures, as an absolute change and a percentage."""
+    if current is None or previous is None:
+        return Delta(current, previous, None, None)
+    change = round(current - previous, 4)
+    pct = round(100.0 * change / previous, 2) if previous else None
+    return Delta(current, previous, change, pct)
+
+
+def rate(part: int, whole: int) -> float | None:
+    """part / whole rounded to 4 places, or None when there is nothing to divide by."""
+    return round(part / whole, 4) if whole else None
+
+
+def check_range(start: date, end: date) -> None:
+    """Raise ValueError for a reversed range (the API validates ranges before calling)."""
+    if end < start:
+        raise ValueError(f"end ({end}) is before start ({start})")
+
+
+def days_in(start: date, end: date) -> list[date]:
+    """Every day from start to end, inclusive."""
+    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+def previous_period(start: date, end: date) -> tuple[date, date]:
+    """The period of equal length that ends the day before `start`."""
+    length = (end - start).days + 1
+    return start - timedelta(days=length), start - timedelta(days=1)
+
+
+def period_start(day: date, interval: Interval | str) -> date:
+    """First day of the day/week/month holding `day`."""
+    interval = Interval(interval)
+    if interval is Interval.WEEK:
+        return day - timedelta(days=day.weekday())
+    if interval is Interval.MONTH:
+        return day.replace(day=1)
+    return day
+
+
+def periods(start: date, end: date, interval: Interval | str) -> list[tuple[date, date]]:
+    """Consecutive (first, last) day pairs covering start..end; the ends are clipped to it."""
+    result: list[tuple[date, date]] = []
+    current = start
+    while current <= end:
+        following = _next_period_start(period_start(current, interval), interval)
+        last = min(end, following - timedelta(days=1))
+        result.append((current, last))
+        current = following
+    return result
+
+
+def _next_period_start(first: date, interval: Interval | str) -> date:
+    interval = Interval(interval)
+    if interval is Interval.WEEK:
+        return first + timedelta(days=7)
+    if interval is Interval.MONTH:
+        return (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return first + timedelta(days=1)
+
+
+def resolve_environments(
+    environments: Iterable[Environment] | QuerySet[Environment],
+) -> tuple[list[Environment], Organization]:
+    """The environments as a list plus their one organisation (whose timezone defines days).
+
+    Reports never mix organisations: their days would be cut in different timezones.
+    """
+    if isinstance(environments, QuerySet):
+        envs = list(environments.select_related("organization"))
+    else:
+        envs = list(environments)
+    if not envs:
+        raise ValueError("a report needs at least one environment")
+    org_ids = {env.organization_id for env in envs}
+    if len(org_ids) > 1:
+        raise ValueError("a report covers environments of a single organisation")
+    return envs, envs[0].organization
+
+
+def normalize_choice(value: str | Sequence[str] | None) -> list[str] | None:
+    """A filter given as one value, several values or None, as a list (or None for 'all')."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return [value]
+    values = [v for v in value if v]
+    return values or None
+
+
+def as_jsonable(value: Any) -> Any:
+    """Dataclasses, dates, datetimes, enums and zone infos as plain JSON-ready values."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: as_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, zoneinfo.ZoneInfo):
+        return value.key
+    if isinstance(value, StrEnum):
+        return value.value
+    if isinstance(value, dict):
+        return {str(k): as_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [as_jsonable(v) for v in value]
+    return value

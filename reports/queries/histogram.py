@@ -1,0 +1,35 @@
+"""Percentiles read from the rollups' duration histograms (exact to within one bucket)."""
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from sync.rollups import BUCKET_COUNT, bucket_bounds
+
+
+def add_histograms(total: list[int], other: Sequence[int]) -> None:
+    """Add `other` into `total` in place (rollups written before a bucket change are shorter)."""
+    for index, value in enumerate(other[:BUCKET_COUNT]):
+        total[index] += value
+
+
+def percentile(hist: Sequence[int], fraction: float, max_value: int) -> int | None:
+    """The nearest-rank percentile of the histogram, interpolated inside its bucket.
+
+    The rank is ceil(fraction × n) (so the median of 1..4 is 2, like the raw figure
+    `sorted(d)[ceil(0.5*n) - 1]`). The answer always falls inside the bucket holding the exact
+    value; the open-ended last bucket is capped by the largest duration seen.
+    """
+    n = sum(hist)
+    if n == 0:
+        return None
+    rank = max(1, math.ceil(fraction * n))
+    seen = 0
+    for index, count in enumerate(hist):
+        if count and seen + count >= rank:
+            lower, upper = bucket_bounds(index)
+            upper = max_value if upper is None else min(upper, max(max_value, lower + 1))
+            within = rank - seen
+            return lower + max(1, round((upper - lower) * within / count))
+        seen += count
+    return max_value
