@@ -113,9 +113,10 @@ class ReportSubscription(models.Model):
 
     def selected_environments(self) -> list[Environment]:
         """The environments this summary covers, in display order."""
-        if self.all_environments:
-            return list(self.organization.environments.order_by("name"))
-        return list(self.environments.filter(organization=self.organization).order_by("name"))
+        envs = Environment.objects.filter(organization=self.organization)
+        if not self.all_environments:
+            envs = envs.filter(pk__in=self.environments.values("pk"))
+        return list(envs.select_related("organization").order_by("name"))
 
     def recipient_emails(self) -> list[str]:
         """Members' addresses (still members of the organisation) then plain addresses."""

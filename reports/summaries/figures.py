@@ -1,175 +1,100 @@
 """The figures a summary shows, gathered once and shared by the HTML, text and CSV parts.
 
-The numbers come from the report query layer so that an email, the dashboard and the API
-agree; this module only arranges them per period with the previous period for deltas.
+Every number comes from the report queries (`reports.queries`), the same functions behind the
+dashboard and the API, so an email never disagrees with the portal. This module only arranges
+them: totals with deltas, one row per environment, top agents, busiest day, freshness.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cached_property
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.db.models import Min, Q, Sum
 
 from portal.models import Environment, Organization
+from reports.queries import (
+    AgentRow,
+    CallbacksSummary,
+    CallbackTotals,
+    CallsSummary,
+    CallTotals,
+    Delta,
+    Freshness,
+    callbacks_summary,
+    calls_summary,
+    freshness,
+)
+from reports.summaries.chart import daily_bars_png
 from reports.summaries.schedule import Period
-from sync.models import ANSWERED_STATUSES, Agent, CallbackDay, CallRollup
+
+TOP_AGENTS = 5
 
 
 @dataclass(frozen=True)
-class Delta:
-    """A figure with its value in the previous period; arrow plus words, never colour alone."""
+class EnvironmentFigures:
+    """One environment's calls and callbacks in the period."""
 
-    current: float
-    previous: float
-
-    @property
-    def change(self) -> float:
-        return self.current - self.previous
-
-    @property
-    def percent(self) -> float | None:
-        if not self.previous:
-            return None
-        return 100.0 * self.change / self.previous
-
-    @property
-    def arrow(self) -> str:
-        return "▲" if self.change > 0 else "▼" if self.change < 0 else "="
-
-    @property
-    def direction(self) -> str:
-        return "up" if self.change > 0 else "down" if self.change < 0 else "same"
-
-
-@dataclass(frozen=True)
-class CallFigures:
-    """Call and callback totals for one period (one environment or all)."""
-
-    calls: int = 0
-    answered: int = 0
-    talk_seconds: int = 0
-    callbacks_received: int = 0
-    callbacks_answered: int = 0
-    callbacks_unmatched: int = 0
-
-    @property
-    def answer_rate(self) -> float:
-        """Answered share in percent (0 when there were no calls)."""
-        return 100.0 * self.answered / self.calls if self.calls else 0.0
-
-
-@dataclass(frozen=True)
-class EnvironmentSummary:
     environment_id: int
     name: str
-    current: CallFigures
-    previous: CallFigures
-
-
-@dataclass(frozen=True)
-class AgentRow:
-    name: str
-    calls: int
-    answered: int
+    calls: CallTotals
+    callbacks: CallbackTotals
 
 
 @dataclass
 class Summary:
-    """Everything one summary email says (shared by every recipient)."""
+    """Everything one summary email says (shared by all its recipients)."""
 
     organization: Organization
     period: Period
     previous: Period
-    environments: list[EnvironmentSummary]
-    total: CallFigures
-    total_previous: CallFigures
-    top_agents: list[AgentRow]
-    daily: list[tuple[date, int]]
-    data_as_of: datetime | None
+    calls: CallsSummary
+    callbacks: CallbacksSummary
+    environments: list[EnvironmentFigures]
+    freshness: list[Freshness]
     dashboard_url: str
-    deltas: dict[str, Delta] = field(default_factory=dict)
+
+    @property
+    def deltas(self) -> dict[str, Delta]:
+        """The KPI block's deltas, by template-friendly name."""
+        return {
+            "calls": self.calls.deltas["total"],
+            "answer_rate": self.calls.deltas["answer_rate"],
+            "talk_time": self.calls.deltas["talk_time_total"],
+            "callbacks_received": self.callbacks.deltas["received"],
+        }
+
+    @property
+    def top_agents(self) -> list[AgentRow]:
+        return self.calls.agents[:TOP_AGENTS]
+
+    @property
+    def daily(self) -> list[tuple[date, int]]:
+        return [(point.start, point.figures.total) for point in self.calls.series]
 
     @property
     def busiest_day(self) -> tuple[date, int] | None:
-        if not self.daily or not any(c for _, c in self.daily):
+        """The day with most calls (earliest on a tie); None for a period without calls."""
+        best = max(self.daily, key=lambda pair: pair[1], default=None)
+        return best if best and best[1] else None
+
+    @property
+    def data_as_of(self) -> datetime | None:
+        """The oldest last sync: every figure is at least this fresh."""
+        moments = [f.last_synced_at for f in self.freshness]
+        if not moments or None in moments:
             return None
-        return max(self.daily, key=lambda pair: (pair[1], -pair[0].toordinal()))
+        return min(moments)
 
+    @property
+    def stale(self) -> bool:
+        return any(f.stale for f in self.freshness)
 
-def _call_figures(envs: list[Environment], period: Period) -> dict[int, CallFigures]:
-    rollups = CallRollup.objects.filter(
-        environment__in=envs, day__gte=period.start, day__lte=period.end, is_testing=False
-    )
-    calls = {
-        row["environment_id"]: row
-        for row in rollups.values("environment_id").annotate(
-            calls=Sum("count"),
-            answered=Sum("count", filter=Q(status__in=ANSWERED_STATUSES)),
-            talk=Sum("duration_sum"),
-        )
-    }
-    callbacks = {
-        row["environment_id"]: row
-        for row in CallbackDay.objects.filter(
-            environment__in=envs, day__gte=period.start, day__lte=period.end
-        )
-        .values("environment_id")
-        .annotate(r=Sum("total_received"), a=Sum("answered"), u=Sum("unmatched"))
-    }
-    result = {}
-    for env in envs:
-        c, cb = calls.get(env.pk, {}), callbacks.get(env.pk, {})
-        result[env.pk] = CallFigures(
-            calls=c.get("calls") or 0, answered=c.get("answered") or 0,
-            talk_seconds=c.get("talk") or 0, callbacks_received=cb.get("r") or 0,
-            callbacks_answered=cb.get("a") or 0, callbacks_unmatched=cb.get("u") or 0,
-        )
-    return result
-
-
-def _sum(figures: list[CallFigures]) -> CallFigures:
-    names = CallFigures.__dataclass_fields__
-    return CallFigures(**{n: sum(getattr(f, n) for f in figures) for n in names})
-
-
-def _top_agents(envs: list[Environment], period: Period, limit: int = 5) -> list[AgentRow]:
-    rows = list(
-        CallRollup.objects.filter(
-            environment__in=envs, day__gte=period.start, day__lte=period.end, is_testing=False
-        )
-        .values("environment_id", "agent_external_id")
-        .annotate(calls=Sum("count"), answered=Sum("count", filter=Q(status__in=ANSWERED_STATUSES)))
-        .order_by("-calls", "agent_external_id")[:limit]
-    )
-    names = {
-        (a.environment_id, a.external_id): a.name
-        for a in Agent.objects.filter(
-            environment__in=envs, external_id__in=[r["agent_external_id"] for r in rows]
-        )
-    }
-    return [
-        AgentRow(
-            name=names.get((r["environment_id"], r["agent_external_id"]))
-            or r["agent_external_id"] or "—",
-            calls=r["calls"], answered=r["answered"] or 0,
-        )
-        for r in rows
-    ]
-
-
-def _daily(envs: list[Environment], period: Period) -> list[tuple[date, int]]:
-    counts = dict(
-        CallRollup.objects.filter(
-            environment__in=envs, day__gte=period.start, day__lte=period.end, is_testing=False
-        )
-        .values("day")
-        .annotate(n=Sum("count"))
-        .values_list("day", "n")
-    )
-    days = [date.fromordinal(period.start.toordinal() + i) for i in range(period.days)]
-    return [(d, counts.get(d, 0)) for d in days]
+    @cached_property
+    def chart_png(self) -> bytes:
+        """Rendered once per summary, attached to every recipient's message."""
+        return daily_bars_png(self.daily)
 
 
 def dashboard_url(organization: Organization, period: Period) -> str:
@@ -179,25 +104,28 @@ def dashboard_url(organization: Organization, period: Period) -> str:
 
 
 def build_summary(
-    organization: Organization, envs: list[Environment], period: Period, previous: Period
+    organization: Organization, envs: list[Environment], period: Period
 ) -> Summary:
-    """Gather the figures of `period` (and `previous` for deltas) over `envs`."""
-    current, before = _call_figures(envs, period), _call_figures(envs, previous)
-    env_rows = [EnvironmentSummary(e.pk, e.name, current[e.pk], before[e.pk]) for e in envs]
-    total, total_prev = _sum(list(current.values())), _sum(list(before.values()))
-    as_of = Environment.objects.filter(pk__in=[e.pk for e in envs]).aggregate(
-        m=Min("last_synced_at")
-    )["m"]
-    summary = Summary(
-        organization=organization, period=period, previous=previous, environments=env_rows,
-        total=total, total_previous=total_prev, top_agents=_top_agents(envs, period),
-        daily=_daily(envs, period), data_as_of=as_of,
-        dashboard_url=dashboard_url(organization, period),
+    """Gather the figures of `period` (with the previous period for deltas) over `envs`.
+
+    `envs` must be non-empty and of `organization` (the report queries refuse otherwise).
+    """
+    calls = calls_summary(envs, period.start, period.end)
+    callbacks = callbacks_summary(envs, period.start, period.end)
+    if len(envs) == 1:
+        per_env = [EnvironmentFigures(envs[0].pk, envs[0].name, calls.totals, callbacks.totals)]
+    else:
+        per_env = [
+            EnvironmentFigures(
+                env.pk, env.name,
+                calls_summary([env], period.start, period.end).totals,
+                callbacks_summary([env], period.start, period.end).totals,
+            )
+            for env in envs
+        ]
+    return Summary(
+        organization=organization, period=period,
+        previous=Period(calls.previous_start, calls.previous_end),
+        calls=calls, callbacks=callbacks, environments=per_env,
+        freshness=freshness(envs), dashboard_url=dashboard_url(organization, period),
     )
-    summary.deltas = {
-        "calls": Delta(total.calls, total_prev.calls),
-        "answer_rate": Delta(round(total.answer_rate, 1), round(total_prev.answer_rate, 1)),
-        "talk_seconds": Delta(total.talk_seconds, total_prev.talk_seconds),
-        "callbacks_received": Delta(total.callbacks_received, total_prev.callbacks_received),
-    }
-    return summary

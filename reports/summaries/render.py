@@ -12,7 +12,6 @@ from django.template.loader import render_to_string
 from django.utils import translation
 
 from reports.models import ReportSubscription
-from reports.summaries.chart import daily_bars_png
 from reports.summaries.figures import Summary
 from reports.summaries.unsubscribe import unsubscribe_url
 
@@ -41,26 +40,30 @@ class SummaryMessage(EmailMultiAlternatives):
         return related
 
 
+CSV_COLUMNS = [
+    "environment", "period_start", "period_end", "calls", "answered", "answer_rate",
+    "talk_time_seconds", "callbacks_received", "callbacks_answered", "callbacks_unmatched",
+]
+
+
 def summary_csv(summary: Summary) -> str:
-    """Per-environment figures of the period, plus a total row."""
+    """Per-environment figures of the period plus a TOTAL row (rates as fractions, 0–1)."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow([
-        "environment", "period_start", "period_end", "calls", "answered", "answer_rate_pct",
-        "talk_seconds", "callbacks_received", "callbacks_answered", "callbacks_unmatched",
-    ])
-    rows = [(e.name, e.current) for e in summary.environments] + [("TOTAL", summary.total)]
-    for name, f in rows:
+    writer.writerow(CSV_COLUMNS)
+    rows = [(e.name, e.calls, e.callbacks) for e in summary.environments]
+    rows.append(("TOTAL", summary.calls.totals, summary.callbacks.totals))
+    for name, calls, callbacks in rows:
         writer.writerow([
-            name, summary.period.start.isoformat(), summary.period.end.isoformat(), f.calls,
-            f.answered, f"{f.answer_rate:.1f}", f.talk_seconds, f.callbacks_received,
-            f.callbacks_answered, f.callbacks_unmatched,
+            name, summary.period.start.isoformat(), summary.period.end.isoformat(),
+            calls.total, calls.answered, "" if calls.answer_rate is None else calls.answer_rate,
+            calls.talk_time_total, callbacks.received, callbacks.answered, callbacks.unmatched,
         ])
     return out.getvalue()
 
 
 def chart_image(summary: Summary) -> MIMEImage:
-    image = MIMEImage(daily_bars_png(summary.daily), _subtype="png")
+    image = MIMEImage(summary.chart_png, _subtype="png")
     image.add_header("Content-ID", f"<{CHART_CID}>")
     image.add_header("Content-Disposition", "inline", filename="daily-calls.png")
     return image

@@ -57,15 +57,17 @@ def deliver(delivery: ReportDelivery, now: datetime | None = None) -> str:
     if not delivery.recipients:
         _finish(delivery, DeliveryStatus.SKIPPED, "No recipients.")
         return delivery.status
+    envs = sub.selected_environments()
+    if not envs:
+        _finish(delivery, DeliveryStatus.SKIPPED, "No environments selected.")
+        return delivery.status
     try:
-        summary = build_summary(
-            sub.organization, sub.selected_environments(), period, period.previous(sub.cadence)
-        )
+        summary = build_summary(sub.organization, envs, period)
     except Exception as exc:  # a broken summary must not stop the others
         log.exception("summary %s could not be built", delivery.pk)
         _finish(delivery, DeliveryStatus.FAILED, f"Could not build the summary: {exc}")
         return delivery.status
-    if sub.skip_if_no_calls and not delivery.is_test and summary.total.calls == 0:
+    if sub.skip_if_no_calls and not delivery.is_test and summary.calls.totals.total == 0:
         _finish(delivery, DeliveryStatus.SKIPPED, "No calls in the period.")
         return delivery.status
     _send_all(delivery, summary)
@@ -79,10 +81,16 @@ def _send_all(delivery: ReportDelivery, summary) -> None:
         for email, state in delivery.recipients.items():
             if state["status"] not in (PENDING, FAILED):
                 continue
+            try:
+                message = build_message(sub, summary, email, is_test=delivery.is_test)
+            except Exception as exc:  # a template bug: record it, retry later, go on
+                log.exception("summary %s could not be rendered", delivery.pk)
+                state.update(status=FAILED, error=f"Could not render: {exc}"[:500])
+                _save(delivery, "recipients")
+                continue
             state.update(status=SENDING, error="")
             _save(delivery, "recipients")
             try:
-                message = build_message(sub, summary, email, is_test=delivery.is_test)
                 message.connection = connection
                 message.send()
             except SEND_ERRORS as exc:
