@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from datetime import datetime
 
 from aiosmtpd.controller import Controller
+from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
 from django.test import override_settings
 
 from reports.models import ReportSubscription
@@ -66,3 +67,20 @@ def make_subscription(org, *, members=(), addresses=(), next_run_at: datetime | 
     if members:
         sub.members.set(members)
     return sub
+
+
+class Crash(BaseException):
+    """Stands for the process dying (not an exception anyone would catch)."""
+
+
+class CrashAfterSendBackend(LocmemBackend):
+    """Delivers like locmem, then 'dies' before the caller can record it (first call only)."""
+
+    crashed = False
+
+    def send_messages(self, messages):
+        count = super().send_messages(messages)
+        if not CrashAfterSendBackend.crashed:
+            CrashAfterSendBackend.crashed = True
+            raise Crash()
+        return count

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+import time
 from datetime import datetime, timedelta
 
 from django.core.mail import get_connection
@@ -36,7 +37,9 @@ def backoff(attempt: int) -> timedelta:
 
 def _save(delivery: ReportDelivery, *fields: str) -> None:
     # claimed_at doubles as a heartbeat: only a delivery idle for long is considered crashed.
-    delivery.claimed_at = timezone.now()
+    # It advances from the dispatcher's `now` (which `--now` and tests may set) by real time.
+    now, started = getattr(delivery, "_clock", (timezone.now(), time.monotonic()))
+    delivery.claimed_at = now + timedelta(seconds=time.monotonic() - started)
     delivery.save(update_fields=["claimed_at", *fields])
 
 
@@ -50,6 +53,7 @@ def _finish(delivery: ReportDelivery, status: str, error: str = "", **fields) ->
 def deliver(delivery: ReportDelivery, now: datetime | None = None) -> str:
     """Send a delivery this process has claimed (status "sending"); returns the new status."""
     now = now or timezone.now()
+    delivery._clock = (now, time.monotonic())
     sub = delivery.subscription
     period = Period(delivery.period_start, delivery.period_end)
     if not delivery.recipients:
@@ -97,7 +101,7 @@ def _send_all(delivery: ReportDelivery, summary) -> None:
                 state.update(status=FAILED, error=str(exc)[:500])
                 connection.close()  # a broken session must not poison the next recipient
             else:
-                state.update(status=SENT, at=timezone.now().isoformat())
+                state.update(status=SENT, at=delivery.claimed_at.isoformat())
             _save(delivery, "recipients")
     finally:
         connection.close()
@@ -131,6 +135,7 @@ def _conclude(delivery: ReportDelivery, now: datetime) -> str:
 
 def recover_interrupted(delivery: ReportDelivery, now: datetime) -> None:
     """A delivery whose worker died: unconfirmed recipients become "unknown", the rest go on."""
+    delivery._clock = (now, time.monotonic())
     for state in delivery.recipients.values():
         if state["status"] == SENDING:
             state.update(status=UNKNOWN, error="worker stopped before confirming")
