@@ -35,5 +35,5 @@ def daily_bars_png(daily: list[tuple[date, int]], label_format: str = "%d/%m") -
             if count == peak and count:
                 draw.text((x0, max(0, bottom - height - 12)), str(count), fill=TEXT, font=font)
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG", optimize=True)
+    image.save(buffer, format="PNG")
     return buffer.getvalue()

@@ -102,14 +102,14 @@ def _recover_stale(now: datetime) -> None:
             recover_interrupted(delivery, now)
 
 
-def send_claimed(delivery_id: int, now: datetime) -> str | None:
+def send_claimed(delivery_id: int, now: datetime, summaries: dict | None = None) -> str | None:
     """Claim and send one delivery; None if another process holds it."""
     if not claim_delivery(delivery_id, now):
         return None
     delivery = ReportDelivery.objects.select_related(
         "subscription__organization"
     ).get(pk=delivery_id)
-    return deliver(delivery, now)
+    return deliver(delivery, now, summaries)
 
 
 def dispatch(now: datetime | None = None, *, dry_run: bool = False) -> DispatchResult:
@@ -136,8 +136,9 @@ def dispatch(now: datetime | None = None, *, dry_run: bool = False) -> DispatchR
         Q(status=DeliveryStatus.PENDING)
         | Q(status=DeliveryStatus.RETRYING, next_attempt_at__lte=now)
     ).order_by("created_at", "pk").values_list("pk", flat=True)
+    summaries: dict = {}  # figures shared by this pass's deliveries (see `deliver`)
     for delivery_id in list(ready):
-        status = send_claimed(delivery_id, now)
+        status = send_claimed(delivery_id, now, summaries)
         if status is not None:
             result.count(status)
     return result

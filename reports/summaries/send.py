@@ -50,8 +50,14 @@ def _finish(delivery: ReportDelivery, status: str, error: str = "", **fields) ->
     _save(delivery, "status", "error", "recipients", *fields)
 
 
-def deliver(delivery: ReportDelivery, now: datetime | None = None) -> str:
-    """Send a delivery this process has claimed (status "sending"); returns the new status."""
+def deliver(
+    delivery: ReportDelivery, now: datetime | None = None, summaries: dict | None = None
+) -> str:
+    """Send a delivery this process has claimed (status "sending"); returns the new status.
+
+    `summaries` caches figures within one dispatcher pass: subscriptions of one organisation
+    over the same environments and period share them instead of re-querying.
+    """
     now = now or timezone.now()
     delivery._clock = (now, time.monotonic())
     sub = delivery.subscription
@@ -65,8 +71,13 @@ def deliver(delivery: ReportDelivery, now: datetime | None = None) -> str:
     if not envs:
         _finish(delivery, DeliveryStatus.SKIPPED, "No environments selected.")
         return delivery.status
+    key = (sub.organization_id, tuple(e.pk for e in envs), period)
     try:
-        summary = build_summary(sub.organization, envs, period)
+        summary = summaries[key] if summaries and key in summaries else build_summary(
+            sub.organization, envs, period
+        )
+        if summaries is not None:
+            summaries[key] = summary
     except Exception as exc:  # a broken summary must not stop the others
         log.exception("summary %s could not be built", delivery.pk)
         _finish(delivery, DeliveryStatus.FAILED, f"Could not build the summary: {exc}")
