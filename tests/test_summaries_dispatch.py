@@ -54,6 +54,15 @@ def test_nothing_is_sent_before_the_hour(sub):
     assert mail.outbox == []
 
 
+def test_after_an_outage_only_the_latest_period_is_sent(sub):
+    result = dispatch(RUN + timedelta(days=15))  # two runs missed
+    assert result.statuses == {"sent": 1}
+    delivery = sub.deliveries.get()
+    assert (delivery.period_start, delivery.period_end) == (date(2026, 11, 30), date(2026, 12, 6))
+    sub.refresh_from_db()
+    assert sub.next_run_at == RUN + timedelta(days=21)
+
+
 def test_a_stale_read_cannot_claim_a_run_twice(sub):
     first, second = (ReportSubscription.objects.get(pk=sub.pk) for _ in range(2))
     assert claim_run(first, RUN) is not None

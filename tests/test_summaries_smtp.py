@@ -112,3 +112,43 @@ def test_portuguese_summary(mirrored, alice):
     text = parts(message)["text/plain"].get_content()
     assert "16/11/2026" in message["Subject"]
     assert "Chamadas" in text
+
+
+def test_html_is_table_based_inline_css_600px_and_deltas_read_without_colour(mirrored, alice):
+    make_subscription(mirrored.organization, members=[alice], next_run_at=RUN)
+    with smtp_sink() as sink:
+        dispatch(RUN)
+    html = parts(sink.messages[0])["text/html"].get_content()
+    assert "<style" not in html and "<link" not in html  # Gmail/Outlook drop or mangle them
+    assert "flex" not in html and "grid" not in html
+    assert 'width="600"' in html and "max-width:600px" in html
+    assert html.count('role="presentation"') >= 3
+    calls = calls_summary([mirrored], *WEEK)
+    change = calls.deltas["total"]
+    arrow, word = ("▲", "up") if change.change > 0 else ("▼", "down")
+    assert f"{arrow} {word} {abs(change.change_pct):.1f}%" in html
+    assert "Data as of Nov. 23, 2026, 7:45 a.m. (America/Sao_Paulo)" in html
+    assert "not synced up to date" not in html  # synced 15 minutes before the send
+
+
+def test_stale_mirror_is_flagged(mirrored, alice):
+    mirrored.last_synced_at = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+    mirrored.save(update_fields=["last_synced_at"])
+    make_subscription(mirrored.organization, members=[alice], next_run_at=RUN)
+    with smtp_sink() as sink:
+        dispatch(RUN)
+    text = parts(sink.messages[0])["text/plain"].get_content()
+    assert "Data as of Nov. 20, 2026, 6 a.m. (America/Sao_Paulo)" in text
+    assert "not synced up to date; figures may be incomplete" in text
+
+
+def test_test_send_is_marked_and_leaves_the_schedule(mirrored, alice):
+    from reports.summaries.actions import send_test
+
+    sub = make_subscription(mirrored.organization, members=[alice], next_run_at=RUN)
+    with smtp_sink() as sink:
+        delivery = send_test(sub, alice)
+    assert delivery.status == "sent" and delivery.is_test
+    assert sink.messages[0]["Subject"].strip().startswith("[Test]")
+    sub.refresh_from_db()
+    assert sub.next_run_at == RUN

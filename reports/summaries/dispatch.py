@@ -54,9 +54,15 @@ def _schedule_new(now: datetime) -> int:
 
 
 def claim_run(sub: ReportSubscription, now: datetime) -> ReportDelivery | None:
-    """Claim `sub`'s due run and record its delivery; None if another process got it first."""
-    run_at = sub.next_run_at
-    period = period_for_run(sub.cadence, run_at, sub.tzinfo)
+    """Claim `sub`'s due run and record its delivery; None if another process got it first.
+
+    After an outage spanning several runs, one summary goes out, for the latest complete
+    period (nobody wants three stale weekly emails at once).
+    """
+    run_at = latest = sub.next_run_at
+    while (following := next_run_for(sub, latest)) <= now:
+        latest = following
+    period = period_for_run(sub.cadence, latest, sub.tzinfo)
     try:
         with transaction.atomic():
             moved = ReportSubscription.objects.filter(
@@ -66,7 +72,7 @@ def claim_run(sub: ReportSubscription, now: datetime) -> ReportDelivery | None:
                 return None
             return ReportDelivery.objects.create(
                 subscription=sub, period_start=period.start, period_end=period.end,
-                scheduled_for=run_at,
+                scheduled_for=latest,
             )
     except IntegrityError:
         # This period was already delivered (the schedule was edited or reset): the UPDATE

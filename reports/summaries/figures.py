@@ -104,7 +104,8 @@ def dashboard_url(organization: Organization, period: Period) -> str:
 
 
 def build_summary(
-    organization: Organization, envs: list[Environment], period: Period
+    organization: Organization, envs: list[Environment], period: Period,
+    now: datetime | None = None,
 ) -> Summary:
     """Gather the figures of `period` (with the previous period for deltas) over `envs`.
 
@@ -127,5 +128,5 @@ def build_summary(
         organization=organization, period=period,
         previous=Period(calls.previous_start, calls.previous_end),
         calls=calls, callbacks=callbacks, environments=per_env,
-        freshness=freshness(envs), dashboard_url=dashboard_url(organization, period),
+        freshness=freshness(envs, now), dashboard_url=dashboard_url(organization, period),
     )

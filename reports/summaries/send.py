@@ -74,7 +74,7 @@ def deliver(
     key = (sub.organization_id, tuple(e.pk for e in envs), period)
     try:
         summary = summaries[key] if summaries and key in summaries else build_summary(
-            sub.organization, envs, period
+            sub.organization, envs, period, now
         )
         if summaries is not None:
             summaries[key] = summary
