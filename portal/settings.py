@@ -209,6 +209,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Historical reports over mirrored Talkover and Origins AI data.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and docs are for members: no token, no schema (401).
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
 }
 
 # --- Security (production) ------------------------------------------------------------------

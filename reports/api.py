@@ -1,22 +1,22 @@
-"""REST API viewsets; each derives from TenantScopedViewSet, so tenant scoping is not optional."""
+"""REST API viewsets for our own resources; each derives from TenantScopedViewSet.
+
+The Talkover-compatible endpoints live in `reports.api_talkover`, the report endpoints in
+`reports.api_reports`.
+"""
 from __future__ import annotations
 
-from rest_framework import mixins, serializers
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, mixins
 
+from portal.access import environments_for_user
 from portal.api import TenantScopedViewSet
 from portal.models import Environment
+from reports.filters import AgentFilterSet
+from reports.serializers import AgentSerializer, CallDetailSerializer, EnvironmentSerializer
+from sync.models import Agent, Call
 
-
-class EnvironmentSerializer(serializers.ModelSerializer):
-    organization = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-
-    class Meta:
-        model = Environment
-        fields = [
-            "id", "organization", "name", "provider", "base_url", "token_hint", "status",
-            "status_reason", "sync_enabled", "sync_interval_minutes", "last_synced_at",
-        ]
-        read_only_fields = fields
+__all__ = ["AgentViewSet", "CallViewSet", "EnvironmentSerializer", "EnvironmentViewSet"]
 
 
 class EnvironmentViewSet(
@@ -26,3 +26,35 @@ class EnvironmentViewSet(
 
     queryset = Environment.objects.select_related("organization").order_by("id")
     serializer_class = EnvironmentSerializer
+
+
+@extend_schema(parameters=[
+    OpenApiParameter("environment_pk", int, OpenApiParameter.PATH,
+                     description="Switchboard id of the environment."),
+])
+class AgentViewSet(mixins.ListModelMixin, TenantScopedViewSet):
+    """Mirrored agents of one environment (404 when the environment is not the caller's)."""
+
+    queryset = Agent.objects.order_by("name", "id")
+    organization_field = "environment__organization"
+    serializer_class = AgentSerializer
+    filterset_class = AgentFilterSet
+
+    def list(self, request, *args, **kwargs):
+        visible = environments_for_user(request.user).filter(pk=kwargs["environment_pk"])
+        if not visible.exists():
+            raise exceptions.NotFound("No such environment.")
+        return super().list(request, *args, **kwargs)
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        queryset = super().filter_queryset(queryset)
+        return queryset.filter(environment_id=self.kwargs["environment_pk"])
+
+
+class CallViewSet(mixins.RetrieveModelMixin, TenantScopedViewSet):
+    """One mirrored call with its raw provider record (Origins transcript and the like)."""
+
+    queryset = Call.objects.select_related("agent")
+    organization_field = "environment__organization"
+    serializer_class = CallDetailSerializer
+    filter_backends: list = []

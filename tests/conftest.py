@@ -117,3 +117,10 @@ def assert_max_queries():
         assert len(data) <= limit, f"{len(data)} queries (limit {limit}):\n" + "\n".join(data)
 
     return check
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # PBKDF2 is slow on purpose (over a second per user on a shared CPU); tests that create the
+    # cast need real users, not strong hashes.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

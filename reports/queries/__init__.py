@@ -44,6 +44,7 @@ from reports.queries.callbacks import (
 )
 from reports.queries.calls import (
     AgentRow,
+    CallFilters,
     CallsSummary,
     CallTotals,
     SeriesPoint,
@@ -54,7 +55,7 @@ from reports.queries.common import MAX_RANGE_DAYS, Delta, Interval, as_jsonable
 from reports.queries.freshness import Freshness, freshness
 
 __all__ = [
-    "MAX_RANGE_DAYS", "AgentRow", "CallTotals", "CallbackDayRow", "CallbackTotals",
+    "MAX_RANGE_DAYS", "AgentRow", "CallFilters", "CallTotals", "CallbackDayRow", "CallbackTotals",
     "CallbacksSummary", "CallsSummary", "Delta", "Freshness", "Interval", "SeriesPoint",
     "SourceAgentRow", "as_jsonable", "calls_in_range", "calls_summary", "callbacks_summary",
     "freshness",

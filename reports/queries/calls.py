@@ -11,7 +11,9 @@ import dataclasses
 from collections.abc import Iterable, Sequence
 from datetime import date
 
-from django.db.models import Q, QuerySet
+from django.db.models import IntegerField, Max, Q, QuerySet, Sum
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
 
 from portal.models import Environment
 from reports.queries.common import (
@@ -26,7 +28,7 @@ from reports.queries.common import (
     rate,
     resolve_environments,
 )
-from reports.queries.histogram import add_histograms, percentile
+from reports.queries.histogram import percentile
 from sync.models import ANSWERED_STATUSES, Agent, Call, CallRollup, CallStatus, Direction
 from sync.rollups import BUCKET_COUNT, local_day_bounds
 
@@ -74,6 +76,16 @@ class AgentRow:
 
 
 @dataclasses.dataclass(frozen=True)
+class CallFilters:
+    """The filters a summary was computed with (None = all)."""
+
+    agent_id: list[str] | None
+    direction: list[str] | None
+    status: list[str] | None
+    include_testing: bool
+
+
+@dataclasses.dataclass(frozen=True)
 class CallsSummary:
     """Answer of `calls_summary`. `heatmap[weekday][hour]` counts calls (Monday = 0)."""
 
@@ -82,7 +94,7 @@ class CallsSummary:
     start: date
     end: date
     interval: str
-    filters: dict[str, object]
+    filters: CallFilters
     totals: CallTotals
     previous_start: date
     previous_end: date
@@ -93,44 +105,71 @@ class CallsSummary:
     heatmap: list[list[int]]
 
 
-class _Acc:
-    """Running sums for one group of rollup rows."""
+# Figures are summed in the database, one row per day (and one per agent), so the work left
+# to Python follows days and agents, not calls or rollup rows. A figure row is a vector laid
+# out as FIGURE_COLUMNS; histogram buckets and hours come out of the JSON lists by index.
+STATUSES = tuple(str(s) for s in CallStatus)
+_ANSWERED_Q = Q(status__in=sorted(ANSWERED))
 
-    __slots__ = ("counts", "dirs", "talk", "hist", "max")
+
+def _json_item_sum(field: str, index: int, **extra) -> Sum:
+    return Sum(Cast(KT(f"{field}__{index}"), IntegerField()), **extra)
+
+
+FIGURE_COLUMNS: dict[str, Sum | Max] = {
+    "n_total": Sum("count"),
+    **{f"n_status{i}": Sum("count", filter=Q(status=s)) for i, s in enumerate(STATUSES)},
+    "n_inbound": Sum("count", filter=Q(direction=Direction.INBOUND)),
+    "n_outbound": Sum("count", filter=Q(direction=Direction.OUTBOUND)),
+    "talk": Sum("duration_sum", filter=_ANSWERED_Q),
+    "talk_max": Max("duration_max", filter=_ANSWERED_Q),
+    **{f"hist{i}": _json_item_sum("duration_hist", i, filter=_ANSWERED_Q)
+       for i in range(BUCKET_COUNT)},
+}
+
+
+def hour_columns(start: date) -> dict[str, Sum]:
+    """Calls per local hour, summed from `start` on (the previous period needs no heatmap)."""
+    return {f"hour{i}": _json_item_sum("hour_counts", i, filter=Q(day__gte=start))
+            for i in range(24)}
+_STATUS_AT = {s: 1 + i for i, s in enumerate(STATUSES)}
+_INBOUND, _OUTBOUND, _TALK, _MAX = (1 + len(STATUSES) + i for i in range(4))
+_HIST = _MAX + 1
+_WIDTH = _HIST + BUCKET_COUNT
+
+
+class _Acc:
+    """Running sums of figure vectors (see FIGURE_COLUMNS)."""
+
+    __slots__ = ("v",)
 
     def __init__(self) -> None:
-        self.counts: dict[str, int] = {}
-        self.dirs: dict[str, int] = {}
-        self.talk = 0
-        self.hist = [0] * BUCKET_COUNT
-        self.max = 0
+        self.v = [0] * _WIDTH
 
-    def add(self, direction: str, status: str, count: int, dsum: int, dmax: int,
-            hist: Sequence[int]) -> None:
-        self.counts[status] = self.counts.get(status, 0) + count
-        self.dirs[direction] = self.dirs.get(direction, 0) + count
-        if status in ANSWERED:
-            self.talk += dsum
-            self.max = max(self.max, dmax)
-            add_histograms(self.hist, hist)
+    def add(self, row: Sequence[int | None]) -> None:
+        v = self.v
+        for i in range(_WIDTH):
+            if i != _MAX:
+                v[i] += row[i] or 0
+        v[_MAX] = max(v[_MAX], row[_MAX] or 0)
 
     def totals(self) -> CallTotals:
-        total = sum(self.counts.values())
-        answered = sum(self.counts.get(s, 0) for s in ANSWERED)
-        failed = self.counts.get(CallStatus.FAILED, 0)
-        busy = self.counts.get(CallStatus.BUSY, 0)
-        no_answer = self.counts.get(CallStatus.NO_ANSWER, 0)
+        v = self.v
+        total = v[0]
+        answered = sum(v[_STATUS_AT[s]] for s in ANSWERED)
+        failed = v[_STATUS_AT[CallStatus.FAILED]]
+        busy = v[_STATUS_AT[CallStatus.BUSY]]
+        no_answer = v[_STATUS_AT[CallStatus.NO_ANSWER]]
+        hist = v[_HIST:]
         return CallTotals(
             total=total, answered=answered, answer_rate=rate(answered, total),
             failed=failed, busy=busy, no_answer=no_answer,
             other=total - answered - failed - busy - no_answer,
-            inbound=self.dirs.get(Direction.INBOUND, 0),
-            outbound=self.dirs.get(Direction.OUTBOUND, 0),
-            talk_time_total=self.talk,
-            talk_time_avg=round(self.talk / answered, 1) if answered else None,
-            duration_median=percentile(self.hist, 0.5, self.max),
-            duration_p90=percentile(self.hist, 0.9, self.max),
-            duration_max=self.max if answered else None,
+            inbound=v[_INBOUND], outbound=v[_OUTBOUND], talk_time_total=v[_TALK],
+            talk_time_avg=round(v[_TALK] / answered, 1) if answered else None,
+            duration_median=percentile(hist, 0.5, v[_MAX]),
+            duration_p90=percentile(hist, 0.9, v[_MAX]),
+            duration_max=v[_MAX] if answered else None,
         )
 
 
@@ -166,7 +205,8 @@ def calls_summary(
     """Calls of `environments` on the organisation-local days start..end (inclusive).
 
     Filters take one value or a list; None means all. `is_testing` calls are left out unless
-    `include_testing`. Three queries at most: environments (if a queryset), rollups, agent names.
+    `include_testing`. Three queries at most (four if `environments` is a queryset): figures
+    per day over both periods, figures per agent, agent names.
     """
     check_range(start, end)
     interval = Interval(interval)
@@ -175,27 +215,28 @@ def calls_summary(
         normalize_choice(agent_ids), normalize_choice(direction), normalize_choice(status)
     )
     prev_start, prev_end = previous_period(start, end)
-    rows = CallRollup.objects.filter(
+    rollups = CallRollup.objects.filter(
         _filter_q(agents, directions, statuses, include_testing),
-        environment__in=[e.pk for e in envs], day__gte=prev_start, day__lte=end,
-    ).values_list("environment_id", "day", "agent_external_id", "direction", "status",
-                  "count", "duration_sum", "duration_max", "duration_hist", "hour_counts")
-
+        environment__in=[e.pk for e in envs],
+    ).order_by()
+    hours = hour_columns(start)
+    per_day = (
+        rollups.filter(day__gte=prev_start, day__lte=end).values("day")
+        .annotate(**FIGURE_COLUMNS, **hours)
+        .values_list("day", *FIGURE_COLUMNS, *hours)
+    )
     current, previous = _Acc(), _Acc()
     by_period: dict[date, _Acc] = {}
-    by_agent: dict[tuple[int, str], _Acc] = {}
     heatmap = [[0] * 24 for _ in range(7)]
-    for env_id, day, agent_id, dirn, stat, count, dsum, dmax, hist, hours in rows:
+    for day, *values in per_day:
         if day < start:
-            previous.add(dirn, stat, count, dsum, dmax, hist)
+            previous.add(values)
             continue
-        current.add(dirn, stat, count, dsum, dmax, hist)
-        by_period.setdefault(period_start(day, interval), _Acc()).add(
-            dirn, stat, count, dsum, dmax, hist)
-        by_agent.setdefault((env_id, agent_id), _Acc()).add(dirn, stat, count, dsum, dmax, hist)
+        current.add(values)
+        by_period.setdefault(period_start(day, interval), _Acc()).add(values)
         weekday = heatmap[day.weekday()]
-        for hour, n in enumerate(hours[:24]):
-            weekday[hour] += n
+        for hour, n in enumerate(values[_WIDTH:]):
+            weekday[hour] += n or 0
 
     totals, prev_totals = current.totals(), previous.totals()
     return CallsSummary(
@@ -204,8 +245,7 @@ def calls_summary(
         start=start,
         end=end,
         interval=interval.value,
-        filters={"agent_id": agents, "direction": directions, "status": statuses,
-                 "include_testing": include_testing},
+        filters=CallFilters(agents, directions, statuses, include_testing),
         totals=totals,
         previous_start=prev_start,
         previous_end=prev_end,
@@ -215,15 +255,19 @@ def calls_summary(
             SeriesPoint(first, last, by_period.get(period_start(first, interval), _Acc()).totals())
             for first, last in periods(start, end, interval)
         ],
-        agents=_agent_rows(by_agent),
+        agents=_agent_rows(rollups.filter(day__gte=start, day__lte=end)) if totals.total else [],
         heatmap=heatmap,
     )
 
 
-def _agent_rows(by_agent: dict[tuple[int, str], _Acc]) -> list[AgentRow]:
-    """Per-agent rows, busiest first, with names from the mirror (one query)."""
-    if not by_agent:
-        return []
+def _agent_rows(rollups: QuerySet[CallRollup]) -> list[AgentRow]:
+    """Per-agent rows, busiest first, with names from the mirror (two queries)."""
+    by_agent: dict[tuple[int, str], _Acc] = {}
+    for env_id, agent_id, *values in (
+        rollups.values("environment_id", "agent_external_id").annotate(**FIGURE_COLUMNS)
+        .values_list("environment_id", "agent_external_id", *FIGURE_COLUMNS)
+    ):
+        by_agent.setdefault((env_id, agent_id), _Acc()).add(values)
     names = {
         (env_id, ext): name
         for env_id, ext, name in Agent.objects.filter(

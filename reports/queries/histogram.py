@@ -4,13 +4,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from sync.rollups import BUCKET_COUNT, bucket_bounds
-
-
-def add_histograms(total: list[int], other: Sequence[int]) -> None:
-    """Add `other` into `total` in place (rollups written before a bucket change are shorter)."""
-    for index, value in enumerate(other[:BUCKET_COUNT]):
-        total[index] += value
+from sync.rollups import bucket_bounds
 
 
 def percentile(hist: Sequence[int], fraction: float, max_value: int) -> int | None:

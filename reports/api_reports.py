@@ -1,0 +1,203 @@
+"""Report endpoints: `GET /api/v1/reports/calls` and `/reports/callbacks`, JSON or CSV.
+
+Both read `reports.queries` through `reports.cache`; `?format=csv` streams one table of the
+summary (`table=`) as a download. Parameters are validated strictly: unknown parameters,
+bad dates, reversed or over-long ranges and unknown filter values are 400 with field errors.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.http import StreamingHttpResponse
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, OpenApiTypes, extend_schema
+from rest_framework import exceptions, renderers, serializers
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from portal.api import TenantScopedViewSet
+from portal.models import Environment
+from reports import csv
+from reports.cache import cached_report
+from reports.queries import MAX_RANGE_DAYS, Interval, callbacks_summary, calls_summary, freshness
+from reports.serializers import CallbacksReportSerializer, CallsReportSerializer
+from sync.models import CallStatus, Direction
+
+
+class CSVRenderer(renderers.BaseRenderer):
+    """Lets `?format=csv` through content negotiation; the view streams the body itself."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
+        return b"" if data is None else str(data).encode()
+
+
+class CommaSeparatedList(serializers.ListField):
+    """A list given as repeated parameters and/or comma-separated values."""
+
+    def to_internal_value(self, data):
+        values = [part.strip() for item in data for part in str(item).split(",")]
+        return super().to_internal_value([v for v in values if v])
+
+
+class RangeQuerySerializer(serializers.Serializer):
+    """Parameters every report takes."""
+
+    environment = CommaSeparatedList(child=serializers.IntegerField(min_value=1),
+                                     allow_empty=False,
+                                     help_text="Environment id(s), repeated or comma-separated.")
+    start_date = serializers.DateField(required=False,
+                                       help_text="First day (default: 30 days before end).")
+    end_date = serializers.DateField(required=False, help_text="Last day (default: today).")
+    format = serializers.ChoiceField(choices=["json", "csv", "api"], required=False)
+
+    list_fields = ("environment",)
+
+    def validate(self, attrs: dict) -> dict:
+        start, end = attrs.get("start_date"), attrs.get("end_date")
+        if start and end:
+            if end < start:
+                raise serializers.ValidationError(
+                    {"end_date": ["end_date must be on or after start_date."]})
+            if (end - start).days + 1 > MAX_RANGE_DAYS:
+                raise serializers.ValidationError({"end_date": [
+                    f"A report covers at most {MAX_RANGE_DAYS} days; this range has "
+                    f"{(end - start).days + 1}."]})
+        return attrs
+
+
+class CallsQuerySerializer(RangeQuerySerializer):
+    interval = serializers.ChoiceField(choices=[i.value for i in Interval], default="day")
+    agent_id = CommaSeparatedList(child=serializers.CharField(max_length=64), required=False)
+    direction = serializers.ChoiceField(choices=Direction.values, required=False)
+    status = CommaSeparatedList(child=serializers.ChoiceField(choices=CallStatus.values),
+                                required=False)
+    include_testing = serializers.BooleanField(default=False)
+    table = serializers.ChoiceField(choices=csv.CALLS_TABLES, default="series",
+                                    help_text="Table written by format=csv.")
+
+    list_fields = ("environment", "agent_id", "status")
+
+
+class CallbacksQuerySerializer(RangeQuerySerializer):
+    table = serializers.ChoiceField(choices=csv.CALLBACKS_TABLES, default="days",
+                                    help_text="Table written by format=csv.")
+
+
+def _query_params(serializer_class: type[RangeQuerySerializer]) -> list[OpenApiParameter]:
+    """Document a query serializer's fields (lists as repeatable parameters)."""
+    params = []
+    for name, field in serializer_class().fields.items():
+        many = name in serializer_class.list_fields
+        if isinstance(field, serializers.DateField):
+            kind = OpenApiTypes.DATE
+        elif many and name == "environment":
+            kind = OpenApiTypes.INT
+        elif isinstance(field, serializers.BooleanField):
+            kind = OpenApiTypes.BOOL
+        else:
+            kind = OpenApiTypes.STR
+        choices = getattr(field.child if many else field, "choices", None)
+        params.append(OpenApiParameter(
+            name, kind, required=field.required, many=many or None, explode=True if many else None,
+            enum=list(choices) if choices else None, description=str(field.help_text or ""),
+        ))
+    return params
+
+
+CSV_RESPONSE = OpenApiResponse(OpenApiTypes.STR, description="CSV download (format=csv).")
+
+
+class ReportViewSet(TenantScopedViewSet):
+    """Calls and callbacks summaries of environments of one organisation."""
+
+    queryset = Environment.objects.select_related("organization").order_by("id")
+    organization_field = "organization"
+    filter_backends: list = []
+    pagination_class = None
+    renderer_classes = [renderers.JSONRenderer, renderers.BrowsableAPIRenderer, CSVRenderer]
+
+    def handle_exception(self, exc: Exception) -> Response:
+        # Errors of a CSV request are JSON: a client must be able to read what to fix.
+        response = super().handle_exception(exc)
+        if isinstance(getattr(self.request, "accepted_renderer", None), CSVRenderer):
+            self.request.accepted_renderer = renderers.JSONRenderer()
+            self.request.accepted_media_type = "application/json"
+        return response
+
+    def _validated(self, serializer_class: type[RangeQuerySerializer]) -> dict:
+        params = self.request.query_params
+        unknown = sorted(set(params) - set(serializer_class().fields))
+        if unknown:
+            raise exceptions.ValidationError({name: [
+                "Unknown parameter; expected one of: "
+                + ", ".join(serializer_class().fields) + "."] for name in unknown})
+        data = {k: params.getlist(k) if k in serializer_class.list_fields else params.get(k)
+                for k in params}
+        serializer = serializer_class(data=data)
+        serializer.is_valid(raise_exception=True)
+        return dict(serializer.validated_data)
+
+    def _environments(self, ids: list[int]) -> list[Environment]:
+        envs = list(self.get_queryset().filter(pk__in=ids))
+        missing = sorted(set(ids) - {e.pk for e in envs})
+        if missing:
+            raise exceptions.NotFound(f"No such environment: {', '.join(map(str, missing))}.")
+        if len({e.organization_id for e in envs}) > 1:
+            raise exceptions.ValidationError(
+                {"environment": ["A report covers environments of one organisation."]})
+        return envs
+
+    def _range(self, query: dict, envs: list[Environment]):
+        end = query.get("end_date") or timezone.now().astimezone(
+            envs[0].organization.tzinfo).date()
+        start = query.get("start_date") or end - timedelta(days=30)
+        if end < start:
+            raise exceptions.ValidationError(
+                {"start_date": ["start_date must be on or before end_date (default today)."]})
+        if (end - start).days + 1 > MAX_RANGE_DAYS:
+            raise exceptions.ValidationError(
+                {"start_date": [f"A report covers at most {MAX_RANGE_DAYS} days."]})
+        return start, end
+
+    @extend_schema(parameters=_query_params(CallsQuerySerializer),
+                   responses={(200, "application/json"): CallsReportSerializer,
+                              (200, "text/csv"): CSV_RESPONSE})
+    @action(detail=False, url_path="calls")
+    def calls(self, request: Request) -> Response | StreamingHttpResponse:
+        """Calls summary: totals, series, per-agent table, heatmap, previous period, deltas."""
+        query = self._validated(CallsQuerySerializer)
+        envs = self._environments(query["environment"])
+        start, end = self._range(query, envs)
+        filters = {"agent_ids": query.get("agent_id"), "direction": query.get("direction"),
+                   "status": query.get("status"), "include_testing": query["include_testing"],
+                   "interval": query["interval"]}
+        summary = cached_report("calls", envs, {"start": start, "end": end, **filters},
+                                lambda: calls_summary(envs, start, end, **filters))
+        if query.get("format") == "csv":
+            name = csv.filename("calls", envs[0].organization.slug, start, end, query["table"])
+            return csv.stream_csv(csv.calls_rows(summary, query["table"]), name)
+        return Response(CallsReportSerializer(
+            {"summary": summary, "freshness": freshness(envs)}).data)
+
+    @extend_schema(parameters=_query_params(CallbacksQuerySerializer),
+                   responses={(200, "application/json"): CallbacksReportSerializer,
+                              (200, "text/csv"): CSV_RESPONSE})
+    @action(detail=False, url_path="callbacks")
+    def callbacks(self, request: Request) -> Response | StreamingHttpResponse:
+        """Callbacks summary: totals, per day (missing days marked), per source agent."""
+        query = self._validated(CallbacksQuerySerializer)
+        envs = self._environments(query["environment"])
+        start, end = self._range(query, envs)
+        summary = cached_report("callbacks", envs, {"start": start, "end": end},
+                                lambda: callbacks_summary(envs, start, end))
+        if query.get("format") == "csv":
+            name = csv.filename("callbacks", envs[0].organization.slug, start, end,
+                                query["table"])
+            return csv.stream_csv(csv.callbacks_rows(summary, query["table"]), name)
+        return Response(CallbacksReportSerializer(
+            {"summary": summary, "freshness": freshness(envs)}).data)

@@ -1,0 +1,98 @@
+"""django-filter FilterSets for raw mirrored data; the API and the portal's HTML lists share them.
+
+Parameter names and validation messages are Talkover's (`status`, `direction`, `agent_id`,
+`date_from`, `date_to`, `search`), so the Talkover-compatible endpoints can use them as they
+are. Dates are days in the organisation's timezone (pass `timezone=`; UTC otherwise).
+"""
+from __future__ import annotations
+
+import zoneinfo
+from datetime import date
+
+import django_filters
+from django import forms
+from django.db.models import Q, QuerySet
+
+from sync.models import Agent, Call, CallStatus, Direction
+from sync.rollups import local_day_bounds
+
+UTC = zoneinfo.ZoneInfo("UTC")
+
+
+class CallFilterForm(forms.Form):
+    """Cross-field check: the end of the range may not precede its start."""
+
+    def clean(self) -> dict:
+        data = super().clean()
+        first, last = data.get("date_from"), data.get("date_to")
+        if first and last and last < first:
+            self.add_error("date_to", "The date to must be a date after or equal to date from.")
+        return data
+
+
+class CallFilterSet(django_filters.FilterSet):
+    """Filters over `Call` with Talkover's parameter names and messages."""
+
+    status = django_filters.ChoiceFilter(
+        choices=CallStatus.choices,
+        error_messages={"invalid_choice": "The selected status is invalid."},
+    )
+    direction = django_filters.ChoiceFilter(
+        choices=Direction.choices,
+        error_messages={"invalid_choice": "The selected direction is invalid."},
+    )
+    agent_id = django_filters.CharFilter(field_name="agent_external_id", max_length=64)
+    date_from = django_filters.DateFilter(
+        method="filter_date_from",
+        error_messages={"invalid": "The date from must be a valid date."},
+    )
+    date_to = django_filters.DateFilter(
+        method="filter_date_to",
+        error_messages={"invalid": "The date to must be a valid date."},
+    )
+    search = django_filters.CharFilter(method="filter_search", max_length=100)
+
+    class Meta:
+        model = Call
+        fields: list[str] = []
+        form = CallFilterForm
+
+    def __init__(self, data=None, queryset: QuerySet | None = None, *, request=None,
+                 prefix: str | None = None, timezone: zoneinfo.ZoneInfo | None = None) -> None:
+        super().__init__(data, queryset, request=request, prefix=prefix)
+        self.timezone = timezone or UTC
+
+    def filter_date_from(self, queryset: QuerySet, name: str, value: date) -> QuerySet:
+        return queryset.filter(started_at__gte=local_day_bounds(value, self.timezone)[0])
+
+    def filter_date_to(self, queryset: QuerySet, name: str, value: date) -> QuerySet:
+        return queryset.filter(started_at__lt=local_day_bounds(value, self.timezone)[1])
+
+    def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        """Phone numbers (raw or formatted, partial) or the call SID / id (exact)."""
+        value = value.strip()
+        if not value:
+            return queryset
+        digits = "".join(ch for ch in value if ch.isdigit())
+        q = Q(sid=value) | Q(external_id=value) | Q(to_formatted__icontains=value) | Q(
+            from_formatted__icontains=value)
+        if digits:
+            q |= Q(to_number__contains=digits) | Q(from_number__contains=digits)
+        return queryset.filter(q)
+
+
+class AgentFilterSet(django_filters.FilterSet):
+    """Filters over mirrored agents: direction, callback agents, free-text name search."""
+
+    direction = django_filters.ChoiceFilter(choices=Direction.choices)
+    is_callback = django_filters.BooleanFilter()
+    search = django_filters.CharFilter(method="filter_search", max_length=100)
+
+    class Meta:
+        model = Agent
+        fields: list[str] = []
+
+    def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(
+            Q(name__icontains=value) | Q(label__icontains=value) | Q(external_id=value)
+        )

@@ -1,0 +1,110 @@
+"""Talkover's wire format, so a Talkover client can point at Switchboard unchanged.
+
+Envelope `{"success": true, "data": …, "pagination": …}`, Laravel-style pagination
+(`current_page, last_page, per_page, total, from, to`), and Talkover's error shapes: 401
+`{"success": false, "message": "Unauthorized"}`, 404 `{… "message": "Agent not found"}`,
+422 `{… "message": "The given data was invalid.", "errors": {field: [message]}}`.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+DEFAULT_PER_PAGE = 20
+MAX_PER_PAGE = 100
+INVALID_DATA = "The given data was invalid."
+
+
+class TalkoverValidationError(exceptions.APIException):
+    """A 422 carrying Laravel-style field errors."""
+
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_detail = INVALID_DATA
+
+    def __init__(self, errors: Mapping[str, list[str]]) -> None:
+        super().__init__(INVALID_DATA)
+        self.errors = {field: [str(m) for m in messages] for field, messages in errors.items()}
+
+
+class TalkoverNotFound(exceptions.NotFound):
+    """A 404 whose message is Talkover's ("Agent not found")."""
+
+
+def envelope(data: Any, pagination: dict | None = None) -> dict:
+    body: dict[str, Any] = {"success": True, "data": data}
+    if pagination is not None:
+        body["pagination"] = pagination
+    return body
+
+
+def _positive_int(params: Mapping[str, str], name: str, label: str, default: int,
+                  maximum: int | None, errors: dict[str, list[str]]) -> int:
+    raw = params.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        errors[name] = [f"The {label} must be an integer."]
+        return default
+    if value < 1:
+        errors[name] = [f"The {label} must be at least 1."]
+    elif maximum is not None and value > maximum:
+        errors[name] = [f"The {label} must not be greater than {maximum}."]
+    return value
+
+
+def page_params(params: Mapping[str, str], errors: dict[str, list[str]]) -> tuple[int, int]:
+    """(page, per_page) from the query, with Talkover's defaults, limits and messages."""
+    per_page = _positive_int(params, "per_page", "per page", DEFAULT_PER_PAGE, MAX_PER_PAGE,
+                             errors)
+    page = _positive_int(params, "page", "page", 1, None, errors)
+    return page, per_page
+
+
+def paginate(queryset: QuerySet, page: int, per_page: int) -> tuple[list, dict]:
+    """One page of `queryset` and Laravel's pagination block (two queries: count, page)."""
+    total = queryset.count()
+    offset = (page - 1) * per_page
+    items = list(queryset[offset:offset + per_page]) if offset < total else []
+    return items, {
+        "current_page": page,
+        "last_page": max(1, math.ceil(total / per_page)),
+        "per_page": per_page,
+        "total": total,
+        "from": offset + 1 if items else None,
+        "to": offset + len(items) if items else None,
+    }
+
+
+def talkover_exception_handler(exc: Exception, context: dict) -> Response | None:
+    """DRF's handler, reshaped into Talkover's error envelopes."""
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound("Not found")
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, TalkoverValidationError):
+        body = {"success": False, "message": INVALID_DATA, "errors": exc.errors}
+    elif isinstance(exc, exceptions.ValidationError):
+        detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        body = {"success": False, "message": INVALID_DATA,
+                "errors": {k: [str(m) for m in v] for k, v in detail.items()}}
+        response.status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    elif isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+        body = {"success": False, "message": "Unauthorized"}
+    elif isinstance(exc, exceptions.Throttled):
+        body = {"success": False, "message": "Too Many Attempts."}
+    elif isinstance(exc, exceptions.APIException):
+        body = {"success": False, "message": str(exc.detail)}
+    else:  # pragma: no cover - exception_handler only answers APIException/Http404/403
+        body = {"success": False, "message": "Internal server error."}
+    response.data = body
+    return response
