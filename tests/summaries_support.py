@@ -8,7 +8,6 @@ import threading
 from contextlib import contextmanager
 from datetime import datetime
 
-import pytest
 from aiosmtpd.controller import Controller
 from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
 from django.test import override_settings
@@ -85,9 +84,3 @@ class CrashAfterSendBackend(LocmemBackend):
             CrashAfterSendBackend.crashed = True
             raise Crash()
         return count
-
-
-@pytest.fixture
-def fast_password_hashing(settings):
-    """The cast's passwords are irrelevant here; PBKDF2 made each test's setup take seconds."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -16,7 +16,6 @@ from reports.summaries.send import MAX_ATTEMPTS
 from tests.summaries_support import (
     Crash,
     CrashAfterSendBackend,
-    fast_password_hashing,  # noqa: F401 (fixture)
     free_port,
     make_subscription,
     smtp_sink,
@@ -24,8 +23,6 @@ from tests.summaries_support import (
 
 RUN = datetime(2026, 11, 23, 11, 0, tzinfo=UTC)  # Monday 08:00 in Sao Paulo
 NEXT_RUN = RUN + timedelta(days=7)
-
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 
 @pytest.fixture

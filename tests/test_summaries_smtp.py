@@ -14,15 +14,11 @@ from reports.queries import callbacks_summary, calls_summary
 from reports.summaries.dispatch import dispatch
 from tests.factories import make_agents, make_callback_days, make_calls
 from tests.summaries_support import (
-    fast_password_hashing,  # noqa: F401 (fixture)
     make_subscription,
     smtp_sink,
 )
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("fast_password_hashing"),
-]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 RUN = datetime(2026, 11, 23, 11, 0, tzinfo=UTC)  # Monday 08:00 in Sao Paulo
 WEEK = (date(2026, 11, 16), date(2026, 11, 22))

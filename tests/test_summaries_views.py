@@ -11,13 +11,10 @@ from django.urls import reverse
 from reports.models import DeliveryStatus, ReportDelivery, ReportSubscription
 from reports.summaries.unsubscribe import make_token
 from tests.summaries_support import (
-    fast_password_hashing,  # noqa: F401 (fixture)
     make_subscription,
 )
 
 RUN = datetime(2026, 11, 23, 11, 0, tzinfo=UTC)
-
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 
 def client_for(user) -> Client:
