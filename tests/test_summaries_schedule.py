@@ -114,10 +114,3 @@ def test_period_is_previous_full_local_week_day_or_month():
     # Local date decides: 02:00 UTC Monday is still Sunday in Sao Paulo.
     sunday_night = utc(2026, 11, 23, 2, 0)
     assert period_for_run(Cadence.DAILY, sunday_night, SP).start == date(2026, 11, 21)
-
-
-def test_previous_period_for_deltas():
-    week = Period(date(2026, 11, 16), date(2026, 11, 22))
-    assert week.previous(Cadence.WEEKLY) == Period(date(2026, 11, 9), date(2026, 11, 15))
-    march = Period(date(2026, 3, 1), date(2026, 3, 31))
-    assert march.previous(Cadence.MONTHLY) == Period(date(2026, 2, 1), date(2026, 2, 28))

@@ -21,17 +21,6 @@ class Period:
     start: date
     end: date
 
-    @property
-    def days(self) -> int:
-        return (self.end - self.start).days + 1
-
-    def previous(self, cadence: str) -> Period:
-        """The period just before this one (same length; the previous month for monthly)."""
-        if cadence == Cadence.MONTHLY:
-            end = self.start - timedelta(days=1)
-            return Period(end.replace(day=1), end)
-        return Period(self.start - timedelta(days=self.days), self.start - timedelta(days=1))
-
 
 def _local_instant(day: date, hour: int, tz: zoneinfo.ZoneInfo) -> datetime:
     """`hour`:00 local on `day` as UTC (fold=0: see the module docstring for DST edges)."""
