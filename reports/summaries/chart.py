@@ -17,7 +17,7 @@ def daily_bars_png(daily: list[tuple[date, int]], label_format: str = "%d/%m") -
     """A bar per day, labelled with the date (and the count over the tallest bar)."""
     image = Image.new("RGB", (WIDTH, HEIGHT), "white")
     draw = ImageDraw.Draw(image)
-    font = ImageFont.load_default()
+    font = ImageFont.load_default(size=12)
     top, bottom, left, right = 16, HEIGHT - 18, 4, WIDTH - 4
     draw.line([(left, bottom), (right, bottom)], fill=AXIS)
     if daily:

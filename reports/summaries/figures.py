@@ -6,9 +6,8 @@ them: totals with deltas, one row per environment, top agents, busiest day, fres
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import cached_property
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -54,6 +53,7 @@ class Summary:
     environments: list[EnvironmentFigures]
     freshness: list[Freshness]
     dashboard_url: str
+    _charts: dict[str, bytes] = field(default_factory=dict, repr=False)
 
     @property
     def deltas(self) -> dict[str, Delta]:
@@ -91,10 +91,12 @@ class Summary:
     def stale(self) -> bool:
         return any(f.stale for f in self.freshness)
 
-    @cached_property
-    def chart_png(self) -> bytes:
-        """Rendered once per summary, attached to every recipient's message."""
-        return daily_bars_png(self.daily)
+    def chart_png(self, language: str) -> bytes:
+        """Rendered once per summary and language, attached to every recipient's message."""
+        if language not in self._charts:
+            label = "%m/%d" if language == "en" else "%d/%m"
+            self._charts[language] = daily_bars_png(self.daily, label)
+        return self._charts[language]
 
 
 def dashboard_url(organization: Organization, period: Period) -> str:

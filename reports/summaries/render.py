@@ -62,8 +62,8 @@ def summary_csv(summary: Summary) -> str:
     return out.getvalue()
 
 
-def chart_image(summary: Summary) -> MIMEImage:
-    image = MIMEImage(summary.chart_png, _subtype="png")
+def chart_image(summary: Summary, language: str) -> MIMEImage:
+    image = MIMEImage(summary.chart_png(language), _subtype="png")
     image.add_header("Content-ID", f"<{CHART_CID}>")
     image.add_header("Content-Disposition", "inline", filename="daily-calls.png")
     return image
@@ -90,7 +90,7 @@ def build_message(
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
             "Auto-Submitted": "auto-generated",
         },
-        inline_images=[chart_image(summary)],
+        inline_images=[chart_image(summary, subscription.language)],
     )
     message.attach_alternative(html, "text/html")
     if subscription.attach_csv:
