@@ -19,17 +19,23 @@ class Sink:
     """aiosmtpd handler keeping every received message; can be told to refuse them."""
 
     def __init__(self) -> None:
-        self.messages: list[email.message.EmailMessage] = []
+        self.raw: list[bytes] = []
         self.refuse: str | None = None
         self.lock = threading.Lock()
 
     async def handle_DATA(self, server, session, envelope) -> str:
         if self.refuse:
             return self.refuse
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self.lock:
-            self.messages.append(message)
+            self.raw.append(envelope.content)
         return "250 OK"
+
+    @property
+    def messages(self) -> list[email.message.EmailMessage]:
+        """Received messages, parsed on demand (parsing in the server thread slows senders)."""
+        with self.lock:
+            raw = list(self.raw)
+        return [email.message_from_bytes(r, policy=email.policy.default) for r in raw]
 
     def to(self, address: str) -> list[email.message.EmailMessage]:
         return [m for m in self.messages if m["To"] == address]

@@ -212,3 +212,15 @@ def test_celery_task_is_registered_and_dispatches(sub, settings):
     assert entry["task"] == "reports.send_due_summaries"
     ReportSubscription.objects.filter(pk=sub.pk).update(next_run_at=datetime.now(UTC))
     assert send_due_summaries.apply().get() == {"claimed": 1, "sent": 1}
+
+
+def test_a_summary_that_cannot_be_built_is_retried_not_lost(sub, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("report query failed")
+
+    monkeypatch.setattr("reports.summaries.send.build_summary", broken)
+    assert dispatch(RUN).statuses == {"retrying": 1}
+    assert "report query failed" in sub.deliveries.get().error
+    monkeypatch.undo()
+    assert dispatch(RUN + timedelta(minutes=5)).statuses == {"sent": 1}
+    assert len(mail.outbox) == 2

@@ -71,17 +71,18 @@ def deliver(
     if not envs:
         _finish(delivery, DeliveryStatus.SKIPPED, "No environments selected.")
         return delivery.status
+    summaries = {} if summaries is None else summaries
     key = (sub.organization_id, tuple(e.pk for e in envs), period)
     try:
-        summary = summaries[key] if summaries and key in summaries else build_summary(
-            sub.organization, envs, period, now
-        )
-        if summaries is not None:
-            summaries[key] = summary
-    except Exception as exc:  # a broken summary must not stop the others
+        if key not in summaries:
+            summaries[key] = build_summary(sub.organization, envs, period, now)
+        summary = summaries[key]
+    except Exception as exc:  # one broken summary must not stop the others; retried later
         log.exception("summary %s could not be built", delivery.pk)
-        _finish(delivery, DeliveryStatus.FAILED, f"Could not build the summary: {exc}")
-        return delivery.status
+        for state in delivery.recipients.values():
+            if state["status"] == PENDING:
+                state.update(status=FAILED, error=f"Could not build the summary: {exc}"[:500])
+        return _conclude(delivery, now)
     if sub.skip_if_no_calls and not delivery.is_test and summary.calls.totals.total == 0:
         _finish(delivery, DeliveryStatus.SKIPPED, "No calls in the period.")
         return delivery.status
