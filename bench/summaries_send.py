@@ -1,6 +1,7 @@
 """Benchmark: claim, render and send 1,000 summaries to a local SMTP sink (aiosmtpd).
 
-Usage (uses DATABASE_URL like the app; the data it creates is deleted at the end):
+The SMTP server is aiosmtpd's discarding sink in a separate process. Usage (uses
+DATABASE_URL like the app; the data it creates is deleted at the end):
 
     DATABASE_URL=postgres://… python bench/summaries_send.py [--count 1000] [--calls 5000]
 
@@ -12,9 +13,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
+import subprocess
 import sys
 import time
 import uuid
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -34,7 +38,7 @@ from reports.summaries.figures import build_summary  # noqa: E402
 from reports.summaries.render import build_message  # noqa: E402
 from reports.summaries.schedule import Period  # noqa: E402
 from tests.factories import make_agents, make_callback_days, make_calls  # noqa: E402
-from tests.summaries_support import smtp_sink  # noqa: E402
+from tests.summaries_support import free_port  # noqa: E402
 
 RUN = datetime(2026, 11, 23, 11, 0, tzinfo=UTC)  # Monday 08:00 in Sao Paulo
 WEEK = Period(date(2026, 11, 16), date(2026, 11, 22))
@@ -59,6 +63,26 @@ def setup(count: int, calls: int) -> Organization:
     return org
 
 
+@contextmanager
+def smtp_server():
+    """aiosmtpd's discarding sink in its own process, like a real relay (no shared GIL)."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}",
+         "-c", "aiosmtpd.handlers.Sink"], stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.1)
+        yield port
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=1000)
@@ -79,12 +103,15 @@ def main() -> None:
         rows.append(("render only (figures + trio + PNG + CSV)", args.count,
                      time.perf_counter() - started))
 
-        with smtp_sink() as sink, override_settings(PORTAL_BASE_URL="https://sb.example"):
+        with smtp_server() as port, override_settings(
+            EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend", EMAIL_HOST="127.0.0.1",
+            EMAIL_PORT=port, EMAIL_USE_TLS=False, EMAIL_USE_SSL=False, EMAIL_HOST_USER="",
+            EMAIL_HOST_PASSWORD="", PORTAL_BASE_URL="https://sb.example",
+        ):
             started = time.perf_counter()
             result = dispatch(RUN)
             elapsed = time.perf_counter() - started
         assert result.statuses == {"sent": args.count}, result.statuses
-        assert len(sink.raw) == args.count
         rows.append(("dispatch: claim + render + SMTP send + record", args.count, elapsed))
 
         db = django.db.connection.vendor
