@@ -155,6 +155,8 @@ def main() -> None:
     print(f"{'-' * 10}-+-{'-' * 11}-+-{'-' * 9}-+-{'-' * 7}")
     for size, rollups, median, p95 in results:
         print(f"{size:>10,} | {rollups:>11,} | {median:>9.1f} | {p95:>7.1f}")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"machine: {os.cpu_count()} CPUs, load average {load} (1/5/15 min) after the runs")
     if len(results) >= 2:
         print(f"ratio {results[-1][0]:,}/{results[0][0]:,}: median "
               f"{results[-1][2] / results[0][2]:.2f}, p95 {results[-1][3] / results[0][3]:.2f} "

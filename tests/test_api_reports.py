@@ -71,6 +71,12 @@ def test_calls_report_csv_streams(env_a, data, alice, api_client_for):
     agent_rows = list(csv.reader(io.StringIO(b"".join(agents.streaming_content).decode())))
     assert agent_rows[0][:3] == ["environment_id", "agent_id", "agent_name"]
     assert len(agent_rows) == 4
+    heatmap = get(api_client_for(alice), "calls", environment=env_a.pk, format="csv",
+                  table="heatmap", **RANGE)
+    grid = list(csv.reader(io.StringIO(b"".join(heatmap.streaming_content).decode())))
+    assert grid[0][:2] == ["weekday", "00:00"] and grid[1][0] == "Monday" and len(grid) == 8
+    assert sum(int(n) for row in grid[1:] for n in row[1:]) == int(sum(int(r[2])
+                                                                       for r in rows[1:]))
 
 
 def test_callbacks_report_json_and_csv(env_a, data, alice, api_client_for):

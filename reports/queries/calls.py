@@ -11,11 +11,10 @@ import dataclasses
 from collections.abc import Iterable, Sequence
 from datetime import date
 
-from django.db.models import IntegerField, Max, Q, QuerySet, Sum
-from django.db.models.fields.json import KT
-from django.db.models.functions import Cast
+from django.db.models import Q, QuerySet
 
 from portal.models import Environment
+from reports.queries import rollup_sql as sql
 from reports.queries.common import (
     Delta,
     Interval,
@@ -29,8 +28,9 @@ from reports.queries.common import (
     resolve_environments,
 )
 from reports.queries.histogram import percentile
-from sync.models import ANSWERED_STATUSES, Agent, Call, CallRollup, CallStatus, Direction
-from sync.rollups import BUCKET_COUNT, local_day_bounds
+from reports.queries.rollup_sql import figures_per_agent, figures_per_day
+from sync.models import ANSWERED_STATUSES, Agent, Call, CallStatus
+from sync.rollups import local_day_bounds
 
 ANSWERED = {str(s) for s in ANSWERED_STATUSES}
 
@@ -105,71 +105,40 @@ class CallsSummary:
     heatmap: list[list[int]]
 
 
-# Figures are summed in the database, one row per day (and one per agent), so the work left
-# to Python follows days and agents, not calls or rollup rows. A figure row is a vector laid
-# out as FIGURE_COLUMNS; histogram buckets and hours come out of the JSON lists by index.
-STATUSES = tuple(str(s) for s in CallStatus)
-_ANSWERED_Q = Q(status__in=sorted(ANSWERED))
-
-
-def _json_item_sum(field: str, index: int, **extra) -> Sum:
-    return Sum(Cast(KT(f"{field}__{index}"), IntegerField()), **extra)
-
-
-FIGURE_COLUMNS: dict[str, Sum | Max] = {
-    "n_total": Sum("count"),
-    **{f"n_status{i}": Sum("count", filter=Q(status=s)) for i, s in enumerate(STATUSES)},
-    "n_inbound": Sum("count", filter=Q(direction=Direction.INBOUND)),
-    "n_outbound": Sum("count", filter=Q(direction=Direction.OUTBOUND)),
-    "talk": Sum("duration_sum", filter=_ANSWERED_Q),
-    "talk_max": Max("duration_max", filter=_ANSWERED_Q),
-    **{f"hist{i}": _json_item_sum("duration_hist", i, filter=_ANSWERED_Q)
-       for i in range(BUCKET_COUNT)},
-}
-
-
-def hour_columns(start: date) -> dict[str, Sum]:
-    """Calls per local hour, summed from `start` on (the previous period needs no heatmap)."""
-    return {f"hour{i}": _json_item_sum("hour_counts", i, filter=Q(day__gte=start))
-            for i in range(24)}
-_STATUS_AT = {s: 1 + i for i, s in enumerate(STATUSES)}
-_INBOUND, _OUTBOUND, _TALK, _MAX = (1 + len(STATUSES) + i for i in range(4))
-_HIST = _MAX + 1
-_WIDTH = _HIST + BUCKET_COUNT
-
-
 class _Acc:
-    """Running sums of figure vectors (see FIGURE_COLUMNS)."""
+    """Running sums of figure vectors (laid out as `rollup_sql.FIGURES`)."""
 
     __slots__ = ("v",)
 
     def __init__(self) -> None:
-        self.v = [0] * _WIDTH
+        self.v = [0] * sql.WIDTH
 
     def add(self, row: Sequence[int | None]) -> None:
         v = self.v
-        for i in range(_WIDTH):
-            if i != _MAX:
+        for i in range(sql.WIDTH):
+            if i != sql.TALK_MAX:
                 v[i] += row[i] or 0
-        v[_MAX] = max(v[_MAX], row[_MAX] or 0)
+        # SUM of a bigint is a numeric (Decimal) in PostgreSQL.
+        v[sql.TALK] = int(v[sql.TALK])
+        v[sql.TALK_MAX] = max(v[sql.TALK_MAX], row[sql.TALK_MAX] or 0)
 
     def totals(self) -> CallTotals:
         v = self.v
         total = v[0]
-        answered = sum(v[_STATUS_AT[s]] for s in ANSWERED)
-        failed = v[_STATUS_AT[CallStatus.FAILED]]
-        busy = v[_STATUS_AT[CallStatus.BUSY]]
-        no_answer = v[_STATUS_AT[CallStatus.NO_ANSWER]]
-        hist = v[_HIST:]
+        answered = sum(v[sql.STATUS_AT[s]] for s in ANSWERED)
+        failed = v[sql.STATUS_AT[CallStatus.FAILED]]
+        busy = v[sql.STATUS_AT[CallStatus.BUSY]]
+        no_answer = v[sql.STATUS_AT[CallStatus.NO_ANSWER]]
+        hist = v[sql.HIST:]
         return CallTotals(
             total=total, answered=answered, answer_rate=rate(answered, total),
             failed=failed, busy=busy, no_answer=no_answer,
             other=total - answered - failed - busy - no_answer,
-            inbound=v[_INBOUND], outbound=v[_OUTBOUND], talk_time_total=v[_TALK],
-            talk_time_avg=round(v[_TALK] / answered, 1) if answered else None,
-            duration_median=percentile(hist, 0.5, v[_MAX]),
-            duration_p90=percentile(hist, 0.9, v[_MAX]),
-            duration_max=v[_MAX] if answered else None,
+            inbound=v[sql.INBOUND], outbound=v[sql.OUTBOUND], talk_time_total=v[sql.TALK],
+            talk_time_avg=round(v[sql.TALK] / answered, 1) if answered else None,
+            duration_median=percentile(hist, 0.5, v[sql.TALK_MAX]),
+            duration_p90=percentile(hist, 0.9, v[sql.TALK_MAX]),
+            duration_max=v[sql.TALK_MAX] if answered else None,
         )
 
 
@@ -215,16 +184,10 @@ def calls_summary(
         normalize_choice(agent_ids), normalize_choice(direction), normalize_choice(status)
     )
     prev_start, prev_end = previous_period(start, end)
-    rollups = CallRollup.objects.filter(
-        _filter_q(agents, directions, statuses, include_testing),
-        environment__in=[e.pk for e in envs],
-    ).order_by()
-    hours = hour_columns(start)
-    per_day = (
-        rollups.filter(day__gte=prev_start, day__lte=end).values("day")
-        .annotate(**FIGURE_COLUMNS, **hours)
-        .values_list("day", *FIGURE_COLUMNS, *hours)
-    )
+    env_ids = [e.pk for e in envs]
+    filters = {"agent_ids": agents, "directions": directions, "statuses": statuses,
+               "include_testing": include_testing}
+    per_day = figures_per_day(env_ids, prev_start, end, start, **filters)
     current, previous = _Acc(), _Acc()
     by_period: dict[date, _Acc] = {}
     heatmap = [[0] * 24 for _ in range(7)]
@@ -235,7 +198,7 @@ def calls_summary(
         current.add(values)
         by_period.setdefault(period_start(day, interval), _Acc()).add(values)
         weekday = heatmap[day.weekday()]
-        for hour, n in enumerate(values[_WIDTH:]):
+        for hour, n in enumerate(values[sql.WIDTH:]):
             weekday[hour] += n or 0
 
     totals, prev_totals = current.totals(), previous.totals()
@@ -255,18 +218,16 @@ def calls_summary(
             SeriesPoint(first, last, by_period.get(period_start(first, interval), _Acc()).totals())
             for first, last in periods(start, end, interval)
         ],
-        agents=_agent_rows(rollups.filter(day__gte=start, day__lte=end)) if totals.total else [],
+        agents=_agent_rows(figures_per_agent(env_ids, start, end, **filters))
+        if totals.total else [],
         heatmap=heatmap,
     )
 
 
-def _agent_rows(rollups: QuerySet[CallRollup]) -> list[AgentRow]:
-    """Per-agent rows, busiest first, with names from the mirror (two queries)."""
+def _agent_rows(per_agent: list[tuple]) -> list[AgentRow]:
+    """Per-agent rows, busiest first, with names from the mirror (one query)."""
     by_agent: dict[tuple[int, str], _Acc] = {}
-    for env_id, agent_id, *values in (
-        rollups.values("environment_id", "agent_external_id").annotate(**FIGURE_COLUMNS)
-        .values_list("environment_id", "agent_external_id", *FIGURE_COLUMNS)
-    ):
+    for env_id, agent_id, *values in per_agent:
         by_agent.setdefault((env_id, agent_id), _Acc()).add(values)
     names = {
         (env_id, ext): name
