@@ -1,0 +1,141 @@
+"""Admin for emailed summaries: subscriptions (with "send test now") and the delivery log
+(with "re-send failed"). Staff who are not superusers see only organisations they administer.
+
+When the admin branch's `portal.admin_base.TenantAdminMixin` is on main, these classes should
+derive from it instead of `_OrgScoped` (same idea, more complete: choices, filters, 404s).
+"""
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+
+from portal import audit
+from portal.models import Role
+from reports.models import DeliveryStatus, ReportDelivery, ReportSubscription
+from reports.summaries.actions import resend, send_test
+from reports.summaries.dispatch import send_claimed
+
+
+class _OrgScoped(admin.ModelAdmin):
+    organization_field = "organization"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(**{
+            f"{self.organization_field}__memberships__user": request.user,
+            f"{self.organization_field}__memberships__role__in": [Role.OWNER, Role.ADMIN],
+        })
+
+
+class DeliveryInline(admin.TabularInline):
+    model = ReportDelivery
+    extra = 0
+    max_num = 0
+    can_delete = False
+    fields = ["period_start", "period_end", "is_test", "status", "attempts", "sent_at", "error"]
+    readonly_fields = fields
+    ordering = ["-created_at"]
+    show_change_link = True
+
+
+@admin.register(ReportSubscription)
+class ReportSubscriptionAdmin(_OrgScoped):
+    list_display = ["name", "organization", "cadence", "schedule", "language", "active",
+                    "next_run_at", "last_status"]
+    list_filter = ["cadence", "active", "language", "attach_csv", "organization"]
+    search_fields = ["name", "organization__name", "organization__slug"]
+    list_select_related = ["organization"]
+    filter_horizontal = ["environments", "members"]
+    readonly_fields = ["next_run_at", "created_by", "created_at", "updated_at"]
+    inlines = [DeliveryInline]
+    actions = ["send_test_now"]
+
+    @admin.display(description="schedule")
+    def schedule(self, obj: ReportSubscription) -> str:
+        day = f"{obj.get_weekday_display()} " if obj.cadence == "weekly" else ""
+        return f"{day}{obj.hour:02d}:00 {obj.tz_name}"
+
+    @admin.display(description="last delivery")
+    def last_status(self, obj: ReportSubscription) -> str:
+        last = obj.deliveries.order_by("-created_at").first()
+        return f"{last.get_status_display()} ({last.period_start})" if last else "—"
+
+    def save_model(self, request, obj: ReportSubscription, form, change: bool) -> None:
+        if not change:
+            obj.created_by = request.user
+        schedule_fields = {"cadence", "weekday", "hour", "timezone", "active"}
+        if not change or schedule_fields & set(form.changed_data):
+            obj.reschedule()
+        super().save_model(request, obj, form, change)
+        audit.record("subscription.update" if change else "subscription.create",
+                     actor=request.user, organization=obj.organization, target=obj,
+                     changed=form.changed_data, via="admin")
+
+    @admin.action(description="Send test now (to me)")
+    def send_test_now(self, request: HttpRequest, queryset: QuerySet) -> None:
+        if not request.user.email:
+            self.message_user(request, "Your account has no email address.", messages.ERROR)
+            return
+        for sub in queryset.select_related("organization"):
+            delivery = send_test(sub, request.user)
+            audit.record("subscription.send_test", actor=request.user,
+                         organization=sub.organization, target=sub, status=delivery.status)
+            level = messages.SUCCESS if delivery.status == DeliveryStatus.SENT else messages.ERROR
+            self.message_user(request, f"{sub.name}: {delivery.get_status_display()} "
+                                       f"{delivery.error}".strip(), level)
+
+
+@admin.register(ReportDelivery)
+class ReportDeliveryAdmin(_OrgScoped):
+    organization_field = "subscription__organization"
+    list_display = ["subscription", "organization", "period_start", "period_end", "is_test",
+                    "status", "attempts", "sent_at", "short_error"]
+    list_filter = ["status", "is_test", "subscription__cadence", "subscription__organization"]
+    search_fields = ["subscription__name", "subscription__organization__name", "error"]
+    list_select_related = ["subscription__organization"]
+    date_hierarchy = "created_at"
+    readonly_fields = ["subscription", "period_start", "period_end", "scheduled_for", "is_test",
+                       "requested_by", "status", "recipient_states", "attempts",
+                       "next_attempt_at", "claimed_at", "sent_at", "error", "created_at"]
+    exclude = ["recipients"]
+    actions = ["resend_failed"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # deliveries are made by the dispatcher, never by hand
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    @admin.display(description="organisation", ordering="subscription__organization__name")
+    def organization(self, obj: ReportDelivery):
+        return obj.subscription.organization
+
+    @admin.display(description="error")
+    def short_error(self, obj: ReportDelivery) -> str:
+        return (obj.error[:80] + "…") if len(obj.error) > 80 else obj.error
+
+    @admin.display(description="recipients")
+    def recipient_states(self, obj: ReportDelivery) -> str:
+        return format_html("<ul>{}</ul>", format_html_join(
+            "", "<li>{}: {} {}</li>",
+            ((email, s.get("status"), s.get("error", "")) for email, s in obj.recipients.items()),
+        ))
+
+    @admin.action(description="Re-send failed deliveries (to recipients who did not get them)")
+    def resend_failed(self, request: HttpRequest, queryset: QuerySet) -> None:
+        now = timezone.now()
+        done = 0
+        for delivery in queryset.filter(status=DeliveryStatus.FAILED):
+            if resend(delivery, now):
+                send_claimed(delivery.pk, now)
+                done += 1
+                audit.record("delivery.resend", actor=request.user,
+                             organization=delivery.subscription.organization, target=delivery)
+        skipped = queryset.count() - done
+        self.message_user(request, f"Re-sent {done} failed delivery(ies); {skipped} skipped "
+                                   "(only failed deliveries can be re-sent).")

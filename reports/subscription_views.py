@@ -1,0 +1,161 @@
+"""Settings pages for emailed summaries (every org object comes through portal.access)."""
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from portal import audit
+from portal.access import get_organization_for_user, membership_for
+from portal.models import Role
+from reports.models import ReportSubscription
+from reports.subscription_forms import SubscriptionForm
+from reports.summaries.actions import send_test
+from reports.summaries.unsubscribe import read_token
+
+DELIVERY_LOG_SIZE = 20
+
+
+def _subscription(request: HttpRequest, org_slug: str, pk: int, min_role: str):
+    org = get_organization_for_user(request.user, org_slug, min_role)
+    sub = get_object_or_404(ReportSubscription.objects.select_related("organization"),
+                            pk=pk, organization=org)
+    return org, sub
+
+
+@login_required
+def subscription_list(request: HttpRequest, org_slug: str) -> HttpResponse:
+    org = get_organization_for_user(request.user, org_slug, Role.VIEWER)
+    subs = list(
+        org.report_subscriptions.order_by("name", "pk").prefetch_related("members", "deliveries")
+    )
+    for sub in subs:
+        sub.mine = request.user in sub.members.all()
+        sub.last_delivery = next(iter(sub.deliveries.all()), None)
+    can_edit = membership_for(request.user, org).has_role(Role.ADMIN)
+    return render(request, "reports/subscriptions/list.html",
+                  {"org": org, "subscriptions": subs, "can_edit": can_edit})
+
+
+@login_required
+def subscription_detail(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
+    org, sub = _subscription(request, org_slug, pk, Role.VIEWER)
+    deliveries = sub.deliveries.select_related("requested_by")[:DELIVERY_LOG_SIZE]
+    return render(request, "reports/subscriptions/detail.html", {
+        "org": org, "sub": sub, "deliveries": deliveries,
+        "mine": sub.members.filter(pk=request.user.pk).exists(),
+        "can_edit": membership_for(request.user, org).has_role(Role.ADMIN),
+        "environments": sub.selected_environments(), "recipients": sub.recipient_emails(),
+    })
+
+
+@login_required
+def subscription_create(request: HttpRequest, org_slug: str) -> HttpResponse:
+    org = get_organization_for_user(request.user, org_slug, Role.ADMIN)
+    form = SubscriptionForm(request.POST or None, organization=org,
+                            initial={"members": [request.user]})
+    if request.method == "POST" and form.is_valid():
+        form.instance.created_by = request.user
+        sub = form.save()
+        audit.record("subscription.create", actor=request.user, organization=org, target=sub)
+        messages.success(request, _("Subscription created."))
+        return redirect("subscription-detail", org.slug, sub.pk)
+    status = 400 if form.errors else 200
+    return render(request, "reports/subscriptions/form.html", {"org": org, "form": form},
+                  status=status)
+
+
+@login_required
+def subscription_edit(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
+    org, sub = _subscription(request, org_slug, pk, Role.ADMIN)
+    form = SubscriptionForm(request.POST or None, instance=sub, organization=org)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        audit.record("subscription.update", actor=request.user, organization=org, target=sub,
+                     changed=form.changed_data)
+        messages.success(request, _("Subscription saved."))
+        return redirect("subscription-detail", org.slug, sub.pk)
+    status = 400 if form.errors else 200
+    return render(request, "reports/subscriptions/form.html",
+                  {"org": org, "form": form, "sub": sub}, status=status)
+
+
+@login_required
+def subscription_delete(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
+    org, sub = _subscription(request, org_slug, pk, Role.ADMIN)
+    if request.method == "POST":
+        audit.record("subscription.delete", actor=request.user, organization=org, target=sub)
+        sub.delete()
+        messages.success(request, _("Subscription deleted."))
+        return redirect("subscription-list", org.slug)
+    return render(request, "reports/subscriptions/confirm_delete.html", {"org": org, "sub": sub})
+
+
+@login_required
+@require_POST
+def subscription_send_test(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
+    org, sub = _subscription(request, org_slug, pk, Role.ADMIN)
+    if not request.user.email:
+        messages.error(request, _("Your account has no email address; add one to get a test."))
+        return redirect("subscription-detail", org.slug, sub.pk)
+    delivery = send_test(sub, request.user)
+    audit.record("subscription.send_test", actor=request.user, organization=org, target=sub,
+                 status=delivery.status)
+    if delivery.status == "sent":
+        messages.success(request, _("Test sent to %(email)s.") % {"email": request.user.email})
+    else:
+        messages.error(request, _("Test not sent (%(status)s): %(error)s")
+                       % {"status": delivery.get_status_display(), "error": delivery.error})
+    return redirect("subscription-detail", org.slug, sub.pk)
+
+
+@login_required
+@require_POST
+def subscription_self(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
+    """A member subscribes or unsubscribes themself (any role)."""
+    org, sub = _subscription(request, org_slug, pk, Role.VIEWER)
+    action = request.POST.get("action")
+    if action == "subscribe":
+        sub.members.add(request.user)
+        messages.success(request, _("You are subscribed to “%(name)s”.") % {"name": sub.name})
+    elif action == "unsubscribe":
+        sub.members.remove(request.user)
+        messages.success(request, _("You are unsubscribed from “%(name)s”.") % {"name": sub.name})
+    else:
+        return HttpResponseBadRequest(_("action must be “subscribe” or “unsubscribe”."))
+    audit.record(f"subscription.self_{action}", actor=request.user, organization=org, target=sub)
+    if request.POST.get("back") == "list":
+        return redirect("subscription-list", org.slug)
+    return redirect("subscription-detail", org.slug, sub.pk)
+
+
+def remove_recipient(sub: ReportSubscription, email: str) -> None:
+    """Stop sending `sub` to `email`, whether it is a member's address or a plain one."""
+    sub.members.remove(*sub.members.filter(email__iexact=email))
+    if email in sub.addresses:
+        sub.addresses = [a for a in sub.addresses if a != email]
+        sub.save(update_fields=["addresses", "updated_at"])
+
+
+@csrf_exempt  # mail clients POST here (RFC 8058) without a session; the token is the proof
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """Signed one-click unsubscribe: GET asks to confirm (link scanners GET), POST acts."""
+    data = read_token(token)
+    sub = None
+    if data is not None:
+        sub = ReportSubscription.objects.filter(pk=data[0]).select_related("organization").first()
+    if sub is None:
+        return render(request, "reports/subscriptions/unsubscribe.html", {"invalid": True},
+                      status=404)
+    email = data[1]
+    done = request.method == "POST"
+    if done:
+        remove_recipient(sub, email)
+        audit.record("subscription.unsubscribe", organization=sub.organization, target=sub,
+                     email=email)
+    return render(request, "reports/subscriptions/unsubscribe.html",
+                  {"sub": sub, "email": email, "done": done})

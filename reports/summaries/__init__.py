@@ -1,0 +1,1 @@
+"""Scheduled emailed summaries: scheduling, claiming, rendering, sending."""

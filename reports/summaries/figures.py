@@ -1,0 +1,134 @@
+"""The figures a summary shows, gathered once and shared by the HTML, text and CSV parts.
+
+Every number comes from the report queries (`reports.queries`), the same functions behind the
+dashboard and the API, so an email never disagrees with the portal. This module only arranges
+them: totals with deltas, one row per environment, top agents, busiest day, freshness.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from urllib.parse import urlencode
+
+from django.conf import settings
+
+from portal.models import Environment, Organization
+from reports.queries import (
+    AgentRow,
+    CallbacksSummary,
+    CallbackTotals,
+    CallsSummary,
+    CallTotals,
+    Delta,
+    Freshness,
+    callbacks_summary,
+    calls_summary,
+    freshness,
+)
+from reports.summaries.chart import daily_bars_png
+from reports.summaries.schedule import Period
+
+TOP_AGENTS = 5
+
+
+@dataclass(frozen=True)
+class EnvironmentFigures:
+    """One environment's calls and callbacks in the period."""
+
+    environment_id: int
+    name: str
+    calls: CallTotals
+    callbacks: CallbackTotals
+
+
+@dataclass
+class Summary:
+    """Everything one summary email says (shared by all its recipients)."""
+
+    organization: Organization
+    period: Period
+    previous: Period
+    calls: CallsSummary
+    callbacks: CallbacksSummary
+    environments: list[EnvironmentFigures]
+    freshness: list[Freshness]
+    dashboard_url: str
+    _charts: dict[str, bytes] = field(default_factory=dict, repr=False)
+
+    @property
+    def deltas(self) -> dict[str, Delta]:
+        """The KPI block's deltas, by template-friendly name."""
+        return {
+            "calls": self.calls.deltas["total"],
+            "answer_rate": self.calls.deltas["answer_rate"],
+            "talk_time": self.calls.deltas["talk_time_total"],
+            "callbacks_received": self.callbacks.deltas["received"],
+        }
+
+    @property
+    def top_agents(self) -> list[AgentRow]:
+        return self.calls.agents[:TOP_AGENTS]
+
+    @property
+    def daily(self) -> list[tuple[date, int]]:
+        return [(point.start, point.figures.total) for point in self.calls.series]
+
+    @property
+    def busiest_day(self) -> tuple[date, int] | None:
+        """The day with most calls (earliest on a tie); None for a period without calls."""
+        best = max(self.daily, key=lambda pair: pair[1], default=None)
+        return best if best and best[1] else None
+
+    @property
+    def data_as_of(self) -> datetime | None:
+        """The oldest last sync: every figure is at least this fresh."""
+        moments = [f.last_synced_at for f in self.freshness]
+        if not moments or None in moments:
+            return None
+        return min(moments)
+
+    @property
+    def stale(self) -> bool:
+        return any(f.stale for f in self.freshness)
+
+    def chart_png(self, language: str) -> bytes:
+        """Rendered once per summary and language, attached to every recipient's message."""
+        if language not in self._charts:
+            label = "%m/%d" if language == "en" else "%d/%m"
+            self._charts[language] = daily_bars_png(self.daily, label)
+        return self._charts[language]
+
+
+def dashboard_url(organization: Organization, period: Period) -> str:
+    """The portal dashboard for exactly the reported range."""
+    query = urlencode({"start": period.start.isoformat(), "end": period.end.isoformat()})
+    return f"{settings.PORTAL_BASE_URL.rstrip('/')}/o/{organization.slug}/?{query}"
+
+
+def build_summary(
+    organization: Organization, envs: list[Environment], period: Period,
+    now: datetime | None = None,
+) -> Summary:
+    """Gather the figures of `period` (with the previous period for deltas) over `envs`.
+
+    `envs` must be non-empty and of `organization` (the report queries refuse otherwise).
+    """
+    calls = calls_summary(envs, period.start, period.end)
+    callbacks = callbacks_summary(envs, period.start, period.end)
+    if len(envs) == 1:
+        per_env = [EnvironmentFigures(envs[0].pk, envs[0].name, calls.totals, callbacks.totals)]
+    else:
+        per_env = [
+            EnvironmentFigures(
+                env.pk, env.name,
+                calls_summary([env], period.start, period.end).totals,
+                callbacks_summary([env], period.start, period.end).totals,
+            )
+            for env in envs
+        ]
+    return Summary(
+        organization=organization, period=period,
+        previous=Period(calls.previous_start, calls.previous_end),
+        calls=calls, callbacks=callbacks, environments=per_env,
+        freshness=freshness(envs, now), dashboard_url=dashboard_url(organization, period),
+    )

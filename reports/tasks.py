@@ -1,0 +1,13 @@
+"""Celery tasks of the reporting side (routed to the `email` queue by `reports.*`)."""
+from __future__ import annotations
+
+from celery import shared_task
+
+from reports.summaries.dispatch import dispatch
+
+
+@shared_task(name="reports.send_due_summaries", ignore_result=True)
+def send_due_summaries() -> dict[str, int]:
+    """Claim and send every due summary; safe to run from several workers at once."""
+    result = dispatch()
+    return {"claimed": result.claimed, **result.statuses}

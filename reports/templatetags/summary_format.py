@@ -1,0 +1,62 @@
+"""Formatting filters for summary emails: durations, rates, deltas that read without colour."""
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from django import template
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+
+register = template.Library()
+
+
+@register.filter
+def duration(seconds: float | None) -> str:
+    """Seconds as `1h 02m` / `3m 05s` / `12s`."""
+    if seconds is None:
+        return "—"
+    hours, rest = divmod(int(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    if minutes:
+        return f"{minutes}m {secs:02d}s"
+    return f"{secs}s"
+
+
+@register.filter
+def rate(value: float | None) -> str:
+    """A 0–1 rate as a percentage with one decimal ("—" when undefined)."""
+    if value is None:
+        return "—"
+    # Half up, like people round (float formatting would print 68.75 as 68.7).
+    percent = Decimal(str(round(100 * value, 6))).quantize(Decimal("0.1"), ROUND_HALF_UP)
+    return number_format(percent, 1) + "%"
+
+
+def _sign(delta) -> int:
+    if delta.change is None or delta.change == 0:
+        return 0
+    return 1 if delta.change > 0 else -1
+
+
+@register.filter
+def delta_text(delta, unit: str = "") -> str:
+    """Arrow plus words: "▲ up 12.5%", "▼ down 3.0 pp" (unit="pp" for rates), "= no change"."""
+    if delta.change is None:
+        return "—"
+    sign = _sign(delta)
+    if sign == 0:
+        return "= " + _("no change")
+    arrow, word = ("▲", _("up")) if sign > 0 else ("▼", _("down"))
+    if unit == "pp":
+        return f"{arrow} {word} {number_format(abs(delta.change) * 100, 1)} pp"
+    if delta.change_pct is None:
+        return f"{arrow} {word}"
+    return f"{arrow} {word} {number_format(abs(delta.change_pct), 1)}%"
+
+
+@register.filter
+def delta_colour(delta) -> str:
+    """Green up, red down (always next to the arrow and words, never alone)."""
+    return {1: "#1a7f37", -1: "#b42318"}.get(_sign(delta), "#555555")

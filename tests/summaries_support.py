@@ -1,0 +1,92 @@
+"""Helpers for the summary tests: a real SMTP server on loopback and subscription builders."""
+from __future__ import annotations
+
+import email
+import email.policy
+import socket
+import threading
+from contextlib import contextmanager
+from datetime import datetime
+
+from aiosmtpd.controller import Controller
+from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
+from django.test import override_settings
+
+from reports.models import ReportSubscription
+
+
+class Sink:
+    """aiosmtpd handler keeping every received message; can be told to refuse them."""
+
+    def __init__(self) -> None:
+        self.raw: list[bytes] = []
+        self.refuse: str | None = None
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        if self.refuse:
+            return self.refuse
+        with self.lock:
+            self.raw.append(envelope.content)
+        return "250 OK"
+
+    @property
+    def messages(self) -> list[email.message.EmailMessage]:
+        """Received messages, parsed on demand (parsing in the server thread slows senders)."""
+        with self.lock:
+            raw = list(self.raw)
+        return [email.message_from_bytes(r, policy=email.policy.default) for r in raw]
+
+    def to(self, address: str) -> list[email.message.EmailMessage]:
+        return [m for m in self.messages if m["To"] == address]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def smtp_sink():
+    """A real SMTP server on a free loopback port, with Django's SMTP backend pointed at it."""
+    sink = Sink()
+    port = free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        with override_settings(
+            EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+            EMAIL_HOST="127.0.0.1", EMAIL_PORT=port, EMAIL_USE_TLS=False, EMAIL_USE_SSL=False,
+            EMAIL_HOST_USER="", EMAIL_HOST_PASSWORD="", EMAIL_TIMEOUT=10,
+        ):
+            yield sink
+    finally:
+        controller.stop()
+
+
+def make_subscription(org, *, members=(), addresses=(), next_run_at: datetime | None = None,
+                      **fields) -> ReportSubscription:
+    sub = ReportSubscription(organization=org, addresses=list(addresses), **fields)
+    sub.next_run_at = next_run_at
+    sub.save()
+    if members:
+        sub.members.set(members)
+    return sub
+
+
+class Crash(BaseException):
+    """Stands for the process dying (not an exception anyone would catch)."""
+
+
+class CrashAfterSendBackend(LocmemBackend):
+    """Delivers like locmem, then 'dies' before the caller can record it (first call only)."""
+
+    crashed = False
+
+    def send_messages(self, messages):
+        count = super().send_messages(messages)
+        if not CrashAfterSendBackend.crashed:
+            CrashAfterSendBackend.crashed = True
+            raise Crash()
+        return count
