@@ -1,8 +1,6 @@
 """Admin for emailed summaries: subscriptions (with "send test now") and the delivery log
-(with "re-send failed"). Staff who are not superusers see only organisations they administer.
-
-When the admin branch's `portal.admin_base.TenantAdminMixin` is on main, these classes should
-derive from it instead of `_OrgScoped` (same idea, more complete: choices, filters, 404s).
+(with "re-send failed"). Scoped like every admin by `portal.admin_base.TenantAdminMixin`:
+staff see only organisations they administer; deliveries are read-only records.
 """
 from __future__ import annotations
 
@@ -13,27 +11,15 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from portal import audit
-from portal.models import Role
+from portal.admin_base import TenantAdminMixin, TenantModelAdmin
 from reports.models import DeliveryStatus, ReportDelivery, ReportSubscription
 from reports.summaries.actions import resend, send_test
 from reports.summaries.dispatch import send_claimed
 
 
-class _OrgScoped(admin.ModelAdmin):
-    organization_field = "organization"
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet:
-        queryset = super().get_queryset(request)
-        if request.user.is_superuser:
-            return queryset
-        return queryset.filter(**{
-            f"{self.organization_field}__memberships__user": request.user,
-            f"{self.organization_field}__memberships__role__in": [Role.OWNER, Role.ADMIN],
-        })
-
-
-class DeliveryInline(admin.TabularInline):
+class DeliveryInline(TenantAdminMixin, admin.TabularInline):
     model = ReportDelivery
+    read_only = True
     extra = 0
     max_num = 0
     can_delete = False
@@ -44,7 +30,7 @@ class DeliveryInline(admin.TabularInline):
 
 
 @admin.register(ReportSubscription)
-class ReportSubscriptionAdmin(_OrgScoped):
+class ReportSubscriptionAdmin(TenantModelAdmin):
     list_display = ["name", "organization", "cadence", "schedule", "language", "active",
                     "next_run_at", "last_status"]
     list_filter = ["cadence", "active", "language", "attach_csv", "organization"]
@@ -71,10 +57,7 @@ class ReportSubscriptionAdmin(_OrgScoped):
         schedule_fields = {"cadence", "weekday", "hour", "timezone", "active"}
         if not change or schedule_fields & set(form.changed_data):
             obj.reschedule()
-        super().save_model(request, obj, form, change)
-        audit.record("subscription.update" if change else "subscription.create",
-                     actor=request.user, organization=obj.organization, target=obj,
-                     changed=form.changed_data, via="admin")
+        super().save_model(request, obj, form, change)  # the mixin writes the audit entry
 
     @admin.action(description="Send test now (to me)")
     def send_test_now(self, request: HttpRequest, queryset: QuerySet) -> None:
@@ -91,8 +74,8 @@ class ReportSubscriptionAdmin(_OrgScoped):
 
 
 @admin.register(ReportDelivery)
-class ReportDeliveryAdmin(_OrgScoped):
-    organization_field = "subscription__organization"
+class ReportDeliveryAdmin(TenantModelAdmin):
+    read_only = True  # deliveries are made by the dispatcher, never by hand
     list_display = ["subscription", "organization", "period_start", "period_end", "is_test",
                     "status", "attempts", "sent_at", "short_error"]
     list_filter = ["status", "is_test", "subscription__cadence", "subscription__organization"]
@@ -104,12 +87,6 @@ class ReportDeliveryAdmin(_OrgScoped):
                        "next_attempt_at", "claimed_at", "sent_at", "error", "created_at"]
     exclude = ["recipients"]
     actions = ["resend_failed"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # deliveries are made by the dispatcher, never by hand
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
     @admin.display(description="organisation", ordering="subscription__organization__name")
     def organization(self, obj: ReportDelivery):

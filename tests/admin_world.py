@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from portal import audit
 from portal.models import ApiToken, AuditLog, Environment, Membership, Organization
+from reports.models import ReportDelivery, ReportSubscription
 from sync.models import (
     Agent,
     Call,
@@ -82,6 +83,13 @@ def build_world(django_user_model, cast: dict, env_a: Environment, env_b: Enviro
         ApiToken.issue(cast["alice"], "alice-cli")[0],
         ApiToken.issue(cast["carol"], "carol-cli")[0],
     )
+    subs = [ReportSubscription.objects.create(organization=org, name=f"Weekly {org.slug}")
+            for org in (env_a.organization, env_b.organization)]
+    world.pairs[ReportSubscription] = tuple(subs)
+    world.pairs[ReportDelivery] = tuple(
+        ReportDelivery.objects.create(subscription=s, period_start=date(2026, 11, 9),
+                                      period_end=date(2026, 11, 15), status="failed",
+                                      error="550 mailbox unavailable") for s in subs)
     world.pairs[AuditLog] = (
         audit.record("test.a", organization=env_a.organization),
         audit.record("test.b", organization=env_b.organization))
