@@ -211,3 +211,67 @@ def test_call_detail_page_and_api_show_the_transcript(org_a, alice, bob, carol, 
     assert body["billed_duration"] == call.billed_duration and body["hangup_cause"]
     assert body["status"] == "completed" and body["provider_status"] == "ANSWERED"
     assert api_client_for(carol).get(f"/api/v1/calls/{call.pk}").status_code == 404
+
+
+# --- agent ids: admin and settings page ------------------------------------------------------
+
+def _admin_post(client, env: Environment, **changes) -> object:
+    from django.urls import reverse
+
+    data = {"organization": env.organization_id, "name": env.name, "provider": "origins",
+            "base_url": "https://origins.example", "provider_settings": "{}",
+            "status": "active", "sync_enabled": "on", "sync_interval_minutes": 15,
+            "lookback_days": 2, "backfill_days": 90, "requests_per_minute": 90, **changes}
+    return client.post(reverse("admin:portal_environment_change", args=[env.pk]), data)
+
+
+def test_admin_edits_agent_ids_with_a_clear_error(cast, env_a, env_b, client):
+    for user in cast.values():
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])
+    client.force_login(cast["alice"])
+    bad = _admin_post(client, env_a, agent_ids="4012, abc")
+    assert bad.status_code == 200
+    assert "is not an agent id; give whole numbers separated by commas" in bad.content.decode()
+    empty = _admin_post(client, env_a, agent_ids="")
+    assert "need at least one agent id" in empty.content.decode()
+    env_a.refresh_from_db()
+    assert env_a.provider == "talkover", "nothing saved from a bad form"
+    assert _admin_post(client, env_a, agent_ids="4012; 4013, 4012").status_code == 302
+    env_a.refresh_from_db()
+    assert env_a.provider_settings["agent_ids"] == [4012, 4013] == env_a.agent_ids
+    page = client.get(f"/admin/portal/environment/{env_a.pk}/change/").content.decode()
+    assert 'value="4012, 4013"' in page
+    client.force_login(cast["bob"])
+    assert _admin_post(client, env_a, agent_ids="1").status_code == 403
+    client.force_login(cast["carol"])
+    assert _admin_post(client, env_a, agent_ids="1").status_code in (302, 404)
+    env_a.refresh_from_db()
+    assert env_a.agent_ids == [4012, 4013]
+
+
+def test_settings_page_edits_agent_ids(cast, org_a, client):
+    env = Environment(organization=org_a, name="Origins", provider=Provider.ORIGINS,
+                      base_url="https://origins.example",
+                      provider_settings={"agent_ids": [4012]})
+    env.set_token("orig_" + "1" * 40)
+    env.save()
+    url = f"/o/org-a/settings/environments/{env.pk}/agents/"
+    for who, status in (("alice", 200), ("bob", 403), ("carol", 404)):
+        client.force_login(cast[who])
+        assert client.get(url).status_code == status, who
+        if who != "alice":
+            assert client.post(url, {"agent_ids": "1"}).status_code == status, who
+    client.force_login(cast["alice"])
+    assert 'value="4012"' in client.get(url).content.decode()
+    listing = client.get("/o/org-a/settings/environments/").content.decode()
+    assert url in listing
+    bad = client.post(url, {"agent_ids": "4012, 40x"})
+    assert bad.status_code == 400 and "is not an agent id" in bad.content.decode()
+    assert client.post(url, {"agent_ids": " "}).status_code == 400
+    assert client.post(url, {"agent_ids": "4012, 4051"}).status_code == 302
+    env.refresh_from_db()
+    assert env.agent_ids == [4012, 4051]
+    talkover = Environment.objects.create(organization=org_a, name="Talkover")
+    assert client.get(f"/o/org-a/settings/environments/{talkover.pk}/agents/").status_code \
+        == 404
