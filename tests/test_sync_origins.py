@@ -203,8 +203,10 @@ def test_call_detail_page_and_api_show_the_transcript(org_a, alice, bob, carol, 
     first_turn = call.raw["call_transcription"][0]["text"]
     client.force_login(alice)
     html = client.get(f"/o/{org_a.slug}/calls/{call.pk}/").content.decode()
-    for shown in (first_turn, "Transcript", "Timeline", "Quality", "mos",
-                  call.hangup_cause, call.hangup_source, "hangup"):
+    billed = int(call.billed_duration)
+    for shown in (first_turn, "Transcript", "Timeline", "Quality", "mos", "Insights",
+                  call.raw["call_insights"]["sentiment"], call.hangup_cause,
+                  call.hangup_source, "hangup", f"{billed // 60}:{billed % 60:02d}"):
         assert shown in html, shown
     body = api_client_for(bob).get(f"/api/v1/calls/{call.pk}").json()
     assert body["raw"]["call_transcription"][0]["text"] == first_turn
