@@ -81,6 +81,15 @@ def test_dispatch_sends_never_synced_environments_to_the_backfill_queue(org_a, e
                                    ("sync.sync_environment", "sync", old.pk)])
 
 
+def test_sync_environment_called_directly_still_backfills_a_new_environment(org_a):
+    # The task syncs up to the real clock: the simulator's data ends today.
+    with served(small_config(end_date=timezone.now().date())) as (sim, server):
+        env = point_env(org_a, sim, server)
+        tasks.sync_environment.delay(env.pk)
+        assert mirror_diff(env, sim) == []
+        assert SyncRun.objects.filter(environment=env, trigger="schedule").count() == 3
+
+
 @pytest.mark.skipif(_SQLITE or not os.environ.get("REDIS_URL"),
                     reason="inspects the real broker's queues (PostgreSQL + Redis)")
 def test_dispatch_routing_lands_in_the_redis_queues(org_a, env_a):
