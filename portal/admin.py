@@ -16,6 +16,7 @@ from django.utils.html import format_html
 
 from portal import admin_actions
 from portal.admin_base import TenantAdminMixin, TenantModelAdmin
+from portal.forms import parse_agent_ids
 from portal.models import (
     ApiToken,
     AuditLog,
@@ -23,6 +24,7 @@ from portal.models import (
     EnvironmentStatus,
     Membership,
     Organization,
+    Provider,
     Role,
 )
 from sync.models import CallRollup
@@ -143,6 +145,11 @@ class EnvironmentAdminForm(forms.ModelForm):
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
         help_text="Write-only. Leave empty to keep the current token.",
     )
+    agent_ids = forms.CharField(
+        required=False, label="Agent ids (Origins AI)",
+        help_text="Origins AI: the integer agent ids to mirror, separated by commas, e.g. "
+                  "4012, 4013. Saved as provider_settings[\"agent_ids\"] (this field wins).",
+    )
 
     class Meta:
         model = Environment
@@ -152,14 +159,30 @@ class EnvironmentAdminForm(forms.ModelForm):
             "backfill_days", "requests_per_minute",
         ]
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and isinstance(self.instance.provider_settings, dict):
+            ids = self.instance.provider_settings.get("agent_ids") or []
+            self.fields["agent_ids"].initial = ", ".join(str(i) for i in ids)
+
+    def clean_agent_ids(self) -> list[int]:
+        return parse_agent_ids(self.cleaned_data.get("agent_ids", ""))
+
     def clean(self):
         cleaned = super().clean()
         if not self.instance.has_token and not cleaned.get("token"):
             self.add_error("token", "A new environment needs its upstream token.")
+        if cleaned.get("provider") == Provider.ORIGINS and not cleaned.get("agent_ids") \
+                and "agent_ids" not in self.errors:
+            self.add_error("agent_ids", "Origins AI environments need at least one agent id "
+                                        "(whole numbers separated by commas).")
         return cleaned
 
     def save(self, commit: bool = True):
         env = super().save(commit=False)
+        ids = self.cleaned_data.get("agent_ids")
+        if ids:
+            env.provider_settings = {**(env.provider_settings or {}), "agent_ids": ids}
         if self.cleaned_data.get("token"):
             env.set_token(self.cleaned_data["token"])
             # A new token answers the "token rejected" state unless the admin set a status.

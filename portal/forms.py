@@ -8,7 +8,8 @@ from django.utils.translation import gettext_lazy as _
 from portal.models import Environment, Membership, Organization, Provider, Role
 
 
-def _parse_agent_ids(raw: str) -> list[int]:
+def parse_agent_ids(raw: str) -> list[int]:
+    """Origins AI agent ids from "12, 34" (commas or semicolons); a clear error otherwise."""
     ids: list[int] = []
     for part in raw.replace(";", ",").split(","):
         part = part.strip()
@@ -20,7 +21,7 @@ def _parse_agent_ids(raw: str) -> list[int]:
                 params={"part": part},
             )
         ids.append(int(part))
-    return ids
+    return list(dict.fromkeys(ids))  # a repeated id would be fetched twice
 
 
 class TokenField(forms.CharField):
@@ -55,7 +56,7 @@ class EnvironmentForm(forms.ModelForm):
         self.instance.organization = organization
 
     def clean_agent_ids(self) -> list[int]:
-        return _parse_agent_ids(self.cleaned_data.get("agent_ids", ""))
+        return parse_agent_ids(self.cleaned_data.get("agent_ids", ""))
 
     def clean(self) -> dict:
         data = super().clean()
@@ -75,6 +76,21 @@ class EnvironmentForm(forms.ModelForm):
         if commit:
             env.save()
         return env
+
+
+class AgentIdsForm(forms.Form):
+    """Edit the agent ids an Origins AI environment mirrors."""
+
+    agent_ids = forms.CharField(
+        label=_("Agent ids"),
+        help_text=_("The Origins AI agent ids to mirror, whole numbers separated by commas."),
+    )
+
+    def clean_agent_ids(self) -> list[int]:
+        ids = parse_agent_ids(self.cleaned_data.get("agent_ids", ""))
+        if not ids:
+            raise forms.ValidationError(_("Give at least one agent id."))
+        return ids
 
 
 class ReplaceTokenForm(forms.Form):

@@ -11,6 +11,8 @@ urlpatterns = [
     path("environments/add/", views.environment_add, name="settings-environment-add"),
     path("environments/<int:env_id>/token/", views.environment_token,
          name="settings-environment-token"),
+    path("environments/<int:env_id>/agents/", views.environment_agents,
+         name="settings-environment-agents"),
     path("environments/<int:env_id>/toggle/", views.environment_toggle,
          name="settings-environment-toggle"),
     path("environments/<int:env_id>/delete/", views.environment_delete,

@@ -19,8 +19,13 @@ from portal.access import (
     get_organization_for_user,
     organizations_for_user,
 )
-from portal.forms import DeleteEnvironmentForm, EnvironmentForm, ReplaceTokenForm
-from portal.models import Environment, EnvironmentStatus, Role
+from portal.forms import (
+    AgentIdsForm,
+    DeleteEnvironmentForm,
+    EnvironmentForm,
+    ReplaceTokenForm,
+)
+from portal.models import Environment, EnvironmentStatus, Provider, Role
 from portal.pages import LAST_ORG_SESSION_KEY, render_org_page
 
 
@@ -82,6 +87,27 @@ def environment_token(request: HttpRequest, org_slug: str, env_id: int) -> HttpR
         return redirect("settings-environments", org.slug)
     return render_org_page(request, org, "portal/settings/environment_token.html",
                            {"form": form, "environment": env}, status=400 if form.errors else 200)
+
+
+@login_required
+def environment_agents(request: HttpRequest, org_slug: str, env_id: int) -> HttpResponse:
+    """Edit the agent ids of an Origins AI environment (it cannot list its agents)."""
+    env = environment_in_org(request, org_slug, env_id)
+    if env.provider != Provider.ORIGINS:
+        raise Http404(_("Only Origins AI environments have agent ids to edit."))
+    current = ", ".join(str(i) for i in env.agent_ids)
+    form = AgentIdsForm(request.POST or None, initial={"agent_ids": current})
+    if request.method == "POST" and form.is_valid():
+        ids = form.cleaned_data["agent_ids"]
+        env.provider_settings = {**env.provider_settings, "agent_ids": ids}
+        env.save(update_fields=["provider_settings"])
+        audit.record("environment.agent_ids_changed", actor=request.user,
+                     organization=env.organization, target=env, agent_ids=ids)
+        messages.success(request, _("Agent ids of “%(name)s” saved.") % {"name": env.name})
+        return redirect("settings-environments", org_slug)
+    return render_org_page(request, env.organization, "portal/settings/environment_agents.html",
+                           {"form": form, "environment": env},
+                           status=400 if form.errors else 200)
 
 
 @login_required

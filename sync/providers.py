@@ -13,9 +13,10 @@ from django.conf import settings
 from portal.models import Environment, Provider
 from sync.budget import RequestBudget
 from sync.clients.base import HttpClient
+from sync.clients.origins import OriginsClient
 from sync.clients.talkover import TalkoverClient
 from sync.engine import RunContext
-from sync.streams import talkover
+from sync.streams import origins, talkover
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,10 @@ ADAPTERS: dict[str, ProviderAdapter] = {
         "agents": talkover.sync_agents,
         "calls": talkover.sync_calls,
         "callback_days": talkover.sync_callback_days,
+    }),
+    Provider.ORIGINS: ProviderAdapter(OriginsClient, {
+        "agents": origins.sync_agents,
+        "calls": origins.sync_calls,
     }),
 }
 

@@ -50,7 +50,13 @@ def fail_stale_runs() -> int:
 
 @shared_task(name="sync.dispatch", ignore_result=True)
 def dispatch() -> list[int]:
-    """Enqueue a sync for every due environment (claimed first, so two beats never double)."""
+    """Enqueue a sync for every due environment (claimed first, so two beats never double).
+
+    An environment that has never synced successfully needs its first back-fill (up to
+    `backfill_days` of calls): that goes to `sync.backfill_environment` on the `backfill`
+    queue, so a big new environment cannot hold the slots other environments' 15-minute
+    syncs need. Once it has synced, its schedule runs `sync.sync_environment`.
+    """
     fail_stale_runs()
     enqueued = []
     for pk in due_environments():
@@ -59,7 +65,8 @@ def dispatch() -> list[int]:
         claimed = Environment.objects.filter(pk=pk, next_sync_at=env.next_sync_at).update(
             next_sync_at=claim)
         if claimed:
-            sync_environment.delay(pk)
+            task = backfill_environment if env.last_synced_at is None else sync_environment
+            task.delay(pk)
             enqueued.append(pk)
     return enqueued
 

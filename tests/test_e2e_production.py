@@ -2,9 +2,10 @@
 started from the Procfile as real processes on PostgreSQL and Redis.
 
 An organisation, environment and API token are created with the CLI; the scheduled sync
-(beat -> sync.dispatch -> sync.sync_environment) mirrors the upstream, seen through the REST API
-served by gunicorn; the worker is SIGKILLed in the middle of the back-fill, a new one is
-started, and the mirror converges to the simulator's ground truth exactly.
+(beat -> sync.dispatch -> sync.backfill_environment, as the environment never synced) mirrors
+the upstream, seen through the REST API served by gunicorn; the worker is SIGKILLed in the
+middle of the back-fill, a new one is started, and the mirror converges to the simulator's
+ground truth exactly.
 
 The recovery timings are scaled down through the same environment variables an operator has
 (README, Production): the dead worker's message is redelivered after CELERY_VISIBILITY_TIMEOUT
@@ -107,8 +108,12 @@ def test_scheduled_sync_mirrors_upstream_and_survives_a_killed_worker(tmp_path):
                 str(CALLS_PER_DAY), "--end-date", end.isoformat(), "--token", TOKEN,
                 "--faults", "slow=1:0.3"])
             manage(env, "migrate", "--no-input")
-            # The back-fill queue's worker is left out: this flow enqueues nothing there, and
-            # the machine running the test has few cores.
+            # The first sync is a back-fill, dispatched to the `backfill` queue. The Procfile's
+            # separate back-fill worker is left out (the machine running the test has few
+            # cores): this one worker also consumes that queue.
+            commands["worker"] = commands["worker"].replace(
+                "--queues sync,email", "--queues sync,email,backfill")
+            assert "backfill" in commands["worker"]
             for name in ("web", "worker"):
                 procs.start(name, ["sh", "-c", commands[name]])
 
@@ -162,7 +167,7 @@ def test_scheduled_sync_mirrors_upstream_and_survives_a_killed_worker(tmp_path):
                 procs.stop(name, signal.SIGTERM, timeout=15)
             assert "Releasing lock" in procs.log("beat")
             task_lines = [json.loads(line) for line in procs.log("worker2").splitlines()
-                          if line.startswith("{") and '"sync.sync_environment"' in line]
+                          if line.startswith("{") and '"sync.backfill_environment"' in line]
             assert any(r.get("environment_id") == env_id and r.get("organization_id")
                        and r.get("request_id") for r in task_lines), "sync lines carry ids"
             assert TOKEN not in "".join(procs.log(n) for n in ("web", "worker2", "beat"))

@@ -52,12 +52,70 @@ def test_dispatch_enqueues_due_environments_only(org_a, org_b):
         off = point_env(org_b, sim, server, "off", sync_enabled=False)
         enqueued = tasks.dispatch()  # eager: the syncs run right here
         assert enqueued == [due.pk]
-        assert SyncRun.objects.filter(environment=due, trigger="schedule").count() == 3
+        # Never synced: its first run is the back-fill task (see the routing test below).
+        assert SyncRun.objects.filter(environment=due, trigger="backfill").count() == 3
         for env in (later, broken, off):
             assert not SyncRun.objects.filter(environment=env).exists()
         due.refresh_from_db()
         assert due.next_sync_at > timezone.now() + timedelta(minutes=14)
         assert tasks.dispatch() == [], "not due again until its interval has passed"
+
+
+def _queued_by_dispatch(monkeypatch) -> list[tuple[str, str, int]]:
+    """Run dispatch with both tasks' delay recorded: (task name, routed queue, env id)."""
+    sent: list[tuple[str, str, int]] = []
+    router = tasks.dispatch.app.amqp.router
+    for task in (tasks.sync_environment, tasks.backfill_environment):
+        monkeypatch.setattr(task, "delay", lambda pk, _t=task: sent.append(
+            (_t.name, router.route({}, _t.name)["queue"].name, pk)))
+    tasks.dispatch()
+    return sent
+
+
+def test_dispatch_sends_never_synced_environments_to_the_backfill_queue(org_a, env_a,
+                                                                        monkeypatch):
+    fresh = env_a
+    old = point_env_row(org_a, "synced before", last_synced_at=timezone.now())
+    sent = _queued_by_dispatch(monkeypatch)
+    assert sorted(sent) == sorted([("sync.backfill_environment", "backfill", fresh.pk),
+                                   ("sync.sync_environment", "sync", old.pk)])
+
+
+def test_sync_environment_called_directly_still_backfills_a_new_environment(org_a):
+    # The task syncs up to the real clock: the simulator's data ends today.
+    with served(small_config(end_date=timezone.now().date())) as (sim, server):
+        env = point_env(org_a, sim, server)
+        tasks.sync_environment.delay(env.pk)
+        assert mirror_diff(env, sim) == []
+        assert SyncRun.objects.filter(environment=env, trigger="schedule").count() == 3
+
+
+@pytest.mark.skipif(_SQLITE or not os.environ.get("REDIS_URL"),
+                    reason="inspects the real broker's queues (PostgreSQL + Redis)")
+def test_dispatch_routing_lands_in_the_redis_queues(org_a, env_a):
+    import redis
+
+    conf = tasks.dispatch.app.conf
+    conf.task_always_eager = False  # restored by the autouse fixture
+    broker = redis.Redis.from_url(os.environ["REDIS_URL"])
+    old = point_env_row(org_a, "synced before", last_synced_at=timezone.now())
+    before = {q: broker.llen(q) for q in ("backfill", "sync")}
+    try:
+        assert sorted(tasks.dispatch()) == sorted([env_a.pk, old.pk])
+        assert broker.llen("backfill") == before["backfill"] + 1
+        assert broker.llen("sync") == before["sync"] + 1
+        assert b"sync.backfill_environment" in broker.lindex("backfill", 0)
+        assert b"sync.sync_environment" in broker.lindex("sync", 0)
+    finally:
+        broker.lpop("backfill")
+        broker.lpop("sync")
+
+
+def point_env_row(org, name: str, **fields):
+    """An environment with a token and no upstream behind it (nothing runs it here)."""
+    from tests.conftest import make_env
+
+    return make_env(org, name, "talq_" + "0" * 40, **fields)
 
 
 def test_stale_running_runs_are_swept_by_dispatch(org_a, env_a):
