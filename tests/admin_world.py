@@ -96,11 +96,6 @@ def build_world(django_user_model, cast: dict, env_a: Environment, env_b: Enviro
     return world
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings) -> None:
-    """The cast's passwords are hashed at creation; the slow default hasher tests nothing here."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 
 @pytest.fixture
 def world(django_user_model, cast, env_a, env_b) -> World:

@@ -14,7 +14,6 @@ from portal.tasks_client import TaskNotAvailable, enqueue
 from tests import admin_world
 
 world = admin_world.world
-fast_passwords = admin_world.fast_passwords
 
 CHANGELIST = "admin:portal_environment_changelist"
 

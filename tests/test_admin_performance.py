@@ -13,7 +13,6 @@ from tests import admin_world
 from tests.admin_world import make_call
 
 world = admin_world.world
-fast_passwords = admin_world.fast_passwords
 
 on_postgres = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="planner estimates exist on PostgreSQL only")

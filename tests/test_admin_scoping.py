@@ -13,7 +13,6 @@ from sync.models import Agent, Call
 from tests import admin_world
 
 world = admin_world.world
-fast_passwords = admin_world.fast_passwords
 
 MIRRORED = {"agent", "call", "callbackday", "callbacksourceday", "callrollup", "syncrun",
             "streamstate", "auditlog"}

@@ -1,15 +1,9 @@
 """Log in / out, password change and reset, landing redirect, language switch, settings nav."""
 from __future__ import annotations
 
-import pytest
 from django.core import mail
 
 from portal.models import Membership, Organization, Role
-
-
-@pytest.fixture(autouse=True)
-def _fast_hasher(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def test_login_lands_on_dashboard_and_logout(client, alice, env_a):

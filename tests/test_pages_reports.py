@@ -12,11 +12,6 @@ from tests.factories import make_agents, make_callback_days, make_calls
 PAGES = ["", "calls/", "callbacks/", "agents/", "sync/"]
 
 
-@pytest.fixture(autouse=True)
-def _fast_hasher(settings):
-    # The cast's passwords are hashed on every test; the production hasher costs seconds here.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 
 @pytest.fixture
 def data_a(env_a):

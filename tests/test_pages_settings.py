@@ -11,10 +11,6 @@ from tests.factories import make_calls
 TOKEN = "talq_secretsecretsecretsecret9f3c"
 
 
-@pytest.fixture(autouse=True)
-def _fast_hasher(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 
 def _as(client, user):
     client.force_login(user)
