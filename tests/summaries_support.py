@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import socket
 import threading
 from contextlib import contextmanager
 from datetime import datetime
@@ -13,6 +12,7 @@ from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
 from django.test import override_settings
 
 from reports.models import ReportSubscription
+from tests.processes import free_port
 
 
 class Sink:
@@ -39,12 +39,6 @@ class Sink:
 
     def to(self, address: str) -> list[email.message.EmailMessage]:
         return [m for m in self.messages if m["To"] == address]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextmanager

@@ -14,6 +14,7 @@ from portal import audit
 from portal.access import get_environment_for_user, get_organization_for_user
 from portal.models import Role
 from portal.pages import render_org_page
+from portal.tasks_client import enqueue
 from sync.models import Stream, SyncRun
 
 logger = logging.getLogger(__name__)
@@ -21,17 +22,6 @@ RUNS_PER_STREAM = 10
 
 
 SYNC_TASK = "sync.sync_environment"
-
-
-def _queue_sync(environment_id: int) -> None:
-    """Queue the sync task by name; without a broker (development) run it in process."""
-    from portal.celery import app
-
-    task = app.tasks.get(SYNC_TASK) if app.conf.task_always_eager else None
-    if task is not None:
-        task.delay(environment_id, trigger="manual")
-    else:
-        app.send_task(SYNC_TASK, args=[environment_id], kwargs={"trigger": "manual"})
 
 
 @login_required
@@ -58,7 +48,7 @@ def sync_now(request: HttpRequest, org_slug: str, env_id: int) -> HttpResponse:
     if env.organization.slug != org_slug:
         raise Http404(_("No such environment."))
     try:
-        _queue_sync(env.id)
+        enqueue(SYNC_TASK, env.id, trigger="manual")
     except Exception:  # noqa: BLE001 - any broker failure is reported to the user, not a 500
         logger.exception("could not queue a manual sync of environment %s", env.pk)
         messages.error(request, _("The sync could not be queued; try again in a minute."))

@@ -7,16 +7,8 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from portal import audit
+from portal.forms import parse_agent_ids
 from portal.models import Environment, Organization, Provider
-
-
-def parse_agent_ids(raw: str) -> list[int]:
-    try:
-        return [int(part) for part in raw.split(",") if part.strip()]
-    except ValueError as exc:
-        raise CommandError(
-            f"--agent-ids must be integers separated by commas, not {raw!r}."
-        ) from exc
 
 
 class Command(BaseCommand):
@@ -43,7 +35,12 @@ class Command(BaseCommand):
             raise CommandError("No token on standard input (pipe it in: echo $TOKEN | ...).")
         env = Environment(organization=org, name=name, provider=provider, base_url=base_url)
         if agent_ids:
-            env.provider_settings = {"agent_ids": parse_agent_ids(agent_ids)}
+            try:
+                env.provider_settings = {"agent_ids": parse_agent_ids(agent_ids)}
+            except ValidationError as exc:
+                raise CommandError(
+                    f"--agent-ids must be integers separated by commas: {' '.join(exc.messages)}"
+                ) from exc
         env.set_token(token)
         try:
             env.full_clean()
