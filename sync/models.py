@@ -251,12 +251,20 @@ class StreamState(models.Model):
         return f"{self.environment_id}/{self.stream}"
 
 
+# Upper bounds (inclusive, seconds) of the duration histogram buckets; the last is open-ended.
+# Fine enough that a median or p90 read from the histogram is right within one bucket.
+DURATION_BUCKETS: tuple[int, ...] = (
+    0, 10, 20, 30, 45, 60, 90, 120, 180, 240, 300, 420, 600, 900, 1200, 1800, 3600,
+)
+BUCKET_COUNT = len(DURATION_BUCKETS) + 1
+
+
 class CallRollup(models.Model):
     """Daily aggregate of calls, maintained by the sync for exactly the days it touched.
 
     One row per environment, local day (in the organisation's timezone), agent, direction,
-    status and is_testing. Reports read these, so their cost follows days, not calls.
-    `duration_hist` counts durations in the fixed buckets of `sync.rollups.DURATION_BUCKETS`;
+    status and is_testing: what reports read when they filter by direction or status.
+    `duration_hist` counts durations in the fixed buckets of `DURATION_BUCKETS`;
     `hour_counts` counts calls per local hour (0–23).
     """
 
@@ -284,3 +292,49 @@ class CallRollup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.environment_id} {self.day} {self.agent_external_id} {self.status}"
+
+
+# The figure columns of AgentDayRollup, in the order reports sum them: calls, one count per
+# status, inbound, outbound, then over connected calls (answered or completed) talk time,
+# longest call and the duration histogram. Hours (calls per local hour) come apart: only the
+# report's own period draws a heatmap.
+STATUS_COLUMNS: dict[str, str] = {s: f"status_{s.replace('-', '_')}" for s in CallStatus.values}
+FIGURE_COLUMNS: tuple[str, ...] = (
+    "calls", *STATUS_COLUMNS.values(), "inbound", "outbound", "talk_time", "talk_max",
+    *(f"hist_{i:02d}" for i in range(BUCKET_COUNT)),
+)
+HOUR_COLUMNS: tuple[str, ...] = tuple(f"hour_{h:02d}" for h in range(24))
+
+
+class AgentDayRollup(models.Model):
+    """One agent's figures for one local day, summed from that day's `CallRollup` rows.
+
+    Written by the same refresh as `CallRollup`. Reports that filter by nothing but agents
+    (the dashboard, the API's default summary, the emailed summaries) read these: a day has
+    one row per agent (and is_testing) however many calls it had, where `CallRollup` has one
+    per direction and status as well. The figures are plain integer columns (`FIGURE_COLUMNS`,
+    `HOUR_COLUMNS`, added below) because summing them is nearly free for a database, where
+    reading items out of JSON arrays was most of a report's cost.
+    """
+
+    environment = models.ForeignKey(Environment, on_delete=models.CASCADE,
+                                    related_name="agent_day_rollups")
+    day = models.DateField()
+    agent_external_id = models.CharField(max_length=64, blank=True, default="")
+    is_testing = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["environment", "day", "agent_external_id",
+                                            "is_testing"], name="agentdayrollup_key")
+        ]
+        indexes = [models.Index(fields=["environment", "day"], name="agentdayrollup_env_day")]
+
+    def __str__(self) -> str:
+        return f"{self.environment_id} {self.day} {self.agent_external_id}"
+
+
+for _column in (*FIGURE_COLUMNS, *HOUR_COLUMNS):
+    AgentDayRollup.add_to_class(
+        _column, models.BigIntegerField(default=0) if _column == "talk_time"
+        else models.PositiveIntegerField(default=0))

@@ -1,9 +1,10 @@
 """Daily call rollups, refreshed by the sync for exactly the local days it touched.
 
-A rollup row aggregates one (environment, local day, agent, direction, status, is_testing).
-Days are the organisation's local days, so a UTC day of calls touches up to two local days.
-Refreshing a day recomputes it from raw calls in one grouped query (replace, not increment):
-a rerun or a late status change can never double-count.
+Two levels, written together: `CallRollup` aggregates one (environment, local day, agent,
+direction, status, is_testing); `AgentDayRollup` sums those per (environment, local day,
+agent, is_testing). Days are the organisation's local days, so a UTC day of calls touches up
+to two local days. Refreshing a day recomputes it from raw calls in one grouped query
+(replace, not increment): a rerun or a late status change can never double-count.
 """
 from __future__ import annotations
 
@@ -15,14 +16,18 @@ from datetime import date, datetime, time, timedelta
 from django.db import transaction
 
 from portal.models import Environment
-from sync.models import Call, CallRollup
-
-# Upper bounds (inclusive, seconds) of the duration histogram buckets; the last is open-ended.
-# Fine enough that a median or p90 read from the histogram is right within one bucket.
-DURATION_BUCKETS: tuple[int, ...] = (
-    0, 10, 20, 30, 45, 60, 90, 120, 180, 240, 300, 420, 600, 900, 1200, 1800, 3600,
+from sync.models import (
+    ANSWERED_STATUSES,
+    BUCKET_COUNT,
+    DURATION_BUCKETS,
+    FIGURE_COLUMNS,
+    HOUR_COLUMNS,
+    STATUS_COLUMNS,
+    AgentDayRollup,
+    Call,
+    CallRollup,
+    Direction,
 )
-BUCKET_COUNT = len(DURATION_BUCKETS) + 1
 
 
 def bucket_of(duration: int) -> int:
@@ -88,6 +93,42 @@ def _aggregate(environment: Environment, days: list[date],
     return list(rows.values())
 
 
+_AT = {column: i for i, column in enumerate(FIGURE_COLUMNS)}
+_STATUS_AT = {status: _AT[column] for status, column in STATUS_COLUMNS.items()}
+_DIRECTION_AT = {Direction.INBOUND: _AT["inbound"], Direction.OUTBOUND: _AT["outbound"]}
+_CONNECTED = {str(s) for s in ANSWERED_STATUSES}
+_HIST = _AT["hist_00"]
+
+
+def agent_days(rows: Iterable[CallRollup]) -> list[AgentDayRollup]:
+    """The `AgentDayRollup` rows that sum `rows` per (environment, day, agent, is_testing)."""
+    sums: dict[tuple, tuple[CallRollup, list[int], list[int]]] = {}
+    for row in rows:
+        key = (row.environment_id, row.day, row.agent_external_id, row.is_testing)
+        if key not in sums:
+            sums[key] = (row, [0] * len(FIGURE_COLUMNS), [0] * 24)
+        figures, hours = sums[key][1], sums[key][2]
+        figures[0] += row.count
+        if row.status in _STATUS_AT:
+            figures[_STATUS_AT[row.status]] += row.count
+        if row.direction in _DIRECTION_AT:
+            figures[_DIRECTION_AT[row.direction]] += row.count
+        if row.status in _CONNECTED:
+            figures[_AT["talk_time"]] += row.duration_sum
+            figures[_AT["talk_max"]] = max(figures[_AT["talk_max"]], row.duration_max)
+            for i, n in enumerate(row.duration_hist):
+                figures[_HIST + i] += n
+        for hour, n in enumerate(row.hour_counts):
+            hours[hour] += n
+    return [
+        AgentDayRollup(environment_id=first.environment_id, day=first.day,
+                       agent_external_id=first.agent_external_id, is_testing=first.is_testing,
+                       **dict(zip(FIGURE_COLUMNS, figures, strict=True)),
+                       **dict(zip(HOUR_COLUMNS, hours, strict=True)))
+        for first, figures, hours in sums.values()
+    ]
+
+
 def refresh_rollups(environment: Environment, local_days: Iterable[date]) -> int:
     """Recompute the rollups of `local_days` from raw calls; returns rows written.
 
@@ -106,6 +147,8 @@ def refresh_rollups(environment: Environment, local_days: Iterable[date]) -> int
     with transaction.atomic():
         CallRollup.objects.filter(environment=environment, day__in=days).delete()
         CallRollup.objects.bulk_create(new_rows, batch_size=1000)
+        AgentDayRollup.objects.filter(environment=environment, day__in=days).delete()
+        AgentDayRollup.objects.bulk_create(agent_days(new_rows), batch_size=500)
     return len(new_rows)
 
 
@@ -116,4 +159,5 @@ def rebuild_rollups(environment: Environment) -> int:
     days = local_days_of(moments.iterator(chunk_size=20000), tz)
     with transaction.atomic():
         CallRollup.objects.filter(environment=environment).exclude(day__in=days).delete()
+        AgentDayRollup.objects.filter(environment=environment).exclude(day__in=days).delete()
         return refresh_rollups(environment, days)

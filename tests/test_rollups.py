@@ -4,6 +4,7 @@ Random ranges and filters over a random data set; run on PostgreSQL in CI (and S
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 from datetime import date, timedelta
@@ -111,3 +112,38 @@ def test_refresh_is_idempotent_and_follows_changes(env_a, dataset):
     assert changed > 0
     assert not CallRollup.objects.filter(environment=env_a, day=day, status="failed",
                                          is_testing=False).exists()
+
+
+def test_agent_day_rollups_answer_exactly_like_the_finer_rollups(env_a, dataset):
+    """Unfiltered (and agent-filtered) summaries read AgentDayRollup; naming every direction
+    forces the finer CallRollup rows. Every figure, series point, agent row and heatmap cell
+    must agree (the data set has no call without a known direction)."""
+    from sync.models import AgentDayRollup
+
+    assert AgentDayRollup.objects.filter(environment=env_a).exists()
+    rng = random.Random(11)
+    agent_ids = [a.external_id for a in dataset]
+    for _ in range(10):
+        start = START + timedelta(days=rng.randrange(0, 80))
+        end = start + timedelta(days=rng.randrange(0, 40))
+        options = {"agent_ids": rng.choice([None, rng.sample(agent_ids, 2)]),
+                   "include_testing": rng.random() < 0.5, "interval": rng.choice(["day", "week"])}
+        coarse = calls_summary([env_a], start, end, **options)
+        fine = calls_summary([env_a], start, end, direction=["inbound", "outbound"], **options)
+        assert coarse.totals.total > 0
+        assert dataclasses.replace(fine, filters=coarse.filters) == coarse, (start, end, options)
+
+
+def test_refresh_keeps_both_rollup_levels_in_step(env_a, dataset):
+    from sync.models import AgentDayRollup
+
+    day = START + timedelta(days=20)
+    tz = env_a.organization.tzinfo
+    first, after = local_day_bounds(day, tz)
+    deleted, _ = Call.objects.filter(environment=env_a, started_at__gte=first,
+                                     started_at__lt=after).delete()
+    assert deleted > 0
+    refresh_rollups(env_a, [day])
+    assert not CallRollup.objects.filter(environment=env_a, day=day).exists()
+    assert not AgentDayRollup.objects.filter(environment=env_a, day=day).exists()
+    assert calls_summary([env_a], day, day).totals.total == 0

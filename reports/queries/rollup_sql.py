@@ -3,11 +3,17 @@
 Figures are summed in the database so that Python handles one row per day and one per agent,
 whatever the number of calls or rollup rows. The statements are written out rather than built
 with ORM expressions: some seventy aggregates per statement made the ORM's compilation and
-result conversion cost more than the database's own work. Only two spellings differ between
-PostgreSQL and SQLite (the JSON array item), and filter values travel as parameters.
+result conversion cost more than the database's own work. Filter values travel as parameters.
 
-A figure row is laid out as `FIGURES`: total, one count per status, inbound, outbound, talk
-time and longest talk (connected calls), then the connected calls' duration histogram.
+Two sources give the same figure rows. `AgentDayRollup` (one row per day and agent, plain
+integer columns) answers every summary that does not filter by direction or status; those
+filters need `CallRollup` (one row per day, agent, direction and status, histogram and hours
+in JSON arrays), where the only spellings that differ between PostgreSQL and SQLite are the
+JSON array items.
+
+A figure row is laid out as `sync.models.FIGURE_COLUMNS`: total, one count per status,
+inbound, outbound, talk time and longest talk (connected calls), then the connected calls'
+duration histogram.
 """
 from __future__ import annotations
 
@@ -17,8 +23,16 @@ from functools import cache
 
 from django.db import connection
 
-from sync.models import ANSWERED_STATUSES, CallRollup, CallStatus, Direction
-from sync.rollups import BUCKET_COUNT
+from sync.models import (
+    ANSWERED_STATUSES,
+    BUCKET_COUNT,
+    FIGURE_COLUMNS,
+    HOUR_COLUMNS,
+    AgentDayRollup,
+    CallRollup,
+    CallStatus,
+    Direction,
+)
 
 STATUSES: tuple[str, ...] = tuple(str(s) for s in CallStatus)
 STATUS_AT = {s: 1 + i for i, s in enumerate(STATUSES)}
@@ -26,6 +40,8 @@ INBOUND, OUTBOUND, TALK, TALK_MAX = (1 + len(STATUSES) + i for i in range(4))
 HIST = TALK_MAX + 1
 WIDTH = HIST + BUCKET_COUNT
 TABLE = CallRollup._meta.db_table
+AGENT_DAY_TABLE = AgentDayRollup._meta.db_table
+assert FIGURE_COLUMNS[HIST] == "hist_00" and len(FIGURE_COLUMNS) == WIDTH
 
 
 def _literal(value: str) -> str:
@@ -60,6 +76,24 @@ def _hours_sql(vendor: str) -> str:
                      for i in range(24))
 
 
+@cache
+def _agent_day_figures_sql() -> str:
+    return ", ".join(f"MAX({c})" if c == "talk_max" else f"SUM({c})" for c in FIGURE_COLUMNS)
+
+
+@cache
+def _agent_day_hours_sql() -> str:
+    return ", ".join(f"SUM({c}) FILTER (WHERE day >= %s)" for c in HOUR_COLUMNS)
+
+
+def _source(directions: list[str] | None, statuses: list[str] | None) -> tuple[str, str, str]:
+    """(table, figure columns, hour columns) that answer these filters at the least cost."""
+    if directions or statuses:
+        vendor = connection.vendor
+        return TABLE, _figures_sql(vendor), _hours_sql(vendor)
+    return AGENT_DAY_TABLE, _agent_day_figures_sql(), _agent_day_hours_sql()
+
+
 def _where(env_ids: Sequence[int], first: date, last: date, agent_ids: list[str] | None,
            directions: list[str] | None, statuses: list[str] | None,
            include_testing: bool) -> tuple[str, list]:
@@ -87,9 +121,9 @@ def figures_per_day(env_ids: Sequence[int], first: date, last: date, heatmap_fro
                     **filters) -> list[tuple]:
     """(day, *FIGURES, *24 hour counts) per day from `first` to `last`; hours from
     `heatmap_from` on only (None before)."""
+    table, figures, hours = _source(filters["directions"], filters["statuses"])
     where, params = _where(env_ids, first, last, **filters)
-    sql = (f"SELECT day, {_figures_sql(connection.vendor)}, {_hours_sql(connection.vendor)} "
-           f"FROM {TABLE} WHERE {where} GROUP BY day")
+    sql = f"SELECT day, {figures}, {hours} FROM {table} WHERE {where} GROUP BY day"
     rows = _rows(sql, [*[heatmap_from] * 24, *params])
     return [(d if isinstance(d, date) else date.fromisoformat(d), *rest) for d, *rest in rows]
 
@@ -97,7 +131,8 @@ def figures_per_day(env_ids: Sequence[int], first: date, last: date, heatmap_fro
 def figures_per_agent(env_ids: Sequence[int], first: date, last: date,
                       **filters) -> list[tuple]:
     """(environment_id, agent_external_id, *FIGURES) per agent from `first` to `last`."""
+    table, figures, _ = _source(filters["directions"], filters["statuses"])
     where, params = _where(env_ids, first, last, **filters)
-    sql = (f"SELECT environment_id, agent_external_id, {_figures_sql(connection.vendor)} "
-           f"FROM {TABLE} WHERE {where} GROUP BY environment_id, agent_external_id")
+    sql = (f"SELECT environment_id, agent_external_id, {figures} "
+           f"FROM {table} WHERE {where} GROUP BY environment_id, agent_external_id")
     return _rows(sql, params)
