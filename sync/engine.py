@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -71,16 +71,8 @@ class RunContext:
 
     @contextmanager
     def page_transaction(self) -> Iterator[None]:
-        """One page's rows and cursor, atomically.
-
-        On PostgreSQL the commit does not wait for the WAL flush: a crash can lose the last
-        moments of pages, but rows and cursor are lost together, so the next run re-reads
-        them. That is right for a mirror, and the flush was the largest cost of a page.
-        """
+        """One page's rows and cursor, atomically (commits are relaxed: `relaxed_commits`)."""
         with transaction.atomic():
-            if connection.vendor == "postgresql":
-                with connection.cursor() as cursor:
-                    cursor.execute("SET LOCAL synchronous_commit TO OFF")
             yield
 
     def note(self, key: str, value: Any, limit: int = 20) -> None:
@@ -130,6 +122,30 @@ class SyncOutcome:
     @property
     def auth_failed(self) -> bool:
         return self.environment.status == EnvironmentStatus.AUTH_FAILED
+
+
+@contextmanager
+def relaxed_commits() -> Iterator[None]:
+    """While a sync runs, its PostgreSQL commits do not wait for the WAL flush.
+
+    A crash can lose the last moments of pages, but rows and cursor are lost together, so the
+    next run re-reads them. That is right for a mirror, and the flush was the largest cost of
+    a page. Set once for the connection, not per transaction: a `SET LOCAL` per page cost a
+    round trip per page.
+    """
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO OFF")
+    try:
+        yield
+    finally:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET synchronous_commit")
+        except DatabaseError:
+            connection.close()  # a broken connection: the next use opens a fresh one
 
 
 def fail_orphaned_runs(environment: Environment) -> int:
@@ -186,16 +202,17 @@ def sync_environment(environment: Environment, *, streams: list[str] | None = No
                              f"choose from {provider.stream_names}")
         client = provider.client(environment)
         try:
-            for name in names:
-                run = SyncRun.objects.create(environment=environment, stream=name,
-                                             trigger=trigger)
-                outcome.runs.append(run)
-                ctx = RunContext(environment, client, run, now or timezone.now(),
-                                 backfill_days or environment.backfill_days, full,
-                                 progress or NullProgress(), lock)
-                client.on_wait = ctx.heartbeat
-                if not _run_stream(provider, name, ctx):
-                    break
+            with relaxed_commits():
+                for name in names:
+                    run = SyncRun.objects.create(environment=environment, stream=name,
+                                                 trigger=trigger)
+                    outcome.runs.append(run)
+                    ctx = RunContext(environment, client, run, now or timezone.now(),
+                                     backfill_days or environment.backfill_days, full,
+                                     progress or NullProgress(), lock)
+                    client.on_wait = ctx.heartbeat
+                    if not _run_stream(provider, name, ctx):
+                        break
         finally:
             client.close()
             (progress or NullProgress()).end()

@@ -12,8 +12,9 @@ import bisect
 import zoneinfo
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
+from functools import cache
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from portal.models import Environment
 from sync.models import (
@@ -63,6 +64,56 @@ def local_days_for_utc_day(day: date, tz: zoneinfo.ZoneInfo) -> set[date]:
 def _aggregate(environment: Environment, days: list[date],
                tz: zoneinfo.ZoneInfo) -> list[CallRollup]:
     """Rollup rows of `days` from one query over their span (a sync refreshes 1–2 days)."""
+    if connection.vendor == "postgresql":
+        return _aggregate_in_database(environment, days, tz)
+    return _aggregate_in_python(environment, days, tz)
+
+
+@cache
+def _aggregate_sql() -> str:
+    bounds = ", ".join(str(b) for b in DURATION_BUCKETS)
+    hist = ", ".join(f"count(*) FILTER (WHERE bucket = {i})" for i in range(BUCKET_COUNT))
+    hours = ", ".join(f"count(*) FILTER (WHERE hour = {h})" for h in range(24))
+    # width_bucket counts the bounds <= its operand; bucket_of counts the bounds < duration.
+    # OFFSET 0 keeps the subquery apart: inlined, its hour and bucket would be computed again
+    # in each of the 42 FILTER clauses.
+    return f"""
+        SELECT day, agent_external_id, direction, status, is_testing, count(*),
+               sum(duration), max(duration), {hist}, {hours}
+        FROM (SELECT (started_at AT TIME ZONE %(tz)s)::date AS day,
+                     extract(hour FROM started_at AT TIME ZONE %(tz)s)::int AS hour,
+                     width_bucket(duration - 1, ARRAY[{bounds}]) AS bucket,
+                     agent_external_id, direction, status, is_testing, duration
+              FROM {Call._meta.db_table}
+              WHERE environment_id = %(env)s AND started_at >= %(start)s
+                AND started_at < %(end)s
+              OFFSET 0) AS local_calls
+        WHERE day = ANY(%(days)s)
+        GROUP BY day, agent_external_id, direction, status, is_testing"""
+
+
+def _aggregate_in_database(environment: Environment, days: list[date],
+                           tz: zoneinfo.ZoneInfo) -> list[CallRollup]:
+    """PostgreSQL: the same rows as `_aggregate_in_python`, grouped by the database (a
+    back-fill's rollups cost a tenth of reading every call into Python)."""
+    start, _ = local_day_bounds(min(days), tz)
+    _, end = local_day_bounds(max(days), tz)
+    with connection.cursor() as cursor:
+        cursor.execute(_aggregate_sql(), {"tz": tz.key, "env": environment.pk, "start": start,
+                                          "end": end, "days": list(days)})
+        return [
+            CallRollup(environment=environment, day=day, agent_external_id=agent_id,
+                       direction=direction, status=status, is_testing=is_testing, count=count,
+                       duration_sum=int(total), duration_max=longest,
+                       duration_hist=list(rest[:BUCKET_COUNT]),
+                       hour_counts=list(rest[BUCKET_COUNT:]))
+            for day, agent_id, direction, status, is_testing, count, total, longest, *rest
+            in cursor.fetchall()
+        ]
+
+
+def _aggregate_in_python(environment: Environment, days: list[date],
+                         tz: zoneinfo.ZoneInfo) -> list[CallRollup]:
     wanted = set(days)
     start, _ = local_day_bounds(min(days), tz)
     _, end = local_day_bounds(max(days), tz)

@@ -8,7 +8,7 @@ from django.utils.dateparse import parse_datetime
 
 from portal.models import Environment
 from sync.models import CallbackSourceDay, CallStatus, Direction
-from sync.upsert import payload_hash
+from sync.upsert import canonical, payload_hash
 
 CALL_UPDATE_FIELDS = [
     "sid", "agent", "agent_external_id", "to_number", "to_formatted", "from_number",
@@ -67,6 +67,7 @@ def talkover_call(env: Environment, item: Any, agent_pks: dict[str, int]) -> dic
         duration = max(0, int(item.get("duration") or 0))
     except (TypeError, ValueError):
         duration = 0
+    raw = canonical(item)
     return {
         "environment_id": env.pk, "external_id": text(item["id"], 64),
         "sid": text(item.get("sid"), 64), "agent_id": agent_pks.get(agent_id),
@@ -79,7 +80,7 @@ def talkover_call(env: Environment, item: Any, agent_pks: dict[str, int]) -> dic
         "provider_status": "" if status in _STATUSES else status,
         "duration": duration, "is_testing": bool(item.get("is_testing")),
         "started_at": started, "upstream_updated_at": when(item.get("updated_at")),
-        "raw": item, "payload_hash": payload_hash(item),
+        "raw": raw, "payload_hash": raw.digest,
     }
 
 

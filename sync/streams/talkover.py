@@ -30,6 +30,9 @@ from sync.streams.records import (
 from sync.upsert import upsert
 
 MAX_DAY_READS = 4
+# Pages of a day's first pass asked for ahead: several, so the fetching thread stays ahead
+# of writing even when a page's write is slow (a rollup refresh, a checkpoint).
+PREFETCH_PAGES = 8
 
 
 def days_between(first: date, last: date) -> list[date]:
@@ -143,12 +146,14 @@ def _sync_call_day(ctx: RunContext, day: date, agents: AgentIndex, cursor: dict[
     passes, page_no = 0, 1
     while True:
         page = reader.get((day, page_no))
-        # Ask ahead only for what the first pass reads anyway: a re-read stops as soon as
-        # the day is complete, and a page fetched for nothing would still move the upstream.
-        if passes == 0 and page_no < page.last_page and page.items:
-            reader.ahead((day, page_no + 1))
-        elif passes == 0 and following is not None:
-            reader.ahead((following, 1))
+        if passes == 0 and page.items:
+            # Ask ahead only for what the first pass reads anyway: a re-read stops as soon
+            # as the day is complete, and a page fetched for nothing would still move the
+            # upstream.
+            for ahead in range(page_no + 1, min(page.last_page, page_no + PREFETCH_PAGES) + 1):
+                reader.ahead((day, ahead))
+            if page_no + PREFETCH_PAGES > page.last_page and following is not None:
+                reader.ahead((following, 1))
         agents.ensure(page.items)
         calls = []
         for item in page.items:
