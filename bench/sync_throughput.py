@@ -8,7 +8,9 @@ sync's own. Three child processes, each measuring its own peak RSS: a warm-up fe
 simulator generates and caches the data set), the fetch floor (the same /calls pages, per
 day and page as the sync reads them, fetched and JSON-parsed, nothing stored), then the sync
 of agents and calls into the flushed database (calls bulk-upserted, rollups refreshed per
-day). Prints one table. The database is flushed first: only use a database made for this.
+day). A last child measures the database alone: the mirrored calls copied by one INSERT into
+an empty twin of the calls table, the ceiling for any sync on this machine. Prints one table.
+The database is flushed first: only use a database made for this.
 """
 from __future__ import annotations
 
@@ -87,6 +89,30 @@ def phase_sync(base_url: str, first: date, last: date) -> dict:
             "rss_mb": peak_rss_mb()}
 
 
+def phase_ceiling(base_url: str, first: date, last: date) -> dict:
+    """What PostgreSQL alone needs to store the mirrored calls: every row copied, in one
+    statement, into an empty twin of the calls table (same indexes, same foreign keys). No
+    HTTP, no Python per row: no sync on this machine and schema can be faster than this."""
+    setup_django()
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO OFF")
+        cursor.execute("DROP TABLE IF EXISTS bench_ceiling")
+        cursor.execute("CREATE TABLE bench_ceiling (LIKE sync_call INCLUDING ALL)")
+        cursor.execute(
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = 'sync_call'::regclass AND contype = 'f'")
+        for (definition,) in cursor.fetchall():
+            cursor.execute(f"ALTER TABLE bench_ceiling ADD {definition}")
+        start = time.perf_counter()
+        cursor.execute("INSERT INTO bench_ceiling SELECT * FROM sync_call")
+        calls = cursor.rowcount
+        seconds = time.perf_counter() - start
+        cursor.execute("DROP TABLE bench_ceiling")
+    return {"calls": calls, "seconds": seconds, "requests": 0, "rss_mb": peak_rss_mb()}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -107,13 +133,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--calls", type=int, default=200_000, help="about this many calls")
     parser.add_argument("--days", type=int, default=90)
-    parser.add_argument("--phase", choices=["fetch", "sync"], help=argparse.SUPPRESS)
+    parser.add_argument("--phase", choices=["fetch", "sync", "ceiling"], help=argparse.SUPPRESS)
     parser.add_argument("--base-url", help=argparse.SUPPRESS)
     parser.add_argument("--first", type=date.fromisoformat, help=argparse.SUPPRESS)
     parser.add_argument("--last", type=date.fromisoformat, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.phase:
-        run = phase_fetch if args.phase == "fetch" else phase_sync
+        run = {"fetch": phase_fetch, "sync": phase_sync, "ceiling": phase_ceiling}[args.phase]
         print(json.dumps(run(args.base_url, args.first, args.last)))
         return
 
@@ -152,6 +178,7 @@ def main() -> None:
     finally:
         sim.terminate()
         sim.wait(30)
+    ceiling = child("ceiling", base_url, first, last)
     floor_rate = floor["calls"] / floor["seconds"]
     sync_rate = synced["calls"] / synced["seconds"]
     rows = [
@@ -159,6 +186,8 @@ def main() -> None:
          floor["rss_mb"]),
         ("sync (agents+calls)", synced["calls"], synced["requests"], synced["seconds"],
          sync_rate, synced["rss_mb"]),
+        ("database insert only", ceiling["calls"], 0, ceiling["seconds"],
+         ceiling["calls"] / ceiling["seconds"], ceiling["rss_mb"]),
     ]
     print(f"{'phase':<22}{'calls':>10}{'requests':>10}{'seconds':>10}{'calls/s':>10}"
           f"{'peak RSS MB':>13}")
@@ -166,6 +195,8 @@ def main() -> None:
         print(f"{name:<22}{calls:>10}{reqs:>10}{secs:>10.1f}{rate:>10.0f}{rss:>13.0f}")
     print(f"sync/floor ratio: {sync_rate / floor_rate:.2f}  (days {args.days}, "
           f"{per_day} calls/day requested, database {db.rsplit('/', 1)[-1]})")
+    print(f"database-only/floor ratio: {ceiling['calls'] / ceiling['seconds'] / floor_rate:.2f}"
+          f"  (the most any sync could reach here: PostgreSQL storing the rows, nothing else)")
 
 
 if __name__ == "__main__":
