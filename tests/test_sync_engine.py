@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
+from django.db import connection
 
 from sync.engine import sync_environment
 from sync.models import Call, RunStatus, StreamState, SyncRun
@@ -78,3 +79,28 @@ def test_environment_without_token_is_skipped_with_a_reason(org_a):
     outcome = sync_environment(env)
     assert outcome.skipped and "no token" in outcome.reason
     assert not SyncRun.objects.filter(environment=env).exists()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL setting")
+def test_commits_are_relaxed_during_a_run_and_restored_after(org_a, monkeypatch):
+    """Pages commit without waiting for the WAL flush; the connection is given back as found."""
+    from sync.engine import RunContext
+
+    def setting() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            return cursor.fetchone()[0]
+
+    seen: set[str] = set()
+    save_cursor = RunContext.save_cursor
+
+    def watching(self, cursor):
+        seen.add(setting())
+        return save_cursor(self, cursor)
+
+    monkeypatch.setattr(RunContext, "save_cursor", watching)
+    with served() as (sim, server):
+        env = point_env(org_a, sim, server)
+        assert not sync_environment(env, now=sim.now, streams=["calls"]).failed
+    assert seen == {"off"}
+    assert setting() == "on"
