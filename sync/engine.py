@@ -6,7 +6,9 @@ pages and hands rows to `sync.upsert`.
 """
 from __future__ import annotations
 
+import copy
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,6 +35,10 @@ logger = logging.getLogger("sync.engine")
 HEARTBEAT_SECONDS = 2.0
 
 
+_BEAT_FIELDS = ("requests", "pages", "created", "updated", "unchanged", "rejected",
+                "heartbeat_at")
+
+
 @dataclass
 class RunContext:
     """What a stream needs while it runs: the environment, its client, its run row."""
@@ -48,6 +54,10 @@ class RunContext:
     counts: Counts = field(default_factory=Counts)
     _requests_before: int = 0
     _last_beat: float = 0.0
+    # The prefetching thread beats the heart while it waits on the budget or a Retry-After,
+    # as the stream adds notes and counts: both threads share the run's counters and details.
+    # Never held during a query, so a thread holding it never waits on a row lock.
+    _guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
         self._requests_before = self.client.requests
@@ -77,15 +87,18 @@ class RunContext:
 
     def note(self, key: str, value: Any, limit: int = 20) -> None:
         """Append to a list in the run's details (bounded, so a bad day cannot bloat it)."""
-        items = self.run.details.setdefault(key, [])
-        if len(items) < limit:
-            items.append(value)
+        with self._guard:
+            items = self.run.details.setdefault(key, [])
+            if len(items) < limit:
+                items.append(value)
 
     def record(self, counts: Counts, pages: int = 1) -> None:
         """Count a written page; beat the heart every HEARTBEAT_SECONDS at most."""
-        self.counts += counts
-        self.run.pages += pages
-        if time.monotonic() - self._last_beat >= HEARTBEAT_SECONDS:
+        with self._guard:
+            self.counts += counts
+            self.run.pages += pages
+            due = time.monotonic() - self._last_beat >= HEARTBEAT_SECONDS
+        if due:
             self.heartbeat()
 
     def bump_data_version(self) -> None:
@@ -94,14 +107,16 @@ class RunContext:
 
     def heartbeat(self, _wait: float | None = None) -> None:
         """Save the run's counters and time, and extend the environment lock."""
-        self._last_beat = time.monotonic()
-        run = self.run
-        run.requests = self.client.requests - self._requests_before
-        run.created, run.updated = self.counts.created, self.counts.updated
-        run.unchanged, run.rejected = self.counts.unchanged, self.counts.rejected
-        run.heartbeat_at = timezone.now()
-        run.save(update_fields=["requests", "pages", "created", "updated", "unchanged",
-                                "rejected", "heartbeat_at", "details"])
+        with self._guard:
+            self._last_beat = time.monotonic()
+            run = self.run
+            run.requests = self.client.requests - self._requests_before
+            run.created, run.updated = self.counts.created, self.counts.updated
+            run.unchanged, run.rejected = self.counts.unchanged, self.counts.rejected
+            run.heartbeat_at = timezone.now()
+            values = {name: getattr(run, name) for name in _BEAT_FIELDS}
+            values["details"] = copy.deepcopy(run.details)
+        SyncRun.objects.filter(pk=run.pk).update(**values)
         if self.lock is not None:
             self.lock.refresh()
 
