@@ -7,8 +7,8 @@ written with COPY (not through HTTP or the ORM), then builds the rollups with th
 computes it (`reports.cache.cached_report` around `reports.queries.calls_summary`) with the
 report cache cleared before every run, 20 runs per size, and prints one table. The target
 (p95 under 150 ms at 1M, ratio 1M/10k under 2) is for that summary, which reads one
-`AgentDayRollup` row per day and agent. The same summary filtered by direction (which must
-read the finer `CallRollup` rows) is timed as well, for comparison.
+`AgentDayRollup` row per day, agent and direction. The same summary filtered by status
+(which must read the finer `CallRollup` rows) is timed as well, for comparison.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/sb_reports_bench \\
         python bench/report_latency.py [--sizes 10000 1000000] [--runs 20] [--keep]
@@ -121,7 +121,7 @@ def load_calls(env: Environment, size: int) -> None:
         cursor.execute("ANALYZE sync_agentdayrollup")
 
 
-def time_summary(env: Environment, runs: int, direction: str | None = None) -> list[float]:
+def time_summary(env: Environment, runs: int, status: str | None = None) -> list[float]:
     start = LAST_DAY - timedelta(days=REPORT_DAYS - 1)
     timings = []
     for _ in range(runs):
@@ -129,8 +129,8 @@ def time_summary(env: Environment, runs: int, direction: str | None = None) -> l
         began = time.perf_counter()
         envs = list(Environment.objects.select_related("organization").filter(pk=env.pk))
         summary = cached_report(
-            "calls", envs, {"start": start, "end": LAST_DAY, "direction": direction},
-            lambda envs=envs: calls_summary(envs, start, LAST_DAY, direction=direction))
+            "calls", envs, {"start": start, "end": LAST_DAY, "status": status},
+            lambda envs=envs: calls_summary(envs, start, LAST_DAY, status=status))
         timings.append((time.perf_counter() - began) * 1000)
         assert summary.totals.total > 0
     return timings
@@ -156,12 +156,12 @@ def main() -> None:
                 CallRollup.objects.filter(environment=env).count())
         time_summary(env, 2)  # warm the connection and PostgreSQL's buffers, not our cache
         timings = time_summary(env, args.runs)
-        time_summary(env, 2, "inbound")
-        filtered = time_summary(env, args.runs, "inbound")
+        time_summary(env, 2, "completed")
+        filtered = time_summary(env, args.runs, "completed")
         results.append((size, *rows, statistics.median(timings), percentile(timings, 0.95),
                         statistics.median(filtered), percentile(filtered, 0.95)))
     print(f"{'':>10} | {'agent-day':>9} | {'rollup':>7} | {'summary ms':^17} | "
-          f"{'by direction ms':^17}")
+          f"{'by status ms':^17}")
     print(f"{'calls':>10} | {'rows':>9} | {'rows':>7} | {'median':>7} {'p95':>9} | "
           f"{'median':>7} {'p95':>9}")
     print(f"{'-' * 10}-+-{'-' * 9}-+-{'-' * 7}-+-{'-' * 17}-+-{'-' * 17}")
@@ -173,7 +173,7 @@ def main() -> None:
     if len(results) >= 2:
         big, small = results[-1], results[0]
         print(f"ratio {big[0]:,}/{small[0]:,}: summary median {big[3] / small[3]:.2f}, "
-              f"p95 {big[4] / small[4]:.2f}; by direction median {big[5] / small[5]:.2f}, "
+              f"p95 {big[4] / small[4]:.2f}; by status median {big[5] / small[5]:.2f}, "
               f"p95 {big[6] / small[6]:.2f} ({REPORT_DAYS}-day range, report cache cleared "
               f"before each of {args.runs} runs)")
 

@@ -310,26 +310,29 @@ HOUR_COLUMNS: tuple[str, ...] = tuple(f"hour_{h:02d}" for h in range(24))
 
 
 class AgentDayRollup(models.Model):
-    """One agent's figures for one local day, summed from that day's `CallRollup` rows.
+    """One agent's figures for one local day and direction, summed from that day's
+    `CallRollup` rows.
 
-    Written by the same refresh as `CallRollup`. Reports that filter by nothing but agents
-    (the dashboard, the API's default summary, the emailed summaries) read these: a day has
-    one row per agent (and is_testing) however many calls it had, where `CallRollup` has one
-    per direction and status as well. The figures are plain integer columns (`FIGURE_COLUMNS`,
-    `HOUR_COLUMNS`, added below) because summing them is nearly free for a database, where
-    reading items out of JSON arrays was most of a report's cost.
+    Written by the same refresh as `CallRollup`. Every report that does not filter by status
+    reads these (the dashboard, the emailed summaries, the API unless `status` is given): a
+    day has one row per agent (an agent mostly calls one way) however many calls it had,
+    where `CallRollup` has one per status as well. The figures are plain integer columns
+    (`FIGURE_COLUMNS`, `HOUR_COLUMNS`, added below) because summing them is nearly free for a
+    database, where reading items out of JSON arrays was most of a report's cost.
     """
 
     environment = models.ForeignKey(Environment, on_delete=models.CASCADE,
                                     related_name="agent_day_rollups")
     day = models.DateField()
     agent_external_id = models.CharField(max_length=64, blank=True, default="")
+    direction = models.CharField(max_length=16, blank=True, default="")
     is_testing = models.BooleanField(default=False)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["environment", "day", "agent_external_id",
-                                            "is_testing"], name="agentdayrollup_key")
+                                            "direction", "is_testing"],
+                                    name="agentdayrollup_key")
         ]
         indexes = [models.Index(fields=["environment", "day"], name="agentdayrollup_env_day")]
 

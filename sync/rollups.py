@@ -2,9 +2,9 @@
 
 Two levels, written together: `CallRollup` aggregates one (environment, local day, agent,
 direction, status, is_testing); `AgentDayRollup` sums those per (environment, local day,
-agent, is_testing). Days are the organisation's local days, so a UTC day of calls touches up
-to two local days. Refreshing a day recomputes it from raw calls in one grouped query
-(replace, not increment): a rerun or a late status change can never double-count.
+agent, direction, is_testing). Days are the organisation's local days, so a UTC day of calls
+touches up to two local days. Refreshing a day recomputes it from raw calls in one grouped
+query (replace, not increment): a rerun or a late status change can never double-count.
 """
 from __future__ import annotations
 
@@ -152,10 +152,12 @@ _HIST = _AT["hist_00"]
 
 
 def agent_days(rows: Iterable[CallRollup]) -> list[AgentDayRollup]:
-    """The `AgentDayRollup` rows that sum `rows` per (environment, day, agent, is_testing)."""
+    """The `AgentDayRollup` rows that sum `rows` per (environment, day, agent, direction,
+    is_testing)."""
     sums: dict[tuple, tuple[CallRollup, list[int], list[int]]] = {}
     for row in rows:
-        key = (row.environment_id, row.day, row.agent_external_id, row.is_testing)
+        key = (row.environment_id, row.day, row.agent_external_id, row.direction,
+               row.is_testing)
         if key not in sums:
             sums[key] = (row, [0] * len(FIGURE_COLUMNS), [0] * 24)
         figures, hours = sums[key][1], sums[key][2]
@@ -173,7 +175,8 @@ def agent_days(rows: Iterable[CallRollup]) -> list[AgentDayRollup]:
             hours[hour] += n
     return [
         AgentDayRollup(environment_id=first.environment_id, day=first.day,
-                       agent_external_id=first.agent_external_id, is_testing=first.is_testing,
+                       agent_external_id=first.agent_external_id, direction=first.direction,
+                       is_testing=first.is_testing,
                        **dict(zip(FIGURE_COLUMNS, figures, strict=True)),
                        **dict(zip(HOUR_COLUMNS, hours, strict=True)))
         for first, figures, hours in sums.values()

@@ -5,11 +5,11 @@ whatever the number of calls or rollup rows. The statements are written out rath
 with ORM expressions: some seventy aggregates per statement made the ORM's compilation and
 result conversion cost more than the database's own work. Filter values travel as parameters.
 
-Two sources give the same figure rows. `AgentDayRollup` (one row per day and agent, plain
-integer columns) answers every summary that does not filter by direction or status; those
-filters need `CallRollup` (one row per day, agent, direction and status, histogram and hours
-in JSON arrays), where the only spellings that differ between PostgreSQL and SQLite are the
-JSON array items.
+Two sources give the same figure rows. `AgentDayRollup` (one row per day, agent and
+direction, plain integer columns) answers every summary that does not filter by status; a
+status filter needs `CallRollup` (one row per day, agent, direction and status, histogram
+and hours in JSON arrays), where the only spellings that differ between PostgreSQL and
+SQLite are the JSON array items.
 
 A figure row is laid out as `sync.models.FIGURE_COLUMNS`: total, one count per status,
 inbound, outbound, talk time and longest talk (connected calls), then the connected calls'
@@ -86,9 +86,9 @@ def _agent_day_hours_sql() -> str:
     return ", ".join(f"SUM({c}) FILTER (WHERE day >= %s)" for c in HOUR_COLUMNS)
 
 
-def _source(directions: list[str] | None, statuses: list[str] | None) -> tuple[str, str, str]:
+def _source(statuses: list[str] | None) -> tuple[str, str, str]:
     """(table, figure columns, hour columns) that answer these filters at the least cost."""
-    if directions or statuses:
+    if statuses:
         vendor = connection.vendor
         return TABLE, _figures_sql(vendor), _hours_sql(vendor)
     return AGENT_DAY_TABLE, _agent_day_figures_sql(), _agent_day_hours_sql()
@@ -121,7 +121,7 @@ def figures_per_day(env_ids: Sequence[int], first: date, last: date, heatmap_fro
                     **filters) -> list[tuple]:
     """(day, *FIGURES, *24 hour counts) per day from `first` to `last`; hours from
     `heatmap_from` on only (None before)."""
-    table, figures, hours = _source(filters["directions"], filters["statuses"])
+    table, figures, hours = _source(filters["statuses"])
     where, params = _where(env_ids, first, last, **filters)
     sql = f"SELECT day, {figures}, {hours} FROM {table} WHERE {where} GROUP BY day"
     rows = _rows(sql, [*[heatmap_from] * 24, *params])
@@ -131,7 +131,7 @@ def figures_per_day(env_ids: Sequence[int], first: date, last: date, heatmap_fro
 def figures_per_agent(env_ids: Sequence[int], first: date, last: date,
                       **filters) -> list[tuple]:
     """(environment_id, agent_external_id, *FIGURES) per agent from `first` to `last`."""
-    table, figures, _ = _source(filters["directions"], filters["statuses"])
+    table, figures, _ = _source(filters["statuses"])
     where, params = _where(env_ids, first, last, **filters)
     sql = (f"SELECT environment_id, agent_external_id, {figures} "
            f"FROM {table} WHERE {where} GROUP BY environment_id, agent_external_id")
