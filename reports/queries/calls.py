@@ -146,16 +146,22 @@ DELTA_FIELDS = ("total", "answered", "answer_rate", "failed", "busy", "no_answer
                 "talk_time_total", "talk_time_avg", "duration_median", "duration_p90")
 
 
-def _filter_q(agent_ids: list[str] | None, directions: list[str] | None,
-              statuses: list[str] | None, include_testing: bool) -> Q:
+def _call_filters(agent_ids: Sequence[str] | str | None, direction: Sequence[str] | str | None,
+                  status: Sequence[str] | str | None, include_testing: bool) -> CallFilters:
+    """The filters as both functions below take them (one value or a list; None = all)."""
+    return CallFilters(normalize_choice(agent_ids), normalize_choice(direction),
+                       normalize_choice(status), include_testing)
+
+
+def _filter_q(f: CallFilters) -> Q:
     q = Q()
-    if agent_ids:
-        q &= Q(agent_external_id__in=agent_ids)
-    if directions:
-        q &= Q(direction__in=directions)
-    if statuses:
-        q &= Q(status__in=statuses)
-    if not include_testing:
+    if f.agent_id:
+        q &= Q(agent_external_id__in=f.agent_id)
+    if f.direction:
+        q &= Q(direction__in=f.direction)
+    if f.status:
+        q &= Q(status__in=f.status)
+    if not f.include_testing:
         q &= Q(is_testing=False)
     return q
 
@@ -180,13 +186,11 @@ def calls_summary(
     check_range(start, end)
     interval = Interval(interval)
     envs, org = resolve_environments(environments)
-    agents, directions, statuses = (
-        normalize_choice(agent_ids), normalize_choice(direction), normalize_choice(status)
-    )
+    chosen = _call_filters(agent_ids, direction, status, include_testing)
     prev_start, prev_end = previous_period(start, end)
     env_ids = [e.pk for e in envs]
-    filters = {"agent_ids": agents, "directions": directions, "statuses": statuses,
-               "include_testing": include_testing}
+    filters = {"agent_ids": chosen.agent_id, "directions": chosen.direction,
+               "statuses": chosen.status, "include_testing": include_testing}
     per_day = figures_per_day(env_ids, prev_start, end, start, **filters)
     current, previous = _Acc(), _Acc()
     by_period: dict[date, _Acc] = {}
@@ -208,7 +212,7 @@ def calls_summary(
         start=start,
         end=end,
         interval=interval.value,
-        filters=CallFilters(agents, directions, statuses, include_testing),
+        filters=chosen,
         totals=totals,
         previous_start=prev_start,
         previous_end=prev_end,
@@ -259,8 +263,7 @@ def calls_in_range(
     envs, org = resolve_environments(environments)
     first, _ = local_day_bounds(start, org.tzinfo)
     _, after = local_day_bounds(end, org.tzinfo)
-    q = _filter_q(normalize_choice(agent_ids), normalize_choice(direction),
-                  normalize_choice(status), include_testing)
+    q = _filter_q(_call_filters(agent_ids, direction, status, include_testing))
     return Call.objects.filter(
         q, environment__in=[e.pk for e in envs], started_at__gte=first, started_at__lt=after,
     ).order_by("-started_at", "-id")

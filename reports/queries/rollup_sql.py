@@ -28,20 +28,20 @@ from sync.models import (
     BUCKET_COUNT,
     FIGURE_COLUMNS,
     HOUR_COLUMNS,
+    STATUS_COLUMNS,
     AgentDayRollup,
     CallRollup,
-    CallStatus,
     Direction,
 )
 
-STATUSES: tuple[str, ...] = tuple(str(s) for s in CallStatus)
-STATUS_AT = {s: 1 + i for i, s in enumerate(STATUSES)}
-INBOUND, OUTBOUND, TALK, TALK_MAX = (1 + len(STATUSES) + i for i in range(4))
-HIST = TALK_MAX + 1
-WIDTH = HIST + BUCKET_COUNT
+# Positions in a figure row: the layout is `FIGURE_COLUMNS`, whichever table answers.
+STATUSES: tuple[str, ...] = tuple(STATUS_COLUMNS)
+STATUS_AT = {s: FIGURE_COLUMNS.index(column) for s, column in STATUS_COLUMNS.items()}
+INBOUND, OUTBOUND, TALK, TALK_MAX, HIST = (
+    FIGURE_COLUMNS.index(c) for c in ("inbound", "outbound", "talk_time", "talk_max", "hist_00"))
+WIDTH = len(FIGURE_COLUMNS)
 TABLE = CallRollup._meta.db_table
 AGENT_DAY_TABLE = AgentDayRollup._meta.db_table
-assert FIGURE_COLUMNS[HIST] == "hist_00" and len(FIGURE_COLUMNS) == WIDTH
 
 
 def _literal(value: str) -> str:
