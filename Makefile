@@ -3,6 +3,8 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# Where `make demo` and `make serve` listen: `make demo PORT=8123`.
+PORT ?= 8000
 
 .PHONY: demo test install lint serve clean
 
@@ -16,8 +18,7 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(PY) manage.py migrate --no-input
-	$(PY) manage.py createcachetable
-	$(PY) manage.py demo --serve 127.0.0.1:8000
+	$(PY) manage.py demo --serve 127.0.0.1:$(PORT)
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -25,7 +26,6 @@ test: $(STAMP)
 # The production run: refuses without the services and secrets a real deployment needs, then
 # migrates, collects static files and runs web + workers + beat from the Procfile (Ctrl-C stops
 # all of them). See README.md, section Production.
-PORT ?= 8000
 serve: $(STAMP)
 	@$(PY) -m portal.serve_check
 	$(PY) manage.py migrate --no-input

@@ -9,8 +9,18 @@ import sys
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
     from django.core.management import execute_from_command_line
+    from django.db import DatabaseError
 
-    execute_from_command_line(sys.argv)
+    try:
+        execute_from_command_line(sys.argv)
+    except DatabaseError:
+        # Before `migrate`, every command would die on a missing table: say so in one line.
+        from portal.dbready import MESSAGE, not_migrated
+
+        if "migrate" in sys.argv[1:2] or not not_migrated():
+            raise
+        sys.stderr.write(f"Error: {MESSAGE}\n")
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -47,7 +47,7 @@ def setup_django() -> None:
 
 def phase_fetch(base_url: str, first: date, last: date) -> dict:
     setup_django()
-    from sync.clients.talkover import TalkoverClient
+    from sync.providers.talkover.client import TalkoverClient
 
     client = TalkoverClient(base_url, TOKEN)
     calls, start = 0, time.perf_counter()

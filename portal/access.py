@@ -1,14 +1,24 @@
 """The one place that decides what a user may see and do.
 
-HTML views call `get_organization_for_user` / `get_environment_for_user`; the API goes through
-`portal.api.TenantScopedViewSet`, which uses `organizations_for_user`. Another organisation's
-object is a 404 (we do not confirm it exists); a member whose role is too low gets a 403.
+Organisation pages are decorated with `org_page(min_role, methods)`, which resolves the
+organisation and the caller's membership once and hands the view `request.tenant` (scoped
+querysets); the API goes through `portal.api.TenantScopedViewSet`, which uses
+`organizations_for_user`. This module imports nothing from `sync/` or `reports/`.
+Another organisation's object is a 404 (we do not confirm it exists); a member whose role
+is too low gets a 403.
 """
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.db.models import QuerySet
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.utils.translation import gettext as _
 
 from portal.models import Environment, Membership, Organization, Role
@@ -57,3 +67,111 @@ def get_environment_for_user(user, environment_id: int, min_role: str = Role.VIE
         raise Http404(_("No such environment."))
     _require_role(membership_for(user, env.organization), min_role)
     return env
+
+
+# --- Pages: one decorator resolves the organisation and the membership once ---------------
+
+READ_METHODS = ("GET", "HEAD")
+WRITE_METHODS = ("GET", "HEAD", "POST")
+
+
+@dataclass(frozen=True)
+class Tenant:
+    """What an organisation page may touch: the organisation, the caller's membership and
+    querysets already limited to the organisation. Set on `request.tenant` by `org_page`."""
+
+    organization: Organization
+    membership: Membership
+
+    @property
+    def can_admin(self) -> bool:
+        return self.membership.has_role(Role.ADMIN)
+
+    def has_role(self, role: str) -> bool:
+        return self.membership.has_role(role)
+
+    def require(self, role: str) -> None:
+        """403 unless the caller has `role` (for views where only POST needs a higher role)."""
+        _require_role(self.membership, role)
+
+    @property
+    def environments(self) -> QuerySet[Environment]:
+        return Environment.objects.filter(organization=self.organization)
+
+    def scoped(self, model: type[models.Model]) -> QuerySet:
+        """`model`'s rows of this organisation, found through its foreign keys (any app's
+        model: the path is discovered, so this module imports no other app)."""
+        path = organization_path(model)
+        if path is None:
+            raise TypeError(f"{model.__name__} has no foreign-key path to Organization")
+        if path.endswith("environment__organization"):
+            # Mirrored rows filter on their own environment_id column (their indexes start
+            # with it), not through a join to Environment.
+            env_path = path[: -len("__organization")]
+            ids = list(self.environments.values_list("pk", flat=True))
+            return model._default_manager.filter(**{f"{env_path}__in": ids})
+        return model._default_manager.filter(**{path: self.organization})
+
+    def get(self, model: type[models.Model], **lookup) -> models.Model:
+        """One of this organisation's `model` rows, or 404 (another tenant's id included)."""
+        obj = self.scoped(model).filter(**lookup).first()
+        if obj is None:
+            raise Http404(_("Not found."))
+        return obj
+
+
+def organization_path(model: type[models.Model]) -> str | None:
+    """The shortest forward foreign-key path from `model` to Organization, e.g.
+    `environment__organization`; `pk` for Organization itself; None when there is none."""
+    if model is Organization:
+        return "pk"
+    queue: deque[tuple[type[models.Model], str, int]] = deque([(model, "", 0)])
+    while queue:
+        current, prefix, depth = queue.popleft()
+        for field in current._meta.get_fields():
+            if not (field.concrete and (field.many_to_one or field.one_to_one)):
+                continue
+            path = f"{prefix}{field.name}"
+            if field.related_model is Organization:
+                return path
+            if depth + 1 < _MAX_PATH_DEPTH:
+                queue.append((field.related_model, f"{path}__", depth + 1))
+    return None
+
+
+_MAX_PATH_DEPTH = 3
+
+
+def resolve_tenant(user, slug: str, min_role: str = Role.VIEWER) -> Tenant:
+    """The caller's membership in organisation `slug`, in one query: 404 when there is
+    none (or no such organisation: we do not say which), 403 below `min_role`."""
+    membership = None
+    if getattr(user, "is_authenticated", False):
+        membership = (Membership.objects.select_related("organization")
+                      .filter(user=user, organization__slug=slug).first())
+    _require_role(membership, min_role)
+    return Tenant(organization=membership.organization, membership=membership)
+
+
+def org_page(min_role: str = Role.VIEWER, methods: tuple[str, ...] = READ_METHODS):
+    """Decorate every organisation page (URL kwarg `org_slug`): login, then the tenant is
+    resolved once and set on `request.tenant` (404 non-member, 403 below `min_role`), and
+    methods outside `methods` are 405. Read-only pages keep the default (GET/HEAD)."""
+
+    allowed = tuple(dict.fromkeys(methods))
+
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args, org_slug: str, **kwargs) -> HttpResponse:
+            if request.method not in allowed:
+                return HttpResponseNotAllowed(allowed)
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            request.tenant = resolve_tenant(request.user, org_slug, min_role)
+            return view(request, *args, org_slug=org_slug, **kwargs)
+
+        wrapper.org_page = True  # the URL-resolver test checks every org URL has it
+        wrapper.allowed_methods = allowed
+        return wrapper
+
+    return decorate

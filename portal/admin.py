@@ -9,14 +9,14 @@ import json
 
 from django import forms
 from django.contrib import admin
-from django.db.models import BigIntegerField, Count, F, OuterRef, Subquery, Sum
+from django.db.models import BigIntegerField, Count, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.utils.html import format_html
 
 from portal import admin_actions
 from portal.admin_base import TenantAdminMixin, TenantModelAdmin
-from portal.forms import parse_agent_ids
+from portal.forms import parse_agent_ids, test_connection
 from portal.models import (
     ApiToken,
     AuditLog,
@@ -27,20 +27,15 @@ from portal.models import (
     Provider,
     Role,
 )
-from sync.models import CallRollup
-from sync.rollups import rebuild_rollups
+from portal.signals import organization_timezone_changed
 
 
 def rebuild_reporting_days(organization: Organization) -> int:
-    """Recompute the rollups (days are org-local) after a timezone change; bump data versions
-    so no cached report keeps the old days. Returns the number of environments."""
-    environments = list(organization.environments.all())
-    for env in environments:
-        env.organization = organization
-        rebuild_rollups(env)
-    Environment.objects.filter(organization=organization).update(
-        data_version=F("data_version") + 1)
-    return len(environments)
+    """Ask the apps that keep per-day rows to rebuild them (sync: the rollups) after a
+    timezone change; returns the number of environments rebuilt."""
+    answers = organization_timezone_changed.send(sender=Organization,
+                                                 organization=organization)
+    return max((n for _, n in answers if isinstance(n, int)), default=0)
 
 
 def may_manage_owners(request: HttpRequest, organization: Organization | None) -> bool:
@@ -72,6 +67,9 @@ def guard_owner_role(form_class: type[forms.ModelForm], request: HttpRequest,
 class MembershipInline(TenantAdminMixin, admin.TabularInline):
     model = Membership
     extra = 0
+    # People join by accepting an invitation (portal: Settings → Members); only superusers
+    # add a membership directly.
+    superuser_adds = True
 
     def get_formset(self, request: HttpRequest, obj=None, **kwargs):
         formset = super().get_formset(request, obj, **kwargs)
@@ -126,6 +124,9 @@ class OrganizationAdmin(TenantModelAdmin):
 
 @admin.register(Membership)
 class MembershipAdmin(TenantModelAdmin):
+    # People join by accepting an invitation (portal: Settings → Members); only superusers
+    # add a membership directly, so no organisation enrols someone who did not accept.
+    superuser_adds = True
     list_display = ["user", "organization", "role", "created_at"]
     list_filter = ["role", "organization"]
     search_fields = ["user__username", "user__email", "organization__name"]
@@ -156,7 +157,7 @@ class EnvironmentAdminForm(forms.ModelForm):
         fields = [
             "organization", "name", "provider", "base_url", "provider_settings", "status",
             "status_reason", "sync_enabled", "sync_interval_minutes", "lookback_days",
-            "backfill_days", "requests_per_minute",
+            "backfill_days", "requests_per_minute", "price_per_minute",
         ]
 
     def __init__(self, *args, **kwargs) -> None:
@@ -176,6 +177,12 @@ class EnvironmentAdminForm(forms.ModelForm):
                 and "agent_ids" not in self.errors:
             self.add_error("agent_ids", "Origins AI environments need at least one agent id "
                                         "(whole numbers separated by commas).")
+        if not self.instance.pk or {"token", "base_url", "provider", "agent_ids"} & set(
+                self.changed_data):
+            token = cleaned.get("token") or (self.instance.get_token()
+                                             if self.instance.has_token else "")
+            test_connection(self, cleaned.get("provider"), cleaned.get("base_url") or "", token,
+                            cleaned.get("agent_ids") or [])
         return cleaned
 
     def save(self, commit: bool = True):
@@ -198,9 +205,10 @@ class EnvironmentAdminForm(forms.ModelForm):
 def _calls_mirrored() -> Coalesce:
     # Summed from the daily rollups the sync keeps current: its cost follows days × agents,
     # where counting the calls themselves reads every mirrored call of each listed environment.
+    # Through the reverse relation (`rollups`, sync's CallRollup): portal imports no sync code.
     totals = (
-        CallRollup.objects.filter(environment=OuterRef("pk")).order_by()
-        .values("environment").annotate(n=Sum("count")).values("n")
+        Environment.objects.filter(pk=OuterRef("pk")).order_by()
+        .values("pk").annotate(n=Sum("rollups__count")).values("n")
     )
     return Coalesce(Subquery(totals, output_field=BigIntegerField()), 0)
 
@@ -215,17 +223,23 @@ class EnvironmentAdmin(TenantModelAdmin):
     ]
     list_display = [
         "name", "organization", "provider", "status", "sync_enabled", "last_synced_at",
-        "calls_mirrored", "token_hint",
+        "overdue", "calls_mirrored", "token_hint",
     ]
     list_filter = ["provider", "status", "sync_enabled", "organization"]
     search_fields = ["name", "organization__name"]
     list_select_related = ["organization"]
     readonly_fields = ["token_hint", "last_synced_at", "next_sync_at", "data_version",
                        "created_at"]
+    superuser_adds = True
     superuser_deletes = True
 
     def get_queryset(self, request: HttpRequest):
         return super().get_queryset(request).annotate(_calls=_calls_mirrored())
+
+    @admin.display(description="overdue", boolean=True)
+    def overdue(self, obj: Environment) -> bool:
+        """Last sync older than twice the interval (see Environment.is_overdue)."""
+        return obj.is_overdue()
 
     @admin.display(description="calls mirrored", ordering="_calls")
     def calls_mirrored(self, obj: Environment) -> int:
@@ -247,6 +261,11 @@ class ApiTokenAdmin(TenantModelAdmin):
     list_select_related = ["user"]
     actions = [admin_actions.revoke_tokens]
     superuser_deletes = True
+
+    def has_tenant_access(self, request: HttpRequest) -> bool:
+        # Personal tokens belong to their owner, who may be a member of other organisations
+        # too: no organisation admin sees or manages them here, only superusers.
+        return request.user.is_active and request.user.is_superuser
 
     def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
         # A token's raw value is shown once at creation: issue them in the portal or CLI.

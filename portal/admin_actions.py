@@ -15,8 +15,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from portal import audit
-from portal.admin_base import administered_organization_ids
-from portal.models import ApiToken, Environment, EnvironmentStatus, Membership, Organization
+from portal.models import Environment, EnvironmentStatus
 from portal.tasks_client import TaskNotAvailable, enqueue
 
 MAX_BACKFILL_DAYS = 3650
@@ -176,23 +175,13 @@ def mark_token_replaced(modeladmin, request: HttpRequest, queryset: QuerySet) ->
     )
 
 
-def _token_organization(request: HttpRequest, token: ApiToken) -> Organization | None:
-    """The organisation whose audit log shows the revocation: one the actor administers."""
-    memberships = Membership.objects.filter(user=token.user_id).select_related("organization")
-    ids = administered_organization_ids(request)
-    if ids is not None:
-        memberships = memberships.filter(organization_id__in=ids)
-    first = memberships.order_by("organization__name").first()
-    return first.organization if first else None
-
-
 @admin.action(description="Revoke selected API tokens", permissions=["change"])
 def revoke_tokens(modeladmin, request: HttpRequest, queryset: QuerySet) -> None:
     count = 0
     for token in queryset.filter(revoked_at__isnull=True).select_related("user"):
         token.revoke()
-        audit.record("api_token.revoked", actor=request.user, target=token,
-                     organization=_token_organization(request, token),
+        # A personal token belongs to its owner, not to an organisation (superusers only).
+        audit.record("api_token.revoked", actor=request.user, target=token, organization=None,
                      owner=token.user.username)
         count += 1
     modeladmin.message_user(request, f"Revoked {count} API token(s).")

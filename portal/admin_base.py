@@ -20,21 +20,21 @@ admin.ModelAdmin)`. The path to the organisation is found by following foreign k
 """
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable
 
 from django.contrib import admin
+from django.contrib.admin.utils import get_fields_from_path
 from django.contrib.auth import get_user_model
 from django.db import models
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 
 from portal import audit
+from portal.access import organization_path
 from portal.models import ApiToken, Environment, Membership, Organization, Role
 
 # Roles whose holders may use the admin for their organisation.
 ADMIN_ROLES = (Role.OWNER, Role.ADMIN)
-_MAX_PATH_DEPTH = 3
 _CACHE_ATTR = "_switchboard_admin_org_ids"
 _ENV_CACHE_ATTR = "_switchboard_admin_env_ids"
 _VIA_ENVIRONMENT = "environment__organization"
@@ -64,25 +64,6 @@ def administered_organization_ids(request: HttpRequest) -> list[int] | None:
             )
         setattr(request, _CACHE_ATTR, cached)
     return cached
-
-
-def organization_path(model: type[models.Model]) -> str | None:
-    """The shortest forward foreign-key path from `model` to Organization, e.g.
-    `environment__organization`; `pk` for Organization itself; None when there is none."""
-    if model is Organization:
-        return "pk"
-    queue: deque[tuple[type[models.Model], str, int]] = deque([(model, "", 0)])
-    while queue:
-        current, prefix, depth = queue.popleft()
-        for field in current._meta.get_fields():
-            if not (field.concrete and (field.many_to_one or field.one_to_one)):
-                continue
-            path = f"{prefix}{field.name}"
-            if field.related_model is Organization:
-                return path
-            if depth + 1 < _MAX_PATH_DEPTH:
-                queue.append((field.related_model, f"{path}__", depth + 1))
-    return None
 
 
 def administered_environment_ids(request: HttpRequest) -> list[int] | None:
@@ -212,12 +193,23 @@ class TenantAdminMixin:
         return [self._scoped_filter(spec) for spec in super().get_list_filter(request)]
 
     def _scoped_filter(self, spec):
-        if not isinstance(spec, str) or "__" in spec:
+        """Every related-object filter, direct or across relations (`subscription__
+        organization`), lists only the user's organisations' rows."""
+        if not isinstance(spec, str):
             return spec
-        field = self.model._meta.get_field(spec)
+        field = get_fields_from_path(self.model, spec)[-1]
         if field.is_relation and field.related_model is not None:
             return (spec, ScopedRelatedFieldListFilter)
         return spec
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field=None):
+        """The object if it is in the user's scope, else 404 — before any permission check,
+        so another organisation's id is a 404 on every object URL (change, delete, history),
+        never a 403 that would confirm it exists."""
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            raise Http404("No object with this id.")
+        return obj
 
     # --- audit: every change made through the admin -------------------------------------
     # Form fields whose values must never reach the audit log (write-only secrets).

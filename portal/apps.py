@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 
 
 class PortalConfig(AppConfig):
@@ -8,4 +9,14 @@ class PortalConfig(AppConfig):
     verbose_name = "Portal (tenancy)"
 
     def ready(self) -> None:
-        from portal import schema  # noqa: F401  (registers the OpenAPI auth extension)
+        from portal import (
+            lockout,  # noqa: F401  (logs every login lockout)
+            schema,  # noqa: F401  (registers the OpenAPI auth extension)
+        )
+
+
+class PortalAdminConfig(admin_apps.AdminConfig):
+    """django.contrib.admin with `portal.admin_site.SwitchboardAdminSite` as `admin.site`."""
+
+    default = False
+    default_site = "portal.admin_site.SwitchboardAdminSite"

@@ -1,12 +1,21 @@
-"""Personal access tokens for the REST API: `Authorization: Bearer sbp_…`."""
+"""Personal access tokens for the REST API: `Authorization: Bearer sbp_…`.
+
+Invalid tokens count against the sender's IP address (`API_INVALID_TOKEN_RATE`); past the
+limit, every bearer request from that address gets a 429 until the window ends.
+"""
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
+from django.conf import settings
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
 from portal.models import API_TOKEN_PREFIX, ApiToken, hash_api_token
+from portal.throttling import client_ip, hit, parse_rate, peek_blocked
+
+logger = logging.getLogger("portal.security")
 
 # Recording every use would turn each read into a write; once a minute is precise enough.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -22,7 +31,15 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         parts = header.split()
         if parts[0] != self.keyword:
             return None
+        limit, window = parse_rate(settings.API_INVALID_TOKEN_RATE)
+        ip = client_ip(request)
+        # An address that sent too many bad tokens is refused before any lookup, even with
+        # a good one: guessing must stay slower than the cool-down.
+        if peek_blocked("bad-token", ip, limit):
+            raise exceptions.Throttled(detail="Too many invalid API tokens from this address; "
+                                              "wait and try again.")
         if len(parts) != 2 or not parts[1].startswith(API_TOKEN_PREFIX):
+            self._failed(ip, limit, window)
             raise exceptions.AuthenticationFailed(
                 "Malformed Authorization header: expected 'Bearer sbp_…'."
             )
@@ -32,11 +49,23 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             .first()
         )
         if token is None or not token.is_active or not token.user.is_active:
+            self._failed(ip, limit, window)
             raise exceptions.AuthenticationFailed("Invalid, expired or revoked API token.")
         now = timezone.now()
         if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         return token.user, token
+
+    @staticmethod
+    def _failed(ip: str, limit: int, window: int) -> None:
+        """Count an invalid token against the sender's address (API_INVALID_TOKEN_RATE)."""
+        result = hit("bad-token", ip, limit, window)
+        if result.count == limit:  # once, when the address reaches the limit
+            logger.warning("invalid API tokens: %s reached %s; its bearer requests get 429 "
+                           "until the window ends", ip, settings.API_INVALID_TOKEN_RATE)
+        if not result.allowed:
+            raise exceptions.Throttled(wait=result.wait, detail=(
+                "Too many invalid API tokens from this address; wait and try again."))
 
     def authenticate_header(self, request) -> str:
         return self.keyword

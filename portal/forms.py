@@ -5,6 +5,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
+from portal import upstream_check, upstream_url
 from portal.models import Environment, Membership, Organization, Provider, Role
 
 
@@ -22,6 +23,26 @@ def parse_agent_ids(raw: str) -> list[int]:
             )
         ids.append(int(part))
     return list(dict.fromkeys(ids))  # a repeated id would be fetched twice
+
+
+def test_connection(form: forms.Form, provider: str | None, raw_url: str, token: str,
+                    agent_ids: list[int]) -> None:
+    """Run the connection test for a form about to save an environment.
+
+    A failure lands on the field it is about (token, base URL, agent ids), so nothing is
+    saved and the user sees where to look; success is kept for the page's message.
+    """
+    if form.errors or not provider or not token:
+        return
+    try:
+        url = upstream_url.effective(provider, upstream_url.normalise(provider, raw_url))
+    except forms.ValidationError:
+        return  # the model's own validation reports the address
+    result = upstream_check.run(provider, url, token, agent_ids)
+    if not result.ok:
+        field = result.field if result.field in form.fields else None
+        form.add_error(field, result.message)
+    form.connection_message = result.message
 
 
 class TokenField(forms.CharField):
@@ -66,6 +87,8 @@ class EnvironmentForm(forms.ModelForm):
         org = self.instance.organization
         if name and Environment.objects.filter(organization=org, name=name).exists():
             self.add_error("name", _("This organisation already has an environment named so."))
+        test_connection(self, data.get("provider"), data.get("base_url") or "",
+                        data.get("token") or "", data.get("agent_ids") or [])
         return data
 
     def save(self, commit: bool = True) -> Environment:

@@ -1,98 +1,82 @@
-"""Settings pages for people: members and roles (invite by email) and personal API tokens."""
+"""Settings pages for people: members and roles (invite by email) and personal API tokens.
+
+Adding someone sends an invitation (`portal.invitations`); the page says the same thing
+whether or not the address has an account. Personal API tokens are their owner's alone: an
+organisation admin never sees or touches another member's tokens here.
+"""
 from __future__ import annotations
 
 from datetime import timedelta
 
-from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import get_user_model
-from django.contrib.auth.decorators import login_required
-from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import PermissionDenied
-from django.core.mail import send_mail
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
-from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone
-from django.utils.encoding import force_bytes
-from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from portal import audit
-from portal.access import get_organization_for_user, membership_for
+from portal.access import WRITE_METHODS, org_page
 from portal.forms import ApiTokenForm, InviteForm, RoleForm
-from portal.models import ApiToken, Membership, Organization, Role
+from portal.invitations import send_invitation
+from portal.models import ApiToken, Invitation, Membership, Role
 from portal.pages import render_org_page
 
 
-@login_required
+@org_page(Role.ADMIN, WRITE_METHODS)
 def member_list(request: HttpRequest, org_slug: str) -> HttpResponse:
-    org = get_organization_for_user(request.user, org_slug, Role.ADMIN)
-    actor = membership_for(request.user, org)
+    org, actor = request.tenant.organization, request.tenant.membership
     form = InviteForm(request.POST or None, actor=actor)
     if request.method == "POST" and form.is_valid():
-        member = _invite(request, org, form.cleaned_data["email"], form.cleaned_data["role"])
-        audit.record("member.invited", actor=request.user, organization=org, target=member,
-                     email=form.cleaned_data["email"], role=member.role)
-        messages.success(request, _("%(email)s was added as %(role)s and emailed a link.")
-                         % {"email": form.cleaned_data["email"], "role": member.get_role_display()})
+        email, role = form.cleaned_data["email"], form.cleaned_data["role"]
+        invitation = send_invitation(org, email, role, request.user)
+        audit.record("member.invited", actor=request.user, organization=org, target=invitation,
+                     email=email, role=role)
+        messages.success(request, _("An invitation to join as %(role)s was sent to %(email)s. "
+                                    "They become a member when they accept it.")
+                         % {"email": email, "role": invitation.get_role_display()})
         return redirect("settings-members", org.slug)
     members = Membership.objects.filter(organization=org).select_related("user").order_by(
         "user__username")
     rows = [(m, RoleForm(initial={"role": m.role}, actor=actor, prefix=f"m{m.pk}"))
             for m in members]
+    pending = [i for i in Invitation.objects.filter(organization=org, accepted_at=None)
+               if i.is_pending]
     return render_org_page(request, org, "portal/settings/members.html",
-                           {"rows": rows, "form": form, "actor": actor},
+                           {"rows": rows, "form": form, "actor": actor, "invitations": pending},
                            status=400 if form.errors else 200)
 
 
-def _invite(request: HttpRequest, org: Organization, email: str, role: str) -> Membership:
-    """Add the user with this email (created without a password if new) and email them."""
-    users = get_user_model().objects
-    with transaction.atomic():
-        user = users.filter(email__iexact=email).first()
-        created = user is None
-        if created:
-            user = users.create_user(username=email, email=email)
-            user.set_unusable_password()
-            user.save(update_fields=["password"])
-        member = Membership.objects.create(user=user, organization=org, role=role)
-    link = settings.PORTAL_BASE_URL.rstrip("/") + (
-        reverse("password_reset_confirm", args=[urlsafe_base64_encode(force_bytes(user.pk)),
-                                                default_token_generator.make_token(user)])
-        if created else reverse("dashboard", args=[org.slug]))
-    context = {"org": org, "inviter": request.user, "link": link, "new_user": created,
-               "username": user.get_username()}
-    send_mail(
-        render_to_string("registration/invite_subject.txt", context).strip(),
-        render_to_string("registration/invite_email.txt", context),
-        None, [email],
-    )
-    return member
+@org_page(Role.ADMIN, ("POST",))
+def invitation_cancel(request: HttpRequest, org_slug: str, invitation_id: int) -> HttpResponse:
+    org = request.tenant.organization
+    invitation = request.tenant.get(Invitation, pk=invitation_id, accepted_at=None)
+    audit.record("member.invitation_cancelled", actor=request.user, organization=org,
+                 target=invitation, email=invitation.email)
+    invitation.delete()
+    messages.success(request, _("The invitation to %(email)s was withdrawn.")
+                     % {"email": invitation.email})
+    return redirect("settings-members", org.slug)
 
 
-def _target_member(request: HttpRequest, org_slug: str, member_id: int) -> tuple[
-        Organization, Membership, Membership]:
-    org = get_organization_for_user(request.user, org_slug, Role.ADMIN)
-    actor = membership_for(request.user, org)
-    member = get_object_or_404(Membership, pk=member_id, organization=org)
+def _target_member(request: HttpRequest, member_id: int) -> Membership:
+    actor = request.tenant.membership
+    member = get_object_or_404(Membership.objects.select_related("user"), pk=member_id,
+                               organization=request.tenant.organization)
     if member.role == Role.OWNER and not actor.has_role(Role.OWNER):
         raise PermissionDenied(_("Only an owner can change or remove an owner."))
-    return org, actor, member
+    return member
 
 
 def _is_last_owner(member: Membership) -> bool:
     return member.role == Role.OWNER and not Membership.objects.filter(
-        organization=member.organization, role=Role.OWNER).exclude(pk=member.pk).exists()
+        organization=member.organization_id, role=Role.OWNER).exclude(pk=member.pk).exists()
 
 
-@login_required
-@require_POST
+@org_page(Role.ADMIN, ("POST",))
 def member_role(request: HttpRequest, org_slug: str, member_id: int) -> HttpResponse:
-    org, actor, member = _target_member(request, org_slug, member_id)
+    org, actor = request.tenant.organization, request.tenant.membership
+    member = _target_member(request, member_id)
     form = RoleForm(request.POST, actor=actor, prefix=f"m{member.pk}")
     if not form.is_valid():
         messages.error(request, _("Choose one of the listed roles."))
@@ -108,10 +92,10 @@ def member_role(request: HttpRequest, org_slug: str, member_id: int) -> HttpResp
     return redirect("settings-members", org.slug)
 
 
-@login_required
-@require_POST
+@org_page(Role.ADMIN, ("POST",))
 def member_remove(request: HttpRequest, org_slug: str, member_id: int) -> HttpResponse:
-    org, actor, member = _target_member(request, org_slug, member_id)
+    org = request.tenant.organization
+    member = _target_member(request, member_id)
     if _is_last_owner(member):
         messages.error(request, _("The organisation needs at least one owner."))
     else:
@@ -122,17 +106,19 @@ def member_remove(request: HttpRequest, org_slug: str, member_id: int) -> HttpRe
     return redirect("settings-members", org.slug)
 
 
-@login_required
+@org_page(Role.VIEWER, WRITE_METHODS)
 def token_list(request: HttpRequest, org_slug: str) -> HttpResponse:
-    """Personal API tokens: any member manages their own; the raw value is shown once."""
-    org = get_organization_for_user(request.user, org_slug)
+    """Personal API tokens: every member manages their own; the raw value is shown once.
+    Only `request.user`'s tokens are ever listed, whatever the caller's role."""
+    org = request.tenant.organization
     form = ApiTokenForm(request.POST or None)
     raw = None
     if request.method == "POST" and form.is_valid():
         days = form.cleaned_data.get("expires_in_days")
         expires = timezone.now() + timedelta(days=days) if days else None
         token, raw = ApiToken.issue(request.user, form.cleaned_data["name"], expires)
-        audit.record("api_token.created", actor=request.user, organization=org, target=token,
+        # Personal, not the organisation's: its admins do not see it in their audit log.
+        audit.record("api_token.created", actor=request.user, organization=None, target=token,
                      prefix=token.prefix)
         form = ApiTokenForm()
     tokens = ApiToken.objects.filter(user=request.user)
@@ -141,13 +127,12 @@ def token_list(request: HttpRequest, org_slug: str) -> HttpResponse:
                            status=400 if form.errors else 200)
 
 
-@login_required
-@require_POST
+@org_page(Role.VIEWER, ("POST",))
 def token_revoke(request: HttpRequest, org_slug: str, token_id: int) -> HttpResponse:
-    org = get_organization_for_user(request.user, org_slug)
+    org = request.tenant.organization
     token = get_object_or_404(ApiToken, pk=token_id, user=request.user)
     token.revoke()
-    audit.record("api_token.revoked", actor=request.user, organization=org, target=token,
+    audit.record("api_token.revoked", actor=request.user, organization=None, target=token,
                  prefix=token.prefix)
     messages.success(request, _("Token “%(name)s” revoked.") % {"name": token.name})
     return redirect("settings-tokens", org.slug)

@@ -4,15 +4,17 @@ from __future__ import annotations
 import hashlib
 import secrets
 import zoneinfo
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core import signing
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from portal import crypto
+from portal import crypto, upstream_url
 
 
 def validate_timezone(value: str) -> None:
@@ -86,10 +88,6 @@ class Provider(models.TextChoices):
     ORIGINS = "origins", "Origins AI"
 
 
-DEFAULT_BASE_URLS = {
-    Provider.TALKOVER: "https://app.talkover.ai/api/v1",
-    Provider.ORIGINS: "",  # per customer: must be given
-}
 
 
 class EnvironmentStatus(models.TextChoices):
@@ -124,6 +122,13 @@ class Environment(models.Model):
     lookback_days = models.PositiveIntegerField(default=2)
     backfill_days = models.PositiveIntegerField(default=90)
     requests_per_minute = models.PositiveIntegerField(default=90)
+    # Origins AI: what one billed minute costs, for the Quality report's cost (None = no cost
+    # shown). In the organisation's billing currency; the report names no currency.
+    price_per_minute = models.DecimalField(
+        _("price per billed minute"), max_digits=10, decimal_places=4, null=True, blank=True,
+        validators=[MinValueValidator(0)],
+        help_text=_("Optional. Origins AI: the price of one billed minute, for the Quality "
+                    "report's cost."))
     last_synced_at = models.DateTimeField(null=True, blank=True)
     next_sync_at = models.DateTimeField(null=True, blank=True)
     # Bumped by every sync that changed the mirror; report cache keys include it.
@@ -143,6 +148,11 @@ class Environment(models.Model):
     def __repr__(self) -> str:
         return f"<Environment {self.pk} {self.name!r} {self.provider} token={self.token_hint}>"
 
+    def save(self, *args, **kwargs) -> None:
+        # Every door stores the one normal form, even one that skipped full_clean().
+        self.base_url = upstream_url.normalise(self.provider, self.base_url)
+        super().save(*args, **kwargs)
+
     def set_token(self, token: str) -> None:
         token = token.strip()
         if not token:
@@ -159,15 +169,35 @@ class Environment(models.Model):
 
     @property
     def effective_base_url(self) -> str:
-        return (self.base_url or DEFAULT_BASE_URLS[Provider(self.provider)]).rstrip("/")
+        """The stored (normalised) base URL, or the provider's default (Talkover's cloud)."""
+        return upstream_url.effective(self.provider, self.base_url)
+
+    def is_overdue(self, now: datetime | None = None) -> bool:
+        """A scheduled environment whose last sync is older than twice its interval.
+
+        Twice, so one slow or skipped tick is no alarm; paused and token-rejected
+        environments are not overdue (they say so themselves). Shown on every page's
+        environment chip, the sync page and the admin list.
+        """
+        if not self.sync_enabled or self.status != EnvironmentStatus.ACTIVE:
+            return False
+        since = self.last_synced_at or self.created_at
+        limit = timedelta(minutes=2 * max(self.sync_interval_minutes, 1))
+        return since is not None and (now or timezone.now()) - since > limit
 
     @property
     def agent_ids(self) -> list[int]:
         return [int(i) for i in self.provider_settings.get("agent_ids", [])]
 
     def clean(self) -> None:
+        try:
+            self.base_url = upstream_url.normalise(self.provider, self.base_url)
+            upstream_url.check_allowed(self.effective_base_url)
+        except ValidationError as exc:
+            raise ValidationError({"base_url": exc.messages}) from None
         if self.provider == Provider.ORIGINS and not self.base_url:
             raise ValidationError({"base_url": _("Origins AI environments need a base URL.")})
+
 
 
 API_TOKEN_PREFIX = "sbp_"
@@ -246,3 +276,60 @@ class AuditLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.target_repr}"
+
+
+INVITATION_SALT = "portal.invitation"
+INVITATION_MAX_AGE = timedelta(days=7)
+
+
+class Invitation(models.Model):
+    """An offer to join an organisation, sent to an address; nothing changes until the
+    person holding the emailed link accepts it (signed, expires after INVITATION_MAX_AGE)."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="invitations"
+    )
+    email = models.EmailField()
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.organization} ({self.role})"
+
+    @property
+    def expires_at(self) -> datetime:
+        return self.created_at + INVITATION_MAX_AGE
+
+    @property
+    def is_pending(self) -> bool:
+        return self.accepted_at is None and self.expires_at > timezone.now()
+
+    def make_token(self) -> str:
+        return signing.TimestampSigner(salt=INVITATION_SALT).sign_object(
+            {"i": self.pk, "e": self.email.lower()})
+
+    @classmethod
+    def from_token(cls, token: str) -> Invitation | None:
+        """The pending invitation a link names; None if forged, expired, used or withdrawn."""
+        try:
+            data = signing.TimestampSigner(salt=INVITATION_SALT).unsign_object(
+                token, max_age=INVITATION_MAX_AGE)
+        except signing.BadSignature:  # SignatureExpired included
+            return None
+        if not isinstance(data, dict) or not isinstance(data.get("i"), int):
+            return None
+        invitation = cls.objects.select_related("organization").filter(
+            pk=data["i"], email__iexact=str(data.get("e", ""))).first()
+        return invitation if invitation is not None and invitation.is_pending else None

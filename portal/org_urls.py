@@ -21,6 +21,8 @@ urlpatterns = [
     path("members/<int:member_id>/role/", member_views.member_role, name="settings-member-role"),
     path("members/<int:member_id>/remove/", member_views.member_remove,
          name="settings-member-remove"),
+    path("invitations/<int:invitation_id>/cancel/", member_views.invitation_cancel,
+         name="settings-invitation-cancel"),
     path("tokens/", member_views.token_list, name="settings-tokens"),
     path("tokens/<int:token_id>/revoke/", member_views.token_revoke, name="settings-token-revoke"),
 ]

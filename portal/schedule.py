@@ -20,4 +20,11 @@ BEAT_SCHEDULE = {
         "schedule": crontab(minute="*/5"),
         "options": {"expires": 280, "queue": "email"},
     },
+    # Evaluate every enabled alert rule and send the notifications their changes owe
+    # (exactly once per change; syncs also queue an evaluation of their environment).
+    "evaluate-alerts": {
+        "task": "reports.evaluate_alerts",
+        "schedule": crontab(minute="*/5"),
+        "options": {"expires": 240, "queue": "email"},
+    },
 }

@@ -7,6 +7,7 @@ ALLOWED_HOSTS and DEBUG=false; a missing required one stops start-up with its na
 """
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -31,13 +32,16 @@ FIELD_ENCRYPTION_KEYS = env_list(
 if not FIELD_ENCRYPTION_KEYS:
     raise ConfigError("FIELD_ENCRYPTION_KEYS is not set. It is required when DEBUG is false.")
 
+# Upstream hosts trusted despite the production policy (https on public addresses only;
+# portal/base_url.py): e.g. a Talkover proxy inside the deployment's network.
+UPSTREAM_ALLOWED_HOSTS = env_list("UPSTREAM_ALLOWED_HOSTS", [])
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG else [])
 if not DEBUG and not ALLOWED_HOSTS:
     raise ConfigError("ALLOWED_HOSTS is not set. It is required when DEBUG is false.")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "portal.apps.PortalAdminConfig",  # django.contrib.admin with the scoped admin site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -47,6 +51,10 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    # Swagger UI served from our own static files: /api/docs/ works with no internet.
+    "drf_spectacular_sidecar",
+    "axes",
+    "csp",
     "portal",
     "sync",
     "reports",
@@ -64,6 +72,12 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "portal.headers.NoStoreMiddleware",
+    # Its process_exception turns a missing-table error (before migrate) into one line.
+    "portal.dbready.NotMigratedMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into its lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -80,6 +94,8 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "sync.health.environment_health",
+                "reports.alerts.context.firing_alerts",
             ],
         },
     },
@@ -134,6 +150,9 @@ CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
 # No broker configured: run tasks in process so the demo needs no other service.
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
+# Without a broker, queued tasks run on a thread of the process that queued them (a request
+# answers at once; `portal/tasks_client.py`). Tests turn it off (tests/conftest.py).
+TASKS_IN_BACKGROUND = env_bool("TASKS_IN_BACKGROUND", True)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -200,6 +219,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# django-axes first: it refuses a locked-out username or address before the password is tried.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -234,11 +258,14 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"user": env_str("API_THROTTLE_RATE", "1200/minute")},
+    # Atomic in Redis (portal/throttling.py); fails open, with a log line, if Redis is down.
+    "DEFAULT_THROTTLE_CLASSES": ["portal.throttling.AtomicUserRateThrottle"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 100,
 }
+API_THROTTLE_RATE = env_str("API_THROTTLE_RATE", "1200/minute")  # per user (per IP if anonymous)
+# Invalid bearer tokens per IP address before every bearer request from it gets a 429.
+API_INVALID_TOKEN_RATE = env_str("API_INVALID_TOKEN_RATE", "20/minute")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Switchboard API",
     "DESCRIPTION": "Historical reports over mirrored Talkover and Origins AI data.",
@@ -246,6 +273,9 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     # The schema and docs are for members: no token, no schema (401).
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Security (production) ------------------------------------------------------------------
@@ -262,6 +292,43 @@ SECURE_REFERRER_POLICY = "same-origin"
 # Probes speak plain HTTP to the process; portal.health answers them before any redirect.
 SECURE_REDIRECT_EXEMPT = [r"^healthz/?$", r"^readyz/?$"]
 X_FRAME_OPTIONS = "DENY"
+
+# --- Brute force (django-axes; portal/lockout.py) -------------------------------------------
+# Portal and admin login: after LOGIN_FAILURE_LIMIT failures for one username, or from one
+# IP address, that username / address is locked out for LOGIN_COOLOFF_MINUTES (a 429 page
+# that says so). Password-reset requests are limited the same way (portal/password_reset.py).
+AXES_FAILURE_LIMIT = int(env_str("LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(env_str("LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one alone locks
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_CLIENT_IP_CALLABLE = "portal.throttling.client_ip"  # REMOTE_ADDR: not spoofable
+AXES_VERBOSE = False  # no start-up banner on every management command
+AXES_DISABLE_ACCESS_LOG = True  # record failures only, not every successful login
+AXES_SENSITIVE_PARAMETERS = ["password", "token"]
+PASSWORD_RESET_RATE = env_str("PASSWORD_RESET_RATE", f"{AXES_FAILURE_LIMIT}/hour")
+# Every password-reset request takes at least this long, so a known address (an email is
+# rendered and sent) cannot be told from an unknown one by the response time.
+PASSWORD_RESET_MIN_SECONDS = float(env_str("PASSWORD_RESET_MIN_SECONDS", "0.5"))
+
+# --- Content-Security-Policy (django-csp) ---------------------------------------------------
+# Only our own static files; no inline script (chart data travels through json_script, page
+# behaviour lives in static/js/). Inline style attributes stay allowed (Django's admin uses
+# them); nothing may frame the site.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 # --- Logging --------------------------------------------------------------------------------
 # JSON lines in production (or LOG_FORMAT=json), readable lines in development; every line

@@ -1,15 +1,21 @@
 """Queue Celery tasks by name, so callers (admin actions, views) need not import task code.
 
 With a broker, `app.send_task` puts the message on the queue chosen by `CELERY_TASK_ROUTES`.
-In eager mode (development and tests without Redis) `send_task` would not run anything, so
-the registered task is looked up and applied in process instead.
+Without one (development, `make demo`), `send_task` would not run anything, so the registered
+task is looked up and run in this process: on a background thread when
+`TASKS_IN_BACKGROUND` is on (the default), so a request that asks for a sync answers at once
+and the sync page shows the run as it goes; inline when it is off (tests whose data lives in
+an uncommitted transaction that another thread could not see).
 """
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 from celery.result import AsyncResult, EagerResult
+from django.conf import settings
+from django.db import close_old_connections
 
 from portal.celery import app
 
@@ -20,20 +26,45 @@ class TaskNotAvailable(LookupError):
     """Eager mode, and no task of that name is registered in this process."""
 
 
-def enqueue(name: str, *args: Any, **kwargs: Any) -> AsyncResult | EagerResult:
-    """Queue task `name` with these arguments; in eager mode run it now.
+def _registered(name: str):
+    task = app.tasks.get(name)
+    if task is None:
+        # Task modules load lazily; a web process may not have imported them yet.
+        app.loader.import_default_modules()
+        task = app.tasks.get(name)
+    return task
 
-    Raises `TaskNotAvailable` in eager mode when the task is not registered, so the caller
-    can tell the user instead of pretending the work was queued.
+
+def _apply(task, args: tuple, kwargs: dict) -> EagerResult:
+    # throw=False: a failing task is recorded by the task itself (e.g. its SyncRun); the
+    # caller should not turn into a 500, exactly as with a real worker.
+    result = task.apply(args=args, kwargs=kwargs, throw=False)
+    if result.failed():
+        logger.warning("in-process task %s failed: %s", task.name, type(result.result).__name__)
+    return result
+
+
+def _apply_in_thread(task, args: tuple, kwargs: dict) -> None:
+    try:
+        _apply(task, args, kwargs)
+    finally:
+        close_old_connections()
+
+
+def enqueue(name: str, *args: Any, **kwargs: Any) -> AsyncResult | EagerResult | threading.Thread:
+    """Queue task `name` with these arguments; without a broker run it in this process.
+
+    Raises `TaskNotAvailable` when, without a broker, no such task is registered, so the
+    caller can tell the user instead of pretending the work was queued.
     """
     if not app.conf.task_always_eager:
         return app.send_task(name, args=list(args), kwargs=kwargs)
-    task = app.tasks.get(name)
+    task = _registered(name)
     if task is None:
         raise TaskNotAvailable(name)
-    # throw=False: a failing task is recorded by the task itself (e.g. its SyncRun); the
-    # request that queued it should not turn into a 500, exactly as with a real worker.
-    result = task.apply(args=args, kwargs=kwargs, throw=False)
-    if result.failed():
-        logger.warning("eager task %s failed: %s", name, type(result.result).__name__)
-    return result
+    if getattr(settings, "TASKS_IN_BACKGROUND", False):
+        thread = threading.Thread(target=_apply_in_thread, args=(task, args, kwargs),
+                                  name=f"task-{name}", daemon=True)
+        thread.start()
+        return thread
+    return _apply(task, args, kwargs)

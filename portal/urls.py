@@ -3,24 +3,40 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.http import HttpRequest, HttpResponseRedirect
+from django.templatetags.static import static
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from portal import health, views
+from portal import health, invitations, password_reset, views
+
+
+def favicon(request: HttpRequest) -> HttpResponseRedirect:
+    """Browsers (and the admin, which links none) ask for /favicon.ico: send our icon."""
+    return HttpResponseRedirect(static("img/favicon.svg"))
+
 
 urlpatterns = [
+    path("favicon.ico", favicon, name="favicon"),
     path("", views.home, name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/password_reset/", password_reset.PasswordResetView.as_view(),
+         name="password_reset"),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("invitations/<str:token>/", invitations.invitation_accept, name="invitation-accept"),
     path("o/<slug:org_slug>/settings/", include("portal.org_urls")),
     path("o/<slug:org_slug>/", include("reports.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("reports.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # Swagger UI from our own static files (drf-spectacular-sidecar), its start-up script
+    # served by the same view (`?script`): no other host, no inline script, the site's CSP.
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"),
+         name="api-docs"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("", include("reports.subscription_urls")),
+    path("", include("reports.alerts.urls")),
 ]

@@ -1,7 +1,7 @@
 """Portal pages owned by the tenancy app: the landing redirect and environment settings.
 
-Every view starts from `get_organization_for_user` / `get_environment_for_user` (404 for
-other tenants, 403 for a too-low role); report pages live in `reports/views/`.
+Every organisation page is decorated with `portal.access.org_page` (404 for other tenants,
+403 for a too-low role, 405 for other methods); report pages live in `reports/views/`.
 """
 from __future__ import annotations
 
@@ -11,14 +11,10 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_safe
 
 from portal import audit
-from portal.access import (
-    get_environment_for_user,
-    get_organization_for_user,
-    organizations_for_user,
-)
+from portal.access import WRITE_METHODS, org_page, organizations_for_user
 from portal.forms import (
     AgentIdsForm,
     DeleteEnvironmentForm,
@@ -29,15 +25,14 @@ from portal.models import Environment, EnvironmentStatus, Provider, Role
 from portal.pages import LAST_ORG_SESSION_KEY, render_org_page
 
 
-def environment_in_org(request: HttpRequest, org_slug: str, env_id: int,
-                       min_role: str = Role.ADMIN) -> Environment:
-    """The environment, checked for role, and 404 unless it belongs to the org in the URL."""
-    env = get_environment_for_user(request.user, env_id, min_role)
-    if env.organization.slug != org_slug:
-        raise Http404(_("No such environment."))
+def environment_in_org(request: HttpRequest, env_id: int) -> Environment:
+    """The environment of the page's organisation (404 for any other id)."""
+    env = request.tenant.get(Environment, pk=env_id)
+    env.organization = request.tenant.organization
     return env
 
 
+@require_safe
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     """Send the user to the organisation they used last (or their first one)."""
@@ -50,15 +45,15 @@ def home(request: HttpRequest) -> HttpResponse:
     return redirect("dashboard", org.slug)
 
 
-@login_required
+@org_page(Role.ADMIN)
 def environment_list(request: HttpRequest, org_slug: str) -> HttpResponse:
-    org = get_organization_for_user(request.user, org_slug, Role.ADMIN)
+    org = request.tenant.organization
     return render_org_page(request, org, "portal/settings/environments.html")
 
 
-@login_required
+@org_page(Role.ADMIN, WRITE_METHODS)
 def environment_add(request: HttpRequest, org_slug: str) -> HttpResponse:
-    org = get_organization_for_user(request.user, org_slug, Role.ADMIN)
+    org = request.tenant.organization
     form = EnvironmentForm(request.POST or None, organization=org)
     if request.method == "POST" and form.is_valid():
         env = form.save()
@@ -71,9 +66,9 @@ def environment_add(request: HttpRequest, org_slug: str) -> HttpResponse:
                            status=400 if form.errors else 200)
 
 
-@login_required
+@org_page(Role.ADMIN, WRITE_METHODS)
 def environment_token(request: HttpRequest, org_slug: str, env_id: int) -> HttpResponse:
-    env = environment_in_org(request, org_slug, env_id)
+    env = environment_in_org(request, env_id)
     org = env.organization
     form = ReplaceTokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -89,10 +84,10 @@ def environment_token(request: HttpRequest, org_slug: str, env_id: int) -> HttpR
                            {"form": form, "environment": env}, status=400 if form.errors else 200)
 
 
-@login_required
+@org_page(Role.ADMIN, WRITE_METHODS)
 def environment_agents(request: HttpRequest, org_slug: str, env_id: int) -> HttpResponse:
     """Edit the agent ids of an Origins AI environment (it cannot list its agents)."""
-    env = environment_in_org(request, org_slug, env_id)
+    env = environment_in_org(request, env_id)
     if env.provider != Provider.ORIGINS:
         raise Http404(_("Only Origins AI environments have agent ids to edit."))
     current = ", ".join(str(i) for i in env.agent_ids)
@@ -110,11 +105,10 @@ def environment_agents(request: HttpRequest, org_slug: str, env_id: int) -> Http
                            status=400 if form.errors else 200)
 
 
-@login_required
-@require_POST
+@org_page(Role.ADMIN, ("POST",))
 def environment_toggle(request: HttpRequest, org_slug: str, env_id: int) -> HttpResponse:
     """Pause or resume an environment's scheduled sync."""
-    env = environment_in_org(request, org_slug, env_id)
+    env = environment_in_org(request, env_id)
     env.sync_enabled = not env.sync_enabled
     if env.status in (EnvironmentStatus.ACTIVE, EnvironmentStatus.PAUSED):
         env.status = EnvironmentStatus.ACTIVE if env.sync_enabled else EnvironmentStatus.PAUSED
@@ -127,10 +121,10 @@ def environment_toggle(request: HttpRequest, org_slug: str, env_id: int) -> Http
     return redirect("settings-environments", env.organization.slug)
 
 
-@login_required
+@org_page(Role.ADMIN, WRITE_METHODS)
 def environment_delete(request: HttpRequest, org_slug: str, env_id: int) -> HttpResponse:
     """Delete, asking whether mirrored data stays (disconnect) or goes (cascade)."""
-    env = environment_in_org(request, org_slug, env_id)
+    env = environment_in_org(request, env_id)
     org = env.organization
     form = DeleteEnvironmentForm(request.POST or None, environment=env)
     if request.method == "POST" and form.is_valid():

@@ -116,3 +116,7 @@ class ReportDeliveryAdmin(TenantModelAdmin):
         skipped = queryset.count() - done
         self.message_user(request, f"Re-sent {done} failed delivery(ies); {skipped} skipped "
                                    "(only failed deliveries can be re-sent).")
+
+
+# The alerts' admin lives with the alerts; imported so it registers with the admin site.
+from reports.alerts import admin as alerts_admin  # noqa: E402, F401

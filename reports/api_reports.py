@@ -6,8 +6,6 @@ bad dates, reversed or over-long ranges and unknown filter values are 400 with f
 """
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, OpenApiTypes, extend_schema
@@ -19,8 +17,15 @@ from rest_framework.response import Response
 from portal.api import TenantScopedViewSet
 from portal.models import Environment
 from reports import csv
-from reports.cache import cached_report
-from reports.queries import MAX_RANGE_DAYS, Interval, callbacks_summary, calls_summary, freshness
+from reports.queries import Interval, freshness
+from reports.scope import (
+    ReportScope,
+    ScopeError,
+    callbacks_report,
+    calls_report,
+    check_range,
+    scope_from_params,
+)
 from reports.serializers import CallbacksReportSerializer, CallsReportSerializer
 from sync.models import CallStatus, Direction
 
@@ -59,15 +64,19 @@ class RangeQuerySerializer(serializers.Serializer):
 
     def validate(self, attrs: dict) -> dict:
         start, end = attrs.get("start_date"), attrs.get("end_date")
-        if start and end:
-            if end < start:
-                raise serializers.ValidationError(
-                    {"end_date": ["end_date must be on or after start_date."]})
-            if (end - start).days + 1 > MAX_RANGE_DAYS:
-                raise serializers.ValidationError({"end_date": [
-                    f"A report covers at most {MAX_RANGE_DAYS} days; this range has "
-                    f"{(end - start).days + 1}."]})
+        for day, field in ((start, "start_date"), (end, "end_date")):
+            if day is not None:
+                check_field(day, field)
         return attrs
+
+
+def check_field(day, field: str) -> None:
+    """One given day against the scope's bounds (the whole range is checked once the
+    defaults are known, by `reports.scope.resolve_range`)."""
+    try:
+        check_range(day, day, start_field=field, end_field=field)
+    except ScopeError as exc:
+        raise serializers.ValidationError(exc.errors) from None
 
 
 class CallsQuerySerializer(RangeQuerySerializer):
@@ -152,17 +161,14 @@ class ReportViewSet(TenantScopedViewSet):
                 {"environment": ["A report covers environments of one organisation."]})
         return envs
 
-    def _range(self, query: dict, envs: list[Environment]):
-        end = query.get("end_date") or timezone.now().astimezone(
-            envs[0].organization.tzinfo).date()
-        start = query.get("start_date") or end - timedelta(days=30)
-        if end < start:
-            raise exceptions.ValidationError(
-                {"start_date": ["start_date must be on or before end_date (default today)."]})
-        if (end - start).days + 1 > MAX_RANGE_DAYS:
-            raise exceptions.ValidationError(
-                {"start_date": [f"A report covers at most {MAX_RANGE_DAYS} days."]})
-        return start, end
+    def _scope(self, query: dict, envs: list[Environment]) -> ReportScope:
+        """The report scope of the request (`reports.scope`: defaults and range rules)."""
+        org = envs[0].organization
+        today = timezone.now().astimezone(org.tzinfo).date()
+        try:
+            return scope_from_params(org, envs, query, today=today)
+        except ScopeError as exc:
+            raise exceptions.ValidationError(exc.errors) from None
 
     @extend_schema(parameters=_query_params(CallsQuerySerializer),
                    responses={(200, "application/json"): CallsReportSerializer,
@@ -172,14 +178,11 @@ class ReportViewSet(TenantScopedViewSet):
         """Calls summary: totals, series, per-agent table, heatmap, previous period, deltas."""
         query = self._validated(CallsQuerySerializer)
         envs = self._environments(query["environment"])
-        start, end = self._range(query, envs)
-        filters = {"agent_ids": query.get("agent_id"), "direction": query.get("direction"),
-                   "status": query.get("status"), "include_testing": query["include_testing"],
-                   "interval": query["interval"]}
-        summary = cached_report("calls", envs, {"start": start, "end": end, **filters},
-                                lambda: calls_summary(envs, start, end, **filters))
+        scope = self._scope(query, envs)
+        summary = calls_report(scope)
         if query.get("format") == "csv":
-            name = csv.filename("calls", envs[0].organization.slug, start, end, query["table"])
+            name = csv.filename("calls", envs[0].organization.slug, scope.start, scope.end,
+                                query["table"])
             return csv.stream_csv(csv.calls_rows(summary, query["table"]), name)
         return Response(CallsReportSerializer(
             {"summary": summary, "freshness": freshness(envs)}).data)
@@ -192,11 +195,10 @@ class ReportViewSet(TenantScopedViewSet):
         """Callbacks summary: totals, per day (missing days marked), per source agent."""
         query = self._validated(CallbacksQuerySerializer)
         envs = self._environments(query["environment"])
-        start, end = self._range(query, envs)
-        summary = cached_report("callbacks", envs, {"start": start, "end": end},
-                                lambda: callbacks_summary(envs, start, end))
+        scope = self._scope(query, envs)
+        summary = callbacks_report(scope)
         if query.get("format") == "csv":
-            name = csv.filename("callbacks", envs[0].organization.slug, start, end,
+            name = csv.filename("callbacks", envs[0].organization.slug, scope.start, scope.end,
                                 query["table"])
             return csv.stream_csv(csv.callbacks_rows(summary, query["table"]), name)
         return Response(CallbacksReportSerializer(

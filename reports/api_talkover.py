@@ -9,7 +9,7 @@ upstream's days, as mirrored. Days never mirrored are listed in `data.missing_da
 """
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from django.http import Http404
 from django.utils import timezone
@@ -19,14 +19,12 @@ from rest_framework.response import Response
 
 from portal.api import TenantScopedViewSet
 from portal.models import Environment
-from reports.cache import cached_report
-from reports.filters import CallFilterSet
-from reports.queries import MAX_RANGE_DAYS, callbacks_summary
+from reports.queries import MAX_RANGE_DAYS
+from reports.scope import build_scope, callbacks_report, range_problems
 from reports.serializers import (
     TalkoverAgentCallListSerializer,
     TalkoverCallbackStatsEnvelopeSerializer,
     TalkoverCallListSerializer,
-    TalkoverCallSerializer,
     TalkoverCallWithAgentSerializer,
     TalkoverErrorSerializer,
 )
@@ -34,38 +32,34 @@ from reports.talkover_compat import (
     TalkoverNotFound,
     TalkoverValidationError,
     envelope,
-    page_params,
-    paginate,
     talkover_exception_handler,
 )
-from sync.models import Agent, Call
+from reports.talkover_listing import agent_known, list_calls, parse_call_query, parse_date_param
 
 ERRORS = {401: TalkoverErrorSerializer, 404: TalkoverErrorSerializer,
           422: TalkoverErrorSerializer}
 CALL_PARAMETERS = [
     OpenApiParameter("status", str, enum=["initiated", "ringing", "answered", "completed",
-                                          "failed", "busy", "no-answer", "queued"]),
+                                          "failed", "busy", "no-answer", "queued"],
+                     description="`queued` only for Origins AI environments."),
     OpenApiParameter("direction", str, enum=["inbound", "outbound"]),
     OpenApiParameter("date_from", OpenApiTypes.DATE, description="First local day (YYYY-MM-DD)."),
     OpenApiParameter("date_to", OpenApiTypes.DATE, description="Last local day (YYYY-MM-DD)."),
-    OpenApiParameter("search", str, description="Phone number (part) or call SID."),
+    OpenApiParameter("search", str,
+                     description="Part of a phone number (any writing) or of a call SID, "
+                                 "or a call id."),
     OpenApiParameter("per_page", int, description="Items per page (default 20, max 100)."),
     OpenApiParameter("page", int, description="Page number (default 1)."),
 ]
+# Talkover's default period for callback stats: 30 days before today, to today.
+DEFAULT_STATS_DAYS = 30
+# Talkover's own words for the scope's range problems (reports/scope.py codes).
+TALKOVER_RANGE_WORDS = {
+    "reversed": "The end date must be a date after or equal to start date.",
+    "too_long": f"The period may cover at most {MAX_RANGE_DAYS} days.",
+}
 ENV_ID = OpenApiParameter("id", int, OpenApiParameter.PATH,
                           description="Switchboard id of the environment.")
-
-
-def _date_param(params, name: str, label: str, default: date,
-                errors: dict[str, list[str]]) -> date:
-    raw = params.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        errors[name] = [f"The {label} is not a valid date (YYYY-MM-DD)."]
-        return default
 
 
 class TalkoverCompatViewSet(TenantScopedViewSet):
@@ -86,17 +80,11 @@ class TalkoverCompatViewSet(TenantScopedViewSet):
         except Http404:
             raise TalkoverNotFound("Environment not found") from None
 
-    def _call_page(self, request: Request, env: Environment, queryset, serializer_class):
-        errors: dict[str, list[str]] = {}
-        page, per_page = page_params(request.query_params, errors)
-        filterset = CallFilterSet(request.query_params, queryset,
-                                  timezone=env.organization.tzinfo)
-        if not filterset.is_valid():
-            errors.update({k: list(v) for k, v in filterset.errors.items()})
-        if errors:
-            raise TalkoverValidationError(errors)
-        items, pagination = paginate(filterset.qs, page, per_page)
-        return Response(envelope(serializer_class(items, many=True).data, pagination))
+    def _call_page(self, request: Request, env: Environment, *, agent_id: str | None = None
+                   ) -> Response:
+        query = parse_call_query(request.query_params, env, agent_id=agent_id)
+        items, pagination = list_calls(env, query, with_agent=agent_id is None)
+        return Response(envelope(items, pagination))
 
     @extend_schema(
         operation_id="talkover_calls_list", parameters=[ENV_ID, *CALL_PARAMETERS,
@@ -105,10 +93,7 @@ class TalkoverCompatViewSet(TenantScopedViewSet):
     )
     def calls(self, request: Request, pk: int) -> Response:
         """Talkover `GET /api/v1/calls`: every call of the environment, newest first."""
-        env = self._environment()
-        queryset = Call.objects.filter(environment=env).select_related("agent")
-        return self._call_page(request, env, queryset.order_by("-started_at", "-id"),
-                               TalkoverCallWithAgentSerializer)
+        return self._call_page(request, self._environment())
 
     @extend_schema(
         operation_id="talkover_agent_calls_list",
@@ -121,12 +106,9 @@ class TalkoverCompatViewSet(TenantScopedViewSet):
     def agent_calls(self, request: Request, pk: int, agent_id: str) -> Response:
         """Talkover `GET /api/v1/agents/{agent_id}/calls` (no agent object in the items)."""
         env = self._environment()
-        calls = Call.objects.filter(environment=env, agent_external_id=agent_id)
-        known = Agent.objects.filter(environment=env, external_id=agent_id).exists()
-        if not known and not calls.exists():
+        if not agent_known(env, agent_id):
             raise TalkoverNotFound("Agent not found")
-        return self._call_page(request, env, calls.order_by("-started_at", "-id"),
-                               TalkoverCallSerializer)
+        return self._call_page(request, env, agent_id=agent_id)
 
     @extend_schema(
         operation_id="talkover_callback_stats",
@@ -145,17 +127,20 @@ class TalkoverCompatViewSet(TenantScopedViewSet):
         env = self._environment()
         errors: dict[str, list[str]] = {}
         today = timezone.now().date()
-        end = _date_param(request.query_params, "end_date", "end date", today, errors)
-        start = _date_param(request.query_params, "start_date", "start date",
-                            end - timedelta(days=30), errors)
-        if not errors and end < start:
-            errors["end_date"] = ["The end date must be a date after or equal to start date."]
-        elif not errors and (end - start).days + 1 > MAX_RANGE_DAYS:
-            errors["end_date"] = [f"The period may cover at most {MAX_RANGE_DAYS} days."]
+        # Each date has its own documented default (30 days ago, today): a lone end_date
+        # before the default start is a 422, as upstream, never a silently moved window.
+        start = parse_date_param(request.query_params, "start_date", errors)
+        end = parse_date_param(request.query_params, "end_date", errors)
+        start = start or today - timedelta(days=DEFAULT_STATS_DAYS)
+        end = end or today
+        if not errors:
+            # The scope's range rules (reports/scope.py), in Talkover's words where it has some.
+            for field, (code, message) in range_problems(
+                    start, end, start_field="start_date", end_field="end_date").items():
+                errors[field] = [TALKOVER_RANGE_WORDS.get(code, message)]
         if errors:
             raise TalkoverValidationError(errors)
-        summary = cached_report("callbacks", [env], {"start": start, "end": end},
-                                lambda: callbacks_summary([env], start, end))
+        summary = callbacks_report(build_scope(env.organization, [env], start, end))
         return Response(envelope({
             "period": {"start": start.isoformat(), "end": end.isoformat()},
             "total_callbacks_received": summary.totals.received,

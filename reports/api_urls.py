@@ -5,14 +5,29 @@ from django.urls import path, re_path
 from rest_framework.routers import DefaultRouter
 
 from reports import api
+from reports.alerts.api import AlertEventViewSet, AlertRuleViewSet
+from reports.api_quality import QualityReportViewSet
 from reports.api_reports import ReportViewSet
 from reports.api_talkover import TalkoverCompatViewSet
 
-router = DefaultRouter()
+
+class Router(DefaultRouter):
+    # No ".json" suffix routes: the report actions take no `format` argument (a 500 before).
+    include_format_suffixes = False
+
+
+router = Router()
 router.register("environments", api.EnvironmentViewSet, basename="environment")
 router.register("reports", ReportViewSet, basename="report")
+router.register("alert-rules", AlertRuleViewSet, basename="alert-rule")
+router.register("alert-events", AlertEventViewSet, basename="alert-event")
 
-urlpatterns = router.urls
+# Before the router's routes, so no "reports/<pk>/" pattern could claim it.
+urlpatterns = [
+    path("reports/quality/", QualityReportViewSet.as_view({"get": "quality"}),
+         name="report-quality"),
+    *router.urls,
+]
 
 # Talkover-compatible paths have no trailing slash, exactly as Talkover's.
 talkover = TalkoverCompatViewSet

@@ -24,7 +24,10 @@ class _Echo:
         return value
 
 
-def _figures(totals: CallTotals) -> list:
+def _figures(totals: CallTotals | None) -> list:
+    """Blank cells for a period never mirrored (a gap, not zeros)."""
+    if totals is None:
+        return [""] * len(TOTALS_COLUMNS)
     return ["" if (v := getattr(totals, c)) is None else v for c in TOTALS_COLUMNS]
 
 

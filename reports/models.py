@@ -187,3 +187,8 @@ class ReportDelivery(models.Model):
         kind = "test " if self.is_test else ""
         period = f"{self.period_start}–{self.period_end}"
         return f"{kind}{self.subscription.name} {period}: {self.status}"
+
+
+# Alert rules and events live in their own package; imported here so Django registers the
+# models with this app (migration reports/0002_h19_alerts).
+from reports.alerts.models import AlertEvent, AlertRule  # noqa: E402, F401

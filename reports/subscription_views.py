@@ -2,60 +2,59 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods
 
 from portal import audit
-from portal.access import get_organization_for_user, membership_for
+from portal.access import WRITE_METHODS, org_page
 from portal.models import Role
 from reports.models import ReportSubscription
 from reports.subscription_forms import SubscriptionForm
 from reports.summaries.actions import send_test
-from reports.summaries.unsubscribe import read_token
+from reports.summaries.unsubscribe import Expired, read_token
 
 DELIVERY_LOG_SIZE = 20
 
 
 def _subscription(request: HttpRequest, org_slug: str, pk: int, min_role: str):
-    org = get_organization_for_user(request.user, org_slug, min_role)
-    sub = get_object_or_404(ReportSubscription.objects.select_related("organization"),
-                            pk=pk, organization=org)
+    org = request.tenant.organization
+    sub = get_object_or_404(request.tenant.scoped(ReportSubscription), pk=pk)
+    sub.organization = org
     return org, sub
 
 
-@login_required
+@org_page(Role.VIEWER)
 def subscription_list(request: HttpRequest, org_slug: str) -> HttpResponse:
-    org = get_organization_for_user(request.user, org_slug, Role.VIEWER)
+    org = request.tenant.organization
     subs = list(
         org.report_subscriptions.order_by("name", "pk").prefetch_related("members", "deliveries")
     )
     for sub in subs:
         sub.mine = request.user in sub.members.all()
         sub.last_delivery = next(iter(sub.deliveries.all()), None)
-    can_edit = membership_for(request.user, org).has_role(Role.ADMIN)
+    can_edit = request.tenant.can_admin
     return render(request, "reports/subscriptions/list.html",
                   {"org": org, "subscriptions": subs, "can_edit": can_edit})
 
 
-@login_required
+@org_page(Role.VIEWER)
 def subscription_detail(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
     org, sub = _subscription(request, org_slug, pk, Role.VIEWER)
     deliveries = sub.deliveries.select_related("requested_by")[:DELIVERY_LOG_SIZE]
     return render(request, "reports/subscriptions/detail.html", {
         "org": org, "sub": sub, "deliveries": deliveries,
         "mine": sub.members.filter(pk=request.user.pk).exists(),
-        "can_edit": membership_for(request.user, org).has_role(Role.ADMIN),
+        "can_edit": request.tenant.can_admin,
         "environments": sub.selected_environments(), "recipients": sub.recipient_emails(),
     })
 
 
-@login_required
+@org_page(Role.ADMIN, WRITE_METHODS)
 def subscription_create(request: HttpRequest, org_slug: str) -> HttpResponse:
-    org = get_organization_for_user(request.user, org_slug, Role.ADMIN)
+    org = request.tenant.organization
     form = SubscriptionForm(request.POST or None, organization=org,
                             initial={"members": [request.user]})
     if request.method == "POST" and form.is_valid():
@@ -69,7 +68,7 @@ def subscription_create(request: HttpRequest, org_slug: str) -> HttpResponse:
                   status=status)
 
 
-@login_required
+@org_page(Role.ADMIN, WRITE_METHODS)
 def subscription_edit(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
     org, sub = _subscription(request, org_slug, pk, Role.ADMIN)
     form = SubscriptionForm(request.POST or None, instance=sub, organization=org)
@@ -84,7 +83,7 @@ def subscription_edit(request: HttpRequest, org_slug: str, pk: int) -> HttpRespo
                   {"org": org, "form": form, "sub": sub}, status=status)
 
 
-@login_required
+@org_page(Role.ADMIN, WRITE_METHODS)
 def subscription_delete(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
     org, sub = _subscription(request, org_slug, pk, Role.ADMIN)
     if request.method == "POST":
@@ -95,8 +94,7 @@ def subscription_delete(request: HttpRequest, org_slug: str, pk: int) -> HttpRes
     return render(request, "reports/subscriptions/confirm_delete.html", {"org": org, "sub": sub})
 
 
-@login_required
-@require_POST
+@org_page(Role.ADMIN, ("POST",))
 def subscription_send_test(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
     org, sub = _subscription(request, org_slug, pk, Role.ADMIN)
     if not request.user.email:
@@ -113,8 +111,7 @@ def subscription_send_test(request: HttpRequest, org_slug: str, pk: int) -> Http
     return redirect("subscription-detail", org.slug, sub.pk)
 
 
-@login_required
-@require_POST
+@org_page(Role.VIEWER, ("POST",))
 def subscription_self(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
     """A member subscribes or unsubscribes themself (any role)."""
     org, sub = _subscription(request, org_slug, pk, Role.VIEWER)
@@ -141,10 +138,15 @@ def remove_recipient(sub: ReportSubscription, email: str) -> None:
         sub.save(update_fields=["addresses", "updated_at"])
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 @csrf_exempt  # mail clients POST here (RFC 8058) without a session; the token is the proof
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     """Signed one-click unsubscribe: GET asks to confirm (link scanners GET), POST acts."""
-    data = read_token(token)
+    try:
+        data = read_token(token)
+    except Expired:
+        return render(request, "reports/subscriptions/unsubscribe.html", {"expired": True},
+                      status=410)
     sub = None
     if data is not None:
         sub = ReportSubscription.objects.filter(pk=data[0]).select_related("organization").first()

@@ -7,11 +7,9 @@ Envelope `{"success": true, "data": …, "pagination": …}`, Laravel-style pagi
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
-from django.db.models import QuerySet
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -67,21 +65,6 @@ def page_params(params: Mapping[str, str], errors: dict[str, list[str]]) -> tupl
                              errors)
     page = _positive_int(params, "page", "page", 1, None, errors)
     return page, per_page
-
-
-def paginate(queryset: QuerySet, page: int, per_page: int) -> tuple[list, dict]:
-    """One page of `queryset` and Laravel's pagination block (two queries: count, page)."""
-    total = queryset.count()
-    offset = (page - 1) * per_page
-    items = list(queryset[offset:offset + per_page]) if offset < total else []
-    return items, {
-        "current_page": page,
-        "last_page": max(1, math.ceil(total / per_page)),
-        "per_page": per_page,
-        "total": total,
-        "from": offset + 1 if items else None,
-        "to": offset + len(items) if items else None,
-    }
 
 
 def talkover_exception_handler(exc: Exception, context: dict) -> Response | None:

@@ -11,3 +11,7 @@ def send_due_summaries() -> dict[str, int]:
     """Claim and send every due summary; safe to run from several workers at once."""
     result = dispatch()
     return {"claimed": result.claimed, **result.statuses}
+
+
+# The alerts' task lives with the alerts; imported so the worker registers it.
+from reports.alerts.tasks import evaluate_alerts  # noqa: E402, F401

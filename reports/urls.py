@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from reports.views import breakdowns, calls, dashboard, sync_status
+from reports.views import breakdowns, calls, dashboard, quality, sync_status
 
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
@@ -11,6 +11,7 @@ urlpatterns = [
     path("calls/<int:call_id>/", calls.call_detail, name="call-detail"),
     path("callbacks/", breakdowns.callbacks, name="callbacks"),
     path("agents/", breakdowns.agents, name="agents"),
+    path("quality/", quality.quality, name="quality"),
     path("sync/", sync_status.sync_status, name="sync-status"),
     path("sync/<int:env_id>/now/", sync_status.sync_now, name="sync-now"),
 ]

@@ -20,6 +20,8 @@ from sync.models import (
     CallbackDay,
     CallbackSourceDay,
     CallRollup,
+    QualityDayRollup,
+    RejectedRecord,
     StreamState,
     SyncRun,
 )
@@ -126,16 +128,29 @@ class CallRollupAdmin(ReadOnlyTenantAdmin):
     list_select_related = ["environment"]
 
 
+@admin.register(QualityDayRollup)
+class QualityDayRollupAdmin(ReadOnlyTenantAdmin):
+    list_display = ["day", "environment", "agent_external_id", "calls", "latency_calls",
+                    "billed_calls", "billed_seconds"]
+    list_filter = ["environment"]
+    date_hierarchy = "day"
+    list_select_related = ["environment"]
+
+
 @admin.register(SyncRun)
 class SyncRunAdmin(ReadOnlyTenantAdmin):
     list_display = ["started_at", "environment", "stream", "trigger", "status", "duration",
                     "pages", "requests", "created", "updated", "unchanged", "rejected",
-                    "short_error"]
+                    "short_error", "warnings"]
     list_filter = ["status", "stream", "trigger", "environment"]
     date_hierarchy = "started_at"
     list_select_related = ["environment"]
     exclude = ["details"]
-    readonly_fields = ["duration", "details_pretty"]
+    readonly_fields = ["duration", "warnings", "details_pretty"]
+
+    @admin.display(description="warnings")
+    def warnings(self, obj: SyncRun) -> str:
+        return "; ".join(obj.warnings)
 
     @admin.display(description="duration")
     def duration(self, obj: SyncRun) -> str:
@@ -156,3 +171,26 @@ class StreamStateAdmin(ReadOnlyTenantAdmin):
     list_display = ["environment", "stream", "updated_at"]
     list_filter = ["stream", "environment"]
     list_select_related = ["environment"]
+
+
+@admin.register(RejectedRecord)
+class RejectedRecordAdmin(ReadOnlyTenantAdmin):
+    """Upstream records the sync refused, whole, with why (see `sync.quarantine`)."""
+
+    list_display = ["last_seen_at", "environment", "stream", "day", "upstream_id", "reason",
+                    "first_seen_at"]
+    list_filter = ["stream", "environment"]
+    search_fields = ["=upstream_id"]
+    date_hierarchy = "last_seen_at"
+    list_select_related = ["environment"]
+    exclude = ["payload", "fingerprint"]
+    readonly_fields = ["payload_pretty"]
+
+    @admin.display(description="payload")
+    def payload_pretty(self, obj: RejectedRecord) -> str:
+        # ASCII escapes kept: a NUL or control character shows as \u0000, never raw.
+        try:
+            text = json.dumps(json.loads(obj.payload), indent=2, ensure_ascii=True)
+        except ValueError:
+            text = obj.payload
+        return format_html("<pre>{}</pre>", text)

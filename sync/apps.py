@@ -6,3 +6,14 @@ from django.apps import AppConfig
 class SyncConfig(AppConfig):
     name = "sync"
     verbose_name = "Sync (mirrored upstream data)"
+
+    def ready(self) -> None:
+        # The doors that save environments live in portal/, which imports nothing from sync/:
+        # hand it the per-provider connection tests here.
+        from portal import upstream_check
+        from sync.connection_check import CHECKS
+
+        for provider, check in CHECKS.items():
+            upstream_check.register(provider, check)
+
+        from sync import receivers  # noqa: F401  (rebuilds rollups when a timezone changes)

@@ -1,15 +1,12 @@
 """The sync engine: runs streams of one environment under its lock, recording a SyncRun each.
 
-Providers plug in as adapters (`sync.providers`): the engine owns locking, run bookkeeping,
-heartbeats, cursors, auth failures and environment scheduling fields; a stream only reads
-pages and hands rows to `sync.upsert`.
+Providers plug in through the registry (`sync.providers.registry`): the engine owns locking,
+run bookkeeping, heartbeats, cursors, auth failures and environment scheduling fields; a
+stream only reads pages and hands rows to `sync.upsert`.
 """
 from __future__ import annotations
 
-import copy
 import logging
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -17,109 +14,20 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import DatabaseError, connection, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from portal import audit
 from portal.models import Environment, EnvironmentStatus
-from sync.clients.errors import AuthError, UpstreamError
-from sync.locks import EnvironmentLock, environment_lock
-from sync.models import RunStatus, StreamState, SyncRun, Trigger
+from sync.cache_errors import CACHE_ERRORS, UNAVAILABLE, is_cache_error
+from sync.locks import environment_lock
+from sync.models import RunStatus, SyncRun, Trigger
 from sync.progress import NullProgress, Progress
-from sync.upsert import Counts
+from sync.providers.errors import AuthError, UpstreamError
+from sync.providers.registry import provider_for
+from sync.run_context import RunContext
+from sync.signals import environment_synced
 
 logger = logging.getLogger("sync.engine")
-
-# Progress is saved (and the lock extended) this often: a page is far quicker than the lock
-# TTL, and one UPDATE per page would cost as much as writing the page.
-HEARTBEAT_SECONDS = 2.0
-
-
-_BEAT_FIELDS = ("requests", "pages", "created", "updated", "unchanged", "rejected",
-                "heartbeat_at")
-
-
-@dataclass
-class RunContext:
-    """What a stream needs while it runs: the environment, its client, its run row."""
-
-    environment: Environment
-    client: Any
-    run: SyncRun
-    now: datetime
-    backfill_days: int
-    full: bool
-    progress: Progress
-    lock: EnvironmentLock | None
-    counts: Counts = field(default_factory=Counts)
-    _requests_before: int = 0
-    _last_beat: float = 0.0
-    # The prefetching thread beats the heart while it waits on the budget or a Retry-After,
-    # as the stream adds notes and counts: both threads share the run's counters and details.
-    # Never held during a query, so a thread holding it never waits on a row lock.
-    _guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def __post_init__(self) -> None:
-        self._requests_before = self.client.requests
-
-    @property
-    def stream(self) -> str:
-        return self.run.stream
-
-    def cursor(self) -> dict[str, Any]:
-        state = StreamState.objects.filter(environment=self.environment,
-                                           stream=self.stream).first()
-        return dict(state.cursor) if state else {}
-
-    def save_cursor(self, cursor: dict[str, Any]) -> None:
-        """Call inside the transaction that wrote the rows the cursor covers."""
-        found = StreamState.objects.filter(environment=self.environment,
-                                           stream=self.stream).update(cursor=cursor)
-        if not found:
-            StreamState.objects.create(environment=self.environment, stream=self.stream,
-                                       cursor=cursor)
-
-    @contextmanager
-    def page_transaction(self) -> Iterator[None]:
-        """One page's rows and cursor, atomically (commits are relaxed: `relaxed_commits`)."""
-        with transaction.atomic():
-            yield
-
-    def note(self, key: str, value: Any, limit: int = 20) -> None:
-        """Append to a list in the run's details (bounded, so a bad day cannot bloat it)."""
-        with self._guard:
-            items = self.run.details.setdefault(key, [])
-            if len(items) < limit:
-                items.append(value)
-
-    def record(self, counts: Counts, pages: int = 1) -> None:
-        """Count a written page; beat the heart every HEARTBEAT_SECONDS at most."""
-        with self._guard:
-            self.counts += counts
-            self.run.pages += pages
-            due = time.monotonic() - self._last_beat >= HEARTBEAT_SECONDS
-        if due:
-            self.heartbeat()
-
-    def bump_data_version(self) -> None:
-        Environment.objects.filter(pk=self.environment.pk).update(
-            data_version=F("data_version") + 1)
-
-    def heartbeat(self, _wait: float | None = None) -> None:
-        """Save the run's counters and time, and extend the environment lock."""
-        with self._guard:
-            self._last_beat = time.monotonic()
-            run = self.run
-            run.requests = self.client.requests - self._requests_before
-            run.created, run.updated = self.counts.created, self.counts.updated
-            run.unchanged, run.rejected = self.counts.unchanged, self.counts.rejected
-            run.heartbeat_at = timezone.now()
-            values = {name: getattr(run, name) for name in _BEAT_FIELDS}
-            values["details"] = copy.deepcopy(run.details)
-        SyncRun.objects.filter(pk=run.pk).update(**values)
-        if self.lock is not None:
-            self.lock.refresh()
-
 
 @dataclass
 class SyncOutcome:
@@ -129,6 +37,8 @@ class SyncOutcome:
     runs: list[SyncRun] = field(default_factory=list)
     skipped: bool = False
     reason: str = ""
+    # The cache / broker (Redis) could not be reached: no run could start.
+    unavailable: bool = False
 
     @property
     def failed(self) -> bool:
@@ -197,12 +107,25 @@ def sync_environment(environment: Environment, *, streams: list[str] | None = No
                      backfill_days: int | None = None, full: bool = False,
                      progress: Progress | None = None) -> SyncOutcome:
     """Run the environment's streams (all, or `streams`) once; skip if another run holds it."""
-    from sync.providers import provider_for
-
     outcome = SyncOutcome(environment)
     if not environment.has_token:
         outcome.skipped, outcome.reason = True, "no token set for this environment"
         return outcome
+    try:
+        return _sync_locked(environment, outcome, streams, trigger, now, backfill_days, full,
+                            progress)
+    except CACHE_ERRORS as exc:  # taking the lock: no run started
+        logger.warning("sync of environment %s not started: %s (%s)", environment.pk,
+                       UNAVAILABLE, type(exc).__name__)
+        outcome.skipped, outcome.reason = True, UNAVAILABLE
+        outcome.unavailable = True
+        return outcome
+
+
+def _sync_locked(environment: Environment, outcome: SyncOutcome, streams: list[str] | None,
+                 trigger: str, now: datetime | None, backfill_days: int | None, full: bool,
+                 progress: Progress | None) -> SyncOutcome:
+    """`sync_environment` once the token is known to exist: under the environment's lock."""
     with environment_lock(environment.pk) as lock:
         if lock is None:
             outcome.skipped, outcome.reason = True, "another sync of this environment is running"
@@ -232,6 +155,9 @@ def sync_environment(environment: Environment, *, streams: list[str] | None = No
             client.close()
             (progress or NullProgress()).end()
         _schedule_next(environment, outcome)
+    if outcome.runs:
+        environment_synced.send(sender=sync_environment, environment=environment,
+                                outcome=outcome)
     return outcome
 
 
@@ -240,23 +166,41 @@ def _run_stream(provider: Any, name: str, ctx: RunContext) -> bool:
     try:
         provider.run_stream(name, ctx)
     except AuthError as exc:
-        ctx.heartbeat()
+        _last_beat(ctx)
         _finish(ctx.run, RunStatus.FAILED, str(exc))
         mark_auth_failed(ctx.environment, exc)
         return False
     except UpstreamError as exc:
         logger.warning("sync of environment %s stream %s failed: %s",
                        ctx.environment.pk, name, exc)
-        ctx.heartbeat()
+        _last_beat(ctx)
         _finish(ctx.run, RunStatus.FAILED, str(exc))
     except Exception as exc:  # noqa: BLE001 - a bug in one stream must not stop the others
+        if is_cache_error(exc):
+            # Not a bug: Redis went away. The lock went with it, so the environment stops
+            # here; pages written so far are kept with their cursors.
+            logger.warning("sync of environment %s stream %s failed: %s (%s)",
+                           ctx.environment.pk, name, UNAVAILABLE, type(exc).__name__)
+            _last_beat(ctx)
+            _finish(ctx.run, RunStatus.FAILED, f"{UNAVAILABLE} ({type(exc).__name__})")
+            return False
         logger.exception("sync of environment %s stream %s crashed", ctx.environment.pk, name)
-        ctx.heartbeat()
+        _last_beat(ctx)
         _finish(ctx.run, RunStatus.FAILED, f"internal error: {type(exc).__name__}: {exc}")
     else:
-        ctx.heartbeat()
+        _last_beat(ctx)
         _finish(ctx.run, RunStatus.SUCCEEDED)
     return True
+
+
+def _last_beat(ctx: RunContext) -> None:
+    """Save the run's counters; a cache gone away only loses the lock refresh (which comes
+    after the counters are saved)."""
+    try:
+        ctx.heartbeat()
+    except CACHE_ERRORS as exc:
+        logger.warning("sync of environment %s: lock not refreshed, %s (%s)",
+                       ctx.environment.pk, UNAVAILABLE, type(exc).__name__)
 
 
 def _schedule_next(environment: Environment, outcome: SyncOutcome) -> None:

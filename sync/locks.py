@@ -5,12 +5,17 @@ long it runs, and a killed one frees it within `SYNC_LOCK_TTL` seconds.
 """
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.conf import settings
 from django.core.cache import cache
+
+from sync.cache_errors import CACHE_ERRORS
+
+logger = logging.getLogger("sync.locks")
 
 
 def lock_ttl() -> int:
@@ -35,8 +40,13 @@ class EnvironmentLock:
 
     def release(self) -> None:
         # Only our own lock: if ours expired and another run holds it now, leave it alone.
-        if cache.get(self.key) == self.owner:
-            cache.delete(self.key)
+        try:
+            if cache.get(self.key) == self.owner:
+                cache.delete(self.key)
+        except CACHE_ERRORS as exc:
+            # The cache is gone: so is the lock, or it expires within its TTL.
+            logger.warning("sync lock %s not released: cache unavailable (%s)", self.key,
+                           type(exc).__name__)
 
 
 @contextmanager

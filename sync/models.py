@@ -22,12 +22,12 @@ class Agent(models.Model):
     """A voice agent as the upstream last described it (Talkover agent or Origins agent id)."""
 
     environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="agents")
-    external_id = models.CharField(max_length=64)
+    external_id = models.CharField(max_length=255)
     name = models.CharField(max_length=200, blank=True, default="")
     label = models.CharField(max_length=200, blank=True, default="")
     description = models.TextField(blank=True, default="")
     language = models.CharField(max_length=32, blank=True, default="")
-    direction = models.CharField(max_length=16, blank=True, default="")
+    direction = models.CharField(max_length=32, blank=True, default="")
     current_status = models.CharField(max_length=32, blank=True, default="")
     is_sandbox = models.BooleanField(default=False)
     is_callback = models.BooleanField(default=False)
@@ -81,18 +81,23 @@ class Call(models.Model):
     # is paid for on every call a back-fill writes.
     environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="calls",
                                     db_index=False)
-    external_id = models.CharField(max_length=64)
-    sid = models.CharField(max_length=64, blank=True, default="")
+    external_id = models.CharField(max_length=255)
+    sid = models.CharField(max_length=255, blank=True, default="")
     agent = models.ForeignKey(
         Agent, null=True, blank=True, on_delete=models.SET_NULL, related_name="calls"
     )
-    agent_external_id = models.CharField(max_length=64, blank=True, default="")
+    agent_external_id = models.CharField(max_length=255, blank=True, default="")
     to_number = models.CharField(max_length=32, blank=True, default="")
     to_formatted = models.CharField(max_length=40, blank=True, default="")
     from_number = models.CharField(max_length=32, blank=True, default="")
     from_formatted = models.CharField(max_length=40, blank=True, default="")
-    direction = models.CharField(max_length=16, choices=Direction.choices, blank=True, default="")
-    status = models.CharField(max_length=16, choices=CallStatus.choices, blank=True, default="")
+    # Ids up to 255 characters (a longer one is a rejection, never a cut: `validation.ID_MAX`).
+    # Status and direction are kept as sent, even outside the documented set (the run notes
+    # them), so the choices only name the known values.
+    direction = models.CharField(max_length=32, choices=Direction.choices, blank=True,
+                                 default="")
+    status = models.CharField(max_length=32, choices=CallStatus.choices, blank=True,
+                              default="")
     # The provider's own status word when it differs from ours (Origins: ANSWERED, QUEUED…).
     provider_status = models.CharField(max_length=32, blank=True, default="")
     duration = models.PositiveIntegerField(default=0)
@@ -104,6 +109,15 @@ class Call(models.Model):
     upstream_updated_at = models.DateTimeField(null=True, blank=True)
     hangup_cause = models.CharField(max_length=64, blank=True, default="")
     hangup_source = models.CharField(max_length=64, blank=True, default="")
+    # Origins AI voice quality, taken from `raw` by the sync (sync/providers/origins/quality.py):
+    # response latency (ms, None = not reported), insight sentiment and intent, and the
+    # transcript as text for full-text search (GIN index on PostgreSQL, migration 0008_h18).
+    latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    # db_default too: rows written by bulk SQL (COPY, INSERT … SELECT) that predate these
+    # columns' writers stay valid.
+    sentiment = models.CharField(max_length=32, blank=True, default="", db_default="")
+    insight = models.CharField(max_length=64, blank=True, default="", db_default="")
+    transcript = models.TextField(blank=True, default="", db_default="")
     raw = models.JSONField(default=dict)
     # Hash of `raw`: an unchanged record is detected without comparing JSON.
     payload_hash = models.CharField(max_length=32, default="")
@@ -116,17 +130,24 @@ class Call(models.Model):
             models.UniqueConstraint(fields=["environment", "external_id"], name="call_natural_key")
         ]
         indexes = [
-            # Calls explorer: newest first within an environment, optionally by agent/status.
-            models.Index(fields=["environment", "-started_at"], name="call_env_started"),
-            models.Index(
-                fields=["environment", "agent_external_id", "-started_at"], name="call_env_agent"
-            ),
-            models.Index(fields=["environment", "status", "-started_at"], name="call_env_status"),
+            # Newest first within an environment, optionally by agent / status / direction;
+            # ties by upstream id descending, Talkover's order (the compatible listing reads
+            # these without a sort; the explorer's order uses their started_at prefix).
+            models.Index(fields=["environment", "-started_at", "-external_id"],
+                         name="call_env_started_ext"),
+            models.Index(fields=["environment", "agent_external_id", "-started_at",
+                                 "-external_id"], name="call_env_agent_ext"),
+            models.Index(fields=["environment", "status", "-started_at", "-external_id"],
+                         name="call_env_status_ext"),
+            models.Index(fields=["environment", "direction", "-started_at", "-external_id"],
+                         name="call_env_direction_ext"),
             models.Index(fields=["environment", "sid"], name="call_env_sid"),
             # Calls explorer sorted by duration (1.2 s → index scan at 1M calls).
             models.Index(fields=["environment", "-duration"], name="call_env_duration"),
             # The superuser's unfiltered admin list in Meta.ordering order (2.3 s → 0.23 s).
             models.Index(fields=["-started_at", "-id"], name="call_started_id"),
+            # Search by any part of a number or SID: trigram GIN indexes on PostgreSQL only,
+            # created by migration 0006_h21_call_search (not declarable portably here).
         ]
 
     def __str__(self) -> str:
@@ -164,7 +185,7 @@ class CallbackSourceDay(models.Model):
         Environment, on_delete=models.CASCADE, related_name="callback_source_days"
     )
     day = models.DateField()
-    source_agent_id = models.CharField(max_length=64)
+    source_agent_id = models.CharField(max_length=255)
     name = models.CharField(max_length=200, blank=True, default="")
     count = models.PositiveIntegerField(default=0)
 
@@ -234,6 +255,13 @@ class SyncRun(models.Model):
             return None
         return (self.finished_at - self.started_at).total_seconds()
 
+    @property
+    def warnings(self) -> list[str]:
+        """Rejected records and unknown values of this run, in words (`sync.run_warnings`)."""
+        from sync.run_warnings import run_warnings
+
+        return run_warnings(self)
+
 
 class StreamState(models.Model):
     """A stream's saved cursor; written in the same transaction as the data it covers."""
@@ -273,9 +301,9 @@ class CallRollup(models.Model):
 
     environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="rollups")
     day = models.DateField()
-    agent_external_id = models.CharField(max_length=64, blank=True, default="")
-    direction = models.CharField(max_length=16, blank=True, default="")
-    status = models.CharField(max_length=16, blank=True, default="")
+    agent_external_id = models.CharField(max_length=255, blank=True, default="")
+    direction = models.CharField(max_length=32, blank=True, default="")
+    status = models.CharField(max_length=32, blank=True, default="")
     is_testing = models.BooleanField(default=False)
     count = models.PositiveIntegerField(default=0)
     duration_sum = models.PositiveBigIntegerField(default=0)
@@ -324,8 +352,8 @@ class AgentDayRollup(models.Model):
     environment = models.ForeignKey(Environment, on_delete=models.CASCADE,
                                     related_name="agent_day_rollups")
     day = models.DateField()
-    agent_external_id = models.CharField(max_length=64, blank=True, default="")
-    direction = models.CharField(max_length=16, blank=True, default="")
+    agent_external_id = models.CharField(max_length=255, blank=True, default="")
+    direction = models.CharField(max_length=32, blank=True, default="")
     is_testing = models.BooleanField(default=False)
 
     class Meta:
@@ -344,3 +372,9 @@ for _column in (*FIGURE_COLUMNS, *HOUR_COLUMNS):
     AgentDayRollup.add_to_class(
         _column, models.BigIntegerField(default=0) if _column == "talk_time"
         else models.PositiveIntegerField(default=0))
+
+
+# Voice-quality rollups of Origins calls live in their own module; imported here so Django
+# registers the model with this app.
+from sync.quality_models import QualityDayRollup  # noqa: E402, F401
+from sync.quarantine_models import RejectedRecord  # noqa: E402, F401

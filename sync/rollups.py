@@ -16,7 +16,7 @@ from functools import cache
 
 from django.db import connection, transaction
 
-from portal.models import Environment
+from portal.models import Environment, Provider
 from sync.models import (
     ANSWERED_STATUSES,
     BUCKET_COUNT,
@@ -28,7 +28,9 @@ from sync.models import (
     Call,
     CallRollup,
     Direction,
+    QualityDayRollup,
 )
+from sync.quality_rollups import refresh_quality
 
 
 def bucket_of(duration: int) -> int:
@@ -203,6 +205,8 @@ def refresh_rollups(environment: Environment, local_days: Iterable[date]) -> int
         CallRollup.objects.bulk_create(new_rows, batch_size=1000)
         AgentDayRollup.objects.filter(environment=environment, day__in=days).delete()
         AgentDayRollup.objects.bulk_create(agent_days(new_rows), batch_size=500)
+        if environment.provider == Provider.ORIGINS:
+            refresh_quality(environment, days)
     return len(new_rows)
 
 
@@ -214,4 +218,5 @@ def rebuild_rollups(environment: Environment) -> int:
     with transaction.atomic():
         CallRollup.objects.filter(environment=environment).exclude(day__in=days).delete()
         AgentDayRollup.objects.filter(environment=environment).exclude(day__in=days).delete()
+        QualityDayRollup.objects.filter(environment=environment).exclude(day__in=days).delete()
         return refresh_rollups(environment, days)

@@ -3,7 +3,7 @@ admin-registered model in each organisation (`pairs[model] == (object in A, obje
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.test import Client
@@ -11,13 +11,15 @@ from django.utils import timezone
 
 from portal import audit
 from portal.models import ApiToken, AuditLog, Environment, Membership, Organization
-from reports.models import ReportDelivery, ReportSubscription
+from reports.models import AlertEvent, AlertRule, ReportDelivery, ReportSubscription
 from sync.models import (
     Agent,
     Call,
     CallbackDay,
     CallbackSourceDay,
     CallRollup,
+    QualityDayRollup,
+    RejectedRecord,
     StreamState,
     SyncRun,
 )
@@ -61,9 +63,14 @@ def _mirror(env: Environment) -> dict:
         CallbackSourceDay: CallbackSourceDay.objects.create(
             environment=env, day=day, source_agent_id="9", name="Outbound", count=2),
         CallRollup: CallRollup.objects.create(environment=env, day=day, count=1),
+        QualityDayRollup: QualityDayRollup.objects.create(environment=env, day=day, calls=1),
         SyncRun: SyncRun.objects.create(environment=env, stream="calls", status="failed",
                                         error="boom", finished_at=timezone.now()),
         StreamState: StreamState.objects.create(environment=env, stream="calls"),
+        RejectedRecord: RejectedRecord.objects.create(
+            environment=env, stream="calls", day=day, upstream_id=f"bad-{env.pk}",
+            fingerprint=f"fp-{env.pk}", payload='{"id": "bad"}',
+            reason=f"duration is 2147483648 in {env.name}"),
     }
 
 
@@ -90,6 +97,19 @@ def build_world(django_user_model, cast: dict, env_a: Environment, env_b: Enviro
         ReportDelivery.objects.create(subscription=s, period_start=date(2026, 11, 9),
                                       period_end=date(2026, 11, 15), status="failed",
                                       error="550 mailbox unavailable") for s in subs)
+    rules = []
+    for env in (env_a, env_b):
+        rule = AlertRule.objects.create(organization=env.organization,
+                                        name=f"Alert {env.organization.slug}", metric="calls",
+                                        condition="below", threshold=1)
+        rule.environments.set([env])
+        rules.append(rule)
+    world.pairs[AlertRule] = tuple(rules)
+    world.pairs[AlertEvent] = tuple(
+        AlertEvent.objects.create(rule=r, organization=r.organization, seq=1, state="firing",
+                                  metric="calls", value=0, threshold=1,
+                                  created_at=datetime(2026, 11, 20, tzinfo=UTC),
+                                  notify_status="sent") for r in rules)
     world.pairs[AuditLog] = (
         audit.record("test.a", organization=env_a.organization),
         audit.record("test.b", organization=env_b.organization))

@@ -11,6 +11,20 @@ from portal.models import Environment, Membership, Organization, Role
 
 
 @pytest.fixture(autouse=True)
+def _tasks_inline(settings):
+    # A test's data lives in a transaction another thread cannot see: without a broker,
+    # queued tasks run inline here. Background mode is walked by tests/test_newcomer.py.
+    settings.TASKS_IN_BACKGROUND = False
+
+
+@pytest.fixture(autouse=True)
+def _loopback_upstreams(settings):
+    # Tests run with DEBUG off, so the production upstream policy applies; the simulator
+    # listens on loopback, which a deployment would list in UPSTREAM_ALLOWED_HOSTS.
+    settings.UPSTREAM_ALLOWED_HOSTS = ["127.0.0.1", "localhost", "::1"]
+
+
+@pytest.fixture(autouse=True)
 def _clean_cache(request):
     # Locks, budgets and cached reports must not leak between tests. The development cache
     # lives in the database, so only tests with database access can (and need to) clear it.
@@ -144,3 +158,16 @@ def _fast_password_hashing(settings):
     # PBKDF2 is slow on purpose (over a second per user on a shared CPU); tests that create the
     # cast need real users, not strong hashes.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="session")
+def upstream():
+    """A small simulator over a real socket, for doors that test a connection before saving.
+
+    Yields (server, tokens): `server.talkover_url` / `server.origins_url`, and the bearer
+    token per simulated workspace ("acme-sales" Talkover, "origins-demo" Origins AI).
+    """
+    from tests.sync_support import served, small_config
+
+    with served(small_config(days=1, calls_per_day=5)) as (sim, server):
+        yield server, sim.tokens

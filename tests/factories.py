@@ -8,10 +8,12 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import Iterable
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
-from portal.models import Environment
-from sync.models import Agent, Call, CallbackDay, CallbackSourceDay, CallStatus
+from django.utils.timezone import now as django_now
+
+from portal.models import Environment, Provider
+from sync.models import Agent, Call, CallbackDay, CallbackSourceDay, CallStatus, Stream, StreamState
 from sync.rollups import local_days_of, refresh_rollups
 
 STATUS_WEIGHTS = {
@@ -60,11 +62,39 @@ def build_call(env: Environment, started_at: datetime, *, agent: Agent | None = 
     )
 
 
-def save_calls(env: Environment, calls: list[Call]) -> list[Call]:
-    """Bulk insert and refresh the rollups of every local day the calls fall on."""
+def mark_read(env: Environment, start: date, end: date) -> None:
+    """Record in the calls cursor that the local days start..end were read, as a sync would
+    (sync/coverage.py): the read window grows to hold them, up to now at the latest."""
+    tz = env.organization.tzinfo
+    first = datetime.combine(start, time.min, tzinfo=tz)
+    after = min(datetime.combine(end + timedelta(days=1), time.min, tzinfo=tz),
+                django_now())
+    state, _ = StreamState.objects.get_or_create(environment=env, stream=Stream.CALLS)
+    cursor = dict(state.cursor)
+    if env.provider == Provider.ORIGINS:
+        known = cursor.get("read_at")
+        cursor["read_at"] = max(after, datetime.fromisoformat(known) if known else after
+                                ).isoformat()
+    else:
+        oldest = first.astimezone(UTC).date()
+        if cursor.get("oldest"):
+            oldest = min(oldest, date.fromisoformat(cursor["oldest"]))
+        known = cursor.get("read_through")
+        through = max(after, datetime.fromisoformat(known)) if known else after
+        cursor.update(oldest=oldest.isoformat(), read_through=through.isoformat(),
+                      synced_through=through.astimezone(UTC).date().isoformat())
+    state.cursor = cursor
+    state.save(update_fields=["cursor"])
+
+
+def save_calls(env: Environment, calls: list[Call], *, read: bool = True) -> list[Call]:
+    """Bulk insert and refresh the rollups of every local day the calls fall on; with `read`,
+    those days count as mirrored (`mark_read` from the first to the last)."""
     Call.objects.bulk_create(calls, batch_size=2000)
-    refresh_rollups(env, local_days_of((c.started_at for c in calls),
-                                       env.organization.tzinfo))
+    days = local_days_of((c.started_at for c in calls), env.organization.tzinfo)
+    refresh_rollups(env, days)
+    if read and days:
+        mark_read(env, min(days), max(days))
     return calls
 
 
@@ -85,7 +115,9 @@ def make_calls(env: Environment, count: int, start: date, end: date, *, seed: in
             direction=rng.choice(("inbound", "outbound", "outbound")),
             is_testing=rng.random() < testing_share, rng=rng,
         ))
-    return save_calls(env, calls)
+    saved = save_calls(env, calls, read=False)
+    mark_read(env, start, end)
+    return saved
 
 
 def make_callback_days(env: Environment, days: Iterable[date], *, seed: int = 0,

@@ -91,6 +91,8 @@ def production_env(database_url: str, redis_url: str, var_dir: Path, **extra: st
         "SECRET_KEY": "e2e-" + "k" * 60,
         "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        # The simulator listens on loopback: an operator would allow-list such a host.
+        "UPSTREAM_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "SECURE_SSL_REDIRECT": "false",
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,

@@ -159,7 +159,7 @@ def test_cache_follows_data_version(env_a, data, alice, api_client_for):
 
 def test_query_counts(env_a, data, alice, api_client_for, assert_max_queries):
     client = api_client_for(alice)
-    with assert_max_queries(4):  # environments, figures per day, per agent, agent names
+    with assert_max_queries(5):  # environments, coverage, figures per day, per agent, names
         get(client, "calls", environment=env_a.pk, **RANGE)
     with assert_max_queries(1):  # cached: the environments only (for their data versions)
         get(client, "calls", environment=env_a.pk, **RANGE)

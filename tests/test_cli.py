@@ -71,7 +71,7 @@ def test_addmember_errors(org_a):
 
 def test_addenv_reads_token_from_stdin_and_prints_id(org_a):
     out = run("addenv", "org-a", "Sales", "--provider", "talkover", "--token-stdin",
-              stdin="talq_secret_value_123456\n")
+              "--no-check", stdin="talq_secret_value_123456\n")
     env = Environment.objects.get(pk=int(out.strip()))
     assert env.get_token() == "talq_secret_value_123456"
     assert env.effective_base_url == "https://app.talkover.ai/api/v1"
@@ -86,7 +86,7 @@ def test_addenv_origins_needs_base_url_and_parses_agent_ids(org_a):
         run("addenv", "org-a", "O", "--provider", "origins", "--base-url", "https://o.example",
             "--agent-ids", "1,x", "--token-stdin", stdin="tok_123456\n")
     out = run("addenv", "org-a", "O", "--provider", "origins", "--base-url", "https://o.example",
-              "--agent-ids", "12, 34", "--token-stdin", stdin="orig_tok_123456\n")
+              "--agent-ids", "12, 34", "--token-stdin", "--no-check", stdin="orig_tok_123456\n")
     assert Environment.objects.get(pk=int(out)).agent_ids == [12, 34]
 
 

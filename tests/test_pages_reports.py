@@ -152,7 +152,7 @@ def test_callbacks_and_agents_pages(client, alice, data_a):
     response = client.get("/o/org-a/callbacks/?export=sources")
     assert b"".join(response.streaming_content).decode().startswith("environment_id")
     html = client.get("/o/org-a/agents/?range=30d").content.decode()
-    assert "Agent 2" in html and "?agent_id=" in html
+    assert "Agent 2" in html and "agent_id=agent-" in html
 
 
 def test_sync_status_lists_runs_and_sync_now_only_for_admins(client, cast, data_a):

@@ -17,7 +17,13 @@ from reports.queries import (
 from reports.queries.common import periods
 from reports.queries.histogram import percentile
 from sync.models import CallbackDay, CallStatus
-from tests.factories import build_call, make_agents, make_callback_days, save_calls
+from tests.factories import (
+    build_call,
+    make_agents,
+    make_callback_days,
+    mark_read,
+    save_calls,
+)
 
 SP = zoneinfo.ZoneInfo("America/Sao_Paulo")
 
@@ -94,7 +100,8 @@ def test_series_agents_and_previous(env_a, small):
     assert rows[small["a1"].external_id].name == "Agent 1"
     assert rows[small["a1"].external_id].figures.answered == 3
     assert rows[small["a2"].external_id].figures.answer_rate == 0.0
-    # The next two days compare against these two.
+    # The next two days (read, without calls) compare against these two.
+    mark_read(env_a, d1, d2 + timedelta(days=2))
     later = calls_summary([env_a], d2 + timedelta(days=1), d2 + timedelta(days=2))
     assert (later.previous_start, later.previous_end) == (d1, d2)
     assert later.previous.total == 6 and later.totals.total == 0
@@ -113,8 +120,13 @@ def test_week_and_month_series_are_dense_and_clipped():
 
 def test_week_series_sums(env_a, small):
     s = calls_summary([env_a], date(2026, 2, 25), date(2026, 3, 10), interval="week")
-    assert [p.figures.total for p in s.series] == [0, 6, 0]
+    # Only 2 and 3 March were read: every week has unread days, so each is a gap, not a sum.
+    assert [p.figures for p in s.series] == [None, None, None]
+    assert [p.state for p in s.series] == ["missing", "missing", "missing"]
     assert s.series[1].start == small["d1"]
+    mark_read(env_a, date(2026, 2, 23), date(2026, 3, 15))
+    s = calls_summary([env_a], date(2026, 2, 25), date(2026, 3, 10), interval="week")
+    assert [p.figures.total for p in s.series] == [0, 6, 0]
 
 
 def test_percentile_within_bucket():
@@ -126,9 +138,10 @@ def test_percentile_within_bucket():
 
 
 def test_query_count(env_a, small, django_assert_max_num_queries):
-    with django_assert_max_num_queries(3):  # figures per day, per agent, agent names
+    # coverage (cursors), figures per day, per agent, agent names
+    with django_assert_max_num_queries(4):
         calls_summary([env_a], small["d1"], small["d2"])
-    with django_assert_max_num_queries(2):
+    with django_assert_max_num_queries(2):  # days (with when fetched), source agents
         callbacks_summary([env_a], small["d1"], small["d2"])
 
 

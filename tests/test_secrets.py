@@ -79,25 +79,29 @@ def test_token_never_reaches_api_output(env_a, alice, api_client_for):
         assert "talq_…1111" in body
 
 
-def test_token_never_reaches_logs(org_a, caplog, capsys):
+def test_token_never_reaches_logs(org_a, caplog, capsys, upstream):
     caplog.set_level(logging.DEBUG)
     import io
     import sys
 
-    sys.stdin = io.StringIO(TOKEN + "\n")
+    server, tokens = upstream
+    token = tokens["acme-sales"]
+    # The connection test sends the token upstream: not even DEBUG logging may show it.
+    sys.stdin = io.StringIO(token + "\n")
     try:
         call_command("addenv", "org-a", "Logged", "--provider", "talkover", "--token-stdin",
-                     stdout=io.StringIO())
+                     "--base-url", server.base_url, stdout=io.StringIO())
     finally:
         sys.stdin = sys.__stdin__
     env = Environment.objects.get(name="Logged")
-    assert env.get_token() == TOKEN
-    assert TOKEN not in caplog.text
+    assert env.get_token() == token
+    assert token not in caplog.text
     captured = capsys.readouterr()
-    assert TOKEN not in captured.out + captured.err
+    assert token not in captured.out + captured.err
 
 
-def test_admin_token_field_is_write_only(env_a, admin_client):
+def test_admin_token_field_is_write_only(env_a, admin_client, upstream):
+    server, tokens = upstream
     url = f"/admin/portal/environment/{env_a.pk}/change/"
     body = admin_client.get(url).content.decode()
     assert 'type="password"' in body
@@ -112,7 +116,8 @@ def test_admin_token_field_is_write_only(env_a, admin_client):
     assert response.status_code == 302, response.content.decode()[:2000]
     env_a.refresh_from_db()
     assert env_a.name == "Renamed" and env_a.get_token() == TOKEN
-    response = admin_client.post(url, {**data, "token": "talq_newnewnewnewnewnewnewnew9999"})
+    new = tokens["acme-sales"]  # a new token is tested against its upstream before saving
+    response = admin_client.post(url, {**data, "token": new, "base_url": server.base_url})
     env_a.refresh_from_db()
-    assert env_a.get_token() == "talq_newnewnewnewnewnewnewnew9999"
-    assert env_a.token_hint == "talq_…9999"
+    assert env_a.get_token() == new
+    assert env_a.token_hint == f"talq_…{new[-4:]}"

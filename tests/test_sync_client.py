@@ -8,7 +8,7 @@ import requests
 import responses
 
 from sync.budget import RequestBudget, token_key
-from sync.clients.errors import (
+from sync.providers.errors import (
     AuthError,
     BadResponse,
     NotFound,
@@ -16,7 +16,7 @@ from sync.clients.errors import (
     UpstreamError,
     ValidationError,
 )
-from sync.clients.talkover import TalkoverClient
+from sync.providers.talkover.client import TalkoverClient
 
 BASE = "https://talkover.test/api/v1"
 TOKEN = "talq_secretsecretsecretsecret0001"
@@ -50,7 +50,9 @@ def test_error_envelopes_map_to_typed_exceptions(client, status, body, ctype, ex
     responses.get(f"{BASE}/calls", json=body, status=status)
     with pytest.raises(exc) as info:
         client.get("calls")
-    assert text in str(info.value) and f"HTTP {status}" in str(info.value)
+    # Users see status, content type and size; the upstream's words only reach the log.
+    assert f"HTTP {status}" in str(info.value) and "application/json" in str(info.value)
+    assert text not in str(info.value) and text in info.value.upstream_message
     assert len(responses.calls) == 1, "client errors are never retried"
     if status == 422:
         assert info.value.details == {"status": ["The selected status is invalid."]}
@@ -74,8 +76,9 @@ def test_retries_run_out_with_a_clear_message(client):
                   content_type="text/html")
     with pytest.raises(UpstreamError) as info:
         client.get("agents")
-    assert "HTTP 502" in str(info.value) and "502 Bad Gateway" in str(info.value)
-    assert "HTML" in str(info.value)
+    assert "HTTP 502 (text/html, 37 bytes)" in str(info.value)
+    assert "Bad Gateway" not in str(info.value), "the body is logged, never shown"
+    assert "502 Bad Gateway" in info.value.upstream_message
     assert client.requests == 4
 
 

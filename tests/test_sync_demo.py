@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from portal.management.commands.demo import ensure_demo_org
 from portal.models import Environment
 from sync import demo
+from sync.management.commands.demo import ensure_demo_org
 from sync.models import Call
 
 

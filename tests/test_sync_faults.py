@@ -53,7 +53,9 @@ def test_revoked_token_fails_run_marks_environment_and_keeps_mirror(org_a, alice
         env.refresh_from_db()
         assert outcome.failed and outcome.auth_failed
         assert [r.stream for r in outcome.runs] == ["agents"], "stops at the first 401"
-        assert "INVALID_TOKEN" in outcome.runs[0].error
+        error = outcome.runs[0].error
+        assert "rejected the token" in error and "HTTP 401" in error
+        assert "INVALID_TOKEN" not in error, "the upstream's own words reach the log only"
         assert env.status == EnvironmentStatus.AUTH_FAILED and env.sync_enabled
         assert env.token_hint in env.status_reason and "rejected" in env.status_reason
         assert Call.objects.filter(environment=env).count() == before

@@ -7,11 +7,12 @@ from datetime import date, datetime, timedelta
 import pytest
 from django.core import mail
 
+from portal.durations import format_duration
 from portal.models import Environment, EnvironmentStatus, Provider
 from sync.engine import sync_environment
 from sync.models import Agent, Call, CallRollup, RunStatus, SyncRun
-from sync.streams import origins as origins_stream
-from sync.streams.origins_records import ORIGINS_STATUS
+from sync.providers.origins import streams as origins_stream
+from sync.providers.origins.records import ORIGINS_STATUS_TABLE
 from tests.sync_support import served, small_config
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -37,8 +38,10 @@ def when(value: str | None) -> datetime | None:
 
 def expected(record: dict, agent_id: int) -> tuple:
     """The normalised columns a record must land in, computed independently of the adapter."""
+    failed = {"USER_BUSY": "busy", "NO_ANSWER": "no-answer"}.get(record["hangup_cause_name"],
+                                                                 "failed")
     status = {"ANSWERED": "completed" if record["end_time"] else "answered",
-              "FAILED": "failed", "INITIATED": "initiated",
+              "FAILED": failed, "INITIATED": "initiated",
               "QUEUED": "queued"}[record["call_status"]]
     start = record["initiation_time"] or record["call_state_changes"][0]["at"]
     talk = record["call_duration"]
@@ -74,8 +77,10 @@ def origins_diff(env: Environment, sim, agent_ids=AGENTS) -> list[str]:
 
 
 def test_status_mapping_is_a_documented_constant():
-    assert ORIGINS_STATUS == {"ANSWERED": "completed", "FAILED": "failed",
-                              "INITIATED": "initiated", "QUEUED": "queued"}
+    assert ORIGINS_STATUS_TABLE == {
+        ("ANSWERED", "*"): "completed", ("FAILED", "USER_BUSY"): "busy",
+        ("FAILED", "NO_ANSWER"): "no-answer", ("FAILED", "*"): "failed",
+        ("INITIATED", "*"): "initiated", ("QUEUED", "*"): "queued"}
 
 
 def test_mirror_equals_ground_truth_and_second_sync_creates_nothing(org_a):
@@ -98,8 +103,11 @@ def test_mirror_equals_ground_truth_and_second_sync_creates_nothing(org_a):
         version = env.data_version
         assert version > 0 and env.last_synced_at
 
+        stamps = dict(Call.objects.filter(environment=env).values_list("pk", "last_changed_at"))
         again = sync_environment(env, now=sim.now)
         assert sum(r.created + r.updated for r in again.runs) == 0
+        assert dict(Call.objects.filter(environment=env).values_list(
+            "pk", "last_changed_at")) == stamps, "an unchanged record must not be rewritten"
         assert again.runs[1].unchanged == calls.created
         env.refresh_from_db()
         assert env.data_version == version, "an unchanged sync must keep report caches"
@@ -206,7 +214,7 @@ def test_call_detail_page_and_api_show_the_transcript(org_a, alice, bob, carol, 
     billed = int(call.billed_duration)
     for shown in (first_turn, "Transcript", "Timeline", "Quality", "mos", "Insights",
                   call.raw["call_insights"]["sentiment"], call.hangup_cause,
-                  call.hangup_source, "hangup", f"{billed // 60}:{billed % 60:02d}"):
+                  call.hangup_source, "hangup", format_duration(billed)):
         assert shown in html, shown
     body = api_client_for(bob).get(f"/api/v1/calls/{call.pk}").json()
     assert body["raw"]["call_transcription"][0]["text"] == first_turn
@@ -227,7 +235,10 @@ def _admin_post(client, env: Environment, **changes) -> object:
     return client.post(reverse("admin:portal_environment_change", args=[env.pk]), data)
 
 
-def test_admin_edits_agent_ids_with_a_clear_error(cast, env_a, env_b, client):
+def test_admin_edits_agent_ids_with_a_clear_error(cast, env_a, env_b, client, upstream):
+    server, tokens = upstream
+    # A valid change is tested against the upstream before it is saved.
+    reachable = {"base_url": server.origins_url, "token": tokens["origins-demo"]}
     for user in cast.values():
         user.is_staff = True
         user.save(update_fields=["is_staff"])
@@ -239,7 +250,7 @@ def test_admin_edits_agent_ids_with_a_clear_error(cast, env_a, env_b, client):
     assert "need at least one agent id" in empty.content.decode()
     env_a.refresh_from_db()
     assert env_a.provider == "talkover", "nothing saved from a bad form"
-    assert _admin_post(client, env_a, agent_ids="4012; 4013, 4012").status_code == 302
+    assert _admin_post(client, env_a, agent_ids="4012; 4013, 4012", **reachable).status_code == 302
     env_a.refresh_from_db()
     assert env_a.provider_settings["agent_ids"] == [4012, 4013] == env_a.agent_ids
     page = client.get(f"/admin/portal/environment/{env_a.pk}/change/").content.decode()

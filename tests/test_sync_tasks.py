@@ -17,9 +17,9 @@ from django.utils import timezone
 from portal.models import EnvironmentStatus
 from sync import tasks
 from sync.budget import RequestBudget
-from sync.clients.talkover import TalkoverClient
 from sync.engine import sync_environment
 from sync.models import Call, RunStatus, SyncRun
+from sync.providers.talkover.client import TalkoverClient
 from tests.sync_support import ENV, mirror_diff, point_env, served, small_config
 
 pytestmark = pytest.mark.django_db(transaction=True)

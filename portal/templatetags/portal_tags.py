@@ -52,13 +52,10 @@ def synced_ago(moment: datetime | None) -> str:
 
 @register.filter
 def duration(seconds: int | float | None) -> str:
-    """Seconds as h:mm:ss or m:ss."""
-    if seconds is None:
-        return "–"
-    seconds = int(round(seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+    """Seconds as "45 s", "3 m 05 s" or "183 h 21 m" (the emails' format too)."""
+    from portal.durations import format_duration
+
+    return format_duration(seconds)
 
 
 @register.filter
@@ -84,30 +81,7 @@ def _int(value: int | None) -> str:
     return "–" if value is None else number_format(value, force_grouping=True)
 
 
-@register.simple_tag
-def series_rows(series) -> str:
-    """The calls-per-day table body, built in one pass (hundreds of cells per page)."""
-    from django.utils.formats import date_format
-    from django.utils.html import format_html_join
-
-    def cells(f) -> str:
-        values = (_int(f.total), _int(f.answered), _int(f.no_answer), _int(f.busy),
-                  _int(f.failed), percent(f.answer_rate))
-        return format_html_join("", '<td class="num">{}</td>', ((v,) for v in values))
-
-    return format_html_join("", "<tr><td>{}</td>{}</tr>", (
-        (date_format(p.start, "SHORT_DATE_FORMAT"), cells(p.figures)) for p in series))
-
-
-@register.simple_tag
-def heatmap_rows(rows) -> str:
-    """Heatmap body: one row per weekday, cells shaded by their share of the busiest hour."""
-    from django.utils.html import format_html_join
-
-    # Shading stops at 60 % opacity so the dark figures keep a contrast above 4.5:1.
-    def cells(values):
-        return format_html_join("", '<td style="background: rgba(29,78,216,{})" title="{}">{}</td>',
-                                ((f"{share * 0.6:.2f}", _int(n), _int(n)) for n, share in values))
-
-    return format_html_join("", '<tr><th scope="row">{}</th>{}</tr>',
-                            ((str(day), cells(values)) for day, values in rows))
+@register.filter
+def minutes(delta) -> int:
+    """A timedelta (e.g. the login cool-down) in whole minutes, at least 1."""
+    return max(1, round(delta.total_seconds() / 60)) if delta else 0

@@ -14,14 +14,17 @@ from django.db.models import QuerySet
 
 from portal.models import Environment
 from reports.queries.common import (
+    Comparison,
     Delta,
     check_range,
+    compare_spans,
     days_in,
     delta,
     previous_period,
     rate,
     resolve_environments,
 )
+from sync.coverage import Coverage, callbacks_coverage
 from sync.models import CallbackDay, CallbackSourceDay
 
 
@@ -46,6 +49,8 @@ class CallbackDayRow:
     received: int | None
     answered: int | None
     unmatched: int | None
+    # Fetched while the day was still running (today): the counts may still grow.
+    partial: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,12 +77,15 @@ class CallbacksSummary:
     totals: CallbackTotals
     previous_start: date
     previous_end: date
-    previous: CallbackTotals
+    # None when there is no like-for-like comparison (`comparison.reason` says why).
+    previous: CallbackTotals | None
     deltas: dict[str, Delta]
     days: list[CallbackDayRow]
     by_source_agent: list[SourceAgentRow]
     missing_days: list[date]
     missing_by_environment: dict[int, list[date]]
+    coverage: Coverage
+    comparison: Comparison
 
 
 def _totals(received: int, answered: int, unmatched: int, days: int) -> CallbackTotals:
@@ -98,31 +106,40 @@ def callbacks_summary(
     envs, _ = resolve_environments(environments)
     env_ids = [e.pk for e in envs]
     prev_start, prev_end = previous_period(start, end)
-    per_day: dict[date, list[int]] = {}
-    seen: dict[int, set[date]] = {env_id: set() for env_id in env_ids}
-    prev = [0, 0, 0, 0]
-    for env_id, day, received, answered, unmatched in CallbackDay.objects.filter(
+    rows = list(CallbackDay.objects.filter(
         environment_id__in=env_ids, day__gte=prev_start, day__lte=end
-    ).values_list("environment_id", "day", "total_received", "answered", "unmatched"):
+    ).values_list("environment_id", "day", "fetched_at", "total_received", "answered",
+                  "unmatched"))
+    both = callbacks_coverage(envs, prev_start, end, rows=(r[:3] for r in rows))
+    coverage = both.clip(start, end)
+    comparison = compare_spans(both, start, end)
+    per_day: dict[date, list[int]] = {}
+    now_side, then_side = [0, 0, 0, 0], [0, 0, 0, 0]
+    for _, day, _, received, answered, unmatched in rows:
+        row = (received, answered, unmatched, 1)
+        if comparison.available:
+            if comparison.current_start <= day <= comparison.current_end:
+                now_side = [a + b for a, b in zip(now_side, row, strict=True)]
+            elif comparison.previous_start <= day <= comparison.previous_end:
+                then_side = [a + b for a, b in zip(then_side, row, strict=True)]
         if day < start:
-            prev = [prev[0] + received, prev[1] + answered, prev[2] + unmatched, prev[3] + 1]
             continue
-        seen[env_id].add(day)
         sums = per_day.setdefault(day, [0, 0, 0])
         sums[0] += received
         sums[1] += answered
         sums[2] += unmatched
 
     all_days = days_in(start, end)
-    missing_by_env = {
-        env_id: [d for d in all_days if d not in days] for env_id, days in seen.items()
-    }
-    missing = sorted({d for days in missing_by_env.values() for d in days})
     received = sum(v[0] for v in per_day.values())
     answered = sum(v[1] for v in per_day.values())
     unmatched = sum(v[2] for v in per_day.values())
     totals = _totals(received, answered, unmatched, len(per_day))
-    previous = _totals(*prev)
+    if comparison.available:
+        compared, previous = _totals(*now_side), _totals(*then_side)
+        deltas = {f: delta(getattr(compared, f), getattr(previous, f)) for f in DELTA_FIELDS}
+    else:
+        previous = None
+        deltas = {f: Delta(getattr(totals, f), None, None, None) for f in DELTA_FIELDS}
     return CallbacksSummary(
         environment_ids=env_ids,
         start=start,
@@ -131,15 +148,17 @@ def callbacks_summary(
         previous_start=prev_start,
         previous_end=prev_end,
         previous=previous,
-        deltas={f: delta(getattr(totals, f), getattr(previous, f)) for f in DELTA_FIELDS},
+        deltas=deltas,
         days=[
-            CallbackDayRow(d, True, *per_day[d]) if d in per_day
-            else CallbackDayRow(d, False, None, None, None)
+            CallbackDayRow(d, True, *per_day[d], partial=d in coverage.partial_days)
+            if d in per_day else CallbackDayRow(d, False, None, None, None)
             for d in all_days
         ],
         by_source_agent=_source_rows(env_ids, start, end),
-        missing_days=missing,
-        missing_by_environment={k: v for k, v in missing_by_env.items() if v},
+        missing_days=coverage.missing_days,
+        missing_by_environment=coverage.missing_by_environment,
+        coverage=coverage,
+        comparison=comparison,
     )
 
 

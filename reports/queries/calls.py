@@ -16,9 +16,12 @@ from django.db.models import Q, QuerySet
 from portal.models import Environment
 from reports.queries import rollup_sql as sql
 from reports.queries.common import (
+    Comparison,
     Delta,
     Interval,
     check_range,
+    compare_spans,
+    days_in,
     delta,
     normalize_choice,
     period_start,
@@ -29,6 +32,7 @@ from reports.queries.common import (
 )
 from reports.queries.histogram import percentile
 from reports.queries.rollup_sql import figures_per_agent, figures_per_day
+from sync.coverage import Coverage, DayState, calls_coverage
 from sync.models import ANSWERED_STATUSES, Agent, Call, CallStatus
 from sync.rollups import local_day_bounds
 
@@ -58,11 +62,16 @@ class CallTotals:
 
 @dataclasses.dataclass(frozen=True)
 class SeriesPoint:
-    """One day, week or month of the series; `start`/`end` are clipped to the report range."""
+    """One day, week or month of the series; `start`/`end` are clipped to the report range.
+
+    `figures` is None when a day of the point was never mirrored (a gap, not a zero);
+    `state` is "covered", "partial" (some day still being read: today) or "missing".
+    """
 
     start: date
     end: date
-    figures: CallTotals
+    figures: CallTotals | None
+    state: str = DayState.COVERED
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,11 +107,14 @@ class CallsSummary:
     totals: CallTotals
     previous_start: date
     previous_end: date
-    previous: CallTotals
+    # None when there is no like-for-like comparison (`comparison.reason` says why).
+    previous: CallTotals | None
     deltas: dict[str, Delta]
     series: list[SeriesPoint]
     agents: list[AgentRow]
     heatmap: list[list[int]]
+    coverage: Coverage
+    comparison: Comparison
 
 
 class _Acc:
@@ -191,13 +203,22 @@ def calls_summary(
     env_ids = [e.pk for e in envs]
     filters = {"agent_ids": chosen.agent_id, "directions": chosen.direction,
                "statuses": chosen.status, "include_testing": include_testing}
-    per_day = figures_per_day(env_ids, prev_start, end, start, **filters)
-    current, previous = _Acc(), _Acc()
+    both = calls_coverage(envs, prev_start, end)
+    coverage = both.clip(start, end)
+    comparison = compare_spans(both, start, end)
+    missing = set(both.missing_days)
+    per_day = {day: values for day, *values in figures_per_day(
+        env_ids, prev_start, end, start, **filters) if day not in missing}
+    current, now_side, then_side = _Acc(), _Acc(), _Acc()
     by_period: dict[date, _Acc] = {}
     heatmap = [[0] * 24 for _ in range(7)]
-    for day, *values in per_day:
+    for day, values in per_day.items():
+        if comparison.available:
+            if comparison.current_start <= day <= comparison.current_end:
+                now_side.add(values)
+            elif comparison.previous_start <= day <= comparison.previous_end:
+                then_side.add(values)
         if day < start:
-            previous.add(values)
             continue
         current.add(values)
         by_period.setdefault(period_start(day, interval), _Acc()).add(values)
@@ -205,7 +226,13 @@ def calls_summary(
         for hour, n in enumerate(values[sql.WIDTH:]):
             weekday[hour] += n or 0
 
-    totals, prev_totals = current.totals(), previous.totals()
+    totals = current.totals()
+    compared, prev_totals = now_side.totals(), then_side.totals()
+    if not comparison.available:
+        deltas = {f: Delta(getattr(totals, f), None, None, None) for f in DELTA_FIELDS}
+    else:
+        deltas = {f: delta(getattr(compared, f), getattr(prev_totals, f)) for f in DELTA_FIELDS}
+    covered = [d for d in days_in(start, end) if d not in missing]
     return CallsSummary(
         environment_ids=[e.pk for e in envs],
         timezone=org.timezone,
@@ -216,16 +243,25 @@ def calls_summary(
         totals=totals,
         previous_start=prev_start,
         previous_end=prev_end,
-        previous=prev_totals,
-        deltas={f: delta(getattr(totals, f), getattr(prev_totals, f)) for f in DELTA_FIELDS},
-        series=[
-            SeriesPoint(first, last, by_period.get(period_start(first, interval), _Acc()).totals())
-            for first, last in periods(start, end, interval)
-        ],
-        agents=_agent_rows(figures_per_agent(env_ids, start, end, **filters))
+        previous=prev_totals if comparison.available else None,
+        deltas=deltas,
+        series=[_point(first, last, by_period.get(period_start(first, interval)), coverage)
+                for first, last in periods(start, end, interval)],
+        agents=_agent_rows(figures_per_agent(env_ids, covered[0], covered[-1], **filters))
         if totals.total else [],
         heatmap=heatmap,
+        coverage=coverage,
+        comparison=comparison,
     )
+
+
+def _point(first: date, last: date, acc: _Acc | None, coverage: Coverage) -> SeriesPoint:
+    """One series point: None figures over a never-mirrored day, partial over an open one."""
+    states = {coverage.state(d) for d in days_in(first, last)}
+    if DayState.MISSING in states:
+        return SeriesPoint(first, last, None, DayState.MISSING)
+    state = DayState.PARTIAL if DayState.PARTIAL in states else DayState.COVERED
+    return SeriesPoint(first, last, (acc or _Acc()).totals(), state)
 
 
 def _agent_rows(per_agent: list[tuple]) -> list[AgentRow]:

@@ -11,6 +11,7 @@ from typing import Any
 from django.db.models import QuerySet
 
 from portal.models import Environment, Organization
+from sync.coverage import Coverage
 
 # Longest range a report may cover; the API refuses longer ones with a field error.
 MAX_RANGE_DAYS = 366
@@ -41,6 +42,64 @@ def delta(current: float | None, previous: float | None) -> Delta:
     change = round(current - previous, 4)
     pct = round(100.0 * change / previous, 2) if previous else None
     return Delta(current, previous, change, pct)
+
+
+class NoComparison(StrEnum):
+    """Why a report gives no previous-period figures."""
+
+    PREVIOUS_NOT_MIRRORED = "previous_not_mirrored"
+    CURRENT_NOT_MIRRORED = "current_not_mirrored"
+    ONLY_OPEN_DAYS = "only_open_days"
+
+
+@dataclasses.dataclass(frozen=True)
+class Comparison:
+    """Whether (and over which days) a report compares itself with the previous period.
+
+    Like for like: open (partial) days at the end of the range are left out, and so are as
+    many days at the end of the previous period, so both sides cover the same number of
+    whole days. There is a comparison only when every compared day of both sides was fully
+    mirrored; otherwise `available` is False, `reason` says why and `history_start` gives
+    the first day from which the mirror is complete (None: not within the two periods).
+    """
+
+    available: bool
+    reason: str | None
+    history_start: date | None
+    current_start: date
+    current_end: date
+    previous_start: date
+    previous_end: date
+    excluded_days: list[date]
+
+
+def compare_spans(coverage: Coverage, start: date, end: date) -> Comparison:
+    """The comparison of start..end with the period before it, given the coverage of both
+    periods together (previous start .. end)."""
+    prev_start, _ = previous_period(start, end)
+    open_days = [d for d in coverage.partial_days if d >= start]
+    compared_end = min(open_days) - timedelta(days=1) if open_days else end
+    excluded = days_in(compared_end + timedelta(days=1), end)
+    length = (compared_end - start).days + 1
+    prev_end = prev_start + timedelta(days=length - 1)
+    history = coverage.history_start
+
+    def verdict(reason: NoComparison | None) -> Comparison:
+        if length <= 0:
+            return Comparison(False, NoComparison.ONLY_OPEN_DAYS, history, start, end,
+                              prev_start, prev_start, excluded)
+        return Comparison(reason is None, reason, history, start, compared_end, prev_start,
+                          prev_end, excluded)
+
+    if length <= 0:
+        return verdict(NoComparison.ONLY_OPEN_DAYS)
+    current = coverage.clip(start, compared_end)
+    if not current.complete:
+        return verdict(NoComparison.CURRENT_NOT_MIRRORED)
+    previous = coverage.clip(prev_start, prev_end)
+    if not previous.complete:
+        return verdict(NoComparison.PREVIOUS_NOT_MIRRORED)
+    return verdict(None)
 
 
 def rate(part: int, whole: int) -> float | None:

@@ -13,6 +13,12 @@ from urllib.parse import urlencode
 from django.conf import settings
 
 from portal.models import Environment, Organization
+from reports.coverage_notes import (
+    MissingNote,
+    comparison_note,
+    missing_notes,
+    open_days_note,
+)
 from reports.queries import (
     AgentRow,
     CallbacksSummary,
@@ -21,10 +27,9 @@ from reports.queries import (
     CallTotals,
     Delta,
     Freshness,
-    callbacks_summary,
-    calls_summary,
     freshness,
 )
+from reports.scope import build_scope, callbacks_report, calls_report
 from reports.summaries.chart import daily_bars_png
 from reports.summaries.schedule import Period
 
@@ -70,14 +75,41 @@ class Summary:
         return self.calls.agents[:TOP_AGENTS]
 
     @property
-    def daily(self) -> list[tuple[date, int]]:
-        return [(point.start, point.figures.total) for point in self.calls.series]
+    def daily(self) -> list[tuple[date, int | None]]:
+        """Calls per day; None for a day never mirrored (a gap, not a zero)."""
+        return [(point.start, None if point.figures is None else point.figures.total)
+                for point in self.calls.series]
 
     @property
     def busiest_day(self) -> tuple[date, int] | None:
         """The day with most calls (earliest on a tie); None for a period without calls."""
-        best = max(self.daily, key=lambda pair: pair[1], default=None)
+        best = max(((d, n) for d, n in self.daily if n is not None),
+                   key=lambda pair: pair[1], default=None)
         return best if best and best[1] else None
+
+    @property
+    def compared(self) -> bool:
+        """The calls have a like-for-like previous period (see `Comparison`)."""
+        return self.calls.comparison.available
+
+    @property
+    def comparison_note(self) -> str:
+        return comparison_note(self.calls.comparison)
+
+    @property
+    def callbacks_comparison_note(self) -> str:
+        return comparison_note(self.callbacks.comparison)
+
+    @property
+    def missing_notes(self) -> list[MissingNote]:
+        """Environments with days never mirrored in the period (calls), named."""
+        names = {e.environment_id: e.name for e in self.environments}
+        names.update({f.environment_id: f.name for f in self.freshness})
+        return missing_notes(self.calls.coverage, names)
+
+    @property
+    def open_note(self) -> str:
+        return open_days_note(self.calls.comparison, self.calls.coverage.partial_days)
 
     @property
     def data_as_of(self) -> datetime | None:
@@ -113,19 +145,16 @@ def build_summary(
 
     `envs` must be non-empty and of `organization` (the report queries refuse otherwise).
     """
-    calls = calls_summary(envs, period.start, period.end)
-    callbacks = callbacks_summary(envs, period.start, period.end)
+    scope = build_scope(organization, envs, period.start, period.end)
+    calls, callbacks = calls_report(scope), callbacks_report(scope)
     if len(envs) == 1:
         per_env = [EnvironmentFigures(envs[0].pk, envs[0].name, calls.totals, callbacks.totals)]
     else:
-        per_env = [
-            EnvironmentFigures(
-                env.pk, env.name,
-                calls_summary([env], period.start, period.end).totals,
-                callbacks_summary([env], period.start, period.end).totals,
-            )
-            for env in envs
-        ]
+        per_env = []
+        for env in envs:
+            one = build_scope(organization, [env], period.start, period.end)
+            per_env.append(EnvironmentFigures(env.pk, env.name, calls_report(one).totals,
+                                              callbacks_report(one).totals))
     return Summary(
         organization=organization, period=period,
         previous=Period(calls.previous_start, calls.previous_end),

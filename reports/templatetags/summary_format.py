@@ -7,21 +7,15 @@ from django import template
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
+from portal.durations import format_duration
+
 register = template.Library()
 
 
 @register.filter
 def duration(seconds: float | None) -> str:
-    """Seconds as `1h 02m` / `3m 05s` / `12s`."""
-    if seconds is None:
-        return "—"
-    hours, rest = divmod(int(seconds), 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h {minutes:02d}m"
-    if minutes:
-        return f"{minutes}m {secs:02d}s"
-    return f"{secs}s"
+    """Seconds as "45 s", "3 m 05 s" or "183 h 21 m", as in the portal."""
+    return format_duration(seconds, empty="—")
 
 
 @register.filter

@@ -1,18 +1,19 @@
 """Callbacks (per day, per source agent) and agents (per-agent figures) pages."""
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 
-from portal.access import get_organization_for_user
+from portal.access import org_page
 from portal.pages import render_org_page
+from reports.agent_table import DEFAULT_SORT, sort_rows
+from reports.views.coverage import coverage_context
 from reports.views.export import csv_response
 from reports.views.params import callbacks_for, calls_for, scope_from_request
 
 
-@login_required
+@org_page()
 def callbacks(request: HttpRequest, org_slug: str) -> HttpResponse:
-    org = get_organization_for_user(request.user, org_slug)
+    org = request.tenant.organization
     form, scope = scope_from_request(request, org)
     if scope is None or not scope.environments:
         return render_org_page(request, org, "reports/callbacks.html", {"form": form},
@@ -35,9 +36,9 @@ def callbacks(request: HttpRequest, org_slug: str) -> HttpResponse:
     })
 
 
-@login_required
+@org_page()
 def agents(request: HttpRequest, org_slug: str) -> HttpResponse:
-    org = get_organization_for_user(request.user, org_slug)
+    org = request.tenant.organization
     form, scope = scope_from_request(request, org)
     if scope is None or not scope.environments:
         return render_org_page(request, org, "reports/agents.html", {"form": form},
@@ -53,7 +54,10 @@ def agents(request: HttpRequest, org_slug: str) -> HttpResponse:
              a.figures.talk_time_total, a.figures.talk_time_avg, a.figures.duration_median,
              a.figures.duration_p90] for a in summary.agents))
     names = {e.pk: e.name for e in scope.environments}
+    rows, sort = sort_rows([(a, names.get(a.environment_id, "")) for a in summary.agents],
+                           request.GET.get("sort", DEFAULT_SORT))
     return render_org_page(request, org, "reports/agents.html", {
         "form": form, "scope": scope, "summary": summary, "show_agent": False,
-        "rows": [(a, names.get(a.environment_id, "")) for a in summary.agents],
+        "rows": rows, "sort": sort,
+        **coverage_context(scope.environments, summary),
     })

@@ -5,7 +5,6 @@ import json
 
 import django_filters
 from django import forms
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -13,12 +12,14 @@ from django.shortcuts import get_object_or_404
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
-from portal.access import get_organization_for_user
+from portal.access import org_page
 from portal.models import Environment, Organization
 from portal.pages import render_org_page
+from reports.drill_filters import DrillFilters
 from reports.filters import CallFilterSet
+from reports.transcript_search import filter_transcripts, highlight
 from reports.views.export import csv_response
-from sync.models import Agent, Call
+from sync.models import Call
 
 PAGE_SIZE = 50
 # Counting every match of a broad filter over millions of calls costs seconds; beyond this
@@ -27,13 +28,16 @@ COUNT_LIMIT = 10_000
 # Ascending order of each sortable column, with tie-breakers chosen so that the call
 # indexes ((environment, -started_at), (environment, status, -started_at), …) serve them.
 SORTS = {"started": ("started_at", "id"), "duration": ("duration", "id"),
-         "status": ("status", "-started_at"), "agent": ("agent_external_id", "-started_at")}
+         "status": ("status", "-started_at"), "agent": ("agent__name", "agent_external_id",
+                                                         "-started_at"),
+         "environment": ("environment__name", "-started_at"),
+         "direction": ("direction", "-started_at")}
 CSV_COLUMNS = ["environment", "external_id", "sid", "agent_id", "agent", "direction", "status",
                "provider_status", "from", "to", "started_at", "answered_at", "ended_at",
                "duration", "billed_duration", "is_testing", "hangup_cause", "hangup_source"]
 
 
-class CallFilter(CallFilterSet):
+class CallFilter(DrillFilters, CallFilterSet):
     """The API's Talkover filters (same names, same validation) plus the page's extras.
 
     Labels are translated here; `environment` narrows to some of the organisation's
@@ -44,11 +48,16 @@ class CallFilter(CallFilterSet):
         label=_("Environments"), queryset=Environment.objects.none())
     testing = django_filters.BooleanFilter(label=_("Include test calls"), method="filter_testing",
                                            widget=forms.CheckboxInput)
+    # Origins AI transcripts (full-text on PostgreSQL): see reports/transcript_search.py.
+    transcript = django_filters.CharFilter(label=_("Transcript contains"), max_length=200,
+                                           method="filter_transcript")
+    ORDER = ("date_from", "date_to", "environment", "agent_id", "direction", "status",
+             "outcome", "weekday", "hour", "search", "transcript", "testing")
     LABELS = {"status": _("Status"), "direction": _("Direction"), "agent_id": _("Agent"),
               "date_from": _("From"), "date_to": _("To"), "search": _("Number or SID")}
 
     def __init__(self, data, *, organization: Organization) -> None:
-        data = data.copy()
+        data = self.with_default_period(data.copy(), organization)
         data.setdefault("testing", "")
         # Environment ids, not a join on the organisation: the (environment, …) indexes then
         # serve both the filters and the newest-first order.
@@ -64,15 +73,14 @@ class CallFilter(CallFilterSet):
         self.filters["direction"].extra["empty_label"] = _("Any direction")
         for name in ("date_from", "date_to"):
             self.filters[name].extra["widget"] = forms.DateInput(attrs={"type": "date"})
-        agents = Agent.objects.filter(environment__organization=organization).order_by(
-            "name").values_list("external_id", "name")
-        agent = django_filters.ChoiceFilter(
-            field_name="agent_external_id", label=_("Agent"), empty_label=_("All agents"),
-            choices=[(e, n or e) for e, n in agents])
-        self.filters["agent_id"] = agent
+        self.filters["agent_id"] = self.agent_filter(organization, data.get("agent_id", ""))
+        self.filters = {name: self.filters[name] for name in self.ORDER}
 
     def filter_testing(self, qs: QuerySet, name: str, value: bool | None) -> QuerySet:
         return qs if value else qs.filter(is_testing=False)
+
+    def filter_transcript(self, qs: QuerySet, name: str, value: str) -> QuerySet:
+        return filter_transcripts(qs, value)
 
 
 class CappedPaginator(Paginator):
@@ -109,9 +117,9 @@ def _csv_rows(qs: QuerySet, tz):
                c.is_testing, c.hangup_cause, c.hangup_source]
 
 
-@login_required
+@org_page()
 def call_list(request: HttpRequest, org_slug: str) -> HttpResponse:
-    org = get_organization_for_user(request.user, org_slug)
+    org = request.tenant.organization
     filterset = CallFilter(request.GET, organization=org)
     if not filterset.is_valid():
         return render_org_page(request, org, "reports/calls.html",
@@ -121,11 +129,13 @@ def call_list(request: HttpRequest, org_slug: str) -> HttpResponse:
         return csv_response("calls.csv", CSV_COLUMNS, _csv_rows(qs, org.tzinfo))
     # Prefetch (not join) the agent and environment, and leave the raw JSON behind: the sort
     # then runs over the calls table alone.
-    listing = qs.defer("raw").prefetch_related("agent", "environment")
+    listing = qs.defer("raw", "transcript").prefetch_related("agent", "environment")
     page = CappedPaginator(listing, PAGE_SIZE).get_page(
         request.GET.get("page"))
-    return render_org_page(request, org, "reports/calls.html",
-                           {"filter": filterset, "page": page, "sort": sort})
+    return render_org_page(request, org, "reports/calls.html", {
+        "filter": filterset, "page": page, "sort": sort,
+        # Carried to each call's page so that its "All calls" link returns to this list.
+        "list_query": request.GET.urlencode()})
 
 
 def _as_list(value) -> list:
@@ -136,8 +146,9 @@ def _as_list(value) -> list:
     return []
 
 
-def _turns(raw: dict) -> list[dict]:
-    """Transcript turns of an Origins call as {speaker, text, at}, tolerant of shapes."""
+def _turns(raw: dict, search: str = "") -> list[dict]:
+    """Transcript turns of an Origins call as {speaker, text, at, html, hit}, tolerant of
+    shapes; `html` is the text with the words of `search` highlighted."""
     turns = []
     for item in _as_list(raw.get("call_transcription")):
         if not isinstance(item, dict):
@@ -147,18 +158,34 @@ def _turns(raw: dict) -> list[dict]:
         text = item.get("text") or item.get("content") or item.get("message") or ""
         at = item.get("timestamp") or item.get("time") or item.get("start") or ""
         turns.append({"speaker": speaker, "text": text or json.dumps(item), "at": at})
+    for turn in turns:
+        turn["html"] = highlight(str(turn["text"]), search)
+        turn["hit"] = "<mark>" in turn["html"]
     return turns
 
 
-@login_required
+def recording_url(raw: dict) -> str:
+    """The recording's URL when it is a plain http(s) link (anything else is not linked)."""
+    url = raw.get("call_recording_url")
+    if isinstance(url, str) and url.lower().startswith(("https://", "http://")):
+        return url
+    return ""
+
+
+@org_page()
 def call_detail(request: HttpRequest, org_slug: str, call_id: int) -> HttpResponse:
-    org = get_organization_for_user(request.user, org_slug)
-    call = get_object_or_404(Call.objects.select_related("agent", "environment"),
-                             pk=call_id, environment__organization=org)
+    org = request.tenant.organization
+    call = get_object_or_404(request.tenant.scoped(Call).select_related("agent", "environment"),
+                             pk=call_id)
     raw = call.raw if isinstance(call.raw, dict) else {}
+    search = request.GET.get("transcript", "")[:200]
+    turns = _turns(raw, search)
     return render_org_page(request, org, "reports/call_detail.html", {
         "call": call,
-        "turns": _turns(raw),
+        "turns": turns,
+        "search": search, "search_hits": sum(1 for t in turns if t["hit"]),
+        "list_query": request.GET.urlencode(),
+        "recording_url": recording_url(raw),
         "timeline": _as_list(raw.get("call_timeline") or raw.get("call_state_changes")),
         "quality": raw.get("call_quality") if isinstance(raw.get("call_quality"), dict) else {},
         "insights": raw.get("call_insights"),

@@ -3,17 +3,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from portal.access import get_organization_for_user
+from portal.access import org_page
 from portal.pages import render_org_page
+from reports.coverage_notes import comparison_note
+from reports.drill import CALLBACKS_WHY_NOT, OUTCOMES, Door, door, outcome_count, series_doors
+from reports.drill_filters import OUTCOME_LABELS
 from reports.queries import Delta
+from reports.views.coverage import coverage_context
 from reports.views.export import csv_response
 from reports.views.params import callbacks_for, calls_for, scope_from_request
+from sync.models import Direction
 
 WEEKDAYS = [gettext_lazy("Mon"), gettext_lazy("Tue"), gettext_lazy("Wed"),
             gettext_lazy("Thu"), gettext_lazy("Fri"), gettext_lazy("Sat"), gettext_lazy("Sun")]
@@ -28,6 +32,11 @@ class Kpi:
     kind: str  # count | rate | seconds
     delta: Delta | None
     higher_is_better: bool = True
+    # Shown instead of a change when there is no like-for-like comparison.
+    note: str = ""
+    # The calls the figure counts (reports.drill), or why the mirror cannot list them.
+    door: Door | None = None
+    why_not: str = ""
 
     @property
     def trend(self) -> str:
@@ -37,35 +46,77 @@ class Kpi:
         return "up" if good else "down"
 
 
-def _kpis(calls, callbacks) -> list[Kpi]:
+def _kpis(calls, callbacks, slug: str, scope) -> list[Kpi]:
     t, d, c, cd = calls.totals, calls.deltas, callbacks.totals, callbacks.deltas
+    n, cn = comparison_note(calls.comparison), comparison_note(callbacks.comparison)
+    # Rates and durations are figures of the connected calls: their door lists those.
+    every = door(slug, scope, t.total)
+    answered = door(slug, scope, t.answered, outcome="answered")
+    why = CALLBACKS_WHY_NOT
     return [
-        Kpi(_("Calls"), t.total, "count", d.get("total")),
-        Kpi(_("Answer rate"), t.answer_rate, "rate", d.get("answer_rate")),
-        Kpi(_("Talk time"), t.talk_time_total, "seconds", d.get("talk_time_total")),
-        Kpi(_("Average duration"), t.talk_time_avg, "seconds", d.get("talk_time_avg")),
-        Kpi(_("Callbacks received"), c.received, "count", cd.get("received")),
-        Kpi(_("Callback answer rate"), c.answer_rate, "rate", cd.get("answer_rate")),
-        Kpi(_("Unmatched callbacks"), c.unmatched, "count", cd.get("unmatched"), False),
+        Kpi(_("Calls"), t.total, "count", d.get("total"), note=n, door=every),
+        Kpi(_("Answer rate"), t.answer_rate, "rate", d.get("answer_rate"), note=n,
+            door=answered),
+        Kpi(_("Talk time"), t.talk_time_total, "seconds", d.get("talk_time_total"), note=n,
+            door=answered),
+        Kpi(_("Average duration"), t.talk_time_avg, "seconds", d.get("talk_time_avg"), note=n,
+            door=answered),
+        Kpi(_("Callbacks received"), c.received, "count", cd.get("received"), note=cn,
+            why_not=why),
+        Kpi(_("Callback answer rate"), c.answer_rate, "rate", cd.get("answer_rate"), note=cn,
+            why_not=why),
+        Kpi(_("Unmatched callbacks"), c.unmatched, "count", cd.get("unmatched"), False, cn,
+            why_not=why),
     ]
 
 
-def _chart_data(calls, callbacks) -> dict:
-    """Everything the page's charts draw, JSON-ready (labels localised server-side)."""
+def _breakdown(calls, slug: str, scope) -> list[tuple[str, list[tuple[str, int, Door]]]]:
+    """Status and direction breakdowns of the period, each count with its door."""
+    t = calls.totals
+    statuses = [(str(OUTCOME_LABELS[o]), outcome_count(t, o),
+                 door(slug, scope, outcome_count(t, o), outcome=o)) for o in OUTCOMES]
+    directions = [(str(label), getattr(t, value), door(slug, scope, getattr(t, value),
+                                                       direction=value))
+                  for value, label in Direction.choices]
+    return [(_("By outcome"), statuses), (_("By direction"), directions)]
+
+
+def _figure(point, name: str):
+    """One series value; None over a never-mirrored period (a gap in the chart)."""
+    return None if point.figures is None else getattr(point.figures, name)
+
+
+def _label(day, state: str) -> str:
+    text = date_format(day, "SHORT_DATE_FORMAT")
+    return f"{text} ({_('partial')})" if state == "partial" else text
+
+
+def _chart_data(calls, callbacks, slug: str, scope) -> dict:
+    """Everything the page's charts draw, JSON-ready (labels localised server-side).
+
+    `doors` holds, per stacked dataset, each point's explorer URL (clicked, a point opens
+    its calls); the answer-rate line opens the point's answered calls.
+    """
     series = calls.series
+    doors = series_doors(slug, scope, series)
     return {
-        "labels": [date_format(p.start, "SHORT_DATE_FORMAT") for p in series],
+        "doors": {"status": [doors[o] for o in ("answered", "no_answer", "busy", "failed",
+                                                  "other")],
+                  "rate": doors["answered"]},
+        "labels": [_label(p.start, p.state) for p in series],
         "status": {
-            _("Answered"): [p.figures.answered for p in series],
-            _("No answer"): [p.figures.no_answer for p in series],
-            _("Busy"): [p.figures.busy for p in series],
-            _("Failed"): [p.figures.failed for p in series],
-            _("Other"): [p.figures.other for p in series],
+            _("Answered"): [_figure(p, "answered") for p in series],
+            _("No answer"): [_figure(p, "no_answer") for p in series],
+            _("Busy"): [_figure(p, "busy") for p in series],
+            _("Failed"): [_figure(p, "failed") for p in series],
+            _("Other"): [_figure(p, "other") for p in series],
         },
-        "answer_rate": [None if p.figures.answer_rate is None
+        # The open day's rate is left out: a half-read day is not a trend point.
+        "answer_rate": [None if p.state != "covered" or p.figures.answer_rate is None
                         else round(p.figures.answer_rate * 100, 1) for p in series],
         "answer_rate_label": _("Answer rate (%)"),
-        "cb_labels": [date_format(d.day, "SHORT_DATE_FORMAT") for d in callbacks.days],
+        "cb_labels": [_label(d.day, "partial" if d.partial else "covered")
+                      for d in callbacks.days],
         "callbacks": {
             _("Received"): [d.received for d in callbacks.days],
             _("Answered"): [d.answered for d in callbacks.days],
@@ -79,9 +130,9 @@ def _export(kind: str, calls, callbacks) -> HttpResponse | None:
         return csv_response("calls-per-day.csv", [
             "day", "total", "answered", "no_answer", "busy", "failed", "other", "answer_rate",
             "talk_time_total"], (
-            [p.start.isoformat(), p.figures.total, p.figures.answered, p.figures.no_answer,
-             p.figures.busy, p.figures.failed, p.figures.other, p.figures.answer_rate,
-             p.figures.talk_time_total] for p in calls.series))
+            [p.start.isoformat(), *("" if (v := _figure(p, f)) is None else v for f in (
+                "total", "answered", "no_answer", "busy", "failed", "other", "answer_rate",
+                "talk_time_total"))] for p in calls.series))
     if kind == "callbacks":
         return csv_response("callbacks-per-day.csv",
                             ["day", "mirrored", "received", "answered", "unmatched"],
@@ -100,9 +151,9 @@ def _export(kind: str, calls, callbacks) -> HttpResponse | None:
     return None
 
 
-@login_required
+@org_page()
 def dashboard(request: HttpRequest, org_slug: str) -> HttpResponse:
-    org = get_organization_for_user(request.user, org_slug)
+    org = request.tenant.organization
     form, scope = scope_from_request(request, org)
     if scope is None or not scope.environments:
         return render_org_page(request, org, "reports/dashboard.html", {"form": form},
@@ -116,6 +167,9 @@ def dashboard(request: HttpRequest, org_slug: str) -> HttpResponse:
                for i, row in enumerate(calls.heatmap)]
     return render_org_page(request, org, "reports/dashboard.html", {
         "form": form, "scope": scope, "calls": calls, "callbacks": callbacks,
-        "kpis": _kpis(calls, callbacks), "chart_data": _chart_data(calls, callbacks),
+        "kpis": _kpis(calls, callbacks, org.slug, scope),
+        "chart_data": _chart_data(calls, callbacks, org.slug, scope),
+        "breakdowns": _breakdown(calls, org.slug, scope),
         "heatmap": heatmap, "top_agents": calls.agents[:10], "hours": range(24),
+        **coverage_context(scope.environments, calls, callbacks),
     })

@@ -5,7 +5,6 @@ organisation's local days.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django import forms
@@ -13,9 +12,14 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Environment, Organization
-from reports.cache import cached_report
-from reports.queries import MAX_RANGE_DAYS, callbacks_summary, calls_summary
-from sync.models import Agent
+from reports.queries import CallbacksSummary, CallsSummary
+from reports.scope import (
+    ReportScope,
+    build_scope,
+    callbacks_report,
+    calls_report,
+    range_problems,
+)
 
 PRESETS = [
     ("7d", _("Last 7 days")), ("30d", _("Last 30 days")), ("90d", _("Last 90 days")),
@@ -36,17 +40,6 @@ def preset_range(preset: str, today: date) -> tuple[date, date]:
     return today - timedelta(days=days - 1), today
 
 
-@dataclass(frozen=True)
-class ReportScope:
-    """What a report page shows: environments (one org), inclusive local days, agents."""
-
-    environments: list[Environment]
-    start: date
-    end: date
-    agent_ids: list[str]
-    preset: str
-
-
 class ReportFilterForm(forms.Form):
     range = forms.ChoiceField(label=_("Period"), choices=PRESETS, required=False)
     start = forms.DateField(label=_("From"), required=False,
@@ -65,10 +58,11 @@ class ReportFilterForm(forms.Form):
         super().__init__(data)
         self.organization = organization
         self.fields["env"].queryset = Environment.objects.filter(organization=organization)
-        agents = Agent.objects.filter(environment__organization=organization).order_by(
-            "name").values_list("external_id", "name")
-        self.fields["agent"].choices = [("", _("All agents"))] + [
-            (ext, name or ext) for ext, name in agents]
+        # Labels name the environment when there are several (reports.drill_filters).
+        from reports.drill_filters import agent_choices
+
+        self.fields["agent"].choices = [("", _("All agents"))] + agent_choices(
+            organization, no_agent=False)
 
     def clean(self) -> dict:
         data = super().clean()
@@ -80,11 +74,9 @@ class ReportFilterForm(forms.Form):
                 raise forms.ValidationError(_("A custom period needs a start date."))
         else:
             start, end = preset_range(preset, today)
-        if end < start:
-            raise forms.ValidationError(_("The end date is before the start date."))
-        if (end - start).days + 1 > MAX_RANGE_DAYS:
-            raise forms.ValidationError(_("Choose at most %(n)d days."),
-                                        params={"n": MAX_RANGE_DAYS})
+        problems = range_problems(start, end)  # the scope's range rules (reports/scope.py)
+        if problems:
+            raise forms.ValidationError([message for _code, message in problems.values()])
         data.update(range=preset, start=start, end=end)
         return data
 
@@ -93,8 +85,8 @@ class ReportFilterForm(forms.Form):
         data = self.cleaned_data
         envs = list(data.get("env") or self.fields["env"].queryset)
         agent = data.get("agent")
-        return ReportScope(envs, data["start"], data["end"], [agent] if agent else [],
-                           data["range"])
+        return build_scope(self.organization, envs, data["start"], data["end"],
+                           agent_ids=[agent] if agent else None)
 
 
 def scope_from_request(request, organization: Organization) -> tuple[ReportFilterForm,
@@ -103,15 +95,11 @@ def scope_from_request(request, organization: Organization) -> tuple[ReportFilte
     return form, form.scope() if form.is_valid() else None
 
 
-def calls_for(scope: ReportScope):
-    """`calls_summary` of the scope, cached until one of its environments syncs new data."""
-    params = {"start": scope.start, "end": scope.end, "agent_ids": scope.agent_ids}
-    return cached_report("page-calls", scope.environments, params, lambda: calls_summary(
-        scope.environments, scope.start, scope.end, agent_ids=scope.agent_ids or None))
+def calls_for(scope: ReportScope) -> CallsSummary:
+    """The scope's calls summary, cached under the same key as the API's."""
+    return calls_report(scope)
 
 
-def callbacks_for(scope: ReportScope):
-    """`callbacks_summary` of the scope, cached like `calls_for`."""
-    params = {"start": scope.start, "end": scope.end}
-    return cached_report("page-callbacks", scope.environments, params, lambda: callbacks_summary(
-        scope.environments, scope.start, scope.end))
+def callbacks_for(scope: ReportScope) -> CallbacksSummary:
+    """The scope's callbacks summary, cached under the same key as the API's."""
+    return callbacks_report(scope)

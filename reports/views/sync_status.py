@@ -4,49 +4,56 @@ from __future__ import annotations
 import logging
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from portal import audit
-from portal.access import get_environment_for_user, get_organization_for_user
-from portal.models import Role
+from portal.access import org_page
+from portal.models import Environment, Role
 from portal.pages import render_org_page
 from portal.tasks_client import enqueue
-from sync.models import Stream, SyncRun
+from sync.models import RejectedRecord, Stream, SyncRun
 
 logger = logging.getLogger(__name__)
 RUNS_PER_STREAM = 10
+# Rejected records listed per environment (newest first); the admin lists them all.
+REJECTED_SHOWN = 20
 
 
 SYNC_TASK = "sync.sync_environment"
 
 
-@login_required
+@org_page()
 def sync_status(request: HttpRequest, org_slug: str) -> HttpResponse:
-    org = get_organization_for_user(request.user, org_slug)
-    runs = list(SyncRun.objects.filter(environment__organization=org).order_by(
+    org = request.tenant.organization
+    runs = list(request.tenant.scoped(SyncRun).order_by(
         "environment_id", "stream", "-started_at").select_related(None)[:2000])
     grouped: dict[tuple[int, str], list[SyncRun]] = {}
     for run in runs:
         bucket = grouped.setdefault((run.environment_id, run.stream), [])
         if len(bucket) < RUNS_PER_STREAM:
             bucket.append(run)
+    rejected: dict[int, list[RejectedRecord]] = {}
+    for record in request.tenant.scoped(RejectedRecord).order_by("-last_seen_at", "-id")[:500]:
+        shown = rejected.setdefault(record.environment_id, [])
+        if len(shown) < REJECTED_SHOWN:
+            shown.append(record)
+    counts = dict(request.tenant.scoped(RejectedRecord).values_list("environment_id")
+                  .annotate(n=Count("id")).values_list("environment_id", "n"))
     sections = []
     for env in org.environments.all():
         streams = [(label, grouped.get((env.pk, value), [])) for value, label in Stream.choices]
-        sections.append((env, [s for s in streams if s[1]]))
+        sections.append((env, [s for s in streams if s[1]], rejected.get(env.pk, []),
+                         counts.get(env.pk, 0)))
     return render_org_page(request, org, "reports/sync_status.html", {"sections": sections})
 
 
-@login_required
-@require_POST
+@org_page(Role.ADMIN, ("POST",))
 def sync_now(request: HttpRequest, org_slug: str, env_id: int) -> HttpResponse:
-    env = get_environment_for_user(request.user, env_id, Role.ADMIN)
-    if env.organization.slug != org_slug:
-        raise Http404(_("No such environment."))
+    env = request.tenant.get(Environment, pk=env_id)
+    env.organization = request.tenant.organization
     try:
         enqueue(SYNC_TASK, env.id, trigger="manual")
     except Exception:  # noqa: BLE001 - any broker failure is reported to the user, not a 500

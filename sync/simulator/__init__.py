@@ -35,7 +35,9 @@ bad_record_rate=0.002, tokens={}, cache_days=128, realtime=False)``
     ``.origins_envs``, ``.origins_agent_ids(env)``, ``.faults`` (a ``Faults``; assigning a
     spec string parses it with the config seed), ``.revoke(env)``, ``.rotate_token(env) ->
     str`` (old token revoked), ``.is_revoked(env)``, ``.insert_calls(env, count)`` (what the
-    insert fault does, over the whole data range), ``.serve(host="127.0.0.1", port=0) ->
+    insert fault does, over the whole data range), ``.tamper(env) -> Tampering`` (hostile
+    records: per-record JSON edits of what is served, see ``sync.simulator.tamper``),
+    ``.untamper(env)``, ``.serve(host="127.0.0.1", port=0) ->
     SimulatorServer``, ``.truth: GroundTruth``.
 
 ``SimulatorServer``
@@ -189,13 +191,15 @@ numbers, never callbacks' numbers, so the callback rule still holds; they appear
 """
 from __future__ import annotations
 
-from .config import EnvironmentSpec, SimulatorConfig, default_environments
+from .config import AnswerDrop, EnvironmentSpec, SimulatorConfig, default_environments
 from .core import Simulator, running_simulator
 from .faults import Faults
 from .server import LoggedRequest, SimulatorServer
+from .tamper import REMOVE, Tampering
 from .truth import GroundTruth
 
 __all__ = [
-    "EnvironmentSpec", "Faults", "GroundTruth", "LoggedRequest", "Simulator",
-    "SimulatorConfig", "SimulatorServer", "default_environments", "running_simulator",
+    "REMOVE", "AnswerDrop", "EnvironmentSpec", "Faults", "GroundTruth", "LoggedRequest",
+    "Simulator", "SimulatorConfig", "SimulatorServer", "Tampering", "default_environments",
+    "running_simulator",
 ]

@@ -152,6 +152,10 @@ def respond(sim: Simulator, method: str, path: str, query_string: str,
     query = parse_qs(query_string, keep_blank_values=True)
     resp = _dispatch(sim, env, route, query)
     resp.env = env
+    tampering = sim.tamperings.get(env)
+    if tampering is not None and resp.status == 200:
+        with sim.lock:
+            resp.body = tampering.apply(route[0], query, resp.body)
     if not in_scope or not 200 <= resp.status < 300:
         return resp
     truncated = bool(decision and decision.truncate)

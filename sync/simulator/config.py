@@ -50,6 +50,25 @@ def default_environments() -> dict[str, EnvironmentSpec]:
     }
 
 
+@dataclass(frozen=True)
+class AnswerDrop:
+    """A window in which answered Talkover calls end unanswered: the alerts tests' outage.
+
+    Calls created in [start, end) (UTC) whose final status would be answered or completed end
+    as ``no-answer`` with probability ``share``; outside the window nothing changes.
+    """
+
+    start: datetime
+    end: datetime
+    share: float = 0.8
+
+    def __post_init__(self) -> None:
+        if not self.start < self.end:
+            raise ValueError("answer_drop needs start < end")
+        if not 0.0 <= self.share <= 1.0:
+            raise ValueError("answer_drop share must be within 0..1")
+
+
 @dataclass
 class SimulatorConfig:
     """Everything that determines the simulated data set (same config => same data).
@@ -73,6 +92,8 @@ class SimulatorConfig:
     tokens: dict[str, str] = field(default_factory=dict)
     cache_days: int = 128
     realtime: bool = False
+    # Lowers the answer rate for a window (see AnswerDrop); None leaves the data as seeded.
+    answer_drop: AnswerDrop | None = None
 
     def __post_init__(self) -> None:
         if self.days < 1:

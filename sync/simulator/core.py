@@ -14,6 +14,7 @@ from .data import CallRec, Profile
 from .faults import Faults
 from .origins import OriginsStore
 from .store import Filter, TalkoverStore
+from .tamper import Tampering
 from .truth import GroundTruth
 
 if TYPE_CHECKING:
@@ -46,6 +47,9 @@ class Simulator:
             if spec.vendor == TALKOVER:
                 profile = Profile(config.seed, env, config.calls_per_day if cpd is None else cpd,
                                   spec.utc_offset_hours, config.testing_rate, first)
+                if config.answer_drop is not None:
+                    drop = config.answer_drop
+                    profile.answer_drop = (to_ts(drop.start), to_ts(drop.end), drop.share)
                 self._talkover[env] = TalkoverStore(env, profile, first,
                                                     config.callback_match_days,
                                                     config.cache_days, config.seed)
@@ -55,6 +59,7 @@ class Simulator:
                     spec.utc_offset_hours, config.bad_record_rate, config.cache_days)
             self._set_token(env, config.tokens.get(env) or self._derive_token(env, 0))
         self._faults = Faults(seed=config.seed)
+        self.tamperings: dict[str, Tampering] = {}
         self.truth = GroundTruth(self)
 
     # --- clock ---------------------------------------------------------------------------
@@ -164,6 +169,20 @@ class Simulator:
         with self.lock:
             return self.talkover_store(env).insert(count, filt or Filter(), lo, hi,
                                                    self.now_ts())
+
+    # --- hostile records ------------------------------------------------------------------
+
+    def tamper(self, env: str) -> Tampering:
+        """The environment's record edits (created empty): see `sync.simulator.tamper`."""
+        if env not in self.tokens:
+            raise KeyError(f"no environment {env!r}: {sorted(self.tokens)}")
+        with self.lock:
+            return self.tamperings.setdefault(env, Tampering())
+
+    def untamper(self, env: str) -> None:
+        """Serve the environment's records as generated again."""
+        with self.lock:
+            self.tamperings.pop(env, None)
 
     # --- serving -------------------------------------------------------------------------
 

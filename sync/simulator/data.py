@@ -188,6 +188,10 @@ class Digest:
 class Profile:
     """The fixed part of a Talkover environment: agents, number pools, volume, daily rhythm."""
 
+    # (start, end, share): answered calls created in [start, end) epoch seconds end as
+    # no-answer with probability share (SimulatorConfig.answer_drop); None: no change.
+    answer_drop: tuple[int, int, float] | None = None
+
     def __init__(self, seed: int, env: str, calls_per_day: int, utc_offset: int,
                  testing_rate: float, start_ordinal: int) -> None:
         self.seed, self.env = seed, env
@@ -283,6 +287,10 @@ class Profile:
         names, cum = (_OUT_NAMES, _OUT_CUM) if agent.direction == "outbound" else (
             _IN_NAMES, _IN_CUM)
         r.final = final = names[min(bisect_left(cum, rnd()), len(names) - 1)]
+        drop = self.answer_drop
+        if drop is not None and final in ANSWERED and drop[0] <= t0 < drop[1] \
+                and rnd() < drop[2]:
+            r.final = final = "no-answer"
         r.t_ring = t0 + 1 + int(rnd() * 6)
         r.t_ans = -1
         if final in ANSWERED:

@@ -77,6 +77,14 @@ def record_dict(r: ORec, now: int, org_id: int, lang: str) -> dict:
     no_timeline = rich.random() < 0.05
     triggered = None if rich.random() < 0.03 else r.direction == "outbound"
     customer, lead = rich.choice(CUSTOMER_NAMES), rich.randint(10_000, 99_999)
+    # Stage timings (drawn last, so the draws above keep their values): mean response time of
+    # each stage over the call's turns. One call in ten predates stage timing and carries only
+    # call_quality.avg_latency_ms, which otherwise is the sum of the three.
+    stt_ms, llm_ms, tts_ms = rich.randint(120, 450), rich.randint(250, 1400), rich.randint(90, 400)
+    timed = rich.random() >= 0.1
+    if timed:
+        quality["avg_latency_ms"] = stt_ms + llm_ms + tts_ms
+    timing = (lambda ms: {"latency_ms": ms}) if timed else (lambda ms: {})
 
     status = _status(r, now)
     ended = r.final in ("ANSWERED", "FAILED") and now >= r.t_end
@@ -102,14 +110,17 @@ def record_dict(r: ORec, now: int, org_id: int, lang: str) -> dict:
         "call_agent_id": r.agent,
         "stt_data": [{"provider": "deepgram", "model": "nova-2", "language": lang,
                       "audio_seconds": round(talk, 1),
-                      "cost": round(talk / 60 * 0.0043, 5)}] if complete else [],
+                      "cost": round(talk / 60 * 0.0043, 5), **timing(stt_ms)}]
+        if complete else [],
         "llm_data": [{"provider": "openai", "model": "gpt-4o-mini", "prompt_tokens": tokens_in,
                       "completion_tokens": tokens_out,
-                      "cost": round(tokens_in * 1.5e-7 + tokens_out * 6e-7, 6)}]
+                      "cost": round(tokens_in * 1.5e-7 + tokens_out * 6e-7, 6),
+                      **timing(llm_ms)}]
         if complete else [],
         "tts_data": [{"provider": "elevenlabs", "voice_id": "21m00Tcm4TlvDq8ikWAM",
                       "characters": sum(len(x["text"]) for x in turns if x["role"] == "agent"),
-                      "cost": round(talk / 60 * 0.018, 5)}] if complete else [],
+                      "cost": round(talk / 60 * 0.018, 5), **timing(tts_ms)}]
+        if complete else [],
         "call_transcription": turns if complete else [],
         "call_recording_url": f"https://recordings.origins.example/{recording}.mp3"
         if complete else None,

@@ -1,4 +1,8 @@
-"""addenv SLUG NAME --provider talkover|origins [--base-url URL] [--agent-ids 1,2] --token-stdin"""
+"""addenv SLUG NAME --provider talkover|origins [--base-url URL] [--agent-ids 1,2] --token-stdin
+
+Before saving, one request tests the token and URL (`portal.upstream_check`); a failing test
+saves nothing and exits non-zero. `--no-check` skips it (an upstream that is down for now).
+"""
 from __future__ import annotations
 
 import sys
@@ -6,7 +10,7 @@ import sys
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from portal import audit
+from portal import audit, upstream_check
 from portal.forms import parse_agent_ids
 from portal.models import Environment, Organization, Provider
 
@@ -22,6 +26,8 @@ class Command(BaseCommand):
         parser.add_argument("--agent-ids", default="", help="Origins AI agent ids, e.g. 12,34")
         parser.add_argument("--token-stdin", action="store_true", required=True,
                             help="Read the environment token from standard input.")
+        parser.add_argument("--no-check", action="store_true",
+                            help="Save without testing the token and URL first.")
 
     def handle(self, slug: str, name: str, provider: str, base_url: str, agent_ids: str,
                **options) -> None:
@@ -46,6 +52,13 @@ class Command(BaseCommand):
             env.full_clean()
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from exc
+        if not options["no_check"]:
+            result = upstream_check.run(provider, env.effective_base_url, token, env.agent_ids)
+            if not result.ok:
+                where = f" ({result.field.replace('_', '-')})" if result.field else ""
+                raise CommandError(f"Connection test failed{where}: {result.message} "
+                                   "Nothing was saved (--no-check skips the test).")
+            self.stderr.write(f"Connection test: {result.message}")
         env.save()
         audit.record("environment.created", organization=org, target=env, provider=provider)
         self.stdout.write(str(env.pk))

@@ -6,6 +6,7 @@ import sys
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from portal.models import Environment
+from sync.cache_errors import UNAVAILABLE
 from sync.engine import SyncOutcome, sync_environment
 from sync.models import Trigger
 from sync.progress import NullProgress, TqdmProgress
@@ -81,7 +82,21 @@ class Command(BaseCommand):
             if outcome.auth_failed:
                 self.stderr.write(f"{outcome.environment.name}: token rejected; its schedule "
                                   "is paused until a new token is set.")
+        # Rejected records and unknown values are warnings: the run succeeded (exit 0).
+        for outcome in outcomes:
+            for run in outcome.runs:
+                for warning in run.warnings:
+                    self.stdout.write(f"warning: {outcome.environment.name} / {run.stream}: "
+                                      f"{warning}")
+        rejected = sum(r.rejected for o in outcomes for r in o.runs)
+        if rejected:
+            self.stdout.write(f"{rejected} record(s) rejected and kept in quarantine (not "
+                              "written); see the sync page or the admin's rejected records.")
         failed = sum(1 for o in outcomes for r in o.runs if r.status == "failed")
+        unavailable = [o.environment.name for o in outcomes if o.unavailable]
+        if unavailable:
+            raise CommandError(f"Not synced ({', '.join(unavailable)}): {UNAVAILABLE}; "
+                               "run it again once Redis answers.")
         if failed:
             raise CommandError(f"{failed} run(s) failed.")
 

@@ -1,0 +1,235 @@
+"""Throughput and latency under load: gunicorn as in production, driven by wrk, 1M calls.
+
+Usage (PostgreSQL and Redis; the 1M-call mirror is `bench/report_latency.py`'s, built on the
+first run — about 2 minutes — and reused afterwards):
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/sb_h21_bench \\
+    REDIS_URL=redis://127.0.0.1:6379/6 python bench/api_load.py [--duration 30] [--connections 16]
+
+Needs the load generator `wrk` (Debian package `wrk`: `apt-get install -y wrk`); the script
+stops with that hint when it is missing.
+
+It starts `gunicorn portal.wsgi --config python:portal.gunicorn_conf` (the Procfile's web
+process: 2 workers × 4 threads unless WEB_CONCURRENCY / WEB_THREADS say otherwise) with the
+production settings (DEBUG=false, PostgreSQL, Redis cache), requests carrying
+`X-Forwarded-Proto: https` as behind the TLS proxy, and runs wrk for `--duration` seconds per
+endpoint:
+
+- the Talkover-compatible listing, filtered (`status=completed&per_page=100`), and a deep
+  page (`per_page=100&page=1000`), with an API token;
+- the calls report summary, cold (every request a different date range, so none is cached)
+  and cached (one range, warmed first), with an API token;
+- the dashboard page, with a logged-in session.
+
+The per-user API throttle (API_THROTTLE_RATE, 1,200 a minute by default) is raised for the run:
+the bench measures what the server can do, not the throttle. wrk runs on the same machine, so
+its CPU is part of the measurement. Prints one table: requests/s, p50, p99, non-2xx answers.
+Targets on a 2-core machine: listing ≥ 150 requests/s with p99 < 250 ms; cached report
+≥ 300 requests/s with p99 < 150 ms.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import requests
+from cryptography.fernet import Fernet
+
+ROOT = Path(__file__).resolve().parent.parent
+VAR = Path(tempfile.mkdtemp(prefix="sb-api-load-"))
+PRODUCTION = {
+    "DEBUG": "false",
+    "SECRET_KEY": secrets.token_urlsafe(50),
+    "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+    "ALLOWED_HOSTS": "127.0.0.1,localhost",
+    "EMAIL_URL": f"file://{VAR / 'mail'}",
+    "API_THROTTLE_RATE": "100000000/minute",
+    "LOG_LEVEL": "WARNING",
+    "SWITCHBOARD_VAR_DIR": str(VAR),
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def setup_django() -> None:
+    """This process uses the server's settings, so its session and token are the server's."""
+    if not os.environ.get("DATABASE_URL", "").startswith("postgres") or not os.environ.get(
+            "REDIS_URL"):
+        sys.exit("Set DATABASE_URL (PostgreSQL) and REDIS_URL, as production does.")
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is missing: apt-get install -y wrk")
+    os.environ.update(PRODUCTION)
+    sys.path.insert(0, str(ROOT / "bench"))
+    sys.path.insert(0, str(ROOT))
+
+
+def credentials(env) -> tuple[str, str, str]:
+    """(API token, session cookie name, session id) of a viewer of the bench organisation."""
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from portal.models import ApiToken, Membership, Role
+
+    user, _ = get_user_model().objects.get_or_create(username="bench-load")
+    Membership.objects.get_or_create(user=user, organization=env.organization,
+                                     defaults={"role": Role.VIEWER})
+    _, token = ApiToken.issue(user, name=f"api-load {time.time():.0f}")
+    client = Client()
+    client.force_login(user)
+    return token, settings.SESSION_COOKIE_NAME, client.cookies[settings.SESSION_COOKIE_NAME].value
+
+
+def report_paths(env_id: int, last_day: date, count: int) -> list[str]:
+    """`count` distinct ranges (30–90 days ending on different days): none cached."""
+    out = []
+    for i in range(count):
+        end = last_day - timedelta(days=i % 60)
+        start = end - timedelta(days=29 + (i // 60) % 61)
+        out.append(f"/api/v1/reports/calls/?environment={env_id}&start_date={start}"
+                   f"&end_date={end}&interval=day")
+    return out
+
+
+LUA = """
+local paths = {%(paths)s}
+local headers = {%(headers)s}
+local counter = 0
+setup = function(thread)
+  thread:set("i", counter)
+  counter = counter + %(stride)d
+end
+request = function()
+  i = i + 1
+  return wrk.format("GET", paths[(i %% #paths) + 1], headers)
+end
+"""
+
+
+def lua_string(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def run_wrk(base: str, paths: list[str], headers: dict[str, str], args,
+            duration: int | None = None) -> dict:
+    script = VAR / f"case-{time.monotonic_ns()}.lua"
+    script.write_text(LUA % {
+        "paths": ", ".join(lua_string(p) for p in paths),
+        "headers": ", ".join(f"[{lua_string(k)}] = {lua_string(v)}" for k, v in headers.items()),
+        "stride": max(1, len(paths) // max(1, args.threads)),
+    })
+    out = subprocess.run(
+        ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{duration or args.duration}s",
+         "--latency", "--timeout", "10s", "-s", str(script), base],
+        capture_output=True, text=True, check=True).stdout
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50": latency(out, "50%"),
+        "p99": latency(out, "99%"),
+        "requests": int(re.search(r"(\d+) requests in", out).group(1)),
+        "non2xx": int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", out))
+        else 0,
+    }
+
+
+def latency(out: str, label: str) -> float:
+    value, unit = re.search(rf"{label}\s+([\d.]+)(us|ms|s)\b", out).groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def start_gunicorn(port: int) -> subprocess.Popen:
+    """`make serve`'s web process: collectstatic (the pages' manifest), then gunicorn."""
+    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT,
+                   check=True)
+    log = open(VAR / "gunicorn.log", "ab")  # noqa: SIM115  (lives as long as the server)
+    env = {**os.environ, "BIND": f"127.0.0.1:{port}", "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "gunicorn"), "portal.wsgi", "--config",
+         "python:portal.gunicorn_conf"], cwd=ROOT, env=env, stdout=log, stderr=log,
+        start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5).ok:
+                return proc
+        except requests.RequestException:
+            time.sleep(0.3)
+    proc.terminate()
+    sys.exit(f"gunicorn did not start; see {VAR / 'gunicorn.log'}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=30, help="seconds per endpoint")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    args = parser.parse_args()
+    setup_django()
+    import report_latency  # noqa: PLC0415  (sets Django up with the settings above)
+
+    from sync.models import Call
+
+    env = report_latency.environment_for(1_000_000, fresh=False)
+    token, cookie_name, session = credentials(env)
+    calls = Call.objects.filter(environment=env).count()
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    api = {"Authorization": f"Bearer {token}", "X-Forwarded-Proto": "https"}
+    page = {"Cookie": f"{cookie_name}={session}", "X-Forwarded-Proto": "https"}
+    listing = f"/api/v1/environments/{env.pk}/calls"
+    last = report_latency.LAST_DAY
+    warm = (f"/api/v1/reports/calls/?environment={env.pk}&start_date={last - timedelta(89)}"
+            f"&end_date={last}&interval=day")
+    cases = [
+        ("listing status=completed, page 1", [f"{listing}?status=completed&per_page=100"], api),
+        ("listing deep page (1000 × 100)", [f"{listing}?per_page=100&page=1000"], api),
+        ("reports summary, cold", report_paths(env.pk, last, 3660), api),
+        ("reports summary, cached", [warm], api),
+        ("dashboard page (30 days)", [f"/o/{env.organization.slug}/?range=30d"], page),
+    ]
+    load_before = os.getloadavg()
+    server = start_gunicorn(port)
+    results = []
+    try:
+        for label, paths, headers in cases:
+            first = requests.get(base + paths[-1], headers=headers, timeout=60)
+            if first.status_code != 200:
+                sys.exit(f"{label}: {paths[-1]} answered {first.status_code}: "
+                         f"{first.text[:300]}")
+            if len(paths) == 1:  # warm the workers, connections and caches first (unmeasured)
+                run_wrk(base, paths, headers, args, duration=3)
+            results.append((label, len(paths), run_wrk(base, paths, headers, args)))
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=15)
+    load_after = os.getloadavg()
+    workers = os.environ.get("WEB_CONCURRENCY", "2")
+    threads = os.environ.get("WEB_THREADS", "4")
+    print(f"{calls:,} calls in one environment; gunicorn {workers} workers × {threads} threads;"
+          f" wrk {args.threads} threads, {args.connections} connections, {args.duration} s each")
+    print(f"{'endpoint':36} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'requests':>9} "
+          f"{'non-2xx':>8} {'paths':>6}")
+    for label, n_paths, r in results:
+        print(f"{label:36} {r['rps']:8.1f} {r['p50']:8.1f} {r['p99']:8.1f} {r['requests']:9,} "
+              f"{r['non2xx']:8,} {n_paths:6,}")
+    print(f"machine: {os.cpu_count()} CPUs (wrk, gunicorn and PostgreSQL share them); load "
+          f"average {load_before[0]:.1f} before, {load_after[0]:.1f} after (1 min)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,105 @@
+"""Request counting that holds under concurrency: the API throttle, the invalid-bearer-token
+throttle (per IP) and the password-reset throttle share one primitive, `hit`.
+
+With Redis the count is one MULTI/EXEC of `SET key 0 EX window NX` + `INCR key`: atomic, so
+16 threads racing cannot all read "99" and all pass (DRF's default throttle reads a list,
+appends and writes it back, which admitted twice its rate in the wild). The window starts at
+a key's first hit. Without Redis (development) the database cache's add + incr is used.
+
+If the cache cannot be reached the throttle fails open — requests are served, not refused
+— and says so in the log: a sick Redis degrades protection, it never takes the API down.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
+from rest_framework import throttling
+
+logger = logging.getLogger("portal.throttling")
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """"100/minute" → (100, 60). The unit's first letter counts, as in DRF."""
+    count, _, period = rate.partition("/")
+    return int(count), _UNITS[period.strip()[0].lower()]
+
+
+@dataclass(frozen=True)
+class Hit:
+    allowed: bool
+    count: int
+    wait: float  # seconds until the window ends (0 when allowed)
+
+
+def hit(scope: str, ident: str, limit: int, window: int) -> Hit:
+    """Count one event for (scope, ident) in its window; allowed while count <= limit."""
+    key = f"throttle:{scope}:{hashlib.sha256(ident.encode()).hexdigest()[:32]}"
+    try:
+        backend = caches["default"]
+        if isinstance(backend, RedisCache):
+            count, ttl = _redis_hit(backend, key, window)
+        else:
+            backend.add(key, 0, timeout=window)
+            count, ttl = backend.incr(key), window
+    except Exception as exc:  # noqa: BLE001 - any cache failure: serve, and say so
+        logger.warning("throttle %s unavailable (%s): allowing the request", scope,
+                       type(exc).__name__)
+        return Hit(True, 0, 0)
+    allowed = count <= limit
+    return Hit(allowed, count, 0 if allowed else max(ttl, 1))
+
+
+def _redis_hit(backend: RedisCache, key: str, window: int) -> tuple[int, int]:
+    full_key = backend.make_and_validate_key(key)
+    client = backend._cache.get_client(full_key, write=True)
+    with client.pipeline(transaction=True) as pipe:
+        pipe.set(full_key, 0, ex=window, nx=True)
+        pipe.incr(full_key)
+        pipe.ttl(full_key)
+        _, count, ttl = pipe.execute()
+    return int(count), int(ttl)
+
+
+def peek_blocked(scope: str, ident: str, limit: int) -> bool:
+    """Whether (scope, ident) is already over `limit`, without counting (fails open)."""
+    key = f"throttle:{scope}:{hashlib.sha256(ident.encode()).hexdigest()[:32]}"
+    try:
+        return int(cache.get(key) or 0) >= limit
+    except Exception as exc:  # noqa: BLE001
+        logger.warning("throttle %s unavailable (%s): allowing the request", scope,
+                       type(exc).__name__)
+        return False
+
+
+def client_ip(request) -> str:
+    """The peer address (REMOTE_ADDR: a client cannot forge it, unlike X-Forwarded-For);
+    0.0.0.0 for requests made in process without one (force_login in tests)."""
+    return request.META.get("REMOTE_ADDR", "") or "0.0.0.0"
+
+
+class AtomicUserRateThrottle(throttling.BaseThrottle):
+    """The API's per-user (or per-IP for anonymous) limit, `API_THROTTLE_RATE`."""
+
+    def __init__(self) -> None:
+        self.limit, self.window = parse_rate(settings.API_THROTTLE_RATE)
+        self._wait = 0.0
+
+    def allow_request(self, request, view) -> bool:
+        user = getattr(request, "user", None)
+        ident = f"user:{user.pk}" if user is not None and user.is_authenticated else \
+            f"ip:{client_ip(request)}"
+        result = hit("api", ident, self.limit, self.window)
+        if not result.allowed:
+            self._wait = result.wait
+            logger.info("API throttle: %s over %s", ident, settings.API_THROTTLE_RATE)
+        return result.allowed
+
+    def wait(self) -> float | None:
+        return self._wait or None

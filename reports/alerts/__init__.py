@@ -1,0 +1,16 @@
+"""Alerts: rules per organisation over the mirror's figures, evaluated after syncs and on a
+beat tick, with a notification exactly once per state change (ok → firing → resolved).
+
+Modules, one idea each:
+
+- `models`: `AlertRule` (what to watch, where, when to fire, whom to tell, its current state)
+  and `AlertEvent` (one state change, its figures and its notification record);
+- `windows`: the window a rule judges and the one it compares with, from a clock;
+- `coverage`: whether a window is mirrored yet (a small stand-in for the shared coverage
+  module, see its docstring);
+- `metrics`: the value of a metric over a window (rollups for days, indexed calls for hours);
+- `evaluate`: judging a rule and moving its state with a conditional UPDATE;
+- `deliver`: claiming an event's notification and sending it (email trio, webhooks);
+- `webhooks`: webhook bodies and the HMAC-SHA256 signature;
+- `api`, `views`, `forms`, `urls`, `admin`: the doors users come through.
+"""

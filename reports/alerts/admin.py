@@ -1,0 +1,66 @@
+"""Admin for alert rules (with their history inline) and events, scoped by the tenant mixin:
+staff see only organisations they administer; events are read-only records."""
+from __future__ import annotations
+
+from django.contrib import admin
+from django.utils.html import format_html, format_html_join
+
+from portal.admin_base import TenantAdminMixin, TenantModelAdmin
+from reports.alerts.models import AlertEvent, AlertRule
+
+
+class EventInline(TenantAdminMixin, admin.TabularInline):
+    model = AlertEvent
+    read_only = True
+    extra = 0
+    max_num = 0
+    can_delete = False
+    fields = ["created_at", "state", "value", "threshold", "window_start", "window_end",
+              "notify_status"]
+    readonly_fields = fields
+    ordering = ["-created_at"]
+    show_change_link = True
+
+
+@admin.register(AlertRule)
+class AlertRuleAdmin(TenantModelAdmin):
+    list_display = ["name", "organization", "metric", "window", "condition", "threshold",
+                    "severity", "enabled", "state", "last_evaluated_at"]
+    list_filter = ["state", "severity", "metric", "enabled", "organization"]
+    search_fields = ["name", "organization__name", "organization__slug"]
+    list_select_related = ["organization"]
+    filter_horizontal = ["environments", "members"]
+    readonly_fields = ["state", "state_seq", "state_changed_at", "last_evaluated_at",
+                       "last_value", "last_note", "acknowledged_at", "acknowledged_by",
+                       "created_by", "created_at", "updated_at"]
+    inlines = [EventInline]
+
+    def save_model(self, request, obj: AlertRule, form, change: bool) -> None:
+        if not change:
+            obj.created_by = request.user
+        if obj.webhook_url and not obj.webhook_secret_ciphertext:
+            secret = obj.new_webhook_secret()
+            self.message_user(request, f"Webhook secret (shown once): {secret}")
+        super().save_model(request, obj, form, change)  # the mixin writes the audit entry
+
+
+@admin.register(AlertEvent)
+class AlertEventAdmin(TenantModelAdmin):
+    read_only = True  # made by the evaluator, never by hand
+    list_display = ["rule", "organization", "state", "metric", "value", "threshold",
+                    "window_start", "notify_status", "created_at"]
+    list_filter = ["state", "notify_status", "metric", "organization"]
+    search_fields = ["rule__name", "organization__name", "coverage"]
+    list_select_related = ["rule", "organization"]
+    date_hierarchy = "created_at"
+    exclude = ["recipients"]
+    readonly_fields = ["rule", "organization", "seq", "state", "metric", "value",
+                       "compare_value", "threshold", "calls", "window_start", "window_end",
+                       "coverage", "created_at", "notify_status", "channel_states", "attempts",
+                       "claimed_at", "notified_at", "error"]
+
+    @admin.display(description="channels")
+    def channel_states(self, obj: AlertEvent) -> str:
+        return format_html("<ul>{}</ul>", format_html_join(
+            "", "<li>{}: {} {}</li>",
+            ((key, s.get("status"), s.get("error", "")) for key, s in obj.recipients.items())))

@@ -1,0 +1,145 @@
+"""`/api/v1/alert-rules/` and `/api/v1/alert-events/`, scoped by TenantScopedViewSet.
+
+A rule's organisation is its environments' (all of one organisation the caller administers);
+another tenant's environment id is refused as unknown, another tenant's rule is a 404. The
+webhook secret is in the answer of the POST that creates it (or of the PATCH that first sets
+a webhook), never again.
+"""
+from __future__ import annotations
+
+from django.db import transaction
+from rest_framework import exceptions, mixins, serializers
+from rest_framework.filters import OrderingFilter
+
+from portal.access import environments_for_user, membership_for
+from portal.api import TenantScopedViewSet
+from portal.models import Environment, Role
+from reports.alerts.models import AlertEvent, AlertRule
+from reports.alerts.validation import rule_errors
+
+
+class EnvironmentIdsField(serializers.PrimaryKeyRelatedField):
+    """Environment ids limited to the caller's organisations (others are "does not exist")."""
+
+    def get_queryset(self):
+        return environments_for_user(self.context["request"].user)
+
+
+class AlertRuleSerializer(serializers.ModelSerializer):
+    environments = EnvironmentIdsField(many=True)
+    emails = serializers.ListField(child=serializers.EmailField(), required=False,
+                                   max_length=50)
+    threshold = serializers.FloatField()
+    organization = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = AlertRule
+        fields = ["id", "organization", "name", "environments", "agent_id", "metric", "window",
+                  "condition", "threshold", "compare_to", "min_calls", "severity", "emails",
+                  "webhook_url", "webhook_format", "language", "enabled", "snoozed_until",
+                  "state", "state_changed_at", "last_evaluated_at", "last_value", "last_note",
+                  "created_at", "updated_at"]
+        read_only_fields = ["state", "state_changed_at", "last_evaluated_at", "last_value",
+                            "last_note", "created_at", "updated_at"]
+
+    def validate_environments(self, value: list[Environment]) -> list[Environment]:
+        if not value:
+            raise serializers.ValidationError("Give at least one environment id.")
+        orgs = {env.organization_id for env in value}
+        if len(orgs) > 1:
+            raise serializers.ValidationError("The environments must be of one organisation.")
+        rule = self.instance
+        if rule is not None and orgs != {rule.organization_id}:
+            raise serializers.ValidationError("Environments of another organisation.")
+        membership = membership_for(self.context["request"].user, value[0].organization)
+        if membership is None or not membership.has_role(Role.ADMIN):
+            raise exceptions.PermissionDenied(
+                "Your role in this organisation is read-only for this resource.")
+        return value
+
+    def validate_emails(self, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(v.lower() for v in value))
+
+    def validate(self, attrs: dict) -> dict:
+        merged = {f: attrs.get(f, getattr(self.instance, f, "") if self.instance else "")
+                  for f in ("metric", "window", "condition", "compare_to", "agent_id",
+                            "webhook_url")}
+        if "condition" in attrs and "compare_to" not in attrs and self.instance is not None \
+                and attrs["condition"] in ("above", "below"):
+            merged["compare_to"] = attrs["compare_to"] = ""
+        errors = rule_errors(threshold=attrs.get("threshold"), **merged)
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+    def _with_secret(self, rule: AlertRule) -> str:
+        if rule.webhook_url and not rule.webhook_secret_ciphertext:
+            return rule.new_webhook_secret()
+        return ""
+
+    @transaction.atomic
+    def create(self, validated: dict) -> AlertRule:
+        environments = validated.pop("environments")
+        rule = AlertRule(**validated, organization=environments[0].organization,
+                         created_by=self.context["request"].user)
+        self.secret = self._with_secret(rule)
+        rule.save()
+        rule.environments.set(environments)
+        return rule
+
+    @transaction.atomic
+    def update(self, rule: AlertRule, validated: dict) -> AlertRule:
+        environments = validated.pop("environments", None)
+        for name, value in validated.items():
+            setattr(rule, name, value)
+        self.secret = self._with_secret(rule)
+        rule.save()
+        if environments is not None:
+            rule.environments.set(environments)
+        return rule
+
+    def to_representation(self, rule: AlertRule) -> dict:
+        data = super().to_representation(rule)
+        if getattr(self, "secret", ""):
+            data["webhook_secret"] = self.secret
+        return data
+
+
+class AlertRuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
+                       mixins.CreateModelMixin, mixins.UpdateModelMixin,
+                       mixins.DestroyModelMixin, TenantScopedViewSet):
+    """Alert rules of the caller's organisations; owners and admins write."""
+
+    queryset = AlertRule.objects.select_related("organization").prefetch_related(
+        "environments").order_by("id")
+    serializer_class = AlertRuleSerializer
+    filter_backends: list = []
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+
+class AlertEventSerializer(serializers.ModelSerializer):
+    rule_name = serializers.CharField(source="rule.name", read_only=True)
+
+    class Meta:
+        model = AlertEvent
+        fields = ["id", "rule", "rule_name", "state", "metric", "value", "compare_value",
+                  "threshold", "calls", "window_start", "window_end", "coverage",
+                  "notify_status", "created_at"]
+
+
+class AlertEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantScopedViewSet):
+    """State changes of the caller's organisations' rules, newest first (`?rule=<id>`)."""
+
+    queryset = AlertEvent.objects.select_related("rule").order_by("-created_at", "-id")
+    serializer_class = AlertEventSerializer
+    filter_backends = [OrderingFilter]
+    ordering_fields = ["created_at"]
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        rule = self.request.query_params.get("rule")
+        if rule is not None:
+            if not rule.isdigit():
+                raise exceptions.ValidationError({"rule": "A rule id (an integer)."})
+            queryset = queryset.filter(rule_id=int(rule))
+        return queryset

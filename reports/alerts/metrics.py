@@ -1,0 +1,104 @@
+"""The value of a metric over a span: daily windows read the rollups, hourly ones the calls.
+
+`AgentDayRollup` (one row per environment, local day, agent, direction) serves `day` and
+`7d`; `1h` and `24h` count raw calls through the (environment, started_at) index, a few
+hundred rows at most. Testing calls never count, as in every aggregate.
+"""
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from datetime import datetime
+
+from django.db.models import Count, Q, Sum
+from django.utils import timezone
+
+from portal.models import Environment, EnvironmentStatus
+from reports.alerts.models import CALLBACK_METRICS, Metric
+from reports.alerts.windows import Span
+from sync.models import ANSWERED_STATUSES, AgentDayRollup, Call, CallbackDay, CallStatus
+
+
+@dataclasses.dataclass(frozen=True)
+class Figures:
+    """What a metric is computed from: calls and their outcomes, or callbacks."""
+
+    calls: int = 0
+    answered: int = 0
+    failed: int = 0
+    no_answer: int = 0
+    talk_time: int = 0
+
+    def value(self, metric: str) -> float | None:
+        """The metric's value; None when it has no denominator (no calls)."""
+        if metric in (Metric.CALLS,):
+            return float(self.calls)
+        if metric == Metric.AVG_TALK_TIME:
+            return self.talk_time / self.answered if self.answered else None
+        part = {Metric.ANSWER_RATE: self.answered, Metric.FAILED_RATE: self.failed,
+                Metric.NO_ANSWER_RATE: self.no_answer,
+                Metric.CALLBACKS_ANSWERED_RATE: self.answered,
+                Metric.CALLBACKS_UNMATCHED_RATE: self.failed}[metric]
+        return 100.0 * part / self.calls if self.calls else None
+
+
+def _calls_from_rollups(env_ids: Sequence[int], span: Span, agent_id: str) -> Figures:
+    rows = AgentDayRollup.objects.filter(environment_id__in=env_ids, day__gte=span.first_day,
+                                         day__lte=span.last_day, is_testing=False)
+    if agent_id:
+        rows = rows.filter(agent_external_id=agent_id)
+    got = rows.aggregate(calls=Sum("calls"), answered=Sum("status_answered"),
+                         completed=Sum("status_completed"), failed=Sum("status_failed"),
+                         no_answer=Sum("status_no_answer"), talk=Sum("talk_time"))
+    return Figures(calls=got["calls"] or 0,
+                   answered=(got["answered"] or 0) + (got["completed"] or 0),
+                   failed=got["failed"] or 0, no_answer=got["no_answer"] or 0,
+                   talk_time=got["talk"] or 0)
+
+
+def _calls_from_mirror(env_ids: Sequence[int], span: Span, agent_id: str) -> Figures:
+    rows = Call.objects.filter(environment_id__in=env_ids, started_at__gte=span.start,
+                               started_at__lt=span.end, is_testing=False)
+    if agent_id:
+        rows = rows.filter(agent_external_id=agent_id)
+    connected = Q(status__in=list(ANSWERED_STATUSES))
+    got = rows.order_by().aggregate(
+        calls=Count("pk"), answered=Count("pk", filter=connected),
+        failed=Count("pk", filter=Q(status=CallStatus.FAILED)),
+        no_answer=Count("pk", filter=Q(status=CallStatus.NO_ANSWER)),
+        talk=Sum("duration", filter=connected))
+    return Figures(calls=got["calls"], answered=got["answered"], failed=got["failed"],
+                   no_answer=got["no_answer"], talk_time=got["talk"] or 0)
+
+
+def _callbacks(env_ids: Sequence[int], span: Span) -> Figures:
+    """Callback days are the upstream's days: the span's local dates are used as they are."""
+    got = CallbackDay.objects.filter(environment_id__in=env_ids, day__gte=span.first_day,
+                                     day__lte=span.last_day).aggregate(
+        received=Sum("total_received"), answered=Sum("answered"), unmatched=Sum("unmatched"))
+    # `failed` carries the unmatched count so Figures.value stays one table.
+    return Figures(calls=got["received"] or 0, answered=got["answered"] or 0,
+                   failed=got["unmatched"] or 0)
+
+
+def figures(metric: str, env_ids: Sequence[int], span: Span, agent_id: str = "") -> Figures:
+    if metric in CALLBACK_METRICS:
+        return _callbacks(env_ids, span)
+    if span.first_day is not None:
+        return _calls_from_rollups(env_ids, span, agent_id)
+    return _calls_from_mirror(env_ids, span, agent_id)
+
+
+def health_value(metric: str, env_ids: Sequence[int], now: datetime | None = None) -> float:
+    """`minutes_since_sync`: the stalest environment's minutes since its last successful
+    sync (since it was added, if never); `token_rejected`: environments whose token the
+    upstream rejected."""
+    now = now or timezone.now()
+    envs = Environment.objects.filter(pk__in=env_ids)
+    if metric == Metric.TOKEN_REJECTED:
+        return float(envs.filter(status=EnvironmentStatus.AUTH_FAILED).count())
+    worst = 0.0
+    for last, created in envs.values_list("last_synced_at", "created_at"):
+        since = last or created
+        worst = max(worst, (now - since).total_seconds() / 60)
+    return round(worst, 1)

@@ -1,0 +1,229 @@
+"""Alert rules and their history (registered with the `reports` app via reports/models.py)."""
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from portal import crypto
+from portal.models import Environment, Organization
+
+
+class Metric(models.TextChoices):
+    CALLS = "calls", _("Calls")
+    ANSWER_RATE = "answer_rate", _("Answer rate (%)")
+    FAILED_RATE = "failed_rate", _("Failed rate (%)")
+    NO_ANSWER_RATE = "no_answer_rate", _("No-answer rate (%)")
+    AVG_TALK_TIME = "avg_talk_time", _("Average talk time (s)")
+    CALLBACKS_UNMATCHED_RATE = "callbacks_unmatched_rate", _("Unmatched callbacks (%)")
+    CALLBACKS_ANSWERED_RATE = "callbacks_answered_rate", _("Answered callbacks (%)")
+    MINUTES_SINCE_SYNC = "minutes_since_sync", _("Minutes since the last sync")
+    TOKEN_REJECTED = "token_rejected", _("Environments whose token was rejected")
+
+
+# Figures that are shares of calls (or callbacks): judged only over `min_calls` or more.
+RATE_METRICS = frozenset({
+    Metric.ANSWER_RATE, Metric.FAILED_RATE, Metric.NO_ANSWER_RATE, Metric.AVG_TALK_TIME,
+    Metric.CALLBACKS_UNMATCHED_RATE, Metric.CALLBACKS_ANSWERED_RATE,
+})
+CALLBACK_METRICS = frozenset({Metric.CALLBACKS_UNMATCHED_RATE, Metric.CALLBACKS_ANSWERED_RATE})
+# About the mirror itself: judged on every evaluation, never "not mirrored".
+HEALTH_METRICS = frozenset({Metric.MINUTES_SINCE_SYNC, Metric.TOKEN_REJECTED})
+
+
+class Window(models.TextChoices):
+    HOUR = "1h", _("Last hour")
+    DAY_ROLLING = "24h", _("Last 24 hours")
+    WEEK = "7d", _("Last 7 complete days")
+    DAY = "day", _("Last complete day")
+
+
+# Windows read from the daily rollups; the others from indexed calls.
+DAILY_WINDOWS = frozenset({Window.WEEK, Window.DAY})
+
+
+class Condition(models.TextChoices):
+    ABOVE = "above", _("above")
+    BELOW = "below", _("below")
+    CHANGE_ABOVE_PCT = "change_above_pct", _("rises by more than (%)")
+    CHANGE_BELOW_PCT = "change_below_pct", _("falls by more than (%)")
+
+
+CHANGE_CONDITIONS = frozenset({Condition.CHANGE_ABOVE_PCT, Condition.CHANGE_BELOW_PCT})
+
+
+class CompareTo(models.TextChoices):
+    PREVIOUS = "previous", _("the window before")
+    WEEK_AGO = "week_ago", _("the same window a week earlier")
+
+
+class Severity(models.TextChoices):
+    INFO = "info", _("Info")
+    WARNING = "warning", _("Warning")
+    CRITICAL = "critical", _("Critical")
+
+
+class WebhookFormat(models.TextChoices):
+    JSON = "json", _("JSON, signed (X-Switchboard-Signature)")
+    SLACK = "slack", _("Slack-compatible")
+
+
+class Language(models.TextChoices):
+    EN = "en", "English"
+    PT_BR = "pt-br", "Português (Brasil)"
+
+
+class RuleState(models.TextChoices):
+    OK = "ok", _("OK")
+    FIRING = "firing", _("Firing")
+
+
+class AlertRule(models.Model):
+    """One rule: a metric over a window of some environments, a condition and channels.
+
+    `state` and `state_seq` move only through a conditional UPDATE
+    (`WHERE state = <read> AND state_seq = <read>`, see `evaluate.transition`), so two
+    evaluators never record (or announce) the same change twice.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE,
+                                     related_name="alert_rules")
+    name = models.CharField(max_length=200)
+    environments = models.ManyToManyField(Environment, related_name="+")
+    # An upstream agent id; empty: every agent.
+    agent_id = models.CharField(max_length=64, blank=True, default="")
+    metric = models.CharField(max_length=32, choices=Metric.choices)
+    window = models.CharField(max_length=8, choices=Window.choices, default=Window.DAY)
+    condition = models.CharField(max_length=20, choices=Condition.choices)
+    threshold = models.FloatField()
+    compare_to = models.CharField(max_length=10, choices=CompareTo.choices, blank=True,
+                                  default="")
+    min_calls = models.PositiveIntegerField(
+        default=20, help_text=_("Rates are not judged over fewer calls (or callbacks)."))
+    severity = models.CharField(max_length=10, choices=Severity.choices,
+                                default=Severity.WARNING)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
+    # Extra addresses (people without an account), lower-cased, unique.
+    emails = models.JSONField(default=list, blank=True)
+    webhook_url = models.URLField(max_length=500, blank=True, default="")
+    webhook_format = models.CharField(max_length=8, choices=WebhookFormat.choices,
+                                      default=WebhookFormat.JSON)
+    # HMAC key of the generic JSON webhook, encrypted like upstream tokens; shown once.
+    webhook_secret_ciphertext = models.TextField(blank=True, default="", editable=False)
+    language = models.CharField(max_length=8, choices=Language.choices, default=Language.EN,
+                                help_text=_("Language of the emails and webhook text."))
+    enabled = models.BooleanField(default=True)
+
+    state = models.CharField(max_length=8, choices=RuleState.choices, default=RuleState.OK,
+                             editable=False)
+    state_seq = models.PositiveIntegerField(default=0, editable=False)
+    state_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_evaluated_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_value = models.FloatField(null=True, blank=True, editable=False)
+    # What the last evaluation said, e.g. "not judged: day 2026-03-10 not mirrored".
+    last_note = models.CharField(max_length=300, blank=True, default="", editable=False)
+    snoozed_until = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True, editable=False)
+    acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                        on_delete=models.SET_NULL, related_name="+",
+                                        editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+", editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["organization__name", "name", "id"]
+        indexes = [models.Index(fields=["enabled", "organization"], name="alertrule_enabled")]
+        constraints = [
+            models.CheckConstraint(condition=~Q(condition__in=sorted(CHANGE_CONDITIONS))
+                                   | ~Q(compare_to=""), name="alertrule_change_compares"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.organization})"
+
+    def new_webhook_secret(self) -> str:
+        """Generate, store (encrypted) and return a new secret: the caller shows it once."""
+        secret = "whsec_" + secrets.token_urlsafe(32)
+        self.webhook_secret_ciphertext = crypto.encrypt(secret)
+        return secret
+
+    def webhook_secret(self) -> str:
+        return crypto.decrypt(self.webhook_secret_ciphertext) if \
+            self.webhook_secret_ciphertext else ""
+
+    def is_snoozed(self, now) -> bool:
+        return self.snoozed_until is not None and self.snoozed_until > now
+
+    def recipient_emails(self) -> list[str]:
+        """Members' addresses (still members of the organisation), then extra addresses."""
+        found = [u.email.lower() for u in
+                 self.members.filter(memberships__organization=self.organization_id)
+                 .exclude(email="").order_by("email")]
+        for address in self.emails:
+            if address.lower() not in found:
+                found.append(address.lower())
+        return found
+
+
+class EventState(models.TextChoices):
+    FIRING = "firing", _("Firing")
+    RESOLVED = "resolved", _("Resolved")
+
+
+class NotifyStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    RETRYING = "retrying", _("Will retry")
+    FAILED = "failed", _("Failed")
+    SNOOZED = "snoozed", _("Not sent: snoozed")
+    NONE = "none", _("No channel")
+
+
+class AlertEvent(models.Model):
+    """One state change of a rule, with the figures that caused it and its notification.
+
+    Unique on (rule, seq): the transition that created it is the only one that can. The
+    notification moves pending → sending → sent through conditional UPDATEs; `recipients`
+    maps each channel ("email:…", "webhook") to {"status", "error", "at"}, saved "sending"
+    before a message leaves, so a crash never leads to a second message.
+    """
+
+    rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="events")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    seq = models.PositiveIntegerField()
+    state = models.CharField(max_length=10, choices=EventState.choices)
+    metric = models.CharField(max_length=32, choices=Metric.choices)
+    value = models.FloatField(null=True, blank=True)
+    compare_value = models.FloatField(null=True, blank=True)
+    threshold = models.FloatField()
+    calls = models.PositiveIntegerField(null=True, blank=True)
+    window_start = models.DateTimeField(null=True, blank=True)
+    window_end = models.DateTimeField(null=True, blank=True)
+    coverage = models.CharField(max_length=300, blank=True, default="")
+    created_at = models.DateTimeField()
+    notify_status = models.CharField(max_length=10, choices=NotifyStatus.choices,
+                                     default=NotifyStatus.PENDING)
+    recipients = models.JSONField(default=dict, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    notified_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["rule", "seq"], name="alertevent_once_per_change"),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "-created_at"], name="alertevent_org_created"),
+            models.Index(fields=["notify_status"], name="alertevent_notify"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule.name}: {self.state} at {self.created_at:%Y-%m-%d %H:%M}"

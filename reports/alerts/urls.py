@@ -1,0 +1,17 @@
+"""Alert rule pages, under the organisation's settings (included by portal/urls.py)."""
+from __future__ import annotations
+
+from django.urls import path
+
+from reports.alerts import views
+
+base = "o/<slug:org_slug>/settings/alerts/"
+
+urlpatterns = [
+    path(base, views.rule_list, name="alerts"),
+    path(base + "new/", views.rule_create, name="alerts-new"),
+    path(base + "<int:pk>/", views.rule_detail, name="alerts-rule"),
+    path(base + "<int:pk>/edit/", views.rule_edit, name="alerts-edit"),
+    path(base + "<int:pk>/delete/", views.rule_delete, name="alerts-delete"),
+    path(base + "<int:pk>/action/", views.rule_action, name="alerts-action"),
+]

@@ -1,0 +1,32 @@
+"""What makes a rule consistent, checked in one place for the settings form and the API."""
+from __future__ import annotations
+
+import math
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+
+from portal.upstream_url import check_allowed
+from reports.alerts.models import CALLBACK_METRICS, CHANGE_CONDITIONS, DAILY_WINDOWS
+
+
+def rule_errors(*, metric: str, window: str, condition: str, compare_to: str,
+                threshold: float | None, agent_id: str, webhook_url: str) -> dict[str, str]:
+    """Field name → message for every inconsistency (empty: the rule is sound)."""
+    errors: dict[str, str] = {}
+    if condition in CHANGE_CONDITIONS and not compare_to:
+        errors["compare_to"] = _("A change condition needs compare_to: previous or week_ago.")
+    if condition and condition not in CHANGE_CONDITIONS and compare_to:
+        errors["compare_to"] = _("compare_to is only for the change conditions.")
+    if metric in CALLBACK_METRICS and window and window not in DAILY_WINDOWS:
+        errors["window"] = _("Callback statistics are daily: choose the window “day” or “7d”.")
+    if metric in CALLBACK_METRICS and agent_id:
+        errors["agent_id"] = _("Callback statistics are per environment, not per agent.")
+    if threshold is not None and not math.isfinite(threshold):
+        errors["threshold"] = _("The threshold must be a finite number.")
+    if webhook_url:
+        try:
+            check_allowed(webhook_url)
+        except ValidationError as exc:
+            errors["webhook_url"] = " ".join(exc.messages).replace("upstream", "webhook")
+    return errors

@@ -1,0 +1,141 @@
+"""Settings pages for alert rules: members read, owners and admins write (portal.access)."""
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from portal import audit
+from portal.access import WRITE_METHODS, org_page
+from portal.models import Role
+from portal.pages import render_org_page
+from reports.alerts.forms import AlertRuleForm
+from reports.alerts.models import AlertEvent, AlertRule
+
+HISTORY_SIZE = 50
+SNOOZE_CHOICES = {"1h": timedelta(hours=1), "4h": timedelta(hours=4),
+                  "24h": timedelta(hours=24), "7d": timedelta(days=7)}
+
+
+def calls_link(org_slug: str, rule: AlertRule, event: AlertEvent) -> str:
+    """The calls explorer filtered to the calls behind an event's value (its local days)."""
+    from django.urls import reverse
+
+    if event.window_start is None:
+        return ""
+    tz = rule.organization.tzinfo
+    last = (event.window_end - timedelta(microseconds=1)).astimezone(tz).date()
+    query = [("start", event.window_start.astimezone(tz).date().isoformat()),
+             ("end", last.isoformat())]
+    query += [("env", e.pk) for e in rule.environments.all()]
+    if rule.agent_id:
+        query.append(("agent", rule.agent_id))
+    return reverse("calls", args=[org_slug]) + "?" + urlencode(query)
+
+
+@org_page(Role.VIEWER)
+def rule_list(request: HttpRequest, org_slug: str) -> HttpResponse:
+    org = request.tenant.organization
+    rules = list(request.tenant.scoped(AlertRule).order_by("name", "pk")
+                 .prefetch_related("environments"))
+    return render_org_page(request, org, "reports/alerts/list.html",
+                           {"rules": rules, "can_edit": request.tenant.can_admin,
+                            "now": timezone.now()})
+
+
+@org_page(Role.VIEWER)
+def rule_detail(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
+    rule = request.tenant.get(AlertRule, pk=pk)
+    events = list(rule.events.all()[:HISTORY_SIZE])
+    for event in events:
+        event.calls_url = calls_link(org_slug, rule, event)
+    return render_org_page(request, rule.organization, "reports/alerts/detail.html", {
+        "rule": rule, "events": events, "can_edit": request.tenant.can_admin,
+        "recipients": rule.recipient_emails(), "now": timezone.now(),
+        "secret": request.session.pop(f"alert-secret-{rule.pk}", ""),
+        "snooze_choices": list(SNOOZE_CHOICES),
+    })
+
+
+def _save_form(request: HttpRequest, form: AlertRuleForm, action: str) -> HttpResponse | None:
+    if request.method != "POST" or not form.is_valid():
+        return None
+    creating = form.instance.pk is None
+    if creating:
+        form.instance.created_by = request.user
+    rule = form.save()
+    audit.record(f"alert_rule.{action}", actor=request.user, organization=rule.organization,
+                 target=rule, changed=[] if creating else form.changed_data)
+    if form.new_secret:
+        # Shown once, on the next page; only its HMAC use remains afterwards.
+        request.session[f"alert-secret-{rule.pk}"] = form.new_secret
+    messages.success(request, _("Alert rule saved."))
+    return redirect("alerts-rule", rule.organization.slug, rule.pk)
+
+
+@org_page(Role.ADMIN, WRITE_METHODS)
+def rule_create(request: HttpRequest, org_slug: str) -> HttpResponse:
+    org = request.tenant.organization
+    form = AlertRuleForm(request.POST or None, organization=org,
+                         initial={"members": [request.user],
+                                  "environments": list(request.tenant.environments)})
+    done = _save_form(request, form, "create")
+    if done:
+        return done
+    return render_org_page(request, org, "reports/alerts/form.html", {"form": form},
+                           status=400 if form.errors else 200)
+
+
+@org_page(Role.ADMIN, WRITE_METHODS)
+def rule_edit(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
+    rule = request.tenant.get(AlertRule, pk=pk)
+    form = AlertRuleForm(request.POST or None, instance=rule,
+                         organization=request.tenant.organization)
+    done = _save_form(request, form, "update")
+    if done:
+        return done
+    return render_org_page(request, request.tenant.organization, "reports/alerts/form.html",
+                           {"form": form, "rule": rule}, status=400 if form.errors else 200)
+
+
+@org_page(Role.ADMIN, WRITE_METHODS)
+def rule_delete(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
+    rule = request.tenant.get(AlertRule, pk=pk)
+    if request.method == "POST":
+        audit.record("alert_rule.delete", actor=request.user,
+                     organization=request.tenant.organization, target=rule)
+        rule.delete()
+        messages.success(request, _("Alert rule deleted."))
+        return redirect("alerts", org_slug)
+    return render_org_page(request, request.tenant.organization,
+                           "reports/alerts/confirm_delete.html", {"rule": rule})
+
+
+@org_page(Role.ADMIN, ("POST",))
+def rule_action(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
+    """Acknowledge, snooze (for a period) or unsnooze a rule."""
+    rule = request.tenant.get(AlertRule, pk=pk)
+    action, now = request.POST.get("action"), timezone.now()
+    if action == "acknowledge":
+        rule.acknowledged_at, rule.acknowledged_by = now, request.user
+        message = _("Acknowledged.")
+    elif action == "snooze" and request.POST.get("for") in SNOOZE_CHOICES:
+        rule.snoozed_until = now + SNOOZE_CHOICES[request.POST["for"]]
+        message = _("Snoozed: no notifications until then.")
+    elif action == "unsnooze":
+        rule.snoozed_until = None
+        message = _("Snooze ended.")
+    else:
+        return HttpResponseBadRequest(
+            _("action must be acknowledge, snooze (with for = 1h, 4h, 24h or 7d) or unsnooze."))
+    rule.save(update_fields=["acknowledged_at", "acknowledged_by", "snoozed_until",
+                             "updated_at"])
+    audit.record(f"alert_rule.{action}", actor=request.user,
+                 organization=request.tenant.organization, target=rule)
+    messages.success(request, message)
+    return redirect("alerts-rule", org_slug, rule.pk)

@@ -1,0 +1,76 @@
+"""Webhook bodies and signatures.
+
+Two formats: Slack-compatible (`{"text": …}`, what Slack, Mattermost and Teams' Slack
+connector accept) and generic JSON signed with HMAC-SHA256 of the exact body under the rule's
+secret, sent as `X-Switchboard-Signature: sha256=<hex>`; receivers recompute it with the
+secret they were shown once and compare in constant time.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+
+import requests
+from django.core.exceptions import ValidationError
+
+from portal.upstream_url import check_allowed
+from reports.alerts.models import AlertEvent, AlertRule, WebhookFormat
+
+SIGNATURE_HEADER = "X-Switchboard-Signature"
+TIMEOUT = (5, 10)
+
+
+class WebhookError(Exception):
+    """The receiver could not be reached or did not answer 2xx."""
+
+
+def sign(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def verify(secret: str, body: bytes, header: str) -> bool:
+    return hmac.compare_digest(sign(secret, body), header or "")
+
+
+def payload(rule: AlertRule, event: AlertEvent, text: str, link: str) -> dict:
+    """The generic JSON document (stable field names; values as stored)."""
+    iso = lambda d: d.isoformat() if d else None  # noqa: E731
+    return {
+        "type": f"alert.{event.state}", "event_id": event.pk, "rule_id": rule.pk,
+        "rule": rule.name, "organization": rule.organization.slug, "severity": rule.severity,
+        "state": event.state, "metric": event.metric, "value": event.value,
+        "compare_value": event.compare_value, "threshold": event.threshold,
+        "condition": rule.condition, "compare_to": rule.compare_to or None,
+        "window": rule.window, "window_start": iso(event.window_start),
+        "window_end": iso(event.window_end), "coverage": event.coverage,
+        "created_at": iso(event.created_at), "text": text, "url": link,
+    }
+
+
+def body_and_headers(rule: AlertRule, event: AlertEvent, text: str, link: str
+                     ) -> tuple[bytes, dict[str, str]]:
+    headers = {"Content-Type": "application/json", "User-Agent": "Switchboard-Alerts/1"}
+    if rule.webhook_format == WebhookFormat.SLACK:
+        body = json.dumps({"text": f"{text}\n<{link}|Open in Switchboard>"}).encode()
+        return body, headers
+    body = json.dumps(payload(rule, event, text, link), separators=(",", ":")).encode()
+    headers[SIGNATURE_HEADER] = sign(rule.webhook_secret(), body)
+    headers["X-Switchboard-Event"] = f"alert.{event.state}"
+    return body, headers
+
+
+def post(rule: AlertRule, event: AlertEvent, text: str, link: str) -> None:
+    """POST the event to the rule's webhook; raises WebhookError unless it answers 2xx."""
+    try:
+        check_allowed(rule.webhook_url)  # production: https, public addresses only
+    except ValidationError as exc:
+        raise WebhookError("; ".join(exc.messages)) from exc
+    body, headers = body_and_headers(rule, event, text, link)
+    try:
+        response = requests.post(rule.webhook_url, data=body, headers=headers,
+                                 timeout=TIMEOUT, allow_redirects=False)
+    except requests.RequestException as exc:
+        raise WebhookError(f"could not reach the webhook: {type(exc).__name__}") from exc
+    if not 200 <= response.status_code < 300:
+        raise WebhookError(f"the webhook answered HTTP {response.status_code}")

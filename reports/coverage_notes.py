@@ -1,0 +1,76 @@
+"""What a report says about its coverage, in words: shared by the portal pages and the emails.
+
+A figure over days the mirror has not read is shown with a notice naming them (per
+environment, as day ranges), and a missing comparison says why instead of showing a
+percentage. The words are built here once so a page and an email never disagree.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from reports.queries.common import Comparison, NoComparison
+from sync.coverage import Coverage
+
+
+@dataclass(frozen=True)
+class MissingNote:
+    """One environment's never-mirrored days, as readable ranges."""
+
+    environment: str
+    ranges: str
+    days: int
+
+
+def day_ranges(days: Sequence[date]) -> list[tuple[date, date]]:
+    """Sorted days as (first, last) runs of consecutive days."""
+    runs: list[tuple[date, date]] = []
+    for day in sorted(days):
+        if runs and runs[-1][1] + timedelta(days=1) == day:
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs
+
+
+def format_ranges(days: Sequence[date]) -> str:
+    def one(first: date, last: date) -> str:
+        a = date_format(first, "SHORT_DATE_FORMAT")
+        return a if first == last else f"{a} – {date_format(last, 'SHORT_DATE_FORMAT')}"
+
+    return ", ".join(one(a, b) for a, b in day_ranges(days))
+
+
+def missing_notes(coverage: Coverage, names: dict[int, str]) -> list[MissingNote]:
+    """One note per environment with days never mirrored in the range."""
+    return [MissingNote(names.get(env_id, str(env_id)), format_ranges(days), len(days))
+            for env_id, days in sorted(coverage.missing_by_environment.items())]
+
+
+def comparison_note(comparison: Comparison) -> str:
+    """Why there is no comparison ('' when there is one)."""
+    if comparison.available:
+        return ""
+    if comparison.reason == NoComparison.ONLY_OPEN_DAYS:
+        return _("no comparison: the period holds only days still being mirrored")
+    if comparison.history_start is not None:
+        return _("no comparison: history starts on %(day)s") % {
+            "day": date_format(comparison.history_start, "SHORT_DATE_FORMAT")}
+    return _("no comparison: the previous period is not fully mirrored")
+
+
+def open_days_note(comparison: Comparison, partial_days: Iterable[date]) -> str:
+    """The rule for the open day: shown as partial, left out of comparisons on both sides."""
+    days = sorted(partial_days)
+    if not days:
+        return ""
+    text = _("%(days)s is still being mirrored: its figures are partial.") % {
+        "days": format_ranges(days)}
+    if comparison.available and comparison.excluded_days:
+        text += " " + _("Comparisons leave it out, and the same number of days of the "
+                        "previous period.")
+    return text

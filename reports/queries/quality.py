@@ -1,0 +1,246 @@
+"""The Quality report of Origins AI environments: latency, billed time, cost, hang-ups, insights.
+
+Reads `QualityDayRollup` only (one row per environment, local day and agent), so its cost
+grows with the days and agents in range, never with the calls. Every figure says how many
+calls reported it: a figure no call reported is None ("not reported"), never 0. Latency
+percentiles come from the sum of the rows' fixed histograms (exact within one bucket).
+
+Coverage: the Origins calls stream reads every agent's whole history, so each local day that
+ended before its last complete read is covered; the day of that read is partial; later days,
+or every day of an environment never read, are missing — their figures are absent.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.db.models import QuerySet
+
+from portal.models import Environment, Provider
+from reports.queries.common import check_range, days_in, resolve_environments
+from sync.models import Agent, StreamState
+from sync.quality_models import LATENCY_BUCKET_COUNT, LATENCY_BUCKETS, QualityDayRollup
+from sync.rollups import local_day_bounds
+
+COMPLETE, PARTIAL, MISSING = "complete", "partial", "missing"
+
+
+@dataclasses.dataclass(frozen=True)
+class Share:
+    """One value as the provider sent it, and how many calls had it."""
+
+    value: str
+    calls: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Distribution:
+    """Calls per value (most frequent first) and how many calls did not report the field."""
+
+    reported: list[Share]
+    not_reported: int
+
+
+@dataclasses.dataclass(frozen=True)
+class QualityFigures:
+    """Voice-quality figures of some calls; None = not reported by any of them."""
+
+    calls: int
+    latency_calls: int
+    latency_p50_ms: int | None
+    latency_p90_ms: int | None
+    billed_calls: int
+    billed_minutes: float | None
+    # None without a price on every environment with billed time, or with nothing billed.
+    cost: float | None
+    hangup_sources: Distribution
+    hangup_causes: Distribution
+    sentiments: Distribution
+    insights: Distribution
+
+
+@dataclasses.dataclass(frozen=True)
+class DayQuality:
+    day: date
+    coverage: str
+    figures: QualityFigures | None  # None for a day never mirrored
+
+
+@dataclasses.dataclass(frozen=True)
+class AgentQuality:
+    environment_id: int
+    agent_id: str
+    name: str
+    figures: QualityFigures
+
+
+@dataclasses.dataclass(frozen=True)
+class Coverage:
+    """Which days of the range the mirror has read (see the module docstring)."""
+
+    complete_days: int
+    partial_days: list[date]
+    missing_days: list[date]
+    read_until: dict[int, datetime | None]  # environment id → its last complete read
+
+
+@dataclasses.dataclass(frozen=True)
+class QualitySummary:
+    environment_ids: list[int]
+    start: date
+    end: date
+    timezone: str
+    # Environments in scope that have a per-minute price (cost is shown for them only).
+    priced: bool
+    totals: QualityFigures
+    days: list[DayQuality]
+    agents: list[AgentQuality]
+    coverage: Coverage
+
+
+class _Sum:
+    """Running sums of rollup rows: merged histograms and maps, billed seconds and cost."""
+
+    def __init__(self) -> None:
+        self.calls = self.latency_calls = self.latency_max = self.billed_calls = 0
+        self.billed_seconds = 0.0
+        self.cost: Decimal | None = Decimal(0)
+        self.hist = [0] * LATENCY_BUCKET_COUNT
+        self.maps: dict[str, dict[str, int]] = {k: {} for k in _MAPS}
+
+    def add(self, row: QualityDayRollup, price: Decimal | None) -> None:
+        self.calls += row.calls
+        self.latency_calls += row.latency_calls
+        self.latency_max = max(self.latency_max, row.latency_max)
+        for i, n in enumerate(row.latency_hist[:LATENCY_BUCKET_COUNT]):
+            self.hist[i] += n
+        self.billed_calls += row.billed_calls
+        self.billed_seconds += row.billed_seconds
+        if row.billed_calls:
+            if price is None:
+                self.cost = None
+            elif self.cost is not None:
+                self.cost += Decimal(str(row.billed_seconds)) / 60 * price
+        for name in _MAPS:
+            counts = self.maps[name]
+            for value, n in (getattr(row, name) or {}).items():
+                counts[value] = counts.get(value, 0) + n
+
+    def figures(self) -> QualityFigures:
+        def dist(name: str) -> Distribution:
+            counts = self.maps[name]
+            shares = sorted((Share(v, n) for v, n in counts.items()),
+                            key=lambda s: (-s.calls, s.value))
+            return Distribution(shares, self.calls - sum(counts.values()))
+
+        billed = self.billed_calls > 0
+        return QualityFigures(
+            calls=self.calls, latency_calls=self.latency_calls,
+            latency_p50_ms=latency_percentile(self.hist, 0.5, self.latency_max),
+            latency_p90_ms=latency_percentile(self.hist, 0.9, self.latency_max),
+            billed_calls=self.billed_calls,
+            billed_minutes=round(self.billed_seconds / 60, 2) if billed else None,
+            cost=round(float(self.cost), 2) if billed and self.cost is not None else None,
+            **{name: dist(name) for name in _MAPS})
+
+
+_MAPS = ("hangup_sources", "hangup_causes", "sentiments", "insights")
+
+
+def latency_percentile(hist: Sequence[int], fraction: float, max_value: int) -> int | None:
+    """Nearest-rank percentile (ms) of a latency histogram, interpolated inside its bucket;
+    None when no call reported a latency. The open last bucket is capped by the largest."""
+    n = sum(hist)
+    if n == 0:
+        return None
+    rank = max(1, math.ceil(fraction * n))
+    seen = 0
+    for index, count in enumerate(hist):
+        if count and seen + count >= rank:
+            lower = LATENCY_BUCKETS[index - 1] if index > 0 else 0
+            upper = LATENCY_BUCKETS[index] if index < len(LATENCY_BUCKETS) else max_value
+            upper = min(upper, max(max_value, lower + 1))
+            return lower + max(1, round((upper - lower) * (rank - seen) / count))
+        seen += count
+    return max_value
+
+
+def origins_environments(environments: Iterable[Environment]) -> list[Environment]:
+    return [e for e in environments if e.provider == Provider.ORIGINS]
+
+
+def cache_params(environments: Iterable[Environment]) -> dict[str, list[str]]:
+    """What a cached Quality summary depends on beyond the data version: each environment's
+    price (cost) and last sync (coverage moves on with a sync that changed nothing)."""
+    envs = sorted(environments, key=lambda e: e.pk)
+    return {"prices": [str(e.price_per_minute) for e in envs],
+            "synced": [str(e.last_synced_at) for e in envs]}
+
+
+def _coverage(envs: list[Environment], days: list[date]) -> tuple[dict[date, str], Coverage]:
+    tz = envs[0].organization.tzinfo
+    cursors = dict(StreamState.objects.filter(environment__in=envs, stream="calls")
+                   .values_list("environment_id", "cursor"))
+    read_until: dict[int, datetime | None] = {}
+    for env in envs:
+        value = (cursors.get(env.pk) or {}).get("read_at")
+        read_until[env.pk] = datetime.fromisoformat(value) if isinstance(value, str) else None
+    state: dict[date, str] = {}
+    for day in days:
+        _, end = local_day_bounds(day, tz)
+        start, _ = local_day_bounds(day, tz)
+        kinds = set()
+        for moment in read_until.values():
+            if moment is None or moment < start:
+                kinds.add(MISSING)
+            elif moment < end:
+                kinds.add(PARTIAL)
+            else:
+                kinds.add(COMPLETE)
+        state[day] = MISSING if MISSING in kinds else PARTIAL if PARTIAL in kinds else COMPLETE
+    coverage = Coverage(
+        complete_days=sum(1 for s in state.values() if s == COMPLETE),
+        partial_days=[d for d, s in state.items() if s == PARTIAL],
+        missing_days=[d for d, s in state.items() if s == MISSING],
+        read_until=read_until)
+    return state, coverage
+
+
+def quality_summary(environments: Iterable[Environment] | QuerySet[Environment], start: date,
+                    end: date, *, agent_ids: list[str] | None = None) -> QualitySummary:
+    """The Quality report of the Origins environments among `environments` over start..end."""
+    check_range(start, end)
+    envs, org = resolve_environments(environments)
+    envs = origins_environments(envs)
+    days = days_in(start, end)
+    if not envs:
+        raise ValueError("the Quality report covers Origins AI environments only")
+    state, coverage = _coverage(envs, days)
+    prices = {e.pk: e.price_per_minute for e in envs}
+    rows = QualityDayRollup.objects.filter(environment__in=envs, day__gte=start, day__lte=end)
+    if agent_ids:
+        rows = rows.filter(agent_external_id__in=agent_ids)
+    total, per_day, per_agent = _Sum(), {d: _Sum() for d in days}, {}
+    for row in rows.order_by("day", "environment_id", "agent_external_id"):
+        if state.get(row.day) == MISSING:
+            continue  # a partial read of a day never completed: not shown as figures
+        price = prices.get(row.environment_id)
+        total.add(row, price)
+        per_day[row.day].add(row, price)
+        key = (row.environment_id, row.agent_external_id)
+        per_agent.setdefault(key, _Sum()).add(row, price)
+    names = dict(((e, a), n) for e, a, n in Agent.objects.filter(environment__in=envs)
+                 .values_list("environment_id", "external_id", "name"))
+    agents = [AgentQuality(env_id, agent_id, names.get((env_id, agent_id), "") or agent_id,
+                           acc.figures())
+              for (env_id, agent_id), acc in sorted(per_agent.items())]
+    return QualitySummary(
+        environment_ids=[e.pk for e in envs], start=start, end=end, timezone=org.timezone,
+        priced=all(p is not None for p in prices.values()),
+        totals=total.figures(),
+        days=[DayQuality(d, state[d], None if state[d] == MISSING else per_day[d].figures())
+              for d in days],
+        agents=agents, coverage=coverage)

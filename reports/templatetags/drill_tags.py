@@ -1,0 +1,134 @@
+"""Template side of `reports.drill`: a figure rendered as a link to the calls it counts.
+
+Each link carries `data-calls` (how many calls the explorer will list), so a test (and a
+curious reader) can check the door against the figure. Figures of zero calls are shown
+without a link: there is nothing behind them to open.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from portal.templatetags.portal_tags import _int, percent
+from reports import drill, viewstate
+
+register = template.Library()
+
+
+def _link(text: Any, calls: int, url: str) -> str:
+    title = ngettext("Open the %(n)s call behind this figure",
+                     "Open the %(n)s calls behind this figure", calls) % {"n": _int(calls)}
+    return format_html('<a class="drill" href="{}" data-calls="{}" title="{}">{}</a>',
+                       url, calls, title, text)
+
+
+@register.simple_tag(takes_context=True)
+def drill_link(context, text: Any, calls: int | None, **narrow: Any) -> str:
+    """`text` linked to the explorer filtered to the `calls` calls of the page's scope
+    narrowed by `narrow` (see `drill.explorer_params`); plain `text` when there are none."""
+    scope, org = context.get("scope"), context.get("org")
+    if not calls or scope is None or org is None:
+        return format_html("{}", text)
+    narrow = {k: v for k, v in narrow.items() if v is not None}
+    return _link(text, int(calls), drill.door(org.slug, scope, calls, **narrow).url)
+
+
+@register.simple_tag(takes_context=True)
+def drill_series_rows(context, series) -> str:
+    """The calls-per-period table body, each count linked to its period's calls."""
+    scope, org = context["scope"], context["org"]
+
+    notes = {"missing": _("not mirrored"), "partial": _("partial")}
+
+    def label(point) -> str:
+        day = date_format(point.start, "SHORT_DATE_FORMAT")
+        note = notes.get(getattr(point, "state", "covered"))
+        return f"{day} ({note})" if note else day
+
+    def row(point) -> tuple[str, str]:
+        f = point.figures
+        if f is None:  # never mirrored: no figure, not zeros, and nothing to open
+            return label(point), format_html_join("", '<td class="num">{}</td>',
+                                                  [("–",)] * 6)
+        span = {"start": point.start, "end": point.end}
+        cells = [(f.total, {})] + [(drill.outcome_count(f, o), {"outcome": o})
+                                   for o in ("answered", "no_answer", "busy", "failed")]
+        html = format_html_join("", '<td class="num">{}</td>', (
+            (_link(_int(n), n, drill.door(org.slug, scope, n, **span, **extra).url)
+             if n else _int(n),) for n, extra in cells))
+        return label(point), format_html(
+            '{}<td class="num">{}</td>', html, percent(f.answer_rate))
+
+    return format_html_join("", "<tr><td>{}</td>{}</tr>", (row(p) for p in series))
+
+
+@register.simple_tag(takes_context=True)
+def drill_heatmap_rows(context, rows) -> str:
+    """Heatmap body (weekday rows, local-hour columns), each cell linked to its calls."""
+    scope, org = context["scope"], context["org"]
+
+    # Shading stops at 60 % opacity so the dark figures keep a contrast above 4.5:1.
+    def cells(weekday: int, values) -> str:
+        out = []
+        for hour, (n, share) in enumerate(values):
+            text = _link(_int(n), n, drill.door(org.slug, scope, n, weekday=weekday,
+                                                hour=hour).url) if n else _int(n)
+            out.append((f"{share * 0.6:.2f}", text))
+        return format_html_join(
+            "", '<td style="background: rgba(29,78,216,{})">{}</td>', out)
+
+    return format_html_join("", '<tr><th scope="row">{}</th>{}</tr>', (
+        (str(day), cells(i, values)) for i, (day, values) in enumerate(rows)))
+
+
+@register.simple_tag(takes_context=True)
+def carried_query(context, target: str) -> str:
+    """"?…" keeping the current period, environments, agent and direction for `target`
+    (a report page or the calls explorer), or "" when there is nothing to keep."""
+    request = context.get("request")
+    if request is None:
+        return ""
+    org = context.get("org")
+    today = timezone.localdate(timezone=org.tzinfo) if org is not None else None
+    return viewstate.carried_query(request.GET, target, today)
+
+
+@register.simple_tag
+def not_applied_note(scope: Any, *, direction: bool = True) -> str:
+    """Beside a figure that ignores some of the chosen filters (callback statistics are
+    per environment and day): which of them it leaves out."""
+    if scope is None:
+        return ""
+    notes = []
+    if getattr(scope, "agent_ids", None):
+        notes.append(_("The agent filter does not apply here: callback statistics count "
+                       "every callback of the chosen environments."))
+    if direction and getattr(scope, "direction", None):
+        notes.append(_("The direction filter does not apply here: callbacks are inbound "
+                       "calls by definition."))
+    return format_html_join("", '<p class="note" role="note">{}</p>', ((n,) for n in notes))
+
+
+@register.simple_tag
+def agent_label(row: Any, scope: Any) -> str:
+    """An agent row's name, with its environment when the scope has more than one (two
+    "Callback Desk"s in two environments must be told apart)."""
+    name = row.name or row.agent_id or _("(no agent)")
+    environments = getattr(scope, "environments", None) or []
+    if len(environments) > 1:
+        env = next((e.name for e in environments if e.pk == row.environment_id), "")
+        if env:
+            return f"{name} ({env})"
+    return str(name)
+
+
+@register.simple_tag
+def callbacks_why_not() -> str:
+    """Why a callback figure is not a link (said beside each of them)."""
+    return str(drill.CALLBACKS_WHY_NOT)

@@ -1,1 +1,0 @@
-"""Upstream API clients: one shared HTTP core (`base`) and one thin client per provider."""

@@ -1,0 +1,1 @@
+"""Origins AI: client, streams (agents, call_stats) and record parsing."""

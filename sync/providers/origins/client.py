@@ -1,0 +1,126 @@
+"""Origins AI API: one bare JSON array of call records per integer agent id.
+
+The endpoint has no envelope, pagination or date filter, so every run reads each agent's
+whole history — 100,000 records are about 200 MB of JSON. The body is therefore never held:
+`ijson` (its C backend) parses the response as it arrives and yields one record at a time,
+so memory follows the records being written, not the size of the history.
+
+A body that breaks off (a dropped connection, a truncated answer) is asked for again and the
+records already handed on are skipped, up to `max_attempts` times; the array is oldest first,
+so what was handed on is a prefix. (A record inserted upstream inside that prefix between the
+two requests is read by the next run, which re-reads everything anyway.)
+"""
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import ijson
+import requests
+import urllib3
+
+from sync.providers.errors import BadResponse
+from sync.providers.http import HttpClient
+
+logger = logging.getLogger("sync.http")
+
+# What a body that breaks off while being read raises (urllib3 is read directly via raw).
+_BROKEN_BODY = (ijson.JSONError, urllib3.exceptions.HTTPError, requests.RequestException,
+                OSError)
+_SPACE = b" \t\r\n\xef\xbb\xbf"  # and a UTF-8 byte-order mark
+
+
+class _Body:
+    """A response body whose first bytes were read ahead (to check it is an array)."""
+
+    def __init__(self, raw: Any, head: bytes) -> None:
+        self.raw, self.head = raw, head
+
+    def read(self, size: int = -1) -> bytes:
+        if size == 0:  # ijson probes read(0) for bytes or text
+            return b""
+        if self.head:
+            head, self.head = self.head, b""
+            return head
+        return self.raw.read(size)
+
+
+class OriginsClient(HttpClient):
+    """The endpoint the Origins sync reads."""
+
+    def call_stats(self, agent_id: int) -> Iterator[Any]:
+        """Every call record of `agent_id`, oldest first, parsed as the body arrives.
+
+        The first request is made here (NotFound for an unknown agent, AuthError, … are
+        raised by this call); the records come from iterating the result.
+        """
+        path = f"api/agents/{int(agent_id)}/call_stats"
+        return self._records(path, self._open(path))
+
+    def call_stats_opening(self, agent_id: int) -> bytes:
+        """b"[" when an agent's call_stats opens as a JSON array (for the connection test).
+
+        Only the first bytes are read, then the response is closed: the body is the agent's
+        whole history. A body that is not an array raises BadResponse.
+        """
+        resp, _ = self._open(f"api/agents/{int(agent_id)}/call_stats")
+        resp.close()
+        return b"["
+
+    def _open(self, path: str) -> tuple[requests.Response, _Body]:
+        resp = self.open_stream(path)
+        try:
+            head = b""
+            while len(head) < 65536:
+                more = resp.raw.read(1024)
+                if not more:
+                    break
+                head += more
+                if head.lstrip(_SPACE):
+                    break
+            if head.lstrip(_SPACE)[:1] != b"[":
+                raise BadResponse(f"GET /{path}: expected a JSON array of call records, "
+                                  f"found {_shape(head + resp.raw.read(65536))}", path=path)
+        except BaseException:
+            resp.close()
+            raise
+        return resp, _Body(resp.raw, head)
+
+    def _records(self, path: str, opened: tuple[requests.Response, _Body]) -> Iterator[Any]:
+        handed_on = 0
+        resp, body = opened
+        for attempt in range(self.max_attempts):
+            try:
+                skip = handed_on
+                for record in ijson.items(body, "item", use_float=True):
+                    if skip:
+                        skip -= 1
+                        continue
+                    handed_on += 1
+                    yield record
+                return
+            except _BROKEN_BODY as exc:
+                logger.warning("upstream GET %s: body broke off after %d records (%s), "
+                               "attempt %d", path, handed_on, type(exc).__name__, attempt + 1)
+                if attempt + 1 == self.max_attempts:
+                    raise BadResponse(f"GET /{path}: the body broke off after {handed_on} "
+                                      f"records ({type(exc).__name__}), {attempt + 1} times",
+                                      path=path) from None
+            finally:
+                resp.close()
+            self.backoff_pause(attempt)
+            resp, body = self._open(path)
+
+
+def _shape(start: bytes) -> str:
+    """What a non-array body looks like, for the error (keys of an object, else a type)."""
+    try:
+        value = json.loads(start)
+    except ValueError:
+        text = start.decode("utf-8", "replace").strip()
+        return f"a body starting {text[:60]!r}" if text else "an empty body"
+    if isinstance(value, dict):
+        return str(sorted(value)[:10])
+    return type(value).__name__

@@ -1,0 +1,162 @@
+"""Origins AI streams: the configured agents, and every call record of each agent.
+
+There is no list-agents endpoint: the agents are the environment's configured ids. The calls
+endpoint returns an agent's whole history as one array on every run, so memory must not
+follow the history and unchanged records must be cheap: the client parses the body as it
+arrives (one record at a time), each chunk of CHUNK records is compared with the stored
+hashes of just that chunk (one query), and only new or changed rows go to the shared upsert.
+
+Values outside the documented sets (a status, a hang-up cause, a direction) are stored as
+sent and noted once per run under "unknown_values".
+
+Rollups: the local days of changed records are kept in the stream's cursor in the same
+transaction as the rows, and refreshed once when every agent is done, so a killed run
+refreshes them on the next one.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from itertools import islice
+from typing import Any
+
+from django.utils import timezone
+
+from sync import quarantine
+from sync.models import Agent, Call
+from sync.providers.errors import NotFound
+from sync.providers.origins.records import (
+    ORIGINS_CALL_UPDATE_FIELDS,
+    call_key,
+    origins_call,
+    queued_at,
+    unknown_values,
+)
+from sync.providers.records import AGENT_UPDATE_FIELDS, Rejected
+from sync.providers.validation import moment
+from sync.rollups import local_days_of, refresh_rollups
+from sync.run_context import RunContext
+from sync.upsert import Counts, canonical, payload_hash, upsert
+
+CHUNK = 500
+
+
+def ensure_agents(ctx: RunContext) -> tuple[dict[int, int], Counts]:
+    """An Agent row per configured id (no names: Origins does not describe agents)."""
+    env = ctx.environment
+    seen_at = timezone.now()
+    rows = [dict(environment_id=env.pk, external_id=str(i), raw={"agent_id": i},
+                 payload_hash=payload_hash({"agent_id": i}), last_seen_at=seen_at)
+            for i in env.agent_ids]
+    fields = [f for f in AGENT_UPDATE_FIELDS if f in ("raw", "payload_hash")]
+    counts = upsert(Agent, env, rows, key="external_id", update_fields=fields)
+    pks = dict(Agent.objects.filter(environment=env, external_id__in=[r["external_id"]
+                                                                      for r in rows])
+               .values_list("external_id", "pk"))
+    return {i: pks[str(i)] for i in env.agent_ids}, counts
+
+
+def sync_agents(ctx: RunContext) -> None:
+    """Agent rows for the configured ids (no request: Origins cannot list agents)."""
+    with ctx.page_transaction():
+        _, counts = ensure_agents(ctx)
+        ctx.save_cursor({"agent_ids": ctx.environment.agent_ids})
+        ctx.record(counts, pages=0)
+
+
+def sync_calls(ctx: RunContext) -> None:
+    """Each configured agent's call_stats, upserted in chunks; a 404 marks the agent missing."""
+    env = ctx.environment
+    if not env.agent_ids:
+        ctx.run.details["warning"] = "no agent ids configured for this environment"
+        return
+    with ctx.page_transaction():
+        agents, _ = ensure_agents(ctx)
+    cursor = ctx.cursor()
+    dirty: set[str] = set(cursor.get("dirty_days", []))
+    noted: set[str] = set()  # unknown values already noted in this run
+    kept = {k: cursor[k] for k in ("read_at",) if k in cursor}  # coverage, until we finish
+    ctx.progress.begin(f"{env.name}: calls", len(agents))
+    for agent_id, agent_pk in agents.items():
+        try:
+            records = ctx.client.call_stats(agent_id)
+        except NotFound:
+            Agent.objects.filter(pk=agent_pk).update(missing=True)
+            ctx.note("missing_agents", agent_id)
+            ctx.progress.step()
+            continue
+        Agent.objects.filter(pk=agent_pk, missing=True).update(missing=False)
+        _write_records(ctx, records, agent_id, agent_pk, dirty, noted, kept)
+        ctx.progress.step()
+    with ctx.page_transaction():
+        if dirty:
+            refresh_rollups(env, {date.fromisoformat(d) for d in dirty})
+            ctx.bump_data_version()
+        # Every agent's whole history was read: the Quality report's coverage ends here, and
+        # a rejection this run did not repeat was corrected (or removed) upstream.
+        ctx.save_cursor({"read_at": ctx.now.isoformat()})
+        quarantine.clear(ctx)
+    ctx.progress.end()
+
+
+def _day_of(item: Any, tz: Any) -> date | None:
+    """The local day a refused record was made, when its initiation time says so."""
+    try:
+        started = moment(item.get("initiation_time"), "initiation_time")
+    except (Rejected, AttributeError):
+        return None
+    return started.astimezone(tz).date() if started else None
+
+
+def _stored_hashes(env: Any, keys: list[str]) -> dict[str, str]:
+    """external_id → payload_hash of the stored calls among `keys` (one query per chunk)."""
+    return dict(Call.objects.filter(environment=env, external_id__in=keys)
+                .values_list("external_id", "payload_hash"))
+
+
+def _write_records(ctx: RunContext, records: Iterator[Any], agent_id: int, agent_pk: int,
+                   dirty: set[str], noted: set[str], kept: dict[str, Any]) -> None:
+    """Upsert one agent's records CHUNK at a time as they are parsed; a chunk is freed once
+    written, so memory holds one chunk whatever the length of the history."""
+    env, tz = ctx.environment, ctx.environment.organization.tzinfo
+    reasons: dict[str, int] = ctx.run.details.setdefault("rejected_reasons", {})
+    while chunk := list(islice(records, CHUNK)):
+        # The whole history is re-read every run, so most records are unchanged: their hash
+        # is compared with the stored one before anything else is made of them, and they
+        # never reach the write path (nor the rollups' dirty days).
+        hashed = [(item, call_key(item), canonical(item)) for item in chunk]
+        del chunk
+        stored = _stored_hashes(env, [key for _, key, _ in hashed if key])
+        fresh, unchanged, refused = [], set(), []
+        for item, key, raw in hashed:
+            for value in unknown_values(item):
+                if value not in noted:
+                    noted.add(value)
+                    ctx.note("unknown_values", value)
+            if key and stored.get(key) == raw.digest:
+                unchanged.add(key)
+                continue
+            try:
+                fresh.append(origins_call(env, item, agent_id, agent_pk, raw))
+            except Rejected as exc:
+                reasons[str(exc)] = reasons.get(str(exc), 0) + 1
+                refused.append((item, str(exc), _day_of(item, tz)))
+        del hashed
+        with ctx.page_transaction():
+            for item, reason, day in refused:
+                quarantine.reject(ctx, item, reason, day=day,
+                                  upstream_id=item.get("call_id") if isinstance(item, dict)
+                                  else None)
+            counts: Counts = upsert(Call, env, fresh, key="external_id",
+                                    update_fields=ORIGINS_CALL_UPDATE_FIELDS)
+            counts.unchanged += len(unchanged - {r["external_id"] for r in fresh})
+            if fresh:
+                # Queue time too: a queued call's start moves to its initiation time later.
+                moments = [r["started_at"] for r in fresh]
+                moments += [q for q in (queued_at(r["raw"].value) for r in fresh) if q]
+                dirty |= {d.isoformat() for d in local_days_of(moments, tz)}
+                ctx.save_cursor({**kept, "dirty_days": sorted(dirty)})
+            ctx.record(counts)
+        del fresh
+    if not reasons:
+        ctx.run.details.pop("rejected_reasons", None)

@@ -1,0 +1,64 @@
+"""The provider registry: how to build a client for an environment and which streams it has.
+
+The engine (`sync.engine`) is provider-agnostic; adding a provider (Origins AI) means adding
+a package under `sync/providers/` and an adapter here with its client and streams.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from portal import upstream_url
+from portal.models import Environment, Provider
+from sync.budget import RequestBudget
+from sync.providers.http import HttpClient
+from sync.providers.origins import streams as origins
+from sync.providers.origins.client import OriginsClient
+from sync.providers.talkover import streams as talkover
+from sync.providers.talkover.client import TalkoverClient
+from sync.run_context import RunContext
+
+
+@dataclass(frozen=True)
+class ProviderAdapter:
+    """A provider: its client class and its streams, run in this order."""
+
+    client_class: type[HttpClient]
+    streams: dict[str, Callable[[RunContext], None]]
+
+    @property
+    def stream_names(self) -> list[str]:
+        return list(self.streams)
+
+    def client(self, environment: Environment) -> HttpClient:
+        token = environment.get_token()
+        budget = RequestBudget(token, environment.requests_per_minute,
+                               window=float(getattr(settings, "SYNC_BUDGET_WINDOW", 60.0)))
+        return self.client_class(environment.effective_base_url, token, budget=budget,
+                                 address_check=upstream_url.check_allowed)
+
+    def run_stream(self, name: str, ctx: RunContext) -> None:
+        self.streams[name](ctx)
+
+
+ADAPTERS: dict[str, ProviderAdapter] = {
+    Provider.TALKOVER: ProviderAdapter(TalkoverClient, {
+        "agents": talkover.sync_agents,
+        "calls": talkover.sync_calls,
+        "callback_days": talkover.sync_callback_days,
+    }),
+    Provider.ORIGINS: ProviderAdapter(OriginsClient, {
+        "agents": origins.sync_agents,
+        "calls": origins.sync_calls,
+    }),
+}
+
+
+def provider_for(environment: Environment) -> ProviderAdapter:
+    """The adapter of the environment's provider; ValueError when none exists yet."""
+    try:
+        return ADAPTERS[environment.provider]
+    except KeyError:
+        raise ValueError(f"no sync adapter for provider {environment.provider!r} yet") from None

@@ -1,0 +1,1 @@
+"""Talkover: client, streams (agents, calls, callback days) and record parsing."""

@@ -1,0 +1,96 @@
+"""Talkover API: agents (`meta` pagination), calls by UTC day (`pagination`), callback stats.
+
+Shapes are checked where we depend on them: a renamed key fails the run with a clear
+`BadResponse`, never a silently empty mirror.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from portal.upstream_url import EXPECTED_FORM, TALKOVER
+from sync.providers.errors import BadResponse, NotFound
+from sync.providers.http import HttpClient
+
+PER_PAGE = 100
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a listing: its items and the pagination block as served."""
+
+    items: list[dict[str, Any]]
+    page: int
+    last_page: int
+    total: int
+
+
+def _require(body: Any, key: str, kind: type, where: str) -> Any:
+    if not isinstance(body, dict) or not isinstance(body.get(key), kind):
+        found = sorted(body) if isinstance(body, dict) else type(body).__name__
+        raise BadResponse(f"{where}: expected '{key}' ({kind.__name__}) in the response, "
+                          f"found {found}", path=where)
+    return body[key]
+
+
+def _page(body: Any, key: str, where: str, per_page: int) -> Page:
+    items = _require(body, "data", list, where)
+    if len(items) > per_page:
+        # Not a record problem: the listing itself is not what we asked for, so paging
+        # (and the completeness check against `total`) cannot be trusted.
+        raise BadResponse(f"{where}: a page of {len(items)} items, but per_page={per_page} "
+                          f"was asked", path=where)
+    meta = _require(body, key, dict, where)
+    try:
+        return Page(items, int(meta["current_page"]), int(meta["last_page"]),
+                    int(meta["total"]))
+    except (KeyError, TypeError, ValueError):
+        raise BadResponse(f"{where}: '{key}' lacks current_page/last_page/total: {meta}",
+                          path=where) from None
+
+
+class TalkoverClient(HttpClient):
+    """The endpoints the Talkover sync reads."""
+
+    def get(self, path: str, params: Any = None) -> Any:
+        """As `HttpClient.get`; a 404 says the base URL is wrong, naming the form expected.
+
+        Every path read here is a collection route that exists on any Talkover workspace,
+        so a 404 means the address is not a Talkover API (a host without `/api/v1`, a typo).
+        """
+        try:
+            return super().get(path, params)
+        except NotFound as exc:
+            raise NotFound(f"{exc} — not a Talkover API at {self.base_url}; give the base URL "
+                           f"as {EXPECTED_FORM[TALKOVER]}", status=exc.status, path=exc.path,
+                           upstream_message=exc.upstream_message) from None
+
+    def agent_pages(self, per_page: int = PER_PAGE) -> Iterator[Page]:
+        page = 1
+        while True:
+            body = self.get("agents", {"per_page": per_page, "page": page})
+            current = _page(body, "meta", "GET /agents", per_page)
+            yield current
+            if page >= current.last_page or not current.items:
+                return
+            page += 1
+
+    def callback_agents(self) -> list[dict[str, Any]]:
+        body = self.get("callback-agents")
+        if isinstance(body, list):
+            return body
+        return _require(body, "data", list, "GET /callback-agents")
+
+    def calls_page(self, day: date, page: int) -> Page:
+        body = self.get("calls", {"date_from": day.isoformat(), "date_to": day.isoformat(),
+                                  "per_page": PER_PAGE, "page": page})
+        return _page(body, "pagination", "GET /calls", PER_PAGE)
+
+    def callback_stats(self, day: date) -> dict[str, Any]:
+        body = self.get("callback-agents/stats",
+                        {"start_date": day.isoformat(), "end_date": day.isoformat()})
+        # The figures themselves are checked by the stream (`talkover.shape`): a bad day is
+        # quarantined, the next day still read.
+        return _require(body, "data", dict, "GET /callback-agents/stats")

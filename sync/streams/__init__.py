@@ -1,1 +1,0 @@
-"""Streams: what each provider reads and how its rows land in the mirror."""

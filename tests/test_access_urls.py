@@ -1,0 +1,242 @@
+"""Every URL pattern, generated from the resolver, against org A's ids and slugs.
+
+As carol (owner of B, staff) with a session, anonymously, and as bob (viewer in A) with every
+write method: no 5xx anywhere, no 200 that shows org A's data to carol or to nobody, and no
+write by bob that changes org A. Every organisation page goes through `org_page`, read-only
+pages answer 405 to writes, and a page looks up the membership once.
+
+A pattern added later is tried automatically; a parameter name not known here gets a
+harmless sample value (and is still checked for 5xx and leaks).
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls.resolvers import RegexPattern
+
+from portal.access import READ_METHODS
+from portal.models import (
+    ApiToken,
+    AuditLog,
+    Environment,
+    Invitation,
+    Membership,
+    Organization,
+)
+from reports.models import ReportSubscription
+from sync.models import Agent, Call
+from tests import admin_world
+
+world = admin_world.world
+
+WRITES = ("post", "put", "patch", "delete")
+
+
+@dataclass(frozen=True)
+class Route:
+    path: str  # e.g. "o/<slug:org_slug>/calls/<int:call_id>/" or a regex for re_path
+    name: str | None
+    is_regex: bool
+    callback: object
+
+
+def _routes(patterns, prefix: str = "", regex: bool = False) -> Iterator[Route]:
+    for p in patterns:
+        is_regex = regex or isinstance(p.pattern, RegexPattern)
+        text = str(p.pattern)
+        if isinstance(p, URLResolver):
+            yield from _routes(p.url_patterns, prefix + text, is_regex)
+        elif isinstance(p, URLPattern):
+            yield Route(prefix + text, p.name, is_regex, p.callback)
+
+
+def all_routes() -> list[Route]:
+    return list(_routes(get_resolver().url_patterns))
+
+
+def org_routes() -> list[Route]:
+    return [r for r in all_routes() if "<slug:org_slug>" in r.path]
+
+
+def _admin_object(world, route: str):
+    match = re.match(r"admin/(\w+)/(\w+)/", route)
+    if match:
+        for model, (obj_a, _) in world.pairs.items():
+            if (model._meta.app_label, model._meta.model_name) == match.groups():
+                return obj_a
+    return world.env_a
+
+
+def sample_values(world, route: Route) -> dict[str, str]:
+    """Org A's id or slug for each parameter of `route`."""
+    a = world.sample
+    name = route.name or ""
+    by_param = {
+        "org_slug": "org-a", "env_id": a["env"], "environment_pk": a["env"],
+        "environment_id": a["env"], "call_id": a["call"], "member_id": a["member"],
+        "token_id": a["token"], "invitation_id": a["invitation"], "agent_id": a["agent_ext"],
+        "uidb64": "MQ", "token": "forged-token", "format": "json", "app_label": "portal",
+        "content_type_id": "1", "url": "x",
+    }
+    values = {}
+    for param in re.findall(r"<(?:\w+:)?(\w+)>|\(\?P<(\w+)>", route.path):
+        param = param[0] or param[1]
+        if param == "pk":
+            if "subscription" in name:
+                values[param] = a["subscription"]
+            elif name == "call-detail" and route.path.startswith("api/"):
+                values[param] = a["call"]
+            else:
+                values[param] = a["env"]
+        elif param == "object_id":
+            values[param] = _admin_object(world, route.path).pk
+        else:
+            values[param] = by_param.get(param, "1")
+    return {k: str(v) for k, v in values.items()}
+
+
+def concrete(world, route: Route) -> str:
+    values = sample_values(world, route)
+    path = route.path
+    if route.is_regex:
+        path = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: values[m.group(1)], path)
+        path = path.replace("^", "").replace("$", "").replace("\\.", ".").replace("/?", "/")
+    else:
+        path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: values[m.group(1)], path)
+    return "/" + path
+
+
+@pytest.fixture
+def rich_world(world, django_user_model):
+    """The admin world plus org A's invitation, subscription markers and a calls page."""
+    org_a = world.env_a.organization
+    invitation = Invitation.objects.create(organization=org_a, email="zed-a@example.com")
+    sub_a = world.pairs[ReportSubscription][0]
+    sub_a.members.add(world.users["alice"])
+    world.sample = {
+        "env": world.env_a.pk, "call": world.pairs[Call][0].pk,
+        "member": Membership.objects.get(user=world.users["bob"]).pk,
+        "token": world.pairs[ApiToken][0].pk, "invitation": invitation.pk,
+        "agent_ext": world.pairs[Agent][0].external_id, "subscription": sub_a.pk,
+    }
+    world.markers = [org_a.name, world.env_a.name, world.pairs[Agent][0].name,
+                     world.pairs[Call][0].sid,
+                     sub_a.name, "alice@example.com", "zed-a@example.com"]
+    return world
+
+
+def org_a_state(world) -> dict:
+    """Everything a write by bob could change in org A."""
+    org_a = world.env_a.organization
+    return {
+        "org": list(Organization.objects.filter(pk=org_a.pk).values()),
+        "members": list(Membership.objects.filter(organization=org_a).values().order_by("pk")),
+        "envs": list(Environment.objects.filter(organization=org_a).values().order_by("pk")),
+        "subs": list(ReportSubscription.objects.filter(organization=org_a).values()),
+        "sub_members": list(ReportSubscription.members.through.objects.values().order_by("pk")),
+        "invitations": list(Invitation.objects.filter(organization=org_a).values()),
+        "tokens": list(ApiToken.objects.exclude(user=world.users["bob"]).values()),
+        "audit": AuditLog.objects.filter(organization=org_a).count(),
+    }
+
+
+def _leaks(world, body: str) -> list[str]:
+    return [m for m in world.markers if m in body]
+
+
+def test_routes_are_found():
+    names = {r.name for r in all_routes()}
+    assert {"dashboard", "call-detail", "settings-members", "subscription-detail",
+            "environment-detail", "invitation-accept"} <= names
+
+
+def test_every_org_page_goes_through_org_page():
+    missing = [r.path for r in org_routes() if not getattr(r.callback, "org_page", False)]
+    assert not missing, missing
+
+
+@pytest.mark.parametrize("who", ["carol", "anonymous"])
+def test_no_route_shows_org_a_to_outsiders(rich_world, who):
+    client = Client(raise_request_exception=False)
+    if who == "carol":
+        client.force_login(rich_world.users["carol"])
+    failures = []
+    for route in all_routes():
+        url = concrete(rich_world, route)
+        response = client.get(url)
+        if response.status_code >= 500:
+            failures.append((url, response.status_code))
+        elif response.status_code == 200:
+            body = response.content.decode(errors="replace") if not getattr(
+                response, "streaming", False) else b"".join(response.streaming_content).decode()
+            if leaks := _leaks(rich_world, body):
+                failures.append((url, 200, leaks))
+    assert not failures, failures
+
+
+def test_bob_cannot_write_to_org_a_anywhere(rich_world):
+    client = Client(raise_request_exception=False)
+    bob = rich_world.users["bob"]
+    before = org_a_state(rich_world)
+    failures = []
+    for route in all_routes():
+        url = concrete(rich_world, route)
+        for method in WRITES:
+            client.force_login(bob)  # a logout URL must not end the walk
+            response = getattr(client, method)(url, {})
+            if response.status_code >= 500:
+                failures.append((method, url, response.status_code))
+    assert not failures, failures
+    assert org_a_state(rich_world) == before
+
+
+def test_read_only_pages_answer_405_to_writes(rich_world):
+    client = Client(raise_request_exception=False)
+    client.force_login(rich_world.users["alice"])
+    read_only = [r for r in org_routes() if getattr(r.callback, "allowed_methods", None)
+                 == READ_METHODS]
+    assert len(read_only) >= 8
+    for route in read_only:
+        url = concrete(rich_world, route)
+        for method in (*WRITES, "trace"):
+            assert getattr(client, method)(url).status_code == 405, (method, url)
+    # Pages that accept a form still refuse PUT, DELETE and TRACE.
+    for route in org_routes():
+        url = concrete(rich_world, route)
+        for method in ("put", "delete", "trace"):
+            assert getattr(client, method)(url).status_code == 405, (method, url)
+
+
+def test_each_page_looks_up_the_membership_once(rich_world):
+    client = Client()
+    client.force_login(rich_world.users["alice"])
+    for route in org_routes():
+        if "GET" not in getattr(route.callback, "allowed_methods", ()):
+            continue
+        url = concrete(rich_world, route)
+        with CaptureQueriesContext(connection) as ctx:
+            response = client.get(url)
+        assert response.status_code < 500, url
+        lookups = [q["sql"] for q in ctx.captured_queries
+                   if 'FROM "portal_membership"' in q["sql"]
+                   and "portal_organization" in q["sql"]]
+        assert len(lookups) == 1, (url, lookups)
+
+
+@pytest.mark.parametrize("role,status", [("viewer", 403), ("analyst", 403), ("admin", 200)])
+def test_role_below_the_page_is_403_non_member_404(rich_world, role, status):
+    bob = rich_world.users["bob"]
+    Membership.objects.filter(user=bob).update(role=role)
+    client = Client()
+    client.force_login(bob)
+    assert client.get("/o/org-a/settings/members/").status_code == status
+    client.force_login(rich_world.users["carol"])
+    assert client.get("/o/org-a/settings/members/").status_code == 404
+    assert client.get("/o/no-such-org/").status_code == 404
