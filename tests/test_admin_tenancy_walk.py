@@ -45,8 +45,13 @@ def org_a_links(world) -> list[str]:
     return links
 
 
+RANDOM_VALUES = re.compile(r'(name="csrfmiddlewaretoken" value|nonce)="[^"]*"')
+
+
 def assert_clean(world, body: str, where: str, links: bool = True) -> None:
-    text = html.unescape(body)
+    """Random per-request values (CSRF token, CSP nonce) are dropped first: a token may
+    happen to contain "bob"."""
+    text = html.unescape(RANDOM_VALUES.sub("", body))
     leaked = [m for m in org_a_markers(world) if m in text]
     if links:  # off where the request itself names an org A id (echoed in its own links)
         leaked += [link for link in org_a_links(world) if link in text + "&"]
