@@ -415,3 +415,35 @@ def test_pages_in_portuguese(mirrored, alice, client):
     client.force_login(alice)
     page = client.get("/o/org-a/settings/alerts/", HTTP_ACCEPT_LANGUAGE="pt-br")
     assert "Nova regra de alerta" in page.text and "Taxa de atendimento" in page.text
+
+
+def test_the_firing_email_acknowledges_and_snoozes_from_its_signed_link(mirrored, client):
+    import re
+    import time
+    from unittest import mock
+
+    from reports.alerts.actions import LINK_MAX_AGE
+
+    rule = make_rule(mirrored)
+    evaluate_rules(AFTER_DROP)
+    (message,) = mail.outbox
+    link = re.search(r"(http\S+/alerts/email-action/\S+/)", message.body).group(1)
+    assert link in message.alternatives[0][0]
+    path = link.split("://", 1)[1].split("/", 1)[1]
+    page = client.get("/" + path)  # a mail scanner's GET changes nothing
+    assert page.status_code == 200 and "Acknowledge" in page.content.decode()
+    rule.refresh_from_db()
+    assert rule.acknowledged_at is None and rule.snoozed_until is None
+    assert client.post("/" + path, {"action": "acknowledge"}).status_code == 200
+    assert client.post("/" + path, {"action": "snooze", "for": "4h"}).status_code == 200
+    assert client.post("/" + path, {"action": "snooze", "for": "1y"}).status_code == 400
+    rule.refresh_from_db()
+    assert rule.acknowledged_at is not None and rule.acknowledged_by is None
+    assert rule.snoozed_until > datetime.now(UTC) + timedelta(hours=3)
+    # A forged link is a 404; a genuine one past its age is a 410 that says what to do.
+    forged = path.replace("email-action/", "email-action/x")
+    assert client.get("/" + forged).status_code == 404
+    later = time.time() + LINK_MAX_AGE.total_seconds() + 60
+    with mock.patch("django.core.signing.time.time", return_value=later):
+        stale = client.get("/" + path)
+    assert stale.status_code == 410 and "Settings" in stale.content.decode()

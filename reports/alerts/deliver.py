@@ -19,7 +19,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from reports.alerts import webhooks
+from reports.alerts import actions, webhooks
 from reports.alerts.models import AlertEvent, NotifyStatus
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,8 @@ def _context(event: AlertEvent) -> dict:
 
 
 def render_email(event: AlertEvent, recipient: str) -> EmailMultiAlternatives:
-    context = {**_context(event), "recipient": recipient}
+    context = {**_context(event), "recipient": recipient,
+               "action_link": actions.action_url(event.rule_id, recipient)}
     with translation.override(event.rule.language):
         subject = " ".join(render_to_string("emails/alert_subject.txt", context).split())
         text = render_to_string("emails/alert.txt", context)

@@ -1,4 +1,5 @@
-"""Alert rule pages, under the organisation's settings (included by portal/urls.py)."""
+"""Alert rule pages, under the organisation's settings (included by portal/urls.py), and the
+signed acknowledge / snooze link of alert emails (no login)."""
 from __future__ import annotations
 
 from django.urls import path
@@ -14,4 +15,5 @@ urlpatterns = [
     path(base + "<int:pk>/edit/", views.rule_edit, name="alerts-edit"),
     path(base + "<int:pk>/delete/", views.rule_delete, name="alerts-delete"),
     path(base + "<int:pk>/action/", views.rule_action, name="alerts-action"),
+    path("alerts/email-action/<str:token>/", views.email_action, name="alerts-email-action"),
 ]

@@ -6,20 +6,22 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
 
 from portal import audit
 from portal.access import WRITE_METHODS, org_page
 from portal.models import Role
 from portal.pages import render_org_page
+from reports.alerts import actions
+from reports.alerts.actions import SNOOZE_CHOICES
 from reports.alerts.forms import AlertRuleForm
 from reports.alerts.models import AlertEvent, AlertRule
 
 HISTORY_SIZE = 50
-SNOOZE_CHOICES = {"1h": timedelta(hours=1), "4h": timedelta(hours=4),
-                  "24h": timedelta(hours=24), "7d": timedelta(days=7)}
 
 
 def calls_link(org_slug: str, rule: AlertRule, event: AlertEvent) -> str:
@@ -120,22 +122,39 @@ def rule_delete(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
 def rule_action(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
     """Acknowledge, snooze (for a period) or unsnooze a rule."""
     rule = request.tenant.get(AlertRule, pk=pk)
-    action, now = request.POST.get("action"), timezone.now()
-    if action == "acknowledge":
-        rule.acknowledged_at, rule.acknowledged_by = now, request.user
-        message = _("Acknowledged.")
-    elif action == "snooze" and request.POST.get("for") in SNOOZE_CHOICES:
-        rule.snoozed_until = now + SNOOZE_CHOICES[request.POST["for"]]
-        message = _("Snoozed: no notifications until then.")
-    elif action == "unsnooze":
-        rule.snoozed_until = None
-        message = _("Snooze ended.")
-    else:
+    action = request.POST.get("action", "")
+    message = actions.apply(rule, action, request.POST.get("for"), timezone.now(), request.user)
+    if message is None:
         return HttpResponseBadRequest(
             _("action must be acknowledge, snooze (with for = 1h, 4h, 24h or 7d) or unsnooze."))
-    rule.save(update_fields=["acknowledged_at", "acknowledged_by", "snoozed_until",
-                             "updated_at"])
     audit.record(f"alert_rule.{action}", actor=request.user,
                  organization=request.tenant.organization, target=rule)
     messages.success(request, message)
     return redirect("alerts-rule", org_slug, rule.pk)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@csrf_exempt  # opened from an email without a session; the signed token is the proof
+def email_action(request: HttpRequest, token: str) -> HttpResponse:
+    """Acknowledge or snooze from an alert email's signed link: GET asks, POST acts."""
+    template = "reports/alerts/email_action.html"
+    try:
+        data = actions.read_token(token)
+    except actions.Expired:
+        return render(request, template, {"expired": True}, status=410)
+    rule = None
+    if data is not None:
+        rule = AlertRule.objects.filter(pk=data[0]).select_related("organization").first()
+    if rule is None:
+        return render(request, template, {"invalid": True}, status=404)
+    context = {"rule": rule, "email": data[1], "snooze_choices": list(SNOOZE_CHOICES),
+               "now": timezone.now()}
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        message = actions.apply(rule, action, request.POST.get("for"), timezone.now())
+        if message is None:
+            return render(request, template, {**context, "bad_action": True}, status=400)
+        audit.record(f"alert_rule.{action}", organization=rule.organization, target=rule,
+                     email=data[1])
+        context["done"] = message
+    return render(request, template, context)

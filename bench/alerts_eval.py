@@ -1,0 +1,174 @@
+"""Alert evaluation at scale: 1,000 rules over 100 environments at 1,000,000 calls (PostgreSQL).
+
+Ten organisations of ten environments each; every environment holds 10,000 calls over 180
+local days, written with COPY by `bench/report_latency.py`'s loader and rolled up by the real
+`sync.rollups.refresh_rollups`, plus one mirrored `CallbackDay` a day and the stream state a
+finished back-fill leaves, so every window is covered and every rule is really judged. Each
+environment gets ten rules (every metric, every window, every condition; one in ten spans its
+whole organisation, one in ten names an agent). The script then runs `evaluate_rules` as the
+beat does: a first pass (most rules change state: events are written and notifications sent
+to the locmem mail backend) and a steady second pass, and prints one table. Target: a pass
+under 10 s — daily windows read `AgentDayRollup`, hourly ones the (environment, started_at)
+index, never a scan of the calls.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/sb_alerts_bench \\
+        python bench/alerts_eval.py [--fresh]
+
+Data of an earlier run is reused unless `--fresh`.
+"""
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+import report_latency  # noqa: E402  (the shared COPY loader of the benchmarks)
+from django.conf import settings  # noqa: E402
+from django.core import mail  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.db.models import Count  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+
+from portal.models import Environment, Organization  # noqa: E402
+from reports.alerts.evaluate import evaluate_rules  # noqa: E402
+from reports.alerts.models import AlertEvent, AlertRule  # noqa: E402
+from sync.models import Agent, CallbackDay, RunStatus, StreamState, SyncRun  # noqa: E402
+
+ORGS = 10
+ENVS_PER_ORG = 10
+CALLS_PER_ENV = 10_000
+RULES_PER_ENV = 10
+LAST_DAY = report_latency.LAST_DAY
+DAYS = report_latency.DAYS
+# The beat's clock: 09:00 UTC the morning after the last mirrored day.
+NOW = datetime.combine(LAST_DAY + timedelta(days=1), datetime.min.time(), tzinfo=UTC) \
+    + timedelta(hours=9)
+# (metric, window, condition, threshold, compare_to): every metric, window and condition.
+RULE_KINDS = [
+    ("answer_rate", "day", "below", 75, ""),
+    ("answer_rate", "7d", "change_below_pct", 5, "previous"),
+    ("calls", "24h", "below", 80, ""),
+    ("calls", "1h", "above", 3, ""),
+    ("failed_rate", "day", "above", 7, ""),
+    ("no_answer_rate", "7d", "change_above_pct", 10, "week_ago"),
+    ("avg_talk_time", "day", "below", 150, ""),
+    ("callbacks_unmatched_rate", "day", "above", 20, ""),
+    ("callbacks_answered_rate", "7d", "below", 60, ""),
+    ("minutes_since_sync", "1h", "above", 120, ""),
+]
+
+
+def build(fresh: bool) -> list[Environment]:
+    orgs = Organization.objects.filter(slug__startswith="alerts-bench-")
+    if fresh:
+        orgs.delete()
+    envs = list(Environment.objects.filter(organization__slug__startswith="alerts-bench-")
+                .select_related("organization").order_by("pk"))
+    if len(envs) == ORGS * ENVS_PER_ORG and not fresh:
+        return envs
+    orgs.delete()
+    envs = []
+    started = time.perf_counter()
+    for o in range(ORGS):
+        org = Organization.objects.create(slug=f"alerts-bench-{o}", name=f"Alerts bench {o}",
+                                          timezone=report_latency.TIMEZONE)
+        for e in range(ENVS_PER_ORG):
+            env = Environment(organization=org, name=f"env {o}.{e}")
+            env.set_token("talq_benchmarkbenchmarkbenchmark0000")
+            env.save()
+            report_latency.load_calls(env, CALLS_PER_ENV)
+            mirror_state(env)
+            envs.append(env)
+        print(f"  organisation {o + 1}/{ORGS} loaded ({time.perf_counter() - started:.0f} s)",
+              file=sys.stderr)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    add_rules(envs)
+    return envs
+
+
+def mirror_state(env: Environment) -> None:
+    """What a finished back-fill leaves: cursors, a succeeded run, one callback row a day."""
+    first = LAST_DAY - timedelta(days=DAYS - 1)
+    StreamState.objects.create(environment=env, stream="calls", cursor={
+        "synced_through": (LAST_DAY + timedelta(days=1)).isoformat(),
+        "oldest": (first - timedelta(days=1)).isoformat()})
+    SyncRun.objects.create(environment=env, stream="calls", status=RunStatus.SUCCEEDED,
+                           started_at=NOW, finished_at=NOW, heartbeat_at=NOW)
+    Environment.objects.filter(pk=env.pk).update(last_synced_at=NOW - timedelta(minutes=7))
+    CallbackDay.objects.bulk_create([
+        CallbackDay(environment=env, day=first + timedelta(days=i), total_received=40 + i % 9,
+                    answered=30 + i % 7, unmatched=i % 11,
+                    fetched_at=NOW) for i in range(DAYS)])
+
+
+def add_rules(envs: list[Environment]) -> None:
+    by_org = {org: list(group) for org, group in
+              itertools.groupby(envs, key=lambda e: e.organization_id)}
+    agents = dict(Agent.objects.filter(environment__in=envs).order_by("environment_id", "pk")
+                  .distinct("environment_id").values_list("environment_id", "external_id"))
+    for n, env in enumerate(envs):
+        for k, (metric, window, condition, threshold, compare_to) in enumerate(RULE_KINDS):
+            org_wide = k == 0
+            rule = AlertRule.objects.create(
+                organization=env.organization, name=f"{metric} {window} #{n}.{k}",
+                metric=metric, window=window, condition=condition, threshold=threshold,
+                compare_to=compare_to, min_calls=20, severity="warning",
+                emails=[f"ops{n}@example.com"],
+                agent_id=agents[env.pk] if k == 6 else "")
+            rule.environments.set(by_org[env.organization_id] if org_wide else [env])
+
+
+def timed_pass() -> tuple[float, int, int, int]:
+    mail.outbox = []
+    with CaptureQueriesContext(connection) as queries:
+        began = time.perf_counter()
+        outcomes = evaluate_rules(NOW)
+        seconds = time.perf_counter() - began
+    changes = sum(1 for o in outcomes if o.event)
+    return seconds, len(outcomes), changes, len(queries)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--fresh", action="store_true", help="rebuild the data set")
+    args = parser.parse_args()
+    if connection.vendor != "postgresql":
+        sys.exit("Run against PostgreSQL: set DATABASE_URL (e.g. …/sb_alerts_bench).")
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    envs = build(args.fresh)
+    AlertEvent.objects.filter(rule__organization__slug__startswith="alerts-bench-").delete()
+    AlertRule.objects.filter(organization__slug__startswith="alerts-bench-").update(
+        state="ok", state_seq=0, state_changed_at=None)
+    calls = sum(row["n"] for row in Environment.objects.filter(pk__in=[e.pk for e in envs])
+                .annotate(n=Count("calls")).values("n"))
+    rules = AlertRule.objects.filter(organization__slug__startswith="alerts-bench-").count()
+    rows = [("first pass", *timed_pass(), len(mail.outbox)),
+            ("second pass", *timed_pass(), len(mail.outbox))]
+    judged = AlertRule.objects.filter(organization__slug__startswith="alerts-bench-") \
+        .exclude(last_note__startswith="not judged").count()
+    print(f"\n{rules:,} rules over {len(envs)} environments, {calls:,} calls; "
+          f"{judged:,} rules judged (the rest: not enough calls or data)\n")
+    print(f"| {'pass':<12} | {'seconds':>8} | {'rules':>6} | {'changes':>8} | {'queries':>8} "
+          f"| {'emails':>6} |")
+    print(f"|{'-' * 14}|{'-' * 10}|{'-' * 8}|{'-' * 10}|{'-' * 10}|{'-' * 8}|")
+    for name, seconds, evaluated, changes, queries, emails in rows:
+        print(f"| {name:<12} | {seconds:>8.2f} | {evaluated:>6,} | {changes:>8,} "
+              f"| {queries:>8,} | {emails:>6,} |")
+    print("\nTarget: every pass under 10 s.")
+
+
+if __name__ == "__main__":
+    main()

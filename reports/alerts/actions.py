@@ -1,0 +1,69 @@
+"""Acknowledge and snooze a rule: one helper for the portal's buttons and the email's links.
+
+The links in an alert email are signed (rule, recipient) and valid for `LINK_MAX_AGE`, so an
+on-call person can silence a rule from their phone without signing in. Opening a link only
+shows the choice (mail scanners follow links); the POST acts, like the one-click unsubscribe.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core import signing
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from reports.alerts.models import AlertRule
+
+SNOOZE_CHOICES = {"1h": timedelta(hours=1), "4h": timedelta(hours=4),
+                  "24h": timedelta(hours=24), "7d": timedelta(days=7)}
+ACTIONS = ("acknowledge", "snooze", "unsnooze")
+SALT = "reports.alerts.email-action"
+LINK_MAX_AGE = timedelta(days=7)
+
+
+class Expired(Exception):
+    """A genuine link older than LINK_MAX_AGE."""
+
+
+def apply(rule: AlertRule, action: str, snooze_for: str | None, now: datetime,
+          user=None) -> str | None:
+    """Apply `action` and save; the message to show, or None for an unknown action."""
+    if action == "acknowledge":
+        rule.acknowledged_at, rule.acknowledged_by = now, user
+        message = _("Acknowledged.")
+    elif action == "snooze" and snooze_for in SNOOZE_CHOICES:
+        rule.snoozed_until = now + SNOOZE_CHOICES[snooze_for]
+        message = _("Snoozed: no notifications until then.")
+    elif action == "unsnooze":
+        rule.snoozed_until = None
+        message = _("Snooze ended.")
+    else:
+        return None
+    rule.save(update_fields=["acknowledged_at", "acknowledged_by", "snoozed_until",
+                             "updated_at"])
+    return message
+
+
+def make_token(rule_id: int, email: str) -> str:
+    return signing.dumps({"r": rule_id, "e": email.lower()}, salt=SALT, compress=True)
+
+
+def read_token(token: str) -> tuple[int, str] | None:
+    """(rule id, email) of a valid token, None for a forged or damaged one; raises `Expired`
+    for a genuine one older than LINK_MAX_AGE."""
+    try:
+        data = signing.loads(token, salt=SALT, max_age=LINK_MAX_AGE)
+    except signing.SignatureExpired as exc:
+        raise Expired from exc
+    except signing.BadSignature:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("r"), int):
+        return None
+    return data["r"], str(data.get("e", ""))
+
+
+def action_url(rule_id: int, email: str) -> str:
+    """The absolute link an alert email gives its recipient."""
+    path = reverse("alerts-email-action", args=[make_token(rule_id, email)])
+    return settings.PORTAL_BASE_URL.rstrip("/") + path
