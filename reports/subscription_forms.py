@@ -44,7 +44,8 @@ class SubscriptionForm(forms.ModelForm):
         help_text=_lazy("People without an account; separate with commas or new lines."),
     )
     timezone = forms.ChoiceField(required=False, label=_lazy("Timezone"))
-    hour = forms.IntegerField(min_value=0, max_value=23, label=_lazy("Local hour (0–23)"))
+    hour = forms.IntegerField(min_value=0, max_value=23, initial=8,
+                              label=_lazy("Local hour (0–23)"))
 
     class Meta:
         model = ReportSubscription
