@@ -162,3 +162,13 @@ def test_portuguese_labels(seeded, alice):
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "pt-br"
     html = client.get("/o/org-a/").content.decode()
     assert "Salvar esta visão" in html and "Visões salvas" in html
+
+
+def test_report_pages_list_the_members_views(seeded, alice, bob):
+    _save(_client(alice), "calls", "range=7d", name="Alice only")
+    _save(_client(alice), "agents", "range=30d", name="For the team", shared="1")
+    alice_html = _client(alice).get("/o/org-a/agents/").content.decode()
+    bob_html = _client(bob).get("/o/org-a/agents/").content.decode()
+    assert 'class="saved-links"' in alice_html
+    assert "Alice only" in alice_html and "For the team" in alice_html
+    assert "Alice only" not in bob_html and "For the team" in bob_html
