@@ -23,14 +23,16 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.contrib import admin
-from django.contrib.admin.utils import get_fields_from_path
+from django.contrib.admin.utils import get_fields_from_path, unquote
 from django.contrib.auth import get_user_model
 from django.db import models
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
+from django.utils import timezone
 
 from portal import audit
 from portal.access import organization_path
+from portal.admin_times import Zones, local_time_columns
 from portal.models import ApiToken, Environment, Membership, Organization, Role
 
 # Roles whose holders may use the admin for their organisation.
@@ -173,6 +175,37 @@ class TenantAdminMixin:
         if self.read_only or (self.superuser_deletes and not request.user.is_superuser):
             return False
         return self.has_tenant_access(request)
+
+    # --- times in the organisation's timezone, the zone named (portal/admin_times.py) -----
+    def get_list_display(self, request: HttpRequest):
+        zones = Zones(administered_organization_ids(request))
+        return local_time_columns(self.model, super().get_list_display(request), zones,
+                                  self.organization_path)
+
+    def changeform_view(self, request: HttpRequest, object_id=None, form_url="",
+                        extra_context=None):
+        """An object's page shows its times in its organisation's zone, named under the
+        title (a new object's page: the zone of the user's only organisation, if one)."""
+        organization = None
+        if object_id:
+            obj = self.get_object(request, unquote(object_id))
+            organization = organization_of(obj)
+            subtitle = str(obj)
+        else:
+            ids = administered_organization_ids(request)
+            if ids and len(ids) == 1:
+                organization = Organization.objects.filter(pk=ids[0]).first()
+            subtitle = None
+        if organization is None:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        note = f"times in {organization.timezone}"
+        extra_context = {**(extra_context or {}),
+                         "subtitle": f"{subtitle} · {note}" if subtitle else note}
+        with timezone.override(organization.tzinfo):
+            response = super().changeform_view(request, object_id, form_url, extra_context)
+            if hasattr(response, "render") and not response.is_rendered:
+                response.render()  # a TemplateResponse renders late: render it in the zone
+            return response
 
     # --- choices and filters ---------------------------------------------------------------
     def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):

@@ -96,6 +96,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "sync.health.environment_health",
                 "reports.alerts.context.firing_alerts",
+                "reports.saved_views.context.saved_views",
             ],
         },
     },

@@ -120,3 +120,4 @@ class ReportDeliveryAdmin(TenantModelAdmin):
 
 # The alerts' admin lives with the alerts; imported so it registers with the admin site.
 from reports.alerts import admin as alerts_admin  # noqa: E402, F401
+from reports.saved_views import admin as saved_views_admin  # noqa: E402, F401

@@ -44,7 +44,8 @@ class SubscriptionForm(forms.ModelForm):
         help_text=_lazy("People without an account; separate with commas or new lines."),
     )
     timezone = forms.ChoiceField(required=False, label=_lazy("Timezone"))
-    hour = forms.IntegerField(min_value=0, max_value=23, label=_lazy("Local hour (0–23)"))
+    hour = forms.IntegerField(min_value=0, max_value=23, initial=8,
+                              label=_lazy("Local hour (0–23)"))
 
     class Meta:
         model = ReportSubscription
@@ -52,6 +53,15 @@ class SubscriptionForm(forms.ModelForm):
             "name", "cadence", "weekday", "hour", "timezone", "language", "all_environments",
             "environments", "members", "addresses", "attach_csv", "skip_if_no_calls", "active",
         ]
+        # The model's fields have no translated verbose names: the form names them.
+        labels = {
+            "name": _lazy("Name"), "cadence": _lazy("Cadence"), "weekday": _lazy("Weekday"),
+            "language": _lazy("Language"), "all_environments": _lazy("All environments"),
+            "environments": _lazy("Environments"), "members": _lazy("Members"),
+            "attach_csv": _lazy("Attach a CSV"),
+            "skip_if_no_calls": _lazy("Skip when there were no calls"),
+            "active": _lazy("Active"),
+        }
         widgets = {
             "environments": forms.CheckboxSelectMultiple,
             "members": forms.CheckboxSelectMultiple,

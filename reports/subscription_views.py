@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods
 from portal import audit
 from portal.access import WRITE_METHODS, org_page
 from portal.models import Role
+from portal.pages import render_org_page
 from reports.models import ReportSubscription
 from reports.subscription_forms import SubscriptionForm
 from reports.summaries.actions import send_test
@@ -36,16 +37,16 @@ def subscription_list(request: HttpRequest, org_slug: str) -> HttpResponse:
         sub.mine = request.user in sub.members.all()
         sub.last_delivery = next(iter(sub.deliveries.all()), None)
     can_edit = request.tenant.can_admin
-    return render(request, "reports/subscriptions/list.html",
-                  {"org": org, "subscriptions": subs, "can_edit": can_edit})
+    return render_org_page(request, org, "reports/subscriptions/list.html",
+                           {"subscriptions": subs, "can_edit": can_edit})
 
 
 @org_page(Role.VIEWER)
 def subscription_detail(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
     org, sub = _subscription(request, org_slug, pk, Role.VIEWER)
     deliveries = sub.deliveries.select_related("requested_by")[:DELIVERY_LOG_SIZE]
-    return render(request, "reports/subscriptions/detail.html", {
-        "org": org, "sub": sub, "deliveries": deliveries,
+    return render_org_page(request, org, "reports/subscriptions/detail.html", {
+        "sub": sub, "deliveries": deliveries,
         "mine": sub.members.filter(pk=request.user.pk).exists(),
         "can_edit": request.tenant.can_admin,
         "environments": sub.selected_environments(), "recipients": sub.recipient_emails(),
@@ -64,8 +65,8 @@ def subscription_create(request: HttpRequest, org_slug: str) -> HttpResponse:
         messages.success(request, _("Subscription created."))
         return redirect("subscription-detail", org.slug, sub.pk)
     status = 400 if form.errors else 200
-    return render(request, "reports/subscriptions/form.html", {"org": org, "form": form},
-                  status=status)
+    return render_org_page(request, org, "reports/subscriptions/form.html", {"form": form},
+                           status=status)
 
 
 @org_page(Role.ADMIN, WRITE_METHODS)
@@ -79,8 +80,8 @@ def subscription_edit(request: HttpRequest, org_slug: str, pk: int) -> HttpRespo
         messages.success(request, _("Subscription saved."))
         return redirect("subscription-detail", org.slug, sub.pk)
     status = 400 if form.errors else 200
-    return render(request, "reports/subscriptions/form.html",
-                  {"org": org, "form": form, "sub": sub}, status=status)
+    return render_org_page(request, org, "reports/subscriptions/form.html",
+                           {"form": form, "sub": sub}, status=status)
 
 
 @org_page(Role.ADMIN, WRITE_METHODS)
@@ -91,7 +92,8 @@ def subscription_delete(request: HttpRequest, org_slug: str, pk: int) -> HttpRes
         sub.delete()
         messages.success(request, _("Subscription deleted."))
         return redirect("subscription-list", org.slug)
-    return render(request, "reports/subscriptions/confirm_delete.html", {"org": org, "sub": sub})
+    return render_org_page(request, org, "reports/subscriptions/confirm_delete.html",
+                           {"sub": sub})
 
 
 @org_page(Role.ADMIN, ("POST",))

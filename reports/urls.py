@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from django.urls import path
 
+from reports.saved_views import views as saved_views
 from reports.views import breakdowns, calls, dashboard, quality, sync_status
 
 urlpatterns = [
@@ -14,4 +15,10 @@ urlpatterns = [
     path("quality/", quality.quality, name="quality"),
     path("sync/", sync_status.sync_status, name="sync-status"),
     path("sync/<int:env_id>/now/", sync_status.sync_now, name="sync-now"),
+    path("views/", saved_views.view_list, name="saved-views"),
+    path("views/save/", saved_views.view_save, name="saved-view-save"),
+    path("views/<int:pk>/", saved_views.view_open, name="saved-view-open"),
+    path("views/<int:pk>/rename/", saved_views.view_rename, name="saved-view-rename"),
+    path("views/<int:pk>/share/", saved_views.view_share, name="saved-view-share"),
+    path("views/<int:pk>/delete/", saved_views.view_delete, name="saved-view-delete"),
 ]

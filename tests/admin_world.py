@@ -11,7 +11,13 @@ from django.utils import timezone
 
 from portal import audit
 from portal.models import ApiToken, AuditLog, Environment, Membership, Organization
-from reports.models import AlertEvent, AlertRule, ReportDelivery, ReportSubscription
+from reports.models import (
+    AlertEvent,
+    AlertRule,
+    ReportDelivery,
+    ReportSubscription,
+    SavedView,
+)
 from sync.models import (
     Agent,
     Call,
@@ -110,6 +116,11 @@ def build_world(django_user_model, cast: dict, env_a: Environment, env_b: Enviro
                                   metric="calls", value=0, threshold=1,
                                   created_at=datetime(2026, 11, 20, tzinfo=UTC),
                                   notify_status="sent") for r in rules)
+    world.pairs[SavedView] = tuple(
+        SavedView.objects.create(organization=org, owner=owner, name=f"View {org.slug}",
+                                 page="calls", query="range=7d", shared=True)
+        for org, owner in ((env_a.organization, cast["alice"]),
+                           (env_b.organization, cast["carol"])))
     world.pairs[AuditLog] = (
         audit.record("test.a", organization=env_a.organization),
         audit.record("test.b", organization=env_b.organization))

@@ -60,7 +60,8 @@ def test_list_query_count_does_not_grow_with_subscriptions(cast, sub, env_a, ali
         ReportDelivery.objects.create(subscription=extra, period_start=RUN.date(),
                                       period_end=RUN.date(), status=DeliveryStatus.SENT)
     client = client_for(alice)
-    with assert_max_queries(9):
+    # The organisation frame (switcher, environment chips, firing alerts) adds a constant few.
+    with assert_max_queries(11):
         response = client.get(url("subscription-list"))
     assert response.status_code == 200
     assert response.content.decode().count("Unsubscribe me") == 16
@@ -221,3 +222,34 @@ def test_admin_lists_actions_and_scoping(sub, django_user_model, carol):
     carol.save()
     scoped = client_for(carol).get(reverse("admin:reports_reportsubscription_changelist"))
     assert b"Weekly ops" not in scoped.content
+
+
+def test_subscription_pages_look_like_the_rest_of_settings(alice, sub, env_a):
+    """The organisation frame (environment chips, not "No environments yet."), the settings
+    sub-navigation, a styled form and exactly one success message."""
+    client = client_for(alice)
+    for page in (url("subscription-list"), url("subscription-detail", sub),
+                 url("subscription-create"), url("subscription-edit", sub),
+                 url("subscription-delete", sub)):
+        html = client.get(page).content.decode()
+        assert "No environments yet." not in html, page
+        assert f"{env_a.name}:" in html, page  # the environment chip of the frame
+        assert 'class="subnav"' in html and 'aria-current="page">Report subscriptions' in html
+    form = client.get(url("subscription-create")).content.decode()
+    assert 'class="form card"' in form
+    response = client.post(url("subscription-edit", sub), {**FORM, "name": "Renamed"},
+                           follow=True)
+    assert response.content.decode().count("Subscription saved.") == 1
+
+
+def test_subscription_form_labels_in_portuguese(alice, sub):
+    from django.conf import settings
+
+    client = client_for(alice)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "pt-br"
+    html = client.get(url("subscription-edit", sub)).content.decode()
+    for label in ("Frequência", "Dia da semana", "Hora local (0–23)", "Fuso horário",
+                  "Todos os ambientes", "Anexar um CSV", "Pular quando não houve chamadas"):
+        assert label in html, label
+    for english in (">Cadence<", ">Weekday<", ">Attach csv<", ">Skip if no calls<"):
+        assert english not in html, english

@@ -44,18 +44,19 @@ def agents(request: HttpRequest, org_slug: str) -> HttpResponse:
         return render_org_page(request, org, "reports/agents.html", {"form": form},
                                status=400 if form.errors else 200)
     summary = calls_for(scope)
-    if request.GET.get("export") == "csv":
-        return csv_response("agents.csv", [
-            "environment_id", "agent_id", "name", "total", "answered", "answer_rate", "failed",
-            "busy", "no_answer", "talk_time_total", "talk_time_avg", "duration_median",
-            "duration_p90"], (
-            [a.environment_id, a.agent_id, a.name, a.figures.total, a.figures.answered,
-             a.figures.answer_rate, a.figures.failed, a.figures.busy, a.figures.no_answer,
-             a.figures.talk_time_total, a.figures.talk_time_avg, a.figures.duration_median,
-             a.figures.duration_p90] for a in summary.agents))
     names = {e.pk: e.name for e in scope.environments}
     rows, sort = sort_rows([(a, names.get(a.environment_id, "")) for a in summary.agents],
                            request.GET.get("sort", DEFAULT_SORT))
+    if request.GET.get("export") == "csv":
+        # Exactly the table's rows, in the table's order (the same filters and sort).
+        return csv_response("agents.csv", [
+            "environment_id", "environment", "agent_id", "name", "total", "answered",
+            "answer_rate", "failed", "busy", "no_answer", "talk_time_total", "talk_time_avg",
+            "duration_median", "duration_p90"], (
+            [a.environment_id, env_name, a.agent_id, a.name, a.figures.total,
+             a.figures.answered, a.figures.answer_rate, a.figures.failed, a.figures.busy,
+             a.figures.no_answer, a.figures.talk_time_total, a.figures.talk_time_avg,
+             a.figures.duration_median, a.figures.duration_p90] for a, env_name in rows))
     return render_org_page(request, org, "reports/agents.html", {
         "form": form, "scope": scope, "summary": summary, "show_agent": False,
         "rows": rows, "sort": sort,

@@ -1,0 +1,166 @@
+"""Every portal page at desktop (1440 px) and phone (390 px) width, in English and
+Portuguese, in a real headless chromium: a screenshot of each, and a failure when a page
+scrolls sideways (`scrollWidth > innerWidth`) or a section tab is out of reach.
+
+One browser and one context per width and language (logged in by a session cookie), so the
+whole walk stays well under a minute and a half. Run with `pytest -m browser`.
+"""
+from __future__ import annotations
+
+import shutil
+from datetime import timedelta
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from reports.alerts.models import AlertRule
+from reports.models import ReportDelivery, SavedView
+from sync.models import Call, RunStatus, Stream, SyncRun
+from tests.conftest import make_env
+from tests.factories import make_agents, make_callback_days, make_calls
+from tests.summaries_support import make_subscription
+from tests.test_browser_portal import CHROMIUM, browser  # noqa: F401  (the shared browser)
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not shutil.which(CHROMIUM), reason="chromium is not installed"),
+]
+
+WIDTHS = {"desktop": {"width": 1440, "height": 900}, "phone": {"width": 390, "height": 844}}
+LANGUAGES = ("en", "pt-br")
+
+OVERFLOW = "() => [document.documentElement.scrollWidth, window.innerWidth]"
+# A table wider than its box must scroll inside that box and keep its first column.
+TABLES_UNBOXED = """() => [...document.querySelectorAll('main table')].filter(t => {
+  const box = t.parentElement;
+  if (t.scrollWidth <= box.clientWidth + 1) return false;
+  const scrolls = ['auto', 'scroll'].includes(getComputedStyle(box).overflowX);
+  const first = t.querySelector('tbody tr > :first-child');
+  return !scrolls || (first && getComputedStyle(first).position !== 'sticky');
+}).map(t => t.querySelector('caption, th')?.textContent.trim() || 'table')"""
+# Tabs out of reach: outside the viewport horizontally (the tab bar wraps on phones).
+TABS_OUT_OF_REACH = """() => [...document.querySelectorAll('nav.tabs a')].filter(a => {
+  const r = a.getBoundingClientRect();
+  return r.width === 0 || r.left < 0 || r.right > window.innerWidth + 0.5;
+}).map(a => a.textContent.trim())"""
+
+
+@pytest.fixture
+def pages(live_server, cast, env_a):
+    """A seeded organisation and the URL of every portal page to visit."""
+    org, alice = env_a.organization, cast["alice"]
+    env_2 = make_env(org, "Second desk with a long name", "talq_cccccccccccccccccccccccccccc3333")
+    today = timezone.localdate(timezone=org.tzinfo)
+    for env, seed in ((env_a, 1), (env_2, 2)):
+        make_calls(env, 150, today - timedelta(days=20), today, agents=make_agents(env, 3),
+                   seed=seed)
+        make_callback_days(env, [today - timedelta(days=n) for n in range(20)])
+        env.last_synced_at = timezone.now() - timedelta(minutes=3)
+        env.save()
+        SyncRun.objects.create(environment=env, stream=Stream.CALLS,
+                               status=RunStatus.SUCCEEDED, finished_at=timezone.now(),
+                               pages=2, created=150)
+    sub = make_subscription(org, name="Weekly operations summary", members=[alice],
+                            addresses=["ops-team-with-a-long-address@example.com"])
+    ReportDelivery.objects.create(subscription=sub, period_start=today - timedelta(days=7),
+                                  period_end=today, status="failed",
+                                  error="550 mailbox unavailable for a rather long reason")
+    rule = AlertRule.objects.create(organization=org, name="Answer rate dropped",
+                                    metric="answer_rate", condition="below", threshold=50)
+    rule.environments.set([env_a])
+    SavedView.objects.create(organization=org, owner=alice, name="Last week, both desks",
+                             page="dashboard", query="range=7d")
+    call = Call.objects.filter(environment=env_a).first()
+    slug = org.slug
+
+    def url(name: str, *args) -> str:
+        return reverse(name, args=[slug, *args])
+
+    return [
+        ("dashboard", url("dashboard")),
+        ("calls", url("calls")),
+        ("call-detail", url("call-detail", call.pk)),
+        ("agents", url("agents")),
+        ("callbacks", url("callbacks")),
+        ("quality", url("quality")),
+        ("sync", url("sync-status")),
+        ("saved-views", url("saved-views")),
+        ("environments", url("settings-environments")),
+        ("environment-add", url("settings-environment-add")),
+        ("environment-token", url("settings-environment-token", env_a.pk)),
+        ("members", url("settings-members")),
+        ("tokens", url("settings-tokens")),
+        ("subscriptions", url("subscription-list")),
+        ("subscription", url("subscription-detail", sub.pk)),
+        ("subscription-new", url("subscription-create")),
+        ("alerts", url("alerts")),
+        ("alert", url("alerts-rule", rule.pk)),
+        ("alert-new", url("alerts-new")),
+    ]
+
+
+def _context(browser, base: str, user, viewport: dict, language: str, phone: bool):  # noqa: F811
+    client = Client()
+    client.force_login(user)
+    context = browser.new_context(viewport=viewport, is_mobile=phone, has_touch=phone,
+                                  device_scale_factor=1)
+    context.add_cookies([
+        {"name": settings.SESSION_COOKIE_NAME, "value": client.cookies[
+            settings.SESSION_COOKIE_NAME].value, "url": base},
+        {"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "url": base},
+    ])
+    return context
+
+
+def test_every_page_fits_desktop_and_phone_in_both_languages(browser, live_server, cast,  # noqa: F811
+                                                             pages, tmp_path):
+    base, problems, errors = live_server.url, [], []
+    for width_name, viewport in WIDTHS.items():
+        phone = width_name == "phone"
+        for language in LANGUAGES:
+            context = _context(browser, base, cast["alice"], viewport, language, phone)
+            page = context.new_page()
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            for name, path in pages:
+                response = page.goto(base + path, wait_until="load")
+                where = f"{name} ({width_name}, {language})"
+                if response is None or response.status != 200:
+                    problems.append(f"{where}: HTTP {response and response.status}")
+                    continue
+                shot = tmp_path / f"{width_name}-{language}-{name}.png"
+                page.screenshot(path=str(shot), full_page=True)
+                scroll, inner = page.evaluate(OVERFLOW)
+                # A phone widens its layout viewport to wide content: compare with the
+                # device width too, not only innerWidth.
+                if scroll > min(inner, viewport["width"]):
+                    problems.append(f"{where}: scrolls sideways ({scroll} > {inner} px)")
+                unboxed = page.evaluate(TABLES_UNBOXED)
+                if unboxed:
+                    problems.append(f"{where}: tables overflow without their own scroll "
+                                    f"box and sticky first column: {unboxed}")
+                hidden = page.evaluate(TABS_OUT_OF_REACH)
+                if hidden:
+                    problems.append(f"{where}: tabs out of reach: {hidden}")
+            if language == "pt-br":
+                assert page.locator("html").get_attribute("lang") == "pt-br"
+            context.close()
+    assert problems == [], "\n".join(problems)
+    assert errors == []
+
+
+def test_admin_environment_actions_are_usable(browser, live_server, cast, env_a,  # noqa: F811
+                                              tmp_path, django_user_model):
+    root = django_user_model.objects.create_superuser("root", "root@example.com", "root-pw-1")
+    context = _context(browser, live_server.url, root, WIDTHS["desktop"], "en", False)
+    page = context.new_page()
+    page.goto(live_server.url + reverse("admin:portal_environment_change", args=[env_a.pk]))
+    page.screenshot(path=str(tmp_path / "admin-environment.png"), full_page=True)
+    box = page.locator("#environment-actions fieldset").bounding_box()
+    assert box is not None and box["width"] > 600, box
+    sync_now = page.get_by_role("button", name="Sync now").bounding_box()
+    assert sync_now["width"] > 60 and sync_now["height"] < 60, sync_now
+    assert "America/Sao_Paulo" in page.content()
+    context.close()
