@@ -12,12 +12,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Environment, Organization
-from reports.queries import CallbacksSummary, CallsSummary
 from reports.scope import (
     ReportScope,
     build_scope,
-    callbacks_report,
-    calls_report,
     range_problems,
 )
 
@@ -93,13 +90,3 @@ def scope_from_request(request, organization: Organization) -> tuple[ReportFilte
                                                                         ReportScope | None]:
     form = ReportFilterForm(request.GET, organization=organization)
     return form, form.scope() if form.is_valid() else None
-
-
-def calls_for(scope: ReportScope) -> CallsSummary:
-    """The scope's calls summary, cached under the same key as the API's."""
-    return calls_report(scope)
-
-
-def callbacks_for(scope: ReportScope) -> CallbacksSummary:
-    """The scope's callbacks summary, cached under the same key as the API's."""
-    return callbacks_report(scope)
