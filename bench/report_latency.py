@@ -181,12 +181,12 @@ def main() -> None:
     print(f"90-day calls summary with coverage, {args.runs} runs per column, milliseconds")
     print(f"{'':>10} | {'agent-day':>9} | {'rollup':>7} | {'cold':^15} | {'cached':^15} | "
           f"{'cold, by status':^15}")
-    print(f"{'calls':>10} | {'rows':>9} | {'rows':>7} |"
+    print(f"{'calls':>10} | {'rows':>9} | {'rows':>7} | "
           + " | ".join([f"{'p50':>7} {'p95':>7}"] * 3))
-    print(f"{'-' * 10}-+-{'-' * 9}-+-{'-' * 7}-+" + "-+-".join(["-" * 15] * 3))
+    print(f"{'-' * 10}-+-{'-' * 9}-+-{'-' * 7}-+-" + "-+-".join(["-" * 15] * 3))
     for size, agent_days, rollups, *figures in results:
         cells = " | ".join(f"{figures[i]:>7.1f} {figures[i + 1]:>7.1f}" for i in (0, 2, 4))
-        print(f"{size:>10,} | {agent_days:>9,} | {rollups:>7,} |{cells}")
+        print(f"{size:>10,} | {agent_days:>9,} | {rollups:>7,} | {cells}")
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"machine: {os.cpu_count()} CPUs, load average {load} (1/5/15 min) after the runs")
     verdict = "met" if results[-1][4] < TARGET_P95_MS else "MISSED"

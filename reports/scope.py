@@ -52,22 +52,26 @@ class ScopeError(ValueError):
         self.codes = codes
 
 
-def range_problems(start: date, end: date, *, start_field: str = "start",
-                   end_field: str = "end") -> dict[str, tuple[str, str]]:
-    """The range rules, once: {field: (code, message)} (empty when the range is fine)."""
+def range_problems(start: date | None, end: date | None, *, start_field: str = "start",
+                   end_field: str = "end", max_days: int | None = MAX_RANGE_DAYS
+                   ) -> dict[str, tuple[str, str]]:
+    """The range rules, once: {field: (code, message)} (empty when the range is fine).
+
+    A listing (the Talkover-compatible API) may leave an end open (None) and has no maximum
+    length (`max_days=None`); reports give both ends and keep `MAX_RANGE_DAYS`."""
     problems: dict[str, tuple[str, str]] = {}
     for field, day in ((start_field, start), (end_field, end)):
-        if not FIRST_DAY <= day <= LAST_DAY:
+        if day is not None and not FIRST_DAY <= day <= LAST_DAY:
             problems[field] = ("out_of_bounds", _("Dates must lie between %(first)s and "
                                                   "%(last)s.") % {"first": FIRST_DAY.isoformat(),
                                                                   "last": LAST_DAY.isoformat()})
-    if problems:
+    if problems or start is None or end is None:
         return problems
     if end < start:
         problems[end_field] = ("reversed", _("The end date is before the start date."))
-    elif (end - start).days + 1 > MAX_RANGE_DAYS:
+    elif max_days is not None and (end - start).days + 1 > max_days:
         problems[end_field] = ("too_long", _("Choose at most %(n)d days.") % {
-            "n": MAX_RANGE_DAYS})
+            "n": max_days})
     return problems
 
 

@@ -29,7 +29,7 @@ from django.db.models import CharField, Count, Func, Q, QuerySet, Sum, Window
 
 from portal.models import Environment, Provider
 from reports.cache import cached_report
-from reports.talkover_compat import TalkoverValidationError, page_params
+from reports.talkover_compat import TalkoverValidationError, page_params, range_errors
 from sync.models import STATUS_COLUMNS, Agent, AgentDayRollup, Call
 from sync.rollups import local_day_bounds
 
@@ -114,8 +114,10 @@ def parse_call_query(params: Mapping[str, str], env: Environment, *,
     direction = _choice(params, "direction", DIRECTIONS, errors)
     first = parse_date_param(params, "date_from", errors)
     last = parse_date_param(params, "date_to", errors)
-    if first and last and last < first:
-        errors["date_to"] = ["The date to must be a date after or equal to date from."]
+    if "date_from" not in errors and "date_to" not in errors:
+        # The scope's range rules under Talkover's names; a listing has no maximum length.
+        errors.update(range_errors(first, last, start_field="date_from", end_field="date_to",
+                                   max_days=None))
     search = _value(params, "search")
     if search is not None and len(search) > MAX_SEARCH:
         errors["search"] = [f"The search must not be greater than {MAX_SEARCH} characters."]

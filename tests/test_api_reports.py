@@ -115,6 +115,11 @@ def test_access_matrix(env_a, data, cast, api_client_for, kind, fmt):
     ({"start_date": "2026-03-10", "end_date": "2026-03-01"}, "end_date"),
     ({"start_date": "2024-01-01", "end_date": "2026-01-01"}, "end_date"),
     ({"start_date": "2020-01-01"}, "start_date"),
+    # Bounds are the scope's; a defaulted date's problem is blamed on the date given.
+    ({"end_date": "0001-01-05"}, "end_date"),
+    ({"end_date": "2000-01-10"}, "end_date"),
+    ({"start_date": "2100-12-20"}, "start_date"),
+    ({"start_date": "1999-12-31", "end_date": "2000-01-10"}, "start_date"),
     ({"interval": "hour"}, "interval"),
     ({"direction": "sideways"}, "direction"),
     ({"status": "completed,bogus"}, "status"),
