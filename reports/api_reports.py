@@ -8,6 +8,7 @@ errors here; reversed, over-long or out-of-bounds ranges are 400 from the scope'
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -87,6 +88,13 @@ class CallbacksQuerySerializer(RangeQuerySerializer):
                                     help_text="Table written by format=csv.")
 
 
+@functools.cache
+def field_names(serializer_class: type[serializers.Serializer]) -> tuple[str, ...]:
+    """A query serializer's parameter names, once per class: building a serializer's fields
+    deep-copies them, a tenth of a cached report's time when done per request."""
+    return tuple(serializer_class().fields)
+
+
 def _query_params(serializer_class: type[RangeQuerySerializer]) -> list[OpenApiParameter]:
     """Document a query serializer's fields (lists as repeatable parameters)."""
     params = []
@@ -130,11 +138,12 @@ class ReportViewSet(TenantScopedViewSet):
 
     def _validated(self, serializer_class: type[RangeQuerySerializer]) -> dict:
         params = self.request.query_params
-        unknown = sorted(set(params) - set(serializer_class().fields))
+        names = field_names(serializer_class)
+        unknown = sorted(set(params) - set(names))
         if unknown:
             raise exceptions.ValidationError({name: [
-                "Unknown parameter; expected one of: "
-                + ", ".join(serializer_class().fields) + "."] for name in unknown})
+                "Unknown parameter; expected one of: " + ", ".join(names) + "."]
+                for name in unknown})
         data = {k: params.getlist(k) if k in serializer_class.list_fields else params.get(k)
                 for k in params}
         serializer = serializer_class(data=data)
