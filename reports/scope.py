@@ -14,6 +14,7 @@ through it, so the range rules, the defaults and the cache key exist once:
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
@@ -37,6 +38,7 @@ from reports.queries.quality import cache_params as quality_cache_params
 FIRST_DAY = date(2000, 1, 1)
 LAST_DAY = date(2100, 12, 31)
 DEFAULT_DAYS = 30
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 class ScopeError(ValueError):
@@ -85,13 +87,14 @@ def check_range(start: date, end: date, *, start_field: str = "start",
 
 
 def parse_day(value: str | date | None, field: str) -> date | None:
-    """A YYYY-MM-DD day (or None when absent); anything else is a `ScopeError`."""
+    """A YYYY-MM-DD day (or None when absent); anything else is a `ScopeError`. Every face
+    that reads dates from text reads them here (the Talkover-compatible API too)."""
     if value is None or value == "":
         return None
     if isinstance(value, date):
         return value
     try:
-        if len(value) != 10:
+        if not _DAY.fullmatch(value):  # fromisoformat alone takes "2026-W09-1" too
             raise ValueError(value)
         return date.fromisoformat(value)
     except ValueError:

@@ -80,6 +80,7 @@ def test_date_filters_use_local_days(env_a, alice, api_client_for):
     ({"status": "bogus"}, "status", "The selected status is invalid."),
     ({"direction": "sideways"}, "direction", "The selected direction is invalid."),
     ({"date_from": "2026-13-01"}, "date_from", "The date from must be a valid date."),
+    ({"date_from": "2026-W09-1"}, "date_from", "The date from must be a valid date."),
     ({"date_from": "2026-03-05", "date_to": "2026-03-01"}, "date_to",
      "The date to must be a date after or equal to date from."),
     # The report scope's bounds (reports/scope.py) under the listing's own names.
