@@ -22,11 +22,11 @@ from reports.api_reports import (
     ReportViewSet,
     _query_params,
 )
-from reports.cache import cached_report
 from reports.quality_csv import QUALITY_TABLES, quality_rows
 from reports.queries import freshness
 from reports.queries.common import as_jsonable
-from reports.queries.quality import cache_params, origins_environments, quality_summary
+from reports.queries.quality import origins_environments
+from reports.scope import quality_report
 
 
 class QualityQuerySerializer(RangeQuerySerializer):
@@ -57,13 +57,9 @@ class QualityReportViewSet(ReportViewSet):
         """Latency p50/p90, billed minutes, cost, hang-up and insight breakdowns, coverage."""
         query, envs = self._quality_query()
         scope = self._scope(query, envs)  # the one range parser (reports.scope)
-        start, end = scope.start, scope.end
-        agents = query.get("agent_id") or None
-        params = {"start": start, "end": end, "agents": agents, **cache_params(envs)}
-        summary = cached_report("quality", envs, params,
-                                lambda: quality_summary(envs, start, end, agent_ids=agents))
+        summary = quality_report(scope)  # cached under the same key as the page's
         if query.get("format") == "csv":
-            name = csv.filename("quality", envs[0].organization.slug, start, end,
+            name = csv.filename("quality", envs[0].organization.slug, scope.start, scope.end,
                                 query["table"])
             return csv.stream_csv(quality_rows(summary, query["table"]), name)
         return Response({"summary": as_jsonable(summary),

@@ -19,8 +19,7 @@ from rest_framework.response import Response
 
 from portal.api import TenantScopedViewSet
 from portal.models import Environment
-from reports.queries import MAX_RANGE_DAYS
-from reports.scope import build_scope, callbacks_report, range_problems
+from reports.scope import build_scope, callbacks_report
 from reports.serializers import (
     TalkoverAgentCallListSerializer,
     TalkoverCallbackStatsEnvelopeSerializer,
@@ -29,9 +28,11 @@ from reports.serializers import (
     TalkoverErrorSerializer,
 )
 from reports.talkover_compat import (
+    MAX_STATS_DAYS,
     TalkoverNotFound,
     TalkoverValidationError,
     envelope,
+    range_errors,
     talkover_exception_handler,
 )
 from reports.talkover_listing import agent_known, list_calls, parse_call_query, parse_date_param
@@ -53,11 +54,6 @@ CALL_PARAMETERS = [
 ]
 # Talkover's default period for callback stats: 30 days before today, to today.
 DEFAULT_STATS_DAYS = 30
-# Talkover's own words for the scope's range problems (reports/scope.py codes).
-TALKOVER_RANGE_WORDS = {
-    "reversed": "The end date must be a date after or equal to start date.",
-    "too_long": f"The period may cover at most {MAX_RANGE_DAYS} days.",
-}
 ENV_ID = OpenApiParameter("id", int, OpenApiParameter.PATH,
                           description="Switchboard id of the environment.")
 
@@ -133,11 +129,9 @@ class TalkoverCompatViewSet(TenantScopedViewSet):
         end = parse_date_param(request.query_params, "end_date", errors)
         start = start or today - timedelta(days=DEFAULT_STATS_DAYS)
         end = end or today
-        if not errors:
-            # The scope's range rules (reports/scope.py), in Talkover's words where it has some.
-            for field, (code, message) in range_problems(
-                    start, end, start_field="start_date", end_field="end_date").items():
-                errors[field] = [TALKOVER_RANGE_WORDS.get(code, message)]
+        if not errors:  # the scope's range rules (reports/scope.py) in Talkover's words
+            errors = range_errors(start, end, start_field="start_date", end_field="end_date",
+                                  max_days=MAX_STATS_DAYS)
         if errors:
             raise TalkoverValidationError(errors)
         summary = callbacks_report(build_scope(env.organization, [env], start, end))

@@ -1,4 +1,10 @@
-"""Report caching keyed by organisation and each environment's data version.
+"""Report caching keyed by organisation and each environment's data version: one key scheme.
+
+Every report result is cached under `report_key(kind, environments, params)`, and each kind's
+params come from one place (`reports.scope`), so the same summary has one key whichever face
+asked. A face that serves a ready rendering of a result (the reports API's JSON) keeps it
+under the same key plus a variant (`cached_rendering`): a cached request then sends those
+bytes as they are, without unpickling the summary or serialising it again.
 
 `Environment.data_version` lives on the environment row and is bumped by every sync that
 changed the mirror; `last_synced_at` moves with every sync, which may have read new days
@@ -15,6 +21,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
+from django.http import HttpResponse
 
 from portal.models import Environment
 
@@ -53,3 +60,21 @@ def cached_report(kind: str, environments: Sequence[Environment], params: dict[s
         value = compute()
         cache.set(key, value, report_cache_seconds())
     return value
+
+
+def cached_rendering(kind: str, environments: Sequence[Environment], params: dict[str, Any],
+                     variant: str, render: Callable[[], bytes]) -> bytes:
+    """The bytes `render()` gives for one report result, kept under the report's key plus
+    `variant` (what else the bytes depend on: format, freshness flags). Computed on a miss."""
+    digest = hashlib.sha256(variant.encode()).hexdigest()[:16]
+    key = f"{report_key(kind, environments, params)}:r{digest}"
+    body = cache.get(key)
+    if not isinstance(body, bytes):
+        body = render()
+        cache.set(key, body, report_cache_seconds())
+    return body
+
+
+def rendered_response(body: bytes, content_type: str = "application/json") -> HttpResponse:
+    """A response carrying already rendered bytes (no serialiser, no renderer on the way)."""
+    return HttpResponse(body, content_type=content_type)

@@ -7,19 +7,22 @@ through it, so the range rules, the defaults and the cache key exist once:
 - a range is inclusive local days (organisation timezone); reversed ranges, ranges over
   `MAX_RANGE_DAYS` days and dates outside 2000-01-01 … 2100-12-31 are refused with a
   message per field (`ScopeError`, which every face turns into a 4xx);
-- one cache key per summary kind and scope (`reports.cache`), whichever face asked.
+- one cache key per summary kind and scope (`reports.cache`), whichever face asked: each
+  kind's key params are `ReportScope.cache_params(kind)`, and the summaries are read only
+  through `calls_report`, `callbacks_report` and `quality_report` below.
 """
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
 
 from django.utils.translation import gettext as _
 
 from portal.models import Environment, Organization
-from reports.cache import cached_report
+from reports.cache import cached_rendering, cached_report
 from reports.queries import (
     MAX_RANGE_DAYS,
     CallbacksSummary,
@@ -29,10 +32,13 @@ from reports.queries import (
     calls_summary,
 )
 from reports.queries.common import normalize_choice
+from reports.queries.quality import QualitySummary, quality_summary
+from reports.queries.quality import cache_params as quality_cache_params
 
 FIRST_DAY = date(2000, 1, 1)
 LAST_DAY = date(2100, 12, 31)
 DEFAULT_DAYS = 30
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 class ScopeError(ValueError):
@@ -48,22 +54,26 @@ class ScopeError(ValueError):
         self.codes = codes
 
 
-def range_problems(start: date, end: date, *, start_field: str = "start",
-                   end_field: str = "end") -> dict[str, tuple[str, str]]:
-    """The range rules, once: {field: (code, message)} (empty when the range is fine)."""
+def range_problems(start: date | None, end: date | None, *, start_field: str = "start",
+                   end_field: str = "end", max_days: int | None = MAX_RANGE_DAYS
+                   ) -> dict[str, tuple[str, str]]:
+    """The range rules, once: {field: (code, message)} (empty when the range is fine).
+
+    A listing (the Talkover-compatible API) may leave an end open (None) and has no maximum
+    length (`max_days=None`); reports give both ends and keep `MAX_RANGE_DAYS`."""
     problems: dict[str, tuple[str, str]] = {}
     for field, day in ((start_field, start), (end_field, end)):
-        if not FIRST_DAY <= day <= LAST_DAY:
+        if day is not None and not FIRST_DAY <= day <= LAST_DAY:
             problems[field] = ("out_of_bounds", _("Dates must lie between %(first)s and "
                                                   "%(last)s.") % {"first": FIRST_DAY.isoformat(),
                                                                   "last": LAST_DAY.isoformat()})
-    if problems:
+    if problems or start is None or end is None:
         return problems
     if end < start:
         problems[end_field] = ("reversed", _("The end date is before the start date."))
-    elif (end - start).days + 1 > MAX_RANGE_DAYS:
+    elif max_days is not None and (end - start).days + 1 > max_days:
         problems[end_field] = ("too_long", _("Choose at most %(n)d days.") % {
-            "n": MAX_RANGE_DAYS})
+            "n": max_days})
     return problems
 
 
@@ -77,13 +87,14 @@ def check_range(start: date, end: date, *, start_field: str = "start",
 
 
 def parse_day(value: str | date | None, field: str) -> date | None:
-    """A YYYY-MM-DD day (or None when absent); anything else is a `ScopeError`."""
+    """A YYYY-MM-DD day (or None when absent); anything else is a `ScopeError`. Every face
+    that reads dates from text reads them here (the Talkover-compatible API too)."""
     if value is None or value == "":
         return None
     if isinstance(value, date):
         return value
     try:
-        if len(value) != 10:
+        if not _DAY.fullmatch(value):  # fromisoformat alone takes "2026-W09-1" too
             raise ValueError(value)
         return date.fromisoformat(value)
     except ValueError:
@@ -95,10 +106,15 @@ def resolve_range(start: date | None, end: date | None, *, today: date,
                   default_days: int = DEFAULT_DAYS, start_field: str = "start",
                   end_field: str = "end") -> tuple[date, date]:
     """The range with the defaults every face shares (end: today; start: `default_days`
-    before end), checked by the range rules. A problem with a defaulted end is blamed on
-    the start the caller gave (that is what they can change)."""
+    before end), checked by the range rules. A problem with a defaulted date is blamed on
+    the date the caller gave (that is what they can change)."""
+    for field, day in ((start_field, start), (end_field, end)):
+        if day is not None:  # bounds first: a default computed from year 1 would overflow
+            check_range(day, day, start_field=field, end_field=field)
     if end is None and start is not None:
         end_field = start_field
+    elif start is None and end is not None:
+        start_field = end_field
     end = end or today
     start = start or end - timedelta(days=default_days)
     check_range(start, end, start_field=start_field, end_field=end_field)
@@ -131,10 +147,18 @@ class ReportScope:
                 "status": self.status, "include_testing": self.include_testing,
                 "interval": self.interval}
 
-    def cache_params(self) -> dict[str, Any]:
-        """The one cache-key scheme: the same scope has the same key from every face."""
-        return {"start": self.start, "end": self.end, **{
-            k: sorted(v) if isinstance(v, list) else v for k, v in self.filters().items()}}
+    def cache_params(self, kind: str = "calls") -> dict[str, Any]:
+        """The one cache-key scheme: what a `kind` summary of this scope depends on (beyond
+        the environments' data versions), so the same scope has the same key from every face.
+        Callback stats take no filters; a Quality summary also depends on prices."""
+        days = {"start": self.start, "end": self.end}
+        if kind == "callbacks":
+            return days
+        if kind == "quality":
+            return {**days, "agent_ids": sorted(self.agent_ids or []),
+                    **quality_cache_params(self.environments)}
+        return {**days, **{k: sorted(v) if isinstance(v, list) else v
+                           for k, v in self.filters().items()}}
 
 
 def build_scope(organization: Organization, environments: Sequence[Environment], start: date,
@@ -174,13 +198,26 @@ def scope_from_subscription(subscription: Any, start: date, end: date) -> Report
 
 def calls_report(scope: ReportScope) -> CallsSummary:
     """`calls_summary` of the scope, cached until one of its environments syncs new data."""
-    return cached_report("calls", scope.environments, scope.cache_params(),
+    return cached_report("calls", scope.environments, scope.cache_params("calls"),
                          lambda: calls_summary(scope.environments, scope.start, scope.end,
                                                **scope.filters()))
 
 
 def callbacks_report(scope: ReportScope) -> CallbacksSummary:
     """`callbacks_summary` of the scope (filters do not apply to callback stats), cached."""
-    return cached_report("callbacks", scope.environments,
-                         {"start": scope.start, "end": scope.end},
+    return cached_report("callbacks", scope.environments, scope.cache_params("callbacks"),
                          lambda: callbacks_summary(scope.environments, scope.start, scope.end))
+
+
+def quality_report(scope: ReportScope) -> QualitySummary:
+    """`quality_summary` of the scope (its Origins AI environments, agent filter), cached."""
+    return cached_report("quality", scope.environments, scope.cache_params("quality"),
+                         lambda: quality_summary(scope.environments, scope.start, scope.end,
+                                                 agent_ids=scope.agent_ids or None))
+
+
+def rendered_report(kind: str, scope: ReportScope, variant: str,
+                    render: Callable[[], bytes]) -> bytes:
+    """A rendering of the scope's `kind` summary (e.g. the API's JSON bytes), cached under
+    the summary's own key plus `variant`, so a cached request sends the bytes as they are."""
+    return cached_rendering(kind, scope.environments, scope.cache_params(kind), variant, render)

@@ -8,12 +8,16 @@ Envelope `{"success": true, "data": …, "pagination": …}`, Laravel-style pagi
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
+
+from reports.queries import MAX_RANGE_DAYS
+from reports.scope import FIRST_DAY, LAST_DAY, range_problems
 
 DEFAULT_PER_PAGE = 20
 MAX_PER_PAGE = 100
@@ -33,6 +37,33 @@ class TalkoverValidationError(exceptions.APIException):
 
 class TalkoverNotFound(exceptions.NotFound):
     """A 404 whose message is Talkover's ("Agent not found")."""
+
+
+def _label(field: str) -> str:
+    return field.replace("_", " ")
+
+
+def range_errors(start: date | None, end: date | None, *, start_field: str, end_field: str,
+                 max_days: int | None) -> dict[str, list[str]]:
+    """The report scope's range rules (`reports.scope.range_problems`, the only place they
+    live) applied to Talkover's parameter names, in Talkover's (Laravel's) words."""
+    words = {
+        "reversed": f"The {_label(end_field)} must be a date after or equal to "
+                    f"{_label(start_field)}.",
+        "too_long": f"The period may cover at most {max_days} days.",
+    }
+    errors = {}
+    for field, (code, _message) in range_problems(start, end, start_field=start_field,
+                                                  end_field=end_field,
+                                                  max_days=max_days).items():
+        errors[field] = [words.get(code) or (
+            f"The {_label(field)} must be a date between {FIRST_DAY.isoformat()} and "
+            f"{LAST_DAY.isoformat()}.")]
+    return errors
+
+
+# Callback stats answer a period of at most this many days (a report's limit).
+MAX_STATS_DAYS = MAX_RANGE_DAYS
 
 
 def envelope(data: Any, pagination: dict | None = None) -> dict:

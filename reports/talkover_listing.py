@@ -29,7 +29,8 @@ from django.db.models import CharField, Count, Func, Q, QuerySet, Sum, Window
 
 from portal.models import Environment, Provider
 from reports.cache import cached_report
-from reports.talkover_compat import TalkoverValidationError, page_params
+from reports.scope import ScopeError, parse_day
+from reports.talkover_compat import TalkoverValidationError, page_params, range_errors
 from sync.models import STATUS_COLUMNS, Agent, AgentDayRollup, Call
 from sync.rollups import local_day_bounds
 
@@ -44,7 +45,6 @@ MAX_SEARCH = 100
 # Larger than any environment: only there to make the search subquery a planning fence.
 MAX_MATCHES = 10**12
 ORDER = ("-started_at", "-external_id")
-_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 # A needle made only of what phone numbers are written with is matched on its digits.
 _PHONE = re.compile(r"[0-9+()\-. ]*[0-9][0-9+()\-. ]*")
 
@@ -75,14 +75,9 @@ def _value(params: Mapping[str, str], name: str) -> str | None:
 def parse_date_param(params: Mapping[str, str], name: str,
                      errors: dict[str, list[str]]) -> date | None:
     """A YYYY-MM-DD value, or None; a bad one adds "The start date must be a valid date."."""
-    raw = _value(params, name)
-    if raw is None:
-        return None
     try:
-        if not _DATE.fullmatch(raw):
-            raise ValueError(raw)
-        return date.fromisoformat(raw)
-    except ValueError:
+        return parse_day(_value(params, name), name)  # the scope's one day parser
+    except ScopeError:
         errors[name] = [f"The {name.replace('_', ' ')} must be a valid date."]
         return None
 
@@ -114,8 +109,10 @@ def parse_call_query(params: Mapping[str, str], env: Environment, *,
     direction = _choice(params, "direction", DIRECTIONS, errors)
     first = parse_date_param(params, "date_from", errors)
     last = parse_date_param(params, "date_to", errors)
-    if first and last and last < first:
-        errors["date_to"] = ["The date to must be a date after or equal to date from."]
+    if "date_from" not in errors and "date_to" not in errors:
+        # The scope's range rules under Talkover's names; a listing has no maximum length.
+        errors.update(range_errors(first, last, start_field="date_from", end_field="date_to",
+                                   max_days=None))
     search = _value(params, "search")
     if search is not None and len(search) > MAX_SEARCH:
         errors["search"] = [f"The search must not be greater than {MAX_SEARCH} characters."]

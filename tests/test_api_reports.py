@@ -6,11 +6,15 @@ import io
 from datetime import date
 
 import pytest
+from django.core.cache import cache
 from django.db.models import F
 from rest_framework.test import APIClient
 
 from portal.models import Environment
+from reports.cache import report_key
 from reports.queries import calls_summary
+from reports.scope import build_scope
+from reports.serializers import CallsReportSerializer
 from tests.conftest import make_env
 from tests.factories import make_agents, make_callback_days, make_calls
 
@@ -111,6 +115,11 @@ def test_access_matrix(env_a, data, cast, api_client_for, kind, fmt):
     ({"start_date": "2026-03-10", "end_date": "2026-03-01"}, "end_date"),
     ({"start_date": "2024-01-01", "end_date": "2026-01-01"}, "end_date"),
     ({"start_date": "2020-01-01"}, "start_date"),
+    # Bounds are the scope's; a defaulted date's problem is blamed on the date given.
+    ({"end_date": "0001-01-05"}, "end_date"),
+    ({"end_date": "2000-01-10"}, "end_date"),
+    ({"start_date": "2100-12-20"}, "start_date"),
+    ({"start_date": "1999-12-31", "end_date": "2000-01-10"}, "start_date"),
     ({"interval": "hour"}, "interval"),
     ({"direction": "sideways"}, "direction"),
     ({"status": "completed,bogus"}, "status"),
@@ -165,3 +174,36 @@ def test_query_counts(env_a, data, alice, api_client_for, assert_max_queries):
         get(client, "calls", environment=env_a.pk, **RANGE)
     with assert_max_queries(3):
         get(client, "callbacks", environment=env_a.pk, **RANGE)
+
+
+def test_cached_report_is_sent_as_stored_bytes(env_a, data, alice, api_client_for,
+                                               monkeypatch):
+    """Issue 21: a cached report is a cache read; the JSON is not serialised again."""
+    client = api_client_for(alice)
+    first = get(client, "calls", environment=env_a.pk, **RANGE)
+    assert first.status_code == 200 and first["Content-Type"] == "application/json"
+
+    def no_serialising(self, instance):
+        raise AssertionError("a cached report was serialised again")
+
+    monkeypatch.setattr(CallsReportSerializer, "to_representation", no_serialising)
+    again = get(client, "calls", environment=env_a.pk, **RANGE)
+    assert again.status_code == 200 and again.content == first.content
+    # The bytes carry freshness, computed per request: a renamed environment renders anew
+    # (and here fails loudly, proving the rename is part of the cached rendering's key).
+    Environment.objects.filter(pk=env_a.pk).update(name="Renamed")
+    with pytest.raises(AssertionError, match="serialised again"):
+        get(client, "calls", environment=env_a.pk, **RANGE)
+    monkeypatch.undo()
+    renamed = get(client, "calls", environment=env_a.pk, **RANGE).json()
+    assert renamed["freshness"][0]["name"] == "Renamed"
+    assert renamed["summary"] == first.json()["summary"]
+
+
+def test_page_and_api_share_one_cached_summary(env_a, data, alice, api_client_for):
+    """One cache-key scheme: the summary the API computed is the one the scope reads."""
+    get(api_client_for(alice), "calls", environment=env_a.pk, **RANGE)
+    env = Environment.objects.select_related("organization").get(pk=env_a.pk)
+    scope = build_scope(env.organization, [env], START, END)
+    assert cache.get(report_key("calls", [env], scope.cache_params("calls"))) is not None
+    assert cache.get(report_key("callbacks", [env], scope.cache_params("callbacks"))) is None

@@ -80,8 +80,14 @@ def test_date_filters_use_local_days(env_a, alice, api_client_for):
     ({"status": "bogus"}, "status", "The selected status is invalid."),
     ({"direction": "sideways"}, "direction", "The selected direction is invalid."),
     ({"date_from": "2026-13-01"}, "date_from", "The date from must be a valid date."),
+    ({"date_from": "2026-W09-1"}, "date_from", "The date from must be a valid date."),
     ({"date_from": "2026-03-05", "date_to": "2026-03-01"}, "date_to",
      "The date to must be a date after or equal to date from."),
+    # The report scope's bounds (reports/scope.py) under the listing's own names.
+    ({"date_from": "0001-01-01"}, "date_from",
+     "The date from must be a date between 2000-01-01 and 2100-12-31."),
+    ({"date_to": "9999-12-31"}, "date_to",
+     "The date to must be a date between 2000-01-01 and 2100-12-31."),
     ({"per_page": 101}, "per_page", "The per page must not be greater than 100."),
     ({"per_page": "ten"}, "per_page", "The per page must be an integer."),
     ({"page": 0}, "page", "The page must be at least 1."),
@@ -133,6 +139,8 @@ def test_callback_stats_shape_and_missing_days(env_a, alice, api_client_for):
     ({"start_date": "yesterday"}, "start_date"),
     ({"start_date": "2026-02-01", "end_date": "2026-01-01"}, "end_date"),
     ({"start_date": "2024-01-01", "end_date": "2026-01-01"}, "end_date"),
+    ({"start_date": "1999-12-31", "end_date": "2000-01-05"}, "start_date"),
+    ({"end_date": "0001-01-01"}, "end_date"),
 ])
 def test_callback_stats_validation(env_a, alice, api_client_for, params, field):
     response = api_client_for(alice).get(url(env_a, "callback-agents/stats"), params)
@@ -181,3 +189,11 @@ def test_query_counts(env_a, mirror, alice, api_client_for, assert_max_queries):
     with assert_max_queries(3):
         client.get(url(env_a, "callback-agents/stats"), {"start_date": "2026-01-01",
                                                          "end_date": "2026-01-31"})
+
+
+def test_listing_spans_any_length(env_a, mirror, alice, api_client_for):
+    """A listing is not a report: the scope's 366-day limit does not apply to it."""
+    response = api_client_for(alice).get(url(env_a, "calls"), {
+        "date_from": "2020-01-01", "date_to": "2026-12-31"})
+    assert response.status_code == 200
+    assert response.json()["pagination"]["total"] > 0

@@ -64,10 +64,19 @@ def test_dashboard_csv_exports(client, alice, data_a):
         assert b"".join(response.streaming_content).decode().startswith(header)
 
 
-def test_dashboard_bad_range_is_a_clear_400(client, alice, data_a):
-    response = _login(client, alice).get("/o/org-a/?range=custom&start=2026-05-10&end=2026-05-01")
+@pytest.mark.parametrize("query,field,message", [
+    ("start=2026-05-10&end=2026-05-01", "To", "The end date is before the start date."),
+    ("start=2024-01-01&end=2026-01-01", "To", "Choose at most 366 days."),
+    ("start=1999-12-31&end=2000-01-05", "From",
+     "Dates must lie between 2000-01-01 and 2100-12-31."),
+    # No end: the scope's default (today) applies, and the problem is the start's.
+    ("start=0001-01-01", "From", "Dates must lie between 2000-01-01 and 2100-12-31."),
+])
+def test_dashboard_bad_range_is_a_clear_400(client, alice, data_a, query, field, message):
+    """The scope's range rules (reports/scope.py), shown on the field they are about."""
+    response = _login(client, alice).get(f"/o/org-a/?range=custom&{query}")
     assert response.status_code == 400
-    assert "end date is before the start date" in response.content.decode()
+    assert f"{field}: {message}" in response.content.decode()
 
 
 def test_dashboard_empty_state_without_environments(client, alice):

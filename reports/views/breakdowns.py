@@ -6,9 +6,10 @@ from django.http import HttpRequest, HttpResponse
 from portal.access import org_page
 from portal.pages import render_org_page
 from reports.agent_table import DEFAULT_SORT, sort_rows
+from reports.scope import callbacks_report, calls_report
 from reports.views.coverage import coverage_context
 from reports.views.export import csv_response
-from reports.views.params import callbacks_for, calls_for, scope_from_request
+from reports.views.params import scope_from_request
 
 
 @org_page()
@@ -18,7 +19,7 @@ def callbacks(request: HttpRequest, org_slug: str) -> HttpResponse:
     if scope is None or not scope.environments:
         return render_org_page(request, org, "reports/callbacks.html", {"form": form},
                                status=400 if form.errors else 200)
-    summary = callbacks_for(scope)
+    summary = callbacks_report(scope)
     export = request.GET.get("export")
     if export == "days":
         return csv_response("callbacks-per-day.csv",
@@ -43,7 +44,7 @@ def agents(request: HttpRequest, org_slug: str) -> HttpResponse:
     if scope is None or not scope.environments:
         return render_org_page(request, org, "reports/agents.html", {"form": form},
                                status=400 if form.errors else 200)
-    summary = calls_for(scope)
+    summary = calls_report(scope)
     names = {e.pk: e.name for e in scope.environments}
     rows, sort = sort_rows([(a, names.get(a.environment_id, "")) for a in summary.agents],
                            request.GET.get("sort", DEFAULT_SORT))

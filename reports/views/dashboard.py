@@ -14,9 +14,10 @@ from reports.coverage_notes import comparison_note
 from reports.drill import CALLBACKS_WHY_NOT, OUTCOMES, Door, door, outcome_count, series_doors
 from reports.drill_filters import OUTCOME_LABELS
 from reports.queries import Delta
+from reports.scope import callbacks_report, calls_report
 from reports.views.coverage import coverage_context
 from reports.views.export import csv_response
-from reports.views.params import callbacks_for, calls_for, scope_from_request
+from reports.views.params import scope_from_request
 from sync.models import Direction
 
 WEEKDAYS = [gettext_lazy("Mon"), gettext_lazy("Tue"), gettext_lazy("Wed"),
@@ -158,7 +159,7 @@ def dashboard(request: HttpRequest, org_slug: str) -> HttpResponse:
     if scope is None or not scope.environments:
         return render_org_page(request, org, "reports/dashboard.html", {"form": form},
                                status=400 if form.errors else 200)
-    calls, callbacks = calls_for(scope), callbacks_for(scope)
+    calls, callbacks = calls_report(scope), callbacks_report(scope)
     exported = _export(request.GET.get("export", ""), calls, callbacks)
     if exported is not None:
         return exported

@@ -12,14 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Environment, Organization
-from reports.queries import CallbacksSummary, CallsSummary
-from reports.scope import (
-    ReportScope,
-    build_scope,
-    callbacks_report,
-    calls_report,
-    range_problems,
-)
+from reports.scope import ReportScope, ScopeError, build_scope, check_range, resolve_range
 
 PRESETS = [
     ("7d", _("Last 7 days")), ("30d", _("Last 30 days")), ("90d", _("Last 90 days")),
@@ -68,15 +61,19 @@ class ReportFilterForm(forms.Form):
         data = super().clean()
         preset = data.get("range") or DEFAULT_PRESET
         today = timezone.localdate(timezone=self.organization.tzinfo)
-        if preset == "custom":
-            start, end = data.get("start"), data.get("end") or today
-            if start is None:
-                raise forms.ValidationError(_("A custom period needs a start date."))
-        else:
-            start, end = preset_range(preset, today)
-        problems = range_problems(start, end)  # the scope's range rules (reports/scope.py)
-        if problems:
-            raise forms.ValidationError([message for _code, message in problems.values()])
+        try:
+            if preset == "custom":
+                if data.get("start") is None:
+                    raise forms.ValidationError(_("A custom period needs a start date."))
+                # The scope parser's defaults (end: today) and range rules, field by field.
+                start, end = resolve_range(data["start"], data.get("end"), today=today)
+            else:
+                start, end = preset_range(preset, today)
+                check_range(start, end)
+        except ScopeError as exc:
+            for field, messages in exc.errors.items():
+                self.add_error(field, messages)
+            return data
         data.update(range=preset, start=start, end=end)
         return data
 
@@ -93,13 +90,3 @@ def scope_from_request(request, organization: Organization) -> tuple[ReportFilte
                                                                         ReportScope | None]:
     form = ReportFilterForm(request.GET, organization=organization)
     return form, form.scope() if form.is_valid() else None
-
-
-def calls_for(scope: ReportScope) -> CallsSummary:
-    """The scope's calls summary, cached under the same key as the API's."""
-    return calls_report(scope)
-
-
-def callbacks_for(scope: ReportScope) -> CallbacksSummary:
-    """The scope's callbacks summary, cached under the same key as the API's."""
-    return callbacks_report(scope)

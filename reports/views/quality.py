@@ -14,10 +14,9 @@ from portal.access import org_page
 from portal.models import Organization, Provider
 from portal.pages import render_org_page
 from reports import csv
-from reports.cache import cached_report
 from reports.quality_csv import QUALITY_TABLES, quality_rows
-from reports.queries.quality import QualitySummary, cache_params, quality_summary
-from reports.views.params import ReportFilterForm, ReportScope
+from reports.scope import quality_report
+from reports.views.params import ReportFilterForm
 from sync.models import Agent
 
 BREAKDOWN_FIELDS = ("hangup_sources", "hangup_causes", "sentiments", "insights")
@@ -36,13 +35,6 @@ class QualityFilterForm(ReportFilterForm):
             (ext, name or ext) for ext, name in agents]
 
 
-def quality_for(scope: ReportScope) -> QualitySummary:
-    params = {"start": scope.start, "end": scope.end, "agent_ids": scope.agent_ids,
-              **cache_params(scope.environments)}
-    return cached_report("page-quality", scope.environments, params, lambda: quality_summary(
-        scope.environments, scope.start, scope.end, agent_ids=scope.agent_ids or None))
-
-
 @org_page()
 def quality(request: HttpRequest, org_slug: str) -> HttpResponse:
     org = request.tenant.organization
@@ -51,7 +43,7 @@ def quality(request: HttpRequest, org_slug: str) -> HttpResponse:
     if scope is None or not scope.environments:
         return render_org_page(request, org, "reports/quality.html", {"form": form},
                                status=400 if form.errors else 200)
-    summary = quality_for(scope)
+    summary = quality_report(scope)  # cached under the same key as the API's
     export = request.GET.get("export")
     if export in QUALITY_TABLES:
         name = csv.filename("quality", org.slug, scope.start, scope.end, export)
