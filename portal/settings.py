@@ -133,6 +133,9 @@ REDIS_CLIENT_OPTIONS = {
     "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
     "socket_timeout": REDIS_TIMEOUT_SECONDS,
 }
+# After a failed optional cache call (report cache, throttles) a process skips the cache for
+# this many seconds (portal/redis_guard.py).
+REDIS_RETRY_AFTER_SECONDS = float(env_str("REDIS_RETRY_AFTER_SECONDS", "10"))
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -176,11 +179,13 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     # A frozen or unreachable Redis: each broker call gives up within the timeout.
     **REDIS_CLIENT_OPTIONS,
 }
-# Queuing a task from a request ("sync now") tries once more at once, then reports failure
-# to the caller (portal/tasks_client.py) instead of retrying for minutes.
+# Queuing a task from a request ("sync now") makes one attempt, then reports failure to the
+# caller (portal/tasks_client.py) instead of retrying for minutes: against a frozen Redis
+# one retry already costs three timeouts. (redis-py replaces a pooled connection the server
+# closed when it is taken from the pool, so a restarted Redis needs no retry.)
 CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_TIMEOUT_SECONDS
 CELERY_TASK_PUBLISH_RETRY_POLICY = {
-    "max_retries": 1, "interval_start": 0, "interval_step": 0, "interval_max": 0,
+    "max_retries": 0, "interval_start": 0, "interval_step": 0, "interval_max": 0,
 }
 CELERY_TIMEZONE = "UTC"
 # Long back-fills get their own queue so they never delay other environments' short syncs.
