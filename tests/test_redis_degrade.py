@@ -192,3 +192,34 @@ def test_a_frozen_then_dead_redis_degrades_the_site(
             assert "Sync queued for 1 environment(s)" in response.text
     assert "Traceback" not in procs.log("web")
 
+
+
+def test_a_frozen_cache_costs_one_timeout_then_is_skipped(settings, org_a, env_a, caplog):
+    """In process: the report cache waits on a frozen Redis once, then skips it."""
+    from django.core.cache import caches
+
+    from reports.cache import cached_report
+
+    port = free_port()
+    with redis_server(port) as redis:
+        settings.CACHES = {"default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{port}/0", "OPTIONS": settings.REDIS_CLIENT_OPTIONS}}
+        settings.REDIS_RETRY_AFTER_SECONDS = 30
+        try:
+            assert cached_report("t", [env_a], {}, lambda: 1) == 1
+            assert cached_report("t", [env_a], {}, lambda: 2) == 1  # cached
+            redis.send_signal(signal.SIGSTOP)
+            started = time.monotonic()
+            assert cached_report("t", [env_a], {}, lambda: 3) == 3
+            first = time.monotonic() - started
+            started = time.monotonic()
+            assert cached_report("t", [env_a], {}, lambda: 4) == 4
+            second = time.monotonic() - started
+        finally:
+            redis.send_signal(signal.SIGCONT)
+            caches["default"].close()
+    assert 1.5 < first < 3, first  # one 2 s read timeout, no retry
+    assert second < 0.1, second
+    assert sum("cache unavailable in report cache" in r.getMessage()
+               for r in caplog.records) == 1
