@@ -52,8 +52,8 @@ def document_error_responses(result: dict, generator, request, public) -> dict:
     - 429: the API throttle (`API_THROTTLE_RATE`), or too many invalid tokens from one address.
 
     Responses a view documents itself are kept. The Talkover-compatible operations (those
-    documenting 422) read an empty query value as absent, as Talkover does: their query
-    parameters say `allowEmptyValue`. The browsable API (`format=api`, HTML for
+    documenting 422) and the paginated lists read an empty query value as absent: their
+    query parameters say `allowEmptyValue`. The browsable API (`format=api`, HTML for
     people in a browser) is left out of the documented formats: it is no part of the contract.
     """
     result.setdefault("components", {}).setdefault("schemas", {})[ERROR_COMPONENT] = ERROR_SCHEMA
@@ -79,8 +79,12 @@ def document_error_responses(result: dict, generator, request, public) -> dict:
                 responses.setdefault(code, response)
             if "404" in responses:
                 responses["404"].setdefault("content", {}).update(HTML)
+            # An empty query value means "absent" in the Talkover-compatible operations (as in
+            # Talkover) and in the paginated lists (DRF's `page` and django-filter's filters).
+            names = {p.get("name") for p in operation.get("parameters", [])}
+            empty_is_absent = compatible or "page" in names
             for parameter in operation.get("parameters", []):
-                if compatible and parameter.get("in") == "query":
+                if empty_is_absent and parameter.get("in") == "query":
                     parameter["allowEmptyValue"] = True
                 schema = parameter.get("schema", {})
                 if parameter.get("name") == "format" and "api" in schema.get("enum", []):
