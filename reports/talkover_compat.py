@@ -17,6 +17,8 @@ from rest_framework.views import exception_handler
 
 DEFAULT_PER_PAGE = 20
 MAX_PER_PAGE = 100
+# A page whose offset could not be a database OFFSET (bigint) is a 422, not a 500.
+MAX_PAGE = 2**31 - 1
 INVALID_DATA = "The given data was invalid."
 
 
@@ -63,7 +65,7 @@ def page_params(params: Mapping[str, str], errors: dict[str, list[str]]) -> tupl
     """(page, per_page) from the query, with Talkover's defaults, limits and messages."""
     per_page = _positive_int(params, "per_page", "per page", DEFAULT_PER_PAGE, MAX_PER_PAGE,
                              errors)
-    page = _positive_int(params, "page", "page", 1, None, errors)
+    page = _positive_int(params, "page", "page", 1, MAX_PAGE, errors)
     return page, per_page
 
 

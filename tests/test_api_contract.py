@@ -102,3 +102,32 @@ def test_the_api_matches_its_schema(tmp_path, subprocess_env, org_a, alice):
         [*found[:40], run.stdout[-6000:], run.stderr[-2000:]])
     assert "Traceback" not in procs.log("web")
     assert "17/17" in run.stdout or "Tested:" in run.stdout, run.stdout[-3000:]
+
+
+@pytest.mark.django_db
+def test_what_schemathesis_found_stays_fixed(api_client_for, alice, env_a):
+    """Deterministic checks of the answers the contract run once got wrong."""
+    api = api_client_for(alice)
+    # A huge page of the compatible listing was a bigint OFFSET: 500.
+    response = api.get(f"/api/v1/environments/{env_a.pk}/calls?page={10**28}")
+    assert response.status_code == 422
+    assert response.json()["errors"]["page"] == [
+        "The page must not be greater than 2147483647."]
+    # A non-boolean `is_callback` was read as "any" and answered the whole list.
+    url = f"/api/v1/environments/{env_a.pk}/agents/"
+    assert api.get(url, {"is_callback": "-5"}).status_code == 400
+    assert api.get(url, {"is_callback": "false"}).status_code == 200
+    assert api.get(url, {"is_callback": ""}).status_code == 200
+    # The schema documents what every operation answers, and `base_url` may be "".
+    schema = api.get("/api/schema/?format=json").json()
+    environment = schema["components"]["schemas"]["Environment"]["properties"]["base_url"]
+    assert "format" not in environment
+    listing = schema["paths"]["/api/v1/environments/"]["get"]
+    assert {"200", "400", "401", "404", "414", "429"} <= set(listing["responses"])
+    assert "text/html" in listing["responses"]["404"]["content"]
+    compat = schema["paths"]["/api/v1/environments/{id}/calls"]["get"]
+    assert "400" not in compat["responses"] and "422" in compat["responses"]
+    assert all(p.get("allowEmptyValue") for p in compat["parameters"] if p["in"] == "query")
+    formats = [p for p in schema["paths"]["/api/v1/reports/calls/"]["get"]["parameters"]
+               if p["name"] == "format"]
+    assert formats and "api" not in formats[0]["schema"]["enum"]
