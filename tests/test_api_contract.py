@@ -22,8 +22,10 @@ from pathlib import Path
 
 import pytest
 import requests
+from django.utils import timezone
 
 from portal.models import ApiToken, Provider
+from reports.alerts.models import AlertEvent, AlertRule
 from tests.conftest import make_env
 from tests.factories import make_agents, make_callback_days, make_calls
 from tests.processes import BIN, Processes, free_port, procfile, wait_for
@@ -40,8 +42,10 @@ pytestmark = [
 ]
 
 
-def seed(org, alice) -> str:
-    """Mirrored data of one organisation; the raw API token of its owner."""
+def seed(org, alice) -> tuple[str, str]:
+    """Mirrored data of one organisation and an alert rule that fired: the raw API token of
+    its owner, and Schemathesis settings that send the seeded ids to the operations that
+    read one object (random ids would only ever meet 404s)."""
     today = date.today()
     talkover = make_env(org, "Sales", "talq_aaaaaaaaaaaaaaaaaaaaaaaaaaaa1111")
     agents = make_agents(talkover)
@@ -50,7 +54,22 @@ def seed(org, alice) -> str:
     origins = make_env(org, "Voice bots", "orig_bbbbbbbbbbbbbbbbbbbbbbbbbbbb2222",
                        provider=Provider.ORIGINS)
     make_calls(origins, 40, today - timedelta(days=6), today, agents=make_agents(origins))
-    return ApiToken.issue(alice, name="contract")[1]
+    rule = AlertRule.objects.create(
+        organization=org, name="Answer rate", metric="answer_rate", window="day",
+        condition="below", threshold=40, min_calls=20, emails=["ops@example.com"])
+    rule.environments.set([talkover])
+    event = AlertEvent.objects.create(
+        rule=rule, organization=org, seq=1, state="firing", metric="answer_rate", value=12,
+        threshold=40, created_at=timezone.now(), notify_status="none")
+    fixed = {
+        "/api/v1/alert-rules/{id}/": f'"path.id" = {rule.pk}',
+        "/api/v1/alert-events/{id}/": f'"path.id" = {event.pk}',
+        "/api/v1/environments/{id}/agents/{agent_id}/calls":
+            f'"path.id" = {talkover.pk}, "path.agent_id" = "{agents[0].external_id}"',
+    }
+    settings = "".join(f'\n[[operations]]\ninclude-path = "{path}"\nparameters = {{ {values} }}\n'
+                       for path, values in fixed.items())
+    return ApiToken.issue(alice, name="contract")[1], settings
 
 
 def failures(report_dir: Path) -> list[str]:
@@ -72,7 +91,9 @@ def failures(report_dir: Path) -> list[str]:
 
 
 def test_the_api_matches_its_schema(tmp_path, subprocess_env, org_a, alice):
-    token = seed(org_a, alice)
+    token, ids = seed(org_a, alice)
+    config = tmp_path / "schemathesis.toml"
+    config.write_text(CONFIG.read_text() + ids)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     procs = Processes(tmp_path, {
@@ -85,7 +106,7 @@ def test_the_api_matches_its_schema(tmp_path, subprocess_env, org_a, alice):
         wait_for(lambda: requests.get(f"{base}/healthz", timeout=5).ok, 60, "gunicorn up")
         run = subprocess.run(
             [str(SCHEMATHESIS if SCHEMATHESIS.exists() else "schemathesis"),
-             "--config-file", str(CONFIG), "run", f"{base}/api/schema/?format=json",
+             "--config-file", str(config), "run", f"{base}/api/schema/?format=json",
              "--header", f"Authorization: Bearer {token}", "--checks", "all",
              "--max-examples", "10", "--max-time", str(MAX_SECONDS), "--seed", "15",
              "--workers", "2", "--no-shrink", "--generation-database", "none",
