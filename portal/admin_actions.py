@@ -16,7 +16,7 @@ from django.utils.html import format_html, format_html_join
 
 from portal import audit
 from portal.models import Environment, EnvironmentStatus
-from portal.tasks_client import TaskNotAvailable, enqueue
+from portal.tasks_client import QueueUnavailable, TaskNotAvailable, enqueue
 
 MAX_BACKFILL_DAYS = 3650
 
@@ -67,6 +67,12 @@ def _queue_for_each(
                 messages.ERROR,
             )
             return
+        except QueueUnavailable:
+            modeladmin.message_user(
+                request, f"{what} could not be queued: the task queue is not answering. "
+                "Try again in a minute.", messages.ERROR,
+            )
+            break
         audit.record(action, actor=request.user, organization=env.organization, target=env,
                      **kwargs)
         queued.append(env)

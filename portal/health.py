@@ -1,8 +1,11 @@
 """Health endpoints for load balancers and orchestrators (no authentication, nothing secret).
 
-`/healthz` says the process is up and answers without touching anything else. `/readyz` checks
-the database, the cache and the Celery broker, each with a short timeout, and answers 503 when
-one is down, with each part's state. Failures name only the exception class: messages can
+`/healthz` says the process is up and answers without touching anything else (no database,
+no cache). `/readyz` checks the database, the cache and the Celery broker, each on its own
+thread with a short timeout, and answers within READY_DEADLINE_SECONDS whatever hangs: a part
+that has not answered by then is reported as "timeout" (503). A check still running from an
+earlier probe is not started again, so probes against a frozen service cannot pile up
+threads or take every worker thread. Failures name only the exception class: messages can
 carry hostnames or URLs with credentials.
 
 `HealthCheckMiddleware` answers both paths first in the middleware stack, so probes that use
@@ -11,9 +14,12 @@ instead of a 400 or a redirect.
 """
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 
 from django.core.cache import cache
 from django.db import connection
@@ -23,6 +29,8 @@ from django.views.decorators.cache import never_cache
 from portal.celery import app as celery_app
 
 CHECK_TIMEOUT_SECONDS = 2.0
+# The whole of /readyz answers within this (load balancers give probes about 5 s).
+READY_DEADLINE_SECONDS = 4.0
 
 
 def check_database() -> str:
@@ -59,17 +67,54 @@ CHECKS: dict[str, Callable[[], str]] = {
 }
 
 
-def run_checks() -> tuple[bool, dict[str, dict[str, object]]]:
-    """Run every readiness check; return (all ok, per-part state and timing)."""
-    results: dict[str, dict[str, object]] = {}
-    for name, check in CHECKS.items():
+_in_flight: dict[str, Future] = {}
+_in_flight_lock = threading.Lock()
+
+
+def _run_on_thread(name: str, check: Callable[[], str]) -> Future:
+    """The running check `name` if one is still going, else a new one on a daemon thread."""
+    with _in_flight_lock:
+        running = _in_flight.get(name)
+        if running is not None and not running.done():
+            return running
+        future: Future = Future()
+        _in_flight[name] = future
+
+    def work() -> None:
         started = time.monotonic()
         try:
             state: dict[str, object] = {"ok": True, "detail": check()}
         except Exception as exc:  # noqa: BLE001  (any failure means "not ready")
             state = {"ok": False, "error": type(exc).__name__}
+        finally:
+            if name == "database":
+                try:
+                    connection.close()  # this thread's own connection: none left open
+                except Exception:  # noqa: BLE001  (the answer above stands)
+                    pass
         state["ms"] = round((time.monotonic() - started) * 1000, 1)
-        results[name] = state
+        future.set_result(state)
+
+    threading.Thread(target=work, name=f"readyz-{name}", daemon=True).start()
+    return future
+
+
+def run_checks(deadline: float | None = None) -> tuple[bool, dict[str, dict[str, object]]]:
+    """Run every readiness check at once; return (all ok, per-part state and timing).
+
+    A part that has not answered within `deadline` seconds is `{"ok": false, "error":
+    "timeout"}`; its check finishes (or not) in the background.
+    """
+    limit = READY_DEADLINE_SECONDS if deadline is None else deadline
+    started = time.monotonic()
+    futures = {name: _run_on_thread(name, check) for name, check in CHECKS.items()}
+    results: dict[str, dict[str, object]] = {}
+    for name, future in futures.items():
+        try:
+            results[name] = future.result(max(0.0, limit - (time.monotonic() - started)))
+        except FutureTimeout:
+            results[name] = {"ok": False, "error": "timeout",
+                             "ms": round((time.monotonic() - started) * 1000, 1)}
     return all(r["ok"] for r in results.values()), results
 
 

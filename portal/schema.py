@@ -15,3 +15,78 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
             "bearerFormat": "sbp_…",
             "description": "Personal access token created in Settings → API tokens.",
         }
+
+
+# --- Error responses every operation really answers (schema post-processing hook) ----------
+# Views document their success shape (and the compatible API its own 401/404/422 envelope);
+# the errors DRF and Django answer for every operation are added here, in one place, so
+# clients and `tests/test_api_contract.py` (Schemathesis) can rely on the documented codes.
+
+ERROR_COMPONENT = "ApiError"
+ERROR_SCHEMA = {
+    "type": "object",
+    "description": "`detail` for most errors; a 400 on input lists messages per field.",
+    "properties": {"detail": {"type": "string"}},
+    "additionalProperties": True,
+}
+# Django answers a path that matches no route (e.g. a non-numeric id) with its HTML 404 page;
+# gunicorn answers a request line over 4094 bytes with an HTML 414.
+HTML = {"text/html": {"schema": {"type": "string"}}}
+READ_METHODS = {"get", "head", "options"}
+
+
+def _error(description: str, *, html: bool = False) -> dict:
+    content = {"application/json": {"schema": {"$ref": f"#/components/schemas/{ERROR_COMPONENT}"}}}
+    return {"description": description, "content": {**content, **(HTML if html else {})}}
+
+
+def document_error_responses(result: dict, generator, request, public) -> dict:
+    """drf-spectacular POSTPROCESSING_HOOKS entry: add the error responses of every operation.
+
+    - 400: input (query parameters or body) that fails validation (the Talkover-compatible
+      operations document their own 422 instead);
+    - 401: no, an unknown, expired or revoked token;
+    - 403: a member whose role may not change this (write operations);
+    - 404: another organisation's or a missing object, a page past the end, an unknown path;
+    - 414: (operations with query parameters) a request line too long for the web server;
+    - 429: the API throttle (`API_THROTTLE_RATE`), or too many invalid tokens from one address.
+
+    Responses a view documents itself are kept. The Talkover-compatible operations (those
+    documenting 422) and the paginated lists read an empty query value as absent: their
+    query parameters say `allowEmptyValue`. The browsable API (`format=api`, HTML for
+    people in a browser) is left out of the documented formats: it is no part of the contract.
+    """
+    result.setdefault("components", {}).setdefault("schemas", {})[ERROR_COMPONENT] = ERROR_SCHEMA
+    for operations in result.get("paths", {}).values():
+        for method, operation in operations.items():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            responses = operation["responses"]
+            has_input = bool(operation.get("parameters") or operation.get("requestBody"))
+            wanted = {
+                "401": _error("Authentication credentials missing or not valid."),
+                "404": _error("Not found (or not visible to this token).", html=True),
+                "429": _error("Too many requests; retry after the Retry-After header."),
+            }
+            compatible = "422" in responses  # the Talkover-compatible API answers 422
+            if has_input and not compatible:
+                wanted["400"] = _error("Invalid input.")
+            if any(p.get("in") == "query" for p in operation.get("parameters", [])):
+                wanted["414"] = {"description": "Request line too long.", "content": HTML}
+            if method not in READ_METHODS:
+                wanted["403"] = _error("This member's role may not do this.")
+            for code, response in wanted.items():
+                responses.setdefault(code, response)
+            if "404" in responses:
+                responses["404"].setdefault("content", {}).update(HTML)
+            # An empty query value means "absent" in the Talkover-compatible operations (as in
+            # Talkover) and in the paginated lists (DRF's `page` and django-filter's filters).
+            names = {p.get("name") for p in operation.get("parameters", [])}
+            empty_is_absent = compatible or "page" in names
+            for parameter in operation.get("parameters", []):
+                if empty_is_absent and parameter.get("in") == "query":
+                    parameter["allowEmptyValue"] = True
+                schema = parameter.get("schema", {})
+                if parameter.get("name") == "format" and "api" in schema.get("enum", []):
+                    schema["enum"] = [value for value in schema["enum"] if value != "api"]
+    return result

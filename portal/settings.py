@@ -127,14 +127,26 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Without Redis we use Django's database cache: unlike a per-process memory cache it is shared
 # by the web server, `manage.py sync` and workers, so locks and request budgets agree.
 REDIS_URL = env_str("REDIS_URL")
+# Connect and read timeout of every Redis call (cache, broker, RedBeat), in seconds; redis-py
+# retries nothing when given a connection pool without a retry policy, as all three do.
+REDIS_TIMEOUT_SECONDS = min(float(env_str("REDIS_TIMEOUT_SECONDS", "2")), 2.0)
+REDIS_CLIENT_OPTIONS = {
+    "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+    "socket_timeout": REDIS_TIMEOUT_SECONDS,
+}
+# After a failed optional cache call (report cache, throttles) a process skips the cache for
+# this many seconds (portal/redis_guard.py).
+REDIS_RETRY_AFTER_SECONDS = float(env_str("REDIS_RETRY_AFTER_SECONDS", "10"))
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "sb"),
-            # A Redis that does not answer must not hang requests or readiness checks.
-            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 5},
+            # A Redis that does not answer must not hang requests or readiness checks: every
+            # call gives up after REDIS_TIMEOUT_SECONDS, with no retry (portal/redis_guard.py
+            # then skips the cache for a while where it is optional).
+            "OPTIONS": REDIS_CLIENT_OPTIONS,
         }
     }
 else:
@@ -165,6 +177,16 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     # worker took more than visibility_timeout ago.
     "unacked_restore_interval": int(env_str("CELERY_UNACKED_RESTORE_INTERVAL", "10")),
     "unacked_restore_throttle": 1,
+    # A frozen or unreachable Redis: each broker call gives up within the timeout.
+    **REDIS_CLIENT_OPTIONS,
+}
+# Queuing a task from a request ("sync now") makes one attempt, then reports failure to the
+# caller (portal/tasks_client.py) instead of retrying for minutes: against a frozen Redis
+# one retry already costs three timeouts. (redis-py replaces a pooled connection the server
+# closed when it is taken from the pool, so a restarted Redis needs no retry.)
+CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_TIMEOUT_SECONDS
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 0, "interval_start": 0, "interval_step": 0, "interval_max": 0,
 }
 CELERY_TIMEZONE = "UTC"
 # Long back-fills get their own queue so they never delay other environments' short syncs.
@@ -193,7 +215,7 @@ if REDIS_URL:
     CELERY_REDBEAT_KEY_PREFIX = env_str("CACHE_KEY_PREFIX", "sb") + ":redbeat:"
     CELERY_BEAT_MAX_LOOP_INTERVAL = 5
     CELERY_REDBEAT_LOCK_TIMEOUT = 25
-    CELERY_REDBEAT_REDIS_OPTIONS = {"socket_connect_timeout": 5, "socket_timeout": 10}
+    CELERY_REDBEAT_REDIS_OPTIONS = dict(REDIS_CLIENT_OPTIONS)
 
 # --- Email ----------------------------------------------------------------------------------
 EMAIL_URL = env_str("EMAIL_URL")
@@ -277,6 +299,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # The 400/401/403/404/429 every operation answers, documented in one place.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "portal.schema.document_error_responses",
+    ],
 }
 
 # --- Security (production) ------------------------------------------------------------------

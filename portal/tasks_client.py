@@ -6,6 +6,10 @@ task is looked up and run in this process: on a background thread when
 `TASKS_IN_BACKGROUND` is on (the default), so a request that asks for a sync answers at once
 and the sync page shows the run as it goes; inline when it is off (tests whose data lives in
 an uncommitted transaction that another thread could not see).
+
+A broker that is down or frozen raises `QueueUnavailable` within a few seconds (connect and
+read timeouts and a bounded publish retry, settings `CELERY_*`), so a caller can say the
+work could not be queued rather than answer a 500 or hang.
 """
 from __future__ import annotations
 
@@ -24,6 +28,10 @@ logger = logging.getLogger(__name__)
 
 class TaskNotAvailable(LookupError):
     """Eager mode, and no task of that name is registered in this process."""
+
+
+class QueueUnavailable(RuntimeError):
+    """The broker did not take the message (down, frozen, refused)."""
 
 
 def _registered(name: str):
@@ -54,11 +62,17 @@ def _apply_in_thread(task, args: tuple, kwargs: dict) -> None:
 def enqueue(name: str, *args: Any, **kwargs: Any) -> AsyncResult | EagerResult | threading.Thread:
     """Queue task `name` with these arguments; without a broker run it in this process.
 
-    Raises `TaskNotAvailable` when, without a broker, no such task is registered, so the
-    caller can tell the user instead of pretending the work was queued.
+    Raises `TaskNotAvailable` when, without a broker, no such task is registered, and
+    `QueueUnavailable` when the broker does not take it, so the caller can tell the user
+    instead of pretending the work was queued.
     """
     if not app.conf.task_always_eager:
-        return app.send_task(name, args=list(args), kwargs=kwargs)
+        try:
+            return app.send_task(name, args=list(args), kwargs=kwargs)
+        except Exception as exc:  # noqa: BLE001 - kombu, redis and socket errors alike
+            logger.warning("could not queue %s: broker unavailable (%s)", name,
+                           type(exc).__name__)
+            raise QueueUnavailable(name) from exc
     task = _registered(name)
     if task is None:
         raise TaskNotAvailable(name)

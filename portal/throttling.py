@@ -8,6 +8,8 @@ a key's first hit. Without Redis (development) the database cache's add + incr i
 
 If the cache cannot be reached the throttle fails open — requests are served, not refused
 — and says so in the log: a sick Redis degrades protection, it never takes the API down.
+After one failure the throttle skips the cache for a while (portal/redis_guard.py), so a
+frozen Redis costs a request at most one timeout.
 """
 from __future__ import annotations
 
@@ -19,6 +21,8 @@ from django.conf import settings
 from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
 from rest_framework import throttling
+
+from portal import redis_guard
 
 logger = logging.getLogger("portal.throttling")
 
@@ -41,6 +45,9 @@ class Hit:
 def hit(scope: str, ident: str, limit: int, window: int) -> Hit:
     """Count one event for (scope, ident) in its window; allowed while count <= limit."""
     key = f"throttle:{scope}:{hashlib.sha256(ident.encode()).hexdigest()[:32]}"
+    if redis_guard.cache_is_skipped():
+        logger.warning("throttle %s unavailable (cache skipped): allowing the request", scope)
+        return Hit(True, 0, 0)
     try:
         backend = caches["default"]
         if isinstance(backend, RedisCache):
@@ -51,6 +58,7 @@ def hit(scope: str, ident: str, limit: int, window: int) -> Hit:
     except Exception as exc:  # noqa: BLE001 - any cache failure: serve, and say so
         logger.warning("throttle %s unavailable (%s): allowing the request", scope,
                        type(exc).__name__)
+        redis_guard.mark_down(f"throttle {scope}", exc)
         return Hit(True, 0, 0)
     allowed = count <= limit
     return Hit(allowed, count, 0 if allowed else max(ttl, 1))
@@ -70,11 +78,15 @@ def _redis_hit(backend: RedisCache, key: str, window: int) -> tuple[int, int]:
 def peek_blocked(scope: str, ident: str, limit: int) -> bool:
     """Whether (scope, ident) is already over `limit`, without counting (fails open)."""
     key = f"throttle:{scope}:{hashlib.sha256(ident.encode()).hexdigest()[:32]}"
+    if redis_guard.cache_is_skipped():
+        logger.warning("throttle %s unavailable (cache skipped): allowing the request", scope)
+        return False
     try:
         return int(cache.get(key) or 0) >= limit
     except Exception as exc:  # noqa: BLE001
         logger.warning("throttle %s unavailable (%s): allowing the request", scope,
                        type(exc).__name__)
+        redis_guard.mark_down(f"throttle {scope}", exc)
         return False
 
 

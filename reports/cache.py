@@ -11,6 +11,9 @@ changed the mirror; `last_synced_at` moves with every sync, which may have read 
 (coverage) without changing data. Keys are built from versions read in the same request, so
 once a sync commits, no process can reach an entry computed before it: stale entries are not
 deleted, they become unreachable and expire.
+
+The cache is an optimisation: when it fails (or failed moments ago) the report is computed
+and served uncached (portal/redis_guard.py), never a 500 and never a wait on a frozen Redis.
 """
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpResponse
 
+from portal import redis_guard
 from portal.models import Environment
 
 T = TypeVar("T")
@@ -55,10 +59,11 @@ def cached_report(kind: str, environments: Sequence[Environment], params: dict[s
                   compute: Callable[[], T]) -> T:
     """`compute()` once per (organisation, data versions, params); the cached value after."""
     key = report_key(kind, environments, params)
-    value = cache.get(key)
+    value = redis_guard.optional("report cache", lambda: cache.get(key), None)
     if value is None:
         value = compute()
-        cache.set(key, value, report_cache_seconds())
+        redis_guard.optional(
+            "report cache", lambda: cache.set(key, value, report_cache_seconds()), None)
     return value
 
 

@@ -81,11 +81,35 @@ class CallFilterSet(django_filters.FilterSet):
         return queryset.filter(q)
 
 
+class StrictNullBooleanField(forms.NullBooleanField):
+    """`true` / `false` (or 1 / 0), empty for "any"; anything else is a 400, where Django's
+    NullBooleanField would quietly read it as "any" and answer an unfiltered list."""
+
+    widget = forms.TextInput
+
+    def to_python(self, value: object) -> bool | None:
+        if value in (None, ""):
+            return None
+        text = str(value).strip().lower()
+        if text in {"true", "1"}:
+            return True
+        if text in {"false", "0"}:
+            return False
+        raise forms.ValidationError("Use true or false.", code="invalid")
+
+    def validate(self, value: object) -> None:
+        return None
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictNullBooleanField
+
+
 class AgentFilterSet(django_filters.FilterSet):
     """Filters over mirrored agents: direction, callback agents, free-text name search."""
 
     direction = django_filters.ChoiceFilter(choices=Direction.choices)
-    is_callback = django_filters.BooleanFilter()
+    is_callback = StrictBooleanFilter()
     search = django_filters.CharFilter(method="filter_search", max_length=100)
 
     class Meta:

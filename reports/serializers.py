@@ -28,6 +28,10 @@ class EnvironmentSerializer(serializers.ModelSerializer):
     """An environment with its sync freshness; the token appears only as its hint."""
 
     organization = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    # Empty when the environment uses its provider's default address: a URL or "" (so not
+    # documented as format "uri", which "" would violate).
+    base_url = serializers.CharField(
+        read_only=True, help_text="The upstream API's address; empty: the provider's default.")
 
     class Meta:
         model = Environment

@@ -21,6 +21,8 @@ from reports.scope import FIRST_DAY, LAST_DAY, range_problems
 
 DEFAULT_PER_PAGE = 20
 MAX_PER_PAGE = 100
+# A page whose offset could not be a database OFFSET (bigint) is a 422, not a 500.
+MAX_PAGE = 2**31 - 1
 INVALID_DATA = "The given data was invalid."
 
 
@@ -94,7 +96,7 @@ def page_params(params: Mapping[str, str], errors: dict[str, list[str]]) -> tupl
     """(page, per_page) from the query, with Talkover's defaults, limits and messages."""
     per_page = _positive_int(params, "per_page", "per page", DEFAULT_PER_PAGE, MAX_PER_PAGE,
                              errors)
-    page = _positive_int(params, "page", "page", 1, None, errors)
+    page = _positive_int(params, "page", "page", 1, MAX_PAGE, errors)
     return page, per_page
 
 

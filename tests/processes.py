@@ -83,6 +83,35 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+@contextmanager
+def redis_server(port: int) -> Iterator[subprocess.Popen]:
+    """A throw-away redis-server on `port` (no persistence). On exit it is resumed if a test
+    froze it (SIGSTOP) and killed if still running."""
+    proc = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                proc.kill()
+                raise
+            time.sleep(0.05)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            try:
+                proc.send_signal(signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+            proc.kill()
+        proc.wait(timeout=10)
+
+
 def production_env(database_url: str, redis_url: str, var_dir: Path, **extra: str) -> dict:
     """The environment an operator sets for `make serve` (DEBUG=false, real services)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "DJANGO_"))}

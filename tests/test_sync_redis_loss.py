@@ -4,52 +4,20 @@ redis-server of its own on a free port, stopped while the calls stream is readin
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 
 from sync.models import Call, RunStatus, SyncRun
+from tests.processes import free_port, redis_server
 from tests.sync_support import mirror_diff, point_env, served, small_config
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server"),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def redis_server(port: int) -> Iterator[subprocess.Popen]:
-    """A throw-away redis-server (no persistence); killed on exit if still running."""
-    proc = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline:
-                proc.kill()
-                raise
-            time.sleep(0.05)
-    try:
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(timeout=10)
 
 
 def test_losing_redis_mid_run_fails_cleanly_and_the_next_run_converges(org_a, subprocess_env):

@@ -5,7 +5,7 @@ import logging
 
 from django.dispatch import receiver
 
-from portal.tasks_client import TaskNotAvailable, enqueue
+from portal.tasks_client import QueueUnavailable, TaskNotAvailable, enqueue
 from reports.alerts.models import AlertRule
 from sync.signals import environment_synced
 
@@ -23,7 +23,7 @@ def evaluate_after_sync(sender, environment, outcome, **kwargs) -> bool:
         return False
     try:
         enqueue("reports.evaluate_alerts", environment_id=environment.pk)
-    except (TaskNotAvailable, OSError) as exc:
+    except (TaskNotAvailable, QueueUnavailable, OSError) as exc:
         # The beat tick evaluates again within minutes; a broker hiccup must not fail a sync.
         log.warning("could not queue alert evaluation for environment %s: %s",
                     environment.pk, exc)

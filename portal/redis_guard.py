@@ -1,0 +1,62 @@
+"""Optional cache calls (report cache, throttles) that degrade instead of failing a request.
+
+Every Redis call already gives up within `REDIS_TIMEOUT_SECONDS` (settings). A frozen Redis
+would still cost each request that timeout once per call, so after one failure this process
+skips optional cache calls for `REDIS_RETRY_AFTER_SECONDS` and then tries again: while Redis
+is sick a request waits on it at most once per interval, and each skip is logged once per
+interval, not once per request. Locks and request budgets (sync/locks.py, sync/budget.py) are
+not optional and do not come here: a sync that loses Redis fails (sync/cache_errors.py).
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from django.conf import settings
+
+logger = logging.getLogger("portal.redis_guard")
+T = TypeVar("T")
+
+_lock = threading.Lock()
+_down_until = 0.0
+
+
+def retry_after_seconds() -> float:
+    return float(getattr(settings, "REDIS_RETRY_AFTER_SECONDS", 10))
+
+
+def cache_is_skipped() -> bool:
+    """Whether a recent failure says: do not wait on the cache now."""
+    return time.monotonic() < _down_until
+
+
+def mark_down(what: str, exc: BaseException) -> None:
+    """Record a cache failure: optional calls are skipped for a while (logged once)."""
+    global _down_until
+    with _lock:
+        first = not cache_is_skipped()
+        _down_until = time.monotonic() + retry_after_seconds()
+    if first:
+        logger.warning("cache unavailable in %s (%s): skipping it for %.0f s", what,
+                       type(exc).__name__, retry_after_seconds())
+
+
+def reset() -> None:
+    """Forget failures (tests; a process that knows the cache is back)."""
+    global _down_until
+    with _lock:
+        _down_until = 0.0
+
+
+def optional(what: str, call: Callable[[], T], fallback: T) -> T:
+    """`call()`, or `fallback` when the cache is failing or failed recently."""
+    if cache_is_skipped():
+        return fallback
+    try:
+        return call()
+    except Exception as exc:  # noqa: BLE001 - any cache failure: degrade, and say so
+        mark_down(what, exc)
+        return fallback
