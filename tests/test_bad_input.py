@@ -1,0 +1,247 @@
+"""Nothing a user types gives a 500 (issue 15, point 3).
+
+Every URL pattern from the resolver is driven with a fixed list of hostile values: in each
+path parameter (besides org A's real ids), and in each query parameter a view reads (absurd
+and impossible dates, a 21-digit integer, a NUL byte, wrong types, repeated parameters), as
+org A's owner (staff), as the superuser (admin changelists and their filters) and anonymously.
+Nothing may answer 5xx. Stored calls with timestamps at the edges of what PostgreSQL and
+Python hold (year 1, year 9999 in any offset) must not break the pages that render them.
+
+Hostile values are sampled, not crossed: each query parameter gets each value once in a
+request that sets every parameter to the same hostile value, and once alone.
+"""
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from django.contrib import admin
+from django.test import Client
+
+from sync.models import Agent
+from tests import admin_world
+from tests.test_access_urls import Route, all_routes, rich_world, sample_values
+
+world = admin_world.world
+__all__ = ["rich_world", "world"]
+
+HOSTILE = ("0001-01-01", "9999-12-31", "2026-02-30", "100000000000000000000", "-1", "\x00",
+           "abc", "1.5", "[]", "{}", "ü" * 300, "2026-01-01T00:00:00", "")
+
+# Every query parameter a view reads (reports/views, reports/filters.py, reports/api_*.py,
+# portal pages, the Talkover-compatible API, alerts, the admin changelist and autocomplete).
+QUERY_PARAMS = (
+    "range", "start", "end", "env", "agent", "status", "direction", "agent_id", "date_from",
+    "date_to", "search", "page", "per_page", "sort", "format", "export", "interval", "table",
+    "environment", "start_date", "end_date", "include_testing", "transcript", "rule", "next",
+    "day", "is_callback", "q", "o", "p", "e", "all", "_to_field", "_popup", "term",
+    "app_label", "model_name", "field_name", "script", "lang", "cursor", "stream",
+)
+
+# Admin changelist lookups built from each model admin's list_filter: `<f>__exact`,
+# `<f>__id__exact`, ranges and null checks.
+ADMIN_LOOKUPS = ("__exact", "__id__exact", "__gte", "__lt", "__isnull", "__in")
+
+
+def _path_values(route: Route) -> list[str]:
+    return [p[0] or p[1] for p in re.findall(r"<(?:\w+:)?(\w+)>|\(\?P<(\w+)>", route.path)]
+
+
+def _fill(route: Route, values: dict[str, str]) -> str:
+    path = route.path
+    if route.is_regex:
+        path = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: values[m.group(1)], path)
+        path = path.replace("^", "").replace("$", "").replace("\\.", ".").replace("/?", "/")
+    else:
+        path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: values[m.group(1)], path)
+    return "/" + path
+
+
+def _quote(value: str) -> str:
+    from urllib.parse import quote
+
+    return quote(value, safe="")
+
+
+def urls_for(world, route: Route) -> list[str]:
+    """The route with org A's real ids, then with each path parameter hostile in turn."""
+    real = sample_values(world, route)
+    urls = [_fill(route, real)]
+    for name in _path_values(route):
+        for value in ("0", "100000000000000000000", "\x00", "abc", "-1", "%"):
+            urls.append(_fill(route, {**real, name: _quote(value)}))
+    return list(dict.fromkeys(urls))
+
+
+def query_variants() -> list[dict[str, list[str]]]:
+    """Every parameter set to one hostile value (once per value), each parameter alone with
+    a rotating hostile value, and every parameter repeated with two different values."""
+    variants: list[dict[str, list[str]]] = [
+        {p: [v] for p in QUERY_PARAMS} for v in HOSTILE]
+    for i, p in enumerate(QUERY_PARAMS):
+        variants.append({p: [HOSTILE[i % len(HOSTILE)]]})
+        variants.append({p: [HOSTILE[(i + 5) % len(HOSTILE)]]})
+    variants.append({p: ["2026-01-01", "2026-01-02"] for p in QUERY_PARAMS})
+    # A valid custom range at the edges of what the scope accepts, per face.
+    variants.append({"range": ["custom"], "start": ["2000-01-01"], "end": ["2100-12-31"],
+                     "start_date": ["2000-01-01"], "end_date": ["2100-12-31"],
+                     "date_from": ["2000-01-01"], "date_to": ["2100-12-31"]})
+    return variants
+
+
+def _get(client: Client, url: str, params: dict[str, list[str]]):
+    response = client.get(url, params)
+    if getattr(response, "streaming", False):
+        b"".join(response.streaming_content)
+    return response
+
+
+def _is_admin(route: Route) -> bool:
+    return route.path.startswith("admin/")
+
+
+def _is_changelist(route: Route) -> bool:
+    return bool(route.name and route.name.endswith("_changelist"))
+
+
+def _admin_lookups(route: Route) -> list[str]:
+    match = re.match(r"admin/(\w+)/(\w+)/$", route.path)
+    if not match:
+        return []
+    for model, model_admin in admin.site._registry.items():
+        if (model._meta.app_label, model._meta.model_name) == match.groups():
+            names = [f if isinstance(f, str) else f[0] for f in model_admin.list_filter]
+            return [name + lookup for name in names for lookup in ADMIN_LOOKUPS]
+    return []
+
+
+@pytest.fixture
+def hostile_world(rich_world):
+    """The admin world, alice is staff (owner of A) and A holds calls stamped at the limits
+    of what can be stored: year 1 and year 9999 in the most distant offsets."""
+    env = rich_world.env_a
+    agent = Agent.objects.get(environment=env, external_id=rich_world.sample["agent_ext"])
+    edges = [
+        datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone(timedelta(hours=-12))),
+        datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC),
+        datetime(1, 1, 1, tzinfo=UTC),
+        datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=14))),
+    ]
+    calls = [admin_world.make_call(env, agent, 900 + i, started_at=moment, ended_at=moment,
+                                   answered_at=moment, upstream_updated_at=moment)
+             for i, moment in enumerate(edges)]
+    rich_world.edge_calls = calls
+    return rich_world
+
+
+def _check(client: Client, urls: list[str], variants, failures: list) -> None:
+    for url in urls:
+        for params in variants:
+            response = _get(client, url, params)
+            if response.status_code >= 500:
+                failures.append((url, params, response.status_code))
+
+
+@pytest.mark.parametrize("who", ["alice", "anonymous"])
+def test_no_page_or_api_answers_5xx(rich_world, who):
+    hostile_world = rich_world
+    client = Client(raise_request_exception=False)
+    if who == "alice":
+        client.force_login(hostile_world.users["alice"])
+    variants = query_variants()
+    failures: list = []
+    for route in all_routes():
+        if _is_admin(route) or route.name in {"logout", "set_language"}:
+            continue
+        urls = urls_for(hostile_world, route)
+        # The real URL gets every variant; the hostile path values get the plain request.
+        _check(client, urls[:1], variants if who == "alice" else variants[:3], failures)
+        _check(client, urls[1:], [{}], failures)
+    assert not failures, failures[:20]
+
+
+def test_stored_edge_timestamps_render(hostile_world):
+    """Calls stamped in year 1 or 9999 render on every page that shows calls."""
+    client = Client(raise_request_exception=False)
+    client.force_login(hostile_world.users["alice"])
+    failures = []
+    env = hostile_world.env_a
+    urls = ["/o/org-a/calls/", "/o/org-a/calls/?format=csv", "/o/org-a/",
+            f"/api/v1/environments/{env.pk}/calls", "/admin/sync/call/"]
+    urls += [f"/o/org-a/calls/{c.pk}/" for c in hostile_world.edge_calls]
+    urls += [f"/api/v1/calls/{c.pk}" for c in hostile_world.edge_calls]
+    urls += [f"/admin/sync/call/{c.pk}/change/" for c in hostile_world.edge_calls]
+    for user in ("alice", "root"):
+        client.force_login(hostile_world.users[user])
+        for url in urls:
+            response = _get(client, url, {})
+            if response.status_code >= 400:
+                failures.append((user, url, response.status_code))
+    assert not failures, failures
+
+
+def test_admin_views_answer_no_5xx(rich_world):
+    hostile_world = rich_world
+    client = Client(raise_request_exception=False)
+    failures: list = []
+    for user in ("root", "alice"):
+        client.force_login(hostile_world.users[user])
+        for route in all_routes():
+            if not _is_admin(route) or route.name == "logout":
+                continue
+            urls = urls_for(hostile_world, route)
+            _check(client, urls[1:], [{}], failures)
+            if _is_changelist(route):
+                lookups = _admin_lookups(route)
+                variants = [{name: [value] for name in lookups} for value in HOSTILE]
+                variants += [{name: [value]} for name in QUERY_PARAMS
+                             for value in ("\x00", "100000000000000000000", "abc")]
+                _check(client, urls[:1], variants, failures)
+            else:
+                _check(client, urls[:1], [{}], failures)
+    assert not failures, failures[:20]
+
+
+@pytest.mark.parametrize("term", ["\x00", "a\x00b", "100000000000000000000", "ü" * 500])
+def test_admin_autocomplete_takes_any_term(rich_world, term):
+    hostile_world = rich_world
+    client = Client(raise_request_exception=False)
+    client.force_login(hostile_world.users["root"])
+    failures = []
+    for app_label, model_name, field_name in (
+            ("portal", "membership", "organization"), ("portal", "membership", "user"),
+            ("sync", "call", "agent"), ("sync", "call", "environment")):
+        response = client.get("/admin/autocomplete/", {
+            "term": term, "app_label": app_label, "model_name": model_name,
+            "field_name": field_name})
+        if response.status_code >= 500:
+            failures.append((model_name, field_name, response.status_code))
+    assert not failures, failures
+
+
+@pytest.mark.parametrize("selected", ["abc", "\x00", "100000000000000000000", "-1", "1.5"])
+def test_admin_actions_take_any_selection(rich_world, selected):
+    hostile_world = rich_world
+    """An action posted with selected ids that are not ids is a message, not a 500."""
+    client = Client(raise_request_exception=False)
+    failures = []
+    for user in ("root", "alice"):
+        client.force_login(hostile_world.users[user])
+        for model, model_admin in admin.site._registry.items():
+            url = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
+            actions = model_admin.get_actions(_request_for(hostile_world.users[user]))
+            for action in list(actions)[:3]:
+                response = client.post(url, {"action": action, "_selected_action": [selected],
+                                             "index": "0"})
+                if response.status_code >= 500:
+                    failures.append((user, url, action, response.status_code))
+    assert not failures, failures
+
+
+def _request_for(user):
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/admin/")
+    request.user = user
+    return request
