@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from django.contrib import admin
+from django.db import DatabaseError, transaction
 from django.test import Client
 
 from sync.models import Agent
@@ -81,7 +82,6 @@ def query_variants() -> list[dict[str, list[str]]]:
         {p: [v] for p in QUERY_PARAMS} for v in HOSTILE]
     for i, p in enumerate(QUERY_PARAMS):
         variants.append({p: [HOSTILE[i % len(HOSTILE)]]})
-        variants.append({p: [HOSTILE[(i + 5) % len(HOSTILE)]]})
     variants.append({p: ["2026-01-01", "2026-01-02"] for p in QUERY_PARAMS})
     # A valid custom range at the edges of what the scope accepts, per face.
     variants.append({"range": ["custom"], "start": ["2000-01-01"], "end": ["2100-12-31"],
@@ -91,9 +91,18 @@ def query_variants() -> list[dict[str, list[str]]]:
 
 
 def _get(client: Client, url: str, params: dict[str, list[str]]):
-    response = client.get(url, params)
-    if getattr(response, "streaming", False):
-        b"".join(response.streaming_content)
+    """GET inside a savepoint: a database error behind one 500 is reported, and does not
+    abort the test's transaction for the requests after it."""
+    savepoint = transaction.savepoint()
+    try:
+        response = client.get(url, params)
+        if getattr(response, "streaming", False):
+            b"".join(response.streaming_content)
+    finally:
+        try:
+            transaction.savepoint_commit(savepoint)
+        except DatabaseError:
+            transaction.savepoint_rollback(savepoint)
     return response
 
 
@@ -111,8 +120,13 @@ def _admin_lookups(route: Route) -> list[str]:
         return []
     for model, model_admin in admin.site._registry.items():
         if (model._meta.app_label, model._meta.model_name) == match.groups():
-            names = [f if isinstance(f, str) else f[0] for f in model_admin.list_filter]
-            return [name + lookup for name in names for lookup in ADMIN_LOOKUPS]
+            names = [f if isinstance(f, str) else f[0] for f in model_admin.list_filter
+                     if isinstance(f, str | tuple)]
+            lookups = [name + lookup for name in names for lookup in ADMIN_LOOKUPS]
+            if model_admin.date_hierarchy:
+                lookups += [f"{model_admin.date_hierarchy}__{part}"
+                            for part in ("year", "month", "day")]
+            return lookups
     return []
 
 
@@ -212,7 +226,7 @@ def test_admin_autocomplete_takes_any_term(rich_world, term):
     for app_label, model_name, field_name in (
             ("portal", "membership", "organization"), ("portal", "membership", "user"),
             ("sync", "call", "agent"), ("sync", "call", "environment")):
-        response = client.get("/admin/autocomplete/", {
+        response = _get(client, "/admin/autocomplete/", {
             "term": term, "app_label": app_label, "model_name": model_name,
             "field_name": field_name})
         if response.status_code >= 500:
@@ -232,11 +246,22 @@ def test_admin_actions_take_any_selection(rich_world, selected):
             url = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
             actions = model_admin.get_actions(_request_for(hostile_world.users[user]))
             for action in list(actions)[:3]:
-                response = client.post(url, {"action": action, "_selected_action": [selected],
-                                             "index": "0"})
+                response = _post(client, url, {"action": action,
+                                               "_selected_action": [selected], "index": "0"})
                 if response.status_code >= 500:
                     failures.append((user, url, action, response.status_code))
     assert not failures, failures
+
+
+def _post(client: Client, url: str, data: dict):
+    savepoint = transaction.savepoint()
+    try:
+        return client.post(url, data)
+    finally:
+        try:
+            transaction.savepoint_commit(savepoint)
+        except DatabaseError:
+            transaction.savepoint_rollback(savepoint)
 
 
 def _request_for(user):
