@@ -75,3 +75,45 @@ def clear(ctx: RunContext, **where: Any) -> int:
                   .filter(environment=ctx.environment, stream=ctx.stream, **where)
                   .exclude(run=ctx.run).delete())
     return deleted
+
+
+# The timestamp columns of a mirrored call, each checked against the sync's bounds.
+CALL_TIMESTAMPS = ("started_at", "answered_at", "ended_at", "upstream_updated_at")
+STORED_OUT_OF_RANGE = "a timestamp is outside 2000..2100 (found in the mirror, stored before " \
+                      "records were checked)"
+
+
+def quarantine_stored_calls(call_model, rejected_model) -> int:
+    """Move mirrored calls stamped outside 2000..2100 into quarantine; return how many.
+
+    Before records were checked, a call such as `created_at: "9999-12-31T23:59:59-12:00"`
+    was written as sent. PostgreSQL holds it (year 10000 in UTC) but no Python datetime
+    can: reading the row fails in the database driver, so every page, API answer and admin
+    list that met it was a 500 (and year 1 overflowed when shown in a local timezone).
+    Such a row becomes the rejected record the sync would have made (same fingerprint, so
+    a later sync reading it again updates it), and the call leaves the mirror. The rows are
+    found and read without loading their timestamps. Models are passed in, so the data
+    migration (historical models) and tests use the same code.
+    """
+    from django.db.models import Q
+
+    from sync.providers.validation import EARLIEST, LATEST
+
+    outside = Q()
+    for column in CALL_TIMESTAMPS:
+        outside |= Q(**{f"{column}__lt": EARLIEST}) | Q(**{f"{column}__gte": LATEST})
+    rows = list(call_model.objects.filter(outside)
+                .values("pk", "environment_id", "external_id", "raw"))
+    now = timezone.now()
+    for row in rows:
+        text = payload_text(row["raw"])
+        rejected_model.objects.update_or_create(
+            environment_id=row["environment_id"], stream="calls",
+            fingerprint=fingerprint(row["external_id"], text),
+            defaults={"upstream_id": shown_id(row["external_id"]), "payload": text,
+                      "reason": STORED_OUT_OF_RANGE, "last_seen_at": now},
+            create_defaults={"upstream_id": shown_id(row["external_id"]), "payload": text,
+                             "reason": STORED_OUT_OF_RANGE, "first_seen_at": now,
+                             "last_seen_at": now})
+    call_model.objects.filter(pk__in=[row["pk"] for row in rows]).delete()
+    return len(rows)

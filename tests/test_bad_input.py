@@ -20,7 +20,8 @@ from django.contrib import admin
 from django.db import DatabaseError, transaction
 from django.test import Client
 
-from sync.models import Agent
+from sync.models import Agent, Call, RejectedRecord
+from sync.quarantine import STORED_OUT_OF_RANGE, quarantine_stored_calls
 from tests import admin_world
 from tests.test_access_urls import Route, all_routes, rich_world, sample_values
 
@@ -175,24 +176,39 @@ def test_no_page_or_api_answers_5xx(rich_world, who):
     assert not failures, failures[:20]
 
 
-def test_stored_edge_timestamps_render(hostile_world):
-    """Calls stamped in year 1 or 9999 render on every page that shows calls."""
-    client = Client(raise_request_exception=False)
-    client.force_login(hostile_world.users["alice"])
-    failures = []
+def test_stored_edge_timestamps_are_quarantined_and_pages_render(hostile_world):
+    """Calls stored (before records were checked) in year 1 or 9999, in any offset, move to
+    quarantine (migration sync 0010 runs `quarantine_stored_calls`); then every page that
+    shows calls renders, and the sync page lists them as rejected records."""
     env = hostile_world.env_a
-    urls = ["/o/org-a/calls/", "/o/org-a/calls/?format=csv", "/o/org-a/",
-            f"/api/v1/environments/{env.pk}/calls", "/admin/sync/call/"]
-    urls += [f"/o/org-a/calls/{c.pk}/" for c in hostile_world.edge_calls]
-    urls += [f"/api/v1/calls/{c.pk}" for c in hostile_world.edge_calls]
-    urls += [f"/admin/sync/call/{c.pk}/change/" for c in hostile_world.edge_calls]
-    for user in ("alice", "root"):
+    edge_ids = [c.pk for c in hostile_world.edge_calls]
+    assert quarantine_stored_calls(Call, RejectedRecord) == len(edge_ids)
+    assert not Call.objects.filter(pk__in=edge_ids).exists()
+    assert Call.objects.filter(environment=env).exists()  # the good call stays
+    rejected = RejectedRecord.objects.filter(environment=env, reason=STORED_OUT_OF_RANGE)
+    assert sorted(r.upstream_id for r in rejected) == sorted(
+        c.external_id for c in hostile_world.edge_calls)
+    assert quarantine_stored_calls(Call, RejectedRecord) == 0  # nothing left, no duplicates
+
+    client = Client(raise_request_exception=False)
+    good = Call.objects.filter(environment=env).first()
+    urls = ["/o/org-a/calls/", "/o/org-a/calls/?format=csv", "/o/org-a/", "/o/org-a/sync/",
+            f"/api/v1/environments/{env.pk}/calls", "/admin/sync/call/",
+            f"/o/org-a/calls/{good.pk}/", f"/api/v1/calls/{good.pk}",
+            f"/admin/sync/call/{good.pk}/change/", "/admin/sync/rejectedrecord/"]
+    failures = []
+    for user in ("alice", "root"):  # root is no member of org A: the admin only
         client.force_login(hostile_world.users[user])
-        for url in urls:
+        for url in urls if user == "alice" else [u for u in urls if u.startswith("/admin/")]:
             response = _get(client, url, {})
-            if response.status_code >= 400:
+            if response.status_code != 200:
                 failures.append((user, url, response.status_code))
+    client.force_login(hostile_world.users["alice"])
+    failures += [pk for pk in edge_ids
+                 if _get(client, f"/o/org-a/calls/{pk}/", {}).status_code != 404]
     assert not failures, failures
+    client.force_login(hostile_world.users["alice"])
+    assert hostile_world.edge_calls[0].external_id in client.get("/o/org-a/sync/").content.decode()
 
 
 def test_admin_views_answer_no_5xx(rich_world):

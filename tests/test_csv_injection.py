@@ -14,12 +14,14 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from portal.models import Provider
 from reports.csv import safe_cell
 from reports.summaries.figures import build_summary
 from reports.summaries.render import summary_csv
 from reports.summaries.schedule import Period
 from sync.models import Agent, CallbackSourceDay
 from sync.quality_rollups import refresh_quality
+from tests.conftest import make_env
 from tests.factories import make_agents, make_callback_days, make_calls
 
 HOSTILE = ['=HYPERLINK("http://x")', "+cmd|' /C calc'!A0", "@SUM(1)", "-2+3", "\tTAB",
@@ -51,23 +53,32 @@ def test_safe_cell(value, written):
     assert safe_cell(value) == written
 
 
-@pytest.fixture
-def hostile_data(env_a):
-    """Org A with agents, callback sources and an environment named like formulas."""
-    env_a.name = '=HYPERLINK("http://env")'
-    env_a.save(update_fields=["name"])
-    today = timezone.localdate(timezone=env_a.organization.tzinfo)
-    agents = make_agents(env_a, len(HOSTILE))
+def _hostile_agents(env, prefix: str) -> list[Agent]:
+    agents = make_agents(env, len(HOSTILE), prefix=prefix)
     for agent, name in zip(agents, HOSTILE, strict=True):
         agent.name = name
     Agent.objects.bulk_update(agents, ["name"])
-    calls = make_calls(env_a, 120, today - timedelta(days=5), today, agents=agents, seed=3)
+    return agents
+
+
+@pytest.fixture
+def hostile_data(env_a):
+    """Org A with agents, callback sources and an environment named like formulas, and an
+    Origins AI environment (the Quality report's) with such agents too."""
+    env_a.name = '=HYPERLINK("http://env")'
+    env_a.save(update_fields=["name"])
+    today = timezone.localdate(timezone=env_a.organization.tzinfo)
     days = [today - timedelta(days=n) for n in range(5)]
+    calls = make_calls(env_a, 120, days[-1], today, agents=_hostile_agents(env_a, "ag"),
+                       seed=3)
     make_callback_days(env_a, days, sources=len(HOSTILE))
     for i, name in enumerate(HOSTILE, start=1):
         CallbackSourceDay.objects.filter(environment=env_a, source_agent_id=f"src-{i}").update(
             name=name)
-    refresh_quality(env_a, days)
+    origins = make_env(env_a.organization, "Origins", "orig_token_1234567890abcdef",
+                       provider=Provider.ORIGINS)
+    make_calls(origins, 60, days[-1], today, agents=_hostile_agents(origins, "og"), seed=4)
+    refresh_quality(origins, days)
     return env_a, calls
 
 
@@ -118,6 +129,8 @@ def test_export_escapes_formula_cells(hostile_data, alice, client, api_client_fo
                                       expect):
     env, _ = hostile_data
     today = timezone.localdate(timezone=env.organization.tzinfo)
+    if "quality" in url:
+        env = env.organization.environments.get(provider=Provider.ORIGINS)
     if url.startswith("/api/"):
         url = url.replace(API_RANGE, f"environment={env.pk}&start_date="
                           f"{(today - timedelta(days=6)).isoformat()}&end_date={today}")
