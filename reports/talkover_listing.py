@@ -29,6 +29,7 @@ from django.db.models import CharField, Count, Func, Q, QuerySet, Sum, Window
 
 from portal.models import Environment, Provider
 from reports.cache import cached_report
+from reports.scope import day_bound_error
 from reports.talkover_compat import TalkoverValidationError, page_params
 from sync.models import STATUS_COLUMNS, Agent, AgentDayRollup, Call
 from sync.rollups import local_day_bounds
@@ -81,10 +82,14 @@ def parse_date_param(params: Mapping[str, str], name: str,
     try:
         if not _DATE.fullmatch(raw):
             raise ValueError(raw)
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
         errors[name] = [f"The {name.replace('_', ' ')} must be a valid date."]
         return None
+    if message := day_bound_error(name, day):
+        errors[name] = [message]
+        return None
+    return day
 
 
 def _choice(params: Mapping[str, str], name: str, options: tuple[str, ...],

@@ -13,11 +13,14 @@ request that sets every parameter to the same hostile value, and once alone.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from django.contrib import admin
 from django.db import DatabaseError, transaction
+from django.http import QueryDict
 from django.test import Client
 
 from sync.models import Agent, Call, RejectedRecord
@@ -31,19 +34,46 @@ __all__ = ["rich_world", "world"]
 HOSTILE = ("0001-01-01", "9999-12-31", "2026-02-30", "100000000000000000000", "-1", "\x00",
            "abc", "1.5", "[]", "{}", "ü" * 300, "2026-01-01T00:00:00", "")
 
-# Every query parameter a view reads (reports/views, reports/filters.py, reports/api_*.py,
-# portal pages, the Talkover-compatible API, alerts, the admin changelist and autocomplete).
+# Query parameters tried besides those a view is seen to read (`reads_recorded`): the
+# reports API reads its serializer's fields by name; the admin changelist's own.
 QUERY_PARAMS = (
     "range", "start", "end", "env", "agent", "status", "direction", "agent_id", "date_from",
     "date_to", "search", "page", "per_page", "sort", "format", "export", "interval", "table",
-    "environment", "start_date", "end_date", "include_testing", "transcript", "rule", "next",
-    "day", "is_callback", "q", "o", "p", "e", "all", "_to_field", "_popup", "term",
-    "app_label", "model_name", "field_name", "script", "lang", "cursor", "stream",
+    "environment", "start_date", "end_date", "include_testing", "transcript",
 )
+ADMIN_PARAMS = ("q", "o", "p", "e", "all", "_to_field", "_popup", "_changelist_filters")
 
-# Admin changelist lookups built from each model admin's list_filter: `<f>__exact`,
-# `<f>__id__exact`, ranges and null checks.
-ADMIN_LOOKUPS = ("__exact", "__id__exact", "__gte", "__lt", "__isnull", "__in")
+# Admin changelist lookups built from each model admin's list_filter (and date_hierarchy).
+ADMIN_LOOKUPS = ("__exact", "__id__exact", "__gte", "__isnull")
+# The values every parameter a view reads gets alone (the ones that overflowed dates and
+# integers), plus one more rotating through the rest; every value is also sent once in all
+# parameters together.
+SHARP = ("9999-12-31", "0001-01-01", "100000000000000000000")
+VALUES_PER_PARAM = len(SHARP)
+
+
+@contextmanager
+def reads_recorded() -> Iterator[set[str]]:
+    """The query and form parameter names read (get, getlist, [], in) while inside: the
+    parameters a view actually reads, found by asking it, not by a list kept by hand."""
+    seen: set[str] = set()
+    originals = {name: getattr(QueryDict, name)
+                 for name in ("get", "getlist", "__getitem__", "__contains__")}
+
+    def recording(original):
+        def method(self, key, *args, **kwargs):
+            if isinstance(key, str):
+                seen.add(key)
+            return original(self, key, *args, **kwargs)
+        return method
+
+    for name, original in originals.items():
+        setattr(QueryDict, name, recording(original))
+    try:
+        yield seen
+    finally:
+        for name, original in originals.items():
+            setattr(QueryDict, name, original)
 
 
 def _path_values(route: Route) -> list[str]:
@@ -76,19 +106,34 @@ def urls_for(world, route: Route) -> list[str]:
     return list(dict.fromkeys(urls))
 
 
-def query_variants() -> list[dict[str, list[str]]]:
-    """Every parameter set to one hostile value (once per value), each parameter alone with
-    a rotating hostile value, and every parameter repeated with two different values."""
-    variants: list[dict[str, list[str]]] = [
-        {p: [v] for p in QUERY_PARAMS} for v in HOSTILE]
-    for i, p in enumerate(QUERY_PARAMS):
-        variants.append({p: [HOSTILE[i % len(HOSTILE)]]})
-    variants.append({p: ["2026-01-01", "2026-01-02"] for p in QUERY_PARAMS})
-    # A valid custom range at the edges of what the scope accepts, per face.
+def query_variants(params: Iterable[str], offset: int = 0, alone: Iterable[str] | None = None,
+                   per_param: int = VALUES_PER_PARAM) -> list[dict[str, list[str]]]:
+    """Every parameter set to one hostile value (once per value); each parameter of `alone`
+    (default all) alone with the first `per_param` SHARP values and one more hostile value
+    (rotating, so parameters get different ones); every parameter repeated with two values;
+    a custom range at the edges the scope accepts."""
+    params = sorted(set(params))
+    if not params:
+        return []
+    variants: list[dict[str, list[str]]] = [{p: [v] for p in params} for v in HOSTILE]
+    others = [v for v in HOSTILE if v not in SHARP]
+    for i, p in enumerate(sorted(set(params if alone is None else alone))):
+        variants.extend({p: [value]} for value in SHARP[:per_param])
+        variants.append({p: [others[(offset + i) % len(others)]]})
+    variants.append({p: ["2026-01-01", "2026-01-02"] for p in params})
     variants.append({"range": ["custom"], "start": ["2000-01-01"], "end": ["2100-12-31"],
                      "start_date": ["2000-01-01"], "end_date": ["2100-12-31"],
                      "date_from": ["2000-01-01"], "date_to": ["2100-12-31"]})
     return variants
+
+
+def _reads(client: Client, url: str, failures: list) -> set[str]:
+    """The parameters the view at `url` reads on a plain GET (checked for 5xx too)."""
+    with reads_recorded() as seen:
+        response = _get(client, url, {})
+    if response.status_code >= 500:
+        failures.append((url, {}, response.status_code))
+    return seen
 
 
 def _get(client: Client, url: str, params: dict[str, list[str]]):
@@ -160,18 +205,27 @@ def _check(client: Client, urls: list[str], variants, failures: list) -> None:
 
 @pytest.mark.parametrize("who", ["alice", "anonymous"])
 def test_no_page_or_api_answers_5xx(rich_world, who):
-    hostile_world = rich_world
     client = Client(raise_request_exception=False)
     if who == "alice":
-        client.force_login(hostile_world.users["alice"])
-    variants = query_variants()
+        client.force_login(rich_world.users["alice"])
     failures: list = []
-    for route in all_routes():
+    layout_reads: set[str] = set()
+    routes = sorted(all_routes(), key=lambda r: r.name != "dashboard")  # it finds layout_reads
+    for n, route in enumerate(routes):
         if _is_admin(route) or route.name in {"logout", "set_language"}:
             continue
-        urls = urls_for(hostile_world, route)
-        # The real URL gets every variant; the hostile path values get the plain request.
-        _check(client, urls[:1], variants if who == "alice" else variants[:3], failures)
+        urls = urls_for(rich_world, route)
+        # The real URL gets every variant over the parameters its view reads; the hostile
+        # path values get the plain request.
+        params = _reads(client, urls[0], failures)
+        if route.path.startswith("api/v1/") and "reports" in route.path:
+            params |= set(QUERY_PARAMS)  # read by name from the serializer's fields
+        # Parameters every organisation page reads (the layout's carried filters) are tried
+        # one by one on the report pages; elsewhere all at once (sampling: runtime).
+        alone = params if params - layout_reads - {"urlencode"} else set()
+        if route.name == "dashboard":
+            layout_reads = params - {"export", "urlencode"}
+        _check(client, urls[:1], query_variants(params, offset=n, alone=alone), failures)
         _check(client, urls[1:], [{}], failures)
     assert not failures, failures[:20]
 
@@ -212,24 +266,28 @@ def test_stored_edge_timestamps_are_quarantined_and_pages_render(hostile_world):
 
 
 def test_admin_views_answer_no_5xx(rich_world):
-    hostile_world = rich_world
+    """Every admin URL as the superuser, with hostile object ids; every changelist with
+    hostile values in its filters, date drill-down and own parameters. Org A's owner (staff)
+    gets every URL plainly (the same views, scoped)."""
     client = Client(raise_request_exception=False)
     failures: list = []
     for user in ("root", "alice"):
-        client.force_login(hostile_world.users[user])
-        for route in all_routes():
+        client.force_login(rich_world.users[user])
+        for n, route in enumerate(all_routes()):
             if not _is_admin(route) or route.name == "logout":
                 continue
-            urls = urls_for(hostile_world, route)
+            urls = urls_for(rich_world, route)
+            if user == "alice" or not _is_changelist(route):
+                _check(client, urls if user == "root" else urls[:1], [{}], failures)
+                continue
             _check(client, urls[1:], [{}], failures)
-            if _is_changelist(route):
-                lookups = _admin_lookups(route)
-                variants = [{name: [value] for name in lookups} for value in HOSTILE]
-                variants += [{name: [value]} for name in QUERY_PARAMS
-                             for value in ("\x00", "100000000000000000000", "abc")]
-                _check(client, urls[:1], variants, failures)
-            else:
-                _check(client, urls[:1], [{}], failures)
+            params = _reads(client, urls[0], failures) | set(ADMIN_PARAMS)
+            lookups = _admin_lookups(route)
+            variants = query_variants(params, offset=n, per_param=1)
+            variants += [{name: [value] for name in lookups} for value in HOSTILE]
+            variants += [{name: [HOSTILE[(n + i) % len(HOSTILE)]]}
+                         for i, name in enumerate(lookups)]
+            _check(client, urls[:1], variants, failures)
     assert not failures, failures[:20]
 
 
@@ -286,3 +344,30 @@ def _request_for(user):
     request = RequestFactory().get("/admin/")
     request.user = user
     return request
+
+
+def test_refusals_say_why(rich_world):
+    """The 4xx answers found by the walk carry a message, in each face's way."""
+    client = Client(raise_request_exception=False)
+    client.force_login(rich_world.users["alice"])
+    env = rich_world.env_a
+    bound = "must be a date between 2000-01-01 and 2100-12-31"
+    response = client.get(f"/api/v1/environments/{env.pk}/calls", {"date_to": "9999-12-31"})
+    assert response.status_code == 422 and bound in response.content.decode()
+    response = client.get("/o/org-a/calls/", {"date_from": "9999-12-31"})
+    assert response.status_code == 400 and bound in response.content.decode()
+    for url in ("/o/org-a/calls/?search=%00", f"/api/v1/environments/{env.pk}/agents/%00/calls",
+                "/admin/autocomplete/?term=%00&app_label=sync&model_name=call"
+                "&field_name=agent"):
+        response = client.get(url)
+        assert response.status_code == 400 and b"NUL character" in response.content, url
+    assert client.get(f"/api/v1/environments/{env.pk}/calls?date_from=%00").json() == {
+        "detail": "The request contains a NUL character, which no field accepts."}
+    for suffix in ("json", "csv", "api"):
+        assert client.get(f"/api/v1/reports/calls.{suffix}").status_code == 404
+    client.force_login(rich_world.users["root"])
+    response = client.post("/admin/sync/agent/", {"action": "delete_selected",
+                                                  "_selected_action": ["abc"], "index": "0"})
+    assert response.status_code == 400 and b"not ids of this list" in response.content
+    response = client.get("/admin/portal/auditlog/", {"created_at__year": "9999"})
+    assert response.status_code == 400 and b"year, month and day" in response.content
