@@ -48,7 +48,8 @@ ADMIN_LOOKUPS = ("__exact", "__id__exact", "__gte", "__isnull")
 # The values every parameter a view reads gets alone (the ones that overflowed dates and
 # integers), plus one more rotating through the rest; every value is also sent once in all
 # parameters together.
-SHARP = ("9999-12-31", "0001-01-01", "100000000000000000000")
+HUGE = "100000000000000000000"
+SHARP = ("9999-12-31", "0001-01-01", HUGE)
 VALUES_PER_PARAM = len(SHARP)
 
 
@@ -285,8 +286,8 @@ def test_admin_views_answer_no_5xx(rich_world):
             lookups = _admin_lookups(route)
             variants = query_variants(params, offset=n, per_param=1)
             variants += [{name: [value] for name in lookups} for value in HOSTILE]
-            variants += [{name: [HOSTILE[(n + i) % len(HOSTILE)]]}
-                         for i, name in enumerate(lookups)]
+            variants += [{name: [value]} for i, name in enumerate(lookups)
+                         for value in (HUGE, HOSTILE[(n + i) % len(HOSTILE)])]
             _check(client, urls[:1], variants, failures)
     assert not failures, failures[:20]
 
@@ -371,3 +372,15 @@ def test_refusals_say_why(rich_world):
     assert response.status_code == 400 and b"not ids of this list" in response.content
     response = client.get("/admin/portal/auditlog/", {"created_at__year": "9999"})
     assert response.status_code == 400 and b"year, month and day" in response.content
+
+
+@pytest.mark.parametrize("user", ["root", "alice"])
+@pytest.mark.parametrize("lookup", ["environment__id__exact", "environment__exact",
+                                    "agent__id__exact", "id__gte", "duration__lt"])
+def test_admin_filters_take_huge_integers(rich_world, user, lookup):
+    """The issue's `?environment__id__exact=100000000000000000000`, as the superuser and as
+    a staff owner (whose related filters are scoped), on the calls changelist."""
+    client = Client(raise_request_exception=False)
+    client.force_login(rich_world.users[user])
+    response = _get(client, "/admin/sync/call/", {lookup: ["100000000000000000000"]})
+    assert response.status_code < 500
