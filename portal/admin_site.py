@@ -18,6 +18,8 @@ from django.http import HttpRequest, HttpResponseBadRequest
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from portal.login_forms import AdminLoginForm
+
 # The largest primary key PostgreSQL's bigint holds; a larger "id" matches nothing.
 _MAX_PK = 2**63 - 1
 
@@ -57,6 +59,7 @@ def invalid_date_hierarchy(model_admin: admin.ModelAdmin, params) -> bool:
 class SwitchboardAdminSite(admin.AdminSite):
     site_header = "Switchboard admin"
     site_title = "Switchboard admin"
+    login_form = AdminLoginForm
 
     def has_permission(self, request: HttpRequest) -> bool:
         from portal.admin_base import administered_organization_ids

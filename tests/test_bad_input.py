@@ -231,6 +231,45 @@ def test_no_page_or_api_answers_5xx(rich_world, who):
     assert not failures, failures[:20]
 
 
+def _post_reads(client: Client, url: str, failures: list) -> set[str]:
+    with reads_recorded() as seen:
+        response = _post(client, url, {})
+    if response.status_code >= 500:
+        failures.append(("POST", url, {}, response.status_code))
+    return seen
+
+
+def _form_walk(client: Client, world, routes: list[Route], user: str | None) -> list:
+    failures: list = []
+    for route in routes:
+        if user:
+            client.force_login(world.users[user])
+        url = urls_for(world, route)[0]
+        fields = _post_reads(client, url, failures) - {"csrfmiddlewaretoken"}
+        if not fields:
+            continue
+        for data in [{f: v for f in fields} for v in HOSTILE] + [
+                {f: [HUGE, "abc"] for f in fields}]:
+            response = _post(client, url, data)
+            if response.status_code >= 500:
+                failures.append(("POST", url, data, response.status_code))
+    return failures
+
+
+def test_no_form_answers_5xx(rich_world):
+    """Every page and API URL posted to by org A's owner, and both login forms anonymously,
+    with hostile values in each form field the view reads (found like the query
+    parameters). Writes may succeed: the world is rebuilt for each test, and a deleted
+    object only makes later URLs 404."""
+    routes = all_routes()
+    client = Client(raise_request_exception=False)
+    failures = _form_walk(client, rich_world, [r for r in routes if r.name == "login"], None)
+    failures += _form_walk(client, rich_world, [
+        r for r in routes
+        if not _is_admin(r) and r.name not in {"logout", "set_language", "login"}], "alice")
+    assert not failures, failures[:20]
+
+
 def test_stored_edge_timestamps_are_quarantined_and_pages_render(hostile_world):
     """Calls stored (before records were checked) in year 1 or 9999, in any offset, move to
     quarantine (migration sync 0010 runs `quarantine_stored_calls`); then every page that
