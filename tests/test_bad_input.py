@@ -32,7 +32,7 @@ world = admin_world.world
 __all__ = ["rich_world", "world"]
 
 HOSTILE = ("0001-01-01", "9999-12-31", "2026-02-30", "100000000000000000000", "-1", "\x00",
-           "abc", "1.5", "[]", "{}", "ü" * 300, "2026-01-01T00:00:00", "")
+           "abc", "1.5", "[]", "ü" * 300, "2026-01-01T00:00:00", "")
 
 # Query parameters tried besides those a view is seen to read (`reads_recorded`): the
 # reports API reads its serializer's fields by name; the admin changelist's own.
@@ -102,7 +102,7 @@ def urls_for(world, route: Route) -> list[str]:
     real = sample_values(world, route)
     urls = [_fill(route, real)]
     for name in _path_values(route):
-        for value in ("0", "100000000000000000000", "\x00", "abc", "-1", "%"):
+        for value in ("0", HUGE, "\x00", "abc", "%"):
             urls.append(_fill(route, {**real, name: _quote(value)}))
     return list(dict.fromkeys(urls))
 
