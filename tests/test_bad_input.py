@@ -24,7 +24,7 @@ from django.http import QueryDict
 from django.test import Client
 
 from sync.models import Agent, Call, RejectedRecord
-from sync.quarantine import STORED_OUT_OF_RANGE, quarantine_stored_calls
+from sync.quarantine import STORED_OUT_OF_RANGE, quarantine_stored_records
 from tests import admin_world
 from tests.test_access_urls import Route, all_routes, rich_world, sample_values
 
@@ -193,6 +193,9 @@ def hostile_world(rich_world):
                                    answered_at=moment, upstream_updated_at=moment)
              for i, moment in enumerate(edges)]
     rich_world.edge_calls = calls
+    Agent.objects.filter(pk=agent.pk).update(upstream_created_at=edges[0],
+                                             upstream_updated_at=edges[2])
+    rich_world.edge_agent = agent
     return rich_world
 
 
@@ -271,25 +274,31 @@ def test_no_form_answers_5xx(rich_world):
 
 
 def test_stored_edge_timestamps_are_quarantined_and_pages_render(hostile_world):
-    """Calls stored (before records were checked) in year 1 or 9999, in any offset, move to
-    quarantine (migration sync 0010 runs `quarantine_stored_calls`); then every page that
-    shows calls renders, and the sync page lists them as rejected records."""
+    """Calls and agents stored (before records were checked) in year 1 or 9999, in any
+    offset, go to quarantine (migration sync 0010 runs `quarantine_stored_records`); then
+    every page that shows calls or agents renders, and the sync page lists them."""
     env = hostile_world.env_a
     edge_ids = [c.pk for c in hostile_world.edge_calls]
-    assert quarantine_stored_calls(Call, RejectedRecord) == len(edge_ids)
+    assert quarantine_stored_records(Call, Agent, RejectedRecord) == (len(edge_ids), 1)
     assert not Call.objects.filter(pk__in=edge_ids).exists()
     assert Call.objects.filter(environment=env).exists()  # the good call stays
     rejected = RejectedRecord.objects.filter(environment=env, reason=STORED_OUT_OF_RANGE)
-    assert sorted(r.upstream_id for r in rejected) == sorted(
+    assert sorted(r.upstream_id for r in rejected.filter(stream="calls")) == sorted(
         c.external_id for c in hostile_world.edge_calls)
-    assert quarantine_stored_calls(Call, RejectedRecord) == 0  # nothing left, no duplicates
+    agent = Agent.objects.get(pk=hostile_world.edge_agent.pk)  # kept, its dates absent
+    assert agent.upstream_created_at is None and agent.upstream_updated_at is None
+    assert rejected.get(stream="agents").upstream_id == agent.external_id
+    # Nothing left, no duplicates.
+    assert quarantine_stored_records(Call, Agent, RejectedRecord) == (0, 0)
 
     client = Client(raise_request_exception=False)
     good = Call.objects.filter(environment=env).first()
     urls = ["/o/org-a/calls/", "/o/org-a/calls/?format=csv", "/o/org-a/", "/o/org-a/sync/",
             f"/api/v1/environments/{env.pk}/calls", "/admin/sync/call/",
             f"/o/org-a/calls/{good.pk}/", f"/api/v1/calls/{good.pk}",
-            f"/admin/sync/call/{good.pk}/change/", "/admin/sync/rejectedrecord/"]
+            f"/admin/sync/call/{good.pk}/change/", "/admin/sync/rejectedrecord/",
+            "/admin/sync/agent/", f"/admin/sync/agent/{agent.pk}/change/", "/o/org-a/agents/",
+            f"/api/v1/environments/{env.pk}/agents/"]
     failures = []
     for user in ("alice", "root"):  # root is no member of org A: the admin only
         client.force_login(hostile_world.users[user])
