@@ -3,8 +3,10 @@
 Django's default lets any active staff user open `/admin/`; here a staff viewer or analyst
 (or a staff user with no organisation) gets a 403 on every admin page, the index included.
 Installed through `portal.apps.PortalAdminConfig` (`default_site`), so `admin.site` is it.
-Every admin view goes through `admin_view`, so a posted action selection that cannot be an
-id is refused here once, for every model admin (ours and Django's or django-axes' own).
+Every admin view goes through `admin_view`, so input Django let through to an exception (an
+action selection that is no id, a date drill-down to a day that cannot exist) is refused
+here once with a 400 and a message, for every model admin (ours, Django's, django-axes').
+The login form checks the username's length before authenticating (`portal.login_forms`).
 """
 from __future__ import annotations
 
