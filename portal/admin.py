@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 
+from axes import admin as axes_admin
+from axes.models import AccessAttempt
 from django import forms
 from django.contrib import admin
 from django.db.models import BigIntegerField, Count, OuterRef, Subquery, Sum
@@ -286,3 +288,21 @@ class AuditLogAdmin(TenantModelAdmin):
     @admin.display(description="details")
     def details_pretty(self, obj: AuditLog) -> str:
         return format_html("<pre>{}</pre>", json.dumps(obj.details, indent=2, ensure_ascii=False))
+
+
+class AccessAttemptAdmin(axes_admin.AccessAttemptAdmin):
+    """django-axes' own admin, with its "clean up expired attempts" action working: the
+    action reads `request.axes_attempt_time`, which axes sets only on login requests, so
+    from the admin it always raised AttributeError (a 500). Unset means "now" to axes."""
+
+    @admin.action(description=axes_admin.AccessAttemptAdmin.cleanup_expired_attempts
+                  .short_description)
+    def cleanup_expired_attempts(self, request: HttpRequest, queryset) -> None:
+        if not hasattr(request, "axes_attempt_time"):
+            request.axes_attempt_time = None
+        super().cleanup_expired_attempts(request, queryset)
+
+
+if admin.site.is_registered(AccessAttempt):
+    admin.site.unregister(AccessAttempt)
+    admin.site.register(AccessAttempt, AccessAttemptAdmin)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 
+from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import QuerySet
@@ -31,7 +32,12 @@ def estimated_count(queryset: QuerySet) -> int | None:
             # -1 (never analysed) or 0 (maybe never analysed): ask the planner instead.
             if row is not None and row[0] > 0:
                 return int(row[0])
-        sql, params = queryset.order_by().values("pk").query.sql_with_params()
+        try:
+            sql, params = queryset.order_by().values("pk").query.sql_with_params()
+        except EmptyResultSet:
+            # A filter that can match nothing, e.g. an id beyond the column's range (Django
+            # knows without asking the database): no SQL to explain, and no rows.
+            return 0
         cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
         plan = cursor.fetchone()[0]
     if isinstance(plan, str):

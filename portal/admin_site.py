@@ -3,18 +3,65 @@
 Django's default lets any active staff user open `/admin/`; here a staff viewer or analyst
 (or a staff user with no organisation) gets a 403 on every admin page, the index included.
 Installed through `portal.apps.PortalAdminConfig` (`default_site`), so `admin.site` is it.
+Every admin view goes through `admin_view`, so input Django let through to an exception (an
+action selection that is no id, a date drill-down to a day that cannot exist) is refused
+here once with a 400 and a message, for every model admin (ours, Django's, django-axes').
+The login form checks the username's length before authenticating (`portal.login_forms`).
 """
 from __future__ import annotations
 
+from datetime import date
+
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest
+from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models
+from django.http import HttpRequest, HttpResponseBadRequest
 from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from portal.login_forms import AdminLoginForm
+
+# The largest primary key PostgreSQL's bigint holds; a larger "id" matches nothing.
+_MAX_PK = 2**63 - 1
+
+
+def invalid_selection(model: type[models.Model], selected: list[str]) -> bool:
+    """True when a posted `_selected_action` value cannot be a primary key of `model`.
+
+    Django filters `pk__in=selected` as posted, so `abc` (or `1.5`, or 10**20) raised a
+    ValueError or an overflow in the database: a 500 for a harmless mistake.
+    """
+    pk = model._meta.pk
+    for value in selected:
+        try:
+            converted = pk.to_python(value)
+        except (ValidationError, ValueError, TypeError):
+            return True
+        if isinstance(converted, int) and not -_MAX_PK <= converted <= _MAX_PK:
+            return True
+    return False
+
+
+def invalid_date_hierarchy(model_admin: admin.ModelAdmin, params) -> bool:
+    """True when the date drill-down's `<field>__year/__month/__day` is no real day, or one
+    whose next year, month or day Python cannot hold (year 9999: Django computes the end of
+    the period and overflowed, as it did for a year of 21 digits)."""
+    field = model_admin.date_hierarchy
+    if not field or f"{field}__year" not in params:
+        return False
+    try:
+        day = date(*(int(params.get(f"{field}__{part}") or 1)
+                     for part in ("year", "month", "day")))
+    except (ValueError, OverflowError):
+        return True
+    return not 1 < day.year < 9999
 
 
 class SwitchboardAdminSite(admin.AdminSite):
     site_header = "Switchboard admin"
     site_title = "Switchboard admin"
+    login_form = AdminLoginForm
 
     def has_permission(self, request: HttpRequest) -> bool:
         from portal.admin_base import administered_organization_ids
@@ -34,7 +81,27 @@ class SwitchboardAdminSite(admin.AdminSite):
             if user.is_active and user.is_staff and not self.has_permission(request) \
                     and request.path != reverse("admin:logout", current_app=self.name):
                 raise PermissionDenied("Only organisation owners and admins use the admin.")
+            model_admin = getattr(view, "__self__", None)
+            if isinstance(model_admin, admin.ModelAdmin):
+                message = self.input_problem(model_admin, request)
+                if message:
+                    return HttpResponseBadRequest(message,
+                                                  content_type="text/plain; charset=utf-8")
             return inner(request, *args, **kwargs)
 
         guarded.__dict__.update(inner.__dict__)
         return guarded
+
+    @staticmethod
+    def input_problem(model_admin: admin.ModelAdmin, request: HttpRequest) -> str | None:
+        """Why the request's own input cannot be served by `model_admin` (a 400), if so.
+
+        Django answers most bad changelist input itself (an unknown filter is `?e=1`); these
+        are the inputs it let through to an exception.
+        """
+        if request.method == "POST" and invalid_selection(
+                model_admin.model, request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)):
+            return _("The selected items are not ids of this list; nothing was changed.")
+        if invalid_date_hierarchy(model_admin, request.GET):
+            return _("Choose a year, month and day that exist.")
+        return None

@@ -9,6 +9,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from portal import health, invitations, password_reset, views
+from portal.login_forms import LoginForm
 
 
 def favicon(request: HttpRequest) -> HttpResponseRedirect:
@@ -19,7 +20,8 @@ def favicon(request: HttpRequest) -> HttpResponseRedirect:
 urlpatterns = [
     path("favicon.ico", favicon, name="favicon"),
     path("", views.home, name="home"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", auth_views.LoginView.as_view(authentication_form=LoginForm),
+         name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password_reset/", password_reset.PasswordResetView.as_view(),
          name="password_reset"),

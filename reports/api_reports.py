@@ -202,7 +202,9 @@ class ReportViewSet(TenantScopedViewSet):
         if query.get("format") == "csv":
             name = csv.filename("calls", envs[0].organization.slug, scope.start, scope.end,
                                 query["table"])
-            return csv.stream_csv(csv.calls_rows(calls_report(scope), query["table"]), name)
+            names = {e.pk: e.name for e in envs}
+            return csv.stream_csv(csv.calls_rows(calls_report(scope), query["table"], names),
+                                  name)
         return self._report_response("calls", scope, calls_report, CallsReportSerializer)
 
     @extend_schema(parameters=_query_params(CallbacksQuerySerializer),

@@ -1,13 +1,20 @@
-"""CSV exports of report summaries, streamed row by row with a descriptive filename."""
+"""CSV exports: the one writer every export goes through, and the report tables' columns.
+
+Every CSV the portal writes (report pages, the reports API, the calls explorer, emailed
+summaries) is built from rows by `csv_lines`, which passes each cell through `safe_cell`:
+names come from upstream and from users, and a cell a spreadsheet would run as a formula
+(`=HYPERLINK(…)`, `+cmd|…`, `@SUM(…)`) is written with a leading `'` (issue 15).
+"""
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Iterator, Sequence
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date
 
 from django.http import StreamingHttpResponse
 
-from reports.queries import CallbacksSummary, CallsSummary, CallTotals
+from reports.queries import AgentRow, CallbacksSummary, CallsSummary, CallTotals
 
 TOTALS_COLUMNS = ("total", "answered", "answer_rate", "failed", "busy", "no_answer", "other",
                   "inbound", "outbound", "talk_time_total", "talk_time_avg",
@@ -17,11 +24,40 @@ CALLBACKS_TABLES = ("days", "sources")
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
+# Characters that make a spreadsheet read a cell as a formula (or split it: tab, CR).
+_FORMULA_START = ("=", "@", "\t", "\r")
+# A signed number or phone number (`-2`, `-0.5`, `+5511987654321`, `-1e3`): kept as written.
+_SIGNED_NUMBER = re.compile(r"[+-]\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
+
+
+def safe_cell(value: object) -> object:
+    """`value`, with a `'` before a text a spreadsheet would run as a formula.
+
+    Text starting with `=`, `@`, a tab or a carriage return is prefixed, and so is text
+    starting with `+` or `-` unless it is a plain signed number or phone number. Numbers,
+    dates and empty cells are returned unchanged.
+    """
+    if not isinstance(value, str) or not value:
+        return value
+    if value.startswith(_FORMULA_START):
+        return "'" + value
+    if value[0] in "+-" and not _SIGNED_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
 class _Echo:
     """A file-like object whose write returns the line: csv.writer into a generator."""
 
     def write(self, value: str) -> str:
         return value
+
+
+def csv_lines(rows: Iterable[Sequence]) -> Iterator[str]:
+    """The CSV lines of `rows` (header first), each cell through `safe_cell`."""
+    writer = csv.writer(_Echo())
+    for row in rows:
+        yield writer.writerow([safe_cell(cell) for cell in row])
 
 
 def _figures(totals: CallTotals | None) -> list:
@@ -31,12 +67,16 @@ def _figures(totals: CallTotals | None) -> list:
     return ["" if (v := getattr(totals, c)) is None else v for c in TOTALS_COLUMNS]
 
 
-def calls_rows(summary: CallsSummary, table: str) -> Iterator[Sequence]:
-    """Header then rows of one table of a calls summary."""
+def calls_rows(summary: CallsSummary, table: str, names: Mapping[int, str],
+               agents: Sequence[AgentRow] | None = None) -> Iterator[Sequence]:
+    """Header then rows of one table of a calls summary. `names`: environment id → name
+    (agents carry their environment, two desks may share a name); `agents`: the agent rows
+    in the order a page shows them (default: the summary's order)."""
     if table == "agents":
-        yield ("environment_id", "agent_id", "agent_name", *TOTALS_COLUMNS)
-        for row in summary.agents:
-            yield (row.environment_id, row.agent_id, row.name, *_figures(row.figures))
+        yield ("environment_id", "environment", "agent_id", "agent_name", *TOTALS_COLUMNS)
+        for row in summary.agents if agents is None else agents:
+            yield (row.environment_id, names.get(row.environment_id, ""), row.agent_id,
+                   row.name, *_figures(row.figures))
     elif table == "heatmap":
         yield ("weekday", *(f"{h:02d}:00" for h in range(24)))
         for index, hours in enumerate(summary.heatmap):
@@ -68,9 +108,6 @@ def filename(kind: str, org_slug: str, start: date, end: date, table: str) -> st
 
 def stream_csv(rows: Iterable[Sequence], name: str) -> StreamingHttpResponse:
     """A streamed `text/csv` attachment named `name`."""
-    writer = csv.writer(_Echo())
-    response = StreamingHttpResponse(
-        (writer.writerow(row) for row in rows), content_type="text/csv; charset=utf-8"
-    )
+    response = StreamingHttpResponse(csv_lines(rows), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response

@@ -20,10 +20,17 @@ UTC = zoneinfo.ZoneInfo("UTC")
 
 
 class CallFilterForm(forms.Form):
-    """Cross-field check: the end of the range may not precede its start."""
+    """The range rules: days within the report bounds (`reports.scope`: a year-9999 day has
+    no next midnight, so its filter overflowed), and the end not before the start."""
 
     def clean(self) -> dict:
+        from reports.scope import day_bound_error
+
         data = super().clean()
+        for name in ("date_from", "date_to"):
+            day = data.get(name)
+            if day and (message := day_bound_error(name, day)):
+                self.add_error(name, message)
         first, last = data.get("date_from"), data.get("date_to")
         if first and last and last < first:
             self.add_error("date_to", "The date to must be a date after or equal to date from.")

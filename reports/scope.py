@@ -77,6 +77,19 @@ def range_problems(start: date | None, end: date | None, *, start_field: str = "
     return problems
 
 
+def day_bound_error(field: str, day: date) -> str | None:
+    """The Talkover-worded refusal of a day outside FIRST_DAY..LAST_DAY for parameter
+    `field` (the compatible API's and the calls explorer's `date_from` / `date_to`), or None.
+
+    A day of year 9999 has no next midnight, so its filter overflowed: every face refuses
+    days outside the bounds, with its own words.
+    """
+    if FIRST_DAY <= day <= LAST_DAY:
+        return None
+    return (f"The {field.replace('_', ' ')} must be a date between {FIRST_DAY.isoformat()} "
+            f"and {LAST_DAY.isoformat()}.")
+
+
 def check_range(start: date, end: date, *, start_field: str = "start",
                 end_field: str = "end") -> None:
     """Raise `ScopeError` unless start..end is an acceptable report range."""

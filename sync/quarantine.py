@@ -75,3 +75,62 @@ def clear(ctx: RunContext, **where: Any) -> int:
                   .filter(environment=ctx.environment, stream=ctx.stream, **where)
                   .exclude(run=ctx.run).delete())
     return deleted
+
+
+# The timestamp columns of mirrored calls and agents, each checked against the sync's bounds.
+CALL_TIMESTAMPS = ("started_at", "answered_at", "ended_at", "upstream_updated_at")
+AGENT_TIMESTAMPS = ("upstream_created_at", "upstream_updated_at")
+STORED_OUT_OF_RANGE = "a timestamp is outside 2000..2100 (found in the mirror, stored before " \
+                      "records were checked)"
+
+
+def _outside_bounds(columns: tuple[str, ...]):
+    from django.db.models import Q
+
+    from sync.providers.validation import EARLIEST, LATEST
+
+    outside = Q()
+    for column in columns:
+        outside |= Q(**{f"{column}__lt": EARLIEST}) | Q(**{f"{column}__gte": LATEST})
+    return outside
+
+
+def _keep_rejected(rejected_model, stream: str, rows: list[dict]) -> None:
+    """One rejected record per stored row, as the sync would have made it (same fingerprint,
+    so a later sync that reads the record again updates or clears it)."""
+    now = timezone.now()
+    for row in rows:
+        text = payload_text(row["raw"])
+        fields = {"upstream_id": shown_id(row["external_id"]), "payload": text,
+                  "reason": STORED_OUT_OF_RANGE, "last_seen_at": now}
+        rejected_model.objects.update_or_create(
+            environment_id=row["environment_id"], stream=stream,
+            fingerprint=fingerprint(row["external_id"], text), defaults=fields,
+            create_defaults={**fields, "first_seen_at": now})
+
+
+def quarantine_stored_records(call_model, agent_model, rejected_model) -> tuple[int, int]:
+    """Quarantine mirrored rows stamped outside 2000..2100; return (calls, agents) moved.
+
+    Before records were checked, a call such as `created_at: "9999-12-31T23:59:59-12:00"`
+    was written as sent. PostgreSQL holds it (year 10000 in UTC) but no Python datetime
+    can: reading the row fails in the database driver, so every page, API answer and admin
+    list that met it was a 500 (and year 1 overflowed when shown in a local timezone).
+
+    Such a call becomes the rejected record the sync would have made and leaves the mirror.
+    An agent keeps its row (calls point at it) with the two upstream timestamps cleared
+    (absent, not guessed) and its hash reset, so the next sync rewrites it once the upstream
+    is corrected; it is listed as a rejected record meanwhile. Rows are found, read and
+    changed without loading their timestamps. Models are passed in, so the data migration
+    (historical models, sync 0010) and tests run the same code.
+    """
+    calls = list(call_model.objects.filter(_outside_bounds(CALL_TIMESTAMPS))
+                 .values("pk", "environment_id", "external_id", "raw"))
+    _keep_rejected(rejected_model, "calls", calls)
+    call_model.objects.filter(pk__in=[row["pk"] for row in calls]).only("pk").delete()
+    agents = list(agent_model.objects.filter(_outside_bounds(AGENT_TIMESTAMPS))
+                  .values("pk", "environment_id", "external_id", "raw"))
+    _keep_rejected(rejected_model, "agents", agents)
+    agent_model.objects.filter(pk__in=[row["pk"] for row in agents]).update(
+        upstream_created_at=None, upstream_updated_at=None, payload_hash="")
+    return len(calls), len(agents)

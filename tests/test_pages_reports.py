@@ -57,8 +57,8 @@ def test_dashboard_query_count_does_not_grow_with_calls(client, alice, data_a,
 
 def test_dashboard_csv_exports(client, alice, data_a):
     _login(client, alice)
-    for kind, header in [("daily", "day,total"), ("callbacks", "day,mirrored"),
-                         ("heatmap", "weekday,0"), ("agents", "environment_id")]:
+    for kind, header in [("daily", "period_start,period_end,total"), ("callbacks", "day,mirrored"),
+                         ("heatmap", "weekday,00:00"), ("agents", "environment_id")]:
         response = client.get(f"/o/org-a/?range=7d&export={kind}")
         assert response["Content-Type"].startswith("text/csv")
         assert b"".join(response.streaming_content).decode().startswith(header)

@@ -67,7 +67,7 @@ def test_agents_csv_is_the_table_in_its_order(seeded, client):
     query = {"range": "30d", "sort": "environment", "env": [e.pk for e in seeded["envs"]]}
     table = client.get("/o/org-a/agents/", query).context["rows"]
     rows = _csv(client.get("/o/org-a/agents/", {**query, "export": "csv"}))
-    assert rows[0][:4] == ["environment_id", "environment", "agent_id", "name"]
+    assert rows[0][:4] == ["environment_id", "environment", "agent_id", "agent_name"]
     assert [(r[1], r[2]) for r in rows[1:]] == [(env, a.agent_id) for a, env in table]
     assert [int(r[4]) for r in rows[1:]] == [a.figures.total for a, _env in table]
     # Filtered to one environment: only its agents.

@@ -1,8 +1,6 @@
 """One recipient's summary email: subject / text / HTML trio, inline chart, optional CSV."""
 from __future__ import annotations
 
-import csv
-import io
 from email.mime.image import MIMEImage
 from email.mime.multipart import MIMEMultipart
 
@@ -11,6 +9,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.utils import translation
 
+from reports.csv import csv_lines
 from reports.models import ReportSubscription
 from reports.summaries.figures import Summary
 from reports.summaries.unsubscribe import unsubscribe_url
@@ -48,18 +47,13 @@ CSV_COLUMNS = [
 
 def summary_csv(summary: Summary) -> str:
     """Per-environment figures of the period plus a TOTAL row (rates as fractions, 0–1)."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
     rows = [(e.name, e.calls, e.callbacks) for e in summary.environments]
     rows.append(("TOTAL", summary.calls.totals, summary.callbacks.totals))
-    for name, calls, callbacks in rows:
-        writer.writerow([
-            name, summary.period.start.isoformat(), summary.period.end.isoformat(),
-            calls.total, calls.answered, "" if calls.answer_rate is None else calls.answer_rate,
-            calls.talk_time_total, callbacks.received, callbacks.answered, callbacks.unmatched,
-        ])
-    return out.getvalue()
+    return "".join(csv_lines([CSV_COLUMNS, *(
+        [name, summary.period.start.isoformat(), summary.period.end.isoformat(),
+         calls.total, calls.answered, "" if calls.answer_rate is None else calls.answer_rate,
+         calls.talk_time_total, callbacks.received, callbacks.answered, callbacks.unmatched]
+        for name, calls, callbacks in rows)]))
 
 
 def chart_image(summary: Summary, language: str) -> MIMEImage:

@@ -15,10 +15,10 @@ from django.utils.translation import gettext_lazy as _
 from portal.access import org_page
 from portal.models import Environment, Organization
 from portal.pages import render_org_page
+from reports import csv
 from reports.drill_filters import DrillFilters
 from reports.filters import CallFilterSet
 from reports.transcript_search import filter_transcripts, highlight
-from reports.views.export import csv_response
 from sync.models import Call
 
 PAGE_SIZE = 50
@@ -109,6 +109,7 @@ def _csv_rows(qs: QuerySet, tz):
     def local(moment):
         return moment.astimezone(tz).isoformat() if moment else ""
 
+    yield CSV_COLUMNS
     for c in qs.select_related("agent", "environment").iterator(chunk_size=2000):
         yield [c.environment.name, c.external_id, c.sid, c.agent_external_id,
                c.agent.name if c.agent else "", c.direction, c.status, c.provider_status,
@@ -126,7 +127,7 @@ def call_list(request: HttpRequest, org_slug: str) -> HttpResponse:
                                {"filter": filterset, "page": None}, status=400)
     qs, sort = _sorted(filterset.qs, request.GET.get("sort", "-started"))
     if request.GET.get("format") == "csv":
-        return csv_response("calls.csv", CSV_COLUMNS, _csv_rows(qs, org.tzinfo))
+        return csv.stream_csv(_csv_rows(qs, org.tzinfo), "calls.csv")
     # Prefetch (not join) the agent and environment, and leave the raw JSON behind: the sort
     # then runs over the calls table alone.
     listing = qs.defer("raw", "transcript").prefetch_related("agent", "environment")

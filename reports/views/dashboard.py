@@ -10,13 +10,13 @@ from django.utils.translation import gettext_lazy
 
 from portal.access import org_page
 from portal.pages import render_org_page
+from reports import csv
 from reports.coverage_notes import comparison_note
 from reports.drill import CALLBACKS_WHY_NOT, OUTCOMES, Door, door, outcome_count, series_doors
 from reports.drill_filters import OUTCOME_LABELS
 from reports.queries import Delta
 from reports.scope import callbacks_report, calls_report
 from reports.views.coverage import coverage_context
-from reports.views.export import csv_response
 from reports.views.params import scope_from_request
 from sync.models import Direction
 
@@ -126,30 +126,20 @@ def _chart_data(calls, callbacks, slug: str, scope) -> dict:
     }
 
 
-def _export(kind: str, calls, callbacks) -> HttpResponse | None:
-    if kind == "daily":
-        return csv_response("calls-per-day.csv", [
-            "day", "total", "answered", "no_answer", "busy", "failed", "other", "answer_rate",
-            "talk_time_total"], (
-            [p.start.isoformat(), *("" if (v := _figure(p, f)) is None else v for f in (
-                "total", "answered", "no_answer", "busy", "failed", "other", "answer_rate",
-                "talk_time_total"))] for p in calls.series))
-    if kind == "callbacks":
-        return csv_response("callbacks-per-day.csv",
-                            ["day", "mirrored", "received", "answered", "unmatched"],
-                            ([d.day.isoformat(), d.mirrored, d.received, d.answered, d.unmatched]
-                             for d in callbacks.days))
-    if kind == "heatmap":
-        return csv_response("calls-by-hour.csv", ["weekday", *range(24)],
-                            ([str(WEEKDAYS[i]), *row] for i, row in enumerate(calls.heatmap)))
-    if kind == "agents":
-        return csv_response("agents.csv", [
-            "environment_id", "agent_id", "name", "total", "answered", "answer_rate",
-            "talk_time_total", "talk_time_avg"], (
-            [a.environment_id, a.agent_id, a.name, a.figures.total, a.figures.answered,
-             a.figures.answer_rate, a.figures.talk_time_total, a.figures.talk_time_avg]
-            for a in calls.agents))
-    return None
+# The dashboard's downloads: each is one table of the shared CSV tables (reports/csv.py).
+EXPORTS = {"daily": ("calls", "series"), "heatmap": ("calls", "heatmap"),
+           "agents": ("calls", "agents"), "callbacks": ("callbacks", "days")}
+
+
+def _export(kind: str, scope, calls, callbacks) -> HttpResponse | None:
+    if kind not in EXPORTS:
+        return None
+    summary_kind, table = EXPORTS[kind]
+    name = csv.filename(summary_kind, scope.organization.slug, scope.start, scope.end, table)
+    if summary_kind == "callbacks":
+        return csv.stream_csv(csv.callbacks_rows(callbacks, table), name)
+    names = {e.pk: e.name for e in scope.environments}
+    return csv.stream_csv(csv.calls_rows(calls, table, names), name)
 
 
 @org_page()
@@ -160,7 +150,7 @@ def dashboard(request: HttpRequest, org_slug: str) -> HttpResponse:
         return render_org_page(request, org, "reports/dashboard.html", {"form": form},
                                status=400 if form.errors else 200)
     calls, callbacks = calls_report(scope), callbacks_report(scope)
-    exported = _export(request.GET.get("export", ""), calls, callbacks)
+    exported = _export(request.GET.get("export", ""), scope, calls, callbacks)
     if exported is not None:
         return exported
     peak = max((max(row) for row in calls.heatmap), default=0) or 1
