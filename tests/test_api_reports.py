@@ -73,7 +73,7 @@ def test_calls_report_csv_streams(env_a, data, alice, api_client_for):
     agents = get(api_client_for(alice), "calls", environment=env_a.pk, format="csv",
                  table="agents", **RANGE)
     agent_rows = list(csv.reader(io.StringIO(b"".join(agents.streaming_content).decode())))
-    assert agent_rows[0][:3] == ["environment_id", "agent_id", "agent_name"]
+    assert agent_rows[0][:4] == ["environment_id", "environment", "agent_id", "agent_name"]
     assert len(agent_rows) == 4
     heatmap = get(api_client_for(alice), "calls", environment=env_a.pk, format="csv",
                   table="heatmap", **RANGE)
