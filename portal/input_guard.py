@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import gettext as _
 
 NUL = "\x00"
@@ -35,16 +36,27 @@ def request_has_nul(request: HttpRequest) -> bool:
     return False
 
 
+def _refuse(request: HttpRequest, message: str) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": message}, status=400)
+    return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
+
+
 class RejectNulMiddleware:
-    """400 for a request with a NUL character in its path, query string or form fields."""
+    """400 for a request with a NUL character in its path, query string or form fields, and
+    for a form body that cannot be parsed (a multipart body without its boundary would
+    otherwise be refused later with a logged traceback)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request_has_nul(request):
-            message = _("The request contains a NUL character, which no field accepts.")
-            if request.path.startswith("/api/"):
-                return JsonResponse({"detail": message}, status=400)
-            return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
+        try:
+            has_nul = request_has_nul(request)
+        except MultiPartParserError:
+            return _refuse(request, _("The form body could not be read: a multipart body "
+                                      "needs a boundary in its Content-Type."))
+        if has_nul:
+            return _refuse(request,
+                           _("The request contains a NUL character, which no field accepts."))
         return self.get_response(request)

@@ -422,6 +422,16 @@ def test_refusals_say_why(rich_world):
     assert response.status_code == 400 and b"year, month and day" in response.content
 
 
+def test_a_multipart_body_without_boundary_is_refused_without_a_traceback(rich_world, caplog):
+    client = Client(raise_request_exception=False)
+    client.force_login(rich_world.users["alice"])
+    for path in ("/api/v1/alert-rules/", "/o/org-a/settings/alerts/new/"):
+        with caplog.at_level("WARNING"):
+            response = client.post(path, b"x=1", content_type="multipart/form-data")
+        assert response.status_code == 400 and b"boundary" in response.content, path
+    assert not [r for r in caplog.records if r.exc_info]
+
+
 @pytest.mark.parametrize("user", ["root", "alice"])
 @pytest.mark.parametrize("lookup", ["environment__id__exact", "environment__exact",
                                     "agent__id__exact", "id__gte", "duration__lt"])
