@@ -151,6 +151,9 @@ def main() -> None:
     os.environ.setdefault("SECRET_KEY", "bench-not-secret")
     os.environ.setdefault("ALLOWED_HOSTS", "localhost")
     os.environ.setdefault("FIELD_ENCRYPTION_KEYS", Fernet.generate_key().decode())
+    # The simulator listens on loopback over http, which production settings refuse unless
+    # the host is listed (as a deployment lists its own upstream).
+    os.environ.setdefault("UPSTREAM_ALLOWED_HOSTS", "127.0.0.1,localhost")
     for command in (["migrate", "-v0"], ["createcachetable"], ["flush", "--no-input", "-v0"]):
         subprocess.run([sys.executable, "manage.py", *command], check=True, cwd=ROOT)
     end = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()

@@ -208,3 +208,43 @@ def test_chart_data_carries_a_door_per_point(client, alice, world):
         client.get("/o/org-a/?range=7d").content.decode(), re.S).group(1))
     assert len(data["doors"]["status"]) == len(data["status"]) == 5
     assert len(data["doors"]["rate"]) == len(data["labels"]) == 7
+
+
+def test_every_summary_email_figure_opens_exactly_its_calls(client, alice, world):
+    """The emailed summary's figures are links into the portal: each opens the explorer on
+    the calls it counts (rates and talk time: the answered calls they are computed from)."""
+    from django.conf import settings
+
+    from reports.summaries.figures import build_summary
+    from reports.summaries.render import build_message
+    from reports.summaries.schedule import Period
+    from tests.summaries_support import make_subscription
+
+    org, today = world["org"], world["today"]
+    summary = build_summary(org, world["envs"], Period(today - timedelta(days=8),
+                                                       today - timedelta(days=1)))
+    subscription = make_subscription(org, addresses=["ops@example.com"])
+    message = build_message(subscription, summary, "ops@example.com")
+    html = next(body for body, kind in message.alternatives if kind == "text/html")
+    parser = _Links()
+    parser.in_main = True  # an email has no <main>: every anchor counts
+    parser.feed(html)
+    base = settings.PORTAL_BASE_URL.rstrip("/")
+    doors = [link for link in parser.links if "/o/org-a/calls/" in link["href"]]
+    client.force_login(alice)
+    answered = summary.calls.totals.answered
+    for link in doors:
+        assert link["href"].startswith(base), link
+        total = _explorer_total(client, link["href"][len(base):])
+        count = re.fullmatch(r"([\d,]+)( calls)?", link["text"].strip())
+        if count:
+            assert total == int(count.group(1).replace(",", "")), link
+        else:  # answer rate or talk time: the answered calls behind it
+            assert "outcome=answered" in link["href"] and total >= 0, link
+    kpi = {link["href"] for link in doors if "outcome=answered" in link["href"]
+           and "agent_id" not in link["href"] and link["href"].count("environment=") > 1}
+    assert [_explorer_total(client, href[len(base):]) for href in kpi] == [answered]
+    # 3 call KPIs, the busiest day, 2 environments × 3, top agents × 2 (callbacks: none)
+    assert len(doors) == 3 + 1 + 6 + 2 * len(summary.top_agents)
+    assert "(Second desk)" in html  # two environments: agents carry theirs
+    assert "without saying which calls they are" in html

@@ -2,7 +2,8 @@
 
 Every number comes from the report queries (`reports.queries`), the same functions behind the
 dashboard and the API, so an email never disagrees with the portal. This module only arranges
-them: totals with deltas, one row per environment, top agents, busiest day, freshness.
+them: totals with deltas, one row per environment, top agents, busiest day, freshness — and
+each figure's door into the portal's calls explorer (`reports.drill`), as absolute links.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from reports.coverage_notes import (
     missing_notes,
     open_days_note,
 )
+from reports.drill import explorer_params, explorer_url
 from reports.queries import (
     AgentRow,
     CallbacksSummary,
@@ -29,7 +31,7 @@ from reports.queries import (
     Freshness,
     freshness,
 )
-from reports.scope import build_scope, callbacks_report, calls_report
+from reports.scope import ReportScope, build_scope, callbacks_report, calls_report
 from reports.summaries.chart import daily_bars_png
 from reports.summaries.schedule import Period
 
@@ -58,7 +60,44 @@ class Summary:
     environments: list[EnvironmentFigures]
     freshness: list[Freshness]
     dashboard_url: str
+    scope: ReportScope | None = None
     _charts: dict[str, bytes] = field(default_factory=dict, repr=False)
+
+    def calls_url(self, **narrow) -> str:
+        """The explorer over exactly the calls a figure of this summary counts (absolute)."""
+        if self.scope is None:
+            return ""
+        path = explorer_url(self.organization.slug, explorer_params(self.scope, **narrow))
+        return settings.PORTAL_BASE_URL.rstrip("/") + path
+
+    @property
+    def doors(self) -> dict[str, str]:
+        """The key figures' doors: all calls, answered calls (answer rate, talk time), the
+        busiest day's calls."""
+        busiest = self.busiest_day
+        return {
+            "calls": self.calls_url(), "answered": self.calls_url(outcome="answered"),
+            "busiest_day": self.calls_url(start=busiest[0], end=busiest[0]) if busiest else "",
+        }
+
+    @property
+    def environment_rows(self) -> list[tuple[EnvironmentFigures, str, str]]:
+        """Each environment with the doors of its calls and of its answered calls."""
+        return [(e, self.calls_url(env_id=e.environment_id),
+                 self.calls_url(env_id=e.environment_id, outcome="answered"))
+                for e in self.environments]
+
+    @property
+    def agent_rows(self) -> list[tuple[AgentRow, str, str, str]]:
+        """Top agents with their environment's name when several are in the summary (two
+        desks may share an agent name), and the doors of their calls and answered calls."""
+        names = {e.environment_id: e.name for e in self.environments}
+        several = len(names) > 1
+        return [(a, names.get(a.environment_id, "") if several else "",
+                 self.calls_url(env_id=a.environment_id, agent_id=a.agent_id),
+                 self.calls_url(env_id=a.environment_id, agent_id=a.agent_id,
+                                outcome="answered"))
+                for a in self.top_agents]
 
     @property
     def deltas(self) -> dict[str, Delta]:
@@ -160,4 +199,5 @@ def build_summary(
         previous=Period(calls.previous_start, calls.previous_end),
         calls=calls, callbacks=callbacks, environments=per_env,
         freshness=freshness(envs, now), dashboard_url=dashboard_url(organization, period),
+        scope=scope,
     )
