@@ -15,6 +15,7 @@ from django.db import connection
 from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 
+from reports.talkover_listing import search_q
 from sync.models import AgentDayRollup, Call
 from tests.factories import build_call, make_agents, make_calls, save_calls
 
@@ -155,6 +156,36 @@ def test_search_with_filters_and_no_match(env_a, mirror, alice, api_client_for):
     # A page past the matches still carries the exact number of matches.
     past = client.get(url(env_a), {"search": call.sid, "page": 3}).json()
     assert past["data"] == [] and past["pagination"]["total"] == 1
+
+
+@pytest.mark.parametrize("per_page", [7, 100])
+def test_a_search_matching_many_calls_pages_and_counts_exactly(env_a, mirror, alice,
+                                                               api_client_for, per_page):
+    """A broad needle (hundreds of matches through several conditions, ties on created_at
+    among them): every page is the ordered query's, the total exact, past the end too."""
+    moment = datetime(2026, 3, 3, 12, 0, 0).astimezone()
+    tied = [build_call(env_a, moment) for _ in range(5)]
+    for call, ext in zip(tied, ["0b", "a1", "07", "ff", "5c"], strict=True):
+        call.external_id = f"{ext}000000-0000-4000-8000-000000000000"
+    save_calls(env_a, tied)
+    client = api_client_for(alice)
+    needle = "0"  # in most numbers and SIDs, not all
+    matches = list(Call.objects.filter(environment=env_a).filter(search_q(needle))
+                   .order_by("-started_at", "-external_id").values_list("external_id",
+                                                                        flat=True))
+    assert 100 < len(matches) < Call.objects.filter(environment=env_a).count()
+    ids, total = every_page(client, url(env_a), {"search": needle, "per_page": per_page})
+    assert ids == matches and total == len(matches)
+    past = client.get(url(env_a), {"search": needle, "per_page": per_page,
+                                   "page": len(matches) // per_page + 2}).json()
+    assert past["data"] == [] and past["pagination"]["total"] == len(matches)
+    agent = mirror[0].external_id
+    agent_ids, agent_total = every_page(client, url(env_a, f"agents/{agent}/calls"),
+                                        {"search": needle, "per_page": per_page})
+    agent_of = dict(Call.objects.filter(environment=env_a)
+                    .values_list("external_id", "agent_external_id"))
+    assert agent_ids == [e for e in matches if agent_of[e] == agent]
+    assert agent_total == len(agent_ids)
 
 
 def test_listing_query_count_is_fixed(env_a, mirror, alice, api_client_for,
