@@ -26,7 +26,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from django.db import connection
+from django.core.exceptions import EmptyResultSet
+from django.db import connections
 from django.db.models import CharField, Func, Q, QuerySet, Sum
 from django.db.models.expressions import RawSQL
 
@@ -248,6 +249,20 @@ def _items(qs: QuerySet, with_agent: bool, extra: tuple[str, ...] = ()) -> list[
     return _as_items(_rows(qs, with_agent, extra), with_agent, extra)
 
 
+def _fetch(rows: QuerySet, with_sql: str = "", with_params: tuple = ()) -> list[tuple]:
+    """A values_list queryset's tuples when its SQL must follow a `WITH …` clause it refers
+    to (the ORM cannot say that), with the fields' converters applied as the ORM's own
+    iteration does (SQLite's booleans are 0/1 until converted)."""
+    compiler = rows.query.get_compiler(using=rows.db)
+    try:
+        sql, params = compiler.as_sql()
+    except EmptyResultSet:
+        return []
+    with connections[rows.db].cursor() as cursor:
+        cursor.execute(f"{with_sql} {sql}" if with_sql else sql, (*with_params, *params))
+        return list(compiler.results_iter(results=[cursor.fetchall()]))
+
+
 def _as_items(rows, with_agent: bool, extra: tuple[str, ...] = ()) -> list[dict]:
     """`_rows` tuples (from the ORM or a cursor) as Talkover's call objects."""
     first_extra = len(_FIELDS) + (len(_AGENT_FIELDS) if with_agent else 0)
@@ -280,10 +295,10 @@ def _search_page(calls: QuerySet, offset: int, limit: int, with_agent: bool
     the page's calls are read whole: re-reading every match by primary key to sort and count
     it was most of a broad search's time (10,000 matches: 95 ms of 100).
     """
-    qn = connection.ops.quote_name
+    qn = connections[calls.db].ops.quote_name
     columns = [name.lstrip("-") for name in ORDER]
     matches = calls.order_by().values_list("id", *columns)[:MAX_MATCHES]  # "AS id"
-    matches_sql, matches_params = matches.query.sql_with_params()
+    matches_sql, matches_params = matches.query.get_compiler(using=calls.db).as_sql()
     order = ", ".join(f"m.{qn(c)} {'DESC' if n.startswith('-') else 'ASC'}"
                       for c, n in zip(columns, ORDER, strict=True))
     page_sql = (f"SELECT m.{qn('id')} AS id, COUNT(*) OVER () AS total FROM ({matches_sql}) m "
@@ -291,11 +306,7 @@ def _search_page(calls: QuerySet, offset: int, limit: int, with_agent: bool
     rows = _rows(Call.objects.filter(pk__in=RawSQL("SELECT id FROM search_page", ()))
                  .annotate(total=RawSQL("(SELECT total FROM search_page LIMIT 1)", ())),
                  with_agent, extra=("total",)).order_by(*ORDER)
-    rows_sql, rows_params = rows.query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(f"WITH search_page AS ({page_sql}) {rows_sql}",
-                       (*matches_params, limit, offset, *rows_params))
-        found = cursor.fetchall()
+    found = _fetch(rows, f"WITH search_page AS ({page_sql})", (*matches_params, limit, offset))
     if not found:
         return None
     total = found[0][-1]
