@@ -102,8 +102,8 @@ def sample_values(world, route: Route) -> dict[str, str]:
     return {k: str(v) for k, v in values.items()}
 
 
-def concrete(world, route: Route) -> str:
-    values = sample_values(world, route)
+def fill(route: Route, values: dict[str, str]) -> str:
+    """The route's path with each parameter replaced by its value."""
     path = route.path
     if route.is_regex:
         path = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: values[m.group(1)], path)
@@ -111,6 +111,10 @@ def concrete(world, route: Route) -> str:
     else:
         path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: values[m.group(1)], path)
     return "/" + path
+
+
+def concrete(world, route: Route) -> str:
+    return fill(route, sample_values(world, route))
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from django.test import Client
 from sync.models import Agent, Call, RejectedRecord
 from sync.quarantine import STORED_OUT_OF_RANGE, quarantine_stored_records
 from tests import admin_world
-from tests.test_access_urls import Route, all_routes, rich_world, sample_values
+from tests.test_access_urls import Route, all_routes, fill, rich_world, sample_values
 
 world = admin_world.world
 __all__ = ["rich_world", "world"]
@@ -81,16 +81,6 @@ def _path_values(route: Route) -> list[str]:
     return [p[0] or p[1] for p in re.findall(r"<(?:\w+:)?(\w+)>|\(\?P<(\w+)>", route.path)]
 
 
-def _fill(route: Route, values: dict[str, str]) -> str:
-    path = route.path
-    if route.is_regex:
-        path = re.sub(r"\(\?P<(\w+)>[^)]*\)", lambda m: values[m.group(1)], path)
-        path = path.replace("^", "").replace("$", "").replace("\\.", ".").replace("/?", "/")
-    else:
-        path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: values[m.group(1)], path)
-    return "/" + path
-
-
 def _quote(value: str) -> str:
     from urllib.parse import quote
 
@@ -100,10 +90,10 @@ def _quote(value: str) -> str:
 def urls_for(world, route: Route) -> list[str]:
     """The route with org A's real ids, then with each path parameter hostile in turn."""
     real = sample_values(world, route)
-    urls = [_fill(route, real)]
+    urls = [fill(route, real)]
     for name in _path_values(route):
         for value in ("0", HUGE, "\x00", "abc", "%"):
-            urls.append(_fill(route, {**real, name: _quote(value)}))
+            urls.append(fill(route, {**real, name: _quote(value)}))
     return list(dict.fromkeys(urls))
 
 

@@ -9,21 +9,18 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core import signing
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from reports import signed_links
 from reports.alerts.models import AlertRule
+from reports.signed_links import Expired
 
 SNOOZE_CHOICES = {"1h": timedelta(hours=1), "4h": timedelta(hours=4),
                   "24h": timedelta(hours=24), "7d": timedelta(days=7)}
-ACTIONS = ("acknowledge", "snooze", "unsnooze")
+__all__ = ["SNOOZE_CHOICES", "Expired", "action_url", "apply", "read_token"]
 SALT = "reports.alerts.email-action"
 LINK_MAX_AGE = timedelta(days=7)
-
-
-class Expired(Exception):
-    """A genuine link older than LINK_MAX_AGE."""
 
 
 def apply(rule: AlertRule, action: str, snooze_for: str | None, now: datetime,
@@ -46,21 +43,12 @@ def apply(rule: AlertRule, action: str, snooze_for: str | None, now: datetime,
 
 
 def make_token(rule_id: int, email: str) -> str:
-    return signing.dumps({"r": rule_id, "e": email.lower()}, salt=SALT, compress=True)
+    return signed_links.make_token(SALT, rule_id, email)
 
 
 def read_token(token: str) -> tuple[int, str] | None:
-    """(rule id, email) of a valid token, None for a forged or damaged one; raises `Expired`
-    for a genuine one older than LINK_MAX_AGE."""
-    try:
-        data = signing.loads(token, salt=SALT, max_age=LINK_MAX_AGE)
-    except signing.SignatureExpired as exc:
-        raise Expired from exc
-    except signing.BadSignature:
-        return None
-    if not isinstance(data, dict) or not isinstance(data.get("r"), int):
-        return None
-    return data["r"], str(data.get("e", ""))
+    """(rule id, email), None for a forged token; raises `Expired` past LINK_MAX_AGE."""
+    return signed_links.read_token(SALT, token, LINK_MAX_AGE)
 
 
 def action_url(rule_id: int, email: str) -> str:

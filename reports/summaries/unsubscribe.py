@@ -5,33 +5,24 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
-from django.core import signing
 from django.urls import reverse
+
+from reports import signed_links
+from reports.signed_links import Expired
+
+__all__ = ["MAX_AGE", "Expired", "make_token", "read_token", "unsubscribe_url"]
 
 SALT = "reports.summaries.unsubscribe"
 MAX_AGE = timedelta(days=90)
 
 
-class Expired(Exception):
-    """A genuine link older than MAX_AGE."""
-
-
 def make_token(subscription_id: int, email: str) -> str:
-    return signing.dumps({"s": subscription_id, "e": email.lower()}, salt=SALT, compress=True)
+    return signed_links.make_token(SALT, subscription_id, email)
 
 
 def read_token(token: str) -> tuple[int, str] | None:
-    """(subscription id, email) of a valid token, None for a forged or damaged one; raises
-    `Expired` for a genuine one older than MAX_AGE."""
-    try:
-        data = signing.loads(token, salt=SALT, max_age=MAX_AGE)
-    except signing.SignatureExpired as exc:
-        raise Expired from exc
-    except signing.BadSignature:
-        return None
-    if not isinstance(data, dict) or not isinstance(data.get("s"), int):
-        return None
-    return data["s"], str(data.get("e", ""))
+    """(subscription id, email), None for a forged token; raises `Expired` past MAX_AGE."""
+    return signed_links.read_token(SALT, token, MAX_AGE)
 
 
 def unsubscribe_url(subscription_id: int, email: str) -> str:
