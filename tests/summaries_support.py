@@ -84,3 +84,28 @@ class CrashAfterSendBackend(LocmemBackend):
             CrashAfterSendBackend.crashed = True
             raise Crash()
         return count
+
+
+def race(step, racers: int = 3) -> list[BaseException]:
+    """Run `step` in `racers` threads released together (each closes its own database
+    connection); the exceptions they raised, for the caller to assert on."""
+    from django.db import connection
+
+    barrier = threading.Barrier(racers)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            barrier.wait()
+            step()
+        except BaseException as exc:  # surfaced by the caller
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(racers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return errors

@@ -23,7 +23,7 @@ from reports.alerts.webhooks import SIGNATURE_HEADER, verify
 from sync.engine import sync_environment
 from sync.simulator import AnswerDrop
 from tests.processes import ROOT
-from tests.summaries_support import Crash, CrashAfterSendBackend, smtp_sink
+from tests.summaries_support import Crash, CrashAfterSendBackend, race, smtp_sink
 from tests.sync_support import END, end_of, point_env, served, small_config
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -148,24 +148,8 @@ def test_portuguese_email_and_slack_webhook(mirrored):
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent writers need PostgreSQL")
 def test_two_evaluators_racing_send_one_notification(mirrored):
     rules = [make_rule(mirrored, name=f"R{i}", emails=[f"r{i}@example.com"]) for i in range(4)]
-    barrier = threading.Barrier(3)
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            barrier.wait()
-            evaluate_rules(AFTER_DROP)
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
-        finally:
-            connection.close()
-
     with smtp_sink() as sink:
-        threads = [threading.Thread(target=run) for _ in range(3)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(60)
+        errors = race(lambda: evaluate_rules(AFTER_DROP))
     assert errors == []
     assert sorted(m["To"] for m in sink.messages) == [f"r{i}@example.com" for i in range(4)]
     assert AlertEvent.objects.count() == len(rules)

@@ -1,7 +1,6 @@
 """Exactly once: claiming by conditional UPDATE, two dispatchers, crashes, SMTP retries."""
 from __future__ import annotations
 
-import threading
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -18,6 +17,7 @@ from tests.summaries_support import (
     CrashAfterSendBackend,
     free_port,
     make_subscription,
+    race,
     smtp_sink,
 )
 
@@ -85,24 +85,8 @@ def test_a_reset_schedule_cannot_send_the_same_period_again(sub):
 def test_two_dispatchers_at_once_send_each_summary_once(env_a, alice):
     subs = [make_subscription(env_a.organization, name=f"S{i}", members=[alice],
                               addresses=[f"r{i}@example.com"], next_run_at=RUN) for i in range(6)]
-    barrier = threading.Barrier(3)
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            barrier.wait()
-            dispatch(RUN + timedelta(minutes=1))
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
-        finally:
-            connection.close()
-
     with smtp_sink() as sink:
-        threads = [threading.Thread(target=run) for _ in range(3)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(60)
+        errors = race(lambda: dispatch(RUN + timedelta(minutes=1)))
     assert errors == []
     assert len(sink.messages) == 12  # 6 summaries x 2 recipients, none twice
     assert len(sink.to("alice@example.com")) == 6
