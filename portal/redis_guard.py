@@ -6,6 +6,12 @@ skips optional cache calls for `REDIS_RETRY_AFTER_SECONDS` and then tries again:
 is sick a request waits on it at most once per interval, and each skip is logged once per
 interval, not once per request. Locks and request budgets (sync/locks.py, sync/budget.py) are
 not optional and do not come here: a sync that loses Redis fails (sync/cache_errors.py).
+
+This module is the only door to the cache for optional reads and writes: `cache_get` and `cache_set`
+below. No other module imports `django.core.cache` except the few that must see a failure
+(locks, budgets, the readiness check) or guard it themselves (throttles);
+tests/test_redis_degrade.py keeps that list closed, so a new `cache.get` elsewhere fails a
+test instead of answering 500 the day Redis is down.
 """
 from __future__ import annotations
 
@@ -16,6 +22,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from django.conf import settings
+from django.core.cache import cache
 
 logger = logging.getLogger("portal.redis_guard")
 T = TypeVar("T")
@@ -60,3 +67,13 @@ def optional(what: str, call: Callable[[], T], fallback: T) -> T:
     except Exception as exc:  # noqa: BLE001 - any cache failure: degrade, and say so
         mark_down(what, exc)
         return fallback
+
+
+def cache_get(what: str, key: str) -> object | None:
+    """The cached value of `key`, or None when absent or the cache is failing."""
+    return optional(what, lambda: cache.get(key), None)
+
+
+def cache_set(what: str, key: str, value: object, timeout: float) -> None:
+    """Cache `value` under `key` for `timeout` seconds if the cache answers; else nothing."""
+    optional(what, lambda: cache.set(key, value, timeout), None)

@@ -23,7 +23,6 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpResponse
 
 from portal import redis_guard
@@ -59,11 +58,10 @@ def cached_report(kind: str, environments: Sequence[Environment], params: dict[s
                   compute: Callable[[], T]) -> T:
     """`compute()` once per (organisation, data versions, params); the cached value after."""
     key = report_key(kind, environments, params)
-    value = redis_guard.optional("report cache", lambda: cache.get(key), None)
+    value = redis_guard.cache_get("report cache", key)
     if value is None:
         value = compute()
-        redis_guard.optional(
-            "report cache", lambda: cache.set(key, value, report_cache_seconds()), None)
+        redis_guard.cache_set("report cache", key, value, report_cache_seconds())
     return value
 
 
@@ -73,10 +71,10 @@ def cached_rendering(kind: str, environments: Sequence[Environment], params: dic
     `variant` (what else the bytes depend on: format, freshness flags). Computed on a miss."""
     digest = hashlib.sha256(variant.encode()).hexdigest()[:16]
     key = f"{report_key(kind, environments, params)}:r{digest}"
-    body = cache.get(key)
+    body = redis_guard.cache_get("report cache", key)
     if not isinstance(body, bytes):
         body = render()
-        cache.set(key, body, report_cache_seconds())
+        redis_guard.cache_set("report cache", key, body, report_cache_seconds())
     return body
 
 

@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from datetime import date, timedelta
 
 import pytest
 import requests
@@ -23,6 +24,7 @@ from django.contrib.auth.hashers import PBKDF2PasswordHasher, make_password
 from django.test import Client
 
 from portal.models import ApiToken
+from tests import admin_world, test_access_urls
 from tests.processes import BIN, Processes, free_port, procfile, redis_server, wait_for
 
 pytestmark = [
@@ -223,3 +225,92 @@ def test_a_frozen_cache_costs_one_timeout_then_is_skipped(settings, org_a, env_a
     assert second < 0.1, second
     assert sum("cache unavailable in report cache" in r.getMessage()
                for r in caplog.records) == 1
+
+
+# --- Every API endpoint with Redis down or frozen (issue 24, point 4) -----------------------
+
+def _api_urls(cast) -> list[str]:
+    """Every /api/ pattern of the resolver with org A's ids, and the query a report needs to
+    reach its cache (a pattern added later is walked too)."""
+    from tests.test_access_urls import all_routes, concrete
+
+    today = date.today()
+    queries = {"report": f"?environment={cast.env_a.pk}",
+               "talkover": f"?start_date={today - timedelta(days=6)}&end_date={today}"}
+    return [concrete(cast, r) + queries.get((r.name or "").partition("-")[0], "")
+            for r in all_routes() if r.path.startswith("api/")]
+
+
+def _walk(client: Client, urls: list[str]) -> tuple[list, float]:
+    """(answers that are a 5xx other than the documented 503, slowest answer in seconds)."""
+    bad, slowest = [], 0.0
+    for url in urls:
+        for method in ("get", "post"):
+            started = time.monotonic()
+            response = getattr(client, method)(url, content_type="application/json",
+                                               **({"data": {}} if method == "post" else {}))
+            slowest = max(slowest, time.monotonic() - started)
+            if response.status_code >= 500 and response.status_code != 503:
+                bad.append((method, url, response.status_code))
+    return bad, slowest
+
+
+world = admin_world.world  # the fixtures of the resolver walk (tests/test_access_urls.py)
+rich_world = test_access_urls.rich_world
+
+
+@pytest.mark.django_db  # in process: no subprocess reads the test data, no flush needed
+def test_every_api_endpoint_answers_without_redis(rich_world, settings):
+    """Frozen (one 2 s timeout, then skipped), then killed (connection refused on every call,
+    nothing skipped): no 5xx on any API endpoint, read or write, none slower than 4 s."""
+    from django.core.cache import caches
+
+    from portal import redis_guard
+
+    client = rich_world.client("alice")
+    urls = _api_urls(rich_world)
+    port = free_port()
+    with redis_server(port) as redis:
+        settings.CACHES = {"default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{port}/0", "OPTIONS": settings.REDIS_CLIENT_OPTIONS}}
+        settings.REDIS_RETRY_AFTER_SECONDS = 300
+        redis_guard.reset()
+        try:
+            redis.send_signal(signal.SIGSTOP)
+            try:
+                frozen = _walk(client, urls)
+            finally:
+                redis.send_signal(signal.SIGCONT)
+            redis.kill()
+            redis.wait(timeout=10)
+            settings.REDIS_RETRY_AFTER_SECONDS = 0  # every optional call meets the dead Redis
+            redis_guard.reset()
+            down = _walk(client, urls)
+        finally:
+            caches["default"].close()
+            redis_guard.reset()
+    assert frozen[0] == [] and frozen[1] < 4, frozen
+    assert down[0] == [] and down[1] < 4, down
+
+
+# Modules that may touch Django's cache themselves; everything else goes through the guard.
+CACHE_DOORS = {
+    "portal/redis_guard.py": "the guard: optional reads and writes",
+    "portal/throttling.py": "atomic counters, guarded by hand (fail open)",
+    "portal/health.py": "the readiness check must see the failure",
+    "sync/locks.py": "not optional: a sync that loses its lock fails",
+    "sync/budget.py": "not optional: a sync that loses its budget fails",
+}
+
+
+def test_the_guard_is_the_only_door_to_the_cache():
+    from django.conf import settings
+
+    found = set()
+    for app in ("portal", "sync", "reports"):
+        for path in (settings.BASE_DIR / app).rglob("*.py"):
+            text = path.read_text()
+            if re.search(r"django\.core\.cache\b(?!\.backends)|\bcaches\[", text):
+                found.add(str(path.relative_to(settings.BASE_DIR)))
+    assert found == set(CACHE_DOORS), found
