@@ -238,6 +238,10 @@ EMAIL_TIMEOUT = 30
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Switchboard <switchboard@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 PORTAL_BASE_URL = env_str("PORTAL_BASE_URL", "http://127.0.0.1:8000")
+# A running sync whose heartbeat is older than this is dead (its worker was killed): the next
+# sync marks it failed and takes its lock over (sync/dead_runs.py). Above the longest upstream
+# request (connect + read deadline), so a live run always beats within it.
+SYNC_STALE_HEARTBEAT_SECONDS = float(env_str("SYNC_STALE_HEARTBEAT_SECONDS", "120"))
 
 # --- Auth, i18n, static ---------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from portal import audit
 from portal.models import Environment, EnvironmentStatus
+from sync import dead_runs
 from sync.cache_errors import CACHE_ERRORS, UNAVAILABLE, is_cache_error
 from sync.locks import environment_lock
 from sync.models import RunStatus, SyncRun, Trigger
@@ -73,14 +74,6 @@ def relaxed_commits() -> Iterator[None]:
             connection.close()  # a broken connection: the next use opens a fresh one
 
 
-def fail_orphaned_runs(environment: Environment) -> int:
-    """Runs left `running` by a worker that died. Called while holding the lock, so no live
-    run of this environment can exist besides ours."""
-    return SyncRun.objects.filter(environment=environment, status=RunStatus.RUNNING).update(
-        status=RunStatus.FAILED, finished_at=timezone.now(),
-        error="worker died: the run stopped without finishing (heartbeat stopped)")
-
-
 def _finish(run: SyncRun, status: str, error: str = "") -> None:
     run.status, run.error, run.finished_at = status, error[:2000], timezone.now()
     run.save(update_fields=["status", "error", "finished_at", "details"])
@@ -126,11 +119,12 @@ def _sync_locked(environment: Environment, outcome: SyncOutcome, streams: list[s
                  trigger: str, now: datetime | None, backfill_days: int | None, full: bool,
                  progress: Progress | None) -> SyncOutcome:
     """`sync_environment` once the token is known to exist: under the environment's lock."""
-    with environment_lock(environment.pk) as lock:
+    with environment_lock(environment.pk,
+                          lambda held: dead_runs.take_over(environment, held)) as lock:
         if lock is None:
-            outcome.skipped, outcome.reason = True, "another sync of this environment is running"
+            outcome.skipped, outcome.reason = True, dead_runs.busy_reason(environment)
             return outcome
-        fail_orphaned_runs(environment)
+        dead_runs.fail_orphaned_runs(environment)
         environment.refresh_from_db()
         provider = provider_for(environment)
         names = streams or provider.stream_names

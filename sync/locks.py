@@ -1,13 +1,14 @@
 """One environment never syncs twice at once: a lock in the shared cache that expires.
 
 The holder refreshes the expiry as it makes progress, so a live sync keeps its lock however
-long it runs, and a killed one frees it within `SYNC_LOCK_TTL` seconds.
+long it runs, and a killed one frees it within `SYNC_LOCK_TTL` seconds — or sooner, when
+the next sync sees its run's heartbeat stopped and takes the lock over (sync/dead_runs.py).
 """
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from django.conf import settings
@@ -38,6 +39,10 @@ class EnvironmentLock:
         if not cache.touch(self.key, timeout=lock_ttl()):
             cache.add(self.key, self.owner, timeout=lock_ttl())
 
+    def take_over(self) -> None:
+        """Hold the lock whoever held it (its holder is known dead: sync/dead_runs.py)."""
+        cache.set(self.key, self.owner, timeout=lock_ttl())
+
     def release(self) -> None:
         # Only our own lock: if ours expired and another run holds it now, leave it alone.
         try:
@@ -50,10 +55,13 @@ class EnvironmentLock:
 
 
 @contextmanager
-def environment_lock(environment_id: int) -> Iterator[EnvironmentLock | None]:
-    """Yield the held lock, or None when another run holds it (the caller skips)."""
+def environment_lock(
+        environment_id: int, take_over: Callable[[EnvironmentLock], bool] | None = None,
+) -> Iterator[EnvironmentLock | None]:
+    """Yield the held lock, or None when another run holds it (the caller skips).
+    `take_over(lock)`, when the lock is held, may take it over and says whether it did."""
     lock = EnvironmentLock(environment_id)
-    if not lock.acquire():
+    if not lock.acquire() and (take_over is None or not take_over(lock)):
         yield None
         return
     try:

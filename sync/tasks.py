@@ -15,10 +15,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from portal.models import Environment, EnvironmentStatus
+from sync.dead_runs import fail_stale_runs
 from sync.engine import SyncOutcome
 from sync.engine import sync_environment as run_sync
-from sync.locks import lock_ttl
-from sync.models import RunStatus, SyncRun, Trigger
+from sync.models import Trigger
 
 logger = logging.getLogger("sync.tasks")
 
@@ -38,14 +38,6 @@ def due_environments() -> list[int]:
         .filter(Q(next_sync_at__isnull=True) | Q(next_sync_at__lte=now))
         .values_list("pk", flat=True)
     )
-
-
-def fail_stale_runs() -> int:
-    """Runs whose heartbeat stopped long ago (a worker died and nothing re-ran since)."""
-    cutoff = timezone.now() - timedelta(seconds=2 * lock_ttl())
-    return SyncRun.objects.filter(status=RunStatus.RUNNING, heartbeat_at__lt=cutoff).update(
-        status=RunStatus.FAILED, finished_at=timezone.now(),
-        error="worker died: no heartbeat since the run stalled")
 
 
 @shared_task(name="sync.dispatch", ignore_result=True)

@@ -125,7 +125,8 @@ def test_stale_running_runs_are_swept_by_dispatch(org_a, env_a):
     assert tasks.fail_stale_runs() == 1
     stale.refresh_from_db()
     fresh.refresh_from_db()
-    assert stale.status == RunStatus.FAILED and "worker died" in stale.error
+    assert stale.status == RunStatus.FAILED
+    assert stale.error.startswith("worker stopped: no heartbeat since ")
     assert fresh.status == RunStatus.RUNNING
 
 
@@ -163,16 +164,19 @@ def test_two_concurrent_syncs_one_runs_one_skips(org_a):
 
 @needs_shared_database
 def test_killed_worker_is_marked_failed_and_next_run_converges(org_a):
+    """A `manage.py sync` killed with SIGKILL keeps its lock (5 minutes by default): while its
+    heartbeat is recent the next sync is skipped saying why and when it will run; once the
+    heartbeat is stale, the next sync fails the dead run, takes the lock over and converges."""
     config = small_config(days=3, calls_per_day=250, end_date=None)
     with served(config, spec="slow=1.0:0.15,only=/api/v1/calls") as (sim, server):
         env = point_env(org_a, sim, server)
         db = connection.settings_dict
-        child_env = {**os.environ, "SYNC_LOCK_TTL": "2",
+        child_env = {**os.environ,
                      "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/"
                                      f"{db['NAME']}"}
-        child = subprocess.Popen(
-            [sys.executable, "manage.py", "sync", "--env", str(env.pk), "--no-progress"],
-            env=child_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        command = [sys.executable, "manage.py", "sync", "--env", str(env.pk), "--no-progress"]
+        child = subprocess.Popen(command, env=child_env, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
         try:
             deadline = time.monotonic() + 30
             while Call.objects.filter(environment=env).count() < 150:
@@ -183,14 +187,29 @@ def test_killed_worker_is_marked_failed_and_next_run_converges(org_a):
             child.wait(10)
         partial = Call.objects.filter(environment=env).count()
         assert 0 < partial < sim.truth.call_count(ENV)
-        time.sleep(2.2)  # the dead worker's lock expires (its TTL was 2 s)
+
+        # Heartbeat recent (the default threshold, 120 s): skipped, with why and when.
+        again = subprocess.run(command, env=child_env, capture_output=True, text=True,
+                               timeout=60)
+        assert again.returncode == 0, again.stderr
+        assert "skipped: another sync of this environment is running (last heartbeat" in \
+            again.stderr and "UTC on if it stops beating" in again.stderr, again.stderr
+        dead = SyncRun.objects.get(environment=env, stream="calls", trigger="manual")
+        assert dead.status == RunStatus.RUNNING
+
         with pytest.MonkeyPatch.context() as mp:
-            mp.setattr(settings, "SYNC_LOCK_TTL", 2)
+            mp.setattr(settings, "SYNC_STALE_HEARTBEAT_SECONDS", 2)
+            deadline = time.monotonic() + 30
+            while SyncRun.objects.get(pk=dead.pk).heartbeat_at > \
+                    timezone.now() - timedelta(seconds=2.5):
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
             outcome = sync_environment(env, now=sim.now)
         assert not outcome.skipped and not outcome.failed
-        dead = SyncRun.objects.get(environment=env, stream="calls", trigger="manual",
-                                   status=RunStatus.FAILED)
-        assert "worker died" in dead.error
+        dead.refresh_from_db()
+        assert dead.status == RunStatus.FAILED
+        assert dead.error == f"worker stopped: no heartbeat since " \
+                             f"{dead.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC"
         assert mirror_diff(env, sim) == []
 
 

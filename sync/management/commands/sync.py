@@ -76,6 +76,8 @@ class Command(BaseCommand):
                 raise CommandError(str(exc)) from None
         self.stdout.write(format_table(summary_rows(outcomes)))
         for outcome in outcomes:
+            if outcome.skipped and not outcome.unavailable:
+                self.stderr.write(f"{outcome.environment.name}: skipped: {outcome.reason}")
             for run in outcome.runs:
                 if run.error:
                     self.stderr.write(f"{outcome.environment.name} / {run.stream}: {run.error}")
