@@ -5,6 +5,12 @@ Whoever opens it while logged in accepts it for their own account; without an ac
 create one through it (its email is the invited address). The admin's page says the same
 thing whether or not the address has an account, and nothing about the invitee's account
 changes until they accept.
+
+Accepting is single-use under any concurrency: one conditional UPDATE claims the invitation
+(`accepted_at IS NULL`), and the membership — and, through the link, the new account — is
+created in the same transaction only by the request that claimed it; a parallel accept finds
+it claimed and is rolled back whole (no account, no membership). An invitation binds to the
+invited address: a signed-in user whose email is another one is told so and not joined.
 """
 from __future__ import annotations
 
@@ -58,18 +64,33 @@ class SignUpForm(UserCreationForm):
         labels = {"username": gettext_lazy("Username")}
 
 
+class AlreadyAccepted(Exception):
+    """Another request accepted the invitation first (raised to roll the caller back)."""
+
+
 def _accept(invitation: Invitation, user) -> None:
+    """Claim the invitation for `user` and add the membership, or raise AlreadyAccepted."""
     with transaction.atomic():
+        claimed = Invitation.objects.filter(pk=invitation.pk, accepted_at=None).update(
+            accepted_at=timezone.now(), accepted_by=user)
+        if not claimed:
+            raise AlreadyAccepted
         try:
             with transaction.atomic():
                 Membership.objects.create(user=user, organization=invitation.organization,
                                           role=invitation.role)
         except IntegrityError:
             pass  # already a member: accepting changes nothing about their role
-        invitation.accepted_at, invitation.accepted_by = timezone.now(), user
-        invitation.save(update_fields=["accepted_at", "accepted_by"])
         audit.record("member.joined", actor=user, organization=invitation.organization,
                      target=invitation, role=invitation.role)
+
+
+def _is_invited(user, invitation: Invitation) -> bool:
+    return bool(user.email) and user.email.strip().lower() == invitation.email.strip().lower()
+
+
+def _used(request: HttpRequest) -> HttpResponse:
+    return render(request, "portal/invitation.html", {"invalid": True}, status=410)
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -77,21 +98,30 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     """GET shows the invitation; POST accepts it (logged in) or creates the account."""
     invitation = Invitation.from_token(token)
     if invitation is None:
-        return render(request, "portal/invitation.html", {"invalid": True}, status=410)
+        return _used(request)
     org = invitation.organization
     if request.user.is_authenticated:
+        if not _is_invited(request.user, invitation):
+            return render(request, "portal/invitation.html",
+                          {"invitation": invitation, "other_address": True}, status=403)
         if request.method == "POST":
-            _accept(invitation, request.user)
+            try:
+                _accept(invitation, request.user)
+            except AlreadyAccepted:
+                return _used(request)
             messages.success(request, _("Welcome to %(org)s.") % {"org": org.name})
             return redirect("dashboard", org.slug)
         return render(request, "portal/invitation.html", {"invitation": invitation})
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            user = form.save(commit=False)
-            user.email = invitation.email
-            user.save()
-            _accept(invitation, user)
+        try:
+            with transaction.atomic():
+                user = form.save(commit=False)
+                user.email = invitation.email
+                user.save()
+                _accept(invitation, user)
+        except AlreadyAccepted:
+            return _used(request)
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, _("Welcome to %(org)s.") % {"org": org.name})
         return redirect("dashboard", org.slug)

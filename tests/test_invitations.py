@@ -6,6 +6,7 @@ carol never sees or touches erin's personal API tokens.
 """
 from __future__ import annotations
 
+import itertools
 import re
 from datetime import timedelta
 
@@ -157,3 +158,46 @@ def test_invitation_and_lockout_pages_speak_portuguese(client):
     client.cookies["django_language"] = "pt-br"
     page = client.get("/invitations/forged/").content.decode()
     assert "Este link de convite não é mais válido" in page
+
+
+def test_a_signed_in_user_with_another_address_is_told_and_not_joined(client, carol, erin):
+    _invite(client, carol, "dora@example.com")
+    link = _link(mail.outbox[0])
+    client.force_login(erin)  # erin@example.com holds dora's link
+    for method in ("get", "post"):
+        answer = getattr(client, method)(link)
+        assert answer.status_code == 403
+        assert "This invitation was sent to dora@example.com, and you are signed in as erin " \
+               "with another address" in answer.content.decode()
+    client.cookies["django_language"] = "pt-br"
+    assert "Este convite foi enviado para dora@example.com, e você entrou como erin" in \
+        client.get(link).content.decode()
+    assert not Membership.objects.filter(user=erin, organization__slug="org-b").exists()
+    assert Invitation.objects.get().accepted_at is None  # still dora's to accept
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_accepts_of_one_link_make_one_account_and_one_membership(carol):
+    """Eight sign-ups through one link at once (threads, own connections): exactly one
+    account and one membership; every other request is told the link was used (410)."""
+    from django.test import Client
+
+    from tests.summaries_support import race
+
+    _invite(Client(), carol, "dora@example.com", "viewer")
+    link = _link(mail.outbox[0])
+    answers: list[int] = []
+    names = itertools.count()
+
+    def sign_up() -> None:
+        name = f"dora{next(names)}"
+        answers.append(Client().post(link, {"username": name, "password1": "a-Long-pass-9",
+                                            "password2": "a-Long-pass-9"}).status_code)
+
+    assert race(sign_up, racers=8) == []
+    assert sorted(answers) == [302] + [410] * 7, answers
+    accounts = get_user_model().objects.filter(email="dora@example.com")
+    assert accounts.count() == 1
+    assert list(Membership.objects.filter(organization__slug="org-b", role=Role.VIEWER)
+                .values_list("user", flat=True)) == [accounts.get().pk]
+    assert AuditLog.objects.filter(action="member.joined").count() == 1
