@@ -1,7 +1,11 @@
 """Personal access tokens for the REST API: `Authorization: Bearer sbp_…`.
 
 Invalid tokens count against the sender's IP address (`API_INVALID_TOKEN_RATE`); past the
-limit, every bearer request from that address gets a 429 until the window ends.
+limit, every invalid bearer token from that address gets a 429 instead of a 401 until the
+window ends — but a VALID token from the same address is still served, so one broken client
+behind a shared proxy cannot lock out the others. Throttling does not protect the tokens
+themselves (that is their 256 random bits: `secrets.token_urlsafe(32)`); it keeps a
+misbehaving client from hammering the lookups and tells it to slow down.
 """
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions
 
 from portal.models import API_TOKEN_PREFIX, ApiToken, hash_api_token
-from portal.throttling import client_ip, hit, parse_rate, peek_blocked
+from portal.throttling import client_ip, hit, parse_rate
 
 logger = logging.getLogger("portal.security")
 
@@ -33,11 +37,6 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             return None
         limit, window = parse_rate(settings.API_INVALID_TOKEN_RATE)
         ip = client_ip(request)
-        # An address that sent too many bad tokens is refused before any lookup, even with
-        # a good one: guessing must stay slower than the cool-down.
-        if peek_blocked("bad-token", ip, limit):
-            raise exceptions.Throttled(detail="Too many invalid API tokens from this address; "
-                                              "wait and try again.")
         if len(parts) != 2 or not parts[1].startswith(API_TOKEN_PREFIX):
             self._failed(ip, limit, window)
             raise exceptions.AuthenticationFailed(
@@ -58,10 +57,11 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
 
     @staticmethod
     def _failed(ip: str, limit: int, window: int) -> None:
-        """Count an invalid token against the sender's address (API_INVALID_TOKEN_RATE)."""
+        """Count an invalid token against the sender's address (API_INVALID_TOKEN_RATE);
+        429 once it is over the limit (the window is not extended by further failures)."""
         result = hit("bad-token", ip, limit, window)
         if result.count == limit:  # once, when the address reaches the limit
-            logger.warning("invalid API tokens: %s reached %s; its bearer requests get 429 "
+            logger.warning("invalid API tokens: %s reached %s; its invalid tokens get 429 "
                            "until the window ends", ip, settings.API_INVALID_TOKEN_RATE)
         if not result.allowed:
             raise exceptions.Throttled(wait=result.wait, detail=(

@@ -328,12 +328,16 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz/?$", r"^readyz/?$"]
 X_FRAME_OPTIONS = "DENY"
 
 # --- Brute force (django-axes; portal/lockout.py) -------------------------------------------
-# Portal and admin login: after LOGIN_FAILURE_LIMIT failures for one username, or from one
-# IP address, that username / address is locked out for LOGIN_COOLOFF_MINUTES (a 429 page
-# that says so). Password-reset requests are limited the same way (portal/password_reset.py).
+# Portal and admin login: after LOGIN_FAILURE_LIMIT failures for one username, that username
+# is locked out for LOGIN_COOLOFF_MINUTES (a 429 page that says so); an IP address only after
+# LOGIN_ADDRESS_USERNAME_LIMIT different usernames failed from it (portal/lockout.py), so one
+# client cannot lock out everyone behind a shared proxy. Password-reset requests are limited
+# too (portal/password_reset.py).
 AXES_FAILURE_LIMIT = int(env_str("LOGIN_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = timedelta(minutes=int(env_str("LOGIN_COOLOFF_MINUTES", "15")))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one alone locks
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_HANDLER = "portal.lockout.AccountLockoutHandler"
+LOGIN_ADDRESS_USERNAME_LIMIT = int(env_str("LOGIN_ADDRESS_USERNAME_LIMIT", "20"))
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_CLIENT_IP_CALLABLE = "portal.throttling.client_ip"  # REMOTE_ADDR: not spoofable

@@ -18,7 +18,7 @@ import logging
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache, caches
+from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from rest_framework import throttling
 
@@ -73,21 +73,6 @@ def _redis_hit(backend: RedisCache, key: str, window: int) -> tuple[int, int]:
         pipe.ttl(full_key)
         _, count, ttl = pipe.execute()
     return int(count), int(ttl)
-
-
-def peek_blocked(scope: str, ident: str, limit: int) -> bool:
-    """Whether (scope, ident) is already over `limit`, without counting (fails open)."""
-    key = f"throttle:{scope}:{hashlib.sha256(ident.encode()).hexdigest()[:32]}"
-    if redis_guard.cache_is_skipped():
-        logger.warning("throttle %s unavailable (cache skipped): allowing the request", scope)
-        return False
-    try:
-        return int(cache.get(key) or 0) >= limit
-    except Exception as exc:  # noqa: BLE001
-        logger.warning("throttle %s unavailable (%s): allowing the request", scope,
-                       type(exc).__name__)
-        redis_guard.mark_down(f"throttle {scope}", exc)
-        return False
 
 
 def client_ip(request) -> str:

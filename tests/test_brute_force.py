@@ -1,6 +1,7 @@
-"""Brute force: logins and password resets lock out, bad bearer tokens are throttled per IP,
-and the API throttle holds under 16 concurrent threads (atomic in Redis, open if Redis is
-down — with a log line)."""
+"""Brute force: logins lock the account (an address only after many different usernames fail
+from it), password resets are limited, bad bearer tokens are throttled per IP without
+refusing valid ones, and the API throttle holds under 16 concurrent threads (atomic in Redis,
+open if Redis is down — with a log line)."""
 from __future__ import annotations
 
 import os
@@ -25,6 +26,7 @@ def _limits(settings):
     settings.PASSWORD_RESET_MIN_SECONDS = 0.3
     settings.PASSWORD_RESET_RATE = "5/hour"
     settings.API_INVALID_TOKEN_RATE = "20/minute"
+    settings.LOGIN_ADDRESS_USERNAME_LIMIT = 20
 
 
 def _login(client, url: str, username: str, password: str, ip: str = "10.0.0.1"):
@@ -50,15 +52,34 @@ def test_login_locks_the_account_after_repeated_failures(client, alice, url, cap
                for r in caplog.records)
 
 
-def test_login_locks_the_address_after_repeated_failures(client, alice, bob):
-    for n in range(5):
-        _login(client, "/accounts/login/", f"nobody{n}", WRONG, ip="10.9.9.9")
-    # Even a correct password for another account is refused from that address...
+def test_wrong_passwords_from_a_shared_address_lock_only_that_account(client, alice, bob):
+    """Five wrong passwords for alice from a proxy address lock alice, not bob behind it."""
+    for _ in range(5):
+        _login(client, "/accounts/login/", "alice", WRONG, ip="10.9.9.9")
+    assert _login(client, "/accounts/login/", "alice", "alice-pw-123", ip="10.9.9.9"
+                  ).status_code == 429
     assert _login(client, "/accounts/login/", "bob", "bob-pw-123", ip="10.9.9.9").status_code \
+        == 302
+
+
+def test_login_locks_the_address_after_many_usernames_fail_from_it(client, alice, bob, caplog):
+    for n in range(19):
+        _login(client, "/accounts/login/", f"nobody{n}", WRONG, ip="10.9.9.7")
+    client.logout()
+    # Nineteen different usernames: still open for a correct password (a busy proxy).
+    assert _login(client, "/accounts/login/", "bob", "bob-pw-123", ip="10.9.9.7").status_code \
+        == 302
+    client.logout()
+    assert _login(client, "/accounts/login/", "nobody19", WRONG, ip="10.9.9.7"
+                  ).status_code == 429
+    # The twentieth locks the address: even a correct password is refused from it...
+    assert _login(client, "/accounts/login/", "bob", "bob-pw-123", ip="10.9.9.7").status_code \
         == 429
     # ...but not from another one.
     assert _login(client, "/accounts/login/", "bob", "bob-pw-123", ip="10.9.9.8").status_code \
         == 302
+    assert any("locked out for address 10.9.9.7 after 20 usernames" in r.getMessage()
+               for r in caplog.records)
 
 
 def test_lockout_ends_after_the_cool_down(client, alice, settings):
@@ -126,8 +147,10 @@ def test_invalid_bearer_tokens_are_throttled_per_address(api_client_for, alice, 
         assert response.status_code == 401
     assert client.get("/api/v1/environments/", HTTP_AUTHORIZATION="Bearer sbp_bad-again",
                       REMOTE_ADDR="10.1.1.1").status_code == 429
-    # The address is refused even with a good token until the window ends; others are not.
+    # A valid token from the same address (another client behind the proxy) is served.
     assert client.get("/api/v1/environments/", HTTP_AUTHORIZATION=f"Bearer {good}",
+                      REMOTE_ADDR="10.1.1.1").status_code == 200
+    assert client.get("/api/v1/environments/", HTTP_AUTHORIZATION="Bearer sbp_bad-more",
                       REMOTE_ADDR="10.1.1.1").status_code == 429
     assert client.get("/api/v1/environments/", HTTP_AUTHORIZATION=f"Bearer {good}",
                       REMOTE_ADDR="10.1.1.2").status_code == 200
