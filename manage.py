@@ -13,11 +13,11 @@ def main() -> None:
 
     try:
         execute_from_command_line(sys.argv)
-    except DatabaseError:
+    except DatabaseError as exc:
         # Before `migrate`, every command would die on a missing table: say so in one line.
-        from portal.dbready import MESSAGE, not_migrated
+        from portal.dbready import MESSAGE, is_unavailable, not_migrated
 
-        if "migrate" in sys.argv[1:2] or not not_migrated():
+        if "migrate" in sys.argv[1:2] or is_unavailable(exc) or not not_migrated():
             raise
         sys.stderr.write(f"Error: {MESSAGE}\n")
         sys.exit(1)

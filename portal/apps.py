@@ -9,10 +9,15 @@ class PortalConfig(AppConfig):
     verbose_name = "Portal (tenancy)"
 
     def ready(self) -> None:
+        from django.db.backends.signals import connection_created
+
         from portal import (
+            db_deadline,
             lockout,  # noqa: F401  (logs every login lockout)
             schema,  # noqa: F401  (registers the OpenAPI auth extension)
         )
+
+        connection_created.connect(db_deadline.install, dispatch_uid="portal.db_deadline")
 
 
 class PortalAdminConfig(admin_apps.AdminConfig):

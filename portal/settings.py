@@ -120,9 +120,24 @@ else:
             "TEST": {"NAME": str(VAR_DIR / "test.sqlite3")},
         }
     }
+# A database that does not answer fails requests within a known bound, never hangs them
+# (PostgreSQL only; 0 turns one off): connecting gives up after DB_CONNECT_TIMEOUT_SECONDS,
+# the server cancels a statement after DB_STATEMENT_TIMEOUT_SECONDS and ends a transaction
+# left idle for DB_IDLE_IN_TRANSACTION_SECONDS, and a frozen server (which runs no timer at
+# all) is cut off by the client after DB_CLIENT_DEADLINE_SECONDS (portal/db_deadline.py).
+# A request then answers 503 "database unavailable" within about deadline + connect timeout.
+DB_CONNECT_TIMEOUT_SECONDS = int(env_str("DB_CONNECT_TIMEOUT_SECONDS", "5"))
+DB_STATEMENT_TIMEOUT_SECONDS = float(env_str("DB_STATEMENT_TIMEOUT_SECONDS", "20"))
+DB_IDLE_IN_TRANSACTION_SECONDS = float(env_str("DB_IDLE_IN_TRANSACTION_SECONDS", "60"))
+DB_CLIENT_DEADLINE_SECONDS = float(env_str(
+    "DB_CLIENT_DEADLINE_SECONDS",
+    str(DB_STATEMENT_TIMEOUT_SECONDS + 5 if DB_STATEMENT_TIMEOUT_SECONDS else 0)))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # A database that does not answer fails readiness checks and requests fast, not never.
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
+    _db_options = DATABASES["default"].setdefault("OPTIONS", {})
+    _db_options.setdefault("connect_timeout", DB_CONNECT_TIMEOUT_SECONDS)
+    _db_options.setdefault("options", (
+        f"-c statement_timeout={int(DB_STATEMENT_TIMEOUT_SECONDS * 1000)} "
+        f"-c idle_in_transaction_session_timeout={int(DB_IDLE_IN_TRANSACTION_SECONDS * 1000)}"))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, locks, request budgets ----------------------------------------------------------
