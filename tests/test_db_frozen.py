@@ -116,6 +116,7 @@ def test_a_statement_on_a_frozen_server_ends_at_the_deadline(db, settings):
         frozen_db = connections["default"].__class__(
             {**connection.settings_dict, "HOST": "127.0.0.1", "PORT": proxy.port},
             alias="frozen")
+        thaw = threading.Timer(20, proxy.frozen.clear)
         try:
             with frozen_db.cursor() as cursor:
                 cursor.execute("SELECT 1")
@@ -123,7 +124,6 @@ def test_a_statement_on_a_frozen_server_ends_at_the_deadline(db, settings):
                 proxy.frozen.set()
                 # Without the deadline the statement would wait forever: thaw after 20 s so
                 # that such a regression fails ("did not raise") instead of hanging the suite.
-                thaw = threading.Timer(20, proxy.frozen.clear)
                 thaw.start()
                 started = time.monotonic()
                 with pytest.raises(OperationalError):

@@ -196,6 +196,13 @@ def test_a_frozen_then_dead_redis_degrades_the_site(
 
 
 
+def use_redis_cache(settings, port: int) -> None:
+    """The cache of this process: the test's own redis-server on `port`."""
+    settings.CACHES = {"default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": f"redis://127.0.0.1:{port}/0", "OPTIONS": settings.REDIS_CLIENT_OPTIONS}}
+
+
 def test_a_frozen_cache_costs_one_timeout_then_is_skipped(settings, org_a, env_a, caplog):
     """In process: the report cache waits on a frozen Redis once, then skips it."""
     from django.core.cache import caches
@@ -204,9 +211,7 @@ def test_a_frozen_cache_costs_one_timeout_then_is_skipped(settings, org_a, env_a
 
     port = free_port()
     with redis_server(port) as redis:
-        settings.CACHES = {"default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": f"redis://127.0.0.1:{port}/0", "OPTIONS": settings.REDIS_CLIENT_OPTIONS}}
+        use_redis_cache(settings, port)
         settings.REDIS_RETRY_AFTER_SECONDS = 30
         try:
             assert cached_report("t", [env_a], {}, lambda: 1) == 1
@@ -271,9 +276,7 @@ def test_every_api_endpoint_answers_without_redis(rich_world, settings):
     urls = _api_urls(rich_world)
     port = free_port()
     with redis_server(port) as redis:
-        settings.CACHES = {"default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": f"redis://127.0.0.1:{port}/0", "OPTIONS": settings.REDIS_CLIENT_OPTIONS}}
+        use_redis_cache(settings, port)
         settings.REDIS_RETRY_AFTER_SECONDS = 300
         redis_guard.reset()
         try:
