@@ -307,6 +307,7 @@ CACHE_DOORS = {
 }
 
 
+@pytest.mark.django_db  # reads source files only: no flush
 def test_the_guard_is_the_only_door_to_the_cache():
     from django.conf import settings
 
