@@ -8,7 +8,12 @@ never acts on its own timer nor on a cancel request, and TCP keepalives or
 `tcp_user_timeout` never fire because nothing is unacknowledged. Requests on open
 connections waited 54–84 s that way, past the worker timeout.
 
-So every statement on a PostgreSQL connection also runs under a client-side deadline,
+Only the web process is bounded (`bound_this_process()`, called by portal/wsgi.py, so
+gunicorn and runserver): a request must answer within a known time, while a worker's or a
+command's statement (a back-fill merge, a rollup refresh, `migrate` building an index on a big
+table) may rightly run longer than any request should.
+
+So every statement on a web process's PostgreSQL connection runs under a client-side deadline,
 `DB_CLIENT_DEADLINE_SECONDS` (default: the statement timeout + 5 s, so a live server's own
 timeout answers first). One watchdog thread per process keeps the deadlines of statements in
 flight; when one passes it shuts that connection's socket down (shutdown(2) on a duplicate of
@@ -38,6 +43,13 @@ _lock = threading.Lock()
 _in_flight: dict[int, tuple[float, int]] = {}  # statement → (monotonic deadline, socket fd)
 _tokens = itertools.count()
 _watchdog: threading.Thread | None = None
+_bounded = False
+
+
+def bound_this_process(bounded: bool = True) -> None:
+    """Bound every PostgreSQL connection this process opens from now on (the web process)."""
+    global _bounded
+    _bounded = bounded
 
 
 def deadline_seconds() -> float:
@@ -99,7 +111,16 @@ def bounded_execute(execute, sql: Any, params: Any, many: bool, context: dict) -
 
 
 def install(sender: Any, connection: Any, **kwargs: Any) -> None:
-    """`connection_created` receiver: bound every statement of a new PostgreSQL connection.
-    First in the list, so `with connection.execute_wrapper(...)` blocks pop their own."""
-    if connection.vendor == "postgresql" and bounded_execute not in connection.execute_wrappers:
+    """`connection_created` receiver: in a bounded process, set the server-side timeouts of a
+    new PostgreSQL connection and bound its statements. The wrapper goes first in the list, so
+    `with connection.execute_wrapper(...)` blocks pop their own."""
+    if not _bounded or connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('statement_timeout', %s, false), "
+            "set_config('idle_in_transaction_session_timeout', %s, false)",
+            [f"{int(settings.DB_STATEMENT_TIMEOUT_SECONDS * 1000)}ms",
+             f"{int(settings.DB_IDLE_IN_TRANSACTION_SECONDS * 1000)}ms"])
+    if bounded_execute not in connection.execute_wrappers:
         connection.execute_wrappers.insert(0, bounded_execute)

@@ -121,11 +121,13 @@ else:
         }
     }
 # A database that does not answer fails requests within a known bound, never hangs them
-# (PostgreSQL only; 0 turns one off): connecting gives up after DB_CONNECT_TIMEOUT_SECONDS,
-# the server cancels a statement after DB_STATEMENT_TIMEOUT_SECONDS and ends a transaction
-# left idle for DB_IDLE_IN_TRANSACTION_SECONDS, and a frozen server (which runs no timer at
-# all) is cut off by the client after DB_CLIENT_DEADLINE_SECONDS (portal/db_deadline.py).
-# A request then answers 503 "database unavailable" within about deadline + connect timeout.
+# (PostgreSQL only; 0 turns one off): connecting gives up after DB_CONNECT_TIMEOUT_SECONDS
+# (every process). In the web process (portal/wsgi.py) the server also cancels a statement
+# after DB_STATEMENT_TIMEOUT_SECONDS and ends a transaction left idle for
+# DB_IDLE_IN_TRANSACTION_SECONDS, and a frozen server (which runs no timer at all) is cut off
+# by the client after DB_CLIENT_DEADLINE_SECONDS (portal/db_deadline.py). A request then
+# answers 503 "database unavailable" within about deadline + connect timeout. Workers and
+# commands (sync, rollups, migrate) are not bounded: their statements may rightly be long.
 DB_CONNECT_TIMEOUT_SECONDS = int(env_str("DB_CONNECT_TIMEOUT_SECONDS", "5"))
 DB_STATEMENT_TIMEOUT_SECONDS = float(env_str("DB_STATEMENT_TIMEOUT_SECONDS", "20"))
 DB_IDLE_IN_TRANSACTION_SECONDS = float(env_str("DB_IDLE_IN_TRANSACTION_SECONDS", "60"))
@@ -133,11 +135,8 @@ DB_CLIENT_DEADLINE_SECONDS = float(env_str(
     "DB_CLIENT_DEADLINE_SECONDS",
     str(DB_STATEMENT_TIMEOUT_SECONDS + 5 if DB_STATEMENT_TIMEOUT_SECONDS else 0)))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    _db_options = DATABASES["default"].setdefault("OPTIONS", {})
-    _db_options.setdefault("connect_timeout", DB_CONNECT_TIMEOUT_SECONDS)
-    _db_options.setdefault("options", (
-        f"-c statement_timeout={int(DB_STATEMENT_TIMEOUT_SECONDS * 1000)} "
-        f"-c idle_in_transaction_session_timeout={int(DB_IDLE_IN_TRANSACTION_SECONDS * 1000)}"))
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", DB_CONNECT_TIMEOUT_SECONDS)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, locks, request budgets ----------------------------------------------------------

@@ -5,5 +5,9 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+from portal import db_deadline
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+# Requests answer within a known bound when the database freezes; workers are not bounded.
+db_deadline.bound_this_process()
 application = get_wsgi_application()

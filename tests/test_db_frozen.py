@@ -21,6 +21,7 @@ import pytest
 import requests
 from django.db import OperationalError, connection, connections
 
+from portal import db_deadline
 from tests.processes import BIN, Processes, free_port, procfile, wait_for
 
 pytestmark = pytest.mark.skipif(
@@ -100,17 +101,35 @@ def proxy_to_test_database() -> Iterator[FreezableProxy]:
         proxy.close()
 
 
-def test_server_side_timeouts_are_set(db):
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW statement_timeout")
-        statement = cursor.fetchone()[0]
-        cursor.execute("SHOW idle_in_transaction_session_timeout")
-        idle = cursor.fetchone()[0]
+@pytest.fixture
+def bounded():
+    """This process as the web process is: its new connections bounded."""
+    db_deadline.bound_this_process()
+    yield
+    db_deadline.bound_this_process(False)
+
+
+def test_server_side_timeouts_are_set_in_the_web_process_only(db, bounded):
+    bare = connections["default"].__class__(dict(connection.settings_dict), alias="bare")
+    try:
+        db_deadline.bound_this_process(False)
+        with bare.cursor() as cursor:  # a worker's or a command's connection
+            cursor.execute("SHOW statement_timeout")
+            assert cursor.fetchone()[0] == "0"
+        bare.close()
+        db_deadline.bound_this_process()
+        with bare.cursor() as cursor:
+            cursor.execute("SHOW statement_timeout")
+            statement = cursor.fetchone()[0]
+            cursor.execute("SHOW idle_in_transaction_session_timeout")
+            idle = cursor.fetchone()[0]
+    finally:
+        bare.close()
     assert (statement, idle) == ("20s", "1min")
     assert connection.settings_dict["OPTIONS"]["connect_timeout"] == 5
 
 
-def test_a_statement_on_a_frozen_server_ends_at_the_deadline(db, settings):
+def test_a_statement_on_a_frozen_server_ends_at_the_deadline(db, settings, bounded):
     settings.DB_CLIENT_DEADLINE_SECONDS = DEADLINE
     with proxy_to_test_database() as proxy:
         frozen_db = connections["default"].__class__(
