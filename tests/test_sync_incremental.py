@@ -1,0 +1,120 @@
+"""Incremental Talkover calls (issue 25): requests follow change, nothing is missed, the
+ledger says what was reconciled, and `--backfill-days` sticks.
+
+Small data: two days of 400 calls a day, the clock in the afternoon of the last one.
+"""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from sync.engine import sync_environment
+from sync.ledger_models import CallDayLedger
+from sync.models import Call
+from sync.providers.talkover.incremental import disagreement, statuses_to_count
+from tests.sync_support import END, ENV, mirror_diff, point_env, served, small_config
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+AFTERNOON = datetime(END.year, END.month, END.day, 15, 0, tzinfo=UTC)
+
+
+def _config(**kw: object):
+    return small_config(days=2, calls_per_day=400, now=AFTERNOON, **kw)
+
+
+def _calls_requests(server, since: int) -> list[dict]:
+    return [q.query for q in server.request_log[since:] if q.path.endswith("/calls")]
+
+
+def test_nothing_new_costs_a_handful_and_fifteen_minutes_cost_the_change(org_a):
+    with served(_config()) as (sim, server):
+        env = point_env(org_a, sim, server)
+        first = sync_environment(env, now=sim.now)
+        assert not first.failed and mirror_diff(env, sim) == []
+        assert all(row.reconciled_at and row.agrees
+                   for row in CallDayLedger.objects.filter(environment=env))
+
+        before = len(server.request_log)
+        again = sync_environment(env, now=sim.now)
+        assert not again.failed
+        assert len(server.request_log) - before <= 10, server.request_log[before:]
+        calls = again.runs[1]
+        assert calls.requests <= 4 and calls.created + calls.updated == 0
+
+        sim.advance(timedelta(minutes=15))
+        before = len(server.request_log)
+        later = sync_environment(env, now=sim.now)
+        run = later.runs[1]
+        assert not later.failed and run.created > 0
+        assert mirror_diff(env, sim) == []
+        # What changed needs ceil(changed / 100) pages; a few more pay for the checks.
+        needed = -(-(run.created + run.updated) // 100)
+        assert run.requests <= 2 * needed + 4, (run.requests, needed, run.details)
+        # Only the hot day was read: yesterday is settled and was reconciled today.
+        assert {q["date_from"] for q in _calls_requests(server, before)} == \
+            {END.isoformat()}
+
+
+def test_a_change_older_than_the_horizon_is_caught_by_the_daily_reconciliation(org_a):
+    with served(_config()) as (sim, server):
+        env = point_env(org_a, sim, server)
+        sync_environment(env, now=sim.now)
+        yesterday = END - timedelta(days=1)
+        victim = next(c for c in sim.truth.calls(ENV, yesterday, yesterday)
+                      if c["status"] == "completed")
+        sim.tamper(ENV).calls[victim["id"]] = {"duration": victim["duration"] + 7}
+        sim.advance(timedelta(hours=3))
+        sync_environment(env, now=sim.now)
+        # Settled and reconciled less than a day ago: not read again yet.
+        assert Call.objects.get(external_id=victim["id"]).duration == victim["duration"]
+
+        sim.advance(timedelta(hours=21))
+        outcome = sync_environment(env, now=sim.now)
+        assert Call.objects.get(external_id=victim["id"]).duration == victim["duration"] + 7
+        assert any(str(yesterday) in line for line in outcome.runs[1].details["reconciled"])
+        row = CallDayLedger.objects.get(environment=env, day=yesterday)
+        assert row.agrees and row.reconciled_at == sim.now
+
+
+def test_calls_inserted_into_a_settled_day_are_found_and_the_ledger_disagrees_till_then(org_a):
+    with served(_config()) as (sim, server):
+        env = point_env(org_a, sim, server)
+        sync_environment(env, now=sim.now)
+        yesterday = END - timedelta(days=1)
+        sim.insert_calls(ENV, 5, lo=yesterday.toordinal(), hi=yesterday.toordinal())
+        # Today's calls inserted while paging land at the head: the next run reads them.
+        sim.faults = "insert=20@2,only=/api/v1/calls"
+        sim.advance(timedelta(hours=25))
+        sync_environment(env, now=sim.now)
+        sim.faults = None
+        sync_environment(env, now=sim.now)
+        assert mirror_diff(env, sim) == []
+
+
+def test_the_cheap_check_sees_a_call_that_moved_on():
+    # The mirror holds 3 answered calls; upstream only 2 are still answered.
+    assert statuses_to_count({"answered": 3, "completed": 9}) == ["answered"]
+    assert statuses_to_count({"initiated": 1, "answered": 3}) == list(
+        ("initiated", "ringing", "answered"))
+    assert disagreement({"answered": 3, "completed": 9}, 0, 12, {"answered": 2})
+    assert not disagreement({"answered": 3, "completed": 9}, 0, 12, {"answered": 3})
+    # Ringing -> answered: the first status's count drops, the cumulative one does not.
+    assert disagreement({"ringing": 1, "answered": 1}, 0, 2, {"ringing": 0, "answered": 2})
+    assert disagreement({"completed": 2}, 0, 3, {}) == "1 calls missing"
+    assert not disagreement({"completed": 2}, 1, 3, {})  # one kept in quarantine
+
+
+def test_backfill_days_sticks(org_a):
+    with served(small_config(days=6, calls_per_day=60)) as (sim, server):
+        env = point_env(org_a, sim, server, backfill_days=90)
+        sync_environment(env, now=sim.now, backfill_days=3)
+        env.refresh_from_db()
+        assert env.backfill_days == 3
+        before = len(server.request_log)
+        sync_environment(env, now=sim.now)
+        oldest = (END - timedelta(days=2)).isoformat()
+        assert all(q["date_from"] >= oldest for q in _calls_requests(server, before))
+        assert all(q.get("start_date", oldest) >= oldest
+                   for q in (r.query for r in server.request_log[before:]))
