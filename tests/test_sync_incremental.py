@@ -118,3 +118,32 @@ def test_backfill_days_sticks(org_a):
         assert all(q["date_from"] >= oldest for q in _calls_requests(server, before))
         assert all(q.get("start_date", oldest) >= oldest
                    for q in (r.query for r in server.request_log[before:]))
+
+
+def test_the_ledger_shows_on_the_sync_page_and_in_coverage(client, alice, env_a):
+    from datetime import date
+
+    from sync.coverage import DayState, calls_coverage
+    from sync.models import Stream, StreamState
+    from tests.factories import mark_read
+
+    mark_read(env_a, date(2026, 3, 1), date(2026, 3, 9))
+    client.force_login(alice)
+    at = datetime(2026, 3, 9, 4, 0, tzinfo=UTC)
+    CallDayLedger.objects.create(environment=env_a, day=date(2026, 3, 5), mirrored=10,
+                                 upstream=10, checked_at=at, reconciled_at=at)
+    page = client.get(f"/o/{env_a.organization.slug}/sync/").content.decode()
+    assert "Calls reconciled at" in page and "being re-read" not in page
+
+    CallDayLedger.objects.create(environment=env_a, day=date(2026, 3, 6), mirrored=10,
+                                 upstream=12, checked_at=at)
+    state = StreamState.objects.get(environment=env_a, stream=Stream.CALLS)
+    state.cursor = {**state.cursor, "disagree": ["2026-03-06"]}
+    state.save()
+    page = client.get(f"/o/{env_a.organization.slug}/sync/").content.decode()
+    assert "being re-read: 2026-03-06" in page
+    coverage = calls_coverage([env_a], date(2026, 3, 4), date(2026, 3, 8),
+                              now=datetime(2026, 3, 20, tzinfo=UTC))
+    # Local days (São Paulo, UTC-3) touching the UTC day 6 March: the 5th and the 6th.
+    assert coverage.partial_days == [date(2026, 3, 5), date(2026, 3, 6)]
+    assert coverage.state(date(2026, 3, 7)) is DayState.COVERED

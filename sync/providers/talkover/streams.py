@@ -15,6 +15,7 @@ from typing import Any
 from django.utils import timezone
 
 from sync import ledger, quarantine
+from sync.ledger_models import CallDayLedger
 from sync.models import Agent, Call, CallbackDay, CallbackSourceDay
 from sync.providers.prefetch import Prefetcher
 from sync.providers.records import AGENT_UPDATE_FIELDS, CALL_UPDATE_FIELDS, Rejected
@@ -36,6 +37,8 @@ from sync.run_context import RunContext
 from sync.upsert import CanonicalJSON, Counts, Row, canonical, upsert
 
 MAX_DAY_READS = 4
+# Disagreeing days kept in the cursor (the newest; the ledger has them all).
+MAX_DISAGREE_SHOWN = 60
 # Pages of a day's first pass asked for ahead: several, so the fetching thread stays ahead
 # of writing even when a page's write is slow (a rollup refresh, a checkpoint).
 PREFETCH_PAGES = 8
@@ -227,7 +230,7 @@ def _sync_hot_day(ctx: RunContext, day: date, agents: AgentIndex, cursor: dict[s
         cursor.pop("in_progress", None)
         cursor.pop("page", None)
         cursor["read_through"] = read_through(cursor, day, ctx.now)
-        ledger.record(env, day, hot.total, ctx.now, whole=hot.whole)
+        _note_ledger(cursor, ledger.record(env, day, hot.total, ctx.now, whole=hot.whole))
         ctx.save_cursor(cursor)
     if hot.whole:
         ctx.note("reconciled", f"{day}: {hot.total} calls, read whole")
@@ -285,7 +288,8 @@ def _sync_call_day(ctx: RunContext, day: date, agents: AgentIndex, cursor: dict[
                 quarantine.clear(ctx, day=day)  # the day was read whole
                 if advance == "synced_through":
                     cursor["read_through"] = read_through(cursor, day, ctx.now)
-                ledger.record(env, day, page.total, ctx.now, whole=complete)
+                _note_ledger(cursor, ledger.record(env, day, page.total, ctx.now,
+                                                   whole=complete))
                 if complete:
                     ctx.note("reconciled", f"{day}: {page.total} calls, read whole")
             else:
@@ -299,6 +303,19 @@ def _sync_call_day(ctx: RunContext, day: date, agents: AgentIndex, cursor: dict[
             passes, page_no = passes + 1, 1
         else:
             page_no += 1
+
+
+def _note_ledger(cursor: dict[str, Any], row: CallDayLedger) -> None:
+    """Keep the ledger's disagreeing days in the cursor too, which coverage reads anyway
+    (`sync.coverage.call_window`): no query of its own for every report."""
+    days = set(cursor.get("disagree", []))
+    days.discard(row.day.isoformat())
+    if not row.agrees:
+        days.add(row.day.isoformat())
+    if days:
+        cursor["disagree"] = sorted(days)[-MAX_DISAGREE_SHOWN:]
+    else:
+        cursor.pop("disagree", None)
 
 
 def _page_calls(ctx: RunContext, agents: AgentIndex, items: list[Any]
