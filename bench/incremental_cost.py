@@ -63,24 +63,24 @@ def run(volume: int) -> dict[str, tuple[int, int]]:
             env.save()
             sync_environment(env, now=sim.now)
 
-            def measure(name: str, advance: timedelta, whole: int = 0) -> None:
+            def measure(name: str, advance: timedelta, reconcile: bool = False) -> None:
                 sim.advance(advance)
                 before = server.request_count
                 outcome = sync_environment(env, now=sim.now)
                 assert not outcome.failed, [r.error for r in outcome.runs]
                 calls = next(r for r in outcome.runs if r.stream == "calls")
                 callbacks = next(r for r in outcome.runs if r.stream == "callback_days")
-                changed = calls.created + calls.updated
-                ideal = 2 + callbacks.requests + max(1, math.ceil(
-                    max(0, changed - whole) / 100)) + math.ceil(whole / 100)
-                results[name] = (server.request_count - before, ideal)
+                pages = max(1, math.ceil((calls.created + calls.updated) / 100))
+                if reconcile:  # every page of the settled day, and the new day's calls
+                    pages = math.ceil(sim.truth.call_count("bench", day, day) / 100) + max(
+                        1, math.ceil(sim.truth.call_count("bench", sim.today, sim.today) / 100))
+                results[name] = (server.request_count - before, 2 + callbacks.requests + pages)
 
             measure("nothing new", timedelta(0))
             measure("15 min", timedelta(minutes=15))
             measure("5 min", timedelta(minutes=5))
-            day_total = sim.truth.call_count("bench", day, day)
             measure("reconciliation", sim.now.replace(hour=0, minute=0) + timedelta(
-                days=1, hours=2, minutes=15) - sim.now, whole=day_total)
+                days=1, hours=2, minutes=15) - sim.now, reconcile=True)
     finally:
         org.delete()
     return results
