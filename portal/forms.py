@@ -83,9 +83,12 @@ class EnvironmentForm(forms.ModelForm):
     def __init__(self, *args, organization: Organization, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.instance.organization = organization
+        self.fields["backfill_days"].required = False
 
     def clean_backfill_days(self) -> int:
-        days = self.cleaned_data["backfill_days"]
+        days = self.cleaned_data.get("backfill_days")
+        if days is None:  # left empty: the default
+            return Environment._meta.get_field("backfill_days").get_default()
         if not 1 <= days <= MAX_BACKFILL_DAYS:
             raise forms.ValidationError(
                 _("Give a number of days from 1 to %(max)s.") % {"max": MAX_BACKFILL_DAYS})
