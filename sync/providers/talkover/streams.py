@@ -1,7 +1,8 @@
 """Talkover streams: agents, calls (a UTC day at a time) and daily callback stats.
 
-Calls: the window ends at the run's start day, re-reads `lookback_days` before it, and on a
-first sync reaches back `backfill_days`. Offset paging shifts when calls arrive mid-read, so
+Calls: a first sync reads every day of `backfill_days` whole; later runs are incremental
+(`talkover.incremental`: hot days by their head and cheap counts, whole reads for gaps and
+the lookback's daily reconciliation). Offset paging shifts when calls arrive mid-read, so
 after a day's last page the unique ids seen are compared with `pagination.total`; when ids
 are missing the day is read again from page 1 until complete (at most MAX_DAY_READS passes).
 Each page commits with its cursor; a day's last page also refreshes the rollups of the local
