@@ -55,6 +55,10 @@ class TokenField(forms.CharField):
         super().__init__(**kwargs)
 
 
+# Ten years: more than any upstream keeps, and a bound on a back-fill's plan.
+MAX_BACKFILL_DAYS = 3650
+
+
 class EnvironmentForm(forms.ModelForm):
     """Add an environment: its token is entered once and only its hint is shown afterwards."""
 
@@ -67,14 +71,28 @@ class EnvironmentForm(forms.ModelForm):
 
     class Meta:
         model = Environment
-        fields = ["name", "provider", "base_url", "sync_interval_minutes"]
+        fields = ["name", "provider", "base_url", "sync_interval_minutes", "backfill_days"]
         labels = {"name": _("Name"), "provider": _("Provider"), "base_url": _("Base URL"),
-                  "sync_interval_minutes": _("Sync every (minutes)")}
-        help_texts = {"base_url": _("Leave empty for Talkover's default API address.")}
+                  "sync_interval_minutes": _("Sync every (minutes)"),
+                  "backfill_days": _("Back-fill (days)")}
+        help_texts = {"base_url": _("Leave empty for Talkover's default API address."),
+                      "backfill_days": _("How many days of history the mirror keeps reading "
+                                         "back to. A back-fill of another number of days "
+                                         "makes it that number.")}
 
     def __init__(self, *args, organization: Organization, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.instance.organization = organization
+        self.fields["backfill_days"].required = False
+
+    def clean_backfill_days(self) -> int:
+        days = self.cleaned_data.get("backfill_days")
+        if days is None:  # left empty: the default
+            return Environment._meta.get_field("backfill_days").get_default()
+        if not 1 <= days <= MAX_BACKFILL_DAYS:
+            raise forms.ValidationError(
+                _("Give a number of days from 1 to %(max)s.") % {"max": MAX_BACKFILL_DAYS})
+        return days
 
     def clean_agent_ids(self) -> list[int]:
         return parse_agent_ids(self.cleaned_data.get("agent_ids", ""))

@@ -6,7 +6,9 @@ count it as zero.
 
 - Talkover calls are read a UTC day at a time, contiguously: the cursor's `oldest` day is the
   first read, `read_through` the instant up to which every later call is mirrored (older
-  cursors: the end of `synced_through`, capped at the environment's last sync).
+  cursors: the end of `synced_through`, capped at the environment's last sync). A day the
+  completeness ledger (`sync.ledger`) says disagrees with the upstream's count (kept in the
+  cursor's `disagree`) is partial while it is re-read.
 - Origins AI calls re-read every configured agent's whole history on each run: everything
   that started before the cursor's `read_at` is mirrored.
 - Talkover callback stats are fetched per UTC day (`CallbackDay`); a day fetched before it
@@ -45,6 +47,9 @@ class Window:
 
     start: datetime | None
     end: datetime | None  # None: nothing read yet
+    # UTC days whose last check found calls the mirror lacks (the completeness ledger,
+    # `sync.ledger`): being re-read, so a local day touching one is partial.
+    disagree: tuple[date, ...] = ()
 
     def state(self, first: datetime, after: datetime) -> DayState:
         """The state of the span [first, after) (one local day)."""
@@ -52,6 +57,10 @@ class Window:
             return DayState.MISSING
         if self.start is not None and self.start > first:
             return DayState.MISSING
+        if any(_utc_midnight(d.isoformat()) < after
+               and first < _utc_midnight(d.isoformat()) + timedelta(days=1)
+               for d in self.disagree):
+            return DayState.PARTIAL
         return DayState.COVERED if self.end >= after else DayState.PARTIAL
 
 
@@ -166,7 +175,8 @@ def call_window(env: Environment, cursor: dict | None) -> Window:
             end = min(end, env.last_synced_at)
     else:
         end = None
-    return Window(_utc_midnight(oldest), end)
+    disagree = tuple(date.fromisoformat(d) for d in cursor.get("disagree", ()))
+    return Window(_utc_midnight(oldest), end, disagree)
 
 
 def call_windows(envs: Sequence[Environment]) -> dict[int, Window]:

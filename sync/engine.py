@@ -126,6 +126,11 @@ def _sync_locked(environment: Environment, outcome: SyncOutcome, streams: list[s
             return outcome
         dead_runs.fail_orphaned_runs(environment)
         environment.refresh_from_db()
+        if backfill_days and backfill_days != environment.backfill_days:
+            # One back-fill horizon per environment: a sync told to reach back N days makes
+            # N the setting, so the next run does not reach back to the old one.
+            Environment.objects.filter(pk=environment.pk).update(backfill_days=backfill_days)
+            environment.backfill_days = backfill_days
         provider = provider_for(environment)
         names = streams or provider.stream_names
         unknown = set(names) - set(provider.stream_names)
@@ -140,7 +145,7 @@ def _sync_locked(environment: Environment, outcome: SyncOutcome, streams: list[s
                                                  trigger=trigger)
                     outcome.runs.append(run)
                     ctx = RunContext(environment, client, run, now or timezone.now(),
-                                     backfill_days or environment.backfill_days, full,
+                                     environment.backfill_days, full,
                                      progress or NullProgress(), lock)
                     client.on_wait = ctx.heartbeat
                     if not _run_stream(provider, name, ctx):

@@ -376,5 +376,6 @@ for _column in (*FIGURE_COLUMNS, *HOUR_COLUMNS):
 
 # Voice-quality rollups of Origins calls live in their own module; imported here so Django
 # registers the model with this app.
+from sync.ledger_models import CallDayLedger  # noqa: E402, F401
 from sync.quality_models import QualityDayRollup  # noqa: E402, F401
 from sync.quarantine_models import RejectedRecord  # noqa: E402, F401

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from django.contrib import messages
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal import audit
@@ -14,12 +16,15 @@ from portal.access import org_page
 from portal.models import Environment, Role
 from portal.pages import render_org_page
 from portal.tasks_client import QueueUnavailable, TaskNotAvailable, enqueue
+from sync import ledger
 from sync.models import RejectedRecord, Stream, SyncRun
 
 logger = logging.getLogger(__name__)
 RUNS_PER_STREAM = 10
 # Rejected records listed per environment (newest first); the admin lists them all.
 REJECTED_SHOWN = 20
+# Days of the completeness ledger searched for disagreements.
+LEDGER_DAYS = 400
 
 
 SYNC_TASK = "sync.sync_environment"
@@ -42,8 +47,16 @@ def sync_status(request: HttpRequest, org_slug: str) -> HttpResponse:
             shown.append(record)
     counts = dict(request.tenant.scoped(RejectedRecord).values_list("environment_id")
                   .annotate(n=Count("id")).values_list("environment_id", "n"))
+    envs = list(org.environments.all())
+    disagree = ledger.disagreeing(envs, timezone.now().date() - timedelta(days=LEDGER_DAYS),
+                                  timezone.now().date() + timedelta(days=1))
+    reconciled = ledger.last_reconciled(envs)
     sections = []
-    for env in org.environments.all():
+    for env in envs:
+        # The completeness ledger, in words: which days are being re-read, else when the
+        # calls were last read whole.
+        env.calls_disagree = disagree.get(env.pk, [])
+        env.calls_reconciled_at = reconciled.get(env.pk)
         streams = [(label, grouped.get((env.pk, value), [])) for value, label in Stream.choices]
         sections.append((env, [s for s in streams if s[1]], rejected.get(env.pk, []),
                          counts.get(env.pk, 0)))

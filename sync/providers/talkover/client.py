@@ -83,10 +83,16 @@ class TalkoverClient(HttpClient):
             return body
         return _require(body, "data", list, "GET /callback-agents")
 
-    def calls_page(self, day: date, page: int) -> Page:
-        body = self.get("calls", {"date_from": day.isoformat(), "date_to": day.isoformat(),
-                                  "per_page": PER_PAGE, "page": page})
-        return _page(body, "pagination", "GET /calls", PER_PAGE)
+    def calls_page(self, day: date, page: int, status: str | None = None,
+                   per_page: int = PER_PAGE) -> Page:
+        """One newest-first page of the UTC day's calls, optionally of one status only
+        (`per_page=1` makes it a cheap count: `Page.total`)."""
+        params: dict[str, Any] = {"date_from": day.isoformat(), "date_to": day.isoformat(),
+                                  "per_page": per_page, "page": page}
+        if status is not None:
+            params["status"] = status
+        body = self.get("calls", params)
+        return _page(body, "pagination", "GET /calls", per_page)
 
     def callback_stats(self, day: date) -> dict[str, Any]:
         body = self.get("callback-agents/stats",

@@ -1,7 +1,8 @@
 """Talkover streams: agents, calls (a UTC day at a time) and daily callback stats.
 
-Calls: the window ends at the run's start day, re-reads `lookback_days` before it, and on a
-first sync reaches back `backfill_days`. Offset paging shifts when calls arrive mid-read, so
+Calls: a first sync reads every day of `backfill_days` whole; later runs are incremental
+(`talkover.incremental`: hot days by their head and cheap counts, whole reads for gaps and
+the lookback's daily reconciliation). Offset paging shifts when calls arrive mid-read, so
 after a day's last page the unique ids seen are compared with `pagination.total`; when ids
 are missing the day is read again from page 1 until complete (at most MAX_DAY_READS passes).
 Each page commits with its cursor; a day's last page also refreshes the rollups of the local
@@ -14,10 +15,12 @@ from typing import Any
 
 from django.utils import timezone
 
-from sync import quarantine
+from sync import ledger, quarantine
+from sync.ledger_models import CallDayLedger
 from sync.models import Agent, Call, CallbackDay, CallbackSourceDay
 from sync.providers.prefetch import Prefetcher
 from sync.providers.records import AGENT_UPDATE_FIELDS, CALL_UPDATE_FIELDS, Rejected
+from sync.providers.talkover import incremental
 from sync.providers.talkover.records import (
     callback_day,
     callback_sources,
@@ -32,9 +35,11 @@ from sync.providers.talkover.shape import (
 )
 from sync.rollups import local_days_for_utc_day, refresh_rollups
 from sync.run_context import RunContext
-from sync.upsert import CanonicalJSON, canonical, upsert
+from sync.upsert import CanonicalJSON, Counts, Row, canonical, upsert
 
 MAX_DAY_READS = 4
+# Disagreeing days kept in the cursor (the newest; the ledger has them all).
+MAX_DISAGREE_SHOWN = 60
 # Pages of a day's first pass asked for ahead: several, so the fetching thread stays ahead
 # of writing even when a page's write is slow (a rollup refresh, a checkpoint).
 PREFETCH_PAGES = 8
@@ -149,27 +154,87 @@ class AgentIndex:
 
 
 def sync_calls(ctx: RunContext) -> None:
-    """The calls stream: the lookback (or first back-fill), then any older back-fill days."""
+    """The calls stream. A first sync (or `full`) reads every day of the back-fill whole;
+    later runs are incremental (`talkover.incremental`): days to read whole (gaps, the
+    lookback's reconciliation), the hot days, then any older back-fill days."""
     env = ctx.environment
     cursor = ctx.cursor()
     end = ctx.now.date()
-    ahead, older = plan_call_days(cursor, end, env.lookback_days, ctx.backfill_days, ctx.full)
-    if ctx.full or not cursor.get("oldest"):
+    first_read = ctx.full or not cursor.get("oldest")
+    ahead, older = plan_call_days(cursor, end, env.lookback_days, ctx.backfill_days, first_read)
+    hot: list[date] = []
+    if first_read:
         # What was read stays read (coverage: sync/coverage.py); only the plan restarts.
         kept = {"read_through": cursor["read_through"]} if cursor.get("read_through") else {}
         cursor = {"oldest": ahead[0].isoformat(), **kept}
-    ctx.progress.begin(f"{env.name}: calls", len(ahead) + len(older))
+    else:
+        rows = ledger.rows(env, incremental.candidate_days(end, env.lookback_days))
+        ahead = incremental.whole_days(cursor, rows, ctx.now, env.lookback_days)
+        hot = [d for d in incremental.hot_days(ctx.now) if d >= date.fromisoformat(
+            cursor["oldest"])]
+    ctx.progress.begin(f"{env.name}: calls", len(ahead) + len(hot) + len(older))
     agents = AgentIndex(ctx)
-    plan = [(day, "synced_through") for day in ahead] + [(day, "oldest") for day in older]
+    plan = [(day, "synced_through") for day in ahead] + [(day, "hot") for day in hot] \
+        + [(day, "oldest") for day in older]
     reader = Prefetcher(ctx.client.calls_page)
     try:
         for i, (day, advance) in enumerate(plan):
-            following = plan[i + 1][0] if i + 1 < len(plan) else None
-            _sync_call_day(ctx, day, agents, cursor, advance, reader, following)
+            following = plan[i + 1][0] if i + 1 < len(plan) and plan[i + 1][1] != "hot" \
+                else None
+            if advance == "hot":
+                _sync_hot_day(ctx, day, agents, cursor, reader)
+            else:
+                _sync_call_day(ctx, day, agents, cursor, advance, reader, following)
             ctx.progress.step()
     finally:
         reader.close()
     ctx.progress.end()
+
+
+def _sync_hot_day(ctx: RunContext, day: date, agents: AgentIndex, cursor: dict[str, Any],
+                  reader: Prefetcher) -> None:
+    """Refresh a day inside the settling horizon for what changed (`incremental.HotDay`);
+    re-read it whole when its cheap check still disagrees."""
+    env = ctx.environment
+    dirty = cursor.get("in_progress") == day.isoformat()
+
+    def write(page_day: date, items: list[Any]) -> incremental.Written:
+        calls, refused = _page_calls(ctx, agents, items)
+        with ctx.page_transaction():
+            counts = _store_calls(ctx, page_day, calls, refused)
+            ids = [c["external_id"] for c in calls]
+            # A record read in a storable shape leaves quarantine (the day is not read whole).
+            quarantine.clear(ctx, day=page_day, upstream_id__in=ids)
+            if counts.changed and cursor.get("in_progress") != page_day.isoformat():
+                # Rows written before the day's rollups: a killed run leaves it marked.
+                cursor["in_progress"] = page_day.isoformat()
+                cursor.pop("page", None)
+                ctx.save_cursor(cursor)
+            ctx.record(counts)
+        return incremental.Written(counts.changed, set(ids))
+
+    hot = incremental.HotDay(ctx, day, write)
+    hot.head()
+    why = ""
+    if not hot.whole:
+        why, upstream = hot.check()
+        if why and upstream is not None:
+            why = hot.targeted(upstream)
+    if why:
+        ctx.note("reread", f"{day}: {why}; re-reading the day")
+        _sync_call_day(ctx, day, agents, cursor, "synced_through", reader, None)
+        return
+    with ctx.page_transaction():
+        if dirty or hot.changed:
+            refresh_rollups(env, local_days_for_utc_day(day, env.organization.tzinfo))
+            ctx.bump_data_version()
+        cursor.pop("in_progress", None)
+        cursor.pop("page", None)
+        cursor["read_through"] = read_through(cursor, day, ctx.now)
+        _note_ledger(cursor, ledger.record(env, day, hot.total, ctx.now, whole=hot.whole))
+        ctx.save_cursor(cursor)
+    if hot.whole:
+        ctx.note("reconciled", f"{day}: {hot.total} calls, read whole")
 
 
 def _sync_call_day(ctx: RunContext, day: date, agents: AgentIndex, cursor: dict[str, Any],
@@ -195,11 +260,9 @@ def _sync_call_day(ctx: RunContext, day: date, agents: AgentIndex, cursor: dict[
                 reader.ahead((day, ahead))
             if page_no + PREFETCH_PAGES > page.last_page and following is not None:
                 reader.ahead((following, 1))
-        checked, refused = _check_calls(ctx, page.items)
+        calls, refused = _page_calls(ctx, agents, page.items)
         if passes == 0:
             rejected += len(refused)
-        agents.ensure([v for _, v, _ in checked])
-        calls = [talkover_call(env, item, agents.pks, v, raw) for item, v, raw in checked]
         ids = {c["external_id"] for c in calls}
         repeats = len(ids & seen)
         seen |= ids
@@ -207,10 +270,7 @@ def _sync_call_day(ctx: RunContext, day: date, agents: AgentIndex, cursor: dict[
         complete = len(seen) + rejected >= page.total
         finish = (complete and (last or passes > 0)) or (last and passes + 1 >= MAX_DAY_READS)
         with ctx.page_transaction():
-            for item, reason in refused:
-                quarantine.reject(ctx, item, reason, day=day, upstream_id=_id_of(item))
-            counts = upsert(Call, env, calls, key="external_id",
-                            update_fields=CALL_UPDATE_FIELDS)
+            counts = _store_calls(ctx, day, calls, refused)
             counts.unchanged = max(0, counts.unchanged - repeats)  # each call once per day
             dirty = dirty or counts.changed > 0
             if finish:
@@ -222,10 +282,17 @@ def _sync_call_day(ctx: RunContext, day: date, agents: AgentIndex, cursor: dict[
                     ctx.bump_data_version()
                 cursor.pop("in_progress", None)
                 cursor.pop("page", None)
-                cursor[advance] = day.isoformat()
+                known = cursor.get(advance)
+                # Never back: reconciling a lookback day leaves later days read.
+                cursor[advance] = day.isoformat() if not known else (
+                    max if advance == "synced_through" else min)(known, day.isoformat())
                 quarantine.clear(ctx, day=day)  # the day was read whole
                 if advance == "synced_through":
                     cursor["read_through"] = read_through(cursor, day, ctx.now)
+                _note_ledger(cursor, ledger.record(env, day, page.total, ctx.now,
+                                                   whole=complete))
+                if complete:
+                    ctx.note("reconciled", f"{day}: {page.total} calls, read whole")
             else:
                 cursor["in_progress"], cursor["page"] = day.isoformat(), page_no
             ctx.save_cursor(cursor)
@@ -237,6 +304,38 @@ def _sync_call_day(ctx: RunContext, day: date, agents: AgentIndex, cursor: dict[
             passes, page_no = passes + 1, 1
         else:
             page_no += 1
+
+
+def _note_ledger(cursor: dict[str, Any], row: CallDayLedger) -> None:
+    """Keep the ledger's disagreeing days in the cursor too, which coverage reads anyway
+    (`sync.coverage.call_window`): no query of its own for every report."""
+    days = set(cursor.get("disagree", []))
+    days.discard(row.day.isoformat())
+    if not row.agrees:
+        days.add(row.day.isoformat())
+    if days:
+        cursor["disagree"] = sorted(days)[-MAX_DISAGREE_SHOWN:]
+    else:
+        cursor.pop("disagree", None)
+
+
+def _page_calls(ctx: RunContext, agents: AgentIndex, items: list[Any]
+                ) -> tuple[list[Row], list[tuple[Any, str]]]:
+    """(rows to write, (item, reason) per refused record) of one listing page."""
+    checked, refused = _check_calls(ctx, items)
+    agents.ensure([v for _, v, _ in checked])
+    env = ctx.environment
+    return [talkover_call(env, item, agents.pks, v, raw) for item, v, raw in checked], refused
+
+
+def _store_calls(ctx: RunContext, day: date, calls: list[Row],
+                 refused: list[tuple[Any, str]]) -> Counts:
+    """Write one page's calls and quarantine its refused records (inside the caller's page
+    transaction): the calls stream's one call into the upsert layer."""
+    for item, reason in refused:
+        quarantine.reject(ctx, item, reason, day=day, upstream_id=_id_of(item))
+    return upsert(Call, ctx.environment, calls, key="external_id",
+                  update_fields=CALL_UPDATE_FIELDS)
 
 
 def _id_of(item: Any) -> Any:
@@ -266,15 +365,23 @@ def _check_calls(ctx: RunContext, items: list[Any]
 # --- callback days --------------------------------------------------------------------------
 
 def sync_callback_days(ctx: RunContext) -> None:
-    """One request per day: every day in the lookback and every day never fetched."""
+    """One request per day: every day never fetched, and every day not yet settled.
+
+    A day is settled once fetched after its end plus the settling horizon
+    (`incremental.SETTLING_HORIZON`): the cursor's `settled_through`. Cursors from before it
+    count the days older than the lookback as settled.
+    """
     env, client = ctx.environment, ctx.client
     end = ctx.now.date()
     first = end - timedelta(days=max(1, ctx.backfill_days) - 1)
     have = set(CallbackDay.objects.filter(environment=env, day__gte=first, day__lte=end)
                .values_list("day", flat=True))
-    settled_before = end - timedelta(days=env.lookback_days)
+    cursor = ctx.cursor()
+    settled = cursor.get("settled_through") or \
+        (end - timedelta(days=env.lookback_days + 1)).isoformat()
     days = [d for d in days_between(first, end)
-            if ctx.full or d not in have or d >= settled_before]
+            if ctx.full or d not in have or d.isoformat() > settled]
+    settles_before = (ctx.now - incremental.SETTLING_HORIZON).date()
     ctx.progress.begin(f"{env.name}: callback days", len(days))
     for day in days:
         data = client.callback_stats(day)
@@ -283,7 +390,7 @@ def sync_callback_days(ctx: RunContext) -> None:
         except Rejected as exc:
             with ctx.page_transaction():
                 quarantine.reject(ctx, data, str(exc), day=day, by_day=True)
-                ctx.save_cursor({"last_day": day.isoformat()})
+                ctx.save_cursor(_callback_cursor(cursor, day, settles_before))
             ctx.progress.step()
             continue
         with ctx.page_transaction():
@@ -300,7 +407,17 @@ def sync_callback_days(ctx: RunContext) -> None:
                     unique_fields=["environment", "day", "source_agent_id"],
                     update_fields=["name", "count"])
                 ctx.bump_data_version()
-            ctx.save_cursor({"last_day": day.isoformat()})
+            ctx.save_cursor(_callback_cursor(cursor, day, settles_before))
             ctx.record(counts)
         ctx.progress.step()
     ctx.progress.end()
+
+
+def _callback_cursor(cursor: dict[str, Any], day: date, settles_before: date
+                     ) -> dict[str, Any]:
+    """The cursor once `day` is fetched: settled through it when it ended over the horizon
+    ago and every earlier day is settled too (days are fetched oldest first)."""
+    cursor["last_day"] = day.isoformat()
+    if day < settles_before and day.isoformat() > cursor.get("settled_through", ""):
+        cursor["settled_through"] = day.isoformat()
+    return cursor

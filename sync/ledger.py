@@ -1,0 +1,70 @@
+"""Keep the completeness ledger (`CallDayLedger`) and answer what it says.
+
+The Talkover calls stream records each cheap check (the upstream's `pagination.total` for a
+day against the mirror's count) and each whole read of a day. Readers ask which days
+disagree (being re-read) and when a day was last reconciled.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, time, timedelta
+
+from django.db.models import Count, Max
+
+from portal.models import Environment
+from sync.ledger_models import CallDayLedger
+from sync.models import Call, Stream
+from sync.quarantine_models import RejectedRecord
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    """[start, end) of a UTC day."""
+    start = datetime.combine(day, time.min, tzinfo=UTC)
+    return start, start + timedelta(days=1)
+
+
+def status_counts(env: Environment, day: date) -> dict[str, int]:
+    """Mirrored calls of the UTC day per status (one indexed query)."""
+    start, end = day_bounds(day)
+    rows = (Call.objects.filter(environment=env, started_at__gte=start, started_at__lt=end)
+            .values_list("status").annotate(n=Count("id")).order_by())
+    return {status: n for status, n in rows}
+
+
+def rejected_count(env: Environment, day: date) -> int:
+    return RejectedRecord.objects.filter(environment=env, stream=Stream.CALLS, day=day).count()
+
+
+def record(env: Environment, day: date, upstream: int, at: datetime, *,
+           whole: bool) -> CallDayLedger:
+    """Write the day's row after a check (`whole`: every page of the day was just read)."""
+    mirrored = sum(status_counts(env, day).values())
+    values: dict[str, object] = {"mirrored": mirrored, "rejected": rejected_count(env, day),
+                                 "upstream": upstream, "checked_at": at}
+    if whole:
+        values["reconciled_at"] = at
+    row, _ = CallDayLedger.objects.update_or_create(environment=env, day=day,
+                                                    defaults=values)
+    return row
+
+
+def rows(env: Environment, days: Iterable[date]) -> dict[date, CallDayLedger]:
+    return {r.day: r for r in CallDayLedger.objects.filter(environment=env, day__in=list(days))}
+
+
+def disagreeing(environments: Iterable[Environment], start: date, end: date
+                ) -> dict[int, list[date]]:
+    """UTC days start..end whose last check found calls the mirror lacks, per environment."""
+    out: dict[int, list[date]] = {}
+    for row in CallDayLedger.objects.filter(environment__in=list(environments), day__gte=start,
+                                            day__lte=end).order_by("day"):
+        if not row.agrees:
+            out.setdefault(row.environment_id, []).append(row.day)
+    return out
+
+
+def last_reconciled(environments: Iterable[Environment]) -> dict[int, datetime]:
+    """Each environment's latest whole read of a day (environments never read are absent)."""
+    return dict(CallDayLedger.objects.filter(environment__in=list(environments),
+                                             reconciled_at__isnull=False)
+                .values_list("environment_id").annotate(at=Max("reconciled_at")).order_by())
