@@ -15,9 +15,12 @@ from portal.upstream_check import CheckResult
 from portal.upstream_url import EXPECTED_FORM, ORIGINS, TALKOVER
 from sync.providers.errors import (
     AddressRefused,
+    AnswerTooLarge,
+    AnswerTooSlow,
     AuthError,
     BadResponse,
     NotFound,
+    Redirected,
     UpstreamError,
 )
 from sync.providers.origins.client import OriginsClient
@@ -27,6 +30,13 @@ TIMEOUT = (3.0, 10.0)
 
 
 def _unexpected(exc: UpstreamError) -> CheckResult:
+    if isinstance(exc, Redirected):
+        return CheckResult(False, _("This address redirects elsewhere (HTTP %(status)s), and "
+                                    "redirects are not followed: give the address the API "
+                                    "answers at.") % {"status": exc.status}, "base_url")
+    if isinstance(exc, AnswerTooSlow | AnswerTooLarge):
+        return CheckResult(False, _("The upstream's answer was too slow or too large to be "
+                                    "this API's."), "base_url")
     if exc.status is None:
         return CheckResult(False, _("The address could not be reached (%(error)s).")
                            % {"error": str(exc).rsplit(": ", 1)[-1]}, "base_url")

@@ -64,7 +64,7 @@ def sync_agents(ctx: RunContext) -> None:
     pages = 0
     for page in client.agent_pages():
         pages += 1
-        for item in page.items:
+        for item in quarantine.drop_duplicates(ctx, page.items, _id_of):
             if isinstance(item, dict) and isinstance(item.get("id"), str | int) \
                     and item["id"] != "":
                 items[str(item["id"])] = item
@@ -195,7 +195,8 @@ def _sync_call_day(ctx: RunContext, day: date, agents: AgentIndex, cursor: dict[
                 reader.ahead((day, ahead))
             if page_no + PREFETCH_PAGES > page.last_page and following is not None:
                 reader.ahead((following, 1))
-        checked, refused = _check_calls(ctx, page.items)
+        checked, refused = _check_calls(ctx, quarantine.drop_duplicates(ctx, page.items, _id_of,
+                                                                        day=day))
         if passes == 0:
             rejected += len(refused)
         agents.ensure([v for _, v, _ in checked])
