@@ -33,8 +33,9 @@ WORDS = ("hello", "thanks", "order", "delivery", "tomorrow", "address", "payment
          "please", "confirm", "number", "schedule", "callback", "agent", "minute")
 
 
-def wide_record(n: int, width: int, start: datetime) -> bytes:
-    """Record `n` as JSON bytes of about `width` bytes (its transcript fills the width)."""
+def wide_record(n: int, width: int, start: datetime, shape: str = "transcript") -> bytes:
+    """Record `n` as JSON bytes of about `width` bytes, made wide by `shape`: a transcript
+    (a list of small objects), many keys, or one long string."""
     at = start + timedelta(seconds=n * 61)
     iso = at.isoformat().replace("+00:00", "Z")
     rec = {"call_id": f"{n:08x}-0000-4000-8000-{n:012x}", "call_agent_id": AGENT,
@@ -45,6 +46,14 @@ def wide_record(n: int, width: int, start: datetime) -> bytes:
            "call_duration": 45, "billed_duration": 60, "hangup_cause_name": "NORMAL_CLEARING",
            "hangup_source": "caller", "transcript": []}
     size = len(json.dumps(rec))
+    if shape == "keys":
+        for i in range(max(0, (width - size) // 24)):
+            rec[f"extra_field_{i:03d}"] = f"v{(n * 7 + i) % 100000:08d}"
+        return json.dumps(rec, separators=(",", ":")).encode()
+    if shape == "string":
+        rec["notes"] = " ".join(WORDS[(n + i) % len(WORDS)] for i in range(width // 7))[
+            :max(0, width - size)]
+        return json.dumps(rec, separators=(",", ":")).encode()
     turn = 0
     while size < width:
         text = " ".join(WORDS[(n + turn + i) % len(WORDS)] for i in range(12))
@@ -54,7 +63,7 @@ def wide_record(n: int, width: int, start: datetime) -> bytes:
     return json.dumps(rec, separators=(",", ":")).encode()
 
 
-def serve(records: int, width: int) -> ThreadingHTTPServer:
+def serve(records: int, width: int, shape: str) -> ThreadingHTTPServer:
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=records * 61 + 86400)
 
     class Handler(BaseHTTPRequestHandler):
@@ -69,7 +78,7 @@ def serve(records: int, width: int) -> ThreadingHTTPServer:
             self.end_headers()
             batch = [b"["]
             for n in range(records):
-                batch.append((b"," if n else b"") + wide_record(n, width, start))
+                batch.append((b"," if n else b"") + wide_record(n, width, start, shape))
                 if len(batch) >= 200:
                     self.wfile.write(b"".join(batch))
                     batch = []
@@ -105,6 +114,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--width", type=int, default=1800)
+    parser.add_argument("--shape", choices=["transcript", "keys", "string"],
+                        default="transcript", help="what makes each record wide")
     parser.add_argument("--debug", action="store_true",
                         help="DEBUG=true (a fresh clone's default: Django logs every query)")
     parser.add_argument("--measure", type=int, help=argparse.SUPPRESS)
@@ -126,20 +137,25 @@ def main() -> None:
     os.environ.setdefault("UPSTREAM_ALLOWED_HOSTS", "127.0.0.1")
     for command in (["migrate", "-v0"], ["createcachetable"], ["flush", "--no-input", "-v0"]):
         subprocess.run([sys.executable, "manage.py", *command], check=True, cwd=ROOT)
-    server = serve(args.records, args.width)
-    body = sum(len(wide_record(n, args.width, datetime.now(UTC))) + 1
+    server = serve(args.records, args.width, args.shape)
+    body = sum(len(wide_record(n, args.width, datetime.now(UTC), args.shape)) + 1
                for n in range(0, args.records, 100)) * 100
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
     import django
 
     django.setup()
+    from django.core.cache import cache
+
     from portal.models import Environment, Organization, Provider
+
+    cache.clear()  # `flush` leaves the database cache table: a stale environment lock
     from sync.models import SyncRun
 
-    org = Organization.objects.create(slug="bench", name="Bench", timezone="America/Sao_Paulo")
-    env = Environment(organization=org, name="wide", provider=Provider.ORIGINS,
-                      base_url=f"http://127.0.0.1:{server.server_port}",
+    org, _ = Organization.objects.get_or_create(
+        slug="bench", defaults={"name": "Bench", "timezone": "America/Sao_Paulo"})
+    env = Environment(organization=org, name=f"wide-{args.shape}-{time.time():.0f}",
+                      provider=Provider.ORIGINS, base_url=f"http://127.0.0.1:{server.server_port}",
                       requests_per_minute=1_000_000, provider_settings={"agent_ids": [AGENT]})
     env.set_token(TOKEN)
     env.save()
@@ -154,7 +170,8 @@ def main() -> None:
     for label, run, m in rows:
         print(f"{label:<7}{run.status:>10}{run.created:>9}{run.unchanged:>10}"
               f"{m['seconds']:>9.1f}{m['rss']:>14.0f}")
-    print(f"(DEBUG={os.environ['DEBUG']}; one answer of {args.records:,} records, about "
+    print(f"(DEBUG={os.environ['DEBUG']}, records wide by {args.shape}; one answer of "
+          f"{args.records:,} records, about "
           f"{body / 2**20:.0f} MiB of JSON; peak RSS is the `manage.py sync` process's own; "
           f"target < 250 MiB)")
 
