@@ -1,7 +1,8 @@
 """Peak memory of an Origins sync whose one answer is huge and wide, first and second run.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/sb_h24a_bench \
-        python bench/origins_memory.py [--records 100000] [--width 1800]
+        python bench/origins_memory.py [--records 100000] [--width 1800] \
+            [--shape transcript|keys|string] [--gzip] [--debug]
 
 A tiny HTTP server (a thread of this script) streams one agent's call_stats: `--records`
 valid records of about `--width` bytes of JSON each (a long transcript makes them wide), so
@@ -22,6 +23,7 @@ import subprocess
 import sys
 import threading
 import time
+import zlib
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -63,7 +65,7 @@ def wide_record(n: int, width: int, start: datetime, shape: str = "transcript") 
     return json.dumps(rec, separators=(",", ":")).encode()
 
 
-def serve(records: int, width: int, shape: str) -> ThreadingHTTPServer:
+def serve(records: int, width: int, shape: str, gzipped: bool) -> ThreadingHTTPServer:
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=records * 61 + 86400)
 
     class Handler(BaseHTTPRequestHandler):
@@ -75,14 +77,23 @@ def serve(records: int, width: int, shape: str) -> ThreadingHTTPServer:
         def do_GET(self) -> None:  # noqa: N802 — http.server's name
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
+            packer = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS) if gzipped else None
+            if packer:
+                self.send_header("Content-Encoding", "gzip")
             self.end_headers()
+
+            def send(data: bytes, last: bool = False) -> None:
+                if packer:
+                    data = packer.compress(data) + (packer.flush() if last else b"")
+                self.wfile.write(data)
+
             batch = [b"["]
             for n in range(records):
                 batch.append((b"," if n else b"") + wide_record(n, width, start, shape))
                 if len(batch) >= 200:
-                    self.wfile.write(b"".join(batch))
+                    send(b"".join(batch))
                     batch = []
-            self.wfile.write(b"".join(batch) + b"]")
+            send(b"".join(batch) + b"]", last=True)
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -116,6 +127,7 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=1800)
     parser.add_argument("--shape", choices=["transcript", "keys", "string"],
                         default="transcript", help="what makes each record wide")
+    parser.add_argument("--gzip", action="store_true", help="serve the body gzip-encoded")
     parser.add_argument("--debug", action="store_true",
                         help="DEBUG=true (a fresh clone's default: Django logs every query)")
     parser.add_argument("--measure", type=int, help=argparse.SUPPRESS)
@@ -137,7 +149,7 @@ def main() -> None:
     os.environ.setdefault("UPSTREAM_ALLOWED_HOSTS", "127.0.0.1")
     for command in (["migrate", "-v0"], ["createcachetable"], ["flush", "--no-input", "-v0"]):
         subprocess.run([sys.executable, "manage.py", *command], check=True, cwd=ROOT)
-    server = serve(args.records, args.width, args.shape)
+    server = serve(args.records, args.width, args.shape, args.gzip)
     body = sum(len(wide_record(n, args.width, datetime.now(UTC), args.shape)) + 1
                for n in range(0, args.records, 100)) * 100
     sys.path.insert(0, str(ROOT))
@@ -170,7 +182,8 @@ def main() -> None:
     for label, run, m in rows:
         print(f"{label:<7}{run.status:>10}{run.created:>9}{run.unchanged:>10}"
               f"{m['seconds']:>9.1f}{m['rss']:>14.0f}")
-    print(f"(DEBUG={os.environ['DEBUG']}, records wide by {args.shape}; one answer of "
+    print(f"(DEBUG={os.environ['DEBUG']}, records wide by {args.shape}, "
+          f"{'gzip' if args.gzip else 'plain'}; one answer of "
           f"{args.records:,} records, about "
           f"{body / 2**20:.0f} MiB of JSON; peak RSS is the `manage.py sync` process's own; "
           f"target < 250 MiB)")
