@@ -394,3 +394,10 @@ LOGGING = logging_config_from_env()
 # page), so a killed worker's lock frees itself. The request budget counts per this window.
 SYNC_LOCK_TTL = int(env_str("SYNC_LOCK_TTL", "300"))
 SYNC_BUDGET_WINDOW = float(env_str("SYNC_BUDGET_WINDOW", "60"))
+# Every upstream answer has a total deadline (connect + headers + whole body) and a cap on its
+# decompressed size (sync/providers/transport.py): a page, and a streamed history (Origins).
+UPSTREAM_RESPONSE_DEADLINE_SECONDS = float(env_str("UPSTREAM_RESPONSE_DEADLINE_SECONDS", "60"))
+UPSTREAM_MAX_RESPONSE_BYTES = int(env_str("UPSTREAM_MAX_RESPONSE_BYTES", str(16 * 1024 * 1024)))
+UPSTREAM_STREAM_DEADLINE_SECONDS = float(env_str("UPSTREAM_STREAM_DEADLINE_SECONDS", "1800"))
+UPSTREAM_MAX_STREAM_BYTES = int(env_str("UPSTREAM_MAX_STREAM_BYTES", str(1024 * 1024 * 1024)))
+UPSTREAM_MAX_STREAM_RECORDS = int(env_str("UPSTREAM_MAX_STREAM_RECORDS", "500000"))

@@ -15,18 +15,37 @@ from portal.upstream_check import CheckResult
 from portal.upstream_url import EXPECTED_FORM, ORIGINS, TALKOVER
 from sync.providers.errors import (
     AddressRefused,
+    AnswerTooLarge,
+    AnswerTooSlow,
     AuthError,
     BadResponse,
     NotFound,
+    Redirected,
     UpstreamError,
 )
 from sync.providers.origins.client import OriginsClient
 from sync.providers.talkover.client import TalkoverClient
+from sync.providers.transport import Limits, page_limits
 
 TIMEOUT = (3.0, 10.0)
+# A person waits on the check: its whole answer within this, even the Origins stream's head.
+CHECK_DEADLINE = 15.0
+
+
+def _limits() -> dict[str, Limits]:
+    page = page_limits()
+    bounded = Limits(min(page.deadline, CHECK_DEADLINE), page.max_bytes)
+    return {"limits": bounded, "stream_limits": bounded}
 
 
 def _unexpected(exc: UpstreamError) -> CheckResult:
+    if isinstance(exc, Redirected):
+        return CheckResult(False, _("This address redirects elsewhere (HTTP %(status)s), and "
+                                    "redirects are not followed: give the address the API "
+                                    "answers at.") % {"status": exc.status}, "base_url")
+    if isinstance(exc, AnswerTooSlow | AnswerTooLarge):
+        return CheckResult(False, _("The upstream's answer was too slow or too large to be "
+                                    "this API's."), "base_url")
     if exc.status is None:
         return CheckResult(False, _("The address could not be reached (%(error)s).")
                            % {"error": str(exc).rsplit(": ", 1)[-1]}, "base_url")
@@ -37,7 +56,7 @@ def _unexpected(exc: UpstreamError) -> CheckResult:
 def check_talkover(base_url: str, token: str, agent_ids: list[int]) -> CheckResult:
     """GET /agents?per_page=1: the token works and `meta.total` counts the agents."""
     client = TalkoverClient(base_url, token, timeout=TIMEOUT, max_attempts=1, quiet=True,
-                            address_check=upstream_url.check_allowed)
+                            address_check=upstream_url.check_allowed, **_limits())
     try:
         page = next(iter(client.agent_pages(per_page=1)))
     except AddressRefused as exc:
@@ -65,7 +84,7 @@ def check_origins(base_url: str, token: str, agent_ids: list[int]) -> CheckResul
         return CheckResult(False, _("Give at least one agent id to test the connection with."),
                            "agent_ids")
     client = OriginsClient(base_url, token, timeout=TIMEOUT, max_attempts=1, quiet=True,
-                            address_check=upstream_url.check_allowed)
+                           address_check=upstream_url.check_allowed, **_limits())
     try:
         opening = client.call_stats_opening(agent_ids[0])
     except AddressRefused as exc:

@@ -11,9 +11,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections import Counter
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+from django.db import transaction
 from django.utils import timezone
 
 from sync.quarantine_models import RejectedRecord
@@ -48,14 +51,15 @@ def fingerprint(upstream_id: Any, text: str) -> str:
 
 
 def reject(ctx: RunContext, payload: Any, reason: str, *, day: date | None = None,
-           upstream_id: Any = None, by_day: bool = False) -> None:
+           upstream_id: Any = None, by_day: bool = False, by_payload: bool = False) -> None:
     """Keep `payload` (the record as sent) with `reason`; count it once on the run.
 
-    `by_day` makes the day the record's identity (a callback stats day has no id).
+    `by_day` makes the day the record's identity (a callback stats day has no id),
+    `by_payload` its bytes (the copies of one repeated id are each kept).
     """
     text = payload_text(payload)
     key = _digest(f"day:{day.isoformat()}") if by_day and day else \
-        fingerprint(upstream_id, text)
+        fingerprint(None if by_payload else upstream_id, text)
     now = timezone.now()
     RejectedRecord.objects.update_or_create(
         environment=ctx.environment, stream=ctx.stream, fingerprint=key,
@@ -67,6 +71,44 @@ def reject(ctx: RunContext, payload: Any, reason: str, *, day: date | None = Non
     if ctx.count_rejected(key):
         logger.warning("environment %s stream %s: record %s rejected: %s",
                        ctx.environment.pk, ctx.stream, shown_id(upstream_id) or "-", reason)
+
+
+DUPLICATE_ID = "the same id appears {count} times in one page: no copy is trusted or written"
+
+
+def _id_key(value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    return str(value)
+
+
+def drop_duplicates(ctx: RunContext, items: list[Any], id_of: Callable[[Any], Any], *,
+                    day: date | Callable[[Any], date | None] | None = None) -> list[Any]:
+    """The items of one page whose id appears once in it; every copy of a repeated id is
+    quarantined with the reason, so the mirrored call keeps its last good values.
+
+    Two records under one id in a page cannot both be the call: whichever was written last
+    would silently overwrite the other (three mirrored calls once took another call's status,
+    numbers and start this way). The dropped id is then missing from what the page delivered,
+    so a stream that checks a day's ids against its total reads the day again. `day` is the
+    page's day, or a function giving each record's.
+    """
+    counts = Counter(key for key in (_id_key(id_of(item)) for item in items) if key)
+    repeated = {key: n for key, n in counts.items() if n > 1}
+    if not repeated:
+        return items
+    kept = []
+    with transaction.atomic():
+        for item in items:
+            key = _id_key(id_of(item))
+            if key not in repeated:
+                kept.append(item)
+                continue
+            when = day(item) if callable(day) else day
+            reject(ctx, item, DUPLICATE_ID.format(count=repeated[key]), day=when,
+                   upstream_id=id_of(item), by_payload=True)
+    ctx.note("duplicate_ids", ", ".join(shown_id(key) for key in sorted(repeated))[:500])
+    return kept
 
 
 def clear(ctx: RunContext, **where: Any) -> int:

@@ -8,11 +8,13 @@ class UpstreamError(Exception):
     retryable = True
 
     def __init__(self, message: str, *, status: int | None = None, path: str = "",
-                 details: object = None, upstream_message: str = "") -> None:
+                 body_kind: str = "", body_digest: str = "") -> None:
         super().__init__(message)
-        self.status, self.path, self.details = status, path, details
-        # The upstream's own words (from its body): for logs and decisions, never for users.
-        self.upstream_message = upstream_message
+        self.status, self.path = status, path
+        # What tells two answers apart without quoting them (an upstream address could be any
+        # service, its body anything): its kind ("json", "html", "text", "empty") and a short
+        # hash. Nothing of the body's text is ever kept, logged or shown.
+        self.body_kind, self.body_digest = body_kind, body_digest
 
 
 class AuthError(UpstreamError):
@@ -47,5 +49,23 @@ class BadResponse(UpstreamError):
 
 class AddressRefused(UpstreamError):
     """The base URL breaks the production policy (not https, or not a public address)."""
+
+    retryable = False
+
+
+class Redirected(UpstreamError):
+    """A 3xx: never followed (the address policy checks the base URL, not where it points)."""
+
+    retryable = False
+
+
+class AnswerTooSlow(UpstreamError):
+    """The answer (connect, headers and whole body) did not arrive within its total deadline."""
+
+    retryable = False
+
+
+class AnswerTooLarge(UpstreamError):
+    """The answer, decompressed, is larger than its cap (or an array has too many records)."""
 
     retryable = False

@@ -3,66 +3,76 @@
 Retries: connection errors, timeouts, 5xx and unparseable 2xx bodies back off exponentially
 with full jitter; 429 waits `Retry-After` (capped). 401/403/404/422 are never retried.
 Logging names the method, path and query only: the token lives in a session header and is
-never formatted into any message.
+never formatted into any message. Redirects are never followed, and every answer has a total
+deadline and a decompressed size cap (`sync.providers.transport`); nothing of a body is ever
+logged, kept or shown: status, content type, size, its kind and a short hash only.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import random
-import re
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import requests
+import urllib3
 
 from sync.budget import RequestBudget
 from sync.providers.errors import (
     AddressRefused,
+    AnswerTooSlow,
     AuthError,
     BadResponse,
     NotFound,
     RateLimited,
+    Redirected,
     UpstreamError,
     ValidationError,
+)
+from sync.providers.transport import (
+    ACCEPT_ENCODING,
+    BoundedBody,
+    Limits,
+    NoRedirectSession,
+    Watch,
+    WatchedAdapter,
+    page_limits,
+    watching,
+)
+from sync.providers.transport import (
+    stream_limits as default_stream_limits,
 )
 
 logger = logging.getLogger("sync.http")
 
 USER_AGENT = "Switchboard-sync/1.0"
-_TAG = re.compile(r"<[^>]+>")
+# What breaks off while a body is read (the socket, the chunked framing, the watchdog).
+READ_ERRORS = (urllib3.exceptions.HTTPError, requests.RequestException, OSError)
 
 
-def error_message(body: bytes, content_type: str) -> tuple[str, object]:
-    """The human message and details of an error body, whatever its shape.
-
-    Shapes: {"success": false, "message": …, "errors": {…}}, {"error": {"code", "message",
-    "details"}}, {"message": …}, FastAPI {"detail": str | [..]}, HTML pages, plain text.
-    """
+def body_kind(body: bytes, content_type: str) -> str:
+    """"json", "html", "text" or "empty": what an answer was, without quoting it."""
+    if not body.strip():
+        return "empty"
     try:
-        data = json.loads(body)
+        json.loads(body)
     except ValueError:
-        text = _TAG.sub(" ", body.decode("utf-8", "replace"))
-        text = " ".join(text.split())[:200]
         html = "html" in content_type.lower() or body.lstrip()[:1] == b"<"
-        kind = "HTML page" if html else "body"
-        return (f"non-JSON {kind}: {text}" if text else f"empty {kind}"), None
-    if isinstance(data, dict):
-        err = data.get("error")
-        if isinstance(err, dict):
-            code = err.get("code")
-            message = str(err.get("message") or code or "error")
-            return (f"{message} ({code})" if code else message), err.get("details")
-        if "message" in data:
-            return str(data["message"]), data.get("errors")
-        detail = data.get("detail")
-        if isinstance(detail, str):
-            return detail, None
-        if isinstance(detail, list):
-            msgs = [str(d.get("msg", d)) if isinstance(d, dict) else str(d) for d in detail]
-            return "; ".join(msgs), detail
-    return f"unexpected error body: {str(data)[:200]}", None
+        return "html" if html else "text"
+    return "json"
+
+
+def body_digest(body: bytes) -> str:
+    """A short hash: tells two answers apart in logs without showing either."""
+    return hashlib.sha256(body).hexdigest()[:12]
+
+
+def _host(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
 
 
 class HttpClient:
@@ -74,17 +84,22 @@ class HttpClient:
                  retry_after_cap: float = 120.0,
                  on_wait: Callable[[float], None] | None = None,
                  sleep: Callable[[float], None] = time.sleep, quiet: bool = False,
-                 address_check: Callable[[str], None] | None = None) -> None:
+                 address_check: Callable[[str], None] | None = None,
+                 limits: Limits | None = None, stream_limits: Limits | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         # A connection test answers its user directly: its failures are not log warnings.
         self.log_level = logging.DEBUG if quiet else logging.WARNING
         # Checked before the first request (not at construction), so a refusal fails a run
         # with its reason; `portal.upstream_url.check_allowed` in production.
         self.address_check = address_check
-        self.session = requests.Session()
+        self.limits = limits or page_limits()
+        self.stream_limits = stream_limits or default_stream_limits()
+        self.session = NoRedirectSession()
+        for scheme in ("http://", "https://"):
+            self.session.mount(scheme, WatchedAdapter())
         self.session.headers.update({
             "Authorization": f"Bearer {token}", "Accept": "application/json",
-            "User-Agent": USER_AGENT,
+            "User-Agent": USER_AGENT, "Accept-Encoding": ACCEPT_ENCODING,
         })
         self.budget = budget
         self.timeout = timeout
@@ -124,49 +139,73 @@ class HttpClient:
 
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         """Parsed JSON of GET `path`; raises a typed UpstreamError once retries are spent."""
-        return self._attempts(path, params, lambda resp: self._handle(resp, path))
+        def parsed(body: BoundedBody) -> Any:
+            try:
+                content = self._read(body, path)
+            finally:
+                body.close()
+            return self._handle(body.resp, content, path)
 
-    def open_stream(self, path: str,
-                    params: Mapping[str, Any] | None = None) -> requests.Response:
-        """A 2xx response to GET `path` whose body is not read yet (`resp.raw`, decoded).
+        return self._attempts(path, params, parsed, self.limits)
+
+    def open_stream(self, path: str, params: Mapping[str, Any] | None = None) -> BoundedBody:
+        """The decoded body of a 2xx answer to GET `path` as a file, not read yet.
 
         For bodies too large to hold (Origins' call_stats): errors, retries and the budget
-        are those of `get`; the caller reads the body as a stream and closes the response.
+        are those of `get`, the bounds `stream_limits`; the caller reads and closes it.
         """
-        def opened(resp: requests.Response) -> requests.Response:
-            if 200 <= resp.status_code < 300:
-                resp.raw.decode_content = True
-                return resp
+        def opened(body: BoundedBody) -> BoundedBody:
+            if 200 <= body.resp.status_code < 300:
+                return body
             try:
-                self._handle(resp, path)  # raises the typed error of a non-2xx answer
+                content = self._read(body, path)
             finally:
-                resp.close()
+                body.close()
+            self._handle(body.resp, content, path)  # raises the typed error of a non-2xx
             raise AssertionError("unreachable")  # pragma: no cover
 
-        return self._attempts(path, params, opened, stream=True)
+        return self._attempts(path, params, opened, self.stream_limits)
+
+    def _read(self, body: BoundedBody, path: str) -> bytes:
+        """The whole (bounded) body; a body that breaks off is a retryable UpstreamError."""
+        try:
+            return body.read_all()
+        except READ_ERRORS as exc:
+            raise UpstreamError(f"GET /{path.lstrip('/')}: the body broke off "
+                                f"({type(exc).__name__})", path=path) from None
 
     def _attempts(self, path: str, params: Mapping[str, Any] | None,
-                  handle: Callable[[requests.Response], Any], stream: bool = False) -> Any:
+                  handle: Callable[[BoundedBody], Any], limits: Limits) -> Any:
         url = f"{self.base_url}/{path.lstrip('/')}"
         self.check_address()
         last: UpstreamError | None = None
+        connect, read = self.timeout
         for attempt in range(self.max_attempts):
             if self.budget is not None:
                 self.budget.acquire(self.on_wait)
             self.requests += 1
+            watch = Watch(limits.deadline)
             try:
-                resp = self.session.get(url, params=params, timeout=self.timeout,
-                                        stream=stream)
+                with watching(watch):
+                    resp = self.session.get(url, params=params, stream=True,
+                                            allow_redirects=False,
+                                            timeout=(min(connect, limits.deadline), read))
+                body = BoundedBody(resp, limits, watch, f"GET /{path.lstrip('/')}")
             except requests.RequestException as exc:
+                watch.cancel()
+                if watch.expired:
+                    raise AnswerTooSlow(f"GET /{path.lstrip('/')}: answer too slow (not "
+                                        f"complete within {limits.deadline:g} s)",
+                                        path=path) from None
                 # The exception text may carry the URL (never headers); keep only its class.
                 last = UpstreamError(f"GET /{path.lstrip('/')}: {type(exc).__name__}", path=path)
                 self._warn("upstream %s %s failed (%s), attempt %d", "GET", path,
-                               type(exc).__name__, attempt + 1)
+                           type(exc).__name__, attempt + 1)
                 self.retries += 1
                 self._pause(self._backoff(attempt))
                 continue
             try:
-                return handle(resp)
+                return handle(body)
             except RateLimited as exc:
                 last = exc
                 wait = exc.retry_after if exc.retry_after is not None else self._backoff(attempt)
@@ -174,6 +213,7 @@ class HttpClient:
                 self._pause(min(wait, self.retry_after_cap) + random.uniform(0, 0.25))
             except UpstreamError as exc:
                 if not exc.retryable:
+                    self._warn("upstream GET %s: %s", path, exc)
                     raise
                 last = exc
                 self._warn("upstream GET %s: %s (attempt %d)", path, exc, attempt + 1)
@@ -187,31 +227,33 @@ class HttpClient:
         self.retries += 1
         self._pause(self._backoff(attempt))
 
-    def _handle(self, resp: requests.Response, path: str) -> Any:
+    def _handle(self, resp: requests.Response, body: bytes, path: str) -> Any:
         """The parsed JSON of a 2xx, else the typed error for the status.
 
-        What an exception says (and so what users see on the sync page) is the status, the
-        content type and the size only, never the body: an upstream address could be any
-        service. The envelope's message and a truncated body go to the log and to the
-        exception's `upstream_message` for code that needs to tell cases apart.
+        What an exception says (and so what users see on the sync page) and what is logged
+        is the status, the content type and the size only, never the body: an upstream
+        address could be any service. Its kind and a short hash tell cases apart.
         """
         status = resp.status_code
         content_type = resp.headers.get("Content-Type", "")
         where = f"GET {self.base_url}/{path.lstrip('/')}"
-        described = describe(resp)
+        described = describe(resp, len(body))
+        kind, digest = body_kind(body, content_type), body_digest(body)
         if 200 <= status < 300:
             try:
-                return json.loads(resp.content)
+                return json.loads(body)
             except ValueError:
-                message, _ = error_message(resp.content, content_type)
-                self._warn("upstream %s: unreadable %s body: %s", where, described,
-                               message[:200])
                 raise BadResponse(f"{where}: HTTP {status} with an unreadable body "
-                                  f"({described})", status=status, path=path) from None
-        message, details = error_message(resp.content, content_type)
-        self._warn("upstream %s: HTTP %d (%s): %s", where, status, described, message[:200])
+                                  f"({described})", status=status, path=path,
+                                  body_kind=kind, body_digest=digest) from None
         text = f"{where}: HTTP {status} ({described})"
-        kwargs = {"status": status, "path": path, "details": details, "upstream_message": message}
+        kwargs = {"status": status, "path": path, "body_kind": kind, "body_digest": digest}
+        if 300 <= status < 400:
+            target = urljoin(resp.url or where, resp.headers.get("Location", ""))
+            elsewhere = _host(target) != _host(self.base_url)
+            raise Redirected(f"{where}: redirected{' to another host' if elsewhere else ''} "
+                             f"(HTTP {status}); redirects are not followed, give the address "
+                             f"that answers", **kwargs)
         if status in (401, 403):
             raise AuthError(f"{where}: the upstream rejected the token (HTTP {status}, "
                             f"{described})", **kwargs)
@@ -227,10 +269,10 @@ class HttpClient:
         raise ValidationError(text, **kwargs)
 
 
-def describe(resp: requests.Response) -> str:
+def describe(resp: requests.Response, size: int) -> str:
     """"application/json, 57 bytes": what may be said of a response without quoting it."""
     content_type = resp.headers.get("Content-Type", "").split(";", 1)[0].strip()
-    return f"{content_type or 'no content type'}, {len(resp.content)} bytes"
+    return f"{content_type or 'no content type'}, {size} bytes"
 
 
 def _retry_after(value: str | None) -> float | None:

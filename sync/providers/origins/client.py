@@ -9,6 +9,10 @@ A body that breaks off (a dropped connection, a truncated answer) is asked for a
 records already handed on are skipped, up to `max_attempts` times; the array is oldest first,
 so what was handed on is a prefix. (A record inserted upstream inside that prefix between the
 two requests is read by the next run, which re-reads everything anyway.)
+
+The body is bounded like any answer (`stream_limits`: a total deadline and a decompressed
+size cap), and so is its number of records: an endless array fails at the first bound met,
+"answer too slow" or "answer too large", and is not retried.
 """
 from __future__ import annotations
 
@@ -18,24 +22,22 @@ from collections.abc import Iterator
 from typing import Any
 
 import ijson
-import requests
-import urllib3
 
-from sync.providers.errors import BadResponse
-from sync.providers.http import HttpClient
+from sync.providers.errors import AnswerTooLarge, BadResponse
+from sync.providers.http import READ_ERRORS, HttpClient
+from sync.providers.transport import BoundedBody
 
 logger = logging.getLogger("sync.http")
 
 # What a body that breaks off while being read raises (urllib3 is read directly via raw).
-_BROKEN_BODY = (ijson.JSONError, urllib3.exceptions.HTTPError, requests.RequestException,
-                OSError)
+_BROKEN_BODY = (ijson.JSONError, *READ_ERRORS)
 _SPACE = b" \t\r\n\xef\xbb\xbf"  # and a UTF-8 byte-order mark
 
 
 class _Body:
     """A response body whose first bytes were read ahead (to check it is an array)."""
 
-    def __init__(self, raw: Any, head: bytes) -> None:
+    def __init__(self, raw: BoundedBody, head: bytes) -> None:
         self.raw, self.head = raw, head
 
     def read(self, size: int = -1) -> bytes:
@@ -69,12 +71,12 @@ class OriginsClient(HttpClient):
         resp.close()
         return b"["
 
-    def _open(self, path: str) -> tuple[requests.Response, _Body]:
+    def _open(self, path: str) -> tuple[BoundedBody, _Body]:
         resp = self.open_stream(path)
         try:
             head = b""
             while len(head) < 65536:
-                more = resp.raw.read(1024)
+                more = resp.read(1024)
                 if not more:
                     break
                 head += more
@@ -82,15 +84,16 @@ class OriginsClient(HttpClient):
                     break
             if head.lstrip(_SPACE)[:1] != b"[":
                 raise BadResponse(f"GET /{path}: expected a JSON array of call records, "
-                                  f"found {_shape(head + resp.raw.read(65536))}", path=path)
+                                  f"found {_shape(head + resp.read(65536))}", path=path)
         except BaseException:
             resp.close()
             raise
-        return resp, _Body(resp.raw, head)
+        return resp, _Body(resp, head)
 
-    def _records(self, path: str, opened: tuple[requests.Response, _Body]) -> Iterator[Any]:
+    def _records(self, path: str, opened: tuple[BoundedBody, _Body]) -> Iterator[Any]:
         handed_on = 0
         resp, body = opened
+        cap = self.stream_limits.max_records
         for attempt in range(self.max_attempts):
             try:
                 skip = handed_on
@@ -99,6 +102,9 @@ class OriginsClient(HttpClient):
                         skip -= 1
                         continue
                     handed_on += 1
+                    if cap is not None and handed_on > cap:
+                        raise AnswerTooLarge(f"GET /{path}: answer too large (over {cap:,} "
+                                             f"records)", path=path)
                     yield record
                 return
             except _BROKEN_BODY as exc:
@@ -115,12 +121,16 @@ class OriginsClient(HttpClient):
 
 
 def _shape(start: bytes) -> str:
-    """What a non-array body looks like, for the error (keys of an object, else a type)."""
+    """What a non-array body is, for the error, without quoting any of it (the address
+    could be any service): "a JSON object", "an HTML page", "a non-JSON body", …"""
+    text = start.lstrip(_SPACE)
+    if not text:
+        return "an empty body"
     try:
         value = json.loads(start)
     except ValueError:
-        text = start.decode("utf-8", "replace").strip()
-        return f"a body starting {text[:60]!r}" if text else "an empty body"
-    if isinstance(value, dict):
-        return str(sorted(value)[:10])
-    return type(value).__name__
+        if text[:1] == b"{":
+            return "a JSON object"
+        return "an HTML page" if text[:1] == b"<" else "a non-JSON body"
+    return {dict: "a JSON object", str: "a JSON string", bool: "a JSON boolean"}.get(
+        type(value), "a JSON " + ("null" if value is None else "number"))

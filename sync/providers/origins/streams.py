@@ -124,6 +124,8 @@ def _write_records(ctx: RunContext, records: Iterator[Any], agent_id: int, agent
         # The whole history is re-read every run, so most records are unchanged: their hash
         # is compared with the stored one before anything else is made of them, and they
         # never reach the write path (nor the rollups' dirty days).
+        chunk = quarantine.drop_duplicates(ctx, chunk, call_key,
+                                           day=lambda item: _day_of(item, tz))
         hashed = [(item, call_key(item), canonical(item)) for item in chunk]
         del chunk
         stored = _stored_hashes(env, [key for _, key, _ in hashed if key])

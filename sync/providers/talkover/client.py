@@ -29,7 +29,10 @@ class Page:
 
 def _require(body: Any, key: str, kind: type, where: str) -> Any:
     if not isinstance(body, dict) or not isinstance(body.get(key), kind):
-        found = sorted(body) if isinstance(body, dict) else type(body).__name__
+        # Named by type only: the keys of an unknown answer are its content (a redirect target
+        # or a mistyped address could be any service), never shown.
+        found = "an object without it" if isinstance(body, dict) else \
+            f"a JSON {type(body).__name__}"
         raise BadResponse(f"{where}: expected '{key}' ({kind.__name__}) in the response, "
                           f"found {found}", path=where)
     return body[key]
@@ -47,7 +50,7 @@ def _page(body: Any, key: str, where: str, per_page: int) -> Page:
         return Page(items, int(meta["current_page"]), int(meta["last_page"]),
                     int(meta["total"]))
     except (KeyError, TypeError, ValueError):
-        raise BadResponse(f"{where}: '{key}' lacks current_page/last_page/total: {meta}",
+        raise BadResponse(f"{where}: '{key}' lacks current_page/last_page/total",
                           path=where) from None
 
 
@@ -65,7 +68,7 @@ class TalkoverClient(HttpClient):
         except NotFound as exc:
             raise NotFound(f"{exc} — not a Talkover API at {self.base_url}; give the base URL "
                            f"as {EXPECTED_FORM[TALKOVER]}", status=exc.status, path=exc.path,
-                           upstream_message=exc.upstream_message) from None
+                           body_kind=exc.body_kind, body_digest=exc.body_digest) from None
 
     def agent_pages(self, per_page: int = PER_PAGE) -> Iterator[Page]:
         page = 1

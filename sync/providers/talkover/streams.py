@@ -69,7 +69,7 @@ def sync_agents(ctx: RunContext) -> None:
     pages = 0
     for page in client.agent_pages():
         pages += 1
-        for item in page.items:
+        for item in quarantine.drop_duplicates(ctx, page.items, _id_of):
             if isinstance(item, dict) and isinstance(item.get("id"), str | int) \
                     and item["id"] != "":
                 items[str(item["id"])] = item
@@ -198,8 +198,12 @@ def _sync_hot_day(ctx: RunContext, day: date, agents: AgentIndex, cursor: dict[s
     env = ctx.environment
     dirty = cursor.get("in_progress") == day.isoformat()
 
+    duplicated: list[date] = []
+
     def write(page_day: date, items: list[Any]) -> incremental.Written:
-        calls, refused = _page_calls(ctx, agents, items)
+        calls, refused = _page_calls(ctx, agents, items, page_day)
+        if len(calls) + len(refused) < len(items):  # ids repeated in the page were dropped
+            duplicated.append(page_day)
         with ctx.page_transaction():
             counts = _store_calls(ctx, page_day, calls, refused)
             ids = [c["external_id"] for c in calls]
@@ -220,6 +224,8 @@ def _sync_hot_day(ctx: RunContext, day: date, agents: AgentIndex, cursor: dict[s
         why, upstream = hot.check()
         if why and upstream is not None:
             why = hot.targeted(upstream)
+    if duplicated:
+        why = "the same id twice in one page"
     if why:
         ctx.note("reread", f"{day}: {why}; re-reading the day")
         _sync_call_day(ctx, day, agents, cursor, "synced_through", reader, None)
@@ -260,7 +266,7 @@ def _sync_call_day(ctx: RunContext, day: date, agents: AgentIndex, cursor: dict[
                 reader.ahead((day, ahead))
             if page_no + PREFETCH_PAGES > page.last_page and following is not None:
                 reader.ahead((following, 1))
-        calls, refused = _page_calls(ctx, agents, page.items)
+        calls, refused = _page_calls(ctx, agents, page.items, day)
         if passes == 0:
             rejected += len(refused)
         ids = {c["external_id"] for c in calls}
@@ -319,10 +325,11 @@ def _note_ledger(cursor: dict[str, Any], row: CallDayLedger) -> None:
         cursor.pop("disagree", None)
 
 
-def _page_calls(ctx: RunContext, agents: AgentIndex, items: list[Any]
+def _page_calls(ctx: RunContext, agents: AgentIndex, items: list[Any], day: date
                 ) -> tuple[list[Row], list[tuple[Any, str]]]:
-    """(rows to write, (item, reason) per refused record) of one listing page."""
-    checked, refused = _check_calls(ctx, items)
+    """(rows to write, (item, reason) per refused record) of one listing page. Every copy of
+    an id repeated in the page is quarantined first (`quarantine.drop_duplicates`)."""
+    checked, refused = _check_calls(ctx, quarantine.drop_duplicates(ctx, items, _id_of, day=day))
     agents.ensure([v for _, v, _ in checked])
     env = ctx.environment
     return [talkover_call(env, item, agents.pks, v, raw) for item, v, raw in checked], refused
