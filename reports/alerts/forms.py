@@ -39,6 +39,8 @@ class AlertRuleForm(WebhookFieldsMixin, forms.ModelForm):
         self.fields["members"].label_from_instance = lambda u: f"{u.get_username()} <{u.email}>"
         if self.instance.pk:
             self.initial["emails"] = "\n".join(self.instance.emails)
+        if not self.instance.webhook_url:
+            del self.fields["remove_webhook"]  # nothing to remove
 
     def clean_emails(self) -> list[str]:
         return parse_addresses(self.cleaned_data.get("emails", ""))

@@ -14,8 +14,6 @@ from django.utils.translation import gettext_lazy as _lazy
 
 from reports.alerts.models import AlertRule
 
-WEBHOOK_FIELDS = ("webhook_url", "remove_webhook", "new_webhook_secret")
-
 
 class WebhookFieldsMixin(forms.ModelForm):
     """Mix into a ModelForm of AlertRule that lists `webhook_url` in its fields."""
@@ -38,7 +36,7 @@ class WebhookFieldsMixin(forms.ModelForm):
         self.initial["webhook_url"] = ""
         if stored:
             field.help_text = _("Stored: %(hint)s. Leave empty to keep it; enter a new "
-                                    "URL to replace it.") % {"hint": stored}
+                                "URL to replace it.") % {"hint": stored}
 
     def clean_webhook_url(self) -> str:
         url = self.cleaned_data.get("webhook_url") or ""
