@@ -14,7 +14,7 @@ from datetime import date
 
 from django.contrib import admin
 from django.contrib.admin import helpers
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.db import models
 from django.http import HttpRequest, HttpResponseBadRequest
 from django.urls import reverse
@@ -58,6 +58,25 @@ def _impossible_part(part: str, raw: str) -> bool:
                    and low <= int(v) <= high for v in values)
 
 
+def _date_part_of(model: type[models.Model], key: str) -> str | None:
+    """The date part a lookup extracts (`created_at__year__gte`, `rule__created_at__day`:
+    "year", "day"), following relations to the date field; None when it extracts none."""
+    opts = model._meta
+    parts = key.split("__")
+    for i, name in enumerate(parts):
+        try:
+            field = opts.get_field(name)
+        except FieldDoesNotExist:
+            return None
+        if isinstance(field, models.DateField):
+            following = parts[i + 1] if i + 1 < len(parts) else None
+            return following if following in DATE_PARTS else None
+        if not field.is_relation or field.related_model is None:
+            return None
+        opts = field.related_model._meta
+    return None
+
+
 def invalid_date_lookup(model_admin: admin.ModelAdmin, params) -> bool:
     """True when a changelist lookup drills into a date part that cannot exist: any
     `<field>__year|__month|__day|…` (the date hierarchy's or one typed into the URL, on every
@@ -65,11 +84,9 @@ def invalid_date_lookup(model_admin: admin.ModelAdmin, params) -> bool:
     year/month/day that together are no real day (`?created_at__year=0`, `=-1`, `=10000`, a
     21-digit year: each was a 500, as Django computed the period's bounds)."""
     for key in params:
-        parts = key.split("__")[1:]
-        for part in parts:
-            if part in DATE_PARTS and any(_impossible_part(part, value)
-                                          for value in params.getlist(key)):
-                return True
+        part = _date_part_of(model_admin.model, key)
+        if part and any(_impossible_part(part, value) for value in params.getlist(key)):
+            return True
     field = model_admin.date_hierarchy
     if not field or f"{field}__year" not in params:
         return False
