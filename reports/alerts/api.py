@@ -85,20 +85,13 @@ class AlertRuleSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError(errors)
         return attrs
 
-    def _with_secret(self, rule: AlertRule, renew: bool) -> str:
-        if not rule.webhook_url:
-            rule.remove_webhook()
-        elif renew or not rule.webhook_secret_ciphertext:
-            return rule.new_webhook_secret()
-        return ""
-
     @transaction.atomic
     def create(self, validated: dict) -> AlertRule:
         environments = validated.pop("environments")
         renew = validated.pop("new_webhook_secret", False)
         rule = AlertRule(**validated, organization=environments[0].organization,
                          created_by=self.context["request"].user)
-        self.secret = self._with_secret(rule, renew)
+        self.secret = rule.settle_webhook(renew)
         rule.save()
         rule.environments.set(environments)
         return rule
@@ -109,7 +102,7 @@ class AlertRuleSerializer(serializers.ModelSerializer):
         renew = validated.pop("new_webhook_secret", False)
         for name, value in validated.items():
             setattr(rule, name, value)
-        self.secret = self._with_secret(rule, renew)
+        self.secret = rule.settle_webhook(renew)
         rule.save()
         if environments is not None:
             rule.environments.set(environments)

@@ -157,9 +157,14 @@ class AlertRule(models.Model):
         """What anyone may see of the webhook URL (its path is a credential): host/…last4."""
         return crypto.url_hint(self.webhook_url)
 
-    def remove_webhook(self) -> None:
-        self.webhook_url = ""
-        self.webhook_secret_ciphertext = ""
+    def settle_webhook(self, renew: bool = False) -> str:
+        """Before saving: forget the secret of a removed webhook; make one for a webhook that
+        has none (or when `renew`). The new secret, for the caller to show once, or ""."""
+        if not self.webhook_url:
+            self.webhook_secret_ciphertext = ""
+        elif renew or not self.webhook_secret_ciphertext:
+            return self.new_webhook_secret()
+        return ""
 
     def webhook_secret(self) -> str:
         return crypto.decrypt(self.webhook_secret_ciphertext) if \

@@ -49,9 +49,6 @@ class WebhookFieldsMixin(forms.ModelForm):
         return data
 
     def apply_webhook(self, rule: AlertRule) -> None:
-        """Before saving `rule`: forget a removed webhook, make the secret a new or first
-        webhook needs (kept in `new_secret` for the caller to show once)."""
-        if not rule.webhook_url:
-            rule.remove_webhook()
-        elif self.cleaned_data.get("new_webhook_secret") or not rule.webhook_secret_ciphertext:
-            self.new_secret = rule.new_webhook_secret()
+        """Before saving `rule`: settle its secret (`AlertRule.settle_webhook`), keeping a new
+        one in `new_secret` for the caller to show once."""
+        self.new_secret = rule.settle_webhook(bool(self.cleaned_data.get("new_webhook_secret")))
