@@ -33,6 +33,7 @@ from django.utils import timezone
 from portal import audit
 from portal.access import organization_path
 from portal.admin_times import Zones, local_time_columns
+from portal.bounds import validate_storable
 from portal.models import ApiToken, Environment, Membership, Organization, Role
 
 # Roles whose holders may use the admin for their organisation.
@@ -208,6 +209,14 @@ class TenantAdminMixin:
             return response
 
     # --- choices and filters ---------------------------------------------------------------
+    def formfield_for_dbfield(self, db_field, request: HttpRequest, **kwargs):
+        """Every date an admin form stores stays within what the pages render
+        (`portal.bounds`): a form error, never a value that breaks its pages later."""
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if formfield is not None and isinstance(db_field, models.DateField):
+            formfield.validators = [*formfield.validators, validate_storable]
+        return formfield
+
     def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
         kwargs.setdefault("queryset", self._scoped_choices(db_field, request))
         return super().formfield_for_foreignkey(db_field, request, **kwargs)

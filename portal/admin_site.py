@@ -14,7 +14,7 @@ from datetime import date
 
 from django.contrib import admin
 from django.contrib.admin import helpers
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.db import models
 from django.http import HttpRequest, HttpResponseBadRequest
 from django.urls import reverse
@@ -43,10 +43,50 @@ def invalid_selection(model: type[models.Model], selected: list[str]) -> bool:
     return False
 
 
-def invalid_date_hierarchy(model_admin: admin.ModelAdmin, params) -> bool:
-    """True when the date drill-down's `<field>__year/__month/__day` is no real day, or one
-    whose next year, month or day Python cannot hold (year 9999: Django computes the end of
-    the period and overflowed, as it did for a year of 21 digits)."""
+# Date parts a changelist lookup may extract (`?created_at__year=2026`), with the values
+# that can be a real part of a date PostgreSQL and Python both hold. Year 1 and 9999 are out:
+# Django computes the period's other end (and moves it between timezones), which overflowed.
+DATE_PARTS = {"year": (2, 9998), "iso_year": (2, 9998), "quarter": (1, 4), "month": (1, 12),
+              "week": (1, 53), "day": (1, 31), "week_day": (1, 7), "iso_week_day": (1, 7),
+              "hour": (0, 23), "minute": (0, 59), "second": (0, 59)}
+
+
+def _impossible_part(part: str, raw: str) -> bool:
+    low, high = DATE_PARTS[part]
+    values = raw.split(",")
+    return not all(v.strip().lstrip("-").isdigit() and len(v.strip()) <= 6
+                   and low <= int(v) <= high for v in values)
+
+
+def _date_part_of(model: type[models.Model], key: str) -> str | None:
+    """The date part a lookup extracts (`created_at__year__gte`, `rule__created_at__day`:
+    "year", "day"), following relations to the date field; None when it extracts none."""
+    opts = model._meta
+    parts = key.split("__")
+    for i, name in enumerate(parts):
+        try:
+            field = opts.get_field(name)
+        except FieldDoesNotExist:
+            return None
+        if isinstance(field, models.DateField):
+            following = parts[i + 1] if i + 1 < len(parts) else None
+            return following if following in DATE_PARTS else None
+        if not field.is_relation or field.related_model is None:
+            return None
+        opts = field.related_model._meta
+    return None
+
+
+def invalid_date_lookup(model_admin: admin.ModelAdmin, params) -> bool:
+    """True when a changelist lookup drills into a date part that cannot exist: any
+    `<field>__year|__month|__day|…` (the date hierarchy's or one typed into the URL, on every
+    changelist) whose value is no whole number in that part's range, or a hierarchy
+    year/month/day that together are no real day (`?created_at__year=0`, `=-1`, `=10000`, a
+    21-digit year: each was a 500, as Django computed the period's bounds)."""
+    for key in params:
+        part = _date_part_of(model_admin.model, key)
+        if part and any(_impossible_part(part, value) for value in params.getlist(key)):
+            return True
     field = model_admin.date_hierarchy
     if not field or f"{field}__year" not in params:
         return False
@@ -102,6 +142,6 @@ class SwitchboardAdminSite(admin.AdminSite):
         if request.method == "POST" and invalid_selection(
                 model_admin.model, request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)):
             return _("The selected items are not ids of this list; nothing was changed.")
-        if invalid_date_hierarchy(model_admin, request.GET):
+        if invalid_date_lookup(model_admin, request.GET):
             return _("Choose a year, month and day that exist.")
         return None

@@ -44,3 +44,23 @@ def token_hint(token: str) -> str:
     token = token.strip()
     prefix = token.split("_", 1)[0] + "_" if "_" in token[:8] else ""
     return f"{prefix}…{token[-4:]}" if len(token) >= 8 else "…"
+
+
+def url_hint(url: str) -> str:
+    """What may be shown of a secret URL (a webhook: its path is the credential): the host and
+    the last four characters of the rest, e.g. hooks.slack.com/…CRET; "" for no URL. Short
+    paths (under 12 characters) show none of theirs; credentials in the URL never show."""
+    from urllib.parse import urlsplit
+
+    url = url.strip()
+    if not url:
+        return ""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        host += f":{parts.port}" if parts.port else ""
+    except ValueError:
+        host, parts = "", None
+    rest = (parts.path + ("?" + parts.query if parts.query else "")) if parts else url
+    tail = rest[-4:] if len(rest) >= 12 else ""
+    return f"{host}/…{tail}"

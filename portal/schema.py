@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
+from portal.bounds import ID_MAX
+
 
 class ApiTokenScheme(OpenApiAuthenticationExtension):
     target_class = "portal.authentication.ApiTokenAuthentication"
@@ -40,6 +42,18 @@ def _error(description: str, *, html: bool = False) -> dict:
     return {"description": description, "content": {**content, **(HTML if html else {})}}
 
 
+def _is_id(name: str) -> bool:
+    return name in ("id", "environment", "rule") or name.endswith(("_pk", "_id")) \
+        and name != "agent_id"  # the Talkover-compatible agent id is the upstream's text
+
+
+def _bound_id(schema: dict) -> None:
+    """An integer id without bounds gets the bounds `portal.bounds` enforces (1 … bigint),
+    so clients know them and the contract run tries their edges."""
+    if schema.get("type") == "integer" and "maximum" not in schema:
+        schema.update(minimum=1, maximum=ID_MAX)
+
+
 def document_error_responses(result: dict, generator, request, public) -> dict:
     """drf-spectacular POSTPROCESSING_HOOKS entry: add the error responses of every operation.
 
@@ -51,16 +65,26 @@ def document_error_responses(result: dict, generator, request, public) -> dict:
     - 414: (operations with query parameters) a request line too long for the web server;
     - 429: the API throttle (`API_THROTTLE_RATE`), or too many invalid tokens from one address.
 
-    Responses a view documents itself are kept. The Talkover-compatible operations (those
-    documenting 422) and the paginated lists read an empty query value as absent: their
-    query parameters say `allowEmptyValue`. The browsable API (`format=api`, HTML for
-    people in a browser) is left out of the documented formats: it is no part of the contract.
+    Ids (path and query parameters, the id lists of bodies) document their bounds: 1 … the
+    largest bigint (`portal.bounds`). Responses a view documents itself are kept. The
+    Talkover-compatible operations (those documenting 422) and the paginated lists read an
+    empty query value as absent: their query parameters say `allowEmptyValue`. The browsable
+    API (`format=api`, HTML for people in a browser) is left out of the documented formats:
+    it is no part of the contract.
     """
     result.setdefault("components", {}).setdefault("schemas", {})[ERROR_COMPONENT] = ERROR_SCHEMA
+    for component in result["components"]["schemas"].values():
+        for prop in component.get("properties", {}).values():
+            if prop.get("type") == "array" and not prop.get("readOnly"):
+                _bound_id(prop.get("items", {}))  # the ids a body lists (`environments`)
     for operations in result.get("paths", {}).values():
         for method, operation in operations.items():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
+            for parameter in operation.get("parameters", []):
+                if _is_id(parameter.get("name", "")):
+                    schema = parameter.get("schema", {})
+                    _bound_id(schema.get("items", schema))
             responses = operation["responses"]
             has_input = bool(operation.get("parameters") or operation.get("requestBody"))
             wanted = {

@@ -21,6 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from portal.api import TenantScopedViewSet
+from portal.bounds import IdField
 from portal.models import Environment
 from reports import csv
 from reports.cache import rendered_response
@@ -59,7 +60,7 @@ class CommaSeparatedList(serializers.ListField):
 class RangeQuerySerializer(serializers.Serializer):
     """Parameters every report takes."""
 
-    environment = CommaSeparatedList(child=serializers.IntegerField(min_value=1),
+    environment = CommaSeparatedList(child=IdField(),
                                      allow_empty=False,
                                      help_text="Environment id(s), repeated or comma-separated.")
     start_date = serializers.DateField(required=False,

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from django.contrib import admin
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, models, transaction
 from django.http import QueryDict
 from django.test import Client
 
@@ -165,6 +165,28 @@ def _admin_lookups(route: Route) -> list[str]:
                             for part in ("year", "month", "day")]
             return lookups
     return []
+
+
+# A date drill-down typed into the URL works on every changelist, for any date field, with or
+# without a date hierarchy (issue 24: `?<field>__year=0|-1|10000|<21 digits>` was a 500 on 10
+# changelists).
+IMPOSSIBLE_PARTS = ("0", "-1", "10000", HUGE)
+
+
+def _date_part_variants(route: Route, offset: int) -> list[dict[str, list[str]]]:
+    """Every date field's `__year` (and `__month`, `__day`) set at once to each impossible
+    value, and each field's `__year` alone with one of them (rotating)."""
+    match = re.match(r"admin/(\w+)/(\w+)/$", route.path)
+    model = next((m for m in admin.site._registry
+                  if match and (m._meta.app_label, m._meta.model_name) == match.groups()), None)
+    if model is None:
+        return []
+    names = [f.name for f in model._meta.get_fields() if isinstance(f, models.DateField)]
+    variants = [{f"{name}__{part}": [value] for name in names
+                 for part in ("year", "month", "day")} for value in IMPOSSIBLE_PARTS]
+    variants += [{f"{name}__year": [IMPOSSIBLE_PARTS[(offset + i) % len(IMPOSSIBLE_PARTS)]]}
+                 for i, name in enumerate(names)]
+    return variants if names else []
 
 
 @pytest.fixture
@@ -326,6 +348,7 @@ def test_admin_views_answer_no_5xx(rich_world):
             variants += [{name: [value] for name in lookups} for value in HOSTILE]
             variants += [{name: [value]} for i, name in enumerate(lookups)
                          for value in (HUGE, HOSTILE[(n + i) % len(HOSTILE)])]
+            variants += _date_part_variants(route, n)
             _check(client, urls[:1], variants, failures)
     assert not failures, failures[:20]
 
@@ -432,3 +455,84 @@ def test_admin_filters_take_huge_integers(rich_world, user, lookup):
     client.force_login(rich_world.users[user])
     response = _get(client, "/admin/sync/call/", {lookup: ["100000000000000000000"]})
     assert response.status_code < 500
+
+
+# --- JSON bodies: what a form cannot carry -------------------------------------------------
+# Numbers beyond any column (`1e400` parses as infinity; NaN and Infinity are no JSON but
+# Python reads them), fractions and booleans where ids go, and moments at the ends of what
+# Python holds (a snooze until year 1 or 9999 was stored, then broke its pages and admin page).
+JSON_NUMBERS = ("1e400", "-1e400", "NaN", "Infinity", "1.5", "true", HUGE, f"-{HUGE}")
+JSON_MOMENTS = ('"0001-01-01T00:00:00Z"', '"9999-12-31T23:59:59Z"', '"0001-01-01"',
+                '"9999-12-31T23:59:59-12:00"')
+
+
+def _body_properties(schema: dict, operation: dict) -> dict[str, dict]:
+    body = operation.get("requestBody", {}).get("content", {}).get("application/json", {})
+    ref = body.get("schema", {}).get("$ref", "")
+    return schema["components"]["schemas"].get(ref.rsplit("/", 1)[-1], {}).get(
+        "properties", {}) if ref else {}
+
+
+def _hostile_json(prop: dict) -> tuple[str, ...]:
+    """The raw JSON values tried in a property: numbers in number, integer and array ones
+    (bare and in a list), moments in date and date-time ones, one of each elsewhere."""
+    kind, fmt = prop.get("type"), prop.get("format", "")
+    if kind in ("integer", "number"):
+        return JSON_NUMBERS
+    if kind == "array":
+        return tuple(f"[{v}]" for v in JSON_NUMBERS) + JSON_NUMBERS[:1]
+    if fmt in ("date", "date-time"):
+        return JSON_MOMENTS
+    return ("1e400", JSON_MOMENTS[0])
+
+
+def _object_path(client: Client, template: str) -> str | None:
+    """`template` with `{id}` set to the first object its collection lists (org A's)."""
+    if "{" not in template:
+        return template
+    collection = template.split("{", 1)[0]
+    listing = client.get(collection)
+    results = listing.json().get("results") if listing.status_code == 200 else None
+    if not results or "{id}" not in template or template.count("{") > 1:
+        return None
+    return template.replace("{id}", str(results[0]["id"]))
+
+
+def test_no_json_body_answers_5xx(rich_world):
+    """Every API operation with a JSON body (from the OpenAPI schema), as org A's owner: each
+    property alone with each hostile JSON value of its type, and all properties at once with
+    each. Whatever was stored, the pages and admin pages of that resource still render."""
+    client = Client(raise_request_exception=False)
+    client.force_login(rich_world.users["alice"])
+    schema = client.get("/api/schema/?format=json").json()
+    failures: list = []
+    written: set[str] = set()
+    for template, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            properties = _body_properties(schema, operation) if isinstance(operation, dict) \
+                else {}
+            path = _object_path(client, template) if properties else None
+            if path is None:
+                continue
+            bodies = [f'{{"{name}": {value}}}' for name, prop in properties.items()
+                      if not prop.get("readOnly") for value in _hostile_json(prop)]
+            bodies += ["{" + ", ".join(f'"{name}": {value}' for name in properties) + "}"
+                       for value in JSON_NUMBERS + JSON_MOMENTS]
+            for body in bodies:
+                savepoint = transaction.savepoint()
+                response = getattr(client, method)(path, body, content_type="application/json")
+                transaction.savepoint_commit(savepoint)
+                if response.status_code >= 500:
+                    failures.append((method.upper(), path, body, response.status_code))
+            written.add(template.split("/")[3].split("-")[0])  # "alert-rules" → "alert"
+    assert written, "no API operation takes a JSON body?"
+    root = Client(raise_request_exception=False)
+    root.force_login(rich_world.users["root"])
+    for route in all_routes():
+        if not any(stem in route.path for stem in written) or route.name == "logout":
+            continue
+        url = urls_for(rich_world, route)[0]
+        response = _get(root if _is_admin(route) else client, url, {})
+        if response.status_code >= 500:
+            failures.append(("GET after writes", url, response.status_code))
+    assert not failures, failures[:20]

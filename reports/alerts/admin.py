@@ -2,11 +2,13 @@
 staff see only organisations they administer; events are read-only records."""
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 
 from portal.admin_base import TenantAdminMixin, TenantModelAdmin
 from reports.alerts.models import AlertEvent, AlertRule
+from reports.alerts.webhook_fields import WebhookFieldsMixin
 
 
 class EventInline(TenantAdminMixin, admin.TabularInline):
@@ -22,8 +24,20 @@ class EventInline(TenantAdminMixin, admin.TabularInline):
     show_change_link = True
 
 
+class AlertRuleAdminForm(WebhookFieldsMixin, forms.ModelForm):
+    """The webhook URL is write-only here too (reports/alerts/webhook_fields.py)."""
+
+    class Meta:
+        model = AlertRule
+        fields = ["name", "organization", "environments", "agent_id", "metric", "window",
+                  "condition", "threshold", "compare_to", "min_calls", "severity", "members",
+                  "emails", "webhook_url", "remove_webhook", "new_webhook_secret",
+                  "webhook_format", "language", "enabled", "snoozed_until"]
+
+
 @admin.register(AlertRule)
 class AlertRuleAdmin(TenantModelAdmin):
+    form = AlertRuleAdminForm
     list_display = ["name", "organization", "metric", "window", "condition", "threshold",
                     "severity", "enabled", "state", "last_evaluated_at"]
     list_filter = ["state", "severity", "metric", "enabled", "organization"]
@@ -38,9 +52,9 @@ class AlertRuleAdmin(TenantModelAdmin):
     def save_model(self, request, obj: AlertRule, form, change: bool) -> None:
         if not change:
             obj.created_by = request.user
-        if obj.webhook_url and not obj.webhook_secret_ciphertext:
-            secret = obj.new_webhook_secret()
-            self.message_user(request, f"Webhook secret (shown once): {secret}")
+        form.apply_webhook(obj)
+        if form.new_secret:
+            self.message_user(request, f"Webhook secret (shown once): {form.new_secret}")
         super().save_model(request, obj, form, change)  # the mixin writes the audit entry
 
 

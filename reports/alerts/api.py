@@ -1,9 +1,12 @@
 """`/api/v1/alert-rules/` and `/api/v1/alert-events/`, scoped by TenantScopedViewSet.
 
 A rule's organisation is its environments' (all of one organisation the caller administers);
-another tenant's environment id is refused as unknown, another tenant's rule is a 404. The
-webhook secret is in the answer of the POST that creates it (or of the PATCH that first sets
-a webhook), never again.
+another tenant's environment id is refused as unknown, another tenant's rule is a 404.
+
+The webhook URL is write-only (its path is a credential): answers carry `webhook_hint`
+(`hooks.slack.com/…CRET`) for everyone, owners included. A PATCH without `webhook_url` keeps
+it, `"webhook_url": ""` removes it and its secret. The webhook secret is in the answer of
+the request that creates it (the first webhook, or `"new_webhook_secret": true`), never again.
 """
 from __future__ import annotations
 
@@ -13,12 +16,13 @@ from rest_framework.filters import OrderingFilter
 
 from portal.access import environments_for_user, membership_for
 from portal.api import TenantScopedViewSet
+from portal.bounds import BoundedPrimaryKeyRelatedField, as_id
 from portal.models import Environment, Role
 from reports.alerts.models import AlertEvent, AlertRule
 from reports.alerts.validation import rule_errors
 
 
-class EnvironmentIdsField(serializers.PrimaryKeyRelatedField):
+class EnvironmentIdsField(BoundedPrimaryKeyRelatedField):
     """Environment ids limited to the caller's organisations (others are "does not exist")."""
 
     def get_queryset(self):
@@ -31,12 +35,21 @@ class AlertRuleSerializer(serializers.ModelSerializer):
                                    max_length=50)
     threshold = serializers.FloatField()
     organization = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    webhook_url = serializers.URLField(
+        max_length=500, required=False, allow_blank=True, write_only=True,
+        help_text='Write-only. Omit to keep the stored URL; "" removes it and its secret.')
+    webhook_hint = serializers.CharField(
+        read_only=True, help_text="What may be shown of the webhook URL: host/…last four.")
+    new_webhook_secret = serializers.BooleanField(
+        required=False, write_only=True,
+        help_text="true: replace the signing secret (answered once, as webhook_secret).")
 
     class Meta:
         model = AlertRule
         fields = ["id", "organization", "name", "environments", "agent_id", "metric", "window",
                   "condition", "threshold", "compare_to", "min_calls", "severity", "emails",
-                  "webhook_url", "webhook_format", "language", "enabled", "snoozed_until",
+                  "webhook_url", "webhook_hint", "new_webhook_secret", "webhook_format",
+                  "language", "enabled", "snoozed_until",
                   "state", "state_changed_at", "last_evaluated_at", "last_value", "last_note",
                   "created_at", "updated_at"]
         read_only_fields = ["state", "state_changed_at", "last_evaluated_at", "last_value",
@@ -72,17 +85,13 @@ class AlertRuleSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError(errors)
         return attrs
 
-    def _with_secret(self, rule: AlertRule) -> str:
-        if rule.webhook_url and not rule.webhook_secret_ciphertext:
-            return rule.new_webhook_secret()
-        return ""
-
     @transaction.atomic
     def create(self, validated: dict) -> AlertRule:
         environments = validated.pop("environments")
+        renew = validated.pop("new_webhook_secret", False)
         rule = AlertRule(**validated, organization=environments[0].organization,
                          created_by=self.context["request"].user)
-        self.secret = self._with_secret(rule)
+        self.secret = rule.settle_webhook(renew)
         rule.save()
         rule.environments.set(environments)
         return rule
@@ -90,9 +99,10 @@ class AlertRuleSerializer(serializers.ModelSerializer):
     @transaction.atomic
     def update(self, rule: AlertRule, validated: dict) -> AlertRule:
         environments = validated.pop("environments", None)
+        renew = validated.pop("new_webhook_secret", False)
         for name, value in validated.items():
             setattr(rule, name, value)
-        self.secret = self._with_secret(rule)
+        self.secret = rule.settle_webhook(renew)
         rule.save()
         if environments is not None:
             rule.environments.set(environments)
@@ -139,7 +149,7 @@ class AlertEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
         queryset = super().filter_queryset(queryset)
         rule = self.request.query_params.get("rule")
         if rule is not None:
-            if not rule.isdigit():
+            if as_id(rule) is None:
                 raise exceptions.ValidationError({"rule": "A rule id (an integer)."})
-            queryset = queryset.filter(rule_id=int(rule))
+            queryset = queryset.filter(rule_id=as_id(rule))
         return queryset

@@ -8,10 +8,11 @@ from django.utils.translation import gettext_lazy as _lazy
 from portal.models import Organization
 from reports.alerts.models import AlertRule
 from reports.alerts.validation import rule_errors
+from reports.alerts.webhook_fields import WebhookFieldsMixin
 from reports.subscription_forms import parse_addresses
 
 
-class AlertRuleForm(forms.ModelForm):
+class AlertRuleForm(WebhookFieldsMixin, forms.ModelForm):
     emails = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 2}),
         label=_lazy("Other addresses"),
@@ -21,7 +22,8 @@ class AlertRuleForm(forms.ModelForm):
         model = AlertRule
         fields = ["name", "environments", "agent_id", "metric", "window", "condition",
                   "threshold", "compare_to", "min_calls", "severity", "members", "emails",
-                  "webhook_url", "webhook_format", "language", "enabled", "snoozed_until"]
+                  "webhook_url", "remove_webhook", "new_webhook_secret", "webhook_format",
+                  "language", "enabled", "snoozed_until"]
         widgets = {"environments": forms.CheckboxSelectMultiple,
                    "members": forms.CheckboxSelectMultiple,
                    "snoozed_until": forms.DateTimeInput(attrs={"type": "datetime-local"})}
@@ -37,6 +39,8 @@ class AlertRuleForm(forms.ModelForm):
         self.fields["members"].label_from_instance = lambda u: f"{u.get_username()} <{u.email}>"
         if self.instance.pk:
             self.initial["emails"] = "\n".join(self.instance.emails)
+        if not self.instance.webhook_url:
+            del self.fields["remove_webhook"]  # nothing to remove
 
     def clean_emails(self) -> list[str]:
         return parse_addresses(self.cleaned_data.get("emails", ""))
@@ -55,9 +59,7 @@ class AlertRuleForm(forms.ModelForm):
     def save(self, commit: bool = True) -> AlertRule:
         rule = super().save(commit=False)
         rule.organization = self.organization
-        self.new_secret = ""
-        if rule.webhook_url and not rule.webhook_secret_ciphertext:
-            self.new_secret = rule.new_webhook_secret()
+        self.apply_webhook(rule)
         if commit:
             rule.save()
             self.save_m2m()

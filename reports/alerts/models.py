@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from portal import crypto
+from portal.bounds import StorableDateTimeField
 from portal.models import Environment, Organization
 
 
@@ -125,7 +126,7 @@ class AlertRule(models.Model):
     last_value = models.FloatField(null=True, blank=True, editable=False)
     # What the last evaluation said, e.g. "not judged: day 2026-03-10 not mirrored".
     last_note = models.CharField(max_length=300, blank=True, default="", editable=False)
-    snoozed_until = models.DateTimeField(null=True, blank=True)
+    snoozed_until = StorableDateTimeField(null=True, blank=True)
     acknowledged_at = models.DateTimeField(null=True, blank=True, editable=False)
     acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                         on_delete=models.SET_NULL, related_name="+",
@@ -151,6 +152,19 @@ class AlertRule(models.Model):
         secret = "whsec_" + secrets.token_urlsafe(32)
         self.webhook_secret_ciphertext = crypto.encrypt(secret)
         return secret
+
+    def webhook_hint(self) -> str:
+        """What anyone may see of the webhook URL (its path is a credential): host/…last4."""
+        return crypto.url_hint(self.webhook_url)
+
+    def settle_webhook(self, renew: bool = False) -> str:
+        """Before saving: forget the secret of a removed webhook; make one for a webhook that
+        has none (or when `renew`). The new secret, for the caller to show once, or ""."""
+        if not self.webhook_url:
+            self.webhook_secret_ciphertext = ""
+        elif renew or not self.webhook_secret_ciphertext:
+            return self.new_webhook_secret()
+        return ""
 
     def webhook_secret(self) -> str:
         return crypto.decrypt(self.webhook_secret_ciphertext) if \

@@ -6,6 +6,7 @@ from django import forms
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
+from portal.bounds import OUT_OF_BOUNDS, date_problem
 from reports.saved_views.models import SavedView
 
 # Parameters that are not part of "the view": the page number, exports, the CSRF token.
@@ -38,6 +39,8 @@ class SavedViewForm(forms.ModelForm):
             raise forms.ValidationError(
                 _("These filters are too long to save (at most %(max)d characters).")
                 % {"max": MAX_QUERY})
+        if any(date_problem(value) for values in QueryDict(query).lists() for value in values[1]):
+            raise forms.ValidationError(OUT_OF_BOUNDS)
         return query
 
 

@@ -13,6 +13,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from portal.access import org_page
+from portal.bounds import IdsFilter
 from portal.models import Environment, Organization
 from portal.pages import render_org_page
 from reports import csv
@@ -44,7 +45,7 @@ class CallFilter(DrillFilters, CallFilterSet):
     environments and `testing` brings back test calls, which are hidden by default.
     """
 
-    environment = django_filters.ModelMultipleChoiceFilter(
+    environment = IdsFilter(
         label=_("Environments"), queryset=Environment.objects.none())
     testing = django_filters.BooleanFilter(label=_("Include test calls"), method="filter_testing",
                                            widget=forms.CheckboxInput)

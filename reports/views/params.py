@@ -11,6 +11,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from portal.bounds import IdsChoiceField
 from portal.models import Environment, Organization
 from reports.scope import ReportScope, ScopeError, build_scope, check_range, resolve_range
 
@@ -39,8 +40,8 @@ class ReportFilterForm(forms.Form):
                             widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(label=_("To"), required=False,
                           widget=forms.DateInput(attrs={"type": "date"}))
-    env = forms.ModelMultipleChoiceField(label=_("Environments"), required=False,
-                                         queryset=Environment.objects.none())
+    env = IdsChoiceField(label=_("Environments"), required=False,
+                         queryset=Environment.objects.none())
     agent = forms.ChoiceField(label=_("Agent"), required=False)
 
     def __init__(self, data, *, organization: Organization) -> None:
