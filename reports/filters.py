@@ -39,7 +39,9 @@ class CallFilterForm(forms.Form):
 
 
 class CallFilterSet(django_filters.FilterSet):
-    """Filters over `Call` with Talkover's parameter names and messages."""
+    """Filters over `Call` with Talkover's parameter names and messages (the explorer's).
+    `search` is the one search rule of `reports.call_search`, which the compatible listing
+    (`reports.talkover_listing`) and `calls_in_range` apply too."""
 
     status = django_filters.ChoiceFilter(
         choices=CallStatus.choices,
