@@ -6,16 +6,20 @@ breaks a long ID instead of scrolling a phone sideways.
 from __future__ import annotations
 
 import re
+import shutil
 from datetime import timedelta
 from html import unescape
 from urllib.parse import parse_qs
 
 import pytest
+from django.conf import settings
+from django.test import Client
 from django.utils import timezone
 
 from portal.models import Provider
 from tests.conftest import make_env
 from tests.factories import build_call, save_calls
+from tests.test_browser_portal import CHROMIUM, browser  # noqa: F401  (the shared browser)
 
 pytestmark = pytest.mark.django_db
 
@@ -94,11 +98,23 @@ def test_transcript_filter_only_where_a_provider_sends_transcripts(client, alice
     assert "No calls match" in html
 
 
-def test_heading_rule_breaks_long_ids():
-    from django.contrib.staticfiles import finders
-
-    css = open(finders.find("css/portal.css")).read()
-    assert "h1.call-id code { overflow-wrap: anywhere; word-break: break-all; }" in css
+@pytest.mark.browser
+@pytest.mark.skipif(not shutil.which(CHROMIUM), reason="chromium is not installed")
+def test_call_page_with_a_long_id_fits_a_phone(browser, live_server, alice, calls):  # noqa: F811
+    """At 390 px the heading's ID breaks instead of pushing the page sideways."""
+    client = Client()
+    client.force_login(alice)
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
+                                  device_scale_factor=1)
+    context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": client.cookies[
+        settings.SESSION_COOKIE_NAME].value, "url": live_server.url}])
+    page = context.new_page()
+    response = page.goto(f"{live_server.url}/o/org-a/calls/{calls[0].pk}/")
+    assert response is not None and response.status == 200
+    assert LONG_SID in page.inner_text("h1")
+    scroll = page.evaluate("() => document.documentElement.scrollWidth")
+    context.close()
+    assert scroll <= 390
 
 
 
