@@ -1,13 +1,14 @@
 """Report pages' bodies kept rendered until the data they show changes.
 
 A dashboard's body (coverage, key figures, charts, tables and their 500-1,200 drill links)
-is a pure function of the report summaries, the page's query, the language and the
-organisation's day; the summaries are themselves cached by each environment's data version
-(`reports.cache`). The body is kept under the same key plus those inputs, so a request after
-the first one renders only the frame around it (header, freshness, banners, filters: what
-depends on the user or the clock), and no process can serve a body older than the last sync
-that changed the mirror. Reads and writes go through the Redis guard (`reports.cache`): a
-sick cache renders the body every time, never a 500 and never a wait.
+is a pure function of the report summaries, the page's query, the language, the
+organisation's day and its environments' names; the summaries are themselves cached by each
+environment's data version (`reports.cache`). The body is kept under the same key plus those
+inputs, so a request after the first one renders only the frame around it (header,
+freshness, banners, filters: what depends on the user or the clock), and no process can
+serve a body older than the last sync that changed the mirror. Reads and writes go through
+the Redis guard (`reports.cache`): a sick cache renders the body every time, never a 500 and
+never a wait.
 
 A view builds a `PageBody` and computes the body's context only when `body.html` is None;
 the template wraps the body in `{% page_body body %}…{% end_page_body %}`
@@ -45,8 +46,10 @@ class PageBody:
         org = scope.organization
         params = {kind: scope.cache_params(kind) for kind in kinds}
         query = sorted((k, v) for k, values in request.GET.lists() for v in values)
+        # Names too: renaming an environment changes no data version but shows in the body.
+        names = [e.name for e in scope.environments]
         variant = repr((BODY_VERSION, page, get_language(), org.slug, org.timezone,
-                        timezone.localdate(timezone=org.tzinfo).isoformat(), query))
+                        timezone.localdate(timezone=org.tzinfo).isoformat(), query, names))
         key = page_key(f"page-{page}", scope.environments, params, variant)
         html = read_page(key)
         return cls(key, html, kept=html is not None)
