@@ -74,26 +74,31 @@ def seed(calls: int) -> tuple[Organization, Environment]:
     return org, env
 
 
-def timed(client: Client, url: str, runs: int, *, cold: bool) -> tuple[float, float]:
-    """Median and p95 ms of `runs` requests; `cold` empties the report cache before each."""
-    samples = []
+def timed(client: Client, url: str, runs: int, *, cold: bool) -> tuple[float, float, float]:
+    """Median and p95 ms of `runs` requests, and the median CPU ms this process spent on one
+    (not PostgreSQL's: on a loaded machine the wall time mostly says how loaded it is);
+    `cold` empties the report cache before each request."""
+    samples, cpu = [], []
     for _ in range(runs):
         if cold:
             cache.clear()
-        began = time.perf_counter()
+        began, began_cpu = time.perf_counter(), time.process_time()
         response = client.get(url)
         if hasattr(response, "streaming_content"):
             b"".join(response.streaming_content)
         samples.append((time.perf_counter() - began) * 1000)
+        cpu.append((time.process_time() - began_cpu) * 1000)
         assert response.status_code == 200, (url, response.status_code)
     samples.sort()
-    return statistics.median(samples), samples[max(0, math.ceil(0.95 * len(samples)) - 1)]
+    return (statistics.median(samples), samples[max(0, math.ceil(0.95 * len(samples)) - 1)],
+            statistics.median(cpu))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--only", default="", help="only the pages whose label has this")
     args = parser.parse_args()
     org, env = seed(args.calls)
     user, _ = get_user_model().objects.get_or_create(username="bench")
@@ -122,11 +127,18 @@ def main() -> None:
     print(f"{total:,} calls in one environment; {args.runs} requests each; ms "
           "(uncached: report cache emptied before each request)")
     client.get("/o/bench/sync/")  # warm up: imports, template loading, connection
-    print(f"{'page':40} {'uncached p50':>12} {'p95':>7} {'cached p50':>11} {'p95':>7}")
+    print(f"{'page':38} {'uncached p50':>12} {'p95':>7} {'cpu':>6} {'cached p50':>11} {'p95':>7} "
+          f"{'cpu':>6}")
     for label, url in pages:
+        if args.only not in label:
+            continue
         cold = timed(client, url, args.runs, cold=True)
         warm = timed(client, url, args.runs, cold=False)
-        print(f"{label:40} {cold[0]:12.1f} {cold[1]:7.1f} {warm[0]:11.1f} {warm[1]:7.1f}")
+        print(f"{label:38} {cold[0]:12.1f} {cold[1]:7.1f} {cold[2]:6.1f} {warm[0]:11.1f} "
+              f"{warm[1]:7.1f} {warm[2]:6.1f}")
+    load = os.getloadavg()[0]
+    print(f"load average (1 min) {load:.1f} on {os.cpu_count()} CPUs; cpu = median CPU ms of "
+          "this process per request (PostgreSQL's not included)")
 
 
 if __name__ == "__main__":
