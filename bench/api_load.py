@@ -19,7 +19,11 @@ endpoint:
   page (`per_page=100&page=1000`), with an API token;
 - the calls report summary, cold (every request a different date range, so none is cached)
   and cached (one range, warmed first), with an API token;
-- the dashboard page, with a logged-in session.
+- the portal pages with a logged-in session, over windows that hold data (the mirror's last
+  30 and 90 days, ending on its last day — a preset relative to today would measure an empty
+  page): the dashboard, the agents page and the calls explorer (first page and a search by a
+  SID cut as its table shows it). A page case stops the run if its first answer holds no
+  call figure.
 
 The per-user API throttle (API_THROTTLE_RATE, 1,200 a minute by default) is raised for the run:
 the bench measures what the server can do, not the throttle. wrk runs on the same machine, so
@@ -200,8 +204,22 @@ def main() -> None:
         ("listing deep page (1000 × 100)", [f"{listing}?per_page=100&page=1000"], api),
         ("reports summary, cold", report_paths(env.pk, last, 3660), api),
         ("reports summary, cached", [warm], api),
-        ("dashboard page (30 days)", [f"/o/{env.organization.slug}/?range=30d"], page),
     ]
+    slug = env.organization.slug
+    sid = Call.objects.filter(environment=env).values_list("sid", flat=True)[4321]
+
+    def window(days: int, start: str = "start", end: str = "end") -> str:
+        return f"{start}={last - timedelta(days - 1)}&{end}={last}"
+
+    page_cases = [
+        ("dashboard page (30 days)", f"/o/{slug}/?range=custom&{window(30)}"),
+        ("dashboard page (90 days)", f"/o/{slug}/?range=custom&{window(90)}"),
+        ("agents page (30 days)", f"/o/{slug}/agents/?range=custom&{window(30)}"),
+        ("calls explorer (30 days)", f"/o/{slug}/calls/?{window(30, 'date_from', 'date_to')}"),
+        ("calls explorer, cut SID search",
+         f"/o/{slug}/calls/?{window(90, 'date_from', 'date_to')}&search={sid[:13]}"),
+    ]
+    cases += [(label, [path], page) for label, path in page_cases]
     load_before = os.getloadavg()
     server = start_gunicorn(port)
     results = []
@@ -211,6 +229,8 @@ def main() -> None:
             if first.status_code != 200:
                 sys.exit(f"{label}: {paths[-1]} answered {first.status_code}: "
                          f"{first.text[:300]}")
+            if headers is page and not re.search(r'data-calls="[1-9]|/calls/\d+/', first.text):
+                sys.exit(f"{label}: {paths[-1]} shows no call: the window holds no data")
             if len(paths) == 1:  # warm the workers, connections and caches first (unmeasured)
                 run_wrk(base, paths, headers, args, duration=3)
             results.append((label, len(paths), run_wrk(base, paths, headers, args)))

@@ -4,11 +4,15 @@ Usage (PostgreSQL; seeds once, reuses the data on later runs):
     DATABASE_URL=postgres://… python bench/pages_render.py [--calls 1000000] [--runs 5]
 
 Times the whole Django request (middleware, view, queries, template) through the test
-client, so it is what the server spends, without network or browser. Prints one table.
+client, so it is what the server spends, without network or browser. Prints one table:
+median and p95 per page, with the report cache emptied before each request (uncached) and
+warm (cached). The searches are the explorer's `search` forms: a whole SID, the SID cut as the
+table shows it, its suffix, part of a phone number, and a needle that matches nothing.
 """
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import statistics
 import sys
@@ -70,25 +74,31 @@ def seed(calls: int) -> tuple[Organization, Environment]:
     return org, env
 
 
-def timed(client: Client, url: str, runs: int, *, cold: bool) -> float:
-    """Median ms of `runs` requests; `cold` empties the report cache before each one."""
-    samples = []
+def timed(client: Client, url: str, runs: int, *, cold: bool) -> tuple[float, float, float]:
+    """Median and p95 ms of `runs` requests, and the median CPU ms this process spent on one
+    (not PostgreSQL's: on a loaded machine the wall time mostly says how loaded it is);
+    `cold` empties the report cache before each request."""
+    samples, cpu = [], []
     for _ in range(runs):
         if cold:
             cache.clear()
-        began = time.perf_counter()
+        began, began_cpu = time.perf_counter(), time.process_time()
         response = client.get(url)
         if hasattr(response, "streaming_content"):
             b"".join(response.streaming_content)
         samples.append((time.perf_counter() - began) * 1000)
+        cpu.append((time.process_time() - began_cpu) * 1000)
         assert response.status_code == 200, (url, response.status_code)
-    return statistics.median(samples)
+    samples.sort()
+    return (statistics.median(samples), samples[max(0, math.ceil(0.95 * len(samples)) - 1)],
+            statistics.median(cpu))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", type=int, default=1_000_000)
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--only", default="", help="only the pages whose label has this")
     args = parser.parse_args()
     org, env = seed(args.calls)
     user, _ = get_user_model().objects.get_or_create(username="bench")
@@ -105,19 +115,30 @@ def main() -> None:
         ("calls explorer, sorted by status", "/o/bench/calls/?sort=status"),
         ("calls explorer, sorted by duration", "/o/bench/calls/?sort=-duration"),
         ("calls explorer, page 200", "/o/bench/calls/?page=200"),
-        ("calls explorer, search SID", f"/o/bench/calls/?q={sid}"),
+        ("calls explorer, search SID", f"/o/bench/calls/?search={sid}"),
+        ("calls explorer, search cut SID", f"/o/bench/calls/?search={sid[:13]}"),
+        ("calls explorer, search SID suffix", f"/o/bench/calls/?search={sid[-8:]}"),
+        ("calls explorer, search phone part", "/o/bench/calls/?search=5550123"),
+        ("calls explorer, search zzzz999", "/o/bench/calls/?search=zzzz999"),
         ("agents, last 90 days", "/o/bench/agents/?range=90d"),
         ("callbacks, last 90 days", "/o/bench/callbacks/?range=90d"),
     ]
     total = Call.objects.filter(environment=env).count()
-    print(f"{total:,} calls in one environment; median of {args.runs} requests; ms "
+    print(f"{total:,} calls in one environment; {args.runs} requests each; ms "
           "(uncached: report cache emptied before each request)")
     client.get("/o/bench/sync/")  # warm up: imports, template loading, connection
-    print(f"{'page':40} {'uncached':>9} {'cached':>8}")
+    print(f"{'page':38} {'uncached p50':>12} {'p95':>7} {'cpu':>6} {'cached p50':>11} {'p95':>7} "
+          f"{'cpu':>6}")
     for label, url in pages:
+        if args.only not in label:
+            continue
         cold = timed(client, url, args.runs, cold=True)
         warm = timed(client, url, args.runs, cold=False)
-        print(f"{label:40} {cold:9.1f} {warm:8.1f}")
+        print(f"{label:38} {cold[0]:12.1f} {cold[1]:7.1f} {cold[2]:6.1f} {warm[0]:11.1f} "
+              f"{warm[1]:7.1f} {warm[2]:6.1f}")
+    load = os.getloadavg()[0]
+    print(f"load average (1 min) {load:.1f} on {os.cpu_count()} CPUs; cpu = median CPU ms of "
+          "this process per request (PostgreSQL's not included)")
 
 
 if __name__ == "__main__":

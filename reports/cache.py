@@ -81,3 +81,23 @@ def cached_rendering(kind: str, environments: Sequence[Environment], params: dic
 def rendered_response(body: bytes, content_type: str = "application/json") -> HttpResponse:
     """A response carrying already rendered bytes (no serialiser, no renderer on the way)."""
     return HttpResponse(body, content_type=content_type)
+
+
+def page_key(kind: str, environments: Sequence[Environment], params: dict[str, Any],
+             variant: str) -> str:
+    """The key of a rendered page part: the report's key (so a sync that changes the mirror
+    makes it unreachable) plus `variant`, what else the HTML depends on (language, query)."""
+    digest = hashlib.sha256(variant.encode()).hexdigest()[:16]
+    return f"{report_key(kind, environments, params)}:p{digest}"
+
+
+def read_page(key: str) -> str | None:
+    """A rendered page part kept under `key`, or None (missing, or the cache is failing)."""
+    html = redis_guard.optional("page cache", lambda: cache.get(key), None)
+    return html if isinstance(html, str) else None
+
+
+def keep_page(key: str, html: str) -> None:
+    """Keep a rendered page part; a failing cache only means the next request renders it."""
+    redis_guard.optional("page cache",
+                         lambda: cache.set(key, html, report_cache_seconds()), None)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote_plus, urlencode
 
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -83,9 +83,64 @@ def explorer_url(org_slug: str, params: list[tuple[str, str]]) -> str:
     return f"{reverse('calls', args=[org_slug])}?{urlencode(params)}"
 
 
-def door(org_slug: str, scope: Any, calls: int, **narrow: Any) -> Door:
-    """The door of a figure that counts `calls` calls of `scope` narrowed by `narrow`."""
-    return Door(explorer_url(org_slug, explorer_params(scope, **narrow)), int(calls or 0))
+class Drill:
+    """One page's doors, built from one resolved base: the explorer's path is resolved and
+    the scope's own parameters (period, environments, agent, direction) are encoded once,
+    and each link adds only its narrowing. A dashboard holds 500 to 1,200 links; one
+    `reverse()` + `urlencode()` each was two thirds of its time.
+
+    `url(**narrow)` is exactly `explorer_url(slug, explorer_params(scope, **narrow))`, the
+    rule's reference spelling (tests/test_drill_links.py holds them equal).
+    """
+
+    def __init__(self, org_slug: str, scope: Any) -> None:
+        self.scope = scope
+        self._base = f"{reverse('calls', args=[org_slug])}?"
+        self._period = (scope.start.isoformat(), scope.end.isoformat())
+        self._environments = "&".join(f"environment={e.pk}" for e in scope.environments)
+        self._agent = (f"agent_id={quote_plus(scope.agent_ids[0])}" if scope.agent_ids
+                       else "")
+        self._direction = getattr(scope, "direction", None) or None
+        self._quoted: dict[str, str] = {}
+
+    def _quote(self, value: str) -> str:
+        quoted = self._quoted.get(value)
+        if quoted is None:
+            quoted = self._quoted[value] = quote_plus(value)
+        return quoted
+
+    def url(self, *, start: date | None = None, end: date | None = None,
+            outcome: str | None = None, direction: str | None = None,
+            env_id: int | None = None, agent_id: str | None = None,
+            weekday: int | None = None, hour: int | None = None) -> str:
+        """The explorer URL of the scope narrowed to one figure (see `explorer_params`)."""
+        if outcome is not None and outcome not in OUTCOMES:
+            raise ValueError(f"unknown outcome {outcome!r}")
+        first = start.isoformat() if start else self._period[0]
+        last = end.isoformat() if end else self._period[1]
+        parts = [f"date_from={first}&date_to={last}"]
+        if env_id is not None:
+            parts.append(f"environment={int(env_id)}")
+        elif self._environments:
+            parts.append(self._environments)
+        if agent_id is not None:
+            parts.append(f"agent_id={self._quote(agent_id or NO_AGENT)}")
+        elif self._agent:
+            parts.append(self._agent)
+        direction = direction or self._direction
+        if direction:
+            parts.append(f"direction={self._quote(direction)}")
+        if outcome:
+            parts.append(f"outcome={outcome}")
+        if weekday is not None:
+            parts.append(f"weekday={int(weekday) + 1}")
+        if hour is not None:
+            parts.append(f"hour={int(hour)}")
+        return self._base + "&".join(parts)
+
+    def door(self, calls: int | None, **narrow: Any) -> Door:
+        """The door of a figure that counts `calls` calls of the scope narrowed by `narrow`."""
+        return Door(self.url(**narrow), int(calls or 0))
 
 
 def outcome_count(figures: Any, outcome: str) -> int:
@@ -93,7 +148,7 @@ def outcome_count(figures: Any, outcome: str) -> int:
     return int(getattr(figures, outcome) or 0)
 
 
-def series_doors(org_slug: str, scope: Any, series: list) -> dict[str, list[str | None]]:
+def series_doors(drill: Drill, series: list) -> dict[str, list[str | None]]:
     """Per outcome (and "total"), the URL of each series point; None where it counts nothing.
 
     The dashboard's chart opens them on click (one list per stacked dataset).
@@ -107,10 +162,9 @@ def series_doors(org_slug: str, scope: Any, series: list) -> dict[str, list[str 
             for key in doors:
                 doors[key].append(None)
             continue
-        doors["total"].append(door(org_slug, scope, f.total, start=point.start,
-                                   end=point.end).url if f.total else None)
+        doors["total"].append(drill.url(start=point.start, end=point.end) if f.total else None)
         for outcome in OUTCOMES:
             n = outcome_count(f, outcome)
-            doors[outcome].append(door(org_slug, scope, n, start=point.start, end=point.end,
-                                       outcome=outcome).url if n else None)
+            doors[outcome].append(drill.url(start=point.start, end=point.end,
+                                            outcome=outcome) if n else None)
     return doors

@@ -13,6 +13,7 @@ import django_filters
 from django import forms
 from django.db.models import Q, QuerySet
 
+from reports.call_search import MAX_SEARCH, search_calls
 from sync.models import Agent, Call, CallStatus, Direction
 from sync.rollups import local_day_bounds
 
@@ -38,7 +39,9 @@ class CallFilterForm(forms.Form):
 
 
 class CallFilterSet(django_filters.FilterSet):
-    """Filters over `Call` with Talkover's parameter names and messages."""
+    """Filters over `Call` with Talkover's parameter names and messages (the explorer's).
+    `search` is the one search rule of `reports.call_search`, which the compatible listing
+    (`reports.talkover_listing`) and `calls_in_range` apply too."""
 
     status = django_filters.ChoiceFilter(
         choices=CallStatus.choices,
@@ -57,7 +60,7 @@ class CallFilterSet(django_filters.FilterSet):
         method="filter_date_to",
         error_messages={"invalid": "The date to must be a valid date."},
     )
-    search = django_filters.CharFilter(method="filter_search", max_length=100)
+    search = django_filters.CharFilter(method="filter_search", max_length=MAX_SEARCH)
 
     class Meta:
         model = Call
@@ -76,16 +79,8 @@ class CallFilterSet(django_filters.FilterSet):
         return queryset.filter(started_at__lt=local_day_bounds(value, self.timezone)[1])
 
     def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        """Phone numbers (raw or formatted, partial) or the call SID / id (exact)."""
-        value = value.strip()
-        if not value:
-            return queryset
-        digits = "".join(ch for ch in value if ch.isdigit())
-        q = Q(sid=value) | Q(external_id=value) | Q(to_formatted__icontains=value) | Q(
-            from_formatted__icontains=value)
-        if digits:
-            q |= Q(to_number__contains=digits) | Q(from_number__contains=digits)
-        return queryset.filter(q)
+        """A call's id or SID by any part, phone numbers by their digits (`call_search`)."""
+        return search_calls(queryset, value)
 
 
 class StrictNullBooleanField(forms.NullBooleanField):

@@ -21,18 +21,18 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
-from django.db.models import CharField, Func, Q, QuerySet, Sum
+from django.db.models import CharField, Func, QuerySet, Sum
 from django.db.models.expressions import RawSQL
 
 from portal.models import Environment, Provider
 from reports.cache import cached_report
+from reports.call_search import CALL_ID_EXACT, MAX_SEARCH, search_calls
 from reports.scope import ScopeError, parse_day
 from reports.talkover_compat import TalkoverValidationError, page_params, range_errors
 from sync.models import STATUS_COLUMNS, Agent, AgentDayRollup, Call
@@ -45,12 +45,9 @@ TALKOVER_STATUSES = ("initiated", "ringing", "answered", "completed", "failed", 
                      "no-answer")
 ORIGINS_STATUSES = (*TALKOVER_STATUSES, "queued")
 DIRECTIONS = ("inbound", "outbound")
-MAX_SEARCH = 100
 # Larger than any environment: only there to make the search subquery a planning fence.
 MAX_MATCHES = 10**12
 ORDER = ("-started_at", "-external_id")
-# A needle made only of what phone numbers are written with is matched on its digits.
-_PHONE = re.compile(r"[0-9+()\-. ]*[0-9][0-9+()\-. ]*")
 
 
 @dataclass(frozen=True)
@@ -131,20 +128,6 @@ def parse_call_query(params: Mapping[str, str], env: Environment, *,
                      direction=direction, date_from=first, date_to=last, search=search)
 
 
-def search_q(needle: str) -> Q:
-    """Calls whose numbers or SID contain `needle` (any part), or whose id is `needle`.
-
-    A needle that looks like a phone number ("+55 11 9…", "(123) 456-7890") is matched on its
-    digits, so the stored E.164 number is found however the client wrote it. Each condition is
-    a `LIKE '%…%'` that a trigram GIN index answers on PostgreSQL (migration 0006_h21).
-    """
-    q = Q(sid__icontains=needle) | Q(external_id=needle)
-    digits = "".join(ch for ch in needle if ch.isdigit())
-    if _PHONE.fullmatch(needle) and digits:
-        return q | Q(to_number__contains=digits) | Q(from_number__contains=digits)
-    return q | Q(to_number__contains=needle) | Q(from_number__contains=needle)
-
-
 def _calls(env: Environment, query: CallQuery) -> QuerySet:
     """The listing's calls before paging: equality filters, local-day range, search."""
     tz = env.organization.tzinfo
@@ -159,9 +142,7 @@ def _calls(env: Environment, query: CallQuery) -> QuerySet:
         qs = qs.filter(started_at__gte=local_day_bounds(query.date_from, tz)[0])
     if query.date_to:
         qs = qs.filter(started_at__lt=local_day_bounds(query.date_to, tz)[1])
-    if query.search:
-        qs = qs.filter(search_q(query.search))
-    return qs
+    return search_calls(qs, query.search, CALL_ID_EXACT)
 
 
 def _day_counts(env: Environment, query: CallQuery) -> list[tuple[date, int]]:

@@ -15,7 +15,7 @@ from django.db import connection
 from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 
-from reports.talkover_listing import search_q
+from reports.call_search import CALL_ID_EXACT, search_q
 from sync.models import AgentDayRollup, Call
 from tests.factories import build_call, make_agents, make_calls, save_calls
 
@@ -170,7 +170,7 @@ def test_a_search_matching_many_calls_pages_and_counts_exactly(env_a, mirror, al
     save_calls(env_a, tied)
     client = api_client_for(alice)
     needle = "0"  # in most numbers and SIDs, not all
-    matches = list(Call.objects.filter(environment=env_a).filter(search_q(needle))
+    matches = list(Call.objects.filter(environment=env_a).filter(search_q(needle, CALL_ID_EXACT))
                    .order_by("-started_at", "-external_id").values_list("external_id",
                                                                         flat=True))
     assert 100 < len(matches) < Call.objects.filter(environment=env_a).count()

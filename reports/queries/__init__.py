@@ -11,7 +11,7 @@ Interface (stable; other branches depend on it)::
     callbacks_summary(environments, start, end) -> CallbacksSummary
     freshness(environments) -> list[Freshness]
     calls_in_range(environments, start, end, *, agent_ids=None, direction=None, status=None,
-                   include_testing=False) -> QuerySet[Call]      # raw calls, for drill-down
+                   include_testing=False, search=None) -> QuerySet[Call]  # raw calls, drill-down
     as_jsonable(summary) -> dict                                  # JSON-ready, dates as ISO
 
 - `environments`: a list or queryset of `Environment` of ONE organisation (ValueError

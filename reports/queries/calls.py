@@ -14,6 +14,7 @@ from datetime import date
 from django.db.models import Q, QuerySet
 
 from portal.models import Environment
+from reports.call_search import search_calls
 from reports.queries import rollup_sql as sql
 from reports.queries.common import (
     Comparison,
@@ -293,13 +294,16 @@ def calls_in_range(
     direction: Sequence[str] | str | None = None,
     status: Sequence[str] | str | None = None,
     include_testing: bool = False,
+    search: str | None = None,
 ) -> QuerySet[Call]:
-    """Raw calls behind a summary (drill-down): same days, same filters, newest first."""
+    """Raw calls behind a summary (drill-down): same days, same filters, newest first;
+    `search` narrows them by the explorer's one search rule (`reports.call_search`)."""
     check_range(start, end)
     envs, org = resolve_environments(environments)
     first, _ = local_day_bounds(start, org.tzinfo)
     _, after = local_day_bounds(end, org.tzinfo)
     q = _filter_q(_call_filters(agent_ids, direction, status, include_testing))
-    return Call.objects.filter(
+    calls = Call.objects.filter(
         q, environment__in=[e.pk for e in envs], started_at__gte=first, started_at__lt=after,
-    ).order_by("-started_at", "-id")
+    )
+    return search_calls(calls, search).order_by("-started_at", "-id")

@@ -28,21 +28,29 @@ def _link(text: Any, calls: int, url: str) -> str:
                        url, calls, title, text)
 
 
+def _drill(context) -> drill.Drill | None:
+    """The page's `drill.Drill` (its view passes one); built here for a page that does not."""
+    built = context.get("drill")
+    if built is None and context.get("scope") is not None and context.get("org") is not None:
+        built = drill.Drill(context["org"].slug, context["scope"])
+    return built
+
+
 @register.simple_tag(takes_context=True)
 def drill_link(context, text: Any, calls: int | None, **narrow: Any) -> str:
     """`text` linked to the explorer filtered to the `calls` calls of the page's scope
     narrowed by `narrow` (see `drill.explorer_params`); plain `text` when there are none."""
-    scope, org = context.get("scope"), context.get("org")
-    if not calls or scope is None or org is None:
+    doors = _drill(context) if calls else None
+    if doors is None:
         return format_html("{}", text)
     narrow = {k: v for k, v in narrow.items() if v is not None}
-    return _link(text, int(calls), drill.door(org.slug, scope, calls, **narrow).url)
+    return _link(text, int(calls), doors.url(**narrow))
 
 
 @register.simple_tag(takes_context=True)
 def drill_series_rows(context, series) -> str:
     """The calls-per-period table body, each count linked to its period's calls."""
-    scope, org = context["scope"], context["org"]
+    doors = _drill(context)
 
     notes = {"missing": _("not mirrored"), "partial": _("partial")}
 
@@ -60,7 +68,7 @@ def drill_series_rows(context, series) -> str:
         cells = [(f.total, {})] + [(drill.outcome_count(f, o), {"outcome": o})
                                    for o in ("answered", "no_answer", "busy", "failed")]
         html = format_html_join("", '<td class="num">{}</td>', (
-            (_link(_int(n), n, drill.door(org.slug, scope, n, **span, **extra).url)
+            (_link(_int(n), n, doors.url(**span, **extra))
              if n else _int(n),) for n, extra in cells))
         return label(point), format_html(
             '{}<td class="num">{}</td>', html, percent(f.answer_rate))
@@ -71,14 +79,13 @@ def drill_series_rows(context, series) -> str:
 @register.simple_tag(takes_context=True)
 def drill_heatmap_rows(context, rows) -> str:
     """Heatmap body (weekday rows, local-hour columns), each cell linked to its calls."""
-    scope, org = context["scope"], context["org"]
+    doors = _drill(context)
 
     # Shading stops at 60 % opacity so the dark figures keep a contrast above 4.5:1.
     def cells(weekday: int, values) -> str:
         out = []
         for hour, (n, share) in enumerate(values):
-            text = _link(_int(n), n, drill.door(org.slug, scope, n, weekday=weekday,
-                                                hour=hour).url) if n else _int(n)
+            text = _link(_int(n), n, doors.url(weekday=weekday, hour=hour)) if n else _int(n)
             out.append((f"{share * 0.6:.2f}", text))
         return format_html_join(
             "", '<td style="background: rgba(29,78,216,{})">{}</td>', out)

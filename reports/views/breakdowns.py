@@ -7,6 +7,7 @@ from portal.access import org_page
 from portal.pages import render_org_page
 from reports import csv
 from reports.agent_table import DEFAULT_SORT, sort_rows
+from reports.drill import Drill
 from reports.scope import callbacks_report, calls_report
 from reports.views.coverage import coverage_context
 from reports.views.params import scope_from_request
@@ -48,6 +49,6 @@ def agents(request: HttpRequest, org_slug: str) -> HttpResponse:
             csv.filename("calls", org.slug, scope.start, scope.end, "agents"))
     return render_org_page(request, org, "reports/agents.html", {
         "form": form, "scope": scope, "summary": summary, "show_agent": False,
-        "rows": rows, "sort": sort,
+        "rows": rows, "sort": sort, "drill": Drill(org.slug, scope),
         **coverage_context(scope.environments, summary),
     })

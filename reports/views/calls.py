@@ -7,7 +7,7 @@ import django_filters
 from django import forms
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
@@ -19,6 +19,7 @@ from portal.pages import render_org_page
 from reports import csv
 from reports.drill_filters import DrillFilters
 from reports.filters import CallFilterSet
+from reports.provider_fields import any_sends, not_sent
 from reports.transcript_search import filter_transcripts, highlight
 from sync.models import Call
 
@@ -62,8 +63,9 @@ class CallFilter(DrillFilters, CallFilterSet):
         data.setdefault("testing", "")
         # Environment ids, not a join on the organisation: the (environment, …) indexes then
         # serve both the filters and the newest-first order.
-        env_ids = list(Environment.objects.filter(organization=organization).values_list(
-            "pk", flat=True))
+        environments = list(Environment.objects.filter(organization=organization).values_list(
+            "pk", "provider"))
+        env_ids = [pk for pk, _provider in environments]
         super().__init__(data, Call.objects.filter(environment_id__in=env_ids),
                          timezone=organization.tzinfo)
         for name, label in self.LABELS.items():
@@ -75,7 +77,12 @@ class CallFilter(DrillFilters, CallFilterSet):
         for name in ("date_from", "date_to"):
             self.filters[name].extra["widget"] = forms.DateInput(attrs={"type": "date"})
         self.filters["agent_id"] = self.agent_filter(organization, data.get("agent_id", ""))
-        self.filters = {name: self.filters[name] for name in self.ORDER}
+        providers = {provider for _pk, provider in environments}
+        # Offered only where a provider sends transcripts; a transcript in the query is
+        # still applied (and matches nothing) rather than silently dropped.
+        order = [name for name in self.ORDER if name != "transcript"
+                 or data.get("transcript") or any_sends(providers, "transcript")]
+        self.filters = {name: self.filters[name] for name in order}
 
     def filter_testing(self, qs: QuerySet, name: str, value: bool | None) -> QuerySet:
         return qs if value else qs.filter(is_testing=False)
@@ -119,6 +126,31 @@ def _csv_rows(qs: QuerySet, tz):
                c.is_testing, c.hangup_cause, c.hangup_source]
 
 
+# What a filter with no match keeps when it offers to widen: the period and environments.
+KEPT_WHEN_CLEARING = ("date_from", "date_to", "range", "environment", "testing", "sort")
+
+
+def widen_queries(query: QueryDict) -> dict[str, str]:
+    """Query strings that widen a search with no match: every date ("all dates": the dates
+    emptied explicitly, which the explorer reads as all time) and, when other filters are
+    set, the same period without them. Empty when there is nothing to widen."""
+    out = {}
+    if query.get("date_from", "x") or query.get("date_to", "x"):
+        every_date = query.copy()
+        every_date.pop("page", None)
+        every_date["date_from"] = every_date["date_to"] = ""
+        out["all_dates"] = every_date.urlencode()
+    narrowed = [k for k, v in query.lists() if k not in (*KEPT_WHEN_CLEARING, "page")
+                and any(v)]
+    if narrowed:
+        kept = QueryDict(mutable=True)
+        for key in KEPT_WHEN_CLEARING:
+            if key in query:
+                kept.setlist(key, query.getlist(key))
+        out["other_filters"] = kept.urlencode()
+    return out
+
+
 @org_page()
 def call_list(request: HttpRequest, org_slug: str) -> HttpResponse:
     org = request.tenant.organization
@@ -136,6 +168,7 @@ def call_list(request: HttpRequest, org_slug: str) -> HttpResponse:
         request.GET.get("page"))
     return render_org_page(request, org, "reports/calls.html", {
         "filter": filterset, "page": page, "sort": sort,
+        "widen": widen_queries(request.GET) if not page.object_list else {},
         # Carried to each call's page so that its "All calls" link returns to this list.
         "list_query": request.GET.urlencode()})
 
@@ -184,6 +217,8 @@ def call_detail(request: HttpRequest, org_slug: str, call_id: int) -> HttpRespon
     turns = _turns(raw, search)
     return render_org_page(request, org, "reports/call_detail.html", {
         "call": call,
+        "not_sent": not_sent(call.environment.provider),
+        "provider": call.environment.get_provider_display(),
         "turns": turns,
         "search": search, "search_hits": sum(1 for t in turns if t["hit"]),
         "list_query": request.GET.urlencode(),

@@ -12,8 +12,9 @@ from portal.access import org_page
 from portal.pages import render_org_page
 from reports import csv
 from reports.coverage_notes import comparison_note
-from reports.drill import CALLBACKS_WHY_NOT, OUTCOMES, Door, door, outcome_count, series_doors
+from reports.drill import CALLBACKS_WHY_NOT, OUTCOMES, Door, Drill, outcome_count, series_doors
 from reports.drill_filters import OUTCOME_LABELS
+from reports.page_cache import PageBody, lazy_context
 from reports.queries import Delta
 from reports.scope import callbacks_report, calls_report
 from reports.views.coverage import coverage_context
@@ -47,12 +48,12 @@ class Kpi:
         return "up" if good else "down"
 
 
-def _kpis(calls, callbacks, slug: str, scope) -> list[Kpi]:
+def _kpis(calls, callbacks, drill: Drill) -> list[Kpi]:
     t, d, c, cd = calls.totals, calls.deltas, callbacks.totals, callbacks.deltas
     n, cn = comparison_note(calls.comparison), comparison_note(callbacks.comparison)
     # Rates and durations are figures of the connected calls: their door lists those.
-    every = door(slug, scope, t.total)
-    answered = door(slug, scope, t.answered, outcome="answered")
+    every = drill.door(t.total)
+    answered = drill.door(t.answered, outcome="answered")
     why = CALLBACKS_WHY_NOT
     return [
         Kpi(_("Calls"), t.total, "count", d.get("total"), note=n, door=every),
@@ -71,13 +72,13 @@ def _kpis(calls, callbacks, slug: str, scope) -> list[Kpi]:
     ]
 
 
-def _breakdown(calls, slug: str, scope) -> list[tuple[str, list[tuple[str, int, Door]]]]:
+def _breakdown(calls, drill: Drill) -> list[tuple[str, list[tuple[str, int, Door]]]]:
     """Status and direction breakdowns of the period, each count with its door."""
     t = calls.totals
     statuses = [(str(OUTCOME_LABELS[o]), outcome_count(t, o),
-                 door(slug, scope, outcome_count(t, o), outcome=o)) for o in OUTCOMES]
-    directions = [(str(label), getattr(t, value), door(slug, scope, getattr(t, value),
-                                                       direction=value))
+                 drill.door(outcome_count(t, o), outcome=o)) for o in OUTCOMES]
+    directions = [(str(label), getattr(t, value), drill.door(getattr(t, value),
+                                                             direction=value))
                   for value, label in Direction.choices]
     return [(_("By outcome"), statuses), (_("By direction"), directions)]
 
@@ -92,14 +93,14 @@ def _label(day, state: str) -> str:
     return f"{text} ({_('partial')})" if state == "partial" else text
 
 
-def _chart_data(calls, callbacks, slug: str, scope) -> dict:
+def _chart_data(calls, callbacks, drill: Drill) -> dict:
     """Everything the page's charts draw, JSON-ready (labels localised server-side).
 
     `doors` holds, per stacked dataset, each point's explorer URL (clicked, a point opens
     its calls); the answer-rate line opens the point's answered calls.
     """
     series = calls.series
-    doors = series_doors(slug, scope, series)
+    doors = series_doors(drill, series)
     return {
         "doors": {"status": [doors[o] for o in ("answered", "no_answer", "busy", "failed",
                                                   "other")],
@@ -149,18 +150,38 @@ def dashboard(request: HttpRequest, org_slug: str) -> HttpResponse:
     if scope is None or not scope.environments:
         return render_org_page(request, org, "reports/dashboard.html", {"form": form},
                                status=400 if form.errors else 200)
+    if request.GET.get("export"):
+        exported = _export(request.GET["export"], scope, calls_report(scope),
+                           callbacks_report(scope))
+        if exported is not None:
+            return exported
+    # The body is kept rendered by data version (reports.page_cache): computed on a miss.
+    body = PageBody.of("dashboard", request, scope, ("calls", "callbacks"))
+    context = {"form": form, "scope": scope, "body": body}
+    if body.html is None:
+        context.update(_body_context(org.slug, scope))
+    else:  # kept: the body's context is computed only if something reads it (a test)
+        context.update(lazy_context(BODY_KEYS, lambda: _body_context(org.slug, scope)))
+    return render_org_page(request, org, "reports/dashboard.html", context)
+
+
+BODY_KEYS = ("calls", "callbacks", "drill", "kpis", "chart_data", "breakdowns", "heatmap",
+             "top_agents", "hours", "calls_missing", "callbacks_missing", "open_note",
+             "comparison_note")
+
+
+def _body_context(slug: str, scope) -> dict:
+    """Everything the dashboard's body shows, from the (cached) summaries."""
     calls, callbacks = calls_report(scope), callbacks_report(scope)
-    exported = _export(request.GET.get("export", ""), scope, calls, callbacks)
-    if exported is not None:
-        return exported
     peak = max((max(row) for row in calls.heatmap), default=0) or 1
     heatmap = [(WEEKDAYS[i], [(n, round(n / peak, 2)) for n in row])
                for i, row in enumerate(calls.heatmap)]
-    return render_org_page(request, org, "reports/dashboard.html", {
-        "form": form, "scope": scope, "calls": calls, "callbacks": callbacks,
-        "kpis": _kpis(calls, callbacks, org.slug, scope),
-        "chart_data": _chart_data(calls, callbacks, org.slug, scope),
-        "breakdowns": _breakdown(calls, org.slug, scope),
+    drill = Drill(slug, scope)  # one resolved base for every link of the page
+    return {
+        "calls": calls, "callbacks": callbacks, "drill": drill,
+        "kpis": _kpis(calls, callbacks, drill),
+        "chart_data": _chart_data(calls, callbacks, drill),
+        "breakdowns": _breakdown(calls, drill),
         "heatmap": heatmap, "top_agents": calls.agents[:10], "hours": range(24),
         **coverage_context(scope.environments, calls, callbacks),
-    })
+    }
