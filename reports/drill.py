@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from reports import vocabulary
 from sync.models import CallStatus
 
 # The report's status groups, as the explorer's `outcome` filter names them.
@@ -54,19 +55,20 @@ def explorer_params(scope: Any, *, start: date | None = None, end: date | None =
     """Explorer query parameters for the calls of `scope` narrowed to one figure.
 
     `weekday` is Monday = 0 (as in the report heatmap); the explorer takes ISO days (1-7).
+    Names are the common ones (`reports.vocabulary`), as on every report page.
     """
     if outcome is not None and outcome not in OUTCOMES:
         raise ValueError(f"unknown outcome {outcome!r}")
     params: list[tuple[str, str]] = [
-        ("date_from", (start or scope.start).isoformat()),
-        ("date_to", (end or scope.end).isoformat()),
+        (vocabulary.START, (start or scope.start).isoformat()),
+        (vocabulary.END, (end or scope.end).isoformat()),
     ]
     env_ids = [env_id] if env_id is not None else [e.pk for e in scope.environments]
-    params += [("environment", str(pk)) for pk in env_ids]
+    params += [(vocabulary.ENV, str(pk)) for pk in env_ids]
     if agent_id is not None:
-        params.append(("agent_id", agent_id or NO_AGENT))
+        params.append((vocabulary.AGENT, agent_id or NO_AGENT))
     elif scope.agent_ids:
-        params.append(("agent_id", scope.agent_ids[0]))
+        params.append((vocabulary.AGENT, scope.agent_ids[0]))
     direction = direction or getattr(scope, "direction", None) or None
     if direction:
         params.append(("direction", direction))
