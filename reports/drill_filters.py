@@ -20,7 +20,7 @@ from reports.vocabulary import END, RANGE, START
 from sync.models import Agent
 
 OUTCOME_LABELS = {"answered": _("Answered (incl. completed)"), "no_answer": _("No answer"),
-                  "busy": _("Busy"), "failed": _("Failed"), "other": _("Other (in progress)")}
+                  "busy": _("Busy"), "failed": _("Failed"), "other": _("Other (no final status)")}
 WEEKDAY_LABELS = [_("Monday"), _("Tuesday"), _("Wednesday"), _("Thursday"), _("Friday"),
                   _("Saturday"), _("Sunday")]
 # The explorer opens on the reports' default period (the last 30 local days).

@@ -241,8 +241,9 @@ def calls_summary(
         interval=interval.value,
         filters=chosen,
         totals=totals,
-        previous_start=prev_start,
-        previous_end=prev_end,
+        # The days the previous figures hold (like for like: an open day left out of both).
+        previous_start=comparison.previous_start if comparison.available else prev_start,
+        previous_end=comparison.previous_end if comparison.available else prev_end,
         previous=prev_totals if comparison.available else None,
         deltas=deltas,
         series=[_point(first, last, by_period.get(period_start(first, interval)), coverage)

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -15,7 +17,9 @@ from reports.coverage_notes import comparison_note
 from reports.drill import CALLBACKS_WHY_NOT, OUTCOMES, Door, door, outcome_count, series_doors
 from reports.drill_filters import OUTCOME_LABELS
 from reports.queries import Delta
+from reports.queries.hourly import hourly_points
 from reports.scope import callbacks_report, calls_report
+from reports.unsettled import split_other
 from reports.views.coverage import coverage_context
 from reports.views.params import scope_from_request
 from sync.models import Direction
@@ -75,11 +79,33 @@ def _breakdown(calls, slug: str, scope) -> list[tuple[str, list[tuple[str, int, 
     """Status and direction breakdowns of the period, each count with its door."""
     t = calls.totals
     statuses = [(str(OUTCOME_LABELS[o]), outcome_count(t, o),
-                 door(slug, scope, outcome_count(t, o), outcome=o)) for o in OUTCOMES]
+                 door(slug, scope, outcome_count(t, o), outcome=o)) for o in OUTCOMES
+                if o != "other"]
+    statuses += _unsettled_rows(calls, slug, scope)
     directions = [(str(label), getattr(t, value), door(slug, scope, getattr(t, value),
                                                        direction=value))
                   for value, label in Direction.choices]
     return [(_("By outcome"), statuses), (_("By direction"), directions)]
+
+
+def _unsettled_rows(calls, slug: str, scope) -> list[tuple[str, int, Door]]:
+    """"Other" split at the sync's horizon (`reports.unsettled`): in progress, and calls
+    whose outcome will stay unknown (stale), each with its door. Daily series only."""
+    if calls.interval != "day":
+        t = calls.totals
+        return [(str(OUTCOME_LABELS["other"]), t.other, door(slug, scope, t.other,
+                                                             outcome="other"))]
+    today = timezone.localdate(timezone=scope.organization.tzinfo)
+    split = split_other(calls.series, scope.environments, today)
+    last_stale = min(scope.end, split.settling_from - timedelta(days=1))
+    first_live = max(scope.start, split.settling_from)
+    return [
+        (_("In progress"), split.in_progress,
+         door(slug, scope, split.in_progress, outcome="other", start=first_live)),
+        (_("Unknown outcome (stale after %(n)d days)") % {
+            "n": (today - split.settling_from).days},
+         split.stale, door(slug, scope, split.stale, outcome="other", end=last_stale)),
+    ]
 
 
 def _figure(point, name: str):
@@ -100,10 +126,10 @@ def _chart_data(calls, callbacks, slug: str, scope) -> dict:
     """
     series = calls.series
     doors = series_doors(slug, scope, series)
-    return {
+    data = {
         "doors": {"status": [doors[o] for o in ("answered", "no_answer", "busy", "failed",
                                                   "other")],
-                  "rate": doors["answered"]},
+                  "rate": doors["answered"], "total": doors["total"]},
         "labels": [_label(p.start, p.state) for p in series],
         "status": {
             _("Answered"): [_figure(p, "answered") for p in series],
@@ -123,6 +149,38 @@ def _chart_data(calls, callbacks, slug: str, scope) -> dict:
             _("Answered"): [d.answered for d in callbacks.days],
             _("Unmatched"): [d.unmatched for d in callbacks.days],
         },
+    }
+    if scope.start == scope.end and series and series[0].figures is not None:
+        data.update(_hourly_chart(scope, slug))
+    return data
+
+
+STATUS_SERIES = (("answered", gettext_lazy("Answered")), ("no_answer", gettext_lazy("No answer")),
+                 ("busy", gettext_lazy("Busy")), ("failed", gettext_lazy("Failed")),
+                 ("other", gettext_lazy("Other")))
+
+
+def _hourly_chart(scope, slug: str) -> dict:
+    """A one-day range drawn per local hour (a single daily bar said nothing): 24 points by
+    outcome from that day's calls (`reports.queries.hourly`), each opening its calls."""
+    day = scope.start
+    points = hourly_points(scope.environments, day, agent_ids=scope.agent_ids,
+                           direction=scope.direction, status=scope.status,
+                           include_testing=scope.include_testing)
+
+    def url(n: int, hour: int, **narrow) -> str | None:
+        return door(slug, scope, n, start=day, end=day, hour=hour, **narrow).url if n else None
+
+    answered = [url(p.answered, p.hour, outcome="answered") for p in points]
+    return {
+        "hourly": True,
+        "labels": [f"{p.hour:02d}:00" for p in points],
+        "status": {str(label): [getattr(p, key) for p in points] for key, label in STATUS_SERIES},
+        "doors": {"status": [[url(getattr(p, key), p.hour, outcome=key) for p in points]
+                             for key, _name in STATUS_SERIES],
+                  "rate": answered, "total": [url(p.total, p.hour) for p in points]},
+        "answer_rate": [None if p.answer_rate is None else round(p.answer_rate * 100, 1)
+                        for p in points],
     }
 
 

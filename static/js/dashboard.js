@@ -7,23 +7,31 @@
   var data = JSON.parse(el.textContent);
   var doors = data.doors || {};
   var palette = ["#166534", "#b45309", "#7c3aed", "#b42318", "#64748b"];
+  // One tooltip lists every series of the hovered day (or hour), not just the one under the pointer.
   var common = { responsive: true, maintainAspectRatio: false, animation: false, elements: { point: { radius: 0, hitRadius: 6 } },
-                 plugins: { legend: { position: "bottom" } } };
+                 interaction: { mode: "index", intersect: false },
+                 plugins: { legend: { position: "bottom" }, tooltip: { mode: "index", intersect: false } } };
 
-  // The URL of the clicked element: urls(datasetIndex) is the list of that dataset's points.
+  // The URL under the pointer: the bar segment (or point) itself when the pointer is on one,
+  // else the day's (or hour's) total (data.doors.total); urls(datasetIndex) lists a dataset's.
+  function target(chart, event, urls) {
+    var hit = chart.getElementsAtEventForMode(event, "nearest", { intersect: true }, false);
+    if (hit.length) {
+      var list = urls(hit[0].datasetIndex);
+      if (list && list[hit[0].index]) { return list[hit[0].index]; }
+    }
+    var column = chart.getElementsAtEventForMode(event, "index", { intersect: false }, false);
+    return column.length && doors.total ? doors.total[column[0].index] : null;
+  }
   function opener(urls) {
     return {
-      onClick: function (event, elements) {
-        if (!elements.length) { return; }
-        var list = urls(elements[0].datasetIndex);
-        var url = list && list[elements[0].index];
+      onClick: function (event, elements, chart) {
+        var url = target(chart, event, urls);
         if (url) { window.location.href = url; }
       },
-      onHover: function (event, elements) {
-        var target = event.native && event.native.target;
-        if (!target) { return; }
-        var list = elements.length && urls(elements[0].datasetIndex);
-        target.style.cursor = list && list[elements[0].index] ? "pointer" : "default";
+      onHover: function (event, elements, chart) {
+        var canvas = event.native && event.native.target;
+        if (canvas) { canvas.style.cursor = target(chart, event, urls) ? "pointer" : "default"; }
       }
     };
   }
