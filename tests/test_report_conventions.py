@@ -153,7 +153,7 @@ def test_callback_sources_name_their_environment(client, alice, world):
     assert "Source 1 (A main)" in html and "Source 1 (Second)" in html
 
 
-def test_a_one_day_range_is_drawn_per_hour(client, alice, world):
+def test_a_one_day_range_is_drawn_per_hour(client, alice, world, api_client_for):
     client.force_login(alice)
     yesterday = world["today"] - timedelta(days=1)
     response = client.get("/o/org-a/?range=yesterday")
@@ -166,3 +166,12 @@ def test_a_one_day_range_is_drawn_per_hour(client, alice, world):
     assert f"start={yesterday}" in url and f"hour={hour}" in url
     opened = client.get(url).context["page"].paginator.count
     assert opened == data["status"]["Answered"][hour]
+    # The reports API serves the same hours for a one-day range (and none for longer ones).
+    envs = [e.pk for e in world["envs"]]
+    api = api_client_for(alice)
+    hours = api.get("/api/v1/reports/calls/", {"environment": envs, "start_date": yesterday,
+                                               "end_date": yesterday}).json()["summary"]["hours"]
+    assert [h["answered"] for h in hours] == data["status"]["Answered"]
+    week = api.get("/api/v1/reports/calls/", {"environment": envs, "start_date": yesterday
+                                              - timedelta(days=6), "end_date": yesterday})
+    assert week.json()["summary"]["hours"] is None

@@ -16,7 +16,6 @@ from django.db.models import Count
 from django.db.models.functions import ExtractHour
 
 from portal.models import Environment
-from reports.queries.calls import calls_in_range
 from reports.queries.common import rate, resolve_environments
 from sync.models import ANSWERED_STATUSES, CallStatus
 
@@ -25,7 +24,7 @@ _GROUPS = {str(CallStatus.NO_ANSWER): "no_answer", str(CallStatus.BUSY): "busy",
            **{str(s): "answered" for s in ANSWERED_STATUSES}}
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class HourPoint:
     """Calls started in one local hour (0-23), by the report's outcome groups."""
 
@@ -36,10 +35,7 @@ class HourPoint:
     busy: int = 0
     failed: int = 0
     other: int = 0
-
-    @property
-    def answer_rate(self) -> float | None:
-        return rate(self.answered, self.total)
+    answer_rate: float | None = None
 
 
 def hourly_points(environments: Sequence[Environment], day: date, *,
@@ -48,15 +44,17 @@ def hourly_points(environments: Sequence[Environment], day: date, *,
                   status: Sequence[str] | None = None,
                   include_testing: bool = False) -> list[HourPoint]:
     """24 points (local hours 0-23) of the calls of `day` (hours without calls count 0)."""
+    from reports.queries.calls import calls_in_range  # calls.py builds its summary with us
+
     envs, org = resolve_environments(environments)
-    points = [HourPoint(hour) for hour in range(24)]
+    counts = [dict.fromkeys(("total", *_GROUPS.values(), "other"), 0) for _ in range(24)]
     rows = (calls_in_range(envs, day, day, agent_ids=agent_ids, direction=direction,
                            status=status, include_testing=include_testing)
             .order_by().annotate(local_hour=ExtractHour("started_at", tzinfo=org.tzinfo))
             .values("local_hour", "status").annotate(n=Count("id")))
     for row in rows:
-        point = points[row["local_hour"]]
-        group = _GROUPS.get(row["status"], "other")
-        setattr(point, group, getattr(point, group) + row["n"])
-        point.total += row["n"]
-    return points
+        hour = counts[row["local_hour"]]
+        hour[_GROUPS.get(row["status"], "other")] += row["n"]
+        hour["total"] += row["n"]
+    return [HourPoint(hour=h, **c, answer_rate=rate(c["answered"], c["total"]))
+            for h, c in enumerate(counts)]

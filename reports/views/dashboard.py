@@ -17,7 +17,6 @@ from reports.coverage_notes import comparison_note
 from reports.drill import CALLBACKS_WHY_NOT, OUTCOMES, Door, door, outcome_count, series_doors
 from reports.drill_filters import OUTCOME_LABELS
 from reports.queries import Delta
-from reports.queries.hourly import hourly_points
 from reports.scope import callbacks_report, calls_report
 from reports.unsettled import split_other
 from reports.views.coverage import coverage_context
@@ -150,8 +149,8 @@ def _chart_data(calls, callbacks, slug: str, scope) -> dict:
             _("Unmatched"): [d.unmatched for d in callbacks.days],
         },
     }
-    if scope.start == scope.end and series and series[0].figures is not None:
-        data.update(_hourly_chart(scope, slug))
+    if calls.hours is not None:
+        data.update(_hourly_chart(calls.hours, scope, slug))
     return data
 
 
@@ -160,13 +159,10 @@ STATUS_SERIES = (("answered", gettext_lazy("Answered")), ("no_answer", gettext_l
                  ("other", gettext_lazy("Other")))
 
 
-def _hourly_chart(scope, slug: str) -> dict:
-    """A one-day range drawn per local hour (a single daily bar said nothing): 24 points by
-    outcome from that day's calls (`reports.queries.hourly`), each opening its calls."""
+def _hourly_chart(points, scope, slug: str) -> dict:
+    """A one-day range drawn per local hour (a single daily bar said nothing): the summary's
+    24 points by outcome (`reports.queries.hourly`), each opening its calls."""
     day = scope.start
-    points = hourly_points(scope.environments, day, agent_ids=scope.agent_ids,
-                           direction=scope.direction, status=scope.status,
-                           include_testing=scope.include_testing)
 
     def url(n: int, hour: int, **narrow) -> str | None:
         return door(slug, scope, n, start=day, end=day, hour=hour, **narrow).url if n else None
