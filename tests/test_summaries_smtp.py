@@ -80,7 +80,9 @@ def test_summary_over_real_smtp_has_both_parts_figures_csv_and_inline_chart(mirr
     width = int.from_bytes(png.get_content()[16:20], "big")
     assert width <= 600
 
-    rows = list(csv.DictReader(io.StringIO(p["text/csv"].get_content())))
+    content = p["text/csv"].get_content()
+    assert content.startswith("\ufeff")  # Excel reads the attachment as UTF-8
+    rows = list(csv.DictReader(io.StringIO(content.removeprefix("\ufeff"))))
     total = next(r for r in rows if r["environment"] == "TOTAL")
     assert int(total["calls"]) == calls.totals.total
     assert int(total["answered"]) == calls.totals.answered

@@ -14,24 +14,25 @@
 
   // The URL under the pointer: the bar segment (or point) itself when the pointer is on one,
   // else the day's (or hour's) total (data.doors.total); urls(datasetIndex) lists a dataset's.
-  function target(chart, event, urls) {
+  function target(chart, event, urls, columns) {
     var hit = chart.getElementsAtEventForMode(event, "nearest", { intersect: true }, false);
     if (hit.length) {
       var list = urls(hit[0].datasetIndex);
       if (list && list[hit[0].index]) { return list[hit[0].index]; }
     }
     var column = chart.getElementsAtEventForMode(event, "index", { intersect: false }, false);
-    return column.length && doors.total ? doors.total[column[0].index] : null;
+    return column.length && columns ? columns[column[0].index] : null;
   }
-  function opener(urls) {
+  // columns: the URL of a whole day's (or hour's) column, opened when no bar is under the pointer.
+  function opener(urls, columns) {
     return {
       onClick: function (event, elements, chart) {
-        var url = target(chart, event, urls);
+        var url = target(chart, event, urls, columns);
         if (url) { window.location.href = url; }
       },
       onHover: function (event, elements, chart) {
         var canvas = event.native && event.native.target;
-        if (canvas) { canvas.style.cursor = target(chart, event, urls) ? "pointer" : "default"; }
+        if (canvas) { canvas.style.cursor = target(chart, event, urls, columns) ? "pointer" : "default"; }
       }
     };
   }
@@ -47,11 +48,11 @@
     if (canvas) { new Chart(canvas, config); }
   }
   draw("chart-status", { type: "bar", data: { labels: data.labels, datasets: datasets(data.status) },
-    options: Object.assign({}, common, opener(function (i) { return (doors.status || [])[i]; }),
+    options: Object.assign({}, common, opener(function (i) { return (doors.status || [])[i]; }, doors.total),
       { scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true } } }) });
   draw("chart-rate", { type: "line", data: { labels: data.labels, datasets: [{ label: data.answer_rate_label,
     data: data.answer_rate, borderColor: "#1d4ed8", backgroundColor: "#1d4ed8", spanGaps: false, tension: 0.2 }] },
-    options: Object.assign({}, common, opener(function () { return doors.rate; }),
+    options: Object.assign({}, common, opener(function () { return doors.rate; }, doors.rate),
       { scales: { y: { beginAtZero: true, max: 100 } } }) });
   draw("chart-callbacks", { type: "line", data: { labels: data.cb_labels, datasets: datasets(data.callbacks) },
     options: Object.assign({}, common, { scales: { y: { beginAtZero: true } } }) });
