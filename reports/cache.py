@@ -93,11 +93,10 @@ def page_key(kind: str, environments: Sequence[Environment], params: dict[str, A
 
 def read_page(key: str) -> str | None:
     """A rendered page part kept under `key`, or None (missing, or the cache is failing)."""
-    html = redis_guard.optional("page cache", lambda: cache.get(key), None)
+    html = redis_guard.cache_get("page cache", key)
     return html if isinstance(html, str) else None
 
 
 def keep_page(key: str, html: str) -> None:
     """Keep a rendered page part; a failing cache only means the next request renders it."""
-    redis_guard.optional("page cache",
-                         lambda: cache.set(key, html, report_cache_seconds()), None)
+    redis_guard.cache_set("page cache", key, html, report_cache_seconds())

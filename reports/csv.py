@@ -4,6 +4,10 @@ Every CSV the portal writes (report pages, the reports API, the calls explorer, 
 summaries) is built from rows by `csv_lines`, which passes each cell through `safe_cell`:
 names come from upstream and from users, and a cell a spreadsheet would run as a formula
 (`=HYPERLINK(…)`, `+cmd|…`, `@SUM(…)`) is written with a leading `'` (issue 15).
+
+Spreadsheets guess a file's encoding: without a byte-order mark Excel reads UTF-8 as
+Windows-1252 and shows "CobranÃ§a", so every file starts with a UTF-8 BOM (`BOM`); and a
+boolean is written `true` / `false`, as the JSON API spells it, never Python's `False`.
 """
 from __future__ import annotations
 
@@ -21,6 +25,8 @@ TOTALS_COLUMNS = ("total", "answered", "answer_rate", "failed", "busy", "no_answ
                   "duration_median", "duration_p90", "duration_max")
 CALLS_TABLES = ("series", "agents", "heatmap")
 CALLBACKS_TABLES = ("days", "sources")
+# Written first in every CSV file (streamed export or attachment): Excel then reads UTF-8.
+BOM = "\ufeff"
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
@@ -35,8 +41,10 @@ def safe_cell(value: object) -> object:
 
     Text starting with `=`, `@`, a tab or a carriage return is prefixed, and so is text
     starting with `+` or `-` unless it is a plain signed number or phone number. Numbers,
-    dates and empty cells are returned unchanged.
+    dates and empty cells are returned unchanged; booleans become `true` / `false`.
     """
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if not isinstance(value, str) or not value:
         return value
     if value.startswith(_FORMULA_START):
@@ -53,9 +61,12 @@ class _Echo:
         return value
 
 
-def csv_lines(rows: Iterable[Sequence]) -> Iterator[str]:
-    """The CSV lines of `rows` (header first), each cell through `safe_cell`."""
+def csv_lines(rows: Iterable[Sequence], *, bom: bool = True) -> Iterator[str]:
+    """The CSV lines of `rows` (header first), each cell through `safe_cell`; the first
+    line starts with the UTF-8 `BOM` unless `bom=False` (a fragment of a larger file)."""
     writer = csv.writer(_Echo())
+    if bom:
+        yield BOM
     for row in rows:
         yield writer.writerow([safe_cell(cell) for cell in row])
 
@@ -96,7 +107,7 @@ def callbacks_rows(summary: CallbacksSummary, table: str) -> Iterator[Sequence]:
     else:
         yield ("day", "mirrored", "received", "answered", "unmatched")
         for row in summary.days:
-            yield (row.day.isoformat(), "yes" if row.mirrored else "no (never mirrored)",
+            yield (row.day.isoformat(), bool(row.mirrored),
                    *("" if v is None else v for v in (row.received, row.answered,
                                                       row.unmatched)))
 

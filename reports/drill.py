@@ -20,6 +20,7 @@ from urllib.parse import quote_plus, urlencode
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from reports import vocabulary
 from sync.models import CallStatus
 
 # The report's status groups, as the explorer's `outcome` filter names them.
@@ -54,19 +55,20 @@ def explorer_params(scope: Any, *, start: date | None = None, end: date | None =
     """Explorer query parameters for the calls of `scope` narrowed to one figure.
 
     `weekday` is Monday = 0 (as in the report heatmap); the explorer takes ISO days (1-7).
+    Names are the common ones (`reports.vocabulary`), as on every report page.
     """
     if outcome is not None and outcome not in OUTCOMES:
         raise ValueError(f"unknown outcome {outcome!r}")
     params: list[tuple[str, str]] = [
-        ("date_from", (start or scope.start).isoformat()),
-        ("date_to", (end or scope.end).isoformat()),
+        (vocabulary.START, (start or scope.start).isoformat()),
+        (vocabulary.END, (end or scope.end).isoformat()),
     ]
     env_ids = [env_id] if env_id is not None else [e.pk for e in scope.environments]
-    params += [("environment", str(pk)) for pk in env_ids]
+    params += [(vocabulary.ENV, str(pk)) for pk in env_ids]
     if agent_id is not None:
-        params.append(("agent_id", agent_id or NO_AGENT))
+        params.append((vocabulary.AGENT, agent_id or NO_AGENT))
     elif scope.agent_ids:
-        params.append(("agent_id", scope.agent_ids[0]))
+        params.append((vocabulary.AGENT, scope.agent_ids[0]))
     direction = direction or getattr(scope, "direction", None) or None
     if direction:
         params.append(("direction", direction))
@@ -97,9 +99,9 @@ class Drill:
         self.scope = scope
         self._base = f"{reverse('calls', args=[org_slug])}?"
         self._period = (scope.start.isoformat(), scope.end.isoformat())
-        self._environments = "&".join(f"environment={e.pk}" for e in scope.environments)
-        self._agent = (f"agent_id={quote_plus(scope.agent_ids[0])}" if scope.agent_ids
-                       else "")
+        self._environments = "&".join(f"{vocabulary.ENV}={e.pk}" for e in scope.environments)
+        self._agent = (f"{vocabulary.AGENT}={quote_plus(scope.agent_ids[0])}"
+                       if scope.agent_ids else "")
         self._direction = getattr(scope, "direction", None) or None
         self._quoted: dict[str, str] = {}
 
@@ -118,13 +120,13 @@ class Drill:
             raise ValueError(f"unknown outcome {outcome!r}")
         first = start.isoformat() if start else self._period[0]
         last = end.isoformat() if end else self._period[1]
-        parts = [f"date_from={first}&date_to={last}"]
+        parts = [f"{vocabulary.START}={first}&{vocabulary.END}={last}"]
         if env_id is not None:
-            parts.append(f"environment={int(env_id)}")
+            parts.append(f"{vocabulary.ENV}={int(env_id)}")
         elif self._environments:
             parts.append(self._environments)
         if agent_id is not None:
-            parts.append(f"agent_id={self._quote(agent_id or NO_AGENT)}")
+            parts.append(f"{vocabulary.AGENT}={self._quote(agent_id or NO_AGENT)}")
         elif self._agent:
             parts.append(self._agent)
         direction = direction or self._direction

@@ -7,8 +7,6 @@ Talkover-named filters of `reports.filters`, which the API shares.
 """
 from __future__ import annotations
 
-from datetime import timedelta
-
 import django_filters
 from django.db.models import QuerySet
 from django.db.models.functions import ExtractHour, ExtractIsoWeekDay
@@ -17,17 +15,16 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.models import Organization
 from reports.drill import KNOWN_STATUSES, NO_AGENT, OUTCOMES
-from reports.views.params import preset_range
+from reports.views.params import DEFAULT_PRESET, PRESETS, preset_range
+from reports.vocabulary import END, RANGE, START
 from sync.models import Agent
 
 OUTCOME_LABELS = {"answered": _("Answered (incl. completed)"), "no_answer": _("No answer"),
-                  "busy": _("Busy"), "failed": _("Failed"), "other": _("Other (in progress)")}
+                  "busy": _("Busy"), "failed": _("Failed"), "other": _("Other (no final status)")}
 WEEKDAY_LABELS = [_("Monday"), _("Tuesday"), _("Wednesday"), _("Thursday"), _("Friday"),
                   _("Saturday"), _("Sunday")]
 # The explorer opens on the reports' default period (the last 30 local days).
-DEFAULT_DAYS = 30
-DATE_KEYS = ("date_from", "date_to")
-PRESET_KEYS = ("7d", "30d", "90d", "this_month", "last_month")
+PRESET_KEYS = tuple(key for key, label in PRESETS if key != "custom")
 
 
 def agent_choices(organization: Organization, extra: str = "", *,
@@ -62,15 +59,19 @@ class DrillFilters(django_filters.FilterSet):
 
     @staticmethod
     def with_default_period(data, organization: Organization):
-        """`data` with the default period filled in when the query names no dates at all
-        (an explicitly emptied date field means "all time")."""
-        if any(key in data for key in DATE_KEYS):
-            return data
+        """`data` (common names) with its period resolved as on the report pages: a preset
+        sets the days (in the organisation's timezone); explicit days are a custom period
+        (an explicitly emptied date field means "all time"); nothing at all is the default
+        preset."""
+        preset = data.get(RANGE) or ""
+        if preset not in PRESET_KEYS:
+            if preset or any(key in data for key in (START, END)):
+                data.setdefault(RANGE, "custom")
+                return data
+            preset = DEFAULT_PRESET
         today = timezone.localdate(timezone=organization.tzinfo)
-        first, last = today - timedelta(days=DEFAULT_DAYS - 1), today
-        if data.get("range") in PRESET_KEYS:  # a report page's period, carried over
-            first, last = preset_range(data["range"], today)
-        data["date_from"], data["date_to"] = first.isoformat(), last.isoformat()
+        first, last = preset_range(preset, today)
+        data[RANGE], data[START], data[END] = preset, first.isoformat(), last.isoformat()
         return data
 
     def agent_filter(self, organization: Organization, chosen: str) -> django_filters.Filter:

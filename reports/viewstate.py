@@ -1,10 +1,10 @@
 """The view follows you: period, environments, agent and direction carried between pages.
 
-Report pages name their filters `range`/`start`/`end`/`env`/`agent`; the calls explorer
-uses the Talkover names it shares with the API (`date_from`/`date_to`/`environment`/
-`agent_id`). The navigation's links translate the current page's filters into the target's
-dialect, so moving from the dashboard to Calls (or back) keeps what the user chose. A
-rolling preset (`range=30d`) stays rolling: the explorer resolves it to dates itself.
+Report pages and the calls explorer share one vocabulary (`reports.vocabulary`:
+`range`/`start`/`end`/`env`/`agent`; the explorer's old Talkover names are read as
+aliases). The navigation's links keep what the user chose when moving between pages. A
+rolling preset (`range=30d`) stays rolling: each page resolves it to dates itself; explicit
+days that are exactly a rolling preset become it again on the report pages.
 """
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from django.http import QueryDict
 
 from reports.drill import NO_AGENT
+from reports.vocabulary import AGENT, END, ENV, RANGE, START, common_names
 
 EXPLORER = "calls"
 ROLLING = {"7d": 7, "30d": 30, "90d": 90}
@@ -31,39 +32,25 @@ def _preset_of(first: str, last: str, today: date | None) -> str | None:
 def carried_query(params: QueryDict, target: str, today: date | None = None) -> str:
     """"?…" for a link to `target` (url name) keeping the scope of the current `params`."""
     out = QueryDict(mutable=True)
-    preset = params.get("range", "")
-    start = params.get("start", "")
-    end = params.get("end", "")
-    first, last = params.get("date_from", ""), params.get("date_to", "")
-    envs = params.getlist("env") or params.getlist("environment")
-    agent = params.get("agent") or params.get("agent_id") or ""
+    params = common_names(params)
+    preset = params.get(RANGE, "")
+    start, end = params.get(START, ""), params.get(END, "")
+    envs = params.getlist(ENV)
+    agent = params.get(AGENT) or ""
     direction = params.get("direction", "")
-    if target == EXPLORER:
-        if preset in ROLLING or preset in ("this_month", "last_month"):
-            out["range"] = preset
-        elif start:
-            out["date_from"], out["date_to"] = start, end
-        elif first or last:
-            out["date_from"], out["date_to"] = first, last
-        out.setlist("environment", envs)
-        if agent:
-            out["agent_id"] = agent
-    else:
-        if preset:
-            out["range"] = preset
-            if preset == "custom":
-                out["start"], out["end"] = start, end
-        elif first:
-            rolling = _preset_of(first, last, today)
-            if rolling:
-                out["range"] = rolling
-            else:
-                out["range"], out["start"], out["end"] = "custom", first, last
-        # Quality covers Origins AI environments and agents only: it keeps the period alone.
-        if target != "quality":
-            out.setlist("env", envs)
-        if agent and agent != NO_AGENT and target != "quality":
-            out["agent"] = agent
+    if preset and preset != "custom":
+        out[RANGE] = preset
+    elif start or end:
+        rolling = _preset_of(start, end, today) if target != EXPLORER else None
+        if rolling:
+            out[RANGE] = rolling
+        else:
+            out[RANGE], out[START], out[END] = "custom", start, end
+    # Quality covers Origins AI environments and agents only: it keeps the period alone.
+    if target != "quality":
+        out.setlist(ENV, envs)
+    if agent and target != "quality" and (target == EXPLORER or agent != NO_AGENT):
+        out[AGENT] = agent
     if direction:
         out["direction"] = direction
     encoded = out.urlencode()

@@ -47,6 +47,34 @@ TABS_OUT_OF_REACH = """() => [...document.querySelectorAll('nav.tabs a')].filter
   return r.width === 0 || r.left < 0 || r.right > window.innerWidth + 0.5;
 }).map(a => a.textContent.trim())"""
 
+# Issue 26.7. A value read as one token (a time, a phone number, a duration, a count or a
+# rate) that breaks over two lines of its table cell (checked at desktop width).
+ONE_VALUE = (r"^(\+?[\d ().-]{8,}|\d{1,2}/\d{1,2}/\d{2,4}( \d{1,2}(:\d{2})?( [ap]\.m\.)?)?"
+             r"|\d+ [hms]( \d{2} [ms])?|[\d.,]+%?)$")
+WRAPPED_VALUES = r"""(pattern) => {
+  const value = new RegExp(pattern);
+  const out = [];
+  for (const td of document.querySelectorAll('main td')) {
+    const text = td.innerText.trim();
+    if (!value.test(text)) continue;
+    const walker = document.createTreeWalker(td, NodeFilter.SHOW_TEXT);
+    const tops = new Set();
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const range = document.createRange(); range.selectNodeContents(node);
+      for (const r of range.getClientRects()) { if (r.width > 0) tops.add(Math.round(r.top)); }
+    }
+    if (tops.size > 1) out.push(text);
+  }
+  return out;
+}"""
+# Every report page offers the same period presets.
+PRESETS = ["today", "yesterday", "this_week", "last_week", "7d", "30d", "90d"]
+PRESET_VALUES = "() => [...document.querySelectorAll('#id_range option')].map(o => o.value)"
+REPORT_PAGES = ("dashboard", "calls", "agents", "callbacks")
+# Rates on a page: each written the language's one way ("64.6%" / "64,6%").
+RATES = r"""() => (document.querySelector('main').innerText.match(/\d[\d.,]*\s*%/g) || [])"""
+RATE_FORMAT = {"en": r"^\d{1,3}(\.\d)?%$", "pt-br": r"^\d{1,3}(,\d)?%$"}
+
 
 @pytest.fixture
 def pages(live_server, cast, env_a):
@@ -144,11 +172,64 @@ def test_every_page_fits_desktop_and_phone_in_both_languages(browser, live_serve
                 hidden = page.evaluate(TABS_OUT_OF_REACH)
                 if hidden:
                     problems.append(f"{where}: tabs out of reach: {hidden}")
+                problems += _details(page, name, where, language, phone)
             if language == "pt-br":
                 assert page.locator("html").get_attribute("lang") == "pt-br"
+            problems += _emails(page, cast["alice"], width_name, language, viewport)
             context.close()
     assert problems == [], "\n".join(problems)
     assert errors == []
+
+
+def _details(page, name: str, where: str, language: str, phone: bool) -> list[str]:
+    """The smaller points of issue 26.7 on one rendered page."""
+    import re
+
+    problems = []
+    if not phone and (wrapped := page.evaluate(WRAPPED_VALUES, ONE_VALUE)):
+        problems.append(f"{where}: values wrap mid-value: {wrapped[:5]}")
+    if name in REPORT_PAGES:
+        offered = page.evaluate(PRESET_VALUES)
+        if [p for p in PRESETS if p not in offered]:
+            problems.append(f"{where}: period presets {offered}, expected {PRESETS}")
+    bad = [r for r in page.evaluate(RATES) if not re.match(RATE_FORMAT[language], r)]
+    if bad:
+        problems.append(f"{where}: rates not written the {language} way: {bad[:5]}")
+    return problems
+
+
+def _emails(page, alice, width_name: str, language: str, viewport: dict) -> list[str]:
+    """The summary and alert emails, as a mail app shows them at this width: no sideways
+    scroll (a phone is narrower than the 600 px layout)."""
+    from reports.alerts.deliver import render_email
+    from reports.alerts.models import AlertEvent
+    from reports.summaries.figures import build_summary
+    from reports.summaries.render import build_message
+    from reports.summaries.schedule import Period
+
+    org = alice.memberships.first().organization
+    today = timezone.localdate(timezone=org.tzinfo)
+    sub = make_subscription(org, addresses=["ops@example.com"], language=language)
+    summary = build_summary(org, list(org.environments.all()),
+                            Period(today - timedelta(days=7), today - timedelta(days=1)))
+    rule = AlertRule.objects.get(organization=org)
+    rule.language = language
+    rule.save(update_fields=["language"])
+    event = AlertEvent.objects.create(
+        rule=rule, organization=org, seq=AlertEvent.objects.filter(rule=rule).count() + 1,
+        state="firing", metric="answer_rate", value=0.41, threshold=50, calls=120,
+        window_start=timezone.now() - timedelta(hours=1), window_end=timezone.now(),
+        created_at=timezone.now())
+    problems = []
+    for kind, message in (("summary", build_message(sub, summary, "ops@example.com")),
+                          ("alert", render_email(event, "ops@example.com"))):
+        html = next(body for body, mime in message.alternatives if mime == "text/html")
+        page.set_content(html)
+        scroll = page.evaluate("document.documentElement.scrollWidth")
+        if scroll > viewport["width"]:
+            problems.append(f"{kind} email ({width_name}, {language}): scrolls sideways "
+                            f"({scroll} > {viewport['width']} px)")
+    return problems
 
 
 def test_admin_environment_actions_are_usable(browser, live_server, cast, env_a,  # noqa: F811
@@ -164,3 +245,48 @@ def test_admin_environment_actions_are_usable(browser, live_server, cast, env_a,
     assert sync_now["width"] > 60 and sync_now["height"] < 60, sync_now
     assert "America/Sao_Paulo" in page.content()
     context.close()
+
+
+CHART = """(id) => { const c = Chart.getChart(id); return c && {labels: c.data.labels,
+  sets: c.data.datasets.map(d => d.data)}; }"""
+# Hover a column of the chart; the tooltip lists one line per series (Chart.js draws it on the
+# canvas, so its items are read from the chart object).
+TOOLTIP = """(id) => { const t = Chart.getChart(id).tooltip;
+  return t && t.opacity ? t.dataPoints.map(p => p.dataset.label) : []; }"""
+BAR = """([id, set, i]) => { const c = Chart.getChart(id);
+  const bar = c.getDatasetMeta(set).data[i];
+  const box = c.canvas.getBoundingClientRect();
+  return {x: box.left + bar.x, y: box.top + (bar.y + bar.base) / 2}; }"""
+
+
+def test_charts_show_every_series_open_their_calls_and_go_hourly(browser, live_server, cast,  # noqa: F811
+                                                                pages):
+    """Issue 26.7: one tooltip per day with every series; a click on a bar opens exactly its
+    calls; a one-day range is drawn per hour (24 points), in both languages."""
+    base = live_server.url
+    org = cast["alice"].memberships.first().organization
+    for language in LANGUAGES:
+        context = _context(browser, base, cast["alice"], WIDTHS["desktop"], language, False)
+        page = context.new_page()
+        page.goto(f"{base}/o/{org.slug}/?range=7d", wait_until="load")
+        chart = page.evaluate(CHART, "chart-status")
+        assert len(chart["labels"]) == 7 and len(chart["sets"]) == 5
+        day = max(range(7), key=lambda i: chart["sets"][0][i] or 0)
+        page.locator("#chart-status").scroll_into_view_if_needed()
+        point = page.evaluate(BAR, ["chart-status", 0, day])
+        page.mouse.move(point["x"], point["y"])
+        assert len(page.evaluate(TOOLTIP, "chart-status")) == 5  # every series, one tooltip
+        answered = chart["sets"][0][day]
+        with page.expect_navigation():
+            page.mouse.click(point["x"], point["y"])
+        assert "/calls/" in page.url and "outcome=answered" in page.url, page.url
+        shown = page.locator(".pager span").first.inner_text()
+        assert str(answered) in shown, (shown, answered)
+
+        page.goto(f"{base}/o/{org.slug}/?range=today", wait_until="load")
+        hourly = page.evaluate(CHART, "chart-status")
+        assert len(hourly["labels"]) == 24 and hourly["labels"][0] == "00:00"
+        total = sum(v or 0 for values in hourly["sets"] for v in values)
+        kpi = page.locator(".kpi .value").first.inner_text().replace(",", "").replace(".", "")
+        assert total == int(kpi), (total, kpi)
+        context.close()

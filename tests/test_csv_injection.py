@@ -140,14 +140,14 @@ def test_export_escapes_formula_cells(hostile_data, alice, client, api_client_fo
         response = client.get(url)
     assert response.status_code == 200, response.content[:300]
     assert response["Content-Type"].startswith("text/csv")
-    _assert_safe(b"".join(response.streaming_content).decode(), expect)
+    _assert_safe(b"".join(response.streaming_content).decode("utf-8-sig"), expect)
 
 
 def test_calls_export_keeps_phone_numbers(hostile_data, alice, client):
     env, calls = hostile_data
     client.force_login(alice)
     response = client.get("/o/org-a/calls/?format=csv")
-    cells = _cells(b"".join(response.streaming_content).decode())
+    cells = _cells(b"".join(response.streaming_content).decode("utf-8-sig"))
     assert calls[0].from_number.startswith("+") and calls[0].from_number in cells
 
 

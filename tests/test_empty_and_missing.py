@@ -57,10 +57,10 @@ def test_no_match_keeps_the_header_and_says_how_to_widen(client, alice, calls):
     assert "0 calls" in html
     assert "No calls match these filters. Widen the dates or clear a filter." in html
     links = {unescape(h) for h in re.findall(r'href="\?([^"]*)"', html)}
-    all_dates = next(q for q in links if "date_from=&" in q + "&")
+    all_dates = next(q for q in links if "start=&end=&" in q + "&")
     assert parse_qs(all_dates, keep_blank_values=True)["search"] == ["zzzz999"]
     # The same period without the search and the direction.
-    assert f"date_from={day}&date_to={day}" in links, links
+    assert f"start={day}&end={day}" in links, links
     # Portuguese too.
     client.cookies["django_language"] = "pt-br"
     html_pt = page(client, alice, "/o/org-a/calls/", search="zzzz999")

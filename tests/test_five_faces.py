@@ -84,7 +84,8 @@ def days_in_words(text: str) -> set[date]:
 
 
 def read_csv(text: str) -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO(text)))
+    """Rows of a CSV as a spreadsheet reads it (the UTF-8 byte-order mark names the encoding)."""
+    return list(csv.DictReader(io.StringIO(text.removeprefix("\ufeff"))))
 
 
 # --- the faces ------------------------------------------------------------------------------

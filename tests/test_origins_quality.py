@@ -155,7 +155,7 @@ def test_page_api_and_csv_for_the_cast(synced, cast, client, api_client_for, org
                   "USER_BUSY", "positive", f'href="/o/{env.organization.slug}/quality/'):
         assert shown in html, shown
     days = client.get(url + "&export=days")
-    rows = list(csv.reader(io.StringIO(b"".join(days.streaming_content).decode())))
+    rows = list(csv.reader(io.StringIO(b"".join(days.streaming_content).decode("utf-8-sig"))))
     assert rows[0][:3] == ["day", "coverage", "calls"]
     assert ["2026-03-12", "missing", "", "", "", "", "", "", ""] in rows
     client.force_login(cast["bob"])

@@ -80,7 +80,9 @@ def test_summary_over_real_smtp_has_both_parts_figures_csv_and_inline_chart(mirr
     width = int.from_bytes(png.get_content()[16:20], "big")
     assert width <= 600
 
-    rows = list(csv.DictReader(io.StringIO(p["text/csv"].get_content())))
+    content = p["text/csv"].get_content()
+    assert content.startswith("\ufeff")  # Excel reads the attachment as UTF-8
+    rows = list(csv.DictReader(io.StringIO(content.removeprefix("\ufeff"))))
     total = next(r for r in rows if r["environment"] == "TOTAL")
     assert int(total["calls"]) == calls.totals.total
     assert int(total["answered"]) == calls.totals.answered
@@ -123,7 +125,7 @@ def test_html_is_table_based_inline_css_600px_and_deltas_read_without_colour(mir
     change = calls.deltas["total"]
     arrow, word = ("▲", "up") if change.change > 0 else ("▼", "down")
     assert f"{arrow} {word} {abs(change.change_pct):.1f}%" in html
-    assert "Data as of Nov. 23, 2026, 7:45 a.m. (America/Sao_Paulo)" in html
+    assert "Data as of 11/23/2026 7:45 a.m. (America/Sao_Paulo)" in html
     assert "not synced up to date" not in html  # synced 15 minutes before the send
 
 
@@ -134,7 +136,7 @@ def test_stale_mirror_is_flagged(mirrored, alice):
     with smtp_sink() as sink:
         dispatch(RUN)
     text = parts(sink.messages[0])["text/plain"].get_content()
-    assert "Data as of Nov. 20, 2026, 6 a.m. (America/Sao_Paulo)" in text
+    assert "Data as of 11/20/2026 6 a.m. (America/Sao_Paulo)" in text
     assert "not synced up to date; figures may be incomplete" in text
 
 

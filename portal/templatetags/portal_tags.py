@@ -60,25 +60,24 @@ def duration(seconds: int | float | None) -> str:
 
 @register.filter
 def percent(value: float | None) -> str:
-    from django.utils.formats import number_format
+    """A 0–1 rate as "64.6%" (portal.formatting: one format in pages, charts, emails)."""
+    from portal.formatting import format_percent
 
-    if value is None:
-        return "–"
-    return f"{number_format(value * 100, 1)} %"
+    return format_percent(value)
 
 
 @register.filter
 def points(change: float | None) -> str:
     """A change of a rate (0.034) as localised percentage points ("3.4")."""
-    from django.utils.formats import number_format
+    from portal.formatting import format_points
 
-    return "–" if change is None else number_format(change * 100, 1)
+    return format_points(change)
 
 
 def _int(value: int | None) -> str:
-    from django.utils.formats import number_format
+    from portal.formatting import format_int
 
-    return "–" if value is None else number_format(value, force_grouping=True)
+    return format_int(value)
 
 
 @register.filter

@@ -145,8 +145,9 @@ def callbacks_summary(
         start=start,
         end=end,
         totals=totals,
-        previous_start=prev_start,
-        previous_end=prev_end,
+        # The days the previous figures hold (like for like: an open day left out of both).
+        previous_start=comparison.previous_start if comparison.available else prev_start,
+        previous_end=comparison.previous_end if comparison.available else prev_end,
         previous=previous,
         deltas=deltas,
         days=[

@@ -32,6 +32,7 @@ from reports.queries.common import (
     resolve_environments,
 )
 from reports.queries.histogram import percentile
+from reports.queries.hourly import HourPoint, hourly_points
 from reports.queries.rollup_sql import figures_per_agent, figures_per_day
 from sync.coverage import Coverage, DayState, calls_coverage
 from sync.models import ANSWERED_STATUSES, Agent, Call, CallStatus
@@ -116,6 +117,9 @@ class CallsSummary:
     heatmap: list[list[int]]
     coverage: Coverage
     comparison: Comparison
+    # A one-day range only: its 24 local hours by outcome (`reports.queries.hourly`), so
+    # a single day has a series to draw; None over longer ranges or a never-mirrored day.
+    hours: list[HourPoint] | None = None
 
 
 class _Acc:
@@ -242,8 +246,9 @@ def calls_summary(
         interval=interval.value,
         filters=chosen,
         totals=totals,
-        previous_start=prev_start,
-        previous_end=prev_end,
+        # The days the previous figures hold (like for like: an open day left out of both).
+        previous_start=comparison.previous_start if comparison.available else prev_start,
+        previous_end=comparison.previous_end if comparison.available else prev_end,
         previous=prev_totals if comparison.available else None,
         deltas=deltas,
         series=[_point(first, last, by_period.get(period_start(first, interval)), coverage)
@@ -253,6 +258,10 @@ def calls_summary(
         heatmap=heatmap,
         coverage=coverage,
         comparison=comparison,
+        hours=hourly_points(envs, start, agent_ids=chosen.agent_id,
+                            direction=chosen.direction, status=chosen.status,
+                            include_testing=include_testing)
+        if start == end and start not in missing else None,
     )
 
 

@@ -124,9 +124,11 @@ def not_applied_note(scope: Any, *, direction: bool = True) -> str:
 
 @register.simple_tag
 def agent_label(row: Any, scope: Any) -> str:
-    """An agent row's name, with its environment when the scope has more than one (two
-    "Callback Desk"s in two environments must be told apart)."""
-    name = row.name or row.agent_id or _("(no agent)")
+    """An agent row's name (a report agent or a callback source agent), with its environment
+    when the scope has more than one (two "Callback Desk"s in two environments must be told
+    apart)."""
+    name = (row.name or getattr(row, "agent_id", "") or getattr(row, "source_agent_id", "")
+            or _("(no agent)"))
     environments = getattr(scope, "environments", None) or []
     if len(environments) > 1:
         env = next((e.name for e in environments if e.pk == row.environment_id), "")

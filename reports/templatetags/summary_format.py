@@ -1,13 +1,12 @@
 """Formatting filters for summary emails: durations, rates, deltas that read without colour."""
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
-
 from django import template
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from portal.durations import format_duration
+from portal.formatting import EMPTY, format_percent
 
 register = template.Library()
 
@@ -15,17 +14,13 @@ register = template.Library()
 @register.filter
 def duration(seconds: float | None) -> str:
     """Seconds as "45 s", "3 m 05 s" or "183 h 21 m", as in the portal."""
-    return format_duration(seconds, empty="—")
+    return format_duration(seconds, empty=EMPTY)
 
 
 @register.filter
 def rate(value: float | None) -> str:
-    """A 0–1 rate as a percentage with one decimal ("—" when undefined)."""
-    if value is None:
-        return "—"
-    # Half up, like people round (float formatting would print 68.75 as 68.7).
-    percent = Decimal(str(round(100 * value, 6))).quantize(Decimal("0.1"), ROUND_HALF_UP)
-    return number_format(percent, 1) + "%"
+    """A 0–1 rate as a percentage with one decimal, as in the portal."""
+    return format_percent(value)
 
 
 def _sign(delta) -> int:
@@ -38,7 +33,7 @@ def _sign(delta) -> int:
 def delta_text(delta, unit: str = "") -> str:
     """Arrow plus words: "▲ up 12.5%", "▼ down 3.0 pp" (unit="pp" for rates), "= no change"."""
     if delta.change is None:
-        return "—"
+        return EMPTY
     sign = _sign(delta)
     if sign == 0:
         return "= " + _("no change")

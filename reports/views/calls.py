@@ -18,9 +18,12 @@ from portal.models import Environment, Organization
 from portal.pages import render_org_page
 from reports import csv
 from reports.drill_filters import DrillFilters
-from reports.filters import CallFilterSet
+from reports.filters import CallFilterForm, CallFilterSet
 from reports.provider_fields import any_sends, not_sent
+from reports.scope import range_problems
 from reports.transcript_search import filter_transcripts, highlight
+from reports.views.params import PRESETS
+from reports.vocabulary import AGENT, END, ENV, RANGE, START, common_names
 from sync.models import Call
 
 PAGE_SIZE = 50
@@ -39,27 +42,48 @@ CSV_COLUMNS = ["environment", "external_id", "sid", "agent_id", "agent", "direct
                "duration", "billed_duration", "is_testing", "hangup_cause", "hangup_source"]
 
 
-class CallFilter(DrillFilters, CallFilterSet):
-    """The API's Talkover filters (same names, same validation) plus the page's extras.
+class ExplorerForm(CallFilterForm):
+    """The explorer's period: the report pages' range rules and words (`reports.scope`)."""
 
-    Labels are translated here; `environment` narrows to some of the organisation's
-    environments and `testing` brings back test calls, which are hidden by default.
+    def clean(self) -> dict:
+        data = super().clean()
+        problems = range_problems(data.get(START), data.get(END), start_field=START,
+                                  end_field=END, max_days=None)
+        for field, (_code, message) in problems.items():
+            if field not in self.errors:
+                self.add_error(field, message)
+        return data
+
+
+class CallFilter(DrillFilters, CallFilterSet):
+    """The API's Talkover filters (same validation) plus the page's extras, under the
+    report pages' parameter names (`reports.vocabulary`; the Talkover names are aliases).
+
+    Labels are translated here; `range` is the report pages' period preset, `env` narrows to
+    some of the organisation's environments and `testing` brings back test calls, which are
+    hidden by default.
     """
 
-    environment = IdsFilter(
-        label=_("Environments"), queryset=Environment.objects.none())
+    range = django_filters.ChoiceFilter(label=_("Period"), choices=PRESETS, empty_label=None,
+                                        method="filter_range")
+    start = django_filters.DateFilter(label=_("From"), method="filter_date_from")
+    end = django_filters.DateFilter(label=_("To"), method="filter_date_to")
+    env = IdsFilter(
+        field_name="environment", label=_("Environments"), queryset=Environment.objects.none())
     testing = django_filters.BooleanFilter(label=_("Include test calls"), method="filter_testing",
                                            widget=forms.CheckboxInput)
     # Origins AI transcripts (full-text on PostgreSQL): see reports/transcript_search.py.
     transcript = django_filters.CharFilter(label=_("Transcript contains"), max_length=200,
                                            method="filter_transcript")
-    ORDER = ("date_from", "date_to", "environment", "agent_id", "direction", "status",
-             "outcome", "weekday", "hour", "search", "transcript", "testing")
-    LABELS = {"status": _("Status"), "direction": _("Direction"), "agent_id": _("Agent"),
-              "date_from": _("From"), "date_to": _("To"), "search": _("Number or SID")}
+    ORDER = (RANGE, START, END, ENV, AGENT, "direction", "status", "outcome", "weekday",
+             "hour", "search", "transcript", "testing")
+    LABELS = {"status": _("Status"), "direction": _("Direction"), "search": _("Number or SID")}
+
+    class Meta(CallFilterSet.Meta):
+        form = ExplorerForm
 
     def __init__(self, data, *, organization: Organization) -> None:
-        data = self.with_default_period(data.copy(), organization)
+        data = self.with_default_period(common_names(data), organization)
         data.setdefault("testing", "")
         # Environment ids, not a join on the organisation: the (environment, …) indexes then
         # serve both the filters and the newest-first order.
@@ -70,19 +94,22 @@ class CallFilter(DrillFilters, CallFilterSet):
                          timezone=organization.tzinfo)
         for name, label in self.LABELS.items():
             self.filters[name].label = label
-        self.filters["environment"].queryset = Environment.objects.filter(
+        self.filters[ENV].queryset = Environment.objects.filter(
             organization=organization)
         self.filters["status"].extra["empty_label"] = _("Any status")
         self.filters["direction"].extra["empty_label"] = _("Any direction")
-        for name in ("date_from", "date_to"):
+        for name in (START, END):
             self.filters[name].extra["widget"] = forms.DateInput(attrs={"type": "date"})
-        self.filters["agent_id"] = self.agent_filter(organization, data.get("agent_id", ""))
+        self.filters[AGENT] = self.agent_filter(organization, data.get(AGENT, ""))
         providers = {provider for _pk, provider in environments}
         # Offered only where a provider sends transcripts; a transcript in the query is
         # still applied (and matches nothing) rather than silently dropped.
         order = [name for name in self.ORDER if name != "transcript"
                  or data.get("transcript") or any_sends(providers, "transcript")]
         self.filters = {name: self.filters[name] for name in order}
+
+    def filter_range(self, qs: QuerySet, name: str, value: str) -> QuerySet:
+        return qs  # the preset has set `start` / `end` (with_default_period), which filter
 
     def filter_testing(self, qs: QuerySet, name: str, value: bool | None) -> QuerySet:
         return qs if value else qs.filter(is_testing=False)
@@ -127,18 +154,21 @@ def _csv_rows(qs: QuerySet, tz):
 
 
 # What a filter with no match keeps when it offers to widen: the period and environments.
-KEPT_WHEN_CLEARING = ("date_from", "date_to", "range", "environment", "testing", "sort")
+KEPT_WHEN_CLEARING = (START, END, RANGE, ENV, "testing", "sort")
 
 
 def widen_queries(query: QueryDict) -> dict[str, str]:
     """Query strings that widen a search with no match: every date ("all dates": the dates
     emptied explicitly, which the explorer reads as all time) and, when other filters are
-    set, the same period without them. Empty when there is nothing to widen."""
+    set, the same period without them. Empty when there is nothing to widen. Old parameter
+    names are read as their common ones (`reports.vocabulary`)."""
+    query = common_names(query)
     out = {}
-    if query.get("date_from", "x") or query.get("date_to", "x"):
+    if query.get(START, "x") or query.get(END, "x"):
         every_date = query.copy()
         every_date.pop("page", None)
-        every_date["date_from"] = every_date["date_to"] = ""
+        every_date.pop(RANGE, None)  # a preset would set the dates again
+        every_date[START] = every_date[END] = ""
         out["all_dates"] = every_date.urlencode()
     narrowed = [k for k, v in query.lists() if k not in (*KEPT_WHEN_CLEARING, "page")
                 and any(v)]

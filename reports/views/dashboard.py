@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -17,6 +19,7 @@ from reports.drill_filters import OUTCOME_LABELS
 from reports.page_cache import PageBody, lazy_context
 from reports.queries import Delta
 from reports.scope import callbacks_report, calls_report
+from reports.unsettled import split_other
 from reports.views.coverage import coverage_context
 from reports.views.params import scope_from_request
 from sync.models import Direction
@@ -76,11 +79,33 @@ def _breakdown(calls, drill: Drill) -> list[tuple[str, list[tuple[str, int, Door
     """Status and direction breakdowns of the period, each count with its door."""
     t = calls.totals
     statuses = [(str(OUTCOME_LABELS[o]), outcome_count(t, o),
-                 drill.door(outcome_count(t, o), outcome=o)) for o in OUTCOMES]
+                 drill.door(outcome_count(t, o), outcome=o)) for o in OUTCOMES
+                if o != "other"]
+    statuses += _unsettled_rows(calls, drill)
     directions = [(str(label), getattr(t, value), drill.door(getattr(t, value),
                                                              direction=value))
                   for value, label in Direction.choices]
     return [(_("By outcome"), statuses), (_("By direction"), directions)]
+
+
+def _unsettled_rows(calls, drill: Drill) -> list[tuple[str, int, Door]]:
+    """"Other" split at the sync's horizon (`reports.unsettled`): in progress, and calls
+    whose outcome will stay unknown (stale), each with its door. Daily series only."""
+    if calls.interval != "day":
+        t = calls.totals
+        return [(str(OUTCOME_LABELS["other"]), t.other, drill.door(t.other, outcome="other"))]
+    scope = drill.scope
+    today = timezone.localdate(timezone=scope.organization.tzinfo)
+    split = split_other(calls.series, scope.environments, today)
+    last_stale = min(scope.end, split.settling_from - timedelta(days=1))
+    first_live = max(scope.start, split.settling_from)
+    return [
+        (_("In progress"), split.in_progress,
+         drill.door(split.in_progress, outcome="other", start=first_live)),
+        (_("Unknown outcome (stale after %(n)d days)") % {
+            "n": (today - split.settling_from).days},
+         split.stale, drill.door(split.stale, outcome="other", end=last_stale)),
+    ]
 
 
 def _figure(point, name: str):
@@ -101,10 +126,10 @@ def _chart_data(calls, callbacks, drill: Drill) -> dict:
     """
     series = calls.series
     doors = series_doors(drill, series)
-    return {
+    data = {
         "doors": {"status": [doors[o] for o in ("answered", "no_answer", "busy", "failed",
                                                   "other")],
-                  "rate": doors["answered"]},
+                  "rate": doors["answered"], "total": doors["total"]},
         "labels": [_label(p.start, p.state) for p in series],
         "status": {
             _("Answered"): [_figure(p, "answered") for p in series],
@@ -124,6 +149,35 @@ def _chart_data(calls, callbacks, drill: Drill) -> dict:
             _("Answered"): [d.answered for d in callbacks.days],
             _("Unmatched"): [d.unmatched for d in callbacks.days],
         },
+    }
+    if calls.hours is not None:
+        data.update(_hourly_chart(calls.hours, drill))
+    return data
+
+
+STATUS_SERIES = (("answered", gettext_lazy("Answered")), ("no_answer", gettext_lazy("No answer")),
+                 ("busy", gettext_lazy("Busy")), ("failed", gettext_lazy("Failed")),
+                 ("other", gettext_lazy("Other")))
+
+
+def _hourly_chart(points, drill: Drill) -> dict:
+    """A one-day range drawn per local hour (a single daily bar said nothing): the summary's
+    24 points by outcome (`reports.queries.hourly`), each opening its calls."""
+    day = drill.scope.start
+
+    def url(n: int, hour: int, **narrow) -> str | None:
+        return drill.url(start=day, end=day, hour=hour, **narrow) if n else None
+
+    answered = [url(p.answered, p.hour, outcome="answered") for p in points]
+    return {
+        "hourly": True,
+        "labels": [f"{p.hour:02d}:00" for p in points],
+        "status": {str(label): [getattr(p, key) for p in points] for key, label in STATUS_SERIES},
+        "doors": {"status": [[url(getattr(p, key), p.hour, outcome=key) for p in points]
+                             for key, _name in STATUS_SERIES],
+                  "rate": answered, "total": [url(p.total, p.hour) for p in points]},
+        "answer_rate": [None if p.answer_rate is None else round(p.answer_rate * 100, 1)
+                        for p in points],
     }
 
 

@@ -15,7 +15,11 @@ from portal.bounds import IdsChoiceField
 from portal.models import Environment, Organization
 from reports.scope import ReportScope, ScopeError, build_scope, check_range, resolve_range
 
+# The same presets on every report page and the calls explorer; weeks start on Monday
+# (ISO), days are the organisation's.
 PRESETS = [
+    ("today", _("Today")), ("yesterday", _("Yesterday")), ("this_week", _("This week")),
+    ("last_week", _("Last week")),
     ("7d", _("Last 7 days")), ("30d", _("Last 30 days")), ("90d", _("Last 90 days")),
     ("this_month", _("This month")), ("last_month", _("Last month")), ("custom", _("Custom")),
 ]
@@ -25,6 +29,14 @@ DEFAULT_PRESET = "30d"
 
 def preset_range(preset: str, today: date) -> tuple[date, date]:
     """Inclusive (start, end) of a preset, ending today for the rolling ones."""
+    if preset in ("today", "yesterday"):
+        day = today - timedelta(days=0 if preset == "today" else 1)
+        return day, day
+    if preset in ("this_week", "last_week"):
+        monday = today - timedelta(days=today.weekday())
+        if preset == "this_week":
+            return monday, today
+        return monday - timedelta(days=7), monday - timedelta(days=1)
     if preset == "this_month":
         return today.replace(day=1), today
     if preset == "last_month":

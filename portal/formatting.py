@@ -1,0 +1,51 @@
+"""One way to write numbers, rates and dates per language: pages, charts and emails alike.
+
+They were written three ways ("64.6 %" on pages, "64.6%" in emails, "—" or "–" for nothing,
+long dates in emails and short ones on pages). Every template filter and chart label that
+shows a figure goes through these functions, which follow the active language's Django
+formats (en: 1,234 · 64.6% · 11/23/2026 · 11/23/2026 7:45 a.m.; pt-BR: 1.234 · 64,6% ·
+23/11/2026 · 23/11/2026 07:45).
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.utils.formats import date_format, number_format
+
+# Shown for a figure that has no value (not a zero).
+EMPTY = "–"
+
+
+def format_int(value: int | None) -> str:
+    """A count with the language's thousands separator."""
+    return EMPTY if value is None else number_format(value, force_grouping=True)
+
+
+def format_percent(value: float | None) -> str:
+    """A 0–1 rate as a percentage with one decimal, rounded half up as people round."""
+    if value is None:
+        return EMPTY
+    percent = Decimal(str(round(100 * value, 6))).quantize(Decimal("0.1"), ROUND_HALF_UP)
+    return f"{number_format(percent, 1, force_grouping=True)}%"
+
+
+def format_points(change: float | None) -> str:
+    """A change of a rate (0.034) as percentage points with one decimal ("3.4")."""
+    return EMPTY if change is None else number_format(round(change * 100, 6), 1)
+
+
+def format_day(day: date | None) -> str:
+    """A day, short ("11/23/2026" / "23/11/2026")."""
+    return EMPTY if day is None else date_format(day, "SHORT_DATE_FORMAT")
+
+
+def format_moment(moment: datetime | None) -> str:
+    """A date and time, short, in the active timezone's wall time."""
+    from django.utils import timezone
+
+    if moment is None:
+        return EMPTY
+    if timezone.is_aware(moment):
+        moment = timezone.localtime(moment)
+    return date_format(moment, "SHORT_DATETIME_FORMAT")
