@@ -96,8 +96,9 @@ def _template_msgids(path: Path) -> set[str]:
     """{% translate %} / {% blocktranslate %} msgids, as Django's makemessages sees them."""
     code = templatize(path.read_text(encoding="utf-8"), origin=str(path))
     found = set()
-    for call in re.finditer(r"\b(n?p?gettext)\(((?:\s*u?'(?:[^'\\]|\\.)*'\s*,?)+)", code):
-        literals = re.findall(r"u?('(?:[^'\\]|\\.)*')", call.group(2))
+    literal = r"""u?('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")"""
+    for call in re.finditer(rf"\b(n?p?gettext)\(((?:\s*{literal}\s*,?)+)", code):
+        literals = [m.group(1) for m in re.finditer(literal, call.group(2))]
         if call.group(1).startswith(("pgettext", "npgettext")):
             literals = literals[1:]
         found |= {ast.literal_eval(text) for text in literals}
@@ -223,6 +224,26 @@ def test_every_wrapped_string_of_the_sources_is_in_a_catalogue_and_translated():
         pytest.fail("Not translated in the catalogues:\n" + "\n".join(map(repr, missing)))
     same = sorted(m for m, t in entries.items() if t == m and m not in SAME_IN_PORTUGUESE)
     assert not same, same
+
+
+def _text_outside_translate_tags(source: str) -> list[str]:
+    """Literal words of a template that no {% translate %} / {% blocktranslate %} covers."""
+    for pattern in (r"\{%\s*blocktrans(?:late)?\b.*?\{%\s*endblocktrans(?:late)?\s*%\}",
+                    r"\{#.*?#\}", r"\{%\s*comment\s*%\}.*?\{%\s*endcomment\s*%\}",
+                    r"<(script|style)\b.*?</\1>", r"\{%.*?%\}", r"\{\{.*?\}\}"):
+        source = re.sub(pattern, " ", source, flags=re.S)
+    attributes = re.findall(r'(?:title|placeholder|aria-label|alt)="([^"]*)"', source)
+    source = re.sub(r"<[^>]*>", " ", source)
+    words = re.findall(r"[A-Za-z][A-Za-z'’-]+", source + " " + " ".join(attributes))
+    return [w for w in words if w not in SAME_IN_PORTUGUESE and w not in ("ms", "px")]
+
+
+def test_templates_have_no_text_outside_translate_tags():
+    """What the catalogues cannot know: English typed into a template without a tag."""
+    found = {str(path.relative_to(ROOT)): words for path in (ROOT / "templates").rglob("*")
+             if path.suffix in (".html", ".txt")
+             and (words := _text_outside_translate_tags(path.read_text(encoding="utf-8")))}
+    assert not found, found
 
 
 def test_the_check_catches_english():

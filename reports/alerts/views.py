@@ -73,9 +73,9 @@ def rule_detail(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
 
 def evaluate_saved(rule: AlertRule) -> None:
     """Judge a rule as soon as it is saved, so its page never says "OK" for a window that
-    already breaches. A change is recorded here; its notification leaves on the next
-    evaluation tick (every minute), not inside this request. Should it fail, the rule
-    shows "not evaluated yet" until the tick."""
+    already breaches. A change is recorded here; its notification leaves with the next
+    evaluation pass (beat, every 5 minutes), not inside this request. Should judging fail,
+    the rule shows "not evaluated yet" until that pass."""
     try:
         evaluate_rules(rule_id=rule.pk, notify=False)
     except Exception:  # noqa: BLE001 - the save stands; the beat tick evaluates again
