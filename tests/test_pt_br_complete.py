@@ -28,7 +28,13 @@ from django.utils.translation.template import templatize
 
 from portal.invitations import send_invitation
 from reports.alerts.deliver import render_email
-from reports.models import AlertEvent, AlertRule, ReportSubscription, SavedView
+from reports.models import (
+    AlertEvent,
+    AlertRule,
+    ReportDelivery,
+    ReportSubscription,
+    SavedView,
+)
 from reports.summaries.actions import send_test
 from sync.models import CallbackSourceDay
 from sync.notify import notify_token_rejected
@@ -284,6 +290,11 @@ def test_every_page_form_and_message_reads_in_portuguese(rich_world):
         state="firing", last_evaluated_at=datetime(2026, 11, 20, tzinfo=UTC))
     rich_world.env_a.status = "auth_failed"
     rich_world.env_a.save()
+    # A delivery whose recipients' states show (one interrupted mid-send).
+    delivery = rich_world.pairs[ReportDelivery][0]
+    delivery.recipients = {"a@example.com": {"status": "sent"},
+                           "b@example.com": {"status": "unknown"}}
+    delivery.save(update_fields=["recipients"])
     # The world names a source agent "Outbound" (an English word as data, not as UI).
     CallbackSourceDay.objects.update(name="Retorno 1")
     client = _pt_client(alice)
@@ -305,6 +316,8 @@ def test_every_page_form_and_message_reads_in_portuguese(rich_world):
     ]:
         response = client.post(url, data, follow=True)
         failures["POST " + url] = untranslated(response.content.decode())
+    detail = client.get(f"/o/{slug}/settings/subscriptions/{delivery.subscription_id}/")
+    assert "b@example.com: Desconhecido" in detail.content.decode()
     anonymous = Client(HTTP_ACCEPT_LANGUAGE="pt-BR")
     response = anonymous.post("/accounts/login/", {"username": "alice", "password": "no"})
     failures["POST login"] = untranslated(response.content.decode())
