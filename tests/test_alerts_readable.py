@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from reports.alerts.actions import make_token
 from reports.alerts.models import AlertEvent, AlertRule, NotifyStatus
@@ -86,6 +86,22 @@ def test_not_judged_readings_are_worded(env_a, alice):
     page = _text(_client(alice, "pt-BR").get(f"{BASE}{rule.pk}/"))
     assert "Não avaliado: nada foi espelhado ainda." in page
     assert "Ainda não avaliado" not in page  # it was evaluated: it just could not judge
+
+
+def test_a_change_reads_as_a_rise_or_fall_in_both_languages(env_a):
+    rule = AlertRule(organization=env_a.organization, metric="answer_rate", threshold=10,
+                     condition="change_below_pct", compare_to="previous",
+                     last_evaluated_at=timezone.now(),
+                     last_reading={"reason": "judged", "value": 60.0, "compare_value": 80.0,
+                                   "window": "2026-11-22"})
+    words = " ".join(describe(rule).split())
+    assert words == ("Answer rate fell 25 %, from 80 % to 60 %; the alert is for a fall of "
+                     "more than 10 % (2026-11-22).")
+    with translation.override("pt-br"):
+        rule.last_reading["value"] = 88.25
+        words = " ".join(describe(rule).split())
+    assert words == ("Taxa de atendimento subiu 10,3 %, de 80 % para 88,2 %; o alerta é para "
+                     "uma queda de mais de 10 % (2026-11-22).")
 
 
 def test_forms_speak_the_members_language(alice):

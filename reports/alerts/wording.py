@@ -13,16 +13,17 @@ from django.utils.translation import gettext_lazy as _lazy
 
 from reports.alerts.models import AlertRule, Condition, Metric
 
-# Each metric's name in a sentence and its unit.
+# Each metric's name in a sentence and its unit (after a no-break space: "64.6 %" never
+# wraps between the figure and its unit).
 NAMES = {
     Metric.CALLS: (_lazy("Calls"), ""),
-    Metric.ANSWER_RATE: (_lazy("Answer rate"), " %"),
-    Metric.FAILED_RATE: (_lazy("Failed rate"), " %"),
-    Metric.NO_ANSWER_RATE: (_lazy("No-answer rate"), " %"),
-    Metric.AVG_TALK_TIME: (_lazy("Average talk time"), " s"),
-    Metric.CALLBACKS_UNMATCHED_RATE: (_lazy("Unmatched callbacks"), " %"),
-    Metric.CALLBACKS_ANSWERED_RATE: (_lazy("Answered callbacks"), " %"),
-    Metric.MINUTES_SINCE_SYNC: (_lazy("Minutes since the last sync"), " min"),
+    Metric.ANSWER_RATE: (_lazy("Answer rate"), "\u00a0%"),
+    Metric.FAILED_RATE: (_lazy("Failed rate"), "\u00a0%"),
+    Metric.NO_ANSWER_RATE: (_lazy("No-answer rate"), "\u00a0%"),
+    Metric.AVG_TALK_TIME: (_lazy("Average talk time"), "\u00a0s"),
+    Metric.CALLBACKS_UNMATCHED_RATE: (_lazy("Unmatched callbacks"), "\u00a0%"),
+    Metric.CALLBACKS_ANSWERED_RATE: (_lazy("Answered callbacks"), "\u00a0%"),
+    Metric.MINUTES_SINCE_SYNC: (_lazy("Minutes since the last sync"), "\u00a0min"),
     Metric.TOKEN_REJECTED: (_lazy("Environments whose token was rejected"), ""),
 }
 
@@ -42,8 +43,8 @@ def _judged(rule: AlertRule, reading: dict) -> str:
                "threshold": number(rule.threshold, unit)}
     if before is not None and value is not None:
         change = 100.0 * (value - before) / abs(before) if before else 0.0
-        figures.update(before=number(before, unit), change=number(abs(change), " %"),
-                       limit=number(abs(rule.threshold), " %"))
+        figures.update(before=number(before, unit), change=number(abs(change), "\u00a0%"),
+                       limit=number(abs(rule.threshold), "\u00a0%"))
         if change >= 0:
             text = _("%(metric)s rose %(change)s, from %(before)s to %(value)s")
         else:
@@ -53,7 +54,7 @@ def _judged(rule: AlertRule, reading: dict) -> str:
             limit = _("the alert is for a rise of more than %(limit)s")
         else:
             limit = _("the alert is for a fall of more than %(limit)s")
-        return f"{text} ({limit % figures})"
+        return f"{text}; {limit % figures}"
     below = value is not None and value < rule.threshold
     above = value is not None and value > rule.threshold
     if below:
