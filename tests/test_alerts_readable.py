@@ -82,7 +82,8 @@ def test_not_judged_readings_are_worded(env_a, alice):
     client.post(f"{BASE}{rule.pk}/edit/", _rule_form(env_a, name="Nothing yet"))
     rule.refresh_from_db()
     assert rule.last_note == "not judged: nothing mirrored yet"
-    assert describe(rule) == "Not judged: nothing is mirrored yet."
+    with translation.override("en"):
+        assert describe(rule) == "Not judged: nothing is mirrored yet."
     page = _text(_client(alice, "pt-BR").get(f"{BASE}{rule.pk}/"))
     assert "Não avaliado: nada foi espelhado ainda." in page
     assert "Ainda não avaliado" not in page  # it was evaluated: it just could not judge
@@ -94,7 +95,8 @@ def test_a_change_reads_as_a_rise_or_fall_in_both_languages(env_a):
                      last_evaluated_at=timezone.now(),
                      last_reading={"reason": "judged", "value": 60.0, "compare_value": 80.0,
                                    "window": "2026-11-22"})
-    words = " ".join(describe(rule).split())
+    with translation.override("en"):
+        words = " ".join(describe(rule).split())
     assert words == ("Answer rate fell 25 %, from 80 % to 60 %; the alert is for a fall of "
                      "more than 10 % (2026-11-22).")
     with translation.override("pt-br"):
