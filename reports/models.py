@@ -191,5 +191,5 @@ class ReportDelivery(models.Model):
 
 # Alert rules and events, and saved views, live in their own packages; imported here so
 # Django registers the models with this app (migrations 0002_h19_alerts, 0003_h17b_saved_views).
-from reports.alerts.models import AlertEvent, AlertRule  # noqa: E402, F401
+from reports.alerts.models import AlertEvent, AlertRule, BannerDismissal  # noqa: E402, F401
 from reports.saved_views.models import SavedView  # noqa: E402, F401

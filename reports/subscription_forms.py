@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
 from portal.models import Organization
+from reports.languages import member_language
 from reports.models import ReportSubscription
 
 SCHEDULE_FIELDS = ("cadence", "weekday", "hour", "timezone", "active")
@@ -81,6 +82,10 @@ class SubscriptionForm(forms.ModelForm):
         ]
         if self.instance.pk:
             self.initial["addresses"] = "\n".join(self.instance.addresses)
+        else:
+            # A new summary speaks (and is named in) the language of the member creating it.
+            self.initial.setdefault("language", member_language())
+            self.initial.setdefault("name", _("Weekly summary"))
 
     def clean_addresses(self) -> list[str]:
         return parse_addresses(self.cleaned_data.get("addresses", ""))

@@ -160,7 +160,7 @@ def test_failed_delivery_and_its_error_show_on_the_subscription_page(bob, sub):
     listing = client_for(bob).get(url("subscription-list")).content.decode()
     assert "Failed" in listing and "Relay denied" in listing
     detail = client_for(bob).get(url("subscription-detail", sub)).content.decode()
-    assert "Gave up after 4 attempts" in detail and "ops@example.com: failed" in detail
+    assert "Gave up after 4 attempts" in detail and "ops@example.com: Failed" in detail
 
 
 def test_one_click_unsubscribe_without_login(sub, alice):

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from reports import signed_links
 from reports.alerts.models import AlertRule
@@ -18,7 +19,10 @@ from reports.signed_links import Expired
 
 SNOOZE_CHOICES = {"1h": timedelta(hours=1), "4h": timedelta(hours=4),
                   "24h": timedelta(hours=24), "7d": timedelta(days=7)}
-__all__ = ["SNOOZE_CHOICES", "Expired", "action_url", "apply", "read_token"]
+# What the snooze menus show for each period.
+SNOOZE_LABELS = {"1h": _lazy("1 hour"), "4h": _lazy("4 hours"), "24h": _lazy("24 hours"),
+                 "7d": _lazy("7 days")}
+__all__ = ["SNOOZE_CHOICES", "SNOOZE_LABELS", "Expired", "action_url", "apply", "read_token"]
 SALT = "reports.alerts.email-action"
 LINK_MAX_AGE = timedelta(days=7)
 

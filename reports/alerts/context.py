@@ -1,10 +1,14 @@
-"""Context processor: the "firing now" banner on every page of an organisation."""
+"""Context processor: the "firing now" banner on every page of an organisation.
+
+A member who dismissed a rule's banner does not see it again until the rule changes state
+(stored per member in `BannerDismissal`, so it holds on every device)."""
 from __future__ import annotations
 
+from django.db.models import Exists, OuterRef
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
-from reports.alerts.models import AlertRule, RuleState
+from reports.alerts.models import AlertRule, BannerDismissal, RuleState
 
 
 def firing_alerts(request: HttpRequest) -> dict:
@@ -13,6 +17,13 @@ def firing_alerts(request: HttpRequest) -> dict:
     organization = getattr(request, "organization", None)
     if organization is None:
         return {}
-    return {"firing_alerts": SimpleLazyObject(lambda: list(
-        AlertRule.objects.filter(organization=organization, enabled=True,
-                                 state=RuleState.FIRING).order_by("name")[:5]))}
+
+    def shown() -> list[AlertRule]:
+        rules = AlertRule.objects.filter(organization=organization, enabled=True,
+                                         state=RuleState.FIRING)
+        if request.user.is_authenticated:
+            rules = rules.exclude(Exists(BannerDismissal.objects.filter(
+                rule=OuterRef("pk"), user=request.user, state_seq=OuterRef("state_seq"))))
+        return list(rules.select_related("acknowledged_by").order_by("name")[:5])
+
+    return {"firing_alerts": SimpleLazyObject(shown)}

@@ -48,10 +48,20 @@ class Verdict:
     span: Span | None = None
     note: str = ""
     coverage: str = ""
+    # The same in data (a reason code and its figures), worded per language by `wording`.
+    reading: dict = dataclasses.field(default_factory=dict)
 
 
-def not_judged(note: str, span: Span | None = None) -> Verdict:
-    return Verdict(False, note=f"not judged: {note}", span=span)
+def not_judged(note: str, span: Span | None = None, reason: str = "error",
+               **figures) -> Verdict:
+    return Verdict(False, note=f"not judged: {note}", span=span,
+                   reading={"reason": reason, **figures})
+
+
+def _not_mirrored(what: tuple[str, dict], *, comparison: bool = False) -> dict:
+    text, figures = what
+    return {"note": f"{'comparison ' if comparison else ''}{text} not mirrored",
+            "reason": "not_mirrored", "comparison": comparison, **figures}
 
 
 class Context:
@@ -67,39 +77,43 @@ class Context:
         return self._mirrored[env_ids]
 
 
-def _uncovered_day(span: Span, mirrored: Mirrored, tz) -> str:
-    """The first local day (or time) of `span` outside the mirror, for the note."""
+def _uncovered_day(span: Span, mirrored: Mirrored, tz) -> tuple[str, dict]:
+    """The first local day (or time) of `span` outside the mirror: for the note, and as
+    figures for the worded reading."""
     if span.first_day is None:
-        edge = mirrored.end or span.start
-        return f"calls after {edge.astimezone(tz):%Y-%m-%d %H:%M}"
+        edge = (mirrored.end or span.start).astimezone(tz)
+        return f"calls after {edge:%Y-%m-%d %H:%M}", {"after": edge.isoformat()}
     if mirrored.start is not None and span.start < mirrored.start:
-        return f"day {span.first_day.isoformat()}"
+        return f"day {span.first_day.isoformat()}", {"day": span.first_day.isoformat()}
     edge = mirrored.end.astimezone(tz).date() if mirrored.end else span.first_day
-    return f"day {max(edge, span.first_day).isoformat()}"
+    day = max(edge, span.first_day).isoformat()
+    return f"day {day}", {"day": day}
 
 
 def _span_for(rule: AlertRule, ctx: Context, env_ids: tuple[int, ...], tz
-              ) -> tuple[Span | None, str]:
-    """The span to judge and a coverage text, or (None, reason) when it is not mirrored."""
+              ) -> tuple[Span | None, str | dict]:
+    """The span to judge and a coverage text, or (None, why) when it is not mirrored (`why`:
+    the note and reading of `not_judged`)."""
     if rule.metric in CALLBACK_METRICS:
         span = window_span(rule.window, ctx.now, tz)
         missing = coverage.callbacks_missing_day(env_ids, span.first_day, span.last_day)
         if missing is not None:
-            return None, f"day {missing.isoformat()} not mirrored"
+            return None, _not_mirrored((f"day {missing.isoformat()}",
+                                        {"day": missing.isoformat()}))
         return span, f"callback days {span.label()} mirrored"
     mirrored = ctx.mirrored(env_ids)
     if mirrored.end is None:
-        return None, "nothing mirrored yet"
+        return None, {"note": "nothing mirrored yet", "reason": "nothing_mirrored"}
     end = ctx.now
     if rule.window in ROLLING:
         # A rolling window ends where the mirror does when that is earlier than now.
         end = min(ctx.now, mirrored.end)
         if ctx.now - end > ROLLING[rule.window]:
             span = window_span(rule.window, ctx.now, tz)
-            return None, f"{_uncovered_day(span, mirrored, tz)} not mirrored"
+            return None, _not_mirrored(_uncovered_day(span, mirrored, tz))
     span = window_span(rule.window, end, tz)
     if not mirrored.covers(span.start, span.end):
-        return None, f"{_uncovered_day(span, mirrored, tz)} not mirrored"
+        return None, _not_mirrored(_uncovered_day(span, mirrored, tz))
     return span, f"mirrored until {mirrored.end:%Y-%m-%d %H:%M} UTC"
 
 
@@ -108,40 +122,46 @@ def judge(rule: AlertRule, ctx: Context, env_ids: Iterable[int] | None = None) -
     env_ids = tuple(sorted(env_ids if env_ids is not None else
                            rule.environments.values_list("pk", flat=True)))
     if not env_ids:
-        return not_judged("no environment selected")
+        return not_judged("no environment selected", reason="no_environment")
     tz = rule.organization.tzinfo
     if rule.metric in HEALTH_METRICS:
         value = metrics.health_value(rule.metric, env_ids, ctx.now)
         return _decide(rule, value, None, None, None, "health of the mirror")
     span, cover = _span_for(rule, ctx, env_ids, tz)
     if span is None:
-        return not_judged(cover)
+        return not_judged(**cover)
     current = metrics.figures(rule.metric, env_ids, span, rule.agent_id)
     if rule.metric in RATE_METRICS and current.calls < rule.min_calls:
         return not_judged(f"{current.calls} calls in {span.label()}, fewer than "
-                          f"{rule.min_calls}", span)
+                          f"{rule.min_calls}", span, "too_few", calls=current.calls,
+                          minimum=rule.min_calls, window=span.label())
     value = current.value(rule.metric)
     if value is None:
-        return not_judged(f"no calls in {span.label()}", span)
+        return not_judged(f"no calls in {span.label()}", span, "no_calls", window=span.label())
     compare_value = None
     if rule.condition in CHANGE_CONDITIONS:
         other = comparison_span(span, rule.window, rule.compare_to)
         if rule.metric in CALLBACK_METRICS:
             missing = coverage.callbacks_missing_day(env_ids, other.first_day, other.last_day)
             if missing is not None:
-                return not_judged(f"comparison day {missing.isoformat()} not mirrored", span)
+                return not_judged(span=span, **_not_mirrored(
+                    (f"day {missing.isoformat()}", {"day": missing.isoformat()}),
+                    comparison=True))
         else:
             mirrored = ctx.mirrored(env_ids)
             if not mirrored.covers(other.start, other.end):
-                return not_judged(f"comparison {_uncovered_day(other, mirrored, tz)} "
-                                  "not mirrored", span)
+                return not_judged(span=span, **_not_mirrored(
+                    _uncovered_day(other, mirrored, tz), comparison=True))
         before = metrics.figures(rule.metric, env_ids, other, rule.agent_id)
         if rule.metric in RATE_METRICS and before.calls < rule.min_calls:
             return not_judged(f"{before.calls} calls in the comparison window "
-                              f"{other.label()}, fewer than {rule.min_calls}", span)
+                              f"{other.label()}, fewer than {rule.min_calls}", span,
+                              "too_few_before", calls=before.calls, minimum=rule.min_calls,
+                              window=other.label())
         compare_value = before.value(rule.metric)
         if not compare_value:
-            return not_judged(f"no baseline in {other.label()}", span)
+            return not_judged(f"no baseline in {other.label()}", span, "no_baseline",
+                              window=other.label())
     return _decide(rule, value, compare_value, current.calls, span, cover)
 
 
@@ -158,8 +178,10 @@ def _decide(rule: AlertRule, value: float, compare_value: float | None, calls: i
             else value < rule.threshold
         note = f"{rule.metric} {value:.4g} ({rule.condition} {rule.threshold:g}?)"
     where = f" over {span.label()}" if span else ""
+    reading = {"reason": "judged", "value": value, "compare_value": compare_value,
+               "window": span.label() if span else ""}
     return Verdict(True, firing, round(value, 4), compare_value, calls, span,
-                   f"{'firing' if firing else 'ok'}: {note}{where}", cover)
+                   f"{'firing' if firing else 'ok'}: {note}{where}", cover, reading)
 
 
 def transition(rule: AlertRule, verdict: Verdict, now: datetime) -> AlertEvent | None:
@@ -168,7 +190,7 @@ def transition(rule: AlertRule, verdict: Verdict, now: datetime) -> AlertEvent |
     Returns the event for the one process whose conditional UPDATE moved the state.
     """
     AlertRule.objects.filter(pk=rule.pk).update(
-        last_evaluated_at=now, last_note=verdict.note[:300],
+        last_evaluated_at=now, last_note=verdict.note[:300], last_reading=verdict.reading,
         last_value=verdict.value if verdict.judged else rule.last_value)
     if not verdict.judged:
         return None
@@ -213,21 +235,24 @@ class Outcome:
                 f"[{self.rule.state}]{change}: {self.verdict.note}")
 
 
-def rules_to_evaluate(environment_id: int | None = None):
+def rules_to_evaluate(environment_id: int | None = None, rule_id: int | None = None):
     rules = AlertRule.objects.filter(enabled=True).select_related("organization")
     if environment_id is not None:
         rules = rules.filter(environments=environment_id)
+    if rule_id is not None:
+        rules = rules.filter(pk=rule_id)
     return rules.prefetch_related("environments").order_by("pk")
 
 
 def evaluate_rules(now: datetime | None = None, *, environment_id: int | None = None,
-                   dry_run: bool = False, notify: bool = True) -> list[Outcome]:
-    """Evaluate every enabled rule (or those over one environment) once, then send what
-    their changes owe. `dry_run` judges without recording or sending anything."""
+                   rule_id: int | None = None, dry_run: bool = False,
+                   notify: bool = True) -> list[Outcome]:
+    """Evaluate every enabled rule (or those over one environment, or one rule) once, then
+    send what their changes owe. `dry_run` judges without recording or sending anything."""
     now = now or timezone.now()
     ctx = Context(now)
     outcomes = []
-    for rule in rules_to_evaluate(environment_id):
+    for rule in rules_to_evaluate(environment_id, rule_id):
         env_ids = [e.pk for e in rule.environments.all()]
         try:
             verdict = judge(rule, ctx, env_ids)

@@ -1,15 +1,40 @@
-"""The rule form of the settings pages (scoped to one organisation)."""
+"""The rule form of the settings pages (scoped to one organisation).
+
+Every field is labelled here (the model's fields have no translated names), the agent is
+picked from the agents mirrored for the organisation's environments (an upstream id typed by
+hand was a guess), and a new rule speaks the language of the member creating it.
+"""
 from __future__ import annotations
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
 from portal.models import Organization
 from reports.alerts.models import AlertRule
 from reports.alerts.validation import rule_errors
 from reports.alerts.webhook_fields import WebhookFieldsMixin
+from reports.languages import member_language
 from reports.subscription_forms import parse_addresses
+from sync.models import Agent
+
+
+def agent_choices(organization: Organization, current: str) -> list:
+    """Agents grouped by environment (value: the upstream id); a saved id that is no longer
+    mirrored stays choosable, marked, so editing a rule never drops it silently."""
+    choices: list = [("", _("Every agent"))]
+    groups: dict[str, list[tuple[str, str]]] = {}
+    known = set()
+    for agent in (Agent.objects.filter(environment__organization=organization)
+                  .select_related("environment").order_by("environment__name", "name", "pk")):
+        groups.setdefault(agent.environment.name, []).append(
+            (agent.external_id, agent.name or agent.external_id))
+        known.add(agent.external_id)
+    choices += list(groups.items())
+    if current and current not in known:
+        choices.append((current, _("%(id)s (not mirrored)") % {"id": current}))
+    return choices
 
 
 class AlertRuleForm(WebhookFieldsMixin, forms.ModelForm):
@@ -27,8 +52,14 @@ class AlertRuleForm(WebhookFieldsMixin, forms.ModelForm):
         widgets = {"environments": forms.CheckboxSelectMultiple,
                    "members": forms.CheckboxSelectMultiple,
                    "snoozed_until": forms.DateTimeInput(attrs={"type": "datetime-local"})}
-        labels = {"agent_id": _lazy("Agent (upstream id, optional)"),
-                  "snoozed_until": _lazy("Snoozed until")}
+        labels = {"name": _lazy("Name"), "environments": _lazy("Environments"),
+                  "agent_id": _lazy("Agent"), "metric": _lazy("Metric"),
+                  "window": _lazy("Window"), "condition": _lazy("Condition"),
+                  "threshold": _lazy("Threshold"), "compare_to": _lazy("Compare with"),
+                  "min_calls": _lazy("Minimum calls"), "severity": _lazy("Severity"),
+                  "members": _lazy("Members"), "webhook_url": _lazy("Webhook URL"),
+                  "webhook_format": _lazy("Webhook format"), "language": _lazy("Language"),
+                  "enabled": _lazy("Enabled"), "snoozed_until": _lazy("Snoozed until")}
 
     def __init__(self, *args, organization: Organization, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -37,6 +68,12 @@ class AlertRuleForm(WebhookFieldsMixin, forms.ModelForm):
         self.fields["members"].queryset = get_user_model().objects.filter(
             memberships__organization=organization).order_by("username")
         self.fields["members"].label_from_instance = lambda u: f"{u.get_username()} <{u.email}>"
+        self.fields["agent_id"] = forms.ChoiceField(
+            required=False, label=_lazy("Agent"),
+            choices=agent_choices(organization, self.instance.agent_id),
+            help_text=_lazy("Optional: judge the calls of one agent only."))
+        if not self.instance.pk and "language" not in self.initial:
+            self.initial["language"] = member_language()
         if self.instance.pk:
             self.initial["emails"] = "\n".join(self.instance.emails)
         if not self.instance.webhook_url:
@@ -52,6 +89,12 @@ class AlertRuleForm(WebhookFieldsMixin, forms.ModelForm):
             condition=data.get("condition", ""), compare_to=data.get("compare_to", ""),
             threshold=data.get("threshold"), agent_id=data.get("agent_id", ""),
             webhook_url=data.get("webhook_url", ""))
+        agent = data.get("agent_id", "")
+        environments = data.get("environments")
+        if agent and environments is not None and "agent_id" not in errors and not \
+                Agent.objects.filter(environment__in=environments, external_id=agent).exists() \
+                and agent != self.instance.agent_id:
+            errors["agent_id"] = _("This agent is not in the chosen environments.")
         for field, message in errors.items():
             self.add_error(field, message)
         return data

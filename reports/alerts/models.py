@@ -126,6 +126,9 @@ class AlertRule(models.Model):
     last_value = models.FloatField(null=True, blank=True, editable=False)
     # What the last evaluation said, e.g. "not judged: day 2026-03-10 not mirrored".
     last_note = models.CharField(max_length=300, blank=True, default="", editable=False)
+    # The same evaluation as data (reason code and figures): `wording.describe` puts it in
+    # words in the reader's language; empty until the first evaluation.
+    last_reading = models.JSONField(default=dict, blank=True, editable=False)
     snoozed_until = StorableDateTimeField(null=True, blank=True)
     acknowledged_at = models.DateTimeField(null=True, blank=True, editable=False)
     acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
@@ -241,3 +244,21 @@ class AlertEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rule.name}: {self.state} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class BannerDismissal(models.Model):
+    """A member hid a rule's banner for one firing (`state_seq`): it stays hidden for them
+    until the rule changes state again, on every page and device (not a browser cookie)."""
+
+    rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="+")
+    state_seq = models.PositiveIntegerField()
+    dismissed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["rule", "user"],
+                                               name="alertbanner_once_per_member")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} hid rule {self.rule_id} at change {self.state_seq}"

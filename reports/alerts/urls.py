@@ -15,5 +15,6 @@ urlpatterns = [
     path(base + "<int:pk>/edit/", views.rule_edit, name="alerts-edit"),
     path(base + "<int:pk>/delete/", views.rule_delete, name="alerts-delete"),
     path(base + "<int:pk>/action/", views.rule_action, name="alerts-action"),
+    path(base + "<int:pk>/dismiss/", views.banner_dismiss, name="alerts-dismiss"),
     path("alerts/email-action/<str:token>/", views.email_action, name="alerts-email-action"),
 ]

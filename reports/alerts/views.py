@@ -1,13 +1,16 @@
 """Settings pages for alert rules: members read, owners and admins write (portal.access)."""
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
@@ -17,17 +20,18 @@ from portal.access import WRITE_METHODS, org_page
 from portal.models import Role
 from portal.pages import render_org_page
 from reports.alerts import actions
-from reports.alerts.actions import SNOOZE_CHOICES
+from reports.alerts.actions import SNOOZE_LABELS
+from reports.alerts.evaluate import evaluate_rules
 from reports.alerts.forms import AlertRuleForm
-from reports.alerts.models import AlertEvent, AlertRule
+from reports.alerts.models import AlertEvent, AlertRule, BannerDismissal
+from sync.models import Agent
 
 HISTORY_SIZE = 50
+log = logging.getLogger(__name__)
 
 
 def calls_link(org_slug: str, rule: AlertRule, event: AlertEvent) -> str:
     """The calls explorer filtered to the calls behind an event's value (its local days)."""
-    from django.urls import reverse
-
     if event.window_start is None:
         return ""
     tz = rule.organization.tzinfo
@@ -44,7 +48,7 @@ def calls_link(org_slug: str, rule: AlertRule, event: AlertEvent) -> str:
 def rule_list(request: HttpRequest, org_slug: str) -> HttpResponse:
     org = request.tenant.organization
     rules = list(request.tenant.scoped(AlertRule).order_by("name", "pk")
-                 .prefetch_related("environments"))
+                 .select_related("acknowledged_by").prefetch_related("environments"))
     return render_org_page(request, org, "reports/alerts/list.html",
                            {"rules": rules, "can_edit": request.tenant.can_admin,
                             "now": timezone.now()})
@@ -56,12 +60,26 @@ def rule_detail(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
     events = list(rule.events.all()[:HISTORY_SIZE])
     for event in events:
         event.calls_url = calls_link(org_slug, rule, event)
+    agent = Agent.objects.filter(environment__in=rule.environments.all(),
+                                 external_id=rule.agent_id).first() if rule.agent_id else None
     return render_org_page(request, rule.organization, "reports/alerts/detail.html", {
         "rule": rule, "events": events, "can_edit": request.tenant.can_admin,
         "recipients": rule.recipient_emails(), "now": timezone.now(),
         "secret": request.session.pop(f"alert-secret-{rule.pk}", ""),
-        "snooze_choices": list(SNOOZE_CHOICES),
+        "snooze_choices": list(SNOOZE_LABELS.items()),
+        "agent_name": agent.name if agent else "",
     })
+
+
+def evaluate_saved(rule: AlertRule) -> None:
+    """Judge a rule as soon as it is saved, so its page never says "OK" for a window that
+    already breaches. A change is recorded here; its notification leaves with the next
+    evaluation pass (beat, every 5 minutes), not inside this request. Should judging fail,
+    the rule shows "not evaluated yet" until that pass."""
+    try:
+        evaluate_rules(rule_id=rule.pk, notify=False)
+    except Exception:  # noqa: BLE001 - the save stands; the beat tick evaluates again
+        log.exception("alert rule %s could not be evaluated on save", rule.pk)
 
 
 def _save_form(request: HttpRequest, form: AlertRuleForm, action: str) -> HttpResponse | None:
@@ -71,6 +89,7 @@ def _save_form(request: HttpRequest, form: AlertRuleForm, action: str) -> HttpRe
     if creating:
         form.instance.created_by = request.user
     rule = form.save()
+    evaluate_saved(rule)
     audit.record(f"alert_rule.{action}", actor=request.user, organization=rule.organization,
                  target=rule, changed=[] if creating else form.changed_data)
     if form.new_secret:
@@ -147,7 +166,7 @@ def email_action(request: HttpRequest, token: str) -> HttpResponse:
         rule = AlertRule.objects.filter(pk=data[0]).select_related("organization").first()
     if rule is None:
         return render(request, template, {"invalid": True}, status=404)
-    context = {"rule": rule, "email": data[1], "snooze_choices": list(SNOOZE_CHOICES),
+    context = {"rule": rule, "email": data[1], "snooze_choices": list(SNOOZE_LABELS.items()),
                "now": timezone.now()}
     if request.method == "POST":
         action = request.POST.get("action", "")
@@ -158,3 +177,16 @@ def email_action(request: HttpRequest, token: str) -> HttpResponse:
                      email=data[1])
         context["done"] = message
     return render(request, template, context)
+
+
+@org_page(Role.VIEWER, ("POST",))
+def banner_dismiss(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
+    """Hide a rule's banner for this member until the rule changes state again."""
+    rule = request.tenant.get(AlertRule, pk=pk)
+    BannerDismissal.objects.update_or_create(rule=rule, user=request.user,
+                                             defaults={"state_seq": rule.state_seq})
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
+        back = reverse("dashboard", args=[org_slug])
+    return redirect(back)

@@ -49,3 +49,15 @@ def delta_text(delta, unit: str = "") -> str:
 def delta_colour(delta) -> str:
     """Green up, red down (always next to the arrow and words, never alone)."""
     return {1: "#1a7f37", -1: "#b42318"}.get(_sign(delta), "#555555")
+
+
+@register.filter
+def recipient_status(status: str) -> str:
+    """One recipient's delivery state in the reader's language ("unknown": the process
+    stopped while sending, so whether the message left is not known)."""
+    from reports.models import DeliveryStatus
+
+    if status == "unknown":
+        return _("Unknown (interrupted while sending)")
+    labels = dict(DeliveryStatus.choices)
+    return str(labels.get(status, status))

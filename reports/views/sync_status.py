@@ -44,6 +44,9 @@ def sync_status(request: HttpRequest, org_slug: str) -> HttpResponse:
     for record in request.tenant.scoped(RejectedRecord).order_by("-last_seen_at", "-id")[:500]:
         shown = rejected.setdefault(record.environment_id, [])
         if len(shown) < REJECTED_SHOWN:
+            # The stream in the reader's language ("chamadas"), as the headings name it.
+            labels = dict(Stream.choices)
+            record.stream_label = labels.get(record.stream, record.stream)
             shown.append(record)
     counts = dict(request.tenant.scoped(RejectedRecord).values_list("environment_id")
                   .annotate(n=Count("id")).values_list("environment_id", "n"))

@@ -6,6 +6,9 @@ server (`portal.tasks_client`), so the demo keeps syncing with no broker and no 
 """
 from __future__ import annotations
 
+import os
+
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
@@ -39,6 +42,27 @@ def ensure_demo_org() -> Organization:
     return org
 
 
+def served_base_url(serve: str) -> str:
+    """The address a browser reaches `runserver ADDR:PORT` at: links in the demo's emails
+    (alerts, summaries, invitations) must point there, not at the default port 8000. A
+    wildcard bind is reached on the loopback address."""
+    host, _, port = serve.rpartition(":")
+    host = host.strip("[]") or "127.0.0.1"
+    if host in ("0.0.0.0", "::"):
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def use_served_links(serve: str) -> str:
+    """Point email links at the served address unless PORTAL_BASE_URL was set explicitly
+    (a demo behind a proxy). The demo's tasks run in this process, so they read it."""
+    if not os.environ.get("PORTAL_BASE_URL"):
+        settings.PORTAL_BASE_URL = served_base_url(serve)
+    return settings.PORTAL_BASE_URL
+
+
 class Command(BaseCommand):
     help = "Create the demo organisation (Acme Voice) with user demo/demo, then serve if asked."
 
@@ -57,10 +81,12 @@ class Command(BaseCommand):
         if serve:
             from portal.inprocess_beat import InProcessBeat
 
+            links = use_served_links(serve)
             beat = InProcessBeat()
             beat.start()
             self.stdout.write(f"Ready: open http://{serve}/ and log in as demo / demo "
-                              "(the admin console is at /admin/). Ctrl-C stops.")
+                              "(the admin console is at /admin/); links in emails point at "
+                              f"{links}. Ctrl-C stops.")
             try:
                 call_command("runserver", serve, use_reloader=False)
             finally:

@@ -1,0 +1,107 @@
+"""A rule's last evaluation in words, in the reader's language.
+
+The evaluator stores what it found as data (`AlertRule.last_reading`: a reason code and its
+figures) beside its English machine note; pages word it at display time, so a Portuguese
+reader sees "Taxa de atendimento 64,6 % está abaixo de 75 %" where the note says
+`firing: answer_rate 64.63 (below 75?)`.
+"""
+from __future__ import annotations
+
+from django.utils import formats
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+
+from reports.alerts.models import AlertRule, Condition, Metric
+
+# Each metric's name in a sentence and its unit (after a no-break space: "64.6 %" never
+# wraps between the figure and its unit).
+NAMES = {
+    Metric.CALLS: (_lazy("Calls"), ""),
+    Metric.ANSWER_RATE: (_lazy("Answer rate"), "\u00a0%"),
+    Metric.FAILED_RATE: (_lazy("Failed rate"), "\u00a0%"),
+    Metric.NO_ANSWER_RATE: (_lazy("No-answer rate"), "\u00a0%"),
+    Metric.AVG_TALK_TIME: (_lazy("Average talk time"), "\u00a0s"),
+    Metric.CALLBACKS_UNMATCHED_RATE: (_lazy("Unmatched callbacks"), "\u00a0%"),
+    Metric.CALLBACKS_ANSWERED_RATE: (_lazy("Answered callbacks"), "\u00a0%"),
+    Metric.MINUTES_SINCE_SYNC: (_lazy("Minutes since the last sync"), "\u00a0min"),
+    Metric.TOKEN_REJECTED: (_lazy("Environments whose token was rejected"), ""),
+}
+
+
+def number(value: float | int | None, unit: str = "") -> str:
+    """One decimal at most, in the active locale's format ("64,6 %" in Portuguese)."""
+    if value is None:
+        return "–"
+    places = 0 if float(value).is_integer() else 1
+    return formats.number_format(round(float(value), places), places, use_l10n=True) + unit
+
+
+def _judged(rule: AlertRule, reading: dict) -> str:
+    name, unit = NAMES.get(rule.metric, (rule.metric, ""))
+    value, before = reading.get("value"), reading.get("compare_value")
+    figures = {"metric": name, "value": number(value, unit),
+               "threshold": number(rule.threshold, unit)}
+    if before is not None and value is not None:
+        change = 100.0 * (value - before) / abs(before) if before else 0.0
+        figures.update(before=number(before, unit), change=number(abs(change), "\u00a0%"),
+                       limit=number(abs(rule.threshold), "\u00a0%"))
+        if change >= 0:
+            text = _("%(metric)s rose %(change)s, from %(before)s to %(value)s")
+        else:
+            text = _("%(metric)s fell %(change)s, from %(before)s to %(value)s")
+        text = text % figures
+        if rule.condition == Condition.CHANGE_ABOVE_PCT:
+            limit = _("the alert is for a rise of more than %(limit)s")
+        else:
+            limit = _("the alert is for a fall of more than %(limit)s")
+        return f"{text}; {limit % figures}"
+    below = value is not None and value < rule.threshold
+    above = value is not None and value > rule.threshold
+    if below:
+        return _("%(metric)s %(value)s is below %(threshold)s") % figures
+    if above:
+        return _("%(metric)s %(value)s is above %(threshold)s") % figures
+    return _("%(metric)s %(value)s equals the threshold %(threshold)s") % figures
+
+
+def _not_judged(reading: dict) -> str:
+    reason = reading.get("reason")
+    figures = {key: value for key, value in reading.items() if key != "reason"}
+    if reason == "no_environment":
+        return _("Not judged: no environment is chosen.")
+    if reason == "nothing_mirrored":
+        return _("Not judged: nothing is mirrored yet.")
+    if reason == "not_mirrored":
+        if "after" in figures:
+            figures["after"] = figures["after"][:16].replace("T", " ")
+            text = _("calls after %(after)s are not mirrored yet") % figures
+        else:
+            text = _("day %(day)s is not mirrored yet") % figures
+        if figures.get("comparison"):
+            return _("Not judged: in the comparison window, %(what)s.") % {"what": text}
+        return _("Not judged: %(what)s.") % {"what": text}
+    if reason == "too_few":
+        return _("Not judged: %(calls)s calls in %(window)s, fewer than the minimum of "
+                 "%(minimum)s.") % figures
+    if reason == "too_few_before":
+        return _("Not judged: %(calls)s calls in the comparison window %(window)s, fewer "
+                 "than the minimum of %(minimum)s.") % figures
+    if reason == "no_calls":
+        return _("Not judged: no calls in %(window)s.") % figures
+    if reason == "no_baseline":
+        return _("Not judged: nothing to compare with in %(window)s.") % figures
+    return _("Not judged: the rule could not be evaluated (see the server log).")
+
+
+def describe(rule: AlertRule) -> str:
+    """The last evaluation in words; "" before the first one."""
+    reading = rule.last_reading or {}
+    if rule.last_evaluated_at is None:
+        return ""
+    if not reading:
+        return rule.last_note  # evaluated before readings were stored
+    if reading.get("reason") == "judged":
+        text = _judged(rule, reading)
+        window = reading.get("window")
+        return f"{text} ({window})." if window else f"{text}."
+    return _not_judged(reading)
