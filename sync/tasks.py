@@ -7,10 +7,12 @@ well below the broker's visibility timeout, so a waiting retry is never redelive
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Q
 from django.utils import timezone
 
@@ -101,3 +103,54 @@ def backfill_environment(self, environment_id: int, days: int | None = None,
                          full: bool = False) -> dict:
     """Back-fill `days` (default: the environment's back-fill days) on the backfill queue."""
     return _run(self, environment_id, Trigger.BACKFILL, backfill_days=days, full=full)
+
+
+# Rounds one webhook task may run back to back while events keep arriving during its runs.
+WEBHOOK_ROUNDS = 3
+
+
+@shared_task(name="sync.webhook_sync", bind=True, acks_late=True, max_retries=3,
+             ignore_result=True)
+def webhook_sync(self, environment_id: int) -> dict:
+    """A Talkover webhook arrived: sync the environment's calls of today (coalesced).
+
+    Events that arrive while the run reads make it run once more (at most WEBHOOK_ROUNDS), so
+    a call that ended mid-run is not left to the schedule; events while it is queued ride on
+    it (`sync.webhook_receiver`). Another run holding the environment: retried shortly with a
+    broker; in process the schedule's next run reads the change anyway.
+    """
+    from sync.webhook_receiver import event_key, queued_key
+
+    env = Environment.objects.filter(pk=environment_id).first()
+    if env is None:
+        cache.delete(queued_key(environment_id))
+        return {"environment": environment_id, "skipped": True, "reason": "deleted"}
+    outcome: SyncOutcome | None = None
+    for _ in range(WEBHOOK_ROUNDS):
+        started = time.time()
+        outcome = run_sync(env, streams=["calls"], trigger=Trigger.WEBHOOK)
+        if outcome.skipped:
+            if outcome.unavailable or self.request.is_eager \
+                    or self.request.retries >= self.max_retries:
+                cache.delete(queued_key(environment_id))
+                break
+            raise self.retry(countdown=5)
+        cache.delete(queued_key(environment_id))
+        if (cache.get(event_key(environment_id)) or 0) < started:
+            break  # no event since this run began reading
+        if not cache.add(queued_key(environment_id), 1, timeout=120):
+            break  # a newer event queued its own run
+    assert outcome is not None
+    return {"environment": environment_id, "skipped": outcome.skipped,
+            "reason": outcome.reason, "runs": len(outcome.runs)}
+
+
+@shared_task(name="sync.register_webhooks", ignore_result=True)
+def register_webhooks(environment_id: int, base_url: str) -> dict:
+    """Register the environment's hook URL (under `base_url`) on every upstream agent."""
+    from sync.webhook_register import register
+
+    env = Environment.objects.filter(pk=environment_id).first()
+    if env is None:
+        return {"environment": environment_id, "skipped": True}
+    return register(env, base_url).as_dict()

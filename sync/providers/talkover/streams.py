@@ -4,20 +4,24 @@ Calls: the window ends at the run's start day, re-reads `lookback_days` before i
 first sync reaches back `backfill_days`. Offset paging shifts when calls arrive mid-read, so
 after a day's last page the unique ids seen are compared with `pagination.total`; when ids
 are missing the day is read again from page 1 until complete (at most MAX_DAY_READS passes).
-Each page commits with its cursor; a day's last page also refreshes the rollups of the local
-days it touches, bumps the data version and advances the cursor past the day.
+Pages go to one `CallWriter`, which commits ≥ 2,000 rows at a time with the cursor (one
+update per batch); the batch that ends a day also refreshes the rollups of the local days it
+touches, bumps the data version and advances the cursor past the day.
 """
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from typing import Any
 
+from django.db import DatabaseError
 from django.utils import timezone
 
 from sync import quarantine
-from sync.models import Agent, Call, CallbackDay, CallbackSourceDay
+from sync.call_writer import CallWriter
+from sync.models import Agent, CallbackDay, CallbackSourceDay, Trigger
 from sync.providers.prefetch import Prefetcher
-from sync.providers.records import AGENT_UPDATE_FIELDS, CALL_UPDATE_FIELDS, Rejected
+from sync.providers.records import AGENT_UPDATE_FIELDS, Rejected
 from sync.providers.talkover.records import (
     callback_day,
     callback_sources,
@@ -30,7 +34,6 @@ from sync.providers.talkover.shape import (
     callback_values,
     unknown_words,
 )
-from sync.rollups import local_days_for_utc_day, refresh_rollups
 from sync.run_context import RunContext
 from sync.upsert import CanonicalJSON, canonical, upsert
 
@@ -154,26 +157,40 @@ def sync_calls(ctx: RunContext) -> None:
     cursor = ctx.cursor()
     end = ctx.now.date()
     ahead, older = plan_call_days(cursor, end, env.lookback_days, ctx.backfill_days, ctx.full)
-    if ctx.full or not cursor.get("oldest"):
+    targeted = ctx.run.trigger == Trigger.WEBHOOK and cursor.get("oldest")
+    if targeted:
+        # A webhook said a call changed: today only. The schedule's cursor (synced_through,
+        # read_through) is left alone, so no gap or lookback day is skipped because of it.
+        ahead, older = [end], []
+    elif ctx.full or not cursor.get("oldest"):
         # What was read stays read (coverage: sync/coverage.py); only the plan restarts.
         kept = {"read_through": cursor["read_through"]} if cursor.get("read_through") else {}
         cursor = {"oldest": ahead[0].isoformat(), **kept}
     ctx.progress.begin(f"{env.name}: calls", len(ahead) + len(older))
     agents = AgentIndex(ctx)
-    plan = [(day, "synced_through") for day in ahead] + [(day, "oldest") for day in older]
+    plan = [(day, "webhook_read" if targeted else "synced_through") for day in ahead] + [
+        (day, "oldest") for day in older]
     reader = Prefetcher(ctx.client.calls_page)
+    writer = CallWriter(ctx)
     try:
         for i, (day, advance) in enumerate(plan):
             following = plan[i + 1][0] if i + 1 < len(plan) else None
-            _sync_call_day(ctx, day, agents, cursor, advance, reader, following)
+            _sync_call_day(ctx, day, agents, cursor, advance, reader, following, writer)
             ctx.progress.step()
+        writer.flush(cursor)
+    except Exception as exc:
+        if not isinstance(exc, DatabaseError) and writer.pending:
+            # Pages read before an upstream or cache failure are kept with their cursor.
+            writer.flush(cursor)
+        raise
     finally:
         reader.close()
     ctx.progress.end()
 
 
 def _sync_call_day(ctx: RunContext, day: date, agents: AgentIndex, cursor: dict[str, Any],
-                   advance: str, reader: Prefetcher, following: date | None) -> None:
+                   advance: str, reader: Prefetcher, following: date | None,
+                   writer: CallWriter) -> None:
     """Read one UTC day until the ids seen reach the upstream's `pagination.total`.
 
     The first pass reads every page. If ids are missing (rows shifted between pages because
@@ -206,30 +223,25 @@ def _sync_call_day(ctx: RunContext, day: date, agents: AgentIndex, cursor: dict[
         last = page_no >= page.last_page or not page.items
         complete = len(seen) + rejected >= page.total
         finish = (complete and (last or passes > 0)) or (last and passes + 1 >= MAX_DAY_READS)
-        with ctx.page_transaction():
-            for item, reason in refused:
-                quarantine.reject(ctx, item, reason, day=day, upstream_id=_id_of(item))
-            counts = upsert(Call, env, calls, key="external_id",
-                            update_fields=CALL_UPDATE_FIELDS)
-            counts.unchanged = max(0, counts.unchanged - repeats)  # each call once per day
-            dirty = dirty or counts.changed > 0
-            if finish:
-                if not complete:
-                    ctx.note("incomplete", f"{day}: {len(seen)} of {page.total} calls after "
-                                           f"{passes + 1} passes")
-                if dirty:
-                    refresh_rollups(env, local_days_for_utc_day(day, env.organization.tzinfo))
-                    ctx.bump_data_version()
-                cursor.pop("in_progress", None)
-                cursor.pop("page", None)
-                cursor[advance] = day.isoformat()
-                quarantine.clear(ctx, day=day)  # the day was read whole
-                if advance == "synced_through":
-                    cursor["read_through"] = read_through(cursor, day, ctx.now)
-            else:
-                cursor["in_progress"], cursor["page"] = day.isoformat(), page_no
-            ctx.save_cursor(cursor)
-            ctx.record(counts)
+        # Each call is counted once per day (`repeats`); its quarantine goes with its batch.
+        writer.add(calls, day=day, repeats=repeats, actions=[
+            partial(quarantine.reject, ctx, item, reason, day=day, upstream_id=_id_of(item))
+            for item, reason in refused])
+        if finish:
+            if not complete:
+                ctx.note("incomplete", f"{day}: {len(seen)} of {page.total} calls after "
+                                       f"{passes + 1} passes")
+            writer.finish_day(day, dirty=dirty)
+            writer.defer(partial(quarantine.clear, ctx, day=day))  # the day was read whole
+            cursor.pop("in_progress", None)
+            cursor.pop("page", None)
+            cursor[advance] = day.isoformat()
+            if advance == "synced_through":
+                cursor["read_through"] = read_through(cursor, day, ctx.now)
+        else:
+            cursor["in_progress"], cursor["page"] = day.isoformat(), page_no
+        if writer.due:
+            writer.flush(cursor)
         if finish:
             return
         if last:
