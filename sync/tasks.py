@@ -128,7 +128,11 @@ def webhook_sync(self, environment_id: int) -> dict:
     outcome: SyncOutcome | None = None
     for _ in range(WEBHOOK_ROUNDS):
         started = time.time()
-        outcome = run_sync(env, streams=["calls"], trigger=Trigger.WEBHOOK)
+        try:
+            outcome = run_sync(env, streams=["calls"], trigger=Trigger.WEBHOOK)
+        except Exception:
+            cache.delete(queued_key(environment_id))  # the next event may queue again
+            raise
         if outcome.skipped:
             if outcome.unavailable or self.request.is_eager \
                     or self.request.retries >= self.max_retries:
