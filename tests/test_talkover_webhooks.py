@@ -3,6 +3,7 @@ agents (command and settings page), and a call ended upstream on the pages withi
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
@@ -16,7 +17,6 @@ from portal.celery import app
 from portal.models import Environment
 from sync.engine import sync_environment
 from sync.models import Call, CallRollup, SyncRun, Trigger
-from sync.tasks import WEBHOOK_ROUNDS
 from sync.webhook_receiver import MAX_BODY_BYTES, queued_key, signature
 from sync.webhook_register import register
 from tests.sync_support import ENV, point_env, served, small_config
@@ -50,6 +50,7 @@ def test_the_receiver_checks_key_signature_and_size_and_queues_one_run(org_a, cl
         env = point_env(org_a, sim, server)
         sync_environment(env, now=sim.now)
         env.refresh_from_db()
+        scheduled = env.next_sync_at
         secret = env.new_webhook_secret()
         env.save()
         assert secret not in str(Environment.objects.filter(pk=env.pk).values().get())
@@ -66,6 +67,9 @@ def test_the_receiver_checks_key_signature_and_size_and_queues_one_run(org_a, cl
         assert post(client, env, body, sign=signature(secret, body)).status_code == 202
         run = SyncRun.objects.get(environment=env, trigger=Trigger.WEBHOOK)
         assert run.stream == "calls" and run.status == "succeeded", run.error
+        # It leaves the schedule alone (lookback and callback stats keep their time).
+        env.refresh_from_db()
+        assert env.next_sync_at == scheduled
         # While a run is queued, events join it instead of queueing another.
         cache.set(queued_key(env.pk), 1, 60)
         for _ in range(5):
@@ -164,12 +168,17 @@ def test_a_call_ended_upstream_is_on_the_pages_within_10_seconds(
         before = webhook_runs(env)
         body = b'{"event":"event_phone_call_ended"}'
         sign = signature(env.get_webhook_secret(), body)
-        for _ in range(20):
-            answer = requests.post(f"{live_server.url}{hook_path(env)}", data=body, timeout=10,
-                                   headers={"X-Talkover-Signature": sign})
-            assert answer.status_code == 202
+
+        def event(_: int) -> int:
+            return requests.post(f"{live_server.url}{hook_path(env)}", data=body, timeout=30,
+                                 headers={"X-Talkover-Signature": sign}).status_code
+
+        with ThreadPoolExecutor(20) as pool:
+            assert set(pool.map(event, range(20))) == {202}
         _wait_idle(env)
-        assert 1 <= webhook_runs(env) - before <= WEBHOOK_ROUNDS
+        # Rounds start WEBHOOK_ROUND_SECONDS apart: however slow the machine delivers the 20
+        # events, a handful of runs serve them all.
+        assert 1 <= webhook_runs(env) - before <= 5
 
 
 def _wait_idle(env: Environment) -> None:
