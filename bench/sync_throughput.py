@@ -40,6 +40,7 @@ def setup_django() -> None:
     os.environ["DEBUG"] = "false"  # DEBUG keeps every query in memory
     os.environ.setdefault("SECRET_KEY", "bench-not-secret")
     os.environ.setdefault("ALLOWED_HOSTS", "localhost")
+    os.environ.setdefault("UPSTREAM_ALLOWED_HOSTS", "127.0.0.1")  # the simulator is local
     import django
 
     django.setup()

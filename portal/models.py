@@ -134,11 +134,22 @@ class Environment(models.Model):
     # Bumped by every sync that changed the mirror; report cache keys include it.
     data_version = models.PositiveBigIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Talkover webhooks as sync triggers (`sync.webhook_receiver`): the unguessable key of the
+    # hook URL (made on first use) and the signing secret, encrypted like the token and
+    # write-only (shown once, then only as a hint). What the last registration on the
+    # upstream's agents said is kept per agent for the settings page.
+    webhook_key = models.CharField(max_length=64, blank=True, default="", editable=False)
+    webhook_secret_ciphertext = models.TextField(blank=True, default="", editable=False)
+    webhook_secret_hint = models.CharField(max_length=32, blank=True, default="", editable=False)
+    webhook_registration = models.JSONField(default=dict, blank=True, editable=False)
 
     class Meta:
         ordering = ["organization__name", "name"]
         constraints = [
-            models.UniqueConstraint(fields=["organization", "name"], name="environment_name_unique")
+            models.UniqueConstraint(fields=["organization", "name"],
+                                    name="environment_name_unique"),
+            models.UniqueConstraint(fields=["webhook_key"], condition=~models.Q(webhook_key=""),
+                                    name="environment_webhook_key_unique"),
         ]
         indexes = [models.Index(fields=["sync_enabled", "status", "next_sync_at"])]
 
@@ -166,6 +177,27 @@ class Environment(models.Model):
     @property
     def has_token(self) -> bool:
         return bool(self.token_ciphertext)
+
+    def ensure_webhook_key(self) -> str:
+        """The key of this environment's hook URL, made (once, race-free) on first use."""
+        if not self.webhook_key:
+            Environment.objects.filter(pk=self.pk, webhook_key="").update(
+                webhook_key=secrets.token_urlsafe(32))
+            self.webhook_key = Environment.objects.values_list(
+                "webhook_key", flat=True).get(pk=self.pk)
+        return self.webhook_key
+
+    def new_webhook_secret(self) -> str:
+        """Set a fresh signing secret and return it: the only time it is shown."""
+        secret = "whsec_" + secrets.token_urlsafe(32)
+        self.webhook_secret_ciphertext = crypto.encrypt(secret)
+        self.webhook_secret_hint = crypto.token_hint(secret)
+        return secret
+
+    def get_webhook_secret(self) -> str:
+        """The signing secret ("" when none is set)."""
+        return crypto.decrypt(self.webhook_secret_ciphertext) if self.webhook_secret_ciphertext \
+            else ""
 
     @property
     def effective_base_url(self) -> str:

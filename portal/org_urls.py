@@ -13,6 +13,8 @@ urlpatterns = [
          name="settings-environment-token"),
     path("environments/<int:env_id>/agents/", views.environment_agents,
          name="settings-environment-agents"),
+    path("environments/<int:env_id>/webhooks/", views.environment_webhooks,
+         name="settings-environment-webhooks"),
     path("environments/<int:env_id>/toggle/", views.environment_toggle,
          name="settings-environment-toggle"),
     path("environments/<int:env_id>/delete/", views.environment_delete,

@@ -393,6 +393,8 @@ LOGGING = logging_config_from_env()
 # A sync holds its environment's lock this long past its last sign of life (refreshed on every
 # page), so a killed worker's lock frees itself. The request budget counts per this window.
 SYNC_LOCK_TTL = int(env_str("SYNC_LOCK_TTL", "300"))
+# Rows a sync stages before it merges and commits them with their cursor (sync/batch_writer.py).
+SYNC_BATCH_ROWS = int(env_str("SYNC_BATCH_ROWS", "2000"))
 SYNC_BUDGET_WINDOW = float(env_str("SYNC_BUDGET_WINDOW", "60"))
 # Every upstream answer has a total deadline (connect + headers + whole body) and a cap on its
 # decompressed size (sync/providers/transport.py): a page, and a streamed history (Origins).

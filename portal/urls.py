@@ -37,6 +37,7 @@ urlpatterns = [
     # served by the same view (`?script`): no other host, no inline script, the site's CSP.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"),
          name="api-docs"),
+    path("hooks/", include("sync.hook_urls")),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("", include("reports.subscription_urls")),

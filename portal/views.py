@@ -5,11 +5,13 @@ Every organisation page is decorated with `portal.access.org_page` (404 for othe
 """
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
@@ -23,6 +25,7 @@ from portal.forms import (
 )
 from portal.models import Environment, EnvironmentStatus, Provider, Role
 from portal.pages import LAST_ORG_SESSION_KEY, render_org_page
+from portal.tasks_client import QueueUnavailable, TaskNotAvailable, enqueue
 
 
 def environment_in_org(request: HttpRequest, env_id: int) -> Environment:
@@ -103,6 +106,46 @@ def environment_agents(request: HttpRequest, org_slug: str, env_id: int) -> Http
     return render_org_page(request, env.organization, "portal/settings/environment_agents.html",
                            {"form": form, "environment": env},
                            status=400 if form.errors else 200)
+
+
+@org_page(Role.ADMIN, WRITE_METHODS)
+def environment_webhooks(request: HttpRequest, org_slug: str, env_id: int) -> HttpResponse:
+    """The hook URL and secret to give Talkover, and registering it on every agent.
+
+    Registration runs as the task `sync.register_webhooks` (queued by name: the portal does
+    not import the sync); its per-agent outcome is kept on the environment and shown here.
+    A new secret is shown once, on the answer to the POST that made it.
+    """
+    env = environment_in_org(request, env_id)
+    if env.provider != Provider.TALKOVER:
+        raise Http404(_("Only Talkover environments send webhooks."))
+    org = env.organization
+    context = {"environment": env, "secret": None,
+               "hook_url": settings.PORTAL_BASE_URL.rstrip("/") + reverse(
+                   "talkover-hook", args=[env.ensure_webhook_key()])}
+    action = request.POST.get("action") if request.method == "POST" else None
+    if action == "new_secret":
+        context["secret"] = env.new_webhook_secret()
+        env.save(update_fields=["webhook_secret_ciphertext", "webhook_secret_hint"])
+        audit.record("environment.webhook_secret_replaced", actor=request.user,
+                     organization=org, target=env, secret_hint=env.webhook_secret_hint)
+    elif action == "register":
+        try:
+            enqueue("sync.register_webhooks", env.pk, settings.PORTAL_BASE_URL)
+        except (QueueUnavailable, TaskNotAvailable):
+            messages.error(request, _("The registration could not be queued; try again "
+                                      "shortly."))
+        else:
+            audit.record("environment.webhooks_registered", actor=request.user,
+                         organization=org, target=env)
+            messages.success(request, _("Registration on every agent queued; its outcome "
+                                        "per agent appears below."))
+        return redirect("settings-environment-webhooks", org.slug, env.pk)
+    elif request.method == "POST":
+        return render_org_page(request, org, "portal/settings/environment_webhooks.html",
+                               context, status=400)
+    env.refresh_from_db(fields=["webhook_registration", "webhook_secret_hint"])
+    return render_org_page(request, org, "portal/settings/environment_webhooks.html", context)
 
 
 @org_page(Role.ADMIN, ("POST",))

@@ -1,8 +1,9 @@
 """Transcript search for the calls explorer, and the highlighting of its hits on a call.
 
 PostgreSQL: full-text search over `Call.transcript` with `websearch_to_tsquery` (words, "a
-phrase", -excluded, or), served by the GIN index of migration sync 0008_h18 — the expression
-below must stay the index's. The 'simple' configuration: transcripts are in English and
+phrase", -excluded, or), served by the partial GIN index of migration sync 0011_h25b (calls
+with a transcript only, hence the `transcript <> ''` condition) — the expression below must
+stay the index's. The 'simple' configuration: transcripts are in English and
 Brazilian Portuguese, so no stemming or stop words. Elsewhere (SQLite, development) every word
 must appear in the transcript (icontains: slower, a scan, fine for a demo).
 """
@@ -37,7 +38,8 @@ def filter_transcripts(queryset: QuerySet, query: str) -> QuerySet:
         return queryset
     if connection.vendor == "postgresql":
         return queryset.extra(  # noqa: S610 - fixed SQL, the search is a parameter
-            where=[f"{TSVECTOR_SQL} @@ websearch_to_tsquery('simple'::regconfig, %s)"],
+            where=[f"\"sync_call\".\"transcript\" <> '' AND "
+                   f"{TSVECTOR_SQL} @@ websearch_to_tsquery('simple'::regconfig, %s)"],
             params=[query])
     terms = search_terms(query)
     if not terms:

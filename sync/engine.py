@@ -153,7 +153,10 @@ def _sync_locked(environment: Environment, outcome: SyncOutcome, streams: list[s
         finally:
             client.close()
             (progress or NullProgress()).end()
-        _schedule_next(environment, outcome)
+        if trigger != Trigger.WEBHOOK:
+            # A webhook run reads today's calls only: the schedule (lookback, callback stats)
+            # keeps its own time, or events arriving often would postpone it for ever.
+            _schedule_next(environment, outcome)
     if outcome.runs:
         environment_synced.send(sender=sync_environment, environment=environment,
                                 outcome=outcome)

@@ -213,6 +213,8 @@ class Trigger(models.TextChoices):
     MANUAL = "manual", _("Manual")
     SCHEDULE = "schedule", _("Schedule")
     BACKFILL = "backfill", _("Back-fill")
+    # A Talkover webhook said something happened: today's calls only (sync/webhook_receiver.py).
+    WEBHOOK = "webhook", _("Webhook")
 
 
 class SyncRun(models.Model):

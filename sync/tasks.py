@@ -7,10 +7,12 @@ well below the broker's visibility timeout, so a waiting retry is never redelive
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Q
 from django.utils import timezone
 
@@ -93,3 +95,66 @@ def backfill_environment(self, environment_id: int, days: int | None = None,
                          full: bool = False) -> dict:
     """Back-fill `days` (default: the environment's back-fill days) on the backfill queue."""
     return _run(self, environment_id, Trigger.BACKFILL, backfill_days=days, full=full)
+
+
+# With a broker, a webhook task runs at most WEBHOOK_ROUNDS rounds, then hands over to a fresh
+# task (so a storm of events does not hold a worker); rounds start at least
+# WEBHOOK_ROUND_SECONDS apart, so events in between share one round.
+WEBHOOK_ROUNDS = 3
+WEBHOOK_ROUND_SECONDS = 2.0
+
+
+@shared_task(name="sync.webhook_sync", bind=True, acks_late=True, max_retries=3,
+             ignore_result=True)
+def webhook_sync(self, environment_id: int) -> dict:
+    """A Talkover webhook arrived: sync the environment's calls of today (coalesced).
+
+    Events while it is queued ride on it (`sync.webhook_receiver`); events that arrive while
+    it reads make it run once more, so a call that ended mid-run is not left to the schedule.
+    Another run holding the environment: retried shortly with a broker; in process the
+    schedule's next run reads the change anyway.
+    """
+    from sync.webhook_receiver import event_key, queued_key
+
+    queued = queued_key(environment_id)
+    env = Environment.objects.filter(pk=environment_id).first()
+    if env is None:
+        cache.delete(queued)
+        return {"environment": environment_id, "skipped": True, "reason": "deleted"}
+    rounds = 0
+    while True:
+        rounds += 1
+        started = time.time()
+        try:
+            outcome = run_sync(env, streams=["calls"], trigger=Trigger.WEBHOOK)
+        except Exception:
+            cache.delete(queued)  # the next event may queue again
+            raise
+        if outcome.skipped:
+            if outcome.unavailable or self.request.is_eager \
+                    or self.request.retries >= self.max_retries:
+                cache.delete(queued)
+                break
+            raise self.retry(countdown=5)
+        cache.delete(queued)
+        if (cache.get(event_key(environment_id)) or 0) < started:
+            break  # no event since this round began reading
+        if not cache.add(queued, 1, timeout=120):
+            break  # a newer event queued its own task
+        if rounds >= WEBHOOK_ROUNDS and not self.request.is_eager:
+            webhook_sync.apply_async((environment_id,), countdown=WEBHOOK_ROUND_SECONDS)
+            break  # the fresh task owns the queued mark
+        time.sleep(max(0.0, started + WEBHOOK_ROUND_SECONDS - time.time()))
+    return {"environment": environment_id, "skipped": outcome.skipped,
+            "reason": outcome.reason, "runs": rounds}
+
+
+@shared_task(name="sync.register_webhooks", ignore_result=True)
+def register_webhooks(environment_id: int, base_url: str) -> dict:
+    """Register the environment's hook URL (under `base_url`) on every upstream agent."""
+    from sync.webhook_register import register
+
+    env = Environment.objects.filter(pk=environment_id).first()
+    if env is None:
+        return {"environment": environment_id, "skipped": True}
+    return register(env, base_url).as_dict()

@@ -1,6 +1,7 @@
 """Bulk upserts that classify every row as created, updated or unchanged.
 
 Never a query per row. On PostgreSQL the rows travel by COPY into a temporary staging table
+(made once per run by a `sync.batch_writer.BatchWriter`, which merges many pages at a time)
 and are merged with one `INSERT … SELECT … ON CONFLICT DO UPDATE … WHERE the hash differs
 RETURNING (xmax = 0)`: the database classifies (new rows have xmax 0, unchanged rows are not
 rewritten), so a page costs no extra SELECT. Django's `bulk_create` quotes every value of its
@@ -76,27 +77,36 @@ def upsert(model: type[models.Model], environment: Environment, rows: list[Row],
     Fields a row leaves out take their model default. Later duplicates of a key win.
     `last_changed_at`, where the model has it, is set on rows created or changed.
     """
+    return upsert_keys(model, environment, rows, key=key, update_fields=update_fields)[0]
+
+
+def upsert_keys(model: type[models.Model], environment: Environment, rows: list[Row], *,
+                key: str, update_fields: list[str], staged: bool = False
+                ) -> tuple[Counts, list[Any]]:
+    """`upsert`, also returning the keys of the rows created or changed (`staged`: see
+    `copy_upsert`)."""
     unique: dict[Any, Row] = {row[key]: row for row in rows}
     if not unique:
-        return Counts()
+        return Counts(), []
     defaults = {f.attname: f.get_default() for f in model._meta.concrete_fields
                 if not f.primary_key}
     if "last_changed_at" in defaults:
         defaults["last_changed_at"] = timezone.now()
     full = [{**defaults, **row} for row in unique.values()]
     if connection.vendor == "postgresql":
-        return copy_upsert(model, full, ["environment", key], update_fields)
+        return copy_upsert(model, full, ["environment", key], update_fields, key,
+                           staged=staged)
     return _orm_upsert(model, environment, {r[key]: r for r in full}, key, update_fields)
 
 
 def _orm_upsert(model: type[models.Model], environment: Environment, unique: dict[Any, Row],
-                key: str, update_fields: list[str]) -> Counts:
+                key: str, update_fields: list[str]) -> tuple[Counts, list[Any]]:
     stored = dict(
         model.objects.filter(environment=environment, **{f"{key}__in": list(unique)})
         .values_list(key, "payload_hash")
     )
     counts = Counts()
-    write = []
+    write, changed = [], []
     for k, row in unique.items():
         old = stored.get(k)
         if old is None:
@@ -106,6 +116,7 @@ def _orm_upsert(model: type[models.Model], environment: Environment, unique: dic
         else:
             counts.unchanged += 1
             continue
+        changed.append(k)
         write.append(model(**{k: v.value if isinstance(v, CanonicalJSON) else v
                                for k, v in row.items()}))
     if write:
@@ -113,28 +124,57 @@ def _orm_upsert(model: type[models.Model], environment: Environment, unique: dic
             write, batch_size=500, update_conflicts=True,
             unique_fields=["environment", key], update_fields=update_fields,
         )
-    return counts
+    return counts, changed
+
+
+def stage_table(model: type[models.Model]) -> str:
+    """The quoted name of `model`'s per-connection staging table (PostgreSQL)."""
+    return connection.ops.quote_name(f"stage_{model._meta.db_table}")
+
+
+def ensure_stage(model: type[models.Model]) -> None:
+    """Create `model`'s staging table for this connection if it is missing (PostgreSQL).
+
+    A writer calls it once per run, outside its batches' transactions, so a rolled-back
+    batch cannot take the table with it; every batch then only empties it.
+    """
+    if connection.vendor != "postgresql":
+        return
+    meta = model._meta
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in meta.concrete_fields
+                        if not f.primary_key)
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage_table(model)} AS "
+                       f"SELECT {columns} FROM {connection.ops.quote_name(meta.db_table)} "
+                       f"WITH NO DATA")
 
 
 def copy_upsert(model: type[models.Model], rows: list[Row], unique_fields: list[str],
-                update_fields: list[str]) -> Counts:
-    """PostgreSQL: COPY `objs` into a per-connection staging table, merge, classify."""
+                update_fields: list[str], key: str, *, staged: bool = False
+                ) -> tuple[Counts, list[Any]]:
+    """PostgreSQL: COPY `rows` into a per-connection staging table, merge, classify; also
+    return the `key` of every row created or changed. `staged`: the caller made the staging
+    table already (`ensure_stage`), so it is only emptied."""
     meta = model._meta
     q = connection.ops.quote_name
     fields = [f for f in meta.concrete_fields if not f.primary_key]
     columns = ", ".join(q(f.column) for f in fields)
-    table, stage = q(meta.db_table), q(f"stage_{meta.db_table}")
+    table, stage = q(meta.db_table), stage_table(model)
     conflict = ", ".join(q(meta.get_field(n).column) for n in unique_fields)
     updates = ", ".join(f"{c} = EXCLUDED.{c}"
                         for c in (q(meta.get_field(n).column) for n in update_fields))
     hash_col = q(meta.get_field("payload_hash").column)
+    key_col = q(meta.get_field(key).column)
     # Only JSON needs Django's adaptation; other values go to psycopg as they are.
     prep = [(f.attname, isinstance(f, models.JSONField), f) for f in fields]
     with connection.cursor() as cursor:
         # One round trip; the staging table lives as long as the connection and is emptied
         # before use (emptying it at every commit instead cost more than a page's rows).
-        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} AS "
-                       f"SELECT {columns} FROM {table} WITH NO DATA; TRUNCATE {stage}")
+        if staged:
+            cursor.execute(f"TRUNCATE {stage}")
+        else:
+            cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} AS "
+                           f"SELECT {columns} FROM {table} WITH NO DATA; TRUNCATE {stage}")
         with cursor.cursor.copy(f"COPY {stage} ({columns}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row([_json_text(row[name], f) if is_json else row[name]
@@ -143,11 +183,11 @@ def copy_upsert(model: type[models.Model], rows: list[Row], unique_fields: list[
             f"INSERT INTO {table} AS t ({columns}) SELECT {columns} FROM {stage} "
             f"ON CONFLICT ({conflict}) DO UPDATE SET {updates} "
             f"WHERE t.{hash_col} IS DISTINCT FROM EXCLUDED.{hash_col} "
-            f"RETURNING (xmax = 0)")
-        inserted = [row[0] for row in cursor.fetchall()]
-    created = sum(1 for new in inserted if new)
-    return Counts(created=created, updated=len(inserted) - created,
-                  unchanged=len(rows) - len(inserted))
+            f"RETURNING (xmax = 0), t.{key_col}")
+        returned = cursor.fetchall()
+    created = sum(1 for new, _ in returned if new)
+    return (Counts(created=created, updated=len(returned) - created,
+                   unchanged=len(rows) - len(returned)), [k for _, k in returned])
 
 
 def _json_text(value: Any, field: models.Field) -> Any:

@@ -171,7 +171,8 @@ def test_killed_worker_is_marked_failed_and_next_run_converges(org_a):
     with served(config, spec="slow=1.0:0.15,only=/api/v1/calls") as (sim, server):
         env = point_env(org_a, sim, server)
         db = connection.settings_dict
-        child_env = {**os.environ,
+        # Batches of one page, so the kill finds some committed and some not.
+        child_env = {**os.environ, "SYNC_BATCH_ROWS": "100",
                      "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/"
                                      f"{db['NAME']}"}
         command = [sys.executable, "manage.py", "sync", "--env", str(env.pk), "--no-progress"]

@@ -109,6 +109,15 @@ that day (strictly earlier ``created_at``); ``callbacks_by_source_agent`` counts
 ones by the outbound agent of the most recent such call (``name`` = that agent's), sorted by
 count desc, then name. So one-day figures add up to any range.
 
+``POST /agents/{id}/webhooks`` (JSON ``name``, ``webhook_url``, ``webhook_secret``,
+``events``, ``timeout``, ``max_retries``, ``enabled``) registers a webhook: 201 with the
+registration (never the secret), 404 unknown agent, 422 bad url/events, 403 after
+``sim.forbid_webhooks(env, agent_id=None)``. Moving the clock forward POSTs, for every call
+that reached its final status meanwhile, ``{"event", "agent_id", "call": {id, sid, status}}``
+to its agent's registrations (``event_phone_call_ended``, or ``…_did_not_connect`` when not
+answered), signed ``X-Talkover-Signature: sha256=<hex HMAC-SHA256 of the body>`` when a secret
+was given; ``sim.webhooks.log`` / ``.wait()`` (see ``sync.simulator.webhooks``).
+
 Errors: unknown token or a token of another vendor -> 401 ``{"success": false, "message":
 "Unauthorized"}``; no/empty/non-Bearer header -> 401 ``{"message": "Missing Bearer Token"}``;
 revoked token -> 401 ``{"success": false, "error": {"code": "INVALID_TOKEN", "message":

@@ -41,6 +41,8 @@ def _talkover_route(parts: list[str]) -> tuple[str, str | None] | None:
         return "agent", parts[1]
     if len(parts) == 3 and parts[0] == "agents" and parts[2] == "calls" and parts[1]:
         return "agent_calls", parts[1]
+    if len(parts) == 3 and parts[0] == "agents" and parts[2] == "webhooks" and parts[1]:
+        return "agent_webhooks", parts[1]
     if parts == ["callback-agents"]:
         return "callback_agents", None
     if parts == ["callback-agents", "stats"]:
@@ -103,8 +105,9 @@ def _origins_call_stats(sim: Simulator, env: str, raw_id: str) -> Response:
 
 
 def respond(sim: Simulator, method: str, path: str, query_string: str,
-            authorization: str | None) -> Response:
-    """Answer one request; never raises for client input."""
+            authorization: str | None, body: bytes = b"") -> Response:
+    """Answer one request; never raises for client input. Only webhook registration takes a
+    POST (`sync.simulator.webhooks`)."""
     path = path.rstrip("/") or "/"
     if path == "/healthz":
         return json_response(200, {"status": "ok", "now": sim.now.isoformat()})
@@ -118,7 +121,8 @@ def respond(sim: Simulator, method: str, path: str, query_string: str,
         if parts[:2] == ["api", "agents"]:
             return json_response(404, {"detail": "Not Found"})
         return _error_shape(404, "NOT_FOUND", "The requested resource was not found.")
-    if method != "GET":
+    posting = route is not None and route[0] == "agent_webhooks"
+    if method != ("POST" if posting else "GET"):
         if vendor == ORIGINS:
             return json_response(405, {"detail": "Method Not Allowed"})
         return _error_shape(405, "METHOD_NOT_ALLOWED", f"The {method} method is not supported.")
@@ -150,6 +154,11 @@ def respond(sim: Simulator, method: str, path: str, query_string: str,
             return resp
 
     query = parse_qs(query_string, keep_blank_values=True)
+    if posting:
+        with sim.lock:
+            resp = sim.webhooks.create(sim, env, route[1] or "", body)
+        resp.env = env
+        return resp
     resp = _dispatch(sim, env, route, query)
     resp.env = env
     tampering = sim.tamperings.get(env)

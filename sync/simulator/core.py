@@ -16,6 +16,7 @@ from .origins import OriginsStore
 from .store import Filter, TalkoverStore
 from .tamper import Tampering
 from .truth import GroundTruth
+from .webhooks import Webhooks
 
 if TYPE_CHECKING:
     from .server import SimulatorServer
@@ -61,6 +62,7 @@ class Simulator:
         self._faults = Faults(seed=config.seed)
         self.tamperings: dict[str, Tampering] = {}
         self.truth = GroundTruth(self)
+        self.webhooks = Webhooks()
 
     # --- clock ---------------------------------------------------------------------------
 
@@ -78,10 +80,19 @@ class Simulator:
         return self.now.date()
 
     def set_now(self, value: datetime) -> None:
-        """Move the clock (either way); naive datetimes are UTC; sub-seconds are dropped."""
+        """Move the clock (either way); naive datetimes are UTC; sub-seconds are dropped.
+
+        Moving it forward delivers the webhooks of the calls that ended meanwhile."""
         with self.lock:
+            before = self.now_ts()
             self._base_ts = to_ts(as_utc(value).replace(microsecond=0))
             self._base_mono = time.monotonic()
+            self.webhooks.clock_moved(self, before, self.now_ts())
+
+    def forbid_webhooks(self, env: str, agent_id: str | None = None) -> None:
+        """The token may not manage webhooks (of one agent, or of all): POST answers 403."""
+        with self.lock:
+            self.webhooks.forbidden.add((env, agent_id))
 
     def advance(self, delta: timedelta) -> None:
         self.set_now(self.now + delta)

@@ -69,13 +69,19 @@ class _Handler(BaseHTTPRequestHandler):
         self._serve("DELETE")
 
     def _serve(self, method: str) -> None:
+        body = b""
         if method != "GET":
-            # The body is never read, so the connection cannot carry another request.
+            # A body is read only up to 1 MB (webhook registration); the connection closes.
             self.close_connection = True
+            try:
+                length = min(int(self.headers.get("Content-Length") or 0), 1 << 20)
+            except ValueError:
+                length = 0
+            body = self.rfile.read(length) if length > 0 else b""
         url = urlsplit(self.path)
         try:
             resp = respond(self.server.simulator, method, url.path, url.query,
-                           self.headers.get("Authorization"))
+                           self.headers.get("Authorization"), body)
         except Exception:  # a simulator bug must look like an upstream 500, not hang
             log.exception("simulator failed on %s %s", method, self.path)
             resp = internal_error()

@@ -22,6 +22,8 @@ class Command(BaseCommand):
                         f"Environment {env.pk} cannot be decrypted with any configured key; "
                         "nothing was changed."
                     ) from exc
-                env.save(update_fields=["token_ciphertext"])
+                if env.webhook_secret_ciphertext:  # the Talkover webhook signing secret
+                    env.webhook_secret_ciphertext = crypto.rotate(env.webhook_secret_ciphertext)
+                env.save(update_fields=["token_ciphertext", "webhook_secret_ciphertext"])
                 rotated += 1
         self.stdout.write(f"Re-encrypted {rotated} token(s) under the first key.")

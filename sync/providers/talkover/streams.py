@@ -5,19 +5,23 @@ Calls: a first sync reads every day of `backfill_days` whole; later runs are inc
 the lookback's daily reconciliation). Offset paging shifts when calls arrive mid-read, so
 after a day's last page the unique ids seen are compared with `pagination.total`; when ids
 are missing the day is read again from page 1 until complete (at most MAX_DAY_READS passes).
-Each page commits with its cursor; a day's last page also refreshes the rollups of the local
-days it touches, bumps the data version and advances the cursor past the day.
+Pages go to one `CallWriter`, which commits ≥ 2,000 rows at a time with the cursor (one
+update per batch); the batch that ends a day also refreshes the rollups of the local days it
+touches, bumps the data version and advances the cursor past the day.
 """
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from typing import Any
 
+from django.db import DatabaseError
 from django.utils import timezone
 
 from sync import ledger, quarantine
+from sync.call_writer import CallWriter
 from sync.ledger_models import CallDayLedger
-from sync.models import Agent, Call, CallbackDay, CallbackSourceDay
+from sync.models import Agent, Call, CallbackDay, CallbackSourceDay, Trigger
 from sync.providers.prefetch import Prefetcher
 from sync.providers.records import AGENT_UPDATE_FIELDS, CALL_UPDATE_FIELDS, Rejected
 from sync.providers.talkover import incremental
@@ -174,25 +178,39 @@ def sync_calls(ctx: RunContext) -> None:
             cursor["oldest"])]
     ctx.progress.begin(f"{env.name}: calls", len(ahead) + len(hot) + len(older))
     agents = AgentIndex(ctx)
+    if ctx.run.trigger == Trigger.WEBHOOK and not first_read and not _gap_before_hot(
+            cursor, ctx.now):
+        # A webhook said a call changed: the hot days only, at once. The lookback's
+        # reconciliation and any back-fill are left to the schedule.
+        ahead, older = [], []
     plan = [(day, "synced_through") for day in ahead] + [(day, "hot") for day in hot] \
         + [(day, "oldest") for day in older]
     reader = Prefetcher(ctx.client.calls_page)
+    writer = CallWriter(ctx)
     try:
         for i, (day, advance) in enumerate(plan):
             following = plan[i + 1][0] if i + 1 < len(plan) and plan[i + 1][1] != "hot" \
                 else None
             if advance == "hot":
-                _sync_hot_day(ctx, day, agents, cursor, reader)
+                # Hot days write page by page with the cursor: what is staged goes first.
+                writer.flush(cursor)
+                _sync_hot_day(ctx, day, agents, cursor, reader, writer)
             else:
-                _sync_call_day(ctx, day, agents, cursor, advance, reader, following)
+                _sync_call_day(ctx, day, agents, cursor, advance, reader, following, writer)
             ctx.progress.step()
+        writer.flush(cursor)
+    except Exception as exc:
+        if not isinstance(exc, DatabaseError) and writer.pending:
+            # Pages read before an upstream or cache failure are kept with their cursor.
+            writer.flush(cursor)
+        raise
     finally:
         reader.close()
     ctx.progress.end()
 
 
 def _sync_hot_day(ctx: RunContext, day: date, agents: AgentIndex, cursor: dict[str, Any],
-                  reader: Prefetcher) -> None:
+                  reader: Prefetcher, writer: CallWriter) -> None:
     """Refresh a day inside the settling horizon for what changed (`incremental.HotDay`);
     re-read it whole when its cheap check still disagrees."""
     env = ctx.environment
@@ -228,7 +246,8 @@ def _sync_hot_day(ctx: RunContext, day: date, agents: AgentIndex, cursor: dict[s
         why = "the same id twice in one page"
     if why:
         ctx.note("reread", f"{day}: {why}; re-reading the day")
-        _sync_call_day(ctx, day, agents, cursor, "synced_through", reader, None)
+        _sync_call_day(ctx, day, agents, cursor, "synced_through", reader, None, writer)
+        writer.flush(cursor)
         return
     with ctx.page_transaction():
         if dirty or hot.changed:
@@ -244,14 +263,14 @@ def _sync_hot_day(ctx: RunContext, day: date, agents: AgentIndex, cursor: dict[s
 
 
 def _sync_call_day(ctx: RunContext, day: date, agents: AgentIndex, cursor: dict[str, Any],
-                   advance: str, reader: Prefetcher, following: date | None) -> None:
+                   advance: str, reader: Prefetcher, following: date | None,
+                   writer: CallWriter) -> None:
     """Read one UTC day until the ids seen reach the upstream's `pagination.total`.
 
     The first pass reads every page. If ids are missing (rows shifted between pages because
     calls arrived), later passes start again at page 1, where new calls land in a
     newest-first listing, and stop as soon as the day is complete.
     """
-    env = ctx.environment
     dirty = cursor.get("in_progress") == day.isoformat()  # a killed run stopped mid-day
     seen: set[str] = set()
     rejected = 0
@@ -275,34 +294,32 @@ def _sync_call_day(ctx: RunContext, day: date, agents: AgentIndex, cursor: dict[
         last = page_no >= page.last_page or not page.items
         complete = len(seen) + rejected >= page.total
         finish = (complete and (last or passes > 0)) or (last and passes + 1 >= MAX_DAY_READS)
-        with ctx.page_transaction():
-            counts = _store_calls(ctx, day, calls, refused)
-            counts.unchanged = max(0, counts.unchanged - repeats)  # each call once per day
-            dirty = dirty or counts.changed > 0
-            if finish:
-                if not complete:
-                    ctx.note("incomplete", f"{day}: {len(seen)} of {page.total} calls after "
-                                           f"{passes + 1} passes")
-                if dirty:
-                    refresh_rollups(env, local_days_for_utc_day(day, env.organization.tzinfo))
-                    ctx.bump_data_version()
-                cursor.pop("in_progress", None)
-                cursor.pop("page", None)
-                known = cursor.get(advance)
-                # Never back: reconciling a lookback day leaves later days read.
-                cursor[advance] = day.isoformat() if not known else (
-                    max if advance == "synced_through" else min)(known, day.isoformat())
-                quarantine.clear(ctx, day=day)  # the day was read whole
-                if advance == "synced_through":
-                    cursor["read_through"] = read_through(cursor, day, ctx.now)
-                _note_ledger(cursor, ledger.record(env, day, page.total, ctx.now,
-                                                   whole=complete))
-                if complete:
-                    ctx.note("reconciled", f"{day}: {page.total} calls, read whole")
-            else:
-                cursor["in_progress"], cursor["page"] = day.isoformat(), page_no
-            ctx.save_cursor(cursor)
-            ctx.record(counts)
+        # Each call is counted once per day (`repeats`); its quarantine goes with its batch.
+        writer.add(calls, day=day, repeats=repeats, actions=[
+            partial(quarantine.reject, ctx, item, reason, day=day, upstream_id=_id_of(item))
+            for item, reason in refused])
+        if finish:
+            if not complete:
+                ctx.note("incomplete", f"{day}: {len(seen)} of {page.total} calls after "
+                                       f"{passes + 1} passes")
+            writer.finish_day(day, dirty=dirty)
+            writer.defer(partial(quarantine.clear, ctx, day=day))  # the day was read whole
+            # The ledger counts the mirror's day once its rows are merged, in the same batch.
+            writer.defer(partial(_record_ledger, ctx, cursor, day, page.total, complete))
+            cursor.pop("in_progress", None)
+            cursor.pop("page", None)
+            known = cursor.get(advance)
+            # Never back: reconciling a lookback day leaves later days read.
+            cursor[advance] = day.isoformat() if not known else (
+                max if advance == "synced_through" else min)(known, day.isoformat())
+            if advance == "synced_through":
+                cursor["read_through"] = read_through(cursor, day, ctx.now)
+            if complete:
+                ctx.note("reconciled", f"{day}: {page.total} calls, read whole")
+        else:
+            cursor["in_progress"], cursor["page"] = day.isoformat(), page_no
+        if writer.due:
+            writer.flush(cursor)
         if finish:
             return
         if last:
@@ -310,6 +327,19 @@ def _sync_call_day(ctx: RunContext, day: date, agents: AgentIndex, cursor: dict[
             passes, page_no = passes + 1, 1
         else:
             page_no += 1
+
+
+def _gap_before_hot(cursor: dict[str, Any], now: datetime) -> bool:
+    """Days before the hot ones not read yet: a run must read them before the hot days,
+    or coverage's high-water mark (`read_through`) would claim them."""
+    synced = cursor.get("synced_through")
+    hot_first = incremental.hot_days(now)[0]
+    return not synced or date.fromisoformat(synced) < hot_first - timedelta(days=1)
+
+
+def _record_ledger(ctx: RunContext, cursor: dict[str, Any], day: date, total: int,
+                   whole: bool) -> None:
+    _note_ledger(cursor, ledger.record(ctx.environment, day, total, ctx.now, whole=whole))
 
 
 def _note_ledger(cursor: dict[str, Any], row: CallDayLedger) -> None:

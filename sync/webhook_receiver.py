@@ -1,0 +1,110 @@
+"""`POST /hooks/talkover/<key>/`: a Talkover webhook is a trigger to sync, never data.
+
+Talkover does not document its payload nor the name of its signature header, so the body is
+read (bounded) only to check its HMAC-SHA256 when the environment has a signing secret, and
+is then dropped: what changed is learnt by reading today's calls through the API, as any
+sync does. The URL's key is per environment and unguessable; an unknown key is a 404, a
+missing signature a 401, a wrong one a 403, a body over `MAX_BODY_BYTES` a 413.
+
+Coalescing: the first event queues one targeted sync (`sync.webhook_sync`) and marks it
+queued; events until that run starts ride on it, events during it make it run once more
+(see `sync.tasks.webhook_sync`). So a burst of events costs one or two runs, each within the
+token's shared request budget like any sync.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import time
+
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from portal.models import Environment, Provider
+from portal.tasks_client import QueueUnavailable, TaskNotAvailable, enqueue
+from sync.cache_errors import CACHE_ERRORS
+
+logger = logging.getLogger("sync.webhooks")
+
+MAX_BODY_BYTES = 64 * 1024
+# Header names a Talkover delivery may carry its signature in (the vendor does not say which;
+# the simulator sends the first). Values are the hex digest, optionally "sha256=" first.
+SIGNATURE_HEADERS = ("X-Talkover-Signature", "X-Webhook-Signature", "X-Signature",
+                     "X-Hub-Signature-256")
+# How long a queued run absorbs new events before a lost queue message stops mattering.
+QUEUED_SECONDS = 120
+
+
+def queued_key(env_id: int) -> str:
+    return f"sync:hook:queued:{env_id}"
+
+
+def event_key(env_id: int) -> str:
+    return f"sync:hook:event:{env_id}"
+
+
+def signature(secret: str, body: bytes) -> str:
+    """The hex HMAC-SHA256 of `body` under `secret`."""
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def _sent_signature(request: HttpRequest) -> str | None:
+    for name in SIGNATURE_HEADERS:
+        value = request.headers.get(name)
+        if value:
+            value = value.strip()
+            return value[7:] if value.lower().startswith("sha256=") else value
+    return None
+
+
+def _read_body(request: HttpRequest) -> bytes | None:
+    """The raw body, or None when it is over MAX_BODY_BYTES (never read whole)."""
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > MAX_BODY_BYTES:
+        return None
+    body = request.read(MAX_BODY_BYTES + 1)
+    return None if len(body) > MAX_BODY_BYTES else body
+
+
+def _answer(status: int, message: str) -> JsonResponse:
+    return JsonResponse({"detail": message}, status=status)
+
+
+@csrf_exempt
+@require_POST
+def talkover_hook(request: HttpRequest, key: str) -> HttpResponse:
+    """Check the event, then queue (or join) a sync of the environment's calls of today."""
+    env = Environment.objects.filter(webhook_key=key, provider=Provider.TALKOVER).exclude(
+        webhook_key="").first() if len(key) <= 64 else None
+    if env is None:
+        return _answer(404, "Unknown webhook address.")
+    body = _read_body(request)
+    if body is None:
+        return _answer(413, f"The body is over {MAX_BODY_BYTES} bytes.")
+    secret = env.get_webhook_secret()
+    if secret:
+        sent = _sent_signature(request)
+        if sent is None:
+            return _answer(401, "A signature (HMAC-SHA256 of the body) is required.")
+        if not hmac.compare_digest(sent.lower(), signature(secret, body)):
+            return _answer(403, "The signature does not match the body.")
+    if not env.sync_enabled or not env.has_token or env.last_synced_at is None:
+        # Paused, disconnected or never synced: the schedule (or the first back-fill) owns it.
+        return _answer(202, "Received; this environment does not sync on webhooks now.")
+    try:
+        cache.set(event_key(env.pk), time.time(), timeout=3600)
+        if not cache.add(queued_key(env.pk), 1, timeout=QUEUED_SECONDS):
+            return _answer(202, "Received; joined the sync already queued.")
+        enqueue("sync.webhook_sync", env.pk)
+    except (*CACHE_ERRORS, QueueUnavailable, TaskNotAvailable) as exc:
+        logger.warning("webhook for environment %s not queued (%s)", env.pk,
+                       type(exc).__name__)
+        return _answer(503, "Received, but the sync could not be queued; the schedule will "
+                            "pick the change up.")
+    return _answer(202, "Received; a sync of today's calls is queued.")

@@ -1,0 +1,114 @@
+"""Register an environment's hook URL on every Talkover agent, and say per agent what happened.
+
+Through the documented endpoint `POST /api/v1/agents/{agent_id}/webhooks` (`name`,
+`webhook_url`, `webhook_secret`, `events`, `timeout`, `max_retries`, `enabled`). A token may
+not be allowed to manage webhooks (403), or an agent may have none to manage (404): that is
+said plainly per agent, never raised, and kept on the environment for the settings page.
+One attempt per agent, no retry: a POST repeated after a lost answer would register twice.
+Each request goes through the token's shared budget like the sync's.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import requests
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone
+
+from portal.models import Environment, Provider
+from sync.providers.errors import UpstreamError
+from sync.providers.registry import provider_for
+
+EVENTS = ["event_phone_call_ended", "event_phone_call_did_not_connect"]
+HOOK_NAME = "Switchboard sync trigger"
+
+
+def hook_url(env: Environment, base_url: str | None = None) -> str:
+    """The address Talkover calls for `env` (under `base_url`, default PORTAL_BASE_URL)."""
+    base = (base_url or settings.PORTAL_BASE_URL).rstrip("/")
+    return base + reverse("talkover-hook", args=[env.ensure_webhook_key()])
+
+
+@dataclass
+class AgentResult:
+    id: str
+    name: str
+    ok: bool
+    http: int | None
+    message: str
+
+
+@dataclass
+class Registration:
+    url: str
+    at: str
+    agents: list[AgentResult] = field(default_factory=list)
+    error: str = ""
+
+    @property
+    def registered(self) -> int:
+        return sum(1 for a in self.agents if a.ok)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "registered": self.registered, "total": len(self.agents)}
+
+
+def _explain(status: int) -> str:
+    if status in (401, 403):
+        return f"HTTP {status}: this token may not manage this agent's webhooks"
+    if status == 404:
+        return "HTTP 404: no such agent, or webhooks are not available for it"
+    if status == 429:
+        return "HTTP 429: rate limited; register again later"
+    return f"HTTP {status}: not registered"
+
+
+def register(env: Environment, base_url: str | None = None) -> Registration:
+    """Register on every agent; the outcome is returned and saved on `env`."""
+    url = hook_url(env, base_url)
+    result = Registration(url=url, at=timezone.now().isoformat())
+    if env.provider != Provider.TALKOVER:
+        result.error = "Only Talkover environments send webhooks."
+        return _save(env, result)
+    secret = env.get_webhook_secret()
+    if not secret:
+        secret = env.new_webhook_secret()  # deliveries are always signed
+        env.save(update_fields=["webhook_secret_ciphertext", "webhook_secret_hint"])
+    client = provider_for(env).client(env)
+    try:
+        agents = [a for page in client.agent_pages() for a in page.items
+                  if isinstance(a, dict) and a.get("id") not in (None, "")]
+        body = {"name": HOOK_NAME, "webhook_url": url, "webhook_secret": secret,
+                "events": EVENTS, "timeout": 10, "max_retries": 3, "enabled": True}
+        for agent in agents:
+            result.agents.append(_register_one(client, agent, body))
+    except UpstreamError as exc:
+        result.error = str(exc)
+    finally:
+        client.close()
+    return _save(env, result)
+
+
+def _register_one(client: Any, agent: dict[str, Any], body: dict[str, Any]) -> AgentResult:
+    agent_id, name = str(agent["id"]), str(agent.get("name") or "")[:200]
+    client.check_address()
+    if client.budget is not None:
+        client.budget.acquire(client.on_wait)
+    client.requests += 1
+    try:
+        resp = client.session.post(f"{client.base_url}/agents/{agent_id}/webhooks", json=body,
+                                   timeout=client.timeout)
+    except requests.RequestException as exc:
+        return AgentResult(agent_id, name, False, None,
+                           f"could not reach the upstream ({type(exc).__name__})")
+    if 200 <= resp.status_code < 300:
+        return AgentResult(agent_id, name, True, resp.status_code, "registered")
+    return AgentResult(agent_id, name, False, resp.status_code, _explain(resp.status_code))
+
+
+def _save(env: Environment, result: Registration) -> Registration:
+    env.webhook_registration = result.as_dict()
+    env.save(update_fields=["webhook_registration"])
+    return result
