@@ -12,7 +12,7 @@ import hashlib
 import json
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any
 
@@ -82,19 +82,17 @@ def _id_key(value: Any) -> str | None:
     return str(value)
 
 
-def drop_duplicates(ctx: RunContext, items: list[Any], id_of: Callable[[Any], Any], *,
-                    day: date | Callable[[Any], date | None] | None = None) -> list[Any]:
-    """The items of one page whose id appears once in it; every copy of a repeated id is
-    quarantined with the reason, so the mirrored call keeps its last good values.
+def repeated_ids(ids: Iterable[Any]) -> dict[str, int]:
+    """id → copies, for the ids that appear more than once among `ids` (no id: not counted)."""
+    counts = Counter(key for key in (_id_key(value) for value in ids) if key)
+    return {key: n for key, n in counts.items() if n > 1}
 
-    Two records under one id in a page cannot both be the call: whichever was written last
-    would silently overwrite the other (three mirrored calls once took another call's status,
-    numbers and start this way). The dropped id is then missing from what the page delivered,
-    so a stream that checks a day's ids against its total reads the day again. `day` is the
-    page's day, or a function giving each record's.
-    """
-    counts = Counter(key for key in (_id_key(id_of(item)) for item in items) if key)
-    repeated = {key: n for key, n in counts.items() if n > 1}
+
+def quarantine_repeated(ctx: RunContext, items: list[Any], id_of: Callable[[Any], Any],
+                        repeated: dict[str, int], *,
+                        day: date | Callable[[Any], date | None] | None = None) -> list[Any]:
+    """The items whose id is not in `repeated` (id → copies in the whole page or answer);
+    every copy of a repeated id is quarantined with the reason, so nothing of it is written."""
     if not repeated:
         return items
     kept = []
@@ -107,7 +105,31 @@ def drop_duplicates(ctx: RunContext, items: list[Any], id_of: Callable[[Any], An
             when = day(item) if callable(day) else day
             reject(ctx, item, DUPLICATE_ID.format(count=repeated[key]), day=when,
                    upstream_id=id_of(item), by_payload=True)
-    ctx.note("duplicate_ids", ", ".join(shown_id(key) for key in sorted(repeated))[:500])
+    return kept
+
+
+def note_duplicates(ctx: RunContext, repeated: Iterable[str]) -> None:
+    """Name the repeated ids on the run ("duplicate_ids", bounded)."""
+    if repeated:
+        ctx.note("duplicate_ids", ", ".join(shown_id(key) for key in sorted(repeated))[:500])
+
+
+def drop_duplicates(ctx: RunContext, items: list[Any], id_of: Callable[[Any], Any], *,
+                    day: date | Callable[[Any], date | None] | None = None) -> list[Any]:
+    """The items of one page whose id appears once in it; every copy of a repeated id is
+    quarantined with the reason, so the mirrored call keeps its last good values.
+
+    Two records under one id in a page cannot both be the call: whichever was written last
+    would silently overwrite the other (three mirrored calls once took another call's status,
+    numbers and start this way). The dropped id is then missing from what the page delivered,
+    so a stream that checks a day's ids against its total reads the day again. `day` is the
+    page's day, or a function giving each record's.
+    """
+    repeated = repeated_ids(id_of(item) for item in items)
+    if not repeated:
+        return items
+    kept = quarantine_repeated(ctx, items, id_of, repeated, day=day)
+    note_duplicates(ctx, repeated)
     return kept
 
 

@@ -10,9 +10,10 @@ import responses
 
 from portal.models import Environment, Provider
 from sync.engine import sync_environment
-from sync.models import Call, RunStatus
+from sync.models import Call, RejectedRecord, RunStatus, SyncRun
 from sync.providers.origins import streams as origins_stream
 from sync.providers.origins.client import OriginsClient
+from sync.quarantine import DUPLICATE_ID
 from tests.sync_support import served, small_config
 from tests.test_sync_origins import AGENTS, origins_env
 
@@ -87,8 +88,8 @@ def test_a_body_that_is_not_an_array_fails_the_run_clearly(org_a, body, message)
 
 
 @responses.activate
-def test_a_body_broken_every_time_fails_after_retries_and_keeps_what_was_read(org_a,
-                                                                             monkeypatch):
+def test_a_body_broken_every_time_fails_after_retries_and_writes_nothing(org_a,
+                                                                        monkeypatch):
     monkeypatch.setattr(origins_stream, "CHUNK", 2)
     monkeypatch.setattr(OriginsClient, "backoff_pause", lambda self, attempt: None)
     whole = json.dumps([record(n) for n in range(1, 6)])
@@ -96,15 +97,15 @@ def test_a_body_broken_every_time_fails_after_retries_and_keeps_what_was_read(or
     run = calls_run(env_for(org_a))
     assert run.status == RunStatus.FAILED
     assert "the body broke off after 4 records (IncompleteJSONError), 6 times" in run.error
-    assert Call.objects.count() == 4, "the records read before the break are kept"
+    assert Call.objects.count() == 0, "an answer that never ends whole writes nothing"
     assert run.requests == 6
 
 
-def test_the_stream_holds_one_chunk_of_records_at_a_time(org_a, monkeypatch):
-    """Records are pulled from the parser only as chunks are written: never more than CHUNK
-    records read ahead of the last write, whatever the length of the history."""
+def test_the_answer_is_spooled_whole_then_written_a_chunk_at_a_time(org_a, monkeypatch):
+    """Records are pulled from the parser into a spool file (memory holds one record and the
+    ids); nothing is written before the whole answer was read, then CHUNK rows at a time."""
     monkeypatch.setattr(origins_stream, "CHUNK", 5)
-    pulled, ahead = [0], []
+    pulled, ahead, sizes = [0], [], []
     real_call_stats, real_upsert = OriginsClient.call_stats, origins_stream.upsert
 
     def counting_call_stats(self, agent_id):
@@ -118,7 +119,9 @@ def test_the_stream_holds_one_chunk_of_records_at_a_time(org_a, monkeypatch):
         return counted()
 
     def watching_upsert(model, env, rows, **kw):
-        ahead.append(pulled[0])
+        if model is Call:
+            ahead.append(pulled[0])
+            sizes.append(len(rows))
         return real_upsert(model, env, rows, **kw)
 
     monkeypatch.setattr(OriginsClient, "call_stats", counting_call_stats)
@@ -127,6 +130,49 @@ def test_the_stream_holds_one_chunk_of_records_at_a_time(org_a, monkeypatch):
         env = origins_env(org_a, sim, server, agent_ids=AGENTS[:1])
         outcome = sync_environment(env, now=sim.now)
     assert not outcome.failed
-    assert len(ahead) > 10
-    # Before the n-th write, at most n chunks were pulled from the parser.
-    assert all(n <= 5 * (i + 1) for i, n in enumerate(ahead)), ahead[:5]
+    assert len(ahead) > 10 and max(sizes) <= 5
+    assert set(ahead) == {pulled[0]}, "every write comes after the whole answer was read"
+
+
+@responses.activate
+def test_an_id_repeated_in_another_chunk_quarantines_every_copy(org_a, monkeypatch):
+    monkeypatch.setattr(origins_stream, "CHUNK", 2)
+    env = env_for(org_a)
+    responses.get(URL, body=json.dumps([record(n) for n in range(1, 6)]))
+    assert calls_run(env).status == RunStatus.SUCCEEDED
+    before = {c.external_id: (c.status, c.duration, c.started_at, c.raw)
+              for c in Call.objects.all()}
+    # The copy of call 1 comes three chunks after it, with another call's values.
+    impostor = record(1, call_status="FAILED", call_duration=999,
+                      initiation_time="2026-03-02T08:00:00Z", sid="impostor")
+    responses.replace(responses.GET, URL, body=json.dumps(
+        [record(1), record(2), record(3, call_duration=61), record(4), record(5),
+         impostor]))
+    run = SyncRun.objects.get(pk=calls_run(env).pk)
+    assert run.status == RunStatus.SUCCEEDED and run.rejected == 2
+    rejected = RejectedRecord.objects.filter(environment=env, stream="calls")
+    assert sorted(json.loads(r.payload).get("sid", "kept") for r in rejected) == \
+        ["impostor", "kept"], "both copies kept whole"
+    assert {r.reason for r in rejected} == {DUPLICATE_ID.format(count=2)}
+    assert record(1)["call_id"] in run.details["duplicate_ids"][0]
+    after = {c.external_id: (c.status, c.duration, c.started_at, c.raw)
+             for c in Call.objects.all()}
+    key1, key3 = record(1)["call_id"], record(3)["call_id"]
+    assert after[key1] == before[key1], "the mirrored call keeps its last good values"
+    assert after[key3][1] == 61 and run.updated == 1, "the other records are written"
+
+
+@responses.activate
+def test_an_answer_cut_by_the_record_cap_writes_nothing(org_a, monkeypatch, settings):
+    monkeypatch.setattr(origins_stream, "CHUNK", 2)
+    env = env_for(org_a)
+    responses.get(URL, body=json.dumps([record(n) for n in range(1, 4)]))
+    assert calls_run(env).status == RunStatus.SUCCEEDED
+    before = {c.external_id: (c.status, c.duration, c.raw) for c in Call.objects.all()}
+    settings.UPSTREAM_MAX_STREAM_RECORDS = 4
+    responses.replace(responses.GET, URL, body=json.dumps(
+        [record(n, call_duration=90 + n) for n in range(1, 8)]))
+    run = calls_run(env)
+    assert run.status == RunStatus.FAILED and "over 4 records" in run.error, run.error
+    after = {c.external_id: (c.status, c.duration, c.raw) for c in Call.objects.all()}
+    assert after == before, "no chunk of a capped answer is written"

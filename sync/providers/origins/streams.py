@@ -3,8 +3,12 @@
 There is no list-agents endpoint: the agents are the environment's configured ids. The calls
 endpoint returns an agent's whole history as one array on every run, so memory must not
 follow the history and unchanged records must be cheap: the client parses the body as it
-arrives (one record at a time), each chunk of CHUNK records is compared with the stored
-hashes of just that chunk (one query), and only new or changed rows go to the shared upsert.
+arrives (one record at a time) and each record goes to a spool file on disk (its canonical
+JSON, one per line) while its id is counted. Nothing is written until the whole answer was
+read within its caps, so an answer cut by its deadline, size or record cap writes nothing,
+and every copy of an id repeated anywhere in the answer is quarantined (not only within one
+chunk). Then each chunk of CHUNK spooled records is compared with the stored hashes of just
+that chunk (one query), and only new or changed rows go to the shared upsert.
 
 Values outside the documented sets (a status, a hang-up cause, a direction) are stored as
 sent and noted once per run under "unknown_values".
@@ -15,10 +19,13 @@ refreshes them on the next one.
 """
 from __future__ import annotations
 
+import hashlib
+import json
+import tempfile
 from collections.abc import Iterator
 from datetime import date
 from itertools import islice
-from typing import Any
+from typing import IO, Any
 
 from django.utils import timezone
 
@@ -36,7 +43,7 @@ from sync.providers.records import AGENT_UPDATE_FIELDS, Rejected
 from sync.providers.validation import moment
 from sync.rollups import local_days_of, refresh_rollups
 from sync.run_context import RunContext
-from sync.upsert import Counts, canonical, payload_hash, upsert
+from sync.upsert import CanonicalJSON, Counts, canonical, payload_hash, upsert
 
 CHUNK = 500
 
@@ -114,19 +121,70 @@ def _stored_hashes(env: Any, keys: list[str]) -> dict[str, str]:
                 .values_list("external_id", "payload_hash"))
 
 
+def _spool(ctx: RunContext, records: Iterator[Any], spool: IO[str]) -> dict[str, int]:
+    """Read the whole answer into `spool`, one canonical JSON record per line; return
+    id → copies for the ids that appear more than once in it.
+
+    Nothing is written to the database while the answer is read: an answer that fails its
+    deadline, size or record cap (or breaks off for good) raises here and leaves the mirror
+    as it was, and an id repeated anywhere in the answer is known before any copy is
+    written. Memory holds one record and the ids (a few dozen bytes each), not the history.
+    """
+    copies: dict[str, int] = {}
+    read = 0
+    for item in records:
+        key = call_key(item)
+        if key:
+            copies[key] = copies.get(key, 0) + 1
+        # ensure_ascii (json's default): a record's text never holds a line break.
+        spool.write(canonical(item).text)
+        spool.write("\n")
+        read += 1
+        if read % CHUNK == 0:
+            ctx.record(Counts(), pages=0)  # beats the heart on a long read
+    spool.seek(0)
+    return {key: n for key, n in copies.items() if n > 1}
+
+
+def _spooled(spool: IO[str]) -> Iterator[tuple[Any, CanonicalJSON]]:
+    """The spooled records with their canonical form (the line is that text already)."""
+    for line in spool:
+        text = line.rstrip("\n")
+        value = json.loads(text)
+        yield value, CanonicalJSON(value, text,
+                                   hashlib.md5(text.encode(), usedforsecurity=False).hexdigest())
+
+
 def _write_records(ctx: RunContext, records: Iterator[Any], agent_id: int, agent_pk: int,
                    dirty: set[str], noted: set[str], kept: dict[str, Any]) -> None:
-    """Upsert one agent's records CHUNK at a time as they are parsed; a chunk is freed once
-    written, so memory holds one chunk whatever the length of the history."""
+    """Read one agent's whole answer to a spool file, then upsert it CHUNK at a time.
+
+    Every copy of an id repeated anywhere in the answer is quarantined (none is written, so
+    the mirrored call keeps its last good values); an answer that fails before its end
+    writes nothing. Memory holds one chunk whatever the length of the history; the spool
+    (a temporary file, gone when closed) holds the rest.
+    """
+    with tempfile.TemporaryFile("w+", encoding="utf-8", prefix="origins-spool-") as spool:
+        repeated = _spool(ctx, records, spool)
+        _write_spooled(ctx, _spooled(spool), repeated, agent_id, agent_pk, dirty, noted, kept)
+    quarantine.note_duplicates(ctx, repeated)
+
+
+def _write_spooled(ctx: RunContext, spooled: Iterator[tuple[Any, CanonicalJSON]],
+                   repeated: dict[str, int], agent_id: int, agent_pk: int, dirty: set[str],
+                   noted: set[str], kept: dict[str, Any]) -> None:
     env, tz = ctx.environment, ctx.environment.organization.tzinfo
     reasons: dict[str, int] = ctx.run.details.setdefault("rejected_reasons", {})
-    while chunk := list(islice(records, CHUNK)):
+    while chunk := list(islice(spooled, CHUNK)):
         # The whole history is re-read every run, so most records are unchanged: their hash
         # is compared with the stored one before anything else is made of them, and they
         # never reach the write path (nor the rollups' dirty days).
-        chunk = quarantine.drop_duplicates(ctx, chunk, call_key,
-                                           day=lambda item: _day_of(item, tz))
-        hashed = [(item, call_key(item), canonical(item)) for item in chunk]
+        hashed = [(item, call_key(item), raw) for item, raw in chunk]
+        if repeated:  # every copy of an id repeated in the answer: quarantined, not written
+            quarantine.quarantine_repeated(ctx, [item for item, key, _ in hashed
+                                                 if key in repeated],
+                                           call_key, repeated, day=lambda item: _day_of(item, tz))
+            hashed = [entry for entry in hashed if entry[1] not in repeated]
         del chunk
         stored = _stored_hashes(env, [key for _, key, _ in hashed if key])
         fresh, unchanged, refused = [], set(), []
