@@ -29,6 +29,16 @@ def _cache_not_skipped():
 
 
 @pytest.fixture(autouse=True)
+def _english_after_each_test():
+    # A test that activates a language (pt-BR pages, emails) must not leave it active for the
+    # next one, whose messages would then be Portuguese.
+    yield
+    from django.utils import translation
+
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _loopback_upstreams(settings):
     # Tests run with DEBUG off, so the production upstream policy applies; the simulator
     # listens on loopback, which a deployment would list in UPSTREAM_ALLOWED_HOSTS.

@@ -115,6 +115,10 @@ def test_listings_are_the_same_item_for_item(both):
     call = Call.objects.order_by("external_id")[40]
     agent = call.agent_external_id
     day = call.started_at.astimezone(call.environment.organization.tzinfo).date()
+    # A part of a number that more than one page of calls share (the data follows the clock:
+    # a fixed slice may match five calls one day and fifty the next).
+    shared = next(call.to_number[1:end] for end in range(8, 2, -1)
+                  if Call.objects.filter(to_number__contains=call.to_number[1:end]).count() > 5)
     for params in [
         {},
         {"per_page": 25, "page": 7},
@@ -125,7 +129,7 @@ def test_listings_are_the_same_item_for_item(both):
         {"search": call.sid[2:10].lower()},
         {"search": call.sid[-6:]},
         {"search": call.to_number[-4:]},
-        {"search": call.to_number[1:8], "per_page": 5, "page": 2},
+        {"search": shared, "per_page": 5, "page": 2},
     ]:
         answer = same_answer(both, "/calls", **params)
         assert answer.status_code == 200
