@@ -96,7 +96,7 @@ def test_scheduled_sync_mirrors_upstream_and_survives_a_killed_worker(tmp_path):
             database_url, redis_url, tmp_path, BIND=f"127.0.0.1:{web_port}",
             WEB_CONCURRENCY="1", SYNC_CONCURRENCY="2",
             CELERY_VISIBILITY_TIMEOUT="12", CELERY_UNACKED_RESTORE_INTERVAL="1",
-            SYNC_LOCK_TTL="4",
+            SYNC_LOCK_TTL="4", SYNC_BATCH_ROWS="100",  # batches of a page: a kill finds some
         )
         procs = Processes(tmp_path, env)
         mirror = Mirror(database_url)
@@ -152,7 +152,7 @@ def test_scheduled_sync_mirrors_upstream_and_survives_a_killed_worker(tmp_path):
                      "the resumed sync to finish")
             assert mirror.calls(env_id) == expected_calls
             assert mirror.value("SELECT count(*) FROM sync_syncrun WHERE environment_id = %s "
-                                "AND error LIKE 'worker died%%'", env_id) >= 1
+                                "AND error LIKE 'worker stopped: no heartbeat since%%'", env_id) >= 1
             _assert_api_agrees(api, base, env_id, expected_calls)
 
             check = subprocess.run(

@@ -52,7 +52,8 @@ GETTEXT_NAMES = {"_", "_lazy", "gettext", "gettext_lazy", "pgettext", "pgettext_
                  "ngettext", "ngettext_lazy", "gettext_noop"}
 # Words Portuguese keeps as they are (names, units, loan words): allowed to show unchanged.
 SAME_IN_PORTUGUESE = frozenset({
-    "Switchboard", "Talkover", "Origins AI", "OK", "Email", "E-mail", "Webhook", "webhook", "Webhooks",
+    "Switchboard", "Talkover", "Origins AI", "OK", "Email", "E-mail", "Webhook", "webhook",
+    "Webhooks",
     "CSV", "API", "ID", "SID", "Status", "Slack", "JSON", "URL", "Token", "token", "Total",
     "Info", "Insights", "Manual", "vs", "min", "s", "h", "%", "p95", "p50",
 })
