@@ -81,7 +81,10 @@ class RequestBudget:
             previous = 0
             for b in range(bucket - span, bucket):
                 count = self._issued(b)
-                self._closed[b] = count
+                # The bucket just ended may still get a ticket from a worker that read the
+                # clock before it ended: count it again next time, only older ones are closed.
+                if b < bucket - 1:
+                    self._closed[b] = count
                 previous += count
             if self._take(bucket, self.limit - previous):
                 self.waited += waited
