@@ -201,12 +201,13 @@ def print_table(fleet: list[tuple[str, str]], storage: list[dict], note: str) ->
     if not storage:
         print(f"{'calls storage':<{width}} | {note}")
         return
-    columns = list(storage[0])
-    print(" | ".join(f"{c:>14}" for c in columns))
+    widths = {c: max(len(c), 12) for c in storage[0]}
+    print("calls storage (bench/partition_storage.py)")
+    print(" | ".join(f"{c:>{w}}" for c, w in widths.items()))
     for row in sorted(storage, key=lambda r: (r.get("calls", 0), r.get("layout", ""))):
-        print(" | ".join(f"{v:>14,}" if isinstance(v, int) else
-                         f"{v:>14,.2f}" if isinstance(v, float) else f"{v:>14}"
-                         for v in row.values()))
+        print(" | ".join(f"{v:>{w},}" if isinstance(v, int) else
+                         f"{v:>{w},.2f}" if isinstance(v, float) else f"{v:>{w}}"
+                         for v, w in zip(row.values(), widths.values(), strict=True)))
 
 
 def main() -> None:

@@ -155,6 +155,10 @@ def _sync_locked(environment: Environment, outcome: SyncOutcome, streams: list[s
             client.close()
             outcome.skipped, outcome.reason = True, "request budget spent"
             outcome.deferred, outcome.deferred_streams = room, list(names)
+            if trigger != Trigger.WEBHOOK:
+                # The continuation is this environment's sync: the schedule waits for it, as
+                # it does for a run (a back-fill on a tight budget may take many of them).
+                _schedule_next(environment, outcome)
             return outcome
         try:
             with relaxed_commits():

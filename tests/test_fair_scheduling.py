@@ -151,11 +151,16 @@ def test_a_spent_budget_defers_the_run_and_the_continuation_converges(org_a, set
         assert env.last_synced_at is None, "a deferred sync is not a finished one"
         written = Call.objects.filter(environment=env).count()
 
-        # The budget is spent: the continuation finds no room and starts no run.
+        # The budget is spent: the continuation finds no room and starts no run, and the
+        # schedule waits for it (no second back-fill is dispatched meanwhile).
+        type(env).objects.filter(pk=env.pk).update(next_sync_at=None)
         again = sync_environment(env, now=sim.now, budget_wait=1.0,
                                  streams=outcome.deferred_streams)
         assert again.skipped and again.deferred and not again.runs
         assert again.reason == "request budget spent"
+        env.refresh_from_db()
+        assert env.next_sync_at > timezone.now() + timedelta(minutes=14)
+        assert env.last_synced_at is None
 
         # A fresh window (here: a larger budget) and the continuation ends the mirror.
         type(env).objects.filter(pk=env.pk).update(requests_per_minute=100000)
@@ -193,3 +198,31 @@ def test_a_worker_task_requeues_the_rest_with_a_countdown(org_a, settings, monke
     assert kwargs["streams"] and 30 <= countdown <= 70
     assert SyncRun.objects.get(environment=env, stream=kwargs["streams"][0]).status == \
         RunStatus.DEFERRED
+
+
+@sync_db
+def test_a_webhook_sync_on_a_spent_budget_hands_over_to_a_later_task(org_a, settings,
+                                                                      monkeypatch):
+    from django.core.cache import cache
+
+    from sync.webhook_receiver import queued_key
+
+    settings.SYNC_BUDGET_WINDOW = 60.0
+    settings.SYNC_BUDGET_MAX_WAIT = 1.0
+    handed: list[tuple] = []
+    task = tasks.webhook_sync
+    monkeypatch.setattr(task, "apply_async", lambda args, kwargs, countdown: handed.append(
+        (args, kwargs, countdown)))
+    with served() as (sim, server):
+        env = point_env(org_a, sim, server, requests_per_minute=1)
+        RequestBudget(env.get_token(), 1, window=60).acquire()  # another run spent it
+        cache.add(queued_key(env.pk), 1, timeout=120)  # what the receiver set
+        task.push_request(is_eager=False, retries=0)
+        try:
+            task.run(env.pk)
+        finally:
+            task.pop_request()
+        assert server.request_count == 0
+    [(args, kwargs, countdown)] = handed
+    assert args == (env.pk,) and kwargs == {} and countdown >= 30
+    assert cache.get(queued_key(env.pk)), "the later task owns the queued mark"
