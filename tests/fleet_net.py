@@ -8,8 +8,9 @@ other hosts' loopback. The shared PostgreSQL and Redis listen on 127.0.0.1 only 
 be reconfigured), so a small TCP forwarder (`python -m tests.fleet_net forward …`, run in
 the root namespace) listens on the gateway and relays to them.
 
-Namespaces need root (CAP_NET_ADMIN) and the `ip` tool. Without them, or if any step fails,
-`fleet_hosts` falls back to plain processes on 127.0.0.1 and says why (`Hosts.why`): the
+Namespaces need root (CAP_NET_ADMIN) and the `ip` tool. Without them, if any step fails, or
+with FLEET_PLAIN_PROCESSES set, `fleet_hosts` falls back to plain processes on 127.0.0.1 and
+says why (`Hosts.why`): the
 processes are still separate (their own PIDs, pools, connections, one killed alone), they
 only share the loopback.
 """
@@ -110,7 +111,9 @@ def fleet_hosts(count: int, ports: dict[int, int]) -> Iterator[Hosts]:
     prefix = f"sbf{os.getpid() % 10_000_000}"
     hosts: Hosts | None = None
     why = ""
-    if os.geteuid() != 0 or shutil.which("ip") is None:
+    if os.environ.get("FLEET_PLAIN_PROCESSES"):
+        why = "FLEET_PLAIN_PROCESSES is set"
+    elif os.geteuid() != 0 or shutil.which("ip") is None:
         why = "network namespaces need root and the ip tool"
     else:
         try:
