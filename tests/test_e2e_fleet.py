@@ -22,6 +22,7 @@ Recovery timings are scaled down through the operator's variables (README, Produ
 """
 from __future__ import annotations
 
+import contextlib
 import signal
 import sys
 import time
@@ -202,5 +203,8 @@ def test_a_fleet_converges_fairly_and_survives_a_killed_host(tmp_path):
         finally:
             publisher.close()
             db.conn.close()
+            for name in list(procs.running):  # all at once: nothing is checked after this
+                with contextlib.suppress(ProcessLookupError):
+                    procs.send(name, signal.SIGKILL)
             procs.stop_all()
             server.stop()

@@ -128,8 +128,8 @@ def test_queues_per_kind_of_work():
     assert queue == {"sync.dispatch": "sync", "sync.sync_environment": "sync",
                      "sync.webhook_sync": "sync", "sync.backfill_environment": "backfill",
                      "reports.send_due_summaries": "email", "reports.evaluate_alerts": "alerts"}
-    for entry in BEAT_SCHEDULE.values():
-        assert entry["options"]["queue"] == queue[entry["task"]]
+    for name, entry in BEAT_SCHEDULE.items():  # the beat names the queue its task routes to
+        assert entry["options"]["queue"] == router.route({}, entry["task"])["queue"].name, name
     assert 0 < BEAT_SCHEDULE["sync-dispatch"]["options"]["expires"] < \
         BEAT_SCHEDULE["sync-dispatch"]["schedule"]
 
