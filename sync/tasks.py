@@ -69,8 +69,8 @@ def queued(queue: str) -> int:
 
 def dispatch_room(queue: str) -> int:
     """How many syncs one tick may add to `queue`: the batch (`SYNC_DISPATCH_BATCH`) less
-    what still waits there, so a queue the workers cannot keep up with does not grow, and an
-    environment whose sync is still queued is not queued again."""
+    what still waits there, so a queue the workers cannot keep up with does not grow past a
+    batch (and its environments are not queued again behind themselves)."""
     batch = int(getattr(settings, "SYNC_DISPATCH_BATCH", 1000))
     return max(0, batch - queued(queue))
 
