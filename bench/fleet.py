@@ -6,7 +6,8 @@
             [--workers 2] [--concurrency 2] [--steady 120] [--storage-max 10000000]
 
 Needs PostgreSQL and Redis. The database DATABASE_URL names (its name must contain "bench")
-is dropped and created, and REDIS_URL's db is flushed: use ones made for this. As root, the
+is dropped and created (and dropped at the end unless `--keep`), and REDIS_URL's db is flushed
+before and after: use ones made for this. As root, the
 K worker hosts are network namespaces on a bridge (`tests/fleet_net.py`), else plain
 processes. Each host runs one Procfile worker on every queue (`--concurrency` processes);
 the beat runs on host 0 with the dispatcher every 10 s. The simulator (in this process)
@@ -143,6 +144,7 @@ def run_fleet(args: argparse.Namespace, tmp: Path) -> list[tuple[str, str]]:
             procs.stop_all()
             server.stop()
             db.close()
+            redis.Redis.from_url(redis_url).flushdb()
     if not args.keep:
         with psycopg.connect(_url(database_url, "postgres"), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{urlsplit(database_url).path.strip("/")}" '
