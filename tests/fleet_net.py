@@ -71,8 +71,9 @@ def _free_subnet(tag: int) -> ipaddress.IPv4Network:
     raise RuntimeError("no free 10.229.x.0/24 subnet")
 
 
-def _can_reach(hosts: Hosts, host: int, port: int) -> bool:
-    code = f"import socket; socket.create_connection(({hosts.gateway!r}, {port}), 2).close()"
+def _can_reach(hosts: Hosts, host: int, ports: list[int]) -> bool:
+    code = (f"import socket\nfor p in {ports!r}: "
+            f"socket.create_connection(({hosts.gateway!r}, p), 2).close()")
     return subprocess.run(hosts.wrap(host, [sys.executable, "-c", code]),
                           capture_output=True, timeout=20).returncode == 0
 
@@ -131,7 +132,7 @@ def fleet_hosts(count: int, ports: dict[int, int]) -> Iterator[Hosts]:
     try:
         deadline = time.monotonic() + 30
         for i in range(count):
-            while not all(_can_reach(hosts, i, p) for p in ports):
+            while not _can_reach(hosts, i, list(ports)):
                 if time.monotonic() > deadline or relay.poll() is not None:
                     raise RuntimeError(f"host {i} cannot reach the gateway")
                 time.sleep(0.2)
