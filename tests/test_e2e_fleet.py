@@ -89,6 +89,7 @@ def test_a_fleet_converges_fairly_and_survives_a_killed_host(tmp_path):
 
     def phase(name: str) -> None:
         phases.append(f"{name} {time.monotonic() - started:.0f}s")
+
     end = (datetime.now(UTC) - timedelta(days=1)).date()
     spec = FleetSpec(ENVIRONMENTS, calls_per_day=6, days=2, end=end.isoformat(),
                      requests_per_window=LIMIT)
