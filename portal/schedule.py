@@ -7,12 +7,17 @@ from __future__ import annotations
 
 from celery.schedules import crontab
 
+from portal.envconfig import env_str
+
+# How often sync.dispatch runs (SYNC_DISPATCH_SECONDS; tests scale it down).
+DISPATCH_SECONDS = max(2.0, float(env_str("SYNC_DISPATCH_SECONDS", "60")))
+
 BEAT_SCHEDULE = {
-    # Enqueue sync_environment for every environment whose next_sync_at has passed.
+    # Enqueue syncs for due environments, the longest due first, a bounded batch per queue.
     "sync-dispatch": {
         "task": "sync.dispatch",
-        "schedule": 60.0,
-        "options": {"expires": 55, "queue": "sync"},
+        "schedule": DISPATCH_SECONDS,
+        "options": {"expires": DISPATCH_SECONDS * 11 / 12, "queue": "sync"},
     },
     # Claim and send due report summaries (exactly once per subscription and period).
     "send-due-summaries": {
@@ -25,6 +30,6 @@ BEAT_SCHEDULE = {
     "evaluate-alerts": {
         "task": "reports.evaluate_alerts",
         "schedule": crontab(minute="*/5"),
-        "options": {"expires": 240, "queue": "email"},
+        "options": {"expires": 240, "queue": "alerts"},
     },
 }

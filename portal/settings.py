@@ -15,7 +15,7 @@ import dj_email_url
 
 from portal.envconfig import ConfigError, dev_secrets, env_bool, env_list, env_str, require
 from portal.logging import logging_config_from_env
-from portal.schedule import BEAT_SCHEDULE
+from portal.schedule import BEAT_SCHEDULE, DISPATCH_SECONDS
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("SWITCHBOARD_VAR_DIR") or BASE_DIR / "var")
@@ -205,11 +205,14 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "max_retries": 0, "interval_start": 0, "interval_step": 0, "interval_max": 0,
 }
 CELERY_TIMEZONE = "UTC"
-# Long back-fills get their own queue so they never delay other environments' short syncs.
+# One queue per kind of work, each with its own workers (Procfile), so no kind waits behind
+# another: long back-fills never delay the 15-minute incremental syncs, and the alert
+# evaluations every sync queues never delay a summary.
 CELERY_TASK_DEFAULT_QUEUE = "sync"
 CELERY_TASK_ROUTES = {
     "sync.backfill_environment": {"queue": "backfill"},
     "sync.*": {"queue": "sync"},
+    "reports.evaluate_alerts": {"queue": "alerts"},
     "reports.*": {"queue": "email"},
 }
 CELERY_BEAT_SCHEDULE = BEAT_SCHEDULE
@@ -396,6 +399,13 @@ SYNC_LOCK_TTL = int(env_str("SYNC_LOCK_TTL", "300"))
 # Rows a sync stages before it merges and commits them with their cursor (sync/batch_writer.py).
 SYNC_BATCH_ROWS = int(env_str("SYNC_BATCH_ROWS", "2000"))
 SYNC_BUDGET_WINDOW = float(env_str("SYNC_BUDGET_WINDOW", "60"))
+# A sync task waits at most this long on a spent request budget, then re-queues the rest with
+# a countdown and frees its worker for other tokens (default: a twelfth of the window).
+SYNC_BUDGET_MAX_WAIT = float(env_str("SYNC_BUDGET_MAX_WAIT") or SYNC_BUDGET_WINDOW / 12)
+# sync.dispatch runs every this many seconds and queues at most this many syncs per queue,
+# less those still waiting there (the longest due first: sync/tasks.py).
+SYNC_DISPATCH_SECONDS = DISPATCH_SECONDS
+SYNC_DISPATCH_BATCH = int(env_str("SYNC_DISPATCH_BATCH", "1000"))
 # Every upstream answer has a total deadline (connect + headers + whole body) and a cap on its
 # decompressed size (sync/providers/transport.py): a page, and a streamed history (Origins).
 UPSTREAM_RESPONSE_DEADLINE_SECONDS = float(env_str("UPSTREAM_RESPONSE_DEADLINE_SECONDS", "60"))

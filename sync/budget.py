@@ -7,6 +7,12 @@ of the current bucket and of the MARGIN + 12 before it stay within the limit: an
 `limit` tickets however many workers share the token, and the extra bucket absorbs the delay
 between taking a ticket and the request reaching the upstream (which counts arrivals).
 The steady rate is therefore limit × 12/14 per window (about 77 of 90 a minute).
+
+A worker must not hold a slot other tokens need while one token's budget is spent: with
+`max_wait` set (Celery tasks, `sync/tasks.py`), a wait longer than that raises
+`BudgetExhausted` naming when the budget has room again, and the task re-queues itself with
+that countdown instead of sleeping. `manage.py sync` keeps waiting (there is nobody to hand
+the slot to).
 """
 from __future__ import annotations
 
@@ -26,18 +32,28 @@ def token_key(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()[:24]
 
 
+class BudgetExhausted(Exception):
+    """The token's budget has no room for longer than the caller would wait."""
+
+    def __init__(self, wait: float) -> None:
+        super().__init__(f"the token's request budget is spent for {wait:.1f} s")
+        self.wait = wait
+
+
 class RequestBudget:
     """At most `limit` requests per `window` seconds for one token, across processes."""
 
     def __init__(self, token: str, limit: int, window: float = 60.0, *,
                  clock: Callable[[], float] = time.time,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep,
+                 max_wait: float | None = None) -> None:
         if limit < 1:
             raise ValueError("the request budget must allow at least one request")
         self.prefix = f"sync:budget:{token_key(token)}"
         self.limit = limit
         self.bucket_seconds = window / BUCKETS_PER_WINDOW
         self.clock, self.sleep = clock, sleep
+        self.max_wait = max_wait
         self._closed: dict[int, int] = {}
         self.waited = 0.0
 
@@ -69,26 +85,59 @@ class RequestBudget:
             n += 1
         return False
 
+    def _counts(self, bucket: int) -> list[int]:
+        """Tickets of the MARGIN + 12 buckets before `bucket`, oldest first."""
+        span = BUCKETS_PER_WINDOW + MARGIN_BUCKETS
+        for old in [b for b in self._closed if b < bucket - span]:
+            del self._closed[old]
+        counts = []
+        for b in range(bucket - span, bucket):
+            count = self._issued(b)
+            # The bucket just ended may still get a ticket from a worker that read the
+            # clock before it ended: count it again next time, only older ones are closed.
+            if b < bucket - 1:
+                self._closed[b] = count
+            counts.append(count)
+        return counts
+
+    def _room_after(self, now: float, bucket: int, counts: list[int]) -> float:
+        """Seconds until a bucket opens whose window has room, given `counts` (the buckets
+        before `bucket`) and no ticket taken after now: old buckets leave the window one by
+        one. Other workers may take tickets meanwhile, so the room may come later."""
+        held = [*counts, self._issued(bucket)]
+        ahead = 1
+        while ahead < len(held) and sum(held[ahead:]) >= self.limit:
+            ahead += 1
+        return (bucket + ahead) * self.bucket_seconds - now
+
+    def room_in(self) -> float:
+        """Seconds until a ticket could be taken (0 when one can be now); takes none."""
+        now = self.clock()
+        bucket = int(now // self.bucket_seconds)
+        counts = self._counts(bucket)
+        if sum(counts) + self._issued(bucket) < self.limit:
+            return 0.0
+        return max(0.0, self._room_after(now, bucket, counts))
+
     def acquire(self, on_wait: Callable[[float], None] | None = None) -> float:
-        """Block until a request may be sent; returns the seconds waited."""
+        """Block until a request may be sent; returns the seconds waited.
+
+        Raises `BudgetExhausted` instead when `max_wait` is set and the budget has no room
+        for longer than that.
+        """
         waited = 0.0
         while True:
             now = self.clock()
             bucket = int(now // self.bucket_seconds)
-            span = BUCKETS_PER_WINDOW + MARGIN_BUCKETS
-            for old in [b for b in self._closed if b < bucket - span]:
-                del self._closed[old]
-            previous = 0
-            for b in range(bucket - span, bucket):
-                count = self._issued(b)
-                # The bucket just ended may still get a ticket from a worker that read the
-                # clock before it ended: count it again next time, only older ones are closed.
-                if b < bucket - 1:
-                    self._closed[b] = count
-                previous += count
-            if self._take(bucket, self.limit - previous):
+            counts = self._counts(bucket)
+            if self._take(bucket, self.limit - sum(counts)):
                 self.waited += waited
                 return waited
+            if self.max_wait is not None:
+                room = self._room_after(now, bucket, counts)
+                if room > self.max_wait:
+                    self.waited += waited
+                    raise BudgetExhausted(room)
             # Jitter spreads workers that wake together over the next bucket.
             pause = (bucket + 1) * self.bucket_seconds - now + random.uniform(0, 0.05)
             if on_wait is not None:

@@ -19,6 +19,7 @@ from django.utils import timezone
 from portal import audit
 from portal.models import Environment, EnvironmentStatus
 from sync import dead_runs
+from sync.budget import BudgetExhausted
 from sync.cache_errors import CACHE_ERRORS, UNAVAILABLE, is_cache_error
 from sync.locks import environment_lock
 from sync.models import RunStatus, SyncRun, Trigger
@@ -40,6 +41,10 @@ class SyncOutcome:
     reason: str = ""
     # The cache / broker (Redis) could not be reached: no run could start.
     unavailable: bool = False
+    # The token's request budget was spent for longer than the caller would wait: seconds
+    # until it has room, and the streams still to run then (`sync.tasks` re-queues them).
+    deferred: float | None = None
+    deferred_streams: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
@@ -98,15 +103,20 @@ def mark_auth_failed(environment: Environment, error: AuthError) -> None:
 def sync_environment(environment: Environment, *, streams: list[str] | None = None,
                      trigger: str = Trigger.MANUAL, now: datetime | None = None,
                      backfill_days: int | None = None, full: bool = False,
-                     progress: Progress | None = None) -> SyncOutcome:
-    """Run the environment's streams (all, or `streams`) once; skip if another run holds it."""
+                     progress: Progress | None = None,
+                     budget_wait: float | None = None) -> SyncOutcome:
+    """Run the environment's streams (all, or `streams`) once; skip if another run holds it.
+
+    `budget_wait` (Celery tasks): never wait longer than this on the token's request budget;
+    the outcome says instead when it has room and which streams are left (`deferred`).
+    """
     outcome = SyncOutcome(environment)
     if not environment.has_token:
         outcome.skipped, outcome.reason = True, "no token set for this environment"
         return outcome
     try:
         return _sync_locked(environment, outcome, streams, trigger, now, backfill_days, full,
-                            progress)
+                            progress, budget_wait)
     except CACHE_ERRORS as exc:  # taking the lock: no run started
         logger.warning("sync of environment %s not started: %s (%s)", environment.pk,
                        UNAVAILABLE, type(exc).__name__)
@@ -117,7 +127,7 @@ def sync_environment(environment: Environment, *, streams: list[str] | None = No
 
 def _sync_locked(environment: Environment, outcome: SyncOutcome, streams: list[str] | None,
                  trigger: str, now: datetime | None, backfill_days: int | None, full: bool,
-                 progress: Progress | None) -> SyncOutcome:
+                 progress: Progress | None, budget_wait: float | None) -> SyncOutcome:
     """`sync_environment` once the token is known to exist: under the environment's lock."""
     with environment_lock(environment.pk,
                           lambda held: dead_runs.take_over(environment, held)) as lock:
@@ -137,10 +147,22 @@ def _sync_locked(environment: Environment, outcome: SyncOutcome, streams: list[s
         if unknown:
             raise ValueError(f"unknown stream(s) {sorted(unknown)} for {environment.provider}; "
                              f"choose from {provider.stream_names}")
-        client = provider.client(environment)
+        client = provider.client(environment, budget_wait)
+        room = client.budget.room_in() if budget_wait is not None and client.budget else 0.0
+        if room > (budget_wait or 0.0):
+            # Spent before anything started (another environment of the token, or a
+            # continuation that came early): no run, the caller re-queues.
+            client.close()
+            outcome.skipped, outcome.reason = True, "request budget spent"
+            outcome.deferred, outcome.deferred_streams = room, list(names)
+            if trigger != Trigger.WEBHOOK:
+                # The continuation is this environment's sync: the schedule waits for it, as
+                # it does for a run (a back-fill on a tight budget may take many of them).
+                _schedule_next(environment, outcome)
+            return outcome
         try:
             with relaxed_commits():
-                for name in names:
+                for i, name in enumerate(names):
                     run = SyncRun.objects.create(environment=environment, stream=name,
                                                  trigger=trigger)
                     outcome.runs.append(run)
@@ -149,6 +171,9 @@ def _sync_locked(environment: Environment, outcome: SyncOutcome, streams: list[s
                                      progress or NullProgress(), lock)
                     client.on_wait = ctx.heartbeat
                     if not _run_stream(provider, name, ctx):
+                        if run.status == RunStatus.DEFERRED:
+                            outcome.deferred = run.details["deferred_seconds"]
+                            outcome.deferred_streams = names[i:]
                         break
         finally:
             client.close()
@@ -171,6 +196,14 @@ def _run_stream(provider: Any, name: str, ctx: RunContext) -> bool:
         _last_beat(ctx)
         _finish(ctx.run, RunStatus.FAILED, str(exc))
         mark_auth_failed(ctx.environment, exc)
+        return False
+    except BudgetExhausted as exc:
+        # What was written is kept with its cursor; the rest continues on a free worker.
+        until = timezone.now() + timedelta(seconds=exc.wait)
+        ctx.run.details.update(deferred_seconds=round(exc.wait, 3),
+                               deferred_until=until.isoformat())
+        _last_beat(ctx)
+        _finish(ctx.run, RunStatus.DEFERRED)
         return False
     except UpstreamError as exc:
         logger.warning("sync of environment %s stream %s failed: %s",
@@ -209,7 +242,7 @@ def _schedule_next(environment: Environment, outcome: SyncOutcome) -> None:
     now = timezone.now()
     fields: dict[str, Any] = {
         "next_sync_at": now + timedelta(minutes=environment.sync_interval_minutes)}
-    if outcome.runs and not outcome.failed:
+    if outcome.runs and not outcome.failed and outcome.deferred is None:
         fields["last_synced_at"] = now
         if environment.status == EnvironmentStatus.AUTH_FAILED:
             # A manual run with a replaced token succeeded: the schedule resumes.

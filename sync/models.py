@@ -207,6 +207,9 @@ class RunStatus(models.TextChoices):
     SUCCEEDED = "succeeded", _("Succeeded")
     FAILED = "failed", _("Failed")
     SKIPPED = "skipped", _("Skipped")
+    # The token's request budget was spent: the run stopped where it was and the rest was
+    # queued to continue when the budget has room (sync/tasks.py), freeing its worker.
+    DEFERRED = "deferred", _("Deferred")
 
 
 class Trigger(models.TextChoices):

@@ -3,6 +3,7 @@ values outside the documented sets it kept as sent. Shown wherever runs are list
 page, the admin, `manage.py sync`)."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -26,4 +27,8 @@ def run_warnings(run: Any) -> list[str]:
                 count) % {"count": count, "field": field, "value": value})
     for value in details.get("unknown_values") or []:
         out.append(_("unknown value %(value)s kept as sent") % {"value": value})
+    if details.get("deferred_until"):
+        until = datetime.fromisoformat(details["deferred_until"])
+        out.append(_("the token's request budget was spent: the rest continues on a free "
+                     "worker from %(time)s UTC") % {"time": f"{until:%H:%M:%S}"})
     return out

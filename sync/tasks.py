@@ -7,13 +7,14 @@ well below the broker's visibility timeout, so a waiting retry is never redelive
 from __future__ import annotations
 
 import logging
+import math
 import time
 from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from portal.models import Environment, EnvironmentStatus
@@ -31,70 +32,141 @@ def retry_backoff_cap() -> int:
     return int(min(1800, visibility // 4))
 
 
-def due_environments() -> list[int]:
-    """Environments whose schedule has come, that are active and have a token."""
-    now = timezone.now()
-    return list(
-        Environment.objects.filter(sync_enabled=True, status=EnvironmentStatus.ACTIVE)
-        .exclude(token_ciphertext="")
-        .filter(Q(next_sync_at__isnull=True) | Q(next_sync_at__lte=now))
-        .values_list("pk", flat=True)
-    )
+def budget_max_wait() -> float:
+    """Seconds a task may wait on a token's request budget before it re-queues itself
+    instead (settings.SYNC_BUDGET_MAX_WAIT; default one bucket, a twelfth of the window)."""
+    configured = getattr(settings, "SYNC_BUDGET_MAX_WAIT", None)
+    if configured is not None:
+        return float(configured)
+    return float(getattr(settings, "SYNC_BUDGET_WINDOW", 60.0)) / 12
+
+
+def _due(first_sync: bool | None = None):
+    """Environments whose schedule has come, that are active and have a token: the longest
+    due first (never scheduled before any other), so a bounded batch lets none starve.
+    `first_sync` picks those that never synced (True) or those that did (False)."""
+    due = (Environment.objects.filter(sync_enabled=True, status=EnvironmentStatus.ACTIVE)
+           .exclude(token_ciphertext="")
+           .filter(Q(next_sync_at__isnull=True) | Q(next_sync_at__lte=timezone.now())))
+    if first_sync is not None:
+        due = due.filter(last_synced_at__isnull=first_sync)
+    return due.order_by(F("next_sync_at").asc(nulls_first=True), "pk")
+
+
+def due_environments(limit: int | None = None, *, first_sync: bool | None = None) -> list[int]:
+    """The due environments' ids, longest due first (see `_due`)."""
+    return list(_due(first_sync).values_list("pk", flat=True)[:limit])
+
+
+def queued(queue: str) -> int:
+    """Messages waiting on `queue` (not those a worker has taken); 0 without a broker."""
+    app = sync_environment.app
+    if app.conf.task_always_eager:
+        return 0
+    with app.connection_for_read() as conn:
+        return conn.default_channel.queue_declare(queue=queue, passive=False).message_count
+
+
+def dispatch_room(queue: str) -> int:
+    """How many syncs one tick may add to `queue`: the batch (`SYNC_DISPATCH_BATCH`) less
+    what still waits there, so a queue the workers cannot keep up with does not grow past a
+    batch (and its environments are not queued again behind themselves)."""
+    batch = int(getattr(settings, "SYNC_DISPATCH_BATCH", 1000))
+    return max(0, batch - queued(queue))
 
 
 @shared_task(name="sync.dispatch", ignore_result=True)
 def dispatch() -> list[int]:
-    """Enqueue a sync for every due environment (claimed first, so two beats never double).
+    """Enqueue syncs for due environments (claimed first, so two beats never double).
 
     An environment that has never synced successfully needs its first back-fill (up to
     `backfill_days` of calls): that goes to `sync.backfill_environment` on the `backfill`
     queue, so a big new environment cannot hold the slots other environments' 15-minute
-    syncs need. Once it has synced, its schedule runs `sync.sync_environment`.
+    syncs need. Once it has synced, its schedule runs `sync.sync_environment`. Each queue
+    gets at most its room (`dispatch_room`), the longest due first: a thousand new
+    environments wait their turn on the back-fill queue and never take the incremental
+    syncs' turn.
     """
     fail_stale_runs()
     enqueued = []
-    for pk in due_environments():
-        env = Environment.objects.get(pk=pk)
-        claim = timezone.now() + timedelta(minutes=env.sync_interval_minutes)
-        claimed = Environment.objects.filter(pk=pk, next_sync_at=env.next_sync_at).update(
-            next_sync_at=claim)
-        if claimed:
-            task = backfill_environment if env.last_synced_at is None else sync_environment
-            task.delay(pk)
-            enqueued.append(pk)
+    for task, first_sync in ((sync_environment, False), (backfill_environment, True)):
+        room = dispatch_room(_queue_of(task))
+        if room <= 0:
+            continue
+        due = _due(first_sync).values_list("pk", "next_sync_at", "sync_interval_minutes")
+        for pk, next_sync_at, minutes in due[:room]:
+            claim = timezone.now() + timedelta(minutes=minutes)
+            if Environment.objects.filter(pk=pk, next_sync_at=next_sync_at).update(
+                    next_sync_at=claim):
+                task.delay(pk)
+                enqueued.append(pk)
     return enqueued
 
 
-def _run(task, environment_id: int, trigger: str, **kwargs) -> dict:
+def _queue_of(task) -> str:
+    return task.app.amqp.router.route({}, task.name)["queue"].name
+
+
+def _run(task, environment_id: int, trigger: str, again: dict, **kwargs) -> dict:
+    """Run the sync; re-queue what a spent budget left (`again`: the task's own arguments
+    for the continuation) and retry transient failures."""
     env = Environment.objects.filter(pk=environment_id).first()
     if env is None:
         return {"environment": environment_id, "skipped": True, "reason": "deleted"}
-    outcome: SyncOutcome = run_sync(env, trigger=trigger, **kwargs)
+    # In process (the demo) there is no slot to free: wait on the budget as the CLI does.
+    wait = None if task.request.is_eager else budget_max_wait()
+    outcome: SyncOutcome = run_sync(env, trigger=trigger, budget_wait=wait, **kwargs)
+    if outcome.deferred is not None:
+        continue_later(task, environment_id, outcome,
+                       {**again, "streams": outcome.deferred_streams})
     transient = [r for r in outcome.runs if r.status == "failed"] and not outcome.auth_failed
-    if transient and not task.request.is_eager and task.request.retries < task.max_retries:
+    if transient and not task.request.is_eager and task.request.retries < task.max_retries \
+            and outcome.deferred is None:
         # Eager mode (the demo) must not retry inline; the next tick tries again anyway.
         countdown = min(retry_backoff_cap(), 60 * 2 ** task.request.retries)
         raise task.retry(countdown=countdown)
     return {
         "environment": environment_id, "skipped": outcome.skipped, "reason": outcome.reason,
+        "deferred": outcome.deferred,
         "runs": [{"stream": r.stream, "status": r.status, "created": r.created,
                   "updated": r.updated} for r in outcome.runs],
     }
 
 
+def continue_later(task, environment_id: int, outcome: SyncOutcome, kwargs: dict) -> None:
+    """Queue `task` again for when the token's budget has room, instead of holding this
+    worker's slot while it refills: other tokens' syncs take the slot meanwhile."""
+    countdown = max(1, math.ceil(outcome.deferred or 0))
+    try:
+        task.apply_async((environment_id,), kwargs, countdown=countdown)
+    except Exception as exc:  # noqa: BLE001 - kombu, redis and socket errors alike
+        # The schedule's next run picks the environment up where this one stopped.
+        logger.warning("environment %s: continuation not queued (%s)", environment_id,
+                       type(exc).__name__)
+        return
+    logger.info("environment %s: request budget spent, continues in %s s", environment_id,
+                countdown)
+
+
 @shared_task(name="sync.sync_environment", bind=True, acks_late=True, max_retries=3,
              ignore_result=True)
-def sync_environment(self, environment_id: int, trigger: str = Trigger.SCHEDULE) -> dict:
+def sync_environment(self, environment_id: int, trigger: str = Trigger.SCHEDULE,
+                     streams: list[str] | None = None) -> dict:
     """Sync one environment's streams (lookback window; a first sync back-fills)."""
-    return _run(self, environment_id, trigger)
+    return _run(self, environment_id, trigger, {"trigger": trigger}, streams=streams)
 
 
 @shared_task(name="sync.backfill_environment", bind=True, acks_late=True, max_retries=3,
              ignore_result=True)
 def backfill_environment(self, environment_id: int, days: int | None = None,
-                         full: bool = False) -> dict:
-    """Back-fill `days` (default: the environment's back-fill days) on the backfill queue."""
-    return _run(self, environment_id, Trigger.BACKFILL, backfill_days=days, full=full)
+                         full: bool = False, streams: list[str] | None = None) -> dict:
+    """Back-fill `days` (default: the environment's back-fill days) on the backfill queue.
+
+    A continuation after a spent budget is not `full`: it resumes from the cursors the
+    first part saved, as the next run after a killed worker does.
+    """
+    return _run(self, environment_id, Trigger.BACKFILL, {"days": days, "full": False},
+                backfill_days=days, full=full, streams=streams)
 
 
 # With a broker, a webhook task runs at most WEBHOOK_ROUNDS rounds, then hands over to a fresh
@@ -126,10 +198,14 @@ def webhook_sync(self, environment_id: int) -> dict:
         rounds += 1
         started = time.time()
         try:
-            outcome = run_sync(env, streams=["calls"], trigger=Trigger.WEBHOOK)
+            outcome = run_sync(env, streams=["calls"], trigger=Trigger.WEBHOOK,
+                               budget_wait=None if self.request.is_eager else budget_max_wait())
         except Exception:
             cache.delete(queued)  # the next event may queue again
             raise
+        if outcome.deferred is not None:
+            continue_later(self, environment_id, outcome, {})
+            break  # the continuation owns the queued mark
         if outcome.skipped:
             if outcome.unavailable or self.request.is_eager \
                     or self.request.retries >= self.max_retries:

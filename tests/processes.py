@@ -125,7 +125,9 @@ def production_env(database_url: str, redis_url: str, var_dir: Path, **extra: st
         "SECURE_SSL_REDIRECT": "false",
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
-        "EMAIL_URL": f"file://{var_dir / 'mail'}",
+        # dj-email-url drops the path's first slash: four make an absolute path (three
+        # wrote the mail under the working directory, the checkout).
+        "EMAIL_URL": f"file:///{var_dir / 'mail'}",
         "SWITCHBOARD_VAR_DIR": str(var_dir),
         "CACHE_KEY_PREFIX": "e2e",
         "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",

@@ -109,10 +109,10 @@ def test_scheduled_sync_mirrors_upstream_and_survives_a_killed_worker(tmp_path):
                 "--faults", "slow=1:0.3"])
             manage(env, "migrate", "--no-input")
             # The first sync is a back-fill, dispatched to the `backfill` queue. The Procfile's
-            # separate back-fill worker is left out (the machine running the test has few
-            # cores): this one worker also consumes that queue.
+            # separate back-fill, email and alerts workers are left out (the machine running
+            # the test has few cores): this one worker also consumes their queues.
             commands["worker"] = commands["worker"].replace(
-                "--queues sync,email", "--queues sync,email,backfill")
+                "--queues sync", "--queues sync,email,alerts,backfill")
             assert "backfill" in commands["worker"]
             for name in ("web", "worker"):
                 procs.start(name, ["sh", "-c", commands[name]])

@@ -132,8 +132,8 @@ def test_two_beats_never_double_fire(tmp_path):
             wait_for(lambda: _queued_tasks(client, "sync"), 10, "the first dispatch")
             time.sleep(6)  # more than one tick of both beats (max loop interval 5 s)
             assert _queued_tasks(client, "sync") == ["sync.dispatch"]
-            assert sorted(_queued_tasks(client, "email")) == ["reports.evaluate_alerts",
-                                                               "reports.send_due_summaries"]
+            assert _queued_tasks(client, "email") == ["reports.send_due_summaries"]
+            assert _queued_tasks(client, "alerts") == ["reports.evaluate_alerts"]
             assert "Acquired lock" not in procs.log("beat-b")
 
             # The holder stops: the stand-by takes over, and does not repeat the tick.
@@ -154,7 +154,8 @@ def test_make_serve_runs_everything_and_ctrl_c_stops_it_all(tmp_path):
     with scratch_database("serve") as database_url, scratch_redis() as redis_url:
         env = production_env(database_url, redis_url, tmp_path, BIND=f"127.0.0.1:{port}",
                              WEB_CONCURRENCY="1", SYNC_CONCURRENCY="1",
-                             BACKFILL_CONCURRENCY="1")
+                             BACKFILL_CONCURRENCY="1", EMAIL_CONCURRENCY="1",
+                             ALERTS_CONCURRENCY="1")
         procs = Processes(tmp_path, env)
         try:
             procs.start("serve", ["make", "--no-print-directory", "serve", f"VENV={VENV}",
@@ -162,13 +163,13 @@ def test_make_serve_runs_everything_and_ctrl_c_stops_it_all(tmp_path):
             ready = wait_for(lambda: requests.get(f"http://127.0.0.1:{port}/readyz",
                                                   timeout=5).json(), 120, "readyz")
             assert ready["status"] == "ok" and ready["checks"]["broker"]["detail"] == "ok"
-            for banner in ("sync@", "backfill@"):
+            for banner in ("sync@", "backfill@", "email@", "alerts@"):
                 wait_for(lambda b=banner: re.search(rf"{b}\S+ ready", procs.log("serve")), 60,
                          f"the {banner} worker")
             wait_for(lambda: "Acquired lock" in procs.log("serve"), 30, "beat")
             log = procs.log("serve")
             pids = [int(p) for p in re.findall(r"started \(pid=(\d+)\)", log)]
-            assert len(pids) == 4, log  # web, worker, backfill, beat
+            assert len(pids) == 6, log  # web, worker, backfill, email, alerts, beat
             lines = [ln.split("| ", 1)[1] for ln in log.splitlines() if "gunicorn.error" in ln]
             assert json.loads(lines[0])["level"] == "INFO", "production logs are JSON lines"
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
@@ -351,12 +352,13 @@ def test_unknown_path_method_and_health(served, api):
 
 def test_request_log_and_count(served, api):
     _, server = served
-    before = server.request_count
+    before, sent = server.request_count, time.time()
     api("/agents", per_page=5)
     assert server.request_count == before + 1
     entry = server.request_log[-1]
-    assert entry == ("GET", "/api/v1/agents", {"per_page": "5"}, 200, ENV)
+    assert entry[:5] == ("GET", "/api/v1/agents", {"per_page": "5"}, 200, ENV)
     assert entry.status == 200 and entry.env == ENV
+    assert sent <= entry.at <= time.time(), "the arrival time, for rates per token"
 
 
 def test_server_stop_is_clean():

@@ -32,10 +32,12 @@ class ProviderAdapter:
     def stream_names(self) -> list[str]:
         return list(self.streams)
 
-    def client(self, environment: Environment) -> HttpClient:
+    def client(self, environment: Environment, budget_wait: float | None = None) -> HttpClient:
+        """A client within the token's budget; `budget_wait`: see `RequestBudget.max_wait`."""
         token = environment.get_token()
         budget = RequestBudget(token, environment.requests_per_minute,
-                               window=float(getattr(settings, "SYNC_BUDGET_WINDOW", 60.0)))
+                               window=float(getattr(settings, "SYNC_BUDGET_WINDOW", 60.0)),
+                               max_wait=budget_wait)
         return self.client_class(environment.effective_base_url, token, budget=budget,
                                  address_check=upstream_url.check_allowed)
 

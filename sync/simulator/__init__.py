@@ -44,7 +44,8 @@ bad_record_rate=0.002, tokens={}, cache_days=128, realtime=False)``
     ``.base_url`` (``http://127.0.0.1:PORT``), ``.talkover_url`` (``base_url + "/api/v1"``),
     ``.origins_url`` (``base_url``; clients append ``/api/agents/{id}/call_stats``),
     ``.request_log -> list[LoggedRequest]`` (last 10,000; ``LoggedRequest(method, path, query:
-    dict, status, env)``, ``env`` being the token's environment or None), ``.request_count``,
+    dict, status, env, at)``, ``env`` being the token's environment or None, ``at`` the
+    arrival time, ``time.time()``), ``.request_count``,
     ``.clear_log()``, ``.stop()`` (idempotent: shuts down, closes kept-alive connections,
     joins the thread); usable as a context manager. ``GET /healthz`` answers 200 (no auth).
 

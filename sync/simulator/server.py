@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+import time
 from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -19,13 +20,15 @@ log = logging.getLogger(__name__)
 
 
 class LoggedRequest(NamedTuple):
-    """One served request; ``env`` is the environment of the bearer token, if known."""
+    """One served request; ``env`` is the environment of the bearer token, if known; ``at``
+    the wall-clock time it arrived (per-token rates are counted from it)."""
 
     method: str
     path: str
     query: dict[str, str]
     status: int
     env: str | None
+    at: float = 0.0
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -69,6 +72,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._serve("DELETE")
 
     def _serve(self, method: str) -> None:
+        arrived = time.time()
         body = b""
         if method != "GET":
             # A body is read only up to 1 MB (webhook registration); the connection closes.
@@ -87,7 +91,8 @@ class _Handler(BaseHTTPRequestHandler):
             resp = internal_error()
         # Logged before answering, so a client that got its answer finds it in the log.
         query = dict(parse_qsl(url.query, keep_blank_values=True))
-        self.server.owner._record(LoggedRequest(method, url.path, query, resp.status, resp.env))
+        entry = LoggedRequest(method, url.path, query, resp.status, resp.env, arrived)
+        self.server.owner._record(entry)
         self.send_response(resp.status)
         self.send_header("Content-Type", resp.content_type)
         self.send_header("Content-Length", str(len(resp.body)))
