@@ -396,6 +396,13 @@ SYNC_LOCK_TTL = int(env_str("SYNC_LOCK_TTL", "300"))
 # Rows a sync stages before it merges and commits them with their cursor (sync/batch_writer.py).
 SYNC_BATCH_ROWS = int(env_str("SYNC_BATCH_ROWS", "2000"))
 SYNC_BUDGET_WINDOW = float(env_str("SYNC_BUDGET_WINDOW", "60"))
+# PostgreSQL call partitions (sync/partitions.py, docs/partitioning.md): months created ahead
+# of today by the daily maintenance and by `migrate`, and months before today `migrate`
+# creates on a fresh database (the sync creates any other month it writes).
+CALL_PARTITIONS_AHEAD = int(env_str("CALL_PARTITIONS_AHEAD", "3"))
+CALL_PARTITIONS_BEHIND = int(env_str("CALL_PARTITIONS_BEHIND", "12"))
+# Calls moved per transaction when an organisation changes its retention tier.
+CALL_RETENTION_MOVE_BATCH = int(env_str("CALL_RETENTION_MOVE_BATCH", "5000"))
 # Every upstream answer has a total deadline (connect + headers + whole body) and a cap on its
 # decompressed size (sync/providers/transport.py): a page, and a streamed history (Origins).
 UPSTREAM_RESPONSE_DEADLINE_SECONDS = float(env_str("UPSTREAM_RESPONSE_DEADLINE_SECONDS", "60"))
