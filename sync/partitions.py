@@ -187,6 +187,9 @@ def detach_and_drop(month: date, tier: int) -> None:
     leaf, parent = q(leaf_table(month, tier)), q(month_table(month))
     with connection.cursor() as cursor:
         if connection.in_atomic_block:
+            # Django's foreign keys are deferred: checks this transaction still owes would
+            # forbid the DROP ("pending trigger events"); run them now.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute(f"ALTER TABLE {parent} DETACH PARTITION {leaf}")
         else:
             # Outside a transaction: readers and writers of other tiers of the month go on.
