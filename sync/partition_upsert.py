@@ -16,7 +16,8 @@ promise that matters — ONE row per (environment, external_id) — itself:
   rollups are recomputed in the same transaction, so no report counts the call twice.
 
 Only created rows are checked, so an incremental sync (mostly unchanged or updated rows) pays
-nothing; a back-fill pays one index probe per new call and month of the environment.
+nothing; a back-fill pays one index probe per new call and month of the environment's
+history (never the months of other environments' history).
 SQLite keeps one unique (environment, external_id): the merge updates the start in place,
 and `moved_starts` tells the writer which old days to recompute.
 """
@@ -78,13 +79,20 @@ def fold_moved(cursor, table: str, rows: list[dict], returned: list[tuple]
     if not created:
         return [(new, key) for new, key, *_ in returned]
     environment_id = rows[0]["environment_id"]
+    # Only the months between the environment's first and last call can hold a twin: the
+    # bounds (two index probes per month at most) let the planner leave every other month
+    # out, so an environment with a few months of history pays for those months only.
+    cursor.execute(f"SELECT min(started_at), max(started_at) FROM {table} "
+                   f"WHERE environment_id = %s", [environment_id])
+    low, high = cursor.fetchone()
     cursor.execute(
         f"SELECT n.id, n.started, n.tier, o.id, o.started_at, o.retention_months "
         f"FROM unnest(%s::bigint[], %s::text[], %s::timestamptz[], %s::smallint[]) "
         f"AS n(id, ext, started, tier) JOIN {table} o ON o.environment_id = %s "
-        f"AND o.external_id = n.ext AND o.id <> n.id ORDER BY n.id, o.id",
+        f"AND o.external_id = n.ext AND o.id <> n.id "
+        f"AND o.started_at >= %s AND o.started_at <= %s ORDER BY n.id, o.id",
         [[c[0] for c in created], [c[1] for c in created], [c[2] for c in created],
-         [c[3] for c in created], environment_id])
+         [c[3] for c in created], environment_id, low, high])
     twins = cursor.fetchall()
     if not twins:
         return [(new, key) for new, key, *_ in returned]

@@ -4,8 +4,8 @@ Each query is captured from the real code path (the compatible listing, the call
 a drill link, the call page, a rollup refresh, an alert's evaluation), then run again under
 EXPLAIN ANALYZE: the month partitions it actually read must be the months its range
 touches, never the whole history. The explorer over all dates (environment only, newest
-first, LIMIT) must read months newest first through their indexes (ordered Append, no sort of a month)
-and stop at the first month that fills its page.
+first, LIMIT) must read months newest first through their indexes (ordered Append, no sort
+of a month) and stop at the first month that fills its page.
 """
 from __future__ import annotations
 
