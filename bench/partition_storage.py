@@ -1,6 +1,7 @@
 """Calls storage, partitioned by month (sync/partitions.py) vs one plain table, as the mirror grows.
 
     python bench/partition_storage.py [--max 10000000] [--sample 20000] [--keep]
+    python bench/partition_storage.py --convert 1000000     # migration 0013_h28a's time
 
 Needs a PostgreSQL server: DATABASE_URL names it (its database part is replaced); each
 layout gets its own scratch database, `<name>_bench_plain` and `<name>_bench_partitioned`
@@ -58,7 +59,7 @@ SELECT (%(envs)s::int[])[1 + g %% %(n_envs)s], 'b' || g, 'CA' || md5(g::text),
   'to', '+1555' || lpad((g * 7919 %% 10000000)::text, 7, '0'), 'from', '+14440000000',
   'is_testing', false, 'agent', jsonb_build_object('id', 'agent-' || (g %% 7))),
   md5(g::text), now(), now()
-FROM generate_series(%(first)s, %(last)s) AS g
+FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS g
 """
 
 
@@ -189,6 +190,37 @@ def run_layout(layout: str, sizes: list[int], sample: int) -> list[dict]:
     return out
 
 
+def run_conversion(calls: int) -> list[dict]:
+    """Migration 0013_h28a's conversion of an existing plain table of `calls` calls."""
+    from datetime import UTC, datetime
+
+    from django.core.management import call_command
+    from django.db import connection, transaction
+
+    from portal.models import Environment, Organization
+    from sync.partition_convert import to_partitioned, to_plain
+
+    call_command("migrate", verbosity=0)
+    with connection.cursor() as cursor:
+        to_plain(cursor)
+    org = Organization.objects.create(slug="bench", name="Bench", timezone="UTC")
+    envs = [Environment.objects.create(organization=org, name=f"env {i}")
+            for i in range(ENVIRONMENTS)]
+    with connection.cursor() as cursor:
+        for first in range(1, calls + 1, 1_000_000):
+            cursor.execute(FILL, {"envs": [e.pk for e in envs], "n_envs": len(envs),
+                                  "end": datetime.now(UTC), "span": SPAN_DAYS, "first": first,
+                                  "last": min(calls, first + 999_999)})
+        cursor.execute("VACUUM ANALYZE sync_call")
+    began, cpu = time.perf_counter(), time.process_time()
+    with transaction.atomic(), connection.cursor() as cursor:
+        copied = to_partitioned(cursor)
+    seconds = time.perf_counter() - began
+    return [{"calls": copied, "seconds": round(seconds, 1),
+             "seconds_per_million": round(seconds / (copied / 1e6), 1),
+             "client_cpu_s": round(time.process_time() - cpu, 2)}]
+
+
 # --- parent ----------------------------------------------------------------------------------
 
 def _database_url(base: str, name: str) -> str:
@@ -229,6 +261,22 @@ def measure(max_calls: int = SIZES[-1], sample: int = 20_000, keep: bool = False
     return rows
 
 
+def measure_conversion(calls: int, base_url: str | None = None) -> dict:
+    """Seconds migration 0013_h28a takes to convert a plain table of `calls` calls."""
+    base_url = base_url or os.environ.get("DATABASE_URL", "")
+    name = f"{urlsplit(base_url).path.strip('/') or 'switchboard'}_bench_convert"
+    _admin(base_url, f'DROP DATABASE IF EXISTS "{name}"')
+    _admin(base_url, f'CREATE DATABASE "{name}"')
+    try:
+        done = subprocess.run([sys.executable, __file__, "--child", "convert", "--sizes",
+                               str(calls)],
+                              env={**os.environ, "DATABASE_URL": _database_url(base_url, name)},
+                              stdout=subprocess.PIPE, check=True, text=True)
+        return json.loads(done.stdout)[0]
+    finally:
+        _admin(base_url, f'DROP DATABASE IF EXISTS "{name}"')
+
+
 def print_table(rows: list[Row]) -> None:
     head = (f"{'calls':>11} | {'layout':<11} | {'DB MB/M':>8} | {'calls MB/M':>10} | "
             f"{'insert/s':>8} | {'unchanged/s':>11} | {'rollup 7d s':>11} | {'leaves':>6}")
@@ -247,13 +295,21 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=20_000,
                         help="calls written through the sync's path at each size")
     parser.add_argument("--keep", action="store_true", help="keep the scratch databases")
-    parser.add_argument("--child", choices=LAYOUTS, help=argparse.SUPPRESS)
+    parser.add_argument("--convert", type=int, metavar="CALLS",
+                        help="instead: time the migration's conversion of CALLS plain calls")
+    parser.add_argument("--child", choices=(*LAYOUTS, "convert"), help=argparse.SUPPRESS)
     parser.add_argument("--sizes", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         _setup(os.environ["DATABASE_URL"])
         sizes = [int(s) for s in args.sizes.split(",")]
-        print(json.dumps(run_layout(args.child, sizes, args.sample)))
+        print(json.dumps(run_conversion(sizes[0]) if args.child == "convert"
+                         else run_layout(args.child, sizes, args.sample)))
+        return
+    if args.convert:
+        row = measure_conversion(args.convert)
+        print(f"{'calls':>11} | {'conversion s':>12} | {'s per million':>13}")
+        print(f"{row['calls']:>11,} | {row['seconds']:>12} | {row['seconds_per_million']:>13}")
         return
     print_table(measure(args.max, args.sample, args.keep))
 
