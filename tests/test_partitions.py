@@ -5,8 +5,10 @@ and the owner's setting that changes it."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -224,3 +226,13 @@ def test_days_dropped_by_retention_are_named_on_the_dashboard(client, alice, env
     text = page.content.decode()
     assert page.status_code == 200
     assert "dropped by the organisation" in text
+
+
+def test_the_partitions_command_lists_and_maintains(db):
+    out = StringIO()
+    call_command("call_partitions", "--maintain", stdout=out)
+    text = out.getvalue()
+    if partitions.enabled():
+        assert "month partition(s)" in text and "tier forever" in text
+    else:
+        assert "one plain table" in text
