@@ -8,7 +8,8 @@ how long it takes. Steps, in the migration's one transaction (all or nothing):
    and any added later), its foreign keys, the identity sequence's position;
 2. create the partitioned table (same columns, defaults, checks and identity), with a month
    partition and its forever leaf for every month that holds calls, plus the months around
-   today (`CALL_PARTITIONS_BEHIND` before, `CALL_PARTITIONS_AHEAD` after);
+   today (`CALL_PARTITIONS_BEHIND` before, `CALL_PARTITIONS_AHEAD` after) and the two
+   catch-alls, before 2000 and from 2100 (`sync.partitions.CATCH_ALLS`);
 3. copy the calls a month at a time (no index exists yet: the rows go in at COPY speed);
 4. drop the old table, give the new one its name, then build the primary key (id,
    started_at, retention_months), the natural key (environment, external_id, started_at,
@@ -68,11 +69,12 @@ def _months_with_calls(cursor, table: str) -> list[date]:
     cursor.execute(f"""
         WITH RECURSIVE m(first) AS (
             SELECT date_trunc('month', min(started_at) AT TIME ZONE 'UTC') FROM {table}
+            WHERE started_at >= '2000-01-01 00:00:00+00'
             UNION ALL
             SELECT (SELECT date_trunc('month', min(started_at) AT TIME ZONE 'UTC')
                     FROM {table}
                     WHERE started_at >= ((m.first + interval '1 month') AT TIME ZONE 'UTC'))
-            FROM m WHERE m.first IS NOT NULL)
+            FROM m WHERE m.first < '2099-12-01')
         SELECT first::date FROM m WHERE first IS NOT NULL""")
     return [first for (first,) in cursor.fetchall()]
 
@@ -117,6 +119,7 @@ def to_partitioned(cursor, progress: Callable[[str], None] | None = None) -> int
     around = {partitions.add_months(this, n) for n in
               range(-settings.CALL_PARTITIONS_BEHIND, settings.CALL_PARTITIONS_AHEAD + 1)}
     with_calls = _months_with_calls(cursor, TABLE)
+    partitions.create_catch_alls(new)
     cursor.execute(f"SELECT DISTINCT retention_months FROM {TABLE}")
     tiers = {0} | {tier for (tier,) in cursor.fetchall()}
     for month in sorted(around | set(with_calls)):
@@ -128,7 +131,11 @@ def to_partitioned(cursor, progress: Callable[[str], None] | None = None) -> int
         for tier in sorted(tiers if month in with_calls else {0}):
             cursor.execute(f"CREATE TABLE {partitions.leaf_table(month, tier)} PARTITION OF "
                            f"{parent} FOR VALUES IN ({int(tier)})")
-    copied = 0
+    # Calls outside 2000–2099 (never written by the sync) go to the catch-alls.
+    cursor.execute(f"INSERT INTO {new} ({columns}) SELECT {columns} FROM {TABLE} "
+                   f"WHERE started_at < '2000-01-01 00:00:00+00' "
+                   f"OR started_at >= '2100-01-01 00:00:00+00'")
+    copied = cursor.rowcount
     for month in with_calls:
         cursor.execute(f"INSERT INTO {new} ({columns}) SELECT {columns} FROM {TABLE} "
                        f"WHERE started_at >= %s AND started_at < %s",

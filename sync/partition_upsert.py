@@ -116,8 +116,7 @@ def fold_moved(cursor, table: str, rows: list[dict], returned: list[tuple]
             [new_id, new_start, new_tier, old_id, old_start, old_tier])
     refresh_old_days(Environment.objects.select_related("organization").get(pk=environment_id),
                      old_starts)
-    folded_ids = {rid for rid in folded}
-    return [(new and rid not in folded_ids, key) for new, key, rid, *_ in returned]
+    return [(new and rid not in folded, key) for new, key, rid, *_ in returned]
 
 
 def _call_fields() -> list[models.Field]:

@@ -12,6 +12,12 @@ Layout (two levels, plain declarative partitioning, no extension):
         sync_call_p202611_t0       leaf: organisations that keep calls forever
         sync_call_p202611_t12      leaf: organisations that keep 12 months …
 
+Months are partitions from 2000 to 2099, the span the sync accepts (a record stamped outside
+it is rejected, `sync.providers.validation`); two plain catch-all partitions,
+`sync_call_before` (before 2000) and `sync_call_after` (2100 on), hold whatever else a hand
+or a fixture stores, so such a row is kept rather than refused, and PostgreSQL can still read
+the partitions in order. Retention never drops them.
+
 A leaf exists for a (month, tier) only when something needs it: the forever tier for every
 month, the tiers organisations use for the months ahead, and whatever the sync writes
 (`ensure`). There is no DEFAULT partition: a default that holds rows (or merely exists
@@ -41,6 +47,10 @@ TIERS: tuple[int, ...] = tuple(int(v) for v in CallRetention.values)
 LEAF = re.compile(r"^sync_call_p(\d{4})(\d{2})_t(\d+)$")
 # pg_advisory_xact_lock key of partition creation: one creator at a time, everywhere.
 CREATE_LOCK = 0x5B_CA11
+# Months between these are partitions of their own; the rest are the catch-alls'.
+FIRST_MONTH, END_MONTH = date(2000, 1, 1), date(2100, 1, 1)
+CATCH_ALLS = {"before": ("MINVALUE", "'2000-01-01 00:00:00+00'"),
+              "after": ("'2100-01-01 00:00:00+00'", "MAXVALUE")}
 
 
 def enabled() -> bool:
@@ -66,6 +76,24 @@ def month_of(moment: datetime | date) -> date:
     if isinstance(moment, datetime):
         moment = moment.astimezone(UTC)
     return date(moment.year, moment.month, 1)
+
+
+def _partitioned_month(moment: datetime | date) -> date | None:
+    """`month_of(moment)` if that month has (or gets) its own partition, else None: the
+    catch-all partitions hold it."""
+    try:
+        month = month_of(moment)
+    except OverflowError:  # an instant past year 9999 in UTC
+        return None
+    return month if FIRST_MONTH <= month < END_MONTH else None
+
+
+def create_catch_alls(parent: str = TABLE) -> None:
+    """The two plain partitions before 2000 and from 2100 on (`migrate` makes them)."""
+    with connection.cursor() as cursor:
+        for name, (low, high) in CATCH_ALLS.items():
+            cursor.execute(f"CREATE TABLE IF NOT EXISTS {TABLE}_{name} PARTITION OF {parent} "
+                           f"FOR VALUES FROM ({low}) TO ({high})")
 
 
 def add_months(month: date, n: int) -> date:
@@ -137,7 +165,8 @@ def ensure(wanted: Iterable[tuple[date, int]]) -> list[tuple[date, int]]:
     Always creates the month's forever leaf with it, so plain writes of tier 0 never fail
     in a month that exists.
     """
-    wanted = {(month_of(m), int(t)) for m, t in wanted}
+    wanted = {(month, int(t)) for m, t in wanted
+              if (month := _partitioned_month(m)) is not None}
     if not wanted or not enabled():
         return []
     have = leaves()
@@ -210,6 +239,15 @@ def environments_in(month: date, tier: int) -> list[int]:
                         ORDER BY environment_id LIMIT 1) FROM e WHERE e.id IS NOT NULL)
             SELECT id FROM e WHERE id IS NOT NULL""")
         return [pk for (pk,) in cursor.fetchall()]
+
+
+def leaf_indexes(index: str) -> list[str]:
+    """The indexes a table's index `index` consists of: its partitions' own indexes (the ones
+    plans and `gin_clean_pending_list` name), or `index` itself on a plain table."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT c.relname FROM pg_partition_tree(%s::regclass) t "
+                       "JOIN pg_class c ON c.oid = t.relid WHERE t.isleaf", [index])
+        return [name for (name,) in cursor.fetchall()]
 
 
 def partition_count() -> tuple[int, int]:

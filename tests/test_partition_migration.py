@@ -17,8 +17,8 @@ pytestmark = [
 
 BEFORE = [("sync", "0012_merge_h25a_h25b_h26a"), ("portal", "0005_h25b_environment_webhook")]
 AFTER = [("sync", "0013_h28a_partitioned_calls"), ("portal", "0006_h28a_call_retention")]
-# Calls over several months, one in a month years before the others (a deep back-fill).
-STARTS = [datetime(2019, 3, 14, 9, tzinfo=UTC)] + [
+# Calls over several months, one years before the others (a deep back-fill), one before 2000.
+STARTS = [datetime(2019, 3, 14, 9, tzinfo=UTC), datetime(1999, 12, 31, 23, tzinfo=UTC)] + [
     datetime(2026, 6, 1, tzinfo=UTC) + timedelta(hours=7 * i) for i in range(1500)]
 
 
@@ -100,6 +100,7 @@ def test_an_existing_mirror_is_converted_and_back():
                            "GROUP BY 1 ORDER BY 1")
             placed = dict(cursor.fetchall())
             assert placed["sync_call_p201903_t0"] == 1
+            assert placed["sync_call_before"] == 1  # outside 2000–2099: the catch-all
             assert sum(placed.values()) == len(STARTS)
             # The identity goes on after the copied ids.
             cursor.execute("INSERT INTO sync_call (environment_id, external_id, started_at, "

@@ -55,10 +55,13 @@ def months_read(sql: str) -> tuple[set[date], dict]:
     read = set()
     for node in plan_nodes(plan):
         name = node.get("Relation Name", "")
-        match = partitions.LEAF.match(name)
         assert name != "sync_call" or "Scan" not in node["Node Type"], name
-        if match and node.get("Actual Loops", 0) > 0:
-            read.add(date(int(match[1]), int(match[2]), 1))
+        if not name.startswith("sync_call_") or node.get("Actual Loops", 0) == 0:
+            continue
+        match = partitions.LEAF.match(name)
+        # The catch-alls (before 2000, from 2100) count as the ends of time.
+        read.add(date(int(match[1]), int(match[2]), 1) if match
+                 else date.min if name == "sync_call_before" else date.max)
     return read, plan
 
 

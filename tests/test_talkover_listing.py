@@ -16,6 +16,7 @@ from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 
 from reports.call_search import CALL_ID_EXACT, search_q
+from sync import partitions
 from sync.models import AgentDayRollup, Call
 from tests.factories import build_call, make_agents, make_calls, save_calls
 
@@ -204,13 +205,6 @@ def plan_nodes(plan: dict):
         yield from plan_nodes(child)
 
 
-def leaf_indexes(cursor, index: str) -> list[str]:
-    """`index` itself on a plain table, its partitions' indexes on a partitioned one."""
-    cursor.execute("SELECT c.relname FROM pg_partition_tree(%s::regclass) t "
-                   "JOIN pg_class c ON c.oid = t.relid WHERE t.isleaf", [index])
-    return [name for (name,) in cursor.fetchall()]
-
-
 def root_indexes(cursor) -> dict[str, str]:
     """Index name of every partition of `sync_call` → the table's index it belongs to."""
     cursor.execute("SELECT c.relname, r.relname FROM pg_index i JOIN pg_class r "
@@ -252,7 +246,7 @@ def test_no_listing_plan_sorts_or_scans_the_whole_environment(env_a, mirror, ali
         # What autovacuum does to a mirror after a back-fill: the trigram indexes' pending
         # lists (fast update) merged, statistics current.
         for index in TRIGRAM_INDEXES:
-            for leaf in leaf_indexes(cursor, index):
+            for leaf in partitions.leaf_indexes(index):
                 cursor.execute("SELECT gin_clean_pending_list(%s::regclass)", [leaf])
         cursor.execute("ANALYZE sync_call")
         index_of = root_indexes(cursor)
