@@ -173,8 +173,8 @@ def copy_upsert(model: type[models.Model], rows: list[Row], unique_fields: list[
                                   if n not in partitioned))
     hash_col = q(meta.get_field("payload_hash").column)
     # A partitioned table has no xmax to return: partition_upsert says how to tell new rows.
-    created, created_params = (partition_upsert.created_test(rows) if partitioned
-                               else ("(xmax = 0)", None))
+    created_sql, created_params = (partition_upsert.created_test(rows) if partitioned
+                                   else ("(xmax = 0)", None))
     key_col = q(meta.get_field(key).column)
     # Only JSON needs Django's adaptation; other values go to psycopg as they are.
     prep = [(f.attname, isinstance(f, models.JSONField), f) for f in fields]
@@ -194,7 +194,8 @@ def copy_upsert(model: type[models.Model], rows: list[Row], unique_fields: list[
             f"INSERT INTO {table} AS t ({columns}) SELECT {columns} FROM {stage} "
             f"ON CONFLICT ({conflict}) DO UPDATE SET {updates} "
             f"WHERE t.{hash_col} IS DISTINCT FROM EXCLUDED.{hash_col} "
-            f"RETURNING {created}, t.{key_col}{partition_upsert.RETURNING if partitioned else ''}",
+            f"RETURNING {created_sql}, t.{key_col}"
+            f"{partition_upsert.RETURNING if partitioned else ''}",
             created_params)
         returned = cursor.fetchall()
         if partitioned:  # a call already mirrored under another start or tier
