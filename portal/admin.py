@@ -30,6 +30,7 @@ from portal.models import (
     Role,
 )
 from portal.signals import organization_timezone_changed
+from portal.tasks_client import QueueUnavailable, TaskNotAvailable, enqueue
 
 
 def rebuild_reporting_days(organization: Organization) -> int:
@@ -85,7 +86,8 @@ class MembershipInline(TenantAdminMixin, admin.TabularInline):
 
 @admin.register(Organization)
 class OrganizationAdmin(TenantModelAdmin):
-    list_display = ["name", "slug", "timezone", "member_count", "environment_count", "created_at"]
+    list_display = ["name", "slug", "timezone", "call_retention_months", "member_count",
+                    "environment_count", "created_at"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [MembershipInline]
@@ -102,13 +104,24 @@ class OrganizationAdmin(TenantModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj=None) -> list[str]:
         # The slug is in every portal URL; renaming it is an operator's decision.
-        return [] if request.user.is_superuser else ["slug"]
+        kept = ["call_retention_pending"]
+        return kept if request.user.is_superuser else ["slug", *kept]
 
     def get_prepopulated_fields(self, request: HttpRequest, obj=None) -> dict:
         return self.prepopulated_fields if request.user.is_superuser else {}
 
     def save_model(self, request: HttpRequest, obj: Organization, form, change: bool) -> None:
         super().save_model(request, obj, form, change)
+        if change and "call_retention_months" in form.changed_data:
+            # Calls move to the new tier (and what it no longer keeps is dropped) by task.
+            Organization.objects.filter(pk=obj.pk).update(call_retention_pending=True)
+            try:
+                enqueue("sync.apply_call_retention", obj.pk)
+                self.message_user(request, "Call retention changed: calls are being moved; "
+                                  "months the new retention no longer keeps are deleted.")
+            except (QueueUnavailable, TaskNotAvailable):
+                self.message_user(request, "Call retention changed: the next daily "
+                                  "maintenance moves the calls.", level="warning")
         if change and "timezone" in form.changed_data:
             rebuilt = rebuild_reporting_days(obj)
             self.message_user(

@@ -25,6 +25,21 @@ def validate_timezone(value: str) -> None:
         )
 
 
+class CallRetention(models.IntegerChoices):
+    """How long an organisation keeps its mirrored calls: a fixed set of tiers, in months.
+
+    A fixed set because on PostgreSQL every tier is a sub-partition of each month of calls
+    (`sync.partitions`): a tier's old month is dropped whole, never row by row, and the number
+    of partitions follows the tiers, not the number of organisations.
+    """
+
+    FOREVER = 0, _("Keep forever")
+    MONTHS_36 = 36, _("36 months")
+    MONTHS_24 = 24, _("24 months")
+    MONTHS_12 = 12, _("12 months")
+    MONTHS_6 = 6, _("6 months")
+
+
 class Organization(models.Model):
     """A customer: owns environments and members; its timezone defines every reported day."""
 
@@ -32,6 +47,14 @@ class Organization(models.Model):
     name = models.CharField(max_length=200)
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
     created_at = models.DateTimeField(auto_now_add=True)
+    # Calls older than this many whole months are dropped with their month's partition
+    # (PostgreSQL; `sync.retention`). `call_retention_pending`: set when the tier changed,
+    # cleared once every call of the organisation sits in the new tier's partitions.
+    call_retention_months = models.PositiveSmallIntegerField(
+        _("call retention"), choices=CallRetention.choices, default=CallRetention.FOREVER,
+        help_text=_("Calls older than this are deleted for good, a whole month at a time "
+                    "(reports then show those days as not mirrored)."))
+    call_retention_pending = models.BooleanField(default=False, editable=False)
 
     class Meta:
         ordering = ["name"]
@@ -133,6 +156,9 @@ class Environment(models.Model):
     next_sync_at = models.DateTimeField(null=True, blank=True)
     # Bumped by every sync that changed the mirror; report cache keys include it.
     data_version = models.PositiveBigIntegerField(default=0)
+    # Calls that started before this instant were dropped by the organisation's retention
+    # (`sync.retention`): reports name those days as not mirrored, never as zero.
+    calls_dropped_before = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     # Talkover webhooks as sync triggers (`sync.webhook_receiver`): the unguessable key of the
     # hook URL (made on first use) and the signing secret, encrypted like the token and

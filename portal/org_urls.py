@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from portal import member_views, views
+from portal import member_views, retention_views, views
 
 urlpatterns = [
     path("", views.environment_list, name="settings-environments"),
@@ -25,6 +25,7 @@ urlpatterns = [
          name="settings-member-remove"),
     path("invitations/<int:invitation_id>/cancel/", member_views.invitation_cancel,
          name="settings-invitation-cancel"),
+    path("retention/", retention_views.retention, name="settings-retention"),
     path("tokens/", member_views.token_list, name="settings-tokens"),
     path("tokens/<int:token_id>/revoke/", member_views.token_revoke, name="settings-token-revoke"),
 ]

@@ -32,4 +32,12 @@ BEAT_SCHEDULE = {
         "schedule": crontab(minute="*/5"),
         "options": {"expires": 240, "queue": "alerts"},
     },
+    # PostgreSQL call partitions (sync/partitions.py, sync/retention.py): create the months
+    # ahead, finish organisations' retention moves, drop months a tier no longer keeps.
+    # Daily; a missed day is harmless (months are created CALL_PARTITIONS_AHEAD ahead).
+    "maintain-call-partitions": {
+        "task": "sync.maintain_partitions",
+        "schedule": crontab(hour=3, minute=17),
+        "options": {"expires": 6 * 3600, "queue": "backfill"},
+    },
 }

@@ -211,6 +211,9 @@ CELERY_TIMEZONE = "UTC"
 CELERY_TASK_DEFAULT_QUEUE = "sync"
 CELERY_TASK_ROUTES = {
     "sync.backfill_environment": {"queue": "backfill"},
+    # Partition upkeep and retention moves can run for minutes: long work, like back-fills.
+    "sync.maintain_partitions": {"queue": "backfill"},
+    "sync.apply_call_retention": {"queue": "backfill"},
     "sync.*": {"queue": "sync"},
     "reports.evaluate_alerts": {"queue": "alerts"},
     "reports.*": {"queue": "email"},
@@ -406,6 +409,13 @@ SYNC_BUDGET_MAX_WAIT = float(env_str("SYNC_BUDGET_MAX_WAIT") or SYNC_BUDGET_WIND
 # less those still waiting there (the longest due first: sync/tasks.py).
 SYNC_DISPATCH_SECONDS = DISPATCH_SECONDS
 SYNC_DISPATCH_BATCH = int(env_str("SYNC_DISPATCH_BATCH", "1000"))
+# PostgreSQL call partitions (sync/partitions.py, docs/partitioning.md): months created ahead
+# of today by the daily maintenance and by `migrate`, and months before today `migrate`
+# creates on a fresh database (the sync creates any other month it writes).
+CALL_PARTITIONS_AHEAD = int(env_str("CALL_PARTITIONS_AHEAD", "3"))
+CALL_PARTITIONS_BEHIND = int(env_str("CALL_PARTITIONS_BEHIND", "12"))
+# Calls moved per transaction when an organisation changes its retention tier.
+CALL_RETENTION_MOVE_BATCH = int(env_str("CALL_RETENTION_MOVE_BATCH", "5000"))
 # Every upstream answer has a total deadline (connect + headers + whole body) and a cap on its
 # decompressed size (sync/providers/transport.py): a page, and a streamed history (Origins).
 UPSTREAM_RESPONSE_DEADLINE_SECONDS = float(env_str("UPSTREAM_RESPONSE_DEADLINE_SECONDS", "60"))

@@ -19,11 +19,13 @@ from sync.coverage import Coverage
 
 @dataclass(frozen=True)
 class MissingNote:
-    """One environment's never-mirrored days, as readable ranges."""
+    """One environment's never-mirrored days, as readable ranges; `reason` says why when
+    it is not that they were never read (days dropped by the organisation's retention)."""
 
     environment: str
     ranges: str
     days: int
+    reason: str = ""
 
 
 def day_ranges(days: Sequence[date]) -> list[tuple[date, date]]:
@@ -46,9 +48,19 @@ def format_ranges(days: Sequence[date]) -> str:
 
 
 def missing_notes(coverage: Coverage, names: dict[int, str]) -> list[MissingNote]:
-    """One note per environment with days never mirrored in the range."""
-    return [MissingNote(names.get(env_id, str(env_id)), format_ranges(days), len(days))
-            for env_id, days in sorted(coverage.missing_by_environment.items())]
+    """One note per environment with days never mirrored in the range, and one more for its
+    days dropped by retention (named as such: they were mirrored, then deleted)."""
+    notes = []
+    for env_id, days in sorted(coverage.missing_by_environment.items()):
+        name = names.get(env_id, str(env_id))
+        dropped = set(coverage.dropped_by_environment.get(env_id, ()))
+        unread = [d for d in days if d not in dropped]
+        if unread:
+            notes.append(MissingNote(name, format_ranges(unread), len(unread)))
+        if dropped:
+            notes.append(MissingNote(name, format_ranges(sorted(dropped)), len(dropped),
+                                     _("dropped by the organisation's call retention")))
+    return notes
 
 
 def comparison_note(comparison: Comparison) -> str:

@@ -13,7 +13,7 @@ so this module does not depend on how the report scope is parsed.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date
 from typing import Any
 from urllib.parse import quote_plus, urlencode
 
@@ -38,6 +38,15 @@ CALLBACKS_WHY_NOT = _("Not linked to calls: Talkover reports callbacks as daily 
                       "without saying which calls they are.")
 # `agent_id` value of the calls that have no agent (an agent row with an empty id).
 NO_AGENT = "-"
+# A link to a call's page carries the call's start (`at`): on PostgreSQL calls are
+# partitioned by month of their start (sync/partitions.py), so the page then reads one
+# month's index instead of asking every month for the id (reports.views.calls).
+AT = "at"
+
+
+def at_param(call: Any) -> str:
+    """The `at` value of a link to `call`'s page (its start, UTC, to the microsecond)."""
+    return call.started_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @dataclass(frozen=True)

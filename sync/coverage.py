@@ -9,6 +9,9 @@ count it as zero.
   cursors: the end of `synced_through`, capped at the environment's last sync). A day the
   completeness ledger (`sync.ledger`) says disagrees with the upstream's count (kept in the
   cursor's `disagree`) is partial while it is re-read.
+- Calls before the environment's `calls_dropped_before` were dropped by the organisation's
+  retention (`sync.retention`): those days are missing, and named as dropped
+  (`dropped_by_environment`), whatever was read.
 - Origins AI calls re-read every configured agent's whole history on each run: everything
   that started before the cursor's `read_at` is mirrored.
 - Talkover callback stats are fetched per UTC day (`CallbackDay`); a day fetched before it
@@ -50,9 +53,17 @@ class Window:
     # UTC days whose last check found calls the mirror lacks (the completeness ledger,
     # `sync.ledger`): being re-read, so a local day touching one is partial.
     disagree: tuple[date, ...] = ()
+    # Calls that started before this were dropped by retention (`sync.retention`).
+    dropped_before: datetime | None = None
+
+    def dropped(self, first: datetime) -> bool:
+        """Did retention drop (some of) the day starting at `first`?"""
+        return self.dropped_before is not None and first < self.dropped_before
 
     def state(self, first: datetime, after: datetime) -> DayState:
         """The state of the span [first, after) (one local day)."""
+        if self.dropped(first):
+            return DayState.MISSING
         if self.end is None or self.end <= first:
             return DayState.MISSING
         if self.start is not None and self.start > first:
@@ -73,6 +84,7 @@ class Coverage:
     anywhere is missing, not partial). `history_start`: the first day of the range from which
     every environment is read (None when some environment has read nothing of it).
     `open`: the last day is partial or inside the lookback, where statuses still change.
+    `dropped_by_environment`: the missing days whose calls retention dropped (calls only).
     """
 
     stream: str
@@ -85,6 +97,7 @@ class Coverage:
     history_start: date | None
     settling_from: date | None
     open: bool
+    dropped_by_environment: dict[int, list[date]] = dataclasses.field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
@@ -105,13 +118,15 @@ class Coverage:
 
         missing = {k: inside(v) for k, v in self.missing_by_environment.items()}
         partial = {k: inside(v) for k, v in self.partial_by_environment.items()}
+        dropped = {k: inside(v) for k, v in self.dropped_by_environment.items()}
         return Coverage(
             self.stream, start, end, {k: v for k, v in missing.items() if v},
             {k: v for k, v in partial.items() if v}, inside(self.missing_days),
             inside(self.partial_days), _history_start(start, end, inside(self.missing_days)),
             self.settling_from,
             end in self.partial_days or (self.settling_from is not None
-                                         and end >= self.settling_from))
+                                         and end >= self.settling_from),
+            {k: v for k, v in dropped.items() if v})
 
 
 def _days(start: date, end: date) -> list[date]:
@@ -160,12 +175,14 @@ def _utc_midnight(day: str) -> datetime:
 def call_window(env: Environment, cursor: dict | None) -> Window:
     """What the calls stream of `env` has read, from its cursor (None: no cursor yet)."""
     cursor = cursor or {}
+    dropped = env.calls_dropped_before
     if env.provider == Provider.ORIGINS:
         read_at = cursor.get("read_at")
-        return Window(None, datetime.fromisoformat(read_at) if read_at else None)
+        return Window(None, datetime.fromisoformat(read_at) if read_at else None,
+                      dropped_before=dropped)
     oldest = cursor.get("oldest")
     if not oldest:
-        return Window(None, None)
+        return Window(None, None, dropped_before=dropped)
     if cursor.get("read_through"):
         end: datetime | None = datetime.fromisoformat(cursor["read_through"])
     elif cursor.get("synced_through"):
@@ -176,7 +193,7 @@ def call_window(env: Environment, cursor: dict | None) -> Window:
     else:
         end = None
     disagree = tuple(date.fromisoformat(d) for d in cursor.get("disagree", ()))
-    return Window(_utc_midnight(oldest), end, disagree)
+    return Window(_utc_midnight(oldest), end, disagree, dropped)
 
 
 def call_windows(envs: Sequence[Environment]) -> dict[int, Window]:
@@ -205,7 +222,11 @@ def calls_coverage(environments: Iterable[Environment], start: date, end: date, 
     states = {e.pk: {d: windows[e.pk].state(first, after) for d, first, after in bounds}
               for e in envs}
     today = timezone.localtime(now or timezone.now(), tz).date()
-    return _summarise(Stream.CALLS, start, end, states, _settling_from(envs, today))
+    coverage = _summarise(Stream.CALLS, start, end, states, _settling_from(envs, today))
+    dropped = {e.pk: [d for d, first, _after in bounds if windows[e.pk].dropped(first)]
+               for e in envs}
+    return dataclasses.replace(coverage,
+                               dropped_by_environment={k: v for k, v in dropped.items() if v})
 
 
 # --- callback days ---------------------------------------------------------------------------

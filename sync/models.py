@@ -75,7 +75,16 @@ class Direction(models.TextChoices):
 
 
 class Call(models.Model):
-    """One upstream call. Upserted on (environment, external_id); `raw` is the whole record."""
+    """One upstream call. Upserted on (environment, external_id); `raw` is the whole record.
+
+    On PostgreSQL the table is partitioned by month of `started_at`, each month by
+    `retention_months` (`sync.partitions`, docs/partitioning.md): the database's primary key
+    is (id, started_at, retention_months) and its unique key (environment, external_id,
+    started_at, retention_months), as partitioning requires. The state below (id the primary
+    key, unique (environment, external_id)) is what Django and SQLite's one plain table see;
+    on PostgreSQL the sync's merge keeps one row per (environment, external_id) even when the
+    upstream moves a call's start (`sync.partition_upsert`).
+    """
 
     # No index of its own: every index below starts with the environment, and each index
     # is paid for on every call a back-fill writes.
@@ -123,6 +132,10 @@ class Call(models.Model):
     payload_hash = models.CharField(max_length=32, default="")
     first_seen_at = models.DateTimeField(default=timezone.now)
     last_changed_at = models.DateTimeField(default=timezone.now)
+    # The organisation's retention tier when the call was written (`CallRetention`): the
+    # sub-partition it lives in on PostgreSQL. Set by the sync, moved only by `sync.retention`.
+    retention_months = models.PositiveSmallIntegerField(default=0, db_default=0,
+                                                        editable=False)
 
     class Meta:
         ordering = ["-started_at", "-id"]

@@ -234,3 +234,21 @@ def register_webhooks(environment_id: int, base_url: str) -> dict:
     if env is None:
         return {"environment": environment_id, "skipped": True}
     return register(env, base_url).as_dict()
+
+
+@shared_task(name="sync.maintain_partitions", ignore_result=True)
+def maintain_partitions() -> dict:
+    """Daily (PostgreSQL): call partitions for the months ahead, organisations' pending
+    retention moves, and the months a retention tier no longer keeps dropped whole."""
+    from sync.retention import maintain
+
+    return maintain()
+
+
+@shared_task(name="sync.apply_call_retention", ignore_result=True)
+def apply_call_retention(organization_id: int) -> dict:
+    """An organisation's retention changed: move its calls to the new tier, drop what the
+    new tier no longer keeps (the daily maintenance finishes a move that had to wait)."""
+    from sync.retention import apply
+
+    return apply(organization_id)

@@ -20,6 +20,7 @@ from django.db import connection, models
 from django.utils import timezone
 
 from portal.models import Environment
+from sync import partition_upsert
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,9 +95,14 @@ def upsert_keys(model: type[models.Model], environment: Environment, rows: list[
         defaults["last_changed_at"] = timezone.now()
     full = [{**defaults, **row} for row in unique.values()]
     if connection.vendor == "postgresql":
-        return copy_upsert(model, full, ["environment", key], update_fields, key,
+        # Partitioned calls: the database's key has the partition key (sync.partition_upsert).
+        keyed = partition_upsert.prepare(model, environment, full)
+        return copy_upsert(model, full, ["environment", key, *keyed], update_fields, key,
                            staged=staged)
-    return _orm_upsert(model, environment, {r[key]: r for r in full}, key, update_fields)
+    moved = partition_upsert.moved_starts(model, environment, full, key)
+    done = _orm_upsert(model, environment, {r[key]: r for r in full}, key, update_fields)
+    partition_upsert.refresh_old_days(environment, moved)
+    return done
 
 
 def _orm_upsert(model: type[models.Model], environment: Environment, unique: dict[Any, Row],
@@ -161,9 +167,14 @@ def copy_upsert(model: type[models.Model], rows: list[Row], unique_fields: list[
     columns = ", ".join(q(f.column) for f in fields)
     table, stage = q(meta.db_table), stage_table(model)
     conflict = ", ".join(q(meta.get_field(n).column) for n in unique_fields)
+    partitioned = [n for n in unique_fields if n in partition_upsert.PARTITION_FIELDS]
     updates = ", ".join(f"{c} = EXCLUDED.{c}"
-                        for c in (q(meta.get_field(n).column) for n in update_fields))
+                        for c in (q(meta.get_field(n).column) for n in update_fields
+                                  if n not in partitioned))
     hash_col = q(meta.get_field("payload_hash").column)
+    # A partitioned table has no xmax to return: partition_upsert says how to tell new rows.
+    created_sql, created_params = (partition_upsert.created_test(rows) if partitioned
+                                   else ("(xmax = 0)", None))
     key_col = q(meta.get_field(key).column)
     # Only JSON needs Django's adaptation; other values go to psycopg as they are.
     prep = [(f.attname, isinstance(f, models.JSONField), f) for f in fields]
@@ -183,8 +194,12 @@ def copy_upsert(model: type[models.Model], rows: list[Row], unique_fields: list[
             f"INSERT INTO {table} AS t ({columns}) SELECT {columns} FROM {stage} "
             f"ON CONFLICT ({conflict}) DO UPDATE SET {updates} "
             f"WHERE t.{hash_col} IS DISTINCT FROM EXCLUDED.{hash_col} "
-            f"RETURNING (xmax = 0), t.{key_col}")
+            f"RETURNING {created_sql}, t.{key_col}"
+            f"{partition_upsert.RETURNING if partitioned else ''}",
+            created_params)
         returned = cursor.fetchall()
+        if partitioned:  # a call already mirrored under another start or tier
+            returned = partition_upsert.fold_moved(cursor, table, rows, returned)
     created = sum(1 for new, _ in returned if new)
     return (Counts(created=created, updated=len(returned) - created,
                    unchanged=len(rows) - len(returned)), [k for _, k in returned])

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from django.utils.timezone import now as django_now
 
 from portal.models import Environment, Provider
+from sync import partitions
 from sync.models import Agent, Call, CallbackDay, CallbackSourceDay, CallStatus, Stream, StreamState
 from sync.rollups import local_days_of, refresh_rollups
 
@@ -90,6 +91,8 @@ def mark_read(env: Environment, start: date, end: date) -> None:
 def save_calls(env: Environment, calls: list[Call], *, read: bool = True) -> list[Call]:
     """Bulk insert and refresh the rollups of every local day the calls fall on; with `read`,
     those days count as mirrored (`mark_read` from the first to the last)."""
+    # PostgreSQL: the months' partitions, as the sync makes them before it writes.
+    partitions.ensure((c.started_at, c.retention_months) for c in calls)
     Call.objects.bulk_create(calls, batch_size=2000)
     days = local_days_of((c.started_at for c in calls), env.organization.tzinfo)
     refresh_rollups(env, days)

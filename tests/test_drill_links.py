@@ -12,10 +12,12 @@ import random
 import re
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
+from urllib.parse import quote
 
 import pytest
 from django.utils import timezone
 
+from reports.drill import at_param
 from sync.models import Call
 from tests.conftest import make_env
 from tests.factories import build_call, make_agents, make_callback_days, make_calls, save_calls
@@ -173,7 +175,9 @@ def test_call_detail_returns_to_the_filtered_list(client, alice, world):
     response = client.get("/o/org-a/calls/?outcome=failed&sort=duration&page=1")
     call = response.context["page"].object_list[0]
     html = response.content.decode()
-    detail = f"/o/org-a/calls/{call.pk}/?outcome=failed&amp;sort=duration&amp;page=1"
+    # The link carries the call's start (`at`: one month's partition to read on PostgreSQL).
+    at = quote(at_param(call))
+    detail = f"/o/org-a/calls/{call.pk}/?at={at}&amp;outcome=failed&amp;sort=duration&amp;page=1"
     assert detail in html
     back = client.get(detail.replace("&amp;", "&")).content.decode()
     assert 'href="/o/org-a/calls/?outcome=failed&amp;sort=duration&amp;page=1"' in back

@@ -141,3 +141,9 @@ def agent_label(row: Any, scope: Any) -> str:
 def callbacks_why_not() -> str:
     """Why a callback figure is not a link (said beside each of them)."""
     return str(drill.CALLBACKS_WHY_NOT)
+
+
+@register.filter
+def call_at(call: Any) -> str:
+    """The `at` value of a link to a call's page (`reports.drill.at_param`)."""
+    return drill.at_param(call)

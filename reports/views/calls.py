@@ -9,6 +9,7 @@ from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404
+from django.utils.dateparse import parse_datetime
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
@@ -17,6 +18,7 @@ from portal.bounds import IdsFilter
 from portal.models import Environment, Organization
 from portal.pages import render_org_page
 from reports import csv
+from reports.drill import AT
 from reports.drill_filters import DrillFilters
 from reports.filters import CallFilterForm, CallFilterSet
 from reports.provider_fields import any_sends, not_sent
@@ -237,21 +239,34 @@ def recording_url(raw: dict) -> str:
     return ""
 
 
+def _find_call(calls: QuerySet, call_id: int, at: str | None) -> Call:
+    """The call by id, through its month when `at` names its start; a wrong or missing `at`
+    costs one more query, never a wrong answer."""
+    moment = parse_datetime(at) if at and len(at) <= 40 else None
+    if moment is not None and moment.tzinfo is not None:
+        found = calls.filter(pk=call_id, started_at=moment).first()
+        if found is not None:
+            return found
+    return get_object_or_404(calls, pk=call_id)
+
+
 @org_page()
 def call_detail(request: HttpRequest, org_slug: str, call_id: int) -> HttpResponse:
     org = request.tenant.organization
-    call = get_object_or_404(request.tenant.scoped(Call).select_related("agent", "environment"),
-                             pk=call_id)
+    call = _find_call(request.tenant.scoped(Call).select_related("agent", "environment"),
+                      call_id, request.GET.get(AT))
     raw = call.raw if isinstance(call.raw, dict) else {}
     search = request.GET.get("transcript", "")[:200]
     turns = _turns(raw, search)
+    back = request.GET.copy()
+    back.pop(AT, None)
     return render_org_page(request, org, "reports/call_detail.html", {
         "call": call,
         "not_sent": not_sent(call.environment.provider),
         "provider": call.environment.get_provider_display(),
         "turns": turns,
         "search": search, "search_hits": sum(1 for t in turns if t["hit"]),
-        "list_query": request.GET.urlencode(),
+        "list_query": back.urlencode(),
         "recording_url": recording_url(raw),
         "timeline": _as_list(raw.get("call_timeline") or raw.get("call_state_changes")),
         "quality": raw.get("call_quality") if isinstance(raw.get("call_quality"), dict) else {},
