@@ -12,11 +12,13 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.models import Environment, Organization, validate_timezone
 
-
-class Cadence(models.TextChoices):
-    DAILY = "daily", _("Daily")
-    WEEKLY = "weekly", _("Weekly")
-    MONTHLY = "monthly", _("Monthly")
+# Alert rules and events, and saved views, live in their own packages; their models belong to
+# this app (migrations 0002_h19_alerts, 0003_h17b_saved_views), so it names them here.
+from reports.alerts.models import AlertEvent as AlertEvent
+from reports.alerts.models import AlertRule as AlertRule
+from reports.alerts.models import BannerDismissal as BannerDismissal
+from reports.saved_views.models import SavedView as SavedView
+from reports.summaries.schedule import Cadence, next_run_for
 
 
 class Weekday(models.IntegerChoices):
@@ -99,8 +101,6 @@ class ReportSubscription(models.Model):
 
     def reschedule(self, now: datetime | None = None) -> None:
         """Set `next_run_at` from the current cadence, hour and timezone (None if inactive)."""
-        from reports.summaries.schedule import next_run_for  # schedule imports this module
-
         self.next_run_at = next_run_for(self, now or timezone.now()) if self.active else None
 
     @property
@@ -188,8 +188,3 @@ class ReportDelivery(models.Model):
         period = f"{self.period_start}–{self.period_end}"
         return f"{kind}{self.subscription.name} {period}: {self.status}"
 
-
-# Alert rules and events, and saved views, live in their own packages; imported here so
-# Django registers the models with this app (migrations 0002_h19_alerts, 0003_h17b_saved_views).
-from reports.alerts.models import AlertEvent, AlertRule, BannerDismissal  # noqa: E402, F401
-from reports.saved_views.models import SavedView  # noqa: E402, F401

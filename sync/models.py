@@ -11,6 +11,12 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.models import Environment
 
+# The per-day call ledger, the voice-quality rollups of Origins calls and the quarantine keep
+# their models in their own modules; they belong to this app, so it names them here.
+from sync.ledger_models import CallDayLedger as CallDayLedger
+from sync.quality_models import QualityDayRollup as QualityDayRollup
+from sync.quarantine_models import RejectedRecord as RejectedRecord
+
 
 class Stream(models.TextChoices):
     AGENTS = "agents", _("Agents")
@@ -374,10 +380,3 @@ for _column in (*FIGURE_COLUMNS, *HOUR_COLUMNS):
     AgentDayRollup.add_to_class(
         _column, models.BigIntegerField(default=0) if _column == "talk_time"
         else models.PositiveIntegerField(default=0))
-
-
-# Voice-quality rollups of Origins calls live in their own module; imported here so Django
-# registers the model with this app.
-from sync.ledger_models import CallDayLedger  # noqa: E402, F401
-from sync.quality_models import QualityDayRollup  # noqa: E402, F401
-from sync.quarantine_models import RejectedRecord  # noqa: E402, F401
