@@ -20,7 +20,8 @@ from decimal import Decimal
 from django.db.models import QuerySet
 
 from portal.models import Environment, Provider
-from reports.queries.common import check_range, days_in, resolve_environments
+from reports.days import check_range
+from reports.queries.common import days_in, resolve_environments
 from sync.models import Agent, StreamState
 from sync.quality_models import LATENCY_BUCKET_COUNT, LATENCY_BUCKETS, QualityDayRollup
 from sync.rollups import local_day_bounds
@@ -212,7 +213,7 @@ def _coverage(envs: list[Environment], days: list[date]) -> tuple[dict[date, str
 def quality_summary(environments: Iterable[Environment] | QuerySet[Environment], start: date,
                     end: date, *, agent_ids: list[str] | None = None) -> QualitySummary:
     """The Quality report of the Origins environments among `environments` over start..end."""
-    check_range(start, end)
+    check_range(start, end, max_days=None)  # the one range rule set (reports.days)
     envs, org = resolve_environments(environments)
     envs = origins_environments(envs)
     days = days_in(start, end)

@@ -13,9 +13,9 @@ from django.utils.translation import gettext_lazy
 from portal.access import org_page
 from portal.pages import render_org_page
 from reports import csv
+from reports.call_filter import OUTCOME_LABELS
 from reports.coverage_notes import comparison_note
 from reports.drill import CALLBACKS_WHY_NOT, OUTCOMES, Door, Drill, outcome_count, series_doors
-from reports.drill_filters import OUTCOME_LABELS
 from reports.page_cache import PageBody, lazy_context
 from reports.queries import Delta
 from reports.scope import callbacks_report, calls_report

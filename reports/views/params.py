@@ -5,53 +5,29 @@ organisation's local days.
 """
 from __future__ import annotations
 
-from datetime import date, timedelta
-
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.bounds import IdsChoiceField
 from portal.models import Environment, Organization
-from reports.scope import ReportScope, ScopeError, build_scope, check_range, resolve_range
-
-# The same presets on every report page and the calls explorer; weeks start on Monday
-# (ISO), days are the organisation's.
-PRESETS = [
-    ("today", _("Today")), ("yesterday", _("Yesterday")), ("this_week", _("This week")),
-    ("last_week", _("Last week")),
-    ("7d", _("Last 7 days")), ("30d", _("Last 30 days")), ("90d", _("Last 90 days")),
-    ("this_month", _("This month")), ("last_month", _("Last month")), ("custom", _("Custom")),
-]
-
-DEFAULT_PRESET = "30d"
-
-
-def preset_range(preset: str, today: date) -> tuple[date, date]:
-    """Inclusive (start, end) of a preset, ending today for the rolling ones."""
-    if preset in ("today", "yesterday"):
-        day = today - timedelta(days=0 if preset == "today" else 1)
-        return day, day
-    if preset in ("this_week", "last_week"):
-        monday = today - timedelta(days=today.weekday())
-        if preset == "this_week":
-            return monday, today
-        return monday - timedelta(days=7), monday - timedelta(days=1)
-    if preset == "this_month":
-        return today.replace(day=1), today
-    if preset == "last_month":
-        end = today.replace(day=1) - timedelta(days=1)
-        return end.replace(day=1), end
-    days = {"7d": 7, "30d": 30, "90d": 90}[preset]
-    return today - timedelta(days=days - 1), today
+from reports.call_filter import agent_choices
+from reports.days import (
+    DEFAULT_PRESET,
+    PRESETS,
+    DayField,
+    ScopeError,
+    check_range,
+    preset_range,
+    resolve_range,
+)
+from reports.scope import ReportScope, build_scope
 
 
 class ReportFilterForm(forms.Form):
     range = forms.ChoiceField(label=_("Period"), choices=PRESETS, required=False)
-    start = forms.DateField(label=_("From"), required=False,
-                            widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label=_("To"), required=False,
-                          widget=forms.DateInput(attrs={"type": "date"}))
+    start = DayField(label=_("From"), required=False)
+    end = DayField(label=_("To"), required=False)
     env = IdsChoiceField(label=_("Environments"), required=False,
                          queryset=Environment.objects.none())
     agent = forms.ChoiceField(label=_("Agent"), required=False)
@@ -64,9 +40,7 @@ class ReportFilterForm(forms.Form):
         super().__init__(data)
         self.organization = organization
         self.fields["env"].queryset = Environment.objects.filter(organization=organization)
-        # Labels name the environment when there are several (reports.drill_filters).
-        from reports.drill_filters import agent_choices
-
+        # Labels name the environment when there are several (as in the explorer).
         self.fields["agent"].choices = [("", _("All agents"))] + agent_choices(
             organization, no_agent=False)
 
