@@ -154,7 +154,7 @@ def test_page_api_and_csv_for_the_cast(synced, cast, client, api_client_for, org
     for shown in ("Latency p50", "Billed minutes", "not reported", "never mirrored",
                   "USER_BUSY", "positive", f'href="/o/{env.organization.slug}/quality/'):
         assert shown in html, shown
-    days = client.get(url + "&export=days")
+    days = client.get(url + "&format=csv&table=days")
     rows = list(csv.reader(io.StringIO(b"".join(days.streaming_content).decode("utf-8-sig"))))
     assert rows[0][:3] == ["day", "coverage", "calls"]
     assert ["2026-03-12", "missing", "", "", "", "", "", "", ""] in rows

@@ -43,12 +43,13 @@ def test_saved_dashboard_view_opens_on_the_same_figures(seeded, alice, env_a):
     query = f"range=custom&start={first}&end={seeded['today'].isoformat()}&env={env_a.pk}"
     direct = client.get(f"/o/org-a/?{query}")
     assert direct.status_code == 200
-    response = _save(client, "dashboard", query + "&page=3&export=csv", name="  Last week A ")
+    response = _save(client, "dashboard", query + "&page=3&format=csv&table=series",
+                     name="  Last week A ")
     assert response.status_code == 302
     view = SavedView.objects.get()
     assert (view.name, view.page, view.owner, view.shared) == ("Last week A", "dashboard",
                                                                alice, False)
-    assert "page=" not in view.query and "export" not in view.query
+    assert "page=" not in view.query and "format" not in view.query and "table" not in view.query
     assert response["Location"] == f"/o/org-a/?{view.query}"
 
     opened = client.get(f"/o/org-a/views/{view.pk}/")

@@ -29,9 +29,6 @@ SORTS = {"started": ("started_at", "id"), "duration": ("duration", "id"),
                                                          "-started_at"),
          "environment": ("environment__name", "-started_at"),
          "direction": ("direction", "-started_at")}
-CSV_COLUMNS = ["environment", "external_id", "sid", "agent_id", "agent", "direction", "status",
-               "provider_status", "from", "to", "started_at", "answered_at", "ended_at",
-               "duration", "billed_duration", "is_testing", "hangup_cause", "hangup_source"]
 
 
 class CappedPaginator(Paginator):
@@ -54,19 +51,6 @@ def _sorted(qs: QuerySet, sort: str) -> tuple[QuerySet, str]:
     if sort.startswith("-"):
         fields = tuple(f[1:] if f.startswith("-") else f"-{f}" for f in fields)
     return qs.order_by(*fields), sort
-
-
-def _csv_rows(qs: QuerySet, tz):
-    def local(moment):
-        return moment.astimezone(tz).isoformat() if moment else ""
-
-    yield CSV_COLUMNS
-    for c in qs.select_related("agent", "environment").iterator(chunk_size=2000):
-        yield [c.environment.name, c.external_id, c.sid, c.agent_external_id,
-               c.agent.name if c.agent else "", c.direction, c.status, c.provider_status,
-               c.from_number, c.to_number, local(c.started_at), local(c.answered_at),
-               local(c.ended_at), c.duration, c.billed_duration,
-               c.is_testing, c.hangup_cause, c.hangup_source]
 
 
 # What a filter with no match keeps when it offers to widen: the period and environments.
@@ -105,8 +89,10 @@ def call_list(request: HttpRequest, org_slug: str) -> HttpResponse:
         return render_org_page(request, org, "reports/calls.html",
                                {"filter": filterset, "page": None}, status=400)
     qs, sort = _sorted(filterset.qs, request.GET.get("sort", "-started"))
-    if request.GET.get("format") == "csv":
-        return csv.stream_csv(_csv_rows(qs, org.tzinfo), "calls.csv")
+    exported = csv.export(request, ("calls",), "calls", lambda _table: csv.stream_csv(
+        csv.call_rows(qs, org.tzinfo), "calls.csv"))
+    if exported is not None:
+        return exported
     # Prefetch (not join) the agent and environment, and leave the raw JSON behind: the sort
     # then runs over the calls table alone.
     listing = qs.defer("raw", "transcript").prefetch_related("agent", "environment")
