@@ -103,7 +103,7 @@ class EnvironmentForm(forms.ModelForm):
             self.add_error("agent_ids", _("Origins AI environments need at least one agent id."))
         name = data.get("name")
         org = self.instance.organization
-        if name and Environment.objects.filter(organization=org, name=name).exists():
+        if name and Environment.objects.for_organization(org).filter(name=name).exists():
             self.add_error("name", _("This organisation already has an environment named so."))
         test_connection(self, data.get("provider"), data.get("base_url") or "",
                         data.get("token") or "", data.get("agent_ids") or [])
@@ -183,7 +183,7 @@ class InviteForm(forms.Form):
         email = self.cleaned_data["email"].strip().lower()
         user = get_user_model().objects.filter(email__iexact=email).first()
         org = self.actor.organization
-        if user and Membership.objects.filter(user=user, organization=org).exists():
+        if user and Membership.objects.for_organization(org).filter(user=user).exists():
             raise forms.ValidationError(_("%(email)s is already a member."),
                                         params={"email": email})
         return email

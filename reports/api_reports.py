@@ -123,7 +123,6 @@ class ReportViewSet(TenantScopedViewSet):
     """Calls and callbacks summaries of environments of one organisation."""
 
     queryset = Environment.objects.select_related("organization").order_by("id")
-    organization_field = "organization"
     filter_backends: list = []
     pagination_class = None
     renderer_classes = [renderers.JSONRenderer, renderers.BrowsableAPIRenderer, CSVRenderer]

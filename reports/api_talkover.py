@@ -63,7 +63,6 @@ class TalkoverCompatViewSet(TenantScopedViewSet):
     """Talkover's calls and callback stats, per environment, from the mirror."""
 
     queryset = Environment.objects.select_related("organization")
-    organization_field = "organization"
     serializer_class = TalkoverCallWithAgentSerializer
     filter_backends: list = []
     pagination_class = None

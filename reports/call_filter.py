@@ -130,7 +130,7 @@ def agent_choices(organization: Organization, extra: str = "", *,
                   no_agent: bool = True) -> list[tuple[str, str]]:
     """Agents of the organisation as (external id, label); the label names the environment
     when the organisation has more than one, so two "Callback Desk"s can be told apart."""
-    rows = list(Agent.objects.filter(environment__organization=organization).order_by(
+    rows = list(Agent.objects.for_organization(organization).order_by(
         "name", "environment__name").values_list("external_id", "name", "environment__name"))
     several = len({env for _, _, env in rows}) > 1 or organization.environments.count() > 1
     choices = [(ext, f"{name or ext} ({env})" if several else (name or ext))
@@ -196,12 +196,12 @@ class CallFilter(django_filters.FilterSet):
     def __init__(self, data, *, organization: Organization) -> None:
         data = self.with_default_period(common_names(data), organization)
         data.setdefault("testing", "")
-        environments = list(Environment.objects.filter(organization=organization).values_list(
+        environments = list(Environment.objects.for_organization(organization).values_list(
             "pk", "provider"))
         self.environment_ids = [pk for pk, _provider in environments]
         self.timezone = organization.tzinfo
         super().__init__(data, Call.objects.all())
-        self.filters[ENV].queryset = Environment.objects.filter(organization=organization)
+        self.filters[ENV].queryset = Environment.objects.for_organization(organization)
         self.filters[AGENT] = django_filters.ChoiceFilter(
             field_name="agent_external_id", label=_("Agent"), empty_label=_("All agents"),
             choices=agent_choices(organization, data.get(AGENT, "")))

@@ -10,7 +10,9 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from portal import tenancy
 from portal.models import Environment, Organization, validate_timezone
+from portal.tenancy import TenantManager
 
 # Alert rules and events, and saved views, live in their own packages; their models belong to
 # this app (migrations 0002_h19_alerts, 0003_h17b_saved_views), so it names them here.
@@ -77,6 +79,8 @@ class ReportSubscription(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = TenantManager()
+
     class Meta:
         ordering = ["organization__name", "name", "id"]
         constraints = [
@@ -113,7 +117,7 @@ class ReportSubscription(models.Model):
 
     def selected_environments(self) -> list[Environment]:
         """The environments this summary covers, in display order."""
-        envs = Environment.objects.filter(organization=self.organization)
+        envs = Environment.objects.for_organization(self.organization)
         if not self.all_environments:
             envs = envs.filter(pk__in=self.environments.values("pk"))
         return list(envs.select_related("organization").order_by("name"))
@@ -122,7 +126,7 @@ class ReportSubscription(models.Model):
         """Members' addresses (still members of the organisation) then plain addresses."""
         emails = [
             u.email.lower()
-            for u in self.members.filter(memberships__organization=self.organization)
+            for u in tenancy.scope(self.members.all(), self.organization)
             .exclude(email="")
             .order_by("email")
         ]
@@ -170,6 +174,8 @@ class ReportDelivery(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TenantManager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

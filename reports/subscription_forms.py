@@ -10,6 +10,7 @@ from django.core.validators import validate_email
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
+from portal import tenancy
 from portal.models import Organization
 from reports.languages import member_language
 from reports.models import ReportSubscription
@@ -72,9 +73,8 @@ class SubscriptionForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.organization = organization
         self.fields["environments"].queryset = organization.environments.order_by("name")
-        self.fields["members"].queryset = get_user_model().objects.filter(
-            memberships__organization=organization
-        ).order_by("username")
+        self.fields["members"].queryset = tenancy.scope(
+            get_user_model().objects.all(), organization).order_by("username")
         self.fields["members"].label_from_instance = lambda u: f"{u.get_username()} <{u.email}>"
         default = _("Organisation default (%(tz)s)") % {"tz": organization.timezone}
         self.fields["timezone"].choices = [("", default)] + [

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Environment
+from portal.tenancy import TenantManager
 
 # The per-day call ledger, the voice-quality rollups of Origins calls and the quarantine keep
 # their models in their own modules; they belong to this app, so it names them here.
@@ -47,6 +48,8 @@ class Agent(models.Model):
     upstream_updated_at = models.DateTimeField(null=True, blank=True)
     first_seen_at = models.DateTimeField(default=timezone.now)
     last_seen_at = models.DateTimeField(default=timezone.now)
+
+    objects = TenantManager()
 
     class Meta:
         ordering = ["name"]
@@ -130,6 +133,8 @@ class Call(models.Model):
     first_seen_at = models.DateTimeField(default=timezone.now)
     last_changed_at = models.DateTimeField(default=timezone.now)
 
+    objects = TenantManager()
+
     class Meta:
         ordering = ["-started_at", "-id"]
         constraints = [
@@ -174,6 +179,8 @@ class CallbackDay(models.Model):
     payload_hash = models.CharField(max_length=32, blank=True, default="")
     fetched_at = models.DateTimeField(default=timezone.now)
 
+    objects = TenantManager()
+
     class Meta:
         ordering = ["-day"]
         constraints = [
@@ -194,6 +201,8 @@ class CallbackSourceDay(models.Model):
     source_agent_id = models.CharField(max_length=255)
     name = models.CharField(max_length=200, blank=True, default="")
     count = models.PositiveIntegerField(default=0)
+
+    objects = TenantManager()
 
     class Meta:
         ordering = ["-day", "-count"]
@@ -245,6 +254,8 @@ class SyncRun(models.Model):
     error = models.TextField(blank=True, default="")
     details = models.JSONField(default=dict, blank=True)
 
+    objects = TenantManager()
+
     class Meta:
         ordering = ["-started_at"]
         indexes = [
@@ -280,6 +291,8 @@ class StreamState(models.Model):
     stream = models.CharField(max_length=16, choices=Stream.choices)
     cursor = models.JSONField(default=dict, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TenantManager()
 
     class Meta:
         constraints = [
@@ -318,6 +331,8 @@ class CallRollup(models.Model):
     duration_max = models.PositiveIntegerField(default=0)
     duration_hist = models.JSONField(default=list)
     hour_counts = models.JSONField(default=list)
+
+    objects = TenantManager()
 
     class Meta:
         constraints = [
@@ -363,6 +378,8 @@ class AgentDayRollup(models.Model):
     agent_external_id = models.CharField(max_length=255, blank=True, default="")
     direction = models.CharField(max_length=32, blank=True, default="")
     is_testing = models.BooleanField(default=False)
+
+    objects = TenantManager()
 
     class Meta:
         constraints = [

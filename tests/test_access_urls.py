@@ -145,7 +145,7 @@ def org_a_state(world) -> dict:
         "envs": list(Environment.objects.filter(organization=org_a).values().order_by("pk")),
         "subs": list(ReportSubscription.objects.filter(organization=org_a).values()),
         "sub_members": list(ReportSubscription.members.through.objects.values().order_by("pk")),
-        "invitations": list(Invitation.objects.filter(organization=org_a).values()),
+        "invitations": list(Invitation.objects.for_organization(org_a).values()),
         "tokens": list(ApiToken.objects.exclude(user=world.users["bob"]).values()),
         "audit": AuditLog.objects.filter(organization=org_a).count(),
     }

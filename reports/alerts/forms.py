@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
+from portal import tenancy
 from portal.models import Organization
 from reports.alerts.models import AlertRule
 from reports.alerts.validation import rule_errors
@@ -26,7 +27,7 @@ def agent_choices(organization: Organization, current: str) -> list:
     choices: list = [("", _("Every agent"))]
     groups: dict[str, list[tuple[str, str]]] = {}
     known = set()
-    for agent in (Agent.objects.filter(environment__organization=organization)
+    for agent in (Agent.objects.for_organization(organization)
                   .select_related("environment").order_by("environment__name", "name", "pk")):
         groups.setdefault(agent.environment.name, []).append(
             (agent.external_id, agent.name or agent.external_id))
@@ -65,8 +66,8 @@ class AlertRuleForm(WebhookFieldsMixin, forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.organization = organization
         self.fields["environments"].queryset = organization.environments.order_by("name")
-        self.fields["members"].queryset = get_user_model().objects.filter(
-            memberships__organization=organization).order_by("username")
+        self.fields["members"].queryset = tenancy.scope(
+            get_user_model().objects.all(), organization).order_by("username")
         self.fields["members"].label_from_instance = lambda u: f"{u.get_username()} <{u.email}>"
         self.fields["agent_id"] = forms.ChoiceField(
             required=False, label=_lazy("Agent"),

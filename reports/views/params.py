@@ -39,7 +39,7 @@ class ReportFilterForm(forms.Form):
             data["range"] = "custom" if data.get("start") else DEFAULT_PRESET
         super().__init__(data)
         self.organization = organization
-        self.fields["env"].queryset = Environment.objects.filter(organization=organization)
+        self.fields["env"].queryset = Environment.objects.for_organization(organization)
         # Labels name the environment when there are several (as in the explorer).
         self.fields["agent"].choices = [("", _("All agents"))] + agent_choices(
             organization, no_agent=False)
