@@ -149,6 +149,7 @@ def org_page(min_role: str = Role.VIEWER, methods: tuple[str, ...] = READ_METHOD
 
         wrapper.org_page = True  # the URL-resolver test checks every org URL has it
         wrapper.allowed_methods = allowed
+        wrapper.min_role = min_role
         return wrapper
 
     return decorate

@@ -34,9 +34,17 @@ PROTECTED = ("get_queryset", "filter_queryset", "get_object", "get_permissions",
 
 
 class RoleWritePermission(permissions.BasePermission):
-    """Reads for every member; writes need `write_role` (default admin) in the object's org."""
+    """Reads for every member; writes need `write_role` (default admin) in the object's org,
+    and a caller who holds it in no organisation is refused before anything is read (a
+    viewer's write is a 403, whatever the body)."""
 
     message = "Your role in this organisation is read-only for this resource."
+
+    def has_permission(self, request, view) -> bool:
+        if request.method in permissions.SAFE_METHODS or getattr(view, "action", None) is None:
+            return True  # a read, or a method the view does not answer (its 405)
+        return any(m.has_role(view.write_role)
+                   for m in Membership.objects.filter(user=request.user))
 
     def has_object_permission(self, request, view, obj) -> bool:
         if request.method in permissions.SAFE_METHODS:
