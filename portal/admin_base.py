@@ -91,11 +91,6 @@ def scope_queryset(queryset: QuerySet, request: HttpRequest) -> QuerySet:
                          environment_ids=lambda: administered_environment_ids(request))
 
 
-def organization_of(obj: models.Model) -> Organization | None:
-    """The organisation an object belongs to (the tenancy registry's path)."""
-    return tenancy.organization_of(obj)
-
-
 class ScopedRelatedFieldListFilter(admin.RelatedFieldListFilter):
     """A related-object filter whose choices are only the staff user's organisations' rows."""
 
@@ -172,7 +167,7 @@ class TenantAdminMixin:
         organization = None
         if object_id:
             obj = self.get_object(request, unquote(object_id))
-            organization = organization_of(obj)
+            organization = tenancy.organization_of(obj)
             subtitle = str(obj)
         else:
             ids = administered_organization_ids(request)
@@ -241,7 +236,7 @@ class TenantAdminMixin:
 
     def _audit(self, request: HttpRequest, verb: str, obj: models.Model, **details) -> None:
         audit.record(f"{obj._meta.model_name}.{verb}", actor=request.user,
-                     organization=organization_of(obj), target=obj, **details)
+                     organization=tenancy.organization_of(obj), target=obj, **details)
 
     def _changed_fields(self, form) -> list[str]:
         return sorted(f for f in form.changed_data if f not in self.secret_fields)

@@ -25,21 +25,14 @@ class PortalConfig(AppConfig):
         """How portal's models (and the user model) reach their organisation."""
         from django.contrib.auth import get_user_model
 
-        from portal import tenancy
-        from portal.models import (
-            ApiToken,
-            AuditLog,
-            Environment,
-            Invitation,
-            Membership,
-            Organization,
-        )
+        from portal import models, tenancy
 
-        tenancy.register(Organization, path="pk")
-        tenancy.register(Membership, Environment, Invitation, AuditLog, path="organization")
+        tenancy.register(models.Organization, path="pk")
+        tenancy.register(models.Membership, models.Environment, models.Invitation,
+                         models.AuditLog, path="organization")
         # Users and their personal tokens belong to every organisation they are members of.
         tenancy.register(get_user_model(), members="pk")
-        tenancy.register(ApiToken, members="user")
+        tenancy.register(models.ApiToken, members="user")
 
 
 class PortalAdminConfig(admin_apps.AdminConfig):

@@ -5,7 +5,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
-from portal import upstream_check, upstream_url
+from portal import tenancy, upstream_check, upstream_url
 from portal.models import Environment, Membership, Organization, Provider, Role
 
 
@@ -167,6 +167,16 @@ def assignable_roles(actor: Membership) -> list[tuple[str, str]]:
     """Owners may grant any role; admins every role below owner."""
     is_owner = actor.has_role(Role.OWNER)
     return [(v, label) for v, label in Role.choices if is_owner or v != Role.OWNER]
+
+
+def choices_of(form: forms.Form, organization: Organization) -> None:
+    """A form's `environments` and `members` choices: the organisation's own (the tenancy
+    registry's door), members shown with their address."""
+    form.fields["environments"].queryset = Environment.objects.for_organization(
+        organization).order_by("name")
+    form.fields["members"].queryset = tenancy.scope(
+        get_user_model().objects.all(), organization).order_by("username")
+    form.fields["members"].label_from_instance = lambda u: f"{u.get_username()} <{u.email}>"
 
 
 class InviteForm(forms.Form):

@@ -7,11 +7,10 @@ hand was a guess), and a new rule speaks the language of the member creating it.
 from __future__ import annotations
 
 from django import forms
-from django.contrib.auth import get_user_model
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
-from portal import tenancy
+from portal.forms import choices_of
 from portal.models import Organization
 from reports.alerts.models import AlertRule
 from reports.alerts.validation import rule_errors
@@ -65,10 +64,7 @@ class AlertRuleForm(WebhookFieldsMixin, forms.ModelForm):
     def __init__(self, *args, organization: Organization, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.organization = organization
-        self.fields["environments"].queryset = organization.environments.order_by("name")
-        self.fields["members"].queryset = tenancy.scope(
-            get_user_model().objects.all(), organization).order_by("username")
-        self.fields["members"].label_from_instance = lambda u: f"{u.get_username()} <{u.email}>"
+        choices_of(self, organization)
         self.fields["agent_id"] = forms.ChoiceField(
             required=False, label=_lazy("Agent"),
             choices=agent_choices(organization, self.instance.agent_id),

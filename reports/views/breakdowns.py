@@ -10,16 +10,15 @@ from reports.agent_table import DEFAULT_SORT, sort_rows
 from reports.drill import Drill
 from reports.scope import callbacks_report, calls_report
 from reports.views.coverage import coverage_context
-from reports.views.params import scope_from_request
+from reports.views.params import scoped_page
 
 
 @org_page()
 def callbacks(request: HttpRequest, org_slug: str) -> HttpResponse:
     org = request.tenant.organization
-    form, scope = scope_from_request(request, org)
-    if scope is None or not scope.environments:
-        return render_org_page(request, org, "reports/callbacks.html", {"form": form},
-                               status=400 if form.errors else 200)
+    form, scope, page = scoped_page(request, org, "reports/callbacks.html")
+    if page is not None:
+        return page
     summary = callbacks_report(scope)
     exported = csv.export(request, csv.CALLBACKS_TABLES, "days", lambda table: csv.stream_csv(
         csv.callbacks_rows(summary, table),
@@ -35,10 +34,9 @@ def callbacks(request: HttpRequest, org_slug: str) -> HttpResponse:
 @org_page()
 def agents(request: HttpRequest, org_slug: str) -> HttpResponse:
     org = request.tenant.organization
-    form, scope = scope_from_request(request, org)
-    if scope is None or not scope.environments:
-        return render_org_page(request, org, "reports/agents.html", {"form": form},
-                               status=400 if form.errors else 200)
+    form, scope, page = scoped_page(request, org, "reports/agents.html")
+    if page is not None:
+        return page
     summary = calls_report(scope)
     names = {e.pk: e.name for e in scope.environments}
     rows, sort = sort_rows([(a, names.get(a.environment_id, "")) for a in summary.agents],

@@ -6,11 +6,13 @@ organisation's local days.
 from __future__ import annotations
 
 from django import forms
+from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.bounds import IdsChoiceField
 from portal.models import Environment, Organization
+from portal.pages import render_org_page
 from reports.call_filter import agent_choices
 from reports.days import (
     DEFAULT_PRESET,
@@ -77,3 +79,14 @@ def scope_from_request(request, organization: Organization) -> tuple[ReportFilte
                                                                         ReportScope | None]:
     form = ReportFilterForm(request.GET, organization=organization)
     return form, form.scope() if form.is_valid() else None
+
+
+def scoped_page(request, organization: Organization, template: str
+                ) -> tuple[ReportFilterForm, ReportScope | None, HttpResponse | None]:
+    """The request's report scope, or the page answered without one: the filter with its
+    errors (400), or the empty page of an organisation without environments (200)."""
+    form, scope = scope_from_request(request, organization)
+    if scope is not None and scope.environments:
+        return form, scope, None
+    return form, None, render_org_page(request, organization, template, {"form": form},
+                                       status=400 if form.errors else 200)
