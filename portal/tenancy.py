@@ -19,9 +19,13 @@ Managers: `TenantQuerySet` gives every registered model `Model.objects.for_organ
 (fails closed: no organisation is an error, not every row), `for_organizations(ids)` and
 the named door `across_organizations()` for the readers that legitimately read every
 organisation (the sync, workers, a superuser in the admin). `StrictTenantQuerySet` is the
-default manager of models only requests read (saved views, invitations, banner dismissals):
-read without one of those doors it raises `TenantRequired` instead of answering every
-organisation's rows.
+default manager of the models the sync and Django's auth never read (saved views,
+invitations, alert rules, events and banner dismissals, summary subscriptions and
+deliveries): read without one of those doors it raises `TenantRequired` instead of answering
+every organisation's rows, so the workers that judge every rule and send every summary say
+`across_organizations()` where they do. The mirror and the tenancy core (organisations,
+environments, memberships, tokens, the audit log) keep a permissive default: the sync's write
+path, authentication and Django's own machinery read them without a request.
 """
 from __future__ import annotations
 
@@ -183,9 +187,11 @@ class TenantQuerySet(QuerySet):
         clone._tenant_declared = self._tenant_declared
         return clone
 
-    def for_organization(self, organization: models.Model | None) -> QuerySet:
-        """This organisation's rows; no organisation (None, unsaved) is `TenantRequired`."""
-        if organization is None or getattr(organization, "pk", None) is None:
+    def for_organization(self, organization: models.Model | int | None) -> QuerySet:
+        """This organisation's rows (an Organization or its id); no organisation (None,
+        unsaved) is `TenantRequired`, never every row."""
+        if isinstance(organization, bool) or not isinstance(organization, int) and getattr(
+                organization, "pk", None) is None:
             raise TenantRequired(f"{self.model.__name__}.for_organization needs an organisation")
         return scope(self, organization)
 

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portal import tenancy
 from portal.models import Environment, Organization, validate_timezone
-from portal.tenancy import TenantManager
+from portal.tenancy import StrictTenantManager
 
 # Alert rules and events, and saved views, live in their own packages; their models belong to
 # this app (migrations 0002_h19_alerts, 0003_h17b_saved_views), so it names them here.
@@ -79,7 +79,7 @@ class ReportSubscription(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = TenantManager()
+    objects = StrictTenantManager()
 
     class Meta:
         ordering = ["organization__name", "name", "id"]
@@ -175,7 +175,7 @@ class ReportDelivery(models.Model):
     error = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = TenantManager()
+    objects = StrictTenantManager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

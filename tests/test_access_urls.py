@@ -145,7 +145,7 @@ def org_a_state(world) -> dict:
         "org": list(Organization.objects.filter(pk=org_a.pk).values()),
         "members": list(Membership.objects.filter(organization=org_a).values().order_by("pk")),
         "envs": list(Environment.objects.filter(organization=org_a).values().order_by("pk")),
-        "subs": list(ReportSubscription.objects.filter(organization=org_a).values()),
+        "subs": list(ReportSubscription.objects.for_organization(org_a).values()),
         "sub_members": list(ReportSubscription.members.through.objects.values().order_by("pk")),
         "invitations": list(Invitation.objects.for_organization(org_a).values()),
         "tokens": list(ApiToken.objects.exclude(user=world.users["bob"]).values()),

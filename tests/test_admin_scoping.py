@@ -123,7 +123,7 @@ def test_staff_cannot_create_in_another_organization(world, org_b):
     })
     assert response.status_code == 200
     assert "Select a valid choice" in response.content.decode()
-    assert not ReportSubscription.objects.filter(name="sneaky").exists()
+    assert not ReportSubscription.objects.across_organizations().filter(name="sneaky").exists()
 
 
 def test_staff_add_people_only_by_invitation(world, org_b):

@@ -26,7 +26,7 @@ from portal import tenancy
 from portal.admin_base import TenantAdminMixin
 from portal.api import TenantScopedViewSet
 from portal.models import Environment, Invitation, Organization
-from reports.saved_views.models import SavedView
+from reports.models import AlertEvent, AlertRule, ReportDelivery, ReportSubscription, SavedView
 from sync.models import Agent
 from tests.factories import make_agents
 from tests.test_access_urls import all_routes
@@ -164,8 +164,10 @@ def test_the_strict_default_refuses_to_be_read_without_a_door(alice, org_a, org_
                  lambda qs: qs.delete()):
         with pytest.raises(tenancy.TenantRequired):
             read(SavedView.objects.filter(name="A"))
-    with pytest.raises(tenancy.TenantRequired):
-        Invitation.objects.get(pk=1)
+    for model in (Invitation, AlertRule, AlertEvent, ReportSubscription, ReportDelivery):
+        with pytest.raises(tenancy.TenantRequired):
+            model.objects.filter(pk=1).first()
+        assert model.objects.across_organizations().filter(pk=1).first() is None
     assert [v.name for v in SavedView.objects.for_organization(org_a)] == ["A"]
     assert SavedView.objects.across_organizations().count() == 2
     assert [v.name for v in org_b.saved_views.all()] == ["B"]  # through its parent row

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from portal import crypto, tenancy
 from portal.bounds import StorableDateTimeField
 from portal.models import Environment, Organization
-from portal.tenancy import StrictTenantManager, TenantManager
+from portal.tenancy import StrictTenantManager
 
 
 class Metric(models.TextChoices):
@@ -140,7 +140,7 @@ class AlertRule(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = TenantManager()
+    objects = StrictTenantManager()
 
     class Meta:
         ordering = ["organization__name", "name", "id"]
@@ -235,7 +235,7 @@ class AlertEvent(models.Model):
     notified_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True, default="")
 
-    objects = TenantManager()
+    objects = StrictTenantManager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
