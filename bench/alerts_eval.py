@@ -176,15 +176,17 @@ def main() -> None:
         sys.exit("Run against PostgreSQL: set DATABASE_URL (e.g. …/sb_alerts_bench).")
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     envs = build(args.fresh)
-    AlertEvent.objects.filter(rule__organization__slug__startswith="alerts-bench-").delete()
-    AlertRule.objects.filter(organization__slug__startswith="alerts-bench-").update(
+    AlertEvent.objects.across_organizations().filter(rule__organization__slug__startswith="alerts-bench-").delete()
+    AlertRule.objects.across_organizations().filter(
+        organization__slug__startswith="alerts-bench-").update(
         state="ok", state_seq=0, state_changed_at=None)
     calls = sum(row["n"] for row in Environment.objects.filter(pk__in=[e.pk for e in envs])
                 .annotate(n=Count("calls")).values("n"))
-    rules = AlertRule.objects.filter(organization__slug__startswith="alerts-bench-").count()
+    bench_rules = AlertRule.objects.across_organizations().filter(
+        organization__slug__startswith="alerts-bench-")
+    rules = bench_rules.count()
     rows = passes()
-    judged = AlertRule.objects.filter(organization__slug__startswith="alerts-bench-") \
-        .exclude(last_note__startswith="not judged").count()
+    judged = bench_rules.exclude(last_note__startswith="not judged").count()
     print(f"\n{rules:,} rules over {len(envs)} environments, {calls:,} calls; "
           f"{judged:,} rules judged (the rest: not enough calls or data)\n")
     print(f"| {'step':<28} | {'seconds':>8} | {'queries':>8} | {'changes':>8} | {'emails':>6} |")

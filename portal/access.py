@@ -2,17 +2,17 @@
 
 Organisation pages are decorated with `org_page(min_role, methods)`, which resolves the
 organisation and the caller's membership once and hands the view `request.tenant` (scoped
-querysets); the API goes through `portal.api.TenantScopedViewSet`, which uses
+querysets, through the tenancy registry `portal.tenancy`, as the API base and the admin
+mixin); the API goes through `portal.api.TenantScopedViewSet`, which uses
 `organizations_for_user`. This module imports nothing from `sync/` or `reports/`.
 Another organisation's object is a 404 (we do not confirm it exists); a member whose role
 is too low gets a 403.
 """
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import wraps
+from functools import cached_property, wraps
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
@@ -21,6 +21,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.utils.translation import gettext as _
 
+from portal import tenancy
 from portal.models import Environment, Membership, Organization, Role
 
 
@@ -31,13 +32,13 @@ def organizations_for_user(user) -> QuerySet[Organization]:
 
 
 def environments_for_user(user) -> QuerySet[Environment]:
-    return Environment.objects.filter(organization__in=organizations_for_user(user))
+    return Environment.objects.for_organizations(organizations_for_user(user))
 
 
 def membership_for(user, organization: Organization) -> Membership | None:
     if not getattr(user, "is_authenticated", False):
         return None
-    return Membership.objects.filter(user=user, organization=organization).first()
+    return Membership.objects.for_organization(organization).filter(user=user).first()
 
 
 def _require_role(membership: Membership | None, min_role: str) -> Membership:
@@ -96,21 +97,19 @@ class Tenant:
 
     @property
     def environments(self) -> QuerySet[Environment]:
-        return Environment.objects.filter(organization=self.organization)
+        return Environment.objects.for_organization(self.organization)
+
+    @cached_property
+    def environment_ids(self) -> list[int]:
+        """The organisation's environment ids, read once per request: mirrored rows are
+        filtered on their own `environment_id` column with these (`portal.tenancy`)."""
+        return list(self.environments.values_list("pk", flat=True))
 
     def scoped(self, model: type[models.Model]) -> QuerySet:
-        """`model`'s rows of this organisation, found through its foreign keys (any app's
-        model: the path is discovered, so this module imports no other app)."""
-        path = organization_path(model)
-        if path is None:
-            raise TypeError(f"{model.__name__} has no foreign-key path to Organization")
-        if path.endswith("environment__organization"):
-            # Mirrored rows filter on their own environment_id column (their indexes start
-            # with it), not through a join to Environment.
-            env_path = path[: -len("__organization")]
-            ids = list(self.environments.values_list("pk", flat=True))
-            return model._default_manager.filter(**{f"{env_path}__in": ids})
-        return model._default_manager.filter(**{path: self.organization})
+        """`model`'s rows of this organisation, as the tenancy registry says it reaches it
+        (any app's model: each app registers its own, so this module imports no other)."""
+        return tenancy.scope(model._default_manager.all(), self.organization,
+                             environment_ids=lambda: self.environment_ids)
 
     def get(self, model: type[models.Model], **lookup) -> models.Model:
         """One of this organisation's `model` rows, or 404 (another tenant's id included)."""
@@ -118,28 +117,6 @@ class Tenant:
         if obj is None:
             raise Http404(_("Not found."))
         return obj
-
-
-def organization_path(model: type[models.Model]) -> str | None:
-    """The shortest forward foreign-key path from `model` to Organization, e.g.
-    `environment__organization`; `pk` for Organization itself; None when there is none."""
-    if model is Organization:
-        return "pk"
-    queue: deque[tuple[type[models.Model], str, int]] = deque([(model, "", 0)])
-    while queue:
-        current, prefix, depth = queue.popleft()
-        for field in current._meta.get_fields():
-            if not (field.concrete and (field.many_to_one or field.one_to_one)):
-                continue
-            path = f"{prefix}{field.name}"
-            if field.related_model is Organization:
-                return path
-            if depth + 1 < _MAX_PATH_DEPTH:
-                queue.append((field.related_model, f"{path}__", depth + 1))
-    return None
-
-
-_MAX_PATH_DEPTH = 3
 
 
 def resolve_tenant(user, slug: str, min_role: str = Role.VIEWER) -> Tenant:
@@ -172,6 +149,7 @@ def org_page(min_role: str = Role.VIEWER, methods: tuple[str, ...] = READ_METHOD
 
         wrapper.org_page = True  # the URL-resolver test checks every org URL has it
         wrapper.allowed_methods = allowed
+        wrapper.min_role = min_role
         return wrapper
 
     return decorate

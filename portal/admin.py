@@ -45,8 +45,8 @@ def may_manage_owners(request: HttpRequest, organization: Organization | None) -
     """Only superusers and the organisation's owners grant, change or remove the owner role."""
     if request.user.is_superuser:
         return True
-    return organization is not None and Membership.objects.filter(
-        user=request.user, organization=organization, role=Role.OWNER).exists()
+    return organization is not None and Membership.objects.for_organization(organization).filter(
+        user=request.user, role=Role.OWNER).exists()
 
 
 def guard_owner_role(form_class: type[forms.ModelForm], request: HttpRequest,
@@ -96,8 +96,8 @@ class OrganizationAdmin(TenantModelAdmin):
     superuser_adds = True
     superuser_deletes = True
 
-    def get_queryset(self, request: HttpRequest):
-        return super().get_queryset(request).annotate(
+    def safely_narrow_queryset(self, request: HttpRequest, queryset):
+        return queryset.annotate(
             _members=Count("memberships", distinct=True),
             _envs=Count("environments", distinct=True),
         )
@@ -248,8 +248,8 @@ class EnvironmentAdmin(TenantModelAdmin):
     superuser_adds = True
     superuser_deletes = True
 
-    def get_queryset(self, request: HttpRequest):
-        return super().get_queryset(request).annotate(_calls=_calls_mirrored())
+    def safely_narrow_queryset(self, request: HttpRequest, queryset):
+        return queryset.annotate(_calls=_calls_mirrored())
 
     @admin.display(description="overdue", boolean=True)
     def overdue(self, obj: Environment) -> bool:

@@ -14,41 +14,32 @@ URL is a 404. Mirrored data sets `read_only = True`: viewable, never added, chan
 not even by superusers.
 
 Using it (e.g. in `reports/admin.py`): `class ReportSubscriptionAdmin(TenantAdminMixin,
-admin.ModelAdmin)`. The path to the organisation is found by following foreign keys
-(`organization`, `environment__organization`, `subscription__organization`, …); set
-`organization_path` on the model admin or call `register_scope()` when it cannot be.
+admin.ModelAdmin)`. How a model reaches its organisation is the tenancy registry's
+(`portal.tenancy`, filled by each app), as for pages and the API. The mixin's
+`get_queryset` and `get_object` are its own, checked when a subclass is created (a mixin
+listed first cannot win either): an admin narrows or annotates its rows with
+`safely_narrow_queryset(request, queryset)`, and the scope is applied after it.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from django.contrib import admin
 from django.contrib.admin.utils import get_fields_from_path, unquote
-from django.contrib.auth import get_user_model
 from django.db import models
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 
-from portal import audit
-from portal.access import organization_path
+from portal import audit, tenancy
 from portal.admin_times import Zones, local_time_columns
 from portal.bounds import validate_storable
-from portal.models import ApiToken, Environment, Membership, Organization, Role
+from portal.models import Environment, Membership, Organization, Role
 
 # Roles whose holders may use the admin for their organisation.
 ADMIN_ROLES = (Role.OWNER, Role.ADMIN)
 _CACHE_ATTR = "_switchboard_admin_org_ids"
 _ENV_CACHE_ATTR = "_switchboard_admin_env_ids"
-_VIA_ENVIRONMENT = "environment__organization"
-
-Scope = Callable[[QuerySet, list[int]], QuerySet]
-_custom_scopes: dict[type[models.Model], Scope] = {}
-
-
-def register_scope(model: type[models.Model], scope: Scope) -> None:
-    """Scope `model` with `scope(queryset, organization_ids)` where no FK path reaches it."""
-    _custom_scopes[model] = scope
+# What only TenantAdminMixin defines (see the module docstring).
+PROTECTED = ("get_queryset", "get_object")
 
 
 def administered_organization_ids(request: HttpRequest) -> list[int] | None:
@@ -77,55 +68,27 @@ def administered_environment_ids(request: HttpRequest) -> list[int] | None:
     cached = getattr(request, _ENV_CACHE_ATTR, None)
     if cached is None:
         cached = list(
-            Environment.objects.filter(organization_id__in=organization_ids)
+            Environment.objects.for_organizations(organization_ids)
             .order_by("pk").values_list("pk", flat=True)
         )
         setattr(request, _ENV_CACHE_ATTR, cached)
     return cached
 
 
-def scope_queryset(queryset: QuerySet, request: HttpRequest, path: str | None = None) -> QuerySet:
-    """`queryset` limited to the rows of the organisations `request.user` administers."""
+def scope_queryset(queryset: QuerySet, request: HttpRequest) -> QuerySet:
+    """`queryset` limited to the rows of the organisations `request.user` administers (the
+    tenancy registry's door); a superuser's is every organisation's, through the named door."""
     organization_ids = administered_organization_ids(request)
     if organization_ids is None:
-        return queryset
-    custom = _custom_scopes.get(queryset.model)
-    if custom is not None and path is None:
-        return custom(queryset, organization_ids)
-    path = path or organization_path(queryset.model)
-    if path is None:
+        return tenancy.across_organizations(queryset)
+    if queryset.model not in tenancy.registered():
         # Not tenant data (e.g. Django's own models): only superusers see it.
         return queryset.none()
-    if path.endswith(_VIA_ENVIRONMENT):
-        # Mirrored rows filter on their own environment_id column with literal ids: the
-        # planner then estimates row counts from that column's statistics and uses the
-        # (environment, …) indexes, where a join to Environment would be guessed blindly.
-        environment_path = path[: -len("__organization")]
-        return queryset.filter(
-            **{f"{environment_path}__in": administered_environment_ids(request)})
-    return queryset.filter(**{f"{path}__in": organization_ids})
-
-
-def organization_of(obj: models.Model) -> Organization | None:
-    """The organisation an object belongs to, following `organization_path`."""
-    path = organization_path(type(obj))
-    if path == "pk":
-        return obj
-    for part in (path or "").split("__") if path else []:
-        obj = getattr(obj, part, None)
-        if obj is None:
-            return None
-    return obj if path else None
-
-
-def _members_of(organization_ids: list[int]) -> QuerySet:
-    return Membership.objects.filter(organization_id__in=organization_ids).values("user_id")
-
-
-# Users and their API tokens belong to organisations through memberships (many-valued), so
-# they are scoped with a subquery: no duplicate rows, no DISTINCT on the changelist.
-register_scope(get_user_model(), lambda qs, ids: qs.filter(pk__in=_members_of(ids)))
-register_scope(ApiToken, lambda qs, ids: qs.filter(user__in=_members_of(ids)))
+    # Mirrored rows filter on their own environment_id column with literal ids: the
+    # planner then estimates row counts from that column's statistics and uses the
+    # (environment, …) indexes, where a join to Environment would be guessed blindly.
+    return tenancy.scope(queryset, organization_ids,
+                         environment_ids=lambda: administered_environment_ids(request))
 
 
 class ScopedRelatedFieldListFilter(admin.RelatedFieldListFilter):
@@ -142,16 +105,31 @@ class ScopedRelatedFieldListFilter(admin.RelatedFieldListFilter):
 class TenantAdminMixin:
     """Scope a ModelAdmin or InlineModelAdmin to the organisations the user administers."""
 
-    # Lookup from this admin's model to Organization; found from foreign keys when None.
-    organization_path: str | None = None
     # Mirrored data: nobody adds, changes or deletes it here.
     read_only: bool = False
     # Creating/deleting these objects is for superusers only (organisations, environments).
     superuser_adds: bool = False
     superuser_deletes: bool = False
 
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        for name in PROTECTED:
+            owner = next(klass for klass in cls.__mro__ if name in vars(klass))
+            if owner is not TenantAdminMixin:
+                raise TypeError(
+                    f"{cls.__name__} must not override {name} ({owner.__name__} defines it; "
+                    "list TenantAdminMixin first): tenant scoping lives in TenantAdminMixin. "
+                    "Use safely_narrow_queryset(request, queryset).")
+
+    def safely_narrow_queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        """Narrow or annotate the rows (e.g. counts for a column); scoped again after it."""
+        return queryset
+
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return scope_queryset(super().get_queryset(request), request, self.organization_path)
+        scoped = scope_queryset(super().get_queryset(request), request)
+        if type(self).safely_narrow_queryset is TenantAdminMixin.safely_narrow_queryset:
+            return scoped
+        return scope_queryset(self.safely_narrow_queryset(request, scoped), request)
 
     # --- permissions: from membership roles, not Django model permissions ---------------
     def has_tenant_access(self, request: HttpRequest) -> bool:
@@ -180,8 +158,7 @@ class TenantAdminMixin:
     # --- times in the organisation's timezone, the zone named (portal/admin_times.py) -----
     def get_list_display(self, request: HttpRequest):
         zones = Zones(administered_organization_ids(request))
-        return local_time_columns(self.model, super().get_list_display(request), zones,
-                                  self.organization_path)
+        return local_time_columns(self.model, super().get_list_display(request), zones)
 
     def changeform_view(self, request: HttpRequest, object_id=None, form_url="",
                         extra_context=None):
@@ -190,7 +167,7 @@ class TenantAdminMixin:
         organization = None
         if object_id:
             obj = self.get_object(request, unquote(object_id))
-            organization = organization_of(obj)
+            organization = tenancy.organization_of(obj)
             subtitle = str(obj)
         else:
             ids = administered_organization_ids(request)
@@ -259,7 +236,7 @@ class TenantAdminMixin:
 
     def _audit(self, request: HttpRequest, verb: str, obj: models.Model, **details) -> None:
         audit.record(f"{obj._meta.model_name}.{verb}", actor=request.user,
-                     organization=organization_of(obj), target=obj, **details)
+                     organization=tenancy.organization_of(obj), target=obj, **details)
 
     def _changed_fields(self, form) -> list[str]:
         return sorted(f for f in form.changed_data if f not in self.secret_fields)

@@ -15,10 +15,8 @@ from zoneinfo import ZoneInfo
 from django.db import models
 from django.utils.formats import date_format
 
-from portal.access import organization_path
+from portal import tenancy
 from portal.models import Organization
-
-_VIA_ENVIRONMENT = "environment__organization"
 
 
 def format_local(value: datetime | None, zone_name: str) -> str:
@@ -40,9 +38,8 @@ class Zones:
         self._env_org: dict[int, int] = {}
 
     def _load(self) -> None:
-        orgs = Organization.objects.all()
-        if self._ids is not None:
-            orgs = orgs.filter(pk__in=self._ids)
+        orgs = (Organization.objects.across_organizations() if self._ids is None
+                else Organization.objects.for_organizations(self._ids))
         for org_id, zone, env_id in orgs.values_list("pk", "timezone", "environments__pk"):
             self.by_org[org_id] = zone
             if env_id is not None:
@@ -68,7 +65,7 @@ class Zones:
         if path == "pk":
             return obj.pk
         parts = path.split("__")
-        if path.endswith(_VIA_ENVIRONMENT):
+        if path.endswith(tenancy.VIA_ENVIRONMENT):
             parts, last = parts[:-1], "environment_id"
             target = self._walk(obj, parts[:-1])
             env_id = getattr(target, last, None) if target is not None else None
@@ -108,10 +105,9 @@ def _column(name: str, label: str, zones: Zones, path: str | None) -> Callable:
     return column
 
 
-def local_time_columns(model: type[models.Model], list_display, zones: Zones,
-                       path: str | None = None) -> list:
+def local_time_columns(model: type[models.Model], list_display, zones: Zones) -> list:
     """`list_display` with every DateTimeField shown in its organisation's zone."""
-    path = path or organization_path(model)
+    path = tenancy.path_of(model)
     out = []
     for item in list_display:
         field = None

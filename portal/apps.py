@@ -18,6 +18,21 @@ class PortalConfig(AppConfig):
         )
 
         connection_created.connect(db_deadline.install, dispatch_uid="portal.db_deadline")
+        self.declare_tenancy()
+
+    @staticmethod
+    def declare_tenancy() -> None:
+        """How portal's models (and the user model) reach their organisation."""
+        from django.contrib.auth import get_user_model
+
+        from portal import models, tenancy
+
+        tenancy.register(models.Organization, path="pk")
+        tenancy.register(models.Membership, models.Environment, models.Invitation,
+                         models.AuditLog, path="organization")
+        # Users and their personal tokens belong to every organisation they are members of.
+        tenancy.register(get_user_model(), members="pk")
+        tenancy.register(models.ApiToken, members="user")
 
 
 class PortalAdminConfig(admin_apps.AdminConfig):

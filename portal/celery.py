@@ -5,12 +5,13 @@ import os
 
 from celery import Celery
 
+from portal import tasklog  # the log context travels with tasks (signal receivers)
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 
 app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
-
 
 
 @app.on_after_configure.connect
@@ -21,4 +22,4 @@ def _expose_redbeat_settings(sender: Celery, **_: object) -> None:
         sender.conf[key.removeprefix("CELERY_").lower()] = sender.conf[key]
 
 
-from portal import tasklog  # noqa: E402,F401  (log context travels with tasks)
+__all__ = ["app", "tasklog"]

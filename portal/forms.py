@@ -5,7 +5,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
-from portal import upstream_check, upstream_url
+from portal import tenancy, upstream_check, upstream_url
 from portal.models import Environment, Membership, Organization, Provider, Role
 
 
@@ -103,7 +103,7 @@ class EnvironmentForm(forms.ModelForm):
             self.add_error("agent_ids", _("Origins AI environments need at least one agent id."))
         name = data.get("name")
         org = self.instance.organization
-        if name and Environment.objects.filter(organization=org, name=name).exists():
+        if name and Environment.objects.for_organization(org).filter(name=name).exists():
             self.add_error("name", _("This organisation already has an environment named so."))
         test_connection(self, data.get("provider"), data.get("base_url") or "",
                         data.get("token") or "", data.get("agent_ids") or [])
@@ -169,6 +169,16 @@ def assignable_roles(actor: Membership) -> list[tuple[str, str]]:
     return [(v, label) for v, label in Role.choices if is_owner or v != Role.OWNER]
 
 
+def choices_of(form: forms.Form, organization: Organization) -> None:
+    """A form's `environments` and `members` choices: the organisation's own (the tenancy
+    registry's door), members shown with their address."""
+    form.fields["environments"].queryset = Environment.objects.for_organization(
+        organization).order_by("name")
+    form.fields["members"].queryset = tenancy.scope(
+        get_user_model().objects.all(), organization).order_by("username")
+    form.fields["members"].label_from_instance = lambda u: f"{u.get_username()} <{u.email}>"
+
+
 class InviteForm(forms.Form):
     email = forms.EmailField(label=_("Email address"))
     role = forms.ChoiceField(label=_("Role"))
@@ -183,7 +193,7 @@ class InviteForm(forms.Form):
         email = self.cleaned_data["email"].strip().lower()
         user = get_user_model().objects.filter(email__iexact=email).first()
         org = self.actor.organization
-        if user and Membership.objects.filter(user=user, organization=org).exists():
+        if user and Membership.objects.for_organization(org).filter(user=user).exists():
             raise forms.ValidationError(_("%(email)s is already a member."),
                                         params={"email": email})
         return email

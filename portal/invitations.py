@@ -36,8 +36,8 @@ from portal.models import Invitation, Membership, Organization
 def send_invitation(org: Organization, email: str, role: str, inviter) -> Invitation:
     """Create (or renew) the pending invitation of `email` to `org` and email its link."""
     with transaction.atomic():
-        Invitation.objects.filter(organization=org, email__iexact=email,
-                                  accepted_at=None).delete()
+        Invitation.objects.for_organization(org).filter(email__iexact=email,
+                                                        accepted_at=None).delete()
         invitation = Invitation.objects.create(organization=org, email=email, role=role,
                                                invited_by=inviter)
     link = settings.PORTAL_BASE_URL.rstrip("/") + reverse(
@@ -71,7 +71,9 @@ class AlreadyAccepted(Exception):
 def _accept(invitation: Invitation, user) -> None:
     """Claim the invitation for `user` and add the membership, or raise AlreadyAccepted."""
     with transaction.atomic():
-        claimed = Invitation.objects.filter(pk=invitation.pk, accepted_at=None).update(
+        # The signed link is the credential (`Invitation.from_token`), not a membership.
+        claimed = Invitation.objects.across_organizations().filter(
+            pk=invitation.pk, accepted_at=None).update(
             accepted_at=timezone.now(), accepted_by=user)
         if not claimed:
             raise AlreadyAccepted

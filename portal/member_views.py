@@ -36,11 +36,11 @@ def member_list(request: HttpRequest, org_slug: str) -> HttpResponse:
                                     "They become a member when they accept it.")
                          % {"email": email, "role": invitation.get_role_display()})
         return redirect("settings-members", org.slug)
-    members = Membership.objects.filter(organization=org).select_related("user").order_by(
+    members = request.tenant.scoped(Membership).select_related("user").order_by(
         "user__username")
     rows = [(m, RoleForm(initial={"role": m.role}, actor=actor, prefix=f"m{m.pk}"))
             for m in members]
-    pending = [i for i in Invitation.objects.filter(organization=org, accepted_at=None)
+    pending = [i for i in request.tenant.scoped(Invitation).filter(accepted_at=None)
                if i.is_pending]
     return render_org_page(request, org, "portal/settings/members.html",
                            {"rows": rows, "form": form, "actor": actor, "invitations": pending},
@@ -61,16 +61,16 @@ def invitation_cancel(request: HttpRequest, org_slug: str, invitation_id: int) -
 
 def _target_member(request: HttpRequest, member_id: int) -> Membership:
     actor = request.tenant.membership
-    member = get_object_or_404(Membership.objects.select_related("user"), pk=member_id,
-                               organization=request.tenant.organization)
+    member = get_object_or_404(request.tenant.scoped(Membership).select_related("user"),
+                               pk=member_id)
     if member.role == Role.OWNER and not actor.has_role(Role.OWNER):
         raise PermissionDenied(_("Only an owner can change or remove an owner."))
     return member
 
 
-def _is_last_owner(member: Membership) -> bool:
-    return member.role == Role.OWNER and not Membership.objects.filter(
-        organization=member.organization_id, role=Role.OWNER).exclude(pk=member.pk).exists()
+def _is_last_owner(request: HttpRequest, member: Membership) -> bool:
+    return member.role == Role.OWNER and not request.tenant.scoped(Membership).filter(
+        role=Role.OWNER).exclude(pk=member.pk).exists()
 
 
 @org_page(Role.ADMIN, ("POST",))
@@ -80,7 +80,7 @@ def member_role(request: HttpRequest, org_slug: str, member_id: int) -> HttpResp
     form = RoleForm(request.POST, actor=actor, prefix=f"m{member.pk}")
     if not form.is_valid():
         messages.error(request, _("Choose one of the listed roles."))
-    elif _is_last_owner(member) and form.cleaned_data["role"] != Role.OWNER:
+    elif _is_last_owner(request, member) and form.cleaned_data["role"] != Role.OWNER:
         messages.error(request, _("The organisation needs at least one owner."))
     else:
         old, member.role = member.role, form.cleaned_data["role"]
@@ -96,7 +96,7 @@ def member_role(request: HttpRequest, org_slug: str, member_id: int) -> HttpResp
 def member_remove(request: HttpRequest, org_slug: str, member_id: int) -> HttpResponse:
     org = request.tenant.organization
     member = _target_member(request, member_id)
-    if _is_last_owner(member):
+    if _is_last_owner(request, member):
         messages.error(request, _("The organisation needs at least one owner."))
     else:
         audit.record("member.removed", actor=request.user, organization=org, target=member,

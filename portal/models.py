@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal import crypto, upstream_url
+from portal.tenancy import StrictTenantManager, TenantManager
 
 
 def validate_timezone(value: str) -> None:
@@ -56,6 +57,8 @@ class Organization(models.Model):
                     "(reports then show those days as not mirrored)."))
     call_retention_pending = models.BooleanField(default=False, editable=False)
 
+    objects = TenantManager()
+
     class Meta:
         ordering = ["name"]
 
@@ -93,6 +96,8 @@ class Membership(models.Model):
     )
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TenantManager()
 
     class Meta:
         constraints = [
@@ -168,6 +173,8 @@ class Environment(models.Model):
     webhook_secret_ciphertext = models.TextField(blank=True, default="", editable=False)
     webhook_secret_hint = models.CharField(max_length=32, blank=True, default="", editable=False)
     webhook_registration = models.JSONField(default=dict, blank=True, editable=False)
+
+    objects = TenantManager()
 
     class Meta:
         ordering = ["organization__name", "name"]
@@ -279,6 +286,8 @@ class ApiToken(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
+    objects = TenantManager()
+
     class Meta:
         ordering = ["-created_at"]
 
@@ -328,6 +337,8 @@ class AuditLog(models.Model):
     details = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
+    objects = TenantManager()
+
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["organization", "-created_at"])]
@@ -360,6 +371,8 @@ class Invitation(models.Model):
         related_name="+",
     )
 
+    objects = StrictTenantManager()
+
     class Meta:
         ordering = ["-created_at"]
 
@@ -388,6 +401,7 @@ class Invitation(models.Model):
             return None
         if not isinstance(data, dict) or not isinstance(data.get("i"), int):
             return None
-        invitation = cls.objects.select_related("organization").filter(
+        # The signed link is the credential: found whatever the organisation (named door).
+        invitation = cls.objects.across_organizations().select_related("organization").filter(
             pk=data["i"], email__iexact=str(data.get("e", ""))).first()
         return invitation if invitation is not None and invitation.is_pending else None

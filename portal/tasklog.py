@@ -33,7 +33,7 @@ def _environment_of(task: Any, args: tuple, kwargs: dict) -> int | None:
     return value if isinstance(value, int) else None
 
 
-def _organization_of(environment_id: int | None, kwargs: dict) -> int | None:
+def _log_organization_id(environment_id: int | None, kwargs: dict) -> int | None:
     if isinstance(kwargs.get("organization_id"), int):
         return kwargs["organization_id"]
     if environment_id is None:
@@ -57,7 +57,7 @@ def _bind_task_context(task_id: str = "", task: Any = None, args: tuple = (),
         request_id=carried.get("request_id") or current_context().get("request_id") or task_id,
         task=task.name,
         environment_id=environment_id,
-        organization_id=_organization_of(environment_id, kwargs),
+        organization_id=_log_organization_id(environment_id, kwargs),
     )
 
 

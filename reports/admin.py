@@ -12,7 +12,12 @@ from django.utils.html import format_html, format_html_join
 
 from portal import audit
 from portal.admin_base import TenantAdminMixin, TenantModelAdmin
+
+# The alerts' and saved views' admins live with them; Django imports this module only, so it
+# names theirs (registering them with the admin site).
+from reports.alerts import admin as alerts_admin
 from reports.models import DeliveryStatus, ReportDelivery, ReportSubscription
+from reports.saved_views import admin as saved_views_admin
 from reports.summaries.actions import resend, send_test
 from reports.summaries.dispatch import send_claimed
 
@@ -117,7 +122,5 @@ class ReportDeliveryAdmin(TenantModelAdmin):
         self.message_user(request, f"Re-sent {done} failed delivery(ies); {skipped} skipped "
                                    "(only failed deliveries can be re-sent).")
 
-
-# The alerts' admin lives with the alerts; imported so it registers with the admin site.
-from reports.alerts import admin as alerts_admin  # noqa: E402, F401
-from reports.saved_views import admin as saved_views_admin  # noqa: E402, F401
+__all__ = ["ReportDeliveryAdmin", "ReportSubscriptionAdmin", "alerts_admin",
+           "saved_views_admin"]

@@ -36,7 +36,6 @@ class AgentViewSet(mixins.ListModelMixin, TenantScopedViewSet):
     """Mirrored agents of one environment (404 when the environment is not the caller's)."""
 
     queryset = Agent.objects.order_by("name", "id")
-    organization_field = "environment__organization"
     serializer_class = AgentSerializer
     filterset_class = AgentFilterSet
 
@@ -46,8 +45,7 @@ class AgentViewSet(mixins.ListModelMixin, TenantScopedViewSet):
             raise exceptions.NotFound("No such environment.")
         return super().list(request, *args, **kwargs)
 
-    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
-        queryset = super().filter_queryset(queryset)
+    def safely_filter_queryset(self, queryset: QuerySet) -> QuerySet:
         return queryset.filter(environment_id=self.kwargs["environment_pk"])
 
 
@@ -55,6 +53,5 @@ class CallViewSet(mixins.RetrieveModelMixin, TenantScopedViewSet):
     """One mirrored call with its raw provider record (Origins transcript and the like)."""
 
     queryset = Call.objects.select_related("agent")
-    organization_field = "environment__organization"
     serializer_class = CallDetailSerializer
     filter_backends: list = []

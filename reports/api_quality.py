@@ -22,7 +22,6 @@ from reports.api_reports import (
     ReportViewSet,
     _query_params,
 )
-from reports.quality_csv import QUALITY_TABLES, quality_rows
 from reports.queries import freshness
 from reports.queries.common import as_jsonable
 from reports.queries.quality import origins_environments
@@ -31,7 +30,7 @@ from reports.scope import quality_report
 
 class QualityQuerySerializer(RangeQuerySerializer):
     agent_id = CommaSeparatedList(child=serializers.CharField(max_length=64), required=False)
-    table = serializers.ChoiceField(choices=QUALITY_TABLES, default="days",
+    table = serializers.ChoiceField(choices=csv.QUALITY_TABLES, default="days",
                                     help_text="Table written by format=csv.")
 
     list_fields = ("environment", "agent_id")
@@ -61,6 +60,6 @@ class QualityReportViewSet(ReportViewSet):
         if query.get("format") == "csv":
             name = csv.filename("quality", envs[0].organization.slug, scope.start, scope.end,
                                 query["table"])
-            return csv.stream_csv(quality_rows(summary, query["table"]), name)
+            return csv.stream_csv(csv.quality_rows(summary, query["table"]), name)
         return Response({"summary": as_jsonable(summary),
                          "freshness": as_jsonable(freshness(envs))})

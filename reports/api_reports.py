@@ -25,10 +25,10 @@ from portal.bounds import IdField
 from portal.models import Environment
 from reports import csv
 from reports.cache import rendered_response
+from reports.days import ApiDayField, ScopeError
 from reports.queries import Interval, freshness
 from reports.scope import (
     ReportScope,
-    ScopeError,
     callbacks_report,
     calls_report,
     rendered_report,
@@ -63,9 +63,8 @@ class RangeQuerySerializer(serializers.Serializer):
     environment = CommaSeparatedList(child=IdField(),
                                      allow_empty=False,
                                      help_text="Environment id(s), repeated or comma-separated.")
-    start_date = serializers.DateField(required=False,
-                                       help_text="First day (default: 30 days before end).")
-    end_date = serializers.DateField(required=False, help_text="Last day (default: today).")
+    start_date = ApiDayField(required=False, help_text="First day (default: 30 days before end).")
+    end_date = ApiDayField(required=False, help_text="Last day (default: today).")
     format = serializers.ChoiceField(choices=["json", "csv", "api"], required=False)
 
     list_fields = ("environment",)
@@ -124,7 +123,6 @@ class ReportViewSet(TenantScopedViewSet):
     """Calls and callbacks summaries of environments of one organisation."""
 
     queryset = Environment.objects.select_related("organization").order_by("id")
-    organization_field = "organization"
     filter_backends: list = []
     pagination_class = None
     renderer_classes = [renderers.JSONRenderer, renderers.BrowsableAPIRenderer, CSVRenderer]

@@ -31,11 +31,12 @@ from reports.talkover_compat import (
     MAX_STATS_DAYS,
     TalkoverNotFound,
     TalkoverValidationError,
+    day_param,
     envelope,
     range_errors,
     talkover_exception_handler,
 )
-from reports.talkover_listing import agent_known, list_calls, parse_call_query, parse_date_param
+from reports.talkover_listing import agent_known, list_calls, parse_call_query
 
 ERRORS = {401: TalkoverErrorSerializer, 404: TalkoverErrorSerializer,
           422: TalkoverErrorSerializer}
@@ -62,7 +63,6 @@ class TalkoverCompatViewSet(TenantScopedViewSet):
     """Talkover's calls and callback stats, per environment, from the mirror."""
 
     queryset = Environment.objects.select_related("organization")
-    organization_field = "organization"
     serializer_class = TalkoverCallWithAgentSerializer
     filter_backends: list = []
     pagination_class = None
@@ -125,11 +125,11 @@ class TalkoverCompatViewSet(TenantScopedViewSet):
         today = timezone.now().date()
         # Each date has its own documented default (30 days ago, today): a lone end_date
         # before the default start is a 422, as upstream, never a silently moved window.
-        start = parse_date_param(request.query_params, "start_date", errors)
-        end = parse_date_param(request.query_params, "end_date", errors)
+        start = day_param(request.query_params, "start_date", errors)
+        end = day_param(request.query_params, "end_date", errors)
         start = start or today - timedelta(days=DEFAULT_STATS_DAYS)
         end = end or today
-        if not errors:  # the scope's range rules (reports/scope.py) in Talkover's words
+        if not errors:  # the range rules (reports/days.py) in Talkover's words
             errors = range_errors(start, end, start_field="start_date", end_field="end_date",
                                   max_days=MAX_STATS_DAYS)
         if errors:

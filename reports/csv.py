@@ -1,4 +1,11 @@
-"""CSV exports: the one writer every export goes through, and the report tables' columns.
+"""CSV exports: the one writer every export goes through, every table's columns, and the one
+export parameter.
+
+Tables: a calls summary's `series`, `agents` and `heatmap`; a callbacks summary's `days` and
+`sources`; a Quality summary's `agents`, `days` and `breakdown`; the explorer's raw `calls`;
+the emailed summary's attachment. A page or the API asks for one with `?format=csv` and
+`table=` (`export`); the old page parameter `?export=` was never in an email, so it
+is gone rather than kept as an alias.
 
 Every CSV the portal writes (report pages, the reports API, the calls explorer, emailed
 summaries) is built from rows by `csv_lines`, which passes each cell through `safe_cell`:
@@ -13,18 +20,39 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import date
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import date, datetime
+from typing import TYPE_CHECKING
 
-from django.http import StreamingHttpResponse
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
+from django.utils.translation import gettext as _
 
 from reports.queries import AgentRow, CallbacksSummary, CallsSummary, CallTotals
+from reports.queries.quality import QualityFigures, QualitySummary
+
+if TYPE_CHECKING:
+    import zoneinfo
+
+    from reports.summaries.figures import Summary
 
 TOTALS_COLUMNS = ("total", "answered", "answer_rate", "failed", "busy", "no_answer", "other",
                   "inbound", "outbound", "talk_time_total", "talk_time_avg",
                   "duration_median", "duration_p90", "duration_max")
 CALLS_TABLES = ("series", "agents", "heatmap")
 CALLBACKS_TABLES = ("days", "sources")
+QUALITY_TABLES = ("agents", "days", "breakdown")
+QUALITY_COLUMNS = ("calls", "latency_calls", "latency_p50_ms", "latency_p90_ms", "billed_calls",
+                   "billed_minutes", "cost")
+QUALITY_BREAKDOWNS = ("hangup_sources", "hangup_causes", "sentiments", "insights")
+# The explorer's raw calls (times in the organisation's zone, ISO 8601 with the offset).
+CALL_COLUMNS = ("environment", "external_id", "sid", "agent_id", "agent", "direction", "status",
+                "provider_status", "from", "to", "started_at", "answered_at", "ended_at",
+                "duration", "billed_duration", "is_testing", "hangup_cause", "hangup_source")
+# The emailed summary's attachment: one row per environment, then a TOTAL row.
+SUMMARY_COLUMNS = ("environment", "period_start", "period_end", "calls", "answered",
+                   "answer_rate", "talk_time_seconds", "callbacks_received",
+                   "callbacks_answered", "callbacks_unmatched")
 # Written first in every CSV file (streamed export or attachment): Excel then reads UTF-8.
 BOM = "\ufeff"
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -110,6 +138,75 @@ def callbacks_rows(summary: CallbacksSummary, table: str) -> Iterator[Sequence]:
             yield (row.day.isoformat(), bool(row.mirrored),
                    *("" if v is None else v for v in (row.received, row.answered,
                                                       row.unmatched)))
+
+
+def quality_rows(summary: QualitySummary, table: str) -> Iterator[Sequence]:
+    """Header then rows of one table of a Quality summary (an empty cell: not reported, or
+    for cost, no price)."""
+    if table == "agents":
+        yield ("environment_id", "agent_id", "agent_name", *QUALITY_COLUMNS)
+        for row in summary.agents:
+            yield (row.environment_id, row.agent_id, row.name, *_quality(row.figures))
+    elif table == "breakdown":
+        yield ("field", "value", "calls")
+        for name in QUALITY_BREAKDOWNS:
+            dist = getattr(summary.totals, name)
+            for share in dist.reported:
+                yield (name, share.value, share.calls)
+            yield (name, "(not reported)", dist.not_reported)
+    else:
+        yield ("day", "coverage", *QUALITY_COLUMNS)
+        for day in summary.days:
+            yield (day.day.isoformat(), day.coverage, *_quality(day.figures))
+
+
+def _quality(figures: QualityFigures | None) -> list:
+    if figures is None:
+        return [""] * len(QUALITY_COLUMNS)
+    return ["" if (v := getattr(figures, c)) is None else v for c in QUALITY_COLUMNS]
+
+
+def call_rows(calls: QuerySet, tz: zoneinfo.ZoneInfo) -> Iterator[Sequence]:
+    """Header then one row per call of `calls` (streamed in chunks, agent and environment
+    joined), times in `tz`."""
+    def local(moment: datetime | None) -> str:
+        return moment.astimezone(tz).isoformat() if moment else ""
+
+    yield CALL_COLUMNS
+    for c in calls.select_related("agent", "environment").iterator(chunk_size=2000):
+        yield (c.environment.name, c.external_id, c.sid, c.agent_external_id,
+               c.agent.name if c.agent else "", c.direction, c.status, c.provider_status,
+               c.from_number, c.to_number, local(c.started_at), local(c.answered_at),
+               local(c.ended_at), c.duration, c.billed_duration, c.is_testing, c.hangup_cause,
+               c.hangup_source)
+
+
+def summary_rows(summary: Summary) -> Iterator[Sequence]:
+    """The emailed summary's per-environment figures plus a TOTAL row (rates as fractions,
+    0–1)."""
+    yield SUMMARY_COLUMNS
+    rows = [(e.name, e.calls, e.callbacks) for e in summary.environments]
+    rows.append(("TOTAL", summary.calls.totals, summary.callbacks.totals))
+    for name, calls, callbacks in rows:
+        yield (name, summary.period.start.isoformat(), summary.period.end.isoformat(),
+               calls.total, calls.answered, "" if calls.answer_rate is None else calls.answer_rate,
+               calls.talk_time_total, callbacks.received, callbacks.answered,
+               callbacks.unmatched)
+
+
+def export(request: HttpRequest, tables: Sequence[str], default: str,
+           write: Callable[[str], HttpResponse]) -> HttpResponse | None:
+    """The one export parameter of the pages: `?format=csv&table=…` (`default` without a
+    table) is `write(table)`; an unknown table is a 400 naming the choices; None when the
+    request is for the page itself."""
+    if request.GET.get("format") != "csv":
+        return None
+    table = request.GET.get("table") or default
+    if table not in tables:
+        return HttpResponseBadRequest(
+            _("Unknown table; choose one of: %(tables)s.") % {"tables": ", ".join(tables)},
+            content_type="text/plain; charset=utf-8")
+    return write(table)
 
 
 def filename(kind: str, org_slug: str, start: date, end: date, table: str) -> str:

@@ -3,8 +3,8 @@
 A figure on the dashboard, agents or callbacks page is only trusted when one click shows the
 rows behind it. Every such link is built here, from the report scope the figure was computed
 with (its days, environments, agent, direction) narrowed to the figure (a day, an outcome, a
-weekday and hour, one agent of one environment). The explorer's filters (see
-`reports.drill_filters`) read the same parameters with the same meaning as the rollups:
+weekday and hour, one agent of one environment). The explorer reads them
+with the one call filter (`reports.call_filter`), with the same meaning as the rollups:
 organisation-local days and hours, test calls left out, "answered" = answered + completed.
 
 The scope is duck-typed (`start`, `end`, `environments`, `agent_ids`, optional `direction`)
@@ -21,23 +21,11 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from reports import vocabulary
-from sync.models import CallStatus
+from reports.call_filter import NO_AGENT, OUTCOMES
 
-# The report's status groups, as the explorer's `outcome` filter names them.
-OUTCOMES: dict[str, tuple[str, ...]] = {
-    "answered": (CallStatus.ANSWERED, CallStatus.COMPLETED),
-    "no_answer": (CallStatus.NO_ANSWER,),
-    "busy": (CallStatus.BUSY,),
-    "failed": (CallStatus.FAILED,),
-    # Everything else (initiated, ringing, queued, values kept as sent): `other` in CallTotals.
-    "other": (),
-}
-KNOWN_STATUSES = tuple(s for group in OUTCOMES.values() for s in group)
 # Beside every callback figure: Talkover's callback statistics are counts per day.
 CALLBACKS_WHY_NOT = _("Not linked to calls: Talkover reports callbacks as daily counts, "
                       "without saying which calls they are.")
-# `agent_id` value of the calls that have no agent (an agent row with an empty id).
-NO_AGENT = "-"
 # A link to a call's page carries the call's start (`at`): on PostgreSQL calls are
 # partitioned by month of their start (sync/partitions.py), so the page then reads one
 # month's index instead of asking every month for the id (reports.views.calls).

@@ -10,13 +10,17 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from portal import tenancy
 from portal.models import Environment, Organization, validate_timezone
+from portal.tenancy import StrictTenantManager
 
-
-class Cadence(models.TextChoices):
-    DAILY = "daily", _("Daily")
-    WEEKLY = "weekly", _("Weekly")
-    MONTHLY = "monthly", _("Monthly")
+# Alert rules and events, and saved views, live in their own packages; their models belong to
+# this app (migrations 0002_h19_alerts, 0003_h17b_saved_views), so it names them here.
+from reports.alerts.models import AlertEvent as AlertEvent
+from reports.alerts.models import AlertRule as AlertRule
+from reports.alerts.models import BannerDismissal as BannerDismissal
+from reports.saved_views.models import SavedView as SavedView
+from reports.summaries.schedule import Cadence, next_run_for
 
 
 class Weekday(models.IntegerChoices):
@@ -75,6 +79,8 @@ class ReportSubscription(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = StrictTenantManager()
+
     class Meta:
         ordering = ["organization__name", "name", "id"]
         constraints = [
@@ -99,8 +105,6 @@ class ReportSubscription(models.Model):
 
     def reschedule(self, now: datetime | None = None) -> None:
         """Set `next_run_at` from the current cadence, hour and timezone (None if inactive)."""
-        from reports.summaries.schedule import next_run_for  # schedule imports this module
-
         self.next_run_at = next_run_for(self, now or timezone.now()) if self.active else None
 
     @property
@@ -113,7 +117,7 @@ class ReportSubscription(models.Model):
 
     def selected_environments(self) -> list[Environment]:
         """The environments this summary covers, in display order."""
-        envs = Environment.objects.filter(organization=self.organization)
+        envs = Environment.objects.for_organization(self.organization)
         if not self.all_environments:
             envs = envs.filter(pk__in=self.environments.values("pk"))
         return list(envs.select_related("organization").order_by("name"))
@@ -122,7 +126,7 @@ class ReportSubscription(models.Model):
         """Members' addresses (still members of the organisation) then plain addresses."""
         emails = [
             u.email.lower()
-            for u in self.members.filter(memberships__organization=self.organization)
+            for u in tenancy.scope(self.members.all(), self.organization)
             .exclude(email="")
             .order_by("email")
         ]
@@ -171,6 +175,8 @@ class ReportDelivery(models.Model):
     error = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = StrictTenantManager()
+
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name_plural = "report deliveries"
@@ -188,8 +194,3 @@ class ReportDelivery(models.Model):
         period = f"{self.period_start}–{self.period_end}"
         return f"{kind}{self.subscription.name} {period}: {self.status}"
 
-
-# Alert rules and events, and saved views, live in their own packages; imported here so
-# Django registers the models with this app (migrations 0002_h19_alerts, 0003_h17b_saved_views).
-from reports.alerts.models import AlertEvent, AlertRule, BannerDismissal  # noqa: E402, F401
-from reports.saved_views.models import SavedView  # noqa: E402, F401

@@ -4,7 +4,8 @@ Every face of a report (portal pages, reports API, CSV, Talkover-compatible API,
 summaries) turns its own parameters into one `ReportScope` and asks for the same summaries
 through it, so the range rules, the defaults and the cache key exist once:
 
-- a range is inclusive local days (organisation timezone); reversed ranges, ranges over
+- a range is inclusive local days (organisation timezone), read and checked by the one
+  day parser and range rules (`reports.days`): reversed ranges, ranges over
   `MAX_RANGE_DAYS` days and dates outside 2000-01-01 … 2100-12-31 are refused with a
   message per field (`ScopeError`, which every face turns into a 4xx);
 - one cache key per summary kind and scope (`reports.cache`), whichever face asked: each
@@ -14,17 +15,14 @@ through it, so the range rules, the defaults and the cache key exist once:
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Callable, Mapping, Sequence
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
-
-from django.utils.translation import gettext as _
 
 from portal.models import Environment, Organization
 from reports.cache import cached_rendering, cached_report
+from reports.days import DEFAULT_DAYS, check_range, parse_day, resolve_range
 from reports.queries import (
-    MAX_RANGE_DAYS,
     CallbacksSummary,
     CallsSummary,
     Interval,
@@ -34,104 +32,6 @@ from reports.queries import (
 from reports.queries.common import normalize_choice
 from reports.queries.quality import QualitySummary, quality_summary
 from reports.queries.quality import cache_params as quality_cache_params
-
-FIRST_DAY = date(2000, 1, 1)
-LAST_DAY = date(2100, 12, 31)
-DEFAULT_DAYS = 30
-_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-
-
-class ScopeError(ValueError):
-    """Field errors of a scope: `errors[field] = [message]`, `codes[field] = code`.
-
-    Codes: `out_of_bounds`, `reversed`, `too_long`, `invalid`, `required`. A face with its own
-    wording (the Talkover-compatible API) maps codes to its words.
-    """
-
-    def __init__(self, errors: dict[str, list[str]], codes: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
-        self.errors = errors
-        self.codes = codes
-
-
-def range_problems(start: date | None, end: date | None, *, start_field: str = "start",
-                   end_field: str = "end", max_days: int | None = MAX_RANGE_DAYS
-                   ) -> dict[str, tuple[str, str]]:
-    """The range rules, once: {field: (code, message)} (empty when the range is fine).
-
-    A listing (the Talkover-compatible API) may leave an end open (None) and has no maximum
-    length (`max_days=None`); reports give both ends and keep `MAX_RANGE_DAYS`."""
-    problems: dict[str, tuple[str, str]] = {}
-    for field, day in ((start_field, start), (end_field, end)):
-        if day is not None and not FIRST_DAY <= day <= LAST_DAY:
-            problems[field] = ("out_of_bounds", _("Dates must lie between %(first)s and "
-                                                  "%(last)s.") % {"first": FIRST_DAY.isoformat(),
-                                                                  "last": LAST_DAY.isoformat()})
-    if problems or start is None or end is None:
-        return problems
-    if end < start:
-        problems[end_field] = ("reversed", _("The end date is before the start date."))
-    elif max_days is not None and (end - start).days + 1 > max_days:
-        problems[end_field] = ("too_long", _("Choose at most %(n)d days.") % {
-            "n": max_days})
-    return problems
-
-
-def day_bound_error(field: str, day: date) -> str | None:
-    """The Talkover-worded refusal of a day outside FIRST_DAY..LAST_DAY for parameter
-    `field` (the compatible API's and the calls explorer's `date_from` / `date_to`), or None.
-
-    A day of year 9999 has no next midnight, so its filter overflowed: every face refuses
-    days outside the bounds, with its own words.
-    """
-    if FIRST_DAY <= day <= LAST_DAY:
-        return None
-    return (f"The {field.replace('_', ' ')} must be a date between {FIRST_DAY.isoformat()} "
-            f"and {LAST_DAY.isoformat()}.")
-
-
-def check_range(start: date, end: date, *, start_field: str = "start",
-                end_field: str = "end") -> None:
-    """Raise `ScopeError` unless start..end is an acceptable report range."""
-    problems = range_problems(start, end, start_field=start_field, end_field=end_field)
-    if problems:
-        raise ScopeError({k: [m] for k, (_, m) in problems.items()},
-                         {k: c for k, (c, _) in problems.items()})
-
-
-def parse_day(value: str | date | None, field: str) -> date | None:
-    """A YYYY-MM-DD day (or None when absent); anything else is a `ScopeError`. Every face
-    that reads dates from text reads them here (the Talkover-compatible API too)."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, date):
-        return value
-    try:
-        if not _DAY.fullmatch(value):  # fromisoformat alone takes "2026-W09-1" too
-            raise ValueError(value)
-        return date.fromisoformat(value)
-    except ValueError:
-        raise ScopeError({field: [_("Enter a valid date (YYYY-MM-DD).")]},
-                         {field: "invalid"}) from None
-
-
-def resolve_range(start: date | None, end: date | None, *, today: date,
-                  default_days: int = DEFAULT_DAYS, start_field: str = "start",
-                  end_field: str = "end") -> tuple[date, date]:
-    """The range with the defaults every face shares (end: today; start: `default_days`
-    before end), checked by the range rules. A problem with a defaulted date is blamed on
-    the date the caller gave (that is what they can change)."""
-    for field, day in ((start_field, start), (end_field, end)):
-        if day is not None:  # bounds first: a default computed from year 1 would overflow
-            check_range(day, day, start_field=field, end_field=field)
-    if end is None and start is not None:
-        end_field = start_field
-    elif start is None and end is not None:
-        start_field = end_field
-    end = end or today
-    start = start or end - timedelta(days=default_days)
-    check_range(start, end, start_field=start_field, end_field=end_field)
-    return start, end
 
 
 @dataclasses.dataclass(frozen=True)

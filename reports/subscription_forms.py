@@ -5,11 +5,11 @@ import re
 import zoneinfo
 
 from django import forms
-from django.contrib.auth import get_user_model
 from django.core.validators import validate_email
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
+from portal.forms import choices_of
 from portal.models import Organization
 from reports.languages import member_language
 from reports.models import ReportSubscription
@@ -71,11 +71,7 @@ class SubscriptionForm(forms.ModelForm):
     def __init__(self, *args, organization: Organization, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.organization = organization
-        self.fields["environments"].queryset = organization.environments.order_by("name")
-        self.fields["members"].queryset = get_user_model().objects.filter(
-            memberships__organization=organization
-        ).order_by("username")
-        self.fields["members"].label_from_instance = lambda u: f"{u.get_username()} <{u.email}>"
+        choices_of(self, organization)
         default = _("Organisation default (%(tz)s)") % {"tz": organization.timezone}
         self.fields["timezone"].choices = [("", default)] + [
             (name, name) for name in sorted(zoneinfo.available_timezones())

@@ -151,7 +151,9 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
                       status=410)
     sub = None
     if data is not None:
-        sub = ReportSubscription.objects.filter(pk=data[0]).select_related("organization").first()
+        # The signed link is the credential, not a membership: the named door.
+        sub = (ReportSubscription.objects.across_organizations().filter(pk=data[0])
+               .select_related("organization").first())
     if sub is None:
         return render(request, "reports/subscriptions/unsubscribe.html", {"invalid": True},
                       status=404)

@@ -16,8 +16,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from reports.queries import MAX_RANGE_DAYS
-from reports.scope import FIRST_DAY, LAST_DAY, range_problems
+from reports.days import FIRST_DAY, LAST_DAY, MAX_RANGE_DAYS, ScopeError, parse_day, range_problems
 
 DEFAULT_PER_PAGE = 20
 MAX_PER_PAGE = 100
@@ -45,23 +44,39 @@ def _label(field: str) -> str:
     return field.replace("_", " ")
 
 
+def talkover_words(code: str, field: str, *, start_field: str = "", max_days: int | None = None
+                   ) -> str:
+    """Talkover's (Laravel's) words for a refusal of the one day parser and range rules
+    (`reports.days`), by its code: the rules live there, only the wording here."""
+    if code == "invalid":
+        return f"The {_label(field)} must be a valid date."
+    if code == "reversed":
+        return f"The {_label(field)} must be a date after or equal to {_label(start_field)}."
+    if code == "too_long":
+        return f"The period may cover at most {max_days} days."
+    return (f"The {_label(field)} must be a date between {FIRST_DAY.isoformat()} and "
+            f"{LAST_DAY.isoformat()}.")
+
+
+def day_param(params: Mapping[str, str], name: str, errors: dict[str, list[str]]) -> date | None:
+    """A YYYY-MM-DD query value (Laravel's reading: blank is absent), or None; a bad one
+    adds Talkover's "The start date must be a valid date." to `errors`."""
+    raw = params.get(name)
+    try:
+        return parse_day(raw.strip() if raw is not None else None, name)
+    except ScopeError as exc:
+        errors[name] = [talkover_words(exc.codes[name], name)]
+        return None
+
+
 def range_errors(start: date | None, end: date | None, *, start_field: str, end_field: str,
                  max_days: int | None) -> dict[str, list[str]]:
-    """The report scope's range rules (`reports.scope.range_problems`, the only place they
-    live) applied to Talkover's parameter names, in Talkover's (Laravel's) words."""
-    words = {
-        "reversed": f"The {_label(end_field)} must be a date after or equal to "
-                    f"{_label(start_field)}.",
-        "too_long": f"The period may cover at most {max_days} days.",
-    }
-    errors = {}
-    for field, (code, _message) in range_problems(start, end, start_field=start_field,
-                                                  end_field=end_field,
-                                                  max_days=max_days).items():
-        errors[field] = [words.get(code) or (
-            f"The {_label(field)} must be a date between {FIRST_DAY.isoformat()} and "
-            f"{LAST_DAY.isoformat()}.")]
-    return errors
+    """The range rules (`reports.days.range_problems`, the only place they live) applied to
+    Talkover's parameter names, in Talkover's words."""
+    return {field: [talkover_words(code, field, start_field=start_field, max_days=max_days)]
+            for field, (code, _message) in range_problems(
+                start, end, start_field=start_field, end_field=end_field,
+                max_days=max_days).items()}
 
 
 # Callback stats answer a period of at most this many days (a report's limit).

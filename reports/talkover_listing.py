@@ -32,9 +32,14 @@ from django.db.models.expressions import RawSQL
 
 from portal.models import Environment, Provider
 from reports.cache import cached_report
-from reports.call_search import CALL_ID_EXACT, MAX_SEARCH, search_calls
-from reports.scope import ScopeError, parse_day
-from reports.talkover_compat import TalkoverValidationError, page_params, range_errors
+from reports.call_filter import CallCriteria, filter_calls
+from reports.call_search import CALL_ID_EXACT, MAX_SEARCH
+from reports.talkover_compat import (
+    TalkoverValidationError,
+    day_param,
+    page_params,
+    range_errors,
+)
 from sync.models import STATUS_COLUMNS, Agent, AgentDayRollup, Call
 from sync.rollups import local_day_bounds
 
@@ -73,16 +78,6 @@ def _value(params: Mapping[str, str], name: str) -> str | None:
     return raw or None
 
 
-def parse_date_param(params: Mapping[str, str], name: str,
-                     errors: dict[str, list[str]]) -> date | None:
-    """A YYYY-MM-DD value, or None; a bad one adds "The start date must be a valid date."."""
-    try:
-        return parse_day(_value(params, name), name)  # the scope's one day parser
-    except ScopeError:
-        errors[name] = [f"The {name.replace('_', ' ')} must be a valid date."]
-        return None
-
-
 def _choice(params: Mapping[str, str], name: str, options: tuple[str, ...],
             errors: dict[str, list[str]]) -> str | None:
     raw = _value(params, name)
@@ -108,8 +103,8 @@ def parse_call_query(params: Mapping[str, str], env: Environment, *,
     statuses = TALKOVER_STATUSES if env.provider == Provider.TALKOVER else ORIGINS_STATUSES
     status = _choice(params, "status", statuses, errors)
     direction = _choice(params, "direction", DIRECTIONS, errors)
-    first = parse_date_param(params, "date_from", errors)
-    last = parse_date_param(params, "date_to", errors)
+    first = day_param(params, "date_from", errors)
+    last = day_param(params, "date_to", errors)
     if "date_from" not in errors and "date_to" not in errors:
         # The scope's range rules under Talkover's names; a listing has no maximum length.
         errors.update(range_errors(first, last, start_field="date_from", end_field="date_to",
@@ -129,20 +124,15 @@ def parse_call_query(params: Mapping[str, str], env: Environment, *,
 
 
 def _calls(env: Environment, query: CallQuery) -> QuerySet:
-    """The listing's calls before paging: equality filters, local-day range, search."""
-    tz = env.organization.tzinfo
-    qs = Call.objects.filter(environment=env)
-    if query.agent_id is not None:
-        qs = qs.filter(agent_external_id=query.agent_id)
-    if query.status:
-        qs = qs.filter(status=query.status)
-    if query.direction:
-        qs = qs.filter(direction=query.direction)
-    if query.date_from:
-        qs = qs.filter(started_at__gte=local_day_bounds(query.date_from, tz)[0])
-    if query.date_to:
-        qs = qs.filter(started_at__lt=local_day_bounds(query.date_to, tz)[1])
-    return search_calls(qs, query.search, CALL_ID_EXACT)
+    """The listing's calls before paging: the one call filter (`reports.call_filter`) with
+    Talkover's meaning: test calls included, the call id matched exactly by `search`."""
+    return filter_calls(CallCriteria(
+        environment_ids=[env.pk], timezone=env.organization.tzinfo,
+        start=query.date_from, end=query.date_to,
+        agent_ids=[query.agent_id] if query.agent_id is not None else None,
+        direction=[query.direction] if query.direction else None,
+        status=[query.status] if query.status else None,
+        include_testing=True, search=query.search, call_id=CALL_ID_EXACT))
 
 
 def _day_counts(env: Environment, query: CallQuery) -> list[tuple[date, int]]:

@@ -17,3 +17,27 @@ class SyncConfig(AppConfig):
             upstream_check.register(provider, check)
 
         from sync import receivers  # noqa: F401  (rebuilds rollups when a timezone changes)
+
+        self.declare_tenancy()
+
+    @staticmethod
+    def declare_tenancy() -> None:
+        """Every mirrored row belongs to its environment's organisation (portal.tenancy)."""
+        from portal import tenancy
+        from sync.models import (
+            Agent,
+            AgentDayRollup,
+            Call,
+            CallbackDay,
+            CallbackSourceDay,
+            CallDayLedger,
+            CallRollup,
+            QualityDayRollup,
+            RejectedRecord,
+            StreamState,
+            SyncRun,
+        )
+
+        tenancy.register(Agent, Call, CallbackDay, CallbackSourceDay, SyncRun, StreamState,
+                         CallRollup, AgentDayRollup, CallDayLedger, QualityDayRollup,
+                         RejectedRecord, path="environment__organization")

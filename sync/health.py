@@ -38,7 +38,7 @@ class EnvironmentHealth:
 def environments_with_health(organization: Organization) -> QuerySet[Environment]:
     """The organisation's environments annotated with their latest run's status and error."""
     latest = SyncRun.objects.filter(environment=OuterRef("pk")).order_by("-started_at")
-    return Environment.objects.filter(organization=organization).annotate(
+    return Environment.objects.for_organization(organization).annotate(
         last_run_status=Subquery(latest.values("status")[:1]),
         last_run_error=Subquery(latest.values("error")[:1]),
     )

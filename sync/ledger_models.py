@@ -12,6 +12,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Environment
+from portal.tenancy import TenantManager
 
 
 class CallDayLedger(models.Model):
@@ -28,6 +29,8 @@ class CallDayLedger(models.Model):
     checked_at = models.DateTimeField(_("checked at"), null=True, blank=True)
     # The last time every page of the day was read (a back-fill, a re-read, a reconciliation).
     reconciled_at = models.DateTimeField(_("reconciled at"), null=True, blank=True)
+
+    objects = TenantManager()
 
     class Meta:
         ordering = ["-day"]

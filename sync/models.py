@@ -10,6 +10,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Environment
+from portal.tenancy import TenantManager
+
+# The per-day call ledger, the voice-quality rollups of Origins calls and the quarantine keep
+# their models in their own modules; they belong to this app, so it names them here.
+from sync.ledger_models import CallDayLedger as CallDayLedger
+from sync.quality_models import QualityDayRollup as QualityDayRollup
+from sync.quarantine_models import RejectedRecord as RejectedRecord
 
 
 class Stream(models.TextChoices):
@@ -41,6 +48,8 @@ class Agent(models.Model):
     upstream_updated_at = models.DateTimeField(null=True, blank=True)
     first_seen_at = models.DateTimeField(default=timezone.now)
     last_seen_at = models.DateTimeField(default=timezone.now)
+
+    objects = TenantManager()
 
     class Meta:
         ordering = ["name"]
@@ -137,6 +146,8 @@ class Call(models.Model):
     retention_months = models.PositiveSmallIntegerField(default=0, db_default=0,
                                                         editable=False)
 
+    objects = TenantManager()
+
     class Meta:
         ordering = ["-started_at", "-id"]
         constraints = [
@@ -181,6 +192,8 @@ class CallbackDay(models.Model):
     payload_hash = models.CharField(max_length=32, blank=True, default="")
     fetched_at = models.DateTimeField(default=timezone.now)
 
+    objects = TenantManager()
+
     class Meta:
         ordering = ["-day"]
         constraints = [
@@ -201,6 +214,8 @@ class CallbackSourceDay(models.Model):
     source_agent_id = models.CharField(max_length=255)
     name = models.CharField(max_length=200, blank=True, default="")
     count = models.PositiveIntegerField(default=0)
+
+    objects = TenantManager()
 
     class Meta:
         ordering = ["-day", "-count"]
@@ -255,6 +270,8 @@ class SyncRun(models.Model):
     error = models.TextField(blank=True, default="")
     details = models.JSONField(default=dict, blank=True)
 
+    objects = TenantManager()
+
     class Meta:
         ordering = ["-started_at"]
         indexes = [
@@ -290,6 +307,8 @@ class StreamState(models.Model):
     stream = models.CharField(max_length=16, choices=Stream.choices)
     cursor = models.JSONField(default=dict, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TenantManager()
 
     class Meta:
         constraints = [
@@ -328,6 +347,8 @@ class CallRollup(models.Model):
     duration_max = models.PositiveIntegerField(default=0)
     duration_hist = models.JSONField(default=list)
     hour_counts = models.JSONField(default=list)
+
+    objects = TenantManager()
 
     class Meta:
         constraints = [
@@ -374,6 +395,8 @@ class AgentDayRollup(models.Model):
     direction = models.CharField(max_length=32, blank=True, default="")
     is_testing = models.BooleanField(default=False)
 
+    objects = TenantManager()
+
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["environment", "day", "agent_external_id",
@@ -390,10 +413,3 @@ for _column in (*FIGURE_COLUMNS, *HOUR_COLUMNS):
     AgentDayRollup.add_to_class(
         _column, models.BigIntegerField(default=0) if _column == "talk_time"
         else models.PositiveIntegerField(default=0))
-
-
-# Voice-quality rollups of Origins calls live in their own module; imported here so Django
-# registers the model with this app.
-from sync.ledger_models import CallDayLedger  # noqa: E402, F401
-from sync.quality_models import QualityDayRollup  # noqa: E402, F401
-from sync.quarantine_models import RejectedRecord  # noqa: E402, F401

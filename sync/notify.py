@@ -14,8 +14,8 @@ logger = logging.getLogger("sync.notify")
 
 def recipients_for(environment: Environment) -> list[str]:
     return sorted(set(
-        Membership.objects.filter(organization=environment.organization,
-                                  role__in=[Role.OWNER, Role.ADMIN])
+        Membership.objects.for_organization(environment.organization)
+        .filter(role__in=[Role.OWNER, Role.ADMIN])
         .exclude(user__email="").values_list("user__email", flat=True)
     ))
 

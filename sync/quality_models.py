@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.db import models
 
 from portal.models import Environment
+from portal.tenancy import TenantManager
 
 # Upper bounds (inclusive, milliseconds) of the latency histogram; the last bucket is open.
 # 100 ms steps where voice agents live (a p50 within 100 ms), wider above 2 s.
@@ -40,6 +41,8 @@ class QualityDayRollup(models.Model):
     hangup_causes = models.JSONField(default=dict)
     sentiments = models.JSONField(default=dict)
     insights = models.JSONField(default=dict)
+
+    objects = TenantManager()
 
     class Meta:
         constraints = [

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Environment
+from portal.tenancy import TenantManager
 
 
 class RejectedRecord(models.Model):
@@ -32,6 +33,8 @@ class RejectedRecord(models.Model):
     last_seen_at = models.DateTimeField(_("last seen"), default=timezone.now)
     run = models.ForeignKey("sync.SyncRun", null=True, blank=True, on_delete=models.SET_NULL,
                             related_name="rejected_records")
+
+    objects = TenantManager()
 
     class Meta:
         ordering = ["-last_seen_at", "-id"]

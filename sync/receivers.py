@@ -17,6 +17,6 @@ def rebuild_reporting_days(sender, organization: Organization, **kwargs) -> int:
     for env in environments:
         env.organization = organization
         rebuild_rollups(env)
-    Environment.objects.filter(organization=organization).update(
+    Environment.objects.for_organization(organization).update(
         data_version=F("data_version") + 1)
     return len(environments)

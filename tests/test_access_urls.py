@@ -22,6 +22,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import RegexPattern
 
 from portal.access import READ_METHODS
+from portal.api import TenantScopedViewSet
 from portal.models import (
     ApiToken,
     AuditLog,
@@ -29,6 +30,7 @@ from portal.models import (
     Invitation,
     Membership,
     Organization,
+    Role,
 )
 from reports.models import ReportSubscription
 from sync.models import Agent, Call
@@ -143,9 +145,9 @@ def org_a_state(world) -> dict:
         "org": list(Organization.objects.filter(pk=org_a.pk).values()),
         "members": list(Membership.objects.filter(organization=org_a).values().order_by("pk")),
         "envs": list(Environment.objects.filter(organization=org_a).values().order_by("pk")),
-        "subs": list(ReportSubscription.objects.filter(organization=org_a).values()),
+        "subs": list(ReportSubscription.objects.for_organization(org_a).values()),
         "sub_members": list(ReportSubscription.members.through.objects.values().order_by("pk")),
-        "invitations": list(Invitation.objects.filter(organization=org_a).values()),
+        "invitations": list(Invitation.objects.for_organization(org_a).values()),
         "tokens": list(ApiToken.objects.exclude(user=world.users["bob"]).values()),
         "audit": AuditLog.objects.filter(organization=org_a).count(),
     }
@@ -166,8 +168,32 @@ def test_every_org_page_goes_through_org_page():
     assert not missing, missing
 
 
+def _tenant_viewset(route: Route) -> type | None:
+    cls = getattr(route.callback, "cls", None)
+    return cls if cls is not None and issubclass(cls, TenantScopedViewSet) else None
+
+
+def outsider_answer(route: Route, who: str) -> int | None:
+    """The one answer the design gives carol (another tenant) or nobody on a tenant route,
+    asked with org A's slug and ids; None where the design leaves it to the page (login,
+    public pages, the admin: checked for 5xx and leaks only)."""
+    if getattr(route.callback, "org_page", False):
+        if "GET" not in route.callback.allowed_methods:
+            return 405
+        return 302 if who == "anonymous" else 404  # the login page; another's: not found
+    if _tenant_viewset(route) is not None:
+        if who == "anonymous":
+            return 401  # DRF: the bearer-token scheme is named first
+        if (route.name or "").startswith("report"):
+            return 400  # every report needs ?environment=
+        return 404 if re.search(r"<(\w+:)?(pk|environment_pk)>|\(\?P<pk>", route.path) else 200
+    return None
+
+
 @pytest.mark.parametrize("who", ["carol", "anonymous"])
 def test_no_route_shows_org_a_to_outsiders(rich_world, who):
+    """Every route: no 5xx and no org A marker; and on tenant routes the one answer the
+    design gives (another tenant's object 404, anonymous to the login page or 401)."""
     client = Client(raise_request_exception=False)
     if who == "carol":
         client.force_login(rich_world.users["carol"])
@@ -175,6 +201,11 @@ def test_no_route_shows_org_a_to_outsiders(rich_world, who):
     for route in all_routes():
         url = concrete(rich_world, route)
         response = client.get(url)
+        expected = outsider_answer(route, who)
+        if expected is not None and response.status_code != expected:
+            failures.append((url, response.status_code, f"expected {expected}"))
+        if expected == 302 and not response["Location"].startswith("/accounts/login/"):
+            failures.append((url, response["Location"]))
         if response.status_code >= 500:
             failures.append((url, response.status_code))
         elif response.status_code == 200:
@@ -185,19 +216,38 @@ def test_no_route_shows_org_a_to_outsiders(rich_world, who):
     assert not failures, failures
 
 
+def viewer_write_answer(route: Route, method: str) -> int | None:
+    """The one answer the design gives a viewer's write on a tenant route: 405 where the
+    route takes no such method, 403 where it needs a higher role; None where a viewer may
+    write (their own tokens, saved views, banners) or the route is not a tenant one."""
+    if getattr(route.callback, "org_page", False):
+        if method.upper() not in route.callback.allowed_methods:
+            return 405
+        return 403 if route.callback.min_role != Role.VIEWER else None
+    cls = _tenant_viewset(route)
+    if cls is not None:
+        actions = getattr(route.callback, "actions", {})
+        return 403 if method in actions else 405
+    return None
+
+
 def test_bob_cannot_write_to_org_a_anywhere(rich_world):
     client = Client(raise_request_exception=False)
     bob = rich_world.users["bob"]
     before = org_a_state(rich_world)
     failures = []
+    checked = 0
     for route in all_routes():
         url = concrete(rich_world, route)
         for method in WRITES:
             client.force_login(bob)  # a logout URL must not end the walk
             response = getattr(client, method)(url, {})
-            if response.status_code >= 500:
-                failures.append((method, url, response.status_code))
+            expected = viewer_write_answer(route, method)
+            checked += expected is not None
+            if response.status_code >= 500 or expected not in (None, response.status_code):
+                failures.append((method, url, response.status_code, f"expected {expected}"))
     assert not failures, failures
+    assert checked > 150
     assert org_a_state(rich_world) == before
 
 

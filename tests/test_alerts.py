@@ -152,7 +152,7 @@ def test_two_evaluators_racing_send_one_notification(mirrored):
         errors = race(lambda: evaluate_rules(AFTER_DROP))
     assert errors == []
     assert sorted(m["To"] for m in sink.messages) == [f"r{i}@example.com" for i in range(4)]
-    assert AlertEvent.objects.count() == len(rules)
+    assert AlertEvent.objects.across_organizations().count() == len(rules)
 
 
 def test_a_snoozed_rule_records_the_change_but_sends_nothing(mirrored):
@@ -209,7 +209,8 @@ def test_a_crash_between_send_and_save_never_sends_twice(mirrored):
     # Later passes recover it: the unconfirmed address is never sent again, the other is.
     evaluate_rules(AFTER_DROP + timedelta(minutes=5))  # not stale yet: left alone
     assert len(mail.outbox) == 1
-    AlertEvent.objects.filter(pk=event.pk).update(claimed_at=AFTER_DROP - timedelta(hours=1))
+    AlertEvent.objects.across_organizations().filter(pk=event.pk).update(
+        claimed_at=AFTER_DROP - timedelta(hours=1))
     evaluate_rules(AFTER_DROP)
     assert [m.to[0] for m in mail.outbox] == ["a@example.com", "b@example.com"]
     event.refresh_from_db()
@@ -292,7 +293,7 @@ def test_api_rules_crud_secret_once_and_tenancy(cast, env_a, env_b, api_client_f
     url = f"/api/v1/alert-rules/{body['id']}/"
     shown = alice.get(url).json()
     assert "webhook_secret" not in shown and shown["compare_to"] == "week_ago"
-    rule = AlertRule.objects.get(pk=body["id"])
+    rule = AlertRule.objects.across_organizations().get(pk=body["id"])
     assert rule.webhook_secret() == body["webhook_secret"]
     patched = alice.patch(url, {"condition": "below", "threshold": 5}, format="json")
     assert patched.status_code == 200 and patched.json()["compare_to"] == ""
@@ -310,7 +311,7 @@ def test_api_rules_crud_secret_once_and_tenancy(cast, env_a, env_b, api_client_f
     stolen = carol.post("/api/v1/alert-rules/", rule_payload(env_a), format="json")
     assert stolen.status_code == 400 and "environments" in stolen.json()
     assert alice.delete(url).status_code == 204
-    assert not AlertRule.objects.exists()
+    assert not AlertRule.objects.across_organizations().exists()
 
 
 @pytest.mark.parametrize("fields, field", [
@@ -366,7 +367,7 @@ def test_pages_owner_edits_viewer_reads_other_tenant_404(mirrored, cast, client)
         "severity": "critical", "emails": "oncall@example.com", "language": "pt-br",
         "webhook_url": "http://127.0.0.1:9/hook", "webhook_format": "json", "enabled": "on"})
     assert form.status_code == 302, form.content
-    created = AlertRule.objects.get(name="Stale mirror")
+    created = AlertRule.objects.across_organizations().get(name="Stale mirror")
     shown = client.get(form["Location"]).text
     assert created.webhook_secret() in shown
     assert created.webhook_secret() not in client.get(form["Location"]).text  # once

@@ -61,10 +61,11 @@ def test_a_rule_is_judged_when_saved_and_worded_in_both_languages(mirrored, alic
 
     saved = client.post(BASE + "new/", _rule_form(mirrored))
     assert saved.status_code == 302, saved.content
-    rule = AlertRule.objects.get(name="Answer rate low")
+    rule = AlertRule.objects.across_organizations().get(name="Answer rate low")
     assert rule.state == "firing" and rule.last_evaluated_at is not None
     # The change is recorded now; its notification leaves with the next evaluation tick.
-    assert AlertEvent.objects.get(rule=rule).notify_status == NotifyStatus.PENDING
+    event = AlertEvent.objects.across_organizations().get(rule=rule)
+    assert event.notify_status == NotifyStatus.PENDING
     page = _text(client.get(saved["Location"]))
     assert "Firing" in page
     assert re.search(r"Answer rate \d\d(\.\d)? % is below 95 % \(\d{4}-\d\d-\d\d\)\.", page), page
@@ -126,14 +127,14 @@ def test_the_agent_is_picked_from_the_mirrored_agents(mirrored, alice, org_b):
     other = make_env(org_b, "Elsewhere", "talq_other")
     (stranger,) = make_agents(other, 1, prefix="them")
     refused = client.post(BASE + "new/", _rule_form(mirrored, agent_id=stranger.external_id))
-    assert refused.status_code == 400 and not AlertRule.objects.exists()
+    assert refused.status_code == 400 and not AlertRule.objects.across_organizations().exists()
     second = make_env(mirrored.organization, "Support", "talq_second")
     (not_chosen,) = make_agents(second, 1, prefix="support")
     refused = client.post(BASE + "new/", _rule_form(mirrored, agent_id=not_chosen.external_id))
     assert "This agent is not in the chosen environments." in refused.content.decode()
     chosen = client.post(BASE + "new/", _rule_form(mirrored, agent_id=f"agent-{mirrored.pk}-1"))
     assert chosen.status_code == 302
-    rule = AlertRule.objects.get()
+    rule = AlertRule.objects.across_organizations().get()
     assert rule.agent_id == f"agent-{mirrored.pk}-1"
     assert "agent Agent 1" in _text(client.get(chosen["Location"]))
 
@@ -142,7 +143,7 @@ def test_acknowledged_and_snoozed_show_everywhere_and_banners_hide_per_member(
         mirrored, alice, bob):
     owner, viewer = _client(alice), _client(bob)
     owner.post(BASE + "new/", _rule_form(mirrored, threshold="95"))
-    rule = AlertRule.objects.get()
+    rule = AlertRule.objects.across_organizations().get()
     banner = owner.get("/o/org-a/").content.decode()
     assert 'class="banner alert warning"' in banner and "Alert firing (Warning)" in banner
     assert re.search(r"Answer rate \d\d(\.\d)? % is below 95 %", _text(owner.get("/o/org-a/")))
@@ -173,7 +174,7 @@ def test_acknowledged_and_snoozed_show_everywhere_and_banners_hide_per_member(
 
 def test_another_tenant_cannot_dismiss(mirrored, alice, carol):
     _client(alice).post(BASE + "new/", _rule_form(mirrored))
-    rule = AlertRule.objects.get()
+    rule = AlertRule.objects.across_organizations().get()
     assert _client(carol).post(f"{BASE}{rule.pk}/dismiss/").status_code == 404
     assert _client(carol).post(f"/o/org-b/settings/alerts/{rule.pk}/dismiss/").status_code \
         == 404

@@ -212,11 +212,11 @@ def _emails(page, alice, width_name: str, language: str, viewport: dict) -> list
     sub = make_subscription(org, addresses=["ops@example.com"], language=language)
     summary = build_summary(org, list(org.environments.all()),
                             Period(today - timedelta(days=7), today - timedelta(days=1)))
-    rule = AlertRule.objects.get(organization=org)
+    rule = AlertRule.objects.across_organizations().get(organization=org)
     rule.language = language
     rule.save(update_fields=["language"])
     event = AlertEvent.objects.create(
-        rule=rule, organization=org, seq=AlertEvent.objects.filter(rule=rule).count() + 1,
+        rule=rule, organization=org, seq=rule.events.count() + 1,
         state="firing", metric="answer_rate", value=0.41, threshold=50, calls=120,
         window_start=timezone.now() - timedelta(hours=1), window_end=timezone.now(),
         created_at=timezone.now())

@@ -134,7 +134,7 @@ def talkover_face(api_client, org, envs) -> Answer:
 def csv_face(client, org, envs) -> Answer:
     response = client.get(f"/o/{org.slug}/", {
         "range": "custom", "start": START.isoformat(), "end": END.isoformat(),
-        "env": [e.pk for e in envs], "export": "daily"})
+        "env": [e.pk for e in envs], "format": "csv", "table": "series"})
     assert response.status_code == 200
     rows = read_csv(b"".join(response.streaming_content).decode())
     day_column = next(iter(rows[0]))

@@ -154,7 +154,7 @@ def test_page_api_and_csv_for_the_cast(synced, cast, client, api_client_for, org
     for shown in ("Latency p50", "Billed minutes", "not reported", "never mirrored",
                   "USER_BUSY", "positive", f'href="/o/{env.organization.slug}/quality/'):
         assert shown in html, shown
-    days = client.get(url + "&export=days")
+    days = client.get(url + "&format=csv&table=days")
     rows = list(csv.reader(io.StringIO(b"".join(days.streaming_content).decode("utf-8-sig"))))
     assert rows[0][:3] == ["day", "coverage", "calls"]
     assert ["2026-03-12", "missing", "", "", "", "", "", "", ""] in rows
@@ -195,3 +195,15 @@ def test_a_new_price_shows_at_once_though_reports_are_cached(synced, alice, api_
     assert after["cost"] == pytest.approx(before["cost"] * 2, abs=0.01)
     Environment.objects.filter(pk=env.pk).update(price_per_minute=None)
     assert client.get(api).json()["summary"]["totals"]["cost"] is None
+
+
+def test_an_undocumented_insight_is_read_whole_or_not_reported():
+    """`call_insights` is documented only as an object: a sentiment or intent that is not a
+    plain string fitting its column is "not reported", never cut (a cut value is a guess)
+    and never a rejection (one parser per kind of field: `validation.reported_text`)."""
+    from sync.providers.origins.quality import quality_columns
+
+    odd = quality_columns({"call_insights": {"sentiment": "x" * 33, "intent": "book\x07"}})
+    assert (odd["sentiment"], odd["insight"]) == ("", "")
+    fine = quality_columns({"call_insights": {"sentiment": "x" * 32, "intent": 7}})
+    assert (fine["sentiment"], fine["insight"]) == ("x" * 32, "")

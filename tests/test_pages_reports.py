@@ -57,11 +57,23 @@ def test_dashboard_query_count_does_not_grow_with_calls(client, alice, data_a,
 
 def test_dashboard_csv_exports(client, alice, data_a):
     _login(client, alice)
-    for kind, header in [("daily", "period_start,period_end,total"), ("callbacks", "day,mirrored"),
-                         ("heatmap", "weekday,00:00"), ("agents", "environment_id")]:
-        response = client.get(f"/o/org-a/?range=7d&export={kind}")
+    for table, header in [("series", "period_start,period_end,total"), ("days", "day,mirrored"),
+                          ("heatmap", "weekday,00:00"), ("agents", "environment_id"),
+                          ("", "period_start,period_end,total")]:
+        response = client.get(f"/o/org-a/?range=7d&format=csv&table={table}")
         assert response["Content-Type"].startswith("text/csv")
         assert b"".join(response.streaming_content).decode("utf-8-sig").startswith(header)
+
+
+def test_one_export_parameter(client, alice, data_a):
+    """`?format=csv&table=…` on every page (the API's spelling); an unknown table is a 400
+    naming the choices, and the old `?export=` (never in an email) shows the page."""
+    _login(client, alice)
+    for url in ("/o/org-a/", "/o/org-a/callbacks/", "/o/org-a/agents/", "/o/org-a/calls/"):
+        bad = client.get(url, {"range": "7d", "format": "csv", "table": "nope"})
+        assert bad.status_code == 400, url
+        old = client.get(url, {"range": "7d", "export": "csv"})
+        assert old.status_code == 200 and old["Content-Type"].startswith("text/html"), url
 
 
 @pytest.mark.parametrize("query,field,message", [
@@ -158,7 +170,7 @@ def test_origins_call_detail_shows_transcript_and_quality(client, alice, data_a)
 def test_callbacks_and_agents_pages(client, alice, data_a):
     _login(client, alice)
     assert "Per source agent" in client.get("/o/org-a/callbacks/").content.decode()
-    response = client.get("/o/org-a/callbacks/?export=sources")
+    response = client.get("/o/org-a/callbacks/?format=csv&table=sources")
     assert b"".join(response.streaming_content).decode("utf-8-sig").startswith("environment_id")
     html = client.get("/o/org-a/agents/?range=30d").content.decode()
     assert "Agent 2" in html and "agent=agent-" in html

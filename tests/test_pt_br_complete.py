@@ -287,7 +287,7 @@ def _page_routes(shown) -> list[str]:
 def test_every_page_form_and_message_reads_in_portuguese(rich_world):
     alice = rich_world.users["alice"]
     # Every banner shows: a firing rule and an environment whose token was rejected.
-    AlertRule.objects.filter(pk=rich_world.pairs[AlertRule][0].pk).update(
+    AlertRule.objects.across_organizations().filter(pk=rich_world.pairs[AlertRule][0].pk).update(
         state="firing", last_evaluated_at=datetime(2026, 11, 20, tzinfo=UTC))
     rich_world.env_a.status = "auth_failed"
     rich_world.env_a.save()
@@ -331,7 +331,7 @@ def test_every_page_form_and_message_reads_in_portuguese(rich_world):
 def test_every_email_reads_in_portuguese(rich_world):
     alice = rich_world.users["alice"]
     org = rich_world.env_a.organization
-    sub = ReportSubscription.objects.filter(organization=org).first()
+    sub = ReportSubscription.objects.across_organizations().filter(organization=org).first()
     sub.language = "pt-br"
     sub.attach_csv = True
     sub.save()

@@ -148,7 +148,7 @@ def test_query_count(env_a, small, django_assert_max_num_queries):
 def test_rejects_mixed_orgs_and_reversed_range(env_a, env_b):
     with pytest.raises(ValueError, match="single organisation"):
         calls_summary([env_a, env_b], date(2026, 1, 1), date(2026, 1, 2))
-    with pytest.raises(ValueError, match="before start"):
+    with pytest.raises(ValueError, match="before the start date"):
         calls_summary([env_a], date(2026, 1, 2), date(2026, 1, 1))
 
 

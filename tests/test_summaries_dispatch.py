@@ -61,18 +61,20 @@ def test_after_an_outage_only_the_latest_period_is_sent(sub):
 
 
 def test_a_stale_read_cannot_claim_a_run_twice(sub):
-    first, second = (ReportSubscription.objects.get(pk=sub.pk) for _ in range(2))
+    subs = ReportSubscription.objects.across_organizations()
+    first, second = (subs.get(pk=sub.pk) for _ in range(2))
     assert claim_run(first, RUN) is not None
     assert claim_run(second, RUN) is None  # its next_run_at no longer matches
-    assert ReportDelivery.objects.filter(subscription=sub).count() == 1
-    delivery = ReportDelivery.objects.get(subscription=sub)
+    assert ReportDelivery.objects.across_organizations().filter(subscription=sub).count() == 1
+    delivery = ReportDelivery.objects.across_organizations().get(subscription=sub)
     assert claim_delivery(delivery.pk, RUN) is True
     assert claim_delivery(delivery.pk, RUN) is False
 
 
 def test_a_reset_schedule_cannot_send_the_same_period_again(sub):
     dispatch(RUN)
-    ReportSubscription.objects.filter(pk=sub.pk).update(next_run_at=RUN + timedelta(hours=2))
+    ReportSubscription.objects.across_organizations().filter(pk=sub.pk).update(
+        next_run_at=RUN + timedelta(hours=2))
     result = dispatch(RUN + timedelta(hours=2))
     assert result.claimed == 0
     assert len(mail.outbox) == 2
@@ -91,7 +93,8 @@ def test_two_dispatchers_at_once_send_each_summary_once(env_a, alice):
     assert len(sink.messages) == 12  # 6 summaries x 2 recipients, none twice
     assert len(sink.to("alice@example.com")) == 6
     assert all(len(sink.to(f"r{i}@example.com")) == 1 for i in range(6))
-    assert ReportDelivery.objects.filter(status=DeliveryStatus.SENT).count() == len(subs)
+    sent = ReportDelivery.objects.across_organizations().filter(status=DeliveryStatus.SENT)
+    assert sent.count() == len(subs)
 
 
 def test_a_crash_between_send_and_save_never_sends_twice(sub):
@@ -176,7 +179,7 @@ def test_command_dry_run_lists_without_sending(sub, capsys):
     call_command("send_summaries", "--dry-run", "--now", "2026-11-23T11:05:00Z")
     out = capsys.readouterr().out
     assert "2026-11-16..2026-11-22" in out and "1 summary(ies) due" in out
-    assert mail.outbox == [] and not ReportDelivery.objects.exists()
+    assert mail.outbox == [] and not ReportDelivery.objects.across_organizations().exists()
     call_command("send_summaries", "--now", "2026-11-23T11:05:00+00:00")
     assert "sent: 1" in capsys.readouterr().out
     assert len(mail.outbox) == 2
@@ -194,7 +197,7 @@ def test_celery_task_is_registered_and_dispatches(sub, settings):
     assert "reports.send_due_summaries" in app.tasks
     entry = settings.CELERY_BEAT_SCHEDULE["send-due-summaries"]
     assert entry["task"] == "reports.send_due_summaries"
-    ReportSubscription.objects.filter(pk=sub.pk).update(next_run_at=datetime.now(UTC))
+    ReportSubscription.objects.across_organizations().filter(pk=sub.pk).update(next_run_at=datetime.now(UTC))
     assert send_due_summaries.apply().get() == {"claimed": 1, "sent": 1}
 
 

@@ -66,13 +66,13 @@ def test_agents_table_sorts_by_every_column(seeded, client, key, descending):
 def test_agents_csv_is_the_table_in_its_order(seeded, client):
     query = {"range": "30d", "sort": "environment", "env": [e.pk for e in seeded["envs"]]}
     table = client.get("/o/org-a/agents/", query).context["rows"]
-    rows = _csv(client.get("/o/org-a/agents/", {**query, "export": "csv"}))
+    rows = _csv(client.get("/o/org-a/agents/", {**query, "format": "csv"}))
     assert rows[0][:4] == ["environment_id", "environment", "agent_id", "agent_name"]
     assert [(r[1], r[2]) for r in rows[1:]] == [(env, a.agent_id) for a, env in table]
     assert [int(r[4]) for r in rows[1:]] == [a.figures.total for a, _env in table]
     # Filtered to one environment: only its agents.
     one = _csv(client.get("/o/org-a/agents/", {"range": "30d", "env": seeded["envs"][1].pk,
-                                               "export": "csv"}))
+                                               "format": "csv"}))
     assert {r[1] for r in one[1:]} == {"Beta desk"} and len(one) == 4  # 2 agents + none
 
 

@@ -145,8 +145,7 @@ class AlertEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
     filter_backends = [OrderingFilter]
     ordering_fields = ["created_at"]
 
-    def filter_queryset(self, queryset):
-        queryset = super().filter_queryset(queryset)
+    def safely_filter_queryset(self, queryset):
         rule = self.request.query_params.get("rule")
         if rule is not None:
             if as_id(rule) is None:

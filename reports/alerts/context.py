@@ -19,8 +19,8 @@ def firing_alerts(request: HttpRequest) -> dict:
         return {}
 
     def shown() -> list[AlertRule]:
-        rules = AlertRule.objects.filter(organization=organization, enabled=True,
-                                         state=RuleState.FIRING)
+        rules = AlertRule.objects.for_organization(organization).filter(
+            enabled=True, state=RuleState.FIRING)
         if request.user.is_authenticated:
             rules = rules.exclude(Exists(BannerDismissal.objects.filter(
                 rule=OuterRef("pk"), user=request.user, state_seq=OuterRef("state_seq"))))

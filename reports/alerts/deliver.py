@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -28,6 +28,11 @@ MAX_ATTEMPTS = 3
 STALE_AFTER = timedelta(minutes=10)
 PENDING, SENDING, SENT, FAILED, UNKNOWN = "pending", "sending", "sent", "failed", "unknown"
 WEBHOOK = "webhook"
+
+
+def _events() -> QuerySet[AlertEvent]:
+    """Every organisation's events: notifications are sent for them all (the named door)."""
+    return AlertEvent.objects.across_organizations()
 
 
 def rule_link(event: AlertEvent) -> str:
@@ -62,7 +67,7 @@ def webhook_text(event: AlertEvent) -> str:
 
 def claim(event_id: int, now: datetime) -> bool:
     """Move a pending or retrying event to "sending"; True for the one process that did."""
-    return bool(AlertEvent.objects.filter(pk=event_id).filter(
+    return bool(_events().filter(pk=event_id).filter(
         Q(notify_status=NotifyStatus.PENDING) | Q(notify_status=NotifyStatus.RETRYING)
     ).update(notify_status=NotifyStatus.SENDING, claimed_at=now,
              attempts=F("attempts") + 1))
@@ -141,9 +146,9 @@ def _conclude(event: AlertEvent, now: datetime) -> str:
 def recover_stale(now: datetime) -> int:
     """Events left "sending" by a worker that died: unconfirmed channels become unknown."""
     recovered = 0
-    for event in AlertEvent.objects.filter(notify_status=NotifyStatus.SENDING,
+    for event in _events().filter(notify_status=NotifyStatus.SENDING,
                                            claimed_at__lt=now - STALE_AFTER):
-        if not AlertEvent.objects.filter(pk=event.pk, notify_status=NotifyStatus.SENDING,
+        if not _events().filter(pk=event.pk, notify_status=NotifyStatus.SENDING,
                                          claimed_at=event.claimed_at).update(claimed_at=now):
             continue  # another evaluator is recovering it
         recovered += 1
@@ -163,13 +168,13 @@ def deliver_pending(now: datetime | None = None) -> dict[str, int]:
     now = now or timezone.now()
     recover_stale(now)
     counts: dict[str, int] = {}
-    ready = AlertEvent.objects.filter(
+    ready = _events().filter(
         notify_status__in=[NotifyStatus.PENDING, NotifyStatus.RETRYING]
     ).order_by("created_at", "pk").values_list("pk", flat=True)
     for event_id in list(ready):
         if not claim(event_id, now):
             continue
-        event = AlertEvent.objects.select_related("rule__organization").get(pk=event_id)
+        event = _events().select_related("rule__organization").get(pk=event_id)
         try:
             status = send(event, now)
         except Exception:  # noqa: BLE001 - a template bug: keep it for a retry, go on

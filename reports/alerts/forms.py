@@ -7,10 +7,10 @@ hand was a guess), and a new rule speaks the language of the member creating it.
 from __future__ import annotations
 
 from django import forms
-from django.contrib.auth import get_user_model
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
+from portal.forms import choices_of
 from portal.models import Organization
 from reports.alerts.models import AlertRule
 from reports.alerts.validation import rule_errors
@@ -26,7 +26,7 @@ def agent_choices(organization: Organization, current: str) -> list:
     choices: list = [("", _("Every agent"))]
     groups: dict[str, list[tuple[str, str]]] = {}
     known = set()
-    for agent in (Agent.objects.filter(environment__organization=organization)
+    for agent in (Agent.objects.for_organization(organization)
                   .select_related("environment").order_by("environment__name", "name", "pk")):
         groups.setdefault(agent.environment.name, []).append(
             (agent.external_id, agent.name or agent.external_id))
@@ -64,10 +64,7 @@ class AlertRuleForm(WebhookFieldsMixin, forms.ModelForm):
     def __init__(self, *args, organization: Organization, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.organization = organization
-        self.fields["environments"].queryset = organization.environments.order_by("name")
-        self.fields["members"].queryset = get_user_model().objects.filter(
-            memberships__organization=organization).order_by("username")
-        self.fields["members"].label_from_instance = lambda u: f"{u.get_username()} <{u.email}>"
+        choices_of(self, organization)
         self.fields["agent_id"] = forms.ChoiceField(
             required=False, label=_lazy("Agent"),
             choices=agent_choices(organization, self.instance.agent_id),

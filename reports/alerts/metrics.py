@@ -1,8 +1,9 @@
 """The value of a metric over a span: daily windows read the rollups, hourly ones the calls.
 
 `AgentDayRollup` (one row per environment, local day, agent, direction) serves `day` and
-`7d`; `1h` and `24h` count raw calls through the (environment, started_at) index, a few
-hundred rows at most. Testing calls never count, as in every aggregate.
+`7d`; `1h` and `24h` count raw calls (the one call filter, `reports.call_filter`) through
+the (environment, started_at) index, a few hundred rows at most. Testing calls never
+count, as in every aggregate.
 """
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from django.utils import timezone
 from portal.models import Environment, EnvironmentStatus
 from reports.alerts.models import CALLBACK_METRICS, Metric
 from reports.alerts.windows import Span
-from sync.models import ANSWERED_STATUSES, AgentDayRollup, Call, CallbackDay, CallStatus
+from reports.call_filter import CallCriteria, filter_calls
+from sync.models import ANSWERED_STATUSES, AgentDayRollup, CallbackDay, CallStatus
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,10 +59,9 @@ def _calls_from_rollups(env_ids: Sequence[int], span: Span, agent_id: str) -> Fi
 
 
 def _calls_from_mirror(env_ids: Sequence[int], span: Span, agent_id: str) -> Figures:
-    rows = Call.objects.filter(environment_id__in=env_ids, started_at__gte=span.start,
-                               started_at__lt=span.end, is_testing=False)
-    if agent_id:
-        rows = rows.filter(agent_external_id=agent_id)
+    rows = filter_calls(CallCriteria(environment_ids=env_ids, started_from=span.start,
+                                     started_before=span.end,
+                                     agent_ids=[agent_id] if agent_id else None))
     connected = Q(status__in=list(ANSWERED_STATUSES))
     got = rows.order_by().aggregate(
         calls=Count("pk"), answered=Count("pk", filter=connected),

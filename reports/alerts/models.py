@@ -8,9 +8,10 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from portal import crypto
+from portal import crypto, tenancy
 from portal.bounds import StorableDateTimeField
 from portal.models import Environment, Organization
+from portal.tenancy import StrictTenantManager
 
 
 class Metric(models.TextChoices):
@@ -139,6 +140,8 @@ class AlertRule(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = StrictTenantManager()
+
     class Meta:
         ordering = ["organization__name", "name", "id"]
         indexes = [models.Index(fields=["enabled", "organization"], name="alertrule_enabled")]
@@ -179,7 +182,7 @@ class AlertRule(models.Model):
     def recipient_emails(self) -> list[str]:
         """Members' addresses (still members of the organisation), then extra addresses."""
         found = [u.email.lower() for u in
-                 self.members.filter(memberships__organization=self.organization_id)
+                 tenancy.scope(self.members.all(), self.organization_id)
                  .exclude(email="").order_by("email")]
         for address in self.emails:
             if address.lower() not in found:
@@ -232,6 +235,8 @@ class AlertEvent(models.Model):
     notified_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True, default="")
 
+    objects = StrictTenantManager()
+
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
@@ -255,6 +260,8 @@ class BannerDismissal(models.Model):
                              related_name="+")
     state_seq = models.PositiveIntegerField()
     dismissed_at = models.DateTimeField(auto_now=True)
+
+    objects = StrictTenantManager()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["rule", "user"],

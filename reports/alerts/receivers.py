@@ -19,7 +19,8 @@ def evaluate_after_sync(sender, environment, outcome, **kwargs) -> bool:
     Queued, not run here: the sync's worker goes on with the next environment, and the
     evaluation runs on the `email` queue with the other notifications.
     """
-    if not AlertRule.objects.filter(enabled=True, environments=environment.pk).exists():
+    if not AlertRule.objects.for_organization(environment.organization_id).filter(
+            enabled=True, environments=environment.pk).exists():
         return False
     try:
         enqueue("reports.evaluate_alerts", environment_id=environment.pk)

@@ -163,7 +163,9 @@ def email_action(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, template, {"expired": True}, status=410)
     rule = None
     if data is not None:
-        rule = AlertRule.objects.filter(pk=data[0]).select_related("organization").first()
+        # The signed link is the credential, not a membership: the named door.
+        rule = (AlertRule.objects.across_organizations().filter(pk=data[0])
+                .select_related("organization").first())
     if rule is None:
         return render(request, template, {"invalid": True}, status=404)
     context = {"rule": rule, "email": data[1], "snooze_choices": list(SNOOZE_LABELS.items()),
@@ -183,8 +185,8 @@ def email_action(request: HttpRequest, token: str) -> HttpResponse:
 def banner_dismiss(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
     """Hide a rule's banner for this member until the rule changes state again."""
     rule = request.tenant.get(AlertRule, pk=pk)
-    BannerDismissal.objects.update_or_create(rule=rule, user=request.user,
-                                             defaults={"state_seq": rule.state_seq})
+    request.tenant.scoped(BannerDismissal).update_or_create(
+        rule=rule, user=request.user, defaults={"state_seq": rule.state_seq})
     back = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()},
                                            require_https=request.is_secure()):

@@ -17,7 +17,8 @@ Interface (stable; other branches depend on it)::
 - `environments`: a list or queryset of `Environment` of ONE organisation (ValueError
   otherwise). Scope it with `portal.access` first: these functions do not check access.
 - `start`, `end`: inclusive `date`s. Calls use organisation-local days; callbacks use the
-  upstream's days. `end < start` raises ValueError; callers validate user input first
+  upstream's days. A range the rules of `reports.days` refuse (reversed, outside
+  2000..2100) raises `ScopeError` (a ValueError); callers validate user input first
   (`MAX_RANGE_DAYS`).
 - Filters take one value, a list, or None (= all). `is_testing` calls are excluded unless
   `include_testing=True`.
@@ -35,6 +36,7 @@ Interface (stable; other branches depend on it)::
 """
 from __future__ import annotations
 
+from reports.days import MAX_RANGE_DAYS
 from reports.queries.callbacks import (
     CallbackDayRow,
     CallbacksSummary,
@@ -51,7 +53,7 @@ from reports.queries.calls import (
     calls_in_range,
     calls_summary,
 )
-from reports.queries.common import MAX_RANGE_DAYS, Delta, Interval, as_jsonable
+from reports.queries.common import Delta, Interval, as_jsonable
 from reports.queries.freshness import Freshness, freshness
 
 __all__ = [

@@ -13,10 +13,10 @@ from datetime import date
 from django.db.models import QuerySet
 
 from portal.models import Environment
+from reports.days import check_range
 from reports.queries.common import (
     Comparison,
     Delta,
-    check_range,
     compare_spans,
     days_in,
     delta,
@@ -102,7 +102,7 @@ def callbacks_summary(
     end: date,
 ) -> CallbacksSummary:
     """Callback figures of `environments` for the days start..end (inclusive); three queries."""
-    check_range(start, end)
+    check_range(start, end, max_days=None)  # the one range rule set (reports.days)
     envs, _ = resolve_environments(environments)
     env_ids = [e.pk for e in envs]
     prev_start, prev_end = previous_period(start, end)

@@ -11,16 +11,16 @@ import dataclasses
 from collections.abc import Iterable, Sequence
 from datetime import date
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from portal.models import Environment
-from reports.call_search import search_calls
+from reports.call_filter import CallCriteria, filter_calls
+from reports.days import check_range
 from reports.queries import rollup_sql as sql
 from reports.queries.common import (
     Comparison,
     Delta,
     Interval,
-    check_range,
     compare_spans,
     days_in,
     delta,
@@ -36,7 +36,6 @@ from reports.queries.hourly import HourPoint, hourly_points
 from reports.queries.rollup_sql import figures_per_agent, figures_per_day
 from sync.coverage import Coverage, DayState, calls_coverage
 from sync.models import ANSWERED_STATUSES, Agent, Call, CallStatus
-from sync.rollups import local_day_bounds
 
 ANSWERED = {str(s) for s in ANSWERED_STATUSES}
 
@@ -170,19 +169,6 @@ def _call_filters(agent_ids: Sequence[str] | str | None, direction: Sequence[str
                        normalize_choice(status), include_testing)
 
 
-def _filter_q(f: CallFilters) -> Q:
-    q = Q()
-    if f.agent_id:
-        q &= Q(agent_external_id__in=f.agent_id)
-    if f.direction:
-        q &= Q(direction__in=f.direction)
-    if f.status:
-        q &= Q(status__in=f.status)
-    if not f.include_testing:
-        q &= Q(is_testing=False)
-    return q
-
-
 def calls_summary(
     environments: Iterable[Environment] | QuerySet[Environment],
     start: date,
@@ -200,7 +186,7 @@ def calls_summary(
     `include_testing`. Three queries at most (four if `environments` is a queryset): figures
     per day over both periods, figures per agent, agent names.
     """
-    check_range(start, end)
+    check_range(start, end, max_days=None)  # the one range rule set (reports.days)
     interval = Interval(interval)
     envs, org = resolve_environments(environments)
     chosen = _call_filters(agent_ids, direction, status, include_testing)
@@ -305,14 +291,12 @@ def calls_in_range(
     include_testing: bool = False,
     search: str | None = None,
 ) -> QuerySet[Call]:
-    """Raw calls behind a summary (drill-down): same days, same filters, newest first;
-    `search` narrows them by the explorer's one search rule (`reports.call_search`)."""
-    check_range(start, end)
+    """Raw calls behind a summary (drill-down): same days, same filters, newest first, through
+    the one call filter (`reports.call_filter`, the explorer's); `search` is its search rule."""
+    check_range(start, end, max_days=None)  # the one range rule set (reports.days)
     envs, org = resolve_environments(environments)
-    first, _ = local_day_bounds(start, org.tzinfo)
-    _, after = local_day_bounds(end, org.tzinfo)
-    q = _filter_q(_call_filters(agent_ids, direction, status, include_testing))
-    calls = Call.objects.filter(
-        q, environment__in=[e.pk for e in envs], started_at__gte=first, started_at__lt=after,
-    )
-    return search_calls(calls, search).order_by("-started_at", "-id")
+    chosen = _call_filters(agent_ids, direction, status, include_testing)
+    return filter_calls(CallCriteria(
+        environment_ids=[e.pk for e in envs], timezone=org.tzinfo, start=start, end=end,
+        agent_ids=chosen.agent_id, direction=chosen.direction, status=chosen.status,
+        include_testing=include_testing, search=search)).order_by("-started_at", "-id")

@@ -13,9 +13,6 @@ from django.db.models import QuerySet
 from portal.models import Environment, Organization
 from sync.coverage import Coverage
 
-# Longest range a report may cover; the API refuses longer ones with a field error.
-MAX_RANGE_DAYS = 366
-
 
 class Interval(StrEnum):
     """Granularity of a report series; weeks start on Monday, all in the org's timezone."""
@@ -105,12 +102,6 @@ def compare_spans(coverage: Coverage, start: date, end: date) -> Comparison:
 def rate(part: int, whole: int) -> float | None:
     """part / whole rounded to 4 places, or None when there is nothing to divide by."""
     return round(part / whole, 4) if whole else None
-
-
-def check_range(start: date, end: date) -> None:
-    """Raise ValueError for a reversed range (the API validates ranges before calling)."""
-    if end < start:
-        raise ValueError(f"end ({end}) is before start ({start})")
 
 
 def days_in(start: date, end: date) -> list[date]:

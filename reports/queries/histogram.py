@@ -1,13 +1,22 @@
-"""Percentiles read from the rollups' duration histograms (exact to within one bucket)."""
+"""Percentiles read from the rollups' histograms (exact to within one bucket): call durations
+(`sync.rollups.bucket_bounds`) and Origins latencies (`latency_bounds`)."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
+from sync.quality_models import LATENCY_BUCKETS
 from sync.rollups import bucket_bounds
 
 
-def percentile(hist: Sequence[int], fraction: float, max_value: int) -> int | None:
+def latency_bounds(index: int) -> tuple[int, int | None]:
+    """(lower, upper) milliseconds of a latency bucket; the last one is open (None)."""
+    lower = LATENCY_BUCKETS[index - 1] if index > 0 else 0
+    return lower, LATENCY_BUCKETS[index] if index < len(LATENCY_BUCKETS) else None
+
+
+def percentile(hist: Sequence[int], fraction: float, max_value: int,
+               bounds: Callable[[int], tuple[int, int | None]] = bucket_bounds) -> int | None:
     """The nearest-rank percentile of the histogram, interpolated inside its bucket.
 
     The rank is ceil(fraction × n) (so the median of 1..4 is 2, like the raw figure
@@ -21,7 +30,7 @@ def percentile(hist: Sequence[int], fraction: float, max_value: int) -> int | No
     seen = 0
     for index, count in enumerate(hist):
         if count and seen + count >= rank:
-            lower, upper = bucket_bounds(index)
+            lower, upper = bounds(index)
             upper = max_value if upper is None else min(upper, max(max_value, lower + 1))
             within = rank - seen
             return lower + max(1, round((upper - lower) * within / count))

@@ -2,9 +2,9 @@
 
 The rollups keep calls per day (their hour counts are not split by status), so a one-day
 chart of 24 points by outcome is read from the raw calls of that day: one grouped query
-over at most a day of calls, through `calls_in_range` (the same days, filters and test-call
-rule as every other figure). Hours are the organisation's, as in the explorer's `hour`
-filter, so each bar opens exactly its calls.
+over at most a day of calls, through the one call filter (`reports.call_filter`: the same
+days, filters and test-call rule as the explorer's). Hours are the organisation's, as in
+the explorer's `hour` filter, so each bar opens exactly its calls.
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from django.db.models import Count
 from django.db.models.functions import ExtractHour
 
 from portal.models import Environment
+from reports.call_filter import CallCriteria, filter_calls
 from reports.queries.common import rate, resolve_environments
 from sync.models import ANSWERED_STATUSES, CallStatus
 
@@ -44,13 +45,13 @@ def hourly_points(environments: Sequence[Environment], day: date, *,
                   status: Sequence[str] | None = None,
                   include_testing: bool = False) -> list[HourPoint]:
     """24 points (local hours 0-23) of the calls of `day` (hours without calls count 0)."""
-    from reports.queries.calls import calls_in_range  # calls.py builds its summary with us
-
     envs, org = resolve_environments(environments)
     counts = [dict.fromkeys(("total", *_GROUPS.values(), "other"), 0) for _ in range(24)]
-    rows = (calls_in_range(envs, day, day, agent_ids=agent_ids, direction=direction,
-                           status=status, include_testing=include_testing)
-            .order_by().annotate(local_hour=ExtractHour("started_at", tzinfo=org.tzinfo))
+    calls = filter_calls(CallCriteria(
+        environment_ids=[e.pk for e in envs], timezone=org.tzinfo, start=day, end=day,
+        agent_ids=agent_ids, direction=direction, status=status,
+        include_testing=include_testing))
+    rows = (calls.order_by().annotate(local_hour=ExtractHour("started_at", tzinfo=org.tzinfo))
             .values("local_hour", "status").annotate(n=Count("id")))
     for row in rows:
         hour = counts[row["local_hour"]]

@@ -12,17 +12,18 @@ or every day of an environment never read, are missing — their figures are abs
 from __future__ import annotations
 
 import dataclasses
-import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 
 from django.db.models import QuerySet
 
 from portal.models import Environment, Provider
-from reports.queries.common import check_range, days_in, resolve_environments
+from reports.days import check_range
+from reports.queries.common import days_in, resolve_environments
+from reports.queries.histogram import latency_bounds, percentile
 from sync.models import Agent, StreamState
-from sync.quality_models import LATENCY_BUCKET_COUNT, LATENCY_BUCKETS, QualityDayRollup
+from sync.quality_models import LATENCY_BUCKET_COUNT, QualityDayRollup
 from sync.rollups import local_day_bounds
 
 COMPLETE, PARTIAL, MISSING = "complete", "partial", "missing"
@@ -139,8 +140,8 @@ class _Sum:
         billed = self.billed_calls > 0
         return QualityFigures(
             calls=self.calls, latency_calls=self.latency_calls,
-            latency_p50_ms=latency_percentile(self.hist, 0.5, self.latency_max),
-            latency_p90_ms=latency_percentile(self.hist, 0.9, self.latency_max),
+            latency_p50_ms=percentile(self.hist, 0.5, self.latency_max, latency_bounds),
+            latency_p90_ms=percentile(self.hist, 0.9, self.latency_max, latency_bounds),
             billed_calls=self.billed_calls,
             billed_minutes=round(self.billed_seconds / 60, 2) if billed else None,
             cost=round(float(self.cost), 2) if billed and self.cost is not None else None,
@@ -148,24 +149,6 @@ class _Sum:
 
 
 _MAPS = ("hangup_sources", "hangup_causes", "sentiments", "insights")
-
-
-def latency_percentile(hist: Sequence[int], fraction: float, max_value: int) -> int | None:
-    """Nearest-rank percentile (ms) of a latency histogram, interpolated inside its bucket;
-    None when no call reported a latency. The open last bucket is capped by the largest."""
-    n = sum(hist)
-    if n == 0:
-        return None
-    rank = max(1, math.ceil(fraction * n))
-    seen = 0
-    for index, count in enumerate(hist):
-        if count and seen + count >= rank:
-            lower = LATENCY_BUCKETS[index - 1] if index > 0 else 0
-            upper = LATENCY_BUCKETS[index] if index < len(LATENCY_BUCKETS) else max_value
-            upper = min(upper, max(max_value, lower + 1))
-            return lower + max(1, round((upper - lower) * (rank - seen) / count))
-        seen += count
-    return max_value
 
 
 def origins_environments(environments: Iterable[Environment]) -> list[Environment]:
@@ -212,7 +195,7 @@ def _coverage(envs: list[Environment], days: list[date]) -> tuple[dict[date, str
 def quality_summary(environments: Iterable[Environment] | QuerySet[Environment], start: date,
                     end: date, *, agent_ids: list[str] | None = None) -> QualitySummary:
     """The Quality report of the Origins environments among `environments` over start..end."""
-    check_range(start, end)
+    check_range(start, end, max_days=None)  # the one range rule set (reports.days)
     envs, org = resolve_environments(environments)
     envs = origins_environments(envs)
     days = days_in(start, end)

@@ -15,4 +15,4 @@ def saved_views(request: HttpRequest) -> dict:
     if organization is None or not request.user.is_authenticated:
         return {}
     return {"saved_views": SimpleLazyObject(lambda: list(visible_to(
-        SavedView.objects.filter(organization=organization), request.user)[:MENU_SIZE]))}
+        SavedView.objects.for_organization(organization), request.user)[:MENU_SIZE]))}

@@ -10,7 +10,7 @@ from portal.bounds import OUT_OF_BOUNDS, date_problem
 from reports.saved_views.models import SavedView
 
 # Parameters that are not part of "the view": the page number, exports, the CSRF token.
-NOT_FILTERS = frozenset({"page", "export", "format", "csrfmiddlewaretoken"})
+NOT_FILTERS = frozenset({"page", "format", "table", "csrfmiddlewaretoken"})
 MAX_QUERY = 2000
 
 

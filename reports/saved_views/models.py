@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Organization
+from portal.tenancy import StrictTenantManager
 
 
 class ViewPage(models.TextChoices):
@@ -35,6 +36,8 @@ class SavedView(models.Model):
     shared = models.BooleanField(_("shared with the organisation"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = StrictTenantManager()
 
     class Meta:
         ordering = ["name", "pk"]

@@ -1,13 +1,18 @@
 """Human-triggered sends (settings page and admin): a test send, a deliberate re-send."""
 from __future__ import annotations
 
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from reports.models import DeliveryStatus, ReportDelivery, ReportSubscription
 from reports.summaries.dispatch import send_claimed
 from reports.summaries.schedule import period_for_run
 from reports.summaries.send import FAILED, PENDING, UNKNOWN
+
+
+def _deliveries() -> QuerySet[ReportDelivery]:
+    """Deliveries by id, whatever the organisation: the caller found them through a door."""
+    return ReportDelivery.objects.across_organizations()
 
 
 def send_test(sub: ReportSubscription, user, recipients: list[str] | None = None) -> ReportDelivery:
@@ -41,7 +46,7 @@ def resend(delivery: ReportDelivery, now=None) -> bool:
         for email, state in delivery.recipients.items()
     }
     return bool(
-        ReportDelivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.FAILED).update(
+        _deliveries().filter(pk=delivery.pk, status=DeliveryStatus.FAILED).update(
             status=DeliveryStatus.PENDING, recipients=recipients, attempts=F("attempts") * 0,
             next_attempt_at=None, error="Re-send requested.",
         )

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from reports.models import DeliveryStatus, ReportDelivery, ReportSubscription
@@ -27,6 +27,16 @@ log = logging.getLogger(__name__)
 
 # A "sending" delivery idle this long lost its worker (sends save a heartbeat per recipient).
 STALE_AFTER = timedelta(minutes=30)
+
+
+def _subscriptions() -> QuerySet[ReportSubscription]:
+    """Every organisation's subscriptions: the dispatcher serves them all (the named door)."""
+    return ReportSubscription.objects.across_organizations()
+
+
+def _deliveries() -> QuerySet[ReportDelivery]:
+    """Every organisation's deliveries: the dispatcher claims them all (the named door)."""
+    return ReportDelivery.objects.across_organizations()
 
 
 @dataclass
@@ -45,9 +55,9 @@ class DispatchResult:
 def _schedule_new(now: datetime) -> int:
     """Give active subscriptions without a next run one (created by code that did not)."""
     scheduled = 0
-    unscheduled = ReportSubscription.objects.filter(active=True, next_run_at__isnull=True)
+    unscheduled = _subscriptions().filter(active=True, next_run_at__isnull=True)
     for sub in unscheduled.select_related("organization"):
-        scheduled += ReportSubscription.objects.filter(
+        scheduled += _subscriptions().filter(
             pk=sub.pk, next_run_at__isnull=True
         ).update(next_run_at=next_run_for(sub, now))
     return scheduled
@@ -65,7 +75,7 @@ def claim_run(sub: ReportSubscription, now: datetime) -> ReportDelivery | None:
     period = period_for_run(sub.cadence, latest, sub.tzinfo)
     try:
         with transaction.atomic():
-            moved = ReportSubscription.objects.filter(
+            moved = _subscriptions().filter(
                 pk=sub.pk, active=True, next_run_at=run_at
             ).update(next_run_at=next_run_for(sub, max(now, run_at)))
             if not moved:
@@ -77,7 +87,7 @@ def claim_run(sub: ReportSubscription, now: datetime) -> ReportDelivery | None:
     except IntegrityError:
         # This period was already delivered (the schedule was edited or reset): the UPDATE
         # rolled back with it, so move the schedule on without sending.
-        ReportSubscription.objects.filter(pk=sub.pk, next_run_at=run_at).update(
+        _subscriptions().filter(pk=sub.pk, next_run_at=run_at).update(
             next_run_at=next_run_for(sub, max(now, run_at))
         )
         return None
@@ -86,7 +96,7 @@ def claim_run(sub: ReportSubscription, now: datetime) -> ReportDelivery | None:
 def claim_delivery(delivery_id: int, now: datetime) -> bool:
     """Move a pending or due-retry delivery to "sending"; True for the one process that did."""
     return bool(
-        ReportDelivery.objects.filter(pk=delivery_id)
+        _deliveries().filter(pk=delivery_id)
         .filter(
             Q(status=DeliveryStatus.PENDING)
             | Q(status=DeliveryStatus.RETRYING, next_attempt_at__lte=now)
@@ -96,12 +106,12 @@ def claim_delivery(delivery_id: int, now: datetime) -> bool:
 
 
 def _recover_stale(now: datetime) -> None:
-    stale = ReportDelivery.objects.filter(
+    stale = _deliveries().filter(
         status=DeliveryStatus.SENDING, claimed_at__lt=now - STALE_AFTER
     )
     for delivery in stale.select_related("subscription"):
         # Claim the recovery itself, so two dispatchers do not both resume it.
-        if ReportDelivery.objects.filter(
+        if _deliveries().filter(
             pk=delivery.pk, status=DeliveryStatus.SENDING, claimed_at=delivery.claimed_at
         ).update(claimed_at=now):
             log.warning("summary delivery %s was interrupted; recovering", delivery.pk)
@@ -112,7 +122,7 @@ def send_claimed(delivery_id: int, now: datetime, summaries: dict | None = None)
     """Claim and send one delivery; None if another process holds it."""
     if not claim_delivery(delivery_id, now):
         return None
-    delivery = ReportDelivery.objects.select_related(
+    delivery = _deliveries().select_related(
         "subscription__organization"
     ).get(pk=delivery_id)
     return deliver(delivery, now, summaries)
@@ -122,7 +132,7 @@ def dispatch(now: datetime | None = None, *, dry_run: bool = False) -> DispatchR
     """One pass: schedule, claim due runs, recover interrupted sends, send what is due."""
     now = now or timezone.now()
     result = DispatchResult()
-    due = ReportSubscription.objects.filter(active=True, next_run_at__lte=now).select_related(
+    due = _subscriptions().filter(active=True, next_run_at__lte=now).select_related(
         "organization"
     ).order_by("next_run_at", "pk")
     if dry_run:
@@ -138,7 +148,7 @@ def dispatch(now: datetime | None = None, *, dry_run: bool = False) -> DispatchR
         if claim_run(sub, now) is not None:
             result.claimed += 1
     _recover_stale(now)
-    ready = ReportDelivery.objects.filter(
+    ready = _deliveries().filter(
         Q(status=DeliveryStatus.PENDING)
         | Q(status=DeliveryStatus.RETRYING, next_attempt_at__lte=now)
     ).order_by("created_at", "pk").values_list("pk", flat=True)

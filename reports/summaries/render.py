@@ -9,7 +9,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.utils import translation
 
-from reports.csv import csv_lines
+from reports.csv import csv_lines, summary_rows
 from reports.drill import CALLBACKS_WHY_NOT
 from reports.models import ReportSubscription
 from reports.summaries.figures import Summary
@@ -40,21 +40,9 @@ class SummaryMessage(EmailMultiAlternatives):
         return related
 
 
-CSV_COLUMNS = [
-    "environment", "period_start", "period_end", "calls", "answered", "answer_rate",
-    "talk_time_seconds", "callbacks_received", "callbacks_answered", "callbacks_unmatched",
-]
-
-
 def summary_csv(summary: Summary) -> str:
-    """Per-environment figures of the period plus a TOTAL row (rates as fractions, 0–1)."""
-    rows = [(e.name, e.calls, e.callbacks) for e in summary.environments]
-    rows.append(("TOTAL", summary.calls.totals, summary.callbacks.totals))
-    return "".join(csv_lines([CSV_COLUMNS, *(
-        [name, summary.period.start.isoformat(), summary.period.end.isoformat(),
-         calls.total, calls.answered, "" if calls.answer_rate is None else calls.answer_rate,
-         calls.talk_time_total, callbacks.received, callbacks.answered, callbacks.unmatched]
-        for name, calls, callbacks in rows)]))
+    """The attachment: `reports.csv.summary_rows` as one CSV text."""
+    return "".join(csv_lines(summary_rows(summary)))
 
 
 def chart_image(summary: Summary, language: str) -> MIMEImage:

@@ -11,7 +11,16 @@ import zoneinfo
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from reports.models import Cadence
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Cadence(models.TextChoices):
+    """How often a subscription runs (`ReportSubscription.cadence`)."""
+
+    DAILY = "daily", _("Daily")
+    WEEKLY = "weekly", _("Weekly")
+    MONTHLY = "monthly", _("Monthly")
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,9 @@ from django.utils.translation import gettext_lazy
 from portal.access import org_page
 from portal.pages import render_org_page
 from reports import csv
+from reports.call_filter import OUTCOME_LABELS
 from reports.coverage_notes import comparison_note
 from reports.drill import CALLBACKS_WHY_NOT, OUTCOMES, Door, Drill, outcome_count, series_doors
-from reports.drill_filters import OUTCOME_LABELS
 from reports.page_cache import PageBody, lazy_context
 from reports.queries import Delta
 from reports.scope import callbacks_report, calls_report
@@ -181,20 +181,18 @@ def _hourly_chart(points, drill: Drill) -> dict:
     }
 
 
-# The dashboard's downloads: each is one table of the shared CSV tables (reports/csv.py).
-EXPORTS = {"daily": ("calls", "series"), "heatmap": ("calls", "heatmap"),
-           "agents": ("calls", "agents"), "callbacks": ("callbacks", "days")}
+# The dashboard's downloads (`?format=csv&table=…`): the calls summary's tables and the
+# callbacks summary's days (reports/csv.py).
+EXPORTS = (*csv.CALLS_TABLES, "days")
 
 
-def _export(kind: str, scope, calls, callbacks) -> HttpResponse | None:
-    if kind not in EXPORTS:
-        return None
-    summary_kind, table = EXPORTS[kind]
-    name = csv.filename(summary_kind, scope.organization.slug, scope.start, scope.end, table)
-    if summary_kind == "callbacks":
-        return csv.stream_csv(csv.callbacks_rows(callbacks, table), name)
+def _export(table: str, scope) -> HttpResponse:
+    kind = "callbacks" if table == "days" else "calls"
+    name = csv.filename(kind, scope.organization.slug, scope.start, scope.end, table)
+    if kind == "callbacks":
+        return csv.stream_csv(csv.callbacks_rows(callbacks_report(scope), table), name)
     names = {e.pk: e.name for e in scope.environments}
-    return csv.stream_csv(csv.calls_rows(calls, table, names), name)
+    return csv.stream_csv(csv.calls_rows(calls_report(scope), table, names), name)
 
 
 @org_page()
@@ -204,11 +202,9 @@ def dashboard(request: HttpRequest, org_slug: str) -> HttpResponse:
     if scope is None or not scope.environments:
         return render_org_page(request, org, "reports/dashboard.html", {"form": form},
                                status=400 if form.errors else 200)
-    if request.GET.get("export"):
-        exported = _export(request.GET["export"], scope, calls_report(scope),
-                           callbacks_report(scope))
-        if exported is not None:
-            return exported
+    exported = csv.export(request, EXPORTS, "series", lambda table: _export(table, scope))
+    if exported is not None:
+        return exported
     # The body is kept rendered by data version (reports.page_cache): computed on a miss.
     body = PageBody.of("dashboard", request, scope, ("calls", "callbacks"))
     context = {"form": form, "scope": scope, "body": body}

@@ -5,53 +5,31 @@ organisation's local days.
 """
 from __future__ import annotations
 
-from datetime import date, timedelta
-
 from django import forms
+from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.bounds import IdsChoiceField
 from portal.models import Environment, Organization
-from reports.scope import ReportScope, ScopeError, build_scope, check_range, resolve_range
-
-# The same presets on every report page and the calls explorer; weeks start on Monday
-# (ISO), days are the organisation's.
-PRESETS = [
-    ("today", _("Today")), ("yesterday", _("Yesterday")), ("this_week", _("This week")),
-    ("last_week", _("Last week")),
-    ("7d", _("Last 7 days")), ("30d", _("Last 30 days")), ("90d", _("Last 90 days")),
-    ("this_month", _("This month")), ("last_month", _("Last month")), ("custom", _("Custom")),
-]
-
-DEFAULT_PRESET = "30d"
-
-
-def preset_range(preset: str, today: date) -> tuple[date, date]:
-    """Inclusive (start, end) of a preset, ending today for the rolling ones."""
-    if preset in ("today", "yesterday"):
-        day = today - timedelta(days=0 if preset == "today" else 1)
-        return day, day
-    if preset in ("this_week", "last_week"):
-        monday = today - timedelta(days=today.weekday())
-        if preset == "this_week":
-            return monday, today
-        return monday - timedelta(days=7), monday - timedelta(days=1)
-    if preset == "this_month":
-        return today.replace(day=1), today
-    if preset == "last_month":
-        end = today.replace(day=1) - timedelta(days=1)
-        return end.replace(day=1), end
-    days = {"7d": 7, "30d": 30, "90d": 90}[preset]
-    return today - timedelta(days=days - 1), today
+from portal.pages import render_org_page
+from reports.call_filter import agent_choices
+from reports.days import (
+    DEFAULT_PRESET,
+    PRESETS,
+    DayField,
+    ScopeError,
+    check_range,
+    preset_range,
+    resolve_range,
+)
+from reports.scope import ReportScope, build_scope
 
 
 class ReportFilterForm(forms.Form):
     range = forms.ChoiceField(label=_("Period"), choices=PRESETS, required=False)
-    start = forms.DateField(label=_("From"), required=False,
-                            widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label=_("To"), required=False,
-                          widget=forms.DateInput(attrs={"type": "date"}))
+    start = DayField(label=_("From"), required=False)
+    end = DayField(label=_("To"), required=False)
     env = IdsChoiceField(label=_("Environments"), required=False,
                          queryset=Environment.objects.none())
     agent = forms.ChoiceField(label=_("Agent"), required=False)
@@ -63,10 +41,8 @@ class ReportFilterForm(forms.Form):
             data["range"] = "custom" if data.get("start") else DEFAULT_PRESET
         super().__init__(data)
         self.organization = organization
-        self.fields["env"].queryset = Environment.objects.filter(organization=organization)
-        # Labels name the environment when there are several (reports.drill_filters).
-        from reports.drill_filters import agent_choices
-
+        self.fields["env"].queryset = Environment.objects.for_organization(organization)
+        # Labels name the environment when there are several (as in the explorer).
         self.fields["agent"].choices = [("", _("All agents"))] + agent_choices(
             organization, no_agent=False)
 
@@ -103,3 +79,14 @@ def scope_from_request(request, organization: Organization) -> tuple[ReportFilte
                                                                         ReportScope | None]:
     form = ReportFilterForm(request.GET, organization=organization)
     return form, form.scope() if form.is_valid() else None
+
+
+def scoped_page(request, organization: Organization, template: str
+                ) -> tuple[ReportFilterForm, ReportScope | None, HttpResponse | None]:
+    """The request's report scope, or the page answered without one: the filter with its
+    errors (400), or the empty page of an organisation without environments (200)."""
+    form, scope = scope_from_request(request, organization)
+    if scope is not None and scope.environments:
+        return form, scope, None
+    return form, None, render_org_page(request, organization, template, {"form": form},
+                                       status=400 if form.errors else 200)

@@ -1,5 +1,5 @@
 """The Quality page (`/o/<slug>/quality/`): voice quality of the organisation's Origins AI
-environments per agent and day, with CSV downloads (`?export=agents|days|breakdown`).
+environments per agent and day, with CSV downloads (`?format=csv&table=agents|days|breakdown`).
 
 Parameters are the other report pages' (period, environments, agent) through a thin form
 that narrows the environments to Origins ones; the figures come from
@@ -14,7 +14,6 @@ from portal.access import org_page
 from portal.models import Organization, Provider
 from portal.pages import render_org_page
 from reports import csv
-from reports.quality_csv import QUALITY_TABLES, quality_rows
 from reports.scope import quality_report
 from reports.views.params import ReportFilterForm
 from sync.models import Agent
@@ -44,10 +43,11 @@ def quality(request: HttpRequest, org_slug: str) -> HttpResponse:
         return render_org_page(request, org, "reports/quality.html", {"form": form},
                                status=400 if form.errors else 200)
     summary = quality_report(scope)  # cached under the same key as the API's
-    export = request.GET.get("export")
-    if export in QUALITY_TABLES:
-        name = csv.filename("quality", org.slug, scope.start, scope.end, export)
-        return csv.stream_csv(quality_rows(summary, export), name)
+    exported = csv.export(request, csv.QUALITY_TABLES, "days", lambda table: csv.stream_csv(
+        csv.quality_rows(summary, table),
+        csv.filename("quality", org.slug, scope.start, scope.end, table)))
+    if exported is not None:
+        return exported
     names = {e.pk: e.name for e in scope.environments}
     return render_org_page(request, org, "reports/quality.html", {
         "form": form, "scope": scope, "summary": summary,

@@ -1,15 +1,8 @@
-"""Record helpers every provider shares: timestamps, column-safe text, rejections, fields.
-
-Pure functions, no queries: a provider's `records` module turns one upstream record into a
-row with these, and raises `Rejected` (from `validation`, re-exported here) for a record
-that cannot be stored.
+"""What every provider's `records` module shares: the Call and Agent columns an upsert
+updates, and `Rejected` (from `validation`, re-exported here) for a record that cannot be
+stored. Field parsing lives in `validation` alone (one parser per kind of field, one rule).
 """
 from __future__ import annotations
-
-from datetime import UTC, datetime
-from typing import Any
-
-from django.utils.dateparse import parse_datetime
 
 from sync.providers.validation import Rejected
 
@@ -23,25 +16,4 @@ AGENT_UPDATE_FIELDS = [
     "is_callback", "source_agent_ids", "raw", "payload_hash", "upstream_created_at",
     "upstream_updated_at", "last_seen_at",
 ]
-__all__ = ["AGENT_UPDATE_FIELDS", "CALL_UPDATE_FIELDS", "Rejected", "text", "when"]
-
-
-def when(value: Any) -> datetime | None:
-    """An aware datetime from an ISO 8601 string (naive ones are UTC), else None."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)  # C-fast; Python 3.11 reads "…Z" too
-    except ValueError:
-        try:
-            moment = parse_datetime(value)
-        except ValueError:
-            return None
-        if moment is None:
-            return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def text(value: Any, limit: int) -> str:
-    """A column-safe string: None becomes "", long values are cut to the column size."""
-    return "" if value is None else str(value)[:limit]
+__all__ = ["AGENT_UPDATE_FIELDS", "CALL_UPDATE_FIELDS", "Rejected"]

@@ -1,4 +1,6 @@
-"""The checks every upstream record goes through before it may be written (shared primitives).
+"""The checks every upstream record goes through before it may be written: the one parser of
+each kind of upstream field (text, identifier, integer, number, boolean, timestamp, object),
+each with one rule.
 
 Each provider's shape module (`talkover/shape.py`, `origins/shape.py`) states what its
 records look like with these functions; a value that breaks the documented shape raises
@@ -61,6 +63,15 @@ def text(value: Any, field: str, limit: int, *, required: bool = False,
         raise Rejected(f"{field} is {len(value)} characters long, more than {limit}")
     if (_CONTROL_BUT_SPACING if multiline else _CONTROL).search(value):
         raise Rejected(f"{field} contains a NUL or control character")
+    return value
+
+
+def reported_text(value: Any, limit: int) -> str:
+    """A value the vendor does not document (e.g. `call_insights.sentiment`), read when it is
+    a plain string that fits `limit`; anything else is "" (not reported). Never cut: a cut
+    value would be a guess, and a field nobody documents cannot make a record a rejection."""
+    if not isinstance(value, str) or len(value) > limit or _CONTROL.search(value):
+        return ""
     return value
 
 

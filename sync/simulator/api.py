@@ -8,16 +8,34 @@ from __future__ import annotations
 
 import re
 import time
-from typing import TYPE_CHECKING
+from typing import Protocol
 from urllib.parse import parse_qs, unquote
 
 from . import talkover_api as to
 from .config import ORIGINS, TALKOVER
-from .data import dumps
+from .data import CallRec, dumps
+from .faults import Faults
+from .host import Stores
+from .store import Filter
 from .talkover_api import Response, json_response
+from .tamper import Tampering
+from .webhooks import Webhooks
 
-if TYPE_CHECKING:
-    from .core import Simulator
+
+class Host(Stores, Protocol):
+    """What a request needs of the simulator beyond its stores: tokens, faults, tampering,
+    webhook registrations and the insert fault (`core.Simulator` has them all)."""
+
+    faults: Faults
+    webhooks: Webhooks
+    tamperings: dict[str, Tampering]
+
+    def lookup_token(self, token: str | None, vendor: str) -> tuple[str | None, str]: ...
+
+    def revoke(self, env: str) -> None: ...
+
+    def insert_calls(self, env: str, count: int, filt: Filter | None = None,
+                     lo: int | None = None, hi: int | None = None) -> list[CallRec]: ...
 
 BAD_GATEWAY = (
     b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
@@ -88,7 +106,7 @@ def _injected(vendor: str, status: int, retry_after: int) -> Response:
     return to.talkover_error(500, "Internal server error.")
 
 
-def _origins_call_stats(sim: Simulator, env: str, raw_id: str) -> Response:
+def _origins_call_stats(sim: Host, env: str, raw_id: str) -> Response:
     if not _INT.fullmatch(raw_id):
         return json_response(422, {"detail": [{
             "type": "int_parsing", "loc": ["path", "agent_id"],
@@ -104,7 +122,7 @@ def _origins_call_stats(sim: Simulator, env: str, raw_id: str) -> Response:
     return Response(200, body)
 
 
-def respond(sim: Simulator, method: str, path: str, query_string: str,
+def respond(sim: Host, method: str, path: str, query_string: str,
             authorization: str | None, body: bytes = b"") -> Response:
     """Answer one request; never raises for client input. Only webhook registration takes a
     POST (`sync.simulator.webhooks`)."""
@@ -179,7 +197,7 @@ def respond(sim: Simulator, method: str, path: str, query_string: str,
     return resp
 
 
-def _dispatch(sim: Simulator, env: str, route: tuple[str, str | None],
+def _dispatch(sim: Host, env: str, route: tuple[str, str | None],
               query: dict[str, list[str]]) -> Response:
     name, arg = route
     if name == "call_stats":

@@ -6,20 +6,17 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING
 
 from .catalog import ordinal_of, seeded, to_ts
 from .config import ORIGINS, TALKOVER, SimulatorConfig, as_utc
 from .data import CallRec, Profile
 from .faults import Faults
 from .origins import OriginsStore
+from .server import SimulatorServer
 from .store import Filter, TalkoverStore
 from .tamper import Tampering
 from .truth import GroundTruth
 from .webhooks import Webhooks
-
-if TYPE_CHECKING:
-    from .server import SimulatorServer
 
 TOKEN_PREFIX = {TALKOVER: "talq_", ORIGINS: "orig_"}
 
@@ -198,8 +195,6 @@ class Simulator:
     # --- serving -------------------------------------------------------------------------
 
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> SimulatorServer:
-        from .server import SimulatorServer
-
         return SimulatorServer(self, host, port)
 
     def day_ordinals(self) -> range:

@@ -8,13 +8,10 @@ import time
 from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 from urllib.parse import parse_qsl, urlsplit
 
-from .api import internal_error, respond
-
-if TYPE_CHECKING:
-    from .core import Simulator
+from .api import Host, internal_error, respond
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +31,7 @@ class LoggedRequest(NamedTuple):
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
-    simulator: Simulator
+    simulator: Host
     owner: SimulatorServer
 
 
@@ -113,7 +110,7 @@ class _Handler(BaseHTTPRequestHandler):
 class SimulatorServer:
     """A running simulator endpoint; stop it (or use it as a context manager) when done."""
 
-    def __init__(self, simulator: Simulator, host: str = "127.0.0.1", port: int = 0,
+    def __init__(self, simulator: Host, host: str = "127.0.0.1", port: int = 0,
                  log_size: int = 10_000) -> None:
         self.simulator = simulator
         self._log: deque[LoggedRequest] = deque(maxlen=log_size)

@@ -5,13 +5,11 @@ import math
 import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 from .data import DIRECTIONS, STATUSES, Agent, call_json, dumps
+from .host import Stores
 from .store import Filter
-
-if TYPE_CHECKING:
-    from .core import Simulator
 
 JSON = "application/json"
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -129,7 +127,7 @@ def pagination(page: int, per_page: int, total: int, shown: int) -> dict:
     }
 
 
-def list_calls(sim: Simulator, env: str, query: dict[str, list[str]],
+def list_calls(sim: Stores, env: str, query: dict[str, list[str]],
                agent: Agent | None) -> Response:
     """/calls (``agent`` None, items carry ``agent``) or /agents/{id}/calls (no ``agent``)."""
     store = sim.talkover_store(env)
@@ -180,7 +178,7 @@ def filter_agents(agents: list[Agent], status: str | None, direction: str | None
     ]
 
 
-def list_agents(sim: Simulator, env: str, query: dict[str, list[str]]) -> Response:
+def list_agents(sim: Stores, env: str, query: dict[str, list[str]]) -> Response:
     profile = sim.talkover_store(env).profile
     p = Params(query)
     status = p.choice("status", ("draft", "published"))
@@ -201,14 +199,14 @@ def list_agents(sim: Simulator, env: str, query: dict[str, list[str]]) -> Respon
     })
 
 
-def get_agent(sim: Simulator, env: str, agent_id: str) -> Response:
+def get_agent(sim: Stores, env: str, agent_id: str) -> Response:
     agent = sim.talkover_store(env).profile.by_id.get(agent_id)
     if agent is None:
         return agent_not_found()
     return json_response(200, {"success": True, "data": agent.as_dict()})
 
 
-def agent_calls(sim: Simulator, env: str, agent_id: str,
+def agent_calls(sim: Stores, env: str, agent_id: str,
                 query: dict[str, list[str]]) -> Response:
     agent = sim.talkover_store(env).profile.by_id.get(agent_id)
     if agent is None:
@@ -216,13 +214,13 @@ def agent_calls(sim: Simulator, env: str, agent_id: str,
     return list_calls(sim, env, query, agent)
 
 
-def callback_agents(sim: Simulator, env: str) -> Response:
+def callback_agents(sim: Stores, env: str) -> Response:
     agents = sim.talkover_store(env).profile.agents
     data = [a.as_callback_dict(agents) for a in agents if a.kind == "callback"]
     return json_response(200, {"success": True, "data": data})
 
 
-def callback_stats(sim: Simulator, env: str, query: dict[str, list[str]]) -> Response:
+def callback_stats(sim: Stores, env: str, query: dict[str, list[str]]) -> Response:
     p = Params(query)
     start, end = p.date("start_date"), p.date("end_date")
     today = sim.today

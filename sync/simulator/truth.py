@@ -3,15 +3,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
 
 from .catalog import iso_z
 from .data import call_dict, state
+from .host import Stores
 from .store import Filter
 from .talkover_api import filter_agents, sorted_agents
-
-if TYPE_CHECKING:
-    from .core import Simulator
 
 
 def _ordinal(value: date | None) -> int | None:
@@ -21,7 +18,7 @@ def _ordinal(value: date | None) -> int | None:
 class GroundTruth:
     """Read-only views equal to the API's responses at the simulator's current clock."""
 
-    def __init__(self, sim: Simulator) -> None:
+    def __init__(self, sim: Stores) -> None:
         self._sim = sim
 
     def agents(self, env: str) -> list[dict]:

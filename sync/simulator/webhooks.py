@@ -26,13 +26,10 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 from .catalog import ordinal_of
+from .host import Stores
 from .talkover_api import Response, json_response, talkover_error
-
-if TYPE_CHECKING:
-    from .core import Simulator
 
 EVENTS = (
     "event_phone_call_started", "event_phone_call_ended", "event_phone_call_did_not_connect",
@@ -86,7 +83,7 @@ class Webhooks:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _threads: list[threading.Thread] = field(default_factory=list)
 
-    def create(self, sim: Simulator, env: str, agent_id: str, body: bytes) -> Response:
+    def create(self, sim: Stores, env: str, agent_id: str, body: bytes) -> Response:
         if (env, None) in self.forbidden or (env, agent_id) in self.forbidden:
             return talkover_error(403, "This action is unauthorized.")
         if sim.talkover_store(env).profile.by_id.get(agent_id) is None:
@@ -118,7 +115,7 @@ class Webhooks:
             self.registrations.setdefault(env, []).append(reg)
         return json_response(201, {"success": True, "data": reg.public()})
 
-    def clock_moved(self, sim: Simulator, before: int, after: int) -> None:
+    def clock_moved(self, sim: Stores, before: int, after: int) -> None:
         """Deliver the end of every call that ended in (before, after] (epoch seconds)."""
         if after <= before or not self.registrations:
             return

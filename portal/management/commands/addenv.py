@@ -34,7 +34,7 @@ class Command(BaseCommand):
         org = Organization.objects.filter(slug=slug).first()
         if org is None:
             raise CommandError(f"No organisation with slug {slug!r}.")
-        if Environment.objects.filter(organization=org, name=name).exists():
+        if Environment.objects.for_organization(org).filter(name=name).exists():
             raise CommandError(f"{slug} already has an environment named {name!r}.")
         token = sys.stdin.readline().strip()
         if not token:

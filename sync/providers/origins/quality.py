@@ -8,7 +8,8 @@ lists of objects, `call_quality` and `call_insights` only as objects):
   `tts_data` that carry a number there. When the three stages do not all report it, the
   record's own `call_quality.avg_latency_ms` is used; otherwise the call has no latency
   (reports say "not reported").
-- `sentiment`: `call_insights.sentiment`; `insight`: `call_insights.intent` (as sent).
+- `sentiment`: `call_insights.sentiment`; `insight`: `call_insights.intent` (as sent when a
+  plain string that fits the column, else not reported: `validation.reported_text`).
 - `transcript`: the turns of `call_transcription` as "role: text" lines, for full-text search.
 
 Billed time, hang-up cause and source have their own columns (see `records.py`).
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sync.providers.records import text
+from sync.providers.validation import reported_text
 
 QUALITY_FIELDS = ["transcript", "latency_ms", "sentiment", "insight"]
 STAGES = ("stt_data", "llm_data", "tts_data")
@@ -81,6 +82,6 @@ def quality_columns(item: dict[str, Any]) -> dict[str, Any]:
     return {
         "transcript": transcript_text(item),
         "latency_ms": call_latency(item),
-        "sentiment": text(sentiment, 32) if isinstance(sentiment, str) else "",
-        "insight": text(intent, 64) if isinstance(intent, str) else "",
+        "sentiment": reported_text(sentiment, 32),
+        "insight": reported_text(intent, 64),
     }

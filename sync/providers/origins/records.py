@@ -5,14 +5,13 @@ the columns below are what reports filter and aggregate on, shared with Talkover
 """
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from portal.models import Environment
 from sync.models import CallStatus, Direction
 from sync.providers.origins.quality import QUALITY_FIELDS, quality_columns
 from sync.providers.origins.shape import check_record
-from sync.providers.records import CALL_UPDATE_FIELDS, Rejected, when
+from sync.providers.records import CALL_UPDATE_FIELDS, Rejected
 from sync.upsert import CanonicalJSON, canonical
 
 # The analytic status of an Origins call, from its `call_status` and `hangup_cause_name`:
@@ -45,14 +44,6 @@ ORIGINS_CALL_UPDATE_FIELDS = CALL_UPDATE_FIELDS + [
     *QUALITY_FIELDS,
 ]
 _DIRECTIONS = set(Direction.values)
-
-
-def queued_at(item: dict[str, Any]) -> datetime | None:
-    """When the call was queued: its first state change (present from the first version on)."""
-    changes = item.get("call_state_changes")
-    if isinstance(changes, list) and changes and isinstance(changes[0], dict):
-        return when(changes[0].get("at"))
-    return None
 
 
 def origins_status(item: dict[str, Any]) -> str:

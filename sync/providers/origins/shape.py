@@ -42,7 +42,8 @@ class RecordValues:
     hangup_source: str
 
 
-def _queued_at(item: dict[str, Any]) -> datetime | None:
+def queued_at(item: dict[str, Any]) -> datetime | None:
+    """When the call was queued: its first state change (present from the first version on)."""
     changes = item.get("call_state_changes")
     if isinstance(changes, list) and changes and isinstance(changes[0], dict):
         return moment(changes[0].get("at"), "call_state_changes[0].at")
@@ -68,7 +69,7 @@ def check_record(item: Any, canonical_text: str | None = None) -> RecordValues:
         initiation_time=moment(item.get("initiation_time"), "initiation_time"),
         answer_time=moment(item.get("answer_time"), "answer_time"),
         end_time=moment(item.get("end_time"), "end_time"),
-        queued_at=_queued_at(item),
+        queued_at=queued_at(item),
         hangup_cause=text(item.get("hangup_cause_name"), "hangup_cause_name", 64),
         hangup_source=text(item.get("hangup_source"), "hangup_source", 64),
     )

@@ -36,9 +36,9 @@ from sync.providers.origins.records import (
     ORIGINS_CALL_UPDATE_FIELDS,
     call_key,
     origins_call,
-    queued_at,
     unknown_values,
 )
+from sync.providers.origins.shape import queued_at
 from sync.providers.records import AGENT_UPDATE_FIELDS, Rejected
 from sync.providers.validation import moment
 from sync.rollups import local_days_of, refresh_rollups

@@ -1,0 +1,252 @@
+"""The one call filter: which calls a set of criteria means, whichever face lists them.
+
+Four faces list raw calls, and each used to write its own filter (and they disagreed):
+
+- the calls explorer reads its page parameters with `CallFilter` (a FilterSet: validation,
+  labels and choices only) and lists `filter_calls(filterset.criteria())`;
+- the Talkover-compatible listing (`reports.talkover_listing`) checks Talkover's parameters
+  its own way (its names, envelope and 422 words) and lists `filter_calls(...)`;
+- the report queries' drill-down (`reports.queries.calls_in_range`, the one-day hours of
+  `reports.queries.hourly`) and the alerts' hour windows (`reports.alerts.metrics`);
+- the drill links of every report figure (`reports.drill`) are explorer URLs whose
+  parameters the explorer reads here, with the meaning the rollups give them.
+
+What the criteria mean (`CallCriteria`): days and hours are the organisation's local ones
+(`local_day_bounds`); an outcome is one of the report's status groups (`OUTCOMES`: answered
+= answered + completed); an agent id is the upstream's ("" = calls without an agent; the
+explorer's `-` is that); test calls are left out unless `include_testing` (the compatible
+listing includes them, as Talkover lists them); `search` is the one search rule of
+`reports.call_search` (the call id by any part, or exactly on the compatible listing).
+"""
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import django_filters
+from django import forms
+from django.db.models import QuerySet
+from django.db.models.functions import ExtractHour, ExtractIsoWeekDay
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from portal.bounds import IdsFilter
+from portal.models import Environment, Organization
+from reports.call_search import CALL_ID_PARTS, MAX_SEARCH, CallId, search_calls
+from reports.days import DEFAULT_PRESET, PRESETS, DayFilter, preset_range, range_problems
+from reports.provider_fields import any_sends
+from reports.transcript_search import filter_transcripts
+from reports.vocabulary import AGENT, END, ENV, RANGE, START, common_names
+from sync.models import Agent, Call, CallStatus, Direction
+from sync.rollups import local_day_bounds
+
+# The report's status groups, as the explorer's `outcome` filter names them.
+OUTCOMES: dict[str, tuple[str, ...]] = {
+    "answered": (CallStatus.ANSWERED, CallStatus.COMPLETED),
+    "no_answer": (CallStatus.NO_ANSWER,),
+    "busy": (CallStatus.BUSY,),
+    "failed": (CallStatus.FAILED,),
+    # Everything else (initiated, ringing, queued, values kept as sent): `other` in CallTotals.
+    "other": (),
+}
+KNOWN_STATUSES = tuple(s for group in OUTCOMES.values() for s in group)
+# The explorer's `agent` value of the calls that have no agent (an empty agent id).
+NO_AGENT = "-"
+OUTCOME_LABELS = {"answered": _("Answered (incl. completed)"), "no_answer": _("No answer"),
+                  "busy": _("Busy"), "failed": _("Failed"), "other": _("Other (no final status)")}
+WEEKDAY_LABELS = [_("Monday"), _("Tuesday"), _("Wednesday"), _("Thursday"), _("Friday"),
+                  _("Saturday"), _("Sunday")]
+WEEKDAY_CHOICES = [(str(i + 1), label) for i, label in enumerate(WEEKDAY_LABELS)]
+HOUR_CHOICES = [(str(h), f"{h:02d}:00–{h:02d}:59") for h in range(24)]
+# The explorer opens on the reports' default period (the last 30 local days).
+PRESET_KEYS = tuple(key for key, label in PRESETS if key != "custom")
+
+
+@dataclass(frozen=True)
+class CallCriteria:
+    """Which calls: of these environments (ids of one organisation, from its tenant door),
+    on these local days / in this instant window, narrowed by the rest (None = any)."""
+
+    environment_ids: Sequence[int]
+    timezone: zoneinfo.ZoneInfo = zoneinfo.ZoneInfo("UTC")  # of the days, weekday and hour
+    start: date | None = None
+    end: date | None = None
+    started_from: datetime | None = None
+    started_before: datetime | None = None
+    agent_ids: Sequence[str] | None = None
+    direction: Sequence[str] | None = None
+    status: Sequence[str] | None = None
+    outcome: str | None = None
+    weekday: int | None = None  # ISO, Monday = 1
+    hour: int | None = None
+    include_testing: bool = False
+    search: str | None = None
+    call_id: CallId = CALL_ID_PARTS
+    transcript: str | None = None
+
+
+def filter_calls(criteria: CallCriteria, calls: QuerySet | None = None) -> QuerySet[Call]:
+    """The calls `criteria` mean (unordered: each face has its own order)."""
+    ids = list(criteria.environment_ids)
+    qs = calls if calls is not None else Call.objects.all()
+    # Environment ids, not a join on the organisation: the (environment, …) indexes then
+    # serve both the filters and the newest-first order.
+    qs = qs.filter(environment_id=ids[0]) if len(ids) == 1 else qs.filter(
+        environment_id__in=ids)
+    tz = criteria.timezone
+    if criteria.start is not None:
+        qs = qs.filter(started_at__gte=local_day_bounds(criteria.start, tz)[0])
+    if criteria.end is not None:
+        qs = qs.filter(started_at__lt=local_day_bounds(criteria.end, tz)[1])
+    if criteria.started_from is not None:
+        qs = qs.filter(started_at__gte=criteria.started_from)
+    if criteria.started_before is not None:
+        qs = qs.filter(started_at__lt=criteria.started_before)
+    for field, values in (("agent_external_id", criteria.agent_ids),
+                          ("direction", criteria.direction), ("status", criteria.status)):
+        if values:
+            qs = qs.filter(**{field: values[0]}) if len(values) == 1 else qs.filter(
+                **{f"{field}__in": list(values)})
+    if criteria.outcome == "other":
+        qs = qs.exclude(status__in=KNOWN_STATUSES)
+    elif criteria.outcome:
+        qs = qs.filter(status__in=OUTCOMES[criteria.outcome])
+    if criteria.weekday is not None:
+        qs = qs.annotate(local_isodow=ExtractIsoWeekDay("started_at", tzinfo=tz)
+                         ).filter(local_isodow=criteria.weekday)
+    if criteria.hour is not None:
+        qs = qs.annotate(local_hour=ExtractHour("started_at", tzinfo=tz)
+                         ).filter(local_hour=criteria.hour)
+    if not criteria.include_testing:
+        qs = qs.filter(is_testing=False)
+    if criteria.transcript:
+        qs = filter_transcripts(qs, criteria.transcript)
+    return search_calls(qs, criteria.search, criteria.call_id)
+
+
+def agent_choices(organization: Organization, extra: str = "", *,
+                  no_agent: bool = True) -> list[tuple[str, str]]:
+    """Agents of the organisation as (external id, label); the label names the environment
+    when the organisation has more than one, so two "Callback Desk"s can be told apart."""
+    rows = list(Agent.objects.for_organization(organization).order_by(
+        "name", "environment__name").values_list("external_id", "name", "environment__name"))
+    several = len({env for _, _, env in rows}) > 1 or organization.environments.count() > 1
+    choices = [(ext, f"{name or ext} ({env})" if several else (name or ext))
+               for ext, name, env in rows]
+    if no_agent:
+        choices.append((NO_AGENT, str(_("(no agent)"))))
+    known = {ext for ext, _ in choices}
+    if extra and extra not in known and len(extra) <= 64:
+        choices.append((extra, extra))  # calls of an agent that is not mirrored (any more)
+    return choices
+
+
+class ExplorerForm(forms.Form):
+    """The explorer's period: the report pages' range rules and words (`reports.days`),
+    without a maximum length (a listing)."""
+
+    def clean(self) -> dict:
+        data = super().clean()
+        problems = range_problems(data.get(START), data.get(END), start_field=START,
+                                  end_field=END, max_days=None)
+        for field, (_code, message) in problems.items():
+            if field not in self.errors:
+                self.add_error(field, message)
+        return data
+
+
+class CallFilter(django_filters.FilterSet):
+    """The calls explorer's parameters (`reports.vocabulary`'s names; Talkover's old names
+    are aliases), checked and labelled; `qs` is `filter_calls` of `criteria()`.
+
+    `range` is the report pages' period preset, `env` narrows to some of the organisation's
+    environments and `testing` brings back test calls, which are hidden by default.
+    """
+
+    range = django_filters.ChoiceFilter(label=_("Period"), choices=PRESETS, empty_label=None)
+    start = DayFilter(label=_("From"))
+    end = DayFilter(label=_("To"))
+    env = IdsFilter(field_name="environment", label=_("Environments"),
+                    queryset=Environment.objects.none())
+    direction = django_filters.ChoiceFilter(label=_("Direction"), choices=Direction.choices,
+                                            empty_label=_("Any direction"))
+    status = django_filters.ChoiceFilter(label=_("Status"), choices=CallStatus.choices,
+                                         empty_label=_("Any status"))
+    outcome = django_filters.ChoiceFilter(label=_("Outcome"), choices=list(OUTCOME_LABELS.items()),
+                                          empty_label=_("Any outcome"))
+    weekday = django_filters.ChoiceFilter(label=_("Weekday"), empty_label=_("Any weekday"),
+                                          choices=WEEKDAY_CHOICES)
+    hour = django_filters.ChoiceFilter(label=_("Hour"), empty_label=_("Any hour"),
+                                       choices=HOUR_CHOICES)
+    search = django_filters.CharFilter(label=_("Number or SID"), max_length=MAX_SEARCH)
+    # Origins AI transcripts (full-text on PostgreSQL): see reports/transcript_search.py.
+    transcript = django_filters.CharFilter(label=_("Transcript contains"), max_length=200)
+    testing = django_filters.BooleanFilter(label=_("Include test calls"),
+                                           widget=forms.CheckboxInput)
+    ORDER = (RANGE, START, END, ENV, AGENT, "direction", "status", "outcome", "weekday",
+             "hour", "search", "transcript", "testing")
+
+    class Meta:
+        model = Call
+        fields: list[str] = []
+        form = ExplorerForm
+
+    def __init__(self, data, *, organization: Organization) -> None:
+        data = self.with_default_period(common_names(data), organization)
+        data.setdefault("testing", "")
+        environments = list(Environment.objects.for_organization(organization).values_list(
+            "pk", "provider"))
+        self.environment_ids = [pk for pk, _provider in environments]
+        self.timezone = organization.tzinfo
+        super().__init__(data, Call.objects.all())
+        self.filters[ENV].queryset = Environment.objects.for_organization(organization)
+        self.filters[AGENT] = django_filters.ChoiceFilter(
+            field_name="agent_external_id", label=_("Agent"), empty_label=_("All agents"),
+            choices=agent_choices(organization, data.get(AGENT, "")))
+        self.filters[AGENT].parent = self  # added after FilterSet.__init__ set the others'
+        providers = {provider for _pk, provider in environments}
+        # Offered only where a provider sends transcripts; a transcript in the query is
+        # still applied (and matches nothing) rather than silently dropped.
+        order = [name for name in self.ORDER if name != "transcript"
+                 or data.get("transcript") or any_sends(providers, "transcript")]
+        self.filters = {name: self.filters[name] for name in order}
+
+    @staticmethod
+    def with_default_period(data, organization: Organization):
+        """`data` (common names) with its period resolved as on the report pages: a preset
+        sets the days (in the organisation's timezone); explicit days are a custom period
+        (an explicitly emptied date field means "all time"); nothing at all is the default
+        preset."""
+        preset = data.get(RANGE) or ""
+        if preset not in PRESET_KEYS:
+            if preset or any(key in data for key in (START, END)):
+                data.setdefault(RANGE, "custom")
+                return data
+            preset = DEFAULT_PRESET
+        today = timezone.localdate(timezone=organization.tzinfo)
+        first, last = preset_range(preset, today)
+        data[RANGE], data[START], data[END] = preset, first.isoformat(), last.isoformat()
+        return data
+
+    def criteria(self) -> CallCriteria:
+        """The validated parameters as the one filter's criteria (after `is_valid()`)."""
+        data = self.form.cleaned_data
+        chosen = data.get(ENV)
+        agent = data.get(AGENT)
+        return CallCriteria(
+            environment_ids=[e.pk for e in chosen] if chosen else self.environment_ids,
+            timezone=self.timezone, start=data.get(START), end=data.get(END),
+            agent_ids=["" if agent == NO_AGENT else agent] if agent else None,
+            direction=[data["direction"]] if data.get("direction") else None,
+            status=[data["status"]] if data.get("status") else None,
+            outcome=data.get("outcome") or None,
+            weekday=int(data["weekday"]) if data.get("weekday") else None,
+            hour=int(data["hour"]) if data.get("hour") else None,
+            include_testing=bool(data.get("testing")), search=data.get("search") or None,
+            transcript=data.get("transcript") or None)
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        """Every parameter at once, through the one filter (no per-filter methods)."""
+        return filter_calls(self.criteria(), queryset)

@@ -1,0 +1,32 @@
+"""What the simulator's API modules read from the simulator that serves them.
+
+`talkover_api`, `truth`, `webhooks`, `api` and `server` answer for a `core.Simulator`, which
+builds and owns them: they name the few members they use here instead of importing
+`core`, so the simulator's modules import each other one way only (no cycle).
+"""
+from __future__ import annotations
+
+import threading
+from datetime import date, datetime
+from typing import Protocol
+
+from .origins import OriginsStore
+from .store import TalkoverStore
+
+
+class Stores(Protocol):
+    """The clock and the per-environment stores, read under `lock`."""
+
+    lock: threading.RLock
+
+    def now_ts(self) -> int: ...
+
+    @property
+    def now(self) -> datetime: ...
+
+    @property
+    def today(self) -> date: ...
+
+    def talkover_store(self, env: str) -> TalkoverStore: ...
+
+    def origins_store(self, env: str) -> OriginsStore: ...
