@@ -1,4 +1,4 @@
-"""Report pages' bodies kept rendered until the data they show changes.
+"""Report pages kept rendered until what they show changes: a shared body, a member's frame.
 
 A dashboard's body (coverage, key figures, charts, tables and their 500-1,200 drill links)
 is a pure function of the report summaries, the page's query, the language, the
@@ -13,22 +13,49 @@ never a wait.
 A view builds a `PageBody` and computes the body's context only when `body.html` is None;
 the template wraps the body in `{% page_body body %}…{% end_page_body %}`
 (`reports.templatetags.page_body`), which renders and keeps it on a miss.
+
+The frame around the body (header, organisation switcher, freshness chips, banners, saved
+views, the filter form) is kept too, per member (`PageFrame`): its key holds the member,
+their role, the path and query, the language, the organisation's day and everything the
+frame reads that can change without the URL changing — each environment's name, status,
+data version, last sync and freshness words, the member's organisations, the firing rules
+they have not dismissed (every field the banner reads, snoozed or not), their saved views.
+Those are read on every request (a few small queries); the frame is never rendered again
+until one of them changes. A page with a message pending (after a POST) is neither served
+from nor put in the cache. CSRF tokens are never kept: pages are rendered with a
+placeholder that each response replaces with the request's own token. A kept frame names
+the body it was rendered around; a request that finds both sends them without building the
+filter form, the scope or any template.
 """
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.http import HttpRequest
+from django.contrib.messages import get_messages
+from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import get_language
 
-from reports.cache import keep_page, page_key, read_page
+from portal import redis_guard
+from portal.access import organizations_for_user
+from portal.pages import remember_organization
+from portal.templatetags.portal_tags import synced_ago
+from reports.alerts.context import firing_alerts
+from reports.cache import keep_page, page_key, read_page, report_cache_seconds
+from reports.saved_views.context import saved_views
+from sync.health import environment_health
 
-# Bump when a template of a cached body changes shape in a way a deploy must not mix.
+# Bump when a template of a cached body (or frame) changes shape in a way a deploy must not
+# mix.
 BODY_VERSION = 1
+FRAME_VERSION = 1
+# What pages are rendered with in place of the CSRF token (letters only: never escaped).
+CSRF_PLACEHOLDER = "sbCsrfPlaceholderToken"
 
 
 @dataclass
@@ -64,3 +91,86 @@ def lazy_context(names: Iterable[str], compute: Callable[[], dict[str, Any]]) ->
     read: a kept body needs none of them, a reader of the response's context gets them."""
     computed = SimpleLazyObject(compute)
     return {name: SimpleLazyObject(lambda name=name: computed[name]) for name in names}
+
+
+@dataclass
+class PageFrame:
+    """A report page's frame for one member (see the module docstring).
+
+    `PageFrame.of(request, page)` reads the frame's inputs (`context`, which the view passes
+    to the template so the page shows exactly what was keyed) and looks the page up;
+    `kept_response()` is the whole page when frame and body were kept; `finish(response,
+    body)` keeps a freshly rendered page's frame and puts the request's CSRF token in.
+    """
+
+    request: HttpRequest
+    # None: this request's page is not kept (a message is pending).
+    key: str | None
+    context: dict[str, Any]
+    kept: dict[str, str] | None = None
+
+    @classmethod
+    def of(cls, request: HttpRequest, page: str) -> PageFrame:
+        tenant = request.tenant
+        org, membership = tenant.organization, tenant.membership
+        remember_organization(request, org)
+        request.organization = org  # what the frame's context processors read
+        health = environment_health(request)
+        context: dict[str, Any] = {
+            **health,
+            "firing_alerts": list(firing_alerts(request)["firing_alerts"]),
+            "saved_views": list(saved_views(request)["saved_views"]),
+            "user_orgs": list(organizations_for_user(request.user).order_by("name")),
+            "csrf_token": CSRF_PLACEHOLDER,
+        }
+        if len(get_messages(request)):  # the frame shows a message: rendered, never kept
+            return cls(request, None, context)
+        now = timezone.now()
+        user = request.user
+        state = (
+            FRAME_VERSION, page, get_language(), request.get_full_path(),
+            (org.pk, org.slug, org.name, org.timezone),
+            timezone.localdate(timezone=org.tzinfo).isoformat(),
+            (user.pk, user.get_username(), membership.role),
+            [(o.pk, o.slug, o.name) for o in context["user_orgs"]],
+            [(h.environment.pk, h.environment.name, h.environment.provider,
+              h.environment.status, h.environment.data_version, h.last_synced_at, h.problem,
+              h.overdue, str(synced_ago(h.last_synced_at))) for h in health.get("health", [])],
+            [(_field_values(rule), rule.acknowledged_by and rule.acknowledged_by.get_username(),
+              rule.is_snoozed(now)) for rule in context["firing_alerts"]],
+            [(v.pk, v.name) for v in context["saved_views"]],
+        )
+        digest = hashlib.sha256(repr(state).encode()).hexdigest()[:32]
+        key = f"page-frame:v{FRAME_VERSION}:{page}:org{org.pk}:user{user.pk}:{digest}"
+        kept = redis_guard.cache_get("page cache", key)
+        return cls(request, key, context, kept if isinstance(kept, dict) else None)
+
+    def kept_response(self) -> HttpResponse | None:
+        """The whole page from the cache (frame and body), or None on a miss."""
+        if self.kept is None:
+            return None
+        body = read_page(self.kept["body"])
+        if body is None:
+            return None
+        return HttpResponse(self._with_token(self.kept["head"] + body + self.kept["tail"]))
+
+    def finish(self, response: HttpResponse, body: PageBody | None) -> HttpResponse:
+        """Keep the frame of a page rendered with `context` around `body`, and send the page
+        with this request's CSRF token."""
+        html = response.content.decode(response.charset)
+        if (self.key is not None and response.status_code == 200 and body is not None
+                and body.html and html.count(body.html) == 1):
+            head, tail = html.split(body.html)
+            redis_guard.cache_set("page cache", self.key,
+                                  {"body": body.key, "head": head, "tail": tail},
+                                  report_cache_seconds())
+        response.content = self._with_token(html)
+        return response
+
+    def _with_token(self, html: str) -> str:
+        return html.replace(CSRF_PLACEHOLDER, get_token(self.request))
+
+
+def _field_values(instance: Any) -> tuple:
+    """Every stored value of a model instance (what a template may read of it)."""
+    return tuple(getattr(instance, f.attname) for f in instance._meta.concrete_fields)
