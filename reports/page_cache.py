@@ -22,16 +22,19 @@ data version, last sync and freshness words, the member's organisations, the fir
 they have not dismissed (every field the banner reads, snoozed or not), their saved views.
 Those are read on every request (a few small queries); the frame is never rendered again
 until one of them changes. A page with a message pending (after a POST) is neither served
-from nor put in the cache. CSRF tokens are never kept: pages are rendered with a
-placeholder that each response replaces with the request's own token. A kept frame names
-the body it was rendered around; a request that finds both sends them without building the
-filter form, the scope or any template.
+from nor put in the cache. CSRF tokens are never kept: a kept page holds a placeholder
+where a token was, which each response replaces with the request's own token. A kept frame
+names the body it was rendered around; a request that finds both sends them without building
+the filter form, the scope or any template. Smaller pages (agents, callbacks) are kept whole
+per member (`kept_page`).
 """
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import wraps
 from typing import Any
 
 from django.contrib.messages import get_messages
@@ -54,8 +57,9 @@ from sync.health import environment_health
 # mix.
 BODY_VERSION = 1
 FRAME_VERSION = 1
-# What pages are rendered with in place of the CSRF token (letters only: never escaped).
+# What kept pages hold in place of a CSRF token (letters only: never escaped).
 CSRF_PLACEHOLDER = "sbCsrfPlaceholderToken"
+_TOKEN = re.compile(r'(name="csrfmiddlewaretoken" value=")[^"]*(")')
 
 
 @dataclass
@@ -83,7 +87,7 @@ class PageBody:
 
     def keep(self, html: str) -> None:
         self.html = html
-        keep_page(self.key, html)
+        keep_page(self.key, without_tokens(html))
 
 
 def lazy_context(names: Iterable[str], compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
@@ -121,7 +125,6 @@ class PageFrame:
             "firing_alerts": list(firing_alerts(request)["firing_alerts"]),
             "saved_views": list(saved_views(request)["saved_views"]),
             "user_orgs": list(organizations_for_user(request.user).order_by("name")),
-            "csrf_token": CSRF_PLACEHOLDER,
         }
         if len(get_messages(request)):  # the frame shows a message: rendered, never kept
             return cls(request, None, context)
@@ -149,26 +152,54 @@ class PageFrame:
         """The whole page from the cache (frame and body), or None on a miss."""
         if self.kept is None:
             return None
-        body = read_page(self.kept["body"])
+        body = read_page(self.kept["body"]) if self.kept["body"] else ""
         if body is None:
             return None
         return HttpResponse(self._with_token(self.kept["head"] + body + self.kept["tail"]))
 
-    def finish(self, response: HttpResponse, body: PageBody | None) -> HttpResponse:
-        """Keep the frame of a page rendered with `context` around `body`, and send the page
-        with this request's CSRF token."""
+    def finish(self, response: HttpResponse, body: PageBody | None = None) -> HttpResponse:
+        """Keep a freshly rendered page: its frame around `body` (kept on its own, shared by
+        every member), or the whole page when there is no body; send it with this request's
+        CSRF token."""
         html = response.content.decode(response.charset)
-        if (self.key is not None and response.status_code == 200 and body is not None
-                and body.html and html.count(body.html) == 1):
-            head, tail = html.split(body.html)
-            redis_guard.cache_set("page cache", self.key,
-                                  {"body": body.key, "head": head, "tail": tail},
-                                  report_cache_seconds())
+        if self.key is not None and response.status_code == 200:
+            page = without_tokens(html)
+            if body is None:
+                self._keep({"body": None, "head": page, "tail": ""})
+            elif body.html and page.count(shared := without_tokens(body.html)) == 1:
+                head, tail = page.split(shared)
+                self._keep({"body": body.key, "head": head, "tail": tail})
         response.content = self._with_token(html)
         return response
 
+    def _keep(self, entry: dict[str, str | None]) -> None:
+        redis_guard.cache_set("page cache", self.key, entry, report_cache_seconds())
+
     def _with_token(self, html: str) -> str:
         return html.replace(CSRF_PLACEHOLDER, get_token(self.request))
+
+
+def without_tokens(html: str) -> str:
+    """`html` with every CSRF token replaced by the placeholder: what may be kept."""
+    return _TOKEN.sub(rf"\g<1>{CSRF_PLACEHOLDER}\g<2>", html)
+
+
+def kept_page(page: str) -> Callable:
+    """Keep a report page whole per member (`PageFrame`, no shared body): for pages whose
+    body is small. Inside `org_page`; requests with `export` (a CSV) pass through."""
+
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if request.GET.get("export"):
+                return view(request, *args, **kwargs)
+            frame = PageFrame.of(request, page)
+            kept = frame.kept_response()
+            return kept if kept is not None else frame.finish(view(request, *args, **kwargs))
+
+        return wrapper
+
+    return decorate
 
 
 def _field_values(instance: Any) -> tuple:
