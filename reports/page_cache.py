@@ -20,8 +20,9 @@ their role, the path and query, the language, the organisation's day and everyth
 frame reads that can change without the URL changing — each environment's name, status,
 data version, last sync and freshness words, the member's organisations, the firing rules
 they have not dismissed (every field the banner reads, snoozed or not), their saved views.
-Those are read on every request (a few small queries); the frame is never rendered again
-until one of them changes. A page with a message pending (after a POST) is neither served
+Those are read on every request, in two plain statements (`reports.page_state`); the frame is
+never rendered again until one of them changes, and a frame whose state changed while it
+rendered is not kept. A page with a message pending (after a POST) is neither served
 from nor put in the cache. CSRF tokens are never kept: a kept page holds a placeholder
 where a token was, which each response replaces with the request's own token. A kept frame
 names the body it was rendered around; a request that finds both sends them without building
@@ -45,13 +46,9 @@ from django.utils.functional import SimpleLazyObject
 from django.utils.translation import get_language
 
 from portal import redis_guard
-from portal.access import organizations_for_user
 from portal.pages import remember_organization
-from portal.templatetags.portal_tags import synced_ago
-from reports.alerts.context import firing_alerts
 from reports.cache import keep_page, page_key, read_page, report_cache_seconds
-from reports.saved_views.context import saved_views
-from sync.health import environment_health
+from reports.page_state import frame_state
 
 # Bump when a template of a cached body (or frame) changes shape in a way a deploy must not
 # mix.
@@ -101,52 +98,27 @@ def lazy_context(names: Iterable[str], compute: Callable[[], dict[str, Any]]) ->
 class PageFrame:
     """A report page's frame for one member (see the module docstring).
 
-    `PageFrame.of(request, page)` reads the frame's inputs (`context`, which the view passes
-    to the template so the page shows exactly what was keyed) and looks the page up;
-    `kept_response()` is the whole page when frame and body were kept; `finish(response,
-    body)` keeps a freshly rendered page's frame and puts the request's CSRF token in.
+    `PageFrame.of(request, page)` reads the frame's state (`reports.page_state`) and looks
+    the page up; `kept_response()` is the whole page when frame and body were kept;
+    `finish(response, body)` keeps a freshly rendered page's frame (unless its state changed
+    while it rendered) and puts the request's CSRF token in.
     """
 
     request: HttpRequest
+    page: str
     # None: this request's page is not kept (a message is pending).
     key: str | None
-    context: dict[str, Any]
     kept: dict[str, str] | None = None
 
     @classmethod
     def of(cls, request: HttpRequest, page: str) -> PageFrame:
-        tenant = request.tenant
-        org, membership = tenant.organization, tenant.membership
+        org = request.tenant.organization
         remember_organization(request, org)
-        request.organization = org  # what the frame's context processors read
-        health = environment_health(request)
-        context: dict[str, Any] = {
-            **health,
-            "firing_alerts": list(firing_alerts(request)["firing_alerts"]),
-            "saved_views": list(saved_views(request)["saved_views"]),
-            "user_orgs": list(organizations_for_user(request.user).order_by("name")),
-        }
         if len(get_messages(request)):  # the frame shows a message: rendered, never kept
-            return cls(request, None, context)
-        now = timezone.now()
-        user = request.user
-        state = (
-            FRAME_VERSION, page, get_language(), request.get_full_path(),
-            (org.pk, org.slug, org.name, org.timezone),
-            timezone.localdate(timezone=org.tzinfo).isoformat(),
-            (user.pk, user.get_username(), membership.role),
-            [(o.pk, o.slug, o.name) for o in context["user_orgs"]],
-            [(h.environment.pk, h.environment.name, h.environment.provider,
-              h.environment.status, h.environment.data_version, h.last_synced_at, h.problem,
-              h.overdue, str(synced_ago(h.last_synced_at))) for h in health.get("health", [])],
-            [(_field_values(rule), rule.acknowledged_by and rule.acknowledged_by.get_username(),
-              rule.is_snoozed(now)) for rule in context["firing_alerts"]],
-            [(v.pk, v.name) for v in context["saved_views"]],
-        )
-        digest = hashlib.sha256(repr(state).encode()).hexdigest()[:32]
-        key = f"page-frame:v{FRAME_VERSION}:{page}:org{org.pk}:user{user.pk}:{digest}"
+            return cls(request, page, None)
+        key = frame_key(request, page)
         kept = redis_guard.cache_get("page cache", key)
-        return cls(request, key, context, kept if isinstance(kept, dict) else None)
+        return cls(request, page, key, kept if isinstance(kept, dict) else None)
 
     def kept_response(self) -> HttpResponse | None:
         """The whole page from the cache (frame and body), or None on a miss."""
@@ -173,10 +145,21 @@ class PageFrame:
         return response
 
     def _keep(self, entry: dict[str, str | None]) -> None:
-        redis_guard.cache_set("page cache", self.key, entry, report_cache_seconds())
+        if frame_key(self.request, self.page) == self.key:  # nothing changed meanwhile
+            redis_guard.cache_set("page cache", self.key, entry, report_cache_seconds())
 
     def _with_token(self, html: str) -> str:
         return html.replace(CSRF_PLACEHOLDER, get_token(self.request))
+
+
+def frame_key(request: HttpRequest, page: str) -> str:
+    """The key of `page`'s frame for this request's member (see the module docstring)."""
+    org, membership = request.tenant.organization, request.tenant.membership
+    state = (FRAME_VERSION, page, get_language(), request.get_full_path(),
+             timezone.localdate(timezone=org.tzinfo).isoformat(), membership.role,
+             frame_state(org, request.user, timezone.now()))
+    digest = hashlib.sha256(repr(state).encode()).hexdigest()[:32]
+    return f"page-frame:v{FRAME_VERSION}:{page}:org{org.pk}:user{request.user.pk}:{digest}"
 
 
 def without_tokens(html: str) -> str:
@@ -200,8 +183,3 @@ def kept_page(page: str) -> Callable:
         return wrapper
 
     return decorate
-
-
-def _field_values(instance: Any) -> tuple:
-    """Every stored value of a model instance (what a template may read of it)."""
-    return tuple(getattr(instance, f.attname) for f in instance._meta.concrete_fields)

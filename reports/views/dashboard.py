@@ -219,7 +219,7 @@ def dashboard(request: HttpRequest, org_slug: str) -> HttpResponse:
         frame = PageFrame.of(request, "dashboard")
     # The body is kept rendered by data version (reports.page_cache): computed on a miss.
     body = PageBody.of("dashboard", request, scope, ("calls", "callbacks"))
-    context = {**frame.context, "form": form, "scope": scope, "body": body}
+    context = {"form": form, "scope": scope, "body": body}
     if body.html is None:
         context.update(_body_context(org.slug, scope))
     else:  # kept: the body's context is computed only if something reads it (a test)
