@@ -21,13 +21,16 @@ frame reads that can change without the URL changing — each environment's name
 data version, last sync and freshness words, the member's organisations, the firing rules
 they have not dismissed (every field the banner reads, snoozed or not), their saved views.
 Those are read on every request, in two plain statements (`reports.page_state`); the frame is
-never rendered again until one of them changes, and a frame whose state changed while it
-rendered is not kept. A page with a message pending (after a POST) is neither served
-from nor put in the cache. CSRF tokens are never kept: a kept page holds a placeholder
-where a token was, which each response replaces with the request's own token. A kept frame
-names the body it was rendered around; a request that finds both sends them without building
-the filter form, the scope or any template. Smaller pages (agents, callbacks) are kept whole
-per member (`kept_page`).
+never rendered again until one of them changes. (A change committed in the few milliseconds
+between that read and the render shows in a frame kept under the older state; the next
+request reads the newer state, so it is only ever served again if that state comes back
+exactly — a role or a name changed and changed back — and then until it expires.)
+A page with a message pending (after a POST) is neither served from nor put in the cache. CSRF
+tokens are never kept: a kept page holds a placeholder where a token was, which each response
+replaces with the request's own token. A kept frame names the body it was rendered around; a
+request that finds both sends them without building the filter form, the scope or any template.
+Smaller pages (agents, callbacks, the calls explorer without a search) are kept whole per
+member (`kept_page`).
 """
 from __future__ import annotations
 
@@ -100,12 +103,11 @@ class PageFrame:
 
     `PageFrame.of(request, page)` reads the frame's state (`reports.page_state`) and looks
     the page up; `kept_response()` is the whole page when frame and body were kept;
-    `finish(response, body)` keeps a freshly rendered page's frame (unless its state changed
-    while it rendered) and puts the request's CSRF token in.
+    `finish(response, body)` keeps a freshly rendered page's frame and puts the request's
+    CSRF token in.
     """
 
     request: HttpRequest
-    page: str
     # None: this request's page is not kept (a message is pending).
     key: str | None
     kept: dict[str, str] | None = None
@@ -115,10 +117,10 @@ class PageFrame:
         org = request.tenant.organization
         remember_organization(request, org)
         if len(get_messages(request)):  # the frame shows a message: rendered, never kept
-            return cls(request, page, None)
+            return cls(request, None)
         key = frame_key(request, page)
         kept = redis_guard.cache_get("page cache", key)
-        return cls(request, page, key, kept if isinstance(kept, dict) else None)
+        return cls(request, key, kept if isinstance(kept, dict) else None)
 
     def kept_response(self) -> HttpResponse | None:
         """The whole page from the cache (frame and body), or None on a miss."""
@@ -145,8 +147,7 @@ class PageFrame:
         return response
 
     def _keep(self, entry: dict[str, str | None]) -> None:
-        if frame_key(self.request, self.page) == self.key:  # nothing changed meanwhile
-            redis_guard.cache_set("page cache", self.key, entry, report_cache_seconds())
+        redis_guard.cache_set("page cache", self.key, entry, report_cache_seconds())
 
     def _with_token(self, html: str) -> str:
         return html.replace(CSRF_PLACEHOLDER, get_token(self.request))
@@ -167,14 +168,15 @@ def without_tokens(html: str) -> str:
     return _TOKEN.sub(rf"\g<1>{CSRF_PLACEHOLDER}\g<2>", html)
 
 
-def kept_page(page: str) -> Callable:
+def kept_page(page: str, passes: tuple[str, ...] = ("export",)) -> Callable:
     """Keep a report page whole per member (`PageFrame`, no shared body): for pages whose
-    body is small. Inside `org_page`; requests with `export` (a CSV) pass through."""
+    body is small. Inside `org_page`; a request with any of `passes` in its query (a
+    download, a search typed once) is rendered as it comes and not kept."""
 
     def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @wraps(view)
         def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-            if request.GET.get("export"):
+            if any(request.GET.get(name) for name in passes):
                 return view(request, *args, **kwargs)
             frame = PageFrame.of(request, page)
             kept = frame.kept_response()

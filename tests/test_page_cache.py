@@ -167,8 +167,11 @@ def _page_keys() -> list[str]:
     return [key.decode() for key in client.keys("*page*")]
 
 
-@pytest.mark.parametrize("path", ["/o/org-a/agents/", "/o/org-a/callbacks/"])
-def test_smaller_report_pages_are_kept_whole_per_member(client, alice, bob, env_a, mirror, path):
+@pytest.mark.parametrize("path,export", [("/o/org-a/agents/", {"export": "csv"}),
+                                         ("/o/org-a/callbacks/", {"export": "days"}),
+                                         ("/o/org-a/calls/", {"format": "csv"})])
+def test_smaller_report_pages_are_kept_whole_per_member(client, alice, bob, env_a, mirror, path,
+                                                        export):
     client.force_login(alice)
     first = client.get(path, {"range": "30d"})
     again = client.get(path, {"range": "30d"})
@@ -177,8 +180,15 @@ def test_smaller_report_pages_are_kept_whole_per_member(client, alice, bob, env_
     other = Client()
     other.force_login(bob)
     assert not kept(other.get(path, {"range": "30d"}))
-    export = {"range": "30d", "export": "csv" if "agents" in path else "days"}
     for _ in range(2):  # a download passes by: never kept, never served from a kept page
-        assert client.get(path, export)["Content-Type"].startswith("text/csv")
+        assert client.get(path, {"range": "30d", **export})["Content-Type"].startswith(
+            "text/csv")
     Environment.objects.filter(pk=env_a.pk).update(data_version=F("data_version") + 1)
     assert not kept(client.get(path, {"range": "30d"}))
+
+
+def test_a_search_is_run_every_time(client, alice, env_a, mirror):
+    client.force_login(alice)
+    for _ in range(2):
+        response = client.get("/o/org-a/calls/", {"range": "30d", "search": "CA"})
+        assert response.status_code == 200 and not kept(response)

@@ -53,6 +53,9 @@ def test_dashboard_query_count_does_not_grow_with_calls(client, alice, data_a,
     _login(client, alice)
     with assert_max_queries(20):
         assert client.get("/o/org-a/?range=90d").status_code == 200
+    # Kept (reports.page_cache): session, user, membership and the frame's two statements.
+    with assert_max_queries(5):
+        assert client.get("/o/org-a/?range=90d").status_code == 200
 
 
 def test_dashboard_csv_exports(client, alice, data_a):
@@ -101,8 +104,9 @@ def test_failed_run_banner(client, bob, data_a):
 
 def test_calls_filters_sort_and_paginate(client, alice, data_a, assert_max_queries):
     _login(client, alice)
-    # Constant: session, membership, frame, filter choices, count, page, 2 prefetches.
-    with assert_max_queries(16):
+    # Constant: session, membership, frame (and its state: reports.page_state), filter
+    # choices, count, page, 2 prefetches.
+    with assert_max_queries(18):
         response = client.get("/o/org-a/calls/?status=failed&sort=-duration")
     assert response.status_code == 200
     page = response.context["page"]

@@ -19,6 +19,7 @@ from portal.pages import render_org_page
 from reports import csv
 from reports.drill_filters import DrillFilters
 from reports.filters import CallFilterForm, CallFilterSet
+from reports.page_cache import kept_page
 from reports.provider_fields import any_sends, not_sent
 from reports.scope import range_problems
 from reports.transcript_search import filter_transcripts, highlight
@@ -182,6 +183,7 @@ def widen_queries(query: QueryDict) -> dict[str, str]:
 
 
 @org_page()
+@kept_page("calls", passes=("format", "search", "transcript"))
 def call_list(request: HttpRequest, org_slug: str) -> HttpResponse:
     org = request.tenant.organization
     filterset = CallFilter(request.GET, organization=org)
