@@ -9,6 +9,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from portal.models import Environment
 
@@ -66,7 +67,8 @@ class Agent(models.Model):
 class CallStatus(models.TextChoices):
     INITIATED = "initiated", _("Initiated")
     RINGING = "ringing", _("Ringing")
-    ANSWERED = "answered", _("Answered")
+    # One call's status: "Atendida" in Portuguese (a count of them is "Atendidas").
+    ANSWERED = "answered", pgettext_lazy("call status", "Answered")
     COMPLETED = "completed", _("Completed")
     FAILED = "failed", _("Failed")
     BUSY = "busy", _("Busy")
