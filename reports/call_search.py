@@ -4,11 +4,13 @@ A user searches with what a page or a client shows them: a call's SID or id, who
 (the explorer's table shows `CA9ff1b856ccf…`), or a phone number however it is written
 (`+55 11 9…`, `(123) 456-7890`). The rule:
 
-- the needle (trimmed, a trailing "…" as the table prints it dropped) is matched as written,
-  case-insensitively, against any part of the SID and of both numbers;
+- the needle (trimmed, a trailing "…" as the table prints it dropped) is matched,
+  case-insensitively, against any part of the SID and of the call id;
 - a needle written only with what phone numbers are written with (digits, `+ ( ) - . `)
-  also matches the numbers by its digits alone, so the stored E.164 number is found;
-- the call id is matched by any part too (`CALL_ID_PARTS`), or exactly (`CALL_ID_EXACT`):
+  matches the numbers by its digits alone, so the stored E.164 number is found however it is
+  written; one holding `+`, a space or a parenthesis is such a number and nothing else (no
+  SID or id holds those); any other needle matches the numbers as written;
+- the call id is matched by any part (`CALL_ID_PARTS`), or exactly (`CALL_ID_EXACT`):
   Talkover documents its `search` as "phone numbers or call SID", so the compatible listing
   keeps the id to an exact match and answers as Talkover does for everything else.
 
@@ -46,6 +48,8 @@ from django.db.models.lookups import GreaterThan
 MAX_SEARCH = 100
 # A needle made only of what phone numbers are written with is matched on its digits.
 _PHONE = re.compile(r"[0-9+()\-. ]*[0-9][0-9+()\-. ]*")
+# What only a number written for people holds (a SID or an id never does).
+_WRITTEN_NUMBER = re.compile(r"[+() ]")
 # What the explorer's table appends to an ID it cuts (and its ASCII spelling).
 _CUT_MARKS = ("…", "...")
 # A longer run of digits is looked up in the trigram index by its last CORE_DIGITS only.
@@ -87,16 +91,20 @@ def search_q(raw: str | None, call_id: CallId = CALL_ID_PARTS) -> Q | None:
     needle = clean_needle(raw)
     if not needle:
         return None
-    q = Q(sid__icontains=needle) | (Q(external_id__icontains=needle) if call_id is CALL_ID_PARTS
-                                    else Q(external_id=needle))
+    numbers = _number_q("to_number", needle) | _number_q("from_number", needle)
+    if _WRITTEN_NUMBER.search(needle):  # "+55 (11) 9…": a number as written, never an ID
+        return numbers
+    ids = Q(sid__icontains=needle) | (Q(external_id__icontains=needle)
+                                      if call_id is CALL_ID_PARTS else Q(external_id=needle))
+    return ids | numbers
+
+
+def _number_q(field: str, needle: str) -> Q:
+    """A number holding the needle: a phone-shaped one by its digits (found in the index by
+    its last CORE_DIGITS, checked whole), anything else as written (a stored "anonymous")."""
     digits = phone_digits(needle)
-    if not digits:  # not a phone number: the numbers as written (a stored "anonymous")
-        return q | Q(to_number__contains=needle) | Q(from_number__contains=needle)
-    return q | _number_q("to_number", digits) | _number_q("from_number", digits)
-
-
-def _number_q(field: str, digits: str) -> Q:
-    """A number holding `digits`: by the index on its last CORE_DIGITS, checked whole."""
+    if not digits:
+        return Q(**{f"{field}__contains": needle})
     if len(digits) <= CORE_DIGITS:
         return Q(**{f"{field}__contains": digits})
     return Q(**{f"{field}__contains": digits[-CORE_DIGITS:]}) & Q(
