@@ -12,12 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from portal.models import Environment
-
-
-class Stream(models.TextChoices):
-    AGENTS = "agents", _("Agents")
-    CALLS = "calls", _("Calls")
-    CALLBACK_DAYS = "callback_days", _("Callback stats")
+from sync.stream_names import Stream
 
 
 class Agent(models.Model):

@@ -12,14 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Environment
-
-
-def stream_choices() -> list[tuple[str, str]]:
-    """The sync's streams (named in the reader's language); read late: sync.models imports
-    this module."""
-    from sync.models import Stream
-
-    return Stream.choices
+from sync.stream_names import Stream
 
 
 class RejectedRecord(models.Model):
@@ -27,7 +20,7 @@ class RejectedRecord(models.Model):
 
     environment = models.ForeignKey(Environment, on_delete=models.CASCADE,
                                     related_name="rejected_records", verbose_name=_("environment"))
-    stream = models.CharField(_("stream"), max_length=16, choices=stream_choices)
+    stream = models.CharField(_("stream"), max_length=16, choices=Stream.choices)
     # The UTC day the record was read for (Talkover calls and callback stats), if any.
     day = models.DateField(_("day"), null=True, blank=True)
     upstream_id = models.CharField(_("upstream id"), max_length=255, blank=True, default="")
