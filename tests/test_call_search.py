@@ -45,8 +45,12 @@ def calls(env_a, env_b):
         # Ends like "phone" (its last 7 digits), but holds no longer run of its digits.
         "tail": call(env_a, 4, "0d0d0d0d-aaaa-4bbb-8ccc-dddddddddddd", "CAtail",
                      "+131297654321"),
+        # Ends like the target's SID (its last 12 characters), but is another SID.
+        "twin": call(env_a, 5, "0e0e0e0e-aaaa-4bbb-8ccc-dddddddddddd",
+                     "CA0000000056ccf0417aa2", "+15550003333"),
     }
-    save_calls(env_a, [rows[k] for k in ("target", "decoy", "id_only", "phone", "tail")])
+    save_calls(env_a, [rows[k] for k in ("target", "decoy", "id_only", "phone", "tail",
+                                         "twin")])
     save_calls(env_b, [call(env_b, 0, TARGET_ID, TARGET_SID, "+15550001111")])
     return rows
 
@@ -76,14 +80,14 @@ def in_range(env, needle: str) -> set[str]:
     ("CA9ff1b856ccf…", {"target"}),             # … with the table's cut mark
     ("ca9FF1B", {"target"}),                    # prefix, any case
     ("856ccf04", {"target"}),                   # inner part, digits and letters
-    ("0417aa2", {"target"}),                    # suffix
+    ("0417aa2", {"target", "twin"}),            # suffix (the twin ends alike)
     ("zzzz999", set()),                         # neither: nothing, not fragments
     ("91856", {"decoy"}),                       # digits: numbers (and SIDs) holding them
     ("+55 (11) 98765-4321", {"phone"}),         # a number as people write it
     ("11 98765-4321", {"phone"}),               # … without its country code
     ("7654321", {"phone", "tail"}),             # the last digits both numbers share
     ("87654", {"phone"}),                       # part of a number
-    ("", {"target", "decoy", "id_only", "phone", "tail"}),  # no needle, no filter
+    ("", {"target", "decoy", "id_only", "phone", "tail", "twin"}),  # no needle, no filter
 ])
 def test_one_rule_on_every_face(client, alice, api_client_for, env_a, calls, needle, found):
     want = {calls[k].external_id for k in found}
