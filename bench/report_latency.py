@@ -21,6 +21,7 @@ Data of earlier runs is reused when an environment of the same size already exis
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import random
@@ -110,8 +111,9 @@ def load_calls(env: Environment, size: int) -> None:
                 ext = str(uuid.UUID(int=rng.getrandbits(128)))
                 phone = f"+1555{rng.randrange(10**7):07d}"
                 end = moment + timedelta(seconds=duration)
+                sid = f"CA{hashlib.md5(ext.encode()).hexdigest()}"  # "CA" + 32 hex, as Talkover
                 copy.write_row((
-                    env.pk, ext, f"CA{ext[:12]}", agent.pk, agent.external_id, phone, phone,
+                    env.pk, ext, sid, agent.pk, agent.external_id, phone, phone,
                     "+14440000000", "+14440000000", agent.direction, status, "", duration,
                     rng.random() < 0.03, moment, end, end, "", "", json.dumps({"id": ext}), "",
                     now, now,

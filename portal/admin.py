@@ -15,6 +15,8 @@ from django.db.models import BigIntegerField, Count, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from portal import admin_actions
 from portal.admin_base import TenantAdminMixin, TenantModelAdmin
@@ -61,7 +63,7 @@ def guard_owner_role(form_class: type[forms.ModelForm], request: HttpRequest,
             if self.has_changed() and (cleaned.get("role") == Role.OWNER or was_owner) \
                     and not may_manage_owners(request, org):
                 raise forms.ValidationError(
-                    "Only an owner of the organisation can grant or change the owner role.")
+                    _("Only an owner of the organisation can grant or change the owner role."))
             return cleaned
 
     return OwnerGuardedForm
@@ -124,15 +126,15 @@ class OrganizationAdmin(TenantModelAdmin):
                                   "maintenance moves the calls.", level="warning")
         if change and "timezone" in form.changed_data:
             rebuilt = rebuild_reporting_days(obj)
-            self.message_user(
-                request, f"Timezone changed: rebuilt the daily rollups of {rebuilt} "
-                "environment(s), so every report now uses the new local days.")
+            self.message_user(request, _(
+                "Timezone changed: rebuilt the daily rollups of %(n)d environment(s), so "
+                "every report now uses the new local days.") % {"n": rebuilt})
 
-    @admin.display(description="members", ordering="_members")
+    @admin.display(description=_lazy("members"), ordering="_members")
     def member_count(self, obj: Organization) -> int:
         return obj._members
 
-    @admin.display(description="environments", ordering="_envs")
+    @admin.display(description=_lazy("environments"), ordering="_envs")
     def environment_count(self, obj: Organization) -> int:
         return obj._envs
 
@@ -159,12 +161,14 @@ class EnvironmentAdminForm(forms.ModelForm):
         required=False,
         strip=True,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text="Write-only. Leave empty to keep the current token.",
+        label=_lazy("Token"),
+        help_text=_lazy("Write-only. Leave empty to keep the current token."),
     )
     agent_ids = forms.CharField(
-        required=False, label="Agent ids (Origins AI)",
-        help_text="Origins AI: the integer agent ids to mirror, separated by commas, e.g. "
-                  "4012, 4013. Saved as provider_settings[\"agent_ids\"] (this field wins).",
+        required=False, label=_lazy("Agent ids (Origins AI)"),
+        help_text=_lazy("Origins AI: the integer agent ids to mirror, separated by commas, "
+                        "e.g. 4012, 4013. Saved as provider_settings[\"agent_ids\"] (this "
+                        "field wins)."),
     )
 
     class Meta:
@@ -187,11 +191,11 @@ class EnvironmentAdminForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         if not self.instance.has_token and not cleaned.get("token"):
-            self.add_error("token", "A new environment needs its upstream token.")
+            self.add_error("token", _("A new environment needs its upstream token."))
         if cleaned.get("provider") == Provider.ORIGINS and not cleaned.get("agent_ids") \
                 and "agent_ids" not in self.errors:
-            self.add_error("agent_ids", "Origins AI environments need at least one agent id "
-                                        "(whole numbers separated by commas).")
+            self.add_error("agent_ids", _("Origins AI environments need at least one agent "
+                                          "id (whole numbers separated by commas)."))
         if not self.instance.pk or {"token", "base_url", "provider", "agent_ids"} & set(
                 self.changed_data):
             token = cleaned.get("token") or (self.instance.get_token()
@@ -251,12 +255,12 @@ class EnvironmentAdmin(TenantModelAdmin):
     def safely_narrow_queryset(self, request: HttpRequest, queryset):
         return queryset.annotate(_calls=_calls_mirrored())
 
-    @admin.display(description="overdue", boolean=True)
+    @admin.display(description=_lazy("overdue"), boolean=True)
     def overdue(self, obj: Environment) -> bool:
         """Last sync older than twice the interval (see Environment.is_overdue)."""
         return obj.is_overdue()
 
-    @admin.display(description="calls mirrored", ordering="_calls")
+    @admin.display(description=_lazy("calls mirrored"), ordering="_calls")
     def calls_mirrored(self, obj: Environment) -> int:
         return obj._calls
 
@@ -298,7 +302,7 @@ class AuditLogAdmin(TenantModelAdmin):
     readonly_fields = ["details_pretty"]
     read_only = True
 
-    @admin.display(description="details")
+    @admin.display(description=_lazy("details"))
     def details_pretty(self, obj: AuditLog) -> str:
         return format_html("<pre>{}</pre>", json.dumps(obj.details, indent=2, ensure_ascii=False))
 

@@ -13,6 +13,8 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from portal import audit
 from portal.models import Environment, EnvironmentStatus
@@ -26,9 +28,9 @@ class EnvironmentActionForm(helpers.ActionForm):
 
     days = forms.CharField(
         required=False,
-        label="Back-fill days",
+        label=_lazy("Back-fill days"),
         widget=forms.TextInput(attrs={"size": 4, "inputmode": "numeric"}),
-        help_text="Empty: each environment's own back-fill window.",
+        help_text=_lazy("Empty: each environment's own back-fill window."),
     )
 
 
@@ -37,9 +39,9 @@ def progress_links(environments: list[Environment]) -> str:
     runs = reverse("admin:sync_syncrun_changelist")
     return format_html_join(
         "; ",
-        '{}: <a href="/o/{}/sync/">sync status page</a>, '
-        '<a href="{}?environment__id__exact={}">sync runs</a>',
-        ((env.name, env.organization.slug, runs, env.pk) for env in environments),
+        '{}: <a href="/o/{}/sync/">{}</a>, <a href="{}?environment__id__exact={}">{}</a>',
+        ((env.name, env.organization.slug, _("sync status page"), runs, env.pk,
+          _("sync runs")) for env in environments),
     )
 
 
@@ -53,8 +55,8 @@ def _queue_for_each(
         if env.status == EnvironmentStatus.AUTH_FAILED:
             modeladmin.message_user(
                 request,
-                f"{env.name}: its token was rejected; save a new token and use "
-                "“Mark token as replaced” first. Nothing was queued for it.",
+                _("%(name)s: its token was rejected; save a new token and use “Mark token "
+                  "as replaced” first. Nothing was queued for it.") % {"name": env.name},
                 messages.WARNING,
             )
             continue
@@ -63,14 +65,15 @@ def _queue_for_each(
             enqueue(task, env.pk, **kwargs)
         except TaskNotAvailable:
             modeladmin.message_user(
-                request, f"The task {task} is not installed here; nothing was queued.",
+                request, _("The task %(task)s is not installed here; nothing was queued.")
+                % {"task": task},
                 messages.ERROR,
             )
             return
         except QueueUnavailable:
             modeladmin.message_user(
-                request, f"{what} could not be queued: the task queue is not answering. "
-                "Try again in a minute.", messages.ERROR,
+                request, _("%(what)s could not be queued: the task queue is not answering. "
+                           "Try again in a minute.") % {"what": what}, messages.ERROR,
             )
             break
         audit.record(action, actor=request.user, organization=env.organization, target=env,
@@ -79,16 +82,16 @@ def _queue_for_each(
     if queued:
         modeladmin.message_user(
             request,
-            format_html("{} queued for {} environment(s). Watch progress: {}.",
+            format_html(_("{} queued for {} environment(s). Watch progress: {}."),
                         what, len(queued), progress_links(queued)),
             messages.SUCCESS,
         )
 
 
-@admin.action(description="Sync now", permissions=["change"])
+@admin.action(description=_lazy("Sync now"), permissions=["change"])
 def sync_now(modeladmin, request: HttpRequest, queryset: QuerySet) -> None:
     _queue_for_each(request, modeladmin, queryset, "sync.sync_environment",
-                    "environment.sync_requested", "Sync", trigger=lambda env: "manual")
+                    "environment.sync_requested", _("Sync"), trigger=lambda env: "manual")
 
 
 def parse_backfill_days(raw: str | None) -> int | None:
@@ -98,13 +101,13 @@ def parse_backfill_days(raw: str | None) -> int | None:
         return None
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_BACKFILL_DAYS:
         raise ValueError(
-            f"Back-fill days must be a whole number from 1 to {MAX_BACKFILL_DAYS} "
-            f"(got “{raw[:20]}”). Nothing was queued."
+            _("Back-fill days must be a whole number from 1 to %(max)d (got “%(got)s”). "
+              "Nothing was queued.") % {"max": MAX_BACKFILL_DAYS, "got": raw[:20]}
         )
     return int(raw)
 
 
-@admin.action(description="Back-fill N days (type N next to the action)",
+@admin.action(description=_lazy("Back-fill N days (type N next to the action)"),
               permissions=["change"])
 def backfill(modeladmin, request: HttpRequest, queryset: QuerySet) -> None:
     try:
@@ -113,7 +116,7 @@ def backfill(modeladmin, request: HttpRequest, queryset: QuerySet) -> None:
         modeladmin.message_user(request, str(error), messages.ERROR)
         return
     _queue_for_each(request, modeladmin, queryset, "sync.backfill_environment",
-                    "environment.backfill_requested", "Back-fill",
+                    "environment.backfill_requested", _("Back-fill"),
                     days=lambda env: days or env.backfill_days)
 
 
@@ -140,30 +143,30 @@ def _resumed_status(env: Environment) -> str:
     return env.status if env.status == EnvironmentStatus.AUTH_FAILED else EnvironmentStatus.ACTIVE
 
 
-@admin.action(description="Pause scheduled sync", permissions=["change"])
+@admin.action(description=_lazy("Pause scheduled sync"), permissions=["change"])
 def pause_sync(modeladmin, request: HttpRequest, queryset: QuerySet) -> None:
     count = _set_state(request, queryset, "environment.sync_paused", sync_enabled=False,
                        status=_paused_status)
-    modeladmin.message_user(request, f"Paused sync of {count} environment(s).")
+    modeladmin.message_user(request, _("Paused sync of %(n)d environment(s).") % {"n": count})
 
 
-@admin.action(description="Resume scheduled sync", permissions=["change"])
+@admin.action(description=_lazy("Resume scheduled sync"), permissions=["change"])
 def resume_sync(modeladmin, request: HttpRequest, queryset: QuerySet) -> None:
     rejected = list(queryset.filter(status=EnvironmentStatus.AUTH_FAILED)
                     .values_list("name", flat=True))
     count = _set_state(request, queryset, "environment.sync_resumed", sync_enabled=True,
                        status=_resumed_status, next_sync_at=lambda env: timezone.now())
-    modeladmin.message_user(request, f"Resumed sync of {count} environment(s).")
+    modeladmin.message_user(request, _("Resumed sync of %(n)d environment(s).") % {"n": count})
     if rejected:
         modeladmin.message_user(
             request,
-            f"Still waiting for a new token: {', '.join(rejected)}. Save the new token, then "
-            "use “Mark token as replaced”.",
+            _("Still waiting for a new token: %(names)s. Save the new token, then use “Mark "
+              "token as replaced”.") % {"names": ", ".join(rejected)},
             messages.WARNING,
         )
 
 
-@admin.action(description="Mark token as replaced (clears “token rejected”)",
+@admin.action(description=_lazy("Mark token as replaced (clears “token rejected”)"),
               permissions=["change"])
 def mark_token_replaced(modeladmin, request: HttpRequest, queryset: QuerySet) -> None:
     count = _set_state(
@@ -175,13 +178,14 @@ def mark_token_replaced(modeladmin, request: HttpRequest, queryset: QuerySet) ->
     )
     modeladmin.message_user(
         request,
-        f"Cleared “token rejected” on {count} environment(s); they sync at the next tick "
-        "unless paused." if count else "None of the selected environments had a rejected token.",
+        _("Cleared “token rejected” on %(n)d environment(s); they sync at the next tick "
+          "unless paused.") % {"n": count} if count
+        else _("None of the selected environments had a rejected token."),
         messages.SUCCESS if count else messages.WARNING,
     )
 
 
-@admin.action(description="Revoke selected API tokens", permissions=["change"])
+@admin.action(description=_lazy("Revoke selected API tokens"), permissions=["change"])
 def revoke_tokens(modeladmin, request: HttpRequest, queryset: QuerySet) -> None:
     count = 0
     for token in queryset.filter(revoked_at__isnull=True).select_related("user"):
@@ -190,5 +194,5 @@ def revoke_tokens(modeladmin, request: HttpRequest, queryset: QuerySet) -> None:
         audit.record("api_token.revoked", actor=request.user, target=token, organization=None,
                      owner=token.user.username)
         count += 1
-    modeladmin.message_user(request, f"Revoked {count} API token(s).")
+    modeladmin.message_user(request, _("Revoked %(n)d API token(s).") % {"n": count})
 

@@ -28,6 +28,7 @@ from django.db import models
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from portal import audit, tenancy
 from portal.admin_times import Zones, local_time_columns
@@ -176,7 +177,7 @@ class TenantAdminMixin:
             subtitle = None
         if organization is None:
             return super().changeform_view(request, object_id, form_url, extra_context)
-        note = f"times in {organization.timezone}"
+        note = _("times in %(tz)s") % {"tz": organization.timezone}
         extra_context = {**(extra_context or {}),
                          "subtitle": f"{subtitle} · {note}" if subtitle else note}
         with timezone.override(organization.tzinfo):

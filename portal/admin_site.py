@@ -19,6 +19,7 @@ from django.db import models
 from django.http import HttpRequest, HttpResponseBadRequest
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from portal.login_forms import AdminLoginForm
 
@@ -99,8 +100,8 @@ def invalid_date_lookup(model_admin: admin.ModelAdmin, params) -> bool:
 
 
 class SwitchboardAdminSite(admin.AdminSite):
-    site_header = "Switchboard admin"
-    site_title = "Switchboard admin"
+    site_header = _lazy("Switchboard admin")
+    site_title = _lazy("Switchboard admin")
     login_form = AdminLoginForm
 
     def has_permission(self, request: HttpRequest) -> bool:
@@ -120,7 +121,7 @@ class SwitchboardAdminSite(admin.AdminSite):
             # Logged-in staff without an owner/admin role: refused, not sent to the login form.
             if user.is_active and user.is_staff and not self.has_permission(request) \
                     and request.path != reverse("admin:logout", current_app=self.name):
-                raise PermissionDenied("Only organisation owners and admins use the admin.")
+                raise PermissionDenied(_("Only organisation owners and admins use the admin."))
             model_admin = getattr(view, "__self__", None)
             if isinstance(model_admin, admin.ModelAdmin):
                 message = self.input_problem(model_admin, request)

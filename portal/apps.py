@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from django.apps import AppConfig
 from django.contrib.admin import apps as admin_apps
+from django.utils.translation import gettext_lazy as _
 
 
 class PortalConfig(AppConfig):
     name = "portal"
-    verbose_name = "Portal (tenancy)"
+    verbose_name = _("Portal (tenancy)")
 
     def ready(self) -> None:
         from django.db.backends.signals import connection_created

@@ -44,10 +44,11 @@ class CallRetention(models.IntegerChoices):
 class Organization(models.Model):
     """A customer: owns environments and members; its timezone defines every reported day."""
 
-    slug = models.SlugField(max_length=64, unique=True)
-    name = models.CharField(max_length=200)
-    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
-    created_at = models.DateTimeField(auto_now_add=True)
+    slug = models.SlugField(max_length=64, unique=True, verbose_name=_("slug"))
+    name = models.CharField(max_length=200, verbose_name=_("name"))
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone],
+                                verbose_name=_("timezone"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
     # Calls older than this many whole months are dropped with their month's partition
     # (PostgreSQL; `sync.retention`). `call_retention_pending`: set when the tier changed,
     # cleared once every call of the organisation sits in the new tier's partitions.
@@ -55,11 +56,14 @@ class Organization(models.Model):
         _("call retention"), choices=CallRetention.choices, default=CallRetention.FOREVER,
         help_text=_("Calls older than this are deleted for good, a whole month at a time "
                     "(reports then show those days as not mirrored)."))
-    call_retention_pending = models.BooleanField(default=False, editable=False)
+    call_retention_pending = models.BooleanField(default=False, editable=False,
+                                                 verbose_name=_("call retention pending"))
 
     objects = TenantManager()
 
     class Meta:
+        verbose_name = _("organization")
+        verbose_name_plural = _("organizations")
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -89,23 +93,29 @@ class Membership(models.Model):
     """A user's role in one organisation. Every access check starts here."""
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships",
+        verbose_name=_("user"),
     )
     organization = models.ForeignKey(
-        Organization, on_delete=models.CASCADE, related_name="memberships"
+        Organization, on_delete=models.CASCADE, related_name="memberships",
+        verbose_name=_("organization"),
     )
-    role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER)
-    created_at = models.DateTimeField(auto_now_add=True)
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER,
+                            verbose_name=_("role"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     objects = TenantManager()
 
     class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
         constraints = [
             models.UniqueConstraint(fields=["user", "organization"], name="membership_unique")
         ]
 
     def __str__(self) -> str:
-        return f"{self.user} in {self.organization} ({self.role})"
+        return _("%(user)s in %(organization)s (%(role)s)") % {
+            "user": self.user, "organization": self.organization, "role": self.get_role_display()}
 
     def has_role(self, minimum: str) -> bool:
         return ROLE_RANK[Role(self.role)] >= ROLE_RANK[Role(minimum)]
@@ -132,24 +142,32 @@ class Environment(models.Model):
     """
 
     organization = models.ForeignKey(
-        Organization, on_delete=models.CASCADE, related_name="environments"
+        Organization, on_delete=models.CASCADE, related_name="environments",
+        verbose_name=_("organization"),
     )
-    name = models.CharField(max_length=200)
-    provider = models.CharField(max_length=16, choices=Provider.choices, default=Provider.TALKOVER)
-    base_url = models.URLField(max_length=500, blank=True)
-    token_ciphertext = models.TextField(editable=False, default="")
-    token_hint = models.CharField(max_length=32, editable=False, default="")
+    name = models.CharField(max_length=200, verbose_name=_("name"))
+    provider = models.CharField(max_length=16, choices=Provider.choices, default=Provider.TALKOVER,
+                                verbose_name=_("provider"))
+    base_url = models.URLField(max_length=500, blank=True, verbose_name=_("base URL"))
+    token_ciphertext = models.TextField(editable=False, default="",
+                                        verbose_name=_("token ciphertext"))
+    token_hint = models.CharField(max_length=32, editable=False, default="",
+                                  verbose_name=_("token hint"))
     # Provider-specific settings, e.g. {"agent_ids": [12, 34]} for Origins AI.
-    provider_settings = models.JSONField(default=dict, blank=True)
+    provider_settings = models.JSONField(default=dict, blank=True,
+                                         verbose_name=_("provider settings"))
     status = models.CharField(
-        max_length=16, choices=EnvironmentStatus.choices, default=EnvironmentStatus.ACTIVE
+        max_length=16, choices=EnvironmentStatus.choices, default=EnvironmentStatus.ACTIVE,
+        verbose_name=_("status"),
     )
-    status_reason = models.TextField(blank=True, default="")
-    sync_enabled = models.BooleanField(default=True)
-    sync_interval_minutes = models.PositiveIntegerField(default=15)
-    lookback_days = models.PositiveIntegerField(default=2)
-    backfill_days = models.PositiveIntegerField(default=90)
-    requests_per_minute = models.PositiveIntegerField(default=90)
+    status_reason = models.TextField(blank=True, default="", verbose_name=_("status reason"))
+    sync_enabled = models.BooleanField(default=True, verbose_name=_("sync enabled"))
+    sync_interval_minutes = models.PositiveIntegerField(default=15,
+                                                        verbose_name=_("sync interval minutes"))
+    lookback_days = models.PositiveIntegerField(default=2, verbose_name=_("lookback days"))
+    backfill_days = models.PositiveIntegerField(default=90, verbose_name=_("backfill days"))
+    requests_per_minute = models.PositiveIntegerField(default=90,
+                                                      verbose_name=_("requests per minute"))
     # Origins AI: what one billed minute costs, for the Quality report's cost (None = no cost
     # shown). In the organisation's billing currency; the report names no currency.
     price_per_minute = models.DecimalField(
@@ -157,26 +175,33 @@ class Environment(models.Model):
         validators=[MinValueValidator(0)],
         help_text=_("Optional. Origins AI: the price of one billed minute, for the Quality "
                     "report's cost."))
-    last_synced_at = models.DateTimeField(null=True, blank=True)
-    next_sync_at = models.DateTimeField(null=True, blank=True)
+    last_synced_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last synced at"))
+    next_sync_at = models.DateTimeField(null=True, blank=True, verbose_name=_("next sync at"))
     # Bumped by every sync that changed the mirror; report cache keys include it.
-    data_version = models.PositiveBigIntegerField(default=0)
+    data_version = models.PositiveBigIntegerField(default=0, verbose_name=_("data version"))
     # Calls that started before this instant were dropped by the organisation's retention
     # (`sync.retention`): reports name those days as not mirrored, never as zero.
-    calls_dropped_before = models.DateTimeField(null=True, blank=True, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
+    calls_dropped_before = models.DateTimeField(null=True, blank=True, editable=False,
+                                                verbose_name=_("calls dropped before"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
     # Talkover webhooks as sync triggers (`sync.webhook_receiver`): the unguessable key of the
     # hook URL (made on first use) and the signing secret, encrypted like the token and
     # write-only (shown once, then only as a hint). What the last registration on the
     # upstream's agents said is kept per agent for the settings page.
-    webhook_key = models.CharField(max_length=64, blank=True, default="", editable=False)
-    webhook_secret_ciphertext = models.TextField(blank=True, default="", editable=False)
-    webhook_secret_hint = models.CharField(max_length=32, blank=True, default="", editable=False)
-    webhook_registration = models.JSONField(default=dict, blank=True, editable=False)
+    webhook_key = models.CharField(max_length=64, blank=True, default="", editable=False,
+                                   verbose_name=_("webhook key"))
+    webhook_secret_ciphertext = models.TextField(blank=True, default="", editable=False,
+                                                 verbose_name=_("webhook secret ciphertext"))
+    webhook_secret_hint = models.CharField(max_length=32, blank=True, default="", editable=False,
+                                           verbose_name=_("webhook secret hint"))
+    webhook_registration = models.JSONField(default=dict, blank=True, editable=False,
+                                            verbose_name=_("webhook registration"))
 
     objects = TenantManager()
 
     class Meta:
+        verbose_name = _("environment")
+        verbose_name_plural = _("environments")
         ordering = ["organization__name", "name"]
         constraints = [
             models.UniqueConstraint(fields=["organization", "name"],
@@ -276,19 +301,24 @@ class ApiToken(models.Model):
     """A personal access token for the REST API; only its sha256 hash is stored."""
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens",
+        verbose_name=_("user"),
     )
-    name = models.CharField(max_length=100, default="api")
-    prefix = models.CharField(max_length=16, editable=False)
-    token_hash = models.CharField(max_length=64, unique=True, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    expires_at = models.DateTimeField(null=True, blank=True)
-    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
-    revoked_at = models.DateTimeField(null=True, blank=True)
+    name = models.CharField(max_length=100, default="api", verbose_name=_("name"))
+    prefix = models.CharField(max_length=16, editable=False, verbose_name=_("prefix"))
+    token_hash = models.CharField(max_length=64, unique=True, editable=False,
+                                  verbose_name=_("token hash"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    expires_at = models.DateTimeField(null=True, blank=True, verbose_name=_("expires at"))
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False,
+                                        verbose_name=_("last used at"))
+    revoked_at = models.DateTimeField(null=True, blank=True, verbose_name=_("revoked at"))
 
     objects = TenantManager()
 
     class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
@@ -325,21 +355,28 @@ class AuditLog(models.Model):
     """Who did what to which object, when. Never holds a secret value."""
 
     organization = models.ForeignKey(
-        Organization, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit"
+        Organization, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit",
+        verbose_name=_("organization"),
     )
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        verbose_name=_("actor"),
     )
-    action = models.CharField(max_length=64)
-    target_type = models.CharField(max_length=64, blank=True, default="")
-    target_id = models.CharField(max_length=64, blank=True, default="")
-    target_repr = models.CharField(max_length=200, blank=True, default="")
-    details = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    action = models.CharField(max_length=64, verbose_name=_("action"))
+    target_type = models.CharField(max_length=64, blank=True, default="",
+                                   verbose_name=_("target type"))
+    target_id = models.CharField(max_length=64, blank=True, default="", verbose_name=_("target ID"))
+    target_repr = models.CharField(max_length=200, blank=True, default="",
+                                   verbose_name=_("target repr"))
+    details = models.JSONField(default=dict, blank=True, verbose_name=_("details"))
+    created_at = models.DateTimeField(default=timezone.now, db_index=True,
+                                      verbose_name=_("created at"))
 
     objects = TenantManager()
 
     class Meta:
+        verbose_name = _("audit log")
+        verbose_name_plural = _("audit logs")
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["organization", "-created_at"])]
 
@@ -356,28 +393,34 @@ class Invitation(models.Model):
     person holding the emailed link accepts it (signed, expires after INVITATION_MAX_AGE)."""
 
     organization = models.ForeignKey(
-        Organization, on_delete=models.CASCADE, related_name="invitations"
+        Organization, on_delete=models.CASCADE, related_name="invitations",
+        verbose_name=_("organization"),
     )
-    email = models.EmailField()
-    role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER)
+    email = models.EmailField(verbose_name=_("email"))
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER,
+                            verbose_name=_("role"))
     invited_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
         related_name="+",
+        verbose_name=_("invited by"),
     )
-    created_at = models.DateTimeField(default=timezone.now)
-    accepted_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
+    accepted_at = models.DateTimeField(null=True, blank=True, verbose_name=_("accepted at"))
     accepted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
         related_name="+",
+        verbose_name=_("accepted by"),
     )
 
     objects = StrictTenantManager()
 
     class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return f"{self.email} → {self.organization} ({self.role})"
+        return f"{self.email} → {self.organization} ({self.get_role_display()})"
 
     @property
     def expires_at(self) -> datetime:

@@ -17,6 +17,14 @@ from portal.models import Organization
 LAST_ORG_SESSION_KEY = "last_org"
 
 
+def remember_organization(request: HttpRequest, organization: Organization) -> None:
+    """The organisation the member opened last (home goes there). Written only when it
+    changes: an assignment marks the session modified, and every page view then paid for a
+    session UPDATE in its own transaction."""
+    if request.session.get(LAST_ORG_SESSION_KEY) != organization.slug:
+        request.session[LAST_ORG_SESSION_KEY] = organization.slug
+
+
 def render_org_page(
     request: HttpRequest,
     organization: Organization,
@@ -26,7 +34,7 @@ def render_org_page(
     status: int = 200,
 ) -> HttpResponse:
     """Render `template` with the organisation frame (switcher, freshness, warnings)."""
-    request.session[LAST_ORG_SESSION_KEY] = organization.slug
+    remember_organization(request, organization)
     # The environment chips come from `sync.health.environment_health` (a context processor).
     request.organization = organization
     tenant = getattr(request, "tenant", None)  # set by portal.access.org_page

@@ -9,6 +9,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from portal import audit
 from portal.admin_base import TenantAdminMixin, TenantModelAdmin
@@ -46,12 +48,12 @@ class ReportSubscriptionAdmin(TenantModelAdmin):
     inlines = [DeliveryInline]
     actions = ["send_test_now"]
 
-    @admin.display(description="schedule")
+    @admin.display(description=_lazy("schedule"))
     def schedule(self, obj: ReportSubscription) -> str:
         day = f"{obj.get_weekday_display()} " if obj.cadence == "weekly" else ""
         return f"{day}{obj.hour:02d}:00 {obj.tz_name}"
 
-    @admin.display(description="last delivery")
+    @admin.display(description=_lazy("last delivery"))
     def last_status(self, obj: ReportSubscription) -> str:
         last = obj.deliveries.order_by("-created_at").first()
         return f"{last.get_status_display()} ({last.period_start})" if last else "—"
@@ -64,10 +66,11 @@ class ReportSubscriptionAdmin(TenantModelAdmin):
             obj.reschedule()
         super().save_model(request, obj, form, change)  # the mixin writes the audit entry
 
-    @admin.action(description="Send test now (to me)")
+    @admin.action(description=_lazy("Send test now (to me)"))
     def send_test_now(self, request: HttpRequest, queryset: QuerySet) -> None:
         if not request.user.email:
-            self.message_user(request, "Your account has no email address.", messages.ERROR)
+            self.message_user(request, _("Your account has no email address."),
+                              messages.ERROR)
             return
         for sub in queryset.select_related("organization"):
             delivery = send_test(sub, request.user)
@@ -93,22 +96,24 @@ class ReportDeliveryAdmin(TenantModelAdmin):
     exclude = ["recipients"]
     actions = ["resend_failed"]
 
-    @admin.display(description="organisation", ordering="subscription__organization__name")
+    @admin.display(description=_lazy("organisation"),
+                   ordering="subscription__organization__name")
     def organization(self, obj: ReportDelivery):
         return obj.subscription.organization
 
-    @admin.display(description="error")
+    @admin.display(description=_lazy("error"))
     def short_error(self, obj: ReportDelivery) -> str:
         return (obj.error[:80] + "…") if len(obj.error) > 80 else obj.error
 
-    @admin.display(description="recipients")
+    @admin.display(description=_lazy("recipients"))
     def recipient_states(self, obj: ReportDelivery) -> str:
         return format_html("<ul>{}</ul>", format_html_join(
             "", "<li>{}: {} {}</li>",
             ((email, s.get("status"), s.get("error", "")) for email, s in obj.recipients.items()),
         ))
 
-    @admin.action(description="Re-send failed deliveries (to recipients who did not get them)")
+    @admin.action(description=_lazy(
+        "Re-send failed deliveries (to recipients who did not get them)"))
     def resend_failed(self, request: HttpRequest, queryset: QuerySet) -> None:
         now = timezone.now()
         done = 0
@@ -119,8 +124,9 @@ class ReportDeliveryAdmin(TenantModelAdmin):
                 audit.record("delivery.resend", actor=request.user,
                              organization=delivery.subscription.organization, target=delivery)
         skipped = queryset.count() - done
-        self.message_user(request, f"Re-sent {done} failed delivery(ies); {skipped} skipped "
-                                   "(only failed deliveries can be re-sent).")
+        self.message_user(request, _(
+            "Re-sent %(done)d failed delivery(ies); %(skipped)d skipped (only failed "
+            "deliveries can be re-sent).") % {"done": done, "skipped": skipped})
 
 __all__ = ["ReportDeliveryAdmin", "ReportSubscriptionAdmin", "alerts_admin",
            "saved_views_admin"]

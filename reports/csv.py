@@ -194,12 +194,17 @@ def summary_rows(summary: Summary) -> Iterator[Sequence]:
                callbacks.unmatched)
 
 
+def requested(request: HttpRequest) -> bool:
+    """Whether the request asks for a download (`?format=csv`) rather than the page."""
+    return request.GET.get("format") == "csv"
+
+
 def export(request: HttpRequest, tables: Sequence[str], default: str,
            write: Callable[[str], HttpResponse]) -> HttpResponse | None:
     """The one export parameter of the pages: `?format=csv&table=…` (`default` without a
     table) is `write(table)`; an unknown table is a 400 naming the choices; None when the
     request is for the page itself."""
-    if request.GET.get("format") != "csv":
+    if not requested(request):
         return None
     table = request.GET.get("table") or default
     if table not in tables:

@@ -46,42 +46,54 @@ class ReportSubscription(models.Model):
     """
 
     organization = models.ForeignKey(
-        Organization, on_delete=models.CASCADE, related_name="report_subscriptions"
+        Organization, on_delete=models.CASCADE, related_name="report_subscriptions",
+        verbose_name=_("organization"),
     )
-    name = models.CharField(max_length=200, default="Weekly summary")
+    name = models.CharField(max_length=200, default="Weekly summary", verbose_name=_("name"))
     all_environments = models.BooleanField(
-        default=True, help_text=_("Include every environment, also ones added later.")
+        default=True, help_text=_("Include every environment, also ones added later."),
+        verbose_name=_("all environments"),
     )
-    environments = models.ManyToManyField(Environment, blank=True, related_name="+")
+    environments = models.ManyToManyField(Environment, blank=True, related_name="+",
+                                          verbose_name=_("environments"))
     members = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, blank=True, related_name="report_subscriptions"
+        settings.AUTH_USER_MODEL, blank=True, related_name="report_subscriptions",
+        verbose_name=_("members"),
     )
     # Plain addresses (people without an account), lower-cased, unique.
-    addresses = models.JSONField(default=list, blank=True)
-    cadence = models.CharField(max_length=8, choices=Cadence.choices, default=Cadence.WEEKLY)
+    addresses = models.JSONField(default=list, blank=True, verbose_name=_("addresses"))
+    cadence = models.CharField(max_length=8, choices=Cadence.choices, default=Cadence.WEEKLY,
+                               verbose_name=_("cadence"))
     weekday = models.PositiveSmallIntegerField(
-        choices=Weekday.choices, default=Weekday.MONDAY, help_text=_("Weekly summaries only.")
+        choices=Weekday.choices, default=Weekday.MONDAY, help_text=_("Weekly summaries only."),
+        verbose_name=_("weekday"),
     )
     hour = models.PositiveSmallIntegerField(
-        default=8, help_text=_("Local hour (0–23) in the subscription's timezone.")
+        default=8, help_text=_("Local hour (0–23) in the subscription's timezone."),
+        verbose_name=_("hour"),
     )
     # Empty: the organisation's timezone (followed if the organisation changes it).
-    timezone = models.CharField(max_length=64, blank=True, default="")
-    language = models.CharField(max_length=8, choices=Language.choices, default=Language.EN)
-    attach_csv = models.BooleanField(default=True)
-    skip_if_no_calls = models.BooleanField(default=False)
-    active = models.BooleanField(default=True)
-    next_run_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    timezone = models.CharField(max_length=64, blank=True, default="", verbose_name=_("timezone"))
+    language = models.CharField(max_length=8, choices=Language.choices, default=Language.EN,
+                                verbose_name=_("language"))
+    attach_csv = models.BooleanField(default=True, verbose_name=_("attach CSV"))
+    skip_if_no_calls = models.BooleanField(default=False, verbose_name=_("skip if no calls"))
+    active = models.BooleanField(default=True, verbose_name=_("active"))
+    next_run_at = models.DateTimeField(null=True, blank=True, db_index=True,
+                                       verbose_name=_("next run at"))
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
         related_name="+",
+        verbose_name=_("created by"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     objects = StrictTenantManager()
 
     class Meta:
+        verbose_name = _("report subscription")
+        verbose_name_plural = _("report subscriptions")
         ordering = ["organization__name", "name", "id"]
         constraints = [
             models.CheckConstraint(
@@ -154,32 +166,36 @@ class ReportDelivery(models.Model):
     """
 
     subscription = models.ForeignKey(
-        ReportSubscription, on_delete=models.CASCADE, related_name="deliveries"
+        ReportSubscription, on_delete=models.CASCADE, related_name="deliveries",
+        verbose_name=_("subscription"),
     )
-    period_start = models.DateField()
-    period_end = models.DateField(help_text=_("Last day included."))
-    scheduled_for = models.DateTimeField(null=True, blank=True)
-    is_test = models.BooleanField(default=False)
+    period_start = models.DateField(verbose_name=_("period start"))
+    period_end = models.DateField(help_text=_("Last day included."), verbose_name=_("period end"))
+    scheduled_for = models.DateTimeField(null=True, blank=True, verbose_name=_("scheduled for"))
+    is_test = models.BooleanField(default=False, verbose_name=_("is test"))
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
         related_name="+",
+        verbose_name=_("requested by"),
     )
     status = models.CharField(
-        max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+        max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING,
+        verbose_name=_("status"),
     )
-    recipients = models.JSONField(default=dict, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    error = models.TextField(blank=True, default="")
-    created_at = models.DateTimeField(auto_now_add=True)
+    recipients = models.JSONField(default=dict, blank=True, verbose_name=_("recipients"))
+    attempts = models.PositiveSmallIntegerField(default=0, verbose_name=_("attempts"))
+    next_attempt_at = models.DateTimeField(null=True, blank=True, verbose_name=_("next attempt at"))
+    claimed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("claimed at"))
+    sent_at = models.DateTimeField(null=True, blank=True, verbose_name=_("sent at"))
+    error = models.TextField(blank=True, default="", verbose_name=_("error"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
 
     objects = StrictTenantManager()
 
     class Meta:
+        verbose_name = _("report delivery")
         ordering = ["-created_at", "-id"]
-        verbose_name_plural = "report deliveries"
+        verbose_name_plural = _("report deliveries")
         constraints = [
             models.UniqueConstraint(
                 fields=["subscription", "period_start"],
@@ -190,7 +206,7 @@ class ReportDelivery(models.Model):
         indexes = [models.Index(fields=["status", "next_attempt_at"])]
 
     def __str__(self) -> str:
-        kind = "test " if self.is_test else ""
+        kind = f"{_('test')} " if self.is_test else ""
         period = f"{self.period_start}–{self.period_end}"
-        return f"{kind}{self.subscription.name} {period}: {self.status}"
+        return f"{kind}{self.subscription.name} {period}: {self.get_status_display()}"
 

@@ -10,6 +10,8 @@ from django.contrib import admin
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from portal.admin_base import ReadOnlyTenantAdmin, administered_environment_ids
 from portal.admin_paginator import EstimatedCountPaginator
@@ -42,7 +44,7 @@ class AgentAdmin(ReadOnlyTenantAdmin):
     exclude = ["raw"]
     readonly_fields = ["raw_pretty"]
 
-    @admin.display(description="raw")
+    @admin.display(description=_lazy("raw"))
     def raw_pretty(self, obj: Agent) -> str:
         return pretty_json(obj.raw)
 
@@ -63,7 +65,7 @@ class CallAdmin(ReadOnlyTenantAdmin):
     list_filter = ["environment", "agent", "direction", "status", "is_testing",
                    ("started_at", admin.DateFieldListFilter)]
     search_fields = ["sid"]  # enables the box; the lookup itself is get_search_results
-    search_help_text = "Exact SID, call id, or phone number (with or without +)."
+    search_help_text = _lazy("Exact SID, call id, or phone number (with or without +).")
     # Phone-number search reads every call of the scoped environments: from/to numbers have
     # no index yet (see the admin report); SID and call id searches use indexes.
     list_select_related = ["environment", "agent"]
@@ -91,7 +93,7 @@ class CallAdmin(ReadOnlyTenantAdmin):
             environments = list(Environment.objects.values_list("pk", flat=True))
         return queryset.filter(query, environment__in=environments), False
 
-    @admin.display(description="raw")
+    @admin.display(description=_lazy("raw"))
     def raw_pretty(self, obj: Call) -> str:
         return pretty_json(obj.raw)
 
@@ -106,7 +108,7 @@ class CallbackDayAdmin(ReadOnlyTenantAdmin):
     exclude = ["raw"]
     readonly_fields = ["raw_pretty"]
 
-    @admin.display(description="raw")
+    @admin.display(description=_lazy("raw"))
     def raw_pretty(self, obj: CallbackDay) -> str:
         return pretty_json(obj.raw)
 
@@ -148,20 +150,20 @@ class SyncRunAdmin(ReadOnlyTenantAdmin):
     exclude = ["details"]
     readonly_fields = ["duration", "warnings", "details_pretty"]
 
-    @admin.display(description="warnings")
+    @admin.display(description=_lazy("warnings"))
     def warnings(self, obj: SyncRun) -> str:
         return "; ".join(obj.warnings)
 
-    @admin.display(description="duration")
+    @admin.display(description=_lazy("duration"))
     def duration(self, obj: SyncRun) -> str:
         seconds = obj.duration_seconds
-        return "running" if seconds is None else f"{seconds:.1f}s"
+        return _("running") if seconds is None else f"{seconds:.1f}s"
 
-    @admin.display(description="error")
+    @admin.display(description=_lazy("error"))
     def short_error(self, obj: SyncRun) -> str:
         return obj.error if len(obj.error) <= 120 else obj.error[:119] + "…"
 
-    @admin.display(description="details")
+    @admin.display(description=_lazy("details"))
     def details_pretty(self, obj: SyncRun) -> str:
         return pretty_json(obj.details)
 
@@ -186,7 +188,7 @@ class RejectedRecordAdmin(ReadOnlyTenantAdmin):
     exclude = ["payload", "fingerprint"]
     readonly_fields = ["payload_pretty"]
 
-    @admin.display(description="payload")
+    @admin.display(description=_lazy("payload"))
     def payload_pretty(self, obj: RejectedRecord) -> str:
         # ASCII escapes kept: a NUL or control character shows as \u0000, never raw.
         try:

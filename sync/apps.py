@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class SyncConfig(AppConfig):
     name = "sync"
-    verbose_name = "Sync (mirrored upstream data)"
+    verbose_name = _("Sync (mirrored upstream data)")
 
     def ready(self) -> None:
         # The doors that save environments live in portal/, which imports nothing from sync/:

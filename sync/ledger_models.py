@@ -19,7 +19,7 @@ class CallDayLedger(models.Model):
     """One environment's calls of one upstream (UTC) day: mirrored vs upstream counts."""
 
     environment = models.ForeignKey(Environment, on_delete=models.CASCADE,
-                                    related_name="call_day_ledger")
+                                    related_name="call_day_ledger", verbose_name=_("environment"))
     day = models.DateField(_("day"))
     # Calls in the mirror, and records of the day kept in quarantine (read, not stored).
     mirrored = models.PositiveIntegerField(_("mirrored"), default=0)

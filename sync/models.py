@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils import timezone
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from portal.models import Environment
 from portal.tenancy import TenantManager
@@ -17,41 +19,44 @@ from portal.tenancy import TenantManager
 from sync.ledger_models import CallDayLedger as CallDayLedger
 from sync.quality_models import QualityDayRollup as QualityDayRollup
 from sync.quarantine_models import RejectedRecord as RejectedRecord
-
-
-class Stream(models.TextChoices):
-    AGENTS = "agents", _("Agents")
-    CALLS = "calls", _("Calls")
-    CALLBACK_DAYS = "callback_days", _("Callback stats")
+from sync.stream_names import Stream as Stream
 
 
 class Agent(models.Model):
     """A voice agent as the upstream last described it (Talkover agent or Origins agent id)."""
 
-    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="agents")
-    external_id = models.CharField(max_length=255)
-    name = models.CharField(max_length=200, blank=True, default="")
-    label = models.CharField(max_length=200, blank=True, default="")
-    description = models.TextField(blank=True, default="")
-    language = models.CharField(max_length=32, blank=True, default="")
-    direction = models.CharField(max_length=32, blank=True, default="")
-    current_status = models.CharField(max_length=32, blank=True, default="")
-    is_sandbox = models.BooleanField(default=False)
-    is_callback = models.BooleanField(default=False)
-    source_agent_ids = models.JSONField(default=list, blank=True)
+    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="agents",
+                                    verbose_name=_("environment"))
+    external_id = models.CharField(max_length=255, verbose_name=_("external ID"))
+    name = models.CharField(max_length=200, blank=True, default="", verbose_name=_("name"))
+    label = models.CharField(max_length=200, blank=True, default="", verbose_name=_("label"))
+    description = models.TextField(blank=True, default="", verbose_name=_("description"))
+    language = models.CharField(max_length=32, blank=True, default="", verbose_name=_("language"))
+    direction = models.CharField(max_length=32, blank=True, default="", verbose_name=_("direction"))
+    current_status = models.CharField(max_length=32, blank=True, default="",
+                                      verbose_name=_("current status"))
+    is_sandbox = models.BooleanField(default=False, verbose_name=_("is sandbox"))
+    is_callback = models.BooleanField(default=False, verbose_name=_("is callback"))
+    source_agent_ids = models.JSONField(default=list, blank=True,
+                                        verbose_name=_("source agent IDs"))
     # Origins AI: the configured agent id answered 404 on its last sync.
-    missing = models.BooleanField(default=False)
-    raw = models.JSONField(default=dict, blank=True)
+    missing = models.BooleanField(default=False, verbose_name=_("missing"))
+    raw = models.JSONField(default=dict, blank=True, verbose_name=_("raw"))
     # Hash of what the upstream said (agent + callback config): unchanged rows are not written.
-    payload_hash = models.CharField(max_length=32, blank=True, default="")
-    upstream_created_at = models.DateTimeField(null=True, blank=True)
-    upstream_updated_at = models.DateTimeField(null=True, blank=True)
-    first_seen_at = models.DateTimeField(default=timezone.now)
-    last_seen_at = models.DateTimeField(default=timezone.now)
+    payload_hash = models.CharField(max_length=32, blank=True, default="",
+                                    verbose_name=_("payload hash"))
+    upstream_created_at = models.DateTimeField(null=True, blank=True,
+                                               verbose_name=_("upstream created at"))
+    upstream_updated_at = models.DateTimeField(null=True, blank=True,
+                                               verbose_name=_("upstream updated at"))
+    first_seen_at = models.DateTimeField(default=timezone.now, verbose_name=_("first seen at"))
+    last_seen_at = models.DateTimeField(default=timezone.now, verbose_name=_("last seen at"))
 
     objects = TenantManager()
 
     class Meta:
+        verbose_name = _("agent")
+        verbose_name_plural = _("agents")
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(
@@ -66,7 +71,8 @@ class Agent(models.Model):
 class CallStatus(models.TextChoices):
     INITIATED = "initiated", _("Initiated")
     RINGING = "ringing", _("Ringing")
-    ANSWERED = "answered", _("Answered")
+    # One call's status: "Atendida" in Portuguese (a count of them is "Atendidas").
+    ANSWERED = "answered", pgettext_lazy("call status", "Answered")
     COMPLETED = "completed", _("Completed")
     FAILED = "failed", _("Failed")
     BUSY = "busy", _("Busy")
@@ -98,57 +104,72 @@ class Call(models.Model):
     # No index of its own: every index below starts with the environment, and each index
     # is paid for on every call a back-fill writes.
     environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="calls",
-                                    db_index=False)
-    external_id = models.CharField(max_length=255)
-    sid = models.CharField(max_length=255, blank=True, default="")
+                                    db_index=False, verbose_name=_("environment"))
+    external_id = models.CharField(max_length=255, verbose_name=_("external ID"))
+    sid = models.CharField(max_length=255, blank=True, default="", verbose_name=_("SID"))
     agent = models.ForeignKey(
-        Agent, null=True, blank=True, on_delete=models.SET_NULL, related_name="calls"
+        Agent, null=True, blank=True, on_delete=models.SET_NULL, related_name="calls",
+        verbose_name=_("agent"),
     )
-    agent_external_id = models.CharField(max_length=255, blank=True, default="")
-    to_number = models.CharField(max_length=32, blank=True, default="")
-    to_formatted = models.CharField(max_length=40, blank=True, default="")
-    from_number = models.CharField(max_length=32, blank=True, default="")
-    from_formatted = models.CharField(max_length=40, blank=True, default="")
+    agent_external_id = models.CharField(max_length=255, blank=True, default="",
+                                         verbose_name=_("agent external ID"))
+    to_number = models.CharField(max_length=32, blank=True, default="", verbose_name=_("to number"))
+    to_formatted = models.CharField(max_length=40, blank=True, default="",
+                                    verbose_name=_("to formatted"))
+    from_number = models.CharField(max_length=32, blank=True, default="",
+                                   verbose_name=_("from number"))
+    from_formatted = models.CharField(max_length=40, blank=True, default="",
+                                      verbose_name=_("from formatted"))
     # Ids up to 255 characters (a longer one is a rejection, never a cut: `validation.ID_MAX`).
     # Status and direction are kept as sent, even outside the documented set (the run notes
     # them), so the choices only name the known values.
     direction = models.CharField(max_length=32, choices=Direction.choices, blank=True,
-                                 default="")
+                                 default="", verbose_name=_("direction"))
     status = models.CharField(max_length=32, choices=CallStatus.choices, blank=True,
-                              default="")
+                              default="", verbose_name=_("status"))
     # The provider's own status word when it differs from ours (Origins: ANSWERED, QUEUED…).
-    provider_status = models.CharField(max_length=32, blank=True, default="")
-    duration = models.PositiveIntegerField(default=0)
-    billed_duration = models.FloatField(null=True, blank=True)
-    is_testing = models.BooleanField(default=False)
-    started_at = models.DateTimeField()
-    answered_at = models.DateTimeField(null=True, blank=True)
-    ended_at = models.DateTimeField(null=True, blank=True)
-    upstream_updated_at = models.DateTimeField(null=True, blank=True)
-    hangup_cause = models.CharField(max_length=64, blank=True, default="")
-    hangup_source = models.CharField(max_length=64, blank=True, default="")
+    provider_status = models.CharField(max_length=32, blank=True, default="",
+                                       verbose_name=_("provider status"))
+    duration = models.PositiveIntegerField(default=0, verbose_name=_("duration"))
+    billed_duration = models.FloatField(null=True, blank=True, verbose_name=_("billed duration"))
+    is_testing = models.BooleanField(default=False, verbose_name=_("is testing"))
+    started_at = models.DateTimeField(verbose_name=_("started at"))
+    answered_at = models.DateTimeField(null=True, blank=True, verbose_name=_("answered at"))
+    ended_at = models.DateTimeField(null=True, blank=True, verbose_name=_("ended at"))
+    upstream_updated_at = models.DateTimeField(null=True, blank=True,
+                                               verbose_name=_("upstream updated at"))
+    hangup_cause = models.CharField(max_length=64, blank=True, default="",
+                                    verbose_name=_("hangup cause"))
+    hangup_source = models.CharField(max_length=64, blank=True, default="",
+                                     verbose_name=_("hangup source"))
     # Origins AI voice quality, taken from `raw` by the sync (sync/providers/origins/quality.py):
     # response latency (ms, None = not reported), insight sentiment and intent, and the
     # transcript as text for full-text search (GIN index on PostgreSQL, migration 0008_h18).
-    latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    latency_ms = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("latency ms"))
     # db_default too: rows written by bulk SQL (COPY, INSERT … SELECT) that predate these
     # columns' writers stay valid.
-    sentiment = models.CharField(max_length=32, blank=True, default="", db_default="")
-    insight = models.CharField(max_length=64, blank=True, default="", db_default="")
-    transcript = models.TextField(blank=True, default="", db_default="")
-    raw = models.JSONField(default=dict)
+    sentiment = models.CharField(max_length=32, blank=True, default="", db_default="",
+                                 verbose_name=_("sentiment"))
+    insight = models.CharField(max_length=64, blank=True, default="", db_default="",
+                               verbose_name=_("insight"))
+    transcript = models.TextField(blank=True, default="", db_default="",
+                                  verbose_name=_("transcript"))
+    raw = models.JSONField(default=dict, verbose_name=_("raw"))
     # Hash of `raw`: an unchanged record is detected without comparing JSON.
-    payload_hash = models.CharField(max_length=32, default="")
-    first_seen_at = models.DateTimeField(default=timezone.now)
-    last_changed_at = models.DateTimeField(default=timezone.now)
+    payload_hash = models.CharField(max_length=32, default="", verbose_name=_("payload hash"))
+    first_seen_at = models.DateTimeField(default=timezone.now, verbose_name=_("first seen at"))
+    last_changed_at = models.DateTimeField(default=timezone.now, verbose_name=_("last changed at"))
     # The organisation's retention tier when the call was written (`CallRetention`): the
     # sub-partition it lives in on PostgreSQL. Set by the sync, moved only by `sync.retention`.
     retention_months = models.PositiveSmallIntegerField(default=0, db_default=0,
-                                                        editable=False)
+                                                        editable=False,
+                                                        verbose_name=_("retention tier"))
 
     objects = TenantManager()
 
     class Meta:
+        verbose_name = _("call")
+        verbose_name_plural = _("calls")
         ordering = ["-started_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["environment", "external_id"], name="call_natural_key")
@@ -182,19 +203,23 @@ class CallbackDay(models.Model):
     """Talkover's callback stats for one upstream (UTC) day, fetched with start = end = day."""
 
     environment = models.ForeignKey(
-        Environment, on_delete=models.CASCADE, related_name="callback_days"
+        Environment, on_delete=models.CASCADE, related_name="callback_days",
+        verbose_name=_("environment"),
     )
-    day = models.DateField()
-    total_received = models.PositiveIntegerField(default=0)
-    answered = models.PositiveIntegerField(default=0)
-    unmatched = models.PositiveIntegerField(default=0)
-    raw = models.JSONField(default=dict)
-    payload_hash = models.CharField(max_length=32, blank=True, default="")
-    fetched_at = models.DateTimeField(default=timezone.now)
+    day = models.DateField(verbose_name=_("day"))
+    total_received = models.PositiveIntegerField(default=0, verbose_name=_("total received"))
+    answered = models.PositiveIntegerField(default=0, verbose_name=_("answered"))
+    unmatched = models.PositiveIntegerField(default=0, verbose_name=_("unmatched"))
+    raw = models.JSONField(default=dict, verbose_name=_("raw"))
+    payload_hash = models.CharField(max_length=32, blank=True, default="",
+                                    verbose_name=_("payload hash"))
+    fetched_at = models.DateTimeField(default=timezone.now, verbose_name=_("fetched at"))
 
     objects = TenantManager()
 
     class Meta:
+        verbose_name = _("callback day")
+        verbose_name_plural = _("callback days")
         ordering = ["-day"]
         constraints = [
             models.UniqueConstraint(fields=["environment", "day"], name="callbackday_natural_key")
@@ -208,16 +233,19 @@ class CallbackSourceDay(models.Model):
     """One day's matched callbacks attributed to one source (outbound) agent."""
 
     environment = models.ForeignKey(
-        Environment, on_delete=models.CASCADE, related_name="callback_source_days"
+        Environment, on_delete=models.CASCADE, related_name="callback_source_days",
+        verbose_name=_("environment"),
     )
-    day = models.DateField()
-    source_agent_id = models.CharField(max_length=255)
-    name = models.CharField(max_length=200, blank=True, default="")
-    count = models.PositiveIntegerField(default=0)
+    day = models.DateField(verbose_name=_("day"))
+    source_agent_id = models.CharField(max_length=255, verbose_name=_("source agent ID"))
+    name = models.CharField(max_length=200, blank=True, default="", verbose_name=_("name"))
+    count = models.PositiveIntegerField(default=0, verbose_name=_("count"))
 
     objects = TenantManager()
 
     class Meta:
+        verbose_name = _("callback source day")
+        verbose_name_plural = _("callback source days")
         ordering = ["-day", "-count"]
         constraints = [
             models.UniqueConstraint(
@@ -252,27 +280,32 @@ class SyncRun(models.Model):
     """One run of one stream for one environment, with what it read and wrote."""
 
     environment = models.ForeignKey(
-        Environment, on_delete=models.CASCADE, related_name="sync_runs"
+        Environment, on_delete=models.CASCADE, related_name="sync_runs",
+        verbose_name=_("environment"),
     )
-    stream = models.CharField(max_length=16, choices=Stream.choices)
-    trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.SCHEDULE)
-    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.RUNNING)
-    started_at = models.DateTimeField(default=timezone.now)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    stream = models.CharField(max_length=16, choices=Stream.choices, verbose_name=_("stream"))
+    trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.SCHEDULE,
+                               verbose_name=_("trigger"))
+    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.RUNNING,
+                              verbose_name=_("status"))
+    started_at = models.DateTimeField(default=timezone.now, verbose_name=_("started at"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
     # Updated as pages land: a running run whose heartbeat is stale was killed.
-    heartbeat_at = models.DateTimeField(default=timezone.now)
-    pages = models.PositiveIntegerField(default=0)
-    requests = models.PositiveIntegerField(default=0)
-    created = models.PositiveIntegerField(default=0)
-    updated = models.PositiveIntegerField(default=0)
-    unchanged = models.PositiveIntegerField(default=0)
-    rejected = models.PositiveIntegerField(default=0)
-    error = models.TextField(blank=True, default="")
-    details = models.JSONField(default=dict, blank=True)
+    heartbeat_at = models.DateTimeField(default=timezone.now, verbose_name=_("heartbeat at"))
+    pages = models.PositiveIntegerField(default=0, verbose_name=_("pages"))
+    requests = models.PositiveIntegerField(default=0, verbose_name=_("requests"))
+    created = models.PositiveIntegerField(default=0, verbose_name=_("created"))
+    updated = models.PositiveIntegerField(default=0, verbose_name=_("updated"))
+    unchanged = models.PositiveIntegerField(default=0, verbose_name=_("unchanged"))
+    rejected = models.PositiveIntegerField(default=0, verbose_name=_("rejected"))
+    error = models.TextField(blank=True, default="", verbose_name=_("error"))
+    details = models.JSONField(default=dict, blank=True, verbose_name=_("details"))
 
     objects = TenantManager()
 
     class Meta:
+        verbose_name = _("sync run")
+        verbose_name_plural = _("sync runs")
         ordering = ["-started_at"]
         indexes = [
             models.Index(
@@ -282,7 +315,8 @@ class SyncRun(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.environment_id}/{self.stream} {self.status} {self.started_at:%Y-%m-%d %H:%M}"
+        return (f"{self.environment_id}/{self.get_stream_display()} {self.get_status_display()} "
+                f"{self.started_at:%Y-%m-%d %H:%M}")
 
     @property
     def duration_seconds(self) -> float | None:
@@ -302,21 +336,24 @@ class StreamState(models.Model):
     """A stream's saved cursor; written in the same transaction as the data it covers."""
 
     environment = models.ForeignKey(
-        Environment, on_delete=models.CASCADE, related_name="stream_states"
+        Environment, on_delete=models.CASCADE, related_name="stream_states",
+        verbose_name=_("environment"),
     )
-    stream = models.CharField(max_length=16, choices=Stream.choices)
-    cursor = models.JSONField(default=dict, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    stream = models.CharField(max_length=16, choices=Stream.choices, verbose_name=_("stream"))
+    cursor = models.JSONField(default=dict, blank=True, verbose_name=_("cursor"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     objects = TenantManager()
 
     class Meta:
+        verbose_name = _("stream state")
+        verbose_name_plural = _("stream states")
         constraints = [
             models.UniqueConstraint(fields=["environment", "stream"], name="streamstate_unique")
         ]
 
     def __str__(self) -> str:
-        return f"{self.environment_id}/{self.stream}"
+        return f"{self.environment_id}/{self.get_stream_display()}"
 
 
 # Upper bounds (inclusive, seconds) of the duration histogram buckets; the last is open-ended.
@@ -336,21 +373,25 @@ class CallRollup(models.Model):
     `hour_counts` counts calls per local hour (0–23).
     """
 
-    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="rollups")
-    day = models.DateField()
-    agent_external_id = models.CharField(max_length=255, blank=True, default="")
-    direction = models.CharField(max_length=32, blank=True, default="")
-    status = models.CharField(max_length=32, blank=True, default="")
-    is_testing = models.BooleanField(default=False)
-    count = models.PositiveIntegerField(default=0)
-    duration_sum = models.PositiveBigIntegerField(default=0)
-    duration_max = models.PositiveIntegerField(default=0)
-    duration_hist = models.JSONField(default=list)
-    hour_counts = models.JSONField(default=list)
+    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="rollups",
+                                    verbose_name=_("environment"))
+    day = models.DateField(verbose_name=_("day"))
+    agent_external_id = models.CharField(max_length=255, blank=True, default="",
+                                         verbose_name=_("agent external ID"))
+    direction = models.CharField(max_length=32, blank=True, default="", verbose_name=_("direction"))
+    status = models.CharField(max_length=32, blank=True, default="", verbose_name=_("status"))
+    is_testing = models.BooleanField(default=False, verbose_name=_("is testing"))
+    count = models.PositiveIntegerField(default=0, verbose_name=_("count"))
+    duration_sum = models.PositiveBigIntegerField(default=0, verbose_name=_("duration sum"))
+    duration_max = models.PositiveIntegerField(default=0, verbose_name=_("duration max"))
+    duration_hist = models.JSONField(default=list, verbose_name=_("duration hist"))
+    hour_counts = models.JSONField(default=list, verbose_name=_("hour counts"))
 
     objects = TenantManager()
 
     class Meta:
+        verbose_name = _("call rollup")
+        verbose_name_plural = _("call rollups")
         constraints = [
             models.UniqueConstraint(
                 fields=["environment", "day", "agent_external_id", "direction", "status",
@@ -389,15 +430,18 @@ class AgentDayRollup(models.Model):
     """
 
     environment = models.ForeignKey(Environment, on_delete=models.CASCADE,
-                                    related_name="agent_day_rollups")
-    day = models.DateField()
-    agent_external_id = models.CharField(max_length=255, blank=True, default="")
-    direction = models.CharField(max_length=32, blank=True, default="")
-    is_testing = models.BooleanField(default=False)
+                                    related_name="agent_day_rollups", verbose_name=_("environment"))
+    day = models.DateField(verbose_name=_("day"))
+    agent_external_id = models.CharField(max_length=255, blank=True, default="",
+                                         verbose_name=_("agent external ID"))
+    direction = models.CharField(max_length=32, blank=True, default="", verbose_name=_("direction"))
+    is_testing = models.BooleanField(default=False, verbose_name=_("is testing"))
 
     objects = TenantManager()
 
     class Meta:
+        verbose_name = _("agent day rollup")
+        verbose_name_plural = _("agent day rollups")
         constraints = [
             models.UniqueConstraint(fields=["environment", "day", "agent_external_id",
                                             "direction", "is_testing"],
@@ -409,7 +453,22 @@ class AgentDayRollup(models.Model):
         return f"{self.environment_id} {self.day} {self.agent_external_id}"
 
 
+def _column_name(column: str):
+    """The admin's (translatable) name of a figure column."""
+    if column.startswith("hist_"):
+        return format_lazy(_("duration bucket {}"), column[5:])
+    if column.startswith("hour_"):
+        return format_lazy(_("calls at {}:00"), column[5:])
+    statuses = {name: CallStatus(value).label for value, name in STATUS_COLUMNS.items()}
+    if column in statuses:
+        return format_lazy("{}: {}", _("calls"), statuses[column])
+    return {"calls": _("calls"), "inbound": _("inbound"), "outbound": _("outbound"),
+            "talk_time": _("talk time"), "talk_max": _("longest talk")}[column]
+
+
 for _column in (*FIGURE_COLUMNS, *HOUR_COLUMNS):
     AgentDayRollup.add_to_class(
-        _column, models.BigIntegerField(default=0) if _column == "talk_time"
-        else models.PositiveIntegerField(default=0))
+        _column, models.BigIntegerField(default=0, verbose_name=_column_name(_column))
+        if _column == "talk_time"
+        else models.PositiveIntegerField(default=0, verbose_name=_column_name(_column)))
+

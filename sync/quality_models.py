@@ -9,6 +9,7 @@ days: p50 / p90 are read from the sum), the breakdowns are {value as sent: calls
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from portal.models import Environment
 from portal.tenancy import TenantManager
@@ -25,26 +26,29 @@ class QualityDayRollup(models.Model):
     """Voice-quality figures of one agent's Origins calls on one local day."""
 
     environment = models.ForeignKey(Environment, on_delete=models.CASCADE,
-                                    related_name="quality_rollups")
-    day = models.DateField()
-    agent_external_id = models.CharField(max_length=255, blank=True, default="")
-    calls = models.PositiveIntegerField(default=0)
+                                    related_name="quality_rollups", verbose_name=_("environment"))
+    day = models.DateField(verbose_name=_("day"))
+    agent_external_id = models.CharField(max_length=255, blank=True, default="",
+                                         verbose_name=_("agent external ID"))
+    calls = models.PositiveIntegerField(default=0, verbose_name=_("calls"))
     # Calls whose latency was reported, their histogram and their largest value.
-    latency_calls = models.PositiveIntegerField(default=0)
-    latency_hist = models.JSONField(default=list)
-    latency_max = models.PositiveIntegerField(default=0)
+    latency_calls = models.PositiveIntegerField(default=0, verbose_name=_("latency calls"))
+    latency_hist = models.JSONField(default=list, verbose_name=_("latency hist"))
+    latency_max = models.PositiveIntegerField(default=0, verbose_name=_("latency max"))
     # Calls whose billed duration was reported, and its sum in seconds.
-    billed_calls = models.PositiveIntegerField(default=0)
-    billed_seconds = models.FloatField(default=0.0)
+    billed_calls = models.PositiveIntegerField(default=0, verbose_name=_("billed calls"))
+    billed_seconds = models.FloatField(default=0.0, verbose_name=_("billed seconds"))
     # {value as sent: calls}; calls that did not report the field are not in the map.
-    hangup_sources = models.JSONField(default=dict)
-    hangup_causes = models.JSONField(default=dict)
-    sentiments = models.JSONField(default=dict)
-    insights = models.JSONField(default=dict)
+    hangup_sources = models.JSONField(default=dict, verbose_name=_("hangup sources"))
+    hangup_causes = models.JSONField(default=dict, verbose_name=_("hangup causes"))
+    sentiments = models.JSONField(default=dict, verbose_name=_("sentiments"))
+    insights = models.JSONField(default=dict, verbose_name=_("insights"))
 
     objects = TenantManager()
 
     class Meta:
+        verbose_name = _("quality day rollup")
+        verbose_name_plural = _("quality day rollups")
         constraints = [
             models.UniqueConstraint(fields=["environment", "day", "agent_external_id"],
                                     name="qualitydayrollup_key")

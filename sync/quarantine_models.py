@@ -13,18 +13,19 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.models import Environment
 from portal.tenancy import TenantManager
+from sync.stream_names import Stream
 
 
 class RejectedRecord(models.Model):
     """One upstream record the sync refused, with why and when."""
 
     environment = models.ForeignKey(Environment, on_delete=models.CASCADE,
-                                    related_name="rejected_records")
-    stream = models.CharField(_("stream"), max_length=16)
+                                    related_name="rejected_records", verbose_name=_("environment"))
+    stream = models.CharField(_("stream"), max_length=16, choices=Stream.choices)
     # The UTC day the record was read for (Talkover calls and callback stats), if any.
     day = models.DateField(_("day"), null=True, blank=True)
     upstream_id = models.CharField(_("upstream id"), max_length=255, blank=True, default="")
-    fingerprint = models.CharField(max_length=32)
+    fingerprint = models.CharField(max_length=32, verbose_name=_("fingerprint"))
     # The record as JSON text with ASCII escapes: a NUL stays "\u0000", which neither a
     # PostgreSQL text nor a JSONB column could hold as a character.
     payload = models.TextField(_("payload"))
@@ -32,7 +33,7 @@ class RejectedRecord(models.Model):
     first_seen_at = models.DateTimeField(_("first seen"), default=timezone.now)
     last_seen_at = models.DateTimeField(_("last seen"), default=timezone.now)
     run = models.ForeignKey("sync.SyncRun", null=True, blank=True, on_delete=models.SET_NULL,
-                            related_name="rejected_records")
+                            related_name="rejected_records", verbose_name=_("run"))
 
     objects = TenantManager()
 
@@ -48,4 +49,5 @@ class RejectedRecord(models.Model):
         verbose_name_plural = _("rejected records")
 
     def __str__(self) -> str:
-        return f"{self.stream} {self.upstream_id or self.day or self.fingerprint}: {self.reason}"
+        return (f"{self.get_stream_display()} {self.upstream_id or self.day or self.fingerprint}: "
+                f"{self.reason}")

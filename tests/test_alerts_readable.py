@@ -68,7 +68,7 @@ def test_a_rule_is_judged_when_saved_and_worded_in_both_languages(mirrored, alic
     assert event.notify_status == NotifyStatus.PENDING
     page = _text(client.get(saved["Location"]))
     assert "Firing" in page
-    assert re.search(r"Answer rate \d\d(\.\d)? % is below 95 % \(\d{4}-\d\d-\d\d\)\.", page), page
+    assert re.search(r"Answer rate \d\d(\.\d)? % is below 95 % \(\d\d/\d\d/\d{4}\)\.", page), page
     assert "answer_rate" not in page and "below 75?" not in page
     portuguese = _text(_client(alice, "pt-BR").get(saved["Location"]))
     assert re.search(r"Taxa de atendimento \d\d(,\d)? % está abaixo de 95 %", portuguese)
@@ -99,12 +99,12 @@ def test_a_change_reads_as_a_rise_or_fall_in_both_languages(env_a):
     with translation.override("en"):
         words = " ".join(describe(rule).split())
     assert words == ("Answer rate fell 25 %, from 80 % to 60 %; the alert is for a fall of "
-                     "more than 10 % (2026-11-22).")
+                     "more than 10 % (11/22/2026).")
     with translation.override("pt-br"):
         rule.last_reading["value"] = 88.25
         words = " ".join(describe(rule).split())
     assert words == ("Taxa de atendimento subiu 10,3 %, de 80 % para 88,2 %; o alerta é para "
-                     "uma queda de mais de 10 % (2026-11-22).")
+                     "uma queda de mais de 10 % (22/11/2026).")
 
 
 def test_forms_speak_the_members_language(alice):

@@ -38,7 +38,8 @@ TABLES_UNBOXED = """() => [...document.querySelectorAll('main table')].filter(t 
   const box = t.parentElement;
   if (t.scrollWidth <= box.clientWidth + 1) return false;
   const scrolls = ['auto', 'scroll'].includes(getComputedStyle(box).overflowX);
-  const first = t.querySelector('tbody tr > :first-child');
+  // (A no-match row keeps its words in view its own way: NO_MATCH_CUT.)
+  const first = t.querySelector('tbody tr:not(.no-match) > :first-child');
   return !scrolls || (first && getComputedStyle(first).position !== 'sticky');
 }).map(t => t.querySelector('caption, th')?.textContent.trim() || 'table')"""
 # Tabs out of reach: outside the viewport horizontally (the tab bar wraps on phones).
@@ -67,6 +68,10 @@ WRAPPED_VALUES = r"""(pattern) => {
   }
   return out;
 }"""
+# A no-match row spans a table wider than a phone: its words must stay in view.
+NO_MATCH_CUT = """() => [...document.querySelectorAll('tr.no-match td > div')].filter(d => {
+  const r = d.getBoundingClientRect(); return r.left < 0 || r.right > window.innerWidth + 0.5;
+}).length"""
 # Every report page offers the same period presets.
 PRESETS = ["today", "yesterday", "this_week", "last_week", "7d", "30d", "90d"]
 PRESET_VALUES = "() => [...document.querySelectorAll('#id_range option')].map(o => o.value)"
@@ -110,6 +115,7 @@ def pages(live_server, cast, env_a):
     return [
         ("dashboard", url("dashboard")),
         ("calls", url("calls")),
+        ("calls-no-match", url("calls") + "?search=zzzz999"),
         ("call-detail", url("call-detail", call.pk)),
         ("agents", url("agents")),
         ("callbacks", url("callbacks")),
@@ -188,6 +194,8 @@ def _details(page, name: str, where: str, language: str, phone: bool) -> list[st
     problems = []
     if not phone and (wrapped := page.evaluate(WRAPPED_VALUES, ONE_VALUE)):
         problems.append(f"{where}: values wrap mid-value: {wrapped[:5]}")
+    if page.evaluate(NO_MATCH_CUT):
+        problems.append(f"{where}: the no-match message runs out of view")
     if name in REPORT_PAGES:
         offered = page.evaluate(PRESET_VALUES)
         if [p for p in PRESETS if p not in offered]:

@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
+from reports import call_search
 from reports.queries import calls_in_range
 from tests.factories import build_call, save_calls
 
@@ -41,8 +42,15 @@ def calls(env_a, env_b):
         "id_only": call(env_a, 2, ORIGINS_ID, "", "+15550002222"),
         "phone": call(env_a, 3, "0c0c0c0c-aaaa-4bbb-8ccc-dddddddddddd", "CAphone",
                       "+5511987654321"),
+        # Ends like "phone" (its last 7 digits), but holds no longer run of its digits.
+        "tail": call(env_a, 4, "0d0d0d0d-aaaa-4bbb-8ccc-dddddddddddd", "CAtail",
+                     "+131297654321"),
+        # Ends like the target's SID (its last 12 characters), but is another SID.
+        "twin": call(env_a, 5, "0e0e0e0e-aaaa-4bbb-8ccc-dddddddddddd",
+                     "CA0000000056ccf0417aa2", "+15550003333"),
     }
-    save_calls(env_a, [rows[k] for k in ("target", "decoy", "id_only", "phone")])
+    save_calls(env_a, [rows[k] for k in ("target", "decoy", "id_only", "phone", "tail",
+                                         "twin")])
     save_calls(env_b, [call(env_b, 0, TARGET_ID, TARGET_SID, "+15550001111")])
     return rows
 
@@ -72,18 +80,30 @@ def in_range(env, needle: str) -> set[str]:
     ("CA9ff1b856ccf…", {"target"}),             # … with the table's cut mark
     ("ca9FF1B", {"target"}),                    # prefix, any case
     ("856ccf04", {"target"}),                   # inner part, digits and letters
-    ("0417aa2", {"target"}),                    # suffix
+    ("0417aa2", {"target", "twin"}),            # suffix (the twin ends alike)
     ("zzzz999", set()),                         # neither: nothing, not fragments
     ("91856", {"decoy"}),                       # digits: numbers (and SIDs) holding them
     ("+55 (11) 98765-4321", {"phone"}),         # a number as people write it
+    ("11 98765-4321", {"phone"}),               # … without its country code
+    ("7654321", {"phone", "tail"}),             # the last digits both numbers share
     ("87654", {"phone"}),                       # part of a number
-    ("", {"target", "decoy", "id_only", "phone"}),  # no needle, no filter
+    ("", {"target", "decoy", "id_only", "phone", "tail", "twin"}),  # no needle, no filter
 ])
 def test_one_rule_on_every_face(client, alice, api_client_for, env_a, calls, needle, found):
     want = {calls[k].external_id for k in found}
     assert explorer(client, alice, needle) == want
     assert compatible(api_client_for, alice, env_a, needle) == want
     assert in_range(env_a, needle) == want
+
+
+@pytest.mark.parametrize("needle", ["+1444", "CA", "7654321", "CA9ff1b856ccf", "zzzz999"])
+def test_matches_listed_by_id_or_applied_as_they_are_find_the_same_calls(
+        client, alice, env_a, calls, monkeypatch, needle):
+    """Up to PROBE matches are read first and listed by id; a needle matching more is
+    applied as it is (and one too short for an index always is): the same calls either way."""
+    by_id = in_range(env_a, needle), explorer(client, alice, needle)
+    monkeypatch.setattr(call_search, "PROBE", 0)
+    assert (in_range(env_a, needle), explorer(client, alice, needle)) == by_id
 
 
 def test_the_call_id_by_part_in_the_explorer_exactly_in_the_compatible_api(

@@ -66,6 +66,7 @@ def test_no_match_keeps_the_header_and_says_how_to_widen(client, alice, calls):
     html_pt = page(client, alice, "/o/org-a/calls/", search="zzzz999")
     assert "Nenhuma chamada atende a estes filtros" in html_pt
     assert "Pesquisar todas as datas" in html_pt
+    assert ">0 chamadas</span>" in html_pt  # zero takes the plural in Brazil
 
 
 def test_a_match_has_no_widening_offer(client, alice, calls):

@@ -14,6 +14,8 @@ def _po_entries() -> dict[str, str]:
     text = (LOCALE / "django.po").read_text(encoding="utf-8")
     entries = {}
     for block in text.split("\n\n")[1:]:
+        if re.search(r"^msgctxt ", block, re.M):
+            continue  # a word in one context ("Answered" as a call status): pgettext's
         msgid = "".join(re.findall(r'^(?:msgid )?"(.*)"$', block.split("msgid_plural")[0]
                                    .split("msgstr")[0], re.M))
         msgstr = "".join(re.findall(r'^msgstr(?:\[0\])? "(.*)"$', block, re.M))

@@ -21,12 +21,15 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.contrib import admin
 from django.core import mail
 from django.test import Client
+from django.urls import reverse
 from django.utils import translation
 from django.utils.translation.template import templatize
 
 from portal.invitations import send_invitation
+from portal.models import Environment
 from reports.alerts.deliver import render_email
 from reports.models import (
     AlertEvent,
@@ -163,7 +166,9 @@ def english() -> tuple[frozenset[str], tuple[tuple[str, re.Pattern], ...]]:
         if pattern is not None:
             patterns.append(pattern)
         elif "%(" not in msgid:
-            plain.add(text)
+            # As written, and with a capital first letter as forms and the admin show
+            # a model field's name ("created at" → "Created at").
+            plain |= {text, text[:1].upper() + text[1:]} - SAME_IN_PORTUGUESE
     return frozenset(plain), tuple(patterns)
 
 
@@ -256,6 +261,7 @@ def test_templates_have_no_text_outside_translate_tags():
 def test_the_check_catches_english():
     """The walk below can fail: an English msgid shown unchanged is found."""
     assert untranslated("<p>Painel</p><p><b>Calls</b> · Agentes</p>") == ["'Calls'"]
+    assert untranslated("<th>Last synced at</th>") == ["'Last synced at'"]
     assert untranslated("<input placeholder='Save'><script>Calls</script>") == ["'Save'"]
     assert untranslated("<p>Alert firing (Crítico): “Queda”.</p>") != []
     assert untranslated("<p>Chamadas</p><p>Painel</p>") == []
@@ -362,3 +368,49 @@ def test_every_email_reads_in_portuguese(rich_world):
             failures.append((message.subject, found))
     if failures:
         pytest.fail("English in pt-BR emails:\n" + "\n".join(map(str, failures)))
+
+
+def _admin_pages(world) -> list[str]:
+    """What a staff owner opens in the admin: the index, each app's index, every list, and
+    the add, change and history pages of one of their own objects of each model."""
+    pages = [reverse("admin:index")]
+    for model in admin.site._registry:
+        meta = model._meta
+        pages.append(reverse("admin:app_list", args=[meta.app_label]))
+        pages.append(reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist"))
+        pages.append(reverse(f"admin:{meta.app_label}_{meta.model_name}_add"))
+        if model in world.pairs:
+            own = world.pairs[model][1]
+            for view in ("change", "history"):
+                pages.append(reverse(f"admin:{meta.app_label}_{meta.model_name}_{view}",
+                                     args=[own.pk]))
+    return list(dict.fromkeys(pages))
+
+
+@pytest.mark.django_db
+def test_the_admin_a_staff_owner_sees_reads_in_portuguese(world):
+    """carol, staff owner of org B: every admin page she may open, in pt-BR (Django's own
+    words come from its catalogue; the models' and our admin's from ours)."""
+    CallbackSourceDay.objects.update(name="Retorno 1")  # "Outbound" is data, not UI
+    client = Client(HTTP_ACCEPT_LANGUAGE="pt-BR")  # pages she may not open answer 403
+    client.force_login(world.users["carol"])
+    failures: dict[str, list[str]] = {}
+    opened = 0
+    for url in _admin_pages(world):
+        response = client.get(url)
+        if response.status_code == 200:
+            opened += 1
+            failures[url] = untranslated(response.content.decode())
+    # An action's message and a form's errors (the environment form, saved empty).
+    env = world.pairs[Environment][1]
+    changelist = reverse("admin:portal_environment_changelist")
+    response = client.post(changelist, {"action": "pause_sync", "_selected_action": [env.pk]},
+                           follow=True)
+    failures["POST pause_sync"] = untranslated(response.content.decode())
+    response = client.post(reverse("admin:portal_environment_change", args=[env.pk]),
+                           {"name": ""})
+    failures["POST environment"] = untranslated(response.content.decode())
+    assert opened > 40
+    lines = sorted({f"{hit}  ({url})" for url, found in failures.items() for hit in found})
+    if lines:
+        pytest.fail(f"{len(lines)} English texts on pt-BR admin pages:\n" + "\n".join(lines))

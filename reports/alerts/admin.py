@@ -5,6 +5,8 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from portal.admin_base import TenantAdminMixin, TenantModelAdmin
 from reports.alerts.models import AlertEvent, AlertRule
@@ -54,7 +56,8 @@ class AlertRuleAdmin(TenantModelAdmin):
             obj.created_by = request.user
         form.apply_webhook(obj)
         if form.new_secret:
-            self.message_user(request, f"Webhook secret (shown once): {form.new_secret}")
+            self.message_user(request, _("Webhook secret (shown once): %(secret)s")
+                              % {"secret": form.new_secret})
         super().save_model(request, obj, form, change)  # the mixin writes the audit entry
 
 
@@ -73,7 +76,7 @@ class AlertEventAdmin(TenantModelAdmin):
                        "coverage", "created_at", "notify_status", "channel_states", "attempts",
                        "claimed_at", "notified_at", "error"]
 
-    @admin.display(description="channels")
+    @admin.display(description=_lazy("channels"))
     def channel_states(self, obj: AlertEvent) -> str:
         return format_html("<ul>{}</ul>", format_html_join(
             "", "<li>{}: {} {}</li>",

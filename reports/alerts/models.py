@@ -92,57 +92,74 @@ class AlertRule(models.Model):
     """
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE,
-                                     related_name="alert_rules")
-    name = models.CharField(max_length=200)
-    environments = models.ManyToManyField(Environment, related_name="+")
+                                     related_name="alert_rules", verbose_name=_("organization"))
+    name = models.CharField(max_length=200, verbose_name=_("name"))
+    environments = models.ManyToManyField(Environment, related_name="+",
+                                          verbose_name=_("environments"))
     # An upstream agent id; empty: every agent.
-    agent_id = models.CharField(max_length=64, blank=True, default="")
-    metric = models.CharField(max_length=32, choices=Metric.choices)
-    window = models.CharField(max_length=8, choices=Window.choices, default=Window.DAY)
-    condition = models.CharField(max_length=20, choices=Condition.choices)
-    threshold = models.FloatField()
+    agent_id = models.CharField(max_length=64, blank=True, default="", verbose_name=_("agent ID"))
+    metric = models.CharField(max_length=32, choices=Metric.choices, verbose_name=_("metric"))
+    window = models.CharField(max_length=8, choices=Window.choices, default=Window.DAY,
+                              verbose_name=_("window"))
+    condition = models.CharField(max_length=20, choices=Condition.choices,
+                                 verbose_name=_("condition"))
+    threshold = models.FloatField(verbose_name=_("threshold"))
     compare_to = models.CharField(max_length=10, choices=CompareTo.choices, blank=True,
-                                  default="")
+                                  default="", verbose_name=_("compare to"))
     min_calls = models.PositiveIntegerField(
-        default=20, help_text=_("Rates are not judged over fewer calls (or callbacks)."))
+        default=20, help_text=_("Rates are not judged over fewer calls (or callbacks)."),
+                                            verbose_name=_("min calls"))
     severity = models.CharField(max_length=10, choices=Severity.choices,
-                                default=Severity.WARNING)
-    members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
+                                default=Severity.WARNING, verbose_name=_("severity"))
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+",
+                                     verbose_name=_("members"))
     # Extra addresses (people without an account), lower-cased, unique.
-    emails = models.JSONField(default=list, blank=True)
-    webhook_url = models.URLField(max_length=500, blank=True, default="")
+    emails = models.JSONField(default=list, blank=True, verbose_name=_("emails"))
+    webhook_url = models.URLField(max_length=500, blank=True, default="",
+                                  verbose_name=_("webhook URL"))
     webhook_format = models.CharField(max_length=8, choices=WebhookFormat.choices,
-                                      default=WebhookFormat.JSON)
+                                      default=WebhookFormat.JSON, verbose_name=_("webhook format"))
     # HMAC key of the generic JSON webhook, encrypted like upstream tokens; shown once.
-    webhook_secret_ciphertext = models.TextField(blank=True, default="", editable=False)
+    webhook_secret_ciphertext = models.TextField(blank=True, default="", editable=False,
+                                                 verbose_name=_("webhook secret ciphertext"))
     language = models.CharField(max_length=8, choices=Language.choices, default=Language.EN,
-                                help_text=_("Language of the emails and webhook text."))
-    enabled = models.BooleanField(default=True)
+                                help_text=_("Language of the emails and webhook text."),
+                                verbose_name=_("language"))
+    enabled = models.BooleanField(default=True, verbose_name=_("enabled"))
 
     state = models.CharField(max_length=8, choices=RuleState.choices, default=RuleState.OK,
-                             editable=False)
-    state_seq = models.PositiveIntegerField(default=0, editable=False)
-    state_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
-    last_evaluated_at = models.DateTimeField(null=True, blank=True, editable=False)
-    last_value = models.FloatField(null=True, blank=True, editable=False)
+                             editable=False, verbose_name=_("state"))
+    state_seq = models.PositiveIntegerField(default=0, editable=False, verbose_name=_("state seq"))
+    state_changed_at = models.DateTimeField(null=True, blank=True, editable=False,
+                                            verbose_name=_("state changed at"))
+    last_evaluated_at = models.DateTimeField(null=True, blank=True, editable=False,
+                                             verbose_name=_("last evaluated at"))
+    last_value = models.FloatField(null=True, blank=True, editable=False,
+                                   verbose_name=_("last value"))
     # What the last evaluation said, e.g. "not judged: day 2026-03-10 not mirrored".
-    last_note = models.CharField(max_length=300, blank=True, default="", editable=False)
+    last_note = models.CharField(max_length=300, blank=True, default="", editable=False,
+                                 verbose_name=_("last note"))
     # The same evaluation as data (reason code and figures): `wording.describe` puts it in
     # words in the reader's language; empty until the first evaluation.
-    last_reading = models.JSONField(default=dict, blank=True, editable=False)
-    snoozed_until = StorableDateTimeField(null=True, blank=True)
-    acknowledged_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_reading = models.JSONField(default=dict, blank=True, editable=False,
+                                    verbose_name=_("last reading"))
+    snoozed_until = StorableDateTimeField(null=True, blank=True, verbose_name=_("snoozed until"))
+    acknowledged_at = models.DateTimeField(null=True, blank=True, editable=False,
+                                           verbose_name=_("acknowledged at"))
     acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                         on_delete=models.SET_NULL, related_name="+",
-                                        editable=False)
+                                        editable=False, verbose_name=_("acknowledged by"))
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                   on_delete=models.SET_NULL, related_name="+", editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+                                   on_delete=models.SET_NULL, related_name="+", editable=False,
+                                   verbose_name=_("created by"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     objects = StrictTenantManager()
 
     class Meta:
+        verbose_name = _("alert rule")
+        verbose_name_plural = _("alert rules")
         ordering = ["organization__name", "name", "id"]
         indexes = [models.Index(fields=["enabled", "organization"], name="alertrule_enabled")]
         constraints = [
@@ -214,30 +231,34 @@ class AlertEvent(models.Model):
     before a message leaves, so a crash never leads to a second message.
     """
 
-    rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="events")
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
-    seq = models.PositiveIntegerField()
-    state = models.CharField(max_length=10, choices=EventState.choices)
-    metric = models.CharField(max_length=32, choices=Metric.choices)
-    value = models.FloatField(null=True, blank=True)
-    compare_value = models.FloatField(null=True, blank=True)
-    threshold = models.FloatField()
-    calls = models.PositiveIntegerField(null=True, blank=True)
-    window_start = models.DateTimeField(null=True, blank=True)
-    window_end = models.DateTimeField(null=True, blank=True)
-    coverage = models.CharField(max_length=300, blank=True, default="")
-    created_at = models.DateTimeField()
+    rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="events",
+                             verbose_name=_("rule"))
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+",
+                                     verbose_name=_("organization"))
+    seq = models.PositiveIntegerField(verbose_name=_("seq"))
+    state = models.CharField(max_length=10, choices=EventState.choices, verbose_name=_("state"))
+    metric = models.CharField(max_length=32, choices=Metric.choices, verbose_name=_("metric"))
+    value = models.FloatField(null=True, blank=True, verbose_name=_("value"))
+    compare_value = models.FloatField(null=True, blank=True, verbose_name=_("compare value"))
+    threshold = models.FloatField(verbose_name=_("threshold"))
+    calls = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("calls"))
+    window_start = models.DateTimeField(null=True, blank=True, verbose_name=_("window start"))
+    window_end = models.DateTimeField(null=True, blank=True, verbose_name=_("window end"))
+    coverage = models.CharField(max_length=300, blank=True, default="", verbose_name=_("coverage"))
+    created_at = models.DateTimeField(verbose_name=_("created at"))
     notify_status = models.CharField(max_length=10, choices=NotifyStatus.choices,
-                                     default=NotifyStatus.PENDING)
-    recipients = models.JSONField(default=dict, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    notified_at = models.DateTimeField(null=True, blank=True)
-    error = models.TextField(blank=True, default="")
+                                     default=NotifyStatus.PENDING, verbose_name=_("notify status"))
+    recipients = models.JSONField(default=dict, blank=True, verbose_name=_("recipients"))
+    attempts = models.PositiveSmallIntegerField(default=0, verbose_name=_("attempts"))
+    claimed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("claimed at"))
+    notified_at = models.DateTimeField(null=True, blank=True, verbose_name=_("notified at"))
+    error = models.TextField(blank=True, default="", verbose_name=_("error"))
 
     objects = StrictTenantManager()
 
     class Meta:
+        verbose_name = _("alert event")
+        verbose_name_plural = _("alert events")
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["rule", "seq"], name="alertevent_once_per_change"),
@@ -248,22 +269,27 @@ class AlertEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.rule.name}: {self.state} at {self.created_at:%Y-%m-%d %H:%M}"
+        return _("%(rule)s: %(state)s at %(when)s") % {
+            "rule": self.rule.name, "state": self.get_state_display(),
+            "when": f"{self.created_at:%Y-%m-%d %H:%M}"}
 
 
 class BannerDismissal(models.Model):
     """A member hid a rule's banner for one firing (`state_seq`): it stays hidden for them
     until the rule changes state again, on every page and device (not a browser cookie)."""
 
-    rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="+")
+    rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="+",
+                             verbose_name=_("rule"))
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="+")
-    state_seq = models.PositiveIntegerField()
-    dismissed_at = models.DateTimeField(auto_now=True)
+                             related_name="+", verbose_name=_("user"))
+    state_seq = models.PositiveIntegerField(verbose_name=_("state seq"))
+    dismissed_at = models.DateTimeField(auto_now=True, verbose_name=_("dismissed at"))
 
     objects = StrictTenantManager()
 
     class Meta:
+        verbose_name = _("banner dismissal")
+        verbose_name_plural = _("banner dismissals")
         constraints = [models.UniqueConstraint(fields=["rule", "user"],
                                                name="alertbanner_once_per_member")]
 

@@ -7,10 +7,14 @@ reader sees "Taxa de atendimento 64,6 % está abaixo de 75 %" where the note say
 """
 from __future__ import annotations
 
+import re
+from datetime import date
+
 from django.utils import formats
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
+from portal.formatting import format_day
 from reports.alerts.models import AlertRule, Condition, Metric
 
 # Each metric's name in a sentence and its unit (after a no-break space: "64.6 %" never
@@ -64,9 +68,21 @@ def _judged(rule: AlertRule, reading: dict) -> str:
     return _("%(metric)s %(value)s equals the threshold %(threshold)s") % figures
 
 
+_DAY = r"\d{4}-\d{2}-\d{2}"
+
+
+def window_words(label: str) -> str:
+    """A stored window label ("2026-11-22", "2026-11-16–2026-11-22", "2026-11-22 09:00–10:00
+    UTC") with its days written the reader's way (`portal.formatting`)."""
+    return re.sub(_DAY, lambda m: format_day(date.fromisoformat(m.group(0))), label or "")
+
+
 def _not_judged(reading: dict) -> str:
     reason = reading.get("reason")
     figures = {key: value for key, value in reading.items() if key != "reason"}
+    for key in ("window", "day"):
+        if isinstance(figures.get(key), str):
+            figures[key] = window_words(figures[key])
     if reason == "no_environment":
         return _("Not judged: no environment is chosen.")
     if reason == "nothing_mirrored":
@@ -102,6 +118,6 @@ def describe(rule: AlertRule) -> str:
         return rule.last_note  # evaluated before readings were stored
     if reading.get("reason") == "judged":
         text = _judged(rule, reading)
-        window = reading.get("window")
+        window = window_words(reading.get("window") or "")
         return f"{text} ({window})." if window else f"{text}."
     return _not_judged(reading)

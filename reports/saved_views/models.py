@@ -26,20 +26,22 @@ class ViewPage(models.TextChoices):
 
 class SavedView(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE,
-                                     related_name="saved_views")
+                                     related_name="saved_views", verbose_name=_("organization"))
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                              related_name="saved_views")
+                              related_name="saved_views", verbose_name=_("owner"))
     name = models.CharField(_("name"), max_length=100)
     page = models.CharField(_("page"), max_length=16, choices=ViewPage.choices)
     # The page's filters as a query string (no paging, no export), re-encoded on save.
     query = models.TextField(_("filters"), blank=True, default="")
     shared = models.BooleanField(_("shared with the organisation"), default=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     objects = StrictTenantManager()
 
     class Meta:
+        verbose_name = _("saved view")
+        verbose_name_plural = _("saved views")
         ordering = ["name", "pk"]
         indexes = [models.Index(fields=["organization", "owner"])]
 

@@ -8,12 +8,14 @@ from portal.pages import render_org_page
 from reports import csv
 from reports.agent_table import DEFAULT_SORT, sort_rows
 from reports.drill import Drill
+from reports.page_cache import kept_page
 from reports.scope import callbacks_report, calls_report
 from reports.views.coverage import coverage_context
 from reports.views.params import scoped_page
 
 
 @org_page()
+@kept_page("callbacks")
 def callbacks(request: HttpRequest, org_slug: str) -> HttpResponse:
     org = request.tenant.organization
     form, scope, page = scoped_page(request, org, "reports/callbacks.html")
@@ -32,6 +34,7 @@ def callbacks(request: HttpRequest, org_slug: str) -> HttpResponse:
 
 
 @org_page()
+@kept_page("agents")
 def agents(request: HttpRequest, org_slug: str) -> HttpResponse:
     org = request.tenant.organization
     form, scope, page = scoped_page(request, org, "reports/agents.html")

@@ -15,6 +15,7 @@ from portal.pages import render_org_page
 from reports import csv
 from reports.call_filter import CallFilter
 from reports.drill import AT
+from reports.page_cache import kept_page
 from reports.provider_fields import not_sent
 from reports.transcript_search import highlight
 from reports.vocabulary import END, ENV, RANGE, START, common_names
@@ -84,6 +85,7 @@ def widen_queries(query: QueryDict) -> dict[str, str]:
 
 
 @org_page()
+@kept_page("calls", passes=("format", "search", "transcript"))
 def call_list(request: HttpRequest, org_slug: str) -> HttpResponse:
     org = request.tenant.organization
     filterset = CallFilter(request.GET, organization=org)

@@ -16,7 +16,7 @@ from reports import csv
 from reports.call_filter import OUTCOME_LABELS
 from reports.coverage_notes import comparison_note
 from reports.drill import CALLBACKS_WHY_NOT, OUTCOMES, Door, Drill, outcome_count, series_doors
-from reports.page_cache import PageBody, lazy_context
+from reports.page_cache import PageBody, PageFrame, lazy_context
 from reports.queries import Delta
 from reports.scope import callbacks_report, calls_report
 from reports.unsettled import split_other
@@ -198,6 +198,13 @@ def _export(table: str, scope) -> HttpResponse:
 @org_page()
 def dashboard(request: HttpRequest, org_slug: str) -> HttpResponse:
     org = request.tenant.organization
+    frame = None
+    if not csv.requested(request):
+        # The member's frame and the shared body, both kept (reports.page_cache): sent as
+        # they are, without a form, a scope or a template.
+        frame = PageFrame.of(request, "dashboard")
+        if (kept := frame.kept_response()) is not None:
+            return kept
     form, scope = scope_from_request(request, org)
     if scope is None or not scope.environments:
         return render_org_page(request, org, "reports/dashboard.html", {"form": form},
@@ -205,6 +212,8 @@ def dashboard(request: HttpRequest, org_slug: str) -> HttpResponse:
     exported = csv.export(request, EXPORTS, "series", lambda table: _export(table, scope))
     if exported is not None:
         return exported
+    if frame is None:
+        frame = PageFrame.of(request, "dashboard")
     # The body is kept rendered by data version (reports.page_cache): computed on a miss.
     body = PageBody.of("dashboard", request, scope, ("calls", "callbacks"))
     context = {"form": form, "scope": scope, "body": body}
@@ -212,7 +221,7 @@ def dashboard(request: HttpRequest, org_slug: str) -> HttpResponse:
         context.update(_body_context(org.slug, scope))
     else:  # kept: the body's context is computed only if something reads it (a test)
         context.update(lazy_context(BODY_KEYS, lambda: _body_context(org.slug, scope)))
-    return render_org_page(request, org, "reports/dashboard.html", context)
+    return frame.finish(render_org_page(request, org, "reports/dashboard.html", context), body)
 
 
 BODY_KEYS = ("calls", "callbacks", "drill", "kpis", "chart_data", "breakdowns", "heatmap",
