@@ -61,6 +61,8 @@ CORE_CHARS = 12
 PROBE = 2000
 # Shorter needles make no trigram: an index cannot narrow them, so they are applied as is.
 MIN_PROBED = 3
+# The plans the id probe may not use: only the trigram indexes' bitmap scans answer it.
+PROBE_PLANS_OFF = ("enable_seqscan", "enable_indexscan", "enable_indexonlyscan")
 
 
 class CallId(Enum):
@@ -154,8 +156,7 @@ def _matching_ids(matches) -> list[int] | None:
         # Only the trigram (bitmap) scans may answer; SET LOCAL lasts until the rollback.
         with transaction.atomic(using=matches.db):
             with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off;"
-                               " SET LOCAL enable_indexonlyscan = off")
+                cursor.execute("; ".join(f"SET LOCAL {name} = off" for name in PROBE_PLANS_OFF))
             ids = list(probe)
             transaction.set_rollback(True, using=matches.db)
     return None if len(ids) > PROBE else ids

@@ -125,7 +125,7 @@ def _seed(spec: FleetSpec) -> dict[str, int]:
         sub = ReportSubscription.objects.create(
             organization=org, name="Daily", all_environments=True, cadence="daily", hour=hour,
             addresses=[f"ops@{org.slug}.example.com"], attach_csv=False)
-        ReportSubscription.objects.filter(pk=sub.pk).update(
+        ReportSubscription.objects.for_organization(org).filter(pk=sub.pk).update(
             next_run_at=datetime.fromisoformat(due))
     return ids
 

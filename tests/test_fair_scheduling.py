@@ -121,7 +121,9 @@ def test_dispatch_adds_only_what_the_queue_has_room_for(org_a, settings):
 
 
 def test_queues_per_kind_of_work():
-    router = tasks.dispatch.app.amqp.router
+    from portal.celery import app  # the project's app: another test may have made its own current
+
+    router = app.amqp.router
     queue = {name: router.route({}, name)["queue"].name for name in (
         "sync.dispatch", "sync.sync_environment", "sync.webhook_sync",
         "sync.backfill_environment", "reports.send_due_summaries", "reports.evaluate_alerts")}

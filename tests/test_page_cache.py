@@ -167,8 +167,8 @@ def _page_keys() -> list[str]:
     return [key.decode() for key in client.keys("*page*")]
 
 
-@pytest.mark.parametrize("path,export", [("/o/org-a/agents/", {"export": "csv"}),
-                                         ("/o/org-a/callbacks/", {"export": "days"}),
+@pytest.mark.parametrize("path,export", [("/o/org-a/agents/", {"format": "csv"}),
+                                         ("/o/org-a/callbacks/", {"format": "csv"}),
                                          ("/o/org-a/calls/", {"format": "csv"})])
 def test_smaller_report_pages_are_kept_whole_per_member(client, alice, bob, env_a, mirror, path,
                                                         export):
