@@ -20,7 +20,7 @@ from django.db import DatabaseError
 from django.utils import timezone
 
 from sync import ledger, quarantine
-from sync.call_writer import CallWriter
+from sync.call_writer import CallWriter, refresh_due
 from sync.models import Agent, CallbackDay, CallbackSourceDay, Trigger
 from sync.providers.prefetch import Prefetcher
 from sync.providers.records import AGENT_UPDATE_FIELDS, Rejected
@@ -121,6 +121,7 @@ def sync_calls(ctx: RunContext) -> None:
     lookback's reconciliation), the hot days, then any older back-fill days."""
     env = ctx.environment
     cursor = ctx.cursor()
+    refresh_due(ctx, cursor)
     end = ctx.now.date()
     first_read = ctx.full or not cursor.get("oldest")
     ahead, older = plan_call_days(cursor, end, env.lookback_days, ctx.backfill_days, first_read)
@@ -143,6 +144,7 @@ def sync_calls(ctx: RunContext) -> None:
         ahead, older = [], []
     reader = Prefetcher(ctx.client.calls_page)
     writer = CallWriter(ctx)
+    writer.expect(ahead + older)
 
     def whole(days: list[date], advance: str) -> None:
         for i, day in enumerate(days):
@@ -153,23 +155,28 @@ def sync_calls(ctx: RunContext) -> None:
     def reread(day: date) -> None:
         _sync_call_day(ctx, day, agents, cursor, "synced_through", reader, None, writer)
         writer.flush(cursor)
+        writer.wait(cursor)
 
     try:
         whole(ahead, "synced_through")
         if hot:
             # Hot days write page by page with the cursor: what is staged goes first.
             writer.flush(cursor)
+            writer.wait(cursor)
             sync_hot_days(ctx, hot, agents, cursor, reread)
             ctx.progress.step(len(hot))
         whole(older, "oldest")
         writer.flush(cursor)
+        writer.wait(cursor)
     except Exception as exc:
         if not isinstance(exc, DatabaseError) and writer.pending:
             # Pages read before an upstream or cache failure are kept with their cursor.
             writer.flush(cursor)
+            writer.wait(cursor)
         raise
     finally:
         reader.close()
+        writer.close()
     ctx.progress.end()
 
 
@@ -216,7 +223,8 @@ def _sync_call_day(ctx: RunContext, day: date, agents: AgentIndex, cursor: dict[
             writer.finish_day(day, dirty=dirty)
             writer.defer(partial(quarantine.clear, ctx, day=day))  # the day was read whole
             # The ledger counts the mirror's day once its rows are merged, in the same batch.
-            writer.defer(partial(_record_ledger, ctx, cursor, day, page.total, complete))
+            writer.defer(partial(_record_ledger, ctx, day, page.total, complete),
+                         with_cursor=True)
             cursor.pop("in_progress", None)
             cursor.pop("page", None)
             known = cursor.get(advance)
@@ -248,8 +256,9 @@ def _gap_before_hot(cursor: dict[str, Any], now: datetime) -> bool:
     return not synced or date.fromisoformat(synced) < hot_first - timedelta(days=1)
 
 
-def _record_ledger(ctx: RunContext, cursor: dict[str, Any], day: date, total: int,
-                   whole: bool) -> None:
+def _record_ledger(ctx: RunContext, day: date, total: int, whole: bool,
+                   cursor: dict[str, Any]) -> None:
+    """The day's ledger row, and its disagreement in the cursor the batch saves."""
     incremental.note_ledger(cursor, ledger.record(ctx.environment, day, total, ctx.now,
                                                   whole=whole))
 
