@@ -25,6 +25,7 @@ import resource
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from datetime import UTC, date, datetime, timedelta
@@ -57,6 +58,45 @@ def cpu_seconds(pid: int | None = None) -> float:
     with open(f"/proc/{pid}/stat") as stat:
         fields = stat.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class BackendCpu:
+    """CPU seconds of every PostgreSQL backend serving this database while a phase runs
+    (the sync writes from a thread with its own connection): sampled from /proc, summed."""
+
+    def __init__(self, database: str) -> None:
+        import psycopg
+
+        self.conn = psycopg.connect(database, autocommit=True)
+        self.own = self.conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+        self.first: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self.done = threading.Event()
+        self.sample(initial=True)
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def sample(self, initial: bool = False) -> None:
+        rows = self.conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> %s", (self.own,)).fetchall()
+        for (pid,) in rows:
+            try:
+                used = cpu_seconds(pid)
+            except OSError:
+                continue
+            self.first.setdefault(pid, used if initial else 0.0)  # new ones started at 0
+            self.last[pid] = used
+
+    def _run(self) -> None:
+        while not self.done.wait(0.2):
+            self.sample()
+
+    def stop(self) -> float:
+        self.done.set()
+        self.thread.join()
+        self.conn.close()
+        return sum(self.last[pid] - self.first[pid] for pid in self.last)
 
 
 def setup_django() -> None:
@@ -107,15 +147,14 @@ def phase_sync(base_url: str, first: date, last: date) -> dict:
     env.set_token(TOKEN)
     env.save()
     now = datetime.combine(last, datetime.max.time(), UTC).replace(microsecond=0)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        backend = cursor.fetchone()[0]
+    connection.ensure_connection()
     started_mb = current_rss_mb()
-    cpu, db_cpu = cpu_seconds(), cpu_seconds(backend)
+    backends = BackendCpu(os.environ["DATABASE_URL"])
+    cpu = cpu_seconds()
     start = time.perf_counter()
     outcome = sync_environment(env, streams=["agents", "calls"], now=now)
     seconds = time.perf_counter() - start
-    cpu, db_cpu = cpu_seconds() - cpu, cpu_seconds(backend) - db_cpu
+    cpu, db_cpu = cpu_seconds() - cpu, backends.stop()
     calls_run = outcome.runs[-1]
     if outcome.failed:
         raise SystemExit(f"sync failed: {[r.error for r in outcome.runs]}")

@@ -1,0 +1,65 @@
+"""JSON for the sync's hot path: orjson where its output is the standard library's, byte for
+byte, and the standard library everywhere else.
+
+Why: serialising each call canonically (for its digest and the text COPY writes) and parsing
+each page were the largest Python costs of a back-fill after the database. The digests
+stored in the mirror were made by `json.dumps(sort_keys=True, separators=(",", ":"),
+default=str)`; a different text would make every mirrored record look changed once. orjson
+agrees with that text when the value (an object or array) holds no float (their number
+formats differ), no non-JSON type, and nothing the standard library escapes (DEL, anything
+outside ASCII): only then is its text used.
+"""
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+try:
+    import orjson
+except ImportError:  # pragma: no cover - a dependency; without it the standard library serves
+    orjson = None
+
+_OPTIONS = 0 if orjson is None else (
+    orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+    | orjson.OPT_PASSTHROUGH_SUBCLASS)
+
+
+def _refuse(value: Any) -> Any:
+    raise TypeError(type(value).__name__)
+
+
+def _has_float(value: Any) -> bool:
+    for item in value.values() if type(value) is dict else value:
+        kind = type(item)
+        if kind is float or ((kind is dict or kind is list) and _has_float(item)):
+            return True
+    return False
+
+
+def canonical_text(value: Any) -> str:
+    """`json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)`, faster."""
+    if orjson is not None and type(value) in (dict, list) and not _has_float(value):
+        try:
+            raw = orjson.dumps(value, default=_refuse, option=_OPTIONS)
+        except TypeError:
+            raw = b""
+        if raw and raw.isascii() and b"\x7f" not in raw:
+            return raw.decode()
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+# 19 digits in a row may be an integer beyond 64 bits, which orjson would read as a float.
+_LONG_NUMBER = re.compile(rb"[0-9]{19}")
+
+
+def loads(body: bytes) -> Any:
+    """`json.loads(body)`, faster; what orjson refuses (NaN) or might read otherwise (a long
+    run of digits) goes to the standard library, which raises ValueError for what is not
+    JSON at all."""
+    if orjson is not None and not _LONG_NUMBER.search(body):
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(body)
