@@ -34,7 +34,7 @@ from bisect import bisect_right, insort
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sync import ledger
@@ -138,7 +138,7 @@ def item_key(item: Any) -> tuple[Key, str] | None:
     at = when(item.get("created_at"))
     if at is None:
         return None
-    return (at, str(item["id"])), str(item.get("status", ""))
+    return (at.astimezone(UTC), str(item["id"])), str(item.get("status", ""))
 
 
 class HotWindow:
@@ -247,7 +247,7 @@ class HotWindow:
                    bound: datetime) -> bool:
         """The calls created up to `bound`: do the upstream's counts per non-final status
         show one of the mirror's open calls moved on?"""
-        upstream = {x.status: (x.total or 0) - x.next + sum(
+        upstream = {x.status: max(0, (x.total or 0) - x.next) + sum(
             1 for at, _ in x.read.values() if at <= bound) for x in listings}
         mirror: Counter[str] = Counter(c.status for c in candidates
                                        if c.at <= bound and c.id not in self.state)
@@ -271,7 +271,7 @@ class HotWindow:
             listed.sort()
         for status in FINAL_PASSES:
             self._pass(status, keys.setdefault(status, []), movers)
-        everything = sorted(k for listed in keys.values() for k in listed)
+        everything = sorted({k for listed in keys.values() for k in listed})
         for mover in movers:
             if not mover.done:
                 self._search(mover, everything)
@@ -295,7 +295,7 @@ class HotWindow:
                 continue
             page, written = self._read("final", self.first, self.last, number, size,
                                        status=status)
-            listed = [(k, s) for k, s in map(item_key, page.items) if k is not None]
+            listed = [x for x in map(item_key, page.items) if x is not None]
             for k, s in listed:
                 if s == status and k[1] in written.ids:
                     i = bisect_right(keys, k)

@@ -39,9 +39,9 @@ from sync.run_context import RunContext
 from sync.upsert import upsert
 
 MAX_DAY_READS = 4
-# Pages of a day's first pass asked for ahead: several, so the fetching thread stays ahead
-# of writing even when a page's write is slow (a rollup refresh, a checkpoint).
-PREFETCH_PAGES = 8
+# Pages of the first passes asked for ahead, across days: more than a batch holds, so the
+# fetching thread fills the next batch while the writer thread writes this one.
+PREFETCH_PAGES = 24
 
 
 def days_between(first: date, last: date) -> list[date]:
@@ -148,12 +148,11 @@ def sync_calls(ctx: RunContext) -> None:
 
     def whole(days: list[date], advance: str) -> None:
         for i, day in enumerate(days):
-            following = days[i + 1] if i + 1 < len(days) else None
-            _sync_call_day(ctx, day, agents, cursor, advance, reader, following, writer)
+            _sync_call_day(ctx, day, agents, cursor, advance, reader, days[i + 1:], writer)
             ctx.progress.step()
 
     def reread(day: date) -> None:
-        _sync_call_day(ctx, day, agents, cursor, "synced_through", reader, None, writer)
+        _sync_call_day(ctx, day, agents, cursor, "synced_through", reader, [], writer)
         writer.flush(cursor)
         writer.wait(cursor)
 
@@ -181,7 +180,7 @@ def sync_calls(ctx: RunContext) -> None:
 
 
 def _sync_call_day(ctx: RunContext, day: date, agents: AgentIndex, cursor: dict[str, Any],
-                   advance: str, reader: Prefetcher, following: date | None,
+                   advance: str, reader: Prefetcher, following: list[date],
                    writer: CallWriter) -> None:
     """Read one UTC day until the ids seen reach the upstream's `pagination.total`.
 
@@ -196,13 +195,7 @@ def _sync_call_day(ctx: RunContext, day: date, agents: AgentIndex, cursor: dict[
     while True:
         page = reader.get((day, page_no))
         if passes == 0 and page.items:
-            # Ask ahead only for what the first pass reads anyway: a re-read stops as soon
-            # as the day is complete, and a page fetched for nothing would still move the
-            # upstream.
-            for ahead in range(page_no + 1, min(page.last_page, page_no + PREFETCH_PAGES) + 1):
-                reader.ahead((day, ahead))
-            if page_no + PREFETCH_PAGES > page.last_page and following is not None:
-                reader.ahead((following, 1))
+            _ask_ahead(reader, day, page_no, page.last_page, following)
         calls, refused = page_calls(ctx, agents, page.items, day)
         if passes == 0:
             rejected += len(refused)
@@ -246,6 +239,28 @@ def _sync_call_day(ctx: RunContext, day: date, agents: AgentIndex, cursor: dict[
             passes, page_no = passes + 1, 1
         else:
             page_no += 1
+
+
+def _ask_ahead(reader: Prefetcher, day: date, page_no: int, last_page: int,
+               following: list[date]) -> None:
+    """Ask for the next PREFETCH_PAGES pages the first passes read: the rest of `day`, then
+    the following days' (a day's page count is known once its page 1 is in). Only what the
+    first pass reads anyway: a re-read stops as soon as the day is complete, and a page
+    fetched for nothing would still move the upstream."""
+    room = PREFETCH_PAGES
+    for ahead in range(page_no + 1, min(last_page, page_no + room) + 1):
+        reader.ahead((day, ahead))
+    room -= last_page - page_no
+    for later in following:
+        if room <= 0:
+            return
+        reader.ahead((later, 1))
+        first = reader.peek((later, 1))
+        if first is None or not first.items:
+            return
+        for ahead in range(2, min(first.last_page, room) + 1):
+            reader.ahead((later, ahead))
+        room -= first.last_page
 
 
 def _gap_before_hot(cursor: dict[str, Any], now: datetime) -> bool:
