@@ -6,8 +6,8 @@ each page were the largest Python costs of a back-fill after the database. The d
 stored in the mirror were made by `json.dumps(sort_keys=True, separators=(",", ":"),
 default=str)`; a different text would make every mirrored record look changed once. orjson
 agrees with that text when the value (an object or array) holds no float (their number
-formats differ), no non-JSON type, and nothing the standard library escapes (DEL, anything
-outside ASCII): only then is its text used.
+formats differ) and no non-JSON type, once what the standard library escapes and orjson
+does not (DEL, anything outside ASCII) is escaped as it does: only then is its text used.
 """
 from __future__ import annotations
 
@@ -37,6 +37,19 @@ def _has_float(value: Any) -> bool:
     return False
 
 
+# What the standard library escapes and orjson writes as it is: DEL and everything outside
+# ASCII. JSON's own syntax is ASCII, so these only ever occur inside strings.
+_ESCAPED = re.compile("[\x7f-\U0010ffff]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    code -= 0x10000  # a surrogate pair, as the standard library writes it
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
+
 def canonical_text(value: Any) -> str:
     """`json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)`, faster."""
     if orjson is not None and type(value) in (dict, list) and not _has_float(value):
@@ -44,8 +57,11 @@ def canonical_text(value: Any) -> str:
             raw = orjson.dumps(value, default=_refuse, option=_OPTIONS)
         except TypeError:
             raw = b""
-        if raw and raw.isascii() and b"\x7f" not in raw:
-            return raw.decode()
+        if raw:
+            text = raw.decode()
+            if text.isascii() and "\x7f" not in text:
+                return text
+            return _ESCAPED.sub(_escape, text)
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
 
 
