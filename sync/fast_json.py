@@ -66,14 +66,16 @@ def canonical_text(value: Any) -> str:
 
 
 # 19 digits in a row may be an integer beyond 64 bits, which orjson would read as a float.
-_LONG_NUMBER = re.compile(rb"[0-9]{19}")
+# Found by mapping every digit to "9" and the rest to a space (a regex took 10x as long).
+_DIGITS_ONLY = bytes(0x39 if 0x30 <= b <= 0x39 else 0x20 for b in range(256))
+_LONG_NUMBER = b"9" * 19
 
 
 def loads(body: bytes) -> Any:
     """`json.loads(body)`, faster; what orjson refuses (NaN) or might read otherwise (a long
     run of digits) goes to the standard library, which raises ValueError for what is not
     JSON at all."""
-    if orjson is not None and not _LONG_NUMBER.search(body):
+    if orjson is not None and _LONG_NUMBER not in body.translate(_DIGITS_ONLY):
         try:
             return orjson.loads(body)
         except orjson.JSONDecodeError:
