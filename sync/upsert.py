@@ -92,17 +92,11 @@ def upsert_keys(model: type[models.Model], environment: Environment, rows: list[
                 if not f.primary_key}
     if "last_changed_at" in defaults:
         defaults["last_changed_at"] = timezone.now()
+    full = [{**defaults, **row} for row in unique.values()]
     if connection.vendor == "postgresql":
-        return copy_upsert(model, list(unique.values()), defaults, update_fields, key,
+        return copy_upsert(model, full, ["environment", key], update_fields, key,
                            staged=staged)
-    full = {k: {**defaults, **row} for k, row in unique.items()}
-    return _orm_upsert(model, environment, full, key, update_fields)
-
-
-def conflict_fields(model: type[models.Model], key: str) -> list[str]:
-    """The natural key an upsert of `model` conflicts on: (environment, `key`). The one
-    place that says it, for the ORM path and the merge statement alike."""
-    return ["environment", key]
+    return _orm_upsert(model, environment, {r[key]: r for r in full}, key, update_fields)
 
 
 def _orm_upsert(model: type[models.Model], environment: Environment, unique: dict[Any, Row],
@@ -128,7 +122,7 @@ def _orm_upsert(model: type[models.Model], environment: Environment, unique: dic
     if write:
         model.objects.bulk_create(
             write, batch_size=500, update_conflicts=True,
-            unique_fields=conflict_fields(model, key), update_fields=update_fields,
+            unique_fields=["environment", key], update_fields=update_fields,
         )
     return counts, changed
 
@@ -155,54 +149,24 @@ def ensure_stage(model: type[models.Model]) -> None:
                        f"WITH NO DATA")
 
 
-def merge_statement(model: type[models.Model], columns: list[str], values: list[str],
-                    update_fields: list[str], key: str) -> str:
-    """The one statement that merges the staging table into `model`'s table: insert each
-    staged row (`values`: the SQL giving each of `columns`), or update the stored row of
-    its natural key (`conflict_fields`) when its hash differs; returns (created?, key) of
-    every row written. Unchanged rows are not rewritten."""
-    meta = model._meta
-    q = connection.ops.quote_name
-    conflict = ", ".join(q(meta.get_field(n).column) for n in conflict_fields(model, key))
-    updates = ", ".join(f"{c} = EXCLUDED.{c}"
-                        for c in (q(meta.get_field(n).column) for n in update_fields))
-    hash_col = q(meta.get_field("payload_hash").column)
-    return (f"INSERT INTO {q(meta.db_table)} AS t ({', '.join(columns)}) "
-            f"SELECT {', '.join(values)} FROM {stage_table(model)} "
-            f"ON CONFLICT ({conflict}) DO UPDATE SET {updates} "
-            f"WHERE t.{hash_col} IS DISTINCT FROM EXCLUDED.{hash_col} "
-            f"RETURNING (xmax = 0), t.{q(meta.get_field(key).column)}")
-
-
-def copy_upsert(model: type[models.Model], rows: list[Row], defaults: Row,
+def copy_upsert(model: type[models.Model], rows: list[Row], unique_fields: list[str],
                 update_fields: list[str], key: str, *, staged: bool = False
                 ) -> tuple[Counts, list[Any]]:
     """PostgreSQL: COPY `rows` into a per-connection staging table, merge, classify; also
     return the `key` of every row created or changed. `staged`: the caller made the staging
-    table already (`ensure_stage`), so it is only emptied.
-
-    Only the fields the rows carry travel by COPY; the others take `defaults`, bound once as
-    parameters of the merge (formatting a value for COPY is most of the Python cost of a
-    row, and a Talkover call leaves a third of the columns at their default).
-    """
+    table already (`ensure_stage`), so it is only emptied."""
     meta = model._meta
     q = connection.ops.quote_name
     fields = [f for f in meta.concrete_fields if not f.primary_key]
-    carried = {name for row in rows for name in row}
-    sent = [f for f in fields if f.attname in carried]
-    uniform = all(len(row) == len(sent) for row in rows)
-    stage = stage_table(model)
-    sent_columns = ", ".join(q(f.column) for f in sent)
-    values, params = [], []
-    for f in fields:
-        if f.attname in carried:
-            values.append(q(f.column))
-        else:
-            values.append(f"%s::{f.db_type(connection)}")
-            value = defaults[f.attname]
-            params.append(_json_text(value, f) if isinstance(f, models.JSONField) else value)
+    columns = ", ".join(q(f.column) for f in fields)
+    table, stage = q(meta.db_table), stage_table(model)
+    conflict = ", ".join(q(meta.get_field(n).column) for n in unique_fields)
+    updates = ", ".join(f"{c} = EXCLUDED.{c}"
+                        for c in (q(meta.get_field(n).column) for n in update_fields))
+    hash_col = q(meta.get_field("payload_hash").column)
+    key_col = q(meta.get_field(key).column)
     # Only JSON needs Django's adaptation; other values go to psycopg as they are.
-    prep = [(f.attname, isinstance(f, models.JSONField), f) for f in sent]
+    prep = [(f.attname, isinstance(f, models.JSONField), f) for f in fields]
     with connection.cursor() as cursor:
         # One round trip; the staging table lives as long as the connection and is emptied
         # before use (emptying it at every commit instead cost more than a page's rows).
@@ -210,16 +174,16 @@ def copy_upsert(model: type[models.Model], rows: list[Row], defaults: Row,
             cursor.execute(f"TRUNCATE {stage}")
         else:
             cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} AS "
-                           f"SELECT {', '.join(q(f.column) for f in fields)} "
-                           f"FROM {q(meta.db_table)} WITH NO DATA; TRUNCATE {stage}")
-        with cursor.cursor.copy(f"COPY {stage} ({sent_columns}) FROM STDIN") as copy:
+                           f"SELECT {columns} FROM {table} WITH NO DATA; TRUNCATE {stage}")
+        with cursor.cursor.copy(f"COPY {stage} ({columns}) FROM STDIN") as copy:
             for row in rows:
-                if not uniform:
-                    row = {**defaults, **row}
                 copy.write_row([_json_text(row[name], f) if is_json else row[name]
                                 for name, is_json, f in prep])
-        cursor.execute(merge_statement(model, [q(f.column) for f in fields], values,
-                                       update_fields, key), params)
+        cursor.execute(
+            f"INSERT INTO {table} AS t ({columns}) SELECT {columns} FROM {stage} "
+            f"ON CONFLICT ({conflict}) DO UPDATE SET {updates} "
+            f"WHERE t.{hash_col} IS DISTINCT FROM EXCLUDED.{hash_col} "
+            f"RETURNING (xmax = 0), t.{key_col}")
         returned = cursor.fetchall()
     created = sum(1 for new, _ in returned if new)
     return (Counts(created=created, updated=len(returned) - created,

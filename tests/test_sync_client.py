@@ -149,35 +149,3 @@ def test_budget_blocks_beyond_the_limit_and_is_shared():
     other = RequestBudget("talq_another_token", limit=3, window=6, clock=lambda: now[0],
                           sleep=sleep)
     assert other.acquire() == 0, "each token has its own budget"
-
-
-@pytest.mark.django_db
-def test_budget_takes_tickets_several_at_a_time_only_with_room_to_spare():
-    from django.core.cache import caches
-    from django.core.cache.backends.redis import RedisCache
-
-    if not isinstance(caches["default"], RedisCache):
-        pytest.skip("the batched tickets are the Redis script's")
-    now = [3000.0]
-
-    def counted(budget: RequestBudget) -> list[int]:
-        calls, script = [], budget._script
-
-        def take(**kwargs):
-            calls.append(1)
-            return script(**kwargs)
-
-        budget._script = take
-        return calls
-
-    roomy = RequestBudget(TOKEN, limit=1000, window=60, clock=lambda: now[0])
-    trips = counted(roomy)
-    for _ in range(40):
-        assert roomy.acquire() == 0
-    assert len(trips) <= 8, "a fast run pays far fewer round trips than requests"
-    tight = RequestBudget("talq_tight_token", limit=6, window=60, clock=lambda: now[0],
-                          sleep=lambda s: now.__setitem__(0, now[0] + s))
-    trips = counted(tight)
-    for _ in range(6):
-        assert tight.acquire() == 0
-    assert len(trips) == 6, "near its limit a budget takes one ticket at a time"
