@@ -9,15 +9,20 @@ requests the simulator served (its request log):
 
 * nothing new — a run at the same clock;
 * 15 min — a run 15 minutes later;
-* 5 min — a run 5 minutes after that, as a percentage of a 100/min budget over 5 minutes;
+* 5 min — a run 5 minutes after that, as a share of a 100/min budget over 5 minutes;
 * reconciliation — a run at 02:15 the next day, when the day has settled and is read whole
-  once (plus the new day's head).
+  once (plus the new day's changes).
 
-The ideal is what the change needs: the agents stream (its one page and the callback
-agents: 2), one callback-stats request per unsettled day, and the calls that changed
-(created or updated in the calls stream's run) at 100 a page, at least one page; a
-reconciliation adds the settled day's pages. PostgreSQL (SQLite works, slower). The
-environment and its organisation are deleted at the end.
+The ideal is what the change needs, counted from the simulator's ground truth, not from
+what the run did: the agents stream (its one page and the callback agents: 2), one
+callback-stats request per day not yet settled (its end + the settling horizon is after
+the clock), and the calls whose upstream record changed since the previous run (new, or any
+field different: the truth before and after the clock moved) at 100 a page, at least one
+page. A reconciliation adds every page of the settled day. "left different" counts the
+mirrored calls still differing from the upstream after the 15-minute run (0 = exact). The
+run's own summary of the hot days (requests by kind, movers by where found) is printed
+below the table. PostgreSQL (SQLite works, slower). The environment and its organisation
+are deleted at the end.
 """
 from __future__ import annotations
 
@@ -29,6 +34,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+BUDGET_5_MIN = 100 * 5
 
 
 def setup_django() -> None:
@@ -42,9 +48,16 @@ def setup_django() -> None:
     call_command("migrate", verbosity=0)
 
 
-def run(volume: int) -> dict[str, tuple[int, int]]:
+def snapshot(sim, env: str) -> dict[str, dict]:
+    """Every call the upstream serves at its clock, by id."""
+    return {c["id"]: c for c in sim.truth.calls(env, sim.start_date, sim.today)}
+
+
+def run(volume: int) -> tuple[dict[str, tuple[int, int]], int, list[str]]:
     from portal.models import Environment, Organization
     from sync.engine import sync_environment
+    from sync.models import Call
+    from sync.providers.talkover.incremental import SETTLING_HORIZON
     from sync.simulator import EnvironmentSpec, SimulatorConfig, running_simulator
 
     day = date(2026, 3, 10)
@@ -55,6 +68,8 @@ def run(volume: int) -> dict[str, tuple[int, int]]:
     org, _ = Organization.objects.get_or_create(slug=f"bench-inc-{volume}",
                                                 defaults={"name": f"bench {volume}"})
     results: dict[str, tuple[int, int]] = {}
+    summaries: list[str] = []
+    stale = -1
     try:
         with running_simulator(config) as (sim, server):
             env = Environment(organization=org, name="bench", base_url=server.talkover_url,
@@ -63,27 +78,45 @@ def run(volume: int) -> dict[str, tuple[int, int]]:
             env.save()
             sync_environment(env, now=sim.now)
 
+            def unsettled() -> int:
+                days = (sim.today - sim.start_date).days + 1
+                return sum(1 for i in range(days) if datetime.combine(
+                    sim.start_date + timedelta(days=i + 1), datetime.min.time(), UTC)
+                    + SETTLING_HORIZON > sim.now)
+
             def measure(name: str, advance: timedelta, reconcile: bool = False) -> None:
+                before_truth = snapshot(sim, "bench")
                 sim.advance(advance)
+                after_truth = snapshot(sim, "bench")
+                changed = [i for i, c in after_truth.items() if before_truth.get(i) != c]
+                calls = 0
+                if reconcile:  # every page of the settled day, and the other changes
+                    whole = [i for i, c in after_truth.items() if c["created_at"][:10] ==
+                             day.isoformat()]
+                    calls = math.ceil(len(whole) / 100)
+                    changed = [i for i in changed if after_truth[i]["created_at"][:10] !=
+                               day.isoformat()]
+                calls += max(1, math.ceil(len(changed) / 100))
                 before = server.request_count
                 outcome = sync_environment(env, now=sim.now)
                 assert not outcome.failed, [r.error for r in outcome.runs]
-                calls = next(r for r in outcome.runs if r.stream == "calls")
-                callbacks = next(r for r in outcome.runs if r.stream == "callback_days")
-                pages = max(1, math.ceil((calls.created + calls.updated) / 100))
-                if reconcile:  # every page of the settled day, and the new day's calls
-                    pages = math.ceil(sim.truth.call_count("bench", day, day) / 100) + max(
-                        1, math.ceil(sim.truth.call_count("bench", sim.today, sim.today) / 100))
-                results[name] = (server.request_count - before, 2 + callbacks.requests + pages)
+                run = next(r for r in outcome.runs if r.stream == "calls")
+                summaries.extend(f"{volume:,} {name}: {line}"
+                                 for line in run.details.get("hot", []))
+                results[name] = (server.request_count - before, 2 + unsettled() + calls)
 
             measure("nothing new", timedelta(0))
             measure("15 min", timedelta(minutes=15))
+            truth = snapshot(sim, "bench")
+            stale = sum(1 for external_id, raw in Call.objects.filter(environment=env)
+                        .values_list("external_id", "raw").iterator(2000)
+                        if truth.get(external_id) != raw)
             measure("5 min", timedelta(minutes=5))
             measure("reconciliation", sim.now.replace(hour=0, minute=0) + timedelta(
                 days=1, hours=2, minutes=15) - sim.now, reconcile=True)
     finally:
         org.delete()
-    return results
+    return results, stale, summaries
 
 
 def main() -> None:
@@ -93,20 +126,23 @@ def main() -> None:
     setup_django()
     from django.db import connection
 
-    rows = []
+    rows, notes = [], []
     for volume in (int(v) for v in args.volumes.split(",")):
-        r = run(volume)
-        budget = 100 * 5
+        r, stale, summaries = run(volume)
+        notes.extend(summaries)
         rows.append((f"{volume:,}", *(f"{r[k][0]} / {r[k][1]} ({r[k][0] / r[k][1]:.1f}x)"
                                       for k in ("nothing new", "15 min")),
-                     f"{r['5 min'][0]} ({100 * r['5 min'][0] / budget:.0f} %)",
+                     str(stale),
+                     f"{r['5 min'][0]} ({100 * r['5 min'][0] / BUDGET_5_MIN:.0f} %)",
                      f"{r['reconciliation'][0]} / {r['reconciliation'][1]}"))
     head = ("calls/day", "nothing new: req / ideal", "15 min: req / ideal",
-            "5 min: req (% of 100/min x 5)", "reconciliation: req / ideal")
+            "left different", "5 min: req (% of 100/min x 5)", "reconciliation: req / ideal")
     widths = [max(len(str(x)) for x in col) for col in zip(head, *rows, strict=True)]
-    print(f"database: {connection.vendor}")
+    print(f"database: {connection.vendor}; load average {os.getloadavg()[0]:.1f}")
     for row in (head, *rows):
         print("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)))
+    print()
+    print("\n".join(notes))
 
 
 if __name__ == "__main__":

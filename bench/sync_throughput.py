@@ -1,15 +1,19 @@
 """Sync throughput: back-fill a fresh database from the simulator and compare with the fetch floor.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/sb_sync_bench \
-        python bench/sync_throughput.py [--calls 200000] [--days 90]
+        python bench/sync_throughput.py [--calls 200000] [--days 90] [--dlt-python PATH]
 
 The simulator runs in its own process (`manage.py simulate_upstream`), so the figures are the
-sync's own. Three child processes, each measuring its own peak RSS: a warm-up fetch (the
-simulator generates and caches the data set), the fetch floor (the same /calls pages, per
-day and page as the sync reads them, fetched and JSON-parsed, nothing stored), then the sync
-of agents and calls into the flushed database (calls bulk-upserted, rollups refreshed per
-day). A last child measures the database alone: the mirrored calls copied by one INSERT into
-an empty twin of the calls table, the ceiling for any sync on this machine. Prints one table.
+sync's own. Child processes, each measuring its own peak RSS and its RSS before the work
+(after its imports): a warm-up fetch (the simulator generates and caches the data set), the
+fetch floor (the same /calls pages, per day and page as the sync reads them, fetched and
+JSON-parsed, nothing stored), the sync of agents and calls into the flushed database (calls
+upserted a batch at a time, rollups refreshed per day), and — when a Python with dlt is
+given (`--dlt-python`, default /work/dltvenv/bin/python when it exists; see
+bench/dlt_baseline.py for making it) — dlt doing the same back-fill into a database named
+like ours plus "_dlt" (created and dropped here). A last child measures the database alone:
+the mirrored calls copied by one INSERT into an empty twin of the calls table (same
+indexes), the floor of any sync storing these rows in this schema. Prints one table.
 The database is flushed first: only use a database made for this.
 """
 from __future__ import annotations
@@ -21,17 +25,78 @@ import resource
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "talq_benchbenchbenchbench0000000001"
 
 
+DEFAULT_DLT_PYTHON = Path("/work/dltvenv/bin/python")
+
+
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def current_rss_mb() -> float:
+    """This process's resident memory now (Linux), MB."""
+    with open("/proc/self/status") as status:
+        line = next(x for x in status if x.startswith("VmRSS:"))
+    return int(line.split()[1]) / 1024
+
+
+def cpu_seconds(pid: int | None = None) -> float:
+    """User + system CPU seconds of a process (this one by default), from /proc (Linux)."""
+    if pid is None:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class BackendCpu:
+    """CPU seconds of every PostgreSQL backend serving this database while a phase runs
+    (the sync writes from a thread with its own connection): sampled from /proc, summed."""
+
+    def __init__(self, database: str) -> None:
+        import psycopg
+
+        self.conn = psycopg.connect(database, autocommit=True)
+        self.own = self.conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+        self.first: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self.done = threading.Event()
+        self.sample(initial=True)
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def sample(self, initial: bool = False) -> None:
+        rows = self.conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> %s", (self.own,)).fetchall()
+        for (pid,) in rows:
+            try:
+                used = cpu_seconds(pid)
+            except OSError:
+                continue
+            self.first.setdefault(pid, used if initial else 0.0)  # new ones started at 0
+            self.last[pid] = used
+
+    def _run(self) -> None:
+        while not self.done.wait(0.2):
+            self.sample()
+
+    def stop(self) -> float:
+        self.done.set()
+        self.thread.join()
+        self.conn.close()
+        return sum(self.last[pid] - self.first[pid] for pid in self.last)
 
 
 def setup_django() -> None:
@@ -51,7 +116,8 @@ def phase_fetch(base_url: str, first: date, last: date) -> dict:
     from sync.providers.talkover.client import TalkoverClient
 
     client = TalkoverClient(base_url, TOKEN)
-    calls, start = 0, time.perf_counter()
+    started_mb = current_rss_mb()
+    calls, start, cpu = 0, time.perf_counter(), cpu_seconds()
     day = first
     while day <= last:
         page_no = 1
@@ -64,11 +130,13 @@ def phase_fetch(base_url: str, first: date, last: date) -> dict:
         day += timedelta(days=1)
     seconds = time.perf_counter() - start
     return {"calls": calls, "seconds": seconds, "requests": client.requests,
-            "rss_mb": peak_rss_mb()}
+            "rss_mb": peak_rss_mb(), "start_mb": started_mb, "cpu": cpu_seconds() - cpu}
 
 
 def phase_sync(base_url: str, first: date, last: date) -> dict:
     setup_django()
+    from django.db import connection
+
     from portal.models import Environment, Organization
     from sync.engine import sync_environment
     from sync.models import Call
@@ -79,15 +147,20 @@ def phase_sync(base_url: str, first: date, last: date) -> dict:
     env.set_token(TOKEN)
     env.save()
     now = datetime.combine(last, datetime.max.time(), UTC).replace(microsecond=0)
+    connection.ensure_connection()
+    started_mb = current_rss_mb()
+    backends = BackendCpu(os.environ["DATABASE_URL"])
+    cpu = cpu_seconds()
     start = time.perf_counter()
     outcome = sync_environment(env, streams=["agents", "calls"], now=now)
     seconds = time.perf_counter() - start
+    cpu, db_cpu = cpu_seconds() - cpu, backends.stop()
     calls_run = outcome.runs[-1]
     if outcome.failed:
         raise SystemExit(f"sync failed: {[r.error for r in outcome.runs]}")
     return {"calls": Call.objects.filter(environment=env).count(), "seconds": seconds,
             "requests": sum(r.requests for r in outcome.runs), "created": calls_run.created,
-            "rss_mb": peak_rss_mb()}
+            "rss_mb": peak_rss_mb(), "start_mb": started_mb, "cpu": cpu, "db_cpu": db_cpu}
 
 
 def phase_ceiling(base_url: str, first: date, last: date) -> dict:
@@ -98,6 +171,8 @@ def phase_ceiling(base_url: str, first: date, last: date) -> dict:
     from django.db import connection
 
     with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
         cursor.execute("SET synchronous_commit TO OFF")
         cursor.execute("DROP TABLE IF EXISTS bench_ceiling")
         cursor.execute("CREATE TABLE bench_ceiling (LIKE sync_call INCLUDING ALL)")
@@ -106,12 +181,13 @@ def phase_ceiling(base_url: str, first: date, last: date) -> dict:
             "WHERE conrelid = 'sync_call'::regclass AND contype = 'f'")
         for (definition,) in cursor.fetchall():
             cursor.execute(f"ALTER TABLE bench_ceiling ADD {definition}")
-        start = time.perf_counter()
+        start, db_cpu = time.perf_counter(), cpu_seconds(backend)
         cursor.execute("INSERT INTO bench_ceiling SELECT * FROM sync_call")
         calls = cursor.rowcount
-        seconds = time.perf_counter() - start
+        seconds, db_cpu = time.perf_counter() - start, cpu_seconds(backend) - db_cpu
         cursor.execute("DROP TABLE bench_ceiling")
-    return {"calls": calls, "seconds": seconds, "requests": 0, "rss_mb": peak_rss_mb()}
+    return {"calls": calls, "seconds": seconds, "requests": 0, "rss_mb": peak_rss_mb(),
+            "start_mb": 0.0, "db_cpu": db_cpu}
 
 
 def free_port() -> int:
@@ -130,10 +206,36 @@ def child(phase: str, base_url: str, first: date, last: date) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def dlt_child(python: Path, base_url: str, first: date, last: date, db: str) -> dict:
+    """dlt's back-fill of the same pages (bench/dlt_baseline.py) into `db` + "_dlt"."""
+    import psycopg
+
+    url = urlsplit(db)
+    name = f"{url.path.lstrip('/')}_dlt"
+    admin = urlunsplit(url._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        out = subprocess.run(
+            [str(python), str(ROOT / "bench" / "dlt_baseline.py"), "--base-url", base_url,
+             "--token", TOKEN, "--first", first.isoformat(), "--last", last.isoformat(),
+             "--database-url", urlunsplit(url._replace(path=f"/{name}"))],
+            capture_output=True, text=True, cwd=ROOT / "bench")
+        if out.returncode:
+            raise SystemExit(f"dlt failed:\n{out.stderr[-3000:]}")
+        return json.loads(out.stdout.strip().splitlines()[-1])
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--calls", type=int, default=200_000, help="about this many calls")
     parser.add_argument("--days", type=int, default=90)
+    parser.add_argument("--dlt-python", type=Path, help="a Python with dlt installed "
+                        f"(default {DEFAULT_DLT_PYTHON} when it exists); 'none' skips dlt")
     parser.add_argument("--phase", choices=["fetch", "sync", "ceiling"], help=argparse.SUPPRESS)
     parser.add_argument("--base-url", help=argparse.SUPPRESS)
     parser.add_argument("--first", type=date.fromisoformat, help=argparse.SUPPRESS)
@@ -148,6 +250,10 @@ def main() -> None:
     if "bench" not in db:
         raise SystemExit("Set DATABASE_URL to a database made for this benchmark (its name "
                          "must contain 'bench'): it is flushed.")
+    dlt_python = args.dlt_python or (DEFAULT_DLT_PYTHON if DEFAULT_DLT_PYTHON.exists()
+                                     else None)
+    if dlt_python is not None and str(dlt_python) == "none":
+        dlt_python = None
     from cryptography.fernet import Fernet
 
     # The children run with DEBUG off (no query log), which requires production keys.
@@ -176,28 +282,33 @@ def main() -> None:
         child("fetch", base_url, first, last)  # warm-up: the simulator builds its data
         floor = child("fetch", base_url, first, last)
         synced = child("sync", base_url, first, last)
+        dlt = dlt_child(dlt_python, base_url, first, last, db) if dlt_python else None
     finally:
         sim.terminate()
         sim.wait(30)
     ceiling = child("ceiling", base_url, first, last)
-    floor_rate = floor["calls"] / floor["seconds"]
-    sync_rate = synced["calls"] / synced["seconds"]
-    rows = [
-        ("fetch floor", floor["calls"], floor["requests"], floor["seconds"], floor_rate,
-         floor["rss_mb"]),
-        ("sync (agents+calls)", synced["calls"], synced["requests"], synced["seconds"],
-         sync_rate, synced["rss_mb"]),
-        ("database insert only", ceiling["calls"], 0, ceiling["seconds"],
-         ceiling["calls"] / ceiling["seconds"], ceiling["rss_mb"]),
-    ]
-    print(f"{'phase':<22}{'calls':>10}{'requests':>10}{'seconds':>10}{'calls/s':>10}"
-          f"{'peak RSS MB':>13}")
-    for name, calls, reqs, secs, rate, rss in rows:
-        print(f"{name:<22}{calls:>10}{reqs:>10}{secs:>10.1f}{rate:>10.0f}{rss:>13.0f}")
-    print(f"sync/floor ratio: {sync_rate / floor_rate:.2f}  (days {args.days}, "
-          f"{per_day} calls/day requested, database {db.rsplit('/', 1)[-1]})")
-    print(f"database-only/floor ratio: {ceiling['calls'] / ceiling['seconds'] / floor_rate:.2f}"
-          f"  (the most any sync could reach here: PostgreSQL storing the rows, nothing else)")
+    rows = [("fetch floor", floor), ("sync (agents+calls)", synced)]
+    if dlt is not None:
+        rows.append(("dlt (merge on id)", dlt))
+    rows.append(("database insert only", ceiling))
+    print(f"{'phase':<22}{'calls':>9}{'requests':>10}{'seconds':>9}{'calls/s':>9}"
+          f"{'x floor':>9}{'CPU s':>8}{'db CPU s':>10}{'peak RSS MB':>13}{'above start':>13}")
+
+    def number(r: dict, key: str, digits: int = 1) -> str:
+        return "-" if r.get(key) is None else f"{r[key]:.{digits}f}"
+
+    for name, r in rows:
+        above = f"{r['rss_mb'] - r['start_mb']:.0f}" if r.get("start_mb") else "-"
+        print(f"{name:<22}{r['calls']:>9}{r['requests']:>10}{r['seconds']:>9.1f}"
+              f"{r['calls'] / r['seconds']:>9.0f}{r['seconds'] / floor['seconds']:>9.2f}"
+              f"{number(r, 'cpu'):>8}{number(r, 'db_cpu'):>10}{r['rss_mb']:>13.0f}{above:>13}")
+    print(f"days {args.days}, {per_day} calls/day asked, database {db.rsplit('/', 1)[-1]}, "
+          f"load average {os.getloadavg()[0]:.1f}; 'above start': peak RSS less the RSS "
+          f"once imported, before the work")
+    if dlt is not None:
+        print(f"sync/dlt: time {synced['seconds'] / dlt['seconds']:.2f}, peak RSS "
+              f"{synced['rss_mb'] / dlt['rss_mb']:.2f}, RSS above start "
+              f"{(synced['rss_mb'] - synced['start_mb']) / (dlt['rss_mb'] - dlt['start_mb']):.2f}")
 
 
 if __name__ == "__main__":

@@ -5,31 +5,41 @@ rollups can only be refreshed by the flush that commits the day's last rows. The
 which day each page belongs to (`add(..., day=)`) and when a day was read whole
 (`finish_day`); the flush refreshes the local days of the finished days whose calls changed
 (in this batch or an earlier one of the run, or left half-written by a killed run) and bumps
-the data version, in the batch's transaction.
+the data version, in the batch's transaction. A local day is refreshed once, by the batch
+that finishes the last of its UTC days this run reads (`expect`): a back-fill does not
+aggregate each local day twice. Until then it is listed in the cursor (`rollups_due`), so a
+run killed in between leaves it to the next run (`refresh_due`).
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from datetime import date
 from typing import Any
 
-from sync.batch_writer import BatchWriter
+from sync.batch_writer import Batch, BatchWriter, CursorAction
 from sync.models import Call
 from sync.providers.records import CALL_UPDATE_FIELDS
 from sync.rollups import local_days_for_utc_day, refresh_rollups
 from sync.run_context import RunContext
-from sync.upsert import Counts, Row
+from sync.upsert import Row
 
 
 class CallWriter:
-    """`add` pages of calls of UTC days, `finish_day`, `flush(cursor)` when `due` and at the end."""
+    """`add` pages of calls of UTC days, `finish_day`, `flush(cursor)` when `due` and at the
+    end, `wait(cursor)` before writing anything else, `close()` in a `finally`."""
 
     def __init__(self, ctx: RunContext, rows: int | None = None) -> None:
         self.ctx = ctx
+        self.tz = ctx.environment.organization.tzinfo
         self.batch = BatchWriter(ctx, Call, key="external_id", update_fields=CALL_UPDATE_FIELDS,
-                                 on_flush=self._refresh, rows=rows)
+                                 on_flush=self._refresh, rows=rows,
+                                 carry=("disagree", "rollups_due"))
+        # Written by the batches only (in the writer thread): UTC days with changed calls.
         self._changed: set[Hashable] = set()
-        self._finished: set[date] = set()
+        self._finished: set[date] = set()  # since the last flush
+        self._dirty: set[date] = set()
+        self._expected: set[date] = set()  # UTC days this run will still finish
+        self._deferred: set[date] = set()  # local days waiting for a later UTC day (writer)
 
     @property
     def due(self) -> bool:
@@ -39,32 +49,67 @@ class CallWriter:
     def pending(self) -> int:
         return self.batch.pending
 
+    def expect(self, days: Iterable[date]) -> None:
+        """The UTC days this run will read whole, so a local day's rollups wait for the last
+        of its UTC days instead of being refreshed for each."""
+        self._expected |= set(days)
+
     def add(self, rows: list[Row], *, day: date, repeats: int = 0,
             actions: list[Callable[[], None]] | tuple = ()) -> None:
         self.batch.add(rows, tag=day, repeats=repeats, actions=actions)
 
-    def defer(self, action: Callable[[], None]) -> None:
-        self.batch.defer(action)
+    def defer(self, action: Callable[[], None] | CursorAction, *,
+              with_cursor: bool = False) -> None:
+        self.batch.defer(action, with_cursor=with_cursor)
 
     def finish_day(self, day: date, *, dirty: bool = False) -> None:
         """`day` was read whole; `dirty`: refresh its rollups even if this run changed nothing
         in it (a killed run left it half-written)."""
         self._finished.add(day)
+        self._expected.discard(day)
         if dirty:
-            self._changed.add(day)
+            self._dirty.add(day)
 
-    def flush(self, cursor: dict[str, Any] | None) -> Counts:
-        return self.batch.flush(cursor)
+    def flush(self, cursor: dict[str, Any] | None) -> None:
+        finished, dirty, self._finished, self._dirty = self._finished, self._dirty, set(), set()
+        self.batch.flush(cursor, finished=finished, dirty=dirty,
+                         expected=frozenset(self._expected))
 
-    def _refresh(self, changed: set[Hashable]) -> None:
-        self._changed |= changed
-        ready = self._finished & self._changed
+    def wait(self, cursor: dict[str, Any] | None = None) -> None:
+        self.batch.wait(cursor)
+
+    def close(self) -> None:
+        self.batch.close()
+
+    def _refresh(self, changed: set[Hashable], batch: Batch) -> None:
+        finished: set[date] = batch.extra["finished"]
+        expected: frozenset[date] = batch.extra["expected"]
+        self._changed |= changed | batch.extra["dirty"]
+        local: set[date] = set(self._deferred)
+        for day in finished & self._changed:
+            local |= local_days_for_utc_day(day, self.tz)
+        # A local day also made of a UTC day still to come is refreshed with that one.
+        later: set[date] = set()
+        for day in expected:
+            later |= local_days_for_utc_day(day, self.tz)
+        ready, self._deferred = local - later, local & later
         if ready:
-            tz = self.ctx.environment.organization.tzinfo
-            local: set[date] = set()
-            for day in ready:
-                local |= local_days_for_utc_day(day, tz)
-            refresh_rollups(self.ctx.environment, local)
+            refresh_rollups(self.ctx.environment, ready)
             self.ctx.bump_data_version()
-        self._changed -= self._finished
-        self._finished = set()
+        self._changed -= finished
+        if batch.cursor is not None:
+            if self._deferred:
+                batch.cursor["rollups_due"] = sorted(d.isoformat() for d in self._deferred)
+            else:
+                batch.cursor.pop("rollups_due", None)
+
+
+def refresh_due(ctx: RunContext, cursor: dict[str, Any]) -> None:
+    """Refresh the local days a killed run left waiting for their rollups (`rollups_due`)."""
+    due = cursor.pop("rollups_due", None)
+    if not due:
+        return
+    with ctx.page_transaction():
+        refresh_rollups(ctx.environment, {date.fromisoformat(d) for d in due})
+        ctx.bump_data_version()
+        ctx.save_cursor(cursor)

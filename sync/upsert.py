@@ -12,7 +12,6 @@ batch's keys and `bulk_create(update_conflicts=True)` writes the new and changed
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +20,7 @@ from django.utils import timezone
 
 from portal.models import Environment
 from sync import partition_upsert
+from sync.fast_json import canonical_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +37,7 @@ class CanonicalJSON:
 
 
 def canonical(payload: Any) -> CanonicalJSON:
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    text = canonical_text(payload)
     return CanonicalJSON(payload, text,
                          hashlib.md5(text.encode(), usedforsecurity=False).hexdigest())
 

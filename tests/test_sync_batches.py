@@ -2,6 +2,8 @@
 per batch; a worker killed mid-run loses at most the batch in flight and a rerun converges."""
 from __future__ import annotations
 
+import threading
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -44,12 +46,11 @@ def test_a_killed_worker_loses_only_the_batch_in_flight_and_a_rerun_converges(
     real_flush = BatchWriter.flush
     flushes: list[int] = []
 
-    def flush_then_die(self, cursor):
+    def flush_then_die(self, cursor, **extra):
         if len(flushes) == 2:  # the third batch dies before its commit
             raise Killed
-        counts = real_flush(self, cursor)
+        real_flush(self, cursor, **extra)
         flushes.append(Call.objects.filter(environment=self.ctx.environment).count())
-        return counts
 
     with served(small_config(days=4, calls_per_day=150)) as (sim, server):
         env = point_env(org_a, sim, server)
@@ -68,4 +69,37 @@ def test_a_killed_worker_loses_only_the_batch_in_flight_and_a_rerun_converges(
         # The killed run was found dead by the rerun, which converged to the upstream.
         assert SyncRun.objects.filter(environment=env, stream="calls",
                                       status=RunStatus.FAILED).count() == 1
+        assert mirror_diff(env, sim) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_writer_thread_dies_with_its_batch_and_a_rerun_converges(org_a, settings,
+                                                                      monkeypatch):
+    """On PostgreSQL outside a transaction, batches are written by a thread of their own while
+    the stream reads on; a batch that dies there stops the run, the batches before it stay."""
+    settings.SYNC_BATCH_ROWS = 200
+    real_write = BatchWriter._write
+    written: list[int] = []
+    threads: set[int] = set()
+
+    def write_then_die(self, batch):
+        threads.add(threading.get_ident())
+        if len(written) == 2:  # the third batch dies before its commit
+            raise Killed
+        counts = real_write(self, batch)
+        written.append(Call.objects.filter(environment=self.ctx.environment).count())
+        return counts
+
+    with served(small_config(days=4, calls_per_day=150)) as (sim, server):
+        env = point_env(org_a, sim, server)
+        sync_environment(env, streams=["agents"], now=sim.now)
+        monkeypatch.setattr(BatchWriter, "_write", write_then_die)
+        with pytest.raises(Killed):
+            sync_environment(env, streams=["calls"], now=sim.now)
+        if connection.vendor == "postgresql":
+            assert threading.get_ident() not in threads, "written by the writer thread"
+        assert Call.objects.filter(environment=env).count() == written[-1] >= 400
+        monkeypatch.setattr(BatchWriter, "_write", real_write)
+        outcome = sync_environment(env, now=sim.now)
+        assert not outcome.failed, [r.error for r in outcome.runs]
         assert mirror_diff(env, sim) == []

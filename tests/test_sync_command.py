@@ -23,8 +23,10 @@ def test_sync_command_backfills_with_progress_and_summary(org_a, org_b):
     with served(small_config(**CONFIG)) as (sim, server):
         env = point_env(org_a, sim, server)
         other = point_env(org_b, sim, server, "Other")
-        out, _ = run("--env", str(env.pk), "--backfill-days", "3")
+        out, _ = run("--env", str(env.pk), "--backfill-days", "3", "-v", "2")
         assert "Syncing Sales" in out
+        # -v 2 says what each run read whole: here every day of the back-fill.
+        assert out.count("Sales / calls: reconciled: ") == 3, out
         assert "Sales: calls" in out and "3/3" in out, "a progress bar per stream"
         assert "environment" in out and "succeeded" in out and "failed" not in out
         assert Call.objects.filter(environment=env).count() == sim.truth.call_count(ENV)

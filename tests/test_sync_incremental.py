@@ -12,7 +12,7 @@ import pytest
 from sync.engine import sync_environment
 from sync.ledger_models import CallDayLedger
 from sync.models import Call
-from sync.providers.talkover.incremental import disagreement, statuses_to_count
+from sync.providers.talkover.hot_window import covering, moved_on
 from tests.sync_support import END, ENV, mirror_diff, point_env, served, small_config
 
 # Syncs write from the prefetching thread too: those tests commit for real.
@@ -90,17 +90,29 @@ def test_changes_to_a_settled_day_wait_for_the_daily_reconciliation_and_are_caug
         assert [p for p in mirror_diff(env, sim) if victim["id"] not in p] == []
 
 
-def test_the_cheap_check_sees_a_call_that_moved_on():
+def test_the_counts_see_a_call_that_moved_on():
     # The mirror holds 3 answered calls; upstream only 2 are still answered.
-    assert statuses_to_count({"answered": 3, "completed": 9}) == ["answered"]
-    assert statuses_to_count({"initiated": 1, "answered": 3}) == list(
-        ("initiated", "ringing", "answered"))
-    assert disagreement({"answered": 3, "completed": 9}, 0, 12, {"answered": 2})
-    assert not disagreement({"answered": 3, "completed": 9}, 0, 12, {"answered": 3})
+    assert moved_on({"answered": 3}, {"answered": 2}) == "1 calls moved on from answered"
+    assert not moved_on({"answered": 3}, {"answered": 3})
     # Ringing -> answered: the first status's count drops, the cumulative one does not.
-    assert disagreement({"ringing": 1, "answered": 1}, 0, 2, {"ringing": 0, "answered": 2})
-    assert disagreement({"completed": 2}, 0, 3, {}) == "1 calls missing"
-    assert not disagreement({"completed": 2}, 1, 3, {})  # one kept in quarantine
+    assert moved_on({"ringing": 1, "answered": 1}, {"ringing": 0, "answered": 2})
+    # Initiated -> ringing and ringing -> completed at once: seen from the first status.
+    assert moved_on({"initiated": 1, "ringing": 1}, {"ringing": 1}) == \
+        "1 calls moved on from initiated"
+    assert moved_on({"initiated": 1, "ringing": 1}, {"initiated": 1}) == \
+        "1 calls moved on from ringing"
+    # More upstream than mirrored (a call the mirror lacks) is no move.
+    assert not moved_on({"answered": 1}, {"answered": 2})
+
+
+def test_a_page_can_start_near_any_offset():
+    assert covering(0) == (100, 1)
+    assert covering(150) == (75, 3)  # 150..224 reaches further than 100..199
+    assert covering(5037) == (95, 54)  # 5035..5129: 92 items past the offset, not 63
+    for start in (1, 99, 101, 1234, 5037, 99_999):
+        size, page = covering(start)
+        assert 1 <= size <= 100 and (page - 1) * size <= start < page * size
+        assert page * size >= (start // 100 + 1) * 100  # never worse than per_page=100
 
 
 @synced

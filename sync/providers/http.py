@@ -21,6 +21,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 import urllib3
 
+from sync import fast_json
 from sync.budget import RequestBudget
 from sync.providers.errors import (
     AddressRefused,
@@ -235,17 +236,19 @@ class HttpClient:
         address could be any service. Its kind and a short hash tell cases apart.
         """
         status = resp.status_code
+        if 200 <= status < 300:
+            try:
+                return fast_json.loads(body)  # parsed once: a page's only cost here
+            except ValueError:
+                pass
         content_type = resp.headers.get("Content-Type", "")
         where = f"GET {self.base_url}/{path.lstrip('/')}"
         described = describe(resp, len(body))
         kind, digest = body_kind(body, content_type), body_digest(body)
         if 200 <= status < 300:
-            try:
-                return json.loads(body)
-            except ValueError:
-                raise BadResponse(f"{where}: HTTP {status} with an unreadable body "
-                                  f"({described})", status=status, path=path,
-                                  body_kind=kind, body_digest=digest) from None
+            raise BadResponse(f"{where}: HTTP {status} with an unreadable body "
+                              f"({described})", status=status, path=path,
+                              body_kind=kind, body_digest=digest)
         text = f"{where}: HTTP {status} ({described})"
         kwargs = {"status": status, "path": path, "body_kind": kind, "body_digest": digest}
         if 300 <= status < 400:

@@ -28,6 +28,14 @@ class Prefetcher:
         if self.pool is not None and key not in self.pending:
             self.pending[key] = self.pool.submit(self.fetch, *key)
 
+    def peek(self, key: tuple) -> Any | None:
+        """The result asked for with `ahead(key)` if it is in (and it is still kept for
+        `get`), else None."""
+        future = self.pending.get(key)
+        if future is None or not future.done() or future.cancelled() or future.exception():
+            return None
+        return future.result()
+
     def get(self, key: tuple) -> Any:
         future = self.pending.pop(key, None)
         if future is not None:

@@ -35,8 +35,10 @@ bad_record_rate=0.002, tokens={}, cache_days=128, realtime=False)``
     ``.origins_envs``, ``.origins_agent_ids(env)``, ``.faults`` (a ``Faults``; assigning a
     spec string parses it with the config seed), ``.revoke(env)``, ``.rotate_token(env) ->
     str`` (old token revoked), ``.is_revoked(env)``, ``.insert_calls(env, count)`` (what the
-    insert fault does, over the whole data range), ``.tamper(env) -> Tampering`` (hostile
-    records: per-record JSON edits of what is served, see ``sync.simulator.tamper``),
+    insert fault does, over the whole data range), ``.end_late(env, call_id, until)`` (a late
+    status: the call stays answered or ringing until ``until``), ``.tamper(env) ->
+    Tampering`` (hostile records: per-record JSON edits of what is served, see
+    ``sync.simulator.tamper``),
     ``.untamper(env)``, ``.serve(host="127.0.0.1", port=0) ->
     SimulatorServer``, ``.truth: GroundTruth``.
 

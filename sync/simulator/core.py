@@ -178,6 +178,12 @@ class Simulator:
             return self.talkover_store(env).insert(count, filt or Filter(), lo, hi,
                                                    self.now_ts())
 
+    def end_late(self, env: str, call_id: str, until: datetime) -> None:
+        """A late status change: the call (by id or SID) stays answered (or ringing) until
+        ``until``, then takes its final status, hours after it began if so asked."""
+        with self.lock:
+            self.talkover_store(env).end_late(call_id, to_ts(as_utc(until)), self.now_ts())
+
     # --- hostile records ------------------------------------------------------------------
 
     def tamper(self, env: str) -> Tampering:

@@ -248,6 +248,24 @@ class TalkoverStore:
             out.append(rec)
         return out
 
+    def end_late(self, call_id: str, until: int, now: int) -> CallRec:
+        """A late status: the call stays answered (if it ever is) or ringing until ``until``
+        (epoch seconds), then takes its final status (no-answer for one stuck in initiated)."""
+        rec = self.find(call_id, now)
+        if rec is None:
+            raise KeyError(call_id)
+        ordinal = ordinal_of(rec.t0)
+        rec.t_end = max(rec.t_end, until)
+        if rec.t_ans < 0 and rec.final in ANSWERED:
+            rec.t_ans = rec.t_ring
+        if rec.final == "initiated":  # stuck in "initiated": it rings, then no one answers
+            rec.final, rec.t_ring = "no-answer", rec.t0
+        rec.json_a = rec.json_n = None
+        count, settle = self._meta[ordinal]
+        self._meta[ordinal] = (count, max(settle, rec.t_end))
+        self._versions[ordinal] = self._versions.get(ordinal, 0) + 1  # drop cached pages
+        return rec
+
     def inserted_count(self) -> int:
         return sum(len(v) for v in self._inserted.values())
 

@@ -41,6 +41,9 @@ def format_table(rows: list[tuple[str, ...]]) -> str:
     return "\n".join(out)
 
 
+RUN_NOTES = ("reconciled", "reread", "hot", "unfound", "incomplete")
+
+
 class Command(BaseCommand):
     help = ("Sync environments now (all sync-enabled ones by default). A first sync back-fills "
             "--backfill-days. Exits non-zero if any run failed.")
@@ -84,6 +87,15 @@ class Command(BaseCommand):
             if outcome.auth_failed:
                 self.stderr.write(f"{outcome.environment.name}: token rejected; its schedule "
                                   "is paused until a new token is set.")
+        # What each run read beyond the new calls (`-v 2`): days reconciled, re-read, and the
+        # hot days' refresh (requests by kind, calls that moved to a final status).
+        if options.get("verbosity", 1) >= 2:
+            for outcome in outcomes:
+                for run in outcome.runs:
+                    for key in RUN_NOTES:
+                        for line in (run.details or {}).get(key, []):
+                            self.stdout.write(f"{outcome.environment.name} / {run.stream}: "
+                                              f"{key}: {line}")
         # Rejected records and unknown values are warnings: the run succeeded (exit 0).
         for outcome in outcomes:
             for run in outcome.runs:

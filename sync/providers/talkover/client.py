@@ -90,10 +90,18 @@ class TalkoverClient(HttpClient):
                    per_page: int = PER_PAGE) -> Page:
         """One newest-first page of the UTC day's calls, optionally of one status only
         (`per_page=1` makes it a cheap count: `Page.total`)."""
-        params: dict[str, Any] = {"date_from": day.isoformat(), "date_to": day.isoformat(),
+        return self.calls_listing(day, day, page, per_page, status=status)
+
+    def calls_listing(self, first: date, last: date, page: int, per_page: int = PER_PAGE, *,
+                      status: str | None = None, search: str | None = None) -> Page:
+        """One newest-first page of the calls of the UTC days `first`..`last`, narrowed by the
+        documented filters: one `status`, a `search` (a phone number or a call SID)."""
+        params: dict[str, Any] = {"date_from": first.isoformat(), "date_to": last.isoformat(),
                                   "per_page": per_page, "page": page}
         if status is not None:
             params["status"] = status
+        if search is not None:
+            params["search"] = search
         body = self.get("calls", params)
         return _page(body, "pagination", "GET /calls", per_page)
 

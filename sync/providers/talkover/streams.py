@@ -1,17 +1,18 @@
 """Talkover streams: agents, calls (a UTC day at a time) and daily callback stats.
 
 Calls: a first sync reads every day of `backfill_days` whole; later runs are incremental
-(`talkover.incremental`: hot days by their head and cheap counts, whole reads for gaps and
-the lookback's daily reconciliation). Offset paging shifts when calls arrive mid-read, so
-after a day's last page the unique ids seen are compared with `pagination.total`; when ids
-are missing the day is read again from page 1 until complete (at most MAX_DAY_READS passes).
+(`talkover.incremental`: the hot days refreshed for what changed, `talkover.hot_days`; whole
+reads for gaps and the lookback's daily reconciliation). Offset paging shifts when calls
+arrive mid-read, so after a day's last page the unique ids seen are compared with
+`pagination.total`; when ids are missing the day is read again from page 1 until complete
+(at most MAX_DAY_READS passes).
 Pages go to one `CallWriter`, which commits ≥ 2,000 rows at a time with the cursor (one
 update per batch); the batch that ends a day also refreshes the rollups of the local days it
 touches, bumps the data version and advances the cursor past the day.
 """
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -19,34 +20,28 @@ from django.db import DatabaseError
 from django.utils import timezone
 
 from sync import ledger, quarantine
-from sync.call_writer import CallWriter
-from sync.ledger_models import CallDayLedger
-from sync.models import Agent, Call, CallbackDay, CallbackSourceDay, Trigger
+from sync.call_writer import CallWriter, refresh_due
+from sync.models import Agent, CallbackDay, CallbackSourceDay, Trigger
 from sync.providers.prefetch import Prefetcher
-from sync.providers.records import AGENT_UPDATE_FIELDS, CALL_UPDATE_FIELDS, Rejected
+from sync.providers.records import AGENT_UPDATE_FIELDS, Rejected
 from sync.providers.talkover import incremental
+from sync.providers.talkover.call_rows import AgentIndex, id_of, page_calls
+from sync.providers.talkover.hot_days import sync_hot_days
 from sync.providers.talkover.records import (
     callback_day,
     callback_sources,
     talkover_agent,
-    talkover_call,
 )
 from sync.providers.talkover.shape import (
-    CallValues,
-    call_values,
     callback_values,
-    unknown_words,
 )
-from sync.rollups import local_days_for_utc_day, refresh_rollups
 from sync.run_context import RunContext
-from sync.upsert import CanonicalJSON, Counts, Row, canonical, upsert
+from sync.upsert import upsert
 
 MAX_DAY_READS = 4
-# Disagreeing days kept in the cursor (the newest; the ledger has them all).
-MAX_DISAGREE_SHOWN = 60
-# Pages of a day's first pass asked for ahead: several, so the fetching thread stays ahead
-# of writing even when a page's write is slow (a rollup refresh, a checkpoint).
-PREFETCH_PAGES = 8
+# Pages of the first passes asked for ahead, across days: more than a batch holds, so the
+# fetching thread fills the next batch while the writer thread writes this one.
+PREFETCH_PAGES = 24
 
 
 def days_between(first: date, last: date) -> list[date]:
@@ -73,7 +68,7 @@ def sync_agents(ctx: RunContext) -> None:
     pages = 0
     for page in client.agent_pages():
         pages += 1
-        for item in quarantine.drop_duplicates(ctx, page.items, _id_of):
+        for item in quarantine.drop_duplicates(ctx, page.items, id_of):
             if isinstance(item, dict) and isinstance(item.get("id"), str | int) \
                     and item["id"] != "":
                 items[str(item["id"])] = item
@@ -120,49 +115,13 @@ def plan_call_days(cursor: dict[str, Any], end: date, lookback: int, backfill: i
     return days_between(start, end), older[::-1]
 
 
-def read_through(cursor: dict[str, Any], day: date, began: datetime) -> str:
-    """The coverage high-water mark once `day` (UTC) is read in a run that `began`: calls
-    that started before it, from `oldest` on, are all mirrored. It never moves back: a
-    lookback re-read of older days (which sets `synced_through` back) leaves later days
-    read."""
-    day_end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=UTC)
-    mark = min(day_end, began)
-    known = cursor.get("read_through")
-    if known and datetime.fromisoformat(known) > mark:
-        return known
-    return mark.isoformat()
-
-
-class AgentIndex:
-    """External agent id → Agent pk; agents first seen in a call get a stub row."""
-
-    def __init__(self, ctx: RunContext) -> None:
-        self.env = ctx.environment
-        self.pks = dict(Agent.objects.filter(environment=self.env)
-                        .values_list("external_id", "pk"))
-
-    def ensure(self, calls: list[CallValues]) -> None:
-        """Stub rows for agents first met in these (checked) calls."""
-        missing: dict[str, CallValues] = {}
-        for call in calls:
-            if call.agent_id and call.agent_id not in self.pks:
-                missing[call.agent_id] = call
-        if not missing:
-            return
-        Agent.objects.bulk_create(
-            [Agent(environment=self.env, external_id=i, name=c.agent_name,
-                   label=c.agent_label) for i, c in missing.items()],
-            ignore_conflicts=True)
-        self.pks.update(Agent.objects.filter(environment=self.env, external_id__in=missing)
-                        .values_list("external_id", "pk"))
-
-
 def sync_calls(ctx: RunContext) -> None:
     """The calls stream. A first sync (or `full`) reads every day of the back-fill whole;
     later runs are incremental (`talkover.incremental`): days to read whole (gaps, the
     lookback's reconciliation), the hot days, then any older back-fill days."""
     env = ctx.environment
     cursor = ctx.cursor()
+    refresh_due(ctx, cursor)
     end = ctx.now.date()
     first_read = ctx.full or not cursor.get("oldest")
     ahead, older = plan_call_days(cursor, end, env.lookback_days, ctx.backfill_days, first_read)
@@ -183,87 +142,45 @@ def sync_calls(ctx: RunContext) -> None:
         # A webhook said a call changed: the hot days only, at once. The lookback's
         # reconciliation and any back-fill are left to the schedule.
         ahead, older = [], []
-    plan = [(day, "synced_through") for day in ahead] + [(day, "hot") for day in hot] \
-        + [(day, "oldest") for day in older]
     reader = Prefetcher(ctx.client.calls_page)
     writer = CallWriter(ctx)
-    try:
-        for i, (day, advance) in enumerate(plan):
-            following = plan[i + 1][0] if i + 1 < len(plan) and plan[i + 1][1] != "hot" \
-                else None
-            if advance == "hot":
-                # Hot days write page by page with the cursor: what is staged goes first.
-                writer.flush(cursor)
-                _sync_hot_day(ctx, day, agents, cursor, reader, writer)
-            else:
-                _sync_call_day(ctx, day, agents, cursor, advance, reader, following, writer)
+    writer.expect(ahead + older)
+
+    def whole(days: list[date], advance: str) -> None:
+        for i, day in enumerate(days):
+            _sync_call_day(ctx, day, agents, cursor, advance, reader, days[i + 1:], writer)
             ctx.progress.step()
+
+    def reread(day: date) -> None:
+        _sync_call_day(ctx, day, agents, cursor, "synced_through", reader, [], writer)
         writer.flush(cursor)
+        writer.wait(cursor)
+
+    try:
+        whole(ahead, "synced_through")
+        if hot:
+            # Hot days write page by page with the cursor: what is staged goes first.
+            writer.flush(cursor)
+            writer.wait(cursor)
+            sync_hot_days(ctx, hot, agents, cursor, reread)
+            ctx.progress.step(len(hot))
+        whole(older, "oldest")
+        writer.flush(cursor)
+        writer.wait(cursor)
     except Exception as exc:
         if not isinstance(exc, DatabaseError) and writer.pending:
             # Pages read before an upstream or cache failure are kept with their cursor.
             writer.flush(cursor)
+            writer.wait(cursor)
         raise
     finally:
         reader.close()
+        writer.close()
     ctx.progress.end()
 
 
-def _sync_hot_day(ctx: RunContext, day: date, agents: AgentIndex, cursor: dict[str, Any],
-                  reader: Prefetcher, writer: CallWriter) -> None:
-    """Refresh a day inside the settling horizon for what changed (`incremental.HotDay`);
-    re-read it whole when its cheap check still disagrees."""
-    env = ctx.environment
-    dirty = cursor.get("in_progress") == day.isoformat()
-
-    duplicated: list[date] = []
-
-    def write(page_day: date, items: list[Any]) -> incremental.Written:
-        calls, refused = _page_calls(ctx, agents, items, page_day)
-        if len(calls) + len(refused) < len(items):  # ids repeated in the page were dropped
-            duplicated.append(page_day)
-        with ctx.page_transaction():
-            counts = _store_calls(ctx, page_day, calls, refused)
-            ids = [c["external_id"] for c in calls]
-            # A record read in a storable shape leaves quarantine (the day is not read whole).
-            quarantine.clear(ctx, day=page_day, upstream_id__in=ids)
-            if counts.changed and cursor.get("in_progress") != page_day.isoformat():
-                # Rows written before the day's rollups: a killed run leaves it marked.
-                cursor["in_progress"] = page_day.isoformat()
-                cursor.pop("page", None)
-                ctx.save_cursor(cursor)
-            ctx.record(counts)
-        return incremental.Written(counts.changed, set(ids))
-
-    hot = incremental.HotDay(ctx, day, write)
-    hot.head()
-    why = ""
-    if not hot.whole:
-        why, upstream = hot.check()
-        if why and upstream is not None:
-            why = hot.targeted(upstream)
-    if duplicated:
-        why = "the same id twice in one page"
-    if why:
-        ctx.note("reread", f"{day}: {why}; re-reading the day")
-        _sync_call_day(ctx, day, agents, cursor, "synced_through", reader, None, writer)
-        writer.flush(cursor)
-        return
-    with ctx.page_transaction():
-        if dirty or hot.changed:
-            refresh_rollups(env, local_days_for_utc_day(day, env.organization.tzinfo))
-            ctx.bump_data_version()
-        cursor.pop("in_progress", None)
-        cursor.pop("page", None)
-        cursor["read_through"] = read_through(cursor, day, ctx.now)
-        _note_ledger(cursor, ledger.record(env, day, hot.total, ctx.now, whole=hot.whole))
-        ctx.save_cursor(cursor)
-    if hot.whole:
-        ctx.note("reconciled", f"{day}: {hot.total} calls, read whole")
-
-
 def _sync_call_day(ctx: RunContext, day: date, agents: AgentIndex, cursor: dict[str, Any],
-                   advance: str, reader: Prefetcher, following: date | None,
+                   advance: str, reader: Prefetcher, following: list[date],
                    writer: CallWriter) -> None:
     """Read one UTC day until the ids seen reach the upstream's `pagination.total`.
 
@@ -278,14 +195,8 @@ def _sync_call_day(ctx: RunContext, day: date, agents: AgentIndex, cursor: dict[
     while True:
         page = reader.get((day, page_no))
         if passes == 0 and page.items:
-            # Ask ahead only for what the first pass reads anyway: a re-read stops as soon
-            # as the day is complete, and a page fetched for nothing would still move the
-            # upstream.
-            for ahead in range(page_no + 1, min(page.last_page, page_no + PREFETCH_PAGES) + 1):
-                reader.ahead((day, ahead))
-            if page_no + PREFETCH_PAGES > page.last_page and following is not None:
-                reader.ahead((following, 1))
-        calls, refused = _page_calls(ctx, agents, page.items, day)
+            _ask_ahead(reader, day, page_no, page.last_page, following)
+        calls, refused = page_calls(ctx, agents, page.items, day)
         if passes == 0:
             rejected += len(refused)
         ids = {c["external_id"] for c in calls}
@@ -296,7 +207,7 @@ def _sync_call_day(ctx: RunContext, day: date, agents: AgentIndex, cursor: dict[
         finish = (complete and (last or passes > 0)) or (last and passes + 1 >= MAX_DAY_READS)
         # Each call is counted once per day (`repeats`); its quarantine goes with its batch.
         writer.add(calls, day=day, repeats=repeats, actions=[
-            partial(quarantine.reject, ctx, item, reason, day=day, upstream_id=_id_of(item))
+            partial(quarantine.reject, ctx, item, reason, day=day, upstream_id=id_of(item))
             for item, reason in refused])
         if finish:
             if not complete:
@@ -305,7 +216,8 @@ def _sync_call_day(ctx: RunContext, day: date, agents: AgentIndex, cursor: dict[
             writer.finish_day(day, dirty=dirty)
             writer.defer(partial(quarantine.clear, ctx, day=day))  # the day was read whole
             # The ledger counts the mirror's day once its rows are merged, in the same batch.
-            writer.defer(partial(_record_ledger, ctx, cursor, day, page.total, complete))
+            writer.defer(partial(_record_ledger, ctx, day, page.total, complete),
+                         with_cursor=True)
             cursor.pop("in_progress", None)
             cursor.pop("page", None)
             known = cursor.get(advance)
@@ -313,7 +225,7 @@ def _sync_call_day(ctx: RunContext, day: date, agents: AgentIndex, cursor: dict[
             cursor[advance] = day.isoformat() if not known else (
                 max if advance == "synced_through" else min)(known, day.isoformat())
             if advance == "synced_through":
-                cursor["read_through"] = read_through(cursor, day, ctx.now)
+                cursor["read_through"] = incremental.read_through(cursor, day, ctx.now)
             if complete:
                 ctx.note("reconciled", f"{day}: {page.total} calls, read whole")
         else:
@@ -329,6 +241,28 @@ def _sync_call_day(ctx: RunContext, day: date, agents: AgentIndex, cursor: dict[
             page_no += 1
 
 
+def _ask_ahead(reader: Prefetcher, day: date, page_no: int, last_page: int,
+               following: list[date]) -> None:
+    """Ask for the next PREFETCH_PAGES pages the first passes read: the rest of `day`, then
+    the following days' (a day's page count is known once its page 1 is in). Only what the
+    first pass reads anyway: a re-read stops as soon as the day is complete, and a page
+    fetched for nothing would still move the upstream."""
+    room = PREFETCH_PAGES
+    for ahead in range(page_no + 1, min(last_page, page_no + room) + 1):
+        reader.ahead((day, ahead))
+    room -= last_page - page_no
+    for later in following:
+        if room <= 0:
+            return
+        reader.ahead((later, 1))
+        first = reader.peek((later, 1))
+        if first is None or not first.items:
+            return
+        for ahead in range(2, min(first.last_page, room) + 1):
+            reader.ahead((later, ahead))
+        room -= first.last_page
+
+
 def _gap_before_hot(cursor: dict[str, Any], now: datetime) -> bool:
     """Days before the hot ones not read yet: a run must read them before the hot days,
     or coverage's high-water mark (`read_through`) would claim them."""
@@ -337,66 +271,11 @@ def _gap_before_hot(cursor: dict[str, Any], now: datetime) -> bool:
     return not synced or date.fromisoformat(synced) < hot_first - timedelta(days=1)
 
 
-def _record_ledger(ctx: RunContext, cursor: dict[str, Any], day: date, total: int,
-                   whole: bool) -> None:
-    _note_ledger(cursor, ledger.record(ctx.environment, day, total, ctx.now, whole=whole))
-
-
-def _note_ledger(cursor: dict[str, Any], row: CallDayLedger) -> None:
-    """Keep the ledger's disagreeing days in the cursor too, which coverage reads anyway
-    (`sync.coverage.call_window`): no query of its own for every report."""
-    days = set(cursor.get("disagree", []))
-    days.discard(row.day.isoformat())
-    if not row.agrees:
-        days.add(row.day.isoformat())
-    if days:
-        cursor["disagree"] = sorted(days)[-MAX_DISAGREE_SHOWN:]
-    else:
-        cursor.pop("disagree", None)
-
-
-def _page_calls(ctx: RunContext, agents: AgentIndex, items: list[Any], day: date
-                ) -> tuple[list[Row], list[tuple[Any, str]]]:
-    """(rows to write, (item, reason) per refused record) of one listing page. Every copy of
-    an id repeated in the page is quarantined first (`quarantine.drop_duplicates`)."""
-    checked, refused = _check_calls(ctx, quarantine.drop_duplicates(ctx, items, _id_of, day=day))
-    agents.ensure([v for _, v, _ in checked])
-    env = ctx.environment
-    return [talkover_call(env, item, agents.pks, v, raw) for item, v, raw in checked], refused
-
-
-def _store_calls(ctx: RunContext, day: date, calls: list[Row],
-                 refused: list[tuple[Any, str]]) -> Counts:
-    """Write one page's calls and quarantine its refused records (inside the caller's page
-    transaction): the calls stream's one call into the upsert layer."""
-    for item, reason in refused:
-        quarantine.reject(ctx, item, reason, day=day, upstream_id=_id_of(item))
-    return upsert(Call, ctx.environment, calls, key="external_id",
-                  update_fields=CALL_UPDATE_FIELDS)
-
-
-def _id_of(item: Any) -> Any:
-    return item.get("id") if isinstance(item, dict) else None
-
-
-def _check_calls(ctx: RunContext, items: list[Any]
-                 ) -> tuple[list[tuple[Any, CallValues, CanonicalJSON]], list[tuple[Any, str]]]:
-    """((item, checked values, canonical JSON) per good call, (item, reason) per refused one).
-
-    Values outside the documented sets are tallied on the run here, once per call.
-    """
-    checked, refused = [], []
-    for item in items:
-        raw = canonical(item)
-        try:
-            values = call_values(item, raw.text)
-        except Rejected as exc:
-            refused.append((item, str(exc)))
-            continue
-        for name, value in unknown_words(values):
-            ctx.count_unknown(name, value, values.id)
-        checked.append((item, values, raw))
-    return checked, refused
+def _record_ledger(ctx: RunContext, day: date, total: int, whole: bool,
+                   cursor: dict[str, Any]) -> None:
+    """The day's ledger row, and its disagreement in the cursor the batch saves."""
+    incremental.note_ledger(cursor, ledger.record(ctx.environment, day, total, ctx.now,
+                                                  whole=whole))
 
 
 # --- callback days --------------------------------------------------------------------------

@@ -1,0 +1,364 @@
+"""Refresh the hot days for what changed since the last run: requests follow the change.
+
+Talkover lists calls newest first by creation. Its filters are a date-only range, one
+`status`, a `search` by phone number or call SID, and `per_page` (up to 100) / `page`; there
+is no `updated_since`. A run of the hot days (`incremental.hot_days`) spends requests on:
+
+1. **Heads.** Per hot day, page 1: its `pagination.total` less what the mirror holds is the
+   number of new calls, all at the head of the listing: the pages holding them are read,
+   no more.
+2. **Open calls.** The mirror's calls of the hot days in a non-final status (initiated,
+   ringing, answered) that the heads did not show. One listing per such status (and each
+   later non-final one) over the hot days, read from just past what the heads showed (its
+   offset is the heads' count of that status) to older pages until the counts of the older
+   part agree with the mirror. Statuses only move forward, so when the upstream holds as
+   many calls in {initiated}, {initiated, ringing} and {initiated, ringing, answered} as
+   the mirror among the calls up to that point, none of those moved (`moved_on`). An open
+   call newer than that point that no listing shows has moved to a final status: a *mover*.
+3. **Movers.** Each is read where it now sits. In the listing of a final status (completed
+   first, then no-answer, failed, busy) its position is the number of the mirror's calls of
+   that status newer than it, known exactly now that the heads and the newer movers are
+   written. A page is read when it should hold at least two movers, its `per_page` chosen
+   so that it starts at or before the first and reaches furthest (`covering`); a lone
+   mover is searched by its SID (one request, exact). A page that misses a mover only costs
+   that mover a search; a search that finds nothing reads the day's page where the call
+   sits, and a call not found there either is left to the daily reconciliation (`unfound`).
+
+Every page read is written at once (the stream's `write`). What this cannot see — a call
+in a final status that changes again, a field changing without its status — is left to the
+daily reconciliation of the lookback (`incremental.whole_days`).
+"""
+from __future__ import annotations
+
+from bisect import bisect_right, insort
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sync import ledger
+from sync.models import Call
+from sync.providers.records import when
+from sync.providers.talkover.client import PER_PAGE, Page
+
+# Talkover's non-final statuses, in the order a call moves through them.
+NON_FINAL = ("initiated", "ringing", "answered")
+# Final statuses whose listings are searched for movers, the likeliest first.
+FINAL_PASSES = ("completed", "no-answer", "failed", "busy")
+# Pages are asked to start this many items before the computed offset: a refused record or
+# a call arriving meanwhile shifts offsets by one or two.
+SLACK = 1
+# A search by SID returns every call whose number or SID contains it: a handful at most.
+SEARCH_PER_PAGE = 10
+
+Key = tuple[datetime, str]
+
+
+@dataclass
+class Written:
+    """What writing one page did: calls changed (created or updated), created, ids held."""
+
+    changed: int
+    ids: set[str] = field(default_factory=set)
+    created: int = 0
+
+
+# write(items) -> Written; each item is stored under the UTC day it was created.
+Writer = Callable[[list[Any]], Written]
+
+
+@dataclass
+class OpenCall:
+    """A mirrored call of the hot days in a non-final status when the run began."""
+
+    id: str
+    sid: str
+    at: datetime
+    status: str
+    ruled: set[str] = field(default_factory=set)  # final statuses it was shown not to have
+    skip: set[str] = field(default_factory=set)  # final listings not worth a page for it
+    done: bool = False
+
+    @property
+    def key(self) -> Key:
+        return (self.at, self.id)
+
+    @property
+    def day(self) -> date:
+        return self.at.date()
+
+
+@dataclass
+class StatusListing:
+    """One non-final status's listing over the hot days, read from `next` on."""
+
+    status: str
+    next: int
+    total: int | None = None
+    oldest: datetime | None = None  # created_at of the oldest item read so far
+    read: dict[str, Key] = field(default_factory=dict)
+
+    @property
+    def exhausted(self) -> bool:
+        return self.total is not None and self.next >= self.total
+
+
+def covering(start: int, largest: int = PER_PAGE) -> tuple[int, int]:
+    """(per_page, page) of the one request whose page holds offset `start` and reaches
+    furthest past it: any per_page up to 100 is allowed, so a page need not begin at a
+    multiple of 100 (offset 150 is covered to 249 by per_page=75, page=3)."""
+    best, best_end = (largest, start // largest + 1), (start // largest + 1) * largest
+    for size in range(largest - 1, 0, -1):
+        if start + size <= best_end:
+            break  # no smaller page can reach further
+        end = (start // size + 1) * size
+        if end > best_end:
+            best, best_end = (size, start // size + 1), end
+    return best
+
+
+def moved_on(mirror: dict[str, int], upstream: dict[str, int]) -> str:
+    """Why the mirror's open calls of a span of calls cannot all still be where it says
+    ("" when they can): counts per non-final status of the same calls, upstream and mirror.
+    A call only moves forward, so fewer upstream calls in the first k non-final statuses
+    than the mirror holds means some moved on."""
+    held = counted = 0
+    for status in NON_FINAL:
+        held, counted = held + mirror.get(status, 0), counted + upstream.get(status, 0)
+        if counted < held:
+            return f"{held - counted} calls moved on from {status}"
+    return ""
+
+
+def item_key(item: Any) -> tuple[Key, str] | None:
+    """((created_at, id), status) of a listing item, None when it has no usable shape."""
+    if not isinstance(item, dict) or not isinstance(item.get("id"), str | int):
+        return None
+    at = when(item.get("created_at"))
+    if at is None:
+        return None
+    return (at.astimezone(UTC), str(item["id"])), str(item.get("status", ""))
+
+
+class HotWindow:
+    """One run's refresh of the hot days `days` (ascending); `unfound`: ids of calls a
+    search found nowhere before, not looked for again (the reconciliation reads them)."""
+
+    def __init__(self, ctx: Any, days: list[date], write: Writer,
+                 unfound: Iterable[str] = ()) -> None:
+        self.ctx, self.days, self.write = ctx, days, write
+        self.first, self.last = days[0], days[-1]
+        self.start, self.end = ledger.day_bounds(self.first)[0], ledger.day_bounds(self.last)[1]
+        self.unfound = set(unfound)
+        self.state: dict[str, tuple[Key, str]] = {}  # every call read this run: latest state
+        self.totals: dict[date, int] = {}
+        self.whole: dict[date, bool] = {}
+        self.changed = 0
+        self.requests: Counter[str] = Counter()
+        self.found: Counter[str] = Counter()  # movers, by where they were found
+
+    # --- reading ------------------------------------------------------------------------
+
+    def _read(self, purpose: str, first: date, last: date, number: int, size: int,
+              **filters: str) -> tuple[Page, Written]:
+        page = self.ctx.client.calls_listing(first, last, number, size, **filters)
+        self.requests[purpose] += 1
+        written = self.write(page.items)
+        self.changed += written.changed
+        for item in page.items:
+            keyed = item_key(item)
+            if keyed is not None and keyed[0][1] in written.ids:
+                self.state[keyed[0][1]] = keyed
+        return page, written
+
+    def refresh(self) -> None:
+        """Heads, open calls, movers; `missing_days` then says what is still not right."""
+        offsets = self.heads()
+        movers = self.open_calls(offsets)
+        self.fetch(movers)
+
+    def heads(self) -> Counter[str]:
+        """Each hot day's new calls (newest day first); the newest day's head counts per
+        status (the offsets of the status listings, which begin with that day)."""
+        offsets: Counter[str] = Counter()
+        for day in reversed(self.days):
+            held = sum(ledger.status_counts(self.ctx.environment, day).values()) + \
+                ledger.rejected_count(self.ctx.environment, day)
+            number = created = 0
+            while True:
+                number += 1
+                page, written = self._read("head", day, day, number, PER_PAGE)
+                created += written.created
+                if day == self.last:
+                    offsets.update(str(i.get("status", "")) for i in page.items
+                                   if isinstance(i, dict))
+                self.totals[day] = page.total
+                if number >= page.last_page or not page.items:
+                    self.whole[day] = True
+                    break
+                # Stop at the page that held old calls too, once the new ones are all read
+                # (a page of new calls only may have more behind it: calls deleted upstream
+                # would make the count of new ones too low).
+                if not written.created or (created >= page.total - held
+                                           and written.created < len(page.items)):
+                    break
+        return offsets
+
+    def open_calls(self, offsets: Counter[str]) -> list[OpenCall]:
+        """The movers among the mirror's open calls (status listings, see the module)."""
+        env = self.ctx.environment
+        candidates = [
+            OpenCall(i, sid, at, status) for i, sid, at, status in
+            Call.objects.filter(environment=env, started_at__gte=self.start,
+                                started_at__lt=self.end, status__in=NON_FINAL)
+            .values_list("external_id", "sid", "started_at", "status")
+            if i not in self.state and i not in self.unfound]
+        if not candidates:
+            return []
+        first = min(NON_FINAL.index(c.status) for c in candidates)
+        listings = [StatusListing(s, max(0, offsets[s] - SLACK)) for s in NON_FINAL[first:]]
+        for listing in listings:
+            self._advance(listing)
+        while True:
+            live = [x for x in listings if not x.exhausted and x.oldest is not None]
+            bound = max((x.oldest for x in live), default=None)  # type: ignore[type-var]
+            if bound is None or not self._disagrees(listings, candidates, bound):
+                break
+            self._advance(max(live, key=lambda x: x.oldest))  # type: ignore[arg-type,return-value]
+        return sorted((c for c in candidates if c.id not in self.state
+                       and (bound is None or c.at > bound)), key=lambda c: c.key, reverse=True)
+
+    def _advance(self, listing: StatusListing) -> None:
+        size, number = covering(listing.next)
+        page, _ = self._read("status", self.first, self.last, number, size,
+                             status=listing.status)
+        listing.total = page.total
+        keys = [k for k in map(item_key, page.items) if k is not None]
+        for key, _status in keys:
+            listing.read[key[1]] = key
+        if keys:
+            listing.oldest = keys[-1][0][0]
+        after = (number - 1) * size + len(page.items)
+        # Past the end, or a listing shorter than its own total says: nothing more to read.
+        listing.next = after if page.items and after > listing.next else page.total
+
+    def _disagrees(self, listings: list[StatusListing], candidates: list[OpenCall],
+                   bound: datetime) -> bool:
+        """The calls created up to `bound`: do the upstream's counts per non-final status
+        show one of the mirror's open calls moved on?"""
+        upstream = {x.status: max(0, (x.total or 0) - x.next) + sum(
+            1 for at, _ in x.read.values() if at <= bound) for x in listings}
+        mirror: Counter[str] = Counter(c.status for c in candidates
+                                       if c.at <= bound and c.id not in self.state)
+        mirror.update(status for (at, _), status in self.state.values()
+                      if at <= bound and self.start <= at < self.end)
+        return bool(moved_on(mirror, upstream))
+
+    # --- movers -------------------------------------------------------------------------
+
+    def fetch(self, movers: list[OpenCall]) -> None:
+        """Read every mover's current record: final-status pages, else searches."""
+        if not movers:
+            return
+        env = self.ctx.environment
+        keys: dict[str, list[Key]] = {}
+        rows = Call.objects.filter(environment=env, started_at__gte=movers[-1].at,
+                                   started_at__lt=self.end)
+        for at, external_id, status in rows.values_list("started_at", "external_id", "status"):
+            keys.setdefault(status, []).append((at, external_id))
+        for listed in keys.values():
+            listed.sort()
+        for status in FINAL_PASSES:
+            self._pass(status, keys.setdefault(status, []), movers)
+        everything = sorted({k for listed in keys.values() for k in listed})
+        for mover in movers:
+            if not mover.done:
+                self._search(mover, everything)
+
+    def _pass(self, status: str, keys: list[Key], movers: list[OpenCall]) -> None:
+        """Pages of the `status` listing where at least two movers may sit."""
+        drift = 0
+        while True:
+            eligible = [m for m in movers if not m.done and status not in m.ruled
+                        and status not in m.skip]
+            if not eligible:
+                return
+            # Positions if every eligible mover newer than one has this status.
+            spots = [len(keys) - bisect_right(keys, m.key) + drift + i
+                     for i, m in enumerate(eligible)]
+            start = max(0, spots[0] - SLACK)
+            size, number = covering(start)
+            end = number * size
+            if sum(1 for p in spots if start <= p < end) < 2:
+                eligible[0].skip.add(status)
+                continue
+            page, written = self._read("final", self.first, self.last, number, size,
+                                       status=status)
+            listed = [x for x in map(item_key, page.items) if x is not None]
+            for k, s in listed:
+                if s == status and k[1] in written.ids:
+                    i = bisect_right(keys, k)
+                    if i == 0 or keys[i - 1] != k:
+                        insort(keys, k)
+            ids = {k[1] for k, _ in listed}
+            low, high = (listed[-1][0][0], listed[0][0][0]) if listed else (None, None)
+            for m in eligible:
+                if m.id in ids:
+                    m.done = True
+                    self.found[status] += 1
+                elif low is not None and low < m.at < high:
+                    m.ruled.add(status)
+            if not eligible[0].done and status not in eligible[0].ruled:
+                eligible[0].skip.add(status)  # not where it was expected: a search finds it
+            if listed:
+                last = listed[-1][0]
+                actual = (number - 1) * size + len(page.items) - 1
+                drift = actual - (len(keys) - bisect_right(keys, last))
+
+    def _search(self, mover: OpenCall, everything: list[Key]) -> None:
+        """One mover by its SID; else the day's page where it sits; else left unfound."""
+        if mover.sid:
+            page, _ = self._read("search", mover.day, mover.day, 1, SEARCH_PER_PAGE,
+                                 search=mover.sid)
+            if mover.id in self.state:
+                mover.done = True
+                self.found["search"] += 1
+                return
+        # Its offset in its day's listing: the mirror's calls of that day newer than it.
+        day_end = ledger.day_bounds(mover.day)[1]
+        newer = bisect_right(everything, (day_end, "")) - bisect_right(everything, mover.key)
+        size, number = covering(max(0, newer - SLACK))
+        self._read("day page", mover.day, mover.day, number, size)
+        if mover.id in self.state:
+            mover.done = True
+            self.found["day page"] += 1
+        else:
+            self.unfound.add(mover.id)
+
+    # --- after --------------------------------------------------------------------------
+
+    def missing(self, day: date) -> int:
+        """Calls of `day` the upstream counted at its head that the mirror lacks."""
+        env = self.ctx.environment
+        have = sum(ledger.status_counts(env, day).values()) + ledger.rejected_count(env, day)
+        return max(0, self.totals.get(day, 0) - have)
+
+    def reread_head(self, day: date) -> None:
+        """Calls arrived while the run read (new ones land at the head): read from page 1 to
+        the first page without a new call."""
+        number = 0
+        while True:
+            number += 1
+            page, written = self._read("head", day, day, number, PER_PAGE)
+            self.totals[day] = page.total
+            if not written.created or number >= page.last_page or not page.items:
+                return
+
+    def summary(self) -> str:
+        """What the refresh read, for the run's details."""
+        asked = ", ".join(f"{n} {what}" for what, n in sorted(self.requests.items()))
+        found = ", ".join(f"{n} by {how}" for how, n in sorted(self.found.items()))
+        movers = sum(self.found.values())
+        return f"{self.first}..{self.last}: {self.changed} calls changed; " \
+               f"{movers} moved to a final status ({found or 'none'}); requests: {asked}"
