@@ -39,8 +39,8 @@ from typing import Any
 
 from sync import ledger
 from sync.models import Call
-from sync.providers.records import when
 from sync.providers.talkover.client import PER_PAGE, Page
+from sync.providers.validation import Rejected, moment
 
 # Talkover's non-final statuses, in the order a call moves through them.
 NON_FINAL = ("initiated", "ringing", "answered")
@@ -135,8 +135,9 @@ def item_key(item: Any) -> tuple[Key, str] | None:
     """((created_at, id), status) of a listing item, None when it has no usable shape."""
     if not isinstance(item, dict) or not isinstance(item.get("id"), str | int):
         return None
-    at = when(item.get("created_at"))
-    if at is None:
+    try:  # the one timestamp parser; an item it refuses is left to the whole-day read
+        at = moment(item.get("created_at"), "created_at", required=True)
+    except Rejected:
         return None
     return (at.astimezone(UTC), str(item["id"])), str(item.get("status", ""))
 
