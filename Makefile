@@ -20,8 +20,11 @@ demo: $(STAMP)
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py demo --serve 127.0.0.1:$(PORT)
 
+# The suite on every core (pytest-xdist); the process-heavy tests share one worker
+# (tests/conftest.py). `make test TEST_WORKERS=0` runs it in one process.
+TEST_WORKERS ?= auto
 test: $(STAMP)
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 # The production run: refuses without the services and secrets a real deployment needs, then
 # migrates, collects static files and runs web + workers + beat from the Procfile (Ctrl-C stops

@@ -9,6 +9,22 @@ from rest_framework.test import APIClient
 
 from portal.models import Environment, Membership, Organization, Role
 
+# Tests that start many processes (gunicorn, Celery workers, redis-server, schemathesis,
+# the README's commands) share one xdist worker: two of them never compete for the machine's
+# cores at once, while the other workers run the in-process tests (`make test` runs `-n auto`).
+PROCESS_HEAVY = {
+    "test_api_contract", "test_e2e_fleet", "test_e2e_production", "test_newcomer",
+    "test_redis_degrade", "test_serve", "test_simulator_command", "test_db_frozen",
+    "test_sync_redis_loss",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
+        if module in PROCESS_HEAVY or item.get_closest_marker("e2e"):
+            item.add_marker(pytest.mark.xdist_group("processes"))
+
 
 @pytest.fixture(autouse=True)
 def _tasks_inline(settings):

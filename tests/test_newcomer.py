@@ -69,8 +69,10 @@ def one_line_error(result: subprocess.CompletedProcess) -> str:
 
 def started(command: str, env: dict[str, str], ready: str, timeout: float = 30):
     """A long-running README line, and its output up to the line saying it is ready."""
+    # Its own process group: `runserver`'s reloader child goes with it when it is stopped.
     proc = subprocess.Popen(["bash", "-c", f"exec {command}"], cwd=ROOT, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            start_new_session=True)
     lines: list[str] = []
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -80,16 +82,22 @@ def started(command: str, env: dict[str, str], ready: str, timeout: float = 30):
         lines.append(line)
         if ready in line:
             return proc, "".join(lines)
-    proc.kill()
+    os.killpg(proc.pid, signal.SIGKILL)
     raise AssertionError(f"{command!r} never said {ready!r}:\n{''.join(lines)}")
 
 
 def stop(proc: subprocess.Popen) -> None:
-    proc.send_signal(signal.SIGINT)
+    """Ctrl-C to the command's whole process group; whatever still runs after 10 s is killed."""
+    os.killpg(proc.pid, signal.SIGINT)
     try:
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
-        proc.kill()
+        pass
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
 
 
 def free_port() -> int:

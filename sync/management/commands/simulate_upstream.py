@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 import signal
-import threading
+import time
 from datetime import date
 from typing import Any
 
@@ -54,28 +54,29 @@ class Command(BaseCommand):
             raise CommandError(
                 f"cannot listen on {options['host']}:{options['port']}: {exc}") from exc
         out = self.stdout
-        out.write(f"Simulator serving {sim.start_date} .. clock {sim.now.isoformat()} "
-                  f"(seed {config.seed}, {config.calls_per_day} calls/day)")
-        out.write(f"Talkover base URL: {server.talkover_url}")
-        out.write(f"Origins base URL:  {server.origins_url}")
-        for env in sim.talkover_envs:
-            out.write(f"  talkover {env}: {sim.tokens[env]}")
-        for env in sim.origins_envs:
-            ids = ", ".join(str(i) for i in sim.origins_agent_ids(env))
-            out.write(f"  origins  {env}: {sim.tokens[env]} (agents {ids})")
-        out.write(f"Faults: {faults.to_spec() or 'none'}")
-        out.write("Press Ctrl-C to stop.")
-        out.flush()
-        stop = threading.Event()
         previous = None
         try:
-            # SIGTERM (process managers, CI) stops as cleanly as Ctrl-C.
-            previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        except ValueError:  # not the main thread: only Ctrl-C applies
-            pass
-        try:
-            while not stop.wait(0.5):
+            try:
+                # SIGTERM (process managers, CI) stops as cleanly as Ctrl-C: both raise
+                # KeyboardInterrupt, and no lock is taken inside a signal handler.
+                previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+            except ValueError:  # not the main thread: only Ctrl-C applies
                 pass
+            # Ctrl-C from here on (even while these lines print) stops the server cleanly.
+            out.write(f"Simulator serving {sim.start_date} .. clock {sim.now.isoformat()} "
+                      f"(seed {config.seed}, {config.calls_per_day} calls/day)")
+            out.write(f"Talkover base URL: {server.talkover_url}")
+            out.write(f"Origins base URL:  {server.origins_url}")
+            for env in sim.talkover_envs:
+                out.write(f"  talkover {env}: {sim.tokens[env]}")
+            for env in sim.origins_envs:
+                ids = ", ".join(str(i) for i in sim.origins_agent_ids(env))
+                out.write(f"  origins  {env}: {sim.tokens[env]} (agents {ids})")
+            out.write(f"Faults: {faults.to_spec() or 'none'}")
+            out.write("Press Ctrl-C to stop.")
+            out.flush()
+            while True:
+                time.sleep(0.5)
         except KeyboardInterrupt:
             pass
         finally:
