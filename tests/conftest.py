@@ -2,12 +2,19 @@
 from __future__ import annotations
 
 import os
+import signal
 
 import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from portal.models import Environment, Membership, Organization, Role
+
+# A suite started in the background (CI, `make test &`) inherits SIGINT ignored, and exec keeps
+# that for every child: the commands the tests stop with Ctrl-C (runserver, simulate_upstream,
+# honcho) would then never stop. Ctrl-C is restored here, so children start with it.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # Tests that start many processes (gunicorn, Celery workers, redis-server, schemathesis,
 # the README's commands) share one xdist worker: two of them never compete for the machine's
