@@ -42,7 +42,10 @@ def org_a_markers(world) -> list[str]:
 def org_a_links(world) -> list[str]:
     """Every org A object URL and every filter that names an org A id."""
     links = [_url(a) for a, _ in world.pairs.values()]
-    links += [f"__id__exact={world.env_a.pk}&", f"__id__exact={world.env_a.organization.pk}&"]
+    # Named by the field they filter on: a bare `__id__exact=<pk>` also matched carol's own
+    # agent whenever its id happened to equal org A's environment's.
+    links += [f"environment__id__exact={world.env_a.pk}&",
+              f"organization__id__exact={world.env_a.organization.pk}&"]
     return links
 
 
