@@ -7,7 +7,7 @@ from portal.bounds import ID_MAX
 
 
 class ApiTokenScheme(OpenApiAuthenticationExtension):
-    target_class = "portal.authentication.ApiTokenAuthentication"
+    target_class = "portal.auth.authentication.ApiTokenAuthentication"
     name = "ApiToken"
 
     def get_security_definition(self, auto_schema):

@@ -27,8 +27,8 @@ from reports.call_filter import NO_AGENT, OUTCOMES
 CALLBACKS_WHY_NOT = _("Not linked to calls: Talkover reports callbacks as daily counts, "
                       "without saying which calls they are.")
 # A link to a call's page carries the call's start (`at`): on PostgreSQL calls are
-# partitioned by month of their start (sync/partitions.py), so the page then reads one
-# month's index instead of asking every month for the id (reports.views.calls).
+# partitioned by month of their start (sync/partitions/ddl.py), so the page then reads one
+# month's index instead of asking every month for the id (reports.pages.calls).
 AT = "at"
 
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from django.urls import path
 
+from reports.pages import breakdowns, calls, dashboard, quality, sync_status
 from reports.saved_views import views as saved_views
-from reports.views import breakdowns, calls, dashboard, quality, sync_status
 
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),

@@ -13,9 +13,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from django.utils.timezone import now as django_now
 
 from portal.models import Environment, Provider
-from sync import partitions
-from sync.models import Agent, Call, CallbackDay, CallbackSourceDay, CallStatus, Stream, StreamState
+from sync.models import Agent, Call, CallbackDay, CallbackSourceDay, StreamState
+from sync.models.core import CallStatus
+from sync.partitions import ddl as partitions
 from sync.rollups import local_days_of, refresh_rollups
+from sync.stream_names import Stream
 
 STATUS_WEIGHTS = {
     CallStatus.COMPLETED: 62, CallStatus.ANSWERED: 8, CallStatus.FAILED: 8,

@@ -5,9 +5,9 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
-from portal.access import get_environment_for_user, get_organization_for_user
-from portal.api import TenantScopedViewSet
 from portal.models import Environment, Role
+from portal.tenancy.access import get_environment_for_user, get_organization_for_user
+from portal.tenancy.api import TenantScopedViewSet
 
 
 def test_org_helper_matrix(cast, org_a, org_b):

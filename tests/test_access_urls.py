@@ -21,8 +21,6 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import RegexPattern
 
-from portal.access import READ_METHODS
-from portal.api import TenantScopedViewSet
 from portal.models import (
     ApiToken,
     AuditLog,
@@ -32,6 +30,8 @@ from portal.models import (
     Organization,
     Role,
 )
+from portal.tenancy.access import READ_METHODS
+from portal.tenancy.api import TenantScopedViewSet
 from reports.models import ReportSubscription
 from sync.models import Agent, Call
 from tests import admin_world

@@ -7,7 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from portal.admin_paginator import EstimatedCountPaginator, estimated_count
+from portal.admin.paginator import EstimatedCountPaginator, estimated_count
 from sync.models import Agent, Call
 from tests import admin_world
 from tests.admin_world import make_call
@@ -21,7 +21,7 @@ on_postgres = pytest.mark.skipif(
 # (PostgreSQL: the estimate, plus an exact count while small), the page of calls with
 # environment and agent joined, the environment and agent filter choices, and for staff the
 # two permission lookups Django's own auth admins make when the sidebar asks about them.
-# Plus one for the organisations' timezones (admin times are local, portal/admin_times.py).
+# Plus one for the organisations' timezones (admin times are local, portal/admin/times.py).
 CALLS_CHANGELIST_QUERIES = 12
 
 

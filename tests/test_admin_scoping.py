@@ -7,9 +7,9 @@ import pytest
 from django.contrib import admin
 from django.urls import reverse
 
-from portal import tenancy
-from portal.admin_base import TenantAdminMixin
+from portal.admin.base import TenantAdminMixin
 from portal.models import ApiToken, AuditLog, Environment, Membership, Organization
+from portal.tenancy import registry as tenancy
 from reports.models import ReportSubscription
 from sync.models import Agent, Call
 from tests import admin_world

@@ -15,7 +15,7 @@ from django.contrib import admin
 from django.test import Client
 from django.urls import reverse
 
-from portal.admin_base import TenantAdminMixin
+from portal.admin.base import TenantAdminMixin
 from portal.models import ApiToken, Membership, Role
 from tests import admin_world
 

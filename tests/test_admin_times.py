@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from django.urls import reverse
 
-from portal.admin_times import format_local
+from portal.admin.times import format_local
 from sync.models import SyncRun
 from tests import admin_world
 

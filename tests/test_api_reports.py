@@ -11,10 +11,10 @@ from django.db.models import F
 from rest_framework.test import APIClient
 
 from portal.models import Environment
+from reports.api.serializers import CallsReportSerializer
 from reports.cache import report_key
 from reports.queries import calls_summary
 from reports.scope import build_scope
-from reports.serializers import CallsReportSerializer
 from tests.conftest import make_env
 from tests.factories import make_agents, make_callback_days, make_calls
 

@@ -8,7 +8,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from portal.models import ApiToken
-from sync.models import Call, CallStatus
+from sync.models import Call
+from sync.models.core import CallStatus
 from tests.factories import build_call, make_agents, make_callback_days, make_calls, save_calls
 
 CALL_KEYS = {"id", "sid", "to", "to_formatted", "from", "from_formatted", "is_testing",

@@ -14,7 +14,9 @@ import pytest
 from django.conf import settings as django_settings
 from django.utils import timezone
 
-from sync.models import Call, RunStatus, Stream, SyncRun
+from sync.models import Call, SyncRun
+from sync.models.core import RunStatus
+from sync.stream_names import Stream
 from tests.factories import make_agents, make_callback_days, make_calls
 
 CHROMIUM = "/usr/bin/chromium"

@@ -18,7 +18,9 @@ from django.utils import timezone
 
 from reports.alerts.models import AlertRule
 from reports.models import ReportDelivery, SavedView
-from sync.models import Call, RunStatus, Stream, SyncRun
+from sync.models import Call, SyncRun
+from sync.models.core import RunStatus
+from sync.stream_names import Stream
 from tests.conftest import make_env
 from tests.factories import make_agents, make_callback_days, make_calls
 from tests.summaries_support import make_subscription

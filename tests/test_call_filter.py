@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from reports.queries import calls_in_range
-from sync.models import CallStatus
+from sync.models.core import CallStatus
 from tests.factories import build_call, make_agents, save_calls
 
 pytestmark = pytest.mark.django_db

@@ -20,7 +20,8 @@ from reports.queries import calls_summary
 from reports.summaries.dispatch import dispatch
 from sync.coverage import DayState, calls_coverage
 from sync.engine import sync_environment
-from sync.models import Call, Stream, StreamState
+from sync.models import Call, StreamState
+from sync.stream_names import Stream
 from tests.factories import make_agents, make_callback_days, make_calls, mark_read
 from tests.summaries_support import make_subscription
 from tests.sync_support import END, point_env, served, small_config

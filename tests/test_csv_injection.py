@@ -3,7 +3,7 @@
 Agent, source and environment names come from upstream and from users. In every CSV
 export a cell that a spreadsheet would run as a formula is written with a leading `'`,
 while phone numbers and negative numbers stay as they are. Every export goes through one
-writer (`reports.csv.csv_lines`), so each export is checked here against the same data.
+writer (`reports.exports.csv_lines`), so each export is checked here against the same data.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 from django.utils import timezone
 
 from portal.models import Provider
-from reports.csv import safe_cell
+from reports.exports import safe_cell
 from reports.summaries.figures import build_summary
 from reports.summaries.render import summary_csv
 from reports.summaries.schedule import Period

@@ -16,7 +16,7 @@ import pytest
 from django.core import mail
 from django.test import Client
 
-from portal.invitations import send_invitation
+from portal.auth.invitations import send_invitation
 from reports.alerts.deliver import render_email
 from reports.models import AlertEvent, AlertRule, ReportSubscription
 from reports.summaries.actions import send_test

@@ -16,7 +16,8 @@ from portal.schedule import BEAT_SCHEDULE
 from sync import tasks
 from sync.budget import BudgetExhausted, RequestBudget
 from sync.engine import sync_environment
-from sync.models import Call, RunStatus, SyncRun
+from sync.models import Call, SyncRun
+from sync.models.core import RunStatus
 from tests.conftest import make_env
 from tests.sync_support import mirror_diff, point_env, served, small_config
 
@@ -207,7 +208,7 @@ def test_a_webhook_sync_on_a_spent_budget_hands_over_to_a_later_task(org_a, sett
                                                                       monkeypatch):
     from django.core.cache import cache
 
-    from sync.webhook_receiver import queued_key
+    from sync.webhooks.receiver import queued_key
 
     settings.SYNC_BUDGET_WINDOW = 60.0
     settings.SYNC_BUDGET_MAX_WAIT = 1.0

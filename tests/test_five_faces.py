@@ -22,7 +22,8 @@ from portal.durations import format_duration
 from reports.summaries.figures import build_summary
 from reports.summaries.render import build_message
 from reports.summaries.schedule import Period
-from sync.models import ANSWERED_STATUSES, Call
+from sync.models import Call
+from sync.models.core import ANSWERED_STATUSES
 from tests.conftest import make_env
 from tests.factories import make_agents, make_calls, mark_read
 from tests.summaries_support import make_subscription

@@ -27,7 +27,8 @@ from django.urls import reverse
 
 from portal.models import EnvironmentStatus, Provider
 from sync.engine import sync_environment
-from sync.models import Call, RejectedRecord, RunStatus, SyncRun
+from sync.models import Call, RejectedRecord, SyncRun
+from sync.models.core import RunStatus
 from sync.quarantine import DUPLICATE_ID
 from tests.sync_support import ENV, mirror_diff, point_env, served, small_config
 

@@ -15,7 +15,7 @@ from portal.models import Environment
 from reports.queries.quality import quality_summary
 from sync.engine import sync_environment
 from sync.models import Call, QualityDayRollup
-from sync.quality_models import LATENCY_BUCKETS
+from sync.models.quality import LATENCY_BUCKETS
 from tests.sync_support import served, small_config
 from tests.test_sync_origins import AGENTS, KEY, origins_env
 

@@ -10,7 +10,8 @@ import responses
 
 from portal.models import Environment, Provider
 from sync.engine import sync_environment
-from sync.models import Call, RejectedRecord, RunStatus, SyncRun
+from sync.models import Call, RejectedRecord, SyncRun
+from sync.models.core import RunStatus
 from sync.providers.origins import streams as origins_stream
 from sync.providers.origins.client import OriginsClient
 from sync.quarantine import DUPLICATE_ID

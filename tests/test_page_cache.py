@@ -1,4 +1,4 @@
-"""Report pages kept rendered (`reports.page_cache`): the dashboard's body is shared by every
+"""Report pages kept rendered (`reports.pages.page_cache`): the dashboard's body is shared by every
 member and kept by data version; its frame is kept per member. A request that finds both
 renders nothing; a sync that changes the mirror, an alert that changes state, another
 language or query, and whatever one member sees of their own (name, role, saved views,
@@ -18,7 +18,7 @@ from django.utils import timezone
 from portal.models import Environment
 from reports.alerts.models import AlertRule, BannerDismissal
 from reports.models import SavedView
-from reports.page_cache import CSRF_PLACEHOLDER
+from reports.pages.page_cache import CSRF_PLACEHOLDER
 from tests.factories import make_agents, make_calls
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from sync.models import Call, RunStatus, Stream, SyncRun
+from sync.models import Call, SyncRun
+from sync.models.core import RunStatus
+from sync.stream_names import Stream
 from tests.factories import make_agents, make_callback_days, make_calls
 
 PAGES = ["", "calls/", "callbacks/", "agents/", "sync/"]
@@ -53,7 +55,7 @@ def test_dashboard_query_count_does_not_grow_with_calls(client, alice, data_a,
     _login(client, alice)
     with assert_max_queries(20):
         assert client.get("/o/org-a/?range=90d").status_code == 200
-    # Kept (reports.page_cache): session, user, membership and the frame's two statements.
+    # Kept (reports.pages.page_cache): session, user, membership and the frame's two statements.
     with assert_max_queries(5):
         assert client.get("/o/org-a/?range=90d").status_code == 200
 
@@ -116,7 +118,7 @@ def test_failed_run_banner(client, bob, data_a):
 
 def test_calls_filters_sort_and_paginate(client, alice, data_a, assert_max_queries):
     _login(client, alice)
-    # Constant: session, membership, frame (and its state: reports.page_state), filter
+    # Constant: session, membership, frame (and its state: reports.pages.page_state), filter
     # choices, count, page, 2 prefetches.
     with assert_max_queries(18):
         response = client.get("/o/org-a/calls/?status=failed&sort=-duration")
@@ -206,7 +208,7 @@ def test_times_are_shown_in_the_org_timezone(client, alice, env_a):
 
 
 def test_broad_listing_count_is_capped(client, alice, data_a, monkeypatch):
-    from reports.views import calls as calls_view
+    from reports.pages import calls as calls_view
 
     monkeypatch.setattr(calls_view, "COUNT_LIMIT", 20)
     response = _login(client, alice).get("/o/org-a/calls/")

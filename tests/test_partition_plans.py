@@ -1,4 +1,4 @@
-"""Every query kind stays on its partitions (PostgreSQL; sync/partitions.py).
+"""Every query kind stays on its partitions (PostgreSQL; sync/partitions/ddl.py).
 
 Each query is captured from the real code path (the compatible listing, the calls explorer,
 a drill link, the call page, a rollup refresh, an alert's evaluation), then run again under
@@ -21,8 +21,8 @@ from django.urls import reverse
 from reports.alerts.metrics import figures
 from reports.alerts.windows import Span
 from reports.drill import at_param
-from sync import partitions
 from sync.models import Call
+from sync.partitions import ddl as partitions
 from sync.rollups import refresh_rollups
 from tests.factories import make_agents, make_calls
 

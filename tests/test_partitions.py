@@ -1,5 +1,5 @@
-"""Calls partitioned by month and retention tier (sync/partitions.py, sync/partition_upsert.py,
-sync/retention.py): one row per call whatever the upstream does to its start, months made
+"""Calls partitioned by month and retention tier (sync/partitions/ddl.py, sync/partitions/upsert.py,
+sync/partitions/retention.py): one row per call whatever the upstream does to its start, months made
 before they are written, retention that drops whole months and names the days it dropped,
 and the owner's setting that changes it."""
 from __future__ import annotations
@@ -15,11 +15,11 @@ from django.urls import reverse
 
 from portal.models import CallRetention, Membership, Role
 from reports.coverage_notes import missing_notes
-from sync import partitions
 from sync.coverage import calls_coverage
 from sync.models import AgentDayRollup, Call
+from sync.partitions import ddl as partitions
+from sync.partitions.retention import maintain
 from sync.providers.records import CALL_UPDATE_FIELDS
-from sync.retention import maintain
 from sync.rollups import refresh_rollups
 from sync.upsert import canonical, upsert_keys
 from tests.factories import build_call, mark_read, save_calls

@@ -28,7 +28,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation.template import templatize
 
-from portal.invitations import send_invitation
+from portal.auth.invitations import send_invitation
 from portal.models import Environment
 from reports.alerts.deliver import render_email
 from reports.models import (

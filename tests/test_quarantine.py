@@ -13,7 +13,8 @@ import pytest
 from django.urls import reverse
 
 from sync.engine import sync_environment
-from sync.models import Agent, Call, CallbackDay, RejectedRecord, RunStatus, SyncRun
+from sync.models import Agent, Call, CallbackDay, RejectedRecord, SyncRun
+from sync.models.core import RunStatus
 from tests.sync_support import ENV, mirror_diff, point_env, served, small_config
 from tests.test_sync_origins import AGENTS, origins_env
 

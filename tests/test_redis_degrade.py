@@ -304,7 +304,7 @@ CACHE_DOORS = {
     "portal/health.py": "the readiness check must see the failure",
     "sync/locks.py": "not optional: a sync that loses its lock fails",
     "sync/budget.py": "not optional: a sync that loses its budget fails",
-    "sync/webhook_receiver.py": "webhook coalescing marks: a failure answers 503, the "
+    "sync/webhooks/receiver.py": "webhook coalescing marks: a failure answers 503, the "
                                 "schedule picks the change up",
     "sync/tasks.py": "the webhook run's coalescing marks (sync.webhook_sync): a failure "
                      "fails that run, the schedule picks the change up",

@@ -12,8 +12,8 @@ from datetime import date, timedelta
 import pytest
 from django.utils import timezone
 
+from reports.pages.params import preset_range
 from reports.summaries.render import summary_csv
-from reports.views.params import preset_range
 from tests.conftest import make_env
 from tests.factories import (
     build_call,

@@ -16,7 +16,8 @@ from reports.queries import (
 )
 from reports.queries.common import periods
 from reports.queries.histogram import percentile
-from sync.models import CallbackDay, CallStatus
+from sync.models import CallbackDay
+from sync.models.core import CallStatus
 from tests.factories import (
     build_call,
     make_agents,

@@ -13,7 +13,8 @@ import pytest
 from django.db import connection
 
 from reports.queries import calls_summary
-from sync.models import ANSWERED_STATUSES, Call, CallRollup
+from sync.models import Call, CallRollup
+from sync.models.core import ANSWERED_STATUSES
 from sync.rollups import bucket_of, local_day_bounds, refresh_rollups
 from tests.factories import make_agents, make_calls
 
@@ -120,7 +121,8 @@ def test_agent_day_rollups_answer_exactly_like_the_finer_rollups(env_a, dataset)
     """Summaries without a status filter read AgentDayRollup; naming every status forces the
     finer CallRollup rows. Every figure, series point, agent row and heatmap cell must agree
     (the data set has no call without a known status)."""
-    from sync.models import AgentDayRollup, CallStatus
+    from sync.models import AgentDayRollup
+    from sync.models.core import CallStatus
 
     assert AgentDayRollup.objects.filter(environment=env_a).exists()
     rng = random.Random(11)

@@ -9,8 +9,9 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import override_settings
 
-from reports.models import DeliveryStatus, ReportDelivery, ReportSubscription
+from reports.models import ReportDelivery, ReportSubscription
 from reports.summaries.dispatch import claim_delivery, claim_run, dispatch
+from reports.summaries.models import DeliveryStatus
 from reports.summaries.send import MAX_ATTEMPTS
 from tests.summaries_support import (
     Crash,

@@ -6,8 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from reports.models import Cadence
-from reports.summaries.schedule import Period, next_run_after, period_for_run
+from reports.summaries.schedule import Cadence, Period, next_run_after, period_for_run
 
 NY = zoneinfo.ZoneInfo("America/New_York")
 SP = zoneinfo.ZoneInfo("America/Sao_Paulo")

@@ -9,9 +9,10 @@ from decimal import ROUND_HALF_UP, Decimal
 import pytest
 from django.core import mail
 
-from reports.models import DeliveryStatus, ReportDelivery
+from reports.models import ReportDelivery
 from reports.queries import callbacks_summary, calls_summary
 from reports.summaries.dispatch import dispatch
+from reports.summaries.models import DeliveryStatus
 from tests.factories import make_agents, make_callback_days, make_calls
 from tests.summaries_support import (
     make_subscription,

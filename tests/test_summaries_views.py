@@ -8,7 +8,8 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
-from reports.models import DeliveryStatus, ReportDelivery, ReportSubscription
+from reports.models import ReportDelivery, ReportSubscription
+from reports.summaries.models import DeliveryStatus
 from reports.summaries.unsubscribe import make_token
 from tests.summaries_support import (
     make_subscription,

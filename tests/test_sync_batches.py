@@ -10,7 +10,8 @@ from django.test.utils import CaptureQueriesContext
 
 from sync.batch_writer import BatchWriter
 from sync.engine import sync_environment
-from sync.models import Call, RunStatus, StreamState, SyncRun
+from sync.models import Call, StreamState, SyncRun
+from sync.models.core import RunStatus
 from tests.sync_support import mirror_diff, point_env, served, small_config
 
 

@@ -7,7 +7,8 @@ import pytest
 from django.db import connection
 
 from sync.engine import sync_environment
-from sync.models import Call, RunStatus, StreamState, SyncRun
+from sync.models import Call, StreamState, SyncRun
+from sync.models.core import RunStatus
 from tests.sync_support import ENV, mirror_diff, point_env, served
 
 pytestmark = pytest.mark.django_db(transaction=True)

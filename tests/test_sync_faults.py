@@ -9,7 +9,8 @@ from django.core import mail
 
 from portal.models import EnvironmentStatus, Membership, Role
 from sync.engine import sync_environment
-from sync.models import Call, CallbackDay, RunStatus, SyncRun
+from sync.models import Call, CallbackDay, SyncRun
+from sync.models.core import RunStatus
 from tests.sync_support import ENV, mirror_diff, point_env, served, small_config
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from sync.engine import sync_environment
-from sync.ledger_models import CallDayLedger
 from sync.models import Call
+from sync.models.ledger import CallDayLedger
 from sync.providers.talkover.hot_window import covering, moved_on
 from tests.sync_support import END, ENV, mirror_diff, point_env, served, small_config
 
@@ -134,7 +134,8 @@ def test_the_ledger_shows_on_the_sync_page_and_in_coverage(client, alice, env_a)
     from datetime import date
 
     from sync.coverage import DayState, calls_coverage
-    from sync.models import Stream, StreamState
+    from sync.models import StreamState
+    from sync.stream_names import Stream
     from tests.factories import mark_read
 
     mark_read(env_a, date(2026, 3, 1), date(2026, 3, 9))

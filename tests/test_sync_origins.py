@@ -10,7 +10,8 @@ from django.core import mail
 from portal.durations import format_duration
 from portal.models import Environment, EnvironmentStatus, Provider
 from sync.engine import sync_environment
-from sync.models import Agent, Call, CallRollup, RunStatus, SyncRun
+from sync.models import Agent, Call, CallRollup, SyncRun
+from sync.models.core import RunStatus
 from sync.providers.origins import streams as origins_stream
 from sync.providers.origins.records import ORIGINS_STATUS_TABLE
 from tests.sync_support import served, small_config

@@ -10,7 +10,8 @@ import time
 
 import pytest
 
-from sync.models import Call, RunStatus, SyncRun
+from sync.models import Call, SyncRun
+from sync.models.core import RunStatus
 from tests.processes import free_port, redis_server
 from tests.sync_support import mirror_diff, point_env, served, small_config
 

@@ -18,7 +18,8 @@ from portal.models import EnvironmentStatus
 from sync import tasks
 from sync.budget import RequestBudget
 from sync.engine import sync_environment
-from sync.models import Call, RunStatus, SyncRun
+from sync.models import Call, SyncRun
+from sync.models.core import RunStatus
 from sync.providers.talkover.client import TalkoverClient
 from tests.sync_support import ENV, mirror_diff, point_env, served, small_config
 

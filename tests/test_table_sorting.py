@@ -12,8 +12,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from reports.agent_table import SORTS as AGENT_SORTS
-from reports.views.calls import SORTS as CALL_SORTS
+from reports.pages.agent_table import SORTS as AGENT_SORTS
+from reports.pages.calls import SORTS as CALL_SORTS
 from sync.models import Call
 from tests.conftest import make_env
 from tests.factories import make_agents, make_calls

@@ -1,6 +1,6 @@
 """The compatible calls listing at scale: exact totals, every page right, index-only plans.
 
-Pages are read from the rollups' per-day counts (see `reports.talkover_listing`); these tests
+Pages are read from the rollups' per-day counts (see `reports.talkover.listing`); these tests
 walk every page of many filter combinations and compare them with the plain ordered query,
 check Talkover's tie order, the fallback when a rollup is out of step, and (PostgreSQL) that
 no listing plan sorts or scans the whole environment.
@@ -17,8 +17,8 @@ from django.test.utils import CaptureQueriesContext
 
 from reports import call_search
 from reports.call_search import CALL_ID_EXACT, search_q
-from sync import partitions
 from sync.models import AgentDayRollup, Call
+from sync.partitions import ddl as partitions
 from tests.factories import build_call, make_agents, make_calls, save_calls
 
 pytestmark = pytest.mark.django_db
@@ -284,7 +284,7 @@ def test_no_listing_plan_sorts_or_scans_the_whole_environment(env_a, mirror, ali
                 nodes = list(plan_nodes(plan))
                 kinds = {n["Node Type"] for n in nodes}
                 assert "Seq Scan" not in kinds, (params, sql)
-                # Partitioned (sync/partitions.py): each month's index stands for the table's.
+                # Partitioned (sync/partitions/ddl.py): each month's index stands for the table's.
                 for n in nodes:
                     n["Index Name"] = index_of.get(n.get("Index Name"), n.get("Index Name"))
                 scans = [n for n in nodes if n.get("Relation Name", "").startswith("sync_call")

@@ -16,9 +16,10 @@ from django.test import Client
 from portal.celery import app
 from portal.models import Environment
 from sync.engine import sync_environment
-from sync.models import Call, CallRollup, SyncRun, Trigger
-from sync.webhook_receiver import MAX_BODY_BYTES, queued_key, signature
-from sync.webhook_register import register
+from sync.models import Call, CallRollup, SyncRun
+from sync.models.core import Trigger
+from sync.webhooks.receiver import MAX_BODY_BYTES, queued_key, signature
+from sync.webhooks.register import register
 from tests.sync_support import ENV, point_env, served, small_config
 
 

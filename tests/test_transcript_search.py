@@ -13,9 +13,9 @@ from django.db import connection
 
 from reports.drill import at_param
 from reports.transcript_search import highlight, search_terms
-from sync import partitions
 from sync.engine import sync_environment
 from sync.models import Call
+from sync.partitions import ddl as partitions
 from tests.sync_support import served, small_config
 from tests.test_sync_origins import AGENTS, KEY, origins_env
 

@@ -11,7 +11,8 @@ import pytest
 from django.urls import reverse
 
 from sync.engine import sync_environment
-from sync.models import Call, RejectedRecord, RunStatus, SyncRun
+from sync.models import Call, RejectedRecord, SyncRun
+from sync.models.core import RunStatus
 from tests.sync_support import ENV, point_env, served, small_config
 
 pytestmark = pytest.mark.django_db

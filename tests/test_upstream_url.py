@@ -8,7 +8,7 @@ from portal import upstream_check
 from portal.models import Environment
 from portal.upstream_url import check_allowed, normalise
 from sync.engine import sync_environment
-from sync.models import RunStatus
+from sync.models.core import RunStatus
 from tests.sync_support import point_env, served, small_config
 
 TALKOVER_FORMS = ["https://app.talkover.ai", "https://app.talkover.ai/",
