@@ -14,7 +14,11 @@ class PortalConfig(AppConfig):
     def ready(self) -> None:
         from django.db.backends.signals import connection_created
 
-        from portal import db_deadline
+        from portal import (
+            db_deadline,
+            schema,  # noqa: F401  (registers the OpenAPI auth extension)
+        )
+        from portal.auth import lockout  # noqa: F401  (logs every login lockout)
 
         connection_created.connect(db_deadline.install, dispatch_uid="portal.db_deadline")
         self.declare_tenancy()

@@ -89,7 +89,7 @@ class Drill:
     `reverse()` + `urlencode()` each was two thirds of its time.
 
     `url(**narrow)` is exactly `explorer_url(slug, explorer_params(scope, **narrow))`, the
-    rule's reference spelling (tests/test_drill_links.py holds them equal).
+    rule's reference spelling (tests/reports/test_drill_links.py holds them equal).
     """
 
     def __init__(self, org_slug: str, scope: Any) -> None:

@@ -6,7 +6,7 @@ Each app declares its own models in its `AppConfig.ready` (`portal/apps.py`, `sy
 model reaches its organisation either along a foreign-key path (`organization`,
 `environment__organization`, `subscription__organization`, `pk` for `Organization`) or
 through memberships (a user, a personal API token: they belong to every organisation their
-user is a member of). `tests/test_tenancy_registry.py` fails on a model, viewset or admin
+user is a member of). `tests/portal/test_tenancy_registry.py` fails on a model, viewset or admin
 that is not here.
 
 Everything that scopes reads this registry: the page helper (`portal.tenancy.access.Tenant`), the
