@@ -23,8 +23,7 @@ from sync.models.core import RunStatus
 from sync.stream_names import Stream
 from tests.support.browser import CHROMIUM
 from tests.support.cast import make_env
-from tests.support.factories import make_agents, make_callback_days, make_calls
-from tests.support.summaries_support import make_subscription
+from tests.support.factories import make_agents, make_callback_days, make_calls, make_subscription
 
 pytestmark = [
     pytest.mark.browser,

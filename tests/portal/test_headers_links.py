@@ -11,8 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from reports.summaries import unsubscribe
-from tests.support.factories import make_agents, make_calls
-from tests.support.summaries_support import make_subscription
+from tests.support.factories import make_agents, make_calls, make_subscription
 
 PAGES = ["/o/org-a/", "/o/org-a/calls/", "/o/org-a/callbacks/", "/o/org-a/agents/",
          "/o/org-a/sync/", "/o/org-a/settings/", "/o/org-a/settings/members/",

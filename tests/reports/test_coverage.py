@@ -22,8 +22,13 @@ from sync.coverage import DayState, calls_coverage
 from sync.engine import sync_environment
 from sync.models import Call, StreamState
 from sync.stream_names import Stream
-from tests.support.factories import make_agents, make_callback_days, make_calls, mark_read
-from tests.support.summaries_support import make_subscription
+from tests.support.factories import (
+    make_agents,
+    make_callback_days,
+    make_calls,
+    make_subscription,
+    mark_read,
+)
 from tests.support.sync_support import END, point_env, served, small_config
 
 SP = zoneinfo.ZoneInfo("America/Sao_Paulo")

@@ -228,7 +228,7 @@ def test_every_summary_email_figure_opens_exactly_its_calls(client, alice, world
     from reports.summaries.figures import build_summary
     from reports.summaries.render import build_message
     from reports.summaries.schedule import Period
-    from tests.support.summaries_support import make_subscription
+    from tests.support.factories import make_subscription
 
     org, today = world["org"], world["today"]
     summary = build_summary(org, world["envs"], Period(today - timedelta(days=8),

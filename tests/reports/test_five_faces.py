@@ -25,8 +25,7 @@ from reports.summaries.schedule import Period
 from sync.models import Call
 from sync.models.core import ANSWERED_STATUSES
 from tests.support.cast import make_env
-from tests.support.factories import make_agents, make_calls, mark_read
-from tests.support.summaries_support import make_subscription
+from tests.support.factories import make_agents, make_calls, make_subscription, mark_read
 
 START, END = date(2026, 3, 1), date(2026, 3, 14)
 READ_FROM = date(2026, 3, 5)  # the second environment was back-filled from here only

@@ -13,14 +13,8 @@ from reports.models import ReportDelivery, ReportSubscription
 from reports.summaries.dispatch import claim_delivery, claim_run, dispatch
 from reports.summaries.models import DeliveryStatus
 from reports.summaries.send import MAX_ATTEMPTS
-from tests.support.summaries_support import (
-    Crash,
-    CrashAfterSendBackend,
-    free_port,
-    make_subscription,
-    race,
-    smtp_sink,
-)
+from tests.support.factories import make_subscription
+from tests.support.summaries_support import Crash, CrashAfterSendBackend, free_port, race, smtp_sink
 
 RUN = datetime(2026, 11, 23, 11, 0, tzinfo=UTC)  # Monday 08:00 in Sao Paulo
 NEXT_RUN = RUN + timedelta(days=7)

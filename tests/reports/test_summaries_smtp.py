@@ -13,11 +13,8 @@ from reports.models import ReportDelivery
 from reports.queries import callbacks_summary, calls_summary
 from reports.summaries.dispatch import dispatch
 from reports.summaries.models import DeliveryStatus
-from tests.support.factories import make_agents, make_callback_days, make_calls
-from tests.support.summaries_support import (
-    make_subscription,
-    smtp_sink,
-)
+from tests.support.factories import make_agents, make_callback_days, make_calls, make_subscription
+from tests.support.summaries_support import smtp_sink
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

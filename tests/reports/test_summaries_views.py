@@ -11,9 +11,7 @@ from django.urls import reverse
 from reports.models import ReportDelivery, ReportSubscription
 from reports.summaries.models import DeliveryStatus
 from reports.summaries.unsubscribe import make_token
-from tests.support.summaries_support import (
-    make_subscription,
-)
+from tests.support.factories import make_subscription
 
 RUN = datetime(2026, 11, 23, 11, 0, tzinfo=UTC)
 

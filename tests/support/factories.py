@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from django.utils.timezone import now as django_now
 
 from portal.models import Environment, Provider
+from reports.models import ReportSubscription
 from sync.models import Agent, Call, CallbackDay, CallbackSourceDay, StreamState
 from sync.models.core import CallStatus
 from sync.partitions import ddl as partitions
@@ -173,3 +174,14 @@ def make_callback_days(env: Environment, days: Iterable[date], *, seed: int = 0,
         )
     CallbackSourceDay.objects.bulk_create(source_rows)
     return CallbackDay.objects.bulk_create(rows)
+
+
+def make_subscription(org, *, members=(), addresses=(), next_run_at: datetime | None = None,
+                      **fields) -> ReportSubscription:
+    """A saved subscription of `org` (its members set after the save)."""
+    sub = ReportSubscription(organization=org, addresses=list(addresses), **fields)
+    sub.next_run_at = next_run_at
+    sub.save()
+    if members:
+        sub.members.set(members)
+    return sub

@@ -1,17 +1,15 @@
-"""Helpers for the summary tests: a real SMTP server on loopback and subscription builders."""
+"""Helpers for the summary tests: a real SMTP server on loopback, crashing mail backends, races."""
 from __future__ import annotations
 
 import email
 import email.policy
 import threading
 from contextlib import contextmanager
-from datetime import datetime
 
 from aiosmtpd.controller import Controller
 from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
 from django.test import override_settings
 
-from reports.models import ReportSubscription
 from tests.support.processes import free_port
 
 
@@ -57,16 +55,6 @@ def smtp_sink():
             yield sink
     finally:
         controller.stop()
-
-
-def make_subscription(org, *, members=(), addresses=(), next_run_at: datetime | None = None,
-                      **fields) -> ReportSubscription:
-    sub = ReportSubscription(organization=org, addresses=list(addresses), **fields)
-    sub.next_run_at = next_run_at
-    sub.save()
-    if members:
-        sub.members.set(members)
-    return sub
 
 
 class Crash(BaseException):
