@@ -62,12 +62,18 @@ def test_sqlite_counts_exactly(world):
     assert EstimatedCountPaginator(Call.objects.all(), 10).count == 2
 
 
-@on_postgres
-def test_unfiltered_count_is_read_from_pg_class(world, monkeypatch):
+@pytest.fixture
+def analysed(world, monkeypatch):
+    """The world with 30 more calls, analysed, and every count left to the planner's estimate."""
     add_calls(world, 30)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE sync_call")
     monkeypatch.setattr(EstimatedCountPaginator, "exact_below", 0)
+    return world
+
+
+@on_postgres
+def test_unfiltered_count_is_read_from_pg_class(analysed):
     with CaptureQueriesContext(connection) as ctx:
         count = EstimatedCountPaginator(Call.objects.order_by("-started_at"), 100).count
     assert count == 32
@@ -76,13 +82,9 @@ def test_unfiltered_count_is_read_from_pg_class(world, monkeypatch):
 
 
 @on_postgres
-def test_filtered_count_uses_the_planner_estimate(world, monkeypatch):
-    add_calls(world, 30)
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE sync_call")
-    monkeypatch.setattr(EstimatedCountPaginator, "exact_below", 0)
+def test_filtered_count_uses_the_planner_estimate(analysed):
     with CaptureQueriesContext(connection) as ctx:
-        count = EstimatedCountPaginator(Call.objects.filter(environment=world.env_a), 100).count
+        count = EstimatedCountPaginator(Call.objects.filter(environment=analysed.env_a), 100).count
     assert 1 <= count <= 100
     assert [q["sql"][:7] for q in ctx.captured_queries] == ["EXPLAIN"]
 
