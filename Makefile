@@ -41,7 +41,7 @@ lint: $(STAMP)
 clean:
 	rm -rf $(VENV) var/*.sqlite3
 
-# Browser tests (tests/test_browser_portal.py) drive Debian's chromium: install it when missing.
+# Browser tests (tests/e2e/test_browser_portal.py) drive Debian's chromium: install it when missing.
 .PHONY: browser-deps
 browser-deps:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) || echo "chromium could not be installed; browser tests are skipped"

@@ -44,7 +44,8 @@ from portal.models import Environment, Organization  # noqa: E402
 from reports.alerts.deliver import deliver_pending  # noqa: E402
 from reports.alerts.evaluate import evaluate_rules  # noqa: E402
 from reports.alerts.models import AlertEvent, AlertRule  # noqa: E402
-from sync.models import Agent, CallbackDay, RunStatus, StreamState, SyncRun  # noqa: E402
+from sync.models import Agent, CallbackDay, StreamState, SyncRun  # noqa: E402
+from sync.models.core import RunStatus  # noqa: E402
 
 ORGS = 10
 ENVS_PER_ORG = 10

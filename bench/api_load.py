@@ -31,7 +31,7 @@ its CPU is part of the measurement. Prints one table: requests/s, p50, p99, non-
 Targets on a 2-core machine: listing ≥ 150 requests/s with p99 < 250 ms; cached report
 ≥ 300 requests/s with p99 < 150 ms; the 30-day dashboard ≥ 5 × its rate before issue 26
 (40 req/s) and ≥ 0.5 × the cached report's rate in the same run (the last line says whether).
-Report pages and the explorer without a search are kept rendered (`reports.page_cache`):
+Report pages and the explorer without a search are kept rendered (`reports.pages.page_cache`):
 after the warm-up their rate is the kept page's; the cut-SID search runs every time.
 """
 from __future__ import annotations

@@ -8,10 +8,10 @@
 Needs PostgreSQL and Redis. The database DATABASE_URL names (its name must contain "bench")
 is dropped and created (and dropped at the end unless `--keep`), and REDIS_URL's db is flushed
 before and after: use ones made for this. As root, the
-K worker hosts are network namespaces on a bridge (`tests/fleet_net.py`), else plain
+K worker hosts are network namespaces on a bridge (`tests/support/fleet_net.py`), else plain
 processes. Each host runs one Procfile worker on every queue (`--concurrency` processes);
 the beat runs on host 0 with the dispatcher every 10 s. The simulator (in this process)
-serves N Talkover environments of mixed sizes (`tests/fleet.py`: every 10th is 50 times a
+serves N Talkover environments of mixed sizes (`tests/support/fleet.py`: every 10th is 50 times a
 small one, two in ten 10 times) averaging M calls over `--days` days, each token at the
 production request budget (90 a minute).
 
@@ -43,9 +43,9 @@ import psycopg  # noqa: E402
 import redis  # noqa: E402
 
 from sync.simulator import Simulator  # noqa: E402
-from tests.fleet import FleetSpec  # noqa: E402
-from tests.fleet_net import fleet_hosts  # noqa: E402
-from tests.processes import Processes, manage, procfile, production_env, wait_for  # noqa: E402
+from tests.support.fleet import FleetSpec  # noqa: E402
+from tests.support.fleet_net import fleet_hosts  # noqa: E402
+from tests.support.processes import Processes, manage, procfile, production_env, wait_for  # noqa: E402
 
 SIZE_FACTOR = (50 + 2 * 10 + 7 * 1) / 10  # mean size of an environment, in small ones
 

@@ -16,7 +16,7 @@ to today would show an empty page). Prints one table. Report pages in three colu
 - `report cold`: the report cache emptied before each request (summaries computed);
 - `page rendered`: summaries cached, the page rendered (how pages were served before they
   were kept: the issue's "cached 43 ms");
-- `page kept`: frame and body kept (`reports.page_cache`), what a member's second request
+- `page kept`: frame and body kept (`reports.pages.page_cache`), what a member's second request
   costs.
 
 Search forms (no cache in play): the explorer (`search`), the Talkover-compatible listing and

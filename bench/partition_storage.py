@@ -1,4 +1,5 @@
-"""Calls storage, partitioned by month (sync/partitions.py) vs one plain table, as the mirror grows.
+"""Calls storage, partitioned by month (sync/partitions/ddl.py) vs one plain table, as the mirror
+grows.
 
     python bench/partition_storage.py [--max 10000000] [--sample 20000] [--keep]
     python bench/partition_storage.py --convert 1000000     # migration 0013_h28a's time
@@ -6,7 +7,7 @@
 Needs a PostgreSQL server: DATABASE_URL names it (its database part is replaced); each
 layout gets its own scratch database, `<name>_bench_plain` and `<name>_bench_partitioned`
 (e.g. sb_h28a_bench_plain), created by `migrate` (the plain one converted back by
-`sync.partition_convert.to_plain`) and dropped at the end unless `--keep`. One layout at a
+`sync.partitions.convert.to_plain`) and dropped at the end unless `--keep`. One layout at a
 time, so the disk holds one of them at once (10M calls: about 15 GB).
 
 At each size (100k, 1M, 10M calls; `--max 1000000` stops at 1M) the table is filled by SQL
@@ -145,8 +146,8 @@ def run_layout(layout: str, sizes: list[int], sample: int) -> list[dict]:
     from django.db import connection
 
     from portal.models import Environment, Organization
-    from sync import partitions
-    from sync.partition_convert import to_plain
+    from sync.partitions import ddl as partitions
+    from sync.partitions.convert import to_plain
     from sync.rollups import local_days_of, refresh_rollups
 
     call_command("migrate", verbosity=0)
@@ -199,7 +200,7 @@ def run_conversion(calls: int) -> list[dict]:
     from django.db import connection, transaction
 
     from portal.models import Environment, Organization
-    from sync.partition_convert import to_partitioned, to_plain
+    from sync.partitions.convert import to_partitioned, to_plain
 
     call_command("migrate", verbosity=0)
     with connection.cursor() as cursor:

@@ -45,9 +45,10 @@ from django.db import connection  # noqa: E402
 
 from portal.models import Environment, Organization  # noqa: E402
 from reports.scope import build_scope, calls_report  # noqa: E402
-from sync import partitions  # noqa: E402
-from sync.models import Agent, AgentDayRollup, CallRollup, Stream, StreamState  # noqa: E402
+from sync.models import Agent, AgentDayRollup, CallRollup, StreamState  # noqa: E402
+from sync.partitions import ddl as partitions  # noqa: E402
 from sync.rollups import refresh_rollups  # noqa: E402
+from sync.stream_names import Stream  # noqa: E402
 
 DAYS = 180
 REPORT_DAYS = 90
@@ -93,7 +94,7 @@ def load_calls(env: Environment, size: int) -> None:
     first_day = LAST_DAY - timedelta(days=DAYS - 1)
     statuses, status_weights = zip(*STATUSES, strict=True)
     now = datetime.now(UTC)
-    # PostgreSQL: the months' partitions (sync/partitions.py), as the sync makes them.
+    # PostgreSQL: the months' partitions (sync/partitions/ddl.py), as the sync makes them.
     partitions.ensure((first_day + timedelta(days=d), 0) for d in range(-1, DAYS + 1))
     started = time.perf_counter()
     with connection.cursor() as cursor:

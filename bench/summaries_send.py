@@ -37,8 +37,8 @@ from reports.summaries.dispatch import dispatch  # noqa: E402
 from reports.summaries.figures import build_summary  # noqa: E402
 from reports.summaries.render import build_message  # noqa: E402
 from reports.summaries.schedule import Period  # noqa: E402
-from tests.factories import make_agents, make_callback_days, make_calls  # noqa: E402
-from tests.summaries_support import free_port  # noqa: E402
+from tests.support.factories import make_agents, make_callback_days, make_calls  # noqa: E402
+from tests.support.summaries_support import free_port  # noqa: E402
 
 RUN = datetime(2026, 11, 23, 11, 0, tzinfo=UTC)  # Monday 08:00 in Sao Paulo
 WEEK = Period(date(2026, 11, 16), date(2026, 11, 22))

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from importlib import import_module
+
 from django.apps import AppConfig
 from django.contrib.admin import apps as admin_apps
 from django.utils.translation import gettext_lazy as _
@@ -14,9 +16,9 @@ class PortalConfig(AppConfig):
 
         from portal import (
             db_deadline,
-            lockout,  # noqa: F401  (logs every login lockout)
             schema,  # noqa: F401  (registers the OpenAPI auth extension)
         )
+        from portal.auth import lockout  # noqa: F401  (logs every login lockout)
 
         connection_created.connect(db_deadline.install, dispatch_uid="portal.db_deadline")
         self.declare_tenancy()
@@ -26,7 +28,8 @@ class PortalConfig(AppConfig):
         """How portal's models (and the user model) reach their organisation."""
         from django.contrib.auth import get_user_model
 
-        from portal import models, tenancy
+        from portal import models
+        from portal.tenancy import registry as tenancy
 
         tenancy.register(models.Organization, path="pk")
         tenancy.register(models.Membership, models.Environment, models.Invitation,
@@ -37,7 +40,13 @@ class PortalConfig(AppConfig):
 
 
 class PortalAdminConfig(admin_apps.AdminConfig):
-    """django.contrib.admin with `portal.admin_site.SwitchboardAdminSite` as `admin.site`."""
+    """django.contrib.admin with `portal.admin.site.SwitchboardAdminSite` as `admin.site`."""
 
     default = False
-    default_site = "portal.admin_site.SwitchboardAdminSite"
+    default_site = "portal.admin.site.SwitchboardAdminSite"
+
+    def ready(self) -> None:
+        super().ready()
+        # Portal's registrations (organisations, environments, members, tokens, the audit log,
+        # django-axes' attempts): see portal/admin/__init__.py for why they are not there.
+        import_module("portal.admin.organizations")

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal import crypto, upstream_url
-from portal.tenancy import StrictTenantManager, TenantManager
+from portal.tenancy.registry import StrictTenantManager, TenantManager
 
 
 def validate_timezone(value: str) -> None:
@@ -30,7 +30,7 @@ class CallRetention(models.IntegerChoices):
     """How long an organisation keeps its mirrored calls: a fixed set of tiers, in months.
 
     A fixed set because on PostgreSQL every tier is a sub-partition of each month of calls
-    (`sync.partitions`): a tier's old month is dropped whole, never row by row, and the number
+    (`sync.partitions.ddl`): a tier's old month is dropped whole, never row by row, and the number
     of partitions follows the tiers, not the number of organisations.
     """
 
@@ -50,7 +50,8 @@ class Organization(models.Model):
                                 verbose_name=_("timezone"))
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
     # Calls older than this many whole months are dropped with their month's partition
-    # (PostgreSQL; `sync.retention`). `call_retention_pending`: set when the tier changed,
+    # (PostgreSQL; `sync.partitions.retention`). `call_retention_pending`: set when the tier
+    # changed,
     # cleared once every call of the organisation sits in the new tier's partitions.
     call_retention_months = models.PositiveSmallIntegerField(
         _("call retention"), choices=CallRetention.choices, default=CallRetention.FOREVER,
@@ -180,11 +181,11 @@ class Environment(models.Model):
     # Bumped by every sync that changed the mirror; report cache keys include it.
     data_version = models.PositiveBigIntegerField(default=0, verbose_name=_("data version"))
     # Calls that started before this instant were dropped by the organisation's retention
-    # (`sync.retention`): reports name those days as not mirrored, never as zero.
+    # (`sync.partitions.retention`): reports name those days as not mirrored, never as zero.
     calls_dropped_before = models.DateTimeField(null=True, blank=True, editable=False,
                                                 verbose_name=_("calls dropped before"))
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
-    # Talkover webhooks as sync triggers (`sync.webhook_receiver`): the unguessable key of the
+    # Talkover webhooks as sync triggers (`sync.webhooks.receiver`): the unguessable key of the
     # hook URL (made on first use) and the signing secret, encrypted like the token and
     # write-only (shown once, then only as a hint). What the last registration on the
     # upstream's agents said is kept per agent for the settings page.

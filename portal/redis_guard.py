@@ -10,7 +10,7 @@ not optional and do not come here: a sync that loses Redis fails (sync/cache_err
 This module is the only door to the cache for optional reads and writes: `cache_get` and `cache_set`
 below. No other module imports `django.core.cache` except the few that must see a failure
 (locks, budgets, the readiness check) or guard it themselves (throttles);
-tests/test_redis_degrade.py keeps that list closed, so a new `cache.get` elsewhere fails a
+tests/portal/test_redis_degrade.py keeps that list closed, so a new `cache.get` elsewhere fails a
 test instead of answering 500 the day Redis is down.
 """
 from __future__ import annotations

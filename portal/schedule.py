@@ -32,7 +32,8 @@ BEAT_SCHEDULE = {
         "schedule": crontab(minute="*/5"),
         "options": {"expires": 240, "queue": "alerts"},
     },
-    # PostgreSQL call partitions (sync/partitions.py, sync/retention.py): create the months
+    # PostgreSQL call partitions (sync/partitions/ddl.py, sync/partitions/retention.py): create
+    # the months
     # ahead, finish organisations' retention moves, drop months a tier no longer keeps.
     # Daily; a missed day is harmless (months are created CALL_PARTITIONS_AHEAD ahead).
     "maintain-call-partitions": {

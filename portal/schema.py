@@ -7,7 +7,7 @@ from portal.bounds import ID_MAX
 
 
 class ApiTokenScheme(OpenApiAuthenticationExtension):
-    target_class = "portal.authentication.ApiTokenAuthentication"
+    target_class = "portal.auth.authentication.ApiTokenAuthentication"
     name = "ApiToken"
 
     def get_security_definition(self, auto_schema):
@@ -22,7 +22,7 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
 # --- Error responses every operation really answers (schema post-processing hook) ----------
 # Views document their success shape (and the compatible API its own 401/404/422 envelope);
 # the errors DRF and Django answer for every operation are added here, in one place, so
-# clients and `tests/test_api_contract.py` (Schemathesis) can rely on the documented codes.
+# clients and `tests/e2e/test_api_contract.py` (Schemathesis) can rely on the documented codes.
 
 ERROR_COMPONENT = "ApiError"
 ERROR_SCHEMA = {

@@ -308,7 +308,7 @@ STORAGES = {
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "portal.authentication.ApiTokenAuthentication",
+        "portal.auth.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -354,18 +354,18 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_REDIRECT_EXEMPT = [r"^healthz/?$", r"^readyz/?$"]
 X_FRAME_OPTIONS = "DENY"
 
-# --- Brute force (django-axes; portal/lockout.py) -------------------------------------------
+# --- Brute force (django-axes; portal/auth/lockout.py) -------------------------------------------
 # Portal and admin login: after LOGIN_FAILURE_LIMIT failures for one username, that username
 # is locked out for LOGIN_COOLOFF_MINUTES (a 429 page that says so); an IP address only after
-# LOGIN_ADDRESS_USERNAME_LIMIT different usernames failed from it (portal/lockout.py), so one
+# LOGIN_ADDRESS_USERNAME_LIMIT different usernames failed from it (portal/auth/lockout.py), so one
 # client cannot lock out everyone behind a shared proxy. Password-reset requests are limited
-# too (portal/password_reset.py).
+# too (portal/auth/password_reset.py).
 AXES_FAILURE_LIMIT = int(env_str("LOGIN_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = timedelta(minutes=int(env_str("LOGIN_COOLOFF_MINUTES", "15")))
 AXES_LOCKOUT_PARAMETERS = ["username"]
-AXES_HANDLER = "portal.lockout.AccountLockoutHandler"
+AXES_HANDLER = "portal.auth.lockout.AccountLockoutHandler"
 LOGIN_ADDRESS_USERNAME_LIMIT = int(env_str("LOGIN_ADDRESS_USERNAME_LIMIT", "20"))
-# axes warns that addresses are not counted: portal/lockout.py counts them (usernames per IP).
+# axes warns that addresses are not counted: portal/auth/lockout.py counts them (usernames per IP).
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
@@ -416,7 +416,7 @@ SYNC_BUDGET_MAX_WAIT = float(env_str("SYNC_BUDGET_MAX_WAIT") or SYNC_BUDGET_WIND
 # less those still waiting there (the longest due first: sync/tasks.py).
 SYNC_DISPATCH_SECONDS = DISPATCH_SECONDS
 SYNC_DISPATCH_BATCH = int(env_str("SYNC_DISPATCH_BATCH", "1000"))
-# PostgreSQL call partitions (sync/partitions.py, docs/partitioning.md): months created ahead
+# PostgreSQL call partitions (sync/partitions/ddl.py, docs/partitioning.md): months created ahead
 # of today by the daily maintenance and by `migrate`, and months before today `migrate`
 # creates on a fresh database (the sync creates any other month it writes).
 CALL_PARTITIONS_AHEAD = int(env_str("CALL_PARTITIONS_AHEAD", "3"))

@@ -8,8 +8,10 @@ from django.templatetags.static import static
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from portal import health, invitations, password_reset, views
-from portal.login_forms import LoginForm
+from portal import health
+from portal.auth import invitations, password_reset
+from portal.auth.login_forms import LoginForm
+from portal.pages import views
 
 
 def favicon(request: HttpRequest) -> HttpResponseRedirect:
@@ -27,19 +29,19 @@ urlpatterns = [
          name="password_reset"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("invitations/<str:token>/", invitations.invitation_accept, name="invitation-accept"),
-    path("o/<slug:org_slug>/settings/", include("portal.org_urls")),
+    path("o/<slug:org_slug>/settings/", include("portal.pages.org_urls")),
     path("o/<slug:org_slug>/", include("reports.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
-    path("api/v1/", include("reports.api_urls")),
+    path("api/v1/", include("reports.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # Swagger UI from our own static files (drf-spectacular-sidecar), its start-up script
     # served by the same view (`?script`): no other host, no inline script, the site's CSP.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"),
          name="api-docs"),
-    path("hooks/", include("sync.hook_urls")),
+    path("hooks/", include("sync.webhooks.urls")),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
-    path("", include("reports.subscription_urls")),
+    path("", include("reports.summaries.urls")),
     path("", include("reports.alerts.urls")),
 ]

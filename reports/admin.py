@@ -1,5 +1,5 @@
 """Admin for emailed summaries: subscriptions (with "send test now") and the delivery log
-(with "re-send failed"). Scoped like every admin by `portal.admin_base.TenantAdminMixin`:
+(with "re-send failed"). Scoped like every admin by `portal.admin.base.TenantAdminMixin`:
 staff see only organisations they administer; deliveries are read-only records.
 """
 from __future__ import annotations
@@ -13,15 +13,16 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
 from portal import audit
-from portal.admin_base import TenantAdminMixin, TenantModelAdmin
+from portal.admin.base import TenantAdminMixin, TenantModelAdmin
 
 # The alerts' and saved views' admins live with them; Django imports this module only, so it
 # names theirs (registering them with the admin site).
 from reports.alerts import admin as alerts_admin
-from reports.models import DeliveryStatus, ReportDelivery, ReportSubscription
+from reports.models import ReportDelivery, ReportSubscription
 from reports.saved_views import admin as saved_views_admin
 from reports.summaries.actions import resend, send_test
 from reports.summaries.dispatch import send_claimed
+from reports.summaries.models import DeliveryStatus
 
 
 class DeliveryInline(TenantAdminMixin, admin.TabularInline):

@@ -15,8 +15,8 @@ class ReportsConfig(AppConfig):
 
     @staticmethod
     def declare_tenancy() -> None:
-        """How the reading side's models reach their organisation (portal.tenancy)."""
-        from portal import tenancy
+        """How the reading side's models reach their organisation (portal.tenancy.registry)."""
+        from portal.tenancy import registry as tenancy
         from reports.models import (
             AlertEvent,
             AlertRule,

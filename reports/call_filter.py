@@ -4,7 +4,7 @@ Four faces list raw calls, and each used to write its own filter (and they disag
 
 - the calls explorer reads its page parameters with `CallFilter` (a FilterSet: validation,
   labels and choices only) and lists `filter_calls(filterset.criteria())`;
-- the Talkover-compatible listing (`reports.talkover_listing`) checks Talkover's parameters
+- the Talkover-compatible listing (`reports.talkover.listing`) checks Talkover's parameters
   its own way (its names, envelope and 422 words) and lists `filter_calls(...)`;
 - the report queries' drill-down (`reports.queries.calls_in_range`, the one-day hours of
   `reports.queries.hourly`) and the alerts' hour windows (`reports.alerts.metrics`);
@@ -39,7 +39,8 @@ from reports.days import DEFAULT_PRESET, PRESETS, DayFilter, preset_range, range
 from reports.provider_fields import any_sends
 from reports.transcript_search import filter_transcripts
 from reports.vocabulary import AGENT, END, ENV, RANGE, START, common_names
-from sync.models import Agent, Call, CallStatus, Direction
+from sync.models import Agent, Call
+from sync.models.core import CallStatus, Direction
 from sync.rollups import local_day_bounds
 
 # The report's status groups, as the explorer's `outcome` filter names them.

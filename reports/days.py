@@ -13,7 +13,7 @@ range with `range_problems`, so they accept and refuse the same things:
 
 Each refusal has a code (`invalid`, `out_of_bounds`, `reversed`, `too_long`, `required`) and
 the portal's words; a face with its own wording (the Talkover-compatible API,
-`reports.talkover_compat.talkover_words`) maps the code to its words.
+`reports.talkover.compat.talkover_words`) maps the code to its words.
 """
 from __future__ import annotations
 

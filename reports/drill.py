@@ -27,8 +27,8 @@ from reports.call_filter import NO_AGENT, OUTCOMES
 CALLBACKS_WHY_NOT = _("Not linked to calls: Talkover reports callbacks as daily counts, "
                       "without saying which calls they are.")
 # A link to a call's page carries the call's start (`at`): on PostgreSQL calls are
-# partitioned by month of their start (sync/partitions.py), so the page then reads one
-# month's index instead of asking every month for the id (reports.views.calls).
+# partitioned by month of their start (sync/partitions/ddl.py), so the page then reads one
+# month's index instead of asking every month for the id (reports.pages.calls).
 AT = "at"
 
 
@@ -89,7 +89,7 @@ class Drill:
     `reverse()` + `urlencode()` each was two thirds of its time.
 
     `url(**narrow)` is exactly `explorer_url(slug, explorer_params(scope, **narrow))`, the
-    rule's reference spelling (tests/test_drill_links.py holds them equal).
+    rule's reference spelling (tests/reports/test_drill_links.py holds them equal).
     """
 
     def __init__(self, org_slug: str, scope: Any) -> None:

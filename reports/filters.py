@@ -8,7 +8,8 @@ import django_filters
 from django import forms
 from django.db.models import Q, QuerySet
 
-from sync.models import Agent, Direction
+from sync.models import Agent
+from sync.models.core import Direction
 
 
 class StrictNullBooleanField(forms.NullBooleanField):

@@ -1,20 +1,13 @@
-"""Organisation report pages, mounted under /o/<org_slug>/ by portal/urls.py."""
+"""Organisation report pages (reports/pages/urls.py) and saved views, mounted under
+/o/<org_slug>/ by portal/urls.py."""
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import include, path
 
 from reports.saved_views import views as saved_views
-from reports.views import breakdowns, calls, dashboard, quality, sync_status
 
 urlpatterns = [
-    path("", dashboard.dashboard, name="dashboard"),
-    path("calls/", calls.call_list, name="calls"),
-    path("calls/<int:call_id>/", calls.call_detail, name="call-detail"),
-    path("callbacks/", breakdowns.callbacks, name="callbacks"),
-    path("agents/", breakdowns.agents, name="agents"),
-    path("quality/", quality.quality, name="quality"),
-    path("sync/", sync_status.sync_status, name="sync-status"),
-    path("sync/<int:env_id>/now/", sync_status.sync_now, name="sync-now"),
+    path("", include("reports.pages.urls")),
     path("views/", saved_views.view_list, name="saved-views"),
     path("views/save/", saved_views.view_save, name="saved-view-save"),
     path("views/<int:pk>/", saved_views.view_open, name="saved-view-open"),

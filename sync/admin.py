@@ -13,8 +13,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
-from portal.admin_base import ReadOnlyTenantAdmin, administered_environment_ids
-from portal.admin_paginator import EstimatedCountPaginator
+from portal.admin.base import ReadOnlyTenantAdmin, administered_environment_ids
+from portal.admin.paginator import EstimatedCountPaginator
 from portal.models import Environment
 from sync.models import (
     Agent,

@@ -23,8 +23,9 @@ class SyncConfig(AppConfig):
 
     @staticmethod
     def declare_tenancy() -> None:
-        """Every mirrored row belongs to its environment's organisation (portal.tenancy)."""
-        from portal import tenancy
+        """Every mirrored row belongs to its environment's organisation (`portal.tenancy.registry`).
+        """
+        from portal.tenancy import registry as tenancy
         from sync.models import (
             Agent,
             AgentDayRollup,

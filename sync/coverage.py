@@ -10,7 +10,7 @@ count it as zero.
   completeness ledger (`sync.ledger`) says disagrees with the upstream's count (kept in the
   cursor's `disagree`) is partial while it is re-read.
 - Calls before the environment's `calls_dropped_before` were dropped by the organisation's
-  retention (`sync.retention`): those days are missing, and named as dropped
+  retention (`sync.partitions.retention`): those days are missing, and named as dropped
   (`dropped_by_environment`), whatever was read.
 - Origins AI calls re-read every configured agent's whole history on each run: everything
   that started before the cursor's `read_at` is mirrored.
@@ -35,7 +35,8 @@ from enum import StrEnum
 from django.utils import timezone
 
 from portal.models import Environment, Provider
-from sync.models import CallbackDay, Stream, StreamState
+from sync.models import CallbackDay, StreamState
+from sync.stream_names import Stream
 
 
 class DayState(StrEnum):
@@ -53,7 +54,7 @@ class Window:
     # UTC days whose last check found calls the mirror lacks (the completeness ledger,
     # `sync.ledger`): being re-read, so a local day touching one is partial.
     disagree: tuple[date, ...] = ()
-    # Calls that started before this were dropped by retention (`sync.retention`).
+    # Calls that started before this were dropped by retention (`sync.partitions.retention`).
     dropped_before: datetime | None = None
 
     def dropped(self, first: datetime) -> bool:

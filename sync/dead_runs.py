@@ -29,7 +29,8 @@ from django.utils import timezone
 
 from portal.models import Environment
 from sync.locks import EnvironmentLock, lock_ttl
-from sync.models import RunStatus, SyncRun
+from sync.models import SyncRun
+from sync.models.core import RunStatus
 
 
 def stale_after() -> timedelta:

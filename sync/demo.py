@@ -11,7 +11,7 @@ from typing import IO
 
 from portal.models import Environment, EnvironmentStatus, Organization, Provider
 from sync.engine import SyncOutcome, sync_environment
-from sync.models import Trigger
+from sync.models.core import Trigger
 from sync.progress import TqdmProgress
 from sync.simulator import Simulator, SimulatorConfig, SimulatorServer
 

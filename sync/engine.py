@@ -22,7 +22,8 @@ from sync import dead_runs
 from sync.budget import BudgetExhausted
 from sync.cache_errors import CACHE_ERRORS, UNAVAILABLE, is_cache_error
 from sync.locks import environment_lock
-from sync.models import RunStatus, SyncRun, Trigger
+from sync.models import SyncRun
+from sync.models.core import RunStatus, Trigger
 from sync.progress import NullProgress, Progress
 from sync.providers.errors import AuthError, UpstreamError
 from sync.providers.registry import provider_for

@@ -13,7 +13,8 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from portal.models import Environment, EnvironmentStatus, Organization
-from sync.models import RunStatus, SyncRun
+from sync.models import SyncRun
+from sync.models.core import RunStatus
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ def health_of(environments) -> list[EnvironmentHealth]:
 def environment_health(request: HttpRequest) -> dict:
     """Context processor: the frame's environment chips for the page's organisation.
 
-    `portal.pages.render_org_page` sets `request.organization`; other pages get nothing.
+    `portal.pages.pages.render_org_page` sets `request.organization`; other pages get nothing.
     """
     organization = getattr(request, "organization", None)
     if organization is None:

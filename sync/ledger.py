@@ -12,9 +12,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from django.db.models import Count, Max
 
 from portal.models import Environment
-from sync.ledger_models import CallDayLedger
-from sync.models import Call, Stream
-from sync.quarantine_models import RejectedRecord
+from sync.models import Call
+from sync.models.ledger import CallDayLedger
+from sync.models.quarantine import RejectedRecord
+from sync.stream_names import Stream
 
 
 def day_bounds(day: date) -> tuple[datetime, datetime]:

@@ -15,7 +15,7 @@ from django.db import transaction
 
 from portal.models import Environment
 from sync.models import Call
-from sync.quality_models import LATENCY_BUCKET_COUNT, LATENCY_BUCKETS, QualityDayRollup
+from sync.models.quality import LATENCY_BUCKET_COUNT, LATENCY_BUCKETS, QualityDayRollup
 
 
 def latency_bucket(ms: int) -> int:

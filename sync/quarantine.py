@@ -19,7 +19,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from sync.quarantine_models import RejectedRecord
+from sync.models.quarantine import RejectedRecord
 from sync.run_context import RunContext
 
 logger = logging.getLogger("sync.quarantine")

@@ -17,18 +17,15 @@ from functools import cache
 from django.db import connection, transaction
 
 from portal.models import Environment, Provider
-from sync.models import (
+from sync.models import AgentDayRollup, Call, CallRollup, QualityDayRollup
+from sync.models.core import (
     ANSWERED_STATUSES,
     BUCKET_COUNT,
     DURATION_BUCKETS,
     FIGURE_COLUMNS,
     HOUR_COLUMNS,
     STATUS_COLUMNS,
-    AgentDayRollup,
-    Call,
-    CallRollup,
     Direction,
-    QualityDayRollup,
 )
 from sync.quality_rollups import refresh_quality
 

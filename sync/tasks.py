@@ -21,7 +21,7 @@ from portal.models import Environment, EnvironmentStatus
 from sync.dead_runs import fail_stale_runs
 from sync.engine import SyncOutcome
 from sync.engine import sync_environment as run_sync
-from sync.models import Trigger
+from sync.models.core import Trigger
 
 logger = logging.getLogger("sync.tasks")
 
@@ -181,12 +181,12 @@ WEBHOOK_ROUND_SECONDS = 2.0
 def webhook_sync(self, environment_id: int) -> dict:
     """A Talkover webhook arrived: sync the environment's calls of today (coalesced).
 
-    Events while it is queued ride on it (`sync.webhook_receiver`); events that arrive while
+    Events while it is queued ride on it (`sync.webhooks.receiver`); events that arrive while
     it reads make it run once more, so a call that ended mid-run is not left to the schedule.
     Another run holding the environment: retried shortly with a broker; in process the
     schedule's next run reads the change anyway.
     """
-    from sync.webhook_receiver import event_key, queued_key
+    from sync.webhooks.receiver import event_key, queued_key
 
     queued = queued_key(environment_id)
     env = Environment.objects.filter(pk=environment_id).first()
@@ -228,7 +228,7 @@ def webhook_sync(self, environment_id: int) -> dict:
 @shared_task(name="sync.register_webhooks", ignore_result=True)
 def register_webhooks(environment_id: int, base_url: str) -> dict:
     """Register the environment's hook URL (under `base_url`) on every upstream agent."""
-    from sync.webhook_register import register
+    from sync.webhooks.register import register
 
     env = Environment.objects.filter(pk=environment_id).first()
     if env is None:
@@ -240,7 +240,7 @@ def register_webhooks(environment_id: int, base_url: str) -> dict:
 def maintain_partitions() -> dict:
     """Daily (PostgreSQL): call partitions for the months ahead, organisations' pending
     retention moves, and the months a retention tier no longer keeps dropped whole."""
-    from sync.retention import maintain
+    from sync.partitions.retention import maintain
 
     return maintain()
 
@@ -249,6 +249,6 @@ def maintain_partitions() -> dict:
 def apply_call_retention(organization_id: int) -> dict:
     """An organisation's retention changed: move its calls to the new tier, drop what the
     new tier no longer keeps (the daily maintenance finishes a move that had to wait)."""
-    from sync.retention import apply
+    from sync.partitions.retention import apply
 
     return apply(organization_id)

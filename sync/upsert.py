@@ -19,8 +19,8 @@ from django.db import connection, models
 from django.utils import timezone
 
 from portal.models import Environment
-from sync import partition_upsert
 from sync.fast_json import canonical_text
+from sync.partitions import upsert as partition_upsert
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +95,7 @@ def upsert_keys(model: type[models.Model], environment: Environment, rows: list[
         defaults["last_changed_at"] = timezone.now()
     full = [{**defaults, **row} for row in unique.values()]
     if connection.vendor == "postgresql":
-        # Partitioned calls: the database's key has the partition key (sync.partition_upsert).
+        # Partitioned calls: the database's key has the partition key (sync.partitions.upsert).
         keyed = partition_upsert.prepare(model, environment, full)
         return copy_upsert(model, full, ["environment", key, *keyed], update_fields, key,
                            staged=staged)

@@ -1,4 +1,5 @@
-"""Shared fixtures: the fixed cast (alice owner of A, bob viewer in A, carol owner of B)."""
+"""Shared fixtures: the fixed cast (alice owner of A, bob viewer in A, carol owner of B), built
+here once; the admin `world` and the resolver walk's `rich_world` build on it."""
 from __future__ import annotations
 
 import os
@@ -8,7 +9,11 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from portal.models import Environment, Membership, Organization, Role
+from portal.models import Environment, Organization, Role
+from tests.support.admin_world import World, build_world
+from tests.support.browser import launched_chromium
+from tests.support.cast import make_env, make_member
+from tests.support.routes import enrich
 
 # A suite started in the background (CI, `make test &`) inherits SIGINT ignored, and exec keeps
 # that for every child: the commands the tests stop with Ctrl-C (runserver, simulate_upstream,
@@ -36,7 +41,7 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(autouse=True)
 def _tasks_inline(settings):
     # A test's data lives in a transaction another thread cannot see: without a broker,
-    # queued tasks run inline here. Background mode is walked by tests/test_newcomer.py.
+    # queued tasks run inline here. Background mode is walked by tests/e2e/test_newcomer.py.
     settings.TASKS_IN_BACKGROUND = False
 
 
@@ -84,19 +89,6 @@ def _clean_cache(request):
     cache.clear()
 
 
-def make_user(django_user_model, username: str):
-    return django_user_model.objects.create_user(
-        username=username, email=f"{username}@example.com", password=f"{username}-pw-123"
-    )
-
-
-def make_env(org: Organization, name: str, token: str, **fields) -> Environment:
-    env = Environment(organization=org, name=name, **fields)
-    env.set_token(token)
-    env.save()
-    return env
-
-
 @pytest.fixture
 def org_a(db) -> Organization:
     return Organization.objects.create(slug="org-a", name="Org A", timezone="America/Sao_Paulo")
@@ -109,28 +101,36 @@ def org_b(db) -> Organization:
 
 @pytest.fixture
 def alice(django_user_model, org_a):
-    user = make_user(django_user_model, "alice")
-    Membership.objects.create(user=user, organization=org_a, role=Role.OWNER)
-    return user
+    return make_member(django_user_model, "alice", org_a, Role.OWNER)
 
 
 @pytest.fixture
 def bob(django_user_model, org_a):
-    user = make_user(django_user_model, "bob")
-    Membership.objects.create(user=user, organization=org_a, role=Role.VIEWER)
-    return user
+    return make_member(django_user_model, "bob", org_a, Role.VIEWER)
 
 
 @pytest.fixture
 def carol(django_user_model, org_b):
-    user = make_user(django_user_model, "carol")
-    Membership.objects.create(user=user, organization=org_b, role=Role.OWNER)
-    return user
+    return make_member(django_user_model, "carol", org_b, Role.OWNER)
 
 
 @pytest.fixture
 def cast(alice, bob, carol) -> dict:
     return {"alice": alice, "bob": bob, "carol": carol}
+
+
+@pytest.fixture
+def world(django_user_model, cast, env_a, env_b) -> World:
+    """The cast made staff, a superuser and one object of every admin-registered model in each
+    organisation (tests/support/admin_world.py)."""
+    return build_world(django_user_model, cast, env_a, env_b)
+
+
+@pytest.fixture
+def rich_world(world) -> World:
+    """The admin world plus org A's invitation, subscription markers and sample ids for every
+    route parameter (tests/support/routes.py)."""
+    return enrich(world)
 
 
 @pytest.fixture
@@ -211,7 +211,13 @@ def upstream():
     Yields (server, tokens): `server.talkover_url` / `server.origins_url`, and the bearer
     token per simulated workspace ("acme-sales" Talkover, "origins-demo" Origins AI).
     """
-    from tests.sync_support import served, small_config
+    from tests.support.sync_support import served, small_config
 
     with served(small_config(days=1, calls_per_day=5)) as (sim, server):
         yield server, sim.tokens
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """A headless chromium for the browser tests (tests/support/browser.py)."""
+    yield from launched_chromium()

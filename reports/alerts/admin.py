@@ -8,7 +8,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
-from portal.admin_base import TenantAdminMixin, TenantModelAdmin
+from portal.admin.base import TenantAdminMixin, TenantModelAdmin
 from reports.alerts.models import AlertEvent, AlertRule
 from reports.alerts.webhook_fields import WebhookFieldsMixin
 

@@ -14,10 +14,10 @@ from django.db import transaction
 from rest_framework import exceptions, mixins, serializers
 from rest_framework.filters import OrderingFilter
 
-from portal.access import environments_for_user, membership_for
-from portal.api import TenantScopedViewSet
 from portal.bounds import BoundedPrimaryKeyRelatedField, as_id
 from portal.models import Environment, Role
+from portal.tenancy.access import environments_for_user, membership_for
+from portal.tenancy.api import TenantScopedViewSet
 from reports.alerts.models import AlertEvent, AlertRule
 from reports.alerts.validation import rule_errors
 

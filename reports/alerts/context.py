@@ -13,7 +13,7 @@ from reports.alerts.models import AlertRule, BannerDismissal, RuleState
 
 def firing_alerts(request: HttpRequest) -> dict:
     """Enabled rules of the page's organisation that are firing (read only if the page
-    shows the banner; `portal.pages.render_org_page` sets `request.organization`)."""
+    shows the banner; `portal.pages.pages.render_org_page` sets `request.organization`)."""
     organization = getattr(request, "organization", None)
     if organization is None:
         return {}

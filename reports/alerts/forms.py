@@ -10,13 +10,13 @@ from django import forms
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
-from portal.forms import choices_of
 from portal.models import Organization
+from portal.pages.forms import choices_of
 from reports.alerts.models import AlertRule
 from reports.alerts.validation import rule_errors
 from reports.alerts.webhook_fields import WebhookFieldsMixin
 from reports.languages import member_language
-from reports.subscription_forms import parse_addresses
+from reports.summaries.forms import parse_addresses
 from sync.models import Agent
 
 

@@ -18,7 +18,8 @@ from portal.models import Environment, EnvironmentStatus
 from reports.alerts.models import CALLBACK_METRICS, Metric
 from reports.alerts.windows import Span
 from reports.call_filter import CallCriteria, filter_calls
-from sync.models import ANSWERED_STATUSES, AgentDayRollup, CallbackDay, CallStatus
+from sync.models import AgentDayRollup, CallbackDay
+from sync.models.core import ANSWERED_STATUSES, CallStatus
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Alert rules and their history (registered with the `reports` app via reports/models.py)."""
+"""Alert rules and their history (models of the `reports` app, named in reports/models/)."""
 from __future__ import annotations
 
 import secrets
@@ -8,10 +8,11 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from portal import crypto, tenancy
+from portal import crypto
 from portal.bounds import StorableDateTimeField
 from portal.models import Environment, Organization
-from portal.tenancy import StrictTenantManager
+from portal.tenancy import registry as tenancy
+from portal.tenancy.registry import StrictTenantManager
 
 
 class Metric(models.TextChoices):

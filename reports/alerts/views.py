@@ -1,4 +1,4 @@
-"""Settings pages for alert rules: members read, owners and admins write (portal.access)."""
+"""Settings pages for alert rules: members read, owners and admins write (portal.tenancy.access)."""
 from __future__ import annotations
 
 import logging
@@ -16,9 +16,9 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from portal import audit
-from portal.access import WRITE_METHODS, org_page
 from portal.models import Role
-from portal.pages import render_org_page
+from portal.pages.pages import render_org_page
+from portal.tenancy.access import WRITE_METHODS, org_page
 from reports.alerts import actions
 from reports.alerts.actions import SNOOZE_LABELS
 from reports.alerts.evaluate import evaluate_rules

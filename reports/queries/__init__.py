@@ -15,7 +15,7 @@ Interface (stable; other branches depend on it)::
     as_jsonable(summary) -> dict                                  # JSON-ready, dates as ISO
 
 - `environments`: a list or queryset of `Environment` of ONE organisation (ValueError
-  otherwise). Scope it with `portal.access` first: these functions do not check access.
+  otherwise). Scope it with `portal.tenancy.access` first: these functions do not check access.
 - `start`, `end`: inclusive `date`s. Calls use organisation-local days; callbacks use the
   upstream's days. A range the rules of `reports.days` refuse (reversed, outside
   2000..2100) raises `ScopeError` (a ValueError); callers validate user input first

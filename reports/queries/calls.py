@@ -35,7 +35,8 @@ from reports.queries.histogram import percentile
 from reports.queries.hourly import HourPoint, hourly_points
 from reports.queries.rollup_sql import figures_per_agent, figures_per_day
 from sync.coverage import Coverage, DayState, calls_coverage
-from sync.models import ANSWERED_STATUSES, Agent, Call, CallStatus
+from sync.models import Agent, Call
+from sync.models.core import ANSWERED_STATUSES, CallStatus
 
 ANSWERED = {str(s) for s in ANSWERED_STATUSES}
 

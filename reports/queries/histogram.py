@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
-from sync.quality_models import LATENCY_BUCKETS
+from sync.models.quality import LATENCY_BUCKETS
 from sync.rollups import bucket_bounds
 
 

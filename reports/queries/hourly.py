@@ -18,7 +18,7 @@ from django.db.models.functions import ExtractHour
 from portal.models import Environment
 from reports.call_filter import CallCriteria, filter_calls
 from reports.queries.common import rate, resolve_environments
-from sync.models import ANSWERED_STATUSES, CallStatus
+from sync.models.core import ANSWERED_STATUSES, CallStatus
 
 _GROUPS = {str(CallStatus.NO_ANSWER): "no_answer", str(CallStatus.BUSY): "busy",
            str(CallStatus.FAILED): "failed",

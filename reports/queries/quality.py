@@ -23,7 +23,7 @@ from reports.days import check_range
 from reports.queries.common import days_in, resolve_environments
 from reports.queries.histogram import latency_bounds, percentile
 from sync.models import Agent, StreamState
-from sync.quality_models import LATENCY_BUCKET_COUNT, QualityDayRollup
+from sync.models.quality import LATENCY_BUCKET_COUNT, QualityDayRollup
 from sync.rollups import local_day_bounds
 
 COMPLETE, PARTIAL, MISSING = "complete", "partial", "missing"

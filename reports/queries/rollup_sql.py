@@ -11,7 +11,7 @@ status filter needs `CallRollup` (one row per day, agent, direction and status, 
 and hours in JSON arrays), where the only spellings that differ between PostgreSQL and
 SQLite are the JSON array items.
 
-A figure row is laid out as `sync.models.FIGURE_COLUMNS`: total, one count per status,
+A figure row is laid out as `sync.models.core.FIGURE_COLUMNS`: total, one count per status,
 inbound, outbound, talk time and longest talk (connected calls), then the connected calls'
 duration histogram.
 """
@@ -23,14 +23,13 @@ from functools import cache
 
 from django.db import connection
 
-from sync.models import (
+from sync.models import AgentDayRollup, CallRollup
+from sync.models.core import (
     ANSWERED_STATUSES,
     BUCKET_COUNT,
     FIGURE_COLUMNS,
     HOUR_COLUMNS,
     STATUS_COLUMNS,
-    AgentDayRollup,
-    CallRollup,
     Direction,
 )
 

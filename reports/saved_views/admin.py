@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
-from portal.admin_base import TenantModelAdmin
+from portal.admin.base import TenantModelAdmin
 from reports.saved_views.models import SavedView
 
 

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Organization
-from portal.tenancy import StrictTenantManager
+from portal.tenancy.registry import StrictTenantManager
 
 
 class ViewPage(models.TextChoices):

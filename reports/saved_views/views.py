@@ -1,7 +1,7 @@
 """Saved view pages: any member saves, opens, renames and deletes their own views; owners and
 admins share a view with the organisation (and may rename, unshare or delete shared ones).
 
-Every view is found through `request.tenant` (portal.access): another organisation's view
+Every view is found through `request.tenant` (portal.tenancy.access): another organisation's view
 and another member's private view are a 404.
 """
 from __future__ import annotations
@@ -13,9 +13,9 @@ from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 
 from portal import audit
-from portal.access import org_page
 from portal.models import Role
-from portal.pages import render_org_page
+from portal.pages.pages import render_org_page
+from portal.tenancy.access import org_page
 from reports.saved_views.forms import RenameForm, SavedViewForm
 from reports.saved_views.models import SavedView, visible_to
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from reports.models import DeliveryStatus, ReportDelivery, ReportSubscription
+from reports.models import ReportDelivery, ReportSubscription
 from reports.summaries.dispatch import send_claimed
+from reports.summaries.models import DeliveryStatus
 from reports.summaries.schedule import period_for_run
 from reports.summaries.send import FAILED, PENDING, UNKNOWN
 

@@ -19,7 +19,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from reports.models import DeliveryStatus, ReportDelivery, ReportSubscription
+from reports.models import ReportDelivery, ReportSubscription
+from reports.summaries.models import DeliveryStatus
 from reports.summaries.schedule import next_run_for, period_for_run
 from reports.summaries.send import deliver, recover_interrupted
 

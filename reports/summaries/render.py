@@ -9,8 +9,8 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.utils import translation
 
-from reports.csv import csv_lines, summary_rows
 from reports.drill import CALLBACKS_WHY_NOT
+from reports.exports import csv_lines, summary_rows
 from reports.models import ReportSubscription
 from reports.summaries.figures import Summary
 from reports.summaries.unsubscribe import unsubscribe_url
@@ -41,7 +41,7 @@ class SummaryMessage(EmailMultiAlternatives):
 
 
 def summary_csv(summary: Summary) -> str:
-    """The attachment: `reports.csv.summary_rows` as one CSV text."""
+    """The attachment: `reports.exports.summary_rows` as one CSV text."""
     return "".join(csv_lines(summary_rows(summary)))
 
 

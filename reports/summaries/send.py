@@ -15,8 +15,9 @@ from datetime import datetime, timedelta
 from django.core.mail import get_connection
 from django.utils import timezone
 
-from reports.models import DeliveryStatus, ReportDelivery
+from reports.models import ReportDelivery
 from reports.summaries.figures import build_summary
+from reports.summaries.models import DeliveryStatus
 from reports.summaries.render import build_message
 from reports.summaries.schedule import Period
 

@@ -16,7 +16,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from portal.templatetags.portal_tags import _int, percent
-from reports import drill, viewstate
+from reports import drill
+from reports.pages import viewstate
 
 register = template.Library()
 

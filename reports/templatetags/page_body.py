@@ -1,6 +1,6 @@
 """`{% page_body body %}…{% end_page_body %}`: a report page's body, kept rendered.
 
-`body` is a `reports.page_cache.PageBody` (or None: rendered every time). When the view found
+`body` is a `reports.pages.page_cache.PageBody` (or None: rendered every time). When the view found
 it kept, its HTML is sent as it is and the enclosed template is not rendered at all.
 """
 from __future__ import annotations

@@ -55,7 +55,7 @@ def delta_colour(delta) -> str:
 def recipient_status(status: str) -> str:
     """One recipient's delivery state in the reader's language ("unknown": the process
     stopped while sending, so whether the message left is not known)."""
-    from reports.models import DeliveryStatus
+    from reports.summaries.models import DeliveryStatus
 
     if status == "unknown":
         return _("Unknown (interrupted while sending)")

@@ -2,7 +2,7 @@
 
 `retention_months` is the sub-partition key (the organisation's retention tier). On
 PostgreSQL the existing `sync_call` is then converted in this migration's transaction by
-`sync.partition_convert` (copy a month at a time, swap names, rebuild every index including
+`sync.partitions.convert` (copy a month at a time, swap names, rebuild every index including
 the trigram GIN and partial full-text ones); the reverse converts it back. SQLite keeps one
 plain table: only the column is added there. Django's state is unchanged apart from the
 column: `id` stays the primary key and (environment, external_id) the natural key Django
@@ -14,7 +14,7 @@ from django.db import migrations, models
 def partition(apps, schema_editor) -> None:
     if schema_editor.connection.vendor != "postgresql":
         return
-    from sync.partition_convert import to_partitioned
+    from sync.partitions.convert import to_partitioned
 
     with schema_editor.connection.cursor() as cursor:
         to_partitioned(cursor)
@@ -23,7 +23,7 @@ def partition(apps, schema_editor) -> None:
 def unpartition(apps, schema_editor) -> None:
     if schema_editor.connection.vendor != "postgresql":
         return
-    from sync.partition_convert import to_plain
+    from sync.partitions.convert import to_plain
 
     with schema_editor.connection.cursor() as cursor:
         to_plain(cursor)

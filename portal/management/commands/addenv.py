@@ -11,8 +11,8 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from portal import audit, upstream_check
-from portal.forms import parse_agent_ids
 from portal.models import Environment, Organization, Provider
+from portal.pages.forms import parse_agent_ids
 
 
 class Command(BaseCommand):

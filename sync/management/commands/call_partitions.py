@@ -6,8 +6,8 @@ from collections import defaultdict
 from django.core.management.base import BaseCommand, CommandParser
 
 from portal.models import Organization
-from sync import partitions
-from sync.retention import first_kept_month, maintain
+from sync.partitions import ddl as partitions
+from sync.partitions.retention import first_kept_month, maintain
 
 
 class Command(BaseCommand):

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from portal.models import Environment
 from sync.cache_errors import UNAVAILABLE
 from sync.engine import SyncOutcome, sync_environment
-from sync.models import Trigger
+from sync.models.core import Trigger
 from sync.progress import NullProgress, TqdmProgress
 
 STREAM_ALIASES = {"agents": "agents", "calls": "calls", "callbacks": "callback_days",

@@ -4,7 +4,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from portal.models import Environment, Provider
-from sync.webhook_register import hook_url, register
+from sync.webhooks.register import hook_url, register
 
 
 class Command(BaseCommand):

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from portal.models import Environment
-from sync.models import CallStatus, Direction
+from sync.models.core import CallStatus, Direction
 from sync.providers.origins.quality import QUALITY_FIELDS, quality_columns
 from sync.providers.origins.shape import check_record
 from sync.providers.records import CALL_UPDATE_FIELDS, Rejected

@@ -25,7 +25,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sync import ledger
-from sync.ledger_models import CallDayLedger
+from sync.models.ledger import CallDayLedger
 
 SETTLING_HORIZON = timedelta(hours=2)
 RECONCILE_EVERY = timedelta(days=1)

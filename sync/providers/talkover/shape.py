@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sync.models import CallStatus, Direction
+from sync.models.core import CallStatus, Direction
 from sync.providers.validation import (
     INT_MAX,
     Rejected,

@@ -21,7 +21,8 @@ from django.utils import timezone
 
 from sync import ledger, quarantine
 from sync.call_writer import CallWriter, refresh_due
-from sync.models import Agent, CallbackDay, CallbackSourceDay, Trigger
+from sync.models import Agent, CallbackDay, CallbackSourceDay
+from sync.models.core import Trigger
 from sync.providers.prefetch import Prefetcher
 from sync.providers.records import AGENT_UPDATE_FIELDS, Rejected
 from sync.providers.talkover import incremental

@@ -1,0 +1,1 @@
+"""The portal's own HTML pages: organisations, members, settings, retention."""

@@ -1,0 +1,54 @@
+"""What every organisation page shows around its content: switcher, freshness, warnings.
+
+Views call `render_org_page` instead of `render`, so the header of every page states which
+organisation and environments it shows, when they last synced, and whether a sync failed.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from portal.models import Organization
+from portal.tenancy.access import membership_for, organizations_for_user
+
+LAST_ORG_SESSION_KEY = "last_org"
+
+
+def remember_organization(request: HttpRequest, organization: Organization) -> None:
+    """The organisation the member opened last (home goes there). Written only when it
+    changes: an assignment marks the session modified, and every page view then paid for a
+    session UPDATE in its own transaction."""
+    if request.session.get(LAST_ORG_SESSION_KEY) != organization.slug:
+        request.session[LAST_ORG_SESSION_KEY] = organization.slug
+
+
+def render_org_page(
+    request: HttpRequest,
+    organization: Organization,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status: int = 200,
+) -> HttpResponse:
+    """Render `template` with the organisation frame (switcher, freshness, warnings)."""
+    remember_organization(request, organization)
+    # The environment chips come from `sync.health.environment_health` (a context processor).
+    request.organization = organization
+    tenant = getattr(request, "tenant", None)  # set by portal.tenancy.access.org_page
+    if tenant is not None and tenant.organization.pk == organization.pk:
+        membership = tenant.membership
+    else:
+        membership = membership_for(request.user, organization)
+    frame = {
+        "org": organization,
+        "membership": membership,
+        "can_admin": membership is not None and membership.has_role("admin"),
+        "user_orgs": list(organizations_for_user(request.user).order_by("name")),
+    }
+    frame.update(context or {})
+    # Every time on an organisation's pages is shown in the organisation's timezone.
+    with timezone.override(organization.tzinfo):
+        return render(request, template, frame, status=status)

@@ -1,0 +1,155 @@
+"""The one place that decides what a user may see and do.
+
+Organisation pages are decorated with `org_page(min_role, methods)`, which resolves the
+organisation and the caller's membership once and hands the view `request.tenant` (scoped
+querysets, through the tenancy registry `portal.tenancy.registry`, as the API base and the admin
+mixin); the API goes through `portal.tenancy.api.TenantScopedViewSet`, which uses
+`organizations_for_user`. This module imports nothing from `sync/` or `reports/`.
+Another organisation's object is a 404 (we do not confirm it exists); a member whose role
+is too low gets a 403.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property, wraps
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.utils.translation import gettext as _
+
+from portal.models import Environment, Membership, Organization, Role
+from portal.tenancy import registry as tenancy
+
+
+def organizations_for_user(user) -> QuerySet[Organization]:
+    if not getattr(user, "is_authenticated", False):
+        return Organization.objects.none()
+    return Organization.objects.filter(memberships__user=user)
+
+
+def environments_for_user(user) -> QuerySet[Environment]:
+    return Environment.objects.for_organizations(organizations_for_user(user))
+
+
+def membership_for(user, organization: Organization) -> Membership | None:
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return Membership.objects.for_organization(organization).filter(user=user).first()
+
+
+def _require_role(membership: Membership | None, min_role: str) -> Membership:
+    if membership is None:
+        raise Http404(_("No such organisation."))
+    if not membership.has_role(min_role):
+        raise PermissionDenied(
+            _("Your role (%(role)s) cannot do this; it needs %(needed)s or above.")
+            % {"role": membership.role, "needed": min_role}
+        )
+    return membership
+
+
+def get_organization_for_user(user, slug: str, min_role: str = Role.VIEWER) -> Organization:
+    """The organisation `slug` if `user` belongs to it with at least `min_role`, else 404/403."""
+    org = Organization.objects.filter(slug=slug).first()
+    if org is None:
+        raise Http404(_("No such organisation."))
+    _require_role(membership_for(user, org), min_role)
+    return org
+
+
+def get_environment_for_user(user, environment_id: int, min_role: str = Role.VIEWER) -> Environment:
+    """The environment if `user` belongs to its organisation with at least `min_role`."""
+    env = Environment.objects.select_related("organization").filter(pk=environment_id).first()
+    if env is None:
+        raise Http404(_("No such environment."))
+    _require_role(membership_for(user, env.organization), min_role)
+    return env
+
+
+# --- Pages: one decorator resolves the organisation and the membership once ---------------
+
+READ_METHODS = ("GET", "HEAD")
+WRITE_METHODS = ("GET", "HEAD", "POST")
+
+
+@dataclass(frozen=True)
+class Tenant:
+    """What an organisation page may touch: the organisation, the caller's membership and
+    querysets already limited to the organisation. Set on `request.tenant` by `org_page`."""
+
+    organization: Organization
+    membership: Membership
+
+    @property
+    def can_admin(self) -> bool:
+        return self.membership.has_role(Role.ADMIN)
+
+    def has_role(self, role: str) -> bool:
+        return self.membership.has_role(role)
+
+    def require(self, role: str) -> None:
+        """403 unless the caller has `role` (for views where only POST needs a higher role)."""
+        _require_role(self.membership, role)
+
+    @property
+    def environments(self) -> QuerySet[Environment]:
+        return Environment.objects.for_organization(self.organization)
+
+    @cached_property
+    def environment_ids(self) -> list[int]:
+        """The organisation's environment ids, read once per request: mirrored rows are
+        filtered on their own `environment_id` column with these (`portal.tenancy.registry`)."""
+        return list(self.environments.values_list("pk", flat=True))
+
+    def scoped(self, model: type[models.Model]) -> QuerySet:
+        """`model`'s rows of this organisation, as the tenancy registry says it reaches it
+        (any app's model: each app registers its own, so this module imports no other)."""
+        return tenancy.scope(model._default_manager.all(), self.organization,
+                             environment_ids=lambda: self.environment_ids)
+
+    def get(self, model: type[models.Model], **lookup) -> models.Model:
+        """One of this organisation's `model` rows, or 404 (another tenant's id included)."""
+        obj = self.scoped(model).filter(**lookup).first()
+        if obj is None:
+            raise Http404(_("Not found."))
+        return obj
+
+
+def resolve_tenant(user, slug: str, min_role: str = Role.VIEWER) -> Tenant:
+    """The caller's membership in organisation `slug`, in one query: 404 when there is
+    none (or no such organisation: we do not say which), 403 below `min_role`."""
+    membership = None
+    if getattr(user, "is_authenticated", False):
+        membership = (Membership.objects.select_related("organization")
+                      .filter(user=user, organization__slug=slug).first())
+    _require_role(membership, min_role)
+    return Tenant(organization=membership.organization, membership=membership)
+
+
+def org_page(min_role: str = Role.VIEWER, methods: tuple[str, ...] = READ_METHODS):
+    """Decorate every organisation page (URL kwarg `org_slug`): login, then the tenant is
+    resolved once and set on `request.tenant` (404 non-member, 403 below `min_role`), and
+    methods outside `methods` are 405. Read-only pages keep the default (GET/HEAD)."""
+
+    allowed = tuple(dict.fromkeys(methods))
+
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args, org_slug: str, **kwargs) -> HttpResponse:
+            if request.method not in allowed:
+                return HttpResponseNotAllowed(allowed)
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            request.tenant = resolve_tenant(request.user, org_slug, min_role)
+            return view(request, *args, org_slug=org_slug, **kwargs)
+
+        wrapper.org_page = True  # the URL-resolver test checks every org URL has it
+        wrapper.allowed_methods = allowed
+        wrapper.min_role = min_role
+        return wrapper
+
+    return decorate

@@ -1,0 +1,122 @@
+"""The base of every DRF viewset: tenant scoping and permissions that subclasses cannot bypass.
+
+A subclass declares `queryset`; how its model reaches an organisation is the tenancy
+registry's (`portal.tenancy.registry`), not the view's. What keeps a caller inside their
+organisations is defined here only, and checked when a subclass is created — whatever the
+order of its bases, so a mixin listed first cannot win either:
+
+- `get_queryset`: the caller's organisations' rows, then `safely_narrow_queryset`;
+- `filter_queryset`: the filter backends, then `safely_filter_queryset`, then the scope
+  again (a backend or hook that swapped the queryset still gets only the caller's rows);
+- `get_object`: through both (another tenant's object is a 404), then the object
+  permission;
+- permissions: authenticated, and writes need `write_role` in the object's organisation;
+  `safely_permission_classes` adds checks (all must pass), never removes these.
+
+The escape hatch for the rare exception is `dangerously_override = {"name": "why"}` on the
+class: greppable, and it names the reason.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import ClassVar
+
+from django.db.models import QuerySet
+from rest_framework import permissions, viewsets
+
+from portal.models import Membership, Role
+from portal.tenancy import registry as tenancy
+from portal.tenancy.access import organizations_for_user
+
+# What only TenantScopedViewSet defines (see the module docstring).
+PROTECTED = ("get_queryset", "filter_queryset", "get_object", "get_permissions",
+             "check_permissions", "check_object_permissions", "initial", "permission_classes")
+
+
+class RoleWritePermission(permissions.BasePermission):
+    """Reads for every member; writes need `write_role` (default admin) in the object's org,
+    and a caller who holds it in no organisation is refused before anything is read (a
+    viewer's write is a 403, whatever the body)."""
+
+    message = "Your role in this organisation is read-only for this resource."
+
+    def has_permission(self, request, view) -> bool:
+        if request.method in permissions.SAFE_METHODS or getattr(view, "action", None) is None:
+            return True  # a read, or a method the view does not answer (its 405)
+        return any(m.has_role(view.write_role)
+                   for m in Membership.objects.filter(user=request.user))
+
+    def has_object_permission(self, request, view, obj) -> bool:
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        org = tenancy.organization_of(obj)
+        if org is None:
+            return False
+        membership = Membership.objects.for_organization(org).filter(user=request.user).first()
+        return membership is not None and membership.has_role(view.write_role)
+
+
+class TenantScopedViewSet(viewsets.GenericViewSet):
+    write_role: ClassVar[str] = Role.ADMIN
+    permission_classes = (permissions.IsAuthenticated, RoleWritePermission)
+    # More permission classes a view requires (added to the ones above, never instead).
+    safely_permission_classes: ClassVar[tuple[type[permissions.BasePermission], ...]] = ()
+    # {protected name: why this view must define it}: the rare, named exception.
+    dangerously_override: ClassVar[Mapping[str, str]] = {}
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        for name in PROTECTED:
+            owner = next(klass for klass in cls.__mro__ if name in vars(klass))
+            if owner is not TenantScopedViewSet and name not in cls.dangerously_override:
+                raise TypeError(
+                    f"{cls.__name__} must not override {name} ({owner.__name__} defines it): "
+                    "tenant scoping and permissions live in TenantScopedViewSet. Use "
+                    "safely_narrow_queryset, safely_filter_queryset or "
+                    "safely_permission_classes (or, for the rare exception, "
+                    "dangerously_override = {name: why}).")
+
+    # --- the hooks a view may define ---------------------------------------------------
+    def safely_narrow_queryset(self, queryset: QuerySet) -> QuerySet:
+        """Narrow (or annotate) the caller's rows; the scope is applied again after it."""
+        return queryset
+
+    def safely_filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        """Filter by request parameters after the filter backends; scoped again after it."""
+        return queryset
+
+    # --- protected -----------------------------------------------------------------------
+    def _organizations(self) -> QuerySet:
+        return organizations_for_user(self.request.user)
+
+    def _overridden(self, hook: str) -> bool:
+        return getattr(type(self), hook) is not getattr(TenantScopedViewSet, hook)
+
+    def get_queryset(self) -> QuerySet:
+        assert self.queryset is not None, f"{type(self).__name__} needs a queryset"
+        scoped = tenancy.scope(self.queryset.all(), self._organizations())
+        if not self._overridden("safely_narrow_queryset"):
+            return scoped
+        return tenancy.scope(self.safely_narrow_queryset(scoped), self._organizations())
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        filtered = self.safely_filter_queryset(super().filter_queryset(queryset))
+        if not (self.filter_backends or self._overridden("safely_filter_queryset")):
+            return filtered
+        return tenancy.scope(filtered, self._organizations())
+
+    def get_object(self):
+        return super().get_object()
+
+    def get_permissions(self) -> list[permissions.BasePermission]:
+        required = (*TenantScopedViewSet.permission_classes, *self.safely_permission_classes)
+        return [permission() for permission in required]
+
+    def check_permissions(self, request) -> None:
+        super().check_permissions(request)
+
+    def check_object_permissions(self, request, obj) -> None:
+        super().check_object_permissions(request, obj)
+
+    def initial(self, request, *args, **kwargs) -> None:
+        super().initial(request, *args, **kwargs)

@@ -1,0 +1,266 @@
+"""The tenancy registry: how each model reaches its organisation, in one place, and the one
+door that limits a queryset to organisations.
+
+Each app declares its own models in its `AppConfig.ready` (`portal/apps.py`, `sync/apps.py`,
+`reports/apps.py`): `portal` imports neither `sync` nor `reports`, so they come to it. A
+model reaches its organisation either along a foreign-key path (`organization`,
+`environment__organization`, `subscription__organization`, `pk` for `Organization`) or
+through memberships (a user, a personal API token: they belong to every organisation their
+user is a member of). `tests/portal/test_tenancy_registry.py` fails on a model, viewset or admin
+that is not here.
+
+Everything that scopes reads this registry: the page helper (`portal.tenancy.access.Tenant`), the
+API base (`portal.tenancy.api.TenantScopedViewSet`), the admin mixin (`portal.admin.base`) and the
+managers below. The environment shortcut lives here only: mirrored rows (a path through
+`environment`) are filtered on their own `environment_id` column — their indexes start with
+it — with literal ids when the caller has them, else a subquery, never a join.
+
+Managers: `TenantQuerySet` gives every registered model `Model.objects.for_organization(org)`
+(fails closed: no organisation is an error, not every row), `for_organizations(ids)` and
+the named door `across_organizations()` for the readers that legitimately read every
+organisation (the sync, workers, a superuser in the admin). `StrictTenantQuerySet` is the
+default manager of the models the sync and Django's auth never read (saved views,
+invitations, alert rules, events and banner dismissals, summary subscriptions and
+deliveries): read without one of those doors it raises `TenantRequired` instead of answering
+every organisation's rows, so the workers that judge every rule and send every summary say
+`across_organizations()` where they do. The mirror and the tenancy core (organisations,
+environments, memberships, tokens, the audit log) keep a permissive default: the sync's write
+path, authentication and Django's own machinery read them without a request.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from django.apps import apps
+from django.contrib.admin.utils import get_fields_from_path
+from django.db import models
+from django.db.models import QuerySet
+
+__all__ = ["VIA_ENVIRONMENT", "Reach", "StrictTenantManager", "TenantManager", "TenantQuerySet",
+           "TenantRequired", "across_organizations", "organization_of", "path_of", "reach",
+           "register", "registered", "scope"]
+
+VIA_ENVIRONMENT = "environment__organization"
+
+
+class TenantRequired(LookupError):
+    """A tenant door was asked for rows without saying of which organisation(s)."""
+
+
+@dataclass(frozen=True)
+class Reach:
+    """How a model reaches its organisation: a foreign-key `path` to Organization, or
+    `members`, the path to the user whose memberships decide (many organisations)."""
+
+    path: str | None = None
+    members: str | None = None
+
+    @property
+    def via_environment(self) -> bool:
+        return self.path is not None and self.path.endswith(VIA_ENVIRONMENT)
+
+
+_REGISTRY: dict[type[models.Model], Reach] = {}
+
+
+def register(*models_: type[models.Model], path: str | None = None,
+             members: str | None = None) -> None:
+    """Declare how `models_` reach their organisation (exactly one of `path`, `members`).
+    A path is checked now: it must end at Organization."""
+    organization = apps.get_model("portal", "Organization")
+    if (path is None) == (members is None):
+        raise ValueError("give exactly one of path= or members=")
+    for model in models_:
+        if path not in (None, "pk"):
+            target = get_fields_from_path(model, path)[-1]
+            if target.related_model is not organization:
+                raise ValueError(f"{model._meta.label}.{path} does not reach Organization")
+        if path == "pk" and model is not organization:
+            raise ValueError("path='pk' is Organization's own")
+        _REGISTRY[model] = Reach(path=path, members=members)
+
+
+def registered() -> dict[type[models.Model], Reach]:
+    return dict(_REGISTRY)
+
+
+def reach(model: type[models.Model]) -> Reach:
+    try:
+        return _REGISTRY[model]
+    except KeyError:
+        raise LookupError(f"{model._meta.label} is not in the tenancy registry "
+                          "(portal/tenancy/registry.py): declare it in its app's "
+                          "AppConfig.ready") from None
+
+
+def path_of(model: type[models.Model]) -> str | None:
+    """The foreign-key path to Organization; None for a model of many organisations (or
+    one not registered: not tenant data)."""
+    found = _REGISTRY.get(model)
+    return found.path if found is not None else None
+
+
+Organizations = models.Model | int | Iterable[int] | QuerySet
+EnvironmentIds = Sequence[int] | Callable[[], Sequence[int]] | None
+
+
+def _organization_ids(organizations: Organizations) -> list[int] | QuerySet:
+    if isinstance(organizations, QuerySet):
+        return organizations.values("pk") if organizations.query.values_select == () \
+            else organizations
+    if isinstance(organizations, models.Model):
+        if organizations.pk is None:
+            raise TenantRequired("an unsaved organisation has no rows")
+        return [organizations.pk]
+    if isinstance(organizations, int):
+        return [organizations]
+    if organizations is None:
+        raise TenantRequired("no organisation given")
+    return [getattr(o, "pk", o) for o in organizations]
+
+
+def scope(queryset: QuerySet, organizations: Organizations, *,
+          environment_ids: EnvironmentIds = None) -> QuerySet:
+    """`queryset` limited to the rows of `organizations` (an Organization, ids, or a queryset
+    of organisations used as a subquery), as the registry says its model reaches them.
+
+    `environment_ids`: the environments of those organisations when the caller already has
+    them (or a callable giving them), used as literal ids for mirrored rows."""
+    if organizations is None:
+        raise TenantRequired(f"{queryset.model.__name__}: no organisation given")
+    how = reach(queryset.model)
+    ids = _organization_ids(organizations)
+    if how.members is not None:
+        membership = apps.get_model("portal", "Membership")
+        members = membership.objects.filter(organization__in=ids).values("user_id")
+        scoped = queryset.filter(**{f"{how.members}__in": members})
+    elif how.path == "pk":
+        scoped = queryset.filter(pk__in=ids)
+    elif how.via_environment:
+        if callable(environment_ids):
+            environment_ids = environment_ids()
+        if environment_ids is None:
+            environment_ids = apps.get_model("portal", "Environment").objects.filter(
+                organization__in=ids).values("pk")
+        scoped = queryset.filter(**{f"{how.path[: -len('__organization')]}__in":
+                                    environment_ids})
+    else:
+        scoped = queryset.filter(**{f"{how.path}__in": ids})
+    return _declared(scoped)
+
+
+def across_organizations(queryset: QuerySet) -> QuerySet:
+    """The named door for readers of every organisation (the sync, workers, superusers in the
+    admin): the queryset as it is, declared unscoped on purpose."""
+    return _declared(queryset)
+
+
+def _declared(queryset: QuerySet) -> QuerySet:
+    if isinstance(queryset, TenantQuerySet):
+        queryset = queryset._chain()
+        queryset._tenant_declared = True
+    return queryset
+
+
+def organization_of(obj: models.Model) -> models.Model | None:
+    """The organisation `obj` belongs to, along its registered path; None for a row of many
+    organisations (a user, a token) or one whose path is broken (a nullable link)."""
+    how = reach(type(obj))
+    if how.path is None:
+        return None
+    if how.path == "pk":
+        return obj
+    for part in how.path.split("__"):
+        obj = getattr(obj, part, None)
+        if obj is None:
+            return None
+    return obj
+
+
+class TenantQuerySet(QuerySet):
+    """A registered model's queryset with the tenant doors."""
+
+    _tenant_declared = False
+
+    def _clone(self):
+        clone = super()._clone()
+        clone._tenant_declared = self._tenant_declared
+        return clone
+
+    def for_organization(self, organization: models.Model | int | None) -> QuerySet:
+        """This organisation's rows (an Organization or its id); no organisation (None,
+        unsaved) is `TenantRequired`, never every row."""
+        if isinstance(organization, bool) or not isinstance(organization, int) and getattr(
+                organization, "pk", None) is None:
+            raise TenantRequired(f"{self.model.__name__}.for_organization needs an organisation")
+        return scope(self, organization)
+
+    def for_organizations(self, organizations: Iterable[int] | QuerySet) -> QuerySet:
+        """The rows of several organisations (ids, or a queryset of them as a subquery)."""
+        return scope(self, organizations)
+
+    def across_organizations(self) -> QuerySet:
+        """Every organisation's rows, on purpose (see `across_organizations`)."""
+        return across_organizations(self)
+
+
+class StrictTenantQuerySet(TenantQuerySet):
+    """A queryset that refuses to be read before a door has said whose rows it holds.
+
+    Checked where Django reads (fetching, counting, existence, aggregates, updates and
+    deletes); a queryset used inside another query (a subquery) is not itself read.
+    """
+
+    def _require_scope(self) -> None:
+        if not self._tenant_declared:
+            raise TenantRequired(
+                f"{self.model.__name__} rows are read through a tenant door: "
+                f".for_organization(org), request.tenant.scoped(...), the API base or the "
+                f"admin; a reader of every organisation says .across_organizations()")
+
+    def _fetch_all(self) -> None:
+        if self._result_cache is None:
+            self._require_scope()
+        super()._fetch_all()
+
+    def iterator(self, *args, **kwargs):
+        self._require_scope()
+        return super().iterator(*args, **kwargs)
+
+    def count(self) -> int:
+        if self._result_cache is None:
+            self._require_scope()
+        return super().count()
+
+    def exists(self) -> bool:
+        if self._result_cache is None:
+            self._require_scope()
+        return super().exists()
+
+    def aggregate(self, *args, **kwargs):
+        self._require_scope()
+        return super().aggregate(*args, **kwargs)
+
+    def update(self, **kwargs) -> int:
+        self._require_scope()
+        return super().update(**kwargs)
+
+    def delete(self):
+        self._require_scope()
+        return super().delete()
+
+
+class TenantManager(models.Manager.from_queryset(TenantQuerySet)):
+    """`objects` of a registered model. A related manager (`org.saved_views`, `rule.events`)
+    reaches its rows through a parent row, which was itself found through a door."""
+
+    def get_queryset(self) -> QuerySet:
+        queryset = super().get_queryset()
+        if getattr(self, "core_filters", None) is not None:  # a related manager
+            queryset._tenant_declared = True
+        return queryset
+
+
+class StrictTenantManager(TenantManager.from_queryset(StrictTenantQuerySet)):
+    """`objects` of a model only requests read: refuses to be read without a door."""

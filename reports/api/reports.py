@@ -1,0 +1,224 @@
+"""Report endpoints: `GET /api/v1/reports/calls` and `/reports/callbacks`, JSON or CSV.
+
+Both read their summary through the report scope (`reports.scope`: one parser, one range
+rule set, one cache key); `?format=csv` streams one table of the summary (`table=`) as a
+download, and JSON answers are rendered once and then served as cached bytes. Parameters are
+validated strictly: unknown parameters, bad dates and unknown filter values are 400 with field
+errors here; reversed, over-long or out-of-bounds ranges are 400 from the scope's rules.
+"""
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from django.http import HttpResponse, StreamingHttpResponse
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, OpenApiTypes, extend_schema
+from rest_framework import exceptions, renderers, serializers
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from portal.bounds import IdField
+from portal.models import Environment
+from portal.tenancy.api import TenantScopedViewSet
+from reports import exports
+from reports.api.serializers import CallbacksReportSerializer, CallsReportSerializer
+from reports.cache import rendered_response
+from reports.days import ApiDayField, ScopeError
+from reports.queries import Interval, freshness
+from reports.scope import (
+    ReportScope,
+    callbacks_report,
+    calls_report,
+    rendered_report,
+    scope_from_params,
+)
+from sync.models.core import CallStatus, Direction
+
+
+class CSVRenderer(renderers.BaseRenderer):
+    """Lets `?format=csv` through content negotiation; the view streams the body itself."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
+        return b"" if data is None else str(data).encode()
+
+
+class CommaSeparatedList(serializers.ListField):
+    """A list given as repeated parameters and/or comma-separated values."""
+
+    def to_internal_value(self, data):
+        values = [part.strip() for item in data for part in str(item).split(",")]
+        return super().to_internal_value([v for v in values if v])
+
+
+class RangeQuerySerializer(serializers.Serializer):
+    """Parameters every report takes."""
+
+    environment = CommaSeparatedList(child=IdField(),
+                                     allow_empty=False,
+                                     help_text="Environment id(s), repeated or comma-separated.")
+    start_date = ApiDayField(required=False, help_text="First day (default: 30 days before end).")
+    end_date = ApiDayField(required=False, help_text="Last day (default: today).")
+    format = serializers.ChoiceField(choices=["json", "csv", "api"], required=False)
+
+    list_fields = ("environment",)
+
+
+class CallsQuerySerializer(RangeQuerySerializer):
+    interval = serializers.ChoiceField(choices=[i.value for i in Interval], default="day")
+    agent_id = CommaSeparatedList(child=serializers.CharField(max_length=64), required=False)
+    direction = serializers.ChoiceField(choices=Direction.values, required=False)
+    status = CommaSeparatedList(child=serializers.ChoiceField(choices=CallStatus.values),
+                                required=False)
+    include_testing = serializers.BooleanField(default=False)
+    table = serializers.ChoiceField(choices=exports.CALLS_TABLES, default="series",
+                                        help_text="Table written by format=csv.")
+
+    list_fields = ("environment", "agent_id", "status")
+
+
+class CallbacksQuerySerializer(RangeQuerySerializer):
+    table = serializers.ChoiceField(choices=exports.CALLBACKS_TABLES, default="days",
+                                        help_text="Table written by format=csv.")
+
+
+@functools.cache
+def field_names(serializer_class: type[serializers.Serializer]) -> tuple[str, ...]:
+    """A query serializer's parameter names, once per class: building a serializer's fields
+    deep-copies them, a tenth of a cached report's time when done per request."""
+    return tuple(serializer_class().fields)
+
+
+def _query_params(serializer_class: type[RangeQuerySerializer]) -> list[OpenApiParameter]:
+    """Document a query serializer's fields (lists as repeatable parameters)."""
+    params = []
+    for name, field in serializer_class().fields.items():
+        many = name in serializer_class.list_fields
+        if isinstance(field, serializers.DateField):
+            kind = OpenApiTypes.DATE
+        elif many and name == "environment":
+            kind = OpenApiTypes.INT
+        elif isinstance(field, serializers.BooleanField):
+            kind = OpenApiTypes.BOOL
+        else:
+            kind = OpenApiTypes.STR
+        choices = getattr(field.child if many else field, "choices", None)
+        params.append(OpenApiParameter(
+            name, kind, required=field.required, many=many or None, explode=True if many else None,
+            enum=list(choices) if choices else None, description=str(field.help_text or ""),
+        ))
+    return params
+
+
+CSV_RESPONSE = OpenApiResponse(OpenApiTypes.STR, description="CSV download (format=csv).")
+
+
+class ReportViewSet(TenantScopedViewSet):
+    """Calls and callbacks summaries of environments of one organisation."""
+
+    queryset = Environment.objects.select_related("organization").order_by("id")
+    filter_backends: list = []
+    pagination_class = None
+    renderer_classes = [renderers.JSONRenderer, renderers.BrowsableAPIRenderer, CSVRenderer]
+
+    def handle_exception(self, exc: Exception) -> Response:
+        # Errors of a CSV request are JSON: a client must be able to read what to fix.
+        response = super().handle_exception(exc)
+        if isinstance(getattr(self.request, "accepted_renderer", None), CSVRenderer):
+            self.request.accepted_renderer = renderers.JSONRenderer()
+            self.request.accepted_media_type = "application/json"
+        return response
+
+    def _validated(self, serializer_class: type[RangeQuerySerializer]) -> dict:
+        params = self.request.query_params
+        names = field_names(serializer_class)
+        unknown = sorted(set(params) - set(names))
+        if unknown:
+            raise exceptions.ValidationError({name: [
+                "Unknown parameter; expected one of: " + ", ".join(names) + "."]
+                for name in unknown})
+        data = {k: params.getlist(k) if k in serializer_class.list_fields else params.get(k)
+                for k in params}
+        serializer = serializer_class(data=data)
+        serializer.is_valid(raise_exception=True)
+        return dict(serializer.validated_data)
+
+    def _environments(self, ids: list[int]) -> list[Environment]:
+        envs = list(self.get_queryset().filter(pk__in=ids))
+        missing = sorted(set(ids) - {e.pk for e in envs})
+        if missing:
+            raise exceptions.NotFound(f"No such environment: {', '.join(map(str, missing))}.")
+        if len({e.organization_id for e in envs}) > 1:
+            raise exceptions.ValidationError(
+                {"environment": ["A report covers environments of one organisation."]})
+        return envs
+
+    def _scope(self, query: dict, envs: list[Environment]) -> ReportScope:
+        """The report scope of the request (`reports.scope`: defaults and range rules)."""
+        org = envs[0].organization
+        today = timezone.now().astimezone(org.tzinfo).date()
+        try:
+            return scope_from_params(org, envs, query, today=today)
+        except ScopeError as exc:
+            raise exceptions.ValidationError(exc.errors) from None
+
+    def _report_response(self, kind: str, scope: ReportScope,
+                         summary_of: Callable[[ReportScope], Any],
+                         serializer_class: type[serializers.Serializer]
+                         ) -> Response | HttpResponse:
+        """The report as JSON: rendered once per summary and freshness, then the cached bytes
+        are sent as they are (no serialiser, no renderer: a cached report is a cache read).
+        Other renderers (the browsable API) get the data as usual."""
+        fresh = freshness(scope.environments)
+
+        def data() -> dict:
+            return serializer_class({"summary": summary_of(scope), "freshness": fresh}).data
+
+        if type(self.request.accepted_renderer) is not renderers.JSONRenderer:
+            return Response(data())
+        # Freshness is computed per request from the environment rows (a stale flag turns on
+        # with time alone, a name or status changes without a sync): the bytes depend on it,
+        # so it is part of the variant.
+        variant = "json:" + repr([(f.environment_id, f.name, f.status, f.stale) for f in fresh])
+        return rendered_response(rendered_report(
+            kind, scope, variant, lambda: renderers.JSONRenderer().render(data())))
+
+    @extend_schema(parameters=_query_params(CallsQuerySerializer),
+                   responses={(200, "application/json"): CallsReportSerializer,
+                              (200, "text/csv"): CSV_RESPONSE})
+    @action(detail=False, url_path="calls")
+    def calls(self, request: Request) -> Response | StreamingHttpResponse:
+        """Calls summary: totals, series, per-agent table, heatmap, previous period, deltas."""
+        query = self._validated(CallsQuerySerializer)
+        envs = self._environments(query["environment"])
+        scope = self._scope(query, envs)
+        if query.get("format") == "csv":
+            name = exports.filename("calls", envs[0].organization.slug, scope.start, scope.end,
+                                    query["table"])
+            names = {e.pk: e.name for e in envs}
+            rows = exports.calls_rows(calls_report(scope), query["table"], names)
+            return exports.stream_csv(rows, name)
+        return self._report_response("calls", scope, calls_report, CallsReportSerializer)
+
+    @extend_schema(parameters=_query_params(CallbacksQuerySerializer),
+                   responses={(200, "application/json"): CallbacksReportSerializer,
+                              (200, "text/csv"): CSV_RESPONSE})
+    @action(detail=False, url_path="callbacks")
+    def callbacks(self, request: Request) -> Response | StreamingHttpResponse:
+        """Callbacks summary: totals, per day (missing days marked), per source agent."""
+        query = self._validated(CallbacksQuerySerializer)
+        envs = self._environments(query["environment"])
+        scope = self._scope(query, envs)
+        if query.get("format") == "csv":
+            name = exports.filename("callbacks", envs[0].organization.slug, scope.start,
+                                    scope.end, query["table"])
+            rows = exports.callbacks_rows(callbacks_report(scope), query["table"])
+            return exports.stream_csv(rows, name)
+        return self._report_response("callbacks", scope, callbacks_report,
+                                     CallbacksReportSerializer)

@@ -1,0 +1,45 @@
+"""URLs under /api/v1/."""
+from __future__ import annotations
+
+from django.urls import path, re_path
+from rest_framework.routers import DefaultRouter
+
+from reports.alerts.api import AlertEventViewSet, AlertRuleViewSet
+from reports.api import views as api
+from reports.api.quality import QualityReportViewSet
+from reports.api.reports import ReportViewSet
+from reports.talkover.views import TalkoverCompatViewSet
+
+
+class Router(DefaultRouter):
+    # No ".json" suffix routes: the report actions take no `format` argument (a 500 before).
+    include_format_suffixes = False
+
+
+router = Router()
+router.register("environments", api.EnvironmentViewSet, basename="environment")
+router.register("reports", ReportViewSet, basename="report")
+router.register("alert-rules", AlertRuleViewSet, basename="alert-rule")
+router.register("alert-events", AlertEventViewSet, basename="alert-event")
+
+# Before the router's routes, so no "reports/<pk>/" pattern could claim it.
+urlpatterns = [
+    path("reports/quality/", QualityReportViewSet.as_view({"get": "quality"}),
+         name="report-quality"),
+    *router.urls,
+]
+
+# Talkover-compatible paths have no trailing slash, exactly as Talkover's.
+talkover = TalkoverCompatViewSet
+urlpatterns += [
+    path("environments/<int:environment_pk>/agents/",
+         api.AgentViewSet.as_view({"get": "list"}), name="environment-agents"),
+    re_path(r"^environments/(?P<pk>\d+)/calls$",
+            talkover.as_view({"get": "calls"}), name="talkover-calls"),
+    re_path(r"^environments/(?P<pk>\d+)/agents/(?P<agent_id>[^/]+)/calls$",
+            talkover.as_view({"get": "agent_calls"}), name="talkover-agent-calls"),
+    re_path(r"^environments/(?P<pk>\d+)/callback-agents/stats$",
+            talkover.as_view({"get": "callback_stats"}), name="talkover-callback-stats"),
+    re_path(r"^calls/(?P<pk>\d+)$",
+            api.CallViewSet.as_view({"get": "retrieve"}), name="call-detail"),
+]

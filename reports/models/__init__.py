@@ -1,0 +1,18 @@
+"""Every model of the `reports` app, by the package that defines it (one door: `reports.models`).
+
+Emailed summaries (`reports.summaries.models`), alert rules and events (`reports.alerts.models`)
+and saved views (`reports.saved_views.models`) keep their models beside their feature; the tables
+belong to this app. Choices are imported from the module that defines them.
+"""
+from reports.alerts.models import AlertEvent, AlertRule, BannerDismissal
+from reports.saved_views.models import SavedView
+from reports.summaries.models import ReportDelivery, ReportSubscription
+
+__all__ = [
+    "AlertEvent",
+    "AlertRule",
+    "BannerDismissal",
+    "ReportDelivery",
+    "ReportSubscription",
+    "SavedView",
+]

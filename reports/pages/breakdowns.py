@@ -1,0 +1,57 @@
+"""Callbacks (per day, per source agent) and agents (per-agent figures) pages."""
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+
+from portal.pages.pages import render_org_page
+from portal.tenancy.access import org_page
+from reports import exports
+from reports.drill import Drill
+from reports.pages.agent_table import DEFAULT_SORT, sort_rows
+from reports.pages.coverage import coverage_context
+from reports.pages.page_cache import kept_page
+from reports.pages.params import scoped_page
+from reports.scope import callbacks_report, calls_report
+
+
+@org_page()
+@kept_page("callbacks")
+def callbacks(request: HttpRequest, org_slug: str) -> HttpResponse:
+    org = request.tenant.organization
+    form, scope, page = scoped_page(request, org, "reports/callbacks.html")
+    if page is not None:
+        return page
+    summary = callbacks_report(scope)
+    exported = exports.export(request, exports.CALLBACKS_TABLES, "days", lambda table: (
+        exports.stream_csv(exports.callbacks_rows(summary, table),
+                           exports.filename("callbacks", org.slug, scope.start, scope.end, table))))
+    if exported is not None:
+        return exported
+    return render_org_page(request, org, "reports/callbacks.html", {
+        "form": form, "scope": scope, "summary": summary, "show_agent": False,
+        "days": list(reversed(summary.days)),
+    })
+
+
+@org_page()
+@kept_page("agents")
+def agents(request: HttpRequest, org_slug: str) -> HttpResponse:
+    org = request.tenant.organization
+    form, scope, page = scoped_page(request, org, "reports/agents.html")
+    if page is not None:
+        return page
+    summary = calls_report(scope)
+    names = {e.pk: e.name for e in scope.environments}
+    rows, sort = sort_rows([(a, names.get(a.environment_id, "")) for a in summary.agents],
+                           request.GET.get("sort", DEFAULT_SORT))
+    # Exactly the table's rows, in the table's order (the same filters and sort).
+    exported = exports.export(request, ("agents",), "agents", lambda table: exports.stream_csv(
+        exports.calls_rows(summary, table, names, agents=[a for a, _name in rows]),
+        exports.filename("calls", org.slug, scope.start, scope.end, table)))
+    if exported is not None:
+        return exported
+    return render_org_page(request, org, "reports/agents.html", {
+        "form": form, "scope": scope, "summary": summary, "show_agent": False,
+        "rows": rows, "sort": sort, "drill": Drill(org.slug, scope),
+        **coverage_context(scope.environments, summary),
+    })

@@ -1,0 +1,179 @@
+"""Calls explorer (Talkover's filters, sortable, paginated, CSV) and the call detail page."""
+from __future__ import annotations
+
+import json
+
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import get_object_or_404
+from django.utils.dateparse import parse_datetime
+from django.utils.functional import cached_property
+
+from portal.pages.pages import render_org_page
+from portal.tenancy.access import org_page
+from reports import exports
+from reports.call_filter import CallFilter
+from reports.drill import AT
+from reports.pages.page_cache import kept_page
+from reports.provider_fields import not_sent
+from reports.transcript_search import highlight
+from reports.vocabulary import END, ENV, RANGE, START, common_names
+from sync.models import Call
+
+PAGE_SIZE = 50
+# Counting every match of a broad filter over millions of calls costs seconds; beyond this
+# many the page says "more than" and suggests narrowing (the CSV export has them all).
+COUNT_LIMIT = 10_000
+# Ascending order of each sortable column, with tie-breakers chosen so that the call
+# indexes ((environment, -started_at), (environment, status, -started_at), …) serve them.
+SORTS = {"started": ("started_at", "id"), "duration": ("duration", "id"),
+         "status": ("status", "-started_at"), "agent": ("agent__name", "agent_external_id",
+                                                         "-started_at"),
+         "environment": ("environment__name", "-started_at"),
+         "direction": ("direction", "-started_at")}
+
+
+class CappedPaginator(Paginator):
+    """A paginator that counts at most COUNT_LIMIT + 1 rows (`capped` says it stopped)."""
+
+    capped = False
+
+    @cached_property
+    def count(self) -> int:
+        found = self.object_list.order_by().values("pk")[: COUNT_LIMIT + 1].count()
+        self.capped = found > COUNT_LIMIT
+        return min(found, COUNT_LIMIT)
+
+
+def _sorted(qs: QuerySet, sort: str) -> tuple[QuerySet, str]:
+    key = sort.lstrip("-")
+    if key not in SORTS:
+        sort, key = "-started", "started"
+    fields = SORTS[key]
+    if sort.startswith("-"):
+        fields = tuple(f[1:] if f.startswith("-") else f"-{f}" for f in fields)
+    return qs.order_by(*fields), sort
+
+
+# What a filter with no match keeps when it offers to widen: the period and environments.
+KEPT_WHEN_CLEARING = (START, END, RANGE, ENV, "testing", "sort")
+
+
+def widen_queries(query: QueryDict) -> dict[str, str]:
+    """Query strings that widen a search with no match: every date ("all dates": the dates
+    emptied explicitly, which the explorer reads as all time) and, when other filters are
+    set, the same period without them. Empty when there is nothing to widen. Old parameter
+    names are read as their common ones (`reports.vocabulary`)."""
+    query = common_names(query)
+    out = {}
+    if query.get(START, "x") or query.get(END, "x"):
+        every_date = query.copy()
+        every_date.pop("page", None)
+        every_date.pop(RANGE, None)  # a preset would set the dates again
+        every_date[START] = every_date[END] = ""
+        out["all_dates"] = every_date.urlencode()
+    narrowed = [k for k, v in query.lists() if k not in (*KEPT_WHEN_CLEARING, "page")
+                and any(v)]
+    if narrowed:
+        kept = QueryDict(mutable=True)
+        for key in KEPT_WHEN_CLEARING:
+            if key in query:
+                kept.setlist(key, query.getlist(key))
+        out["other_filters"] = kept.urlencode()
+    return out
+
+
+@org_page()
+@kept_page("calls", passes=("format", "search", "transcript"))
+def call_list(request: HttpRequest, org_slug: str) -> HttpResponse:
+    org = request.tenant.organization
+    filterset = CallFilter(request.GET, organization=org)
+    if not filterset.is_valid():
+        return render_org_page(request, org, "reports/calls.html",
+                               {"filter": filterset, "page": None}, status=400)
+    qs, sort = _sorted(filterset.qs, request.GET.get("sort", "-started"))
+    exported = exports.export(request, ("calls",), "calls", lambda _table: exports.stream_csv(
+        exports.call_rows(qs, org.tzinfo), "calls.csv"))
+    if exported is not None:
+        return exported
+    # Prefetch (not join) the agent and environment, and leave the raw JSON behind: the sort
+    # then runs over the calls table alone.
+    listing = qs.defer("raw", "transcript").prefetch_related("agent", "environment")
+    page = CappedPaginator(listing, PAGE_SIZE).get_page(
+        request.GET.get("page"))
+    return render_org_page(request, org, "reports/calls.html", {
+        "filter": filterset, "page": page, "sort": sort,
+        "widen": widen_queries(request.GET) if not page.object_list else {},
+        # Carried to each call's page so that its "All calls" link returns to this list.
+        "list_query": request.GET.urlencode()})
+
+
+def _as_list(value) -> list:
+    if isinstance(value, list):
+        return value
+    if isinstance(value, dict):
+        return [{"name": k, "value": v} for k, v in value.items()]
+    return []
+
+
+def _turns(raw: dict, search: str = "") -> list[dict]:
+    """Transcript turns of an Origins call as {speaker, text, at, html, hit}, tolerant of
+    shapes; `html` is the text with the words of `search` highlighted."""
+    turns = []
+    for item in _as_list(raw.get("call_transcription")):
+        if not isinstance(item, dict):
+            turns.append({"speaker": "", "text": str(item), "at": ""})
+            continue
+        speaker = item.get("role") or item.get("speaker") or item.get("from") or ""
+        text = item.get("text") or item.get("content") or item.get("message") or ""
+        at = item.get("timestamp") or item.get("time") or item.get("start") or ""
+        turns.append({"speaker": speaker, "text": text or json.dumps(item), "at": at})
+    for turn in turns:
+        turn["html"] = highlight(str(turn["text"]), search)
+        turn["hit"] = "<mark>" in turn["html"]
+    return turns
+
+
+def recording_url(raw: dict) -> str:
+    """The recording's URL when it is a plain http(s) link (anything else is not linked)."""
+    url = raw.get("call_recording_url")
+    if isinstance(url, str) and url.lower().startswith(("https://", "http://")):
+        return url
+    return ""
+
+
+def _find_call(calls: QuerySet, call_id: int, at: str | None) -> Call:
+    """The call by id, through its month when `at` names its start; a wrong or missing `at`
+    costs one more query, never a wrong answer."""
+    moment = parse_datetime(at) if at and len(at) <= 40 else None
+    if moment is not None and moment.tzinfo is not None:
+        found = calls.filter(pk=call_id, started_at=moment).first()
+        if found is not None:
+            return found
+    return get_object_or_404(calls, pk=call_id)
+
+
+@org_page()
+def call_detail(request: HttpRequest, org_slug: str, call_id: int) -> HttpResponse:
+    org = request.tenant.organization
+    call = _find_call(request.tenant.scoped(Call).select_related("agent", "environment"),
+                      call_id, request.GET.get(AT))
+    raw = call.raw if isinstance(call.raw, dict) else {}
+    search = request.GET.get("transcript", "")[:200]
+    turns = _turns(raw, search)
+    back = request.GET.copy()
+    back.pop(AT, None)
+    return render_org_page(request, org, "reports/call_detail.html", {
+        "call": call,
+        "not_sent": not_sent(call.environment.provider),
+        "provider": call.environment.get_provider_display(),
+        "turns": turns,
+        "search": search, "search_hits": sum(1 for t in turns if t["hit"]),
+        "list_query": back.urlencode(),
+        "recording_url": recording_url(raw),
+        "timeline": _as_list(raw.get("call_timeline") or raw.get("call_state_changes")),
+        "quality": raw.get("call_quality") if isinstance(raw.get("call_quality"), dict) else {},
+        "insights": raw.get("call_insights"),
+        "raw_json": json.dumps(raw, indent=2, ensure_ascii=False, sort_keys=True),
+    })

@@ -1,0 +1,246 @@
+"""The dashboard: KPI tiles with deltas, charts (with their numbers as tables and CSV)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from portal.pages.pages import render_org_page
+from portal.tenancy.access import org_page
+from reports import exports
+from reports.call_filter import OUTCOME_LABELS
+from reports.coverage_notes import comparison_note
+from reports.drill import CALLBACKS_WHY_NOT, OUTCOMES, Door, Drill, outcome_count, series_doors
+from reports.pages.coverage import coverage_context
+from reports.pages.page_cache import PageBody, PageFrame, lazy_context
+from reports.pages.params import scope_from_request
+from reports.queries import Delta
+from reports.scope import callbacks_report, calls_report
+from reports.unsettled import split_other
+from sync.models.core import Direction
+
+WEEKDAYS = [gettext_lazy("Mon"), gettext_lazy("Tue"), gettext_lazy("Wed"),
+            gettext_lazy("Thu"), gettext_lazy("Fri"), gettext_lazy("Sat"), gettext_lazy("Sun")]
+
+
+@dataclass(frozen=True)
+class Kpi:
+    """One tile: its value, how to show it, and the change against the previous period."""
+
+    label: str
+    value: float | None
+    kind: str  # count | rate | seconds
+    delta: Delta | None
+    higher_is_better: bool = True
+    # Shown instead of a change when there is no like-for-like comparison.
+    note: str = ""
+    # The calls the figure counts (reports.drill), or why the mirror cannot list them.
+    door: Door | None = None
+    why_not: str = ""
+
+    @property
+    def trend(self) -> str:
+        if self.delta is None or not self.delta.change:
+            return "flat"
+        good = (self.delta.change > 0) == self.higher_is_better
+        return "up" if good else "down"
+
+
+def _kpis(calls, callbacks, drill: Drill) -> list[Kpi]:
+    t, d, c, cd = calls.totals, calls.deltas, callbacks.totals, callbacks.deltas
+    n, cn = comparison_note(calls.comparison), comparison_note(callbacks.comparison)
+    # Rates and durations are figures of the connected calls: their door lists those.
+    every = drill.door(t.total)
+    answered = drill.door(t.answered, outcome="answered")
+    why = CALLBACKS_WHY_NOT
+    return [
+        Kpi(_("Calls"), t.total, "count", d.get("total"), note=n, door=every),
+        Kpi(_("Answer rate"), t.answer_rate, "rate", d.get("answer_rate"), note=n,
+            door=answered),
+        Kpi(_("Talk time"), t.talk_time_total, "seconds", d.get("talk_time_total"), note=n,
+            door=answered),
+        Kpi(_("Average duration"), t.talk_time_avg, "seconds", d.get("talk_time_avg"), note=n,
+            door=answered),
+        Kpi(_("Callbacks received"), c.received, "count", cd.get("received"), note=cn,
+            why_not=why),
+        Kpi(_("Callback answer rate"), c.answer_rate, "rate", cd.get("answer_rate"), note=cn,
+            why_not=why),
+        Kpi(_("Unmatched callbacks"), c.unmatched, "count", cd.get("unmatched"), False, cn,
+            why_not=why),
+    ]
+
+
+def _breakdown(calls, drill: Drill) -> list[tuple[str, list[tuple[str, int, Door]]]]:
+    """Status and direction breakdowns of the period, each count with its door."""
+    t = calls.totals
+    statuses = [(str(OUTCOME_LABELS[o]), outcome_count(t, o),
+                 drill.door(outcome_count(t, o), outcome=o)) for o in OUTCOMES
+                if o != "other"]
+    statuses += _unsettled_rows(calls, drill)
+    directions = [(str(label), getattr(t, value), drill.door(getattr(t, value),
+                                                             direction=value))
+                  for value, label in Direction.choices]
+    return [(_("By outcome"), statuses), (_("By direction"), directions)]
+
+
+def _unsettled_rows(calls, drill: Drill) -> list[tuple[str, int, Door]]:
+    """"Other" split at the sync's horizon (`reports.unsettled`): in progress, and calls
+    whose outcome will stay unknown (stale), each with its door. Daily series only."""
+    if calls.interval != "day":
+        t = calls.totals
+        return [(str(OUTCOME_LABELS["other"]), t.other, drill.door(t.other, outcome="other"))]
+    scope = drill.scope
+    today = timezone.localdate(timezone=scope.organization.tzinfo)
+    split = split_other(calls.series, scope.environments, today)
+    last_stale = min(scope.end, split.settling_from - timedelta(days=1))
+    first_live = max(scope.start, split.settling_from)
+    return [
+        (_("In progress"), split.in_progress,
+         drill.door(split.in_progress, outcome="other", start=first_live)),
+        (_("Unknown outcome (stale after %(n)d days)") % {
+            "n": (today - split.settling_from).days},
+         split.stale, drill.door(split.stale, outcome="other", end=last_stale)),
+    ]
+
+
+def _figure(point, name: str):
+    """One series value; None over a never-mirrored period (a gap in the chart)."""
+    return None if point.figures is None else getattr(point.figures, name)
+
+
+def _label(day, state: str) -> str:
+    text = date_format(day, "SHORT_DATE_FORMAT")
+    return f"{text} ({_('partial')})" if state == "partial" else text
+
+
+def _chart_data(calls, callbacks, drill: Drill) -> dict:
+    """Everything the page's charts draw, JSON-ready (labels localised server-side).
+
+    `doors` holds, per stacked dataset, each point's explorer URL (clicked, a point opens
+    its calls); the answer-rate line opens the point's answered calls.
+    """
+    series = calls.series
+    doors = series_doors(drill, series)
+    data = {
+        "doors": {"status": [doors[o] for o in ("answered", "no_answer", "busy", "failed",
+                                                  "other")],
+                  "rate": doors["answered"], "total": doors["total"]},
+        "labels": [_label(p.start, p.state) for p in series],
+        "status": {
+            _("Answered"): [_figure(p, "answered") for p in series],
+            _("No answer"): [_figure(p, "no_answer") for p in series],
+            _("Busy"): [_figure(p, "busy") for p in series],
+            _("Failed"): [_figure(p, "failed") for p in series],
+            _("Other"): [_figure(p, "other") for p in series],
+        },
+        # The open day's rate is left out: a half-read day is not a trend point.
+        "answer_rate": [None if p.state != "covered" or p.figures.answer_rate is None
+                        else round(p.figures.answer_rate * 100, 1) for p in series],
+        "answer_rate_label": _("Answer rate (%)"),
+        "cb_labels": [_label(d.day, "partial" if d.partial else "covered")
+                      for d in callbacks.days],
+        "callbacks": {
+            _("Received"): [d.received for d in callbacks.days],
+            _("Answered"): [d.answered for d in callbacks.days],
+            _("Unmatched"): [d.unmatched for d in callbacks.days],
+        },
+    }
+    if calls.hours is not None:
+        data.update(_hourly_chart(calls.hours, drill))
+    return data
+
+
+STATUS_SERIES = (("answered", gettext_lazy("Answered")), ("no_answer", gettext_lazy("No answer")),
+                 ("busy", gettext_lazy("Busy")), ("failed", gettext_lazy("Failed")),
+                 ("other", gettext_lazy("Other")))
+
+
+def _hourly_chart(points, drill: Drill) -> dict:
+    """A one-day range drawn per local hour (a single daily bar said nothing): the summary's
+    24 points by outcome (`reports.queries.hourly`), each opening its calls."""
+    day = drill.scope.start
+
+    def url(n: int, hour: int, **narrow) -> str | None:
+        return drill.url(start=day, end=day, hour=hour, **narrow) if n else None
+
+    answered = [url(p.answered, p.hour, outcome="answered") for p in points]
+    return {
+        "hourly": True,
+        "labels": [f"{p.hour:02d}:00" for p in points],
+        "status": {str(label): [getattr(p, key) for p in points] for key, label in STATUS_SERIES},
+        "doors": {"status": [[url(getattr(p, key), p.hour, outcome=key) for p in points]
+                             for key, _name in STATUS_SERIES],
+                  "rate": answered, "total": [url(p.total, p.hour) for p in points]},
+        "answer_rate": [None if p.answer_rate is None else round(p.answer_rate * 100, 1)
+                        for p in points],
+    }
+
+
+# The dashboard's downloads (`?format=csv&table=…`): the calls summary's tables and the
+# callbacks summary's days (reports/exports.py).
+EXPORTS = (*exports.CALLS_TABLES, "days")
+
+
+def _export(table: str, scope) -> HttpResponse:
+    kind = "callbacks" if table == "days" else "calls"
+    name = exports.filename(kind, scope.organization.slug, scope.start, scope.end, table)
+    if kind == "callbacks":
+        return exports.stream_csv(exports.callbacks_rows(callbacks_report(scope), table), name)
+    names = {e.pk: e.name for e in scope.environments}
+    return exports.stream_csv(exports.calls_rows(calls_report(scope), table, names), name)
+
+
+@org_page()
+def dashboard(request: HttpRequest, org_slug: str) -> HttpResponse:
+    org = request.tenant.organization
+    frame = None
+    if not exports.requested(request):
+        # The member's frame and the shared body, both kept (reports.pages.page_cache): sent as
+        # they are, without a form, a scope or a template.
+        frame = PageFrame.of(request, "dashboard")
+        if (kept := frame.kept_response()) is not None:
+            return kept
+    form, scope = scope_from_request(request, org)
+    if scope is None or not scope.environments:
+        return render_org_page(request, org, "reports/dashboard.html", {"form": form},
+                               status=400 if form.errors else 200)
+    exported = exports.export(request, EXPORTS, "series", lambda table: _export(table, scope))
+    if exported is not None:
+        return exported
+    if frame is None:
+        frame = PageFrame.of(request, "dashboard")
+    # The body is kept rendered by data version (reports.pages.page_cache): computed on a miss.
+    body = PageBody.of("dashboard", request, scope, ("calls", "callbacks"))
+    context = {"form": form, "scope": scope, "body": body}
+    if body.html is None:
+        context.update(_body_context(org.slug, scope))
+    else:  # kept: the body's context is computed only if something reads it (a test)
+        context.update(lazy_context(BODY_KEYS, lambda: _body_context(org.slug, scope)))
+    return frame.finish(render_org_page(request, org, "reports/dashboard.html", context), body)
+
+
+BODY_KEYS = ("calls", "callbacks", "drill", "kpis", "chart_data", "breakdowns", "heatmap",
+             "top_agents", "hours", "calls_missing", "callbacks_missing", "open_note",
+             "comparison_note")
+
+
+def _body_context(slug: str, scope) -> dict:
+    """Everything the dashboard's body shows, from the (cached) summaries."""
+    calls, callbacks = calls_report(scope), callbacks_report(scope)
+    peak = max((max(row) for row in calls.heatmap), default=0) or 1
+    heatmap = [(WEEKDAYS[i], [(n, round(n / peak, 2)) for n in row])
+               for i, row in enumerate(calls.heatmap)]
+    drill = Drill(slug, scope)  # one resolved base for every link of the page
+    return {
+        "calls": calls, "callbacks": callbacks, "drill": drill,
+        "kpis": _kpis(calls, callbacks, drill),
+        "chart_data": _chart_data(calls, callbacks, drill),
+        "breakdowns": _breakdown(calls, drill),
+        "heatmap": heatmap, "top_agents": calls.agents[:10], "hours": range(24),
+        **coverage_context(scope.environments, calls, callbacks),
+    }

@@ -1,0 +1,187 @@
+"""Report pages kept rendered until what they show changes: a shared body, a member's frame.
+
+A dashboard's body (coverage, key figures, charts, tables and their 500-1,200 drill links)
+is a pure function of the report summaries, the page's query, the language, the
+organisation's day and its environments' names; the summaries are themselves cached by each
+environment's data version (`reports.cache`). The body is kept under the same key plus those
+inputs, so a request after the first one renders only the frame around it (header,
+freshness, banners, filters: what depends on the user or the clock), and no process can
+serve a body older than the last sync that changed the mirror. Reads and writes go through
+the Redis guard (`reports.cache`): a sick cache renders the body every time, never a 500 and
+never a wait.
+
+A view builds a `PageBody` and computes the body's context only when `body.html` is None;
+the template wraps the body in `{% page_body body %}…{% end_page_body %}`
+(`reports.templatetags.page_body`), which renders and keeps it on a miss.
+
+The frame around the body (header, organisation switcher, freshness chips, banners, saved
+views, the filter form) is kept too, per member (`PageFrame`): its key holds the member,
+their role, the path and query, the language, the organisation's day and everything the
+frame reads that can change without the URL changing — each environment's name, status,
+data version, last sync and freshness words, the member's organisations, the firing rules
+they have not dismissed (every field the banner reads, snoozed or not), their saved views.
+Those are read on every request, in two plain statements (`reports.pages.page_state`); the frame is
+never rendered again until one of them changes. (A change committed in the few milliseconds
+between that read and the render shows in a frame kept under the older state; the next
+request reads the newer state, so it is only ever served again if that state comes back
+exactly — a role or a name changed and changed back — and then until it expires.)
+A page with a message pending (after a POST) is neither served from nor put in the cache. CSRF
+tokens are never kept: a kept page holds a placeholder where a token was, which each response
+replaces with the request's own token. A kept frame names the body it was rendered around; a
+request that finds both sends them without building the filter form, the scope or any template.
+Smaller pages (agents, callbacks, the calls explorer without a search) are kept whole per
+member (`kept_page`).
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import wraps
+from typing import Any
+
+from django.contrib.messages import get_messages
+from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
+from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
+from django.utils.translation import get_language
+
+from portal import redis_guard
+from portal.pages.pages import remember_organization
+from reports.cache import keep_page, page_key, read_page, report_cache_seconds
+from reports.pages.page_state import frame_state
+
+# Bump when a template of a cached body (or frame) changes shape in a way a deploy must not
+# mix.
+BODY_VERSION = 1
+FRAME_VERSION = 1
+# What kept pages hold in place of a CSRF token (letters only: never escaped).
+CSRF_PLACEHOLDER = "sbCsrfPlaceholderToken"
+_TOKEN = re.compile(r'(name="csrfmiddlewaretoken" value=")[^"]*(")')
+
+
+@dataclass
+class PageBody:
+    """One page's cacheable body: its key, and the HTML when it was kept already."""
+
+    key: str
+    html: str | None = field(default=None)
+    # Whether the HTML came from the cache (False: rendered by this request).
+    kept: bool = False
+
+    @classmethod
+    def of(cls, page: str, request: HttpRequest, scope, kinds: Sequence[str]) -> PageBody:
+        """The body of `page` for this request's scope, read from the cache if kept."""
+        org = scope.organization
+        params = {kind: scope.cache_params(kind) for kind in kinds}
+        query = sorted((k, v) for k, values in request.GET.lists() for v in values)
+        # Names too: renaming an environment changes no data version but shows in the body.
+        names = [e.name for e in scope.environments]
+        variant = repr((BODY_VERSION, page, get_language(), org.slug, org.timezone,
+                        timezone.localdate(timezone=org.tzinfo).isoformat(), query, names))
+        key = page_key(f"page-{page}", scope.environments, params, variant)
+        html = read_page(key)
+        return cls(key, html, kept=html is not None)
+
+    def keep(self, html: str) -> None:
+        self.html = html
+        keep_page(self.key, without_tokens(html))
+
+
+def lazy_context(names: Iterable[str], compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """`names` of the body's context, each computed (all at once, by `compute`) only when
+    read: a kept body needs none of them, a reader of the response's context gets them."""
+    computed = SimpleLazyObject(compute)
+    return {name: SimpleLazyObject(lambda name=name: computed[name]) for name in names}
+
+
+@dataclass
+class PageFrame:
+    """A report page's frame for one member (see the module docstring).
+
+    `PageFrame.of(request, page)` reads the frame's state (`reports.pages.page_state`) and looks
+    the page up; `kept_response()` is the whole page when frame and body were kept;
+    `finish(response, body)` keeps a freshly rendered page's frame and puts the request's
+    CSRF token in.
+    """
+
+    request: HttpRequest
+    # None: this request's page is not kept (a message is pending).
+    key: str | None
+    kept: dict[str, str] | None = None
+
+    @classmethod
+    def of(cls, request: HttpRequest, page: str) -> PageFrame:
+        org = request.tenant.organization
+        remember_organization(request, org)
+        if len(get_messages(request)):  # the frame shows a message: rendered, never kept
+            return cls(request, None)
+        key = frame_key(request, page)
+        kept = redis_guard.cache_get("page cache", key)
+        return cls(request, key, kept if isinstance(kept, dict) else None)
+
+    def kept_response(self) -> HttpResponse | None:
+        """The whole page from the cache (frame and body), or None on a miss."""
+        if self.kept is None:
+            return None
+        body = read_page(self.kept["body"]) if self.kept["body"] else ""
+        if body is None:
+            return None
+        return HttpResponse(self._with_token(self.kept["head"] + body + self.kept["tail"]))
+
+    def finish(self, response: HttpResponse, body: PageBody | None = None) -> HttpResponse:
+        """Keep a freshly rendered page: its frame around `body` (kept on its own, shared by
+        every member), or the whole page when there is no body; send it with this request's
+        CSRF token."""
+        html = response.content.decode(response.charset)
+        if self.key is not None and response.status_code == 200:
+            page = without_tokens(html)
+            if body is None:
+                self._keep({"body": None, "head": page, "tail": ""})
+            elif body.html and page.count(shared := without_tokens(body.html)) == 1:
+                head, tail = page.split(shared)
+                self._keep({"body": body.key, "head": head, "tail": tail})
+        response.content = self._with_token(html)
+        return response
+
+    def _keep(self, entry: dict[str, str | None]) -> None:
+        redis_guard.cache_set("page cache", self.key, entry, report_cache_seconds())
+
+    def _with_token(self, html: str) -> str:
+        return html.replace(CSRF_PLACEHOLDER, get_token(self.request))
+
+
+def frame_key(request: HttpRequest, page: str) -> str:
+    """The key of `page`'s frame for this request's member (see the module docstring)."""
+    org, membership = request.tenant.organization, request.tenant.membership
+    state = (FRAME_VERSION, page, get_language(), request.get_full_path(),
+             timezone.localdate(timezone=org.tzinfo).isoformat(), membership.role,
+             frame_state(org, request.user, timezone.now()))
+    digest = hashlib.sha256(repr(state).encode()).hexdigest()[:32]
+    return f"page-frame:v{FRAME_VERSION}:{page}:org{org.pk}:user{request.user.pk}:{digest}"
+
+
+def without_tokens(html: str) -> str:
+    """`html` with every CSRF token replaced by the placeholder: what may be kept."""
+    return _TOKEN.sub(rf"\g<1>{CSRF_PLACEHOLDER}\g<2>", html)
+
+
+def kept_page(page: str, passes: tuple[str, ...] = ("format",)) -> Callable:
+    """Keep a report page whole per member (`PageFrame`, no shared body): for pages whose
+    body is small. Inside `org_page`; a request with any of `passes` in its query (a
+    download, a search typed once) is rendered as it comes and not kept."""
+
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if any(request.GET.get(name) for name in passes):
+                return view(request, *args, **kwargs)
+            frame = PageFrame.of(request, page)
+            kept = frame.kept_response()
+            return kept if kept is not None else frame.finish(view(request, *args, **kwargs))
+
+        return wrapper
+
+    return decorate

@@ -1,0 +1,85 @@
+"""Sync status: per environment and stream, the last runs; "sync now" for owners/admins."""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.contrib import messages
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from portal import audit
+from portal.models import Environment, Role
+from portal.pages.pages import render_org_page
+from portal.tasks_client import QueueUnavailable, TaskNotAvailable, enqueue
+from portal.tenancy.access import org_page
+from sync import ledger
+from sync.models import RejectedRecord, SyncRun
+from sync.stream_names import Stream
+
+logger = logging.getLogger(__name__)
+RUNS_PER_STREAM = 10
+# Rejected records listed per environment (newest first); the admin lists them all.
+REJECTED_SHOWN = 20
+# Days of the completeness ledger searched for disagreements.
+LEDGER_DAYS = 400
+
+
+SYNC_TASK = "sync.sync_environment"
+
+
+@org_page()
+def sync_status(request: HttpRequest, org_slug: str) -> HttpResponse:
+    org = request.tenant.organization
+    runs = list(request.tenant.scoped(SyncRun).order_by(
+        "environment_id", "stream", "-started_at").select_related(None)[:2000])
+    grouped: dict[tuple[int, str], list[SyncRun]] = {}
+    for run in runs:
+        bucket = grouped.setdefault((run.environment_id, run.stream), [])
+        if len(bucket) < RUNS_PER_STREAM:
+            bucket.append(run)
+    rejected: dict[int, list[RejectedRecord]] = {}
+    for record in request.tenant.scoped(RejectedRecord).order_by("-last_seen_at", "-id")[:500]:
+        shown = rejected.setdefault(record.environment_id, [])
+        if len(shown) < REJECTED_SHOWN:
+            # The stream in the reader's language ("chamadas"), as the headings name it.
+            labels = dict(Stream.choices)
+            record.stream_label = labels.get(record.stream, record.stream)
+            shown.append(record)
+    counts = dict(request.tenant.scoped(RejectedRecord).values_list("environment_id")
+                  .annotate(n=Count("id")).values_list("environment_id", "n"))
+    envs = list(org.environments.all())
+    disagree = ledger.disagreeing(envs, timezone.now().date() - timedelta(days=LEDGER_DAYS),
+                                  timezone.now().date() + timedelta(days=1))
+    reconciled = ledger.last_reconciled(envs)
+    sections = []
+    for env in envs:
+        # The completeness ledger, in words: which days are being re-read, else when the
+        # calls were last read whole.
+        env.calls_disagree = disagree.get(env.pk, [])
+        env.calls_reconciled_at = reconciled.get(env.pk)
+        streams = [(label, grouped.get((env.pk, value), [])) for value, label in Stream.choices]
+        sections.append((env, [s for s in streams if s[1]], rejected.get(env.pk, []),
+                         counts.get(env.pk, 0)))
+    return render_org_page(request, org, "reports/sync_status.html", {"sections": sections})
+
+
+@org_page(Role.ADMIN, ("POST",))
+def sync_now(request: HttpRequest, org_slug: str, env_id: int) -> HttpResponse:
+    env = request.tenant.get(Environment, pk=env_id)
+    env.organization = request.tenant.organization
+    try:
+        enqueue(SYNC_TASK, env.id, trigger="manual")
+    except (QueueUnavailable, TaskNotAvailable) as exc:
+        # Reported to the user, not a 500; tasks_client logged the broker's failure.
+        logger.warning("could not queue a manual sync of environment %s: %s", env.pk,
+                       type(exc).__name__)
+        messages.error(request, _("The sync could not be queued; try again in a minute."))
+        return redirect("sync-status", org_slug)
+    audit.record("environment.sync_requested", actor=request.user, organization=env.organization,
+                 target=env)
+    messages.success(request, _("Sync of “%(name)s” queued.") % {"name": env.name})
+    return redirect("sync-status", org_slug)

@@ -1,0 +1,1 @@
+"""The Talkover-compatible API: its viewset, its wording of errors and its call listing."""

@@ -1,0 +1,33 @@
+"""Every model of the `sync` app, by the module that defines it (one door: `sync.models`).
+
+The mirror and the sync's bookkeeping live in `core`, the per-day call ledger in `ledger`, the
+voice-quality rollups of Origins calls in `quality`, rejected upstream records in `quarantine`.
+Choices and column constants are imported from the module that defines them.
+"""
+from sync.models.core import (
+    Agent,
+    AgentDayRollup,
+    Call,
+    CallbackDay,
+    CallbackSourceDay,
+    CallRollup,
+    StreamState,
+    SyncRun,
+)
+from sync.models.ledger import CallDayLedger
+from sync.models.quality import QualityDayRollup
+from sync.models.quarantine import RejectedRecord
+
+__all__ = [
+    "Agent",
+    "AgentDayRollup",
+    "Call",
+    "CallDayLedger",
+    "CallRollup",
+    "CallbackDay",
+    "CallbackSourceDay",
+    "QualityDayRollup",
+    "RejectedRecord",
+    "StreamState",
+    "SyncRun",
+]

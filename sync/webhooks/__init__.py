@@ -1,0 +1,1 @@
+"""Talkover webhooks: the receiver, their registration upstream and their urls."""

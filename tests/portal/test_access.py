@@ -1,0 +1,74 @@
+"""Access control lives in one place: the helpers and the tenant-scoped base viewset."""
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from portal.models import Environment, Role
+from portal.tenancy.access import get_environment_for_user, get_organization_for_user
+from portal.tenancy.api import TenantScopedViewSet
+
+
+def test_org_helper_matrix(cast, org_a, org_b):
+    assert get_organization_for_user(cast["alice"], "org-a", Role.OWNER) == org_a
+    assert get_organization_for_user(cast["bob"], "org-a") == org_a
+    with pytest.raises(PermissionDenied):
+        get_organization_for_user(cast["bob"], "org-a", Role.ADMIN)
+    with pytest.raises(Http404):
+        get_organization_for_user(cast["carol"], "org-a")
+    with pytest.raises(Http404):
+        get_organization_for_user(cast["alice"], "no-such-org")
+
+
+def test_environment_helper_matrix(cast, env_a, env_b):
+    assert get_environment_for_user(cast["alice"], env_a.pk, Role.ADMIN) == env_a
+    assert get_environment_for_user(cast["bob"], env_a.pk) == env_a
+    with pytest.raises(PermissionDenied):
+        get_environment_for_user(cast["bob"], env_a.pk, Role.ANALYST)
+    with pytest.raises(Http404):
+        get_environment_for_user(cast["carol"], env_a.pk)
+    with pytest.raises(Http404):
+        get_environment_for_user(cast["alice"], env_b.pk)
+
+
+def test_anonymous_sees_nothing(env_a, django_user_model):
+    from django.contrib.auth.models import AnonymousUser
+
+    with pytest.raises(Http404):
+        get_environment_for_user(AnonymousUser(), env_a.pk)
+
+
+def test_subclass_cannot_override_get_queryset():
+    with pytest.raises(TypeError, match="must not override get_queryset"):
+
+        class Sneaky(TenantScopedViewSet):
+            queryset = Environment.objects.all()
+
+            def get_queryset(self):
+                return Environment.objects.all()
+
+
+@pytest.mark.parametrize("who,visible", [("alice", "a"), ("bob", "a"), ("carol", "b")])
+def test_environment_list_is_scoped(who, visible, cast, env_a, env_b, api_client_for):
+    response = api_client_for(cast[who]).get("/api/v1/environments/")
+    assert response.status_code == 200
+    expected = {"a": env_a.pk, "b": env_b.pk}[visible]
+    assert [e["id"] for e in response.json()["results"]] == [expected]
+
+
+@pytest.mark.parametrize("who,status", [("alice", 200), ("bob", 200), ("carol", 404)])
+def test_environment_detail_other_tenant_is_404(who, status, cast, env_a, api_client_for):
+    response = api_client_for(cast[who]).get(f"/api/v1/environments/{env_a.pk}/")
+    assert response.status_code == status
+
+
+def test_environment_list_query_count(alice, org_a, env_a, api_client_for, assert_max_queries):
+    from tests.support.cast import make_env
+
+    for i in range(5):
+        make_env(org_a, f"extra {i}", f"talq_extra_token_{i:04d}xxxxxxxx")
+    client = api_client_for(alice)
+    with assert_max_queries(3):
+        response = client.get("/api/v1/environments/")
+    assert len(response.json()["results"]) == 6

@@ -1,0 +1,194 @@
+"""A frozen database answers 503 "unavailable" within a known bound, never hangs a request
+(issue 24, point 4).
+
+PostgreSQL is reached through a TCP proxy of the test's own that can freeze the way a
+SIGSTOPped server does: open connections stay open and every byte is ACKed by the kernel,
+but nothing is read or answered, and new connections complete the handshake into the
+listen backlog and get no greeting. (The shared PostgreSQL is never frozen.) Server-side
+timeouts cannot fire on a frozen server, so what is measured is the client-side deadline
+(portal/db_deadline.py) and the connect timeout.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+import requests
+from django.db import OperationalError, connection, connections
+
+from portal import db_deadline
+from tests.support.processes import BIN, Processes, free_port, procfile, wait_for
+
+pytestmark = pytest.mark.skipif(
+    not os.environ.get("DATABASE_URL", "").startswith("postgres"),
+    reason="the timeouts are PostgreSQL's (SQLite has no server to freeze)")
+
+DEADLINE = 2.0  # DB_CLIENT_DEADLINE_SECONDS in these tests
+CONNECT = 2  # DB_CONNECT_TIMEOUT_SECONDS
+
+
+class FreezableProxy:
+    """127.0.0.1:<port> → PostgreSQL, byte for byte, until `frozen` is set."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.target = (host, port)
+        self.frozen = threading.Event()
+        self.stopped = threading.Event()
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.05)
+        self.port = self.listener.getsockname()[1]
+        self.sockets: list[socket.socket] = [self.listener]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self.stopped.is_set():
+            if self.frozen.is_set():  # new connections wait in the backlog, unanswered
+                time.sleep(0.02)
+                continue
+            try:
+                client, _ = self.listener.accept()
+            except (TimeoutError, OSError):
+                continue
+            upstream = socket.create_connection(self.target, timeout=5)
+            self.sockets += [client, upstream]
+            for src, dst in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(src, dst), daemon=True).start()
+
+    def _pipe(self, src: socket.socket, dst: socket.socket) -> None:
+        src.settimeout(0.05)
+        while not self.stopped.is_set():
+            if self.frozen.is_set():  # read nothing: the kernel buffers and ACKs
+                time.sleep(0.02)
+                continue
+            try:
+                data = src.recv(65536)
+            except TimeoutError:
+                continue
+            except OSError:
+                break
+            if not data:
+                break
+            while self.frozen.is_set() and not self.stopped.is_set():
+                time.sleep(0.02)  # read just as the freeze came: held, not forwarded
+            try:
+                dst.sendall(data)
+            except OSError:
+                break
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self.stopped.set()
+        for s in self.sockets:
+            s.close()
+
+
+@contextmanager
+def proxy_to_test_database() -> Iterator[FreezableProxy]:
+    s = connection.settings_dict
+    proxy = FreezableProxy(s["HOST"] or "127.0.0.1", int(s["PORT"] or 5432))
+    try:
+        yield proxy
+    finally:
+        proxy.close()
+
+
+@pytest.fixture
+def bounded():
+    """This process as the web process is: its new connections bounded."""
+    db_deadline.bound_this_process()
+    yield
+    db_deadline.bound_this_process(False)
+
+
+def test_server_side_timeouts_are_set_in_the_web_process_only(db, bounded):
+    bare = connections["default"].__class__(dict(connection.settings_dict), alias="bare")
+    try:
+        db_deadline.bound_this_process(False)
+        with bare.cursor() as cursor:  # a worker's or a command's connection
+            cursor.execute("SHOW statement_timeout")
+            assert cursor.fetchone()[0] == "0"
+        bare.close()
+        db_deadline.bound_this_process()
+        with bare.cursor() as cursor:
+            cursor.execute("SHOW statement_timeout")
+            statement = cursor.fetchone()[0]
+            cursor.execute("SHOW idle_in_transaction_session_timeout")
+            idle = cursor.fetchone()[0]
+    finally:
+        bare.close()
+    assert (statement, idle) == ("20s", "1min")
+    assert connection.settings_dict["OPTIONS"]["connect_timeout"] == 5
+
+
+def test_a_statement_on_a_frozen_server_ends_at_the_deadline(db, settings, bounded):
+    settings.DB_CLIENT_DEADLINE_SECONDS = DEADLINE
+    with proxy_to_test_database() as proxy:
+        frozen_db = connections["default"].__class__(
+            {**connection.settings_dict, "HOST": "127.0.0.1", "PORT": proxy.port},
+            alias="frozen")
+        thaw = threading.Timer(20, proxy.frozen.clear)
+        try:
+            with frozen_db.cursor() as cursor:
+                cursor.execute("SELECT 1")
+                assert cursor.fetchone() == (1,)
+                proxy.frozen.set()
+                # Without the deadline the statement would wait forever: thaw after 20 s so
+                # that such a regression fails ("did not raise") instead of hanging the suite.
+                thaw.start()
+                started = time.monotonic()
+                with pytest.raises(OperationalError):
+                    cursor.execute("SELECT 2")
+                took = time.monotonic() - started
+        finally:
+            thaw.cancel()
+            frozen_db.close()
+    print(f"frozen statement ended after {took:.2f} s (deadline {DEADLINE} s)")
+    assert DEADLINE - 0.1 <= took < DEADLINE + 1.5, took
+
+
+def test_requests_against_a_frozen_database_answer_503_within_the_bound(
+        db, tmp_path, subprocess_env):
+    with proxy_to_test_database() as proxy:
+        s = connection.settings_dict
+        port = free_port()
+        env = {**subprocess_env,
+               "DATABASE_URL": f"postgres://{s['USER']}@127.0.0.1:{proxy.port}/{s['NAME']}",
+               "DB_CLIENT_DEADLINE_SECONDS": str(DEADLINE),
+               "DB_CONNECT_TIMEOUT_SECONDS": str(CONNECT),
+               "BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "1", "WEB_THREADS": "2",
+               "PYTHONUNBUFFERED": "1", "PATH": f"{BIN}:{subprocess_env.get('PATH', '')}"}
+        env.pop("REDIS_URL", None)  # the database is what freezes here
+        procs = Processes(tmp_path, env)
+        procs.start("web", ["sh", "-c", procfile()["web"]])
+        base = f"http://127.0.0.1:{port}"
+        url = f"{base}/api/v1/environments/"
+        bearer = {"Authorization": "Bearer sbp_not-a-token"}
+        try:
+            wait_for(lambda: requests.get(f"{base}/healthz", timeout=5).ok, 60, "gunicorn")
+            # Healthy: both threads hold an open connection to the database afterwards.
+            assert requests.get(url, headers=bearer, timeout=30).status_code == 401
+            proxy.frozen.set()
+            timings = []
+            for _ in range(2):  # on the open connection, then on a new one
+                started = time.monotonic()
+                answer = requests.get(url, headers=bearer, timeout=60)
+                timings.append(time.monotonic() - started)
+                assert answer.status_code == 503, (answer.status_code, answer.text[:300])
+                assert answer.json() == {
+                    "detail": "The database is unavailable right now; try again in a minute."}
+                assert "migrate" not in answer.text
+            log = procs.log("web")
+        finally:
+            procs.stop_all()
+    print(f"503 after {timings[0]:.2f} s (open connection), {timings[1]:.2f} s (new one)")
+    assert max(timings) < DEADLINE + CONNECT + 2, timings
+    assert "Traceback" not in log

@@ -1,0 +1,126 @@
+"""One search rule for calls (`reports.call_search`), the same on the three faces that search:
+the calls explorer, the Talkover-compatible listing and `calls_in_range`.
+
+The IDs carry digit runs on purpose: a cut ID must find its call, never a call whose phone
+number happens to share those digits, and a needle that is neither an ID part nor a phone
+number finds nothing.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import pytest
+
+from reports import call_search
+from reports.queries import calls_in_range
+from tests.support.factories import build_call, save_calls
+
+pytestmark = pytest.mark.django_db
+
+DAY = date(2026, 3, 3)
+TARGET_SID = "CA9ff1b856ccf0417aa2"
+TARGET_ID = "7c1d2e3f-0917-4b8a-9c56-1200aa77bb99"
+ORIGINS_ID = "orig-55abc-20260303-9931"
+
+
+@pytest.fixture
+def calls(env_a, env_b):
+    """The target call, a decoy whose number holds the target ID's digits (9, 1, 856 …), an
+    id-only call (no SID, as Origins sends) and another tenant's copy of the target."""
+    at = datetime(2026, 3, 3, 10, 0).astimezone(env_a.organization.tzinfo)
+
+    def call(env, minutes: int, ext: str, sid: str, to: str):
+        c = build_call(env, at + timedelta(minutes=minutes))
+        c.external_id, c.sid, c.to_number, c.to_formatted = ext, sid, to, to
+        c.from_number = c.from_formatted = "+14440000000"
+        return c
+
+    rows = {
+        "target": call(env_a, 0, TARGET_ID, TARGET_SID, "+15550001111"),
+        "decoy": call(env_a, 1, "0b0b0b0b-aaaa-4bbb-8ccc-dddddddddddd", "CAdecoy",
+                      "+1919185600"),  # holds 9, 1, 856 and 91856
+        "id_only": call(env_a, 2, ORIGINS_ID, "", "+15550002222"),
+        "phone": call(env_a, 3, "0c0c0c0c-aaaa-4bbb-8ccc-dddddddddddd", "CAphone",
+                      "+5511987654321"),
+        # Ends like "phone" (its last 7 digits), but holds no longer run of its digits.
+        "tail": call(env_a, 4, "0d0d0d0d-aaaa-4bbb-8ccc-dddddddddddd", "CAtail",
+                     "+131297654321"),
+        # Ends like the target's SID (its last 12 characters), but is another SID.
+        "twin": call(env_a, 5, "0e0e0e0e-aaaa-4bbb-8ccc-dddddddddddd",
+                     "CA0000000056ccf0417aa2", "+15550003333"),
+    }
+    save_calls(env_a, [rows[k] for k in ("target", "decoy", "id_only", "phone", "tail",
+                                         "twin")])
+    save_calls(env_b, [call(env_b, 0, TARGET_ID, TARGET_SID, "+15550001111")])
+    return rows
+
+
+def explorer(client, user, needle: str) -> set[str]:
+    client.force_login(user)
+    response = client.get("/o/org-a/calls/", {"search": needle, "date_from": DAY,
+                                              "date_to": DAY})
+    assert response.status_code == 200
+    return {c.external_id for c in response.context["page"].object_list}
+
+
+def compatible(api_client_for, user, env, needle: str) -> set[str]:
+    body = api_client_for(user).get(f"/api/v1/environments/{env.pk}/calls",
+                                    {"search": needle}).json()
+    return {c["id"] for c in body["data"]}
+
+
+def in_range(env, needle: str) -> set[str]:
+    return set(calls_in_range([env], DAY, DAY, search=needle)
+               .values_list("external_id", flat=True))
+
+
+@pytest.mark.parametrize("needle,found", [
+    (TARGET_SID, {"target"}),                   # whole SID
+    ("CA9ff1b856ccf", {"target"}),              # cut as the table shows it
+    ("CA9ff1b856ccf…", {"target"}),             # … with the table's cut mark
+    ("ca9FF1B", {"target"}),                    # prefix, any case
+    ("856ccf04", {"target"}),                   # inner part, digits and letters
+    ("0417aa2", {"target", "twin"}),            # suffix (the twin ends alike)
+    ("zzzz999", set()),                         # neither: nothing, not fragments
+    ("91856", {"decoy"}),                       # digits: numbers (and SIDs) holding them
+    ("+55 (11) 98765-4321", {"phone"}),         # a number as people write it
+    ("11 98765-4321", {"phone"}),               # … without its country code
+    ("7654321", {"phone", "tail"}),             # the last digits both numbers share
+    ("87654", {"phone"}),                       # part of a number
+    ("", {"target", "decoy", "id_only", "phone", "tail", "twin"}),  # no needle, no filter
+])
+def test_one_rule_on_every_face(client, alice, api_client_for, env_a, calls, needle, found):
+    want = {calls[k].external_id for k in found}
+    assert explorer(client, alice, needle) == want
+    assert compatible(api_client_for, alice, env_a, needle) == want
+    assert in_range(env_a, needle) == want
+
+
+@pytest.mark.parametrize("needle", ["+1444", "CA", "7654321", "CA9ff1b856ccf", "zzzz999"])
+def test_matches_listed_by_id_or_applied_as_they_are_find_the_same_calls(
+        client, alice, env_a, calls, monkeypatch, needle):
+    """Up to PROBE matches are read first and listed by id; a needle matching more is
+    applied as it is (and one too short for an index always is): the same calls either way."""
+    by_id = in_range(env_a, needle), explorer(client, alice, needle)
+    monkeypatch.setattr(call_search, "PROBE", 0)
+    assert (in_range(env_a, needle), explorer(client, alice, needle)) == by_id
+
+
+def test_the_call_id_by_part_in_the_explorer_exactly_in_the_compatible_api(
+        client, alice, api_client_for, env_a, calls):
+    """Talkover documents `search` as phone numbers or call SID: the compatible listing
+    finds a call by its whole id only; the explorer (which shows SID-less calls by a cut
+    id) by any part."""
+    for needle in ("orig-55abc", "20260303-99", ORIGINS_ID):
+        assert explorer(client, alice, needle) == {ORIGINS_ID}
+        assert in_range(env_a, needle) == {ORIGINS_ID}
+    assert compatible(api_client_for, alice, env_a, ORIGINS_ID) == {ORIGINS_ID}
+    assert compatible(api_client_for, alice, env_a, "orig-55abc") == set()
+
+
+def test_too_long_a_needle_is_a_400_and_a_422(client, alice, api_client_for, env_a, calls):
+    client.force_login(alice)
+    assert client.get("/o/org-a/calls/", {"search": "x" * 101}).status_code == 400
+    answer = api_client_for(alice).get(f"/api/v1/environments/{env_a.pk}/calls",
+                                       {"search": "x" * 101})
+    assert answer.status_code == 422

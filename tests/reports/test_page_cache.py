@@ -1,0 +1,194 @@
+"""Report pages kept rendered (`reports.pages.page_cache`): the dashboard's body is shared by every
+member and kept by data version; its frame is kept per member. A request that finds both
+renders nothing; a sync that changes the mirror, an alert that changes state, another
+language or query, and whatever one member sees of their own (name, role, saved views,
+dismissed banners, CSRF token) never reach another request's page.
+"""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.core.cache import cache
+from django.db.models import F
+from django.test import Client
+from django.utils import timezone
+
+from portal.models import Environment
+from reports.alerts.models import AlertRule, BannerDismissal
+from reports.models import SavedView
+from reports.pages.page_cache import CSRF_PLACEHOLDER
+from tests.support.factories import make_agents, make_calls
+
+pytestmark = pytest.mark.django_db
+
+TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+@pytest.fixture
+def mirror(env_a):
+    today = timezone.localdate(timezone=env_a.organization.tzinfo)
+    make_calls(env_a, 60, today - timedelta(days=10), today - timedelta(days=1),
+               agents=make_agents(env_a, 2), seed=5)
+    return today
+
+
+def page(client, **query):
+    response = client.get("/o/org-a/", {"range": "30d", **query})
+    assert response.status_code == 200
+    return response
+
+
+def kept(response) -> bool:
+    """Sent from the cache: no template was rendered for it."""
+    return response.context is None
+
+
+def body_of(response) -> str:
+    html = response.content.decode()
+    return html[html.index('<section class="kpis"'):html.index('id="chart-data"')]
+
+
+def test_second_request_renders_nothing_and_sends_the_same_page(client, alice, env_a, mirror):
+    client.force_login(alice)
+    first = page(client)
+    assert not kept(first) and first.context["calls"].totals.total > 0
+    again = page(client)
+    assert kept(again)
+    assert TOKEN.sub("", again.content.decode()) == TOKEN.sub("", first.content.decode())
+    assert 'id="chart-data"' in again.content.decode()
+
+
+def test_a_sync_that_changes_the_mirror_renders_anew(client, alice, env_a, mirror):
+    client.force_login(alice)
+    before = page(client).context["calls"].totals.total
+    make_calls(env_a, 7, mirror - timedelta(days=3), mirror - timedelta(days=3), seed=9,
+               testing_share=0)
+    assert kept(page(client))  # the mirror changed, but no sync said so yet
+    Environment.objects.filter(pk=env_a.pk).update(data_version=F("data_version") + 1)
+    after = page(client)
+    assert not kept(after) and after.context["calls"].totals.total == before + 7
+
+
+def test_language_and_query_have_pages_of_their_own(client, alice, env_a, mirror):
+    client.force_login(alice)
+    page(client)
+    client.cookies["django_language"] = "pt-br"
+    portuguese = page(client)
+    assert not kept(portuguese) and "Taxa de atendimento" in portuguese.content.decode()
+    week = page(client, range="7d")
+    assert not kept(week)
+    assert kept(page(client)) and kept(page(client, range="7d"))
+
+
+def test_an_alert_that_changes_state_shows_at_once(client, alice, env_a, mirror):
+    rule = AlertRule.objects.create(organization=env_a.organization, name="Queda",
+                                    metric="calls", condition="below", threshold=1)
+    client.force_login(alice)
+    assert "Queda" not in page(client).content.decode()
+    assert kept(page(client))
+    # The evaluator writes with update(): no signal, no save(); the page still sees it.
+    rules = AlertRule.objects.for_organization(rule.organization_id).filter(pk=rule.pk)
+    rules.update(state="firing", state_seq=1, last_evaluated_at=timezone.now())
+    firing = page(client)
+    assert not kept(firing) and "Queda" in firing.content.decode()
+    rules.update(acknowledged_at=timezone.now())
+    acknowledged = page(client)
+    assert not kept(acknowledged) and "acknowledged" in acknowledged.content.decode()
+    rules.update(state="ok", state_seq=2)
+    assert "Queda" not in page(client).content.decode()
+
+
+def test_nothing_of_one_member_reaches_another(client, alice, bob, env_a, mirror):
+    """alice (owner) has a private saved view and dismissed the banner; bob (viewer) sees
+    the same figures (one shared body) and only his own frame."""
+    org = env_a.organization
+    rule = AlertRule.objects.create(organization=org, name="Queda", metric="calls",
+                                    condition="below", threshold=1, state="firing",
+                                    state_seq=1, last_evaluated_at=timezone.now())
+    BannerDismissal.objects.create(rule=rule, user=alice, state_seq=1)
+    SavedView.objects.create(organization=org, owner=alice, name="Alice private", page="dashboard")
+    client.force_login(alice)
+    mine = page(client)
+    assert kept(page(client))
+    theirs_client = Client()
+    theirs_client.force_login(bob)
+    theirs = page(theirs_client)
+    assert not kept(theirs)  # a frame of his own, around the body alice's request kept
+    assert body_of(theirs) == body_of(mine)
+    html, own = theirs.content.decode(), mine.content.decode()
+    assert "Alice private" in own and "Alice private" not in html
+    assert "Queda" not in own and "Queda" in html  # she dismissed it, he did not
+    assert ">alice<" in own and ">alice<" not in html and ">bob<" in html
+    assert "Share with the organisation" in own and "Share with the organisation" not in html
+    assert TOKEN.findall(own)[0] not in html
+    assert kept(page(theirs_client))
+
+
+def test_the_kept_page_carries_the_requests_own_csrf_token(alice, env_a, mirror):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+    page(client)
+    again = page(client)
+    assert kept(again)
+    tokens = set(TOKEN.findall(again.content.decode()))
+    assert len(tokens) == 1 and CSRF_PLACEHOLDER not in again.content.decode()
+    # The form posts with the token of the kept page; a kept entry never holds a token.
+    response = client.post("/i18n/setlang/", {"language": "pt-br", "next": "/o/org-a/",
+                                              "csrfmiddlewaretoken": tokens.pop()})
+    assert response.status_code == 302
+    stored = [cache.get(key.split(":", 2)[2]) for key in _page_keys()]
+    assert stored and all(CSRF_PLACEHOLDER in str(value) or "csrfmiddlewaretoken" not in
+                          str(value) for value in stored)
+    assert not any(token in str(value) for value in stored for token in TOKEN.findall(
+        again.content.decode()))
+
+
+def test_a_page_with_a_message_is_neither_served_kept_nor_kept(client, alice, env_a, mirror):
+    client.force_login(alice)
+    page(client)
+    assert kept(page(client))
+    saved = client.post("/o/org-a/views/save/", {"page": "dashboard", "name": "Mine",
+                                                 "query": "range=30d"})
+    assert saved.status_code == 302
+    shown = page(client)  # the message shows on the next page, rendered for it
+    assert not kept(shown) and "View “Mine” saved." in shown.content.decode()
+    after = page(client)  # the message is gone; the frame lists the new view
+    assert not kept(after) and "View “Mine” saved." not in after.content.decode()
+    assert ">Mine</a>" in after.content.decode()
+    assert kept(page(client))
+
+
+def _page_keys() -> list[str]:
+    client = cache._cache.get_client() if hasattr(cache, "_cache") else None
+    if client is None:
+        pytest.skip("needs the Redis cache (REDIS_URL)")
+    return [key.decode() for key in client.keys("*page*")]
+
+
+@pytest.mark.parametrize("path,export", [("/o/org-a/agents/", {"format": "csv"}),
+                                         ("/o/org-a/callbacks/", {"format": "csv"}),
+                                         ("/o/org-a/calls/", {"format": "csv"})])
+def test_smaller_report_pages_are_kept_whole_per_member(client, alice, bob, env_a, mirror, path,
+                                                        export):
+    client.force_login(alice)
+    first = client.get(path, {"range": "30d"})
+    again = client.get(path, {"range": "30d"})
+    assert not kept(first) and kept(again)
+    assert TOKEN.sub("", again.content.decode()) == TOKEN.sub("", first.content.decode())
+    other = Client()
+    other.force_login(bob)
+    assert not kept(other.get(path, {"range": "30d"}))
+    for _ in range(2):  # a download passes by: never kept, never served from a kept page
+        assert client.get(path, {"range": "30d", **export})["Content-Type"].startswith(
+            "text/csv")
+    Environment.objects.filter(pk=env_a.pk).update(data_version=F("data_version") + 1)
+    assert not kept(client.get(path, {"range": "30d"}))
+
+
+def test_a_search_is_run_every_time(client, alice, env_a, mirror):
+    client.force_login(alice)
+    for _ in range(2):
+        response = client.get("/o/org-a/calls/", {"range": "30d", "search": "CA"})
+        assert response.status_code == 200 and not kept(response)

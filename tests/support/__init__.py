@@ -1,0 +1,1 @@
+"""Helpers shared by tests: the cast, one factory per model, worlds, processes, simulators."""

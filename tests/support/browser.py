@@ -1,0 +1,35 @@
+"""The shared headless chromium (Playwright) for the browser tests: the `browser` fixture
+(tests/conftest.py) launches it; tests skip when `CHROMIUM` is not installed."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from django.conf import settings as django_settings
+
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = Path(django_settings.VAR_DIR) / "screenshots"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def launched_chromium():
+    """Yield a headless chromium (the `browser` fixture, tests/conftest.py), closed after."""
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop running in this thread; the test's ORM calls
+    # are still plain synchronous code, so Django's async guard must let them through. Only
+    # for these tests: the variable must not leak into other tests' subprocesses.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    try:
+        with sync_playwright() as pw:
+            chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+            yield chromium
+            chromium.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous

@@ -1,0 +1,106 @@
+"""The write path: pages are merged and committed a batch at a time, with one cursor update
+per batch; a worker killed mid-run loses at most the batch in flight and a rerun converges."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from sync.batch_writer import BatchWriter
+from sync.engine import sync_environment
+from sync.models import Call, StreamState, SyncRun
+from sync.models.core import RunStatus
+from tests.support.sync_support import mirror_diff, point_env, served, small_config
+
+
+def test_one_cursor_update_per_batch_and_the_mirror_is_exact(org_a, settings):
+    settings.SYNC_BATCH_ROWS = 300
+    with served(small_config(days=3, calls_per_day=300)) as (sim, server):
+        env = point_env(org_a, sim, server)
+        sync_environment(env, streams=["agents"], now=sim.now)
+        StreamState.objects.create(environment=env, stream="calls", cursor={})
+        with CaptureQueriesContext(connection) as queries:
+            outcome = sync_environment(env, streams=["calls"], now=sim.now)
+        run = outcome.runs[0]
+        assert run.status == RunStatus.SUCCEEDED, run.error
+        cursor_writes = [q for q in queries.captured_queries
+                         if q["sql"].lstrip().startswith('UPDATE "sync_streamstate"')]
+        calls = Call.objects.filter(environment=env).count()
+        # Several 100-row pages per batch (the last one may be smaller): far fewer cursor
+        # writes than pages.
+        assert run.pages >= calls // 100
+        assert 1 <= len(cursor_writes) <= calls // 300 + 1, (len(cursor_writes), calls)
+        assert 2 * len(cursor_writes) <= run.pages, (len(cursor_writes), run.pages)
+        sync_environment(env, streams=["callback_days"], now=sim.now)
+        assert mirror_diff(env, sim) == []
+
+
+class Killed(BaseException):
+    """What a SIGKILL looks like from inside: nothing after it runs, no handler catches it."""
+
+
+def test_a_killed_worker_loses_only_the_batch_in_flight_and_a_rerun_converges(
+        org_a, settings, monkeypatch):
+    settings.SYNC_BATCH_ROWS = 200
+    real_flush = BatchWriter.flush
+    flushes: list[int] = []
+
+    def flush_then_die(self, cursor, **extra):
+        if len(flushes) == 2:  # the third batch dies before its commit
+            raise Killed
+        real_flush(self, cursor, **extra)
+        flushes.append(Call.objects.filter(environment=self.ctx.environment).count())
+
+    with served(small_config(days=4, calls_per_day=150)) as (sim, server):
+        env = point_env(org_a, sim, server)
+        sync_environment(env, streams=["agents"], now=sim.now)
+        monkeypatch.setattr(BatchWriter, "flush", flush_then_die)
+        with pytest.raises(Killed):
+            sync_environment(env, streams=["calls"], now=sim.now)
+        # Exactly the two committed batches are kept, with the cursor that covers them.
+        kept = Call.objects.filter(environment=env).count()
+        assert kept == flushes[-1] >= 400
+        cursor = StreamState.objects.get(environment=env, stream="calls").cursor
+        assert cursor.get("in_progress") or cursor.get("synced_through")
+        monkeypatch.setattr(BatchWriter, "flush", real_flush)
+        outcome = sync_environment(env, now=sim.now)
+        assert not outcome.failed, [r.error for r in outcome.runs]
+        # The killed run was found dead by the rerun, which converged to the upstream.
+        assert SyncRun.objects.filter(environment=env, stream="calls",
+                                      status=RunStatus.FAILED).count() == 1
+        assert mirror_diff(env, sim) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_writer_thread_dies_with_its_batch_and_a_rerun_converges(org_a, settings,
+                                                                      monkeypatch):
+    """On PostgreSQL outside a transaction, batches are written by a thread of their own while
+    the stream reads on; a batch that dies there stops the run, the batches before it stay."""
+    settings.SYNC_BATCH_ROWS = 200
+    real_write = BatchWriter._write
+    written: list[int] = []
+    threads: set[int] = set()
+
+    def write_then_die(self, batch):
+        threads.add(threading.get_ident())
+        if len(written) == 2:  # the third batch dies before its commit
+            raise Killed
+        counts = real_write(self, batch)
+        written.append(Call.objects.filter(environment=self.ctx.environment).count())
+        return counts
+
+    with served(small_config(days=4, calls_per_day=150)) as (sim, server):
+        env = point_env(org_a, sim, server)
+        sync_environment(env, streams=["agents"], now=sim.now)
+        monkeypatch.setattr(BatchWriter, "_write", write_then_die)
+        with pytest.raises(Killed):
+            sync_environment(env, streams=["calls"], now=sim.now)
+        if connection.vendor == "postgresql":
+            assert threading.get_ident() not in threads, "written by the writer thread"
+        assert Call.objects.filter(environment=env).count() == written[-1] >= 400
+        monkeypatch.setattr(BatchWriter, "_write", real_write)
+        outcome = sync_environment(env, now=sim.now)
+        assert not outcome.failed, [r.error for r in outcome.runs]
+        assert mirror_diff(env, sim) == []

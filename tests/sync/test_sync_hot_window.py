@@ -1,0 +1,117 @@
+"""The hot days' refresh (issue 25 points 1 and 2): after each incremental run the mirror
+equals the simulator's ground truth, at about the requests the change needs — busy
+afternoons with calls that moved to a final status, a status that changes hours later,
+the two hot days just after midnight, and faults while it reads."""
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from sync.engine import sync_environment
+from sync.models import Call
+from tests.support.sync_support import END, ENV, mirror_diff, point_env, served, small_config
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _truth(sim) -> dict[str, dict]:
+    return {c["id"]: c for c in sim.truth.calls(ENV, sim.start_date, sim.today)}
+
+
+def _calls_run(outcome):
+    assert not outcome.failed, [r.error for r in outcome.runs]
+    return next(r for r in outcome.runs if r.stream == "calls")
+
+
+def test_a_busy_afternoon_costs_about_what_changed_and_the_mirror_is_exact(org_a):
+    at = datetime(END.year, END.month, END.day, 15, 0, tzinfo=UTC)
+    with served(small_config(days=1, calls_per_day=12_000, now=at)) as (sim, server):
+        env = point_env(org_a, sim, server)
+        sync_environment(env, now=sim.now)
+        before = _truth(sim)
+        sim.advance(timedelta(minutes=5))
+        after = _truth(sim)
+        changed = sum(1 for i, c in after.items() if before.get(i) != c)
+        run = _calls_run(sync_environment(env, now=sim.now))
+        assert mirror_diff(env, sim) == []
+        # Calls that ended since the last run sat one or a few per page behind the new ones:
+        # they were read from the final statuses' listings (or by SID), not page by page.
+        summary = run.details["hot"][0]
+        assert "by completed" in summary, summary
+        # Twice the pages the change fills, plus the three status listings and one page.
+        ideal = max(1, math.ceil(changed / 100))
+        assert run.requests <= 2 * ideal + 4, (run.requests, ideal, summary)
+
+
+def test_a_status_that_changes_hours_later_is_caught(org_a):
+    """Today's call still answered five hours on is caught by the next run when it ends;
+    yesterday's, outside the hot days, by the next daily reconciliation."""
+    morning = datetime(END.year, END.month, END.day, 10, 0, tzinfo=UTC)
+    with served(small_config(days=2, calls_per_day=2000, now=morning)) as (sim, server):
+        today = [c for c in sim.truth.calls(ENV, END, END)
+                 if c["status"] == "completed" and c["created_at"] < "2026-03-10T08:30"]
+        day_before = END - timedelta(days=1)
+        yesterday = next(c for c in sim.truth.calls(ENV, day_before, day_before)
+                         if c["status"] == "completed" and c["created_at"] > "2026-03-09T20")
+        sim.end_late(ENV, today[0]["id"], morning + timedelta(hours=3))
+        sim.end_late(ENV, yesterday["id"], morning + timedelta(hours=3))
+        env = point_env(org_a, sim, server)
+        sync_environment(env, now=sim.now)
+        assert Call.objects.get(external_id=today[0]["id"]).status == "answered"
+        assert Call.objects.get(external_id=yesterday["id"]).status == "answered"
+
+        sim.advance(timedelta(hours=3, minutes=15))
+        run = _calls_run(sync_environment(env, now=sim.now))
+        assert Call.objects.get(external_id=today[0]["id"]).status == "completed"
+        assert "1 moved to a final status" in run.details["hot"][0]
+        assert Call.objects.get(external_id=yesterday["id"]).status == "answered"
+
+        # Read whole at 10:00 today, after it settled: reconciled again a day later.
+        sim.set_now(morning + timedelta(days=1, minutes=30))
+        run = _calls_run(sync_environment(env, now=sim.now))
+        assert Call.objects.get(external_id=yesterday["id"]).status == "completed"
+        assert any(line.startswith("2026-03-09") for line in run.details["reconciled"])
+        assert mirror_diff(env, sim) == []
+
+
+def test_just_after_midnight_both_hot_days_are_refreshed_in_a_handful(org_a):
+    at = datetime(END.year, END.month, END.day, 23, 50, tzinfo=UTC)
+    with served(small_config(days=2, calls_per_day=3000, now=at)) as (sim, server):
+        env = point_env(org_a, sim, server)
+        sync_environment(env, now=sim.now)
+        sim.advance(timedelta(minutes=20))  # 00:10: yesterday and today are hot
+        run = _calls_run(sync_environment(env, now=sim.now))
+        assert mirror_diff(env, sim) == []
+        assert run.details["hot"][0].startswith(f"{END}..{END + timedelta(days=1)}")
+        before = server.request_count
+        again = sync_environment(env, now=sim.now)
+        assert not again.failed and server.request_count - before <= 10, \
+            server.request_log[before - server.request_count:]
+
+
+def test_faults_while_refreshing_leave_the_mirror_exact(org_a):
+    at = datetime(END.year, END.month, END.day, 15, 0, tzinfo=UTC)
+    with served(small_config(days=1, calls_per_day=6000, now=at)) as (sim, server):
+        env = point_env(org_a, sim, server)
+        sync_environment(env, now=sim.now)
+        sim.faults = "500=0.15,429=0.1:1,insert=7@2,only=/api/v1/calls,seed=2"
+        sim.advance(timedelta(minutes=10))
+        since = len(server.request_log)
+        _calls_run(sync_environment(env, now=sim.now))
+        assert {500, 429} <= {q.status for q in server.request_log[since:]}
+        assert sim.truth.inserted_count(ENV) >= 7
+        # Calls inserted at the head by the run's last page arrived after its heads were
+        # read: like any new call, the next run reads them. Nothing else differs.
+        newest = Call.objects.filter(environment=env).latest("started_at").started_at
+        late = {i for i, c in _truth(sim).items()
+                if datetime.fromisoformat(c["created_at"]) >= newest} - set(
+            Call.objects.filter(environment=env).values_list("external_id", flat=True))
+        assert [p for p in mirror_diff(env, sim) if not any(i in p for i in late)
+                and "calls mirrored" not in p] == []
+        sim.faults = None
+        since = len(server.request_log)
+        run = _calls_run(sync_environment(env, now=sim.now))
+        assert mirror_diff(env, sim) == []
+        assert run.created == len(late) and run.requests <= 4

@@ -1,0 +1,244 @@
+"""Celery tasks and concurrency: dispatch, one sync per environment, killed workers, budget."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from django.conf import settings
+from django.db import connection, connections
+from django.utils import timezone
+
+from portal.models import EnvironmentStatus
+from sync import tasks
+from sync.budget import RequestBudget
+from sync.engine import sync_environment
+from sync.models import Call, SyncRun
+from sync.models.core import RunStatus
+from sync.providers.talkover.client import TalkoverClient
+from tests.support.sync_support import ENV, mirror_diff, point_env, served, small_config
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+_SQLITE = settings.DATABASES["default"]["ENGINE"].endswith("sqlite3")
+# The in-memory SQLite test database runs in shared-cache mode: a second thread or process
+# gets "table is locked" at once instead of waiting (the dev database file waits 30 s).
+# These run on PostgreSQL + Redis, as in CI.
+needs_shared_database = pytest.mark.skipif(
+    _SQLITE, reason="concurrent workers need PostgreSQL + Redis (in-memory SQLite test "
+                    "database cannot be shared between workers)")
+
+
+@pytest.fixture(autouse=True)
+def _eager_celery():
+    """Tasks run in process here, as in the demo: no broker message may outlive a test."""
+    conf = tasks.dispatch.app.conf
+    before = conf.task_always_eager
+    conf.task_always_eager = True
+    yield
+    conf.task_always_eager = before
+
+
+def test_dispatch_enqueues_due_environments_only(org_a, org_b):
+    with served() as (sim, server):
+        due = point_env(org_a, sim, server, "due")
+        later = point_env(org_a, sim, server, "later",
+                          next_sync_at=timezone.now() + timedelta(minutes=5))
+        broken = point_env(org_b, sim, server, "broken", status=EnvironmentStatus.AUTH_FAILED)
+        off = point_env(org_b, sim, server, "off", sync_enabled=False)
+        enqueued = tasks.dispatch()  # eager: the syncs run right here
+        assert enqueued == [due.pk]
+        # Never synced: its first run is the back-fill task (see the routing test below).
+        assert SyncRun.objects.filter(environment=due, trigger="backfill").count() == 3
+        for env in (later, broken, off):
+            assert not SyncRun.objects.filter(environment=env).exists()
+        due.refresh_from_db()
+        assert due.next_sync_at > timezone.now() + timedelta(minutes=14)
+        assert tasks.dispatch() == [], "not due again until its interval has passed"
+
+
+def _queued_by_dispatch(monkeypatch) -> list[tuple[str, str, int]]:
+    """Run dispatch with both tasks' delay recorded: (task name, routed queue, env id)."""
+    sent: list[tuple[str, str, int]] = []
+    router = tasks.dispatch.app.amqp.router
+    for task in (tasks.sync_environment, tasks.backfill_environment):
+        monkeypatch.setattr(task, "delay", lambda pk, _t=task: sent.append(
+            (_t.name, router.route({}, _t.name)["queue"].name, pk)))
+    tasks.dispatch()
+    return sent
+
+
+def test_dispatch_sends_never_synced_environments_to_the_backfill_queue(org_a, env_a,
+                                                                        monkeypatch):
+    fresh = env_a
+    old = point_env_row(org_a, "synced before", last_synced_at=timezone.now())
+    sent = _queued_by_dispatch(monkeypatch)
+    assert sorted(sent) == sorted([("sync.backfill_environment", "backfill", fresh.pk),
+                                   ("sync.sync_environment", "sync", old.pk)])
+
+
+def test_sync_environment_called_directly_still_backfills_a_new_environment(org_a):
+    # The task syncs up to the real clock: the simulator's data ends today.
+    with served(small_config(end_date=timezone.now().date())) as (sim, server):
+        env = point_env(org_a, sim, server)
+        tasks.sync_environment.delay(env.pk)
+        assert mirror_diff(env, sim) == []
+        assert SyncRun.objects.filter(environment=env, trigger="schedule").count() == 3
+
+
+@pytest.mark.skipif(_SQLITE or not os.environ.get("REDIS_URL"),
+                    reason="inspects the real broker's queues (PostgreSQL + Redis)")
+def test_dispatch_routing_lands_in_the_redis_queues(org_a, env_a):
+    import redis
+
+    conf = tasks.dispatch.app.conf
+    conf.task_always_eager = False  # restored by the autouse fixture
+    broker = redis.Redis.from_url(os.environ["REDIS_URL"])
+    old = point_env_row(org_a, "synced before", last_synced_at=timezone.now())
+    before = {q: broker.llen(q) for q in ("backfill", "sync")}
+    try:
+        assert sorted(tasks.dispatch()) == sorted([env_a.pk, old.pk])
+        assert broker.llen("backfill") == before["backfill"] + 1
+        assert broker.llen("sync") == before["sync"] + 1
+        assert b"sync.backfill_environment" in broker.lindex("backfill", 0)
+        assert b"sync.sync_environment" in broker.lindex("sync", 0)
+    finally:
+        broker.lpop("backfill")
+        broker.lpop("sync")
+
+
+def point_env_row(org, name: str, **fields):
+    """An environment with a token and no upstream behind it (nothing runs it here)."""
+    from tests.support.cast import make_env
+
+    return make_env(org, name, "talq_" + "0" * 40, **fields)
+
+
+def test_stale_running_runs_are_swept_by_dispatch(org_a, env_a):
+    stale = SyncRun.objects.create(environment=env_a, stream="calls",
+                                   heartbeat_at=timezone.now() - timedelta(hours=1))
+    fresh = SyncRun.objects.create(environment=env_a, stream="agents")
+    assert tasks.fail_stale_runs() == 1
+    stale.refresh_from_db()
+    fresh.refresh_from_db()
+    assert stale.status == RunStatus.FAILED
+    assert stale.error.startswith("worker stopped: no heartbeat since ")
+    assert fresh.status == RunStatus.RUNNING
+
+
+def test_tasks_ack_late_and_retry_below_the_visibility_timeout():
+    visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+    assert 0 < tasks.retry_backoff_cap() < visibility
+    for task in (tasks.sync_environment, tasks.backfill_environment):
+        assert task.acks_late and task.max_retries
+    assert tasks.sync_environment.name == "sync.sync_environment"
+    assert tasks.backfill_environment.name == "sync.backfill_environment"
+
+
+@needs_shared_database
+def test_two_concurrent_syncs_one_runs_one_skips(org_a):
+    with served(spec="slow=1.0:0.3,only=/api/v1/calls") as (sim, server):
+        env = point_env(org_a, sim, server, backfill_days=2)
+        results: list[dict] = []
+
+        def work() -> None:
+            try:
+                results.append(tasks.sync_environment(env.pk, trigger="manual"))
+            finally:
+                connections.close_all()
+
+        threads = [threading.Thread(target=work) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert sorted(r["skipped"] for r in results) == [False, True]
+        skipped = next(r for r in results if r["skipped"])
+        assert "another sync" in skipped["reason"]
+        assert SyncRun.objects.filter(environment=env).count() == 3
+
+
+@needs_shared_database
+def test_killed_worker_is_marked_failed_and_next_run_converges(org_a):
+    """A `manage.py sync` killed with SIGKILL keeps its lock (5 minutes by default): while its
+    heartbeat is recent the next sync is skipped saying why and when it will run; once the
+    heartbeat is stale, the next sync fails the dead run, takes the lock over and converges."""
+    config = small_config(days=3, calls_per_day=250, end_date=None)
+    with served(config, spec="slow=1.0:0.15,only=/api/v1/calls") as (sim, server):
+        env = point_env(org_a, sim, server)
+        db = connection.settings_dict
+        # Batches of one page, so the kill finds some committed and some not.
+        child_env = {**os.environ, "SYNC_BATCH_ROWS": "100",
+                     "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/"
+                                     f"{db['NAME']}"}
+        command = [sys.executable, "manage.py", "sync", "--env", str(env.pk), "--no-progress"]
+        child = subprocess.Popen(command, env=child_env, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 30
+            while Call.objects.filter(environment=env).count() < 150:
+                assert time.monotonic() < deadline and child.poll() is None
+                time.sleep(0.05)
+        finally:
+            child.send_signal(signal.SIGKILL)
+            child.wait(10)
+        partial = Call.objects.filter(environment=env).count()
+        assert 0 < partial < sim.truth.call_count(ENV)
+
+        # Heartbeat recent (the default threshold, 120 s): skipped, with why and when.
+        again = subprocess.run(command, env=child_env, capture_output=True, text=True,
+                               timeout=60)
+        assert again.returncode == 0, again.stderr
+        assert "skipped: another sync of this environment is running (last heartbeat" in \
+            again.stderr and "UTC on if it stops beating" in again.stderr, again.stderr
+        dead = SyncRun.objects.get(environment=env, stream="calls", trigger="manual")
+        assert dead.status == RunStatus.RUNNING
+
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(settings, "SYNC_STALE_HEARTBEAT_SECONDS", 2)
+            deadline = time.monotonic() + 30
+            while SyncRun.objects.get(pk=dead.pk).heartbeat_at > \
+                    timezone.now() - timedelta(seconds=2.5):
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+            outcome = sync_environment(env, now=sim.now)
+        assert not outcome.skipped and not outcome.failed
+        dead.refresh_from_db()
+        assert dead.status == RunStatus.FAILED
+        assert dead.error == f"worker stopped: no heartbeat since " \
+                             f"{dead.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC"
+        assert mirror_diff(env, sim) == []
+
+
+@needs_shared_database
+def test_shared_budget_holds_with_two_workers(org_a):
+    """Two workers share one token's budget: the upstream's own limit never trips."""
+    with served(spec="ratelimit=6:1.5") as (sim, server):
+        token = sim.tokens[ENV]
+        counts: list[int] = []
+
+        def worker() -> None:
+            client = TalkoverClient(server.talkover_url, token,
+                                    budget=RequestBudget(token, limit=6, window=1.5))
+            for _ in range(9):
+                client.get("callback-agents")
+            counts.append(client.requests)
+            client.close()
+            connections.close_all()
+
+        start = time.monotonic()
+        threads = [threading.Thread(target=worker) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        elapsed = time.monotonic() - start
+        statuses = [q.status for q in server.request_log]
+        assert counts == [9, 9] and statuses.count(200) == 18
+        assert 429 not in statuses, "the budget let the two workers exceed the limit together"
+        assert elapsed >= 2 * 1.5 * 0.9, "18 requests at 6 per 1.5 s need at least 3 windows"
