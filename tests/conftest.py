@@ -221,3 +221,15 @@ def upstream():
 def browser():
     """A headless chromium for the browser tests (tests/support/browser.py)."""
     yield from launched_chromium()
+
+
+@pytest.fixture
+def eager_tasks():
+    """Celery tasks run in this process (the `make demo` path) even when REDIS_URL names a
+    broker: a test's uncommitted data stays visible to them."""
+    from portal.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before

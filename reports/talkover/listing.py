@@ -20,7 +20,6 @@ read whole (`_search_page`): a broad search may match 10,000 calls of a million.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -42,6 +41,7 @@ from reports.talkover.compat import (
 )
 from sync.models import Agent, AgentDayRollup, Call
 from sync.models.core import STATUS_COLUMNS
+from sync.providers.talkover.envelope import pagination
 from sync.rollups import local_day_bounds
 
 log = logging.getLogger(__name__)
@@ -289,18 +289,6 @@ def _search_page(calls: QuerySet, offset: int, limit: int, with_agent: bool
     total = found[0][-1]
     return _as_items(found, with_agent), total
 
-
-def pagination(page: int, per_page: int, total: int, shown: int) -> dict:
-    """Laravel's pagination block."""
-    offset = (page - 1) * per_page
-    return {
-        "current_page": page,
-        "last_page": max(1, math.ceil(total / per_page)),
-        "per_page": per_page,
-        "total": total,
-        "from": offset + 1 if shown else None,
-        "to": offset + shown if shown else None,
-    }
 
 
 def list_calls(env: Environment, query: CallQuery, *, with_agent: bool

@@ -1,11 +1,12 @@
 """Talkover endpoints: query validation (Laravel-style 422s) and response bodies."""
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import NamedTuple
+
+from sync.providers.talkover.envelope import pagination
 
 from .data import DIRECTIONS, STATUSES, Agent, call_json, dumps
 from .host import Stores
@@ -114,17 +115,6 @@ class Params:
 def _label(name: str) -> str:
     return name.replace("_", " ")
 
-
-def pagination(page: int, per_page: int, total: int, shown: int) -> dict:
-    offset = (page - 1) * per_page
-    return {
-        "current_page": page,
-        "last_page": max(1, math.ceil(total / per_page)),
-        "per_page": per_page,
-        "total": total,
-        "from": offset + 1 if shown else None,
-        "to": offset + shown if shown else None,
-    }
 
 
 def list_calls(sim: Stores, env: str, query: dict[str, list[str]],

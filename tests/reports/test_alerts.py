@@ -16,7 +16,6 @@ from django.core import mail
 from django.db import connection
 from django.test import override_settings
 
-from portal.celery import app
 from reports.alerts.evaluate import evaluate_rules
 from reports.alerts.models import AlertEvent, AlertRule, NotifyStatus
 from reports.alerts.webhooks import SIGNATURE_HEADER, verify
@@ -230,15 +229,8 @@ def test_a_failing_webhook_is_retried_then_given_up(mirrored):
     assert event.notify_status == NotifyStatus.FAILED and "HTTP 500" in event.error
 
 
-@pytest.fixture
-def always_eager():
-    before = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = before
 
-
-def test_a_sync_evaluates_the_rules_over_its_environment(org_a, simulator, always_eager):
+def test_a_sync_evaluates_the_rules_over_its_environment(org_a, simulator, eager_tasks):
     sim, server = simulator
     env = point_env(org_a, sim, server)
     other = point_env(org_a, sim, server, name="Other")

@@ -157,20 +157,10 @@ def test_retention_drops_whole_months_never_rows_and_reports_name_the_days(env_a
     assert any(n.reason and n.days >= 1 for n in notes)
 
 
-@pytest.fixture
-def tasks_in_process():
-    """The page's task runs here, as without a broker (the test's data is uncommitted)."""
-    from portal.celery import app
-
-    before = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = before
-
 
 @on_postgres
 def test_an_owner_changes_the_tier_and_calls_move_in_batches(client, alice, env_a, settings,
-                                                             tasks_in_process):
+                                                             eager_tasks):
     settings.CALL_RETENTION_MOVE_BATCH = 2
     org = env_a.organization
     calls = [build_call(env_a, NOW - timedelta(days=20 * i)) for i in range(7)]
@@ -195,7 +185,7 @@ def test_an_owner_changes_the_tier_and_calls_move_in_batches(client, alice, env_
 
 
 def test_the_retention_page_is_for_admins_and_only_owners_change_it(client, alice, bob,
-                                                                    org_a, tasks_in_process):
+                                                                    org_a, eager_tasks):
     url = reverse("settings-retention", args=[org_a.slug])
     client.force_login(bob)  # viewer
     assert client.get(url).status_code == 403

@@ -13,7 +13,6 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import Client
 
-from portal.celery import app
 from portal.models import Environment
 from sync.engine import sync_environment
 from sync.models import Call, CallRollup, SyncRun
@@ -21,15 +20,6 @@ from sync.models.core import Trigger
 from sync.webhooks.receiver import MAX_BODY_BYTES, queued_key, signature
 from sync.webhooks.register import register
 from tests.support.sync_support import ENV, point_env, served, small_config
-
-
-@pytest.fixture
-def eager():
-    """Tasks run in this process (the `make demo` path) even when REDIS_URL names a broker."""
-    before = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = before
 
 
 def hook_path(env: Environment) -> str:
@@ -46,7 +36,7 @@ def webhook_runs(env: Environment) -> int:
     return SyncRun.objects.filter(environment=env, trigger=Trigger.WEBHOOK).count()
 
 
-def test_the_receiver_checks_key_signature_and_size_and_queues_one_run(org_a, client, eager):
+def test_the_receiver_checks_key_signature_and_size_and_queues_one_run(org_a, client, eager_tasks):
     with served(small_config(days=1, calls_per_day=20)) as (sim, server):
         env = point_env(org_a, sim, server)
         sync_environment(env, now=sim.now)
@@ -89,7 +79,7 @@ def test_the_receiver_checks_key_signature_and_size_and_queues_one_run(org_a, cl
                            content_type="application/json").status_code == 404
 
 
-def test_registration_says_per_agent_when_the_token_may_not(org_a, alice, bob, client, eager):
+def test_registration_says_per_agent_when_the_token_may_not(org_a, alice, bob, client, eager_tasks):
     with served(small_config(days=1, calls_per_day=5)) as (sim, server):
         env = point_env(org_a, sim, server)
         agents = sim.truth.agents(ENV)
@@ -130,7 +120,7 @@ def test_registration_says_per_agent_when_the_token_may_not(org_a, alice, bob, c
                     reason="three threads write at once: SQLite's single writer would time out")
 @pytest.mark.django_db(transaction=True)
 def test_a_call_ended_upstream_is_on_the_pages_within_10_seconds(
-        live_server, org_a, alice, settings, eager):
+        live_server, org_a, alice, settings, eager_tasks):
     # The in-process worker path of `make demo`: the hook answers at once and the queued task
     # runs on a background thread, as a worker would, against committed data.
     settings.TASKS_IN_BACKGROUND = True
