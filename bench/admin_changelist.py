@@ -9,19 +9,14 @@ milliseconds (best of 3), queries, and whether a COUNT over sync_call ran.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from datetime import timedelta
-from pathlib import Path
 from urllib.parse import urlencode
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+import benchkit  # noqa: E402  (bench/benchkit.py: what the benchmark scripts share)
 
-import django  # noqa: E402
-
-django.setup()
+benchkit.setup_django()
 
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection  # noqa: E402

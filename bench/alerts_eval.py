@@ -20,19 +20,13 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import os
 import sys
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+import benchkit  # noqa: E402  (bench/benchkit.py: what the benchmark scripts share)
 
-import django  # noqa: E402
-
-django.setup()
+benchkit.setup_django()
 
 import report_latency  # noqa: E402  (the shared COPY loader of the benchmarks)
 from django.conf import settings  # noqa: E402

@@ -28,6 +28,8 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import benchkit  # bench/benchkit.py: what the benchmark scripts share
+
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "orig_" + "m" * 40
 AGENT = 7001
@@ -140,23 +142,13 @@ def main() -> None:
     if "bench" not in db:
         raise SystemExit("Set DATABASE_URL to a database made for this benchmark (its name "
                          "must contain 'bench'): it is flushed.")
-    from cryptography.fernet import Fernet
 
-    os.environ["DEBUG"] = "true" if args.debug else "false"
-    os.environ.setdefault("SECRET_KEY", "bench-not-secret")
-    os.environ.setdefault("ALLOWED_HOSTS", "localhost")
-    os.environ.setdefault("FIELD_ENCRYPTION_KEYS", Fernet.generate_key().decode())
-    os.environ.setdefault("UPSTREAM_ALLOWED_HOSTS", "127.0.0.1")
-    for command in (["migrate", "-v0"], ["createcachetable"], ["flush", "--no-input", "-v0"]):
-        subprocess.run([sys.executable, "manage.py", *command], check=True, cwd=ROOT)
+    benchkit.production_settings(upstream_hosts="127.0.0.1", debug=args.debug)
+    benchkit.fresh_database()
     server = serve(args.records, args.width, args.shape, args.gzip)
     body = sum(len(wide_record(n, args.width, datetime.now(UTC), args.shape)) + 1
                for n in range(0, args.records, 100)) * 100
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-    import django
-
-    django.setup()
+    benchkit.setup_django()
     from django.core.cache import cache
 
     from portal.models import Environment, Organization, Provider

@@ -27,17 +27,15 @@ import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import benchkit  # bench/benchkit.py: what the benchmark scripts share
+
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "orig_" + "b" * 40
 AGENT = 7001
 
 
 def setup_django() -> None:
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-    import django
-
-    django.setup()
+    benchkit.setup_django()
 
 
 def phase_serve(port: int, size: int, days: int, end: str) -> None:
@@ -105,12 +103,7 @@ def child(*args: str) -> dict:
 
 
 def wait_for(port: int, size: int) -> None:
-    for _ in range(300):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.1)
+    benchkit.wait_for_health(port)
     # Warm-up: the simulator generates and caches the body; read it, keep nothing.
     req = urllib.request.Request(f"http://127.0.0.1:{port}/api/agents/{AGENT}/call_stats",
                                  headers={"Authorization": f"Bearer {TOKEN}"})
@@ -144,18 +137,9 @@ def main() -> None:
     if "bench" not in db:
         raise SystemExit("Set DATABASE_URL to a database made for this benchmark (its name "
                          "must contain 'bench'): it is flushed.")
-    from cryptography.fernet import Fernet
 
-    # DEBUG off (no query log in memory), which requires production keys.
-    os.environ["DEBUG"] = "false"
-    os.environ.setdefault("SECRET_KEY", "bench-not-secret")
-    os.environ.setdefault("ALLOWED_HOSTS", "localhost")
-    os.environ.setdefault("FIELD_ENCRYPTION_KEYS", Fernet.generate_key().decode())
-    # The simulator listens on loopback over http, which production settings refuse unless
-    # the host is listed (as a deployment lists its own upstream).
-    os.environ.setdefault("UPSTREAM_ALLOWED_HOSTS", "127.0.0.1,localhost")
-    for command in (["migrate", "-v0"], ["createcachetable"], ["flush", "--no-input", "-v0"]):
-        subprocess.run([sys.executable, "manage.py", *command], check=True, cwd=ROOT)
+    benchkit.production_settings()
+    benchkit.fresh_database()
     end = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
     rows = []
     for size in (int(s) for s in args.sizes.split(",")):

@@ -38,6 +38,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import benchkit  # bench/benchkit.py: what the benchmark scripts share
+
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = (100_000, 1_000_000, 10_000_000)
 LAYOUTS = ("plain", "partitioned")
@@ -80,17 +82,8 @@ class Row:
 
 def _setup(url: str) -> None:
     os.environ["DATABASE_URL"] = url
-    os.environ["DEBUG"] = "false"  # DEBUG keeps every query in memory
-    os.environ.setdefault("SECRET_KEY", "bench-not-secret")
-    os.environ.setdefault("ALLOWED_HOSTS", "localhost")
-    from cryptography.fernet import Fernet
-
-    os.environ.setdefault("FIELD_ENCRYPTION_KEYS", Fernet.generate_key().decode())
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-    import django
-
-    django.setup()
+    benchkit.production_settings()
+    benchkit.setup_django()
 
 
 def _sizes(cursor) -> tuple[int, int]:

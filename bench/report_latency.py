@@ -31,14 +31,10 @@ import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+import benchkit  # noqa: E402  (bench/benchkit.py: what the benchmark scripts share)
 
-import django  # noqa: E402
-
-django.setup()
+benchkit.setup_django()
 
 from django.core.cache import cache  # noqa: E402
 from django.db import connection  # noqa: E402

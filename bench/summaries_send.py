@@ -12,7 +12,6 @@ PNG and CSV, send over SMTP, record the result) and, for comparison, rendering a
 from __future__ import annotations
 
 import argparse
-import os
 import socket
 import subprocess
 import sys
@@ -20,15 +19,12 @@ import time
 import uuid
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+import benchkit  # noqa: E402  (bench/benchkit.py: what the benchmark scripts share)
 
-import django  # noqa: E402
+benchkit.setup_django()
 
-django.setup()
-
+from django.db import connection  # noqa: E402
 from django.test.utils import override_settings  # noqa: E402
 
 from portal.models import Environment, Organization  # noqa: E402
@@ -116,7 +112,7 @@ def main() -> None:
         assert result.statuses == {"sent": args.count}, result.statuses
         rows.append(("dispatch: claim + render + SMTP send + record", args.count, elapsed))
 
-        db = django.db.connection.vendor
+        db = connection.vendor
         print(f"summaries_send ({db}, {args.calls} calls in the mirror, 1 recipient each)")
         print(f"{'phase':<48} {'count':>6} {'seconds':>8} {'per second':>11}")
         for name, n, seconds in rows:

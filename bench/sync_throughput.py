@@ -27,10 +27,11 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
+
+import benchkit  # bench/benchkit.py: what the benchmark scripts share
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "talq_benchbenchbenchbench0000000001"
@@ -100,15 +101,8 @@ class BackendCpu:
 
 
 def setup_django() -> None:
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-    os.environ["DEBUG"] = "false"  # DEBUG keeps every query in memory
-    os.environ.setdefault("SECRET_KEY", "bench-not-secret")
-    os.environ.setdefault("ALLOWED_HOSTS", "localhost")
-    os.environ.setdefault("UPSTREAM_ALLOWED_HOSTS", "127.0.0.1")  # the simulator is local
-    import django
-
-    django.setup()
+    benchkit.production_settings()
+    benchkit.setup_django()
 
 
 def phase_fetch(base_url: str, first: date, last: date) -> dict:
@@ -254,14 +248,9 @@ def main() -> None:
                                      else None)
     if dlt_python is not None and str(dlt_python) == "none":
         dlt_python = None
-    from cryptography.fernet import Fernet
-
-    # The children run with DEBUG off (no query log), which requires production keys.
-    os.environ.setdefault("FIELD_ENCRYPTION_KEYS", Fernet.generate_key().decode())
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], check=True, cwd=ROOT)
-    subprocess.run([sys.executable, "manage.py", "createcachetable"], check=True, cwd=ROOT)
-    subprocess.run([sys.executable, "manage.py", "flush", "--no-input", "-v0"], check=True,
-                   cwd=ROOT)
+    # The children run with DEBUG off (no query log) and inherit these keys.
+    benchkit.production_settings()
+    benchkit.fresh_database()
     last = datetime.now(UTC).date() - timedelta(days=1)
     first = last - timedelta(days=args.days - 1)
     # Weekends are quieter in the simulator: scale so the whole set is close to --calls.
@@ -273,12 +262,7 @@ def main() -> None:
          "--token", TOKEN], cwd=ROOT, stdout=subprocess.DEVNULL)
     base_url = f"http://127.0.0.1:{port}/api/v1"
     try:
-        for _ in range(200):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
+        benchkit.wait_for_health(port, tries=200)
         child("fetch", base_url, first, last)  # warm-up: the simulator builds its data
         floor = child("fetch", base_url, first, last)
         synced = child("sync", base_url, first, last)
