@@ -121,8 +121,10 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": VAR_DIR / "switchboard.sqlite3",
-            # Several local processes (web, sync command, simulator-fed demo) share the file.
-            "OPTIONS": {"timeout": 30, "transaction_mode": "IMMEDIATE"},
+            # Several local processes (web, sync command, simulator-fed demo) share the file;
+            # in WAL mode a reader (a page, /readyz) never waits behind a sync's writes.
+            "OPTIONS": {"timeout": 30, "transaction_mode": "IMMEDIATE",
+                        "init_command": "PRAGMA journal_mode=WAL;"},
             # A file, not memory, so subprocesses started by tests can reach the test database.
             "TEST": {"NAME": str(VAR_DIR / "test.sqlite3")},
         }
