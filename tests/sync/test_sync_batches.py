@@ -3,6 +3,7 @@ per batch; a worker killed mid-run loses at most the batch in flight and a rerun
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 
 import pytest
 from django.db import connection
@@ -41,30 +42,43 @@ class Killed(BaseException):
     """What a SIGKILL looks like from inside: nothing after it runs, no handler catches it."""
 
 
-def test_a_killed_worker_loses_only_the_batch_in_flight_and_a_rerun_converges(
-        org_a, settings, monkeypatch):
-    settings.SYNC_BATCH_ROWS = 200
-    real_flush = BatchWriter.flush
-    flushes: list[int] = []
+@contextmanager
+def killed_at_the_third_batch(org_a, monkeypatch, method: str):
+    """Four days of 150 calls a day, agents mirrored, then a calls sync whose
+    `BatchWriter.<method>` dies (`Killed`) at the third batch; the first two run as usual.
+    Yields (sim, env, counts, threads): the mirrored count after each batch that ran and the
+    threads that ran them; `method` is restored for the rerun."""
+    real = getattr(BatchWriter, method)
+    counts: list[int] = []
+    threads: set[int] = set()
 
-    def flush_then_die(self, cursor, **extra):
-        if len(flushes) == 2:  # the third batch dies before its commit
+    def dying(self, *args, **kwargs):
+        threads.add(threading.get_ident())
+        if len(counts) == 2:
             raise Killed
-        real_flush(self, cursor, **extra)
-        flushes.append(Call.objects.filter(environment=self.ctx.environment).count())
+        result = real(self, *args, **kwargs)
+        counts.append(Call.objects.filter(environment=self.ctx.environment).count())
+        return result
 
     with served(small_config(days=4, calls_per_day=150)) as (sim, server):
         env = point_env(org_a, sim, server)
         sync_environment(env, streams=["agents"], now=sim.now)
-        monkeypatch.setattr(BatchWriter, "flush", flush_then_die)
+        monkeypatch.setattr(BatchWriter, method, dying)
         with pytest.raises(Killed):
             sync_environment(env, streams=["calls"], now=sim.now)
+        monkeypatch.setattr(BatchWriter, method, real)
+        yield sim, env, counts, threads
+
+
+def test_a_killed_worker_loses_only_the_batch_in_flight_and_a_rerun_converges(
+        org_a, settings, monkeypatch):
+    settings.SYNC_BATCH_ROWS = 200
+    with killed_at_the_third_batch(org_a, monkeypatch, "flush") as (sim, env, flushes, _):
         # Exactly the two committed batches are kept, with the cursor that covers them.
         kept = Call.objects.filter(environment=env).count()
         assert kept == flushes[-1] >= 400
         cursor = StreamState.objects.get(environment=env, stream="calls").cursor
         assert cursor.get("in_progress") or cursor.get("synced_through")
-        monkeypatch.setattr(BatchWriter, "flush", real_flush)
         outcome = sync_environment(env, now=sim.now)
         assert not outcome.failed, [r.error for r in outcome.runs]
         # The killed run was found dead by the rerun, which converged to the upstream.
@@ -79,28 +93,11 @@ def test_the_writer_thread_dies_with_its_batch_and_a_rerun_converges(org_a, sett
     """On PostgreSQL outside a transaction, batches are written by a thread of their own while
     the stream reads on; a batch that dies there stops the run, the batches before it stay."""
     settings.SYNC_BATCH_ROWS = 200
-    real_write = BatchWriter._write
-    written: list[int] = []
-    threads: set[int] = set()
-
-    def write_then_die(self, batch):
-        threads.add(threading.get_ident())
-        if len(written) == 2:  # the third batch dies before its commit
-            raise Killed
-        counts = real_write(self, batch)
-        written.append(Call.objects.filter(environment=self.ctx.environment).count())
-        return counts
-
-    with served(small_config(days=4, calls_per_day=150)) as (sim, server):
-        env = point_env(org_a, sim, server)
-        sync_environment(env, streams=["agents"], now=sim.now)
-        monkeypatch.setattr(BatchWriter, "_write", write_then_die)
-        with pytest.raises(Killed):
-            sync_environment(env, streams=["calls"], now=sim.now)
+    with killed_at_the_third_batch(org_a, monkeypatch, "_write") as (sim, env, written,
+                                                                     threads):
         if connection.vendor == "postgresql":
             assert threading.get_ident() not in threads, "written by the writer thread"
         assert Call.objects.filter(environment=env).count() == written[-1] >= 400
-        monkeypatch.setattr(BatchWriter, "_write", real_write)
         outcome = sync_environment(env, now=sim.now)
         assert not outcome.failed, [r.error for r in outcome.runs]
         assert mirror_diff(env, sim) == []
