@@ -9,6 +9,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,16 +30,39 @@ def production_settings(upstream_hosts: str = "127.0.0.1,localhost", debug: bool
 
 
 def setup_django() -> None:
-    """The project importable and Django set up, in this process."""
+    """The project importable, DATABASE_URL's database there and migrated, Django set up in
+    this process: each script's usage line works as written on a fresh machine."""
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    create_database()
     import django
 
     django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    call_command("createcachetable", verbosity=0)
+
+
+def create_database() -> None:
+    """DATABASE_URL's PostgreSQL database, created when it does not exist yet."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        return
+    import psycopg
+    from psycopg import sql
+
+    parts = urlsplit(url)
+    name = parts.path.strip("/")
+    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
 def fresh_database() -> None:
-    """DATABASE_URL's database migrated, with the cache table, and emptied."""
+    """DATABASE_URL's database (created when missing) migrated, with the cache table, and
+    emptied."""
+    create_database()
     for command in (["migrate", "-v0"], ["createcachetable"], ["flush", "--no-input", "-v0"]):
         subprocess.run([sys.executable, "manage.py", *command], check=True, cwd=ROOT)
 

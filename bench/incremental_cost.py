@@ -29,23 +29,17 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+
+import benchkit  # bench/benchkit.py: what the benchmark scripts share
 
 ROOT = Path(__file__).resolve().parent.parent
 BUDGET_5_MIN = 100 * 5
 
 
 def setup_django() -> None:
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    benchkit.setup_django()
 
 
 def snapshot(sim, env: str) -> dict[str, dict]:

@@ -18,17 +18,23 @@ Nothing else: digits are never pulled out of a needle that is not a phone number
 with digit runs in it finds its call and not a phone number that shares the digits, and a
 needle that is neither (`zzzz999`) finds nothing.
 
-How it is answered (each condition is a `LIKE '%…%'` that a trigram GIN index answers on
-PostgreSQL: sync migrations 0007_h21, 0011_h26a):
+How it is answered (PostgreSQL; SQLite has no index that narrows a substring):
 
-- numbers are E.164 (`+5511987654321`), so a phone-shaped needle is matched on the numbers
-  by its digits only (matching `+55 (11) 9…` as written too read the posting lists of every
-  trigram in it for nothing). A long run of digits is found in the index by its last
-  `CORE_DIGITS` (the subscriber's part; a country or area code is in nearly every number,
-  and intersecting those posting lists took 300 ms at 1M calls), a long SID or id by its
-  last `CORE_CHARS`, the whole needle then checked on those rows only (`StrIndex`, which no
-  index answers);
-- the matching calls are found first, through those indexes only (`_matching_ids`: on
+- one trigram GIN index (sync migration 0017) holds the four searched fields joined and
+  upper-cased (`SearchText`), so a search reads one index per month partition, whatever it
+  matches (four per-field indexes cost 28 scans and 93 ms for the explorer's 180 days at 1M
+  calls). The candidates are the rows whose joined text holds the needle's *core*; each
+  field's own rule above is then checked on those rows only. A row a field's rule finds is
+  always a candidate (a field's text, upper-cased, lies in the joined text), so the
+  candidates only narrow, never decide;
+- numbers are E.164 (`+5511987654321`), so a phone-shaped needle is looked up by its digits.
+  A long run of digits is looked up by its last `CORE_DIGITS` (the subscriber's part; a
+  country or area code is in nearly every number, and intersecting those posting lists took
+  300 ms at 1M calls), a long SID or id by its last `CORE_CHARS` (every trigram of a whole
+  SID cost a posting list: 16 ms at 1M calls, 2 ms for 12 characters);
+- a needle whose core is shorter than a trigram (`MIN_PROBED`) narrows nothing through the
+  index: its rule is applied as it is;
+- the matching calls are found first, through that index only (`_matching_ids`: on
   PostgreSQL with plain index and sequential scans switched off for that one statement),
   and the page then asks for those ids. Left to itself the planner guessed hundreds of
   matches for a SID, walked the newest-first index of the whole period row by row to find
@@ -41,9 +47,8 @@ import re
 from enum import Enum
 
 from django.db import connections, transaction
-from django.db.models import F, Q, Value
-from django.db.models.functions import StrIndex, Upper
-from django.db.models.lookups import GreaterThan
+from django.db.models import F, Func, Q, TextField
+from django.db.models.lookups import Contains
 
 # Longest needle a search form or the compatible API accepts.
 MAX_SEARCH = 100
@@ -54,12 +59,12 @@ _WRITTEN_NUMBER = re.compile(r"[+() ]")
 # What the explorer's table appends to an ID it cuts (and its ASCII spelling).
 _CUT_MARKS = ("…", "...")
 # A longer run of digits (or longer text) is looked up in the trigram index by its last
-# CORE_DIGITS (CORE_CHARS) only, then checked whole.
+# CORE_DIGITS (CORE_CHARS) only; each field's rule then checks it whole.
 CORE_DIGITS = 7
 CORE_CHARS = 12
 # At most this many matching calls are listed by id; a needle matching more is applied as is.
 PROBE = 2000
-# Shorter needles make no trigram: an index cannot narrow them, so they are applied as is.
+# A shorter core makes no trigram: the index cannot narrow it, so the rule is applied as is.
 MIN_PROBED = 3
 # The plans the id probe may not use: only the trigram indexes' bitmap scans answer it.
 PROBE_PLANS_OFF = ("enable_seqscan", "enable_indexscan", "enable_indexonlyscan")
@@ -91,40 +96,50 @@ def phone_digits(needle: str) -> str:
     return "".join(ch for ch in needle if ch.isdigit())
 
 
+class SearchText(Func):
+    """The searched fields joined and upper-cased: the expression of the trigram index
+    `call_search_text_trgm` (sync migration 0017, `SEARCH_TEXT`), which the planner matches
+    only when the query compiles to the same expression."""
+
+    template = "UPPER(%(expressions)s)"
+    arg_joiner = " || ' ' || "
+    output_field = TextField()
+
+    def __init__(self) -> None:
+        super().__init__(F("sid"), F("external_id"), F("to_number"), F("from_number"))
+
+
 def search_q(raw: str | None, call_id: CallId = CALL_ID_PARTS) -> Q | None:
     """The condition of the calls a needle finds; None when the needle is empty (no filter)."""
     needle = clean_needle(raw)
     if not needle:
         return None
-    numbers = _number_q("to_number", needle) | _number_q("from_number", needle)
+    digits = phone_digits(needle)
+    numbers = _number_q("to_number", needle, digits) | _number_q("from_number", needle, digits)
+    number_core = digits[-CORE_DIGITS:] if digits else needle.upper()[-CORE_CHARS:]
     if _WRITTEN_NUMBER.search(needle):  # "+55 (11) 9…": a number as written, never an ID
-        return numbers
-    ids = _holding("sid", needle, CORE_CHARS, upper=True) | (
-        _holding("external_id", needle, CORE_CHARS, upper=True) if call_id is CALL_ID_PARTS
+        return _candidates({number_core}) & numbers
+    ids = Q(sid__icontains=needle) | (
+        Q(external_id__icontains=needle) if call_id is CALL_ID_PARTS
         else Q(external_id=needle))
-    return ids | numbers
+    return _candidates({number_core, needle.upper()[-CORE_CHARS:]}) & (ids | numbers)
 
 
-def _number_q(field: str, needle: str) -> Q:
+def _number_q(field: str, needle: str, digits: str) -> Q:
     """A number holding the needle: a phone-shaped one by its digits, anything else as
     written (a stored "anonymous")."""
-    digits = phone_digits(needle)
-    if not digits:
-        return _holding(field, needle, CORE_CHARS)
-    return _holding(field, digits, CORE_DIGITS)
+    return Q(**{f"{field}__contains": digits or needle})
 
 
-def _holding(field: str, part: str, core: int, *, upper: bool = False) -> Q:
-    """`field` holds `part` (case-insensitively when `upper`). A part longer than `core`
-    is looked up in the trigram index by its last `core` characters and checked whole on
-    those rows only (`StrIndex`, which no index answers): every trigram of a whole SID
-    cost a posting list (16 ms at 1M calls, 2 ms for 12 characters)."""
-    lookup = "icontains" if upper else "contains"
-    if len(part) <= core:
-        return Q(**{f"{field}__{lookup}": part})
-    value = Upper(field) if upper else F(field)
-    return Q(**{f"{field}__{lookup}": part[-core:]}) & Q(
-        GreaterThan(StrIndex(value, Value(part.upper() if upper else part)), 0))
+def _candidates(cores: set[str]) -> Q:
+    """The rows whose joined text holds one of the cores (upper-cased): what the trigram
+    index answers. Empty (no condition) when a core is too short for a trigram."""
+    if min(len(core) for core in cores) < MIN_PROBED:
+        return Q()
+    condition = Q()
+    for core in sorted(cores):
+        condition |= Q(Contains(SearchText(), core))
+    return condition
 
 
 def search_calls(queryset, raw: str | None, call_id: CallId = CALL_ID_PARTS):
