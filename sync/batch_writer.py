@@ -8,12 +8,20 @@ page's deferred writes (quarantine, ledger, rollups), saves the cursor once and 
 in one transaction. A killed worker loses at most the batches in flight: their rows and
 their cursors are lost together, so the next run re-reads them and converges.
 
-On PostgreSQL, outside a caller's transaction, a batch is written by a thread of its own
-(with its own connection) while the stream reads and checks the next one: the database's
-index maintenance, most of a back-fill's time, no longer waits for Python nor Python for
-it. One batch is written at a time, in order; the stream waits for it before handing over
-the next (`flush`) and before writing anything itself (`wait`). An error in a batch is
-raised in the stream at its next `flush` or `wait`. Elsewhere (SQLite, or inside a test's
+On PostgreSQL, outside a caller's transaction, batches are written by threads of their own
+(each with its own connection) while the stream reads and checks the next one, and up to
+`WRITERS` batches at once: a batch's merge (COPY and INSERT, where the database's index
+maintenance is most of a back-fill's time) runs while the batch before it is still being
+merged or committed, so the database works on both cores. Everything else a batch writes
+(moved calls, deferred writes, `on_flush`, the cursor) and its commit wait for the batch
+before it to commit, so batches commit in order, each cursor after the rows it covers, and
+a batch never waits for a lock the batch after it holds (which could deadlock): a batch
+that shares a key with the batch before it, or must create a partition, merges only once
+that one has committed. A batch whose predecessor failed rolls back too. The stream waits
+for the oldest batch before handing over one more than `WRITERS` (`flush`) and for all of
+them before writing anything itself (`wait`); an error in a batch is raised there. A killed
+worker loses at most the batches in flight (`WRITERS` × `BATCH_ROWS` rows) with their
+cursors, so the next run re-reads them and converges. Elsewhere (SQLite, or inside a test's
 transaction) a flush writes at once, in the caller's connection.
 
 A batch is due at `BATCH_ROWS` staged rows (settings.SYNC_BATCH_ROWS); the stream may also
@@ -24,6 +32,7 @@ from __future__ import annotations
 
 import copy
 import threading
+from collections import deque
 from collections.abc import Callable, Hashable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -32,10 +41,13 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, connections, models
 
+from sync.partitions import upsert as partition_upsert
 from sync.run_context import RunContext
 from sync.upsert import Counts, Row, ensure_stage, upsert_keys
 
 BATCH_ROWS = 2000
+# Batches merged at once (PostgreSQL, outside a transaction): one merging while one commits.
+WRITERS = 2
 
 
 def batch_rows() -> int:
@@ -59,6 +71,9 @@ class Batch:
     uncounted: int
     cursor: dict[str, Any] | None
     extra: dict[str, Any] = field(default_factory=dict)  # what the stream hands over too
+    # Written concurrently: the batch before, and the carry keys this batch saved.
+    previous: tuple[Future, Batch] | None = None
+    carried: dict[str, Any] | None = None
 
 
 class BatchWriter:
@@ -90,8 +105,8 @@ class BatchWriter:
         self._pool: ThreadPoolExecutor | None = None
         if connection.vendor == "postgresql" and not connection.in_atomic_block and \
                 getattr(settings, "SYNC_BACKGROUND_WRITES", True):
-            self._pool = ThreadPoolExecutor(1, thread_name_prefix="sync-writer")
-        self._future: Future | None = None
+            self._pool = ThreadPoolExecutor(WRITERS, thread_name_prefix="sync-writer")
+        self._inflight: deque[tuple[Future, Batch]] = deque()  # oldest first
         self.flushes = 0
 
     @property
@@ -127,39 +142,62 @@ class BatchWriter:
 
     def flush(self, cursor: dict[str, Any] | None, **extra: Any) -> None:
         """Hand the staged rows, the deferred writes and a copy of `cursor` over as one
-        batch: written at once, or by the writer thread once the batch before is written."""
-        self.wait(cursor)  # the batch before is written; `cursor` has what it recorded
+        batch: written at once, or by a writer thread (after the batch before it, see the
+        module); waits first for the oldest batch when `WRITERS` are in flight."""
+        while len(self._inflight) >= WRITERS:
+            self._wait_oldest(cursor)
+        if self._pool is None or not self._inflight:
+            self.wait(cursor)  # `cursor` has what the batches before recorded
         batch = Batch(list(self._rows.values()), self._tags, self._actions, self._pages,
                       self._uncounted, copy.deepcopy(cursor) if cursor is not None else None,
-                      extra)
+                      extra, previous=self._inflight[-1] if self._inflight else None)
         self._rows, self._tags, self._actions = {}, {}, []
         self._pages = self._uncounted = 0
         if self._pool is None:
             self._write(batch)
         else:
-            self._future = self._pool.submit(self._write, batch)
+            self._inflight.append((self._pool.submit(self._write, batch), batch))
 
     def wait(self, cursor: dict[str, Any] | None = None) -> None:
-        """Wait for the batch being written; raise its error; give `cursor` what the batches
-        written so far set in their carry keys."""
-        future, self._future = self._future, None
-        if future is not None:
+        """Wait for every batch being written, in order; raise the first error; give
+        `cursor` what the batches written so far set in their carry keys."""
+        while self._inflight:
+            self._wait_oldest(cursor)
+        if cursor is not None:
+            self._apply_carried(cursor)
+
+    def _wait_oldest(self, cursor: dict[str, Any] | None) -> None:
+        future, _batch = self._inflight[0]
+        try:
             future.result()
+        except BaseException:
+            self._inflight.clear()  # the later ones roll back with it (see `_write`)
+            raise
+        self._inflight.popleft()
         if cursor is not None:
             self._apply_carried(cursor)
 
     def close(self) -> None:
-        """Wait for the batch in flight (its error, if any, is the caller's to have seen)
-        and let the writer thread go with its connection."""
+        """Wait for the batches in flight (their errors, if any, are the caller's to have
+        seen) and let the writer threads go with their connections."""
         if self._pool is None:
             return
-        future, self._future = self._future, None
-        if future is not None:
+        inflight, self._inflight = list(self._inflight), deque()
+        for future, _batch in inflight:
             try:
                 future.result()
             except BaseException:  # noqa: BLE001 - raised already, or the run is ending anyway
                 pass
-        self._pool.submit(connections.close_all).result()
+        # Every thread closes its own connection: the barrier holds each task on its own
+        # thread (the pool starts one if it has fewer).
+        barrier = threading.Barrier(WRITERS)
+
+        def close_connections() -> None:
+            connections.close_all()
+            barrier.wait(timeout=60)
+
+        for future in [self._pool.submit(close_connections) for _ in range(WRITERS)]:
+            future.result()
         self._pool.shutdown(wait=True)
         self._pool = None
 
@@ -167,31 +205,33 @@ class BatchWriter:
         """Once per written batch: the stream may change those keys itself afterwards."""
         with self._lock:
             carried, self._carried = self._carried, None
-        if carried is None:
-            return
-        for key, value in carried.items():
-            if value is None:
-                cursor.pop(key, None)
-            else:
-                cursor[key] = copy.deepcopy(value)
+        _carry_into(cursor, carried)
 
     def _write(self, batch: Batch) -> Counts:
-        """Merge the batch's rows, run its deferred writes, save its cursor; one commit."""
+        """Merge the batch's rows; once the batch before it committed, run the rest of its
+        writes and save its cursor; one commit (see the module)."""
         ctx = self.ctx
         thread = threading.get_ident()
         if thread not in self._staged:
             if self._pool is not None:
-                # The writer thread's own connection: commits relaxed as the run's are.
+                # A writer thread's own connection: commits relaxed as the run's are.
                 with connection.cursor() as cursor:
                     cursor.execute("SET synchronous_commit TO OFF")
             # Outside the batch's transaction: a rolled-back first batch keeps the table.
             ensure_stage(self.model)
-            self._staged.add(thread)
+            with self._lock:
+                self._staged.add(thread)
+        if batch.previous is not None and self._must_follow(batch):
+            _after(batch)
         with ctx.page_transaction():
             counts, changed = upsert_keys(self.model, ctx.environment, batch.rows,
                                           key=self.key, update_fields=self.update_fields,
-                                          staged=True)
+                                          staged=True, run_keys=ctx.call_keys,
+                                          ordered=lambda: _after(batch))
+            _after(batch)  # also when the merge had nothing to write (no `ordered` call)
             counts.unchanged = max(0, counts.unchanged - batch.uncounted)
+            if batch.cursor is not None and batch.previous is not None and self.carry:
+                _carry_into(batch.cursor, batch.previous[1].carried)
             for action, with_cursor in batch.actions:
                 if with_cursor:
                     if batch.cursor is not None:
@@ -204,7 +244,35 @@ class BatchWriter:
                 ctx.save_cursor(batch.cursor)
             ctx.record(counts, pages=batch.pages)
         if batch.cursor is not None and self.carry:
+            batch.carried = {k: copy.deepcopy(batch.cursor.get(k)) for k in self.carry}
             with self._lock:
-                self._carried = {k: copy.deepcopy(batch.cursor.get(k)) for k in self.carry}
+                self._carried = batch.carried
         self.flushes += 1
         return counts
+
+    def _must_follow(self, batch: Batch) -> bool:
+        """Whether the batch may only merge once the batch before it committed: it holds one
+        of that batch's keys (its merge would wait on that batch's rows), or its rows need
+        a partition made (DDL waits on every open write to the table)."""
+        _future, before = batch.previous  # type: ignore[misc]
+        if any(row[self.key] in before.tags for row in batch.rows):
+            return True
+        return partition_upsert.needs_partitions(self.model, self.ctx.environment,
+                                                 batch.rows)
+
+
+def _after(batch: Batch) -> None:
+    """Return once the batch before `batch` committed; raise if it failed (so `batch` rolls
+    back too)."""
+    if batch.previous is not None:
+        batch.previous[0].result()
+
+
+def _carry_into(cursor: dict[str, Any], carried: dict[str, Any] | None) -> None:
+    """The carry keys as the batch before saved them (its writes are newer than the
+    stream's copy this batch took while it was in flight)."""
+    for key, value in (carried or {}).items():
+        if value is None:
+            cursor.pop(key, None)
+        else:
+            cursor[key] = copy.deepcopy(value)

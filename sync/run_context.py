@@ -21,6 +21,7 @@ from django.utils import timezone
 from portal.models import Environment
 from sync.locks import EnvironmentLock
 from sync.models import StreamState, SyncRun
+from sync.partitions.upsert import RunKeys
 from sync.progress import Progress
 from sync.upsert import Counts
 
@@ -56,6 +57,8 @@ class RunContext:
     # values outside the documented sets: each is counted once per run, however often read.
     _rejected: set[str] = field(default_factory=set, repr=False)
     _unknown: set[tuple[str, str, str]] = field(default_factory=set, repr=False)
+    # The call ids this run merged (a first back-fill probes only those for moved calls).
+    call_keys: RunKeys = field(default_factory=RunKeys, repr=False)
 
     def __post_init__(self) -> None:
         self._requests_before = self.client.requests

@@ -12,6 +12,7 @@ batch's keys and `bulk_create(update_conflicts=True)` writes the new and changed
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,7 @@ from django.utils import timezone
 from portal.models import Environment
 from sync.fast_json import canonical_text
 from sync.partitions import upsert as partition_upsert
+from sync.partitions.upsert import RunKeys
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,20 +74,23 @@ Row = dict[str, Any]
 
 
 def upsert(model: type[models.Model], environment: Environment, rows: list[Row], *,
-           key: str, update_fields: list[str]) -> Counts:
+           key: str, update_fields: list[str], run_keys: RunKeys | None = None) -> Counts:
     """Write `rows` (field attname → value, with `payload_hash`) keyed by (environment, key).
 
     Fields a row leaves out take their model default. Later duplicates of a key win.
     `last_changed_at`, where the model has it, is set on rows created or changed.
+    `run_keys`: the sync run's call ids (`sync.partitions.upsert.RunKeys`), when calls.
     """
-    return upsert_keys(model, environment, rows, key=key, update_fields=update_fields)[0]
+    return upsert_keys(model, environment, rows, key=key, update_fields=update_fields,
+                       run_keys=run_keys)[0]
 
 
 def upsert_keys(model: type[models.Model], environment: Environment, rows: list[Row], *,
-                key: str, update_fields: list[str], staged: bool = False
+                key: str, update_fields: list[str], staged: bool = False,
+                run_keys: RunKeys | None = None, ordered: Callable[[], None] | None = None
                 ) -> tuple[Counts, list[Any]]:
-    """`upsert`, also returning the keys of the rows created or changed (`staged`: see
-    `copy_upsert`)."""
+    """`upsert`, also returning the keys of the rows created or changed (`staged`, `ordered`:
+    see `copy_upsert`)."""
     unique: dict[Any, Row] = {row[key]: row for row in rows}
     if not unique:
         return Counts(), []
@@ -98,7 +103,9 @@ def upsert_keys(model: type[models.Model], environment: Environment, rows: list[
         # Partitioned calls: the database's key has the partition key (sync.partitions.upsert).
         keyed = partition_upsert.prepare(model, environment, full)
         return copy_upsert(model, full, ["environment", key, *keyed], update_fields, key,
-                           staged=staged)
+                           staged=staged, run_keys=run_keys, ordered=ordered)
+    if ordered is not None:
+        ordered()
     moved = partition_upsert.moved_starts(model, environment, full, key)
     done = _orm_upsert(model, environment, {r[key]: r for r in full}, key, update_fields)
     partition_upsert.refresh_old_days(environment, moved)
@@ -156,11 +163,14 @@ def ensure_stage(model: type[models.Model]) -> None:
 
 
 def copy_upsert(model: type[models.Model], rows: list[Row], unique_fields: list[str],
-                update_fields: list[str], key: str, *, staged: bool = False
+                update_fields: list[str], key: str, *, staged: bool = False,
+                run_keys: RunKeys | None = None, ordered: Callable[[], None] | None = None
                 ) -> tuple[Counts, list[Any]]:
     """PostgreSQL: COPY `rows` into a per-connection staging table, merge, classify; also
     return the `key` of every row created or changed. `staged`: the caller made the staging
-    table already (`ensure_stage`), so it is only emptied."""
+    table already (`ensure_stage`), so it is only emptied. `ordered`: called after the merge,
+    before anything that writes other rows (moved calls): a concurrent batch writer waits
+    there for the batch before to commit (`sync.batch_writer`)."""
     meta = model._meta
     q = connection.ops.quote_name
     fields = [f for f in meta.concrete_fields if not f.primary_key]
@@ -190,6 +200,8 @@ def copy_upsert(model: type[models.Model], rows: list[Row], unique_fields: list[
             for row in rows:
                 copy.write_row([_json_text(row[name], f) if is_json else row[name]
                                 for name, is_json, f in prep])
+        if partitioned and run_keys is not None:
+            run_keys.before_merge(cursor, table, rows[0]["environment_id"])
         cursor.execute(
             f"INSERT INTO {table} AS t ({columns}) SELECT {columns} FROM {stage} "
             f"ON CONFLICT ({conflict}) DO UPDATE SET {updates} "
@@ -198,8 +210,10 @@ def copy_upsert(model: type[models.Model], rows: list[Row], unique_fields: list[
             f"{partition_upsert.RETURNING if partitioned else ''}",
             created_params)
         returned = cursor.fetchall()
+        if ordered is not None:
+            ordered()
         if partitioned:  # a call already mirrored under another start or tier
-            returned = partition_upsert.fold_moved(cursor, table, rows, returned)
+            returned = partition_upsert.fold_moved(cursor, table, rows, returned, run_keys)
     created = sum(1 for new, _ in returned if new)
     return (Counts(created=created, updated=len(returned) - created,
                    unchanged=len(rows) - len(returned)), [k for _, k in returned])

@@ -207,7 +207,18 @@ def ensure_ahead(now: datetime | None = None, *, ahead: int | None = None,
 
 def ensure_for_rows(rows: Iterable[dict]) -> None:
     """Make sure the leaves of these call rows (`started_at`, `retention_months`) exist."""
-    ensure({(month_of(r["started_at"]), r.get("retention_months") or 0) for r in rows})
+    ensure(_leaves_of(rows))
+
+
+def missing_for_rows(rows: Iterable[dict]) -> bool:
+    """Whether `ensure_for_rows` would create a leaf (one catalog query)."""
+    wanted = {(month, t) for m, t in _leaves_of(rows)
+              if (month := _partitioned_month(m)) is not None}
+    return bool(wanted) and enabled() and not wanted <= leaves()
+
+
+def _leaves_of(rows: Iterable[dict]) -> set[tuple[date, int]]:
+    return {(month_of(r["started_at"]), r.get("retention_months") or 0) for r in rows}
 
 
 def detach_and_drop(month: date, tier: int) -> None:

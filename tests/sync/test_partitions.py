@@ -19,6 +19,7 @@ from sync.coverage import calls_coverage
 from sync.models import AgentDayRollup, Call
 from sync.partitions import ddl as partitions
 from sync.partitions.retention import maintain
+from sync.partitions.upsert import RunKeys
 from sync.providers.records import CALL_UPDATE_FIELDS
 from sync.rollups import refresh_rollups
 from sync.upsert import canonical, upsert_keys
@@ -76,6 +77,60 @@ def test_a_call_whose_start_moves_stays_one_row_with_its_id(env_a):
     assert day_calls(env_a, before.astimezone(tz).date()) == 1  # refreshed in the same write
     if partitions.enabled():
         assert leaf_of(moved.pk) == "sync_call_p202602_t0"
+
+
+def merged_by_a_run(env, keys: RunKeys, *rows: dict):
+    """One batch of a sync run: its counts and the moved-call probes it asked."""
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        counts = upsert_keys(Call, env, list(rows), key="external_id",
+                             update_fields=CALL_UPDATE_FIELDS, run_keys=keys)[0]
+    return counts, [q for q in queries.captured_queries if "o.external_id = ANY(" in q["sql"]]
+
+
+@on_postgres
+def test_a_first_backfill_probes_only_the_ids_it_merged_before(env_a):
+    """No calls before the run: a created call can only have a twin the run itself wrote, so
+    only ids the run merged before are probed, and a call that moves between two of its
+    batches (to another month) is still one row."""
+    jan, feb = datetime(2026, 1, 31, 15, tzinfo=UTC), datetime(2026, 2, 1, 15, tzinfo=UTC)
+    keys = RunKeys()
+    counts, probes = merged_by_a_run(env_a, keys, call_row(env_a, "a", jan),
+                                     call_row(env_a, "b", jan))
+    assert (counts.created, probes, keys.history) == (2, [], False)
+    counts, probes = merged_by_a_run(env_a, keys, call_row(env_a, "c", feb))
+    assert (counts.created, probes) == (1, [])
+
+    counts, probes = merged_by_a_run(env_a, keys, call_row(env_a, "a", feb, status="busy"),
+                                     call_row(env_a, "d", feb))
+
+    assert (counts.created, counts.updated, len(probes)) == (1, 1, 1)
+    assert list(Call.objects.filter(environment=env_a, external_id="a").values_list(
+        "started_at", "status")) == [(feb, "busy")]
+    assert Call.objects.filter(environment=env_a).count() == 4
+
+
+@on_postgres
+def test_a_run_over_calls_stored_before_probes_every_created_call(env_a):
+    """Calls stored by an earlier run: any created row may be one of them moved."""
+    write(env_a, call_row(env_a, "old", datetime(2026, 1, 31, 15, tzinfo=UTC)))
+    keys = RunKeys()
+    feb = datetime(2026, 2, 1, 15, tzinfo=UTC)
+
+    counts, probes = merged_by_a_run(env_a, keys, call_row(env_a, "old", feb),
+                                     call_row(env_a, "new", feb))
+
+    assert (keys.history, counts.created, counts.updated, len(probes)) == (True, 1, 1, 1)
+    assert Call.objects.get(environment=env_a, external_id="old").started_at == feb
+
+
+def test_run_keys_remember_past_one_filter(monkeypatch):
+    """More ids than one Bloom filter holds: another is added, and every id stays known."""
+    monkeypatch.setattr(RunKeys, "CAPACITY", 2)
+    keys = RunKeys()
+    keys.history = False
+    assert keys.suspects(["a", "b", "c"]) == set()
+    assert keys.suspects(["d", "e"]) == set()
+    assert keys.suspects(["a", "c", "e", "zz"]) == {"a", "c", "e"}
 
 
 @on_postgres

@@ -1,8 +1,9 @@
 """The write path: pages are merged and committed a batch at a time, with one cursor update
-per batch; a worker killed mid-run loses at most the batch in flight and a rerun converges."""
+per batch; a worker killed mid-run loses at most the batches in flight and a rerun converges."""
 from __future__ import annotations
 
 import threading
+import time
 from contextlib import contextmanager
 
 import pytest
@@ -51,10 +52,13 @@ def killed_at_the_third_batch(org_a, monkeypatch, method: str):
     real = getattr(BatchWriter, method)
     counts: list[int] = []
     threads: set[int] = set()
+    started = 0
 
     def dying(self, *args, **kwargs):
+        nonlocal started
         threads.add(threading.get_ident())
-        if len(counts) == 2:
+        started += 1
+        if started == 3:  # counted as batches start: two writer threads run them at once
             raise Killed
         result = real(self, *args, **kwargs)
         counts.append(Call.objects.filter(environment=self.ctx.environment).count())
@@ -101,3 +105,72 @@ def test_the_writer_thread_dies_with_its_batch_and_a_rerun_converges(org_a, sett
         outcome = sync_environment(env, now=sim.now)
         assert not outcome.failed, [r.error for r in outcome.runs]
         assert mirror_diff(env, sim) == []
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="writer threads: PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_two_batches_merge_at_once_and_commit_in_order(org_a, settings, monkeypatch):
+    """Two writer threads: a batch's merge runs while the one before it is still in flight,
+    never over a key that one holds, and the batches save their cursors in the order the
+    stream handed them over; the mirror is exact."""
+    from sync import batch_writer
+    from sync.run_context import RunContext
+
+    settings.SYNC_BATCH_ROWS = 150
+    real_write, real_upsert = BatchWriter._write, batch_writer.upsert_keys
+    real_save = RunContext.save_cursor
+    guard, local = threading.Lock(), threading.local()
+    handed: list[int] = []
+    saved: list[int] = []
+    active: dict[int, set] = {}
+    overlaps: list[bool] = []
+
+    def write(self, batch):
+        with guard:
+            local.n = len(handed)
+            handed.append(local.n)
+        return real_write(self, batch)
+
+    def upsert(model, environment, rows, **kwargs):
+        keys = {row["external_id"] for row in rows}
+        with guard:
+            assert all(not keys & other for other in active.values()), "a key merged twice"
+            overlaps.append(bool(active))
+            active[local.n] = keys
+        try:
+            time.sleep(0.05)  # a merge long enough for the next batch to start meanwhile
+            return real_upsert(model, environment, rows, **kwargs)
+        finally:
+            with guard:
+                del active[local.n]
+
+    def save(self, cursor):
+        if getattr(local, "n", None) is not None:
+            saved.append(local.n)
+        return real_save(self, cursor)
+
+    monkeypatch.setattr(BatchWriter, "_write", write)
+    monkeypatch.setattr(batch_writer, "upsert_keys", upsert)
+    monkeypatch.setattr(RunContext, "save_cursor", save)
+    with served(small_config(days=4, calls_per_day=300)) as (sim, server):
+        env = point_env(org_a, sim, server)
+        sync_environment(env, streams=["agents"], now=sim.now)
+        outcome = sync_environment(env, streams=["calls", "callback_days"], now=sim.now)
+        assert not outcome.failed, [r.error for r in outcome.runs]
+        assert mirror_diff(env, sim) == []
+    assert len(handed) >= 4 and any(overlaps), (handed, overlaps)
+    assert saved == sorted(saved) and set(saved) == set(handed)
+
+
+def test_a_batch_holding_a_key_of_the_batch_before_merges_after_it(org_a):
+    """What `_must_follow` decides without a query: a shared key means wait."""
+    from concurrent.futures import Future
+
+    from sync.batch_writer import Batch
+
+    before = Batch([{"external_id": "a"}], {"a": None}, [], 1, 0, None)
+    writer = BatchWriter.__new__(BatchWriter)
+    writer.key = "external_id"
+    shared = Batch([{"external_id": "a"}], {"a": None}, [], 1, 0, None,
+                   previous=(Future(), before))
+    assert writer._must_follow(shared)

@@ -208,7 +208,8 @@ def _write_spooled(ctx: RunContext, spooled: Iterator[tuple[Any, CanonicalJSON]]
                                   upstream_id=item.get("call_id") if isinstance(item, dict)
                                   else None)
             counts: Counts = upsert(Call, env, fresh, key="external_id",
-                                    update_fields=ORIGINS_CALL_UPDATE_FIELDS)
+                                    update_fields=ORIGINS_CALL_UPDATE_FIELDS,
+                                    run_keys=ctx.call_keys)
             counts.unchanged += len(unchanged - {r["external_id"] for r in fresh})
             if fresh:
                 # Queue time too: a queued call's start moves to its initiation time later.

@@ -58,7 +58,7 @@ def store_calls(ctx: RunContext, day: date, calls: list[Row],
     for item, reason in refused:
         quarantine.reject(ctx, item, reason, day=day, upstream_id=id_of(item))
     return upsert(Call, ctx.environment, calls, key="external_id",
-                  update_fields=CALL_UPDATE_FIELDS)
+                  update_fields=CALL_UPDATE_FIELDS, run_keys=ctx.call_keys)
 
 
 def id_of(item: Any) -> Any:
