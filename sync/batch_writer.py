@@ -45,7 +45,7 @@ from sync.partitions import upsert as partition_upsert
 from sync.run_context import RunContext
 from sync.upsert import Counts, Row, ensure_stage, upsert_keys
 
-BATCH_ROWS = 2000
+BATCH_ROWS = 1000
 # Batches merged at once (PostgreSQL, outside a transaction): one merging while one commits.
 WRITERS = 2
 
@@ -210,6 +210,14 @@ class BatchWriter:
     def _write(self, batch: Batch) -> Counts:
         """Merge the batch's rows; once the batch before it committed, run the rest of its
         writes and save its cursor; one commit (see the module)."""
+        try:
+            return self._write_batch(batch)
+        finally:
+            # Written or failed: its rows and the batch before it are no longer needed (a
+            # batch links the one before it, so keeping them would keep every row of the run).
+            batch.rows, batch.previous = [], None
+
+    def _write_batch(self, batch: Batch) -> Counts:
         ctx = self.ctx
         thread = threading.get_ident()
         if thread not in self._staged:
@@ -228,6 +236,7 @@ class BatchWriter:
                                           key=self.key, update_fields=self.update_fields,
                                           staged=True, run_keys=ctx.call_keys,
                                           ordered=lambda: _after(batch))
+            batch.rows = []  # merged: two batches in flight need not hold their rows too
             _after(batch)  # also when the merge had nothing to write (no `ordered` call)
             counts.unchanged = max(0, counts.unchanged - batch.uncounted)
             if batch.cursor is not None and batch.previous is not None and self.carry:
