@@ -14,6 +14,12 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# The calls table with its indexes, partitions included (a partitioned parent holds nothing).
+CALLS_TABLE_BYTES = ("COALESCE((SELECT sum(pg_total_relation_size(relid))::bigint "
+                     "FROM pg_partition_tree('sync_call'::regclass)), "
+                     "pg_total_relation_size('sync_call'))")
+
+
 def production_settings(upstream_hosts: str = "127.0.0.1,localhost", debug: bool = False
                         ) -> None:
     """DEBUG off (DEBUG keeps every query in memory), which needs production's keys: made-up

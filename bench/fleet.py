@@ -39,6 +39,7 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import benchkit  # noqa: E402  (bench/benchkit.py: what the benchmark scripts share)
 import psycopg  # noqa: E402
 import redis  # noqa: E402
 
@@ -125,7 +126,7 @@ def run_fleet(args: argparse.Namespace, tmp: Path) -> list[tuple[str, str]]:
             backfill_requests = server.request_count
             calls = value("SELECT count(*) FROM sync_call")
             db_mb = value("SELECT pg_database_size(current_database())") / 2**20
-            calls_mb = value("SELECT pg_total_relation_size('sync_call')") / 2**20
+            calls_mb = value(f"SELECT {benchkit.CALLS_TABLE_BYTES}") / 2**20
             rows += [
                 ("hosts", f"{args.workers} x {args.concurrency} processes "
                           f"({'network namespaces' if hosts.isolated else 'plain processes'})"),

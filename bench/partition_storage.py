@@ -87,10 +87,7 @@ def _setup(url: str) -> None:
 
 
 def _sizes(cursor) -> tuple[int, int]:
-    cursor.execute("SELECT pg_database_size(current_database()), "
-                   "COALESCE((SELECT sum(pg_total_relation_size(relid)) "
-                   " FROM pg_partition_tree('sync_call'::regclass)), "
-                   " pg_total_relation_size('sync_call'))")
+    cursor.execute(f"SELECT pg_database_size(current_database()), {benchkit.CALLS_TABLE_BYTES}")
     db, table = cursor.fetchone()
     return int(db), int(table)
 
