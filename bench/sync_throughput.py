@@ -1,7 +1,11 @@
 """Sync throughput: back-fill a fresh database from the simulator and compare with the fetch floor.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/sb_sync_bench \
+    REDIS_URL=redis://127.0.0.1:6379/12 \
         python bench/sync_throughput.py [--calls 200000] [--days 90] [--dlt-python PATH]
+
+REDIS_URL is optional: with it the sync's request-budget tickets go to Redis, as in
+production; without it they go to the database cache, which adds some of the database's time.
 
 The simulator runs in its own process (`manage.py simulate_upstream`), so the figures are the
 sync's own. Child processes, each measuring its own peak RSS and its RSS before the work
