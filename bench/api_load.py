@@ -17,7 +17,8 @@ endpoint:
 
 - the Talkover-compatible listing, filtered (`status=completed&per_page=100`), and a deep
   page (`per_page=100&page=1000`), with an API token;
-- the calls report summary, cold (every request a different date range, so none is cached)
+- the calls report summary, cold (every request a different date range, so none is cached;
+  each run has a cache key prefix of its own)
   and cached (one range, warmed first), with an API token;
 - the portal pages with a logged-in session, over windows that hold data (the mirror's last
   30 and 90 days, ending on its last day — a preset relative to today would measure an empty
@@ -64,6 +65,9 @@ PRODUCTION = {
     "API_THROTTLE_RATE": "100000000/minute",
     "LOG_LEVEL": "WARNING",
     "SWITCHBOARD_VAR_DIR": str(VAR),
+    # Every run starts with an empty cache of its own: "cold" stays cold on a second run
+    # against the same Redis (the 3,660 ranges would otherwise all be kept from the first).
+    "CACHE_KEY_PREFIX": f"sb-load-{secrets.token_hex(4)}",
 }
 
 

@@ -1,4 +1,4 @@
-"""Optional cache calls (report cache, throttles) that degrade instead of failing a request.
+"""Optional cache calls (report and page caches, sessions) that degrade, never fail a request.
 
 Every Redis call already gives up within `REDIS_TIMEOUT_SECONDS` (settings). A frozen Redis
 would still cost each request that timeout once per call, so after one failure this process
@@ -7,11 +7,12 @@ is sick a request waits on it at most once per interval, and each skip is logged
 interval, not once per request. Locks and request budgets (sync/locks.py, sync/budget.py) are
 not optional and do not come here: a sync that loses Redis fails (sync/cache_errors.py).
 
-This module is the only door to the cache for optional reads and writes: `cache_get` and `cache_set`
-below. No other module imports `django.core.cache` except the few that must see a failure
-(locks, budgets, the readiness check) or guard it themselves (throttles);
-tests/portal/test_redis_degrade.py keeps that list closed, so a new `cache.get` elsewhere fails a
-test instead of answering 500 the day Redis is down.
+This module is the only door to the cache for optional reads and writes: `cache_get`,
+`cache_set` and `cache_delete` below. No other module imports `django.core.cache` except the
+few that must see a failure (locks, budgets, the readiness check) or guard it themselves
+(throttles); tests/portal/test_redis_degrade.py keeps that list closed, so a new `cache.get`
+elsewhere fails a test instead of answering 500 the day Redis is down. Sessions come here too
+(portal/auth/sessions.py): with Redis they are read from it.
 """
 from __future__ import annotations
 
@@ -77,3 +78,9 @@ def cache_get(what: str, key: str) -> object | None:
 def cache_set(what: str, key: str, value: object, timeout: float) -> None:
     """Cache `value` under `key` for `timeout` seconds if the cache answers; else nothing."""
     optional(what, lambda: cache.set(key, value, timeout), None)
+
+
+def cache_delete(what: str, key: str) -> None:
+    """Delete `key` if the cache answers; else nothing (callers bound what a missed delete
+    leaves with a short timeout: portal/auth/sessions.py)."""
+    optional(what, lambda: cache.delete(key), None)

@@ -165,7 +165,8 @@ REDIS_RETRY_AFTER_SECONDS = float(env_str("REDIS_RETRY_AFTER_SECONDS", "10"))
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's backend, one client object per pool (portal/redis_cache.py).
+            "BACKEND": "portal.redis_cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "sb"),
             # A Redis that does not answer must not hang requests or readiness checks: every
@@ -182,6 +183,10 @@ else:
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "sb"),
         }
     }
+# Sessions: with Redis, read from it (at most SESSION_CACHE_SECONDS old) and written to the
+# database (portal/auth/sessions.py); without, the database alone.
+SESSION_ENGINE = "portal.auth.sessions" if REDIS_URL else "django.contrib.sessions.backends.db"
+SESSION_CACHE_SECONDS = int(env_str("SESSION_CACHE_SECONDS", "300"))
 
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = REDIS_URL or "memory://"

@@ -9,7 +9,10 @@ an uncommitted transaction that another thread could not see).
 
 A broker that is down or frozen raises `QueueUnavailable` within a few seconds (connect and
 read timeouts and a bounded publish retry, settings `CELERY_*`), so a caller can say the
-work could not be queued rather than answer a 500 or hang.
+work could not be queued rather than answer a 500 or hang. The broker is the cache's Redis
+(`REDIS_URL`): while the Redis guard skips the cache after a failure (`portal/redis_guard.py`),
+queuing is not tried either, so a request that already waited on a frozen Redis once (reading
+its session, say) does not wait on it a second time; a broker that fails marks the guard too.
 """
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ from celery.result import AsyncResult, EagerResult
 from django.conf import settings
 from django.db import close_old_connections
 
+from portal import redis_guard
 from portal.celery import app
 
 logger = logging.getLogger(__name__)
@@ -67,11 +71,15 @@ def enqueue(name: str, *args: Any, **kwargs: Any) -> AsyncResult | EagerResult |
     instead of pretending the work was queued.
     """
     if not app.conf.task_always_eager:
+        if redis_guard.cache_is_skipped():
+            logger.warning("could not queue %s: Redis failed moments ago", name)
+            raise QueueUnavailable(name)
         try:
             return app.send_task(name, args=list(args), kwargs=kwargs)
         except Exception as exc:  # noqa: BLE001 - kombu, redis and socket errors alike
             logger.warning("could not queue %s: broker unavailable (%s)", name,
                            type(exc).__name__)
+            redis_guard.mark_down("task queue", exc)
             raise QueueUnavailable(name) from exc
     task = _registered(name)
     if task is None:

@@ -20,8 +20,8 @@ their role, the path and query, the language, the organisation's day and everyth
 frame reads that can change without the URL changing — each environment's name, status,
 data version, last sync and freshness words, the member's organisations, the firing rules
 they have not dismissed (every field the banner reads, snoozed or not), their saved views.
-Those are read on every request, in two plain statements (`reports.pages.page_state`); the frame is
-never rendered again until one of them changes. (A change committed in the few milliseconds
+Those are read on every request, in one plain statement (`reports.pages.page_state`); the
+frame is never rendered again until one of them changes. (A change committed in the few milliseconds
 between that read and the render shows in a frame kept under the older state; the next
 request reads the newer state, so it is only ever served again if that state comes back
 exactly — a role or a name changed and changed back — and then until it expires.)

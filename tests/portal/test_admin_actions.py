@@ -182,6 +182,32 @@ def test_with_a_broker_the_task_goes_to_its_queue(world, always_eager):
         broker.lpop("backfill")
 
 
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs a real broker (REDIS_URL)")
+def test_moments_after_redis_failed_nothing_waits_on_the_queue(world, always_eager):
+    """The broker is the cache's Redis: while the guard skips it, queuing answers at once
+    (a request that waited on Redis for its session does not wait again)."""
+    import redis
+
+    from portal import redis_guard
+    from portal.tasks_client import QueueUnavailable
+
+    always_eager(False)
+    broker = redis.Redis.from_url(os.environ["REDIS_URL"])
+    before = broker.llen("backfill")
+    redis_guard.mark_down("test", TimeoutError())
+    try:
+        with pytest.raises(QueueUnavailable):
+            enqueue("sync.backfill_environment", world.env_a.pk, days=3)
+    finally:
+        redis_guard.reset()
+    assert broker.llen("backfill") == before
+    enqueue("sync.backfill_environment", world.env_a.pk, days=3)  # the guard cleared: queued
+    try:
+        assert broker.llen("backfill") == before + 1
+    finally:
+        broker.lpop("backfill")
+
+
 def test_action_bar_offers_every_action_and_the_days_field(world):
     page = world.client("alice").get(reverse(CHANGELIST)).content.decode()
     assert 'name="days"' in page

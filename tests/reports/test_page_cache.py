@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from unittest.mock import patch
 
 import pytest
 from django.core.cache import cache
@@ -98,6 +99,23 @@ def test_an_alert_that_changes_state_shows_at_once(client, alice, env_a, mirror)
     assert not kept(acknowledged) and "acknowledged" in acknowledged.content.decode()
     rules.update(state="ok", state_seq=2)
     assert "Queda" not in page(client).content.decode()
+
+
+def test_the_frame_follows_the_clock_not_only_the_rows(client, alice, env_a, mirror):
+    """"synced 4 min ago" and "overdue" change with time while no row changes: the frame's
+    state (one statement, `reports.pages.page_state`) computes them, so a kept frame whose
+    words went stale is rendered anew."""
+    synced = timezone.now() - timedelta(minutes=4)
+    Environment.objects.filter(pk=env_a.pk).update(last_synced_at=synced,
+                                                   sync_interval_minutes=5, sync_enabled=True)
+    client.force_login(alice)
+    assert "synced 4 min ago" in page(client).content.decode()
+    assert kept(page(client))
+    later = synced + timedelta(minutes=11)
+    with patch("django.utils.timezone.now", return_value=later):
+        moved = page(client)
+    html = moved.content.decode()
+    assert not kept(moved) and "synced 11 min ago" in html and "overdue" in html
 
 
 def test_nothing_of_one_member_reaches_another(client, alice, bob, env_a, mirror):
