@@ -41,6 +41,8 @@ from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# The table alone on the terminal: one log line per request would bury it.
+os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 import report_latency  # noqa: E402  (sets Django up; the shared COPY loader of the benchmarks)
 from django.contrib.auth import get_user_model  # noqa: E402
