@@ -21,10 +21,10 @@ frame reads that can change without the URL changing — each environment's name
 data version, last sync and freshness words, the member's organisations, the firing rules
 they have not dismissed (every field the banner reads, snoozed or not), their saved views.
 Those are read on every request, in one plain statement (`reports.pages.page_state`); the
-frame is never rendered again until one of them changes. (A change committed in the few milliseconds
-between that read and the render shows in a frame kept under the older state; the next
-request reads the newer state, so it is only ever served again if that state comes back
-exactly — a role or a name changed and changed back — and then until it expires.)
+frame is never rendered again until one of them changes. (A change committed in the few
+milliseconds between that read and the render shows in a frame kept under the older state;
+the next request reads the newer state, so it is only ever served again if that state comes
+back exactly — a role or a name changed and changed back — and then until it expires.)
 A page with a message pending (after a POST) is neither served from nor put in the cache. CSRF
 tokens are never kept: a kept page holds a placeholder where a token was, which each response
 replaces with the request's own token. A kept frame names the body it was rendered around; a

@@ -17,13 +17,11 @@ need it, never leave one stale.
 """
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cache
 
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from portal.models import Environment, Membership, Organization
 from portal.templatetags.portal_tags import synced_ago
@@ -94,10 +92,8 @@ def frame_state(organization: Organization, user, now: datetime) -> tuple:
 
 
 def _moment(value) -> datetime | None:
-    """A timestamp as the cursor gave it (aware from PostgreSQL; naive UTC or text from
-    SQLite, whose compound SELECTs may lose the column's declared type) made aware."""
-    if isinstance(value, str):
-        value = parse_datetime(value)
-    if value is not None and timezone.is_naive(value):
-        value = timezone.make_aware(value, UTC)
-    return value
+    """A timestamp as the cursor gave it, converted as the ORM would: the backend's own
+    converter where it has one (SQLite gives naive UTC or text, since its compound SELECTs may
+    lose the column's declared type); PostgreSQL's are aware already."""
+    convert = getattr(connection.ops, "convert_datetimefield_value", None)
+    return value if convert is None else convert(value, None, connection)
