@@ -19,7 +19,7 @@ Public API
 ==========
 ``SimulatorConfig(seed=42, days=90, calls_per_day=500, end_date=None, now=None,
 environments=default_environments(), callback_match_days=7, testing_rate=0.03,
-bad_record_rate=0.002, tokens={}, cache_days=128, realtime=False)``
+bad_record_rate=0.002, tokens={}, cache_days=128, realtime=False, lateness=Lateness())``
     ``end_date`` defaults to today (UTC); data starts ``days - 1`` days before it and goes on
     past it if the clock moves on. ``now`` (the clock) defaults to ``end_date`` at the current
     UTC time of day, or ``end_date 23:59:59`` when ``end_date`` is past. ``environments`` maps
@@ -27,6 +27,9 @@ bad_record_rate=0.002, tokens={}, cache_days=128, realtime=False)``
     utc_offset_hours=0)``; default: Talkover ``acme-sales``, ``acme-support``, ``globex`` and
     Origins ``origins-demo`` (agents 4012, 4013, 4027, 4051; 40 calls a day). ``tokens``
     overrides derived tokens per environment. ``realtime=True`` makes the clock tick.
+    ``lateness`` (``Lateness(bands=((0.01, 0.5, 4), (0.002, 12, 30), (0.0005, 72, 120)))``:
+    share, hours) delays final statuses, see *Status over time*; ``None`` turns it off;
+    ``Lateness.parse("0.04:0.5-4,0.01:12-30")`` / ``"off"`` is the command's ``--lateness``.
 
 ``Simulator(config=None)``
     ``.tokens: dict[str, str]`` env -> bearer token (``talq_``/``orig_`` + 40 hex, from the
@@ -161,6 +164,12 @@ Status over time: a call is ``initiated`` at ``created_at``, ``ringing`` 1-6 s l
 ``answered`` (duration growing, ``updated_at`` = answer time) 3-25 s after that if answered,
 then its final status at its end (``updated_at`` = end, ``duration`` = talk time; 0 unless
 answered). 0.5% stay ``initiated`` forever, 0.5% stay ``answered`` (end never reported).
+Late statuses (``lateness``, on by default): of the calls that end, 1% are reported final
+0.5-4 h after they ended, 0.2% 12-30 h after, 0.05% 72-120 h after (still open when they leave
+a two-day lookback); meanwhile they stay ``answered`` (duration = their talk time once they
+hung up) or ``ringing``, and the final record carries the real talk time with
+``updated_at`` = the moment it was reported (``timeline``'s ``ended_at``). Drawn from a
+generator of their own: the calls are the same with lateness on or off.
 
 Faults
 ======
@@ -203,7 +212,7 @@ numbers, never callbacks' numbers, so the callback rule still holds; they appear
 """
 from __future__ import annotations
 
-from .config import AnswerDrop, EnvironmentSpec, SimulatorConfig, default_environments
+from .config import AnswerDrop, EnvironmentSpec, Lateness, SimulatorConfig, default_environments
 from .core import Simulator, running_simulator
 from .faults import Faults
 from .server import LoggedRequest, SimulatorServer
@@ -211,7 +220,7 @@ from .tamper import REMOVE, Tampering
 from .truth import GroundTruth
 
 __all__ = [
-    "REMOVE", "AnswerDrop", "EnvironmentSpec", "Faults", "GroundTruth", "LoggedRequest",
+    "REMOVE", "AnswerDrop", "EnvironmentSpec", "Faults", "GroundTruth", "Lateness", "LoggedRequest",
     "Simulator", "SimulatorConfig", "SimulatorServer", "Tampering", "default_environments",
     "running_simulator",
 ]

@@ -1,6 +1,7 @@
 """Configuration of the upstream simulator: environments, volumes, clock, rates."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 
@@ -69,6 +70,54 @@ class AnswerDrop:
             raise ValueError("answer_drop share must be within 0..1")
 
 
+@dataclass(frozen=True)
+class Lateness:
+    """When Talkover reports a call's final status: a long tail, as the vendor bounds nothing.
+
+    ``bands`` are ``(share, min_hours, max_hours)``: that share of the calls that end
+    (completed, no-answer, busy, failed) keeps its last open status (answered, or ringing)
+    until a time drawn uniformly that many hours after it really ended; the rest are final
+    at once. By default 1 % are final 0.5-4 h late, 0.2 % 12-30 h late and 0.05 % 72-120 h
+    late (still open when they leave a two-day lookback). While it waits, an answered call shows
+    its real talk time (its duration stops growing when it hangs up); the final status comes
+    with that duration and ``updated_at`` = the moment it was reported.
+    """
+
+    bands: tuple[tuple[float, float, float], ...] = ((0.01, 0.5, 4.0), (0.002, 12.0, 30.0),
+                                                     (0.0005, 72.0, 120.0))
+
+    def __post_init__(self) -> None:
+        if sum(b[0] for b in self.bands) > 1.0:
+            raise ValueError("lateness shares add up to more than 1")
+        for share, low, high in self.bands:
+            if not 0.0 <= share <= 1.0 or not 0.0 <= low <= high:
+                raise ValueError("a lateness band is share (0..1):min_hours-max_hours, "
+                                 "min <= max")
+
+    @classmethod
+    def parse(cls, spec: str) -> Lateness | None:
+        """``"off"`` (None), ``""`` (the default) or ``"0.04:0.5-4,0.01:12-30"``."""
+        spec = spec.strip()
+        if spec.lower() in ("off", "none", "0"):
+            return None
+        if not spec:
+            return cls()
+        bands = []
+        for item in spec.split(","):
+            match = re.fullmatch(r"\s*([0-9.]+)\s*:\s*([0-9.]+)\s*-\s*([0-9.]+)\s*", item)
+            if not match:
+                raise ValueError(f"{item.strip()!r} is not SHARE:MIN_HOURS-MAX_HOURS")
+            try:
+                share, low, high = (float(g) for g in match.groups())
+            except ValueError:
+                raise ValueError(f"{item.strip()!r} is not SHARE:MIN_HOURS-MAX_HOURS") from None
+            bands.append((share, low, high))
+        return cls(tuple(bands))
+
+    def to_spec(self) -> str:
+        return ",".join(f"{s:g}:{lo:g}-{hi:g}" for s, lo, hi in self.bands)
+
+
 @dataclass
 class SimulatorConfig:
     """Everything that determines the simulated data set (same config => same data).
@@ -94,6 +143,8 @@ class SimulatorConfig:
     realtime: bool = False
     # Lowers the answer rate for a window (see AnswerDrop); None leaves the data as seeded.
     answer_drop: AnswerDrop | None = None
+    # Late final statuses (see Lateness); None: every call is final when it ends.
+    lateness: Lateness | None = field(default_factory=Lateness)
 
     def __post_init__(self) -> None:
         if self.days < 1:

@@ -45,6 +45,12 @@ class Simulator:
             if spec.vendor == TALKOVER:
                 profile = Profile(config.seed, env, config.calls_per_day if cpd is None else cpd,
                                   spec.utc_offset_hours, config.testing_rate, first)
+                if config.lateness is not None:
+                    acc, bands = 0.0, []
+                    for share, low, high in config.lateness.bands:
+                        acc += share
+                        bands.append((acc, int(low * 3600), int(high * 3600)))
+                    profile.lateness = tuple(bands)
                 if config.answer_drop is not None:
                     drop = config.answer_drop
                     profile.answer_drop = (to_ts(drop.start), to_ts(drop.end), drop.share)

@@ -37,6 +37,8 @@ from .catalog import (
 STATUSES = ("initiated", "ringing", "answered", "completed", "failed", "busy", "no-answer")
 DIRECTIONS = ("inbound", "outbound")
 ANSWERED = frozenset({"answered", "completed"})
+# Final statuses that may be reported late (an "answered"/"initiated" final never comes).
+LATE_FINALS = frozenset({"completed", "no-answer", "busy", "failed"})
 # Final statuses; "answered"/"initiated" finals are calls whose last event never came.
 OUTBOUND_FINAL = (
     ("completed", 0.53), ("no-answer", 0.22), ("busy", 0.09), ("failed", 0.15),
@@ -103,13 +105,15 @@ class Agent:
 class CallRec:
     """One call's whole life: its state at any clock follows from the transition times.
 
-    ``t_ans`` is -1 for calls never answered. ``src`` is NOT_CALLBACK for calls to
-    non-callback agents, UNMATCHED, or the index of the attributed outbound agent.
+    ``t_ans`` is -1 for calls never answered. ``t_hang`` is when the call really ended
+    (its talk time), ``t_end`` when its final status is reported: later for a late call
+    (`config.Lateness`). ``src`` is NOT_CALLBACK for calls to non-callback agents, UNMATCHED,
+    or the index of the attributed outbound agent.
     """
 
     __slots__ = (
         "id", "sid", "to", "frm", "testing", "agent", "direction", "final",
-        "t0", "t_ring", "t_ans", "t_end", "src", "json_a", "json_n",
+        "t0", "t_ring", "t_ans", "t_hang", "t_end", "src", "json_a", "json_n",
     )
 
     def sort_key(self) -> tuple[int, str]:
@@ -119,9 +123,10 @@ class CallRec:
 def state(rec: CallRec, now: int) -> tuple[str, int, int]:
     """(status, duration, updated_at) of a call at clock ``now`` (epoch seconds)."""
     if now >= rec.t_end:
-        return rec.final, (rec.t_end - rec.t_ans if rec.t_ans >= 0 else 0), rec.t_end
+        return rec.final, (rec.t_hang - rec.t_ans if rec.t_ans >= 0 else 0), rec.t_end
     if rec.t_ans >= 0 and now >= rec.t_ans:
-        return "answered", now - rec.t_ans, rec.t_ans
+        # A late call hung up already: its talk time is known, its final status is not.
+        return "answered", min(now, rec.t_hang) - rec.t_ans, rec.t_ans
     if now >= rec.t_ring:
         return "ringing", 0, rec.t_ring
     return "initiated", 0, rec.t0
@@ -191,6 +196,8 @@ class Profile:
     # (start, end, share): answered calls created in [start, end) epoch seconds end as
     # no-answer with probability share (SimulatorConfig.answer_drop); None: no change.
     answer_drop: tuple[int, int, float] | None = None
+    # (cumulative share, min seconds, max seconds) of late final statuses (config.Lateness).
+    lateness: tuple[tuple[float, int, int], ...] = ()
 
     def __init__(self, seed: int, env: str, calls_per_day: int, utc_offset: int,
                  testing_rate: float, start_ordinal: int) -> None:
@@ -304,6 +311,7 @@ class Profile:
             r.t_end = r.t_ring + int(rnd() * 6)
         else:  # stuck in "initiated": no event ever came
             r.t_ring = r.t_end = t0
+        r.t_hang = r.t_end
         r.src = NOT_CALLBACK
         r.json_a = r.json_n = None
         return r
@@ -330,7 +338,26 @@ class Profile:
         if len(times) > at_midnight and rng.random() < 0.5:
             times[at_midnight] = ds + DAY - 1
         picks = rng.choices(self.base_agents, cum_weights=self.base_cum, k=len(times))
-        return [self.make_call(rng, self.agents[a], t) for a, t in zip(picks, times, strict=True)]
+        calls = [self.make_call(rng, self.agents[a], t)
+                 for a, t in zip(picks, times, strict=True)]
+        self.make_late(calls, seeded(self.seed, self.env, ordinal, "late"))
+        return calls
+
+    def make_late(self, calls: list[CallRec], rng: random.Random) -> None:
+        """Delay some final statuses (`lateness`), from a generator of their own: the calls
+        themselves stay what the seed made them."""
+        bands = self.lateness
+        if not bands:
+            return
+        rnd = rng.random
+        for r in calls:
+            x = rnd()
+            if r.final not in LATE_FINALS:
+                continue
+            for cum, low, high in bands:
+                if x < cum:
+                    r.t_end = r.t_hang + low + int(rnd() * (high - low + 1))
+                    break
 
     def digest(self, calls: list[CallRec]) -> Digest:
         """What callbacks of later days need from a day's base calls."""
@@ -376,6 +403,7 @@ class Profile:
             rec = self.make_call(rng, line, t0, number=number)
             rec.src = src
             out.append(rec)
+        self.make_late(out, seeded(self.seed, self.env, ordinal, "late-callbacks"))
         return out
 
     def inserted_call(self, rng: random.Random, agent: Agent, t0: int, big_id: bool) -> CallRec:

@@ -140,12 +140,13 @@ class TalkoverStore:
         if filt == NO_FILTER:
             return day.recs[start:]
         settled = now >= day.settle
-        key = (ordinal, day.version, filt)
-        if settled:
-            hit = self._matches.get(key)
-            if hit is not None:
-                self._matches.move_to_end(key)
-                return hit
+        # A day with calls still open (late statuses keep one so for days) is filtered at
+        # the clock: kept while the clock stands still, as a run's count and page ask twice.
+        key = (ordinal, day.version, filt) if settled else (ordinal, day.version, filt, now)
+        hit = self._matches.get(key)
+        if hit is not None:
+            self._matches.move_to_end(key)
+            return hit
         agent, status, direction, search = filt
         needle = search.lower() if search else None
         out = []
@@ -162,10 +163,9 @@ class TalkoverStore:
             if status is not None and (r.final if settled else state(r, now)[0]) != status:
                 continue
             out.append(r)
-        if settled:
-            self._matches[key] = out
-            if len(self._matches) > 64:
-                self._matches.popitem(last=False)
+        self._matches[key] = out
+        if len(self._matches) > 64:
+            self._matches.popitem(last=False)
         return out
 
     def count(self, ordinal: int, filt: Filter, now: int) -> int:
@@ -254,6 +254,8 @@ class TalkoverStore:
         rec = self.find(call_id, now)
         if rec is None:
             raise KeyError(call_id)
+        if rec.t_end == rec.t_hang and rec.final == "answered":
+            rec.t_hang = until  # an answered call whose end never came: it talks until then
         ordinal = ordinal_of(rec.t0)
         rec.t_end = max(rec.t_end, until)
         if rec.t_ans < 0 and rec.final in ANSWERED:

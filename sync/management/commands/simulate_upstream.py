@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from sync.simulator import Faults, Simulator, SimulatorConfig
+from sync.simulator import Faults, Lateness, Simulator, SimulatorConfig
 
 
 class Command(BaseCommand):
@@ -34,6 +34,9 @@ class Command(BaseCommand):
         parser.add_argument("--token", help="bearer token (talq_...) for the first Talkover "
                                             "environment instead of the derived one")
         parser.add_argument("--faults", default="", help='e.g. "500=0.1,429=0.05,insert=30@2"')
+        parser.add_argument("--lateness", default="",
+                            help='late final statuses, SHARE:MIN_HOURS-MAX_HOURS,... '
+                                 '(default "0.01:0.5-4,0.002:12-30,0.0005:72-120"), or "off"')
         parser.add_argument("--realtime", action="store_true",
                             help="let the simulator clock tick with the wall clock")
 
@@ -73,6 +76,8 @@ class Command(BaseCommand):
                 ids = ", ".join(str(i) for i in sim.origins_agent_ids(env))
                 out.write(f"  origins  {env}: {sim.tokens[env]} (agents {ids})")
             out.write(f"Faults: {faults.to_spec() or 'none'}")
+            late = config.lateness.to_spec() if config.lateness else "off"
+            out.write(f"Late final statuses: {late}")
             out.write("Press Ctrl-C to stop.")
             out.flush()
             while True:
@@ -107,8 +112,13 @@ class Command(BaseCommand):
             first = next(k for k, s in probe.environments.items() if s.vendor == "talkover")
             tokens[first] = token
         try:
+            lateness = Lateness.parse(options["lateness"])
+        except ValueError as exc:
+            raise CommandError(f"--lateness: {exc}") from None
+        try:
             return SimulatorConfig(seed=options["seed"], days=options["days"],
                                    calls_per_day=options["calls_per_day"], end_date=end_date,
-                                   tokens=tokens, realtime=options["realtime"])
+                                   tokens=tokens, realtime=options["realtime"],
+                                   lateness=lateness)
         except ValueError as exc:
             raise CommandError(str(exc)) from exc

@@ -27,8 +27,10 @@ MAX_UNFOUND = 200
 
 
 def sync_hot_days(ctx: RunContext, days: list[date], agents: AgentIndex,
-                  cursor: dict[str, Any], reread_whole: Callable[[date], None]) -> None:
-    """Refresh `days` (ascending) for what changed; `reread_whole(day)` reads a day whole."""
+                  cursor: dict[str, Any], reread_whole: Callable[[date], None],
+                  open_first: date | None = None) -> None:
+    """Refresh `days` (ascending) for what changed, and the open calls of every day from
+    `open_first` (the lookback's first day) on; `reread_whole(day)` reads a day whole."""
     env = ctx.environment
     dirty = set(cursor.get("hot_dirty", []))
     duplicated: set[date] = set()
@@ -59,7 +61,7 @@ def sync_hot_days(ctx: RunContext, days: list[date], agents: AgentIndex,
             out.ids.update(ids)
         return out
 
-    window = HotWindow(ctx, days, write, cursor.get("unfound", []))
+    window = HotWindow(ctx, days, write, cursor.get("unfound", []), open_first)
     window.refresh()
     reread: dict[date, str] = {}
     for day in days:
@@ -70,6 +72,13 @@ def sync_hot_days(ctx: RunContext, days: list[date], agents: AgentIndex,
             reread[day] = "the same id twice in one page"
         elif left:
             reread[day] = f"{left} calls missing"
+    lost: dict[date, int] = {}
+    for day in window.lost.values():
+        lost[day] = lost.get(day, 0) + 1
+    for day, n in sorted(lost.items()):
+        # Moved on, yet found neither where it now sits nor by its SID: read its day now,
+        # never left for a later reconciliation.
+        reread.setdefault(day, f"{n} calls that moved on not found where they sit")
     ctx.note("hot", window.summary())
     for day, why in reread.items():
         ctx.note("reread", f"{day}: {why}; re-reading the day")
@@ -98,14 +107,16 @@ def sync_hot_days(ctx: RunContext, days: list[date], agents: AgentIndex,
 
 
 def _keep_unfound(ctx: RunContext, cursor: dict[str, Any], window: HotWindow) -> None:
-    """The calls no search found that are still open in the mirror's hot days."""
+    """The open calls that moved on and that even a whole read of their day did not find
+    upstream (removed there): still open in the mirror's lookback, not looked for again."""
+    ids = (list(window.unfound) + list(window.lost))[:MAX_UNFOUND * 2]
     kept = sorted(Call.objects.filter(
-        environment=ctx.environment, external_id__in=list(window.unfound)[:MAX_UNFOUND * 2],
-        status__in=NON_FINAL, started_at__gte=window.start, started_at__lt=window.end,
+        environment=ctx.environment, external_id__in=ids,
+        status__in=NON_FINAL, started_at__gte=window.open_start, started_at__lt=window.end,
     ).values_list("external_id", flat=True))[:MAX_UNFOUND]
     if kept:
         cursor["unfound"] = kept
-        ctx.note("unfound", f"{len(kept)} open calls not found by SID nor where they sat; "
-                            f"left to the daily reconciliation")
+        ctx.note("unfound", f"{len(kept)} open calls no longer listed upstream, not even "
+                            f"by a whole read of their day")
     else:
         cursor.pop("unfound", None)

@@ -143,15 +143,19 @@ def item_key(item: Any) -> tuple[Key, str] | None:
 
 
 class HotWindow:
-    """One run's refresh of the hot days `days` (ascending); `unfound`: ids of calls a
-    search found nowhere before, not looked for again (the reconciliation reads them)."""
+    """One run's refresh of the hot days `days` (ascending), with the open calls checked
+    from `open_first` (the lookback's first day) on; `unfound`: ids of open calls that a
+    whole read of their day did not find upstream, not looked for again."""
 
     def __init__(self, ctx: Any, days: list[date], write: Writer,
-                 unfound: Iterable[str] = ()) -> None:
+                 unfound: Iterable[str] = (), open_first: date | None = None) -> None:
         self.ctx, self.days, self.write = ctx, days, write
         self.first, self.last = days[0], days[-1]
         self.start, self.end = ledger.day_bounds(self.first)[0], ledger.day_bounds(self.last)[1]
+        self.open_first = min(open_first or self.first, self.first)
+        self.open_start = ledger.day_bounds(self.open_first)[0]
         self.unfound = set(unfound)
+        self.lost: dict[str, date] = {}  # movers found neither where they sit nor by SID
         self.state: dict[str, tuple[Key, str]] = {}  # every call read this run: latest state
         self.totals: dict[date, int] = {}
         self.whole: dict[date, bool] = {}
@@ -211,7 +215,7 @@ class HotWindow:
         env = self.ctx.environment
         candidates = [
             OpenCall(i, sid, at, status) for i, sid, at, status in
-            Call.objects.filter(environment=env, started_at__gte=self.start,
+            Call.objects.filter(environment=env, started_at__gte=self.open_start,
                                 started_at__lt=self.end, status__in=NON_FINAL)
             .values_list("external_id", "sid", "started_at", "status")
             if i not in self.state and i not in self.unfound]
@@ -232,7 +236,7 @@ class HotWindow:
 
     def _advance(self, listing: StatusListing) -> None:
         size, number = covering(listing.next)
-        page, _ = self._read("status", self.first, self.last, number, size,
+        page, _ = self._read("status", self.open_first, self.last, number, size,
                              status=listing.status)
         listing.total = page.total
         keys = [k for k in map(item_key, page.items) if k is not None]
@@ -253,7 +257,7 @@ class HotWindow:
         mirror: Counter[str] = Counter(c.status for c in candidates
                                        if c.at <= bound and c.id not in self.state)
         mirror.update(status for (at, _), status in self.state.values()
-                      if at <= bound and self.start <= at < self.end)
+                      if at <= bound and self.open_start <= at < self.end)
         return bool(moved_on(mirror, upstream))
 
     # --- movers -------------------------------------------------------------------------
@@ -294,7 +298,7 @@ class HotWindow:
             if sum(1 for p in spots if start <= p < end) < 2:
                 eligible[0].skip.add(status)
                 continue
-            page, written = self._read("final", self.first, self.last, number, size,
+            page, written = self._read("final", self.open_first, self.last, number, size,
                                        status=status)
             listed = [x for x in map(item_key, page.items) if x is not None]
             for k, s in listed:
@@ -318,7 +322,8 @@ class HotWindow:
                 drift = actual - (len(keys) - bisect_right(keys, last))
 
     def _search(self, mover: OpenCall, everything: list[Key]) -> None:
-        """One mover by its SID; else the day's page where it sits; else left unfound."""
+        """One mover by its SID; else the day's page where it sits; else it is `lost`: the
+        stream reads its day whole in this same run."""
         if mover.sid:
             page, _ = self._read("search", mover.day, mover.day, 1, SEARCH_PER_PAGE,
                                  search=mover.sid)
@@ -335,7 +340,7 @@ class HotWindow:
             mover.done = True
             self.found["day page"] += 1
         else:
-            self.unfound.add(mover.id)
+            self.lost[mover.id] = mover.day
 
     # --- after --------------------------------------------------------------------------
 
@@ -361,5 +366,7 @@ class HotWindow:
         asked = ", ".join(f"{n} {what}" for what, n in sorted(self.requests.items()))
         found = ", ".join(f"{n} by {how}" for how, n in sorted(self.found.items()))
         movers = sum(self.found.values())
+        lost = f"; {len(self.lost)} not found, their days read whole" if self.lost else ""
         return f"{self.first}..{self.last}: {self.changed} calls changed; " \
-               f"{movers} moved to a final status ({found or 'none'}); requests: {asked}"
+               f"{movers} moved to a final status ({found or 'none'}){lost}; open calls " \
+               f"checked from {self.open_first}; requests: {asked}"

@@ -42,6 +42,11 @@ def hot_days(now: datetime) -> list[date]:
     return _days((now - SETTLING_HORIZON).date(), now.date())
 
 
+def open_from(cursor: dict[str, Any], today: date, lookback: int) -> date:
+    """The first day whose open calls a run checks: the lookback's, or the mirror's oldest."""
+    return max(date.fromisoformat(cursor["oldest"]), today - timedelta(days=lookback))
+
+
 def candidate_days(today: date, lookback: int) -> list[date]:
     """The days a reconciliation may read: the lookback and the hot days."""
     return _days(today - timedelta(days=lookback), today)

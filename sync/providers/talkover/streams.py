@@ -163,7 +163,8 @@ def sync_calls(ctx: RunContext) -> None:
             # Hot days write page by page with the cursor: what is staged goes first.
             writer.flush(cursor)
             writer.wait(cursor)
-            sync_hot_days(ctx, hot, agents, cursor, reread)
+            sync_hot_days(ctx, hot, agents, cursor, reread, incremental.open_from(
+                cursor, end, env.lookback_days))
             ctx.progress.step(len(hot))
         whole(older, "oldest")
         writer.flush(cursor)
