@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.contrib import messages
 from django.db.models import Count
@@ -18,6 +18,7 @@ from portal.tasks_client import QueueUnavailable, TaskNotAvailable, enqueue
 from portal.tenancy.access import org_page
 from sync import ledger
 from sync.models import RejectedRecord, SyncRun
+from sync.providers.talkover import incremental
 from sync.stream_names import Stream
 
 logger = logging.getLogger(__name__)
@@ -55,16 +56,25 @@ def sync_status(request: HttpRequest, org_slug: str) -> HttpResponse:
     disagree = ledger.disagreeing(envs, timezone.now().date() - timedelta(days=LEDGER_DAYS),
                                   timezone.now().date() + timedelta(days=1))
     reconciled = ledger.last_reconciled(envs)
+    now = timezone.now()
     sections = []
     for env in envs:
         # The completeness ledger, in words: which days are being re-read, else when the
-        # calls were last read whole.
+        # calls were last read whole, and until when each day of the lookback may change.
         env.calls_disagree = disagree.get(env.pk, [])
         env.calls_reconciled_at = reconciled.get(env.pk)
+        env.calls_plan = reconciliation_plan(env, now) if env.pk in reconciled else []
         streams = [(label, grouped.get((env.pk, value), [])) for value, label in Stream.choices]
         sections.append((env, [s for s in streams if s[1]], rejected.get(env.pk, []),
                          counts.get(env.pk, 0)))
     return render_org_page(request, org, "reports/sync_status.html", {"sections": sections})
+
+
+def reconciliation_plan(env: Environment, now: datetime) -> list[incremental.DayPlan]:
+    """The environment's lookback days with their last and next whole read (Talkover only:
+    the ledger is its calls stream's)."""
+    days = incremental.candidate_days(now.date(), env.lookback_days)
+    return incremental.plan(ledger.rows(env, days), now.date(), env.lookback_days, now)
 
 
 @org_page(Role.ADMIN, ("POST",))

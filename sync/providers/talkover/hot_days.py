@@ -1,4 +1,5 @@
-"""The calls stream's hot days: written as `HotWindow` reads them, checked, then recorded.
+"""The calls stream's hot days (and the lookback's open calls): written as `HotWindow` reads
+them, checked, then recorded.
 
 Every page the refresh reads is written at once, each call under the UTC day it was created
 (a listing over two hot days mixes them). A day whose calls changed is marked dirty in the
@@ -6,7 +7,8 @@ cursor in the same transaction, so a killed run's rollups are refreshed by the n
 the end each hot day's count is checked against its head's `pagination.total`: calls that
 arrived meanwhile are read from the head again; calls still missing, or an id twice in one
 page, make the day read whole. The ledger, the rollups and the cursor follow in one
-transaction.
+transaction. An open call that moved on but was found neither where it sits nor by its SID
+makes its day read whole too, in the same run.
 """
 from __future__ import annotations
 

@@ -1,20 +1,21 @@
-"""Refresh the hot days for what changed since the last run: requests follow the change.
+"""Refresh the hot days for what changed since the last run, and the lookback's open calls.
 
 Talkover lists calls newest first by creation. Its filters are a date-only range, one
 `status`, a `search` by phone number or call SID, and `per_page` (up to 100) / `page`; there
-is no `updated_since`. A run of the hot days (`incremental.hot_days`) spends requests on:
+is no `updated_since`. A run (`incremental`) spends requests on:
 
 1. **Heads.** Per hot day, page 1: its `pagination.total` less what the mirror holds is the
    number of new calls, all at the head of the listing: the pages holding them are read,
    no more.
-2. **Open calls.** The mirror's calls of the hot days in a non-final status (initiated,
-   ringing, answered) that the heads did not show. One listing per such status (and each
-   later non-final one) over the hot days, read from just past what the heads showed (its
-   offset is the heads' count of that status) to older pages until the counts of the older
-   part agree with the mirror. Statuses only move forward, so when the upstream holds as
-   many calls in {initiated}, {initiated, ringing} and {initiated, ringing, answered} as
-   the mirror among the calls up to that point, none of those moved (`moved_on`). An open
-   call newer than that point that no listing shows has moved to a final status: a *mover*.
+2. **Open calls.** The mirror's calls of the whole lookback (from `open_first`) in a
+   non-final status (initiated, ringing, answered) that the heads did not show. One listing
+   per such status (and each later non-final one) over the lookback, read from just past
+   what the heads showed (its offset is the heads' count of that status) to older pages
+   until the counts of the older part agree with the mirror. Statuses only move forward, so
+   when the upstream holds as many calls in {initiated}, {initiated, ringing} and
+   {initiated, ringing, answered} as the mirror among the calls up to that point, none of
+   those moved (`moved_on`). An open call newer than that point that no listing shows has
+   moved to a final status: a *mover*, however old (a status can come a day late).
 3. **Movers.** Each is read where it now sits. In the listing of a final status (completed
    first, then no-answer, failed, busy) its position is the number of the mirror's calls of
    that status newer than it, known exactly now that the heads and the newer movers are
@@ -22,7 +23,8 @@ is no `updated_since`. A run of the hot days (`incremental.hot_days`) spends req
    so that it starts at or before the first and reaches furthest (`covering`); a lone
    mover is searched by its SID (one request, exact). A page that misses a mover only costs
    that mover a search; a search that finds nothing reads the day's page where the call
-   sits, and a call not found there either is left to the daily reconciliation (`unfound`).
+   sits, and a call not found there either is `lost`: the stream reads its day whole in the
+   same run.
 
 Every page read is written at once (the stream's `write`). What this cannot see — a call
 in a final status that changes again, a field changing without its status — is left to the
@@ -70,7 +72,7 @@ Writer = Callable[[list[Any]], Written]
 
 @dataclass
 class OpenCall:
-    """A mirrored call of the hot days in a non-final status when the run began."""
+    """A mirrored call of the lookback in a non-final status when the run began."""
 
     id: str
     sid: str
@@ -91,7 +93,7 @@ class OpenCall:
 
 @dataclass
 class StatusListing:
-    """One non-final status's listing over the hot days, read from `next` on."""
+    """One non-final status's listing over the lookback, read from `next` on."""
 
     status: str
     next: int

@@ -1,19 +1,23 @@
 """Incremental Talkover calls: a run's requests follow the change, not the volume.
 
-Once a mirror exists, a run of the calls stream reads three kinds of days:
+The contract (DESIGN.md, Sync): after every successful run, every call of the lookback whose
+status the upstream changed is mirrored with its new values, however late the change came.
+Once a mirror exists, a run of the calls stream reads:
 
 * **hot days** — the UTC days overlapping the settling horizon (`SETTLING_HORIZON`, 2 h
-  before now: the longest Talkover call the simulator makes takes an hour, and late events
-  land within minutes). They are refreshed for what changed (`talkover.hot_window`): each
-  day's new calls at its head, the mirror's open calls (initiated, ringing, answered) by
-  one listing per status with counts that say when none moved, and the calls that moved
-  to a final status from the final statuses' listings where they sit, or by SID. Calls
-  still missing after that (the head's `pagination.total` against the mirror) make the day
-  re-read whole.
+  before now), where new calls land: each day's new calls at its head
+  (`talkover.hot_window`).
+* **open calls of the whole lookback** — the mirror's calls in a non-final status
+  (initiated, ringing, answered) of every day from `open_from` on, checked by one listing per
+  status over that whole date range (counts that say when none moved: the same requests as
+  for the hot days alone), and the calls that moved read where they now sit or by SID; one
+  found nowhere makes its day read whole in the same run. No guessed horizon decides
+  whether a late status is seen.
 * **whole days** — days never read whole (a paused environment's gap, a killed run's day),
   and every day of the lookback once it has settled (its end + the horizon) and then again
-  once a day: the daily reconciliation, which catches what no count shows (a call older
-  than the horizon that changed, a field that changed without its status).
+  once a day: the daily reconciliation, which catches what no count shows (a field that
+  changed without its status, a final status that changed again). The horizon only decides
+  how often a day is read whole; `plan` says until when each day may still change.
 * **settled days** — the rest: not read.
 
 Each check and each whole read is written to the completeness ledger (`sync.ledger`).
@@ -21,6 +25,7 @@ Origins AI keeps its own strategy (one bare listing per agent, `providers/origin
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -52,13 +57,48 @@ def candidate_days(today: date, lookback: int) -> list[date]:
     return _days(today - timedelta(days=lookback), today)
 
 
-def reconcile_due(row: CallDayLedger | None, day: date, now: datetime) -> bool:
-    """A lookback day is read whole once settled, again once a day, and whenever its last
-    check found calls the mirror lacks."""
+def reconcile_at(row: CallDayLedger | None, day: date) -> datetime | None:
+    """When a lookback day is next read whole: once settled (its end + the horizon), then
+    once a day; None: at once (never read whole, or its last check found calls missing)."""
     if row is None or row.reconciled_at is None or not row.agrees:
-        return True
+        return None
     settled_at = ledger.day_bounds(day)[1] + SETTLING_HORIZON
-    return row.reconciled_at < settled_at or now - row.reconciled_at >= RECONCILE_EVERY
+    if row.reconciled_at < settled_at:
+        return settled_at
+    return row.reconciled_at + RECONCILE_EVERY
+
+
+def reconcile_due(row: CallDayLedger | None, day: date, now: datetime) -> bool:
+    due = reconcile_at(row, day)
+    return due is None or now >= due
+
+
+@dataclass(frozen=True)
+class DayPlan:
+    """Until when a mirrored day may still change: its statuses at every run, its other
+    fields at its next whole read (`next_at`; None: the next run), unless it leaves the
+    lookback first (`final`: not read again)."""
+
+    day: date
+    reconciled_at: datetime | None
+    next_at: datetime | None
+    leaves_at: datetime
+    final: bool
+
+
+def plan(rows: dict[date, CallDayLedger], today: date, lookback: int, now: datetime
+         ) -> list[DayPlan]:
+    """The lookback's mirrored days, newest first, with their next reconciliation."""
+    out = []
+    for day in reversed(candidate_days(today, lookback)):
+        row = rows.get(day)
+        if row is None:
+            continue
+        leaves_at = ledger.day_bounds(day + timedelta(days=lookback))[1]
+        due = reconcile_at(row, day)
+        out.append(DayPlan(day, row.reconciled_at, due if due and due > now else None,
+                           leaves_at, due is not None and due >= leaves_at))
+    return out
 
 
 def whole_days(cursor: dict[str, Any], rows: dict[date, CallDayLedger], now: datetime,

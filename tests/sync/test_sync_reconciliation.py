@@ -1,0 +1,94 @@
+"""Fields that change without their status (a duration, an `updated_at` corrected later) are
+caught by the daily reconciliation, and the sync page says until when each day of the
+lookback may still change, in English and Portuguese (issue 36, point 3)."""
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone, translation
+from django.utils.formats import date_format
+
+from sync.engine import sync_environment
+from sync.models import Call
+from sync.models.ledger import CallDayLedger
+from tests.support.sync_support import END, ENV, point_env, served, small_config
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+AFTERNOON = datetime(END.year, END.month, END.day, 15, 0, tzinfo=UTC)
+
+
+def _oldest_completed(sim, day: date) -> dict:
+    """Far from the day's head page, which every run of a hot day reads again anyway."""
+    return [c for c in sim.truth.calls(ENV, day, day) if c["status"] == "completed"][-1]
+
+
+def test_a_field_corrected_without_its_status_is_caught_when_its_day_is_reconciled(org_a):
+    with served(small_config(days=2, calls_per_day=200, now=AFTERNOON)) as (sim, server):
+        env = point_env(org_a, sim, server)
+        sync_environment(env, now=sim.now)
+        yesterday = END - timedelta(days=1)
+        old, new = _oldest_completed(sim, yesterday), _oldest_completed(sim, END)
+        fixes = {c["id"]: {"duration": c["duration"] + 30, "updated_at": "2026-03-10T14:59:59Z"}
+                 for c in (old, new)}
+        sim.tamper(ENV).calls.update(fixes)
+
+        def mirrored(call: dict) -> tuple[int, str]:
+            row = Call.objects.get(environment=env, external_id=call["id"])
+            return row.duration, row.raw["updated_at"]
+
+        # Same statuses, same counts: the runs of the afternoon see nothing (by design).
+        sim.advance(timedelta(hours=3))
+        assert not sync_environment(env, now=sim.now).failed
+        assert mirrored(old) == (old["duration"], old["updated_at"])
+        assert mirrored(new) == (new["duration"], new["updated_at"])
+
+        # 02:05 the next day: today has settled and is read whole; yesterday's turn is at
+        # 15:00, a day after its last whole read.
+        sim.set_now(datetime.combine(END + timedelta(days=1), time(2, 5), UTC))
+        run = sync_environment(env, now=sim.now).runs[1]
+        assert mirrored(new) == (new["duration"] + 30, "2026-03-10T14:59:59Z")
+        assert mirrored(old) == (old["duration"], old["updated_at"])
+        assert any(line.startswith(str(END)) for line in run.details["reconciled"])
+
+        sim.set_now(datetime.combine(END + timedelta(days=1), time(15, 5), UTC))
+        run = sync_environment(env, now=sim.now).runs[1]
+        assert mirrored(old) == (old["duration"] + 30, "2026-03-10T14:59:59Z")
+        assert any(line.startswith(str(yesterday)) for line in run.details["reconciled"])
+        row = CallDayLedger.objects.get(environment=env, day=yesterday)
+        assert row.reconciled_at == sim.now
+
+
+@pytest.mark.parametrize("language", ["en", "pt-br"])
+def test_the_sync_page_says_until_when_each_day_may_still_change(org_a, alice, language):
+    """At the real clock (the page's): the back-fill reads each day whole; a settled day is
+    read again a day later, the open day once it has settled (its end + 2 hours)."""
+    now = timezone.now().replace(microsecond=0)
+    today = now.date()
+    config = small_config(days=2, calls_per_day=40, end_date=today, now=now)
+    with served(config) as (sim, server):
+        env = point_env(org_a, sim, server)
+        assert not sync_environment(env, now=now).failed
+    client = Client(HTTP_ACCEPT_LANGUAGE=language)
+    client.force_login(alice)
+    page = client.get(f"/o/{org_a.slug}/sync/").content.decode()
+    tz = org_a.tzinfo
+
+    def when(moment: datetime) -> str:
+        return date_format(moment.astimezone(tz), "SHORT_DATETIME_FORMAT")
+
+    with translation.override(language):
+        heading = translation.gettext("Until when each day's calls may still change")
+        for day in (today - timedelta(days=1), today):
+            settles = datetime.combine(day + timedelta(days=1), time(2), UTC)
+            due = settles if now < settles else now + timedelta(days=1)
+            line = translation.gettext("%(day)s (UTC): day reconciled at %(at)s, next at "
+                                       "%(next)s.") % {
+                "day": date_format(day, "SHORT_DATE_FORMAT"), "at": when(now),
+                "next": when(due)}
+            assert line in page, (line, page[page.find("<section"):][:1500])
+    assert heading in page
+    if language == "pt-br":
+        assert "reconciled at" not in page and "conciliado em" in page
