@@ -41,7 +41,7 @@ def format_table(rows: list[tuple[str, ...]]) -> str:
     return "\n".join(out)
 
 
-RUN_NOTES = ("reconciled", "reread", "hot", "unfound", "incomplete")
+RUN_NOTES = ("reconciled", "reread", "hot", "unfound", "incomplete", "analyzed")
 
 
 class Command(BaseCommand):

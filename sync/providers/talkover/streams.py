@@ -23,6 +23,7 @@ from sync import ledger, quarantine
 from sync.call_writer import CallWriter, refresh_due
 from sync.models import Agent, CallbackDay, CallbackSourceDay
 from sync.models.core import Trigger
+from sync.partitions.analyze import analyze_filled
 from sync.providers.prefetch import Prefetcher
 from sync.providers.records import AGENT_UPDATE_FIELDS, Rejected
 from sync.providers.talkover import incremental
@@ -169,6 +170,12 @@ def sync_calls(ctx: RunContext) -> None:
         whole(older, "oldest")
         writer.flush(cursor)
         writer.wait(cursor)
+        filled = (ahead if first_read else []) + older
+        if filled:
+            # A back-fill: the planner learns the new data now, not when autovacuum comes.
+            tables = analyze_filled(env, filled)
+            if tables:
+                ctx.note("analyzed", ", ".join(tables))
     except Exception as exc:
         if not isinstance(exc, DatabaseError) and writer.pending:
             # Pages read before an upstream or cache failure are kept with their cursor.

@@ -1,0 +1,59 @@
+"""Right after a back-fill the planner knows the new data (issue 36, point 5): the sync
+analyses the month partitions it filled (PostgreSQL), so their statistics exist before
+autovacuum comes; an incremental run analyses nothing. SQLite has no statistics to refresh."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from django.db import connection
+
+from sync.engine import sync_environment
+from sync.models import Call
+from sync.partitions import ddl
+from tests.support.sync_support import END, point_env, served, small_config
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _statistics(table: str) -> tuple[object, float]:
+    """(last manual ANALYZE, the planner's row estimate) of one table."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT s.last_analyze, c.reltuples FROM pg_class c JOIN "
+                       "pg_stat_user_tables s ON s.relid = c.oid WHERE c.relname = %s", [table])
+        return cursor.fetchone()
+
+
+def test_a_backfill_leaves_planner_statistics_for_the_months_it_filled(org_a):
+    if connection.vendor != "postgresql":
+        pytest.skip("planner statistics are PostgreSQL's")
+    # Two months: the back-fill crosses 1 March.
+    config = small_config(days=12, calls_per_day=30, end_date=date(2026, 3, 4))
+    with served(config) as (sim, server):
+        env = point_env(org_a, sim, server)
+        outcome = sync_environment(env, now=sim.now)
+        assert not outcome.failed
+        months = (date(2026, 2, 1), date(2026, 3, 1))
+        tables = [ddl.leaf_table(m, 0) if ddl.enabled() else ddl.TABLE for m in months]
+        assert outcome.runs[1].details["analyzed"] == [", ".join(sorted(set(tables)))]
+        for month, table in zip(months, tables, strict=True):
+            analyzed, estimate = _statistics(table)
+            assert analyzed is not None, table
+            mirrored = Call.objects.filter(environment=env, started_at__gte=month,
+                                           started_at__lt=ddl.add_months(month, 1)).count()
+            assert mirrored > 0 and estimate == mirrored, (table, estimate, mirrored)
+
+        before = _statistics(tables[-1])[0]
+        sim.advance(timedelta(hours=1))
+        again = sync_environment(env, now=sim.now)
+        assert not again.failed and "analyzed" not in again.runs[1].details
+        assert _statistics(tables[-1])[0] == before
+
+
+def test_on_sqlite_a_backfill_analyses_nothing(org_a):
+    if connection.vendor == "postgresql":
+        pytest.skip("the embedded default's path")
+    with served(small_config(days=2, calls_per_day=30, end_date=END)) as (sim, server):
+        outcome = sync_environment(point_env(org_a, sim, server), now=sim.now)
+        assert not outcome.failed and Call.objects.exists()
+        assert "analyzed" not in outcome.runs[1].details
