@@ -1,11 +1,17 @@
 """Requests per incremental run of one Talkover environment, against the ideal.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/sb_bench_incremental \\
-        python bench/incremental_cost.py [--volumes 200,2300,20000,200000]
+        python bench/incremental_cost.py [--volumes 200,2300,20000,200000] [--days 1] \\
+            [--lateness off]
 
 For each volume (calls a day) an in-process simulator serves one Talkover environment and
-one back-fill mirrors its last day up to 15:00 UTC (not counted). Then, counting the
-requests the simulator served (its request log):
+one back-fill mirrors its last day up to 15:00 UTC (with `--days 3`, the two days before
+too: a whole lookback, whose late statuses the open-call check must see) (not counted). The
+simulator's late statuses follow its default long tail unless `--lateness` says otherwise
+(`off`, or `simulate_upstream`'s SHARE:MIN_HOURS-MAX_HOURS,...): a call whose final status
+comes hours late is one request of its own (a page of its final status, or its SID), which
+the ideal below counts as 1/100 of a page. Then, counting the requests the simulator served
+(its request log):
 
 * nothing new — a run at the same clock;
 * 15 min — a run 15 minutes later;
@@ -47,18 +53,19 @@ def snapshot(sim, env: str) -> dict[str, dict]:
     return {c["id"]: c for c in sim.truth.calls(env, sim.start_date, sim.today)}
 
 
-def run(volume: int) -> tuple[dict[str, tuple[int, int]], int, list[str]]:
+def run(volume: int, days: int, lateness: str
+        ) -> tuple[dict[str, tuple[int, int]], int, list[str]]:
     from portal.models import Environment, Organization
     from sync.engine import sync_environment
     from sync.models import Call
     from sync.providers.talkover.incremental import SETTLING_HORIZON
-    from sync.simulator import EnvironmentSpec, SimulatorConfig, running_simulator
+    from sync.simulator import EnvironmentSpec, Lateness, SimulatorConfig, running_simulator
 
     day = date(2026, 3, 10)
     config = SimulatorConfig(
-        seed=5, days=1, calls_per_day=volume, end_date=day,
+        seed=5, days=days, calls_per_day=volume, end_date=day,
         now=datetime(day.year, day.month, day.day, 15, 0, tzinfo=UTC),
-        environments={"bench": EnvironmentSpec("talkover")})
+        environments={"bench": EnvironmentSpec("talkover")}, lateness=Lateness.parse(lateness))
     org, _ = Organization.objects.get_or_create(slug=f"bench-inc-{volume}",
                                                 defaults={"name": f"bench {volume}"})
     results: dict[str, tuple[int, int]] = {}
@@ -67,7 +74,7 @@ def run(volume: int) -> tuple[dict[str, tuple[int, int]], int, list[str]]:
     try:
         with running_simulator(config) as (sim, server):
             env = Environment(organization=org, name="bench", base_url=server.talkover_url,
-                              backfill_days=1, requests_per_minute=1_000_000)
+                              backfill_days=days, requests_per_minute=1_000_000)
             env.set_token(sim.tokens["bench"])
             env.save()
             sync_environment(env, now=sim.now)
@@ -116,13 +123,17 @@ def run(volume: int) -> tuple[dict[str, tuple[int, int]], int, list[str]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--volumes", default="200,2300,20000,200000")
+    parser.add_argument("--days", type=int, default=1, choices=range(1, 4),
+                        help="days back-filled before the runs (3: the whole lookback)")
+    parser.add_argument("--lateness", default="",
+                        help='late final statuses as simulate_upstream takes them, or "off"')
     args = parser.parse_args()
     setup_django()
     from django.db import connection
 
     rows, notes = [], []
     for volume in (int(v) for v in args.volumes.split(",")):
-        r, stale, summaries = run(volume)
+        r, stale, summaries = run(volume, args.days, args.lateness)
         notes.extend(summaries)
         rows.append((f"{volume:,}", *(f"{r[k][0]} / {r[k][1]} ({r[k][0] / r[k][1]:.1f}x)"
                                       for k in ("nothing new", "15 min")),
@@ -132,7 +143,8 @@ def main() -> None:
     head = ("calls/day", "nothing new: req / ideal", "15 min: req / ideal",
             "left different", "5 min: req (% of 100/min x 5)", "reconciliation: req / ideal")
     widths = [max(len(str(x)) for x in col) for col in zip(head, *rows, strict=True)]
-    print(f"database: {connection.vendor}; load average {os.getloadavg()[0]:.1f}")
+    print(f"database: {connection.vendor}; days back-filled: {args.days}; late statuses: "
+          f"{args.lateness or 'default'}; load average {os.getloadavg()[0]:.1f}")
     for row in (head, *rows):
         print("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)))
     print()

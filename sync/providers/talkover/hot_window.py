@@ -276,12 +276,26 @@ class HotWindow:
             keys.setdefault(status, []).append((at, external_id))
         for listed in keys.values():
             listed.sort()
+        self._isolate(movers, keys)
         for status in FINAL_PASSES:
             self._pass(status, keys.setdefault(status, []), movers)
         everything = sorted({k for listed in keys.values() for k in listed})
         for mover in movers:
             if not mover.done:
                 self._search(mover, everything)
+
+    @staticmethod
+    def _isolate(movers: list[OpenCall], keys: dict[str, list[Key]]) -> None:
+        """A mover that no other can share a page with, in any final listing (a status that
+        came hours late, among calls long final), is searched by its SID straight away: a
+        page read for it alone, at a position estimated across hundreds of calls, would
+        often miss it and cost the search anyway."""
+        for i, mover in enumerate(movers):  # newest first
+            near = [movers[j] for j in (i - 1, i + 1) if 0 <= j < len(movers)]
+            if all(abs(bisect_right(listed, mover.key) - bisect_right(listed, other.key))
+                   >= PER_PAGE for other in near for listed in
+                   (keys.setdefault(s, []) for s in FINAL_PASSES)):
+                mover.skip.update(FINAL_PASSES)
 
     def _pass(self, status: str, keys: list[Key], movers: list[OpenCall]) -> None:
         """Pages of the `status` listing where at least two movers may sit."""
