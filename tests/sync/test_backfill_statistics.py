@@ -3,7 +3,7 @@ analyses the month partitions it filled (PostgreSQL), so their statistics exist 
 autovacuum comes; an incremental run analyses nothing. SQLite has no statistics to refresh."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from django.db import connection
@@ -39,8 +39,10 @@ def test_a_backfill_leaves_planner_statistics_for_the_months_it_filled(org_a):
         for month, table in zip(months, tables, strict=True):
             analyzed, estimate = _statistics(table)
             assert analyzed is not None, table
-            mirrored = Call.objects.filter(environment=env, started_at__gte=month,
-                                           started_at__lt=ddl.add_months(month, 1)).count()
+            start = datetime.combine(month, time.min, UTC)
+            end = datetime.combine(ddl.add_months(month, 1), time.min, UTC)
+            mirrored = Call.objects.filter(environment=env, started_at__gte=start,
+                                           started_at__lt=end).count()
             assert mirrored > 0 and estimate == mirrored, (table, estimate, mirrored)
 
         before = _statistics(tables[-1])[0]
