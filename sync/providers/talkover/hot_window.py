@@ -286,15 +286,23 @@ class HotWindow:
 
     @staticmethod
     def _isolate(movers: list[OpenCall], keys: dict[str, list[Key]]) -> None:
-        """A mover that no other can share a page with, in any final listing (a status that
-        came hours late, among calls long final), is searched by its SID straight away: a
-        page read for it alone, at a position estimated across hundreds of calls, would
-        often miss it and cost the search anyway."""
+        """Final listings not worth a page for a mover (`skip`): those other than completed
+        for an answered call, and every one where no other mover could share its page (a
+        status that came hours late, among calls long final): it is searched by its SID
+        straight away, as a page read for it alone, at a position estimated across hundreds
+        of calls, would often miss it and cost the search anyway. A cost rule only: a
+        mover not found on a page is always searched."""
+        for mover in movers:
+            if mover.status == "answered":
+                # An answered call ends completed: the other final listings are searched for
+                # it only by SID (a page of busy calls read for it would be a page lost).
+                mover.skip.update(s for s in FINAL_PASSES if s != "completed")
         for i, mover in enumerate(movers):  # newest first
             near = [movers[j] for j in (i - 1, i + 1) if 0 <= j < len(movers)]
-            if all(abs(bisect_right(listed, mover.key) - bisect_right(listed, other.key))
-                   >= PER_PAGE for other in near for listed in
-                   (keys.setdefault(s, []) for s in FINAL_PASSES)):
+            if all(abs(bisect_right(keys.setdefault(s, []), mover.key)
+                       - bisect_right(keys[s], other.key)) >= PER_PAGE
+                   for other in near for s in FINAL_PASSES
+                   if s not in mover.skip and s not in other.skip):
                 mover.skip.update(FINAL_PASSES)
 
     def _pass(self, status: str, keys: list[Key], movers: list[OpenCall]) -> None:
