@@ -362,3 +362,37 @@ def test_origins_record_evolves_with_the_clock():
     again = next(r for r in sim.truth.origins_calls("origins-demo", 4012)
                  if r["call_id"] == done["call_id"])
     assert again == done
+
+
+# --- late final statuses (issue 36) ---------------------------------------------------------
+
+def test_late_statuses_follow_the_long_tail_and_keep_the_calls_as_they_were():
+    from sync.simulator import Lateness
+
+    yesterday = END - timedelta(days=1)
+    late = Simulator(config(days=3, lateness=Lateness(((0.2, 12.0, 30.0),))))
+    plain = Simulator(config(days=3, lateness=None))
+    calls = list(late.truth.calls("acme-sales", yesterday, yesterday))
+    same = {c["id"]: c for c in plain.truth.calls("acme-sales", yesterday, yesterday)}
+    assert set(same) == {c["id"] for c in calls}  # the same calls, only later
+    ended = [c for c in calls if same[c["id"]]["status"] in ("completed", "no-answer", "busy",
+                                                             "failed")]
+    waiting = [c for c in ended if c["status"] in ("ringing", "answered")]
+    # A fifth of the calls that ended are final 12-30 h late: at 15:00 the next day, about
+    # half of those (yesterday's later ones) still wait.
+    assert 0.05 < len(waiting) / len(ended) < 0.2
+    for call in waiting[:20]:
+        line = late.truth.timeline("acme-sales", call["id"])
+        final = same[call["id"]]
+        if call["status"] == "answered":  # hung up: its talk time, no longer growing
+            assert call["duration"] == final["duration"]
+        late.set_now(datetime.fromisoformat(line["ended_at"]))
+        now = next(c for c in late.truth.calls("acme-sales", yesterday, yesterday)
+                   if c["id"] == call["id"])
+        assert (now["status"], now["duration"]) == (final["status"], final["duration"])
+        assert now["updated_at"] == line["ended_at"] > final["updated_at"]
+        late.set_now(NOW)
+    assert Lateness.parse("off") is None and Lateness.parse("") == Lateness()
+    assert Lateness.parse("0.1:1-2").bands == ((0.1, 1.0, 2.0),)
+    with pytest.raises(ValueError, match="SHARE:MIN_HOURS-MAX_HOURS"):
+        Lateness.parse("0.1:2")
