@@ -15,11 +15,8 @@ import logging
 import socket
 import subprocess
 import sys
-import threading
 import time
 import zlib
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -30,6 +27,7 @@ from sync.engine import sync_environment
 from sync.models import Call, RejectedRecord, SyncRun
 from sync.models.core import RunStatus
 from sync.quarantine import DUPLICATE_ID
+from tests.support.hostile import GZIP_HEADER, MIB_OF_SPACES, Hostile, deflated, head, hostile
 from tests.support.sync_support import ENV, mirror_diff, point_env, served, small_config
 
 pytestmark = pytest.mark.django_db
@@ -37,67 +35,6 @@ pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parent.parent.parent
 MARKER = "AKIA-LEAK-7f3c"  # in every hostile body: must never come back out
 DEADLINE = 1.0
-
-
-class Hostile:
-    """A listening socket whose every request is answered by `self.answer(path, sock)`."""
-
-    def __init__(self, answer: Callable[[str, socket.socket], None]) -> None:
-        self.answer, self.requests = answer, []
-        self.stop = threading.Event()
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/api/v1"
-
-    def _serve(self) -> None:
-        while not self.stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._one, args=(conn,), daemon=True).start()
-
-    def _one(self, conn: socket.socket) -> None:
-        with conn:
-            head = b""
-            while b"\r\n\r\n" not in head:
-                more = conn.recv(4096)
-                if not more:
-                    return
-                head += more
-            path = head.split(b" ", 2)[1].decode()
-            self.requests.append(path)
-            try:
-                self.answer(path, conn)
-            except OSError:
-                pass  # the client hung up (its deadline): that is the point
-
-    def wait(self, seconds: float) -> bool:
-        """Sleep unless stopping; False once stopped."""
-        return not self.stop.wait(seconds)
-
-    def close(self) -> None:
-        self.stop.set()
-        self.sock.close()
-
-
-@contextmanager
-def hostile(answer: Callable[[Hostile, str, socket.socket], None]) -> Iterator[Hostile]:
-    server = Hostile(lambda path, conn: answer(server, path, conn))
-    try:
-        yield server
-    finally:
-        server.close()
-
-
-def head(status: str = "200 OK", **headers: str) -> bytes:
-    lines = [f"HTTP/1.1 {status}", "Content-Type: application/json", "Connection: close",
-             *(f"{k.replace('_', '-')}: {v}" for k, v in headers.items())]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
 
 SECRET_JSON = json.dumps({"AccessKeyId": MARKER, "SecretAccessKey": MARKER}).encode()
@@ -124,18 +61,6 @@ def drip_headers(server: Hostile, path: str, conn: socket.socket) -> None:
     conn.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
     while server.wait(0.3):
         conn.sendall(b"a")
-
-
-GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
-
-
-def deflated(data: bytes) -> bytes:
-    """`data` as deflate blocks that stand alone (a full flush): such pieces concatenate."""
-    packer = zlib.compressobj(1, zlib.DEFLATED, -zlib.MAX_WBITS)
-    return packer.compress(data) + packer.flush(zlib.Z_FULL_FLUSH)
-
-
-MIB_OF_SPACES = deflated(b" " * 1024 * 1024)  # about 1 kB: a thousandfold
 
 
 def talkover_bomb(server: Hostile, path: str, conn: socket.socket) -> None:
