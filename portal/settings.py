@@ -438,6 +438,8 @@ UPSTREAM_MAX_RESPONSE_BYTES = int(env_str("UPSTREAM_MAX_RESPONSE_BYTES", str(16 
 UPSTREAM_STREAM_DEADLINE_SECONDS = float(env_str("UPSTREAM_STREAM_DEADLINE_SECONDS", "1800"))
 UPSTREAM_MAX_STREAM_BYTES = int(env_str("UPSTREAM_MAX_STREAM_BYTES", str(1024 * 1024 * 1024)))
 UPSTREAM_MAX_STREAM_RECORDS = int(env_str("UPSTREAM_MAX_STREAM_RECORDS", "500000"))
+# One record of a stream, in characters of its JSON: a longer one is skipped and quarantined.
+UPSTREAM_MAX_RECORD_CHARS = int(env_str("UPSTREAM_MAX_RECORD_CHARS", str(4 * 1024 * 1024)))
 # Answers only their status matters of (webhook registration, alert webhooks): short bounds.
 OUTBOUND_HOOK_DEADLINE_SECONDS = float(env_str("OUTBOUND_HOOK_DEADLINE_SECONDS", "10"))
 OUTBOUND_HOOK_MAX_BYTES = int(env_str("OUTBOUND_HOOK_MAX_BYTES", str(64 * 1024)))

@@ -57,6 +57,7 @@ class Limits:
     deadline: float
     max_bytes: int
     max_records: int | None = None
+    max_record: int | None = None  # characters of one record's JSON (streams)
 
 
 def page_limits() -> Limits:
@@ -73,10 +74,12 @@ def hook_limits() -> Limits:
 
 
 def stream_limits() -> Limits:
-    """A streamed history (Origins call_stats): `UPSTREAM_STREAM_*` settings."""
+    """A streamed history (Origins call_stats): `UPSTREAM_STREAM_*` settings, and the size
+    of one record (`UPSTREAM_MAX_RECORD_CHARS`)."""
     return Limits(float(settings.UPSTREAM_STREAM_DEADLINE_SECONDS),
                   int(settings.UPSTREAM_MAX_STREAM_BYTES),
-                  int(settings.UPSTREAM_MAX_STREAM_RECORDS))
+                  int(settings.UPSTREAM_MAX_STREAM_RECORDS),
+                  int(settings.UPSTREAM_MAX_RECORD_CHARS))
 
 
 class Watch:
@@ -220,7 +223,7 @@ class BoundedBody:
 
     def __init__(self, resp: Any, limits: Limits, watch: Watch, where: str) -> None:
         self.resp, self.limits, self.watch, self.where = resp, limits, watch, where
-        self.size = 0
+        self.size = self.skipped = 0
         self._pending = b""  # compressed bytes not inflated yet
         encoding = resp.headers.get("Content-Encoding", "").strip().lower()
         if encoding in ("", "identity"):
@@ -235,8 +238,13 @@ class BoundedBody:
         return AnswerTooSlow(f"{self.where}: answer too slow (not complete within "
                              f"{self.limits.deadline:g} s)")
 
-    def read(self, size: int = -1) -> bytes:
-        """At most `size` (else PIECE) decoded bytes; b"" at the end of the body."""
+    def read(self, size: int = -1, *, skipped: bool = False) -> bytes:
+        """At most `size` (else PIECE) decoded bytes; b"" at the end of the body.
+
+        `skipped`: bytes the reader passes over without keeping (an oversized record): they
+        are counted apart, against the same cap, so a record skipped whole does not use up
+        the answer's allowance; time still runs against the deadline.
+        """
         if size == 0:
             return b""
         want = PIECE if size < 0 else min(size, PIECE)
@@ -256,8 +264,11 @@ class BoundedBody:
                 out = self._inflate.decompress(data, want)
                 self._pending = self._inflate.unconsumed_tail
             if out:
-                self.size += len(out)
-                if self.size > self.limits.max_bytes:
+                if skipped:
+                    self.skipped += len(out)
+                else:
+                    self.size += len(out)
+                if max(self.size, self.skipped) > self.limits.max_bytes:
                     raise AnswerTooLarge(f"{self.where}: answer too large (over "
                                          f"{self.limits.max_bytes:,} bytes decompressed)")
                 return out
