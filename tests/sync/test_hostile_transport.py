@@ -240,3 +240,29 @@ def test_the_connection_test_names_a_redirect_and_does_not_follow_it():
     assert (result.ok, result.field) == (False, "base_url")
     assert "redirects elsewhere (HTTP 302)" in result.message and not _leaks(result.message)
     assert other.requests == []
+
+
+def test_an_endless_answer_holds_a_whole_sync_one_deadline(org_a, settings):
+    # Issue 37, point 8: three streams met the endless answer one after the other (three
+    # deadlines: 181 s at the default 60 s). The first one to meet it stops the environment.
+    settings.UPSTREAM_RESPONSE_DEADLINE_SECONDS = DEADLINE
+    with hostile(endless) as server:
+        env = _env_at(org_a, server.url)
+        began = time.monotonic()
+        outcome = sync_environment(env)
+        took = time.monotonic() - began
+    assert len(server.requests) == 1, server.requests
+    runs = list(SyncRun.objects.filter(environment=env))
+    assert len(runs) == 1 and runs[0].status == RunStatus.FAILED
+    assert "answer too slow" in runs[0].error and "next run" in runs[0].details["stopped"]
+    assert outcome.failed and took < 2 * DEADLINE + 2, took
+
+
+def _env_at(org, url: str):
+    from portal.models import Environment
+
+    env = Environment(organization=org, name="Endless", base_url=url,
+                      requests_per_minute=100000)
+    env.set_token("talq_" + "e" * 40)
+    env.save()
+    return env
