@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.conf import settings
+from django.db import connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -115,6 +116,7 @@ class RunContext:
 
     def record(self, counts: Counts, pages: int = 1) -> None:
         """Count a written page; beat the heart every HEARTBEAT_SECONDS at most."""
+        forget_queries()
         with self._guard:
             self.counts += counts
             self.run.pages += pages
@@ -140,3 +142,20 @@ class RunContext:
         SyncRun.objects.filter(pk=run.pk).update(**values)
         if self.lock is not None:
             self.lock.refresh()
+
+
+def forget_queries() -> None:
+    """Drop the statements Django logged on this thread's connections (DEBUG only).
+
+    With DEBUG (the embedded default, `make demo`) Django keeps each connection's last 9,000
+    statements with their parameters written in. A sync's merges carry whole pages of records
+    (on SQLite, a chunk's rows and their raw JSON in one statement), so the first Origins sync
+    of 100,000 wide records peaked at 368 MiB, nearly all of it that log; a sync never reads
+    it. Cleared after each page, except while something captures queries (a test's
+    `assertNumQueries` sets `force_debug_cursor` and reads the log afterwards).
+    """
+    if not settings.DEBUG:
+        return
+    for conn in connections.all(initialized_only=True):
+        if not conn.force_debug_cursor:
+            conn.queries_log.clear()
