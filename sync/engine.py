@@ -27,7 +27,7 @@ from sync.models.core import RunStatus, Trigger
 from sync.progress import NullProgress, Progress
 from sync.providers.errors import AnswerTooSlow, AuthError, UpstreamError
 from sync.providers.registry import provider_for
-from sync.run_context import RunContext
+from sync.run_context import RunContext, no_debug_cursors
 from sync.signals import environment_synced
 
 logger = logging.getLogger("sync.engine")
@@ -164,7 +164,7 @@ def _sync_locked(environment: Environment, outcome: SyncOutcome, streams: list[s
                 _schedule_next(environment, outcome)
             return outcome
         try:
-            with relaxed_commits():
+            with relaxed_commits(), no_debug_cursors():
                 for i, name in enumerate(names):
                     run = SyncRun.objects.create(environment=environment, stream=name,
                                                  trigger=trigger)

@@ -116,7 +116,6 @@ class RunContext:
 
     def record(self, counts: Counts, pages: int = 1) -> None:
         """Count a written page; beat the heart every HEARTBEAT_SECONDS at most."""
-        forget_queries()
         with self._guard:
             self.counts += counts
             self.run.pages += pages
@@ -144,18 +143,26 @@ class RunContext:
             self.lock.refresh()
 
 
-def forget_queries() -> None:
-    """Drop the statements Django logged on this thread's connections (DEBUG only).
 
-    With DEBUG (the embedded default, `make demo`) Django keeps each connection's last 9,000
-    statements with their parameters written in. A sync's merges carry whole pages of records
-    (on SQLite, a chunk's rows and their raw JSON in one statement), so the first Origins sync
-    of 100,000 wide records peaked at 368 MiB, nearly all of it that log; a sync never reads
-    it. Cleared after each page, except while something captures queries (a test's
-    `assertNumQueries` sets `force_debug_cursor` and reads the log afterwards).
+@contextmanager
+def no_debug_cursors() -> Iterator[None]:
+    """This thread's database connections without Django's debug cursors, for a sync.
+
+    With DEBUG (the embedded default, `make demo`) every statement goes through a debug
+    cursor that writes its parameters into the SQL text and keeps the last 9,000 in a log. A
+    sync's merges carry whole pages of records (on SQLite, a chunk's rows with their raw JSON
+    in one statement): the first Origins sync of 100,000 wide records peaked at 368 MiB RSS
+    on SQLite, 131 MiB without DEBUG. A sync reads none of it. Not while something captures
+    queries (a test's `assertNumQueries` sets `force_debug_cursor`); restored afterwards.
     """
-    if not settings.DEBUG:
-        return
-    for conn in connections.all(initialized_only=True):
-        if not conn.force_debug_cursor:
-            conn.queries_log.clear()
+    changed = []
+    if settings.DEBUG:
+        for conn in connections.all():
+            if not conn.force_debug_cursor and "make_debug_cursor" not in vars(conn):
+                conn.make_debug_cursor = conn.make_cursor
+                changed.append(conn)
+    try:
+        yield
+    finally:
+        for conn in changed:
+            del conn.make_debug_cursor
