@@ -130,12 +130,17 @@ def date_problem(text: str) -> bool:
     return parsed is not None and not within_bounds(parsed)
 
 
-class StorableDateTimeField(models.DateTimeField):
-    """A moment users set (not one the system stamps): validated within the bounds on every
-    form and serializer, and read back clamped to them, so a value stored before the rule
-    (year 1, year 9999) renders in any timezone instead of breaking the page."""
+class BoundedDateTimeField(models.DateTimeField):
+    """A moment read back clamped to 2000-01-01 … 2100-12-31 (issue 37, point 8).
 
-    default_validators = [validate_storable]
+    For moments the system stamps from upstream records (a call's start, an agent's update):
+    the sync refuses a record outside the bounds, but a row stored before that rule, or
+    written by any other door, held year 1 or 9999, and every page that showed it in an
+    organisation's timezone failed (year 1 moved west is year 0). Read back within the
+    bounds, it renders; the quarantine (`sync.quarantine.quarantine_stored_records`) then
+    takes it out of the mirror. PostgreSQL can also hold year 10000 in UTC, which no Python
+    datetime can: only the quarantine reaches such a row.
+    """
 
     def from_db_value(self, value, expression, connection):
         if value is None:
@@ -143,3 +148,11 @@ class StorableDateTimeField(models.DateTimeField):
         if isinstance(value, datetime) and not within_bounds(value):
             return FIRST_MOMENT if _aware(value).year < FIRST_DAY.year else LAST_MOMENT
         return value
+
+
+class StorableDateTimeField(BoundedDateTimeField):
+    """A moment users set (not one the system stamps): validated within the bounds on every
+    form and serializer, and read back clamped to them, so a value stored before the rule
+    (year 1, year 9999) renders in any timezone instead of breaking the page."""
+
+    default_validators = [validate_storable]

@@ -245,7 +245,6 @@ class RequestIdMiddleware:
     @staticmethod
     def _log(request: Any, status: int, started: float) -> None:
         level = logging.DEBUG if request.path.startswith(_QUIET_PATHS) else logging.INFO
-        user = getattr(request, "user", None)
         request_logger.log(
             level, "%s %s %s", request.method, request.path, status,
             extra={
@@ -253,6 +252,26 @@ class RequestIdMiddleware:
                 "path": request.path,
                 "status": status,
                 "duration_ms": round((time.monotonic() - started) * 1000, 1),
-                "user_id": user.pk if user is not None and user.is_authenticated else None,
+                "user_id": _known_user_id(request),
             },
         )
+
+
+def _known_user_id(request: Any) -> int | None:
+    """The signed-in user's id, if the request already knows who it is.
+
+    `request.user` is lazy: reading it here when the view never did would load the session
+    and the user now, after the answer was made. With a frozen database that was a second
+    wait on it and a 500 in place of the view's 503; so an unread (or failed) lookup is not
+    redone, and the line says no user.
+    """
+    from django.db import DatabaseError  # here: settings import this module
+    from django.utils.functional import SimpleLazyObject, empty
+
+    user = getattr(request, "user", None)
+    if user is None or (isinstance(user, SimpleLazyObject) and user._wrapped is empty):
+        return None
+    try:
+        return user.pk if user.is_authenticated else None
+    except DatabaseError:
+        return None

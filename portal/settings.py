@@ -362,14 +362,16 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz/?$", r"^readyz/?$"]
 X_FRAME_OPTIONS = "DENY"
 
 # --- Brute force (django-axes; portal/auth/lockout.py) -------------------------------------------
-# Portal and admin login: after LOGIN_FAILURE_LIMIT failures for one username, that username
-# is locked out for LOGIN_COOLOFF_MINUTES (a 429 page that says so); an IP address only after
-# LOGIN_ADDRESS_USERNAME_LIMIT different usernames failed from it (portal/auth/lockout.py), so one
-# client cannot lock out everyone behind a shared proxy. Password-reset requests are limited
-# too (portal/auth/password_reset.py).
+# Portal and admin login: after LOGIN_FAILURE_LIMIT failures for one username from one address,
+# that pair is locked out for LOGIN_COOLOFF_MINUTES (a 429 page that says so); from elsewhere the
+# account is only slowed (LOGIN_SLOWDOWN_SECONDS per attempt), so a password spray cannot lock
+# its owner out; an IP address is locked only after LOGIN_ADDRESS_USERNAME_LIMIT different
+# usernames failed from it (portal/auth/lockout.py), so one client cannot lock out everyone
+# behind a shared proxy. Password-reset requests are limited too (portal/auth/password_reset.py).
 AXES_FAILURE_LIMIT = int(env_str("LOGIN_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = timedelta(minutes=int(env_str("LOGIN_COOLOFF_MINUTES", "15")))
-AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+LOGIN_SLOWDOWN_SECONDS = float(env_str("LOGIN_SLOWDOWN_SECONDS", "3"))
 AXES_HANDLER = "portal.auth.lockout.AccountLockoutHandler"
 LOGIN_ADDRESS_USERNAME_LIMIT = int(env_str("LOGIN_ADDRESS_USERNAME_LIMIT", "20"))
 # axes warns that addresses are not counted: portal/auth/lockout.py counts them (usernames per IP).
@@ -438,3 +440,8 @@ UPSTREAM_MAX_RESPONSE_BYTES = int(env_str("UPSTREAM_MAX_RESPONSE_BYTES", str(16 
 UPSTREAM_STREAM_DEADLINE_SECONDS = float(env_str("UPSTREAM_STREAM_DEADLINE_SECONDS", "1800"))
 UPSTREAM_MAX_STREAM_BYTES = int(env_str("UPSTREAM_MAX_STREAM_BYTES", str(1024 * 1024 * 1024)))
 UPSTREAM_MAX_STREAM_RECORDS = int(env_str("UPSTREAM_MAX_STREAM_RECORDS", "500000"))
+# One record of a stream, in characters of its JSON: a longer one is skipped and quarantined.
+UPSTREAM_MAX_RECORD_CHARS = int(env_str("UPSTREAM_MAX_RECORD_CHARS", str(4 * 1024 * 1024)))
+# Answers only their status matters of (webhook registration, alert webhooks): short bounds.
+OUTBOUND_HOOK_DEADLINE_SECONDS = float(env_str("OUTBOUND_HOOK_DEADLINE_SECONDS", "10"))
+OUTBOUND_HOOK_MAX_BYTES = int(env_str("OUTBOUND_HOOK_MAX_BYTES", str(64 * 1024)))

@@ -80,6 +80,17 @@ def _public(address: str) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
+def peer_allowed(host: str, address: str) -> bool:
+    """The production policy for the address a connection actually reached (see
+    `sync.providers.transport`): public, or the host allow-listed; anything in DEBUG."""
+    if settings.DEBUG or host.strip("[]").lower() in _allowed_hosts():
+        return True
+    try:
+        return _public(address)
+    except ValueError:
+        return False
+
+
 def check_allowed(url: str) -> None:
     """Refuse, in production, an upstream that is not https on public addresses only.
 

@@ -25,12 +25,14 @@ from sync.locks import environment_lock
 from sync.models import SyncRun
 from sync.models.core import RunStatus, Trigger
 from sync.progress import NullProgress, Progress
-from sync.providers.errors import AuthError, UpstreamError
+from sync.providers.errors import AnswerTooSlow, AuthError, UpstreamError
 from sync.providers.registry import provider_for
-from sync.run_context import RunContext
+from sync.run_context import RunContext, no_debug_cursors
 from sync.signals import environment_synced
 
 logger = logging.getLogger("sync.engine")
+SLOW_STOP = "the upstream's answer was too slow: the environment's other streams wait for " \
+            "the next run"
 
 @dataclass
 class SyncOutcome:
@@ -162,7 +164,7 @@ def _sync_locked(environment: Environment, outcome: SyncOutcome, streams: list[s
                 _schedule_next(environment, outcome)
             return outcome
         try:
-            with relaxed_commits():
+            with relaxed_commits(), no_debug_cursors():
                 for i, name in enumerate(names):
                     run = SyncRun.objects.create(environment=environment, stream=name,
                                                  trigger=trigger)
@@ -190,7 +192,8 @@ def _sync_locked(environment: Environment, outcome: SyncOutcome, streams: list[s
 
 
 def _run_stream(provider: Any, name: str, ctx: RunContext) -> bool:
-    """Run one stream; False when the environment must stop (token rejected)."""
+    """Run one stream; False when the environment must stop (token rejected, an answer too
+    slow, Redis gone, the budget spent)."""
     try:
         provider.run_stream(name, ctx)
     except AuthError as exc:
@@ -209,8 +212,14 @@ def _run_stream(provider: Any, name: str, ctx: RunContext) -> bool:
     except UpstreamError as exc:
         logger.warning("sync of environment %s stream %s failed: %s",
                        ctx.environment.pk, name, exc)
+        if isinstance(exc, AnswerTooSlow):
+            # An answer that never ends held this stream one whole deadline; the next
+            # stream's first request would wait as long again (three streams: three
+            # deadlines). The environment stops here; the next run tries again.
+            ctx.run.details["stopped"] = SLOW_STOP
         _last_beat(ctx)
         _finish(ctx.run, RunStatus.FAILED, str(exc))
+        return not isinstance(exc, AnswerTooSlow)
     except Exception as exc:  # noqa: BLE001 - a bug in one stream must not stop the others
         if is_cache_error(exc):
             # Not a bug: Redis went away. The lock went with it, so the environment stops

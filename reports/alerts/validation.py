@@ -6,8 +6,8 @@ import math
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from portal.upstream_url import check_allowed
 from reports.alerts.models import CALLBACK_METRICS, CHANGE_CONDITIONS, DAILY_WINDOWS
+from reports.alerts.webhook_url import check_webhook_url
 
 
 def rule_errors(*, metric: str, window: str, condition: str, compare_to: str,
@@ -26,7 +26,7 @@ def rule_errors(*, metric: str, window: str, condition: str, compare_to: str,
         errors["threshold"] = _("The threshold must be a finite number.")
     if webhook_url:
         try:
-            check_allowed(webhook_url)
+            check_webhook_url(webhook_url)
         except ValidationError as exc:
-            errors["webhook_url"] = " ".join(exc.messages).replace("upstream", "webhook")
+            errors["webhook_url"] = " ".join(exc.messages)
     return errors

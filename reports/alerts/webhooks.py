@@ -4,6 +4,11 @@ Two formats: Slack-compatible (`{"text": …}`, what Slack, Mattermost and Teams
 connector accept) and generic JSON signed with HMAC-SHA256 of the exact body under the rule's
 secret, sent as `X-Switchboard-Signature: sha256=<hex>`; receivers recompute it with the
 secret they were shown once and compare in constant time.
+
+Sent through the one outbound door (`sync.providers.transport`): no redirect followed, the
+whole answer within `hook_limits` (a short total deadline, a small cap after decompression),
+nothing of its body kept or shown. The URL is checked again before every send (its form, where
+its name resolves now) and the address the connection reaches is checked too.
 """
 from __future__ import annotations
 
@@ -14,11 +19,14 @@ import json
 import requests
 from django.core.exceptions import ValidationError
 
-from portal.upstream_url import check_allowed
+from portal.upstream_url import peer_allowed
 from reports.alerts.models import AlertEvent, AlertRule, WebhookFormat
+from reports.alerts.webhook_url import check_webhook_url
+from sync.providers.errors import UpstreamError
+from sync.providers.transport import exchange, hook_limits
 
 SIGNATURE_HEADER = "X-Switchboard-Signature"
-TIMEOUT = (5, 10)
+TIMEOUT = (5.0, 10.0)
 
 
 class WebhookError(Exception):
@@ -61,16 +69,23 @@ def body_and_headers(rule: AlertRule, event: AlertEvent, text: str, link: str
 
 
 def post(rule: AlertRule, event: AlertEvent, text: str, link: str) -> None:
-    """POST the event to the rule's webhook; raises WebhookError unless it answers 2xx."""
+    """POST the event to the rule's webhook; raises WebhookError unless it answers 2xx.
+
+    The error says what happened (the bound met, the status, the class of a network error),
+    never the URL (a credential) nor anything of the answer's body.
+    """
     try:
-        check_allowed(rule.webhook_url)  # production: https, public addresses only
+        check_webhook_url(rule.webhook_url)  # again: a rule saved before the rules, DNS now
     except ValidationError as exc:
         raise WebhookError("; ".join(exc.messages)) from exc
     body, headers = body_and_headers(rule, event, text, link)
     try:
-        response = requests.post(rule.webhook_url, data=body, headers=headers,
-                                 timeout=TIMEOUT, allow_redirects=False)
+        answer = exchange("POST", rule.webhook_url, hook_limits(), where="webhook",
+                          data=body, headers=headers, timeout=TIMEOUT,
+                          peer_check=peer_allowed)
+    except UpstreamError as exc:  # too slow, too large, a private address reached
+        raise WebhookError(str(exc).split(": ", 1)[-1]) from None
     except requests.RequestException as exc:
-        raise WebhookError(f"could not reach the webhook: {type(exc).__name__}") from exc
-    if not 200 <= response.status_code < 300:
-        raise WebhookError(f"the webhook answered HTTP {response.status_code}")
+        raise WebhookError(f"could not reach the webhook: {type(exc).__name__}") from None
+    if not 200 <= answer.status < 300:
+        raise WebhookError(f"the webhook answered HTTP {answer.status}")

@@ -11,6 +11,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from portal.bounds import BoundedDateTimeField
 from portal.models import Environment
 from portal.tenancy.registry import TenantManager
 from sync.stream_names import Stream
@@ -39,9 +40,9 @@ class Agent(models.Model):
     # Hash of what the upstream said (agent + callback config): unchanged rows are not written.
     payload_hash = models.CharField(max_length=32, blank=True, default="",
                                     verbose_name=_("payload hash"))
-    upstream_created_at = models.DateTimeField(null=True, blank=True,
+    upstream_created_at = BoundedDateTimeField(null=True, blank=True,
                                                verbose_name=_("upstream created at"))
-    upstream_updated_at = models.DateTimeField(null=True, blank=True,
+    upstream_updated_at = BoundedDateTimeField(null=True, blank=True,
                                                verbose_name=_("upstream updated at"))
     first_seen_at = models.DateTimeField(default=timezone.now, verbose_name=_("first seen at"))
     last_seen_at = models.DateTimeField(default=timezone.now, verbose_name=_("last seen at"))
@@ -127,10 +128,10 @@ class Call(models.Model):
     duration = models.PositiveIntegerField(default=0, verbose_name=_("duration"))
     billed_duration = models.FloatField(null=True, blank=True, verbose_name=_("billed duration"))
     is_testing = models.BooleanField(default=False, verbose_name=_("is testing"))
-    started_at = models.DateTimeField(verbose_name=_("started at"))
-    answered_at = models.DateTimeField(null=True, blank=True, verbose_name=_("answered at"))
-    ended_at = models.DateTimeField(null=True, blank=True, verbose_name=_("ended at"))
-    upstream_updated_at = models.DateTimeField(null=True, blank=True,
+    started_at = BoundedDateTimeField(verbose_name=_("started at"))
+    answered_at = BoundedDateTimeField(null=True, blank=True, verbose_name=_("answered at"))
+    ended_at = BoundedDateTimeField(null=True, blank=True, verbose_name=_("ended at"))
+    upstream_updated_at = BoundedDateTimeField(null=True, blank=True,
                                                verbose_name=_("upstream updated at"))
     hangup_cause = models.CharField(max_length=64, blank=True, default="",
                                     verbose_name=_("hangup cause"))

@@ -25,7 +25,6 @@ from sync import fast_json
 from sync.budget import RequestBudget
 from sync.providers.errors import (
     AddressRefused,
-    AnswerTooSlow,
     AuthError,
     BadResponse,
     NotFound,
@@ -35,14 +34,11 @@ from sync.providers.errors import (
     ValidationError,
 )
 from sync.providers.transport import (
-    ACCEPT_ENCODING,
     BoundedBody,
     Limits,
-    NoRedirectSession,
-    Watch,
-    WatchedAdapter,
+    outbound_session,
     page_limits,
-    watching,
+    send,
 )
 from sync.providers.transport import (
     stream_limits as default_stream_limits,
@@ -95,12 +91,9 @@ class HttpClient:
         self.address_check = address_check
         self.limits = limits or page_limits()
         self.stream_limits = stream_limits or default_stream_limits()
-        self.session = NoRedirectSession()
-        for scheme in ("http://", "https://"):
-            self.session.mount(scheme, WatchedAdapter())
-        self.session.headers.update({
+        self.session = outbound_session({
             "Authorization": f"Bearer {token}", "Accept": "application/json",
-            "User-Agent": USER_AGENT, "Accept-Encoding": ACCEPT_ENCODING,
+            "User-Agent": USER_AGENT,
         })
         self.budget = budget
         self.timeout = timeout
@@ -180,24 +173,14 @@ class HttpClient:
         url = f"{self.base_url}/{path.lstrip('/')}"
         self.check_address()
         last: UpstreamError | None = None
-        connect, read = self.timeout
         for attempt in range(self.max_attempts):
             if self.budget is not None:
                 self.budget.acquire(self.on_wait)
             self.requests += 1
-            watch = Watch(limits.deadline)
             try:
-                with watching(watch):
-                    resp = self.session.get(url, params=params, stream=True,
-                                            allow_redirects=False,
-                                            timeout=(min(connect, limits.deadline), read))
-                body = BoundedBody(resp, limits, watch, f"GET /{path.lstrip('/')}")
+                body = send(self.session, "GET", url, limits, params=params, path=path,
+                            where=f"GET /{path.lstrip('/')}", timeout=self.timeout)
             except requests.RequestException as exc:
-                watch.cancel()
-                if watch.expired:
-                    raise AnswerTooSlow(f"GET /{path.lstrip('/')}: answer too slow (not "
-                                        f"complete within {limits.deadline:g} s)",
-                                        path=path) from None
                 # The exception text may carry the URL (never headers); keep only its class.
                 last = UpstreamError(f"GET /{path.lstrip('/')}: {type(exc).__name__}", path=path)
                 self._warn("upstream %s %s failed (%s), attempt %d", "GET", path,

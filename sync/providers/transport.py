@@ -1,4 +1,9 @@
-"""Bounds on one upstream answer, whatever the server does: a total deadline and a size cap.
+"""The one outbound door: every request Switchboard makes to another server goes through it.
+
+The sync's upstream reads (`sync.providers.http.HttpClient`), webhook registration on Talkover
+(`sync.webhooks.register`) and alert webhooks (`reports.alerts.webhooks`) all send through
+`send` / `exchange` on a session from `outbound_session`, so each answer is bounded the same way
+whatever the server does: a total deadline and a size cap.
 
 `requests` timeouts apply to each socket operation, so a body that never ends, or one that
 drips a byte every few seconds (headers included), holds a sync for ever; and it inflates
@@ -8,7 +13,9 @@ gzip without limit. Here every answer gets:
   socket down when it passes, so a read blocked on a dripping server returns at once;
 - a cap on the body counted after decompression (we inflate ourselves, a bounded piece at a
   time, so a gzip bomb never expands in memory);
-- nothing else: redirects are not followed (`HttpClient` sends `allow_redirects=False`).
+- nothing else: redirects are not followed (`send` asks `allow_redirects=False` of a session
+  that could not follow one anyway), and no body is ever echoed: callers get its status, its
+  headers and, when they read it, bytes they must not quote (status, size, kind, hash only).
 
 The sockets of an answer are found through its connection pool: the session's adapter uses
 pools that register each connection they hand out with the watch of the current thread.
@@ -19,17 +26,22 @@ import socket
 import threading
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import requests
+import urllib3
 from django.conf import settings
 from requests.adapters import HTTPAdapter
 from urllib3 import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.connection import HTTPConnection, HTTPSConnection
 
-from sync.providers.errors import AnswerTooLarge, AnswerTooSlow, BadResponse
+from sync.providers.errors import AddressRefused, AnswerTooLarge, AnswerTooSlow, BadResponse
+
+# Given the host asked for and the address a socket reached, whether to go on.
+PeerCheck = Callable[[str, str], bool]
 
 MiB = 1024 * 1024
 # Decoded bytes handed on per read: also the most one compressed read can inflate to at once.
@@ -45,6 +57,7 @@ class Limits:
     deadline: float
     max_bytes: int
     max_records: int | None = None
+    max_record: int | None = None  # characters of one record's JSON (streams)
 
 
 def page_limits() -> Limits:
@@ -53,18 +66,28 @@ def page_limits() -> Limits:
                   int(settings.UPSTREAM_MAX_RESPONSE_BYTES))
 
 
+def hook_limits() -> Limits:
+    """An answer we only need the status of (webhook registration, alert webhooks):
+    `OUTBOUND_HOOK_*` settings, short, since a person or an alert waits on it."""
+    return Limits(float(settings.OUTBOUND_HOOK_DEADLINE_SECONDS),
+                  int(settings.OUTBOUND_HOOK_MAX_BYTES))
+
+
 def stream_limits() -> Limits:
-    """A streamed history (Origins call_stats): `UPSTREAM_STREAM_*` settings."""
+    """A streamed history (Origins call_stats): `UPSTREAM_STREAM_*` settings, and the size
+    of one record (`UPSTREAM_MAX_RECORD_CHARS`)."""
     return Limits(float(settings.UPSTREAM_STREAM_DEADLINE_SECONDS),
                   int(settings.UPSTREAM_MAX_STREAM_BYTES),
-                  int(settings.UPSTREAM_MAX_STREAM_RECORDS))
+                  int(settings.UPSTREAM_MAX_STREAM_RECORDS),
+                  int(settings.UPSTREAM_MAX_RECORD_CHARS))
 
 
 class Watch:
     """The deadline of one answer: when it passes, the answer's sockets are shut down."""
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, peer_check: PeerCheck | None = None) -> None:
         self.seconds = seconds
+        self.peer_check = peer_check
         self.ends_at = time.monotonic() + seconds
         self.expired = False
         self._conns: list[Any] = []
@@ -124,12 +147,48 @@ def _register(conn: Any) -> Any:
     return conn
 
 
+def _checked(conn: Any, sock: socket.socket) -> socket.socket:
+    """The connected socket, unless the watch's peer check refuses the address it reached.
+
+    The address checked is the one connected to, before a byte is sent (TLS included), so a
+    name that resolves to a public address when checked and a private one when used (DNS
+    rebinding) is still refused.
+    """
+    watch = getattr(_current, "watch", None)
+    check = watch.peer_check if watch is not None else None
+    if check is None:
+        return sock
+    try:
+        address = str(sock.getpeername()[0])
+    except OSError:
+        address = ""
+    if not check(str(conn.host), address):
+        sock.close()
+        raise AddressRefused(f"{conn.host}: refused, it reached a private address",
+                             path="")
+    return sock
+
+
+class _CheckedHTTPConnection(HTTPConnection):
+    def _new_conn(self) -> socket.socket:
+        return _checked(self, super()._new_conn())
+
+
+class _CheckedHTTPSConnection(HTTPSConnection):
+    def _new_conn(self) -> socket.socket:
+        return _checked(self, super()._new_conn())
+
+
 class _WatchedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _CheckedHTTPConnection
+
     def _get_conn(self, timeout: float | None = None) -> Any:
         return _register(super()._get_conn(timeout))
 
 
 class _WatchedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _CheckedHTTPSConnection
+
     def _get_conn(self, timeout: float | None = None) -> Any:
         return _register(super()._get_conn(timeout))
 
@@ -164,7 +223,7 @@ class BoundedBody:
 
     def __init__(self, resp: Any, limits: Limits, watch: Watch, where: str) -> None:
         self.resp, self.limits, self.watch, self.where = resp, limits, watch, where
-        self.size = 0
+        self.size = self.skipped = 0
         self._pending = b""  # compressed bytes not inflated yet
         encoding = resp.headers.get("Content-Encoding", "").strip().lower()
         if encoding in ("", "identity"):
@@ -179,8 +238,13 @@ class BoundedBody:
         return AnswerTooSlow(f"{self.where}: answer too slow (not complete within "
                              f"{self.limits.deadline:g} s)")
 
-    def read(self, size: int = -1) -> bytes:
-        """At most `size` (else PIECE) decoded bytes; b"" at the end of the body."""
+    def read(self, size: int = -1, *, skipped: bool = False) -> bytes:
+        """At most `size` (else PIECE) decoded bytes; b"" at the end of the body.
+
+        `skipped`: bytes the reader passes over without keeping (an oversized record): they
+        are counted apart, against the same cap, so a record skipped whole does not use up
+        the answer's allowance; time still runs against the deadline.
+        """
         if size == 0:
             return b""
         want = PIECE if size < 0 else min(size, PIECE)
@@ -200,8 +264,11 @@ class BoundedBody:
                 out = self._inflate.decompress(data, want)
                 self._pending = self._inflate.unconsumed_tail
             if out:
-                self.size += len(out)
-                if self.size > self.limits.max_bytes:
+                if skipped:
+                    self.skipped += len(out)
+                else:
+                    self.size += len(out)
+                if max(self.size, self.skipped) > self.limits.max_bytes:
                     raise AnswerTooLarge(f"{self.where}: answer too large (over "
                                          f"{self.limits.max_bytes:,} bytes decompressed)")
                 return out
@@ -226,3 +293,77 @@ class BoundedBody:
     def close(self) -> None:
         self.watch.cancel()
         self.resp.close()
+
+
+def outbound_session(headers: dict[str, str] | None = None) -> NoRedirectSession:
+    """A session for `send`: never follows a redirect; its pools report to the watch."""
+    session = NoRedirectSession()
+    for scheme in ("http://", "https://"):
+        session.mount(scheme, WatchedAdapter())
+    session.headers["Accept-Encoding"] = ACCEPT_ENCODING
+    if headers:
+        session.headers.update(headers)
+    return session
+
+
+def send(session: requests.Session, method: str, url: str, limits: Limits, *,
+         where: str, timeout: tuple[float, float] = (5.0, 30.0), path: str = "",
+         peer_check: PeerCheck | None = None, **kwargs: Any) -> BoundedBody:
+    """Send one request; the answer's status and headers, its body not read yet.
+
+    The deadline runs from here to the body's last byte (connect and headers included):
+    AnswerTooSlow when it passes before the headers, else from the body's reads. Any other
+    failure to get an answer is the `requests` exception (callers say its class, never its
+    text, which may carry the URL). `peer_check` refuses (AddressRefused) a connection by the
+    address it reached. The caller reads (within `limits`) and closes the body.
+    """
+    watch = Watch(limits.deadline, peer_check)
+    connect, read = timeout
+    try:
+        with watching(watch):
+            resp = session.request(method, url, stream=True, allow_redirects=False,
+                                   timeout=(min(connect, limits.deadline), read), **kwargs)
+        return BoundedBody(resp, limits, watch, where)
+    except requests.RequestException:
+        watch.cancel()
+        if watch.expired:
+            raise AnswerTooSlow(f"{where}: answer too slow (not complete within "
+                                f"{limits.deadline:g} s)", path=path) from None
+        raise
+    except BaseException:
+        watch.cancel()
+        raise
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A whole answer, read within its limits: never to be quoted to anyone."""
+
+    status: int
+    headers: Any
+    body: bytes
+
+
+def exchange(method: str, url: str, limits: Limits, *, where: str,
+             session: requests.Session | None = None, **kwargs: Any) -> Answer:
+    """Send one request and read its whole answer within `limits` (one attempt, no retry).
+
+    Raises AnswerTooSlow / AnswerTooLarge / BadResponse from the bounds, or the `requests`
+    exception when no answer came. A session made here is closed here.
+    """
+    own = session is None
+    session = session or outbound_session()
+    try:
+        body = send(session, method, url, limits, where=where, **kwargs)
+        try:
+            content = body.read_all()
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+            if body.watch.expired:
+                raise body.too_slow() from None
+            raise requests.ConnectionError(type(exc).__name__) from None
+        finally:
+            body.close()
+        return Answer(body.resp.status_code, body.resp.headers, content)
+    finally:
+        if own:
+            session.close()

@@ -5,7 +5,11 @@ Through the documented endpoint `POST /api/v1/agents/{agent_id}/webhooks` (`name
 not be allowed to manage webhooks (403), or an agent may have none to manage (404): that is
 said plainly per agent, never raised, and kept on the environment for the settings page.
 One attempt per agent, no retry: a POST repeated after a lost answer would register twice.
-Each request goes through the token's shared budget like the sync's.
+Each request goes through the token's shared budget like the sync's, and through the one
+outbound door (`sync.providers.transport.exchange`): no redirect followed, the whole answer
+within `hook_limits` (a short deadline, a small decompressed cap), its body never shown. An
+answer too slow or too large ends the registration there (the remaining agents are "not
+tried"): such an upstream would hold the shared worker once per agent.
 """
 from __future__ import annotations
 
@@ -18,8 +22,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from portal.models import Environment, Provider
-from sync.providers.errors import UpstreamError
+from sync.providers.errors import AnswerTooLarge, AnswerTooSlow, BadResponse, UpstreamError
 from sync.providers.registry import provider_for
+from sync.providers.transport import exchange, hook_limits
 
 EVENTS = ["event_phone_call_ended", "event_phone_call_did_not_connect"]
 HOOK_NAME = "Switchboard sync trigger"
@@ -82,8 +87,16 @@ def register(env: Environment, base_url: str | None = None) -> Registration:
                   if isinstance(a, dict) and a.get("id") not in (None, "")]
         body = {"name": HOOK_NAME, "webhook_url": url, "webhook_secret": secret,
                 "events": EVENTS, "timeout": 10, "max_retries": 3, "enabled": True}
+        hostile = ""
         for agent in agents:
-            result.agents.append(_register_one(client, agent, body))
+            if hostile:
+                result.agents.append(AgentResult(str(agent["id"]),
+                                                 str(agent.get("name") or "")[:200], False,
+                                                 None, f"not tried: {hostile}"))
+                continue
+            outcome, bounded = _register_one(client, agent, body)
+            result.agents.append(outcome)
+            hostile = outcome.message if bounded else ""
     except UpstreamError as exc:
         result.error = str(exc)
     finally:
@@ -91,21 +104,28 @@ def register(env: Environment, base_url: str | None = None) -> Registration:
     return _save(env, result)
 
 
-def _register_one(client: Any, agent: dict[str, Any], body: dict[str, Any]) -> AgentResult:
+def _register_one(client: Any, agent: dict[str, Any], body: dict[str, Any]
+                  ) -> tuple[AgentResult, bool]:
+    """The agent's outcome, and whether the answer broke a bound (then stop: see above)."""
     agent_id, name = str(agent["id"]), str(agent.get("name") or "")[:200]
     client.check_address()
     if client.budget is not None:
         client.budget.acquire(client.on_wait)
     client.requests += 1
+    path = f"agents/{agent_id}/webhooks"
     try:
-        resp = client.session.post(f"{client.base_url}/agents/{agent_id}/webhooks", json=body,
-                                   timeout=client.timeout)
+        answer = exchange("POST", f"{client.base_url}/{path}", hook_limits(),
+                          session=client.session, json=body, timeout=client.timeout,
+                          where=f"POST /{path}", path=path)
+    except (AnswerTooSlow, AnswerTooLarge, BadResponse) as exc:
+        # "answer too slow (not complete within 10 s)": the bound met, nothing of the body.
+        return AgentResult(agent_id, name, False, None, str(exc).split(": ", 1)[-1]), True
     except requests.RequestException as exc:
         return AgentResult(agent_id, name, False, None,
-                           f"could not reach the upstream ({type(exc).__name__})")
-    if 200 <= resp.status_code < 300:
-        return AgentResult(agent_id, name, True, resp.status_code, "registered")
-    return AgentResult(agent_id, name, False, resp.status_code, _explain(resp.status_code))
+                           f"could not reach the upstream ({type(exc).__name__})"), False
+    if 200 <= answer.status < 300:
+        return AgentResult(agent_id, name, True, answer.status, "registered"), False
+    return AgentResult(agent_id, name, False, answer.status, _explain(answer.status)), False
 
 
 def _save(env: Environment, result: Registration) -> Registration:

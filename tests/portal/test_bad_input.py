@@ -328,6 +328,33 @@ def test_stored_edge_timestamps_are_quarantined_and_pages_render(hostile_world):
     assert hostile_world.edge_calls[0].external_id in client.get("/o/org-a/sync/").content.decode()
 
 
+def test_stored_edge_timestamps_read_back_never_500_a_page(hostile_world):
+    """Issue 37, point 8: before any quarantine, a call or agent stamped year 1 or 9999 (as
+    Python can hold them: in UTC) renders on every page that shows it, read back within
+    2000..2100. (PostgreSQL's year 10000 or year 0 in UTC no Python datetime holds: only
+    the quarantine reaches those, in the test above.)"""
+    env = hostile_world.env_a
+    edge = [c for c in hostile_world.edge_calls if c.started_at.utcoffset() == timedelta(0)]
+    Call.objects.filter(pk__in=[c.pk for c in hostile_world.edge_calls if c not in edge]
+                        ).delete()
+    agent = hostile_world.edge_agent
+    Agent.objects.filter(pk=agent.pk).update(
+        upstream_created_at=datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC),
+        upstream_updated_at=datetime(1, 1, 1, tzinfo=UTC))
+    urls = ["/o/org-a/calls/", "/o/org-a/calls/?format=csv", "/o/org-a/", "/o/org-a/agents/",
+            f"/api/v1/environments/{env.pk}/calls", f"/api/v1/environments/{env.pk}/agents/",
+            "/admin/sync/call/", "/admin/sync/agent/", f"/admin/sync/agent/{agent.pk}/change/"]
+    for call in edge:
+        urls += [f"/o/org-a/calls/{call.pk}/", f"/api/v1/calls/{call.pk}",
+                 f"/admin/sync/call/{call.pk}/change/"]
+    client = Client(raise_request_exception=False)
+    client.force_login(hostile_world.users["alice"])
+    answers = [(url, _get(client, url, {}).status_code) for url in urls]
+    assert [a for a in answers if a[1] != 200] == []
+    detail = client.get(f"/o/org-a/calls/{edge[0].pk}/").content.decode()
+    assert "2000" in detail or "2100" in detail, "read back within the bounds"
+
+
 def test_admin_views_answer_no_5xx(rich_world):
     """Every admin URL as the superuser, with hostile object ids; every changelist with
     hostile values in its filters, date drill-down and own parameters. Org A's owner (staff)

@@ -1,7 +1,8 @@
-"""Brute force: logins lock the account (an address only after many different usernames fail
-from it), password resets are limited, bad bearer tokens are throttled per IP without
-refusing valid ones, and the API throttle holds under 16 concurrent threads (atomic in Redis,
-open if Redis is down — with a log line)."""
+"""Brute force: logins lock the (account, address) pair and only slow the account from
+elsewhere, so a password spray cannot lock its owner out (issue 37, point 8); an address is
+locked after many different usernames fail from it; password resets are limited, bad bearer
+tokens are throttled per IP without refusing valid ones, and the API throttle holds under 16
+concurrent threads (atomic in Redis, open if Redis is down — with a log line)."""
 from __future__ import annotations
 
 import os
@@ -17,6 +18,7 @@ from django.core import mail
 from portal.models import ApiToken
 
 WRONG = "not-the-password"
+SLOWDOWN = 0.6
 
 
 @pytest.fixture(autouse=True)
@@ -27,6 +29,7 @@ def _limits(settings):
     settings.PASSWORD_RESET_RATE = "5/hour"
     settings.API_INVALID_TOKEN_RATE = "20/minute"
     settings.LOGIN_ADDRESS_USERNAME_LIMIT = 20
+    settings.LOGIN_SLOWDOWN_SECONDS = SLOWDOWN
 
 
 def _login(client, url: str, username: str, password: str, ip: str = "10.0.0.1"):
@@ -34,15 +37,15 @@ def _login(client, url: str, username: str, password: str, ip: str = "10.0.0.1")
 
 
 @pytest.mark.parametrize("url", ["/accounts/login/", "/admin/login/"])
-def test_login_locks_the_account_after_repeated_failures(client, alice, url, caplog):
+def test_login_locks_the_account_at_that_address_after_repeated_failures(client, alice, url,
+                                                                         caplog):
     alice.is_staff = True
     alice.save(update_fields=["is_staff"])
-    for n in range(4):
-        # Different addresses: the account itself is what gets locked.
-        assert _login(client, url, "alice", WRONG, ip=f"10.0.1.{n}").status_code == 200
-    fifth = _login(client, url, "alice", WRONG, ip="10.0.1.9")
+    for _ in range(4):
+        assert _login(client, url, "alice", WRONG, ip="10.0.1.1").status_code == 200
+    fifth = _login(client, url, "alice", WRONG, ip="10.0.1.1")
     assert fifth.status_code == 429  # the failure that reaches the limit says so at once
-    locked = _login(client, url, "alice", "alice-pw-123", ip="10.0.2.1")
+    locked = _login(client, url, "alice", "alice-pw-123", ip="10.0.1.1")
     assert locked.status_code == 429
     body = locked.content.decode()
     assert "Signing in is locked after 5 failed attempts" in body
@@ -50,6 +53,36 @@ def test_login_locks_the_account_after_repeated_failures(client, alice, url, cap
     assert "_auth_user_id" not in client.session
     assert any("login locked out" in r.getMessage() and "alice" in r.getMessage()
                for r in caplog.records)
+
+
+def test_a_password_spray_cannot_lock_the_victim_out_elsewhere(client, alice, bob,
+                                                               monkeypatch):
+    from portal.auth import lockout
+
+    waits: list[float] = []
+    real_wait = lockout.wait
+    monkeypatch.setattr(lockout, "wait", lambda s: (waits.append(s), real_wait(s)))
+
+    def login(username: str, password: str, ip: str) -> tuple[int, int, float]:
+        """(status, waits, seconds) of one sign-in attempt."""
+        before, started = len(waits), time.monotonic()
+        status = _login(client, "/accounts/login/", username, password, ip=ip).status_code
+        client.logout()
+        return status, len(waits) - before, time.monotonic() - started
+
+    assert login("alice", "alice-pw-123", "10.7.7.7")[:2] == (302, 0), "no failure: no wait"
+    # Sprayed from twelve addresses, five wrong passwords each: every one of them is locked.
+    for n in range(12):
+        for _ in range(5):
+            _login(client, "/accounts/login/", "alice", WRONG, ip=f"10.66.0.{n}")
+    assert _login(client, "/accounts/login/", "alice", "alice-pw-123", ip="10.66.0.3"
+                  ).status_code == 429
+    # Her own address still signs her in, slowed; a wrong guess from another waits as long.
+    status, slowed, took = login("alice", "alice-pw-123", "10.7.7.7")
+    assert (status, slowed) == (302, 1) and took >= SLOWDOWN
+    status, slowed, took = login("alice", WRONG, "10.7.7.8")
+    assert (status, slowed) == (200, 1) and took >= SLOWDOWN
+    assert login("bob", "bob-pw-123", "10.7.7.7")[:2] == (302, 0), "nobody else is slowed"
 
 
 def test_wrong_passwords_from_a_shared_address_lock_only_that_account(client, alice, bob):

@@ -19,7 +19,9 @@ from contextlib import contextmanager
 
 import pytest
 import requests
+from django.conf import settings
 from django.db import OperationalError, connection, connections
+from django.test import Client
 
 from portal import db_deadline
 from tests.support.processes import BIN, Processes, free_port, procfile, wait_for
@@ -155,40 +157,75 @@ def test_a_statement_on_a_frozen_server_ends_at_the_deadline(db, settings, bound
     assert DEADLINE - 0.1 <= took < DEADLINE + 1.5, took
 
 
+@contextmanager
+def web_behind(proxy: FreezableProxy, tmp_path, subprocess_env) -> Iterator[tuple[str, list]]:
+    """gunicorn as in production, its database reached through `proxy`; yields its base URL
+    and, once the block ends, its log (as the list's one item)."""
+    s = connection.settings_dict
+    port = free_port()
+    env = {**subprocess_env,
+           "DATABASE_URL": f"postgres://{s['USER']}@127.0.0.1:{proxy.port}/{s['NAME']}",
+           "DB_CLIENT_DEADLINE_SECONDS": str(DEADLINE),
+           "DB_CONNECT_TIMEOUT_SECONDS": str(CONNECT),
+           "BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "1", "WEB_THREADS": "2",
+           "PYTHONUNBUFFERED": "1", "PATH": f"{BIN}:{subprocess_env.get('PATH', '')}"}
+    env.pop("REDIS_URL", None)  # the database is what freezes here (sessions live there too)
+    procs = Processes(tmp_path, env)
+    procs.start("web", ["sh", "-c", procfile()["web"]])
+    base = f"http://127.0.0.1:{port}"
+    log: list[str] = []
+    try:
+        wait_for(lambda: requests.get(f"{base}/healthz", timeout=5).ok, 60, "gunicorn")
+        yield base, log
+        log.append(procs.log("web"))
+    finally:
+        procs.stop_all()
+
+
+def frozen_answers(proxy: FreezableProxy, get) -> list[float]:
+    """Freeze, then ask twice (on the open connection, then on a new one): each a 503 saying
+    the database is unavailable; their timings."""
+    proxy.frozen.set()
+    timings = []
+    for _ in range(2):
+        started = time.monotonic()
+        answer = get()
+        timings.append(time.monotonic() - started)
+        assert answer.status_code == 503, (answer.status_code, answer.text[:300])
+        assert "The database is unavailable right now; try again in a minute." in answer.text
+        assert "migrate" not in answer.text
+    return timings
+
+
 def test_requests_against_a_frozen_database_answer_503_within_the_bound(
         db, tmp_path, subprocess_env):
-    with proxy_to_test_database() as proxy:
-        s = connection.settings_dict
-        port = free_port()
-        env = {**subprocess_env,
-               "DATABASE_URL": f"postgres://{s['USER']}@127.0.0.1:{proxy.port}/{s['NAME']}",
-               "DB_CLIENT_DEADLINE_SECONDS": str(DEADLINE),
-               "DB_CONNECT_TIMEOUT_SECONDS": str(CONNECT),
-               "BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "1", "WEB_THREADS": "2",
-               "PYTHONUNBUFFERED": "1", "PATH": f"{BIN}:{subprocess_env.get('PATH', '')}"}
-        env.pop("REDIS_URL", None)  # the database is what freezes here
-        procs = Processes(tmp_path, env)
-        procs.start("web", ["sh", "-c", procfile()["web"]])
-        base = f"http://127.0.0.1:{port}"
+    bearer = {"Authorization": "Bearer sbp_not-a-token"}
+    with proxy_to_test_database() as proxy, \
+            web_behind(proxy, tmp_path, subprocess_env) as (base, log):
         url = f"{base}/api/v1/environments/"
-        bearer = {"Authorization": "Bearer sbp_not-a-token"}
-        try:
-            wait_for(lambda: requests.get(f"{base}/healthz", timeout=5).ok, 60, "gunicorn")
-            # Healthy: both threads hold an open connection to the database afterwards.
-            assert requests.get(url, headers=bearer, timeout=30).status_code == 401
-            proxy.frozen.set()
-            timings = []
-            for _ in range(2):  # on the open connection, then on a new one
-                started = time.monotonic()
-                answer = requests.get(url, headers=bearer, timeout=60)
-                timings.append(time.monotonic() - started)
-                assert answer.status_code == 503, (answer.status_code, answer.text[:300])
-                assert answer.json() == {
-                    "detail": "The database is unavailable right now; try again in a minute."}
-                assert "migrate" not in answer.text
-            log = procs.log("web")
-        finally:
-            procs.stop_all()
+        # Healthy: both threads hold an open connection to the database afterwards.
+        assert requests.get(url, headers=bearer, timeout=30).status_code == 401
+        timings = frozen_answers(proxy, lambda: requests.get(url, headers=bearer, timeout=60))
+        assert requests.get(url, headers=bearer, timeout=60).json() == {
+            "detail": "The database is unavailable right now; try again in a minute."}
     print(f"503 after {timings[0]:.2f} s (open connection), {timings[1]:.2f} s (new one)")
     assert max(timings) < DEADLINE + CONNECT + 2, timings
-    assert "Traceback" not in log
+    assert "Traceback" not in log[0]
+
+
+@pytest.mark.django_db(transaction=True)  # the web process reads the session and the user
+def test_a_signed_in_page_against_a_frozen_database_answers_503_not_500(
+        alice, tmp_path, subprocess_env):
+    # Issue 37, point 5: the request logger read `request.user` after the 503 and so went to
+    # the database again: a second wait, then a 500 instead of the 503.
+    browser = Client()
+    browser.force_login(alice)
+    cookies = {settings.SESSION_COOKIE_NAME: browser.cookies[settings.SESSION_COOKIE_NAME].value}
+    with proxy_to_test_database() as proxy, \
+            web_behind(proxy, tmp_path, subprocess_env) as (base, log):
+        page = f"{base}/o/org-a/settings/"
+        assert requests.get(page, cookies=cookies, timeout=30).status_code == 200
+        timings = frozen_answers(proxy, lambda: requests.get(page, cookies=cookies, timeout=60))
+    print(f"signed-in page: 503 after {timings[0]:.2f} s, then {timings[1]:.2f} s")
+    assert max(timings) < DEADLINE + CONNECT + 2, timings
+    assert "Traceback" not in log[0] and " 500" not in log[0]

@@ -96,7 +96,8 @@ def make_rule(env, **fields) -> AlertRule:
     return rule
 
 
-def test_a_drop_fires_once_and_resolves_once_by_email_and_signed_webhook(mirrored, alice):
+def test_a_drop_fires_once_and_resolves_once_by_email_and_signed_webhook(mirrored, alice, settings):
+    settings.DEBUG = True  # the receiver is plain http on loopback: DEBUG only
     receiver = Receiver()
     rule = make_rule(mirrored, webhook_url=receiver.url)
     rule.members.set([alice])
@@ -133,7 +134,8 @@ def test_a_drop_fires_once_and_resolves_once_by_email_and_signed_webhook(mirrore
     assert first["value"] == firing.value and first["window_start"] == DROP.start.isoformat()
 
 
-def test_portuguese_email_and_slack_webhook(mirrored):
+def test_portuguese_email_and_slack_webhook(mirrored, settings):
+    settings.DEBUG = True  # the receiver is plain http on loopback: DEBUG only
     receiver = Receiver()
     make_rule(mirrored, language="pt-br", webhook_url=receiver.url, webhook_format="slack")
     with receiver.running():
@@ -217,7 +219,8 @@ def test_a_crash_between_send_and_save_never_sends_twice(mirrored):
     assert event.notify_status == NotifyStatus.FAILED and rule.events.count() == 1
 
 
-def test_a_failing_webhook_is_retried_then_given_up(mirrored):
+def test_a_failing_webhook_is_retried_then_given_up(mirrored, settings):
+    settings.DEBUG = True  # the receiver is plain http on loopback: DEBUG only
     receiver = Receiver()
     receiver.status = 500
     rule = make_rule(mirrored, emails=[], webhook_url=receiver.url)
@@ -270,7 +273,7 @@ def rule_payload(env, **fields) -> dict:
     payload = {"name": "Volume", "environments": [env.pk], "metric": "calls", "window": "day",
                "condition": "change_below_pct", "threshold": 50, "compare_to": "week_ago",
                "min_calls": 10, "severity": "critical", "emails": ["Ops@Example.com"],
-               "webhook_url": "http://127.0.0.1:9/hook", "enabled": True}
+               "webhook_url": "https://hooks.example.invalid/hook", "enabled": True}
     payload.update(fields)
     return payload
 
@@ -357,7 +360,8 @@ def test_pages_owner_edits_viewer_reads_other_tenant_404(mirrored, cast, client)
         "name": "Stale mirror", "environments": [mirrored.pk], "metric": "minutes_since_sync",
         "window": "1h", "condition": "above", "threshold": "90", "min_calls": "0",
         "severity": "critical", "emails": "oncall@example.com", "language": "pt-br",
-        "webhook_url": "http://127.0.0.1:9/hook", "webhook_format": "json", "enabled": "on"})
+        "webhook_url": "https://hooks.example.invalid/hook", "webhook_format": "json",
+        "enabled": "on"})
     assert form.status_code == 302, form.content
     created = AlertRule.objects.across_organizations().get(name="Stale mirror")
     shown = client.get(form["Location"]).text

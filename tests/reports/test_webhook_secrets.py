@@ -17,9 +17,9 @@ from tests.support.cast import make_member
 SECRET_PART = "B0000/XyZsEcReTtOkEn"
 SLACK = f"https://hooks.slack.com/services/T0000/{SECRET_PART}"
 HINT = "hooks.slack.com/…OkEn"
-# What a write may set (loopback passes the address policy without DNS in tests).
+# What a write may set (https to a named host; `.invalid` never resolves, so no DNS).
 NEW_PART = "hooks/N3wS3cr3tP4th"
-NEW_URL = f"http://127.0.0.1:9/{NEW_PART}"
+NEW_URL = f"https://hooks.example.invalid/{NEW_PART}"
 
 
 @pytest.fixture
@@ -68,7 +68,7 @@ def test_owners_keep_replace_renew_and_remove_through_the_api(rule, alice, bob,
     replaced = api.patch(url, {"webhook_url": NEW_URL}, format="json")
     assert replaced.status_code == 200, replaced.json()
     _hidden(replaced.content, NEW_PART)
-    assert replaced.json()["webhook_hint"] == "127.0.0.1:9/…P4th"
+    assert replaced.json()["webhook_hint"] == "hooks.example.invalid/…P4th"
     renewed = api.patch(url, {"new_webhook_secret": True}, format="json").json()
     rule.refresh_from_db()
     assert rule.webhook_url == NEW_URL and renewed["webhook_secret"] == rule.webhook_secret()

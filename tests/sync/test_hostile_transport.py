@@ -15,11 +15,8 @@ import logging
 import socket
 import subprocess
 import sys
-import threading
 import time
 import zlib
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -30,6 +27,7 @@ from sync.engine import sync_environment
 from sync.models import Call, RejectedRecord, SyncRun
 from sync.models.core import RunStatus
 from sync.quarantine import DUPLICATE_ID
+from tests.support.hostile import GZIP_HEADER, MIB_OF_SPACES, Hostile, deflated, head, hostile
 from tests.support.sync_support import ENV, mirror_diff, point_env, served, small_config
 
 pytestmark = pytest.mark.django_db
@@ -37,67 +35,6 @@ pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parent.parent.parent
 MARKER = "AKIA-LEAK-7f3c"  # in every hostile body: must never come back out
 DEADLINE = 1.0
-
-
-class Hostile:
-    """A listening socket whose every request is answered by `self.answer(path, sock)`."""
-
-    def __init__(self, answer: Callable[[str, socket.socket], None]) -> None:
-        self.answer, self.requests = answer, []
-        self.stop = threading.Event()
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/api/v1"
-
-    def _serve(self) -> None:
-        while not self.stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._one, args=(conn,), daemon=True).start()
-
-    def _one(self, conn: socket.socket) -> None:
-        with conn:
-            head = b""
-            while b"\r\n\r\n" not in head:
-                more = conn.recv(4096)
-                if not more:
-                    return
-                head += more
-            path = head.split(b" ", 2)[1].decode()
-            self.requests.append(path)
-            try:
-                self.answer(path, conn)
-            except OSError:
-                pass  # the client hung up (its deadline): that is the point
-
-    def wait(self, seconds: float) -> bool:
-        """Sleep unless stopping; False once stopped."""
-        return not self.stop.wait(seconds)
-
-    def close(self) -> None:
-        self.stop.set()
-        self.sock.close()
-
-
-@contextmanager
-def hostile(answer: Callable[[Hostile, str, socket.socket], None]) -> Iterator[Hostile]:
-    server = Hostile(lambda path, conn: answer(server, path, conn))
-    try:
-        yield server
-    finally:
-        server.close()
-
-
-def head(status: str = "200 OK", **headers: str) -> bytes:
-    lines = [f"HTTP/1.1 {status}", "Content-Type: application/json", "Connection: close",
-             *(f"{k.replace('_', '-')}: {v}" for k, v in headers.items())]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
 
 SECRET_JSON = json.dumps({"AccessKeyId": MARKER, "SecretAccessKey": MARKER}).encode()
@@ -124,18 +61,6 @@ def drip_headers(server: Hostile, path: str, conn: socket.socket) -> None:
     conn.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
     while server.wait(0.3):
         conn.sendall(b"a")
-
-
-GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
-
-
-def deflated(data: bytes) -> bytes:
-    """`data` as deflate blocks that stand alone (a full flush): such pieces concatenate."""
-    packer = zlib.compressobj(1, zlib.DEFLATED, -zlib.MAX_WBITS)
-    return packer.compress(data) + packer.flush(zlib.Z_FULL_FLUSH)
-
-
-MIB_OF_SPACES = deflated(b" " * 1024 * 1024)  # about 1 kB: a thousandfold
 
 
 def talkover_bomb(server: Hostile, path: str, conn: socket.socket) -> None:
@@ -315,3 +240,29 @@ def test_the_connection_test_names_a_redirect_and_does_not_follow_it():
     assert (result.ok, result.field) == (False, "base_url")
     assert "redirects elsewhere (HTTP 302)" in result.message and not _leaks(result.message)
     assert other.requests == []
+
+
+def test_an_endless_answer_holds_a_whole_sync_one_deadline(org_a, settings):
+    # Issue 37, point 8: three streams met the endless answer one after the other (three
+    # deadlines: 181 s at the default 60 s). The first one to meet it stops the environment.
+    settings.UPSTREAM_RESPONSE_DEADLINE_SECONDS = DEADLINE
+    with hostile(endless) as server:
+        env = _env_at(org_a, server.url)
+        began = time.monotonic()
+        outcome = sync_environment(env)
+        took = time.monotonic() - began
+    assert len(server.requests) == 1, server.requests
+    runs = list(SyncRun.objects.filter(environment=env))
+    assert len(runs) == 1 and runs[0].status == RunStatus.FAILED
+    assert "answer too slow" in runs[0].error and "next run" in runs[0].details["stopped"]
+    assert outcome.failed and took < 2 * DEADLINE + 2, took
+
+
+def _env_at(org, url: str):
+    from portal.models import Environment
+
+    env = Environment(organization=org, name="Endless", base_url=url,
+                      requests_per_minute=100000)
+    env.set_token("talq_" + "e" * 40)
+    env.save()
+    return env

@@ -167,3 +167,18 @@ def test_an_answer_cut_by_the_record_cap_writes_nothing(org_a, monkeypatch, sett
     assert run.status == RunStatus.FAILED and "over 4 records" in run.error, run.error
     after = {c.external_id: (c.status, c.duration, c.raw) for c in Call.objects.all()}
     assert after == before, "no chunk of a capped answer is written"
+
+
+@responses.activate
+def test_with_debug_the_sync_keeps_no_log_of_its_statements(org_a, settings):
+    # Issue 36, point 6: with DEBUG (the embedded default) Django logged every statement with
+    # its parameters; a first Origins sync of 100,000 wide records peaked at 368 MiB on
+    # SQLite, nearly all of it that log (bench/origins_memory.py --debug).
+    from django.db import connection
+
+    settings.DEBUG = True
+    responses.get(URL, body=json.dumps([record(n) for n in range(1, 51)]))
+    run = calls_run(env_for(org_a))
+    assert run.status == RunStatus.SUCCEEDED and run.created == 50
+    logged = [query["sql"] for query in connection.queries_log]
+    assert not any(record(7)["call_id"] in sql for sql in logged), "records' statements kept"

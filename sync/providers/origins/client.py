@@ -2,8 +2,10 @@
 
 The endpoint has no envelope, pagination or date filter, so every run reads each agent's
 whole history — 100,000 records are about 200 MB of JSON. The body is therefore never held:
-`ijson` (its C backend) parses the response as it arrives and yields one record at a time,
-so memory follows the records being written, not the size of the history.
+`array_reader` parses the response as it arrives and yields one record at a time, so memory
+follows the records being written, not the size of the history; and one record is held only
+up to its cap (`UPSTREAM_MAX_RECORD_CHARS`): a longer one comes out as an `Oversized` in its
+place (its head only), skipped at flat memory, and the stream goes on.
 
 A body that breaks off (a dropped connection, a truncated answer) is asked for again and the
 records already handed on are skipped, up to `max_attempts` times; the array is oldest first,
@@ -22,9 +24,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import ijson
+from django.conf import settings
 
 from sync.providers.errors import AnswerTooLarge, BadResponse
 from sync.providers.http import READ_ERRORS, HttpClient
+from sync.providers.origins import array_reader
 from sync.providers.transport import BoundedBody
 
 logger = logging.getLogger("sync.http")
@@ -40,13 +44,13 @@ class _Body:
     def __init__(self, raw: BoundedBody, head: bytes) -> None:
         self.raw, self.head = raw, head
 
-    def read(self, size: int = -1) -> bytes:
-        if size == 0:  # ijson probes read(0) for bytes or text
+    def read(self, size: int = -1, *, skipped: bool = False) -> bytes:
+        if size == 0:
             return b""
         if self.head:
             head, self.head = self.head, b""
             return head
-        return self.raw.read(size)
+        return self.raw.read(size, skipped=skipped)
 
 
 class OriginsClient(HttpClient):
@@ -94,10 +98,11 @@ class OriginsClient(HttpClient):
         handed_on = 0
         resp, body = opened
         cap = self.stream_limits.max_records
+        max_record = self.stream_limits.max_record or settings.UPSTREAM_MAX_RECORD_CHARS
         for attempt in range(self.max_attempts):
             try:
                 skip = handed_on
-                for record in ijson.items(body, "item", use_float=True):
+                for record in array_reader.records(body.read, max_record):
                     if skip:
                         skip -= 1
                         continue

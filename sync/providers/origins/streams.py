@@ -32,6 +32,7 @@ from django.utils import timezone
 from sync import quarantine
 from sync.models import Agent, Call
 from sync.providers.errors import NotFound
+from sync.providers.origins.array_reader import Oversized
 from sync.providers.origins.records import (
     ORIGINS_CALL_UPDATE_FIELDS,
     call_key,
@@ -121,9 +122,11 @@ def _stored_hashes(env: Any, keys: list[str]) -> dict[str, str]:
                 .values_list("external_id", "payload_hash"))
 
 
-def _spool(ctx: RunContext, records: Iterator[Any], spool: IO[str]) -> dict[str, int]:
+def _spool(ctx: RunContext, records: Iterator[Any], spool: IO[str],
+           oversized: list[Oversized]) -> dict[str, int]:
     """Read the whole answer into `spool`, one canonical JSON record per line; return
-    id → copies for the ids that appear more than once in it.
+    id → copies for the ids that appear more than once in it. A record over the size cap
+    goes to `oversized` instead (its head only: at most max_bytes / max_record of them).
 
     Nothing is written to the database while the answer is read: an answer that fails its
     deadline, size or record cap (or breaks off for good) raises here and leaves the mirror
@@ -133,6 +136,9 @@ def _spool(ctx: RunContext, records: Iterator[Any], spool: IO[str]) -> dict[str,
     copies: dict[str, int] = {}
     read = 0
     for item in records:
+        if isinstance(item, Oversized):
+            oversized.append(item)
+            continue
         key = call_key(item)
         if key:
             copies[key] = copies.get(key, 0) + 1
@@ -165,9 +171,28 @@ def _write_records(ctx: RunContext, records: Iterator[Any], agent_id: int, agent
     (a temporary file, gone when closed) holds the rest.
     """
     with tempfile.TemporaryFile("w+", encoding="utf-8", prefix="origins-spool-") as spool:
-        repeated = _spool(ctx, records, spool)
+        oversized: list[Oversized] = []
+        repeated = _spool(ctx, records, spool, oversized)
+        _reject_oversized(ctx, oversized)
         _write_spooled(ctx, _spooled(spool), repeated, agent_id, agent_pk, dirty, noted, kept)
     quarantine.note_duplicates(ctx, repeated)
+
+
+def _reject_oversized(ctx: RunContext, oversized: list[Oversized]) -> None:
+    """Quarantine each record over the size cap with its reason: its head is the payload
+    (the whole was never held), its id and day as far as the head tells."""
+    if not oversized:
+        return
+    tz = ctx.environment.organization.tzinfo
+    reasons: dict[str, int] = ctx.run.details.setdefault("rejected_reasons", {})
+    with ctx.page_transaction():
+        for record in oversized:
+            reasons[record.reason] = reasons.get(record.reason, 0) + 1
+            call_id = record.field("call_id")
+            quarantine.reject(ctx, {"head": record.head, "call_id": call_id},
+                              record.reason, upstream_id=call_id,
+                              day=_day_of({"initiation_time": record.field("initiation_time")},
+                                          tz))
 
 
 def _write_spooled(ctx: RunContext, spooled: Iterator[tuple[Any, CanonicalJSON]],
