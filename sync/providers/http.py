@@ -1,7 +1,9 @@
 """The HTTP core every provider client uses: session, timeouts, budget, retries, errors.
 
 Retries: connection errors, timeouts, 5xx and unparseable 2xx bodies back off exponentially
-with full jitter; 429 waits `Retry-After` (capped). 401/403/404/422 are never retried.
+with full jitter; 429 waits `Retry-After` (capped). Every answer's `X-RateLimit-*` headers go
+to the token's budget (`RequestBudget.observe`), which holds requests back while the upstream
+says its window is spent. 401/403/404/422 are never retried.
 Logging names the method, path and query only: the token lives in a session header and is
 never formatted into any message. Redirects are never followed, and every answer has a total
 deadline and a decompressed size cap (`sync.providers.transport`); nothing of a body is ever
@@ -192,6 +194,8 @@ class HttpClient:
                                             allow_redirects=False,
                                             timeout=(min(connect, limits.deadline), read))
                 body = BoundedBody(resp, limits, watch, f"GET /{path.lstrip('/')}")
+                if self.budget is not None:
+                    self.budget.observe(resp.headers)  # Talkover's X-RateLimit-* pace us too
             except requests.RequestException as exc:
                 watch.cancel()
                 if watch.expired:

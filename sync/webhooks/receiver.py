@@ -9,7 +9,8 @@ missing signature a 401, a wrong one a 403, a body over `MAX_BODY_BYTES` a 413.
 Coalescing: the first event queues one targeted sync (`sync.webhook_sync`) and marks it
 queued; events until that run starts ride on it, events during it make it run once more
 (see `sync.tasks.webhook_sync`). So a burst of events costs one or two runs, each within the
-token's shared request budget like any sync.
+webhooks' share of the token's request budget (`sync.webhooks.pacing`). The call a signed
+delivery names is kept as a hint of what to read (`sync.webhooks.hints`).
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from django.views.decorators.http import require_POST
 from portal.models import Environment, Provider
 from portal.tasks_client import QueueUnavailable, TaskNotAvailable, enqueue
 from sync.cache_errors import CACHE_ERRORS
+from sync.webhooks import hints
 
 logger = logging.getLogger("sync.webhooks")
 
@@ -98,6 +100,8 @@ def talkover_hook(request: HttpRequest, key: str) -> HttpResponse:
         # Paused, disconnected or never synced: the schedule (or the first back-fill) owns it.
         return _answer(202, "Received; this environment does not sync on webhooks now.")
     try:
+        # Signed, the call it names is a hint of what to read (never data); unsigned, none.
+        hints.push(env.pk, hints.parse(body) if secret else None)
         cache.set(event_key(env.pk), time.time(), timeout=3600)
         if not cache.add(queued_key(env.pk), 1, timeout=QUEUED_SECONDS):
             return _answer(202, "Received; joined the sync already queued.")
