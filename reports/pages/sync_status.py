@@ -19,6 +19,7 @@ from portal.tenancy.access import org_page
 from sync import ledger
 from sync.models import RejectedRecord, SyncRun
 from sync.stream_names import Stream
+from sync.webhooks import rejections as webhook_rejections
 
 logger = logging.getLogger(__name__)
 RUNS_PER_STREAM = 10
@@ -61,6 +62,8 @@ def sync_status(request: HttpRequest, org_slug: str) -> HttpResponse:
         # calls were last read whole.
         env.calls_disagree = disagree.get(env.pk, [])
         env.calls_reconciled_at = reconciled.get(env.pk)
+        # Webhook deliveries the receiver refused (Talkover only): how many, the latest.
+        env.hooks_refused, env.hooks_refused_latest = webhook_rejections.summary(env.pk)
         streams = [(label, grouped.get((env.pk, value), [])) for value, label in Stream.choices]
         sections.append((env, [s for s in streams if s[1]], rejected.get(env.pk, []),
                          counts.get(env.pk, 0)))
