@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from django.core.cache import cache
 
-from sync.cache_errors import CACHE_ERRORS
+from portal import redis_guard
 
 KEEP_SECONDS = 7 * 24 * 3600
 LATEST = 10
@@ -36,23 +36,23 @@ def _list_key(env_id: int) -> str:
 
 
 def record(env_id: int, status: int) -> None:
-    """Count a refused delivery and keep it among the latest (best effort: never raises)."""
-    try:
+    """Count a refused delivery and keep it among the latest (optional: a sick cache is
+    skipped, `portal.redis_guard`)."""
+    def write() -> None:
         cache.add(_count_key(env_id), 0, timeout=KEEP_SECONDS)
         cache.incr(_count_key(env_id))
         latest = cache.get(_list_key(env_id)) or []
         cache.set(_list_key(env_id), [(time.time(), status), *latest][:LATEST],
                   timeout=KEEP_SECONDS)
-    except (*CACHE_ERRORS, ValueError):
-        pass
+
+    redis_guard.optional("webhook refusals", write, None)
 
 
 def summary(env_id: int) -> tuple[int, list[Rejection]]:
-    """(refused in the last week, the latest first)."""
-    try:
-        count = cache.get(_count_key(env_id)) or 0
-        latest = cache.get(_list_key(env_id)) or []
-    except CACHE_ERRORS:
-        return 0, []
-    return int(count), [Rejection(datetime.fromtimestamp(at, UTC), status)
-                        for at, status in latest]
+    """(refused in the last week, the latest first); nothing when the cache is sick."""
+    found = redis_guard.optional(
+        "webhook refusals", lambda: cache.get_many([_count_key(env_id), _list_key(env_id)]),
+        {})
+    latest = found.get(_list_key(env_id)) or []
+    return int(found.get(_count_key(env_id)) or 0), [
+        Rejection(datetime.fromtimestamp(at, UTC), status) for at, status in latest]
