@@ -422,6 +422,9 @@ SYNC_BUDGET_WINDOW = float(env_str("SYNC_BUDGET_WINDOW", "60"))
 # A sync task waits at most this long on a spent request budget, then re-queues the rest with
 # a countdown and frees its worker for other tokens (default: a twelfth of the window).
 SYNC_BUDGET_MAX_WAIT = float(env_str("SYNC_BUDGET_MAX_WAIT") or SYNC_BUDGET_WINDOW / 12)
+# Webhook-triggered rounds spend at most this share of a token's budget (the schedule keeps
+# the rest); rounds are spaced so they keep within it (sync/webhooks/pacing.py).
+SYNC_WEBHOOK_BUDGET_SHARE = float(env_str("SYNC_WEBHOOK_BUDGET_SHARE", "0.4"))
 # sync.dispatch runs every this many seconds and queues at most this many syncs per queue,
 # less those still waiting there (the longest due first: sync/tasks.py).
 SYNC_DISPATCH_SECONDS = DISPATCH_SECONDS

@@ -13,18 +13,33 @@ A worker must not hold a slot other tokens need while one token's budget is spen
 `BudgetExhausted` naming when the budget has room again, and the task re-queues itself with
 that countdown instead of sleeping. `manage.py sync` keeps waiting (there is nobody to hand
 the slot to).
+
+Talkover's own word counts too: every answer carries `X-RateLimit-Limit`, `-Remaining` and
+`-Reset` (`observe`, kept in the cache for every process of the token). A limit lower than
+ours becomes ours, and while the upstream says fewer than `UPSTREAM_RESERVE` requests remain
+before its reset, nobody asks (a 429 would cost a retry and a wait anyway).
+
+A `share` of the budget (webhook rounds: `sync.webhooks.pacing`) is a budget of its own,
+`fraction` of the token's limit, whose tickets are also taken from the whole: the rest is
+left to the schedule however many events arrive.
 """
 from __future__ import annotations
 
 import hashlib
+import math
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from django.core.cache import cache
 
 BUCKETS_PER_WINDOW = 12
 MARGIN_BUCKETS = 1
+# Requests the upstream's `X-RateLimit-Remaining` must exceed before another is sent: other
+# workers' requests may be in flight already.
+UPSTREAM_RESERVE = 2
+# `X-RateLimit-Reset` above this is an epoch time, below it seconds from now.
+EPOCH_AFTER = 1_000_000_000
 
 
 def token_key(token: str) -> str:
@@ -46,16 +61,66 @@ class RequestBudget:
     def __init__(self, token: str, limit: int, window: float = 60.0, *,
                  clock: Callable[[], float] = time.time,
                  sleep: Callable[[float], None] = time.sleep,
-                 max_wait: float | None = None) -> None:
+                 max_wait: float | None = None, parent: RequestBudget | None = None,
+                 name: str = "") -> None:
         if limit < 1:
             raise ValueError("the request budget must allow at least one request")
-        self.prefix = f"sync:budget:{token_key(token)}"
-        self.limit = limit
+        self.parent = parent
+        root = f"sync:budget:{token_key(token)}"
+        self.prefix = f"{root}:{name}" if name else root
+        self.upstream_key = parent.upstream_key if parent else f"{root}:upstream"
+        self.configured = self.limit = limit
         self.bucket_seconds = window / BUCKETS_PER_WINDOW
         self.clock, self.sleep = clock, sleep
         self.max_wait = max_wait
         self._closed: dict[int, int] = {}
         self.waited = 0.0
+        self.window = window
+        self.token = token
+        self.fraction = 1.0
+
+    def share(self, fraction: float, name: str) -> RequestBudget:
+        """A budget of `fraction` of this one's limit whose tickets come out of this one too."""
+        child = RequestBudget(self.token, max(1, int(self.configured * fraction)), self.window,
+                              clock=self.clock, sleep=self.sleep, max_wait=self.max_wait,
+                              parent=self, name=name)
+        child.fraction = fraction
+        return child
+
+    # --- what the upstream says ---------------------------------------------------------
+
+    def observe(self, headers: Mapping[str, str]) -> None:
+        """Keep an answer's `X-RateLimit-*` for every process of the token."""
+        try:
+            limit = int(headers["X-RateLimit-Limit"])
+            remaining = int(headers["X-RateLimit-Remaining"])
+            reset = float(headers["X-RateLimit-Reset"])
+        except (KeyError, TypeError, ValueError):
+            return  # absent or unreadable: our own budget alone
+        now = self.clock()
+        reset_at = reset if reset > EPOCH_AFTER else now + reset
+        if limit < 1 or not now - 1 <= reset_at <= now + 24 * 3600:
+            return  # nonsense is not a reason to stop
+        cache.set(self.upstream_key, (limit, remaining, reset_at),
+                  timeout=max(1, math.ceil(reset_at - now)) + 1)
+
+    def _upstream(self) -> tuple[int, int, float] | None:
+        state = cache.get(self.upstream_key)
+        return state if isinstance(state, tuple) and len(state) == 3 else None
+
+    def upstream_wait(self) -> float:
+        """Seconds until the upstream's window resets when it says too little remains."""
+        state = self._upstream()
+        if state is None or state[1] > UPSTREAM_RESERVE:
+            return 0.0
+        return max(0.0, state[2] - self.clock())
+
+    def _effective_limit(self) -> int:
+        """Ours, or the upstream's when lower (its plan), times this share's fraction."""
+        if self.parent is not None:
+            return max(1, int(self.parent._effective_limit() * self.fraction))
+        state = self._upstream()
+        return min(self.configured, state[0]) if state else self.configured
 
     def _slot(self, bucket: int, n: int) -> str:
         return f"{self.prefix}:{bucket}:{n}"
@@ -112,12 +177,29 @@ class RequestBudget:
 
     def room_in(self) -> float:
         """Seconds until a ticket could be taken (0 when one can be now); takes none."""
+        self.limit = self._effective_limit()
         now = self.clock()
         bucket = int(now // self.bucket_seconds)
         counts = self._counts(bucket)
-        if sum(counts) + self._issued(bucket) < self.limit:
-            return 0.0
-        return max(0.0, self._room_after(now, bucket, counts))
+        own = 0.0
+        if sum(counts) + self._issued(bucket) >= self.limit:
+            own = max(0.0, self._room_after(now, bucket, counts))
+        parent = self.parent.room_in() if self.parent is not None else 0.0
+        return max(own, parent, self.upstream_wait())
+
+    def _await_upstream(self, on_wait: Callable[[float], None] | None) -> float:
+        """Wait while the upstream says its window is (nearly) spent."""
+        waited = 0.0
+        while (pause := self.upstream_wait()) > 0:
+            if self.max_wait is not None and pause > self.max_wait:
+                self.waited += waited
+                raise BudgetExhausted(pause)
+            pause += random.uniform(0, 0.05)
+            if on_wait is not None:
+                on_wait(pause)
+            self.sleep(pause)
+            waited += pause
+        return waited
 
     def acquire(self, on_wait: Callable[[float], None] | None = None) -> float:
         """Block until a request may be sent; returns the seconds waited.
@@ -125,12 +207,15 @@ class RequestBudget:
         Raises `BudgetExhausted` instead when `max_wait` is set and the budget has no room
         for longer than that.
         """
-        waited = 0.0
+        waited = self._await_upstream(on_wait)
+        self.limit = self._effective_limit()
         while True:
             now = self.clock()
             bucket = int(now // self.bucket_seconds)
             counts = self._counts(bucket)
             if self._take(bucket, self.limit - sum(counts)):
+                if self.parent is not None:
+                    waited += self.parent.acquire(on_wait)
                 self.waited += waited
                 return waited
             if self.max_wait is not None:

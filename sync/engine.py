@@ -29,6 +29,9 @@ from sync.providers.errors import AnswerTooSlow, AuthError, UpstreamError
 from sync.providers.registry import provider_for
 from sync.run_context import RunContext, no_debug_cursors
 from sync.signals import environment_synced
+from sync.webhooks.hints import Hint
+from sync.webhooks.hints import push as push_hint
+from sync.webhooks.pacing import webhook_share
 
 logger = logging.getLogger("sync.engine")
 SLOW_STOP = "the upstream's answer was too slow: the environment's other streams wait for " \
@@ -107,11 +110,14 @@ def sync_environment(environment: Environment, *, streams: list[str] | None = No
                      trigger: str = Trigger.MANUAL, now: datetime | None = None,
                      backfill_days: int | None = None, full: bool = False,
                      progress: Progress | None = None,
-                     budget_wait: float | None = None) -> SyncOutcome:
+                     budget_wait: float | None = None,
+                     hints: list[Hint] | None = None) -> SyncOutcome:
     """Run the environment's streams (all, or `streams`) once; skip if another run holds it.
 
     `budget_wait` (Celery tasks): never wait longer than this on the token's request budget;
     the outcome says instead when it has room and which streams are left (`deferred`).
+    `hints` (webhook rounds): the calls deliveries named; the calls stream then reads those
+    and the hot days' heads (`talkover.hinted`), within the webhooks' share of the budget.
     """
     outcome = SyncOutcome(environment)
     if not environment.has_token:
@@ -119,7 +125,7 @@ def sync_environment(environment: Environment, *, streams: list[str] | None = No
         return outcome
     try:
         return _sync_locked(environment, outcome, streams, trigger, now, backfill_days, full,
-                            progress, budget_wait)
+                            progress, budget_wait, hints)
     except CACHE_ERRORS as exc:  # taking the lock: no run started
         logger.warning("sync of environment %s not started: %s (%s)", environment.pk,
                        UNAVAILABLE, type(exc).__name__)
@@ -130,7 +136,8 @@ def sync_environment(environment: Environment, *, streams: list[str] | None = No
 
 def _sync_locked(environment: Environment, outcome: SyncOutcome, streams: list[str] | None,
                  trigger: str, now: datetime | None, backfill_days: int | None, full: bool,
-                 progress: Progress | None, budget_wait: float | None) -> SyncOutcome:
+                 progress: Progress | None, budget_wait: float | None,
+                 hints: list[Hint] | None = None) -> SyncOutcome:
     """`sync_environment` once the token is known to exist: under the environment's lock."""
     with environment_lock(environment.pk,
                           lambda held: dead_runs.take_over(environment, held)) as lock:
@@ -151,6 +158,9 @@ def _sync_locked(environment: Environment, outcome: SyncOutcome, streams: list[s
             raise ValueError(f"unknown stream(s) {sorted(unknown)} for {environment.provider}; "
                              f"choose from {provider.stream_names}")
         client = provider.client(environment, budget_wait)
+        if trigger == Trigger.WEBHOOK and client.budget is not None:
+            # Webhook rounds spend their share; the rest stays the schedule's.
+            client.budget = client.budget.share(webhook_share(), "hook")
         room = client.budget.room_in() if budget_wait is not None and client.budget else 0.0
         if room > (budget_wait or 0.0):
             # Spent before anything started (another environment of the token, or a
@@ -173,7 +183,7 @@ def _sync_locked(environment: Environment, outcome: SyncOutcome, streams: list[s
                                      environment.backfill_days, full,
                                      progress or NullProgress(), lock)
                     client.on_wait = ctx.heartbeat
-                    if not _run_stream(provider, name, ctx):
+                    if not _run_stream(provider, name, ctx, hints):
                         if run.status == RunStatus.DEFERRED:
                             outcome.deferred = run.details["deferred_seconds"]
                             outcome.deferred_streams = names[i:]
@@ -182,20 +192,29 @@ def _sync_locked(environment: Environment, outcome: SyncOutcome, streams: list[s
             client.close()
             (progress or NullProgress()).end()
         if trigger != Trigger.WEBHOOK:
-            # A webhook run reads today's calls only: the schedule (lookback, callback stats)
-            # keeps its own time, or events arriving often would postpone it for ever.
             _schedule_next(environment, outcome)
+        else:
+            # A webhook run reads today's calls only: the schedule (lookback, callback stats)
+            # keeps its own time, or events arriving often would postpone it for ever. Its
+            # success is a sync all the same ("last synced", the freshness chip).
+            _mark_synced(environment, outcome)
     if outcome.runs:
         environment_synced.send(sender=sync_environment, environment=environment,
                                 outcome=outcome)
     return outcome
 
 
-def _run_stream(provider: Any, name: str, ctx: RunContext) -> bool:
+def _run_stream(provider: Any, name: str, ctx: RunContext,
+                hints: list[Hint] | None = None) -> bool:
     """Run one stream; False when the environment must stop (token rejected, an answer too
     slow, Redis gone, the budget spent)."""
     try:
-        provider.run_stream(name, ctx)
+        if hints is not None and name == "calls" and provider.hinted_calls is not None \
+                and ctx.cursor().get("oldest"):
+            env_id = ctx.environment.pk
+            provider.hinted_calls(ctx, hints, lambda hint: push_hint(env_id, hint))
+        else:
+            provider.run_stream(name, ctx)
     except AuthError as exc:
         _last_beat(ctx)
         _finish(ctx.run, RunStatus.FAILED, str(exc))
@@ -246,6 +265,14 @@ def _last_beat(ctx: RunContext) -> None:
     except CACHE_ERRORS as exc:
         logger.warning("sync of environment %s: lock not refreshed, %s (%s)",
                        ctx.environment.pk, UNAVAILABLE, type(exc).__name__)
+
+
+def _mark_synced(environment: Environment, outcome: SyncOutcome) -> None:
+    """A webhook run that succeeded: "last synced" moves, the schedule does not."""
+    if outcome.runs and not outcome.failed and outcome.deferred is None:
+        now = timezone.now()
+        Environment.objects.filter(pk=environment.pk).update(last_synced_at=now)
+        environment.last_synced_at = now
 
 
 def _schedule_next(environment: Environment, outcome: SyncOutcome) -> None:

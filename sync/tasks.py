@@ -170,22 +170,25 @@ def backfill_environment(self, environment_id: int, days: int | None = None,
 
 
 # With a broker, a webhook task runs at most WEBHOOK_ROUNDS rounds, then hands over to a fresh
-# task (so a storm of events does not hold a worker); rounds start at least
-# WEBHOOK_ROUND_SECONDS apart, so events in between share one round.
+# task (so a storm of events does not hold a worker); rounds are paced by what they cost
+# (`sync.webhooks.pacing`), so events in between share one round.
 WEBHOOK_ROUNDS = 3
-WEBHOOK_ROUND_SECONDS = 2.0
 
 
 @shared_task(name="sync.webhook_sync", bind=True, acks_late=True, max_retries=3,
              ignore_result=True)
 def webhook_sync(self, environment_id: int) -> dict:
-    """A Talkover webhook arrived: sync the environment's calls of today (coalesced).
+    """Talkover webhooks arrived: read what they named, and today's head (coalesced).
 
     Events while it is queued ride on it (`sync.webhooks.receiver`); events that arrive while
     it reads make it run once more, so a call that ended mid-run is not left to the schedule.
-    Another run holding the environment: retried shortly with a broker; in process the
-    schedule's next run reads the change anyway.
+    Each round takes the calls the deliveries named (`sync.webhooks.hints`); an event that
+    named none makes the round refresh the hot days instead. Rounds start no sooner than the
+    webhooks' share of the budget allows (`pacing`). Another run holding the environment:
+    retried shortly with a broker; in process the schedule's next run reads the change.
     """
+    from sync.webhooks import hints as hint_store
+    from sync.webhooks import pacing
     from sync.webhooks.receiver import event_key, queued_key
 
     queued = queued_key(environment_id)
@@ -195,14 +198,29 @@ def webhook_sync(self, environment_id: int) -> dict:
         return {"environment": environment_id, "skipped": True, "reason": "deleted"}
     rounds = 0
     while True:
+        pause = pacing.until_next(environment_id)
+        if self.request.is_eager:
+            pause = min(pause, pacing.MAX_SLEEP)  # in process: nobody to hand over to
+        elif pause > pacing.MAX_SLEEP:
+            webhook_sync.apply_async((environment_id,), countdown=pause)
+            return {"environment": environment_id, "runs": rounds, "paced": pause}
+        time.sleep(pause)
         rounds += 1
         started = time.time()
+        hints, blind = hint_store.take(environment_id)
         try:
             outcome = run_sync(env, streams=["calls"], trigger=Trigger.WEBHOOK,
-                               budget_wait=None if self.request.is_eager else budget_max_wait())
+                               budget_wait=None if self.request.is_eager else budget_max_wait(),
+                               hints=None if blind else hints)
         except Exception:
             cache.delete(queued)  # the next event may queue again
             raise
+        pacing.ran(env, started, sum(r.requests for r in outcome.runs))
+        if outcome.deferred is not None or outcome.skipped:
+            for hint in hints:  # not read: the next round reads them
+                hint_store.push(environment_id, hint)
+            if blind:
+                hint_store.push(environment_id, None)
         if outcome.deferred is not None:
             continue_later(self, environment_id, outcome, {})
             break  # the continuation owns the queued mark
@@ -218,9 +236,9 @@ def webhook_sync(self, environment_id: int) -> dict:
         if not cache.add(queued, 1, timeout=120):
             break  # a newer event queued its own task
         if rounds >= WEBHOOK_ROUNDS and not self.request.is_eager:
-            webhook_sync.apply_async((environment_id,), countdown=WEBHOOK_ROUND_SECONDS)
+            webhook_sync.apply_async((environment_id,),
+                                     countdown=max(1.0, pacing.until_next(environment_id)))
             break  # the fresh task owns the queued mark
-        time.sleep(max(0.0, started + WEBHOOK_ROUND_SECONDS - time.time()))
     return {"environment": environment_id, "skipped": outcome.skipped,
             "reason": outcome.reason, "runs": rounds}
 

@@ -10,7 +10,7 @@ import json
 from axes import admin as axes_admin
 from axes.models import AccessAttempt
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import BigIntegerField, Count, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest
@@ -267,6 +267,15 @@ class EnvironmentAdmin(TenantModelAdmin):
     def _changed_fields(self, form) -> list[str]:
         fields = super()._changed_fields(form)
         return fields + ["token (replaced)"] if form.cleaned_data.get("token") else fields
+
+    def save_model(self, request: HttpRequest, obj: Environment, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        secret = None if change else obj.first_webhook_secret()
+        if secret:
+            # A new Talkover environment's signing secret: shown to its creator, once.
+            messages.warning(request, _("Webhook signing secret of “%(name)s” (shown only "
+                                        "now): %(secret)s") % {"name": obj.name,
+                                                               "secret": secret})
 
 
 @admin.register(ApiToken)

@@ -146,6 +146,27 @@ class Environment(models.Model):
         self.webhook_secret_hint = crypto.token_hint(secret)
         return secret
 
+    def replace_webhook_secret(self) -> str:
+        """A new signing secret, saved; the agents registered with the old one are marked as
+        needing registration again (their deliveries no longer match). Shown once by the
+        caller."""
+        secret = self.new_webhook_secret()
+        if self.webhook_registration:
+            self.webhook_registration = {**self.webhook_registration, "stale": True}
+        self.save(update_fields=["webhook_secret_ciphertext", "webhook_secret_hint",
+                                 "webhook_registration"])
+        return secret
+
+    def first_webhook_secret(self) -> str | None:
+        """At creation: a Talkover environment's signing secret, made and saved (None for
+        other providers, or when one exists). The caller shows it, once: it is never made
+        where nobody sees it, and unsigned deliveries are refused from now on."""
+        if self.provider != Provider.TALKOVER or self.webhook_secret_ciphertext:
+            return None
+        secret = self.new_webhook_secret()
+        self.save(update_fields=["webhook_secret_ciphertext", "webhook_secret_hint"])
+        return secret
+
     def get_webhook_secret(self) -> str:
         """The signing secret ("" when none is set)."""
         return crypto.decrypt(self.webhook_secret_ciphertext) if self.webhook_secret_ciphertext \

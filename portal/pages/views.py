@@ -60,10 +60,16 @@ def environment_add(request: HttpRequest, org_slug: str) -> HttpResponse:
     form = EnvironmentForm(request.POST or None, organization=org)
     if request.method == "POST" and form.is_valid():
         env = form.save()
+        secret = env.first_webhook_secret()
         audit.record("environment.created", actor=request.user, organization=org, target=env,
-                     provider=env.provider, token_hint=env.token_hint)
+                     provider=env.provider, token_hint=env.token_hint,
+                     secret_hint=env.webhook_secret_hint)
         messages.success(request, _("Environment “%(name)s” added. Its token is stored "
                                     "encrypted and will not be shown again.") % {"name": env.name})
+        if secret:
+            # Its webhook signing secret is shown here, once (the page after this POST).
+            return render_org_page(request, org, "portal/settings/environment_webhooks.html",
+                                   _webhooks_context(env, secret), status=201)
         return redirect("settings-environments", org.slug)
     return render_org_page(request, org, "portal/settings/environment_form.html", {"form": form},
                            status=400 if form.errors else 200)
@@ -120,32 +126,48 @@ def environment_webhooks(request: HttpRequest, org_slug: str, env_id: int) -> Ht
     if env.provider != Provider.TALKOVER:
         raise Http404(_("Only Talkover environments send webhooks."))
     org = env.organization
-    context = {"environment": env, "secret": None,
-               "hook_url": settings.PORTAL_BASE_URL.rstrip("/") + reverse(
-                   "talkover-hook", args=[env.ensure_webhook_key()])}
+    context = _webhooks_context(env, None)
     action = request.POST.get("action") if request.method == "POST" else None
-    if action == "new_secret":
-        context["secret"] = env.new_webhook_secret()
-        env.save(update_fields=["webhook_secret_ciphertext", "webhook_secret_hint"])
+    if action == "new_secret" or (action == "register" and not env.webhook_secret_hint):
+        # Registering signs every delivery: a secret made for it is shown here, never silent.
+        context["secret"] = env.replace_webhook_secret()
         audit.record("environment.webhook_secret_replaced", actor=request.user,
                      organization=org, target=env, secret_hint=env.webhook_secret_hint)
-    elif action == "register":
-        try:
-            enqueue("sync.register_webhooks", env.pk, settings.PORTAL_BASE_URL)
-        except (QueueUnavailable, TaskNotAvailable):
-            messages.error(request, _("The registration could not be queued; try again "
-                                      "shortly."))
-        else:
-            audit.record("environment.webhooks_registered", actor=request.user,
-                         organization=org, target=env)
-            messages.success(request, _("Registration on every agent queued; its outcome "
-                                        "per agent appears below."))
-        return redirect("settings-environment-webhooks", org.slug, env.pk)
+    if action == "register":
+        _queue_registration(request, env)
+        if not context["secret"]:
+            return redirect("settings-environment-webhooks", org.slug, env.pk)
     elif request.method == "POST":
         return render_org_page(request, org, "portal/settings/environment_webhooks.html",
                                context, status=400)
     env.refresh_from_db(fields=["webhook_registration", "webhook_secret_hint"])
     return render_org_page(request, org, "portal/settings/environment_webhooks.html", context)
+
+
+def _queue_registration(request: HttpRequest, env: Environment) -> None:
+    """Queue "Register on every agent"; the page shows it pending until its outcome is in."""
+    previous = env.webhook_registration
+    env.webhook_registration = {**previous, "pending": True}
+    env.save(update_fields=["webhook_registration"])
+    try:
+        enqueue("sync.register_webhooks", env.pk, settings.PORTAL_BASE_URL)
+    except (QueueUnavailable, TaskNotAvailable):
+        Environment.objects.filter(pk=env.pk).update(webhook_registration=previous)
+        env.webhook_registration = previous
+        messages.error(request, _("The registration could not be queued; try again shortly."))
+        return
+    audit.record("environment.webhooks_registered", actor=request.user,
+                 organization=env.organization, target=env)
+    messages.success(request, _("Registration on every agent queued; its outcome per agent "
+                                "appears below."))
+    env.refresh_from_db(fields=["webhook_registration"])
+
+
+def _webhooks_context(env: Environment, secret: str | None) -> dict:
+    """The webhooks page's context; `secret`: a new one, shown on this answer only."""
+    return {"environment": env, "secret": secret,
+            "hook_url": settings.PORTAL_BASE_URL.rstrip("/") + reverse(
+                "talkover-hook", args=[env.ensure_webhook_key()])}
 
 
 @org_page(Role.ADMIN, ("POST",))

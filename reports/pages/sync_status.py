@@ -20,6 +20,7 @@ from sync import ledger
 from sync.models import RejectedRecord, SyncRun
 from sync.providers.talkover import incremental
 from sync.stream_names import Stream
+from sync.webhooks import rejections as webhook_rejections
 
 logger = logging.getLogger(__name__)
 RUNS_PER_STREAM = 10
@@ -64,6 +65,8 @@ def sync_status(request: HttpRequest, org_slug: str) -> HttpResponse:
         env.calls_disagree = disagree.get(env.pk, [])
         env.calls_reconciled_at = reconciled.get(env.pk)
         env.calls_plan = reconciliation_plan(env, now) if env.pk in reconciled else []
+        # Webhook deliveries the receiver refused (Talkover only): how many, the latest.
+        env.hooks_refused, env.hooks_refused_latest = webhook_rejections.summary(env.pk)
         streams = [(label, grouped.get((env.pk, value), [])) for value, label in Stream.choices]
         sections.append((env, [s for s in streams if s[1]], rejected.get(env.pk, []),
                          counts.get(env.pk, 0)))

@@ -1,7 +1,9 @@
 """The HTTP core every provider client uses: session, timeouts, budget, retries, errors.
 
 Retries: connection errors, timeouts, 5xx and unparseable 2xx bodies back off exponentially
-with full jitter; 429 waits `Retry-After` (capped). 401/403/404/422 are never retried.
+with full jitter; 429 waits `Retry-After` (capped). Every answer's `X-RateLimit-*` headers go
+to the token's budget (`RequestBudget.observe`), which holds requests back while the upstream
+says its window is spent. 401/403/404/422 are never retried.
 Logging names the method, path and query only: the token lives in a session header and is
 never formatted into any message. Redirects are never followed, and every answer has a total
 deadline and a decompressed size cap (`sync.providers.transport`); nothing of a body is ever
@@ -180,6 +182,8 @@ class HttpClient:
             try:
                 body = send(self.session, "GET", url, limits, params=params, path=path,
                             where=f"GET /{path.lstrip('/')}", timeout=self.timeout)
+                if self.budget is not None:
+                    self.budget.observe(body.resp.headers)  # Talkover's X-RateLimit-* pace us too
             except requests.RequestException as exc:
                 # The exception text may carry the URL (never headers); keep only its class.
                 last = UpstreamError(f"GET /{path.lstrip('/')}: {type(exc).__name__}", path=path)

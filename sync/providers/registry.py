@@ -18,6 +18,7 @@ from sync.providers.origins import streams as origins
 from sync.providers.origins.client import OriginsClient
 from sync.providers.talkover import streams as talkover
 from sync.providers.talkover.client import TalkoverClient
+from sync.providers.talkover.hinted import sync_hinted_calls
 from sync.run_context import RunContext
 
 
@@ -27,6 +28,8 @@ class ProviderAdapter:
 
     client_class: type[HttpClient]
     streams: dict[str, Callable[[RunContext], None]]
+    # A webhook round of the calls stream, given what the deliveries named (Talkover only).
+    hinted_calls: Callable[..., None] | None = None
 
     @property
     def stream_names(self) -> list[str]:
@@ -50,7 +53,7 @@ ADAPTERS: dict[str, ProviderAdapter] = {
         "agents": talkover.sync_agents,
         "calls": talkover.sync_calls,
         "callback_days": talkover.sync_callback_days,
-    }),
+    }, hinted_calls=sync_hinted_calls),
     Provider.ORIGINS: ProviderAdapter(OriginsClient, {
         "agents": origins.sync_agents,
         "calls": origins.sync_calls,

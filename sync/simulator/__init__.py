@@ -184,6 +184,10 @@ Spec: comma-separated ``KEY=VALUE`` items, whitespace ignored, each key at most 
     revoke=N          revoke each token after its N-th successful (2xx) request
     ratelimit=N[:W]   per token at most N requests per rolling W wall-clock seconds (def. 60);
                       beyond: 429 with Retry-After = seconds until a slot frees
+                      (without it a token is counted within 100,000 a window). Every
+                      Talkover answer to a known token carries X-RateLimit-Limit,
+                      X-RateLimit-Remaining (after this request) and X-RateLimit-Reset
+                      (epoch seconds when the oldest counted request leaves the window)
     only=PREFIX[|PREFIX...]   faults touch only paths under these prefixes
     seed=INT          seed of the fault generators (default: the ``seed`` argument of
                       ``Faults.parse``; the ``sim.faults = "..."`` setter,

@@ -6,6 +6,7 @@ body; then success accounting (revocation counter, insert trigger).
 """
 from __future__ import annotations
 
+import math
 import re
 import time
 from typing import Protocol
@@ -156,6 +157,20 @@ def respond(sim: Host, method: str, path: str, query_string: str,
 
     faults = sim.faults
     in_scope = faults.applies(path)
+    resp = _answer(sim, faults, in_scope, token, env, vendor, route, body, query_string)
+    if vendor == TALKOVER:
+        # Talkover sends its rate limit on every answer (`Reset`: epoch seconds).
+        quota = faults.quota(token, time.monotonic(), time.time())
+        resp.headers += [("X-RateLimit-Limit", str(quota.limit)),
+                         ("X-RateLimit-Remaining", str(quota.remaining)),
+                         ("X-RateLimit-Reset", str(math.ceil(quota.reset_at)))]
+    return resp
+
+
+def _answer(sim: Host, faults: Faults, in_scope: bool, token: str, env: str, vendor: str,
+            route: tuple[str, str | None], body: bytes, query_string: str) -> Response:
+    """An authenticated request's answer: rate limit, faults, the endpoint, tampering."""
+    posting = route[0] == "agent_webhooks"
     decision = None
     if in_scope:
         retry = faults.admit(token, time.monotonic())

@@ -25,6 +25,18 @@ class Decision(NamedTuple):
 
 NO_FAULT = Decision(0.0, None, False)
 
+# Without a `ratelimit` fault the token is on a custom plan this large (per window): it is
+# still counted and sent in the headers, as Talkover sends them on every answer.
+DEFAULT_PLAN_LIMIT = 100_000
+
+
+class Quota(NamedTuple):
+    """What `X-RateLimit-*` say of a token's window after a request."""
+
+    limit: int
+    remaining: int
+    reset_at: float  # epoch seconds when the oldest request leaves the window
+
 
 @dataclass
 class Faults:
@@ -165,17 +177,30 @@ class Faults:
         return Decision(delay, error, r["truncate"] < self.truncate)
 
     def admit(self, token: str, now: float) -> int | None:
-        """Rate limit: None if admitted, else the Retry-After seconds until a slot frees."""
-        if not self.ratelimit:
-            return None
+        """Rate limit: None if admitted (and counted), else the Retry-After seconds until a
+        slot frees. Every token is counted, within `DEFAULT_PLAN_LIMIT` without the fault."""
+        limit = self.ratelimit or DEFAULT_PLAN_LIMIT
         with self._lock:
-            window = self._windows.setdefault(token, deque())
-            while window and window[0] <= now - self.ratelimit_window:
-                window.popleft()
-            if len(window) >= self.ratelimit:
+            window = self._window(token, now)
+            if len(window) >= limit:
                 return max(1, math.ceil(window[0] + self.ratelimit_window - now))
             window.append(now)
             return None
+
+    def quota(self, token: str, now: float, wall: float) -> Quota:
+        """The token's limit, what is left of it and when it resets (`wall`: epoch now)."""
+        limit = self.ratelimit or DEFAULT_PLAN_LIMIT
+        with self._lock:
+            window = self._window(token, now)
+            oldest = window[0] if window else now
+            return Quota(limit, max(0, limit - len(window)),
+                         wall + oldest + self.ratelimit_window - now)
+
+    def _window(self, token: str, now: float) -> deque[float]:
+        window = self._windows.setdefault(token, deque())
+        while window and window[0] <= now - self.ratelimit_window:
+            window.popleft()
+        return window
 
     def succeeded(self, token: str) -> bool:
         """Count a successful request; True when the token must now be revoked."""

@@ -4,12 +4,16 @@ Talkover does not document its payload nor the name of its signature header, so 
 read (bounded) only to check its HMAC-SHA256 when the environment has a signing secret, and
 is then dropped: what changed is learnt by reading today's calls through the API, as any
 sync does. The URL's key is per environment and unguessable; an unknown key is a 404, a
-missing signature a 401, a wrong one a 403, a body over `MAX_BODY_BYTES` a 413.
+missing signature a 401, a wrong one a 403, a body over `MAX_BODY_BYTES` a 413 (a chunked
+body, without Content-Length, is read within the same cap). A signed delivery received
+again within `REPLAY_SECONDS` (same body, same signature) is answered 200 and triggers
+nothing. Refusals are counted per environment for the sync page (`rejections`).
 
 Coalescing: the first event queues one targeted sync (`sync.webhook_sync`) and marks it
 queued; events until that run starts ride on it, events during it make it run once more
 (see `sync.tasks.webhook_sync`). So a burst of events costs one or two runs, each within the
-token's shared request budget like any sync.
+webhooks' share of the token's request budget (`sync.webhooks.pacing`). The call a signed
+delivery names is kept as a hint of what to read (`sync.webhooks.hints`).
 """
 from __future__ import annotations
 
@@ -26,6 +30,7 @@ from django.views.decorators.http import require_POST
 from portal.models import Environment, Provider
 from portal.tasks_client import QueueUnavailable, TaskNotAvailable, enqueue
 from sync.cache_errors import CACHE_ERRORS
+from sync.webhooks import hints, rejections
 
 logger = logging.getLogger("sync.webhooks")
 
@@ -36,6 +41,9 @@ SIGNATURE_HEADERS = ("X-Talkover-Signature", "X-Webhook-Signature", "X-Signature
                      "X-Hub-Signature-256")
 # How long a queued run absorbs new events before a lost queue message stops mattering.
 QUEUED_SECONDS = 120
+# A signed delivery seen again (same body and signature) within this is a replay: answered
+# 200, it triggers nothing.
+REPLAY_SECONDS = 600
 
 
 def queued_key(env_id: int) -> str:
@@ -61,15 +69,37 @@ def _sent_signature(request: HttpRequest) -> str | None:
 
 
 def _read_body(request: HttpRequest) -> bytes | None:
-    """The raw body, or None when it is over MAX_BODY_BYTES (never read whole)."""
+    """The raw body, or None when it is over MAX_BODY_BYTES (never read whole).
+
+    A chunked body comes without Content-Length (the server has removed the framing):
+    Django would read it as empty, so it is read from the server's stream itself, still at
+    most MAX_BODY_BYTES + 1 bytes."""
+    length = request.META.get("CONTENT_LENGTH")
     try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        declared = int(length) if length else None
     except ValueError:
-        declared = 0
-    if declared > MAX_BODY_BYTES:
+        declared = None
+    if declared is not None and declared > MAX_BODY_BYTES:
         return None
-    body = request.read(MAX_BODY_BYTES + 1)
+    stream = request if declared is not None else request.META.get("wsgi.input")
+    body = b""
+    while stream is not None and len(body) <= MAX_BODY_BYTES:
+        chunk = stream.read(MAX_BODY_BYTES + 1 - len(body))
+        if not chunk:
+            break
+        body += chunk
     return None if len(body) > MAX_BODY_BYTES else body
+
+
+def _replayed(env_id: int, sent: str, body: bytes) -> bool:
+    """Whether this signature and body were received (and queued) in the last
+    REPLAY_SECONDS; a delivery Talkover retries after a failure is not one."""
+    return cache.get(_seen_key(env_id, sent, body)) is not None
+
+
+def _seen_key(env_id: int, sent: str, body: bytes) -> str:
+    digest = hashlib.sha256(sent.lower().encode() + b"\0" + body).hexdigest()
+    return f"sync:hook:seen:{env_id}:{digest}"
 
 
 def _answer(status: int, message: str) -> JsonResponse:
@@ -80,31 +110,50 @@ def _answer(status: int, message: str) -> JsonResponse:
 @require_POST
 def talkover_hook(request: HttpRequest, key: str) -> HttpResponse:
     """Check the event, then queue (or join) a sync of the environment's calls of today."""
-    env = Environment.objects.filter(webhook_key=key, provider=Provider.TALKOVER).exclude(
+    env = Environment.objects.filter(webhook_key=key).exclude(
         webhook_key="").first() if len(key) <= 64 else None
-    if env is None:
+    if env is None or env.provider != Provider.TALKOVER:
+        if env is not None:
+            rejections.record(env.pk, 404)
         return _answer(404, "Unknown webhook address.")
     body = _read_body(request)
     if body is None:
+        rejections.record(env.pk, 413)
         return _answer(413, f"The body is over {MAX_BODY_BYTES} bytes.")
     secret = env.get_webhook_secret()
+    sent = _sent_signature(request) if secret else None
     if secret:
-        sent = _sent_signature(request)
         if sent is None:
+            rejections.record(env.pk, 401)
             return _answer(401, "A signature (HMAC-SHA256 of the body) is required.")
         if not hmac.compare_digest(sent.lower(), signature(secret, body)):
+            rejections.record(env.pk, 403)
             return _answer(403, "The signature does not match the body.")
+    try:
+        if sent is not None and _replayed(env.pk, sent, body):
+            return _answer(200, "Already received; nothing more to do.")
+    except CACHE_ERRORS as exc:
+        logger.warning("webhook for environment %s: replay not checked (%s)", env.pk,
+                       type(exc).__name__)
+        return _answer(503, "Received, but it could not be checked now; send it again later.")
     if not env.sync_enabled or not env.has_token or env.last_synced_at is None:
         # Paused, disconnected or never synced: the schedule (or the first back-fill) owns it.
         return _answer(202, "Received; this environment does not sync on webhooks now.")
     try:
+        # Signed, the call it names is a hint of what to read (never data); unsigned, none.
+        hints.push(env.pk, hints.parse(body) if secret else None)
         cache.set(event_key(env.pk), time.time(), timeout=3600)
-        if not cache.add(queued_key(env.pk), 1, timeout=QUEUED_SECONDS):
-            return _answer(202, "Received; joined the sync already queued.")
-        enqueue("sync.webhook_sync", env.pk)
+        joined = not cache.add(queued_key(env.pk), 1, timeout=QUEUED_SECONDS)
+        if not joined:
+            enqueue("sync.webhook_sync", env.pk)
+        if sent is not None:
+            # Once queued or joined: a delivery retried after a 503 is not a replay.
+            cache.set(_seen_key(env.pk, sent, body), 1, timeout=REPLAY_SECONDS)
     except (*CACHE_ERRORS, QueueUnavailable, TaskNotAvailable) as exc:
         logger.warning("webhook for environment %s not queued (%s)", env.pk,
                        type(exc).__name__)
         return _answer(503, "Received, but the sync could not be queued; the schedule will "
                             "pick the change up.")
+    if joined:
+        return _answer(202, "Received; joined the sync already queued.")
     return _answer(202, "Received; a sync of today's calls is queued.")

@@ -305,6 +305,12 @@ CACHE_DOORS = {
                                 "schedule picks the change up",
     "sync/tasks.py": "the webhook run's coalescing marks (sync.webhook_sync): a failure "
                      "fails that run, the schedule picks the change up",
+    "sync/webhooks/hints.py": "what deliveries named, inside the receiver's and the webhook "
+                              "run's guarded calls (503 / a failed run)",
+    "sync/webhooks/pacing.py": "when the next webhook round may start: a failure fails that "
+                               "run, the schedule picks the change up",
+    "sync/webhooks/rejections.py": "refused deliveries for the sync page: its atomic "
+                                   "counter, through redis_guard.optional (skipped when sick)",
 }
 
 

@@ -60,5 +60,9 @@ class Command(BaseCommand):
                                    "Nothing was saved (--no-check skips the test).")
             self.stderr.write(f"Connection test: {result.message}")
         env.save()
+        secret = env.first_webhook_secret()
         audit.record("environment.created", organization=org, target=env, provider=provider)
+        if secret:
+            # Shown once, here (standard output stays the new id, for scripts).
+            self.stderr.write(f"Webhook signing secret (shown only now): {secret}")
         self.stdout.write(str(env.pk))

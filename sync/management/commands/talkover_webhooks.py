@@ -29,9 +29,9 @@ class Command(BaseCommand):
         if env.provider != Provider.TALKOVER:
             raise CommandError(f"Environment {env.pk} is not a Talkover environment; only "
                                f"Talkover sends webhooks.")
-        if options["new_secret"]:
-            secret = env.new_webhook_secret()
-            env.save(update_fields=["webhook_secret_ciphertext", "webhook_secret_hint"])
+        if options["new_secret"] or (options["register"] and not env.webhook_secret_hint):
+            # Registering signs every delivery: a secret made for it is shown, never silent.
+            secret = env.replace_webhook_secret()
             self.stdout.write(f"New signing secret (shown once): {secret}")
         url = hook_url(env, options["base_url"])
         self.stdout.write(f"Webhook URL: {url}")

@@ -1,0 +1,126 @@
+"""A webhook round: the calls deliveries named, read through the API, and the hot days' heads.
+
+The hot-day refresh (`talkover.hot_days`) finds the calls that moved by one status listing
+per open status: three or more requests a run whatever changed. A round triggered by
+webhooks knows better (`sync.webhooks.hints`): the calls that ended are named. So it reads
+
+1. the heads of the hot days (page 1, and further pages only while they hold new calls):
+   new calls, and every named call created since the last head, which is most of them;
+2. the named calls the mirror holds open, where they now sit (`HotWindow.fetch`: a page of a
+   final status's listing when two or more sit in it, else one search by SID);
+3. a named call neither holds (an SID the body gave): one search by that SID over the hot
+   days, at most `MAX_SEARCHES` a round; the rest wait for the next round, twice at most.
+
+The body only chose what to read: every value written comes from the API. What a round does
+not read (open calls nobody named, the lookback) stays the schedule's: the ledger and the
+coverage mark are left as they were.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from django.db.models import Q
+
+from sync import quarantine
+from sync.models import Call
+from sync.providers.talkover import incremental
+from sync.providers.talkover.call_rows import AgentIndex, page_calls, store_calls
+from sync.providers.talkover.hot_window import (
+    NON_FINAL,
+    SEARCH_PER_PAGE,
+    HotWindow,
+    OpenCall,
+    Written,
+    item_key,
+)
+from sync.rollups import local_days_for_utc_day, refresh_rollups
+from sync.run_context import RunContext
+from sync.webhooks.hints import Hint
+
+MAX_SEARCHES = 5
+MAX_TRIES = 2
+
+
+def sync_hinted_calls(ctx: RunContext, hints: list[Hint],
+                      put_back: Callable[[Hint], None]) -> None:
+    """One webhook round over the hot days for `hints`; unplaced hints go to `put_back`."""
+    env = ctx.environment
+    cursor = ctx.cursor()
+    oldest = date.fromisoformat(cursor["oldest"])
+    days = [d for d in incremental.hot_days(ctx.now) if d >= oldest]
+    agents = AgentIndex(ctx)
+    dirty = set(cursor.get("hot_dirty", []))
+
+    def write(items: list[Any]) -> Written:
+        out = Written(0)
+        for day, part in _by_day(items, days[-1]).items():
+            calls, refused = page_calls(ctx, agents, part, day)
+            with ctx.page_transaction():
+                counts = store_calls(ctx, day, calls, refused)
+                ids = [c["external_id"] for c in calls]
+                quarantine.clear(ctx, day=day, upstream_id__in=ids)
+                if counts.changed and day.isoformat() not in dirty:
+                    # Marked with the rows: a killed round's rollups are the next run's.
+                    dirty.add(day.isoformat())
+                    cursor["hot_dirty"] = sorted(dirty)
+                    ctx.save_cursor(cursor)
+                ctx.record(counts)
+            out.changed += counts.changed
+            out.created += counts.created
+            out.ids.update(ids)
+        return out
+
+    window = HotWindow(ctx, days, write, cursor.get("unfound", []))
+    window.heads()
+    named = Call.objects.filter(environment=env).filter(
+        Q(external_id__in=[h.id for h in hints if h.id]) |
+        Q(sid__in=[h.sid for h in hints if h.sid and not h.id]))
+    known = {i: (sid, at, status) for i, sid, at, status in
+             named.values_list("external_id", "sid", "started_at", "status")}
+    by_sid = {sid: i for i, (sid, _, _) in known.items() if sid}
+    window.fetch(sorted((OpenCall(i, sid, at, status) for i, (sid, at, status) in known.items()
+                         if status in NON_FINAL and i not in window.state
+                         and window.start <= at < window.end),
+                        key=lambda c: c.key, reverse=True))
+    searched = 0
+    for hint in hints:
+        call_id = hint.id or by_sid.get(hint.sid, "")
+        sid, at, status = known.get(call_id, (hint.sid, None, ""))
+        if call_id in window.state or (status and status not in NON_FINAL):
+            continue  # read this round, or final already: nothing left to read
+        if sid and searched < MAX_SEARCHES:
+            # Outside the hot days (a late status), or not placed where it should sit.
+            searched += 1
+            first, last = (at.date(), at.date()) if at else (days[0], days[-1])
+            page = window.ctx.client.calls_listing(first, last, 1, SEARCH_PER_PAGE, search=sid)
+            window.requests["search"] += 1
+            written = write(page.items)
+            if call_id in written.ids or any(
+                    isinstance(i, dict) and i.get("sid") == sid for i in page.items):
+                continue
+        if hint.tries + 1 < MAX_TRIES:
+            put_back(Hint(hint.id, hint.sid, hint.tries + 1))
+        else:
+            ctx.note("unplaced", hint.id or hint.sid)
+    ctx.note("hinted", f"{len(hints)} calls named; {window.summary()}")
+    with ctx.page_transaction():
+        if dirty:
+            local: set[date] = set()
+            for day in dirty:
+                local |= local_days_for_utc_day(date.fromisoformat(day),
+                                                env.organization.tzinfo)
+            refresh_rollups(env, local)
+            ctx.bump_data_version()
+        cursor.pop("hot_dirty", None)
+        ctx.save_cursor(cursor)
+
+
+def _by_day(items: list[Any], fallback: date) -> dict[date, list[Any]]:
+    """Items by the UTC day they were created (a listing over two hot days mixes them)."""
+    groups: dict[date, list[Any]] = {}
+    for item in items:
+        keyed = item_key(item)
+        groups.setdefault(keyed[0][0].date() if keyed else fallback, []).append(item)
+    return groups
