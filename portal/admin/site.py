@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _lazy
 
 from portal.auth.login_forms import AdminLoginForm
 from portal.bounds import ID_MAX
+from portal.tenancy import context as tenant_context
 
 # The largest primary key PostgreSQL's bigint holds; a larger "id" matches nothing.
 _MAX_PK = 2**63 - 1
@@ -132,6 +133,11 @@ class SwitchboardAdminSite(admin.AdminSite):
         return ids is None or bool(ids)
 
     def admin_view(self, view, cacheable: bool = False):
+        """Every admin page: staff without an owner/admin role refused, bad input a 400, and
+        the rest served (and rendered) inside the admin's tenant context
+        (`portal.admin.base.admin_context`)."""
+        from portal.admin.base import admin_context
+
         inner = super().admin_view(view, cacheable)
 
         def guarded(request: HttpRequest, *args, **kwargs):
@@ -146,7 +152,9 @@ class SwitchboardAdminSite(admin.AdminSite):
                 if message:
                     return HttpResponseBadRequest(message,
                                                   content_type="text/plain; charset=utf-8")
-            return inner(request, *args, **kwargs)
+            ctx = admin_context(request)
+            with tenant_context.using(ctx):
+                return tenant_context.finish(ctx, inner(request, *args, **kwargs))
 
         guarded.__dict__.update(inner.__dict__)
         return guarded

@@ -22,7 +22,9 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllow
 from django.utils.translation import gettext as _
 
 from portal.models import Environment, Membership, Organization, Role
+from portal.tenancy import context as tenant_context
 from portal.tenancy import registry as tenancy
+from portal.tenancy.context import TenantContext
 
 
 def organizations_for_user(user) -> QuerySet[Organization]:
@@ -105,6 +107,13 @@ class Tenant:
         filtered on their own `environment_id` column with these (`portal.tenancy.registry`)."""
         return list(self.environments.values_list("pk", flat=True))
 
+    @cached_property
+    def context(self) -> TenantContext:
+        """The request's tenant context (`portal.tenancy.context`): this organisation, and
+        its environment ids once this request has read them."""
+        return TenantContext(organizations=frozenset((self.organization.pk,)),
+                             known_environment_ids=lambda: self.__dict__.get("environment_ids"))
+
     def scoped(self, model: type[models.Model]) -> QuerySet:
         """`model`'s rows of this organisation, as the tenancy registry says it reaches it
         (any app's model: each app registers its own, so this module imports no other)."""
@@ -144,8 +153,11 @@ def org_page(min_role: str = Role.VIEWER, methods: tuple[str, ...] = READ_METHOD
                 return HttpResponseNotAllowed(allowed)
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
-            request.tenant = resolve_tenant(request.user, org_slug, min_role)
-            return view(request, *args, org_slug=org_slug, **kwargs)
+            request.tenant = tenant = resolve_tenant(request.user, org_slug, min_role)
+            ctx = tenant.context
+            with tenant_context.using(ctx):
+                response = view(request, *args, org_slug=org_slug, **kwargs)
+                return tenant_context.finish(ctx, response)
 
         wrapper.org_page = True  # the URL-resolver test checks every org URL has it
         wrapper.allowed_methods = allowed

@@ -25,12 +25,15 @@ from django.db.models import QuerySet
 from rest_framework import permissions, viewsets
 
 from portal.models import Membership, Role
+from portal.tenancy import context as tenant_context
 from portal.tenancy import registry as tenancy
 from portal.tenancy.access import organizations_for_user
+from portal.tenancy.context import TenantContext
+from portal.tenancy.protect import protected_names
 
-# What only TenantScopedViewSet defines (see the module docstring).
-PROTECTED = ("get_queryset", "filter_queryset", "get_object", "get_permissions",
-             "check_permissions", "check_object_permissions", "initial", "permission_classes")
+# What a view may set or define itself; every other name TenantScopedViewSet defines is
+# its own (see the module docstring and `protected_names`).
+HOOKS = ("write_role", "safely_permission_classes", "dangerously_override")
 
 
 class RoleWritePermission(permissions.BasePermission):
@@ -66,7 +69,7 @@ class TenantScopedViewSet(viewsets.GenericViewSet):
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
-        for name in PROTECTED:
+        for name in protected_names(TenantScopedViewSet, HOOKS):
             owner = next(klass for klass in cls.__mro__ if name in vars(klass))
             if owner is not TenantScopedViewSet and name not in cls.dangerously_override:
                 raise TypeError(
@@ -87,7 +90,12 @@ class TenantScopedViewSet(viewsets.GenericViewSet):
 
     # --- protected -----------------------------------------------------------------------
     def _organizations(self) -> QuerySet:
-        return organizations_for_user(self.request.user)
+        """The caller's organisations: the tenant context's own queryset (a subquery), so
+        what the base scopes to it is covered by the context without a second filter."""
+        ctx = tenant_context.current()
+        if ctx is not None and isinstance(ctx.organizations, QuerySet):
+            return ctx.organizations
+        return organizations_for_user(self.request.user).across_organizations()
 
     def _overridden(self, hook: str) -> bool:
         return getattr(type(self), hook) is not getattr(TenantScopedViewSet, hook)
@@ -119,4 +127,23 @@ class TenantScopedViewSet(viewsets.GenericViewSet):
         super().check_object_permissions(request, obj)
 
     def initial(self, request, *args, **kwargs) -> None:
+        """Authenticate, then set the tenant context (the caller's organisations) for the
+        rest of the request: permissions, the handler, its serializers; reset when the
+        response is finalized."""
+        request.user  # noqa: B018 - authenticates (a failure is DRF's 401, as before)
+        organizations = organizations_for_user(request.user).across_organizations()
+        self._tenant_token = tenant_context.enter(
+            TenantContext(organizations=organizations, door="api"))
         super().initial(request, *args, **kwargs)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        token, self._tenant_token = getattr(self, "_tenant_token", None), None
+        if token is not None:
+            # The browsable API renders forms from querysets: render inside the context.
+            if getattr(response, "accepted_renderer", None) is not None and \
+                    response.accepted_renderer.format == "api":
+                response.render()
+            tenant_context.leave(token)
+        return response
+
