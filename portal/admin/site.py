@@ -137,6 +137,7 @@ class SwitchboardAdminSite(admin.AdminSite):
         the rest served (and rendered) inside the admin's tenant context
         (`portal.admin.base.admin_context`)."""
         from portal.admin.base import admin_context
+        from portal.tenancy.access import not_found_outside_the_tenant
 
         inner = super().admin_view(view, cacheable)
 
@@ -153,7 +154,7 @@ class SwitchboardAdminSite(admin.AdminSite):
                     return HttpResponseBadRequest(message,
                                                   content_type="text/plain; charset=utf-8")
             ctx = admin_context(request)
-            with tenant_context.using(ctx):
+            with tenant_context.using(ctx), not_found_outside_the_tenant():
                 return tenant_context.finish(ctx, inner(request, *args, **kwargs))
 
         guarded.__dict__.update(inner.__dict__)

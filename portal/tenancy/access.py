@@ -10,12 +10,13 @@ is too low gets a 403.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property, wraps
 
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db import models
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
@@ -139,6 +140,16 @@ def resolve_tenant(user, slug: str, min_role: str = Role.VIEWER) -> Tenant:
     return Tenant(organization=membership.organization, membership=membership)
 
 
+@contextmanager
+def not_found_outside_the_tenant() -> Iterator[None]:
+    """A row the tenant context hid (`Model.objects.get(pk=<another tenant's id>)`) is a 404,
+    as another tenant's object is everywhere, not a 500."""
+    try:
+        yield
+    except ObjectDoesNotExist as exc:
+        raise Http404(_("Not found.")) from exc
+
+
 def org_page(min_role: str = Role.VIEWER, methods: tuple[str, ...] = READ_METHODS):
     """Decorate every organisation page (URL kwarg `org_slug`): login, then the tenant is
     resolved once and set on `request.tenant` (404 non-member, 403 below `min_role`), and
@@ -155,7 +166,7 @@ def org_page(min_role: str = Role.VIEWER, methods: tuple[str, ...] = READ_METHOD
                 return redirect_to_login(request.get_full_path())
             request.tenant = tenant = resolve_tenant(request.user, org_slug, min_role)
             ctx = tenant.context
-            with tenant_context.using(ctx):
+            with tenant_context.using(ctx), not_found_outside_the_tenant():
                 response = view(request, *args, org_slug=org_slug, **kwargs)
                 return tenant_context.finish(ctx, response)
 

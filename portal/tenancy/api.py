@@ -21,8 +21,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import ClassVar
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import QuerySet
-from rest_framework import permissions, viewsets
+from rest_framework import exceptions, permissions, viewsets
 
 from portal.models import Membership, Role
 from portal.tenancy import context as tenant_context
@@ -33,7 +34,9 @@ from portal.tenancy.protect import protected_names
 
 # What a view may set or define itself; every other name TenantScopedViewSet defines is
 # its own (see the module docstring and `protected_names`).
-HOOKS = ("write_role", "safely_permission_classes", "dangerously_override")
+# (`handle_exception`: a view may adjust an error's response after super(); a hidden row
+# stays a 404 there, and without super() it is a 500 — closed either way.)
+HOOKS = ("write_role", "safely_permission_classes", "dangerously_override", "handle_exception")
 
 
 class RoleWritePermission(permissions.BasePermission):
@@ -127,23 +130,38 @@ class TenantScopedViewSet(viewsets.GenericViewSet):
         super().check_object_permissions(request, obj)
 
     def initial(self, request, *args, **kwargs) -> None:
-        """Authenticate, then set the tenant context (the caller's organisations) for the
-        rest of the request: permissions, the handler, its serializers; reset when the
-        response is finalized."""
-        request.user  # noqa: B018 - authenticates (a failure is DRF's 401, as before)
+        """DRF's initial steps; its authentication sets the tenant context (below)."""
+        super().initial(request, *args, **kwargs)
+
+    def perform_authentication(self, request) -> None:
+        """Authenticate (within `initial()`, after content negotiation, before permissions),
+        then set the tenant context — the caller's organisations — for the rest of the
+        request: permissions, the handler, its serializers; `dispatch` resets it."""
+        super().perform_authentication(request)
         organizations = organizations_for_user(request.user).across_organizations()
         self._tenant_token = tenant_context.enter(
             TenantContext(organizations=organizations, door="api"))
-        super().initial(request, *args, **kwargs)
+
+    def dispatch(self, request, *args, **kwargs):
+        self._tenant_token = None
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        finally:
+            if self._tenant_token is not None:
+                tenant_context.leave(self._tenant_token)
+                self._tenant_token = None
+
+    def handle_exception(self, exc):
+        """A row the tenant context hid (`Model.objects.get(pk=<another tenant's id>)` in an
+        action) is a 404, as another tenant's object is everywhere, not a 500."""
+        if isinstance(exc, ObjectDoesNotExist):
+            exc = exceptions.NotFound()
+        return super().handle_exception(exc)
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
-        token, self._tenant_token = getattr(self, "_tenant_token", None), None
-        if token is not None:
-            # The browsable API renders forms from querysets: render inside the context.
-            if getattr(response, "accepted_renderer", None) is not None and \
-                    response.accepted_renderer.format == "api":
-                response.render()
-            tenant_context.leave(token)
+        if getattr(self, "_tenant_token", None) is not None and getattr(
+                getattr(response, "accepted_renderer", None), "format", None) == "api":
+            response.render()  # the browsable API renders forms from querysets: inside
         return response
 

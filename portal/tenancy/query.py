@@ -25,6 +25,9 @@ from django.apps import apps
 from django.db.models import Q
 from django.db.models.sql import Query
 
+from portal.tenancy import context
+from portal.tenancy.reach import TenantRequired, reach
+
 __all__ = ["ACROSS", "RELATED", "TenantQuery", "closed", "context_filter"]
 
 
@@ -57,8 +60,6 @@ class TenantQuery(Query):
 
 
 def _needs_filter(query: Query):
-    from portal.tenancy import context
-
     ctx = context.current()
     if ctx is None or ctx.every_organization or getattr(query, "combinator", None):
         return None  # no context; or a union, whose parts are compiled (and scoped) apiece
@@ -88,12 +89,10 @@ def _organizations(ctx) -> list[int] | object:
 def context_filter(model, ctx) -> Q:
     """The condition that limits `model`'s rows to the context's organisations (one column
     of `model`'s own table; see the module docstring)."""
-    from portal.tenancy import registry
-
     try:
-        how = registry.reach(model)
+        how = reach(model)
     except LookupError:
-        raise registry.TenantRequired(
+        raise TenantRequired(
             f"{model._meta.label} is read inside a tenant context ({ctx.door}) but the "
             "tenancy registry does not say whose it is") from None
     organizations = _organizations(ctx)
