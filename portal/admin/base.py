@@ -16,9 +16,14 @@ not even by superusers.
 Using it (e.g. in `reports/admin.py`): `class ReportSubscriptionAdmin(TenantAdminMixin,
 admin.ModelAdmin)`. How a model reaches its organisation is the tenancy registry's
 (`portal.tenancy.registry`, filled by each app), as for pages and the API. The mixin's
-`get_queryset` and `get_object` are its own, checked when a subclass is created (a mixin
-listed first cannot win either): an admin narrows or annotates its rows with
-`safely_narrow_queryset(request, queryset)`, and the scope is applied after it.
+methods are its own — every name it defines but the permission and audit hooks (`HOOKS`),
+checked when a subclass is created (a mixin listed first cannot win either): an admin
+narrows or annotates its rows with `safely_narrow_queryset(request, queryset)`, and the
+scope is applied after it.
+
+Every admin view runs inside the admin's tenant context (`admin_context`, set by the site's
+view wrapper, `portal.admin.site`): a form field, filter or template that reads
+`Model.objects` itself still gets only the administered organisations' rows.
 """
 from __future__ import annotations
 

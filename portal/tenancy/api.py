@@ -11,7 +11,15 @@ order of its bases, so a mixin listed first cannot win either:
 - `get_object`: through both (another tenant's object is a 404), then the object
   permission;
 - permissions: authenticated, and writes need `write_role` in the object's organisation;
-  `safely_permission_classes` adds checks (all must pass), never removes these.
+  `safely_permission_classes` adds checks (all must pass), never removes these;
+- the tenant context (`portal.tenancy.context`): set once the caller is authenticated (in
+  `initial()`), reset when `dispatch` ends; inside it a careless `Model.objects` read in a
+  `list()` or an `@action` is scoped to the caller's organisations (another tenant's row:
+  `DoesNotExist`, answered 404 by `handle_exception`).
+
+Every name this class defines is its own (checked when a subclass is created), but the
+hooks: `safely_…`, `dangerously_override`, `write_role` and `handle_exception` (which must
+call super()).
 
 The escape hatch for the rare exception is `dangerously_override = {"name": "why"}` on the
 class: greppable, and it names the reason.
@@ -159,9 +167,14 @@ class TenantScopedViewSet(viewsets.GenericViewSet):
         return super().handle_exception(exc)
 
     def finalize_response(self, request, response, *args, **kwargs):
+        """A streamed body (a CSV export) is produced inside the tenant context, and the
+        browsable API, which renders forms from querysets, is rendered inside it now."""
         response = super().finalize_response(request, response, *args, **kwargs)
-        if getattr(self, "_tenant_token", None) is not None and getattr(
-                getattr(response, "accepted_renderer", None), "format", None) == "api":
-            response.render()  # the browsable API renders forms from querysets: inside
+        if getattr(self, "_tenant_token", None) is None:
+            return response
+        if getattr(response, "streaming", False):
+            return tenant_context.finish(tenant_context.current(), response)
+        if getattr(getattr(response, "accepted_renderer", None), "format", None) == "api":
+            response.render()
         return response
 

@@ -21,11 +21,16 @@ the named door `across_organizations()` for the readers that legitimately read e
 organisation (the sync, workers, a superuser in the admin). `StrictTenantQuerySet` is the
 default manager of the models the sync and Django's auth never read (saved views,
 invitations, alert rules, events and banner dismissals, summary subscriptions and
-deliveries): read without one of those doors it raises `TenantRequired` instead of answering
-every organisation's rows, so the workers that judge every rule and send every summary say
-`across_organizations()` where they do. The mirror and the tenancy core (organisations,
-environments, memberships, tokens, the audit log) keep a permissive default: the sync's write
-path, authentication and Django's own machinery read them without a request.
+deliveries): read without one of those doors outside a request it raises `TenantRequired`
+instead of answering every organisation's rows, so the workers that judge every rule and send
+every summary say `across_organizations()` where they do. The mirror and the tenancy core
+(organisations, environments, memberships, tokens, the audit log) keep a permissive default
+outside a request: the sync's write path, authentication and Django's own machinery read them.
+
+Inside a request every one of these managers fails closed: its queries are `TenantQuery`s
+(`portal.tenancy.query`), scoped to the request's tenant context (`portal.tenancy.context`)
+when compiled unless a door here already scoped them to organisations the context covers
+(a door records what it scoped to on the query) or they say `across_organizations()`.
 """
 from __future__ import annotations
 

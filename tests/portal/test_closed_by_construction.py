@@ -195,7 +195,8 @@ def test_inside_a_context_every_read_is_the_organisations(org_a, org_b, env_a, e
         # Subqueries, unions, OR-ed querysets, updates and deletes are scoped too.
         assert not Environment.objects.for_organization(org_a).annotate(
             b=Exists(Call.objects.filter(pk=call_b.pk))).get().b
-        union = Call.objects.filter(pk=call_a.pk).union(Call.objects.filter(pk=call_b.pk))
+        union = Call.objects.filter(pk=call_a.pk).order_by().union(
+            Call.objects.filter(pk=call_b.pk).order_by())
         assert [c.pk for c in union] == [call_a.pk]
         either = Call.objects.for_organization(org_a) | Call.objects.filter(pk=call_b.pk)
         assert [c.pk for c in either] == [call_a.pk]
