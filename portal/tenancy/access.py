@@ -29,9 +29,11 @@ from portal.tenancy.context import TenantContext
 
 
 def organizations_for_user(user) -> QuerySet[Organization]:
+    """Every organisation `user` is a member of — also inside one organisation's page (its
+    switcher lists the others): scoped by the memberships, declared across organisations."""
     if not getattr(user, "is_authenticated", False):
         return Organization.objects.none()
-    return Organization.objects.filter(memberships__user=user)
+    return Organization.objects.across_organizations().filter(memberships__user=user)
 
 
 def environments_for_user(user) -> QuerySet[Environment]:

@@ -106,7 +106,7 @@ class TenantScopedViewSet(viewsets.GenericViewSet):
         ctx = tenant_context.current()
         if ctx is not None and isinstance(ctx.organizations, QuerySet):
             return ctx.organizations
-        return organizations_for_user(self.request.user).across_organizations()
+        return organizations_for_user(self.request.user)
 
     def _overridden(self, hook: str) -> bool:
         return getattr(type(self), hook) is not getattr(TenantScopedViewSet, hook)
@@ -146,7 +146,7 @@ class TenantScopedViewSet(viewsets.GenericViewSet):
         then set the tenant context — the caller's organisations — for the rest of the
         request: permissions, the handler, its serializers; `dispatch` resets it."""
         super().perform_authentication(request)
-        organizations = organizations_for_user(request.user).across_organizations()
+        organizations = organizations_for_user(request.user)
         self._tenant_token = tenant_context.enter(
             TenantContext(organizations=organizations, door="api"))
 

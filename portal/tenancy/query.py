@@ -83,7 +83,9 @@ def closed(query: Query) -> Query:
 def _organizations(ctx) -> list[int] | object:
     if isinstance(ctx.organizations, frozenset):
         return sorted(ctx.organizations)
-    return ctx.organizations.values("pk")
+    subquery = ctx.organizations.values("pk")
+    subquery.query.tenant_scope = ACROSS  # the context's own definition: not scoped again
+    return subquery
 
 
 def context_filter(model, ctx) -> Q:

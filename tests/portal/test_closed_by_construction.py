@@ -208,3 +208,11 @@ def test_inside_a_context_every_read_is_the_organisations(org_a, org_b, env_a, e
         assert Call.objects.across_organizations().count() == 2
     assert Call.objects.get(pk=call_b.pk).duration == 60
     assert Agent.objects.filter(pk=agent_b.pk).exists()
+
+
+def test_a_member_of_two_organisations_still_sees_both_in_the_switcher(client, cast, org_b):
+    from portal.models import Membership, Role
+
+    Membership.objects.create(user=cast["alice"], organization=org_b, role=Role.VIEWER)
+    body = _client(client, cast["alice"]).get("/o/org-a/settings/").content.decode()
+    assert 'href="/o/org-b/"' in body  # organizations_for_user: declared across, by membership
