@@ -17,7 +17,7 @@ from django.contrib.admin import helpers
 from django.contrib.admin.views.main import SEARCH_VAR
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.db import models
-from django.http import HttpRequest, HttpResponseBadRequest
+from django.http import Http404, HttpRequest, HttpResponseBadRequest
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
@@ -159,6 +159,22 @@ class SwitchboardAdminSite(admin.AdminSite):
 
         guarded.__dict__.update(inner.__dict__)
         return guarded
+
+    def get_urls(self):
+        """Django's own, but "view on site" (`r/<content type>/<id>/`): it reads the object
+        through the base manager, past the tenant context, and answered a different 404 for
+        an object that exists; staff get one 404 for any id (superusers: Django's view)."""
+        from django.contrib.contenttypes.views import shortcut
+        from django.urls import path
+
+        def view_on_site(request: HttpRequest, content_type_id, object_id):
+            if not (request.user.is_active and request.user.is_superuser):
+                raise Http404(_("Not found."))
+            return shortcut(request, content_type_id, object_id)
+
+        urls = [u for u in super().get_urls() if getattr(u, "name", None) != "view_on_site"]
+        return [path("r/<path:content_type_id>/<path:object_id>/",
+                     self.admin_view(view_on_site), name="view_on_site"), *urls]
 
     @staticmethod
     def input_problem(model_admin: admin.ModelAdmin, request: HttpRequest) -> str | None:

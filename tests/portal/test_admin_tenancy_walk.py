@@ -13,7 +13,10 @@ from pathlib import Path
 
 import pytest
 from django.contrib import admin
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from portal.admin.base import TenantAdminMixin
@@ -175,6 +178,14 @@ def test_history_and_object_urls(world, who, side):
             assert carol.get(_url(theirs, view)).status_code == 404, (model, view)
             assert carol.post(_url(theirs, view), {}).status_code == 404, (model, view)
         assert model._base_manager.filter(pk=theirs.pk).exists(), model
+        # "View on site" reads through the base manager, past the tenant context: staff get
+        # a 404 without the object being read at all (no existence oracle).
+        shortcut = reverse("admin:view_on_site", args=[
+            ContentType.objects.get_for_model(model).pk, theirs.pk])
+        with CaptureQueriesContext(connection) as read:
+            assert carol.get(shortcut).status_code == 404, model
+        assert not [q for q in read.captured_queries
+                    if f'"{model._meta.db_table}"."id" = {theirs.pk}' in q["sql"]], model
         history = carol.get(_url(mine, "history"))
         if history.status_code == 200:
             assert_clean(world, history.content.decode(), f"{model} history", side=side)
