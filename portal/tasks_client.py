@@ -26,6 +26,7 @@ from django.db import close_old_connections
 
 from portal import redis_guard
 from portal.celery import app
+from portal.tenancy import context as tenant_context
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +51,8 @@ def _registered(name: str):
 def _apply(task, args: tuple, kwargs: dict) -> EagerResult:
     # throw=False: a failing task is recorded by the task itself (e.g. its SyncRun); the
     # caller should not turn into a 500, exactly as with a real worker.
-    result = task.apply(args=args, kwargs=kwargs, throw=False)
+    with tenant_context.outside():  # a task never reads inside the request's tenant context
+        result = task.apply(args=args, kwargs=kwargs, throw=False)
     if result.failed():
         logger.warning("in-process task %s failed: %s", task.name, type(result.result).__name__)
     return result

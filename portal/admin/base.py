@@ -16,9 +16,14 @@ not even by superusers.
 Using it (e.g. in `reports/admin.py`): `class ReportSubscriptionAdmin(TenantAdminMixin,
 admin.ModelAdmin)`. How a model reaches its organisation is the tenancy registry's
 (`portal.tenancy.registry`, filled by each app), as for pages and the API. The mixin's
-`get_queryset` and `get_object` are its own, checked when a subclass is created (a mixin
-listed first cannot win either): an admin narrows or annotates its rows with
-`safely_narrow_queryset(request, queryset)`, and the scope is applied after it.
+methods are its own — every name it defines but the permission and audit hooks (`HOOKS`),
+checked when a subclass is created (a mixin listed first cannot win either): an admin
+narrows or annotates its rows with `safely_narrow_queryset(request, queryset)`, and the
+scope is applied after it.
+
+Every admin view runs inside the admin's tenant context (`admin_context`, set by the site's
+view wrapper, `portal.admin.site`): a form field, filter or template that reads
+`Model.objects` itself still gets only the administered organisations' rows.
 """
 from __future__ import annotations
 
@@ -35,13 +40,20 @@ from portal.admin.times import Zones, local_time_columns
 from portal.bounds import validate_storable
 from portal.models import Environment, Membership, Organization, Role
 from portal.tenancy import registry as tenancy
+from portal.tenancy.context import TenantContext
+from portal.tenancy.protect import protected_names
 
 # Roles whose holders may use the admin for their organisation.
 ADMIN_ROLES = (Role.OWNER, Role.ADMIN)
 _CACHE_ATTR = "_switchboard_admin_org_ids"
 _ENV_CACHE_ATTR = "_switchboard_admin_env_ids"
-# What only TenantAdminMixin defines (see the module docstring).
-PROTECTED = ("get_queryset", "get_object")
+# What an admin may set or define itself (narrowing permissions, audit details); every
+# other name TenantAdminMixin defines is its own (see the module docstring).
+HOOKS = ("read_only", "superuser_adds", "superuser_deletes", "secret_fields",
+         "dangerously_override", "has_tenant_access", "has_module_permission",
+         "has_view_permission", "has_change_permission", "has_add_permission",
+         "has_delete_permission", "save_model", "delete_model", "save_formset",
+         "_changed_fields")
 
 
 def administered_organization_ids(request: HttpRequest) -> list[int] | None:
@@ -75,6 +87,15 @@ def administered_environment_ids(request: HttpRequest) -> list[int] | None:
         )
         setattr(request, _ENV_CACHE_ATTR, cached)
     return cached
+
+
+def admin_context(request: HttpRequest) -> TenantContext:
+    """The admin's tenant context: the organisations the user administers (none for
+    anyone else, every one for a superuser), with their environment ids once read."""
+    organization_ids = administered_organization_ids(request)
+    return TenantContext(
+        organizations=None if organization_ids is None else frozenset(organization_ids),
+        known_environment_ids=lambda: getattr(request, _ENV_CACHE_ATTR, None), door="admin")
 
 
 def scope_queryset(queryset: QuerySet, request: HttpRequest) -> QuerySet:
@@ -113,15 +134,19 @@ class TenantAdminMixin:
     superuser_adds: bool = False
     superuser_deletes: bool = False
 
+    # {protected name: why this admin must define it}: the rare, named exception.
+    dangerously_override: dict[str, str] = {}
+
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
-        for name in PROTECTED:
+        for name in protected_names(TenantAdminMixin, HOOKS):
             owner = next(klass for klass in cls.__mro__ if name in vars(klass))
-            if owner is not TenantAdminMixin:
+            if owner is not TenantAdminMixin and name not in cls.dangerously_override:
                 raise TypeError(
                     f"{cls.__name__} must not override {name} ({owner.__name__} defines it; "
                     "list TenantAdminMixin first): tenant scoping lives in TenantAdminMixin. "
-                    "Use safely_narrow_queryset(request, queryset).")
+                    "Use safely_narrow_queryset(request, queryset) (or, for the rare "
+                    "exception, dangerously_override = {name: why}).")
 
     def safely_narrow_queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         """Narrow or annotate the rows (e.g. counts for a column); scoped again after it."""

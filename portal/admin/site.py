@@ -17,13 +17,14 @@ from django.contrib.admin import helpers
 from django.contrib.admin.views.main import SEARCH_VAR
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.db import models
-from django.http import HttpRequest, HttpResponseBadRequest
+from django.http import Http404, HttpRequest, HttpResponseBadRequest
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
 from portal.auth.login_forms import AdminLoginForm
 from portal.bounds import ID_MAX
+from portal.tenancy import context as tenant_context
 
 # The largest primary key PostgreSQL's bigint holds; a larger "id" matches nothing.
 _MAX_PK = 2**63 - 1
@@ -132,6 +133,12 @@ class SwitchboardAdminSite(admin.AdminSite):
         return ids is None or bool(ids)
 
     def admin_view(self, view, cacheable: bool = False):
+        """Every admin page: staff without an owner/admin role refused, bad input a 400, and
+        the rest served (and rendered) inside the admin's tenant context
+        (`portal.admin.base.admin_context`)."""
+        from portal.admin.base import admin_context
+        from portal.tenancy.access import not_found_outside_the_tenant
+
         inner = super().admin_view(view, cacheable)
 
         def guarded(request: HttpRequest, *args, **kwargs):
@@ -146,10 +153,28 @@ class SwitchboardAdminSite(admin.AdminSite):
                 if message:
                     return HttpResponseBadRequest(message,
                                                   content_type="text/plain; charset=utf-8")
-            return inner(request, *args, **kwargs)
+            ctx = admin_context(request)
+            with tenant_context.using(ctx), not_found_outside_the_tenant():
+                return tenant_context.finish(ctx, inner(request, *args, **kwargs))
 
         guarded.__dict__.update(inner.__dict__)
         return guarded
+
+    def get_urls(self):
+        """Django's own, but "view on site" (`r/<content type>/<id>/`): it reads the object
+        through the base manager, past the tenant context, and answered a different 404 for
+        an object that exists; staff get one 404 for any id (superusers: Django's view)."""
+        from django.contrib.contenttypes.views import shortcut
+        from django.urls import path
+
+        def view_on_site(request: HttpRequest, content_type_id, object_id):
+            if not (request.user.is_active and request.user.is_superuser):
+                raise Http404(_("Not found."))
+            return shortcut(request, content_type_id, object_id)
+
+        urls = [u for u in super().get_urls() if getattr(u, "name", None) != "view_on_site"]
+        return [path("r/<path:content_type_id>/<path:object_id>/",
+                     self.admin_view(view_on_site), name="view_on_site"), *urls]
 
     @staticmethod
     def input_problem(model_admin: admin.ModelAdmin, request: HttpRequest) -> str | None:

@@ -10,25 +10,30 @@ is too low gets a 403.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property, wraps
 
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db import models
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.utils.translation import gettext as _
 
 from portal.models import Environment, Membership, Organization, Role
+from portal.tenancy import context as tenant_context
 from portal.tenancy import registry as tenancy
+from portal.tenancy.context import TenantContext
 
 
 def organizations_for_user(user) -> QuerySet[Organization]:
+    """Every organisation `user` is a member of — also inside one organisation's page (its
+    switcher lists the others): scoped by the memberships, declared across organisations."""
     if not getattr(user, "is_authenticated", False):
         return Organization.objects.none()
-    return Organization.objects.filter(memberships__user=user)
+    return Organization.objects.across_organizations().filter(memberships__user=user)
 
 
 def environments_for_user(user) -> QuerySet[Environment]:
@@ -105,6 +110,13 @@ class Tenant:
         filtered on their own `environment_id` column with these (`portal.tenancy.registry`)."""
         return list(self.environments.values_list("pk", flat=True))
 
+    @cached_property
+    def context(self) -> TenantContext:
+        """The request's tenant context (`portal.tenancy.context`): this organisation, and
+        its environment ids once this request has read them."""
+        return TenantContext(organizations=frozenset((self.organization.pk,)),
+                             known_environment_ids=lambda: self.__dict__.get("environment_ids"))
+
     def scoped(self, model: type[models.Model]) -> QuerySet:
         """`model`'s rows of this organisation, as the tenancy registry says it reaches it
         (any app's model: each app registers its own, so this module imports no other)."""
@@ -130,6 +142,16 @@ def resolve_tenant(user, slug: str, min_role: str = Role.VIEWER) -> Tenant:
     return Tenant(organization=membership.organization, membership=membership)
 
 
+@contextmanager
+def not_found_outside_the_tenant() -> Iterator[None]:
+    """A row the tenant context hid (`Model.objects.get(pk=<another tenant's id>)`) is a 404,
+    as another tenant's object is everywhere, not a 500."""
+    try:
+        yield
+    except ObjectDoesNotExist as exc:
+        raise Http404(_("Not found.")) from exc
+
+
 def org_page(min_role: str = Role.VIEWER, methods: tuple[str, ...] = READ_METHODS):
     """Decorate every organisation page (URL kwarg `org_slug`): login, then the tenant is
     resolved once and set on `request.tenant` (404 non-member, 403 below `min_role`), and
@@ -144,8 +166,11 @@ def org_page(min_role: str = Role.VIEWER, methods: tuple[str, ...] = READ_METHOD
                 return HttpResponseNotAllowed(allowed)
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
-            request.tenant = resolve_tenant(request.user, org_slug, min_role)
-            return view(request, *args, org_slug=org_slug, **kwargs)
+            request.tenant = tenant = resolve_tenant(request.user, org_slug, min_role)
+            ctx = tenant.context
+            with tenant_context.using(ctx), not_found_outside_the_tenant():
+                response = view(request, *args, org_slug=org_slug, **kwargs)
+                return tenant_context.finish(ctx, response)
 
         wrapper.org_page = True  # the URL-resolver test checks every org URL has it
         wrapper.allowed_methods = allowed

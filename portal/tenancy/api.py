@@ -11,7 +11,15 @@ order of its bases, so a mixin listed first cannot win either:
 - `get_object`: through both (another tenant's object is a 404), then the object
   permission;
 - permissions: authenticated, and writes need `write_role` in the object's organisation;
-  `safely_permission_classes` adds checks (all must pass), never removes these.
+  `safely_permission_classes` adds checks (all must pass), never removes these;
+- the tenant context (`portal.tenancy.context`): set once the caller is authenticated (in
+  `initial()`), reset when `dispatch` ends; inside it a careless `Model.objects` read in a
+  `list()` or an `@action` is scoped to the caller's organisations (another tenant's row:
+  `DoesNotExist`, answered 404 by `handle_exception`).
+
+Every name this class defines is its own (checked when a subclass is created), but the
+hooks: `safely_…`, `dangerously_override`, `write_role` and `handle_exception` (which must
+call super()).
 
 The escape hatch for the rare exception is `dangerously_override = {"name": "why"}` on the
 class: greppable, and it names the reason.
@@ -21,16 +29,22 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import ClassVar
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import QuerySet
-from rest_framework import permissions, viewsets
+from rest_framework import exceptions, permissions, viewsets
 
 from portal.models import Membership, Role
+from portal.tenancy import context as tenant_context
 from portal.tenancy import registry as tenancy
 from portal.tenancy.access import organizations_for_user
+from portal.tenancy.context import TenantContext
+from portal.tenancy.protect import protected_names
 
-# What only TenantScopedViewSet defines (see the module docstring).
-PROTECTED = ("get_queryset", "filter_queryset", "get_object", "get_permissions",
-             "check_permissions", "check_object_permissions", "initial", "permission_classes")
+# What a view may set or define itself; every other name TenantScopedViewSet defines is
+# its own (see the module docstring and `protected_names`).
+# (`handle_exception`: a view may adjust an error's response after super(); a hidden row
+# stays a 404 there, and without super() it is a 500 — closed either way.)
+HOOKS = ("write_role", "safely_permission_classes", "dangerously_override", "handle_exception")
 
 
 class RoleWritePermission(permissions.BasePermission):
@@ -66,7 +80,7 @@ class TenantScopedViewSet(viewsets.GenericViewSet):
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
-        for name in PROTECTED:
+        for name in protected_names(TenantScopedViewSet, HOOKS):
             owner = next(klass for klass in cls.__mro__ if name in vars(klass))
             if owner is not TenantScopedViewSet and name not in cls.dangerously_override:
                 raise TypeError(
@@ -87,6 +101,11 @@ class TenantScopedViewSet(viewsets.GenericViewSet):
 
     # --- protected -----------------------------------------------------------------------
     def _organizations(self) -> QuerySet:
+        """The caller's organisations: the tenant context's own queryset (a subquery), so
+        what the base scopes to it is covered by the context without a second filter."""
+        ctx = tenant_context.current()
+        if ctx is not None and isinstance(ctx.organizations, QuerySet):
+            return ctx.organizations
         return organizations_for_user(self.request.user)
 
     def _overridden(self, hook: str) -> bool:
@@ -119,4 +138,43 @@ class TenantScopedViewSet(viewsets.GenericViewSet):
         super().check_object_permissions(request, obj)
 
     def initial(self, request, *args, **kwargs) -> None:
+        """DRF's initial steps; its authentication sets the tenant context (below)."""
         super().initial(request, *args, **kwargs)
+
+    def perform_authentication(self, request) -> None:
+        """Authenticate (within `initial()`, after content negotiation, before permissions),
+        then set the tenant context — the caller's organisations — for the rest of the
+        request: permissions, the handler, its serializers; `dispatch` resets it."""
+        super().perform_authentication(request)
+        organizations = organizations_for_user(request.user)
+        self._tenant_token = tenant_context.enter(
+            TenantContext(organizations=organizations, door="api"))
+
+    def dispatch(self, request, *args, **kwargs):
+        self._tenant_token = None
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        finally:
+            if self._tenant_token is not None:
+                tenant_context.leave(self._tenant_token)
+                self._tenant_token = None
+
+    def handle_exception(self, exc):
+        """A row the tenant context hid (`Model.objects.get(pk=<another tenant's id>)` in an
+        action) is a 404, as another tenant's object is everywhere, not a 500."""
+        if isinstance(exc, ObjectDoesNotExist):
+            exc = exceptions.NotFound()
+        return super().handle_exception(exc)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        """A streamed body (a CSV export) is produced inside the tenant context, and the
+        browsable API, which renders forms from querysets, is rendered inside it now."""
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if getattr(self, "_tenant_token", None) is None:
+            return response
+        if getattr(response, "streaming", False):
+            return tenant_context.finish(tenant_context.current(), response)
+        if getattr(getattr(response, "accepted_renderer", None), "format", None) == "api":
+            response.render()
+        return response
+

@@ -21,85 +21,40 @@ the named door `across_organizations()` for the readers that legitimately read e
 organisation (the sync, workers, a superuser in the admin). `StrictTenantQuerySet` is the
 default manager of the models the sync and Django's auth never read (saved views,
 invitations, alert rules, events and banner dismissals, summary subscriptions and
-deliveries): read without one of those doors it raises `TenantRequired` instead of answering
-every organisation's rows, so the workers that judge every rule and send every summary say
-`across_organizations()` where they do. The mirror and the tenancy core (organisations,
-environments, memberships, tokens, the audit log) keep a permissive default: the sync's write
-path, authentication and Django's own machinery read them without a request.
+deliveries): read without one of those doors outside a request it raises `TenantRequired`
+instead of answering every organisation's rows, so the workers that judge every rule and send
+every summary say `across_organizations()` where they do. The mirror and the tenancy core
+(organisations, environments, memberships, tokens, the audit log) keep a permissive default
+outside a request: the sync's write path, authentication and Django's own machinery read them.
+
+Inside a request every one of these managers fails closed: its queries are `TenantQuery`s
+(`portal.tenancy.query`), scoped to the request's tenant context (`portal.tenancy.context`)
+when compiled unless a door here already scoped them to organisations the context covers
+(a door records what it scoped to on the query) or they say `across_organizations()`.
 """
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 
 from django.apps import apps
-from django.contrib.admin.utils import get_fields_from_path
 from django.db import models
 from django.db.models import QuerySet
+
+from portal.tenancy import context as tenant_context
+from portal.tenancy.query import ACROSS, RELATED, TenantQuery, closed
+from portal.tenancy.reach import (
+    VIA_ENVIRONMENT,
+    Reach,
+    TenantRequired,
+    path_of,
+    reach,
+    register,
+    registered,
+)
 
 __all__ = ["VIA_ENVIRONMENT", "Reach", "StrictTenantManager", "TenantManager", "TenantQuerySet",
            "TenantRequired", "across_organizations", "organization_of", "path_of", "reach",
            "register", "registered", "scope"]
-
-VIA_ENVIRONMENT = "environment__organization"
-
-
-class TenantRequired(LookupError):
-    """A tenant door was asked for rows without saying of which organisation(s)."""
-
-
-@dataclass(frozen=True)
-class Reach:
-    """How a model reaches its organisation: a foreign-key `path` to Organization, or
-    `members`, the path to the user whose memberships decide (many organisations)."""
-
-    path: str | None = None
-    members: str | None = None
-
-    @property
-    def via_environment(self) -> bool:
-        return self.path is not None and self.path.endswith(VIA_ENVIRONMENT)
-
-
-_REGISTRY: dict[type[models.Model], Reach] = {}
-
-
-def register(*models_: type[models.Model], path: str | None = None,
-             members: str | None = None) -> None:
-    """Declare how `models_` reach their organisation (exactly one of `path`, `members`).
-    A path is checked now: it must end at Organization."""
-    organization = apps.get_model("portal", "Organization")
-    if (path is None) == (members is None):
-        raise ValueError("give exactly one of path= or members=")
-    for model in models_:
-        if path not in (None, "pk"):
-            target = get_fields_from_path(model, path)[-1]
-            if target.related_model is not organization:
-                raise ValueError(f"{model._meta.label}.{path} does not reach Organization")
-        if path == "pk" and model is not organization:
-            raise ValueError("path='pk' is Organization's own")
-        _REGISTRY[model] = Reach(path=path, members=members)
-
-
-def registered() -> dict[type[models.Model], Reach]:
-    return dict(_REGISTRY)
-
-
-def reach(model: type[models.Model]) -> Reach:
-    try:
-        return _REGISTRY[model]
-    except KeyError:
-        raise LookupError(f"{model._meta.label} is not in the tenancy registry "
-                          "(portal/tenancy/registry.py): declare it in its app's "
-                          "AppConfig.ready") from None
-
-
-def path_of(model: type[models.Model]) -> str | None:
-    """The foreign-key path to Organization; None for a model of many organisations (or
-    one not registered: not tenant data)."""
-    found = _REGISTRY.get(model)
-    return found.path if found is not None else None
-
 
 Organizations = models.Model | int | Iterable[int] | QuerySet
 EnvironmentIds = Sequence[int] | Callable[[], Sequence[int]] | None
@@ -147,19 +102,23 @@ def scope(queryset: QuerySet, organizations: Organizations, *,
                                     environment_ids})
     else:
         scoped = queryset.filter(**{f"{how.path}__in": ids})
-    return _declared(scoped)
+    recorded = organizations if isinstance(organizations, QuerySet) else (
+        frozenset(ids) if isinstance(ids, list) else ids)
+    return _declared(scoped, recorded)
 
 
 def across_organizations(queryset: QuerySet) -> QuerySet:
     """The named door for readers of every organisation (the sync, workers, superusers in the
-    admin): the queryset as it is, declared unscoped on purpose."""
-    return _declared(queryset)
+    admin): the queryset as it is, declared unscoped on purpose — also inside a tenant
+    context, where it is the one way to read another organisation's rows."""
+    return _declared(queryset, ACROSS)
 
 
-def _declared(queryset: QuerySet) -> QuerySet:
+def _declared(queryset: QuerySet, scope_: object) -> QuerySet:
+    """Record on the query what a door scoped it to (`portal.tenancy.query`)."""
     if isinstance(queryset, TenantQuerySet):
         queryset = queryset._chain()
-        queryset._tenant_declared = True
+        queryset.query.tenant_scope = scope_
     return queryset
 
 
@@ -179,14 +138,70 @@ def organization_of(obj: models.Model) -> models.Model | None:
 
 
 class TenantQuerySet(QuerySet):
-    """A registered model's queryset with the tenant doors."""
+    """A registered model's queryset with the tenant doors; its query is a `TenantQuery`,
+    scoped to the tenant context when compiled (`portal.tenancy.query`)."""
 
-    _tenant_declared = False
+    def __init__(self, model=None, query=None, using=None, hints=None) -> None:
+        if query is None and model is not None:
+            query = TenantQuery(model)
+        super().__init__(model=model, query=query, using=using, hints=hints)
 
-    def _clone(self):
-        clone = super()._clone()
-        clone._tenant_declared = self._tenant_declared
+    @property
+    def tenant_scope(self) -> object:
+        return getattr(self.query, "tenant_scope", None)
+
+    def _closed(self) -> TenantQuerySet:
+        """This queryset scoped to the tenant context now (updates and deletes: Django
+        swaps their query's class, so the compile-time scope would not see them)."""
+        query = closed(self.query)
+        if query is self.query:
+            return self
+        clone = self._chain()
+        clone.query = query
         return clone
+
+    def update(self, **kwargs) -> int:
+        return super(TenantQuerySet, self._closed()).update(**kwargs)
+
+    def _update(self, values):
+        return super(TenantQuerySet, self._closed())._update(values)
+
+    def delete(self):
+        return super(TenantQuerySet, self._closed()).delete()
+
+    def _raw_delete(self, using):
+        return super(TenantQuerySet, self._closed())._raw_delete(using)
+
+    update.alters_data = True
+    _update.alters_data = True
+    _update.queryset_only = False
+    delete.alters_data = True
+    delete.queryset_only = True
+    _raw_delete.alters_data = True
+
+    def _combined_scope(self, other: QuerySet, either: bool) -> object:
+        mine, theirs = self.tenant_scope, getattr(other.query, "tenant_scope", None)
+        if either:  # AND: limited by whichever side was scoped
+            return mine if mine is not None else theirs
+        return mine if mine is theirs or mine == theirs else None  # OR: both, or neither
+
+    def __and__(self, other):
+        combined = super().__and__(other)
+        if isinstance(combined, TenantQuerySet):
+            combined.query.tenant_scope = self._combined_scope(other, either=True)
+        return combined
+
+    def __or__(self, other):
+        combined = super().__or__(other)
+        if isinstance(combined, TenantQuerySet):
+            combined.query.tenant_scope = self._combined_scope(other, either=False)
+        return combined
+
+    def __xor__(self, other):
+        combined = super().__xor__(other)
+        if isinstance(combined, TenantQuerySet):
+            combined.query.tenant_scope = self._combined_scope(other, either=False)
+        return combined
 
     def for_organization(self, organization: models.Model | int | None) -> QuerySet:
         """This organisation's rows (an Organization or its id); no organisation (None,
@@ -213,7 +228,7 @@ class StrictTenantQuerySet(TenantQuerySet):
     """
 
     def _require_scope(self) -> None:
-        if not self._tenant_declared:
+        if self.tenant_scope is None and tenant_context.current() is None:
             raise TenantRequired(
                 f"{self.model.__name__} rows are read through a tenant door: "
                 f".for_organization(org), request.tenant.scoped(...), the API base or the "
@@ -250,6 +265,10 @@ class StrictTenantQuerySet(TenantQuerySet):
         self._require_scope()
         return super().delete()
 
+    update.alters_data = True
+    delete.alters_data = True
+    delete.queryset_only = True
+
 
 class TenantManager(models.Manager.from_queryset(TenantQuerySet)):
     """`objects` of a registered model. A related manager (`org.saved_views`, `rule.events`)
@@ -258,7 +277,7 @@ class TenantManager(models.Manager.from_queryset(TenantQuerySet)):
     def get_queryset(self) -> QuerySet:
         queryset = super().get_queryset()
         if getattr(self, "core_filters", None) is not None:  # a related manager
-            queryset._tenant_declared = True
+            queryset.query.tenant_scope = RELATED
         return queryset
 
 

@@ -29,7 +29,16 @@ from portal.models import (
 from portal.tenancy.access import READ_METHODS
 from portal.tenancy.api import TenantScopedViewSet
 from reports.models import ReportSubscription
-from tests.support.routes import Route, all_routes, concrete, org_routes
+from tests.support.routes import (
+    ID_PARAMS,
+    Route,
+    all_routes,
+    concrete,
+    fill,
+    org_routes,
+    params_of,
+    sample_values,
+)
 
 WRITES = ("post", "put", "patch", "delete")
 
@@ -190,3 +199,148 @@ def test_role_below_the_page_is_403_non_member_404(rich_world, role, status):
     client.force_login(rich_world.users["carol"])
     assert client.get("/o/org-a/settings/members/").status_code == 404
     assert client.get("/o/no-such-org/").status_code == 404
+
+
+# --- the real attack: one's own organisation's slug, the other organisation's ids ----------
+
+# Each member of the cast: their own organisation's slug, and whose ids they try (0: A, 1: B).
+ATTACKERS = {"alice": ("org-a", 1), "bob": ("org-a", 1), "carol": ("org-b", 0)}
+
+
+def _body(response) -> str:
+    if getattr(response, "streaming", False):
+        return b"".join(response.streaming_content).decode(errors="replace")
+    return response.content.decode(errors="replace")
+
+
+def attack_answer(route: Route, who: str, method: str) -> set[int] | None:
+    """The answer to a member asking, under their own slug, for the other organisation's
+    object: 404 (405 where the route takes no such method; 403 where their role is below
+    the page's, or the write's, checked before any lookup); None where only 5xx and leaks
+    are checked."""
+    if getattr(route.callback, "org_page", False):
+        if method.upper() not in route.callback.allowed_methods:
+            return {405}
+        if who == "bob" and route.callback.min_role != Role.VIEWER:
+            return {403}
+        return {403, 404} if who == "bob" and method != "get" else {404}
+    cls = _tenant_viewset(route)
+    if cls is not None:
+        if method not in getattr(route.callback, "actions", {}):
+            return {405}
+        return {403} if who == "bob" and method != "get" else {404}
+    if route.path.startswith("admin/") and re.search(r"object_id>/(change|history|delete)/$",
+                                                     route.path):
+        return {403} if who == "bob" else {404}
+    return None  # e.g. the admin's old object URL: a redirect to the change page
+
+
+def _methods(route: Route) -> list[str]:
+    """GET, and the writes the route takes (a write it refuses is a 405 before any lookup:
+    `test_read_only_pages_answer_405_to_writes`)."""
+    if getattr(route.callback, "org_page", False):
+        return [m.lower() for m in route.callback.allowed_methods if m in ("GET", "POST")]
+    actions = getattr(route.callback, "actions", None)
+    if actions is not None:
+        return [m for m in ("get", "delete") if m in actions]
+    return ["get", "post"]
+
+
+def _admin_route_of_the_world(world, route: Route) -> bool:
+    match = re.match(r"admin/(\w+)/(\w+)/", route.path)
+    return bool(match) and any((m._meta.app_label, m._meta.model_name) == match.groups()
+                               for m in world.pairs)
+
+
+def _id_routes(world) -> list[Route]:
+    routes = []
+    for route in all_routes():
+        params = set(params_of(route))
+        if not params & ID_PARAMS:
+            continue
+        if route.path.startswith("admin/") and not _admin_route_of_the_world(world, route):
+            continue  # Django's users and groups, axes: superusers only
+        routes.append(route)
+    return routes
+
+
+@pytest.mark.parametrize("who", sorted(ATTACKERS))
+def test_the_other_organisations_ids_under_ones_own_slug_are_404(rich_world, who):
+    """Every URL pattern with an id — pages, API, admin object pages, exports — asked by
+    each member of the cast in their own organisation's slug with the other organisation's
+    ids: the one answer above, never a 5xx, never a name or number of the other
+    organisation; and nothing of it changes (writes included)."""
+    slug, theirs = ATTACKERS[who]
+    world = rich_world
+    client = Client(raise_request_exception=False)
+    before = org_a_state(world), _org_b_state(world)
+    failures, tried = [], 0
+    for route in _id_routes(world):
+        url = fill(route, sample_values(world, route, side=theirs, slug=slug))
+        for method in _methods(route):
+            client.force_login(world.users[who])
+            response = getattr(client, method)(url)
+            expected = attack_answer(route, who, method)
+            tried += expected == {404}
+            if response.status_code >= 500 or (
+                    expected is not None and response.status_code not in expected):
+                failures.append((method, url, response.status_code, f"expected {expected}"))
+            leaked = [m for m in world.markers_of[theirs] if m in _body(response)]
+            if leaked:
+                failures.append((method, url, response.status_code, leaked))
+    assert not failures, failures
+    assert tried > (10 if who == "bob" else 80)
+    assert (org_a_state(world), _org_b_state(world)) == before
+
+
+@pytest.mark.parametrize("who", ["alice", "carol"])  # bob: alice's slug and ids, her pages
+def test_drill_links_and_exports_with_the_other_organisations_ids_show_nothing_of_it(
+        rich_world, who):
+    """Every page and report that reads ids from its query (drill links, CSV exports, the
+    reports API) asked with the other organisation's environment and agent: a 4xx or a page
+    without them, never a 5xx or a name of the other organisation."""
+    slug, theirs = ATTACKERS[who]
+    world = rich_world
+    foreign = world.samples[theirs]
+    client = Client(raise_request_exception=False)
+    client.force_login(world.users[who])
+    queries = [{"environment": foreign["env"]},
+               {"env": foreign["env"], "agent": foreign["agent_ext"],
+                "agent_id": foreign["agent_ext"]},
+               {"env": foreign["env"], "format": "csv", "table": "calls"}]
+    failures, tried = [], 0
+    for route in all_routes():
+        if set(params_of(route)) - {"org_slug"} or route.path.startswith("admin/"):
+            continue
+        if not (getattr(route.callback, "org_page", False) or _tenant_viewset(route)):
+            continue
+        if getattr(route.callback, "org_page", False) and \
+                "GET" not in route.callback.allowed_methods:
+            continue
+        url = fill(route, sample_values(world, route, side=theirs, slug=slug))
+        for query in queries:
+            response = client.get(url, query)
+            tried += 1
+            if response.status_code >= 500:
+                failures.append((url, query, response.status_code))
+            if (route.name or "").startswith("report") and list(query) == ["environment"] \
+                    and response.status_code != 404:
+                failures.append((url, query, response.status_code, "expected 404"))
+            leaked = [m for m in world.markers_of[theirs] if m in _body(response)]
+            if leaked:
+                failures.append((url, query, response.status_code, leaked))
+    assert not failures, failures
+    assert tried > 30
+
+
+def _org_b_state(world) -> dict:
+    org_b = world.env_b.organization
+    return {
+        "members": list(Membership.objects.filter(organization=org_b).values().order_by("pk")),
+        "envs": list(Environment.objects.filter(organization=org_b).values().order_by("pk")),
+        "subs": list(ReportSubscription.objects.for_organization(org_b).values()),
+        "invitations": list(Invitation.objects.for_organization(org_b).values()),
+        "tokens": list(ApiToken.objects.filter(user=world.users["carol"]).values()),
+        "objects": {m._meta.label: m._base_manager.filter(pk=b.pk).exists()
+                    for m, (_, b) in world.pairs.items()},
+    }

@@ -1,8 +1,9 @@
 """Every registered model admin walked as carol — staff owner of org B — with org A's data
 present: changelists, every filter-sidebar and date-hierarchy link, autocomplete answers,
 history, every action's result. No org A name, slug, environment name, username or object
-id appears anywhere; every org A object URL is a 404. Staff viewers and analysts get 403 on
-`/admin/`, and what a staff owner may do is exactly the README's table.
+id appears anywhere; every org A object URL is a 404. Autocomplete and object URLs are also
+tried the other way round, as alice (staff owner of A) with org B's ids. Staff viewers and
+analysts get 403 on `/admin/`, and what a staff owner may do is exactly the README's table.
 """
 from __future__ import annotations
 
@@ -12,7 +13,10 @@ from pathlib import Path
 
 import pytest
 from django.contrib import admin
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from portal.admin.base import TenantAdminMixin
@@ -31,33 +35,37 @@ def _changelist(model) -> str:
     return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
 
 
-def org_a_markers(world) -> list[str]:
-    org_a = world.env_a.organization
-    names = [org_a.name, org_a.slug, world.env_a.name, "alice", "bob", "Weekly org-a"]
-    names += [str(a) for a, b in world.pairs.values() if str(a) != str(b)]
+def org_a_markers(world, side: int = 0) -> list[str]:
+    """Org A's names (side 1: org B's) that the other organisation's staff must never see."""
+    env = (world.env_a, world.env_b)[side]
+    org = env.organization
+    people = ("alice", "bob") if side == 0 else ("carol",)
+    names = [org.name, org.slug, env.name, *people, f"Weekly {org.slug}"]
+    names += [str(pair[side]) for pair in world.pairs.values() if str(pair[0]) != str(pair[1])]
     return sorted(set(names))
 
 
-def org_a_links(world) -> list[str]:
-    """Every org A object URL and every filter that names an org A id."""
-    links = [_url(a) for a, _ in world.pairs.values()]
+def org_a_links(world, side: int = 0) -> list[str]:
+    """Every org A (side 1: org B) object URL and every filter that names one of its ids."""
+    env = (world.env_a, world.env_b)[side]
+    links = [_url(pair[side]) for pair in world.pairs.values()]
     # Named by the field they filter on: a bare `__id__exact=<pk>` also matched carol's own
     # agent whenever its id happened to equal org A's environment's.
-    links += [f"environment__id__exact={world.env_a.pk}&",
-              f"organization__id__exact={world.env_a.organization.pk}&"]
+    links += [f"environment__id__exact={env.pk}&",
+              f"organization__id__exact={env.organization.pk}&"]
     return links
 
 
 RANDOM_VALUES = re.compile(r'(name="csrfmiddlewaretoken" value|nonce)="[^"]*"')
 
 
-def assert_clean(world, body: str, where: str, links: bool = True) -> None:
-    """Random per-request values (CSRF token, CSP nonce) are dropped first: a token may
-    happen to contain "bob"."""
+def assert_clean(world, body: str, where: str, links: bool = True, side: int = 0) -> None:
+    """No org A (side 1: org B) name or link in `body`. Random per-request values (CSRF
+    token, CSP nonce) are dropped first: a token may happen to contain "bob"."""
     text = html.unescape(RANDOM_VALUES.sub("", body))
-    leaked = [m for m in org_a_markers(world) if m in text]
+    leaked = [m for m in org_a_markers(world, side) if m in text]
     if links:  # off where the request itself names an org A id (echoed in its own links)
-        leaked += [link for link in org_a_links(world) if link in text + "&"]
+        leaked += [link for link in org_a_links(world, side) if link in text + "&"]
     assert not leaked, (where, leaked)
 
 
@@ -119,9 +127,15 @@ def test_date_hierarchy_drilldown(world, carol_client):
             assert_clean(world, page.content.decode(), f"{model} {params}")
 
 
-def test_autocomplete_answers(world, carol_client):
-    carol = carol_client
-    """Every foreign key of every admin model whose target admin can search, any term."""
+# Each staff owner and the organisation whose ids they try: carol (B) org A's, alice (A) B's.
+INTRUDERS = [("carol", 0), ("alice", 1)]
+
+
+@pytest.mark.parametrize("who,side", INTRUDERS)
+def test_autocomplete_answers(world, who, side):
+    """Every foreign key of every admin model whose target admin can search, any term: no
+    option of the other organisation."""
+    carol = world.client(who)
     tried = 0
     for source in admin.site._registry:
         for field in source._meta.get_fields():
@@ -142,26 +156,40 @@ def test_autocomplete_answers(world, carol_client):
                 if response.status_code == 200:
                     tried += 1
                     results = response.json()["results"]
-                    a_obj = world.pairs.get(field.related_model, (None,))[0]
+                    a_obj = world.pairs.get(field.related_model, (None, None))[side]
                     ids = {r["id"] for r in results}
                     assert a_obj is None or str(a_obj.pk) not in ids or \
                         field.related_model._meta.model_name == "user", (source, field.name)
-                    assert_clean(world, response.content.decode(), f"{source} {field.name}")
+                    assert_clean(world, response.content.decode(), f"{source} {field.name}",
+                                 side=side)
     assert tried >= 4
 
 
-def test_history_and_object_urls(world, carol_client):
-    carol = carol_client
-    for model, (obj_a, obj_b) in world.pairs.items():
+@pytest.mark.parametrize("who,side", INTRUDERS)
+def test_history_and_object_urls(world, who, side):
+    """The other organisation's object URLs are a 404 (and a POST changes nothing); one's
+    own history names nothing of the other."""
+    carol = world.client(who)
+    for model, pair in world.pairs.items():
         if model not in admin.site._registry:
             continue
+        theirs, mine = pair[side], pair[1 - side]
         for view in ("change", "history", "delete"):
-            assert carol.get(_url(obj_a, view)).status_code == 404, (model, view)
-            assert carol.post(_url(obj_a, view), {}).status_code == 404, (model, view)
-        history = carol.get(_url(obj_b, "history"))
+            assert carol.get(_url(theirs, view)).status_code == 404, (model, view)
+            assert carol.post(_url(theirs, view), {}).status_code == 404, (model, view)
+        assert model._base_manager.filter(pk=theirs.pk).exists(), model
+        # "View on site" reads through the base manager, past the tenant context: staff get
+        # a 404 without the object being read at all (no existence oracle).
+        shortcut = reverse("admin:view_on_site", args=[
+            ContentType.objects.get_for_model(model).pk, theirs.pk])
+        with CaptureQueriesContext(connection) as read:
+            assert carol.get(shortcut).status_code == 404, model
+        assert not [q for q in read.captured_queries
+                    if f'"{model._meta.db_table}"."id" = {theirs.pk}' in q["sql"]], model
+        history = carol.get(_url(mine, "history"))
         if history.status_code == 200:
-            assert_clean(world, history.content.decode(), f"{model} history")
-    assert_clean(world, carol.get(reverse("admin:index")).content.decode(), "index")
+            assert_clean(world, history.content.decode(), f"{model} history", side=side)
+    assert_clean(world, carol.get(reverse("admin:index")).content.decode(), "index", side=side)
 
 
 def test_every_action_result(world, carol_client):

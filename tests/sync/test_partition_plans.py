@@ -157,3 +157,19 @@ def test_a_rollup_refresh_and_an_alert_read_the_months_of_their_span(history):
     with CaptureQueriesContext(connection) as captured:
         assert figures("answer_rate", [history.pk], span).calls > 0
     assert_pruned(call_queries(captured), months_between(span.start, span.end))
+
+
+def test_a_careless_read_inside_a_tenant_context_still_prunes(history):
+    """The tenant context's own condition (`environment_id IN (subquery)`,
+    portal/tenancy/query.py) leaves the month pruning to the range."""
+    from portal.tenancy import context as tenant_context
+    from portal.tenancy.context import TenantContext
+
+    first = datetime(2026, 7, 1, tzinfo=UTC)
+    ctx = TenantContext(organizations=frozenset({history.organization_id}))
+    with tenant_context.using(ctx), CaptureQueriesContext(connection) as captured:
+        list(Call.objects.filter(started_at__gte=first,
+                                 started_at__lt=first + timedelta(days=20)))
+    sqls = call_queries(captured)
+    assert all('"portal_environment"' in sql for sql in sqls)  # the context's subquery
+    assert_pruned(sqls, {date(2026, 7, 1)})

@@ -1,0 +1,15 @@
+"""What a tenant base class keeps to itself: the class-creation check of the API base
+(`portal.tenancy.api`) and the admin base (`portal.admin.base`) covers every name the base
+defines, so a method added to a base later is protected without anyone remembering to list
+it; subclasses extend through `safely_…` hooks and the few names each base lists as hooks."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+def protected_names(base: type, hooks: Iterable[str]) -> list[str]:
+    """Every name `base` defines but dunders, `safely_…` / `dangerously_…` hooks and `hooks`."""
+    allowed = set(hooks)
+    return [name for name in vars(base)
+            if not (name.startswith("__") or name.startswith(("safely_", "dangerously_"))
+                    or name in allowed)]
