@@ -344,13 +344,18 @@ def _link(environment: Environment, t: dict[str, Any],
 
 # --- the funnel's outbound side per UTC day ------------------------------------------------
 
-def utc_days_within(local_days: Iterable[date], tz) -> list[date]:
-    """The UTC days whose every local day is among `local_days` (refreshed with them)."""
-    from sync.rollups import local_days_for_utc_day
+def utc_days_overlapping(local_days: Iterable[date], tz) -> list[date]:
+    """The UTC days that overlap these local days: a local day's rollups are refreshed once
+    every UTC day it overlaps was written (`sync.call_writer`), so those UTC days are whole
+    then, and counting them again from the calls is exact."""
+    from sync.rollups import local_day_bounds
 
-    local = set(local_days)
-    near = {d + timedelta(days=k) for d in local for k in (-1, 0, 1)}
-    return sorted(d for d in near if local_days_for_utc_day(d, tz) <= local)
+    out: set[date] = set()
+    for day in local_days:
+        start, end = local_day_bounds(day, tz)
+        first, last = utc_day(start), utc_day(end - timedelta(microseconds=1))
+        out |= {first + timedelta(days=i) for i in range((last - first).days + 1)}
+    return sorted(out)
 
 
 def refresh_outbound_days(environment: Environment, days: Sequence[date]) -> None:

@@ -17,7 +17,7 @@ from functools import cache
 from django.db import connection, transaction
 
 from portal.models import Environment, Provider
-from sync.callback_links import refresh_outbound_days, utc_days_within
+from sync.callback_links import refresh_outbound_days, utc_days_overlapping
 from sync.models import AgentDayRollup, Call, CallRollup, QualityDayRollup
 from sync.models.core import (
     ANSWERED_STATUSES,
@@ -207,7 +207,7 @@ def refresh_rollups(environment: Environment, local_days: Iterable[date]) -> int
             refresh_quality(environment, days)
         else:
             # The callback funnel's outbound side, per UTC day (sync.callback_links).
-            refresh_outbound_days(environment, utc_days_within(days, tz))
+            refresh_outbound_days(environment, utc_days_overlapping(days, tz))
     return len(new_rows)
 
 

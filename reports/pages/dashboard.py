@@ -15,7 +15,14 @@ from portal.tenancy.access import org_page
 from reports import exports
 from reports.call_filter import OUTCOME_LABELS
 from reports.coverage_notes import comparison_note
-from reports.drill import CALLBACKS_WHY_NOT, OUTCOMES, Door, Drill, outcome_count, series_doors
+from reports.drill import (
+    OUTCOMES,
+    Door,
+    Drill,
+    callbacks_drill,
+    outcome_count,
+    series_doors,
+)
 from reports.pages.coverage import coverage_context
 from reports.pages.page_cache import PageBody, PageFrame, lazy_context
 from reports.pages.params import scope_from_request
@@ -51,13 +58,14 @@ class Kpi:
         return "up" if good else "down"
 
 
-def _kpis(calls, callbacks, drill: Drill) -> list[Kpi]:
+def _kpis(calls, callbacks, drill: Drill, back: Drill) -> list[Kpi]:
     t, d, c, cd = calls.totals, calls.deltas, callbacks.totals, callbacks.deltas
     n, cn = comparison_note(calls.comparison), comparison_note(callbacks.comparison)
     # Rates and durations are figures of the connected calls: their door lists those.
     every = drill.door(t.total)
     answered = drill.door(t.answered, outcome="answered")
-    why = CALLBACKS_WHY_NOT
+    # Callback figures open their calls through the stored links (`back`: UTC days, no
+    # call filters, reports.drill.callbacks_drill).
     return [
         Kpi(_("Calls"), t.total, "count", d.get("total"), note=n, door=every),
         Kpi(_("Answer rate"), t.answer_rate, "rate", d.get("answer_rate"), note=n,
@@ -67,11 +75,11 @@ def _kpis(calls, callbacks, drill: Drill) -> list[Kpi]:
         Kpi(_("Average duration"), t.talk_time_avg, "seconds", d.get("talk_time_avg"), note=n,
             door=answered),
         Kpi(_("Callbacks received"), c.received, "count", cd.get("received"), note=cn,
-            why_not=why),
+            door=back.door(c.received, callback="received", utc=True)),
         Kpi(_("Callback answer rate"), c.answer_rate, "rate", cd.get("answer_rate"), note=cn,
-            why_not=why),
+            door=back.door(c.answered, callback="received", outcome="answered", utc=True)),
         Kpi(_("Unmatched callbacks"), c.unmatched, "count", cd.get("unmatched"), False, cn,
-            why_not=why),
+            door=back.door(c.unmatched, callback="unmatched", utc=True)),
     ]
 
 
@@ -238,7 +246,7 @@ def _body_context(slug: str, scope) -> dict:
     drill = Drill(slug, scope)  # one resolved base for every link of the page
     return {
         "calls": calls, "callbacks": callbacks, "drill": drill,
-        "kpis": _kpis(calls, callbacks, drill),
+        "kpis": _kpis(calls, callbacks, drill, callbacks_drill(slug, scope)),
         "chart_data": _chart_data(calls, callbacks, drill),
         "breakdowns": _breakdown(calls, drill),
         "heatmap": heatmap, "top_agents": calls.agents[:10], "hours": range(24),

@@ -74,3 +74,50 @@ def test_a_day_that_differs_says_so_with_both_figures(synced, alice, api_client_
     received = summary["series"][0]["received"]
     assert fields["received"] == (received, 999)
     assert any(f.startswith("by_source:") for f in fields)
+
+
+def _count_in_explorer(client, url: str) -> int:
+    """How many calls the explorer lists behind a door (its total line)."""
+    page = client.get(url)
+    assert page.status_code == 200
+    return page.context["page"].paginator.count
+
+
+def test_pages_draw_the_funnel_and_every_step_opens_exactly_its_calls(synced, alice, client):
+    sim, env = synced
+    org = env.organization
+    client.force_login(alice)
+    query = {"start": sim.start_date.isoformat(), "end": sim.today.isoformat()}
+    page = client.get(f"/o/{org.slug}/callbacks/", query)
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Callback funnel" in html and "Not linked" not in html
+    steps = page.context["steps"]
+    assert [s.count for s in steps][2] == page.context["funnel"].totals.received > 0
+    for step in steps:
+        assert _count_in_explorer(client, step.door.url) == step.count, step.label
+    # The dashboard's callback cards open their calls too ("Not linked" is gone).
+    board = client.get(f"/o/{org.slug}/", query)
+    assert "Not linked" not in board.content.decode()
+    cards = {str(k.label): k for k in board.context["kpis"]}
+    received = cards["Callbacks received"].door
+    # The same door as the funnel's step (counted above), and the vendor's figure agrees.
+    assert (received.url, received.calls) == (steps[2].door.url, steps[2].count)
+    # A callback's page names the call it answers, and that call's page the callback.
+    link = CallbackLink.objects.filter(environment=env).exclude(source_external_id="").first()
+    from sync.models import Call
+
+    callback = Call.objects.get(environment=env, external_id=link.callback_external_id)
+    source = Call.objects.get(environment=env, external_id=link.source_external_id)
+    html = client.get(f"/o/{org.slug}/calls/{callback.pk}/").content.decode()
+    assert "Callback of" in html and f"/calls/{source.pk}/" in html
+    html = client.get(f"/o/{org.slug}/calls/{source.pk}/").content.decode()
+    assert "Called back after" in html and f"/calls/{callback.pk}/" in html
+    # "Callback of" in the explorer: exactly the callbacks linked to that call.
+    of = client.get(f"/o/{org.slug}/calls/", {**query, "callback_of": source.external_id,
+                                               "utc": "on"})
+    listed = [c.external_id for c in of.context["page"]]
+    assert link.callback_external_id in listed
+    assert set(listed) == set(CallbackLink.objects.filter(
+        environment=env, source_external_id=source.external_id, is_testing=False)
+        .values_list("callback_external_id", flat=True))
