@@ -111,7 +111,7 @@ def _mirrored_days(envs: list[Environment], start: date, end: date) -> dict[date
                    != DayState.MISSING for e in envs) for d in days_in(start, end)}
 
 
-def _percentiles(values: list[int]) -> tuple[float | None, float | None]:
+def percentiles(values: list[int]) -> tuple[float | None, float | None]:
     """(median, p90) by linear interpolation, as PostgreSQL's percentile_cont."""
     if not values:
         return None, None
@@ -151,7 +151,7 @@ def _seconds_by_period(links: QuerySet, bounds: list[tuple[date, date]]
             if b[0] <= day <= b[1]:
                 per[b].append(seconds)
         per[None].append(seconds)
-    return {k: _percentiles(v) for k, v in per.items()}
+    return {k: percentiles(v) for k, v in per.items()}
 
 
 def callback_funnel(environments: Iterable[Environment] | QuerySet[Environment], start: date,
