@@ -2,6 +2,8 @@
 vendor's figures beside ours, day by day, on the simulator's data; tenancy."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from sync.engine import sync_environment
@@ -121,3 +123,25 @@ def test_pages_draw_the_funnel_and_every_step_opens_exactly_its_calls(synced, al
     assert set(listed) == set(CallbackLink.objects.filter(
         environment=env, source_external_id=source.external_id, is_testing=False)
         .values_list("callback_external_id", flat=True))
+
+
+def test_alerts_judge_callback_rate_and_median_time_from_the_funnel(synced):
+    from reports.alerts.evaluate import Context, judge
+    from reports.alerts.models import AlertRule
+    from reports.queries.callback_funnel import callback_funnel
+
+    sim, env = synced
+    verdicts = {}
+    for metric in ("callback_rate", "median_time_to_callback"):
+        rule = AlertRule.objects.create(
+            organization=env.organization, name=metric, metric=metric, window="7d",
+            condition="above", threshold=0, min_calls=1, emails=["ops@example.com"])
+        rule.environments.set([env])
+        verdicts[metric] = judge(rule, Context(sim.now + timedelta(hours=4)))
+    rate, median = verdicts["callback_rate"], verdicts["median_time_to_callback"]
+    assert rate.judged and median.judged, (rate.note, median.note)
+    totals = callback_funnel([env], rate.span.first_day, rate.span.last_day).totals
+    assert rate.calls == totals.outbound_unanswered > 0
+    assert rate.value == pytest.approx(100 * totals.called_back / totals.outbound_unanswered)
+    assert median.calls == totals.matched
+    assert median.value == round(totals.median_seconds_to_callback / 60, 1)
