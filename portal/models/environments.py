@@ -5,7 +5,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -63,7 +63,7 @@ class Environment(models.Model):
     # The callback funnel's match window (`sync.callback_links`): a callback answers an
     # outbound call made on these many UTC days before the callback's day, or earlier that day.
     callback_match_days = models.PositiveSmallIntegerField(
-        default=7, verbose_name=_("callback match days"))
+        default=7, validators=[MaxValueValidator(90)], verbose_name=_("callback match days"))
     requests_per_minute = models.PositiveIntegerField(default=90,
                                                       verbose_name=_("requests per minute"))
     # Origins AI: what one billed minute costs, for the Quality report's cost (None = no cost

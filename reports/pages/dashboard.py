@@ -27,7 +27,7 @@ from reports.pages.coverage import coverage_context
 from reports.pages.page_cache import PageBody, PageFrame, lazy_context
 from reports.pages.params import scope_from_request
 from reports.queries import Delta
-from reports.scope import callbacks_report, calls_report
+from reports.scope import callback_funnel_report, callbacks_report, calls_report
 from reports.unsettled import split_other
 from sync.models.core import Direction
 
@@ -58,14 +58,25 @@ class Kpi:
         return "up" if good else "down"
 
 
-def _kpis(calls, callbacks, drill: Drill, back: Drill) -> list[Kpi]:
+def _callback_door(back: Drill, vendor: int | None, linked: int | None, why: str,
+                   **narrow) -> dict:
+    """A callback card opens its calls only when the linked calls are exactly the vendor's
+    count (the figure shown); otherwise it says so."""
+    if vendor is not None and vendor == linked:
+        return {"door": back.door(vendor, utc=True, **narrow)}
+    return {"why_not": why}
+
+
+def _kpis(calls, callbacks, drill: Drill, back: Drill, funnel=None) -> list[Kpi]:
     t, d, c, cd = calls.totals, calls.deltas, callbacks.totals, callbacks.deltas
     n, cn = comparison_note(calls.comparison), comparison_note(callbacks.comparison)
     # Rates and durations are figures of the connected calls: their door lists those.
     every = drill.door(t.total)
     answered = drill.door(t.answered, outcome="answered")
     # Callback figures open their calls through the stored links (`back`: UTC days, no
-    # call filters, reports.drill.callbacks_drill).
+    # call filters, reports.drill.callbacks_drill) when those are the vendor's count.
+    f = funnel.totals if funnel is not None and funnel.totals.mirrored else None
+    why = _("Talkover's count; the calls linked to it differ (see Callbacks).")
     return [
         Kpi(_("Calls"), t.total, "count", d.get("total"), note=n, door=every),
         Kpi(_("Answer rate"), t.answer_rate, "rate", d.get("answer_rate"), note=n,
@@ -75,11 +86,13 @@ def _kpis(calls, callbacks, drill: Drill, back: Drill) -> list[Kpi]:
         Kpi(_("Average duration"), t.talk_time_avg, "seconds", d.get("talk_time_avg"), note=n,
             door=answered),
         Kpi(_("Callbacks received"), c.received, "count", cd.get("received"), note=cn,
-            door=back.door(c.received, callback="received", utc=True)),
+            **_callback_door(back, c.received, f and f.received, why, callback="received")),
         Kpi(_("Callback answer rate"), c.answer_rate, "rate", cd.get("answer_rate"), note=cn,
-            door=back.door(c.answered, callback="received", outcome="answered", utc=True)),
+            **_callback_door(back, c.answered, f and f.answered, why, callback="received",
+                             outcome="answered")),
         Kpi(_("Unmatched callbacks"), c.unmatched, "count", cd.get("unmatched"), False, cn,
-            door=back.door(c.unmatched, callback="unmatched", utc=True)),
+            **_callback_door(back, c.unmatched, f and f.unmatched, why,
+                             callback="unmatched")),
     ]
 
 
@@ -246,7 +259,8 @@ def _body_context(slug: str, scope) -> dict:
     drill = Drill(slug, scope)  # one resolved base for every link of the page
     return {
         "calls": calls, "callbacks": callbacks, "drill": drill,
-        "kpis": _kpis(calls, callbacks, drill, callbacks_drill(slug, scope)),
+        "kpis": _kpis(calls, callbacks, drill, callbacks_drill(slug, scope),
+                      callback_funnel_report(scope)),
         "chart_data": _chart_data(calls, callbacks, drill),
         "breakdowns": _breakdown(calls, drill),
         "heatmap": heatmap, "top_agents": calls.agents[:10], "hours": range(24),

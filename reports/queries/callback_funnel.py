@@ -142,6 +142,8 @@ def _seconds_by_period(links: QuerySet, bounds: list[tuple[date, date]]
                 f"seconds_to_callback AS s FROM ({sql}) q0) q1) q2 "
                 f"GROUP BY GROUPING SETS ((p), ())", [*case_params, *params])
             for p, values in cursor.fetchall():
+                if values is None:  # no matched callback at all: the grand total is NULL
+                    continue
                 key = None if p is None else bounds[p]
                 out[key] = tuple(round(v, 1) for v in values)
         return out
