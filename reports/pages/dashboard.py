@@ -27,7 +27,8 @@ from reports.pages.coverage import coverage_context
 from reports.pages.page_cache import PageBody, PageFrame, lazy_context
 from reports.pages.params import scope_from_request
 from reports.queries import Delta
-from reports.scope import callback_funnel_report, callbacks_report, calls_report
+from reports.queries.callback_funnel import linked_totals
+from reports.scope import callbacks_report, calls_report
 from reports.unsettled import split_other
 from sync.models.core import Direction
 
@@ -67,7 +68,8 @@ def _callback_door(back: Drill, vendor: int | None, linked: int | None, why: str
     return {"why_not": why}
 
 
-def _kpis(calls, callbacks, drill: Drill, back: Drill, funnel=None) -> list[Kpi]:
+def _kpis(calls, callbacks, drill: Drill, back: Drill,
+          linked: tuple[int, int, int] | None = None) -> list[Kpi]:
     t, d, c, cd = calls.totals, calls.deltas, callbacks.totals, callbacks.deltas
     n, cn = comparison_note(calls.comparison), comparison_note(callbacks.comparison)
     # Rates and durations are figures of the connected calls: their door lists those.
@@ -75,7 +77,7 @@ def _kpis(calls, callbacks, drill: Drill, back: Drill, funnel=None) -> list[Kpi]
     answered = drill.door(t.answered, outcome="answered")
     # Callback figures open their calls through the stored links (`back`: UTC days, no
     # call filters, reports.drill.callbacks_drill) when those are the vendor's count.
-    f = funnel.totals if funnel is not None and funnel.totals.mirrored else None
+    received, answered_back, unmatched = linked or (None, None, None)
     why = _("Talkover's count; the calls linked to it differ (see Callbacks).")
     return [
         Kpi(_("Calls"), t.total, "count", d.get("total"), note=n, door=every),
@@ -86,12 +88,12 @@ def _kpis(calls, callbacks, drill: Drill, back: Drill, funnel=None) -> list[Kpi]
         Kpi(_("Average duration"), t.talk_time_avg, "seconds", d.get("talk_time_avg"), note=n,
             door=answered),
         Kpi(_("Callbacks received"), c.received, "count", cd.get("received"), note=cn,
-            **_callback_door(back, c.received, f and f.received, why, callback="received")),
+            **_callback_door(back, c.received, received, why, callback="received")),
         Kpi(_("Callback answer rate"), c.answer_rate, "rate", cd.get("answer_rate"), note=cn,
-            **_callback_door(back, c.answered, f and f.answered, why, callback="received",
+            **_callback_door(back, c.answered, answered_back, why, callback="received",
                              outcome="answered")),
         Kpi(_("Unmatched callbacks"), c.unmatched, "count", cd.get("unmatched"), False, cn,
-            **_callback_door(back, c.unmatched, f and f.unmatched, why,
+            **_callback_door(back, c.unmatched, unmatched, why,
                              callback="unmatched")),
     ]
 
@@ -260,7 +262,7 @@ def _body_context(slug: str, scope) -> dict:
     return {
         "calls": calls, "callbacks": callbacks, "drill": drill,
         "kpis": _kpis(calls, callbacks, drill, callbacks_drill(slug, scope),
-                      callback_funnel_report(scope)),
+                      linked_totals(scope.environments, scope.start, scope.end)),
         "chart_data": _chart_data(calls, callbacks, drill),
         "breakdowns": _breakdown(calls, drill),
         "heatmap": heatmap, "top_agents": calls.agents[:10], "hours": range(24),

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.db import connection
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 
 from portal.models import Environment
 from reports.days import check_range
@@ -241,6 +241,19 @@ def callback_funnel(environments: Iterable[Environment] | QuerySet[Environment],
         series=[period(first, last, (first, last)) for first, last in bounds],
         missing_days=[d for d in days_in(start, end) if not mirrored[d]],
         differing_days=sorted(d for d, diff in differences.items() if diff))
+
+
+def linked_totals(environments: list[Environment], start: date, end: date
+                  ) -> tuple[int, int, int]:
+    """(received, answered, unmatched) of the non-test linked callbacks of the UTC days
+    start..end, in one query: what a callback card's door would list."""
+    org = environments[0].organization_id
+    got = CallbackLink.objects.for_organization(org).filter(
+        environment_id__in=[e.pk for e in environments], callback_day__gte=start,
+        callback_day__lte=end, is_testing=False).aggregate(
+        received=Count("id"), answered=Count("id", filter=Q(callback_answered=True)),
+        unmatched=Count("id", filter=Q(source_external_id="")))
+    return got["received"], got["answered"], got["unmatched"]
 
 
 def _sources(by: dict[str, int]) -> list[SourceCount]:
