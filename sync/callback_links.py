@@ -42,6 +42,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.db import connection
+from django.db.models import Q
 
 from portal.models import Environment
 from sync.models import Agent, Call, CallbackFunnelDay, CallbackLink
@@ -68,11 +69,18 @@ def _of(model: type, environment: Environment):
         environment=environment)
 
 
-def callback_sources(environment: Environment) -> dict[str, set[str]]:
-    """Callback agent id → its source agent ids, as mirrored for the environment."""
+def callback_sources(environment: Environment, *, cached: bool = False
+                     ) -> dict[str, set[str]]:
+    """Callback agent id → its source agent ids, as mirrored for the environment.
+    `cached`: read once per environment object (a run's batches share its object; the agents
+    stream's `config_changed` reads them fresh and keeps that)."""
+    if cached and hasattr(environment, "_callback_sources"):
+        return environment._callback_sources
     rows = _of(Agent, environment).filter(is_callback=True)
-    return {ext: {str(s) for s in (sources or [])}
-            for ext, sources in rows.values_list("external_id", "source_agent_ids")}
+    found = {ext: {str(s) for s in (sources or [])}
+             for ext, sources in rows.values_list("external_id", "source_agent_ids")}
+    environment._callback_sources = found
+    return found
 
 
 def window_start(callback_start: datetime, days: int) -> datetime:
@@ -97,7 +105,7 @@ def relink_written(environment: Environment, rows: Sequence[dict[str, Any]]) -> 
     """Relink what these just-written call rows (created or changed) can change."""
     if not rows:
         return
-    sources = callback_sources(environment)
+    sources = callback_sources(environment, cached=True)
     if not sources:
         return
     every_source = set().union(*sources.values())
@@ -117,14 +125,33 @@ def relink_written(environment: Environment, rows: Sequence[dict[str, Any]]) -> 
                 if number:
                     dialled.append((number, row["started_at"],
                                     window_end(row["started_at"], days)))
+    # One read of the links: those of the changed outbound calls (relinked below) and those
+    # of changed calls that are no longer callbacks (deleted).
+    linked: list[tuple[str, datetime]] = []
+    stale: list[int] = []
+    gone_set = set(gone)
+    if outbound_ids or gone:
+        for pk, callback, start, source in _links_of(environment, outbound_ids, gone):
+            if callback in gone_set:
+                stale.append(pk)
+            elif source:
+                linked.append((callback, start))
     if connection.vendor == "postgresql":
         _relink_sql(environment, sources, _TARGETS_WRITTEN,
-                    _targets_written(environment, given, dialled, outbound_ids))
+                    _targets_written(environment, given, dialled, linked))
     else:
         _relink_python(environment, sources, _found_python(environment, sources, given,
-                                                           dialled, outbound_ids))
-    if gone:
-        _of(CallbackLink, environment).filter(callback_external_id__in=gone).delete()
+                                                           dialled, linked))
+    if stale:
+        _of(CallbackLink, environment).filter(pk__in=stale).delete()
+
+
+def _links_of(environment: Environment, sources: list[str], callbacks: list[str]) -> list:
+    """(pk, callback id, callback start, source id) of the links from these outbound calls
+    or of these callbacks (one query)."""
+    wanted = Q(source_external_id__in=sources) | Q(callback_external_id__in=callbacks)
+    return list(_of(CallbackLink, environment).filter(wanted).values_list(
+        "pk", "callback_external_id", "callback_started_at", "source_external_id"))
 
 
 def relink_environment(environment: Environment) -> None:
@@ -245,13 +272,10 @@ def _relink_statement(targets: str) -> str:
 
 def _targets_written(environment: Environment, given: list[dict],
                      dialled: list[tuple[str, datetime, datetime]],
-                     outbound_ids: list[str]) -> dict[str, Any] | None:
-    """The statement's parameters for what a write changed (None: nothing to relink). The
-    callbacks linked to a changed outbound call are read from the links first (their ids
-    and starts: probes by the calls' own key)."""
-    linked = list(_of(CallbackLink, environment).filter(
-        source_external_id__in=outbound_ids).values_list(
-        "callback_external_id", "callback_started_at")) if outbound_ids else []
+                     linked: list[tuple[str, datetime]]) -> dict[str, Any] | None:
+    """The statement's parameters for what a write changed (None: nothing to relink);
+    `linked`: (id, start) of the callbacks linked to a changed outbound call, read from the
+    links (probes by the calls' own key)."""
     if not (given or dialled or linked):
         return None
     starts = [r["started_at"] for r in given] + [k[1] for k in linked]
@@ -296,8 +320,8 @@ def _call_row(call: Call) -> dict[str, Any]:
 
 
 def _found_python(environment: Environment, sources: dict[str, set[str]], given: list[dict],
-                  dialled: list[tuple[str, datetime, datetime]], outbound_ids: list[str]
-                  ) -> list[dict[str, Any]]:
+                  dialled: list[tuple[str, datetime, datetime]],
+                  linked: list[tuple[str, datetime]]) -> list[dict[str, Any]]:
     targets = {r["external_id"]: r for r in given}
     callbacks = _of(Call, environment).filter(direction="inbound",
                                               agent_external_id__in=list(sources))
@@ -310,9 +334,8 @@ def _found_python(environment: Environment, sources: dict[str, set[str]], given:
             spans = by_number.get(digits(call.from_number), ())
             if any(after < call.started_at < before for after, before in spans):
                 targets.setdefault(call.external_id, _call_row(call))
-    if outbound_ids:
-        linked = _of(CallbackLink, environment).filter(source_external_id__in=outbound_ids)
-        for call in callbacks.filter(external_id__in=linked.values("callback_external_id")):
+    if linked:
+        for call in callbacks.filter(external_id__in=[k[0] for k in linked]):
             targets.setdefault(call.external_id, _call_row(call))
     return list(targets.values())
 
