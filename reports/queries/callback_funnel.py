@@ -126,26 +126,28 @@ def percentiles(values: list[int]) -> tuple[float | None, float | None]:
     return at(0.5), at(0.9)
 
 
-def _seconds_by_period(links: QuerySet, bounds: list[tuple[date, date]]
+def _seconds_by_period(links: QuerySet, bounds: list[tuple[date, date]], interval: str
                        ) -> dict[tuple[date, date] | None, tuple[float | None, float | None]]:
     """(median, p90) of the matched callbacks' seconds per period and over all (key None)."""
     out: dict = {}
     matched = links.exclude(source_external_id="")
+    by_start = {b[0]: b for b in bounds}
     if connection.vendor == "postgresql":
         sql, params = matched.values("callback_day", "seconds_to_callback").query.sql_with_params()
-        cases = " ".join(f"WHEN day BETWEEN %s AND %s THEN {i}" for i in range(len(bounds)))
-        case_params = [d for b in bounds for d in b]
+        # A period is keyed by its first day: the interval's start, clipped to the range.
+        period = ("day" if interval == Interval.DAY.value else
+                  f"greatest(date_trunc('{Interval(interval).value}', day)::date, %s)")
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT p, percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY s) "
-                f"FROM (SELECT CASE {cases} END AS p, s FROM (SELECT callback_day AS day, "
-                f"seconds_to_callback AS s FROM ({sql}) q0) q1) q2 "
-                f"GROUP BY GROUPING SETS ((p), ())", [*case_params, *params])
-            for p, values in cursor.fetchall():
+                f"SELECT {period}, percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY s) "
+                f"FROM (SELECT callback_day AS day, seconds_to_callback AS s FROM ({sql}) q0) q1 "
+                f"GROUP BY GROUPING SETS ((1), ())",
+                [*([bounds[0][0]] if interval != Interval.DAY.value else []), *params])
+            for first, values in cursor.fetchall():
                 if values is None:  # no matched callback at all: the grand total is NULL
                     continue
-                key = None if p is None else bounds[p]
-                out[key] = tuple(round(v, 1) for v in values)
+                out[None if first is None else by_start.get(first)] = tuple(
+                    round(v, 1) for v in values)
         return out
     per: dict = defaultdict(list)
     for day, seconds in matched.values_list("callback_day", "seconds_to_callback"):
@@ -203,7 +205,7 @@ def callback_funnel(environments: Iterable[Environment] | QuerySet[Environment],
         if day in vendor and mirrored[day]:
             differences[day] = _compare(day, per_day.get(day), vendor[day])
     bounds = periods(start, end, interval)
-    seconds = _seconds_by_period(links, [*bounds])
+    seconds = _seconds_by_period(links, [*bounds], interval)
 
     def period(first: date, last: date, key) -> FunnelPeriod:
         days = days_in(first, last)
