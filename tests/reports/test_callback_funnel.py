@@ -50,6 +50,9 @@ def test_funnel_api_agrees_with_vendor_day_by_day(synced, alice, carol, api_clie
     assert summary["series"][-1]["window_complete"] is True
     weekly = api_client_for(alice).get(URL, {**params, "interval": "week"}).json()["summary"]
     assert sum(p["received"] for p in weekly["series"]) == totals["received"]
+    assert weekly["totals"]["median_seconds_to_callback"] == totals["median_seconds_to_callback"]
+    assert all(p["median_seconds_to_callback"] is not None
+               for p in weekly["series"] if p["matched"])
     # CSV through the one CSV module.
     csv = api_client_for(alice).get(URL, {**params, "format": "csv"})
     assert csv.status_code == 200
