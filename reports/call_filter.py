@@ -17,17 +17,20 @@ What the criteria mean (`CallCriteria`): days and hours are the organisation's l
 explorer's `-` is that); test calls are left out unless `include_testing` (the compatible
 listing includes them, as Talkover lists them); `search` is the one search rule of
 `reports.call_search` (the call id by any part, or exactly on the compatible listing).
+The callback funnel's steps (`callback`, `callback_of`) read the sync's stored links
+(`sync.callback_links`: the rule); `utc` makes the days UTC days, as the funnel and the
+vendor's callback stats count them.
 """
 from __future__ import annotations
 
 import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import django_filters
 from django import forms
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.db.models.functions import ExtractHour, ExtractIsoWeekDay
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -39,7 +42,7 @@ from reports.days import DEFAULT_PRESET, PRESETS, DayFilter, preset_range, range
 from reports.provider_fields import any_sends
 from reports.transcript_search import filter_transcripts
 from reports.vocabulary import AGENT, END, ENV, RANGE, START, common_names
-from sync.models import Agent, Call
+from sync.models import Agent, Call, CallbackLink
 from sync.models.core import CallStatus, Direction
 from sync.rollups import local_day_bounds
 
@@ -53,6 +56,14 @@ OUTCOMES: dict[str, tuple[str, ...]] = {
     "other": (),
 }
 KNOWN_STATUSES = tuple(s for group in OUTCOMES.values() for s in group)
+# The callback funnel's steps, as the explorer's `callback` filter names them.
+CALLBACK_LABELS = {
+    "unanswered_outbound": _("Outbound, not answered"),
+    "called_back": _("Not answered, then called back"),
+    "received": _("Callback"),
+    "matched": _("Callback of an outbound call"),
+    "unmatched": _("Unmatched callback"),
+}
 # The explorer's `agent` value of the calls that have no agent (an empty agent id).
 NO_AGENT = "-"
 OUTCOME_LABELS = {"answered": _("Answered (incl. completed)"), "no_answer": _("No answer"),
@@ -86,6 +97,31 @@ class CallCriteria:
     search: str | None = None
     call_id: CallId = CALL_ID_PARTS
     transcript: str | None = None
+    callback: str | None = None  # a CALLBACK_LABELS key
+    callback_of: str | None = None  # the callbacks linked to this outbound call (its id)
+
+
+def _linked(criteria: CallCriteria, qs: QuerySet) -> QuerySet:
+    """The callback funnel's narrowing: calls by their stored links. The environment ids
+    came through the tenant door (`CallCriteria`), so the links are read by them."""
+    links = CallbackLink.objects.across_organizations().filter(
+        environment_id=OuterRef("environment_id"))
+    as_callback = links.filter(callback_external_id=OuterRef("external_id"))
+    step = criteria.callback
+    if step in ("unanswered_outbound", "called_back"):
+        qs = qs.filter(direction=Direction.OUTBOUND).exclude(status__in=OUTCOMES["answered"])
+    if step == "called_back":
+        qs = qs.filter(Exists(links.filter(source_external_id=OuterRef("external_id"),
+                                           is_testing=False)))
+    elif step == "received":
+        qs = qs.filter(Exists(as_callback))
+    elif step == "matched":
+        qs = qs.filter(Exists(as_callback.exclude(source_external_id="")))
+    elif step == "unmatched":
+        qs = qs.filter(Exists(as_callback.filter(source_external_id="")))
+    if criteria.callback_of:
+        qs = qs.filter(Exists(as_callback.filter(source_external_id=criteria.callback_of)))
+    return qs
 
 
 def filter_calls(criteria: CallCriteria, calls: QuerySet | None = None) -> QuerySet[Call]:
@@ -124,6 +160,8 @@ def filter_calls(criteria: CallCriteria, calls: QuerySet | None = None) -> Query
         qs = qs.filter(is_testing=False)
     if criteria.transcript:
         qs = filter_transcripts(qs, criteria.transcript)
+    if criteria.callback or criteria.callback_of:
+        qs = _linked(criteria, qs)
     return search_calls(qs, criteria.search, criteria.call_id)
 
 
@@ -186,8 +224,12 @@ class CallFilter(django_filters.FilterSet):
     transcript = django_filters.CharFilter(label=_("Transcript contains"), max_length=200)
     testing = django_filters.BooleanFilter(label=_("Include test calls"),
                                            widget=forms.CheckboxInput)
+    callback = django_filters.ChoiceFilter(label=_("Callbacks"), empty_label=_("Any call"),
+                                           choices=list(CALLBACK_LABELS.items()))
+    callback_of = django_filters.CharFilter(label=_("Callback of"), max_length=255)
+    utc = django_filters.BooleanFilter(label=_("Days in UTC"), widget=forms.CheckboxInput)
     ORDER = (RANGE, START, END, ENV, AGENT, "direction", "status", "outcome", "weekday",
-             "hour", "search", "transcript", "testing")
+             "hour", "search", "transcript", "callback", "callback_of", "utc", "testing")
 
     class Meta:
         model = Call
@@ -197,6 +239,7 @@ class CallFilter(django_filters.FilterSet):
     def __init__(self, data, *, organization: Organization) -> None:
         data = self.with_default_period(common_names(data), organization)
         data.setdefault("testing", "")
+        data.setdefault("utc", "")
         environments = list(Environment.objects.for_organization(organization).values_list(
             "pk", "provider"))
         self.environment_ids = [pk for pk, _provider in environments]
@@ -238,7 +281,8 @@ class CallFilter(django_filters.FilterSet):
         agent = data.get(AGENT)
         return CallCriteria(
             environment_ids=[e.pk for e in chosen] if chosen else self.environment_ids,
-            timezone=self.timezone, start=data.get(START), end=data.get(END),
+            timezone=UTC if data.get("utc") else self.timezone,
+            start=data.get(START), end=data.get(END),
             agent_ids=["" if agent == NO_AGENT else agent] if agent else None,
             direction=[data["direction"]] if data.get("direction") else None,
             status=[data["status"]] if data.get("status") else None,
@@ -246,7 +290,9 @@ class CallFilter(django_filters.FilterSet):
             weekday=int(data["weekday"]) if data.get("weekday") else None,
             hour=int(data["hour"]) if data.get("hour") else None,
             include_testing=bool(data.get("testing")), search=data.get("search") or None,
-            transcript=data.get("transcript") or None)
+            transcript=data.get("transcript") or None,
+            callback=data.get("callback") or None,
+            callback_of=data.get("callback_of") or None)
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         """Every parameter at once, through the one filter (no per-filter methods)."""

@@ -18,14 +18,10 @@ from typing import Any
 from urllib.parse import quote_plus, urlencode
 
 from django.urls import reverse
-from django.utils.translation import gettext_lazy as _
 
 from reports import vocabulary
-from reports.call_filter import NO_AGENT, OUTCOMES
+from reports.call_filter import CALLBACK_LABELS, NO_AGENT, OUTCOMES
 
-# Beside every callback figure: Talkover's callback statistics are counts per day.
-CALLBACKS_WHY_NOT = _("Not linked to calls: Talkover reports callbacks as daily counts, "
-                      "without saying which calls they are.")
 # A link to a call's page carries the call's start (`at`): on PostgreSQL calls are
 # partitioned by month of their start (sync/partitions/ddl.py), so the page then reads one
 # month's index instead of asking every month for the id (reports.pages.calls).
@@ -48,14 +44,18 @@ class Door:
 def explorer_params(scope: Any, *, start: date | None = None, end: date | None = None,
                     outcome: str | None = None, direction: str | None = None,
                     env_id: int | None = None, agent_id: str | None = None,
-                    weekday: int | None = None, hour: int | None = None) -> list[tuple[str, str]]:
+                    weekday: int | None = None, hour: int | None = None,
+                    callback: str | None = None, utc: bool = False) -> list[tuple[str, str]]:
     """Explorer query parameters for the calls of `scope` narrowed to one figure.
 
     `weekday` is Monday = 0 (as in the report heatmap); the explorer takes ISO days (1-7).
-    Names are the common ones (`reports.vocabulary`), as on every report page.
+    `callback`: a step of the callback funnel; `utc`: the days are UTC days (the funnel's
+    and the vendor's). Names are the common ones (`reports.vocabulary`), as on every page.
     """
     if outcome is not None and outcome not in OUTCOMES:
         raise ValueError(f"unknown outcome {outcome!r}")
+    if callback is not None and callback not in CALLBACK_LABELS:
+        raise ValueError(f"unknown callback step {callback!r}")
     params: list[tuple[str, str]] = [
         (vocabulary.START, (start or scope.start).isoformat()),
         (vocabulary.END, (end or scope.end).isoformat()),
@@ -75,6 +75,10 @@ def explorer_params(scope: Any, *, start: date | None = None, end: date | None =
         params.append(("weekday", str(weekday + 1)))
     if hour is not None:
         params.append(("hour", str(hour)))
+    if callback:
+        params.append(("callback", callback))
+    if utc:
+        params.append(("utc", "on"))
     return params
 
 
@@ -111,10 +115,13 @@ class Drill:
     def url(self, *, start: date | None = None, end: date | None = None,
             outcome: str | None = None, direction: str | None = None,
             env_id: int | None = None, agent_id: str | None = None,
-            weekday: int | None = None, hour: int | None = None) -> str:
+            weekday: int | None = None, hour: int | None = None,
+            callback: str | None = None, utc: bool = False) -> str:
         """The explorer URL of the scope narrowed to one figure (see `explorer_params`)."""
         if outcome is not None and outcome not in OUTCOMES:
             raise ValueError(f"unknown outcome {outcome!r}")
+        if callback is not None and callback not in CALLBACK_LABELS:
+            raise ValueError(f"unknown callback step {callback!r}")
         first = start.isoformat() if start else self._period[0]
         last = end.isoformat() if end else self._period[1]
         parts = [f"{vocabulary.START}={first}&{vocabulary.END}={last}"]
@@ -135,11 +142,31 @@ class Drill:
             parts.append(f"weekday={int(weekday) + 1}")
         if hour is not None:
             parts.append(f"hour={int(hour)}")
+        if callback:
+            parts.append(f"callback={callback}")
+        if utc:
+            parts.append("utc=on")
         return self._base + "&".join(parts)
 
     def door(self, calls: int | None, **narrow: Any) -> Door:
         """The door of a figure that counts `calls` calls of the scope narrowed by `narrow`."""
         return Door(self.url(**narrow), int(calls or 0))
+
+
+@dataclass(frozen=True)
+class _Period:
+    start: date
+    end: date
+    environments: list
+    agent_ids: None = None
+    direction: None = None
+
+
+def callbacks_drill(org_slug: str, scope: Any) -> Drill:
+    """The doors of callback figures: the scope's days and environments only (callback
+    figures take no call filters); each door adds `callback=` and `utc=True`, the days
+    being UTC days, as the vendor counts callbacks and the funnel follows it."""
+    return Drill(org_slug, _Period(scope.start, scope.end, list(scope.environments)))
 
 
 def outcome_count(figures: Any, outcome: str) -> int:

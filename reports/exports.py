@@ -2,7 +2,8 @@
 export parameter.
 
 Tables: a calls summary's `series`, `agents` and `heatmap`; a callbacks summary's `days` and
-`sources`; a Quality summary's `agents`, `days` and `breakdown`; the explorer's raw `calls`;
+`sources`; the callback funnel's `series`, `sources` and `differences`; a Quality
+summary's `agents`, `days` and `breakdown`; the explorer's raw `calls`;
 the emailed summary's attachment. A page or the API asks for one with `?format=csv` and
 `table=` (`export`); the old page parameter `?export=` was never in an email, so it
 is gone rather than kept as an alias.
@@ -29,6 +30,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, Strea
 from django.utils.translation import gettext as _
 
 from reports.queries import AgentRow, CallbacksSummary, CallsSummary, CallTotals
+from reports.queries.callback_funnel import CallbackFunnel
 from reports.queries.quality import QualityFigures, QualitySummary
 
 if TYPE_CHECKING:
@@ -41,6 +43,9 @@ TOTALS_COLUMNS = ("total", "answered", "answer_rate", "failed", "busy", "no_answ
                   "duration_median", "duration_p90", "duration_max")
 CALLS_TABLES = ("series", "agents", "heatmap")
 CALLBACKS_TABLES = ("days", "sources")
+CALLBACK_FUNNEL_TABLES = ("series", "sources", "differences")
+FUNNEL_COLUMNS = ("received", "answered", "matched", "unmatched", "outbound_unanswered",
+                  "called_back", "median_seconds_to_callback", "p90_seconds_to_callback")
 QUALITY_TABLES = ("agents", "days", "breakdown")
 QUALITY_COLUMNS = ("calls", "latency_calls", "latency_p50_ms", "latency_p90_ms", "billed_calls",
                    "billed_minutes", "cost")
@@ -138,6 +143,40 @@ def callbacks_rows(summary: CallbacksSummary, table: str) -> Iterator[Sequence]:
             yield (row.day.isoformat(), bool(row.mirrored),
                    *("" if v is None else v for v in (row.received, row.answered,
                                                       row.unmatched)))
+
+
+def callback_funnel_rows(funnel: CallbackFunnel, table: str) -> Iterator[Sequence]:
+    """Header then rows of one table of the callback funnel (an empty cell: the calls of
+    the period were not all mirrored, or the vendor's day was never fetched)."""
+    if table == "sources":
+        yield ("period_start", "period_end", "source_agent_id", "count", "vendor_count")
+        for p in funnel.series:
+            vendor = {s.source_agent_id: s.count for s in (p.vendor.by_source if p.vendor
+                                                           else [])}
+            ours = {s.source_agent_id: s.count for s in p.by_source}
+            for source in sorted(set(ours) | set(vendor)):
+                yield (p.start.isoformat(), p.end.isoformat(), source,
+                       _cell(ours.get(source, 0) if p.mirrored else None),
+                       _cell(vendor.get(source, 0) if p.vendor else None))
+    elif table == "differences":
+        yield ("day", "field", "funnel", "vendor")
+        for p in funnel.series:
+            for d in p.differences:
+                yield (d.day.isoformat(), d.field, d.funnel, d.vendor)
+    else:
+        yield ("period_start", "period_end", "mirrored", *FUNNEL_COLUMNS, "vendor_received",
+               "vendor_answered", "vendor_unmatched", "agrees")
+        for p in funnel.series:
+            v = p.vendor
+            yield (p.start.isoformat(), p.end.isoformat(), p.mirrored,
+                   *(_cell(getattr(p, c)) for c in FUNNEL_COLUMNS),
+                   *(_cell(getattr(v, c) if v else None) for c in ("received", "answered",
+                                                                   "unmatched")),
+                   p.agrees)
+
+
+def _cell(value: object) -> object:
+    return "" if value is None else value
 
 
 def quality_rows(summary: QualitySummary, table: str) -> Iterator[Sequence]:

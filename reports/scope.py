@@ -10,7 +10,8 @@ through it, so the range rules, the defaults and the cache key exist once:
   message per field (`ScopeError`, which every face turns into a 4xx);
 - one cache key per summary kind and scope (`reports.cache`), whichever face asked: each
   kind's key params are `ReportScope.cache_params(kind)`, and the summaries are read only
-  through `calls_report`, `callbacks_report` and `quality_report` below.
+  through `calls_report`, `callbacks_report`, `callback_funnel_report` and
+  `quality_report` below.
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from reports.queries import (
     callbacks_summary,
     calls_summary,
 )
+from reports.queries.callback_funnel import CallbackFunnel, callback_funnel
 from reports.queries.common import normalize_choice
 from reports.queries.quality import QualitySummary, quality_summary
 from reports.queries.quality import cache_params as quality_cache_params
@@ -67,6 +69,8 @@ class ReportScope:
         days = {"start": self.start, "end": self.end}
         if kind == "callbacks":
             return days
+        if kind == "callback_funnel":
+            return {**days, "interval": self.interval}
         if kind == "quality":
             return {**days, "agent_ids": sorted(self.agent_ids or []),
                     **quality_cache_params(self.environments)}
@@ -120,6 +124,14 @@ def callbacks_report(scope: ReportScope) -> CallbacksSummary:
     """`callbacks_summary` of the scope (filters do not apply to callback stats), cached."""
     return cached_report("callbacks", scope.environments, scope.cache_params("callbacks"),
                          lambda: callbacks_summary(scope.environments, scope.start, scope.end))
+
+
+def callback_funnel_report(scope: ReportScope) -> CallbackFunnel:
+    """`callback_funnel` of the scope (UTC days, per interval; no call filters), cached."""
+    return cached_report("callback_funnel", scope.environments,
+                         scope.cache_params("callback_funnel"),
+                         lambda: callback_funnel(scope.environments, scope.start, scope.end,
+                                                 scope.interval))
 
 
 def quality_report(scope: ReportScope) -> QualitySummary:

@@ -20,6 +20,7 @@ from sync.models import (
     Agent,
     Call,
     CallbackDay,
+    CallbackLink,
     CallbackSourceDay,
     CallRollup,
     QualityDayRollup,
@@ -118,6 +119,18 @@ class CallbackSourceDayAdmin(ReadOnlyTenantAdmin):
     list_display = ["day", "environment", "name", "source_agent_id", "count"]
     list_filter = ["environment"]
     date_hierarchy = "day"
+    list_select_related = ["environment"]
+
+
+@admin.register(CallbackLink)
+class CallbackLinkAdmin(ReadOnlyTenantAdmin):
+    """The callback funnel's links (sync.callback_links): read-only, as every mirrored row."""
+
+    list_display = ["callback_started_at", "environment", "callback_external_id",
+                    "source_external_id", "source_agent_external_id", "seconds_to_callback",
+                    "callback_answered"]
+    list_filter = ["environment", "callback_answered", "is_testing"]
+    date_hierarchy = "callback_day"
     list_select_related = ["environment"]
 
 

@@ -31,6 +31,8 @@ class SyncConfig(AppConfig):
             AgentDayRollup,
             Call,
             CallbackDay,
+            CallbackFunnelDay,
+            CallbackLink,
             CallbackSourceDay,
             CallDayLedger,
             CallRollup,
@@ -42,4 +44,5 @@ class SyncConfig(AppConfig):
 
         tenancy.register(Agent, Call, CallbackDay, CallbackSourceDay, SyncRun, StreamState,
                          CallRollup, AgentDayRollup, CallDayLedger, QualityDayRollup,
-                         RejectedRecord, path="environment__organization")
+                         RejectedRecord, CallbackLink, CallbackFunnelDay,
+                         path="environment__organization")

@@ -17,6 +17,7 @@ from functools import cache
 from django.db import connection, transaction
 
 from portal.models import Environment, Provider
+from sync.callback_links import refresh_outbound_days, utc_days_overlapping
 from sync.models import AgentDayRollup, Call, CallRollup, QualityDayRollup
 from sync.models.core import (
     ANSWERED_STATUSES,
@@ -204,6 +205,9 @@ def refresh_rollups(environment: Environment, local_days: Iterable[date]) -> int
         AgentDayRollup.objects.bulk_create(agent_days(new_rows), batch_size=500)
         if environment.provider == Provider.ORIGINS:
             refresh_quality(environment, days)
+        else:
+            # The callback funnel's outbound side, per UTC day (sync.callback_links).
+            refresh_outbound_days(environment, utc_days_overlapping(days, tz))
     return len(new_rows)
 
 

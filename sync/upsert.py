@@ -20,7 +20,9 @@ from django.db import connection, models
 from django.utils import timezone
 
 from portal.models import Environment
+from sync.callback_links import relink_written
 from sync.fast_json import canonical_text
+from sync.models import Call
 from sync.partitions import upsert as partition_upsert
 from sync.partitions.upsert import RunKeys
 
@@ -107,13 +109,17 @@ def upsert_keys(model: type[models.Model], environment: Environment, rows: list[
     if connection.vendor == "postgresql":
         # Partitioned calls: the database's key has the partition key (sync.partitions.upsert).
         keyed = partition_upsert.prepare(model, environment, full)
-        return copy_upsert(model, full, ["environment", key, *keyed], update_fields, key,
+        done = copy_upsert(model, full, ["environment", key, *keyed], update_fields, key,
                            staged=staged, run_keys=run_keys, ordered=ordered)
-    if ordered is not None:
-        ordered()
-    moved = partition_upsert.moved_starts(model, environment, full, key)
-    done = _orm_upsert(model, environment, {r[key]: r for r in full}, key, update_fields)
-    partition_upsert.refresh_old_days(environment, moved)
+    else:
+        if ordered is not None:
+            ordered()
+        moved = partition_upsert.moved_starts(model, environment, full, key)
+        done = _orm_upsert(model, environment, {r[key]: r for r in full}, key, update_fields)
+        partition_upsert.refresh_old_days(environment, moved)
+    if model is Call and done[1]:
+        # In the write's transaction, after the writes before it committed (`ordered`).
+        relink_written(environment, [unique[k] for k in done[1]])
     return done
 
 

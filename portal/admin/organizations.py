@@ -176,7 +176,7 @@ class EnvironmentAdminForm(forms.ModelForm):
         fields = [
             "organization", "name", "provider", "base_url", "provider_settings", "status",
             "status_reason", "sync_enabled", "sync_interval_minutes", "lookback_days",
-            "backfill_days", "requests_per_minute", "price_per_minute",
+            "backfill_days", "callback_match_days", "requests_per_minute", "price_per_minute",
         ]
 
     def __init__(self, *args, **kwargs) -> None:

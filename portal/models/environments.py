@@ -5,7 +5,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -60,6 +60,10 @@ class Environment(models.Model):
                                                         verbose_name=_("sync interval minutes"))
     lookback_days = models.PositiveIntegerField(default=2, verbose_name=_("lookback days"))
     backfill_days = models.PositiveIntegerField(default=90, verbose_name=_("backfill days"))
+    # The callback funnel's match window (`sync.callback_links`): a callback answers an
+    # outbound call made on these many UTC days before the callback's day, or earlier that day.
+    callback_match_days = models.PositiveSmallIntegerField(
+        default=7, validators=[MaxValueValidator(90)], verbose_name=_("callback match days"))
     requests_per_minute = models.PositiveIntegerField(default=90,
                                                       verbose_name=_("requests per minute"))
     # Origins AI: what one billed minute costs, for the Quality report's cost (None = no cost

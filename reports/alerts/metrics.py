@@ -15,10 +15,11 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from portal.models import Environment, EnvironmentStatus
-from reports.alerts.models import CALLBACK_METRICS, Metric
+from reports.alerts.models import CALLBACK_METRICS, FUNNEL_METRICS, Metric
 from reports.alerts.windows import Span
 from reports.call_filter import CallCriteria, filter_calls
-from sync.models import AgentDayRollup, CallbackDay
+from reports.queries.callback_funnel import percentiles
+from sync.models import AgentDayRollup, CallbackDay, CallbackFunnelDay, CallbackLink
 from sync.models.core import ANSWERED_STATUSES, CallStatus
 
 
@@ -31,17 +32,21 @@ class Figures:
     failed: int = 0
     no_answer: int = 0
     talk_time: int = 0
+    median_seconds: float | None = None  # median time to callback
 
     def value(self, metric: str) -> float | None:
         """The metric's value; None when it has no denominator (no calls)."""
         if metric in (Metric.CALLS,):
             return float(self.calls)
+        if metric == Metric.MEDIAN_TIME_TO_CALLBACK:
+            return None if self.median_seconds is None else round(self.median_seconds / 60, 1)
         if metric == Metric.AVG_TALK_TIME:
             return self.talk_time / self.answered if self.answered else None
         part = {Metric.ANSWER_RATE: self.answered, Metric.FAILED_RATE: self.failed,
                 Metric.NO_ANSWER_RATE: self.no_answer,
                 Metric.CALLBACKS_ANSWERED_RATE: self.answered,
-                Metric.CALLBACKS_UNMATCHED_RATE: self.failed}[metric]
+                Metric.CALLBACKS_UNMATCHED_RATE: self.failed,
+                Metric.CALLBACK_RATE: self.answered}[metric]
         return 100.0 * part / self.calls if self.calls else None
 
 
@@ -83,7 +88,29 @@ def _callbacks(env_ids: Sequence[int], span: Span) -> Figures:
                    failed=got["unmatched"] or 0)
 
 
+def _funnel(metric: str, env_ids: Sequence[int], span: Span) -> Figures:
+    """The callback funnel's metrics over the span's days (UTC days, as the callback stats):
+    `calls` is the sample a rate is judged on (outbound calls not answered, or matched
+    callbacks for the median time), `answered` the ones called back."""
+    days = {"day__gte": span.first_day, "day__lte": span.last_day}
+    if metric == Metric.CALLBACK_RATE:
+        outbound = CallbackFunnelDay.objects.filter(
+            environment_id__in=env_ids, **days).aggregate(n=Sum("outbound_unanswered"))["n"]
+        back = CallbackLink.objects.filter(
+            environment_id__in=env_ids, source_day__gte=span.first_day,
+            source_day__lte=span.last_day, is_testing=False, source_answered=False,
+        ).values("environment_id", "source_external_id").distinct().count()
+        return Figures(calls=outbound or 0, answered=back)
+    seconds = list(CallbackLink.objects.filter(
+        environment_id__in=env_ids, callback_day__gte=span.first_day,
+        callback_day__lte=span.last_day, is_testing=False).exclude(
+        source_external_id="").values_list("seconds_to_callback", flat=True))
+    return Figures(calls=len(seconds), median_seconds=percentiles(seconds)[0])
+
+
 def figures(metric: str, env_ids: Sequence[int], span: Span, agent_id: str = "") -> Figures:
+    if metric in FUNNEL_METRICS:
+        return _funnel(metric, env_ids, span)
     if metric in CALLBACK_METRICS:
         return _callbacks(env_ids, span)
     if span.first_day is not None:

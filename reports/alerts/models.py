@@ -23,6 +23,10 @@ class Metric(models.TextChoices):
     AVG_TALK_TIME = "avg_talk_time", _("Average talk time (s)")
     CALLBACKS_UNMATCHED_RATE = "callbacks_unmatched_rate", _("Unmatched callbacks (%)")
     CALLBACKS_ANSWERED_RATE = "callbacks_answered_rate", _("Answered callbacks (%)")
+    # The callback funnel (sync.callback_links): outbound calls not answered that were called
+    # back, and the median time from such a call to its callback.
+    CALLBACK_RATE = "callback_rate", _("Callback rate (%)")
+    MEDIAN_TIME_TO_CALLBACK = "median_time_to_callback", _("Median time to callback (min)")
     MINUTES_SINCE_SYNC = "minutes_since_sync", _("Minutes since the last sync")
     TOKEN_REJECTED = "token_rejected", _("Environments whose token was rejected")
 
@@ -30,9 +34,13 @@ class Metric(models.TextChoices):
 # Figures that are shares of calls (or callbacks): judged only over `min_calls` or more.
 RATE_METRICS = frozenset({
     Metric.ANSWER_RATE, Metric.FAILED_RATE, Metric.NO_ANSWER_RATE, Metric.AVG_TALK_TIME,
-    Metric.CALLBACKS_UNMATCHED_RATE, Metric.CALLBACKS_ANSWERED_RATE,
+    Metric.CALLBACKS_UNMATCHED_RATE, Metric.CALLBACKS_ANSWERED_RATE, Metric.CALLBACK_RATE,
+    Metric.MEDIAN_TIME_TO_CALLBACK,
 })
-CALLBACK_METRICS = frozenset({Metric.CALLBACKS_UNMATCHED_RATE, Metric.CALLBACKS_ANSWERED_RATE})
+CALLBACK_METRICS = frozenset({Metric.CALLBACKS_UNMATCHED_RATE, Metric.CALLBACKS_ANSWERED_RATE,
+                              Metric.CALLBACK_RATE, Metric.MEDIAN_TIME_TO_CALLBACK})
+# Read from the callback funnel's links (the others of CALLBACK_METRICS: the vendor's stats).
+FUNNEL_METRICS = frozenset({Metric.CALLBACK_RATE, Metric.MEDIAN_TIME_TO_CALLBACK})
 # About the mirror itself: judged on every evaluation, never "not mirrored".
 HEALTH_METRICS = frozenset({Metric.MINUTES_SINCE_SYNC, Metric.TOKEN_REJECTED})
 

@@ -27,6 +27,8 @@ NAMES = {
     Metric.AVG_TALK_TIME: (_lazy("Average talk time"), "\u00a0s"),
     Metric.CALLBACKS_UNMATCHED_RATE: (_lazy("Unmatched callbacks"), "\u00a0%"),
     Metric.CALLBACKS_ANSWERED_RATE: (_lazy("Answered callbacks"), "\u00a0%"),
+    Metric.CALLBACK_RATE: (_lazy("Callback rate"), "\u00a0%"),
+    Metric.MEDIAN_TIME_TO_CALLBACK: (_lazy("Median time to callback"), "\u00a0min"),
     Metric.MINUTES_SINCE_SYNC: (_lazy("Minutes since the last sync"), "\u00a0min"),
     Metric.TOKEN_REJECTED: (_lazy("Environments whose token was rejected"), ""),
 }

@@ -1,4 +1,5 @@
-"""Report endpoints: `GET /api/v1/reports/calls` and `/reports/callbacks`, JSON or CSV.
+"""Report endpoints: `GET /api/v1/reports/calls`, `/reports/callbacks` and
+`/reports/callback-funnel`, JSON or CSV.
 
 Both read their summary through the report scope (`reports.scope`: one parser, one range
 rule set, one cache key); `?format=csv` streams one table of the summary (`table=`) as a
@@ -24,12 +25,17 @@ from portal.bounds import IdField
 from portal.models import Environment
 from portal.tenancy.api import TenantScopedViewSet
 from reports import exports
-from reports.api.serializers import CallbacksReportSerializer, CallsReportSerializer
+from reports.api.serializers import (
+    CallbackFunnelReportSerializer,
+    CallbacksReportSerializer,
+    CallsReportSerializer,
+)
 from reports.cache import rendered_response
 from reports.days import ApiDayField, ScopeError
 from reports.queries import Interval, freshness
 from reports.scope import (
     ReportScope,
+    callback_funnel_report,
     callbacks_report,
     calls_report,
     rendered_report,
@@ -86,6 +92,12 @@ class CallsQuerySerializer(RangeQuerySerializer):
 class CallbacksQuerySerializer(RangeQuerySerializer):
     table = serializers.ChoiceField(choices=exports.CALLBACKS_TABLES, default="days",
                                         help_text="Table written by format=csv.")
+
+
+class CallbackFunnelQuerySerializer(RangeQuerySerializer):
+    interval = serializers.ChoiceField(choices=[i.value for i in Interval], default="day")
+    table = serializers.ChoiceField(choices=exports.CALLBACK_FUNNEL_TABLES, default="series",
+                                    help_text="Table written by format=csv.")
 
 
 @functools.cache
@@ -222,3 +234,22 @@ class ReportViewSet(TenantScopedViewSet):
             return exports.stream_csv(rows, name)
         return self._report_response("callbacks", scope, callbacks_report,
                                      CallbacksReportSerializer)
+
+    @extend_schema(parameters=_query_params(CallbackFunnelQuerySerializer),
+                   responses={(200, "application/json"): CallbackFunnelReportSerializer,
+                              (200, "text/csv"): CSV_RESPONSE})
+    @action(detail=False, url_path="callback-funnel")
+    def callback_funnel(self, request: Request) -> Response | StreamingHttpResponse:
+        """Callback funnel per UTC day (or week, month): unanswered outbound calls, called
+        back, callbacks answered, time to callback, by source agent; the vendor's figures
+        beside ours and every day where they differ."""
+        query = self._validated(CallbackFunnelQuerySerializer)
+        envs = self._environments(query["environment"])
+        scope = self._scope(query, envs)
+        if query.get("format") == "csv":
+            name = exports.filename("callback-funnel", envs[0].organization.slug, scope.start,
+                                    scope.end, query["table"])
+            rows = exports.callback_funnel_rows(callback_funnel_report(scope), query["table"])
+            return exports.stream_csv(rows, name)
+        return self._report_response("callback_funnel", scope, callback_funnel_report,
+                                     CallbackFunnelReportSerializer)

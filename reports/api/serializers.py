@@ -12,6 +12,7 @@ from rest_framework_dataclasses.serializers import DataclassSerializer
 
 from portal.models import Environment
 from reports.queries import CallbacksSummary, CallsSummary, Freshness
+from reports.queries.callback_funnel import CallbackFunnel
 from sync.models import Agent, Call
 
 UTC = zoneinfo.ZoneInfo("UTC")
@@ -197,4 +198,17 @@ class CallbacksReportSerializer(serializers.Serializer):
     """A callbacks report: the summary and how fresh each environment's mirror is."""
 
     summary = CallbacksSummarySerializer()
+    freshness = FreshnessSerializer(many=True)
+
+
+class CallbackFunnelSerializer(DataclassSerializer):
+    class Meta:
+        dataclass = CallbackFunnel
+
+
+class CallbackFunnelReportSerializer(serializers.Serializer):
+    """The callback funnel (UTC days, the vendor's figures beside ours) and how fresh each
+    environment's mirror is."""
+
+    summary = CallbackFunnelSerializer()
     freshness = FreshnessSerializer(many=True)

@@ -1,4 +1,4 @@
-"""Callbacks (per day, per source agent) and agents (per-agent figures) pages."""
+"""Callbacks (the funnel, per day, per source agent) and agents (per-agent figures) pages."""
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
@@ -6,12 +6,13 @@ from django.http import HttpRequest, HttpResponse
 from portal.pages.pages import render_org_page
 from portal.tenancy.access import org_page
 from reports import exports
-from reports.drill import Drill
+from reports.drill import Drill, callbacks_drill
 from reports.pages.agent_table import DEFAULT_SORT, sort_rows
 from reports.pages.coverage import coverage_context
+from reports.pages.funnel import funnel_steps
 from reports.pages.page_cache import kept_page
 from reports.pages.params import scoped_page
-from reports.scope import callbacks_report, calls_report
+from reports.scope import callback_funnel_report, callbacks_report, calls_report
 
 
 @org_page()
@@ -21,15 +22,24 @@ def callbacks(request: HttpRequest, org_slug: str) -> HttpResponse:
     form, scope, page = scoped_page(request, org, "reports/callbacks.html")
     if page is not None:
         return page
-    summary = callbacks_report(scope)
-    exported = exports.export(request, exports.CALLBACKS_TABLES, "days", lambda table: (
-        exports.stream_csv(exports.callbacks_rows(summary, table),
-                           exports.filename("callbacks", org.slug, scope.start, scope.end, table))))
+    summary, funnel = callbacks_report(scope), callback_funnel_report(scope)
+
+    def write(table: str):
+        if table == "funnel":  # the funnel's per-day table, as the API's table=series
+            rows = exports.callback_funnel_rows(funnel, "series")
+        else:
+            rows = exports.callbacks_rows(summary, table)
+        return exports.stream_csv(rows, exports.filename("callbacks", org.slug, scope.start,
+                                                         scope.end, table))
+
+    exported = exports.export(request, (*exports.CALLBACKS_TABLES, "funnel"), "days", write)
     if exported is not None:
         return exported
     return render_org_page(request, org, "reports/callbacks.html", {
         "form": form, "scope": scope, "summary": summary, "show_agent": False,
-        "days": list(reversed(summary.days)),
+        "days": list(reversed(summary.days)), "funnel": funnel,
+        "steps": funnel_steps(funnel, callbacks_drill(org.slug, scope)),
+        "funnel_days": list(reversed(funnel.series)),
     })
 
 

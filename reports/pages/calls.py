@@ -15,6 +15,7 @@ from portal.tenancy.access import org_page
 from reports import exports
 from reports.call_filter import CallFilter
 from reports.drill import AT
+from reports.pages.call_links import call_links
 from reports.pages.page_cache import kept_page
 from reports.provider_fields import not_sent
 from reports.transcript_search import highlight
@@ -176,4 +177,5 @@ def call_detail(request: HttpRequest, org_slug: str, call_id: int) -> HttpRespon
         "quality": raw.get("call_quality") if isinstance(raw.get("call_quality"), dict) else {},
         "insights": raw.get("call_insights"),
         "raw_json": json.dumps(raw, indent=2, ensure_ascii=False, sort_keys=True),
+        "links": call_links(request, call),
     })

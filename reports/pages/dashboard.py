@@ -15,11 +15,19 @@ from portal.tenancy.access import org_page
 from reports import exports
 from reports.call_filter import OUTCOME_LABELS
 from reports.coverage_notes import comparison_note
-from reports.drill import CALLBACKS_WHY_NOT, OUTCOMES, Door, Drill, outcome_count, series_doors
+from reports.drill import (
+    OUTCOMES,
+    Door,
+    Drill,
+    callbacks_drill,
+    outcome_count,
+    series_doors,
+)
 from reports.pages.coverage import coverage_context
 from reports.pages.page_cache import PageBody, PageFrame, lazy_context
 from reports.pages.params import scope_from_request
 from reports.queries import Delta
+from reports.queries.callback_funnel import linked_totals
 from reports.scope import callbacks_report, calls_report
 from reports.unsettled import split_other
 from sync.models.core import Direction
@@ -51,13 +59,26 @@ class Kpi:
         return "up" if good else "down"
 
 
-def _kpis(calls, callbacks, drill: Drill) -> list[Kpi]:
+def _callback_door(back: Drill, vendor: int | None, linked: int | None, why: str,
+                   **narrow) -> dict:
+    """A callback card opens its calls only when the linked calls are exactly the vendor's
+    count (the figure shown); otherwise it says so."""
+    if vendor is not None and vendor == linked:
+        return {"door": back.door(vendor, utc=True, **narrow)}
+    return {"why_not": why}
+
+
+def _kpis(calls, callbacks, drill: Drill, back: Drill,
+          linked: tuple[int, int, int] | None = None) -> list[Kpi]:
     t, d, c, cd = calls.totals, calls.deltas, callbacks.totals, callbacks.deltas
     n, cn = comparison_note(calls.comparison), comparison_note(callbacks.comparison)
     # Rates and durations are figures of the connected calls: their door lists those.
     every = drill.door(t.total)
     answered = drill.door(t.answered, outcome="answered")
-    why = CALLBACKS_WHY_NOT
+    # Callback figures open their calls through the stored links (`back`: UTC days, no
+    # call filters, reports.drill.callbacks_drill) when those are the vendor's count.
+    received, answered_back, unmatched = linked or (None, None, None)
+    why = _("Talkover's count; the calls linked to it differ (see Callbacks).")
     return [
         Kpi(_("Calls"), t.total, "count", d.get("total"), note=n, door=every),
         Kpi(_("Answer rate"), t.answer_rate, "rate", d.get("answer_rate"), note=n,
@@ -67,11 +88,13 @@ def _kpis(calls, callbacks, drill: Drill) -> list[Kpi]:
         Kpi(_("Average duration"), t.talk_time_avg, "seconds", d.get("talk_time_avg"), note=n,
             door=answered),
         Kpi(_("Callbacks received"), c.received, "count", cd.get("received"), note=cn,
-            why_not=why),
+            **_callback_door(back, c.received, received, why, callback="received")),
         Kpi(_("Callback answer rate"), c.answer_rate, "rate", cd.get("answer_rate"), note=cn,
-            why_not=why),
+            **_callback_door(back, c.answered, answered_back, why, callback="received",
+                             outcome="answered")),
         Kpi(_("Unmatched callbacks"), c.unmatched, "count", cd.get("unmatched"), False, cn,
-            why_not=why),
+            **_callback_door(back, c.unmatched, unmatched, why,
+                             callback="unmatched")),
     ]
 
 
@@ -238,7 +261,8 @@ def _body_context(slug: str, scope) -> dict:
     drill = Drill(slug, scope)  # one resolved base for every link of the page
     return {
         "calls": calls, "callbacks": callbacks, "drill": drill,
-        "kpis": _kpis(calls, callbacks, drill),
+        "kpis": _kpis(calls, callbacks, drill, callbacks_drill(slug, scope),
+                      linked_totals(scope.environments, scope.start, scope.end)),
         "chart_data": _chart_data(calls, callbacks, drill),
         "breakdowns": _breakdown(calls, drill),
         "heatmap": heatmap, "top_agents": calls.agents[:10], "hours": range(24),

@@ -31,7 +31,14 @@ from reports.queries import (
     Freshness,
     freshness,
 )
-from reports.scope import ReportScope, build_scope, callbacks_report, calls_report
+from reports.queries.callback_funnel import CallbackFunnel
+from reports.scope import (
+    ReportScope,
+    build_scope,
+    callback_funnel_report,
+    callbacks_report,
+    calls_report,
+)
 from reports.summaries.chart import daily_bars_png
 from reports.summaries.schedule import Period
 
@@ -61,6 +68,8 @@ class Summary:
     freshness: list[Freshness]
     dashboard_url: str
     scope: ReportScope | None = None
+    # The callback funnel of the period (UTC days), None when not computed.
+    funnel: CallbackFunnel | None = None
     _charts: dict[str, bytes] = field(default_factory=dict, repr=False)
 
     def calls_url(self, **narrow) -> str:
@@ -79,6 +88,18 @@ class Summary:
             "calls": self.calls_url(), "answered": self.calls_url(outcome="answered"),
             "busiest_day": self.calls_url(start=busiest[0], end=busiest[0]) if busiest else "",
         }
+
+    @property
+    def funnel_shown(self) -> bool:
+        """The callback section is written when the period has funnel figures."""
+        t = self.funnel.totals if self.funnel is not None else None
+        return bool(t and t.mirrored and (t.received or t.outbound_unanswered))
+
+    @property
+    def funnel_doors(self) -> dict[str, str]:
+        """The callback section's doors: each step's calls (UTC days, reports.drill)."""
+        return {step: self.calls_url(callback=step, utc=True)
+                for step in ("unanswered_outbound", "called_back", "received", "unmatched")}
 
     @property
     def environment_rows(self) -> list[tuple[EnvironmentFigures, str, str]]:
@@ -199,5 +220,5 @@ def build_summary(
         previous=Period(calls.previous_start, calls.previous_end),
         calls=calls, callbacks=callbacks, environments=per_env,
         freshness=freshness(envs, now), dashboard_url=dashboard_url(organization, period),
-        scope=scope,
+        scope=scope, funnel=callback_funnel_report(scope),
     )

@@ -9,7 +9,6 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.utils import translation
 
-from reports.drill import CALLBACKS_WHY_NOT
 from reports.exports import csv_lines, summary_rows
 from reports.models import ReportSubscription
 from reports.summaries.figures import Summary
@@ -61,7 +60,6 @@ def build_message(
         "subscription": subscription, "s": summary, "org": summary.organization,
         "recipient": recipient, "unsubscribe_url": unsubscribe, "is_test": is_test,
         "chart_cid": CHART_CID, "tz_name": subscription.tz_name,
-        "callbacks_why_not": CALLBACKS_WHY_NOT,
     }
     with translation.override(subscription.language):
         subject = " ".join(render_to_string("emails/summary_subject.txt", context).split())

@@ -138,12 +138,6 @@ def agent_label(row: Any, scope: Any) -> str:
     return str(name)
 
 
-@register.simple_tag
-def callbacks_why_not() -> str:
-    """Why a callback figure is not a link (said beside each of them)."""
-    return str(drill.CALLBACKS_WHY_NOT)
-
-
 @register.filter
 def call_at(call: Any) -> str:
     """The `at` value of a link to a call's page (`reports.drill.at_param`)."""

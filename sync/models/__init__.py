@@ -1,9 +1,11 @@
 """Every model of the `sync` app, by the module that defines it (one door: `sync.models`).
 
 The mirror and the sync's bookkeeping live in `core`, the per-day call ledger in `ledger`, the
-voice-quality rollups of Origins calls in `quality`, rejected upstream records in `quarantine`.
+voice-quality rollups of Origins calls in `quality`, the callback funnel's links in
+`callbacks`, rejected upstream records in `quarantine`.
 Choices and column constants are imported from the module that defines them.
 """
+from sync.models.callbacks import CallbackFunnelDay, CallbackLink
 from sync.models.core import (
     Agent,
     AgentDayRollup,
@@ -25,6 +27,8 @@ __all__ = [
     "CallDayLedger",
     "CallRollup",
     "CallbackDay",
+    "CallbackFunnelDay",
+    "CallbackLink",
     "CallbackSourceDay",
     "QualityDayRollup",
     "RejectedRecord",

@@ -19,7 +19,7 @@ from typing import Any
 from django.db import DatabaseError
 from django.utils import timezone
 
-from sync import ledger, quarantine
+from sync import callback_links, ledger, quarantine
 from sync.call_writer import CallWriter, refresh_due
 from sync.models import Agent, CallbackDay, CallbackSourceDay
 from sync.models.core import Trigger
@@ -88,8 +88,11 @@ def sync_agents(ctx: RunContext) -> None:
     with ctx.page_transaction():
         for item, reason, agent_id in rejected:
             quarantine.reject(ctx, item, reason, upstream_id=agent_id)
+        callback_config = callback_links.callback_sources(env)
         counts = upsert(Agent, env, agents, key="external_id",
                         update_fields=AGENT_UPDATE_FIELDS)
+        if callback_links.config_changed(env, callback_config):
+            callback_links.relink_environment(env)
         Agent.objects.filter(environment=env, external_id__in=[a["external_id"]
                                                                for a in agents]).update(
             last_seen_at=seen_at)

@@ -1,0 +1,101 @@
+"""The callback funnel's latency beside the calls report's, on PostgreSQL (issue 38).
+
+Back-fills one Talkover environment from the built-in simulator (in process, over a real
+socket) with the real sync — so the links are the sync's own — then times, over the last
+`--report-days` days, the funnel (`reports.queries.callback_funnel.callback_funnel`) and the
+calls summary with coverage (`reports.scope.calls_report`), each cold (report cache cleared
+before every run), `--runs` runs each, and prints one table. Target: funnel p95 ≤ 2 × the
+calls report's.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/sb_funnel_bench \\
+        python bench/callback_funnel.py [--calls-per-day 11000] [--days 90] [--runs 100]
+
+The database is flushed first: only use a database made for this. A data set of an earlier
+run is reused when `--reuse` is given.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from datetime import timedelta
+
+import benchkit  # bench/benchkit.py: what the benchmark scripts share
+
+benchkit.setup_django()
+
+from django.core.cache import cache  # noqa: E402
+
+from portal.models import Environment, Organization  # noqa: E402
+from reports.queries.callback_funnel import callback_funnel  # noqa: E402
+from reports.scope import build_scope, calls_report  # noqa: E402
+from sync.engine import sync_environment  # noqa: E402
+from sync.models import Call, CallbackLink  # noqa: E402
+from sync.simulator import EnvironmentSpec, SimulatorConfig, running_simulator  # noqa: E402
+
+
+def p(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+def timed(fn, runs: int) -> list[float]:
+    out = []
+    for _ in range(runs):
+        cache.clear()
+        started = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - started) * 1000)
+    return out
+
+
+def backfill(days: int, per_day: int) -> Environment:
+    config = SimulatorConfig(seed=38, days=days, calls_per_day=per_day,
+                             environments={"bench": EnvironmentSpec("talkover")})
+    org = Organization.objects.create(slug="funnel", name="Funnel", timezone="UTC")
+    with running_simulator(config) as (sim, server):
+        env = Environment(organization=org, name="Bench", base_url=server.talkover_url,
+                          backfill_days=days, requests_per_minute=1_000_000)
+        env.set_token(sim.tokens["bench"])
+        env.save()
+        started = time.perf_counter()
+        outcome = sync_environment(env, now=sim.now)
+        if outcome.failed:
+            raise SystemExit([r.error for r in outcome.runs])
+        print(f"back-fill: {Call.objects.count():,} calls, "
+              f"{CallbackLink.objects.count():,} links in {time.perf_counter() - started:.0f} s")
+    return env
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--days", type=int, default=90)
+    parser.add_argument("--calls-per-day", type=int, default=11_000)
+    parser.add_argument("--report-days", type=int, default=90)
+    parser.add_argument("--runs", type=int, default=100)
+    parser.add_argument("--reuse", action="store_true")
+    args = parser.parse_args()
+    env = Environment.objects.select_related("organization").filter(
+        organization__slug="funnel").first() if args.reuse else None
+    if env is None:
+        benchkit.fresh_database()
+        env = backfill(args.days, args.calls_per_day)
+    env = Environment.objects.select_related("organization").get(pk=env.pk)
+    last = Call.objects.filter(environment=env).latest("started_at").started_at.date()
+    first = last - timedelta(days=args.report_days - 1)
+    scope = build_scope(env.organization, [env], first, last)
+    calls = timed(lambda: calls_report(scope), args.runs)
+    funnel = timed(lambda: callback_funnel([env], first, last), args.runs)
+    answer = callback_funnel([env], first, last)
+    print(f"{Call.objects.filter(environment=env).count():,} calls, {args.report_days} days, "
+          f"{answer.totals.received:,} callbacks, {len(answer.differing_days)} days differing "
+          f"from the vendor")
+    print(f"{'report (cold)':<22}{'p50 ms':>10}{'p95 ms':>10}{'mean ms':>10}")
+    for name, values in (("calls summary", calls), ("callback funnel", funnel)):
+        print(f"{name:<22}{p(values, 0.5):>10.1f}{p(values, 0.95):>10.1f}"
+              f"{statistics.mean(values):>10.1f}")
+    print(f"funnel / calls at p95: {p(funnel, 0.95) / p(calls, 0.95):.2f} (target ≤ 2)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,286 @@
+"""The callback funnel: unanswered outbound calls → called back → callback answered → time to
+callback, from the sync's stored links (`sync.callback_links`, the rule), beside the vendor's
+own callback stats.
+
+Days are UTC days, as the vendor counts its stats (and as the callbacks page shows them): the
+callback side (received, answered, matched, unmatched, by source, time to callback) by the
+callback's day, the outbound side (outbound calls not answered, how many of them were called
+back) by the outbound call's day. Every day compares received, answered, unmatched and the
+by-source counts with the mirrored `CallbackDay` / `CallbackSourceDay`: a day where they
+differ lists each figure with both values (`differences`), never a silent mismatch. A day
+the calls were not mirrored for is `mirrored = False` with no figures; a day whose match
+window reaches days not mirrored says so (`window_complete = False`: its unmatched callbacks
+may have a source we never read).
+
+Cost: four grouped queries over the link rows (one per callback, about 5 % of calls) and the
+per-day rows, plus coverage; never the calls table.
+"""
+from __future__ import annotations
+
+import dataclasses
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, time, timedelta
+
+from django.db import connection
+from django.db.models import Count, Q, QuerySet, Sum
+
+from portal.models import Environment
+from reports.days import check_range
+from reports.queries.common import Interval, days_in, periods, rate, resolve_environments
+from sync.coverage import DayState, call_windows
+from sync.models import CallbackDay, CallbackFunnelDay, CallbackLink, CallbackSourceDay
+
+COMPARED = ("received", "answered", "unmatched")
+
+
+@dataclasses.dataclass(frozen=True)
+class SourceCount:
+    source_agent_id: str
+    count: int
+
+
+@dataclasses.dataclass(frozen=True)
+class VendorFigures:
+    """The mirrored callback-agent stats (None: the vendor's day was never fetched)."""
+
+    received: int
+    answered: int
+    unmatched: int
+    by_source: list[SourceCount]
+
+
+@dataclasses.dataclass(frozen=True)
+class Difference:
+    """One figure of one day where the funnel and the vendor disagree."""
+
+    day: date
+    field: str  # received, answered, unmatched, or by_source:<agent id>
+    funnel: int
+    vendor: int
+
+
+@dataclasses.dataclass(frozen=True)
+class FunnelPeriod:
+    """One period (a day, week or month) or the whole range (`totals`)."""
+
+    start: date
+    end: date
+    received: int | None
+    answered: int | None
+    matched: int | None
+    unmatched: int | None
+    by_source: list[SourceCount]
+    outbound_unanswered: int | None
+    called_back: int | None
+    called_back_rate: float | None
+    answered_rate: float | None
+    median_seconds_to_callback: float | None
+    p90_seconds_to_callback: float | None
+    vendor: VendorFigures | None
+    differences: list[Difference]
+    mirrored: bool  # every day of the period had its calls mirrored
+    window_complete: bool  # every day's match window was mirrored too
+
+    @property
+    def agrees(self) -> bool:
+        return not self.differences
+
+
+@dataclasses.dataclass(frozen=True)
+class CallbackFunnel:
+    environment_ids: list[int]
+    start: date
+    end: date
+    interval: str
+    totals: FunnelPeriod
+    series: list[FunnelPeriod]
+    missing_days: list[date]  # calls never mirrored (the funnel has no figure for them)
+    differing_days: list[date]
+
+
+def _utc(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def _mirrored_days(envs: list[Environment], start: date, end: date) -> dict[date, bool]:
+    """UTC day → the calls of every environment were read for it (partial counts as read:
+    today is compared as far as it went)."""
+    windows = call_windows(envs)
+    return {d: all(windows[e.pk].state(_utc(d), _utc(d + timedelta(days=1)))
+                   != DayState.MISSING for e in envs) for d in days_in(start, end)}
+
+
+def percentiles(values: list[int]) -> tuple[float | None, float | None]:
+    """(median, p90) by linear interpolation, as PostgreSQL's percentile_cont."""
+    if not values:
+        return None, None
+    values = sorted(values)
+
+    def at(p: float) -> float:
+        pos = (len(values) - 1) * p
+        low = int(pos)
+        high = min(low + 1, len(values) - 1)
+        return round(values[low] + (values[high] - values[low]) * (pos - low), 1)
+
+    return at(0.5), at(0.9)
+
+
+def _seconds_by_period(links: QuerySet, bounds: list[tuple[date, date]], interval: str
+                       ) -> dict[tuple[date, date] | None, tuple[float | None, float | None]]:
+    """(median, p90) of the matched callbacks' seconds per period and over all (key None)."""
+    out: dict = {}
+    matched = links.exclude(source_external_id="")
+    by_start = {b[0]: b for b in bounds}
+    if connection.vendor == "postgresql":
+        sql, params = matched.values("callback_day", "seconds_to_callback").query.sql_with_params()
+        # A period is keyed by its first day: the interval's start, clipped to the range.
+        period = ("day" if interval == Interval.DAY.value else
+                  f"greatest(date_trunc('{Interval(interval).value}', day)::date, %s)")
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT {period}, percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY s) "
+                f"FROM (SELECT callback_day AS day, seconds_to_callback AS s FROM ({sql}) q0) q1 "
+                f"GROUP BY GROUPING SETS ((1), ())",
+                [*([bounds[0][0]] if interval != Interval.DAY.value else []), *params])
+            for first, values in cursor.fetchall():
+                if values is None:  # no matched callback at all: the grand total is NULL
+                    continue
+                out[None if first is None else by_start.get(first)] = tuple(
+                    round(v, 1) for v in values)
+        return out
+    per: dict = defaultdict(list)
+    for day, seconds in matched.values_list("callback_day", "seconds_to_callback"):
+        for b in bounds:
+            if b[0] <= day <= b[1]:
+                per[b].append(seconds)
+        per[None].append(seconds)
+    return {k: percentiles(v) for k, v in per.items()}
+
+
+def callback_funnel(environments: Iterable[Environment] | QuerySet[Environment], start: date,
+                    end: date, interval: str = Interval.DAY.value) -> CallbackFunnel:
+    """The funnel of `environments` over the UTC days start..end, per `interval`."""
+    check_range(start, end, max_days=None)
+    envs, org = resolve_environments(environments)
+    env_ids = [e.pk for e in envs]
+    window = max(e.callback_match_days for e in envs)
+    mirrored = _mirrored_days(envs, start - timedelta(days=window), end)
+
+    def of(model):
+        return model.objects.for_organization(org).filter(environment_id__in=env_ids)
+
+    links = of(CallbackLink).filter(callback_day__gte=start, callback_day__lte=end,
+                                    is_testing=False)
+    per_day: dict[date, dict] = defaultdict(lambda: {"received": 0, "answered": 0,
+                                                     "matched": 0, "by": defaultdict(int)})
+    for day, source, answered, n in links.values_list(
+            "callback_day", "source_agent_external_id", "callback_answered").annotate(
+            n=Count("id")).order_by():
+        row = per_day[day]
+        row["received"] += n
+        row["answered"] += n if answered else 0
+        if source:
+            row["matched"] += n
+            row["by"][source] += n
+    called_back = dict(of(CallbackLink).filter(
+        source_day__gte=start, source_day__lte=end, is_testing=False, source_answered=False,
+    ).values_list("source_day").annotate(n=Count("source_external_id", distinct=True))
+        .order_by())
+    outbound = dict(of(CallbackFunnelDay).filter(day__gte=start, day__lte=end).values_list(
+        "day").annotate(n=Sum("outbound_unanswered")).order_by())
+    vendor: dict[date, list] = {}
+    for day, received, answered, unmatched in of(CallbackDay).filter(
+            day__gte=start, day__lte=end).values_list("day", "total_received", "answered",
+                                                      "unmatched"):
+        v = vendor.setdefault(day, [0, 0, 0, defaultdict(int)])
+        v[0], v[1], v[2] = v[0] + received, v[1] + answered, v[2] + unmatched
+    for day, source, count in of(CallbackSourceDay).filter(
+            day__gte=start, day__lte=end).values_list("day", "source_agent_id", "count"):
+        if day in vendor:
+            vendor[day][3][source] += count
+
+    differences: dict[date, list[Difference]] = {}
+    for day in days_in(start, end):
+        if day in vendor and mirrored[day]:
+            differences[day] = _compare(day, per_day.get(day), vendor[day])
+    bounds = periods(start, end, interval)
+    seconds = _seconds_by_period(links, [*bounds], interval)
+
+    def period(first: date, last: date, key) -> FunnelPeriod:
+        days = days_in(first, last)
+        complete = all(mirrored[d] for d in days)
+        window_ok = all(mirrored[d - timedelta(days=k)] for d in days
+                        for k in range(window + 1))
+        sums = {"received": 0, "answered": 0, "matched": 0}
+        by: dict[str, int] = defaultdict(int)
+        for d in days:
+            row = per_day.get(d)
+            if row:
+                for k in sums:
+                    sums[k] += row[k]
+                for src, n in row["by"].items():
+                    by[src] += n
+        unanswered = sum(outbound.get(d, 0) for d in days)
+        back = sum(called_back.get(d, 0) for d in days)
+        vendor_days = [vendor[d] for d in days if d in vendor]
+        median, p90 = seconds.get(key, (None, None))
+        if not complete:
+            return FunnelPeriod(first, last, None, None, None, None, [], None, None, None,
+                                None, None, None, _vendor(vendor_days),
+                                [x for d in days for x in differences.get(d, [])], False,
+                                window_ok)
+        return FunnelPeriod(
+            first, last, sums["received"], sums["answered"], sums["matched"],
+            sums["received"] - sums["matched"], _sources(by), unanswered, back,
+            rate(back, unanswered), rate(sums["answered"], sums["received"]), median, p90,
+            _vendor(vendor_days), [x for d in days for x in differences.get(d, [])], True,
+            window_ok)
+
+    return CallbackFunnel(
+        environment_ids=env_ids, start=start, end=end, interval=Interval(interval).value,
+        totals=period(start, end, None),
+        series=[period(first, last, (first, last)) for first, last in bounds],
+        missing_days=[d for d in days_in(start, end) if not mirrored[d]],
+        differing_days=sorted(d for d, diff in differences.items() if diff))
+
+
+def linked_totals(environments: list[Environment], start: date, end: date
+                  ) -> tuple[int, int, int]:
+    """(received, answered, unmatched) of the non-test linked callbacks of the UTC days
+    start..end, in one query: what a callback card's door would list."""
+    org = environments[0].organization_id
+    got = CallbackLink.objects.for_organization(org).filter(
+        environment_id__in=[e.pk for e in environments], callback_day__gte=start,
+        callback_day__lte=end, is_testing=False).aggregate(
+        received=Count("id"), answered=Count("id", filter=Q(callback_answered=True)),
+        unmatched=Count("id", filter=Q(source_external_id="")))
+    return got["received"], got["answered"], got["unmatched"]
+
+
+def _sources(by: dict[str, int]) -> list[SourceCount]:
+    return [SourceCount(src, n) for src, n in sorted(by.items(), key=lambda kv: (-kv[1], kv[0]))]
+
+
+def _vendor(days: list[list]) -> VendorFigures | None:
+    if not days:
+        return None
+    by: dict[str, int] = defaultdict(int)
+    for day in days:
+        for src, n in day[3].items():
+            by[src] += n
+    return VendorFigures(sum(d[0] for d in days), sum(d[1] for d in days),
+                         sum(d[2] for d in days), _sources(by))
+
+
+def _compare(day: date, ours: dict | None, theirs: list) -> list[Difference]:
+    ours = ours or {"received": 0, "answered": 0, "matched": 0, "by": {}}
+    mine = {"received": ours["received"], "answered": ours["answered"],
+            "unmatched": ours["received"] - ours["matched"]}
+    out = [Difference(day, f, mine[f], v) for f, v in zip(COMPARED, theirs[:3], strict=True)
+           if mine[f] != v]
+    for src in sorted(set(ours["by"]) | set(theirs[3])):
+        a, b = ours["by"].get(src, 0), theirs[3].get(src, 0)
+        if a != b:
+            out.append(Difference(day, f"by_source:{src}", a, b))
+    return out

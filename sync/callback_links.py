@@ -1,0 +1,442 @@
+"""The callback rule, written once, and the sync's set-based computation of it.
+
+THE RULE. An inbound call to a callback agent (an agent the /callback-agents listing names:
+`Agent.is_callback`) answers the most recent outbound call that
+
+- was made by one of that callback agent's source agents (`Agent.source_agent_ids`),
+- is not a test call,
+- went to the callback's caller: the outbound call's `to` and the callback's `from` have the
+  same digits (E.164 as Talkover sends it; `+55 11 98765-4321` and `+5511987654321` are one
+  number),
+- started strictly before the callback and no earlier than UTC midnight of the day
+  `Environment.callback_match_days` (default 7) days before the callback's UTC day: the
+  vendor's stats, as the simulator draws them, match "on the N UTC days before the callback's
+  day, or earlier that day" — a window of whole UTC days, not N × 24 hours;
+
+ties on the start go to the greater call id (byte order). No such call: the callback is
+unmatched. Calls are only ever compared within one environment (hence one organisation).
+The simulator's rule (`sync.simulator.data.Profile.callback_day`) takes the most recent
+non-test outbound call of ANY agent and then routes the callback to a line whose sources
+hold that agent; on its data every non-test outbound call is a source agent's, so both
+rules give the same link (tests/sync/test_callback_links.py checks it day by day). They
+would differ only if a non-source agent dialled the number more recently: the vendor would
+then count the callback under that agent, we under the most recent source agent's call.
+
+THE COMPUTATION. Every write of calls (`sync.upsert.upsert_keys`) hands its created or
+changed rows to `relink_written`, inside the write's transaction and after the writes before
+it committed (`sync.batch_writer`): one statement relinks the callbacks those rows can
+change — the rows that are callbacks, the callbacks from a number a changed outbound call
+dialled within the window after it, and those linked to a changed outbound call — and
+deletes the links of rows that are no longer callbacks. A late outbound call therefore
+relinks the callbacks after it, and a late status moves the funnel's answered figures. A
+change of an environment's callback agents or match window relinks the environment whole
+(`relink_environment`, one statement). PostgreSQL runs it in SQL over two partial indexes
+on the numbers' digits (migration sync 0018_h38); SQLite applies the same rule in Python
+over one query's candidates (the demo's scale).
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from django.db import connection
+from django.db.models import Q
+
+from portal.models import Environment
+from sync.models import Agent, Call, CallbackFunnelDay, CallbackLink
+from sync.models.core import ANSWERED_STATUSES
+
+ANSWERED = tuple(str(s) for s in ANSWERED_STATUSES)
+_NOT_DIGIT = re.compile(r"\D")
+LINK_FIELDS = [
+    "callback_started_at", "callback_day", "callback_agent_external_id", "callback_answered",
+    "is_testing", "source_external_id", "source_agent_external_id", "source_started_at",
+    "source_day", "source_answered", "seconds_to_callback",
+]
+
+
+def digits(number: str | None) -> str:
+    """A phone number as the rule compares it: its digits."""
+    return _NOT_DIGIT.sub("", number or "")
+
+
+def _of(model: type, environment: Environment):
+    """The environment's rows of a mirrored model, scoped to its organisation (this also
+    runs inside requests: a settings change relinks)."""
+    return model.objects.for_organization(environment.organization_id).filter(
+        environment=environment)
+
+
+def callback_sources(environment: Environment, *, cached: bool = False
+                     ) -> dict[str, set[str]]:
+    """Callback agent id → its source agent ids, as mirrored for the environment.
+    `cached`: read once per environment object (a run's batches share its object; the agents
+    stream's `config_changed` reads them fresh and keeps that)."""
+    if cached and hasattr(environment, "_callback_sources"):
+        return environment._callback_sources
+    rows = _of(Agent, environment).filter(is_callback=True)
+    found = {ext: {str(s) for s in (sources or [])}
+             for ext, sources in rows.values_list("external_id", "source_agent_ids")}
+    environment._callback_sources = found
+    return found
+
+
+def window_start(callback_start: datetime, days: int) -> datetime:
+    """The earliest start of an outbound call the callback may answer (see THE RULE)."""
+    day = callback_start.astimezone(UTC).date() - timedelta(days=days)
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def window_end(outbound_start: datetime, days: int) -> datetime:
+    """The first instant past every callback that may answer an outbound call at this start."""
+    day = outbound_start.astimezone(UTC).date() + timedelta(days=days + 1)
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def utc_day(moment: datetime) -> date:
+    return moment.astimezone(UTC).date()
+
+
+# --- after a write -------------------------------------------------------------------------
+
+def relink_written(environment: Environment, rows: Sequence[dict[str, Any]]) -> None:
+    """Relink what these just-written call rows (created or changed) can change."""
+    if not rows:
+        return
+    sources = callback_sources(environment, cached=True)
+    if not sources:
+        return
+    every_source = set().union(*sources.values())
+    given, dialled, outbound_ids, gone = [], [], [], []
+    days = environment.callback_match_days
+    for row in rows:
+        direction, agent = row.get("direction"), row.get("agent_external_id") or ""
+        if direction == "inbound" and agent in sources:
+            given.append(row)
+            continue
+        if direction != "outbound":  # only an inbound call can have been a callback
+            gone.append(row["external_id"])
+        if direction == "outbound":
+            outbound_ids.append(row["external_id"])
+            if agent in every_source and not row.get("is_testing"):
+                number = digits(row.get("to_number"))
+                if number:
+                    dialled.append((number, row["started_at"],
+                                    window_end(row["started_at"], days)))
+    # One read of the links: those of the changed outbound calls (relinked below) and those
+    # of changed calls that are no longer callbacks (deleted).
+    linked: list[tuple[str, datetime]] = []
+    stale: list[int] = []
+    gone_set = set(gone)
+    if outbound_ids or gone:
+        for pk, callback, start, source in _links_of(environment, outbound_ids, gone):
+            if callback in gone_set:
+                stale.append(pk)
+            elif source:
+                linked.append((callback, start))
+    if connection.vendor == "postgresql":
+        _relink_sql(environment, sources, _TARGETS_WRITTEN,
+                    _targets_written(environment, given, dialled, linked))
+    else:
+        _relink_python(environment, sources, _found_python(environment, sources, given,
+                                                           dialled, linked))
+    if stale:
+        _of(CallbackLink, environment).filter(pk__in=stale).delete()
+
+
+def _links_of(environment: Environment, sources: list[str], callbacks: list[str]) -> list:
+    """(pk, callback id, callback start, source id) of the links from these outbound calls
+    or of these callbacks (one query)."""
+    wanted = Q(source_external_id__in=sources) | Q(callback_external_id__in=callbacks)
+    return list(_of(CallbackLink, environment).filter(wanted).values_list(
+        "pk", "callback_external_id", "callback_started_at", "source_external_id"))
+
+
+def relink_environment(environment: Environment) -> None:
+    """Relink every callback of the environment (its callback agents or window changed),
+    drop links of calls no longer callbacks, and refresh its outbound days."""
+    sources = callback_sources(environment)
+    if connection.vendor == "postgresql":
+        if sources:
+            _relink_sql(environment, sources, _TARGETS_ALL, {
+                "t_lo": "-infinity", "t_hi": "infinity", "o_lo": "-infinity",
+                "o_hi": "infinity"})
+    else:
+        calls = _of(Call, environment).filter(direction="inbound",
+                                              agent_external_id__in=list(sources))
+        _relink_python(environment, sources, [_call_row(c) for c in calls.iterator()])
+    kept = _of(Call, environment).filter(direction="inbound",
+                                         agent_external_id__in=list(sources))
+    stale = _of(CallbackLink, environment).exclude(
+        callback_external_id__in=kept.values("external_id"))
+    stale.delete()
+    first_last = _of(Call, environment).order_by("started_at")
+    first = first_last.values_list("started_at", flat=True).first()
+    last = first_last.reverse().values_list("started_at", flat=True).first()
+    if first is not None and last is not None and sources:
+        span = (utc_day(last) - utc_day(first)).days
+        refresh_outbound_days(environment, [utc_day(first) + timedelta(days=i)
+                                            for i in range(span + 1)])
+
+
+def config_changed(environment: Environment, before: dict[str, set[str]]) -> bool:
+    """After the agents were written: whether the environment must be relinked whole — its
+    callback agents or their sources changed, or it has callback agents and calls but no
+    link yet (a mirror from before the funnel heals on its next agents sync)."""
+    now = callback_sources(environment)
+    if now != before:
+        return True
+    return bool(now) and not _of(CallbackLink, environment).exists() and _of(
+        Call, environment).filter(direction="inbound", agent_external_id__in=list(now)).exists()
+
+
+# --- PostgreSQL: one statement -------------------------------------------------------------
+#
+# Every read of calls is a LATERAL probe with its keys as parameters (`OFFSET 0` keeps the
+# planner from turning it back into a join): an index probe per row, whatever the planner
+# thinks of partitions a back-fill has just filled and nobody has analysed yet (a hash join
+# over "1 estimated row" read every callback of the month: 7.4 s for one batch, now 22 ms).
+# Each also carries constant bounds on `started_at`, so the planner prunes the months it
+# cannot touch (planning every month partition cost 75 ms a batch, now 15 ms).
+
+_CALL = "sync_call"
+_DIGITS = r"regexp_replace({}, '\D', '', 'g')"
+_TARGET_COLUMNS = (f"c.external_id, c.started_at, {_DIGITS.format('c.from_number')} AS digits, "
+                   "c.agent_external_id AS agent, c.status, c.is_testing")
+_INBOUND = ("c.environment_id = %(env)s AND c.direction = 'inbound' "
+            "AND c.agent_external_id = ANY(%(cb_agents)s) "
+            "AND c.started_at >= %(t_lo)s AND c.started_at <= %(t_hi)s")
+_TARGETS_WRITTEN = f"""
+    SELECT * FROM unnest(%(g_id)s::text[], %(g_start)s::timestamptz[], %(g_digits)s::text[],
+                         %(g_agent)s::text[], %(g_status)s::text[], %(g_test)s::bool[])
+        AS g(external_id, started_at, digits, agent, status, is_testing)
+    UNION ALL
+    SELECT c.* FROM unnest(%(d_digits)s::text[], %(d_after)s::timestamptz[],
+                           %(d_before)s::timestamptz[]) AS d(digits, after, before)
+    CROSS JOIN LATERAL (
+        SELECT {_TARGET_COLUMNS} FROM {_CALL} c
+        WHERE {_INBOUND} AND {_DIGITS.format('c.from_number')} = d.digits
+          AND c.started_at > d.after AND c.started_at < d.before OFFSET 0) c
+    UNION ALL
+    SELECT c.external_id, c.started_at, c.digits, c.agent, c.status, c.is_testing
+    FROM unnest(%(k_id)s::text[], %(k_start)s::timestamptz[]) AS k(external_id, started_at)
+    CROSS JOIN LATERAL (
+        SELECT {_TARGET_COLUMNS}, c.direction FROM {_CALL} c
+        WHERE c.environment_id = %(env)s AND c.external_id = k.external_id
+          AND c.started_at = k.started_at AND c.started_at >= %(t_lo)s
+          AND c.started_at <= %(t_hi)s OFFSET 0) c
+    WHERE c.direction = 'inbound' AND c.agent = ANY(%(cb_agents)s)"""
+_TARGETS_ALL = f"SELECT {_TARGET_COLUMNS} FROM {_CALL} c WHERE {_INBOUND}"
+_ANSWERED_SQL = "('answered', 'completed')"
+_SET = ", ".join(f"{f} = EXCLUDED.{f}" for f in LINK_FIELDS)
+_CHANGED = " OR ".join(f"l.{f} IS DISTINCT FROM EXCLUDED.{f}" for f in LINK_FIELDS)
+
+
+def _relink_statement(targets: str) -> str:
+    # LATERAL … LIMIT 1: one probe of the outbound partial index per callback.
+    return f"""
+    WITH pairs(cb_agent, src_agent) AS (
+        SELECT * FROM unnest(%(pair_cb)s::text[], %(pair_src)s::text[])),
+    targets AS (
+        SELECT DISTINCT ON (external_id) * FROM ({targets}) t ORDER BY external_id),
+    ranked AS (
+        SELECT t.*, o.external_id AS src_id, o.started_at AS src_start,
+               o.agent_external_id AS src_agent, o.status AS src_status
+        FROM targets t LEFT JOIN LATERAL (
+            SELECT o.external_id, o.started_at, o.agent_external_id, o.status
+            FROM {_CALL} o
+            WHERE o.environment_id = %(env)s AND o.direction = 'outbound'
+              AND NOT o.is_testing AND t.digits <> ''
+              AND {_DIGITS.format('o.to_number')} = t.digits
+              AND o.started_at >= %(o_lo)s AND o.started_at < %(o_hi)s
+              AND o.started_at < t.started_at
+              AND o.started_at >= date_trunc('day', t.started_at, 'UTC')
+                                   - make_interval(days => %(days)s)
+              AND o.agent_external_id IN (SELECT src_agent FROM pairs
+                                          WHERE cb_agent = t.agent)
+            ORDER BY o.started_at DESC, o.external_id COLLATE "C" DESC
+            LIMIT 1) o ON true)
+    INSERT INTO sync_callbacklink AS l (environment_id, callback_external_id,
+        {", ".join(LINK_FIELDS)})
+    SELECT %(env)s, external_id, started_at, (started_at AT TIME ZONE 'UTC')::date, agent,
+           status IN {_ANSWERED_SQL}, is_testing, coalesce(src_id, ''),
+           coalesce(src_agent, ''), src_start, (src_start AT TIME ZONE 'UTC')::date,
+           CASE WHEN src_id IS NULL THEN NULL ELSE src_status IN {_ANSWERED_SQL} END,
+           extract(epoch FROM started_at - src_start)::int
+    FROM ranked
+    ON CONFLICT (environment_id, callback_external_id) DO UPDATE SET {_SET}
+    WHERE {_CHANGED}"""
+
+
+def _targets_written(environment: Environment, given: list[dict],
+                     dialled: list[tuple[str, datetime, datetime]],
+                     linked: list[tuple[str, datetime]]) -> dict[str, Any] | None:
+    """The statement's parameters for what a write changed (None: nothing to relink);
+    `linked`: (id, start) of the callbacks linked to a changed outbound call, read from the
+    links (probes by the calls' own key)."""
+    if not (given or dialled or linked):
+        return None
+    starts = [r["started_at"] for r in given] + [k[1] for k in linked]
+    lows = [*starts, *(d[1] for d in dialled)]
+    highs = [*starts, *(d[2] for d in dialled)]
+    days = environment.callback_match_days
+    return {
+        "g_id": [r["external_id"] for r in given],
+        "g_start": [r["started_at"] for r in given],
+        "g_digits": [digits(r.get("from_number")) for r in given],
+        "g_agent": [r.get("agent_external_id") or "" for r in given],
+        "g_status": [r.get("status") or "" for r in given],
+        "g_test": [bool(r.get("is_testing")) for r in given],
+        "d_digits": [d[0] for d in dialled],
+        "d_after": [d[1] for d in dialled],
+        "d_before": [d[2] for d in dialled],
+        "k_id": [k[0] for k in linked],
+        "k_start": [k[1] for k in linked],
+        "t_lo": min(lows), "t_hi": max(highs),
+        "o_lo": window_start(min(lows), days), "o_hi": max(highs),
+    }
+
+
+def _relink_sql(environment: Environment, sources: dict[str, set[str]],
+                targets: str, params: dict[str, Any] | None) -> None:
+    if params is None:
+        return
+    pairs = [(cb, src) for cb, srcs in sources.items() for src in sorted(srcs)]
+    params.update(env=environment.pk, days=environment.callback_match_days,
+                  cb_agents=list(sources), pair_cb=[p[0] for p in pairs],
+                  pair_src=[p[1] for p in pairs])
+    with connection.cursor() as cursor:
+        cursor.execute(_relink_statement(targets), params)
+
+
+# --- SQLite: the same rule in Python over one query's candidates ---------------------------
+
+def _call_row(call: Call) -> dict[str, Any]:
+    return {"external_id": call.external_id, "started_at": call.started_at,
+            "from_number": call.from_number, "agent_external_id": call.agent_external_id,
+            "status": call.status, "is_testing": call.is_testing}
+
+
+def _found_python(environment: Environment, sources: dict[str, set[str]], given: list[dict],
+                  dialled: list[tuple[str, datetime, datetime]],
+                  linked: list[tuple[str, datetime]]) -> list[dict[str, Any]]:
+    targets = {r["external_id"]: r for r in given}
+    callbacks = _of(Call, environment).filter(direction="inbound",
+                                              agent_external_id__in=list(sources))
+    if dialled:
+        lo, hi = min(d[1] for d in dialled), max(d[2] for d in dialled)
+        by_number: dict[str, list[tuple[datetime, datetime]]] = {}
+        for number, after, before in dialled:
+            by_number.setdefault(number, []).append((after, before))
+        for call in callbacks.filter(started_at__gt=lo, started_at__lt=hi):
+            spans = by_number.get(digits(call.from_number), ())
+            if any(after < call.started_at < before for after, before in spans):
+                targets.setdefault(call.external_id, _call_row(call))
+    if linked:
+        for call in callbacks.filter(external_id__in=[k[0] for k in linked]):
+            targets.setdefault(call.external_id, _call_row(call))
+    return list(targets.values())
+
+
+def _relink_python(environment: Environment, sources: dict[str, set[str]],
+                   targets: list[dict[str, Any]]) -> None:
+    if not targets:
+        return
+    days = environment.callback_match_days
+    every_source = set().union(*sources.values())
+    lo = min(window_start(t["started_at"], days) for t in targets)
+    hi = max(t["started_at"] for t in targets)
+    wanted = {digits(t.get("from_number")) for t in targets} - {""}
+    dialled: dict[str, list[tuple[datetime, str, str, str]]] = {}
+    outbound = _of(Call, environment).filter(
+        direction="outbound", is_testing=False,
+        agent_external_id__in=list(every_source), started_at__gte=lo, started_at__lt=hi,
+    ).values_list("to_number", "started_at", "external_id", "agent_external_id", "status")
+    for to, start, ext, agent, status in outbound.iterator():
+        number = digits(to)
+        if number in wanted:
+            dialled.setdefault(number, []).append((start, ext, agent, status))
+    links = []
+    for t in targets:
+        start, agent = t["started_at"], t.get("agent_external_id") or ""
+        allowed, earliest = sources.get(agent, set()), window_start(start, days)
+        found = [c for c in dialled.get(digits(t.get("from_number")), ())
+                 if c[2] in allowed and earliest <= c[0] < start]
+        best = max(found, key=lambda c: (c[0], c[1].encode())) if found else None
+        links.append(_link(environment, t, best))
+    CallbackLink.objects.bulk_create(
+        links, batch_size=500, update_conflicts=True,
+        unique_fields=["environment", "callback_external_id"], update_fields=LINK_FIELDS)
+
+
+def _link(environment: Environment, t: dict[str, Any],
+          best: tuple[datetime, str, str, str] | None) -> CallbackLink:
+    start = t["started_at"]
+    link = CallbackLink(
+        environment=environment, callback_external_id=t["external_id"],
+        callback_started_at=start, callback_day=utc_day(start),
+        callback_agent_external_id=t.get("agent_external_id") or "",
+        callback_answered=(t.get("status") or "") in ANSWERED,
+        is_testing=bool(t.get("is_testing")))
+    if best is not None:
+        src_start, ext, agent, status = best
+        link.source_external_id, link.source_agent_external_id = ext, agent
+        link.source_started_at, link.source_day = src_start, utc_day(src_start)
+        link.source_answered = status in ANSWERED
+        link.seconds_to_callback = int((start - src_start).total_seconds())
+    return link
+
+
+# --- the funnel's outbound side per UTC day ------------------------------------------------
+
+def utc_days_overlapping(local_days: Iterable[date], tz) -> list[date]:
+    """The UTC days that overlap these local days: a local day's rollups are refreshed once
+    every UTC day it overlaps was written (`sync.call_writer`), so those UTC days are whole
+    then, and counting them again from the calls is exact."""
+    from sync.rollups import local_day_bounds
+
+    out: set[date] = set()
+    for day in local_days:
+        start, end = local_day_bounds(day, tz)
+        first, last = utc_day(start), utc_day(end - timedelta(microseconds=1))
+        out |= {first + timedelta(days=i) for i in range((last - first).days + 1)}
+    return sorted(out)
+
+
+def refresh_outbound_days(environment: Environment, days: Sequence[date]) -> None:
+    """Recompute the non-test outbound calls not answered of these UTC days (replace, never
+    increment); only for environments with callback agents (the funnel's only users)."""
+    if not days or not _of(Agent, environment).filter(is_callback=True).exists():
+        return
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"""
+                INSERT INTO sync_callbackfunnelday (environment_id, day, outbound_unanswered)
+                SELECT %(env)s, d, (SELECT count(*) FROM {_CALL} c
+                    WHERE c.environment_id = %(env)s AND c.direction = 'outbound'
+                      AND c.started_at >= d::timestamp AT TIME ZONE 'UTC'
+                      AND c.started_at < (d + 1)::timestamp AT TIME ZONE 'UTC'
+                      AND NOT c.is_testing AND c.status NOT IN {_ANSWERED_SQL})
+                FROM unnest(%(days)s::date[]) AS d
+                ON CONFLICT (environment_id, day) DO UPDATE
+                SET outbound_unanswered = EXCLUDED.outbound_unanswered""",
+                           {"env": environment.pk, "days": list(days)})
+        return
+    lo = datetime.combine(min(days), time.min, tzinfo=UTC)
+    hi = datetime.combine(max(days) + timedelta(days=1), time.min, tzinfo=UTC)
+    counts = dict.fromkeys(days, 0)
+    starts = _of(Call, environment).filter(
+        direction="outbound", is_testing=False,
+        started_at__gte=lo, started_at__lt=hi).exclude(status__in=ANSWERED
+                                                       ).values_list("started_at", flat=True)
+    for start in starts.iterator():
+        day = utc_day(start)
+        if day in counts:
+            counts[day] += 1
+    CallbackFunnelDay.objects.bulk_create(
+        [CallbackFunnelDay(environment=environment, day=d, outbound_unanswered=n)
+         for d, n in counts.items()],
+        update_conflicts=True, unique_fields=["environment", "day"],
+        update_fields=["outbound_unanswered"])

@@ -1,0 +1,150 @@
+"""The callback funnel's faces (issue 38, points 2–4): the reports API (JSON and CSV) with the
+vendor's figures beside ours, day by day, on the simulator's data; tenancy."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from sync.engine import sync_environment
+from sync.models import CallbackDay, CallbackLink
+from tests.support.sync_support import ENV, point_env, served, small_config
+
+pytestmark = pytest.mark.django_db(transaction=True)
+URL = "/api/v1/reports/callback-funnel/"
+
+
+@pytest.fixture
+def synced(org_a):
+    with served(small_config(days=9, calls_per_day=150)) as (sim, server):
+        env = point_env(org_a, sim, server)
+        outcome = sync_environment(env, now=sim.now)
+        assert not outcome.failed, [r.error for r in outcome.runs]
+        yield sim, env
+
+
+def test_funnel_api_agrees_with_vendor_day_by_day(synced, alice, carol, api_client_for):
+    sim, env = synced
+    first, last = sim.start_date, sim.today
+    params = {"environment": env.pk, "start_date": first, "end_date": last}
+    answer = api_client_for(alice).get(URL, params)
+    assert answer.status_code == 200, answer.content
+    summary = answer.json()["summary"]
+    assert summary["differing_days"] == [] and summary["missing_days"] == []
+    assert len(summary["series"]) == (last - first).days + 1
+    for day in summary["series"]:
+        stats = sim.truth.callback_stats(ENV, *[sim.start_date.fromisoformat(day["start"])] * 2)
+        assert day["received"] == stats["total_callbacks_received"] == day["vendor"]["received"]
+        assert day["answered"] == stats["callbacks_answered"]
+        assert day["unmatched"] == stats["callbacks_unmatched"]
+        assert {s["source_agent_id"]: s["count"] for s in day["by_source"]} == {
+            s["source_agent_id"]: s["count"] for s in stats["callbacks_by_source_agent"]}
+        assert day["differences"] == []
+    totals = summary["totals"]
+    assert totals["received"] == sum(d["received"] for d in summary["series"]) > 0
+    assert totals["matched"] + totals["unmatched"] == totals["received"]
+    assert 0 < totals["called_back"] <= totals["outbound_unanswered"]
+    assert 0 < totals["median_seconds_to_callback"] <= totals["p90_seconds_to_callback"]
+    # The first days' windows reach before the back-fill: said, not hidden.
+    assert summary["series"][0]["window_complete"] is False
+    assert summary["series"][-1]["window_complete"] is True
+    weekly = api_client_for(alice).get(URL, {**params, "interval": "week"}).json()["summary"]
+    assert sum(p["received"] for p in weekly["series"]) == totals["received"]
+    assert weekly["totals"]["median_seconds_to_callback"] == totals["median_seconds_to_callback"]
+    assert all(p["median_seconds_to_callback"] is not None
+               for p in weekly["series"] if p["matched"])
+    # CSV through the one CSV module.
+    csv = api_client_for(alice).get(URL, {**params, "format": "csv"})
+    assert csv.status_code == 200
+    lines = b"".join(csv.streaming_content).decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("period_start,period_end,mirrored,received,answered,matched")
+    assert len(lines) == 1 + len(summary["series"])
+    assert api_client_for(alice).get(URL, {**params, "table": "nope", "format": "csv"}
+                                     ).status_code == 400
+    # Another organisation's environment is a 404.
+    assert api_client_for(carol).get(URL, params).status_code == 404
+
+
+def test_a_day_that_differs_says_so_with_both_figures(synced, alice, api_client_for):
+    sim, env = synced
+    link = CallbackLink.objects.filter(environment=env).exclude(source_external_id="").first()
+    day = link.callback_day
+    link.delete()
+    CallbackDay.objects.filter(environment=env, day=day).update(total_received=999)
+    answer = api_client_for(alice).get(URL, {"environment": env.pk, "start_date": day,
+                                             "end_date": day})
+    summary = answer.json()["summary"]
+    assert summary["differing_days"] == [day.isoformat()]
+    fields = {d["field"]: (d["funnel"], d["vendor"]) for d in summary["series"][0]["differences"]}
+    received = summary["series"][0]["received"]
+    assert fields["received"] == (received, 999)
+    assert any(f.startswith("by_source:") for f in fields)
+
+
+def _count_in_explorer(client, url: str) -> int:
+    """How many calls the explorer lists behind a door (its total line)."""
+    page = client.get(url)
+    assert page.status_code == 200
+    return page.context["page"].paginator.count
+
+
+def test_pages_draw_the_funnel_and_every_step_opens_exactly_its_calls(synced, alice, client):
+    sim, env = synced
+    org = env.organization
+    client.force_login(alice)
+    query = {"start": sim.start_date.isoformat(), "end": sim.today.isoformat()}
+    page = client.get(f"/o/{org.slug}/callbacks/", query)
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Callback funnel" in html and "Not linked" not in html
+    steps = page.context["steps"]
+    assert [s.count for s in steps][2] == page.context["funnel"].totals.received > 0
+    for step in steps:
+        assert _count_in_explorer(client, step.door.url) == step.count, step.label
+    # The dashboard's callback cards open their calls too ("Not linked" is gone).
+    board = client.get(f"/o/{org.slug}/", query)
+    assert "Not linked" not in board.content.decode()
+    cards = {str(k.label): k for k in board.context["kpis"]}
+    received = cards["Callbacks received"].door
+    # The same door as the funnel's step (counted above), and the vendor's figure agrees.
+    assert (received.url, received.calls) == (steps[2].door.url, steps[2].count)
+    # A callback's page names the call it answers, and that call's page the callback.
+    link = CallbackLink.objects.filter(environment=env).exclude(source_external_id="").first()
+    from sync.models import Call
+
+    callback = Call.objects.get(environment=env, external_id=link.callback_external_id)
+    source = Call.objects.get(environment=env, external_id=link.source_external_id)
+    html = client.get(f"/o/{org.slug}/calls/{callback.pk}/").content.decode()
+    assert "Callback of" in html and f"/calls/{source.pk}/" in html
+    html = client.get(f"/o/{org.slug}/calls/{source.pk}/").content.decode()
+    assert "Called back after" in html and f"/calls/{callback.pk}/" in html
+    # "Callback of" in the explorer: exactly the callbacks linked to that call.
+    of = client.get(f"/o/{org.slug}/calls/", {**query, "callback_of": source.external_id,
+                                               "utc": "on"})
+    listed = [c.external_id for c in of.context["page"]]
+    assert link.callback_external_id in listed
+    assert set(listed) == set(CallbackLink.objects.filter(
+        environment=env, source_external_id=source.external_id, is_testing=False)
+        .values_list("callback_external_id", flat=True))
+
+
+def test_alerts_judge_callback_rate_and_median_time_from_the_funnel(synced):
+    from reports.alerts.evaluate import Context, judge
+    from reports.alerts.models import AlertRule
+    from reports.queries.callback_funnel import callback_funnel
+
+    sim, env = synced
+    verdicts = {}
+    for metric in ("callback_rate", "median_time_to_callback"):
+        rule = AlertRule.objects.create(
+            organization=env.organization, name=metric, metric=metric, window="7d",
+            condition="above", threshold=0, min_calls=1, emails=["ops@example.com"])
+        rule.environments.set([env])
+        verdicts[metric] = judge(rule, Context(sim.now + timedelta(hours=4)))
+    rate, median = verdicts["callback_rate"], verdicts["median_time_to_callback"]
+    assert rate.judged and median.judged, (rate.note, median.note)
+    totals = callback_funnel([env], rate.span.first_day, rate.span.last_day).totals
+    assert rate.calls == totals.outbound_unanswered > 0
+    assert rate.value == pytest.approx(100 * totals.called_back / totals.outbound_unanswered)
+    assert median.calls == totals.matched
+    assert median.value == round(totals.median_seconds_to_callback / 60, 1)

@@ -1,0 +1,153 @@
+"""The callback funnel's link (issue 38, points 1 and 2): the sync links each callback to the
+outbound call it answers, and per UTC day its counts equal the vendor's callback stats."""
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from sync.callback_links import relink_environment
+from sync.engine import sync_environment
+from sync.models import Agent, Call, CallbackLink
+from sync.providers.records import CALL_UPDATE_FIELDS
+from sync.simulator.data import NOT_CALLBACK, UNMATCHED
+from sync.upsert import upsert
+from tests.support.sync_support import ENV, point_env, served, small_config
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _links(env) -> dict[str, tuple]:
+    return {link.callback_external_id: (link.source_external_id, link.source_agent_external_id,
+                                        link.callback_answered, link.seconds_to_callback)
+            for link in CallbackLink.objects.filter(environment=env)}
+
+
+def _day_figures(env, day) -> dict:
+    links = CallbackLink.objects.filter(environment=env, callback_day=day, is_testing=False)
+    by = Counter(link.source_agent_external_id for link in links if link.matched)
+    return {"received": links.count(), "answered": links.filter(callback_answered=True).count(),
+            "unmatched": links.filter(source_external_id="").count(), "by": dict(by)}
+
+
+def _vendor(sim, day) -> dict:
+    stats = sim.truth.callback_stats(ENV, day, day)
+    return {"received": stats["total_callbacks_received"],
+            "answered": stats["callbacks_answered"], "unmatched": stats["callbacks_unmatched"],
+            "by": {row["source_agent_id"]: row["count"]
+                   for row in stats["callbacks_by_source_agent"]}}
+
+
+def _simulator_links(sim) -> dict[str, str]:
+    """callback id → the simulator's own attribution (source agent id, '' unmatched)."""
+    store = sim.talkover_store(ENV)
+    agents = store.profile.agents
+    out = {}
+    for ordinal in store.span(None, None, sim.now_ts()):
+        for rec in store.day(ordinal).recs:
+            if rec.src != NOT_CALLBACK:
+                out[rec.id] = "" if rec.src == UNMATCHED else agents[rec.src].id
+    return out
+
+
+def test_links_agree_with_vendor_stats_day_by_day_and_survive_a_relink(org_a):
+    # Ten days: the seven-day window is exercised whole. The sync writes a batch at a time
+    # (small batches: outbound calls and their callbacks land in different batches).
+    with served(small_config(days=10, calls_per_day=150)) as (sim, server):
+        env = point_env(org_a, sim, server)
+        outcome = sync_environment(env, now=sim.now)
+        assert not outcome.failed, [r.error for r in outcome.runs]
+        links = _links(env)
+        truth = _simulator_links(sim)
+        assert len(links) == len(truth) > 50
+        assert {cid: link[1] for cid, link in links.items()} == truth
+        day = sim.start_date
+        while day <= sim.today:
+            assert _day_figures(env, day) == _vendor(sim, day), day
+            day += timedelta(days=1)
+        matched = [link for link in links.values() if link[0]]
+        assert matched and all(link[3] > 0 for link in matched)
+        # The same rule over the whole environment at once gives the same links.
+        CallbackLink.objects.filter(environment=env).delete()
+        relink_environment(env)
+        assert _links(env) == links
+
+
+# --- the rule's edges, written through the sync's own write door -----------------------------
+
+T0 = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
+
+
+def _agents(env) -> None:
+    Agent.objects.create(environment=env, external_id="out-1", direction="outbound")
+    Agent.objects.create(environment=env, external_id="out-2", direction="outbound")
+    Agent.objects.create(environment=env, external_id="cb-1", direction="inbound",
+                         is_callback=True, source_agent_ids=["out-1"])
+
+
+def _write(env, *calls: dict) -> None:
+    rows = []
+    for call in calls:
+        row = {"environment_id": env.pk, "status": "completed", "is_testing": False,
+               "raw": {}, "to_number": "", "from_number": "", **call}
+        row["payload_hash"] = str(hash(tuple(sorted((k, str(v)) for k, v in row.items()))))
+        rows.append(row)
+    upsert(Call, env, rows, key="external_id", update_fields=CALL_UPDATE_FIELDS)
+
+
+def _out(cid: str, at: datetime, number: str = "+5511987654321", agent: str = "out-1",
+         **kw) -> dict:
+    return {"external_id": cid, "direction": "outbound", "agent_external_id": agent,
+            "to_number": number, "started_at": at, **kw}
+
+
+def _cb(cid: str, at: datetime, number: str = "+5511987654321", **kw) -> dict:
+    return {"external_id": cid, "direction": "inbound", "agent_external_id": "cb-1",
+            "from_number": number, "started_at": at, **kw}
+
+
+def _source(env, cid: str) -> str:
+    return CallbackLink.objects.get(environment=env, callback_external_id=cid).source_external_id
+
+
+def test_rule_edges_and_late_calls(env_a, env_b):
+    _agents(env_a)
+    _agents(env_b)
+    _write(env_a, _cb("cb", T0))
+    assert _source(env_a, "cb") == ""  # no outbound call yet: unmatched
+    # A late outbound call (arrives after its callback) relinks it; digits are compared.
+    _write(env_a, _out("o-old", T0 - timedelta(days=2), number="+55 (11) 98765-4321",
+                       status="no-answer"))
+    link = CallbackLink.objects.get(environment=env_a, callback_external_id="cb")
+    assert (link.source_external_id, link.source_answered) == ("o-old", False)
+    assert link.seconds_to_callback == 2 * 86400
+    # The most recent wins; a test call, a non-source agent and a later call do not count.
+    _write(env_a, _out("o-new", T0 - timedelta(hours=3)),
+           _out("o-test", T0 - timedelta(hours=1), is_testing=True),
+           _out("o-other", T0 - timedelta(hours=2), agent="out-2"),
+           _out("o-after", T0 + timedelta(minutes=1)))
+    assert _source(env_a, "cb") == "o-new"
+    # A status change moves the answered flags; a call that turns into a test unlinks.
+    _write(env_a, _cb("cb", T0, status="no-answer"))
+    assert not CallbackLink.objects.get(environment=env_a, callback_external_id="cb"
+                                        ).callback_answered
+    _write(env_a, _out("o-new", T0 - timedelta(hours=3), is_testing=True))
+    assert _source(env_a, "cb") == "o-old"
+    # The window is whole UTC days: 7 days before the callback's day, from its midnight.
+    edge = datetime(2026, 3, 3, 0, 0, tzinfo=UTC)
+    _write(env_a, _cb("cb2", T0, number="+15550001111"),
+           _out("o-edge", edge, number="+15550001111"),
+           _out("o-before", edge - timedelta(seconds=1), number="+1 555 000 1112"))
+    assert _source(env_a, "cb2") == "o-edge"
+    _write(env_a, _out("o-edge", edge - timedelta(seconds=1), number="+15550001111"))
+    assert _source(env_a, "cb2") == ""
+    env_a.callback_match_days = 8
+    env_a.save()  # a new window relinks the environment (sync.receivers)
+    assert _source(env_a, "cb2") == "o-edge"
+    # Another environment's calls never link, even with the same ids and numbers.
+    _write(env_b, _cb("cb", T0))
+    assert _source(env_b, "cb") == ""
+    # A call that stops being a callback loses its link.
+    _write(env_a, {**_cb("cb", T0), "agent_external_id": "out-2"})
+    assert not CallbackLink.objects.filter(environment=env_a, callback_external_id="cb").exists()
