@@ -33,7 +33,10 @@ class SyncConfig(AppConfig):
             CallbackDay,
             CallbackSourceDay,
             CallDayLedger,
+            CallerTombstone,
             CallRollup,
+            Erasure,
+            PrivacyRetention,
             QualityDayRollup,
             RejectedRecord,
             StreamState,
@@ -43,3 +46,4 @@ class SyncConfig(AppConfig):
         tenancy.register(Agent, Call, CallbackDay, CallbackSourceDay, SyncRun, StreamState,
                          CallRollup, AgentDayRollup, CallDayLedger, QualityDayRollup,
                          RejectedRecord, path="environment__organization")
+        tenancy.register(CallerTombstone, Erasure, PrivacyRetention, path="organization")

@@ -1,7 +1,8 @@
 """Every model of the `sync` app, by the module that defines it (one door: `sync.models`).
 
 The mirror and the sync's bookkeeping live in `core`, the per-day call ledger in `ledger`, the
-voice-quality rollups of Origins calls in `quality`, rejected upstream records in `quarantine`.
+voice-quality rollups of Origins calls in `quality`, rejected upstream records in `quarantine`,
+erased callers and per-kind retention in `privacy`.
 Choices and column constants are imported from the module that defines them.
 """
 from sync.models.core import (
@@ -15,6 +16,7 @@ from sync.models.core import (
     SyncRun,
 )
 from sync.models.ledger import CallDayLedger
+from sync.models.privacy import CallerTombstone, Erasure, PrivacyRetention
 from sync.models.quality import QualityDayRollup
 from sync.models.quarantine import RejectedRecord
 
@@ -23,9 +25,12 @@ __all__ = [
     "AgentDayRollup",
     "Call",
     "CallDayLedger",
+    "CallerTombstone",
+    "Erasure",
     "CallRollup",
     "CallbackDay",
     "CallbackSourceDay",
+    "PrivacyRetention",
     "QualityDayRollup",
     "RejectedRecord",
     "StreamState",
