@@ -31,7 +31,6 @@ from django.utils.translation.template import templatize
 from portal.auth.invitations import send_invitation
 from portal.models import Environment
 from reports.alerts.deliver import render_email
-from reports.privacy.service import render_receipt
 from reports.models import (
     AlertEvent,
     AlertRule,
@@ -39,6 +38,7 @@ from reports.models import (
     ReportSubscription,
     SavedView,
 )
+from reports.privacy.service import render_receipt
 from reports.summaries.actions import send_test
 from sync.models import CallbackSourceDay, Erasure
 from sync.notify import notify_token_rejected
