@@ -438,3 +438,10 @@ UPSTREAM_MAX_RESPONSE_BYTES = int(env_str("UPSTREAM_MAX_RESPONSE_BYTES", str(16 
 UPSTREAM_STREAM_DEADLINE_SECONDS = float(env_str("UPSTREAM_STREAM_DEADLINE_SECONDS", "1800"))
 UPSTREAM_MAX_STREAM_BYTES = int(env_str("UPSTREAM_MAX_STREAM_BYTES", str(1024 * 1024 * 1024)))
 UPSTREAM_MAX_STREAM_RECORDS = int(env_str("UPSTREAM_MAX_STREAM_RECORDS", "500000"))
+
+# Erasing callers (sync/privacy/): the key of the numbers' keyed hash (tombstones, erasure
+# logs, anonymised numbers). Default: derived from SECRET_KEY; set it in production so a
+# SECRET_KEY rotation keeps old tombstones matching. Calls per transaction of the daily
+# per-kind retention pass.
+PRIVACY_HASH_KEY = env_str("PRIVACY_HASH_KEY", "")
+PRIVACY_RETENTION_BATCH = int(env_str("PRIVACY_RETENTION_BATCH", "1000"))
