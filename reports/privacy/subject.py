@@ -13,7 +13,7 @@ from typing import Any
 from django.db.models import QuerySet
 
 from portal.models import Organization
-from portal.phone import region_of_timezone, stored_e164
+from portal.phone import national_digits, region_of_timezone, stored_e164
 from reports.call_search import search_calls
 from sync.models import Call
 from sync.privacy.scrub import Subject
@@ -27,7 +27,8 @@ def subject_calls(calls: QuerySet[Call], subject: Subject, organization: Organiz
     """Of `calls` (the organisation's, through a tenant door), those from or to the subject's
     number, newest first."""
     region = region_of_timezone(organization.timezone)
-    calls = search_calls(calls, subject.e164)
+    # By the national digits: a number stored without its country code is found too.
+    calls = search_calls(calls, national_digits(subject.e164)[1])
     for call in (calls.select_related("environment", "agent").order_by("-started_at", "-id")
                  .iterator(chunk_size=500)):
         if subject.e164 in (stored_e164(call.from_number, region),

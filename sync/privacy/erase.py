@@ -62,7 +62,7 @@ def erase_caller(organization: Organization, number: str, *, actor=None,
                                               number_hash=subject.hashed)
     per_env: dict[str, dict[str, Any]] = {}
     total = 0
-    for env in Environment.objects.filter(organization=organization).order_by("pk"):
+    for env in Environment.objects.for_organization(organization).order_by("pk"):
         found = erase_environment(env, subject, region)
         per_env[str(env.pk)] = {"name": env.name, "calls": found.calls,
                                 "mentions": found.mentions}
