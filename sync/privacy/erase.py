@@ -21,10 +21,11 @@ The number is never written anywhere: the log row holds its hash and the counts.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Case, F, TextField, Value, When
+from django.db.models import Case, F, Max, Min, TextField, Value, When
 from django.db.models.functions import Cast, Concat
 
 from portal import redis_guard
@@ -104,13 +105,24 @@ def erase_environment(env: Environment, subject: Subject, region: str | None) ->
 
 def matching_calls(env: Environment, subject: Subject):
     """The environment's calls whose numbers, transcript or record hold the number written
-    any way (one pass over its calls, matched by the database)."""
+    any way, matched by the database one month of calls at a time: each statement stays
+    short (a web request's statements are bounded, `portal.db_deadline`) and, on
+    PostgreSQL, reads one month partition."""
     text = Concat(*(part for c in CALL_COLUMNS for part in (F(c), Value(" "))),
                   Cast("raw", TextField()), output_field=TextField())
-    return (Call.objects.for_organization(env.organization_id).filter(environment=env)
-            .annotate(personal_text=text)
-            .filter(personal_text__regex=number_pattern(subject.e164))
-            .values("pk", "started_at", "raw", *CALL_COLUMNS).iterator(chunk_size=500))
+    calls = Call.objects.for_organization(env.organization_id).filter(environment=env)
+    bounds = calls.aggregate(low=Min("started_at"), high=Max("started_at"))
+    if bounds["low"] is None:
+        return
+    month = bounds["low"].astimezone(UTC).replace(day=1, hour=0, minute=0, second=0,
+                                                  microsecond=0)
+    while month <= bounds["high"]:
+        following = (month + timedelta(days=32)).replace(day=1)
+        yield from (calls.filter(started_at__gte=month, started_at__lt=following)
+                    .annotate(personal_text=text)
+                    .filter(personal_text__regex=number_pattern(subject.e164))
+                    .values("pk", "started_at", "raw", *CALL_COLUMNS))
+        month = following
 
 
 def scrub_fields(organization: Organization, subject: Subject) -> int:
