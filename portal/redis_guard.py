@@ -84,3 +84,33 @@ def cache_delete(what: str, key: str) -> None:
     """Delete `key` if the cache answers; else nothing (callers bound what a missed delete
     leaves with a short timeout: portal/auth/sessions.py)."""
     optional(what, lambda: cache.delete(key), None)
+
+
+def purge_containing(fragment: str) -> int:
+    """Delete every cache entry whose key holds `fragment` (e.g. ":org7:", an organisation's
+    reports and pages) from Redis or the database cache; returns how many. Not optional: an
+    erasure must know whether cached renderings of a number are gone, so a failure raises."""
+    from django.core.cache import caches
+    from django.core.cache.backends.db import DatabaseCache
+    from django.db import connections, router
+
+    backend = caches["default"]
+    if isinstance(backend, DatabaseCache):
+        db = router.db_for_write(backend.cache_model_class)
+        table = connections[db].ops.quote_name(backend._table)
+        with connections[db].cursor() as cursor:
+            cursor.execute(f"DELETE FROM {table} WHERE cache_key LIKE %s", [f"%{fragment}%"])
+            return cursor.rowcount
+    redis = getattr(backend, "_cache", None)
+    if redis is None or not hasattr(redis, "get_client"):
+        return 0  # a per-process memory cache: nothing shared to purge
+    client = redis.get_client(write=True)
+    deleted, batch = 0, []
+    for key in client.scan_iter(match=f"*{fragment}*", count=1000):
+        batch.append(key)
+        if len(batch) >= 500:
+            deleted += client.delete(*batch)
+            batch = []
+    if batch:
+        deleted += client.delete(*batch)
+    return deleted

@@ -34,7 +34,8 @@ BEAT_SCHEDULE = {
     },
     # PostgreSQL call partitions (sync/partitions/ddl.py, sync/partitions/retention.py): create
     # the months
-    # ahead, finish organisations' retention moves, drop months a tier no longer keeps.
+    # ahead, finish organisations' retention moves, drop months a tier no longer keeps; then
+    # anonymise the personal data older than an owner's per-kind retention (sync/privacy/).
     # Daily; a missed day is harmless (months are created CALL_PARTITIONS_AHEAD ahead).
     "maintain-call-partitions": {
         "task": "sync.maintain_partitions",

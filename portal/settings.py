@@ -448,3 +448,10 @@ UPSTREAM_MAX_RECORD_CHARS = int(env_str("UPSTREAM_MAX_RECORD_CHARS", str(4 * 102
 # Answers only their status matters of (webhook registration, alert webhooks): short bounds.
 OUTBOUND_HOOK_DEADLINE_SECONDS = float(env_str("OUTBOUND_HOOK_DEADLINE_SECONDS", "10"))
 OUTBOUND_HOOK_MAX_BYTES = int(env_str("OUTBOUND_HOOK_MAX_BYTES", str(64 * 1024)))
+
+# Erasing callers (sync/privacy/): the key of the numbers' keyed hash (tombstones, erasure
+# logs, anonymised numbers). Default: derived from SECRET_KEY; set it in production so a
+# SECRET_KEY rotation keeps old tombstones matching. Calls per transaction of the daily
+# per-kind retention pass.
+PRIVACY_HASH_KEY = env_str("PRIVACY_HASH_KEY", "")
+PRIVACY_RETENTION_BATCH = int(env_str("PRIVACY_RETENTION_BATCH", "1000"))

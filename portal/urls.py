@@ -44,4 +44,5 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("", include("reports.summaries.urls")),
     path("", include("reports.alerts.urls")),
+    path("", include("reports.privacy.urls")),
 ]

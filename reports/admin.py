@@ -19,6 +19,7 @@ from portal.admin.base import TenantAdminMixin, TenantModelAdmin
 # names theirs (registering them with the admin site).
 from reports.alerts import admin as alerts_admin
 from reports.models import ReportDelivery, ReportSubscription
+from reports.privacy import admin as privacy_admin
 from reports.saved_views import admin as saved_views_admin
 from reports.summaries.actions import resend, send_test
 from reports.summaries.dispatch import send_claimed
@@ -129,5 +130,5 @@ class ReportDeliveryAdmin(TenantModelAdmin):
             "Re-sent %(done)d failed delivery(ies); %(skipped)d skipped (only failed "
             "deliveries can be re-sent).") % {"done": done, "skipped": skipped})
 
-__all__ = ["ReportDeliveryAdmin", "ReportSubscriptionAdmin", "alerts_admin",
+__all__ = ["ReportDeliveryAdmin", "ReportSubscriptionAdmin", "alerts_admin", "privacy_admin",
            "saved_views_admin"]

@@ -12,6 +12,26 @@ class ReportsConfig(AppConfig):
         from reports.alerts import receivers  # noqa: F401  (evaluates alerts after syncs)
 
         self.declare_tenancy()
+        self.declare_personal_fields()
+
+    @staticmethod
+    def declare_personal_fields() -> None:
+        """The reading side's fields that may quote a caller's number, for erasures
+        (`sync.privacy.fields`): alert snapshots, saved searches, delivery errors, the
+        audit log's details."""
+        from sync.privacy.fields import register
+
+        for model, field in (("reports.AlertRule", "last_reading"),
+                             ("reports.AlertRule", "last_note"),
+                             ("reports.AlertEvent", "coverage"),
+                             ("reports.AlertEvent", "error"),
+                             ("reports.AlertEvent", "recipients"),
+                             ("reports.SavedView", "query"),
+                             ("reports.SavedView", "name"),
+                             ("reports.ReportDelivery", "error")):
+            register(model, field)
+        register("portal.AuditLog", "details")
+        register("portal.AuditLog", "target_repr")
 
     @staticmethod
     def declare_tenancy() -> None:

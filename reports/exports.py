@@ -54,6 +54,9 @@ QUALITY_BREAKDOWNS = ("hangup_sources", "hangup_causes", "sentiments", "insights
 CALL_COLUMNS = ("environment", "external_id", "sid", "agent_id", "agent", "direction", "status",
                 "provider_status", "from", "to", "started_at", "answered_at", "ended_at",
                 "duration", "billed_duration", "is_testing", "hangup_cause", "hangup_source")
+# A data subject's calls (reports.privacy.subject): what the JSON export holds, flat.
+SUBJECT_COLUMNS = ("environment", "call_id", "sid", "agent", "direction", "status", "duration",
+                   "from", "to", "started_at", "ended_at", "transcript", "recording_url")
 # The emailed summary's attachment: one row per environment, then a TOTAL row.
 SUMMARY_COLUMNS = ("environment", "period_start", "period_end", "calls", "answered",
                    "answer_rate", "talk_time_seconds", "callbacks_received",
@@ -218,6 +221,16 @@ def call_rows(calls: QuerySet, tz: zoneinfo.ZoneInfo) -> Iterator[Sequence]:
                c.from_number, c.to_number, local(c.started_at), local(c.answered_at),
                local(c.ended_at), c.duration, c.billed_duration, c.is_testing, c.hangup_cause,
                c.hangup_source)
+
+
+def subject_rows(calls: Iterable[Mapping]) -> Iterator[Sequence]:
+    """Header then one row per call of a data-subject export (`reports.privacy.subject.call_json`
+    dicts, times already in the organisation's zone)."""
+    yield SUBJECT_COLUMNS
+    for c in calls:
+        yield (c["environment"]["name"], c["id"], c["sid"], c["agent"], c["direction"],
+               c["status"], c["duration"], c["from"], c["to"], c["started_at"] or "",
+               c["ended_at"] or "", c["transcript"], c["recording_url"] or "")
 
 
 def summary_rows(summary: Summary) -> Iterator[Sequence]:

@@ -35,7 +35,10 @@ class SyncConfig(AppConfig):
             CallbackLink,
             CallbackSourceDay,
             CallDayLedger,
+            CallerTombstone,
             CallRollup,
+            Erasure,
+            PrivacyRetention,
             QualityDayRollup,
             RejectedRecord,
             StreamState,
@@ -46,3 +49,4 @@ class SyncConfig(AppConfig):
                          CallRollup, AgentDayRollup, CallDayLedger, QualityDayRollup,
                          RejectedRecord, CallbackLink, CallbackFunnelDay,
                          path="environment__organization")
+        tenancy.register(CallerTombstone, Erasure, PrivacyRetention, path="organization")

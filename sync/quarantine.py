@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from sync.models.quarantine import RejectedRecord
+from sync.privacy import arrival
 from sync.run_context import RunContext
 
 logger = logging.getLogger("sync.quarantine")
@@ -57,6 +58,9 @@ def reject(ctx: RunContext, payload: Any, reason: str, *, day: date | None = Non
     `by_day` makes the day the record's identity (a callback stats day has no id),
     `by_payload` its bytes (the copies of one repeated id are each kept).
     """
+    # An erased caller's number never reaches the quarantine either (sync.privacy.arrival).
+    payload = arrival.scrub_rejected(ctx.environment, payload)
+    reason = arrival.scrub_rejected(ctx.environment, reason)
     text = payload_text(payload)
     key = _digest(f"day:{day.isoformat()}") if by_day and day else \
         fingerprint(None if by_payload else upstream_id, text)

@@ -256,11 +256,16 @@ def register_webhooks(environment_id: int, base_url: str) -> dict:
 
 @shared_task(name="sync.maintain_partitions", ignore_result=True)
 def maintain_partitions() -> dict:
-    """Daily (PostgreSQL): call partitions for the months ahead, organisations' pending
-    retention moves, and the months a retention tier no longer keeps dropped whole."""
+    """Daily: call partitions for the months ahead, organisations' pending retention moves,
+    and the months a retention tier no longer keeps dropped whole (PostgreSQL); then, on
+    every database, the transcripts, recording links and numbers older than an owner's
+    per-kind retention anonymised in place (`sync.privacy.retention`)."""
     from sync.partitions.retention import maintain
+    from sync.privacy.retention import apply_retention
 
-    return maintain()
+    done = maintain()
+    done["personal_data"] = apply_retention()
+    return done
 
 
 @shared_task(name="sync.apply_call_retention", ignore_result=True)

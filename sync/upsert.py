@@ -25,6 +25,7 @@ from sync.fast_json import canonical_text
 from sync.models import Call
 from sync.partitions import upsert as partition_upsert
 from sync.partitions.upsert import RunKeys
+from sync.privacy import arrival
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +107,9 @@ def upsert_keys(model: type[models.Model], environment: Environment, rows: list[
     for row in full:
         for name, value in defaults.items():
             row.setdefault(name, value)
+    if model._meta.label == "sync.Call":
+        # Erased callers and kinds past their retention are written anonymised.
+        arrival.on_calls(environment, full, canonical)
     if connection.vendor == "postgresql":
         # Partitioned calls: the database's key has the partition key (sync.partitions.upsert).
         keyed = partition_upsert.prepare(model, environment, full)

@@ -2,7 +2,8 @@
 
 The mirror and the sync's bookkeeping live in `core`, the per-day call ledger in `ledger`, the
 voice-quality rollups of Origins calls in `quality`, the callback funnel's links in
-`callbacks`, rejected upstream records in `quarantine`.
+`callbacks`, rejected upstream records in `quarantine`, erased callers and per-kind retention
+in `privacy`.
 Choices and column constants are imported from the module that defines them.
 """
 from sync.models.callbacks import CallbackFunnelDay, CallbackLink
@@ -17,6 +18,7 @@ from sync.models.core import (
     SyncRun,
 )
 from sync.models.ledger import CallDayLedger
+from sync.models.privacy import CallerTombstone, Erasure, PrivacyRetention
 from sync.models.quality import QualityDayRollup
 from sync.models.quarantine import RejectedRecord
 
@@ -25,11 +27,14 @@ __all__ = [
     "AgentDayRollup",
     "Call",
     "CallDayLedger",
+    "CallerTombstone",
+    "Erasure",
     "CallRollup",
     "CallbackDay",
     "CallbackFunnelDay",
     "CallbackLink",
     "CallbackSourceDay",
+    "PrivacyRetention",
     "QualityDayRollup",
     "RejectedRecord",
     "StreamState",

@@ -91,6 +91,8 @@ def outsider_answer(route: Route, who: str) -> int | None:
             return 401  # DRF: the bearer-token scheme is named first
         if (route.name or "").startswith("report"):
             return 400  # every report needs ?environment=
+        if route.name == "privacy-subject-export":
+            return 400  # it needs ?number=
         return 404 if re.search(r"<(\w+:)?(pk|environment_pk)>|\(\?P<pk>", route.path) else 200
     return None
 

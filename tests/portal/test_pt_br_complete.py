@@ -38,8 +38,9 @@ from reports.models import (
     ReportSubscription,
     SavedView,
 )
+from reports.privacy.service import render_receipt
 from reports.summaries.actions import send_test
-from sync.models import CallbackSourceDay
+from sync.models import CallbackSourceDay, Erasure
 from sync.notify import notify_token_rejected
 from tests.support.routes import all_routes, fill, sample_values
 
@@ -348,6 +349,7 @@ def test_every_email_reads_in_portuguese(rich_world):
                            window_end=datetime(2026, 11, 21, 3, tzinfo=UTC),
                            coverage="x", created_at=datetime(2026, 11, 21, 9, tzinfo=UTC))
         mail.outbox.append(render_email(event, "on-call@example.com"))
+    mail.outbox.append(render_receipt(rich_world.pairs[Erasure][0], "owner@example.com", "pt-br"))
     with translation.override("pt-br"):
         send_invitation(org, "new@example.com", "analyst", alice)
         notify_token_rejected(rich_world.env_a)

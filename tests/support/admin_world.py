@@ -26,6 +26,7 @@ from sync.models import (
     CallbackDay,
     CallbackSourceDay,
     CallRollup,
+    Erasure,
     QualityDayRollup,
     RejectedRecord,
     StreamState,
@@ -67,6 +68,9 @@ def _mirror(env: Environment) -> dict:
             environment=env, stream="calls", day=day, upstream_id=f"bad-{env.pk}",
             fingerprint=f"fp-{env.pk}", payload='{"id": "bad"}',
             reason=f"duration is 2147483648 in {env.name}"),
+        Erasure: Erasure.objects.create(
+            organization=env.organization, number_hash=f"{env.pk:064d}",
+            environments={str(env.pk): {"name": env.name, "calls": 1, "mentions": 0}}, calls=1),
     }
 
 
