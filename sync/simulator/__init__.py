@@ -19,7 +19,7 @@ Public API
 ==========
 ``SimulatorConfig(seed=42, days=90, calls_per_day=500, end_date=None, now=None,
 environments=default_environments(), callback_match_days=7, testing_rate=0.03,
-bad_record_rate=0.002, tokens={}, cache_days=128, realtime=False)``
+bad_record_rate=0.002, tokens={}, cache_days=128, realtime=False, answer_drop=None, dips=())``
     ``end_date`` defaults to today (UTC); data starts ``days - 1`` days before it and goes on
     past it if the clock moves on. ``now`` (the clock) defaults to ``end_date`` at the current
     UTC time of day, or ``end_date 23:59:59`` when ``end_date`` is past. ``environments`` maps
@@ -27,6 +27,8 @@ bad_record_rate=0.002, tokens={}, cache_days=128, realtime=False)``
     utc_offset_hours=0)``; default: Talkover ``acme-sales``, ``acme-support``, ``globex`` and
     Origins ``origins-demo`` (agents 4012, 4013, 4027, 4051; 40 calls a day). ``tokens``
     overrides derived tokens per environment. ``realtime=True`` makes the clock tick.
+    ``dips``: ``Dip(start, hours, factor)`` windows where Talkover volume is multiplied by
+    ``factor`` (``Dip.parse("2026-11-18T14:00Z/3h/0.1")``; ``simulate_upstream --dip``).
 
 ``Simulator(config=None)``
     ``.tokens: dict[str, str]`` env -> bearer token (``talq_``/``orig_`` + 40 hex, from the
@@ -203,7 +205,7 @@ numbers, never callbacks' numbers, so the callback rule still holds; they appear
 """
 from __future__ import annotations
 
-from .config import AnswerDrop, EnvironmentSpec, SimulatorConfig, default_environments
+from .config import AnswerDrop, Dip, EnvironmentSpec, SimulatorConfig, default_environments
 from .core import Simulator, running_simulator
 from .faults import Faults
 from .server import LoggedRequest, SimulatorServer
@@ -211,7 +213,7 @@ from .tamper import REMOVE, Tampering
 from .truth import GroundTruth
 
 __all__ = [
-    "REMOVE", "AnswerDrop", "EnvironmentSpec", "Faults", "GroundTruth", "LoggedRequest",
+    "REMOVE", "AnswerDrop", "Dip", "EnvironmentSpec", "Faults", "GroundTruth", "LoggedRequest",
     "Simulator", "SimulatorConfig", "SimulatorServer", "Tampering", "default_environments",
     "running_simulator",
 ]

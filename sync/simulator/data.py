@@ -191,6 +191,9 @@ class Profile:
     # (start, end, share): answered calls created in [start, end) epoch seconds end as
     # no-answer with probability share (SimulatorConfig.answer_drop); None: no change.
     answer_drop: tuple[int, int, float] | None = None
+    # (start, end, factor): calls created in [start, end) epoch seconds are kept with
+    # probability factor (SimulatorConfig.dips); empty: no change.
+    dips: tuple[tuple[int, int, float], ...] = ()
 
     def __init__(self, seed: int, env: str, calls_per_day: int, utc_offset: int,
                  testing_rate: float, start_ordinal: int) -> None:
@@ -330,7 +333,26 @@ class Profile:
         if len(times) > at_midnight and rng.random() < 0.5:
             times[at_midnight] = ds + DAY - 1
         picks = rng.choices(self.base_agents, cum_weights=self.base_cum, k=len(times))
-        return [self.make_call(rng, self.agents[a], t) for a, t in zip(picks, times, strict=True)]
+        calls = [self.make_call(rng, self.agents[a], t) for a, t in zip(picks, times, strict=True)]
+        return self._thinned(calls, ordinal, "base") if self.dips else calls
+
+    def dipped(self, ordinal: int) -> bool:
+        """Whether a dip touches this UTC day (its size must then be counted, not drawn)."""
+        start = day_start(ordinal)
+        return any(lo < start + DAY and hi > start for lo, hi, _ in self.dips)
+
+    def _thinned(self, calls: list[CallRec], ordinal: int, part: str) -> list[CallRec]:
+        """The calls a dip keeps: one draw per call inside a dip, from a generator of its
+        own, so the calls outside every dip are exactly the undipped ones."""
+        if not self.dipped(ordinal):
+            return calls
+        rng = seeded(self.seed, self.env, ordinal, part, "dip")
+        kept = []
+        for rec in calls:
+            factor = next((f for lo, hi, f in self.dips if lo <= rec.t0 < hi), None)
+            if factor is None or rng.random() < factor:
+                kept.append(rec)
+        return kept
 
     def digest(self, calls: list[CallRec]) -> Digest:
         """What callbacks of later days need from a day's base calls."""
@@ -376,7 +398,7 @@ class Profile:
             rec = self.make_call(rng, line, t0, number=number)
             rec.src = src
             out.append(rec)
-        return out
+        return self._thinned(out, ordinal, "callbacks") if self.dips else out
 
     def inserted_call(self, rng: random.Random, agent: Agent, t0: int, big_id: bool) -> CallRec:
         """A call added by the ``insert`` fault: reserved numbers keep the callback rule."""

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from sync.simulator import Faults, Simulator, SimulatorConfig
+from sync.simulator import Dip, Faults, Simulator, SimulatorConfig
 
 
 class Command(BaseCommand):
@@ -34,6 +34,9 @@ class Command(BaseCommand):
         parser.add_argument("--token", help="bearer token (talq_...) for the first Talkover "
                                             "environment instead of the derived one")
         parser.add_argument("--faults", default="", help='e.g. "500=0.1,429=0.05,insert=30@2"')
+        parser.add_argument("--dip", action="append", default=[], metavar="START/HOURS/FACTOR",
+                            help="Talkover volume × FACTOR for HOURS from START (UTC), e.g. "
+                                 "2026-11-18T14:00Z/3h/0.1; repeatable")
         parser.add_argument("--realtime", action="store_true",
                             help="let the simulator clock tick with the wall clock")
 
@@ -73,6 +76,9 @@ class Command(BaseCommand):
                 ids = ", ".join(str(i) for i in sim.origins_agent_ids(env))
                 out.write(f"  origins  {env}: {sim.tokens[env]} (agents {ids})")
             out.write(f"Faults: {faults.to_spec() or 'none'}")
+            for dip in config.dips:
+                out.write(f"Dip: volume × {dip.factor:g} from {dip.start:%Y-%m-%d %H:%M} UTC "
+                          f"for {dip.hours:g} h")
             out.write("Press Ctrl-C to stop.")
             out.flush()
             while True:
@@ -107,8 +113,12 @@ class Command(BaseCommand):
             first = next(k for k, s in probe.environments.items() if s.vendor == "talkover")
             tokens[first] = token
         try:
+            dips = tuple(Dip.parse(text) for text in options["dip"])
+        except ValueError as exc:
+            raise CommandError(f"--dip: {exc}") from exc
+        try:
             return SimulatorConfig(seed=options["seed"], days=options["days"],
                                    calls_per_day=options["calls_per_day"], end_date=end_date,
-                                   tokens=tokens, realtime=options["realtime"])
+                                   tokens=tokens, realtime=options["realtime"], dips=dips)
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
