@@ -46,7 +46,8 @@ class AlertRuleForm(WebhookFieldsMixin, forms.ModelForm):
     class Meta:
         model = AlertRule
         fields = ["name", "environments", "agent_id", "metric", "window", "condition",
-                  "threshold", "compare_to", "min_calls", "severity", "members", "emails",
+                  "threshold", "compare_to", "sensitivity", "anomaly_direction", "min_calls",
+                  "severity", "members", "emails",
                   "webhook_url", "remove_webhook", "new_webhook_secret", "webhook_format",
                   "language", "enabled", "snoozed_until"]
         widgets = {"environments": forms.CheckboxSelectMultiple,
@@ -56,6 +57,8 @@ class AlertRuleForm(WebhookFieldsMixin, forms.ModelForm):
                   "agent_id": _lazy("Agent"), "metric": _lazy("Metric"),
                   "window": _lazy("Window"), "condition": _lazy("Condition"),
                   "threshold": _lazy("Threshold"), "compare_to": _lazy("Compare with"),
+                  "sensitivity": _lazy("Sensitivity (anomaly)"),
+                  "anomaly_direction": _lazy("Fire when the hour is (anomaly)"),
                   "min_calls": _lazy("Minimum calls"), "severity": _lazy("Severity"),
                   "members": _lazy("Members"), "webhook_url": _lazy("Webhook URL"),
                   "webhook_format": _lazy("Webhook format"), "language": _lazy("Language"),

@@ -7,19 +7,21 @@ by their counts; the doors refuse what is not a rule."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 from django.core import mail
-from django.test import override_settings
+from django.test import Client, override_settings
 
 from reports.alerts.evaluate import evaluate_rules
 from reports.alerts.models import AlertRule
 from reports.alerts.seasonal import binomial_tail, count_band, is_rate_anomaly, rate_band
 from sync.engine import sync_environment
 from sync.simulator import Dip
+from tests.reports.test_alerts import Receiver
 from tests.support.processes import ROOT
 from tests.support.sync_support import end_of, point_env, served, small_config
 
@@ -87,12 +89,16 @@ def test_six_weeks_with_a_dip_fire_once_on_it_and_explain_themselves(
     assert len(cold) == 1 and "only 1 week of history (3 needed)" in cold[0]["explanation"]
 
     # Live: the hour after the dip's first hour fires once, by email and webhook, explained.
-    rule = AlertRule.objects.create(
+    receiver = Receiver()
+    rule = AlertRule(
         organization=mirrored.organization, name="Volume", metric="calls", window="1h",
         condition="anomaly", threshold=0, min_calls=10, emails=["ops@example.com"],
-        language="pt-br")
+        language="pt-br", webhook_url=receiver.url)
+    rule.new_webhook_secret()
+    rule.save()
     rule.environments.set([mirrored])
-    with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
+    with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"), \
+            receiver.running():
         evaluate_rules(DIP.start + timedelta(minutes=65))
         evaluate_rules(DIP.start + timedelta(minutes=70))
         evaluate_rules(DIP.end + timedelta(minutes=65))  # 14:00–15:00 local: usual again
@@ -105,8 +111,26 @@ def test_six_weeks_with_a_dip_fire_once_on_it_and_explain_themselves(
     assert len(bodies) == 2
     assert "Terça-feira 03/03/2026 11:00–12:00 (America/Sao_Paulo): " in bodies[0]
     assert "normalmente" in bodies[0]
-    page = api_client_for(alice).get(f"/o/org-a/settings/alerts/{rule.pk}/")
-    assert page.status_code in (200, 302)
+    (body,) = [json.loads(b) for _h, b in receiver.requests[:1]]
+    assert body["value"] == firing_event.value and body["low"] == firing_event.low
+    assert body["expected"] == firing_event.expected and body["high"] == firing_event.high
+    assert body["explanation"].startswith("Terça-feira 03/03/2026 11:00–12:00 ")
+
+    # The rule page charts the hour against its band and words the history; the form
+    # previews a rule before it is saved.
+    browser = Client()
+    browser.force_login(alice)
+    page = browser.get(f"/o/org-a/settings/alerts/{rule.pk}/").content.decode()
+    assert 'id="band-chart"' in page and "vendor/chartjs/chart.umd.min.js" in page
+    assert "Tuesday 03/03/2026 11:00–12:00 (America/Sao_Paulo): " in page
+    form = {"name": "Volume", "environments": [mirrored.pk], "metric": "calls", "window": "1h",
+            "condition": "anomaly", "threshold": "0", "sensitivity": "medium",
+            "anomaly_direction": "below", "min_calls": "10", "severity": "warning",
+            "language": "en", "enabled": "on", "webhook_format": "json", "preview": "1"}
+    shown = browser.post("/o/org-a/settings/alerts/new/", form)
+    assert shown.status_code == 200, re.findall(r"errorlist.*?</ul>", shown.content.decode())
+    assert "Would have fired 1 time in the last 30 days:" in shown.content.decode()
+    assert AlertRule.objects.for_organization(mirrored.organization).count() == 1
 
 
 def test_the_simulator_command_takes_dips():
