@@ -6,8 +6,8 @@ from __future__ import annotations
 from django import template
 from django.utils import timezone
 
-from reports.alerts.models import AlertRule
 from reports.alerts.explain import explanation
+from reports.alerts.models import AlertRule
 from reports.alerts.wording import describe
 
 register = template.Library()
