@@ -109,12 +109,12 @@ def test_six_weeks_with_a_dip_fire_once_on_it_and_explain_themselves(
     assert firing_event.value < firing_event.low < firing_event.expected < firing_event.high
     bodies = [m.body for m in mail.outbox]
     assert len(bodies) == 2
-    assert "Terça-feira 03/03/2026 11:00–12:00 (America/Sao_Paulo): " in bodies[0]
+    assert "Terça-feira, 03/03/2026, 11:00–12:00 (America/Sao_Paulo): " in bodies[0]
     assert "normalmente" in bodies[0]
     (body,) = [json.loads(b) for _h, b in receiver.requests[:1]]
     assert body["value"] == firing_event.value and body["low"] == firing_event.low
     assert body["expected"] == firing_event.expected and body["high"] == firing_event.high
-    assert body["explanation"].startswith("Terça-feira 03/03/2026 11:00–12:00 ")
+    assert body["explanation"].startswith("Terça-feira, 03/03/2026, 11:00–12:00 ")
 
     # The rule page charts the hour against its band and words the history; the form
     # previews a rule before it is saved.
