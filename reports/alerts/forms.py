@@ -78,6 +78,15 @@ class AlertRuleForm(WebhookFieldsMixin, forms.ModelForm):
             self.initial["emails"] = "\n".join(self.instance.emails)
         if not self.instance.webhook_url:
             del self.fields["remove_webhook"]  # nothing to remove
+        for name in ("sensitivity", "anomaly_direction"):  # only the anomaly reads them
+            self.fields[name].required = False
+
+    def clean_sensitivity(self) -> str:
+        return self.cleaned_data.get("sensitivity") or AlertRule.sensitivity.field.default
+
+    def clean_anomaly_direction(self) -> str:
+        return (self.cleaned_data.get("anomaly_direction")
+                or AlertRule.anomaly_direction.field.default)
 
     def clean_emails(self) -> list[str]:
         return parse_addresses(self.cleaned_data.get("emails", ""))
