@@ -131,7 +131,7 @@ def judge_hour(rule: AlertRule, hour: Hour, current: Figures,
         firing = value < rule.threshold if below else value > rule.threshold
         return Judgement(hour, "cold_start", firing, value, current.calls, history=history)
     usual_calls = median([f.calls for f in past.values()])
-    if usual_calls < rule.min_calls:
+    if usual_calls < rule.min_calls or not (counting or any(f.calls for f in past.values())):
         return Judgement(hour, "too_few_expected", value=value, calls=current.calls,
                          expected=usual_calls if counting else None, history=history)
     if counting:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.filters import OrderingFilter
@@ -146,6 +147,22 @@ class AlertRulePreviewSerializer(AlertRuleSerializer):
         return attrs
 
 
+class FiringSerializer(serializers.Serializer):
+    """One firing of a preview: its hours (the organisation's local time) and first figures."""
+
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    value = serializers.FloatField()
+    expected = serializers.FloatField(allow_null=True)
+    low = serializers.FloatField(allow_null=True)
+    high = serializers.FloatField(allow_null=True)
+    explanation = serializers.CharField()
+
+
+class PreviewAnswerSerializer(serializers.Serializer):
+    firings = FiringSerializer(many=True)
+
+
 class AlertRuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
                        mixins.CreateModelMixin, mixins.UpdateModelMixin,
                        mixins.DestroyModelMixin, TenantScopedViewSet):
@@ -160,6 +177,7 @@ class AlertRuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     def get_serializer_class(self):
         return AlertRulePreviewSerializer if self.action == "preview" else AlertRuleSerializer
 
+    @extend_schema(request=AlertRulePreviewSerializer, responses=PreviewAnswerSerializer)
     @action(detail=False, methods=["post"])
     def preview(self, request: Request) -> Response:
         """When a rule with these fields would have fired between `start_date` and

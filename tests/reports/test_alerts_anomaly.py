@@ -153,3 +153,24 @@ def test_rates_are_judged_on_their_counts():
     assert binomial_tail(5000, 10000, 0.8, lower=True) < 1e-12  # the normal approximation
     quiet = count_band([2, 2, 2, 2, 2, 2], k=4.0)  # identical quiet weeks (MAD 0)
     assert quiet.low == 0.0 and quiet.high > 3
+
+
+def test_the_preview_door_refuses_what_is_not_a_rule(cast, env_a, api_client_for):
+    url = "/api/v1/alert-rules/preview/"
+    good = {**rule_fields(env_a), **PREVIEW}
+    alice = api_client_for(cast["alice"])
+    assert alice.post(url, good, format="json").json() == {"firings": []}  # nothing mirrored
+    for bad, field in (({"end_date": "2026-02-10"}, "end_date"),
+                       ({"start_date": "2025-11-01"}, "end_date"),  # over 92 days
+                       ({"start_date": "yesterday"}, "start_date"),
+                       ({"condition": "below"}, "condition"),
+                       ({"metric": "avg_talk_time"}, "metric"),
+                       ({"metric": "callbacks_answered_rate"}, "metric"),
+                       ({"window": "day"}, "window"),
+                       ({"sensitivity": "extreme"}, "sensitivity"),
+                       ({"anomaly_direction": "sideways"}, "anomaly_direction")):
+        answer = alice.post(url, {**good, **bad}, format="json")
+        assert answer.status_code == 400 and field in answer.json(), (bad, answer.json())
+    assert api_client_for(cast["bob"]).post(url, good, format="json").status_code == 403
+    stolen = api_client_for(cast["carol"]).post(url, good, format="json")
+    assert stolen.status_code == 400 and "environments" in stolen.json()
