@@ -10,7 +10,7 @@ import json
 import re
 import subprocess
 import sys
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.core import mail
@@ -20,12 +20,10 @@ from reports.alerts.evaluate import evaluate_rules
 from reports.alerts.models import AlertRule
 from reports.alerts.seasonal import binomial_tail, count_band, is_rate_anomaly, rate_band
 from sync.engine import sync_environment
-from sync.simulator import Dip
+from sync.simulator import Dip, Simulator
 from tests.reports.test_alerts import Receiver
 from tests.support.processes import ROOT
 from tests.support.sync_support import end_of, point_env, served, small_config
-
-pytestmark = pytest.mark.django_db(transaction=True)
 
 # Six weeks ending Tuesday 2026-03-10; org A is in Sao Paulo (UTC-3, no DST in 2026): the dip
 # is Tuesday 2026-03-03 11:00–14:00 local, the business-hours peak.
@@ -58,6 +56,7 @@ def rule_fields(env, **fields) -> dict:
     return values
 
 
+@pytest.mark.django_db(transaction=True)  # the sync writes from threads of its own
 def test_six_weeks_with_a_dip_fire_once_on_it_and_explain_themselves(
         mirrored, alice, api_client_for):
     client = api_client_for(alice)
@@ -102,8 +101,10 @@ def test_six_weeks_with_a_dip_fire_once_on_it_and_explain_themselves(
         evaluate_rules(DIP.start + timedelta(minutes=65))
         evaluate_rules(DIP.start + timedelta(minutes=70))
         evaluate_rules(DIP.end + timedelta(minutes=65))  # 14:00–15:00 local: usual again
+        # Past the mirror's edge: no verdict over unmirrored hours, the state stays.
+        evaluate_rules(datetime(2026, 3, 12, 15, 5, tzinfo=UTC))
     rule.refresh_from_db()
-    assert rule.state == "ok"
+    assert rule.state == "ok" and rule.last_reading["reason"] == "not_mirrored"
     firing_event, resolved = rule.events.order_by("seq")
     assert (firing_event.state, resolved.state) == ("firing", "resolved")
     assert firing_event.value < firing_event.low < firing_event.expected < firing_event.high
@@ -131,6 +132,20 @@ def test_six_weeks_with_a_dip_fire_once_on_it_and_explain_themselves(
     assert shown.status_code == 200, re.findall(r"errorlist.*?</ul>", shown.content.decode())
     assert "Would have fired 1 time in the last 30 days:" in shown.content.decode()
     assert AlertRule.objects.for_organization(mirrored.organization).count() == 1
+
+
+def test_a_dip_thins_its_hours_and_leaves_the_rest_alone():
+    day = date(2026, 11, 18)
+    plain = Simulator(small_config(days=3, calls_per_day=400, end_date=day))
+    dipped = Simulator(small_config(days=3, calls_per_day=400, end_date=day,
+                                    dips=(Dip.parse("2026-11-18T14:00Z/3h/0.1"),)))
+    inside = lambda c: "14" <= c["created_at"][11:13] < "17"  # noqa: E731
+    before = list(plain.truth.calls("acme-sales", day, day))
+    after = list(dipped.truth.calls("acme-sales", day, day))
+    assert [c for c in after if not inside(c)] == [c for c in before if not inside(c)]
+    kept, was = sum(map(inside, after)), sum(map(inside, before))
+    assert was > 50 and kept < was * 0.25
+    assert dipped.truth.call_count("acme-sales", day, day) == len(after)
 
 
 def test_the_simulator_command_takes_dips():
