@@ -50,6 +50,12 @@ class AlertRuleForm(WebhookFieldsMixin, forms.ModelForm):
                   "severity", "members", "emails",
                   "webhook_url", "remove_webhook", "new_webhook_secret", "webhook_format",
                   "language", "enabled", "snoozed_until"]
+        help_texts = {
+            "threshold": _lazy("For “is unusual for the hour of the week”: what the hour is "
+                               "judged against while there are fewer than 3 weeks of history."),
+            "min_calls": _lazy("Rates are not judged over fewer calls; “is unusual” does not "
+                               "judge hours that usually have fewer calls."),
+        }
         widgets = {"environments": forms.CheckboxSelectMultiple,
                    "members": forms.CheckboxSelectMultiple,
                    "snoozed_until": forms.DateTimeInput(attrs={"type": "datetime-local"})}
