@@ -6,9 +6,13 @@ local hour of that day, refreshed by the sync in the same transaction as the cal
 per (day, status) they give every figure the `anomaly` condition judges — calls, answered,
 failed, no answer — per local hour, in the organisation's timezone (a day's hours follow its
 wall clock, so "Tuesday 10:00" is the same hour every week across DST). The read goes
-through the (environment, day) index: a baseline of 6 weeks is 6 days of rows per
-environment, about 300 rows, summed in SQL on PostgreSQL (`bench/alerts_eval.py` measures
-it at 1,000 environments); SQLite (the demo) sums them in Python.
+through the (environment, day) index, one lookup per day: a baseline of 6 weeks is 6 days of
+rows per environment (agents × directions × statuses, a few dozen to a few hundred rows,
+whatever the volume), summed in SQL on PostgreSQL (`bench/alerts_eval.py` measures it at
+1,000 environments); SQLite (the demo) sums them in Python. Counting raw calls by hour
+instead costs about the same for one hour (the calls of 6 hours through the (environment,
+started_at) index) but grows with the volume, and a preview's 10 weeks of every hour read
+every call of them.
 """
 from __future__ import annotations
 
@@ -50,8 +54,11 @@ def _add(into: dict[tuple[date, int], list[int]], day: date, hour: int, status: 
 def _sql(scope: AlertScope, one_hour: bool) -> str:
     table = CallRollup._meta.db_table
     agents = " AND agent_external_id = ANY(%(agents)s)" if scope.agent_ids else ""
-    where = (f"environment_id = ANY(%(envs)s) AND day = ANY(%(days)s) AND NOT is_testing"
-             f"{agents}")
+    # One (environment, day) index lookup per pair: with `environment_id = ANY(…) AND day =
+    # ANY(…)` the planner reads the whole history of the environment through its own index
+    # and filters the days (30–45 ms at 180 days and 200,000 calls; this form 7 ms).
+    where = ("(environment_id, day) IN (SELECT e, d FROM unnest(%(envs)s::int[]) AS e "
+             f"CROSS JOIN unnest(%(days)s::date[]) AS d) AND NOT is_testing{agents}")
     if one_hour:
         # One hour of each day: one array element per row, no unnesting.
         return (f"SELECT day, %(hour)s, status, sum((hour_counts->>%(hour)s)::int) "
