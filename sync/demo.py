@@ -13,7 +13,7 @@ from portal.models import Environment, EnvironmentStatus, Organization, Provider
 from sync.engine import SyncOutcome, sync_environment
 from sync.models.core import Trigger
 from sync.progress import TqdmProgress
-from sync.simulator import Simulator, SimulatorConfig, SimulatorServer
+from sync.simulator import Dip, Simulator, SimulatorConfig, SimulatorServer
 
 # 2 environments × 90 days × 150 calls ≈ 27,000 calls: the back-fill fits well inside two
 # minutes on a small machine with SQLite.
@@ -38,10 +38,11 @@ class DemoUpstream:
 
 
 def start_upstream(calls_per_day: int = DEMO_CALLS_PER_DAY, days: int = DEMO_DAYS,
-                   seed: int = 42) -> tuple[Simulator, SimulatorServer]:
-    """A simulator whose clock follows the wall clock, served on a free local port."""
+                   seed: int = 42, dips: tuple[Dip, ...] = ()) -> tuple[Simulator, SimulatorServer]:
+    """A simulator whose clock follows the wall clock, served on a free local port; `dips`
+    make volume anomalies for the anomaly alerts to find."""
     sim = Simulator(SimulatorConfig(seed=seed, days=days, calls_per_day=calls_per_day,
-                                    realtime=True))
+                                    realtime=True, dips=dips))
     return sim, sim.serve("127.0.0.1", 0)
 
 

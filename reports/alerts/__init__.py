@@ -9,6 +9,11 @@ Modules, one idea each:
 - `coverage`: whether a window is mirrored yet (a small stand-in for the shared coverage
   module, see its docstring);
 - `metrics`: the value of a metric over a window (rollups for days, indexed calls for hours);
+- `hourly`: a scope's calls per local hour, from the rollups' `hour_counts`;
+- `seasonal`: the anomaly's statistics (median/MAD band, the binomial test for rates);
+- `anomaly`: the `anomaly` condition, an hour against the same hour of past weeks;
+- `explain`: an anomaly verdict in words and as chart data; `preview`: when a rule would
+  have fired over a past period;
 - `evaluate`: judging a rule and moving its state with a conditional UPDATE;
 - `deliver`: claiming an event's notification and sending it (email trio, webhooks);
 - `webhooks`: webhook bodies and the HMAC-SHA256 signature;

@@ -32,7 +32,8 @@ class AlertRuleAdminForm(WebhookFieldsMixin, forms.ModelForm):
     class Meta:
         model = AlertRule
         fields = ["name", "organization", "environments", "agent_id", "metric", "window",
-                  "condition", "threshold", "compare_to", "min_calls", "severity", "members",
+                  "condition", "threshold", "compare_to", "sensitivity", "anomaly_direction",
+                  "min_calls", "severity", "members",
                   "emails", "webhook_url", "remove_webhook", "new_webhook_secret",
                   "webhook_format", "language", "enabled", "snoozed_until"]
 
@@ -72,7 +73,8 @@ class AlertEventAdmin(TenantModelAdmin):
     date_hierarchy = "created_at"
     exclude = ["recipients"]
     readonly_fields = ["rule", "organization", "seq", "state", "metric", "value",
-                       "compare_value", "threshold", "calls", "window_start", "window_end",
+                       "compare_value", "threshold", "expected", "low", "high", "detail",
+                       "calls", "window_start", "window_end",
                        "coverage", "created_at", "notify_status", "channel_states", "attempts",
                        "claimed_at", "notified_at", "error"]
 

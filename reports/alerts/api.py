@@ -11,14 +11,20 @@ the request that creates it (the first webhook, or `"new_webhook_secret": true`)
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, mixins, serializers
+from rest_framework.decorators import action
 from rest_framework.filters import OrderingFilter
+from rest_framework.request import Request
+from rest_framework.response import Response
 
 from portal.bounds import BoundedPrimaryKeyRelatedField, as_id
 from portal.models import Environment, Role
 from portal.tenancy.access import environments_for_user, membership_for
 from portal.tenancy.api import TenantScopedViewSet
-from reports.alerts.models import AlertEvent, AlertRule
+from reports.alerts import preview
+from reports.alerts.models import AlertEvent, AlertRule, Condition
 from reports.alerts.validation import rule_errors
 
 
@@ -47,7 +53,8 @@ class AlertRuleSerializer(serializers.ModelSerializer):
     class Meta:
         model = AlertRule
         fields = ["id", "organization", "name", "environments", "agent_id", "metric", "window",
-                  "condition", "threshold", "compare_to", "min_calls", "severity", "emails",
+                  "condition", "threshold", "compare_to", "sensitivity", "anomaly_direction",
+                  "min_calls", "severity", "emails",
                   "webhook_url", "webhook_hint", "new_webhook_secret", "webhook_format",
                   "language", "enabled", "snoozed_until",
                   "state", "state_changed_at", "last_evaluated_at", "last_value", "last_note",
@@ -115,6 +122,47 @@ class AlertRuleSerializer(serializers.ModelSerializer):
         return data
 
 
+class AlertRulePreviewSerializer(AlertRuleSerializer):
+    """A rule's judging fields plus the period to replay (local days, inclusive)."""
+
+    start_date = serializers.DateField()
+    end_date = serializers.DateField()
+
+    class Meta(AlertRuleSerializer.Meta):
+        fields = ["environments", "agent_id", "metric", "window", "condition", "threshold",
+                  "compare_to", "sensitivity", "anomaly_direction", "min_calls",
+                  "start_date", "end_date"]
+
+    def validate(self, attrs: dict) -> dict:
+        attrs = super().validate(attrs)
+        if attrs.get("condition") != Condition.ANOMALY:
+            raise serializers.ValidationError(
+                {"condition": "Preview replays the anomaly condition only."})
+        first, last = attrs["start_date"], attrs["end_date"]
+        if first > last:
+            raise serializers.ValidationError({"end_date": "end_date is before start_date."})
+        if (last - first).days >= preview.MAX_DAYS:
+            raise serializers.ValidationError(
+                {"end_date": f"At most {preview.MAX_DAYS} days per preview."})
+        return attrs
+
+
+class FiringSerializer(serializers.Serializer):
+    """One firing of a preview: its hours (the organisation's local time) and first figures."""
+
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    value = serializers.FloatField()
+    expected = serializers.FloatField(allow_null=True)
+    low = serializers.FloatField(allow_null=True)
+    high = serializers.FloatField(allow_null=True)
+    explanation = serializers.CharField()
+
+
+class PreviewAnswerSerializer(serializers.Serializer):
+    firings = FiringSerializer(many=True)
+
+
 class AlertRuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
                        mixins.CreateModelMixin, mixins.UpdateModelMixin,
                        mixins.DestroyModelMixin, TenantScopedViewSet):
@@ -125,6 +173,25 @@ class AlertRuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
     serializer_class = AlertRuleSerializer
     filter_backends: list = []
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_serializer_class(self):
+        return AlertRulePreviewSerializer if self.action == "preview" else AlertRuleSerializer
+
+    @extend_schema(request=AlertRulePreviewSerializer, responses=PreviewAnswerSerializer)
+    @action(detail=False, methods=["post"])
+    def preview(self, request: Request) -> Response:
+        """When a rule with these fields would have fired between `start_date` and
+        `end_date` (the organisation's local days): `{"firings": [{"start", "end",
+        "value", "expected", "low", "high", "explanation"}]}`. Saves nothing."""
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        environments = data.pop("environments")
+        first, last = data.pop("start_date"), data.pop("end_date")
+        rule = AlertRule(**data, organization=environments[0].organization)
+        found = preview.firings(rule, tuple(sorted(e.pk for e in environments)), first, last,
+                                timezone.now())
+        return Response({"firings": found})
 
 
 class AlertEventSerializer(serializers.ModelSerializer):

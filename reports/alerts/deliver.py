@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from reports.alerts import actions, webhooks
+from reports.alerts.explain import explanation
 from reports.alerts.models import AlertEvent, NotifyStatus
 
 log = logging.getLogger(__name__)
@@ -41,15 +42,17 @@ def rule_link(event: AlertEvent) -> str:
 
 
 def _context(event: AlertEvent) -> dict:
+    """Call under the rule's language: the explanation is worded here."""
     rule = event.rule
     return {"event": event, "rule": rule, "org": rule.organization, "link": rule_link(event),
-            "firing": event.state == "firing", "tz_name": rule.organization.timezone}
+            "firing": event.state == "firing", "tz_name": rule.organization.timezone,
+            "explanation": explanation(event.detail)}
 
 
 def render_email(event: AlertEvent, recipient: str) -> EmailMultiAlternatives:
-    context = {**_context(event), "recipient": recipient,
-               "action_link": actions.action_url(event.rule_id, recipient)}
     with translation.override(event.rule.language):
+        context = {**_context(event), "recipient": recipient,
+                   "action_link": actions.action_url(event.rule_id, recipient)}
         subject = " ".join(render_to_string("emails/alert_subject.txt", context).split())
         text = render_to_string("emails/alert.txt", context)
         html = render_to_string("emails/alert.html", context)
@@ -61,8 +64,11 @@ def render_email(event: AlertEvent, recipient: str) -> EmailMultiAlternatives:
 
 
 def webhook_text(event: AlertEvent) -> str:
+    """The subject line, then the anomaly's explanation when there is one (rule's language)."""
     with translation.override(event.rule.language):
-        return " ".join(render_to_string("emails/alert_subject.txt", _context(event)).split())
+        context = _context(event)
+        text = " ".join(render_to_string("emails/alert_subject.txt", context).split())
+        return f"{text}\n{context['explanation']}" if context["explanation"] else text
 
 
 def claim(event_id: int, now: datetime) -> bool:

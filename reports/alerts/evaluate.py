@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from reports.alerts import coverage, metrics
+from reports.alerts import anomaly, coverage, metrics
 from reports.alerts.coverage import Mirrored
 from reports.alerts.models import (
     CALLBACK_METRICS,
@@ -55,6 +55,9 @@ class Verdict:
     coverage: str = ""
     # The same in data (a reason code and its figures), worded per language by `wording`.
     reading: dict = dataclasses.field(default_factory=dict)
+    # The `anomaly` condition's band and figures (`anomaly.Judgement.detail`), kept on the
+    # event for its explanation and chart.
+    detail: dict = dataclasses.field(default_factory=dict)
 
 
 def not_judged(note: str, span: Span | None = None, reason: str = "error",
@@ -132,6 +135,8 @@ def judge(rule: AlertRule, ctx: Context, env_ids: Iterable[int] | None = None) -
     if rule.metric in HEALTH_METRICS:
         value = metrics.health_value(rule.metric, env_ids, ctx.now)
         return _decide(rule, value, None, None, None, "health of the mirror")
+    if rule.condition == Condition.ANOMALY:
+        return _judge_anomaly(rule, ctx, env_ids)
     span, cover = _span_for(rule, ctx, env_ids, tz)
     if span is None:
         return not_judged(**cover)
@@ -168,6 +173,24 @@ def judge(rule: AlertRule, ctx: Context, env_ids: Iterable[int] | None = None) -
             return not_judged(f"no baseline in {other.label()}", span, "no_baseline",
                               window=other.label())
     return _decide(rule, value, compare_value, current.calls, span, cover)
+
+
+def _judge_anomaly(rule: AlertRule, ctx: Context, env_ids: tuple[int, ...]) -> Verdict:
+    mirrored = ctx.mirrored(env_ids)
+    found = anomaly.judge_live(rule, env_ids, mirrored, ctx.now)
+    if isinstance(found, tuple):
+        note, reading = found
+        return not_judged(note, **reading)
+    span = found.hour.span()
+    detail = found.detail(rule, rule.organization.tzinfo)
+    if not found.judged:
+        return not_judged(f"{found.reason} over {span.label()}", span, **detail)
+    band = (f"usually {found.expected:.4g} ({found.low:.4g}–{found.high:.4g})"
+            if found.reason == "anomaly" else f"cold start, threshold {rule.threshold:g}")
+    note = (f"{'firing' if found.firing else 'ok'}: {rule.metric} {found.value:.4g}, {band} "
+            f"over {span.label()}")
+    return Verdict(True, found.firing, round(found.value, 4), None, found.calls, span, note,
+                   f"mirrored until {mirrored.end:%Y-%m-%d %H:%M} UTC", detail, detail)
 
 
 def _decide(rule: AlertRule, value: float, compare_value: float | None, calls: int | None,
@@ -219,7 +242,8 @@ def transition(rule: AlertRule, verdict: Verdict, now: datetime) -> AlertEvent |
                 threshold=rule.threshold, calls=verdict.calls,
                 window_start=span.start if span else None,
                 window_end=span.end if span else None, coverage=verdict.coverage[:300],
-                created_at=now,
+                expected=verdict.detail.get("expected"), low=verdict.detail.get("low"),
+                high=verdict.detail.get("high"), detail=verdict.detail, created_at=now,
                 notify_status=NotifyStatus.SNOOZED if snoozed else NotifyStatus.PENDING)
     except IntegrityError:
         # The event of this change exists already (a reset state_seq): nothing to announce.

@@ -46,9 +46,16 @@ class AlertRuleForm(WebhookFieldsMixin, forms.ModelForm):
     class Meta:
         model = AlertRule
         fields = ["name", "environments", "agent_id", "metric", "window", "condition",
-                  "threshold", "compare_to", "min_calls", "severity", "members", "emails",
+                  "threshold", "compare_to", "sensitivity", "anomaly_direction", "min_calls",
+                  "severity", "members", "emails",
                   "webhook_url", "remove_webhook", "new_webhook_secret", "webhook_format",
                   "language", "enabled", "snoozed_until"]
+        help_texts = {
+            "threshold": _lazy("For “is unusual for the hour of the week”: what the hour is "
+                               "judged against while there are fewer than 3 weeks of history."),
+            "min_calls": _lazy("Rates are not judged over fewer calls; “is unusual” does not "
+                               "judge hours that usually have fewer calls."),
+        }
         widgets = {"environments": forms.CheckboxSelectMultiple,
                    "members": forms.CheckboxSelectMultiple,
                    "snoozed_until": forms.DateTimeInput(attrs={"type": "datetime-local"})}
@@ -56,6 +63,8 @@ class AlertRuleForm(WebhookFieldsMixin, forms.ModelForm):
                   "agent_id": _lazy("Agent"), "metric": _lazy("Metric"),
                   "window": _lazy("Window"), "condition": _lazy("Condition"),
                   "threshold": _lazy("Threshold"), "compare_to": _lazy("Compare with"),
+                  "sensitivity": _lazy("Sensitivity (anomaly)"),
+                  "anomaly_direction": _lazy("Fire when the hour is (anomaly)"),
                   "min_calls": _lazy("Minimum calls"), "severity": _lazy("Severity"),
                   "members": _lazy("Members"), "webhook_url": _lazy("Webhook URL"),
                   "webhook_format": _lazy("Webhook format"), "language": _lazy("Language"),
@@ -75,6 +84,15 @@ class AlertRuleForm(WebhookFieldsMixin, forms.ModelForm):
             self.initial["emails"] = "\n".join(self.instance.emails)
         if not self.instance.webhook_url:
             del self.fields["remove_webhook"]  # nothing to remove
+        for name in ("sensitivity", "anomaly_direction"):  # only the anomaly reads them
+            self.fields[name].required = False
+
+    def clean_sensitivity(self) -> str:
+        return self.cleaned_data.get("sensitivity") or AlertRule.sensitivity.field.default
+
+    def clean_anomaly_direction(self) -> str:
+        return (self.cleaned_data.get("anomaly_direction")
+                or AlertRule.anomaly_direction.field.default)
 
     def clean_emails(self) -> list[str]:
         return parse_addresses(self.cleaned_data.get("emails", ""))

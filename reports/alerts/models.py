@@ -61,9 +61,25 @@ class Condition(models.TextChoices):
     BELOW = "below", _("below")
     CHANGE_ABOVE_PCT = "change_above_pct", _("rises by more than (%)")
     CHANGE_BELOW_PCT = "change_below_pct", _("falls by more than (%)")
+    ANOMALY = "anomaly", _("is unusual for the hour of the week")
 
 
 CHANGE_CONDITIONS = frozenset({Condition.CHANGE_ABOVE_PCT, Condition.CHANGE_BELOW_PCT})
+# The metrics the `anomaly` condition judges: those the hourly rollups hold (see
+# reports.alerts.hourly); talk time and callbacks have no hourly figures.
+ANOMALY_METRICS = frozenset({Metric.CALLS, Metric.ANSWER_RATE, Metric.FAILED_RATE,
+                             Metric.NO_ANSWER_RATE})
+
+
+class Sensitivity(models.TextChoices):
+    LOW = "low", _("Low: only striking departures")
+    MEDIUM = "medium", _("Medium")
+    HIGH = "high", _("High: smaller departures too")
+
+
+class AnomalyDirection(models.TextChoices):
+    BELOW = "below", _("lower than usual")
+    ABOVE = "above", _("higher than usual")
 
 
 class CompareTo(models.TextChoices):
@@ -115,6 +131,14 @@ class AlertRule(models.Model):
     threshold = models.FloatField(verbose_name=_("threshold"))
     compare_to = models.CharField(max_length=10, choices=CompareTo.choices, blank=True,
                                   default="", verbose_name=_("compare to"))
+    # The `anomaly` condition: how far from the usual band an hour must be, and which way.
+    # `threshold` is its cold-start fallback (fewer than 3 weeks of history), in the same
+    # direction.
+    sensitivity = models.CharField(max_length=8, choices=Sensitivity.choices,
+                                   default=Sensitivity.MEDIUM, verbose_name=_("sensitivity"))
+    anomaly_direction = models.CharField(max_length=8, choices=AnomalyDirection.choices,
+                                         default=AnomalyDirection.BELOW,
+                                         verbose_name=_("anomaly direction"))
     min_calls = models.PositiveIntegerField(
         default=20, help_text=_("Rates are not judged over fewer calls (or callbacks)."),
                                             verbose_name=_("min calls"))
@@ -254,6 +278,12 @@ class AlertEvent(models.Model):
     window_start = models.DateTimeField(null=True, blank=True, verbose_name=_("window start"))
     window_end = models.DateTimeField(null=True, blank=True, verbose_name=_("window end"))
     coverage = models.CharField(max_length=300, blank=True, default="", verbose_name=_("coverage"))
+    # The `anomaly` condition's band (expected = the median of the same hour in past weeks)
+    # and the figures its explanation and chart are drawn from (`reports.alerts.explain`).
+    expected = models.FloatField(null=True, blank=True, verbose_name=_("expected"))
+    low = models.FloatField(null=True, blank=True, verbose_name=_("low"))
+    high = models.FloatField(null=True, blank=True, verbose_name=_("high"))
+    detail = models.JSONField(default=dict, blank=True, verbose_name=_("detail"))
     created_at = models.DateTimeField(verbose_name=_("created at"))
     notify_status = models.CharField(max_length=10, choices=NotifyStatus.choices,
                                      default=NotifyStatus.PENDING, verbose_name=_("notify status"))

@@ -6,7 +6,14 @@ import math
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from reports.alerts.models import CALLBACK_METRICS, CHANGE_CONDITIONS, DAILY_WINDOWS
+from reports.alerts.models import (
+    ANOMALY_METRICS,
+    CALLBACK_METRICS,
+    CHANGE_CONDITIONS,
+    DAILY_WINDOWS,
+    Condition,
+    Window,
+)
 from reports.alerts.webhook_url import check_webhook_url
 
 
@@ -18,7 +25,12 @@ def rule_errors(*, metric: str, window: str, condition: str, compare_to: str,
         errors["compare_to"] = _("A change condition needs compare_to: previous or week_ago.")
     if condition and condition not in CHANGE_CONDITIONS and compare_to:
         errors["compare_to"] = _("compare_to is only for the change conditions.")
-    if metric in CALLBACK_METRICS and window and window not in DAILY_WINDOWS:
+    if condition == Condition.ANOMALY and metric and metric not in ANOMALY_METRICS:
+        errors["metric"] = _("The anomaly condition judges calls and the answer, failed and "
+                             "no-answer rates (the figures kept per hour).")
+    elif condition == Condition.ANOMALY and window and window != Window.HOUR:
+        errors["window"] = _("The anomaly condition judges hours: choose the window “1h”.")
+    elif metric in CALLBACK_METRICS and window and window not in DAILY_WINDOWS:
         errors["window"] = _("Callback statistics are daily: choose the window “day” or “7d”.")
     if metric in CALLBACK_METRICS and agent_id:
         errors["agent_id"] = _("Callback statistics are per environment, not per agent.")

@@ -19,7 +19,7 @@ from portal import audit
 from portal.models import Role
 from portal.pages.pages import render_org_page
 from portal.tenancy.access import WRITE_METHODS, org_page
-from reports.alerts import actions
+from reports.alerts import actions, coverage, explain, preview
 from reports.alerts.actions import SNOOZE_LABELS
 from reports.alerts.evaluate import evaluate_rules
 from reports.alerts.forms import AlertRuleForm
@@ -68,7 +68,17 @@ def rule_detail(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
         "secret": request.session.pop(f"alert-secret-{rule.pk}", ""),
         "snooze_choices": list(SNOOZE_LABELS.items()),
         "agent_name": agent.name if agent else "",
+        "band_chart": band_chart(rule, events),
     })
+
+
+def band_chart(rule: AlertRule, events: list[AlertEvent]) -> dict | None:
+    """The small chart of the rule page: the latest firing's hour against its usual band,
+    else the last evaluation's (anomaly rules only)."""
+    for event in events:
+        if event.state == "firing" and event.detail:
+            return explain.chart(event.detail)
+    return explain.chart(rule.last_reading or {})
 
 
 def evaluate_saved(rule: AlertRule) -> None:
@@ -82,8 +92,32 @@ def evaluate_saved(rule: AlertRule) -> None:
         log.exception("alert rule %s could not be evaluated on save", rule.pk)
 
 
+PREVIEW_DAYS = 30
+
+
+def form_preview(request: HttpRequest, form: AlertRuleForm) -> dict | None:
+    """"Would have fired N times in the last 30 days" for a valid anomaly rule on the form
+    (asked with the Preview button, or shown when editing such a rule); None otherwise."""
+    wanted = request.method == "POST" and "preview" in request.POST
+    if request.method == "GET" and form.instance.pk:
+        wanted = form.instance.condition == "anomaly"
+        rule, env_ids = form.instance, [e.pk for e in form.instance.environments.all()]
+    elif not wanted or not form.is_valid() or form.cleaned_data["condition"] != "anomaly":
+        return None
+    else:
+        rule, env_ids = form.save(commit=False), [e.pk for e in form.cleaned_data["environments"]]
+    if not wanted or not env_ids:
+        return None
+    # The last 30 days the mirror holds (today's, unless the mirror lags behind).
+    edge = coverage.calls_mirrored(env_ids).end or timezone.now()
+    last = min(edge, timezone.now()).astimezone(rule.organization.tzinfo).date()
+    first = last - timedelta(days=PREVIEW_DAYS - 1)
+    return {"days": PREVIEW_DAYS, "firings": preview.firings(
+        rule, tuple(sorted(env_ids)), first, last, timezone.now())}
+
+
 def _save_form(request: HttpRequest, form: AlertRuleForm, action: str) -> HttpResponse | None:
-    if request.method != "POST" or not form.is_valid():
+    if request.method != "POST" or "preview" in request.POST or not form.is_valid():
         return None
     creating = form.instance.pk is None
     if creating:
@@ -108,7 +142,8 @@ def rule_create(request: HttpRequest, org_slug: str) -> HttpResponse:
     done = _save_form(request, form, "create")
     if done:
         return done
-    return render_org_page(request, org, "reports/alerts/form.html", {"form": form},
+    return render_org_page(request, org, "reports/alerts/form.html",
+                           {"form": form, "preview": form_preview(request, form)},
                            status=400 if form.errors else 200)
 
 
@@ -121,7 +156,8 @@ def rule_edit(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
     if done:
         return done
     return render_org_page(request, request.tenant.organization, "reports/alerts/form.html",
-                           {"form": form, "rule": rule}, status=400 if form.errors else 200)
+                           {"form": form, "rule": rule, "preview": form_preview(request, form)},
+                           status=400 if form.errors else 200)
 
 
 @org_page(Role.ADMIN, WRITE_METHODS)

@@ -18,8 +18,10 @@ import json
 
 import requests
 from django.core.exceptions import ValidationError
+from django.utils import translation
 
 from portal.upstream_url import peer_allowed
+from reports.alerts.explain import explanation
 from reports.alerts.models import AlertEvent, AlertRule, WebhookFormat
 from reports.alerts.webhook_url import check_webhook_url
 from sync.providers.errors import UpstreamError
@@ -53,7 +55,15 @@ def payload(rule: AlertRule, event: AlertEvent, text: str, link: str) -> dict:
         "window": rule.window, "window_start": iso(event.window_start),
         "window_end": iso(event.window_end), "coverage": event.coverage,
         "created_at": iso(event.created_at), "text": text, "url": link,
+        # The anomaly condition's band and its sentence (null for the other conditions).
+        "expected": event.expected, "low": event.low, "high": event.high,
+        "explanation": _explanation(rule, event),
     }
+
+
+def _explanation(rule: AlertRule, event: AlertEvent) -> str | None:
+    with translation.override(rule.language):
+        return explanation(event.detail) or None
 
 
 def body_and_headers(rule: AlertRule, event: AlertEvent, text: str, link: str

@@ -104,6 +104,9 @@ def _not_judged(reading: dict) -> str:
     if reason == "too_few_before":
         return _("Not judged: %(calls)s calls in the comparison window %(window)s, fewer "
                  "than the minimum of %(minimum)s.") % figures
+    if reason == "too_few_expected":
+        return _("Not judged: %(window)s usually has fewer calls than the minimum of "
+                 "%(minimum)s.") % figures
     if reason == "no_calls":
         return _("Not judged: no calls in %(window)s.") % figures
     if reason == "no_baseline":
@@ -118,6 +121,10 @@ def describe(rule: AlertRule) -> str:
         return ""
     if not reading:
         return rule.last_note  # evaluated before readings were stored
+    if reading.get("reason") in ("anomaly", "cold_start"):
+        from reports.alerts.explain import explanation
+
+        return f"{explanation(reading)}."
     if reading.get("reason") == "judged":
         text = _judged(rule, reading)
         window = window_words(reading.get("window") or "")

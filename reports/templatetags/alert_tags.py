@@ -6,6 +6,7 @@ from __future__ import annotations
 from django import template
 from django.utils import timezone
 
+from reports.alerts.explain import explanation
 from reports.alerts.models import AlertRule
 from reports.alerts.wording import describe
 
@@ -24,3 +25,9 @@ def alert_state(rule: AlertRule) -> dict:
 def alert_reading(rule: AlertRule) -> str:
     """The last evaluation in the reader's language ("" before the first)."""
     return describe(rule)
+
+
+@register.filter
+def anomaly_explanation(detail: dict) -> str:
+    """An anomaly event's sentence in the reader's language ("" for other events)."""
+    return explanation(detail or {})

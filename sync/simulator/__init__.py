@@ -19,7 +19,8 @@ Public API
 ==========
 ``SimulatorConfig(seed=42, days=90, calls_per_day=500, end_date=None, now=None,
 environments=default_environments(), callback_match_days=7, testing_rate=0.03,
-bad_record_rate=0.002, tokens={}, cache_days=128, realtime=False, lateness=Lateness())``
+bad_record_rate=0.002, tokens={}, cache_days=128, realtime=False, answer_drop=None,
+lateness=Lateness(), dips=())``
     ``end_date`` defaults to today (UTC); data starts ``days - 1`` days before it and goes on
     past it if the clock moves on. ``now`` (the clock) defaults to ``end_date`` at the current
     UTC time of day, or ``end_date 23:59:59`` when ``end_date`` is past. ``environments`` maps
@@ -30,6 +31,8 @@ bad_record_rate=0.002, tokens={}, cache_days=128, realtime=False, lateness=Laten
     ``lateness`` (``Lateness(bands=((0.01, 0.5, 4), (0.002, 12, 30), (0.0005, 72, 120)))``:
     share, hours) delays final statuses, see *Status over time*; ``None`` turns it off;
     ``Lateness.parse("0.04:0.5-4,0.01:12-30")`` / ``"off"`` is the command's ``--lateness``.
+    ``dips``: ``Dip(start, hours, factor)`` windows where Talkover volume is multiplied by
+    ``factor`` (``Dip.parse("2026-11-18T14:00Z/3h/0.1")``; ``simulate_upstream --dip``).
 
 ``Simulator(config=None)``
     ``.tokens: dict[str, str]`` env -> bearer token (``talq_``/``orig_`` + 40 hex, from the
@@ -216,7 +219,14 @@ numbers, never callbacks' numbers, so the callback rule still holds; they appear
 """
 from __future__ import annotations
 
-from .config import AnswerDrop, EnvironmentSpec, Lateness, SimulatorConfig, default_environments
+from .config import (
+    AnswerDrop,
+    Dip,
+    EnvironmentSpec,
+    Lateness,
+    SimulatorConfig,
+    default_environments,
+)
 from .core import Simulator, running_simulator
 from .faults import Faults
 from .server import LoggedRequest, SimulatorServer
@@ -224,7 +234,8 @@ from .tamper import REMOVE, Tampering
 from .truth import GroundTruth
 
 __all__ = [
-    "REMOVE", "AnswerDrop", "EnvironmentSpec", "Faults", "GroundTruth", "Lateness", "LoggedRequest",
+    "REMOVE", "AnswerDrop", "Dip", "EnvironmentSpec", "Faults", "GroundTruth", "Lateness",
+    "LoggedRequest",
     "Simulator", "SimulatorConfig", "SimulatorServer", "Tampering", "default_environments",
     "running_simulator",
 ]

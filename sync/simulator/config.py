@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 
 TALKOVER = "talkover"
 ORIGINS = "origins"
@@ -118,6 +118,52 @@ class Lateness:
         return ",".join(f"{s:g}:{lo:g}-{hi:g}" for s, lo, hi in self.bands)
 
 
+@dataclass(frozen=True)
+class Dip:
+    """A window in which Talkover volume is multiplied by ``factor``: the anomaly alerts'
+    outage. Each call created in [start, start + hours) (UTC) is kept with probability
+    ``factor`` (a seeded draw, so the same config drops the same calls); the calls outside
+    the window are exactly those of the undipped data set.
+    """
+
+    start: datetime
+    hours: float
+    factor: float
+
+    def __post_init__(self) -> None:
+        if self.start.tzinfo is None:
+            raise ValueError("a dip's start needs a timezone (e.g. 2026-11-18T14:00Z)")
+        if not 0 < self.hours <= 24 * 31:
+            raise ValueError("a dip lasts more than 0 and at most 744 hours")
+        if not 0.0 <= self.factor <= 10.0:
+            raise ValueError("a dip's factor must be within 0..10")
+        if self.factor > 1.0:
+            raise ValueError("a dip's factor above 1 would be a spike: at most 1")
+
+    @property
+    def end(self) -> datetime:
+        return self.start + timedelta(hours=self.hours)
+
+    @classmethod
+    def parse(cls, text: str) -> Dip:
+        """``START/HOURS/FACTOR``, e.g. ``2026-11-18T14:00Z/3h/0.1`` (volume × 0.1 for three
+        hours from 14:00 UTC); ValueError with the reason otherwise."""
+        match = re.fullmatch(r"\s*([^/\s]+)/([0-9]+(?:\.[0-9]+)?)h?/([0-9]+(?:\.[0-9]+)?)\s*",
+                             text or "")
+        if not match:
+            raise ValueError(f"{text!r} is not START/HOURS/FACTOR "
+                             "(e.g. 2026-11-18T14:00Z/3h/0.1)")
+        raw = match.group(1).replace("Z", "+00:00").replace("z", "+00:00")
+        try:
+            start = datetime.fromisoformat(raw)
+        except ValueError:
+            raise ValueError(f"{match.group(1)!r} is not an ISO time such as "
+                             "2026-11-18T14:00Z") from None
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=UTC)
+        return cls(start.astimezone(UTC), float(match.group(2)), float(match.group(3)))
+
+
 @dataclass
 class SimulatorConfig:
     """Everything that determines the simulated data set (same config => same data).
@@ -145,6 +191,11 @@ class SimulatorConfig:
     answer_drop: AnswerDrop | None = None
     # Late final statuses (see Lateness); None: every call is final when it ends.
     lateness: Lateness | None = field(default_factory=Lateness)
+
+
+@dataclass(frozen=True)
+    # Volume dips (see Dip), Talkover environments only; empty leaves the data as seeded.
+    dips: tuple[Dip, ...] = ()
 
     def __post_init__(self) -> None:
         if self.days < 1:

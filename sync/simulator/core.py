@@ -54,6 +54,8 @@ class Simulator:
                 if config.answer_drop is not None:
                     drop = config.answer_drop
                     profile.answer_drop = (to_ts(drop.start), to_ts(drop.end), drop.share)
+                profile.dips = tuple((to_ts(d.start), to_ts(d.end), d.factor)
+                                     for d in config.dips)
                 self._talkover[env] = TalkoverStore(env, profile, first,
                                                     config.callback_match_days,
                                                     config.cache_days, config.seed)

@@ -198,6 +198,9 @@ class Profile:
     answer_drop: tuple[int, int, float] | None = None
     # (cumulative share, min seconds, max seconds) of late final statuses (config.Lateness).
     lateness: tuple[tuple[float, int, int], ...] = ()
+    # (start, end, factor): calls created in [start, end) epoch seconds are kept with
+    # probability factor (SimulatorConfig.dips); empty: no change.
+    dips: tuple[tuple[int, int, float], ...] = ()
 
     def __init__(self, seed: int, env: str, calls_per_day: int, utc_offset: int,
                  testing_rate: float, start_ordinal: int) -> None:
@@ -341,7 +344,7 @@ class Profile:
         calls = [self.make_call(rng, self.agents[a], t)
                  for a, t in zip(picks, times, strict=True)]
         self.make_late(calls, seeded(self.seed, self.env, ordinal, "late"))
-        return calls
+        return self._thinned(calls, ordinal, "base") if self.dips else calls
 
     def make_late(self, calls: list[CallRec], rng: random.Random) -> None:
         """Delay some final statuses (`lateness`), from a generator of their own: the calls
@@ -358,6 +361,24 @@ class Profile:
                 if x < cum:
                     r.t_end = r.t_hang + low + int(rnd() * (high - low + 1))
                     break
+
+    def dipped(self, ordinal: int) -> bool:
+        """Whether a dip touches this UTC day (its size must then be counted, not drawn)."""
+        start = day_start(ordinal)
+        return any(lo < start + DAY and hi > start for lo, hi, _ in self.dips)
+
+    def _thinned(self, calls: list[CallRec], ordinal: int, part: str) -> list[CallRec]:
+        """The calls a dip keeps: one draw per call inside a dip, from a generator of its
+        own, so the calls outside every dip are exactly the undipped ones."""
+        if not self.dipped(ordinal):
+            return calls
+        rng = seeded(self.seed, self.env, ordinal, part, "dip")
+        kept = []
+        for rec in calls:
+            factor = next((f for lo, hi, f in self.dips if lo <= rec.t0 < hi), None)
+            if factor is None or rng.random() < factor:
+                kept.append(rec)
+        return kept
 
     def digest(self, calls: list[CallRec]) -> Digest:
         """What callbacks of later days need from a day's base calls."""
@@ -404,7 +425,7 @@ class Profile:
             rec.src = src
             out.append(rec)
         self.make_late(out, seeded(self.seed, self.env, ordinal, "late-callbacks"))
-        return out
+        return self._thinned(out, ordinal, "callbacks") if self.dips else out
 
     def inserted_call(self, rng: random.Random, agent: Agent, t0: int, big_id: bool) -> CallRec:
         """A call added by the ``insert`` fault: reserved numbers keep the callback rule."""

@@ -169,7 +169,8 @@ class TalkoverStore:
         return out
 
     def count(self, ordinal: int, filt: Filter, now: int) -> int:
-        if filt == NO_FILTER and ordinal not in self._meta and (
+        if filt == NO_FILTER and ordinal not in self._meta and not self.profile.dipped(
+                ordinal) and (
             now >= day_start(ordinal + 1) + MAX_CALL_SPAN
             and all(r.t_end <= now for r in self._inserted.get(ordinal, ()))
         ):

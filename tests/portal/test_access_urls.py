@@ -89,6 +89,8 @@ def outsider_answer(route: Route, who: str) -> int | None:
     if _tenant_viewset(route) is not None:
         if who == "anonymous":
             return 401  # DRF: the bearer-token scheme is named first
+        if "get" not in (getattr(route.callback, "actions", None) or {"get": None}):
+            return 405  # a POST-only action (the alert rules' preview)
         if (route.name or "").startswith("report"):
             return 400  # every report needs ?environment=
         if route.name == "privacy-subject-export":

@@ -11,10 +11,11 @@ import os
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from portal import audit
 from portal.models import Membership, Organization, Role
+from sync.simulator import Dip
 
 DEMO_ORG = {"slug": "acme", "name": "Acme Voice", "timezone": "America/Sao_Paulo"}
 
@@ -73,6 +74,9 @@ class Command(BaseCommand):
                             help="Skip the in-process simulator and its back-fill.")
         parser.add_argument("--calls-per-day", type=int, default=None,
                             help="Simulated calls per day and environment (default 150).")
+        parser.add_argument("--dip", action="append", default=[], metavar="START/HOURS/FACTOR",
+                            help="A volume dip for the anomaly alerts, as simulate_upstream "
+                                 "--dip (e.g. 2026-11-18T14:00Z/3h/0.1); repeatable.")
 
     def handle(self, serve: str, **options) -> None:
         org = ensure_demo_org()
@@ -100,7 +104,12 @@ class Command(BaseCommand):
 
         from sync import demo
 
-        sim, server = demo.start_upstream(options["calls_per_day"] or demo.DEMO_CALLS_PER_DAY)
+        try:
+            dips = tuple(Dip.parse(text) for text in options["dip"])
+        except ValueError as exc:
+            raise CommandError(f"--dip: {exc}") from exc
+        sim, server = demo.start_upstream(options["calls_per_day"] or demo.DEMO_CALLS_PER_DAY,
+                                          dips=dips)
         envs = demo.point_demo_environments(org, sim, server)
         self.stdout.write(f"Simulated upstream at {server.talkover_url}; back-filling "
                           f"{len(envs)} environments ({demo.DEMO_DAYS} days)…")

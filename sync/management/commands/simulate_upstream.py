@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from sync.simulator import Faults, Lateness, Simulator, SimulatorConfig
+from sync.simulator import Dip, Faults, Lateness, Simulator, SimulatorConfig
 
 
 class Command(BaseCommand):
@@ -37,6 +37,9 @@ class Command(BaseCommand):
         parser.add_argument("--lateness", default="",
                             help='late final statuses, SHARE:MIN_HOURS-MAX_HOURS,... '
                                  '(default "0.01:0.5-4,0.002:12-30,0.0005:72-120"), or "off"')
+        parser.add_argument("--dip", action="append", default=[], metavar="START/HOURS/FACTOR",
+                            help="Talkover volume × FACTOR for HOURS from START (UTC), e.g. "
+                                 "2026-11-18T14:00Z/3h/0.1; repeatable")
         parser.add_argument("--realtime", action="store_true",
                             help="let the simulator clock tick with the wall clock")
 
@@ -78,6 +81,9 @@ class Command(BaseCommand):
             out.write(f"Faults: {faults.to_spec() or 'none'}")
             late = config.lateness.to_spec() if config.lateness else "off"
             out.write(f"Late final statuses: {late}")
+            for dip in config.dips:
+                out.write(f"Dip: volume × {dip.factor:g} from {dip.start:%Y-%m-%d %H:%M} UTC "
+                          f"for {dip.hours:g} h")
             out.write("Press Ctrl-C to stop.")
             out.flush()
             while True:
@@ -116,9 +122,13 @@ class Command(BaseCommand):
         except ValueError as exc:
             raise CommandError(f"--lateness: {exc}") from None
         try:
+            dips = tuple(Dip.parse(text) for text in options["dip"])
+        except ValueError as exc:
+            raise CommandError(f"--dip: {exc}") from exc
+        try:
             return SimulatorConfig(seed=options["seed"], days=options["days"],
                                    calls_per_day=options["calls_per_day"], end_date=end_date,
                                    tokens=tokens, realtime=options["realtime"],
-                                   lateness=lateness)
+                                   lateness=lateness, dips=dips)
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
