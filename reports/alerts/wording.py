@@ -10,11 +10,11 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from django.utils import formats
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
-from portal.formatting import format_day
+from portal.formatting import EMPTY, format_day, format_number
 from reports.alerts.models import AlertRule, Condition, Metric
 
 # Each metric's name in a sentence and its unit (after a no-break space: "64.6 %" never
@@ -33,11 +33,24 @@ NAMES = {
 
 
 def number(value: float | int | None, unit: str = "") -> str:
-    """One decimal at most, in the active locale's format ("64,6 %" in Portuguese)."""
+    """One decimal at most, rounded and written as on every face (`portal.formatting`:
+    "64,6 %" in Portuguese, "1,234" counts)."""
     if value is None:
-        return "–"
+        return EMPTY
     places = 0 if float(value).is_integer() else 1
-    return formats.number_format(round(float(value), places), places, use_l10n=True) + unit
+    return format_number(value, places) + unit
+
+
+def metric_figure(metric: str, value: float | int | None) -> str:
+    """A value of the rule's metric with its unit ("70.4 %", "12 min")."""
+    return number(value, NAMES.get(metric, ("", ""))[1])
+
+
+def threshold_figure(rule: AlertRule, threshold: float | None) -> str:
+    """The threshold with its unit: a change condition's is in percent."""
+    if rule.condition in (Condition.CHANGE_ABOVE_PCT, Condition.CHANGE_BELOW_PCT):
+        return number(threshold, "\u00a0%")
+    return metric_figure(rule.metric, threshold)
 
 
 def _judged(rule: AlertRule, reading: dict) -> str:
@@ -66,6 +79,13 @@ def _judged(rule: AlertRule, reading: dict) -> str:
     if above:
         return _("%(metric)s %(value)s is above %(threshold)s") % figures
     return _("%(metric)s %(value)s equals the threshold %(threshold)s") % figures
+
+
+def judged_in_english(rule: AlertRule, reading: dict) -> str:
+    """A judged reading in English, for the machine note ("answer_rate: Answer rate 70.4 %
+    is below 90 %"), never "70.36 (below 90?)"."""
+    with translation.override("en"):
+        return f"{rule.metric}: {_judged(rule, reading)}"
 
 
 _DAY = r"\d{4}-\d{2}-\d{2}"

@@ -7,7 +7,7 @@ from django import template
 from django.utils import timezone
 
 from reports.alerts.models import AlertRule
-from reports.alerts.wording import describe
+from reports.alerts.wording import describe, metric_figure, threshold_figure
 
 register = template.Library()
 
@@ -24,3 +24,15 @@ def alert_state(rule: AlertRule) -> dict:
 def alert_reading(rule: AlertRule) -> str:
     """The last evaluation in the reader's language ("" before the first)."""
     return describe(rule)
+
+
+@register.filter
+def metric_value(value: float | None, metric: str) -> str:
+    """A rule's figure as the dashboard writes it ("70.4 %", "1,234"), never "70.36"."""
+    return metric_figure(metric, value)
+
+
+@register.filter
+def rule_threshold(threshold: float | None, rule: AlertRule) -> str:
+    """A rule's threshold with its unit ("90 %", "a change of 15 %")."""
+    return threshold_figure(rule, threshold)

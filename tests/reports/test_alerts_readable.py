@@ -103,8 +103,8 @@ def test_a_change_reads_as_a_rise_or_fall_in_both_languages(env_a):
     with translation.override("pt-br"):
         rule.last_reading["value"] = 88.25
         words = " ".join(describe(rule).split())
-    assert words == ("Taxa de atendimento subiu 10,3 %, de 80 % para 88,2 %; o alerta é para "
-                     "uma queda de mais de 10 % (22/11/2026).")
+    assert words == ("Taxa de atendimento subiu 10,3 %, de 80 % para 88,3 %; o alerta é para "
+                     "uma queda de mais de 10 % (22/11/2026).")  # half up, as on the dashboard
 
 
 def test_forms_speak_the_members_language(alice):
