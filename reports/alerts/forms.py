@@ -20,6 +20,10 @@ from reports.summaries.forms import parse_addresses
 from sync.models import Agent
 
 
+IGNORED_HELP = _lazy("Not used by the health metrics (minutes since the last sync, rejected "
+                     "token).")
+
+
 def agent_choices(organization: Organization, current: str) -> list:
     """Agents grouped by environment (value: the upstream id); a saved id that is no longer
     mirrored stays choosable, marked, so editing a rule never drops it silently."""
@@ -75,6 +79,13 @@ class AlertRuleForm(WebhookFieldsMixin, forms.ModelForm):
             self.initial["emails"] = "\n".join(self.instance.emails)
         if not self.instance.webhook_url:
             del self.fields["remove_webhook"]  # nothing to remove
+        if self.instance.pk and self.instance.is_health:
+            for name in AlertRule.IGNORED_BY_HEALTH:  # what this rule never reads
+                del self.fields[name]
+        else:
+            for name in AlertRule.IGNORED_BY_HEALTH:
+                self.fields[name].help_text = " ".join(filter(None, [
+                    str(self.fields[name].help_text), str(IGNORED_HELP)]))
 
     def clean_emails(self) -> list[str]:
         return parse_addresses(self.cleaned_data.get("emails", ""))

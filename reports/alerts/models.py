@@ -194,6 +194,21 @@ class AlertRule(models.Model):
         return crypto.decrypt(self.webhook_secret_ciphertext) if \
             self.webhook_secret_ciphertext else ""
 
+    # What a health metric (minutes since the last sync, token rejected) never reads: saved
+    # as their neutral defaults, so a rule never stores (nor shows) a window or agent it
+    # ignores.
+    IGNORED_BY_HEALTH = ("agent_id", "compare_to", "window", "min_calls")
+
+    @property
+    def is_health(self) -> bool:
+        return self.metric in HEALTH_METRICS
+
+    def save(self, *args, **kwargs) -> None:
+        if self.is_health:
+            for name in self.IGNORED_BY_HEALTH:
+                setattr(self, name, self._meta.get_field(name).get_default())
+        super().save(*args, **kwargs)
+
     def is_snoozed(self, now) -> bool:
         return self.snoozed_until is not None and self.snoozed_until > now
 
@@ -220,6 +235,7 @@ class NotifyStatus(models.TextChoices):
     RETRYING = "retrying", _("Will retry")
     FAILED = "failed", _("Failed")
     SNOOZED = "snoozed", _("Not sent: snoozed")
+    ACKNOWLEDGED = "acked", _("Not sent: acknowledged")
     NONE = "none", _("No channel")
 
 

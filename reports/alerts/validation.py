@@ -7,7 +7,12 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from portal.upstream_url import check_allowed
-from reports.alerts.models import CALLBACK_METRICS, CHANGE_CONDITIONS, DAILY_WINDOWS
+from reports.alerts.models import (
+    CALLBACK_METRICS,
+    CHANGE_CONDITIONS,
+    DAILY_WINDOWS,
+    HEALTH_METRICS,
+)
 
 
 def rule_errors(*, metric: str, window: str, condition: str, compare_to: str,
@@ -18,6 +23,9 @@ def rule_errors(*, metric: str, window: str, condition: str, compare_to: str,
         errors["compare_to"] = _("A change condition needs compare_to: previous or week_ago.")
     if condition and condition not in CHANGE_CONDITIONS and compare_to:
         errors["compare_to"] = _("compare_to is only for the change conditions.")
+    if metric in HEALTH_METRICS and condition in CHANGE_CONDITIONS:
+        errors["condition"] = _("The health of the mirror is judged against a threshold: "
+                                "choose above or below.")
     if metric in CALLBACK_METRICS and window and window not in DAILY_WINDOWS:
         errors["window"] = _("Callback statistics are daily: choose the window “day” or “7d”.")
     if metric in CALLBACK_METRICS and agent_id:

@@ -148,14 +148,6 @@ def test_acknowledged_and_snoozed_show_everywhere_and_banners_hide_per_member(
     assert 'class="banner alert warning"' in banner and "Alert firing (Warning)" in banner
     assert re.search(r"Answer rate \d\d(\.\d)? % is below 95 %", _text(owner.get("/o/org-a/")))
 
-    owner.post(f"{BASE}{rule.pk}/action/", {"action": "acknowledge"})
-    owner.post(f"{BASE}{rule.pk}/action/", {"action": "snooze", "for": "4h"})
-    email_page = Client().get(f"/alerts/email-action/{make_token(rule.pk, 'ops@example.com')}/")
-    for page in (owner.get("/o/org-a/"), owner.get(BASE), email_page):
-        text = _text(page)
-        assert "acknowledged by alice" in text and "snoozed until" in text, text
-    assert 'value="acknowledge"' not in email_page.content.decode()
-
     # alice hides it (for herself, on every page); bob still sees it, and may hide it too.
     hidden = owner.post(f"{BASE}{rule.pk}/dismiss/", {"next": "/o/org-a/calls/"})
     assert hidden.status_code == 302 and hidden["Location"] == "/o/org-a/calls/"
@@ -164,7 +156,19 @@ def test_acknowledged_and_snoozed_show_everywhere_and_banners_hide_per_member(
     assert "Alert firing" in viewer.get("/o/org-a/").content.decode()
     away = viewer.post(f"{BASE}{rule.pk}/dismiss/", {"next": "//evil.example/"})
     assert away["Location"] == "/o/org-a/"
-    # The rule resolves and fires again: a new firing shows its banner again.
+
+    # Acknowledged and snoozed: the rule's pages say so; the banner is gone for everyone.
+    owner.post(f"{BASE}{rule.pk}/action/", {"action": "acknowledge"})
+    owner.post(f"{BASE}{rule.pk}/action/", {"action": "snooze", "for": "4h"})
+    email_page = Client().get(f"/alerts/email-action/{make_token(rule.pk, 'ops@example.com')}/")
+    for page in (owner.get(BASE), owner.get(f"{BASE}{rule.pk}/"), email_page):
+        text = _text(page)
+        assert "acknowledged by alice" in text and "snoozed until" in text, text
+    assert 'value="acknowledge"' not in email_page.content.decode()
+    assert "Alert firing" not in _client(bob).get("/o/org-a/").content.decode()
+
+    # The snooze ends, the rule resolves and fires again: a new firing shows its banner again.
+    owner.post(f"{BASE}{rule.pk}/action/", {"action": "unsnooze"})
     owner.post(f"{BASE}{rule.pk}/edit/", _rule_form(mirrored, threshold="1"))
     owner.post(f"{BASE}{rule.pk}/edit/", _rule_form(mirrored, threshold="95"))
     rule.refresh_from_db()
