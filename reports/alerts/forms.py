@@ -19,7 +19,6 @@ from reports.languages import member_language
 from reports.summaries.forms import parse_addresses
 from sync.models import Agent
 
-
 IGNORED_HELP = _lazy("Not used by the health metrics (minutes since the last sync, rejected "
                      "token).")
 
