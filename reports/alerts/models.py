@@ -171,6 +171,24 @@ class AlertRule(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.organization})"
 
+    # What a health metric (minutes since the last sync, token rejected) never reads: saved
+    # as their neutral defaults, so a rule never stores (nor shows) a window or agent it
+    # ignores.
+    IGNORED_BY_HEALTH = ("agent_id", "compare_to", "window", "min_calls")
+
+    def save(self, *args, **kwargs) -> None:
+        if self.is_health:
+            for name in self.IGNORED_BY_HEALTH:
+                # A change condition (refused for these metrics by the form and the API)
+                # keeps its comparison, so the constraint below never turns it into a 500.
+                if name != "compare_to" or self.condition not in CHANGE_CONDITIONS:
+                    setattr(self, name, self._meta.get_field(name).get_default())
+        super().save(*args, **kwargs)
+
+    @property
+    def is_health(self) -> bool:
+        return self.metric in HEALTH_METRICS
+
     def new_webhook_secret(self) -> str:
         """Generate, store (encrypted) and return a new secret: the caller shows it once."""
         secret = "whsec_" + secrets.token_urlsafe(32)
@@ -193,21 +211,6 @@ class AlertRule(models.Model):
     def webhook_secret(self) -> str:
         return crypto.decrypt(self.webhook_secret_ciphertext) if \
             self.webhook_secret_ciphertext else ""
-
-    # What a health metric (minutes since the last sync, token rejected) never reads: saved
-    # as their neutral defaults, so a rule never stores (nor shows) a window or agent it
-    # ignores.
-    IGNORED_BY_HEALTH = ("agent_id", "compare_to", "window", "min_calls")
-
-    @property
-    def is_health(self) -> bool:
-        return self.metric in HEALTH_METRICS
-
-    def save(self, *args, **kwargs) -> None:
-        if self.is_health:
-            for name in self.IGNORED_BY_HEALTH:
-                setattr(self, name, self._meta.get_field(name).get_default())
-        super().save(*args, **kwargs)
 
     def is_snoozed(self, now) -> bool:
         return self.snoozed_until is not None and self.snoozed_until > now

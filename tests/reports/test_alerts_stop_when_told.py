@@ -21,8 +21,9 @@ def _firing(env, name: str) -> AlertRule:
         state_seq=1)
     rule.environments.set([env])
     AlertEvent.objects.for_organization(env.organization).create(
-        rule=rule, organization=env.organization, seq=1, state="firing", value=90, threshold=5, notify_status="pending",
-        coverage="health of the mirror", created_at=timezone.now())
+        rule=rule, organization=env.organization, seq=1, state="firing", value=90,
+        threshold=5, notify_status="pending", coverage="health of the mirror",
+        created_at=timezone.now())
     return rule
 
 
