@@ -116,8 +116,11 @@ def call_list(request: HttpRequest, org_slug: str) -> HttpResponse:
         return render_org_page(request, org, "reports/calls.html",
                                {"filter": filterset, "page": None}, status=400)
     qs, sort = _sorted(filterset.qs, request.GET.get("sort", "-started"))
+    criteria = filterset.criteria()
+    # Named like every other export: switchboard-calls-list-<slug>-<start>_<end>.csv.
+    name = exports.filename("calls", org.slug, criteria.start, criteria.end, "list")
     exported = exports.export(request, ("calls",), "calls", lambda _table: exports.stream_csv(
-        exports.call_rows(qs, org.tzinfo), "calls.csv"))
+        exports.call_rows(qs, org.tzinfo), name))
     if exported is not None:
         return exported
     # Prefetch (not join) the agent and environment, and leave the raw JSON behind: the sort
