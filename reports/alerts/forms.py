@@ -7,6 +7,7 @@ hand was a guess), and a new rule speaks the language of the member creating it.
 from __future__ import annotations
 
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
@@ -78,6 +79,8 @@ class AlertRuleForm(WebhookFieldsMixin, forms.ModelForm):
             self.initial["emails"] = "\n".join(self.instance.emails)
         if not self.instance.webhook_url:
             del self.fields["remove_webhook"]  # nothing to remove
+        self.fields["snoozed_until"].help_text = _(
+            "In the organisation's time (%(zone)s).") % {"zone": organization.timezone}
         if self.instance.pk and self.instance.is_health:
             for name in AlertRule.IGNORED_BY_HEALTH:  # what this rule never reads
                 del self.fields[name]
@@ -85,6 +88,11 @@ class AlertRuleForm(WebhookFieldsMixin, forms.ModelForm):
             for name in AlertRule.IGNORED_BY_HEALTH:
                 self.fields[name].help_text = " ".join(filter(None, [
                     str(self.fields[name].help_text), str(IGNORED_HELP)]))
+
+    def full_clean(self) -> None:
+        # A typed date and time (the snooze) is the organisation's wall time, as shown.
+        with timezone.override(self.organization.tzinfo):
+            super().full_clean()
 
     def clean_emails(self) -> list[str]:
         return parse_addresses(self.cleaned_data.get("emails", ""))

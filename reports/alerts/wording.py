@@ -8,13 +8,14 @@ reader sees "Taxa de atendimento 64,6 % está abaixo de 75 %" where the note say
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
-from portal.formatting import EMPTY, format_day, format_number
+from portal.formatting import EMPTY, format_day, format_moment, format_number
 from reports.alerts.models import AlertRule, Condition, Metric
 
 # Each metric's name in a sentence and its unit (after a no-break space: "64.6 %" never
@@ -95,6 +96,27 @@ def window_words(label: str) -> str:
     """A stored window label ("2026-11-22", "2026-11-16–2026-11-22", "2026-11-22 09:00–10:00
     UTC") with its days written the reader's way (`portal.formatting`)."""
     return re.sub(_DAY, lambda m: format_day(date.fromisoformat(m.group(0))), label or "")
+
+
+_MIRRORED_UNTIL = re.compile(r"mirrored until (\d{4}-\d{2}-\d{2} \d{2}:\d{2}) UTC")
+_CALLBACK_DAYS = re.compile(r"callback days (.+) mirrored")
+
+
+def coverage_words(text: str, zone: str) -> str:
+    """An event's stored coverage ("mirrored until 2026-11-23 13:05 UTC") in the reader's
+    language, its time in the organisation's zone, named; an unknown text as stored."""
+    until = _MIRRORED_UNTIL.fullmatch(text or "")
+    if until:
+        moment = datetime.fromisoformat(until.group(1)).replace(tzinfo=UTC)
+        with timezone.override(ZoneInfo(zone)):
+            when = f"{format_moment(moment)} ({zone})"
+        return _("mirrored until %(when)s") % {"when": when}
+    days = _CALLBACK_DAYS.fullmatch(text or "")
+    if days:
+        return _("callback days %(window)s mirrored") % {"window": window_words(days.group(1))}
+    if text == "health of the mirror":
+        return _("health of the mirror")
+    return text or ""
 
 
 def _not_judged(reading: dict) -> str:

@@ -7,7 +7,7 @@ from django import template
 from django.utils import timezone
 
 from reports.alerts.models import AlertRule
-from reports.alerts.wording import describe, metric_figure, threshold_figure
+from reports.alerts.wording import coverage_words, describe, metric_figure, threshold_figure
 
 register = template.Library()
 
@@ -36,3 +36,9 @@ def metric_value(value: float | None, metric: str) -> str:
 def rule_threshold(threshold: float | None, rule: AlertRule) -> str:
     """A rule's threshold with its unit ("90 %", "a change of 15 %")."""
     return threshold_figure(rule, threshold)
+
+
+@register.filter
+def coverage(text: str, zone: str) -> str:
+    """An event's coverage in the reader's language and the organisation's zone."""
+    return coverage_words(text, zone)
