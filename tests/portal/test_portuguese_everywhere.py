@@ -12,6 +12,7 @@ from portal import audit
 from reports.alerts.wording import coverage_words
 from reports.models import AlertRule
 from reports.summaries.dispatch import dispatch
+from tests.support.alert_forms import health_rule_form
 from tests.support.factories import make_callback_days, make_calls, make_subscription
 
 
@@ -50,10 +51,7 @@ def test_callbacks_agree_in_the_portuguese_summary(env_a, alice):
 
 def test_a_typed_snooze_is_the_organisations_wall_time(env_a, alice, client):
     client.force_login(alice)
-    form = {"name": "Stale", "environments": [env_a.pk], "metric": "minutes_since_sync",
-            "window": "day", "condition": "above", "threshold": "30", "min_calls": "20",
-            "severity": "warning", "language": "en", "webhook_format": "json",
-            "enabled": "on", "agent_id": "", "snoozed_until": "2026-12-01T10:00"}
+    form = health_rule_form(env_a, snoozed_until="2026-12-01T10:00")
     page = client.get("/o/org-a/settings/alerts/new/").content.decode()
     assert "In the organisation&#x27;s time (America/Sao_Paulo)." in page
     assert client.post("/o/org-a/settings/alerts/new/", form).status_code == 302

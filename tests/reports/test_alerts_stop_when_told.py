@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from reports.alerts.deliver import deliver_pending
 from reports.models import AlertEvent, AlertRule
+from tests.support.alert_forms import health_rule_form
 
 BASE = "/o/org-a/settings/alerts/"
 
@@ -44,10 +45,7 @@ def test_acknowledge_or_snooze_cancels_pending_and_clears_the_banner(
 
 def test_minutes_since_sync_keeps_only_what_it_reads(env_a, alice, client):
     client.force_login(alice)
-    agent_form = {"name": "Stale", "environments": [env_a.pk], "metric": "minutes_since_sync",
-                  "window": "7d", "condition": "above", "threshold": "30", "min_calls": "500",
-                  "compare_to": "", "severity": "warning", "language": "en",
-                  "webhook_format": "json", "enabled": "on", "agent_id": ""}
+    agent_form = health_rule_form(env_a, window="7d", min_calls="500")
     assert client.post(BASE + "new/", agent_form).status_code == 302
     rule = AlertRule.objects.for_organization(env_a.organization).get()
     assert (rule.window, rule.min_calls, rule.agent_id, rule.compare_to) == ("day", 20, "", "")
