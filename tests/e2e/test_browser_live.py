@@ -2,6 +2,7 @@
 room, no sideways scroll, and the page updates itself when the mirror changes."""
 from __future__ import annotations
 
+import random
 import shutil
 from datetime import timedelta
 
@@ -41,7 +42,7 @@ def test_the_wallboard_reads_across_a_room_and_updates_itself(
     page.screenshot(path=str(SHOTS / "live-1440.png"), full_page=True)
     # A call starts upstream and is mirrored: the board shows it without a reload.
     save_calls(env_a, [build_call(env_a, timezone.now() - timedelta(minutes=1),
-                                  status="initiated")])
+                                  status="initiated", rng=random.Random(2))])
     page.wait_for_function(
         "() => document.querySelector('[data-field=\"in_progress\"]').textContent === '2'",
         timeout=20_000)

@@ -3,6 +3,8 @@ time of the week (only mirrored weeks count), calls in progress, answer rate, ca
 waiting and last sync; through the page decorator, in both languages, with a JSON feed."""
 from __future__ import annotations
 
+import itertools
+import random
 from datetime import date, datetime, time, timedelta
 
 from django.test import Client
@@ -14,9 +16,12 @@ from tests.support.factories import build_call, make_callback_days, save_calls
 DAY = date(2026, 11, 18)  # a Wednesday; "now" is 15:00 in Sao Paulo
 
 
+SEEDS = itertools.count()
+
+
 def _at(env, day: date, hour: int, minute: int = 0, **fields):
     moment = datetime.combine(day, time(hour, minute), tzinfo=env.organization.tzinfo)
-    return build_call(env, moment, **fields)
+    return build_call(env, moment, rng=random.Random(next(SEEDS)), **fields)  # ids differ
 
 
 def _day(env, day: date, before: int, after: int, *, read: bool = True) -> None:
