@@ -2,7 +2,7 @@
 
 The evaluator stores what it found as data (`AlertRule.last_reading`: a reason code and its
 figures) beside its English machine note; pages word it at display time, so a Portuguese
-reader sees "Taxa de atendimento 64,6 % está abaixo de 75 %" where the note says
+reader sees "Taxa de atendimento 64,6% está abaixo de 75%" where the note says
 `firing: answer_rate 64.63 (below 75?)`.
 """
 from __future__ import annotations
@@ -18,16 +18,16 @@ from django.utils.translation import gettext_lazy as _lazy
 from portal.formatting import EMPTY, format_day, format_moment, format_number
 from reports.alerts.models import AlertRule, Condition, Metric
 
-# Each metric's name in a sentence and its unit (after a no-break space: "64.6 %" never
-# wraps between the figure and its unit).
+# Each metric's name in a sentence and its unit: a rate as the dashboard writes it ("64.6%",
+# `portal.formatting`), other units after a no-break space ("12 min" never wraps).
 NAMES = {
     Metric.CALLS: (_lazy("Calls"), ""),
-    Metric.ANSWER_RATE: (_lazy("Answer rate"), "\u00a0%"),
-    Metric.FAILED_RATE: (_lazy("Failed rate"), "\u00a0%"),
-    Metric.NO_ANSWER_RATE: (_lazy("No-answer rate"), "\u00a0%"),
+    Metric.ANSWER_RATE: (_lazy("Answer rate"), "%"),
+    Metric.FAILED_RATE: (_lazy("Failed rate"), "%"),
+    Metric.NO_ANSWER_RATE: (_lazy("No-answer rate"), "%"),
     Metric.AVG_TALK_TIME: (_lazy("Average talk time"), "\u00a0s"),
-    Metric.CALLBACKS_UNMATCHED_RATE: (_lazy("Unmatched callbacks"), "\u00a0%"),
-    Metric.CALLBACKS_ANSWERED_RATE: (_lazy("Answered callbacks"), "\u00a0%"),
+    Metric.CALLBACKS_UNMATCHED_RATE: (_lazy("Unmatched callbacks"), "%"),
+    Metric.CALLBACKS_ANSWERED_RATE: (_lazy("Answered callbacks"), "%"),
     Metric.MINUTES_SINCE_SYNC: (_lazy("Minutes since the last sync"), "\u00a0min"),
     Metric.TOKEN_REJECTED: (_lazy("Environments whose token was rejected"), ""),
 }
@@ -50,7 +50,7 @@ def metric_figure(metric: str, value: float | int | None) -> str:
 def threshold_figure(rule: AlertRule, threshold: float | None) -> str:
     """The threshold with its unit: a change condition's is in percent."""
     if rule.condition in (Condition.CHANGE_ABOVE_PCT, Condition.CHANGE_BELOW_PCT):
-        return number(threshold, "\u00a0%")
+        return number(threshold, "%")
     return metric_figure(rule.metric, threshold)
 
 
@@ -61,8 +61,8 @@ def _judged(rule: AlertRule, reading: dict) -> str:
                "threshold": number(rule.threshold, unit)}
     if before is not None and value is not None:
         change = 100.0 * (value - before) / abs(before) if before else 0.0
-        figures.update(before=number(before, unit), change=number(abs(change), "\u00a0%"),
-                       limit=number(abs(rule.threshold), "\u00a0%"))
+        figures.update(before=number(before, unit), change=number(abs(change), "%"),
+                       limit=number(abs(rule.threshold), "%"))
         if change >= 0:
             text = _("%(metric)s rose %(change)s, from %(before)s to %(value)s")
         else:
