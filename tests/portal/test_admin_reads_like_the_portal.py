@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from portal.models import Environment
+from sync.models import Call
 from tests.support.factories import make_agents, make_call
 
 
@@ -25,3 +26,10 @@ def test_the_explorer_keeps_a_sid_on_one_line(env_a, alice, client):
     client.force_login(alice)
     html = client.get("/o/org-a/calls/", {"start": "", "end": ""}).content.decode()
     assert '<td class="nowrap"><code>' in html
+
+
+def test_an_objects_page_writes_dates_as_the_portal(world):
+    call = world.pairs[Call][0]
+    Call.objects.filter(pk=call.pk).update(started_at=datetime(2026, 11, 23, 12, 0, tzinfo=UTC))
+    page = world.client("alice").get(f"/admin/sync/call/{call.pk}/change/").content.decode()
+    assert "11/23/2026 9 a.m." in page and "Nov. 23, 2026" not in page
