@@ -100,6 +100,7 @@ def one_line_error(result: subprocess.CompletedProcess) -> str:
     assert result.returncode != 0, output
     assert "Traceback" not in output, output
     assert len(output.splitlines()) == 1, output
+    assert output.startswith("Error: "), output  # one style for every command (portal/cli.py)
     return output
 
 
