@@ -11,6 +11,10 @@ def main() -> None:
     from django.core.management import execute_from_command_line
     from django.db import DatabaseError
 
+    from portal import cli
+
+    cli.install()  # every command's errors: one "Error: …" line
+
     try:
         execute_from_command_line(sys.argv)
     except DatabaseError as exc:
@@ -19,8 +23,7 @@ def main() -> None:
 
         if "migrate" in sys.argv[1:2] or is_unavailable(exc) or not not_migrated():
             raise
-        sys.stderr.write(f"Error: {MESSAGE}\n")
-        sys.exit(1)
+        cli.fail(MESSAGE)
 
 
 if __name__ == "__main__":

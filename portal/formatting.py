@@ -17,6 +17,30 @@ from django.utils.formats import date_format, number_format
 EMPTY = "–"
 
 
+def rounded(value: float | int, places: int = 1) -> Decimal:
+    """The one rounding rule of every face (pages, API, emails, alerts): half up, on the
+    figure as written (2.75 → 2.8, −2.75 → −2.8), never banker's rounding of the binary float
+    and never Django's `number_format`, which cuts decimals off (2.78 → "2.7")."""
+    return Decimal(str(round(float(value), 6))).quantize(Decimal(1).scaleb(-places),
+                                                          ROUND_HALF_UP)
+
+
+def format_number(value: float | int | None, places: int = 1) -> str:
+    """A figure with `places` decimals, rounded by `rounded`, in the language's format."""
+    if value is None:
+        return EMPTY
+    return number_format(rounded(value, places), places, force_grouping=True)
+
+
+def format_change_pct(value: float | None) -> str:
+    """A period-over-period change in percent, signed ("+12.5%", "−2.8%")."""
+    if value is None:
+        return EMPTY
+    shown = rounded(value, 1)
+    sign = "+" if shown > 0 else "−" if shown < 0 else ""
+    return f"{sign}{format_number(abs(shown), 1)}%"
+
+
 def format_int(value: int | None) -> str:
     """A count with the language's thousands separator."""
     return EMPTY if value is None else number_format(value, force_grouping=True)
@@ -26,13 +50,12 @@ def format_percent(value: float | None) -> str:
     """A 0–1 rate as a percentage with one decimal, rounded half up as people round."""
     if value is None:
         return EMPTY
-    percent = Decimal(str(round(100 * value, 6))).quantize(Decimal("0.1"), ROUND_HALF_UP)
-    return f"{number_format(percent, 1, force_grouping=True)}%"
+    return f"{format_number(100 * value, 1)}%"
 
 
 def format_points(change: float | None) -> str:
     """A change of a rate (0.034) as percentage points with one decimal ("3.4")."""
-    return EMPTY if change is None else number_format(round(change * 100, 6), 1)
+    return EMPTY if change is None else format_number(change * 100, 1)
 
 
 def format_day(day: date | None) -> str:

@@ -37,7 +37,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.bounds import IdsFilter
 from portal.models import Environment, Organization
-from reports.call_search import CALL_ID_PARTS, MAX_SEARCH, CallId, search_calls
+from reports.call_search import CALL_ID_PARTS, MAX_SEARCH, CallId, is_whole_id, search_calls
 from reports.days import DEFAULT_PRESET, PRESETS, DayFilter, preset_range, range_problems
 from reports.provider_fields import any_sends
 from reports.transcript_search import filter_transcripts
@@ -279,10 +279,13 @@ class CallFilter(django_filters.FilterSet):
         data = self.form.cleaned_data
         chosen = data.get(ENV)
         agent = data.get(AGENT)
+        # A whole SID or UUID names one call: it is found whatever the period.
+        every_date = is_whole_id(data.get("search"))
         return CallCriteria(
             environment_ids=[e.pk for e in chosen] if chosen else self.environment_ids,
             timezone=UTC if data.get("utc") else self.timezone,
-            start=data.get(START), end=data.get(END),
+            start=None if every_date else data.get(START),
+            end=None if every_date else data.get(END),
             agent_ids=["" if agent == NO_AGENT else agent] if agent else None,
             direction=[data["direction"]] if data.get("direction") else None,
             status=[data["status"]] if data.get("status") else None,

@@ -70,6 +70,17 @@ MIN_PROBED = 3
 PROBE_PLANS_OFF = ("enable_seqscan", "enable_indexscan", "enable_indexonlyscan")
 
 
+# A whole call identifier: a Talkover SID ("CA" + 32 hex) or a UUID (both providers' ids).
+_WHOLE_ID = re.compile(r"CA[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-"
+                       r"[0-9a-f]{12}", re.IGNORECASE)
+
+
+def is_whole_id(raw: str | None) -> bool:
+    """Whether the needle is one whole SID or UUID: it names one call, so the explorer
+    looks for it over every date rather than answer "0 calls" outside the period."""
+    return bool(_WHOLE_ID.fullmatch(clean_needle(raw)))
+
+
 class CallId(Enum):
     """How the call id itself is matched (the SID and the numbers always by any part)."""
 

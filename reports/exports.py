@@ -266,9 +266,16 @@ def export(request: HttpRequest, tables: Sequence[str], default: str,
     return write(table)
 
 
-def filename(kind: str, org_slug: str, start: date, end: date, table: str) -> str:
-    """e.g. `switchboard-calls-series-acme-2026-01-01_2026-03-31.csv`."""
-    return f"switchboard-{kind}-{table}-{org_slug}-{start.isoformat()}_{end.isoformat()}.csv"
+def filename(kind: str, org_slug: str, start: date | None, end: date | None,
+             table: str) -> str:
+    """e.g. `switchboard-calls-series-acme-2026-01-01_2026-03-31.csv`; an open end (the
+    explorer over all dates) reads `all`: `switchboard-calls-list-acme-all_2026-03-31.csv`,
+    and no dates at all `switchboard-calls-list-acme-all-dates.csv`."""
+    if start is None and end is None:
+        return f"switchboard-{kind}-{table}-{org_slug}-all-dates.csv"
+    first = start.isoformat() if start else "all"
+    last = end.isoformat() if end else "all"
+    return f"switchboard-{kind}-{table}-{org_slug}-{first}_{last}.csv"
 
 
 def stream_csv(rows: Iterable[Sequence], name: str) -> StreamingHttpResponse:

@@ -32,7 +32,9 @@ from sync.models import (
 
 def pretty_json(value: object) -> str:
     """A JSON value as an indented, escaped <pre> block."""
-    return format_html("<pre>{}</pre>", json.dumps(value, indent=2, ensure_ascii=False))
+    # Wrapped, so a long URL or transcript line never makes the page scroll sideways.
+    return format_html('<pre style="white-space: pre-wrap; overflow-wrap: anywhere;">{}</pre>',
+                       json.dumps(value, indent=2, ensure_ascii=False))
 
 
 @admin.register(Agent)

@@ -122,6 +122,10 @@ class ScopedRelatedFieldListFilter(admin.RelatedFieldListFilter):
         ordering = self.field_admin_ordering(field, request, model_admin)
         if ordering:
             related = related.order_by(*ordering)
+        # Rows of an environment (agents) name it: two environments' "Callback Desk" differ.
+        if any(f.name == "environment" for f in field.related_model._meta.fields):
+            related = related.select_related("environment")
+            return [(obj.pk, f"{obj} ({obj.environment.name})") for obj in related]
         return [(obj.pk, str(obj)) for obj in related]
 
 

@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _lazy
 
 from portal.admin import actions as admin_actions
 from portal.admin.base import TenantAdminMixin, TenantModelAdmin
+from portal.audit_words import action_sentence
 from portal.models import (
     ApiToken,
     AuditLog,
@@ -300,16 +301,36 @@ class ApiTokenAdmin(TenantModelAdmin):
         return False
 
 
+class AuditActionFilter(admin.SimpleListFilter):
+    """The actions present in the user's organisations, named as sentences."""
+
+    title = _lazy("action")
+    parameter_name = "action"
+
+    def lookups(self, request: HttpRequest, model_admin) -> list[tuple[str, str]]:
+        codes = model_admin.get_queryset(request).order_by("action").values_list(
+            "action", flat=True).distinct()
+        return [(code, action_sentence(code)) for code in codes]
+
+    def queryset(self, request: HttpRequest, queryset):
+        return queryset.filter(action=self.value()) if self.value() else queryset
+
+
 @admin.register(AuditLog)
 class AuditLogAdmin(TenantModelAdmin):
-    list_display = ["created_at", "organization", "actor", "action", "target_repr"]
-    list_filter = ["action", "organization"]
+    list_display = ["created_at", "organization", "actor", "action_words", "target_repr"]
+    list_filter = [AuditActionFilter, "organization"]
     search_fields = ["action", "target_repr", "actor__username"]
     date_hierarchy = "created_at"
     list_select_related = ["organization", "actor"]
     exclude = ["details"]
     readonly_fields = ["details_pretty"]
     read_only = True
+
+    @admin.display(description=_lazy("action"), ordering="action")
+    def action_words(self, obj: AuditLog) -> str:
+        """The action as a sentence in the reader's language (the code stays searchable)."""
+        return action_sentence(obj.action)
 
     @admin.display(description=_lazy("details"))
     def details_pretty(self, obj: AuditLog) -> str:

@@ -48,9 +48,13 @@ def home(request: HttpRequest) -> HttpResponse:
     return redirect("dashboard", org.slug)
 
 
-@org_page(Role.ADMIN)
+@org_page()
 def environment_list(request: HttpRequest, org_slug: str) -> HttpResponse:
+    """Settings' first page: the environments for owners and admins; a member below them
+    is sent to what they may see there (their API tokens), never to a bare 403."""
     org = request.tenant.organization
+    if not request.tenant.can_admin:
+        return redirect("settings-tokens", org.slug)
     return render_org_page(request, org, "portal/settings/environments.html")
 
 

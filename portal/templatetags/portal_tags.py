@@ -74,6 +74,20 @@ def points(change: float | None) -> str:
     return format_points(change)
 
 
+@register.filter
+def change_pct(value: float | None) -> str:
+    """A change in percent, signed and rounded as on every face ("+12.5%", "−2.8%")."""
+    from portal.formatting import format_change_pct
+
+    return format_change_pct(value)
+
+
+@register.filter
+def count(value: int | None) -> str:
+    """A count with the language's thousands separator ("8,516" / "8.516")."""
+    return _int(value)
+
+
 def _int(value: int | None) -> str:
     from portal.formatting import format_int
 

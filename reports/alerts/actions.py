@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
 from reports import signed_links
-from reports.alerts.models import AlertRule
+from reports.alerts.models import AlertEvent, AlertRule, NotifyStatus
 from reports.signed_links import Expired
 
 SNOOZE_CHOICES = {"1h": timedelta(hours=1), "4h": timedelta(hours=4),
@@ -43,7 +43,20 @@ def apply(rule: AlertRule, action: str, snooze_for: str | None, now: datetime,
         return None
     rule.save(update_fields=["acknowledged_at", "acknowledged_by", "snoozed_until",
                              "updated_at"])
+    if action in ("acknowledge", "snooze"):
+        cancel_pending(rule, NotifyStatus.ACKNOWLEDGED if action == "acknowledge"
+                       else NotifyStatus.SNOOZED)
     return message
+
+
+def cancel_pending(rule: AlertRule, why: str) -> int:
+    """The rule's notifications not yet being sent are not sent: someone already knows.
+
+    Delivery claims an event by moving it from pending (or retrying) to "sending", so an
+    event moved here first is never claimed; one already sending finishes."""
+    return AlertEvent.objects.for_organization(rule.organization).filter(
+        rule=rule, notify_status__in=[NotifyStatus.PENDING, NotifyStatus.RETRYING]
+    ).update(notify_status=why)
 
 
 def make_token(rule_id: int, email: str) -> str:

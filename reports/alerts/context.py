@@ -1,11 +1,13 @@
 """Context processor: the "firing now" banner on every page of an organisation.
 
 A member who dismissed a rule's banner does not see it again until the rule changes state
-(stored per member in `BannerDismissal`, so it holds on every device)."""
+(stored per member in `BannerDismissal`, so it holds on every device); an acknowledged or
+snoozed rule shows no banner to anyone (the rule page and list still say so)."""
 from __future__ import annotations
 
 from django.db.models import Exists, OuterRef
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 
 from reports.alerts.models import AlertRule, BannerDismissal, RuleState
@@ -19,8 +21,10 @@ def firing_alerts(request: HttpRequest) -> dict:
         return {}
 
     def shown() -> list[AlertRule]:
+        # Acknowledged or snoozed: someone is on it, the banner clears for everyone.
         rules = AlertRule.objects.for_organization(organization).filter(
-            enabled=True, state=RuleState.FIRING)
+            enabled=True, state=RuleState.FIRING, acknowledged_at__isnull=True).exclude(
+            snoozed_until__gt=timezone.now())
         if request.user.is_authenticated:
             rules = rules.exclude(Exists(BannerDismissal.objects.filter(
                 rule=OuterRef("pk"), user=request.user, state_seq=OuterRef("state_seq"))))

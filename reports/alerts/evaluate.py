@@ -32,6 +32,7 @@ from reports.alerts.models import (
     RuleState,
 )
 from reports.alerts.windows import ROLLING, Span, comparison_span, window_span
+from reports.alerts.wording import judged_in_english
 
 log = logging.getLogger(__name__)
 
@@ -200,14 +201,14 @@ def _decide(rule: AlertRule, value: float, compare_value: float | None, calls: i
         limit = abs(rule.threshold)
         firing = change > limit if rule.condition == Condition.CHANGE_ABOVE_PCT \
             else change < -limit
-        note = (f"{rule.metric} {value:.4g} vs {compare_value:.4g} ({change:+.1f} %)")
     else:
         firing = value > rule.threshold if rule.condition == Condition.ABOVE \
             else value < rule.threshold
-        note = f"{rule.metric} {value:.4g} ({rule.condition} {rule.threshold:g}?)"
     where = f" over {span.label()}" if span else ""
     reading = {"reason": "judged", "value": value, "compare_value": compare_value,
                "window": span.label() if span else ""}
+    # The stored note (admin, API, dry run) in the words and figures the pages use.
+    note = judged_in_english(rule, reading)
     return Verdict(True, firing, round(value, 4), compare_value, calls, span,
                    f"{'firing' if firing else 'ok'}: {note}{where}", cover, reading)
 

@@ -7,6 +7,7 @@ hand was a guess), and a new rule speaks the language of the member creating it.
 from __future__ import annotations
 
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
@@ -18,6 +19,9 @@ from reports.alerts.webhook_fields import WebhookFieldsMixin
 from reports.languages import member_language
 from reports.summaries.forms import parse_addresses
 from sync.models import Agent
+
+IGNORED_HELP = _lazy("Not used by the health metrics (minutes since the last sync, rejected "
+                     "token).")
 
 
 def agent_choices(organization: Organization, current: str) -> list:
@@ -86,6 +90,20 @@ class AlertRuleForm(WebhookFieldsMixin, forms.ModelForm):
             del self.fields["remove_webhook"]  # nothing to remove
         for name in ("sensitivity", "anomaly_direction"):  # only the anomaly reads them
             self.fields[name].required = False
+        self.fields["snoozed_until"].help_text = _(
+            "In the organisation's time (%(zone)s).") % {"zone": organization.timezone}
+        if self.instance.pk and self.instance.is_health:
+            for name in AlertRule.IGNORED_BY_HEALTH:  # what this rule never reads
+                del self.fields[name]
+        else:
+            for name in AlertRule.IGNORED_BY_HEALTH:
+                self.fields[name].help_text = " ".join(filter(None, [
+                    str(self.fields[name].help_text), str(IGNORED_HELP)]))
+
+    def full_clean(self) -> None:
+        # A typed date and time (the snooze) is the organisation's wall time, as shown.
+        with timezone.override(self.organization.tzinfo):
+            super().full_clean()
 
     def clean_sensitivity(self) -> str:
         return self.cleaned_data.get("sensitivity") or AlertRule.sensitivity.field.default

@@ -203,6 +203,24 @@ class AlertRule(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.organization})"
 
+    # What a health metric (minutes since the last sync, token rejected) never reads: saved
+    # as their neutral defaults, so a rule never stores (nor shows) a window or agent it
+    # ignores.
+    IGNORED_BY_HEALTH = ("agent_id", "compare_to", "window", "min_calls")
+
+    def save(self, *args, **kwargs) -> None:
+        if self.is_health:
+            for name in self.IGNORED_BY_HEALTH:
+                # A change condition (refused for these metrics by the form and the API)
+                # keeps its comparison, so the constraint below never turns it into a 500.
+                if name != "compare_to" or self.condition not in CHANGE_CONDITIONS:
+                    setattr(self, name, self._meta.get_field(name).get_default())
+        super().save(*args, **kwargs)
+
+    @property
+    def is_health(self) -> bool:
+        return self.metric in HEALTH_METRICS
+
     def new_webhook_secret(self) -> str:
         """Generate, store (encrypted) and return a new secret: the caller shows it once."""
         secret = "whsec_" + secrets.token_urlsafe(32)
@@ -252,6 +270,7 @@ class NotifyStatus(models.TextChoices):
     RETRYING = "retrying", _("Will retry")
     FAILED = "failed", _("Failed")
     SNOOZED = "snoozed", _("Not sent: snoozed")
+    ACKNOWLEDGED = "acked", _("Not sent: acknowledged")
     NONE = "none", _("No channel")
 
 

@@ -11,6 +11,7 @@ from reports.alerts.models import (
     CALLBACK_METRICS,
     CHANGE_CONDITIONS,
     DAILY_WINDOWS,
+    HEALTH_METRICS,
     Condition,
     Window,
 )
@@ -25,6 +26,9 @@ def rule_errors(*, metric: str, window: str, condition: str, compare_to: str,
         errors["compare_to"] = _("A change condition needs compare_to: previous or week_ago.")
     if condition and condition not in CHANGE_CONDITIONS and compare_to:
         errors["compare_to"] = _("compare_to is only for the change conditions.")
+    if metric in HEALTH_METRICS and condition in CHANGE_CONDITIONS:
+        errors["condition"] = _("The health of the mirror is judged against a threshold: "
+                                "choose above or below.")
     if condition == Condition.ANOMALY and metric and metric not in ANOMALY_METRICS:
         errors["metric"] = _("The anomaly condition judges calls and the answer, failed and "
                              "no-answer rates (the figures kept per hour).")

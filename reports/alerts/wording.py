@@ -2,32 +2,33 @@
 
 The evaluator stores what it found as data (`AlertRule.last_reading`: a reason code and its
 figures) beside its English machine note; pages word it at display time, so a Portuguese
-reader sees "Taxa de atendimento 64,6 % está abaixo de 75 %" where the note says
+reader sees "Taxa de atendimento 64,6% está abaixo de 75%" where the note says
 `firing: answer_rate 64.63 (below 75?)`.
 """
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
-from django.utils import formats
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
-from portal.formatting import format_day
+from portal.formatting import EMPTY, format_day, format_moment, format_number
 from reports.alerts.models import AlertRule, Condition, Metric
 
-# Each metric's name in a sentence and its unit (after a no-break space: "64.6 %" never
-# wraps between the figure and its unit).
+# Each metric's name in a sentence and its unit: a rate as the dashboard writes it ("64.6%",
+# `portal.formatting`), other units after a no-break space ("12 min" never wraps).
 NAMES = {
     Metric.CALLS: (_lazy("Calls"), ""),
-    Metric.ANSWER_RATE: (_lazy("Answer rate"), "\u00a0%"),
-    Metric.FAILED_RATE: (_lazy("Failed rate"), "\u00a0%"),
-    Metric.NO_ANSWER_RATE: (_lazy("No-answer rate"), "\u00a0%"),
+    Metric.ANSWER_RATE: (_lazy("Answer rate"), "%"),
+    Metric.FAILED_RATE: (_lazy("Failed rate"), "%"),
+    Metric.NO_ANSWER_RATE: (_lazy("No-answer rate"), "%"),
     Metric.AVG_TALK_TIME: (_lazy("Average talk time"), "\u00a0s"),
-    Metric.CALLBACKS_UNMATCHED_RATE: (_lazy("Unmatched callbacks"), "\u00a0%"),
-    Metric.CALLBACKS_ANSWERED_RATE: (_lazy("Answered callbacks"), "\u00a0%"),
-    Metric.CALLBACK_RATE: (_lazy("Callback rate"), "\u00a0%"),
+    Metric.CALLBACKS_UNMATCHED_RATE: (_lazy("Unmatched callbacks"), "%"),
+    Metric.CALLBACKS_ANSWERED_RATE: (_lazy("Answered callbacks"), "%"),
+    Metric.CALLBACK_RATE: (_lazy("Callback rate"), "%"),
     Metric.MEDIAN_TIME_TO_CALLBACK: (_lazy("Median time to callback"), "\u00a0min"),
     Metric.MINUTES_SINCE_SYNC: (_lazy("Minutes since the last sync"), "\u00a0min"),
     Metric.TOKEN_REJECTED: (_lazy("Environments whose token was rejected"), ""),
@@ -35,11 +36,24 @@ NAMES = {
 
 
 def number(value: float | int | None, unit: str = "") -> str:
-    """One decimal at most, in the active locale's format ("64,6 %" in Portuguese)."""
+    """One decimal at most, rounded and written as on every face (`portal.formatting`:
+    "64,6 %" in Portuguese, "1,234" counts)."""
     if value is None:
-        return "–"
+        return EMPTY
     places = 0 if float(value).is_integer() else 1
-    return formats.number_format(round(float(value), places), places, use_l10n=True) + unit
+    return format_number(value, places) + unit
+
+
+def metric_figure(metric: str, value: float | int | None) -> str:
+    """A value of the rule's metric with its unit ("70.4 %", "12 min")."""
+    return number(value, NAMES.get(metric, ("", ""))[1])
+
+
+def threshold_figure(rule: AlertRule, threshold: float | None) -> str:
+    """The threshold with its unit: a change condition's is in percent."""
+    if rule.condition in (Condition.CHANGE_ABOVE_PCT, Condition.CHANGE_BELOW_PCT):
+        return number(threshold, "%")
+    return metric_figure(rule.metric, threshold)
 
 
 def _judged(rule: AlertRule, reading: dict) -> str:
@@ -49,8 +63,8 @@ def _judged(rule: AlertRule, reading: dict) -> str:
                "threshold": number(rule.threshold, unit)}
     if before is not None and value is not None:
         change = 100.0 * (value - before) / abs(before) if before else 0.0
-        figures.update(before=number(before, unit), change=number(abs(change), "\u00a0%"),
-                       limit=number(abs(rule.threshold), "\u00a0%"))
+        figures.update(before=number(before, unit), change=number(abs(change), "%"),
+                       limit=number(abs(rule.threshold), "%"))
         if change >= 0:
             text = _("%(metric)s rose %(change)s, from %(before)s to %(value)s")
         else:
@@ -70,6 +84,13 @@ def _judged(rule: AlertRule, reading: dict) -> str:
     return _("%(metric)s %(value)s equals the threshold %(threshold)s") % figures
 
 
+def judged_in_english(rule: AlertRule, reading: dict) -> str:
+    """A judged reading in English, for the machine note ("answer_rate: Answer rate 70.4 %
+    is below 90 %"), never "70.36 (below 90?)"."""
+    with translation.override("en"):
+        return f"{rule.metric}: {_judged(rule, reading)}"
+
+
 _DAY = r"\d{4}-\d{2}-\d{2}"
 
 
@@ -77,6 +98,27 @@ def window_words(label: str) -> str:
     """A stored window label ("2026-11-22", "2026-11-16–2026-11-22", "2026-11-22 09:00–10:00
     UTC") with its days written the reader's way (`portal.formatting`)."""
     return re.sub(_DAY, lambda m: format_day(date.fromisoformat(m.group(0))), label or "")
+
+
+_MIRRORED_UNTIL = re.compile(r"mirrored until (\d{4}-\d{2}-\d{2} \d{2}:\d{2}) UTC")
+_CALLBACK_DAYS = re.compile(r"callback days (.+) mirrored")
+
+
+def coverage_words(text: str, zone: str) -> str:
+    """An event's stored coverage ("mirrored until 2026-11-23 13:05 UTC") in the reader's
+    language, its time in the organisation's zone, named; an unknown text as stored."""
+    until = _MIRRORED_UNTIL.fullmatch(text or "")
+    if until:
+        moment = datetime.fromisoformat(until.group(1)).replace(tzinfo=UTC)
+        with timezone.override(ZoneInfo(zone)):
+            when = f"{format_moment(moment)} ({zone})"
+        return _("mirrored until %(when)s") % {"when": when}
+    days = _CALLBACK_DAYS.fullmatch(text or "")
+    if days:
+        return _("callback days %(window)s mirrored") % {"window": window_words(days.group(1))}
+    if text == "health of the mirror":
+        return _("health of the mirror")
+    return text or ""
 
 
 def _not_judged(reading: dict) -> str:

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('reports', '0006_h26_verbose_names'),
+        ('reports', '0007_h38_callback_funnel_metrics'),
     ]
 
     operations = [

@@ -17,7 +17,8 @@ SORTS: dict[str, Callable[[Any, str], Any]] = {
     "agent": lambda row, env: (row.name or row.agent_id).casefold(),
     "environment": lambda row, env: env.casefold(),
     **{name: _figure(name) for name in (
-        "total", "answered", "answer_rate", "no_answer", "busy", "failed", "talk_time_total",
+        "total", "answered", "answer_rate", "no_answer", "busy", "failed", "other",
+        "talk_time_total",
         "talk_time_avg", "duration_median", "duration_p90")},
 }
 

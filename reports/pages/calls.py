@@ -14,13 +14,14 @@ from portal.pages.pages import render_org_page
 from portal.tenancy.access import org_page
 from reports import exports
 from reports.call_filter import CallFilter
+from reports.call_search import clean_needle, is_whole_id, phone_digits
 from reports.drill import AT
 from reports.pages.call_links import call_links
 from reports.pages.page_cache import kept_page
 from reports.provider_fields import not_sent
 from reports.transcript_search import highlight
-from reports.vocabulary import END, ENV, RANGE, START, common_names
-from sync.models import Call
+from reports.vocabulary import AGENT, END, ENV, RANGE, START, common_names
+from sync.models import Agent, Call
 
 PAGE_SIZE = 50
 # Counting every match of a broad filter over millions of calls costs seconds; beyond this
@@ -57,8 +58,9 @@ def _sorted(qs: QuerySet, sort: str) -> tuple[QuerySet, str]:
     return qs.order_by(*fields), sort
 
 
-# What a filter with no match keeps when it offers to widen: the period and environments.
-KEPT_WHEN_CLEARING = (START, END, RANGE, ENV, "testing", "sort")
+# What a filter with no match keeps when it offers to widen: the period, environments and
+# the search itself (clearing "the other filters" never drops what was searched for).
+KEPT_WHEN_CLEARING = (START, END, RANGE, ENV, "testing", "sort", "search", "transcript")
 
 
 def widen_queries(query: QueryDict) -> dict[str, str]:
@@ -82,7 +84,28 @@ def widen_queries(query: QueryDict) -> dict[str, str]:
             if key in query:
                 kept.setlist(key, query.getlist(key))
         out["other_filters"] = kept.urlencode()
+        out["keeps_search"] = bool(query.get("search") or query.get("transcript"))
     return out
+
+
+def search_help(query: QueryDict, org, calls_found: bool) -> dict | None:
+    """For a search that found nothing: what the box searches, and the agents whose name
+    holds the needle (the box does not search names; the agent filter does), each with the
+    same period's link."""
+    needle = clean_needle(query.get("search"))
+    if calls_found or not needle or phone_digits(needle):
+        return None
+    agents = (Agent.objects.for_organization(org).filter(name__icontains=needle[:64])
+              .order_by("name").values_list("name", "external_id")[:3])
+    links = []
+    for name, external_id in agents:
+        by_agent = QueryDict(mutable=True)
+        for key in (START, END, RANGE, ENV, "testing"):
+            if key in query:
+                by_agent.setlist(key, query.getlist(key))
+        by_agent[AGENT] = external_id
+        links.append((name, by_agent.urlencode()))
+    return {"needle": needle, "agents": links}
 
 
 @org_page()
@@ -94,8 +117,11 @@ def call_list(request: HttpRequest, org_slug: str) -> HttpResponse:
         return render_org_page(request, org, "reports/calls.html",
                                {"filter": filterset, "page": None}, status=400)
     qs, sort = _sorted(filterset.qs, request.GET.get("sort", "-started"))
+    criteria = filterset.criteria()
+    # Named like every other export: switchboard-calls-list-<slug>-<start>_<end>.csv.
+    name = exports.filename("calls", org.slug, criteria.start, criteria.end, "list")
     exported = exports.export(request, ("calls",), "calls", lambda _table: exports.stream_csv(
-        exports.call_rows(qs, org.tzinfo), "calls.csv"))
+        exports.call_rows(qs, org.tzinfo), name))
     if exported is not None:
         return exported
     # Prefetch (not join) the agent and environment, and leave the raw JSON behind: the sort
@@ -106,6 +132,8 @@ def call_list(request: HttpRequest, org_slug: str) -> HttpResponse:
     return render_org_page(request, org, "reports/calls.html", {
         "filter": filterset, "page": page, "sort": sort,
         "widen": widen_queries(request.GET) if not page.object_list else {},
+        "search_help": search_help(common_names(request.GET), org, bool(page.object_list)),
+        "whole_id": is_whole_id(request.GET.get("search")),
         # Carried to each call's page so that its "All calls" link returns to this list.
         "list_query": request.GET.urlencode()})
 

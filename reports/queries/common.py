@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from portal.formatting import rounded
 from portal.models import Environment, Organization
 from sync.coverage import Coverage
 
@@ -37,7 +38,9 @@ def delta(current: float | None, previous: float | None) -> Delta:
     if current is None or previous is None:
         return Delta(current, previous, None, None)
     change = round(current - previous, 4)
-    pct = round(100.0 * change / previous, 2) if previous else None
+    # One decimal, rounded once by the rule every face writes it with (portal.formatting):
+    # the API's change_pct is the figure the dashboard and the email show.
+    pct = float(rounded(100.0 * change / previous, 1)) if previous else None
     return Delta(current, previous, change, pct)
 
 

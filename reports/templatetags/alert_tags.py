@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from reports.alerts.explain import explanation
 from reports.alerts.models import AlertRule
-from reports.alerts.wording import describe
+from reports.alerts.wording import coverage_words, describe, metric_figure, threshold_figure
 
 register = template.Library()
 
@@ -31,3 +31,21 @@ def alert_reading(rule: AlertRule) -> str:
 def anomaly_explanation(detail: dict) -> str:
     """An anomaly event's sentence in the reader's language ("" for other events)."""
     return explanation(detail or {})
+
+
+@register.filter
+def metric_value(value: float | None, metric: str) -> str:
+    """A rule's figure as the dashboard writes it ("70.4 %", "1,234"), never "70.36"."""
+    return metric_figure(metric, value)
+
+
+@register.filter
+def rule_threshold(threshold: float | None, rule: AlertRule) -> str:
+    """A rule's threshold with its unit ("90 %", "a change of 15 %")."""
+    return threshold_figure(rule, threshold)
+
+
+@register.filter
+def coverage(text: str, zone: str) -> str:
+    """An event's coverage in the reader's language and the organisation's zone."""
+    return coverage_words(text, zone)

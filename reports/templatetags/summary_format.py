@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 from django import template
-from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from portal.durations import format_duration
-from portal.formatting import EMPTY, format_percent
+from portal.formatting import EMPTY, format_number, format_percent, format_points
 
 register = template.Library()
 
@@ -39,10 +38,10 @@ def delta_text(delta, unit: str = "") -> str:
         return "= " + _("no change")
     arrow, word = ("▲", _("up")) if sign > 0 else ("▼", _("down"))
     if unit == "pp":
-        return f"{arrow} {word} {number_format(abs(delta.change) * 100, 1)} pp"
+        return f"{arrow} {word} {format_points(abs(delta.change))} pp"
     if delta.change_pct is None:
         return f"{arrow} {word}"
-    return f"{arrow} {word} {number_format(abs(delta.change_pct), 1)}%"
+    return f"{arrow} {word} {format_number(abs(delta.change_pct), 1)}%"
 
 
 @register.filter

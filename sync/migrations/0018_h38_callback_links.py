@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('portal', '0009_h38_callback_match_days'),
-        ('sync', '0017_call_search_text'),
+        ('sync', '0018_h37b_bounded_timestamps'),
     ]
 
     operations = [

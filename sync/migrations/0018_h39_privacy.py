@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('portal', '0008_merge_names'),
-        ('sync', '0017_call_search_text'),
+        ('sync', '0018_h38_callback_links'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

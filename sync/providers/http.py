@@ -22,6 +22,7 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 import urllib3
+from urllib3.exceptions import NameResolutionError, NewConnectionError
 
 from sync import fast_json
 from sync.budget import RequestBudget
@@ -72,6 +73,33 @@ def body_digest(body: bytes) -> str:
 
 def _host(url: str) -> str:
     return (urlsplit(url).hostname or "").lower()
+
+
+# An upstream that cannot even be connected to (refused, unknown name, connect timeout) is
+# tried this many times, not `max_attempts`: a wrong base URL then fails a run in seconds,
+# naming the host, instead of a minute of backoff ending in "ConnectionError".
+UNREACHABLE_ATTEMPTS = 2
+
+
+def unreachable_reason(exc: requests.RequestException) -> str | None:
+    """Why no connection could be made ("connection refused", "host name not found",
+    "timed out connecting"), or None for an error after connecting."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return "timed out connecting"
+    if not isinstance(exc, requests.ConnectionError):
+        return None
+    reason = getattr(exc.args[0] if exc.args else None, "reason", None)
+    if isinstance(reason, NameResolutionError):
+        return "host name not found"
+    if isinstance(reason, NewConnectionError):
+        return "connection refused" if "refused" in str(reason).lower() else "connection failed"
+    return None
+
+
+def _where(url: str) -> str:
+    """host:port of `url` (no path, query or credentials: safe in an error)."""
+    parts = urlsplit(url)
+    return f"{parts.hostname or ''}{f':{parts.port}' if parts.port else ''}"
 
 
 class HttpClient:
@@ -175,6 +203,7 @@ class HttpClient:
         url = f"{self.base_url}/{path.lstrip('/')}"
         self.check_address()
         last: UpstreamError | None = None
+        unreachable = 0
         for attempt in range(self.max_attempts):
             if self.budget is not None:
                 self.budget.acquire(self.on_wait)
@@ -185,6 +214,12 @@ class HttpClient:
                 if self.budget is not None:
                     self.budget.observe(body.resp.headers)  # Talkover's X-RateLimit-* pace us too
             except requests.RequestException as exc:
+                reason = unreachable_reason(exc)
+                if reason is not None:
+                    unreachable += 1
+                    if unreachable >= UNREACHABLE_ATTEMPTS:
+                        raise UpstreamError(f"GET /{path.lstrip('/')}: cannot reach "
+                                            f"{_where(url)} ({reason})", path=path) from None
                 # The exception text may carry the URL (never headers); keep only its class.
                 last = UpstreamError(f"GET /{path.lstrip('/')}: {type(exc).__name__}", path=path)
                 self._warn("upstream %s %s failed (%s), attempt %d", "GET", path,

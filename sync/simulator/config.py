@@ -191,9 +191,6 @@ class SimulatorConfig:
     answer_drop: AnswerDrop | None = None
     # Late final statuses (see Lateness); None: every call is final when it ends.
     lateness: Lateness | None = field(default_factory=Lateness)
-
-
-@dataclass(frozen=True)
     # Volume dips (see Dip), Talkover environments only; empty leaves the data as seeded.
     dips: tuple[Dip, ...] = ()
 

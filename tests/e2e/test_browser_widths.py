@@ -134,6 +134,7 @@ def pages(live_server, cast, env_a):
         ("alerts", url("alerts")),
         ("alert", url("alerts-rule", rule.pk)),
         ("alert-new", url("alerts-new")),
+        ("live", url("live")),
     ]
 
 

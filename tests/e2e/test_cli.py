@@ -72,7 +72,9 @@ def test_addmember_errors(org_a):
 def test_addenv_reads_token_from_stdin_and_prints_id(org_a):
     out = run("addenv", "org-a", "Sales", "--provider", "talkover", "--token-stdin",
               "--no-check", stdin="talq_secret_value_123456\n")
-    env = Environment.objects.get(pk=int(out.strip()))
+    env = Environment.objects.get(name="Sales")
+    assert out.strip() == (f"Added environment {env.pk} 'Sales' to org-a "
+                           "(Talkover, https://app.talkover.ai/api/v1).")
     assert env.get_token() == "talq_secret_value_123456"
     assert env.effective_base_url == "https://app.talkover.ai/api/v1"
     entry = AuditLog.objects.get(action="environment.created")
@@ -87,7 +89,8 @@ def test_addenv_origins_needs_base_url_and_parses_agent_ids(org_a):
             "--agent-ids", "1,x", "--token-stdin", stdin="tok_123456\n")
     out = run("addenv", "org-a", "O", "--provider", "origins", "--base-url", "https://o.example",
               "--agent-ids", "12, 34", "--token-stdin", "--no-check", stdin="orig_tok_123456\n")
-    assert Environment.objects.get(pk=int(out)).agent_ids == [12, 34]
+    assert Environment.objects.get(name="O").agent_ids == [12, 34]
+    assert out.strip().endswith("(Origins AI, https://o.example, agents 12, 34).")
 
 
 def test_addenv_errors(org_a, env_a):

@@ -15,6 +15,7 @@ seconds (production: 6 h) and its environment lock frees after SYNC_LOCK_TTL (pr
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -122,9 +123,10 @@ def test_scheduled_sync_mirrors_upstream_and_survives_a_killed_worker(tmp_path):
                    "America/Sao_Paulo")
             manage(env, "addmember", "e2e", "ops", "--role", "owner", "--email",
                    "ops@example.com", "--password-stdin", stdin="ops-password-123\n")
-            env_id = int(manage(env, "addenv", "e2e", "Sales", "--provider", "talkover",
-                                "--base-url", f"http://127.0.0.1:{sim_port}/api/v1",
-                                "--token-stdin", stdin=TOKEN + "\n").strip())
+            env_id = int(re.search(r"Added environment (\d+)", manage(
+                env, "addenv", "e2e", "Sales", "--provider", "talkover",
+                "--base-url", f"http://127.0.0.1:{sim_port}/api/v1",
+                "--token-stdin", stdin=TOKEN + "\n")).group(1))
             api_token = manage(env, "issuetoken", "ops", "--name", "e2e").strip()
             # What an operator sets in the admin: the simulator holds DAYS days (+ today).
             mirror.conn.execute(

@@ -99,7 +99,7 @@ def test_mirrored_data_is_read_only_for_everyone(world, name):
 
 def test_call_detail_shows_raw_json_pretty_and_escaped(world):
     page = world.client("alice").get(url(world.pairs[Call][0])).content.decode()
-    assert "<pre>{\n  &quot;id&quot;: 1," in page
+    assert "\">{\n  &quot;id&quot;: 1," in page and "pre-wrap" in page
     assert "&lt;b&gt;raw&lt;/b&gt;" in page
 
 

@@ -243,7 +243,7 @@ def test_a_sync_evaluates_the_rules_over_its_environment(org_a, simulator, eager
     sync_environment(env, now=end_of(END))
     rule.refresh_from_db(), untouched.refresh_from_db()
     assert rule.last_evaluated_at is not None and rule.state == "ok"
-    assert rule.last_note.startswith("ok: token_rejected 0")
+    assert rule.last_note.startswith("ok: token_rejected: ") and " 0 " in rule.last_note
     assert untouched.last_evaluated_at is None
 
 

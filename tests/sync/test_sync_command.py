@@ -61,7 +61,8 @@ def test_failed_run_exits_non_zero(org_a):
 @pytest.mark.django_db
 @pytest.mark.parametrize(("args", "message"), [
     (["--env", "999"], "No environment with id [999]"),
-    (["--org", "nope"], "No environment in organisation 'nope'"),
+    (["--org", "nope"], "No organisation 'nope'"),
+    (["--org", "org-a"], "No environment in organisation 'org-a'"),
     (["--backfill-days", "0"], "--backfill-days must be at least 1"),
 ])
 def test_bad_arguments_get_clear_errors(org_a, args, message):

@@ -2,6 +2,7 @@
 
 Before saving, one request tests the token and URL (`portal.upstream_check`); a failing test
 saves nothing and exits non-zero. `--no-check` skips it (an upstream that is down for now).
+It ends with one line saying what it created: "Added environment 3 'Sales' to acme (…)".
 """
 from __future__ import annotations
 
@@ -19,10 +20,13 @@ class Command(BaseCommand):
     help = "Add an upstream environment. The token is read from standard input, never argv."
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("slug")
-        parser.add_argument("name")
-        parser.add_argument("--provider", required=True, choices=Provider.values)
-        parser.add_argument("--base-url", default="")
+        parser.add_argument("slug", help="The organisation's slug.")
+        parser.add_argument("name", help="The environment's name, unique in the organisation.")
+        parser.add_argument("--provider", required=True, choices=Provider.values,
+                            help="The upstream's kind.")
+        parser.add_argument("--base-url", default="",
+                            help="The upstream's address, as the host or with its API prefix "
+                                 "(Talkover's default: https://app.talkover.ai).")
         parser.add_argument("--agent-ids", default="", help="Origins AI agent ids, e.g. 12,34")
         parser.add_argument("--token-stdin", action="store_true", required=True,
                             help="Read the environment token from standard input.")
@@ -62,7 +66,9 @@ class Command(BaseCommand):
         env.save()
         secret = env.first_webhook_secret()
         audit.record("environment.created", organization=org, target=env, provider=provider)
+        agents = f", agents {', '.join(map(str, env.agent_ids))}" if env.agent_ids else ""
+        self.stdout.write(f"Added environment {env.pk} {name!r} to {slug} "
+                          f"({env.get_provider_display()}, {env.effective_base_url}{agents}).")
         if secret:
-            # Shown once, here (standard output stays the new id, for scripts).
+            # Shown once, here.
             self.stderr.write(f"Webhook signing secret (shown only now): {secret}")
-        self.stdout.write(str(env.pk))

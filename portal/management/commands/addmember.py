@@ -15,10 +15,11 @@ class Command(BaseCommand):
     help = "Add a user (created if missing) to an organisation with a role."
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("slug")
-        parser.add_argument("username")
-        parser.add_argument("--role", required=True, choices=Role.values)
-        parser.add_argument("--email", default="")
+        parser.add_argument("slug", help="The organisation's slug.")
+        parser.add_argument("username", help="The user (created when new).")
+        parser.add_argument("--role", required=True, choices=Role.values,
+                            help="The member's role in the organisation.")
+        parser.add_argument("--email", default="", help="The user's email address (a new user).")
         parser.add_argument(
             "--password-stdin", action="store_true",
             help="Read the user's password from standard input (never from arguments).",

@@ -13,8 +13,8 @@ class Command(BaseCommand):
     help = "Create an organisation."
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("slug")
-        parser.add_argument("--name", required=True)
+        parser.add_argument("slug", help="Short name in URLs (/o/<slug>/): letters, digits, -.")
+        parser.add_argument("--name", required=True, help="The name people read.")
         parser.add_argument("--timezone", default="UTC", help="IANA name, e.g. America/Sao_Paulo")
 
     def handle(self, slug: str, name: str, timezone: str, **options) -> None:

@@ -15,9 +15,10 @@ class Command(BaseCommand):
     help = "Issue a personal API token; its value is printed once and never stored."
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("username")
-        parser.add_argument("--name", default="cli")
-        parser.add_argument("--expires-days", type=int, default=None)
+        parser.add_argument("username", help="Whose token it is.")
+        parser.add_argument("--name", default="cli", help="A label to tell tokens apart.")
+        parser.add_argument("--expires-days", type=int, default=None,
+                            help="Days until it expires (default: never).")
 
     def handle(self, username: str, name: str, expires_days: int | None, **options) -> None:
         user = get_user_model().objects.filter(username=username).first()

@@ -23,10 +23,11 @@ class Command(BaseCommand):
     requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--host", default="127.0.0.1", help="Address to listen on.")
         parser.add_argument("--port", type=int, default=8765, help="0 picks a free port")
-        parser.add_argument("--seed", type=int, default=42)
-        parser.add_argument("--days", type=int, default=90)
+        parser.add_argument("--seed", type=int, default=42,
+                            help="Seed of the data set and of the tokens printed.")
+        parser.add_argument("--days", type=int, default=90, help="Days of history served.")
         parser.add_argument("--calls-per-day", type=int, default=500,
                             help="average calls a day per Talkover environment")
         parser.add_argument("--end-date", help="last day of the data set, YYYY-MM-DD "

@@ -5,14 +5,18 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from portal.models import Environment
+from portal.models import Environment, Organization
 from sync.cache_errors import UNAVAILABLE
 from sync.engine import SyncOutcome, sync_environment
 from sync.models.core import Trigger
 from sync.progress import NullProgress, TqdmProgress
 
-STREAM_ALIASES = {"agents": "agents", "calls": "calls", "callbacks": "callback_days",
-                  "callback_days": "callback_days"}
+# The README's names; the stream's own name `callback_days` is still read as `callbacks`.
+STREAM_ALIASES = {"agents": "agents", "calls": "calls", "callbacks": "callback_days"}
+
+
+def stream_name(value: str) -> str:
+    return "callbacks" if value == "callback_days" else value
 COLUMNS = ("environment", "stream", "status", "pages", "requests", "created", "updated",
            "unchanged", "rejected", "seconds")
 
@@ -53,7 +57,8 @@ class Command(BaseCommand):
                             metavar="ID", help="Environment id (repeatable).")
         parser.add_argument("--org", metavar="SLUG", help="Only this organisation's environments.")
         parser.add_argument("--stream", action="append", dest="streams", default=[],
-                            choices=sorted(STREAM_ALIASES), help="Only this stream (repeatable).")
+                            type=stream_name, choices=list(STREAM_ALIASES),
+                            help="Only this stream (repeatable).")
         parser.add_argument("--backfill-days", type=int, metavar="N",
                             help="Reach back N days (default: each environment's setting).")
         parser.add_argument("--full", action="store_true",
@@ -123,9 +128,11 @@ class Command(BaseCommand):
                 raise CommandError(f"No environment with id {sorted(missing)}; "
                                    "see the admin or `addenv` for ids.")
         if org:
+            if not Organization.objects.filter(slug=org).exists():
+                raise CommandError(f"No organisation {org!r}; `createorg` makes one.")
             qs = qs.filter(organization__slug=org)
             if not qs.exists():
-                raise CommandError(f"No environment in organisation {org!r}.")
+                raise CommandError(f"No environment in organisation {org!r}; `addenv` adds one.")
         if not env_ids and not org:
             qs = qs.filter(sync_enabled=True)
         envs = [e for e in qs if e.has_token]
