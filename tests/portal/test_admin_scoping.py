@@ -178,7 +178,8 @@ def test_environment_change_is_audited_without_the_token(world, upstream):
         "organization": env.organization_id, "name": "A renamed", "provider": "talkover",
         "status": "auth_failed", "status_reason": "401", "sync_enabled": "on",
         "sync_interval_minutes": 15, "lookback_days": 2, "backfill_days": 90,
-        "requests_per_minute": 90, "provider_settings": "{}", "base_url": server.base_url,
+        "callback_match_days": 7, "requests_per_minute": 90, "provider_settings": "{}",
+        "base_url": server.base_url,
     }
     Environment.objects.filter(pk=env.pk).update(status="auth_failed", status_reason="401")
     response = world.client("alice").post(url(env), {**data, "token": new_token})

@@ -110,7 +110,7 @@ def test_admin_token_field_is_write_only(env_a, admin_client, upstream):
         "organization": env_a.organization_id, "name": "Renamed", "provider": "talkover",
         "base_url": "", "provider_settings": "{}", "status": "active", "status_reason": "",
         "sync_enabled": "on", "sync_interval_minutes": 15, "lookback_days": 2,
-        "backfill_days": 90, "requests_per_minute": 90, "token": "",
+        "backfill_days": 90, "callback_match_days": 7, "requests_per_minute": 90, "token": "",
     }
     response = admin_client.post(url, data)
     assert response.status_code == 302, response.content.decode()[:2000]

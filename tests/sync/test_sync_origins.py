@@ -218,7 +218,8 @@ def _admin_post(client, env: Environment, **changes) -> object:
     data = {"organization": env.organization_id, "name": env.name, "provider": "origins",
             "base_url": "https://origins.example", "provider_settings": "{}",
             "status": "active", "sync_enabled": "on", "sync_interval_minutes": 15,
-            "lookback_days": 2, "backfill_days": 90, "requests_per_minute": 90, **changes}
+            "lookback_days": 2, "backfill_days": 90, "callback_match_days": 7,
+            "requests_per_minute": 90, **changes}
     return client.post(reverse("admin:portal_environment_change", args=[env.pk]), data)
 
 

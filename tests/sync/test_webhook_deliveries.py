@@ -56,7 +56,7 @@ def test_a_new_talkover_environment_shows_its_secret_once_and_refuses_unsigned(
         call_command("addenv", org_a.slug, "Support", "--provider", "talkover", "--base-url",
                      server.talkover_url, "--token-stdin", stdout=out, stderr=err)
         made = Environment.objects.for_organization(org_a).get(name="Support")
-        assert out.getvalue().strip() == str(made.pk)
+        assert out.getvalue().startswith(f"Added environment {made.pk} ")
         assert re.search(r"shown only now\): (whsec_\S+)", err.getvalue()).group(1) \
             == made.get_webhook_secret()
 
