@@ -58,7 +58,7 @@ def rule_fields(env, **fields) -> dict:
 
 @pytest.mark.django_db(transaction=True)  # the sync writes from threads of its own
 def test_six_weeks_with_a_dip_fire_once_on_it_and_explain_themselves(
-        mirrored, alice, api_client_for):
+        mirrored, alice, api_client_for, settings):
     client = api_client_for(alice)
     answer = client.post("/api/v1/alert-rules/preview/", {**rule_fields(mirrored), **PREVIEW},
                          format="json")
@@ -88,6 +88,7 @@ def test_six_weeks_with_a_dip_fire_once_on_it_and_explain_themselves(
     assert len(cold) == 1 and "only 1 week of history (3 needed)" in cold[0]["explanation"]
 
     # Live: the hour after the dip's first hour fires once, by email and webhook, explained.
+    settings.DEBUG = True  # the receiver is plain http on loopback: DEBUG only
     receiver = Receiver()
     rule = AlertRule(
         organization=mirrored.organization, name="Volume", metric="calls", window="1h",
