@@ -108,6 +108,15 @@ class SubjectExportViewSet(PrivacyAdmin, TenantScopedViewSet):
     queryset = Call.objects.all()
     renderer_classes = [renderers.JSONRenderer, renderers.BrowsableAPIRenderer, CSVRenderer]
 
+    def handle_exception(self, exc: Exception) -> Response:
+        # Errors of a CSV request are JSON, as the reports' (`ReportViewSet`) and as the
+        # schema declares every error (portal/schema.py): a client reads what to fix.
+        response = super().handle_exception(exc)
+        if isinstance(getattr(self.request, "accepted_renderer", None), CSVRenderer):
+            self.request.accepted_renderer = renderers.JSONRenderer()
+            self.request.accepted_media_type = "application/json"
+        return response
+
     @extend_schema(
         parameters=[OpenApiParameter("number", str, required=True), ORGANIZATION,
                     OpenApiParameter("format", str, enum=["json", "csv"])],

@@ -64,6 +64,8 @@ def test_subject_export_json_and_csv_for_owners_and_admins_only(api_client_for, 
     for bad in ({"number": "zzz"}, {}, {"number": "1" * 80},
                 {"number": NUMBER, "organization": "x" * 200}):
         assert alice.get(EXPORT, bad).status_code == 400, bad
+        as_csv = alice.get(EXPORT, {**bad, "format": "csv"})  # the error is JSON, as documented
+        assert as_csv.status_code == 400 and as_csv["Content-Type"] == "application/json", bad
     assert alice.get(EXPORT, {"number": NUMBER, "format": "x"}).status_code == 404  # DRF's
     assert api_client_for().get(EXPORT, {"number": NUMBER}).status_code in (401, 403)
 
