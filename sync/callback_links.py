@@ -37,7 +37,7 @@ over one query's candidates (the demo's scale).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -391,23 +391,10 @@ def _link(environment: Environment, t: dict[str, Any],
 
 # --- the funnel's outbound side per UTC day ------------------------------------------------
 
-def utc_days_overlapping(local_days: Iterable[date], tz) -> list[date]:
-    """The UTC days that overlap these local days: a local day's rollups are refreshed once
-    every UTC day it overlaps was written (`sync.call_writer`), so those UTC days are whole
-    then, and counting them again from the calls is exact."""
-    from sync.rollups import local_day_bounds
-
-    out: set[date] = set()
-    for day in local_days:
-        start, end = local_day_bounds(day, tz)
-        first, last = utc_day(start), utc_day(end - timedelta(microseconds=1))
-        out |= {first + timedelta(days=i) for i in range((last - first).days + 1)}
-    return sorted(out)
-
-
 def refresh_outbound_days(environment: Environment, days: Sequence[date]) -> None:
     """Recompute the non-test outbound calls not answered of these UTC days (replace, never
-    increment); only for environments with callback agents (the funnel's only users)."""
+    increment); only for environments with callback agents (the funnel's only users). The
+    rollups pass the UTC days their local days overlap (`sync.rollups.utc_days_overlapping`)."""
     if not days or not _of(Agent, environment).filter(is_callback=True).exists():
         return
     if connection.vendor == "postgresql":

@@ -17,7 +17,7 @@ from functools import cache
 from django.db import connection, transaction
 
 from portal.models import Environment, Provider
-from sync.callback_links import refresh_outbound_days, utc_days_overlapping
+from sync.callback_links import refresh_outbound_days, utc_day
 from sync.models import AgentDayRollup, Call, CallRollup, QualityDayRollup
 from sync.models.core import (
     ANSWERED_STATUSES,
@@ -59,6 +59,19 @@ def local_days_for_utc_day(day: date, tz: zoneinfo.ZoneInfo) -> set[date]:
     start = datetime.combine(day, time.min, tzinfo=zoneinfo.ZoneInfo("UTC"))
     end = start + timedelta(days=1) - timedelta(microseconds=1)
     return {start.astimezone(tz).date(), end.astimezone(tz).date()}
+
+
+def utc_days_overlapping(local_days: Iterable[date], tz: zoneinfo.ZoneInfo) -> list[date]:
+    """The UTC days that overlap these local days: a local day's rollups are refreshed once
+    every UTC day it overlaps was written (`sync.call_writer`), so those UTC days are whole
+    then, and counting them again from the calls is exact (the callback funnel's outbound
+    side, `sync.callback_links.refresh_outbound_days`)."""
+    out: set[date] = set()
+    for day in local_days:
+        start, end = local_day_bounds(day, tz)
+        first, last = utc_day(start), utc_day(end - timedelta(microseconds=1))
+        out |= {first + timedelta(days=i) for i in range((last - first).days + 1)}
+    return sorted(out)
 
 
 def _aggregate(environment: Environment, days: list[date],

@@ -16,7 +16,7 @@ from django.utils.translation import ngettext
 
 from portal.formatting import format_day
 from reports.alerts.models import Metric
-from reports.alerts.wording import NAMES, number
+from reports.alerts.vocabulary import NAMES, number
 
 
 def when(detail: dict) -> str:
