@@ -23,10 +23,10 @@ from typing import Any
 
 from django.db.models import Q
 
-from sync import quarantine
 from sync.models import Call
 from sync.providers.talkover import incremental
-from sync.providers.talkover.call_rows import AgentIndex, page_calls, store_calls
+from sync.providers.talkover.call_rows import AgentIndex
+from sync.providers.talkover.hot_days import write_day_part
 from sync.providers.talkover.hot_window import (
     NON_FINAL,
     SEARCH_PER_PAGE,
@@ -56,20 +56,7 @@ def sync_hinted_calls(ctx: RunContext, hints: list[Hint],
     def write(items: list[Any]) -> Written:
         out = Written(0)
         for day, part in _by_day(items, days[-1]).items():
-            calls, refused = page_calls(ctx, agents, part, day)
-            with ctx.page_transaction():
-                counts = store_calls(ctx, day, calls, refused)
-                ids = [c["external_id"] for c in calls]
-                quarantine.clear(ctx, day=day, upstream_id__in=ids)
-                if counts.changed and day.isoformat() not in dirty:
-                    # Marked with the rows: a killed round's rollups are the next run's.
-                    dirty.add(day.isoformat())
-                    cursor["hot_dirty"] = sorted(dirty)
-                    ctx.save_cursor(cursor)
-                ctx.record(counts)
-            out.changed += counts.changed
-            out.created += counts.created
-            out.ids.update(ids)
+            write_day_part(ctx, agents, cursor, dirty, day, part, out)
         return out
 
     window = HotWindow(ctx, days, write, cursor.get("unfound", []))

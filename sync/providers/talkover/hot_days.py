@@ -44,23 +44,8 @@ def sync_hot_days(ctx: RunContext, days: list[date], agents: AgentIndex,
             groups.setdefault(keyed[0][0].date() if keyed else days[-1], []).append(item)
         out = Written(0)
         for day, part in groups.items():
-            calls, refused = page_calls(ctx, agents, part, day)
-            if len(calls) + len(refused) < len(part):  # ids repeated in the page were dropped
+            if write_day_part(ctx, agents, cursor, dirty, day, part, out):
                 duplicated.add(day)
-            with ctx.page_transaction():
-                counts = store_calls(ctx, day, calls, refused)
-                ids = [c["external_id"] for c in calls]
-                # A record read in a storable shape leaves quarantine.
-                quarantine.clear(ctx, day=day, upstream_id__in=ids)
-                if counts.changed and day.isoformat() not in dirty:
-                    # Rows written before the day's rollups: a killed run leaves it marked.
-                    dirty.add(day.isoformat())
-                    cursor["hot_dirty"] = sorted(dirty)
-                    ctx.save_cursor(cursor)
-                ctx.record(counts)
-            out.changed += counts.changed
-            out.created += counts.created
-            out.ids.update(ids)
         return out
 
     window = HotWindow(ctx, days, write, cursor.get("unfound", []), open_first)
@@ -122,3 +107,26 @@ def _keep_unfound(ctx: RunContext, cursor: dict[str, Any], window: HotWindow) ->
                             f"by a whole read of their day")
     else:
         cursor.pop("unfound", None)
+
+
+def write_day_part(ctx: RunContext, agents: AgentIndex, cursor: dict[str, Any], dirty: set[str],
+                   day: date, part: list[Any], out: Written) -> bool:
+    """Write one UTC day's share of a page, added to `out`; True when ids repeated in the
+    page were dropped (the day is then read whole). A day whose calls changed is marked in
+    `dirty` and the cursor in the same transaction: rows are written before the day's
+    rollups, so a killed run leaves it marked for the next one."""
+    calls, refused = page_calls(ctx, agents, part, day)
+    with ctx.page_transaction():
+        counts = store_calls(ctx, day, calls, refused)
+        ids = [c["external_id"] for c in calls]
+        # A record read in a storable shape leaves quarantine.
+        quarantine.clear(ctx, day=day, upstream_id__in=ids)
+        if counts.changed and day.isoformat() not in dirty:
+            dirty.add(day.isoformat())
+            cursor["hot_dirty"] = sorted(dirty)
+            ctx.save_cursor(cursor)
+        ctx.record(counts)
+    out.changed += counts.changed
+    out.created += counts.created
+    out.ids.update(ids)
+    return len(calls) + len(refused) < len(part)
