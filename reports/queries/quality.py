@@ -19,12 +19,11 @@ from decimal import Decimal
 from django.db.models import QuerySet
 
 from portal.models import Environment, Provider
-from reports.days import check_range
+from reports.days import check_range, local_day_bounds
 from reports.queries.common import days_in, resolve_environments
 from reports.queries.histogram import latency_bounds, percentile
 from sync.models import Agent, StreamState
 from sync.models.quality import LATENCY_BUCKET_COUNT, QualityDayRollup
-from sync.rollups import local_day_bounds
 
 COMPLETE, PARTIAL, MISSING = "complete", "partial", "missing"
 

@@ -33,6 +33,7 @@ from portal.models import Environment, Provider
 from reports.cache import cached_report
 from reports.call_filter import CallCriteria, filter_calls
 from reports.call_search import CALL_ID_EXACT, MAX_SEARCH
+from reports.days import local_day_bounds
 from reports.talkover.compat import (
     TalkoverValidationError,
     day_param,
@@ -42,7 +43,6 @@ from reports.talkover.compat import (
 from sync.models import Agent, AgentDayRollup, Call
 from sync.models.core import STATUS_COLUMNS
 from sync.providers.talkover.envelope import pagination
-from sync.rollups import local_day_bounds
 
 log = logging.getLogger(__name__)
 

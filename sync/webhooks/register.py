@@ -79,8 +79,10 @@ def register(env: Environment, base_url: str | None = None) -> Registration:
         return _save(env, result)
     secret = env.get_webhook_secret()
     if not secret:
-        secret = env.new_webhook_secret()  # deliveries are always signed
-        env.save(update_fields=["webhook_secret_ciphertext", "webhook_secret_hint"])
+        # Deliveries are always signed, and a secret is made only where someone sees it once
+        # (the page and the command make one before registering): never here, silently.
+        raise ValueError(f"environment {env.pk} has no webhook signing secret: make one "
+                         f"(shown once) before registering")
     client = provider_for(env).client(env)
     try:
         agents = [a for page in client.agent_pages() for a in page.items
