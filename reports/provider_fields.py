@@ -11,19 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from portal.models import Provider
-
-# Call fields (model names; "recording" lives in the raw record) a provider never sends.
-NOT_SENT: dict[str, frozenset[str]] = {
-    Provider.TALKOVER: frozenset({"answered_at", "ended_at", "billed_duration",
-                                  "hangup_cause", "transcript", "recording", "latency_ms"}),
-    Provider.ORIGINS: frozenset(),
-}
+from portal.providers import spec_for
 
 
 def not_sent(provider: str) -> frozenset[str]:
-    """The fields `provider` never sends (none for a provider this module does not know)."""
-    return NOT_SENT.get(provider, frozenset())
+    """The fields `provider` never sends (its spec's `not_sent`, declared in its package;
+    none for a provider nobody registered)."""
+    return spec_for(provider).not_sent
 
 
 def any_sends(providers: Iterable[str], field: str) -> bool:

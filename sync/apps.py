@@ -16,6 +16,12 @@ class SyncConfig(AppConfig):
 
         for provider, check in CHECKS.items():
             upstream_check.register(provider, check)
+        # What each provider has and lacks, declared in its package (`portal.providers`).
+        from portal import providers
+        from sync.providers.registry import ADAPTERS
+
+        for adapter in ADAPTERS.values():
+            providers.register(adapter.spec)
 
         from sync import receivers  # noqa: F401  (rebuilds rollups when a timezone changes)
 

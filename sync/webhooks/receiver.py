@@ -26,7 +26,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from portal.models import Environment, Provider
+from portal.models import Environment
 from portal.tasks_client import QueueUnavailable, TaskNotAvailable, enqueue
 from sync.cache_errors import CACHE_ERRORS
 from sync.webhooks import coalesce, hints, rejections
@@ -101,7 +101,7 @@ def talkover_hook(request: HttpRequest, key: str) -> HttpResponse:
     """Check the event, then queue (or join) a sync of the environment's calls of today."""
     env = Environment.objects.filter(webhook_key=key).exclude(
         webhook_key="").first() if len(key) <= 64 else None
-    if env is None or env.provider != Provider.TALKOVER:
+    if env is None or not env.spec.webhooks:
         if env is not None:
             rejections.record(env.pk, 404)
         return _answer(404, "Unknown webhook address.")
