@@ -87,6 +87,10 @@ def test_registration_says_per_agent_when_the_token_may_not(org_a, alice, bob, c
         env = point_env(org_a, sim, server)
         agents = sim.truth.agents(ENV)
         sim.forbid_webhooks(ENV, agents[0]["id"])
+        # Registration never makes a secret nobody sees: the doors make one (shown once) first.
+        with pytest.raises(ValueError, match="no webhook signing secret"):
+            register(env, "https://portal.example.com")
+        assert env.first_webhook_secret()
         result = register(env, "https://portal.example.com")
         assert result.url == f"https://portal.example.com{hook_path(env)}"
         assert result.registered == len(agents) - 1
@@ -140,6 +144,7 @@ def test_a_call_ended_upstream_is_on_the_pages_within_10_seconds(
         assert not sync_environment(env).failed
         call = Call.objects.get(environment=env, external_id=rec.id)
         assert call.status != rec.final
+        env.first_webhook_secret()  # made at creation by every door (shown once)
         assert register(env, live_server.url).registered > 0
 
         started = time.monotonic()
