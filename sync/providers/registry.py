@@ -16,7 +16,9 @@ from django.conf import settings
 from portal import upstream_url
 from portal.models import Environment, Provider
 from portal.providers import ProviderSpec
+from portal.upstream_check import Check
 from sync.budget import RequestBudget
+from sync.connection_check import check_origins, check_talkover
 from sync.providers.http import HttpClient
 from sync.providers.origins import streams as origins
 from sync.providers.origins.client import OriginsClient
@@ -35,6 +37,8 @@ class ProviderAdapter:
     client_class: type[HttpClient]
     streams: dict[str, Callable[[RunContext], None]]
     spec: ProviderSpec
+    # The one request made before an environment is saved (`portal.upstream_check`).
+    connection_check: Check
     # A webhook round of the calls stream, given what the deliveries named (Talkover only).
     hinted_calls: Callable[..., None] | None = None
 
@@ -60,11 +64,11 @@ ADAPTERS: dict[str, ProviderAdapter] = {
         "agents": talkover.sync_agents,
         "calls": talkover.sync_calls,
         "callback_days": talkover.sync_callback_days,
-    }, TALKOVER, hinted_calls=sync_hinted_calls),
+    }, TALKOVER, check_talkover, hinted_calls=sync_hinted_calls),
     Provider.ORIGINS: ProviderAdapter(OriginsClient, {
         "agents": origins.sync_agents,
         "calls": origins.sync_calls,
-    }, ORIGINS),
+    }, ORIGINS, check_origins),
 }
 
 

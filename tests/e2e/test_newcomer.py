@@ -264,3 +264,17 @@ def test_out_of_order_and_bad_input_get_one_line_each(tmp_path):
     assert "No environment" in run(f"{py} shell -c \"from portal.models import Environment; "
                                    "print('No environment' if not Environment.objects.exists() "
                                    "else 'saved')\"", env).stdout
+
+
+def test_the_readme_is_a_map_whose_links_lead_somewhere():
+    """The README stays a map (≤ 250 lines); every page it or docs/ links to exists, and
+    every `#anchor` names a heading of that page (GitHub's way of spelling it)."""
+    assert len((ROOT / "README.md").read_text().splitlines()) <= 250
+    def anchors(page: Path) -> set[str]:
+        return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-")
+                for h in re.findall(r"^#+ (.*)$", page.read_text(), flags=re.M)}
+    for page in [ROOT / "README.md", *(ROOT / "docs").glob("*.md")]:
+        for target, anchor in re.findall(r"\]\(([^)#:]+\.md)(?:#([^)]+))?\)", page.read_text()):
+            linked = (page.parent / target).resolve()
+            assert linked.exists(), f"{page.name}: {target}"
+            assert not anchor or anchor in anchors(linked), f"{page.name}: {target}#{anchor}"
