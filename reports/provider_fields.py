@@ -1,11 +1,10 @@
 """Which call fields each provider never sends, so a page says so instead of showing "–".
 
-A Talkover call record carries ids, numbers, direction, status, duration and two instants
-(see /work/shared/upstream/README.md §1 and `sync/providers/talkover/records.py`): no answer
-or end time, no billed duration, no hang-up cause, no transcript, recording or latency. An
-empty value there is not "unknown for this call", it is "never known", and the call page and
-the explorer's filters must tell the two apart (a transcript search over Talkover calls
-could only ever match nothing).
+Each provider declares them once, in its spec (`not_sent` in `sync/providers/<name>/spec.py`,
+read through `portal.providers`): Talkover sends no answer or end time, billed duration,
+hang-up cause, transcript, recording or latency. An empty value there is not "unknown for
+this call", it is "never known", and the call page and the explorer's filters must tell the
+two apart (a transcript search over Talkover calls could only ever match nothing).
 """
 from __future__ import annotations
 
