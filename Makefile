@@ -28,7 +28,7 @@ test: $(STAMP)
 
 # The production run: refuses without the services and secrets a real deployment needs, then
 # migrates, collects static files and runs web + workers + beat from the Procfile (Ctrl-C stops
-# all of them). See README.md, section Production.
+# all of them). See docs/operations.md, section Production.
 serve: $(STAMP)
 	@$(PY) -m portal.serve_check
 	$(PY) manage.py migrate --no-input

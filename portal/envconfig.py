@@ -45,7 +45,7 @@ def require(name: str, debug: bool) -> str:
     if not value and not debug:
         raise ConfigError(
             f"{name} is not set. It is required when DEBUG is false; "
-            f"see README.md, section Production."
+            f"see docs/operations.md, section Production."
         )
     return value
 

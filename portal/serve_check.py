@@ -42,7 +42,7 @@ def main() -> int:
     print("make serve: refusing to start the production processes.", file=sys.stderr)
     for line in found:
         print(f"  - {line}", file=sys.stderr)
-    print("See README.md, section Production. For a local trial without services, "
+    print("See docs/operations.md, section Production. For a local trial without services, "
           "use `make demo`.", file=sys.stderr)
     return 2
 

@@ -1,6 +1,8 @@
 """Top-level URLs: portal pages, auth, admin, the REST API and its schema."""
 from __future__ import annotations
 
+from importlib import import_module
+
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponseRedirect
@@ -19,6 +21,22 @@ def favicon(request: HttpRequest) -> HttpResponseRedirect:
     return HttpResponseRedirect(static("img/favicon.svg"))
 
 
+# Every settings page of every app, under one include: each app lists its own relative to
+# settings/ (`settings_urlpatterns`), named here once.
+SETTINGS_PAGES = [
+    "portal.pages.org_urls",
+    "reports.summaries.urls",
+    "reports.alerts.urls",
+    "reports.privacy.urls",
+]
+
+
+def settings_urls() -> list:
+    """The settings pages of every app in SETTINGS_PAGES, in that order."""
+    return [pattern for module in SETTINGS_PAGES
+            for pattern in import_module(module).settings_urlpatterns]
+
+
 urlpatterns = [
     path("favicon.ico", favicon, name="favicon"),
     path("", views.home, name="home"),
@@ -29,7 +47,7 @@ urlpatterns = [
          name="password_reset"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("invitations/<str:token>/", invitations.invitation_accept, name="invitation-accept"),
-    path("o/<slug:org_slug>/settings/", include("portal.pages.org_urls")),
+    path("o/<slug:org_slug>/settings/", include(settings_urls())),
     path("o/<slug:org_slug>/", include("reports.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
@@ -42,7 +60,7 @@ urlpatterns = [
     path("hooks/", include("sync.webhooks.urls")),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    # The signed links of emails (no login): unsubscribe, acknowledge / snooze.
     path("", include("reports.summaries.urls")),
     path("", include("reports.alerts.urls")),
-    path("", include("reports.privacy.urls")),
 ]

@@ -38,13 +38,19 @@ from django.utils.translation import gettext_lazy as _
 from portal.bounds import IdsFilter
 from portal.models import Environment, Organization
 from reports.call_search import CALL_ID_PARTS, MAX_SEARCH, CallId, is_whole_id, search_calls
-from reports.days import DEFAULT_PRESET, PRESETS, DayFilter, preset_range, range_problems
+from reports.days import (
+    DEFAULT_PRESET,
+    PRESETS,
+    DayFilter,
+    local_day_bounds,
+    preset_range,
+    range_problems,
+)
 from reports.provider_fields import any_sends
 from reports.transcript_search import filter_transcripts
 from reports.vocabulary import AGENT, END, ENV, RANGE, START, common_names
 from sync.models import Agent, Call, CallbackLink
 from sync.models.core import CallStatus, Direction
-from sync.rollups import local_day_bounds
 
 # The report's status groups, as the explorer's `outcome` filter names them.
 OUTCOMES: dict[str, tuple[str, ...]] = {

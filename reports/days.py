@@ -14,6 +14,10 @@ range with `range_problems`, so they accept and refuse the same things:
 Each refusal has a code (`invalid`, `out_of_bounds`, `reversed`, `too_long`, `required`) and
 the portal's words; a face with its own wording (the Talkover-compatible API,
 `reports.talkover.compat.talkover_words`) maps the code to its words.
+
+It is also the reports' one door to day math: a local day's bounds (`local_day_bounds`, the
+sync's own rule, so a report's day is exactly the day the rollups counted) are read from
+here, never from `sync.rollups` directly.
 """
 from __future__ import annotations
 
@@ -27,10 +31,11 @@ from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 
 from portal.bounds import FIRST_DAY, LAST_DAY
+from sync.rollups import local_day_bounds
 
 __all__ = ["DEFAULT_DAYS", "DEFAULT_PRESET", "FIRST_DAY", "LAST_DAY", "MAX_RANGE_DAYS", "PRESETS",
            "ApiDayField", "DayField", "DayFilter", "ScopeError", "check_range", "parse_day",
-           "preset_range", "range_problems", "resolve_range"]
+           "local_day_bounds", "preset_range", "range_problems", "resolve_range"]
 
 # Longest range a report may cover; the API refuses longer ones with a field error.
 MAX_RANGE_DAYS = 366

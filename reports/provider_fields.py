@@ -1,29 +1,22 @@
 """Which call fields each provider never sends, so a page says so instead of showing "–".
 
-A Talkover call record carries ids, numbers, direction, status, duration and two instants
-(see /work/shared/upstream/README.md §1 and `sync/providers/talkover/records.py`): no answer
-or end time, no billed duration, no hang-up cause, no transcript, recording or latency. An
-empty value there is not "unknown for this call", it is "never known", and the call page and
-the explorer's filters must tell the two apart (a transcript search over Talkover calls
-could only ever match nothing).
+Each provider declares them once, in its spec (`not_sent` in `sync/providers/<name>/spec.py`,
+read through `portal.providers`): Talkover sends no answer or end time, billed duration,
+hang-up cause, transcript, recording or latency. An empty value there is not "unknown for
+this call", it is "never known", and the call page and the explorer's filters must tell the
+two apart (a transcript search over Talkover calls could only ever match nothing).
 """
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from portal.models import Provider
-
-# Call fields (model names; "recording" lives in the raw record) a provider never sends.
-NOT_SENT: dict[str, frozenset[str]] = {
-    Provider.TALKOVER: frozenset({"answered_at", "ended_at", "billed_duration",
-                                  "hangup_cause", "transcript", "recording", "latency_ms"}),
-    Provider.ORIGINS: frozenset(),
-}
+from portal.providers import spec_for
 
 
 def not_sent(provider: str) -> frozenset[str]:
-    """The fields `provider` never sends (none for a provider this module does not know)."""
-    return NOT_SENT.get(provider, frozenset())
+    """The fields `provider` never sends (its spec's `not_sent`, declared in its package;
+    none for a provider nobody registered)."""
+    return spec_for(provider).not_sent
 
 
 def any_sends(providers: Iterable[str], field: str) -> bool:

@@ -10,12 +10,14 @@ class SyncConfig(AppConfig):
 
     def ready(self) -> None:
         # The doors that save environments live in portal/, which imports nothing from sync/:
-        # hand it the per-provider connection tests here.
-        from portal import upstream_check
-        from sync.connection_check import CHECKS
+        # hand it each provider's connection test and what it has and lacks (its spec,
+        # declared in its package), from the one provider registry.
+        from portal import providers, upstream_check
+        from sync.providers.registry import ADAPTERS
 
-        for provider, check in CHECKS.items():
-            upstream_check.register(provider, check)
+        for key, adapter in ADAPTERS.items():
+            upstream_check.register(key, adapter.connection_check)
+            providers.register(adapter.spec)
 
         from sync import receivers  # noqa: F401  (rebuilds rollups when a timezone changes)
 

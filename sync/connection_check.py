@@ -110,5 +110,3 @@ def check_origins(base_url: str, token: str, agent_ids: list[int]) -> CheckResul
                                       "Connected: %(count)d agents configured.",
                                       len(agent_ids)) % {"count": len(agent_ids)})
 
-
-CHECKS = {TALKOVER: check_talkover, ORIGINS: check_origins}

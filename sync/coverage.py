@@ -34,7 +34,7 @@ from enum import StrEnum
 
 from django.utils import timezone
 
-from portal.models import Environment, Provider
+from portal.models import Environment
 from sync.models import CallbackDay, StreamState
 from sync.stream_names import Stream
 
@@ -177,7 +177,7 @@ def call_window(env: Environment, cursor: dict | None) -> Window:
     """What the calls stream of `env` has read, from its cursor (None: no cursor yet)."""
     cursor = cursor or {}
     dropped = env.calls_dropped_before
-    if env.provider == Provider.ORIGINS:
+    if env.spec.whole_history:
         read_at = cursor.get("read_at")
         return Window(None, datetime.fromisoformat(read_at) if read_at else None,
                       dropped_before=dropped)

@@ -16,7 +16,7 @@ from functools import cache
 
 from django.db import connection, transaction
 
-from portal.models import Environment, Provider
+from portal.models import Environment
 from sync.callback_links import refresh_outbound_days, utc_day
 from sync.models import AgentDayRollup, Call, CallRollup, QualityDayRollup
 from sync.models.core import (
@@ -216,9 +216,9 @@ def refresh_rollups(environment: Environment, local_days: Iterable[date]) -> int
         CallRollup.objects.bulk_create(new_rows, batch_size=1000)
         AgentDayRollup.objects.filter(environment=environment, day__in=days).delete()
         AgentDayRollup.objects.bulk_create(agent_days(new_rows), batch_size=500)
-        if environment.provider == Provider.ORIGINS:
+        if environment.spec.quality:
             refresh_quality(environment, days)
-        else:
+        if environment.spec.callback_stats:
             # The callback funnel's outbound side, per UTC day (sync.callback_links).
             refresh_outbound_days(environment, utc_days_overlapping(days, tz))
     return len(new_rows)

@@ -13,7 +13,6 @@ from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
-from django.core.cache import cache
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -180,21 +179,18 @@ WEBHOOK_ROUNDS = 3
 def webhook_sync(self, environment_id: int) -> dict:
     """Talkover webhooks arrived: read what they named, and today's head (coalesced).
 
-    Events while it is queued ride on it (`sync.webhooks.receiver`); events that arrive while
+    Events while it is queued ride on it (`sync.webhooks.coalesce`); events that arrive while
     it reads make it run once more, so a call that ended mid-run is not left to the schedule.
     Each round takes the calls the deliveries named (`sync.webhooks.hints`); an event that
     named none makes the round refresh the hot days instead. Rounds start no sooner than the
     webhooks' share of the budget allows (`pacing`). Another run holding the environment:
     retried shortly with a broker; in process the schedule's next run reads the change.
     """
+    from sync.webhooks import coalesce, pacing
     from sync.webhooks import hints as hint_store
-    from sync.webhooks import pacing
-    from sync.webhooks.receiver import event_key, queued_key
-
-    queued = queued_key(environment_id)
     env = Environment.objects.filter(pk=environment_id).first()
     if env is None:
-        cache.delete(queued)
+        coalesce.release(environment_id)
         return {"environment": environment_id, "skipped": True, "reason": "deleted"}
     rounds = 0
     while True:
@@ -213,7 +209,7 @@ def webhook_sync(self, environment_id: int) -> dict:
                                budget_wait=None if self.request.is_eager else budget_max_wait(),
                                hints=None if blind else hints)
         except Exception:
-            cache.delete(queued)  # the next event may queue again
+            coalesce.release(environment_id)  # the next event may queue again
             raise
         pacing.ran(env, started, sum(r.requests for r in outcome.runs))
         if outcome.deferred is not None or outcome.skipped:
@@ -227,13 +223,13 @@ def webhook_sync(self, environment_id: int) -> dict:
         if outcome.skipped:
             if outcome.unavailable or self.request.is_eager \
                     or self.request.retries >= self.max_retries:
-                cache.delete(queued)
+                coalesce.release(environment_id)
                 break
             raise self.retry(countdown=5)
-        cache.delete(queued)
-        if (cache.get(event_key(environment_id)) or 0) < started:
+        coalesce.release(environment_id)
+        if not coalesce.event_since(environment_id, started):
             break  # no event since this round began reading
-        if not cache.add(queued, 1, timeout=120):
+        if not coalesce.claim(environment_id):
             break  # a newer event queued its own task
         if rounds >= WEBHOOK_ROUNDS and not self.request.is_eager:
             webhook_sync.apply_async((environment_id,),

@@ -28,10 +28,10 @@ from portal.models import (
     EnvironmentStatus,
     Membership,
     Organization,
-    Provider,
     Role,
 )
 from portal.pages.forms import parse_agent_ids, test_connection
+from portal.providers import spec_for
 from portal.signals import organization_timezone_changed
 from portal.tasks_client import QueueUnavailable, TaskNotAvailable, enqueue
 
@@ -193,7 +193,7 @@ class EnvironmentAdminForm(forms.ModelForm):
         cleaned = super().clean()
         if not self.instance.has_token and not cleaned.get("token"):
             self.add_error("token", _("A new environment needs its upstream token."))
-        if cleaned.get("provider") == Provider.ORIGINS and not cleaned.get("agent_ids") \
+        if spec_for(cleaned.get("provider") or "").agent_ids and not cleaned.get("agent_ids") \
                 and "agent_ids" not in self.errors:
             self.add_error("agent_ids", _("Origins AI environments need at least one agent "
                                           "id (whole numbers separated by commas)."))

@@ -10,7 +10,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from portal import crypto, upstream_url
+from portal import crypto, providers, upstream_url
 from portal.models.tenants import Organization
 from portal.tenancy.registry import TenantManager
 
@@ -131,6 +131,11 @@ class Environment(models.Model):
         return crypto.decrypt(self.token_ciphertext)
 
     @property
+    def spec(self) -> providers.ProviderSpec:
+        """What this environment's provider has and lacks (`portal.providers`)."""
+        return providers.spec_for(self.provider)
+
+    @property
     def has_token(self) -> bool:
         return bool(self.token_ciphertext)
 
@@ -165,7 +170,7 @@ class Environment(models.Model):
         """At creation: a Talkover environment's signing secret, made and saved (None for
         other providers, or when one exists). The caller shows it, once: it is never made
         where nobody sees it, and unsigned deliveries are refused from now on."""
-        if self.provider != Provider.TALKOVER or self.webhook_secret_ciphertext:
+        if not self.spec.webhooks or self.webhook_secret_ciphertext:
             return None
         secret = self.new_webhook_secret()
         self.save(update_fields=["webhook_secret_ciphertext", "webhook_secret_hint"])
@@ -204,5 +209,5 @@ class Environment(models.Model):
             upstream_url.check_allowed(self.effective_base_url)
         except ValidationError as exc:
             raise ValidationError({"base_url": exc.messages}) from None
-        if self.provider == Provider.ORIGINS and not self.base_url:
+        if self.spec.base_url_required and not self.base_url:
             raise ValidationError({"base_url": _("Origins AI environments need a base URL.")})

@@ -6,7 +6,8 @@ from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
 from portal import upstream_check, upstream_url
-from portal.models import Environment, Membership, Organization, Provider, Role
+from portal.models import Environment, Membership, Organization, Role
+from portal.providers import spec_for
 from portal.tenancy import registry as tenancy
 
 
@@ -100,7 +101,7 @@ class EnvironmentForm(forms.ModelForm):
 
     def clean(self) -> dict:
         data = super().clean()
-        if data.get("provider") == Provider.ORIGINS and not data.get("agent_ids"):
+        if spec_for(data.get("provider") or "").agent_ids and not data.get("agent_ids"):
             self.add_error("agent_ids", _("Origins AI environments need at least one agent id."))
         name = data.get("name")
         org = self.instance.organization

@@ -1,11 +1,12 @@
-"""Organisation settings pages, mounted under /o/<org_slug>/settings/ by portal/urls.py."""
+"""Organisation settings pages (`settings_urlpatterns`), mounted under /o/<org_slug>/settings/
+by the one settings include of portal/urls.py."""
 from __future__ import annotations
 
 from django.urls import path
 
 from portal.pages import member_views, retention_views, views
 
-urlpatterns = [
+settings_urlpatterns = [
     path("", views.environment_list, name="settings-environments"),
     path("environments/", views.environment_list, name="settings-environments-list"),
     path("environments/add/", views.environment_add, name="settings-environment-add"),

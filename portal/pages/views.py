@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from portal import audit
-from portal.models import Environment, EnvironmentStatus, Provider, Role
+from portal.models import Environment, EnvironmentStatus, Role
 from portal.pages.forms import (
     AgentIdsForm,
     DeleteEnvironmentForm,
@@ -101,7 +101,7 @@ def environment_token(request: HttpRequest, org_slug: str, env_id: int) -> HttpR
 def environment_agents(request: HttpRequest, org_slug: str, env_id: int) -> HttpResponse:
     """Edit the agent ids of an Origins AI environment (it cannot list its agents)."""
     env = environment_in_org(request, env_id)
-    if env.provider != Provider.ORIGINS:
+    if not env.spec.agent_ids:
         raise Http404(_("Only Origins AI environments have agent ids to edit."))
     current = ", ".join(str(i) for i in env.agent_ids)
     form = AgentIdsForm(request.POST or None, initial={"agent_ids": current})
@@ -127,7 +127,7 @@ def environment_webhooks(request: HttpRequest, org_slug: str, env_id: int) -> Ht
     A new secret is shown once, on the answer to the POST that made it.
     """
     env = environment_in_org(request, env_id)
-    if env.provider != Provider.TALKOVER:
+    if not env.spec.webhooks:
         raise Http404(_("Only Talkover environments send webhooks."))
     org = env.organization
     context = _webhooks_context(env, None)

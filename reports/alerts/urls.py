@@ -1,14 +1,15 @@
-"""Alert rule pages, under the organisation's settings (included by portal/urls.py), and the
-signed acknowledge / snooze link of alert emails (no login)."""
+"""Alert rule pages (`settings_urlpatterns`, mounted under /o/<org_slug>/settings/ by the one
+settings include of portal/urls.py), and the signed acknowledge / snooze link of alert emails
+(no login)."""
 from __future__ import annotations
 
 from django.urls import path
 
 from reports.alerts import views
 
-base = "o/<slug:org_slug>/settings/alerts/"
+base = "alerts/"
 
-urlpatterns = [
+settings_urlpatterns = [
     path(base, views.rule_list, name="alerts"),
     path(base + "new/", views.rule_create, name="alerts-new"),
     path(base + "<int:pk>/", views.rule_detail, name="alerts-rule"),
@@ -16,5 +17,8 @@ urlpatterns = [
     path(base + "<int:pk>/delete/", views.rule_delete, name="alerts-delete"),
     path(base + "<int:pk>/action/", views.rule_action, name="alerts-action"),
     path(base + "<int:pk>/dismiss/", views.banner_dismiss, name="alerts-dismiss"),
+]
+
+urlpatterns = [
     path("alerts/email-action/<str:token>/", views.email_action, name="alerts-email-action"),
 ]

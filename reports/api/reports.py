@@ -131,21 +131,25 @@ def _query_params(serializer_class: type[RangeQuerySerializer]) -> list[OpenApiP
 CSV_RESPONSE = OpenApiResponse(OpenApiTypes.STR, description="CSV download (format=csv).")
 
 
-class ReportViewSet(TenantScopedViewSet):
+class CsvErrorsAsJson:
+    """A viewset mixin: the errors of a CSV request (`?format=csv`) answer JSON, as the schema
+    declares every error (portal/schema.py), so a client can read what to fix."""
+
+    def handle_exception(self, exc: Exception) -> Response:
+        response = super().handle_exception(exc)
+        if isinstance(getattr(self.request, "accepted_renderer", None), CSVRenderer):
+            self.request.accepted_renderer = renderers.JSONRenderer()
+            self.request.accepted_media_type = "application/json"
+        return response
+
+
+class ReportViewSet(CsvErrorsAsJson, TenantScopedViewSet):
     """Calls and callbacks summaries of environments of one organisation."""
 
     queryset = Environment.objects.select_related("organization").order_by("id")
     filter_backends: list = []
     pagination_class = None
     renderer_classes = [renderers.JSONRenderer, renderers.BrowsableAPIRenderer, CSVRenderer]
-
-    def handle_exception(self, exc: Exception) -> Response:
-        # Errors of a CSV request are JSON: a client must be able to read what to fix.
-        response = super().handle_exception(exc)
-        if isinstance(getattr(self.request, "accepted_renderer", None), CSVRenderer):
-            self.request.accepted_renderer = renderers.JSONRenderer()
-            self.request.accepted_media_type = "application/json"
-        return response
 
     def _validated(self, serializer_class: type[RangeQuerySerializer]) -> dict:
         params = self.request.query_params

@@ -10,7 +10,8 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
-from portal.models import Organization, Provider
+from portal import providers
+from portal.models import Organization
 from portal.pages.pages import render_org_page
 from portal.tenancy.access import org_page
 from reports import exports
@@ -26,7 +27,7 @@ class QualityFilterForm(ReportFilterForm):
 
     def __init__(self, data, *, organization: Organization) -> None:
         super().__init__(data, organization=organization)
-        origins = self.fields["env"].queryset.filter(provider=Provider.ORIGINS)
+        origins = self.fields["env"].queryset.filter(provider__in=providers.having("quality"))
         self.fields["env"].queryset = origins
         agents = Agent.objects.filter(environment__in=origins).order_by(
             "external_id").values_list("external_id", "name")

@@ -20,7 +20,7 @@ from portal.phone import InvalidNumber
 from portal.tenancy.access import Tenant, resolve_tenant
 from portal.tenancy.api import TenantScopedViewSet
 from reports import exports
-from reports.api.reports import CSVRenderer
+from reports.api.reports import CsvErrorsAsJson, CSVRenderer
 from reports.privacy import service
 from reports.privacy.subject import call_json, subject_calls
 from sync.models import Call, Erasure
@@ -102,20 +102,11 @@ class ErasureViewSet(PrivacyAdmin, mixins.ListModelMixin, mixins.CreateModelMixi
         return Response(ErasureSerializer(erasure).data, status=status.HTTP_201_CREATED)
 
 
-class SubjectExportViewSet(PrivacyAdmin, TenantScopedViewSet):
+class SubjectExportViewSet(PrivacyAdmin, CsvErrorsAsJson, TenantScopedViewSet):
     """Every mirrored call of one number (a data subject's access request)."""
 
     queryset = Call.objects.all()
     renderer_classes = [renderers.JSONRenderer, renderers.BrowsableAPIRenderer, CSVRenderer]
-
-    def handle_exception(self, exc: Exception) -> Response:
-        # Errors of a CSV request are JSON, as the reports' (`ReportViewSet`) and as the
-        # schema declares every error (portal/schema.py): a client reads what to fix.
-        response = super().handle_exception(exc)
-        if isinstance(getattr(self.request, "accepted_renderer", None), CSVRenderer):
-            self.request.accepted_renderer = renderers.JSONRenderer()
-            self.request.accepted_media_type = "application/json"
-        return response
 
     @extend_schema(
         parameters=[OpenApiParameter("number", str, required=True), ORGANIZATION,

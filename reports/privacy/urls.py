@@ -1,10 +1,11 @@
-"""Settings → Privacy, under the organisation's settings (included by portal/urls.py)."""
+"""Settings → Privacy (`settings_urlpatterns`, mounted under /o/<org_slug>/settings/ by the one
+settings include of portal/urls.py)."""
 from __future__ import annotations
 
 from django.urls import path
 
 from reports.privacy import views
 
-urlpatterns = [
-    path("o/<slug:org_slug>/settings/privacy/", views.privacy, name="privacy"),
+settings_urlpatterns = [
+    path("privacy/", views.privacy, name="privacy"),
 ]

@@ -18,13 +18,12 @@ from decimal import Decimal
 
 from django.db.models import QuerySet
 
-from portal.models import Environment, Provider
-from reports.days import check_range
+from portal.models import Environment
+from reports.days import check_range, local_day_bounds
 from reports.queries.common import days_in, resolve_environments
 from reports.queries.histogram import latency_bounds, percentile
 from sync.models import Agent, StreamState
 from sync.models.quality import LATENCY_BUCKET_COUNT, QualityDayRollup
-from sync.rollups import local_day_bounds
 
 COMPLETE, PARTIAL, MISSING = "complete", "partial", "missing"
 
@@ -152,7 +151,7 @@ _MAPS = ("hangup_sources", "hangup_causes", "sentiments", "insights")
 
 
 def origins_environments(environments: Iterable[Environment]) -> list[Environment]:
-    return [e for e in environments if e.provider == Provider.ORIGINS]
+    return [e for e in environments if e.spec.quality]
 
 
 def cache_params(environments: Iterable[Environment]) -> dict[str, list[str]]:

@@ -29,10 +29,11 @@ from django.db import connections
 from django.db.models import CharField, Func, QuerySet, Sum
 from django.db.models.expressions import RawSQL
 
-from portal.models import Environment, Provider
+from portal.models import Environment
 from reports.cache import cached_report
 from reports.call_filter import CallCriteria, filter_calls
 from reports.call_search import CALL_ID_EXACT, MAX_SEARCH
+from reports.days import local_day_bounds
 from reports.talkover.compat import (
     TalkoverValidationError,
     day_param,
@@ -42,14 +43,9 @@ from reports.talkover.compat import (
 from sync.models import Agent, AgentDayRollup, Call
 from sync.models.core import STATUS_COLUMNS
 from sync.providers.talkover.envelope import pagination
-from sync.rollups import local_day_bounds
 
 log = logging.getLogger(__name__)
 
-# Talkover's documented statuses; Origins environments also have `queued`.
-TALKOVER_STATUSES = ("initiated", "ringing", "answered", "completed", "failed", "busy",
-                     "no-answer")
-ORIGINS_STATUSES = (*TALKOVER_STATUSES, "queued")
 DIRECTIONS = ("inbound", "outbound")
 # Larger than any environment: only there to make the search subquery a planning fence.
 MAX_MATCHES = 10**12
@@ -101,7 +97,7 @@ def parse_call_query(params: Mapping[str, str], env: Environment, *,
     `/calls` it may come from the query, and an agent the environment never had is invalid.
     """
     errors: dict[str, list[str]] = {}
-    statuses = TALKOVER_STATUSES if env.provider == Provider.TALKOVER else ORIGINS_STATUSES
+    statuses = env.spec.statuses  # the provider's status words (`portal.providers`)
     status = _choice(params, "status", statuses, errors)
     direction = _choice(params, "direction", DIRECTIONS, errors)
     first = day_param(params, "date_from", errors)

@@ -1,16 +1,17 @@
-"""Template helper for the navigation: the Quality tab exists only with Origins AI data."""
+"""Template helper for the navigation: the Quality tab exists only with a provider that sends
+voice-quality fields (Origins AI; `portal.providers`)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
 
 from django import template
 
-from portal.models import Environment, Provider
+from portal.models import Environment
 
 register = template.Library()
 
 
 @register.filter
 def has_origins(environments: Iterable[Environment]) -> bool:
-    """Whether any of the (already loaded) environments is an Origins AI one (no query)."""
-    return any(e.provider == Provider.ORIGINS for e in environments or ())
+    """Whether any of the (already loaded) environments has voice quality (no query)."""
+    return any(e.spec.quality for e in environments or ())

@@ -17,7 +17,7 @@ from django.db import connection
 
 from portal.models import Environment
 from sync.partitions import ddl
-from sync.partitions.upsert import _tier
+from sync.partitions.upsert import retention_tier
 
 
 def analyze_filled(environment: Environment, days: Iterable[date]) -> list[str]:
@@ -28,7 +28,7 @@ def analyze_filled(environment: Environment, days: Iterable[date]) -> list[str]:
     if not days:
         return []
     if ddl.enabled():
-        tier = _tier(environment)
+        tier = retention_tier(environment)
         existing = ddl.leaves()
         tables = sorted({ddl.leaf_table(ddl.month_of(d), tier) for d in days
                          if (ddl.month_of(d), tier) in existing})

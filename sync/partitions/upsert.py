@@ -51,7 +51,7 @@ def prepare(model: type[models.Model], environment: Environment, rows: list[dict
     (environment, key). Anything else: []."""
     if not _is_call(model) or not partitions.enabled():
         return []
-    tier = _tier(environment)
+    tier = retention_tier(environment)
     for row in rows:
         row["retention_months"] = tier
     partitions.ensure_for_rows(rows)
@@ -63,11 +63,11 @@ def needs_partitions(model: type[models.Model], environment: Environment, rows: 
     """Whether merging these rows would first create a partition (`prepare`)."""
     if not _is_call(model) or not partitions.enabled():
         return False
-    tier = _tier(environment)
+    tier = retention_tier(environment)
     return partitions.missing_for_rows({**row, "retention_months": tier} for row in rows)
 
 
-def _tier(environment: Environment) -> int:
+def retention_tier(environment: Environment) -> int:
     """The organisation's retention tier, read now (it may change during a long run)."""
     return Organization.objects.filter(pk=environment.organization_id).values_list(
         "call_retention_months", flat=True).first() or 0

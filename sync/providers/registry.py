@@ -1,7 +1,10 @@
-"""The provider registry: how to build a client for an environment and which streams it has.
+"""The provider registry: how to build a client for an environment, which streams it has,
+and what it has and lacks (its `spec`, which `SyncConfig.ready` hands to `portal.providers`
+for the portal, the reports and the admin).
 
-The engine (`sync.engine`) is provider-agnostic; adding a provider (Origins AI) means adding
-a package under `sync/providers/` and an adapter here with its client and streams.
+The engine (`sync.engine`) is provider-agnostic; adding a provider means adding a package
+under `sync/providers/` (client, streams, records, shape, spec) and one adapter here: see
+docs/extending.md, "Add a provider".
 """
 from __future__ import annotations
 
@@ -12,22 +15,30 @@ from django.conf import settings
 
 from portal import upstream_url
 from portal.models import Environment, Provider
+from portal.providers import ProviderSpec
+from portal.upstream_check import Check
 from sync.budget import RequestBudget
+from sync.connection_check import check_origins, check_talkover
 from sync.providers.http import HttpClient
 from sync.providers.origins import streams as origins
 from sync.providers.origins.client import OriginsClient
+from sync.providers.origins.spec import SPEC as ORIGINS
 from sync.providers.talkover import streams as talkover
 from sync.providers.talkover.client import TalkoverClient
 from sync.providers.talkover.hinted import sync_hinted_calls
+from sync.providers.talkover.spec import SPEC as TALKOVER
 from sync.run_context import RunContext
 
 
 @dataclass(frozen=True)
 class ProviderAdapter:
-    """A provider: its client class and its streams, run in this order."""
+    """A provider: its client class, its streams (run in this order) and its spec."""
 
     client_class: type[HttpClient]
     streams: dict[str, Callable[[RunContext], None]]
+    spec: ProviderSpec
+    # The one request made before an environment is saved (`portal.upstream_check`).
+    connection_check: Check
     # A webhook round of the calls stream, given what the deliveries named (Talkover only).
     hinted_calls: Callable[..., None] | None = None
 
@@ -53,11 +64,11 @@ ADAPTERS: dict[str, ProviderAdapter] = {
         "agents": talkover.sync_agents,
         "calls": talkover.sync_calls,
         "callback_days": talkover.sync_callback_days,
-    }, hinted_calls=sync_hinted_calls),
+    }, TALKOVER, check_talkover, hinted_calls=sync_hinted_calls),
     Provider.ORIGINS: ProviderAdapter(OriginsClient, {
         "agents": origins.sync_agents,
         "calls": origins.sync_calls,
-    }),
+    }, ORIGINS, check_origins),
 }
 
 

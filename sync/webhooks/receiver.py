@@ -20,17 +20,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import time
 
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from portal.models import Environment, Provider
+from portal.models import Environment
 from portal.tasks_client import QueueUnavailable, TaskNotAvailable, enqueue
 from sync.cache_errors import CACHE_ERRORS
-from sync.webhooks import hints, rejections
+from sync.webhooks import coalesce, hints, rejections
 
 logger = logging.getLogger("sync.webhooks")
 
@@ -39,19 +38,9 @@ MAX_BODY_BYTES = 64 * 1024
 # the simulator sends the first). Values are the hex digest, optionally "sha256=" first.
 SIGNATURE_HEADERS = ("X-Talkover-Signature", "X-Webhook-Signature", "X-Signature",
                      "X-Hub-Signature-256")
-# How long a queued run absorbs new events before a lost queue message stops mattering.
-QUEUED_SECONDS = 120
 # A signed delivery seen again (same body and signature) within this is a replay: answered
 # 200, it triggers nothing.
 REPLAY_SECONDS = 600
-
-
-def queued_key(env_id: int) -> str:
-    return f"sync:hook:queued:{env_id}"
-
-
-def event_key(env_id: int) -> str:
-    return f"sync:hook:event:{env_id}"
 
 
 def signature(secret: str, body: bytes) -> str:
@@ -112,7 +101,7 @@ def talkover_hook(request: HttpRequest, key: str) -> HttpResponse:
     """Check the event, then queue (or join) a sync of the environment's calls of today."""
     env = Environment.objects.filter(webhook_key=key).exclude(
         webhook_key="").first() if len(key) <= 64 else None
-    if env is None or env.provider != Provider.TALKOVER:
+    if env is None or not env.spec.webhooks:
         if env is not None:
             rejections.record(env.pk, 404)
         return _answer(404, "Unknown webhook address.")
@@ -142,8 +131,7 @@ def talkover_hook(request: HttpRequest, key: str) -> HttpResponse:
     try:
         # Signed, the call it names is a hint of what to read (never data); unsigned, none.
         hints.push(env.pk, hints.parse(body) if secret else None)
-        cache.set(event_key(env.pk), time.time(), timeout=3600)
-        joined = not cache.add(queued_key(env.pk), 1, timeout=QUEUED_SECONDS)
+        joined = coalesce.announce(env.pk)
         if not joined:
             enqueue("sync.webhook_sync", env.pk)
         if sent is not None:

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from portal.models import Environment, Provider
+from portal.models import Environment
 from sync.providers.errors import AnswerTooLarge, AnswerTooSlow, BadResponse, UpstreamError
 from sync.providers.registry import provider_for
 from sync.providers.transport import exchange, hook_limits
@@ -74,13 +74,15 @@ def register(env: Environment, base_url: str | None = None) -> Registration:
     """Register on every agent; the outcome is returned and saved on `env`."""
     url = hook_url(env, base_url)
     result = Registration(url=url, at=timezone.now().isoformat())
-    if env.provider != Provider.TALKOVER:
+    if not env.spec.webhooks:
         result.error = "Only Talkover environments send webhooks."
         return _save(env, result)
     secret = env.get_webhook_secret()
     if not secret:
-        secret = env.new_webhook_secret()  # deliveries are always signed
-        env.save(update_fields=["webhook_secret_ciphertext", "webhook_secret_hint"])
+        # Deliveries are always signed, and a secret is made only where someone sees it once
+        # (the page and the command make one before registering): never here, silently.
+        raise ValueError(f"environment {env.pk} has no webhook signing secret: make one "
+                         f"(shown once) before registering")
     client = provider_for(env).client(env)
     try:
         agents = [a for page in client.agent_pages() for a in page.items

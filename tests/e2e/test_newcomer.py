@@ -1,14 +1,18 @@
-"""The newcomer's path: every `sh` block of the README, run exactly as written.
+"""The newcomer's path: every `sh` block of the README and of docs/, run exactly as written.
 
-The first hour, the REST examples, the summaries' and the alerts' commands run as one terminal
-would run them, from the repository root on a fresh SQLite file with nothing else set up: each
-line is a `bash -c` subprocess and what it exports is carried to the next line, so a block
-that reads a variable must set it (or an earlier block must). Lines the README sends to
+The README's first, then those of docs/using.md, docs/operations.md, docs/extending.md and
+docs/scaling.md (the pages the README sends its reader to, in that order; a page of docs/
+with an `sh` block must be listed in DOCS). The first hour, the REST examples, the privacy,
+summaries' and alerts' commands run as one terminal would run them, from the repository root
+on a fresh SQLite file with nothing else set up: each line is a `bash -c` subprocess and what
+it exports is carried to the next line, so a block that reads a variable must set it (or an
+earlier block must). Lines the README sends to
 another terminal ("in a second terminal") are started in the background and stopped at the
 end. The README's ports (8765 for the simulator, 8000 for the server) are swapped for free
 ones, and nothing else: a demo or another server left running on 8000 must not answer in our
-place. A block this test cannot run on a laptop is listed in NOT_RUN_HERE with the test that
-runs it, so a new block is either run here or named there. Out-of-order and bad input each get
+place. A block this test cannot run on a laptop (production services, a dump to restore) is listed
+in NOT_RUN_HERE by its first line's start, with the test that runs it, so a new block is
+either run here or named there. Out-of-order and bad input each get
 one line and a non-zero exit, never a traceback.
 """
 from __future__ import annotations
@@ -37,14 +41,29 @@ NOT_RUN_HERE = {
     "export DEBUG=false DATABASE_URL=postgres": "production services; tests/e2e/test_serve.py",
     "REMAP_SIGTERM=SIGQUIT celery": "needs Redis; tests/e2e/test_e2e_production.py",
     "createdb switchboard_restore": "needs a PostgreSQL dump to restore",
+    "DATABASE_URL=postgres://postgres@127.0.0.1:5432/sb_fleet_bench":
+        "a benchmark on PostgreSQL and Redis; tests/e2e/test_e2e_fleet.py runs a fleet",
 }
 PORT = re.compile(r"(--port |127\.0\.0\.1:|localhost:)(\d+)")
 
 
+# The pages whose blocks run, in the order they run (the README's first hour sets up what the
+# others' blocks use: the database, the simulator, the server, $SBP_TOKEN).
+DOCS = ("README.md", "docs/using.md", "docs/operations.md", "docs/extending.md",
+        "docs/scaling.md")
+
+
 def readme_blocks() -> list[str]:
-    """Every ```sh block of the README, in order, as written."""
-    return [textwrap.dedent(block) for block in re.findall(
-        r"^ *```sh\n(.*?)^ *```", (ROOT / "README.md").read_text(), flags=re.S | re.M)]
+    """Every ```sh block of the README and of DOCS, in order, as written."""
+    return [textwrap.dedent(block) for page in DOCS for block in re.findall(
+        r"^ *```sh\n(.*?)^ *```", (ROOT / page).read_text(), flags=re.S | re.M)]
+
+
+def test_every_page_with_commands_is_walked():
+    """A page of docs/ with an `sh` block is one this test runs."""
+    pages = {str(p.relative_to(ROOT)) for p in (ROOT / "docs").glob("*.md")
+             if re.search(r"^ *```sh$", p.read_text(), flags=re.M)}
+    assert pages <= set(DOCS), f"add {sorted(pages - set(DOCS))} to DOCS"
 
 
 def on_free_ports(lines: list[str]) -> list[str]:
@@ -157,9 +176,10 @@ def wait_for_http(url: str, timeout: float = 30) -> None:
 def test_every_readme_block_runs_as_written(tmp_path):
     blocks = readme_blocks()
     skipped = [b for b in blocks if any(b.startswith(k) for k in NOT_RUN_HERE)]
-    assert len(skipped) == len(NOT_RUN_HERE), "a block in NOT_RUN_HERE is gone from the README"
+    assert len(skipped) == len(NOT_RUN_HERE), "a block in NOT_RUN_HERE is gone from the pages"
     runnable = [b for b in blocks if b not in skipped]
     assert "simulate_upstream" in runnable[0] and "curl" in runnable[1], runnable[:2]
+    assert "make demo" in blocks[0], "the README's two commands come first"
     lines = on_free_ports([line for block in runnable for line in block.splitlines()])
     # The blocks' lines again, each block with its lines on free ports.
     by_block, at = [], 0
@@ -170,10 +190,10 @@ def test_every_readme_block_runs_as_written(tmp_path):
     terminal = Terminal(newcomer_env(tmp_path), tmp_path)
     processes, said = [], {}
     try:
-        for number, block in enumerate(by_block):
-            # The REST examples download a CSV (-OJ): into a scratch directory, not the clone.
-            cwd = tmp_path if number == 1 else ROOT
+        for block in by_block:
             for line in block:
+                # A download (`curl … -OJ`) goes into a scratch directory, not the clone.
+                cwd = tmp_path if line.startswith("curl") and " -OJ " in line else ROOT
                 if "simulate_upstream" in line:
                     proc, said["simulator"] = started(line, terminal.exported, "Press Ctrl-C")
                     processes.append(proc)
@@ -244,3 +264,17 @@ def test_out_of_order_and_bad_input_get_one_line_each(tmp_path):
     assert "No environment" in run(f"{py} shell -c \"from portal.models import Environment; "
                                    "print('No environment' if not Environment.objects.exists() "
                                    "else 'saved')\"", env).stdout
+
+
+def test_the_readme_is_a_map_whose_links_lead_somewhere():
+    """The README stays a map (≤ 250 lines); every page it or docs/ links to exists, and
+    every `#anchor` names a heading of that page (GitHub's way of spelling it)."""
+    assert len((ROOT / "README.md").read_text().splitlines()) <= 250
+    def anchors(page: Path) -> set[str]:
+        return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-")
+                for h in re.findall(r"^#+ (.*)$", page.read_text(), flags=re.M)}
+    for page in [ROOT / "README.md", *(ROOT / "docs").glob("*.md")]:
+        for target, anchor in re.findall(r"\]\(([^)#:]+\.md)(?:#([^)]+))?\)", page.read_text()):
+            linked = (page.parent / target).resolve()
+            assert linked.exists(), f"{page.name}: {target}"
+            assert not anchor or anchor in anchors(linked), f"{page.name}: {target}#{anchor}"

@@ -3,7 +3,8 @@ present: changelists, every filter-sidebar and date-hierarchy link, autocomplete
 history, every action's result. No org A name, slug, environment name, username or object
 id appears anywhere; every org A object URL is a 404. Autocomplete and object URLs are also
 tried the other way round, as alice (staff owner of A) with org B's ids. Staff viewers and
-analysts get 403 on `/admin/`, and what a staff owner may do is exactly the README's table.
+analysts get 403 on `/admin/`, and what a staff owner may do is exactly the table of
+docs/using.md (Admin console).
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from portal.admin.base import TenantAdminMixin
 from portal.models import ApiToken, Role
 from tests.support.cast import make_member
 
-README = Path(__file__).resolve().parent.parent.parent / "README.md"
+USING = Path(__file__).resolve().parent.parent.parent / "docs" / "using.md"
 
 
 def _url(obj, view: str = "change") -> str:
@@ -224,8 +225,8 @@ def test_staff_viewers_and_analysts_are_refused(world, django_user_model, org_a)
 
 
 def readme_rights() -> dict[str, set[str]]:
-    """`app.model` → what a staff owner/admin may do, from the README's admin table."""
-    text = README.read_text()
+    """`app.model` → what a staff owner/admin may do, from the admin table of docs/using.md."""
+    text = USING.read_text()
     table = text[text.index("| model | staff owner / admin |"):]
     rights = {}
     for line in table.splitlines()[2:]:

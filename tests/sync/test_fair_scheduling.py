@@ -208,7 +208,7 @@ def test_a_webhook_sync_on_a_spent_budget_hands_over_to_a_later_task(org_a, sett
                                                                       monkeypatch):
     from django.core.cache import cache
 
-    from sync.webhooks.receiver import queued_key
+    from sync.webhooks.coalesce import queued_key
 
     settings.SYNC_BUDGET_WINDOW = 60.0
     settings.SYNC_BUDGET_MAX_WAIT = 1.0

@@ -17,7 +17,8 @@ from portal.models import Environment
 from sync.engine import sync_environment
 from sync.models import Call, CallRollup, SyncRun
 from sync.models.core import Trigger
-from sync.webhooks.receiver import MAX_BODY_BYTES, queued_key, signature
+from sync.webhooks.coalesce import queued_key
+from sync.webhooks.receiver import MAX_BODY_BYTES, signature
 from sync.webhooks.register import register
 from tests.support.sync_support import ENV, point_env, served, small_config
 
@@ -86,6 +87,10 @@ def test_registration_says_per_agent_when_the_token_may_not(org_a, alice, bob, c
         env = point_env(org_a, sim, server)
         agents = sim.truth.agents(ENV)
         sim.forbid_webhooks(ENV, agents[0]["id"])
+        # Registration never makes a secret nobody sees: the doors make one (shown once) first.
+        with pytest.raises(ValueError, match="no webhook signing secret"):
+            register(env, "https://portal.example.com")
+        assert env.first_webhook_secret()
         result = register(env, "https://portal.example.com")
         assert result.url == f"https://portal.example.com{hook_path(env)}"
         assert result.registered == len(agents) - 1
@@ -139,6 +144,7 @@ def test_a_call_ended_upstream_is_on_the_pages_within_10_seconds(
         assert not sync_environment(env).failed
         call = Call.objects.get(environment=env, external_id=rec.id)
         assert call.status != rec.final
+        env.first_webhook_secret()  # made at creation by every door (shown once)
         assert register(env, live_server.url).registered > 0
 
         started = time.monotonic()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from portal.models import Environment, Provider
+from portal.models import Environment
 from sync.webhooks.register import hook_url, register
 
 
@@ -26,7 +26,7 @@ class Command(BaseCommand):
         env = Environment.objects.filter(pk=options["env"]).first()
         if env is None:
             raise CommandError(f"No environment with id {options['env']}.")
-        if env.provider != Provider.TALKOVER:
+        if not env.spec.webhooks:
             raise CommandError(f"Environment {env.pk} is not a Talkover environment; only "
                                f"Talkover sends webhooks.")
         if options["new_secret"] or (options["register"] and not env.webhook_secret_hint):

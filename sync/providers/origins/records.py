@@ -15,7 +15,8 @@ from sync.providers.records import CALL_UPDATE_FIELDS, Rejected
 from sync.upsert import CanonicalJSON, canonical
 
 # The analytic status of an Origins call, from its `call_status` and `hangup_cause_name`:
-# the one table the sync, the reports and the README (section "Origins AI statuses") follow.
+# the one table the sync, the reports and docs/operations.md ("Origins AI: memory and statuses")
+# follow.
 # Keys are (call_status, hangup cause); ANY_CAUSE matches any cause, none included, after the
 # exact pairs. ANSWERED means the call connected: with `end_time` set it is `completed`,
 # without it the call is still talking and is `answered` (answered, in progress). A FAILED

@@ -1,0 +1,60 @@
+"""What differs per provider, declared once in each provider's package and looked up here.
+
+Each provider package of the sync declares a `ProviderSpec` (`sync/providers/<name>/spec.py`);
+`sync.apps.SyncConfig.ready` registers every one (`portal/` imports nothing from `sync/`, as
+with `portal.upstream_check`). The portal, the reports and the admin ask `spec_for(provider)`
+(or `environment.spec`) what a provider has, and never compare provider names: a new
+provider is its package plus one registration (`sync/providers/registry.py`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+
+@dataclass(frozen=True)
+class ProviderSpec:
+    """One provider's differences from the others, as the rest of the code reads them."""
+
+    key: str  # the stored value (`portal.models.Provider`)
+    label: str  # its name, as written everywhere ("Origins AI")
+    # Call fields (model names; "recording" lives in the raw record) it never sends: a page
+    # says "Not sent by …" instead of "–", and a filter on them is not offered.
+    not_sent: frozenset[str] = frozenset()
+    # The mirror's status words its calls can have (the Talkover-compatible listing's choices).
+    statuses: tuple[str, ...] = ()
+    # Forms: its agents cannot be listed, so an environment names its agent ids (required).
+    agent_ids: bool = False
+    # It sends webhooks: a signing secret, registration on its agents, `/hooks/…` deliveries.
+    webhooks: bool = False
+    # Its calls carry voice-quality fields: Quality rollups, tab, page and API.
+    quality: bool = False
+    # Every sync reads the whole history (no date filter): a day is covered once a complete
+    # read ended after it, not by a cursor of days.
+    whole_history: bool = False
+    # It has callback statistics: the callback funnel's outbound side is kept.
+    callback_stats: bool = False
+    # It has no default address: an environment must give its base URL.
+    base_url_required: bool = False
+
+
+_SPECS: dict[str, ProviderSpec] = {}
+
+
+def register(spec: ProviderSpec) -> None:
+    _SPECS[spec.key] = spec
+
+
+def spec_for(provider: str) -> ProviderSpec:
+    """The spec of `provider`; one with no capability for a provider nobody registered."""
+    return _SPECS.get(provider) or ProviderSpec(key=provider, label=provider)
+
+
+def registered() -> dict[str, ProviderSpec]:
+    return dict(_SPECS)
+
+
+def having(capability: str) -> list[str]:
+    """The providers whose spec has `capability` (a boolean field), for a query's `__in`."""
+    if capability not in {f.name for f in fields(ProviderSpec)}:
+        raise ValueError(f"no provider capability {capability!r}")
+    return [key for key, spec in _SPECS.items() if getattr(spec, capability) is True]

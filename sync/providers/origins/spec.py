@@ -1,0 +1,15 @@
+"""What Origins AI has and lacks, for the portal, the reports and the admin
+(`portal.providers`): agent ids to name (its agents cannot be listed), the whole history on
+every read, voice-quality fields, no default address; every call field is sent."""
+from __future__ import annotations
+
+from portal.models import Provider
+from portal.providers import ProviderSpec
+
+SPEC = ProviderSpec(
+    key=Provider.ORIGINS, label="Origins AI",
+    # Talkover's words and `queued` (`ORIGINS_STATUS_TABLE` in records.py).
+    statuses=("initiated", "ringing", "answered", "completed", "failed", "busy", "no-answer",
+              "queued"),
+    agent_ids=True, quality=True, whole_history=True, base_url_required=True,
+)

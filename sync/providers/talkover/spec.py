@@ -1,0 +1,19 @@
+"""What Talkover has and lacks, for the portal, the reports and the admin (`portal.providers`).
+
+Its call records carry ids, numbers, direction, status, duration and two instants (see
+/work/shared/upstream/README.md §1 and `records.py`): no answer or end time, no billed
+duration, no hang-up cause, no transcript, recording or latency.
+"""
+from __future__ import annotations
+
+from portal.models import Provider
+from portal.providers import ProviderSpec
+
+SPEC = ProviderSpec(
+    key=Provider.TALKOVER, label="Talkover",
+    not_sent=frozenset({"answered_at", "ended_at", "billed_duration", "hangup_cause",
+                        "transcript", "recording", "latency_ms"}),
+    # Talkover's documented statuses.
+    statuses=("initiated", "ringing", "answered", "completed", "failed", "busy", "no-answer"),
+    webhooks=True, callback_stats=True,
+)

@@ -1,0 +1,47 @@
+"""One door per idea (issue 43.4): reports read day math from `reports/days.py` only, every
+settings page is mounted through one include, and the webhooks' coalescing protocol lives in
+one module (`sync/webhooks/coalesce.py`)."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from django.urls import get_resolver
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def _sources(app: str) -> list[Path]:
+    return [p for p in (ROOT / app).rglob("*.py") if "migrations" not in p.parts]
+
+
+def test_reports_take_day_math_from_reports_days_only():
+    found = []
+    for path in _sources("reports"):
+        if path == ROOT / "reports" / "days.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module in {"sync.rollups",
+                                                                     "sync.ledger"}:
+                days = {a.name for a in node.names} - {"bucket_bounds"}  # durations, not days
+                if node.module == "sync.ledger" or days:
+                    found.append(f"{path.relative_to(ROOT)}: {node.module} {sorted(days)}")
+    # The ledger's rows (not day math) are read by the sync page: named, the one exception.
+    assert found == ["reports/pages/sync_status.py: sync.ledger []"] or not found, found
+
+
+def test_every_settings_page_is_mounted_by_the_one_include():
+    resolver = get_resolver()
+    mounts = [str(p.pattern) for p in resolver.url_patterns if "settings/" in str(p.pattern)]
+    assert mounts == ["o/<slug:org_slug>/settings/"], mounts
+    for path in [*_sources("reports"), *_sources("portal")]:
+        if path.name.endswith("urls.py") and path != ROOT / "portal" / "urls.py":
+            assert "/settings/" not in path.read_text().split('"""', 2)[-1], path
+
+
+def test_the_webhook_protocol_is_one_module():
+    door = ROOT / "sync" / "webhooks" / "coalesce.py"
+    for path in [*_sources("sync"), *_sources("reports"), *_sources("portal")]:
+        if path != door:
+            text = path.read_text()
+            assert "sync:hook:queued" not in text and "sync:hook:event" not in text, path
