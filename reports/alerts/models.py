@@ -123,6 +123,15 @@ class AlertRule(models.Model):
                                           verbose_name=_("environments"))
     # An upstream agent id; empty: every agent.
     agent_id = models.CharField(max_length=64, blank=True, default="", verbose_name=_("agent ID"))
+    # A team: the rule watches its agents and notifies its leads (docs/teams.md).
+    team = models.ForeignKey("portal.Team", null=True, blank=True, on_delete=models.CASCADE,
+                             related_name="alert_rules", verbose_name=_("team"))
+    # Fan-out: one state per team of the organisation, each notifying its leads.
+    each_team = models.BooleanField(default=False, verbose_name=_("each team"))
+    # A fan-out rule's child for one team (kept by the evaluator, never edited).
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE,
+                               related_name="team_rules", editable=False,
+                               verbose_name=_("parent rule"))
     metric = models.CharField(max_length=32, choices=Metric.choices, verbose_name=_("metric"))
     window = models.CharField(max_length=8, choices=Window.choices, default=Window.DAY,
                               verbose_name=_("window"))
