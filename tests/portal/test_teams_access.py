@@ -129,3 +129,12 @@ def test_the_context_narrows_every_agent_model(teams_world):
     with tenant_context.using(vic.context):
         assert Call.objects.count() == 3
         assert Environment.objects.count() == 2
+
+
+def test_every_registered_model_says_how_teams_narrow_it():
+    """A model added later without a declaration would be hidden from restricted members
+    (fail closed); this names it so it is declared on purpose."""
+    from portal.tenancy import registry, restriction
+
+    missing = [m._meta.label for m in registry.registered() if m not in restriction.declared()]
+    assert missing == []
