@@ -257,10 +257,16 @@ class AlertRule(models.Model):
         return self.snoozed_until is not None and self.snoozed_until > now
 
     def recipient_emails(self) -> list[str]:
-        """Members' addresses (still members of the organisation), then extra addresses."""
+        """Members' addresses (still members of the organisation), the team's leads', then
+        extra addresses."""
         found = [u.email.lower() for u in
                  tenancy.scope(self.members.all(), self.organization_id)
                  .exclude(email="").order_by("email")]
+        if self.team_id is not None:  # a team's rule notifies the team's leads too
+            for lead in tenancy.scope(self.team.leads.all(), self.organization_id).exclude(
+                    email="").order_by("email"):
+                if lead.email.lower() not in found:
+                    found.append(lead.email.lower())
         for address in self.emails:
             if address.lower() not in found:
                 found.append(address.lower())
