@@ -28,6 +28,7 @@ from portal.models import (
     Membership,
     Organization,
     Role,
+    Team,
     TeamAgent,
 )
 from portal.tenancy import context as tenant_context
@@ -96,6 +97,9 @@ class Tenant:
 
     organization: Organization
     membership: Membership
+    # The team filter (`?team=<id>`): the pages read as that team's (a restricted member:
+    # one of their own teams only).
+    team_id: int | None = None
 
     @property
     def can_admin(self) -> bool:
@@ -122,9 +126,13 @@ class Tenant:
     def restriction(self) -> Restriction | None:
         """The member's teams, when they are restricted to them (`portal.models.teams`); read
         only for a member `resolve_tenant` found restricted (no query for the others)."""
-        if not getattr(self.membership, "restricted", False):
-            return None
-        return restriction_of(self.membership)
+        mine = restriction_of(self.membership) if getattr(
+            self.membership, "restricted", False) else None
+        if self.team_id is None:
+            return mine
+        if mine is not None and self.team_id not in mine.teams:
+            raise Http404(_("No such team."))
+        return team_restriction(self.organization, self.team_id)
 
     @property
     def restricted(self) -> bool:
@@ -173,6 +181,28 @@ def restriction_of(membership: Membership) -> Restriction | None:
         organizations=frozenset((membership.organization_id,)), environments=frozenset(),
         agents=frozenset((env, agent) for _, _, env, agent in rows),
         teams=frozenset({t for t, *_ in rows} | {t for t, _ in teams}), names=tuple(names))
+
+
+def team_restriction(organization: Organization, team_id: int) -> Restriction:
+    """One team of `organization` as a restriction (the team filter); 404 for another's."""
+    team = Team.objects.for_organization(organization).filter(pk=team_id).first()
+    if team is None:
+        raise Http404(_("No such team."))
+    agents = TeamAgent.objects.across_organizations().filter(team=team)
+    return Restriction(
+        organizations=frozenset((organization.pk,)), environments=frozenset(),
+        agents=frozenset(agents.values_list("environment_id", "agent_external_id")),
+        teams=frozenset((team.pk,)), names=(team.name,))
+
+
+def team_filter(request: HttpRequest) -> int | None:
+    """The `?team=` of a request: a team id, None when absent; 404 when not an id."""
+    raw = request.GET.get("team", "")
+    if raw == "":
+        return None
+    if not raw.isdigit() or len(raw) > 9:
+        raise Http404(_("No such team."))
+    return int(raw)
 
 
 def restriction_for_user(user) -> Restriction | None:
@@ -236,6 +266,10 @@ def org_page(min_role: str = Role.VIEWER, methods: tuple[str, ...] = READ_METHOD
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             request.tenant = tenant = resolve_tenant(request.user, org_slug, min_role)
+            team_id = team_filter(request)
+            if team_id is not None:
+                request.tenant = tenant = Tenant(tenant.organization, tenant.membership,
+                                                 team_id)
             ctx = tenant.context
             with tenant_context.using(ctx), not_found_outside_the_tenant():
                 response = view(request, *args, org_slug=org_slug, **kwargs)

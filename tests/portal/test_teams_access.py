@@ -138,3 +138,26 @@ def test_every_registered_model_says_how_teams_narrow_it():
 
     missing = [m._meta.label for m in registry.registered() if m not in restriction.declared()]
     assert missing == []
+
+
+def test_the_team_filter_narrows_an_unrestricted_members_pages(teams_world):
+    """`?team=` reads every page as that team's (the same restriction); a restricted member
+    may pick only among their own teams; a bad or foreign id is a 404."""
+    world = teams_world
+    vic = Client(raise_request_exception=False)
+    vic.force_login(world.users["vic"])
+    red, blue = world.teams["red"].pk, world.teams["blue"].pk
+    for path in ("/o/org-a/", "/o/org-a/calls/", "/o/org-a/agents/"):
+        whole = _body(vic.get(path))
+        assert "Agent Bluefin zq1" in whole or "SID-BLUE" in whole or path == "/o/org-a/", path
+        narrowed = vic.get(path, {"team": red})
+        assert narrowed.status_code == 200
+        assert not [m for m in world.blue_markers if m in _body(narrowed)], path
+    page = _body(vic.get("/o/org-a/agents/"))
+    assert 'name="team"' in page and ">Blue<" in page and ">Red<" in page
+    bob = Client(raise_request_exception=False)
+    bob.force_login(world.users["bob"])
+    assert bob.get("/o/org-a/", {"team": red}).status_code == 200
+    assert bob.get("/o/org-a/", {"team": blue}).status_code == 404
+    assert vic.get("/o/org-a/", {"team": "abc"}).status_code == 404
+    assert vic.get("/o/org-a/", {"team": world.samples[1]["team"]}).status_code == 404
