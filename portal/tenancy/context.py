@@ -21,12 +21,8 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from django.db.models import QuerySet
-
-if TYPE_CHECKING:
-    from portal.tenancy.restriction import Restriction
 
 __all__ = ["TenantContext", "current", "enter", "leave", "outside", "using", "within"]
 
@@ -45,7 +41,8 @@ class TenantContext:
     # mirrored rows are then filtered on literal ids, else on a subquery.
     known_environment_ids: Callable[[], list[int] | None] = field(default=_unknown)
     # A member restricted to teams: what they may read; None = the whole organisation.
-    teams: Restriction | None = None
+    # (`portal.tenancy.restriction.Restriction`, not imported: that module reads this one.)
+    teams: object | None = None
     # Where it was set ("page", "api", "admin"): named in errors.
     door: str = "page"
 

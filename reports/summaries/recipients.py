@@ -49,18 +49,18 @@ def recipient_scopes(sub: ReportSubscription) -> dict[str, Restriction | None]:
 
 
 def summary_as(restriction: Restriction | None, organization: Organization,
-               envs: list[Environment], period: Period, now: datetime | None = None
-               ) -> Summary | None:
+               envs: list[Environment], period: Period, now: datetime | None = None, *,
+               build=build_summary) -> Summary | None:
     """The summary `restriction` may read (None: none of `envs` holds one of its agents)."""
     if restriction is None:
-        return build_summary(organization, envs, period, now)
+        return build(organization, envs, period, now)
     envs = [e for e in envs if e.pk in restriction.by_environment]
     if not envs:
         return None
     ctx = TenantContext(organizations=frozenset((organization.pk,)), teams=restriction,
                         known_environment_ids=lambda: [e.pk for e in envs], door="summary")
     with tenant_context.using(ctx):
-        summary = build_summary(organization, envs, period, now)
+        summary = build(organization, envs, period, now)
     summary.team_names = list(restriction.names)
     return summary
 

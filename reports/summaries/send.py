@@ -16,6 +16,7 @@ from django.core.mail import get_connection
 from django.utils import timezone
 
 from reports.models import ReportDelivery
+from reports.summaries.figures import build_summary
 from reports.summaries.models import DeliveryStatus
 from reports.summaries.recipients import (
     recipient_scopes,
@@ -86,7 +87,8 @@ def deliver(
         """The summary `restriction` may read, built once per scope in this pass."""
         key = (sub.organization_id, tuple(e.pk for e in envs), period, scope_key(restriction))
         if key not in summaries:
-            summaries[key] = summary_as(restriction, sub.organization, envs, period, now)
+            summaries[key] = summary_as(restriction, sub.organization, envs, period, now,
+                                        build=build_summary)
         return summaries[key]
 
     try:
@@ -101,8 +103,15 @@ def deliver(
             summary is None or summary.calls.totals.total == 0):
         _finish(delivery, DeliveryStatus.SKIPPED, "No calls in the period.")
         return delivery.status
-    # A recipient no longer the subscription's (a member removed since the claim) gets nothing.
-    _send_all(delivery, lambda email: summary_for(scopes[email]) if email in scopes else None)
+    def recipient_summary(email: str):
+        """As the recipient; a test send's own addressee (an admin sending it to themselves)
+        gets the subscription's named scope, as a plain address; a recipient no longer the
+        subscription's (a member removed since the claim) gets nothing."""
+        if email in scopes:
+            return summary_for(scopes[email])
+        return summary_for(named) if delivery.is_test else None
+
+    _send_all(delivery, recipient_summary)
     return _conclude(delivery, now)
 
 

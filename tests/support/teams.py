@@ -52,12 +52,13 @@ def add_teams(world, django_user_model):
     event_blue = AlertEvent.objects.create(
         rule=rule_blue, organization=org, seq=1, state="firing", metric="calls", value=0,
         threshold=1, created_at=datetime(2026, 11, 20, tzinfo=UTC), notify_status="sent")
-    base = dict(world.samples[0])
+    base = {**world.samples[0], "team": red.pk}
     world.samples_red = base
     world.samples_blue_other = {**base, "env": env_a2.pk, "call": call_other.pk,
-                                "agent_ext": "ag-blue-2", "rule": rule_blue.pk,
+                                "agent_ext": "ag-blue-2", "rule": rule_blue.pk, "team": blue.pk,
                                 "event": event_blue.pk}
     world.samples_blue_same = {**base, "call": call_same.pk, "agent_ext": "ag-blue-1",
+                               "team": blue.pk,
                                "rule": rule_blue.pk, "event": event_blue.pk}
     world.blue_markers = ["Agent Bluefin zq1", "Agent Bluebird zq2", "SID-BLUE-SAME-zq",
                           "SID-BLUE-OTHER-zq", "A second zq-env", "Alert Blue zq-rule"]
