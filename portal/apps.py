@@ -30,13 +30,22 @@ class PortalConfig(AppConfig):
 
         from portal import models
         from portal.tenancy import registry as tenancy
+        from portal.tenancy.restriction import restrict
 
         tenancy.register(models.Organization, path="pk")
-        tenancy.register(models.Membership, models.Environment, models.Invitation,
+        tenancy.register(models.Membership, models.Environment, models.Invitation, models.Team,
                          models.AuditLog, path="organization")
         # Users and their personal tokens belong to every organisation they are members of.
+        tenancy.register(models.TeamAgent, path="team__organization")
         tenancy.register(get_user_model(), members="pk")
         tenancy.register(models.ApiToken, members="user")
+        # A member restricted to teams (portal.tenancy.restriction): their teams' environments
+        # and teams; the rest of the organisation's own rows hold no calls.
+        restrict(models.Environment, kind="environment", environment="pk")
+        restrict(models.Team, kind="team", team="pk")
+        restrict(models.TeamAgent, kind="team", team="team", organization="team__organization")
+        restrict(models.Organization, models.Membership, models.Invitation, models.AuditLog,
+                 get_user_model(), models.ApiToken, kind="open")
 
 
 class PortalAdminConfig(admin_apps.AdminConfig):

@@ -37,6 +37,7 @@ class ReportsConfig(AppConfig):
     def declare_tenancy() -> None:
         """How the reading side's models reach their organisation (portal.tenancy.registry)."""
         from portal.tenancy import registry as tenancy
+        from portal.tenancy.restriction import restrict
         from reports.models import (
             AlertEvent,
             AlertRule,
@@ -50,3 +51,7 @@ class ReportsConfig(AppConfig):
                          path="organization")
         tenancy.register(ReportDelivery, path="subscription__organization")
         tenancy.register(BannerDismissal, path="rule__organization")
+        # A member restricted to teams sees their teams' rules only (portal.tenancy.restriction).
+        restrict(AlertRule, kind="team", team="team")
+        restrict(AlertEvent, kind="team", team="rule__team")
+        restrict(ReportSubscription, ReportDelivery, SavedView, BannerDismissal, kind="open")

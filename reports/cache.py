@@ -27,6 +27,7 @@ from django.http import HttpResponse
 
 from portal import redis_guard
 from portal.models import Environment
+from portal.tenancy.restriction import active as active_restriction
 
 T = TypeVar("T")
 # 2: summaries carry their coverage (issue 16); entries of the old shape are never read.
@@ -46,8 +47,11 @@ def report_key(kind: str, environments: Sequence[Environment], params: dict[str,
     digest = hashlib.sha256(
         json.dumps(params, sort_keys=True, default=str).encode()
     ).hexdigest()[:32]
+    # A member restricted to teams reads other figures than the organisation's: their own key.
+    restriction = active_restriction()
+    teams = f":t{restriction.fingerprint}" if restriction is not None else ""
     return (f"report:v{KEY_VERSION}:{kind}:org{'-'.join(map(str, org_ids))}:{versions}:"
-            f"{digest}")
+            f"{digest}{teams}")
 
 
 def _synced(env: Environment) -> int:

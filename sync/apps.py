@@ -28,6 +28,7 @@ class SyncConfig(AppConfig):
         """Every mirrored row belongs to its environment's organisation (`portal.tenancy.registry`).
         """
         from portal.tenancy import registry as tenancy
+        from portal.tenancy.restriction import restrict
         from sync.models import (
             Agent,
             AgentDayRollup,
@@ -52,3 +53,14 @@ class SyncConfig(AppConfig):
                          RejectedRecord, CallbackLink, CallbackFunnelDay,
                          path="environment__organization")
         tenancy.register(CallerTombstone, Erasure, PrivacyRetention, path="organization")
+        # A member restricted to teams (portal.tenancy.restriction): rows per agent are
+        # theirs; an environment's aggregate over every agent is not.
+        restrict(Agent, kind="agents", agents=("external_id",))
+        restrict(Call, CallRollup, AgentDayRollup, QualityDayRollup, kind="agents",
+                 agents=("agent_external_id",))
+        restrict(CallbackLink, kind="agents",
+                 agents=("callback_agent_external_id", "source_agent_external_id"))
+        restrict(CallbackSourceDay, kind="agents", agents=("source_agent_id",))
+        restrict(SyncRun, StreamState, CallDayLedger, kind="environment")
+        restrict(CallbackDay, CallbackFunnelDay, RejectedRecord, kind="hidden")
+        restrict(CallerTombstone, Erasure, PrivacyRetention, kind="open")

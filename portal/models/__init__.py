@@ -2,6 +2,7 @@
 invitations (`tenants`); upstream environments (`environments`). Import them from here
 (`portal.models`): the app's one door, through which Django finds them."""
 from portal.models.environments import Environment, EnvironmentStatus, Provider
+from portal.models.teams import RESTRICTABLE_ROLES, Team, TeamAgent
 from portal.models.tenants import (
     API_TOKEN_PREFIX,
     INVITATION_MAX_AGE,
@@ -21,5 +22,6 @@ from portal.models.tenants import (
 __all__ = [
     "API_TOKEN_PREFIX", "INVITATION_MAX_AGE", "INVITATION_SALT", "ROLE_RANK", "ApiToken",
     "AuditLog", "CallRetention", "Environment", "EnvironmentStatus", "Invitation", "Membership",
-    "Organization", "Provider", "Role", "hash_api_token", "validate_timezone",
+    "Organization", "Provider", "RESTRICTABLE_ROLES", "Role", "Team", "TeamAgent",
+    "hash_api_token", "validate_timezone",
 ]

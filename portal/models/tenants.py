@@ -103,6 +103,9 @@ class Membership(models.Model):
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER,
                             verbose_name=_("role"))
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    # Teams restrict the member to their agents (portal.models.teams); none: everything.
+    teams = models.ManyToManyField("portal.Team", blank=True, related_name="members",
+                                   verbose_name=_("teams"))
 
     objects = TenantManager()
 

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from portal import audit
 from portal.auth.invitations import send_invitation
-from portal.models import ApiToken, Invitation, Membership, Role
+from portal.models import RESTRICTABLE_ROLES, ApiToken, Invitation, Membership, Role, Team
 from portal.pages.forms import ApiTokenForm, InviteForm, RoleForm
 from portal.pages.pages import render_org_page
 from portal.tenancy.access import WRITE_METHODS, org_page
@@ -36,14 +36,16 @@ def member_list(request: HttpRequest, org_slug: str) -> HttpResponse:
                                     "They become a member when they accept it.")
                          % {"email": email, "role": invitation.get_role_display()})
         return redirect("settings-members", org.slug)
-    members = request.tenant.scoped(Membership).select_related("user").order_by(
-        "user__username")
+    members = request.tenant.scoped(Membership).select_related("user").prefetch_related(
+        "teams").order_by("user__username")
     rows = [(m, RoleForm(initial={"role": m.role}, actor=actor, prefix=f"m{m.pk}"))
             for m in members]
+    teams = list(request.tenant.scoped(Team).order_by("name"))
     pending = [i for i in request.tenant.scoped(Invitation).filter(accepted_at=None)
                if i.is_pending]
     return render_org_page(request, org, "portal/settings/members.html",
-                           {"rows": rows, "form": form, "actor": actor, "invitations": pending},
+                           {"rows": rows, "form": form, "actor": actor, "invitations": pending,
+                            "teams": teams, "restrictable": RESTRICTABLE_ROLES},
                            status=400 if form.errors else 200)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from portal.pages import member_views, retention_views, views
+from portal.pages import member_views, retention_views, team_views, views
 
 settings_urlpatterns = [
     path("", views.environment_list, name="settings-environments"),
@@ -26,6 +26,10 @@ settings_urlpatterns = [
          name="settings-member-remove"),
     path("invitations/<int:invitation_id>/cancel/", member_views.invitation_cancel,
          name="settings-invitation-cancel"),
+    path("teams/", team_views.team_list, name="settings-teams"),
+    path("teams/<int:team_id>/delete/", team_views.team_delete, name="settings-team-delete"),
+    path("members/<int:member_id>/teams/", team_views.member_teams,
+         name="settings-member-teams"),
     path("retention/", retention_views.retention, name="settings-retention"),
     path("tokens/", member_views.token_list, name="settings-tokens"),
     path("tokens/<int:token_id>/revoke/", member_views.token_revoke, name="settings-token-revoke"),

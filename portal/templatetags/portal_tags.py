@@ -98,3 +98,20 @@ def _int(value: int | None) -> str:
 def minutes(delta) -> int:
     """A timedelta (e.g. the login cool-down) in whole minutes, at least 1."""
     return max(1, round(delta.total_seconds() / 60)) if delta else 0
+
+
+@register.simple_tag(takes_context=True)
+def team_choices(context) -> list[tuple[int, str]]:
+    """The teams a page's team filter offers (`?team=`): every team of the organisation, or a
+    restricted member's own. Declared across the filter on purpose: the page's context may be
+    narrowed to one team already, and the selector still lists the member's others."""
+    from portal.models import RESTRICTABLE_ROLES, Team
+
+    tenant = getattr(context.get("request"), "tenant", None)
+    if tenant is None:
+        return []
+    teams = Team.objects.for_organization(tenant.organization).across_organizations()
+    if getattr(tenant.membership, "restricted", False) and \
+            tenant.membership.role in RESTRICTABLE_ROLES:
+        teams = teams.filter(members=tenant.membership)
+    return list(teams.order_by("name").values_list("pk", "name"))

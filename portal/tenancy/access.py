@@ -18,14 +18,23 @@ from functools import cached_property, wraps
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db import models
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.utils.translation import gettext as _
 
-from portal.models import Environment, Membership, Organization, Role
+from portal.models import (
+    RESTRICTABLE_ROLES,
+    Environment,
+    Membership,
+    Organization,
+    Role,
+    Team,
+    TeamAgent,
+)
 from portal.tenancy import context as tenant_context
 from portal.tenancy import registry as tenancy
 from portal.tenancy.context import TenantContext
+from portal.tenancy.restriction import Restriction
 
 
 def organizations_for_user(user) -> QuerySet[Organization]:
@@ -88,6 +97,9 @@ class Tenant:
 
     organization: Organization
     membership: Membership
+    # The team filter (`?team=<id>`): the pages read as that team's (a restricted member:
+    # one of their own teams only).
+    team_id: int | None = None
 
     @property
     def can_admin(self) -> bool:
@@ -111,11 +123,28 @@ class Tenant:
         return list(self.environments.values_list("pk", flat=True))
 
     @cached_property
+    def restriction(self) -> Restriction | None:
+        """The member's teams, when they are restricted to them (`portal.models.teams`); read
+        only for a member `resolve_tenant` found restricted (no query for the others)."""
+        mine = restriction_of(self.membership) if getattr(
+            self.membership, "restricted", False) else None
+        if self.team_id is None:
+            return mine
+        if mine is not None and self.team_id not in mine.teams:
+            raise Http404(_("No such team."))
+        return team_restriction(self.organization, self.team_id)
+
+    @property
+    def restricted(self) -> bool:
+        return self.restriction is not None
+
+    @cached_property
     def context(self) -> TenantContext:
         """The request's tenant context (`portal.tenancy.context`): this organisation, and
-        its environment ids once this request has read them."""
+        its environment ids once this request has read them; a restricted member's teams."""
         return TenantContext(organizations=frozenset((self.organization.pk,)),
-                             known_environment_ids=lambda: self.__dict__.get("environment_ids"))
+                             known_environment_ids=lambda: self.__dict__.get("environment_ids"),
+                             teams=self.restriction)
 
     def scoped(self, model: type[models.Model]) -> QuerySet:
         """`model`'s rows of this organisation, as the tenancy registry says it reaches it
@@ -131,12 +160,82 @@ class Tenant:
         return obj
 
 
+def _restricted():
+    """Whether a membership is restricted to teams, as a column of the one lookup."""
+    teams = Membership.teams.through.objects.filter(membership_id=OuterRef("pk"))
+    return Exists(teams)
+
+
+def restriction_of(membership: Membership) -> Restriction | None:
+    """The teams' agents of one restricted membership (None: not restricted)."""
+    if membership.role not in RESTRICTABLE_ROLES:
+        return None
+    rows = list(TeamAgent.objects.across_organizations()
+                .filter(team__members=membership)
+                .values_list("team_id", "team__name", "environment_id", "agent_external_id"))
+    teams = list(membership.teams.all().values_list("pk", "name")) if not rows else []
+    if not rows and not teams:
+        return None
+    names = sorted({name for _, name, *_ in rows} | {name for _, name in teams})
+    return Restriction(
+        organizations=frozenset((membership.organization_id,)), environments=frozenset(),
+        agents=frozenset((env, agent) for _, _, env, agent in rows),
+        teams=frozenset({t for t, *_ in rows} | {t for t, _ in teams}), names=tuple(names))
+
+
+def team_restriction(organization: Organization, team_id: int) -> Restriction:
+    """One team of `organization` as a restriction (the team filter); 404 for another's."""
+    team = Team.objects.for_organization(organization).filter(pk=team_id).first()
+    if team is None:
+        raise Http404(_("No such team."))
+    agents = TeamAgent.objects.across_organizations().filter(team=team)
+    return Restriction(
+        organizations=frozenset((organization.pk,)), environments=frozenset(),
+        agents=frozenset(agents.values_list("environment_id", "agent_external_id")),
+        teams=frozenset((team.pk,)), names=(team.name,))
+
+
+def team_filter(request: HttpRequest) -> int | None:
+    """The `?team=` of a request: a team id, None when absent; 404 when not an id."""
+    raw = request.GET.get("team", "")
+    if raw == "":
+        return None
+    if not raw.isdigit() or len(raw) > 9:
+        raise Http404(_("No such team."))
+    return int(raw)
+
+
+def restriction_for_user(user) -> Restriction | None:
+    """A caller of the API: their teams in every organisation where they are restricted, and
+    everything in the others (`others`). One query for a caller restricted nowhere."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    rows = list(Membership.objects.across_organizations()
+                .filter(user=user, role__in=RESTRICTABLE_ROLES, teams__isnull=False)
+                .values_list("organization_id", "teams__id", "teams__name",
+                             "teams__agents__environment_id",
+                             "teams__agents__agent_external_id"))
+    if not rows:
+        return None
+    organizations = frozenset(org for org, *_ in rows)
+    environments = frozenset(Environment.objects.across_organizations().filter(
+        organization__in=organizations).values_list("pk", flat=True))
+    others = Membership.objects.across_organizations().filter(user=user).exclude(
+        organization__in=organizations).exists()
+    return Restriction(
+        organizations=organizations, environments=environments,
+        agents=frozenset((env, agent) for *_, env, agent in rows if env is not None),
+        teams=frozenset(team for _, team, *_ in rows), others=others,
+        names=tuple(sorted({name for _, _, name, *_ in rows})))
+
+
 def resolve_tenant(user, slug: str, min_role: str = Role.VIEWER) -> Tenant:
     """The caller's membership in organisation `slug`, in one query: 404 when there is
     none (or no such organisation: we do not say which), 403 below `min_role`."""
     membership = None
     if getattr(user, "is_authenticated", False):
         membership = (Membership.objects.select_related("organization")
+                      .annotate(restricted=_restricted())
                       .filter(user=user, organization__slug=slug).first())
     _require_role(membership, min_role)
     return Tenant(organization=membership.organization, membership=membership)
@@ -167,6 +266,10 @@ def org_page(min_role: str = Role.VIEWER, methods: tuple[str, ...] = READ_METHOD
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             request.tenant = tenant = resolve_tenant(request.user, org_slug, min_role)
+            team_id = team_filter(request)
+            if team_id is not None:
+                request.tenant = tenant = Tenant(tenant.organization, tenant.membership,
+                                                 team_id)
             ctx = tenant.context
             with tenant_context.using(ctx), not_found_outside_the_tenant():
                 response = view(request, *args, org_slug=org_slug, **kwargs)

@@ -36,7 +36,7 @@ from rest_framework import exceptions, permissions, viewsets
 from portal.models import Membership, Role
 from portal.tenancy import context as tenant_context
 from portal.tenancy import registry as tenancy
-from portal.tenancy.access import organizations_for_user
+from portal.tenancy.access import organizations_for_user, restriction_for_user
 from portal.tenancy.context import TenantContext
 from portal.tenancy.protect import protected_names
 
@@ -148,7 +148,8 @@ class TenantScopedViewSet(viewsets.GenericViewSet):
         super().perform_authentication(request)
         organizations = organizations_for_user(request.user)
         self._tenant_token = tenant_context.enter(
-            TenantContext(organizations=organizations, door="api"))
+            TenantContext(organizations=organizations, door="api",
+                          teams=restriction_for_user(request.user)))
 
     def dispatch(self, request, *args, **kwargs):
         self._tenant_token = None

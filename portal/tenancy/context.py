@@ -11,9 +11,9 @@ one, even in process (`portal.tenancy.signals`).
 A context names its organisations as literal ids (a page: one; the admin: those the user
 administers) or as a queryset of them (the API: the caller's memberships, read as a subquery,
 never as an extra query), or `None` for every organisation (a superuser in the admin).
-`teams` is reserved for the restriction inside an organisation (a set of (environment id,
-agent id) pairs a member may read): the same context will carry it, and the same managers
-will apply it.
+`teams` is the restriction inside an organisation of a member given teams
+(`portal.tenancy.restriction.Restriction`: the (environment id, upstream agent id) pairs they
+may read): the same managers apply it (`portal.tenancy.query`).
 """
 from __future__ import annotations
 
@@ -40,8 +40,9 @@ class TenantContext:
     # The organisations' environment ids when the request already read them (no query):
     # mirrored rows are then filtered on literal ids, else on a subquery.
     known_environment_ids: Callable[[], list[int] | None] = field(default=_unknown)
-    # Reserved for teams: (environment id, agent id) pairs; None = the whole organisation.
-    teams: frozenset[tuple[int, int]] | None = None
+    # A member restricted to teams: what they may read; None = the whole organisation.
+    # (`portal.tenancy.restriction.Restriction`, not imported: that module reads this one.)
+    teams: object | None = None
     # Where it was set ("page", "api", "admin"): named in errors.
     door: str = "page"
 

@@ -17,6 +17,10 @@ indexes; a longer path (`subscription__organization`) goes through its first hop
 tokens through their users' memberships. Updates and deletes are scoped the same way by
 `TenantQuerySet` (Django swaps the query's class for them).
 
+A restricted member's context (`TenantContext.teams`) adds its own condition the same way,
+whatever door scoped the organisation (`portal.tenancy.restriction`); only
+`across_organizations()` skips it.
+
 `across_organizations()` marks a query declared on purpose: no context filter is added.
 """
 from __future__ import annotations
@@ -27,6 +31,7 @@ from django.db.models.sql import Query
 
 from portal.tenancy import context
 from portal.tenancy.reach import TenantRequired, reach
+from portal.tenancy.restriction import restriction_q
 
 __all__ = ["ACROSS", "RELATED", "TenantQuery", "closed", "context_filter"]
 
@@ -69,14 +74,30 @@ def _needs_filter(query: Query):
     return ctx
 
 
+def _needs_restriction(query: Query):
+    """The context's team restriction when `query` still needs it (`restriction`)."""
+    ctx = context.current()
+    if ctx is None or ctx.teams is None or getattr(query, "combinator", None):
+        return None
+    if getattr(query, "tenant_scope", None) is ACROSS or getattr(query, "team_scoped", False):
+        return None
+    return ctx.teams
+
+
 def closed(query: Query) -> Query:
-    """`query`, or a copy limited to the tenant context's organisations if it needs it."""
+    """`query`, or a copy limited to the tenant context's organisations (and a restricted
+    member's teams, `portal.tenancy.restriction`) if it needs it."""
     ctx = _needs_filter(query)
-    if ctx is None:
+    teams = _needs_restriction(query)
+    if ctx is None and teams is None:
         return query
     scoped = query.clone()
-    scoped.add_q(context_filter(query.model, ctx))
-    scoped.tenant_scope = ctx.organizations
+    if ctx is not None:
+        scoped.add_q(context_filter(query.model, ctx))
+        scoped.tenant_scope = ctx.organizations
+    if teams is not None:
+        scoped.add_q(restriction_q(query.model, teams))
+        scoped.team_scoped = True
     return scoped
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, date, datetime, time, timedelta
 
+from portal.tenancy.restriction import active as restriction_active
 from reports.alerts import metrics
 from reports.alerts.coverage import Mirrored
 from reports.alerts.hourly import AlertScope, hourly_figures
@@ -155,7 +156,13 @@ def _percent(rate: float | None) -> float | None:
 
 
 def scope_of(rule: AlertRule, env_ids: tuple[int, ...]) -> AlertScope:
-    return AlertScope(env_ids, (rule.agent_id,) if rule.agent_id else ())
+    if rule.agent_id:
+        return AlertScope(env_ids, (rule.agent_id,))
+    team = restriction_active()  # a team's rule is judged as its team (reports.alerts.teams)
+    if team is not None:
+        agents = tuple(sorted({agent for _, agent in team.agents}))
+        return AlertScope(env_ids, agents or ("(no agents)",))
+    return AlertScope(env_ids, ())
 
 
 def judge_live(rule: AlertRule, env_ids: tuple[int, ...], mirrored: Mirrored,

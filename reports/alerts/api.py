@@ -20,8 +20,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from portal.bounds import BoundedPrimaryKeyRelatedField, as_id
-from portal.models import Environment, Role
-from portal.tenancy.access import environments_for_user, membership_for
+from portal.models import Environment, Role, Team
+from portal.tenancy.access import environments_for_user, membership_for, organizations_for_user
 from portal.tenancy.api import TenantScopedViewSet
 from reports.alerts import preview
 from reports.alerts.models import AlertEvent, AlertRule, Condition
@@ -35,8 +35,20 @@ class EnvironmentIdsField(BoundedPrimaryKeyRelatedField):
         return environments_for_user(self.context["request"].user)
 
 
+class TeamIdField(BoundedPrimaryKeyRelatedField):
+    """Team ids of the caller's organisations (others are "does not exist")."""
+
+    def get_queryset(self):
+        return Team.objects.for_organizations(organizations_for_user(
+            self.context["request"].user))
+
+
 class AlertRuleSerializer(serializers.ModelSerializer):
     environments = EnvironmentIdsField(many=True)
+    team = TeamIdField(required=False, allow_null=True,
+                       help_text="A team: the rule watches its agents and notifies its leads.")
+    each_team = serializers.BooleanField(
+        required=False, help_text="true: one state per team of the organisation (fan-out).")
     emails = serializers.ListField(child=serializers.EmailField(), required=False,
                                    max_length=50)
     threshold = serializers.FloatField()
@@ -52,7 +64,8 @@ class AlertRuleSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = AlertRule
-        fields = ["id", "organization", "name", "environments", "agent_id", "metric", "window",
+        fields = ["id", "organization", "name", "environments", "agent_id", "team", "each_team",
+                  "metric", "window",
                   "condition", "threshold", "compare_to", "sensitivity", "anomaly_direction",
                   "min_calls", "severity", "emails",
                   "webhook_url", "webhook_hint", "new_webhook_secret", "webhook_format",
@@ -90,6 +103,19 @@ class AlertRuleSerializer(serializers.ModelSerializer):
         errors = rule_errors(threshold=attrs.get("threshold"), **merged)
         if errors:
             raise serializers.ValidationError(errors)
+        team = attrs.get("team", getattr(self.instance, "team", None))
+        each = attrs.get("each_team", getattr(self.instance, "each_team", False))
+        if team is not None and each:
+            raise serializers.ValidationError({"each_team": "A rule watches one team or each "
+                                                            "team, not both."})
+        envs = attrs.get("environments")
+        org = envs[0].organization_id if envs else getattr(self.instance, "organization_id",
+                                                            None)
+        if team is not None and team.organization_id != org:
+            raise serializers.ValidationError({"team": "A team of another organisation."})
+        if self.instance is not None and self.instance.parent_id is not None:
+            raise serializers.ValidationError(
+                "A team's share of a fan-out rule follows its parent; change the parent.")
         return attrs
 
     @transaction.atomic

@@ -31,6 +31,7 @@ from reports.alerts.models import (
     NotifyStatus,
     RuleState,
 )
+from reports.alerts.teams import as_team, keep_children, team_environment_ids
 from reports.alerts.windows import ROLLING, Span, comparison_span, window_span
 from reports.alerts.wording import judged_in_english
 
@@ -266,7 +267,7 @@ class Outcome:
 
 
 def rules_to_evaluate(environment_id: int | None = None, rule_id: int | None = None):
-    rules = _rules().filter(enabled=True).select_related("organization")
+    rules = _rules().filter(enabled=True).select_related("organization", "team")
     if environment_id is not None:
         rules = rules.filter(environments=environment_id)
     if rule_id is not None:
@@ -282,10 +283,15 @@ def evaluate_rules(now: datetime | None = None, *, environment_id: int | None = 
     now = now or timezone.now()
     ctx = Context(now)
     outcomes = []
+    for parent in _rules().filter(enabled=True, each_team=True):
+        keep_children(parent)  # a fan-out rule: one child per team, judged below
     for rule in rules_to_evaluate(environment_id, rule_id):
+        if rule.each_team:
+            continue  # its children are judged, each as its team
         env_ids = [e.pk for e in rule.environments.all()]
         try:
-            verdict = judge(rule, ctx, env_ids)
+            with as_team(rule) as restriction:
+                verdict = judge(rule, ctx, team_environment_ids(rule, env_ids, restriction))
         except Exception as exc:  # noqa: BLE001 - one broken rule must not stop the others
             log.exception("alert rule %s could not be evaluated", rule.pk)
             verdict = not_judged(f"error: {type(exc).__name__}")

@@ -123,6 +123,15 @@ class AlertRule(models.Model):
                                           verbose_name=_("environments"))
     # An upstream agent id; empty: every agent.
     agent_id = models.CharField(max_length=64, blank=True, default="", verbose_name=_("agent ID"))
+    # A team: the rule watches its agents and notifies its leads (docs/teams.md).
+    team = models.ForeignKey("portal.Team", null=True, blank=True, on_delete=models.CASCADE,
+                             related_name="alert_rules", verbose_name=_("team"))
+    # Fan-out: one state per team of the organisation, each notifying its leads.
+    each_team = models.BooleanField(default=False, verbose_name=_("each team"))
+    # A fan-out rule's child for one team (kept by the evaluator, never edited).
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE,
+                               related_name="team_rules", editable=False,
+                               verbose_name=_("parent rule"))
     metric = models.CharField(max_length=32, choices=Metric.choices, verbose_name=_("metric"))
     window = models.CharField(max_length=8, choices=Window.choices, default=Window.DAY,
                               verbose_name=_("window"))
@@ -248,10 +257,16 @@ class AlertRule(models.Model):
         return self.snoozed_until is not None and self.snoozed_until > now
 
     def recipient_emails(self) -> list[str]:
-        """Members' addresses (still members of the organisation), then extra addresses."""
+        """Members' addresses (still members of the organisation), the team's leads', then
+        extra addresses."""
         found = [u.email.lower() for u in
                  tenancy.scope(self.members.all(), self.organization_id)
                  .exclude(email="").order_by("email")]
+        if self.team_id is not None:  # a team's rule notifies the team's leads too
+            for lead in tenancy.scope(self.team.leads.all(), self.organization_id).exclude(
+                    email="").order_by("email"):
+                if lead.email.lower() not in found:
+                    found.append(lead.email.lower())
         for address in self.emails:
             if address.lower() not in found:
                 found.append(address.lower())

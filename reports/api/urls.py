@@ -8,6 +8,7 @@ from reports.alerts.api import AlertEventViewSet, AlertRuleViewSet
 from reports.api import views as api
 from reports.api.quality import QualityReportViewSet
 from reports.api.reports import ReportViewSet
+from reports.api.teams import TeamViewSet
 from reports.privacy.api import ErasureViewSet, SubjectExportViewSet
 from reports.talkover.views import TalkoverCompatViewSet
 
@@ -22,6 +23,7 @@ router.register("environments", api.EnvironmentViewSet, basename="environment")
 router.register("reports", ReportViewSet, basename="report")
 router.register("alert-rules", AlertRuleViewSet, basename="alert-rule")
 router.register("alert-events", AlertEventViewSet, basename="alert-event")
+router.register("teams", TeamViewSet, basename="team")
 router.register("privacy/erasures", ErasureViewSet, basename="privacy-erasure")
 
 # Before the router's routes, so no "reports/<pk>/" pattern could claim it.

@@ -158,7 +158,8 @@ def frame_key(request: HttpRequest, page: str) -> str:
     org, membership = request.tenant.organization, request.tenant.membership
     state = (FRAME_VERSION, page, get_language(), request.get_full_path(),
              timezone.localdate(timezone=org.tzinfo).isoformat(), membership.role,
-             frame_state(org, request.user, timezone.now()))
+             frame_state(org, request.user, timezone.now()),
+             getattr(request.tenant.restriction, "fingerprint", None))
     digest = hashlib.sha256(repr(state).encode()).hexdigest()[:32]
     return f"page-frame:v{FRAME_VERSION}:{page}:org{org.pk}:user{request.user.pk}:{digest}"
 

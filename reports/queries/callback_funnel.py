@@ -13,7 +13,9 @@ window reaches days not mirrored says so (`window_complete = False`: its unmatch
 may have a source we never read).
 
 Cost: four grouped queries over the link rows (one per callback, about 5 % of calls) and the
-per-day rows, plus coverage; never the calls table.
+per-day rows, plus coverage; never the calls table — but for a member restricted to teams,
+whose outbound side is counted from their teams' calls (`_team_outbound`), and for whom the
+vendor's daily stats (one environment's, every agent's) are not shown nor compared.
 """
 from __future__ import annotations
 
@@ -24,12 +26,15 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from django.db import connection
 from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import TruncDate
 
 from portal.models import Environment
+from portal.tenancy.restriction import active as restriction_active
 from reports.days import check_range
 from reports.queries.common import Interval, days_in, periods, rate, resolve_environments
 from sync.coverage import DayState, call_windows
-from sync.models import CallbackDay, CallbackFunnelDay, CallbackLink, CallbackSourceDay
+from sync.models import Call, CallbackDay, CallbackFunnelDay, CallbackLink, CallbackSourceDay
+from sync.models.core import ANSWERED_STATUSES
 
 COMPARED = ("received", "answered", "unmatched")
 
@@ -158,6 +163,17 @@ def _seconds_by_period(links: QuerySet, bounds: list[tuple[date, date]], interva
     return {k: percentiles(v) for k, v in per.items()}
 
 
+def _team_outbound(calls: QuerySet, start: date, end: date) -> dict[date, int]:
+    """A restricted member's outbound calls not answered per UTC day, counted from their
+    teams' calls (the stored `CallbackFunnelDay` counts every agent's; the context hides it):
+    the same rule as `sync.callback_links`, over a team's calls only."""
+    rows = calls.filter(direction="outbound", is_testing=False, started_at__gte=_utc(start),
+                        started_at__lt=_utc(end + timedelta(days=1))).exclude(
+        status__in=ANSWERED_STATUSES).annotate(day=TruncDate("started_at", tzinfo=UTC)
+                                               ).values_list("day").annotate(n=Count("id"))
+    return dict(rows.order_by())
+
+
 def callback_funnel(environments: Iterable[Environment] | QuerySet[Environment], start: date,
                     end: date, interval: str = Interval.DAY.value) -> CallbackFunnel:
     """The funnel of `environments` over the UTC days start..end, per `interval`."""
@@ -187,8 +203,11 @@ def callback_funnel(environments: Iterable[Environment] | QuerySet[Environment],
         source_day__gte=start, source_day__lte=end, is_testing=False, source_answered=False,
     ).values_list("source_day").annotate(n=Count("source_external_id", distinct=True))
         .order_by())
-    outbound = dict(of(CallbackFunnelDay).filter(day__gte=start, day__lte=end).values_list(
-        "day").annotate(n=Sum("outbound_unanswered")).order_by())
+    if restriction_active() is None:
+        outbound = dict(of(CallbackFunnelDay).filter(day__gte=start, day__lte=end).values_list(
+            "day").annotate(n=Sum("outbound_unanswered")).order_by())
+    else:
+        outbound = _team_outbound(of(Call), start, end)
     vendor: dict[date, list] = {}
     for day, received, answered, unmatched in of(CallbackDay).filter(
             day__gte=start, day__lte=end).values_list("day", "total_received", "answered",

@@ -3,16 +3,19 @@
 Talkover's stats are counts per day, so any range is the sum of its days. Days are the
 upstream's calendar days (as the days were requested), not the organisation's. A day with no
 `CallbackDay` row was never mirrored: it is listed in `missing_days`, never counted as zero.
+A member restricted to teams reads their agents' callbacks from the funnel's links instead
+(`_team_rows`): the vendor's stats are one environment's, every agent's.
 """
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
 from portal.models import Environment
+from portal.tenancy.restriction import active as restriction_active
 from reports.days import check_range
 from reports.queries.common import (
     Comparison,
@@ -24,8 +27,8 @@ from reports.queries.common import (
     rate,
     resolve_environments,
 )
-from sync.coverage import Coverage, callbacks_coverage
-from sync.models import CallbackDay, CallbackSourceDay
+from sync.coverage import Coverage, DayState, call_windows, callbacks_coverage
+from sync.models import CallbackDay, CallbackLink, CallbackSourceDay
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,10 +109,13 @@ def callbacks_summary(
     envs, _ = resolve_environments(environments)
     env_ids = [e.pk for e in envs]
     prev_start, prev_end = previous_period(start, end)
-    rows = list(CallbackDay.objects.filter(
-        environment_id__in=env_ids, day__gte=prev_start, day__lte=end
-    ).values_list("environment_id", "day", "fetched_at", "total_received", "answered",
-                  "unmatched"))
+    if restriction_active() is None:
+        rows = list(CallbackDay.objects.filter(
+            environment_id__in=env_ids, day__gte=prev_start, day__lte=end
+        ).values_list("environment_id", "day", "fetched_at", "total_received", "answered",
+                      "unmatched"))
+    else:
+        rows = _team_rows(envs, prev_start, end)
     both = callbacks_coverage(envs, prev_start, end, rows=(r[:3] for r in rows))
     coverage = both.clip(start, end)
     comparison = compare_spans(both, start, end)
@@ -161,6 +167,35 @@ def callbacks_summary(
         coverage=coverage,
         comparison=comparison,
     )
+
+
+def _team_rows(envs: list[Environment], start: date, end: date) -> list[tuple]:
+    """A member restricted to teams: the day rows `callbacks_summary` reads, from the funnel's
+    links (the vendor's `CallbackDay` counts every agent's callbacks; the context hides it).
+    A day counts as read when the environment's calls were (the links come from them), and
+    as partial while it ran, as the vendor's rows would."""
+    counts: dict[tuple[int, date], list[int]] = {}
+    for env_id, day, answered, source, n in CallbackLink.objects.filter(
+            environment_id__in=[e.pk for e in envs], callback_day__gte=start,
+            callback_day__lte=end, is_testing=False).values_list(
+            "environment_id", "callback_day", "callback_answered", "source_external_id"
+    ).annotate(n=Count("id")).order_by():
+        row = counts.setdefault((env_id, day), [0, 0, 0])
+        row[0] += n
+        row[1] += n if answered else 0
+        row[2] += 0 if source else n
+    windows = call_windows(envs)
+    rows = []
+    for env in envs:
+        for day in days_in(start, end):
+            first = datetime.combine(day, time.min, tzinfo=UTC)
+            ended = first + timedelta(days=1)
+            state = windows[env.pk].state(first, ended)
+            if state == DayState.MISSING:
+                continue
+            fetched = ended if state == DayState.COVERED else first
+            rows.append((env.pk, day, fetched, *counts.get((env.pk, day), (0, 0, 0))))
+    return rows
 
 
 def _source_rows(env_ids: list[int], start: date, end: date) -> list[SourceAgentRow]:

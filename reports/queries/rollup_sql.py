@@ -23,6 +23,7 @@ from functools import cache
 
 from django.db import connection
 
+from portal.tenancy.restriction import sql_condition
 from sync.models import AgentDayRollup, CallRollup
 from sync.models.core import (
     ANSWERED_STATUSES,
@@ -107,7 +108,9 @@ def _where(env_ids: Sequence[int], first: date, last: date, agent_ids: list[str]
     if not include_testing:
         clauses.append("is_testing = %s")
         params.append(False)
-    return " AND ".join(clauses), params
+    # A member restricted to teams: their agents' rows only (portal.tenancy.restriction).
+    teams, team_params = sql_condition()
+    return " AND ".join(clauses) + teams, params + team_params
 
 
 def _rows(sql: str, params: list) -> list[tuple]:

@@ -70,6 +70,9 @@ class Summary:
     scope: ReportScope | None = None
     # The callback funnel of the period (UTC days), None when not computed.
     funnel: CallbackFunnel | None = None
+    # The teams whose figures these are (a recipient restricted to teams, or a subscription
+    # naming one: `reports.summaries.recipients`); empty: the whole organisation.
+    team_names: list[str] = field(default_factory=list)
     _charts: dict[str, bytes] = field(default_factory=dict, repr=False)
 
     def calls_url(self, **narrow) -> str:

@@ -9,7 +9,7 @@ from django.core.validators import validate_email
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
-from portal.models import Organization
+from portal.models import Organization, Team
 from portal.pages.forms import choices_of
 from reports.languages import member_language
 from reports.models import ReportSubscription
@@ -52,7 +52,8 @@ class SubscriptionForm(forms.ModelForm):
         model = ReportSubscription
         fields = [
             "name", "cadence", "weekday", "hour", "timezone", "language", "all_environments",
-            "environments", "members", "addresses", "attach_csv", "skip_if_no_calls", "active",
+            "environments", "members", "addresses", "team", "attach_csv", "skip_if_no_calls",
+            "active",
         ]
         # The model's fields have no translated verbose names: the form names them.
         labels = {
@@ -62,6 +63,11 @@ class SubscriptionForm(forms.ModelForm):
             "attach_csv": _lazy("Attach a CSV"),
             "skip_if_no_calls": _lazy("Skip when there were no calls"),
             "active": _lazy("Active"),
+            "team": _lazy("Team scope of the addresses"),
+        }
+        help_texts = {
+            "team": _lazy("What the plain addresses receive: this team's figures, or (empty) "
+                          "the whole organisation's. Members always receive their own scope."),
         }
         widgets = {
             "environments": forms.CheckboxSelectMultiple,
@@ -72,6 +78,9 @@ class SubscriptionForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.organization = organization
         choices_of(self, organization)
+        self.fields["team"].queryset = Team.objects.for_organization(organization).order_by(
+            "name")
+        self.fields["team"].empty_label = _("Whole organisation")
         default = _("Organisation default (%(tz)s)") % {"tz": organization.timezone}
         self.fields["timezone"].choices = [("", default)] + [
             (name, name) for name in sorted(zoneinfo.available_timezones())

@@ -55,6 +55,10 @@ class ReportSubscription(models.Model):
     )
     # Plain addresses (people without an account), lower-cased, unique.
     addresses = models.JSONField(default=list, blank=True, verbose_name=_("addresses"))
+    # The team whose figures plain addresses get (none: the whole organisation); members get
+    # their own scope, as themselves (reports.summaries.recipients, docs/teams.md).
+    team = models.ForeignKey("portal.Team", null=True, blank=True, on_delete=models.PROTECT,
+                             related_name="+", verbose_name=_("team"))
     cadence = models.CharField(max_length=8, choices=Cadence.choices, default=Cadence.WEEKLY,
                                verbose_name=_("cadence"))
     weekday = models.PositiveSmallIntegerField(

@@ -18,6 +18,12 @@ from django.utils import timezone
 from reports.models import ReportDelivery
 from reports.summaries.figures import build_summary
 from reports.summaries.models import DeliveryStatus
+from reports.summaries.recipients import (
+    recipient_scopes,
+    scope_key,
+    summary_as,
+    team_restriction,
+)
 from reports.summaries.render import build_message
 from reports.summaries.schedule import Period
 
@@ -28,7 +34,8 @@ MAX_ATTEMPTS = 4
 BACKOFF_BASE = timedelta(minutes=5)
 SEND_ERRORS = (smtplib.SMTPException, OSError)
 
-PENDING, SENDING, SENT, FAILED, UNKNOWN = "pending", "sending", "sent", "failed", "unknown"
+PENDING, SENDING, SENT, FAILED, UNKNOWN, SKIPPED = (
+    "pending", "sending", "sent", "failed", "unknown", "skipped")
 
 
 def backoff(attempt: int) -> timedelta:
@@ -73,25 +80,43 @@ def deliver(
         _finish(delivery, DeliveryStatus.SKIPPED, "No environments selected.")
         return delivery.status
     summaries = {} if summaries is None else summaries
-    key = (sub.organization_id, tuple(e.pk for e in envs), period)
-    try:
+    scopes = recipient_scopes(sub)
+    named = team_restriction(sub.team) if sub.team_id else None
+
+    def summary_for(restriction):
+        """The summary `restriction` may read, built once per scope in this pass."""
+        key = (sub.organization_id, tuple(e.pk for e in envs), period, scope_key(restriction))
         if key not in summaries:
-            summaries[key] = build_summary(sub.organization, envs, period, now)
-        summary = summaries[key]
+            summaries[key] = summary_as(restriction, sub.organization, envs, period, now,
+                                        build=build_summary)
+        return summaries[key]
+
+    try:
+        summary = summary_for(named)
     except Exception as exc:  # one broken summary must not stop the others; retried later
         log.exception("summary %s could not be built", delivery.pk)
         for state in delivery.recipients.values():
             if state["status"] == PENDING:
                 state.update(status=FAILED, error=f"Could not build the summary: {exc}"[:500])
         return _conclude(delivery, now)
-    if sub.skip_if_no_calls and not delivery.is_test and summary.calls.totals.total == 0:
+    if sub.skip_if_no_calls and not delivery.is_test and (
+            summary is None or summary.calls.totals.total == 0):
         _finish(delivery, DeliveryStatus.SKIPPED, "No calls in the period.")
         return delivery.status
-    _send_all(delivery, summary)
+    def recipient_summary(email: str):
+        """As the recipient; a test send's own addressee (an admin sending it to themselves)
+        gets the subscription's named scope, as a plain address; a recipient no longer the
+        subscription's (a member removed since the claim) gets nothing."""
+        if email in scopes:
+            return summary_for(scopes[email])
+        return summary_for(named) if delivery.is_test else None
+
+    _send_all(delivery, recipient_summary)
     return _conclude(delivery, now)
 
 
-def _send_all(delivery: ReportDelivery, summary) -> None:
+def _send_all(delivery: ReportDelivery, summary_for) -> None:
+    """Each recipient their own summary (`reports.summaries.recipients`), rendered as them."""
     sub = delivery.subscription
     connection = get_connection(fail_silently=False)
     try:
@@ -99,6 +124,11 @@ def _send_all(delivery: ReportDelivery, summary) -> None:
             if state["status"] not in (PENDING, FAILED):
                 continue
             try:
+                summary = summary_for(email)
+                if summary is None:  # no longer a recipient, or nothing they may read
+                    state.update(status=SKIPPED, error="Nothing this recipient may read.")
+                    _save(delivery, "recipients")
+                    continue
                 message = build_message(sub, summary, email, is_test=delivery.is_test)
             except Exception as exc:  # a template bug: record it, retry later, go on
                 log.exception("summary %s could not be rendered", delivery.pk)

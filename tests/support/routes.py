@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import RegexPattern
 
-from portal.models import ApiToken, Invitation, Membership
+from portal.models import ApiToken, Invitation, Membership, Team
 from reports.models import ReportSubscription
 from sync.models import Agent, Call
 from tests.support.admin_world import World
@@ -56,7 +56,7 @@ def _admin_object(world, route: str, side: int = 0):
 
 # Path parameters that name an object (the ids the walk swaps for another organisation's).
 ID_PARAMS = {"env_id", "environment_pk", "environment_id", "call_id", "member_id", "token_id",
-             "invitation_id", "agent_id", "pk", "object_id"}
+             "invitation_id", "agent_id", "pk", "object_id", "team_id"}
 
 
 def params_of(route: Route) -> list[str]:
@@ -71,6 +71,8 @@ def _pk_sample(name: str, route: Route, a: dict) -> object:
         return a.get("saved_view", a["env"])
     if name.startswith("alerts-") or name == "alert-rule-detail":
         return a.get("rule", a["env"])
+    if name.startswith("team-"):
+        return a.get("team", a["env"])
     if name == "alert-event-detail":
         return a.get("event", a["env"])
     if name == "call-detail" and route.path.startswith("api/"):
@@ -88,7 +90,8 @@ def sample_values(world, route: Route, side: int = 0, slug: str | None = None
         "org_slug": slug or ("org-a", "org-b")[side], "env_id": a["env"],
         "environment_pk": a["env"], "environment_id": a["env"], "call_id": a["call"],
         "member_id": a["member"], "token_id": a["token"], "invitation_id": a["invitation"],
-        "agent_id": a["agent_ext"], "uidb64": "MQ", "token": "forged-token", "format": "json",
+        "agent_id": a["agent_ext"], "team_id": a.get("team", "1"),
+        "uidb64": "MQ", "token": "forged-token", "format": "json",
         "app_label": "portal", "content_type_id": "1", "url": "x",
     }
     values = {}
@@ -126,17 +129,18 @@ def _side(world: World, side: int, user: str, email: str) -> tuple[dict, list[st
     invitation = Invitation.objects.create(organization=org, email=email)
     sub = pair[ReportSubscription]
     sub.members.add(world.users[user])
+    team = Team.objects.create(organization=org, name=f"Team {org.slug}")
     sample = {
         "env": pair[Call].environment_id, "call": pair[Call].pk,
         "member": Membership.objects.get(user=world.users[("bob", "carol")[side]]).pk,
         "token": pair[ApiToken].pk, "invitation": invitation.pk,
         "agent_ext": pair[Agent].external_id, "subscription": sub.pk,
         "saved_view": pair[SavedView].pk, "rule": pair[AlertRule].pk,
-        "event": pair[AlertEvent].pk,
+        "event": pair[AlertEvent].pk, "team": team.pk,
     }
     markers = [org.name, pair[Call].environment.name, pair[Agent].name, pair[Call].sid,
                sub.name, f"{user}@example.com", email, pair[SavedView].name,
-               pair[AlertRule].name]
+               pair[AlertRule].name, team.name]
     return sample, markers
 
 

@@ -1,4 +1,4 @@
-"""addmember SLUG USERNAME --role ROLE [--email E] [--password-stdin]"""
+"""addmember SLUG USERNAME --role ROLE [--team NAME …] [--email E] [--password-stdin]"""
 from __future__ import annotations
 
 import sys
@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from portal import audit
-from portal.models import Membership, Organization, Role
+from portal.models import RESTRICTABLE_ROLES, Membership, Organization, Role, Team
 
 
 class Command(BaseCommand):
@@ -19,6 +19,10 @@ class Command(BaseCommand):
         parser.add_argument("username", help="The user (created when new).")
         parser.add_argument("--role", required=True, choices=Role.values,
                             help="The member's role in the organisation.")
+        parser.add_argument(
+            "--team", action="append", default=[], metavar="NAME",
+            help="Restrict the member to this team's agents (repeatable; analyst or viewer). "
+                 "Without --team the member sees the whole organisation.")
         parser.add_argument("--email", default="", help="The user's email address (a new user).")
         parser.add_argument(
             "--password-stdin", action="store_true",
@@ -30,6 +34,15 @@ class Command(BaseCommand):
         org = Organization.objects.filter(slug=slug).first()
         if org is None:
             raise CommandError(f"No organisation with slug {slug!r}.")
+        team_names = options.get("team") or []
+        if team_names and role not in RESTRICTABLE_ROLES:
+            raise CommandError("Only an analyst or a viewer can be restricted to teams "
+                               "(owners and admins run the whole organisation).")
+        teams = list(Team.objects.for_organization(org).filter(name__in=team_names))
+        missing = sorted(set(team_names) - {t.name for t in teams})
+        if missing:
+            raise CommandError(f"No team named {', '.join(missing)} in {org.slug} "
+                               "(manage.py addteam creates one).")
         password = sys.stdin.readline().rstrip("\n") if options["password_stdin"] else None
         if options["password_stdin"] and not password:
             raise CommandError("--password-stdin was given but standard input was empty.")
@@ -45,9 +58,14 @@ class Command(BaseCommand):
         membership, new = Membership.objects.update_or_create(
             user=user, organization=org, defaults={"role": role}
         )
+        # The member's teams are what this command says: none given, the whole organisation.
+        membership.teams.set(teams)
         audit.record(
             "member.added" if new else "member.role_changed",
             organization=org, target=membership, username=username, role=role,
+            teams=sorted(t.name for t in teams),
         )
         verb = "Added" if new else "Updated"
-        self.stdout.write(f"{verb} {username} in {org.slug} as {role}.")
+        scope = (f", restricted to {', '.join(sorted(t.name for t in teams))}" if teams
+                 else "")
+        self.stdout.write(f"{verb} {username} in {org.slug} as {role}{scope}.")

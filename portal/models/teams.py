@@ -1,0 +1,65 @@
+"""Teams: a set of agents across one organisation's environments, with leads.
+
+A member given teams (`Membership.teams`) is *restricted*: inside a request the tenant
+context carries their teams' (environment, upstream agent id) pairs and every tenant model's
+manager narrows to them (`portal.tenancy.restriction`). A member without teams sees the whole
+organisation. Agents are named by their upstream id, as the Talkover-compatible API shows it,
+so a team may name an agent the mirror has not read yet and rollups (keyed by that id) need no
+join.
+"""
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from portal.models.environments import Environment
+from portal.models.tenants import Organization, Role
+from portal.tenancy.registry import TenantManager
+
+# Roles that may be restricted to teams: owners and admins run the whole organisation.
+RESTRICTABLE_ROLES = (Role.ANALYST, Role.VIEWER)
+
+
+class Team(models.Model):
+    """A named set of agents of one organisation, and the members who lead it."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE,
+                                     related_name="teams", verbose_name=_("organization"))
+    name = models.CharField(max_length=100, verbose_name=_("name"))
+    leads = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True,
+                                   related_name="led_teams", verbose_name=_("leads"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+
+    objects = TenantManager()
+
+    class Meta:
+        verbose_name = _("team")
+        verbose_name_plural = _("teams")
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["organization", "name"],
+                                               name="team_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TeamAgent(models.Model):
+    """One agent of a team: an environment of the team's organisation and an upstream id."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="agents",
+                             verbose_name=_("team"))
+    environment = models.ForeignKey(Environment, on_delete=models.CASCADE,
+                                    related_name="team_agents", verbose_name=_("environment"))
+    agent_external_id = models.CharField(max_length=255, verbose_name=_("agent ID"))
+
+    objects = TenantManager()
+
+    class Meta:
+        verbose_name = _("team agent")
+        verbose_name_plural = _("team agents")
+        constraints = [models.UniqueConstraint(
+            fields=["team", "environment", "agent_external_id"], name="teamagent_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.environment_id}:{self.agent_external_id}"
