@@ -27,6 +27,7 @@ import json
 import os
 import resource
 import socket
+import statistics
 import subprocess
 import sys
 import threading
@@ -137,7 +138,7 @@ def phase_sync(base_url: str, first: date, last: date) -> dict:
 
     from portal.models import Environment, Organization
     from sync.engine import sync_environment
-    from sync.models import Call
+    from sync.models import Call, CallbackLink
 
     org = Organization.objects.create(slug="bench", name="Bench", timezone="America/Sao_Paulo")
     env = Environment(organization=org, name="bench", base_url=base_url,
@@ -158,6 +159,7 @@ def phase_sync(base_url: str, first: date, last: date) -> dict:
         raise SystemExit(f"sync failed: {[r.error for r in outcome.runs]}")
     return {"calls": Call.objects.filter(environment=env).count(), "seconds": seconds,
             "requests": sum(r.requests for r in outcome.runs), "created": calls_run.created,
+            "links": CallbackLink.objects.filter(environment=env).count(),
             "rss_mb": peak_rss_mb(), "start_mb": started_mb, "cpu": cpu, "db_cpu": db_cpu}
 
 
@@ -194,11 +196,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def child(phase: str, base_url: str, first: date, last: date) -> dict:
+def child(phase: str, base_url: str, first: date, last: date, links: bool = True) -> dict:
+    """One phase in a child process; `links` False: the sync keeps no callback links
+    (SYNC_CALLBACK_LINKS=false, for --link-cost)."""
+    env = {**os.environ, "SYNC_CALLBACK_LINKS": "true" if links else "false"}
     out = subprocess.run(
         [sys.executable, __file__, "--phase", phase, "--base-url", base_url,
          "--first", first.isoformat(), "--last", last.isoformat()],
-        capture_output=True, text=True, cwd=ROOT)
+        capture_output=True, text=True, cwd=ROOT, env=env)
     if out.returncode:
         raise SystemExit(f"phase {phase} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -228,12 +233,34 @@ def dlt_child(python: Path, base_url: str, first: date, last: date, db: str) -> 
             conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
 
 
+def print_link_cost(pairs: list[tuple[dict, dict]]) -> None:
+    """The back-fill with and without the callback links, pair by pair (sync process CPU,
+    database CPU, both, wall time), and the link's cost on the medians of the total CPU."""
+    print(f"{'link cost':<22}{'links':>7}{'links/call':>11}{'seconds':>9}{'CPU s':>8}"
+          f"{'db CPU s':>10}{'total CPU':>11}")
+    totals: dict[bool, list[float]] = {True: [], False: []}
+    for with_links, without in pairs:
+        for on, r in ((False, without), (True, with_links)):
+            total = r["cpu"] + r["db_cpu"]
+            totals[on].append(total)
+            print(f"{'  with links' if on else '  without links':<22}{r['links']:>7}"
+                  f"{r['links'] / r['calls']:>11.3f}{r['seconds']:>9.1f}{r['cpu']:>8.1f}"
+                  f"{r['db_cpu']:>10.1f}{total:>11.1f}")
+    on, off = statistics.median(totals[True]), statistics.median(totals[False])
+    print(f"link cost (median total CPU): {on:.1f} s / {off:.1f} s = "
+          f"{(on / off - 1) * 100:+.1f} % (target <= +10 %)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--calls", type=int, default=200_000, help="about this many calls")
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--dlt-python", type=Path, help="a Python with dlt installed "
                         f"(default {DEFAULT_DLT_PYTHON} when it exists); 'none' skips dlt")
+    parser.add_argument("--link-cost", type=int, default=0, metavar="PAIRS",
+                        help="also back-fill PAIRS more times with and without the callback "
+                        "funnel's links (each into the flushed database) and print what the "
+                        "link costs (issue 38: at most 10 %%)")
     parser.add_argument("--phase", choices=["fetch", "sync", "ceiling"], help=argparse.SUPPRESS)
     parser.add_argument("--base-url", help=argparse.SUPPRESS)
     parser.add_argument("--first", type=date.fromisoformat, help=argparse.SUPPRESS)
@@ -271,6 +298,12 @@ def main() -> None:
         floor = child("fetch", base_url, first, last)
         synced = child("sync", base_url, first, last)
         dlt = dlt_child(dlt_python, base_url, first, last, db) if dlt_python else None
+        pairs = []
+        for _ in range(args.link_cost):
+            benchkit.fresh_database()
+            without = child("sync", base_url, first, last, links=False)
+            benchkit.fresh_database()
+            pairs.append((child("sync", base_url, first, last), without))
     finally:
         sim.terminate()
         sim.wait(30)
@@ -293,6 +326,8 @@ def main() -> None:
     print(f"days {args.days}, {per_day} calls/day asked, database {db.rsplit('/', 1)[-1]}, "
           f"load average {os.getloadavg()[0]:.1f}; 'above start': peak RSS less the RSS "
           f"once imported, before the work")
+    if pairs:
+        print_link_cost(pairs)
     if dlt is not None:
         print(f"sync/dlt: time {synced['seconds'] / dlt['seconds']:.2f}, peak RSS "
               f"{synced['rss_mb'] / dlt['rss_mb']:.2f}, RSS above start "
