@@ -477,7 +477,9 @@ def _link(environment: Environment, t: dict[str, Any],
 
 def refresh_outbound_days(environment: Environment, days: Sequence[date]) -> None:
     """Recompute the non-test outbound calls not answered of these UTC days (replace, never
-    increment); only for environments with callback agents (the funnel's only users). The
+    increment); only for environments with callback agents (the funnel's only users). A new
+    day's link figures start at zero: a day with links to count has its row already (the
+    link table's triggers made it, sync 0019_h38b). The
     rollups pass the UTC days their local days overlap (`sync.rollups.utc_days_overlapping`)."""
     if not days or not enabled() or not _of(Agent, environment).filter(
             is_callback=True).exists():
@@ -485,12 +487,15 @@ def refresh_outbound_days(environment: Environment, days: Sequence[date]) -> Non
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(f"""
-                INSERT INTO sync_callbackfunnelday (environment_id, day, outbound_unanswered)
+                INSERT INTO sync_callbackfunnelday (environment_id, day, outbound_unanswered,
+                    callbacks_received, callbacks_answered, callbacks_by_source,
+                    seconds_to_callback, called_back)
                 SELECT %(env)s, d, (SELECT count(*) FROM {_CALL} c
                     WHERE c.environment_id = %(env)s AND c.direction = 'outbound'
                       AND c.started_at >= d::timestamp AT TIME ZONE 'UTC'
                       AND c.started_at < (d + 1)::timestamp AT TIME ZONE 'UTC'
-                      AND NOT c.is_testing AND c.status NOT IN {_ANSWERED_SQL})
+                      AND NOT c.is_testing AND c.status NOT IN {_ANSWERED_SQL}),
+                    0, 0, '{{}}'::jsonb, '[]'::jsonb, 0
                 FROM unnest(%(days)s::date[]) AS d
                 ON CONFLICT (environment_id, day) DO UPDATE
                 SET outbound_unanswered = EXCLUDED.outbound_unanswered""",
