@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.db import connection
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet
 
 from portal.models import Environment
 from reports.days import check_range
@@ -131,15 +131,17 @@ def percentiles(values: list[int]) -> tuple[float | None, float | None]:
 
 @dataclasses.dataclass
 class LinkDays:
-    """The link side of the funnel per UTC day, over the environments: by the callback's day
-    `received`, `answered`, `by_source` (source agent id → matched callbacks) and `seconds`
-    (the matched callbacks' seconds to callback); by the outbound call's day `called_back`."""
+    """The funnel per UTC day, over the environments: by the callback's day `received`,
+    `answered`, `by_source` (source agent id → matched callbacks) and `seconds` (the matched
+    callbacks' seconds to callback); by the outbound call's day `called_back`, and
+    `outbound_unanswered` (always from the kept rows: the rollups refresh it)."""
 
     received: dict[date, int] = dataclasses.field(default_factory=dict)
     answered: dict[date, int] = dataclasses.field(default_factory=dict)
     by_source: dict[date, dict[str, int]] = dataclasses.field(default_factory=dict)
     seconds: dict[date, list[int]] = dataclasses.field(default_factory=dict)
     called_back: dict[date, int] = dataclasses.field(default_factory=dict)
+    outbound_unanswered: dict[date, int] = dataclasses.field(default_factory=dict)
 
     def add(self, field: str, day: date, n: int) -> None:
         if n:
@@ -151,7 +153,8 @@ class LinkDays:
         return LinkDays(
             dict(self.received), dict(self.answered),
             {d: dict(by) for d, by in self.by_source.items() if by},
-            {d: sorted(v) for d, v in self.seconds.items() if v}, dict(self.called_back))
+            {d: sorted(v) for d, v in self.seconds.items() if v}, dict(self.called_back),
+            dict(self.outbound_unanswered))
 
 
 def link_days(organization_id: int, environment_ids: list[int], start: date, end: date, *,
@@ -162,12 +165,17 @@ def link_days(organization_id: int, environment_ids: list[int], start: date, end
     if raw is None:
         raw = connection.vendor != "postgresql"
     out = LinkDays()
-    if not raw:
-        rows = CallbackFunnelDay.objects.for_organization(organization_id).filter(
-            environment_id__in=environment_ids, day__gte=start, day__lte=end).values_list(
-            "day", "callbacks_received", "callbacks_answered", "callbacks_by_source",
-            "seconds_to_callback", "called_back")
-        for day, received, answered, by_source, seconds, called_back in rows:
+    days = CallbackFunnelDay.objects.for_organization(organization_id).filter(
+        environment_id__in=environment_ids, day__gte=start, day__lte=end)
+    if raw:
+        for day, n in days.values_list("day", "outbound_unanswered"):
+            out.add("outbound_unanswered", day, n)
+    else:
+        rows = days.values_list(
+            "day", "outbound_unanswered", "callbacks_received", "callbacks_answered",
+            "callbacks_by_source", "seconds_to_callback", "called_back")
+        for day, outbound, received, answered, by_source, seconds, called_back in rows:
+            out.add("outbound_unanswered", day, outbound)
             out.add("received", day, received)
             out.add("answered", day, answered)
             out.add("called_back", day, called_back)
@@ -236,9 +244,7 @@ def callback_funnel(environments: Iterable[Environment] | QuerySet[Environment],
         per_day[day] = {"received": kept.received.get(day, 0),
                         "answered": kept.answered.get(day, 0),
                         "matched": sum(by.values()), "by": by}
-    called_back = kept.called_back
-    outbound = dict(of(CallbackFunnelDay).filter(day__gte=start, day__lte=end).values_list(
-        "day").annotate(n=Sum("outbound_unanswered")).order_by())
+    called_back, outbound = kept.called_back, kept.outbound_unanswered
     vendor: dict[date, list] = {}
     for day, received, answered, unmatched in of(CallbackDay).filter(
             day__gte=start, day__lte=end).values_list("day", "total_received", "answered",
@@ -256,12 +262,14 @@ def callback_funnel(environments: Iterable[Environment] | QuerySet[Environment],
             differences[day] = _compare(day, per_day.get(day), vendor[day])
     bounds = periods(start, end, interval)
     seconds = _seconds_by_period(kept.seconds, [*bounds])
+    # Each day's match window mirrored whole, once (a period asks it of each of its days).
+    window_whole = {d: all(mirrored[d - timedelta(days=k)] for k in range(window + 1))
+                    for d in days_in(start, end)}
 
     def period(first: date, last: date, key) -> FunnelPeriod:
         days = days_in(first, last)
         complete = all(mirrored[d] for d in days)
-        window_ok = all(mirrored[d - timedelta(days=k)] for d in days
-                        for k in range(window + 1))
+        window_ok = all(window_whole[d] for d in days)
         sums = {"received": 0, "answered": 0, "matched": 0}
         by: dict[str, int] = defaultdict(int)
         for d in days:
