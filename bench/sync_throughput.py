@@ -287,11 +287,16 @@ def print_link_cost(pairs: list[tuple[dict, dict]]) -> None:
     print(f"link cost (median total CPU): {on:.1f} s / {off:.1f} s = "
           f"{(on / off - 1) * 100:+.1f} % (target <= +10 %)")
     for with_links, _without in pairs:
-        own = with_links["link_cpu"] + with_links["link_db_cpu"]
-        rest = with_links["cpu"] + with_links["db_cpu"] - own
-        print(f"  attributed to the link in a back-fill with it: {with_links['link_cpu']:.2f} s "
-              f"sync + {with_links['link_db_cpu']:.2f} s db = {own:.2f} s, "
-              f"{own / rest * 100:+.1f} % of the rest's {rest:.1f} s")
+        print_link_share(with_links)
+
+
+def print_link_share(r: dict) -> None:
+    """The CPU attributed to the link inside one back-fill (`LinkShare`), against the rest."""
+    own = r["link_cpu"] + r["link_db_cpu"]
+    rest = r["cpu"] + r["db_cpu"] - own
+    print(f"  attributed to the link in a back-fill with it: {r['link_cpu']:.2f} s sync + "
+          f"{r['link_db_cpu']:.2f} s db = {own:.2f} s, {own / rest * 100:+.1f} % of the "
+          f"rest's {rest:.1f} s")
 
 
 def main() -> None:
@@ -369,6 +374,8 @@ def main() -> None:
     print(f"days {args.days}, {per_day} calls/day asked, database {db.rsplit('/', 1)[-1]}, "
           f"load average {os.getloadavg()[0]:.1f}; 'above start': peak RSS less the RSS "
           f"once imported, before the work")
+    print("the link in the sync above:")
+    print_link_share(synced)
     if pairs:
         print_link_cost(pairs)
     if dlt is not None:
