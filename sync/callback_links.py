@@ -31,8 +31,12 @@ deletes the links of rows that are no longer callbacks. A late outbound call the
 relinks the callbacks after it, and a late status moves the funnel's answered figures. A
 change of an environment's callback agents or match window relinks the environment whole
 (`relink_environment`, one statement). PostgreSQL runs it in SQL over two partial indexes
-on the numbers' digits (migration sync 0018_h38); SQLite applies the same rule in Python
-over one query's candidates (the demo's scale).
+on the numbers' digits (migration sync 0018_h38), reading the written rows from the staging
+table the write merged from (sending each row's values again cost more Python than the
+statement's database time), and reads old links only for calls that existed before (a call
+just created is nobody's source); SQLite applies the same rule in Python over one query's
+candidates (the demo's scale). Every statement that writes links also recounts the funnel's
+days it touched (`CallbackFunnelDay`, by the link table's triggers: sync.models.callbacks).
 """
 from __future__ import annotations
 
