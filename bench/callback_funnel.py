@@ -5,7 +5,9 @@ socket) with the real sync — so the links are the sync's own — then times, o
 `--report-days` days, the funnel (`reports.queries.callback_funnel.callback_funnel`) and the
 calls summary with coverage (`reports.scope.calls_report`), each cold (report cache cleared
 before every run), `--runs` runs each, and prints one table. Target: funnel p95 ≤ 2 × the
-calls report's.
+calls report's. The funnel reads the per-day rows the link table's triggers keep; it is also
+timed counting the links themselves (SQLite's way, and the way before those rows), and the
+two are checked to give the same funnel.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/sb_funnel_bench \\
         python bench/callback_funnel.py [--calls-per-day 11000] [--days 90] [--runs 100]
@@ -27,7 +29,8 @@ benchkit.setup_django()
 from django.core.cache import cache  # noqa: E402
 
 from portal.models import Environment, Organization  # noqa: E402
-from reports.queries.callback_funnel import callback_funnel  # noqa: E402
+from reports.queries import callback_funnel as funnel_module  # noqa: E402
+from reports.queries.callback_funnel import callback_funnel, link_days  # noqa: E402
 from reports.scope import build_scope, calls_report  # noqa: E402
 from sync.engine import sync_environment  # noqa: E402
 from sync.models import Call, CallbackLink  # noqa: E402
@@ -87,11 +90,25 @@ def main() -> None:
     calls = timed(lambda: calls_report(scope), args.runs)
     funnel = timed(lambda: callback_funnel([env], first, last), args.runs)
     answer = callback_funnel([env], first, last)
+    # The same funnel counting the links themselves (as SQLite does, and as it did before
+    # the kept per-day rows): the reference, and the kept rows' recount.
+    kept = link_days(env.organization_id, [env.pk], first, last)
+    recount = link_days(env.organization_id, [env.pk], first, last, raw=True)
+    real = funnel_module.link_days
+    funnel_module.link_days = lambda *a, **k: real(*a, **{**k, "raw": True})
+    try:
+        raw = timed(lambda: callback_funnel([env], first, last), args.runs)
+        same = callback_funnel([env], first, last) == answer
+    finally:
+        funnel_module.link_days = real
     print(f"{Call.objects.filter(environment=env).count():,} calls, {args.report_days} days, "
           f"{answer.totals.received:,} callbacks, {len(answer.differing_days)} days differing "
           f"from the vendor")
     print(f"{'report (cold)':<22}{'p50 ms':>10}{'p95 ms':>10}{'mean ms':>10}")
-    for name, values in (("calls summary", calls), ("callback funnel", funnel)):
+    print(f"kept days equal a recount of the links: {kept.normalised() == recount.normalised()}"
+          f"; the funnel from either is the same: {same}")
+    for name, values in (("calls summary", calls), ("callback funnel", funnel),
+                         ("funnel counting links", raw)):
         print(f"{name:<22}{p(values, 0.5):>10.1f}{p(values, 0.95):>10.1f}"
               f"{statistics.mean(values):>10.1f}")
     print(f"funnel / calls at p95: {p(funnel, 0.95) / p(calls, 0.95):.2f} (target ≤ 2)")

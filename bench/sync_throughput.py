@@ -27,6 +27,7 @@ import json
 import os
 import resource
 import socket
+import statistics
 import subprocess
 import sys
 import threading
@@ -131,13 +132,48 @@ def phase_fetch(base_url: str, first: date, last: date) -> dict:
             "rss_mb": peak_rss_mb(), "start_mb": started_mb, "cpu": cpu_seconds() - cpu}
 
 
+class LinkShare:
+    """The CPU the callback link's own work takes inside a back-fill, attributed where it
+    runs: every call of `relink_written` (the relink statement, its old-links read and the
+    link table's triggers) and `refresh_outbound_days` is wrapped, and its thread's CPU and
+    its database backend's CPU (/proc, clock ticks) are summed. Pairs of whole back-fills
+    (--link-cost) tell the same on a quiet machine; on a loaded one their noise is larger
+    than the link, this is not."""
+
+    def __init__(self) -> None:
+        from sync import callback_links, rollups, upsert
+
+        self.python = self.db = 0.0
+        self.calls = 0
+        upsert.relink_written = self.wrap(upsert.relink_written)
+        rollups.refresh_outbound_days = self.wrap(rollups.refresh_outbound_days)
+        callback_links.refresh_outbound_days = self.wrap(callback_links.refresh_outbound_days)
+
+    def wrap(self, fn):
+        from django.db import connection
+
+        def measured(*args, **kwargs):
+            connection.ensure_connection()
+            backend = connection.connection.info.backend_pid
+            py, db = time.thread_time(), cpu_seconds(backend)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.python += time.thread_time() - py
+                self.db += cpu_seconds(backend) - db
+                self.calls += 1
+
+        return measured
+
+
 def phase_sync(base_url: str, first: date, last: date) -> dict:
     setup_django()
+    from django.conf import settings
     from django.db import connection
 
     from portal.models import Environment, Organization
     from sync.engine import sync_environment
-    from sync.models import Call
+    from sync.models import Call, CallbackLink
 
     org = Organization.objects.create(slug="bench", name="Bench", timezone="America/Sao_Paulo")
     env = Environment(organization=org, name="bench", base_url=base_url,
@@ -146,6 +182,7 @@ def phase_sync(base_url: str, first: date, last: date) -> dict:
     env.save()
     now = datetime.combine(last, datetime.max.time(), UTC).replace(microsecond=0)
     connection.ensure_connection()
+    share = LinkShare() if settings.SYNC_CALLBACK_LINKS else None
     started_mb = current_rss_mb()
     backends = BackendCpu(os.environ["DATABASE_URL"])
     cpu = cpu_seconds()
@@ -158,6 +195,8 @@ def phase_sync(base_url: str, first: date, last: date) -> dict:
         raise SystemExit(f"sync failed: {[r.error for r in outcome.runs]}")
     return {"calls": Call.objects.filter(environment=env).count(), "seconds": seconds,
             "requests": sum(r.requests for r in outcome.runs), "created": calls_run.created,
+            "links": CallbackLink.objects.filter(environment=env).count(),
+            "link_cpu": share.python if share else 0.0, "link_db_cpu": share.db if share else 0.0,
             "rss_mb": peak_rss_mb(), "start_mb": started_mb, "cpu": cpu, "db_cpu": db_cpu}
 
 
@@ -194,11 +233,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def child(phase: str, base_url: str, first: date, last: date) -> dict:
+def child(phase: str, base_url: str, first: date, last: date, links: bool = True) -> dict:
+    """One phase in a child process; `links` False: the sync keeps no callback links
+    (SYNC_CALLBACK_LINKS=false, for --link-cost)."""
+    env = {**os.environ, "SYNC_CALLBACK_LINKS": "true" if links else "false"}
     out = subprocess.run(
         [sys.executable, __file__, "--phase", phase, "--base-url", base_url,
          "--first", first.isoformat(), "--last", last.isoformat()],
-        capture_output=True, text=True, cwd=ROOT)
+        capture_output=True, text=True, cwd=ROOT, env=env)
     if out.returncode:
         raise SystemExit(f"phase {phase} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -228,12 +270,45 @@ def dlt_child(python: Path, base_url: str, first: date, last: date, db: str) -> 
             conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
 
 
+def print_link_cost(pairs: list[tuple[dict, dict]]) -> None:
+    """The back-fill with and without the callback links, pair by pair (sync process CPU,
+    database CPU, both, wall time), and the link's cost on the medians of the total CPU."""
+    print(f"{'link cost':<22}{'links':>7}{'links/call':>11}{'seconds':>9}{'CPU s':>8}"
+          f"{'db CPU s':>10}{'total CPU':>11}")
+    totals: dict[bool, list[float]] = {True: [], False: []}
+    for with_links, without in pairs:
+        for on, r in ((False, without), (True, with_links)):
+            total = r["cpu"] + r["db_cpu"]
+            totals[on].append(total)
+            print(f"{'  with links' if on else '  without links':<22}{r['links']:>7}"
+                  f"{r['links'] / r['calls']:>11.3f}{r['seconds']:>9.1f}{r['cpu']:>8.1f}"
+                  f"{r['db_cpu']:>10.1f}{total:>11.1f}")
+    on, off = statistics.median(totals[True]), statistics.median(totals[False])
+    print(f"link cost (median total CPU): {on:.1f} s / {off:.1f} s = "
+          f"{(on / off - 1) * 100:+.1f} % (target <= +10 %)")
+    for with_links, _without in pairs:
+        print_link_share(with_links)
+
+
+def print_link_share(r: dict) -> None:
+    """The CPU attributed to the link inside one back-fill (`LinkShare`), against the rest."""
+    own = r["link_cpu"] + r["link_db_cpu"]
+    rest = r["cpu"] + r["db_cpu"] - own
+    print(f"  attributed to the link in a back-fill with it: {r['link_cpu']:.2f} s sync + "
+          f"{r['link_db_cpu']:.2f} s db = {own:.2f} s, {own / rest * 100:+.1f} % of the "
+          f"rest's {rest:.1f} s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--calls", type=int, default=200_000, help="about this many calls")
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--dlt-python", type=Path, help="a Python with dlt installed "
                         f"(default {DEFAULT_DLT_PYTHON} when it exists); 'none' skips dlt")
+    parser.add_argument("--link-cost", type=int, default=0, metavar="PAIRS",
+                        help="also back-fill PAIRS more times with and without the callback "
+                        "funnel's links (each into the flushed database) and print what the "
+                        "link costs (issue 38: at most 10 %%)")
     parser.add_argument("--phase", choices=["fetch", "sync", "ceiling"], help=argparse.SUPPRESS)
     parser.add_argument("--base-url", help=argparse.SUPPRESS)
     parser.add_argument("--first", type=date.fromisoformat, help=argparse.SUPPRESS)
@@ -271,6 +346,12 @@ def main() -> None:
         floor = child("fetch", base_url, first, last)
         synced = child("sync", base_url, first, last)
         dlt = dlt_child(dlt_python, base_url, first, last, db) if dlt_python else None
+        pairs = []
+        for _ in range(args.link_cost):
+            benchkit.fresh_database()
+            without = child("sync", base_url, first, last, links=False)
+            benchkit.fresh_database()
+            pairs.append((child("sync", base_url, first, last), without))
     finally:
         sim.terminate()
         sim.wait(30)
@@ -293,6 +374,10 @@ def main() -> None:
     print(f"days {args.days}, {per_day} calls/day asked, database {db.rsplit('/', 1)[-1]}, "
           f"load average {os.getloadavg()[0]:.1f}; 'above start': peak RSS less the RSS "
           f"once imported, before the work")
+    print("the link in the sync above:")
+    print_link_share(synced)
+    if pairs:
+        print_link_cost(pairs)
     if dlt is not None:
         print(f"sync/dlt: time {synced['seconds'] / dlt['seconds']:.2f}, peak RSS "
               f"{synced['rss_mb'] / dlt['rss_mb']:.2f}, RSS above start "

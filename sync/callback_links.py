@@ -31,16 +31,21 @@ deletes the links of rows that are no longer callbacks. A late outbound call the
 relinks the callbacks after it, and a late status moves the funnel's answered figures. A
 change of an environment's callback agents or match window relinks the environment whole
 (`relink_environment`, one statement). PostgreSQL runs it in SQL over two partial indexes
-on the numbers' digits (migration sync 0018_h38); SQLite applies the same rule in Python
-over one query's candidates (the demo's scale).
+on the numbers' digits (migration sync 0018_h38), reading the written rows from the staging
+table the write merged from (sending each row's values again cost more Python than the
+statement's database time), and reads old links only for calls that existed before (a call
+just created is nobody's source); SQLite applies the same rule in Python over one query's
+candidates (the demo's scale). Every statement that writes links also recounts the funnel's
+days it touched (`CallbackFunnelDay`, by the link table's triggers: sync.models.callbacks).
 """
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Q
 
@@ -55,6 +60,12 @@ LINK_FIELDS = [
     "is_testing", "source_external_id", "source_agent_external_id", "source_started_at",
     "source_day", "source_answered", "seconds_to_callback",
 ]
+
+
+def enabled() -> bool:
+    """Whether the sync keeps the links (`settings.SYNC_CALLBACK_LINKS`: off only for the
+    back-fill bench's comparison, bench/sync_throughput.py --link-cost)."""
+    return settings.SYNC_CALLBACK_LINKS
 
 
 def digits(number: str | None) -> str:
@@ -101,49 +112,132 @@ def utc_day(moment: datetime) -> date:
 
 # --- after a write -------------------------------------------------------------------------
 
-def relink_written(environment: Environment, rows: Sequence[dict[str, Any]]) -> None:
-    """Relink what these just-written call rows (created or changed) can change."""
-    if not rows:
+def relink_written(environment: Environment, rows: Sequence[dict[str, Any]], *,
+                   updated: Collection[str] = (), staged: str | None = None,
+                   every_staged: bool = True) -> None:
+    """Relink what these just-written call rows (created or changed) can change.
+
+    `updated`: the ids of those rows that existed before (only they can have links to read
+    and drop: a created call is nobody's source yet). `staged` (PostgreSQL): the staging
+    table the write merged from, holding these rows (`every_staged`: and no others), which
+    the statement reads itself rather than being sent every row's values again."""
+    if not rows or not enabled():
         return
     sources = callback_sources(environment, cached=True)
     if not sources:
         return
     every_source = set().union(*sources.values())
-    given, dialled, outbound_ids, gone = [], [], [], []
-    days = environment.callback_match_days
+    written = _Written(environment.callback_match_days)
     for row in rows:
+        written.add(row, sources, every_source, row["external_id"] in updated)
+    if not (written.callbacks or written.dialled or written.updated_outbound
+            or written.updated_other):
+        return  # no callback, no source agent's outbound call, no link to drop: nothing
+    linked, stale = written.old_links(environment)
+    if connection.vendor == "postgresql" and staged:
+        _relink_sql(environment, sources, _targets_staged(staged, every_staged),
+                    written.staged_params(linked, [r["external_id"] for r in rows]
+                                          if not every_staged else None))
+    else:
+        _relink_python(environment, sources, _found_python(
+            environment, sources, written.callback_rows(rows, sources),
+            written.dialled_python(rows, every_source), linked))
+    if stale:
+        _of(CallbackLink, environment).filter(pk__in=stale).delete()
+
+
+class _Written:
+    """What one write's rows hold for the rule: one pass, no per-row SQL values (the
+    statement reads numbers and windows from the staging table)."""
+
+    def __init__(self, days: int) -> None:
+        self.days = days
+        self.callbacks = 0  # rows that are callbacks
+        self.dialled = 0  # non-test outbound rows of a source agent
+        self.updated_outbound: list[str] = []  # their old links as a source are relinked
+        self.updated_other: list[str] = []  # no longer callbacks: their old links go
+        self.lo: datetime | None = None  # the span of the callbacks' and dialled calls' starts
+        self.hi: datetime | None = None
+        self.dialled_hi: datetime | None = None
+
+    def _span(self, start: datetime, dialled: bool) -> None:
+        if self.lo is None or start < self.lo:
+            self.lo = start
+        if dialled:
+            if self.dialled_hi is None or start > self.dialled_hi:
+                self.dialled_hi = start
+        elif self.hi is None or start > self.hi:
+            self.hi = start
+
+    def add(self, row: dict[str, Any], sources: dict[str, set[str]], every_source: set[str],
+            updated: bool) -> None:
         direction, agent = row.get("direction"), row.get("agent_external_id") or ""
         if direction == "inbound" and agent in sources:
-            given.append(row)
-            continue
-        if direction != "outbound":  # only an inbound call can have been a callback
-            gone.append(row["external_id"])
+            self.callbacks += 1
+            self._span(row["started_at"], False)
+            return
         if direction == "outbound":
-            outbound_ids.append(row["external_id"])
-            if agent in every_source and not row.get("is_testing"):
-                number = digits(row.get("to_number"))
-                if number:
-                    dialled.append((number, row["started_at"],
-                                    window_end(row["started_at"], days)))
-    # One read of the links: those of the changed outbound calls (relinked below) and those
-    # of changed calls that are no longer callbacks (deleted).
-    linked: list[tuple[str, datetime]] = []
-    stale: list[int] = []
-    gone_set = set(gone)
-    if outbound_ids or gone:
-        for pk, callback, start, source in _links_of(environment, outbound_ids, gone):
-            if callback in gone_set:
+            if agent in every_source and not row.get("is_testing") and row.get("to_number"):
+                self.dialled += 1
+                self._span(row["started_at"], True)
+            if updated:
+                self.updated_outbound.append(row["external_id"])
+        if updated:  # not a callback now: a link of it as a callback goes
+            self.updated_other.append(row["external_id"])
+
+    def old_links(self, environment: Environment) -> tuple[list[tuple[str, datetime]],
+                                                            list[int]]:
+        """(id, start) of the callbacks linked to an updated outbound call (relinked), and
+        the pks of the links of updated calls that are no longer callbacks (dropped): one
+        query, only when the write updated calls."""
+        if not (self.updated_outbound or self.updated_other):
+            return [], []
+        gone = set(self.updated_other)
+        linked, stale = [], []
+        for pk, callback, start, source in _links_of(environment, self.updated_outbound,
+                                                     self.updated_other):
+            if callback in gone:
                 stale.append(pk)
             elif source:
                 linked.append((callback, start))
-    if connection.vendor == "postgresql":
-        _relink_sql(environment, sources, _TARGETS_WRITTEN,
-                    _targets_written(environment, given, dialled, linked))
-    else:
-        _relink_python(environment, sources, _found_python(environment, sources, given,
-                                                           dialled, linked))
-    if stale:
-        _of(CallbackLink, environment).filter(pk__in=stale).delete()
+        return linked, stale
+
+    def bounds(self, linked: list[tuple[str, datetime]]) -> tuple[datetime, datetime,
+                                                                  datetime, datetime]:
+        """(t_lo, t_hi, o_lo, o_hi): the callbacks' starts and the outbound calls' starts
+        the statement can touch, as constants (the planner prunes the other months)."""
+        starts = [s for s in (self.lo, self.hi, *(k[1] for k in linked)) if s is not None]
+        highs = [*starts]
+        if self.dialled_hi is not None:
+            highs.append(window_end(self.dialled_hi, self.days))
+        lo, hi = min(starts), max(highs)
+        return lo, hi, window_start(lo, self.days), hi
+
+    def staged_params(self, linked: list[tuple[str, datetime]], only: list[str] | None
+                      ) -> dict[str, Any] | None:
+        """The statement's parameters (None: nothing to relink, only links to drop)."""
+        if not (self.callbacks or self.dialled or linked):
+            return None
+        t_lo, t_hi, o_lo, o_hi = self.bounds(linked)
+        return {"k_id": [k[0] for k in linked], "k_start": [k[1] for k in linked],
+                "only": only, "t_lo": t_lo, "t_hi": t_hi, "o_lo": o_lo, "o_hi": o_hi}
+
+    @staticmethod
+    def callback_rows(rows: Sequence[dict[str, Any]], sources: dict[str, set[str]]
+                      ) -> list[dict[str, Any]]:
+        return [r for r in rows if r.get("direction") == "inbound"
+                and (r.get("agent_external_id") or "") in sources]
+
+    def dialled_python(self, rows: Sequence[dict[str, Any]], every_source: set[str]
+                       ) -> list[tuple[str, datetime, datetime]]:
+        out = []
+        for r in rows:
+            if r.get("direction") == "outbound" and not r.get("is_testing") and (
+                    r.get("agent_external_id") or "") in every_source:
+                number = digits(r.get("to_number"))
+                if number:
+                    out.append((number, r["started_at"], window_end(r["started_at"], self.days)))
+        return out
 
 
 def _links_of(environment: Environment, sources: list[str], callbacks: list[str]) -> list:
@@ -157,6 +251,8 @@ def _links_of(environment: Environment, sources: list[str], callbacks: list[str]
 def relink_environment(environment: Environment) -> None:
     """Relink every callback of the environment (its callback agents or window changed),
     drop links of calls no longer callbacks, and refresh its outbound days."""
+    if not enabled():
+        return
     sources = callback_sources(environment)
     if connection.vendor == "postgresql":
         if sources:
@@ -186,6 +282,8 @@ def config_changed(environment: Environment, before: dict[str, set[str]]) -> boo
     callback agents or their sources changed, or it has callback agents and calls but no
     link yet (a mirror from before the funnel heals on its next agents sync)."""
     now = callback_sources(environment)
+    if not enabled():
+        return False
     if now != before:
         return True
     return bool(now) and not _of(CallbackLink, environment).exists() and _of(
@@ -208,18 +306,7 @@ _TARGET_COLUMNS = (f"c.external_id, c.started_at, {_DIGITS.format('c.from_number
 _INBOUND = ("c.environment_id = %(env)s AND c.direction = 'inbound' "
             "AND c.agent_external_id = ANY(%(cb_agents)s) "
             "AND c.started_at >= %(t_lo)s AND c.started_at <= %(t_hi)s")
-_TARGETS_WRITTEN = f"""
-    SELECT * FROM unnest(%(g_id)s::text[], %(g_start)s::timestamptz[], %(g_digits)s::text[],
-                         %(g_agent)s::text[], %(g_status)s::text[], %(g_test)s::bool[])
-        AS g(external_id, started_at, digits, agent, status, is_testing)
-    UNION ALL
-    SELECT c.* FROM unnest(%(d_digits)s::text[], %(d_after)s::timestamptz[],
-                           %(d_before)s::timestamptz[]) AS d(digits, after, before)
-    CROSS JOIN LATERAL (
-        SELECT {_TARGET_COLUMNS} FROM {_CALL} c
-        WHERE {_INBOUND} AND {_DIGITS.format('c.from_number')} = d.digits
-          AND c.started_at > d.after AND c.started_at < d.before OFFSET 0) c
-    UNION ALL
+_LINKED = f"""
     SELECT c.external_id, c.started_at, c.digits, c.agent, c.status, c.is_testing
     FROM unnest(%(k_id)s::text[], %(k_start)s::timestamptz[]) AS k(external_id, started_at)
     CROSS JOIN LATERAL (
@@ -228,6 +315,35 @@ _TARGETS_WRITTEN = f"""
           AND c.started_at = k.started_at AND c.started_at >= %(t_lo)s
           AND c.started_at <= %(t_hi)s OFFSET 0) c
     WHERE c.direction = 'inbound' AND c.agent = ANY(%(cb_agents)s)"""
+
+
+def _targets_staged(stage: str, every: bool) -> str:
+    """The callbacks a write can change, read from its staging table (`every`: the table
+    holds only written rows; else the written ids are `only`): the staged callbacks, the
+    callbacks from a number a staged source agent's outbound call dialled within the window
+    after it (a probe each), and those linked to an updated outbound call (`_LINKED`)."""
+    only = "" if every else " AND s.external_id = ANY(%(only)s)"
+    dialled = _DIGITS.format("s.to_number")
+    return f"""
+    SELECT s.external_id, s.started_at, {_DIGITS.format('s.from_number')} AS digits,
+           s.agent_external_id AS agent, s.status, s.is_testing
+    FROM {stage} s
+    WHERE s.direction = 'inbound' AND s.agent_external_id = ANY(%(cb_agents)s){only}
+    UNION ALL
+    SELECT c.* FROM (
+        SELECT {dialled} AS digits, s.started_at AS after,
+               date_trunc('day', s.started_at, 'UTC') + make_interval(days => %(days)s + 1)
+                   AS before
+        FROM {stage} s
+        WHERE s.direction = 'outbound' AND NOT s.is_testing
+          AND s.agent_external_id = ANY(%(src_agents)s) AND {dialled} <> ''{only}) d
+    CROSS JOIN LATERAL (
+        SELECT {_TARGET_COLUMNS} FROM {_CALL} c
+        WHERE {_INBOUND} AND {_DIGITS.format('c.from_number')} = d.digits
+          AND c.started_at > d.after AND c.started_at < d.before OFFSET 0) c
+    UNION ALL {_LINKED}"""
+
+
 _TARGETS_ALL = f"SELECT {_TARGET_COLUMNS} FROM {_CALL} c WHERE {_INBOUND}"
 _ANSWERED_SQL = "('answered', 'completed')"
 _SET = ", ".join(f"{f} = EXCLUDED.{f}" for f in LINK_FIELDS)
@@ -270,42 +386,14 @@ def _relink_statement(targets: str) -> str:
     WHERE {_CHANGED}"""
 
 
-def _targets_written(environment: Environment, given: list[dict],
-                     dialled: list[tuple[str, datetime, datetime]],
-                     linked: list[tuple[str, datetime]]) -> dict[str, Any] | None:
-    """The statement's parameters for what a write changed (None: nothing to relink);
-    `linked`: (id, start) of the callbacks linked to a changed outbound call, read from the
-    links (probes by the calls' own key)."""
-    if not (given or dialled or linked):
-        return None
-    starts = [r["started_at"] for r in given] + [k[1] for k in linked]
-    lows = [*starts, *(d[1] for d in dialled)]
-    highs = [*starts, *(d[2] for d in dialled)]
-    days = environment.callback_match_days
-    return {
-        "g_id": [r["external_id"] for r in given],
-        "g_start": [r["started_at"] for r in given],
-        "g_digits": [digits(r.get("from_number")) for r in given],
-        "g_agent": [r.get("agent_external_id") or "" for r in given],
-        "g_status": [r.get("status") or "" for r in given],
-        "g_test": [bool(r.get("is_testing")) for r in given],
-        "d_digits": [d[0] for d in dialled],
-        "d_after": [d[1] for d in dialled],
-        "d_before": [d[2] for d in dialled],
-        "k_id": [k[0] for k in linked],
-        "k_start": [k[1] for k in linked],
-        "t_lo": min(lows), "t_hi": max(highs),
-        "o_lo": window_start(min(lows), days), "o_hi": max(highs),
-    }
-
-
 def _relink_sql(environment: Environment, sources: dict[str, set[str]],
                 targets: str, params: dict[str, Any] | None) -> None:
     if params is None:
         return
     pairs = [(cb, src) for cb, srcs in sources.items() for src in sorted(srcs)]
     params.update(env=environment.pk, days=environment.callback_match_days,
-                  cb_agents=list(sources), pair_cb=[p[0] for p in pairs],
+                  cb_agents=list(sources), src_agents=sorted(set().union(*sources.values())),
+                  pair_cb=[p[0] for p in pairs],
                   pair_src=[p[1] for p in pairs])
     with connection.cursor() as cursor:
         cursor.execute(_relink_statement(targets), params)
@@ -393,19 +481,25 @@ def _link(environment: Environment, t: dict[str, Any],
 
 def refresh_outbound_days(environment: Environment, days: Sequence[date]) -> None:
     """Recompute the non-test outbound calls not answered of these UTC days (replace, never
-    increment); only for environments with callback agents (the funnel's only users). The
+    increment); only for environments with callback agents (the funnel's only users). A new
+    day's link figures start at zero: a day with links to count has its row already (the
+    link table's triggers made it, sync 0019_h38b). The
     rollups pass the UTC days their local days overlap (`sync.rollups.utc_days_overlapping`)."""
-    if not days or not _of(Agent, environment).filter(is_callback=True).exists():
+    if not days or not enabled() or not _of(Agent, environment).filter(
+            is_callback=True).exists():
         return
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(f"""
-                INSERT INTO sync_callbackfunnelday (environment_id, day, outbound_unanswered)
+                INSERT INTO sync_callbackfunnelday (environment_id, day, outbound_unanswered,
+                    callbacks_received, callbacks_answered, callbacks_by_source,
+                    seconds_to_callback, called_back)
                 SELECT %(env)s, d, (SELECT count(*) FROM {_CALL} c
                     WHERE c.environment_id = %(env)s AND c.direction = 'outbound'
                       AND c.started_at >= d::timestamp AT TIME ZONE 'UTC'
                       AND c.started_at < (d + 1)::timestamp AT TIME ZONE 'UTC'
-                      AND NOT c.is_testing AND c.status NOT IN {_ANSWERED_SQL})
+                      AND NOT c.is_testing AND c.status NOT IN {_ANSWERED_SQL}),
+                    0, 0, '{{}}'::jsonb, '[]'::jsonb, 0
                 FROM unnest(%(days)s::date[]) AS d
                 ON CONFLICT (environment_id, day) DO UPDATE
                 SET outbound_unanswered = EXCLUDED.outbound_unanswered""",

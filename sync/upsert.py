@@ -113,34 +113,41 @@ def upsert_keys(model: type[models.Model], environment: Environment, rows: list[
     if connection.vendor == "postgresql":
         # Partitioned calls: the database's key has the partition key (sync.partitions.upsert).
         keyed = partition_upsert.prepare(model, environment, full)
-        done = copy_upsert(model, full, ["environment", key, *keyed], update_fields, key,
-                           staged=staged, run_keys=run_keys, ordered=ordered)
+        counts, changed, updated = copy_upsert(
+            model, full, ["environment", key, *keyed], update_fields, key, staged=staged,
+            run_keys=run_keys, ordered=ordered)
     else:
         if ordered is not None:
             ordered()
         moved = partition_upsert.moved_starts(model, environment, full, key)
-        done = _orm_upsert(model, environment, {r[key]: r for r in full}, key, update_fields)
+        counts, changed, updated = _orm_upsert(model, environment, {r[key]: r for r in full},
+                                               key, update_fields)
         partition_upsert.refresh_old_days(environment, moved)
-    if model is Call and done[1]:
-        # In the write's transaction, after the writes before it committed (`ordered`).
-        relink_written(environment, [unique[k] for k in done[1]])
-    return done
+    if model is Call and changed:
+        # In the write's transaction, after the writes before it committed (`ordered`); the
+        # statement reads the rows from the staging table the merge read (PostgreSQL).
+        relink_written(environment, [unique[k] for k in changed], updated=updated,
+                       staged=stage_table(model) if connection.vendor == "postgresql" else None,
+                       every_staged=len(changed) == len(full))
+    return counts, changed
 
 
 def _orm_upsert(model: type[models.Model], environment: Environment, unique: dict[Any, Row],
-                key: str, update_fields: list[str]) -> tuple[Counts, list[Any]]:
+                key: str, update_fields: list[str]) -> tuple[Counts, list[Any], set[Any]]:
+    """The write elsewhere than PostgreSQL: (counts, keys created or changed, keys changed)."""
     stored = dict(
         model.objects.filter(environment=environment, **{f"{key}__in": list(unique)})
         .values_list(key, "payload_hash")
     )
     counts = Counts()
-    write, changed = [], []
+    write, changed, updated = [], [], set()
     for k, row in unique.items():
         old = stored.get(k)
         if old is None:
             counts.created += 1
         elif old != row["payload_hash"]:
             counts.updated += 1
+            updated.add(k)
         else:
             counts.unchanged += 1
             continue
@@ -152,7 +159,7 @@ def _orm_upsert(model: type[models.Model], environment: Environment, unique: dic
             write, batch_size=500, update_conflicts=True,
             unique_fields=["environment", key], update_fields=update_fields,
         )
-    return counts, changed
+    return counts, changed, updated
 
 
 def stage_table(model: type[models.Model]) -> str:
@@ -180,9 +187,10 @@ def ensure_stage(model: type[models.Model]) -> None:
 def copy_upsert(model: type[models.Model], rows: list[Row], unique_fields: list[str],
                 update_fields: list[str], key: str, *, staged: bool = False,
                 run_keys: RunKeys | None = None, ordered: Callable[[], None] | None = None
-                ) -> tuple[Counts, list[Any]]:
+                ) -> tuple[Counts, list[Any], set[Any]]:
     """PostgreSQL: COPY `rows` into a per-connection staging table, merge, classify; also
-    return the `key` of every row created or changed. `staged`: the caller made the staging
+    return the `key` of every row created or changed, and the set of those changed (they
+    existed before). `staged`: the caller made the staging
     table already (`ensure_stage`), so it is only emptied. `ordered`: called after the merge,
     before anything that writes other rows (moved calls): a concurrent batch writer waits
     there for the batch before to commit (`sync.batch_writer`)."""
@@ -229,9 +237,9 @@ def copy_upsert(model: type[models.Model], rows: list[Row], unique_fields: list[
             ordered()
         if partitioned:  # a call already mirrored under another start or tier
             returned = partition_upsert.fold_moved(cursor, table, rows, returned, run_keys)
-    created = sum(1 for new, _ in returned if new)
-    return (Counts(created=created, updated=len(returned) - created,
-                   unchanged=len(rows) - len(returned)), [k for _, k in returned])
+    updated = {k for new, k in returned if not new}
+    return (Counts(created=len(returned) - len(updated), updated=len(updated),
+                   unchanged=len(rows) - len(returned)), [k for _, k in returned], updated)
 
 
 def _json_text(value: Any, field: models.Field) -> Any:

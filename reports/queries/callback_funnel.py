@@ -12,10 +12,15 @@ the calls were not mirrored for is `mirrored = False` with no figures; a day who
 window reaches days not mirrored says so (`window_complete = False`: its unmatched callbacks
 may have a source we never read).
 
-Cost: four grouped queries over the link rows (one per callback, about 5 % of calls) and the
-per-day rows, plus coverage; never the calls table — but for a member restricted to teams,
-whose outbound side is counted from their teams' calls (`_team_outbound`), and for whom the
-vendor's daily stats (one environment's, every agent's) are not shown nor compared.
+Cost: on PostgreSQL one read of the per-day rows (`CallbackFunnelDay`: the link side kept by
+the link table's triggers, with each day's seconds to callback sorted, so percentiles need no
+scan of the links), the vendor's days and coverage; about a row per day whatever the calls,
+never the links nor the calls. Elsewhere (SQLite, the demo) the links themselves are counted
+(`link_days(raw=True)`, also the recount the tests hold the kept rows to).
+For a member restricted to teams the kept rows (every agent's) are hidden: the links are
+counted as the context narrows them and the outbound side from their teams' calls
+(`_team_outbound`); the vendor's daily stats (one environment's, every agent's) are not shown
+nor compared.
 """
 from __future__ import annotations
 
@@ -25,7 +30,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.db import connection
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncDate
 
 from portal.models import Environment
@@ -131,36 +136,100 @@ def percentiles(values: list[int]) -> tuple[float | None, float | None]:
     return at(0.5), at(0.9)
 
 
-def _seconds_by_period(links: QuerySet, bounds: list[tuple[date, date]], interval: str
+@dataclasses.dataclass
+class LinkDays:
+    """The funnel per UTC day, over the environments: by the callback's day `received`,
+    `answered`, `by_source` (source agent id → matched callbacks) and `seconds` (the matched
+    callbacks' seconds to callback); by the outbound call's day `called_back`, and
+    `outbound_unanswered` (always from the kept rows: the rollups refresh it)."""
+
+    received: dict[date, int] = dataclasses.field(default_factory=dict)
+    answered: dict[date, int] = dataclasses.field(default_factory=dict)
+    by_source: dict[date, dict[str, int]] = dataclasses.field(default_factory=dict)
+    seconds: dict[date, list[int]] = dataclasses.field(default_factory=dict)
+    called_back: dict[date, int] = dataclasses.field(default_factory=dict)
+    outbound_unanswered: dict[date, int] = dataclasses.field(default_factory=dict)
+
+    def add(self, field: str, day: date, n: int) -> None:
+        if n:
+            target = getattr(self, field)
+            target[day] = target.get(day, 0) + n
+
+    def normalised(self) -> LinkDays:
+        """Sorted seconds, no empty entries: two counts of the same links compare equal."""
+        return LinkDays(
+            dict(self.received), dict(self.answered),
+            {d: dict(by) for d, by in self.by_source.items() if by},
+            {d: sorted(v) for d, v in self.seconds.items() if v}, dict(self.called_back),
+            dict(self.outbound_unanswered))
+
+
+def link_days(organization_id: int, environment_ids: list[int], start: date, end: date, *,
+              raw: bool | None = None) -> LinkDays:
+    """The funnel's link side for the UTC days start..end. `raw` None: from the kept per-day
+    rows on PostgreSQL (sync.models.callbacks), from the links elsewhere; True: counted from
+    the links, always (the kept rows' recount)."""
+    if raw is None:
+        raw = connection.vendor != "postgresql"
+    out = LinkDays()
+    days = CallbackFunnelDay.objects.for_organization(organization_id).filter(
+        environment_id__in=environment_ids, day__gte=start, day__lte=end)
+    if raw:
+        for day, n in days.values_list("day", "outbound_unanswered"):
+            out.add("outbound_unanswered", day, n)
+    else:
+        rows = days.values_list(
+            "day", "outbound_unanswered", "callbacks_received", "callbacks_answered",
+            "callbacks_by_source", "seconds_to_callback", "called_back")
+        for day, outbound, received, answered, by_source, seconds, called_back in rows:
+            out.add("outbound_unanswered", day, outbound)
+            out.add("received", day, received)
+            out.add("answered", day, answered)
+            out.add("called_back", day, called_back)
+            if by_source:
+                by = out.by_source.setdefault(day, {})
+                for agent, n in by_source.items():
+                    by[agent] = by.get(agent, 0) + n
+            if seconds:
+                out.seconds.setdefault(day, []).extend(seconds)
+        return out
+    links = CallbackLink.objects.for_organization(organization_id).filter(
+        environment_id__in=environment_ids, is_testing=False)
+    in_range = links.filter(callback_day__gte=start, callback_day__lte=end)
+    for day, source, answered, n in in_range.values_list(
+            "callback_day", "source_agent_external_id", "callback_answered").annotate(
+            n=Count("id")).order_by():
+        out.add("received", day, n)
+        if answered:
+            out.add("answered", day, n)
+        if source:
+            by = out.by_source.setdefault(day, {})
+            by[source] = by.get(source, 0) + n
+    for day, seconds in in_range.exclude(source_external_id="").exclude(
+            seconds_to_callback=None).values_list("callback_day", "seconds_to_callback"):
+        out.seconds.setdefault(day, []).append(seconds)
+    # Per environment, as the kept rows count them (ids are the upstream's, per environment).
+    for _env, day, n in links.filter(source_day__gte=start, source_day__lte=end,
+                                     source_answered=False).values_list(
+            "environment_id", "source_day").annotate(
+            n=Count("source_external_id", distinct=True)).order_by():
+        out.add("called_back", day, n)
+    return out
+
+
+def _seconds_by_period(seconds: dict[date, list[int]], bounds: list[tuple[date, date]]
                        ) -> dict[tuple[date, date] | None, tuple[float | None, float | None]]:
     """(median, p90) of the matched callbacks' seconds per period and over all (key None)."""
     out: dict = {}
-    matched = links.exclude(source_external_id="")
-    by_start = {b[0]: b for b in bounds}
-    if connection.vendor == "postgresql":
-        sql, params = matched.values("callback_day", "seconds_to_callback").query.sql_with_params()
-        # A period is keyed by its first day: the interval's start, clipped to the range.
-        period = ("day" if interval == Interval.DAY.value else
-                  f"greatest(date_trunc('{Interval(interval).value}', day)::date, %s)")
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT {period}, percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY s) "
-                f"FROM (SELECT callback_day AS day, seconds_to_callback AS s FROM ({sql}) q0) q1 "
-                f"GROUP BY GROUPING SETS ((1), ())",
-                [*([bounds[0][0]] if interval != Interval.DAY.value else []), *params])
-            for first, values in cursor.fetchall():
-                if values is None:  # no matched callback at all: the grand total is NULL
-                    continue
-                out[None if first is None else by_start.get(first)] = tuple(
-                    round(v, 1) for v in values)
-        return out
-    per: dict = defaultdict(list)
-    for day, seconds in matched.values_list("callback_day", "seconds_to_callback"):
-        for b in bounds:
-            if b[0] <= day <= b[1]:
-                per[b].append(seconds)
-        per[None].append(seconds)
-    return {k: percentiles(v) for k, v in per.items()}
+    every: list[int] = []
+    for first, last in bounds:
+        values = [s for d in days_in(first, last) for s in seconds.get(d, ())]
+        if values:
+            out[(first, last)] = percentiles(values)
+            every.extend(values)
+    if every:
+        out[None] = percentiles(every)
+    return out
 
 
 def _team_outbound(calls: QuerySet, start: date, end: date) -> dict[date, int]:
@@ -186,28 +255,16 @@ def callback_funnel(environments: Iterable[Environment] | QuerySet[Environment],
     def of(model):
         return model.objects.for_organization(org).filter(environment_id__in=env_ids)
 
-    links = of(CallbackLink).filter(callback_day__gte=start, callback_day__lte=end,
-                                    is_testing=False)
-    per_day: dict[date, dict] = defaultdict(lambda: {"received": 0, "answered": 0,
-                                                     "matched": 0, "by": defaultdict(int)})
-    for day, source, answered, n in links.values_list(
-            "callback_day", "source_agent_external_id", "callback_answered").annotate(
-            n=Count("id")).order_by():
-        row = per_day[day]
-        row["received"] += n
-        row["answered"] += n if answered else 0
-        if source:
-            row["matched"] += n
-            row["by"][source] += n
-    called_back = dict(of(CallbackLink).filter(
-        source_day__gte=start, source_day__lte=end, is_testing=False, source_answered=False,
-    ).values_list("source_day").annotate(n=Count("source_external_id", distinct=True))
-        .order_by())
-    if restriction_active() is None:
-        outbound = dict(of(CallbackFunnelDay).filter(day__gte=start, day__lte=end).values_list(
-            "day").annotate(n=Sum("outbound_unanswered")).order_by())
-    else:
-        outbound = _team_outbound(of(Call), start, end)
+    restricted = restriction_active() is not None
+    kept = link_days(org, env_ids, start, end, raw=True if restricted else None)
+    per_day: dict[date, dict] = {}
+    for day in kept.received.keys() | kept.by_source.keys():
+        by = kept.by_source.get(day, {})
+        per_day[day] = {"received": kept.received.get(day, 0),
+                        "answered": kept.answered.get(day, 0),
+                        "matched": sum(by.values()), "by": by}
+    called_back = kept.called_back
+    outbound = _team_outbound(of(Call), start, end) if restricted else kept.outbound_unanswered
     vendor: dict[date, list] = {}
     for day, received, answered, unmatched in of(CallbackDay).filter(
             day__gte=start, day__lte=end).values_list("day", "total_received", "answered",
@@ -224,13 +281,15 @@ def callback_funnel(environments: Iterable[Environment] | QuerySet[Environment],
         if day in vendor and mirrored[day]:
             differences[day] = _compare(day, per_day.get(day), vendor[day])
     bounds = periods(start, end, interval)
-    seconds = _seconds_by_period(links, [*bounds], interval)
+    seconds = _seconds_by_period(kept.seconds, [*bounds])
+    # Each day's match window mirrored whole, once (a period asks it of each of its days).
+    window_whole = {d: all(mirrored[d - timedelta(days=k)] for k in range(window + 1))
+                    for d in days_in(start, end)}
 
     def period(first: date, last: date, key) -> FunnelPeriod:
         days = days_in(first, last)
         complete = all(mirrored[d] for d in days)
-        window_ok = all(mirrored[d - timedelta(days=k)] for d in days
-                        for k in range(window + 1))
+        window_ok = all(window_whole[d] for d in days)
         sums = {"received": 0, "answered": 0, "matched": 0}
         by: dict[str, int] = defaultdict(int)
         for d in days:

@@ -7,8 +7,14 @@ have to read the calls themselves; the link rows are one per callback (about 5 %
 carry exactly what the funnel counts, and an erasure deletes them by id. They hold ids and
 times only, never a phone number (`sync.callback_links` finds numbers in the calls).
 
-`CallbackFunnelDay` is the outbound side per UTC day (non-test outbound calls not answered),
-refreshed with the rollups, so the funnel never counts raw calls.
+`CallbackFunnelDay` is the funnel per environment and UTC day, so the funnel reads about a
+row per day whatever the calls: the outbound side (non-test outbound calls not answered),
+refreshed with the rollups, and the link side (callbacks received, answered, by source
+agent, their seconds to callback sorted, outbound calls called back), kept by PostgreSQL
+itself: statement triggers on the link table recount the days any write of links touches,
+old and new (migration sync 0019_h38b), in the writing statement's transaction — the sync's
+relinks, a late call's, a settings change's, a deletion's alike. SQLite (the demo) has no
+such triggers: there the funnel counts the links themselves (reports.queries.callback_funnel).
 """
 from __future__ import annotations
 
@@ -69,14 +75,23 @@ class CallbackLink(models.Model):
 
 
 class CallbackFunnelDay(models.Model):
-    """The funnel's first step for one environment and UTC day: non-test outbound calls
-    that were not answered (refreshed with the day's rollups, `sync.callback_links`)."""
+    """The funnel of one environment and UTC day: non-test outbound calls that were not
+    answered (refreshed with the day's rollups, `sync.callback_links`) and the day's link
+    figures (kept by the link table's triggers, see the module)."""
 
     environment = models.ForeignKey(Environment, on_delete=models.CASCADE, db_index=False,
                                     related_name="callback_funnel_days",
                                     verbose_name=_("environment"))
     day = models.DateField(_("day"))
     outbound_unanswered = models.PositiveIntegerField(_("outbound not answered"), default=0)
+    # The non-test links of the day (PostgreSQL; see the module): by the callback's day …
+    callbacks_received = models.PositiveIntegerField(_("callbacks received"), default=0)
+    callbacks_answered = models.PositiveIntegerField(_("callbacks answered"), default=0)
+    # … source agent id → matched callbacks, and the matched callbacks' seconds, ascending …
+    callbacks_by_source = models.JSONField(_("callbacks by source agent"), default=dict)
+    seconds_to_callback = models.JSONField(_("seconds to callback"), default=list)
+    # … and by the outbound call's day: outbound calls not answered that were called back.
+    called_back = models.PositiveIntegerField(_("called back"), default=0)
 
     objects = TenantManager()
 

@@ -1,12 +1,15 @@
 """The callback funnel's link (issue 38, points 1 and 2): the sync links each callback to the
-outbound call it answers, and per UTC day its counts equal the vendor's callback stats."""
+outbound call it answers, and per UTC day its counts equal the vendor's callback stats;
+point 5: the per-day figures the funnel reads equal a recount of the links, whatever moved them."""
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from reports.queries.callback_funnel import LinkDays, link_days
 from sync.callback_links import relink_environment
 from sync.engine import sync_environment
 from sync.models import Agent, Call, CallbackLink
@@ -16,6 +19,18 @@ from sync.upsert import upsert
 from tests.support.sync_support import ENV, point_env, served, small_config
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _assert_kept(env, first, last) -> LinkDays:
+    """The per-day figures the funnel reads equal a recount from the links themselves."""
+    kept = link_days(env.organization_id, [env.pk], first, last, raw=False).normalised()
+    assert kept == link_days(env.organization_id, [env.pk], first, last, raw=True).normalised()
+    return kept
+
+
+def _no_links(days: LinkDays) -> bool:
+    """No link figure left (the outbound side is the rollups', not the links')."""
+    return dataclasses.replace(days.normalised(), outbound_unanswered={}) == LinkDays()
 
 
 def _links(env) -> dict[str, tuple]:
@@ -68,10 +83,15 @@ def test_links_agree_with_vendor_stats_day_by_day_and_survive_a_relink(org_a):
             day += timedelta(days=1)
         matched = [link for link in links.values() if link[0]]
         assert matched and all(link[3] > 0 for link in matched)
+        # The funnel's kept days (the link table's triggers) count what the links say.
+        _assert_kept(env, sim.start_date - timedelta(days=8), sim.today)
         # The same rule over the whole environment at once gives the same links.
         CallbackLink.objects.filter(environment=env).delete()
+        assert _no_links(link_days(env.organization_id, [env.pk],
+                                   sim.start_date - timedelta(days=8), sim.today, raw=False))
         relink_environment(env)
         assert _links(env) == links
+        _assert_kept(env, sim.start_date - timedelta(days=8), sim.today)
 
 
 # --- the rule's edges, written through the sync's own write door -----------------------------
@@ -151,3 +171,54 @@ def test_rule_edges_and_late_calls(env_a, env_b):
     # A call that stops being a callback loses its link.
     _write(env_a, {**_cb("cb", T0), "agent_external_id": "out-2"})
     assert not CallbackLink.objects.filter(environment=env_a, callback_external_id="cb").exists()
+
+
+def test_kept_days_equal_a_recount_of_the_links_after_late_calls_relink(env_a):
+    """The funnel reads per-day figures the link table's triggers keep (issue 38, point 5):
+    every write that moves links — a late outbound call taking callbacks of later days, a
+    status change, a test flag, a callback that stops being one, a new window, a deletion —
+    leaves them equal to a recount of the links, on the callbacks' days and the sources'."""
+    _agents(env_a)
+    first, last = (T0 - timedelta(days=10)).date(), (T0 + timedelta(days=3)).date()
+
+    def kept() -> LinkDays:
+        return _assert_kept(env_a, first, last)
+
+    day = T0.date()
+    _write(env_a, _cb("cb-a", T0), _cb("cb-b", T0 + timedelta(days=1), number="+15550001111"),
+           _cb("cb-c", T0 + timedelta(days=2), status="no-answer"))
+    assert kept().received == {day: 1, day + timedelta(days=1): 1, day + timedelta(days=2): 1}
+    assert kept().by_source == {}
+    # Late outbound calls relink callbacks of later days; the sources' days count them.
+    _write(env_a, _out("o-1", T0 - timedelta(days=3), status="no-answer"),
+           _out("o-2", T0 - timedelta(days=1), number="+1 555 000 1111", status="busy"))
+    figures = kept()
+    assert figures.by_source == {day + timedelta(days=i): {"out-1": 1} for i in range(3)}
+    assert figures.called_back == {day - timedelta(days=3): 1, day - timedelta(days=1): 1}
+    assert figures.seconds == {day: [3 * 86400], day + timedelta(days=1): [2 * 86400],
+                               day + timedelta(days=2): [5 * 86400]}
+    # A more recent outbound call takes cb-a: o-1's day loses its called-back call.
+    _write(env_a, _out("o-3", T0 - timedelta(hours=2), status="no-answer"))
+    assert kept().called_back == {day: 1, day - timedelta(days=1): 1}
+    # It turns answered, then a test call: back to o-1.
+    _write(env_a, _out("o-3", T0 - timedelta(hours=2)))
+    assert kept().called_back == {day - timedelta(days=1): 1}
+    _write(env_a, _out("o-3", T0 - timedelta(hours=2), is_testing=True))
+    assert kept().called_back == {day - timedelta(days=3): 1, day - timedelta(days=1): 1}
+    # A callback answered later, one that becomes a test call, one no longer a callback.
+    _write(env_a, _cb("cb-c", T0 + timedelta(days=2)))
+    assert kept().answered == {day: 1, day + timedelta(days=1): 1, day + timedelta(days=2): 1}
+    _write(env_a, _cb("cb-b", T0 + timedelta(days=1), number="+15550001111", is_testing=True))
+    assert day + timedelta(days=1) not in kept().received
+    _write(env_a, {**_cb("cb-a", T0), "agent_external_id": "out-2"})
+    assert kept().received == {day + timedelta(days=2): 1}
+    assert kept().called_back == {day - timedelta(days=3): 1}  # cb-c's, o-2's is a test's
+    # A callback moved to another day by a late start; a new window; a deletion.
+    _write(env_a, _cb("cb-c", T0 - timedelta(days=2)))
+    assert kept().received == {day - timedelta(days=2): 1}
+    assert kept().by_source == {day - timedelta(days=2): {"out-1": 1}}
+    env_a.callback_match_days = 0
+    env_a.save()
+    assert kept().by_source == {}
+    CallbackLink.objects.filter(environment=env_a).delete()
+    assert _no_links(kept())
