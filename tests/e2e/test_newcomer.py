@@ -50,7 +50,7 @@ PORT = re.compile(r"(--port |127\.0\.0\.1:|localhost:)(\d+)")
 # The pages whose blocks run, in the order they run (the README's first hour sets up what the
 # others' blocks use: the database, the simulator, the server, $SBP_TOKEN).
 DOCS = ("README.md", "docs/using.md", "docs/operations.md", "docs/extending.md",
-        "docs/scaling.md")
+        "docs/scaling.md", "docs/teams.md")
 
 
 def readme_blocks() -> list[str]:
