@@ -9,12 +9,13 @@ first run and reused):
 `bench/api_load.py` measures requests per second, which on a shared 2-core machine says as much
 about the neighbours as about the code. This script runs the same cases through the test
 client in one process (production settings: DEBUG off, the cached template loader) and
-measures CPU time of this process only (`time.process_time`), split into:
+measures the CPU time of the serving thread only (`time.thread_time`), split into:
 
 - `templates`: inside the outermost `Template.render` (includes, tags and filters in it),
-  less the SQL run from inside a template;
+  less the queries a template runs (a lazy context value read there);
 - `drill`: building drill-link URLs (`reports.drill.Drill.url`), wherever it runs;
-- `sql`: client-side time of the queries (compiling is the ORM's, in `other`);
+- `query`: the ORM's work, from compiling a query to its rows as objects (PostgreSQL's own
+  time is not this process's);
 - `other`: middleware, view, ORM, serialisers, cache reads.
 
 Cases: the dashboard over 30 days with nothing kept (summaries computed: `cold`) and with
@@ -49,9 +50,11 @@ import report_latency  # noqa: E402  (sets Django up; the shared COPY loader)
 from django.core.cache import cache  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
+from django.db.models import QuerySet  # noqa: E402
+from django.db.models.sql.compiler import SQLCompiler  # noqa: E402
 from django.template import base as template_base  # noqa: E402
-
 from pages_render import forget_pages, members  # noqa: E402
+
 from reports import drill  # noqa: E402
 from sync.models import Call  # noqa: E402
 
@@ -60,55 +63,64 @@ TEMPLATE_TARGET = 0.25
 
 
 class Meter:
-    """CPU seconds spent in templates (outermost render), drill URLs and SQL."""
+    """CPU seconds in templates (outermost render), drill URLs and queries (the ORM's work
+    from compiling a query to its rows as objects, SQL round trips included)."""
 
     def __init__(self) -> None:
-        self.template = self.drill = self.sql = self.sql_in_template = 0.0
-        self._depth = 0
+        self.template = self.drill = self.queries = self.queries_in_template = 0.0
+        self._depth = self._query_depth = 0
 
     def reset(self) -> None:
-        self.template = self.drill = self.sql = self.sql_in_template = 0.0
+        self.template = self.drill = self.queries = self.queries_in_template = 0.0
+
+    def _timed_query(self, run, *args, **kwargs):
+        if self._query_depth:
+            return run(*args, **kwargs)
+        self._query_depth += 1
+        began = time.thread_time()
+        try:
+            return run(*args, **kwargs)
+        finally:
+            spent = time.thread_time() - began
+            self._query_depth -= 1
+            self.queries += spent
+            if self._depth:
+                self.queries_in_template += spent
 
     @contextmanager
     def installed(self):
         meter = self
         render, url = template_base.Template.render, drill.Drill.url
+        fetch_all, execute_sql = QuerySet._fetch_all, SQLCompiler.execute_sql
 
         def timed_render(template, context):
             if meter._depth:
                 return render(template, context)
             meter._depth += 1
-            began = time.process_time()
+            began = time.thread_time()
             try:
                 return render(template, context)
             finally:
-                meter.template += time.process_time() - began
+                meter.template += time.thread_time() - began
                 meter._depth -= 1
 
         def timed_url(doors, **narrow):
-            began = time.process_time()
+            began = time.thread_time()
             try:
                 return url(doors, **narrow)
             finally:
-                meter.drill += time.process_time() - began
-
-        def sql(execute, query, params, many, context):
-            began = time.process_time()
-            try:
-                return execute(query, params, many, context)
-            finally:
-                spent = time.process_time() - began
-                meter.sql += spent
-                if meter._depth:
-                    meter.sql_in_template += spent
+                meter.drill += time.thread_time() - began
 
         template_base.Template.render = timed_render
         drill.Drill.url = timed_url
+        QuerySet._fetch_all = lambda qs: meter._timed_query(fetch_all, qs)
+        SQLCompiler.execute_sql = (
+            lambda compiler, *a, **k: meter._timed_query(execute_sql, compiler, *a, **k))
         try:
-            with connection.execute_wrapper(sql):
-                yield
+            yield
         finally:
             template_base.Template.render, drill.Drill.url = render, url
+            QuerySet._fetch_all, SQLCompiler.execute_sql = fetch_all, execute_sql
 
 
 def main() -> None:
@@ -139,9 +151,9 @@ def main() -> None:
         ("calls report JSON, cached", warm_report, api, None),
     ]
     meter = Meter()
-    client.get(f"/o/{slug}/sync/", secure=True) if not os.environ.get("NOWARM") else None  # imports, template loading, connection
+    client.get(f"/o/{slug}/sync/", secure=True)  # imports, template loading, connection
     print(f"CPU ms per request of this process (median of {args.runs}); shares of the total")
-    print(f"{'case':36} {'total':>7} {'tmpl':>6} {'drill':>6} {'sql':>6} {'other':>6} "
+    print(f"{'case':36} {'total':>7} {'tmpl':>6} {'drill':>6} {'query':>6} {'other':>6} "
           f"{'tmpl %':>7} {'drill %':>7}")
     for label, url, headers, prepare in cases:
         if args.only not in label:
@@ -149,33 +161,37 @@ def main() -> None:
         for _ in range(3):  # warm: caches filled, code paths imported
             if prepare is not None:
                 prepare()
-            assert client.get(url, headers=headers or {}, secure=True).status_code == 200, (label, url)
+            response = client.get(url, headers=headers or {}, secure=True)
+            assert response.status_code == 200, (label, url, response.status_code)
         rows = []
-        profiler = cProfile.Profile(time.process_time) if args.profile and args.profile in label else None
+        profiled = args.profile and args.profile in label
+        profiler = cProfile.Profile(time.thread_time) if profiled else None
         with meter.installed():
             for _ in range(args.runs):
                 if prepare is not None:
                     prepare()
                 meter.reset()
-                began = time.process_time()
+                began = time.thread_time()
                 if profiler is not None:
                     profiler.enable()
                 response = client.get(url, headers=headers or {}, secure=True)
                 if profiler is not None:
                     profiler.disable()
-                total = time.process_time() - began
+                total = time.thread_time() - began
                 assert response.status_code == 200, (label, response.status_code)
-                templates = meter.template - meter.sql_in_template
-                rows.append((total, templates, meter.drill, meter.sql))
-        total, templates, drills, sql = (statistics.median(col) * 1000 for col in zip(*rows))
-        other = total - templates - sql
-        print(f"{label:36} {total:7.1f} {templates:6.1f} {drills:6.1f} {sql:6.1f} {other:6.1f} "
+                templates = meter.template - meter.queries_in_template
+                rows.append((total, templates, meter.drill, meter.queries))
+        total, templates, drills, queries = (statistics.median(c) * 1000
+                                             for c in zip(*rows, strict=True))
+        other = total - templates - queries
+        print(f"{label:36} {total:7.1f} {templates:6.1f} {drills:6.1f} {queries:6.1f} "
+              f"{other:6.1f} "
               f"{templates / total:7.0%} {drills / total:7.0%}")
         if profiler is not None:
             pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "cumulative")).print_stats(45)
     load = os.getloadavg()
     print(f"machine: {os.cpu_count()} CPUs, load average {load[0]:.1f} / {load[1]:.1f} / "
-          f"{load[2]:.1f} (1/5/15 min); CPU time of this process only (PostgreSQL's not "
+          f"{load[2]:.1f} (1/5/15 min); CPU time of the serving thread (PostgreSQL's not "
           f"included). `drill` is counted inside `tmpl` or `other`, wherever it ran. Target: "
           f"cold dashboard and search page ≤ {TEMPLATE_TARGET:.0%} in templates")
 
