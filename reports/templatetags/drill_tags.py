@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from portal.formatting import int_formatter
-from portal.templatetags.portal_tags import _int, percent
+from portal.templatetags.portal_tags import _int, duration, percent
 from reports import drill
 from reports.pages import viewstate
 
@@ -136,6 +136,30 @@ def drill_heatmap_rows(context, rows) -> str:
     return SafeString("".join(
         f'<tr><th scope="row">{escape(str(day))}</th>{cells(i, values)}</tr>'
         for i, (day, values) in enumerate(rows)))
+
+
+@register.simple_tag(takes_context=True)
+def drill_top_agent_rows(context, agents, scope) -> str:
+    """The dashboard's top-agents table body: each agent's name, calls and answered calls
+    linked to them, its answer rate and talk times. One tag for the table (it was three
+    `drill_link` tags and five filters per row): the same HTML, held equal to the template
+    spelling by tests/reports/test_drill_cells.py."""
+    figures = _Figures(_drill(context))
+
+    def row(a) -> str:
+        f, at = a.figures, {"env_id": a.environment_id, "agent_id": a.agent_id}
+        at = {k: v for k, v in at.items() if v is not None}
+        name = escape(agent_label(a, scope))
+        if f.total:
+            name = _link(SafeString(name), int(f.total), figures.doors.url(**at))
+        return (f"<tr><td>{name}</td>"
+                f'<td class="num">{figures.cell(f.total, **at)}</td>'
+                f'<td class="num">{figures.cell(f.answered, outcome="answered", **at)}</td>'
+                f'<td class="num">{escape(percent(f.answer_rate))}</td>'
+                f'<td class="num">{escape(duration(f.talk_time_total))}</td>'
+                f'<td class="num">{escape(duration(f.talk_time_avg))}</td></tr>')
+
+    return SafeString("".join(row(a) for a in agents))
 
 
 @register.simple_tag(takes_context=True)

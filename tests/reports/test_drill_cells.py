@@ -128,3 +128,46 @@ def test_int_formatter_writes_what_format_int_writes(language):
         write = int_formatter()
         for value in values:
             assert write(value) == format_int(value), value
+
+
+TOP_AGENTS_TEMPLATE = (
+    '{% load humanize portal_tags drill_tags %}{% for a in top_agents %}<tr><td>'
+    '{% agent_label a scope as label %}{% drill_link label a.figures.total '
+    'env_id=a.environment_id agent_id=a.agent_id %}</td><td class="num">{% drill_link '
+    'a.figures.total|intcomma a.figures.total env_id=a.environment_id agent_id=a.agent_id %}'
+    '</td><td class="num">{% drill_link a.figures.answered|intcomma a.figures.answered '
+    'env_id=a.environment_id agent_id=a.agent_id outcome="answered" %}</td><td class="num">'
+    '{{ a.figures.answer_rate|percent }}</td><td class="num">'
+    '{{ a.figures.talk_time_total|duration }}</td><td class="num">'
+    '{{ a.figures.talk_time_avg|duration }}</td></tr>{% endfor %}')
+
+
+def agent_rows():
+    def figures_of(total, answered):
+        return SimpleNamespace(total=total, answered=answered,
+                               answer_rate=answered / total if total else None,
+                               talk_time_total=answered * 61.5 if total else None,
+                               talk_time_avg=61.5 if answered else None)
+
+    return [SimpleNamespace(name=name, agent_id=agent_id, environment_id=env, figures=f)
+            for name, agent_id, env, f in [
+                ("Desk <&> \"1\"", "agent/1?&", 4, figures_of(123456, 7890)),
+                ("", "", 9, figures_of(3, 0)),
+                ("Nobody", "agent-0", 4, figures_of(0, 0)),
+                ("Atendimento São Paulo", "a b", 9, figures_of(1, 1))]]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("several", [False, True])
+def test_top_agent_rows_are_the_template_spelling(language, several):
+    from django.template import engines
+
+    the_scope = scope()
+    the_scope.environments = [SimpleNamespace(pk=4, name="Main <env>"),
+                              SimpleNamespace(pk=9, name="Second & co")][: 2 if several else 1]
+    doors = drill.Drill("org-a", the_scope)
+    context = {"drill": doors, "scope": the_scope, "top_agents": agent_rows()}
+    with translation.override(language):
+        reference = engines["django"].from_string(TOP_AGENTS_TEMPLATE).render(context)
+        written = drill_tags.drill_top_agent_rows(context, agent_rows(), the_scope)
+        assert written == reference
