@@ -188,7 +188,7 @@ def main() -> None:
               f"{other:6.1f} "
               f"{templates / total:7.0%} {drills / total:7.0%}")
         if profiler is not None:
-            pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "cumulative")).print_stats(45)
+            pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "cumulative")).print_stats(int(os.environ.get("N", "45")))
     load = os.getloadavg()
     print(f"machine: {os.cpu_count()} CPUs, load average {load[0]:.1f} / {load[1]:.1f} / "
           f"{load[2]:.1f} (1/5/15 min); CPU time of the serving thread (PostgreSQL's not "
