@@ -24,7 +24,9 @@ cut as its table shows it (never kept); the Talkover-compatible listing
 (`status=completed&per_page=100`); the cached calls report JSON. Target (issue 44): the cold
 dashboard and the search page spend at most 25 % of their CPU in templates.
 
-`--profile LABEL` prints cProfile's top functions (cumulative) of that case's runs.
+`--profile LABEL` prints cProfile's top functions of that case's runs (CPU time; `--sort`,
+`--top`). Usage of `python bench/render_share.py --runs 20` before and after issue 44's
+changes, same mirror, back to back: see docs/rendering.md.
 """
 from __future__ import annotations
 
@@ -128,6 +130,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--profile", default="", help="cProfile this case (label substring)")
     parser.add_argument("--only", default="", help="only the cases whose label has this")
+    parser.add_argument("--sort", default="cumulative", help="cProfile's order (tottime, …)")
+    parser.add_argument("--top", type=int, default=45, help="functions the profile lists")
     args = parser.parse_args()
     if connection.vendor != "postgresql" or not hasattr(cache, "_cache"):
         sys.exit("Set DATABASE_URL (PostgreSQL) and REDIS_URL, as production does.")
@@ -188,7 +192,7 @@ def main() -> None:
               f"{other:6.1f} "
               f"{templates / total:7.0%} {drills / total:7.0%}")
         if profiler is not None:
-            pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "cumulative")).print_stats(int(os.environ.get("N", "45")))
+            pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.top)
     load = os.getloadavg()
     print(f"machine: {os.cpu_count()} CPUs, load average {load[0]:.1f} / {load[1]:.1f} / "
           f"{load[2]:.1f} (1/5/15 min); CPU time of the serving thread (PostgreSQL's not "
