@@ -25,8 +25,7 @@ cut as its table shows it (never kept); the Talkover-compatible listing
 dashboard and the search page spend at most 25 % of their CPU in templates.
 
 `--profile LABEL` prints cProfile's top functions of that case's runs (CPU time; `--sort`,
-`--top`). Usage of `python bench/render_share.py --runs 20` before and after issue 44's
-changes, same mirror, back to back: see docs/rendering.md.
+`--top`).
 """
 from __future__ import annotations
 
