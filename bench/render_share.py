@@ -1,4 +1,4 @@
-"""Where a request's CPU goes: templates, drill links, SQL, the rest — load-independent.
+"""Where a request's CPU goes: templates, drill links, queries, the rest — load-independent.
 
 Usage (PostgreSQL and Redis; the 1M-call mirror is `bench/report_latency.py`'s, built on the
 first run and reused):
@@ -16,7 +16,7 @@ measures the CPU time of the serving thread only (`time.thread_time`), split int
 - `drill`: building drill-link URLs (`reports.drill.Drill.url`), wherever it runs;
 - `query`: the ORM's work, from compiling a query to its rows as objects (PostgreSQL's own
   time is not this process's);
-- `other`: middleware, view, ORM, serialisers, cache reads.
+- `other`: middleware, view code, serialisers, cache reads and writes.
 
 Cases: the dashboard over 30 days with nothing kept (summaries computed: `cold`) and with
 the summaries cached but the page not kept (`rendered`); the calls explorer searched by a SID
