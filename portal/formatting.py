@@ -8,10 +8,11 @@ formats (en: 1,234 · 64.6% · 11/23/2026 · 11/23/2026 7:45 a.m.; pt-BR: 1.234 
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.utils.formats import date_format, number_format
+from django.utils.formats import date_format, get_format, number_format
 
 # Shown for a figure that has no value (not a zero).
 EMPTY = "–"
@@ -44,6 +45,23 @@ def format_change_pct(value: float | None) -> str:
 def format_int(value: int | None) -> str:
     """A count with the language's thousands separator."""
     return EMPTY if value is None else number_format(value, force_grouping=True)
+
+
+def int_formatter() -> Callable[[int | None], str]:
+    """`format_int` for the active language, its separator looked up once: a table of
+    hundreds of counts (the dashboard's heatmap and series) paid `number_format`'s generic
+    path per cell. Counts of any other type, or a grouping other than by thousands, go
+    through `format_int` itself, so the two always write the same text."""
+    separator, grouping = get_format("THOUSAND_SEPARATOR"), get_format("NUMBER_GROUPING")
+    if grouping != 3:
+        return format_int
+
+    def write(value: int | None) -> str:
+        if type(value) is not int:
+            return format_int(value)
+        return f"{value:,}".replace(",", separator) if separator != "," else f"{value:,}"
+
+    return write
 
 
 def format_percent(value: float | None) -> str:

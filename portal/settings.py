@@ -89,8 +89,10 @@ ROOT_URLCONF = "portal.urls"
 WSGI_APPLICATION = "portal.wsgi.application"
 # templates/django/forms/widgets/select.html writes its options inline: Django's includes two
 # templates per option, and the calls explorer's filters have ~170 options (a third of its
-# render time).
-FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
+# render time). portal/form_renderer.py writes that select and the <input> family in Python,
+# as their templates do (a third of a search page's template time again); the rest renders as
+# TemplatesSetting does.
+FORM_RENDERER = "portal.form_renderer.WidgetRenderer"
 
 TEMPLATES = [
     {

@@ -1,0 +1,134 @@
+"""The form renderer: the hottest widget templates written in Python, the rest as templates.
+
+The calls explorer's filter form holds eight selects (~170 options) and six inputs; through
+the template engine they were a third of a search page's template time (a loop, an `if` and
+a filter per attribute of every option). `WidgetRenderer` writes `select.html` (our override
+in templates/django/forms/widgets/, options inline) and the `<input>` family exactly as those
+templates do — same escaping (`conditional_escape`), same localisation of values
+(`render_value_in_context`), same `stringformat:'s'` of values — and renders any other
+template as `TemplatesSetting` does, so an override added later still works. A template
+override of one of the written widgets is honoured too: the Python spelling is used only
+while the template is the one it was written from (`SPELLED`, checked once per process).
+tests/portal/test_form_renderer.py holds both spellings equal over the explorer's and the
+dashboard's forms and hostile values.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+from django.forms.renderers import TemplatesSetting
+from django.template.base import render_value_in_context
+from django.template.context import Context
+from django.template.loader import get_template
+from django.utils.safestring import SafeData, SafeString, mark_safe
+
+_CONTEXT = Context(autoescape=True)
+
+
+def _text(value: Any) -> str:
+    """`{{ value }}` in a widget template (localised, escaped unless safe)."""
+    return render_value_in_context(value, _CONTEXT)
+
+
+def _formatted(value: Any) -> str:
+    """`{{ value|stringformat:'s' }}`: "%s" of the value (a tuple's `str`, as the filter does:
+    the same text), safe only if the value was."""
+    shown = str(value)
+    return _text(mark_safe(shown) if isinstance(value, SafeData) else shown)
+
+
+def _attrs(attrs: dict) -> str:
+    """django/forms/widgets/attrs.html."""
+    out = []
+    for name, value in attrs.items():
+        if value is not False:
+            out.append(f" {_text(name)}" if value is True
+                       else f' {_text(name)}="{_formatted(value)}"')
+    return "".join(out)
+
+
+def _select(context: dict) -> str:
+    """templates/django/forms/widgets/select.html."""
+    widget = context["widget"]
+    out = [f'<select name="{_text(widget["name"])}"{_attrs(widget["attrs"])}>']
+    for group_name, group_choices, _index in widget["optgroups"]:
+        if group_name:
+            out.append(f'\n  <optgroup label="{_text(group_name)}">')
+        for option in group_choices:
+            out.append(f'\n  <option value="{_formatted(option["value"])}"'
+                       f'{_attrs(option["attrs"])}>{_text(option["label"])}</option>')
+        if group_name:
+            out.append("\n  </optgroup>")
+    out.append("\n</select>\n")
+    return "".join(out)
+
+
+def _input(context: dict) -> str:
+    """django/forms/widgets/input.html."""
+    widget = context["widget"]
+    value = widget["value"]
+    shown = f' value="{_formatted(value)}"' if value != None else ""  # noqa: E711 (as `!=`)
+    return (f'<input type="{_text(widget["type"])}" name="{_text(widget["name"])}"{shown}'
+            f'{_attrs(widget["attrs"])}>\n')
+
+
+def _input_kind(context: dict) -> str:
+    """text.html, date.html, …: `{% include "django/forms/widgets/input.html" %}` + newline."""
+    return _input(context) + "\n"
+
+
+SELECT, INPUT, ATTRS = (f"django/forms/widgets/{name}.html" for name in ("select", "input",
+                                                                        "attrs"))
+# The sha256 of each template source the Python spelling was written from.
+SOURCES = {
+    SELECT: "0f1dd4acc24ca4a82a018bea34977b87a7628cdfb4b71fc41fc8e8c4db2f96d7",
+    INPUT: "770cf3acba1c18b65021a19efbf5fc93bcfcee357a005b67dbc2e2967527507d",
+    ATTRS: "f729483efe44660fabc76a8f2e0a1b464c3a66afd625233c92dd74e8fa5261ad",
+    # text.html, date.html, …: `{% include "django/forms/widgets/input.html" %}` + newline.
+    "input kind": "7d7a5bc4ccc075bbff6af7d60b9e3ae200f68c59e0f77d44abbbf36f3cb5fb20",
+}
+INPUT_KINDS = ("text", "date", "checkbox", "number", "search", "email", "url", "password",
+               "hidden", "tel", "time", "datetime", "color")
+# Each written template: the sources it reads, and its writer.
+SPELLED: dict[str, tuple[tuple[str, ...], Callable[[dict], str]]] = {
+    SELECT: ((SELECT, ATTRS), _select), INPUT: ((INPUT, ATTRS), _input),
+    **{f"django/forms/widgets/{kind}.html": ((INPUT, ATTRS), _input_kind)
+       for kind in INPUT_KINDS},
+}
+
+
+def source_digest(template_name: str) -> str:
+    """The sha256 of the template source the engine would load for `template_name`."""
+    template = get_template(template_name).template
+    return hashlib.sha256(template.source.encode()).hexdigest()
+
+
+@cache
+def _writer(template_name: str) -> Callable[[dict], str] | None:
+    """The Python spelling of `template_name`, or None: not written, or a template it reads
+    is not the source it was written from (an override: the template is then rendered)."""
+    spelled = SPELLED.get(template_name)
+    if spelled is None:
+        return None
+    sources, write = spelled
+    if template_name not in sources:
+        sources = (*sources, template_name)
+    for name in sources:
+        expected = SOURCES.get(name) or SOURCES["input kind"]
+        if source_digest(name) != expected:
+            return None
+    return write
+
+
+class WidgetRenderer(TemplatesSetting):
+    """`TemplatesSetting` with the written widgets (see the module docstring)."""
+
+    def render(self, template_name: str, context: dict, request=None) -> str:
+        write = _writer(template_name)
+        if write is None:
+            return super().render(template_name, context, request)
+        return SafeString(write(context).strip())  # as `BaseRenderer.render` strips
+

@@ -1,0 +1,173 @@
+"""The dashboard's drill tables are written with f-strings and `html.escape` (issue 44: their
+`format_html` spelling was a fifth of a cold dashboard), and must stay the very HTML the
+`format_html` spelling wrote: the reference below is that spelling, kept here verbatim.
+Counts are written by `portal.formatting.int_formatter`, held equal to `format_int`."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+from types import SimpleNamespace
+
+import pytest
+from django.utils import translation
+from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from portal.formatting import format_int, int_formatter
+from portal.templatetags.portal_tags import _int, percent
+from reports import drill
+from reports.templatetags import drill_tags
+
+LANGUAGES = ["en", "pt-br"]
+
+
+def reference_link(text, calls, url):
+    title = ngettext("Open the %(n)s call behind this figure",
+                     "Open the %(n)s calls behind this figure", calls) % {"n": _int(calls)}
+    return format_html('<a class="drill" href="{}" data-calls="{}" title="{}">{}</a>',
+                       url, calls, title, text)
+
+
+def reference_series_rows(doors, series) -> str:
+    notes = {"missing": _("not mirrored"), "partial": _("partial")}
+
+    def label(point) -> str:
+        day = date_format(point.start, "SHORT_DATE_FORMAT")
+        note = notes.get(getattr(point, "state", "covered"))
+        return f"{day} ({note})" if note else day
+
+    def row(point):
+        f = point.figures
+        if f is None:
+            return label(point), format_html_join("", '<td class="num">{}</td>',
+                                                  [("–",)] * 6)
+        span = {"start": point.start, "end": point.end}
+        cells = [(f.total, {})] + [(drill.outcome_count(f, o), {"outcome": o})
+                                   for o in ("answered", "no_answer", "busy", "failed")]
+        html = format_html_join("", '<td class="num">{}</td>', (
+            (reference_link(_int(n), n, doors.url(**span, **extra))
+             if n else _int(n),) for n, extra in cells))
+        return label(point), format_html('{}<td class="num">{}</td>', html,
+                                         percent(f.answer_rate))
+
+    return format_html_join("", "<tr><td>{}</td>{}</tr>", (row(p) for p in series))
+
+
+def reference_heatmap_rows(doors, rows) -> str:
+    def cells(weekday, values):
+        out = []
+        for hour, (n, share) in enumerate(values):
+            text = reference_link(_int(n), n, doors.url(weekday=weekday, hour=hour)) \
+                if n else _int(n)
+            out.append((f"{share * 0.6:.2f}", text))
+        return format_html_join("", '<td style="background: rgba(29,78,216,{})">{}</td>', out)
+
+    return format_html_join("", '<tr><th scope="row">{}</th>{}</tr>', (
+        (str(day), cells(i, values)) for i, (day, values) in enumerate(rows)))
+
+
+def scope():
+    return SimpleNamespace(start=date(2026, 5, 1), end=date(2026, 6, 30),
+                           environments=[SimpleNamespace(pk=4), SimpleNamespace(pk=9)],
+                           agent_ids=["agent <&> \"ç\""], direction="inbound")
+
+
+def figures(n: int):
+    return SimpleNamespace(total=n * 7, answered=n * 3, no_answer=n, busy=0, failed=n * 2 + 1,
+                           other=n, answer_rate=None if n == 0 else 3 / 7)
+
+
+def series():
+    first = date(2026, 5, 1)
+    points = []
+    for i in range(12):
+        state = "missing" if i == 4 else "partial" if i == 11 else "covered"
+        points.append(SimpleNamespace(start=first + timedelta(days=i),
+                                      end=first + timedelta(days=i), state=state,
+                                      figures=None if state == "missing" else figures(i * 517)))
+    return points
+
+
+HEATMAP = [(name, [(n, round(n / 4000, 2)) for n in (0, 1, 2, 999, 1000, 3999, 1234567)])
+           for name in ("Mon", "Tue", "<Wed & co>")]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_series_rows_are_the_format_html_spelling(language):
+    doors = drill.Drill("org-a", scope())
+    with translation.override(language):
+        written = drill_tags.drill_series_rows({"drill": doors}, series())
+        assert isinstance(written, SafeString)
+        assert written == reference_series_rows(doors, series())
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_heatmap_rows_are_the_format_html_spelling(language):
+    doors = drill.Drill("org-a", scope())
+    with translation.override(language):
+        written = drill_tags.drill_heatmap_rows({"drill": doors}, HEATMAP)
+        assert written == reference_heatmap_rows(doors, HEATMAP)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("text", ["Agent <b>&</b> \"7\"", mark_safe("<i>kept</i>"), 1234,
+                                  _("partial")])
+def test_a_drill_link_escapes_as_format_html(language, text):
+    with translation.override(language):
+        assert drill_tags._link(text, 1234, "/o/a/calls/?x=1&y=<2>") == reference_link(
+            text, 1234, "/o/a/calls/?x=1&y=<2>")
+
+
+@pytest.mark.parametrize("language", [*LANGUAGES, None])
+def test_int_formatter_writes_what_format_int_writes(language):
+    values = [None, 0, 1, -1, 7, 999, 1000, -1000, 12345, 999999, 1000000, -7654321,
+              10**15 + 3, True, 12.5, "1234"]
+    with translation.override(language):
+        write = int_formatter()
+        for value in values:
+            assert write(value) == format_int(value), value
+
+
+TOP_AGENTS_TEMPLATE = (
+    '{% load humanize portal_tags drill_tags %}{% for a in top_agents %}<tr><td>'
+    '{% agent_label a scope as label %}{% drill_link label a.figures.total '
+    'env_id=a.environment_id agent_id=a.agent_id %}</td><td class="num">{% drill_link '
+    'a.figures.total|intcomma a.figures.total env_id=a.environment_id agent_id=a.agent_id %}'
+    '</td><td class="num">{% drill_link a.figures.answered|intcomma a.figures.answered '
+    'env_id=a.environment_id agent_id=a.agent_id outcome="answered" %}</td><td class="num">'
+    '{{ a.figures.answer_rate|percent }}</td><td class="num">'
+    '{{ a.figures.talk_time_total|duration }}</td><td class="num">'
+    '{{ a.figures.talk_time_avg|duration }}</td></tr>{% endfor %}')
+
+
+def agent_rows():
+    def figures_of(total, answered):
+        return SimpleNamespace(total=total, answered=answered,
+                               answer_rate=answered / total if total else None,
+                               talk_time_total=answered * 61.5 if total else None,
+                               talk_time_avg=61.5 if answered else None)
+
+    return [SimpleNamespace(name=name, agent_id=agent_id, environment_id=env, figures=f)
+            for name, agent_id, env, f in [
+                ("Desk <&> \"1\"", "agent/1?&", 4, figures_of(123456, 7890)),
+                ("", "", 9, figures_of(3, 0)),
+                ("Nobody", "agent-0", 4, figures_of(0, 0)),
+                ("Atendimento São Paulo", "a b", 9, figures_of(1, 1))]]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("several", [False, True])
+def test_top_agent_rows_are_the_template_spelling(language, several):
+    from django.template import engines
+
+    the_scope = scope()
+    the_scope.environments = [SimpleNamespace(pk=4, name="Main <env>"),
+                              SimpleNamespace(pk=9, name="Second & co")][: 2 if several else 1]
+    doors = drill.Drill("org-a", the_scope)
+    context = {"drill": doors, "scope": the_scope, "top_agents": agent_rows()}
+    with translation.override(language):
+        reference = engines["django"].from_string(TOP_AGENTS_TEMPLATE).render(context)
+        written = drill_tags.drill_top_agent_rows(context, agent_rows(), the_scope)
+        assert written == reference
