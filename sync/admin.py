@@ -28,6 +28,7 @@ from sync.models import (
     StreamState,
     SyncRun,
 )
+from sync.search_text import sid_q
 
 
 def pretty_json(value: object) -> str:
@@ -85,12 +86,13 @@ class CallAdmin(ReadOnlyTenantAdmin):
         term = search_term.strip()
         if not term:
             return queryset, False
-        query = Q(sid=term) | Q(external_id=term)
+        # The SID through the search's GIN index (`sid_q`), the call id by the natural key.
+        query = sid_q([term]) | Q(external_id=term)
         if PHONE_LIKE.fullmatch(term):
             numbers = number_variants(term)
             query |= Q(from_number__in=numbers) | Q(to_number__in=numbers)
-        # Naming the environments lets PostgreSQL use the (environment, sid) and natural-key
-        # indexes for superusers too, whose queryset is otherwise unfiltered.
+        # Naming the environments lets PostgreSQL use the (environment, …) search and
+        # natural-key indexes for superusers too, whose queryset is otherwise unfiltered.
         environments = administered_environment_ids(request)
         if environments is None:
             environments = list(Environment.objects.values_list("pk", flat=True))
