@@ -157,7 +157,13 @@ def phase_sync(base_url: str, first: date, last: date) -> dict:
     calls_run = outcome.runs[-1]
     if outcome.failed:
         raise SystemExit(f"sync failed: {[r.error for r in outcome.runs]}")
+    with connection.cursor() as cursor:
+        # What the mirrored calls occupy: the table with its indexes, and the indexes alone.
+        cursor.execute(f"SELECT {benchkit.CALLS_TABLE_BYTES}, (SELECT sum(pg_indexes_size("
+                       f"relid))::bigint FROM pg_partition_tree('sync_call'::regclass))")
+        table_bytes, index_bytes = cursor.fetchone()
     return {"calls": Call.objects.filter(environment=env).count(), "seconds": seconds,
+            "table_mb": table_bytes / 1e6, "index_mb": (index_bytes or 0) / 1e6,
             "requests": sum(r.requests for r in outcome.runs), "created": calls_run.created,
             "rss_mb": peak_rss_mb(), "start_mb": started_mb, "cpu": cpu, "db_cpu": db_cpu}
 
@@ -323,8 +329,13 @@ def main() -> None:
     print(f"days {args.days}, {per_day} calls/day asked, database {db.rsplit('/', 1)[-1]}, "
           f"load average {os.getloadavg()[0]:.1f}; 'above start': peak RSS less the RSS "
           f"once imported, before the work")
+    synced = median["sync"]
+    print(f"calls table after the sync: {synced['table_mb']:.0f} MB "
+          f"({synced['table_mb'] * 1e6 / synced['calls'] / 1e3:.2f} GB per million calls), "
+          f"indexes {synced['index_mb']:.0f} MB "
+          f"({synced['index_mb'] / synced['table_mb']:.0%} of it)")
     if "dlt" in median:
-        synced, dlt = median["sync"], median["dlt"]
+        dlt = median["dlt"]
         ratios = sorted(f["sync"]["seconds"] / f["dlt"]["seconds"] for f in rounds)
         print(f"sync/dlt: time {synced['seconds'] / dlt['seconds']:.2f} (per round "
               f"{', '.join(f'{r:.2f}' for r in ratios)}), peak RSS "
