@@ -91,16 +91,16 @@ class CallAdmin(ReadOnlyTenantAdmin):
         term = search_term.strip()
         if not term:
             return queryset, False
-        # The SID through the search's GIN index (`sid_q`), the call id by the natural key.
-        query = sid_q([term]) | Q(external_id=term)
-        if PHONE_LIKE.fullmatch(term):
-            numbers = number_variants(term)
-            query |= Q(from_number__in=numbers) | Q(to_number__in=numbers)
         # Naming the environments lets PostgreSQL use the (environment, …) search and
         # natural-key indexes for superusers too, whose queryset is otherwise unfiltered.
         environments = administered_environment_ids(request)
         if environments is None:
             environments = list(Environment.objects.values_list("pk", flat=True))
+        # The SID through the search's GIN index (`sid_q`), the call id by the natural key.
+        query = sid_q([term], environments) | Q(external_id=term)
+        if PHONE_LIKE.fullmatch(term):
+            numbers = number_variants(term)
+            query |= Q(from_number__in=numbers) | Q(to_number__in=numbers)
         return queryset.filter(query, environment__in=environments), False
 
     @admin.display(description=_lazy("raw"))

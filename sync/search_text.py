@@ -14,7 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db.models import F, Func, Q, TextField
+from django.db import connection
+from django.db.models import BigIntegerField, BooleanField, F, Func, Q, TextField, Value
+from django.db.models.functions import Cast
 from django.db.models.lookups import Contains
 
 # A SID is looked up in the trigram index by its last SID_CORE characters (every trigram of
@@ -33,13 +35,46 @@ class SearchText(Func):
         super().__init__(F("sid"), F("external_id"), F("to_number"), F("from_number"))
 
 
-def sid_q(sids: Iterable[str]) -> Q:
-    """Calls whose SID is one of `sids`, narrowed through the search index first (with the
-    environment in the same query, one bitmap scan per month). Empty `sids`: no call."""
+def environment_q(ids: Iterable[int]) -> Q:
+    """Calls of these environments, the ids written as `bigint` constants.
+
+    Why: `environment_id` is a bigint, and a plain integer constant compares through the
+    cross-type operator `bigint = integer`, which `btree_gin`'s operator class (PostgreSQL
+    15) does not hold: the search index would read every tenant's postings of the month and
+    leave the environment to a filter on the rows. Typed as the column, the environment is a
+    condition of the same GIN scan (a 1M-call tenant's search among 600k calls of others:
+    22 ms with it as a filter, 1.5 ms in the scan). The btree indexes serve it either way.
+    """
+    ids = [int(pk) for pk in dict.fromkeys(ids)]
+    if len(ids) == 1:
+        return Q(environment_id=Cast(Value(ids[0]), BigIntegerField()))
+    if connection.vendor != "postgresql":
+        return Q(environment_id__in=ids)
+    return Q(_EnvironmentIn(ids))
+
+
+class _EnvironmentIn(Func):
+    """`environment_id = ANY(<ids>::bigint[])` (PostgreSQL): a bigint array, as above."""
+
+    output_field = BooleanField()
+
+    def __init__(self, ids: list[int]) -> None:
+        super().__init__(F("environment_id"))
+        self.ids = ids
+
+    def as_sql(self, compiler, connection, **extra):  # noqa: ANN001, ANN201 - Django's API
+        column, params = compiler.compile(self.source_expressions[0])
+        return f"{column} = ANY(%s::bigint[])", [*params, self.ids]
+
+
+def sid_q(sids: Iterable[str], environment_ids: Iterable[int]) -> Q:
+    """Calls of these environments whose SID is one of `sids`, narrowed through the search
+    index first (one bitmap scan per month). No SID or no environment: no call."""
     wanted = sorted({s for s in sids if s})
-    if not wanted:
+    environment_ids = list(environment_ids)
+    if not wanted or not environment_ids:
         return Q(pk__in=[])
     candidates = Q()
     for sid in wanted:
         candidates |= Q(Contains(SearchText(), sid.upper()[-SID_CORE:]))
-    return candidates & Q(sid__in=wanted)
+    return environment_q(environment_ids) & candidates & Q(sid__in=wanted)
