@@ -221,15 +221,19 @@ def dlt_child(python: Path, base_url: str, first: date, last: date, db: str) -> 
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
         conn.execute(f'CREATE DATABASE "{name}"')
+    dlt_url = urlunsplit(url._replace(path=f"/{name}"))
     try:
+        # dlt's loads into PostgreSQL count too: its backends' CPU, as ours are counted.
+        backends = BackendCpu(dlt_url)
         out = subprocess.run(
             [str(python), str(ROOT / "bench" / "dlt_baseline.py"), "--base-url", base_url,
              "--token", TOKEN, "--first", first.isoformat(), "--last", last.isoformat(),
-             "--database-url", urlunsplit(url._replace(path=f"/{name}"))],
+             "--database-url", dlt_url],
             capture_output=True, text=True, cwd=ROOT / "bench")
+        db_cpu = backends.stop()
         if out.returncode:
             raise SystemExit(f"dlt failed:\n{out.stderr[-3000:]}")
-        return json.loads(out.stdout.strip().splitlines()[-1])
+        return {**json.loads(out.stdout.strip().splitlines()[-1]), "db_cpu": db_cpu}
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
