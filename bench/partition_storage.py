@@ -3,6 +3,8 @@ grows.
 
     python bench/partition_storage.py [--max 10000000] [--sample 20000] [--keep]
     python bench/partition_storage.py --convert 1000000     # migration 0013_h28a's time
+    python bench/partition_storage.py --max 1000000 --layouts partitioned \
+        --sync-migration 0018_h39_privacy                   # the indexes before issue 44
 
 Needs a PostgreSQL server: DATABASE_URL names it (its database part is replaced); each
 layout gets its own scratch database, `<name>_bench_plain` and `<name>_bench_partitioned`
@@ -128,7 +130,8 @@ def _write(env, rows, batch: int) -> float:
     return time.perf_counter() - began
 
 
-def run_layout(layout: str, sizes: list[int], sample: int) -> list[dict]:
+def run_layout(layout: str, sizes: list[int], sample: int,
+               sync_migration: str | None = None) -> list[dict]:
     from datetime import UTC, datetime
 
     from django.conf import settings
@@ -141,6 +144,8 @@ def run_layout(layout: str, sizes: list[int], sample: int) -> list[dict]:
     from sync.rollups import local_days_of, refresh_rollups
 
     call_command("migrate", verbosity=0)
+    if sync_migration:
+        call_command("migrate", "sync", sync_migration, verbosity=0)
     with connection.cursor() as cursor:
         if layout == "plain":
             to_plain(cursor)
@@ -228,22 +233,25 @@ def _admin(base: str, sql: str) -> None:
 
 
 def measure(max_calls: int = SIZES[-1], sample: int = 20_000, keep: bool = False,
-            base_url: str | None = None) -> list[Row]:
-    """Every layout at every size up to `max_calls`; one child process per layout."""
+            base_url: str | None = None, layouts: tuple[str, ...] = LAYOUTS,
+            sync_migration: str | None = None) -> list[Row]:
+    """Every layout at every size up to `max_calls`; one child process per layout.
+    `sync_migration`: the sync app migrated back to it first (the schema before a change)."""
     base_url = base_url or os.environ.get("DATABASE_URL", "")
     if not base_url.startswith("postgres"):
         raise SystemExit("DATABASE_URL must name a PostgreSQL server")
     prefix = urlsplit(base_url).path.strip("/") or "switchboard"
     sizes = [s for s in SIZES if s <= max_calls]
     rows: list[Row] = []
-    for layout in LAYOUTS:
+    for layout in layouts:
         name = f"{prefix}_bench_{layout}"
         _admin(base_url, f'DROP DATABASE IF EXISTS "{name}"')
         _admin(base_url, f'CREATE DATABASE "{name}"')
         try:
             done = subprocess.run(
                 [sys.executable, __file__, "--child", layout, "--sizes",
-                 ",".join(map(str, sizes)), "--sample", str(sample)],
+                 ",".join(map(str, sizes)), "--sample", str(sample),
+                 *(["--sync-migration", sync_migration] if sync_migration else [])],
                 env={**os.environ, "DATABASE_URL": _database_url(base_url, name)},
                 stdout=subprocess.PIPE, check=True, text=True)
             rows += [Row(**r) for r in json.loads(done.stdout)]
@@ -289,6 +297,11 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the scratch databases")
     parser.add_argument("--convert", type=int, metavar="CALLS",
                         help="instead: time the migration's conversion of CALLS plain calls")
+    parser.add_argument("--layouts", default=",".join(LAYOUTS),
+                        help="which layouts, comma-separated (default: plain,partitioned)")
+    parser.add_argument("--sync-migration", metavar="NAME",
+                        help="measure the schema as of this sync migration (e.g. "
+                             "0018_h39_privacy: the calls' indexes before issue 44)")
     parser.add_argument("--child", choices=(*LAYOUTS, "convert"), help=argparse.SUPPRESS)
     parser.add_argument("--sizes", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -296,14 +309,17 @@ def main() -> None:
         _setup(os.environ["DATABASE_URL"])
         sizes = [int(s) for s in args.sizes.split(",")]
         print(json.dumps(run_conversion(sizes[0]) if args.child == "convert"
-                         else run_layout(args.child, sizes, args.sample)))
+                         else run_layout(args.child, sizes, args.sample,
+                                         args.sync_migration)))
         return
     if args.convert:
         row = measure_conversion(args.convert)
         print(f"{'calls':>11} | {'conversion s':>12} | {'s per million':>13}")
         print(f"{row['calls']:>11,} | {row['seconds']:>12} | {row['seconds_per_million']:>13}")
         return
-    print_table(measure(args.max, args.sample, args.keep))
+    layouts = tuple(x for x in args.layouts.split(",") if x in LAYOUTS)
+    print_table(measure(args.max, args.sample, args.keep, layouts=layouts,
+                        sync_migration=args.sync_migration))
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/sb_sync_bench \
     REDIS_URL=redis://127.0.0.1:6379/12 \
-        python bench/sync_throughput.py [--calls 200000] [--days 90] [--dlt-python PATH]
+        python bench/sync_throughput.py [--calls 200000] [--days 90] [--rounds 3] \
+            [--dlt-python PATH]
 
 REDIS_URL is optional: with it the sync's request-budget tickets go to Redis, as in
 production; without it they go to the database cache, which adds some of the database's time.
@@ -193,7 +194,13 @@ def phase_sync(base_url: str, first: date, last: date) -> dict:
     calls_run = outcome.runs[-1]
     if outcome.failed:
         raise SystemExit(f"sync failed: {[r.error for r in outcome.runs]}")
+    with connection.cursor() as cursor:
+        # What the mirrored calls occupy: the table with its indexes, and the indexes alone.
+        cursor.execute(f"SELECT {benchkit.CALLS_TABLE_BYTES}, (SELECT sum(pg_indexes_size("
+                       f"relid))::bigint FROM pg_partition_tree('sync_call'::regclass))")
+        table_bytes, index_bytes = cursor.fetchone()
     return {"calls": Call.objects.filter(environment=env).count(), "seconds": seconds,
+            "table_mb": table_bytes / 1e6, "index_mb": (index_bytes or 0) / 1e6,
             "requests": sum(r.requests for r in outcome.runs), "created": calls_run.created,
             "links": CallbackLink.objects.filter(environment=env).count(),
             "link_cpu": share.python if share else 0.0, "link_db_cpu": share.db if share else 0.0,
@@ -256,15 +263,19 @@ def dlt_child(python: Path, base_url: str, first: date, last: date, db: str) -> 
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
         conn.execute(f'CREATE DATABASE "{name}"')
+    dlt_url = urlunsplit(url._replace(path=f"/{name}"))
     try:
+        # dlt's loads into PostgreSQL count too: its backends' CPU, as ours are counted.
+        backends = BackendCpu(dlt_url)
         out = subprocess.run(
             [str(python), str(ROOT / "bench" / "dlt_baseline.py"), "--base-url", base_url,
              "--token", TOKEN, "--first", first.isoformat(), "--last", last.isoformat(),
-             "--database-url", urlunsplit(url._replace(path=f"/{name}"))],
+             "--database-url", dlt_url],
             capture_output=True, text=True, cwd=ROOT / "bench")
+        db_cpu = backends.stop()
         if out.returncode:
             raise SystemExit(f"dlt failed:\n{out.stderr[-3000:]}")
-        return json.loads(out.stdout.strip().splitlines()[-1])
+        return {**json.loads(out.stdout.strip().splitlines()[-1]), "db_cpu": db_cpu}
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
@@ -309,6 +320,9 @@ def main() -> None:
                         help="also back-fill PAIRS more times with and without the callback "
                         "funnel's links (each into the flushed database) and print what the "
                         "link costs (issue 38: at most 10 %%)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="interleaved rounds (ours and dlt, alternating which goes first); "
+                             "the table gives each figure's median")
     parser.add_argument("--phase", choices=["fetch", "sync", "ceiling"], help=argparse.SUPPRESS)
     parser.add_argument("--base-url", help=argparse.SUPPRESS)
     parser.add_argument("--first", type=date.fromisoformat, help=argparse.SUPPRESS)
@@ -340,13 +354,23 @@ def main() -> None:
          str(args.days), "--calls-per-day", str(per_day), "--end-date", last.isoformat(),
          "--token", TOKEN], cwd=ROOT, stdout=subprocess.DEVNULL)
     base_url = f"http://127.0.0.1:{port}/api/v1"
+    rounds: list[dict[str, dict]] = []
+    pairs: list = []
     try:
         benchkit.wait_for_health(port, tries=200)
         child("fetch", base_url, first, last)  # warm-up: the simulator builds its data
-        floor = child("fetch", base_url, first, last)
-        synced = child("sync", base_url, first, last)
-        dlt = dlt_child(dlt_python, base_url, first, last, db) if dlt_python else None
-        pairs = []
+        for n in range(args.rounds):
+            if n:
+                benchkit.fresh_database()
+            found = {"floor": child("fetch", base_url, first, last)}
+            # Interleaved: odd rounds run dlt first, so the machine's load hits both alike.
+            order = ["sync", "dlt"] if n % 2 == 0 else ["dlt", "sync"]
+            for phase in order:
+                if phase == "sync":
+                    found["sync"] = child("sync", base_url, first, last)
+                elif dlt_python:
+                    found["dlt"] = dlt_child(dlt_python, base_url, first, last, db)
+            rounds.append(found)
         for _ in range(args.link_cost):
             benchkit.fresh_database()
             without = child("sync", base_url, first, last, links=False)
@@ -356,33 +380,67 @@ def main() -> None:
         sim.terminate()
         sim.wait(30)
     ceiling = child("ceiling", base_url, first, last)
-    rows = [("fetch floor", floor), ("sync (agents+calls)", synced)]
-    if dlt is not None:
-        rows.append(("dlt (merge on id)", dlt))
-    rows.append(("database insert only", ceiling))
-    print(f"{'phase':<22}{'calls':>9}{'requests':>10}{'seconds':>9}{'calls/s':>9}"
-          f"{'x floor':>9}{'CPU s':>8}{'db CPU s':>10}{'peak RSS MB':>13}{'above start':>13}")
+    header = (f"{'phase':<22}{'calls':>9}{'requests':>10}{'seconds':>9}{'calls/s':>9}"
+              f"{'x floor':>9}{'CPU s':>8}{'db CPU s':>10}{'peak RSS MB':>13}"
+              f"{'above start':>13}")
 
     def number(r: dict, key: str, digits: int = 1) -> str:
         return "-" if r.get(key) is None else f"{r[key]:.{digits}f}"
 
-    for name, r in rows:
+    def line(name: str, r: dict, floor: dict) -> str:
         above = f"{r['rss_mb'] - r['start_mb']:.0f}" if r.get("start_mb") else "-"
-        print(f"{name:<22}{r['calls']:>9}{r['requests']:>10}{r['seconds']:>9.1f}"
-              f"{r['calls'] / r['seconds']:>9.0f}{r['seconds'] / floor['seconds']:>9.2f}"
-              f"{number(r, 'cpu'):>8}{number(r, 'db_cpu'):>10}{r['rss_mb']:>13.0f}{above:>13}")
+        return (f"{name:<22}{r['calls']:>9}{r['requests']:>10}{r['seconds']:>9.1f}"
+                f"{r['calls'] / r['seconds']:>9.0f}{r['seconds'] / floor['seconds']:>9.2f}"
+                f"{number(r, 'cpu'):>8}{number(r, 'db_cpu'):>10}{r['rss_mb']:>13.0f}"
+                f"{above:>13}")
+
+    names = [("floor", "fetch floor"), ("sync", "sync (agents+calls)"),
+             ("dlt", "dlt (merge on id)")]
+    if len(rounds) > 1:
+        for n, found in enumerate(rounds, 1):
+            print(f"round {n}")
+            print(header)
+            for key, name in names:
+                if key in found:
+                    print(line(name, found[key], found["floor"]))
+        print(f"median of {len(rounds)} rounds (each column its own median)")
+    median = {key: _median([found[key] for found in rounds]) for key, _ in names
+              if key in rounds[0]}
+    print(header)
+    for key, name in names:
+        if key in median:
+            print(line(name, median[key], median["floor"]))
+    print(line("database insert only", ceiling, median["floor"]))
     print(f"days {args.days}, {per_day} calls/day asked, database {db.rsplit('/', 1)[-1]}, "
           f"load average {os.getloadavg()[0]:.1f}; 'above start': peak RSS less the RSS "
           f"once imported, before the work")
+    synced = median["sync"]
+    print(f"calls table after the sync: {synced['table_mb']:.0f} MB "
+          f"({synced['table_mb'] * 1e6 / synced['calls'] / 1e3:.2f} GB per million calls), "
+          f"indexes {synced['index_mb']:.0f} MB "
+          f"({synced['index_mb'] / synced['table_mb']:.0%} of it)")
     print("the link in the sync above:")
     print_link_share(synced)
     if pairs:
         print_link_cost(pairs)
-    if dlt is not None:
-        print(f"sync/dlt: time {synced['seconds'] / dlt['seconds']:.2f}, peak RSS "
+    if "dlt" in median:
+        dlt = median["dlt"]
+        ratios = sorted(f["sync"]["seconds"] / f["dlt"]["seconds"] for f in rounds)
+        print(f"sync/dlt: time {synced['seconds'] / dlt['seconds']:.2f} (per round "
+              f"{', '.join(f'{r:.2f}' for r in ratios)}), peak RSS "
               f"{synced['rss_mb'] / dlt['rss_mb']:.2f}, RSS above start "
               f"{(synced['rss_mb'] - synced['start_mb']) / (dlt['rss_mb'] - dlt['start_mb']):.2f}")
 
+
+def _median(results: list[dict]) -> dict:
+    """Each numeric figure's median over the rounds (a column's own median)."""
+    import statistics
+
+    out = dict(results[0])
+    for key, value in results[0].items():
+        if isinstance(value, (int, float)) and all(r.get(key) is not None for r in results):
+            out[key] = statistics.median(r[key] for r in results)
+    return out
 
 if __name__ == "__main__":
     main()

@@ -51,6 +51,7 @@ from reports.transcript_search import filter_transcripts
 from reports.vocabulary import AGENT, END, ENV, RANGE, START, common_names
 from sync.models import Agent, Call, CallbackLink
 from sync.models.core import CallStatus, Direction
+from sync.search_text import environment_q
 
 # The report's status groups, as the explorer's `outcome` filter names them.
 OUTCOMES: dict[str, tuple[str, ...]] = {
@@ -135,9 +136,9 @@ def filter_calls(criteria: CallCriteria, calls: QuerySet | None = None) -> Query
     ids = list(criteria.environment_ids)
     qs = calls if calls is not None else Call.objects.all()
     # Environment ids, not a join on the organisation: the (environment, …) indexes then
-    # serve both the filters and the newest-first order.
-    qs = qs.filter(environment_id=ids[0]) if len(ids) == 1 else qs.filter(
-        environment_id__in=ids)
+    # serve both the filters and the newest-first order; typed as the column, so the
+    # search's GIN index reads only these environments' postings (`environment_q`).
+    qs = qs.filter(environment_q(ids))
     tz = criteria.timezone
     if criteria.start is not None:
         qs = qs.filter(started_at__gte=local_day_bounds(criteria.start, tz)[0])

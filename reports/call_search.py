@@ -20,8 +20,10 @@ needle that is neither (`zzzz999`) finds nothing.
 
 How it is answered (PostgreSQL; SQLite has no index that narrows a substring):
 
-- one trigram GIN index (sync migration 0017) holds the four searched fields joined and
-  upper-cased (`SearchText`), so a search reads one index per month partition, whatever it
+- one GIN index (sync migrations 0017, 0019_h44s: `call_env_search_gin`, the environment
+  first, then the trigrams of the four searched fields joined and upper-cased,
+  `SearchText`), so a search reads one index per month partition, and only its own
+  environments' postings there, whatever other tenants hold and whatever it
   matches (four per-field indexes cost 28 scans and 93 ms for the explorer's 180 days at 1M
   calls). The candidates are the rows whose joined text holds the needle's *core*; each
   field's own rule above is then checked on those rows only. A row a field's rule finds is
@@ -47,8 +49,10 @@ import re
 from enum import Enum
 
 from django.db import connections, transaction
-from django.db.models import F, Func, Q, TextField
+from django.db.models import Q
 from django.db.models.lookups import Contains
+
+from sync.search_text import SearchText  # the GIN index's expression
 
 # Longest needle a search form or the compatible API accepts.
 MAX_SEARCH = 100
@@ -105,19 +109,6 @@ def phone_digits(needle: str) -> str:
     if not _PHONE.fullmatch(needle):
         return ""
     return "".join(ch for ch in needle if ch.isdigit())
-
-
-class SearchText(Func):
-    """The searched fields joined and upper-cased: the expression of the trigram index
-    `call_search_text_trgm` (sync migration 0017, `SEARCH_TEXT`), which the planner matches
-    only when the query compiles to the same expression."""
-
-    template = "UPPER(%(expressions)s)"
-    arg_joiner = " || ' ' || "
-    output_field = TextField()
-
-    def __init__(self) -> None:
-        super().__init__(F("sid"), F("external_id"), F("to_number"), F("from_number"))
 
 
 def search_q(raw: str | None, call_id: CallId = CALL_ID_PARTS) -> Q | None:

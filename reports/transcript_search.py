@@ -1,11 +1,13 @@
 """Transcript search for the calls explorer, and the highlighting of its hits on a call.
 
 PostgreSQL: full-text search over `Call.transcript` with `websearch_to_tsquery` (words, "a
-phrase", -excluded, or), served by the partial GIN index of migration sync 0011_h25b (calls
-with a transcript only, hence the `transcript <> ''` condition) — the expression below must
-stay the index's. The 'simple' configuration: transcripts are in English and
-Brazilian Portuguese, so no stemming or stop words. Elsewhere (SQLite, development) every word
-must appear in the transcript (icontains: slower, a scan, fine for a demo).
+phrase", -excluded, or), served by the GIN index `call_env_search_gin` (sync migration
+0019_h44s: the environment, the search text's trigrams, the transcript's words; it replaced
+the partial index of 0011_h25b, whose `transcript <> ''` condition stays as a cheap filter)
+— the expression below must stay the index's. The 'simple' configuration: transcripts are
+in English and Brazilian Portuguese, so no stemming or stop words. Elsewhere (SQLite,
+development) every word must appear in the transcript (icontains: slower, a scan, fine for a
+demo).
 """
 from __future__ import annotations
 

@@ -102,6 +102,8 @@ class Call(models.Model):
                                     db_index=False, verbose_name=_("environment"))
     external_id = models.CharField(max_length=255, verbose_name=_("external ID"))
     sid = models.CharField(max_length=255, blank=True, default="", verbose_name=_("SID"))
+    # Indexed (one of the eight): deleting an environment deletes its calls, then sets
+    # `agent_id` NULL on calls of its agents, which without the index scans every tenant's.
     agent = models.ForeignKey(
         Agent, null=True, blank=True, on_delete=models.SET_NULL, related_name="calls",
         verbose_name=_("agent"),
@@ -170,25 +172,21 @@ class Call(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["environment", "external_id"], name="call_natural_key")
         ]
+        # Eight indexes in all on PostgreSQL, each named with the queries it serves and their
+        # plans in docs/partitioning.md ("Indexes"); every index is paid for on every call a
+        # back-fill writes (sync migration 0019_h44s). Besides the two keys, the agent's
+        # foreign key and these two: the search's GIN index (environment, search text's
+        # trigrams, transcript's words) and the callback rule's two lookups, created by
+        # migrations (not declarable portably here).
         indexes = [
-            # Newest first within an environment, optionally by agent / status / direction;
-            # ties by upstream id descending, Talkover's order (the compatible listing reads
-            # these without a sort; the explorer's order uses their started_at prefix).
+            # Newest first within an environment (ties by upstream id descending, Talkover's
+            # order): the listings, the explorer, rollups, the ledger; a status or direction
+            # filter walks it too (each keeps a large share of the calls).
             models.Index(fields=["environment", "-started_at", "-external_id"],
                          name="call_env_started_ext"),
+            # An agent's calls (an agent holds a small share of a busy environment's calls).
             models.Index(fields=["environment", "agent_external_id", "-started_at",
                                  "-external_id"], name="call_env_agent_ext"),
-            models.Index(fields=["environment", "status", "-started_at", "-external_id"],
-                         name="call_env_status_ext"),
-            models.Index(fields=["environment", "direction", "-started_at", "-external_id"],
-                         name="call_env_direction_ext"),
-            models.Index(fields=["environment", "sid"], name="call_env_sid"),
-            # Calls explorer sorted by duration (1.2 s → index scan at 1M calls).
-            models.Index(fields=["environment", "-duration"], name="call_env_duration"),
-            # The superuser's unfiltered admin list in Meta.ordering order (2.3 s → 0.23 s).
-            models.Index(fields=["-started_at", "-id"], name="call_started_id"),
-            # Search by any part of a number or SID: trigram GIN indexes on PostgreSQL only,
-            # created by migration 0006_h21_call_search (not declarable portably here).
         ]
 
     def __str__(self) -> str:

@@ -214,7 +214,7 @@ def root_indexes(cursor) -> dict[str, str]:
     return dict(cursor.fetchall())
 
 
-TRIGRAM_INDEXES = ("call_search_text_trgm",)
+TRIGRAM_INDEXES = ("call_env_search_gin",)
 BULK_CALLS = """
 INSERT INTO sync_call (environment_id, external_id, sid, agent_id, agent_external_id, to_number,
   to_formatted, from_number, from_formatted, direction, status, provider_status, duration,

@@ -37,6 +37,7 @@ from sync.providers.talkover.hot_window import (
 )
 from sync.rollups import local_days_for_utc_day, refresh_rollups
 from sync.run_context import RunContext
+from sync.search_text import sid_q
 from sync.webhooks.hints import Hint
 
 MAX_SEARCHES = 5
@@ -63,7 +64,7 @@ def sync_hinted_calls(ctx: RunContext, hints: list[Hint],
     window.heads()
     named = Call.objects.filter(environment=env).filter(
         Q(external_id__in=[h.id for h in hints if h.id]) |
-        Q(sid__in=[h.sid for h in hints if h.sid and not h.id]))
+        sid_q((h.sid for h in hints if h.sid and not h.id), [env.pk]))
     known = {i: (sid, at, status) for i, sid, at, status in
              named.values_list("external_id", "sid", "started_at", "status")}
     by_sid = {sid: i for i, (sid, _, _) in known.items() if sid}
