@@ -55,7 +55,7 @@ def two_gins(apps, schema_editor) -> None:
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sync', '0018_h39_privacy'),
+        ('sync', '0019_h38b_callback_funnel_days'),
     ]
 
     operations = [
