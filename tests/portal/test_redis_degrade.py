@@ -301,10 +301,11 @@ CACHE_DOORS = {
     "portal/health.py": "the readiness check must see the failure",
     "sync/locks.py": "not optional: a sync that loses its lock fails",
     "sync/budget.py": "not optional: a sync that loses its budget fails",
-    "sync/webhooks/receiver.py": "webhook coalescing marks: a failure answers 503, the "
+    "sync/webhooks/receiver.py": "replayed deliveries: a failure answers 503, the "
                                 "schedule picks the change up",
-    "sync/tasks.py": "the webhook run's coalescing marks (sync.webhook_sync): a failure "
-                     "fails that run, the schedule picks the change up",
+    "sync/webhooks/coalesce.py": "the coalescing marks (the receiver's and sync.webhook_sync's):"
+                                 " a failure answers 503 or fails that run, the schedule picks "
+                                 "the change up",
     "sync/webhooks/hints.py": "what deliveries named, inside the receiver's and the webhook "
                               "run's guarded calls (503 / a failed run)",
     "sync/webhooks/pacing.py": "when the next webhook round may start: a failure fails that "
