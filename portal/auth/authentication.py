@@ -13,16 +13,25 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
-from portal.models import API_TOKEN_PREFIX, ApiToken, hash_api_token
+from portal.models import API_TOKEN_PREFIX, ApiToken, Membership, hash_api_token
+from portal.models.teams import RESTRICTABLE_ROLES
 from portal.throttling import client_ip, hit, parse_rate
 
 logger = logging.getLogger("portal.security")
 
 # Recording every use would turn each read into a write; once a minute is precise enough.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def _restricted_somewhere() -> Exists:
+    """Whether the token's user is restricted to teams in any organisation, as a column of
+    the token's one lookup."""
+    return Exists(Membership.teams.through.objects.filter(
+        membership__user_id=OuterRef("user_id"), membership__role__in=RESTRICTABLE_ROLES))
 
 
 class ApiTokenAuthentication(authentication.BaseAuthentication):
@@ -44,6 +53,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             )
         token = (
             ApiToken.objects.select_related("user")
+            .annotate(restricted_somewhere=_restricted_somewhere())
             .filter(token_hash=hash_api_token(parts[1]))
             .first()
         )
@@ -53,6 +63,9 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         now = timezone.now()
         if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        # Read by `portal.tenancy.access.restriction_for_user`: a caller restricted nowhere
+        # (most) costs no second query for their teams.
+        token.user.restricted_somewhere = token.restricted_somewhere
         return token.user, token
 
     @staticmethod

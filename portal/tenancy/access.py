@@ -207,8 +207,11 @@ def team_filter(request: HttpRequest) -> int | None:
 
 def restriction_for_user(user) -> Restriction | None:
     """A caller of the API: their teams in every organisation where they are restricted, and
-    everything in the others (`others`). One query for a caller restricted nowhere."""
+    everything in the others (`others`). One query for a caller restricted nowhere, none when
+    the API token's lookup already said so (`restricted_somewhere`)."""
     if not getattr(user, "is_authenticated", False):
+        return None
+    if getattr(user, "restricted_somewhere", None) is False:  # the API token's lookup says
         return None
     rows = list(Membership.objects.across_organizations()
                 .filter(user=user, role__in=RESTRICTABLE_ROLES, teams__isnull=False)

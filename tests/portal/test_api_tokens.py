@@ -73,3 +73,29 @@ def test_issuetoken_command_prints_the_token_once_and_audits(alice):
     assert token.token_hash == hash_api_token(raw)
     assert AuditLog.objects.filter(action="api_token.created", actor=alice).exists()
     assert raw not in str(AuditLog.objects.values_list("details", flat=True)[::1])
+
+
+def test_a_token_lookup_says_whether_its_user_is_restricted_to_teams(org_a, alice, bob, env_a):
+    """The token's one lookup carries `restricted_somewhere`: an unrestricted caller costs no
+    query for teams; a member restricted to a team still gets that team's restriction."""
+    from django.test import RequestFactory
+
+    from portal.auth.authentication import ApiTokenAuthentication
+    from portal.models import ApiToken, Membership
+    from portal.models.teams import Team
+    from portal.tenancy.access import restriction_for_user
+
+    def caller(user):
+        _, raw = ApiToken.issue(user, "t")
+        request = RequestFactory().get("/", HTTP_AUTHORIZATION=f"Bearer {raw}")
+        return ApiTokenAuthentication().authenticate(request)[0]
+
+    alice_caller = caller(alice)
+    assert alice_caller.restricted_somewhere is False
+    assert restriction_for_user(alice_caller) is None
+    team = Team.objects.create(organization=org_a, name="North")
+    membership = Membership.objects.across_organizations().get(organization=org_a, user=bob)
+    membership.teams.add(team)
+    bob_caller = caller(bob)
+    assert bob_caller.restricted_somewhere is True
+    assert restriction_for_user(bob_caller).teams == frozenset({team.pk})

@@ -168,6 +168,8 @@ def test_cache_follows_data_version(env_a, data, alice, api_client_for):
 
 
 def test_query_counts(env_a, data, alice, api_client_for, assert_max_queries):
+    # As an API token's one lookup says it (portal/auth/authentication.py): no teams query.
+    alice.restricted_somewhere = False
     client = api_client_for(alice)
     with assert_max_queries(5):  # environments, coverage, figures per day, per agent, names
         get(client, "calls", environment=env_a.pk, **RANGE)
