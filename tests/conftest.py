@@ -217,6 +217,26 @@ def upstream():
         yield server, sim.tokens
 
 
+@pytest.fixture(scope="session")
+def callback_world(django_db_setup, django_db_blocker):
+    """(simulator, world) for the callback funnel and link tests: ten days of 150 calls,
+    back-filled by a real sync the first time `world(org)` is called in this process, and
+    those rows restored for `org` every later time (tests/support/synced_world.py)."""
+    from sync.engine import sync_environment
+    from tests.support.sync_support import point_env, served, small_config
+    from tests.support.synced_world import shared_world
+
+    with served(small_config(days=10, calls_per_day=150)) as (sim, server):
+        def build(org):
+            env = point_env(org, sim, server)
+            outcome = sync_environment(env, now=sim.now)
+            assert not outcome.failed, [r.error for r in outcome.runs]
+            return env
+
+        with shared_world(build, django_db_blocker) as world:
+            yield sim, world
+
+
 @pytest.fixture(scope="module")
 def browser():
     """A headless chromium for the browser tests (tests/support/browser.py)."""
