@@ -10,10 +10,14 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from portal.models import Environment, Organization, Role
+from tests.support import fast_flush
 from tests.support.admin_world import World, build_world
 from tests.support.browser import launched_chromium
 from tests.support.cast import make_env, make_member
 from tests.support.routes import enrich
+
+# A transactional test's flush empties tables with DELETE rather than a slow TRUNCATE.
+fast_flush.install()
 
 # A suite started in the background (CI, `make test &`) inherits SIGINT ignored, and exec keeps
 # that for every child: the commands the tests stop with Ctrl-C (runserver, simulate_upstream,
@@ -215,6 +219,26 @@ def upstream():
 
     with served(small_config(days=1, calls_per_day=5)) as (sim, server):
         yield server, sim.tokens
+
+
+@pytest.fixture(scope="session")
+def callback_world(django_db_setup, django_db_blocker):
+    """(simulator, world) for the callback funnel and link tests: ten days of 150 calls,
+    back-filled by a real sync the first time `world(org)` is called in this process, and
+    those rows restored for `org` every later time (tests/support/synced_world.py)."""
+    from sync.engine import sync_environment
+    from tests.support.sync_support import point_env, served, small_config
+    from tests.support.synced_world import shared_world
+
+    with served(small_config(days=10, calls_per_day=150)) as (sim, server):
+        def build(org):
+            env = point_env(org, sim, server)
+            outcome = sync_environment(env, now=sim.now)
+            assert not outcome.failed, [r.error for r in outcome.runs]
+            return env
+
+        with shared_world(build, django_db_blocker) as world:
+            yield sim, world
 
 
 @pytest.fixture(scope="module")

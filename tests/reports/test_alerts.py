@@ -24,6 +24,7 @@ from sync.simulator import AnswerDrop
 from tests.support.processes import ROOT
 from tests.support.summaries_support import Crash, CrashAfterSendBackend, race, smtp_sink
 from tests.support.sync_support import END, end_of, point_env, served, small_config
+from tests.support.synced_world import shared_world
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -74,13 +75,25 @@ def simulator():
         yield sim, server
 
 
-@pytest.fixture
-def mirrored(org_a, simulator):
+@pytest.fixture(scope="module")
+def mirror_world(simulator, django_db_setup, django_db_blocker):
+    """One real sync of the simulator per process; each test gets its rows afresh
+    (tests/support/synced_world.py)."""
     sim, server = simulator
-    env = point_env(org_a, sim, server)
-    outcome = sync_environment(env, now=end_of(END))
-    assert not outcome.failed
-    return env
+
+    def build(org):
+        env = point_env(org, sim, server)
+        outcome = sync_environment(env, now=end_of(END))
+        assert not outcome.failed
+        return env
+
+    with shared_world(build, django_db_blocker) as world:
+        yield world
+
+
+@pytest.fixture
+def mirrored(org_a, mirror_world):
+    return mirror_world(org_a)
 
 
 def make_rule(env, **fields) -> AlertRule:

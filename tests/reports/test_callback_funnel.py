@@ -6,21 +6,19 @@ from datetime import timedelta
 
 import pytest
 
-from sync.engine import sync_environment
 from sync.models import CallbackDay, CallbackLink
-from tests.support.sync_support import ENV, point_env, served, small_config
+from tests.support.sync_support import ENV
 
 pytestmark = pytest.mark.django_db(transaction=True)
 URL = "/api/v1/reports/callback-funnel/"
 
 
 @pytest.fixture
-def synced(org_a):
-    with served(small_config(days=9, calls_per_day=150)) as (sim, server):
-        env = point_env(org_a, sim, server)
-        outcome = sync_environment(env, now=sim.now)
-        assert not outcome.failed, [r.error for r in outcome.runs]
-        yield sim, env
+def synced(org_a, callback_world):
+    """(simulator, environment of org A): ten days back-filled by a real sync, once per
+    worker; each test gets that sync's rows afresh (tests/support/synced_world.py)."""
+    sim, world = callback_world
+    return sim, world(org_a)
 
 
 def test_funnel_api_agrees_with_vendor_day_by_day(synced, alice, carol, api_client_for):

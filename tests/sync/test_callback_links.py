@@ -11,12 +11,11 @@ import pytest
 
 from reports.queries.callback_funnel import LinkDays, link_days
 from sync.callback_links import relink_environment
-from sync.engine import sync_environment
 from sync.models import Agent, Call, CallbackLink
 from sync.providers.records import CALL_UPDATE_FIELDS
 from sync.simulator.data import NOT_CALLBACK, UNMATCHED
 from sync.upsert import upsert
-from tests.support.sync_support import ENV, point_env, served, small_config
+from tests.support.sync_support import ENV
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -66,32 +65,32 @@ def _simulator_links(sim) -> dict[str, str]:
     return out
 
 
-def test_links_agree_with_vendor_stats_day_by_day_and_survive_a_relink(org_a):
+def test_links_agree_with_vendor_stats_day_by_day_and_survive_a_relink(org_a, callback_world):
     # Ten days: the seven-day window is exercised whole. The sync writes a batch at a time
-    # (small batches: outbound calls and their callbacks land in different batches).
-    with served(small_config(days=10, calls_per_day=150)) as (sim, server):
-        env = point_env(org_a, sim, server)
-        outcome = sync_environment(env, now=sim.now)
-        assert not outcome.failed, [r.error for r in outcome.runs]
-        links = _links(env)
-        truth = _simulator_links(sim)
-        assert len(links) == len(truth) > 50
-        assert {cid: link[1] for cid, link in links.items()} == truth
-        day = sim.start_date
-        while day <= sim.today:
-            assert _day_figures(env, day) == _vendor(sim, day), day
-            day += timedelta(days=1)
-        matched = [link for link in links.values() if link[0]]
-        assert matched and all(link[3] > 0 for link in matched)
-        # The funnel's kept days (the link table's triggers) count what the links say.
-        _assert_kept(env, sim.start_date - timedelta(days=8), sim.today)
-        # The same rule over the whole environment at once gives the same links.
-        CallbackLink.objects.filter(environment=env).delete()
-        assert _no_links(link_days(env.organization_id, [env.pk],
-                                   sim.start_date - timedelta(days=8), sim.today, raw=False))
-        relink_environment(env)
-        assert _links(env) == links
-        _assert_kept(env, sim.start_date - timedelta(days=8), sim.today)
+    # (small batches: outbound calls and their callbacks land in different batches). The
+    # back-fill is the callback funnel's (tests/conftest.py: one real sync per worker, its
+    # rows restored for each test that reads them).
+    sim, world = callback_world
+    env = world(org_a)
+    links = _links(env)
+    truth = _simulator_links(sim)
+    assert len(links) == len(truth) > 50
+    assert {cid: link[1] for cid, link in links.items()} == truth
+    day = sim.start_date
+    while day <= sim.today:
+        assert _day_figures(env, day) == _vendor(sim, day), day
+        day += timedelta(days=1)
+    matched = [link for link in links.values() if link[0]]
+    assert matched and all(link[3] > 0 for link in matched)
+    # The funnel's kept days (the link table's triggers) count what the links say.
+    _assert_kept(env, sim.start_date - timedelta(days=8), sim.today)
+    # The same rule over the whole environment at once gives the same links.
+    CallbackLink.objects.filter(environment=env).delete()
+    assert _no_links(link_days(env.organization_id, [env.pk],
+                               sim.start_date - timedelta(days=8), sim.today, raw=False))
+    relink_environment(env)
+    assert _links(env) == links
+    _assert_kept(env, sim.start_date - timedelta(days=8), sim.today)
 
 
 # --- the rule's edges, written through the sync's own write door -----------------------------
