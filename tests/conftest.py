@@ -26,26 +26,19 @@ if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # Tests that start many processes (gunicorn, Celery workers, redis-server, schemathesis,
-# the README's commands) run in two groups, each on one xdist worker: at most two of them
-# compete for the machine's cores at once, and the ones whose scenarios hold a time bound
-# (production's two minutes, the fleet's convergence) share a group, so they never overlap.
-# Two groups rather than one: a single group was the suite's critical path on two cores (one
-# worker ran it alone for minutes after the in-process tests were done).
+# the README's commands) share one xdist worker: two of them never compete for the machine's
+# cores at once, while the other workers run the in-process tests (`make test` runs `-n auto`).
 PROCESS_HEAVY = {
-    "test_e2e_fleet": "processes-bounded", "test_e2e_production": "processes-bounded",
-    "test_db_frozen": "processes-bounded", "test_sync_redis_loss": "processes-bounded",
-    "test_simulator_command": "processes-bounded",
-    "test_api_contract": "processes", "test_newcomer": "processes",
-    "test_redis_degrade": "processes", "test_serve": "processes",
+    "test_api_contract", "test_e2e_fleet", "test_e2e_production", "test_newcomer",
+    "test_redis_degrade", "test_serve", "test_simulator_command", "test_db_frozen",
+    "test_sync_redis_loss",
 }
 
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
         module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
-        if module in PROCESS_HEAVY:
-            item.add_marker(pytest.mark.xdist_group(PROCESS_HEAVY[module]))
-        elif item.get_closest_marker("e2e"):
+        if module in PROCESS_HEAVY or item.get_closest_marker("e2e"):
             item.add_marker(pytest.mark.xdist_group("processes"))
 
 
