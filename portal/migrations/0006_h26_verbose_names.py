@@ -6,6 +6,8 @@ import portal.models
 from django.conf import settings
 from django.db import migrations, models
 
+from portal.migration_operations import LabelsOnly
+
 
 class Migration(migrations.Migration):
 
@@ -14,294 +16,295 @@ class Migration(migrations.Migration):
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
-    operations = [
-        migrations.AlterModelOptions(
-            name='apitoken',
-            options={'ordering': ['-created_at'], 'verbose_name': 'API token', 'verbose_name_plural': 'API tokens'},
-        ),
-        migrations.AlterModelOptions(
-            name='auditlog',
-            options={'ordering': ['-created_at'], 'verbose_name': 'audit log', 'verbose_name_plural': 'audit logs'},
-        ),
-        migrations.AlterModelOptions(
-            name='environment',
-            options={'ordering': ['organization__name', 'name'], 'verbose_name': 'environment', 'verbose_name_plural': 'environments'},
-        ),
-        migrations.AlterModelOptions(
-            name='invitation',
-            options={'ordering': ['-created_at'], 'verbose_name': 'invitation', 'verbose_name_plural': 'invitations'},
-        ),
-        migrations.AlterModelOptions(
-            name='membership',
-            options={'verbose_name': 'membership', 'verbose_name_plural': 'memberships'},
-        ),
-        migrations.AlterModelOptions(
-            name='organization',
-            options={'ordering': ['name'], 'verbose_name': 'organization', 'verbose_name_plural': 'organizations'},
-        ),
-        migrations.AlterField(
-            model_name='apitoken',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
-        ),
-        migrations.AlterField(
-            model_name='apitoken',
-            name='expires_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='expires at'),
-        ),
-        migrations.AlterField(
-            model_name='apitoken',
-            name='last_used_at',
-            field=models.DateTimeField(blank=True, editable=False, null=True, verbose_name='last used at'),
-        ),
-        migrations.AlterField(
-            model_name='apitoken',
-            name='name',
-            field=models.CharField(default='api', max_length=100, verbose_name='name'),
-        ),
-        migrations.AlterField(
-            model_name='apitoken',
-            name='prefix',
-            field=models.CharField(editable=False, max_length=16, verbose_name='prefix'),
-        ),
-        migrations.AlterField(
-            model_name='apitoken',
-            name='revoked_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='revoked at'),
-        ),
-        migrations.AlterField(
-            model_name='apitoken',
-            name='token_hash',
-            field=models.CharField(editable=False, max_length=64, unique=True, verbose_name='token hash'),
-        ),
-        migrations.AlterField(
-            model_name='apitoken',
-            name='user',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='api_tokens', to=settings.AUTH_USER_MODEL, verbose_name='user'),
-        ),
-        migrations.AlterField(
-            model_name='auditlog',
-            name='action',
-            field=models.CharField(max_length=64, verbose_name='action'),
-        ),
-        migrations.AlterField(
-            model_name='auditlog',
-            name='actor',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL, verbose_name='actor'),
-        ),
-        migrations.AlterField(
-            model_name='auditlog',
-            name='created_at',
-            field=models.DateTimeField(db_index=True, default=django.utils.timezone.now, verbose_name='created at'),
-        ),
-        migrations.AlterField(
-            model_name='auditlog',
-            name='details',
-            field=models.JSONField(blank=True, default=dict, verbose_name='details'),
-        ),
-        migrations.AlterField(
-            model_name='auditlog',
-            name='organization',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='audit', to='portal.organization', verbose_name='organization'),
-        ),
-        migrations.AlterField(
-            model_name='auditlog',
-            name='target_id',
-            field=models.CharField(blank=True, default='', max_length=64, verbose_name='target ID'),
-        ),
-        migrations.AlterField(
-            model_name='auditlog',
-            name='target_repr',
-            field=models.CharField(blank=True, default='', max_length=200, verbose_name='target repr'),
-        ),
-        migrations.AlterField(
-            model_name='auditlog',
-            name='target_type',
-            field=models.CharField(blank=True, default='', max_length=64, verbose_name='target type'),
-        ),
-        migrations.AlterField(
-            model_name='environment',
-            name='backfill_days',
-            field=models.PositiveIntegerField(default=90, verbose_name='backfill days'),
-        ),
-        migrations.AlterField(
-            model_name='environment',
-            name='base_url',
-            field=models.URLField(blank=True, max_length=500, verbose_name='base URL'),
-        ),
-        migrations.AlterField(
-            model_name='environment',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
-        ),
-        migrations.AlterField(
-            model_name='environment',
-            name='data_version',
-            field=models.PositiveBigIntegerField(default=0, verbose_name='data version'),
-        ),
-        migrations.AlterField(
-            model_name='environment',
-            name='last_synced_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='last synced at'),
-        ),
-        migrations.AlterField(
-            model_name='environment',
-            name='lookback_days',
-            field=models.PositiveIntegerField(default=2, verbose_name='lookback days'),
-        ),
-        migrations.AlterField(
-            model_name='environment',
-            name='name',
-            field=models.CharField(max_length=200, verbose_name='name'),
-        ),
-        migrations.AlterField(
-            model_name='environment',
-            name='next_sync_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='next sync at'),
-        ),
-        migrations.AlterField(
-            model_name='environment',
-            name='organization',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='environments', to='portal.organization', verbose_name='organization'),
-        ),
-        migrations.AlterField(
-            model_name='environment',
-            name='provider',
-            field=models.CharField(choices=[('talkover', 'Talkover'), ('origins', 'Origins AI')], default='talkover', max_length=16, verbose_name='provider'),
-        ),
-        migrations.AlterField(
-            model_name='environment',
-            name='provider_settings',
-            field=models.JSONField(blank=True, default=dict, verbose_name='provider settings'),
-        ),
-        migrations.AlterField(
-            model_name='environment',
-            name='requests_per_minute',
-            field=models.PositiveIntegerField(default=90, verbose_name='requests per minute'),
-        ),
-        migrations.AlterField(
-            model_name='environment',
-            name='status',
-            field=models.CharField(choices=[('active', 'Active'), ('paused', 'Paused'), ('auth_failed', 'Token rejected')], default='active', max_length=16, verbose_name='status'),
-        ),
-        migrations.AlterField(
-            model_name='environment',
-            name='status_reason',
-            field=models.TextField(blank=True, default='', verbose_name='status reason'),
-        ),
-        migrations.AlterField(
-            model_name='environment',
-            name='sync_enabled',
-            field=models.BooleanField(default=True, verbose_name='sync enabled'),
-        ),
-        migrations.AlterField(
-            model_name='environment',
-            name='sync_interval_minutes',
-            field=models.PositiveIntegerField(default=15, verbose_name='sync interval minutes'),
-        ),
-        migrations.AlterField(
-            model_name='environment',
-            name='token_ciphertext',
-            field=models.TextField(default='', editable=False, verbose_name='token ciphertext'),
-        ),
-        migrations.AlterField(
-            model_name='environment',
-            name='token_hint',
-            field=models.CharField(default='', editable=False, max_length=32, verbose_name='token hint'),
-        ),
-        migrations.AlterField(
-            model_name='environment',
-            name='webhook_key',
-            field=models.CharField(blank=True, default='', editable=False, max_length=64, verbose_name='webhook key'),
-        ),
-        migrations.AlterField(
-            model_name='environment',
-            name='webhook_registration',
-            field=models.JSONField(blank=True, default=dict, editable=False, verbose_name='webhook registration'),
-        ),
-        migrations.AlterField(
-            model_name='environment',
-            name='webhook_secret_ciphertext',
-            field=models.TextField(blank=True, default='', editable=False, verbose_name='webhook secret ciphertext'),
-        ),
-        migrations.AlterField(
-            model_name='environment',
-            name='webhook_secret_hint',
-            field=models.CharField(blank=True, default='', editable=False, max_length=32, verbose_name='webhook secret hint'),
-        ),
-        migrations.AlterField(
-            model_name='invitation',
-            name='accepted_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='accepted at'),
-        ),
-        migrations.AlterField(
-            model_name='invitation',
-            name='accepted_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='accepted by'),
-        ),
-        migrations.AlterField(
-            model_name='invitation',
-            name='created_at',
-            field=models.DateTimeField(default=django.utils.timezone.now, verbose_name='created at'),
-        ),
-        migrations.AlterField(
-            model_name='invitation',
-            name='email',
-            field=models.EmailField(max_length=254, verbose_name='email'),
-        ),
-        migrations.AlterField(
-            model_name='invitation',
-            name='invited_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='invited by'),
-        ),
-        migrations.AlterField(
-            model_name='invitation',
-            name='organization',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='invitations', to='portal.organization', verbose_name='organization'),
-        ),
-        migrations.AlterField(
-            model_name='invitation',
-            name='role',
-            field=models.CharField(choices=[('owner', 'Owner'), ('admin', 'Admin'), ('analyst', 'Analyst'), ('viewer', 'Viewer')], default='viewer', max_length=16, verbose_name='role'),
-        ),
-        migrations.AlterField(
-            model_name='membership',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
-        ),
-        migrations.AlterField(
-            model_name='membership',
-            name='organization',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='portal.organization', verbose_name='organization'),
-        ),
-        migrations.AlterField(
-            model_name='membership',
-            name='role',
-            field=models.CharField(choices=[('owner', 'Owner'), ('admin', 'Admin'), ('analyst', 'Analyst'), ('viewer', 'Viewer')], default='viewer', max_length=16, verbose_name='role'),
-        ),
-        migrations.AlterField(
-            model_name='membership',
-            name='user',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to=settings.AUTH_USER_MODEL, verbose_name='user'),
-        ),
-        migrations.AlterField(
-            model_name='organization',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
-        ),
-        migrations.AlterField(
-            model_name='organization',
-            name='name',
-            field=models.CharField(max_length=200, verbose_name='name'),
-        ),
-        migrations.AlterField(
-            model_name='organization',
-            name='slug',
-            field=models.SlugField(max_length=64, unique=True, verbose_name='slug'),
-        ),
-        migrations.AlterField(
-            model_name='organization',
-            name='timezone',
-            field=models.CharField(default='UTC', max_length=64, validators=[portal.models.validate_timezone], verbose_name='timezone'),
-        ),
-    ]
+    # Labels only: applied to the state in one step (portal/migration_operations.py).
+    operations = [LabelsOnly([
+            migrations.AlterModelOptions(
+                name='apitoken',
+                options={'ordering': ['-created_at'], 'verbose_name': 'API token', 'verbose_name_plural': 'API tokens'},
+            ),
+            migrations.AlterModelOptions(
+                name='auditlog',
+                options={'ordering': ['-created_at'], 'verbose_name': 'audit log', 'verbose_name_plural': 'audit logs'},
+            ),
+            migrations.AlterModelOptions(
+                name='environment',
+                options={'ordering': ['organization__name', 'name'], 'verbose_name': 'environment', 'verbose_name_plural': 'environments'},
+            ),
+            migrations.AlterModelOptions(
+                name='invitation',
+                options={'ordering': ['-created_at'], 'verbose_name': 'invitation', 'verbose_name_plural': 'invitations'},
+            ),
+            migrations.AlterModelOptions(
+                name='membership',
+                options={'verbose_name': 'membership', 'verbose_name_plural': 'memberships'},
+            ),
+            migrations.AlterModelOptions(
+                name='organization',
+                options={'ordering': ['name'], 'verbose_name': 'organization', 'verbose_name_plural': 'organizations'},
+            ),
+            migrations.AlterField(
+                model_name='apitoken',
+                name='created_at',
+                field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
+            ),
+            migrations.AlterField(
+                model_name='apitoken',
+                name='expires_at',
+                field=models.DateTimeField(blank=True, null=True, verbose_name='expires at'),
+            ),
+            migrations.AlterField(
+                model_name='apitoken',
+                name='last_used_at',
+                field=models.DateTimeField(blank=True, editable=False, null=True, verbose_name='last used at'),
+            ),
+            migrations.AlterField(
+                model_name='apitoken',
+                name='name',
+                field=models.CharField(default='api', max_length=100, verbose_name='name'),
+            ),
+            migrations.AlterField(
+                model_name='apitoken',
+                name='prefix',
+                field=models.CharField(editable=False, max_length=16, verbose_name='prefix'),
+            ),
+            migrations.AlterField(
+                model_name='apitoken',
+                name='revoked_at',
+                field=models.DateTimeField(blank=True, null=True, verbose_name='revoked at'),
+            ),
+            migrations.AlterField(
+                model_name='apitoken',
+                name='token_hash',
+                field=models.CharField(editable=False, max_length=64, unique=True, verbose_name='token hash'),
+            ),
+            migrations.AlterField(
+                model_name='apitoken',
+                name='user',
+                field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='api_tokens', to=settings.AUTH_USER_MODEL, verbose_name='user'),
+            ),
+            migrations.AlterField(
+                model_name='auditlog',
+                name='action',
+                field=models.CharField(max_length=64, verbose_name='action'),
+            ),
+            migrations.AlterField(
+                model_name='auditlog',
+                name='actor',
+                field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL, verbose_name='actor'),
+            ),
+            migrations.AlterField(
+                model_name='auditlog',
+                name='created_at',
+                field=models.DateTimeField(db_index=True, default=django.utils.timezone.now, verbose_name='created at'),
+            ),
+            migrations.AlterField(
+                model_name='auditlog',
+                name='details',
+                field=models.JSONField(blank=True, default=dict, verbose_name='details'),
+            ),
+            migrations.AlterField(
+                model_name='auditlog',
+                name='organization',
+                field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='audit', to='portal.organization', verbose_name='organization'),
+            ),
+            migrations.AlterField(
+                model_name='auditlog',
+                name='target_id',
+                field=models.CharField(blank=True, default='', max_length=64, verbose_name='target ID'),
+            ),
+            migrations.AlterField(
+                model_name='auditlog',
+                name='target_repr',
+                field=models.CharField(blank=True, default='', max_length=200, verbose_name='target repr'),
+            ),
+            migrations.AlterField(
+                model_name='auditlog',
+                name='target_type',
+                field=models.CharField(blank=True, default='', max_length=64, verbose_name='target type'),
+            ),
+            migrations.AlterField(
+                model_name='environment',
+                name='backfill_days',
+                field=models.PositiveIntegerField(default=90, verbose_name='backfill days'),
+            ),
+            migrations.AlterField(
+                model_name='environment',
+                name='base_url',
+                field=models.URLField(blank=True, max_length=500, verbose_name='base URL'),
+            ),
+            migrations.AlterField(
+                model_name='environment',
+                name='created_at',
+                field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
+            ),
+            migrations.AlterField(
+                model_name='environment',
+                name='data_version',
+                field=models.PositiveBigIntegerField(default=0, verbose_name='data version'),
+            ),
+            migrations.AlterField(
+                model_name='environment',
+                name='last_synced_at',
+                field=models.DateTimeField(blank=True, null=True, verbose_name='last synced at'),
+            ),
+            migrations.AlterField(
+                model_name='environment',
+                name='lookback_days',
+                field=models.PositiveIntegerField(default=2, verbose_name='lookback days'),
+            ),
+            migrations.AlterField(
+                model_name='environment',
+                name='name',
+                field=models.CharField(max_length=200, verbose_name='name'),
+            ),
+            migrations.AlterField(
+                model_name='environment',
+                name='next_sync_at',
+                field=models.DateTimeField(blank=True, null=True, verbose_name='next sync at'),
+            ),
+            migrations.AlterField(
+                model_name='environment',
+                name='organization',
+                field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='environments', to='portal.organization', verbose_name='organization'),
+            ),
+            migrations.AlterField(
+                model_name='environment',
+                name='provider',
+                field=models.CharField(choices=[('talkover', 'Talkover'), ('origins', 'Origins AI')], default='talkover', max_length=16, verbose_name='provider'),
+            ),
+            migrations.AlterField(
+                model_name='environment',
+                name='provider_settings',
+                field=models.JSONField(blank=True, default=dict, verbose_name='provider settings'),
+            ),
+            migrations.AlterField(
+                model_name='environment',
+                name='requests_per_minute',
+                field=models.PositiveIntegerField(default=90, verbose_name='requests per minute'),
+            ),
+            migrations.AlterField(
+                model_name='environment',
+                name='status',
+                field=models.CharField(choices=[('active', 'Active'), ('paused', 'Paused'), ('auth_failed', 'Token rejected')], default='active', max_length=16, verbose_name='status'),
+            ),
+            migrations.AlterField(
+                model_name='environment',
+                name='status_reason',
+                field=models.TextField(blank=True, default='', verbose_name='status reason'),
+            ),
+            migrations.AlterField(
+                model_name='environment',
+                name='sync_enabled',
+                field=models.BooleanField(default=True, verbose_name='sync enabled'),
+            ),
+            migrations.AlterField(
+                model_name='environment',
+                name='sync_interval_minutes',
+                field=models.PositiveIntegerField(default=15, verbose_name='sync interval minutes'),
+            ),
+            migrations.AlterField(
+                model_name='environment',
+                name='token_ciphertext',
+                field=models.TextField(default='', editable=False, verbose_name='token ciphertext'),
+            ),
+            migrations.AlterField(
+                model_name='environment',
+                name='token_hint',
+                field=models.CharField(default='', editable=False, max_length=32, verbose_name='token hint'),
+            ),
+            migrations.AlterField(
+                model_name='environment',
+                name='webhook_key',
+                field=models.CharField(blank=True, default='', editable=False, max_length=64, verbose_name='webhook key'),
+            ),
+            migrations.AlterField(
+                model_name='environment',
+                name='webhook_registration',
+                field=models.JSONField(blank=True, default=dict, editable=False, verbose_name='webhook registration'),
+            ),
+            migrations.AlterField(
+                model_name='environment',
+                name='webhook_secret_ciphertext',
+                field=models.TextField(blank=True, default='', editable=False, verbose_name='webhook secret ciphertext'),
+            ),
+            migrations.AlterField(
+                model_name='environment',
+                name='webhook_secret_hint',
+                field=models.CharField(blank=True, default='', editable=False, max_length=32, verbose_name='webhook secret hint'),
+            ),
+            migrations.AlterField(
+                model_name='invitation',
+                name='accepted_at',
+                field=models.DateTimeField(blank=True, null=True, verbose_name='accepted at'),
+            ),
+            migrations.AlterField(
+                model_name='invitation',
+                name='accepted_by',
+                field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='accepted by'),
+            ),
+            migrations.AlterField(
+                model_name='invitation',
+                name='created_at',
+                field=models.DateTimeField(default=django.utils.timezone.now, verbose_name='created at'),
+            ),
+            migrations.AlterField(
+                model_name='invitation',
+                name='email',
+                field=models.EmailField(max_length=254, verbose_name='email'),
+            ),
+            migrations.AlterField(
+                model_name='invitation',
+                name='invited_by',
+                field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='invited by'),
+            ),
+            migrations.AlterField(
+                model_name='invitation',
+                name='organization',
+                field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='invitations', to='portal.organization', verbose_name='organization'),
+            ),
+            migrations.AlterField(
+                model_name='invitation',
+                name='role',
+                field=models.CharField(choices=[('owner', 'Owner'), ('admin', 'Admin'), ('analyst', 'Analyst'), ('viewer', 'Viewer')], default='viewer', max_length=16, verbose_name='role'),
+            ),
+            migrations.AlterField(
+                model_name='membership',
+                name='created_at',
+                field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
+            ),
+            migrations.AlterField(
+                model_name='membership',
+                name='organization',
+                field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='portal.organization', verbose_name='organization'),
+            ),
+            migrations.AlterField(
+                model_name='membership',
+                name='role',
+                field=models.CharField(choices=[('owner', 'Owner'), ('admin', 'Admin'), ('analyst', 'Analyst'), ('viewer', 'Viewer')], default='viewer', max_length=16, verbose_name='role'),
+            ),
+            migrations.AlterField(
+                model_name='membership',
+                name='user',
+                field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to=settings.AUTH_USER_MODEL, verbose_name='user'),
+            ),
+            migrations.AlterField(
+                model_name='organization',
+                name='created_at',
+                field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
+            ),
+            migrations.AlterField(
+                model_name='organization',
+                name='name',
+                field=models.CharField(max_length=200, verbose_name='name'),
+            ),
+            migrations.AlterField(
+                model_name='organization',
+                name='slug',
+                field=models.SlugField(max_length=64, unique=True, verbose_name='slug'),
+            ),
+            migrations.AlterField(
+                model_name='organization',
+                name='timezone',
+                field=models.CharField(default='UTC', max_length=64, validators=[portal.models.validate_timezone], verbose_name='timezone'),
+            ),
+    ])]

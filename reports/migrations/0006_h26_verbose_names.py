@@ -5,6 +5,8 @@ import portal.bounds
 from django.conf import settings
 from django.db import migrations, models
 
+from portal.migration_operations import LabelsOnly
+
 
 class Migration(migrations.Migration):
 
@@ -14,479 +16,480 @@ class Migration(migrations.Migration):
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
-    operations = [
-        migrations.AlterModelOptions(
-            name='alertevent',
-            options={'ordering': ['-created_at', '-id'], 'verbose_name': 'alert event', 'verbose_name_plural': 'alert events'},
-        ),
-        migrations.AlterModelOptions(
-            name='alertrule',
-            options={'ordering': ['organization__name', 'name', 'id'], 'verbose_name': 'alert rule', 'verbose_name_plural': 'alert rules'},
-        ),
-        migrations.AlterModelOptions(
-            name='bannerdismissal',
-            options={'verbose_name': 'banner dismissal', 'verbose_name_plural': 'banner dismissals'},
-        ),
-        migrations.AlterModelOptions(
-            name='reportdelivery',
-            options={'ordering': ['-created_at', '-id'], 'verbose_name': 'report delivery', 'verbose_name_plural': 'report deliveries'},
-        ),
-        migrations.AlterModelOptions(
-            name='reportsubscription',
-            options={'ordering': ['organization__name', 'name', 'id'], 'verbose_name': 'report subscription', 'verbose_name_plural': 'report subscriptions'},
-        ),
-        migrations.AlterModelOptions(
-            name='savedview',
-            options={'ordering': ['name', 'pk'], 'verbose_name': 'saved view', 'verbose_name_plural': 'saved views'},
-        ),
-        migrations.AlterField(
-            model_name='alertevent',
-            name='attempts',
-            field=models.PositiveSmallIntegerField(default=0, verbose_name='attempts'),
-        ),
-        migrations.AlterField(
-            model_name='alertevent',
-            name='calls',
-            field=models.PositiveIntegerField(blank=True, null=True, verbose_name='calls'),
-        ),
-        migrations.AlterField(
-            model_name='alertevent',
-            name='claimed_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='claimed at'),
-        ),
-        migrations.AlterField(
-            model_name='alertevent',
-            name='compare_value',
-            field=models.FloatField(blank=True, null=True, verbose_name='compare value'),
-        ),
-        migrations.AlterField(
-            model_name='alertevent',
-            name='coverage',
-            field=models.CharField(blank=True, default='', max_length=300, verbose_name='coverage'),
-        ),
-        migrations.AlterField(
-            model_name='alertevent',
-            name='created_at',
-            field=models.DateTimeField(verbose_name='created at'),
-        ),
-        migrations.AlterField(
-            model_name='alertevent',
-            name='error',
-            field=models.TextField(blank=True, default='', verbose_name='error'),
-        ),
-        migrations.AlterField(
-            model_name='alertevent',
-            name='metric',
-            field=models.CharField(choices=[('calls', 'Calls'), ('answer_rate', 'Answer rate (%)'), ('failed_rate', 'Failed rate (%)'), ('no_answer_rate', 'No-answer rate (%)'), ('avg_talk_time', 'Average talk time (s)'), ('callbacks_unmatched_rate', 'Unmatched callbacks (%)'), ('callbacks_answered_rate', 'Answered callbacks (%)'), ('minutes_since_sync', 'Minutes since the last sync'), ('token_rejected', 'Environments whose token was rejected')], max_length=32, verbose_name='metric'),
-        ),
-        migrations.AlterField(
-            model_name='alertevent',
-            name='notified_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='notified at'),
-        ),
-        migrations.AlterField(
-            model_name='alertevent',
-            name='notify_status',
-            field=models.CharField(choices=[('pending', 'Pending'), ('sending', 'Sending'), ('sent', 'Sent'), ('retrying', 'Will retry'), ('failed', 'Failed'), ('snoozed', 'Not sent: snoozed'), ('none', 'No channel')], default='pending', max_length=10, verbose_name='notify status'),
-        ),
-        migrations.AlterField(
-            model_name='alertevent',
-            name='organization',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='portal.organization', verbose_name='organization'),
-        ),
-        migrations.AlterField(
-            model_name='alertevent',
-            name='recipients',
-            field=models.JSONField(blank=True, default=dict, verbose_name='recipients'),
-        ),
-        migrations.AlterField(
-            model_name='alertevent',
-            name='rule',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='reports.alertrule', verbose_name='rule'),
-        ),
-        migrations.AlterField(
-            model_name='alertevent',
-            name='seq',
-            field=models.PositiveIntegerField(verbose_name='seq'),
-        ),
-        migrations.AlterField(
-            model_name='alertevent',
-            name='state',
-            field=models.CharField(choices=[('firing', 'Firing'), ('resolved', 'Resolved')], max_length=10, verbose_name='state'),
-        ),
-        migrations.AlterField(
-            model_name='alertevent',
-            name='threshold',
-            field=models.FloatField(verbose_name='threshold'),
-        ),
-        migrations.AlterField(
-            model_name='alertevent',
-            name='value',
-            field=models.FloatField(blank=True, null=True, verbose_name='value'),
-        ),
-        migrations.AlterField(
-            model_name='alertevent',
-            name='window_end',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='window end'),
-        ),
-        migrations.AlterField(
-            model_name='alertevent',
-            name='window_start',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='window start'),
-        ),
-        migrations.AlterField(
-            model_name='alertrule',
-            name='acknowledged_at',
-            field=models.DateTimeField(blank=True, editable=False, null=True, verbose_name='acknowledged at'),
-        ),
-        migrations.AlterField(
-            model_name='alertrule',
-            name='acknowledged_by',
-            field=models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='acknowledged by'),
-        ),
-        migrations.AlterField(
-            model_name='alertrule',
-            name='agent_id',
-            field=models.CharField(blank=True, default='', max_length=64, verbose_name='agent ID'),
-        ),
-        migrations.AlterField(
-            model_name='alertrule',
-            name='compare_to',
-            field=models.CharField(blank=True, choices=[('previous', 'the window before'), ('week_ago', 'the same window a week earlier')], default='', max_length=10, verbose_name='compare to'),
-        ),
-        migrations.AlterField(
-            model_name='alertrule',
-            name='condition',
-            field=models.CharField(choices=[('above', 'above'), ('below', 'below'), ('change_above_pct', 'rises by more than (%)'), ('change_below_pct', 'falls by more than (%)')], max_length=20, verbose_name='condition'),
-        ),
-        migrations.AlterField(
-            model_name='alertrule',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
-        ),
-        migrations.AlterField(
-            model_name='alertrule',
-            name='created_by',
-            field=models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='created by'),
-        ),
-        migrations.AlterField(
-            model_name='alertrule',
-            name='emails',
-            field=models.JSONField(blank=True, default=list, verbose_name='emails'),
-        ),
-        migrations.AlterField(
-            model_name='alertrule',
-            name='enabled',
-            field=models.BooleanField(default=True, verbose_name='enabled'),
-        ),
-        migrations.AlterField(
-            model_name='alertrule',
-            name='environments',
-            field=models.ManyToManyField(related_name='+', to='portal.environment', verbose_name='environments'),
-        ),
-        migrations.AlterField(
-            model_name='alertrule',
-            name='language',
-            field=models.CharField(choices=[('en', 'English'), ('pt-br', 'Português (Brasil)')], default='en', help_text='Language of the emails and webhook text.', max_length=8, verbose_name='language'),
-        ),
-        migrations.AlterField(
-            model_name='alertrule',
-            name='last_evaluated_at',
-            field=models.DateTimeField(blank=True, editable=False, null=True, verbose_name='last evaluated at'),
-        ),
-        migrations.AlterField(
-            model_name='alertrule',
-            name='last_note',
-            field=models.CharField(blank=True, default='', editable=False, max_length=300, verbose_name='last note'),
-        ),
-        migrations.AlterField(
-            model_name='alertrule',
-            name='last_reading',
-            field=models.JSONField(blank=True, default=dict, editable=False, verbose_name='last reading'),
-        ),
-        migrations.AlterField(
-            model_name='alertrule',
-            name='last_value',
-            field=models.FloatField(blank=True, editable=False, null=True, verbose_name='last value'),
-        ),
-        migrations.AlterField(
-            model_name='alertrule',
-            name='members',
-            field=models.ManyToManyField(blank=True, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='members'),
-        ),
-        migrations.AlterField(
-            model_name='alertrule',
-            name='metric',
-            field=models.CharField(choices=[('calls', 'Calls'), ('answer_rate', 'Answer rate (%)'), ('failed_rate', 'Failed rate (%)'), ('no_answer_rate', 'No-answer rate (%)'), ('avg_talk_time', 'Average talk time (s)'), ('callbacks_unmatched_rate', 'Unmatched callbacks (%)'), ('callbacks_answered_rate', 'Answered callbacks (%)'), ('minutes_since_sync', 'Minutes since the last sync'), ('token_rejected', 'Environments whose token was rejected')], max_length=32, verbose_name='metric'),
-        ),
-        migrations.AlterField(
-            model_name='alertrule',
-            name='min_calls',
-            field=models.PositiveIntegerField(default=20, help_text='Rates are not judged over fewer calls (or callbacks).', verbose_name='min calls'),
-        ),
-        migrations.AlterField(
-            model_name='alertrule',
-            name='name',
-            field=models.CharField(max_length=200, verbose_name='name'),
-        ),
-        migrations.AlterField(
-            model_name='alertrule',
-            name='organization',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='alert_rules', to='portal.organization', verbose_name='organization'),
-        ),
-        migrations.AlterField(
-            model_name='alertrule',
-            name='severity',
-            field=models.CharField(choices=[('info', 'Info'), ('warning', 'Warning'), ('critical', 'Critical')], default='warning', max_length=10, verbose_name='severity'),
-        ),
-        migrations.AlterField(
-            model_name='alertrule',
-            name='snoozed_until',
-            field=portal.bounds.StorableDateTimeField(blank=True, null=True, verbose_name='snoozed until'),
-        ),
-        migrations.AlterField(
-            model_name='alertrule',
-            name='state',
-            field=models.CharField(choices=[('ok', 'OK'), ('firing', 'Firing')], default='ok', editable=False, max_length=8, verbose_name='state'),
-        ),
-        migrations.AlterField(
-            model_name='alertrule',
-            name='state_changed_at',
-            field=models.DateTimeField(blank=True, editable=False, null=True, verbose_name='state changed at'),
-        ),
-        migrations.AlterField(
-            model_name='alertrule',
-            name='state_seq',
-            field=models.PositiveIntegerField(default=0, editable=False, verbose_name='state seq'),
-        ),
-        migrations.AlterField(
-            model_name='alertrule',
-            name='threshold',
-            field=models.FloatField(verbose_name='threshold'),
-        ),
-        migrations.AlterField(
-            model_name='alertrule',
-            name='updated_at',
-            field=models.DateTimeField(auto_now=True, verbose_name='updated at'),
-        ),
-        migrations.AlterField(
-            model_name='alertrule',
-            name='webhook_format',
-            field=models.CharField(choices=[('json', 'JSON, signed (X-Switchboard-Signature)'), ('slack', 'Slack-compatible')], default='json', max_length=8, verbose_name='webhook format'),
-        ),
-        migrations.AlterField(
-            model_name='alertrule',
-            name='webhook_secret_ciphertext',
-            field=models.TextField(blank=True, default='', editable=False, verbose_name='webhook secret ciphertext'),
-        ),
-        migrations.AlterField(
-            model_name='alertrule',
-            name='webhook_url',
-            field=models.URLField(blank=True, default='', max_length=500, verbose_name='webhook URL'),
-        ),
-        migrations.AlterField(
-            model_name='alertrule',
-            name='window',
-            field=models.CharField(choices=[('1h', 'Last hour'), ('24h', 'Last 24 hours'), ('7d', 'Last 7 complete days'), ('day', 'Last complete day')], default='day', max_length=8, verbose_name='window'),
-        ),
-        migrations.AlterField(
-            model_name='bannerdismissal',
-            name='dismissed_at',
-            field=models.DateTimeField(auto_now=True, verbose_name='dismissed at'),
-        ),
-        migrations.AlterField(
-            model_name='bannerdismissal',
-            name='rule',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='reports.alertrule', verbose_name='rule'),
-        ),
-        migrations.AlterField(
-            model_name='bannerdismissal',
-            name='state_seq',
-            field=models.PositiveIntegerField(verbose_name='state seq'),
-        ),
-        migrations.AlterField(
-            model_name='bannerdismissal',
-            name='user',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='user'),
-        ),
-        migrations.AlterField(
-            model_name='reportdelivery',
-            name='attempts',
-            field=models.PositiveSmallIntegerField(default=0, verbose_name='attempts'),
-        ),
-        migrations.AlterField(
-            model_name='reportdelivery',
-            name='claimed_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='claimed at'),
-        ),
-        migrations.AlterField(
-            model_name='reportdelivery',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
-        ),
-        migrations.AlterField(
-            model_name='reportdelivery',
-            name='error',
-            field=models.TextField(blank=True, default='', verbose_name='error'),
-        ),
-        migrations.AlterField(
-            model_name='reportdelivery',
-            name='is_test',
-            field=models.BooleanField(default=False, verbose_name='is test'),
-        ),
-        migrations.AlterField(
-            model_name='reportdelivery',
-            name='next_attempt_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='next attempt at'),
-        ),
-        migrations.AlterField(
-            model_name='reportdelivery',
-            name='period_end',
-            field=models.DateField(help_text='Last day included.', verbose_name='period end'),
-        ),
-        migrations.AlterField(
-            model_name='reportdelivery',
-            name='period_start',
-            field=models.DateField(verbose_name='period start'),
-        ),
-        migrations.AlterField(
-            model_name='reportdelivery',
-            name='recipients',
-            field=models.JSONField(blank=True, default=dict, verbose_name='recipients'),
-        ),
-        migrations.AlterField(
-            model_name='reportdelivery',
-            name='requested_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='requested by'),
-        ),
-        migrations.AlterField(
-            model_name='reportdelivery',
-            name='scheduled_for',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='scheduled for'),
-        ),
-        migrations.AlterField(
-            model_name='reportdelivery',
-            name='sent_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='sent at'),
-        ),
-        migrations.AlterField(
-            model_name='reportdelivery',
-            name='status',
-            field=models.CharField(choices=[('pending', 'Pending'), ('sending', 'Sending'), ('sent', 'Sent'), ('retrying', 'Will retry'), ('failed', 'Failed'), ('skipped', 'Skipped')], default='pending', max_length=16, verbose_name='status'),
-        ),
-        migrations.AlterField(
-            model_name='reportdelivery',
-            name='subscription',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='reports.reportsubscription', verbose_name='subscription'),
-        ),
-        migrations.AlterField(
-            model_name='reportsubscription',
-            name='active',
-            field=models.BooleanField(default=True, verbose_name='active'),
-        ),
-        migrations.AlterField(
-            model_name='reportsubscription',
-            name='addresses',
-            field=models.JSONField(blank=True, default=list, verbose_name='addresses'),
-        ),
-        migrations.AlterField(
-            model_name='reportsubscription',
-            name='all_environments',
-            field=models.BooleanField(default=True, help_text='Include every environment, also ones added later.', verbose_name='all environments'),
-        ),
-        migrations.AlterField(
-            model_name='reportsubscription',
-            name='attach_csv',
-            field=models.BooleanField(default=True, verbose_name='attach CSV'),
-        ),
-        migrations.AlterField(
-            model_name='reportsubscription',
-            name='cadence',
-            field=models.CharField(choices=[('daily', 'Daily'), ('weekly', 'Weekly'), ('monthly', 'Monthly')], default='weekly', max_length=8, verbose_name='cadence'),
-        ),
-        migrations.AlterField(
-            model_name='reportsubscription',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
-        ),
-        migrations.AlterField(
-            model_name='reportsubscription',
-            name='created_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='created by'),
-        ),
-        migrations.AlterField(
-            model_name='reportsubscription',
-            name='environments',
-            field=models.ManyToManyField(blank=True, related_name='+', to='portal.environment', verbose_name='environments'),
-        ),
-        migrations.AlterField(
-            model_name='reportsubscription',
-            name='hour',
-            field=models.PositiveSmallIntegerField(default=8, help_text="Local hour (0–23) in the subscription's timezone.", verbose_name='hour'),
-        ),
-        migrations.AlterField(
-            model_name='reportsubscription',
-            name='language',
-            field=models.CharField(choices=[('en', 'English'), ('pt-br', 'Português (Brasil)')], default='en', max_length=8, verbose_name='language'),
-        ),
-        migrations.AlterField(
-            model_name='reportsubscription',
-            name='members',
-            field=models.ManyToManyField(blank=True, related_name='report_subscriptions', to=settings.AUTH_USER_MODEL, verbose_name='members'),
-        ),
-        migrations.AlterField(
-            model_name='reportsubscription',
-            name='name',
-            field=models.CharField(default='Weekly summary', max_length=200, verbose_name='name'),
-        ),
-        migrations.AlterField(
-            model_name='reportsubscription',
-            name='next_run_at',
-            field=models.DateTimeField(blank=True, db_index=True, null=True, verbose_name='next run at'),
-        ),
-        migrations.AlterField(
-            model_name='reportsubscription',
-            name='organization',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='report_subscriptions', to='portal.organization', verbose_name='organization'),
-        ),
-        migrations.AlterField(
-            model_name='reportsubscription',
-            name='skip_if_no_calls',
-            field=models.BooleanField(default=False, verbose_name='skip if no calls'),
-        ),
-        migrations.AlterField(
-            model_name='reportsubscription',
-            name='timezone',
-            field=models.CharField(blank=True, default='', max_length=64, verbose_name='timezone'),
-        ),
-        migrations.AlterField(
-            model_name='reportsubscription',
-            name='updated_at',
-            field=models.DateTimeField(auto_now=True, verbose_name='updated at'),
-        ),
-        migrations.AlterField(
-            model_name='reportsubscription',
-            name='weekday',
-            field=models.PositiveSmallIntegerField(choices=[(0, 'Monday'), (1, 'Tuesday'), (2, 'Wednesday'), (3, 'Thursday'), (4, 'Friday'), (5, 'Saturday'), (6, 'Sunday')], default=0, help_text='Weekly summaries only.', verbose_name='weekday'),
-        ),
-        migrations.AlterField(
-            model_name='savedview',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
-        ),
-        migrations.AlterField(
-            model_name='savedview',
-            name='organization',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='saved_views', to='portal.organization', verbose_name='organization'),
-        ),
-        migrations.AlterField(
-            model_name='savedview',
-            name='owner',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='saved_views', to=settings.AUTH_USER_MODEL, verbose_name='owner'),
-        ),
-        migrations.AlterField(
-            model_name='savedview',
-            name='updated_at',
-            field=models.DateTimeField(auto_now=True, verbose_name='updated at'),
-        ),
-    ]
+    # Labels only: applied to the state in one step (portal/migration_operations.py).
+    operations = [LabelsOnly([
+            migrations.AlterModelOptions(
+                name='alertevent',
+                options={'ordering': ['-created_at', '-id'], 'verbose_name': 'alert event', 'verbose_name_plural': 'alert events'},
+            ),
+            migrations.AlterModelOptions(
+                name='alertrule',
+                options={'ordering': ['organization__name', 'name', 'id'], 'verbose_name': 'alert rule', 'verbose_name_plural': 'alert rules'},
+            ),
+            migrations.AlterModelOptions(
+                name='bannerdismissal',
+                options={'verbose_name': 'banner dismissal', 'verbose_name_plural': 'banner dismissals'},
+            ),
+            migrations.AlterModelOptions(
+                name='reportdelivery',
+                options={'ordering': ['-created_at', '-id'], 'verbose_name': 'report delivery', 'verbose_name_plural': 'report deliveries'},
+            ),
+            migrations.AlterModelOptions(
+                name='reportsubscription',
+                options={'ordering': ['organization__name', 'name', 'id'], 'verbose_name': 'report subscription', 'verbose_name_plural': 'report subscriptions'},
+            ),
+            migrations.AlterModelOptions(
+                name='savedview',
+                options={'ordering': ['name', 'pk'], 'verbose_name': 'saved view', 'verbose_name_plural': 'saved views'},
+            ),
+            migrations.AlterField(
+                model_name='alertevent',
+                name='attempts',
+                field=models.PositiveSmallIntegerField(default=0, verbose_name='attempts'),
+            ),
+            migrations.AlterField(
+                model_name='alertevent',
+                name='calls',
+                field=models.PositiveIntegerField(blank=True, null=True, verbose_name='calls'),
+            ),
+            migrations.AlterField(
+                model_name='alertevent',
+                name='claimed_at',
+                field=models.DateTimeField(blank=True, null=True, verbose_name='claimed at'),
+            ),
+            migrations.AlterField(
+                model_name='alertevent',
+                name='compare_value',
+                field=models.FloatField(blank=True, null=True, verbose_name='compare value'),
+            ),
+            migrations.AlterField(
+                model_name='alertevent',
+                name='coverage',
+                field=models.CharField(blank=True, default='', max_length=300, verbose_name='coverage'),
+            ),
+            migrations.AlterField(
+                model_name='alertevent',
+                name='created_at',
+                field=models.DateTimeField(verbose_name='created at'),
+            ),
+            migrations.AlterField(
+                model_name='alertevent',
+                name='error',
+                field=models.TextField(blank=True, default='', verbose_name='error'),
+            ),
+            migrations.AlterField(
+                model_name='alertevent',
+                name='metric',
+                field=models.CharField(choices=[('calls', 'Calls'), ('answer_rate', 'Answer rate (%)'), ('failed_rate', 'Failed rate (%)'), ('no_answer_rate', 'No-answer rate (%)'), ('avg_talk_time', 'Average talk time (s)'), ('callbacks_unmatched_rate', 'Unmatched callbacks (%)'), ('callbacks_answered_rate', 'Answered callbacks (%)'), ('minutes_since_sync', 'Minutes since the last sync'), ('token_rejected', 'Environments whose token was rejected')], max_length=32, verbose_name='metric'),
+            ),
+            migrations.AlterField(
+                model_name='alertevent',
+                name='notified_at',
+                field=models.DateTimeField(blank=True, null=True, verbose_name='notified at'),
+            ),
+            migrations.AlterField(
+                model_name='alertevent',
+                name='notify_status',
+                field=models.CharField(choices=[('pending', 'Pending'), ('sending', 'Sending'), ('sent', 'Sent'), ('retrying', 'Will retry'), ('failed', 'Failed'), ('snoozed', 'Not sent: snoozed'), ('none', 'No channel')], default='pending', max_length=10, verbose_name='notify status'),
+            ),
+            migrations.AlterField(
+                model_name='alertevent',
+                name='organization',
+                field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='portal.organization', verbose_name='organization'),
+            ),
+            migrations.AlterField(
+                model_name='alertevent',
+                name='recipients',
+                field=models.JSONField(blank=True, default=dict, verbose_name='recipients'),
+            ),
+            migrations.AlterField(
+                model_name='alertevent',
+                name='rule',
+                field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='reports.alertrule', verbose_name='rule'),
+            ),
+            migrations.AlterField(
+                model_name='alertevent',
+                name='seq',
+                field=models.PositiveIntegerField(verbose_name='seq'),
+            ),
+            migrations.AlterField(
+                model_name='alertevent',
+                name='state',
+                field=models.CharField(choices=[('firing', 'Firing'), ('resolved', 'Resolved')], max_length=10, verbose_name='state'),
+            ),
+            migrations.AlterField(
+                model_name='alertevent',
+                name='threshold',
+                field=models.FloatField(verbose_name='threshold'),
+            ),
+            migrations.AlterField(
+                model_name='alertevent',
+                name='value',
+                field=models.FloatField(blank=True, null=True, verbose_name='value'),
+            ),
+            migrations.AlterField(
+                model_name='alertevent',
+                name='window_end',
+                field=models.DateTimeField(blank=True, null=True, verbose_name='window end'),
+            ),
+            migrations.AlterField(
+                model_name='alertevent',
+                name='window_start',
+                field=models.DateTimeField(blank=True, null=True, verbose_name='window start'),
+            ),
+            migrations.AlterField(
+                model_name='alertrule',
+                name='acknowledged_at',
+                field=models.DateTimeField(blank=True, editable=False, null=True, verbose_name='acknowledged at'),
+            ),
+            migrations.AlterField(
+                model_name='alertrule',
+                name='acknowledged_by',
+                field=models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='acknowledged by'),
+            ),
+            migrations.AlterField(
+                model_name='alertrule',
+                name='agent_id',
+                field=models.CharField(blank=True, default='', max_length=64, verbose_name='agent ID'),
+            ),
+            migrations.AlterField(
+                model_name='alertrule',
+                name='compare_to',
+                field=models.CharField(blank=True, choices=[('previous', 'the window before'), ('week_ago', 'the same window a week earlier')], default='', max_length=10, verbose_name='compare to'),
+            ),
+            migrations.AlterField(
+                model_name='alertrule',
+                name='condition',
+                field=models.CharField(choices=[('above', 'above'), ('below', 'below'), ('change_above_pct', 'rises by more than (%)'), ('change_below_pct', 'falls by more than (%)')], max_length=20, verbose_name='condition'),
+            ),
+            migrations.AlterField(
+                model_name='alertrule',
+                name='created_at',
+                field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
+            ),
+            migrations.AlterField(
+                model_name='alertrule',
+                name='created_by',
+                field=models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='created by'),
+            ),
+            migrations.AlterField(
+                model_name='alertrule',
+                name='emails',
+                field=models.JSONField(blank=True, default=list, verbose_name='emails'),
+            ),
+            migrations.AlterField(
+                model_name='alertrule',
+                name='enabled',
+                field=models.BooleanField(default=True, verbose_name='enabled'),
+            ),
+            migrations.AlterField(
+                model_name='alertrule',
+                name='environments',
+                field=models.ManyToManyField(related_name='+', to='portal.environment', verbose_name='environments'),
+            ),
+            migrations.AlterField(
+                model_name='alertrule',
+                name='language',
+                field=models.CharField(choices=[('en', 'English'), ('pt-br', 'Português (Brasil)')], default='en', help_text='Language of the emails and webhook text.', max_length=8, verbose_name='language'),
+            ),
+            migrations.AlterField(
+                model_name='alertrule',
+                name='last_evaluated_at',
+                field=models.DateTimeField(blank=True, editable=False, null=True, verbose_name='last evaluated at'),
+            ),
+            migrations.AlterField(
+                model_name='alertrule',
+                name='last_note',
+                field=models.CharField(blank=True, default='', editable=False, max_length=300, verbose_name='last note'),
+            ),
+            migrations.AlterField(
+                model_name='alertrule',
+                name='last_reading',
+                field=models.JSONField(blank=True, default=dict, editable=False, verbose_name='last reading'),
+            ),
+            migrations.AlterField(
+                model_name='alertrule',
+                name='last_value',
+                field=models.FloatField(blank=True, editable=False, null=True, verbose_name='last value'),
+            ),
+            migrations.AlterField(
+                model_name='alertrule',
+                name='members',
+                field=models.ManyToManyField(blank=True, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='members'),
+            ),
+            migrations.AlterField(
+                model_name='alertrule',
+                name='metric',
+                field=models.CharField(choices=[('calls', 'Calls'), ('answer_rate', 'Answer rate (%)'), ('failed_rate', 'Failed rate (%)'), ('no_answer_rate', 'No-answer rate (%)'), ('avg_talk_time', 'Average talk time (s)'), ('callbacks_unmatched_rate', 'Unmatched callbacks (%)'), ('callbacks_answered_rate', 'Answered callbacks (%)'), ('minutes_since_sync', 'Minutes since the last sync'), ('token_rejected', 'Environments whose token was rejected')], max_length=32, verbose_name='metric'),
+            ),
+            migrations.AlterField(
+                model_name='alertrule',
+                name='min_calls',
+                field=models.PositiveIntegerField(default=20, help_text='Rates are not judged over fewer calls (or callbacks).', verbose_name='min calls'),
+            ),
+            migrations.AlterField(
+                model_name='alertrule',
+                name='name',
+                field=models.CharField(max_length=200, verbose_name='name'),
+            ),
+            migrations.AlterField(
+                model_name='alertrule',
+                name='organization',
+                field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='alert_rules', to='portal.organization', verbose_name='organization'),
+            ),
+            migrations.AlterField(
+                model_name='alertrule',
+                name='severity',
+                field=models.CharField(choices=[('info', 'Info'), ('warning', 'Warning'), ('critical', 'Critical')], default='warning', max_length=10, verbose_name='severity'),
+            ),
+            migrations.AlterField(
+                model_name='alertrule',
+                name='snoozed_until',
+                field=portal.bounds.StorableDateTimeField(blank=True, null=True, verbose_name='snoozed until'),
+            ),
+            migrations.AlterField(
+                model_name='alertrule',
+                name='state',
+                field=models.CharField(choices=[('ok', 'OK'), ('firing', 'Firing')], default='ok', editable=False, max_length=8, verbose_name='state'),
+            ),
+            migrations.AlterField(
+                model_name='alertrule',
+                name='state_changed_at',
+                field=models.DateTimeField(blank=True, editable=False, null=True, verbose_name='state changed at'),
+            ),
+            migrations.AlterField(
+                model_name='alertrule',
+                name='state_seq',
+                field=models.PositiveIntegerField(default=0, editable=False, verbose_name='state seq'),
+            ),
+            migrations.AlterField(
+                model_name='alertrule',
+                name='threshold',
+                field=models.FloatField(verbose_name='threshold'),
+            ),
+            migrations.AlterField(
+                model_name='alertrule',
+                name='updated_at',
+                field=models.DateTimeField(auto_now=True, verbose_name='updated at'),
+            ),
+            migrations.AlterField(
+                model_name='alertrule',
+                name='webhook_format',
+                field=models.CharField(choices=[('json', 'JSON, signed (X-Switchboard-Signature)'), ('slack', 'Slack-compatible')], default='json', max_length=8, verbose_name='webhook format'),
+            ),
+            migrations.AlterField(
+                model_name='alertrule',
+                name='webhook_secret_ciphertext',
+                field=models.TextField(blank=True, default='', editable=False, verbose_name='webhook secret ciphertext'),
+            ),
+            migrations.AlterField(
+                model_name='alertrule',
+                name='webhook_url',
+                field=models.URLField(blank=True, default='', max_length=500, verbose_name='webhook URL'),
+            ),
+            migrations.AlterField(
+                model_name='alertrule',
+                name='window',
+                field=models.CharField(choices=[('1h', 'Last hour'), ('24h', 'Last 24 hours'), ('7d', 'Last 7 complete days'), ('day', 'Last complete day')], default='day', max_length=8, verbose_name='window'),
+            ),
+            migrations.AlterField(
+                model_name='bannerdismissal',
+                name='dismissed_at',
+                field=models.DateTimeField(auto_now=True, verbose_name='dismissed at'),
+            ),
+            migrations.AlterField(
+                model_name='bannerdismissal',
+                name='rule',
+                field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='reports.alertrule', verbose_name='rule'),
+            ),
+            migrations.AlterField(
+                model_name='bannerdismissal',
+                name='state_seq',
+                field=models.PositiveIntegerField(verbose_name='state seq'),
+            ),
+            migrations.AlterField(
+                model_name='bannerdismissal',
+                name='user',
+                field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='user'),
+            ),
+            migrations.AlterField(
+                model_name='reportdelivery',
+                name='attempts',
+                field=models.PositiveSmallIntegerField(default=0, verbose_name='attempts'),
+            ),
+            migrations.AlterField(
+                model_name='reportdelivery',
+                name='claimed_at',
+                field=models.DateTimeField(blank=True, null=True, verbose_name='claimed at'),
+            ),
+            migrations.AlterField(
+                model_name='reportdelivery',
+                name='created_at',
+                field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
+            ),
+            migrations.AlterField(
+                model_name='reportdelivery',
+                name='error',
+                field=models.TextField(blank=True, default='', verbose_name='error'),
+            ),
+            migrations.AlterField(
+                model_name='reportdelivery',
+                name='is_test',
+                field=models.BooleanField(default=False, verbose_name='is test'),
+            ),
+            migrations.AlterField(
+                model_name='reportdelivery',
+                name='next_attempt_at',
+                field=models.DateTimeField(blank=True, null=True, verbose_name='next attempt at'),
+            ),
+            migrations.AlterField(
+                model_name='reportdelivery',
+                name='period_end',
+                field=models.DateField(help_text='Last day included.', verbose_name='period end'),
+            ),
+            migrations.AlterField(
+                model_name='reportdelivery',
+                name='period_start',
+                field=models.DateField(verbose_name='period start'),
+            ),
+            migrations.AlterField(
+                model_name='reportdelivery',
+                name='recipients',
+                field=models.JSONField(blank=True, default=dict, verbose_name='recipients'),
+            ),
+            migrations.AlterField(
+                model_name='reportdelivery',
+                name='requested_by',
+                field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='requested by'),
+            ),
+            migrations.AlterField(
+                model_name='reportdelivery',
+                name='scheduled_for',
+                field=models.DateTimeField(blank=True, null=True, verbose_name='scheduled for'),
+            ),
+            migrations.AlterField(
+                model_name='reportdelivery',
+                name='sent_at',
+                field=models.DateTimeField(blank=True, null=True, verbose_name='sent at'),
+            ),
+            migrations.AlterField(
+                model_name='reportdelivery',
+                name='status',
+                field=models.CharField(choices=[('pending', 'Pending'), ('sending', 'Sending'), ('sent', 'Sent'), ('retrying', 'Will retry'), ('failed', 'Failed'), ('skipped', 'Skipped')], default='pending', max_length=16, verbose_name='status'),
+            ),
+            migrations.AlterField(
+                model_name='reportdelivery',
+                name='subscription',
+                field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='reports.reportsubscription', verbose_name='subscription'),
+            ),
+            migrations.AlterField(
+                model_name='reportsubscription',
+                name='active',
+                field=models.BooleanField(default=True, verbose_name='active'),
+            ),
+            migrations.AlterField(
+                model_name='reportsubscription',
+                name='addresses',
+                field=models.JSONField(blank=True, default=list, verbose_name='addresses'),
+            ),
+            migrations.AlterField(
+                model_name='reportsubscription',
+                name='all_environments',
+                field=models.BooleanField(default=True, help_text='Include every environment, also ones added later.', verbose_name='all environments'),
+            ),
+            migrations.AlterField(
+                model_name='reportsubscription',
+                name='attach_csv',
+                field=models.BooleanField(default=True, verbose_name='attach CSV'),
+            ),
+            migrations.AlterField(
+                model_name='reportsubscription',
+                name='cadence',
+                field=models.CharField(choices=[('daily', 'Daily'), ('weekly', 'Weekly'), ('monthly', 'Monthly')], default='weekly', max_length=8, verbose_name='cadence'),
+            ),
+            migrations.AlterField(
+                model_name='reportsubscription',
+                name='created_at',
+                field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
+            ),
+            migrations.AlterField(
+                model_name='reportsubscription',
+                name='created_by',
+                field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='created by'),
+            ),
+            migrations.AlterField(
+                model_name='reportsubscription',
+                name='environments',
+                field=models.ManyToManyField(blank=True, related_name='+', to='portal.environment', verbose_name='environments'),
+            ),
+            migrations.AlterField(
+                model_name='reportsubscription',
+                name='hour',
+                field=models.PositiveSmallIntegerField(default=8, help_text="Local hour (0–23) in the subscription's timezone.", verbose_name='hour'),
+            ),
+            migrations.AlterField(
+                model_name='reportsubscription',
+                name='language',
+                field=models.CharField(choices=[('en', 'English'), ('pt-br', 'Português (Brasil)')], default='en', max_length=8, verbose_name='language'),
+            ),
+            migrations.AlterField(
+                model_name='reportsubscription',
+                name='members',
+                field=models.ManyToManyField(blank=True, related_name='report_subscriptions', to=settings.AUTH_USER_MODEL, verbose_name='members'),
+            ),
+            migrations.AlterField(
+                model_name='reportsubscription',
+                name='name',
+                field=models.CharField(default='Weekly summary', max_length=200, verbose_name='name'),
+            ),
+            migrations.AlterField(
+                model_name='reportsubscription',
+                name='next_run_at',
+                field=models.DateTimeField(blank=True, db_index=True, null=True, verbose_name='next run at'),
+            ),
+            migrations.AlterField(
+                model_name='reportsubscription',
+                name='organization',
+                field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='report_subscriptions', to='portal.organization', verbose_name='organization'),
+            ),
+            migrations.AlterField(
+                model_name='reportsubscription',
+                name='skip_if_no_calls',
+                field=models.BooleanField(default=False, verbose_name='skip if no calls'),
+            ),
+            migrations.AlterField(
+                model_name='reportsubscription',
+                name='timezone',
+                field=models.CharField(blank=True, default='', max_length=64, verbose_name='timezone'),
+            ),
+            migrations.AlterField(
+                model_name='reportsubscription',
+                name='updated_at',
+                field=models.DateTimeField(auto_now=True, verbose_name='updated at'),
+            ),
+            migrations.AlterField(
+                model_name='reportsubscription',
+                name='weekday',
+                field=models.PositiveSmallIntegerField(choices=[(0, 'Monday'), (1, 'Tuesday'), (2, 'Wednesday'), (3, 'Thursday'), (4, 'Friday'), (5, 'Saturday'), (6, 'Sunday')], default=0, help_text='Weekly summaries only.', verbose_name='weekday'),
+            ),
+            migrations.AlterField(
+                model_name='savedview',
+                name='created_at',
+                field=models.DateTimeField(auto_now_add=True, verbose_name='created at'),
+            ),
+            migrations.AlterField(
+                model_name='savedview',
+                name='organization',
+                field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='saved_views', to='portal.organization', verbose_name='organization'),
+            ),
+            migrations.AlterField(
+                model_name='savedview',
+                name='owner',
+                field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='saved_views', to=settings.AUTH_USER_MODEL, verbose_name='owner'),
+            ),
+            migrations.AlterField(
+                model_name='savedview',
+                name='updated_at',
+                field=models.DateTimeField(auto_now=True, verbose_name='updated at'),
+            ),
+    ])]

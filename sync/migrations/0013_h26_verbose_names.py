@@ -4,6 +4,8 @@ import django.db.models.deletion
 import django.utils.timezone
 from django.db import migrations, models
 
+from portal.migration_operations import LabelsOnly
+
 
 class Migration(migrations.Migration):
 
@@ -12,881 +14,882 @@ class Migration(migrations.Migration):
         ('sync', '0012_merge_h25a_h25b_h26a'),
     ]
 
-    operations = [
-        migrations.AlterModelOptions(
-            name='agent',
-            options={'ordering': ['name'], 'verbose_name': 'agent', 'verbose_name_plural': 'agents'},
-        ),
-        migrations.AlterModelOptions(
-            name='agentdayrollup',
-            options={'verbose_name': 'agent day rollup', 'verbose_name_plural': 'agent day rollups'},
-        ),
-        migrations.AlterModelOptions(
-            name='call',
-            options={'ordering': ['-started_at', '-id'], 'verbose_name': 'call', 'verbose_name_plural': 'calls'},
-        ),
-        migrations.AlterModelOptions(
-            name='callbackday',
-            options={'ordering': ['-day'], 'verbose_name': 'callback day', 'verbose_name_plural': 'callback days'},
-        ),
-        migrations.AlterModelOptions(
-            name='callbacksourceday',
-            options={'ordering': ['-day', '-count'], 'verbose_name': 'callback source day', 'verbose_name_plural': 'callback source days'},
-        ),
-        migrations.AlterModelOptions(
-            name='callrollup',
-            options={'verbose_name': 'call rollup', 'verbose_name_plural': 'call rollups'},
-        ),
-        migrations.AlterModelOptions(
-            name='qualitydayrollup',
-            options={'verbose_name': 'quality day rollup', 'verbose_name_plural': 'quality day rollups'},
-        ),
-        migrations.AlterModelOptions(
-            name='streamstate',
-            options={'verbose_name': 'stream state', 'verbose_name_plural': 'stream states'},
-        ),
-        migrations.AlterModelOptions(
-            name='syncrun',
-            options={'ordering': ['-started_at'], 'verbose_name': 'sync run', 'verbose_name_plural': 'sync runs'},
-        ),
-        migrations.AlterField(
-            model_name='agent',
-            name='current_status',
-            field=models.CharField(blank=True, default='', max_length=32, verbose_name='current status'),
-        ),
-        migrations.AlterField(
-            model_name='agent',
-            name='description',
-            field=models.TextField(blank=True, default='', verbose_name='description'),
-        ),
-        migrations.AlterField(
-            model_name='agent',
-            name='direction',
-            field=models.CharField(blank=True, default='', max_length=32, verbose_name='direction'),
-        ),
-        migrations.AlterField(
-            model_name='agent',
-            name='environment',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='agents', to='portal.environment', verbose_name='environment'),
-        ),
-        migrations.AlterField(
-            model_name='agent',
-            name='external_id',
-            field=models.CharField(max_length=255, verbose_name='external ID'),
-        ),
-        migrations.AlterField(
-            model_name='agent',
-            name='first_seen_at',
-            field=models.DateTimeField(default=django.utils.timezone.now, verbose_name='first seen at'),
-        ),
-        migrations.AlterField(
-            model_name='agent',
-            name='is_callback',
-            field=models.BooleanField(default=False, verbose_name='is callback'),
-        ),
-        migrations.AlterField(
-            model_name='agent',
-            name='is_sandbox',
-            field=models.BooleanField(default=False, verbose_name='is sandbox'),
-        ),
-        migrations.AlterField(
-            model_name='agent',
-            name='label',
-            field=models.CharField(blank=True, default='', max_length=200, verbose_name='label'),
-        ),
-        migrations.AlterField(
-            model_name='agent',
-            name='language',
-            field=models.CharField(blank=True, default='', max_length=32, verbose_name='language'),
-        ),
-        migrations.AlterField(
-            model_name='agent',
-            name='last_seen_at',
-            field=models.DateTimeField(default=django.utils.timezone.now, verbose_name='last seen at'),
-        ),
-        migrations.AlterField(
-            model_name='agent',
-            name='missing',
-            field=models.BooleanField(default=False, verbose_name='missing'),
-        ),
-        migrations.AlterField(
-            model_name='agent',
-            name='name',
-            field=models.CharField(blank=True, default='', max_length=200, verbose_name='name'),
-        ),
-        migrations.AlterField(
-            model_name='agent',
-            name='payload_hash',
-            field=models.CharField(blank=True, default='', max_length=32, verbose_name='payload hash'),
-        ),
-        migrations.AlterField(
-            model_name='agent',
-            name='raw',
-            field=models.JSONField(blank=True, default=dict, verbose_name='raw'),
-        ),
-        migrations.AlterField(
-            model_name='agent',
-            name='source_agent_ids',
-            field=models.JSONField(blank=True, default=list, verbose_name='source agent IDs'),
-        ),
-        migrations.AlterField(
-            model_name='agent',
-            name='upstream_created_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='upstream created at'),
-        ),
-        migrations.AlterField(
-            model_name='agent',
-            name='upstream_updated_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='upstream updated at'),
-        ),
-        migrations.AlterField(
-            model_name='agentdayrollup',
-            name='agent_external_id',
-            field=models.CharField(blank=True, default='', max_length=255, verbose_name='agent external ID'),
-        ),
-        migrations.AlterField(
-            model_name='agentdayrollup',
-            name='calls',
-            field=models.PositiveIntegerField(default=0, verbose_name='calls'),
-        ),
-        migrations.AlterField(
-            model_name='agentdayrollup',
-            name='day',
-            field=models.DateField(verbose_name='day'),
-        ),
-        migrations.AlterField(
-            model_name='agentdayrollup',
-            name='direction',
-            field=models.CharField(blank=True, default='', max_length=32, verbose_name='direction'),
-        ),
-        migrations.AlterField(
-            model_name='agentdayrollup',
-            name='environment',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='agent_day_rollups', to='portal.environment', verbose_name='environment'),
-        ),
-        migrations.AlterField(
-            model_name='agentdayrollup',
-            name='hist_00',
-            field=models.PositiveIntegerField(default=0, verbose_name='duration bucket 00'),
-        ),
-        migrations.AlterField(
-            model_name='agentdayrollup',
-            name='hist_01',
-            field=models.PositiveIntegerField(default=0, verbose_name='duration bucket 01'),
-        ),
-        migrations.AlterField(
-            model_name='agentdayrollup',
-            name='hist_02',
-            field=models.PositiveIntegerField(default=0, verbose_name='duration bucket 02'),
-        ),
-        migrations.AlterField(
-            model_name='agentdayrollup',
-            name='hist_03',
-            field=models.PositiveIntegerField(default=0, verbose_name='duration bucket 03'),
-        ),
-        migrations.AlterField(
-            model_name='agentdayrollup',
-            name='hist_04',
-            field=models.PositiveIntegerField(default=0, verbose_name='duration bucket 04'),
-        ),
-        migrations.AlterField(
-            model_name='agentdayrollup',
-            name='hist_05',
-            field=models.PositiveIntegerField(default=0, verbose_name='duration bucket 05'),
-        ),
-        migrations.AlterField(
-            model_name='agentdayrollup',
-            name='hist_06',
-            field=models.PositiveIntegerField(default=0, verbose_name='duration bucket 06'),
-        ),
-        migrations.AlterField(
-            model_name='agentdayrollup',
-            name='hist_07',
-            field=models.PositiveIntegerField(default=0, verbose_name='duration bucket 07'),
-        ),
-        migrations.AlterField(
-            model_name='agentdayrollup',
-            name='hist_08',
-            field=models.PositiveIntegerField(default=0, verbose_name='duration bucket 08'),
-        ),
-        migrations.AlterField(
-            model_name='agentdayrollup',
-            name='hist_09',
-            field=models.PositiveIntegerField(default=0, verbose_name='duration bucket 09'),
-        ),
-        migrations.AlterField(
-            model_name='agentdayrollup',
-            name='hist_10',
-            field=models.PositiveIntegerField(default=0, verbose_name='duration bucket 10'),
-        ),
-        migrations.AlterField(
-            model_name='agentdayrollup',
-            name='hist_11',
-            field=models.PositiveIntegerField(default=0, verbose_name='duration bucket 11'),
-        ),
-        migrations.AlterField(
-            model_name='agentdayrollup',
-            name='hist_12',
-            field=models.PositiveIntegerField(default=0, verbose_name='duration bucket 12'),
-        ),
-        migrations.AlterField(
-            model_name='agentdayrollup',
-            name='hist_13',
-            field=models.PositiveIntegerField(default=0, verbose_name='duration bucket 13'),
-        ),
-        migrations.AlterField(
-            model_name='agentdayrollup',
-            name='hist_14',
-            field=models.PositiveIntegerField(default=0, verbose_name='duration bucket 14'),
-        ),
-        migrations.AlterField(
-            model_name='agentdayrollup',
-            name='hist_15',
-            field=models.PositiveIntegerField(default=0, verbose_name='duration bucket 15'),
-        ),
-        migrations.AlterField(
-            model_name='agentdayrollup',
-            name='hist_16',
-            field=models.PositiveIntegerField(default=0, verbose_name='duration bucket 16'),
-        ),
-        migrations.AlterField(
-            model_name='agentdayrollup',
-            name='hist_17',
-            field=models.PositiveIntegerField(default=0, verbose_name='duration bucket 17'),
-        ),
-        migrations.AlterField(
-            model_name='agentdayrollup',
-            name='hour_00',
-            field=models.PositiveIntegerField(default=0, verbose_name='calls at 00:00'),
-        ),
-        migrations.AlterField(
-            model_name='agentdayrollup',
-            name='hour_01',
-            field=models.PositiveIntegerField(default=0, verbose_name='calls at 01:00'),
-        ),
-        migrations.AlterField(
-            model_name='agentdayrollup',
-            name='hour_02',
-            field=models.PositiveIntegerField(default=0, verbose_name='calls at 02:00'),
-        ),
-        migrations.AlterField(
-            model_name='agentdayrollup',
-            name='hour_03',
-            field=models.PositiveIntegerField(default=0, verbose_name='calls at 03:00'),
-        ),
-        migrations.AlterField(
-            model_name='agentdayrollup',
-            name='hour_04',
-            field=models.PositiveIntegerField(default=0, verbose_name='calls at 04:00'),
-        ),
-        migrations.AlterField(
-            model_name='agentdayrollup',
-            name='hour_05',
-            field=models.PositiveIntegerField(default=0, verbose_name='calls at 05:00'),
-        ),
-        migrations.AlterField(
-            model_name='agentdayrollup',
-            name='hour_06',
-            field=models.PositiveIntegerField(default=0, verbose_name='calls at 06:00'),
-        ),
-        migrations.AlterField(
-            model_name='agentdayrollup',
-            name='hour_07',
-            field=models.PositiveIntegerField(default=0, verbose_name='calls at 07:00'),
-        ),
-        migrations.AlterField(
-            model_name='agentdayrollup',
-            name='hour_08',
-            field=models.PositiveIntegerField(default=0, verbose_name='calls at 08:00'),
-        ),
-        migrations.AlterField(
-            model_name='agentdayrollup',
-            name='hour_09',
-            field=models.PositiveIntegerField(default=0, verbose_name='calls at 09:00'),
-        ),
-        migrations.AlterField(
-            model_name='agentdayrollup',
-            name='hour_10',
-            field=models.PositiveIntegerField(default=0, verbose_name='calls at 10:00'),
-        ),
-        migrations.AlterField(
-            model_name='agentdayrollup',
-            name='hour_11',
-            field=models.PositiveIntegerField(default=0, verbose_name='calls at 11:00'),
-        ),
-        migrations.AlterField(
-            model_name='agentdayrollup',
-            name='hour_12',
-            field=models.PositiveIntegerField(default=0, verbose_name='calls at 12:00'),
-        ),
-        migrations.AlterField(
-            model_name='agentdayrollup',
-            name='hour_13',
-            field=models.PositiveIntegerField(default=0, verbose_name='calls at 13:00'),
-        ),
-        migrations.AlterField(
-            model_name='agentdayrollup',
-            name='hour_14',
-            field=models.PositiveIntegerField(default=0, verbose_name='calls at 14:00'),
-        ),
-        migrations.AlterField(
-            model_name='agentdayrollup',
-            name='hour_15',
-            field=models.PositiveIntegerField(default=0, verbose_name='calls at 15:00'),
-        ),
-        migrations.AlterField(
-            model_name='agentdayrollup',
-            name='hour_16',
-            field=models.PositiveIntegerField(default=0, verbose_name='calls at 16:00'),
-        ),
-        migrations.AlterField(
-            model_name='agentdayrollup',
-            name='hour_17',
-            field=models.PositiveIntegerField(default=0, verbose_name='calls at 17:00'),
-        ),
-        migrations.AlterField(
-            model_name='agentdayrollup',
-            name='hour_18',
-            field=models.PositiveIntegerField(default=0, verbose_name='calls at 18:00'),
-        ),
-        migrations.AlterField(
-            model_name='agentdayrollup',
-            name='hour_19',
-            field=models.PositiveIntegerField(default=0, verbose_name='calls at 19:00'),
-        ),
-        migrations.AlterField(
-            model_name='agentdayrollup',
-            name='hour_20',
-            field=models.PositiveIntegerField(default=0, verbose_name='calls at 20:00'),
-        ),
-        migrations.AlterField(
-            model_name='agentdayrollup',
-            name='hour_21',
-            field=models.PositiveIntegerField(default=0, verbose_name='calls at 21:00'),
-        ),
-        migrations.AlterField(
-            model_name='agentdayrollup',
-            name='hour_22',
-            field=models.PositiveIntegerField(default=0, verbose_name='calls at 22:00'),
-        ),
-        migrations.AlterField(
-            model_name='agentdayrollup',
-            name='hour_23',
-            field=models.PositiveIntegerField(default=0, verbose_name='calls at 23:00'),
-        ),
-        migrations.AlterField(
-            model_name='agentdayrollup',
-            name='inbound',
-            field=models.PositiveIntegerField(default=0, verbose_name='inbound'),
-        ),
-        migrations.AlterField(
-            model_name='agentdayrollup',
-            name='is_testing',
-            field=models.BooleanField(default=False, verbose_name='is testing'),
-        ),
-        migrations.AlterField(
-            model_name='agentdayrollup',
-            name='outbound',
-            field=models.PositiveIntegerField(default=0, verbose_name='outbound'),
-        ),
-        migrations.AlterField(
-            model_name='agentdayrollup',
-            name='status_answered',
-            field=models.PositiveIntegerField(default=0, verbose_name='calls: Answered'),
-        ),
-        migrations.AlterField(
-            model_name='agentdayrollup',
-            name='status_busy',
-            field=models.PositiveIntegerField(default=0, verbose_name='calls: Busy'),
-        ),
-        migrations.AlterField(
-            model_name='agentdayrollup',
-            name='status_completed',
-            field=models.PositiveIntegerField(default=0, verbose_name='calls: Completed'),
-        ),
-        migrations.AlterField(
-            model_name='agentdayrollup',
-            name='status_failed',
-            field=models.PositiveIntegerField(default=0, verbose_name='calls: Failed'),
-        ),
-        migrations.AlterField(
-            model_name='agentdayrollup',
-            name='status_initiated',
-            field=models.PositiveIntegerField(default=0, verbose_name='calls: Initiated'),
-        ),
-        migrations.AlterField(
-            model_name='agentdayrollup',
-            name='status_no_answer',
-            field=models.PositiveIntegerField(default=0, verbose_name='calls: No answer'),
-        ),
-        migrations.AlterField(
-            model_name='agentdayrollup',
-            name='status_queued',
-            field=models.PositiveIntegerField(default=0, verbose_name='calls: Queued'),
-        ),
-        migrations.AlterField(
-            model_name='agentdayrollup',
-            name='status_ringing',
-            field=models.PositiveIntegerField(default=0, verbose_name='calls: Ringing'),
-        ),
-        migrations.AlterField(
-            model_name='agentdayrollup',
-            name='talk_max',
-            field=models.PositiveIntegerField(default=0, verbose_name='longest talk'),
-        ),
-        migrations.AlterField(
-            model_name='agentdayrollup',
-            name='talk_time',
-            field=models.BigIntegerField(default=0, verbose_name='talk time'),
-        ),
-        migrations.AlterField(
-            model_name='call',
-            name='agent',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='calls', to='sync.agent', verbose_name='agent'),
-        ),
-        migrations.AlterField(
-            model_name='call',
-            name='agent_external_id',
-            field=models.CharField(blank=True, default='', max_length=255, verbose_name='agent external ID'),
-        ),
-        migrations.AlterField(
-            model_name='call',
-            name='answered_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='answered at'),
-        ),
-        migrations.AlterField(
-            model_name='call',
-            name='billed_duration',
-            field=models.FloatField(blank=True, null=True, verbose_name='billed duration'),
-        ),
-        migrations.AlterField(
-            model_name='call',
-            name='direction',
-            field=models.CharField(blank=True, choices=[('inbound', 'Inbound'), ('outbound', 'Outbound')], default='', max_length=32, verbose_name='direction'),
-        ),
-        migrations.AlterField(
-            model_name='call',
-            name='duration',
-            field=models.PositiveIntegerField(default=0, verbose_name='duration'),
-        ),
-        migrations.AlterField(
-            model_name='call',
-            name='ended_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='ended at'),
-        ),
-        migrations.AlterField(
-            model_name='call',
-            name='environment',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='calls', to='portal.environment', verbose_name='environment'),
-        ),
-        migrations.AlterField(
-            model_name='call',
-            name='external_id',
-            field=models.CharField(max_length=255, verbose_name='external ID'),
-        ),
-        migrations.AlterField(
-            model_name='call',
-            name='first_seen_at',
-            field=models.DateTimeField(default=django.utils.timezone.now, verbose_name='first seen at'),
-        ),
-        migrations.AlterField(
-            model_name='call',
-            name='from_formatted',
-            field=models.CharField(blank=True, default='', max_length=40, verbose_name='from formatted'),
-        ),
-        migrations.AlterField(
-            model_name='call',
-            name='from_number',
-            field=models.CharField(blank=True, default='', max_length=32, verbose_name='from number'),
-        ),
-        migrations.AlterField(
-            model_name='call',
-            name='hangup_cause',
-            field=models.CharField(blank=True, default='', max_length=64, verbose_name='hangup cause'),
-        ),
-        migrations.AlterField(
-            model_name='call',
-            name='hangup_source',
-            field=models.CharField(blank=True, default='', max_length=64, verbose_name='hangup source'),
-        ),
-        migrations.AlterField(
-            model_name='call',
-            name='insight',
-            field=models.CharField(blank=True, db_default='', default='', max_length=64, verbose_name='insight'),
-        ),
-        migrations.AlterField(
-            model_name='call',
-            name='is_testing',
-            field=models.BooleanField(default=False, verbose_name='is testing'),
-        ),
-        migrations.AlterField(
-            model_name='call',
-            name='last_changed_at',
-            field=models.DateTimeField(default=django.utils.timezone.now, verbose_name='last changed at'),
-        ),
-        migrations.AlterField(
-            model_name='call',
-            name='latency_ms',
-            field=models.PositiveIntegerField(blank=True, null=True, verbose_name='latency ms'),
-        ),
-        migrations.AlterField(
-            model_name='call',
-            name='payload_hash',
-            field=models.CharField(default='', max_length=32, verbose_name='payload hash'),
-        ),
-        migrations.AlterField(
-            model_name='call',
-            name='provider_status',
-            field=models.CharField(blank=True, default='', max_length=32, verbose_name='provider status'),
-        ),
-        migrations.AlterField(
-            model_name='call',
-            name='raw',
-            field=models.JSONField(default=dict, verbose_name='raw'),
-        ),
-        migrations.AlterField(
-            model_name='call',
-            name='sentiment',
-            field=models.CharField(blank=True, db_default='', default='', max_length=32, verbose_name='sentiment'),
-        ),
-        migrations.AlterField(
-            model_name='call',
-            name='sid',
-            field=models.CharField(blank=True, default='', max_length=255, verbose_name='SID'),
-        ),
-        migrations.AlterField(
-            model_name='call',
-            name='started_at',
-            field=models.DateTimeField(verbose_name='started at'),
-        ),
-        migrations.AlterField(
-            model_name='call',
-            name='status',
-            field=models.CharField(blank=True, choices=[('initiated', 'Initiated'), ('ringing', 'Ringing'), ('answered', 'Answered'), ('completed', 'Completed'), ('failed', 'Failed'), ('busy', 'Busy'), ('no-answer', 'No answer'), ('queued', 'Queued')], default='', max_length=32, verbose_name='status'),
-        ),
-        migrations.AlterField(
-            model_name='call',
-            name='to_formatted',
-            field=models.CharField(blank=True, default='', max_length=40, verbose_name='to formatted'),
-        ),
-        migrations.AlterField(
-            model_name='call',
-            name='to_number',
-            field=models.CharField(blank=True, default='', max_length=32, verbose_name='to number'),
-        ),
-        migrations.AlterField(
-            model_name='call',
-            name='transcript',
-            field=models.TextField(blank=True, db_default='', default='', verbose_name='transcript'),
-        ),
-        migrations.AlterField(
-            model_name='call',
-            name='upstream_updated_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='upstream updated at'),
-        ),
-        migrations.AlterField(
-            model_name='callbackday',
-            name='answered',
-            field=models.PositiveIntegerField(default=0, verbose_name='answered'),
-        ),
-        migrations.AlterField(
-            model_name='callbackday',
-            name='day',
-            field=models.DateField(verbose_name='day'),
-        ),
-        migrations.AlterField(
-            model_name='callbackday',
-            name='environment',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='callback_days', to='portal.environment', verbose_name='environment'),
-        ),
-        migrations.AlterField(
-            model_name='callbackday',
-            name='fetched_at',
-            field=models.DateTimeField(default=django.utils.timezone.now, verbose_name='fetched at'),
-        ),
-        migrations.AlterField(
-            model_name='callbackday',
-            name='payload_hash',
-            field=models.CharField(blank=True, default='', max_length=32, verbose_name='payload hash'),
-        ),
-        migrations.AlterField(
-            model_name='callbackday',
-            name='raw',
-            field=models.JSONField(default=dict, verbose_name='raw'),
-        ),
-        migrations.AlterField(
-            model_name='callbackday',
-            name='total_received',
-            field=models.PositiveIntegerField(default=0, verbose_name='total received'),
-        ),
-        migrations.AlterField(
-            model_name='callbackday',
-            name='unmatched',
-            field=models.PositiveIntegerField(default=0, verbose_name='unmatched'),
-        ),
-        migrations.AlterField(
-            model_name='callbacksourceday',
-            name='count',
-            field=models.PositiveIntegerField(default=0, verbose_name='count'),
-        ),
-        migrations.AlterField(
-            model_name='callbacksourceday',
-            name='day',
-            field=models.DateField(verbose_name='day'),
-        ),
-        migrations.AlterField(
-            model_name='callbacksourceday',
-            name='environment',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='callback_source_days', to='portal.environment', verbose_name='environment'),
-        ),
-        migrations.AlterField(
-            model_name='callbacksourceday',
-            name='name',
-            field=models.CharField(blank=True, default='', max_length=200, verbose_name='name'),
-        ),
-        migrations.AlterField(
-            model_name='callbacksourceday',
-            name='source_agent_id',
-            field=models.CharField(max_length=255, verbose_name='source agent ID'),
-        ),
-        migrations.AlterField(
-            model_name='calldayledger',
-            name='environment',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='call_day_ledger', to='portal.environment', verbose_name='environment'),
-        ),
-        migrations.AlterField(
-            model_name='callrollup',
-            name='agent_external_id',
-            field=models.CharField(blank=True, default='', max_length=255, verbose_name='agent external ID'),
-        ),
-        migrations.AlterField(
-            model_name='callrollup',
-            name='count',
-            field=models.PositiveIntegerField(default=0, verbose_name='count'),
-        ),
-        migrations.AlterField(
-            model_name='callrollup',
-            name='day',
-            field=models.DateField(verbose_name='day'),
-        ),
-        migrations.AlterField(
-            model_name='callrollup',
-            name='direction',
-            field=models.CharField(blank=True, default='', max_length=32, verbose_name='direction'),
-        ),
-        migrations.AlterField(
-            model_name='callrollup',
-            name='duration_hist',
-            field=models.JSONField(default=list, verbose_name='duration hist'),
-        ),
-        migrations.AlterField(
-            model_name='callrollup',
-            name='duration_max',
-            field=models.PositiveIntegerField(default=0, verbose_name='duration max'),
-        ),
-        migrations.AlterField(
-            model_name='callrollup',
-            name='duration_sum',
-            field=models.PositiveBigIntegerField(default=0, verbose_name='duration sum'),
-        ),
-        migrations.AlterField(
-            model_name='callrollup',
-            name='environment',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='rollups', to='portal.environment', verbose_name='environment'),
-        ),
-        migrations.AlterField(
-            model_name='callrollup',
-            name='hour_counts',
-            field=models.JSONField(default=list, verbose_name='hour counts'),
-        ),
-        migrations.AlterField(
-            model_name='callrollup',
-            name='is_testing',
-            field=models.BooleanField(default=False, verbose_name='is testing'),
-        ),
-        migrations.AlterField(
-            model_name='callrollup',
-            name='status',
-            field=models.CharField(blank=True, default='', max_length=32, verbose_name='status'),
-        ),
-        migrations.AlterField(
-            model_name='qualitydayrollup',
-            name='agent_external_id',
-            field=models.CharField(blank=True, default='', max_length=255, verbose_name='agent external ID'),
-        ),
-        migrations.AlterField(
-            model_name='qualitydayrollup',
-            name='billed_calls',
-            field=models.PositiveIntegerField(default=0, verbose_name='billed calls'),
-        ),
-        migrations.AlterField(
-            model_name='qualitydayrollup',
-            name='billed_seconds',
-            field=models.FloatField(default=0.0, verbose_name='billed seconds'),
-        ),
-        migrations.AlterField(
-            model_name='qualitydayrollup',
-            name='calls',
-            field=models.PositiveIntegerField(default=0, verbose_name='calls'),
-        ),
-        migrations.AlterField(
-            model_name='qualitydayrollup',
-            name='day',
-            field=models.DateField(verbose_name='day'),
-        ),
-        migrations.AlterField(
-            model_name='qualitydayrollup',
-            name='environment',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='quality_rollups', to='portal.environment', verbose_name='environment'),
-        ),
-        migrations.AlterField(
-            model_name='qualitydayrollup',
-            name='hangup_causes',
-            field=models.JSONField(default=dict, verbose_name='hangup causes'),
-        ),
-        migrations.AlterField(
-            model_name='qualitydayrollup',
-            name='hangup_sources',
-            field=models.JSONField(default=dict, verbose_name='hangup sources'),
-        ),
-        migrations.AlterField(
-            model_name='qualitydayrollup',
-            name='insights',
-            field=models.JSONField(default=dict, verbose_name='insights'),
-        ),
-        migrations.AlterField(
-            model_name='qualitydayrollup',
-            name='latency_calls',
-            field=models.PositiveIntegerField(default=0, verbose_name='latency calls'),
-        ),
-        migrations.AlterField(
-            model_name='qualitydayrollup',
-            name='latency_hist',
-            field=models.JSONField(default=list, verbose_name='latency hist'),
-        ),
-        migrations.AlterField(
-            model_name='qualitydayrollup',
-            name='latency_max',
-            field=models.PositiveIntegerField(default=0, verbose_name='latency max'),
-        ),
-        migrations.AlterField(
-            model_name='qualitydayrollup',
-            name='sentiments',
-            field=models.JSONField(default=dict, verbose_name='sentiments'),
-        ),
-        migrations.AlterField(
-            model_name='rejectedrecord',
-            name='environment',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='rejected_records', to='portal.environment', verbose_name='environment'),
-        ),
-        migrations.AlterField(
-            model_name='rejectedrecord',
-            name='fingerprint',
-            field=models.CharField(max_length=32, verbose_name='fingerprint'),
-        ),
-        migrations.AlterField(
-            model_name='rejectedrecord',
-            name='run',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='rejected_records', to='sync.syncrun', verbose_name='run'),
-        ),
-        migrations.AlterField(
-            model_name='rejectedrecord',
-            name='stream',
-            field=models.CharField(choices=[('agents', 'Agents'), ('calls', 'Calls'), ('callback_days', 'Callback stats')], max_length=16, verbose_name='stream'),
-        ),
-        migrations.AlterField(
-            model_name='streamstate',
-            name='cursor',
-            field=models.JSONField(blank=True, default=dict, verbose_name='cursor'),
-        ),
-        migrations.AlterField(
-            model_name='streamstate',
-            name='environment',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='stream_states', to='portal.environment', verbose_name='environment'),
-        ),
-        migrations.AlterField(
-            model_name='streamstate',
-            name='stream',
-            field=models.CharField(choices=[('agents', 'Agents'), ('calls', 'Calls'), ('callback_days', 'Callback stats')], max_length=16, verbose_name='stream'),
-        ),
-        migrations.AlterField(
-            model_name='streamstate',
-            name='updated_at',
-            field=models.DateTimeField(auto_now=True, verbose_name='updated at'),
-        ),
-        migrations.AlterField(
-            model_name='syncrun',
-            name='created',
-            field=models.PositiveIntegerField(default=0, verbose_name='created'),
-        ),
-        migrations.AlterField(
-            model_name='syncrun',
-            name='details',
-            field=models.JSONField(blank=True, default=dict, verbose_name='details'),
-        ),
-        migrations.AlterField(
-            model_name='syncrun',
-            name='environment',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sync_runs', to='portal.environment', verbose_name='environment'),
-        ),
-        migrations.AlterField(
-            model_name='syncrun',
-            name='error',
-            field=models.TextField(blank=True, default='', verbose_name='error'),
-        ),
-        migrations.AlterField(
-            model_name='syncrun',
-            name='finished_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='finished at'),
-        ),
-        migrations.AlterField(
-            model_name='syncrun',
-            name='heartbeat_at',
-            field=models.DateTimeField(default=django.utils.timezone.now, verbose_name='heartbeat at'),
-        ),
-        migrations.AlterField(
-            model_name='syncrun',
-            name='pages',
-            field=models.PositiveIntegerField(default=0, verbose_name='pages'),
-        ),
-        migrations.AlterField(
-            model_name='syncrun',
-            name='rejected',
-            field=models.PositiveIntegerField(default=0, verbose_name='rejected'),
-        ),
-        migrations.AlterField(
-            model_name='syncrun',
-            name='requests',
-            field=models.PositiveIntegerField(default=0, verbose_name='requests'),
-        ),
-        migrations.AlterField(
-            model_name='syncrun',
-            name='started_at',
-            field=models.DateTimeField(default=django.utils.timezone.now, verbose_name='started at'),
-        ),
-        migrations.AlterField(
-            model_name='syncrun',
-            name='status',
-            field=models.CharField(choices=[('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed'), ('skipped', 'Skipped')], default='running', max_length=16, verbose_name='status'),
-        ),
-        migrations.AlterField(
-            model_name='syncrun',
-            name='stream',
-            field=models.CharField(choices=[('agents', 'Agents'), ('calls', 'Calls'), ('callback_days', 'Callback stats')], max_length=16, verbose_name='stream'),
-        ),
-        migrations.AlterField(
-            model_name='syncrun',
-            name='trigger',
-            field=models.CharField(choices=[('manual', 'Manual'), ('schedule', 'Schedule'), ('backfill', 'Back-fill'), ('webhook', 'Webhook')], default='schedule', max_length=16, verbose_name='trigger'),
-        ),
-        migrations.AlterField(
-            model_name='syncrun',
-            name='unchanged',
-            field=models.PositiveIntegerField(default=0, verbose_name='unchanged'),
-        ),
-        migrations.AlterField(
-            model_name='syncrun',
-            name='updated',
-            field=models.PositiveIntegerField(default=0, verbose_name='updated'),
-        ),
-    ]
+    # Labels only: applied to the state in one step (portal/migration_operations.py).
+    operations = [LabelsOnly([
+            migrations.AlterModelOptions(
+                name='agent',
+                options={'ordering': ['name'], 'verbose_name': 'agent', 'verbose_name_plural': 'agents'},
+            ),
+            migrations.AlterModelOptions(
+                name='agentdayrollup',
+                options={'verbose_name': 'agent day rollup', 'verbose_name_plural': 'agent day rollups'},
+            ),
+            migrations.AlterModelOptions(
+                name='call',
+                options={'ordering': ['-started_at', '-id'], 'verbose_name': 'call', 'verbose_name_plural': 'calls'},
+            ),
+            migrations.AlterModelOptions(
+                name='callbackday',
+                options={'ordering': ['-day'], 'verbose_name': 'callback day', 'verbose_name_plural': 'callback days'},
+            ),
+            migrations.AlterModelOptions(
+                name='callbacksourceday',
+                options={'ordering': ['-day', '-count'], 'verbose_name': 'callback source day', 'verbose_name_plural': 'callback source days'},
+            ),
+            migrations.AlterModelOptions(
+                name='callrollup',
+                options={'verbose_name': 'call rollup', 'verbose_name_plural': 'call rollups'},
+            ),
+            migrations.AlterModelOptions(
+                name='qualitydayrollup',
+                options={'verbose_name': 'quality day rollup', 'verbose_name_plural': 'quality day rollups'},
+            ),
+            migrations.AlterModelOptions(
+                name='streamstate',
+                options={'verbose_name': 'stream state', 'verbose_name_plural': 'stream states'},
+            ),
+            migrations.AlterModelOptions(
+                name='syncrun',
+                options={'ordering': ['-started_at'], 'verbose_name': 'sync run', 'verbose_name_plural': 'sync runs'},
+            ),
+            migrations.AlterField(
+                model_name='agent',
+                name='current_status',
+                field=models.CharField(blank=True, default='', max_length=32, verbose_name='current status'),
+            ),
+            migrations.AlterField(
+                model_name='agent',
+                name='description',
+                field=models.TextField(blank=True, default='', verbose_name='description'),
+            ),
+            migrations.AlterField(
+                model_name='agent',
+                name='direction',
+                field=models.CharField(blank=True, default='', max_length=32, verbose_name='direction'),
+            ),
+            migrations.AlterField(
+                model_name='agent',
+                name='environment',
+                field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='agents', to='portal.environment', verbose_name='environment'),
+            ),
+            migrations.AlterField(
+                model_name='agent',
+                name='external_id',
+                field=models.CharField(max_length=255, verbose_name='external ID'),
+            ),
+            migrations.AlterField(
+                model_name='agent',
+                name='first_seen_at',
+                field=models.DateTimeField(default=django.utils.timezone.now, verbose_name='first seen at'),
+            ),
+            migrations.AlterField(
+                model_name='agent',
+                name='is_callback',
+                field=models.BooleanField(default=False, verbose_name='is callback'),
+            ),
+            migrations.AlterField(
+                model_name='agent',
+                name='is_sandbox',
+                field=models.BooleanField(default=False, verbose_name='is sandbox'),
+            ),
+            migrations.AlterField(
+                model_name='agent',
+                name='label',
+                field=models.CharField(blank=True, default='', max_length=200, verbose_name='label'),
+            ),
+            migrations.AlterField(
+                model_name='agent',
+                name='language',
+                field=models.CharField(blank=True, default='', max_length=32, verbose_name='language'),
+            ),
+            migrations.AlterField(
+                model_name='agent',
+                name='last_seen_at',
+                field=models.DateTimeField(default=django.utils.timezone.now, verbose_name='last seen at'),
+            ),
+            migrations.AlterField(
+                model_name='agent',
+                name='missing',
+                field=models.BooleanField(default=False, verbose_name='missing'),
+            ),
+            migrations.AlterField(
+                model_name='agent',
+                name='name',
+                field=models.CharField(blank=True, default='', max_length=200, verbose_name='name'),
+            ),
+            migrations.AlterField(
+                model_name='agent',
+                name='payload_hash',
+                field=models.CharField(blank=True, default='', max_length=32, verbose_name='payload hash'),
+            ),
+            migrations.AlterField(
+                model_name='agent',
+                name='raw',
+                field=models.JSONField(blank=True, default=dict, verbose_name='raw'),
+            ),
+            migrations.AlterField(
+                model_name='agent',
+                name='source_agent_ids',
+                field=models.JSONField(blank=True, default=list, verbose_name='source agent IDs'),
+            ),
+            migrations.AlterField(
+                model_name='agent',
+                name='upstream_created_at',
+                field=models.DateTimeField(blank=True, null=True, verbose_name='upstream created at'),
+            ),
+            migrations.AlterField(
+                model_name='agent',
+                name='upstream_updated_at',
+                field=models.DateTimeField(blank=True, null=True, verbose_name='upstream updated at'),
+            ),
+            migrations.AlterField(
+                model_name='agentdayrollup',
+                name='agent_external_id',
+                field=models.CharField(blank=True, default='', max_length=255, verbose_name='agent external ID'),
+            ),
+            migrations.AlterField(
+                model_name='agentdayrollup',
+                name='calls',
+                field=models.PositiveIntegerField(default=0, verbose_name='calls'),
+            ),
+            migrations.AlterField(
+                model_name='agentdayrollup',
+                name='day',
+                field=models.DateField(verbose_name='day'),
+            ),
+            migrations.AlterField(
+                model_name='agentdayrollup',
+                name='direction',
+                field=models.CharField(blank=True, default='', max_length=32, verbose_name='direction'),
+            ),
+            migrations.AlterField(
+                model_name='agentdayrollup',
+                name='environment',
+                field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='agent_day_rollups', to='portal.environment', verbose_name='environment'),
+            ),
+            migrations.AlterField(
+                model_name='agentdayrollup',
+                name='hist_00',
+                field=models.PositiveIntegerField(default=0, verbose_name='duration bucket 00'),
+            ),
+            migrations.AlterField(
+                model_name='agentdayrollup',
+                name='hist_01',
+                field=models.PositiveIntegerField(default=0, verbose_name='duration bucket 01'),
+            ),
+            migrations.AlterField(
+                model_name='agentdayrollup',
+                name='hist_02',
+                field=models.PositiveIntegerField(default=0, verbose_name='duration bucket 02'),
+            ),
+            migrations.AlterField(
+                model_name='agentdayrollup',
+                name='hist_03',
+                field=models.PositiveIntegerField(default=0, verbose_name='duration bucket 03'),
+            ),
+            migrations.AlterField(
+                model_name='agentdayrollup',
+                name='hist_04',
+                field=models.PositiveIntegerField(default=0, verbose_name='duration bucket 04'),
+            ),
+            migrations.AlterField(
+                model_name='agentdayrollup',
+                name='hist_05',
+                field=models.PositiveIntegerField(default=0, verbose_name='duration bucket 05'),
+            ),
+            migrations.AlterField(
+                model_name='agentdayrollup',
+                name='hist_06',
+                field=models.PositiveIntegerField(default=0, verbose_name='duration bucket 06'),
+            ),
+            migrations.AlterField(
+                model_name='agentdayrollup',
+                name='hist_07',
+                field=models.PositiveIntegerField(default=0, verbose_name='duration bucket 07'),
+            ),
+            migrations.AlterField(
+                model_name='agentdayrollup',
+                name='hist_08',
+                field=models.PositiveIntegerField(default=0, verbose_name='duration bucket 08'),
+            ),
+            migrations.AlterField(
+                model_name='agentdayrollup',
+                name='hist_09',
+                field=models.PositiveIntegerField(default=0, verbose_name='duration bucket 09'),
+            ),
+            migrations.AlterField(
+                model_name='agentdayrollup',
+                name='hist_10',
+                field=models.PositiveIntegerField(default=0, verbose_name='duration bucket 10'),
+            ),
+            migrations.AlterField(
+                model_name='agentdayrollup',
+                name='hist_11',
+                field=models.PositiveIntegerField(default=0, verbose_name='duration bucket 11'),
+            ),
+            migrations.AlterField(
+                model_name='agentdayrollup',
+                name='hist_12',
+                field=models.PositiveIntegerField(default=0, verbose_name='duration bucket 12'),
+            ),
+            migrations.AlterField(
+                model_name='agentdayrollup',
+                name='hist_13',
+                field=models.PositiveIntegerField(default=0, verbose_name='duration bucket 13'),
+            ),
+            migrations.AlterField(
+                model_name='agentdayrollup',
+                name='hist_14',
+                field=models.PositiveIntegerField(default=0, verbose_name='duration bucket 14'),
+            ),
+            migrations.AlterField(
+                model_name='agentdayrollup',
+                name='hist_15',
+                field=models.PositiveIntegerField(default=0, verbose_name='duration bucket 15'),
+            ),
+            migrations.AlterField(
+                model_name='agentdayrollup',
+                name='hist_16',
+                field=models.PositiveIntegerField(default=0, verbose_name='duration bucket 16'),
+            ),
+            migrations.AlterField(
+                model_name='agentdayrollup',
+                name='hist_17',
+                field=models.PositiveIntegerField(default=0, verbose_name='duration bucket 17'),
+            ),
+            migrations.AlterField(
+                model_name='agentdayrollup',
+                name='hour_00',
+                field=models.PositiveIntegerField(default=0, verbose_name='calls at 00:00'),
+            ),
+            migrations.AlterField(
+                model_name='agentdayrollup',
+                name='hour_01',
+                field=models.PositiveIntegerField(default=0, verbose_name='calls at 01:00'),
+            ),
+            migrations.AlterField(
+                model_name='agentdayrollup',
+                name='hour_02',
+                field=models.PositiveIntegerField(default=0, verbose_name='calls at 02:00'),
+            ),
+            migrations.AlterField(
+                model_name='agentdayrollup',
+                name='hour_03',
+                field=models.PositiveIntegerField(default=0, verbose_name='calls at 03:00'),
+            ),
+            migrations.AlterField(
+                model_name='agentdayrollup',
+                name='hour_04',
+                field=models.PositiveIntegerField(default=0, verbose_name='calls at 04:00'),
+            ),
+            migrations.AlterField(
+                model_name='agentdayrollup',
+                name='hour_05',
+                field=models.PositiveIntegerField(default=0, verbose_name='calls at 05:00'),
+            ),
+            migrations.AlterField(
+                model_name='agentdayrollup',
+                name='hour_06',
+                field=models.PositiveIntegerField(default=0, verbose_name='calls at 06:00'),
+            ),
+            migrations.AlterField(
+                model_name='agentdayrollup',
+                name='hour_07',
+                field=models.PositiveIntegerField(default=0, verbose_name='calls at 07:00'),
+            ),
+            migrations.AlterField(
+                model_name='agentdayrollup',
+                name='hour_08',
+                field=models.PositiveIntegerField(default=0, verbose_name='calls at 08:00'),
+            ),
+            migrations.AlterField(
+                model_name='agentdayrollup',
+                name='hour_09',
+                field=models.PositiveIntegerField(default=0, verbose_name='calls at 09:00'),
+            ),
+            migrations.AlterField(
+                model_name='agentdayrollup',
+                name='hour_10',
+                field=models.PositiveIntegerField(default=0, verbose_name='calls at 10:00'),
+            ),
+            migrations.AlterField(
+                model_name='agentdayrollup',
+                name='hour_11',
+                field=models.PositiveIntegerField(default=0, verbose_name='calls at 11:00'),
+            ),
+            migrations.AlterField(
+                model_name='agentdayrollup',
+                name='hour_12',
+                field=models.PositiveIntegerField(default=0, verbose_name='calls at 12:00'),
+            ),
+            migrations.AlterField(
+                model_name='agentdayrollup',
+                name='hour_13',
+                field=models.PositiveIntegerField(default=0, verbose_name='calls at 13:00'),
+            ),
+            migrations.AlterField(
+                model_name='agentdayrollup',
+                name='hour_14',
+                field=models.PositiveIntegerField(default=0, verbose_name='calls at 14:00'),
+            ),
+            migrations.AlterField(
+                model_name='agentdayrollup',
+                name='hour_15',
+                field=models.PositiveIntegerField(default=0, verbose_name='calls at 15:00'),
+            ),
+            migrations.AlterField(
+                model_name='agentdayrollup',
+                name='hour_16',
+                field=models.PositiveIntegerField(default=0, verbose_name='calls at 16:00'),
+            ),
+            migrations.AlterField(
+                model_name='agentdayrollup',
+                name='hour_17',
+                field=models.PositiveIntegerField(default=0, verbose_name='calls at 17:00'),
+            ),
+            migrations.AlterField(
+                model_name='agentdayrollup',
+                name='hour_18',
+                field=models.PositiveIntegerField(default=0, verbose_name='calls at 18:00'),
+            ),
+            migrations.AlterField(
+                model_name='agentdayrollup',
+                name='hour_19',
+                field=models.PositiveIntegerField(default=0, verbose_name='calls at 19:00'),
+            ),
+            migrations.AlterField(
+                model_name='agentdayrollup',
+                name='hour_20',
+                field=models.PositiveIntegerField(default=0, verbose_name='calls at 20:00'),
+            ),
+            migrations.AlterField(
+                model_name='agentdayrollup',
+                name='hour_21',
+                field=models.PositiveIntegerField(default=0, verbose_name='calls at 21:00'),
+            ),
+            migrations.AlterField(
+                model_name='agentdayrollup',
+                name='hour_22',
+                field=models.PositiveIntegerField(default=0, verbose_name='calls at 22:00'),
+            ),
+            migrations.AlterField(
+                model_name='agentdayrollup',
+                name='hour_23',
+                field=models.PositiveIntegerField(default=0, verbose_name='calls at 23:00'),
+            ),
+            migrations.AlterField(
+                model_name='agentdayrollup',
+                name='inbound',
+                field=models.PositiveIntegerField(default=0, verbose_name='inbound'),
+            ),
+            migrations.AlterField(
+                model_name='agentdayrollup',
+                name='is_testing',
+                field=models.BooleanField(default=False, verbose_name='is testing'),
+            ),
+            migrations.AlterField(
+                model_name='agentdayrollup',
+                name='outbound',
+                field=models.PositiveIntegerField(default=0, verbose_name='outbound'),
+            ),
+            migrations.AlterField(
+                model_name='agentdayrollup',
+                name='status_answered',
+                field=models.PositiveIntegerField(default=0, verbose_name='calls: Answered'),
+            ),
+            migrations.AlterField(
+                model_name='agentdayrollup',
+                name='status_busy',
+                field=models.PositiveIntegerField(default=0, verbose_name='calls: Busy'),
+            ),
+            migrations.AlterField(
+                model_name='agentdayrollup',
+                name='status_completed',
+                field=models.PositiveIntegerField(default=0, verbose_name='calls: Completed'),
+            ),
+            migrations.AlterField(
+                model_name='agentdayrollup',
+                name='status_failed',
+                field=models.PositiveIntegerField(default=0, verbose_name='calls: Failed'),
+            ),
+            migrations.AlterField(
+                model_name='agentdayrollup',
+                name='status_initiated',
+                field=models.PositiveIntegerField(default=0, verbose_name='calls: Initiated'),
+            ),
+            migrations.AlterField(
+                model_name='agentdayrollup',
+                name='status_no_answer',
+                field=models.PositiveIntegerField(default=0, verbose_name='calls: No answer'),
+            ),
+            migrations.AlterField(
+                model_name='agentdayrollup',
+                name='status_queued',
+                field=models.PositiveIntegerField(default=0, verbose_name='calls: Queued'),
+            ),
+            migrations.AlterField(
+                model_name='agentdayrollup',
+                name='status_ringing',
+                field=models.PositiveIntegerField(default=0, verbose_name='calls: Ringing'),
+            ),
+            migrations.AlterField(
+                model_name='agentdayrollup',
+                name='talk_max',
+                field=models.PositiveIntegerField(default=0, verbose_name='longest talk'),
+            ),
+            migrations.AlterField(
+                model_name='agentdayrollup',
+                name='talk_time',
+                field=models.BigIntegerField(default=0, verbose_name='talk time'),
+            ),
+            migrations.AlterField(
+                model_name='call',
+                name='agent',
+                field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='calls', to='sync.agent', verbose_name='agent'),
+            ),
+            migrations.AlterField(
+                model_name='call',
+                name='agent_external_id',
+                field=models.CharField(blank=True, default='', max_length=255, verbose_name='agent external ID'),
+            ),
+            migrations.AlterField(
+                model_name='call',
+                name='answered_at',
+                field=models.DateTimeField(blank=True, null=True, verbose_name='answered at'),
+            ),
+            migrations.AlterField(
+                model_name='call',
+                name='billed_duration',
+                field=models.FloatField(blank=True, null=True, verbose_name='billed duration'),
+            ),
+            migrations.AlterField(
+                model_name='call',
+                name='direction',
+                field=models.CharField(blank=True, choices=[('inbound', 'Inbound'), ('outbound', 'Outbound')], default='', max_length=32, verbose_name='direction'),
+            ),
+            migrations.AlterField(
+                model_name='call',
+                name='duration',
+                field=models.PositiveIntegerField(default=0, verbose_name='duration'),
+            ),
+            migrations.AlterField(
+                model_name='call',
+                name='ended_at',
+                field=models.DateTimeField(blank=True, null=True, verbose_name='ended at'),
+            ),
+            migrations.AlterField(
+                model_name='call',
+                name='environment',
+                field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='calls', to='portal.environment', verbose_name='environment'),
+            ),
+            migrations.AlterField(
+                model_name='call',
+                name='external_id',
+                field=models.CharField(max_length=255, verbose_name='external ID'),
+            ),
+            migrations.AlterField(
+                model_name='call',
+                name='first_seen_at',
+                field=models.DateTimeField(default=django.utils.timezone.now, verbose_name='first seen at'),
+            ),
+            migrations.AlterField(
+                model_name='call',
+                name='from_formatted',
+                field=models.CharField(blank=True, default='', max_length=40, verbose_name='from formatted'),
+            ),
+            migrations.AlterField(
+                model_name='call',
+                name='from_number',
+                field=models.CharField(blank=True, default='', max_length=32, verbose_name='from number'),
+            ),
+            migrations.AlterField(
+                model_name='call',
+                name='hangup_cause',
+                field=models.CharField(blank=True, default='', max_length=64, verbose_name='hangup cause'),
+            ),
+            migrations.AlterField(
+                model_name='call',
+                name='hangup_source',
+                field=models.CharField(blank=True, default='', max_length=64, verbose_name='hangup source'),
+            ),
+            migrations.AlterField(
+                model_name='call',
+                name='insight',
+                field=models.CharField(blank=True, db_default='', default='', max_length=64, verbose_name='insight'),
+            ),
+            migrations.AlterField(
+                model_name='call',
+                name='is_testing',
+                field=models.BooleanField(default=False, verbose_name='is testing'),
+            ),
+            migrations.AlterField(
+                model_name='call',
+                name='last_changed_at',
+                field=models.DateTimeField(default=django.utils.timezone.now, verbose_name='last changed at'),
+            ),
+            migrations.AlterField(
+                model_name='call',
+                name='latency_ms',
+                field=models.PositiveIntegerField(blank=True, null=True, verbose_name='latency ms'),
+            ),
+            migrations.AlterField(
+                model_name='call',
+                name='payload_hash',
+                field=models.CharField(default='', max_length=32, verbose_name='payload hash'),
+            ),
+            migrations.AlterField(
+                model_name='call',
+                name='provider_status',
+                field=models.CharField(blank=True, default='', max_length=32, verbose_name='provider status'),
+            ),
+            migrations.AlterField(
+                model_name='call',
+                name='raw',
+                field=models.JSONField(default=dict, verbose_name='raw'),
+            ),
+            migrations.AlterField(
+                model_name='call',
+                name='sentiment',
+                field=models.CharField(blank=True, db_default='', default='', max_length=32, verbose_name='sentiment'),
+            ),
+            migrations.AlterField(
+                model_name='call',
+                name='sid',
+                field=models.CharField(blank=True, default='', max_length=255, verbose_name='SID'),
+            ),
+            migrations.AlterField(
+                model_name='call',
+                name='started_at',
+                field=models.DateTimeField(verbose_name='started at'),
+            ),
+            migrations.AlterField(
+                model_name='call',
+                name='status',
+                field=models.CharField(blank=True, choices=[('initiated', 'Initiated'), ('ringing', 'Ringing'), ('answered', 'Answered'), ('completed', 'Completed'), ('failed', 'Failed'), ('busy', 'Busy'), ('no-answer', 'No answer'), ('queued', 'Queued')], default='', max_length=32, verbose_name='status'),
+            ),
+            migrations.AlterField(
+                model_name='call',
+                name='to_formatted',
+                field=models.CharField(blank=True, default='', max_length=40, verbose_name='to formatted'),
+            ),
+            migrations.AlterField(
+                model_name='call',
+                name='to_number',
+                field=models.CharField(blank=True, default='', max_length=32, verbose_name='to number'),
+            ),
+            migrations.AlterField(
+                model_name='call',
+                name='transcript',
+                field=models.TextField(blank=True, db_default='', default='', verbose_name='transcript'),
+            ),
+            migrations.AlterField(
+                model_name='call',
+                name='upstream_updated_at',
+                field=models.DateTimeField(blank=True, null=True, verbose_name='upstream updated at'),
+            ),
+            migrations.AlterField(
+                model_name='callbackday',
+                name='answered',
+                field=models.PositiveIntegerField(default=0, verbose_name='answered'),
+            ),
+            migrations.AlterField(
+                model_name='callbackday',
+                name='day',
+                field=models.DateField(verbose_name='day'),
+            ),
+            migrations.AlterField(
+                model_name='callbackday',
+                name='environment',
+                field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='callback_days', to='portal.environment', verbose_name='environment'),
+            ),
+            migrations.AlterField(
+                model_name='callbackday',
+                name='fetched_at',
+                field=models.DateTimeField(default=django.utils.timezone.now, verbose_name='fetched at'),
+            ),
+            migrations.AlterField(
+                model_name='callbackday',
+                name='payload_hash',
+                field=models.CharField(blank=True, default='', max_length=32, verbose_name='payload hash'),
+            ),
+            migrations.AlterField(
+                model_name='callbackday',
+                name='raw',
+                field=models.JSONField(default=dict, verbose_name='raw'),
+            ),
+            migrations.AlterField(
+                model_name='callbackday',
+                name='total_received',
+                field=models.PositiveIntegerField(default=0, verbose_name='total received'),
+            ),
+            migrations.AlterField(
+                model_name='callbackday',
+                name='unmatched',
+                field=models.PositiveIntegerField(default=0, verbose_name='unmatched'),
+            ),
+            migrations.AlterField(
+                model_name='callbacksourceday',
+                name='count',
+                field=models.PositiveIntegerField(default=0, verbose_name='count'),
+            ),
+            migrations.AlterField(
+                model_name='callbacksourceday',
+                name='day',
+                field=models.DateField(verbose_name='day'),
+            ),
+            migrations.AlterField(
+                model_name='callbacksourceday',
+                name='environment',
+                field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='callback_source_days', to='portal.environment', verbose_name='environment'),
+            ),
+            migrations.AlterField(
+                model_name='callbacksourceday',
+                name='name',
+                field=models.CharField(blank=True, default='', max_length=200, verbose_name='name'),
+            ),
+            migrations.AlterField(
+                model_name='callbacksourceday',
+                name='source_agent_id',
+                field=models.CharField(max_length=255, verbose_name='source agent ID'),
+            ),
+            migrations.AlterField(
+                model_name='calldayledger',
+                name='environment',
+                field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='call_day_ledger', to='portal.environment', verbose_name='environment'),
+            ),
+            migrations.AlterField(
+                model_name='callrollup',
+                name='agent_external_id',
+                field=models.CharField(blank=True, default='', max_length=255, verbose_name='agent external ID'),
+            ),
+            migrations.AlterField(
+                model_name='callrollup',
+                name='count',
+                field=models.PositiveIntegerField(default=0, verbose_name='count'),
+            ),
+            migrations.AlterField(
+                model_name='callrollup',
+                name='day',
+                field=models.DateField(verbose_name='day'),
+            ),
+            migrations.AlterField(
+                model_name='callrollup',
+                name='direction',
+                field=models.CharField(blank=True, default='', max_length=32, verbose_name='direction'),
+            ),
+            migrations.AlterField(
+                model_name='callrollup',
+                name='duration_hist',
+                field=models.JSONField(default=list, verbose_name='duration hist'),
+            ),
+            migrations.AlterField(
+                model_name='callrollup',
+                name='duration_max',
+                field=models.PositiveIntegerField(default=0, verbose_name='duration max'),
+            ),
+            migrations.AlterField(
+                model_name='callrollup',
+                name='duration_sum',
+                field=models.PositiveBigIntegerField(default=0, verbose_name='duration sum'),
+            ),
+            migrations.AlterField(
+                model_name='callrollup',
+                name='environment',
+                field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='rollups', to='portal.environment', verbose_name='environment'),
+            ),
+            migrations.AlterField(
+                model_name='callrollup',
+                name='hour_counts',
+                field=models.JSONField(default=list, verbose_name='hour counts'),
+            ),
+            migrations.AlterField(
+                model_name='callrollup',
+                name='is_testing',
+                field=models.BooleanField(default=False, verbose_name='is testing'),
+            ),
+            migrations.AlterField(
+                model_name='callrollup',
+                name='status',
+                field=models.CharField(blank=True, default='', max_length=32, verbose_name='status'),
+            ),
+            migrations.AlterField(
+                model_name='qualitydayrollup',
+                name='agent_external_id',
+                field=models.CharField(blank=True, default='', max_length=255, verbose_name='agent external ID'),
+            ),
+            migrations.AlterField(
+                model_name='qualitydayrollup',
+                name='billed_calls',
+                field=models.PositiveIntegerField(default=0, verbose_name='billed calls'),
+            ),
+            migrations.AlterField(
+                model_name='qualitydayrollup',
+                name='billed_seconds',
+                field=models.FloatField(default=0.0, verbose_name='billed seconds'),
+            ),
+            migrations.AlterField(
+                model_name='qualitydayrollup',
+                name='calls',
+                field=models.PositiveIntegerField(default=0, verbose_name='calls'),
+            ),
+            migrations.AlterField(
+                model_name='qualitydayrollup',
+                name='day',
+                field=models.DateField(verbose_name='day'),
+            ),
+            migrations.AlterField(
+                model_name='qualitydayrollup',
+                name='environment',
+                field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='quality_rollups', to='portal.environment', verbose_name='environment'),
+            ),
+            migrations.AlterField(
+                model_name='qualitydayrollup',
+                name='hangup_causes',
+                field=models.JSONField(default=dict, verbose_name='hangup causes'),
+            ),
+            migrations.AlterField(
+                model_name='qualitydayrollup',
+                name='hangup_sources',
+                field=models.JSONField(default=dict, verbose_name='hangup sources'),
+            ),
+            migrations.AlterField(
+                model_name='qualitydayrollup',
+                name='insights',
+                field=models.JSONField(default=dict, verbose_name='insights'),
+            ),
+            migrations.AlterField(
+                model_name='qualitydayrollup',
+                name='latency_calls',
+                field=models.PositiveIntegerField(default=0, verbose_name='latency calls'),
+            ),
+            migrations.AlterField(
+                model_name='qualitydayrollup',
+                name='latency_hist',
+                field=models.JSONField(default=list, verbose_name='latency hist'),
+            ),
+            migrations.AlterField(
+                model_name='qualitydayrollup',
+                name='latency_max',
+                field=models.PositiveIntegerField(default=0, verbose_name='latency max'),
+            ),
+            migrations.AlterField(
+                model_name='qualitydayrollup',
+                name='sentiments',
+                field=models.JSONField(default=dict, verbose_name='sentiments'),
+            ),
+            migrations.AlterField(
+                model_name='rejectedrecord',
+                name='environment',
+                field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='rejected_records', to='portal.environment', verbose_name='environment'),
+            ),
+            migrations.AlterField(
+                model_name='rejectedrecord',
+                name='fingerprint',
+                field=models.CharField(max_length=32, verbose_name='fingerprint'),
+            ),
+            migrations.AlterField(
+                model_name='rejectedrecord',
+                name='run',
+                field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='rejected_records', to='sync.syncrun', verbose_name='run'),
+            ),
+            migrations.AlterField(
+                model_name='rejectedrecord',
+                name='stream',
+                field=models.CharField(choices=[('agents', 'Agents'), ('calls', 'Calls'), ('callback_days', 'Callback stats')], max_length=16, verbose_name='stream'),
+            ),
+            migrations.AlterField(
+                model_name='streamstate',
+                name='cursor',
+                field=models.JSONField(blank=True, default=dict, verbose_name='cursor'),
+            ),
+            migrations.AlterField(
+                model_name='streamstate',
+                name='environment',
+                field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='stream_states', to='portal.environment', verbose_name='environment'),
+            ),
+            migrations.AlterField(
+                model_name='streamstate',
+                name='stream',
+                field=models.CharField(choices=[('agents', 'Agents'), ('calls', 'Calls'), ('callback_days', 'Callback stats')], max_length=16, verbose_name='stream'),
+            ),
+            migrations.AlterField(
+                model_name='streamstate',
+                name='updated_at',
+                field=models.DateTimeField(auto_now=True, verbose_name='updated at'),
+            ),
+            migrations.AlterField(
+                model_name='syncrun',
+                name='created',
+                field=models.PositiveIntegerField(default=0, verbose_name='created'),
+            ),
+            migrations.AlterField(
+                model_name='syncrun',
+                name='details',
+                field=models.JSONField(blank=True, default=dict, verbose_name='details'),
+            ),
+            migrations.AlterField(
+                model_name='syncrun',
+                name='environment',
+                field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sync_runs', to='portal.environment', verbose_name='environment'),
+            ),
+            migrations.AlterField(
+                model_name='syncrun',
+                name='error',
+                field=models.TextField(blank=True, default='', verbose_name='error'),
+            ),
+            migrations.AlterField(
+                model_name='syncrun',
+                name='finished_at',
+                field=models.DateTimeField(blank=True, null=True, verbose_name='finished at'),
+            ),
+            migrations.AlterField(
+                model_name='syncrun',
+                name='heartbeat_at',
+                field=models.DateTimeField(default=django.utils.timezone.now, verbose_name='heartbeat at'),
+            ),
+            migrations.AlterField(
+                model_name='syncrun',
+                name='pages',
+                field=models.PositiveIntegerField(default=0, verbose_name='pages'),
+            ),
+            migrations.AlterField(
+                model_name='syncrun',
+                name='rejected',
+                field=models.PositiveIntegerField(default=0, verbose_name='rejected'),
+            ),
+            migrations.AlterField(
+                model_name='syncrun',
+                name='requests',
+                field=models.PositiveIntegerField(default=0, verbose_name='requests'),
+            ),
+            migrations.AlterField(
+                model_name='syncrun',
+                name='started_at',
+                field=models.DateTimeField(default=django.utils.timezone.now, verbose_name='started at'),
+            ),
+            migrations.AlterField(
+                model_name='syncrun',
+                name='status',
+                field=models.CharField(choices=[('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed'), ('skipped', 'Skipped')], default='running', max_length=16, verbose_name='status'),
+            ),
+            migrations.AlterField(
+                model_name='syncrun',
+                name='stream',
+                field=models.CharField(choices=[('agents', 'Agents'), ('calls', 'Calls'), ('callback_days', 'Callback stats')], max_length=16, verbose_name='stream'),
+            ),
+            migrations.AlterField(
+                model_name='syncrun',
+                name='trigger',
+                field=models.CharField(choices=[('manual', 'Manual'), ('schedule', 'Schedule'), ('backfill', 'Back-fill'), ('webhook', 'Webhook')], default='schedule', max_length=16, verbose_name='trigger'),
+            ),
+            migrations.AlterField(
+                model_name='syncrun',
+                name='unchanged',
+                field=models.PositiveIntegerField(default=0, verbose_name='unchanged'),
+            ),
+            migrations.AlterField(
+                model_name='syncrun',
+                name='updated',
+                field=models.PositiveIntegerField(default=0, verbose_name='updated'),
+            ),
+    ])]
