@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from portal import audit
+from portal.emails import absolute_url
 from portal.models import Environment, EnvironmentStatus, Role
 from portal.pages.forms import (
     AgentIdsForm,
@@ -170,8 +171,7 @@ def _queue_registration(request: HttpRequest, env: Environment) -> None:
 def _webhooks_context(env: Environment, secret: str | None) -> dict:
     """The webhooks page's context; `secret`: a new one, shown on this answer only."""
     return {"environment": env, "secret": secret,
-            "hook_url": settings.PORTAL_BASE_URL.rstrip("/") + reverse(
-                "talkover-hook", args=[env.ensure_webhook_key()])}
+            "hook_url": absolute_url(reverse("talkover-hook", args=[env.ensure_webhook_key()]))}
 
 
 @org_page(Role.ADMIN, ("POST",))

@@ -1,6 +1,7 @@
 """One door per idea (issue 43.4): reports read day math from `reports/days.py` only, every
-settings page is mounted through one include, and the webhooks' coalescing protocol lives in
-one module (`sync/webhooks/coalesce.py`)."""
+settings page is mounted through one include, the webhooks' coalescing protocol lives in
+one module (`sync/webhooks/coalesce.py`), and links in emails are made absolute by
+`portal/emails.py`."""
 from __future__ import annotations
 
 import ast
@@ -45,3 +46,10 @@ def test_the_webhook_protocol_is_one_module():
         if path != door:
             text = path.read_text()
             assert "sync:hook:queued" not in text and "sync:hook:event" not in text, path
+
+
+def test_links_in_emails_are_made_absolute_in_one_place():
+    door = ROOT / "portal" / "emails.py"
+    for path in [*_sources("sync"), *_sources("reports"), *_sources("portal")]:
+        if path != door:
+            assert "PORTAL_BASE_URL.rstrip" not in path.read_text(), path
