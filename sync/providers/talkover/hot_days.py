@@ -28,6 +28,29 @@ from sync.run_context import RunContext
 MAX_UNFOUND = 200
 
 
+def _days_to_reread(window: HotWindow, days: list[date], duplicated: set[date]
+                    ) -> dict[date, str]:
+    """{day: why} for the days the refresh could not settle, so they are read whole now: a
+    page that gave an id twice, calls still missing after re-reading the day's head, or
+    calls that moved on and were found neither where they now sit nor by their SID (never
+    left for a later reconciliation)."""
+    reread: dict[date, str] = {}
+    for day in days:
+        if window.missing(day) and day not in duplicated:
+            window.reread_head(day)
+        left = window.missing(day)
+        if day in duplicated:
+            reread[day] = "the same id twice in one page"
+        elif left:
+            reread[day] = f"{left} calls missing"
+    lost: dict[date, int] = {}
+    for day in window.lost.values():
+        lost[day] = lost.get(day, 0) + 1
+    for day, n in sorted(lost.items()):
+        reread.setdefault(day, f"{n} calls that moved on not found where they sit")
+    return reread
+
+
 def sync_hot_days(ctx: RunContext, days: list[date], agents: AgentIndex,
                   cursor: dict[str, Any], reread_whole: Callable[[date], None],
                   open_first: date | None = None) -> None:
@@ -50,22 +73,7 @@ def sync_hot_days(ctx: RunContext, days: list[date], agents: AgentIndex,
 
     window = HotWindow(ctx, days, write, cursor.get("unfound", []), open_first)
     window.refresh()
-    reread: dict[date, str] = {}
-    for day in days:
-        if window.missing(day) and day not in duplicated:
-            window.reread_head(day)
-        left = window.missing(day)
-        if day in duplicated:
-            reread[day] = "the same id twice in one page"
-        elif left:
-            reread[day] = f"{left} calls missing"
-    lost: dict[date, int] = {}
-    for day in window.lost.values():
-        lost[day] = lost.get(day, 0) + 1
-    for day, n in sorted(lost.items()):
-        # Moved on, yet found neither where it now sits nor by its SID: read its day now,
-        # never left for a later reconciliation.
-        reread.setdefault(day, f"{n} calls that moved on not found where they sit")
+    reread = _days_to_reread(window, days, duplicated)
     ctx.note("hot", window.summary())
     for day, why in reread.items():
         ctx.note("reread", f"{day}: {why}; re-reading the day")

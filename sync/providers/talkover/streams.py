@@ -129,24 +129,9 @@ def sync_calls(ctx: RunContext) -> None:
     refresh_due(ctx, cursor)
     end = ctx.now.date()
     first_read = ctx.full or not cursor.get("oldest")
-    ahead, older = plan_call_days(cursor, end, env.lookback_days, ctx.backfill_days, first_read)
-    hot: list[date] = []
-    if first_read:
-        # What was read stays read (coverage: sync/coverage.py); only the plan restarts.
-        kept = {"read_through": cursor["read_through"]} if cursor.get("read_through") else {}
-        cursor = {"oldest": ahead[0].isoformat(), **kept}
-    else:
-        rows = ledger.rows(env, incremental.candidate_days(end, env.lookback_days))
-        ahead = incremental.whole_days(cursor, rows, ctx.now, env.lookback_days)
-        hot = [d for d in incremental.hot_days(ctx.now) if d >= date.fromisoformat(
-            cursor["oldest"])]
+    cursor, ahead, hot, older = _plan_run(ctx, cursor, first_read)
     ctx.progress.begin(f"{env.name}: calls", len(ahead) + len(hot) + len(older))
     agents = AgentIndex(ctx)
-    if ctx.run.trigger == Trigger.WEBHOOK and not first_read and not _gap_before_hot(
-            cursor, ctx.now):
-        # A webhook said a call changed: the hot days only, at once. The lookback's
-        # reconciliation and any back-fill are left to the schedule.
-        ahead, older = [], []
     reader = Prefetcher(ctx.client.calls_page)
     writer = CallWriter(ctx)
     writer.expect(ahead + older)
@@ -173,12 +158,7 @@ def sync_calls(ctx: RunContext) -> None:
         whole(older, "oldest")
         writer.flush(cursor)
         writer.wait(cursor)
-        filled = (ahead if first_read else []) + older
-        if filled:
-            # A back-fill: the planner learns the new data now, not when autovacuum comes.
-            tables = analyze_filled(env, filled)
-            if tables:
-                ctx.note("analyzed", ", ".join(tables))
+        _analyze_backfill(ctx, (ahead if first_read else []) + older)
     except Exception as exc:
         if not isinstance(exc, DatabaseError) and writer.pending:
             # Pages read before an upstream or cache failure are kept with their cursor.
@@ -189,6 +169,38 @@ def sync_calls(ctx: RunContext) -> None:
         reader.close()
         writer.close()
     ctx.progress.end()
+
+
+def _plan_run(ctx: RunContext, cursor: dict[str, Any], first_read: bool
+              ) -> tuple[dict[str, Any], list[date], list[date], list[date]]:
+    """(cursor, days to read whole now, hot days, older back-fill days newest first).
+
+    A first read restarts the cursor's plan (what was read stays read: sync/coverage.py); a
+    later run asks the ledger which lookback days to read whole. A webhook run reads the hot
+    days only, at once, unless a gap lies before them: the lookback's reconciliation and any
+    back-fill are left to the schedule."""
+    env, end = ctx.environment, ctx.now.date()
+    ahead, older = plan_call_days(cursor, end, env.lookback_days, ctx.backfill_days, first_read)
+    hot: list[date] = []
+    if first_read:
+        kept = {"read_through": cursor["read_through"]} if cursor.get("read_through") else {}
+        cursor = {"oldest": ahead[0].isoformat(), **kept}
+    else:
+        rows = ledger.rows(env, incremental.candidate_days(end, env.lookback_days))
+        ahead = incremental.whole_days(cursor, rows, ctx.now, env.lookback_days)
+        hot = [d for d in incremental.hot_days(ctx.now) if d >= date.fromisoformat(
+            cursor["oldest"])]
+        if ctx.run.trigger == Trigger.WEBHOOK and not _gap_before_hot(cursor, ctx.now):
+            ahead, older = [], []
+    return cursor, ahead, hot, older
+
+
+def _analyze_backfill(ctx: RunContext, filled: list[date]) -> None:
+    """After a back-fill the planner learns the new data now, not when autovacuum comes."""
+    if filled:
+        tables = analyze_filled(ctx.environment, filled)
+        if tables:
+            ctx.note("analyzed", ", ".join(tables))
 
 
 def _sync_call_day(ctx: RunContext, day: date, agents: AgentIndex, cursor: dict[str, Any],
