@@ -1,7 +1,7 @@
 """One door per idea (issue 43.4): reports read day math from `reports/days.py` only, every
 settings page is mounted through one include, the webhooks' coalescing protocol lives in
-one module (`sync/webhooks/coalesce.py`), and links in emails are made absolute by
-`portal/emails.py`."""
+one module (`sync/webhooks/coalesce.py`), links in emails are made absolute by
+`portal/emails.py`, and pages get the tenant from `org_page`, not the slug."""
 from __future__ import annotations
 
 import ast
@@ -53,3 +53,16 @@ def test_links_in_emails_are_made_absolute_in_one_place():
     for path in [*_sources("sync"), *_sources("reports"), *_sources("portal")]:
         if path != door:
             assert "PORTAL_BASE_URL.rstrip" not in path.read_text(), path
+
+
+def test_pages_get_the_tenant_not_the_slug():
+    """`org_page` resolves the slug once; a view that took it again could look it up again."""
+    found = []
+    for path in [*_sources("portal"), *_sources("reports")]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef) and any(
+                    "org_page" in ast.unparse(d) for d in node.decorator_list):
+                args = [a.arg for a in node.args.args + node.args.kwonlyargs]
+                if "org_slug" in args or "tenant" not in args:
+                    found.append(f"{path.relative_to(ROOT)}: {node.name}")
+    assert found == []
