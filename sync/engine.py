@@ -2,7 +2,7 @@
 
 Providers plug in through the registry (`sync.providers.registry`): the engine owns locking,
 run bookkeeping, heartbeats, cursors, auth failures and environment scheduling fields; a
-stream only reads pages and hands rows to `sync.upsert`.
+stream only reads pages and hands rows to `sync.write.upsert`.
 """
 from __future__ import annotations
 

@@ -16,11 +16,11 @@ from portal.models import Environment, Role
 from portal.pages.pages import render_org_page
 from portal.tasks_client import QueueUnavailable, TaskNotAvailable, enqueue
 from portal.tenancy.access import Tenant, org_page
-from sync import ledger
 from sync.models import RejectedRecord, SyncRun
 from sync.providers.talkover import incremental
 from sync.stream_names import Stream
 from sync.webhooks import rejections as webhook_rejections
+from sync.write import ledger
 
 logger = logging.getLogger(__name__)
 RUNS_PER_STREAM = 10

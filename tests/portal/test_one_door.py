@@ -22,13 +22,13 @@ def test_reports_take_day_math_from_reports_days_only():
         if path == ROOT / "reports" / "days.py":
             continue
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.module in {"sync.rollups",
-                                                                     "sync.ledger"}:
+            if isinstance(node, ast.ImportFrom) and node.module in {"sync.write.rollups",
+                                                                     "sync.write.ledger"}:
                 days = {a.name for a in node.names} - {"bucket_bounds"}  # durations, not days
-                if node.module == "sync.ledger" or days:
+                if node.module == "sync.write.ledger" or days:
                     found.append(f"{path.relative_to(ROOT)}: {node.module} {sorted(days)}")
     # The ledger's rows (not day math) are read by the sync page: named, the one exception.
-    assert found == ["reports/pages/sync_status.py: sync.ledger []"] or not found, found
+    assert found == ["reports/pages/sync_status.py: sync.write.ledger []"] or not found, found
 
 
 def test_every_settings_page_is_mounted_by_the_one_include():

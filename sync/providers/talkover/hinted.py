@@ -35,10 +35,10 @@ from sync.providers.talkover.hot_window import (
     Written,
     item_key,
 )
-from sync.rollups import local_days_for_utc_day, refresh_rollups
 from sync.run_context import RunContext
 from sync.search_text import sid_q
 from sync.webhooks.hints import Hint
+from sync.write.rollups import local_days_for_utc_day, refresh_rollups
 
 MAX_SEARCHES = 5
 MAX_TRIES = 2

@@ -16,13 +16,14 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from sync import ledger, quarantine
+from sync import quarantine
 from sync.models import Call
 from sync.providers.talkover import incremental
 from sync.providers.talkover.call_rows import AgentIndex, page_calls, store_calls
 from sync.providers.talkover.hot_window import NON_FINAL, HotWindow, Written, item_key
-from sync.rollups import local_days_for_utc_day, refresh_rollups
 from sync.run_context import RunContext
+from sync.write import ledger
+from sync.write.rollups import local_days_for_utc_day, refresh_rollups
 
 # Calls a search found nowhere, kept in the cursor so later runs do not look for them again.
 MAX_UNFOUND = 200

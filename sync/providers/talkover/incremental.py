@@ -20,7 +20,7 @@ Once a mirror exists, a run of the calls stream reads:
   how often a day is read whole; `plan` says until when each day may still change.
 * **settled days** — the rest: not read.
 
-Each check and each whole read is written to the completeness ledger (`sync.ledger`).
+Each check and each whole read is written to the completeness ledger (`sync.write.ledger`).
 Origins AI keeps its own strategy (one bare listing per agent, `providers/origins`).
 """
 from __future__ import annotations
@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sync import ledger
 from sync.models.ledger import CallDayLedger
+from sync.write import ledger
 
 SETTLING_HORIZON = timedelta(hours=2)
 RECONCILE_EVERY = timedelta(days=1)

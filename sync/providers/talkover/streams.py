@@ -19,8 +19,7 @@ from typing import Any
 from django.db import DatabaseError
 from django.utils import timezone
 
-from sync import callback_links, ledger, quarantine
-from sync.call_writer import CallWriter, refresh_due
+from sync import callback_links, quarantine
 from sync.models import Agent, CallbackDay, CallbackSourceDay
 from sync.models.core import Trigger
 from sync.partitions.analyze import analyze_filled
@@ -38,7 +37,9 @@ from sync.providers.talkover.shape import (
     callback_values,
 )
 from sync.run_context import RunContext
-from sync.upsert import upsert
+from sync.write import ledger
+from sync.write.call_writer import CallWriter, refresh_due
+from sync.write.upsert import upsert
 
 MAX_DAY_READS = 4
 # Pages of the first passes asked for ahead, across days: more than a batch holds, so the
