@@ -27,6 +27,7 @@ from sync.providers.prefetch import Prefetcher
 from sync.providers.records import AGENT_UPDATE_FIELDS, Rejected
 from sync.providers.talkover import incremental
 from sync.providers.talkover.call_rows import AgentIndex, id_of, page_calls
+from sync.providers.talkover.cursor import Advance, CallsCursor
 from sync.providers.talkover.hot_days import sync_hot_days
 from sync.providers.talkover.records import (
     callback_day,
@@ -106,18 +107,17 @@ def sync_agents(ctx: RunContext) -> None:
 
 # --- calls ----------------------------------------------------------------------------------
 
-def plan_call_days(cursor: dict[str, Any], end: date, lookback: int, backfill: int,
+def plan_call_days(cursor: CallsCursor, end: date, lookback: int, backfill: int,
                    full: bool) -> tuple[list[date], list[date]]:
     """(days to read ascending from the cursor, older days to extend the back-fill descending)."""
     first = end - timedelta(days=max(1, backfill) - 1)
-    synced = cursor.get("synced_through")
-    oldest = cursor.get("oldest")
+    synced, oldest = cursor.synced_through, cursor.oldest
     if full or not synced or not oldest:
         return days_between(first, end), []
     # From the last day fully read (a paused environment catches up its gap), and never less
     # than the lookback, where late status changes still land.
-    start = min(date.fromisoformat(synced), end - timedelta(days=lookback))
-    older = days_between(first, date.fromisoformat(oldest) - timedelta(days=1))
+    start = min(synced, end - timedelta(days=lookback))
+    older = days_between(first, oldest - timedelta(days=1))
     return days_between(start, end), older[::-1]
 
 
@@ -126,10 +126,10 @@ def sync_calls(ctx: RunContext) -> None:
     later runs are incremental (`talkover.incremental`): days to read whole (gaps, the
     lookback's reconciliation), the hot days, then any older back-fill days."""
     env = ctx.environment
-    cursor = ctx.cursor()
+    cursor = CallsCursor(ctx.cursor())
     refresh_due(ctx, cursor)
     end = ctx.now.date()
-    first_read = ctx.full or not cursor.get("oldest")
+    first_read = ctx.full or not cursor.oldest
     cursor, ahead, hot, older = _plan_run(ctx, cursor, first_read)
     ctx.progress.begin(f"{env.name}: calls", len(ahead) + len(hot) + len(older))
     agents = AgentIndex(ctx)
@@ -137,7 +137,7 @@ def sync_calls(ctx: RunContext) -> None:
     writer = CallWriter(ctx)
     writer.expect(ahead + older)
 
-    def whole(days: list[date], advance: str) -> None:
+    def whole(days: list[date], advance: Advance) -> None:
         for i, day in enumerate(days):
             _sync_call_day(ctx, day, agents, cursor, advance, reader, days[i + 1:], writer)
             ctx.progress.step()
@@ -172,8 +172,8 @@ def sync_calls(ctx: RunContext) -> None:
     ctx.progress.end()
 
 
-def _plan_run(ctx: RunContext, cursor: dict[str, Any], first_read: bool
-              ) -> tuple[dict[str, Any], list[date], list[date], list[date]]:
+def _plan_run(ctx: RunContext, cursor: CallsCursor, first_read: bool
+              ) -> tuple[CallsCursor, list[date], list[date], list[date]]:
     """(cursor, days to read whole now, hot days, older back-fill days newest first).
 
     A first read restarts the cursor's plan (what was read stays read: sync/coverage.py); a
@@ -184,13 +184,11 @@ def _plan_run(ctx: RunContext, cursor: dict[str, Any], first_read: bool
     ahead, older = plan_call_days(cursor, end, env.lookback_days, ctx.backfill_days, first_read)
     hot: list[date] = []
     if first_read:
-        kept = {"read_through": cursor["read_through"]} if cursor.get("read_through") else {}
-        cursor = {"oldest": ahead[0].isoformat(), **kept}
+        cursor = CallsCursor.restarted(ahead[0], cursor)
     else:
         rows = ledger.rows(env, incremental.candidate_days(end, env.lookback_days))
         ahead = incremental.whole_days(cursor, rows, ctx.now, env.lookback_days)
-        hot = [d for d in incremental.hot_days(ctx.now) if d >= date.fromisoformat(
-            cursor["oldest"])]
+        hot = [d for d in incremental.hot_days(ctx.now) if d >= cursor.oldest]
         if ctx.run.trigger == Trigger.WEBHOOK and not _gap_before_hot(cursor, ctx.now):
             ahead, older = [], []
     return cursor, ahead, hot, older
@@ -204,8 +202,8 @@ def _analyze_backfill(ctx: RunContext, filled: list[date]) -> None:
             ctx.note("analyzed", ", ".join(tables))
 
 
-def _sync_call_day(ctx: RunContext, day: date, agents: AgentIndex, cursor: dict[str, Any],
-                   advance: str, reader: Prefetcher, following: list[date],
+def _sync_call_day(ctx: RunContext, day: date, agents: AgentIndex, cursor: CallsCursor,
+                   advance: Advance, reader: Prefetcher, following: list[date],
                    writer: CallWriter) -> None:
     """Read one UTC day until the ids seen reach the upstream's `pagination.total`.
 
@@ -213,7 +211,7 @@ def _sync_call_day(ctx: RunContext, day: date, agents: AgentIndex, cursor: dict[
     calls arrived), later passes start again at page 1, where new calls land in a
     newest-first listing, and stop as soon as the day is complete.
     """
-    dirty = cursor.get("in_progress") == day.isoformat()  # a killed run stopped mid-day
+    dirty = cursor.stopped_day == day  # a killed run stopped mid-day
     seen: set[str] = set()
     rejected = 0
     passes, page_no = 0, 1
@@ -243,18 +241,11 @@ def _sync_call_day(ctx: RunContext, day: date, agents: AgentIndex, cursor: dict[
             # The ledger counts the mirror's day once its rows are merged, in the same batch.
             writer.defer(partial(_record_ledger, ctx, day, page.total, complete),
                          with_cursor=True)
-            cursor.pop("in_progress", None)
-            cursor.pop("page", None)
-            known = cursor.get(advance)
-            # Never back: reconciling a lookback day leaves later days read.
-            cursor[advance] = day.isoformat() if not known else (
-                max if advance == "synced_through" else min)(known, day.isoformat())
-            if advance == "synced_through":
-                cursor["read_through"] = incremental.read_through(cursor, day, ctx.now)
+            cursor.day_read(day, advance, ctx.now)
             if complete:
                 ctx.note("reconciled", f"{day}: {page.total} calls, read whole")
         else:
-            cursor["in_progress"], cursor["page"] = day.isoformat(), page_no
+            cursor.stop_at(day, page_no)
         if writer.due:
             writer.flush(cursor)
         if finish:
@@ -288,19 +279,17 @@ def _ask_ahead(reader: Prefetcher, day: date, page_no: int, last_page: int,
         room -= first.last_page
 
 
-def _gap_before_hot(cursor: dict[str, Any], now: datetime) -> bool:
+def _gap_before_hot(cursor: CallsCursor, now: datetime) -> bool:
     """Days before the hot ones not read yet: a run must read them before the hot days,
     or coverage's high-water mark (`read_through`) would claim them."""
-    synced = cursor.get("synced_through")
-    hot_first = incremental.hot_days(now)[0]
-    return not synced or date.fromisoformat(synced) < hot_first - timedelta(days=1)
+    synced = cursor.synced_through
+    return not synced or synced < incremental.hot_days(now)[0] - timedelta(days=1)
 
 
 def _record_ledger(ctx: RunContext, day: date, total: int, whole: bool,
-                   cursor: dict[str, Any]) -> None:
+                   cursor: CallsCursor) -> None:
     """The day's ledger row, and its disagreement in the cursor the batch saves."""
-    incremental.note_ledger(cursor, ledger.record(ctx.environment, day, total, ctx.now,
-                                                  whole=whole))
+    cursor.note_ledger(ledger.record(ctx.environment, day, total, ctx.now, whole=whole))
 
 
 # --- callback days --------------------------------------------------------------------------
