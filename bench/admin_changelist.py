@@ -26,7 +26,7 @@ from django.utils import timezone  # noqa: E402
 
 from portal.models import Environment, Membership, Organization, Role  # noqa: E402
 from sync.models import Agent, Call  # noqa: E402
-from sync.rollups import rebuild_rollups  # noqa: E402
+from sync.write.rollups import rebuild_rollups  # noqa: E402
 
 SLUG = "bench-admin"
 

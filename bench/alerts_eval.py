@@ -2,7 +2,7 @@
 
 Ten organisations of ten environments each; every environment holds 10,000 calls over 180
 local days, written with COPY by `bench/report_latency.py`'s loader and rolled up by the real
-`sync.rollups.refresh_rollups`, plus one mirrored `CallbackDay` a day and the stream state a
+`sync.write.rollups.refresh_rollups`, plus one mirrored `CallbackDay` a day and the stream state a
 finished back-fill leaves, so every window is covered and every rule is really judged. Each
 environment gets ten rules (every metric, every window, every condition; one in ten spans its
 whole organisation, one in ten names an agent). The script then runs `evaluate_rules` as the

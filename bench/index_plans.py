@@ -31,7 +31,7 @@ QUERIES: list[tuple[str, str, str]] = [
      "AND external_id = ANY(%(ids)s)"),
     ("call_env_started_ext", "listing / explorer page of a day, newest first",
      LISTING.format(extra="")),
-    ("call_env_started_ext", "rollup refresh of a day (sync.rollups)",
+    ("call_env_started_ext", "rollup refresh of a day (sync.write.rollups)",
      "SELECT agent_external_id, status, count(*), sum(duration) FROM sync_call "
      "WHERE environment_id = %(env)s AND started_at >= %(day)s "
      "AND started_at < %(day)s + interval '1 day' GROUP BY 1, 2"),

@@ -14,15 +14,15 @@ time, so the disk holds one of them at once (10M calls: about 15 GB).
 
 At each size (100k, 1M, 10M calls; `--max 1000000` stops at 1M) the table is filled by SQL
 (calls of 100 environments spread over 24 months, realistic columns and a small raw record),
-analysed, and then measured through the sync's real write path (`sync.upsert.upsert_keys`
+analysed, and then measured through the sync's real write path (`sync.write.upsert.upsert_keys`
 into the staging table, merged in batches of SYNC_BATCH_ROWS, each batch its own transaction,
-as `sync.batch_writer` does):
+as `sync.write.batch_writer` does):
 
 - size: the whole database and the calls table with its indexes, per million calls;
 - insert: `--sample` new calls of one environment over its last 7 days (a back-fill's
   batches; on the partitioned table this includes the moved-call check of each new call);
 - unchanged: the same calls merged again (an incremental sync reading what it has);
-- rollups: `sync.rollups.refresh_rollups` of those 7 local days (what the sync does after
+- rollups: `sync.write.rollups.refresh_rollups` of those 7 local days (what the sync does after
   writing them).
 
 Wall-clock figures: on a machine shared with other work they are indicative only.
@@ -97,7 +97,7 @@ def _sizes(cursor) -> tuple[int, int]:
 def _rows(env, step: int, count: int, end):
     from datetime import timedelta
 
-    from sync.upsert import canonical
+    from sync.write.upsert import canonical
 
     rows = []
     for i in range(count):
@@ -119,7 +119,7 @@ def _write(env, rows, batch: int) -> float:
 
     from sync.models import Call
     from sync.providers.records import CALL_UPDATE_FIELDS
-    from sync.upsert import ensure_stage, upsert_keys
+    from sync.write.upsert import ensure_stage, upsert_keys
 
     ensure_stage(Call)
     began = time.perf_counter()
@@ -141,7 +141,7 @@ def run_layout(layout: str, sizes: list[int], sample: int,
     from portal.models import Environment, Organization
     from sync.partitions import ddl as partitions
     from sync.partitions.convert import to_plain
-    from sync.rollups import local_days_of, refresh_rollups
+    from sync.write.rollups import local_days_of, refresh_rollups
 
     call_command("migrate", verbosity=0)
     if sync_migration:

@@ -3,7 +3,7 @@
 For each size (default 1,000,000 calls) the script creates an organisation and an environment
 with 10 agents and spreads the calls over 180 local days (so a 90-day report also has its
 previous period), written with COPY (not through HTTP or the ORM), then builds the rollups
-with the real `sync.rollups.refresh_rollups` and saves the calls cursor a sync would have
+with the real `sync.write.rollups.refresh_rollups` and saves the calls cursor a sync would have
 left (read from the first day on), so the summaries carry real coverage. It then times the
 90-day calls summary with coverage exactly as every face computes it
 (`reports.scope.calls_report` of a `ReportScope`: rollups, coverage from the cursors,
@@ -43,8 +43,8 @@ from portal.models import Environment, Organization  # noqa: E402
 from reports.scope import build_scope, calls_report  # noqa: E402
 from sync.models import Agent, AgentDayRollup, CallRollup, StreamState  # noqa: E402
 from sync.partitions import ddl as partitions  # noqa: E402
-from sync.rollups import refresh_rollups  # noqa: E402
 from sync.stream_names import Stream  # noqa: E402
+from sync.write.rollups import refresh_rollups  # noqa: E402
 
 DAYS = 180
 REPORT_DAYS = 90

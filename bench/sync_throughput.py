@@ -142,7 +142,8 @@ class LinkShare:
     than the link, this is not."""
 
     def __init__(self) -> None:
-        from sync import callback_links, rollups, upsert
+        from sync import callback_links
+        from sync.write import rollups, upsert
 
         self.python = self.db = 0.0
         self.calls = 0

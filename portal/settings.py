@@ -419,8 +419,8 @@ LOGGING = logging_config_from_env()
 # A sync holds its environment's lock this long past its last sign of life (refreshed on every
 # page), so a killed worker's lock frees itself. The request budget counts per this window.
 SYNC_LOCK_TTL = int(env_str("SYNC_LOCK_TTL", "300"))
-# Rows a sync stages before it merges and commits them with their cursor (sync/batch_writer.py;
-# two batches are written at once, so 2,000 rows are in flight).
+# Rows a sync stages before it merges and commits them with their cursor
+# (sync/write/batch_writer.py; two batches are written at once, so 2,000 rows are in flight).
 SYNC_BATCH_ROWS = int(env_str("SYNC_BATCH_ROWS", "1000"))
 SYNC_BUDGET_WINDOW = float(env_str("SYNC_BUDGET_WINDOW", "60"))
 # A sync task waits at most this long on a spent request budget, then re-queues the rest with

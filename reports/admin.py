@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
 from portal import audit
-from portal.admin.base import TenantAdminMixin, TenantModelAdmin
+from portal.admin.base import ReadOnlyTenantInline, TenantModelAdmin
 
 # The alerts' and saved views' admins live with them; Django imports this module only, so it
 # names theirs (registering them with the admin site).
@@ -26,16 +26,10 @@ from reports.summaries.dispatch import send_claimed
 from reports.summaries.models import DeliveryStatus
 
 
-class DeliveryInline(TenantAdminMixin, admin.TabularInline):
+class DeliveryInline(ReadOnlyTenantInline):
     model = ReportDelivery
-    read_only = True
-    extra = 0
-    max_num = 0
-    can_delete = False
     fields = ["period_start", "period_end", "is_test", "status", "attempts", "sent_at", "error"]
     readonly_fields = fields
-    ordering = ["-created_at"]
-    show_change_link = True
 
 
 @admin.register(ReportSubscription)

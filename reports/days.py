@@ -17,7 +17,7 @@ the portal's words; a face with its own wording (the Talkover-compatible API,
 
 It is also the reports' one door to day math: a local day's bounds (`local_day_bounds`, the
 sync's own rule, so a report's day is exactly the day the rollups counted) are read from
-here, never from `sync.rollups` directly.
+here, never from `sync.write.rollups` directly.
 """
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 
 from portal.bounds import FIRST_DAY, LAST_DAY
-from sync.rollups import local_day_bounds
+from sync.write.rollups import local_day_bounds
 
 __all__ = ["DEFAULT_DAYS", "DEFAULT_PRESET", "FIRST_DAY", "LAST_DAY", "MAX_RANGE_DAYS", "PRESETS",
            "ApiDayField", "DayField", "DayFilter", "ScopeError", "check_range", "parse_day",

@@ -7,9 +7,13 @@ fresh link.
 """
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 from django.core import signing
+from django.urls import reverse
+
+from portal.emails import absolute_url
 
 
 class Expired(Exception):
@@ -33,3 +37,23 @@ def read_token(salt: str, token: str, max_age: timedelta) -> tuple[int, str] | N
     if not isinstance(data, dict) or not isinstance(data.get("s"), int):
         return None
     return data["s"], str(data.get("e", ""))
+
+
+@dataclasses.dataclass(frozen=True)
+class SignedLink:
+    """One kind of link: its salt, how long it works and the page (URL name) it opens."""
+
+    salt: str
+    max_age: timedelta
+    url_name: str
+
+    def make_token(self, object_id: int, email: str) -> str:
+        return make_token(self.salt, object_id, email)
+
+    def read_token(self, token: str) -> tuple[int, str] | None:
+        """(object id, email), None for a forged token; raises `Expired` past `max_age`."""
+        return read_token(self.salt, token, self.max_age)
+
+    def url(self, object_id: int, email: str) -> str:
+        """The absolute link an email gives `email` for `object_id`."""
+        return absolute_url(reverse(self.url_name, args=[self.make_token(object_id, email)]))

@@ -38,19 +38,24 @@ def pretty_json(value: object) -> str:
                        json.dumps(value, indent=2, ensure_ascii=False))
 
 
+class RawRecordAdmin(ReadOnlyTenantAdmin):
+    """A mirrored row that keeps what the upstream sent (`raw`): shown indented, not edited."""
+
+    exclude = ["raw"]
+    readonly_fields = ["raw_pretty"]
+
+    @admin.display(description=_lazy("raw"))
+    def raw_pretty(self, obj: Agent | Call | CallbackDay) -> str:
+        return pretty_json(obj.raw)
+
+
 @admin.register(Agent)
-class AgentAdmin(ReadOnlyTenantAdmin):
+class AgentAdmin(RawRecordAdmin):
     list_display = ["name", "environment", "external_id", "direction", "current_status",
                     "is_callback", "missing", "last_seen_at"]
     list_filter = ["direction", "is_callback", "missing", "environment"]
     search_fields = ["name", "=external_id"]
     list_select_related = ["environment"]
-    exclude = ["raw"]
-    readonly_fields = ["raw_pretty"]
-
-    @admin.display(description=_lazy("raw"))
-    def raw_pretty(self, obj: Agent) -> str:
-        return pretty_json(obj.raw)
 
 
 PHONE_LIKE = re.compile(r"\+?[\d\s().-]{4,}")
@@ -63,7 +68,7 @@ def number_variants(term: str) -> set[str]:
 
 
 @admin.register(Call)
-class CallAdmin(ReadOnlyTenantAdmin):
+class CallAdmin(RawRecordAdmin):
     list_display = ["started_at", "environment", "agent", "direction", "status", "duration",
                     "is_testing", "from_number", "to_number", "sid"]
     list_filter = ["environment", "agent", "direction", "status", "is_testing",
@@ -81,8 +86,6 @@ class CallAdmin(ReadOnlyTenantAdmin):
     paginator = EstimatedCountPaginator
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
-    exclude = ["raw"]
-    readonly_fields = ["raw_pretty"]
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet, search_term: str
@@ -103,24 +106,14 @@ class CallAdmin(ReadOnlyTenantAdmin):
             query |= Q(from_number__in=numbers) | Q(to_number__in=numbers)
         return queryset.filter(query, environment__in=environments), False
 
-    @admin.display(description=_lazy("raw"))
-    def raw_pretty(self, obj: Call) -> str:
-        return pretty_json(obj.raw)
-
 
 @admin.register(CallbackDay)
-class CallbackDayAdmin(ReadOnlyTenantAdmin):
+class CallbackDayAdmin(RawRecordAdmin):
     list_display = ["day", "environment", "total_received", "answered", "unmatched",
                     "fetched_at"]
     list_filter = ["environment"]
     date_hierarchy = "day"
     list_select_related = ["environment"]
-    exclude = ["raw"]
-    readonly_fields = ["raw_pretty"]
-
-    @admin.display(description=_lazy("raw"))
-    def raw_pretty(self, obj: CallbackDay) -> str:
-        return pretty_json(obj.raw)
 
 
 @admin.register(CallbackSourceDay)

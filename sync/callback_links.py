@@ -22,9 +22,9 @@ rules give the same link (tests/sync/test_callback_links.py checks it day by day
 would differ only if a non-source agent dialled the number more recently: the vendor would
 then count the callback under that agent, we under the most recent source agent's call.
 
-THE COMPUTATION. Every write of calls (`sync.upsert.upsert_keys`) hands its created or
+THE COMPUTATION. Every write of calls (`sync.write.upsert.upsert_keys`) hands its created or
 changed rows to `relink_written`, inside the write's transaction and after the writes before
-it committed (`sync.batch_writer`): one statement relinks the callbacks those rows can
+it committed (`sync.write.batch_writer`): one statement relinks the callbacks those rows can
 change — the rows that are callbacks, the callbacks from a number a changed outbound call
 dialled within the window after it, and those linked to a changed outbound call — and
 deletes the links of rows that are no longer callbacks. A late outbound call therefore
@@ -483,8 +483,8 @@ def refresh_outbound_days(environment: Environment, days: Sequence[date]) -> Non
     """Recompute the non-test outbound calls not answered of these UTC days (replace, never
     increment); only for environments with callback agents (the funnel's only users). A new
     day's link figures start at zero: a day with links to count has its row already (the
-    link table's triggers made it, sync 0019_h38b). The
-    rollups pass the UTC days their local days overlap (`sync.rollups.utc_days_overlapping`)."""
+    link table's triggers made it, sync 0019_h38b). The rollups pass the UTC days their
+    local days overlap (`sync.write.rollups.utc_days_overlapping`)."""
     if not days or not enabled() or not _of(Agent, environment).filter(
             is_callback=True).exists():
         return

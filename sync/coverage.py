@@ -7,7 +7,7 @@ count it as zero.
 - Talkover calls are read a UTC day at a time, contiguously: the cursor's `oldest` day is the
   first read, `read_through` the instant up to which every later call is mirrored (older
   cursors: the end of `synced_through`, capped at the environment's last sync). A day the
-  completeness ledger (`sync.ledger`) says disagrees with the upstream's count (kept in the
+  completeness ledger (`sync.write.ledger`) says disagrees with the upstream's count (kept in the
   cursor's `disagree`) is partial while it is re-read.
 - Calls before the environment's `calls_dropped_before` were dropped by the organisation's
   retention (`sync.partitions.retention`): those days are missing, and named as dropped
@@ -52,7 +52,7 @@ class Window:
     start: datetime | None
     end: datetime | None  # None: nothing read yet
     # UTC days whose last check found calls the mirror lacks (the completeness ledger,
-    # `sync.ledger`): being re-read, so a local day touching one is partial.
+    # `sync.write.ledger`): being re-read, so a local day touching one is partial.
     disagree: tuple[date, ...] = ()
     # Calls that started before this were dropped by retention (`sync.partitions.retention`).
     dropped_before: datetime | None = None

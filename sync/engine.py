@@ -2,7 +2,7 @@
 
 Providers plug in through the registry (`sync.providers.registry`): the engine owns locking,
 run bookkeeping, heartbeats, cursors, auth failures and environment scheduling fields; a
-stream only reads pages and hands rows to `sync.upsert`.
+stream only reads pages and hands rows to `sync.write.upsert`.
 """
 from __future__ import annotations
 
@@ -146,17 +146,9 @@ def _sync_locked(environment: Environment, outcome: SyncOutcome, streams: list[s
             return outcome
         dead_runs.fail_orphaned_runs(environment)
         environment.refresh_from_db()
-        if backfill_days and backfill_days != environment.backfill_days:
-            # One back-fill horizon per environment: a sync told to reach back N days makes
-            # N the setting, so the next run does not reach back to the old one.
-            Environment.objects.filter(pk=environment.pk).update(backfill_days=backfill_days)
-            environment.backfill_days = backfill_days
+        _set_backfill_horizon(environment, backfill_days)
         provider = provider_for(environment)
-        names = streams or provider.stream_names
-        unknown = set(names) - set(provider.stream_names)
-        if unknown:
-            raise ValueError(f"unknown stream(s) {sorted(unknown)} for {environment.provider}; "
-                             f"choose from {provider.stream_names}")
+        names = _stream_names(environment, provider, streams)
         client = provider.client(environment, budget_wait)
         if trigger == Trigger.WEBHOOK and client.budget is not None:
             # Webhook rounds spend their share; the rest stays the schedule's.
@@ -202,6 +194,25 @@ def _sync_locked(environment: Environment, outcome: SyncOutcome, streams: list[s
         environment_synced.send(sender=sync_environment, environment=environment,
                                 outcome=outcome)
     return outcome
+
+
+def _set_backfill_horizon(environment: Environment, backfill_days: int | None) -> None:
+    """One back-fill horizon per environment: a sync told to reach back N days makes N the
+    setting, so the next run does not reach back to the old one."""
+    if backfill_days and backfill_days != environment.backfill_days:
+        Environment.objects.filter(pk=environment.pk).update(backfill_days=backfill_days)
+        environment.backfill_days = backfill_days
+
+
+def _stream_names(environment: Environment, provider: Any, streams: list[str] | None
+                  ) -> list[str]:
+    """The streams to run, in order (all the provider's by default); unknown ones refused."""
+    names = streams or provider.stream_names
+    unknown = set(names) - set(provider.stream_names)
+    if unknown:
+        raise ValueError(f"unknown stream(s) {sorted(unknown)} for {environment.provider}; "
+                         f"choose from {provider.stream_names}")
+    return names
 
 
 def _run_stream(provider: Any, name: str, ctx: RunContext,

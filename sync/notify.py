@@ -3,10 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
-
+from portal.emails import templated_email
 from portal.models import Environment, Membership, Role
 
 logger = logging.getLogger("sync.notify")
@@ -27,13 +24,7 @@ def notify_token_rejected(environment: Environment) -> int:
         return 0
     context = {"environment": environment, "organization": environment.organization,
                "reason": environment.status_reason}
-    subject = render_to_string("sync/email/token_rejected_subject.txt", context).strip()
-    message = EmailMultiAlternatives(
-        subject=" ".join(subject.split()),
-        body=render_to_string("sync/email/token_rejected.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL, to=to)
-    message.attach_alternative(render_to_string("sync/email/token_rejected.html", context),
-                               "text/html")
+    message = templated_email("sync/email/token_rejected", context, to)
     try:
         return message.send()
     except OSError as exc:

@@ -8,7 +8,7 @@ from django.dispatch import receiver
 from portal.models import Environment, Organization
 from portal.signals import organization_timezone_changed
 from sync.callback_links import relink_environment
-from sync.rollups import rebuild_rollups
+from sync.write.rollups import rebuild_rollups
 
 
 @receiver(organization_timezone_changed, dispatch_uid="sync.rebuild_rollups_on_timezone")

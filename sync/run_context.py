@@ -24,7 +24,7 @@ from sync.locks import EnvironmentLock
 from sync.models import StreamState, SyncRun
 from sync.partitions.upsert import RunKeys
 from sync.progress import Progress
-from sync.upsert import Counts
+from sync.write.upsert import Counts
 
 # Progress is saved (and the lock extended) this often: a page is far quicker than the lock
 # TTL, and one UPDATE per page would cost as much as writing the page.

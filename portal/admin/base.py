@@ -41,7 +41,7 @@ from portal.bounds import validate_storable
 from portal.models import Environment, Membership, Organization, Role
 from portal.tenancy import registry as tenancy
 from portal.tenancy.context import TenantContext
-from portal.tenancy.protect import protected_names
+from portal.tenancy.protect import refuse_overrides
 
 # Roles whose holders may use the admin for their organisation.
 ADMIN_ROLES = (Role.OWNER, Role.ADMIN)
@@ -143,14 +143,10 @@ class TenantAdminMixin:
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
-        for name in protected_names(TenantAdminMixin, HOOKS):
-            owner = next(klass for klass in cls.__mro__ if name in vars(klass))
-            if owner is not TenantAdminMixin and name not in cls.dangerously_override:
-                raise TypeError(
-                    f"{cls.__name__} must not override {name} ({owner.__name__} defines it; "
-                    "list TenantAdminMixin first): tenant scoping lives in TenantAdminMixin. "
-                    "Use safely_narrow_queryset(request, queryset) (or, for the rare "
-                    "exception, dangerously_override = {name: why}).")
+        refuse_overrides(cls, TenantAdminMixin, HOOKS,
+                         "; list TenantAdminMixin first): tenant scoping lives in "
+                         "TenantAdminMixin. Use safely_narrow_queryset(request, queryset) (or, "
+                         "for the rare exception, dangerously_override = {name: why}).")
 
     def safely_narrow_queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         """Narrow or annotate the rows (e.g. counts for a column); scoped again after it."""
@@ -309,3 +305,15 @@ class ReadOnlyTenantAdmin(TenantModelAdmin):
     """Mirrored data: scoped, view-only for everyone; the upstream is the source of truth."""
 
     read_only = True
+
+
+class ReadOnlyTenantInline(TenantAdminMixin, admin.TabularInline):
+    """A made-by-the-app history under its parent (deliveries, alert events): scoped, view-only,
+    each row a link to its own page. Subclasses name `model`, `fields` and `readonly_fields`."""
+
+    read_only = True
+    extra = 0
+    max_num = 0
+    can_delete = False
+    ordering = ["-created_at"]
+    show_change_link = True

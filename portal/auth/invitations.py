@@ -14,7 +14,6 @@ invited address: a signed-in user whose email is another one is told so and not 
 """
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth.forms import UserCreationForm
@@ -30,6 +29,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from portal import audit
+from portal.emails import absolute_url
 from portal.models import Invitation, Membership, Organization
 
 
@@ -40,8 +40,7 @@ def send_invitation(org: Organization, email: str, role: str, inviter) -> Invita
                                                         accepted_at=None).delete()
         invitation = Invitation.objects.create(organization=org, email=email, role=role,
                                                invited_by=inviter)
-    link = settings.PORTAL_BASE_URL.rstrip("/") + reverse(
-        "invitation-accept", args=[invitation.make_token()])
+    link = absolute_url(reverse("invitation-accept", args=[invitation.make_token()]))
     context = {"org": org, "inviter": inviter, "link": link, "invitation": invitation,
                "role": invitation.get_role_display(), "expires_at": invitation.expires_at}
     message = EmailMultiAlternatives(

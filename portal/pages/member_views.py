@@ -20,12 +20,12 @@ from portal.auth.invitations import send_invitation
 from portal.models import RESTRICTABLE_ROLES, ApiToken, Invitation, Membership, Role, Team
 from portal.pages.forms import ApiTokenForm, InviteForm, RoleForm
 from portal.pages.pages import render_org_page
-from portal.tenancy.access import WRITE_METHODS, org_page
+from portal.tenancy.access import WRITE_METHODS, Tenant, org_page
 
 
 @org_page(Role.ADMIN, WRITE_METHODS)
-def member_list(request: HttpRequest, org_slug: str) -> HttpResponse:
-    org, actor = request.tenant.organization, request.tenant.membership
+def member_list(request: HttpRequest, tenant: Tenant) -> HttpResponse:
+    org, actor = tenant.organization, tenant.membership
     form = InviteForm(request.POST or None, actor=actor)
     if request.method == "POST" and form.is_valid():
         email, role = form.cleaned_data["email"], form.cleaned_data["role"]
@@ -36,12 +36,12 @@ def member_list(request: HttpRequest, org_slug: str) -> HttpResponse:
                                     "They become a member when they accept it.")
                          % {"email": email, "role": invitation.get_role_display()})
         return redirect("settings-members", org.slug)
-    members = request.tenant.scoped(Membership).select_related("user").prefetch_related(
+    members = tenant.scoped(Membership).select_related("user").prefetch_related(
         "teams").order_by("user__username")
     rows = [(m, RoleForm(initial={"role": m.role}, actor=actor, prefix=f"m{m.pk}"))
             for m in members]
-    teams = list(request.tenant.scoped(Team).order_by("name"))
-    pending = [i for i in request.tenant.scoped(Invitation).filter(accepted_at=None)
+    teams = list(tenant.scoped(Team).order_by("name"))
+    pending = [i for i in tenant.scoped(Invitation).filter(accepted_at=None)
                if i.is_pending]
     return render_org_page(request, org, "portal/settings/members.html",
                            {"rows": rows, "form": form, "actor": actor, "invitations": pending,
@@ -50,9 +50,9 @@ def member_list(request: HttpRequest, org_slug: str) -> HttpResponse:
 
 
 @org_page(Role.ADMIN, ("POST",))
-def invitation_cancel(request: HttpRequest, org_slug: str, invitation_id: int) -> HttpResponse:
-    org = request.tenant.organization
-    invitation = request.tenant.get(Invitation, pk=invitation_id, accepted_at=None)
+def invitation_cancel(request: HttpRequest, tenant: Tenant, invitation_id: int) -> HttpResponse:
+    org = tenant.organization
+    invitation = tenant.get(Invitation, pk=invitation_id, accepted_at=None)
     audit.record("member.invitation_cancelled", actor=request.user, organization=org,
                  target=invitation, email=invitation.email)
     invitation.delete()
@@ -76,8 +76,8 @@ def _is_last_owner(request: HttpRequest, member: Membership) -> bool:
 
 
 @org_page(Role.ADMIN, ("POST",))
-def member_role(request: HttpRequest, org_slug: str, member_id: int) -> HttpResponse:
-    org, actor = request.tenant.organization, request.tenant.membership
+def member_role(request: HttpRequest, tenant: Tenant, member_id: int) -> HttpResponse:
+    org, actor = tenant.organization, tenant.membership
     member = _target_member(request, member_id)
     form = RoleForm(request.POST, actor=actor, prefix=f"m{member.pk}")
     if not form.is_valid():
@@ -95,8 +95,8 @@ def member_role(request: HttpRequest, org_slug: str, member_id: int) -> HttpResp
 
 
 @org_page(Role.ADMIN, ("POST",))
-def member_remove(request: HttpRequest, org_slug: str, member_id: int) -> HttpResponse:
-    org = request.tenant.organization
+def member_remove(request: HttpRequest, tenant: Tenant, member_id: int) -> HttpResponse:
+    org = tenant.organization
     member = _target_member(request, member_id)
     if _is_last_owner(request, member):
         messages.error(request, _("The organisation needs at least one owner."))
@@ -109,10 +109,10 @@ def member_remove(request: HttpRequest, org_slug: str, member_id: int) -> HttpRe
 
 
 @org_page(Role.VIEWER, WRITE_METHODS)
-def token_list(request: HttpRequest, org_slug: str) -> HttpResponse:
+def token_list(request: HttpRequest, tenant: Tenant) -> HttpResponse:
     """Personal API tokens: every member manages their own; the raw value is shown once.
     Only `request.user`'s tokens are ever listed, whatever the caller's role."""
-    org = request.tenant.organization
+    org = tenant.organization
     form = ApiTokenForm(request.POST or None)
     raw = None
     if request.method == "POST" and form.is_valid():
@@ -130,8 +130,8 @@ def token_list(request: HttpRequest, org_slug: str) -> HttpResponse:
 
 
 @org_page(Role.VIEWER, ("POST",))
-def token_revoke(request: HttpRequest, org_slug: str, token_id: int) -> HttpResponse:
-    org = request.tenant.organization
+def token_revoke(request: HttpRequest, tenant: Tenant, token_id: int) -> HttpResponse:
+    org = tenant.organization
     token = get_object_or_404(ApiToken, pk=token_id, user=request.user)
     token.revoke()
     audit.record("api_token.revoked", actor=request.user, organization=None, target=token,

@@ -20,7 +20,7 @@ from portal import audit
 from portal.models import CallRetention, Organization, Role
 from portal.pages.pages import render_org_page
 from portal.tasks_client import QueueUnavailable, TaskNotAvailable, enqueue
-from portal.tenancy.access import WRITE_METHODS, org_page
+from portal.tenancy.access import WRITE_METHODS, Tenant, org_page
 
 
 def shortens(old: int, new: int) -> bool:
@@ -51,8 +51,8 @@ class RetentionForm(forms.Form):
 
 
 @org_page(Role.ADMIN, WRITE_METHODS)
-def retention(request: HttpRequest, org_slug: str) -> HttpResponse:
-    org, actor = request.tenant.organization, request.tenant.membership
+def retention(request: HttpRequest, tenant: Tenant) -> HttpResponse:
+    org, actor = tenant.organization, tenant.membership
     can_change = actor.has_role(Role.OWNER)
     if request.method == "POST" and not can_change:
         raise PermissionDenied(_("Only owners can change the call retention."))

@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy
 from portal import audit
 from portal.models import RESTRICTABLE_ROLES, Membership, Role, Team, TeamAgent
 from portal.pages.pages import render_org_page
-from portal.tenancy.access import WRITE_METHODS, org_page
+from portal.tenancy.access import WRITE_METHODS, Tenant, org_page
 
 
 def _agent_choices(request: HttpRequest) -> list[tuple[str, str]]:
@@ -62,8 +62,8 @@ class MemberTeamsForm(forms.Form):
 
 
 @org_page(Role.ADMIN, WRITE_METHODS)
-def team_list(request: HttpRequest, org_slug: str) -> HttpResponse:
-    org = request.tenant.organization
+def team_list(request: HttpRequest, tenant: Tenant) -> HttpResponse:
+    org = tenant.organization
     form = TeamForm(request.POST or None, request=request)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -80,7 +80,7 @@ def team_list(request: HttpRequest, org_slug: str) -> HttpResponse:
         messages.success(request, _("Team %(name)s saved with %(count)d agent(s).")
                          % {"name": team.name, "count": len(data["agents"])})
         return redirect("settings-teams", org.slug)
-    teams = request.tenant.scoped(Team).prefetch_related("agents", "leads", "members__user")
+    teams = tenant.scoped(Team).prefetch_related("agents", "leads", "members__user")
     labels = dict(form.fields["agents"].choices)
     rows = [(t, [labels.get(f"{a.environment_id}:{a.agent_external_id}",
                             f"{a.environment_id}:{a.agent_external_id}") for a in t.agents.all()])
@@ -90,9 +90,9 @@ def team_list(request: HttpRequest, org_slug: str) -> HttpResponse:
 
 
 @org_page(Role.ADMIN, ("POST",))
-def team_delete(request: HttpRequest, org_slug: str, team_id: int) -> HttpResponse:
-    org = request.tenant.organization
-    team = request.tenant.get(Team, pk=team_id)
+def team_delete(request: HttpRequest, tenant: Tenant, team_id: int) -> HttpResponse:
+    org = tenant.organization
+    team = tenant.get(Team, pk=team_id)
     try:
         team.delete()
     except ProtectedError:
@@ -105,9 +105,9 @@ def team_delete(request: HttpRequest, org_slug: str, team_id: int) -> HttpRespon
 
 
 @org_page(Role.ADMIN, ("POST",))
-def member_teams(request: HttpRequest, org_slug: str, member_id: int) -> HttpResponse:
-    org = request.tenant.organization
-    member = request.tenant.get(Membership, pk=member_id)
+def member_teams(request: HttpRequest, tenant: Tenant, member_id: int) -> HttpResponse:
+    org = tenant.organization
+    member = tenant.get(Membership, pk=member_id)
     form = MemberTeamsForm(request.POST, request=request, prefix=f"t{member.pk}")
     if not form.is_valid():
         messages.error(request, _("Choose among the listed teams."))

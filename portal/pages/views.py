@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
 from portal import audit
+from portal.emails import absolute_url
 from portal.models import Environment, EnvironmentStatus, Role
 from portal.pages.forms import (
     AgentIdsForm,
@@ -25,7 +26,7 @@ from portal.pages.forms import (
 )
 from portal.pages.pages import LAST_ORG_SESSION_KEY, render_org_page
 from portal.tasks_client import QueueUnavailable, TaskNotAvailable, enqueue
-from portal.tenancy.access import WRITE_METHODS, org_page, organizations_for_user
+from portal.tenancy.access import WRITE_METHODS, Tenant, org_page, organizations_for_user
 
 
 def environment_in_org(request: HttpRequest, env_id: int) -> Environment:
@@ -49,18 +50,18 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @org_page()
-def environment_list(request: HttpRequest, org_slug: str) -> HttpResponse:
+def environment_list(request: HttpRequest, tenant: Tenant) -> HttpResponse:
     """Settings' first page: the environments for owners and admins; a member below them
     is sent to what they may see there (their API tokens), never to a bare 403."""
-    org = request.tenant.organization
-    if not request.tenant.can_admin:
+    org = tenant.organization
+    if not tenant.can_admin:
         return redirect("settings-tokens", org.slug)
     return render_org_page(request, org, "portal/settings/environments.html")
 
 
 @org_page(Role.ADMIN, WRITE_METHODS)
-def environment_add(request: HttpRequest, org_slug: str) -> HttpResponse:
-    org = request.tenant.organization
+def environment_add(request: HttpRequest, tenant: Tenant) -> HttpResponse:
+    org = tenant.organization
     form = EnvironmentForm(request.POST or None, organization=org)
     if request.method == "POST" and form.is_valid():
         env = form.save()
@@ -80,7 +81,7 @@ def environment_add(request: HttpRequest, org_slug: str) -> HttpResponse:
 
 
 @org_page(Role.ADMIN, WRITE_METHODS)
-def environment_token(request: HttpRequest, org_slug: str, env_id: int) -> HttpResponse:
+def environment_token(request: HttpRequest, tenant: Tenant, env_id: int) -> HttpResponse:
     env = environment_in_org(request, env_id)
     org = env.organization
     form = ReplaceTokenForm(request.POST or None)
@@ -98,7 +99,7 @@ def environment_token(request: HttpRequest, org_slug: str, env_id: int) -> HttpR
 
 
 @org_page(Role.ADMIN, WRITE_METHODS)
-def environment_agents(request: HttpRequest, org_slug: str, env_id: int) -> HttpResponse:
+def environment_agents(request: HttpRequest, tenant: Tenant, env_id: int) -> HttpResponse:
     """Edit the agent ids of an Origins AI environment (it cannot list its agents)."""
     env = environment_in_org(request, env_id)
     if not env.spec.agent_ids:
@@ -112,14 +113,14 @@ def environment_agents(request: HttpRequest, org_slug: str, env_id: int) -> Http
         audit.record("environment.agent_ids_changed", actor=request.user,
                      organization=env.organization, target=env, agent_ids=ids)
         messages.success(request, _("Agent ids of “%(name)s” saved.") % {"name": env.name})
-        return redirect("settings-environments", org_slug)
+        return redirect("settings-environments", tenant.organization.slug)
     return render_org_page(request, env.organization, "portal/settings/environment_agents.html",
                            {"form": form, "environment": env},
                            status=400 if form.errors else 200)
 
 
 @org_page(Role.ADMIN, WRITE_METHODS)
-def environment_webhooks(request: HttpRequest, org_slug: str, env_id: int) -> HttpResponse:
+def environment_webhooks(request: HttpRequest, tenant: Tenant, env_id: int) -> HttpResponse:
     """The hook URL and secret to give Talkover, and registering it on every agent.
 
     Registration runs as the task `sync.register_webhooks` (queued by name: the portal does
@@ -170,12 +171,11 @@ def _queue_registration(request: HttpRequest, env: Environment) -> None:
 def _webhooks_context(env: Environment, secret: str | None) -> dict:
     """The webhooks page's context; `secret`: a new one, shown on this answer only."""
     return {"environment": env, "secret": secret,
-            "hook_url": settings.PORTAL_BASE_URL.rstrip("/") + reverse(
-                "talkover-hook", args=[env.ensure_webhook_key()])}
+            "hook_url": absolute_url(reverse("talkover-hook", args=[env.ensure_webhook_key()]))}
 
 
 @org_page(Role.ADMIN, ("POST",))
-def environment_toggle(request: HttpRequest, org_slug: str, env_id: int) -> HttpResponse:
+def environment_toggle(request: HttpRequest, tenant: Tenant, env_id: int) -> HttpResponse:
     """Pause or resume an environment's scheduled sync."""
     env = environment_in_org(request, env_id)
     env.sync_enabled = not env.sync_enabled
@@ -191,7 +191,7 @@ def environment_toggle(request: HttpRequest, org_slug: str, env_id: int) -> Http
 
 
 @org_page(Role.ADMIN, WRITE_METHODS)
-def environment_delete(request: HttpRequest, org_slug: str, env_id: int) -> HttpResponse:
+def environment_delete(request: HttpRequest, tenant: Tenant, env_id: int) -> HttpResponse:
     """Delete, asking whether mirrored data stays (disconnect) or goes (cascade)."""
     env = environment_in_org(request, env_id)
     org = env.organization

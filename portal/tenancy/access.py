@@ -256,7 +256,8 @@ def not_found_outside_the_tenant() -> Iterator[None]:
 
 def org_page(min_role: str = Role.VIEWER, methods: tuple[str, ...] = READ_METHODS):
     """Decorate every organisation page (URL kwarg `org_slug`): login, then the tenant is
-    resolved once and set on `request.tenant` (404 non-member, 403 below `min_role`), and
+    resolved once and handed to the view as `tenant` in place of the slug (and set on
+    `request.tenant` for what the view calls), 404 non-member, 403 below `min_role`, and
     methods outside `methods` are 405. Read-only pages keep the default (GET/HEAD)."""
 
     allowed = tuple(dict.fromkeys(methods))
@@ -275,7 +276,7 @@ def org_page(min_role: str = Role.VIEWER, methods: tuple[str, ...] = READ_METHOD
                                                  team_id)
             ctx = tenant.context
             with tenant_context.using(ctx), not_found_outside_the_tenant():
-                response = view(request, *args, org_slug=org_slug, **kwargs)
+                response = view(request, *args, tenant=tenant, **kwargs)
                 return tenant_context.finish(ctx, response)
 
         wrapper.org_page = True  # the URL-resolver test checks every org URL has it

@@ -38,7 +38,7 @@ from portal.tenancy import context as tenant_context
 from portal.tenancy import registry as tenancy
 from portal.tenancy.access import organizations_for_user, restriction_for_user
 from portal.tenancy.context import TenantContext
-from portal.tenancy.protect import protected_names
+from portal.tenancy.protect import refuse_overrides
 
 # What a view may set or define itself; every other name TenantScopedViewSet defines is
 # its own (see the module docstring and `protected_names`).
@@ -80,15 +80,11 @@ class TenantScopedViewSet(viewsets.GenericViewSet):
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
-        for name in protected_names(TenantScopedViewSet, HOOKS):
-            owner = next(klass for klass in cls.__mro__ if name in vars(klass))
-            if owner is not TenantScopedViewSet and name not in cls.dangerously_override:
-                raise TypeError(
-                    f"{cls.__name__} must not override {name} ({owner.__name__} defines it): "
-                    "tenant scoping and permissions live in TenantScopedViewSet. Use "
-                    "safely_narrow_queryset, safely_filter_queryset or "
-                    "safely_permission_classes (or, for the rare exception, "
-                    "dangerously_override = {name: why}).")
+        refuse_overrides(cls, TenantScopedViewSet, HOOKS,
+                         "): tenant scoping and permissions live in TenantScopedViewSet. Use "
+                         "safely_narrow_queryset, safely_filter_queryset or "
+                         "safely_permission_classes (or, for the rare exception, "
+                         "dangerously_override = {name: why}).")
 
     # --- the hooks a view may define ---------------------------------------------------
     def safely_narrow_queryset(self, queryset: QuerySet) -> QuerySet:

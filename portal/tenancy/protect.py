@@ -13,3 +13,14 @@ def protected_names(base: type, hooks: Iterable[str]) -> list[str]:
     return [name for name in vars(base)
             if not (name.startswith("__") or name.startswith(("safely_", "dangerously_"))
                     or name in allowed)]
+
+
+def refuse_overrides(cls: type, base: type, hooks: Iterable[str], advice: str) -> None:
+    """Called by `base.__init_subclass__`: a TypeError when `cls` redefines a protected name of
+    `base` that its `dangerously_override` does not name. `advice` ends the message after
+    "(<owner> defines it": where the logic lives and which hooks to use instead."""
+    for name in protected_names(base, hooks):
+        owner = next(klass for klass in cls.__mro__ if name in vars(klass))
+        if owner is not base and name not in cls.dangerously_override:  # type: ignore[attr-defined]
+            raise TypeError(f"{cls.__name__} must not override {name} "
+                            f"({owner.__name__} defines it{advice}")

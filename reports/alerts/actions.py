@@ -8,14 +8,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.conf import settings
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
-from reports import signed_links
 from reports.alerts.models import AlertEvent, AlertRule, NotifyStatus
-from reports.signed_links import Expired
+from reports.signed_links import Expired, SignedLink
 
 SNOOZE_CHOICES = {"1h": timedelta(hours=1), "4h": timedelta(hours=4),
                   "24h": timedelta(hours=24), "7d": timedelta(days=7)}
@@ -25,6 +22,9 @@ SNOOZE_LABELS = {"1h": _lazy("1 hour"), "4h": _lazy("4 hours"), "24h": _lazy("24
 __all__ = ["SNOOZE_CHOICES", "SNOOZE_LABELS", "Expired", "action_url", "apply", "read_token"]
 SALT = "reports.alerts.email-action"
 LINK_MAX_AGE = timedelta(days=7)
+LINK = SignedLink(SALT, LINK_MAX_AGE, "alerts-email-action")
+# (rule id, email) in and out of a token; the link an alert email gives its recipient.
+make_token, read_token, action_url = LINK.make_token, LINK.read_token, LINK.url
 
 
 def apply(rule: AlertRule, action: str, snooze_for: str | None, now: datetime,
@@ -58,17 +58,3 @@ def cancel_pending(rule: AlertRule, why: str) -> int:
         rule=rule, notify_status__in=[NotifyStatus.PENDING, NotifyStatus.RETRYING]
     ).update(notify_status=why)
 
-
-def make_token(rule_id: int, email: str) -> str:
-    return signed_links.make_token(SALT, rule_id, email)
-
-
-def read_token(token: str) -> tuple[int, str] | None:
-    """(rule id, email), None for a forged token; raises `Expired` past LINK_MAX_AGE."""
-    return signed_links.read_token(SALT, token, LINK_MAX_AGE)
-
-
-def action_url(rule_id: int, email: str) -> str:
-    """The absolute link an alert email gives its recipient."""
-    path = reverse("alerts-email-action", args=[make_token(rule_id, email)])
-    return settings.PORTAL_BASE_URL.rstrip("/") + path

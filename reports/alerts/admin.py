@@ -8,22 +8,17 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
-from portal.admin.base import TenantAdminMixin, TenantModelAdmin
+from portal.admin.base import ReadOnlyTenantInline, TenantModelAdmin
+from reports.alerts.forms import AlertRuleForm
 from reports.alerts.models import AlertEvent, AlertRule
 from reports.alerts.webhook_fields import WebhookFieldsMixin
 
 
-class EventInline(TenantAdminMixin, admin.TabularInline):
+class EventInline(ReadOnlyTenantInline):
     model = AlertEvent
-    read_only = True
-    extra = 0
-    max_num = 0
-    can_delete = False
     fields = ["created_at", "state", "value", "threshold", "window_start", "window_end",
               "notify_status"]
     readonly_fields = fields
-    ordering = ["-created_at"]
-    show_change_link = True
 
 
 class AlertRuleAdminForm(WebhookFieldsMixin, forms.ModelForm):
@@ -31,11 +26,8 @@ class AlertRuleAdminForm(WebhookFieldsMixin, forms.ModelForm):
 
     class Meta:
         model = AlertRule
-        fields = ["name", "organization", "environments", "agent_id", "metric", "window",
-                  "condition", "threshold", "compare_to", "sensitivity", "anomaly_direction",
-                  "min_calls", "severity", "members",
-                  "emails", "webhook_url", "remove_webhook", "new_webhook_secret",
-                  "webhook_format", "language", "enabled", "snoozed_until"]
+        # The portal form's fields, and the organisation after the name.
+        fields = [*AlertRuleForm.Meta.fields[:1], "organization", *AlertRuleForm.Meta.fields[1:]]
 
 
 @admin.register(AlertRule)

@@ -12,13 +12,13 @@ import logging
 import smtplib
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db.models import F, Q, QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from portal.emails import AUTOMATIC, absolute_url, templated_email
 from reports.alerts import actions, webhooks
 from reports.alerts.explain import explanation
 from reports.alerts.models import AlertEvent, NotifyStatus
@@ -37,8 +37,8 @@ def _events() -> QuerySet[AlertEvent]:
 
 
 def rule_link(event: AlertEvent) -> str:
-    return settings.PORTAL_BASE_URL.rstrip("/") + reverse(
-        "alerts-rule", args=[event.rule.organization.slug, event.rule_id])
+    return absolute_url(reverse("alerts-rule",
+                                args=[event.rule.organization.slug, event.rule_id]))
 
 
 def _context(event: AlertEvent) -> dict:
@@ -53,14 +53,7 @@ def render_email(event: AlertEvent, recipient: str) -> EmailMultiAlternatives:
     with translation.override(event.rule.language):
         context = {**_context(event), "recipient": recipient,
                    "action_link": actions.action_url(event.rule_id, recipient)}
-        subject = " ".join(render_to_string("emails/alert_subject.txt", context).split())
-        text = render_to_string("emails/alert.txt", context)
-        html = render_to_string("emails/alert.html", context)
-    message = EmailMultiAlternatives(subject=subject, body=text,
-                                     from_email=settings.DEFAULT_FROM_EMAIL, to=[recipient],
-                                     headers={"Auto-Submitted": "auto-generated"})
-    message.attach_alternative(html, "text/html")
-    return message
+        return templated_email("emails/alert", context, [recipient], headers=AUTOMATIC)
 
 
 def webhook_text(event: AlertEvent) -> str:

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from portal import crypto
 from portal.bounds import StorableDateTimeField
 from portal.models import Environment, Organization
+from portal.models.base import Timestamped
 from portal.tenancy import registry as tenancy
 from portal.tenancy.registry import StrictTenantManager
 
@@ -108,7 +109,7 @@ class RuleState(models.TextChoices):
     FIRING = "firing", _("Firing")
 
 
-class AlertRule(models.Model):
+class AlertRule(Timestamped):
     """One rule: a metric over a window of some environments, a condition and channels.
 
     `state` and `state_seq` move only through a conditional UPDATE
@@ -194,8 +195,6 @@ class AlertRule(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="+", editable=False,
                                    verbose_name=_("created by"))
-    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
-    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     objects = StrictTenantManager()
 

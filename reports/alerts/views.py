@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods
 from portal import audit
 from portal.models import Role
 from portal.pages.pages import render_org_page
-from portal.tenancy.access import WRITE_METHODS, org_page
+from portal.tenancy.access import WRITE_METHODS, Tenant, org_page
 from reports.alerts import actions, coverage, explain, preview
 from reports.alerts.actions import SNOOZE_LABELS
 from reports.alerts.evaluate import evaluate_rules
@@ -45,25 +45,25 @@ def calls_link(org_slug: str, rule: AlertRule, event: AlertEvent) -> str:
 
 
 @org_page(Role.VIEWER)
-def rule_list(request: HttpRequest, org_slug: str) -> HttpResponse:
-    org = request.tenant.organization
-    rules = list(request.tenant.scoped(AlertRule).order_by("name", "pk")
+def rule_list(request: HttpRequest, tenant: Tenant) -> HttpResponse:
+    org = tenant.organization
+    rules = list(tenant.scoped(AlertRule).order_by("name", "pk")
                  .select_related("acknowledged_by").prefetch_related("environments"))
     return render_org_page(request, org, "reports/alerts/list.html",
-                           {"rules": rules, "can_edit": request.tenant.can_admin,
+                           {"rules": rules, "can_edit": tenant.can_admin,
                             "now": timezone.now()})
 
 
 @org_page(Role.VIEWER)
-def rule_detail(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
-    rule = request.tenant.get(AlertRule, pk=pk)
+def rule_detail(request: HttpRequest, tenant: Tenant, pk: int) -> HttpResponse:
+    rule = tenant.get(AlertRule, pk=pk)
     events = list(rule.events.all()[:HISTORY_SIZE])
     for event in events:
-        event.calls_url = calls_link(org_slug, rule, event)
+        event.calls_url = calls_link(tenant.organization.slug, rule, event)
     agent = Agent.objects.filter(environment__in=rule.environments.all(),
                                  external_id=rule.agent_id).first() if rule.agent_id else None
     return render_org_page(request, rule.organization, "reports/alerts/detail.html", {
-        "rule": rule, "events": events, "can_edit": request.tenant.can_admin,
+        "rule": rule, "events": events, "can_edit": tenant.can_admin,
         "recipients": rule.recipient_emails(), "now": timezone.now(),
         "secret": request.session.pop(f"alert-secret-{rule.pk}", ""),
         "snooze_choices": list(SNOOZE_LABELS.items()),
@@ -134,11 +134,11 @@ def _save_form(request: HttpRequest, form: AlertRuleForm, action: str) -> HttpRe
 
 
 @org_page(Role.ADMIN, WRITE_METHODS)
-def rule_create(request: HttpRequest, org_slug: str) -> HttpResponse:
-    org = request.tenant.organization
+def rule_create(request: HttpRequest, tenant: Tenant) -> HttpResponse:
+    org = tenant.organization
     form = AlertRuleForm(request.POST or None, organization=org,
                          initial={"members": [request.user],
-                                  "environments": list(request.tenant.environments)})
+                                  "environments": list(tenant.environments)})
     done = _save_form(request, form, "create")
     if done:
         return done
@@ -148,44 +148,44 @@ def rule_create(request: HttpRequest, org_slug: str) -> HttpResponse:
 
 
 @org_page(Role.ADMIN, WRITE_METHODS)
-def rule_edit(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
-    rule = request.tenant.get(AlertRule, pk=pk)
+def rule_edit(request: HttpRequest, tenant: Tenant, pk: int) -> HttpResponse:
+    rule = tenant.get(AlertRule, pk=pk)
     form = AlertRuleForm(request.POST or None, instance=rule,
-                         organization=request.tenant.organization)
+                         organization=tenant.organization)
     done = _save_form(request, form, "update")
     if done:
         return done
-    return render_org_page(request, request.tenant.organization, "reports/alerts/form.html",
+    return render_org_page(request, tenant.organization, "reports/alerts/form.html",
                            {"form": form, "rule": rule, "preview": form_preview(request, form)},
                            status=400 if form.errors else 200)
 
 
 @org_page(Role.ADMIN, WRITE_METHODS)
-def rule_delete(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
-    rule = request.tenant.get(AlertRule, pk=pk)
+def rule_delete(request: HttpRequest, tenant: Tenant, pk: int) -> HttpResponse:
+    rule = tenant.get(AlertRule, pk=pk)
     if request.method == "POST":
         audit.record("alert_rule.delete", actor=request.user,
-                     organization=request.tenant.organization, target=rule)
+                     organization=tenant.organization, target=rule)
         rule.delete()
         messages.success(request, _("Alert rule deleted."))
-        return redirect("alerts", org_slug)
-    return render_org_page(request, request.tenant.organization,
+        return redirect("alerts", tenant.organization.slug)
+    return render_org_page(request, tenant.organization,
                            "reports/alerts/confirm_delete.html", {"rule": rule})
 
 
 @org_page(Role.ADMIN, ("POST",))
-def rule_action(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
+def rule_action(request: HttpRequest, tenant: Tenant, pk: int) -> HttpResponse:
     """Acknowledge, snooze (for a period) or unsnooze a rule."""
-    rule = request.tenant.get(AlertRule, pk=pk)
+    rule = tenant.get(AlertRule, pk=pk)
     action = request.POST.get("action", "")
     message = actions.apply(rule, action, request.POST.get("for"), timezone.now(), request.user)
     if message is None:
         return HttpResponseBadRequest(
             _("action must be acknowledge, snooze (with for = 1h, 4h, 24h or 7d) or unsnooze."))
     audit.record(f"alert_rule.{action}", actor=request.user,
-                 organization=request.tenant.organization, target=rule)
+                 organization=tenant.organization, target=rule)
     messages.success(request, message)
-    return redirect("alerts-rule", org_slug, rule.pk)
+    return redirect("alerts-rule", tenant.organization.slug, rule.pk)
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -218,13 +218,13 @@ def email_action(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @org_page(Role.VIEWER, ("POST",))
-def banner_dismiss(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
+def banner_dismiss(request: HttpRequest, tenant: Tenant, pk: int) -> HttpResponse:
     """Hide a rule's banner for this member until the rule changes state again."""
-    rule = request.tenant.get(AlertRule, pk=pk)
-    request.tenant.scoped(BannerDismissal).update_or_create(
+    rule = tenant.get(AlertRule, pk=pk)
+    tenant.scoped(BannerDismissal).update_or_create(
         rule=rule, user=request.user, defaults={"state_seq": rule.state_seq})
     back = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()},
                                            require_https=request.is_secure()):
-        back = reverse("dashboard", args=[org_slug])
+        back = reverse("dashboard", args=[tenant.organization.slug])
     return redirect(back)

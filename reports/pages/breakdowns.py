@@ -4,7 +4,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 
 from portal.pages.pages import render_org_page
-from portal.tenancy.access import org_page
+from portal.tenancy.access import Tenant, org_page
 from reports import exports
 from reports.drill import Drill, callbacks_drill
 from reports.pages.agent_table import DEFAULT_SORT, sort_rows
@@ -17,8 +17,8 @@ from reports.scope import callback_funnel_report, callbacks_report, calls_report
 
 @org_page()
 @kept_page("callbacks")
-def callbacks(request: HttpRequest, org_slug: str) -> HttpResponse:
-    org = request.tenant.organization
+def callbacks(request: HttpRequest, tenant: Tenant) -> HttpResponse:
+    org = tenant.organization
     form, scope, page = scoped_page(request, org, "reports/callbacks.html")
     if page is not None:
         return page
@@ -45,8 +45,8 @@ def callbacks(request: HttpRequest, org_slug: str) -> HttpResponse:
 
 @org_page()
 @kept_page("agents")
-def agents(request: HttpRequest, org_slug: str) -> HttpResponse:
-    org = request.tenant.organization
+def agents(request: HttpRequest, tenant: Tenant) -> HttpResponse:
+    org = tenant.organization
     form, scope, page = scoped_page(request, org, "reports/agents.html")
     if page is not None:
         return page

@@ -11,7 +11,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.functional import cached_property
 
 from portal.pages.pages import render_org_page
-from portal.tenancy.access import org_page
+from portal.tenancy.access import Tenant, org_page
 from reports import exports
 from reports.call_filter import CallFilter
 from reports.call_search import clean_needle, is_whole_id, phone_digits
@@ -110,8 +110,8 @@ def search_help(query: QueryDict, org, calls_found: bool) -> dict | None:
 
 @org_page()
 @kept_page("calls", passes=("format", "search", "transcript"))
-def call_list(request: HttpRequest, org_slug: str) -> HttpResponse:
-    org = request.tenant.organization
+def call_list(request: HttpRequest, tenant: Tenant) -> HttpResponse:
+    org = tenant.organization
     filterset = CallFilter(request.GET, organization=org)
     if not filterset.is_valid():
         return render_org_page(request, org, "reports/calls.html",
@@ -184,9 +184,9 @@ def _find_call(calls: QuerySet, call_id: int, at: str | None) -> Call:
 
 
 @org_page()
-def call_detail(request: HttpRequest, org_slug: str, call_id: int) -> HttpResponse:
-    org = request.tenant.organization
-    call = _find_call(request.tenant.scoped(Call).select_related("agent", "environment"),
+def call_detail(request: HttpRequest, tenant: Tenant, call_id: int) -> HttpResponse:
+    org = tenant.organization
+    call = _find_call(tenant.scoped(Call).select_related("agent", "environment"),
                       call_id, request.GET.get(AT))
     raw = call.raw if isinstance(call.raw, dict) else {}
     search = request.GET.get("transcript", "")[:200]

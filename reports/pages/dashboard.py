@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from portal.pages.pages import render_org_page
-from portal.tenancy.access import org_page
+from portal.tenancy.access import Tenant, org_page
 from reports import exports
 from reports.call_filter import OUTCOME_LABELS
 from reports.coverage_notes import comparison_note
@@ -219,8 +219,8 @@ def _export(table: str, scope) -> HttpResponse:
 
 
 @org_page()
-def dashboard(request: HttpRequest, org_slug: str) -> HttpResponse:
-    org = request.tenant.organization
+def dashboard(request: HttpRequest, tenant: Tenant) -> HttpResponse:
+    org = tenant.organization
     frame = None
     if not exports.requested(request):
         # The member's frame and the shared body, both kept (reports.pages.page_cache): sent as

@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from portal.formatting import EMPTY, format_int, format_moment, format_percent
 from portal.models import Environment, Organization
 from portal.pages.pages import render_org_page
-from portal.tenancy.access import org_page
+from portal.tenancy.access import Tenant, org_page
 from reports.call_filter import CallCriteria, filter_calls
 from reports.queries import callbacks_summary, calls_summary
 from sync.coverage import DayState, calls_coverage
@@ -115,14 +115,14 @@ def _board_for(request: HttpRequest) -> Board:
 
 
 @org_page()
-def live(request: HttpRequest, org_slug: str) -> HttpResponse:
+def live(request: HttpRequest, tenant: Tenant) -> HttpResponse:
     """The wallboard page (figures rendered at once; `live.js` keeps them current)."""
-    org = request.tenant.organization
+    org = tenant.organization
     return render_org_page(request, org, "reports/live.html", {
         "board": _board_for(request), "poll_seconds": POLL_SECONDS})
 
 
 @org_page()
-def live_data(request: HttpRequest, org_slug: str) -> JsonResponse:
+def live_data(request: HttpRequest, tenant: Tenant) -> JsonResponse:
     """The wallboard's figures as JSON, for the page's poll."""
     return JsonResponse(asdict(_board_for(request)))

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from portal import providers
 from portal.models import Organization
 from portal.pages.pages import render_org_page
-from portal.tenancy.access import org_page
+from portal.tenancy.access import Tenant, org_page
 from reports import exports
 from reports.pages.params import ReportFilterForm
 from reports.scope import quality_report
@@ -36,8 +36,8 @@ class QualityFilterForm(ReportFilterForm):
 
 
 @org_page()
-def quality(request: HttpRequest, org_slug: str) -> HttpResponse:
-    org = request.tenant.organization
+def quality(request: HttpRequest, tenant: Tenant) -> HttpResponse:
+    org = tenant.organization
     form = QualityFilterForm(request.GET, organization=org)
     scope = form.scope() if form.is_valid() else None
     if scope is None or not scope.environments:

@@ -15,12 +15,12 @@ from portal import audit
 from portal.models import Environment, Role
 from portal.pages.pages import render_org_page
 from portal.tasks_client import QueueUnavailable, TaskNotAvailable, enqueue
-from portal.tenancy.access import org_page
-from sync import ledger
+from portal.tenancy.access import Tenant, org_page
 from sync.models import RejectedRecord, SyncRun
 from sync.providers.talkover import incremental
 from sync.stream_names import Stream
 from sync.webhooks import rejections as webhook_rejections
+from sync.write import ledger
 
 logger = logging.getLogger(__name__)
 RUNS_PER_STREAM = 10
@@ -34,9 +34,9 @@ SYNC_TASK = "sync.sync_environment"
 
 
 @org_page()
-def sync_status(request: HttpRequest, org_slug: str) -> HttpResponse:
-    org = request.tenant.organization
-    runs = list(request.tenant.scoped(SyncRun).order_by(
+def sync_status(request: HttpRequest, tenant: Tenant) -> HttpResponse:
+    org = tenant.organization
+    runs = list(tenant.scoped(SyncRun).order_by(
         "environment_id", "stream", "-started_at").select_related(None)[:2000])
     grouped: dict[tuple[int, str], list[SyncRun]] = {}
     for run in runs:
@@ -44,14 +44,14 @@ def sync_status(request: HttpRequest, org_slug: str) -> HttpResponse:
         if len(bucket) < RUNS_PER_STREAM:
             bucket.append(run)
     rejected: dict[int, list[RejectedRecord]] = {}
-    for record in request.tenant.scoped(RejectedRecord).order_by("-last_seen_at", "-id")[:500]:
+    for record in tenant.scoped(RejectedRecord).order_by("-last_seen_at", "-id")[:500]:
         shown = rejected.setdefault(record.environment_id, [])
         if len(shown) < REJECTED_SHOWN:
             # The stream in the reader's language ("chamadas"), as the headings name it.
             labels = dict(Stream.choices)
             record.stream_label = labels.get(record.stream, record.stream)
             shown.append(record)
-    counts = dict(request.tenant.scoped(RejectedRecord).values_list("environment_id")
+    counts = dict(tenant.scoped(RejectedRecord).values_list("environment_id")
                   .annotate(n=Count("id")).values_list("environment_id", "n"))
     envs = list(org.environments.all())
     disagree = ledger.disagreeing(envs, timezone.now().date() - timedelta(days=LEDGER_DAYS),
@@ -81,9 +81,9 @@ def reconciliation_plan(env: Environment, now: datetime) -> list[incremental.Day
 
 
 @org_page(Role.ADMIN, ("POST",))
-def sync_now(request: HttpRequest, org_slug: str, env_id: int) -> HttpResponse:
-    env = request.tenant.get(Environment, pk=env_id)
-    env.organization = request.tenant.organization
+def sync_now(request: HttpRequest, tenant: Tenant, env_id: int) -> HttpResponse:
+    env = tenant.get(Environment, pk=env_id)
+    env.organization = tenant.organization
     try:
         enqueue(SYNC_TASK, env.id, trigger="manual")
     except (QueueUnavailable, TaskNotAvailable) as exc:
@@ -91,8 +91,8 @@ def sync_now(request: HttpRequest, org_slug: str, env_id: int) -> HttpResponse:
         logger.warning("could not queue a manual sync of environment %s: %s", env.pk,
                        type(exc).__name__)
         messages.error(request, _("The sync could not be queued; try again in a minute."))
-        return redirect("sync-status", org_slug)
+        return redirect("sync-status", tenant.organization.slug)
     audit.record("environment.sync_requested", actor=request.user, organization=env.organization,
                  target=env)
     messages.success(request, _("Sync of “%(name)s” queued.") % {"name": env.name})
-    return redirect("sync-status", org_slug)
+    return redirect("sync-status", tenant.organization.slug)

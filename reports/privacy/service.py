@@ -8,10 +8,10 @@ import logging
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
 from django.utils import translation
 
 from portal import audit
+from portal.emails import AUTOMATIC, absolute_url, templated_email
 from portal.models import Membership, Organization, Role
 from sync.models import Erasure
 from sync.privacy.erase import erase_caller
@@ -48,16 +48,9 @@ def render_receipt(erasure: Erasure, recipient: str, language: str) -> EmailMult
     context = {"erasure": erasure, "org": org, "tz_name": org.timezone,
                "actor": erasure.actor.get_username() if erasure.actor else "",
                "environments": sorted(erasure.environments.values(), key=lambda e: e["name"]),
-               "link": settings.PORTAL_BASE_URL.rstrip("/") + f"/o/{org.slug}/settings/privacy/"}
+               "link": absolute_url(f"/o/{org.slug}/settings/privacy/")}
     with translation.override(language):
-        subject = " ".join(render_to_string("emails/erasure_subject.txt", context).split())
-        text = render_to_string("emails/erasure.txt", context)
-        html = render_to_string("emails/erasure.html", context)
-    message = EmailMultiAlternatives(subject=subject, body=text,
-                                     from_email=settings.DEFAULT_FROM_EMAIL, to=[recipient],
-                                     headers={"Auto-Submitted": "auto-generated"})
-    message.attach_alternative(html, "text/html")
-    return message
+        return templated_email("emails/erasure", context, [recipient], headers=AUTOMATIC)
 
 
 def send_receipt(erasure: Erasure, language: str) -> int:

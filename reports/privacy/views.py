@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from portal import audit
 from portal.models import Role
 from portal.pages.pages import render_org_page
-from portal.tenancy.access import WRITE_METHODS, org_page
+from portal.tenancy.access import WRITE_METHODS, Tenant, org_page
 from reports.privacy import service
 from reports.privacy.forms import EraseForm, RetentionKindsForm
 from sync.models import Erasure, PrivacyRetention
@@ -25,10 +25,10 @@ LOG_SIZE = 100
 
 
 @org_page(Role.ADMIN, WRITE_METHODS)
-def privacy(request: HttpRequest, org_slug: str) -> HttpResponse:
-    org = request.tenant.organization
-    can_change_retention = request.tenant.has_role(Role.OWNER)
-    policy = request.tenant.scoped(PrivacyRetention).first() or PrivacyRetention(
+def privacy(request: HttpRequest, tenant: Tenant) -> HttpResponse:
+    org = tenant.organization
+    can_change_retention = tenant.has_role(Role.OWNER)
+    policy = tenant.scoped(PrivacyRetention).first() or PrivacyRetention(
         organization=org)
     action = request.POST.get("action") if request.method == "POST" else None
     erase_form = EraseForm(request.POST if action == "erase" else None, organization=org)
@@ -53,7 +53,7 @@ def privacy(request: HttpRequest, org_slug: str) -> HttpResponse:
             messages.success(request, _("Retention of personal data saved; the daily "
                                         "maintenance applies it."))
             return redirect("privacy", org.slug)
-    erasures = list(request.tenant.scoped(Erasure).select_related("actor")
+    erasures = list(tenant.scoped(Erasure).select_related("actor")
                     .order_by("-created_at", "-id")[:LOG_SIZE])
     invalid = bool(erase_form.errors or retention_form.errors)
     return render_org_page(request, org, "reports/privacy/settings.html", {

@@ -109,32 +109,11 @@ def callbacks_summary(
     envs, _ = resolve_environments(environments)
     env_ids = [e.pk for e in envs]
     prev_start, prev_end = previous_period(start, end)
-    if restriction_active() is None:
-        rows = list(CallbackDay.objects.filter(
-            environment_id__in=env_ids, day__gte=prev_start, day__lte=end
-        ).values_list("environment_id", "day", "fetched_at", "total_received", "answered",
-                      "unmatched"))
-    else:
-        rows = _team_rows(envs, prev_start, end)
+    rows = _day_rows(envs, prev_start, end)
     both = callbacks_coverage(envs, prev_start, end, rows=(r[:3] for r in rows))
     coverage = both.clip(start, end)
     comparison = compare_spans(both, start, end)
-    per_day: dict[date, list[int]] = {}
-    now_side, then_side = [0, 0, 0, 0], [0, 0, 0, 0]
-    for _, day, _, received, answered, unmatched in rows:
-        row = (received, answered, unmatched, 1)
-        if comparison.available:
-            if comparison.current_start <= day <= comparison.current_end:
-                now_side = [a + b for a, b in zip(now_side, row, strict=True)]
-            elif comparison.previous_start <= day <= comparison.previous_end:
-                then_side = [a + b for a, b in zip(then_side, row, strict=True)]
-        if day < start:
-            continue
-        sums = per_day.setdefault(day, [0, 0, 0])
-        sums[0] += received
-        sums[1] += answered
-        sums[2] += unmatched
-
+    per_day, now_side, then_side = _sum_rows(rows, start, comparison)
     all_days = days_in(start, end)
     received = sum(v[0] for v in per_day.values())
     answered = sum(v[1] for v in per_day.values())
@@ -167,6 +146,37 @@ def callbacks_summary(
         coverage=coverage,
         comparison=comparison,
     )
+
+
+def _day_rows(envs: list[Environment], start: date, end: date) -> list[tuple]:
+    """(environment id, day, fetched at, received, answered, unmatched) per environment and
+    day: the vendor's `CallbackDay`, or the funnel's links for a member restricted to teams."""
+    if restriction_active() is not None:
+        return _team_rows(envs, start, end)
+    return list(CallbackDay.objects.filter(
+        environment_id__in=[e.pk for e in envs], day__gte=start, day__lte=end
+    ).values_list("environment_id", "day", "fetched_at", "total_received", "answered",
+                  "unmatched"))
+
+
+def _sum_rows(rows: list[tuple], start: date, comparison: Comparison
+              ) -> tuple[dict[date, list[int]], list[int], list[int]]:
+    """({day from `start`: [received, answered, unmatched]}, and the comparison's two sides as
+    [received, answered, unmatched, days])."""
+    per_day: dict[date, list[int]] = {}
+    sides = {"now": [0, 0, 0, 0], "then": [0, 0, 0, 0]}
+    for _, day, _, received, answered, unmatched in rows:
+        side = comparison.side(day)
+        if side:
+            sides[side] = [a + b for a, b in zip(sides[side], (received, answered, unmatched, 1),
+                                                 strict=True)]
+        if day < start:
+            continue
+        sums = per_day.setdefault(day, [0, 0, 0])
+        sums[0] += received
+        sums[1] += answered
+        sums[2] += unmatched
+    return per_day, sides["now"], sides["then"]
 
 
 def _team_rows(envs: list[Environment], start: date, end: date) -> list[tuple]:

@@ -201,29 +201,11 @@ def calls_summary(
     missing = set(both.missing_days)
     per_day = {day: values for day, *values in figures_per_day(
         env_ids, prev_start, end, start, **filters) if day not in missing}
-    current, now_side, then_side = _Acc(), _Acc(), _Acc()
-    by_period: dict[date, _Acc] = {}
-    heatmap = [[0] * 24 for _ in range(7)]
+    sums = _Sums()
     for day, values in per_day.items():
-        if comparison.available:
-            if comparison.current_start <= day <= comparison.current_end:
-                now_side.add(values)
-            elif comparison.previous_start <= day <= comparison.previous_end:
-                then_side.add(values)
-        if day < start:
-            continue
-        current.add(values)
-        by_period.setdefault(period_start(day, interval), _Acc()).add(values)
-        weekday = heatmap[day.weekday()]
-        for hour, n in enumerate(values[sql.WIDTH:]):
-            weekday[hour] += n or 0
-
-    totals = current.totals()
-    compared, prev_totals = now_side.totals(), then_side.totals()
-    if not comparison.available:
-        deltas = {f: Delta(getattr(totals, f), None, None, None) for f in DELTA_FIELDS}
-    else:
-        deltas = {f: delta(getattr(compared, f), getattr(prev_totals, f)) for f in DELTA_FIELDS}
+        sums.add(day, values, start, interval, comparison)
+    totals, prev_totals = sums.current.totals(), sums.then_side.totals()
+    deltas = _deltas(totals, sums.now_side.totals(), prev_totals, comparison)
     covered = [d for d in days_in(start, end) if d not in missing]
     return CallsSummary(
         environment_ids=[e.pk for e in envs],
@@ -238,11 +220,12 @@ def calls_summary(
         previous_end=comparison.previous_end if comparison.available else prev_end,
         previous=prev_totals if comparison.available else None,
         deltas=deltas,
-        series=[_point(first, last, by_period.get(period_start(first, interval)), coverage)
+        series=[_point(first, last, sums.by_period.get(period_start(first, interval)),
+                       coverage)
                 for first, last in periods(start, end, interval)],
         agents=_agent_rows(figures_per_agent(env_ids, covered[0], covered[-1], **filters))
         if totals.total else [],
-        heatmap=heatmap,
+        heatmap=sums.heatmap,
         coverage=coverage,
         comparison=comparison,
         hours=hourly_points(envs, start, agent_ids=chosen.agent_id,
@@ -250,6 +233,41 @@ def calls_summary(
                             include_testing=include_testing)
         if start == end and start not in missing else None,
     )
+
+
+@dataclasses.dataclass
+class _Sums:
+    """What a calls summary adds up from its days: the report's figures, the comparison's two
+    like-for-like sides, each period of the series and the weekday × hour heatmap."""
+
+    current: _Acc = dataclasses.field(default_factory=_Acc)
+    now_side: _Acc = dataclasses.field(default_factory=_Acc)
+    then_side: _Acc = dataclasses.field(default_factory=_Acc)
+    by_period: dict[date, _Acc] = dataclasses.field(default_factory=dict)
+    heatmap: list[list[int]] = dataclasses.field(
+        default_factory=lambda: [[0] * 24 for _ in range(7)])
+
+    def add(self, day: date, values: list, start: date, interval: Interval,
+            comparison: Comparison) -> None:
+        """One day's figures (days before `start` count only for the previous period)."""
+        side = comparison.side(day)
+        if side:
+            (self.now_side if side == "now" else self.then_side).add(values)
+        if day < start:
+            return
+        self.current.add(values)
+        self.by_period.setdefault(period_start(day, interval), _Acc()).add(values)
+        weekday = self.heatmap[day.weekday()]
+        for hour, n in enumerate(values[sql.WIDTH:]):
+            weekday[hour] += n or 0
+
+
+def _deltas(totals: CallTotals, compared: CallTotals, previous: CallTotals,
+            comparison: Comparison) -> dict[str, Delta]:
+    """Each delta field now against before, like for like; no change without a comparison."""
+    if not comparison.available:
+        return {f: Delta(getattr(totals, f), None, None, None) for f in DELTA_FIELDS}
+    return {f: delta(getattr(compared, f), getattr(previous, f)) for f in DELTA_FIELDS}
 
 
 def _point(first: date, last: date, acc: _Acc | None, coverage: Coverage) -> SeriesPoint:

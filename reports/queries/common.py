@@ -72,6 +72,16 @@ class Comparison:
     previous_end: date
     excluded_days: list[date]
 
+    def side(self, day: date) -> str | None:
+        """Which side compares `day`: "now", "then", or None (neither, or no comparison)."""
+        if not self.available:
+            return None
+        if self.current_start <= day <= self.current_end:
+            return "now"
+        if self.previous_start <= day <= self.previous_end:
+            return "then"
+        return None
+
 
 def compare_spans(coverage: Coverage, start: date, end: date) -> Comparison:
     """The comparison of start..end with the period before it, given the coverage of both

@@ -1,12 +1,12 @@
 """Percentiles read from the rollups' histograms (exact to within one bucket): call durations
-(`sync.rollups.bucket_bounds`) and Origins latencies (`latency_bounds`)."""
+(`sync.write.rollups.bucket_bounds`) and Origins latencies (`latency_bounds`)."""
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
 
 from sync.models.quality import LATENCY_BUCKETS
-from sync.rollups import bucket_bounds
+from sync.write.rollups import bucket_bounds
 
 
 def latency_bounds(index: int) -> tuple[int, int | None]:

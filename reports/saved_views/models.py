@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Organization
+from portal.models.base import Timestamped
 from portal.tenancy.registry import StrictTenantManager
 
 
@@ -24,7 +25,7 @@ class ViewPage(models.TextChoices):
     CALLBACKS = "callbacks", _("Callbacks")
 
 
-class SavedView(models.Model):
+class SavedView(Timestamped):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE,
                                      related_name="saved_views", verbose_name=_("organization"))
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
@@ -34,8 +35,6 @@ class SavedView(models.Model):
     # The page's filters as a query string (no paging, no export), re-encoded on save.
     query = models.TextField(_("filters"), blank=True, default="")
     shared = models.BooleanField(_("shared with the organisation"), default=False)
-    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
-    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     objects = StrictTenantManager()
 

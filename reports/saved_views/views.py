@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from portal import audit
 from portal.models import Role
 from portal.pages.pages import render_org_page
-from portal.tenancy.access import org_page
+from portal.tenancy.access import Tenant, org_page
 from reports.saved_views.forms import RenameForm, SavedViewForm
 from reports.saved_views.models import SavedView, visible_to
 
@@ -51,20 +51,20 @@ def _list(request: HttpRequest, form: SavedViewForm | None = None, status: int =
 
 
 @org_page(Role.VIEWER)
-def view_list(request: HttpRequest, org_slug: str) -> HttpResponse:
+def view_list(request: HttpRequest, tenant: Tenant) -> HttpResponse:
     return _list(request)
 
 
 @org_page(Role.VIEWER, POST_ONLY)
-def view_save(request: HttpRequest, org_slug: str) -> HttpResponse:
+def view_save(request: HttpRequest, tenant: Tenant) -> HttpResponse:
     shared = request.POST.get("shared") in ("1", "on", "true")
     if shared:
-        request.tenant.require(Role.ADMIN)
+        tenant.require(Role.ADMIN)
     form = SavedViewForm(request.POST)
     if not form.is_valid():
         return _list(request, form, status=400)
     view = form.save(commit=False)
-    view.organization = request.tenant.organization
+    view.organization = tenant.organization
     view.owner = request.user
     view.shared = shared
     view.save()
@@ -75,12 +75,12 @@ def view_save(request: HttpRequest, org_slug: str) -> HttpResponse:
 
 
 @org_page(Role.VIEWER)
-def view_open(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
+def view_open(request: HttpRequest, tenant: Tenant, pk: int) -> HttpResponse:
     return redirect(_get(request, pk).target_url())
 
 
 @org_page(Role.VIEWER, POST_ONLY)
-def view_rename(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
+def view_rename(request: HttpRequest, tenant: Tenant, pk: int) -> HttpResponse:
     view = _managed(request, pk)
     form = RenameForm(request.POST)
     if not form.is_valid():
@@ -89,12 +89,12 @@ def view_rename(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
     view.name = form.cleaned_data["name"]
     view.save(update_fields=["name", "updated_at"])
     messages.success(request, _("View renamed to “%(name)s”.") % {"name": view.name})
-    return redirect("saved-views", org_slug)
+    return redirect("saved-views", tenant.organization.slug)
 
 
 @org_page(Role.VIEWER, POST_ONLY)
-def view_share(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
-    request.tenant.require(Role.ADMIN)
+def view_share(request: HttpRequest, tenant: Tenant, pk: int) -> HttpResponse:
+    tenant.require(Role.ADMIN)
     view = _managed(request, pk)
     view.shared = request.POST.get("shared") in ("1", "on", "true")
     view.save(update_fields=["shared", "updated_at"])
@@ -105,14 +105,14 @@ def view_share(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
                          % {"name": view.name})
     else:
         messages.success(request, _("“%(name)s” is private again.") % {"name": view.name})
-    return redirect("saved-views", org_slug)
+    return redirect("saved-views", tenant.organization.slug)
 
 
 @org_page(Role.VIEWER, POST_ONLY)
-def view_delete(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
+def view_delete(request: HttpRequest, tenant: Tenant, pk: int) -> HttpResponse:
     view = _managed(request, pk)
     audit.record("saved_view.delete", actor=request.user, organization=view.organization,
                  target=view)
     view.delete()
     messages.success(request, _("View “%(name)s” deleted.") % {"name": view.name})
-    return redirect("saved-views", org_slug)
+    return redirect("saved-views", tenant.organization.slug)

@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from urllib.parse import urlencode
 
-from django.conf import settings
-
+from portal.emails import absolute_url
 from portal.models import Environment, Organization
 from reports.coverage_notes import (
     MissingNote,
@@ -80,7 +79,7 @@ class Summary:
         if self.scope is None:
             return ""
         path = explorer_url(self.organization.slug, explorer_params(self.scope, **narrow))
-        return settings.PORTAL_BASE_URL.rstrip("/") + path
+        return absolute_url(path)
 
     @property
     def doors(self) -> dict[str, str]:
@@ -197,7 +196,7 @@ class Summary:
 def dashboard_url(organization: Organization, period: Period) -> str:
     """The portal dashboard for exactly the reported range."""
     query = urlencode({"start": period.start.isoformat(), "end": period.end.isoformat()})
-    return f"{settings.PORTAL_BASE_URL.rstrip('/')}/o/{organization.slug}/?{query}"
+    return absolute_url(f"/o/{organization.slug}/?{query}")
 
 
 def build_summary(

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Environment, Organization, validate_timezone
+from portal.models.base import Timestamped
 from portal.tenancy import registry as tenancy
 from portal.tenancy.registry import StrictTenantManager
 from reports.summaries.schedule import Cadence, next_run_for
@@ -31,7 +32,7 @@ class Language(models.TextChoices):
     PT_BR = "pt-br", "Português (Brasil)"
 
 
-class ReportSubscription(models.Model):
+class ReportSubscription(Timestamped):
     """A summary emailed on a cadence, at a local hour, to members and/or plain addresses.
 
     `next_run_at` (UTC) is the next scheduled send; the dispatcher moves it with a conditional
@@ -83,8 +84,6 @@ class ReportSubscription(models.Model):
         related_name="+",
         verbose_name=_("created by"),
     )
-    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
-    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     objects = StrictTenantManager()
 

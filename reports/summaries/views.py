@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods
 from portal import audit
 from portal.models import Role
 from portal.pages.pages import render_org_page
-from portal.tenancy.access import WRITE_METHODS, org_page
+from portal.tenancy.access import WRITE_METHODS, Tenant, org_page
 from reports.models import ReportSubscription
 from reports.summaries.actions import send_test
 from reports.summaries.forms import SubscriptionForm
@@ -28,34 +28,34 @@ def _subscription(request: HttpRequest, org_slug: str, pk: int, min_role: str):
 
 
 @org_page(Role.VIEWER)
-def subscription_list(request: HttpRequest, org_slug: str) -> HttpResponse:
-    org = request.tenant.organization
+def subscription_list(request: HttpRequest, tenant: Tenant) -> HttpResponse:
+    org = tenant.organization
     subs = list(
         org.report_subscriptions.order_by("name", "pk").prefetch_related("members", "deliveries")
     )
     for sub in subs:
         sub.mine = request.user in sub.members.all()
         sub.last_delivery = next(iter(sub.deliveries.all()), None)
-    can_edit = request.tenant.can_admin
+    can_edit = tenant.can_admin
     return render_org_page(request, org, "reports/subscriptions/list.html",
                            {"subscriptions": subs, "can_edit": can_edit})
 
 
 @org_page(Role.VIEWER)
-def subscription_detail(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
-    org, sub = _subscription(request, org_slug, pk, Role.VIEWER)
+def subscription_detail(request: HttpRequest, tenant: Tenant, pk: int) -> HttpResponse:
+    org, sub = _subscription(request, tenant.organization.slug, pk, Role.VIEWER)
     deliveries = sub.deliveries.select_related("requested_by")[:DELIVERY_LOG_SIZE]
     return render_org_page(request, org, "reports/subscriptions/detail.html", {
         "sub": sub, "deliveries": deliveries,
         "mine": sub.members.filter(pk=request.user.pk).exists(),
-        "can_edit": request.tenant.can_admin,
+        "can_edit": tenant.can_admin,
         "environments": sub.selected_environments(), "recipients": sub.recipient_emails(),
     })
 
 
 @org_page(Role.ADMIN, WRITE_METHODS)
-def subscription_create(request: HttpRequest, org_slug: str) -> HttpResponse:
-    org = request.tenant.organization
+def subscription_create(request: HttpRequest, tenant: Tenant) -> HttpResponse:
+    org = tenant.organization
     form = SubscriptionForm(request.POST or None, organization=org,
                             initial={"members": [request.user]})
     if request.method == "POST" and form.is_valid():
@@ -70,8 +70,8 @@ def subscription_create(request: HttpRequest, org_slug: str) -> HttpResponse:
 
 
 @org_page(Role.ADMIN, WRITE_METHODS)
-def subscription_edit(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
-    org, sub = _subscription(request, org_slug, pk, Role.ADMIN)
+def subscription_edit(request: HttpRequest, tenant: Tenant, pk: int) -> HttpResponse:
+    org, sub = _subscription(request, tenant.organization.slug, pk, Role.ADMIN)
     form = SubscriptionForm(request.POST or None, instance=sub, organization=org)
     if request.method == "POST" and form.is_valid():
         form.save()
@@ -85,8 +85,8 @@ def subscription_edit(request: HttpRequest, org_slug: str, pk: int) -> HttpRespo
 
 
 @org_page(Role.ADMIN, WRITE_METHODS)
-def subscription_delete(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
-    org, sub = _subscription(request, org_slug, pk, Role.ADMIN)
+def subscription_delete(request: HttpRequest, tenant: Tenant, pk: int) -> HttpResponse:
+    org, sub = _subscription(request, tenant.organization.slug, pk, Role.ADMIN)
     if request.method == "POST":
         audit.record("subscription.delete", actor=request.user, organization=org, target=sub)
         sub.delete()
@@ -97,8 +97,8 @@ def subscription_delete(request: HttpRequest, org_slug: str, pk: int) -> HttpRes
 
 
 @org_page(Role.ADMIN, ("POST",))
-def subscription_send_test(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
-    org, sub = _subscription(request, org_slug, pk, Role.ADMIN)
+def subscription_send_test(request: HttpRequest, tenant: Tenant, pk: int) -> HttpResponse:
+    org, sub = _subscription(request, tenant.organization.slug, pk, Role.ADMIN)
     if not request.user.email:
         messages.error(request, _("Your account has no email address; add one to get a test."))
         return redirect("subscription-detail", org.slug, sub.pk)
@@ -114,9 +114,9 @@ def subscription_send_test(request: HttpRequest, org_slug: str, pk: int) -> Http
 
 
 @org_page(Role.VIEWER, ("POST",))
-def subscription_self(request: HttpRequest, org_slug: str, pk: int) -> HttpResponse:
+def subscription_self(request: HttpRequest, tenant: Tenant, pk: int) -> HttpResponse:
     """A member subscribes or unsubscribes themself (any role)."""
-    org, sub = _subscription(request, org_slug, pk, Role.VIEWER)
+    org, sub = _subscription(request, tenant.organization.slug, pk, Role.VIEWER)
     action = request.POST.get("action")
     if action == "subscribe":
         sub.members.add(request.user)

@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 def fill_agent_days(apps, schema_editor):
     """Sum the existing CallRollup rows into the new table (reports read it from now on)."""
-    from sync.rollups import agent_days
+    from sync.write.rollups import agent_days
 
     CallRollup = apps.get_model("sync", "CallRollup")
     AgentDayRollup = apps.get_model("sync", "AgentDayRollup")

@@ -1,7 +1,7 @@
 """The completeness ledger: per environment and UTC day, what the mirror holds against what
 the upstream said at the last check, and when the day was last read whole.
 
-Written by the Talkover calls stream (`sync.ledger`): each cheap check of a day (one
+Written by the Talkover calls stream (`sync.write.ledger`): each cheap check of a day (one
 `pagination.total`) and each whole read of it. Coverage and the sync page read it: a day
 whose counts disagree is named as being re-read; an agreeing day says when it was
 reconciled.

@@ -1,6 +1,6 @@
 """The voice-quality rollup of Origins AI calls: one row per environment, local day and agent.
 
-Written by `sync.quality_rollups` in the same transaction as the call rollups, for exactly the
+Written by `sync.write.quality_rollups` in the same transaction as the call rollups, for exactly the
 days the sync touched, so the Quality report's cost grows with the days in range, not with
 the calls. Every figure keeps how many calls reported it, so a report can say "not reported"
 instead of 0: latency is a fixed histogram (`LATENCY_BUCKETS`, mergeable across agents and

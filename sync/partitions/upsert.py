@@ -206,6 +206,6 @@ def refresh_old_days(environment: Environment, old_starts: list[datetime]) -> No
     """Recompute the rollups of the local days calls moved away from."""
     if not old_starts:
         return
-    from sync.rollups import local_days_of, refresh_rollups
+    from sync.write.rollups import local_days_of, refresh_rollups
 
     refresh_rollups(environment, local_days_of(old_starts, environment.organization.tzinfo))

@@ -1,6 +1,6 @@
 """Anonymise on arrival: what a sync writes already obeys the tombstones and retention.
 
-Every call the sync writes goes through `sync.upsert.upsert_keys`, which hands its rows here
+Every call the sync writes goes through `sync.write.upsert.upsert_keys`, which hands its rows here
 first (incremental, webhook, reconciliation, back-fill and full re-read alike): a call of an
 erased caller (its to or from number hashes to a tombstone of the organisation) is written
 anonymised, and a call older than a kind's retention is written without that kind. Its

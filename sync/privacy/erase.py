@@ -36,7 +36,7 @@ from sync.privacy.fields import personal_fields
 from sync.privacy.locks import hold_exclusive
 from sync.privacy.scrub import CALL_COLUMNS, Subject, erase_call, scrub_text, scrub_value
 from sync.quarantine import fingerprint
-from sync.upsert import canonical
+from sync.write.upsert import canonical
 
 
 @dataclass

@@ -21,7 +21,7 @@ from portal.models import Environment
 from portal.phone import region_of_timezone
 from sync.models import Call, PrivacyRetention
 from sync.privacy.scrub import CALL_COLUMNS, retention_token, strip_call
-from sync.upsert import canonical
+from sync.write.upsert import canonical
 
 
 def batch_size() -> int:

@@ -37,6 +37,18 @@ class Quota(NamedTuple):
     remaining: int
     reset_at: float  # epoch seconds when the oldest request leaves the window
 
+# Each fault as `to_spec` writes it, in spec order: (the setting that turns it on, its item).
+SPEC_ITEMS = (
+    ("error_500", "500={error_500:g}"),
+    ("error_429", "429={error_429:g}:{retry_after}"),
+    ("error_502", "502={error_502:g}"),
+    ("slow", "slow={slow:g}:{slow_seconds:g}"),
+    ("truncate", "truncate={truncate:g}"),
+    ("insert", "insert={insert}@{insert_after_page}"),
+    ("revoke_after", "revoke={revoke_after}"),
+    ("ratelimit", "ratelimit={ratelimit}:{ratelimit_window:g}"),
+)
+
 
 @dataclass
 class Faults:
@@ -115,23 +127,8 @@ class Faults:
 
     def to_spec(self) -> str:
         """The canonical spec string of these settings (round-trips through parse)."""
-        parts = []
-        if self.error_500:
-            parts.append(f"500={self.error_500:g}")
-        if self.error_429:
-            parts.append(f"429={self.error_429:g}:{self.retry_after}")
-        if self.error_502:
-            parts.append(f"502={self.error_502:g}")
-        if self.slow:
-            parts.append(f"slow={self.slow:g}:{self.slow_seconds:g}")
-        if self.truncate:
-            parts.append(f"truncate={self.truncate:g}")
-        if self.insert:
-            parts.append(f"insert={self.insert}@{self.insert_after_page}")
-        if self.revoke_after:
-            parts.append(f"revoke={self.revoke_after}")
-        if self.ratelimit:
-            parts.append(f"ratelimit={self.ratelimit}:{self.ratelimit_window:g}")
+        settings = vars(self)
+        parts = [spec.format(**settings) for name, spec in SPEC_ITEMS if settings[name]]
         if self.only:
             parts.append("only=" + "|".join(self.only))
         return ",".join(parts)
@@ -152,8 +149,7 @@ class Faults:
 
     @property
     def active(self) -> bool:
-        return any((self.error_500, self.error_429, self.error_502, self.slow, self.truncate,
-                    self.insert, self.revoke_after, self.ratelimit))
+        return any(getattr(self, name) for name, _spec in SPEC_ITEMS)
 
     # --- runtime -------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ import math
 import random
 from collections import OrderedDict
 from datetime import date
+from typing import Any
 
 from .catalog import (
     CUSTOMER_NAMES,
@@ -49,12 +50,8 @@ def _status(r: ORec, now: int) -> str:
     return "FAILED" if now >= r.t_end else "INITIATED"
 
 
-def record_dict(r: ORec, now: int, org_id: int, lang: str) -> dict:
-    """The record exactly as ``GET /api/agents/{id}/call_stats`` lists it at ``now``."""
-    # Every draw happens whatever the clock, so a record's details never change over time.
-    rich = random.Random(r.rseed)
-    talk = (r.t_end - r.t_ans) + rich.randrange(10) / 10 if r.t_ans >= 0 else 0.0
-    recording = f"rec_{rich.getrandbits(64):016x}"
+def _transcript(rich: random.Random, talk: float, lang: str) -> list[dict]:
+    """The call's turns: two, and one more per 20 s of talk, with drawn lengths and pauses."""
     lines = TRANSCRIPT_LINES[lang]
     turns, t = [], 0.0
     for i in range(min(len(lines), 2 + int(talk // 20))):
@@ -63,33 +60,11 @@ def record_dict(r: ORec, now: int, org_id: int, lang: str) -> dict:
         turns.append({"role": role, "text": text, "start": round(t, 2),
                       "end": round(t + length, 2)})
         t += length + round(rich.uniform(0.2, 1.5), 2)
-    tokens_in, tokens_out = rich.randint(800, 6000), rich.randint(100, 900)
-    tool_latency, with_tool = rich.randint(40, 400), rich.random() < 0.4
-    quality = {"mos": round(rich.uniform(3.2, 4.5), 2),
-               "avg_latency_ms": rich.randint(450, 1600),
-               "jitter_ms": round(rich.uniform(1, 30), 1),
-               "packet_loss_pct": round(rich.uniform(0, 2), 2)}
-    insights = {"sentiment": rich.choice(("positive", "neutral", "negative")),
-                "summary": rich.choice(SUMMARIES),
-                "intent": rich.choice(("purchase", "support", "billing", "other"))}
-    cause = rich.choice(FAIL_CAUSES)
-    source = rich.choice(("caller", "callee", "agent", "system"))
-    no_timeline = rich.random() < 0.05
-    triggered = None if rich.random() < 0.03 else r.direction == "outbound"
-    customer, lead = rich.choice(CUSTOMER_NAMES), rich.randint(10_000, 99_999)
-    # Stage timings (drawn last, so the draws above keep their values): mean response time of
-    # each stage over the call's turns. One call in ten predates stage timing and carries only
-    # call_quality.avg_latency_ms, which otherwise is the sum of the three.
-    stt_ms, llm_ms, tts_ms = rich.randint(120, 450), rich.randint(250, 1400), rich.randint(90, 400)
-    timed = rich.random() >= 0.1
-    if timed:
-        quality["avg_latency_ms"] = stt_ms + llm_ms + tts_ms
-    timing = (lambda ms: {"latency_ms": ms}) if timed else (lambda ms: {})
+    return turns
 
-    status = _status(r, now)
-    ended = r.final in ("ANSWERED", "FAILED") and now >= r.t_end
-    complete = ended and r.t_ans >= 0
-    duration = round(talk, 1) if ended else None
+
+def _history(r: ORec, now: int, ended: bool) -> tuple[list[dict], list[dict]]:
+    """(state changes, timeline) as far as `now` has seen them."""
     events = [("QUEUED", r.t0)]
     if r.final != "QUEUED":
         events.append(("INITIATED", r.t_init))
@@ -105,48 +80,105 @@ def record_dict(r: ORec, now: int, org_id: int, lang: str) -> dict:
             prev = name
     if ended:
         timeline.append({"event": "hangup", "timestamp": iso_offset(r.t_end)})
+    return changes, timeline
+
+
+def _draws(r: ORec, lang: str) -> dict[str, Any]:
+    """Every random part of the record, from its own seed and always in this order, so a
+    record's details never change over time (`record_dict` shows the ones `now` allows)."""
+    rich = random.Random(r.rseed)
+    d: dict[str, Any] = {}
+    d["talk"] = (r.t_end - r.t_ans) + rich.randrange(10) / 10 if r.t_ans >= 0 else 0.0
+    d["recording"] = f"rec_{rich.getrandbits(64):016x}"
+    d["turns"] = _transcript(rich, d["talk"], lang)
+    d["tokens_in"], d["tokens_out"] = rich.randint(800, 6000), rich.randint(100, 900)
+    d["tool_latency"], d["with_tool"] = rich.randint(40, 400), rich.random() < 0.4
+    d["quality"] = {"mos": round(rich.uniform(3.2, 4.5), 2),
+                    "avg_latency_ms": rich.randint(450, 1600),
+                    "jitter_ms": round(rich.uniform(1, 30), 1),
+                    "packet_loss_pct": round(rich.uniform(0, 2), 2)}
+    d["insights"] = {"sentiment": rich.choice(("positive", "neutral", "negative")),
+                     "summary": rich.choice(SUMMARIES),
+                     "intent": rich.choice(("purchase", "support", "billing", "other"))}
+    d["cause"] = rich.choice(FAIL_CAUSES)
+    d["source"] = rich.choice(("caller", "callee", "agent", "system"))
+    d["no_timeline"] = rich.random() < 0.05
+    d["triggered"] = None if rich.random() < 0.03 else r.direction == "outbound"
+    d["customer"], d["lead"] = rich.choice(CUSTOMER_NAMES), rich.randint(10_000, 99_999)
+    # Stage timings (drawn last, so the draws above keep their values): mean response time of
+    # each stage over the call's turns. One call in ten predates stage timing and carries only
+    # call_quality.avg_latency_ms, which otherwise is the sum of the three.
+    d["stt_ms"], d["llm_ms"], d["tts_ms"] = (rich.randint(120, 450), rich.randint(250, 1400),
+                                             rich.randint(90, 400))
+    d["timed"] = rich.random() >= 0.1
+    if d["timed"]:
+        d["quality"]["avg_latency_ms"] = d["stt_ms"] + d["llm_ms"] + d["tts_ms"]
+    return d
+
+
+def _pipeline(d: dict[str, Any], lang: str) -> dict[str, list[dict]]:
+    """The speech-to-text, language-model and text-to-speech parts of a completed call."""
+    talk = d["talk"]
+
+    def timing(ms: int) -> dict[str, int]:
+        return {"latency_ms": ms} if d["timed"] else {}
+
+    return {
+        "stt_data": [{"provider": "deepgram", "model": "nova-2", "language": lang,
+                      "audio_seconds": round(talk, 1),
+                      "cost": round(talk / 60 * 0.0043, 5), **timing(d["stt_ms"])}],
+        "llm_data": [{"provider": "openai", "model": "gpt-4o-mini",
+                      "prompt_tokens": d["tokens_in"], "completion_tokens": d["tokens_out"],
+                      "cost": round(d["tokens_in"] * 1.5e-7 + d["tokens_out"] * 6e-7, 6),
+                      **timing(d["llm_ms"])}],
+        "tts_data": [{"provider": "elevenlabs", "voice_id": "21m00Tcm4TlvDq8ikWAM",
+                      "characters": sum(len(x["text"]) for x in d["turns"]
+                                        if x["role"] == "agent"),
+                      "cost": round(talk / 60 * 0.018, 5), **timing(d["tts_ms"])}],
+    }
+
+
+def record_dict(r: ORec, now: int, org_id: int, lang: str) -> dict:
+    """The record exactly as ``GET /api/agents/{id}/call_stats`` lists it at ``now``."""
+    d = _draws(r, lang)
+    status = _status(r, now)
+    ended = r.final in ("ANSWERED", "FAILED") and now >= r.t_end
+    complete = ended and r.t_ans >= 0
+    duration = round(d["talk"], 1) if ended else None
+    changes, timeline = _history(r, now, ended)
+    recording = d["recording"]
     return {
         "call_id": r.id,
         "call_agent_id": r.agent,
-        "stt_data": [{"provider": "deepgram", "model": "nova-2", "language": lang,
-                      "audio_seconds": round(talk, 1),
-                      "cost": round(talk / 60 * 0.0043, 5), **timing(stt_ms)}]
-        if complete else [],
-        "llm_data": [{"provider": "openai", "model": "gpt-4o-mini", "prompt_tokens": tokens_in,
-                      "completion_tokens": tokens_out,
-                      "cost": round(tokens_in * 1.5e-7 + tokens_out * 6e-7, 6),
-                      **timing(llm_ms)}]
-        if complete else [],
-        "tts_data": [{"provider": "elevenlabs", "voice_id": "21m00Tcm4TlvDq8ikWAM",
-                      "characters": sum(len(x["text"]) for x in turns if x["role"] == "agent"),
-                      "cost": round(talk / 60 * 0.018, 5), **timing(tts_ms)}]
-        if complete else [],
-        "call_transcription": turns if complete else [],
+        **(_pipeline(d, lang) if complete else {"stt_data": [], "llm_data": [],
+                                                "tts_data": []}),
+        "call_transcription": d["turns"] if complete else [],
         "call_recording_url": f"https://recordings.origins.example/{recording}.mp3"
         if complete else None,
         "from_number": r.frm,
         "to_number": r.to,
         "recording_id": recording if complete else None,
-        "call_context": {"customer_name": customer, "lead_id": lead, "campaign": "renovacao-q3"}
-        if r.direction == "outbound" else {},
+        "call_context": {"customer_name": d["customer"], "lead_id": d["lead"],
+                         "campaign": "renovacao-q3"} if r.direction == "outbound" else {},
         "call_status": status,
         "call_duration": duration,
         "billed_duration": math.ceil(duration / 60) * 60 if duration is not None else None,
         "initiation_time": iso_offset(r.t_init) if status != "QUEUED" else None,
         "answer_time": iso_offset(r.t_ans) if r.t_ans >= 0 and now >= r.t_ans else None,
         "end_time": iso_offset(r.t_end) if ended else None,
-        "hangup_cause_name": ("NORMAL_CLEARING" if r.t_ans >= 0 else cause) if ended else None,
-        "hangup_source": source if ended else None,
+        "hangup_cause_name": ("NORMAL_CLEARING" if r.t_ans >= 0 else d["cause"])
+        if ended else None,
+        "hangup_source": d["source"] if ended else None,
         "call_direction": r.direction,
         "task_id": r.task,
         "call_state_changes": changes,
-        "call_triggered": triggered,
-        "call_quality": quality if complete else {},
-        "call_insights": insights if complete else {},
-        "call_timeline": None if no_timeline else timeline,
+        "call_triggered": d["triggered"],
+        "call_quality": d["quality"] if complete else {},
+        "call_insights": d["insights"] if complete else {},
+        "call_timeline": None if d["no_timeline"] else timeline,
         "tool_data": [{"tool": "crm_lookup", "input": {"phone": r.frm},
-                       "output": {"found": True}, "latency_ms": tool_latency}]
-        if complete and with_tool else [],
+                       "output": {"found": True}, "latency_ms": d["tool_latency"]}]
+        if complete and d["with_tool"] else [],
         "audio_config": {"codec": "PCMU", "sample_rate": 8000, "channels": 1, "vad": True},
         "org_id": org_id,
     }

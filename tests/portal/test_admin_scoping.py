@@ -226,7 +226,7 @@ def test_timezone_change_rebuilds_rollups_and_bumps_data_version(world):
     from zoneinfo import ZoneInfo
 
     from sync.models import CallRollup
-    from sync.rollups import refresh_rollups
+    from sync.write.rollups import refresh_rollups
     from tests.support.factories import make_call
 
     env, org = world.env_a, world.env_a.organization

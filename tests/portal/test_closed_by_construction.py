@@ -26,7 +26,7 @@ from portal.admin.base import TenantAdminMixin, TenantModelAdmin
 from portal.admin.site import SwitchboardAdminSite
 from portal.models import Environment, Organization
 from portal.tenancy import context as tenant_context
-from portal.tenancy.access import org_page
+from portal.tenancy.access import Tenant, org_page
 from portal.tenancy.api import TenantScopedViewSet
 from portal.tenancy.context import TenantContext
 from reports.models import SavedView
@@ -37,19 +37,19 @@ from tests.support.factories import make_call
 
 
 @org_page()
-def careless_call(request, org_slug: str, call_id: int) -> HttpResponse:
+def careless_call(request, tenant: Tenant, call_id: int) -> HttpResponse:
     call = Call.objects.get(pk=call_id)  # no organisation named: the context's
     return HttpResponse(f"{call.sid} {call.from_number}")
 
 
 @org_page()
-def careless_environment(request, org_slug: str, env_id: int) -> HttpResponse:
+def careless_environment(request, tenant: Tenant, env_id: int) -> HttpResponse:
     env = get_object_or_404(Environment, pk=env_id)
     return HttpResponse(env.name)
 
 
 @org_page()
-def careless_listing(request, org_slug: str) -> HttpResponse:
+def careless_listing(request, tenant: Tenant) -> HttpResponse:
     names = [e.name for e in Environment.objects.order_by("name")]
     calls = Call.objects.count()
     return HttpResponse(f"{'|'.join(names)} {calls}")

@@ -1,6 +1,7 @@
 """One door per idea (issue 43.4): reports read day math from `reports/days.py` only, every
-settings page is mounted through one include, and the webhooks' coalescing protocol lives in
-one module (`sync/webhooks/coalesce.py`)."""
+settings page is mounted through one include, the webhooks' coalescing protocol lives in
+one module (`sync/webhooks/coalesce.py`), links in emails are made absolute by
+`portal/emails.py`, and pages get the tenant from `org_page`, not the slug."""
 from __future__ import annotations
 
 import ast
@@ -21,13 +22,13 @@ def test_reports_take_day_math_from_reports_days_only():
         if path == ROOT / "reports" / "days.py":
             continue
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.module in {"sync.rollups",
-                                                                     "sync.ledger"}:
+            if isinstance(node, ast.ImportFrom) and node.module in {"sync.write.rollups",
+                                                                     "sync.write.ledger"}:
                 days = {a.name for a in node.names} - {"bucket_bounds"}  # durations, not days
-                if node.module == "sync.ledger" or days:
+                if node.module == "sync.write.ledger" or days:
                     found.append(f"{path.relative_to(ROOT)}: {node.module} {sorted(days)}")
     # The ledger's rows (not day math) are read by the sync page: named, the one exception.
-    assert found == ["reports/pages/sync_status.py: sync.ledger []"] or not found, found
+    assert found == ["reports/pages/sync_status.py: sync.write.ledger []"] or not found, found
 
 
 def test_every_settings_page_is_mounted_by_the_one_include():
@@ -45,3 +46,23 @@ def test_the_webhook_protocol_is_one_module():
         if path != door:
             text = path.read_text()
             assert "sync:hook:queued" not in text and "sync:hook:event" not in text, path
+
+
+def test_links_in_emails_are_made_absolute_in_one_place():
+    door = ROOT / "portal" / "emails.py"
+    for path in [*_sources("sync"), *_sources("reports"), *_sources("portal")]:
+        if path != door:
+            assert "PORTAL_BASE_URL.rstrip" not in path.read_text(), path
+
+
+def test_pages_get_the_tenant_not_the_slug():
+    """`org_page` resolves the slug once; a view that took it again could look it up again."""
+    found = []
+    for path in [*_sources("portal"), *_sources("reports")]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef) and any(
+                    "org_page" in ast.unparse(d) for d in node.decorator_list):
+                args = [a.arg for a in node.args.args + node.args.kwonlyargs]
+                if "org_slug" in args or "tenant" not in args:
+                    found.append(f"{path.relative_to(ROOT)}: {node.name}")
+    assert found == []

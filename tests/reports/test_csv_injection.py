@@ -20,7 +20,7 @@ from reports.summaries.figures import build_summary
 from reports.summaries.render import summary_csv
 from reports.summaries.schedule import Period
 from sync.models import Agent, CallbackSourceDay
-from sync.quality_rollups import refresh_quality
+from sync.write.quality_rollups import refresh_quality
 from tests.support.cast import make_env
 from tests.support.factories import make_agents, make_callback_days, make_calls
 

@@ -129,7 +129,7 @@ def test_rollup_is_replaced_not_incremented_and_busy_no_answer_are_counted(synce
     rows = QualityDayRollup.objects.filter(environment=env).count()
     sync_environment(env, now=datetime(2026, 3, 10, 23, 59, 59).astimezone())
     assert QualityDayRollup.objects.filter(environment=env).count() == rows
-    from sync.rollups import rebuild_rollups
+    from sync.write.rollups import rebuild_rollups
 
     rebuild_rollups(env)
     assert quality_summary([env], START - timedelta(days=1), END).totals.calls == len(records)

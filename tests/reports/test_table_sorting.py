@@ -48,12 +48,18 @@ def _ordered(values: list, descending: bool) -> bool:
         values[:len(present)] == present  # missing figures last
 
 
+def _sorted_page(client, page: str, key: str, descending: bool):
+    """The page sorted by `key` ("-key" when descending), checked to answer in that sort."""
+    sort = f"-{key}" if descending else key
+    response = client.get(f"/o/org-a/{page}/", {"range": "30d", "sort": sort})
+    assert response.status_code == 200 and response.context["sort"] == sort
+    return sort, response
+
+
 @pytest.mark.parametrize("key", sorted(AGENT_SORTS))
 @pytest.mark.parametrize("descending", [False, True])
 def test_agents_table_sorts_by_every_column(seeded, client, key, descending):
-    sort = f"-{key}" if descending else key
-    response = client.get("/o/org-a/agents/", {"range": "30d", "sort": sort})
-    assert response.status_code == 200 and response.context["sort"] == sort
+    sort, response = _sorted_page(client, "agents", key, descending)
     rows = response.context["rows"]
     assert len(rows) == 6  # five agents and the calls without one
     values = [AGENT_SORTS[key](row, env) for row, env in rows]
@@ -85,9 +91,7 @@ def _call_key(call: Call, key: str):
 @pytest.mark.parametrize("key", sorted(CALL_SORTS))
 @pytest.mark.parametrize("descending", [False, True])
 def test_calls_explorer_sorts_by_every_column(seeded, client, key, descending):
-    sort = f"-{key}" if descending else key
-    response = client.get("/o/org-a/calls/", {"range": "30d", "sort": sort})
-    assert response.status_code == 200 and response.context["sort"] == sort
+    sort, response = _sorted_page(client, "calls", key, descending)
     calls = list(response.context["page"].object_list)
     values = [_call_key(c, key) for c in calls]
     present = [v for v in values if v is not None]

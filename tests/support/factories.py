@@ -17,8 +17,8 @@ from reports.models import ReportSubscription
 from sync.models import Agent, Call, CallbackDay, CallbackSourceDay, StreamState
 from sync.models.core import CallStatus
 from sync.partitions import ddl as partitions
-from sync.rollups import local_days_of, refresh_rollups
 from sync.stream_names import Stream
+from sync.write.rollups import local_days_of, refresh_rollups
 
 STATUS_WEIGHTS = {
     CallStatus.COMPLETED: 62, CallStatus.ANSWERED: 8, CallStatus.FAILED: 8,

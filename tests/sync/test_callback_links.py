@@ -14,7 +14,7 @@ from sync.callback_links import relink_environment
 from sync.models import Agent, Call, CallbackLink
 from sync.providers.records import CALL_UPDATE_FIELDS
 from sync.simulator.data import NOT_CALLBACK, UNMATCHED
-from sync.upsert import upsert
+from sync.write.upsert import upsert
 from tests.support.sync_support import ENV
 
 pytestmark = pytest.mark.django_db(transaction=True)

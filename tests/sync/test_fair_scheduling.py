@@ -178,23 +178,35 @@ def test_a_spent_budget_defers_the_run_and_the_continuation_converges(org_a, set
         assert SyncRun.objects.filter(environment=env, status=RunStatus.RUNNING).count() == 0
 
 
+def _short_budget_capturing_requeues(task, settings, monkeypatch) -> list[tuple]:
+    """A one-minute budget window, waits of at most a second, and `task`'s re-queues kept
+    as (args, kwargs, countdown) instead of sent."""
+    settings.SYNC_BUDGET_WINDOW = 60.0
+    settings.SYNC_BUDGET_MAX_WAIT = 1.0
+    queued: list[tuple] = []
+    monkeypatch.setattr(task, "apply_async", lambda args, kwargs, countdown: queued.append(
+        (args, kwargs, countdown)))
+    return queued
+
+
+def _run_as_worker(task, *args, **kwargs):
+    """Run `task` as a worker would (not eager), so it may re-queue itself."""
+    task.push_request(is_eager=False, retries=0)
+    try:
+        return task.run(*args, **kwargs)
+    finally:
+        task.pop_request()
+
+
 @sync_db
 def test_a_worker_task_requeues_the_rest_with_a_countdown(org_a, settings, monkeypatch):
     """The task frees its slot: it queues itself again for when the budget has room, with
     the streams left and `full` off (the continuation resumes from the saved cursors)."""
-    settings.SYNC_BUDGET_WINDOW = 60.0
-    settings.SYNC_BUDGET_MAX_WAIT = 1.0
-    queued: list[tuple] = []
     task = tasks.backfill_environment
-    monkeypatch.setattr(task, "apply_async", lambda args, kwargs, countdown: queued.append(
-        (args, kwargs, countdown)))
+    queued = _short_budget_capturing_requeues(task, settings, monkeypatch)
     with served(small_config(days=3, calls_per_day=200)) as (sim, server):
         env = point_env(org_a, sim, server, requests_per_minute=4)
-        task.push_request(is_eager=False, retries=0)
-        try:
-            result = task.run(env.pk, days=3, full=True)
-        finally:
-            task.pop_request()
+        result = _run_as_worker(task, env.pk, days=3, full=True)
     assert result["deferred"] and not result["skipped"]
     [(args, kwargs, countdown)] = queued
     assert args == (env.pk,) and kwargs["full"] is False and kwargs["days"] == 3
@@ -210,21 +222,13 @@ def test_a_webhook_sync_on_a_spent_budget_hands_over_to_a_later_task(org_a, sett
 
     from sync.webhooks.coalesce import queued_key
 
-    settings.SYNC_BUDGET_WINDOW = 60.0
-    settings.SYNC_BUDGET_MAX_WAIT = 1.0
-    handed: list[tuple] = []
     task = tasks.webhook_sync
-    monkeypatch.setattr(task, "apply_async", lambda args, kwargs, countdown: handed.append(
-        (args, kwargs, countdown)))
+    handed = _short_budget_capturing_requeues(task, settings, monkeypatch)
     with served() as (sim, server):
         env = point_env(org_a, sim, server, requests_per_minute=1)
         RequestBudget(env.get_token(), 1, window=60).acquire()  # another run spent it
         cache.add(queued_key(env.pk), 1, timeout=120)  # what the receiver set
-        task.push_request(is_eager=False, retries=0)
-        try:
-            task.run(env.pk)
-        finally:
-            task.pop_request()
+        _run_as_worker(task, env.pk)
         assert server.request_count == 0
     [(args, kwargs, countdown)] = handed
     assert args == (env.pk,) and kwargs == {} and countdown >= 30

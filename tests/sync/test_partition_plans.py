@@ -23,7 +23,7 @@ from reports.alerts.windows import Span
 from reports.drill import at_param
 from sync.models import Call
 from sync.partitions import ddl as partitions
-from sync.rollups import refresh_rollups
+from sync.write.rollups import refresh_rollups
 from tests.support.factories import make_agents, make_calls
 
 pytestmark = pytest.mark.skipif(connection.vendor != "postgresql",

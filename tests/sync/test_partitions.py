@@ -21,8 +21,8 @@ from sync.partitions import ddl as partitions
 from sync.partitions.retention import maintain
 from sync.partitions.upsert import RunKeys
 from sync.providers.records import CALL_UPDATE_FIELDS
-from sync.rollups import refresh_rollups
-from sync.upsert import canonical, upsert_keys
+from sync.write.rollups import refresh_rollups
+from sync.write.upsert import canonical, upsert_keys
 from tests.support.factories import build_call, mark_read, save_calls
 
 on_postgres = pytest.mark.skipif(connection.vendor != "postgresql",

@@ -10,9 +10,9 @@ from django.utils import timezone
 from sync.models import Call, CallRollup, PrivacyRetention
 from sync.privacy.keys import number_hash, token_of
 from sync.providers.records import CALL_UPDATE_FIELDS
-from sync.rollups import local_days_of, refresh_rollups
 from sync.tasks import maintain_partitions
-from sync.upsert import canonical, upsert
+from sync.write.rollups import local_days_of, refresh_rollups
+from sync.write.upsert import canonical, upsert
 from tests.support.factories import make_call
 
 CALLER = "+5521976543210"

@@ -15,7 +15,7 @@ from django.db import connection
 from reports.queries import calls_summary
 from sync.models import Call, CallRollup
 from sync.models.core import ANSWERED_STATUSES
-from sync.rollups import bucket_of, local_day_bounds, refresh_rollups
+from sync.write.rollups import bucket_of, local_day_bounds, refresh_rollups
 from tests.support.factories import make_agents, make_calls
 
 START, END = date(2026, 1, 1), date(2026, 3, 31)
@@ -158,7 +158,7 @@ def test_refresh_keeps_both_rollup_levels_in_step(env_a, dataset):
                     reason="the rollups are grouped in SQL on PostgreSQL only")
 def test_database_aggregation_equals_the_python_one(env_a, dataset):
     """PostgreSQL groups the rollups in SQL; SQLite (and this test) in Python: same rows."""
-    from sync.rollups import _aggregate_in_database, _aggregate_in_python
+    from sync.write.rollups import _aggregate_in_database, _aggregate_in_python
 
     tz = env_a.organization.tzinfo
     days = [START + timedelta(days=i) for i in range(0, 90, 3)]

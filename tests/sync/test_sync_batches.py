@@ -10,10 +10,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from sync.batch_writer import BatchWriter
 from sync.engine import sync_environment
 from sync.models import Call, StreamState, SyncRun
 from sync.models.core import RunStatus
+from sync.write.batch_writer import BatchWriter
 from tests.support.sync_support import mirror_diff, point_env, served, small_config
 
 
@@ -113,8 +113,8 @@ def test_two_batches_merge_at_once_and_commit_in_order(org_a, settings, monkeypa
     """Two writer threads: a batch's merge runs while the one before it is still in flight,
     never over a key that one holds, and the batches save their cursors in the order the
     stream handed them over; the mirror is exact."""
-    from sync import batch_writer
     from sync.run_context import RunContext
+    from sync.write import batch_writer
 
     settings.SYNC_BATCH_ROWS = 150
     real_write, real_upsert = BatchWriter._write, batch_writer.upsert_keys
@@ -166,7 +166,7 @@ def test_a_batch_holding_a_key_of_the_batch_before_merges_after_it(org_a):
     """What `_must_follow` decides without a query: a shared key means wait."""
     from concurrent.futures import Future
 
-    from sync.batch_writer import Batch
+    from sync.write.batch_writer import Batch
 
     before = Batch([{"external_id": "a"}], {"a": None}, [], 1, 0, None)
     writer = BatchWriter.__new__(BatchWriter)

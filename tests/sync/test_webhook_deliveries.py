@@ -7,6 +7,7 @@ import io
 import re
 from io import StringIO
 
+import pytest
 from django.core.management import call_command
 
 from portal.models import Environment
@@ -61,23 +62,30 @@ def test_a_new_talkover_environment_shows_its_secret_once_and_refuses_unsigned(
             == made.get_webhook_secret()
 
 
-def test_a_replayed_delivery_is_accepted_but_triggers_nothing(org_a, client, eager_tasks):
+@pytest.fixture
+def hooked_env(org_a):
+    """A small Talkover environment, synced once, with a webhook secret; served meanwhile."""
     with served(small_config(days=1, calls_per_day=20)) as (sim, server):
         env = point_env(org_a, sim, server)
         assert not sync_environment(env, now=sim.now).failed
         env.replace_webhook_secret()
-        body = b'{"event":"event_phone_call_ended","call":{"id":"c-1"}}'
-        first = client.post(hook(env), data=body, content_type="application/json",
-                            headers=signed(env, body))
-        assert first.status_code == 202 and runs(env) == 1
-        again = client.post(hook(env), data=body, content_type="application/json",
-                            headers=signed(env, body))
-        assert again.status_code == 200 and runs(env) == 1
-        # Another delivery (another body) is no replay.
-        other = b'{"event":"event_phone_call_ended","call":{"id":"c-2"}}'
-        assert client.post(hook(env), data=other, content_type="application/json",
-                           headers=signed(env, other)).status_code == 202
-        assert runs(env) == 2
+        yield env
+
+
+def test_a_replayed_delivery_is_accepted_but_triggers_nothing(hooked_env, client, eager_tasks):
+    env = hooked_env
+    body = b'{"event":"event_phone_call_ended","call":{"id":"c-1"}}'
+    first = client.post(hook(env), data=body, content_type="application/json",
+                        headers=signed(env, body))
+    assert first.status_code == 202 and runs(env) == 1
+    again = client.post(hook(env), data=body, content_type="application/json",
+                        headers=signed(env, body))
+    assert again.status_code == 200 and runs(env) == 1
+    # Another delivery (another body) is no replay.
+    other = b'{"event":"event_phone_call_ended","call":{"id":"c-2"}}'
+    assert client.post(hook(env), data=other, content_type="application/json",
+                       headers=signed(env, other)).status_code == 202
+    assert runs(env) == 2
 
 
 def _chunked(client, env: Environment, body: bytes, sign: bytes | None = None):
@@ -88,17 +96,14 @@ def _chunked(client, env: Environment, body: bytes, sign: bytes | None = None):
                        **{"wsgi.input": io.BytesIO(body)})
 
 
-def test_a_chunked_body_is_read_within_the_cap(org_a, client, eager_tasks):
-    with served(small_config(days=1, calls_per_day=20)) as (sim, server):
-        env = point_env(org_a, sim, server)
-        assert not sync_environment(env, now=sim.now).failed
-        env.replace_webhook_secret()
-        body = b'{"event":"event_phone_call_ended"}'
-        # Read as empty, its signature would not match (403).
-        assert _chunked(client, env, body).status_code == 202
-        assert runs(env) == 1
-        # The signature of an empty body does not pass for a chunked one.
-        assert _chunked(client, env, body, sign=b"").status_code == 403
-        big = b"x" * (MAX_BODY_BYTES + 1)
-        assert _chunked(client, env, big).status_code == 413
-        assert runs(env) == 1
+def test_a_chunked_body_is_read_within_the_cap(hooked_env, client, eager_tasks):
+    env = hooked_env
+    body = b'{"event":"event_phone_call_ended"}'
+    # Read as empty, its signature would not match (403).
+    assert _chunked(client, env, body).status_code == 202
+    assert runs(env) == 1
+    # The signature of an empty body does not pass for a chunked one.
+    assert _chunked(client, env, body, sign=b"").status_code == 403
+    big = b"x" * (MAX_BODY_BYTES + 1)
+    assert _chunked(client, env, big).status_code == 413
+    assert runs(env) == 1

@@ -12,7 +12,7 @@ from sync.models.core import CallStatus, Direction
 from sync.providers.origins.quality import QUALITY_FIELDS, quality_columns
 from sync.providers.origins.shape import check_record
 from sync.providers.records import CALL_UPDATE_FIELDS, Rejected
-from sync.upsert import CanonicalJSON, canonical
+from sync.write.upsert import CanonicalJSON, canonical
 
 # The analytic status of an Origins call, from its `call_status` and `hangup_cause_name`:
 # the one table the sync, the reports and docs/operations.md ("Origins AI: memory and statuses")

@@ -42,9 +42,9 @@ from sync.providers.origins.records import (
 from sync.providers.origins.shape import queued_at
 from sync.providers.records import AGENT_UPDATE_FIELDS, Rejected
 from sync.providers.validation import moment
-from sync.rollups import local_days_of, refresh_rollups
 from sync.run_context import RunContext
-from sync.upsert import CanonicalJSON, Counts, canonical, payload_hash, upsert
+from sync.write.rollups import local_days_of, refresh_rollups
+from sync.write.upsert import CanonicalJSON, Counts, canonical, payload_hash, upsert
 
 CHUNK = 500
 

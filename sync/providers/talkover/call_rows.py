@@ -14,7 +14,7 @@ from sync.providers.records import CALL_UPDATE_FIELDS, Rejected
 from sync.providers.talkover.records import talkover_call
 from sync.providers.talkover.shape import CallValues, call_values, unknown_words
 from sync.run_context import RunContext
-from sync.upsert import CanonicalJSON, Counts, Row, canonical, upsert
+from sync.write.upsert import CanonicalJSON, Counts, Row, canonical, upsert
 
 
 class AgentIndex:

@@ -26,7 +26,8 @@ from django.db.models import Q
 from sync.models import Call
 from sync.providers.talkover import incremental
 from sync.providers.talkover.call_rows import AgentIndex
-from sync.providers.talkover.hot_days import write_day_part
+from sync.providers.talkover.cursor import CallsCursor
+from sync.providers.talkover.hot_days import pay_rollups, write_day_part
 from sync.providers.talkover.hot_window import (
     NON_FINAL,
     SEARCH_PER_PAGE,
@@ -35,7 +36,6 @@ from sync.providers.talkover.hot_window import (
     Written,
     item_key,
 )
-from sync.rollups import local_days_for_utc_day, refresh_rollups
 from sync.run_context import RunContext
 from sync.search_text import sid_q
 from sync.webhooks.hints import Hint
@@ -48,11 +48,10 @@ def sync_hinted_calls(ctx: RunContext, hints: list[Hint],
                       put_back: Callable[[Hint], None]) -> None:
     """One webhook round over the hot days for `hints`; unplaced hints go to `put_back`."""
     env = ctx.environment
-    cursor = ctx.cursor()
-    oldest = date.fromisoformat(cursor["oldest"])
-    days = [d for d in incremental.hot_days(ctx.now) if d >= oldest]
+    cursor = CallsCursor(ctx.cursor())
+    days = [d for d in incremental.hot_days(ctx.now) if d >= cursor.oldest]
     agents = AgentIndex(ctx)
-    dirty = set(cursor.get("hot_dirty", []))
+    dirty = cursor.dirty_days
 
     def write(items: list[Any]) -> Written:
         out = Written(0)
@@ -60,7 +59,7 @@ def sync_hinted_calls(ctx: RunContext, hints: list[Hint],
             write_day_part(ctx, agents, cursor, dirty, day, part, out)
         return out
 
-    window = HotWindow(ctx, days, write, cursor.get("unfound", []))
+    window = HotWindow(ctx, days, write, cursor.unfound)
     window.heads()
     named = Call.objects.filter(environment=env).filter(
         Q(external_id__in=[h.id for h in hints if h.id]) |
@@ -94,14 +93,7 @@ def sync_hinted_calls(ctx: RunContext, hints: list[Hint],
             ctx.note("unplaced", hint.id or hint.sid)
     ctx.note("hinted", f"{len(hints)} calls named; {window.summary()}")
     with ctx.page_transaction():
-        if dirty:
-            local: set[date] = set()
-            for day in dirty:
-                local |= local_days_for_utc_day(date.fromisoformat(day),
-                                                env.organization.tzinfo)
-            refresh_rollups(env, local)
-            ctx.bump_data_version()
-        cursor.pop("hot_dirty", None)
+        pay_rollups(ctx, cursor, dirty)
         ctx.save_cursor(cursor)
 
 

@@ -39,10 +39,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sync import ledger
 from sync.models import Call
 from sync.providers.talkover.client import PER_PAGE, Page
 from sync.providers.validation import Rejected, moment
+from sync.write import ledger
 
 # Talkover's non-final statuses, in the order a call moves through them.
 NON_FINAL = ("initiated", "ringing", "answered")

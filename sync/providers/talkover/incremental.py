@@ -20,22 +20,20 @@ Once a mirror exists, a run of the calls stream reads:
   how often a day is read whole; `plan` says until when each day may still change.
 * **settled days** — the rest: not read.
 
-Each check and each whole read is written to the completeness ledger (`sync.ledger`).
+Each check and each whole read is written to the completeness ledger (`sync.write.ledger`).
 Origins AI keeps its own strategy (one bare listing per agent, `providers/origins`).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from datetime import date, datetime, timedelta
 
-from sync import ledger
 from sync.models.ledger import CallDayLedger
+from sync.providers.talkover.cursor import CallsCursor
+from sync.write import ledger
 
 SETTLING_HORIZON = timedelta(hours=2)
 RECONCILE_EVERY = timedelta(days=1)
-# Disagreeing days kept in the cursor (the newest; the ledger has them all).
-MAX_DISAGREE_SHOWN = 60
 
 
 def _days(first: date, last: date) -> list[date]:
@@ -47,9 +45,9 @@ def hot_days(now: datetime) -> list[date]:
     return _days((now - SETTLING_HORIZON).date(), now.date())
 
 
-def open_from(cursor: dict[str, Any], today: date, lookback: int) -> date:
+def open_from(cursor: CallsCursor, today: date, lookback: int) -> date:
     """The first day whose open calls a run checks: the lookback's, or the mirror's oldest."""
-    return max(date.fromisoformat(cursor["oldest"]), today - timedelta(days=lookback))
+    return max(cursor.oldest, today - timedelta(days=lookback))
 
 
 def candidate_days(today: date, lookback: int) -> list[date]:
@@ -101,40 +99,13 @@ def plan(rows: dict[date, CallDayLedger], today: date, lookback: int, now: datet
     return out
 
 
-def whole_days(cursor: dict[str, Any], rows: dict[date, CallDayLedger], now: datetime,
+def whole_days(cursor: CallsCursor, rows: dict[date, CallDayLedger], now: datetime,
                lookback: int) -> list[date]:
     """Days before the hot ones to read whole this run, oldest first."""
-    oldest = date.fromisoformat(cursor["oldest"])
-    synced = date.fromisoformat(cursor["synced_through"]) if cursor.get("synced_through") \
-        else oldest - timedelta(days=1)
+    oldest = cursor.oldest
+    synced = cursor.synced_through or oldest - timedelta(days=1)
     hot_first = hot_days(now)[0]
     first = max(oldest, min(synced + timedelta(days=1), now.date() - timedelta(days=lookback)))
-    stopped = cursor.get("in_progress")
+    stopped = cursor.stopped_day
     return [d for d in _days(first, hot_first - timedelta(days=1))
-            if d > synced or d.isoformat() == stopped or reconcile_due(rows.get(d), d, now)]
-
-
-def read_through(cursor: dict[str, Any], day: date, began: datetime) -> str:
-    """The coverage high-water mark once `day` (UTC) is read in a run that `began`: calls
-    that started before it, from `oldest` on, are all mirrored. It never moves back: a
-    lookback re-read of older days (which sets `synced_through` back) leaves later days
-    read."""
-    day_end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=UTC)
-    mark = min(day_end, began)
-    known = cursor.get("read_through")
-    if known and datetime.fromisoformat(known) > mark:
-        return known
-    return mark.isoformat()
-
-
-def note_ledger(cursor: dict[str, Any], row: CallDayLedger) -> None:
-    """Keep the ledger's disagreeing days in the cursor too, which coverage reads anyway
-    (`sync.coverage.call_window`): no query of its own for every report."""
-    days = set(cursor.get("disagree", []))
-    days.discard(row.day.isoformat())
-    if not row.agrees:
-        days.add(row.day.isoformat())
-    if days:
-        cursor["disagree"] = sorted(days)[-MAX_DISAGREE_SHOWN:]
-    else:
-        cursor.pop("disagree", None)
+            if d > synced or d == stopped or reconcile_due(rows.get(d), d, now)]

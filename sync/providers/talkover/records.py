@@ -14,7 +14,7 @@ from sync.providers.talkover.shape import (
     call_values,
     callback_sources_of,
 )
-from sync.upsert import CanonicalJSON, canonical, payload_hash
+from sync.write.upsert import CanonicalJSON, canonical, payload_hash
 
 
 def talkover_call(env: Environment, item: Any, agent_pks: dict[str, int],

@@ -19,8 +19,7 @@ from typing import Any
 from django.db import DatabaseError
 from django.utils import timezone
 
-from sync import callback_links, ledger, quarantine
-from sync.call_writer import CallWriter, refresh_due
+from sync import callback_links, quarantine
 from sync.models import Agent, CallbackDay, CallbackSourceDay
 from sync.models.core import Trigger
 from sync.partitions.analyze import analyze_filled
@@ -28,6 +27,7 @@ from sync.providers.prefetch import Prefetcher
 from sync.providers.records import AGENT_UPDATE_FIELDS, Rejected
 from sync.providers.talkover import incremental
 from sync.providers.talkover.call_rows import AgentIndex, id_of, page_calls
+from sync.providers.talkover.cursor import Advance, CallsCursor
 from sync.providers.talkover.hot_days import sync_hot_days
 from sync.providers.talkover.records import (
     callback_day,
@@ -38,7 +38,9 @@ from sync.providers.talkover.shape import (
     callback_values,
 )
 from sync.run_context import RunContext
-from sync.upsert import upsert
+from sync.write import ledger
+from sync.write.call_writer import CallWriter, refresh_due
+from sync.write.upsert import upsert
 
 MAX_DAY_READS = 4
 # Pages of the first passes asked for ahead, across days: more than a batch holds, so the
@@ -105,18 +107,17 @@ def sync_agents(ctx: RunContext) -> None:
 
 # --- calls ----------------------------------------------------------------------------------
 
-def plan_call_days(cursor: dict[str, Any], end: date, lookback: int, backfill: int,
+def plan_call_days(cursor: CallsCursor, end: date, lookback: int, backfill: int,
                    full: bool) -> tuple[list[date], list[date]]:
     """(days to read ascending from the cursor, older days to extend the back-fill descending)."""
     first = end - timedelta(days=max(1, backfill) - 1)
-    synced = cursor.get("synced_through")
-    oldest = cursor.get("oldest")
+    synced, oldest = cursor.synced_through, cursor.oldest
     if full or not synced or not oldest:
         return days_between(first, end), []
     # From the last day fully read (a paused environment catches up its gap), and never less
     # than the lookback, where late status changes still land.
-    start = min(date.fromisoformat(synced), end - timedelta(days=lookback))
-    older = days_between(first, date.fromisoformat(oldest) - timedelta(days=1))
+    start = min(synced, end - timedelta(days=lookback))
+    older = days_between(first, oldest - timedelta(days=1))
     return days_between(start, end), older[::-1]
 
 
@@ -125,33 +126,18 @@ def sync_calls(ctx: RunContext) -> None:
     later runs are incremental (`talkover.incremental`): days to read whole (gaps, the
     lookback's reconciliation), the hot days, then any older back-fill days."""
     env = ctx.environment
-    cursor = ctx.cursor()
+    cursor = CallsCursor(ctx.cursor())
     refresh_due(ctx, cursor)
     end = ctx.now.date()
-    first_read = ctx.full or not cursor.get("oldest")
-    ahead, older = plan_call_days(cursor, end, env.lookback_days, ctx.backfill_days, first_read)
-    hot: list[date] = []
-    if first_read:
-        # What was read stays read (coverage: sync/coverage.py); only the plan restarts.
-        kept = {"read_through": cursor["read_through"]} if cursor.get("read_through") else {}
-        cursor = {"oldest": ahead[0].isoformat(), **kept}
-    else:
-        rows = ledger.rows(env, incremental.candidate_days(end, env.lookback_days))
-        ahead = incremental.whole_days(cursor, rows, ctx.now, env.lookback_days)
-        hot = [d for d in incremental.hot_days(ctx.now) if d >= date.fromisoformat(
-            cursor["oldest"])]
+    first_read = ctx.full or not cursor.oldest
+    cursor, ahead, hot, older = _plan_run(ctx, cursor, first_read)
     ctx.progress.begin(f"{env.name}: calls", len(ahead) + len(hot) + len(older))
     agents = AgentIndex(ctx)
-    if ctx.run.trigger == Trigger.WEBHOOK and not first_read and not _gap_before_hot(
-            cursor, ctx.now):
-        # A webhook said a call changed: the hot days only, at once. The lookback's
-        # reconciliation and any back-fill are left to the schedule.
-        ahead, older = [], []
     reader = Prefetcher(ctx.client.calls_page)
     writer = CallWriter(ctx)
     writer.expect(ahead + older)
 
-    def whole(days: list[date], advance: str) -> None:
+    def whole(days: list[date], advance: Advance) -> None:
         for i, day in enumerate(days):
             _sync_call_day(ctx, day, agents, cursor, advance, reader, days[i + 1:], writer)
             ctx.progress.step()
@@ -173,12 +159,7 @@ def sync_calls(ctx: RunContext) -> None:
         whole(older, "oldest")
         writer.flush(cursor)
         writer.wait(cursor)
-        filled = (ahead if first_read else []) + older
-        if filled:
-            # A back-fill: the planner learns the new data now, not when autovacuum comes.
-            tables = analyze_filled(env, filled)
-            if tables:
-                ctx.note("analyzed", ", ".join(tables))
+        _analyze_backfill(ctx, (ahead if first_read else []) + older)
     except Exception as exc:
         if not isinstance(exc, DatabaseError) and writer.pending:
             # Pages read before an upstream or cache failure are kept with their cursor.
@@ -191,8 +172,38 @@ def sync_calls(ctx: RunContext) -> None:
     ctx.progress.end()
 
 
-def _sync_call_day(ctx: RunContext, day: date, agents: AgentIndex, cursor: dict[str, Any],
-                   advance: str, reader: Prefetcher, following: list[date],
+def _plan_run(ctx: RunContext, cursor: CallsCursor, first_read: bool
+              ) -> tuple[CallsCursor, list[date], list[date], list[date]]:
+    """(cursor, days to read whole now, hot days, older back-fill days newest first).
+
+    A first read restarts the cursor's plan (what was read stays read: sync/coverage.py); a
+    later run asks the ledger which lookback days to read whole. A webhook run reads the hot
+    days only, at once, unless a gap lies before them: the lookback's reconciliation and any
+    back-fill are left to the schedule."""
+    env, end = ctx.environment, ctx.now.date()
+    ahead, older = plan_call_days(cursor, end, env.lookback_days, ctx.backfill_days, first_read)
+    hot: list[date] = []
+    if first_read:
+        cursor = CallsCursor.restarted(ahead[0], cursor)
+    else:
+        rows = ledger.rows(env, incremental.candidate_days(end, env.lookback_days))
+        ahead = incremental.whole_days(cursor, rows, ctx.now, env.lookback_days)
+        hot = [d for d in incremental.hot_days(ctx.now) if d >= cursor.oldest]
+        if ctx.run.trigger == Trigger.WEBHOOK and not _gap_before_hot(cursor, ctx.now):
+            ahead, older = [], []
+    return cursor, ahead, hot, older
+
+
+def _analyze_backfill(ctx: RunContext, filled: list[date]) -> None:
+    """After a back-fill the planner learns the new data now, not when autovacuum comes."""
+    if filled:
+        tables = analyze_filled(ctx.environment, filled)
+        if tables:
+            ctx.note("analyzed", ", ".join(tables))
+
+
+def _sync_call_day(ctx: RunContext, day: date, agents: AgentIndex, cursor: CallsCursor,
+                   advance: Advance, reader: Prefetcher, following: list[date],
                    writer: CallWriter) -> None:
     """Read one UTC day until the ids seen reach the upstream's `pagination.total`.
 
@@ -200,7 +211,7 @@ def _sync_call_day(ctx: RunContext, day: date, agents: AgentIndex, cursor: dict[
     calls arrived), later passes start again at page 1, where new calls land in a
     newest-first listing, and stop as soon as the day is complete.
     """
-    dirty = cursor.get("in_progress") == day.isoformat()  # a killed run stopped mid-day
+    dirty = cursor.stopped_day == day  # a killed run stopped mid-day
     seen: set[str] = set()
     rejected = 0
     passes, page_no = 0, 1
@@ -230,18 +241,11 @@ def _sync_call_day(ctx: RunContext, day: date, agents: AgentIndex, cursor: dict[
             # The ledger counts the mirror's day once its rows are merged, in the same batch.
             writer.defer(partial(_record_ledger, ctx, day, page.total, complete),
                          with_cursor=True)
-            cursor.pop("in_progress", None)
-            cursor.pop("page", None)
-            known = cursor.get(advance)
-            # Never back: reconciling a lookback day leaves later days read.
-            cursor[advance] = day.isoformat() if not known else (
-                max if advance == "synced_through" else min)(known, day.isoformat())
-            if advance == "synced_through":
-                cursor["read_through"] = incremental.read_through(cursor, day, ctx.now)
+            cursor.day_read(day, advance, ctx.now)
             if complete:
                 ctx.note("reconciled", f"{day}: {page.total} calls, read whole")
         else:
-            cursor["in_progress"], cursor["page"] = day.isoformat(), page_no
+            cursor.stop_at(day, page_no)
         if writer.due:
             writer.flush(cursor)
         if finish:
@@ -275,19 +279,17 @@ def _ask_ahead(reader: Prefetcher, day: date, page_no: int, last_page: int,
         room -= first.last_page
 
 
-def _gap_before_hot(cursor: dict[str, Any], now: datetime) -> bool:
+def _gap_before_hot(cursor: CallsCursor, now: datetime) -> bool:
     """Days before the hot ones not read yet: a run must read them before the hot days,
     or coverage's high-water mark (`read_through`) would claim them."""
-    synced = cursor.get("synced_through")
-    hot_first = incremental.hot_days(now)[0]
-    return not synced or date.fromisoformat(synced) < hot_first - timedelta(days=1)
+    synced = cursor.synced_through
+    return not synced or synced < incremental.hot_days(now)[0] - timedelta(days=1)
 
 
 def _record_ledger(ctx: RunContext, day: date, total: int, whole: bool,
-                   cursor: dict[str, Any]) -> None:
+                   cursor: CallsCursor) -> None:
     """The day's ledger row, and its disagreement in the cursor the batch saves."""
-    incremental.note_ledger(cursor, ledger.record(ctx.environment, day, total, ctx.now,
-                                                  whole=whole))
+    cursor.note_ledger(ledger.record(ctx.environment, day, total, ctx.now, whole=whole))
 
 
 # --- callback days --------------------------------------------------------------------------

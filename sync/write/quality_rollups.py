@@ -1,6 +1,6 @@
 """Refresh the voice-quality rollup (`QualityDayRollup`) of Origins calls for some local days.
 
-Called by `sync.rollups.refresh_rollups` for Origins environments, inside the transaction that
+Called by `sync.write.rollups.refresh_rollups` for Origins environments, inside the transaction that
 wrote the calls and their call rollups. Like them it replaces the days it is given (recomputed
 from the calls' quality columns, never incremented), reading the calls a month at a time so
 memory follows a month of small tuples, never the raw records.
@@ -31,7 +31,7 @@ def _count(counts: dict[str, int], value: str) -> None:
 def _aggregate(environment: Environment, days: list[date]) -> list[QualityDayRollup]:
     tz = environment.organization.tzinfo
     wanted = set(days)
-    # Local midnights as aware datetimes (as sync.rollups.local_day_bounds, which imports us).
+    # Local midnights as aware datetimes (as sync.write.rollups.local_day_bounds, which imports us).
     start = datetime.combine(min(days), time.min, tzinfo=tz)
     end = datetime.combine(max(days) + timedelta(days=1), time.min, tzinfo=tz)
     rows: dict[tuple[date, str], QualityDayRollup] = {}

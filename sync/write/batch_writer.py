@@ -43,7 +43,7 @@ from django.db import connection, connections, models
 
 from sync.partitions import upsert as partition_upsert
 from sync.run_context import RunContext
-from sync.upsert import Counts, Row, ensure_stage, upsert_keys
+from sync.write.upsert import Counts, Row, ensure_stage, upsert_keys
 
 BATCH_ROWS = 1000
 # Batches merged at once (PostgreSQL, outside a transaction): one merging while one commits.

@@ -28,7 +28,7 @@ from sync.models.core import (
     STATUS_COLUMNS,
     Direction,
 )
-from sync.quality_rollups import refresh_quality
+from sync.write.quality_rollups import refresh_quality
 
 
 def bucket_of(duration: int) -> int:
@@ -63,7 +63,7 @@ def local_days_for_utc_day(day: date, tz: zoneinfo.ZoneInfo) -> set[date]:
 
 def utc_days_overlapping(local_days: Iterable[date], tz: zoneinfo.ZoneInfo) -> list[date]:
     """The UTC days that overlap these local days: a local day's rollups are refreshed once
-    every UTC day it overlaps was written (`sync.call_writer`), so those UTC days are whole
+    every UTC day it overlaps was written (`sync.write.call_writer`), so those UTC days are whole
     then, and counting them again from the calls is exact (the callback funnel's outbound
     side, `sync.callback_links.refresh_outbound_days`)."""
     out: set[date] = set()

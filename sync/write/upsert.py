@@ -1,7 +1,7 @@
 """Bulk upserts that classify every row as created, updated or unchanged.
 
 Never a query per row. On PostgreSQL the rows travel by COPY into a temporary staging table
-(made once per run by a `sync.batch_writer.BatchWriter`, which merges many pages at a time)
+(made once per run by a `sync.write.batch_writer.BatchWriter`, which merges many pages at a time)
 and are merged with one `INSERT … SELECT … ON CONFLICT DO UPDATE … WHERE the hash differs
 RETURNING (xmax = 0)`: the database classifies (new rows have xmax 0, unchanged rows are not
 rewritten), so a page costs no extra SELECT. Django's `bulk_create` quotes every value of its
@@ -193,7 +193,7 @@ def copy_upsert(model: type[models.Model], rows: list[Row], unique_fields: list[
     existed before). `staged`: the caller made the staging
     table already (`ensure_stage`), so it is only emptied. `ordered`: called after the merge,
     before anything that writes other rows (moved calls): a concurrent batch writer waits
-    there for the batch before to commit (`sync.batch_writer`)."""
+    there for the batch before to commit (`sync.write.batch_writer`)."""
     meta = model._meta
     q = connection.ops.quote_name
     fields = [f for f in meta.concrete_fields if not f.primary_key]

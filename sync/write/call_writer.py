@@ -16,12 +16,12 @@ from collections.abc import Callable, Hashable, Iterable
 from datetime import date
 from typing import Any
 
-from sync.batch_writer import Batch, BatchWriter, CursorAction
 from sync.models import Call
 from sync.providers.records import CALL_UPDATE_FIELDS
-from sync.rollups import local_days_for_utc_day, refresh_rollups
 from sync.run_context import RunContext
-from sync.upsert import Row
+from sync.write.batch_writer import Batch, BatchWriter, CursorAction
+from sync.write.rollups import local_days_for_utc_day, refresh_rollups
+from sync.write.upsert import Row
 
 
 class CallWriter:
