@@ -499,7 +499,7 @@ def refresh_outbound_days(environment: Environment, days: Sequence[date]) -> Non
                       AND c.started_at >= d::timestamp AT TIME ZONE 'UTC'
                       AND c.started_at < (d + 1)::timestamp AT TIME ZONE 'UTC'
                       AND NOT c.is_testing AND c.status NOT IN {_ANSWERED_SQL}),
-                    0, 0, '{{}}'::jsonb, '[]'::jsonb, 0
+                    0, 0, '{{}}'::jsonb, ''::bytea, 0
                 FROM unnest(%(days)s::date[]) AS d
                 ON CONFLICT (environment_id, day) DO UPDATE
                 SET outbound_unanswered = EXCLUDED.outbound_unanswered""",

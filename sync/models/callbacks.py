@@ -12,11 +12,15 @@ row per day whatever the calls: the outbound side (non-test outbound calls not a
 refreshed with the rollups, and the link side (callbacks received, answered, by source
 agent, their seconds to callback sorted, outbound calls called back), kept by PostgreSQL
 itself: statement triggers on the link table recount the days any write of links touches,
-old and new (migration sync 0019_h38b), in the writing statement's transaction — the sync's
-relinks, a late call's, a settings change's, a deletion's alike. SQLite (the demo) has no
-such triggers: there the funnel counts the links themselves (reports.queries.callback_funnel).
+old and new (migrations sync 0019_h38b and 0020_h38c), in the writing statement's
+transaction — the sync's relinks, a late call's, a settings change's, a deletion's alike.
+SQLite (the demo) has no such triggers: there the funnel counts the links themselves
+(reports.queries.callback_funnel).
 """
 from __future__ import annotations
+
+import sys
+from array import array
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -87,9 +91,11 @@ class CallbackFunnelDay(models.Model):
     # The non-test links of the day (PostgreSQL; see the module): by the callback's day …
     callbacks_received = models.PositiveIntegerField(_("callbacks received"), default=0)
     callbacks_answered = models.PositiveIntegerField(_("callbacks answered"), default=0)
-    # … source agent id → matched callbacks, and the matched callbacks' seconds, ascending …
+    # … source agent id → matched callbacks, and the matched callbacks' seconds, ascending,
+    # packed as 4-byte big-endian integers (`unpack_seconds`; PostgreSQL's int4send): the
+    # funnel reads a day's seconds as bytes, not as a JSON text to parse (sync 0020_h38c) …
     callbacks_by_source = models.JSONField(_("callbacks by source agent"), default=dict)
-    seconds_to_callback = models.JSONField(_("seconds to callback"), default=list)
+    seconds_to_callback = models.BinaryField(_("seconds to callback"), default=b"")
     # … and by the outbound call's day: outbound calls not answered that were called back.
     called_back = models.PositiveIntegerField(_("called back"), default=0)
 
@@ -105,3 +111,16 @@ class CallbackFunnelDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.environment_id} {self.day}: {self.outbound_unanswered}"
+
+
+_INT4 = next(code for code in "il" if array(code).itemsize == 4)  # a C int: "i" almost everywhere
+
+
+def unpack_seconds(packed: bytes | memoryview | None) -> list[int]:
+    """`CallbackFunnelDay.seconds_to_callback` as a list (ascending, as kept)."""
+    values = array(_INT4)
+    if packed:
+        values.frombytes(packed)
+        if sys.byteorder == "little":
+            values.byteswap()
+    return values.tolist()

@@ -146,3 +146,21 @@ def test_alerts_judge_callback_rate_and_median_time_from_the_funnel(synced):
     assert rate.value == pytest.approx(100 * totals.called_back / totals.outbound_unanswered)
     assert median.calls == totals.matched
     assert median.value == round(totals.median_seconds_to_callback / 60, 1)
+
+
+def test_percentiles_picked_by_rank_from_sorted_days_equal_sorting_every_value():
+    """Issue 38, point 5: a period's median and p90 come from its days' sorted seconds by rank
+    (`percentiles_of_days`, no merge); they must be `percentiles` of all the values, exactly —
+    ties, a single day, empty days, one value, values far apart."""
+    import random
+
+    from reports.queries.callback_funnel import percentiles, percentiles_of_days
+
+    draw = random.Random(38)
+    for _ in range(3000):
+        days = [sorted(draw.choice((draw.randint(0, 9), draw.randint(0, 604_800)))
+                       for _ in range(draw.randint(0, 12))) for _ in range(draw.randint(1, 9))]
+        every = [s for day in days for s in day]
+        assert percentiles_of_days(days) == percentiles(every), days
+    assert percentiles_of_days([[], []]) == (None, None)
+    assert percentiles_of_days([[5], [], [1, 9]]) == (5, 8.2)
