@@ -142,7 +142,7 @@ class Tenant:
         its environment ids once this request has read them; a restricted member's teams."""
         return TenantContext(organizations=frozenset((self.organization.pk,)),
                              known_environment_ids=lambda: self.__dict__.get("environment_ids"),
-                             teams=self.restriction)
+                             teams=self.restriction, team_filter=self.team_id)
 
     def scoped(self, model: type[models.Model]) -> QuerySet:
         """`model`'s rows of this organisation, as the tenancy registry says it reaches it

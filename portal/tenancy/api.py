@@ -163,7 +163,8 @@ class TenantScopedViewSet(viewsets.GenericViewSet):
             # team to pick); an anonymous caller gets the permissions' 401 first.
             teams = api_team_scope(request.user, team_id, teams)
         self._tenant_token = tenant_context.enter(
-            TenantContext(organizations=organizations, door="api", teams=teams))
+            TenantContext(organizations=organizations, door="api", teams=teams,
+                          team_filter=team_id))
 
     def dispatch(self, request, *args, **kwargs):
         self._tenant_token = None
