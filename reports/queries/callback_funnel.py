@@ -19,8 +19,8 @@ never the links nor the calls. Elsewhere (SQLite, the demo) the links themselves
 (`link_days(raw=True)`, also the recount the tests hold the kept rows to).
 For a member restricted to teams the kept rows (every agent's) are hidden: the links are
 counted as the context narrows them and the outbound side from their teams' calls
-(`_team_outbound`); the vendor's daily stats (one environment's, every agent's) are not shown
-nor compared.
+(`_team_outbound`); the vendor's daily stats (one environment's, every agent's) are not read,
+shown nor compared (`vendor_shown = False`: the API's `vendor` is null, the page says why).
 """
 from __future__ import annotations
 
@@ -107,6 +107,10 @@ class CallbackFunnel:
     series: list[FunnelPeriod]
     missing_days: list[date]  # calls never mirrored (the funnel has no figure for them)
     differing_days: list[date]
+    # False for a team's scope (a restricted member, `?team=`): the vendor's daily stats count
+    # every agent of an environment, so they are not a team's figures and are left out (every
+    # `vendor` is None then, and nothing is compared) — not "never fetched".
+    vendor_shown: bool = True
 
 
 def _utc(day: date) -> datetime:
@@ -265,16 +269,7 @@ def callback_funnel(environments: Iterable[Environment] | QuerySet[Environment],
                         "matched": sum(by.values()), "by": by}
     called_back = kept.called_back
     outbound = _team_outbound(of(Call), start, end) if restricted else kept.outbound_unanswered
-    vendor: dict[date, list] = {}
-    for day, received, answered, unmatched in of(CallbackDay).filter(
-            day__gte=start, day__lte=end).values_list("day", "total_received", "answered",
-                                                      "unmatched"):
-        v = vendor.setdefault(day, [0, 0, 0, defaultdict(int)])
-        v[0], v[1], v[2] = v[0] + received, v[1] + answered, v[2] + unmatched
-    for day, source, count in of(CallbackSourceDay).filter(
-            day__gte=start, day__lte=end).values_list("day", "source_agent_id", "count"):
-        if day in vendor:
-            vendor[day][3][source] += count
+    vendor = {} if restricted else _vendor_days(of, start, end)
 
     differences: dict[date, list[Difference]] = {}
     for day in days_in(start, end):
@@ -320,7 +315,25 @@ def callback_funnel(environments: Iterable[Environment] | QuerySet[Environment],
         totals=period(start, end, None),
         series=[period(first, last, (first, last)) for first, last in bounds],
         missing_days=[d for d in days_in(start, end) if not mirrored[d]],
-        differing_days=sorted(d for d, diff in differences.items() if diff))
+        differing_days=sorted(d for d, diff in differences.items() if diff),
+        vendor_shown=not restricted)
+
+
+def _vendor_days(of, start: date, end: date) -> dict[date, list]:
+    """The vendor's figures per UTC day: [received, answered, unmatched, {source: count}].
+    Not read for a team's scope: a day's received, answered and unmatched count every agent
+    of the environment, and its by-source counts alone would not make a team's figure."""
+    vendor: dict[date, list] = {}
+    for day, received, answered, unmatched in of(CallbackDay).filter(
+            day__gte=start, day__lte=end).values_list("day", "total_received", "answered",
+                                                      "unmatched"):
+        v = vendor.setdefault(day, [0, 0, 0, defaultdict(int)])
+        v[0], v[1], v[2] = v[0] + received, v[1] + answered, v[2] + unmatched
+    for day, source, count in of(CallbackSourceDay).filter(
+            day__gte=start, day__lte=end).values_list("day", "source_agent_id", "count"):
+        if day in vendor:
+            vendor[day][3][source] += count
+    return vendor
 
 
 def linked_totals(environments: list[Environment], start: date, end: date
