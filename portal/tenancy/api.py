@@ -157,10 +157,12 @@ class TenantScopedViewSet(viewsets.GenericViewSet):
         super().perform_authentication(request)
         organizations = organizations_for_user(request.user)
         teams = restriction_for_user(request.user)
-        team_id = team_filter(request) if self.team_scoped else None
+        reads = request.method in ("GET", "HEAD")
+        team_id = team_filter(request) if self.team_scoped and reads else None
         if team_id is not None and request.user.is_authenticated:
             # The same context as a member restricted to that team (404: not the caller's
-            # team to pick); an anonymous caller gets the permissions' 401 first.
+            # team to pick); an anonymous caller gets the permissions' 401 first, another
+            # method its 405.
             teams = api_team_scope(request.user, team_id, teams)
         self._tenant_token = tenant_context.enter(
             TenantContext(organizations=organizations, door="api", teams=teams,

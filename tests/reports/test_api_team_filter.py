@@ -137,3 +137,11 @@ def test_the_schema_documents_team_on_every_filtered_read(db, alice, api_client_
         assert team[0]["schema"]["type"] == "integer", path
     assert not [p for p in paths["/api/v1/teams/"]["get"].get("parameters", [])
                 if p["name"] == "team"]
+
+
+def test_a_method_the_view_does_not_answer_is_a_405_whatever_the_team(db, alice,
+                                                                        api_client_for):
+    """Schemathesis found TRACE …?team=1 answered 404 (the team looked up first)."""
+    client = api_client_for(alice)
+    assert client.generic("TRACE", "/api/v1/environments/?team=1").status_code == 405
+    assert client.post("/api/v1/environments/?team=abc", {}).status_code == 405
