@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from django.db.models import Count, QuerySet
 
 from portal.models import Environment
-from portal.tenancy.restriction import active as restriction_active
+from portal.tenancy.restriction import narrowing
 from reports.days import check_range
 from reports.queries.common import (
     Comparison,
@@ -109,7 +109,7 @@ def callbacks_summary(
     envs, _ = resolve_environments(environments)
     env_ids = [e.pk for e in envs]
     prev_start, prev_end = previous_period(start, end)
-    if restriction_active() is None:
+    if narrowing(env_ids) is None:  # a caller restricted elsewhere reads these whole
         rows = list(CallbackDay.objects.filter(
             environment_id__in=env_ids, day__gte=prev_start, day__lte=end
         ).values_list("environment_id", "day", "fetched_at", "total_received", "answered",

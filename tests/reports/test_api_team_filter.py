@@ -145,3 +145,27 @@ def test_a_method_the_view_does_not_answer_is_a_405_whatever_the_team(db, alice,
     client = api_client_for(alice)
     assert client.generic("TRACE", "/api/v1/environments/?team=1").status_code == 405
     assert client.post("/api/v1/environments/?team=abc", {}).status_code == 405
+
+
+def test_a_caller_restricted_in_one_organisation_reads_another_whole(
+        db, env_a, env_b, bob, carol, api_client_for):
+    """bob, restricted to a team in org A and an owner in org B, gets org B's callback figures
+    as carol (B's owner) does: the vendor's stats and their comparison, not a team's."""
+    from datetime import date, timedelta
+
+    from tests.support.factories import make_callback_days
+
+    red = Team.objects.create(organization=env_a.organization, name="Red")
+    Membership.objects.get(user=bob, organization=env_a.organization).teams.set([red])
+    Membership.objects.create(user=bob, organization=env_b.organization, role=Role.OWNER)
+    days = [date(2026, 3, 1) + timedelta(days=n) for n in range(5)]
+    make_callback_days(env_b, days)
+    params = {"environment": env_b.pk, "start_date": days[0], "end_date": days[-1]}
+    for path in ("/api/v1/reports/callbacks/", "/api/v1/reports/callback-funnel/"):
+        mine = api_client_for(bob).get(path, params)
+        assert mine.status_code == 200, mine.content
+        assert mine.json() == api_client_for(carol).get(path, params).json(), path
+    funnel = api_client_for(bob).get("/api/v1/reports/callback-funnel/", params).json()
+    assert funnel["summary"]["vendor_shown"] is True
+    callbacks = api_client_for(bob).get("/api/v1/reports/callbacks/", params).json()
+    assert callbacks["summary"]["totals"]["received"] > 0
