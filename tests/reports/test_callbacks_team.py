@@ -50,3 +50,18 @@ def test_the_callbacks_page_says_why_the_vendor_column_is_empty(synced, alice, c
                       HTTP_ACCEPT_LANGUAGE=language).content.decode()
     assert NOTE[language] in page
     assert page.count("<span title=") >= (sim.today - sim.start_date).days
+
+
+def test_the_funnel_steps_of_a_team_page_open_that_teams_calls(synced, alice, client):
+    """Each funnel step of the team's callbacks page links to the explorer with `team=`, and
+    the explorer lists exactly the calls the step counted (the walk of test_drill_links)."""
+    from tests.reports.test_drill_links import _links, _walk
+
+    sim, env, red = synced
+    client.force_login(alice)
+    url = (f"/o/org-a/callbacks/?start={sim.start_date.isoformat()}"
+           f"&end={sim.today.isoformat()}&team={red.pk}")
+    assert _walk(client, url) >= 3
+    steps = [link["href"] for link in _links(client.get(url).content.decode())
+             if "callback=" in link["href"]]
+    assert len(steps) >= 3 and all(f"team={red.pk}" in href for href in steps), steps
