@@ -1,7 +1,10 @@
-"""OpenAPI description of our authentication (drf-spectacular extension)."""
+"""OpenAPI description of our authentication (drf-spectacular extension), of the team filter
+and of the errors every operation answers."""
 from __future__ import annotations
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiParameter
 
 from portal.bounds import ID_MAX
 
@@ -17,6 +20,24 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
             "bearerFormat": "sbp_…",
             "description": "Personal access token created in Settings → API tokens.",
         }
+
+
+TEAM_PARAMETER = OpenApiParameter(
+    "team", int, description="A team id (`GET /api/v1/teams/`): answer as a member restricted to "
+    "that team (its agents' calls only, totals and pagination included). A restricted member "
+    "may name only one of their own teams; another team, another organisation's or a "
+    "non-numeric value is a 404.")
+
+
+class TeamAwareAutoSchema(AutoSchema):
+    """The default schema class: an operation of a view that takes the team filter
+    (`TenantScopedViewSet.team_scoped`) documents `team`, in one place for every such view."""
+
+    def get_override_parameters(self) -> list:
+        parameters = super().get_override_parameters()
+        if getattr(self.view, "team_scoped", False):
+            return [*parameters, TEAM_PARAMETER]
+        return parameters
 
 
 # --- Error responses every operation really answers (schema post-processing hook) ----------
@@ -43,7 +64,7 @@ def _error(description: str, *, html: bool = False) -> dict:
 
 
 def _is_id(name: str) -> bool:
-    return name in ("id", "environment", "rule") or name.endswith(("_pk", "_id")) \
+    return name in ("id", "environment", "rule", "team") or name.endswith(("_pk", "_id")) \
         and name != "agent_id"  # the Talkover-compatible agent id is the upstream's text
 
 

@@ -19,6 +19,7 @@ from urllib.parse import quote_plus, urlencode
 
 from django.urls import reverse
 
+from portal.tenancy.context import chosen_team
 from reports import vocabulary
 from reports.call_filter import CALLBACK_LABELS, NO_AGENT, OUTCOMES
 
@@ -26,6 +27,8 @@ from reports.call_filter import CALLBACK_LABELS, NO_AGENT, OUTCOMES
 # partitioned by month of their start (sync/partitions/ddl.py), so the page then reads one
 # month's index instead of asking every month for the id (reports.pages.calls).
 AT = "at"
+# The team filter (`portal.tenancy.access.team_filter`): every door of a team's page keeps it.
+TEAM = "team"
 
 
 def at_param(call: Any) -> str:
@@ -51,6 +54,8 @@ def explorer_params(scope: Any, *, start: date | None = None, end: date | None =
     `weekday` is Monday = 0 (as in the report heatmap); the explorer takes ISO days (1-7).
     `callback`: a step of the callback funnel; `utc`: the days are UTC days (the funnel's
     and the vendor's). Names are the common ones (`reports.vocabulary`), as on every page.
+    A request filtered by a team (`?team=`) keeps it: the explorer then lists that team's
+    calls, the ones the figure counted.
     """
     if outcome is not None and outcome not in OUTCOMES:
         raise ValueError(f"unknown outcome {outcome!r}")
@@ -79,6 +84,8 @@ def explorer_params(scope: Any, *, start: date | None = None, end: date | None =
         params.append(("callback", callback))
     if utc:
         params.append(("utc", "on"))
+    if (team := chosen_team()) is not None:
+        params.append((TEAM, str(team)))
     return params
 
 
@@ -104,6 +111,8 @@ class Drill:
         self._agent = (f"{vocabulary.AGENT}={quote_plus(scope.agent_ids[0])}"
                        if scope.agent_ids else "")
         self._direction = getattr(scope, "direction", None) or None
+        team = chosen_team()
+        self._team = f"&{TEAM}={int(team)}" if team is not None else ""
         self._quoted: dict[str, str] = {}
 
     def _quote(self, value: str) -> str:
@@ -146,7 +155,7 @@ class Drill:
             parts.append(f"callback={callback}")
         if utc:
             parts.append("utc=on")
-        return self._base + "&".join(parts)
+        return self._base + "&".join(parts) + self._team
 
     def door(self, calls: int | None, **narrow: Any) -> Door:
         """The door of a figure that counts `calls` calls of the scope narrowed by `narrow`."""

@@ -130,9 +130,7 @@ class Tenant:
             self.membership, "restricted", False) else None
         if self.team_id is None:
             return mine
-        if mine is not None and self.team_id not in mine.teams:
-            raise Http404(_("No such team."))
-        return team_restriction(self.organization, self.team_id)
+        return team_scope(self.organization, self.team_id, mine)
 
     @property
     def restricted(self) -> bool:
@@ -144,7 +142,7 @@ class Tenant:
         its environment ids once this request has read them; a restricted member's teams."""
         return TenantContext(organizations=frozenset((self.organization.pk,)),
                              known_environment_ids=lambda: self.__dict__.get("environment_ids"),
-                             teams=self.restriction)
+                             teams=self.restriction, team_filter=self.team_id)
 
     def scoped(self, model: type[models.Model]) -> QuerySet:
         """`model`'s rows of this organisation, as the tenancy registry says it reaches it
@@ -193,6 +191,26 @@ def team_restriction(organization: Organization, team_id: int) -> Restriction:
         organizations=frozenset((organization.pk,)), environments=frozenset(),
         agents=frozenset(agents.values_list("environment_id", "agent_external_id")),
         teams=frozenset((team.pk,)), names=(team.name,))
+
+
+def team_scope(organization: Organization, team_id: int,
+               mine: Restriction | None) -> Restriction:
+    """The team filter (`?team=`) of a caller whose own restriction in `organization` is
+    `mine`: that team as a restriction. A restricted caller may pick only among their own
+    teams of this organisation; another team, or another organisation's, is a 404."""
+    if (mine is not None and organization.pk in mine.organizations
+            and team_id not in mine.teams):
+        raise Http404(_("No such team."))
+    return team_restriction(organization, team_id)
+
+
+def api_team_scope(user, team_id: int, mine: Restriction | None) -> Restriction:
+    """The API's team filter: the team must be of one of the caller's organisations (else
+    404), then read as the pages read it (`team_scope`)."""
+    organization = organizations_for_user(user).filter(teams=team_id).first()
+    if organization is None:
+        raise Http404(_("No such team."))
+    return team_scope(organization, team_id, mine)
 
 
 def team_filter(request: HttpRequest) -> int | None:

@@ -36,7 +36,12 @@ from rest_framework import exceptions, permissions, viewsets
 from portal.models import Membership, Role
 from portal.tenancy import context as tenant_context
 from portal.tenancy import registry as tenancy
-from portal.tenancy.access import organizations_for_user, restriction_for_user
+from portal.tenancy.access import (
+    api_team_scope,
+    organizations_for_user,
+    restriction_for_user,
+    team_filter,
+)
 from portal.tenancy.context import TenantContext
 from portal.tenancy.protect import refuse_overrides
 
@@ -44,7 +49,8 @@ from portal.tenancy.protect import refuse_overrides
 # its own (see the module docstring and `protected_names`).
 # (`handle_exception`: a view may adjust an error's response after super(); a hidden row
 # stays a 404 there, and without super() it is a 500 — closed either way.)
-HOOKS = ("write_role", "safely_permission_classes", "dangerously_override", "handle_exception")
+HOOKS = ("write_role", "safely_permission_classes", "dangerously_override", "handle_exception",
+         "team_scoped")
 
 
 class RoleWritePermission(permissions.BasePermission):
@@ -77,6 +83,9 @@ class TenantScopedViewSet(viewsets.GenericViewSet):
     safely_permission_classes: ClassVar[tuple[type[permissions.BasePermission], ...]] = ()
     # {protected name: why this view must define it}: the rare, named exception.
     dangerously_override: ClassVar[Mapping[str, str]] = {}
+    # Reads that take the team filter (`?team=<id>`, documented by `portal.schema`): the
+    # request is then answered as if the caller were restricted to that team.
+    team_scoped: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
@@ -143,9 +152,17 @@ class TenantScopedViewSet(viewsets.GenericViewSet):
         request: permissions, the handler, its serializers; `dispatch` resets it."""
         super().perform_authentication(request)
         organizations = organizations_for_user(request.user)
+        teams = restriction_for_user(request.user)
+        reads = request.method in ("GET", "HEAD")
+        team_id = team_filter(request) if self.team_scoped and reads else None
+        if team_id is not None and request.user.is_authenticated:
+            # The same context as a member restricted to that team (404: not the caller's
+            # team to pick); an anonymous caller gets the permissions' 401 first, another
+            # method its 405.
+            teams = api_team_scope(request.user, team_id, teams)
         self._tenant_token = tenant_context.enter(
-            TenantContext(organizations=organizations, door="api",
-                          teams=restriction_for_user(request.user)))
+            TenantContext(organizations=organizations, door="api", teams=teams,
+                          team_filter=team_id))
 
     def dispatch(self, request, *args, **kwargs):
         self._tenant_token = None

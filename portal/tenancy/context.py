@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 
 from django.db.models import QuerySet
 
-__all__ = ["TenantContext", "current", "enter", "leave", "outside", "using", "within"]
+__all__ = ["TenantContext", "chosen_team", "current", "enter", "leave", "outside", "using",
+           "within"]
 
 
 def _unknown() -> list[int] | None:
@@ -45,6 +46,9 @@ class TenantContext:
     teams: object | None = None
     # Where it was set ("page", "api", "admin"): named in errors.
     door: str = "page"
+    # The team the caller chose with `?team=<id>` (its restriction is `teams`): links the
+    # request writes to other pages carry it, so they open the same scope (`reports.drill`).
+    team_filter: int | None = None
 
     @property
     def every_organization(self) -> bool:
@@ -66,6 +70,12 @@ _current: ContextVar[TenantContext | None] = ContextVar("switchboard_tenant", de
 
 def current() -> TenantContext | None:
     return _current.get()
+
+
+def chosen_team() -> int | None:
+    """The current request's team filter (`?team=`), None when it chose none."""
+    ctx = _current.get()
+    return ctx.team_filter if ctx is not None else None
 
 
 def enter(context: TenantContext | None) -> Token:

@@ -35,7 +35,8 @@ from django.db.models import Q
 
 from portal.tenancy import context
 
-__all__ = ["Restriction", "active", "declared", "restrict", "restriction_q", "sql_condition"]
+__all__ = ["Restriction", "active", "agents_q", "declared", "narrowing", "restrict",
+           "restriction_q", "sql_condition"]
 
 KINDS = ("agents", "environment", "hidden", "team", "open")
 
@@ -111,6 +112,24 @@ def active() -> Restriction | None:
     return getattr(ctx, "teams", None) if ctx is not None else None
 
 
+def narrowing(environment_ids) -> Restriction | None:
+    """The current restriction when it narrows rows of `environment_ids` (None: unrestricted,
+    or a caller restricted only in other organisations, who reads these whole)."""
+    restriction = active()
+    if restriction is None or (restriction.others
+                               and not set(environment_ids) & restriction.environments):
+        return None
+    return restriction
+
+
+def agents_q(restriction: Restriction, environment: str, agent: str) -> Q:
+    """Rows whose (`environment`, `agent`) columns name one of the restriction's agents — for
+    a reader that must follow one agent column where the model declares several (a callback
+    link's source agent: the outbound calls a team's agents made)."""
+    return _any([Q(**{environment: environment_id, f"{agent}__in": agent_ids})
+                 for environment_id, agent_ids in restriction.by_environment.items()])
+
+
 def _nothing() -> Q:
     return Q(pk__in=[])
 
@@ -136,10 +155,8 @@ def restriction_q(model: type[models.Model], restriction: Restriction) -> Q:
             parts.append(~Q(**{f"{how.organization}__in": sorted(restriction.organizations)}))
         return _any(parts)
     env = how.environment
-    if how.kind == "agents":
-        for environment_id, agent_ids in restriction.by_environment.items():
-            for column in how.agents:
-                parts.append(Q(**{env: environment_id, f"{column}__in": agent_ids}))
+    if how.kind == "agents" and restriction.agents:
+        parts.extend(agents_q(restriction, env, column) for column in how.agents)
     elif how.kind == "environment":
         if restriction.team_environments:
             parts.append(Q(**{f"{env}__in": restriction.team_environments}))

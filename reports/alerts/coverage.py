@@ -3,16 +3,19 @@
 A metric is judged only over what the mirror has fully read, never from whether data exists:
 `calls_mirrored` is the intersection of the environments' read calls windows (the same
 `sync.coverage.call_windows` every report uses), `callbacks_missing_day` the first upstream
-day some environment has not fetched whole (`sync.coverage.callbacks_coverage`).
+day some environment has not fetched whole (`sync.coverage.callbacks_coverage`; for a team's
+rule, whose callbacks are its links, the first UTC day whose calls were not read whole).
 """
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 
 from portal.models import Environment
-from sync.coverage import call_windows, callbacks_coverage
+from portal.tenancy.restriction import narrowing
+from reports.queries.common import days_in
+from sync.coverage import DayState, call_windows, callbacks_coverage
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,6 +57,16 @@ def callbacks_missing_day(environment_ids: Sequence[int], first: date, last: dat
     envs = _environments(environment_ids)
     if not envs:
         return first
+    if narrowing(environment_ids) is not None:
+        # A team's rule reads its links (`reports.alerts.metrics`), written from the calls: a
+        # UTC day counts once every environment's calls were read whole for it.
+        windows = call_windows(envs)
+        for day in days_in(first, last):
+            start = datetime.combine(day, time.min, tzinfo=UTC)
+            if any(w.state(start, start + timedelta(days=1)) != DayState.COVERED
+                   for w in windows.values()):
+                return day
+        return None
     covered = callbacks_coverage(envs, first, last)
     gaps = sorted(set(covered.missing_days) | set(covered.partial_days))
     return gaps[0] if gaps else None

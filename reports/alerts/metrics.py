@@ -15,11 +15,12 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from portal.models import Environment, EnvironmentStatus
+from portal.tenancy.restriction import narrowing
 from reports.alerts.models import CALLBACK_METRICS, FUNNEL_METRICS, Metric
 from reports.alerts.windows import Span
 from reports.call_filter import CallCriteria, filter_calls
-from reports.queries.callback_funnel import percentiles
-from sync.models import AgentDayRollup, CallbackDay, CallbackFunnelDay, CallbackLink
+from reports.queries.callback_funnel import percentiles, source_agents, team_outbound
+from sync.models import AgentDayRollup, Call, CallbackDay, CallbackFunnelDay, CallbackLink
 from sync.models.core import ANSWERED_STATUSES, CallStatus
 
 
@@ -79,7 +80,17 @@ def _calls_from_mirror(env_ids: Sequence[int], span: Span, agent_id: str) -> Fig
 
 
 def _callbacks(env_ids: Sequence[int], span: Span) -> Figures:
-    """Callback days are the upstream's days: the span's local dates are used as they are."""
+    """Callback days are the upstream's days: the span's local dates are used as they are.
+    A team's rule (`reports.alerts.teams`) counts its links instead, as its callbacks page
+    does (`reports.queries.callbacks`): the vendor's days count every agent's callbacks."""
+    if narrowing(env_ids) is not None:
+        got = CallbackLink.objects.filter(
+            environment_id__in=env_ids, callback_day__gte=span.first_day,
+            callback_day__lte=span.last_day, is_testing=False).aggregate(
+            received=Count("id"), answered=Count("id", filter=Q(callback_answered=True)),
+            unmatched=Count("id", filter=Q(source_external_id="")))
+        return Figures(calls=got["received"], answered=got["answered"],
+                       failed=got["unmatched"])
     got = CallbackDay.objects.filter(environment_id__in=env_ids, day__gte=span.first_day,
                                      day__lte=span.last_day).aggregate(
         received=Sum("total_received"), answered=Sum("answered"), unmatched=Sum("unmatched"))
@@ -94,12 +105,21 @@ def _funnel(metric: str, env_ids: Sequence[int], span: Span) -> Figures:
     callbacks for the median time), `answered` the ones called back."""
     days = {"day__gte": span.first_day, "day__lte": span.last_day}
     if metric == Metric.CALLBACK_RATE:
-        outbound = CallbackFunnelDay.objects.filter(
-            environment_id__in=env_ids, **days).aggregate(n=Sum("outbound_unanswered"))["n"]
-        back = CallbackLink.objects.filter(
+        # A team's rule: its agents' outbound calls not answered and, of them, those called
+        # back (links whose source agent is theirs), as the funnel counts a team's.
+        team = narrowing(env_ids)
+        if team is None:
+            outbound = CallbackFunnelDay.objects.filter(
+                environment_id__in=env_ids, **days).aggregate(n=Sum("outbound_unanswered"))["n"]
+        else:
+            outbound = sum(team_outbound(Call.objects.filter(environment_id__in=env_ids),
+                                         span.first_day, span.last_day).values())
+        links = CallbackLink.objects.filter(
             environment_id__in=env_ids, source_day__gte=span.first_day,
-            source_day__lte=span.last_day, is_testing=False, source_answered=False,
-        ).values("environment_id", "source_external_id").distinct().count()
+            source_day__lte=span.last_day, is_testing=False, source_answered=False)
+        if team is not None:
+            links = links.filter(source_agents(team))
+        back = links.values("environment_id", "source_external_id").distinct().count()
         return Figures(calls=outbound or 0, answered=back)
     seconds = list(CallbackLink.objects.filter(
         environment_id__in=env_ids, callback_day__gte=span.first_day,

@@ -10,8 +10,12 @@ A rule with `each_team` ("each team below 80 % answer rate") is not judged itsel
 evaluation it keeps one child rule per team of its organisation (`parent`, `team`, its own
 settings copied), and each child has its own state and events — so each team fires, notifies
 its leads and resolves on its own, with the exactly-once guarantees every rule keeps.
-Callback metrics are not judged per team: the vendor's callback stats are one environment's,
-every agent's, and their coverage is not a team's.
+Callback metrics are judged per team from the funnel's links, as a restricted member's pages
+count them (the vendor's daily stats are one environment's, every agent's): received, answered
+and unmatched callbacks are the links the team may read; the callback rate is its agents'
+outbound calls not answered and, of them, the ones called back (links whose source agent is
+theirs); the median time to callback is over its links. Their days count once the calls were
+read whole (`reports.alerts.coverage`).
 """
 from __future__ import annotations
 

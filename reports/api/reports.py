@@ -165,17 +165,20 @@ class ReportViewSet(CsvErrorsAsJson, TenantScopedViewSet):
     filter_backends: list = []
     pagination_class = None
     renderer_classes = [renderers.JSONRenderer, renderers.BrowsableAPIRenderer, CSVRenderer]
+    team_scoped = True
 
     def _validated(self, serializer_class: type[RangeQuerySerializer]) -> dict:
-        params = self.request.query_params
+        # `team` is the base's team filter (`TenantScopedViewSet.team_scoped`), already read
+        # into the tenant context: the report itself never sees it.
+        params = {k: params for k, params in self.request.query_params.lists() if k != "team"}
         names = field_names(serializer_class)
         unknown = sorted(set(params) - set(names))
         if unknown:
             raise exceptions.ValidationError({name: [
-                "Unknown parameter; expected one of: " + ", ".join(names) + "."]
+                "Unknown parameter; expected one of: " + ", ".join((*names, "team")) + "."]
                 for name in unknown})
         valid = validated_query(serializer_class,
-                                tuple(sorted((k, tuple(params.getlist(k))) for k in params)))
+                                tuple(sorted((k, tuple(v)) for k, v in params.items())))
         return {k: list(v) if isinstance(v, list) else v for k, v in valid.items()}
 
     def _environments(self, ids: list[int]) -> list[Environment]:

@@ -26,6 +26,7 @@ class EnvironmentViewSet(
 
     queryset = Environment.objects.select_related("organization").order_by("id")
     serializer_class = EnvironmentSerializer
+    team_scoped = True
 
 
 @extend_schema(parameters=[
@@ -38,6 +39,7 @@ class AgentViewSet(mixins.ListModelMixin, TenantScopedViewSet):
     queryset = Agent.objects.order_by("name", "id")
     serializer_class = AgentSerializer
     filterset_class = AgentFilterSet
+    team_scoped = True
 
     def list(self, request, *args, **kwargs):
         visible = environments_for_user(request.user).filter(pk=kwargs["environment_pk"])
@@ -55,3 +57,4 @@ class CallViewSet(mixins.RetrieveModelMixin, TenantScopedViewSet):
     queryset = Call.objects.select_related("agent")
     serializer_class = CallDetailSerializer
     filter_backends: list = []
+    team_scoped = True

@@ -58,6 +58,10 @@ def sync_status(request: HttpRequest, tenant: Tenant) -> HttpResponse:
                                   timezone.now().date() + timedelta(days=1))
     reconciled = ledger.last_reconciled(envs)
     now = timezone.now()
+    # A team's scope (a restricted member, `?team=`) sees each run's status and freshness but
+    # not its counts: a run's pages, created, updated, unchanged and rejected records, and the
+    # webhook deliveries refused, are the whole environment's — other teams' agents included.
+    counts_shown = not request.tenant.restricted
     sections = []
     for env in envs:
         # The completeness ledger, in words: which days are being re-read, else when the
@@ -66,11 +70,13 @@ def sync_status(request: HttpRequest, tenant: Tenant) -> HttpResponse:
         env.calls_reconciled_at = reconciled.get(env.pk)
         env.calls_plan = reconciliation_plan(env, now) if env.pk in reconciled else []
         # Webhook deliveries the receiver refused (Talkover only): how many, the latest.
-        env.hooks_refused, env.hooks_refused_latest = webhook_rejections.summary(env.pk)
+        env.hooks_refused, env.hooks_refused_latest = (
+            webhook_rejections.summary(env.pk) if counts_shown else (0, []))
         streams = [(label, grouped.get((env.pk, value), [])) for value, label in Stream.choices]
         sections.append((env, [s for s in streams if s[1]], rejected.get(env.pk, []),
                          counts.get(env.pk, 0)))
-    return render_org_page(request, org, "reports/sync_status.html", {"sections": sections})
+    return render_org_page(request, org, "reports/sync_status.html",
+                           {"sections": sections, "counts_shown": counts_shown})
 
 
 def reconciliation_plan(env: Environment, now: datetime) -> list[incremental.DayPlan]:

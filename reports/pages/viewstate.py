@@ -1,4 +1,4 @@
-"""The view follows you: period, environments, agent and direction carried between pages.
+"""The view follows you: period, environments, agent, direction and team carried between pages.
 
 Report pages and the calls explorer share one vocabulary (`reports.vocabulary`:
 `range`/`start`/`end`/`env`/`agent`; the explorer's old Talkover names are read as
@@ -12,7 +12,7 @@ from datetime import date, timedelta
 
 from django.http import QueryDict
 
-from reports.drill import NO_AGENT
+from reports.drill import NO_AGENT, TEAM
 from reports.vocabulary import AGENT, END, ENV, RANGE, START, common_names
 
 EXPLORER = "calls"
@@ -53,5 +53,8 @@ def carried_query(params: QueryDict, target: str, today: date | None = None) -> 
         out[AGENT] = agent
     if direction:
         out["direction"] = direction
+    team = params.get(TEAM, "")
+    if team.isdigit():  # the team filter: every page reads it (`portal.tenancy.access`)
+        out[TEAM] = team
     encoded = out.urlencode()
     return f"?{encoded}" if encoded else ""

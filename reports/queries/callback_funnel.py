@@ -23,8 +23,8 @@ Elsewhere (SQLite, the demo) the links themselves are counted (`link_days(raw=Tr
 recount the tests hold the kept rows to).
 For a member restricted to teams the kept rows (every agent's) are hidden: the links are
 counted as the context narrows them and the outbound side from their teams' calls
-(`_team_outbound`); the vendor's daily stats (one environment's, every agent's) are not shown
-nor compared.
+(`team_outbound`); the vendor's daily stats (one environment's, every agent's) are not read,
+shown nor compared (`vendor_shown = False`: the API's `vendor` is null, the page says why).
 """
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncDate
 
 from portal.models import Environment
-from portal.tenancy.restriction import active as restriction_active
+from portal.tenancy.restriction import Restriction, agents_q, narrowing
 from reports.days import check_range
 from reports.queries.common import Interval, days_in, periods, rate, resolve_environments
 from sync.coverage import DayState, call_windows
@@ -114,6 +114,10 @@ class CallbackFunnel:
     series: list[FunnelPeriod]
     missing_days: list[date]  # calls never mirrored (the funnel has no figure for them)
     differing_days: list[date]
+    # False for a team's scope (a restricted member, `?team=`): the vendor's daily stats count
+    # every agent of an environment, so they are not a team's figures and are left out (every
+    # `vendor` is None then, and nothing is compared) — not "never fetched".
+    vendor_shown: bool = True
 
 
 def _utc(day: date) -> datetime:
@@ -209,10 +213,11 @@ class LinkDays:
 
 
 def link_days(organization_id: int, environment_ids: list[int], start: date, end: date, *,
-              raw: bool | None = None) -> LinkDays:
+              raw: bool | None = None, sources: Q | None = None) -> LinkDays:
     """The funnel's link side for the UTC days start..end. `raw` None: from the kept per-day
     rows on PostgreSQL (sync.models.callbacks), from the links elsewhere; True: counted from
-    the links, always (the kept rows' recount)."""
+    the links, always (the kept rows' recount). `sources` (raw only) limits `called_back` to
+    the links whose outbound call it names: a team's outbound calls are its source agents'."""
     if raw is None:
         raw = connection.vendor != "postgresql"
     out = LinkDays()
@@ -258,8 +263,9 @@ def link_days(organization_id: int, environment_ids: list[int], start: date, end
     for values in out.seconds.values():
         values.sort()
     # Per environment, as the kept rows count them (ids are the upstream's, per environment).
-    for _env, day, n in links.filter(source_day__gte=start, source_day__lte=end,
-                                     source_answered=False).values_list(
+    called = links.filter(sources) if sources is not None else links
+    for _env, day, n in called.filter(source_day__gte=start, source_day__lte=end,
+                                      source_answered=False).values_list(
             "environment_id", "source_day").annotate(
             n=Count("source_external_id", distinct=True)).order_by():
         out.add("called_back", day, n)
@@ -282,7 +288,12 @@ def _seconds_by_period(seconds: dict[date, list[int]], bounds: list[tuple[date, 
     return out
 
 
-def _team_outbound(calls: QuerySet, start: date, end: date) -> dict[date, int]:
+def source_agents(restriction: Restriction) -> Q:
+    """Links whose outbound (source) call is one of the restriction's agents'."""
+    return agents_q(restriction, "environment_id", "source_agent_external_id")
+
+
+def team_outbound(calls: QuerySet, start: date, end: date) -> dict[date, int]:
     """A restricted member's outbound calls not answered per UTC day, counted from their
     teams' calls (the stored `CallbackFunnelDay` counts every agent's; the context hides it):
     the same rule as `sync.callback_links`, over a team's calls only."""
@@ -305,8 +316,13 @@ def callback_funnel(environments: Iterable[Environment] | QuerySet[Environment],
     def of(model):
         return model.objects.for_organization(org).filter(environment_id__in=env_ids)
 
-    restricted = restriction_active() is not None
-    kept = link_days(org, env_ids, start, end, raw=True if restricted else None)
+    restriction = narrowing(env_ids)
+    restricted = restriction is not None
+    # A team's outbound calls not answered are its agents' (`team_outbound`); those called
+    # back are the links whose source agent is theirs (not every link they may read: a link
+    # of their callback agent may answer another team's call).
+    kept = link_days(org, env_ids, start, end, raw=True if restricted else None,
+                     sources=source_agents(restriction) if restricted else None)
     per_day: dict[date, dict] = {}
     for day in kept.received.keys() | kept.by_source.keys():
         by = kept.by_source.get(day, {})
@@ -314,17 +330,8 @@ def callback_funnel(environments: Iterable[Environment] | QuerySet[Environment],
                         "answered": kept.answered.get(day, 0),
                         "matched": sum(by.values()), "by": by}
     called_back = kept.called_back
-    outbound = _team_outbound(of(Call), start, end) if restricted else kept.outbound_unanswered
-    vendor: dict[date, list] = {}
-    for day, received, answered, unmatched in of(CallbackDay).filter(
-            day__gte=start, day__lte=end).values_list("day", "total_received", "answered",
-                                                      "unmatched"):
-        v = vendor.setdefault(day, [0, 0, 0, defaultdict(int)])
-        v[0], v[1], v[2] = v[0] + received, v[1] + answered, v[2] + unmatched
-    for day, source, count in of(CallbackSourceDay).filter(
-            day__gte=start, day__lte=end).values_list("day", "source_agent_id", "count"):
-        if day in vendor:
-            vendor[day][3][source] += count
+    outbound = team_outbound(of(Call), start, end) if restricted else kept.outbound_unanswered
+    vendor = {} if restricted else _vendor_days(of, start, end)
 
     differences: dict[date, list[Difference]] = {}
     for day in days_in(start, end):
@@ -365,7 +372,25 @@ def callback_funnel(environments: Iterable[Environment] | QuerySet[Environment],
         totals=period(start, end, None),
         series=[period(first, last, (first, last)) for first, last in bounds],
         missing_days=[d for d in days_in(start, end) if not mirrored[d]],
-        differing_days=sorted(d for d, diff in differences.items() if diff))
+        differing_days=sorted(d for d, diff in differences.items() if diff),
+        vendor_shown=not restricted)
+
+
+def _vendor_days(of, start: date, end: date) -> dict[date, list]:
+    """The vendor's figures per UTC day: [received, answered, unmatched, {source: count}].
+    Not read for a team's scope: a day's received, answered and unmatched count every agent
+    of the environment, and its by-source counts alone would not make a team's figure."""
+    vendor: dict[date, list] = {}
+    for day, received, answered, unmatched in of(CallbackDay).filter(
+            day__gte=start, day__lte=end).values_list("day", "total_received", "answered",
+                                                      "unmatched"):
+        v = vendor.setdefault(day, [0, 0, 0, defaultdict(int)])
+        v[0], v[1], v[2] = v[0] + received, v[1] + answered, v[2] + unmatched
+    for day, source, count in of(CallbackSourceDay).filter(
+            day__gte=start, day__lte=end).values_list("day", "source_agent_id", "count"):
+        if day in vendor:
+            vendor[day][3][source] += count
+    return vendor
 
 
 def linked_totals(environments: list[Environment], start: date, end: date

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from django.db.models import Count, QuerySet
 
 from portal.models import Environment
-from portal.tenancy.restriction import active as restriction_active
+from portal.tenancy.restriction import narrowing
 from reports.days import check_range
 from reports.queries.common import (
     Comparison,
@@ -150,8 +150,9 @@ def callbacks_summary(
 
 def _day_rows(envs: list[Environment], start: date, end: date) -> list[tuple]:
     """(environment id, day, fetched at, received, answered, unmatched) per environment and
-    day: the vendor's `CallbackDay`, or the funnel's links for a member restricted to teams."""
-    if restriction_active() is not None:
+    day: the vendor's `CallbackDay`, or the funnel's links for a member restricted to teams
+    (a caller restricted in another organisation reads these whole)."""
+    if narrowing([e.pk for e in envs]) is not None:
         return _team_rows(envs, start, end)
     return list(CallbackDay.objects.filter(
         environment_id__in=[e.pk for e in envs], day__gte=start, day__lte=end

@@ -66,6 +66,7 @@ class TalkoverCompatViewSet(TenantScopedViewSet):
     serializer_class = TalkoverCallWithAgentSerializer
     filter_backends: list = []
     pagination_class = None
+    team_scoped = True
 
     def get_exception_handler(self):
         return talkover_exception_handler

@@ -162,3 +162,31 @@ def test_the_team_filter_narrows_an_unrestricted_members_pages(teams_world):
     assert bob.get("/o/org-a/", {"team": blue}).status_code == 404
     assert vic.get("/o/org-a/", {"team": "abc"}).status_code == 404
     assert vic.get("/o/org-a/", {"team": world.samples[1]["team"]}).status_code == 404
+
+
+def test_the_sync_page_shows_a_team_run_status_not_environment_counts(teams_world):
+    """A run reads the whole environment: its counts (pages, created, updated, …) are every
+    team's. A restricted member, or any member reading the page as one team's, sees each run's
+    status and when it ran, and a note saying why the counts are not there."""
+    from sync.models import SyncRun
+
+    world = teams_world
+    SyncRun.objects.create(environment=world.env_a, stream="calls", status="succeeded",
+                           pages=97531, created=86420, updated=75319, unchanged=64208)
+    note = {"en": "its counts are not shown for a team",
+            "pt-br": "suas contagens não são mostradas para uma equipe"}
+    bob, vic = Client(), Client()
+    bob.force_login(world.users["bob"])
+    vic.force_login(world.users["vic"])
+    whole = _body(vic.get("/o/org-a/sync/"))
+    assert "86,420" in whole and "97,531" in whole and note["en"] not in whole
+    for client, query in ((bob, {}), (vic, {"team": world.teams["red"].pk})):
+        for language, words in note.items():
+            response = client.get("/o/org-a/sync/", query, HTTP_ACCEPT_LANGUAGE=language)
+            assert response.status_code == 200
+            page = _body(response)
+            assert words in page, language
+            shown = [n for n in ("97,531", "86,420", "75,319", "64,208")
+                     if n in page or n.replace(",", ".") in page or n.replace(",", "") in page]
+            assert not shown, (language, shown)
+            assert "badge ok" in page  # the run's status is still there
