@@ -24,7 +24,7 @@ from reports.drill import (
     series_doors,
 )
 from reports.pages.coverage import coverage_context
-from reports.pages.page_cache import PageBody, PageFrame, lazy_context
+from reports.pages.page_cache import PageBody, kept_page, lazy_context
 from reports.pages.params import scope_from_request
 from reports.queries import Delta
 from reports.queries.callback_funnel import linked_totals
@@ -219,15 +219,9 @@ def _export(table: str, scope) -> HttpResponse:
 
 
 @org_page()
+@kept_page("dashboard")
 def dashboard(request: HttpRequest, tenant: Tenant) -> HttpResponse:
     org = tenant.organization
-    frame = None
-    if not exports.requested(request):
-        # The member's frame and the shared body, both kept (reports.pages.page_cache): sent as
-        # they are, without a form, a scope or a template.
-        frame = PageFrame.of(request, "dashboard")
-        if (kept := frame.kept_response()) is not None:
-            return kept
     form, scope = scope_from_request(request, org)
     if scope is None or not scope.environments:
         return render_org_page(request, org, "reports/dashboard.html", {"form": form},
@@ -235,16 +229,17 @@ def dashboard(request: HttpRequest, tenant: Tenant) -> HttpResponse:
     exported = exports.export(request, EXPORTS, "series", lambda table: _export(table, scope))
     if exported is not None:
         return exported
-    if frame is None:
-        frame = PageFrame.of(request, "dashboard")
-    # The body is kept rendered by data version (reports.pages.page_cache): computed on a miss.
+    # The body is kept rendered by data version (reports.pages.page_cache): computed on a miss,
+    # shared by every member; `kept_page` keeps this member's frame around it.
     body = PageBody.of("dashboard", request, scope, ("calls", "callbacks"))
     context = {"form": form, "scope": scope, "body": body}
     if body.html is None:
         context.update(_body_context(org.slug, scope))
     else:  # kept: the body's context is computed only if something reads it (a test)
         context.update(lazy_context(BODY_KEYS, lambda: _body_context(org.slug, scope)))
-    return frame.finish(render_org_page(request, org, "reports/dashboard.html", context), body)
+    response = render_org_page(request, org, "reports/dashboard.html", context)
+    response.page_body = body
+    return response
 
 
 BODY_KEYS = ("calls", "callbacks", "drill", "kpis", "chart_data", "breakdowns", "heatmap",

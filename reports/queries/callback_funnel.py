@@ -310,6 +310,62 @@ def callback_funnel(environments: Iterable[Environment] | QuerySet[Environment],
     check_range(start, end, max_days=None)
     envs, org = resolve_environments(environments)
     env_ids = [e.pk for e in envs]
+    bounds = list(periods(start, end, interval))
+    days = _funnel_days(envs, org, start, end, bounds)
+    return CallbackFunnel(
+        environment_ids=env_ids, start=start, end=end, interval=Interval(interval).value,
+        totals=days.period(start, end, None),
+        series=[days.period(first, last, (first, last)) for first, last in bounds],
+        missing_days=[d for d in days_in(start, end) if not days.mirrored[d]],
+        differing_days=sorted(d for d, diff in days.differences.items() if diff),
+        vendor_shown=not days.restricted)
+
+
+@dataclasses.dataclass
+class _FunnelDays:
+    """What every period of one funnel is summed from: the links' figures per UTC day, the
+    outbound calls not answered and those called back, the vendor's days and where they
+    differ, which days (and whole match windows) are mirrored, the seconds per period."""
+
+    per_day: dict[date, dict]
+    outbound: dict[date, int]
+    called_back: dict[date, int]
+    vendor: dict[date, list]
+    differences: dict[date, list[Difference]]
+    mirrored: dict[date, bool]
+    window_whole: dict[date, bool]
+    seconds: dict
+    restricted: bool
+
+    def period(self, first: date, last: date, key) -> FunnelPeriod:
+        """One period's figures; None where a day of it was never mirrored."""
+        days = days_in(first, last)
+        window_ok = all(self.window_whole[d] for d in days)
+        vendor_figures = _vendor([self.vendor[d] for d in days if d in self.vendor])
+        diffs = [x for d in days if d in self.differences for x in self.differences[d]]
+        if not all(self.mirrored[d] for d in days):
+            return FunnelPeriod(first, last, None, None, None, None, [], None, None, None,
+                                None, None, None, vendor_figures, diffs, False, window_ok)
+        rows = [self.per_day[d] for d in days if d in self.per_day]
+        received = sum(row["received"] for row in rows)
+        answered = sum(row["answered"] for row in rows)
+        matched = sum(row["matched"] for row in rows)
+        by: dict[str, int] = defaultdict(int)
+        for row in rows:
+            for src, n in row["by"].items():
+                by[src] += n
+        unanswered = sum(self.outbound.get(d, 0) for d in days)
+        back = sum(self.called_back.get(d, 0) for d in days)
+        median, p90 = self.seconds.get(key, (None, None))
+        return FunnelPeriod(
+            first, last, received, answered, matched, received - matched, _sources(by),
+            unanswered, back, rate(back, unanswered), rate(answered, received), median, p90,
+            vendor_figures, diffs, True, window_ok)
+
+
+def _funnel_days(envs: list[Environment], org, start: date, end: date,
+                 bounds: list[tuple[date, date]]) -> _FunnelDays:
+    env_ids = [e.pk for e in envs]
     window = max(e.callback_match_days for e in envs)
     mirrored = _mirrored_days(envs, start - timedelta(days=window), end)
 
@@ -329,51 +385,18 @@ def callback_funnel(environments: Iterable[Environment] | QuerySet[Environment],
         per_day[day] = {"received": kept.received.get(day, 0),
                         "answered": kept.answered.get(day, 0),
                         "matched": sum(by.values()), "by": by}
-    called_back = kept.called_back
-    outbound = team_outbound(of(Call), start, end) if restricted else kept.outbound_unanswered
     vendor = {} if restricted else _vendor_days(of, start, end)
-
-    differences: dict[date, list[Difference]] = {}
-    for day in days_in(start, end):
-        if day in vendor and mirrored[day]:
-            differences[day] = _compare(day, per_day.get(day), vendor[day])
-    bounds = periods(start, end, interval)
-    seconds = _seconds_by_period(kept.seconds, [*bounds])
-    # Each day's match window mirrored whole, once (a period asks it of each of its days).
-    window_whole = {d: all(mirrored[d - timedelta(days=k)] for k in range(window + 1))
-                    for d in days_in(start, end)}
-
-    def period(first: date, last: date, key) -> FunnelPeriod:
-        days = days_in(first, last)
-        window_ok = all(window_whole[d] for d in days)
-        vendor_figures = _vendor([vendor[d] for d in days if d in vendor])
-        diffs = [x for d in days if d in differences for x in differences[d]]
-        if not all(mirrored[d] for d in days):
-            return FunnelPeriod(first, last, None, None, None, None, [], None, None, None,
-                                None, None, None, vendor_figures, diffs, False, window_ok)
-        rows = [per_day[d] for d in days if d in per_day]
-        received = sum(row["received"] for row in rows)
-        answered = sum(row["answered"] for row in rows)
-        matched = sum(row["matched"] for row in rows)
-        by: dict[str, int] = defaultdict(int)
-        for row in rows:
-            for src, n in row["by"].items():
-                by[src] += n
-        unanswered = sum(outbound.get(d, 0) for d in days)
-        back = sum(called_back.get(d, 0) for d in days)
-        median, p90 = seconds.get(key, (None, None))
-        return FunnelPeriod(
-            first, last, received, answered, matched, received - matched, _sources(by),
-            unanswered, back, rate(back, unanswered), rate(answered, received), median, p90,
-            vendor_figures, diffs, True, window_ok)
-
-    return CallbackFunnel(
-        environment_ids=env_ids, start=start, end=end, interval=Interval(interval).value,
-        totals=period(start, end, None),
-        series=[period(first, last, (first, last)) for first, last in bounds],
-        missing_days=[d for d in days_in(start, end) if not mirrored[d]],
-        differing_days=sorted(d for d, diff in differences.items() if diff),
-        vendor_shown=not restricted)
+    return _FunnelDays(
+        per_day=per_day,
+        outbound=team_outbound(of(Call), start, end) if restricted else kept.outbound_unanswered,
+        called_back=kept.called_back, vendor=vendor,
+        differences={day: _compare(day, per_day.get(day), vendor[day])
+                     for day in days_in(start, end) if day in vendor and mirrored[day]},
+        mirrored=mirrored,
+        # Each day's match window mirrored whole, once (a period asks it of each of its days).
+        window_whole={d: all(mirrored[d - timedelta(days=k)] for k in range(window + 1))
+                      for d in days_in(start, end)},
+        seconds=_seconds_by_period(kept.seconds, [*bounds]), restricted=restricted)
 
 
 def _vendor_days(of, start: date, end: date) -> dict[date, list]:

@@ -1,7 +1,8 @@
 """One door per idea (issue 43.4): reports read day math from `reports/days.py` only, every
 settings page is mounted through one include, the webhooks' coalescing protocol lives in
 one module (`sync/webhooks/coalesce.py`), links in emails are made absolute by
-`portal/emails.py`, and pages get the tenant from `org_page`, not the slug."""
+`portal/emails.py`, pages get the tenant from `org_page`, not the slug, and report pages are
+kept by one decorator (`kept_page`)."""
 from __future__ import annotations
 
 import ast
@@ -66,3 +67,14 @@ def test_pages_get_the_tenant_not_the_slug():
                 if "org_slug" in args or "tenant" not in args:
                     found.append(f"{path.relative_to(ROOT)}: {node.name}")
     assert found == []
+
+
+def test_report_pages_are_kept_by_the_one_decorator():
+    """The dashboard, the explorer, agents and callbacks are kept through `kept_page` (the
+    dashboard hands over its shared body); no page builds a frame itself."""
+    for path in _sources("reports"):
+        if path.name != "page_cache.py":
+            assert "PageFrame." not in path.read_text(), path
+    for name in ("dashboard", "calls", "agents", "callbacks"):
+        view = get_resolver().resolve(f"/o/org-a/{'' if name == 'dashboard' else name + '/'}").func
+        assert getattr(view, "kept_as", None) == name, name
