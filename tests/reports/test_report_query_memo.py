@@ -72,3 +72,6 @@ class _Params(dict):
 
     def getlist(self, key):
         return list(self[key])
+
+    def lists(self):
+        return [(key, list(values)) for key, values in self.items()]
