@@ -213,10 +213,12 @@ def api_team_scope(user, team_id: int, mine: Restriction | None) -> Restriction:
     return team_scope(organization, team_id, mine)
 
 
-def team_filter(request: HttpRequest) -> int | None:
-    """The `?team=` of a request: a team id, None when absent; 404 when not an id."""
-    raw = request.GET.get("team", "")
-    if raw == "":
+def team_filter(request: HttpRequest, blank_is_all: bool = True) -> int | None:
+    """The `?team=` of a request: a team id, None when absent; 404 when not an id. A page's
+    filter form sends `team=` for "all teams" (`blank_is_all`); the API documents an integer,
+    so there a blank value is no id either."""
+    raw = request.GET.get("team")
+    if raw is None or (raw == "" and blank_is_all):
         return None
     if not raw.isdigit() or len(raw) > 9:
         raise Http404(_("No such team."))

@@ -154,7 +154,8 @@ class TenantScopedViewSet(viewsets.GenericViewSet):
         organizations = organizations_for_user(request.user)
         teams = restriction_for_user(request.user)
         reads = request.method in ("GET", "HEAD")
-        team_id = team_filter(request) if self.team_scoped and reads else None
+        team_id = team_filter(request, blank_is_all=False) if self.team_scoped and reads \
+            else None
         if team_id is not None and request.user.is_authenticated:
             # The same context as a member restricted to that team (404: not the caller's
             # team to pick); an anonymous caller gets the permissions' 401 first, another
