@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from django.urls import reverse
@@ -219,7 +219,8 @@ def test_sync_command_prints_the_count_and_exits_zero(org_a, subprocess_env):
     # The command syncs up to the wall clock: the simulated data ends today.
     with served(small_config(days=2, calls_per_day=30, end_date=None)) as (sim, server):
         env = point_env(org_a, sim, server)
-        target = a_call(sim)
+        # Yesterday's: just after midnight UTC today has no call yet.
+        target = a_call(sim, sim.today - timedelta(days=1))
         sim.tamper(ENV).calls[target["id"]] = {"direction": {"x": 1}}
         done = subprocess.run(
             [sys.executable, "manage.py", "sync", "--env", str(env.pk), "--no-progress"],
