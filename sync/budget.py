@@ -165,27 +165,38 @@ class RequestBudget:
             counts.append(count)
         return counts
 
-    def _room_after(self, now: float, bucket: int, counts: list[int]) -> float:
-        """Seconds until a bucket opens whose window has room, given `counts` (the buckets
-        before `bucket`) and no ticket taken after now: old buckets leave the window one by
-        one. Other workers may take tickets meanwhile, so the room may come later."""
+    def _room_after(self, now: float, bucket: int, counts: list[int], need: int = 1) -> float:
+        """Seconds until a bucket opens whose window has room for `need` tickets, given
+        `counts` (the buckets before `bucket`) and no ticket taken after now: old buckets
+        leave the window one by one. Other workers may take tickets meanwhile, so the room
+        may come later."""
         held = [*counts, self._issued(bucket)]
         ahead = 1
-        while ahead < len(held) and sum(held[ahead:]) >= self.limit:
+        while ahead < len(held) and sum(held[ahead:]) > self.limit - need:
             ahead += 1
         return (bucket + ahead) * self.bucket_seconds - now
 
-    def room_in(self) -> float:
-        """Seconds until a ticket could be taken (0 when one can be now); takes none."""
+    def room_in(self, need: int = 1) -> float:
+        """Seconds until `need` tickets could be taken (0 when they can be now); takes none.
+        `need` is at most the limit."""
         self.limit = self._effective_limit()
+        need = max(1, min(need, self.limit))
         now = self.clock()
         bucket = int(now // self.bucket_seconds)
         counts = self._counts(bucket)
         own = 0.0
-        if sum(counts) + self._issued(bucket) >= self.limit:
-            own = max(0.0, self._room_after(now, bucket, counts))
-        parent = self.parent.room_in() if self.parent is not None else 0.0
+        if sum(counts) + self._issued(bucket) > self.limit - need:
+            own = max(0.0, self._room_after(now, bucket, counts, need))
+        parent = self.parent.room_in(need) if self.parent is not None else 0.0
         return max(own, parent, self.upstream_wait())
+
+    def whole_window_in(self) -> float:
+        """Seconds until the window could give its whole limit again (what this token's
+        tickets hold leaves it), assuming nobody takes one meanwhile. A deferred sync
+        continues then, not at the first free ticket: a continuation that starts with one or
+        two requests of room spends them re-reading what any run must read first (the hot
+        days' heads, the status listings) and is deferred again before it moves on."""
+        return self.room_in(need=self._effective_limit())
 
     def _await_upstream(self, on_wait: Callable[[float], None] | None) -> float:
         """Wait while the upstream says its window is (nearly) spent."""

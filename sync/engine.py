@@ -19,7 +19,7 @@ from django.utils import timezone
 from portal import audit
 from portal.models import Environment, EnvironmentStatus
 from sync import dead_runs
-from sync.budget import BudgetExhausted
+from sync.budget import BudgetExhausted, RequestBudget
 from sync.cache_errors import CACHE_ERRORS, UNAVAILABLE, is_cache_error
 from sync.locks import environment_lock
 from sync.models import SyncRun
@@ -232,9 +232,11 @@ def _run_stream(provider: Any, name: str, ctx: RunContext,
         mark_auth_failed(ctx.environment, exc)
         return False
     except BudgetExhausted as exc:
-        # What was written is kept with its cursor; the rest continues on a free worker.
-        until = timezone.now() + timedelta(seconds=exc.wait)
-        ctx.run.details.update(deferred_seconds=round(exc.wait, 3),
+        # What was written is kept with its cursor; the rest continues on a free worker,
+        # once the window can give it a whole budget (`RequestBudget.whole_window_in`).
+        wait = max(exc.wait, _whole_window_in(ctx.client.budget))
+        until = timezone.now() + timedelta(seconds=wait)
+        ctx.run.details.update(deferred_seconds=round(wait, 3),
                                deferred_until=until.isoformat())
         _last_beat(ctx)
         _finish(ctx.run, RunStatus.DEFERRED)
@@ -266,6 +268,18 @@ def _run_stream(provider: Any, name: str, ctx: RunContext,
         _last_beat(ctx)
         _finish(ctx.run, RunStatus.SUCCEEDED)
     return True
+
+
+def _whole_window_in(budget: RequestBudget | None) -> float:
+    """When the budget could give a whole window again (0 without a budget or a cache)."""
+    if budget is None:
+        return 0.0
+    try:
+        return budget.whole_window_in()
+    except Exception as exc:  # noqa: BLE001 - the cache gone: the first free ticket will do
+        if not is_cache_error(exc):
+            raise
+        return 0.0
 
 
 def _last_beat(ctx: RunContext) -> None:

@@ -60,6 +60,14 @@ class CallsCursor(dict[str, Any]):
         """The day a killed run stopped in (read whole again), None when none did."""
         return _day(self.get("in_progress"))
 
+    def resume_page(self, day: date) -> int:
+        """The page a read of `day` starts at: past the last one a stopped run wrote there
+        (its pages are in the mirror), else 1. Every budget window then moves a day on,
+        however many pages it has."""
+        if self.stopped_day == day and isinstance(self.get("page"), int):
+            return self["page"] + 1
+        return 1
+
     def stop_at(self, day: date, page: int) -> None:
         """A page of `day` is written and the day is not finished yet."""
         self["in_progress"], self["page"] = day.isoformat(), page

@@ -101,11 +101,16 @@ def plan(rows: dict[date, CallDayLedger], today: date, lookback: int, now: datet
 
 def whole_days(cursor: CallsCursor, rows: dict[date, CallDayLedger], now: datetime,
                lookback: int) -> list[date]:
-    """Days before the hot ones to read whole this run, oldest first."""
+    """Days to read whole this run, oldest first: before the hot ones, the gaps and the due
+    reconciliations; among the hot ones, a day a stopped run was reading (it resumes where
+    that run stopped) and a day never checked past the last day read whole (a back-fill
+    deferred before it reached them): the hot refresh would read such a day from its head on
+    every continuation, and a budget window smaller than the day would never see it end."""
     oldest = cursor.oldest
     synced = cursor.synced_through or oldest - timedelta(days=1)
     hot_first = hot_days(now)[0]
     first = max(oldest, min(synced + timedelta(days=1), now.date() - timedelta(days=lookback)))
     stopped = cursor.stopped_day
-    return [d for d in _days(first, hot_first - timedelta(days=1))
-            if d > synced or d == stopped or reconcile_due(rows.get(d), d, now)]
+    return [d for d in _days(first, now.date()) if d == stopped or (
+        (d > synced or reconcile_due(rows.get(d), d, now)) if d < hot_first
+        else d > synced and d not in rows)]

@@ -20,7 +20,7 @@ from django.db import DatabaseError
 from django.utils import timezone
 
 from sync import callback_links, quarantine
-from sync.models import Agent, CallbackDay, CallbackSourceDay
+from sync.models import Agent, Call, CallbackDay, CallbackSourceDay
 from sync.models.core import Trigger
 from sync.partitions.analyze import analyze_filled
 from sync.providers.prefetch import Prefetcher
@@ -212,9 +212,11 @@ def _sync_call_day(ctx: RunContext, day: date, agents: AgentIndex, cursor: Calls
     newest-first listing, and stop as soon as the day is complete.
     """
     dirty = cursor.stopped_day == day  # a killed run stopped mid-day
-    seen: set[str] = set()
-    rejected = 0
-    passes, page_no = 0, 1
+    page_no = cursor.resume_page(day)
+    seen: set[str] = set()  # ids this run read
+    # What a stopped run read of the day is in the mirror: it counts towards the total.
+    known, rejected = _held(ctx, day) if page_no > 1 else (set(), 0)
+    passes = 0
     while True:
         page = reader.get((day, page_no))
         if passes == 0 and page.items:
@@ -225,8 +227,9 @@ def _sync_call_day(ctx: RunContext, day: date, agents: AgentIndex, cursor: Calls
         ids = {c["external_id"] for c in calls}
         repeats = len(ids & seen)
         seen |= ids
+        known |= ids
         last = page_no >= page.last_page or not page.items
-        complete = len(seen) + rejected >= page.total
+        complete = len(known) + rejected >= page.total
         finish = (complete and (last or passes > 0)) or (last and passes + 1 >= MAX_DAY_READS)
         # Each call is counted once per day (`repeats`); its quarantine goes with its batch.
         writer.add(calls, day=day, repeats=repeats, actions=[
@@ -234,7 +237,7 @@ def _sync_call_day(ctx: RunContext, day: date, agents: AgentIndex, cursor: Calls
             for item, reason in refused])
         if finish:
             if not complete:
-                ctx.note("incomplete", f"{day}: {len(seen)} of {page.total} calls after "
+                ctx.note("incomplete", f"{day}: {len(known)} of {page.total} calls after "
                                        f"{passes + 1} passes")
             writer.finish_day(day, dirty=dirty)
             writer.defer(partial(quarantine.clear, ctx, day=day))  # the day was read whole
@@ -251,10 +254,19 @@ def _sync_call_day(ctx: RunContext, day: date, agents: AgentIndex, cursor: Calls
         if finish:
             return
         if last:
-            ctx.note("reread", f"{day}: saw {len(seen)} of {page.total} calls; re-reading")
+            ctx.note("reread", f"{day}: saw {len(known)} of {page.total} calls; re-reading")
             passes, page_no = passes + 1, 1
         else:
             page_no += 1
+
+
+def _held(ctx: RunContext, day: date) -> tuple[set[str], int]:
+    """(ids the mirror holds for the UTC day, its quarantined records): where a read resumes,
+    what the stopped run wrote of the day."""
+    start, end = ledger.day_bounds(day)
+    ids = set(Call.objects.filter(environment=ctx.environment, started_at__gte=start,
+                                  started_at__lt=end).values_list("external_id", flat=True))
+    return ids, ledger.rejected_count(ctx.environment, day)
 
 
 def _ask_ahead(reader: Prefetcher, day: date, page_no: int, last_page: int,
