@@ -10,12 +10,16 @@ each time: otherwise the continuation spends every window on the same pages and 
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from sync.budget import RequestBudget
 from sync.engine import sync_environment
 from sync.models import SyncRun
+from sync.models.ledger import CallDayLedger
+from sync.providers.talkover import incremental
+from sync.providers.talkover.cursor import CallsCursor
 from tests.support.sync_support import mirror_diff, point_env, served, small_config
 
 sync_db = pytest.mark.django_db(transaction=True)
@@ -48,3 +52,54 @@ def test_a_back_fill_continued_on_a_small_budget_ends_exact_with_two_hot_days(or
         # Each day's pages about once (a resumed read re-reads no page), plus each run's own
         # checks: agents, the hot days' heads and status listings, the callback days.
         assert requests <= pages + 30, (requests, pages)
+
+
+D = date(2026, 3, 11)
+AT_0100 = datetime(2026, 3, 11, 1, 0, tzinfo=UTC)
+
+
+def _checked(day: date, *, whole: bool) -> CallDayLedger:
+    at = AT_0100 - timedelta(minutes=15)
+    return CallDayLedger(day=day, mirrored=10, upstream=10, checked_at=at,
+                         reconciled_at=at if whole else None)
+
+
+def test_hot_days_are_read_whole_only_in_order_after_the_days_read_whole():
+    """Just after midnight both UTC days are hot. A back-fill deferred before them reads
+    them whole, in order; a mirror whose yesterday the hot refresh checks does not read the
+    new day whole (coverage's mark would pass yesterday's unread head); a stopped day
+    resumes wherever it is."""
+    cursor = CallsCursor({"oldest": "2026-03-08", "synced_through": "2026-03-09"})
+    assert incremental.hot_days(AT_0100) == [D - timedelta(days=1), D]
+    deferred = {d: _checked(d, whole=True) for d in (date(2026, 3, 8), date(2026, 3, 9))}
+    assert incremental.whole_days(cursor, deferred, AT_0100, 3) == [D - timedelta(days=1), D]
+    steady = {**deferred, D - timedelta(days=1): _checked(D - timedelta(days=1), whole=False)}
+    assert incremental.whole_days(cursor, steady, AT_0100, 3) == []
+    cursor.stop_at(D, 4)
+    assert incremental.whole_days(cursor, steady, AT_0100, 3) == [D]
+    assert cursor.resume_page(D) == 5 and cursor.resume_page(D - timedelta(days=1)) == 1
+
+
+class _Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.mark.django_db  # the cache (budget tickets) is cleared around database tests
+def test_a_deferred_run_continues_when_the_window_can_give_a_whole_budget():
+    clock = _Clock(3_000_000.1)
+    # 12-second window: one-second buckets; a ticket's bucket leaves the window and its
+    # margin bucket 14 buckets on.
+    budget = RequestBudget("talq_continuecontinuecontinue0001", limit=4, window=12,
+                           clock=clock, max_wait=0)
+    budget.acquire(), budget.acquire()
+    clock.now += 6
+    budget.acquire(), budget.acquire()
+    assert budget.room_in() == pytest.approx(7.9), "one ticket: when the first two leave"
+    assert budget.room_in(need=3) == pytest.approx(13.9)
+    assert budget.whole_window_in() == pytest.approx(13.9), "all four: when the last two leave"
+    clock.now += 14
+    assert budget.whole_window_in() == 0 and budget.room_in() == 0

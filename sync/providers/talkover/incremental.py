@@ -103,14 +103,21 @@ def whole_days(cursor: CallsCursor, rows: dict[date, CallDayLedger], now: dateti
                lookback: int) -> list[date]:
     """Days to read whole this run, oldest first: before the hot ones, the gaps and the due
     reconciliations; among the hot ones, a day a stopped run was reading (it resumes where
-    that run stopped) and a day never checked past the last day read whole (a back-fill
-    deferred before it reached them): the hot refresh would read such a day from its head on
-    every continuation, and a budget window smaller than the day would never see it end."""
+    that run stopped) and a day never checked that follows the days read whole in order (a
+    back-fill deferred before it reached the hot days): the hot refresh would read such a day
+    from its head on every continuation, and a budget window smaller than the day would never
+    see it end. Only in order: a day read whole moves coverage's mark (`read_through`) past
+    the days before it."""
     oldest = cursor.oldest
     synced = cursor.synced_through or oldest - timedelta(days=1)
     hot_first = hot_days(now)[0]
     first = max(oldest, min(synced + timedelta(days=1), now.date() - timedelta(days=lookback)))
     stopped = cursor.stopped_day
-    return [d for d in _days(first, now.date()) if d == stopped or (
-        (d > synced or reconcile_due(rows.get(d), d, now)) if d < hot_first
-        else d > synced and d not in rows)]
+    reach, out = synced, []
+    for d in _days(first, now.date()):
+        in_order = d == reach + timedelta(days=1)
+        if d == stopped or (d > synced or reconcile_due(rows.get(d), d, now) if d < hot_first
+                            else in_order and d not in rows):
+            out.append(d)
+            reach = d if in_order else reach
+    return out
