@@ -233,8 +233,10 @@ def _run_stream(provider: Any, name: str, ctx: RunContext,
         return False
     except BudgetExhausted as exc:
         # What was written is kept with its cursor; the rest continues on a free worker,
-        # once the window can give it a whole budget (`RequestBudget.whole_window_in`).
-        wait = max(exc.wait, _whole_window_in(ctx.client.budget))
+        # once the window can give it a whole budget (`RequestBudget.whole_window_in`). A
+        # webhook round is small and puts its hints back: it goes at the first free request.
+        wait = exc.wait if ctx.run.trigger == Trigger.WEBHOOK else \
+            max(exc.wait, _whole_window_in(ctx.client.budget))
         until = timezone.now() + timedelta(seconds=wait)
         ctx.run.details.update(deferred_seconds=round(wait, 3),
                                deferred_until=until.isoformat())
