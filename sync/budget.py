@@ -196,7 +196,7 @@ class RequestBudget:
         continues then, not at the first free ticket: a continuation that starts with one or
         two requests of room spends them re-reading what any run must read first (the hot
         days' heads, the status listings) and is deferred again before it moves on."""
-        return self.room_in(need=self._effective_limit())
+        return self.room_in(need=self.configured)  # clamped to the effective limit
 
     def _await_upstream(self, on_wait: Callable[[float], None] | None) -> float:
         """Wait while the upstream says its window is (nearly) spent."""

@@ -278,9 +278,7 @@ def _whole_window_in(budget: RequestBudget | None) -> float:
         return 0.0
     try:
         return budget.whole_window_in()
-    except Exception as exc:  # noqa: BLE001 - the cache gone: the first free ticket will do
-        if not is_cache_error(exc):
-            raise
+    except CACHE_ERRORS:  # the cache gone: the first free ticket will do
         return 0.0
 
 

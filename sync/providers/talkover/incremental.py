@@ -116,8 +116,11 @@ def whole_days(cursor: CallsCursor, rows: dict[date, CallDayLedger], now: dateti
     reach, out = synced, []
     for d in _days(first, now.date()):
         in_order = d == reach + timedelta(days=1)
-        if d == stopped or (d > synced or reconcile_due(rows.get(d), d, now) if d < hot_first
-                            else in_order and d not in rows):
+        if d < hot_first:
+            wanted = d > synced or reconcile_due(rows.get(d), d, now)
+        else:
+            wanted = in_order and d not in rows
+        if d == stopped or wanted:
             out.append(d)
             reach = d if in_order else reach
     return out
