@@ -4,9 +4,21 @@ Why: a leaf partition created and filled by a back-fill has no statistics until 
 gets to it (`reltuples` -1), so the planner guesses its size: a cut-SID search straight after
 a 200k back-fill took 302 ms, 11x a day page, 27-38 ms once analysed. The back-fill knows
 which months it wrote, so it analyses those leaves (of the organisation's retention tier)
-itself, right after its last batch. ANALYZE samples a bounded number of rows per table,
-so this costs a fraction of a second whatever the volume. Not partitioned: the calls table
-itself. SQLite has no planner statistics to refresh: nothing is done there.
+itself, right after its last batch.
+
+Only a leaf the back-fill changed materially: one never analysed, one analysed empty that now
+holds rows, or one whose rows grew since its last ANALYZE by autovacuum's own measure
+(`autovacuum_analyze_threshold` + `autovacuum_analyze_scale_factor` x its rows; 50 + 10 % by
+default) — autovacuum's rule, applied now instead of at its next round. A month leaf holds
+every tenant of the tier, so analysing it for each small environment's back-fill re-sampled
+the whole month every time: in the 200-environment fleet that doubled a small back-fill's
+time, and a small environment's rows do not move the month's statistics. The growth is the
+larger of the rows this run wrote and the leaf's pages now against its pages at the last
+ANALYZE (at that ANALYZE's rows per page; a continued back-fill's earlier runs count there).
+PostgreSQL's own `n_mod_since_analyze` is not used: other connections' writes reach it up
+to a second late, so it still counted the back-fill's last batches after its ANALYZE.
+Not partitioned: the calls table itself. SQLite has no planner statistics to
+refresh: nothing is done there.
 """
 from __future__ import annotations
 
@@ -19,9 +31,22 @@ from portal.models import Environment
 from sync.partitions import ddl
 from sync.partitions.upsert import retention_tier
 
+STALE = """
+SELECT c.relname FROM pg_class c
+WHERE c.relname = ANY(%(tables)s) AND c.relnamespace = current_schema()::regnamespace
+  AND (c.reltuples < 0
+       OR (c.relpages = 0 AND pg_relation_size(c.oid) > 0)
+       OR greatest(%(written)s, CASE WHEN c.relpages > 0 THEN
+             pg_relation_size(c.oid) / current_setting('block_size')::float8
+             * c.reltuples / c.relpages - c.reltuples ELSE 0 END)
+          >= current_setting('autovacuum_analyze_threshold')::float8
+             + current_setting('autovacuum_analyze_scale_factor')::float8 * c.reltuples)
+ORDER BY c.relname"""
 
-def analyze_filled(environment: Environment, days: Iterable[date]) -> list[str]:
-    """ANALYZE the call partitions holding the UTC `days` a back-fill read; the tables."""
+
+def analyze_filled(environment: Environment, days: Iterable[date], written: int) -> list[str]:
+    """ANALYZE the call partitions holding the UTC `days` a back-fill read that it changed
+    materially (`written`: the rows this run created or updated); the tables analysed."""
     if connection.vendor != "postgresql":
         return []
     days = list(days)
@@ -35,6 +60,8 @@ def analyze_filled(environment: Environment, days: Iterable[date]) -> list[str]:
     else:
         tables = [ddl.TABLE]
     with connection.cursor() as cursor:
-        for table in tables:
+        cursor.execute(STALE, {"tables": tables, "written": written})
+        stale = [name for (name,) in cursor.fetchall()]
+        for table in stale:
             cursor.execute(f'ANALYZE "{table}"')
-    return tables
+    return stale

@@ -17,6 +17,7 @@ status-code check still holds them to the schema.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from datetime import date, timedelta
@@ -36,8 +37,10 @@ from tests.support.processes import BIN, Processes, free_port, procfile, wait_fo
 
 SCHEMATHESIS = BIN / "schemathesis"
 CONFIG = Path(__file__).resolve().parent.parent / "schemathesis.toml"
-# The run's time budget; with start-up the test takes about this plus 20 s.
-MAX_SECONDS = 80
+# The run's time budget; with start-up the test takes about this plus 10 s. On a quiet 2-core
+# machine 22 s already reach every operation in every phase (815 cases; 80 s: 4,533); the
+# run checks below that every operation was tested.
+MAX_SECONDS = 45
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -129,7 +132,9 @@ def test_the_api_matches_its_schema(tmp_path, subprocess_env, org_a, alice):
         [*found[:40], run.stdout[-6000:], run.stderr[-2000:]])
     web_log = procs.log("web")
     assert "Traceback" not in web_log, web_log[web_log.index("Traceback") - 400:][:4000]
-    assert "17/17" in run.stdout or "Tested:" in run.stdout, run.stdout[-3000:]
+    selected = re.search(r"Selected: (\d+)/(\d+)", run.stdout)
+    tested = re.search(r"Tested: (\d+)", run.stdout)
+    assert selected and tested and selected[1] == selected[2] == tested[1], run.stdout[-3000:]
     # Whatever the run stored (a snooze at the ends of the date-time format, say) renders.
     # The run spent alice's API allowance (1,200 a minute) in the shared Redis; what is
     # checked now is rendering, not throttling.

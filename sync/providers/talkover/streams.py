@@ -197,7 +197,8 @@ def _plan_run(ctx: RunContext, cursor: CallsCursor, first_read: bool
 def _analyze_backfill(ctx: RunContext, filled: list[date]) -> None:
     """After a back-fill the planner learns the new data now, not when autovacuum comes."""
     if filled:
-        tables = analyze_filled(ctx.environment, filled)
+        tables = analyze_filled(ctx.environment, filled,
+                                ctx.counts.created + ctx.counts.updated)
         if tables:
             ctx.note("analyzed", ", ".join(tables))
 
