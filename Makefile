@@ -20,11 +20,13 @@ demo: $(STAMP)
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py demo --serve 127.0.0.1:$(PORT)
 
-# The suite on every core (pytest-xdist); the process-heavy tests share one worker
-# (tests/conftest.py). `make test TEST_WORKERS=0` runs it in one process. The sources are
+# The suite on one more worker than the machine has cores (pytest-xdist): many tests wait on
+# processes they started, timeouts or sleeps, and a third worker on two cores took the suite
+# from 720 to 600 s. The longest tests start first (tests/conftest.py). `make test
+# TEST_WORKERS=0` runs it in one process. The sources are
 # compiled once first: with PYTHONDONTWRITEBYTECODE set (as on CI machines) every command a
 # test starts (manage.py, workers, gunicorn) would compile them all again, ~0.4 s each.
-TEST_WORKERS ?= auto
+TEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print((os.cpu_count() or 1) + 1)')
 test: $(STAMP)
 	$(PY) -m compileall -q -j0 portal sync reports tests bench manage.py > /dev/null
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)

@@ -25,21 +25,22 @@ fast_flush.install()
 if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
-# Tests that start many processes (gunicorn, Celery workers, redis-server, schemathesis,
-# the README's commands) share one xdist worker: two of them never compete for the machine's
-# cores at once, while the other workers run the in-process tests (`make test` runs `-n auto`).
-PROCESS_HEAVY = {
-    "test_api_contract", "test_e2e_fleet", "test_e2e_production", "test_newcomer",
-    "test_redis_degrade", "test_serve", "test_simulator_command", "test_db_frozen",
-    "test_sync_redis_loss",
-}
+# The longest tests start first (`make test` runs one more xdist worker than the machine has
+# cores, and `--dist loadgroup` hands tests out one at a time in collection order): begun last,
+# as pytest-django's ordering puts them (transactional tests after the others), the fleet alone
+# ran past every other worker's end by over 40 s. Each flushes what it wrote, as every
+# transactional test does.
+LONGEST_FIRST = (
+    "tests/e2e/test_e2e_fleet.py::",
+    "tests/e2e/test_newcomer.py::test_every_readme_block_runs_as_written",
+)
 
 
 def pytest_collection_modifyitems(config, items):
-    for item in items:
-        module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
-        if module in PROCESS_HEAVY or item.get_closest_marker("e2e"):
-            item.add_marker(pytest.mark.xdist_group("processes"))
+    def rank(item) -> int:
+        return next((i for i, prefix in enumerate(LONGEST_FIRST)
+                     if item.nodeid.startswith(prefix)), len(LONGEST_FIRST))
+    items.sort(key=rank)  # stable: the rest keep pytest-django's order
 
 
 @pytest.fixture(autouse=True)
