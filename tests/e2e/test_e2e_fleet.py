@@ -112,7 +112,9 @@ def test_a_fleet_converges_fairly_and_survives_a_killed_host(tmp_path):
                   "REDIS_URL": hosts.service_url(redis_url)}
         procs = Processes(tmp_path, remote)
         db = Db(database_url)
-        publisher = Celery("fleet-test", broker=redis_url)
+        # Not the current app: the suite's tasks (`shared_task`) would publish to this broker
+        # in every later test of this worker.
+        publisher = Celery("fleet-test", broker=redis_url, set_as_current=False)
         try:
             phase("services")
             # The workers start while the database is migrated (they touch it only per task;
