@@ -22,7 +22,7 @@ demo: $(STAMP)
 
 # The suite on one more worker than the machine has cores (pytest-xdist): many tests wait on
 # processes they started, timeouts or sleeps, and a third worker on two cores took the suite
-# from 720 to 600 s. The longest tests start first (tests/conftest.py). `make test
+# from ~720 to ~620 s. The longest tests start first (tests/conftest.py). `make test
 # TEST_WORKERS=0` runs it in one process. The sources are
 # compiled once first: with PYTHONDONTWRITEBYTECODE set (as on CI machines) every command a
 # test starts (manage.py, workers, gunicorn) would compile them all again, ~0.4 s each.
