@@ -43,6 +43,20 @@ def pytest_collection_modifyitems(config, items):
     items.sort(key=rank)  # stable: the rest keep pytest-django's order
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """On PostgreSQL each worker's test database is a copy of one migrated template, built
+    once per set of migrations (tests/support/template_db.py), not migrated by every worker
+    at once."""
+    from django.conf import settings
+
+    from tests.support.template_db import ensure_template
+
+    database, url = settings.DATABASES["default"], os.environ.get("DATABASE_URL", "")
+    if database["ENGINE"] == "django.db.backends.postgresql" and url.startswith("postgres"):
+        database.setdefault("TEST", {})["TEMPLATE"] = ensure_template(url)
+
+
 @pytest.fixture(autouse=True)
 def _tasks_inline(settings):
     # A test's data lives in a transaction another thread cannot see: without a broker,

@@ -1,14 +1,18 @@
 """Every portal page at desktop (1440 px) and phone (390 px) width, in English and
-Portuguese, in a real headless chromium: a screenshot of each, and a failure when a page
-scrolls sideways (`scrollWidth > innerWidth`) or a section tab is out of reach.
+Portuguese, in a real headless chromium: a failure when a page scrolls sideways
+(`scrollWidth > innerWidth`) or a section tab is out of reach, with a screenshot of each page
+that failed (in the test's tmp_path), or of every page when `SCREENSHOTS_DIR` names a folder
+to look through (a full-page PNG of each of the 84 pages cost ~10 s of CPU a run).
 
 One browser and one context per width and language (logged in by a session cookie), so the
 whole walk stays well under a minute and a half. Run with `pytest -m browser`.
 """
 from __future__ import annotations
 
+import os
 import shutil
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -30,6 +34,7 @@ pytestmark = [
     pytest.mark.skipif(not shutil.which(CHROMIUM), reason="chromium is not installed"),
 ]
 
+SHOTS = os.environ.get("SCREENSHOTS_DIR")
 WIDTHS = {"desktop": {"width": 1440, "height": 900}, "phone": {"width": 390, "height": 844}}
 LANGUAGES = ("en", "pt-br")
 
@@ -166,8 +171,7 @@ def test_every_page_fits_desktop_and_phone_in_both_languages(browser, live_serve
                 if response is None or response.status != 200:
                     problems.append(f"{where}: HTTP {response and response.status}")
                     continue
-                shot = tmp_path / f"{width_name}-{language}-{name}.png"
-                page.screenshot(path=str(shot), full_page=True)
+                found = len(problems)
                 scroll, inner = page.evaluate(OVERFLOW)
                 # A phone widens its layout viewport to wide content: compare with the
                 # device width too, not only innerWidth.
@@ -181,11 +185,14 @@ def test_every_page_fits_desktop_and_phone_in_both_languages(browser, live_serve
                 if hidden:
                     problems.append(f"{where}: tabs out of reach: {hidden}")
                 problems += _details(page, name, where, language, phone)
+                if len(problems) > found or SHOTS:
+                    shot = Path(SHOTS or tmp_path) / f"{width_name}-{language}-{name}.png"
+                    page.screenshot(path=str(shot), full_page=True)
             if language == "pt-br":
                 assert page.locator("html").get_attribute("lang") == "pt-br"
             problems += _emails(page, cast["alice"], width_name, language, viewport)
             context.close()
-    assert problems == [], "\n".join(problems)
+    assert problems == [], "\n".join([*problems, f"screenshots: {SHOTS or tmp_path}"])
     assert errors == []
 
 

@@ -1,0 +1,78 @@
+"""One migrated PostgreSQL template per set of migrations; every xdist worker's test database
+is created as a copy of it (`CREATE DATABASE … TEMPLATE`, Django's `TEST["TEMPLATE"]`).
+
+Why: a fresh `migrate` costs about 10 s of CPU (Django re-renders the model state after its
+operations; the database itself has little to do), and each of the suite's workers ran one at
+the same moment on the same cores. Now the first worker migrates the template once, under an
+advisory lock the others wait on; each copy is then migrated again by Django as usual, which
+finds nothing to apply. A fresh `migrate` is still run once per suite here, and on fresh
+databases by the tests of `make serve`, production and the fleet, and on SQLite by the README
+walk.
+
+The template's name carries a digest of everything a migration runs (the migration files,
+the partition and migration-operation modules they call, Django's version), so a changed
+migration gets a new template; older templates of the same database are dropped. It is built
+under a temporary name and renamed when complete, so a run killed while migrating leaves no
+half-migrated template behind.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import django
+import psycopg
+
+from tests.support.processes import _with_path
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+# pg_advisory_lock key: one builder at a time, the other workers wait for its template.
+LOCK = 0x5B_7E_3D_B0
+# What a migration runs: its own file, and the project code migrations import.
+INPUTS = ("portal/migrations", "sync/migrations", "reports/migrations", "sync/partitions",
+          "portal/migration_operations.py", "portal/bounds.py")
+
+
+def digest() -> str:
+    h = hashlib.sha256(django.get_version().encode())
+    for entry in INPUTS:
+        path = ROOT / entry
+        for file in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+            h.update(str(file.relative_to(ROOT)).encode())
+            h.update(file.read_bytes())
+    return h.hexdigest()[:12]
+
+
+def ensure_template(database_url: str) -> str:
+    """The name of a fully migrated template database next to `database_url`'s (built now if
+    this set of migrations has none yet)."""
+    base = urlsplit(database_url).path.lstrip("/")
+    name = f"{base}_tpl_{digest()}"
+    building = f"{name}_building"
+    with psycopg.connect(_with_path(database_url, "/postgres"), autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", [LOCK])
+        try:
+            if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
+                            [name]).fetchone():
+                return name
+            stale = [row[0] for row in conn.execute(
+                "SELECT datname FROM pg_database WHERE datname LIKE %s",
+                [f"{base}\\_tpl\\_%"])]
+            for old in stale:
+                conn.execute(f'DROP DATABASE IF EXISTS "{old}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{building}"')
+            env = {**os.environ, "DATABASE_URL": _with_path(database_url, f"/{building}")}
+            result = subprocess.run([sys.executable, "manage.py", "migrate", "--no-input", "-v0"],
+                                    cwd=ROOT, env=env, capture_output=True, text=True,
+                                    timeout=300)
+            if result.returncode != 0:
+                conn.execute(f'DROP DATABASE IF EXISTS "{building}" WITH (FORCE)')
+                raise RuntimeError(f"migrating the template failed:\n{result.stderr[-3000:]}")
+            conn.execute(f'ALTER DATABASE "{building}" RENAME TO "{name}"')
+            return name
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", [LOCK])
