@@ -1,4 +1,4 @@
-"""One migrated PostgreSQL template per set of migrations; every xdist worker's test database
+"""One migrated PostgreSQL template per version of the code; every xdist worker's test database
 is created as a copy of it (`CREATE DATABASE … TEMPLATE`, Django's `TEST["TEMPLATE"]`).
 
 Why: a fresh `migrate` costs about 10 s of CPU (Django re-renders the model state after its
@@ -9,11 +9,10 @@ finds nothing to apply. A fresh `migrate` is still run once per suite here, and 
 databases by the tests of `make serve`, production and the fleet, and on SQLite by the README
 walk.
 
-The template's name carries a digest of everything a migration runs (the migration files,
-the partition and migration-operation modules they call, Django's version), so a changed
-migration gets a new template; older templates of the same database are dropped. It is built
-under a temporary name and renamed when complete, so a run killed while migrating leaves no
-half-migrated template behind.
+The template's name carries a digest of everything a migration may run (the apps' source
+files, Django's version), so a changed migration or module gets a new template; older
+templates of the same database are dropped. It is built under a temporary name and renamed
+when complete, so a run killed while migrating leaves no half-migrated template behind.
 """
 from __future__ import annotations
 
@@ -32,16 +31,17 @@ from tests.support.processes import _with_path
 ROOT = Path(__file__).resolve().parent.parent.parent
 # pg_advisory_lock key: one builder at a time, the other workers wait for its template.
 LOCK = 0x5B_7E_3D_B0
-# What a migration runs: its own file, and the project code migrations import.
-INPUTS = ("portal/migrations", "sync/migrations", "reports/migrations", "sync/partitions",
-          "portal/migration_operations.py", "portal/bounds.py")
+# What a migration runs: its own file and whatever project code it imports (the partition
+# conversion, data migrations, model fields): every source file of the three apps, so any
+# change gets a template migrated by the code as it now is.
+INPUTS = ("portal", "sync", "reports")
 
 
 def digest() -> str:
     h = hashlib.sha256(django.get_version().encode())
     for entry in INPUTS:
         path = ROOT / entry
-        for file in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+        for file in sorted(path.rglob("*.py")):
             h.update(str(file.relative_to(ROOT)).encode())
             h.update(file.read_bytes())
     return h.hexdigest()[:12]
