@@ -24,6 +24,7 @@ from sync.models import (
     Agent,
     Call,
     CallbackDay,
+    CallbackLink,
     CallbackSourceDay,
     CallRollup,
     Erasure,
@@ -57,6 +58,13 @@ def _mirror(env: Environment) -> dict:
         Agent: agent,
         Call: make_call(env, agent, 1),
         CallbackDay: CallbackDay.objects.create(environment=env, day=day, total_received=3),
+        CallbackLink: CallbackLink.objects.create(
+            environment=env, callback_external_id=f"cb-{env.pk}",
+            callback_started_at=datetime(2026, 11, 1, 15, tzinfo=UTC), callback_day=day,
+            callback_agent_external_id="9", source_external_id=f"out-{env.pk}",
+            source_agent_external_id=agent.external_id,
+            source_started_at=datetime(2026, 11, 1, 14, tzinfo=UTC), source_day=day,
+            source_answered=False, seconds_to_callback=3600),
         CallbackSourceDay: CallbackSourceDay.objects.create(
             environment=env, day=day, source_agent_id="9", name="Outbound", count=2),
         CallRollup: CallRollup.objects.create(environment=env, day=day, count=1),
