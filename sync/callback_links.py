@@ -253,12 +253,22 @@ def relink_environment(environment: Environment) -> None:
     drop links of calls no longer callbacks, and refresh its outbound days."""
     if not enabled():
         return
+    first_last = _of(Call, environment).order_by("started_at")
+    first = first_last.values_list("started_at", flat=True).first()
+    last = first_last.reverse().values_list("started_at", flat=True).first()
+    if first is None or last is None:
+        # No calls (an environment's first agents sync): nothing to link, no link stands.
+        # Not the statement below: unbounded, it planned every month partition for nothing.
+        _of(CallbackLink, environment).delete()
+        return
     sources = callback_sources(environment)
     if connection.vendor == "postgresql":
         if sources:
+            # The environment's calls lie within [first, last]: bounded so, the planner
+            # reads only the months that hold them (an outbound call precedes its callback,
+            # so `< last` holds every source).
             _relink_sql(environment, sources, _TARGETS_ALL, {
-                "t_lo": "-infinity", "t_hi": "infinity", "o_lo": "-infinity",
-                "o_hi": "infinity"})
+                "t_lo": first, "t_hi": last, "o_lo": first, "o_hi": last})
     else:
         calls = _of(Call, environment).filter(direction="inbound",
                                               agent_external_id__in=list(sources))
@@ -268,10 +278,7 @@ def relink_environment(environment: Environment) -> None:
     stale = _of(CallbackLink, environment).exclude(
         callback_external_id__in=kept.values("external_id"))
     stale.delete()
-    first_last = _of(Call, environment).order_by("started_at")
-    first = first_last.values_list("started_at", flat=True).first()
-    last = first_last.reverse().values_list("started_at", flat=True).first()
-    if first is not None and last is not None and sources:
+    if sources:
         span = (utc_day(last) - utc_day(first)).days
         refresh_outbound_days(environment, [utc_day(first) + timedelta(days=i)
                                             for i in range(span + 1)])
