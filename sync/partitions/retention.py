@@ -15,9 +15,10 @@ already expired; the next `drop_expired` drops them. Moving is resumable: the or
 stays `call_retention_pending` until a pass finds nothing left to move.
 
 Before a leaf is dropped, the environments with calls in it are marked
-(`Environment.calls_dropped_before`) and their rollups of those days are removed, in one
-transaction: reports then name the days as not mirrored (sync.coverage), never as zero, and
-no total counts calls that are gone. SQLite (the demo) keeps every call: nothing here runs.
+(`Environment.calls_dropped_before`) and their rollups, callback links and callback funnel
+days of those days are removed, in one transaction: reports then name the days as not
+mirrored (sync.coverage), never as zero, and no total counts calls that are gone. SQLite
+(the demo) keeps every call: nothing here runs.
 """
 from __future__ import annotations
 
@@ -32,7 +33,13 @@ from django.utils import timezone
 
 from portal.models import Environment, Organization
 from sync.locks import environment_lock
-from sync.models import AgentDayRollup, CallRollup, QualityDayRollup
+from sync.models import (
+    AgentDayRollup,
+    CallbackFunnelDay,
+    CallbackLink,
+    CallRollup,
+    QualityDayRollup,
+)
 from sync.partitions import ddl as partitions
 
 logger = logging.getLogger("sync.partitions.retention")
@@ -46,13 +53,21 @@ def first_kept_month(tier: int, now: datetime | None = None) -> date | None:
 
 
 def _mark_dropped(env_ids: list[int], before: datetime) -> None:
-    """Name the environments' days before `before` as dropped and remove their rollups."""
+    """Name the environments' days before `before` as dropped and remove what was derived
+    from their calls: the rollups, the callback links of the callbacks dropped and the
+    callback funnel's days (UTC) before `before` — kept, they held ids and times of calls the
+    organisation no longer keeps. The vendor's own callback stats stay: they are not calls."""
     for env in Environment.objects.filter(pk__in=env_ids).select_related("organization"):
         last_day = before.astimezone(env.organization.tzinfo).date()
         if datetime.combine(last_day, time.min, tzinfo=env.organization.tzinfo) == before:
             last_day -= timedelta(days=1)  # `before` is that local midnight: a whole day kept
         for model in (CallRollup, AgentDayRollup, QualityDayRollup):
             model.objects.filter(environment=env, day__lte=last_day).delete()
+    # Links first: their triggers recount the funnel days they leave, then those days go.
+    CallbackLink.objects.filter(environment_id__in=env_ids,
+                                callback_started_at__lt=before).delete()
+    CallbackFunnelDay.objects.filter(environment_id__in=env_ids,
+                                     day__lt=before.astimezone(UTC).date()).delete()
     Environment.objects.filter(pk__in=env_ids).filter(
         Q(calls_dropped_before__isnull=True) | Q(calls_dropped_before__lt=before)
     ).update(calls_dropped_before=before, data_version=F("data_version") + 1)

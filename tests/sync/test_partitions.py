@@ -4,7 +4,7 @@ before they are written, retention that drops whole months and names the days it
 and the owner's setting that changes it."""
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from io import StringIO
 
 import pytest
@@ -16,7 +16,7 @@ from django.urls import reverse
 from portal.models import CallRetention, Membership, Role
 from reports.coverage_notes import missing_notes
 from sync.coverage import calls_coverage
-from sync.models import AgentDayRollup, Call
+from sync.models import AgentDayRollup, Call, CallbackFunnelDay, CallbackLink
 from sync.partitions import ddl as partitions
 from sync.partitions.retention import maintain
 from sync.partitions.upsert import RunKeys
@@ -211,6 +211,41 @@ def test_retention_drops_whole_months_never_rows_and_reports_name_the_days(env_a
     notes = missing_notes(coverage, {env_a.pk: "Sales"})
     assert any(n.reason and n.days >= 1 for n in notes)
 
+
+
+@on_postgres
+def test_retention_drops_the_callback_links_and_funnel_days_of_the_calls_it_drops(env_a, env_b):
+    """A callback link holds the ids and times of the calls it joins, and the funnel's days
+    count them: the links of the callbacks retention drops go with those calls, and so do the
+    funnel days before the cut. The rest stay, and an organisation that keeps its calls
+    forever keeps them all."""
+    org_a = env_a.organization
+    org_a.call_retention_months = CallRetention.MONTHS_6
+    org_a.save()
+    old_day = old_and_new_calls(env_a, 9)
+    old_and_new_calls(env_b, 9)
+    recent = (NOW - timedelta(days=2)).date()
+    for env in (env_a, env_b):
+        for day, name in ((old_day, "old"), (recent, "new")):
+            at = datetime.combine(day, time(13), tzinfo=UTC)
+            CallbackLink.objects.create(
+                environment=env, callback_external_id=f"cb-{name}", callback_started_at=at,
+                callback_day=day, callback_agent_external_id="9",
+                source_external_id=f"out-{name}", source_agent_external_id="7",
+                source_started_at=at - timedelta(minutes=30), source_day=day,
+                source_answered=False, seconds_to_callback=1800)
+
+    def kept(env) -> tuple[list[str], list[date]]:
+        links = CallbackLink.objects.filter(environment=env)
+        days = CallbackFunnelDay.objects.filter(environment=env)
+        return (sorted(links.values_list("callback_external_id", flat=True)),
+                sorted(days.values_list("day", flat=True)))
+
+    assert kept(env_a) == (["cb-new", "cb-old"], [old_day, recent])  # the triggers' days
+    maintain(now=NOW)
+    assert kept(env_a) == (["cb-new"], [recent])
+    assert kept(env_b) == (["cb-new", "cb-old"], [old_day, recent])
+    assert CallbackFunnelDay.objects.get(environment=env_a, day=recent).callbacks_received == 1
 
 
 @on_postgres
