@@ -1,8 +1,8 @@
 """Every portal page at desktop (1440 px) and phone (390 px) width, in English and
 Portuguese, in a real headless chromium: a failure when a page scrolls sideways
 (`scrollWidth > innerWidth`) or a section tab is out of reach, with a screenshot of each page
-that failed (in the test's tmp_path), or of every page when `SCREENSHOTS_DIR` names a folder
-to look through (a full-page PNG of each of the 84 pages cost ~10 s of CPU a run).
+that failed in var/screenshots/widths/ (of every page with `SCREENSHOTS=all`: a full-page PNG
+of each of the 84 pages cost ~10 s of CPU a run).
 
 One browser and one context per width and language (logged in by a session cookie), so the
 whole walk stays well under a minute and a half. Run with `pytest -m browser`.
@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import shutil
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -25,7 +24,7 @@ from reports.models import ReportDelivery, SavedView
 from sync.models import Call, SyncRun
 from sync.models.core import RunStatus
 from sync.stream_names import Stream
-from tests.support.browser import CHROMIUM
+from tests.support.browser import CHROMIUM, SHOTS
 from tests.support.cast import make_env
 from tests.support.factories import make_agents, make_callback_days, make_calls, make_subscription
 
@@ -34,7 +33,7 @@ pytestmark = [
     pytest.mark.skipif(not shutil.which(CHROMIUM), reason="chromium is not installed"),
 ]
 
-SHOTS = os.environ.get("SCREENSHOTS_DIR")
+EVERY_SHOT = os.environ.get("SCREENSHOTS") == "all"
 WIDTHS = {"desktop": {"width": 1440, "height": 900}, "phone": {"width": 390, "height": 844}}
 LANGUAGES = ("en", "pt-br")
 
@@ -157,7 +156,7 @@ def _context(browser, base: str, user, viewport: dict, language: str, phone: boo
 
 
 def test_every_page_fits_desktop_and_phone_in_both_languages(browser, live_server, cast,
-                                                             pages, tmp_path):
+                                                             pages):
     base, problems, errors = live_server.url, [], []
     for width_name, viewport in WIDTHS.items():
         phone = width_name == "phone"
@@ -185,14 +184,15 @@ def test_every_page_fits_desktop_and_phone_in_both_languages(browser, live_serve
                 if hidden:
                     problems.append(f"{where}: tabs out of reach: {hidden}")
                 problems += _details(page, name, where, language, phone)
-                if len(problems) > found or SHOTS:
-                    shot = Path(SHOTS or tmp_path) / f"{width_name}-{language}-{name}.png"
+                if len(problems) > found or EVERY_SHOT:
+                    (SHOTS / "widths").mkdir(parents=True, exist_ok=True)
+                    shot = SHOTS / "widths" / f"{width_name}-{language}-{name}.png"
                     page.screenshot(path=str(shot), full_page=True)
             if language == "pt-br":
                 assert page.locator("html").get_attribute("lang") == "pt-br"
             problems += _emails(page, cast["alice"], width_name, language, viewport)
             context.close()
-    assert problems == [], "\n".join([*problems, f"screenshots: {SHOTS or tmp_path}"])
+    assert problems == [], "\n".join([*problems, f"screenshots: {SHOTS / 'widths'}"])
     assert errors == []
 
 
