@@ -22,7 +22,7 @@ from typing import Any
 
 from celery.result import AsyncResult, EagerResult
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import connections
 
 from portal import redis_guard
 from portal.celery import app
@@ -62,7 +62,10 @@ def _apply_in_thread(task, args: tuple, kwargs: dict) -> None:
     try:
         _apply(task, args, kwargs)
     finally:
-        close_old_connections()
+        # The thread ends here: its connections can never be reused, so they are closed, not
+        # kept for CONN_MAX_AGE (`close_old_connections` keeps a healthy one open until the
+        # thread's locals are collected).
+        connections.close_all()
 
 
 def enqueue(name: str, *args: Any, **kwargs: Any) -> AsyncResult | EagerResult | threading.Thread:
