@@ -46,7 +46,7 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
     """On PostgreSQL each worker's test database is a copy of one migrated template, built
-    once per set of migrations (tests/support/template_db.py), not migrated by every worker
+    once per version of the code (tests/support/template_db.py), not migrated by every worker
     at once."""
     from django.conf import settings
 

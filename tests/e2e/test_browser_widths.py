@@ -34,6 +34,7 @@ pytestmark = [
 ]
 
 EVERY_SHOT = os.environ.get("SCREENSHOTS") == "all"
+WIDTH_SHOTS = SHOTS / "widths"
 WIDTHS = {"desktop": {"width": 1440, "height": 900}, "phone": {"width": 390, "height": 844}}
 LANGUAGES = ("en", "pt-br")
 
@@ -185,14 +186,14 @@ def test_every_page_fits_desktop_and_phone_in_both_languages(browser, live_serve
                     problems.append(f"{where}: tabs out of reach: {hidden}")
                 problems += _details(page, name, where, language, phone)
                 if len(problems) > found or EVERY_SHOT:
-                    (SHOTS / "widths").mkdir(parents=True, exist_ok=True)
-                    shot = SHOTS / "widths" / f"{width_name}-{language}-{name}.png"
+                    WIDTH_SHOTS.mkdir(parents=True, exist_ok=True)
+                    shot = WIDTH_SHOTS / f"{width_name}-{language}-{name}.png"
                     page.screenshot(path=str(shot), full_page=True)
             if language == "pt-br":
                 assert page.locator("html").get_attribute("lang") == "pt-br"
             problems += _emails(page, cast["alice"], width_name, language, viewport)
             context.close()
-    assert problems == [], "\n".join([*problems, f"screenshots: {SHOTS / 'widths'}"])
+    assert problems == [], "\n".join([*problems, f"screenshots: {WIDTH_SHOTS}"])
     assert errors == []
 
 

@@ -35,7 +35,7 @@ needs_services = pytest.mark.skipif(
 )
 
 
-def _with_path(url: str, path: str) -> str:
+def with_path(url: str, path: str) -> str:
     parts = urlsplit(url)
     return urlunsplit((parts.scheme, parts.netloc, path, parts.query, parts.fragment))
 
@@ -45,12 +45,12 @@ def scratch_database(suffix: str) -> Iterator[str]:
     """A fresh PostgreSQL database next to DATABASE_URL's; dropped afterwards."""
     base = os.environ["DATABASE_URL"]
     name = urlsplit(base).path.lstrip("/") + "_" + suffix
-    admin_url = _with_path(base, "/postgres")
+    admin_url = with_path(base, "/postgres")
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
     try:
-        yield _with_path(base, f"/{name}")
+        yield with_path(base, f"/{name}")
     finally:
         with psycopg.connect(admin_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -61,7 +61,7 @@ def scratch_redis() -> Iterator[str]:
     """REDIS_URL's server, db number + 2, flushed before and after."""
     base = os.environ["REDIS_URL"]
     db = (int(urlsplit(base).path.lstrip("/") or 0) + 2) % 16
-    url = _with_path(base, f"/{db}")
+    url = with_path(base, f"/{db}")
     client = redis.Redis.from_url(url)
     client.flushdb()
     try:

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 import django
 import psycopg
 
-from tests.support.processes import _with_path
+from tests.support.processes import with_path
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 # pg_advisory_lock key: one builder at a time, the other workers wait for its template.
@@ -53,7 +53,7 @@ def ensure_template(database_url: str) -> str:
     base = urlsplit(database_url).path.lstrip("/")
     name = f"{base}_tpl_{digest()}"
     building = f"{name}_building"
-    with psycopg.connect(_with_path(database_url, "/postgres"), autocommit=True) as conn:
+    with psycopg.connect(with_path(database_url, "/postgres"), autocommit=True) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", [LOCK])
         try:
             if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
@@ -65,7 +65,7 @@ def ensure_template(database_url: str) -> str:
             for old in stale:
                 conn.execute(f'DROP DATABASE IF EXISTS "{old}" WITH (FORCE)')
             conn.execute(f'CREATE DATABASE "{building}"')
-            env = {**os.environ, "DATABASE_URL": _with_path(database_url, f"/{building}")}
+            env = {**os.environ, "DATABASE_URL": with_path(database_url, f"/{building}")}
             result = subprocess.run([sys.executable, "manage.py", "migrate", "--no-input", "-v0"],
                                     cwd=ROOT, env=env, capture_output=True, text=True,
                                     timeout=300)
