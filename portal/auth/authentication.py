@@ -13,25 +13,17 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
-from portal.models import API_TOKEN_PREFIX, ApiToken, Membership, hash_api_token
-from portal.models.teams import RESTRICTABLE_ROLES
+from portal.auth.token_lookup import token_by_hash
+from portal.models import API_TOKEN_PREFIX, ApiToken, hash_api_token
 from portal.throttling import client_ip, hit, parse_rate
 
 logger = logging.getLogger("portal.security")
 
 # Recording every use would turn each read into a write; once a minute is precise enough.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
-
-
-def _restricted_somewhere() -> Exists:
-    """Whether the token's user is restricted to teams in any organisation, as a column of
-    the token's one lookup."""
-    return Exists(Membership.teams.through.objects.filter(
-        membership__user_id=OuterRef("user_id"), membership__role__in=RESTRICTABLE_ROLES))
 
 
 class ApiTokenAuthentication(authentication.BaseAuthentication):
@@ -51,12 +43,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed(
                 "Malformed Authorization header: expected 'Bearer sbp_…'."
             )
-        token = (
-            ApiToken.objects.select_related("user")
-            .annotate(restricted_somewhere=_restricted_somewhere())
-            .filter(token_hash=hash_api_token(parts[1]))
-            .first()
-        )
+        token = token_by_hash(hash_api_token(parts[1]))
         if token is None or not token.is_active or not token.user.is_active:
             self._failed(ip, limit, window)
             raise exceptions.AuthenticationFailed("Invalid, expired or revoked API token.")
