@@ -160,6 +160,18 @@ class SwitchboardAdminSite(admin.AdminSite):
         guarded.__dict__.update(inner.__dict__)
         return guarded
 
+    def _build_app_dict(self, request: HttpRequest, label: str | None = None):
+        """Django's, with the app and model names translated once: they are lazy strings,
+        and `get_app_list` sorts them (on every admin page, for the sidebar) by comparing
+        the lazy objects, which translated both sides again at each comparison — a fifth of
+        an admin page's CPU time. Same names, same order."""
+        app_dict = super()._build_app_dict(request, label)
+        for app in app_dict.values():
+            app["name"] = str(app["name"])
+            for model in app["models"]:
+                model["name"] = str(model["name"])
+        return app_dict
+
     def get_urls(self):
         """Django's own, but "view on site" (`r/<content type>/<id>/`): it reads the object
         through the base manager, past the tenant context, and answered a different 404 for

@@ -117,3 +117,29 @@ def test_environment_changelist_counts_calls_from_rollups(world, assert_max_quer
     with assert_max_queries(9):
         page = client.get(url).content.decode()
     assert '<td class="field-calls_mirrored">42</td>' in page
+
+
+@pytest.mark.parametrize("language", ["en", "pt-br"])
+def test_the_sidebar_lists_what_djangos_own_app_list_lists(rf, language):
+    """The admin site translates the app and model names once before Django sorts them (the
+    lazy names were translated again at every comparison): the same names, in the same
+    order, as Django's own `get_app_list`, in both languages."""
+    from django.contrib import admin
+    from django.contrib.auth import get_user_model
+    from django.utils import translation
+
+    request = rf.get("/admin/")
+    request.user = get_user_model()(username="root", is_superuser=True, is_staff=True)
+
+    def names(app_list: list[dict]) -> list[tuple[str, list[str]]]:
+        return [(str(app["name"]), [str(m["name"]) for m in app["models"]]) for app in app_list]
+
+    with translation.override(language):
+        ours = admin.site.get_app_list(request)
+        djangos = admin.AdminSite._build_app_dict(admin.site, request)
+        djangos = sorted(djangos.values(), key=lambda x: str(x["name"]).lower())
+        for app in djangos:
+            app["models"].sort(key=lambda x: str(x["name"]))
+        assert names(ours) == names(djangos)
+        assert all(type(m["name"]) is str for app in ours for m in app["models"])
+        assert len(ours) > 3
