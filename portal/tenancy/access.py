@@ -18,7 +18,7 @@ from functools import cached_property, wraps
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db import models
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.utils.translation import gettext as _
 
@@ -34,6 +34,7 @@ from portal.models import (
 from portal.tenancy import context as tenant_context
 from portal.tenancy import registry as tenancy
 from portal.tenancy.context import TenantContext
+from portal.tenancy.membership_lookup import membership_in
 from portal.tenancy.restriction import Restriction
 
 
@@ -158,12 +159,6 @@ class Tenant:
         return obj
 
 
-def _restricted():
-    """Whether a membership is restricted to teams, as a column of the one lookup."""
-    teams = Membership.teams.through.objects.filter(membership_id=OuterRef("pk"))
-    return Exists(teams)
-
-
 def restriction_of(membership: Membership) -> Restriction | None:
     """The teams' agents of one restricted membership (None: not restricted)."""
     if membership.role not in RESTRICTABLE_ROLES:
@@ -257,9 +252,7 @@ def resolve_tenant(user, slug: str, min_role: str = Role.VIEWER) -> Tenant:
     none (or no such organisation: we do not say which), 403 below `min_role`."""
     membership = None
     if getattr(user, "is_authenticated", False):
-        membership = (Membership.objects.select_related("organization")
-                      .annotate(restricted=_restricted())
-                      .filter(user=user, organization__slug=slug).first())
+        membership = membership_in(user.pk, slug)
     _require_role(membership, min_role)
     return Tenant(organization=membership.organization, membership=membership)
 
