@@ -172,13 +172,17 @@ def filter_calls(criteria: CallCriteria, calls: QuerySet | None = None) -> Query
     return search_calls(qs, criteria.search, criteria.call_id)
 
 
-def agent_choices(organization: Organization, extra: str = "", *,
-                  no_agent: bool = True) -> list[tuple[str, str]]:
+def agent_choices(organization: Organization, extra: str = "", *, no_agent: bool = True,
+                  environments: int | None = None) -> list[tuple[str, str]]:
     """Agents of the organisation as (external id, label); the label names the environment
-    when the organisation has more than one, so two "Callback Desk"s can be told apart."""
+    when the organisation has more than one, so two "Callback Desk"s can be told apart.
+    `environments`: how many the organisation has, when the caller has already read them
+    (no query to count them)."""
     rows = list(Agent.objects.for_organization(organization).order_by(
         "name", "environment__name").values_list("external_id", "name", "environment__name"))
-    several = len({env for _, _, env in rows}) > 1 or organization.environments.count() > 1
+    if environments is None and len({env for _, _, env in rows}) <= 1:
+        environments = organization.environments.count()
+    several = len({env for _, _, env in rows}) > 1 or (environments or 0) > 1
     choices = [(ext, f"{name or ext} ({env})" if several else (name or ext))
                for ext, name, env in rows]
     if no_agent:
@@ -255,7 +259,8 @@ class CallFilter(django_filters.FilterSet):
         self.filters[ENV].queryset = Environment.objects.for_organization(organization)
         self.filters[AGENT] = django_filters.ChoiceFilter(
             field_name="agent_external_id", label=_("Agent"), empty_label=_("All agents"),
-            choices=agent_choices(organization, data.get(AGENT, "")))
+            choices=agent_choices(organization, data.get(AGENT, ""),
+                                  environments=len(environments)))
         self.filters[AGENT].parent = self  # added after FilterSet.__init__ set the others'
         providers = {provider for _pk, provider in environments}
         # Offered only where a provider sends transcripts; a transcript in the query is
