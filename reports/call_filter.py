@@ -180,9 +180,10 @@ def agent_choices(organization: Organization, extra: str = "", *, no_agent: bool
     (no query to count them)."""
     rows = list(Agent.objects.for_organization(organization).order_by(
         "name", "environment__name").values_list("external_id", "name", "environment__name"))
-    if environments is None and len({env for _, _, env in rows}) <= 1:
-        environments = organization.environments.count()
-    several = len({env for _, _, env in rows}) > 1 or (environments or 0) > 1
+    named = len({env for _, _, env in rows})
+    if environments is None:
+        environments = named if named > 1 else organization.environments.count()
+    several = max(named, environments) > 1
     choices = [(ext, f"{name or ext} ({env})" if several else (name or ext))
                for ext, name, env in rows]
     if no_agent:

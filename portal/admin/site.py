@@ -163,8 +163,8 @@ class SwitchboardAdminSite(admin.AdminSite):
     def _build_app_dict(self, request: HttpRequest, label: str | None = None):
         """Django's, with the app and model names translated once: they are lazy strings,
         and `get_app_list` sorts them (on every admin page, for the sidebar) by comparing
-        the lazy objects, which translated both sides again at each comparison — a fifth of
-        an admin page's CPU time. Same names, same order."""
+        the lazy objects, which translated both sides again at each comparison: half of the
+        sidebar's cost (3.3 → 1.6 ms a page, docs/rendering.md). Same names, same order."""
         app_dict = super()._build_app_dict(request, label)
         for app in app_dict.values():
             app["name"] = str(app["name"])

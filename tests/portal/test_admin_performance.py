@@ -23,8 +23,11 @@ CALLS_CHANGELIST_QUERIES = 12
 
 
 def add_calls(world, count: int) -> None:
+    # Not "ag-<n>": the world's own agents are "ag-<environment id>", and env A's id is 2
+    # whenever an earlier test of the worker created one environment (ids are not rolled back).
     agents = [world.pairs[Agent][0], Agent.objects.create(environment=world.env_a,
-                                                          external_id="ag-2", name="Second")]
+                                                          external_id="second-agent",
+                                                          name="Second")]
     for n in range(10, 10 + count):
         make_call(world.env_a, agents[n % 2], n)
 
