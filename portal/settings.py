@@ -304,7 +304,10 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").is_dir() else []
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Where `collectstatic` (`make serve`) writes and the web process serves from. Settable so that
+# a second checkout, or a test of `make serve`, does not rewrite files a running process is
+# reading (Django's hashed storage deletes a file and writes it again).
+STATIC_ROOT = Path(env_str("STATIC_ROOT") or BASE_DIR / "staticfiles")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

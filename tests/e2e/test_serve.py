@@ -155,7 +155,10 @@ def test_make_serve_runs_everything_and_ctrl_c_stops_it_all(tmp_path):
         env = production_env(database_url, redis_url, tmp_path, BIND=f"127.0.0.1:{port}",
                              WEB_CONCURRENCY="1", SYNC_CONCURRENCY="1",
                              BACKFILL_CONCURRENCY="1", EMAIL_CONCURRENCY="1",
-                             ALERTS_CONCURRENCY="1")
+                             ALERTS_CONCURRENCY="1",
+                             # Its own: collectstatic deletes and rewrites hashed files, and the
+                             # suite's other tests scan the checkout's (WhiteNoise, at start).
+                             STATIC_ROOT=str(tmp_path / "staticfiles"))
         procs = Processes(tmp_path, env)
         try:
             procs.start("serve", ["make", "--no-print-directory", "serve", f"VENV={VENV}",
