@@ -185,3 +185,9 @@ def make_subscription(org, *, members=(), addresses=(), next_run_at: datetime | 
     if members:
         sub.members.set(members)
     return sub
+
+
+def field_values(obj) -> dict:
+    """Every concrete field's value of a model instance, by attribute name: what two ways of
+    reading the same row must agree on (editable or not, foreign keys as ids)."""
+    return {field.attname: getattr(obj, field.attname) for field in obj._meta.concrete_fields}
