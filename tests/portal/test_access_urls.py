@@ -29,6 +29,7 @@ from portal.models import (
 from portal.tenancy.access import READ_METHODS
 from portal.tenancy.api import TenantScopedViewSet
 from reports.models import ReportSubscription
+from tests.support.cast import signed_in
 from tests.support.routes import (
     ID_PARAMS,
     Route,
@@ -149,7 +150,7 @@ def test_bob_cannot_write_to_org_a_anywhere(rich_world):
     for route in all_routes():
         url = concrete(rich_world, route)
         for method in WRITES:
-            client.force_login(bob)  # a logout URL must not end the walk
+            signed_in(client, bob)  # a logout URL must not end the walk
             response = getattr(client, method)(url, {})
             expected = viewer_write_answer(route, method)
             checked += expected is not None
