@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from html import escape
 
 from django import template
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -31,6 +33,26 @@ def query_with(context, **changes) -> str:
             params[key] = value
     encoded = params.urlencode()
     return f"?{encoded}" if encoded else "?"
+
+
+@register.simple_tag(takes_context=True)
+def sort_th(context, key: str, label, num: bool = False) -> str:
+    """A sortable column's header: `<th>` with its `aria-sort` and a link that sorts by `key`
+    (descending first, ascending when it already sorts descending), the page reset.
+
+    Written in Python: the explorer and agents tables had one `{% include %}` per column
+    (6 and 13), each with three `if`s and a `query_with`, ~1.5 ms of a search page's
+    template time. The same bytes as `templates/reports/includes/sort_th.html`, which
+    tests/reports/test_table_sorting.py renders beside it."""
+    sort = context.get("sort")
+    ascending, descending = sort == key, sort == f"-{key}"
+    link = query_with(context, sort=key if descending else f"-{key}", page="")
+    state = "ascending" if ascending else "descending" if descending else "none"
+    arrow = " ▲" if ascending else " ▼" if descending else ""
+    shown = label.__html__() if hasattr(label, "__html__") else escape(str(label))
+    css = ' class="num"' if num else ""
+    return SafeString(f'<th scope="col"{css} aria-sort="{state}">'
+                      f'<a href="{escape(link)}">{shown}{arrow}</a></th>\n')
 
 
 @register.simple_tag

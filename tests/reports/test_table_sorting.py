@@ -1,7 +1,12 @@
 """Tables: every column that means something sorts (agents table, calls explorer — agent and
 environment included) through a whitelisted `sort` parameter; an unknown value falls back to
 the default order (never a 500); the CSV export holds exactly the filtered rows, in the
-table's order."""
+table's order.
+
+The sortable headers are written by `{% sort_th %}` (portal/templatetags/portal_tags.py) in
+Python; `templates/reports/includes/sort_th.html` is the template spelling the pages used
+(one include per column), rendered beside the tag here over every sort state, both kinds of
+column, labels that need escaping (translated, literal, lazy) and hostile query strings."""
 from __future__ import annotations
 
 import csv
@@ -9,8 +14,10 @@ import io
 from datetime import timedelta
 
 import pytest
-from django.test import Client
-from django.utils import timezone
+from django.template import engines
+from django.test import Client, RequestFactory
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy
 
 from reports.pages.agent_table import SORTS as AGENT_SORTS
 from reports.pages.calls import SORTS as CALL_SORTS
@@ -119,3 +126,44 @@ def test_calls_csv_is_exactly_the_filtered_rows_in_order(seeded, client):
     ids = [r[header.index("external_id")] for r in rows[1:]]
     assert ids == [c.external_id for c in page.object_list]
     assert {r[header.index("environment")] for r in rows[1:]} == {"Beta desk"}
+
+
+DJANGO = engines["django"]
+INCLUDED = DJANGO.from_string(
+    '{% load i18n %}{% translate "Started" as l %}'
+    '{% include "reports/includes/sort_th.html" with key=key label=l %}'
+    '{% include "reports/includes/sort_th.html" with key=key label=label num=True %}'
+    '{% include "reports/includes/sort_th.html" with key=key label="P90" num=True %}')
+WRITTEN = DJANGO.from_string(
+    '{% load i18n portal_tags %}{% translate "Started" as l %}'
+    '{% sort_th key l %}{% sort_th key label num=True %}{% sort_th key "P90" num=True %}')
+
+QUERIES = ["", "sort=-started&page=3", "search=%3Cb%3E%26%22'&page=2&sort=agent",
+           "env=1&env=2&agent=a%20b&date_from=2026-11-01", "page=&sort="]
+SORTS = ["started", "-started", "agent", "-duration", "", None]
+HOSTILE = 'Talk <time> & "rate"'
+
+
+@pytest.mark.parametrize("query", QUERIES)
+@pytest.mark.parametrize("sort", SORTS)
+@pytest.mark.parametrize("language", ["en", "pt-br"])
+def test_the_tag_writes_what_the_include_wrote(query, sort, language):
+    request = RequestFactory().get(f"/o/org-a/calls/?{query}")
+    with translation.override(language):
+        for label in [HOSTILE, gettext_lazy("Answer rate")]:
+            for key in ("started", "duration", "agent"):
+                context = {"request": request, "key": key, "label": label}
+                if sort is not None:
+                    context["sort"] = sort
+                included, written = INCLUDED.render(context), WRITTEN.render(context)
+                assert written == included
+                assert written.count("<th") == 3
+                assert label != HOSTILE or "Talk &lt;time&gt; &amp; &quot;rate&quot;" in written
+
+
+def test_the_pages_mark_the_current_sort_in_their_headers(seeded, client):
+    calls = client.get("/o/org-a/calls/?sort=duration").content.decode()
+    assert calls.count('<th scope="col"') == 9 and calls.count('aria-sort="') == 6
+    assert 'class="num" aria-sort="ascending"><a href="?sort=-duration">' in calls
+    agents = client.get("/o/org-a/agents/?sort=-total").content.decode()
+    assert 'class="num" aria-sort="descending"><a href="?sort=total">' in agents
