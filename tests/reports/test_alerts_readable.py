@@ -176,6 +176,25 @@ def test_acknowledged_and_snoozed_show_everywhere_and_banners_hide_per_member(
     assert "Alert firing" in owner.get("/o/org-a/").content.decode()
 
 
+def test_a_page_with_nothing_firing_asks_one_plain_probe(mirrored, alice):
+    """The banner's list (with its per-member dismissal subquery) is read only when some rule
+    is firing: every other page asks one plain question (reports/alerts/context.py)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = _client(alice)
+    client.post(BASE + "new/", _rule_form(mirrored, threshold="1"))  # saved, not firing
+    with CaptureQueriesContext(connection) as quiet:
+        assert "Alert firing" not in client.get("/o/org-a/calls/").content.decode()
+    rules = [q["sql"] for q in quiet.captured_queries if "reports_alertrule" in q["sql"]]
+    assert len(rules) == 1 and "reports_bannerdismissal" not in rules[0], rules
+    client.post(f"{BASE}{AlertRule.objects.across_organizations().get().pk}/edit/",
+                _rule_form(mirrored, threshold="95"))
+    with CaptureQueriesContext(connection) as firing:
+        assert "Alert firing" in client.get("/o/org-a/calls/").content.decode()
+    assert any("reports_bannerdismissal" in q["sql"] for q in firing.captured_queries)
+
+
 def test_another_tenant_cannot_dismiss(mirrored, alice, carol):
     _client(alice).post(BASE + "new/", _rule_form(mirrored))
     rule = AlertRule.objects.across_organizations().get()
