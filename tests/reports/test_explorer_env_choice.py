@@ -1,13 +1,34 @@
 """The explorer offers its environment filter only when the organisation has several, and
 reads that from the environments its filter already listed (`CallFilter.environment_ids`),
 not with a COUNT of its own on every render (issue 44: a search page is rendered every time);
-the agent choices are given that number too."""
+the agent choices are given that number too. The form's fields are written by
+`{% explorer_fields %}` (reports/templatetags/explorer_tags.py): the same bytes as the
+template loop it replaced (`LOOP`, rendered beside it here)."""
 from __future__ import annotations
 
+import pytest
 from django.db import connection
+from django.http import QueryDict
+from django.template import engines
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 
+from reports.call_filter import CallFilter
 from tests.support.cast import make_env
+
+LOOP = engines["django"].from_string(  # templates/reports/calls.html's loop, as it was
+    "\n  {% for field in filter.form %}\n"
+    '    {% if field.name == "testing" %}<div><label>{{ field }} {{ field.label }}</label></div>\n'
+    '    {% elif field.name == "env" and filter.environment_ids|length < 2 %}\n'
+    '    {% else %}<div><label for="{{ field.id_for_label }}">{{ field.label }}</label>'
+    "{{ field }}</div>{% endif %}\n"
+    "  {% endfor %}\n")
+TAG = engines["django"].from_string('''
+  {% load explorer_tags %}{% explorer_fields filter %}
+''')
+QUERIES = ["", "search=%3Cscript%3E%22%26&testing=on&utc=1&hour=25&status=nope",
+           "date_from=2026-02-30&agent=%22%3E%3Cb%3E&direction=inbound&weekday=1",
+           "env=999&callback=yes&callback_of=CA%27x&range=7d"]
 
 
 def explorer(client, user, org) -> tuple[str, list[str]]:
@@ -46,3 +67,19 @@ def test_agent_labels_name_the_environment_only_when_there_are_several(client, a
     make_env(org_a, "A second", "talq_bbbbbbbbbbbbbbbbbbbbbbbbbbbb2222")
     html, _sql = explorer(client, alice, org_a)
     assert ">Callback Desk (A main)</option>" in html
+
+
+@pytest.mark.parametrize("query", QUERIES)
+@pytest.mark.parametrize("language", ["en", "pt-br"])
+def test_the_fields_tag_writes_what_the_loop_wrote(org_a, env_a, query, language):
+    with translation.override(language):
+        for environments in (1, 2):
+            if environments == 2:
+                make_env(org_a, "Second", "talq_dddddddddddddddddddddddddddd4444")
+            filterset = CallFilter(QueryDict(query), organization=org_a)
+            filterset.is_valid()
+            loop = LOOP.render({"filter": filterset})
+            tag = TAG.render({"filter": filterset})
+            assert tag == loop
+            assert ('name="env"' in tag) == (environments == 2)
+            assert "<script>" not in tag and 'name="testing"' in tag
