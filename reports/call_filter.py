@@ -36,6 +36,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.bounds import IdsFilter
+from portal.form_renderer import KeptSelect
 from portal.models import Environment, Organization
 from reports.call_search import CALL_ID_PARTS, MAX_SEARCH, CallId, is_whole_id, search_calls
 from reports.days import (
@@ -208,6 +209,14 @@ class ExplorerForm(forms.Form):
         return data
 
 
+class ChoiceFilter(django_filters.ChoiceFilter):
+    """A choice filter drawn as a `KeptSelect` (its HTML kept per process for its inputs)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("widget", KeptSelect)
+        super().__init__(*args, **kwargs)
+
+
 class CallFilter(django_filters.FilterSet):
     """The calls explorer's parameters (`reports.vocabulary`'s names; Talkover's old names
     are aliases), checked and labelled; `qs` is `filter_calls` of `criteria()`.
@@ -216,27 +225,27 @@ class CallFilter(django_filters.FilterSet):
     environments and `testing` brings back test calls, which are hidden by default.
     """
 
-    range = django_filters.ChoiceFilter(label=_("Period"), choices=PRESETS, empty_label=None)
+    range = ChoiceFilter(label=_("Period"), choices=PRESETS, empty_label=None)
     start = DayFilter(label=_("From"))
     end = DayFilter(label=_("To"))
     env = IdsFilter(field_name="environment", label=_("Environments"),
                     queryset=Environment.objects.none())
-    direction = django_filters.ChoiceFilter(label=_("Direction"), choices=Direction.choices,
+    direction = ChoiceFilter(label=_("Direction"), choices=Direction.choices,
                                             empty_label=_("Any direction"))
-    status = django_filters.ChoiceFilter(label=_("Status"), choices=CallStatus.choices,
+    status = ChoiceFilter(label=_("Status"), choices=CallStatus.choices,
                                          empty_label=_("Any status"))
-    outcome = django_filters.ChoiceFilter(label=_("Outcome"), choices=list(OUTCOME_LABELS.items()),
+    outcome = ChoiceFilter(label=_("Outcome"), choices=list(OUTCOME_LABELS.items()),
                                           empty_label=_("Any outcome"))
-    weekday = django_filters.ChoiceFilter(label=_("Weekday"), empty_label=_("Any weekday"),
+    weekday = ChoiceFilter(label=_("Weekday"), empty_label=_("Any weekday"),
                                           choices=WEEKDAY_CHOICES)
-    hour = django_filters.ChoiceFilter(label=_("Hour"), empty_label=_("Any hour"),
+    hour = ChoiceFilter(label=_("Hour"), empty_label=_("Any hour"),
                                        choices=HOUR_CHOICES)
     search = django_filters.CharFilter(label=_("Number or SID"), max_length=MAX_SEARCH)
     # Origins AI transcripts (full-text on PostgreSQL): see reports/transcript_search.py.
     transcript = django_filters.CharFilter(label=_("Transcript contains"), max_length=200)
     testing = django_filters.BooleanFilter(label=_("Include test calls"),
                                            widget=forms.CheckboxInput)
-    callback = django_filters.ChoiceFilter(label=_("Callbacks"), empty_label=_("Any call"),
+    callback = ChoiceFilter(label=_("Callbacks"), empty_label=_("Any call"),
                                            choices=list(CALLBACK_LABELS.items()))
     callback_of = django_filters.CharFilter(label=_("Callback of"), max_length=255)
     utc = django_filters.BooleanFilter(label=_("Days in UTC"), widget=forms.CheckboxInput)
@@ -258,7 +267,7 @@ class CallFilter(django_filters.FilterSet):
         self.timezone = organization.tzinfo
         super().__init__(data, Call.objects.all())
         self.filters[ENV].queryset = Environment.objects.for_organization(organization)
-        self.filters[AGENT] = django_filters.ChoiceFilter(
+        self.filters[AGENT] = ChoiceFilter(
             field_name="agent_external_id", label=_("Agent"), empty_label=_("All agents"),
             choices=agent_choices(organization, data.get(AGENT, ""),
                                   environments=len(environments)))

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.bounds import IdsChoiceField
+from portal.form_renderer import KeptSelect
 from portal.models import Environment, Organization
 from portal.pages.pages import render_org_page
 from reports.call_filter import agent_choices
@@ -27,12 +28,13 @@ from reports.scope import ReportScope, build_scope
 
 
 class ReportFilterForm(forms.Form):
-    range = forms.ChoiceField(label=_("Period"), choices=PRESETS, required=False)
+    range = forms.ChoiceField(label=_("Period"), choices=PRESETS, required=False,
+                              widget=KeptSelect)
     start = DayField(label=_("From"), required=False)
     end = DayField(label=_("To"), required=False)
     env = IdsChoiceField(label=_("Environments"), required=False,
                          queryset=Environment.objects.none())
-    agent = forms.ChoiceField(label=_("Agent"), required=False)
+    agent = forms.ChoiceField(label=_("Agent"), required=False, widget=KeptSelect)
 
     def __init__(self, data, *, organization: Organization) -> None:
         # Fill in the default period so the picker shows the range actually reported.

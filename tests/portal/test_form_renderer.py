@@ -2,7 +2,10 @@
 issue 44: a third of a search page's template time) and must write exactly what their
 templates write: every widget of the explorer's and the report pages' filter forms, bound to
 ordinary and hostile values, in both languages, is rendered both ways and compared; a template
-that is overridden (not the source the Python was written from) is rendered as a template."""
+that is overridden (not the source the Python was written from) is rendered as a template.
+The filter forms' selects are `KeptSelect`s (their HTML kept per process for their inputs):
+each writes what a plain `Select` writes, fresh or kept, and a renamed agent is never shown
+under its old name."""
 from __future__ import annotations
 
 import datetime
@@ -112,3 +115,32 @@ def test_the_written_templates_are_the_sources_they_were_written_from():
     form_renderer._writer.cache_clear()
     for name in form_renderer.SPELLED:
         assert form_renderer._writer(name) is not None, name
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_kept_selects_write_what_a_select_writes(org_a, env_a, agents, language):
+    with translation.override(language):
+        for query in QUERIES * 2:  # the second time, every select is kept
+            explorer = CallFilter(QueryDict(query), organization=org_a)
+            explorer.is_valid()
+            report = ReportFilterForm(QueryDict(query), organization=org_a)
+            report.is_valid()
+            kept = [f for f in [*explorer.form, *report]
+                    if isinstance(f.field.widget, form_renderer.KeptSelect)]
+            assert {f.name for f in kept} >= {"range", "agent", "status", "hour", "weekday"}
+            for field in kept:
+                plain = forms.Select(attrs=field.field.widget.attrs,
+                                     choices=field.field.widget.choices)
+                plain.is_required = field.field.widget.is_required
+                assert str(field) == str(field.as_widget(widget=plain)), field.name
+    Agent.objects.filter(external_id="agent-2").update(name="Renamed desk")
+    agent = CallFilter(QueryDict("agent=agent-2"), organization=org_a).form["agent"]
+    assert "Renamed desk" in str(agent) and "São Paulo" not in str(agent)
+
+
+def test_kept_selects_stay_within_their_bound():
+    widget = form_renderer.KeptSelect(choices=[("a", "A"), ("b", "B")])
+    for n in range(form_renderer.KEPT_SELECTS + 50):
+        assert f'value="{n}"' not in widget.render("hour", str(n))
+    assert len(form_renderer._kept_selects) <= form_renderer.KEPT_SELECTS
