@@ -1,10 +1,12 @@
 """Template helpers for the portal frame: optional links, query-string edits, freshness."""
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from html import escape
 
 from django import template
+from django.core.serializers.json import DjangoJSONEncoder
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString
@@ -53,6 +55,18 @@ def sort_th(context, key: str, label, num: bool = False) -> str:
     css = ' class="num"' if num else ""
     return SafeString(f'<th scope="col"{css} aria-sort="{state}">'
                       f'<a href="{escape(link)}">{shown}{arrow}</a></th>\n')
+
+
+@register.filter(is_safe=True)
+def chart_json(value, element_id: str) -> str:
+    """Django's `json_script` filter, the same bytes, with its three escapes made by
+    `str.replace` rather than `str.translate`: a dashboard's chart data (17-60 KB) took
+    1.6-2.6 ms of the cold dashboard's template time in `translate` alone (0.05 ms this way).
+    tests/reports/test_chart_data.py holds the two equal."""
+    text = json.dumps(value, cls=DjangoJSONEncoder)
+    text = text.replace(">", "\\u003E").replace("<", "\\u003C").replace("&", "\\u0026")
+    return SafeString(f'<script id="{escape(str(element_id))}" type="application/json">'
+                      f"{text}</script>")
 
 
 @register.simple_tag
