@@ -10,7 +10,8 @@ template as `TemplatesSetting` does, so an override added later still works. A t
 override of one of the written widgets is honoured too: the Python spelling is used only
 while the template is the one it was written from (`SPELLED`, checked once per process).
 tests/portal/test_form_renderer.py holds both spellings equal over the explorer's and the
-dashboard's forms and hostile values.
+dashboard's forms and hostile values. `KeptSelect` keeps a select's HTML per process for its
+inputs (the filter forms' selects).
 """
 from __future__ import annotations
 
@@ -149,7 +150,6 @@ class WidgetRenderer(TemplatesSetting):
         if write is None:
             return super().render(template_name, context, request)
         return SafeString(write(context).strip())  # as `BaseRenderer.render` strips
-
 
 
 class KeptSelect(forms.Select):

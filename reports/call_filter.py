@@ -209,7 +209,7 @@ class ExplorerForm(forms.Form):
         return data
 
 
-class ChoiceFilter(django_filters.ChoiceFilter):
+class KeptChoiceFilter(django_filters.ChoiceFilter):
     """A choice filter drawn as a `KeptSelect` (its HTML kept per process for its inputs)."""
 
     def __init__(self, *args, **kwargs) -> None:
@@ -225,28 +225,28 @@ class CallFilter(django_filters.FilterSet):
     environments and `testing` brings back test calls, which are hidden by default.
     """
 
-    range = ChoiceFilter(label=_("Period"), choices=PRESETS, empty_label=None)
+    range = KeptChoiceFilter(label=_("Period"), choices=PRESETS, empty_label=None)
     start = DayFilter(label=_("From"))
     end = DayFilter(label=_("To"))
     env = IdsFilter(field_name="environment", label=_("Environments"),
                     queryset=Environment.objects.none())
-    direction = ChoiceFilter(label=_("Direction"), choices=Direction.choices,
-                                            empty_label=_("Any direction"))
-    status = ChoiceFilter(label=_("Status"), choices=CallStatus.choices,
-                                         empty_label=_("Any status"))
-    outcome = ChoiceFilter(label=_("Outcome"), choices=list(OUTCOME_LABELS.items()),
-                                          empty_label=_("Any outcome"))
-    weekday = ChoiceFilter(label=_("Weekday"), empty_label=_("Any weekday"),
-                                          choices=WEEKDAY_CHOICES)
-    hour = ChoiceFilter(label=_("Hour"), empty_label=_("Any hour"),
-                                       choices=HOUR_CHOICES)
+    direction = KeptChoiceFilter(label=_("Direction"), choices=Direction.choices,
+                                 empty_label=_("Any direction"))
+    status = KeptChoiceFilter(label=_("Status"), choices=CallStatus.choices,
+                              empty_label=_("Any status"))
+    outcome = KeptChoiceFilter(label=_("Outcome"), choices=list(OUTCOME_LABELS.items()),
+                               empty_label=_("Any outcome"))
+    weekday = KeptChoiceFilter(label=_("Weekday"), empty_label=_("Any weekday"),
+                               choices=WEEKDAY_CHOICES)
+    hour = KeptChoiceFilter(label=_("Hour"), empty_label=_("Any hour"),
+                            choices=HOUR_CHOICES)
     search = django_filters.CharFilter(label=_("Number or SID"), max_length=MAX_SEARCH)
     # Origins AI transcripts (full-text on PostgreSQL): see reports/transcript_search.py.
     transcript = django_filters.CharFilter(label=_("Transcript contains"), max_length=200)
     testing = django_filters.BooleanFilter(label=_("Include test calls"),
                                            widget=forms.CheckboxInput)
-    callback = ChoiceFilter(label=_("Callbacks"), empty_label=_("Any call"),
-                                           choices=list(CALLBACK_LABELS.items()))
+    callback = KeptChoiceFilter(label=_("Callbacks"), empty_label=_("Any call"),
+                                choices=list(CALLBACK_LABELS.items()))
     callback_of = django_filters.CharFilter(label=_("Callback of"), max_length=255)
     utc = django_filters.BooleanFilter(label=_("Days in UTC"), widget=forms.CheckboxInput)
     ORDER = (RANGE, START, END, ENV, AGENT, "direction", "status", "outcome", "weekday",
@@ -267,7 +267,7 @@ class CallFilter(django_filters.FilterSet):
         self.timezone = organization.tzinfo
         super().__init__(data, Call.objects.all())
         self.filters[ENV].queryset = Environment.objects.for_organization(organization)
-        self.filters[AGENT] = ChoiceFilter(
+        self.filters[AGENT] = KeptChoiceFilter(
             field_name="agent_external_id", label=_("Agent"), empty_label=_("All agents"),
             choices=agent_choices(organization, data.get(AGENT, ""),
                                   environments=len(environments)))

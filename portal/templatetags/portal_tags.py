@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from html import escape
 
 from django import template
 from django.core.serializers.json import DjangoJSONEncoder
@@ -12,6 +11,8 @@ from django.utils import timezone
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+
+from portal.form_renderer import template_text
 
 register = template.Library()
 
@@ -51,10 +52,9 @@ def sort_th(context, key: str, label, num: bool = False) -> str:
     link = query_with(context, sort=key if descending else f"-{key}", page="")
     state = "ascending" if ascending else "descending" if descending else "none"
     arrow = " ▲" if ascending else " ▼" if descending else ""
-    shown = label.__html__() if hasattr(label, "__html__") else escape(str(label))
     css = ' class="num"' if num else ""
     return SafeString(f'<th scope="col"{css} aria-sort="{state}">'
-                      f'<a href="{escape(link)}">{shown}{arrow}</a></th>\n')
+                      f'<a href="{template_text(link)}">{template_text(label)}{arrow}</a></th>\n')
 
 
 @register.filter(is_safe=True)
@@ -65,7 +65,7 @@ def chart_json(value, element_id: str) -> str:
     tests/reports/test_chart_data.py holds the two equal."""
     text = json.dumps(value, cls=DjangoJSONEncoder)
     text = text.replace(">", "\\u003E").replace("<", "\\u003C").replace("&", "\\u0026")
-    return SafeString(f'<script id="{escape(str(element_id))}" type="application/json">'
+    return SafeString(f'<script id="{template_text(element_id)}" type="application/json">'
                       f"{text}</script>")
 
 
