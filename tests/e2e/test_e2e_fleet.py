@@ -181,7 +181,14 @@ def test_a_fleet_converges_fairly_and_survives_a_killed_host(tmp_path):
                 sys.executable, "manage.py", "send_summaries"]))
             wait_for(send_passes, 90, "every summary claimed", every=1.0)
             phase("summaries claimed")
-            wait_for(lambda: db.converged() == ENVIRONMENTS, 150, "every environment synced")
+            # A bound, not a pace: on a slow host beside the whole suite the last back-fills
+            # took over 150 s (CI of this stop, host ~1.3x slower than usual); what is checked
+            # is the mirror below, once they have all converged.
+            try:
+                wait_for(lambda: db.converged() == ENVIRONMENTS, 300, "every environment synced")
+            except AssertionError as timed_out:
+                raise AssertionError(f"{timed_out}: {db.converged()} of {ENVIRONMENTS} "
+                                     f"converged; {', '.join(phases)}") from None
             phase("all synced")
             wait_for(lambda: db.value("SELECT count(*) FROM reports_reportdelivery "
                                       "WHERE status = 'sent'") == len(spec.summaries_due),
