@@ -45,21 +45,28 @@ WHERE c.relname = ANY(%(tables)s) AND c.relnamespace = current_schema()::regname
 ORDER BY c.relname"""
 
 
+def filled_tables(environment: Environment, days: Iterable[date]) -> list[str]:
+    """The call tables holding the environment's UTC `days`: the leaves of their months in
+    the organisation's retention tier (those that exist), or the one table if unpartitioned."""
+    days = list(days)
+    if not days:
+        return []
+    if not ddl.enabled():
+        return [ddl.TABLE]
+    tier = retention_tier(environment)
+    existing = ddl.leaves()
+    return sorted({ddl.leaf_table(ddl.month_of(d), tier) for d in days
+                   if (ddl.month_of(d), tier) in existing})
+
+
 def analyze_filled(environment: Environment, days: Iterable[date], written: int) -> list[str]:
     """ANALYZE the call partitions holding the UTC `days` a back-fill read that it changed
     materially (`written`: the rows this run created or updated); the tables analysed."""
     if connection.vendor != "postgresql":
         return []
-    days = list(days)
-    if not days:
+    tables = filled_tables(environment, days)
+    if not tables:
         return []
-    if ddl.enabled():
-        tier = retention_tier(environment)
-        existing = ddl.leaves()
-        tables = sorted({ddl.leaf_table(ddl.month_of(d), tier) for d in days
-                         if (ddl.month_of(d), tier) in existing})
-    else:
-        tables = [ddl.TABLE]
     with connection.cursor() as cursor:
         cursor.execute(STALE, {"tables": tables, "written": written})
         stale = [name for (name,) in cursor.fetchall()]

@@ -1,8 +1,9 @@
 """Right after a back-fill the planner knows the new data (issue 36, point 5): the sync
 analyses the month partitions it filled (PostgreSQL), so their statistics exist before
 autovacuum comes; an incremental run analyses nothing, nor does a back-fill whose rows are too
-few to move a month's statistics (autovacuum's own measure). SQLite has no statistics to
-refresh."""
+few to move a month's statistics (autovacuum's own measure). It also merges the search index's
+pending entries in those months (`sync.partitions.pending`), so no search reads them one by
+one meanwhile. SQLite has no statistics to refresh."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
@@ -77,6 +78,84 @@ def test_a_backfill_leaves_planner_statistics_for_the_months_it_filled(org_a):
         assert not outcome.failed and 0 < Call.objects.filter(environment=other).count() < 20
         assert "analyzed" not in outcome.runs[1].details
         assert _statistics(tables[-1])[0] == before
+
+
+def _pending_pages(index: str) -> int:
+    """Pages of the GIN index's pending list, read by merging them (0: nothing was pending)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT gin_clean_pending_list(%s::regclass)", [index])
+        return cursor.fetchone()[0]
+
+
+def test_a_backfill_leaves_the_search_index_of_its_months_merged(org_a):
+    if connection.vendor != "postgresql":
+        pytest.skip("GIN pending lists are PostgreSQL's")
+    from sync.partitions.pending import LEAF_INDEXES
+
+    config = small_config(days=12, calls_per_day=30, end_date=date(2026, 3, 4))
+    tables = [ddl.leaf_table(m, 0) if ddl.enabled() else ddl.TABLE
+              for m in (date(2026, 2, 1), date(2026, 3, 1))]
+    with served(config) as (sim, server):
+        env = point_env(org_a, sim, server)
+        outcome = sync_environment(env, now=sim.now)
+        assert not outcome.failed
+        with connection.cursor() as cursor:
+            cursor.execute(LEAF_INDEXES, [tables])
+            indexes = [name for (name,) in cursor.fetchall()]
+        assert len(indexes) == len(set(tables))
+        assert [_pending_pages(index) for index in indexes] == [0] * len(indexes)
+        noted = outcome.runs[1].details["search index merged"]
+        assert all(index in noted[0] for index in indexes), noted
+
+        # The probe sees what a write leaves pending: calls written by an incremental run
+        # stay in the list (4 MB before GIN merges it itself), and that run merges nothing.
+        sim.advance(timedelta(hours=3))
+        again = sync_environment(env, now=sim.now)
+        assert not again.failed and again.runs[1].created > 0
+        assert "search index merged" not in again.runs[1].details
+        assert _pending_pages(indexes[-1]) > 0
+
+
+def test_an_origins_backfill_settles_its_months_too(org_a):
+    """Origins reads each agent's whole history every run: its first whole read is its
+    back-fill, and only that one analyses and merges."""
+    if connection.vendor != "postgresql":
+        pytest.skip("statistics and GIN pending lists are PostgreSQL's")
+    from tests.support.origins import origins_env
+
+    config = small_config(days=12, calls_per_day=30, end_date=date(2026, 3, 4))
+    with served(config) as (sim, server):
+        env = origins_env(org_a, sim, server)
+        first = sync_environment(env, now=sim.now)
+        assert not first.failed
+        calls = next(r for r in first.runs if r.stream == "calls")
+        assert Call.objects.filter(environment=env).exists() and calls.created > 0
+        assert "search index merged" in calls.details, calls.details
+        sim.advance(timedelta(hours=3))
+        again = sync_environment(env, now=sim.now)
+        calls = next(r for r in again.runs if r.stream == "calls")
+        assert not again.failed and "search index merged" not in calls.details
+        assert "analyzed" not in calls.details
+
+
+def test_a_database_user_not_owning_the_index_gets_a_note_not_a_failure(org_a):
+    """Merging needs the index's owner; a deployment whose sync user is not keeps running."""
+    if connection.vendor != "postgresql":
+        pytest.skip("GIN pending lists are PostgreSQL's")
+    from django.db import transaction
+
+    from sync.partitions.pending import merge_pending_or_note
+
+    tables = [ddl.leaf_table(date(2026, 3, 1), 0) if ddl.enabled() else ddl.TABLE]
+    if ddl.enabled():
+        ddl.ensure([(date(2026, 3, 1), 0)])
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DO $$ BEGIN CREATE ROLE switchboard_reader NOLOGIN; "
+                       "EXCEPTION WHEN duplicate_object THEN NULL; END $$")
+        cursor.execute("SET LOCAL ROLE switchboard_reader")
+        merged, problem = merge_pending_or_note(tables)
+        cursor.execute("RESET ROLE")
+    assert merged == {} and "owner" in problem, problem
 
 
 def test_on_sqlite_a_backfill_analyses_nothing(org_a):

@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from sync import quarantine
 from sync.models import Agent, Call
+from sync.partitions import backfilled
 from sync.providers.errors import NotFound
 from sync.providers.origins.array_reader import Oversized
 from sync.providers.origins.records import (
@@ -43,7 +44,7 @@ from sync.providers.origins.shape import queued_at
 from sync.providers.records import AGENT_UPDATE_FIELDS, Rejected
 from sync.providers.validation import moment
 from sync.run_context import RunContext
-from sync.write.rollups import local_days_of, refresh_rollups
+from sync.write.rollups import local_days_of, refresh_rollups, utc_days_overlapping
 from sync.write.upsert import CanonicalJSON, Counts, canonical, payload_hash, upsert
 
 CHUNK = 500
@@ -81,6 +82,7 @@ def sync_calls(ctx: RunContext) -> None:
     with ctx.page_transaction():
         agents, _ = ensure_agents(ctx)
     cursor = ctx.cursor()
+    first_read = "read_at" not in cursor  # a back-fill: no whole read finished before
     dirty: set[str] = set(cursor.get("dirty_days", []))
     noted: set[str] = set()  # unknown values already noted in this run
     kept = {k: cursor[k] for k in ("read_at",) if k in cursor}  # coverage, until we finish
@@ -104,6 +106,9 @@ def sync_calls(ctx: RunContext) -> None:
         # a rejection this run did not repeat was corrected (or removed) upstream.
         ctx.save_cursor({"read_at": ctx.now.isoformat()})
         quarantine.clear(ctx)
+    if first_read and dirty:
+        backfilled.settle(ctx, utc_days_overlapping(
+            {date.fromisoformat(d) for d in dirty}, env.organization.tzinfo))
     ctx.progress.end()
 
 

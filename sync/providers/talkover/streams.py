@@ -22,7 +22,7 @@ from django.utils import timezone
 from sync import callback_links, quarantine
 from sync.models import Agent, Call, CallbackDay, CallbackSourceDay
 from sync.models.core import Trigger
-from sync.partitions.analyze import analyze_filled
+from sync.partitions import backfilled
 from sync.providers.prefetch import Prefetcher
 from sync.providers.records import AGENT_UPDATE_FIELDS, Rejected
 from sync.providers.talkover import incremental
@@ -159,7 +159,7 @@ def sync_calls(ctx: RunContext) -> None:
         whole(older, "oldest")
         writer.flush(cursor)
         writer.wait(cursor)
-        _analyze_backfill(ctx, (ahead if first_read else []) + older)
+        backfilled.settle(ctx, (ahead if first_read else []) + older)
     except Exception as exc:
         if not isinstance(exc, DatabaseError) and writer.pending:
             # Pages read before an upstream or cache failure are kept with their cursor.
@@ -192,15 +192,6 @@ def _plan_run(ctx: RunContext, cursor: CallsCursor, first_read: bool
         if ctx.run.trigger == Trigger.WEBHOOK and not _gap_before_hot(cursor, ctx.now):
             ahead, older = [], []
     return cursor, ahead, hot, older
-
-
-def _analyze_backfill(ctx: RunContext, filled: list[date]) -> None:
-    """After a back-fill the planner learns the new data now, not when autovacuum comes."""
-    if filled:
-        tables = analyze_filled(ctx.environment, filled,
-                                ctx.counts.created + ctx.counts.updated)
-        if tables:
-            ctx.note("analyzed", ", ".join(tables))
 
 
 def _sync_call_day(ctx: RunContext, day: date, agents: AgentIndex, cursor: CallsCursor,
