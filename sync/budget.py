@@ -47,6 +47,10 @@ def token_key(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()[:24]
 
 
+# The upstream's (limit, remaining, reset at) as its last answer said, or None.
+Upstream = tuple[int, int, float] | None
+
+
 class BudgetExhausted(Exception):
     """The token's budget has no room for longer than the caller would wait."""
 
@@ -74,6 +78,7 @@ class RequestBudget:
         self.clock, self.sleep = clock, sleep
         self.max_wait = max_wait
         self._closed: dict[int, int] = {}
+        self._next: dict[int, int] = {}  # bucket -> the slot after this budget's last ticket
         self.waited = 0.0
         self.window = window
         self.token = token
@@ -104,23 +109,27 @@ class RequestBudget:
         cache.set(self.upstream_key, (limit, remaining, reset_at),
                   timeout=max(1, math.ceil(reset_at - now)) + 1)
 
-    def _upstream(self) -> tuple[int, int, float] | None:
+    def _upstream(self) -> Upstream:
         state = cache.get(self.upstream_key)
         return state if isinstance(state, tuple) and len(state) == 3 else None
 
-    def upstream_wait(self) -> float:
-        """Seconds until the upstream's window resets when it says too little remains."""
-        state = self._upstream()
-        if state is None or state[1] > UPSTREAM_RESERVE:
+    def upstream_wait(self, state: Upstream | bool = True) -> float:
+        """Seconds until the upstream's window resets when it says too little remains
+        (`state`: what `_upstream` just read, or True to read it now)."""
+        if state is True:
+            state = self._upstream()
+        if not isinstance(state, tuple) or state[1] > UPSTREAM_RESERVE:
             return 0.0
         return max(0.0, state[2] - self.clock())
 
-    def _effective_limit(self) -> int:
-        """Ours, or the upstream's when lower (its plan), times this share's fraction."""
+    def _effective_limit(self, state: Upstream | bool = True) -> int:
+        """Ours, or the upstream's when lower (its plan), times this share's fraction
+        (`state`: as for `upstream_wait`; a share reads its parent's itself)."""
         if self.parent is not None:
             return max(1, int(self.parent._effective_limit() * self.fraction))
-        state = self._upstream()
-        return min(self.configured, state[0]) if state else self.configured
+        if state is True:
+            state = self._upstream()
+        return min(self.configured, state[0]) if isinstance(state, tuple) else self.configured
 
     def _slot(self, bucket: int, n: int) -> str:
         return f"{self.prefix}:{bucket}:{n}"
@@ -142,12 +151,22 @@ class RequestBudget:
             n += 8
 
     def _take(self, bucket: int, room: int) -> bool:
-        n = cache.get(f"{self.prefix}:{bucket}:n") or 0
+        """Take the bucket's next free slot below `room`. Slots fill from 0 without gaps, so
+        the one after this budget's own last ticket in the bucket is where the next free slot
+        starts at the earliest: tried first, it saves reading the shared counter (a round trip
+        of every request of a back-fill); once taken by someone else, the counter is read."""
+        counter = f"{self.prefix}:{bucket}:n"
+        hinted = bucket in self._next
+        n = self._next[bucket] if hinted else cache.get(counter) or 0
         while n < room:
             if cache.add(self._slot(bucket, n), 1, timeout=self._ttl()):
-                cache.set(f"{self.prefix}:{bucket}:n", n + 1, timeout=self._ttl())
+                cache.set(counter, n + 1, timeout=self._ttl())
+                self._next = {bucket: n + 1}
                 return True
-            n += 1
+            if hinted:
+                hinted, n = False, max(n + 1, cache.get(counter) or 0)
+            else:
+                n += 1
         return False
 
     def _counts(self, bucket: int) -> list[int]:
@@ -179,7 +198,8 @@ class RequestBudget:
     def room_in(self, need: int = 1) -> float:
         """Seconds until `need` tickets could be taken (0 when they can be now); takes none.
         `need` is at most the limit."""
-        self.limit = self._effective_limit()
+        state = self._upstream()
+        self.limit = self._effective_limit(state)
         need = max(1, min(need, self.limit))
         now = self.clock()
         bucket = int(now // self.bucket_seconds)
@@ -188,7 +208,7 @@ class RequestBudget:
         if sum(counts) + self._issued(bucket) > self.limit - need:
             own = max(0.0, self._room_after(now, bucket, counts, need))
         parent = self.parent.room_in(need) if self.parent is not None else 0.0
-        return max(own, parent, self.upstream_wait())
+        return max(own, parent, self.upstream_wait(state))
 
     def whole_window_in(self) -> float:
         """Seconds until the window could give its whole limit again (what this token's
@@ -198,10 +218,12 @@ class RequestBudget:
         days' heads, the status listings) and is deferred again before it moves on."""
         return self.room_in(need=self.configured)  # clamped to the effective limit
 
-    def _await_upstream(self, on_wait: Callable[[float], None] | None) -> float:
-        """Wait while the upstream says its window is (nearly) spent."""
+    def _await_upstream(self, on_wait: Callable[[float], None] | None
+                        ) -> tuple[float, Upstream]:
+        """Wait while the upstream says its window is (nearly) spent; (seconds waited, the
+        upstream's state as last read)."""
         waited = 0.0
-        while (pause := self.upstream_wait()) > 0:
+        while (pause := self.upstream_wait(state := self._upstream())) > 0:
             if self.max_wait is not None and pause > self.max_wait:
                 self.waited += waited
                 raise BudgetExhausted(pause)
@@ -210,7 +232,7 @@ class RequestBudget:
                 on_wait(pause)
             self.sleep(pause)
             waited += pause
-        return waited
+        return waited, state
 
     def acquire(self, on_wait: Callable[[float], None] | None = None) -> float:
         """Block until a request may be sent; returns the seconds waited.
@@ -218,8 +240,8 @@ class RequestBudget:
         Raises `BudgetExhausted` instead when `max_wait` is set and the budget has no room
         for longer than that.
         """
-        waited = self._await_upstream(on_wait)
-        self.limit = self._effective_limit()
+        waited, state = self._await_upstream(on_wait)
+        self.limit = self._effective_limit(state)
         while True:
             now = self.clock()
             bucket = int(now // self.bucket_seconds)

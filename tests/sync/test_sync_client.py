@@ -131,6 +131,39 @@ def test_token_sent_as_bearer_and_never_logged(client, caplog):
 
 
 @pytest.mark.django_db
+def test_a_ticket_costs_six_cache_round_trips_and_a_shared_bucket_still_fills_without_gaps(
+        monkeypatch):
+    """Every request of a sync takes a ticket and records the upstream's rate-limit headers:
+    the upstream's state is read once per ticket and the budget's own last slot in the bucket
+    tells where the next one is (it was 8 round trips). Another budget of the token taking
+    slots meanwhile is found through the shared counter: slots stay 0, 1, 2, … with no gap
+    and none twice."""
+    from django.core.cache import cache
+
+    now = [1_000_002.5]  # the middle of a 5-second bucket, which stays put
+    first = RequestBudget(TOKEN, limit=1000, window=60, clock=lambda: now[0])
+    second = RequestBudget(TOKEN, limit=1000, window=60, clock=lambda: now[0])
+    headers = {"X-RateLimit-Limit": "1000", "X-RateLimit-Remaining": "900",
+               "X-RateLimit-Reset": "30"}
+    first.acquire()
+    first.observe(headers)
+    trips: list[str] = []
+    for name in ("get", "get_many", "add", "set"):
+        real = getattr(cache, name)
+        monkeypatch.setattr(cache, name, lambda *a, _real=real, _name=name, **k: (
+            trips.append(_name), _real(*a, **k))[1])
+    for _ in range(10):
+        first.acquire()
+        first.observe(headers)
+    assert len(trips) == 10 * 6, trips
+    for budget in (second, first, second, second, first):
+        budget.acquire()
+    bucket = int(now[0] // first.bucket_seconds)
+    taken = [n for n in range(20) if cache.get(first._slot(bucket, n)) is not None]
+    assert taken == list(range(16)) and first._issued(bucket) == 16
+
+
+@pytest.mark.django_db
 def test_budget_blocks_beyond_the_limit_and_is_shared():
     now = [1000.0]
     waits: list[float] = []
