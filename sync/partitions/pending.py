@@ -12,10 +12,10 @@ to be new. So the back-fill merges the lists of the months it filled itself, aft
 batch, beside its ANALYZE (`sync.partitions.analyze`): the same work a later insert or vacuum
 would do, done now rather than paid by searches meanwhile.
 
-Not done: a larger list while back-filling (inserting 68,620 calls took 19 % less with 32 MB),
-because every tenant's searches of those months would read it meanwhile (90 ms a search with
-30 MB pending). Merging needs the index's owner, as ANALYZE does: a database user that is not
-gets a note in the run's details, and nothing else changes.
+Not done: a larger list while back-filling (inserting 68,620 calls took 8-19 % less with 16-64
+MB), because every tenant's searches of those months would read it meanwhile (90 ms a search
+with 30 MB pending; docs/partitioning.md). Merging needs the index's owner, as ANALYZE does:
+a database user that is not gets a note in the run's details, and nothing else changes.
 """
 from __future__ import annotations
 
@@ -32,8 +32,9 @@ WHERE t.isleaf AND c.relname = ANY(%s) ORDER BY 1"""
 
 def merge_pending(tables: list[str]) -> dict[str, int]:
     """Merge the search index's pending list on each of `tables` (call partitions); returns
-    the pages merged per index, those that held any. Raises nothing the caller must handle
-    but `DatabaseError`s it reports: each merge is its own savepoint."""
+    the pages merged per index, those that held any. Each merge is its own savepoint, so a
+    refused one (`DatabaseError`: the user does not own the index) rolls back alone and is
+    raised; `merge_pending_or_note` turns it into a note."""
     if connection.vendor != "postgresql" or not tables:
         return {}
     merged: dict[str, int] = {}
