@@ -23,10 +23,8 @@ import statistics
 import time
 
 import psycopg
+from search_isolation import BITMAP_ONLY, SEARCH_TEXT  # bench/: the search as it is probed
 
-SEARCH_TEXT = "UPPER(sid || ' ' || external_id || ' ' || to_number || ' ' || from_number)"
-BITMAP_ONLY = ("SET enable_seqscan = off", "SET enable_indexscan = off",
-               "SET enable_indexonlyscan = off", "SET max_parallel_workers_per_gather = 0")
 TWIN = "bench_pending_twin"
 ROWS_PER_STATEMENT = 1000
 

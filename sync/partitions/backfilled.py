@@ -9,7 +9,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from sync.partitions.analyze import analyze_filled, filled_tables
-from sync.partitions.pending import merge_pending_or_note
+from sync.partitions.pending import merge_pending
 
 if TYPE_CHECKING:
     from sync.run_context import RunContext
@@ -27,7 +27,7 @@ def settle(ctx: RunContext, days: Iterable[date]) -> None:
         ctx.note("analyzed", ", ".join(tables))
     if not written:
         return  # nothing new pending from this run
-    merged, problem = merge_pending_or_note(filled_tables(ctx.environment, days))
+    merged, problem = merge_pending(filled_tables(ctx.environment, days))
     if merged:
         ctx.note("search index merged", ", ".join(
             f"{index}: {pages} pages" for index, pages in merged.items()))

@@ -30,29 +30,22 @@ JOIN pg_index i ON i.indexrelid = t.relid JOIN pg_class c ON c.oid = i.indrelid
 WHERE t.isleaf AND c.relname = ANY(%s) ORDER BY 1"""
 
 
-def merge_pending(tables: list[str]) -> dict[str, int]:
-    """Merge the search index's pending list on each of `tables` (call partitions); returns
-    the pages merged per index, those that held any. Each merge is its own savepoint, so a
-    refused one (`DatabaseError`: the user does not own the index) rolls back alone and is
-    raised; `merge_pending_or_note` turns it into a note."""
+def merge_pending(tables: list[str]) -> tuple[dict[str, int], str]:
+    """Merge the search index's pending list on each of `tables` (call partitions): (pages
+    merged per index that held any, "" or why the database refused — the user does not own
+    the index). Each merge is its own savepoint, so a refused one rolls back alone."""
     if connection.vendor != "postgresql" or not tables:
-        return {}
+        return {}, ""
     merged: dict[str, int] = {}
-    with connection.cursor() as cursor:
-        cursor.execute(LEAF_INDEXES, [tables])
-        indexes = [name for (name,) in cursor.fetchall()]
-        for index in indexes:
-            with transaction.atomic():
-                cursor.execute("SELECT gin_clean_pending_list(%s::regclass)", [index])
-                pages = cursor.fetchone()[0]
-            if pages:
-                merged[index] = pages
-    return merged
-
-
-def merge_pending_or_note(tables: list[str]) -> tuple[dict[str, int], str]:
-    """`merge_pending`, or ({}, why not) when the database refused (not the index's owner)."""
     try:
-        return merge_pending(tables), ""
+        with connection.cursor() as cursor:
+            cursor.execute(LEAF_INDEXES, [tables])
+            for (index,) in cursor.fetchall():
+                with transaction.atomic():
+                    cursor.execute("SELECT gin_clean_pending_list(%s::regclass)", [index])
+                    pages = cursor.fetchone()[0]
+                if pages:
+                    merged[index] = pages
     except DatabaseError as exc:
-        return {}, str(exc).splitlines()[0]
+        return merged, str(exc).splitlines()[0]
+    return merged, ""

@@ -145,7 +145,7 @@ def test_a_database_user_not_owning_the_index_gets_a_note_not_a_failure(org_a):
         pytest.skip("GIN pending lists are PostgreSQL's")
     from django.db import transaction
 
-    from sync.partitions.pending import merge_pending_or_note
+    from sync.partitions.pending import merge_pending
 
     tables = [ddl.leaf_table(date(2026, 3, 1), 0) if ddl.enabled() else ddl.TABLE]
     if ddl.enabled():
@@ -154,7 +154,7 @@ def test_a_database_user_not_owning_the_index_gets_a_note_not_a_failure(org_a):
         cursor.execute("DO $$ BEGIN CREATE ROLE switchboard_reader NOLOGIN; "
                        "EXCEPTION WHEN duplicate_object THEN NULL; END $$")
         cursor.execute("SET LOCAL ROLE switchboard_reader")
-        merged, problem = merge_pending_or_note(tables)
+        merged, problem = merge_pending(tables)
         cursor.execute("RESET ROLE")
     assert merged == {} and "owner" in problem, problem
 
