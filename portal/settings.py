@@ -106,6 +106,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "sync.health.environment_health",
+                # Before the banner and saved views: it tells them whether to ask at all.
+                "reports.pages.page_state.frame_parts",
                 "reports.alerts.context.firing_alerts",
                 "reports.saved_views.context.saved_views",
             ],

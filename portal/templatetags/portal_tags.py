@@ -143,9 +143,10 @@ def team_choices(context) -> list[tuple[int, str]]:
     narrowed to one team already, and the selector still lists the member's others."""
     from portal.models import RESTRICTABLE_ROLES, Team
 
-    tenant = getattr(context.get("request"), "tenant", None)
-    if tenant is None:
-        return []
+    request = context.get("request")
+    tenant = getattr(request, "tenant", None)
+    if tenant is None or "team" not in getattr(request, "frame_kinds", {"team"}):
+        return []  # no member, or the organisation has no team (frame_parts in reports)
     teams = Team.objects.for_organization(tenant.organization).across_organizations()
     if getattr(tenant.membership, "restricted", False) and \
             tenant.membership.role in RESTRICTABLE_ROLES:

@@ -19,6 +19,11 @@ def firing_alerts(request: HttpRequest) -> dict:
     organization = getattr(request, "organization", None)
     if organization is None:
         return {}
+    if "rule" not in getattr(request, "frame_kinds", {"rule"}):
+        # The frame state of a report page, or the probe of any other organisation page
+        # (`reports.pages.page_state.frame_parts`), found no firing rule: no query here. A
+        # kept frame is then rendered from the very state its key was made of.
+        return {"firing_alerts": []}
 
     def shown() -> list[AlertRule]:
         # Acknowledged or snoozed: someone is on it, the banner clears for everyone.

@@ -12,7 +12,7 @@ never a wait.
 
 A view builds a `PageBody` and computes the body's context only when `body.html` is None;
 the template wraps the body in `{% page_body body %}…{% end_page_body %}`
-(`reports.templatetags.page_body`), which renders and keeps it on a miss.
+(`reports.templatetags.page_body`), which renders it on a miss; `PageFrame.finish` keeps it.
 
 The frame around the body (header, organisation switcher, freshness chips, banners, saved
 views, the filter form) is kept too, per member (`PageFrame`): its key holds the member,
@@ -86,9 +86,13 @@ class PageBody:
         html = read_page(key)
         return cls(key, html, kept=html is not None)
 
-    def keep(self, html: str) -> None:
-        self.html = html
-        keep_page(self.key, without_tokens(html))
+    def keep(self) -> str:
+        """Keep the body this request rendered; the kept text (tokens taken out) is returned.
+        Called by `PageFrame.finish` once the page is rendered, not by the template: the
+        cache write is no part of rendering, and `finish` needs the same text."""
+        shared = without_tokens(self.html or "")
+        keep_page(self.key, shared)
+        return shared
 
 
 def lazy_context(names: Iterable[str], compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
@@ -137,11 +141,13 @@ class PageFrame:
         every member), or the whole page when there is no body; send it with this request's
         CSRF token."""
         html = response.content.decode(response.charset)
+        fresh = body is not None and body.html is not None and not body.kept
+        shared = body.keep() if fresh else None
         if self.key is not None and response.status_code == 200:
             page = without_tokens(html)
             if body is None:
                 self._keep({"body": None, "head": page, "tail": ""})
-            elif body.html and page.count(shared := without_tokens(body.html)) == 1:
+            elif body.html and page.count(shared := shared or without_tokens(body.html)) == 1:
                 head, tail = page.split(shared)
                 self._keep({"body": body.key, "head": head, "tail": tail})
         response.content = self._with_token(html)
@@ -157,9 +163,12 @@ class PageFrame:
 def frame_key(request: HttpRequest, page: str) -> str:
     """The key of `page`'s frame for this request's member (see the module docstring)."""
     org, membership = request.tenant.organization, request.tenant.membership
+    shown = frame_state(org, request.user, timezone.now())
+    # What kinds of row the state holds: the banner and saved-views menu of this request's
+    # frame need no query of their own when it read none (their context processors look).
+    request.frame_kinds = frozenset(kind for kind, _pk, _text in shown[2])
     state = (FRAME_VERSION, page, get_language(), request.get_full_path(),
-             timezone.localdate(timezone=org.tzinfo).isoformat(), membership.role,
-             frame_state(org, request.user, timezone.now()),
+             timezone.localdate(timezone=org.tzinfo).isoformat(), membership.role, shown,
              getattr(request.tenant.restriction, "fingerprint", None))
     digest = hashlib.sha256(repr(state).encode()).hexdigest()[:32]
     return f"page-frame:v{FRAME_VERSION}:{page}:org{org.pk}:user{request.user.pk}:{digest}"

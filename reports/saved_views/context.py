@@ -14,5 +14,7 @@ def saved_views(request: HttpRequest) -> dict:
     organization = getattr(request, "organization", None)
     if organization is None or not request.user.is_authenticated:
         return {}
+    if "view" not in getattr(request, "frame_kinds", {"view"}):
+        return {"saved_views": []}  # none in the organisation (page_state.frame_parts)
     return {"saved_views": SimpleLazyObject(lambda: list(visible_to(
         SavedView.objects.for_organization(organization), request.user)[:MENU_SIZE]))}

@@ -10,16 +10,17 @@ from html import escape
 from typing import Any
 
 from django import template
+from django.contrib.humanize.templatetags.humanize import intcomma
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.functional import Promise
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from portal.formatting import int_formatter
-from portal.templatetags.portal_tags import _int, duration, percent
+from portal.form_renderer import template_text
+from portal.formatting import active_ngettext, day_formatter, int_formatter, percent_formatter
+from portal.templatetags.portal_tags import _int, duration
 from reports import drill
 from reports.pages import viewstate
 
@@ -67,17 +68,19 @@ def drill_link(context, text: Any, calls: int | None, **narrow: Any) -> str:
 
 class _Figures:
     """The linked figures of one table (`drill_series_rows`, `drill_heatmap_rows`): the
-    page's doors, the language's count format resolved once, each title written once per
-    count. Same HTML as `_link` writes (tests/reports/test_drill_cells.py)."""
+    page's doors, the language's count and rate formats and its catalog resolved once, each
+    title written once per count. Same HTML as `_link` writes
+    (tests/reports/test_drill_cells.py)."""
 
     def __init__(self, doors: drill.Drill) -> None:
-        self.doors, self.count = doors, int_formatter()
+        self.doors, self.count, self.percent = doors, int_formatter(), percent_formatter()
+        self._ngettext = active_ngettext()
         self._titles: dict[int, str] = {}
 
     def _title(self, n: int) -> str:
         title = self._titles.get(n)
         if title is None:
-            title = self._titles[n] = escape(ngettext(
+            title = self._titles[n] = escape(self._ngettext(
                 "Open the %(n)s call behind this figure",
                 "Open the %(n)s calls behind this figure", n) % {"n": self.count(n)})
         return title
@@ -101,8 +104,10 @@ def drill_series_rows(context, series) -> str:
     notes = {"missing": _("not mirrored"), "partial": _("partial")}
     missing = '<td class="num">–</td>' * 6
 
+    day_of = day_formatter()
+
     def label(point) -> str:
-        day = date_format(point.start, "SHORT_DATE_FORMAT")
+        day = day_of(point.start)
         note = notes.get(getattr(point, "state", "covered"))
         return escape(f"{day} ({note})" if note else day)
 
@@ -116,7 +121,7 @@ def drill_series_rows(context, series) -> str:
         html = "".join(f'<td class="num">{figures.cell(n, **span, **extra)}</td>'
                        for n, extra in cells)
         return (f'<tr><td>{label(point)}</td>{html}'
-                f'<td class="num">{escape(percent(f.answer_rate))}</td></tr>')
+                f'<td class="num">{escape(figures.percent(f.answer_rate))}</td></tr>')
 
     return SafeString("".join(row(p) for p in series))
 
@@ -155,11 +160,28 @@ def drill_top_agent_rows(context, agents, scope) -> str:
         return (f"<tr><td>{name}</td>"
                 f'<td class="num">{figures.cell(f.total, **at)}</td>'
                 f'<td class="num">{figures.cell(f.answered, outcome="answered", **at)}</td>'
-                f'<td class="num">{escape(percent(f.answer_rate))}</td>'
+                f'<td class="num">{escape(figures.percent(f.answer_rate))}</td>'
                 f'<td class="num">{escape(duration(f.talk_time_total))}</td>'
                 f'<td class="num">{escape(duration(f.talk_time_avg))}</td></tr>')
 
     return SafeString("".join(row(a) for a in agents))
+
+
+@register.simple_tag
+def drill_breakdown_rows(items) -> str:
+    """A breakdown table's body: each label and its count, linked to its calls when it counts
+    any. One tag for the table (a template loop with an `if`, five lookups and `intcomma` per
+    row, ~0.8 ms of a cold dashboard): the same bytes as that loop, which
+    tests/reports/test_drill_cells.py renders beside it."""
+
+    def row(label: Any, n: int | None, door: drill.Door) -> str:
+        shown = template_text(intcomma(n))
+        if door.calls:
+            shown = (f'<a class="drill" href="{template_text(door.url)}" '
+                     f'data-calls="{template_text(door.calls)}">{shown}</a>')
+        return f'<tr><th scope="row">{template_text(label)}</th><td class="num">{shown}</td></tr>'
+
+    return SafeString("".join(row(*item) for item in items))
 
 
 @register.simple_tag(takes_context=True)

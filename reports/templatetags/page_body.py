@@ -1,7 +1,9 @@
 """`{% page_body body %}…{% end_page_body %}`: a report page's body, kept rendered.
 
 `body` is a `reports.pages.page_cache.PageBody` (or None: rendered every time). When the view found
-it kept, its HTML is sent as it is and the enclosed template is not rendered at all.
+it kept, its HTML is sent as it is and the enclosed template is not rendered at all; otherwise
+the body is rendered here and kept by the page's frame once the page is rendered
+(`finish` in `reports.pages.page_cache`).
 """
 from __future__ import annotations
 
@@ -19,8 +21,8 @@ class PageBodyNode(template.Node):
         body = self.body.resolve(context, ignore_failures=True)
         if body is None:
             return self.nodelist.render(context)
-        if body.html is None:
-            body.keep(str(self.nodelist.render(context)))
+        if body.html is None:  # kept by the frame's `finish`, after the page is rendered
+            body.html = str(self.nodelist.render(context))
         return mark_safe(body.html)  # noqa: S308 - our own rendering, kept as rendered
 
 

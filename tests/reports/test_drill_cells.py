@@ -1,10 +1,12 @@
 """The dashboard's drill tables are written with f-strings and `html.escape` (issue 44: their
 `format_html` spelling was a fifth of a cold dashboard), and must stay the very HTML the
 `format_html` spelling wrote: the reference below is that spelling, kept here verbatim.
-Counts are written by `portal.formatting.int_formatter`, held equal to `format_int`."""
+Counts are written by `portal.formatting.int_formatter`, held equal to `format_int`, rates by
+`percent_formatter`, held equal to `format_percent`, days by `day_formatter`, held equal to
+`format_day`, and titles through `active_ngettext`."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -15,7 +17,15 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from portal.formatting import format_int, int_formatter
+from portal.formatting import (
+    active_ngettext,
+    day_formatter,
+    format_day,
+    format_int,
+    format_percent,
+    int_formatter,
+    percent_formatter,
+)
 from portal.templatetags.portal_tags import _int, percent
 from reports import drill
 from reports.templatetags import drill_tags
@@ -130,6 +140,69 @@ def test_int_formatter_writes_what_format_int_writes(language):
             assert write(value) == format_int(value), value
 
 
+@pytest.mark.parametrize("language", [*LANGUAGES, None])
+def test_percent_formatter_writes_what_format_percent_writes(language):
+    """Every rate a table can hold (0-1, rounding edges, each thousandth) and what it cannot
+    (None, ints, above 1, negative, not a number): the same text as `format_percent`."""
+    values = [None, 0, 1, 0.0, 1.0, 0.00049, 0.0005, 0.00051, 0.12345, 0.12355, 0.98765,
+              0.99949, 0.9995, 0.99951, 2 / 3, 1 / 7, 1.5, 12.345, -0.1, -0.00001,
+              float("nan"), float("inf"), True, "0.5"]
+    values += [i / 1000 for i in range(1001)] + [i / 1000 + 0.0005 for i in range(1000)]
+    with translation.override(language):
+        write = percent_formatter()
+        for value in values:
+            try:
+                expected = format_percent(value)
+            except (TypeError, ValueError, ArithmeticError) as refused:
+                with pytest.raises(type(refused)):
+                    write(value)
+                continue
+            assert write(value) == expected, value
+
+
+@pytest.mark.parametrize("language", [*LANGUAGES, None])
+@pytest.mark.parametrize("fmt", [None, "j.n.y", "D, d M Y", r"\\d\\a\\y d"])
+def test_day_formatter_writes_what_format_day_writes(language, fmt, monkeypatch):
+    """The languages' own formats, and others: numbers only (the short path), names and an
+    escape (through `format_day`)."""
+    from django.utils import formats
+
+    import portal.formatting
+
+    if fmt is not None:
+        original = formats.get_format
+
+        def get_format(name, *args, **kwargs):
+            return fmt if name == "SHORT_DATE_FORMAT" else original(name, *args, **kwargs)
+
+        monkeypatch.setattr(formats, "get_format", get_format)
+        monkeypatch.setattr(portal.formatting, "get_format", get_format)
+    days = [None, date(1, 1, 1), date(999, 12, 31), date(2026, 2, 28), date(9999, 12, 31)]
+    days += [date(2026, 1, 1) + timedelta(days=i * 37) for i in range(200)]
+    days += [datetime(2026, 11, 24, 23, 59, tzinfo=UTC)]
+    with translation.override(language):
+        write = day_formatter()
+        assert (write is format_day) == (fmt is not None and fmt != "j.n.y")
+        for day in days:
+            assert write(day) == format_day(day), day
+        assert fmt is None or format_day(date(2026, 3, 4)) == date_format(
+            date(2026, 3, 4), fmt)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_active_ngettext_is_the_language_ngettext(language):
+    with translation.override(language):
+        plural = active_ngettext()
+        for n in (0, 1, 2, 5, 1000):
+            assert plural("Open the %(n)s call behind this figure",
+                          "Open the %(n)s calls behind this figure", n) == ngettext(
+                "Open the %(n)s call behind this figure",
+                "Open the %(n)s calls behind this figure", n)
+    assert language == "en" or plural("Open the %(n)s call behind this figure",
+                                      "Open the %(n)s calls behind this figure", 2) != (
+        "Open the %(n)s calls behind this figure")
+
+
 TOP_AGENTS_TEMPLATE = (
     '{% load humanize portal_tags drill_tags %}{% for a in top_agents %}<tr><td>'
     '{% agent_label a scope as label %}{% drill_link label a.figures.total '
@@ -171,3 +244,27 @@ def test_top_agent_rows_are_the_template_spelling(language, several):
         reference = engines["django"].from_string(TOP_AGENTS_TEMPLATE).render(context)
         written = drill_tags.drill_top_agent_rows(context, agent_rows(), the_scope)
         assert written == reference
+
+
+BREAKDOWN_LOOP = (
+    '{% load humanize %}{% for label, n, d in items %}<tr><th scope="row">{{ label }}</th>'
+    '<td class="num">{% if d.calls %}<a class="drill" href="{{ d.url }}" '
+    'data-calls="{{ d.calls }}">{{ n|intcomma }}</a>{% else %}{{ n|intcomma }}{% endif %}'
+    '</td></tr>{% endfor %}')
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_breakdown_rows_are_the_template_loop(language):
+    """The dashboard's loop before `drill_breakdown_rows`, verbatim, over counts of every size
+    (and none), lazy, escaped and safe labels, doors with and without calls."""
+    from django.template import engines
+    from django.utils.translation import gettext_lazy
+
+    labels = ["Answered", gettext_lazy("In progress"), "<Unknown & \"stale\">",
+              mark_safe("<b>kept</b>")]
+    items = [(labels[i % 4], n, drill.Door(f"/o/a/calls/?n={n}&x=<{i}>", n if i % 3 else 0))
+             for i, n in enumerate([0, 1, 999, 1000, 1234567, None, 42])]
+    with translation.override(language):
+        reference = engines["django"].from_string(BREAKDOWN_LOOP).render({"items": items})
+        assert drill_tags.drill_breakdown_rows(items) == reference
+        assert "1.234.567" in reference or language == "en"

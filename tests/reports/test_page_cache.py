@@ -16,7 +16,7 @@ from django.db.models import F
 from django.test import Client
 from django.utils import timezone
 
-from portal.models import Environment
+from portal.models import Environment, Team
 from reports.alerts.models import AlertRule, BannerDismissal
 from reports.models import SavedView
 from reports.pages.page_cache import CSRF_PLACEHOLDER
@@ -99,6 +99,57 @@ def test_an_alert_that_changes_state_shows_at_once(client, alice, env_a, mirror)
     assert not kept(acknowledged) and "Queda" not in acknowledged.content.decode()
     rules.update(state="ok", state_seq=2)
     assert "Queda" not in page(client).content.decode()
+
+
+def test_a_frame_state_with_no_firing_rule_and_no_view_is_all_the_frame_asks(client, alice,
+                                                                             env_a, mirror):
+    """The frame's state (`reports.pages.page_state`) reads the organisation's firing rules,
+    saved views and teams on every request; when it found none, the banner, the saved-views
+    menu and the team choice ask no query of their own. When it found some, they ask theirs
+    and show them."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def tables_asked(response_of) -> list[str]:
+        with CaptureQueriesContext(connection) as asked:
+            response_of()
+        return [q["sql"] for q in asked.captured_queries
+                if any(t in q["sql"] for t in ("reports_alertrule", "reports_savedview",
+                                                  "portal_team"))]
+
+    client.force_login(alice)
+    asked = tables_asked(lambda: page(client))
+    assert len(asked) == 1 and "UNION ALL" in asked[0], asked  # the frame state only
+    rule = AlertRule.objects.create(organization=env_a.organization, name="Queda",
+                                    metric="calls", condition="below", threshold=1,
+                                    state="firing", state_seq=1,
+                                    last_evaluated_at=timezone.now())
+    SavedView.objects.create(organization=env_a.organization, owner=alice, name="Mine",
+                             page="dashboard")
+    html = []
+    asked = tables_asked(lambda: html.append(page(client).content.decode()))
+    assert len(asked) == 4, asked  # the state, the probe, the banner's list, the views
+    assert "Queda" in html[0] and "Mine" in html[0] and 'name="team"' not in html[0]
+    Team.objects.create(organization=env_a.organization, name="Norte")
+    asked = tables_asked(lambda: html.append(page(client).content.decode()))
+    assert len(asked) == 5 and 'name="team"' in html[1], asked  # and the teams
+    BannerDismissal.objects.create(rule=rule, user=alice, state_seq=1)
+    assert "Queda" not in page(client).content.decode()
+
+
+def test_a_team_added_or_renamed_shows_in_a_kept_frame(client, alice, env_a, mirror):
+    """The team choice is part of the frame: a team created or renamed after the frame was
+    kept renders it anew (it was served stale until the frame expired)."""
+    client.force_login(alice)
+    assert 'name="team"' not in page(client).content.decode()
+    assert kept(page(client))
+    team = Team.objects.create(organization=env_a.organization, name="Norte")
+    added = page(client)
+    assert not kept(added) and ">Norte</option>" in added.content.decode()
+    assert kept(page(client))
+    Team.objects.filter(pk=team.pk).update(name="Nordeste")
+    renamed = page(client)
+    assert not kept(renamed) and ">Nordeste</option>" in renamed.content.decode()
 
 
 def test_the_frame_follows_the_clock_not_only_the_rows(client, alice, env_a, mirror):
