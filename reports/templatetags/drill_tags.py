@@ -77,21 +77,20 @@ class _Figures:
         self._ngettext = active_ngettext()
         self._titles: dict[int, str] = {}
 
-    def _title(self, n: int) -> str:
+    def cell(self, n: int, **narrow: Any) -> str:
+        """A figure linked to its calls, or plain when it counts none (its count written
+        once for the figure and its title; an `int`'s digits need no escaping)."""
+        count = self.count(n)
+        if not n:
+            return escape(count)
         title = self._titles.get(n)
         if title is None:
             title = self._titles[n] = escape(self._ngettext(
                 "Open the %(n)s call behind this figure",
-                "Open the %(n)s calls behind this figure", n) % {"n": self.count(n)})
-        return title
-
-    def cell(self, n: int, **narrow: Any) -> str:
-        """A figure linked to its calls, or plain when it counts none."""
-        shown = escape(self.count(n))
-        if not n:
-            return shown
+                "Open the %(n)s calls behind this figure", n) % {"n": count})
+        calls = str(n) if type(n) is int else escape(str(n))
         return (f'<a class="drill" href="{escape(self.doors.url(**narrow))}" '
-                f'data-calls="{escape(str(n))}" title="{self._title(n)}">{shown}</a>')
+                f'data-calls="{calls}" title="{title}">{escape(count)}</a>')
 
 
 @register.simple_tag(takes_context=True)
@@ -165,6 +164,13 @@ def drill_top_agent_rows(context, agents, scope) -> str:
                 f'<td class="num">{escape(duration(f.talk_time_avg))}</td></tr>')
 
     return SafeString("".join(row(a) for a in agents))
+
+
+@register.simple_tag
+def heatmap_hours(hours) -> str:
+    """The heatmap's column headers, one per local hour: the same bytes as the template loop
+    it replaced (24 nodes, 0.4-0.5 ms of a cold dashboard; tests/reports/test_drill_cells.py)."""
+    return SafeString("".join(f'<th scope="col">{template_text(h)}</th>' for h in hours))
 
 
 @register.simple_tag

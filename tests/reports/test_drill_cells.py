@@ -268,3 +268,14 @@ def test_breakdown_rows_are_the_template_loop(language):
         reference = engines["django"].from_string(BREAKDOWN_LOOP).render({"items": items})
         assert drill_tags.drill_breakdown_rows(items) == reference
         assert "1.234.567" in reference or language == "en"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_heatmap_hours_are_the_template_loop(language):
+    from django.template import engines
+
+    loop = '{% for h in hours %}<th scope="col">{{ h }}</th>{% endfor %}'
+    for hours in (range(24), ["0h", "<1>", mark_safe("<b>2</b>")], [1234, 0.5]):
+        with translation.override(language):
+            reference = engines["django"].from_string(loop).render({"hours": hours})
+            assert drill_tags.heatmap_hours(hours) == reference
