@@ -11,6 +11,7 @@ import pytest
 
 from sync.engine import sync_environment
 from sync.models import Call
+from sync.simulator import Lateness
 from tests.support.sync_support import END, ENV, mirror_diff, point_env, served, small_config
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -77,6 +78,34 @@ def test_a_status_that_changes_hours_later_is_caught_by_the_next_run(org_a, sett
                  and q.query["date_from"] == str(day_before) and "status" not in q.query
                  and "search" not in q.query]
         assert whole == []
+
+
+def test_a_mover_the_pages_already_show_is_read_before_any_deeper_page(org_a):
+    """A call ringing since 02:00 ends at 15:10. The ringing listing is read to its end at
+    once and lacks it: it has moved on, and a search by its SID reads it. The counts then
+    agree with the answered listing's first page: no second one is read for it (issue 36
+    point 7; it was, 21 -> 20 requests at 20,000 calls a day). A tenth of the calls stay open
+    for days, so the answered listing runs to a second page."""
+    at = datetime(END.year, END.month, END.day, 15, 0, tzinfo=UTC)
+    config = small_config(days=1, calls_per_day=4000, now=at,
+                          lateness=Lateness(((0.1, 72.0, 120.0),)))
+    with served(config) as (sim, server):
+        late = next(c for c in sim.truth.calls(ENV, END, END) if c["status"] == "no-answer"
+                    and "2026-03-10T01:00" < c["created_at"] < "2026-03-10T03:00")
+        sim.end_late(ENV, late["id"], at + timedelta(minutes=10))
+        env = point_env(org_a, sim, server)
+        sync_environment(env, now=sim.now)
+        assert Call.objects.get(external_id=late["id"]).status == "ringing"
+        sim.advance(timedelta(minutes=15))
+        since = len(server.request_log)
+        run = _calls_run(sync_environment(env, now=sim.now))
+        assert Call.objects.get(external_id=late["id"]).status == "no-answer"
+        assert mirror_diff(env, sim) == []
+        asked = [q.query for q in server.request_log[since:] if q.path.endswith("/calls")]
+        answered = [q for q in asked if q.get("status") == "answered"]
+        assert len(answered) == 1, asked
+        assert sum(1 for q in asked if q.get("search") == late["sid"]) == 1, asked
+        assert "3 status" in run.details["hot"][0], run.details
 
 
 def test_just_after_midnight_both_hot_days_are_refreshed_in_a_handful(org_a):

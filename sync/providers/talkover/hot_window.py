@@ -105,6 +105,11 @@ class StatusListing:
     def exhausted(self) -> bool:
         return self.total is not None and self.next >= self.total
 
+    def covers(self, at: datetime) -> bool:
+        """Whether the pages read hold every call of this status created at `at`: a call of
+        the mirror in this status that they do not hold has moved on."""
+        return self.exhausted or (self.oldest is not None and at > self.oldest)
+
 
 def covering(start: int, largest: int = PER_PAGE) -> tuple[int, int]:
     """(per_page, page) of the one request whose page holds offset `start` and reaches
@@ -213,28 +218,58 @@ class HotWindow:
         return offsets
 
     def open_calls(self, offsets: Counter[str]) -> list[OpenCall]:
-        """The movers among the mirror's open calls (status listings, see the module)."""
-        env = self.ctx.environment
-        candidates = [
-            OpenCall(i, sid, at, status) for i, sid, at, status in
-            Call.objects.filter(environment=env, started_at__gte=self.open_start,
-                                started_at__lt=self.end, status__in=NON_FINAL)
-            .values_list("external_id", "sid", "started_at", "status")
-            if i not in self.state and i not in self.unfound]
+        """The movers among the mirror's open calls (status listings, see the module), newest
+        first, not read yet. The pages already show some movers (a listing read past them,
+        or to its end, without them): one that no later non-final listing can hold either
+        has a final status and is counted so; the others are read by SID when the counts
+        disagree, before any deeper page: the counts then say whether one is needed at all,
+        and those movers cost their requests either way."""
+        candidates = self._candidates()
         if not candidates:
             return []
         first = min(NON_FINAL.index(c.status) for c in candidates)
         listings = [StatusListing(s, max(0, offsets[s] - SLACK)) for s in NON_FINAL[first:]]
         for listing in listings:
             self._advance(listing)
+        fetched: set[str] = set()
         while True:
             live = [x for x in listings if not x.exhausted and x.oldest is not None]
             bound = max((x.oldest for x in live), default=None)  # type: ignore[type-var]
-            if bound is None or not self._disagrees(listings, candidates, bound):
-                break
-            self._advance(max(live, key=lambda x: x.oldest))  # type: ignore[arg-type,return-value]
-        return sorted((c for c in candidates if c.id not in self.state
-                       and (bound is None or c.at > bound)), key=lambda c: c.key, reverse=True)
+            shown = self._shown_moved(listings, candidates, fetched)
+            ended = {c.id for c in shown if self._ended(listings, c)}
+            if bound is None or not self._disagrees(listings, candidates, bound, ended):
+                return shown
+            alone = [c for c in shown if c.at <= bound and c.id not in ended]
+            for mover in alone:  # older than the bound: each is alone, read by its SID
+                fetched.add(mover.id)
+                self._search(mover)
+            if not alone:
+                self._advance(max(live, key=lambda x: x.oldest))  # type: ignore[arg-type,return-value]
+
+    def _candidates(self) -> list[OpenCall]:
+        """The mirror's open calls of the lookback that this run has not read yet (nor given
+        up on: `unfound`)."""
+        return [
+            OpenCall(i, sid, at, status) for i, sid, at, status in
+            Call.objects.filter(environment=self.ctx.environment, started_at__gte=self.open_start,
+                                started_at__lt=self.end, status__in=NON_FINAL)
+            .values_list("external_id", "sid", "started_at", "status")
+            if i not in self.state and i not in self.unfound]
+
+    def _shown_moved(self, listings: list[StatusListing], candidates: list[OpenCall],
+                     fetched: set[str]) -> list[OpenCall]:
+        """Open calls, newest first, that their status's pages show moved on (read past or
+        to the end without them) and that no read has found or looked for yet."""
+        by_status = {x.status: x for x in listings}
+        return sorted((c for c in candidates if c.id not in self.state and c.id not in fetched
+                       and by_status[c.status].covers(c.at)), key=lambda c: c.key, reverse=True)
+
+    @staticmethod
+    def _ended(listings: list[StatusListing], mover: OpenCall) -> bool:
+        """Whether the pages show a mover in a final status: every later non-final listing
+        was read past it (or to its end) too, without it."""
+        later = NON_FINAL[NON_FINAL.index(mover.status) + 1:]
+        return all(x.covers(mover.at) for x in listings if x.status in later)
 
     def _advance(self, listing: StatusListing) -> None:
         size, number = covering(listing.next)
@@ -251,13 +286,14 @@ class HotWindow:
         listing.next = after if page.items and after > listing.next else page.total
 
     def _disagrees(self, listings: list[StatusListing], candidates: list[OpenCall],
-                   bound: datetime) -> bool:
+                   bound: datetime, ended: set[str]) -> bool:
         """The calls created up to `bound`: do the upstream's counts per non-final status
-        show one of the mirror's open calls moved on?"""
+        show one of the mirror's open calls moved on? (`ended`: calls the pages show in a
+        final status, counted so.)"""
         upstream = {x.status: max(0, (x.total or 0) - x.next) + sum(
             1 for at, _ in x.read.values() if at <= bound) for x in listings}
-        mirror: Counter[str] = Counter(c.status for c in candidates
-                                       if c.at <= bound and c.id not in self.state)
+        mirror: Counter[str] = Counter(c.status for c in candidates if c.at <= bound
+                                       and c.id not in self.state and c.id not in ended)
         mirror.update(status for (at, _), status in self.state.values()
                       if at <= bound and self.open_start <= at < self.end)
         return bool(moved_on(mirror, upstream))
@@ -345,9 +381,10 @@ class HotWindow:
                 actual = (number - 1) * size + len(page.items) - 1
                 drift = actual - (len(keys) - bisect_right(keys, last))
 
-    def _search(self, mover: OpenCall, everything: list[Key]) -> None:
-        """One mover by its SID; else the day's page where it sits; else it is `lost`: the
-        stream reads its day whole in this same run."""
+    def _search(self, mover: OpenCall, everything: list[Key] | None = None) -> None:
+        """One mover by its SID; else the day's page where it sits (`everything`: the mirror's
+        calls from the mover on, read when not given); else it is `lost`: the stream reads
+        its day whole in this same run."""
         if mover.sid:
             page, _ = self._read("search", mover.day, mover.day, 1, SEARCH_PER_PAGE,
                                  search=mover.sid)
@@ -357,6 +394,10 @@ class HotWindow:
                 return
         # Its offset in its day's listing: the mirror's calls of that day newer than it.
         day_end = ledger.day_bounds(mover.day)[1]
+        if everything is None:
+            everything = sorted(Call.objects.filter(
+                environment=self.ctx.environment, started_at__gte=mover.at,
+                started_at__lt=day_end).values_list("started_at", "external_id"))
         newer = bisect_right(everything, (day_end, "")) - bisect_right(everything, mover.key)
         size, number = covering(max(0, newer - SLACK))
         self._read("day page", mover.day, mover.day, number, size)
