@@ -108,6 +108,38 @@ def test_a_mover_the_pages_already_show_is_read_before_any_deeper_page(org_a):
         assert "3 status" in run.details["hot"][0], run.details
 
 
+def test_the_older_days_counts_skip_the_rest_of_today_for_yesterdays_mover(org_a):
+    """A fifth of the calls stay open for days: today's open calls fill pages. Yesterday's
+    call ends late, at 15:10. Once today's pages hold no mover, the counts of the older day
+    (per_page=1, one a status) show it is yesterday's: the listings go on over yesterday
+    alone, from its first call, and the rest of today's open calls are not read (issue 36
+    point 7; the listings read through them before, 11 status pages against 6 and 2
+    counts)."""
+    at = datetime(END.year, END.month, END.day, 15, 0, tzinfo=UTC)
+    config = small_config(days=2, calls_per_day=6000, now=at,
+                          lateness=Lateness(((0.2, 72.0, 120.0),)))
+    with served(config) as (sim, server):
+        day_before = END - timedelta(days=1)
+        late = next(c for c in sim.truth.calls(ENV, day_before, day_before)
+                    if c["status"] == "completed" and c["created_at"] < "2026-03-09T20:00")
+        sim.end_late(ENV, late["id"], at + timedelta(minutes=10))
+        env = point_env(org_a, sim, server)
+        sync_environment(env, now=sim.now)
+        sim.advance(timedelta(minutes=15))
+        since = len(server.request_log)
+        run = _calls_run(sync_environment(env, now=sim.now))
+        assert Call.objects.get(external_id=late["id"]).status == "completed"
+        assert mirror_diff(env, sim) == []
+        asked = [q.query for q in server.request_log[since:] if q.path.endswith("/calls")
+                 and "status" in q.query]
+        counts = [q for q in asked if q["per_page"] == "1"]
+        assert counts and all(q["date_to"] == str(day_before) for q in counts), asked
+        # Today's open answered calls past the first page were not read.
+        assert sum(1 for q in asked if q["status"] == "answered"
+                   and q["date_to"] == str(END)) == 1, asked
+        assert len(asked) <= 8, (len(asked), run.details["hot"])
+
+
 def test_just_after_midnight_both_hot_days_are_refreshed_in_a_handful(org_a):
     at = datetime(END.year, END.month, END.day, 23, 50, tzinfo=UTC)
     with served(small_config(days=2, calls_per_day=3000, now=at)) as (sim, server):

@@ -14,8 +14,16 @@ is no `updated_since`. A run (`incremental`) spends requests on:
    until the counts of the older part agree with the mirror. Statuses only move forward, so
    when the upstream holds as many calls in {initiated}, {initiated, ringing} and
    {initiated, ringing, answered} as the mirror among the calls up to that point, none of
-   those moved (`moved_on`). An open call newer than that point that no listing shows has
-   moved to a final status: a *mover*, however old (a status can come a day late).
+   those moved (`moved_on`). An open call that its listing was read past (or to its end)
+   without has moved on: a *mover*, however old (a status can come a day late). One that
+   every later non-final listing was read past too has a final status and is counted so;
+   the others older than that point are read by SID before any deeper page (they cost
+   that request either way), and the counts compared again. While they still disagree and
+   the pages left of the scan's own day could cost more than asking, the older days' calls
+   per status are counted (`per_page=1` over those days, one request per listing not yet
+   read into them): once the scan's day agrees and the older days do not, the listings go
+   on over the older days alone, from their first call, and the rest of the scan's day,
+   whose open calls the counts showed unmoved, is not read.
 3. **Movers.** Each is read where it now sits. In the listing of a final status (completed
    first, then no-answer, failed, busy) its position is the number of the mirror's calls of
    that status newer than it, known exactly now that the heads and the newer movers are
@@ -34,9 +42,9 @@ from __future__ import annotations
 
 from bisect import bisect_right, insort
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sync.models import Call
@@ -53,6 +61,8 @@ FINAL_PASSES = ("completed", "no-answer", "failed", "busy")
 SLACK = 1
 # A search by SID returns every call whose number or SID contains it: a handful at most.
 SEARCH_PER_PAGE = 10
+# The resolution of created_at: "before a moment" is "up to a tick before it".
+TICK = timedelta(microseconds=1)
 
 Key = tuple[datetime, str]
 
@@ -93,10 +103,12 @@ class OpenCall:
 
 @dataclass
 class StatusListing:
-    """One non-final status's listing over the lookback, read from `next` on."""
+    """One non-final status's listing over the days from the lookback's first to `last`,
+    read from `next` on."""
 
     status: str
     next: int
+    last: date
     total: int | None = None
     oldest: datetime | None = None  # created_at of the oldest item read so far
     read: dict[str, Key] = field(default_factory=dict)
@@ -109,6 +121,28 @@ class StatusListing:
         """Whether the pages read hold every call of this status created at `at`: a call of
         the mirror in this status that they do not hold has moved on."""
         return self.exhausted or (self.oldest is not None and at > self.oldest)
+
+    def upto(self, bound: datetime) -> int:
+        """Calls of this status created up to `bound`, as the pages read count them: those
+        past the last page read (all older than what it held) and those read up to it."""
+        return max(0, (self.total or 0) - self.next) + sum(
+            1 for at, _ in self.read.values() if at <= bound)
+
+    def before(self, start: datetime) -> int | None:
+        """Calls of this status created before `start`, when the pages read tell it (read to
+        the end, or past `start`: what follows is older); None when only a count can."""
+        if self.exhausted or (self.oldest is not None and self.oldest < start):
+            return self.upto(start - TICK)
+        return None
+
+    def narrowed(self, start: datetime, count: int) -> StatusListing:
+        """The same listing without its days from `start` on (`count` calls are left): what
+        was read of the older days is kept, at offsets less the calls left out, which came
+        first (newest first)."""
+        read = {i: key for i, key in self.read.items() if key[0] < start}
+        return StatusListing(self.status, max(0, self.next - ((self.total or 0) - count)),
+                             start.date() - timedelta(days=1), count,
+                             self.oldest if read else None, read)
 
 
 def covering(start: int, largest: int = PER_PAGE) -> tuple[int, int]:
@@ -219,32 +253,79 @@ class HotWindow:
 
     def open_calls(self, offsets: Counter[str]) -> list[OpenCall]:
         """The movers among the mirror's open calls (status listings, see the module), newest
-        first, not read yet. The pages already show some movers (a listing read past them,
-        or to its end, without them): one that no later non-final listing can hold either
-        has a final status and is counted so; the others are read by SID when the counts
-        disagree, before any deeper page: the counts then say whether one is needed at all,
-        and those movers cost their requests either way."""
+        first, not read yet. The listings are scanned over the whole lookback (`_scan`) until
+        the counts agree, or until the scan's own day agrees while older days do not: the
+        scan then goes on over those older days alone, its day left out of the listings."""
         candidates = self._candidates()
         if not candidates:
             return []
         first = min(NON_FINAL.index(c.status) for c in candidates)
-        listings = [StatusListing(s, max(0, offsets[s] - SLACK)) for s in NON_FINAL[first:]]
-        for listing in listings:
-            self._advance(listing)
+        listings = [StatusListing(s, max(0, offsets[s] - SLACK), self.last)
+                    for s in NON_FINAL[first:]]
         fetched: set[str] = set()
+        movers: list[OpenCall] = []
+        while (older := self._scan(listings, candidates, fetched)) is not None:
+            start, counts = older
+            movers += self._shown_moved(listings, [c for c in candidates if c.at >= start],
+                                        fetched)
+            candidates = [c for c in candidates if c.at < start]
+            listings = [x.narrowed(start, counts[x.status]) for x in listings]
+        movers += self._shown_moved(listings, candidates, fetched)
+        return sorted(movers, key=lambda c: c.key, reverse=True)
+
+    def _scan(self, listings: list[StatusListing], candidates: list[OpenCall],
+              fetched: set[str]) -> tuple[datetime, Counter[str]] | None:
+        """Read the listings, the shallowest first, until the counts of the calls up to the
+        shallowest page read agree (None), or until those of the scan's own day do while the
+        older days' counts (`_older_counts`) do not: (that day's start, the older days'
+        counts). The pages already show some movers (a listing read past them, or to its
+        end, without them): one that no later non-final listing can hold either has a final
+        status and is counted so; the others are read by SID when the counts disagree,
+        before any deeper page: the counts then say whether one is needed at all, and those
+        movers cost their requests either way."""
+        for listing in listings:
+            if listing.oldest is None and not listing.exhausted:
+                self._advance(listing)
+        older: tuple[datetime, Counter[str]] | None = None
         while True:
             live = [x for x in listings if not x.exhausted and x.oldest is not None]
             bound = max((x.oldest for x in live), default=None)  # type: ignore[type-var]
             shown = self._shown_moved(listings, candidates, fetched)
             ended = {c.id for c in shown if self._ended(listings, c)}
             if bound is None or not self._disagrees(listings, candidates, bound, ended):
-                return shown
+                return None
             alone = [c for c in shown if c.at <= bound and c.id not in ended]
             for mover in alone:  # older than the bound: each is alone, read by its SID
                 fetched.add(mover.id)
                 self._search(mover)
-            if not alone:
-                self._advance(max(live, key=lambda x: x.oldest))  # type: ignore[arg-type,return-value]
+            if alone:
+                continue
+            start = ledger.day_bounds(bound.date())[0]
+            if older is None or older[0] != start:
+                older = self._older_counts(listings, candidates, start)
+            if older and not self._disagrees(listings, candidates, bound, ended, older):
+                return older
+            self._advance(max(live, key=lambda x: x.oldest))  # type: ignore[arg-type,return-value]
+
+    def _older_counts(self, listings: list[StatusListing], candidates: list[OpenCall],
+                      start: datetime) -> tuple[datetime, Counter[str]] | None:
+        """The calls per status of the days before `start` (the scan's day): from the pages
+        where they tell it, else one `per_page=1` request per listing, asked only when the
+        pages left to read of the scan's day could cost more (a cost rule: the counts are
+        compared, never guessed). None when not asked, or when no older day is checked."""
+        if start <= self.open_start:
+            return None
+        counts = {x.status: x.before(start) for x in listings}
+        asked = [x for x in listings if counts[x.status] is None]
+        pages = sum(-(-self._mirror(candidates, start, (x.oldest or start) - TICK)[x.status]
+                      // PER_PAGE) for x in asked)
+        if asked and pages <= len(asked):
+            return None
+        for x in asked:
+            page, _ = self._read("count", self.open_first, start.date() - timedelta(days=1),
+                                 1, 1, status=x.status)
+            counts[x.status] = page.total
+        return start, Counter({status: n or 0 for status, n in counts.items()})
 
     def _candidates(self) -> list[OpenCall]:
         """The mirror's open calls of the lookback that this run has not read yet (nor given
@@ -258,11 +339,11 @@ class HotWindow:
 
     def _shown_moved(self, listings: list[StatusListing], candidates: list[OpenCall],
                      fetched: set[str]) -> list[OpenCall]:
-        """Open calls, newest first, that their status's pages show moved on (read past or
-        to the end without them) and that no read has found or looked for yet."""
+        """Open calls that their status's pages show moved on (read past or to the end
+        without them) and that no read has found or looked for yet."""
         by_status = {x.status: x for x in listings}
-        return sorted((c for c in candidates if c.id not in self.state and c.id not in fetched
-                       and by_status[c.status].covers(c.at)), key=lambda c: c.key, reverse=True)
+        return [c for c in candidates if c.id not in self.state and c.id not in fetched
+                and by_status[c.status].covers(c.at)]
 
     @staticmethod
     def _ended(listings: list[StatusListing], mover: OpenCall) -> bool:
@@ -273,7 +354,7 @@ class HotWindow:
 
     def _advance(self, listing: StatusListing) -> None:
         size, number = covering(listing.next)
-        page, _ = self._read("status", self.open_first, self.last, number, size,
+        page, _ = self._read("status", self.open_first, listing.last, number, size,
                              status=listing.status)
         listing.total = page.total
         keys = [k for k in map(item_key, page.items) if k is not None]
@@ -286,17 +367,25 @@ class HotWindow:
         listing.next = after if page.items and after > listing.next else page.total
 
     def _disagrees(self, listings: list[StatusListing], candidates: list[OpenCall],
-                   bound: datetime, ended: set[str]) -> bool:
-        """The calls created up to `bound`: do the upstream's counts per non-final status
-        show one of the mirror's open calls moved on? (`ended`: calls the pages show in a
-        final status, counted so.)"""
-        upstream = {x.status: max(0, (x.total or 0) - x.next) + sum(
-            1 for at, _ in x.read.values() if at <= bound) for x in listings}
-        mirror: Counter[str] = Counter(c.status for c in candidates if c.at <= bound
-                                       and c.id not in self.state and c.id not in ended)
-        mirror.update(status for (at, _), status in self.state.values()
-                      if at <= bound and self.open_start <= at < self.end)
-        return bool(moved_on(mirror, upstream))
+                   bound: datetime, ended: set[str],
+                   older: tuple[datetime, Counter[str]] | None = None) -> bool:
+        """The calls created up to `bound` (from `older`'s start on, less its counts of the
+        days before, when given): do the upstream's counts per non-final status show one of
+        the mirror's open calls moved on? (`ended`: calls the pages show in a final status,
+        counted so.)"""
+        low, less = older or (self.open_start, Counter())
+        upstream = {x.status: x.upto(bound) - less[x.status] for x in listings}
+        return bool(moved_on(self._mirror(candidates, low, bound, ended), upstream))
+
+    def _mirror(self, candidates: list[OpenCall], low: datetime, high: datetime,
+                ended: Collection[str] = ()) -> Counter[str]:
+        """The open calls created from `low` to `high` per status, as this run knows them: at
+        the status it read them in, else as mirrored (none for those in `ended`)."""
+        counted: Counter[str] = Counter(c.status for c in candidates if low <= c.at <= high
+                                        and c.id not in self.state and c.id not in ended)
+        counted.update(status for (at, _), status in self.state.values()
+                       if low <= at <= high and at < self.end)
+        return counted
 
     # --- movers -------------------------------------------------------------------------
 
