@@ -164,8 +164,9 @@ def frame_key(request: HttpRequest, page: str) -> str:
     """The key of `page`'s frame for this request's member (see the module docstring)."""
     org, membership = request.tenant.organization, request.tenant.membership
     shown = frame_state(org, request.user, timezone.now())
-    # What kinds of row the state holds: the banner and saved-views menu of this request's
-    # frame need no query of their own when it read none (their context processors look).
+    # What kinds of row the state holds: the banner, the saved-views menu and the team choice
+    # of this request's frame ask no query of their own for a kind it read none of
+    # (`reports.pages.page_state.frame_parts` asks instead on a page that is not kept).
     request.frame_kinds = frozenset(kind for kind, _pk, _text in shown[2])
     state = (FRAME_VERSION, page, get_language(), request.get_full_path(),
              timezone.localdate(timezone=org.tzinfo).isoformat(), membership.role, shown,

@@ -14,6 +14,10 @@ ago" are computed from (`Environment.is_overdue`, `synced_ago`): both change wit
 the row. Rows are a superset of what the frame shows (all the organisation's saved views,
 dismissed banners flagged rather than left out): a change may re-render a frame that did not
 need it, never leave one stale.
+
+The kinds of row it found also tell the frame's optional parts (banner, saved-views menu, team
+choice) whether to ask their own queries; an organisation page that is not kept asks that of
+one plain statement instead (`frame_parts`).
 """
 from __future__ import annotations
 
