@@ -29,17 +29,17 @@ QUERIES: list[tuple[str, str, str]] = [
     ("call_natural_key", "Origins stored hashes, hinted calls, admin call id (env, ids)",
      "SELECT external_id, payload_hash FROM sync_call WHERE environment_id = %(env)s "
      "AND external_id = ANY(%(ids)s)"),
-    ("call_env_started_ext", "listing / explorer page of a day, newest first",
+    ("call_env_started", "listing / explorer page of a day, newest first",
      LISTING.format(extra="")),
-    ("call_env_started_ext", "rollup refresh of a day (sync.write.rollups)",
+    ("call_env_started", "rollup refresh of a day (sync.write.rollups)",
      "SELECT agent_external_id, status, count(*), sum(duration) FROM sync_call "
      "WHERE environment_id = %(env)s AND started_at >= %(day)s "
      "AND started_at < %(day)s + interval '1 day' GROUP BY 1, 2"),
-    ("call_env_started_ext", "status filter (its index `call_env_status_ext` went)",
+    ("call_env_started", "status filter (its index `call_env_status_ext` went)",
      LISTING.format(extra="AND status = 'busy' ")),
-    ("call_env_started_ext", "direction filter (its index `call_env_direction_ext` went)",
+    ("call_env_started", "direction filter (its index `call_env_direction_ext` went)",
      LISTING.format(extra="AND direction = 'inbound' ")),
-    ("call_env_started_ext", "explorer sorted by duration, 30 days (`call_env_duration` went)",
+    ("call_env_started", "explorer sorted by duration, 30 days (`call_env_duration` went)",
      "SELECT id FROM sync_call WHERE environment_id = %(env)s AND started_at >= %(day)s "
      "- interval '29 days' AND started_at < %(day)s + interval '1 day' "
      "ORDER BY duration DESC, id DESC LIMIT 50"),
@@ -47,9 +47,9 @@ QUERIES: list[tuple[str, str, str]] = [
      "SELECT id FROM sync_call ORDER BY started_at DESC, id DESC LIMIT 100"),
     ("sync_call_pkey", "admin's unfiltered list as it now reads, newest mirrored first",
      "SELECT id FROM sync_call ORDER BY id DESC LIMIT 100"),
-    ("call_env_agent_ext", "an agent's calls of a day (listing, explorer)",
+    ("call_env_agent_started", "an agent's calls of a day (listing, explorer)",
      LISTING.format(extra="AND agent_external_id = %(agent)s ")),
-    ("call_env_agent_ext", "is the agent known (listing's 422 check)",
+    ("call_env_agent_started", "is the agent known (listing's 422 check)",
      "SELECT 1 FROM sync_call WHERE environment_id = %(env)s "
      "AND agent_external_id = 'no-such-agent' LIMIT 1"),
     ("sync_call_agent_id_b7111cac", "environment deleted: its agents' calls set NULL",

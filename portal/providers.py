@@ -35,6 +35,9 @@ class ProviderSpec:
     callback_stats: bool = False
     # It has no default address: an environment must give its base URL.
     base_url_required: bool = False
+    # Its call records are stored without the keys the row's columns give back exactly: the
+    # form's name in `sync.stored_record.FORMS` ("" = stored whole).
+    stored_form: str = ""
 
 
 _SPECS: dict[str, ProviderSpec] = {}

@@ -46,7 +46,8 @@ class RawRecordAdmin(ReadOnlyTenantAdmin):
 
     @admin.display(description=_lazy("raw"))
     def raw_pretty(self, obj: Agent | Call | CallbackDay) -> str:
-        return pretty_json(obj.raw)
+        # A call's record as sent (`sync.stored_record`); the others keep it whole.
+        return pretty_json(obj.record if isinstance(obj, Call) else obj.raw)
 
 
 @admin.register(Agent)

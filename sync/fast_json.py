@@ -65,6 +65,18 @@ def canonical_text(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
 
 
+def json_text(value: Any) -> str:
+    """Some JSON text of `value` (keys in their order, UTF-8 as it is): what storing a value
+    needs when no digest is made of its text. orjson, or the standard library for what it
+    cannot write (an integer beyond 64 bits, a non-JSON type: `default=str` as above)."""
+    if orjson is not None:
+        try:
+            return orjson.dumps(value, default=_refuse).decode()
+        except TypeError:
+            pass
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
 # 19 digits in a row may be an integer beyond 64 bits, which orjson would read as a float.
 # Found by mapping every digit to "9" and the rest to a space (a regex took 10x as long).
 _DIGITS_ONLY = bytes(0x39 if 0x30 <= b <= 0x39 else 0x20 for b in range(256))

@@ -93,6 +93,8 @@ class CallDetailSerializer(serializers.ModelSerializer):
     """One call with everything mirrored, including the provider's raw record."""
 
     agent = TalkoverAgentRefSerializer(read_only=True, allow_null=True)
+    # The record as sent (`Call.record`; `raw` may hold only what the columns do not).
+    raw = serializers.JSONField(source="record", read_only=True)
 
     class Meta:
         model = Call

@@ -188,7 +188,8 @@ def call_detail(request: HttpRequest, tenant: Tenant, call_id: int) -> HttpRespo
     org = tenant.organization
     call = _find_call(tenant.scoped(Call).select_related("agent", "environment"),
                       call_id, request.GET.get(AT))
-    raw = call.raw if isinstance(call.raw, dict) else {}
+    record = call.record
+    raw = record if isinstance(record, dict) else {}
     search = request.GET.get("transcript", "")[:200]
     turns = _turns(raw, search)
     back = request.GET.copy()

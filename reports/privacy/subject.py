@@ -47,6 +47,7 @@ def call_json(call: Call, tz) -> dict[str, Any]:
     def local(moment):
         return moment.astimezone(tz).isoformat() if moment else None
 
+    record = call.record
     return {
         "environment": {"id": call.environment_id, "name": call.environment.name},
         "id": call.external_id, "sid": call.sid, "agent_id": call.agent_external_id,
@@ -57,7 +58,7 @@ def call_json(call: Call, tz) -> dict[str, Any]:
         "started_at": local(call.started_at), "answered_at": local(call.answered_at),
         "ended_at": local(call.ended_at), "timezone": str(tz),
         "transcript": call.transcript,
-        "recording_url": first_of(call.raw, RECORDING_KEYS),
-        "context": first_of(call.raw, CONTEXT_KEYS),
-        "record": call.raw,
+        "recording_url": first_of(record, RECORDING_KEYS),
+        "context": first_of(record, CONTEXT_KEYS),
+        "record": record,
     }

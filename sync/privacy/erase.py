@@ -34,8 +34,16 @@ from portal.phone import number_pattern, region_of_timezone, to_e164
 from sync.models import Call, CallerTombstone, Erasure, RejectedRecord
 from sync.privacy.fields import personal_fields
 from sync.privacy.locks import hold_exclusive
-from sync.privacy.scrub import CALL_COLUMNS, Subject, erase_call, scrub_text, scrub_value
+from sync.privacy.scrub import (
+    CALL_COLUMNS,
+    ROW_COLUMNS,
+    Subject,
+    erase_call,
+    scrub_text,
+    scrub_value,
+)
 from sync.quarantine import fingerprint
+from sync.stored_record import record_of, stored
 from sync.write.upsert import canonical
 
 
@@ -87,17 +95,19 @@ def erase_environment(env: Environment, subject: Subject, region: str | None) ->
         hold_exclusive(env.pk)
         for row in matching_calls(env, subject):
             columns = {c: row[c] for c in CALL_COLUMNS}
+            record = record_of(row["raw"], row)
             if subject.holds(row["to_number"], region) or \
                     subject.holds(row["from_number"], region):
-                columns, raw = erase_call(columns, row["raw"], subject, region)
+                columns, record = erase_call(columns, record, subject, region)
                 found.calls += 1
             else:
                 columns = {k: scrub_text(v, [subject]) for k, v in columns.items()}
-                raw = scrub_value(row["raw"], [subject])
+                record = scrub_value(record, [subject])
                 found.mentions += 1
             Call.objects.for_organization(env.organization_id).filter(
                 pk=row["pk"], started_at=row["started_at"]).update(
-                **columns, raw=raw, payload_hash=canonical(raw).digest)
+                **columns, raw=stored(record, {**row, **columns}, env.spec.stored_form),
+                payload_hash=canonical(record).digest)
         if found.calls or found.mentions:
             Environment.objects.filter(pk=env.pk).update(data_version=F("data_version") + 1)
     return found
@@ -121,7 +131,7 @@ def matching_calls(env: Environment, subject: Subject):
         yield from (calls.filter(started_at__gte=month, started_at__lt=following)
                     .annotate(personal_text=text)
                     .filter(personal_text__regex=number_pattern(subject.e164))
-                    .values("pk", "started_at", "raw", *CALL_COLUMNS))
+                    .values("pk", "raw", *ROW_COLUMNS))
         month = following
 
 

@@ -20,7 +20,8 @@ from django.utils import timezone
 from portal.models import Environment
 from portal.phone import region_of_timezone
 from sync.models import Call, PrivacyRetention
-from sync.privacy.scrub import CALL_COLUMNS, retention_token, strip_call
+from sync.privacy.scrub import CALL_COLUMNS, ROW_COLUMNS, retention_token, strip_call
+from sync.stored_record import record_of, stored
 from sync.write.upsert import canonical
 
 
@@ -78,26 +79,28 @@ def _environment(env: Environment, windows: dict[str, tuple[datetime | None, dat
             calls = calls.filter(started_at__gt=after[0]) | calls.filter(
                 started_at=after[0], pk__gt=after[1])
         rows = list(calls.order_by("started_at", "pk")
-                    .values("pk", "started_at", "raw", *CALL_COLUMNS)[:batch_size()])
+                    .values("pk", "raw", *ROW_COLUMNS)[:batch_size()])
         if not rows:
             return changed
         with transaction.atomic():
             for row in rows:
-                changed += _row(row, windows, region)
+                changed += _row(row, windows, region, env.spec.stored_form)
         after = (rows[-1]["started_at"], rows[-1]["pk"])
 
 
 def _row(row: dict[str, Any], windows: dict[str, tuple[datetime | None, datetime]],
-         region: str | None) -> int:
+         region: str | None, form: str) -> int:
     kinds = frozenset(kind for kind, (start, cut) in windows.items()
                       if row["started_at"] < cut and (start is None or row["started_at"] >= start))
     if not kinds:
         return 0
     columns = {c: row[c] for c in CALL_COLUMNS}
-    new_columns, raw = strip_call(columns, row["raw"], kinds,
-                                  lambda value: retention_token(value, region))
-    if new_columns == columns and raw == row["raw"]:
+    record = record_of(row["raw"], row)
+    new_columns, new_record = strip_call(columns, record, kinds,
+                                         lambda value: retention_token(value, region))
+    if new_columns == columns and new_record == record:
         return 0
     Call.objects.filter(pk=row["pk"], started_at=row["started_at"]).update(
-        **new_columns, raw=raw, payload_hash=canonical(raw).digest)
+        **new_columns, raw=stored(new_record, {**row, **new_columns}, form),
+        payload_hash=canonical(new_record).digest)
     return 1

@@ -24,6 +24,7 @@ from typing import Any
 
 from portal.phone import number_regex, stored_e164
 from sync.privacy.keys import number_hash, token_of
+from sync.stored_record import ALL_ATTNAMES
 
 NUMBERS, TRANSCRIPTS, RECORDINGS = "numbers", "transcripts", "recordings"
 KINDS = (TRANSCRIPTS, RECORDINGS, NUMBERS)
@@ -41,6 +42,9 @@ KEPT_INSIGHTS = ("sentiment", "intent")
 RECORDING_KEYS = ("call_recording_url", "recording_url", "recording_id")
 # The columns of a call this module may rewrite (and the erasure and retention update).
 CALL_COLUMNS = ("to_number", "to_formatted", "from_number", "from_formatted", "transcript")
+# What a rewrite of a call row reads: its start, the columns above and those its stored record
+# is rebuilt from (`sync.stored_record`: `raw` may hold only what the columns do not).
+ROW_COLUMNS = tuple(dict.fromkeys(("started_at", *CALL_COLUMNS, *ALL_ATTNAMES)))
 
 
 @dataclass(frozen=True)

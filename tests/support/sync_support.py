@@ -60,7 +60,7 @@ def mirror_diff(env: Environment, sim, key: str = ENV, first: date | None = None
         problems.append(f"call {extra} not upstream")
     for cid in set(truth) & set(mirror):
         t, m = truth[cid], mirror[cid]
-        got = (m.raw, m.status, m.duration, m.sid, m.direction, m.is_testing,
+        got = (m.record, m.status, m.duration, m.sid, m.direction, m.is_testing,
                m.agent_external_id, m.started_at, m.to_number, m.from_formatted)
         want = (t, t["status"], t["duration"], t["sid"], t["direction"], t["is_testing"],
                 t["agent"]["id"], datetime.fromisoformat(t["created_at"]), t["to"],

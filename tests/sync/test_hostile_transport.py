@@ -120,7 +120,7 @@ def test_duplicate_ids_in_a_page_are_quarantined_and_the_call_keeps_its_values(o
         sync_environment(env, now=sim.now)
         day_calls = list(sim.truth.calls(ENV, sim.today, sim.today))
         kept, impostor = day_calls[0], day_calls[1]
-        before = {c.external_id: (c.status, c.duration, c.started_at, c.raw)
+        before = {c.external_id: (c.status, c.duration, c.started_at, c.record)
                   for c in Call.objects.filter(environment=env)}
         # The impostor is served under the kept call's id: two records, one id, one page.
         sim.tamper(ENV).calls[impostor["id"]] = {"id": kept["id"]}
@@ -132,7 +132,7 @@ def test_duplicate_ids_in_a_page_are_quarantined_and_the_call_keeps_its_values(o
             sorted([kept["sid"], impostor["sid"]]), "both copies kept whole"
         assert {r.reason for r in rejected} == {DUPLICATE_ID.format(count=2)}
         assert {r.day for r in rejected} == {sim.today}
-        after = {c.external_id: (c.status, c.duration, c.started_at, c.raw)
+        after = {c.external_id: (c.status, c.duration, c.started_at, c.record)
                  for c in Call.objects.filter(environment=env)}
         assert after == before, "nothing from either copy is written"
         assert any(str(sim.today) in note for note in run.details["reread"]), "day re-read"

@@ -37,7 +37,7 @@ def test_a_field_corrected_without_its_status_is_caught_when_its_day_is_reconcil
 
         def mirrored(call: dict) -> tuple[int, str]:
             row = Call.objects.get(environment=env, external_id=call["id"])
-            return row.duration, row.raw["updated_at"]
+            return row.duration, row.record["updated_at"]
 
         # Same statuses, same counts: the runs of the afternoon see nothing (by design).
         sim.advance(timedelta(hours=3))

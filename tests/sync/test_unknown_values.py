@@ -118,7 +118,7 @@ def test_timestamps_keep_their_fractional_seconds(org_a, alice, api_client_for):
         stored = Call.objects.get(external_id=call["id"])
         assert stored.started_at.microsecond == 123456
         assert stored.upstream_updated_at.microsecond == 500000
-        assert stored.raw["created_at"] == moment
+        assert stored.record["created_at"] == moment
 
         # The compatible API gives them back as the upstream sent them.
         day = sim.today.isoformat()

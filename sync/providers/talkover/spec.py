@@ -16,4 +16,6 @@ SPEC = ProviderSpec(
     # Talkover's documented statuses.
     statuses=("initiated", "ringing", "answered", "completed", "failed", "busy", "no-answer"),
     webhooks=True, callback_stats=True,
+    # A record's keys but the agent's name and label are columns too (`sync.stored_record`).
+    stored_form="talkover/1",
 )

@@ -1,0 +1,176 @@
+"""A call's upstream record as stored (`Call.raw`) and as sent (`Call.record`): the one door.
+
+Why: a Talkover record is about 500 bytes of JSON, and every value in it but the agent's
+name and label is also in a column of the row (ids, numbers, status, duration, the two
+instants): storing it whole made `raw` 60 % of a call row and a mirror 2.07 GB per million
+calls (issue 44). So a provider may name a *form* (its spec's `stored_form`): the columns
+that hold a record's keys. A record is then stored as `[form, mask, rest]`: `mask` says which
+of the form's keys the columns give back, `rest` is every other key as sent.
+
+Exact by construction, never a guess: a key is left out only when its column, written back
+(`_WRITTEN`), is the very JSON value that was sent (same type, same text: `"2026-08-27T23:59:
+59Z"` comes back from the instant only if the upstream wrote it so; a `"+00:00"`, a float
+duration, an id sent as a number stay in `rest`). A key the record did not have is not in
+the mask, so it never appears. `record_of(stored, row)` rebuilds the record from `rest` and
+the row's columns, read at the same time (a page, the API, the privacy export, the admin);
+whoever rewrites a call's columns (the sync's merge, erasure, retention) stores its record
+again from the new columns (`stored`), in the same statement.
+
+A record stored whole (a provider without a form, rows written before forms, a record no
+key of which the columns give back) is a JSON object and is its own record: both kinds live
+side by side. The record's digest (`payload_hash`) is always the whole record's.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from operator import is_
+from typing import Any
+
+from sync.fast_json import json_text
+
+TEXT, INT, BOOL, MOMENT = "text", "int", "bool", "moment"
+
+# Each form: (record key, Call field attname, how the column writes the key back), in an
+# order that never changes (the mask's bits); a changed form gets a new name.
+FORMS: dict[str, tuple[tuple[str, str, str], ...]] = {
+    # Talkover's /calls items (sync.providers.talkover.records.talkover_call).
+    "talkover/1": (
+        ("id", "external_id", TEXT), ("sid", "sid", TEXT), ("to", "to_number", TEXT),
+        ("to_formatted", "to_formatted", TEXT), ("from", "from_number", TEXT),
+        ("from_formatted", "from_formatted", TEXT), ("direction", "direction", TEXT),
+        ("status", "status", TEXT), ("duration", "duration", INT),
+        ("is_testing", "is_testing", BOOL), ("created_at", "started_at", MOMENT),
+        ("updated_at", "upstream_updated_at", MOMENT),
+    ),
+}
+
+
+def _same_instant(sent: Any, value: Any) -> bool:
+    """Whether `_moment(value) == sent`, answered without writing the instant in the common
+    case: a whole-second "YYYY-MM-DDTHH:MM:SSZ" names `value` exactly when it reads back as
+    the same instant (parsing is a tenth of the cost of `isoformat`); any other spelling is
+    written and compared."""
+    if type(sent) is not str:
+        return False
+    if (len(sent) == 20 and sent[19] == "Z" and sent[10] == "T" and sent[4] == "-"
+            and sent[7] == "-" and sent[13] == ":" and sent[16] == ":" and sent.isascii()):
+        try:
+            return type(value) is datetime and value == datetime.fromisoformat(sent)
+        except (TypeError, ValueError):  # naive `value`, or not a date at all
+            return False
+    return _moment(value) == sent
+
+
+def _moment(value: Any) -> str | None:
+    """An instant as Talkover writes it: UTC, "Z", the fraction only when there is one."""
+    if type(value) is not datetime or value.tzinfo is None:
+        return None
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    text = value.isoformat()  # "YYYY-MM-DDTHH:MM:SS[.ffffff]+00:00"
+    return (text[:26].rstrip("0") if value.microsecond else text[:19]) + "Z"
+
+
+# Per form: (bit, key, attname, whether the column is an instant written back by `_moment`);
+# any other column writes back its own value, which must be the sent JSON value exactly (a
+# text column gives back strings, an integer column integers, a boolean column booleans).
+_PLAN = {name: tuple((1 << bit, key, attname, kind == MOMENT)
+                     for bit, (key, attname, kind) in enumerate(fields))
+         for name, fields in FORMS.items()}
+_ABSENT = object()
+
+
+class _Values:
+    """A form's value columns at once: the sync's rows hold the very objects its parser took
+    from the record (a text, an integer, a boolean is returned as it came), so one C-level
+    pass of identity checks says that every one of them is given back; otherwise, or for a
+    model instance, the columns are compared one by one."""
+
+    def __init__(self, plan: tuple[tuple[int, str, str, bool], ...]) -> None:
+        values = [(bit, key, attname) for bit, key, attname, instant in plan if not instant]
+        self.mask = sum(bit for bit, _key, _attname in values)
+        self.keys = tuple(key for _bit, key, _attname in values)
+        self.attnames = tuple(attname for _bit, _key, attname in values)
+        self.instants = tuple(entry for entry in plan if entry[3])
+
+    def all_given(self, record: dict, row: Any) -> bool:
+        return type(row) is dict and all(map(is_, map(record.get, self.keys),
+                                             map(row.get, self.attnames)))
+
+
+_VALUES = {name: _Values(plan) for name, plan in _PLAN.items()}
+
+
+def _same_value(sent: Any, value: Any) -> bool:
+    """A column's value is the sent JSON value: equal and of the same type (68 is not 68.0,
+    1 is not true)."""
+    return value == sent and type(value) is type(sent)
+
+
+def _getter(row: Any) -> Callable[[str], Any]:
+    """Read a column by attname from a row: a mapping (the sync's rows, `.values()`) or a
+    model instance."""
+    if isinstance(row, Mapping):
+        return row.get
+    return lambda attname: getattr(row, attname, None)
+
+
+def stored(record: Any, row: Any, form: str | None) -> Any:
+    """What `raw` holds for `record` written with `row`'s column values (a mapping of
+    attnames, or a model instance): `[form, mask, rest]`, or the record itself when there is
+    no form or no key the columns give back exactly."""
+    plan = _PLAN.get(form or "")
+    if plan is None or type(record) is not dict:
+        return record
+    column = _getter(row)
+    values = _VALUES[form]  # type: ignore[index]
+    if values.all_given(record, row):
+        mask, given, plan = values.mask, list(values.keys), values.instants
+    else:
+        mask, given = 0, []
+    for bit, key, attname, instant in plan:
+        sent = record.get(key, _ABSENT)
+        if sent is _ABSENT or sent is None:  # absent or null: kept as it is
+            continue
+        value = column(attname)
+        if _same_instant(sent, value) if instant else (value is sent
+                                                       or _same_value(sent, value)):
+            mask |= bit
+            given.append(key)
+    if not mask:
+        return record
+    rest = dict(record)
+    for key in given:
+        del rest[key]
+    return [form, mask, rest]
+
+
+def stored_text(record: Any, row: Any, form: str | None) -> tuple[Any, str]:
+    """`stored(...)` and a JSON text of it (what COPY writes; any spelling of the value
+    does, the digest being the record's own)."""
+    value = stored(record, row, form)
+    return value, json_text(value)
+
+
+def record_of(raw: Any, row: Any) -> Any:
+    """The record as sent, from what `raw` holds and the row's columns (see `stored`)."""
+    if type(raw) is not list or len(raw) != 3:
+        return raw
+    form, mask, rest = raw
+    plan = _PLAN.get(form) if isinstance(form, str) else None
+    if plan is None or type(mask) is not int or type(rest) is not dict:
+        return raw
+    column = _getter(row)
+    record = {key: _moment(column(attname)) if instant else column(attname)
+              for bit, key, attname, instant in plan if mask & bit}
+    record.update(rest)
+    return record
+
+
+def attnames(form: str | None) -> tuple[str, ...]:
+    """The Call fields a form reads (what a `.values()` must fetch beside `raw`)."""
+    return tuple(attname for _key, attname, _kind in FORMS.get(form or "", ()))
+
+
+ALL_ATTNAMES = tuple(dict.fromkeys(a for fields in FORMS.values() for _k, a, _t in fields))
