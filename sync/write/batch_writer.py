@@ -114,6 +114,11 @@ class BatchWriter:
         return len(self._rows)
 
     @property
+    def background(self) -> bool:
+        """Whether batches are written by threads of their own (and commit as they go)."""
+        return self._pool is not None
+
+    @property
     def due(self) -> bool:
         return len(self._rows) >= self.limit
 

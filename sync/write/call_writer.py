@@ -49,6 +49,10 @@ class CallWriter:
     def pending(self) -> int:
         return self.batch.pending
 
+    @property
+    def background(self) -> bool:
+        return self.batch.background
+
     def expect(self, days: Iterable[date]) -> None:
         """The UTC days this run will read whole, so a local day's rollups wait for the last
         of its UTC days instead of being refreshed for each."""

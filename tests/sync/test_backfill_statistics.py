@@ -52,7 +52,9 @@ def test_a_backfill_leaves_planner_statistics_for_the_months_it_filled(org_a):
         env = point_env(org_a, sim, server)
         outcome = sync_environment(env, now=sim.now)
         assert not outcome.failed
-        assert outcome.runs[1].details["analyzed"] == [", ".join(sorted(set(tables)))]
+        # Each month settled once read, February while March was being written (on a
+        # connection of its own: `backfilled.Settler`), so one note per month.
+        assert sorted(set(outcome.runs[1].details["analyzed"])) == sorted(set(tables))
         for month, table in zip(months, tables, strict=True):
             analyzed, estimate = _statistics(table)
             assert analyzed is not None, table
@@ -105,7 +107,7 @@ def test_a_backfill_leaves_the_search_index_of_its_months_merged(org_a):
         assert len(indexes) == len(set(tables))
         assert [_pending_pages(index) for index in indexes] == [0] * len(indexes)
         noted = outcome.runs[1].details["search index merged"]
-        assert all(index in noted[0] for index in indexes), noted
+        assert all(any(index in note for note in noted) for index in indexes), noted
 
         # The probe sees what a write leaves pending: calls written by an incremental run
         # stay in the list (4 MB before GIN merges it itself), and that run merges nothing.

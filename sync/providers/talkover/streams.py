@@ -136,10 +136,13 @@ def sync_calls(ctx: RunContext) -> None:
     reader = Prefetcher(ctx.client.calls_page)
     writer = CallWriter(ctx)
     writer.expect(ahead + older)
+    # The back-filled months, each settled once read (`backfilled.Settler`).
+    settler = backfilled.Settler(ctx, writer, (ahead if first_read else []) + older)
 
     def whole(days: list[date], advance: Advance) -> None:
         for i, day in enumerate(days):
             _sync_call_day(ctx, day, agents, cursor, advance, reader, days[i + 1:], writer)
+            settler.read(day, days[i + 1] if i + 1 < len(days) else None)
             ctx.progress.step()
 
     def reread(day: date) -> None:
@@ -159,7 +162,7 @@ def sync_calls(ctx: RunContext) -> None:
         whole(older, "oldest")
         writer.flush(cursor)
         writer.wait(cursor)
-        backfilled.settle(ctx, (ahead if first_read else []) + older)
+        settler.finish()
     except Exception as exc:
         if not isinstance(exc, DatabaseError) and writer.pending:
             # Pages read before an upstream or cache failure are kept with their cursor.
@@ -169,6 +172,7 @@ def sync_calls(ctx: RunContext) -> None:
     finally:
         reader.close()
         writer.close()
+        settler.close()
     ctx.progress.end()
 
 
