@@ -425,8 +425,8 @@ LOGGING = logging_config_from_env()
 # page), so a killed worker's lock frees itself. The request budget counts per this window.
 SYNC_LOCK_TTL = int(env_str("SYNC_LOCK_TTL", "300"))
 # Rows a sync stages before it merges and commits them with their cursor
-# (sync/write/batch_writer.py; two batches are written at once, so 2,000 rows are in flight).
-SYNC_BATCH_ROWS = int(env_str("SYNC_BATCH_ROWS", "1000"))
+# (sync/write/batch_writer.py; two batches are written at once, so 4,000 rows are in flight).
+SYNC_BATCH_ROWS = int(env_str("SYNC_BATCH_ROWS", "2000"))
 SYNC_BUDGET_WINDOW = float(env_str("SYNC_BUDGET_WINDOW", "60"))
 # A sync task waits at most this long on a spent request budget, then re-queues the rest with
 # a countdown and frees its worker for other tokens (default: a twelfth of the window).

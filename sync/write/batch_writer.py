@@ -45,7 +45,7 @@ from sync.partitions import upsert as partition_upsert
 from sync.run_context import RunContext
 from sync.write.upsert import Counts, Row, ensure_stage, upsert_keys
 
-BATCH_ROWS = 1000
+BATCH_ROWS = 2000
 # Batches merged at once (PostgreSQL, outside a transaction): one merging while one commits.
 WRITERS = 2
 

@@ -6,7 +6,7 @@ reads for gaps and the lookback's daily reconciliation). Offset paging shifts wh
 arrive mid-read, so after a day's last page the unique ids seen are compared with
 `pagination.total`; when ids are missing the day is read again from page 1 until complete
 (at most MAX_DAY_READS passes).
-Pages go to one `CallWriter`, which commits ≥ 2,000 rows at a time with the cursor (one
+Pages go to one `CallWriter`, which commits about 2,000 rows at a time with the cursor (one
 update per batch); the batch that ends a day also refreshes the rollups of the local days it
 touches, bumps the data version and advances the cursor past the day.
 """
