@@ -19,6 +19,7 @@ from urllib.parse import quote_plus, urlencode
 
 from django.urls import reverse
 
+from portal.kept_urls import kept_reverse
 from portal.tenancy.context import chosen_team
 from reports import vocabulary
 from reports.call_filter import CALLBACK_LABELS, NO_AGENT, OUTCOMES
@@ -105,7 +106,7 @@ class Drill:
 
     def __init__(self, org_slug: str, scope: Any) -> None:
         self.scope = scope
-        self._base = f"{reverse('calls', args=[org_slug])}?"
+        self._base = f"{kept_reverse('calls', (org_slug,))}?"
         self._period = (scope.start.isoformat(), scope.end.isoformat())
         self._environments = "&".join(f"{vocabulary.ENV}={e.pk}" for e in scope.environments)
         self._agent = (f"{vocabulary.AGENT}={quote_plus(scope.agent_ids[0])}"
@@ -114,6 +115,7 @@ class Drill:
         team = chosen_team()
         self._team = f"&{TEAM}={int(team)}" if team is not None else ""
         self._quoted: dict[str, str] = {}
+        self._urls: dict[tuple, str] = {}
 
     def _quote(self, value: str) -> str:
         quoted = self._quoted.get(value)
@@ -126,7 +128,20 @@ class Drill:
             env_id: int | None = None, agent_id: str | None = None,
             weekday: int | None = None, hour: int | None = None,
             callback: str | None = None, utc: bool = False) -> str:
-        """The explorer URL of the scope narrowed to one figure (see `explorer_params`)."""
+        """The explorer URL of the scope narrowed to one figure (see `explorer_params`).
+
+        Kept for the page (`_urls`): the dashboard's chart and its table open the same
+        calls, so their doors are built once."""
+        key = (start, end, outcome, direction, env_id, agent_id, weekday, hour, callback, utc)
+        url = self._urls.get(key)
+        if url is None:
+            url = self._urls[key] = self._url(start, end, outcome, direction, env_id, agent_id,
+                                              weekday, hour, callback, utc)
+        return url
+
+    def _url(self, start: date | None, end: date | None, outcome: str | None,
+             direction: str | None, env_id: int | None, agent_id: str | None,
+             weekday: int | None, hour: int | None, callback: str | None, utc: bool) -> str:
         if outcome is not None and outcome not in OUTCOMES:
             raise ValueError(f"unknown outcome {outcome!r}")
         if callback is not None and callback not in CALLBACK_LABELS:

@@ -13,8 +13,16 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from portal.form_renderer import template_text
+from portal.kept_urls import kept_reverse
 
 register = template.Library()
+
+
+@register.simple_tag
+def kept_url(name: str, *args) -> str:
+    """`{% url name args %}`, the same text, from the paths kept per process
+    (`portal.kept_urls`): the header's links on every page."""
+    return kept_reverse(name, args)
 
 
 @register.simple_tag

@@ -9,11 +9,11 @@ section, with and without Origins AI, as owner and viewer, in both languages).
 from __future__ import annotations
 
 from django import template
-from django.urls import reverse
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
 from portal.form_renderer import template_text
+from portal.kept_urls import kept_reverse
 from reports.templatetags.drill_tags import carried_query
 from reports.templatetags.quality_tags import has_origins
 
@@ -35,7 +35,7 @@ def section_tabs(context, name: str | None) -> str:
     slug, name = context["org"].slug, name or ""
 
     def carried(page: str) -> str:
-        return reverse(page, args=[slug]) + carried_query(context, page)
+        return kept_reverse(page, (slug,)) + carried_query(context, page)
 
     tabs = [
         _tab(carried("dashboard"), _("Dashboard"), name == "dashboard"),
@@ -44,10 +44,10 @@ def section_tabs(context, name: str | None) -> str:
         _tab(carried("agents"), _("Agents"), name == "agents"),
         _tab(carried("quality"), _("Quality"), name == "quality")
         if has_origins(context.get("org_environments")) else "",
-        _tab(reverse("saved-views", args=[slug]), _("Saved views"), name == "saved-views"),
-        _tab(reverse("sync-status", args=[slug]), _("Sync"), name == "sync-status"),
-        _tab(reverse("settings-environments" if context.get("can_admin") else "settings-tokens",
-                     args=[slug]), _("Settings"),
+        _tab(kept_reverse("saved-views", (slug,)), _("Saved views"), name == "saved-views"),
+        _tab(kept_reverse("sync-status", (slug,)), _("Sync"), name == "sync-status"),
+        _tab(kept_reverse("settings-environments" if context.get("can_admin")
+                          else "settings-tokens", (slug,)), _("Settings"),
              any(word in name for word in ("settings", "subscription", "alerts"))),
     ]
     return SafeString("\n  ".join(tabs))
