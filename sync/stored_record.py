@@ -8,13 +8,14 @@ that hold a record's keys. A record is then stored as `[form, mask, rest]`: `mas
 of the form's keys the columns give back, `rest` is every other key as sent.
 
 Exact by construction, never a guess: a key is left out only when its column, written back
-(`_WRITTEN`), is the very JSON value that was sent (same type, same text: `"2026-08-27T23:59:
-59Z"` comes back from the instant only if the upstream wrote it so; a `"+00:00"`, a float
-duration, an id sent as a number stay in `rest`). A key the record did not have is not in
-the mask, so it never appears. `record_of(stored, row)` rebuilds the record from `rest` and
-the row's columns, read at the same time (a page, the API, the privacy export, the admin);
-whoever rewrites a call's columns (the sync's merge, erasure, retention) stores its record
-again from the new columns (`stored`), in the same statement.
+(its own value; an instant as Talkover writes one, `_moment`), is the very JSON value that was
+sent (same type, same text: `"2026-08-27T23:59:59Z"` comes back from the instant only if the
+upstream wrote it so; a `"+00:00"`, a float duration, an id sent as a number stay in `rest`).
+A key the record did not have is not in the mask, so it never appears. `record_of(stored,
+row)` rebuilds the record from `rest` and the row's columns, read at the same time (a page,
+the API, the privacy export, the admin); whoever rewrites a call's columns (the sync's merge,
+erasure, retention) stores its record again from the new columns (`stored`), in the same
+statement.
 
 A record stored whole (a provider without a form, rows written before forms, a record no
 key of which the columns give back) is a JSON object and is its own record: both kinds live
@@ -24,15 +25,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from itertools import repeat
 from operator import is_
 from typing import Any
 
 from sync.fast_json import json_text
 
+# What a column holds: the JSON value itself (a text, an integer, a boolean column gives back
+# its own value), or an instant written back by `_moment`.
 TEXT, INT, BOOL, MOMENT = "text", "int", "bool", "moment"
 
-# Each form: (record key, Call field attname, how the column writes the key back), in an
-# order that never changes (the mask's bits); a changed form gets a new name.
+# Each form: (record key, Call field attname, what the column holds), in an order that never
+# changes (the mask's bits); a changed form gets a new name.
 FORMS: dict[str, tuple[tuple[str, str, str], ...]] = {
     # Talkover's /calls items (sync.providers.talkover.records.talkover_call).
     "talkover/1": (
@@ -78,7 +82,7 @@ def _moment(value: Any) -> str | None:
 _PLAN = {name: tuple((1 << bit, key, attname, kind == MOMENT)
                      for bit, (key, attname, kind) in enumerate(fields))
          for name, fields in FORMS.items()}
-_ABSENT = object()
+_ABSENT, _MISSING = object(), object()  # a key the record lacks, a column the row lacks
 
 
 class _Values:
@@ -95,8 +99,8 @@ class _Values:
         self.instants = tuple(entry for entry in plan if entry[3])
 
     def all_given(self, record: dict, row: Any) -> bool:
-        return type(row) is dict and all(map(is_, map(record.get, self.keys),
-                                             map(row.get, self.attnames)))
+        return type(row) is dict and all(map(is_, map(record.get, self.keys, repeat(_ABSENT)),
+                                             map(row.get, self.attnames, repeat(_MISSING))))
 
 
 _VALUES = {name: _Values(plan) for name, plan in _PLAN.items()}
@@ -168,9 +172,5 @@ def record_of(raw: Any, row: Any) -> Any:
     return record
 
 
-def attnames(form: str | None) -> tuple[str, ...]:
-    """The Call fields a form reads (what a `.values()` must fetch beside `raw`)."""
-    return tuple(attname for _key, attname, _kind in FORMS.get(form or "", ()))
-
-
+# The Call fields every form reads: what a `.values()` must fetch beside `raw` to read records.
 ALL_ATTNAMES = tuple(dict.fromkeys(a for fields in FORMS.values() for _k, a, _t in fields))
