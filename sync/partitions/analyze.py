@@ -37,7 +37,7 @@ SELECT c.relname FROM pg_class c
 WHERE c.relname = ANY(%(tables)s) AND c.relnamespace = current_schema()::regnamespace
   AND (c.reltuples < 0
        OR (c.relpages = 0 AND pg_relation_size(c.oid) > 0)
-       OR greatest(%(written)s, CASE WHEN c.relpages > 0 THEN
+       OR NOT %(unanalysed_only)s AND greatest(%(written)s, CASE WHEN c.relpages > 0 THEN
              pg_relation_size(c.oid) / current_setting('block_size')::float8
              * c.reltuples / c.relpages - c.reltuples ELSE 0 END)
           >= current_setting('autovacuum_analyze_threshold')::float8
@@ -59,16 +59,19 @@ def filled_tables(environment: Environment, days: Iterable[date]) -> list[str]:
                    if (ddl.month_of(d), tier) in existing})
 
 
-def analyze_filled(environment: Environment, days: Iterable[date], written: int) -> list[str]:
+def analyze_filled(environment: Environment, days: Iterable[date], written: int, *,
+                   unanalysed_only: bool = False) -> list[str]:
     """ANALYZE the call partitions holding the UTC `days` a back-fill read that it changed
-    materially (`written`: the rows this run created or updated); the tables analysed."""
+    materially (`written`: the rows this run created or updated); the tables analysed.
+    `unanalysed_only`: only those holding rows without statistics."""
     if connection.vendor != "postgresql":
         return []
     tables = filled_tables(environment, days)
     if not tables:
         return []
     with connection.cursor() as cursor:
-        cursor.execute(STALE, {"tables": tables, "written": written})
+        cursor.execute(STALE, {"tables": tables, "written": written,
+                               "unanalysed_only": unanalysed_only})
         stale = [name for (name,) in cursor.fetchall()]
         for table in stale:
             cursor.execute(f'ANALYZE "{table}"')

@@ -8,6 +8,13 @@ a `Settler` settles each month once the batch holding its last day has committed
 connection of its own, while the next months are read and written. Settling every month
 after the last batch was a ninth of a 68,620-call back-fill's time (1.05 of 8.8 s, on one
 core while the other waited); now only the last month is left for the end.
+
+A month's first batch also gives the planner its first statistics, if it has none (a leaf
+made ahead and analysed empty, or never analysed): the back-fill's own statements of the
+next batches (the callback links' probes by number) are planned on them. Without column
+statistics the planner took a walk of the month by start time for an index probe by number,
+and a day of 100,000 calls took 480 s to back-fill instead of 15 (the mirror's day of
+today, as `bench/freshness.py` back-fills it; `tests/sync/test_backfill_statistics.py`).
 """
 from __future__ import annotations
 
@@ -48,12 +55,21 @@ def settle(ctx: RunContext, days: Iterable[date]) -> None:
         ctx.note("search index not merged", problem)
 
 
+def first_statistics(ctx: RunContext, days: list[date]) -> None:
+    """ANALYZE the leaves of `days` that hold rows but no statistics (`analyze_filled`'s
+    first rules: never analysed, or analysed empty)."""
+    tables = analyze_filled(ctx.environment, days, 0, unanalysed_only=True)
+    if tables:
+        ctx.note("analyzed", ", ".join(tables))
+
+
 class Settler:
     """Settles the months of `days` (the UTC days a run back-fills) as they are finished.
 
     `read(day, following)` after each day is read: when the next day read is of another
     month, `day`'s month is settled once the batch holding `day` has committed (writes done
-    in the background only: see `CallWriter.background`); `finish()` after the last batch
+    in the background only: see `CallWriter.background`); the first batch of each month
+    gives it statistics if it has none (`committed`); `finish()` after the last batch
     settles the rest, waits for the others and raises their error, if any.
     """
 
@@ -67,6 +83,9 @@ class Settler:
         self._lock = threading.Lock()  # two writer threads may hand a month over
         self._settling: list[Future] = []
         self._settled: set[date] = set()  # months handed to the pool
+        self._seen: set[date] = set()  # months whose first batch has committed
+        if writer.background and self._months:
+            writer.on_committed = self.committed
 
     def read(self, day: date, following: date | None) -> None:
         month = ddl.month_of(day)
@@ -78,11 +97,20 @@ class Settler:
         # In the batch's transaction: handed over once it has committed.
         self.writer.defer(lambda: transaction.on_commit(lambda: self._hand_over(days)))
 
-    def _hand_over(self, days: list[date]) -> None:
+    def committed(self, months: set[date]) -> None:
+        """A batch holding calls of `months` has committed (in its writer thread): a month
+        of the back-fill met for the first time is given statistics if it has none."""
+        with self._lock:
+            first = {m for m in months if m in self._months and m not in self._seen}
+            self._seen |= first
+        for month in sorted(first):
+            self._hand_over(self._months[month][:1], first_statistics)
+
+    def _hand_over(self, days: list[date], work=None) -> None:
         with self._lock:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(1, thread_name_prefix="sync-settle")
-            self._settling.append(self._pool.submit(settle, self.ctx, days))
+            self._settling.append(self._pool.submit(work or settle, self.ctx, days))
 
     def finish(self) -> None:
         """Settle the months not settled yet; wait for the others (their errors raised)."""

@@ -14,9 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable
 from datetime import date
+from functools import partial
 from typing import Any
 
+from django.db import transaction
+
 from sync.models import Call
+from sync.partitions.ddl import month_of
 from sync.providers.records import CALL_UPDATE_FIELDS
 from sync.run_context import RunContext
 from sync.write.batch_writer import Batch, BatchWriter, CursorAction
@@ -30,6 +34,8 @@ class CallWriter:
 
     def __init__(self, ctx: RunContext, rows: int | None = None) -> None:
         self.ctx = ctx
+        # Told, in the writer's thread, the months of each batch once it has committed.
+        self.on_committed: Callable[[set[date]], None] | None = None
         self.tz = ctx.environment.organization.tzinfo
         self.batch = BatchWriter(ctx, Call, key="external_id", update_fields=CALL_UPDATE_FIELDS,
                                  on_flush=self._refresh, rows=rows,
@@ -101,6 +107,9 @@ class CallWriter:
             refresh_rollups(self.ctx.environment, ready)
             self.ctx.bump_data_version()
         self._changed -= finished
+        if self.on_committed is not None:
+            months = {month_of(day) for day in set(batch.tags.values()) if day is not None}
+            transaction.on_commit(partial(self.on_committed, months))
         if batch.cursor is not None:
             if self._deferred:
                 batch.cursor["rollups_due"] = sorted(d.isoformat() for d in self._deferred)
