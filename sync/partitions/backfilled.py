@@ -19,7 +19,7 @@ today, as `bench/freshness.py` back-fills it; `tests/sync/test_backfill_statisti
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
 from typing import TYPE_CHECKING
@@ -95,7 +95,7 @@ class Settler:
         self._settled.add(month)
         days = self._months[month]
         # In the batch's transaction: handed over once it has committed.
-        self.writer.defer(lambda: transaction.on_commit(lambda: self._hand_over(days)))
+        self.writer.defer(lambda: transaction.on_commit(lambda: self._hand_over(settle, days)))
 
     def committed(self, months: set[date]) -> None:
         """A batch holding calls of `months` has committed (in its writer thread): a month
@@ -104,13 +104,15 @@ class Settler:
             first = {m for m in months if m in self._months and m not in self._seen}
             self._seen |= first
         for month in sorted(first):
-            self._hand_over(self._months[month][:1], first_statistics)
+            self._hand_over(first_statistics, self._months[month][:1])
 
-    def _hand_over(self, days: list[date], work=None) -> None:
+    def _hand_over(self, work: Callable[[RunContext, list[date]], None], days: list[date]
+                   ) -> None:
+        """`work(ctx, days)` on the settling thread (made on first use), in order."""
         with self._lock:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(1, thread_name_prefix="sync-settle")
-            self._settling.append(self._pool.submit(work or settle, self.ctx, days))
+            self._settling.append(self._pool.submit(work, self.ctx, days))
 
     def finish(self) -> None:
         """Settle the months not settled yet; wait for the others (their errors raised)."""
