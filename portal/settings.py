@@ -205,12 +205,18 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Long back-fills must not be redelivered while still running: retries are capped below this.
+_VISIBILITY_TIMEOUT = int(env_str("CELERY_VISIBILITY_TIMEOUT", str(6 * 3600)))
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": int(env_str("CELERY_VISIBILITY_TIMEOUT", str(6 * 3600))),
+    "visibility_timeout": _VISIBILITY_TIMEOUT,
     # Every this many seconds a worker requeues messages that a dead (SIGKILLed, crashed)
     # worker took more than visibility_timeout ago.
     "unacked_restore_interval": int(env_str("CELERY_UNACKED_RESTORE_INTERVAL", "10")),
     "unacked_restore_throttle": 1,
+    # The requeue runs under a Redis lock that expires after this many seconds (kombu: 300).
+    # A worker killed while holding it stops every requeue until then: a fifth of the
+    # visibility timeout at most, so a shortened timeout (the fleet test's 25 s) is not
+    # followed by five minutes without requeues.
+    "unacked_mutex_expire": max(5, min(300, _VISIBILITY_TIMEOUT // 5)),
     # A frozen or unreachable Redis: each broker call gives up within the timeout.
     **REDIS_CLIENT_OPTIONS,
 }

@@ -93,6 +93,15 @@ class Db:
         return self.value("SELECT count(*) FROM portal_environment "
                           "WHERE last_synced_at IS NOT NULL")
 
+    def stragglers(self) -> str:
+        """The environments not converged and their runs, oldest first: what a timeout says."""
+        rows = self.conn.execute(
+            "SELECT e.name, r.stream, r.trigger, r.status, r.started_at::time(0), "
+            "r.finished_at::time(0), r.requests, left(r.error, 120), left(r.details::text, 200) "
+            "FROM portal_environment e LEFT JOIN sync_syncrun r ON r.environment_id = e.id "
+            "WHERE e.last_synced_at IS NULL ORDER BY e.name, r.started_at").fetchall()
+        return "\n".join(" | ".join(str(v) for v in row) for row in rows)
+
 
 def test_a_fleet_converges_fairly_and_survives_a_killed_host(tmp_path):
     started = time.monotonic()
@@ -188,7 +197,8 @@ def test_a_fleet_converges_fairly_and_survives_a_killed_host(tmp_path):
                 wait_for(lambda: db.converged() == ENVIRONMENTS, 300, "every environment synced")
             except AssertionError as timed_out:
                 raise AssertionError(f"{timed_out}: {db.converged()} of {ENVIRONMENTS} "
-                                     f"converged; {', '.join(phases)}") from None
+                                     f"converged; {', '.join(phases)}\n"
+                                     f"{db.stragglers()}") from None
             phase("all synced")
             wait_for(lambda: db.value("SELECT count(*) FROM reports_reportdelivery "
                                       "WHERE status = 'sent'") == len(spec.summaries_due),

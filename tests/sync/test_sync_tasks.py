@@ -10,6 +10,7 @@ import time
 from datetime import timedelta
 
 import pytest
+import redis
 from django.conf import settings
 from django.db import connection, connections
 from django.utils import timezone
@@ -21,6 +22,7 @@ from sync.engine import sync_environment
 from sync.models import Call, SyncRun
 from sync.models.core import RunStatus
 from sync.providers.talkover.client import TalkoverClient
+from tests.support.processes import production_env, scratch_redis
 from tests.support.sync_support import ENV, mirror_diff, point_env, served, small_config
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -138,6 +140,37 @@ def test_tasks_ack_late_and_retry_below_the_visibility_timeout():
         assert task.acks_late and task.max_retries
     assert tasks.sync_environment.name == "sync.sync_environment"
     assert tasks.backfill_environment.name == "sync.backfill_environment"
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs Redis")
+def test_a_worker_killed_holding_the_requeue_lock_blocks_requeues_briefly(tmp_path):
+    """Workers requeue a dead worker's tasks under one Redis lock; a worker SIGKILLed while
+    holding it leaves it to expire. kombu's 300 s would stop every requeue for five minutes
+    after a 25 s visibility timeout (the fleet test's): the expiry is a fifth of it."""
+    code = (
+        "import os, signal, django\n"
+        "django.setup()\n"
+        "from kombu.transport.redis import Mutex\n"
+        "from portal.celery import app\n"
+        "with app.connection_for_read() as conn:\n"
+        "    channel = conn.default_channel\n"
+        "    qos = channel.qos\n"
+        "    with Mutex(channel.client, qos.unacked_mutex_key, qos.unacked_mutex_expire):\n"
+        "        print(qos.unacked_mutex_key, flush=True)\n"
+        "        os.kill(os.getpid(), signal.SIGKILL)\n")
+    with scratch_redis() as redis_url:
+        env = production_env(os.environ.get("DATABASE_URL", ""), redis_url, tmp_path,
+                             CELERY_VISIBILITY_TIMEOUT="25",
+                             DJANGO_SETTINGS_MODULE="portal.settings")
+        done = subprocess.run([sys.executable, "-c", code], env=env, cwd=settings.BASE_DIR,
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == -signal.SIGKILL, done.stderr
+        key = done.stdout.strip()
+        client = redis.Redis.from_url(redis_url)
+        try:
+            assert 0 < client.pttl(key) <= 5000  # held by no one, for 5 s at most
+        finally:
+            client.close()
 
 
 @needs_shared_database
