@@ -51,6 +51,18 @@ CREATE_LOCK = 0x5B_CA11
 FIRST_MONTH, END_MONTH = date(2000, 1, 1), date(2100, 1, 1)
 CATCH_ALLS = {"before": ("MINVALUE", "'2000-01-01 00:00:00+00'"),
               "after": ("'2100-01-01 00:00:00+00'", "MAXVALUE")}
+# Columns no query filters, joins, groups or sorts by: ANALYZE samples none of them
+# (statistics target 0). Sorting a month's stored records and hashes for statistics nobody
+# reads was two fifths of each ANALYZE a back-fill runs (`sync.partitions.analyze`): 23,666
+# calls took 0.80 s, 0.45 s without them. A new partition does not inherit its parent's
+# targets, so every leaf is given them when made (sync migration 0022 did the existing ones).
+UNSAMPLED = ("raw", "payload_hash", "to_formatted", "from_formatted")
+
+
+def unsampled_sql(table: str) -> str:
+    """The ALTER TABLE giving `table` (a quoted name) no statistics on `UNSAMPLED`."""
+    return f"ALTER TABLE {table} " + ", ".join(
+        f"ALTER COLUMN {column} SET STATISTICS 0" for column in UNSAMPLED)
 
 
 def enabled() -> bool:
@@ -94,6 +106,7 @@ def create_catch_alls(parent: str = TABLE) -> None:
         for name, (low, high) in CATCH_ALLS.items():
             cursor.execute(f"CREATE TABLE IF NOT EXISTS {TABLE}_{name} PARTITION OF {parent} "
                            f"FOR VALUES FROM ({low}) TO ({high})")
+            cursor.execute(unsampled_sql(f"{TABLE}_{name}"))
 
 
 def add_months(month: date, n: int) -> date:
@@ -150,6 +163,7 @@ def _create(month: date, tiers: Iterable[int], month_exists: bool) -> None:
             leaf = q(leaf_table(month, tier))
             cursor.execute(f"CREATE TABLE {leaf} (LIKE {TABLE} INCLUDING DEFAULTS "
                            f"INCLUDING CONSTRAINTS)")
+            cursor.execute(unsampled_sql(leaf))
             cursor.execute(f"ALTER TABLE {parent} ATTACH PARTITION {leaf} "
                            f"FOR VALUES IN ({int(tier)})")
         if not month_exists:

@@ -100,6 +100,42 @@ def test_a_month_without_statistics_gets_them_from_its_first_batch(org_a, settin
         assert outcome.runs[1].details["analyzed"] == [table, table]
 
 
+def _sampled(table: str) -> set[str]:
+    """The columns of `table` ANALYZE samples (statistics target not 0)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND "
+                       "attnum > 0 AND NOT attisdropped AND attstattarget IS DISTINCT FROM 0",
+                       [table])
+        return {name for (name,) in cursor.fetchall()}
+
+
+def test_the_statistics_leave_out_the_columns_no_query_reads(org_a):
+    """ANALYZE of a filled month samples neither the stored records nor their hashes nor the
+    numbers as written for people (`ddl.UNSAMPLED`): in every leaf the migration found and in
+    one the sync makes later; what the reports and the search filter by keeps its statistics."""
+    if not ddl.enabled():
+        pytest.skip("partitions are PostgreSQL's")
+    made = ddl.ensure([(date(2026, 5, 1), 12)])  # a tier no organisation here keeps
+    assert made == [(date(2026, 5, 1), 12)]
+    read = {"status", "started_at", "agent_external_id", "direction", "sid", "external_id",
+            "to_number", "from_number", "duration", "environment_id"}
+    for table in (ddl.leaf_table(date(2026, 3, 1), 0), ddl.leaf_table(date(2026, 5, 1), 12),
+                  f"{ddl.TABLE}_before", f"{ddl.TABLE}_after"):
+        sampled = _sampled(table)
+        assert read <= sampled and not sampled & set(ddl.UNSAMPLED), table
+
+    table = ddl.leaf_table(date(2026, 3, 1), 0)
+    _never_analysed([table])
+    config = small_config(days=3, calls_per_day=60, end_date=date(2026, 3, 4))
+    with served(config) as (sim, server):
+        env = point_env(org_a, sim, server)
+        assert not sync_environment(env, now=sim.now).failed
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT attname FROM pg_stats WHERE tablename = %s", [table])
+        analysed = {name for (name,) in cursor.fetchall()}
+    assert read <= analysed and not analysed & set(ddl.UNSAMPLED)
+
+
 def _pending_pages(index: str) -> int:
     """Pages of the GIN index's pending list, read by merging them (0: nothing was pending)."""
     with connection.cursor() as cursor:
