@@ -92,3 +92,27 @@ def test_the_sync_page_says_until_when_each_day_may_still_change(org_a, alice, l
     assert heading in page
     if language == "pt-br":
         assert "reconciled at" not in page and "conciliado em" in page
+
+
+def test_a_check_keeps_the_days_reconciliation_and_costs_three_statements(env_a,
+                                                                          django_assert_max_num_queries):
+    """The ledger row of a day (`sync.write.ledger.record`): a whole read sets when the day
+    was reconciled, a later cheap check moves its counts and check time but keeps that; a
+    back-fill writes one for each day it reads, in its batch's transaction: two counts and
+    one upsert."""
+    from django.db import transaction
+
+    from sync.write import ledger
+
+    day = END - timedelta(days=3)
+    read, checked = AFTERNOON - timedelta(hours=5), AFTERNOON
+    with transaction.atomic(), django_assert_max_num_queries(3):
+        first = ledger.record(env_a, day, 4, read, whole=True)
+    assert (first.mirrored, first.upstream, first.reconciled_at) == (0, 4, read)
+    assert not first.agrees
+    with transaction.atomic(), django_assert_max_num_queries(3):
+        ledger.record(env_a, day, 0, checked, whole=False)
+    row = CallDayLedger.objects.get(environment=env_a, day=day)
+    assert (row.mirrored, row.upstream, row.checked_at, row.reconciled_at) == \
+        (0, 0, checked, read)
+    assert row.agrees and CallDayLedger.objects.filter(environment=env_a).count() == 1
