@@ -28,6 +28,7 @@ from sync.models.core import (
     STATUS_COLUMNS,
     Direction,
 )
+from sync.write.copy_rows import insert_rows
 from sync.write.quality_rollups import refresh_quality
 
 
@@ -213,9 +214,9 @@ def refresh_rollups(environment: Environment, local_days: Iterable[date]) -> int
         new_rows.extend(_aggregate(environment, days[i:i + 31], tz))
     with transaction.atomic():
         CallRollup.objects.filter(environment=environment, day__in=days).delete()
-        CallRollup.objects.bulk_create(new_rows, batch_size=1000)
+        insert_rows(CallRollup, new_rows)
         AgentDayRollup.objects.filter(environment=environment, day__in=days).delete()
-        AgentDayRollup.objects.bulk_create(agent_days(new_rows), batch_size=500)
+        insert_rows(AgentDayRollup, agent_days(new_rows))
         if environment.spec.quality:
             refresh_quality(environment, days)
         if environment.spec.callback_stats:
