@@ -64,7 +64,7 @@ def needs_partitions(model: type[models.Model], environment: Environment, rows: 
     if not _is_call(model) or not partitions.enabled():
         return False
     tier = retention_tier(environment)
-    return partitions.missing_for_rows({**row, "retention_months": tier} for row in rows)
+    return partitions.missing_for_rows(rows, tier)
 
 
 def retention_tier(environment: Environment) -> int:
