@@ -6,7 +6,7 @@ made later get the same from `sync.partitions.ddl`. SQLite keeps no statistics: 
 """
 from django.db import migrations
 
-from sync.partitions.ddl import TABLE, UNSAMPLED, unsampled_sql
+from sync.partitions.ddl import TABLE, unsampled_sql
 
 
 def unsampled(apps, schema_editor) -> None:
@@ -16,8 +16,7 @@ def unsampled(apps, schema_editor) -> None:
 
 def sampled(apps, schema_editor) -> None:
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(f"ALTER TABLE {TABLE} " + ", ".join(
-            f"ALTER COLUMN {column} SET STATISTICS -1" for column in UNSAMPLED))
+        schema_editor.execute(unsampled_sql(TABLE, target=-1))
 
 
 class Migration(migrations.Migration):

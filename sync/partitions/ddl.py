@@ -59,10 +59,11 @@ CATCH_ALLS = {"before": ("MINVALUE", "'2000-01-01 00:00:00+00'"),
 UNSAMPLED = ("raw", "payload_hash", "to_formatted", "from_formatted")
 
 
-def unsampled_sql(table: str) -> str:
-    """The ALTER TABLE giving `table` (a quoted name) no statistics on `UNSAMPLED`."""
+def unsampled_sql(table: str, target: int = 0) -> str:
+    """The ALTER TABLE giving `table` (a quoted name) no statistics on `UNSAMPLED` (`target`
+    -1: the default again)."""
     return f"ALTER TABLE {table} " + ", ".join(
-        f"ALTER COLUMN {column} SET STATISTICS 0" for column in UNSAMPLED)
+        f"ALTER COLUMN {column} SET STATISTICS {int(target)}" for column in UNSAMPLED)
 
 
 def enabled() -> bool:
@@ -233,11 +234,9 @@ def missing_for_rows(rows: Iterable[dict], tier: int | None = None) -> bool:
 
 
 def _leaves_of(rows: Iterable[dict], tier: int | None = None) -> set[tuple[date, int]]:
-    """(month, tier) of each row (`tier`: instead of the rows' own: no row is copied to say
-    it, as a batch's check did for each of its 2,000 calls)."""
-    if tier is not None:
-        return {(month_of(r["started_at"]), tier) for r in rows}
-    return {(month_of(r["started_at"]), r.get("retention_months") or 0) for r in rows}
+    """(month, tier) of each row; `tier`, when given, instead of the rows' own."""
+    return {(month_of(r["started_at"]),
+             tier if tier is not None else r.get("retention_months") or 0) for r in rows}
 
 
 def detach_and_drop(month: date, tier: int) -> None:
