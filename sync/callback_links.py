@@ -324,6 +324,12 @@ _LINKED = f"""
     WHERE c.direction = 'inbound' AND c.agent = ANY(%(cb_agents)s)"""
 
 
+# The call columns `_targets_staged` reads from a write's staging table: the write copies
+# them even where every row leaves them to their default (`sync.write.upsert.fill_defaults`).
+STAGED_COLUMNS = ("external_id", "started_at", "from_number", "to_number", "agent_external_id",
+                  "status", "is_testing", "direction")
+
+
 def _targets_staged(stage: str, every: bool) -> str:
     """The callbacks a write can change, read from its staging table (`every`: the table
     holds only written rows; else the written ids are `only`): the staged callbacks, the

@@ -36,7 +36,9 @@ from portal.models import Environment, Organization
 from sync.partitions import ddl as partitions
 
 PARTITION_FIELDS = ("started_at", "retention_months")
-RETURNING = ", t.id, t.started_at, t.retention_months"
+# The start comes back as text: it is only ever sent back (`fold_moved`), and Django's loader
+# of timestamps parses each in Python (a fortieth of a back-fill's Python time).
+RETURNING = ", t.id, t.started_at::text, t.retention_months"
 
 
 def _is_call(model: type[models.Model]) -> bool:
@@ -73,14 +75,18 @@ def retention_tier(environment: Environment) -> int:
         "call_retention_months", flat=True).first() or 0
 
 
-def created_test(rows: list[dict]) -> tuple[str, list]:
+def created_test(rows: list[dict], constants: dict[str, Any] | None = None
+                 ) -> tuple[str, list]:
     """The RETURNING expression that is true for rows the merge created, and its parameter.
 
     A partitioned table cannot return `xmax` (PostgreSQL: "cannot retrieve a system column
     in this context"). Every row of one merge carries the same `first_seen_at` (the model
     default, taken once per merge) and the merge never updates it, so a returned row holding
-    exactly that instant is one this merge inserted.
+    exactly that instant is one this merge inserted (`constants`: the merge's constant
+    fields, where `first_seen_at` is when no row sets it).
     """
+    if constants and "first_seen_at" in constants:
+        return "(t.first_seen_at = %s)", [constants["first_seen_at"]]
     seen = {row["first_seen_at"] for row in rows}
     if len(seen) != 1:
         raise ValueError("a partitioned merge needs one first_seen_at for all its rows")

@@ -174,3 +174,43 @@ def test_a_batch_holding_a_key_of_the_batch_before_merges_after_it(org_a):
     shared = Batch([{"external_id": "a"}], {"a": None}, [], 1, 0, None,
                    previous=(Future(), before))
     assert writer._must_follow(shared)
+
+
+@pytest.mark.django_db
+def test_fields_no_row_sets_are_written_as_constants_and_the_others_filled(env_a):
+    """A merge copies only what its rows hold: a field no row sets is one typed constant of
+    the statement (its default), a field some rows set is filled with its default in the
+    others, and the columns the callback relink reads from the staging table stay copied."""
+    from datetime import UTC, datetime
+
+    from sync.write.upsert import canonical, fill_defaults, upsert_keys
+
+    env = env_a
+    start = datetime(2026, 11, 2, 10, tzinfo=UTC)
+
+    def row(external_id: str, **extra) -> dict:
+        raw = canonical({"id": external_id, **{k: str(v) for k, v in extra.items()}})
+        return {"environment_id": env.pk, "external_id": external_id, "sid": f"CA{external_id}",
+                "status": "completed", "duration": 42, "direction": "inbound",
+                "started_at": start, "raw": raw, "payload_hash": raw.digest, **extra}
+
+    rows = [row("a", transcript="hello", latency_ms=120), row("b")]
+    constants = fill_defaults([dict(r) for r in rows], {"transcript": "", "latency_ms": None,
+                                                        "hangup_cause": "", "is_testing": False},
+                              keep=("is_testing",))
+    assert constants == {"hangup_cause": ""}
+    counts, changed = upsert_keys(Call, env, rows, key="external_id",
+                                  update_fields=["status", "transcript", "payload_hash", "raw"])
+    assert (counts.created, sorted(changed)) == (2, ["a", "b"])
+    stored = {c.external_id: c for c in Call.objects.filter(environment=env)}
+    assert (stored["a"].transcript, stored["a"].latency_ms) == ("hello", 120)
+    assert (stored["b"].transcript, stored["b"].latency_ms) == ("", None)
+    assert {(c.hangup_cause, c.billed_duration, c.is_testing) for c in stored.values()} == {
+        ("", None, False)}
+    assert stored["a"].first_seen_at == stored["b"].first_seen_at is not None
+    # Again, one changed: classified through the constant first-seen instant.
+    again = [row("a", transcript="hello again", latency_ms=120), row("b")]
+    counts, changed = upsert_keys(Call, env, again, key="external_id",
+                                  update_fields=["status", "transcript", "payload_hash", "raw"])
+    assert (counts.created, counts.updated, counts.unchanged, changed) == (0, 1, 1, ["a"])
+    assert Call.objects.get(environment=env, external_id="a").transcript == "hello again"
