@@ -23,9 +23,19 @@ A `share` of the budget (webhook rounds: `sync.webhooks.pacing`) is a budget of 
 `fraction` of the token's limit, whose tickets are also taken from the whole: the rest is
 left to the schedule however many events arrive.
 
-Every request of a sync pays for its ticket and for `observe`: 6 cache round trips and about
-0.7 ms of CPU on the fetching thread (`bench/budget_cost.py`; 8 and 0.85 ms before a ticket
-read the upstream's state once and started at its own last slot).
+Every request of a sync pays for its ticket and for `observe` on the thread that fetches
+pages, which shares the GIL with the threads checking and writing them: 2 to 3 cache round
+trips (`bench/budget_cost.py`; 8, then 6, before the budget kept what it knows):
+
+- a bucket's tickets are counted from the slots this budget knows are taken (slots are never
+  given back), the shared counter read in the same round trip;
+- the shared counter, a hint of where the next free slot is for workers that have none, is
+  moved every `COUNTER_EVERY` tickets, not every one;
+- the upstream's state is written when it says something new (another limit, another
+  window, fewer than `OBSERVE_BELOW` requests left) and read again when this budget's own
+  knowledge of it is older than `SHARED_FOR` seconds or that close to the end: another
+  worker's answers can only bring the window's end sooner by what it sends meanwhile, which
+  the upstream's 429 and its retry would still catch.
 """
 from __future__ import annotations
 
@@ -44,6 +54,12 @@ MARGIN_BUCKETS = 1
 UPSTREAM_RESERVE = 2
 # `X-RateLimit-Reset` above this is an epoch time, below it seconds from now.
 EPOCH_AFTER = 1_000_000_000
+# The upstream's state is shared at once when fewer requests than this remain in its window.
+OBSERVE_BELOW = 10
+# Seconds a budget trusts what it last read or wrote of the upstream's state.
+SHARED_FOR = 1.0
+# Tickets between two moves of a bucket's shared counter (it may lag by one less).
+COUNTER_EVERY = 4
 
 
 def token_key(token: str) -> str:
@@ -83,6 +99,8 @@ class RequestBudget:
         self.max_wait = max_wait
         self._closed: dict[int, int] = {}
         self._next: dict[int, int] = {}  # bucket -> the slot after this budget's last ticket
+        self._known: dict[int, int] = {}  # bucket -> slots known taken (from 0, never freed)
+        self._shared: tuple[Upstream, float] | None = None  # the upstream's state, and when
         self.waited = 0.0
         self.window = window
         self.token = token
@@ -110,12 +128,26 @@ class RequestBudget:
         reset_at = reset if reset > EPOCH_AFTER else now + reset
         if limit < 1 or not now - 1 <= reset_at <= now + 24 * 3600:
             return  # nonsense is not a reason to stop
-        cache.set(self.upstream_key, (limit, remaining, reset_at),
-                  timeout=max(1, math.ceil(reset_at - now)) + 1)
+        state = (limit, remaining, reset_at)
+        known = self._shared[0] if self._shared is not None else None
+        if (known is None or known[0] != limit or abs(known[2] - reset_at) > 1
+                or remaining < OBSERVE_BELOW):
+            cache.set(self.upstream_key, state, timeout=max(1, math.ceil(reset_at - now)) + 1)
+        self._shared = (state, now)
 
     def _upstream(self) -> Upstream:
+        """The upstream's state: this budget's own when recent and far from the end, else the
+        cache's (what every worker of the token last wrote)."""
+        now = self.clock()
+        if self._shared is not None:
+            state, at = self._shared
+            if 0 <= now - at < SHARED_FOR and (state is None or state[1] >= OBSERVE_BELOW) \
+                    and (state is None or state[2] > now):
+                return state
         state = cache.get(self.upstream_key)
-        return state if isinstance(state, tuple) and len(state) == 3 else None
+        state = state if isinstance(state, tuple) and len(state) == 3 else None
+        self._shared = (state, now)
+        return state
 
     def upstream_wait(self, state: Upstream | bool = True) -> float:
         """Seconds until the upstream's window resets when it says too little remains
@@ -142,17 +174,30 @@ class RequestBudget:
         return int(self.bucket_seconds * (BUCKETS_PER_WINDOW + MARGIN_BUCKETS + 2)) + 5
 
     def _issued(self, bucket: int) -> int:
-        """Tickets issued in a bucket: slots are taken contiguously from 0."""
+        """Tickets issued in a bucket: slots are taken contiguously from 0 and never given
+        back, so the count starts at what this budget knows taken, and the shared counter,
+        read with the first slots, lets it skip ahead."""
         if bucket in self._closed:
             return self._closed[bucket]
-        n = cache.get(f"{self.prefix}:{bucket}:n") or 0
+        counter = f"{self.prefix}:{bucket}:n"
+        n, first = self._known.get(bucket, 0), True
         while True:
             keys = [self._slot(bucket, i) for i in range(n, n + 8)]
-            found = cache.get_many(keys)
+            found = cache.get_many([counter, *keys] if first else keys)
             for i, key in zip(range(n, n + 8), keys, strict=True):
                 if key not in found:
+                    self._know(bucket, i)
                     return i
-            n += 8
+            n = max(n + 8, found.get(counter) or 0) if first else n + 8
+            first = False
+
+    def _know(self, bucket: int, taken: int) -> None:
+        """Remember that `taken` slots of `bucket` are taken (only the window's buckets)."""
+        if bucket not in self._known:
+            for old in [b for b in self._known if b < bucket - BUCKETS_PER_WINDOW - 2]:
+                del self._known[old]
+        if taken > self._known.get(bucket, 0):
+            self._known[bucket] = taken
 
     def _take(self, bucket: int, room: int) -> bool:
         """Take the bucket's next free slot below `room`. Slots fill from 0 without gaps, so
@@ -161,11 +206,15 @@ class RequestBudget:
         of every request of a back-fill); once taken by someone else, the counter is read."""
         counter = f"{self.prefix}:{bucket}:n"
         hinted = bucket in self._next
-        n = self._next[bucket] if hinted else cache.get(counter) or 0
+        n = self._next[bucket] if hinted else max(cache.get(counter) or 0,
+                                                  self._known.get(bucket, 0))
         while n < room:
             if cache.add(self._slot(bucket, n), 1, timeout=self._ttl()):
-                cache.set(counter, n + 1, timeout=self._ttl())
+                # The counter is a hint for workers without one: it may lag, never lead.
+                if not hinted or (n + 1) % COUNTER_EVERY == 0:
+                    cache.set(counter, n + 1, timeout=self._ttl())
                 self._next = {bucket: n + 1}
+                self._know(bucket, n + 1)
                 return True
             if hinted:
                 hinted, n = False, max(n + 1, cache.get(counter) or 0)

@@ -7,7 +7,7 @@ import pytest
 import requests
 import responses
 
-from sync.budget import RequestBudget, token_key
+from sync.budget import BudgetExhausted, RequestBudget, token_key
 from sync.providers.errors import (
     AuthError,
     BadResponse,
@@ -131,13 +131,14 @@ def test_token_sent_as_bearer_and_never_logged(client, caplog):
 
 
 @pytest.mark.django_db
-def test_a_ticket_costs_six_cache_round_trips_and_a_shared_bucket_still_fills_without_gaps(
+def test_a_ticket_costs_two_or_three_cache_round_trips_and_a_shared_bucket_fills_without_gaps(
         monkeypatch):
     """Every request of a sync takes a ticket and records the upstream's rate-limit headers:
-    the upstream's state is read once per ticket and the budget's own last slot in the bucket
-    tells where the next one is (it was 8 round trips). Another budget of the token taking
-    slots meanwhile is found through the shared counter: slots stay 0, 1, 2, … with no gap
-    and none twice."""
+    the bucket just ended is counted from the slots the budget knows taken (one read), the
+    ticket is one `add`, the shared counter moves every fourth ticket, and headers that say
+    nothing new are not written again (it was 8 round trips, then 6). Another budget of the
+    token taking slots meanwhile is found through the counter, lagging or not: slots stay
+    0, 1, 2, … with no gap and none twice."""
     from django.core.cache import cache
 
     now = [1_000_002.5]  # the middle of a 5-second bucket, which stays put
@@ -155,12 +156,35 @@ def test_a_ticket_costs_six_cache_round_trips_and_a_shared_bucket_still_fills_wi
     for _ in range(10):
         first.acquire()
         first.observe(headers)
-    assert len(trips) == 10 * 6, trips
-    for budget in (second, first, second, second, first):
+    assert sorted(trips) == sorted(["get_many"] * 10 + ["add"] * 10 + ["set"] * 2), trips
+    for budget in (second, first, second, second, first, second):
         budget.acquire()
     bucket = int(now[0] // first.bucket_seconds)
     taken = [n for n in range(20) if cache.get(first._slot(bucket, n)) is not None]
-    assert taken == list(range(16)) and first._issued(bucket) == 16
+    assert taken == list(range(17)) and first._issued(bucket) == 17
+    assert second._issued(bucket) == 17
+
+
+@pytest.mark.django_db
+def test_another_workers_nearly_spent_upstream_is_heeded_within_a_second():
+    """What the upstream says is shared through the cache at once when few requests remain;
+    a budget trusts its own last reading of it for at most `SHARED_FOR` seconds."""
+    from sync.budget import SHARED_FOR
+
+    now = [2_000_000.0]
+    first = RequestBudget(TOKEN, limit=100, window=60, clock=lambda: now[0], max_wait=1.0)
+    second = RequestBudget(TOKEN, limit=100, window=60, clock=lambda: now[0], max_wait=1.0)
+    first.observe({"X-RateLimit-Limit": "100", "X-RateLimit-Remaining": "90",
+                   "X-RateLimit-Reset": "30"})
+    second.acquire()  # reads the shared state: plenty left
+    first.observe({"X-RateLimit-Limit": "100", "X-RateLimit-Remaining": "1",
+                   "X-RateLimit-Reset": "30"})
+    with pytest.raises(BudgetExhausted):
+        first.acquire()
+    now[0] += SHARED_FOR
+    with pytest.raises(BudgetExhausted) as spent:
+        second.acquire()
+    assert 28 <= spent.value.wait <= 30
 
 
 @pytest.mark.django_db
