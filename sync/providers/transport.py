@@ -9,8 +9,10 @@ whatever the server does: a total deadline and a size cap.
 drips a byte every few seconds (headers included), holds a sync for ever; and it inflates
 gzip without limit. Here every answer gets:
 
-- a total deadline (connect + headers + whole body): a watchdog timer shuts the answer's
-  socket down when it passes, so a read blocked on a dripping server returns at once;
+- a total deadline (connect + headers + whole body): the process's watchdog thread shuts the
+  answer's socket down when it passes, so a read blocked on a dripping server returns at once
+  (one thread for every answer: a timer thread each was started and woken for every page a
+  sync reads, on the GIL the sync's checking and writing threads need);
 - a cap on the body counted after decompression (we inflate ourselves, a bounded piece at a
   time, so a gzip bomb never expands in memory);
 - nothing else: redirects are not followed (`send` asks `allow_redirects=False` of a session
@@ -22,6 +24,9 @@ pools that register each connection they hand out with the watch of the current 
 """
 from __future__ import annotations
 
+import heapq
+import itertools
+import os
 import socket
 import threading
 import time
@@ -30,11 +35,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 import urllib3
 from django.conf import settings
 from requests.adapters import HTTPAdapter
+from requests.auth import AuthBase
+from requests.sessions import merge_setting
+from requests.utils import get_environ_proxies
 from urllib3 import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.connection import HTTPConnection, HTTPSConnection
 
@@ -83,18 +92,18 @@ def stream_limits() -> Limits:
 
 
 class Watch:
-    """The deadline of one answer: when it passes, the answer's sockets are shut down."""
+    """The deadline of one answer: when it passes, the answer's sockets are shut down (by
+    the process's `_Watchdog`)."""
 
     def __init__(self, seconds: float, peer_check: PeerCheck | None = None) -> None:
         self.seconds = seconds
         self.peer_check = peer_check
         self.ends_at = time.monotonic() + seconds
         self.expired = False
+        self.done = False  # cancelled or expired: the watchdog forgets it
         self._conns: list[Any] = []
         self._lock = threading.Lock()
-        self._timer = threading.Timer(max(0.0, seconds), self._expire)
-        self._timer.daemon = True
-        self._timer.start()
+        _watchdog.add(self)
 
     def register(self, conn: Any) -> None:
         with self._lock:
@@ -105,15 +114,73 @@ class Watch:
 
     def _expire(self) -> None:
         with self._lock:
-            self.expired = True
+            if self.done:
+                return
+            self.expired = self.done = True
             conns = list(self._conns)
         for conn in conns:
             _shut(conn)
 
     def cancel(self) -> None:
-        self._timer.cancel()
         with self._lock:
+            self.done = True
             self._conns.clear()
+
+
+class _Watchdog:
+    """One thread for every watch of the process: it sleeps until the earliest deadline of
+    a watch still open and expires what is due.
+
+    Cancelled watches are dropped lazily, when they reach the front of the heap; a new watch
+    wakes the thread only when it ends before the thread's next wake-up (answers share their
+    deadline, so a busy sync adds watches without waking it). A forked child (a Celery
+    worker) starts with no watch and its own thread, on first use.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._heap: list[tuple[float, int, Watch]] = []
+        self._order = itertools.count()
+        self._thread: threading.Thread | None = None
+        self._wakes_at: float | None = None  # None: asleep until a watch comes
+
+    def add(self, watch: Watch) -> None:
+        with self._cond:
+            heapq.heappush(self._heap, (watch.ends_at, next(self._order), watch))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="outbound-watchdog",
+                                                daemon=True)
+                self._thread.start()
+            elif self._wakes_at is None or watch.ends_at < self._wakes_at:
+                self._cond.notify()
+
+    def _run(self) -> None:
+        with self._cond:
+            while True:
+                now = time.monotonic()
+                due = []
+                while self._heap and (self._heap[0][2].done or self._heap[0][0] <= now):
+                    watch = heapq.heappop(self._heap)[2]
+                    if not watch.done:
+                        due.append(watch)
+                if due:
+                    self._cond.release()
+                    try:
+                        for watch in due:
+                            watch._expire()
+                    finally:
+                        self._cond.acquire()
+                    continue
+                self._wakes_at = self._heap[0][0] if self._heap else None
+                self._cond.wait(None if self._wakes_at is None else self._wakes_at - now)
+
+    def forget(self) -> None:
+        """In a forked child: the parent's thread and watches are not ours."""
+        self.__init__()  # type: ignore[misc]
+
+
+_watchdog = _Watchdog()
+os.register_at_fork(after_in_child=_watchdog.forget)
 
 
 def _shut(conn: Any) -> None:
@@ -202,15 +269,51 @@ class WatchedAdapter(HTTPAdapter):
                                                    "https": _WatchedHTTPSPool}
 
 
+class _HeadersOnly(AuthBase):
+    """The session's own headers are its credentials (a bearer token, or none): requests
+    would otherwise look up ~/.netrc for every request and let an entry there replace them."""
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        return request
+
+
 class NoRedirectSession(requests.Session):
     """A session that never follows, nor prepares to follow, a redirect.
 
     `allow_redirects=False` alone still makes requests read a 3xx body whole (unbounded) to
     prepare the next hop; here a 3xx is an answer like any other, read within its Limits.
+    The proxies the environment gives a host are looked up once per session (requests
+    scans the whole process environment for every request otherwise).
     """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.auth = _HeadersOnly()
+        self._environ: dict[tuple[str, Any], dict[str, str]] = {}
 
     def resolve_redirects(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
         return iter(())
+
+    def merge_environment_settings(self, url: str | bytes | None, proxies: Any, stream: Any,
+                                   verify: Any, cert: Any) -> dict[str, Any]:
+        """requests' own, with the environment's proxies of a host looked up once."""
+        if not self.trust_env or not isinstance(url, str):
+            return super().merge_environment_settings(url, proxies, stream, verify, cert)
+        proxies = dict(proxies or {})
+        no_proxy = proxies.get("no_proxy")
+        parts = urlsplit(url)
+        key = (f"{parts.scheme}://{parts.netloc}", no_proxy)
+        if key not in self._environ:
+            self._environ[key] = get_environ_proxies(url, no_proxy=no_proxy)
+        for name, value in self._environ[key].items():
+            proxies.setdefault(name, value)
+        if verify is True or verify is None:
+            verify = (os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+                      or verify)
+        return {"proxies": merge_setting(proxies, self.proxies),
+                "stream": merge_setting(stream, self.stream),
+                "verify": merge_setting(verify, self.verify),
+                "cert": merge_setting(cert, self.cert)}
 
 
 class BoundedBody:

@@ -159,3 +159,57 @@ def test_alert_webhooks_go_through_the_same_door(org_a, settings, case):
     assert took < DEADLINE + 3 and peak < 16, (case, took, peak)
     assert other.requests == [] and len(server.requests) == 1
     assert MARKER not in event.error + json.dumps(event.recipients)
+
+
+def test_one_watchdog_thread_for_every_answer_and_an_earlier_deadline_still_wakes_it():
+    """Every answer's deadline is kept by one thread of the process (a timer thread per
+    answer was started and woken for every page a sync read); a watch that ends before the
+    one the thread sleeps for wakes it, and its socket is shut down on time."""
+    import threading
+    from types import SimpleNamespace
+
+    from sync.providers.transport import Watch
+
+    later = Watch(60)  # the watchdog now sleeps until this one's deadline
+    before = threading.active_count()
+    for _ in range(200):
+        Watch(60).cancel()
+    assert threading.active_count() == before
+    ours, theirs = socket.socketpair()
+    try:
+        soon = Watch(0.3)
+        soon.register(SimpleNamespace(sock=ours))
+        theirs.settimeout(5)
+        start = time.monotonic()
+        assert theirs.recv(1) == b""  # shut down by the watchdog
+        assert 0.25 <= time.monotonic() - start < 2
+        assert soon.expired and not later.expired
+    finally:
+        later.cancel()
+        ours.close()
+        theirs.close()
+
+
+def test_the_environments_proxies_still_apply_looked_up_once_per_host(monkeypatch):
+    """The session keeps the proxies the environment gives a host (requests scanned the
+    whole environment for every request); NO_PROXY still exempts a host."""
+    from sync.providers.transport import outbound_session
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("NO_PROXY", "direct.example")
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
+    session = outbound_session()
+    merged = session.merge_environment_settings("https://api.example/v1/calls", {}, True,
+                                                None, None)
+    assert merged["proxies"]["https"] == "http://proxy.internal:3128"
+    assert merged["stream"] is True and merged["verify"] is True
+    assert "https" not in session.merge_environment_settings(
+        "https://direct.example/x", {}, None, None, None)["proxies"]
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+    assert session.merge_environment_settings("https://api.example/v1/x", {}, None, None,
+                                              None)["verify"].endswith("ca-certificates.crt")
+    monkeypatch.setenv("HTTPS_PROXY", "http://another.internal:3128")  # read once per host
+    assert session.merge_environment_settings("https://api.example/v1/agents", {}, None,
+                                              None, None)["proxies"]["https"] == \
+        "http://proxy.internal:3128"

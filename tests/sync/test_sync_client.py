@@ -130,6 +130,20 @@ def test_token_sent_as_bearer_and_never_logged(client, caplog):
     assert TOKEN not in token_key(TOKEN) and len(token_key(TOKEN)) == 24
 
 
+@responses.activate
+def test_a_netrc_entry_for_the_upstream_never_replaces_the_token(client, tmp_path, monkeypatch):
+    """requests would read ~/.netrc for every request and send its login instead of the
+    session's bearer token; the outbound session's credentials are its own headers only."""
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine talkover.test login someone password not-the-token\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    responses.get(f"{BASE}/calls", json={"data": [], "meta": {"current_page": 1,
+                                                              "last_page": 1, "total": 0}})
+    client.get("calls", {"page": 1})
+    assert responses.calls[0].request.headers["Authorization"] == f"Bearer {TOKEN}"
+
+
 @pytest.mark.django_db
 def test_a_ticket_costs_two_or_three_cache_round_trips_and_a_shared_bucket_fills_without_gaps(
         monkeypatch):
