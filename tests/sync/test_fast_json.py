@@ -29,7 +29,14 @@ def test_canonical_text_is_the_standard_librarys(value):
 
 def test_the_cases_orjson_would_write_or_read_otherwise():
     call = {"id": "c-1", "duration": 12, "agent": {"name": "Vendas São Paulo"}, "x": "\x7f"}
-    for value in (call, {"f": 1e-05}, {"big": 2**70}, [1.5e-7], {"n": None}):
+    outside = [{"name": "Atendimento São Paulo €"}, {"emoji": "ok 😀 é"}, {"k": "x\\xé"},
+               {"k": "ü\\u00fc"}, {"sep": "\u2028日本"}, {"é": "a\x7fé"}, {"Ü": ["ß", "tab\t"]}]
+    for value in (call, {"f": 1e-05}, {"big": 2**70}, [1.5e-7], {"n": None}, *outside):
         assert canonical_text(value) == reference(value)
     assert loads(b'{"a":123456789012345678901234567890}') == {"a": 123456789012345678901234567890}
     assert loads(b'{"a":NaN}')["a"] != 0
+    # A run of digits in a string is no number: orjson's value stands, floats and all.
+    sid = b'{"sid":"CA1234567890123456789012abcdef","d":[1.5,{"n":12345678901234567890123}]}'
+    assert loads(sid) == json.loads(sid) and type(loads(sid)["d"][1]["n"]) is int
+    assert loads(b'["1234567890123456789012", 2.5]') == ["1234567890123456789012", 2.5]
+    assert loads(b'12345678901234567890123') == 12345678901234567890123
