@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from portal import audit
 from portal.models import Environment, EnvironmentStatus
-from sync import dead_runs
+from sync import collector, dead_runs
 from sync.budget import BudgetExhausted, RequestBudget
 from sync.cache_errors import CACHE_ERRORS, UNAVAILABLE, is_cache_error
 from sync.locks import environment_lock
@@ -124,8 +124,9 @@ def sync_environment(environment: Environment, *, streams: list[str] | None = No
         outcome.skipped, outcome.reason = True, "no token set for this environment"
         return outcome
     try:
-        return _sync_locked(environment, outcome, streams, trigger, now, backfill_days, full,
-                            progress, budget_wait, hints)
+        with collector.spaced():
+            return _sync_locked(environment, outcome, streams, trigger, now, backfill_days,
+                                full, progress, budget_wait, hints)
     except CACHE_ERRORS as exc:  # taking the lock: no run started
         logger.warning("sync of environment %s not started: %s (%s)", environment.pk,
                        UNAVAILABLE, type(exc).__name__)
