@@ -243,7 +243,6 @@ def copy_upsert(model: type[models.Model], rows: list[Row], unique_fields: list[
     every = [f for f in meta.concrete_fields if not f.primary_key]
     fields = [f for f in every if f.attname not in constants]
     fixed = [f for f in every if f.attname in constants]
-    copied = ", ".join(q(f.column) for f in fields)
     columns = ", ".join(q(f.column) for f in (*fields, *fixed))
     # Each constant cast to its column's type: an untyped literal would be text.
     selected = ", ".join([*(q(f.column) for f in fields),
@@ -260,11 +259,6 @@ def copy_upsert(model: type[models.Model], rows: list[Row], unique_fields: list[
     created_sql, created_params = (partition_upsert.created_test(rows, constants)
                                    if partitioned else ("(xmax = 0)", []))
     key_col = q(meta.get_field(key).column)
-    # Only JSON needs Django's adaptation; other values go to psycopg as they are, taken
-    # from each row in one C call (a loop over 30 fields per row was a tenth of a page's COPY).
-    names = [f.attname for f in fields]
-    values_of = itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
-    json_at = [(i, f) for i, f in enumerate(fields) if isinstance(f, models.JSONField)]
     with connection.cursor() as cursor:
         # One round trip; the staging table lives as long as the connection and is emptied
         # before use (emptying it at every commit instead cost more than a page's rows).
@@ -275,12 +269,7 @@ def copy_upsert(model: type[models.Model], rows: list[Row], unique_fields: list[
             cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} AS "
                            f"SELECT {every_column} FROM {table} WITH NO DATA; "
                            f"TRUNCATE {stage}")
-        with cursor.cursor.copy(f"COPY {stage} ({copied}) FROM STDIN") as copy:
-            for row in rows:
-                values = list(values_of(row))
-                for i, f in json_at:
-                    values[i] = _json_text(values[i], f)
-                copy.write_row(values)
+        _copy_into(cursor, stage, fields, rows)
         if partitioned and run_keys is not None:
             run_keys.before_merge(cursor, table, rows[0]["environment_id"])
         cursor.execute(
@@ -298,6 +287,22 @@ def copy_upsert(model: type[models.Model], rows: list[Row], unique_fields: list[
     updated = {k for new, k in returned if not new}
     return (Counts(created=len(returned) - len(updated), updated=len(updated),
                    unchanged=len(rows) - len(returned)), [k for _, k in returned], updated)
+
+
+def _copy_into(cursor: Any, stage: str, fields: list[models.Field], rows: list[Row]) -> None:
+    """COPY the rows' `fields` into the staging table. Only JSON needs Django's adaptation;
+    other values go to psycopg as they are, taken from each row in one C call (a loop over
+    30 fields per row was a tenth of a page's COPY)."""
+    names = [f.attname for f in fields]
+    values_of = itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
+    json_at = [(i, f) for i, f in enumerate(fields) if isinstance(f, models.JSONField)]
+    copied = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    with cursor.cursor.copy(f"COPY {stage} ({copied}) FROM STDIN") as copy:
+        for row in rows:
+            values = list(values_of(row))
+            for i, f in json_at:
+                values[i] = _json_text(values[i], f)
+            copy.write_row(values)
 
 
 def _store_records(environment: Environment, rows: list[Row]) -> None:
