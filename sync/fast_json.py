@@ -111,11 +111,6 @@ def loads(body: bytes) -> Any:
             value = orjson.loads(body)
         except orjson.JSONDecodeError:
             return json.loads(body)
-        if _LONG_NUMBER not in body.translate(_DIGITS_ONLY) or not _holds_float(value):
+        if _LONG_NUMBER not in body.translate(_DIGITS_ONLY) or not _has_float([value]):
             return value
     return json.loads(body)
-
-
-def _holds_float(value: Any) -> bool:
-    kind = type(value)
-    return kind is float or ((kind is dict or kind is list) and _has_float(value))

@@ -129,10 +129,7 @@ def upsert_keys(model: type[models.Model], environment: Environment, rows: list[
             model, full, ["environment", key, *keyed], update_fields, key, staged=staged,
             run_keys=run_keys, ordered=ordered, constants=constants)
     else:
-        # In place: a copy of every row doubled a batch's memory.
-        for row in full:
-            for name, value in defaults.items():
-                row.setdefault(name, value)
+        fill_defaults(full, defaults, keep=defaults)  # every field, as the ORM writes them
         if ordered is not None:
             ordered()
         moved = partition_upsert.moved_starts(model, environment, full, key)
@@ -215,13 +212,16 @@ def ensure_stage(model: type[models.Model]) -> None:
     """
     if connection.vendor != "postgresql":
         return
-    meta = model._meta
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in meta.concrete_fields
-                        if not f.primary_key)
     with connection.cursor() as cursor:
-        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage_table(model)} AS "
-                       f"SELECT {columns} FROM {connection.ops.quote_name(meta.db_table)} "
-                       f"WITH NO DATA")
+        cursor.execute(_create_stage_sql(model))
+
+
+def _create_stage_sql(model: type[models.Model]) -> str:
+    """The staging table of `model`, made if missing: every column but the primary key."""
+    q, meta = connection.ops.quote_name, model._meta
+    columns = ", ".join(q(f.column) for f in meta.concrete_fields if not f.primary_key)
+    return (f"CREATE TEMP TABLE IF NOT EXISTS {stage_table(model)} AS "
+            f"SELECT {columns} FROM {q(meta.db_table)} WITH NO DATA")
 
 
 def copy_upsert(model: type[models.Model], rows: list[Row], unique_fields: list[str],
@@ -265,10 +265,7 @@ def copy_upsert(model: type[models.Model], rows: list[Row], unique_fields: list[
         if staged:
             cursor.execute(f"TRUNCATE {stage}")
         else:
-            every_column = ", ".join(q(f.column) for f in every)
-            cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} AS "
-                           f"SELECT {every_column} FROM {table} WITH NO DATA; "
-                           f"TRUNCATE {stage}")
+            cursor.execute(f"{_create_stage_sql(model)}; TRUNCATE {stage}")
         _copy_into(cursor, stage, fields, rows)
         if partitioned and run_keys is not None:
             run_keys.before_merge(cursor, table, rows[0]["environment_id"])
