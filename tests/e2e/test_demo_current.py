@@ -56,6 +56,14 @@ def _succeeded(env: Environment) -> int:
     return SyncRun.objects.filter(environment=env, status="succeeded").count()
 
 
+def _synced(env: Environment) -> bool:
+    """The whole task is done: its three runs succeeded and then (a moment later, after the
+    last run is saved) the environment's "last synced" moved. Waiting on the runs alone let a
+    check or the teardown race the task's last write."""
+    return _succeeded(env) == 3 and Environment.objects.filter(
+        pk=env.pk, last_synced_at__isnull=False).exists()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_sync_now_returns_at_once_and_the_run_shows(client, alice, env_a, no_broker, simulated):
     _point(env_a, *simulated)
@@ -65,7 +73,7 @@ def test_sync_now_returns_at_once_and_the_run_shows(client, alice, env_a, no_bro
     assert response.status_code == 302 and time.monotonic() - started < 2.0
     assert _wait_for(lambda: SyncRun.objects.filter(environment=env_a).exists(), 10.0), \
         "the run shows within seconds"
-    assert _wait_for(lambda: _succeeded(env_a) == 3)
+    assert _wait_for(lambda: _synced(env_a))
     assert "Succeeded" in client.get("/o/org-a/sync/").content.decode()
 
 
@@ -78,7 +86,7 @@ def test_admin_sync_now_runs_in_the_background(client, alice, env_a, no_broker, 
     response = client.post(reverse("admin:portal_environment_changelist"), {
         "action": "sync_now", "_selected_action": [env_a.pk]}, follow=True)
     assert response.status_code == 200
-    assert _wait_for(lambda: _succeeded(env_a) == 3)
+    assert _wait_for(lambda: _synced(env_a))
 
 
 @pytest.mark.django_db(transaction=True)
@@ -90,7 +98,7 @@ def test_beat_runs_the_production_schedule_in_process(env_a, no_broker, simulate
         entry["task"] for entry in BEAT_SCHEDULE.values()}
     beat.start()
     try:
-        assert _wait_for(lambda: _succeeded(env_a) == 3)
+        assert _wait_for(lambda: _synced(env_a))
     finally:
         beat.stop()
     env_a.refresh_from_db()
