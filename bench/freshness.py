@@ -7,16 +7,19 @@ Needs PostgreSQL and Redis: each volume gets a scratch database next to DATABASE
 (`<name>_fresh<volume>`, dropped at the end) and REDIS_URL's db + 2 (flushed). The
 production processes run as `make serve` starts them (`Procfile`: gunicorn, the `sync`
 worker, beat), DEBUG off. This process serves the simulator (one Talkover workspace of
-`volume` calls a day, today, Talkover's standard plan: 100 requests a minute, sent in
-`X-RateLimit-*`) and moves its clock with the wall clock, so every call that ends is
-delivered as Talkover would: a signed webhook to the portal (registered on every agent with
-`manage.py talkover_webhooks --register`). The environment has the production budget (90
+`volume` calls a day, today, on Talkover's standard plan: 100 requests a minute, sent in
+`X-RateLimit-*`; its UTC offset is chosen so that the hour we watch is its busiest, local
+10:00 at 2.1 times a day's mean rate, whenever the bench runs) and moves its clock with
+the wall clock, so every call that ends is delivered as Talkover would: a signed webhook to
+the portal (registered on every agent with `manage.py talkover_webhooks --register`). The
+environment has the production budget (90
 requests a minute) and a schedule every 2 minutes (so the schedule's runs share the budget
 with the webhooks while we watch).
 
 After a back-fill (budget lifted for it, not counted), for `--minutes`: every call whose end
 was delivered is watched in the database (polled every 0.2 s) until its final status is
-there: call-end → visible p50 / p90 / p99 (the delivery itself is part of it). Requests: the
+there: call-end → visible p50 / p90 / p99 (the delivery itself is part of it), and of the
+calls not yet visible when we stop, how long the oldest had waited. Requests: the
 webhook runs' and the schedule's (their `SyncRun.requests`) a minute, as a share of the
 budget; the most in any 60 s (the simulator's log) against the budget and the plan; 429s
 answered; schedule runs that succeeded. One row per volume. Wall-clock figures on a shared
@@ -41,6 +44,7 @@ import psycopg  # noqa: E402
 import redis  # noqa: E402
 
 from sync.simulator import EnvironmentSpec, SimulatorConfig, running_simulator  # noqa: E402
+from sync.simulator.catalog import LOCAL_HOUR_WEIGHT  # noqa: E402
 from tests.support.processes import (  # noqa: E402
     Processes,
     free_port,
@@ -55,6 +59,13 @@ from tests.support.processes import (  # noqa: E402
 BUDGET = 90
 PLAN = 100
 KEY = "bench"
+BUSIEST_LOCAL_HOUR = LOCAL_HOUR_WEIGHT.index(max(LOCAL_HOUR_WEIGHT))
+
+
+def busiest_now(at: datetime) -> int:
+    """The workspace's UTC offset that makes the hour of ``at`` its busiest: a run at night
+    would otherwise watch a handful of calls and say little about the volume."""
+    return (BUSIEST_LOCAL_HOUR - at.hour + 12) % 24 - 12
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -63,9 +74,10 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def measure(volume: int, minutes: float) -> dict:
-    config = SimulatorConfig(seed=7, days=1, calls_per_day=volume, end_date=None,
-                             now=datetime.now(UTC).replace(microsecond=0),
-                             environments={KEY: EnvironmentSpec("talkover")})
+    now = datetime.now(UTC).replace(microsecond=0)
+    config = SimulatorConfig(seed=7, days=1, calls_per_day=volume, end_date=None, now=now,
+                             environments={KEY: EnvironmentSpec(
+                                 "talkover", utc_offset_hours=busiest_now(now))})
     with running_simulator(config) as (sim, server), \
             scratch_database(f"fresh{volume}") as db_url, scratch_redis() as redis_url, \
             tempfile.TemporaryDirectory() as tmp:
@@ -132,7 +144,11 @@ def measure(volume: int, minutes: float) -> dict:
                 time.sleep(0.2)
             stop.set()
             ticker.join(5)
-            window = time.time() - started
+            ended_at = time.time()
+            window = ended_at - started
+            # A call not yet visible when we stop: how long it had waited (a tail that the
+            # next round would take, or a call left behind).
+            unseen = [ended_at - ends[i].t_end for i in ends if i not in seen]
             lags = [seen[i] - ends[i].t_end for i in seen]
             runs = conn.execute(
                 "SELECT trigger, count(*), coalesce(sum(requests), 0), "
@@ -143,7 +159,7 @@ def measure(volume: int, minutes: float) -> dict:
             worst = max((sum(1 for t in log if a <= t < a + 60) for a in log), default=0)
             too_many = sum(1 for r in server.request_log if r.status == 429)
             sample = conn.execute(
-                "SELECT requests, details->'hinted'->>0 FROM sync_syncrun WHERE "
+                "SELECT requests, status, details->'hinted'->>0 FROM sync_syncrun WHERE "
                 "environment_id = %s AND trigger = 'webhook' AND started_at >= to_timestamp(%s) "
                 "ORDER BY id DESC LIMIT 3", [env_id, started]).fetchall()
         finally:
@@ -160,6 +176,7 @@ def measure(volume: int, minutes: float) -> dict:
     sched = by.get("schedule", (0, 0, 0))
     return {
         "volume": volume, "ended": len(ends), "visible": len(lags),
+        "unseen_oldest": max(unseen, default=None),
         "p50": percentile(lags, 50) if lags else None,
         "p90": percentile(lags, 90) if lags else None,
         "p99": percentile(lags, 99) if lags else None,
@@ -183,21 +200,26 @@ def main() -> None:
         return "–" if value is None else f"{value:.1f}"
 
     print(f"budget {BUDGET}/min (plan {PLAN}/min); webhook share "
-          f"{0.4:.0%}; schedule every 2 min; watched {args.minutes:g} min per volume")
-    head = ("calls/day", "ended", "visible", "p50 s", "p90 s", "p99 s", "webhook runs",
+          f"{0.4:.0%}; schedule every 2 min; watched {args.minutes:g} min per volume, "
+          f"the workspace's busiest hour (local {BUSIEST_LOCAL_HOUR}:00, "
+          f"{max(LOCAL_HOUR_WEIGHT) * 24 / sum(LOCAL_HOUR_WEIGHT):.1f}x a day's mean rate)")
+    head = ("calls/day", "ended", "visible", "unseen: oldest s", "p50 s", "p90 s", "p99 s",
+            "webhook runs",
             "webhook req/min", "% budget", "schedule req/min", "% budget", "sched ok",
             "max in 60 s", "429")
     print(" | ".join(head))
     for r in rows:
         print(" | ".join([
-            f"{r['volume']:,}", str(r["ended"]), str(r["visible"]), s(r["p50"]), s(r["p90"]),
+            f"{r['volume']:,}", str(r["ended"]), str(r["visible"]), s(r["unseen_oldest"]),
+            s(r["p50"]), s(r["p90"]),
             s(r["p99"]), str(r["hook_runs"]), s(r["hook_rpm"]),
             f"{r['hook_rpm'] / BUDGET:.0%}", s(r["sched_rpm"]),
             f"{r['sched_rpm'] / BUDGET:.0%}", str(r["sched_runs"]), str(r["worst60"]),
             str(r["429"])]))
     for r in rows:
-        for requests, summary in r["sample"]:
-            print(f"{r['volume']:,}: a webhook round, {requests} requests: {summary}")
+        for requests, status, summary in r["sample"]:
+            print(f"{r['volume']:,}: a webhook round, {requests} requests, {status}: "
+                  f"{summary or '(stopped before its summary)'}")
 
 
 if __name__ == "__main__":
