@@ -141,8 +141,8 @@ class RequestBudget:
         now = self.clock()
         if self._shared is not None:
             state, at = self._shared
-            if 0 <= now - at < SHARED_FOR and (state is None or state[1] >= OBSERVE_BELOW) \
-                    and (state is None or state[2] > now):
+            if 0 <= now - at < SHARED_FOR and (
+                    state is None or (state[1] >= OBSERVE_BELOW and state[2] > now)):
                 return state
         state = cache.get(self.upstream_key)
         state = state if isinstance(state, tuple) and len(state) == 3 else None

@@ -116,7 +116,7 @@ def upsert_keys(model: type[models.Model], environment: Environment, rows: list[
     if "last_changed_at" in defaults:
         defaults["last_changed_at"] = timezone.now()
     full = list(unique.values())
-    if model._meta.label == "sync.Call":
+    if model is Call:
         # Erased callers and kinds past their retention are written anonymised.
         arrival.on_calls(environment, full, canonical)
         _store_records(environment, full)
