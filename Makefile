@@ -1,4 +1,5 @@
-# Two promises: `make demo` and `make test` work on a fresh machine with only Python 3.11.
+# Two promises: `make demo` and `make test` work on a fresh machine with only Python 3.11: with
+# no DATABASE_URL both run on an embedded PostgreSQL (portal/embedded_db.py) the project starts.
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -6,7 +7,7 @@ STAMP := $(VENV)/.installed
 # Where `make demo` and `make serve` listen: `make demo PORT=8123`.
 PORT ?= 8000
 
-.PHONY: demo test install lint serve clean
+.PHONY: demo test install lint serve clean stop
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,11 +41,17 @@ serve: $(STAMP)
 	$(PY) manage.py collectstatic --no-input --verbosity 0
 	PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/honcho start --procfile Procfile --port $(PORT)
 
+# Stops the embedded PostgreSQL the demo and commands started under var/postgres (its data stays;
+# the next command starts it again). A DATABASE_URL server is never touched.
+stop:
+	@if [ -x $(PY) ]; then $(PY) -m portal.embedded_db stop var/postgres; fi
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
-clean:
-	rm -rf $(VENV) var/*.sqlite3
+# Removes the virtualenv and the demo's database (stopped first).
+clean: stop
+	rm -rf $(VENV) var/postgres
 
 # Browser tests (tests/e2e/test_browser_portal.py) drive Debian's chromium: install it when missing.
 .PHONY: browser-deps

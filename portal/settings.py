@@ -1,7 +1,8 @@
 """Switchboard settings: everything comes from environment variables with development defaults.
 
-Nothing set gives a working development setup (SQLite under var/, Django's database cache
-shared by every local process, Celery tasks run in process, emails written under var/mail/).
+Nothing set gives a working development setup (an embedded PostgreSQL under var/postgres,
+Django's database cache shared by every local process, Celery tasks run in process, emails
+written under var/mail/).
 Production sets DATABASE_URL, REDIS_URL, EMAIL_URL, SECRET_KEY, FIELD_ENCRYPTION_KEYS,
 ALLOWED_HOSTS and DEBUG=false; a missing required one stops start-up with its name.
 """
@@ -117,22 +118,18 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL")
-if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
-else:
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
-    DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "switchboard.sqlite3",
-            # Several local processes (web, sync command, simulator-fed demo) share the file;
-            # in WAL mode a reader (a page, /readyz) never waits behind a sync's writes.
-            "OPTIONS": {"timeout": 30, "transaction_mode": "IMMEDIATE",
-                        "init_command": "PRAGMA journal_mode=WAL;"},
-            # A file, not memory, so subprocesses started by tests can reach the test database.
-            "TEST": {"NAME": str(VAR_DIR / "test.sqlite3")},
-        }
-    }
+if DATABASE_URL.split(":", 1)[0].lower().startswith("sqlite"):
+    # One engine everywhere: the figures are computed in PostgreSQL's SQL only.
+    raise SystemExit("Error: DATABASE_URL names SQLite, which Switchboard does not run on; unset "
+                     "it to use the embedded PostgreSQL under var/postgres, or point it at a "
+                     "PostgreSQL 15 or newer.")
+if not DATABASE_URL:
+    # No service to install: the project's own PostgreSQL under var/ (portal/embedded_db.py),
+    # started by the first process that needs it and reused by the others; `make stop` stops it.
+    from portal.embedded_db import ensure_running
+
+    DATABASE_URL = ensure_running(VAR_DIR / "postgres")
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
 # A database that does not answer fails requests within a known bound, never hangs them
 # (PostgreSQL only; 0 turns one off): connecting gives up after DB_CONNECT_TIMEOUT_SECONDS
 # (every process). In the web process (portal/wsgi.py) the server also cancels a statement
@@ -147,9 +144,8 @@ DB_IDLE_IN_TRANSACTION_SECONDS = float(env_str("DB_IDLE_IN_TRANSACTION_SECONDS",
 DB_CLIENT_DEADLINE_SECONDS = float(env_str(
     "DB_CLIENT_DEADLINE_SECONDS",
     str(DB_STATEMENT_TIMEOUT_SECONDS + 5 if DB_STATEMENT_TIMEOUT_SECONDS else 0)))
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
-        "connect_timeout", DB_CONNECT_TIMEOUT_SECONDS)
+DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+    "connect_timeout", DB_CONNECT_TIMEOUT_SECONDS)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, locks, request budgets ----------------------------------------------------------

@@ -45,16 +45,15 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
-    """On PostgreSQL each worker's test database is a copy of one migrated template, built
+    """Each worker's test database is a copy of one migrated template, built
     once per version of the code (tests/support/template_db.py), not migrated by every worker
     at once."""
     from django.conf import settings
 
     from tests.support.template_db import ensure_template
 
-    database, url = settings.DATABASES["default"], os.environ.get("DATABASE_URL", "")
-    if database["ENGINE"] == "django.db.backends.postgresql" and url.startswith("postgres"):
-        database.setdefault("TEST", {})["TEMPLATE"] = ensure_template(url)
+    settings.DATABASES["default"].setdefault("TEST", {})["TEMPLATE"] = ensure_template(
+        os.environ["DATABASE_URL"])
 
 
 @pytest.fixture(autouse=True)
@@ -208,11 +207,8 @@ def subprocess_env(db) -> dict[str, str]:
     from django.db import connection
 
     s = connection.settings_dict
-    if s["ENGINE"].endswith("sqlite3"):
-        url = f"sqlite:///{s['NAME']}"
-    else:
-        auth = s["USER"] + (f":{s['PASSWORD']}" if s.get("PASSWORD") else "")
-        url = f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+    auth = s["USER"] + (f":{s['PASSWORD']}" if s.get("PASSWORD") else "")
+    url = f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
     return {**os.environ, "DATABASE_URL": url}
 
 
