@@ -114,7 +114,7 @@ def install(sender: Any, connection: Any, **kwargs: Any) -> None:
     """`connection_created` receiver: in a bounded process, set the server-side timeouts of a
     new PostgreSQL connection and bound its statements. The wrapper goes first in the list, so
     `with connection.execute_wrapper(...)` blocks pop their own."""
-    if not _bounded or connection.vendor != "postgresql":
+    if not _bounded:
         return
     with connection.cursor() as cursor:
         cursor.execute(

@@ -1,12 +1,11 @@
 """Models from a statement written once per process: for the one or two lookups every request
 makes, where Django compiling the same query anew each time was most of their cost.
 
-Why: on the machines we measure, the ORM spends 2–4 ms of CPU compiling a query with a join
-and an `EXISTS` column (the API token's lookup, a page's membership), more than the rest of a
-cached request. A statement built once from the models' `_meta` (so a renamed table or column
-follows) and its rows turned into model instances by Django's own converters (datetimes are
-text on SQLite until converted) gives the same objects for a tenth of that. Each user of it has
-a test holding its objects equal to the ORM's, field by field.
+Why: on the machines we measure, the ORM spends 2–4 ms of CPU compiling a query with a join and an
+`EXISTS` column (the API token's lookup, a page's membership), more than the rest of a cached
+request. A statement built once from the models' `_meta` (so a renamed table or column follows) and
+its rows turned into model instances by Django's own converters gives the same objects for a tenth
+of that. Each user of it has a test holding its objects equal to the ORM's, field by field.
 """
 from __future__ import annotations
 

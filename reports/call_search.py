@@ -18,7 +18,7 @@ Nothing else: digits are never pulled out of a needle that is not a phone number
 with digit runs in it finds its call and not a phone number that shares the digits, and a
 needle that is neither (`zzzz999`) finds nothing.
 
-How it is answered (PostgreSQL; SQLite has no index that narrows a substring):
+How it is answered:
 
 - one GIN index (sync migrations 0017, 0019_h44s: `call_env_search_gin`, the environment
   first, then the trigrams of the four searched fields joined and upper-cased,
@@ -167,13 +167,10 @@ def _matching_ids(matches) -> list[int] | None:
     """The ids of `matches` read through the search indexes, or None beyond PROBE."""
     probe = matches.order_by().values_list("pk", flat=True)[: PROBE + 1]
     connection = connections[matches.db]
-    if connection.vendor != "postgresql":
+    # Only the trigram (bitmap) scans may answer; SET LOCAL lasts until the rollback.
+    with transaction.atomic(using=matches.db):
+        with connection.cursor() as cursor:
+            cursor.execute("; ".join(f"SET LOCAL {name} = off" for name in PROBE_PLANS_OFF))
         ids = list(probe)
-    else:
-        # Only the trigram (bitmap) scans may answer; SET LOCAL lasts until the rollback.
-        with transaction.atomic(using=matches.db):
-            with connection.cursor() as cursor:
-                cursor.execute("; ".join(f"SET LOCAL {name} = off" for name in PROBE_PLANS_OFF))
-            ids = list(probe)
-            transaction.set_rollback(True, using=matches.db)
+        transaction.set_rollback(True, using=matches.db)
     return None if len(ids) > PROBE else ids

@@ -1,20 +1,17 @@
 """Transcript search for the calls explorer, and the highlighting of its hits on a call.
 
-PostgreSQL: full-text search over `Call.transcript` with `websearch_to_tsquery` (words, "a
+Full-text search over `Call.transcript` with `websearch_to_tsquery` (words, "a
 phrase", -excluded, or), served by the GIN index `call_env_search_gin` (sync migration
 0019_h44s: the environment, the search text's trigrams, the transcript's words; it replaced
 the partial index of 0011_h25b, whose `transcript <> ''` condition stays as a cheap filter)
 — the expression below must stay the index's. The 'simple' configuration: transcripts are
-in English and Brazilian Portuguese, so no stemming or stop words. Elsewhere (SQLite,
-development) every word must appear in the transcript (icontains: slower, a scan, fine for a
-demo).
+in English and Brazilian Portuguese, so no stemming or stop words.
 """
 from __future__ import annotations
 
 import re
 
-from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
@@ -38,18 +35,10 @@ def filter_transcripts(queryset: QuerySet, query: str) -> QuerySet:
     query = query.strip()
     if not query:
         return queryset
-    if connection.vendor == "postgresql":
-        return queryset.extra(  # noqa: S610 - fixed SQL, the search is a parameter
-            where=[f"\"sync_call\".\"transcript\" <> '' AND "
-                   f"{TSVECTOR_SQL} @@ websearch_to_tsquery('simple'::regconfig, %s)"],
-            params=[query])
-    terms = search_terms(query)
-    if not terms:
-        return queryset.none()
-    condition = Q()
-    for term in terms:
-        condition &= Q(transcript__icontains=term)
-    return queryset.filter(condition)
+    return queryset.extra(  # noqa: S610 - fixed SQL, the search is a parameter
+        where=[f"\"sync_call\".\"transcript\" <> '' AND "
+               f"{TSVECTOR_SQL} @@ websearch_to_tsquery('simple'::regconfig, %s)"],
+        params=[query])
 
 
 def highlight(text: str, query: str) -> SafeString:

@@ -30,17 +30,15 @@ dialled within the window after it, and those linked to a changed outbound call 
 deletes the links of rows that are no longer callbacks. A late outbound call therefore
 relinks the callbacks after it, and a late status moves the funnel's answered figures. A
 change of an environment's callback agents or match window relinks the environment whole
-(`relink_environment`, one statement). PostgreSQL runs it in SQL over two partial indexes
-on the numbers' digits (migration sync 0018_h38), reading the written rows from the staging
-table the write merged from (sending each row's values again cost more Python than the
-statement's database time), and reads old links only for calls that existed before (a call
-just created is nobody's source); SQLite applies the same rule in Python over one query's
-candidates (the demo's scale). Every statement that writes links also recounts the funnel's
+(`relink_environment`, one statement). It runs in SQL over two partial indexes on the
+numbers' digits, reading the written rows from the staging table the write merged from
+(sending each row's values again cost more Python than the statement's database time), and
+reads old links only for calls that existed before (a call just created is nobody's source).
+Every statement that writes links also recounts the funnel's
 days it touched (`CallbackFunnelDay`, by the link table's triggers: sync.models.callbacks).
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -50,11 +48,8 @@ from django.db import connection
 from django.db.models import Q
 
 from portal.models import Environment
-from sync.models import Agent, Call, CallbackFunnelDay, CallbackLink
-from sync.models.core import ANSWERED_STATUSES
+from sync.models import Agent, Call, CallbackLink
 
-ANSWERED = tuple(str(s) for s in ANSWERED_STATUSES)
-_NOT_DIGIT = re.compile(r"\D")
 LINK_FIELDS = [
     "callback_started_at", "callback_day", "callback_agent_external_id", "callback_answered",
     "is_testing", "source_external_id", "source_agent_external_id", "source_started_at",
@@ -66,11 +61,6 @@ def enabled() -> bool:
     """Whether the sync keeps the links (`settings.SYNC_CALLBACK_LINKS`: off only for the
     back-fill bench's comparison, bench/sync_throughput.py --link-cost)."""
     return settings.SYNC_CALLBACK_LINKS
-
-
-def digits(number: str | None) -> str:
-    """A phone number as the rule compares it: its digits."""
-    return _NOT_DIGIT.sub("", number or "")
 
 
 def _of(model: type, environment: Environment):
@@ -113,14 +103,14 @@ def utc_day(moment: datetime) -> date:
 # --- after a write -------------------------------------------------------------------------
 
 def relink_written(environment: Environment, rows: Sequence[dict[str, Any]], *,
-                   updated: Collection[str] = (), staged: str | None = None,
-                   every_staged: bool = True) -> None:
+                   staged: str, updated: Collection[str] = (), every_staged: bool = True
+                   ) -> None:
     """Relink what these just-written call rows (created or changed) can change.
 
     `updated`: the ids of those rows that existed before (only they can have links to read
-    and drop: a created call is nobody's source yet). `staged` (PostgreSQL): the staging
-    table the write merged from, holding these rows (`every_staged`: and no others), which
-    the statement reads itself rather than being sent every row's values again."""
+    and drop: a created call is nobody's source yet). `staged`: the staging table the write
+    merged from, holding these rows (`every_staged`: and no others), which the statement
+    reads itself rather than being sent every row's values again."""
     if not rows or not enabled():
         return
     sources = callback_sources(environment, cached=True)
@@ -134,14 +124,9 @@ def relink_written(environment: Environment, rows: Sequence[dict[str, Any]], *,
             or written.updated_other):
         return  # no callback, no source agent's outbound call, no link to drop: nothing
     linked, stale = written.old_links(environment)
-    if connection.vendor == "postgresql" and staged:
-        _relink_sql(environment, sources, _targets_staged(staged, every_staged),
-                    written.staged_params(linked, [r["external_id"] for r in rows]
-                                          if not every_staged else None))
-    else:
-        _relink_python(environment, sources, _found_python(
-            environment, sources, written.callback_rows(rows, sources),
-            written.dialled_python(rows, every_source), linked))
+    _relink_sql(environment, sources, _targets_staged(staged, every_staged),
+                written.staged_params(linked, [r["external_id"] for r in rows]
+                                      if not every_staged else None))
     if stale:
         _of(CallbackLink, environment).filter(pk__in=stale).delete()
 
@@ -222,23 +207,6 @@ class _Written:
         return {"k_id": [k[0] for k in linked], "k_start": [k[1] for k in linked],
                 "only": only, "t_lo": t_lo, "t_hi": t_hi, "o_lo": o_lo, "o_hi": o_hi}
 
-    @staticmethod
-    def callback_rows(rows: Sequence[dict[str, Any]], sources: dict[str, set[str]]
-                      ) -> list[dict[str, Any]]:
-        return [r for r in rows if r.get("direction") == "inbound"
-                and (r.get("agent_external_id") or "") in sources]
-
-    def dialled_python(self, rows: Sequence[dict[str, Any]], every_source: set[str]
-                       ) -> list[tuple[str, datetime, datetime]]:
-        out = []
-        for r in rows:
-            if r.get("direction") == "outbound" and not r.get("is_testing") and (
-                    r.get("agent_external_id") or "") in every_source:
-                number = digits(r.get("to_number"))
-                if number:
-                    out.append((number, r["started_at"], window_end(r["started_at"], self.days)))
-        return out
-
 
 def _links_of(environment: Environment, sources: list[str], callbacks: list[str]) -> list:
     """(pk, callback id, callback start, source id) of the links from these outbound calls
@@ -262,17 +230,12 @@ def relink_environment(environment: Environment) -> None:
         _of(CallbackLink, environment).delete()
         return
     sources = callback_sources(environment)
-    if connection.vendor == "postgresql":
-        if sources:
-            # The environment's calls lie within [first, last]: bounded so, the planner
-            # reads only the months that hold them (an outbound call precedes its callback,
-            # so `< last` holds every source).
-            _relink_sql(environment, sources, _TARGETS_ALL, {
-                "t_lo": first, "t_hi": last, "o_lo": first, "o_hi": last})
-    else:
-        calls = _of(Call, environment).filter(direction="inbound",
-                                              agent_external_id__in=list(sources))
-        _relink_python(environment, sources, [_call_row(c) for c in calls.iterator()])
+    if sources:
+        # The environment's calls lie within [first, last]: bounded so, the planner reads
+        # only the months that hold them (an outbound call precedes its callback, so
+        # `< last` holds every source).
+        _relink_sql(environment, sources, _TARGETS_ALL, {
+            "t_lo": first, "t_hi": last, "o_lo": first, "o_hi": last})
     kept = _of(Call, environment).filter(direction="inbound",
                                          agent_external_id__in=list(sources))
     stale = _of(CallbackLink, environment).exclude(
@@ -297,7 +260,7 @@ def config_changed(environment: Environment, before: dict[str, set[str]]) -> boo
         Call, environment).filter(direction="inbound", agent_external_id__in=list(now)).exists()
 
 
-# --- PostgreSQL: one statement -------------------------------------------------------------
+# --- one statement ----------------------------------------------------------------------
 #
 # Every read of calls is a LATERAL probe with its keys as parameters (`OFFSET 0` keeps the
 # planner from turning it back into a join): an index probe per row, whatever the planner
@@ -412,84 +375,6 @@ def _relink_sql(environment: Environment, sources: dict[str, set[str]],
         cursor.execute(_relink_statement(targets), params)
 
 
-# --- SQLite: the same rule in Python over one query's candidates ---------------------------
-
-def _call_row(call: Call) -> dict[str, Any]:
-    return {"external_id": call.external_id, "started_at": call.started_at,
-            "from_number": call.from_number, "agent_external_id": call.agent_external_id,
-            "status": call.status, "is_testing": call.is_testing}
-
-
-def _found_python(environment: Environment, sources: dict[str, set[str]], given: list[dict],
-                  dialled: list[tuple[str, datetime, datetime]],
-                  linked: list[tuple[str, datetime]]) -> list[dict[str, Any]]:
-    targets = {r["external_id"]: r for r in given}
-    callbacks = _of(Call, environment).filter(direction="inbound",
-                                              agent_external_id__in=list(sources))
-    if dialled:
-        lo, hi = min(d[1] for d in dialled), max(d[2] for d in dialled)
-        by_number: dict[str, list[tuple[datetime, datetime]]] = {}
-        for number, after, before in dialled:
-            by_number.setdefault(number, []).append((after, before))
-        for call in callbacks.filter(started_at__gt=lo, started_at__lt=hi):
-            spans = by_number.get(digits(call.from_number), ())
-            if any(after < call.started_at < before for after, before in spans):
-                targets.setdefault(call.external_id, _call_row(call))
-    if linked:
-        for call in callbacks.filter(external_id__in=[k[0] for k in linked]):
-            targets.setdefault(call.external_id, _call_row(call))
-    return list(targets.values())
-
-
-def _relink_python(environment: Environment, sources: dict[str, set[str]],
-                   targets: list[dict[str, Any]]) -> None:
-    if not targets:
-        return
-    days = environment.callback_match_days
-    every_source = set().union(*sources.values())
-    lo = min(window_start(t["started_at"], days) for t in targets)
-    hi = max(t["started_at"] for t in targets)
-    wanted = {digits(t.get("from_number")) for t in targets} - {""}
-    dialled: dict[str, list[tuple[datetime, str, str, str]]] = {}
-    outbound = _of(Call, environment).filter(
-        direction="outbound", is_testing=False,
-        agent_external_id__in=list(every_source), started_at__gte=lo, started_at__lt=hi,
-    ).values_list("to_number", "started_at", "external_id", "agent_external_id", "status")
-    for to, start, ext, agent, status in outbound.iterator():
-        number = digits(to)
-        if number in wanted:
-            dialled.setdefault(number, []).append((start, ext, agent, status))
-    links = []
-    for t in targets:
-        start, agent = t["started_at"], t.get("agent_external_id") or ""
-        allowed, earliest = sources.get(agent, set()), window_start(start, days)
-        found = [c for c in dialled.get(digits(t.get("from_number")), ())
-                 if c[2] in allowed and earliest <= c[0] < start]
-        best = max(found, key=lambda c: (c[0], c[1].encode())) if found else None
-        links.append(_link(environment, t, best))
-    CallbackLink.objects.bulk_create(
-        links, batch_size=500, update_conflicts=True,
-        unique_fields=["environment", "callback_external_id"], update_fields=LINK_FIELDS)
-
-
-def _link(environment: Environment, t: dict[str, Any],
-          best: tuple[datetime, str, str, str] | None) -> CallbackLink:
-    start = t["started_at"]
-    link = CallbackLink(
-        environment=environment, callback_external_id=t["external_id"],
-        callback_started_at=start, callback_day=utc_day(start),
-        callback_agent_external_id=t.get("agent_external_id") or "",
-        callback_answered=(t.get("status") or "") in ANSWERED,
-        is_testing=bool(t.get("is_testing")))
-    if best is not None:
-        src_start, ext, agent, status = best
-        link.source_external_id, link.source_agent_external_id = ext, agent
-        link.source_started_at, link.source_day = src_start, utc_day(src_start)
-        link.source_answered = status in ANSWERED
-        link.seconds_to_callback = int((start - src_start).total_seconds())
-    return link
-
-
 # --- the funnel's outbound side per UTC day ------------------------------------------------
 
 def refresh_outbound_days(environment: Environment, days: Sequence[date]) -> None:
@@ -501,36 +386,18 @@ def refresh_outbound_days(environment: Environment, days: Sequence[date]) -> Non
     if not days or not enabled() or not _of(Agent, environment).filter(
             is_callback=True).exists():
         return
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(f"""
-                INSERT INTO sync_callbackfunnelday (environment_id, day, outbound_unanswered,
-                    callbacks_received, callbacks_answered, callbacks_by_source,
-                    seconds_to_callback, called_back)
-                SELECT %(env)s, d, (SELECT count(*) FROM {_CALL} c
-                    WHERE c.environment_id = %(env)s AND c.direction = 'outbound'
-                      AND c.started_at >= d::timestamp AT TIME ZONE 'UTC'
-                      AND c.started_at < (d + 1)::timestamp AT TIME ZONE 'UTC'
-                      AND NOT c.is_testing AND c.status NOT IN {_ANSWERED_SQL}),
-                    0, 0, '{{}}'::jsonb, ''::bytea, 0
-                FROM unnest(%(days)s::date[]) AS d
-                ON CONFLICT (environment_id, day) DO UPDATE
-                SET outbound_unanswered = EXCLUDED.outbound_unanswered""",
-                           {"env": environment.pk, "days": list(days)})
-        return
-    lo = datetime.combine(min(days), time.min, tzinfo=UTC)
-    hi = datetime.combine(max(days) + timedelta(days=1), time.min, tzinfo=UTC)
-    counts = dict.fromkeys(days, 0)
-    starts = _of(Call, environment).filter(
-        direction="outbound", is_testing=False,
-        started_at__gte=lo, started_at__lt=hi).exclude(status__in=ANSWERED
-                                                       ).values_list("started_at", flat=True)
-    for start in starts.iterator():
-        day = utc_day(start)
-        if day in counts:
-            counts[day] += 1
-    CallbackFunnelDay.objects.bulk_create(
-        [CallbackFunnelDay(environment=environment, day=d, outbound_unanswered=n)
-         for d, n in counts.items()],
-        update_conflicts=True, unique_fields=["environment", "day"],
-        update_fields=["outbound_unanswered"])
+    with connection.cursor() as cursor:
+        cursor.execute(f"""
+            INSERT INTO sync_callbackfunnelday (environment_id, day, outbound_unanswered,
+                callbacks_received, callbacks_answered, callbacks_by_source,
+                seconds_to_callback, called_back)
+            SELECT %(env)s, d, (SELECT count(*) FROM {_CALL} c
+                WHERE c.environment_id = %(env)s AND c.direction = 'outbound'
+                  AND c.started_at >= d::timestamp AT TIME ZONE 'UTC'
+                  AND c.started_at < (d + 1)::timestamp AT TIME ZONE 'UTC'
+                  AND NOT c.is_testing AND c.status NOT IN {_ANSWERED_SQL}),
+                0, 0, '{{}}'::jsonb, ''::bytea, 0
+            FROM unnest(%(days)s::date[]) AS d
+            ON CONFLICT (environment_id, day) DO UPDATE
+            SET outbound_unanswered = EXCLUDED.outbound_unanswered""",
+                       {"env": environment.pk, "days": list(days)})

@@ -16,7 +16,7 @@ from sync.progress import TqdmProgress
 from sync.simulator import Dip, Simulator, SimulatorConfig, SimulatorServer
 
 # 2 environments × 90 days × 150 calls ≈ 27,000 calls: the back-fill fits well inside two
-# minutes on a small machine with SQLite.
+# minutes on a small machine.
 DEMO_CALLS_PER_DAY = 150
 DEMO_DAYS = 90
 # Simulator workspace key -> environment name in Acme Voice.

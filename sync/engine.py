@@ -70,9 +70,6 @@ def relaxed_commits() -> Iterator[None]:
     a page. Set once for the connection, not per transaction: a `SET LOCAL` per page cost a
     round trip per page.
     """
-    if connection.vendor != "postgresql":
-        yield
-        return
     with connection.cursor() as cursor:
         cursor.execute("SET synchronous_commit TO OFF")
     try:

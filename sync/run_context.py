@@ -150,9 +150,9 @@ def no_debug_cursors() -> Iterator[None]:
 
     With DEBUG (the embedded default, `make demo`) every statement goes through a debug
     cursor that writes its parameters into the SQL text and keeps the last 9,000 in a log. A
-    sync's merges carry whole pages of records (on SQLite, a chunk's rows with their raw JSON
-    in one statement): the first Origins sync of 100,000 wide records peaked at 368 MiB RSS
-    on SQLite, 131 MiB without DEBUG. A sync reads none of it. Not while something captures
+    sync's statements can carry whole pages of records: the first Origins sync of 100,000
+    wide records peaked at 368 MiB RSS with it (measured when the demo ran on SQLite), 131 MiB
+    without DEBUG. A sync reads none of it. Not while something captures
     queries (a test's `assertNumQueries` sets `force_debug_cursor`); restored afterwards.
     """
     changed = []

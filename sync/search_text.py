@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db import connection
 from django.db.models import BigIntegerField, BooleanField, F, Func, Q, TextField, Value
 from django.db.models.functions import Cast
 from django.db.models.lookups import Contains
@@ -49,8 +48,6 @@ def environment_q(ids: Iterable[int]) -> Q:
     ids = [int(pk) for pk in dict.fromkeys(ids)]
     if len(ids) == 1:
         return Q(environment_id=Cast(Value(ids[0]), BigIntegerField()))
-    if connection.vendor != "postgresql":
-        return Q(environment_id__in=ids)
     return Q(_EnvironmentIn(ids))
 
 

@@ -18,10 +18,8 @@ from django.utils.functional import cached_property
 
 
 def estimated_count(queryset: QuerySet) -> int | None:
-    """The planner's row estimate for `queryset` on PostgreSQL; None elsewhere or unknown."""
+    """The planner's row estimate for `queryset`; None when unknown."""
     connection = connections[queryset.db]
-    if connection.vendor != "postgresql":
-        return None
     with connection.cursor() as cursor:
         if not queryset.query.where and not queryset.query.distinct:
             cursor.execute(

@@ -105,8 +105,7 @@ def invalid_date_lookup(model_admin: admin.ModelAdmin, params) -> bool:
 def integer_beyond_columns(params) -> bool:
     """True when a changelist filter (not the search box) carries a whole number past the
     64-bit range every integer column and id has: `?environment__exact=1e20` written out.
-    PostgreSQL compares it and finds nothing, but SQLite's driver cannot even send it (an
-    OverflowError, a 500 in the demo), so it is refused the same way on both."""
+    Refused before the query: no row can match it, and the page says why."""
     for key in params:
         if key == SEARCH_VAR:
             continue

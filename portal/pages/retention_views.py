@@ -10,7 +10,6 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
@@ -74,7 +73,6 @@ def retention(request: HttpRequest, tenant: Tenant) -> HttpResponse:
     org.refresh_from_db()
     return render_org_page(request, org, "portal/settings/retention.html", {
         "form": form, "can_change": can_change,
-        "postgresql": connection.vendor == "postgresql",
         "dropped": org.environments.filter(calls_dropped_before__isnull=False).order_by(
             "name").values_list("name", "calls_dropped_before"),
     }, status=400 if form.errors else 200)

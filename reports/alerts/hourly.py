@@ -1,18 +1,16 @@
 """Calls per local hour of a scope, read from the daily rollups the sync already keeps.
 
-There is no hourly rollup table, and none is needed: `CallRollup` (one row per environment,
-local day, agent, direction, status, is_testing) carries `hour_counts`, the calls of each
-local hour of that day, refreshed by the sync in the same transaction as the calls. Summed
-per (day, status) they give every figure the `anomaly` condition judges — calls, answered,
-failed, no answer — per local hour, in the organisation's timezone (a day's hours follow its
-wall clock, so "Tuesday 10:00" is the same hour every week across DST). The read goes
-through the (environment, day) index, one lookup per day: a baseline of 6 weeks is 6 days of
-rows per environment (agents × directions × statuses, a few dozen to a few hundred rows,
-whatever the volume), summed in SQL on PostgreSQL (`bench/alerts_eval.py` measures it at
-1,000 environments); SQLite (the demo) sums them in Python. Counting raw calls by hour
-instead costs about the same for one hour (the calls of 6 hours through the (environment,
-started_at) index) but grows with the volume, and a preview's 10 weeks of every hour read
-every call of them.
+There is no hourly rollup table, and none is needed: `CallRollup` (one row per environment, local
+day, agent, direction, status, is_testing) carries `hour_counts`, the calls of each local hour of
+that day, refreshed by the sync in the same transaction as the calls. Summed per (day, status) they
+give every figure the `anomaly` condition judges — calls, answered, failed, no answer — per local
+hour, in the organisation's timezone (a day's hours follow its wall clock, so "Tuesday 10:00" is the
+same hour every week across DST). The read goes through the (environment, day) index, one lookup per
+day: a baseline of 6 weeks is 6 days of rows per environment (agents × directions × statuses, a few
+dozen to a few hundred rows, whatever the volume), summed in SQL (`bench/alerts_eval.py` measures it
+at 1,000 environments). Counting raw calls by hour instead costs about the same for one hour (the
+calls of 6 hours through the (environment, started_at) index) but grows with the volume, and a
+preview's 10 weeks of every hour read every call of them.
 """
 from __future__ import annotations
 
@@ -70,21 +68,11 @@ def _sql(scope: AlertScope, one_hour: bool) -> str:
 
 def _rows(scope: AlertScope, days: list[date], hour: int | None) -> Iterable[tuple]:
     """(day, hour, status, calls) rows of the scope's non-testing calls on `days`."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(_sql(scope, hour is not None), {
-                "envs": list(scope.environment_ids), "days": days, "hour": hour,
-                "agents": list(scope.agent_ids)})
-            return cursor.fetchall()
-    rows = CallRollup.objects.filter(environment_id__in=scope.environment_ids, day__in=days,
-                                     is_testing=False)
-    if scope.agent_ids:
-        rows = rows.filter(agent_external_id__in=scope.agent_ids)
-    found = []
-    for day, status, counts in rows.values_list("day", "status", "hour_counts"):
-        hours = range(24) if hour is None else (hour,)
-        found.extend((day, h, status, counts[h]) for h in hours if h < len(counts))
-    return found
+    with connection.cursor() as cursor:
+        cursor.execute(_sql(scope, hour is not None), {
+            "envs": list(scope.environment_ids), "days": days, "hour": hour,
+            "agents": list(scope.agent_ids)})
+        return cursor.fetchall()
 
 
 def hourly_figures(scope: AlertScope, days: Iterable[date], hour: int | None = None

@@ -1,19 +1,18 @@
 """What a member's frame around a report page shows, read in one plain SQL statement.
 
-A kept frame (`reports.pages.page_cache.PageFrame`) may be sent only while everything it shows
-is unchanged, so every request reads that state: the organisation's environments (name, status,
-data version, last sync and its words, overdue, the latest run's outcome), the firing rules
-(every stored column, whether this member dismissed the banner, whether it is snoozed now, who
-acknowledged it), the organisation's saved views and teams (the filter's team choice) and this
-member's organisations and role. Through the ORM that was four querysets whose compiling cost
-more than everything else a kept page does; here it is one statement written once (portable SQL:
-PostgreSQL and SQLite; each round trip is a tenth of a kept page's time), with every column of
-each row read as text, so a column added later is part of the stamp without anyone remembering
-it. An environment's row also carries the few typed columns its overdue flag and "synced 4 min
-ago" are computed from (`Environment.is_overdue`, `synced_ago`): both change with the clock, not
-the row. Rows are a superset of what the frame shows (all the organisation's saved views,
-dismissed banners flagged rather than left out): a change may re-render a frame that did not
-need it, never leave one stale.
+A kept frame (`reports.pages.page_cache.PageFrame`) may be sent only while everything it shows is
+unchanged, so every request reads that state: the organisation's environments (name, status, data
+version, last sync and its words, overdue, the latest run's outcome), the firing rules (every stored
+column, whether this member dismissed the banner, whether it is snoozed now, who acknowledged it),
+the organisation's saved views and teams (the filter's team choice) and this member's organisations
+and role. Through the ORM that was four querysets whose compiling cost more than everything else a
+kept page does; here it is one statement written once (each round trip is a tenth of a kept page's
+time), with every column of each row read as text, so a column added later is part of the stamp
+without anyone remembering it. An environment's row also carries the few typed columns its overdue
+flag and "synced 4 min ago" are computed from (`Environment.is_overdue`, `synced_ago`): both change
+with the clock, not the row. Rows are a superset of what the frame shows (all the organisation's
+saved views, dismissed banners flagged rather than left out): a change may re-render a frame that
+did not need it, never leave one stale.
 
 The kinds of row it found also tell the frame's optional parts (banner, saved-views menu, team
 choice) whether to ask their own queries; an organisation page that is not kept asks that of
@@ -91,20 +90,10 @@ def frame_state(organization: Organization, user, now: datetime) -> tuple:
     for kind, pk, text, *clock in rows:
         if kind == "env":
             typed = dict(zip(CLOCK_COLUMNS, clock, strict=True))
-            typed["last_synced_at"] = _moment(typed["last_synced_at"])
-            typed["created_at"] = _moment(typed["created_at"])
             env = Environment(**typed)
             text += f"|{env.is_overdue(now)}|{synced_ago(env.last_synced_at)}"
         state.append((kind, pk, text))
     return (user.pk, user.get_username(), state)
-
-
-def _moment(value) -> datetime | None:
-    """A timestamp as the cursor gave it, converted as the ORM would: the backend's own
-    converter where it has one (SQLite gives naive UTC or text, since its compound SELECTs may
-    lose the column's declared type); PostgreSQL's are aware already."""
-    convert = getattr(connection.ops, "convert_datetimefield_value", None)
-    return value if convert is None else convert(value, None, connection)
 
 
 @cache

@@ -12,15 +12,15 @@ the calls were not mirrored for is `mirrored = False` with no figures; a day who
 window reaches days not mirrored says so (`window_complete = False`: its unmatched callbacks
 may have a source we never read).
 
-Cost: on PostgreSQL one read of the per-day rows (`CallbackFunnelDay`: the link side kept by
+Cost: one read of the per-day rows (`CallbackFunnelDay`: the link side kept by
 the link table's triggers, with each day's seconds to callback sorted and packed as bytes, so
 percentiles need no scan of the links), the vendor's days and coverage; about a row per day
 whatever the calls, never the links nor the calls. A period's median and p90 are picked from
 its days' sorted seconds by rank (`percentiles_of_days`), never by sorting them together: the
 Python work grows with the days, not the callbacks (reading the bytes still does: 4 bytes a
 callback, unpacked in C).
-Elsewhere (SQLite, the demo) the links themselves are counted (`link_days(raw=True)`, also the
-recount the tests hold the kept rows to).
+The links themselves are counted only for the recount the tests hold the kept rows to
+(`link_days(raw=True)`) and for a member restricted to teams.
 For a member restricted to teams the kept rows (every agent's) are hidden: the links are
 counted as the context narrows them and the outbound side from their teams' calls
 (`team_outbound`); the vendor's daily stats (one environment's, every agent's) are not read,
@@ -35,7 +35,6 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import repeat
 
-from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncDate
 
@@ -213,13 +212,11 @@ class LinkDays:
 
 
 def link_days(organization_id: int, environment_ids: list[int], start: date, end: date, *,
-              raw: bool | None = None, sources: Q | None = None) -> LinkDays:
-    """The funnel's link side for the UTC days start..end. `raw` None: from the kept per-day
-    rows on PostgreSQL (sync.models.callbacks), from the links elsewhere; True: counted from
-    the links, always (the kept rows' recount). `sources` (raw only) limits `called_back` to
-    the links whose outbound call it names: a team's outbound calls are its source agents'."""
-    if raw is None:
-        raw = connection.vendor != "postgresql"
+              raw: bool = False, sources: Q | None = None) -> LinkDays:
+    """The funnel's link side for the UTC days start..end: from the kept per-day rows
+    (sync.models.callbacks), or, `raw`, counted from the links (the kept rows' recount).
+    `sources` (raw only) limits `called_back` to the links whose outbound call it names: a
+    team's outbound calls are its source agents'."""
     out = LinkDays()
     days = CallbackFunnelDay.objects.for_organization(organization_id).filter(
         environment_id__in=environment_ids, day__gte=start, day__lte=end)
@@ -377,7 +374,7 @@ def _funnel_days(envs: list[Environment], org, start: date, end: date,
     # A team's outbound calls not answered are its agents' (`team_outbound`); those called
     # back are the links whose source agent is theirs (not every link they may read: a link
     # of their callback agent may answer another team's call).
-    kept = link_days(org, env_ids, start, end, raw=True if restricted else None,
+    kept = link_days(org, env_ids, start, end, raw=restricted,
                      sources=source_agents(restriction) if restricted else None)
     per_day: dict[date, dict] = {}
     for day in kept.received.keys() | kept.by_source.keys():

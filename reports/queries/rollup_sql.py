@@ -8,8 +8,7 @@ result conversion cost more than the database's own work. Filter values travel a
 Two sources give the same figure rows. `AgentDayRollup` (one row per day, agent and
 direction, plain integer columns) answers every summary that does not filter by status; a
 status filter needs `CallRollup` (one row per day, agent, direction and status, histogram
-and hours in JSON arrays), where the only spellings that differ between PostgreSQL and
-SQLite are the JSON array items.
+and hours in JSON arrays).
 
 A figure row is laid out as `sync.models.core.FIGURE_COLUMNS`: total, one count per status,
 inbound, outbound, talk time and longest talk (connected calls), then the connected calls'
@@ -51,13 +50,11 @@ def _literal(value: str) -> str:
 
 
 def _json_item(column: str, index: int) -> str:
-    if connection.vendor == "postgresql":
-        return f'(("{column}" ->> {index})::integer)'
-    return f"CAST(json_extract(\"{column}\", '$[{index}]') AS integer)"
+    return f'(("{column}" ->> {index})::integer)'
 
 
 @cache
-def _figures_sql(vendor: str) -> str:
+def _figures_sql() -> str:
     answered = f"status IN ({', '.join(_literal(str(s)) for s in ANSWERED_STATUSES)})"
     columns = ["SUM(count)"]
     columns += [f"SUM(count) FILTER (WHERE status = {_literal(s)})" for s in STATUSES]
@@ -71,7 +68,7 @@ def _figures_sql(vendor: str) -> str:
 
 
 @cache
-def _hours_sql(vendor: str) -> str:
+def _hours_sql() -> str:
     return ", ".join(f"SUM({_json_item('hour_counts', i)}) FILTER (WHERE day >= %s)"
                      for i in range(24))
 
@@ -89,8 +86,7 @@ def _agent_day_hours_sql() -> str:
 def _source(statuses: list[str] | None) -> tuple[str, str, str]:
     """(table, figure columns, hour columns) that answer these filters at the least cost."""
     if statuses:
-        vendor = connection.vendor
-        return TABLE, _figures_sql(vendor), _hours_sql(vendor)
+        return TABLE, _figures_sql(), _hours_sql()
     return AGENT_DAY_TABLE, _agent_day_figures_sql(), _agent_day_hours_sql()
 
 

@@ -187,14 +187,6 @@ class TalkoverInstant(Func):
             "THEN '' ELSE rtrim(to_char(%(expressions)s AT TIME ZONE 'UTC', '.US'), '0') END "
             "|| 'Z')"), **extra)
 
-    def as_sqlite(self, compiler, connection, **extra):
-        # SQLite keeps instants as UTC text, "YYYY-MM-DD HH:MM:SS[.ffffff]" (the fraction
-        # only when not zero): swap the separator, trim the fraction's trailing zeros.
-        return self.as_sql(compiler, connection, template=(
-            "(CASE WHEN instr(%(expressions)s, '.') > 0 "
-            "THEN rtrim(replace(substr(%(expressions)s, 1, 26), ' ', 'T'), '0') "
-            "ELSE replace(substr(%(expressions)s, 1, 19), ' ', 'T') END || 'Z')"), **extra)
-
 
 _FIELDS = ("external_id", "sid", "to_number", "to_formatted", "from_number", "from_formatted",
            "is_testing", "direction", "status", "duration", "talkover_created",
@@ -220,7 +212,7 @@ def _items(qs: QuerySet, with_agent: bool, extra: tuple[str, ...] = ()) -> list[
 def _fetch(rows: QuerySet, with_sql: str = "", with_params: tuple = ()) -> list[tuple]:
     """A values_list queryset's tuples when its SQL must follow a `WITH …` clause it refers
     to (the ORM cannot say that), with the fields' converters applied as the ORM's own
-    iteration does (SQLite's booleans are 0/1 until converted)."""
+    iteration does."""
     compiler = rows.query.get_compiler(using=rows.db)
     try:
         sql, params = compiler.as_sql()

@@ -14,8 +14,6 @@ agent, their seconds to callback sorted, outbound calls called back), kept by Po
 itself: statement triggers on the link table recount the days any write of links touches,
 old and new (migrations sync 0019_h38b and 0020_h38c), in the writing statement's
 transaction — the sync's relinks, a late call's, a settings change's, a deletion's alike.
-SQLite (the demo) has no such triggers: there the funnel counts the links themselves
-(reports.queries.callback_funnel).
 """
 from __future__ import annotations
 

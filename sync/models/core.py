@@ -90,13 +90,13 @@ class Direction(models.TextChoices):
 class Call(models.Model):
     """One upstream call. Upserted on (environment, external_id); `raw` is the whole record.
 
-    On PostgreSQL the table is partitioned by month of `started_at`, each month by
-    `retention_months` (`sync.partitions.ddl`, docs/partitioning.md): the database's primary key
-    is (id, started_at, retention_months) and its unique key (environment, external_id,
-    started_at, retention_months), as partitioning requires. The state below (id the primary
-    key, unique (environment, external_id)) is what Django and SQLite's one plain table see;
-    on PostgreSQL the sync's merge keeps one row per (environment, external_id) even when the
-    upstream moves a call's start (`sync.partitions.upsert`).
+    The table is partitioned by month of `started_at`, each month by `retention_months`
+    (`sync.partitions.ddl`, docs/partitioning.md): the database's primary key is (id,
+    started_at, retention_months) and its unique key (environment, external_id, started_at,
+    retention_months), as partitioning requires. The state below (id the primary key, unique
+    (environment, external_id)) is what Django sees; the sync's merge keeps one row per
+    (environment, external_id) even when the upstream moves a call's start
+    (`sync.partitions.upsert`).
     """
 
     # No index of its own: every index below starts with the environment, and each index

@@ -18,8 +18,7 @@ at the last ANALYZE (at that ANALYZE's rows per page; a continued back-fill's ea
 count there). PostgreSQL's own `n_mod_since_analyze` is not used: other connections' writes
 reach it up to a second late, so it still counted the back-fill's last batches after its
 ANALYZE.
-Not partitioned: the calls table itself. SQLite has no planner statistics to refresh: nothing
-is done there.
+Not partitioned: the calls table itself.
 """
 from __future__ import annotations
 
@@ -64,8 +63,6 @@ def analyze_filled(environment: Environment, days: Iterable[date], written: int,
     """ANALYZE the call partitions holding the UTC `days` a back-fill read that it changed
     materially (`written`: the rows this run created or updated); the tables analysed.
     `unanalysed_only`: only those holding rows without statistics."""
-    if connection.vendor != "postgresql":
-        return []
     tables = filled_tables(environment, days)
     if not tables:
         return []

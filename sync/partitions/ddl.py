@@ -28,7 +28,7 @@ creates the months it writes before writing them, so a back-fill years deep work
 
 New partitions are built detached and attached (SHARE UPDATE EXCLUSIVE on the parent:
 readers and writers go on) under an advisory lock, so two workers never race to create one.
-SQLite keeps one plain table: every function here does nothing there.
+Before its migrations have run the calls table is a plain one (`enabled()` is False).
 """
 from __future__ import annotations
 
@@ -67,9 +67,7 @@ def unsampled_sql(table: str, target: int = 0) -> str:
 
 
 def enabled() -> bool:
-    """Is `sync_call` a partitioned table here? (PostgreSQL after migration 0013_h28a)."""
-    if connection.vendor != "postgresql":
-        return False
+    """Is `sync_call` a partitioned table yet? (It is once its migrations have run.)"""
     known = getattr(connection, "_sb_calls_partitioned", None)
     if known is None:
         with connection.cursor() as cursor:

@@ -34,7 +34,7 @@ def merge_pending(tables: list[str]) -> tuple[dict[str, int], str]:
     """Merge the search index's pending list on each of `tables` (call partitions): (pages
     merged per index that held any, "" or why the database refused — the user does not own
     the index). Each merge is its own savepoint, so a refused one rolls back alone."""
-    if connection.vendor != "postgresql" or not tables:
+    if not tables:
         return {}, ""
     merged: dict[str, int] = {}
     try:

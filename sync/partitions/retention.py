@@ -17,8 +17,7 @@ stays `call_retention_pending` until a pass finds nothing left to move.
 Before a leaf is dropped, the environments with calls in it are marked
 (`Environment.calls_dropped_before`) and their rollups, callback links and callback funnel
 days of those days are removed, in one transaction: reports then name the days as not
-mirrored (sync.coverage), never as zero, and no total counts calls that are gone. SQLite
-(the demo) keeps every call: nothing here runs.
+mirrored (sync.coverage), never as zero, and no total counts calls that are gone.
 """
 from __future__ import annotations
 
@@ -151,7 +150,7 @@ def maintain(now: datetime | None = None) -> dict:
 
 def apply(org_id: int) -> dict:
     """An owner changed the organisation's tier: move its calls now and drop what the new
-    tier no longer keeps (SQLite: nothing to move, the change is done)."""
+    tier no longer keeps."""
     org = Organization.objects.filter(pk=org_id).first()
     if org is None:
         return {"organization": org_id, "skipped": True}

@@ -20,16 +20,13 @@ nothing; a back-fill of an environment that already holds calls pays one index p
 call and month of the environment's history (never the months of other environments'
 history). A first back-fill (no calls before the run) probes only the created rows whose id
 the run itself merged before (`RunKeys`): that probe was a quarter of its database time.
-SQLite keeps one unique (environment, external_id): the merge updates the start in place,
-and `moved_starts` tells the writer which old days to recompute.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from django.db import connection, models
+from django.db import models
 from rbloom import Bloom
 
 from portal.models import Environment, Organization
@@ -194,18 +191,6 @@ def _call_fields() -> list[models.Field]:
     from sync.models import Call
 
     return [f for f in Call._meta.concrete_fields if not f.primary_key]
-
-
-def moved_starts(model: type[models.Model], environment: Environment, rows: Iterable[dict],
-                 key: str) -> list[datetime]:
-    """SQLite (one row per call, updated in place): the stored starts of calls these rows
-    move, read before the merge so their old days can be recomputed after it."""
-    if not _is_call(model) or connection.vendor == "postgresql":
-        return []
-    starts = {r[key]: r["started_at"] for r in rows}
-    stored = model.objects.filter(environment=environment, **{f"{key}__in": list(starts)}
-                                  ).values_list(key, "started_at")
-    return [old for k, old in stored if old != starts[k]]
 
 
 def refresh_old_days(environment: Environment, old_starts: list[datetime]) -> None:

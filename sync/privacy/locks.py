@@ -8,7 +8,7 @@ the tombstone (and anonymises on arrival): no call slips between the two.
 
 The erasure only *tries* the lock, in a loop: waiting in PostgreSQL's queue could deadlock
 with the sync's two writer threads (a later batch holding the shared lock waits, in Python,
-for an earlier one that would queue behind the erasure). SQLite has one writer at a time.
+for an earlier one that would queue behind the erasure).
 """
 from __future__ import annotations
 
@@ -31,8 +31,6 @@ def _key(environment_id: int) -> tuple[int, int]:
 
 def hold_shared(environment_id: int) -> None:
     """Inside a sync batch's transaction: wait while an erasure of the environment runs."""
-    if connection.vendor != "postgresql":
-        return
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock_shared(%s, %s)", _key(environment_id))
 
@@ -40,8 +38,6 @@ def hold_shared(environment_id: int) -> None:
 def hold_exclusive(environment_id: int, timeout: float = 600.0) -> None:
     """Inside an erasure's transaction: the environment's sync writes wait until it commits.
     Raises LockTimeout after `timeout` seconds of batches in flight."""
-    if connection.vendor != "postgresql":
-        return
     deadline = time.monotonic() + timeout
     with connection.cursor() as cursor:
         while True:

@@ -2,8 +2,7 @@
 
 One background thread makes the requests (the HTTP session is only ever used by it while a
 prefetcher is open). Only requests the stream would make anyway are asked for ahead, so
-prefetching never changes what the upstream sees. PostgreSQL only: the database cache and
-SQLite's shared in-memory test database do not take writes from a second thread well.
+prefetching never changes what the upstream sees.
 """
 from __future__ import annotations
 
@@ -11,7 +10,7 @@ from collections.abc import Callable, Hashable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from django.db import connection, connections
+from django.db import connections
 
 
 class Prefetcher:
@@ -19,13 +18,11 @@ class Prefetcher:
 
     def __init__(self, fetch: Callable[..., Any]) -> None:
         self.fetch = fetch
-        self.enabled = connection.vendor == "postgresql"
-        self.pool = ThreadPoolExecutor(1, thread_name_prefix="sync-prefetch") \
-            if self.enabled else None
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="sync-prefetch")
         self.pending: dict[Hashable, Future] = {}
 
     def ahead(self, key: tuple) -> None:
-        if self.pool is not None and key not in self.pending:
+        if key not in self.pending:
             self.pending[key] = self.pool.submit(self.fetch, *key)
 
     def peek(self, key: tuple) -> Any | None:
@@ -43,8 +40,6 @@ class Prefetcher:
         return self.fetch(*key)
 
     def close(self) -> None:
-        if self.pool is None:
-            return
         for future in self.pending.values():
             future.cancel()
         self.pending.clear()

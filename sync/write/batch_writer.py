@@ -21,8 +21,8 @@ that one has committed. A batch whose predecessor failed rolls back too. The str
 for the oldest batch before handing over one more than `WRITERS` (`flush`) and for all of
 them before writing anything itself (`wait`); an error in a batch is raised there. A killed
 worker loses at most the batches in flight (`WRITERS` × `BATCH_ROWS` rows) with their
-cursors, so the next run re-reads them and converges. Elsewhere (SQLite, or inside a test's
-transaction) a flush writes at once, in the caller's connection.
+cursors, so the next run re-reads them and converges. Inside a transaction (a test's) a
+flush writes at once, in the caller's connection.
 
 A batch is due at `BATCH_ROWS` staged rows (settings.SYNC_BATCH_ROWS); the stream may also
 flush at any boundary it cares about (a day's end). Within a batch a key seen again replaces
@@ -103,8 +103,7 @@ class BatchWriter:
         self._lock = threading.Lock()
         self._staged: set[int] = set()  # threads whose connection has the staging table
         self._pool: ThreadPoolExecutor | None = None
-        if connection.vendor == "postgresql" and not connection.in_atomic_block and \
-                getattr(settings, "SYNC_BACKGROUND_WRITES", True):
+        if not connection.in_atomic_block and getattr(settings, "SYNC_BACKGROUND_WRITES", True):
             self._pool = ThreadPoolExecutor(WRITERS, thread_name_prefix="sync-writer")
         self._inflight: deque[tuple[Future, Batch]] = deque()  # oldest first
         self.flushes = 0

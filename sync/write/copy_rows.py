@@ -21,9 +21,6 @@ def insert_rows(model: type[models.Model], objs: Sequence[models.Model]) -> None
     """Insert `objs` (new, unsaved) into `model`'s table, in the caller's transaction."""
     if not objs:
         return
-    if connection.vendor != "postgresql":
-        model.objects.bulk_create(objs, batch_size=500)
-        return
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
     names = [f.attname for f in fields]
     json_at = [i for i, f in enumerate(fields) if isinstance(f, models.JSONField)]

@@ -77,10 +77,23 @@ def utc_days_overlapping(local_days: Iterable[date], tz: zoneinfo.ZoneInfo) -> l
 
 def _aggregate(environment: Environment, days: list[date],
                tz: zoneinfo.ZoneInfo) -> list[CallRollup]:
-    """Rollup rows of `days` from one query over their span (a sync refreshes 1–2 days)."""
-    if connection.vendor == "postgresql":
-        return _aggregate_in_database(environment, days, tz)
-    return _aggregate_in_python(environment, days, tz)
+    """Rollup rows of `days` from one query over their span (a sync refreshes 1–2 days),
+    grouped by the database (a back-fill's rollups cost a tenth of reading every call into
+    Python)."""
+    start, _ = local_day_bounds(min(days), tz)
+    _, end = local_day_bounds(max(days), tz)
+    with connection.cursor() as cursor:
+        cursor.execute(_aggregate_sql(), {"tz": tz.key, "env": environment.pk, "start": start,
+                                          "end": end, "days": list(days)})
+        return [
+            CallRollup(environment=environment, day=day, agent_external_id=agent_id,
+                       direction=direction, status=status, is_testing=is_testing, count=count,
+                       duration_sum=int(total), duration_max=longest,
+                       duration_hist=list(rest[:BUCKET_COUNT]),
+                       hour_counts=list(rest[BUCKET_COUNT:]))
+            for day, agent_id, direction, status, is_testing, count, total, longest, *rest
+            in cursor.fetchall()
+        ]
 
 
 @cache
@@ -104,58 +117,6 @@ def _aggregate_sql() -> str:
               OFFSET 0) AS local_calls
         WHERE day = ANY(%(days)s)
         GROUP BY day, agent_external_id, direction, status, is_testing"""
-
-
-def _aggregate_in_database(environment: Environment, days: list[date],
-                           tz: zoneinfo.ZoneInfo) -> list[CallRollup]:
-    """PostgreSQL: the same rows as `_aggregate_in_python`, grouped by the database (a
-    back-fill's rollups cost a tenth of reading every call into Python)."""
-    start, _ = local_day_bounds(min(days), tz)
-    _, end = local_day_bounds(max(days), tz)
-    with connection.cursor() as cursor:
-        cursor.execute(_aggregate_sql(), {"tz": tz.key, "env": environment.pk, "start": start,
-                                          "end": end, "days": list(days)})
-        return [
-            CallRollup(environment=environment, day=day, agent_external_id=agent_id,
-                       direction=direction, status=status, is_testing=is_testing, count=count,
-                       duration_sum=int(total), duration_max=longest,
-                       duration_hist=list(rest[:BUCKET_COUNT]),
-                       hour_counts=list(rest[BUCKET_COUNT:]))
-            for day, agent_id, direction, status, is_testing, count, total, longest, *rest
-            in cursor.fetchall()
-        ]
-
-
-def _aggregate_in_python(environment: Environment, days: list[date],
-                         tz: zoneinfo.ZoneInfo) -> list[CallRollup]:
-    wanted = set(days)
-    start, _ = local_day_bounds(min(days), tz)
-    _, end = local_day_bounds(max(days), tz)
-    rows: dict[tuple, CallRollup] = {}
-    calls = (
-        Call.objects.filter(environment=environment, started_at__gte=start, started_at__lt=end)
-        .values_list("agent_external_id", "direction", "status", "is_testing", "duration",
-                     "started_at")
-    )
-    for agent_id, direction, status, is_testing, duration, started_at in calls:
-        local = started_at.astimezone(tz)
-        day = local.date()
-        if day not in wanted:
-            continue
-        key = (day, agent_id, direction, status, is_testing)
-        row = rows.get(key)
-        if row is None:
-            row = rows[key] = CallRollup(
-                environment=environment, day=day, agent_external_id=agent_id,
-                direction=direction, status=status, is_testing=is_testing,
-                duration_hist=[0] * BUCKET_COUNT, hour_counts=[0] * 24,
-            )
-        row.count += 1
-        row.duration_sum += duration
-        row.duration_max = max(row.duration_max, duration)
-        row.duration_hist[bucket_of(duration)] += 1
-        row.hour_counts[local.hour] += 1
-    return list(rows.values())
 
 
 _AT = {column: i for i, column in enumerate(FIGURE_COLUMNS)}

@@ -1,13 +1,12 @@
 """Bulk upserts that classify every row as created, updated or unchanged.
 
-Never a query per row. On PostgreSQL the rows travel by COPY into a temporary staging table
+Never a query per row. The rows travel by COPY into a temporary staging table
 (made once per run by a `sync.write.batch_writer.BatchWriter`, which merges many pages at a time)
 and are merged with one `INSERT … SELECT … ON CONFLICT DO UPDATE … WHERE the hash differs
 RETURNING (xmax = 0)`: the database classifies (new rows have xmax 0, unchanged rows are not
 rewritten), so a page costs no extra SELECT. Django's `bulk_create` quotes every value of its
 UNNEST arrays in Python, which made writing cost several times the fetching (see
-bench/sync_throughput.py). Elsewhere (SQLite) one SELECT fetches the stored hashes of the
-batch's keys and `bulk_create(update_conflicts=True)` writes the new and changed rows.
+bench/sync_throughput.py).
 """
 from __future__ import annotations
 
@@ -120,28 +119,18 @@ def upsert_keys(model: type[models.Model], environment: Environment, rows: list[
         # Erased callers and kinds past their retention are written anonymised.
         arrival.on_calls(environment, full, canonical)
         _store_records(environment, full)
-    if connection.vendor == "postgresql":
-        # The relink reads some columns of calls from the staging table: always copied.
-        constants = fill_defaults(full, defaults, keep=STAGED_COLUMNS if model is Call else ())
-        # Partitioned calls: the database's key has the partition key (sync.partitions.upsert).
-        keyed = partition_upsert.prepare(model, environment, full)
-        counts, changed, updated = copy_upsert(
-            model, full, ["environment", key, *keyed], update_fields, key, staged=staged,
-            run_keys=run_keys, ordered=ordered, constants=constants)
-    else:
-        fill_defaults(full, defaults, keep=defaults)  # every field, as the ORM writes them
-        if ordered is not None:
-            ordered()
-        moved = partition_upsert.moved_starts(model, environment, full, key)
-        counts, changed, updated = _orm_upsert(model, environment, {r[key]: r for r in full},
-                                               key, update_fields)
-        partition_upsert.refresh_old_days(environment, moved)
+    # The relink reads some columns of calls from the staging table: always copied.
+    constants = fill_defaults(full, defaults, keep=STAGED_COLUMNS if model is Call else ())
+    # Partitioned calls: the database's key has the partition key (sync.partitions.upsert).
+    keyed = partition_upsert.prepare(model, environment, full)
+    counts, changed, updated = copy_upsert(
+        model, full, ["environment", key, *keyed], update_fields, key, staged=staged,
+        run_keys=run_keys, ordered=ordered, constants=constants)
     if model is Call and changed:
         # In the write's transaction, after the writes before it committed (`ordered`); the
-        # statement reads the rows from the staging table the merge read (PostgreSQL).
+        # statement reads the rows from the staging table the merge read.
         relink_written(environment, [unique[k] for k in changed], updated=updated,
-                       staged=stage_table(model) if connection.vendor == "postgresql" else None,
-                       every_staged=len(changed) == len(full))
+                       staged=stage_table(model), every_staged=len(changed) == len(full))
     return counts, changed
 
 
@@ -169,49 +158,17 @@ def fill_defaults(rows: list[Row], defaults: dict[str, Any], keep: Collection[st
     return constants
 
 
-def _orm_upsert(model: type[models.Model], environment: Environment, unique: dict[Any, Row],
-                key: str, update_fields: list[str]) -> tuple[Counts, list[Any], set[Any]]:
-    """The write elsewhere than PostgreSQL: (counts, keys created or changed, keys changed)."""
-    stored = dict(
-        model.objects.filter(environment=environment, **{f"{key}__in": list(unique)})
-        .values_list(key, "payload_hash")
-    )
-    counts = Counts()
-    write, changed, updated = [], [], set()
-    for k, row in unique.items():
-        old = stored.get(k)
-        if old is None:
-            counts.created += 1
-        elif old != row["payload_hash"]:
-            counts.updated += 1
-            updated.add(k)
-        else:
-            counts.unchanged += 1
-            continue
-        changed.append(k)
-        write.append(model(**{k: v.value if isinstance(v, CanonicalJSON | JSONText) else v
-                               for k, v in row.items()}))
-    if write:
-        model.objects.bulk_create(
-            write, batch_size=500, update_conflicts=True,
-            unique_fields=["environment", key], update_fields=update_fields,
-        )
-    return counts, changed, updated
-
-
 def stage_table(model: type[models.Model]) -> str:
-    """The quoted name of `model`'s per-connection staging table (PostgreSQL)."""
+    """The quoted name of `model`'s per-connection staging table."""
     return connection.ops.quote_name(f"stage_{model._meta.db_table}")
 
 
 def ensure_stage(model: type[models.Model]) -> None:
-    """Create `model`'s staging table for this connection if it is missing (PostgreSQL).
+    """Create `model`'s staging table for this connection if it is missing.
 
     A writer calls it once per run, outside its batches' transactions, so a rolled-back
     batch cannot take the table with it; every batch then only empties it.
     """
-    if connection.vendor != "postgresql":
-        return
     with connection.cursor() as cursor:
         cursor.execute(_create_stage_sql(model))
 
@@ -229,7 +186,7 @@ def copy_upsert(model: type[models.Model], rows: list[Row], unique_fields: list[
                 run_keys: RunKeys | None = None, ordered: Callable[[], None] | None = None,
                 constants: dict[str, Any] | None = None
                 ) -> tuple[Counts, list[Any], set[Any]]:
-    """PostgreSQL: COPY `rows` into a per-connection staging table, merge, classify; also
+    """COPY `rows` into a per-connection staging table, merge, classify; also
     return the `key` of every row created or changed, and the set of those changed (they
     existed before). `staged`: the caller made the staging
     table already (`ensure_stage`), so it is only emptied. `ordered`: called after the merge,

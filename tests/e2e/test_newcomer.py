@@ -4,9 +4,10 @@ The README's first, then those of docs/using.md, docs/operations.md, docs/extend
 docs/scaling.md (the pages the README sends its reader to, in that order; a page of docs/
 with an `sh` block must be listed in DOCS). The first hour, the REST examples, the privacy,
 summaries' and alerts' commands run as one terminal would run them, from the repository root
-on a fresh SQLite file with nothing else set up: each line is a `bash -c` subprocess and what
-it exports is carried to the next line, so a block that reads a variable must set it (or an
-earlier block must). Lines the README sends to
+on a fresh database (on the embedded PostgreSQL when DATABASE_URL is unset, as `make test` on
+a fresh clone runs it; CI runs this file so too) with nothing else set up: each line is a
+`bash -c` subprocess and what it exports is carried to the next line, so a block that reads a
+variable must set it (or an earlier block must). Lines the README sends to
 another terminal ("in a second terminal") are started in the background and stopped at the
 end. The README's ports (8765 for the simulator, 8000 for the server) are swapped for free
 ones, and nothing else: a demo or another server left running on 8000 must not answer in our
@@ -29,6 +30,8 @@ from pathlib import Path
 
 import pytest
 import requests
+
+from tests.support.processes import scratch_database
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 PYTHON = ROOT / ".venv" / "bin" / "python"
@@ -99,12 +102,19 @@ class Terminal:
         return dict(item.split("=", 1) for item in text.split("\0") if "=" in item)
 
 
-def newcomer_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+@pytest.fixture
+def fresh_database():
+    """A database nobody has migrated, on the session's server (the README's first line
+    migrates it)."""
+    with scratch_database(f"walk_{os.getpid()}") as url:
+        yield url
+
+
+def newcomer_env(database_url: str, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if k not in {"DATABASE_URL", "REDIS_URL", "DEBUG", "PYTEST_CURRENT_TEST",
                         "DJANGO_SETTINGS_MODULE"}}
-    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}", PYTHONUNBUFFERED="1",
-               **extra)
+    env.update(DATABASE_URL=database_url, PYTHONUNBUFFERED="1", **extra)
     return env
 
 
@@ -173,7 +183,7 @@ def wait_for_http(url: str, timeout: float = 30) -> None:
     raise AssertionError(f"nothing answered at {url}")
 
 
-def test_every_readme_block_runs_as_written(tmp_path):
+def test_every_readme_block_runs_as_written(tmp_path, fresh_database):
     blocks = readme_blocks()
     skipped = [b for b in blocks if any(b.startswith(k) for k in NOT_RUN_HERE)]
     assert len(skipped) == len(NOT_RUN_HERE), "a block in NOT_RUN_HERE is gone from the pages"
@@ -187,7 +197,7 @@ def test_every_readme_block_runs_as_written(tmp_path):
         count = len(block.splitlines())
         by_block.append(lines[at:at + count])
         at += count
-    terminal = Terminal(newcomer_env(tmp_path), tmp_path)
+    terminal = Terminal(newcomer_env(fresh_database), tmp_path)
     processes, said = [], {}
     try:
         for block in by_block:
@@ -231,8 +241,8 @@ def test_every_readme_block_runs_as_written(tmp_path):
             stop(proc)
 
 
-def test_out_of_order_and_bad_input_get_one_line_each(tmp_path):
-    env = newcomer_env(tmp_path, TALKOVER_TOKEN="talq_wrong_token_0000")
+def test_out_of_order_and_bad_input_get_one_line_each(fresh_database):
+    env = newcomer_env(fresh_database, TALKOVER_TOKEN="talq_wrong_token_0000")
     py = ".venv/bin/python manage.py"
     # Before migrate: one line that says what to do.
     assert "migrate" in one_line_error(run(f"{py} sync --org acme", env))

@@ -7,12 +7,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from portal.admin.paginator import EstimatedCountPaginator, estimated_count
+from portal.admin.paginator import EstimatedCountPaginator
 from sync.models import Agent, Call
 from tests.support.factories import make_call
-
-on_postgres = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="planner estimates exist on PostgreSQL only")
 
 # Session, user, administered organisations and (staff) their environment ids, the count
 # (PostgreSQL: the estimate, plus an exact count while small), the page of calls with
@@ -58,13 +55,6 @@ def test_calls_changelist_runs_no_full_count_and_no_facets(world):
     assert len(counts) == 1 and "completed" in counts[0], counts
 
 
-def test_sqlite_counts_exactly(world):
-    if connection.vendor == "postgresql":
-        pytest.skip("SQLite behaviour")
-    assert estimated_count(Call.objects.all()) is None
-    assert EstimatedCountPaginator(Call.objects.all(), 10).count == 2
-
-
 @pytest.fixture
 def analysed(world, monkeypatch):
     """The world with 30 more calls, analysed, and every count left to the planner's estimate."""
@@ -75,7 +65,6 @@ def analysed(world, monkeypatch):
     return world
 
 
-@on_postgres
 def test_unfiltered_count_is_read_from_pg_class(analysed):
     with CaptureQueriesContext(connection) as ctx:
         count = EstimatedCountPaginator(Call.objects.order_by("-started_at"), 100).count
@@ -84,7 +73,6 @@ def test_unfiltered_count_is_read_from_pg_class(analysed):
     assert "pg_class" in ctx.captured_queries[0]["sql"]
 
 
-@on_postgres
 def test_filtered_count_uses_the_planner_estimate(analysed):
     with CaptureQueriesContext(connection) as ctx:
         count = EstimatedCountPaginator(Call.objects.filter(environment=analysed.env_a), 100).count
@@ -92,14 +80,12 @@ def test_filtered_count_uses_the_planner_estimate(analysed):
     assert [q["sql"][:7] for q in ctx.captured_queries] == ["EXPLAIN"]
 
 
-@on_postgres
 def test_small_estimates_are_replaced_by_an_exact_count(world):
     add_calls(world, 3)
     queryset = Call.objects.filter(environment=world.env_a)
     assert EstimatedCountPaginator(queryset, 100).count == 4
 
 
-@on_postgres
 def test_changelist_with_a_large_estimate_runs_no_count(world, monkeypatch):
     add_calls(world, 30)
     monkeypatch.setattr(EstimatedCountPaginator, "exact_below", 0)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from portal.embedded_db import stop
 from tests.support.production import PRODUCTION
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -39,6 +40,8 @@ def test_check_deploy_passes_with_production_environment():
 
 
 def test_defaults_need_nothing_set(tmp_path):
+    """With nothing set, the embedded PostgreSQL under the var directory is started (and
+    stopped here: the test's own)."""
     code = (
         "import django; django.setup(); from django.conf import settings as s; "
         "print(s.DATABASES['default']['ENGINE'], s.CACHES['default']['BACKEND'], "
@@ -52,14 +55,23 @@ def test_defaults_need_nothing_set(tmp_path):
         env={**base, "DJANGO_SETTINGS_MODULE": "portal.settings",
              "SWITCHBOARD_VAR_DIR": str(tmp_path)},
     )
+    stop(tmp_path / "postgres")
     assert result.returncode == 0, result.stderr
     engine, cache_backend, eager, backend, mail_path = result.stdout.split()
-    assert engine == "django.db.backends.sqlite3"
+    assert engine == "django.db.backends.postgresql"
     assert cache_backend == "django.core.cache.backends.db.DatabaseCache"
     assert eager == "True"
     assert backend == "django.core.mail.backends.filebased.EmailBackend"
     assert mail_path == str(tmp_path / "mail")
     assert (tmp_path / "dev-secrets.json").exists()
+
+
+def test_a_sqlite_url_is_refused_in_one_line_naming_the_embedded_default():
+    result = run_manage(["check"], {"DATABASE_URL": "sqlite:///var/switchboard.sqlite3"})
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+    assert "embedded PostgreSQL" in lines[0]
 
 
 def test_bad_boolean_is_a_clear_error():

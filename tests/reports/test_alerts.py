@@ -13,7 +13,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.core import mail
-from django.db import connection
 from django.test import override_settings
 
 from reports.alerts.evaluate import evaluate_rules
@@ -159,7 +158,6 @@ def test_portuguese_email_and_slack_webhook(mirrored, settings):
     assert "Alerta disparado" in json.loads(body)["text"]
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent writers need PostgreSQL")
 def test_two_evaluators_racing_send_one_notification(mirrored):
     rules = [make_rule(mirrored, name=f"R{i}", emails=[f"r{i}@example.com"]) for i in range(4)]
     with smtp_sink() as sink:

@@ -6,7 +6,6 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from django.core import mail
 from django.core.management import CommandError, call_command
-from django.db import connection
 from django.test import override_settings
 
 from reports.models import ReportDelivery, ReportSubscription
@@ -78,7 +77,6 @@ def test_a_reset_schedule_cannot_send_the_same_period_again(sub):
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent writers need PostgreSQL")
 def test_two_dispatchers_at_once_send_each_summary_once(env_a, alice):
     subs = [make_subscription(env_a.organization, name=f"S{i}", members=[alice],
                               addresses=[f"r{i}@example.com"], next_run_at=RUN) for i in range(6)]

@@ -228,7 +228,6 @@ FROM generate_series(1, %(n)s) AS g
 """
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL plans")
 def test_no_listing_plan_sorts_or_scans_the_whole_environment(env_a, mirror, alice,
                                                                api_client_for):
     """Every query of every listing, planned with sorts and sequential scans priced out:

@@ -71,7 +71,6 @@ def test_search_finds_exactly_the_calls_saying_a_word_and_the_detail_marks_it(or
     assert client.get(f"/o/{org_a.slug}/calls/", {"transcript": word}).status_code == 404
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="GIN index is PostgreSQL-only")
 def test_the_search_is_served_by_the_gin_index(org_a):
     from reports.transcript_search import filter_transcripts
 

@@ -3,7 +3,7 @@ analyses the month partitions it filled (PostgreSQL), so their statistics exist 
 autovacuum comes; an incremental run analyses nothing, nor does a back-fill whose rows are too
 few to move a month's statistics (autovacuum's own measure). It also merges the search index's
 pending entries in those months (`sync.partitions.pending`), so no search reads them one by
-one meanwhile. SQLite has no statistics to refresh."""
+one meanwhile."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
@@ -14,7 +14,7 @@ from django.db import connection
 from sync.engine import sync_environment
 from sync.models import Call
 from sync.partitions import ddl
-from tests.support.sync_support import END, point_env, served, small_config
+from tests.support.sync_support import point_env, served, small_config
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -41,8 +41,6 @@ def _never_analysed(tables: list[str]) -> None:
 
 
 def test_a_backfill_leaves_planner_statistics_for_the_months_it_filled(org_a):
-    if connection.vendor != "postgresql":
-        pytest.skip("planner statistics are PostgreSQL's")
     # Two months: the back-fill crosses 1 March.
     months = (date(2026, 2, 1), date(2026, 3, 1))
     tables = [ddl.leaf_table(m, 0) if ddl.enabled() else ddl.TABLE for m in months]
@@ -86,8 +84,6 @@ def test_a_month_without_statistics_gets_them_from_its_first_batch(org_a, settin
     """The planner plans the back-fill's own statements of the next batches (the callback
     links' probes by number) on them: without column statistics it walked the month by start
     time for each probe, and a day of 100,000 calls took 480 s instead of 15."""
-    if connection.vendor != "postgresql":
-        pytest.skip("planner statistics are PostgreSQL's")
     settings.SYNC_BATCH_ROWS = 40
     table = ddl.leaf_table(date(2026, 3, 1), 0) if ddl.enabled() else ddl.TABLE
     _never_analysed([table])
@@ -113,8 +109,6 @@ def test_the_statistics_leave_out_the_columns_no_query_reads(org_a):
     """ANALYZE of a filled month samples neither the stored records nor their hashes nor the
     numbers as written for people (`ddl.UNSAMPLED`): in every leaf the migration found and in
     one the sync makes later; what the reports and the search filter by keeps its statistics."""
-    if not ddl.enabled():
-        pytest.skip("partitions are PostgreSQL's")
     made = ddl.ensure([(date(2026, 5, 1), 12)])  # a tier no organisation here keeps
     assert made == [(date(2026, 5, 1), 12)]
     read = {"status", "started_at", "agent_external_id", "direction", "sid", "external_id",
@@ -144,8 +138,6 @@ def _pending_pages(index: str) -> int:
 
 
 def test_a_backfill_leaves_the_search_index_of_its_months_merged(org_a):
-    if connection.vendor != "postgresql":
-        pytest.skip("GIN pending lists are PostgreSQL's")
     from sync.partitions.pending import LEAF_INDEXES
 
     config = small_config(days=12, calls_per_day=30, end_date=date(2026, 3, 4))
@@ -175,8 +167,6 @@ def test_a_backfill_leaves_the_search_index_of_its_months_merged(org_a):
 def test_an_origins_backfill_settles_its_months_too(org_a):
     """Origins reads each agent's whole history every run: its first whole read is its
     back-fill, and only that one analyses and merges."""
-    if connection.vendor != "postgresql":
-        pytest.skip("statistics and GIN pending lists are PostgreSQL's")
     from tests.support.origins import origins_env
 
     config = small_config(days=12, calls_per_day=30, end_date=date(2026, 3, 4))
@@ -197,8 +187,6 @@ def test_an_origins_backfill_settles_its_months_too(org_a):
 
 def test_a_database_user_not_owning_the_index_gets_a_note_not_a_failure(org_a):
     """Merging needs the index's owner; a deployment whose sync user is not keeps running."""
-    if connection.vendor != "postgresql":
-        pytest.skip("GIN pending lists are PostgreSQL's")
     from django.db import transaction
 
     from sync.partitions.pending import merge_pending
@@ -213,12 +201,3 @@ def test_a_database_user_not_owning_the_index_gets_a_note_not_a_failure(org_a):
         merged, problem = merge_pending(tables)
         cursor.execute("RESET ROLE")
     assert merged == {} and "owner" in problem, problem
-
-
-def test_on_sqlite_a_backfill_analyses_nothing(org_a):
-    if connection.vendor == "postgresql":
-        pytest.skip("the embedded default's path")
-    with served(small_config(days=2, calls_per_day=30, end_date=END)) as (sim, server):
-        outcome = sync_environment(point_env(org_a, sim, server), now=sim.now)
-        assert not outcome.failed and Call.objects.exists()
-        assert "analyzed" not in outcome.runs[1].details

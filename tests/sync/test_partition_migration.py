@@ -10,10 +10,7 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-pytestmark = [
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL partitioning"),
-    pytest.mark.django_db(transaction=True),
-]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 BEFORE = [("sync", "0012_merge_h25a_h25b_h26a"), ("portal", "0005_h25b_environment_webhook")]
 AFTER = [("sync", "0013_h28a_partitioned_calls"), ("portal", "0006_h28a_call_retention")]

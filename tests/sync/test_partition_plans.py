@@ -26,9 +26,6 @@ from sync.partitions import ddl as partitions
 from sync.write.rollups import refresh_rollups
 from tests.support.factories import make_agents, make_calls
 
-pytestmark = pytest.mark.skipif(connection.vendor != "postgresql",
-                                reason="PostgreSQL partitions")
-
 FIRST, LAST = date(2026, 5, 1), date(2026, 10, 31)  # calls in six months
 
 

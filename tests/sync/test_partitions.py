@@ -25,8 +25,6 @@ from sync.write.rollups import refresh_rollups
 from sync.write.upsert import canonical, upsert_keys
 from tests.support.factories import build_call, mark_read, save_calls
 
-on_postgres = pytest.mark.skipif(connection.vendor != "postgresql",
-                                 reason="PostgreSQL partitions")
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 
 
@@ -87,7 +85,6 @@ def merged_by_a_run(env, keys: RunKeys, *rows: dict):
     return counts, [q for q in queries.captured_queries if "o.external_id = ANY(" in q["sql"]]
 
 
-@on_postgres
 def test_a_first_backfill_probes_only_the_ids_it_merged_before(env_a):
     """No calls before the run: a created call can only have a twin the run itself wrote, so
     only ids the run merged before are probed, and a call that moves between two of its
@@ -109,7 +106,6 @@ def test_a_first_backfill_probes_only_the_ids_it_merged_before(env_a):
     assert Call.objects.filter(environment=env_a).count() == 4
 
 
-@on_postgres
 def test_a_run_over_calls_stored_before_probes_every_created_call(env_a):
     """Calls stored by an earlier run: any created row may be one of them moved."""
     write(env_a, call_row(env_a, "old", datetime(2026, 1, 31, 15, tzinfo=UTC)))
@@ -133,7 +129,6 @@ def test_run_keys_remember_past_one_filter(monkeypatch):
     assert keys.suspects(["a", "c", "e", "zz"]) == {"a", "c", "e"}
 
 
-@on_postgres
 def test_the_sync_makes_the_months_it_writes_and_other_writes_fail_clearly(env_a):
     deep = datetime(2012, 5, 3, 9, tzinfo=UTC)
     assert (date(2012, 5, 1), 0) not in partitions.leaves()
@@ -145,7 +140,6 @@ def test_the_sync_makes_the_months_it_writes_and_other_writes_fail_clearly(env_a
         Call.objects.bulk_create([build_call(env_a, datetime(2011, 1, 1, tzinfo=UTC))])
 
 
-@on_postgres
 def test_a_merge_of_new_calls_returns_without_reading_other_months(env_a):
     """An incremental merge (nothing new) asks no question about moved calls."""
     write(env_a, call_row(env_a, "a", NOW))
@@ -154,7 +148,6 @@ def test_a_merge_of_new_calls_returns_without_reading_other_months(env_a):
     assert not [q for q in queries.captured_queries if "unnest" in q["sql"]]
 
 
-@on_postgres
 def test_maintenance_creates_the_months_ahead_in_every_tier_in_use(org_a, org_b):
     org_b.call_retention_months = CallRetention.MONTHS_12
     org_b.save()
@@ -180,7 +173,6 @@ def old_and_new_calls(env, months_ago: int):
     return old_day
 
 
-@on_postgres
 def test_retention_drops_whole_months_never_rows_and_reports_name_the_days(env_a, env_b):
     """Org A keeps 6 months, org B forever; both have calls 9 months back. Maintenance drops
     A's month whole (no DELETE of a call), keeps B's, and A's reports name the days."""
@@ -213,7 +205,6 @@ def test_retention_drops_whole_months_never_rows_and_reports_name_the_days(env_a
 
 
 
-@on_postgres
 def test_retention_drops_the_callback_links_and_funnel_days_of_the_calls_it_drops(env_a, env_b):
     """A callback link holds the ids and times of the calls it joins, and the funnel's days
     count them: the links of the callbacks retention drops go with those calls, and so do the
@@ -248,7 +239,6 @@ def test_retention_drops_the_callback_links_and_funnel_days_of_the_calls_it_drop
     assert CallbackFunnelDay.objects.get(environment=env_a, day=recent).callbacks_received == 1
 
 
-@on_postgres
 def test_an_owner_changes_the_tier_and_calls_move_in_batches(client, alice, env_a, settings,
                                                              eager_tasks):
     settings.CALL_RETENTION_MOVE_BATCH = 2

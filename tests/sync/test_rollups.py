@@ -1,6 +1,6 @@
 """Rollup answers equal the same figures computed straight from raw `Call` rows.
 
-Random ranges and filters over a random data set; run on PostgreSQL in CI (and SQLite locally).
+Random ranges and filters over a random data set; run on PostgreSQL.
 """
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import random
 from datetime import date, timedelta
 
 import pytest
-from django.db import connection
 
 from reports.queries import calls_summary
 from sync.models import Call, CallRollup
@@ -152,22 +151,3 @@ def test_refresh_keeps_both_rollup_levels_in_step(env_a, dataset):
     assert not CallRollup.objects.filter(environment=env_a, day=day).exists()
     assert not AgentDayRollup.objects.filter(environment=env_a, day=day).exists()
     assert calls_summary([env_a], day, day).totals.total == 0
-
-
-@pytest.mark.skipif(connection.vendor != "postgresql",
-                    reason="the rollups are grouped in SQL on PostgreSQL only")
-def test_database_aggregation_equals_the_python_one(env_a, dataset):
-    """PostgreSQL groups the rollups in SQL; SQLite (and this test) in Python: same rows."""
-    from sync.write.rollups import _aggregate_in_database, _aggregate_in_python
-
-    tz = env_a.organization.tzinfo
-    days = [START + timedelta(days=i) for i in range(0, 90, 3)]
-
-    def rows(found):
-        return sorted((r.day, r.agent_external_id, r.direction, r.status, r.is_testing, r.count,
-                       r.duration_sum, r.duration_max, r.duration_hist, r.hour_counts)
-                      for r in found)
-
-    expected = rows(_aggregate_in_python(env_a, days, tz))
-    assert len(expected) > 100
-    assert rows(_aggregate_in_database(env_a, days, tz)) == expected

@@ -94,20 +94,18 @@ def test_a_killed_worker_loses_only_the_batch_in_flight_and_a_rerun_converges(
 @pytest.mark.django_db(transaction=True)
 def test_the_writer_thread_dies_with_its_batch_and_a_rerun_converges(org_a, settings,
                                                                       monkeypatch):
-    """On PostgreSQL outside a transaction, batches are written by a thread of their own while
+    """Outside a transaction, batches are written by a thread of their own while
     the stream reads on; a batch that dies there stops the run, the batches before it stay."""
     settings.SYNC_BATCH_ROWS = 200
     with killed_at_the_third_batch(org_a, monkeypatch, "_write") as (sim, env, written,
                                                                      threads):
-        if connection.vendor == "postgresql":
-            assert threading.get_ident() not in threads, "written by the writer thread"
+        assert threading.get_ident() not in threads, "written by the writer thread"
         assert Call.objects.filter(environment=env).count() == written[-1] >= 400
         outcome = sync_environment(env, now=sim.now)
         assert not outcome.failed, [r.error for r in outcome.runs]
         assert mirror_diff(env, sim) == []
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="writer threads: PostgreSQL")
 @pytest.mark.django_db(transaction=True)
 def test_two_batches_merge_at_once_and_commit_in_order(org_a, settings, monkeypatch):
     """Two writer threads: a batch's merge runs while the one before it is still in flight,

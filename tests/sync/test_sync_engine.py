@@ -82,7 +82,6 @@ def test_environment_without_token_is_skipped_with_a_reason(org_a):
     assert not SyncRun.objects.filter(environment=env).exists()
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL setting")
 def test_commits_are_relaxed_during_a_run_and_restored_after(org_a, monkeypatch):
     """Pages commit without waiting for the WAL flush; the connection is given back as found."""
     from sync.run_context import RunContext

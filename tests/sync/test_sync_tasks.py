@@ -27,13 +27,6 @@ from tests.support.sync_support import ENV, mirror_diff, point_env, served, smal
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-_SQLITE = settings.DATABASES["default"]["ENGINE"].endswith("sqlite3")
-# The in-memory SQLite test database runs in shared-cache mode: a second thread or process
-# gets "table is locked" at once instead of waiting (the dev database file waits 30 s).
-# These run on PostgreSQL + Redis, as in CI.
-needs_shared_database = pytest.mark.skipif(
-    _SQLITE, reason="concurrent workers need PostgreSQL + Redis (in-memory SQLite test "
-                    "database cannot be shared between workers)")
 
 
 @pytest.fixture(autouse=True)
@@ -93,8 +86,8 @@ def test_sync_environment_called_directly_still_backfills_a_new_environment(org_
         assert SyncRun.objects.filter(environment=env, trigger="schedule").count() == 3
 
 
-@pytest.mark.skipif(_SQLITE or not os.environ.get("REDIS_URL"),
-                    reason="inspects the real broker's queues (PostgreSQL + Redis)")
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"),
+                    reason="inspects the real broker's queues (Redis)")
 def test_dispatch_routing_lands_in_the_redis_queues(org_a, env_a):
     import redis
 
@@ -173,7 +166,6 @@ def test_a_worker_killed_holding_the_requeue_lock_blocks_requeues_briefly(tmp_pa
             client.close()
 
 
-@needs_shared_database
 def test_two_concurrent_syncs_one_runs_one_skips(org_a):
     with served(spec="slow=1.0:0.3,only=/api/v1/calls") as (sim, server):
         env = point_env(org_a, sim, server, backfill_days=2)
@@ -196,7 +188,6 @@ def test_two_concurrent_syncs_one_runs_one_skips(org_a):
         assert SyncRun.objects.filter(environment=env).count() == 3
 
 
-@needs_shared_database
 def test_killed_worker_is_marked_failed_and_next_run_converges(org_a):
     """A `manage.py sync` killed with SIGKILL keeps its lock (5 minutes by default): while its
     heartbeat is recent the next sync is skipped saying why and when it will run; once the
@@ -248,7 +239,6 @@ def test_killed_worker_is_marked_failed_and_next_run_converges(org_a):
         assert mirror_diff(env, sim) == []
 
 
-@needs_shared_database
 def test_shared_budget_holds_with_two_workers(org_a):
     """Two workers share one token's budget: the upstream's own limit never trips."""
     with served(spec="ratelimit=6:1.5") as (sim, server):

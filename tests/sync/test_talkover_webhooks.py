@@ -10,7 +10,6 @@ import pytest
 import requests
 from django.core.cache import cache
 from django.core.management import CommandError, call_command
-from django.db import connection
 from django.test import Client
 
 from portal.models import Environment
@@ -123,8 +122,6 @@ def test_registration_says_per_agent_when_the_token_may_not(org_a, alice, bob, c
             call_command("talkover_webhooks", str(env.pk), "--register")
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql",
-                    reason="three threads write at once: SQLite's single writer would time out")
 @pytest.mark.django_db(transaction=True)
 def test_a_call_ended_upstream_is_on_the_pages_within_10_seconds(
         live_server, org_a, alice, settings, eager_tasks):

@@ -11,9 +11,9 @@ from sync.partitions.retention import first_kept_month, maintain
 
 
 class Command(BaseCommand):
-    help = ("List the calls' month partitions and retention tiers (PostgreSQL; SQLite keeps "
-            "one table). --maintain runs the daily maintenance now: months ahead, pending "
-            "retention moves, months a tier no longer keeps dropped.")
+    help = ("List the calls' month partitions and retention tiers. --maintain runs the daily "
+            "maintenance now: months ahead, pending retention moves, months a tier no longer "
+            "keeps dropped.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--maintain", action="store_true",
@@ -21,8 +21,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         if not partitions.enabled():
-            self.stdout.write("Calls are one plain table here (SQLite, or not migrated to "
-                              "0013_h28a): nothing is partitioned or dropped.")
+            self.stdout.write("Calls are one plain table here (not migrated yet): nothing is "
+                              "partitioned or dropped.")
             return
         if options["maintain"]:
             done = maintain()
