@@ -6,6 +6,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # Where `make demo` and `make serve` listen: `make demo PORT=8123`.
 PORT ?= 8000
+# Where the demo keeps its database, secrets and mail (settings.py reads the same variable).
+VAR_DIR := $(or $(SWITCHBOARD_VAR_DIR),var)
 
 .PHONY: demo test install lint serve clean stop
 
@@ -44,14 +46,14 @@ serve: $(STAMP)
 # Stops the embedded PostgreSQL the demo and commands started under var/postgres (its data stays;
 # the next command starts it again). A DATABASE_URL server is never touched.
 stop:
-	@if [ -x $(PY) ]; then $(PY) -m portal.embedded_db stop var/postgres; fi
+	@if [ -x $(PY) ]; then $(PY) -m portal.embedded_db stop $(VAR_DIR)/postgres; fi
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
 # Removes the virtualenv and the demo's database (stopped first).
 clean: stop
-	rm -rf $(VENV) var/postgres
+	rm -rf $(VENV) $(VAR_DIR)/postgres
 
 # Browser tests (tests/e2e/test_browser_portal.py) drive Debian's chromium: install it when missing.
 .PHONY: browser-deps

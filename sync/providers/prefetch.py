@@ -2,7 +2,9 @@
 
 One background thread makes the requests (the HTTP session is only ever used by it while a
 prefetcher is open). Only requests the stream would make anyway are asked for ahead, so
-prefetching never changes what the upstream sees.
+prefetching never changes what the upstream sees. Not inside a transaction when the cache is
+the database's (a test's, without Redis): the thread's budget writes would wait on the rows the
+open transaction holds, and that transaction on the thread.
 """
 from __future__ import annotations
 
@@ -10,7 +12,9 @@ from collections.abc import Callable, Hashable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from django.db import connections
+from django.core.cache import caches
+from django.core.cache.backends.db import DatabaseCache
+from django.db import connection, connections
 
 
 class Prefetcher:
@@ -18,11 +22,13 @@ class Prefetcher:
 
     def __init__(self, fetch: Callable[..., Any]) -> None:
         self.fetch = fetch
-        self.pool = ThreadPoolExecutor(1, thread_name_prefix="sync-prefetch")
+        shares_rows = connection.in_atomic_block and isinstance(caches["default"], DatabaseCache)
+        self.pool = None if shares_rows else ThreadPoolExecutor(
+            1, thread_name_prefix="sync-prefetch")
         self.pending: dict[Hashable, Future] = {}
 
     def ahead(self, key: tuple) -> None:
-        if key not in self.pending:
+        if self.pool is not None and key not in self.pending:
             self.pending[key] = self.pool.submit(self.fetch, *key)
 
     def peek(self, key: tuple) -> Any | None:
@@ -40,6 +46,8 @@ class Prefetcher:
         return self.fetch(*key)
 
     def close(self) -> None:
+        if self.pool is None:
+            return
         for future in self.pending.values():
             future.cancel()
         self.pending.clear()

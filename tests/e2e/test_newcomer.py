@@ -40,7 +40,7 @@ pytestmark = pytest.mark.skipif(not PYTHON.exists(), reason="needs the README's 
 
 # The sh blocks not run here (by their first line's start), and what runs them instead.
 NOT_RUN_HERE = {
-    "make demo": "serves until Ctrl-C; tests/e2e/test_demo_current.py runs the demo",
+    "make demo": "serves until Ctrl-C; tests/e2e/test_make_demo.py runs it",
     "export DEBUG=false DATABASE_URL=postgres": "production services; tests/e2e/test_serve.py",
     "REMAP_SIGTERM=SIGQUIT celery": "needs Redis; tests/e2e/test_e2e_production.py",
     "createdb switchboard_restore": "needs a PostgreSQL dump to restore",

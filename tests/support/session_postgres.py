@@ -11,6 +11,7 @@ the end of the session. The demo's server under var/postgres is never touched.
 """
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import tempfile
@@ -25,7 +26,9 @@ if not os.environ.get("DATABASE_URL") and not os.environ.get("PYTEST_XDIST_WORKE
     os.environ["DATABASE_URL"] = embedded_db.ensure_running(_data, fast=True)
 
 
-def pytest_unconfigure(config):
-    if _data is not None and not os.environ.get("PYTEST_XDIST_WORKER"):
+@atexit.register
+def _stop() -> None:
+    """At the controller's exit, however the session ended (a failed start-up, Ctrl-C)."""
+    if _data is not None and _data.exists():
         embedded_db.stop(_data)
         shutil.rmtree(_data.parent, ignore_errors=True)
