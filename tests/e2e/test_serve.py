@@ -98,9 +98,10 @@ def test_beat_uses_the_redis_lock_scheduler_only_with_redis(redis_url, expected,
     code = ("import django; django.setup(); from portal.celery import app; "
             "print(app.conf.beat_scheduler, app.conf.worker_prefetch_multiplier, "
             "app.conf.task_acks_late)")
+    # The session's DATABASE_URL is kept: without it the settings would start an embedded
+    # PostgreSQL under tmp_path for a check that reads no database.
     env = {**os.environ, "REDIS_URL": redis_url, "DJANGO_SETTINGS_MODULE": "portal.settings",
            "SWITCHBOARD_VAR_DIR": str(tmp_path)}
-    env.pop("DATABASE_URL", None)
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
