@@ -30,8 +30,8 @@ def unavailable_message() -> str:
 
 
 def is_unavailable(exc: BaseException) -> bool:
-    """Whether `exc` says the database cannot answer (not that a table is missing)."""
-    return isinstance(exc, OperationalError) and "no such table" not in str(exc)
+    """Whether `exc` says the database cannot answer (a missing table is a ProgrammingError)."""
+    return isinstance(exc, OperationalError)
 
 
 def not_migrated() -> bool:
