@@ -65,13 +65,18 @@ def one_round(port: int) -> dict[str, float]:
             time.sleep(0.25)
     finally:
         os.killpg(proc.pid, signal.SIGINT)
-        proc.wait(timeout=60)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
         subprocess.run(["make", "stop"], cwd=clone, env=env, capture_output=True)
         shutil.rmtree(work, ignore_errors=True)
     return seen
 
 
 def main() -> int:
+    # Started in the background, this process (and so `make demo`) would ignore Ctrl-C.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--port", type=int, default=18300)
