@@ -62,18 +62,28 @@ def _service_user() -> pwd.struct_passwd:
         return pwd.getpwnam(SERVICE_USER)
 
 
-def _reachable_by(user: pwd.struct_passwd, path: Path) -> None:
-    """Lets `user` traverse to `path` (o+x on each parent lacking it) and own `path`."""
+def _traversable(path: Path) -> None:
+    """As root, lets the service user traverse to `path`: o+x on each parent lacking it, each
+    time a program is run (pytest, for one, sets its temporary root back to 0700 whenever a
+    session starts)."""
+    if not _as_root():
+        return
     for parent in reversed(path.parents):
         mode = parent.stat().st_mode
         if not mode & 0o001:
             parent.chmod(mode | 0o001)
+
+
+def _owned_by_service_user(path: Path) -> None:
+    user = _service_user()
     for item in [path, *path.rglob("*")]:
         os.chown(item, user.pw_uid, user.pw_gid)
 
 
 def _run(args: list[str], **kwargs) -> subprocess.CompletedProcess:
-    """Runs one of the server's programs, as the service user when this process is root."""
+    """Runs one of the server's programs on the data directory `args` names after -D, as the
+    service user when this process is root."""
+    _traversable(Path(args[args.index("-D") + 1]))
     if _as_root():  # its own user and group only: root's group would keep root's access
         kwargs.update(user=SERVICE_USER, group=_service_user().pw_gid, extra_groups=[])
     result = subprocess.run(args, capture_output=True, text=True, **kwargs)
@@ -140,7 +150,7 @@ def url(port: int, database: str = DATABASE) -> str:
 def _init(data: Path) -> None:
     data.mkdir(parents=True, exist_ok=True)
     if _as_root():
-        _reachable_by(_service_user(), data)
+        _owned_by_service_user(data)
     try:
         _run([_bin("initdb"), "-D", str(data), "--auth=trust", "--encoding=UTF8", "--locale=C",
               "-U", "postgres", "--no-instructions"])
