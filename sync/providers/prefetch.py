@@ -12,8 +12,7 @@ from collections.abc import Callable, Hashable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from django.core.cache import caches
-from django.core.cache.backends.db import DatabaseCache
+from django.conf import settings
 from django.db import connection, connections
 
 
@@ -22,7 +21,8 @@ class Prefetcher:
 
     def __init__(self, fetch: Callable[..., Any]) -> None:
         self.fetch = fetch
-        shares_rows = connection.in_atomic_block and isinstance(caches["default"], DatabaseCache)
+        shares_rows = connection.in_atomic_block and settings.CACHES["default"][
+            "BACKEND"].endswith(".DatabaseCache")
         self.pool = None if shares_rows else ThreadPoolExecutor(
             1, thread_name_prefix="sync-prefetch")
         self.pending: dict[Hashable, Future] = {}

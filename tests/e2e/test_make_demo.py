@@ -28,7 +28,8 @@ pytestmark = pytest.mark.skipif(not (ROOT / ".venv" / ".installed").exists(),
 def _login_page(url: str, proc: subprocess.Popen, seconds: float) -> requests.Response:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        assert proc.poll() is None, "make demo stopped before serving"
+        if proc.poll() is not None:
+            raise AssertionError(f"make demo stopped before serving:\n{proc.stdout.read()}")
         try:
             return requests.get(url, timeout=5)
         except requests.ConnectionError:
