@@ -79,8 +79,8 @@ def test_the_page_door_reads_the_membership_the_orm_reads(cast, org_a, org_b,
                                                            django_assert_num_queries):
     """`resolve_tenant` reads the membership by a statement written once per process
     (`portal.tenancy.membership_lookup`; the ORM's compile cost 2.1 ms a page): the same
-    membership and organisation, field by field and converted as the ORM converts them (text
-    datetimes on SQLite), the same restriction flag, and nothing for another organisation."""
+    membership and organisation, field by field and converted as the ORM converts them, the
+    same restriction flag, and nothing for another organisation."""
     from portal.models import Membership
     from portal.models.teams import Team
     from portal.tenancy.membership_lookup import membership_in

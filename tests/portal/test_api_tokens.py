@@ -105,7 +105,7 @@ def test_a_token_lookup_says_whether_its_user_is_restricted_to_teams(org_a, alic
 def test_the_token_lookup_reads_what_the_orm_reads(org_a, alice, bob, django_assert_num_queries):
     """`portal.auth.token_lookup` writes its one statement by hand (the ORM's cost 3.8 ms of
     CPU a request): every field of the token and its user, converted as the ORM converts them
-    (datetimes are text on SQLite), and the restriction flag, equal the ORM's."""
+    and the restriction flag, equal the ORM's."""
     from portal.auth.token_lookup import token_by_hash
     from portal.models import Membership
     from portal.models.teams import Team

@@ -172,8 +172,8 @@ def test_an_answer_cut_by_the_record_cap_writes_nothing(org_a, monkeypatch, sett
 @responses.activate
 def test_with_debug_the_sync_keeps_no_log_of_its_statements(org_a, settings):
     # Issue 36, point 6: with DEBUG (the embedded default) Django logged every statement with
-    # its parameters; a first Origins sync of 100,000 wide records peaked at 368 MiB on
-    # SQLite, nearly all of it that log (bench/origins_memory.py --debug).
+    # its parameters; a first Origins sync of 100,000 wide records peaked at 368 MiB, nearly
+    # all of it that log (bench/origins_memory.py --debug).
     from django.db import connection
 
     settings.DEBUG = True
