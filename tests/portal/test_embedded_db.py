@@ -1,0 +1,60 @@
+"""The embedded PostgreSQL (portal/embedded_db.py) as the demo meets it: started once and
+reused, back by itself after a crash or a reboot left its postmaster.pid, stopped cleanly.
+Each test runs its own server in a temporary directory (a second or two)."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+
+import psycopg
+import pytest
+
+from portal import embedded_db
+
+
+@pytest.fixture
+def data(tmp_path):
+    path = tmp_path / "postgres"
+    yield path
+    embedded_db.stop(path)
+
+
+def _count(url: str) -> int:
+    with psycopg.connect(url, autocommit=True) as conn:
+        return conn.execute("SELECT count(*) FROM kept").fetchone()[0]
+
+
+def _gone(pid: int, seconds: float = 15) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not os.path.exists(f"/proc/{pid}"):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"process {pid} still runs")
+
+
+def test_started_once_reused_and_back_after_a_crash_and_a_reboot(data):
+    url = embedded_db.ensure_running(data, fast=True)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE kept AS SELECT 1 AS n")
+        pid = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+    assert embedded_db.ensure_running(data) == url  # reused: same port, same server
+    # A crash: the postmaster killed, its postmaster.pid left behind.
+    postmaster = int((data / "postmaster.pid").read_text().split()[0])
+    os.kill(postmaster, signal.SIGKILL)
+    _gone(postmaster)
+    _gone(pid)
+    assert _count(embedded_db.ensure_running(data)) == 1
+    # A reboot: the old pid now names some other process.
+    left = (data / "postmaster.pid").read_text().splitlines()
+    assert embedded_db.stop(data)
+    with subprocess.Popen(["sleep", "60"]) as other:
+        (data / "postmaster.pid").write_text("\n".join([str(other.pid), *left[1:]]) + "\n")
+        try:
+            assert _count(embedded_db.ensure_running(data)) == 1
+        finally:
+            other.kill()
+    assert embedded_db.stop(data) and not (data / "postmaster.pid").exists()
+    assert not embedded_db.stop(data)  # stopping a stopped server says so, and is no error
