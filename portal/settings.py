@@ -282,10 +282,12 @@ EMAIL_TIMEOUT = 30
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Switchboard <switchboard@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 PORTAL_BASE_URL = env_str("PORTAL_BASE_URL", "http://127.0.0.1:8000")
-# A running sync whose heartbeat is older than this is dead (its worker was killed): the next
-# sync marks it failed and takes its lock over (sync/dead_runs.py). Above the longest upstream
-# request (connect + read deadline), so a live run always beats within it.
-SYNC_STALE_HEARTBEAT_SECONDS = float(env_str("SYNC_STALE_HEARTBEAT_SECONDS", "120"))
+# A running sync whose heartbeat is older than this is dead (its worker was killed). Its pulse
+# thread beats every quarter of it (at most 10 s) whatever the run waits on, its environment
+# lock lives exactly this long past the last beat, and its environment falls due this long
+# after it (sync/pulse.py): the next dispatch tick resumes it, within this + a dispatch
+# period (45 + 60 s) of the last heartbeat.
+SYNC_STALE_HEARTBEAT_SECONDS = float(env_str("SYNC_STALE_HEARTBEAT_SECONDS", "45"))
 
 # --- Auth, i18n, static ---------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -427,12 +429,10 @@ CONTENT_SECURITY_POLICY = {
 LOGGING = logging_config_from_env()
 
 # --- Sync -----------------------------------------------------------------------------------
-# A sync holds its environment's lock this long past its last sign of life (refreshed on every
-# page), so a killed worker's lock frees itself. The request budget counts per this window.
-SYNC_LOCK_TTL = int(env_str("SYNC_LOCK_TTL", "300"))
 # Rows a sync stages before it merges and commits them with their cursor
 # (sync/write/batch_writer.py; two batches are written at once, so 4,000 rows are in flight).
 SYNC_BATCH_ROWS = int(env_str("SYNC_BATCH_ROWS", "2000"))
+# The upstream request budget counts per this many seconds (sync/budget.py).
 SYNC_BUDGET_WINDOW = float(env_str("SYNC_BUDGET_WINDOW", "60"))
 # A sync task waits at most this long on a spent request budget, then re-queues the rest with
 # a countdown and frees its worker for other tokens (default: a twelfth of the window).

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import connection, connections
 from django.utils import timezone
 
-from portal.models import EnvironmentStatus
+from portal.models import Environment, EnvironmentStatus
 from sync import tasks
 from sync.budget import RequestBudget
 from sync.engine import sync_environment
@@ -198,9 +198,11 @@ def test_two_concurrent_syncs_one_runs_one_skips(org_a):
 
 @needs_shared_database
 def test_killed_worker_is_marked_failed_and_next_run_converges(org_a):
-    """A `manage.py sync` killed with SIGKILL keeps its lock (5 minutes by default): while its
-    heartbeat is recent the next sync is skipped saying why and when it will run; once the
-    heartbeat is stale, the next sync fails the dead run, takes the lock over and converges."""
+    """A `manage.py sync` killed with SIGKILL keeps its lock until its heartbeat is stale:
+    meanwhile the next `manage.py sync` is skipped, exits 75 (EX_TEMPFAIL, not 0: a script
+    tells it from "done") with one line saying until when the dead run holds the environment,
+    and leaves the environment due by then; once the heartbeat is stale, the next sync fails
+    the dead run, takes the environment over and converges."""
     config = small_config(days=3, calls_per_day=250, end_date=None)
     with served(config, spec="slow=1.0:0.15,only=/api/v1/calls") as (sim, server):
         env = point_env(org_a, sim, server)
@@ -223,14 +225,22 @@ def test_killed_worker_is_marked_failed_and_next_run_converges(org_a):
         partial = Call.objects.filter(environment=env).count()
         assert 0 < partial < sim.truth.call_count(ENV)
 
-        # Heartbeat recent (the default threshold, 120 s): skipped, with why and when.
+        # Heartbeat recent (the default threshold, 45 s): skipped, with why and until when.
+        Environment.objects.filter(pk=env.pk).update(
+            next_sync_at=timezone.now() + timedelta(hours=1))
         again = subprocess.run(command, env=child_env, capture_output=True, text=True,
                                timeout=60)
-        assert again.returncode == 0, again.stderr
-        assert "skipped: another sync of this environment is running (last heartbeat" in \
-            again.stderr and "UTC on if it stops beating" in again.stderr, again.stderr
         dead = SyncRun.objects.get(environment=env, stream="calls", trigger="manual")
         assert dead.status == RunStatus.RUNNING
+        until = dead.heartbeat_at + timedelta(seconds=settings.SYNC_STALE_HEARTBEAT_SECONDS)
+        assert again.returncode == 75, again.stderr
+        line = (f"skipped: another sync of this environment holds it until it ends, or until "
+                f"{until:%Y-%m-%d %H:%M:%S} UTC if it stops beating (last heartbeat ")
+        assert [x for x in again.stderr.splitlines() if "skipped" in x] == [
+            next(x for x in again.stderr.splitlines() if line in x)], again.stderr
+        # The skip left the environment due when the dead run's hold ends, not an hour out.
+        env.refresh_from_db()
+        assert env.next_sync_at == until
 
         with pytest.MonkeyPatch.context() as mp:
             mp.setattr(settings, "SYNC_STALE_HEARTBEAT_SECONDS", 2)
