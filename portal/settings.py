@@ -13,7 +13,15 @@ from pathlib import Path
 import dj_database_url
 import dj_email_url
 
-from portal.envconfig import ConfigError, dev_secrets, env_bool, env_list, env_str, require
+from portal.envconfig import (
+    ConfigError,
+    dev_secrets,
+    env_bool,
+    env_list,
+    env_seconds_by_name,
+    env_str,
+    require,
+)
 from portal.logging import logging_config_from_env
 from portal.schedule import BEAT_SCHEDULE, DISPATCH_SECONDS
 
@@ -458,7 +466,11 @@ CALL_RETENTION_MOVE_BATCH = int(env_str("CALL_RETENTION_MOVE_BATCH", "5000"))
 # decompressed size (sync/providers/transport.py): a page, and a streamed history (Origins).
 UPSTREAM_RESPONSE_DEADLINE_SECONDS = float(env_str("UPSTREAM_RESPONSE_DEADLINE_SECONDS", "60"))
 UPSTREAM_MAX_RESPONSE_BYTES = int(env_str("UPSTREAM_MAX_RESPONSE_BYTES", str(16 * 1024 * 1024)))
-UPSTREAM_STREAM_DEADLINE_SECONDS = float(env_str("UPSTREAM_STREAM_DEADLINE_SECONDS", "1800"))
+# A streamed answer (an Origins agent's whole history) must end within this, whatever the
+# server does (a drip-fed or endless body fails the run at it); per provider when set in
+# UPSTREAM_STREAM_DEADLINES ("origins=600": a provider whose real histories take longer).
+UPSTREAM_STREAM_DEADLINE_SECONDS = float(env_str("UPSTREAM_STREAM_DEADLINE_SECONDS", "300"))
+UPSTREAM_STREAM_DEADLINES = env_seconds_by_name("UPSTREAM_STREAM_DEADLINES")
 UPSTREAM_MAX_STREAM_BYTES = int(env_str("UPSTREAM_MAX_STREAM_BYTES", str(1024 * 1024 * 1024)))
 UPSTREAM_MAX_STREAM_RECORDS = int(env_str("UPSTREAM_MAX_STREAM_RECORDS", "500000"))
 # One record of a stream, in characters of its JSON: a longer one is skipped and quarantined.

@@ -110,6 +110,7 @@ def test_a_killed_workers_backfill_resumes_by_itself(tmp_path):
             # Due STALE s after the last beat, queued at the next tick (DISPATCH s), started
             # by the idle worker: generous slack for a loaded machine, far below the minutes
             # a redelivery or a lock's old 5-minute life would take.
+            print(f"resumed {(resumed - dead_beat).total_seconds():.1f} s after the last heartbeat")
             assert (resumed - dead_beat).total_seconds() < STALE + DISPATCH + 25
             runs = mirror.conn.execute(
                 "SELECT stream, trigger, status, error FROM sync_syncrun "
