@@ -74,6 +74,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "portal.logging.RequestIdMiddleware",
     "portal.health.HealthCheckMiddleware",
+    # While the database is known frozen (portal/db_deadline.py): 503 before any connection.
+    "portal.db_deadline.DatabaseDownMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -145,19 +147,27 @@ else:
 # (PostgreSQL only; 0 turns one off): connecting gives up after DB_CONNECT_TIMEOUT_SECONDS
 # (every process). In the web process (portal/wsgi.py) the server also cancels a statement
 # after DB_STATEMENT_TIMEOUT_SECONDS and ends a transaction left idle for
-# DB_IDLE_IN_TRANSACTION_SECONDS, and a frozen server (which runs no timer at all) is cut off
-# by the client after DB_CLIENT_DEADLINE_SECONDS (portal/db_deadline.py). A request then
-# answers 503 "database unavailable" within about deadline + connect timeout. Workers and
+# DB_IDLE_IN_TRANSACTION_SECONDS, and a frozen server (which runs no timer at all) is found
+# by a probe after a statement has run 1 s and cut off (portal/db_deadline.py), or at the
+# latest after DB_CLIENT_DEADLINE_SECONDS. A request then answers 503 "database unavailable"
+# within about 1 s + the connect timeout (the probe's own), 3 s by default. Workers and
 # commands (sync, rollups, migrate) are not bounded: their statements may rightly be long.
-DB_CONNECT_TIMEOUT_SECONDS = int(env_str("DB_CONNECT_TIMEOUT_SECONDS", "5"))
+DB_CONNECT_TIMEOUT_SECONDS = int(env_str("DB_CONNECT_TIMEOUT_SECONDS", "2"))
 DB_STATEMENT_TIMEOUT_SECONDS = float(env_str("DB_STATEMENT_TIMEOUT_SECONDS", "20"))
 DB_IDLE_IN_TRANSACTION_SECONDS = float(env_str("DB_IDLE_IN_TRANSACTION_SECONDS", "60"))
 DB_CLIENT_DEADLINE_SECONDS = float(env_str(
     "DB_CLIENT_DEADLINE_SECONDS",
     str(DB_STATEMENT_TIMEOUT_SECONDS + 5 if DB_STATEMENT_TIMEOUT_SECONDS else 0)))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
-        "connect_timeout", DB_CONNECT_TIMEOUT_SECONDS)
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options.setdefault("connect_timeout", DB_CONNECT_TIMEOUT_SECONDS)
+    # A server that vanished from the network (no ACKs at all): keepalives find an idle
+    # connection dead after 10 + 3 x 3 s, and unacknowledged data fails after 10 s. (A frozen
+    # server still ACKs: the web process's watchdog, portal/db_deadline.py, covers that.)
+    for _name, _value in (("keepalives", 1), ("keepalives_idle", 10),
+                          ("keepalives_interval", 3), ("keepalives_count", 3),
+                          ("tcp_user_timeout", 10_000)):
+        _options.setdefault(_name, _value)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, locks, request budgets ----------------------------------------------------------
