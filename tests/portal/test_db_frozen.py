@@ -167,10 +167,14 @@ SMALL_WEB = {"DB_CLIENT_DEADLINE_SECONDS": str(DEADLINE),
 def test_a_slow_statement_on_a_live_server_is_probed_and_goes_on(db, bounded):
     """Past a second, the watchdog probes the server; a live one answers, so a statement that
     is merely slow runs to its end (only its own timeouts bound it)."""
+    web = connections["default"].__class__(dict(connection.settings_dict), alias="web")
     started = time.monotonic()
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_sleep(2.5), 7")
-        assert cursor.fetchone()[1] == 7
+    try:
+        with web.cursor() as cursor:  # a connection the web process opened: bounded
+            cursor.execute("SELECT pg_sleep(2.5), 7")
+            assert cursor.fetchone()[1] == 7
+    finally:
+        web.close()
     assert time.monotonic() - started >= 2.5
     assert db_deadline.target_of(connection.settings_dict) in db_deadline._last_probe, \
         "the server was probed"
