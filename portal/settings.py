@@ -153,6 +153,9 @@ else:
 # within about 1 s + the connect timeout (the probe's own), 3 s by default. Workers and
 # commands (sync, rollups, migrate) are not bounded: their statements may rightly be long.
 DB_CONNECT_TIMEOUT_SECONDS = int(env_str("DB_CONNECT_TIMEOUT_SECONDS", "2"))
+# `manage.py backup` / `restore` (portal/backup.py) find pg_dump, pg_restore and psql of the
+# server's major version under /usr/lib/postgresql/<major>/bin, or here, or on PATH.
+PG_BIN_DIR = env_str("PG_BIN_DIR")
 DB_STATEMENT_TIMEOUT_SECONDS = float(env_str("DB_STATEMENT_TIMEOUT_SECONDS", "20"))
 DB_IDLE_IN_TRANSACTION_SECONDS = float(env_str("DB_IDLE_IN_TRANSACTION_SECONDS", "60"))
 DB_CLIENT_DEADLINE_SECONDS = float(env_str(
