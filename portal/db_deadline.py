@@ -21,9 +21,10 @@ So one watchdog thread per web process keeps the statements in flight, and:
   on the database (a connect that timed out) probes it too (`suspect`). No answer within
   `PROBE_TIMEOUT_SECONDS` (1.5 s) means the server is frozen: every statement in flight is
   cut off at once (below), and until a probe (one a second) is answered again the process is
-  *down*: statements fail before they are sent and `DatabaseDownMiddleware` answers 503
-  before a request opens a connection (which would wait its connect timeout, 2 s); while a
-  probe is under way, a new request waits for its verdict rather than connect. A request on
+  *down*: statements fail before they are sent and `portal.dbready.DatabaseDownMiddleware`
+  answers 503 before a request opens a connection (which would wait its connect timeout,
+  2 s); while a probe is under way, a new request waits for its verdict rather than connect
+  (`wait_for_verdict`). A request on
   an open connection therefore answers 503 within about 1.25 + 1.5 s, on a new connection
   within 2 + 1.5 s, and requests queued behind them as soon as a thread takes them: ≤ 5 s
   with 16 in flight. A slow statement on a live server is answered by the probe and goes on;
@@ -109,6 +110,17 @@ def target_of(settings_dict: dict) -> Target:
     return settings_dict.get("HOST") or "localhost", int(settings_dict.get("PORT") or 5432)
 
 
+def wait_for_verdict(alias: str = "default") -> None:
+    """A probe of the server under way concludes within its timeout: waiting for it beats
+    opening a connection to a server that may be frozen (its whole connect timeout). Not
+    while the server is known down (that answer is already in)."""
+    target = target_of(settings.DATABASES[alias])
+    if _bounded and target not in _down:
+        probe = _probing.get(target)
+        if probe is not None:
+            probe.wait(PROBE_TIMEOUT_SECONDS + 0.5)
+
+
 def is_down(alias: str = "default") -> bool:
     """Whether this process found the database frozen and has not heard from it since."""
     return _bounded and target_of(settings.DATABASES[alias]) in _down
@@ -167,7 +179,8 @@ def _maybe_probe(now: float, suspect: Target | None = None) -> None:
                 if now - start >= PROBE_AFTER_SECONDS}
         due = [t for t in slow | _down
                if t not in _probing and now - _last_probe.get(t, 0.0) >= REPROBE_SECONDS]
-        if suspect is not None and suspect not in _probing and suspect not in due:
+        if suspect is not None and suspect not in _probing and suspect not in _down \
+                and suspect not in due:
             due.append(suspect)
         for target in due:
             _probing[target] = threading.Event()
@@ -230,29 +243,6 @@ def bounded_execute(execute, sql: Any, params: Any, many: bool, context: dict) -
     finally:
         with _lock:
             _in_flight.pop(key, None)
-
-
-class DatabaseDownMiddleware:
-    """While the watchdog knows the server is down, answer 503 before anything opens a
-    connection (a new one would wait its whole connect timeout first)."""
-
-    def __init__(self, get_response: Any) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: Any) -> Any:
-        target = target_of(settings.DATABASES["default"])
-        if _bounded and target not in _down:
-            # A probe under way concludes within its timeout: waiting for it beats opening
-            # a connection to a server that may be frozen (its whole connect timeout).
-            probe = _probing.get(target)
-            if probe is not None:
-                probe.wait(PROBE_TIMEOUT_SECONDS + 0.5)
-        if is_down():
-            from portal.dbready import unavailable_response
-
-            _ensure_watchdog()
-            return unavailable_response(request)
-        return self.get_response(request)
 
 
 def install(sender: Any, connection: Any, **kwargs: Any) -> None:

@@ -77,3 +77,19 @@ class NotMigratedMiddleware:
         if isinstance(exception, DatabaseError) and not_migrated():
             return HttpResponse(MESSAGE, status=503, content_type="text/plain; charset=utf-8")
         return None
+
+
+class DatabaseDownMiddleware:
+    """While this process knows the database server is frozen (portal/db_deadline.py), answer
+    503 before anything opens a connection (a new one would wait its whole connect
+    timeout); while a probe is under way, wait for its verdict first."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        db_deadline.wait_for_verdict()
+        if db_deadline.is_down():
+            db_deadline.suspect()  # keeps the watchdog probing until the server answers
+            return unavailable_response(request)
+        return self.get_response(request)

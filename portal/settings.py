@@ -75,7 +75,7 @@ MIDDLEWARE = [
     "portal.logging.RequestIdMiddleware",
     "portal.health.HealthCheckMiddleware",
     # While the database is known frozen (portal/db_deadline.py): 503 before any connection.
-    "portal.db_deadline.DatabaseDownMiddleware",
+    "portal.dbready.DatabaseDownMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

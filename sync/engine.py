@@ -146,11 +146,7 @@ def _sync_locked(environment: Environment, outcome: SyncOutcome, streams: list[s
     with environment_lock(environment.pk,
                           lambda held: dead_runs.take_over(environment, held)) as lock:
         if lock is None:
-            until = dead_runs.held_until(environment)
-            dead_runs.keep_schedule(environment, until)
-            outcome.skipped, outcome.reason = True, dead_runs.busy_reason(environment, until)
-            outcome.held_until = until
-            return outcome
+            return _skipped_busy(environment, outcome)
         dead_runs.fail_orphaned_runs(environment)
         environment.refresh_from_db()
         _set_backfill_horizon(environment, backfill_days)
@@ -202,6 +198,16 @@ def _sync_locked(environment: Environment, outcome: SyncOutcome, streams: list[s
     if outcome.runs:
         environment_synced.send(sender=sync_environment, environment=environment,
                                 outcome=outcome)
+    return outcome
+
+
+def _skipped_busy(environment: Environment, outcome: SyncOutcome) -> SyncOutcome:
+    """Another run holds the environment: skip, saying until when, and leave the environment
+    due by then (a skip never pushes the schedule out: sync/dead_runs.py)."""
+    until = dead_runs.held_until(environment)
+    dead_runs.keep_schedule(environment, until)
+    outcome.skipped, outcome.reason = True, dead_runs.busy_reason(environment, until)
+    outcome.held_until = until
     return outcome
 
 

@@ -5,9 +5,9 @@ import sys
 from pathlib import Path
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from portal import redis_guard
 from portal.backup import BackupError, restore
 
 
@@ -44,14 +44,7 @@ class Command(BaseCommand):
 
 
 def _forget_cached_reports() -> int:
-    """Reports cached in Redis after the backup was taken: keyed by data versions the
-    restored rows may reach again with other data, so they go. (Without Redis the cache is a
-    table of the database, restored with it.)"""
-    client_of = getattr(getattr(cache, "_cache", None), "get_client", None)
-    if client_of is None:
-        return 0
-    client = client_of(write=True)
-    keys = list(client.scan_iter(match=cache.make_key("report:*"), count=1000))
-    for start in range(0, len(keys), 1000):
-        client.delete(*keys[start:start + 1000])
-    return len(keys)
+    """Reports and pages cached after the backup was taken are keyed by data versions the
+    restored rows may reach again with other data: they go (from Redis, or from the restored
+    cache table, where they were consistent anyway)."""
+    return redis_guard.purge_containing(":report:v")
