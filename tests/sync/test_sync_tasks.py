@@ -285,3 +285,46 @@ def test_shared_budget_holds_with_two_workers(org_a):
         assert counts == [9, 9] and statuses.count(200) == 18
         assert 429 not in statuses, "the budget let the two workers exceed the limit together"
         assert elapsed >= 2 * 1.5 * 0.9, "18 requests at 6 per 1.5 s need at least 3 windows"
+
+
+@needs_shared_database
+def test_a_live_run_waiting_on_a_slow_answer_keeps_its_environment(org_a, settings):
+    """The pulse beats while the run waits on an answer longer than the stale threshold: a
+    second sync is skipped (the run is not taken for dead), and the environment's next sync
+    stays one stale interval ahead (the dead-man switch) until the run ends and schedules
+    it a whole interval out."""
+    settings.SYNC_STALE_HEARTBEAT_SECONDS = 1  # beats every 0.25 s
+    with served(small_config(days=1, calls_per_day=20),
+                spec="slow=1:3,only=/api/v1/calls") as (sim, server):
+        env = point_env(org_a, sim, server, backfill_days=1)
+        results: list = []
+
+        def work() -> None:
+            try:
+                results.append(sync_environment(env, now=sim.now))
+            finally:
+                connections.close_all()
+
+        runner = threading.Thread(target=work)
+        runner.start()
+        try:
+            deadline = time.monotonic() + 30
+            while not SyncRun.objects.filter(environment=env, stream="calls").exists():
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            time.sleep(1.5)  # inside the first 3 s answer, past the stale threshold
+            held = Environment.objects.get(pk=env.pk).next_sync_at
+            now = timezone.now()
+            run = SyncRun.objects.get(environment=env, stream="calls")
+            second = sync_environment(Environment.objects.get(pk=env.pk), now=sim.now)
+            sim.faults = ""  # the rest of the run at full speed
+        finally:
+            runner.join(60)
+    assert second.skipped and second.held_until is not None and not second.runs
+    assert run.status == RunStatus.RUNNING and run.pages == 0
+    assert now - run.heartbeat_at < timedelta(seconds=1), "the pulse beat during the wait"
+    assert now < held <= now + timedelta(seconds=1.5)
+    (outcome,) = results
+    assert not outcome.failed and not outcome.skipped
+    env.refresh_from_db()
+    assert env.next_sync_at > timezone.now() + timedelta(minutes=env.sync_interval_minutes - 1)
