@@ -20,6 +20,8 @@ from django.db import DatabaseError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 
+from portal import db_deadline
+
 logger = logging.getLogger("portal.dbready")
 
 MESSAGE = "The database is not set up: run `manage.py migrate` first."
@@ -45,6 +47,17 @@ def not_migrated() -> bool:
         return True
 
 
+def unavailable_response(request: HttpRequest) -> HttpResponse:
+    """503 "the database is unavailable" (JSON under /api/), retry in a minute."""
+    message = unavailable_message()
+    if request.path.startswith("/api/"):
+        response: HttpResponse = JsonResponse({"detail": message}, status=503)
+    else:
+        response = HttpResponse(message, status=503, content_type="text/plain; charset=utf-8")
+    response["Retry-After"] = "60"
+    return response
+
+
 class NotMigratedMiddleware:
     """A 503 for a request that failed because the database is unavailable, or because
     migrations are missing (`MESSAGE`)."""
@@ -57,16 +70,26 @@ class NotMigratedMiddleware:
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if is_unavailable(exception):
+            db_deadline.suspect()
             logger.error("database unavailable: %s %s (%s)", request.method, request.path,
                          type(exception.__cause__ or exception).__name__)
-            message = unavailable_message()
-            if request.path.startswith("/api/"):
-                response: HttpResponse = JsonResponse({"detail": message}, status=503)
-            else:
-                response = HttpResponse(message, status=503,
-                                        content_type="text/plain; charset=utf-8")
-            response["Retry-After"] = "60"
-            return response
+            return unavailable_response(request)
         if isinstance(exception, DatabaseError) and not_migrated():
             return HttpResponse(MESSAGE, status=503, content_type="text/plain; charset=utf-8")
         return None
+
+
+class DatabaseDownMiddleware:
+    """While this process knows the database server is frozen (portal/db_deadline.py), answer
+    503 before anything opens a connection (a new one would wait its whole connect
+    timeout); while a probe is under way, wait for its verdict first."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        db_deadline.wait_for_verdict()
+        if db_deadline.is_down():
+            db_deadline.suspect()  # keeps the watchdog probing until the server answers
+            return unavailable_response(request)
+        return self.get_response(request)

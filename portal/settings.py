@@ -14,7 +14,15 @@ from pathlib import Path
 import dj_database_url
 import dj_email_url
 
-from portal.envconfig import ConfigError, dev_secrets, env_bool, env_list, env_str, require
+from portal.envconfig import (
+    ConfigError,
+    dev_secrets,
+    env_bool,
+    env_list,
+    env_seconds_by_name,
+    env_str,
+    require,
+)
 from portal.logging import logging_config_from_env
 from portal.schedule import BEAT_SCHEDULE, DISPATCH_SECONDS
 
@@ -67,6 +75,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "portal.logging.RequestIdMiddleware",
     "portal.health.HealthCheckMiddleware",
+    # While the database is known frozen (portal/db_deadline.py): 503 before any connection.
+    "portal.dbready.DatabaseDownMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -134,18 +144,29 @@ DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
 # (PostgreSQL only; 0 turns one off): connecting gives up after DB_CONNECT_TIMEOUT_SECONDS
 # (every process). In the web process (portal/wsgi.py) the server also cancels a statement
 # after DB_STATEMENT_TIMEOUT_SECONDS and ends a transaction left idle for
-# DB_IDLE_IN_TRANSACTION_SECONDS, and a frozen server (which runs no timer at all) is cut off
-# by the client after DB_CLIENT_DEADLINE_SECONDS (portal/db_deadline.py). A request then
-# answers 503 "database unavailable" within about deadline + connect timeout. Workers and
+# DB_IDLE_IN_TRANSACTION_SECONDS, and a frozen server (which runs no timer at all) is found
+# by a probe after a statement has run 1 s and cut off (portal/db_deadline.py), or at the
+# latest after DB_CLIENT_DEADLINE_SECONDS. A request then answers 503 "database unavailable"
+# within about 1 s + the connect timeout (the probe's own), 3 s by default. Workers and
 # commands (sync, rollups, migrate) are not bounded: their statements may rightly be long.
-DB_CONNECT_TIMEOUT_SECONDS = int(env_str("DB_CONNECT_TIMEOUT_SECONDS", "5"))
+DB_CONNECT_TIMEOUT_SECONDS = int(env_str("DB_CONNECT_TIMEOUT_SECONDS", "2"))
+# `manage.py backup` / `restore` (portal/backup.py) find pg_dump, pg_restore and psql of the
+# server's major version under /usr/lib/postgresql/<major>/bin, or here, or on PATH.
+PG_BIN_DIR = env_str("PG_BIN_DIR")
 DB_STATEMENT_TIMEOUT_SECONDS = float(env_str("DB_STATEMENT_TIMEOUT_SECONDS", "20"))
 DB_IDLE_IN_TRANSACTION_SECONDS = float(env_str("DB_IDLE_IN_TRANSACTION_SECONDS", "60"))
 DB_CLIENT_DEADLINE_SECONDS = float(env_str(
     "DB_CLIENT_DEADLINE_SECONDS",
     str(DB_STATEMENT_TIMEOUT_SECONDS + 5 if DB_STATEMENT_TIMEOUT_SECONDS else 0)))
-DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
-    "connect_timeout", DB_CONNECT_TIMEOUT_SECONDS)
+_options = DATABASES["default"].setdefault("OPTIONS", {})
+_options.setdefault("connect_timeout", DB_CONNECT_TIMEOUT_SECONDS)
+# A server that vanished from the network (no ACKs at all): keepalives find an idle
+# connection dead after 10 + 3 x 3 s, and unacknowledged data fails after 10 s. (A frozen
+# server still ACKs: the web process's watchdog, portal/db_deadline.py, covers that.)
+for _name, _value in (("keepalives", 1), ("keepalives_idle", 10),
+                      ("keepalives_interval", 3), ("keepalives_count", 3),
+                      ("tcp_user_timeout", 10_000)):
+    _options.setdefault(_name, _value)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, locks, request budgets ----------------------------------------------------------
@@ -278,10 +299,12 @@ EMAIL_TIMEOUT = 30
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Switchboard <switchboard@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 PORTAL_BASE_URL = env_str("PORTAL_BASE_URL", "http://127.0.0.1:8000")
-# A running sync whose heartbeat is older than this is dead (its worker was killed): the next
-# sync marks it failed and takes its lock over (sync/dead_runs.py). Above the longest upstream
-# request (connect + read deadline), so a live run always beats within it.
-SYNC_STALE_HEARTBEAT_SECONDS = float(env_str("SYNC_STALE_HEARTBEAT_SECONDS", "120"))
+# A running sync whose heartbeat is older than this is dead (its worker was killed). Its pulse
+# thread beats every quarter of it (at most 10 s) whatever the run waits on, its environment
+# lock lives exactly this long past the last beat, and its environment falls due this long
+# after it (sync/pulse.py): the next dispatch tick resumes it, within this + a dispatch
+# period (45 + 60 s) of the last heartbeat.
+SYNC_STALE_HEARTBEAT_SECONDS = float(env_str("SYNC_STALE_HEARTBEAT_SECONDS", "45"))
 
 # --- Auth, i18n, static ---------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -423,12 +446,10 @@ CONTENT_SECURITY_POLICY = {
 LOGGING = logging_config_from_env()
 
 # --- Sync -----------------------------------------------------------------------------------
-# A sync holds its environment's lock this long past its last sign of life (refreshed on every
-# page), so a killed worker's lock frees itself. The request budget counts per this window.
-SYNC_LOCK_TTL = int(env_str("SYNC_LOCK_TTL", "300"))
 # Rows a sync stages before it merges and commits them with their cursor
 # (sync/write/batch_writer.py; two batches are written at once, so 4,000 rows are in flight).
 SYNC_BATCH_ROWS = int(env_str("SYNC_BATCH_ROWS", "2000"))
+# The upstream request budget counts per this many seconds (sync/budget.py).
 SYNC_BUDGET_WINDOW = float(env_str("SYNC_BUDGET_WINDOW", "60"))
 # A sync task waits at most this long on a spent request budget, then re-queues the rest with
 # a countdown and frees its worker for other tokens (default: a twelfth of the window).
@@ -454,7 +475,11 @@ CALL_RETENTION_MOVE_BATCH = int(env_str("CALL_RETENTION_MOVE_BATCH", "5000"))
 # decompressed size (sync/providers/transport.py): a page, and a streamed history (Origins).
 UPSTREAM_RESPONSE_DEADLINE_SECONDS = float(env_str("UPSTREAM_RESPONSE_DEADLINE_SECONDS", "60"))
 UPSTREAM_MAX_RESPONSE_BYTES = int(env_str("UPSTREAM_MAX_RESPONSE_BYTES", str(16 * 1024 * 1024)))
-UPSTREAM_STREAM_DEADLINE_SECONDS = float(env_str("UPSTREAM_STREAM_DEADLINE_SECONDS", "1800"))
+# A streamed answer (an Origins agent's whole history) must end within this, whatever the
+# server does (a drip-fed or endless body fails the run at it); per provider when set in
+# UPSTREAM_STREAM_DEADLINES ("origins=600": a provider whose real histories take longer).
+UPSTREAM_STREAM_DEADLINE_SECONDS = float(env_str("UPSTREAM_STREAM_DEADLINE_SECONDS", "300"))
+UPSTREAM_STREAM_DEADLINES = env_seconds_by_name("UPSTREAM_STREAM_DEADLINES")
 UPSTREAM_MAX_STREAM_BYTES = int(env_str("UPSTREAM_MAX_STREAM_BYTES", str(1024 * 1024 * 1024)))
 UPSTREAM_MAX_STREAM_RECORDS = int(env_str("UPSTREAM_MAX_STREAM_RECORDS", "500000"))
 # One record of a stream, in characters of its JSON: a longer one is skipped and quarantined.

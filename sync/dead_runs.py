@@ -1,19 +1,21 @@
-"""A run whose worker died is seen as dead, and its lock does not hold the next run back.
+"""A run whose worker died is seen as dead, its lock is gone with it, and its work resumes.
 
-A live run beats its heart (`SyncRun.heartbeat_at`, sync/run_context.py) every couple of
-seconds while pages land and while it waits on the upstream, and each beat extends the
-environment lock (sync/locks.py). A worker killed with SIGKILL beats no more, but its lock
-would still hold every later run back until it expires (`SYNC_LOCK_TTL`, 5 minutes), and
-its run would stay "running" forever. So:
+A live run beats its heart (`SyncRun.heartbeat_at`) as pages land and, whatever it waits on,
+from its pulse thread every few seconds (sync/pulse.py); each beat extends the environment
+lock (sync/locks.py), whose time to live is the stale threshold itself. A worker killed with
+SIGKILL beats no more, so:
 
-- a run whose heartbeat is older than `SYNC_STALE_HEARTBEAT_SECONDS` (default 120 s: longer
-  than any single upstream request may take, connect + read deadline, so a live run always
-  beats within it) is dead: the next sync marks it failed ("worker stopped: no heartbeat
-  since …") and takes the dead run's lock over instead of skipping;
-- a sync that finds the lock held by a live run is skipped with a reason that says so and
-  when it will run;
+- a run whose heartbeat is older than `SYNC_STALE_HEARTBEAT_SECONDS` (default 45 s: four
+  pulse periods) is dead, and its lock has expired at the same moment;
+- its environment fell due at the same moment too (the pulse's dead-man switch on
+  `next_sync_at`), so the beat's next tick (`sync.dispatch`, every minute) fails it
+  ("worker stopped: no heartbeat since …") and queues the environment's sync, which resumes
+  from the saved cursors: at most 45 + 60 s after the last heartbeat;
+- a sync that finds the lock held by a live run is skipped with a reason that says until when
+  that run holds the environment, and the skip never pushes the schedule out
+  (`keep_schedule`): the environment stays due from that moment on;
 - whoever takes a lock (expired or taken over) first fails what its environment left
-  running, and the beat (`sync.dispatch`) fails stale runs everywhere.
+  running.
 
 Take-overs are serialised by a row lock on the environment (`select_for_update`), so of two
 syncs that find the same dead run, one takes over and the other sees a live run and skips.
@@ -22,20 +24,21 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
+from django.db.models.functions import Least
 from django.utils import timezone
 
 from portal.models import Environment
 from sync.locks import EnvironmentLock, lock_ttl
 from sync.models import SyncRun
 from sync.models.core import RunStatus
+from sync.pulse import stale_seconds
 
 
 def stale_after() -> timedelta:
     """How long without a heartbeat makes a running run dead."""
-    return timedelta(seconds=float(getattr(settings, "SYNC_STALE_HEARTBEAT_SECONDS", 120)))
+    return timedelta(seconds=stale_seconds())
 
 
 def dead_message(heartbeat_at: datetime) -> str:
@@ -76,15 +79,32 @@ def take_over(environment: Environment, lock: EnvironmentLock) -> bool:
     return True
 
 
-def busy_reason(environment: Environment) -> str:
-    """Why a sync was skipped because another one holds the lock, and when it will run."""
+def held_until(environment: Environment) -> datetime:
+    """Until when the run holding `environment` holds it if it stops beating now: its last
+    heartbeat plus the stale threshold (the lock's own expiry when no run says who holds it:
+    one starting or ending)."""
     beat = (SyncRun.objects.filter(environment=environment, status=RunStatus.RUNNING)
             .order_by("-heartbeat_at").values_list("heartbeat_at", flat=True).first())
     if beat is None:
-        return (f"another sync of this environment holds its lock (starting or ending); "
-                f"run it again in a minute (the lock expires within {lock_ttl()} s)")
+        return timezone.now() + timedelta(seconds=lock_ttl())
+    return beat + stale_after()
+
+
+def keep_schedule(environment: Environment, until: datetime) -> None:
+    """A skipped sync leaves the environment due no later than `until` (when the holder is
+    dead if it stops beating): the dispatcher's claim pushed `next_sync_at` a whole interval
+    out, and a skip must not keep it there. A live holder's pulse moves it on again."""
+    Environment.objects.filter(pk=environment.pk, next_sync_at__isnull=False).update(
+        next_sync_at=Least("next_sync_at", until))
+
+
+def busy_reason(environment: Environment, until: datetime) -> str:
+    """Why a sync was skipped because another one holds the lock, and until when."""
+    beat = (SyncRun.objects.filter(environment=environment, status=RunStatus.RUNNING)
+            .order_by("-heartbeat_at").values_list("heartbeat_at", flat=True).first())
+    if beat is None:
+        return (f"another sync of this environment holds it (starting or ending) until "
+                f"{until:%Y-%m-%d %H:%M:%S} UTC at the latest")
     ago = max(0, int((timezone.now() - beat).total_seconds()))
-    latest = beat + stale_after()
-    return (f"another sync of this environment is running (last heartbeat {ago} s ago); "
-            f"the next sync runs when it ends, or from {latest:%H:%M:%S} UTC on if it stops "
-            f"beating")
+    return (f"another sync of this environment holds it until it ends, or until "
+            f"{until:%Y-%m-%d %H:%M:%S} UTC if it stops beating (last heartbeat {ago} s ago)")

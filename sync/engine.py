@@ -27,6 +27,7 @@ from sync.models.core import RunStatus, Trigger
 from sync.progress import NullProgress, Progress
 from sync.providers.errors import AnswerTooSlow, AuthError, UpstreamError
 from sync.providers.registry import provider_for
+from sync.pulse import Pulse
 from sync.run_context import RunContext, no_debug_cursors
 from sync.signals import environment_synced
 from sync.webhooks.hints import Hint
@@ -47,6 +48,8 @@ class SyncOutcome:
     reason: str = ""
     # The cache / broker (Redis) could not be reached: no run could start.
     unavailable: bool = False
+    # Skipped because another run holds the environment: until when it does, at the latest.
+    held_until: datetime | None = None
     # The token's request budget was spent for longer than the caller would wait: seconds
     # until it has room, and the streams still to run then (`sync.tasks` re-queues them).
     deferred: float | None = None
@@ -140,8 +143,7 @@ def _sync_locked(environment: Environment, outcome: SyncOutcome, streams: list[s
     with environment_lock(environment.pk,
                           lambda held: dead_runs.take_over(environment, held)) as lock:
         if lock is None:
-            outcome.skipped, outcome.reason = True, dead_runs.busy_reason(environment)
-            return outcome
+            return _skipped_busy(environment, outcome)
         dead_runs.fail_orphaned_runs(environment)
         environment.refresh_from_db()
         _set_backfill_horizon(environment, backfill_days)
@@ -164,7 +166,8 @@ def _sync_locked(environment: Environment, outcome: SyncOutcome, streams: list[s
                 _schedule_next(environment, outcome)
             return outcome
         try:
-            with relaxed_commits(), no_debug_cursors():
+            with relaxed_commits(), no_debug_cursors(), \
+                    Pulse(environment.pk, holds_schedule=trigger != Trigger.WEBHOOK) as pulse:
                 for i, name in enumerate(names):
                     run = SyncRun.objects.create(environment=environment, stream=name,
                                                  trigger=trigger)
@@ -173,6 +176,7 @@ def _sync_locked(environment: Environment, outcome: SyncOutcome, streams: list[s
                                      environment.backfill_days, full,
                                      progress or NullProgress(), lock)
                     client.on_wait = ctx.heartbeat
+                    pulse.ctx = ctx
                     if not _run_stream(provider, name, ctx, hints):
                         if run.status == RunStatus.DEFERRED:
                             outcome.deferred = run.details["deferred_seconds"]
@@ -191,6 +195,16 @@ def _sync_locked(environment: Environment, outcome: SyncOutcome, streams: list[s
     if outcome.runs:
         environment_synced.send(sender=sync_environment, environment=environment,
                                 outcome=outcome)
+    return outcome
+
+
+def _skipped_busy(environment: Environment, outcome: SyncOutcome) -> SyncOutcome:
+    """Another run holds the environment: skip, saying until when, and leave the environment
+    due by then (a skip never pushes the schedule out: sync/dead_runs.py)."""
+    until = dead_runs.held_until(environment)
+    dead_runs.keep_schedule(environment, until)
+    outcome.skipped, outcome.reason = True, dead_runs.busy_reason(environment, until)
+    outcome.held_until = until
     return outcome
 
 

@@ -1,12 +1,14 @@
 """One environment never syncs twice at once: a lock in the shared cache that expires.
 
-The holder refreshes the expiry as it makes progress, so a live sync keeps its lock however
-long it runs, and a killed one frees it within `SYNC_LOCK_TTL` seconds — or sooner, when
-the next sync sees its run's heartbeat stopped and takes the lock over (sync/dead_runs.py).
+The holder's pulse (sync/pulse.py) refreshes the expiry every few seconds, so a live sync
+keeps its lock however long it runs, and a killed one's lock dies with its run: the lock lives
+exactly as long as a run may go without a heartbeat (`SYNC_STALE_HEARTBEAT_SECONDS`), so when
+the run is seen dead its lock is gone too and nothing waits on a lock of a dead run.
 """
 from __future__ import annotations
 
 import logging
+import math
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,8 +22,8 @@ logger = logging.getLogger("sync.locks")
 
 
 def lock_ttl() -> int:
-    """Seconds a lock outlives its holder's last refresh (settings.SYNC_LOCK_TTL)."""
-    return int(getattr(settings, "SYNC_LOCK_TTL", 300))
+    """Seconds a lock outlives its holder's last refresh: the stale-heartbeat threshold."""
+    return max(1, math.ceil(float(getattr(settings, "SYNC_STALE_HEARTBEAT_SECONDS", 45))))
 
 
 class EnvironmentLock:

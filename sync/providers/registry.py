@@ -27,6 +27,7 @@ from sync.providers.talkover import streams as talkover
 from sync.providers.talkover.client import TalkoverClient
 from sync.providers.talkover.hinted import sync_hinted_calls
 from sync.providers.talkover.spec import SPEC as TALKOVER
+from sync.providers.transport import stream_limits
 from sync.run_context import RunContext
 
 
@@ -53,7 +54,8 @@ class ProviderAdapter:
                                window=float(getattr(settings, "SYNC_BUDGET_WINDOW", 60.0)),
                                max_wait=budget_wait)
         return self.client_class(environment.effective_base_url, token, budget=budget,
-                                 address_check=upstream_url.check_allowed)
+                                 address_check=upstream_url.check_allowed,
+                                 stream_limits=stream_limits(environment.provider))
 
     def run_stream(self, name: str, ctx: RunContext) -> None:
         self.streams[name](ctx)

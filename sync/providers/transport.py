@@ -82,10 +82,13 @@ def hook_limits() -> Limits:
                   int(settings.OUTBOUND_HOOK_MAX_BYTES))
 
 
-def stream_limits() -> Limits:
+def stream_limits(provider: str | None = None) -> Limits:
     """A streamed history (Origins call_stats): `UPSTREAM_STREAM_*` settings, and the size
-    of one record (`UPSTREAM_MAX_RECORD_CHARS`)."""
-    return Limits(float(settings.UPSTREAM_STREAM_DEADLINE_SECONDS),
+    of one record (`UPSTREAM_MAX_RECORD_CHARS`). The deadline is `provider`'s own when
+    `UPSTREAM_STREAM_DEADLINES` names it, else `UPSTREAM_STREAM_DEADLINE_SECONDS`."""
+    deadline = getattr(settings, "UPSTREAM_STREAM_DEADLINES", {}).get(
+        provider, settings.UPSTREAM_STREAM_DEADLINE_SECONDS)
+    return Limits(float(deadline),
                   int(settings.UPSTREAM_MAX_STREAM_BYTES),
                   int(settings.UPSTREAM_MAX_STREAM_RECORDS),
                   int(settings.UPSTREAM_MAX_RECORD_CHARS))

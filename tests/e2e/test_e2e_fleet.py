@@ -17,8 +17,9 @@ out exactly once (one ReportDelivery per subscription and period, one message pe
 the mail files); the incremental syncs finished before the back-fills did.
 
 Recovery timings are scaled down through the operator's variables (README, Production), as in
-`tests/e2e/test_e2e_production.py`: CELERY_VISIBILITY_TIMEOUT, SYNC_LOCK_TTL, the budget window
-(SYNC_BUDGET_WINDOW) and the dispatcher's period and batch (SYNC_DISPATCH_SECONDS / _BATCH).
+`tests/e2e/test_e2e_production.py`: CELERY_VISIBILITY_TIMEOUT, SYNC_STALE_HEARTBEAT_SECONDS,
+the budget window (SYNC_BUDGET_WINDOW) and the dispatcher's period and batch
+(SYNC_DISPATCH_SECONDS / _BATCH).
 """
 from __future__ import annotations
 
@@ -126,7 +127,7 @@ def test_a_fleet_converges_fairly_and_survives_a_killed_host(tmp_path):
         local = production_env(
             database_url, redis_url, tmp_path, UPSTREAM_ALLOWED_HOSTS=hosts.gateway,
             CELERY_VISIBILITY_TIMEOUT="25", CELERY_UNACKED_RESTORE_INTERVAL="1",
-            SYNC_LOCK_TTL="12", SYNC_BUDGET_WINDOW=f"{WINDOW:g}",
+            SYNC_STALE_HEARTBEAT_SECONDS="20", SYNC_BUDGET_WINDOW=f"{WINDOW:g}",
             SYNC_DISPATCH_SECONDS="3", SYNC_DISPATCH_BATCH="30")
         remote = {**local, "DATABASE_URL": hosts.service_url(database_url),
                   "REDIS_URL": hosts.service_url(redis_url)}

@@ -9,8 +9,8 @@ ground truth exactly.
 
 The recovery timings are scaled down through the same environment variables an operator has
 (README, Production): the dead worker's message is redelivered after CELERY_VISIBILITY_TIMEOUT
-seconds (production: 6 h) and its environment lock frees after SYNC_LOCK_TTL (production:
-5 min); everything else is the production configuration.
+seconds (production: 6 h) and its environment lock frees after SYNC_STALE_HEARTBEAT_SECONDS
+(production: 45 s); everything else is the production configuration.
 """
 from __future__ import annotations
 
@@ -22,13 +22,14 @@ import sys
 import time
 from datetime import UTC, date, datetime, timedelta
 
-import psycopg
 import pytest
 import requests
 
 from sync.simulator import Simulator, SimulatorConfig
 from tests.support.processes import (
+    MIRROR_CHECK,
     ROOT,
+    Mirror,
     Processes,
     free_port,
     manage,
@@ -46,42 +47,9 @@ WORKSPACE = "acme-sales"  # the simulator's first Talkover workspace: --token se
 TOKEN = "talq_e2e0123456789abcdef0123456789abcdef01"
 SEED, DAYS, CALLS_PER_DAY = 7, 6, 150
 
-MIRROR_CHECK = """
-import json, sys
-from datetime import date
-import django
-django.setup()
-from portal.models import Environment
-from sync.simulator import Simulator, SimulatorConfig
-from tests.support.sync_support import mirror_diff
-env_id, seed, days, per_day, end, token, key = sys.argv[1:]
-sim = Simulator(SimulatorConfig(seed=int(seed), days=int(days), calls_per_day=int(per_day),
-                                end_date=date.fromisoformat(end), tokens={key: token}))
-print(json.dumps(mirror_diff(Environment.objects.get(pk=int(env_id)), sim, key)))
-"""
-
-
 def simulator_config(end: date) -> SimulatorConfig:
     return SimulatorConfig(seed=SEED, days=DAYS, calls_per_day=CALLS_PER_DAY, end_date=end,
                            tokens={WORKSPACE: TOKEN})
-
-
-class Mirror:
-    """Read-only SQL on the processes' database (the test's own Django uses another one)."""
-
-    def __init__(self, url: str) -> None:
-        self.conn = psycopg.connect(url, autocommit=True)
-
-    def value(self, sql: str, *params: object) -> object:
-        row = self.conn.execute(sql, params).fetchone()
-        return row[0] if row else None
-
-    def calls(self, env_id: int) -> int:
-        return self.value("SELECT count(*) FROM sync_call WHERE environment_id = %s", env_id)
-
-    def running_calls_pages(self, env_id: int) -> int | None:
-        return self.value("SELECT max(pages) FROM sync_syncrun WHERE environment_id = %s "
-                          "AND stream = 'calls' AND status = 'running'", env_id)
 
 
 def test_scheduled_sync_mirrors_upstream_and_survives_a_killed_worker(tmp_path):
@@ -97,7 +65,8 @@ def test_scheduled_sync_mirrors_upstream_and_survives_a_killed_worker(tmp_path):
             database_url, redis_url, tmp_path, BIND=f"127.0.0.1:{web_port}",
             WEB_CONCURRENCY="1", SYNC_CONCURRENCY="2",
             CELERY_VISIBILITY_TIMEOUT="12", CELERY_UNACKED_RESTORE_INTERVAL="1",
-            SYNC_LOCK_TTL="4", SYNC_BATCH_ROWS="100",  # batches of a page: a kill finds some
+            # Batches of a page: a kill finds some committed and some not.
+            SYNC_STALE_HEARTBEAT_SECONDS="4", SYNC_BATCH_ROWS="100",
         )
         procs = Processes(tmp_path, env)
         mirror = Mirror(database_url)

@@ -43,7 +43,8 @@ NOT_RUN_HERE = {
     "make demo": "serves until Ctrl-C; tests/e2e/test_make_demo.py runs it",
     "export DEBUG=false DATABASE_URL=postgres": "production services; tests/e2e/test_serve.py",
     "REMAP_SIGTERM=SIGQUIT celery": "needs Redis; tests/e2e/test_e2e_production.py",
-    "createdb switchboard_restore": "needs a PostgreSQL dump to restore",
+    ".venv/bin/python manage.py backup /backups/":
+        "needs PostgreSQL; tests/e2e/test_backup_restore.py runs the drill",
     "DATABASE_URL=postgres://postgres@127.0.0.1:5432/sb_fleet_bench":
         "a benchmark on PostgreSQL and Redis; tests/e2e/test_e2e_fleet.py runs a fleet",
 }

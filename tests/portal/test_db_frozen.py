@@ -14,6 +14,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import pytest
@@ -123,7 +124,8 @@ def test_server_side_timeouts_are_set_in_the_web_process_only(db, bounded):
     finally:
         bare.close()
     assert (statement, idle) == ("20s", "1min")
-    assert connection.settings_dict["OPTIONS"]["connect_timeout"] == 5
+    options = connection.settings_dict["OPTIONS"]
+    assert options["connect_timeout"] == 2 and options["tcp_user_timeout"] == 10_000
 
 
 def test_a_statement_on_a_frozen_server_ends_at_the_deadline(db, settings, bounded):
@@ -152,19 +154,42 @@ def test_a_statement_on_a_frozen_server_ends_at_the_deadline(db, settings, bound
     assert DEADLINE - 0.1 <= took < DEADLINE + 1.5, took
 
 
+SMALL_WEB = {"DB_CLIENT_DEADLINE_SECONDS": str(DEADLINE),
+             "DB_CONNECT_TIMEOUT_SECONDS": str(CONNECT),
+             "WEB_CONCURRENCY": "1", "WEB_THREADS": "2"}
+
+
+def test_a_slow_statement_on_a_live_server_is_probed_and_goes_on(db, bounded):
+    """Past a second, the watchdog probes the server; a live one answers, so a statement that
+    is merely slow runs to its end (only its own timeouts bound it)."""
+    web = connections["default"].__class__(dict(connection.settings_dict), alias="web")
+    started = time.monotonic()
+    try:
+        with web.cursor() as cursor:  # a connection the web process opened: bounded
+            cursor.execute("SELECT pg_sleep(2.5), 7")
+            assert cursor.fetchone()[1] == 7
+    finally:
+        web.close()
+    assert time.monotonic() - started >= 2.5
+    assert db_deadline.target_of(connection.settings_dict) in db_deadline._last_probe, \
+        "the server was probed"
+    assert not db_deadline.is_down()
+
+
 @contextmanager
-def web_behind(proxy: FreezableProxy, tmp_path, subprocess_env) -> Iterator[tuple[str, list]]:
+def web_behind(proxy: FreezableProxy, tmp_path, subprocess_env,
+               settings_env: dict[str, str] = SMALL_WEB) -> Iterator[tuple[str, list]]:
     """gunicorn as in production, its database reached through `proxy`; yields its base URL
-    and, once the block ends, its log (as the list's one item)."""
+    and, once the block ends, its log (as the list's one item). `settings_env`: the
+    operator's settings (by default small and short ones; `{}` is production's defaults)."""
     s = connection.settings_dict
     port = free_port()
     env = {**subprocess_env,
            "DATABASE_URL": f"postgres://{s['USER']}@127.0.0.1:{proxy.port}/{s['NAME']}",
-           "DB_CLIENT_DEADLINE_SECONDS": str(DEADLINE),
-           "DB_CONNECT_TIMEOUT_SECONDS": str(CONNECT),
-           "BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "1", "WEB_THREADS": "2",
+           "BIND": f"127.0.0.1:{port}",
            "PYTHONUNBUFFERED": "1", "PATH": f"{BIN}:{subprocess_env.get('PATH', '')}"}
     env.pop("REDIS_URL", None)  # the database is what freezes here (sessions live there too)
+    env.update(settings_env)
     procs = Processes(tmp_path, env)
     procs.start("web", ["sh", "-c", procfile()["web"]])
     base = f"http://127.0.0.1:{port}"
@@ -223,4 +248,50 @@ def test_a_signed_in_page_against_a_frozen_database_answers_503_not_500(
         timings = frozen_answers(proxy, lambda: requests.get(page, cookies=cookies, timeout=60))
     print(f"signed-in page: 503 after {timings[0]:.2f} s, then {timings[1]:.2f} s")
     assert max(timings) < DEADLINE + CONNECT + 2, timings
+    assert "Traceback" not in log[0] and " 500" not in log[0]
+
+
+@pytest.mark.django_db(transaction=True)  # the web process reads the session and the user
+def test_sixteen_requests_on_open_connections_answer_503_within_five_seconds(
+        alice, tmp_path, subprocess_env):
+    """Production's settings (no timeout set; gunicorn's 2 processes x 4 threads), every
+    thread holding an open connection, 16 requests in flight when the database freezes
+    (signed-in pages and API calls): each answers 503 within 5 s, the first ones cut off by
+    the watchdog's probe and the queued ones refused before they connect; /readyz says the
+    database is what is down; thawed, the site answers again."""
+    browser = Client()
+    browser.force_login(alice)
+    cookies = {settings.SESSION_COOKIE_NAME: browser.cookies[settings.SESSION_COOKIE_NAME].value}
+    from portal.models import ApiToken
+
+    bearer = {"Authorization": f"Bearer {ApiToken.issue(alice)[1]}"}
+    # With Redis (as production has), the cache and the broker stay up: /readyz names the
+    # database alone. Without it, the cache is a table of the frozen database.
+    redis_url = os.environ.get("REDIS_URL", "")
+    production = {"REDIS_URL": redis_url, "CACHE_KEY_PREFIX": "frozen16"} if redis_url else {}
+    with proxy_to_test_database() as proxy, \
+            web_behind(proxy, tmp_path, subprocess_env, production) as (base, log):
+        page, api = f"{base}/o/org-a/settings/", f"{base}/api/v1/environments/"
+
+        def ask(i: int) -> tuple[int, float, str]:
+            started = time.monotonic()
+            answer = (requests.get(page, cookies=cookies, timeout=60) if i % 2 else
+                      requests.get(api, headers=bearer, timeout=60))
+            return answer.status_code, time.monotonic() - started, answer.text
+
+        with ThreadPoolExecutor(16) as pool:
+            for _ in range(3):  # every thread of both processes opens its connection
+                assert {r[0] for r in pool.map(ask, range(16))} == {200}
+            proxy.frozen.set()
+            answers = list(pool.map(ask, range(16)))
+            ready = requests.get(f"{base}/readyz", timeout=30)
+            proxy.frozen.clear()
+            wait_for(lambda: ask(1)[0] == 200, 30, "the site to answer again")
+    timings = sorted(round(took, 2) for _status, took, _text in answers)
+    print(f"16 in flight on a frozen database: 503 after {timings} s")
+    assert all(status == 503 and "The database is unavailable right now" in text
+               for status, _took, text in answers), answers
+    assert timings[-1] <= 5.0, timings
+    down = ["database"] if redis_url else ["database", "cache"]
+    assert ready.status_code == 503 and ready.json()["down"] == down, ready.text
     assert "Traceback" not in log[0] and " 500" not in log[0]

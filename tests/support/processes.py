@@ -224,3 +224,36 @@ def manage(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
     )
     assert result.returncode == 0, f"manage.py {' '.join(args)}: {result.stderr}"
     return result.stdout
+
+
+MIRROR_CHECK = """
+import json, sys
+from datetime import date
+import django
+django.setup()
+from portal.models import Environment
+from sync.simulator import Simulator, SimulatorConfig
+from tests.support.sync_support import mirror_diff
+env_id, seed, days, per_day, end, token, key = sys.argv[1:]
+sim = Simulator(SimulatorConfig(seed=int(seed), days=int(days), calls_per_day=int(per_day),
+                                end_date=date.fromisoformat(end), tokens={key: token}))
+print(json.dumps(mirror_diff(Environment.objects.get(pk=int(env_id)), sim, key)))
+"""
+
+
+class Mirror:
+    """Read-only SQL on the processes' database (the test's own Django uses another one)."""
+
+    def __init__(self, url: str) -> None:
+        self.conn = psycopg.connect(url, autocommit=True)
+
+    def value(self, sql: str, *params: object) -> object:
+        row = self.conn.execute(sql, params).fetchone()
+        return row[0] if row else None
+
+    def calls(self, env_id: int) -> int:
+        return self.value("SELECT count(*) FROM sync_call WHERE environment_id = %s", env_id)
+
+    def running_calls_pages(self, env_id: int) -> int | None:
+        return self.value("SELECT max(pages) FROM sync_syncrun WHERE environment_id = %s "
+                          "AND stream = 'calls' AND status = 'running'", env_id)

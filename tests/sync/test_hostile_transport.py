@@ -266,3 +266,39 @@ def _env_at(org, url: str):
     env.set_token("talq_" + "e" * 40)
     env.save()
     return env
+
+
+def test_a_drip_fed_origins_stream_ends_at_its_providers_deadline(org_a, settings):
+    """A valid array that never ends, one record at a time: the stream's total deadline (the
+    provider's own, `UPSTREAM_STREAM_DEADLINES`, over the general one) ends it, the run fails
+    with one line naming the bound, nothing of it is written and nothing is echoed."""
+    from tests.support.origins import env_for
+
+    assert settings.UPSTREAM_STREAM_DEADLINE_SECONDS <= 300, "default at most 5 minutes"
+    settings.UPSTREAM_STREAM_DEADLINE_SECONDS = 120  # the provider's own bound wins
+    settings.UPSTREAM_STREAM_DEADLINES = {Provider.ORIGINS: DEADLINE}
+
+    def drip_records(server: Hostile, path: str, conn: socket.socket) -> None:
+        conn.sendall(head() + b"[")
+        n = 0
+        while server.wait(0.1):
+            record = {"call_id": f"00000000-0000-4000-9000-{n:012d}", "call_agent_id": 7,
+                      "call_status": "ANSWERED", "initiation_time": "2026-03-01T12:00:00Z",
+                      "call_context": {"note": MARKER}}
+            conn.sendall((b"," if n else b"") + json.dumps(record).encode())
+            n += 1
+
+    with hostile(drip_records) as server:
+        env = env_for(org_a)
+        env.base_url = f"http://127.0.0.1:{server.port}"
+        env.save()
+        began = time.monotonic()
+        outcome = sync_environment(env, streams=["calls"])
+        took = time.monotonic() - began
+    run = SyncRun.objects.get(pk=outcome.runs[0].pk)
+    assert run.status == RunStatus.FAILED
+    assert run.error.endswith(f"answer too slow (not complete within {DEADLINE:g} s)")
+    assert "\n" not in run.error and not _leaks(run.error + json.dumps(run.details))
+    assert took < DEADLINE + 5, took
+    assert Call.objects.filter(environment=env).count() == 0, "nothing of it is written"
+    assert len(server.requests) == 1, "too slow is not retried"

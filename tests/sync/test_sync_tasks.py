@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import connection, connections
 from django.utils import timezone
 
-from portal.models import EnvironmentStatus
+from portal.models import Environment, EnvironmentStatus
 from sync import tasks
 from sync.budget import RequestBudget
 from sync.engine import sync_environment
@@ -189,9 +189,11 @@ def test_two_concurrent_syncs_one_runs_one_skips(org_a):
 
 
 def test_killed_worker_is_marked_failed_and_next_run_converges(org_a):
-    """A `manage.py sync` killed with SIGKILL keeps its lock (5 minutes by default): while its
-    heartbeat is recent the next sync is skipped saying why and when it will run; once the
-    heartbeat is stale, the next sync fails the dead run, takes the lock over and converges."""
+    """A `manage.py sync` killed with SIGKILL keeps its lock until its heartbeat is stale:
+    meanwhile the next `manage.py sync` is skipped, exits 75 (EX_TEMPFAIL, not 0: a script
+    tells it from "done") with one line saying until when the dead run holds the environment,
+    and leaves the environment due by then; once the heartbeat is stale, the next sync fails
+    the dead run, takes the environment over and converges."""
     config = small_config(days=3, calls_per_day=250, end_date=None)
     with served(config, spec="slow=1.0:0.15,only=/api/v1/calls") as (sim, server):
         env = point_env(org_a, sim, server)
@@ -214,14 +216,22 @@ def test_killed_worker_is_marked_failed_and_next_run_converges(org_a):
         partial = Call.objects.filter(environment=env).count()
         assert 0 < partial < sim.truth.call_count(ENV)
 
-        # Heartbeat recent (the default threshold, 120 s): skipped, with why and when.
+        # Heartbeat recent (the default threshold, 45 s): skipped, with why and until when.
+        Environment.objects.filter(pk=env.pk).update(
+            next_sync_at=timezone.now() + timedelta(hours=1))
         again = subprocess.run(command, env=child_env, capture_output=True, text=True,
                                timeout=60)
-        assert again.returncode == 0, again.stderr
-        assert "skipped: another sync of this environment is running (last heartbeat" in \
-            again.stderr and "UTC on if it stops beating" in again.stderr, again.stderr
         dead = SyncRun.objects.get(environment=env, stream="calls", trigger="manual")
         assert dead.status == RunStatus.RUNNING
+        until = dead.heartbeat_at + timedelta(seconds=settings.SYNC_STALE_HEARTBEAT_SECONDS)
+        assert again.returncode == 75, again.stderr
+        line = (f"skipped: another sync of this environment holds it until it ends, or until "
+                f"{until:%Y-%m-%d %H:%M:%S} UTC if it stops beating (last heartbeat ")
+        assert [x for x in again.stderr.splitlines() if "skipped" in x] == [
+            next(x for x in again.stderr.splitlines() if line in x)], again.stderr
+        # The skip left the environment due when the dead run's hold ends, not an hour out.
+        env.refresh_from_db()
+        assert env.next_sync_at == until
 
         with pytest.MonkeyPatch.context() as mp:
             mp.setattr(settings, "SYNC_STALE_HEARTBEAT_SECONDS", 2)
@@ -265,3 +275,46 @@ def test_shared_budget_holds_with_two_workers(org_a):
         assert counts == [9, 9] and statuses.count(200) == 18
         assert 429 not in statuses, "the budget let the two workers exceed the limit together"
         assert elapsed >= 2 * 1.5 * 0.9, "18 requests at 6 per 1.5 s need at least 3 windows"
+
+
+@needs_shared_database
+def test_a_live_run_waiting_on_a_slow_answer_keeps_its_environment(org_a, settings):
+    """The pulse beats while the run waits on an answer longer than the stale threshold: a
+    second sync is skipped (the run is not taken for dead), and the environment's next sync
+    stays one stale interval ahead (the dead-man switch) until the run ends and schedules
+    it a whole interval out."""
+    settings.SYNC_STALE_HEARTBEAT_SECONDS = 1  # beats every 0.25 s
+    with served(small_config(days=1, calls_per_day=20),
+                spec="slow=1:3,only=/api/v1/calls") as (sim, server):
+        env = point_env(org_a, sim, server, backfill_days=1)
+        results: list = []
+
+        def work() -> None:
+            try:
+                results.append(sync_environment(env, now=sim.now))
+            finally:
+                connections.close_all()
+
+        runner = threading.Thread(target=work)
+        runner.start()
+        try:
+            deadline = time.monotonic() + 30
+            while not SyncRun.objects.filter(environment=env, stream="calls").exists():
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            time.sleep(1.5)  # inside the first 3 s answer, past the stale threshold
+            held = Environment.objects.get(pk=env.pk).next_sync_at
+            now = timezone.now()
+            run = SyncRun.objects.get(environment=env, stream="calls")
+            second = sync_environment(Environment.objects.get(pk=env.pk), now=sim.now)
+            sim.faults = ""  # the rest of the run at full speed
+        finally:
+            runner.join(60)
+    assert second.skipped and second.held_until is not None and not second.runs
+    assert run.status == RunStatus.RUNNING and run.pages == 0
+    assert now - run.heartbeat_at < timedelta(seconds=1), "the pulse beat during the wait"
+    assert now < held <= now + timedelta(seconds=1.5)
+    (outcome,) = results
+    assert not outcome.failed and not outcome.skipped
+    env.refresh_from_db()
+    assert env.next_sync_at > timezone.now() + timedelta(minutes=env.sync_interval_minutes - 1)

@@ -48,9 +48,16 @@ def format_table(rows: list[tuple[str, ...]]) -> str:
 RUN_NOTES = ("reconciled", "reread", "hot", "unfound", "incomplete", "analyzed")
 
 
+# sysexits.h's EX_TEMPFAIL: nothing failed, try again later. A script or cron job tells
+# "skipped: another run holds the environment" from "done" (0) and "failed" (1).
+EXIT_SKIPPED = 75
+
+
 class Command(BaseCommand):
     help = ("Sync environments now (all sync-enabled ones by default). A first sync back-fills "
-            "--backfill-days. Exits non-zero if any run failed.")
+            "--backfill-days. Exit status: 0 done; 1 a run failed (or Redis unavailable); "
+            f"{EXIT_SKIPPED} (EX_TEMPFAIL) skipped because another sync holds an environment "
+            "(one line says until when; run it again then).")
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--env", type=int, action="append", dest="env_ids", default=[],
@@ -84,7 +91,7 @@ class Command(BaseCommand):
                 raise CommandError(str(exc)) from None
         self.stdout.write(format_table(summary_rows(outcomes)))
         for outcome in outcomes:
-            if outcome.skipped and not outcome.unavailable:
+            if outcome.skipped and not outcome.unavailable and outcome.held_until is None:
                 self.stderr.write(f"{outcome.environment.name}: skipped: {outcome.reason}")
             for run in outcome.runs:
                 if run.error:
@@ -118,6 +125,10 @@ class Command(BaseCommand):
                                "run it again once Redis answers.")
         if failed:
             raise CommandError(f"{failed} run(s) failed.")
+        held = [f"{o.environment.name}: skipped: {o.reason}" for o in outcomes
+                if o.held_until is not None]
+        if held:
+            raise CommandError("\n".join(held), returncode=EXIT_SKIPPED)
 
     def _select(self, env_ids: list[int], org: str | None) -> list[Environment]:
         qs = Environment.objects.select_related("organization").order_by("pk")
