@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import psycopg
 import pytest
 
+from portal.backup import tool
 from tests.support.processes import (
     MIRROR_CHECK,
     ROOT,
@@ -105,7 +106,10 @@ def test_backup_drop_restore_and_sync_gives_the_same_mirror_and_figures(tmp_path
             assert f"Backed up to {dump}" in out.splitlines()[-1]
             ciphertext = _value(database_url, "SELECT token_ciphertext FROM "
                                               "portal_environment WHERE id = %s", env_id)
-            sql = subprocess.run(["pg_restore", "--file=-", str(dump)], capture_output=True,
+            with psycopg.connect(database_url) as conn:
+                major = conn.info.server_version // 10000
+            sql = subprocess.run([tool("pg_restore", major), "--file=-", str(dump)],
+                                 capture_output=True,
                                  text=True, timeout=120, check=True).stdout
             assert ciphertext in sql, "the token is in the backup as stored, encrypted"
             for secret in (TOKEN, env["FIELD_ENCRYPTION_KEYS"], env["SECRET_KEY"]):
