@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 from typing import IO
 
-from portal.models import Environment, EnvironmentStatus, Organization, Provider
+from portal.models import Environment, EnvironmentStatus, Organization
 from sync.engine import SyncOutcome, sync_environment
 from sync.models.core import Trigger
 from sync.progress import TqdmProgress
@@ -52,7 +52,7 @@ def point_demo_environments(org: Organization, sim: Simulator, server: Simulator
     for key, name in DEMO_ENVIRONMENTS.items():
         env, _ = Environment.objects.get_or_create(
             organization=org, name=name,
-            defaults={"provider": Provider.TALKOVER, "backfill_days": days})
+            defaults={"provider": sim.vendor(key), "backfill_days": days})
         env.base_url = server.talkover_url
         env.set_token(sim.tokens[key])
         env.requests_per_minute = DEMO_REQUESTS_PER_MINUTE

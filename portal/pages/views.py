@@ -171,7 +171,8 @@ def _queue_registration(request: HttpRequest, env: Environment) -> None:
 def _webhooks_context(env: Environment, secret: str | None) -> dict:
     """The webhooks page's context; `secret`: a new one, shown on this answer only."""
     return {"environment": env, "secret": secret,
-            "hook_url": absolute_url(reverse("talkover-hook", args=[env.ensure_webhook_key()]))}
+            "hook_url": absolute_url(reverse("webhook",
+                                             args=[env.provider, env.ensure_webhook_key()]))}
 
 
 @org_page(Role.ADMIN, ("POST",))

@@ -9,7 +9,9 @@ docs/extending.md, "Add a provider".
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 
@@ -18,14 +20,16 @@ from portal.models import Environment, Provider
 from portal.providers import ProviderSpec
 from portal.upstream_check import Check
 from sync.budget import RequestBudget
-from sync.connection_check import check_origins, check_talkover
 from sync.providers.http import HttpClient
+from sync.providers.origins import check as origins_check
 from sync.providers.origins import streams as origins
 from sync.providers.origins.client import OriginsClient
 from sync.providers.origins.spec import SPEC as ORIGINS
+from sync.providers.talkover import check as talkover_check
 from sync.providers.talkover import streams as talkover
 from sync.providers.talkover.client import TalkoverClient
 from sync.providers.talkover.hinted import sync_hinted_calls
+from sync.providers.talkover.incremental import reconciliation_plan as talkover_plan
 from sync.providers.talkover.spec import SPEC as TALKOVER
 from sync.run_context import RunContext
 
@@ -39,8 +43,11 @@ class ProviderAdapter:
     spec: ProviderSpec
     # The one request made before an environment is saved (`portal.upstream_check`).
     connection_check: Check
-    # A webhook round of the calls stream, given what the deliveries named (Talkover only).
-    hinted_calls: Callable[..., None] | None = None
+    # Streams read differently on a webhook round, given what the deliveries named:
+    # name → (ctx, hints, put_back).
+    hinted_streams: dict[str, Callable[..., None]] = field(default_factory=dict)
+    # The sync page's "until when each day may change" (env, now) → day plans; None: no plan.
+    reconciliation_plan: Callable[[Environment, datetime], list[Any]] | None = None
 
     @property
     def stream_names(self) -> list[str]:
@@ -64,11 +71,12 @@ ADAPTERS: dict[str, ProviderAdapter] = {
         "agents": talkover.sync_agents,
         "calls": talkover.sync_calls,
         "callback_days": talkover.sync_callback_days,
-    }, TALKOVER, check_talkover, hinted_calls=sync_hinted_calls),
+    }, TALKOVER, talkover_check.check, hinted_streams={"calls": sync_hinted_calls},
+        reconciliation_plan=talkover_plan),
     Provider.ORIGINS: ProviderAdapter(OriginsClient, {
         "agents": origins.sync_agents,
         "calls": origins.sync_calls,
-    }, ORIGINS, check_origins),
+    }, ORIGINS, origins_check.check),
 }
 
 

@@ -33,7 +33,7 @@ HOOK_NAME = "Switchboard sync trigger"
 def hook_url(env: Environment, base_url: str | None = None) -> str:
     """The address Talkover calls for `env` (under `base_url`, default PORTAL_BASE_URL)."""
     base = (base_url or settings.PORTAL_BASE_URL).rstrip("/")
-    return base + reverse("talkover-hook", args=[env.ensure_webhook_key()])
+    return base + reverse("webhook", args=[env.provider, env.ensure_webhook_key()])
 
 
 @dataclass
