@@ -154,6 +154,14 @@ class Call(models.Model):
                                verbose_name=_("insight"))
     transcript = models.TextField(blank=True, default="", db_default="",
                                   verbose_name=_("transcript"))
+    # The vendor's own cost of the call, exact as sent, where it sends one (Vapi's `cost`,
+    # USD), with its currency and breakdown; null when it sends none (reports then say
+    # "not reported", never 0).
+    vendor_cost = models.DecimalField(max_digits=20, decimal_places=10, null=True, blank=True,
+                                      verbose_name=_("vendor cost"))
+    vendor_cost_currency = models.CharField(max_length=3, blank=True, default="", db_default="",
+                                            verbose_name=_("vendor cost currency"))
+    cost_breakdown = models.JSONField(null=True, blank=True, verbose_name=_("cost breakdown"))
     raw = models.JSONField(default=dict, verbose_name=_("raw"))
     # Hash of `raw`: an unchanged record is detected without comparing JSON.
     payload_hash = models.CharField(max_length=32, default="", verbose_name=_("payload hash"))

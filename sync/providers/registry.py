@@ -31,6 +31,11 @@ from sync.providers.talkover.client import TalkoverClient
 from sync.providers.talkover.hinted import sync_hinted_calls
 from sync.providers.talkover.incremental import reconciliation_plan as talkover_plan
 from sync.providers.talkover.spec import SPEC as TALKOVER
+from sync.providers.vapi import check as vapi_check
+from sync.providers.vapi import streams as vapi
+from sync.providers.vapi.client import VapiClient
+from sync.providers.vapi.spec import SPEC as VAPI
+from sync.providers.vapi.spec import pace as vapi_pace
 from sync.run_context import RunContext
 
 
@@ -48,6 +53,9 @@ class ProviderAdapter:
     hinted_streams: dict[str, Callable[..., None]] = field(default_factory=dict)
     # The sync page's "until when each day may change" (env, now) → day plans; None: no plan.
     reconciliation_plan: Callable[[Environment, datetime], list[Any]] | None = None
+    # The provider's own pace (requests a minute, read when a client is made) when it is
+    # slower than the environment's setting: no run goes faster (None: the setting alone).
+    pace: Callable[[], int] | None = None
 
     @property
     def stream_names(self) -> list[str]:
@@ -56,7 +64,10 @@ class ProviderAdapter:
     def client(self, environment: Environment, budget_wait: float | None = None) -> HttpClient:
         """A client within the token's budget; `budget_wait`: see `RequestBudget.max_wait`."""
         token = environment.get_token()
-        budget = RequestBudget(token, environment.requests_per_minute,
+        pace = environment.requests_per_minute
+        if self.pace is not None:
+            pace = min(pace, self.pace())
+        budget = RequestBudget(token, pace,
                                window=float(getattr(settings, "SYNC_BUDGET_WINDOW", 60.0)),
                                max_wait=budget_wait)
         return self.client_class(environment.effective_base_url, token, budget=budget,
@@ -77,6 +88,10 @@ ADAPTERS: dict[str, ProviderAdapter] = {
         "agents": origins.sync_agents,
         "calls": origins.sync_calls,
     }, ORIGINS, origins_check.check),
+    Provider.VAPI: ProviderAdapter(VapiClient, {
+        "agents": vapi.sync_agents,
+        "calls": vapi.sync_calls,
+    }, VAPI, vapi_check.check, pace=vapi_pace),
 }
 
 
