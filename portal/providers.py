@@ -25,8 +25,11 @@ class ProviderSpec:
     statuses: tuple[str, ...] = ()
     # Forms: its agents cannot be listed, so an environment names its agent ids (required).
     agent_ids: bool = False
-    # It sends webhooks: a signing secret, registration on its agents, `/hooks/…` deliveries.
+    # It sends webhooks: a signing secret and `/hooks/<provider>/…` deliveries.
     webhooks: bool = False
+    # Its API registers the hook URL on every agent (`sync.webhooks.register`); otherwise the
+    # address and secret are given to the provider in its own dashboard.
+    registers_webhooks: bool = False
     # Its calls carry voice-quality fields: Quality rollups, tab, page and API.
     quality: bool = False
     # Every sync reads the whole history (no date filter): a day is covered once a complete
@@ -55,6 +58,8 @@ class ProviderSpec:
     compatible_api: bool = False
     # Its webhook deliveries' signature: (headers, body, secret) → None (no signature sent),
     # True or False (`sync.webhooks.receiver`, the one `/hooks/<provider>/<key>/` door).
+    # Fields of its raw call record the call page shows as sent: (label, dotted path).
+    call_page_fields: tuple[tuple[str, str], ...] = ()
     # Personal data in its raw records beyond the keys every provider shares
     # (`sync.privacy.scrub`): kind ("numbers", "transcripts", "recordings") → raw keys cleared.
     personal_keys: Mapping[str, tuple[str, ...]] = field(default_factory=dict)

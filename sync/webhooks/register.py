@@ -74,8 +74,8 @@ def register(env: Environment, base_url: str | None = None) -> Registration:
     """Register on every agent; the outcome is returned and saved on `env`."""
     url = hook_url(env, base_url)
     result = Registration(url=url, at=timezone.now().isoformat())
-    if not env.spec.webhooks:
-        result.error = "Only Talkover environments send webhooks."
+    if not env.spec.registers_webhooks:
+        result.error = "This provider's webhooks are not registered through its API."
         return _save(env, result)
     secret = env.get_webhook_secret()
     if not secret:

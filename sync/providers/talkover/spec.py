@@ -16,7 +16,7 @@ SPEC = ProviderSpec(
                         "transcript", "recording", "latency_ms"}),
     # Talkover's documented statuses.
     statuses=("initiated", "ringing", "answered", "completed", "failed", "busy", "no-answer"),
-    webhooks=True, callback_stats=True,
+    webhooks=True, registers_webhooks=True, callback_stats=True,
     # A record's keys but the agent's name and label are columns too (`sync.stored_record`).
     stored_form="talkover/1",
     api_prefix="/api/v1", accepted_suffixes=("/api/v1", "/api"),

@@ -8,6 +8,7 @@ callback statistics. Its webhooks ("server messages") are signed triggers.
 from __future__ import annotations
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 from portal.models import Provider
 from portal.providers import ProviderSpec
@@ -36,4 +37,8 @@ SPEC = ProviderSpec(
                    "transcripts": ("messages", "artifact", "analysis"),
                    "recordings": ("recordingUrl", "stereoRecordingUrl")},
     verify_signature=verify_signature,
+    call_page_fields=((_("Call type"), "type"), (_("Ended reason"), "endedReason"),
+                      (_("Success evaluation"), "analysis.successEvaluation"),
+                      (_("Summary"), "analysis.summary"),
+                      (_("Cost breakdown"), "costBreakdown")),
 )
