@@ -3,13 +3,15 @@
 read), its connection check, and its webhooks as signed triggers."""
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.test import Client
 
-from portal.models import Provider
+from portal.models import Environment, Provider
 from sync.engine import sync_environment
 from sync.models import Agent, Call, CallRollup, SyncRun
 from sync.models.core import RunStatus, Trigger
@@ -198,3 +200,20 @@ def test_webhooks_are_signed_triggers_through_the_one_door(org_a, settings):
         runs = list(SyncRun.objects.filter(environment=env)
                     .values_list("trigger", "status", "error"))
         assert (Trigger.WEBHOOK, RunStatus.SUCCEEDED, "") in runs, runs
+
+
+def test_addenv_checks_a_vapi_key_with_one_request(org_a, monkeypatch):
+    with running_simulator(vapi_config(days=1)) as (sim, server):
+        server.clear_log()
+        monkeypatch.setattr("sys.stdin", io.StringIO("vapi_" + "1" * 40 + "\n"))
+        with pytest.raises(CommandError, match="token"):
+            call_command("addenv", org_a.slug, "Voice", "--provider", Provider.VAPI,
+                         "--base-url", server.base_url, "--token-stdin")
+        assert not Environment.objects.filter(name="Voice").exists()
+        monkeypatch.setattr("sys.stdin", io.StringIO(sim.tokens[KEY] + "\n"))
+        call_command("addenv", org_a.slug, "Voice", "--provider", Provider.VAPI,
+                     "--base-url", server.base_url, "--token-stdin", stderr=io.StringIO(),
+                     stdout=io.StringIO())
+        env = Environment.objects.get(name="Voice")
+        assert env.provider == Provider.VAPI and env.base_url == server.base_url
+        assert [r.path for r in server.request_log] == ["/assistant", "/assistant"]
