@@ -53,8 +53,8 @@ class ProviderAdapter:
     hinted_streams: dict[str, Callable[..., None]] = field(default_factory=dict)
     # The sync page's "until when each day may change" (env, now) → day plans; None: no plan.
     reconciliation_plan: Callable[[Environment, datetime], list[Any]] | None = None
-    # The provider's own pace (requests a minute, read when a client is made) when it is
-    # slower than the environment's setting: no run goes faster (None: the setting alone).
+    # The provider's own pace (requests a minute, read when a client is made), used while the
+    # environment's setting is left at its default (None: the setting alone).
     pace: Callable[[], int] | None = None
 
     @property
@@ -65,7 +65,9 @@ class ProviderAdapter:
         """A client within the token's budget; `budget_wait`: see `RequestBudget.max_wait`."""
         token = environment.get_token()
         pace = environment.requests_per_minute
-        if self.pace is not None:
+        if self.pace is not None and pace == _DEFAULT_PACE:
+            # Left at the default: the provider's own (lower) pace. Set on the environment,
+            # the operator's figure is taken as it is (a plan with a higher limit).
             pace = min(pace, self.pace())
         budget = RequestBudget(token, pace,
                                window=float(getattr(settings, "SYNC_BUDGET_WINDOW", 60.0)),
@@ -76,6 +78,8 @@ class ProviderAdapter:
     def run_stream(self, name: str, ctx: RunContext) -> None:
         self.streams[name](ctx)
 
+
+_DEFAULT_PACE = Environment._meta.get_field("requests_per_minute").default
 
 ADAPTERS: dict[str, ProviderAdapter] = {
     Provider.TALKOVER: ProviderAdapter(TalkoverClient, {

@@ -15,6 +15,7 @@ from portal.models import Environment, Provider
 from sync.engine import sync_environment
 from sync.models import Agent, Call, CallRollup, SyncRun
 from sync.models.core import RunStatus, Trigger
+from sync.providers.registry import provider_for
 from sync.providers.vapi import window
 from sync.providers.vapi.check import check
 from sync.providers.vapi.client import VapiClient
@@ -217,3 +218,14 @@ def test_addenv_checks_a_vapi_key_with_one_request(org_a, monkeypatch):
         env = Environment.objects.get(name="Voice")
         assert env.provider == Provider.VAPI and env.base_url == server.base_url
         assert [r.path for r in server.request_log] == ["/assistant", "/assistant"]
+
+
+def test_a_vapi_environment_left_at_the_default_pace_keeps_to_vapis(org_a, settings):
+    settings.VAPI_REQUESTS_PER_MINUTE = 60
+    with running_simulator(vapi_config(days=1)) as (sim, server):
+        default = Environment.objects.create(organization=org_a, name="Default",
+                                             provider=Provider.VAPI)
+        default.set_token(sim.tokens[KEY])
+        own = vapi_env(org_a, sim, server, requests_per_minute=600)
+        assert provider_for(default).client(default).budget.limit == 60
+        assert provider_for(own).client(own).budget.limit == 600

@@ -14,13 +14,15 @@ from portal.models import Provider
 from portal.providers import ProviderSpec
 from sync.providers.vapi.webhook import verify_signature
 
-# Vapi does not document a request rate for its REST API: a conservative default, which a
-# deployment may change (`VAPI_REQUESTS_PER_MINUTE`); a 429 is honoured as for any provider.
+# Vapi does not document a request rate for its REST API: a conservative default for an
+# environment whose own setting is left at its default (a deployment may change it:
+# `VAPI_REQUESTS_PER_MINUTE`; an environment's own figure wins); a 429 is honoured as for any
+# provider.
 REQUESTS_PER_MINUTE = 60
 
 
 def pace() -> int:
-    """Requests a minute no Vapi run exceeds, whatever the environment's own setting."""
+    """Requests a minute of a Vapi environment that sets none of its own."""
     return int(getattr(settings, "VAPI_REQUESTS_PER_MINUTE", REQUESTS_PER_MINUTE))
 
 
