@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import requests
 from django.test import Client
+from django.urls import reverse
 
 from sync.engine import sync_environment
 from sync.models import Call
@@ -123,3 +124,16 @@ def test_a_vapi_caller_is_erased_like_any_other(org_a, alice):
         sim.advance(timedelta(hours=1))
         sync_environment(env, now=sim.now)  # anonymised on arrival again
         assert not Call.objects.filter(environment=env, from_number=number).exists()
+
+
+def test_the_webhook_settings_give_vapi_its_address_and_secret(org_a, alice):
+    with running_simulator(vapi_config(days=1)) as (sim, server):
+        env = vapi_env(org_a, sim, server)
+        client = Client()
+        client.force_login(alice)
+        url = reverse("settings-environment-webhooks", args=[org_a.slug, env.pk])
+        page = client.get(url).content.decode()
+        assert f"/hooks/vapi/{env.ensure_webhook_key()}/" in page
+        assert "Vapi can call this address" in page and "Register on every agent" not in page
+        # Registering is not offered, and not done when asked for all the same.
+        assert client.post(url, {"action": "register"}).status_code == 400
