@@ -60,7 +60,7 @@ def run(volume: int, days: int, lateness: str
     from sync.models import Call
     from sync.providers.talkover.incremental import SETTLING_HORIZON
     from sync.simulator import EnvironmentSpec, Lateness, SimulatorConfig, running_simulator
-    from sync.stored_record import ALL_ATTNAMES, record_of
+    from sync.stored_record import all_attnames, record_of
 
     day = date(2026, 3, 10)
     config = SimulatorConfig(
@@ -112,7 +112,7 @@ def run(volume: int, days: int, lateness: str
             truth = snapshot(sim, "bench")
             # Each call's record as sent (`raw` holds what its columns do not).
             stale = sum(1 for row in Call.objects.filter(environment=env)
-                        .values("raw", *ALL_ATTNAMES).iterator(2000)
+                        .values("raw", *all_attnames()).iterator(2000)
                         if truth.get(row["external_id"]) != record_of(row["raw"], row))
             measure("5 min", timedelta(minutes=5))
             measure("reconciliation", sim.now.replace(hour=0, minute=0) + timedelta(

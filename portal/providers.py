@@ -8,7 +8,8 @@ provider is its package plus one registration (`sync/providers/registry.py`).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
 
 
 @dataclass(frozen=True)
@@ -24,8 +25,11 @@ class ProviderSpec:
     statuses: tuple[str, ...] = ()
     # Forms: its agents cannot be listed, so an environment names its agent ids (required).
     agent_ids: bool = False
-    # It sends webhooks: a signing secret, registration on its agents, `/hooks/…` deliveries.
+    # It sends webhooks: a signing secret and `/hooks/<provider>/…` deliveries.
     webhooks: bool = False
+    # Its API registers the hook URL on every agent (`sync.webhooks.register`); otherwise the
+    # address and secret are given to the provider in its own dashboard.
+    registers_webhooks: bool = False
     # Its calls carry voice-quality fields: Quality rollups, tab, page and API.
     quality: bool = False
     # Every sync reads the whole history (no date filter): a day is covered once a complete
@@ -36,8 +40,30 @@ class ProviderSpec:
     # It has no default address: an environment must give its base URL.
     base_url_required: bool = False
     # Its call records are stored without the keys the row's columns give back exactly: the
-    # form's name in `sync.stored_record.FORMS` ("" = stored whole).
+    # form's name (its package's `stored_form.py`, read by `sync.stored_record`; "" = stored
+    # whole).
     stored_form: str = ""
+    # Base-URL rules (`portal.upstream_url`): the path its API hangs from, the endings of a
+    # pasted address that stand for it (replaced by `api_prefix`), an example of the accepted
+    # forms, and the address used when an environment gives none ("" = none).
+    api_prefix: str = ""
+    accepted_suffixes: tuple[str, ...] = ()
+    expected_form: str = "https://host"
+    default_base_url: str = ""
+    # Its calls carry their own cost (the vendor's figure, not our estimate).
+    cost: bool = False
+    # It sends transcripts with its calls.
+    transcripts: bool = False
+    # The Talkover-compatible API (`reports/talkover/`) serves its environments.
+    compatible_api: bool = False
+    # Its webhook deliveries' signature: (headers, body, secret) → None (no signature sent),
+    # True or False (`sync.webhooks.receiver`, the one `/hooks/<provider>/<key>/` door).
+    # Fields of its raw call record the call page shows as sent: (label, dotted path).
+    call_page_fields: tuple[tuple[str, str], ...] = ()
+    # Personal data in its raw records beyond the keys every provider shares
+    # (`sync.privacy.scrub`): kind ("numbers", "transcripts", "recordings") → raw keys cleared.
+    personal_keys: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    verify_signature: Callable[[Mapping[str, str], bytes, str], bool | None] | None = None
 
 
 _SPECS: dict[str, ProviderSpec] = {}

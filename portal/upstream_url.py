@@ -1,13 +1,11 @@
 """Upstream base URLs: accepted in any reasonable form, stored in one normal form, policed.
 
-An operator pastes what they see — `https://app.talkover.ai`, `…/api/v1/`, an Origins host with
-or without `/api` — and every door (settings form, admin, `addenv`, the model itself) stores the
-same normal form through `normalise`, which the provider clients then extend with their paths:
-
-| provider | normal form                      | the client asks for         |
-|----------|----------------------------------|-----------------------------|
-| talkover | `scheme://host[:port][/p]/api/v1` | `…/api/v1/calls`, `/agents`  |
-| origins  | `scheme://host[:port][/p]`        | `…/api/agents/{id}/call_stats` |
+An operator pastes what they see — a vendor's host, with or without its API prefix — and every
+door (settings form, admin, `addenv`, the model itself) stores the same normal form through
+`normalise`, which the provider clients then extend with their paths. The rules are each
+provider's (`ProviderSpec.api_prefix`, `accepted_suffixes`, `expected_form`,
+`default_base_url`, declared in its package): the normal form is `scheme://host[:port][/p]`
+followed by the API prefix, whichever accepted ending the operator pasted.
 
 `check_allowed` is the production policy (DEBUG=false): https only, and a host that resolves to
 public addresses only, unless listed in `UPSTREAM_ALLOWED_HOSTS` — so an organisation admin cannot
@@ -23,14 +21,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-TALKOVER, ORIGINS = "talkover", "origins"
-# The API prefix each provider's paths hang from, and the forms accepted in examples.
-API_PREFIX = {TALKOVER: "/api/v1", ORIGINS: ""}
-EXPECTED_FORM = {
-    TALKOVER: "https://app.talkover.ai (or …/api/v1)",
-    ORIGINS: "https://your-origins-host (or …/api)",
-}
-DEFAULT = {TALKOVER: "https://app.talkover.ai/api/v1", ORIGINS: ""}
+from portal.providers import spec_for
 
 
 def normalise(provider: str, raw: str) -> str:
@@ -45,7 +36,7 @@ def normalise(provider: str, raw: str) -> str:
     parts = urlsplit(raw)
     if parts.scheme.lower() not in {"http", "https"} or not parts.hostname:
         raise ValidationError(_("Give the address as http(s)://host, e.g. %(example)s."),
-                              params={"example": EXPECTED_FORM.get(provider, "https://host")},
+                              params={"example": spec_for(provider).expected_form},
                               code="invalid")
     if parts.username or parts.password or parts.query or parts.fragment:
         raise ValidationError(
@@ -55,20 +46,19 @@ def normalise(provider: str, raw: str) -> str:
         parts.port  # noqa: B018 — raises ValueError for a port out of range
     except ValueError:
         raise ValidationError(_("The port is not a valid number."), code="invalid") from None
+    spec = spec_for(provider)
     path = parts.path.rstrip("/")
-    if provider == TALKOVER:
-        if path.endswith("/api"):
-            path += "/v1"
-        elif not path.endswith("/api/v1"):
-            path += "/api/v1"
-    elif provider == ORIGINS and path.endswith("/api"):
-        path = path[: -len("/api")]
+    for suffix in sorted(spec.accepted_suffixes, key=len, reverse=True):
+        if path.endswith(suffix):
+            path = path[: -len(suffix)]
+            break
+    path += spec.api_prefix
     return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, "", ""))
 
 
 def effective(provider: str, stored: str) -> str:
     """The URL the client uses: the stored normal form, or the provider's default."""
-    return (stored or DEFAULT.get(provider, "")).rstrip("/")
+    return (stored or spec_for(provider).default_base_url).rstrip("/")
 
 
 def _allowed_hosts() -> set[str]:

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 TOTALS_COLUMNS = ("total", "answered", "answer_rate", "failed", "busy", "no_answer", "other",
                   "inbound", "outbound", "talk_time_total", "talk_time_avg",
-                  "duration_median", "duration_p90", "duration_max")
+                  "duration_median", "duration_p90", "duration_max", "vendor_cost")
 CALLS_TABLES = ("series", "agents", "heatmap")
 CALLBACKS_TABLES = ("days", "sources")
 CALLBACK_FUNNEL_TABLES = ("series", "sources", "differences")
@@ -53,7 +53,8 @@ QUALITY_BREAKDOWNS = ("hangup_sources", "hangup_causes", "sentiments", "insights
 # The explorer's raw calls (times in the organisation's zone, ISO 8601 with the offset).
 CALL_COLUMNS = ("environment", "external_id", "sid", "agent_id", "agent", "direction", "status",
                 "provider_status", "from", "to", "started_at", "answered_at", "ended_at",
-                "duration", "billed_duration", "is_testing", "hangup_cause", "hangup_source")
+                "duration", "billed_duration", "is_testing", "hangup_cause", "hangup_source",
+                "vendor_cost", "vendor_cost_currency")
 # A data subject's calls (reports.privacy.subject): what the JSON export holds, flat.
 SUBJECT_COLUMNS = ("environment", "call_id", "sid", "agent", "direction", "status", "duration",
                    "from", "to", "started_at", "ended_at", "transcript", "recording_url")
@@ -220,7 +221,8 @@ def call_rows(calls: QuerySet, tz: zoneinfo.ZoneInfo) -> Iterator[Sequence]:
                c.agent.name if c.agent else "", c.direction, c.status, c.provider_status,
                c.from_number, c.to_number, local(c.started_at), local(c.answered_at),
                local(c.ended_at), c.duration, c.billed_duration, c.is_testing, c.hangup_cause,
-               c.hangup_source)
+               c.hangup_source, "" if c.vendor_cost is None else c.vendor_cost.normalize(),
+               c.vendor_cost_currency)
 
 
 def subject_rows(calls: Iterable[Mapping]) -> Iterator[Sequence]:

@@ -9,18 +9,29 @@ import time
 from dataclasses import dataclass
 from typing import IO
 
-from portal.models import Environment, EnvironmentStatus, Organization, Provider
+from portal.models import Environment, EnvironmentStatus, Organization
+from portal.providers import spec_for
 from sync.engine import SyncOutcome, sync_environment
 from sync.models.core import Trigger
 from sync.progress import TqdmProgress
 from sync.simulator import Dip, Simulator, SimulatorConfig, SimulatorServer
+from sync.simulator.config import EnvironmentSpec, default_environments
+from sync.simulator.plugins import plugins
 
 # 2 environments × 90 days × 150 calls ≈ 27,000 calls: the back-fill fits well inside two
 # minutes on a small machine.
 DEMO_CALLS_PER_DAY = 150
 DEMO_DAYS = 90
-# Simulator workspace key -> environment name in Acme Voice.
+# Simulator workspace key -> environment name in Acme Voice; and one more environment per
+# provider whose simulator lives in its package (`sync.simulator.plugins`: Vapi), named
+# after it, so the demo shows every provider's faces.
 DEMO_ENVIRONMENTS = {"acme-sales": "Acme Sales", "acme-support": "Acme Support"}
+
+
+def demo_environments() -> dict[str, str]:
+    """Workspace key -> environment name, plug-in providers' workspaces included."""
+    return {**DEMO_ENVIRONMENTS,
+            **{f"acme-{key}": f"Acme {spec_for(key).label}" for key in plugins()}}
 # The in-process simulator has no rate limit; don't make the demo wait on a real one's.
 DEMO_REQUESTS_PER_MINUTE = 6000
 
@@ -41,19 +52,22 @@ def start_upstream(calls_per_day: int = DEMO_CALLS_PER_DAY, days: int = DEMO_DAY
                    seed: int = 42, dips: tuple[Dip, ...] = ()) -> tuple[Simulator, SimulatorServer]:
     """A simulator whose clock follows the wall clock, served on a free local port; `dips`
     make volume anomalies for the anomaly alerts to find."""
+    environments = {**default_environments(),
+                    **{f"acme-{key}": EnvironmentSpec(key, utc_offset_hours=-3)
+                       for key in plugins()}}
     sim = Simulator(SimulatorConfig(seed=seed, days=days, calls_per_day=calls_per_day,
-                                    realtime=True, dips=dips))
+                                    realtime=True, dips=dips, environments=environments))
     return sim, sim.serve("127.0.0.1", 0)
 
 
 def point_demo_environments(org: Organization, sim: Simulator, server: SimulatorServer,
                             days: int = DEMO_DAYS) -> list[Environment]:
     envs = []
-    for key, name in DEMO_ENVIRONMENTS.items():
+    for key, name in demo_environments().items():
         env, _ = Environment.objects.get_or_create(
             organization=org, name=name,
-            defaults={"provider": Provider.TALKOVER, "backfill_days": days})
-        env.base_url = server.talkover_url
+            defaults={"provider": sim.vendor(key), "backfill_days": days})
+        env.base_url = server.base_url  # stored in the provider's normal form
         env.set_token(sim.tokens[key])
         env.requests_per_minute = DEMO_REQUESTS_PER_MINUTE
         env.status, env.status_reason = EnvironmentStatus.ACTIVE, ""

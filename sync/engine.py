@@ -116,8 +116,9 @@ def sync_environment(environment: Environment, *, streams: list[str] | None = No
 
     `budget_wait` (Celery tasks): never wait longer than this on the token's request budget;
     the outcome says instead when it has room and which streams are left (`deferred`).
-    `hints` (webhook rounds): the calls deliveries named; the calls stream then reads those
-    and the hot days' heads (`talkover.hinted`), within the webhooks' share of the budget.
+    `hints` (webhook rounds): the calls deliveries named; a stream the provider reads
+    differently on a webhook round (its adapter's `hinted_streams`) then reads those, within
+    the webhooks' share of the budget.
     """
     outcome = SyncOutcome(environment)
     if not environment.has_token:
@@ -188,7 +189,7 @@ def _sync_locked(environment: Environment, outcome: SyncOutcome, streams: list[s
         if trigger != Trigger.WEBHOOK:
             _schedule_next(environment, outcome)
         else:
-            # A webhook run reads today's calls only: the schedule (lookback, callback stats)
+            # A webhook run reads the recent calls only: the schedule (lookback, other streams)
             # keeps its own time, or events arriving often would postpone it for ever. Its
             # success is a sync all the same ("last synced", the freshness chip).
             _mark_synced(environment, outcome)
@@ -232,10 +233,10 @@ def _run_stream(provider: Any, name: str, ctx: RunContext,
     """Run one stream; False when the environment must stop (token rejected, an answer too
     slow, Redis gone, the budget spent)."""
     try:
-        if hints is not None and name == "calls" and provider.hinted_calls is not None \
-                and ctx.cursor().get("oldest"):
+        hinted = provider.hinted_streams.get(name) if hints is not None else None
+        if hinted is not None:
             env_id = ctx.environment.pk
-            provider.hinted_calls(ctx, hints, lambda hint: push_hint(env_id, hint))
+            hinted(ctx, hints, lambda hint: push_hint(env_id, hint))
         else:
             provider.run_stream(name, ctx)
     except AuthError as exc:

@@ -36,18 +36,9 @@ from sync.fast_json import json_text
 TEXT, INT, BOOL, MOMENT = "text", "int", "bool", "moment"
 
 # Each form: (record key, Call field attname, what the column holds), in an order that never
-# changes (the mask's bits); a changed form gets a new name.
-FORMS: dict[str, tuple[tuple[str, str, str], ...]] = {
-    # Talkover's /calls items (sync.providers.talkover.records.talkover_call).
-    "talkover/1": (
-        ("id", "external_id", TEXT), ("sid", "sid", TEXT), ("to", "to_number", TEXT),
-        ("to_formatted", "to_formatted", TEXT), ("from", "from_number", TEXT),
-        ("from_formatted", "from_formatted", TEXT), ("direction", "direction", TEXT),
-        ("status", "status", TEXT), ("duration", "duration", INT),
-        ("is_testing", "is_testing", BOOL), ("created_at", "started_at", MOMENT),
-        ("updated_at", "upstream_updated_at", MOMENT),
-    ),
-}
+# changes (the mask's bits); a changed form gets a new name. Declared by the providers, each
+# in its package's `stored_form.py` (`NAME`, `FIELDS`), and read on first use.
+FORMS: dict[str, tuple[tuple[str, str, str], ...]] = {}
 
 
 def _same_instant(sent: Any, value: Any) -> bool:
@@ -79,9 +70,7 @@ def _moment(value: Any) -> str | None:
 # Per form: (bit, key, attname, whether the column is an instant written back by `_moment`);
 # any other column writes back its own value, which must be the sent JSON value exactly (a
 # text column gives back strings, an integer column integers, a boolean column booleans).
-_PLAN = {name: tuple((1 << bit, key, attname, kind == MOMENT)
-                     for bit, (key, attname, kind) in enumerate(fields))
-         for name, fields in FORMS.items()}
+_PLAN: dict[str, tuple[tuple[int, str, str, bool], ...]] = {}
 _ABSENT, _MISSING = object(), object()  # a key the record lacks, a column the row lacks
 
 
@@ -103,7 +92,27 @@ class _Values:
                                              map(row.get, self.attnames, repeat(_MISSING))))
 
 
-_VALUES = {name: _Values(plan) for name, plan in _PLAN.items()}
+_VALUES: dict[str, _Values] = {}
+
+
+def forms() -> dict[str, tuple[tuple[str, str, str], ...]]:
+    """Every provider's form, by name (loaded from the provider packages on first use)."""
+    if not FORMS:
+        from sync.providers.discover import provider_modules
+
+        for module in provider_modules("stored_form"):
+            FORMS[module.NAME] = module.FIELDS
+        for name, fields in FORMS.items():
+            _PLAN[name] = tuple((1 << bit, key, attname, kind == MOMENT)
+                                for bit, (key, attname, kind) in enumerate(fields))
+            _VALUES[name] = _Values(_PLAN[name])
+    return FORMS
+
+
+def _plan_of(form: Any) -> tuple[tuple[int, str, str, bool], ...] | None:
+    if not FORMS:
+        forms()
+    return _PLAN.get(form)
 
 
 def _same_value(sent: Any, value: Any) -> bool:
@@ -124,7 +133,7 @@ def stored(record: Any, row: Any, form: str | None) -> Any:
     """What `raw` holds for `record` written with `row`'s column values (a mapping of
     attnames, or a model instance): `[form, mask, rest]`, or the record itself when there is
     no form or no key the columns give back exactly."""
-    plan = _PLAN.get(form or "")
+    plan = _plan_of(form or "")
     if plan is None or type(record) is not dict:
         return record
     column = _getter(row)
@@ -162,7 +171,7 @@ def record_of(raw: Any, row: Any) -> Any:
     if type(raw) is not list or len(raw) != 3:
         return raw
     form, mask, rest = raw
-    plan = _PLAN.get(form) if isinstance(form, str) else None
+    plan = _plan_of(form) if isinstance(form, str) else None
     if plan is None or type(mask) is not int or type(rest) is not dict:
         return raw
     column = _getter(row)
@@ -172,5 +181,7 @@ def record_of(raw: Any, row: Any) -> Any:
     return record
 
 
-# The Call fields every form reads: what a `.values()` must fetch beside `raw` to read records.
-ALL_ATTNAMES = tuple(dict.fromkeys(a for fields in FORMS.values() for _k, a, _t in fields))
+def all_attnames() -> tuple[str, ...]:
+    """The Call fields every form reads: what a `.values()` must fetch beside `raw` to read
+    records."""
+    return tuple(dict.fromkeys(a for fields in forms().values() for _k, a, _t in fields))

@@ -18,6 +18,7 @@ from portal.tenancy.registry import TenantManager
 class Provider(models.TextChoices):
     TALKOVER = "talkover", "Talkover"
     ORIGINS = "origins", "Origins AI"
+    VAPI = "vapi", "Vapi"
 
 
 

@@ -121,7 +121,8 @@ def environment_agents(request: HttpRequest, tenant: Tenant, env_id: int) -> Htt
 
 @org_page(Role.ADMIN, WRITE_METHODS)
 def environment_webhooks(request: HttpRequest, tenant: Tenant, env_id: int) -> HttpResponse:
-    """The hook URL and secret to give Talkover, and registering it on every agent.
+    """The hook URL and secret to give the provider, and (where its API allows) registering
+    it on every agent.
 
     Registration runs as the task `sync.register_webhooks` (queued by name: the portal does
     not import the sync); its per-agent outcome is kept on the environment and shown here.
@@ -129,7 +130,7 @@ def environment_webhooks(request: HttpRequest, tenant: Tenant, env_id: int) -> H
     """
     env = environment_in_org(request, env_id)
     if not env.spec.webhooks:
-        raise Http404(_("Only Talkover environments send webhooks."))
+        raise Http404(_("This provider sends no webhooks."))
     org = env.organization
     context = _webhooks_context(env, None)
     action = request.POST.get("action") if request.method == "POST" else None
@@ -138,7 +139,7 @@ def environment_webhooks(request: HttpRequest, tenant: Tenant, env_id: int) -> H
         context["secret"] = env.replace_webhook_secret()
         audit.record("environment.webhook_secret_replaced", actor=request.user,
                      organization=org, target=env, secret_hint=env.webhook_secret_hint)
-    if action == "register":
+    if action == "register" and env.spec.registers_webhooks:
         _queue_registration(request, env)
         if not context["secret"]:
             return redirect("settings-environment-webhooks", org.slug, env.pk)
@@ -171,7 +172,8 @@ def _queue_registration(request: HttpRequest, env: Environment) -> None:
 def _webhooks_context(env: Environment, secret: str | None) -> dict:
     """The webhooks page's context; `secret`: a new one, shown on this answer only."""
     return {"environment": env, "secret": secret,
-            "hook_url": absolute_url(reverse("talkover-hook", args=[env.ensure_webhook_key()]))}
+            "hook_url": absolute_url(reverse("webhook",
+                                             args=[env.provider, env.ensure_webhook_key()]))}
 
 
 @org_page(Role.ADMIN, ("POST",))

@@ -103,7 +103,8 @@ class CallDetailSerializer(serializers.ModelSerializer):
             "to_number", "to_formatted", "from_number", "from_formatted", "direction",
             "status", "provider_status", "duration", "billed_duration", "is_testing",
             "started_at", "answered_at", "ended_at", "upstream_updated_at", "hangup_cause",
-            "hangup_source", "first_seen_at", "last_changed_at", "raw",
+            "hangup_source", "vendor_cost", "vendor_cost_currency", "cost_breakdown",
+            "first_seen_at", "last_changed_at", "raw",
         ]
         read_only_fields = fields
 

@@ -207,4 +207,18 @@ def call_detail(request: HttpRequest, tenant: Tenant, call_id: int) -> HttpRespo
         "insights": raw.get("call_insights"),
         "raw_json": json.dumps(raw, indent=2, ensure_ascii=False, sort_keys=True),
         "links": call_links(request, call),
+        "record_fields": record_fields(call.environment.spec.call_page_fields, raw),
     })
+
+
+def record_fields(paths: tuple[tuple[str, str], ...], raw: dict) -> list[tuple[str, str]]:
+    """(label, value as sent) of the record's fields the provider's spec names for the call
+    page (`ProviderSpec.call_page_fields`: dotted paths); absent or null ones are left out."""
+    shown = []
+    for label, path in paths:
+        value: object = raw
+        for key in path.split("."):
+            value = value.get(key) if isinstance(value, dict) else None
+        if value is not None and value != "":
+            shown.append((label, value if isinstance(value, str) else json.dumps(value)))
+    return shown

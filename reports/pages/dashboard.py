@@ -42,7 +42,7 @@ class Kpi:
 
     label: str
     value: float | None
-    kind: str  # count | rate | seconds
+    kind: str  # count | rate | seconds | money
     delta: Delta | None
     higher_is_better: bool = True
     # Shown instead of a change when there is no like-for-like comparison.
@@ -79,6 +79,8 @@ def _kpis(calls, callbacks, drill: Drill, back: Drill,
     # call filters, reports.drill.callbacks_drill) when those are the vendor's count.
     received, answered_back, unmatched = linked or (None, None, None)
     why = _("Talkover's count; the calls linked to it differ (see Callbacks).")
+    cost = [Kpi(_("Vendor cost"), t.vendor_cost, "money", None, False, n, door=every)] \
+        if t.vendor_cost is not None else []
     return [
         Kpi(_("Calls"), t.total, "count", d.get("total"), note=n, door=every),
         Kpi(_("Answer rate"), t.answer_rate, "rate", d.get("answer_rate"), note=n,
@@ -87,6 +89,7 @@ def _kpis(calls, callbacks, drill: Drill, back: Drill,
             door=answered),
         Kpi(_("Average duration"), t.talk_time_avg, "seconds", d.get("talk_time_avg"), note=n,
             door=answered),
+        *cost,
         Kpi(_("Callbacks received"), c.received, "count", cd.get("received"), note=cn,
             **_callback_door(back, c.received, received, why, callback="received")),
         Kpi(_("Callback answer rate"), c.answer_rate, "rate", cd.get("answer_rate"), note=cn,

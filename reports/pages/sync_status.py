@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.contrib import messages
 from django.db.models import Count
@@ -17,7 +18,7 @@ from portal.pages.pages import render_org_page
 from portal.tasks_client import QueueUnavailable, TaskNotAvailable, enqueue
 from portal.tenancy.access import Tenant, org_page
 from sync.models import RejectedRecord, SyncRun
-from sync.providers.talkover import incremental
+from sync.providers.registry import ADAPTERS
 from sync.stream_names import Stream
 from sync.webhooks import rejections as webhook_rejections
 from sync.write import ledger
@@ -69,7 +70,7 @@ def sync_status(request: HttpRequest, tenant: Tenant) -> HttpResponse:
         env.calls_disagree = disagree.get(env.pk, [])
         env.calls_reconciled_at = reconciled.get(env.pk)
         env.calls_plan = reconciliation_plan(env, now) if env.pk in reconciled else []
-        # Webhook deliveries the receiver refused (Talkover only): how many, the latest.
+        # Webhook deliveries the receiver refused: how many, the latest.
         env.hooks_refused, env.hooks_refused_latest = (
             webhook_rejections.summary(env.pk) if counts_shown else (0, []))
         streams = [(label, grouped.get((env.pk, value), [])) for value, label in Stream.choices]
@@ -79,11 +80,13 @@ def sync_status(request: HttpRequest, tenant: Tenant) -> HttpResponse:
                            {"sections": sections, "counts_shown": counts_shown})
 
 
-def reconciliation_plan(env: Environment, now: datetime) -> list[incremental.DayPlan]:
-    """The environment's lookback days with their last and next whole read (Talkover only:
-    the ledger is its calls stream's)."""
-    days = incremental.candidate_days(now.date(), env.lookback_days)
-    return incremental.plan(ledger.rows(env, days), now.date(), env.lookback_days, now)
+def reconciliation_plan(env: Environment, now: datetime) -> list[Any]:
+    """The environment's lookback days with their last and next whole read, when its provider
+    keeps a plan (`ProviderAdapter.reconciliation_plan`); none otherwise."""
+    adapter = ADAPTERS.get(env.provider)
+    if adapter is None or adapter.reconciliation_plan is None:
+        return []
+    return adapter.reconciliation_plan(env, now)
 
 
 @org_page(Role.ADMIN, ("POST",))

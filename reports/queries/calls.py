@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Sequence
 from datetime import date
+from decimal import Decimal
 
 from django.db.models import QuerySet
 
@@ -60,6 +61,11 @@ class CallTotals:
     duration_median: int | None = None
     duration_p90: int | None = None
     duration_max: int | None = None
+    # The vendor's own cost of the calls that carry one (Vapi's `cost`), exact; None when no
+    # call of the set carries one ("not reported", never 0), and how many do.
+    vendor_cost: Decimal | None = dataclasses.field(default=None, metadata={
+        "serializer_kwargs": {"max_digits": 24, "decimal_places": 10, "allow_null": True}})
+    costed: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -137,6 +143,7 @@ class _Acc:
                 v[i] += row[i] or 0
         # SUM of a bigint is a numeric (Decimal) in PostgreSQL.
         v[sql.TALK] = int(v[sql.TALK])
+        v[sql.COST] = int(v[sql.COST])
         v[sql.TALK_MAX] = max(v[sql.TALK_MAX], row[sql.TALK_MAX] or 0)
 
     def totals(self) -> CallTotals:
@@ -156,6 +163,8 @@ class _Acc:
             duration_median=percentile(hist, 0.5, v[sql.TALK_MAX]),
             duration_p90=percentile(hist, 0.9, v[sql.TALK_MAX]),
             duration_max=v[sql.TALK_MAX] if answered else None,
+            vendor_cost=Decimal(v[sql.COST]).scaleb(-10) if v[sql.COSTED] else None,
+            costed=v[sql.COSTED],
         )
 
 

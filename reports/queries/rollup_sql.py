@@ -36,8 +36,9 @@ from sync.models.core import (
 # Positions in a figure row: the layout is `FIGURE_COLUMNS`, whichever table answers.
 STATUSES: tuple[str, ...] = tuple(STATUS_COLUMNS)
 STATUS_AT = {s: FIGURE_COLUMNS.index(column) for s, column in STATUS_COLUMNS.items()}
-INBOUND, OUTBOUND, TALK, TALK_MAX, HIST = (
-    FIGURE_COLUMNS.index(c) for c in ("inbound", "outbound", "talk_time", "talk_max", "hist_00"))
+INBOUND, OUTBOUND, TALK, TALK_MAX, COSTED, COST, HIST = (
+    FIGURE_COLUMNS.index(c) for c in ("inbound", "outbound", "talk_time", "talk_max", "costed",
+                                      "cost_units", "hist_00"))
 WIDTH = len(FIGURE_COLUMNS)
 TABLE = CallRollup._meta.db_table
 AGENT_DAY_TABLE = AgentDayRollup._meta.db_table
@@ -61,7 +62,8 @@ def _figures_sql() -> str:
     columns += [f"SUM(count) FILTER (WHERE direction = {_literal(d)})"
                 for d in (Direction.INBOUND, Direction.OUTBOUND)]
     columns += [f"SUM(duration_sum) FILTER (WHERE {answered})",
-                f"MAX(duration_max) FILTER (WHERE {answered})"]
+                f"MAX(duration_max) FILTER (WHERE {answered})",
+                "SUM(costed)", "SUM(cost_units)"]
     columns += [f"SUM({_json_item('duration_hist', i)}) FILTER (WHERE {answered})"
                 for i in range(BUCKET_COUNT)]
     return ", ".join(columns)

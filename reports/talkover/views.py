@@ -72,10 +72,18 @@ class TalkoverCompatViewSet(TenantScopedViewSet):
         return talkover_exception_handler
 
     def _environment(self) -> Environment:
+        """The environment, if the compatible API serves its provider (`ProviderSpec.
+        compatible_api`): another provider's environment is a clear 404, not a listing in an
+        envelope its calls do not fit."""
         try:
-            return self.get_object()
+            env = self.get_object()
         except Http404:
             raise TalkoverNotFound("Environment not found") from None
+        if not env.spec.compatible_api:
+            raise TalkoverNotFound(f"This environment's provider ({env.spec.label}) has no "
+                                   f"Talkover-compatible API; its calls are in the reports API and "
+                                   f"/api/v1/calls/{{id}}")
+        return env
 
     def _call_page(self, request: Request, env: Environment, *, agent_id: str | None = None
                    ) -> Response:

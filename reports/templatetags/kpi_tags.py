@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.utils.formats import number_format
 from django.utils.safestring import SafeString
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
@@ -31,6 +32,8 @@ def _value(kpi: Any) -> str:
         return template_text(format_percent(kpi.value))
     if kpi.kind == "seconds":
         return template_text(duration(kpi.value))
+    if kpi.kind == "money":  # the vendor's own figure, in its currency (USD)
+        return template_text(f"US$ {number_format(kpi.value, 2, use_l10n=True)}")
     return template_text(format_int(kpi.value))
 
 

@@ -1,5 +1,5 @@
 """Template helper for the navigation: the Quality tab exists only with a provider that sends
-voice-quality fields (Origins AI; `portal.providers`)."""
+voice-quality fields (`ProviderSpec.quality`)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -12,6 +12,6 @@ register = template.Library()
 
 
 @register.filter
-def has_origins(environments: Iterable[Environment]) -> bool:
+def has_quality(environments: Iterable[Environment]) -> bool:
     """Whether any of the (already loaded) environments has voice quality (no query)."""
     return any(e.spec.quality for e in environments or ())

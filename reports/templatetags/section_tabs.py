@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from portal.form_renderer import template_text
 from portal.kept_urls import kept_reverse
 from reports.templatetags.drill_tags import carried_query
-from reports.templatetags.quality_tags import has_origins
+from reports.templatetags.quality_tags import has_quality
 
 register = template.Library()
 
@@ -43,7 +43,7 @@ def section_tabs(context, name: str | None) -> str:
         _tab(carried("callbacks"), _("Callbacks"), name == "callbacks"),
         _tab(carried("agents"), _("Agents"), name == "agents"),
         _tab(carried("quality"), _("Quality"), name == "quality")
-        if has_origins(context.get("org_environments")) else "",
+        if has_quality(context.get("org_environments")) else "",
         _tab(kept_reverse("saved-views", (slug,)), _("Saved views"), name == "saved-views"),
         _tab(kept_reverse("sync-status", (slug,)), _("Sync"), name == "sync-status"),
         _tab(kept_reverse("settings-environments" if context.get("can_admin")

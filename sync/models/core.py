@@ -154,6 +154,14 @@ class Call(models.Model):
                                verbose_name=_("insight"))
     transcript = models.TextField(blank=True, default="", db_default="",
                                   verbose_name=_("transcript"))
+    # The vendor's own cost of the call, exact as sent, where it sends one (Vapi's `cost`,
+    # USD), with its currency and breakdown; null when it sends none (reports then say
+    # "not reported", never 0).
+    vendor_cost = models.DecimalField(max_digits=20, decimal_places=10, null=True, blank=True,
+                                      verbose_name=_("vendor cost"))
+    vendor_cost_currency = models.CharField(max_length=3, blank=True, default="", db_default="",
+                                            verbose_name=_("vendor cost currency"))
+    cost_breakdown = models.JSONField(null=True, blank=True, verbose_name=_("cost breakdown"))
     raw = models.JSONField(default=dict, verbose_name=_("raw"))
     # Hash of `raw`: an unchanged record is detected without comparing JSON.
     payload_hash = models.CharField(max_length=32, default="", verbose_name=_("payload hash"))
@@ -389,6 +397,10 @@ class CallRollup(models.Model):
     duration_sum = models.PositiveBigIntegerField(default=0, verbose_name=_("duration sum"))
     duration_max = models.PositiveIntegerField(default=0, verbose_name=_("duration max"))
     duration_hist = models.JSONField(default=list, verbose_name=_("duration hist"))
+    # Calls carrying the vendor's own cost, and its sum in COST_UNITS (exact).
+    costed = models.PositiveIntegerField(default=0, db_default=0,
+                                         verbose_name=_("calls with a vendor cost"))
+    cost_units = models.BigIntegerField(default=0, db_default=0, verbose_name=_("vendor cost"))
     hour_counts = models.JSONField(default=list, verbose_name=_("hour counts"))
 
     objects = TenantManager()
@@ -411,14 +423,18 @@ class CallRollup(models.Model):
 
 # The figure columns of AgentDayRollup, in the order reports sum them: calls, one count per
 # status, inbound, outbound, then over connected calls (answered or completed) talk time,
-# longest call and the duration histogram. Hours (calls per local hour) come apart: only the
+# longest call, then the calls carrying the vendor's own cost and that cost in COST_UNITS,
+# then the duration histogram (last). Hours (calls per local hour) come apart: only the
 # report's own period draws a heatmap.
 STATUS_COLUMNS: dict[str, str] = {s: f"status_{s.replace('-', '_')}" for s in CallStatus.values}
 FIGURE_COLUMNS: tuple[str, ...] = (
     "calls", *STATUS_COLUMNS.values(), "inbound", "outbound", "talk_time", "talk_max",
-    *(f"hist_{i:02d}" for i in range(BUCKET_COUNT)),
+    "costed", "cost_units", *(f"hist_{i:02d}" for i in range(BUCKET_COUNT)),
 )
 HOUR_COLUMNS: tuple[str, ...] = tuple(f"hour_{h:02d}" for h in range(24))
+# A cost in whole units of 1e-10 of its currency: `Call.vendor_cost`'s own precision, so sums
+# of costs are exact integers (a float sum would drift from the vendor's figures).
+COST_UNITS = 10 ** 10  # Decimal(units).scaleb(-10) is the cost again
 
 
 class AgentDayRollup(models.Model):
@@ -467,12 +483,13 @@ def _column_name(column: str):
     if column in statuses:
         return format_lazy("{}: {}", _("calls"), statuses[column])
     return {"calls": _("calls"), "inbound": _("inbound"), "outbound": _("outbound"),
-            "talk_time": _("talk time"), "talk_max": _("longest talk")}[column]
+            "talk_time": _("talk time"), "talk_max": _("longest talk"),
+            "costed": _("calls with a vendor cost"), "cost_units": _("vendor cost")}[column]
 
 
 for _column in (*FIGURE_COLUMNS, *HOUR_COLUMNS):
     AgentDayRollup.add_to_class(
         _column, models.BigIntegerField(default=0, verbose_name=_column_name(_column))
-        if _column == "talk_time"
+        if _column in ("talk_time", "cost_units")
         else models.PositiveIntegerField(default=0, verbose_name=_column_name(_column)))
 

@@ -36,9 +36,9 @@ from sync.privacy.fields import personal_fields
 from sync.privacy.locks import hold_exclusive
 from sync.privacy.scrub import (
     CALL_COLUMNS,
-    ROW_COLUMNS,
     Subject,
     erase_call,
+    row_columns,
     scrub_text,
     scrub_value,
 )
@@ -131,7 +131,7 @@ def matching_calls(env: Environment, subject: Subject):
         yield from (calls.filter(started_at__gte=month, started_at__lt=following)
                     .annotate(personal_text=text)
                     .filter(personal_text__regex=number_pattern(subject.e164))
-                    .values("pk", "raw", *ROW_COLUMNS))
+                    .values("pk", "raw", *row_columns()))
         month = following
 
 

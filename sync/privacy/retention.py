@@ -20,7 +20,7 @@ from django.utils import timezone
 from portal.models import Environment
 from portal.phone import region_of_timezone
 from sync.models import Call, PrivacyRetention
-from sync.privacy.scrub import CALL_COLUMNS, ROW_COLUMNS, retention_token, strip_call
+from sync.privacy.scrub import CALL_COLUMNS, retention_token, row_columns, strip_call
 from sync.stored_record import record_of, stored
 from sync.write.upsert import canonical
 
@@ -79,7 +79,7 @@ def _environment(env: Environment, windows: dict[str, tuple[datetime | None, dat
             calls = calls.filter(started_at__gt=after[0]) | calls.filter(
                 started_at=after[0], pk__gt=after[1])
         rows = list(calls.order_by("started_at", "pk")
-                    .values("pk", "raw", *ROW_COLUMNS)[:batch_size()])
+                    .values("pk", "raw", *row_columns())[:batch_size()])
         if not rows:
             return changed
         with transaction.atomic():

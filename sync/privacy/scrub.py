@@ -23,8 +23,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from portal.phone import number_regex, stored_e164
+from portal.providers import registered
 from sync.privacy.keys import number_hash, token_of
-from sync.stored_record import ALL_ATTNAMES
+from sync.stored_record import all_attnames
 
 NUMBERS, TRANSCRIPTS, RECORDINGS = "numbers", "transcripts", "recordings"
 KINDS = (TRANSCRIPTS, RECORDINGS, NUMBERS)
@@ -44,7 +45,19 @@ RECORDING_KEYS = ("call_recording_url", "recording_url", "recording_id")
 CALL_COLUMNS = ("to_number", "to_formatted", "from_number", "from_formatted", "transcript")
 # What a rewrite of a call row reads: its start, the columns above and those its stored record
 # is rebuilt from (`sync.stored_record`: `raw` may hold only what the columns do not).
-ROW_COLUMNS = tuple(dict.fromkeys(("started_at", *CALL_COLUMNS, *ALL_ATTNAMES)))
+ROW_COLUMNS = ("started_at", *CALL_COLUMNS)
+
+
+def row_columns() -> tuple[str, ...]:
+    """`ROW_COLUMNS` and every column a stored record is rebuilt from."""
+    return tuple(dict.fromkeys((*ROW_COLUMNS, *all_attnames())))
+
+
+def _declared(kind: str) -> tuple[str, ...]:
+    """The raw keys of `kind` a provider declares beyond the shared ones
+    (`ProviderSpec.personal_keys`)."""
+    return tuple(dict.fromkeys(key for spec in registered().values()
+                               for key in spec.personal_keys.get(kind, ())))
 
 
 @dataclass(frozen=True)
@@ -110,9 +123,9 @@ def strip_call(columns: dict[str, Any], raw: Any, kinds: frozenset[str],
         if NUMBERS in kinds:
             for number, formatted in RAW_NUMBER_PAIRS:
                 _pair(raw, number, formatted, tokenise)
-            _clear(raw, CONTEXT_KEYS)
+            _clear(raw, CONTEXT_KEYS + _declared(NUMBERS))
         if TRANSCRIPTS in kinds:
-            _clear(raw, TRANSCRIPT_KEYS)
+            _clear(raw, TRANSCRIPT_KEYS + _declared(TRANSCRIPTS))
             for key in STAGE_KEYS:
                 if key in raw:
                     raw[key] = _timings(raw[key])
@@ -120,7 +133,7 @@ def strip_call(columns: dict[str, Any], raw: Any, kinds: frozenset[str],
                 if isinstance(raw.get(key), dict):
                     raw[key] = {k: v for k, v in raw[key].items() if k in KEPT_INSIGHTS}
         if RECORDINGS in kinds:
-            _clear(raw, RECORDING_KEYS)
+            _clear(raw, RECORDING_KEYS + _declared(RECORDINGS))
     return columns, raw
 
 

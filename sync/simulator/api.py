@@ -17,6 +17,7 @@ from .config import ORIGINS, TALKOVER
 from .data import CallRec, dumps
 from .faults import Faults
 from .host import Stores
+from .plugins import plugins, route_of
 from .store import Filter
 from .talkover_api import Response, json_response
 from .tamper import Tampering
@@ -37,6 +38,8 @@ class Host(Stores, Protocol):
 
     def insert_calls(self, env: str, count: int, filt: Filter | None = None,
                      lo: int | None = None, hi: int | None = None) -> list[CallRec]: ...
+
+    def plugged_store(self, env: str) -> object: ...
 
 BAD_GATEWAY = (
     b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
@@ -78,6 +81,8 @@ def _bearer(authorization: str | None) -> str | None:
 
 
 def _unauthorized(vendor: str, state: str) -> Response:
+    if vendor in plugins():
+        return plugins()[vendor].error(401, state)
     if vendor == ORIGINS:
         detail = "Not authenticated" if state == "missing" else "Unauthorized"
         return json_response(401, {"detail": detail})
@@ -89,7 +94,9 @@ def _unauthorized(vendor: str, state: str) -> Response:
 
 
 def _too_many(vendor: str, retry_after: int) -> Response:
-    if vendor == ORIGINS:
+    if vendor in plugins():
+        resp = plugins()[vendor].error(429)
+    elif vendor == ORIGINS:
         resp = json_response(429, {"detail": "Too Many Requests"})
     else:
         resp = to.talkover_error(429, "Too Many Attempts.")
@@ -102,6 +109,8 @@ def _injected(vendor: str, status: int, retry_after: int) -> Response:
         return _too_many(vendor, retry_after)
     if status == 502:
         return Response(502, BAD_GATEWAY, "text/html")
+    if vendor in plugins():
+        return plugins()[vendor].error(500)
     if vendor == ORIGINS:
         return Response(500, b"Internal Server Error", "text/plain; charset=utf-8")
     return to.talkover_error(500, "Internal server error.")
@@ -132,7 +141,10 @@ def respond(sim: Host, method: str, path: str, query_string: str,
         return json_response(200, {"status": "ok", "now": sim.now.isoformat()})
     parts = [unquote(p) for p in path.split("/")[1:]]
     vendor, route = None, None
-    if parts[:2] == ["api", "v1"]:
+    plugged = route_of(parts)
+    if plugged is not None:
+        vendor, route = plugged
+    elif parts[:2] == ["api", "v1"]:
         vendor, route = TALKOVER, _talkover_route(parts[2:])
     elif len(parts) == 4 and parts[:2] == ["api", "agents"] and parts[3] == "call_stats":
         vendor, route = ORIGINS, ("call_stats", parts[2])
@@ -142,6 +154,8 @@ def respond(sim: Host, method: str, path: str, query_string: str,
         return _error_shape(404, "NOT_FOUND", "The requested resource was not found.")
     posting = route is not None and route[0] == "agent_webhooks"
     if method != ("POST" if posting else "GET"):
+        if vendor in plugins():
+            return plugins()[vendor].error(405)
         if vendor == ORIGINS:
             return json_response(405, {"detail": "Method Not Allowed"})
         return _error_shape(405, "METHOD_NOT_ALLOWED", f"The {method} method is not supported.")
@@ -192,7 +206,11 @@ def _answer(sim: Host, faults: Faults, in_scope: bool, token: str, env: str, ven
             resp = sim.webhooks.create(sim, env, route[1] or "", body)
         resp.env = env
         return resp
-    resp = _dispatch(sim, env, route, query)
+    if vendor in plugins():
+        with sim.lock:
+            resp = plugins()[vendor].answer(sim.plugged_store(env), route, query, sim.now_ts())
+    else:
+        resp = _dispatch(sim, env, route, query)
     resp.env = env
     tampering = sim.tamperings.get(env)
     if tampering is not None and resp.status == 200:

@@ -25,8 +25,11 @@ class EnvironmentSpec:
     utc_offset_hours: int = 0
 
     def __post_init__(self) -> None:
-        if self.vendor not in VENDORS:
-            raise ValueError(f"vendor must be one of {VENDORS}, not {self.vendor!r}")
+        from .plugins import plugins
+
+        if self.vendor not in VENDORS and self.vendor not in plugins():
+            known = (*VENDORS, *plugins())
+            raise ValueError(f"vendor must be one of {known}, not {self.vendor!r}")
         if self.vendor == ORIGINS and not self.agent_ids:
             raise ValueError("an Origins environment needs at least one integer agent id")
         if self.vendor == TALKOVER and self.agent_ids:

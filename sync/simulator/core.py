@@ -12,6 +12,7 @@ from .config import ORIGINS, TALKOVER, SimulatorConfig, as_utc
 from .data import CallRec, Profile
 from .faults import Faults
 from .origins import OriginsStore
+from .plugins import plugins
 from .server import SimulatorServer
 from .store import Filter, TalkoverStore
 from .tamper import Tampering
@@ -36,13 +37,19 @@ class Simulator:
         first = self.start_date.toordinal()
         self._talkover: dict[str, TalkoverStore] = {}
         self._origins: dict[str, OriginsStore] = {}
+        # Environments of plug-in vendors (`sync.simulator.plugins`): env -> (vendor, store).
+        self._plugged: dict[str, tuple[str, object]] = {}
         self.tokens: dict[str, str] = {}
         self._generation: dict[str, int] = {}
         self._token_env: dict[str, str] = {}
         self._revoked: set[str] = set()
         for env, spec in config.environments.items():
             cpd = spec.calls_per_day
-            if spec.vendor == TALKOVER:
+            if spec.vendor in plugins():
+                self._plugged[env] = (spec.vendor, plugins()[spec.vendor].make_store(
+                    env, spec, config.seed, first,
+                    config.calls_per_day if cpd is None else cpd, self._lateness()))
+            elif spec.vendor == TALKOVER:
                 profile = Profile(config.seed, env, config.calls_per_day if cpd is None else cpd,
                                   spec.utc_offset_hours, config.testing_rate, first)
                 if config.lateness is not None:
@@ -68,6 +75,16 @@ class Simulator:
         self.tamperings: dict[str, Tampering] = {}
         self.truth = GroundTruth(self)
         self.webhooks = Webhooks()
+
+    def _lateness(self) -> tuple[tuple[float, int, int], ...]:
+        """The lateness bands as (cumulative share, low seconds, high seconds)."""
+        if self.config.lateness is None:
+            return ()
+        acc, bands = 0.0, []
+        for share, low, high in self.config.lateness.bands:
+            acc += share
+            bands.append((acc, int(low * 3600), int(high * 3600)))
+        return tuple(bands)
 
     # --- clock ---------------------------------------------------------------------------
 
@@ -128,11 +145,26 @@ class Simulator:
         return self.origins_store(env).agent_ids
 
     def vendor(self, env: str) -> str:
+        if env in self._plugged:
+            return self._plugged[env][0]
         return TALKOVER if env in self._talkover else ORIGINS
+
+    def envs_of(self, vendor: str) -> list[str]:
+        """The environments of one vendor, in configuration order."""
+        return [env for env in self.config.environments if self.vendor(env) == vendor]
+
+    def plugged_store(self, env: str) -> object:
+        """The store of a plug-in vendor's environment (`sync.simulator.plugins`)."""
+        try:
+            return self._plugged[env][1]
+        except KeyError:
+            raise KeyError(f"{env!r} is not a plug-in vendor's environment") from None
 
     def _derive_token(self, env: str, generation: int) -> str:
         bits = seeded(self.config.seed, env, "token", generation).getrandbits(160)
-        return f"{TOKEN_PREFIX[self.vendor(env)]}{bits:040x}"
+        vendor = self.vendor(env)
+        prefix = plugins()[vendor].token_prefix if vendor in plugins() else TOKEN_PREFIX[vendor]
+        return f"{prefix}{bits:040x}"
 
     def _set_token(self, env: str, token: str) -> None:
         if token in self._token_env:
@@ -183,6 +215,9 @@ class Simulator:
                      lo: int | None = None, hi: int | None = None) -> list[CallRec]:
         """What the insert fault does; callable directly. ``lo``/``hi`` are date ordinals."""
         with self.lock:
+            if env in self._plugged:
+                vendor, store = self._plugged[env]
+                return plugins()[vendor].insert(store, count, self.now_ts())
             return self.talkover_store(env).insert(count, filt or Filter(), lo, hi,
                                                    self.now_ts())
 
@@ -190,6 +225,10 @@ class Simulator:
         """A late status change: the call (by id or SID) stays answered (or ringing) until
         ``until``, then takes its final status, hours after it began if so asked."""
         with self.lock:
+            if env in self._plugged:
+                vendor, store = self._plugged[env]
+                plugins()[vendor].end_late(store, call_id, to_ts(as_utc(until)), self.now_ts())
+                return
             self.talkover_store(env).end_late(call_id, to_ts(as_utc(until)), self.now_ts())
 
     # --- hostile records ------------------------------------------------------------------

@@ -154,8 +154,9 @@ class Faults:
     # --- runtime -------------------------------------------------------------------------
 
     def applies(self, path: str) -> bool:
-        """Faults touch API paths only, and only under ``only`` prefixes when given."""
-        if not path.startswith("/api/"):
+        """Faults touch API paths only (not the health check: unknown paths are answered 404
+        before faults), and only under ``only`` prefixes when given."""
+        if path.rstrip("/") in ("", "/healthz"):
             return False
         return not self.only or any(path.startswith(p) for p in self.only)
 

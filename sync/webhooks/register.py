@@ -33,7 +33,7 @@ HOOK_NAME = "Switchboard sync trigger"
 def hook_url(env: Environment, base_url: str | None = None) -> str:
     """The address Talkover calls for `env` (under `base_url`, default PORTAL_BASE_URL)."""
     base = (base_url or settings.PORTAL_BASE_URL).rstrip("/")
-    return base + reverse("talkover-hook", args=[env.ensure_webhook_key()])
+    return base + reverse("webhook", args=[env.provider, env.ensure_webhook_key()])
 
 
 @dataclass
@@ -74,8 +74,8 @@ def register(env: Environment, base_url: str | None = None) -> Registration:
     """Register on every agent; the outcome is returned and saved on `env`."""
     url = hook_url(env, base_url)
     result = Registration(url=url, at=timezone.now().isoformat())
-    if not env.spec.webhooks:
-        result.error = "Only Talkover environments send webhooks."
+    if not env.spec.registers_webhooks:
+        result.error = "This provider's webhooks are not registered through its API."
         return _save(env, result)
     secret = env.get_webhook_secret()
     if not secret:

@@ -1,8 +1,9 @@
-"""Webhook receivers (included by portal/urls.py under `hooks/`)."""
+"""Webhook receivers (included by portal/urls.py under `hooks/`): one door for every provider,
+`/hooks/<provider>/<key>/` (the address Talkover environments were given keeps working)."""
 from django.urls import path
 
 from sync.webhooks import receiver as webhook_receiver
 
 urlpatterns = [
-    path("talkover/<str:key>/", webhook_receiver.talkover_hook, name="talkover-hook"),
+    path("<slug:provider>/<str:key>/", webhook_receiver.hook, name="webhook"),
 ]

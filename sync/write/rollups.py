@@ -22,6 +22,7 @@ from sync.models import AgentDayRollup, Call, CallRollup, QualityDayRollup
 from sync.models.core import (
     ANSWERED_STATUSES,
     BUCKET_COUNT,
+    COST_UNITS,
     DURATION_BUCKETS,
     FIGURE_COLUMNS,
     HOUR_COLUMNS,
@@ -88,11 +89,11 @@ def _aggregate(environment: Environment, days: list[date],
         return [
             CallRollup(environment=environment, day=day, agent_external_id=agent_id,
                        direction=direction, status=status, is_testing=is_testing, count=count,
-                       duration_sum=int(total), duration_max=longest,
-                       duration_hist=list(rest[:BUCKET_COUNT]),
+                       duration_sum=int(total), duration_max=longest, costed=costed,
+                       cost_units=int(cost), duration_hist=list(rest[:BUCKET_COUNT]),
                        hour_counts=list(rest[BUCKET_COUNT:]))
-            for day, agent_id, direction, status, is_testing, count, total, longest, *rest
-            in cursor.fetchall()
+            for day, agent_id, direction, status, is_testing, count, total, longest, costed,
+            cost, *rest in cursor.fetchall()
         ]
 
 
@@ -106,11 +107,12 @@ def _aggregate_sql() -> str:
     # in each of the 42 FILTER clauses.
     return f"""
         SELECT day, agent_external_id, direction, status, is_testing, count(*),
-               sum(duration), max(duration), {hist}, {hours}
+               sum(duration), max(duration), count(vendor_cost),
+               coalesce(sum(vendor_cost * {COST_UNITS}), 0)::bigint, {hist}, {hours}
         FROM (SELECT (started_at AT TIME ZONE %(tz)s)::date AS day,
                      extract(hour FROM started_at AT TIME ZONE %(tz)s)::int AS hour,
                      width_bucket(duration - 1, ARRAY[{bounds}]) AS bucket,
-                     agent_external_id, direction, status, is_testing, duration
+                     agent_external_id, direction, status, is_testing, duration, vendor_cost
               FROM {Call._meta.db_table}
               WHERE environment_id = %(env)s AND started_at >= %(start)s
                 AND started_at < %(end)s
@@ -141,6 +143,8 @@ def agent_days(rows: Iterable[CallRollup]) -> list[AgentDayRollup]:
             figures[_STATUS_AT[row.status]] += row.count
         if row.direction in _DIRECTION_AT:
             figures[_DIRECTION_AT[row.direction]] += row.count
+        figures[_AT["costed"]] += row.costed
+        figures[_AT["cost_units"]] += row.cost_units
         if row.status in _CONNECTED:
             figures[_AT["talk_time"]] += row.duration_sum
             figures[_AT["talk_max"]] = max(figures[_AT["talk_max"]], row.duration_max)

@@ -29,7 +29,7 @@ TABS = (  # base.html before the tag, verbatim (its first line's indentation sta
     '</a>\n'
     '  <a href="{% url \'agents\' org.slug %}{% carried_query \'agents\' %}"{% if name =='
     ' \'agents\' %} aria-current="page"{% endif %}>{% translate "Agents" %}</a>\n'
-    '  {% if org_environments|has_origins %}<a href="{% url \'quality\' org.slug %}{% c'
+    '  {% if org_environments|has_quality %}<a href="{% url \'quality\' org.slug %}{% c'
     'arried_query \'quality\' %}"{% if name == \'quality\' %} aria-current="page"{% endif'
     ' %}>{% translate "Quality" %}</a>{% endif %}\n'
     '  <a href="{% url \'saved-views\' org.slug %}"{% if name == \'saved-views\' %} aria-'

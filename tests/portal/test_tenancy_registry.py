@@ -39,7 +39,7 @@ PUBLIC_ROUTES = {
     "favicon", "home", "login", "logout", "password_reset", "password_change",
     "password_change_done", "password_reset_done", "password_reset_confirm",
     "password_reset_complete", "invitation-accept", "set_language", "api-root", "api-schema",
-    "api-docs", "talkover-hook", "healthz", "readyz", "subscription-unsubscribe",
+    "api-docs", "webhook", "healthz", "readyz", "subscription-unsubscribe",
     "alerts-email-action",
 }
 # Admins of no organisation's data: superusers only (staff org admins get a 403).

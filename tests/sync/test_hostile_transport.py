@@ -232,7 +232,7 @@ def test_the_bomb_really_inflates():
 
 
 def test_the_connection_test_names_a_redirect_and_does_not_follow_it():
-    from sync.connection_check import check_talkover
+    from sync.providers.talkover.check import check as check_talkover
 
     with hostile(redirect_elsewhere) as server, hostile(lambda s, p, c: None) as other:
         server.other = other.port

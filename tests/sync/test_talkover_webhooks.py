@@ -16,8 +16,9 @@ from portal.models import Environment
 from sync.engine import sync_environment
 from sync.models import Call, CallRollup, SyncRun
 from sync.models.core import Trigger
+from sync.providers.talkover.webhook import signature
 from sync.webhooks.coalesce import queued_key
-from sync.webhooks.receiver import MAX_BODY_BYTES, signature
+from sync.webhooks.receiver import MAX_BODY_BYTES
 from sync.webhooks.register import register
 from tests.support.sync_support import ENV, point_env, served, small_config
 

@@ -14,7 +14,8 @@ from portal.models import Environment
 from sync.engine import sync_environment
 from sync.models import SyncRun
 from sync.models.core import Trigger
-from sync.webhooks.receiver import MAX_BODY_BYTES, signature
+from sync.providers.talkover.webhook import signature
+from sync.webhooks.receiver import MAX_BODY_BYTES
 from tests.support.sync_support import ENV, point_env, served, small_config
 
 

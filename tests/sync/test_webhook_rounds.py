@@ -17,9 +17,9 @@ from sync.budget import BudgetExhausted, RequestBudget
 from sync.engine import sync_environment
 from sync.models import Call, SyncRun
 from sync.models.core import Trigger
+from sync.providers.talkover.webhook import signature
 from sync.simulator import EnvironmentSpec, SimulatorConfig
 from sync.webhooks import pacing
-from sync.webhooks.receiver import signature
 from tests.support.sync_support import ENV, point_env, served, small_config
 
 

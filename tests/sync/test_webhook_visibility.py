@@ -7,8 +7,9 @@ from __future__ import annotations
 import re
 
 from portal.models import Environment
+from sync.providers.talkover.webhook import signature
 from sync.tasks import register_webhooks
-from sync.webhooks.receiver import MAX_BODY_BYTES, signature
+from sync.webhooks.receiver import MAX_BODY_BYTES
 from tests.support.sync_support import ENV, point_env, served, small_config
 
 PT = {"HTTP_ACCEPT_LANGUAGE": "pt-BR"}

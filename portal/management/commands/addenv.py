@@ -1,4 +1,4 @@
-"""addenv SLUG NAME --provider talkover|origins [--base-url URL] [--agent-ids 1,2] --token-stdin
+"""addenv SLUG NAME --provider PROVIDER [--base-url URL] [--agent-ids 1,2] --token-stdin
 
 Before saving, one request tests the token and URL (`portal.upstream_check`); a failing test
 saves nothing and exits non-zero. `--no-check` skips it (an upstream that is down for now).

@@ -12,4 +12,6 @@ SPEC = ProviderSpec(
     statuses=("initiated", "ringing", "answered", "completed", "failed", "busy", "no-answer",
               "queued"),
     agent_ids=True, quality=True, whole_history=True, base_url_required=True,
+    transcripts=True,
+    accepted_suffixes=("/api",), expected_form="https://your-origins-host (or …/api)",
 )

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from portal.upstream_url import EXPECTED_FORM, TALKOVER
 from sync.providers.errors import BadResponse, NotFound
 from sync.providers.http import HttpClient
+from sync.providers.talkover.spec import SPEC
 
 PER_PAGE = 100
 
@@ -67,7 +67,7 @@ class TalkoverClient(HttpClient):
             return super().get(path, params)
         except NotFound as exc:
             raise NotFound(f"{exc} — not a Talkover API at {self.base_url}; give the base URL "
-                           f"as {EXPECTED_FORM[TALKOVER]}", status=exc.status, path=exc.path,
+                           f"as {SPEC.expected_form}", status=exc.status, path=exc.path,
                            body_kind=exc.body_kind, body_digest=exc.body_digest) from None
 
     def agent_pages(self, per_page: int = PER_PAGE) -> Iterator[Page]:

@@ -36,6 +36,7 @@ from sync.providers.talkover.hot_window import (
     Written,
     item_key,
 )
+from sync.providers.talkover.streams import sync_calls
 from sync.run_context import RunContext
 from sync.search_text import sid_q
 from sync.webhooks.hints import Hint
@@ -46,7 +47,11 @@ MAX_TRIES = 2
 
 def sync_hinted_calls(ctx: RunContext, hints: list[Hint],
                       put_back: Callable[[Hint], None]) -> None:
-    """One webhook round over the hot days for `hints`; unplaced hints go to `put_back`."""
+    """One webhook round over the hot days for `hints`; unplaced hints go to `put_back`.
+    Before the calls were ever read (no `oldest` day yet), the round is a plain calls run."""
+    if not ctx.cursor().get("oldest"):
+        sync_calls(ctx)
+        return
     env = ctx.environment
     cursor = CallsCursor(ctx.cursor())
     days = [d for d in incremental.hot_days(ctx.now) if d >= cursor.oldest]

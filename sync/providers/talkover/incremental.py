@@ -28,6 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from portal.models import Environment
 from sync.models.ledger import CallDayLedger
 from sync.providers.talkover.cursor import CallsCursor
 from sync.write import ledger
@@ -124,3 +125,10 @@ def whole_days(cursor: CallsCursor, rows: dict[date, CallDayLedger], now: dateti
             out.append(d)
             reach = d if in_order else reach
     return out
+
+
+def reconciliation_plan(env: Environment, now: datetime) -> list[DayPlan]:
+    """The environment's lookback days with their last and next whole read (the sync page;
+    the ledger is the calls stream's)."""
+    days = candidate_days(now.date(), env.lookback_days)
+    return plan(ledger.rows(env, days), now.date(), env.lookback_days, now)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from portal.models import Provider
 from portal.providers import ProviderSpec
+from sync.providers.talkover.webhook import verify_signature
 
 SPEC = ProviderSpec(
     key=Provider.TALKOVER, label="Talkover",
@@ -15,7 +16,12 @@ SPEC = ProviderSpec(
                         "transcript", "recording", "latency_ms"}),
     # Talkover's documented statuses.
     statuses=("initiated", "ringing", "answered", "completed", "failed", "busy", "no-answer"),
-    webhooks=True, callback_stats=True,
+    webhooks=True, registers_webhooks=True, callback_stats=True,
     # A record's keys but the agent's name and label are columns too (`sync.stored_record`).
     stored_form="talkover/1",
+    api_prefix="/api/v1", accepted_suffixes=("/api/v1", "/api"),
+    expected_form="https://app.talkover.ai (or …/api/v1)",
+    default_base_url="https://app.talkover.ai/api/v1",
+    compatible_api=True,
+    verify_signature=verify_signature,
 )

@@ -1,0 +1,1 @@
+"""Vapi (https://api.vapi.ai): assistants as agents, calls by `updatedAt`."""

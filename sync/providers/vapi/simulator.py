@@ -1,0 +1,312 @@
+"""Vapi, as the simulator serves it (`sync.simulator.plugins`): `GET /call`, `GET /call/{id}`,
+`GET /assistant`, from a seeded data set, at the simulator's clock.
+
+Plain Python (no Django), like the simulator core. Per environment: three assistants; each
+UTC day's calls (the configured volume, a daytime peak in the environment's zone) with their
+life at the clock — `queued` at `createdAt`, `ringing` a second later, `in-progress` from
+`startedAt`, `ended` when the end-of-call report is in (seconds after `endedAt`; much later
+for the lateness bands' share) — and `updatedAt` the last of those moments the clock has
+passed. Instants are whole seconds with ".000Z", so many calls share one (ties are real).
+Costs have at most six decimals; `costBreakdown`'s parts add up to `cost` exactly.
+
+Faults, rate limit and truncation are the core's. The insert fault (and `insert`) adds calls
+created in the last two days that become visible only now (`updatedAt` = the clock): records
+that appear late, in a range a sync may already have read. `end_late` keeps one call
+in progress until a later moment.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sync.simulator.catalog import seeded
+from sync.simulator.store import Filter
+from sync.simulator.talkover_api import Listing, Response, json_response
+
+DAY_MS = 86_400_000
+MAX_LIMIT = 1000
+ASSISTANTS = ("Front Desk", "Sales Caller", "Survey")
+REASONS = (("customer-ended-call", 0.45), ("assistant-ended-call", 0.25),
+           ("customer-did-not-answer", 0.12), ("customer-busy", 0.05), ("voicemail", 0.06),
+           ("silence-timed-out", 0.04), ("assistant-error", 0.03))
+NOT_CONNECTED = ("customer-did-not-answer", "customer-busy")
+
+
+def iso(ms: int) -> str:
+    at = datetime.fromtimestamp(ms // 1000, UTC)
+    return at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+
+
+def _ms(text: str) -> int | None:
+    try:
+        at = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return int(at.timestamp() * 1000)
+
+
+@dataclass
+class _Call:
+    """A call's fixed facts; its state at a moment comes from `at`."""
+
+    id: str
+    assistant: str
+    type: str
+    customer: str
+    created: int
+    started: int | None
+    ended: int
+    final: int  # when the end-of-call report is in
+    reason: str
+    breakdown: dict[str, float]
+    cost: float
+    summary: str
+    success: str | None
+    our_number: str
+    shown: int = 0  # an inserted call: listed from this moment on only
+
+    def at(self, now: int) -> tuple[int, dict[str, Any]] | None:
+        """(updatedAt, the record) at `now`; None before it was created (or shown)."""
+        if now < max(self.created, self.shown):
+            return None
+        record: dict[str, Any] = {
+            "id": self.id, "orgId": "org-sim", "assistantId": self.assistant,
+            "type": self.type, "createdAt": iso(self.created)}
+        if self.type != "webCall":
+            record["customer"] = {"number": self.customer}
+            record["phoneNumberId"] = f"pn-{self.assistant[:8]}"
+            record["phoneNumber"] = {"number": self.our_number}
+        ringing = self.created + 1000
+        if now >= self.final:
+            updated, status = self.final, "ended"
+            record.update(endedReason=self.reason, endedAt=iso(self.ended), cost=self.cost,
+                          costBreakdown=dict(self.breakdown),
+                          analysis={"summary": self.summary,
+                                    "successEvaluation": self.success})
+            if self.started is not None:
+                record["startedAt"] = iso(self.started)
+        elif self.started is not None and now >= self.started:
+            updated, status = self.started, "in-progress"
+            record["startedAt"] = iso(self.started)
+        elif now >= ringing:
+            updated, status = ringing, "ringing"
+        else:
+            updated, status = self.created, "queued"
+        record.update(status=status, updatedAt=iso(updated))
+        return updated, record
+
+
+@dataclass
+class VapiStore:
+    env: str
+    seed: int
+    first: int  # the first day's ordinal
+    calls_per_day: int
+    offset_hours: int
+    lateness: tuple[tuple[float, int, int], ...]
+    assistants: list[dict[str, Any]] = field(default_factory=list)
+    _days: dict[int, list[_Call]] = field(default_factory=dict)
+    inserted: list[_Call] = field(default_factory=list)
+    late: dict[str, int] = field(default_factory=dict)
+    listings: int = 0
+
+    def __post_init__(self) -> None:
+        rng = seeded(self.seed, self.env, "vapi-assistants")
+        base = (self.first - 719_163) * DAY_MS - 30 * DAY_MS
+        for name in ASSISTANTS:
+            created = base + rng.randrange(DAY_MS) // 1000 * 1000
+            self.assistants.append({
+                "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)), "orgId": "org-sim",
+                "name": name, "createdAt": iso(created), "updatedAt": iso(created)})
+
+    def _make(self, rng: Any, created: int, n: int) -> _Call:
+        assistant = self.assistants[n % len(self.assistants)]["id"]
+        kind = rng.random()
+        call_type = "inboundPhoneCall" if kind < 0.55 else \
+            "outboundPhoneCall" if kind < 0.95 else "webCall"
+        pick, acc, reason = rng.random(), 0.0, REASONS[0][0]
+        for word, share in REASONS:
+            acc += share
+            if pick < acc:
+                reason = word
+                break
+        if call_type == "inboundPhoneCall" and reason in NOT_CONNECTED:
+            reason = "customer-ended-call"
+        started = None if reason in NOT_CONNECTED else created + rng.randint(3, 20) * 1000
+        talk = rng.randint(15, 600) * 1000 if started is not None else 0
+        ended = (started or created + rng.randint(10, 40) * 1000) + talk
+        final = ended + rng.randint(2, 30) * 1000
+        draw = rng.random()
+        for share, low, high in self.lateness:
+            if draw < share:
+                final += rng.randint(low, max(low, high)) * 1000
+                break
+        minutes = talk / 60_000
+        parts = {"transport": round(minutes * 0.008, 6), "stt": round(minutes * 0.01, 6),
+                 "llm": round(minutes * rng.uniform(0.01, 0.04), 6),
+                 "tts": round(minutes * 0.036, 6), "vapi": round(minutes * 0.05, 6)}
+        cost = round(sum(parts.values()), 6)
+        tokens = int(minutes * rng.randint(300, 900))
+        breakdown = {**parts, "total": cost, "llmPromptTokens": tokens,
+                     "llmCompletionTokens": tokens // 4, "ttsCharacters": int(minutes * 700)}
+        success = None if started is None else rng.choice(("true", "true", "false"))
+        return _Call(
+            id=str(uuid.UUID(int=rng.getrandbits(128), version=4)), assistant=assistant,
+            type=call_type, customer=f"+1555{rng.randrange(10**7):07d}", created=created,
+            started=started, ended=ended, final=final, reason=reason, breakdown=breakdown,
+            cost=cost, summary=f"Call about topic {rng.randint(1, 40)}." if started else "",
+            success=success, our_number=f"+1800555{n % len(self.assistants):04d}")
+
+    def day(self, ordinal: int) -> list[_Call]:
+        calls = self._days.get(ordinal)
+        if calls is None:
+            rng = seeded(self.seed, self.env, "vapi-day", ordinal)
+            count = max(0, int(self.calls_per_day * rng.uniform(0.8, 1.2)))
+            start = (ordinal - 719_163) * DAY_MS
+            calls = []
+            for n in range(count):
+                # Daytime peak in the environment's zone: most calls 08:00-20:00 local.
+                hour = rng.gauss(14, 3.5) - self.offset_hours
+                second = int(min(max(hour, 0), 23.999) * 3600) + rng.randrange(3600) - 1800
+                created = start + min(max(second, 0), 86_399) * 1000
+                calls.append(self._make(rng, created, n))
+            self._days[ordinal] = calls
+        return calls
+
+    def visible(self, now: int) -> list[tuple[int, dict[str, Any]]]:
+        """Every call's (updatedAt, record) at `now`."""
+        out = []
+        last = now // DAY_MS + 719_163
+        for ordinal in range(self.first, last + 1):
+            for call in self.day(ordinal):
+                self._add(out, call, now)
+        for call in self.inserted:
+            self._add(out, call, now)
+        return out
+
+    def _add(self, out: list[tuple[int, dict[str, Any]]], call: _Call, now: int) -> None:
+        late = self.late.get(call.id)
+        if late is not None:  # its report comes at `late`: the call's last change
+            call = _Call(**{**call.__dict__, "final": late})
+        state = call.at(now)
+        if state is not None:
+            out.append(state)
+
+
+def _error(status: int, message: Any, error: str) -> Response:
+    return json_response(status, {"message": message, "error": error, "statusCode": status})
+
+
+class _Plugin:
+    key = "vapi"
+    token_prefix = "vapi_"
+
+    def make_store(self, env: str, spec: Any, seed: int, first: int, calls_per_day: int,
+                   lateness: tuple[tuple[float, int, int], ...]) -> VapiStore:
+        return VapiStore(env, seed, first, calls_per_day, spec.utc_offset_hours, lateness)
+
+    def route(self, parts: list[str]) -> tuple[str, str | None] | None:
+        if parts == ["call"]:
+            return "calls", None
+        if len(parts) == 2 and parts[0] == "call" and parts[1]:
+            return "call", parts[1]
+        if parts == ["assistant"]:
+            return "assistants", None
+        return None
+
+    def error(self, status: int, state: str = "") -> Response:
+        if status == 401:
+            return _error(401, "Invalid Key. Hot tip, you may be using the private key "
+                               "instead of the public key, or vice versa.", "Unauthorized")
+        if status == 429:
+            return _error(429, "Too Many Requests", "Too Many Requests")
+        if status == 405:
+            return _error(405, "Method Not Allowed", "Method Not Allowed")
+        return _error(500, "Internal server error", "Internal Server Error")
+
+    def answer(self, store: VapiStore, route: tuple[str, str | None],
+               query: dict[str, list[str]], now_ts: int) -> Response:
+        now = now_ts * 1000
+        name, arg = route
+        if name == "assistants":
+            limit = _limit(query)
+            if isinstance(limit, Response):
+                return limit
+            return json_response(200, store.assistants[:limit])
+        if name == "call":
+            for _updated, record in store.visible(now):
+                if record["id"] == arg:
+                    return json_response(200, record)
+            return _error(404, "Not Found", "Not Found")
+        return self._calls(store, query, now)
+
+    def _calls(self, store: VapiStore, query: dict[str, list[str]], now: int) -> Response:
+        limit = _limit(query)
+        if isinstance(limit, Response):
+            return limit
+        tests = []
+        for field_name in ("createdAt", "updatedAt"):
+            for op in ("Gt", "Ge", "Lt", "Le"):
+                raw = (query.get(field_name + op) or [""])[-1]
+                if not raw:
+                    continue
+                bound = _ms(raw)
+                if bound is None:
+                    return _error(400, [f"{field_name + op} must be a valid ISO 8601 date "
+                                        "string"], "Bad Request")
+                tests.append((field_name, op, bound))
+        wanted = {k: (query.get(k) or [""])[-1] for k in ("assistantId", "id", "phoneNumberId")}
+        found = []
+        for updated, record in store.visible(now):
+            times = {"createdAt": _ms(record["createdAt"]), "updatedAt": updated}
+            if not all(_holds(times[f], op, bound) for f, op, bound in tests):
+                continue
+            if any(value and record.get(key) != value for key, value in wanted.items()):
+                continue
+            found.append(record)
+        found.sort(key=lambda r: (r["createdAt"], r["id"]), reverse=True)
+        store.listings += 1
+        resp = json_response(200, found[:limit])
+        resp.listing = Listing(store.env, Filter(), None, None, store.listings)
+        return resp
+
+    def insert(self, store: VapiStore, count: int, now_ts: int) -> list[Any]:
+        now = now_ts * 1000
+        rng = seeded(store.seed, store.env, "vapi-insert", len(store.inserted), now)
+        made = []
+        for n in range(count):
+            created = now - rng.randrange(2 * DAY_MS) // 1000 * 1000
+            call = store._make(rng, created, n)
+            # Listed from now on only, its last change now: a record that appears late.
+            call.final, call.shown = max(call.final, now), now
+            store.inserted.append(call)
+            made.append(call)
+        return made
+
+    def end_late(self, store: VapiStore, call_id: str, until_ts: int, now_ts: int) -> None:
+        store.late[call_id] = until_ts * 1000
+
+
+def _holds(value: int | None, op: str, bound: int) -> bool:
+    if value is None:
+        return False
+    return {"Gt": value > bound, "Ge": value >= bound, "Lt": value < bound,
+            "Le": value <= bound}[op]
+
+
+def _limit(query: dict[str, list[str]]) -> int | Response:
+    raw = (query.get("limit") or ["100"])[-1]
+    try:
+        limit = int(raw)
+    except ValueError:
+        return _error(400, ["limit must be a number"], "Bad Request")
+    if not 0 <= limit <= MAX_LIMIT:
+        return _error(400, [f"limit must not be greater than {MAX_LIMIT}"], "Bad Request")
+    return limit
+
+
+PLUGIN = _Plugin()

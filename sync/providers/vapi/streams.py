@@ -1,0 +1,185 @@
+"""Vapi streams: assistants (our agents) and calls.
+
+Calls are read by time, never by page (`window.Reader`):
+
+- **Back-fill** (no cursor yet, or one left unfinished): UTC days by `createdAt`, newest
+  first, back to the environment's horizon, so recent days are useful first; the cursor keeps
+  the next day to read, so a continuation (the token's budget spent) goes on from there.
+  Before the first day is read, `since` is fixed: the latest `updatedAt` of that first answer
+  (or the horizon, when it was empty: then the first incremental read re-reads the range);
+  any call changed after that answer has a later `updatedAt`, whichever day the back-fill
+  reads meanwhile. Our clock only chooses the days (today and the horizon); what changed is
+  the upstream's `updatedAt` alone.
+- **Incremental** (every run, the back-fill's last one included): every call with
+  `updatedAt ≥ since − overlap` (inclusive, so calls sharing `since`'s millisecond are read
+  again), read until an answer is short; `since` moves to the latest `updatedAt` of that last
+  answer. `VAPI_OVERLAP_SECONDS` (default 600) re-reads the last minutes each time, for a
+  change the upstream shows a little after its `updatedAt`.
+
+Records are compared with their stored hash before anything else (most of an overlap is
+unchanged); new and changed ones are upserted in one batch per answer, their local days'
+rollups refreshed at the end of the stream (the days are kept in the cursor until then, so
+a killed run refreshes them on the next). A record that breaks the documented shape is
+quarantined and the stream goes on; values outside the documented sets are kept as sent and
+noted on the run.
+"""
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from sync import quarantine
+from sync.models import Agent, Call
+from sync.providers.records import AGENT_UPDATE_FIELDS, Rejected
+from sync.providers.vapi.client import LIMIT
+from sync.providers.vapi.records import (
+    VAPI_CALL_UPDATE_FIELDS,
+    call_key,
+    unknown_values,
+    vapi_agent,
+    vapi_call,
+)
+from sync.providers.vapi.window import CREATED, MS, UPDATED, Reader, instant_of, iso
+from sync.run_context import RunContext
+from sync.write.rollups import local_days_of, refresh_rollups
+from sync.write.upsert import Counts, canonical, upsert
+
+
+def overlap() -> timedelta:
+    return timedelta(seconds=float(getattr(settings, "VAPI_OVERLAP_SECONDS", 600)))
+
+
+def sync_agents(ctx: RunContext) -> None:
+    """Every assistant, as an agent (the listing is paged by `createdAt` when full)."""
+    env, seen_at = ctx.environment, timezone.now()
+    items: dict[str, Any] = {}
+    bounds: dict[str, str] = {}
+    while True:
+        page = ctx.client.assistants(limit=LIMIT, **bounds)
+        fresh = [i for i in page if not (isinstance(i, dict) and i.get("id") in items)]
+        for item in page:
+            items[call_key(item) or str(len(items))] = item
+        if len(page) < LIMIT or not fresh:
+            break
+        oldest = min((t for t in (instant_of(i, CREATED) for i in page) if t), default=None)
+        if oldest is None:
+            break
+        bounds = {"createdAtLe": iso(oldest)}
+    rows = []
+    with ctx.page_transaction():
+        for item in items.values():
+            try:
+                rows.append(vapi_agent(env, item, seen_at))
+            except Rejected as exc:
+                quarantine.reject(ctx, item, str(exc), upstream_id=call_key(item) or None)
+        fields = [f for f in AGENT_UPDATE_FIELDS
+                  if f in ("name", "raw", "payload_hash", "upstream_created_at",
+                           "upstream_updated_at", "last_seen_at")]
+        ctx.record(upsert(Agent, env, rows, key="external_id", update_fields=fields))
+
+
+class _Writer:
+    """Writes each answer's new and changed calls; remembers the local days they touch."""
+
+    def __init__(self, ctx: RunContext, dirty: set[str], cursor: dict[str, Any]) -> None:
+        self.ctx, self.dirty, self.cursor = ctx, dirty, cursor
+        env = ctx.environment
+        self.tz = env.organization.tzinfo
+        self.agents = dict(Agent.objects.filter(environment=env)
+                           .values_list("external_id", "pk"))
+        self.noted: set[tuple[str, str]] = set()
+
+    def __call__(self, items: list[Any]) -> None:
+        ctx, env = self.ctx, self.ctx.environment
+        keyed = [(item, call_key(item), canonical(item)) for item in items]
+        stored = dict(Call.objects.filter(
+            environment=env, external_id__in=[k for _, k, _ in keyed if k])
+            .values_list("external_id", "payload_hash"))
+        rows, refused, unchanged = [], [], 0
+        for item, key, raw in keyed:
+            for field, value in unknown_values(item):
+                ctx.count_unknown(field, value, key)
+            if key and stored.get(key) == raw.digest:
+                unchanged += 1
+                continue
+            try:
+                rows.append(vapi_call(env, item, self.agents, raw))
+            except Rejected as exc:
+                refused.append((item, str(exc)))
+        with ctx.page_transaction():
+            for item, reason in refused:
+                created = instant_of(item, CREATED)
+                quarantine.reject(ctx, item, reason, upstream_id=call_key(item) or None,
+                                  day=created.astimezone(self.tz).date() if created else None)
+            counts: Counts = upsert(Call, env, rows, key="external_id",
+                                    update_fields=VAPI_CALL_UPDATE_FIELDS,
+                                    run_keys=ctx.call_keys) if rows else Counts()
+            counts.unchanged += unchanged
+            if rows:
+                quarantine.clear(ctx, upstream_id__in=[r["external_id"] for r in rows])
+                days = {d.isoformat() for d in local_days_of([r["started_at"] for r in rows],
+                                                             self.tz)}
+                if not days <= self.dirty:
+                    self.dirty |= days
+                    ctx.save_cursor({**self.cursor, "dirty_days": sorted(self.dirty)})
+            ctx.record(counts)
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=UTC)
+
+
+def sync_calls(ctx: RunContext) -> None:
+    """The back-fill's remaining days (if any), then every call changed since the last run."""
+    env = ctx.environment
+    cursor = ctx.cursor()
+    dirty: set[str] = set(cursor.get("dirty_days", []))
+    write = _Writer(ctx, dirty, cursor)
+    reader = Reader(ctx.client.calls, write)
+    today = ctx.now.astimezone(UTC).date()
+    horizon = today - timedelta(days=max(env.backfill_days, 1) - 1)
+    if "since" not in cursor:
+        # The first answer fixes `since`: today's calls, read before any other day.
+        first = ctx.client.calls(limit=LIMIT, **{f"{CREATED}Ge": iso(_day_start(today))})
+        write(first)
+        times = [t for t in (instant_of(i, UPDATED) for i in first) if t is not None]
+        # Nothing today (or our clock is ahead of the upstream's): no evidence of the
+        # upstream's time yet, so the first incremental read starts at the horizon.
+        cursor.update(since=iso(max(times, default=_day_start(horizon))),
+                      next_day=today.isoformat(), read_through=ctx.now.isoformat())
+        if len(first) < LIMIT:
+            cursor.update(next_day=(today - timedelta(days=1)).isoformat(),
+                          oldest=today.isoformat())
+        _save(ctx, cursor, dirty)
+    day = date.fromisoformat(cursor["next_day"]) if cursor.get("next_day") else None
+    ctx.progress.begin(f"{env.name}: calls", max(0, (day - horizon).days + 1) if day else 0)
+    while day is not None and day >= horizon:
+        reader.closed(CREATED, _day_start(day), _day_start(day + timedelta(days=1)) - MS)
+        nxt = day - timedelta(days=1)
+        cursor.update(next_day=nxt.isoformat(), oldest=day.isoformat())
+        with ctx.page_transaction():
+            _save(ctx, cursor, dirty)
+        ctx.progress.step()
+        day = nxt
+    cursor.pop("next_day", None)
+    since = datetime.fromisoformat(cursor["since"].replace("Z", "+00:00"))
+    latest = reader.open(UPDATED, since - overlap())
+    if latest is not None and latest > since:
+        cursor["since"] = iso(latest)
+    cursor["read_through"] = ctx.now.isoformat()
+    ctx.run.details["requests_by_kind"] = {"listings": reader.requests, "splits": reader.splits}
+    with ctx.page_transaction():
+        if dirty:
+            refresh_rollups(env, {date.fromisoformat(d) for d in dirty})
+            ctx.bump_data_version()
+            dirty.clear()
+        _save(ctx, cursor, dirty)
+    ctx.progress.end()
+
+
+def _save(ctx: RunContext, cursor: dict[str, Any], dirty: set[str]) -> None:
+    cursor["dirty_days"] = sorted(dirty)
+    ctx.save_cursor(cursor)
