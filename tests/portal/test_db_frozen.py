@@ -10,6 +10,7 @@ timeouts cannot fire on a frozen server, so what is measured is the client-side 
 """
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time

@@ -277,7 +277,6 @@ def test_shared_budget_holds_with_two_workers(org_a):
         assert elapsed >= 2 * 1.5 * 0.9, "18 requests at 6 per 1.5 s need at least 3 windows"
 
 
-@needs_shared_database
 def test_a_live_run_waiting_on_a_slow_answer_keeps_its_environment(org_a, settings):
     """The pulse beats while the run waits on an answer longer than the stale threshold: a
     second sync is skipped (the run is not taken for dead), and the environment's next sync
