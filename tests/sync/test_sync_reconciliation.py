@@ -45,26 +45,27 @@ def test_a_field_corrected_without_its_status_is_caught_when_its_day_is_reconcil
         assert mirrored(old) == (old["duration"], old["updated_at"])
         assert mirrored(new) == (new["duration"], new["updated_at"])
 
-        # 02:05 the next day: today has settled and is read whole; yesterday's turn is at
-        # 15:00, a day after its last whole read.
+        # 02:05 the next day: no moment of our clock says a day is over; each day is read
+        # whole a day after its last whole read (the back-fill's, at 15:00).
         sim.set_now(datetime.combine(END + timedelta(days=1), time(2, 5), UTC))
         run = sync_environment(env, now=sim.now).runs[1]
-        assert mirrored(new) == (new["duration"] + 30, "2026-03-10T14:59:59Z")
-        assert mirrored(old) == (old["duration"], old["updated_at"])
-        assert any(line.startswith(str(END)) for line in run.details["reconciled"])
+        assert mirrored(new) == (new["duration"], new["updated_at"])
+        assert not {str(yesterday), str(END)} & {line[:10] for line in
+                                                 run.details.get("reconciled", [])}, run.details
 
         sim.set_now(datetime.combine(END + timedelta(days=1), time(15, 5), UTC))
         run = sync_environment(env, now=sim.now).runs[1]
         assert mirrored(old) == (old["duration"] + 30, "2026-03-10T14:59:59Z")
-        assert any(line.startswith(str(yesterday)) for line in run.details["reconciled"])
+        assert mirrored(new) == (new["duration"] + 30, "2026-03-10T14:59:59Z")
+        assert {str(yesterday), str(END)} <= {line[:10] for line in run.details["reconciled"]}
         row = CallDayLedger.objects.get(environment=env, day=yesterday)
         assert row.reconciled_at == sim.now
 
 
 @pytest.mark.parametrize("language", ["en", "pt-br"])
 def test_the_sync_page_says_until_when_each_day_may_still_change(org_a, alice, language):
-    """At the real clock (the page's): the back-fill reads each day whole; a settled day is
-    read again a day later, the open day once it has settled (its end + 2 hours)."""
+    """At the real clock (the page's): the back-fill reads each day whole; each is read
+    whole again a day later (no moment of our clock settles a day)."""
     now = timezone.now().replace(microsecond=0)
     today = now.date()
     config = small_config(days=2, calls_per_day=40, end_date=today, now=now)
@@ -82,8 +83,7 @@ def test_the_sync_page_says_until_when_each_day_may_still_change(org_a, alice, l
     with translation.override(language):
         heading = translation.gettext("Until when each day's calls may still change")
         for day in (today - timedelta(days=1), today):
-            settles = datetime.combine(day + timedelta(days=1), time(2), UTC)
-            due = settles if now < settles else now + timedelta(days=1)
+            due = now + timedelta(days=1)
             line = translation.gettext("%(day)s (UTC): day reconciled at %(at)s, next at "
                                        "%(next)s.") % {
                 "day": date_format(day, "SHORT_DATE_FORMAT"), "at": when(now),
