@@ -1,11 +1,12 @@
-"""An upstream whose clock runs behind ours (issue 57, cause 2): its day is still open when
-ours has turned. Which days a run reads and whether a day agrees come from the upstream's
-answers, never from our clock: every lookback day's head and count in every run, callback
-days re-read in every run until they leave the lookback. Our clock is injected (`now=`):
-the runs happen at 02:30 and 02:45 UTC on our clock whatever the hour the suite runs at."""
+"""An upstream whose clock runs behind or ahead of ours (issue 57, cause 2): its day may still
+be open when ours has turned, or begin before ours. Which days a run reads and whether a day
+agrees come from the upstream's answers, never from our clock: every lookback day's head and
+count in every run (and the day after our today's count), callback days re-read in every run
+until they leave the lookback. Our clock is injected (`now=`), at 23:58, 00:30, 02:30 and
+12:00 UTC, whatever the hour the suite runs at."""
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
@@ -16,22 +17,37 @@ from tests.support.sync_support import END, ENV, mirror_diff, point_env, served,
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.mark.parametrize("behind", [timedelta(hours=3), timedelta(hours=5)])
-def test_a_day_the_upstream_still_writes_is_read_after_our_midnight(org_a, behind):
-    ours = datetime(END.year, END.month, END.day, 2, 30, tzinfo=UTC) + timedelta(days=1)
-    config = small_config(days=2, calls_per_day=400, now=ours - behind)
+@pytest.mark.parametrize(("hour", "upstream"), [
+    (time(0, 30), timedelta(hours=-3)),
+    (time(2, 30), timedelta(hours=-3)),
+    (time(2, 30), timedelta(hours=-5)),
+    (time(12, 0), timedelta(hours=-13)),
+    (time(23, 58), timedelta(hours=1)),
+])
+def test_the_upstreams_open_day_is_read_whatever_our_hour(org_a, hour, upstream):
+    """Upstream `upstream` from ours: its day END is still open (or, ahead, its END + 1 has
+    begun) when our clock reads `hour`; 15 minutes on, what it wrote is all mirrored."""
+    ours = datetime.combine(END + timedelta(days=1), hour, UTC)
+    theirs = ours + upstream
+    # The data set runs a day past the upstream's clock (calls appear as its clock reaches
+    # them): its midnight may come while we watch.
+    config = small_config(days=3, calls_per_day=400, end_date=theirs.date() + timedelta(days=1),
+                          now=theirs)
     with served(config) as (sim, server):
-        # Three days back from our today: the upstream's two.
-        env = point_env(org_a, sim, server, backfill_days=3)
+        # Back from our today to the upstream's first day.
+        env = point_env(org_a, sim, server,
+                        backfill_days=(ours.date() - sim.start_date).days + 1)
+        first = max(sim.start_date, ours.date() - timedelta(days=env.lookback_days))
         assert not sync_environment(env, now=ours).failed
-        assert mirror_diff(env, sim) == []
-        # 15 minutes on, both clocks: the upstream's END (our yesterday) got new calls and
-        # callbacks; our clock would have called that day over at 02:00.
-        before = sim.truth.call_count(ENV, END, END)
         sim.advance(timedelta(minutes=15))
-        outcome = sync_environment(env, now=ours + timedelta(minutes=15))
+        day = sim.today
+        before = sim.truth.call_count(ENV, day, day)
+        sim.advance(timedelta(minutes=15))
+        assert sim.truth.call_count(ENV, day, day) > before
+        outcome = sync_environment(env, now=ours + timedelta(minutes=30))
         assert not outcome.failed
-        assert sim.truth.call_count(ENV, END, END) > before
-        assert mirror_diff(env, sim) == [], [r.details for r in outcome.runs]
-        got = CallbackDay.objects.get(environment=env, day=END)
-        assert got.raw == sim.truth.callback_stats(ENV, END, END)
+        assert mirror_diff(env, sim, first=first) == [], \
+            [r.details for r in outcome.runs]
+        for written in {day, sim.today}:
+            got = CallbackDay.objects.get(environment=env, day=written)
+            assert got.raw == sim.truth.callback_stats(ENV, written, written), written
