@@ -11,13 +11,19 @@ from django.utils import timezone, translation
 from django.utils.formats import date_format
 
 from sync.engine import sync_environment
-from sync.models import Call
+from sync.models import Call, CallbackDay, CallbackFunnelDay
 from sync.models.ledger import CallDayLedger
 from tests.support.sync_support import END, ENV, point_env, served, small_config
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 AFTERNOON = datetime(END.year, END.month, END.day, 15, 0, tzinfo=UTC)
+
+
+def linked(env, day: date) -> int:
+    """The callbacks the mirrored calls of `day` link (the funnel's figure)."""
+    row = CallbackFunnelDay.objects.filter(environment=env, day=day).first()
+    return row.callbacks_received if row else 0
 
 
 def _oldest_completed(sim, day: date) -> dict:
@@ -92,6 +98,22 @@ def test_the_sync_page_says_until_when_each_day_may_still_change(org_a, alice, l
     assert heading in page
     if language == "pt-br":
         assert "reconciled at" not in page and "conciliado em" in page
+    # Each day as the last sync counted it: calls (the ledger) and callbacks (the stats day
+    # against the callbacks the mirrored calls link).
+    with translation.override(language):
+        for day in (today - timedelta(days=1), today):
+            row = CallDayLedger.objects.get(environment=env, day=day)
+            stats = CallbackDay.objects.get(environment=env, day=day)
+            calls = translation.gettext(
+                "calls: upstream %(upstream)s / mirrored %(mirrored)s, counted at %(at)s") % {
+                "upstream": row.upstream, "mirrored": row.mirrored + row.rejected,
+                "at": when(row.checked_at)}
+            callbacks = translation.gettext(
+                "callbacks: upstream %(upstream)s / mirrored %(mirrored)s, counted at %(at)s"
+            ) % {"upstream": stats.total_received, "mirrored": linked(env, day),
+                 "at": when(stats.fetched_at)}
+            assert row.upstream == row.mirrored + row.rejected
+            assert calls in page and callbacks in page, (calls, callbacks)
 
 
 def test_a_check_keeps_the_days_reconciliation_and_costs_three_statements(env_a,
