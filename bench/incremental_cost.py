@@ -21,10 +21,10 @@ the ideal below counts as 1/100 of a page. Then, counting the requests the simul
 
 The ideal is what the change needs, counted from the simulator's ground truth, not from
 what the run did: the agents stream (its one page and the callback agents: 2), one
-callback-stats request per day not yet settled (its end + the settling horizon is after
-the clock), and the calls whose upstream record changed since the previous run (new, or any
-field different: the truth before and after the clock moved) at 100 a page, at least one
-page. A reconciliation adds every page of the settled day. "left different" counts the
+callback-stats request per mirrored day of the lookback (each is re-read every run until
+it leaves the lookback), and the calls whose upstream record changed since the previous run
+(new, or any field different: the truth before and after the clock moved) at 100 a page, at
+least one page. A reconciliation adds every page of the settled day. "left different" counts the
 mirrored calls still differing from the upstream after the 15-minute run (0 = exact). The
 run's own summary of the hot days (requests by kind, movers by where found) is printed
 below the table. PostgreSQL (SQLite works, slower). The environment and its organisation
@@ -58,7 +58,6 @@ def run(volume: int, days: int, lateness: str
     from portal.models import Environment, Organization
     from sync.engine import sync_environment
     from sync.models import Call
-    from sync.providers.talkover.incremental import SETTLING_HORIZON
     from sync.simulator import EnvironmentSpec, Lateness, SimulatorConfig, running_simulator
     from sync.stored_record import all_attnames, record_of
 
@@ -81,10 +80,9 @@ def run(volume: int, days: int, lateness: str
             sync_environment(env, now=sim.now)
 
             def unsettled() -> int:
-                days = (sim.today - sim.start_date).days + 1
-                return sum(1 for i in range(days) if datetime.combine(
-                    sim.start_date + timedelta(days=i + 1), datetime.min.time(), UTC)
-                    + SETTLING_HORIZON > sim.now)
+                """Callback days re-read every run: the mirrored days of the lookback."""
+                first = max(sim.start_date, sim.today - timedelta(days=env.lookback_days))
+                return (sim.today - first).days + 1
 
             def measure(name: str, advance: timedelta, reconcile: bool = False) -> None:
                 before_truth = snapshot(sim, "bench")

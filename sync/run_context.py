@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -60,9 +60,16 @@ class RunContext:
     _unknown: set[tuple[str, str, str]] = field(default_factory=set, repr=False)
     # The call ids this run merged (a first back-fill probes only those for moved calls).
     call_keys: RunKeys = field(default_factory=RunKeys, repr=False)
+    _began: float = field(default_factory=time.monotonic, repr=False)
 
     def __post_init__(self) -> None:
         self._requests_before = self.client.requests
+
+    def clock(self) -> datetime:
+        """The run's clock: `now` (its start, injected by tests and commands) plus the time
+        it has run, so what it records later (when a count was taken) follows the same clock
+        as what it records at its start."""
+        return self.now + timedelta(seconds=time.monotonic() - self._began)
 
     @property
     def stream(self) -> str:

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -17,7 +18,7 @@ from portal.models import Environment, Role
 from portal.pages.pages import render_org_page
 from portal.tasks_client import QueueUnavailable, TaskNotAvailable, enqueue
 from portal.tenancy.access import Tenant, org_page
-from sync.models import RejectedRecord, SyncRun
+from sync.models import CallbackDay, CallbackFunnelDay, RejectedRecord, SyncRun
 from sync.providers.registry import ADAPTERS
 from sync.stream_names import Stream
 from sync.webhooks import rejections as webhook_rejections
@@ -70,6 +71,7 @@ def sync_status(request: HttpRequest, tenant: Tenant) -> HttpResponse:
         env.calls_disagree = disagree.get(env.pk, [])
         env.calls_reconciled_at = reconciled.get(env.pk)
         env.calls_plan = reconciliation_plan(env, now) if env.pk in reconciled else []
+        env.day_counts = day_counts(env, now) if counts_shown else []
         # Webhook deliveries the receiver refused: how many, the latest.
         env.hooks_refused, env.hooks_refused_latest = (
             webhook_rejections.summary(env.pk) if counts_shown else (0, []))
@@ -87,6 +89,40 @@ def reconciliation_plan(env: Environment, now: datetime) -> list[Any]:
     if adapter is None or adapter.reconciliation_plan is None:
         return []
     return adapter.reconciliation_plan(env, now)
+
+
+@dataclass(frozen=True)
+class DayCounts:
+    """One lookback day, as the last run's evidence says: the upstream's count of calls and
+    of callbacks, what the mirror holds, and when each count was taken (None: not yet)."""
+
+    day: date
+    calls_upstream: int | None
+    calls_mirrored: int
+    calls_at: datetime | None
+    callbacks_upstream: int | None
+    callbacks_mirrored: int
+    callbacks_at: datetime | None
+
+
+def day_counts(env: Environment, now: datetime) -> list[DayCounts]:
+    """The lookback's days, newest first: calls (the completeness ledger) and callbacks (the
+    upstream's stats day against the callbacks the mirror's calls link)."""
+    days = ledger.lookback(now.date(), env.lookback_days)
+    rows = ledger.rows(env, days)
+    stats = {c.day: c for c in CallbackDay.objects.filter(environment=env, day__in=days)}
+    linked = dict(CallbackFunnelDay.objects.filter(environment=env, day__in=days)
+                  .values_list("day", "callbacks_received"))
+    out = []
+    for day in reversed(days):
+        row, stat = rows.get(day), stats.get(day)
+        if row is None and stat is None:
+            continue
+        out.append(DayCounts(
+            day, row.upstream if row else None, row.mirrored + row.rejected if row else 0,
+            row.checked_at if row else None, stat.total_received if stat else None,
+            linked.get(day, 0), stat.fetched_at if stat else None))
+    return out
 
 
 @org_page(Role.ADMIN, ("POST",))

@@ -24,7 +24,8 @@ class CallDayLedger(models.Model):
     # Calls in the mirror, and records of the day kept in quarantine (read, not stored).
     mirrored = models.PositiveIntegerField(_("mirrored"), default=0)
     rejected = models.PositiveIntegerField(_("rejected"), default=0)
-    # The upstream's `pagination.total` for the day at the last check (None: never checked).
+    # The upstream's `pagination.total` for the day at the last check (None: never checked),
+    # and when that count was taken: after the run's last listing of the day.
     upstream = models.PositiveIntegerField(_("upstream"), null=True, blank=True)
     checked_at = models.DateTimeField(_("checked at"), null=True, blank=True)
     # The last time every page of the day was read (a back-fill, a re-read, a reconciliation).
@@ -45,5 +46,6 @@ class CallDayLedger(models.Model):
 
     @property
     def agrees(self) -> bool:
-        """The mirror accounts for every call the upstream counted at the last check."""
-        return self.upstream is None or self.mirrored + self.rejected >= self.upstream
+        """The mirror accounts for exactly the calls the upstream counted at the last check. A
+        mirror holding more agrees with nothing: the count is stale, or calls left."""
+        return self.upstream is None or self.mirrored + self.rejected == self.upstream

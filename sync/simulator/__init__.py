@@ -183,7 +183,11 @@ Spec: comma-separated ``KEY=VALUE`` items, whitespace ignored, each key at most 
     502=P             answer 502, text/html nginx "Bad Gateway" page
     slow=P[:S]        wait S seconds (default 2.5) before answering
     truncate=P        a 200 answer's body is cut to half its length (Content-Length matches)
-    insert=N[@K]      after serving page K (default 2) of a call listing, add N calls
+    insert=N[@K][xT][:early]  after serving page K (default 2) of a call listing, add N
+                      calls to the listing's range (at the head of its oldest day), at most
+                      T times (default: every time); ``:early``: just before answering,
+                      so the page and its total already hold them (a call arriving while
+                      we page, in any listing: status listings and counts included)
     revoke=N          revoke each token after its N-th successful (2xx) request
     ratelimit=N[:W]   per token at most N requests per rolling W wall-clock seconds (def. 60);
                       beyond: 429 with Retry-After = seconds until a slot frees

@@ -224,9 +224,11 @@ def _answer(sim: Host, faults: Faults, in_scope: bool, token: str, env: str, ven
     if faults.succeeded(token):
         sim.revoke(env)
     listing = resp.listing
-    if (not truncated and listing is not None and faults.insert
-            and listing.page == faults.insert_after_page):
+    if not truncated and listing is not None and faults.insert_fires(listing.page):
         sim.insert_calls(listing.env, faults.insert, listing.filt, listing.lo, listing.hi)
+        if faults.insert_early:  # they arrived just before the page was asked: it holds them
+            resp = _dispatch(sim, env, route, query)
+            resp.env = env
     return resp
 
 

@@ -196,6 +196,9 @@ class SimulatorConfig:
     lateness: Lateness | None = field(default_factory=Lateness)
     # Volume dips (see Dip), Talkover environments only; empty leaves the data as seeded.
     dips: tuple[Dip, ...] = ()
+    # How far the simulator's clock runs ahead of (or, negative, behind) the wall clock when
+    # `now` is not given: an upstream never shares our clock.
+    clock_offset: timedelta = timedelta(0)
 
     def __post_init__(self) -> None:
         if self.days < 1:
@@ -222,13 +225,13 @@ class SimulatorConfig:
             return self.end_date
         if self.now is not None:
             return as_utc(self.now).date()
-        return datetime.now(UTC).date()
+        return (datetime.now(UTC) + self.clock_offset).date()
 
     def resolved_now(self) -> datetime:
         if self.now is not None:
             return as_utc(self.now).replace(microsecond=0)
         end = self.resolved_end_date()
-        wall = datetime.now(UTC)
+        wall = datetime.now(UTC) + self.clock_offset
         if end < wall.date():
             return datetime.combine(end, time(23, 59, 59), UTC)
         return datetime.combine(end, wall.time().replace(microsecond=0), UTC)

@@ -66,6 +66,8 @@ class Faults:
     truncate: float = 0.0
     insert: int = 0
     insert_after_page: int = 2
+    insert_times: int = 0  # at most this many inserts (0: no bound)
+    insert_early: bool = False  # insert before answering page K: the page already holds them
     revoke_after: int = 0
     ratelimit: int = 0
     ratelimit_window: float = 60.0
@@ -79,6 +81,7 @@ class Faults:
                                        compare=False)
     _windows: dict[str, deque[float]] = field(default_factory=dict, init=False, repr=False,
                                               compare=False)
+    _inserts: int = field(default=0, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.only = tuple(self.only)
@@ -91,6 +94,7 @@ class Faults:
             (self.slow_seconds >= 0, "slow_seconds must be >= 0"),
             (self.insert >= 0, "insert must be >= 0"),
             (self.insert_after_page >= 1, "insert_after_page must be >= 1"),
+            (self.insert_times >= 0, "insert_times must be >= 0"),
             (self.revoke_after >= 0, "revoke_after must be >= 0"),
             (self.ratelimit >= 0, "ratelimit must be >= 0"),
             (self.ratelimit_window > 0, "ratelimit_window must be > 0"),
@@ -129,6 +133,10 @@ class Faults:
         """The canonical spec string of these settings (round-trips through parse)."""
         settings = vars(self)
         parts = [spec.format(**settings) for name, spec in SPEC_ITEMS if settings[name]]
+        if self.insert:
+            at = parts.index(SPEC_ITEMS[5][1].format(**settings))
+            parts[at] += (f"x{self.insert_times}" if self.insert_times else "") + \
+                (":early" if self.insert_early else "")
         if self.only:
             parts.append("only=" + "|".join(self.only))
         return ",".join(parts)
@@ -146,12 +154,22 @@ class Faults:
             self._rngs = {k: random.Random(f"{self.seed}|fault|{k}") for k in RANDOM_KINDS}
             self._successes = {}
             self._windows = {}
+            self._inserts = 0
 
     @property
     def active(self) -> bool:
         return any(getattr(self, name) for name, _spec in SPEC_ITEMS)
 
     # --- runtime -------------------------------------------------------------------------
+
+    def insert_fires(self, page: int) -> bool:
+        """Whether serving `page` of a call listing inserts calls now (counted)."""
+        with self._lock:
+            if not self.insert or page != self.insert_after_page or (
+                    self.insert_times and self._inserts >= self.insert_times):
+                return False
+            self._inserts += 1
+            return True
 
     def applies(self, path: str) -> bool:
         """Faults touch API paths only (not the health check: unknown paths are answered 404
@@ -256,10 +274,16 @@ def _parse_item(key: str, value: str) -> dict[str, object]:
             out["slow_seconds"] = _seconds(key, tail)
         return out
     if key == "insert":
-        count, _, page = value.partition("@")
-        out = {"insert": _integer(key, count, 0)}
+        head, _, when = value.partition(":")
+        if when not in ("", "early"):
+            raise ValueError("fault 'insert': the ':' part can only be 'early'")
+        head, _, times = head.partition("x")
+        count, _, page = head.partition("@")
+        out = {"insert": _integer(key, count, 0), "insert_early": when == "early"}
         if page:
             out["insert_after_page"] = _integer(key, page, 1)
+        if times:
+            out["insert_times"] = _integer(key, times, 1)
         return out
     if key == "revoke":
         return {"revoke_after": _integer(key, value, 1)}

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 
-from django.db.models import Count, Max
+from django.db.models import Max
 
 from portal.models import Environment
 from sync.models import Call
@@ -18,18 +18,23 @@ from sync.models.quarantine import RejectedRecord
 from sync.stream_names import Stream
 
 
+def lookback(today: date, days: int) -> list[date]:
+    """An environment's lookback days, oldest first, today included: the days a run keeps
+    equal to the upstream and the sync page shows the evidence of."""
+    return [today - timedelta(days=days - i) for i in range(days + 1)]
+
+
 def day_bounds(day: date) -> tuple[datetime, datetime]:
     """[start, end) of a UTC day."""
     start = datetime.combine(day, time.min, tzinfo=UTC)
     return start, start + timedelta(days=1)
 
 
-def status_counts(env: Environment, day: date) -> dict[str, int]:
-    """Mirrored calls of the UTC day per status (one indexed query)."""
+def held(env: Environment, day: date) -> int:
+    """What the mirror accounts for of the UTC day: its calls and its quarantined records."""
     start, end = day_bounds(day)
-    rows = (Call.objects.filter(environment=env, started_at__gte=start, started_at__lt=end)
-            .values_list("status").annotate(n=Count("id")).order_by())
-    return {status: n for status, n in rows}
+    return Call.objects.filter(environment=env, started_at__gte=start,
+                               started_at__lt=end).count() + rejected_count(env, day)
 
 
 def rejected_count(env: Environment, day: date) -> int:
@@ -38,8 +43,9 @@ def rejected_count(env: Environment, day: date) -> int:
 
 def record(env: Environment, day: date, upstream: int, at: datetime, *,
            whole: bool) -> CallDayLedger:
-    """Write the day's row after a check (`whole`: every page of the day was just read); the
-    row as written (its `reconciled_at` None when not `whole`, whatever the table keeps).
+    """Write the day's row after a check: `upstream`, the upstream's count taken at `at`
+    (`whole`: every page of the day was just read); the row as written (its `reconciled_at`
+    None when not `whole`, whatever the table keeps).
 
     Two counts and one upsert: `update_or_create` took four statements more (a savepoint, a
     locking read, the write, the release). A back-fill records every day it reads, on its
@@ -64,7 +70,7 @@ def rows(env: Environment, days: Iterable[date]) -> dict[date, CallDayLedger]:
 
 def disagreeing(environments: Iterable[Environment], start: date, end: date
                 ) -> dict[int, list[date]]:
-    """UTC days start..end whose last check found calls the mirror lacks, per environment."""
+    """UTC days start..end whose last count disagreed with the mirror, per environment."""
     out: dict[int, list[date]] = {}
     for row in CallDayLedger.objects.filter(environment__in=list(environments), day__gte=start,
                                             day__lte=end).order_by("day"):

@@ -2,10 +2,10 @@
 
 A run that spends the token's budget is deferred and continued (`sync/tasks.py`); the
 continuation starts from the cursor the run saved. A day with more pages than a budget window
-allows must resume where the stopped read was, not start again at page 1, and a hot day
-(the UTC days within the settling horizon: two of them just after midnight) that the
-back-fill had not reached yet is read whole from there too, not rediscovered from its head
-each time: otherwise the continuation spends every window on the same pages and never ends.
+allows must resume where the stopped read was, not start again at page 1, and a lookback
+day that the back-fill had not reached yet is read whole from there too, not rediscovered
+from its head each time: otherwise the continuation spends every window on the same pages
+and never ends.
 """
 from __future__ import annotations
 
@@ -24,14 +24,17 @@ from tests.support.sync_support import mirror_diff, point_env, served, small_con
 
 sync_db = pytest.mark.django_db(transaction=True)
 
-LIMIT, WINDOW = 5, 0.5
+# A run's refresh of the lookback (three days' heads, three status listings, the count
+# taken last) is not resumable: it needs one budget window of at least that many requests.
+# A window of 2 s: a loaded machine's requests must not refill it while a run reads.
+LIMIT, WINDOW = 8, 2.0
 
 
 @sync_db
-def test_a_back_fill_continued_on_a_small_budget_ends_exact_with_two_hot_days(org_a, settings):
+def test_a_back_fill_continued_on_a_small_budget_ends_exact_just_after_midnight(org_a, settings):
     settings.SYNC_BUDGET_WINDOW = WINDOW
     with served(small_config(days=3, calls_per_day=500)) as (sim, server):
-        sim.advance(timedelta(minutes=50))  # 00:50 the next day: two hot UTC days
+        sim.advance(timedelta(minutes=50))  # 00:50 the next day
         env = point_env(org_a, sim, server, requests_per_minute=LIMIT, backfill_days=4)
         pages = sum(-(-len(list(sim.truth.calls("acme-sales", d, d))) // 100)
                     for d in (sim.today - timedelta(days=i) for i in range(4)))
@@ -50,7 +53,7 @@ def test_a_back_fill_continued_on_a_small_budget_ends_exact_with_two_hot_days(or
         assert mirror_diff(env, sim) == []
         requests = sum(SyncRun.objects.filter(environment=env).values_list("requests", flat=True))
         # Each day's pages about once (a resumed read re-reads no page), plus each run's own
-        # checks: agents, the hot days' heads and status listings, the callback days.
+        # checks: agents, the lookback's heads, status listings and count, the callback days.
         assert requests <= pages + 30, (requests, pages)
 
 
@@ -64,16 +67,18 @@ def _checked(day: date, *, whole: bool) -> CallDayLedger:
                          reconciled_at=at if whole else None)
 
 
-def test_hot_days_are_read_whole_only_in_order_after_the_days_read_whole():
-    """Just after midnight both UTC days are hot. A back-fill deferred before them reads
-    them whole, in order; a mirror whose yesterday the hot refresh checks does not read the
-    new day whole (coverage's mark would pass yesterday's unread head); a stopped day
-    resumes wherever it is."""
+def test_lookback_days_are_read_whole_in_order_after_the_days_read_whole():
+    """Every run reads every lookback day's head. A back-fill deferred before the newest
+    days reads them whole, in order; a day checked but never read whole is read whole (in
+    order: coverage's mark would pass an unread day otherwise); a day read whole is not read
+    again before its daily reconciliation; a stopped day resumes wherever it is."""
     cursor = CallsCursor({"oldest": "2026-03-08", "synced_through": "2026-03-09"})
-    assert incremental.hot_days(AT_0100) == [D - timedelta(days=1), D]
+    assert incremental.refreshed_days(D, 2) == [D - timedelta(days=2), D - timedelta(days=1), D]
     deferred = {d: _checked(d, whole=True) for d in (date(2026, 3, 8), date(2026, 3, 9))}
     assert incremental.whole_days(cursor, deferred, AT_0100, 3) == [D - timedelta(days=1), D]
-    steady = {**deferred, D - timedelta(days=1): _checked(D - timedelta(days=1), whole=False)}
+    checked = {**deferred, D - timedelta(days=1): _checked(D - timedelta(days=1), whole=False)}
+    assert incremental.whole_days(cursor, checked, AT_0100, 3) == [D - timedelta(days=1), D]
+    steady = {**deferred, D - timedelta(days=1): _checked(D - timedelta(days=1), whole=True)}
     assert incremental.whole_days(cursor, steady, AT_0100, 3) == []
     cursor.stop_at(D, 4)
     assert incremental.whole_days(cursor, steady, AT_0100, 3) == [D]

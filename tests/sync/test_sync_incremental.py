@@ -43,7 +43,8 @@ def test_nothing_new_costs_a_handful_and_fifteen_minutes_cost_the_change(org_a):
         assert not again.failed
         assert len(server.request_log) - before <= 10, server.request_log[before:]
         calls = again.runs[1]
-        assert calls.requests <= 4 and calls.created + calls.updated == 0
+        # Each lookback day's head, the open calls' status listings, the count taken last.
+        assert calls.requests <= 6 and calls.created + calls.updated == 0
 
         sim.advance(timedelta(minutes=15))
         before = len(server.request_log)
@@ -53,31 +54,38 @@ def test_nothing_new_costs_a_handful_and_fifteen_minutes_cost_the_change(org_a):
         assert mirror_diff(env, sim) == []
         # What changed needs ceil(changed / 100) pages; a few more pay for the checks.
         needed = -(-(run.created + run.updated) // 100)
-        assert run.requests <= 2 * needed + 4, (run.requests, needed, run.details)
-        # Only the hot day was read: yesterday is settled and was reconciled today; its open
-        # calls were counted with today's (status listings from the lookback's first day).
+        assert run.requests <= 2 * needed + 6, (run.requests, needed, run.details)
+        # Yesterday was reconciled today, not read whole again: its head was read, and its
+        # open calls were counted with today's (status listings from the lookback's first day).
         asked = _calls_requests(server, before)
-        assert {q["date_to"] for q in asked if "search" not in q} == {END.isoformat()}
-        assert {q["date_from"] for q in asked if "status" not in q} == {END.isoformat()}
+        # (The count taken last reaches the day after our today: an upstream ahead of us.)
+        assert {q["date_to"] for q in asked if "search" not in q} == {
+            (END + timedelta(days=i)).isoformat() for i in (-1, 0, 1)}
+        heads = [q for q in asked if "status" not in q and "search" not in q
+                 and q["per_page"] == "100"]
+        assert sorted(q["date_from"] for q in heads) == [
+            (END - timedelta(days=1)).isoformat(), END.isoformat()], heads
 
 
 @synced
-def test_changes_to_a_settled_day_wait_for_the_daily_reconciliation_and_are_caught(org_a):
-    """A call older than the horizon that changed, calls inserted into a settled day, calls
-    inserted while paging: the reconciliation (or the next head read) finds each."""
+def test_a_field_changed_without_its_status_waits_for_the_daily_reconciliation(org_a):
+    """Calls inserted into yesterday are read by the next run (every lookback day's head,
+    then its count); a field changed without its status, by the daily whole read; calls
+    inserted while paging, by the counts taken last."""
     with served(_config()) as (sim, server):
         env = point_env(org_a, sim, server)
         sync_environment(env, now=sim.now)
         yesterday = END - timedelta(days=1)
-        victim = next(c for c in sim.truth.calls(ENV, yesterday, yesterday)
-                      if c["status"] == "completed")
+        # The day's oldest completed call: on no page but its day's last.
+        victim = [c for c in sim.truth.calls(ENV, yesterday, yesterday)
+                  if c["status"] == "completed"][-1]
         sim.tamper(ENV).calls[victim["id"]] = {"duration": victim["duration"] + 7}
         inserted = sim.insert_calls(ENV, 5, lo=yesterday.toordinal(), hi=yesterday.toordinal())
         sim.advance(timedelta(hours=3))
         sync_environment(env, now=sim.now)
-        # Settled and reconciled less than a day ago: not read again yet.
+        # Reconciled less than a day ago: not read whole again yet; its head was read.
         assert Call.objects.get(external_id=victim["id"]).duration == victim["duration"]
-        assert not Call.objects.filter(external_id__in=[r.id for r in inserted]).exists()
+        assert Call.objects.filter(external_id__in=[r.id for r in inserted]).count() == 5
 
         sim.faults = "insert=20@2,only=/api/v1/calls"
         sim.advance(timedelta(hours=21))
@@ -85,10 +93,9 @@ def test_changes_to_a_settled_day_wait_for_the_daily_reconciliation_and_are_caug
         assert Call.objects.get(external_id=victim["id"]).duration == victim["duration"] + 7
         assert any(str(yesterday) in line for line in outcome.runs[1].details["reconciled"])
         row = CallDayLedger.objects.get(environment=env, day=yesterday)
-        assert row.agrees and row.reconciled_at == sim.now
+        assert row.agrees and row.reconciled_at == sim.now and row.checked_at >= sim.now
         sim.faults = None
         sim.untamper(ENV)
-        sync_environment(env, now=sim.now)
         assert [p for p in mirror_diff(env, sim) if victim["id"] not in p] == []
 
 

@@ -11,13 +11,19 @@ from django.utils import timezone, translation
 from django.utils.formats import date_format
 
 from sync.engine import sync_environment
-from sync.models import Call
+from sync.models import Call, CallbackDay, CallbackFunnelDay
 from sync.models.ledger import CallDayLedger
 from tests.support.sync_support import END, ENV, point_env, served, small_config
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 AFTERNOON = datetime(END.year, END.month, END.day, 15, 0, tzinfo=UTC)
+
+
+def linked(env, day: date) -> int:
+    """The callbacks the mirrored calls of `day` link (the funnel's figure)."""
+    row = CallbackFunnelDay.objects.filter(environment=env, day=day).first()
+    return row.callbacks_received if row else 0
 
 
 def _oldest_completed(sim, day: date) -> dict:
@@ -45,26 +51,27 @@ def test_a_field_corrected_without_its_status_is_caught_when_its_day_is_reconcil
         assert mirrored(old) == (old["duration"], old["updated_at"])
         assert mirrored(new) == (new["duration"], new["updated_at"])
 
-        # 02:05 the next day: today has settled and is read whole; yesterday's turn is at
-        # 15:00, a day after its last whole read.
+        # 02:05 the next day: no moment of our clock says a day is over; each day is read
+        # whole a day after its last whole read (the back-fill's, at 15:00).
         sim.set_now(datetime.combine(END + timedelta(days=1), time(2, 5), UTC))
         run = sync_environment(env, now=sim.now).runs[1]
-        assert mirrored(new) == (new["duration"] + 30, "2026-03-10T14:59:59Z")
-        assert mirrored(old) == (old["duration"], old["updated_at"])
-        assert any(line.startswith(str(END)) for line in run.details["reconciled"])
+        assert mirrored(new) == (new["duration"], new["updated_at"])
+        assert not {str(yesterday), str(END)} & {line[:10] for line in
+                                                 run.details.get("reconciled", [])}, run.details
 
         sim.set_now(datetime.combine(END + timedelta(days=1), time(15, 5), UTC))
         run = sync_environment(env, now=sim.now).runs[1]
         assert mirrored(old) == (old["duration"] + 30, "2026-03-10T14:59:59Z")
-        assert any(line.startswith(str(yesterday)) for line in run.details["reconciled"])
+        assert mirrored(new) == (new["duration"] + 30, "2026-03-10T14:59:59Z")
+        assert {str(yesterday), str(END)} <= {line[:10] for line in run.details["reconciled"]}
         row = CallDayLedger.objects.get(environment=env, day=yesterday)
         assert row.reconciled_at == sim.now
 
 
 @pytest.mark.parametrize("language", ["en", "pt-br"])
 def test_the_sync_page_says_until_when_each_day_may_still_change(org_a, alice, language):
-    """At the real clock (the page's): the back-fill reads each day whole; a settled day is
-    read again a day later, the open day once it has settled (its end + 2 hours)."""
+    """At the real clock (the page's): the back-fill reads each day whole; each is read
+    whole again a day later (no moment of our clock settles a day)."""
     now = timezone.now().replace(microsecond=0)
     today = now.date()
     config = small_config(days=2, calls_per_day=40, end_date=today, now=now)
@@ -82,8 +89,7 @@ def test_the_sync_page_says_until_when_each_day_may_still_change(org_a, alice, l
     with translation.override(language):
         heading = translation.gettext("Until when each day's calls may still change")
         for day in (today - timedelta(days=1), today):
-            settles = datetime.combine(day + timedelta(days=1), time(2), UTC)
-            due = settles if now < settles else now + timedelta(days=1)
+            due = now + timedelta(days=1)
             line = translation.gettext("%(day)s (UTC): day reconciled at %(at)s, next at "
                                        "%(next)s.") % {
                 "day": date_format(day, "SHORT_DATE_FORMAT"), "at": when(now),
@@ -92,6 +98,22 @@ def test_the_sync_page_says_until_when_each_day_may_still_change(org_a, alice, l
     assert heading in page
     if language == "pt-br":
         assert "reconciled at" not in page and "conciliado em" in page
+    # Each day as the last sync counted it: calls (the ledger) and callbacks (the stats day
+    # against the callbacks the mirrored calls link).
+    with translation.override(language):
+        for day in (today - timedelta(days=1), today):
+            row = CallDayLedger.objects.get(environment=env, day=day)
+            stats = CallbackDay.objects.get(environment=env, day=day)
+            calls = translation.gettext(
+                "calls: upstream %(upstream)s / mirrored %(mirrored)s, counted at %(at)s") % {
+                "upstream": row.upstream, "mirrored": row.mirrored + row.rejected,
+                "at": when(row.checked_at)}
+            callbacks = translation.gettext(
+                "callbacks: upstream %(upstream)s / mirrored %(mirrored)s, counted at %(at)s"
+            ) % {"upstream": stats.total_received, "mirrored": linked(env, day),
+                 "at": when(stats.fetched_at)}
+            assert row.upstream == row.mirrored + row.rejected
+            assert calls in page and callbacks in page, (calls, callbacks)
 
 
 def test_a_check_keeps_the_days_reconciliation_and_costs_three_statements(env_a,

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 import signal
 import time
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -41,6 +41,9 @@ class Command(BaseCommand):
         parser.add_argument("--dip", action="append", default=[], metavar="START/HOURS/FACTOR",
                             help="Talkover volume × FACTOR for HOURS from START (UTC), e.g. "
                                  "2026-11-18T14:00Z/3h/0.1; repeatable")
+        parser.add_argument("--clock-offset", default="0", metavar="[+-]HOURS",
+                            help="the simulator's clock runs this many hours ahead of the "
+                                 "wall clock (negative: behind), e.g. -3 or 1.5")
         parser.add_argument("--realtime", action="store_true",
                             help="let the simulator clock tick with the wall clock")
 
@@ -123,6 +126,11 @@ class Command(BaseCommand):
         except ValueError as exc:
             raise CommandError(f"--lateness: {exc}") from None
         try:
+            offset = timedelta(hours=float(options["clock_offset"]))
+        except ValueError:
+            raise CommandError(f"--clock-offset: {options['clock_offset']!r} is not a number "
+                               f"of hours") from None
+        try:
             dips = tuple(Dip.parse(text) for text in options["dip"])
         except ValueError as exc:
             raise CommandError(f"--dip: {exc}") from exc
@@ -130,6 +138,6 @@ class Command(BaseCommand):
             return SimulatorConfig(seed=options["seed"], days=options["days"],
                                    calls_per_day=options["calls_per_day"], end_date=end_date,
                                    tokens=tokens, realtime=options["realtime"],
-                                   lateness=lateness, dips=dips)
+                                   lateness=lateness, dips=dips, clock_offset=offset)
         except ValueError as exc:
             raise CommandError(str(exc)) from exc

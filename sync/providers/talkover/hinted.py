@@ -1,10 +1,10 @@
-"""A webhook round: the calls deliveries named, read through the API, and the hot days' heads.
+"""A webhook round: the calls deliveries named, read through the API, and the lookback's heads.
 
 The hot-day refresh (`talkover.hot_days`) finds the calls that moved by one status listing
 per open status: three or more requests a run whatever changed. A round triggered by
 webhooks knows better (`sync.webhooks.hints`): the calls that ended are named. So it reads
 
-1. the heads of the hot days (page 1, and further pages only while they hold new calls):
+1. the heads of the lookback's days (page 1, and further pages only while they hold new calls):
    new calls, and every named call created since the last head, which is most of them;
 2. the named calls the mirror holds open, where they now sit (`HotWindow.fetch`: a page of a
    final status's listing when two or more sit in it, else one search by SID);
@@ -54,7 +54,8 @@ def sync_hinted_calls(ctx: RunContext, hints: list[Hint],
         return
     env = ctx.environment
     cursor = CallsCursor(ctx.cursor())
-    days = [d for d in incremental.hot_days(ctx.now) if d >= cursor.oldest]
+    days = [d for d in incremental.refreshed_days(ctx.now.date(), env.lookback_days)
+            if d >= cursor.oldest]
     agents = AgentIndex(ctx)
     dirty = cursor.dirty_days
 

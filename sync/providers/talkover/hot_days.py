@@ -1,19 +1,24 @@
-"""The calls stream's hot days (and the lookback's open calls): written as `HotWindow` reads
-them, checked, then recorded.
+"""The calls stream's lookback days (their heads and open calls): written as `HotWindow`
+reads them, then counted, then recorded.
 
 Every page the refresh reads is written at once, each call under the UTC day it was created
-(a listing over two hot days mixes them). A day whose calls changed is marked dirty in the
-cursor in the same transaction, so a killed run's rollups are refreshed by the next one. At
-the end each hot day's count is checked against its head's `pagination.total`: calls that
-arrived meanwhile are read from the head again; calls still missing, or an id twice in one
-page, make the day read whole. The ledger, the rollups and the cursor follow in one
-transaction. An open call that moved on but was found neither where it sits nor by its SID
-makes its day read whole too, in the same run.
+(a listing over several days mixes them). A day whose calls changed is marked dirty in the
+cursor in the same transaction, so a killed run's rollups are refreshed by the next one.
+Calls still missing against a head's count, or an id twice in one page, or an open call
+that moved on and was found neither where it sits nor by its SID, make the day read whole
+in the same run.
+
+Then the evidence (`settle_counts`), taken last: a count that comes before a listing of the
+same day says nothing about what that listing let in (the upstream inserts while we page, in
+any listing), so every day is counted after the run's last listing of it, and agrees only
+when the count equals what the mirror holds. A mirror holding more than a count is no
+proof of anything but a stale count: it is counted again. The ledger, the rollups and the
+cursor follow in one transaction, each day with the count and when it was taken.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sync import quarantine
@@ -27,6 +32,10 @@ from sync.write.rollups import local_days_for_utc_day, refresh_rollups
 
 # Calls a search found nowhere, kept in the cursor so later runs do not look for them again.
 MAX_UNFOUND = 200
+# Rounds of counting, each after the reads the one before asked for. An upstream that keeps
+# inserting faster than we count is bounded by nothing: a day still disagreeing after the
+# last round is recorded so, and the next run reads it whole.
+COUNT_ROUNDS = 4
 
 
 def _days_to_reread(window: HotWindow, days: list[date], duplicated: set[date]
@@ -75,22 +84,69 @@ def sync_hot_days(ctx: RunContext, days: list[date], agents: AgentIndex,
     window = HotWindow(ctx, days, write, cursor.unfound, open_first)
     window.refresh()
     reread = _days_to_reread(window, days, duplicated)
-    ctx.note("hot", window.summary())
     for day, why in reread.items():
         ctx.note("reread", f"{day}: {why}; re-reading the day")
         reread_whole(day)
+    # The day after our today too: an upstream whose clock or zone runs ahead of ours dates
+    # calls there, and only its count shows them (once it has, the day is refreshed too).
+    ahead = ctx.now.date() + timedelta(days=1)
+    counted = days if days[-1] >= ahead else [*days, ahead]
+    counts = settle_counts(ctx, window, counted, reread_whole)
+    ctx.note("hot", window.summary())
     with ctx.page_transaction():
         pay_rollups(ctx, cursor, dirty)
-        cursor.hot_days_read(days[-1], ctx.now)
-        for day in days:
-            if day not in reread:
-                cursor.note_ledger(ledger.record(
-                    env, day, window.totals[day], ctx.now, whole=window.whole.get(day, False)))
+        cursor.hot_days_read(min(days[-1], ctx.now.date()), ctx.now)
+        for day in counted:
+            total, at = counts[day]
+            if day not in days and not total:
+                continue
+            cursor.note_ledger(ledger.record(env, day, total, at, whole=bool(
+                window.whole.get(day) and day not in reread)))
         _keep_unfound(ctx, cursor, window)
         ctx.save_cursor(cursor)
     for day in days:
         if window.whole.get(day) and day not in reread:
-            ctx.note("reconciled", f"{day}: {window.totals[day]} calls, read whole")
+            ctx.note("reconciled", f"{day}: {counts[day][0]} calls, read whole")
+
+
+def settle_counts(ctx: RunContext, window: HotWindow, days: list[date],
+                  reread_whole: Callable[[date], None]) -> dict[date, tuple[int, datetime]]:
+    """{day: (the upstream's count, when it was taken)}, every count taken after the run's
+    last listing of its day.
+
+    One `per_page=1` request counts the whole range first: the mirror only holds calls the
+    upstream listed, so when the range's count equals what the mirror holds over it, every
+    day's does (none can hold more than the upstream, so none holds less). Otherwise each
+    day is counted on its own: a day short of its count reads its head again (new calls,
+    and calls inserted while we paged, land there), and whole when that is not enough; a
+    day holding more than its count is counted again. Then the range again, up to
+    `COUNT_ROUNDS` times; the last round's counts are what the ledger keeps."""
+    env = ctx.environment
+    counts: dict[date, tuple[int, datetime]] = {}
+    for round_no in range(1, COUNT_ROUNDS + 1):
+        total = window.count(days[0], days[-1])
+        at = ctx.clock()
+        held = {day: ledger.held(env, day) for day in days}
+        if total == sum(held.values()):
+            return {day: (held[day], at) for day in days}
+        if len(days) == 1:
+            counts = {days[0]: (total, at)}
+        else:
+            counts = {day: (window.count(day, day), ctx.clock()) for day in days}
+            held = {day: ledger.held(env, day) for day in days}
+        off = {day: counts[day][0] - held[day] for day in days if counts[day][0] != held[day]}
+        ctx.note("counted", f"round {round_no}: " + ", ".join(
+            f"{day}: upstream {counts[day][0]}, mirrored {held[day]}" for day in off))
+        if round_no == COUNT_ROUNDS:
+            break
+        for day, short in off.items():
+            if short > 0:
+                window.reread_head(day)
+                if window.totals[day] > ledger.held(env, day):
+                    ctx.note("reread", f"{day}: {window.totals[day] - ledger.held(env, day)} "
+                                       f"calls missing after its head; re-reading the day")
+                    reread_whole(day)
+    return counts
 
 
 def pay_rollups(ctx: RunContext, cursor: CallsCursor, dirty: set[str]) -> None:

@@ -229,8 +229,7 @@ class HotWindow:
         status (the offsets of the status listings, which begin with that day)."""
         offsets: Counter[str] = Counter()
         for day in reversed(self.days):
-            held = sum(ledger.status_counts(self.ctx.environment, day).values()) + \
-                ledger.rejected_count(self.ctx.environment, day)
+            held = ledger.held(self.ctx.environment, day)
             number = created = 0
             while True:
                 number += 1
@@ -500,19 +499,24 @@ class HotWindow:
 
     def missing(self, day: date) -> int:
         """Calls of `day` the upstream counted at its head that the mirror lacks."""
-        env = self.ctx.environment
-        have = sum(ledger.status_counts(env, day).values()) + ledger.rejected_count(env, day)
-        return max(0, self.totals.get(day, 0) - have)
+        return max(0, self.totals.get(day, 0) - ledger.held(self.ctx.environment, day))
+
+    def count(self, first: date, last: date) -> int:
+        """The upstream's count of the calls of `first`..`last` now: one `per_page=1` page."""
+        page, _ = self._read("count", first, last, 1, 1)
+        return page.total
 
     def reread_head(self, day: date) -> None:
         """Calls arrived while the run read (new ones land at the head): read from page 1 to
-        the first page without a new call."""
+        the first page without a new call, or until the mirror holds the page's count (a
+        page more would only move the upstream again)."""
         number = 0
         while True:
             number += 1
             page, written = self._read("head", day, day, number, PER_PAGE)
             self.totals[day] = page.total
-            if not written.created or number >= page.last_page or not page.items:
+            if not written.created or number >= page.last_page or not page.items \
+                    or ledger.held(self.ctx.environment, day) >= page.total:
                 return
 
     def summary(self) -> str:

@@ -1,26 +1,29 @@
 """Incremental Talkover calls: a run's requests follow the change, not the volume.
 
-The contract (DESIGN.md, Sync): after every successful run, every call of the lookback whose
-status the upstream changed is mirrored with its new values, however late the change came.
+The contract (DESIGN.md, Sync): after every successful run the mirror equals the upstream
+over the whole lookback, whatever the upstream's clock, the zone of its date filters, its
+ingestion lag and whatever it inserts while we page. Our clock only says how often a run
+comes; which days a run reads and whether a day agrees come from the upstream's answers.
 Once a mirror exists, a run of the calls stream reads:
 
-* **hot days** — the UTC days overlapping the settling horizon (`SETTLING_HORIZON`, 2 h
-  before now), where new calls land: each day's new calls at its head
-  (`talkover.hot_window`).
+* **every lookback day's head** (`refreshed_days`: from `lookback` days before today to
+  today, every run): each day's new calls at its head (`talkover.hot_window`). No guessed
+  settling horizon: an upstream whose days run behind ours (its clock, its zone, records
+  written late) still adds to a day we would have called over.
 * **open calls of the whole lookback** — the mirror's calls in a non-final status
   (initiated, ringing, answered) of every day from `open_from` on, checked by one listing per
-  status over that whole date range (counts that say when none moved: the same requests as
-  for the hot days alone), and the calls that moved read where they now sit or by SID; one
-  found nowhere makes its day read whole in the same run. No guessed horizon decides
-  whether a late status is seen.
+  status over that whole date range, and the calls that moved read where they now sit or by
+  SID; one found nowhere makes its day read whole in the same run.
 * **whole days** — days never read whole (a paused environment's gap, a killed run's day),
-  and every day of the lookback once it has settled (its end + the horizon) and then again
-  once a day: the daily reconciliation, which catches what no count shows (a field that
-  changed without its status, a final status that changed again). The horizon only decides
-  how often a day is read whole; `plan` says until when each day may still change.
-* **settled days** — the rest: not read.
+  days whose last count disagreed, and every day of the lookback once a day (the daily
+  reconciliation, which catches what no count shows: a field that changed without its
+  status, a final status that changed again). `plan` says when each day is next read whole.
+* **the evidence** — last, the counts (`talkover.hot_days.settle_counts`): taken after the
+  run's last listing of every day, compared with the mirror; a day agrees only on a count
+  equal to what the mirror holds.
 
-Each check and each whole read is written to the completeness ledger (`sync.write.ledger`).
+Days older than the lookback are settled: not read again. Each count and each whole read is
+written to the completeness ledger (`sync.write.ledger`) with when the count was taken.
 Origins AI keeps its own strategy (one bare listing per agent, `providers/origins`).
 """
 from __future__ import annotations
@@ -33,7 +36,6 @@ from sync.models.ledger import CallDayLedger
 from sync.providers.talkover.cursor import CallsCursor
 from sync.write import ledger
 
-SETTLING_HORIZON = timedelta(hours=2)
 RECONCILE_EVERY = timedelta(days=1)
 
 
@@ -41,9 +43,10 @@ def _days(first: date, last: date) -> list[date]:
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
-def hot_days(now: datetime) -> list[date]:
-    """UTC days overlapping [now - horizon, now], oldest first."""
-    return _days((now - SETTLING_HORIZON).date(), now.date())
+def refreshed_days(today: date, lookback: int) -> list[date]:
+    """The days whose heads every run reads, oldest first: the whole lookback. Our clock
+    names the lookback's days, never which of them is still moving."""
+    return _days(today - timedelta(days=lookback), today)
 
 
 def open_from(cursor: CallsCursor, today: date, lookback: int) -> date:
@@ -52,18 +55,19 @@ def open_from(cursor: CallsCursor, today: date, lookback: int) -> date:
 
 
 def candidate_days(today: date, lookback: int) -> list[date]:
-    """The days a reconciliation may read: the lookback and the hot days."""
-    return _days(today - timedelta(days=lookback), today)
+    """The days a reconciliation may read: the lookback."""
+    return ledger.lookback(today, lookback)
 
 
 def reconcile_at(row: CallDayLedger | None, day: date) -> datetime | None:
-    """When a lookback day is next read whole: once settled (its end + the horizon), then
-    once a day; None: at once (never read whole, or its last check found calls missing)."""
-    if row is None or row.reconciled_at is None or not row.agrees:
+    """When a lookback day is next read whole: a day after its last whole read; None: at
+    once (never read whole). No "settled" moment of our clock: only the upstream's counts say
+    a day stopped moving, and the daily whole read catches what they cannot show. A day whose
+    last count disagreed is counted again by the next run, which reads its head and, when
+    that is not enough, the day whole (`hot_days.settle_counts`): calls that arrived after a
+    busy day's last count cost a head page, not the day."""
+    if row is None or row.reconciled_at is None:
         return None
-    settled_at = ledger.day_bounds(day)[1] + SETTLING_HORIZON
-    if row.reconciled_at < settled_at:
-        return settled_at
     return row.reconciled_at + RECONCILE_EVERY
 
 
@@ -102,25 +106,22 @@ def plan(rows: dict[date, CallDayLedger], today: date, lookback: int, now: datet
 
 def whole_days(cursor: CallsCursor, rows: dict[date, CallDayLedger], now: datetime,
                lookback: int) -> list[date]:
-    """Days to read whole this run, oldest first: before the hot ones, the gaps and the due
-    reconciliations; among the hot ones, a day a stopped run was reading (it resumes where
-    that run stopped) and a day never checked that follows the days read whole in order (a
-    back-fill deferred before it reached the hot days): the hot refresh would read such a day
-    from its head on every continuation, and a budget window smaller than the day would never
-    see it end. Only in order: a day read whole moves coverage's mark (`read_through`) past
-    the days before it."""
+    """Days to read whole this run, oldest first, before the heads: a day a stopped run was
+    reading (it resumes where that run stopped), a day never checked after the last one
+    read whole (a gap; a back-fill deferred before it reached today: the head refresh would
+    read such a day from its head on every continuation, and a budget window smaller than
+    the day would never see it end), and a checked day whose last count disagreed or whose
+    daily reconciliation is due. Gaps only in order: a day read whole moves coverage's mark
+    (`read_through`) past the days before it."""
     oldest = cursor.oldest
     synced = cursor.synced_through or oldest - timedelta(days=1)
-    hot_first = hot_days(now)[0]
     first = max(oldest, min(synced + timedelta(days=1), now.date() - timedelta(days=lookback)))
     stopped = cursor.stopped_day
     reach, out = synced, []
     for d in _days(first, now.date()):
         in_order = d == reach + timedelta(days=1)
-        if d < hot_first:
-            wanted = d > synced or reconcile_due(rows.get(d), d, now)
-        else:
-            wanted = in_order and d not in rows
+        row = rows.get(d)
+        wanted = in_order if row is None else reconcile_due(row, d, now)
         if d == stopped or wanted:
             out.append(d)
             reach = d if in_order else reach

@@ -12,7 +12,7 @@ touches, bumps the data version and advances the cursor past the day.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from functools import partial
 from typing import Any
 
@@ -192,8 +192,13 @@ def _plan_run(ctx: RunContext, cursor: CallsCursor, first_read: bool
     else:
         rows = ledger.rows(env, incremental.candidate_days(end, env.lookback_days))
         ahead = incremental.whole_days(cursor, rows, ctx.now, env.lookback_days)
-        hot = [d for d in incremental.hot_days(ctx.now) if d >= cursor.oldest]
-        if ctx.run.trigger == Trigger.WEBHOOK and not _gap_before_hot(cursor, ctx.now):
+        hot = [d for d in incremental.refreshed_days(end, env.lookback_days)
+               if d >= cursor.oldest]
+        if ledger.held(env, end + timedelta(days=1)):
+            # The upstream has shown calls dated after our today (its clock or zone runs
+            # ahead of ours): that day is refreshed like ours.
+            hot.append(end + timedelta(days=1))
+        if ctx.run.trigger == Trigger.WEBHOOK and not _gap_before_hot(cursor, hot):
             ahead, older = [], []
     return cursor, ahead, hot, older
 
@@ -287,11 +292,11 @@ def _ask_ahead(reader: Prefetcher, day: date, page_no: int, last_page: int,
         room -= first.last_page
 
 
-def _gap_before_hot(cursor: CallsCursor, now: datetime) -> bool:
-    """Days before the hot ones not read yet: a run must read them before the hot days,
+def _gap_before_hot(cursor: CallsCursor, hot: list[date]) -> bool:
+    """Days before the refreshed ones not read yet: a run must read them before the heads,
     or coverage's high-water mark (`read_through`) would claim them."""
     synced = cursor.synced_through
-    return not synced or synced < incremental.hot_days(now)[0] - timedelta(days=1)
+    return not synced or not hot or synced < hot[0] - timedelta(days=1)
 
 
 def _record_ledger(ctx: RunContext, day: date, total: int, whole: bool,
@@ -303,11 +308,10 @@ def _record_ledger(ctx: RunContext, day: date, total: int, whole: bool,
 # --- callback days --------------------------------------------------------------------------
 
 def sync_callback_days(ctx: RunContext) -> None:
-    """One request per day: every day never fetched, and every day not yet settled.
-
-    A day is settled once fetched after its end plus the settling horizon
-    (`incremental.SETTLING_HORIZON`): the cursor's `settled_through`. Cursors from before it
-    count the days older than the lookback as settled.
+    """One request per day: every day never fetched, and every day of the lookback, in
+    every run. A day settles only when it leaves the lookback: the upstream's callback days
+    may be local to any zone and its figures may grow late, so no moment of our clock says
+    a day inside the lookback stopped moving.
     """
     env, client = ctx.environment, ctx.client
     end = ctx.now.date()
@@ -315,11 +319,13 @@ def sync_callback_days(ctx: RunContext) -> None:
     have = set(CallbackDay.objects.filter(environment=env, day__gte=first, day__lte=end)
                .values_list("day", flat=True))
     cursor = ctx.cursor()
-    settled = cursor.get("settled_through") or \
-        (end - timedelta(days=env.lookback_days + 1)).isoformat()
-    days = [d for d in days_between(first, end)
-            if ctx.full or d not in have or d.isoformat() > settled]
-    settles_before = (ctx.now - incremental.SETTLING_HORIZON).date()
+    cursor.pop("settled_through", None)  # the old rule's mark: the lookback decides now
+    moving = end - timedelta(days=env.lookback_days)
+    days = [d for d in days_between(first, end) if ctx.full or d not in have or d >= moving]
+    ahead = end + timedelta(days=1)
+    if Call.objects.filter(environment=env, started_at__gte=ledger.day_bounds(ahead)[0],
+                           started_at__lt=ledger.day_bounds(ahead)[1]).exists():
+        days.append(ahead)  # the upstream's day runs ahead of ours: it has begun there
     ctx.progress.begin(f"{env.name}: callback days", len(days))
     for day in days:
         data = client.callback_stats(day)
@@ -328,7 +334,7 @@ def sync_callback_days(ctx: RunContext) -> None:
         except Rejected as exc:
             with ctx.page_transaction():
                 quarantine.reject(ctx, data, str(exc), day=day, by_day=True)
-                ctx.save_cursor(_callback_cursor(cursor, day, settles_before))
+                ctx.save_cursor(_callback_cursor(cursor, day))
             ctx.progress.step()
             continue
         with ctx.page_transaction():
@@ -345,17 +351,13 @@ def sync_callback_days(ctx: RunContext) -> None:
                     unique_fields=["environment", "day", "source_agent_id"],
                     update_fields=["name", "count"])
                 ctx.bump_data_version()
-            ctx.save_cursor(_callback_cursor(cursor, day, settles_before))
+            ctx.save_cursor(_callback_cursor(cursor, day))
             ctx.record(counts)
         ctx.progress.step()
     ctx.progress.end()
 
 
-def _callback_cursor(cursor: dict[str, Any], day: date, settles_before: date
-                     ) -> dict[str, Any]:
-    """The cursor once `day` is fetched: settled through it when it ended over the horizon
-    ago and every earlier day is settled too (days are fetched oldest first)."""
+def _callback_cursor(cursor: dict[str, Any], day: date) -> dict[str, Any]:
+    """The cursor once `day` is fetched (days are fetched oldest first)."""
     cursor["last_day"] = day.isoformat()
-    if day < settles_before and day.isoformat() > cursor.get("settled_through", ""):
-        cursor["settled_through"] = day.isoformat()
     return cursor
