@@ -45,6 +45,7 @@ SENTENCES = {
     "alert_rule.create": _("Alert rule created"),
     "alert_rule.update": _("Alert rule changed"),
     "alert_rule.delete": _("Alert rule deleted"),
+    "wallboard.thresholds": _("Wallboard thresholds changed"),
 }
 
 

@@ -45,13 +45,15 @@ class ReportsConfig(AppConfig):
             ReportDelivery,
             ReportSubscription,
             SavedView,
+            WallboardThresholds,
         )
 
         tenancy.register(ReportSubscription, AlertRule, AlertEvent, SavedView,
-                         path="organization")
+                         WallboardThresholds, path="organization")
         tenancy.register(ReportDelivery, path="subscription__organization")
         tenancy.register(BannerDismissal, path="rule__organization")
         # A member restricted to teams sees their teams' rules only (portal.tenancy.restriction).
         restrict(AlertRule, kind="team", team="team")
         restrict(AlertEvent, kind="team", team="rule__team")
-        restrict(ReportSubscription, ReportDelivery, SavedView, BannerDismissal, kind="open")
+        restrict(ReportSubscription, ReportDelivery, SavedView, BannerDismissal,
+                 WallboardThresholds, kind="open")

@@ -27,6 +27,7 @@ from reports.alerts.seasonal import (
     BASELINE_WEEKS,
     MIN_WEEKS,
     SENSITIVITY,
+    Band,
     count_band,
     is_rate_anomaly,
     median,
@@ -158,7 +159,14 @@ def _percent(rate: float | None) -> float | None:
 def scope_of(rule: AlertRule, env_ids: tuple[int, ...]) -> AlertScope:
     if rule.agent_id:
         return AlertScope(env_ids, (rule.agent_id,))
-    team = restriction_active()  # a team's rule is judged as its team (reports.alerts.teams)
+    return team_scope(env_ids)
+
+
+def team_scope(env_ids: tuple[int, ...]) -> AlertScope:
+    """The environments' calls as the request's context reads them: a team's agents only
+    while a team restricts it (a team's rule is judged as its team, `reports.alerts.teams`;
+    a team's wallboard shows its team)."""
+    team = restriction_active()
     if team is not None:
         agents = tuple(sorted({agent for _, agent in team.agents}))
         return AlertScope(env_ids, agents or ("(no agents)",))
@@ -203,3 +211,16 @@ def judge_period(rule: AlertRule, env_ids: tuple[int, ...], mirrored: Mirrored,
         judged.append(judge_hour(rule, hour, found.get((hour.day, hour.hour), Figures()),
                                  past))
     return judged
+
+
+def usual_bands(scope: AlertScope, past_days: list[date],
+                sensitivity: str = "medium") -> dict[int, Band]:
+    """Each local hour's usual band of calls (the `anomaly` condition's count band) from
+    `past_days`: the same weekday of earlier weeks, only those the mirror holds whole (the
+    caller asks the coverage). Fewer than `MIN_WEEKS` of them: no band (a cold start)."""
+    if len(past_days) < MIN_WEEKS:
+        return {}
+    k = SENSITIVITY.get(sensitivity, SENSITIVITY["medium"])[0]
+    found = hourly_figures(scope, past_days)
+    return {hour: count_band([found.get((d, hour), Figures()).calls for d in past_days], k)
+            for hour in range(24)}

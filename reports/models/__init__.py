@@ -7,6 +7,7 @@ belong to this app. Choices are imported from the module that defines them.
 from reports.alerts.models import AlertEvent, AlertRule, BannerDismissal
 from reports.saved_views.models import SavedView
 from reports.summaries.models import ReportDelivery, ReportSubscription
+from reports.wallboard.models import WallboardThresholds
 
 __all__ = [
     "AlertEvent",
@@ -15,4 +16,5 @@ __all__ = [
     "ReportDelivery",
     "ReportSubscription",
     "SavedView",
+    "WallboardThresholds",
 ]

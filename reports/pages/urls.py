@@ -14,6 +14,7 @@ urlpatterns = [
     path("quality/", quality.quality, name="quality"),
     path("live/", live.live, name="live"),
     path("live/data/", live.live_data, name="live-data"),
+    path("live/thresholds/", live.live_thresholds, name="live-thresholds"),
     path("sync/", sync_status.sync_status, name="sync-status"),
     path("sync/<int:env_id>/now/", sync_status.sync_now, name="sync-now"),
 ]

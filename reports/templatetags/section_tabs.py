@@ -1,6 +1,6 @@
 """`{% section_tabs name %}`: the organisation's section tabs in every page's header.
 
-Written in Python: the eight links of `base.html`'s navigation, each with `{% url %}`, a
+Written in Python: the links of `base.html`'s navigation, each with `{% url %}`, a
 `carried_query`, an `if` for the current section and a `translate`, were ~1 ms of every
 organisation page's template time (issue 44). The same bytes as the template lines they
 replaced (`TABS` in tests/portal/test_section_tabs.py, rendered beside this tag over every
@@ -44,6 +44,7 @@ def section_tabs(context, name: str | None) -> str:
         _tab(carried("agents"), _("Agents"), name == "agents"),
         _tab(carried("quality"), _("Quality"), name == "quality")
         if has_quality(context.get("org_environments")) else "",
+        _tab(kept_reverse("live", (slug,)), _("Live"), name in ("live", "live-thresholds")),
         _tab(kept_reverse("saved-views", (slug,)), _("Saved views"), name == "saved-views"),
         _tab(kept_reverse("sync-status", (slug,)), _("Sync"), name == "sync-status"),
         _tab(kept_reverse("settings-environments" if context.get("can_admin")

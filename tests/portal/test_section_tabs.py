@@ -32,6 +32,8 @@ TABS = (  # base.html before the tag, verbatim (its first line's indentation sta
     '  {% if org_environments|has_quality %}<a href="{% url \'quality\' org.slug %}{% c'
     'arried_query \'quality\' %}"{% if name == \'quality\' %} aria-current="page"{% endif'
     ' %}>{% translate "Quality" %}</a>{% endif %}\n'
+    '  <a href="{% url \'live\' org.slug %}"{% if name == \'live\' or name == \'live-thres'
+    'holds\' %} aria-current="page"{% endif %}>{% translate "Live" %}</a>\n'
     '  <a href="{% url \'saved-views\' org.slug %}"{% if name == \'saved-views\' %} aria-'
     'current="page"{% endif %}>{% translate "Saved views" %}</a>\n'
     '  <a href="{% url \'sync-status\' org.slug %}"{% if name == \'sync-status\' %} aria-'
@@ -43,8 +45,8 @@ TABS = (  # base.html before the tag, verbatim (its first line's indentation sta
     "{% endwith %}")
 
 NAMES = [None, "", "dashboard", "calls", "call-detail", "callbacks", "agents", "quality",
-         "saved-views", "sync-status", "settings-environments", "settings-tokens",
-         "subscription-edit", "alerts", "alert-detail", "home"]
+         "live", "live-thresholds", "saved-views", "sync-status", "settings-environments",
+         "settings-tokens", "subscription-edit", "alerts", "alert-detail", "home"]
 QUERIES = [{}, {"range": "7d", "env": ["3", "4"], "agent": "a <&> b", "team": "2"},
            {"range": "custom", "start": "2026-05-01", "end": "2026-05-31", "direction": "inbound"}]
 

@@ -1,6 +1,8 @@
-"""The live wallboard (`/o/<slug>/live/`): today's calls so far against the usual for this
-time of the week (only mirrored weeks count), calls in progress, answer rate, callbacks
-waiting and last sync; through the page decorator, in both languages, with a JSON feed."""
+"""The live wallboard (`/o/<slug>/live/`): today's calls by hour against the anomaly
+condition's usual band (only mirrored weeks count), calls in progress today (open calls of
+earlier days said apart), answer rate, callbacks waiting with the oldest wait, a tile per
+agent, colours from the organisation's thresholds, the team a restricted board shows; in
+the navigation, through the page decorator, in both languages, with a JSON feed."""
 from __future__ import annotations
 
 import itertools
@@ -9,13 +11,14 @@ from datetime import date, datetime, time, timedelta
 
 from django.test import Client
 
-from reports.pages.live import board
-from sync.models import CallbackDay
-from tests.support.factories import build_call, make_callback_days, save_calls
+from portal.models import Membership, Team, TeamAgent
+from reports.alerts.seasonal import count_band
+from reports.models import WallboardThresholds
+from reports.wallboard.board import board
+from sync.models import Agent, CallbackLink
+from tests.support.factories import build_call, save_calls
 
 DAY = date(2026, 11, 18)  # a Wednesday; "now" is 15:00 in Sao Paulo
-
-
 SEEDS = itertools.count()
 
 
@@ -30,40 +33,90 @@ def _day(env, day: date, before: int, after: int, *, read: bool = True) -> None:
     save_calls(env, calls, read=read)
 
 
-def test_the_board_counts_today_against_the_mirrored_weeks(env_a):
+def _link(env, moment: datetime, n: int, *, answered: bool) -> None:
+    CallbackLink.objects.create(
+        environment=env, callback_external_id=f"cb-{n}", callback_started_at=moment,
+        callback_day=moment.date(), callback_agent_external_id="cb-agent",
+        callback_answered=answered)
+
+
+def _world(env_a):
     tz = env_a.organization.tzinfo
-    save_calls(env_a, [_at(env_a, DAY, 8), _at(env_a, DAY, 9), _at(env_a, DAY, 10,
-               status="no_answer"), _at(env_a, DAY, 14, 50, status="ringing")])
+    ann = Agent.objects.create(environment=env_a, external_id="ann", name="Ann Lee")
+    save_calls(env_a, [_at(env_a, DAY, 8, agent=ann, agent_external_id="ann"),
+                       _at(env_a, DAY, 9, agent=ann, agent_external_id="ann"),
+                       _at(env_a, DAY, 10, status="no_answer"),
+                       _at(env_a, DAY, 14, 50, status="ringing")])
+    # Left open since yesterday: not today's, so not "in progress" today.
+    save_calls(env_a, [_at(env_a, DAY - timedelta(days=1), 22, status="answered")])
     _day(env_a, DAY - timedelta(weeks=1), 2, 5)
     _day(env_a, DAY - timedelta(weeks=2), 4, 5)
     _day(env_a, DAY - timedelta(weeks=3), 6, 5)
     _day(env_a, DAY - timedelta(weeks=4), 100, 0, read=False)  # not mirrored: left out
-    make_callback_days(env_a, [DAY], seed=5)
-    stats = CallbackDay.objects.get(environment=env_a, day=DAY)
+    _link(env_a, datetime(2026, 11, 18, 12, 20, tzinfo=tz), 1, answered=False)
+    _link(env_a, datetime(2026, 11, 18, 13, 0, tzinfo=tz), 2, answered=False)
+    _link(env_a, datetime(2026, 11, 18, 13, 5, tzinfo=tz), 3, answered=True)
+    _link(env_a, datetime(2026, 11, 17, 23, 0, tzinfo=tz), 4, answered=False)  # yesterday
     env_a.last_synced_at = datetime(2026, 11, 18, 14, 58, tzinfo=tz)
     env_a.save(update_fields=["last_synced_at"])
+    return datetime(2026, 11, 18, 15, 0, tzinfo=tz)
 
-    figures = board(env_a.organization, [env_a], datetime(2026, 11, 18, 15, 0, tzinfo=tz))
+
+def test_the_board_counts_today_against_the_mirrored_weeks(env_a):
+    now = _world(env_a)
+    figures = board(env_a.organization, [env_a], now)
     assert figures.calls_today == "4"
     assert figures.usual == "usually 4 by this time"  # median of 2, 4, 6
-    assert figures.in_progress == "1"  # the ringing call
+    assert figures.in_progress == "1"  # the ringing call; not yesterday's open one
+    assert figures.open_earlier == "and 1 left open since an earlier day"
     assert figures.answer_rate == "50.0%"  # 2 of 4, as the dashboard writes it
-    assert figures.callbacks_waiting == str(stats.total_received - stats.answered)
-    assert figures.last_sync == "11/18/2026 2:58 p.m. (America/Sao_Paulo)"
+    assert figures.callbacks_waiting == "2"  # today's two unanswered callbacks
+    assert figures.oldest_wait == "oldest waiting 2 h 40 m"  # since 12:20
+    assert figures.last_sync == "11/18/2026 2:58 p.m."  # the zone is named once, by the page
+    hours = {h["hour"]: h for h in figures.hours}
+    assert [hours[h]["calls"] for h in (8, 9, 10, 14)] == [1, 1, 1, 1]
+    assert hours[16]["calls"] is None  # not yet
+    # 09:00's band is the anomaly condition's, over the three mirrored weeks (2, 4, 6 calls
+    # between 09:00 and 09:59; week four not mirrored, weeks five and six never read).
+    band = count_band([2, 4, 6], 4.0)
+    assert (hours[9]["low"], hours[9]["high"]) == (band.low, band.high)
+    assert hours[16]["high"] == count_band([5, 5, 5], 4.0).high
+    tiles = {t["name"]: t for t in figures.agents}
+    assert tiles["Ann Lee"]["calls"] == "2 calls"
+    assert tiles["Ann Lee"]["answer_rate"] == "100.0%"
+    assert tiles["Ann Lee"]["environment"] == ""  # one environment: no column to repeat
 
 
-def test_the_page_and_its_feed_go_through_the_page_door(env_a, alice, bob, carol):
+def test_tiles_turn_amber_and_red_past_the_organisation_thresholds(env_a):
+    now = _world(env_a)
+    org = env_a.organization
+    assert board(org, [env_a], now).answer_state == ""  # 4 calls: fewer than 5, no colour
+    WallboardThresholds.objects.create(organization=org, min_calls=2, answer_rate_amber=60,
+                                       answer_rate_red=40, waiting_amber=2, waiting_red=9,
+                                       oldest_wait_amber=30, oldest_wait_red=600)
+    figures = board(org, [env_a], now)
+    assert figures.answer_state == "amber"  # 50 %: below 60, not below 40
+    assert figures.waiting_state == "amber"  # 2 waiting, the oldest 160 minutes
+    WallboardThresholds.objects.for_organization(org).update(oldest_wait_red=120)
+    assert board(org, [env_a], now).waiting_state == "red"
+
+
+def test_the_page_is_in_the_navigation_and_goes_through_the_page_door(env_a, alice, bob,
+                                                                       carol):
     for user in (alice, bob):
         client = Client()
         client.force_login(user)
+        assert 'href="/o/org-a/live/"' in client.get("/o/org-a/").content.decode()
         page = client.get("/o/org-a/live/")
         assert page.status_code == 200
         html = page.content.decode()
         assert "Calls today" in html and 'data-source="/o/org-a/live/data/"' in html
-        assert "js/live.js" in html
+        assert "js/live.js" in html and "Times in America/Sao_Paulo" in html
+        assert html.count("America/Sao_Paulo") == 1
         feed = client.get("/o/org-a/live/data/").json()
-        assert set(feed) == {"calls_today", "usual", "in_progress", "answer_rate",
-                             "callbacks_waiting", "last_sync", "updated"}
+        assert {"calls_today", "in_progress", "open_earlier", "callbacks_waiting",
+                "oldest_wait", "hours", "agents", "team"} <= set(feed)
+        assert len(feed["hours"]) == 24
     outsider = Client()
     outsider.force_login(carol)
     assert outsider.get("/o/org-a/live/").status_code == 404
@@ -72,3 +125,39 @@ def test_the_page_and_its_feed_go_through_the_page_door(env_a, alice, bob, carol
     portuguese.force_login(bob)
     html = portuguese.get("/o/org-a/live/").content.decode()
     assert "Chamadas hoje" in html and "Retornos aguardando" in html
+    assert "Ao vivo" in portuguese.get("/o/org-a/").content.decode()
+
+
+def test_admins_set_the_thresholds_viewers_cannot(env_a, alice, bob):
+    viewer = Client()
+    viewer.force_login(bob)
+    assert viewer.get("/o/org-a/live/thresholds/").status_code == 403
+    owner = Client()
+    owner.force_login(alice)
+    assert 'href="/o/org-a/live/thresholds/"' in owner.get("/o/org-a/live/").content.decode()
+    values = {"answer_rate_amber": 85, "answer_rate_red": 70, "waiting_amber": 3,
+              "waiting_red": 8, "oldest_wait_amber": 10, "oldest_wait_red": 45, "min_calls": 3}
+    assert owner.post("/o/org-a/live/thresholds/", {**values, "answer_rate_red": 90}
+                      ).status_code == 400  # red above amber: refused
+    assert owner.post("/o/org-a/live/thresholds/", values).status_code == 302
+    saved = WallboardThresholds.objects.for_organization(env_a.organization).get()
+    assert (saved.answer_rate_amber, saved.oldest_wait_red) == (85, 45)
+
+
+def test_a_restricted_members_board_names_their_team_and_shows_its_agents(env_a, bob,
+                                                                         monkeypatch):
+    now = _world(env_a)
+    monkeypatch.setattr("reports.pages.live.now", lambda: now)
+    org = env_a.organization
+    team = Team.objects.create(organization=org, name="Red")
+    TeamAgent.objects.create(team=team, environment=env_a, agent_external_id="ann")
+    Membership.objects.get(user=bob, organization=org).teams.set([team])
+    client = Client()
+    client.force_login(bob)
+    html = client.get("/o/org-a/live/").content.decode()
+    assert "Team Red" in html
+    feed = client.get("/o/org-a/live/data/").json()
+    assert feed["team"] == "Red"
+    assert feed["calls_today"] == "2"  # Ann's calls only
+    assert [t["name"] for t in feed["agents"]] == ["Ann Lee"]
+    assert feed["callbacks_waiting"] == "0"  # the callbacks' agent is not Red's
