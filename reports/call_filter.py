@@ -68,6 +68,7 @@ KNOWN_STATUSES = tuple(s for group in OUTCOMES.values() for s in group)
 CALLBACK_LABELS = {
     "unanswered_outbound": _("Outbound, not answered"),
     "called_back": _("Not answered, then called back"),
+    "called_back_answered": _("Not answered, then reached by a callback"),
     "received": _("Callback"),
     "matched": _("Callback of an outbound call"),
     "unmatched": _("Unmatched callback"),
@@ -116,11 +117,13 @@ def _linked(criteria: CallCriteria, qs: QuerySet) -> QuerySet:
         environment_id=OuterRef("environment_id"))
     as_callback = links.filter(callback_external_id=OuterRef("external_id"))
     step = criteria.callback
-    if step in ("unanswered_outbound", "called_back"):
+    if step in ("unanswered_outbound", "called_back", "called_back_answered"):
         qs = qs.filter(direction=Direction.OUTBOUND).exclude(status__in=OUTCOMES["answered"])
-    if step == "called_back":
-        qs = qs.filter(Exists(links.filter(source_external_id=OuterRef("external_id"),
-                                           is_testing=False)))
+    if step in ("called_back", "called_back_answered"):
+        back = links.filter(source_external_id=OuterRef("external_id"), is_testing=False)
+        if step == "called_back_answered":
+            back = back.filter(callback_answered=True)
+        qs = qs.filter(Exists(back))
     elif step == "received":
         qs = qs.filter(Exists(as_callback))
     elif step == "matched":

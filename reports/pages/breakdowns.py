@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 
 from portal.pages.pages import render_org_page
 from portal.tenancy.access import Tenant, org_page
@@ -35,10 +36,12 @@ def callbacks(request: HttpRequest, tenant: Tenant) -> HttpResponse:
     exported = exports.export(request, (*exports.CALLBACKS_TABLES, "funnel"), "days", write)
     if exported is not None:
         return exported
+    steps = funnel_steps(funnel, callbacks_drill(org.slug, scope), list(scope.environments))
     return render_org_page(request, org, "reports/callbacks.html", {
         "form": form, "scope": scope, "summary": summary, "show_agent": False,
+        "steps": steps, "steps_lists": [(_("Outbound calls"), steps.outbound),
+                                        (_("Callbacks"), steps.callbacks)] if steps else [],
         "days": list(reversed(summary.days)), "funnel": funnel,
-        "steps": funnel_steps(funnel, callbacks_drill(org.slug, scope)),
         "funnel_days": list(reversed(funnel.series)),
     })
 

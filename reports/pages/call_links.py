@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.http import HttpRequest
 
 from sync.models import Agent, Call, CallbackLink
+from sync.models.core import ANSWERED_STATUSES
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,9 @@ class CallLinks:
     unmatched: bool  # this call is a callback no outbound call explains
     match_days: int
     called_back: list[Linked]  # this outbound call was answered back by these callbacks
+    # Time to callback is said of an outbound call nobody answered only: an answered call
+    # was not waiting for anyone, so its later callbacks are listed without a wait.
+    waited: bool = True
 
 
 def call_links(request: HttpRequest, call: Call) -> CallLinks:
@@ -53,4 +57,5 @@ def call_links(request: HttpRequest, call: Call) -> CallLinks:
         match_days=call.environment.callback_match_days,
         called_back=[Linked(found.get(b.callback_external_id), b.seconds_to_callback,
                             names.get(b.callback_agent_external_id, ""))
-                     for b in backs])
+                     for b in backs],
+        waited=call.status not in ANSWERED_STATUSES)

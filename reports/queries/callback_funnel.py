@@ -318,6 +318,33 @@ def callback_funnel(environments: Iterable[Environment] | QuerySet[Environment],
         vendor_shown=not days.restricted)
 
 
+@dataclasses.dataclass(frozen=True)
+class AnsweredSteps:
+    """Each funnel's last step, counted from the links over the funnel's UTC days: the
+    outbound calls not answered that a callback answered reached (by the outbound call's
+    day, like `called_back`), and the matched callbacks that were answered (by the callback's
+    day): each a part of the step before it."""
+
+    called_back_answered: int
+    matched_answered: int
+
+
+def answered_steps(funnel: CallbackFunnel, environments: list[Environment]) -> AnsweredSteps:
+    """The two last steps of `funnel` (of `environments`, read through the request's
+    context: a team's links, its outbound side by its source agents, as `called_back`)."""
+    _envs, org = resolve_environments(environments)
+    links = CallbackLink.objects.for_organization(org).filter(
+        environment_id__in=funnel.environment_ids, is_testing=False, callback_answered=True)
+    restriction = narrowing(funnel.environment_ids)
+    sources = links.filter(source_agents(restriction)) if restriction is not None else links
+    reached = sources.filter(source_day__gte=funnel.start, source_day__lte=funnel.end,
+                             source_answered=False).values(
+        "environment_id", "source_external_id").distinct().count()
+    matched = links.filter(callback_day__gte=funnel.start, callback_day__lte=funnel.end
+                           ).exclude(source_external_id="").count()
+    return AnsweredSteps(reached, matched)
+
+
 @dataclasses.dataclass
 class _FunnelDays:
     """What every period of one funnel is summed from: the links' figures per UTC day, the

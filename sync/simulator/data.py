@@ -50,6 +50,11 @@ INBOUND_FINAL = (
 )
 CALLBACK_SHARE = 0.05
 MATCHED_SHARE = 0.85
+# How long after a missed outbound call its callback comes (seconds): log-normal, median
+# ~1.5 h, most within a working day, a few the next day — as people ring back a number
+# that called them (issue: a demo median of 92 h read as nobody ever calling back).
+CALLBACK_DELAY_MEDIAN = 5400
+CALLBACK_DELAY_SIGMA = 1.1
 DRAFT_FROM_NUMBER = "+15005550006"
 # The longest a call can take from creation to its final state (ring + answer + talk).
 MAX_CALL_SPAN = 6 + 25 + 3600
@@ -181,13 +186,16 @@ def dumps(value: object) -> bytes:
 class Digest:
     """A day's outbound dialling, as the callback rule sees it."""
 
-    __slots__ = ("every", "dialled", "candidates")
+    __slots__ = ("every", "dialled", "candidates", "missed")
 
     def __init__(self) -> None:
         self.every: set[str] = set()  # every number dialled out, test calls included
         # number -> [(created, id, agent)] of non-testing outbound calls
         self.dialled: dict[str, list[tuple[int, str, int]]] = {}
         self.candidates: list[str] = []  # numbers a callback may come from
+        # (created, number) of the source agents' calls nobody answered, ascending: who
+        # rings back, some hours later
+        self.missed: list[tuple[int, str]] = []
 
 
 class Profile:
@@ -392,15 +400,31 @@ class Profile:
                 d.dialled.setdefault(r.to, []).append((r.t0, r.id, r.agent))
                 if r.agent in sources:
                     d.candidates.append(r.to)
+                    if r.final not in ANSWERED:
+                        d.missed.append((r.t0, r.to))
+        d.missed.sort()
         return d
+
+    @staticmethod
+    def _missed_before(missed: list[tuple[int, str]], t0: int, rng: random.Random
+                       ) -> str | None:
+        """The number of the missed call closest to a log-normal delay before ``t0``."""
+        if not missed:
+            return None
+        delay = rng.lognormvariate(math.log(CALLBACK_DELAY_MEDIAN), CALLBACK_DELAY_SIGMA)
+        i = bisect_left(missed, (t0 - int(delay), ""))
+        i = min(i, bisect_left(missed, (t0, "")) - 1)
+        return missed[i][1] if i >= 0 else None
 
     def callback_day(self, ordinal: int, today: Digest, window: list[Digest]) -> list[CallRec]:
         """Callbacks of a day; ``window`` digests the base calls of the N preceding days.
 
         A callback is matched when a non-testing outbound call reached its ``from`` number on
         one of those N days or earlier the same day; it is attributed to the agent of the most
-        recent such call. Matched numbers are sampled from that window and unmatched ones are
-        fresh numbers never dialled in it, so the rule holds by construction.
+        recent such call. Matched numbers are those of the source agents' unanswered calls of
+        that window, the one closest to a log-normal delay (median `CALLBACK_DELAY_MEDIAN`)
+        before the callback, else any number they dialled; unmatched ones are fresh numbers
+        never dialled in it, so the rule holds by construction.
         """
         if not self.callback_idx:
             return []
@@ -409,11 +433,14 @@ class Profile:
         times = sorted(day_times(rng, ordinal, mean, self.hour_cum))
         candidates = [n for d in window for n in d.candidates]
         digests = [*window, today]
+        missed = sorted(m for d in digests for m in d.missed)
         out = []
         for t0 in times:
-            if candidates and rng.random() < MATCHED_SHARE:
+            matched = rng.random() < MATCHED_SHARE
+            number = self._missed_before(missed, t0, rng) if matched else None
+            if number is None and matched and candidates:
                 number = candidates[int(rng.random() * len(candidates))]
-            else:
+            if number is None:
                 number = number_from(rng.getrandbits(64), self.br_share)
                 while any(number in d.every for d in digests):
                     number = number_from(rng.getrandbits(64), self.br_share)

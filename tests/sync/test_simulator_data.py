@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import re
+import statistics
 from collections import Counter, defaultdict
 from datetime import UTC, date, datetime, timedelta
 
@@ -191,6 +192,34 @@ def test_callback_stats_agree_with_calls(sim, env):
         totals["all"] += expected["total_callbacks_received"]
         totals["unmatched"] += expected["callbacks_unmatched"]
     assert totals["all"] > 10 and 0 < totals["unmatched"] < totals["all"]
+
+
+def test_callbacks_follow_unanswered_calls_within_hours(sim):
+    """A matched callback rings back a number an agent called and nobody answered, hours
+    later: the median time to callback is hours, not days (it was ~4 days, the window's
+    middle, when numbers were drawn from the whole window)."""
+    env = "acme-sales"
+    day = date(2024, 3, 20)
+    n = sim.config.callback_match_days
+    callback_ids = {a["id"] for a in sim.truth.callback_agents(env)}
+    calls = list(sim.truth.calls(env, day - timedelta(days=n), day))
+    dialled = defaultdict(list)
+    for c in calls:
+        if c["direction"] == "outbound" and not c["is_testing"]:
+            dialled[c["to"]].append(c)
+    gaps, unanswered = [], 0
+    for c in calls:
+        if c["created_at"][:10] != day.isoformat() or c["agent"]["id"] not in callback_ids \
+                or c["is_testing"]:
+            continue
+        earlier = [o for o in dialled[c["from"]] if o["created_at"] < c["created_at"]]
+        if earlier:
+            source = max(earlier, key=lambda o: (o["created_at"], o["id"]))
+            gaps.append((ts(c["created_at"]) - ts(source["created_at"])).total_seconds())
+            unanswered += source["status"] not in ("answered", "completed")
+    assert len(gaps) >= 10
+    assert unanswered >= 0.9 * len(gaps)
+    assert 1800 <= statistics.median(gaps) <= 6 * 3600
 
 
 def test_one_day_stats_add_up_to_a_range(sim):
