@@ -19,8 +19,8 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The demo command migrates (quietly: its lines and the server's logs go to var/demo.log).
 demo: $(STAMP)
-	$(PY) manage.py migrate --no-input
 	$(PY) manage.py demo --serve 127.0.0.1:$(PORT)
 
 # The suite on one more worker than the machine has cores (pytest-xdist): many tests wait on

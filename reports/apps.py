@@ -9,6 +9,7 @@ class ReportsConfig(AppConfig):
     verbose_name = _("Reports")
 
     def ready(self) -> None:
+        from reports import demo_tour  # noqa: F401  (the demo's anomaly rule)
         from reports.alerts import receivers  # noqa: F401  (evaluates alerts after syncs)
 
         self.declare_tenancy()

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import IO
+from datetime import UTC, datetime, timedelta
+from datetime import time as dt_time
 
 from portal.models import Environment, EnvironmentStatus, Organization
 from portal.providers import spec_for
 from sync.engine import SyncOutcome, sync_environment
 from sync.models.core import Trigger
-from sync.progress import TqdmProgress
 from sync.simulator import Dip, Simulator, SimulatorConfig, SimulatorServer
 from sync.simulator.config import EnvironmentSpec, default_environments
 from sync.simulator.plugins import plugins
@@ -25,7 +25,10 @@ DEMO_DAYS = 90
 # Simulator workspace key -> environment name in Acme Voice; and one more environment per
 # provider whose simulator lives in its package (`sync.simulator.plugins`: Vapi), named
 # after it, so the demo shows every provider's faces.
-DEMO_ENVIRONMENTS = {"acme-sales": "Acme Sales", "acme-support": "Acme Support"}
+# Origins AI beside Talkover so every page shows (the Quality tab, transcripts, the fields
+# Talkover never sends).
+DEMO_ENVIRONMENTS = {"acme-sales": "Acme Sales", "acme-support": "Acme Support",
+                     "origins-demo": "Acme Quality"}
 
 
 def demo_environments() -> dict[str, str]:
@@ -43,6 +46,14 @@ class DemoUpstream:
     simulator: Simulator
     server: SimulatorServer
     environments: list[Environment]
+    dips: tuple[Dip, ...] = ()
+
+    @property
+    def dipped(self) -> list[Environment]:
+        """The environments whose workspaces the dips thin (the simulator's Talkover ones)."""
+        names = demo_environments()
+        thinned = {names[key] for key in self.simulator.talkover_envs if key in names}
+        return [e for e in self.environments if e.name in thinned]
 
     def stop(self) -> None:
         self.server.stop()
@@ -68,6 +79,8 @@ def point_demo_environments(org: Organization, sim: Simulator, server: Simulator
             organization=org, name=name,
             defaults={"provider": sim.vendor(key), "backfill_days": days})
         env.base_url = server.base_url  # stored in the provider's normal form
+        if env.spec.agent_ids:  # its agents cannot be listed: the workspace's are named
+            env.provider_settings = {"agent_ids": list(sim.origins_agent_ids(key))}
         env.set_token(sim.tokens[key])
         env.requests_per_minute = DEMO_REQUESTS_PER_MINUTE
         env.status, env.status_reason = EnvironmentStatus.ACTIVE, ""
@@ -76,9 +89,17 @@ def point_demo_environments(org: Organization, sim: Simulator, server: Simulator
     return envs
 
 
-def backfill(envs: list[Environment], out: IO[str]) -> tuple[list[SyncOutcome], float]:
-    """Sync every demo environment now with progress bars; returns outcomes and seconds."""
+def backfill_one(env: Environment) -> tuple[SyncOutcome, float]:
+    """Sync one demo environment now (no progress bars: the command prints a line for it);
+    returns its outcome and seconds."""
     start = time.monotonic()
-    outcomes = [sync_environment(env, trigger=Trigger.BACKFILL, progress=TqdmProgress(out))
-                for env in envs]
-    return outcomes, time.monotonic() - start
+    outcome = sync_environment(env, trigger=Trigger.BACKFILL)
+    return outcome, time.monotonic() - start
+
+
+def default_dip(now: datetime, tz) -> Dip:
+    """A three-hour outage three days ago from 10:00 local (a tenth of the calls kept): what
+    the anomaly rule's preview finds in the demo (three mirrored weeks before it)."""
+    day = now.astimezone(tz).date() - timedelta(days=3)
+    start = datetime.combine(day, dt_time(10), tzinfo=tz).astimezone(UTC)
+    return Dip(start, 3, 0.1)

@@ -171,7 +171,7 @@ def test_removed_member_gets_nothing(env_a, alice, bob, org_a):
 def test_command_dry_run_lists_without_sending(sub, capsys):
     call_command("send_summaries", "--dry-run", "--now", "2026-11-23T11:05:00Z")
     out = capsys.readouterr().out
-    assert "2026-11-16..2026-11-22" in out and "1 summary(ies) due" in out
+    assert "2026-11-16..2026-11-22" in out and "1 summary due;" in out and "(ies)" not in out
     assert mail.outbox == [] and not ReportDelivery.objects.across_organizations().exists()
     call_command("send_summaries", "--now", "2026-11-23T11:05:00+00:00")
     assert "sent: 1" in capsys.readouterr().out

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 
 from django.core.management.base import BaseCommand, CommandError
 
+from portal.served import use_served_base_url
 from reports.summaries.dispatch import dispatch
 
 
@@ -30,11 +31,19 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, dry_run: bool = False, now: datetime | None = None, **options) -> None:
+        # Links in the emails: PORTAL_BASE_URL, else the address a local demo serves on.
+        use_served_base_url()
         result = dispatch(now, dry_run=dry_run)
         if dry_run:
             for line in result.due:
                 self.stdout.write(line)
-            self.stdout.write(f"{len(result.due)} summary(ies) due; nothing sent (dry run).")
+            self.stdout.write(f"{_count(len(result.due), 'summary', 'summaries')} due; "
+                              "nothing sent (dry run).")
             return
         counts = ", ".join(f"{k}: {v}" for k, v in sorted(result.statuses.items()))
-        self.stdout.write(f"claimed {result.claimed} run(s); {counts or 'nothing sent'}")
+        self.stdout.write(f"claimed {_count(result.claimed, 'run', 'runs')}; "
+                          f"{counts or 'nothing sent'}")
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"

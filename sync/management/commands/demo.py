@@ -3,19 +3,34 @@
 Lives beside the code it drives (`sync/demo.py`, the in-process simulator). While serving, the
 beat schedule runs in process (`portal.inprocess_beat`) and queued tasks run on threads of the
 server (`portal.tasks_client`), so the demo keeps syncing with no broker and no worker.
+
+What a person sees: one line per step (database, organisation, upstream, each environment's
+back-fill, what the tour shows) and one "Ready" line last; the migrations' lines, the
+server's and the workers' logs and every request go to `var/demo.log`. The demo shows every
+capability: Talkover and Origins AI environments, a volume dip three days ago with an
+anomaly rule whose preview finds it (`sync.signals.demo_prepared`: the reading side adds the
+rule), and retention in force.
 """
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from portal import audit
+from portal import audit, served
 from portal.models import Membership, Organization, Role
+from sync.models import PrivacyRetention
+from sync.signals import demo_prepared
 from sync.simulator import Dip
+
+# Retention in force in the demo: transcripts and recording links anonymised after 60 days
+# (the back-fill holds 90), numbers kept (the funnel's links need them).
+DEMO_RETENTION = {"transcripts_days": 60, "recordings_days": 60}
 
 DEMO_ORG = {"slug": "acme", "name": "Acme Voice", "timezone": "America/Sao_Paulo"}
 
@@ -78,44 +93,98 @@ class Command(BaseCommand):
                             help="A volume dip for the anomaly alerts, as simulate_upstream "
                                  "--dip (e.g. 2026-11-18T14:00Z/3h/0.1); repeatable.")
 
-    def handle(self, serve: str, **options) -> None:
-        org = ensure_demo_org()
-        self.stdout.write(f"Demo organisation: {org.name} ({org.timezone}); log in as demo / demo")
-        upstream = None if options["no_upstream"] else self.start_upstream(org, options)
-        if serve:
-            from portal.inprocess_beat import InProcessBeat
+    terminal = None  # while serving: the terminal, everything else going to the log
 
-            links = use_served_links(serve)
-            beat = InProcessBeat()
-            beat.start()
-            self.stdout.write(f"Ready: open http://{serve}/ and log in as demo / demo "
-                              "(the admin console is at /admin/); links in emails point at "
-                              f"{links}. Ctrl-C stops.")
-            try:
-                call_command("runserver", serve, use_reloader=False)
-            finally:
-                beat.stop()
+    def step(self, text: str) -> None:
+        out = self.terminal or self.stdout
+        out.write(f"· {text}\n" if self.terminal else f"· {text}")
+        out.flush()
+
+    def handle(self, serve: str, **options) -> None:
+        path = Path(settings.VAR_DIR) / "demo.log"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        log = open(path, "a", buffering=1, encoding="utf-8")  # noqa: SIM115 (open while serving)
+        if serve:
+            self.terminal = _terminal_beside(log)
+        call_command("migrate", interactive=False, verbosity=0, stdout=log, stderr=log)
+        self.step(f"Database ready (logs: {path})")
+        org = ensure_demo_org()
+        self.step(f"Organisation {org.name} ({org.timezone}); log in as demo / demo")
+        upstream = None if options["no_upstream"] else self.start_upstream(org, options)
+        _keep_retention(org)
+        self.step("Retention in force: transcripts and recording links anonymised after "
+                  f"{DEMO_RETENTION['transcripts_days']} days")
+        if upstream is not None:
+            for text in _prepared(org, upstream):
+                self.step(text)
+        if serve:
+            self.serve(serve)
         if upstream is not None:
             upstream.stop()
 
+    def serve(self, serve: str) -> None:
+        from portal.inprocess_beat import InProcessBeat
+
+        links = use_served_links(serve)
+        served.announce(links)
+        beat = InProcessBeat()
+        beat.start()
+        self.terminal.write(f"Ready: open http://{serve}/ and log in as demo / demo (the "
+                            f"admin console is at /admin/; emails link to {links}). "
+                            "Ctrl-C stops.\n")
+        self.terminal.flush()
+        try:
+            call_command("runserver", serve, use_reloader=False)
+        finally:
+            beat.stop()
+            served.withdraw()
+
     def start_upstream(self, org, options):
         """Serve the simulator in this process and back-fill Acme Voice's environments."""
-        import sys
+        from django.utils import timezone
 
         from sync import demo
 
         try:
-            dips = tuple(Dip.parse(text) for text in options["dip"])
+            dips = tuple(Dip.parse(text) for text in options["dip"]) or (
+                demo.default_dip(timezone.now(), org.tzinfo),)
         except ValueError as exc:
             raise CommandError(f"--dip: {exc}") from exc
         sim, server = demo.start_upstream(options["calls_per_day"] or demo.DEMO_CALLS_PER_DAY,
                                           dips=dips)
         envs = demo.point_demo_environments(org, sim, server)
-        self.stdout.write(f"Simulated upstream at {server.talkover_url}; back-filling "
-                          f"{len(envs)} environments ({demo.DEMO_DAYS} days)…")
-        outcomes, seconds = demo.backfill(envs, getattr(self.stdout, "_out", sys.stdout))
-        calls = sum(r.created for o in outcomes for r in o.runs if r.stream == "calls")
-        failed = [r for o in outcomes for r in o.runs if r.status == "failed"]
-        self.stdout.write(f"Back-fill done in {seconds:.0f} s: {calls} new calls"
-                          + (f"; {len(failed)} run(s) failed" if failed else ""))
-        return demo.DemoUpstream(sim, server, envs)
+        self.step(f"Simulated upstream at {server.base_url}")
+        for env in envs:
+            self.step(f"Back-filling {env.name} ({env.get_provider_display()}, "
+                      f"{env.backfill_days} days)…")
+            outcome, seconds = demo.backfill_one(env)
+            calls = sum(r.created for r in outcome.runs if r.stream == "calls")
+            failed = [r for r in outcome.runs if r.status == "failed"]
+            self.step(f"{env.name}: {calls:,} new calls in {seconds:.0f} s"
+                      + (f"; {len(failed)} failed run{'s' if len(failed) > 1 else ''} "
+                         f"(see {settings.VAR_DIR}/demo.log)" if failed else ""))
+        return demo.DemoUpstream(sim, server, envs, dips)
+
+
+def _keep_retention(org: Organization) -> None:
+    PrivacyRetention.objects.for_organization(org).update_or_create(
+        organization=org, defaults=DEMO_RETENTION)
+
+
+def _prepared(org: Organization, upstream) -> list[str]:
+    """What the reading side added to show itself (`sync.signals.demo_prepared`)."""
+    answers = demo_prepared.send(sender=None, organization=org,
+                                 environments=upstream.environments, dips=upstream.dips)
+    return [text for _receiver, said in answers for text in (said or [])]
+
+
+def _terminal_beside(log):
+    """Point this process's standard output and error (every print, log handler, worker
+    thread and the server's request lines) at `log`, and return a stream to the terminal
+    for the demo's own step lines."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    terminal = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1, encoding="utf-8")
+    os.dup2(log.fileno(), sys.stdout.fileno())
+    os.dup2(log.fileno(), sys.stderr.fileno())
+    return terminal

@@ -1,0 +1,39 @@
+"""What the demo adds on the reading side so every feature has something to show
+(`sync.signals.demo_prepared`, sent by `manage.py demo` once its environments are mirrored):
+an anomaly rule over the Talkover environments whose preview finds the simulator's volume
+dip. Idempotent: a second run finds the rule by name."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.dispatch import receiver
+from django.utils import timezone
+
+from portal.models import Environment, Organization, Provider
+from reports.alerts.models import AlertRule
+from reports.alerts.preview import firings
+from sync.signals import demo_prepared
+
+RULE_NAME = "Calls below the usual"
+
+
+@receiver(demo_prepared)
+def add_anomaly_rule(sender, organization: Organization, environments: list[Environment],
+                     dips=(), **kwargs) -> list[str]:
+    talkover = [e for e in environments if e.provider == Provider.TALKOVER]
+    if not talkover:
+        return []
+    rule = AlertRule.objects.for_organization(organization).filter(name=RULE_NAME).first()
+    if rule is None:
+        rule = AlertRule.objects.create(
+            organization=organization, name=RULE_NAME, metric="calls", window="1h",
+            condition="anomaly", anomaly_direction="below", sensitivity="medium",
+            threshold=0, min_calls=5, severity="warning")
+    rule.environments.set(talkover)
+    now = timezone.now()
+    today = timezone.localtime(now, organization.tzinfo).date()
+    found = firings(rule, tuple(e.pk for e in talkover), today - timedelta(days=13), today,
+                    now)
+    times = "1 time" if len(found) == 1 else f"{len(found)} times"
+    return [f"Anomaly rule “{RULE_NAME}”: over the last two weeks it would have fired {times}"
+            + (f", first at {found[0]['start'][:16].replace('T', ' ')}" if found else "")]

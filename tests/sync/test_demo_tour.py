@@ -1,0 +1,68 @@
+"""The demo shows everything and says little: a line per step (no migration lines, no logs),
+Talkover and Origins AI environments, retention in force, an anomaly rule; and commands run
+beside a serving demo write links to the port it serves on (`var/served.json`)."""
+from __future__ import annotations
+
+import io
+import json
+import os
+
+from django.core.management import call_command
+
+from portal import served
+from portal.models import Provider
+from reports.models import AlertRule
+from sync import demo
+from sync.models import PrivacyRetention
+from sync.signals import demo_prepared
+from sync.simulator import SimulatorConfig, running_simulator
+
+
+def test_the_demo_prints_a_line_per_step_and_logs_the_rest(db, settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    out = io.StringIO()
+    call_command("demo", no_upstream=True, stdout=out)
+    lines = out.getvalue().splitlines()
+    assert lines and all(line.startswith("· ") for line in lines), lines
+    assert "Database ready" in lines[0] and "Applying" not in out.getvalue()
+    assert (tmp_path / "demo.log").exists()
+    org_retention = PrivacyRetention.objects.across_organizations().get(
+        organization__slug="acme")
+    assert org_retention.transcripts_days == 60  # retention in force, not inert
+
+
+def test_the_demo_has_both_providers(org_a):
+    with running_simulator(SimulatorConfig(seed=3, days=2, calls_per_day=10)) as (sim, server):
+        envs = demo.point_demo_environments(org_a, sim, server, days=2)
+    assert {e.provider for e in envs} == {Provider.TALKOVER, Provider.ORIGINS}
+    origins = next(e for e in envs if e.provider == Provider.ORIGINS)
+    assert origins.base_url == server.origins_url and origins.provider_settings["agent_ids"]
+
+
+def test_the_demo_tour_adds_one_anomaly_rule(env_a):
+    org = env_a.organization
+    for _ in range(2):  # idempotent
+        said = demo_prepared.send(sender=None, organization=org, environments=[env_a])
+    rules = list(AlertRule.objects.for_organization(org))
+    assert len(rules) == 1 and rules[0].condition == "anomaly"
+    assert list(rules[0].environments.all()) == [env_a]
+    assert any("would have fired" in line for _r, lines in said for line in lines or [])
+
+
+def test_send_summaries_links_to_the_port_the_demo_serves_on(db, settings, tmp_path,
+                                                             monkeypatch):
+    monkeypatch.delenv("PORTAL_BASE_URL", raising=False)
+    settings.VAR_DIR = tmp_path
+    settings.PORTAL_BASE_URL = "http://127.0.0.1:8000"
+    served.announce("http://127.0.0.1:8123")  # this process plays the serving demo
+    call_command("send_summaries", dry_run=True, stdout=io.StringIO())
+    assert settings.PORTAL_BASE_URL == "http://127.0.0.1:8123"
+    # A file left by a demo that is gone is ignored.
+    (tmp_path / "served.json").write_text(json.dumps({"base_url": "http://127.0.0.1:9999",
+                                                      "pid": 2 ** 22 + 12345}))
+    settings.PORTAL_BASE_URL = "http://127.0.0.1:8000"
+    call_command("send_summaries", dry_run=True, stdout=io.StringIO())
+    assert settings.PORTAL_BASE_URL == "http://127.0.0.1:8000"
+    served.announce("http://127.0.0.1:8123")
+    served.withdraw()
+    assert not (tmp_path / "served.json").exists() and os.getpid()
