@@ -107,6 +107,9 @@ def callbacks_summary(
     """Callback figures of `environments` for the days start..end (inclusive); three queries."""
     check_range(start, end, max_days=None)  # the one range rule set (reports.days)
     envs, _ = resolve_environments(environments)
+    # Only a provider with callback statistics has days to miss: an Origins AI environment
+    # beside Talkover ones must not make every day "not mirrored yet".
+    envs = [e for e in envs if e.spec.callback_stats] or envs
     env_ids = [e.pk for e in envs]
     prev_start, prev_end = previous_period(start, end)
     rows = _day_rows(envs, prev_start, end)

@@ -36,3 +36,22 @@ def test_time_to_callback_only_on_unanswered_calls(env_a, alice):
     html = client.get(f"/o/org-a/calls/{answered.pk}/").content.decode()
     assert "Called back after" not in html
     assert "Later called back by" in html and "(this call had been answered)" in html
+
+
+def test_an_origins_environment_beside_talkover_misses_no_callback_day(env_a):
+    """Origins AI has no callback statistics: beside a Talkover environment whose days are
+    all fetched, the callbacks page reports no day "not mirrored yet"."""
+    from datetime import date
+
+    from portal.models import Environment, Provider
+    from reports.queries.callbacks import callbacks_summary
+    from tests.support.factories import make_callback_days
+
+    origins = Environment(organization=env_a.organization, name="O", provider=Provider.ORIGINS,
+                          base_url="https://origins.test", provider_settings={"agent_ids": [7]})
+    origins.set_token("orig_" + "7" * 40)
+    origins.save()
+    days = [date(2026, 11, 10), date(2026, 11, 11)]
+    make_callback_days(env_a, days, seed=1)
+    summary = callbacks_summary([env_a, origins], days[0], days[-1])
+    assert summary.missing_days == [] and summary.totals.days_mirrored == 2
