@@ -15,6 +15,7 @@ candidate rows and Python then rewrites exactly what matched.
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
@@ -49,10 +50,20 @@ def region_of_timezone(tz_name: str) -> str | None:
     return None
 
 
+def ascii_digits(text: str) -> str:
+    """`text` with every decimal digit of any script (Arabic-Indic ٠١٢, fullwidth ０１２, …)
+    written as ASCII, and fullwidth punctuation folded (NFKC): a number typed on another
+    keyboard is the same number."""
+    folded = unicodedata.normalize("NFKC", text)
+    return "".join(str(d) if (d := unicodedata.decimal(c, None)) is not None else c
+                   for c in folded)
+
+
 def to_e164(text: str, region: str | None = None) -> str:
     """`text` as E.164 (`+5511987654321`). A number without `+` or `00` is read as a national
-    number of `region` (else as international digits). Raises InvalidNumber."""
-    cleaned = (text or "").strip()
+    number of `region` (else as international digits); digits of any script count. Raises
+    InvalidNumber."""
+    cleaned = ascii_digits((text or "")[:MAX_INPUT * 4]).strip()
     if not cleaned or len(cleaned) > MAX_INPUT or not re.fullmatch(r"[0-9+()\-. /]+", cleaned):
         raise InvalidNumber("Give a phone number (digits, with or without +, spaces, dashes "
                             "or parentheses).")

@@ -90,6 +90,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "portal.headers.NoStoreMiddleware",
+    # The portal's own 404/403 pages in the reader's language, DEBUG or not.
+    "portal.error_pages.PortalErrorPages",
     # Its process_exception turns a missing-table error (before migrate) into one line.
     "portal.dbready.NotMigratedMiddleware",
     # Last, as django-axes asks: turns a locked-out login into its lockout page.

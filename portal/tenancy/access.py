@@ -62,7 +62,7 @@ def _require_role(membership: Membership | None, min_role: str) -> Membership:
     if not membership.has_role(min_role):
         raise PermissionDenied(
             _("Your role (%(role)s) cannot do this; it needs %(needed)s or above.")
-            % {"role": membership.role, "needed": min_role}
+            % {"role": Role(membership.role).label, "needed": Role(min_role).label}
         )
     return membership
 
