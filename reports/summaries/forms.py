@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-import zoneinfo
 
 from django import forms
 from django.core.validators import validate_email
@@ -11,6 +10,7 @@ from django.utils.translation import gettext_lazy as _lazy
 
 from portal.models import Organization, Team
 from portal.pages.forms import choices_of
+from portal.timezones import timezone_choices
 from reports.languages import member_language
 from reports.models import ReportSubscription
 
@@ -82,9 +82,8 @@ class SubscriptionForm(forms.ModelForm):
             "name")
         self.fields["team"].empty_label = _("Whole organisation")
         default = _("Organisation default (%(tz)s)") % {"tz": organization.timezone}
-        self.fields["timezone"].choices = [("", default)] + [
-            (name, name) for name in sorted(zoneinfo.available_timezones())
-        ]
+        self.fields["timezone"].choices = [("", default)] + timezone_choices(
+            self.instance.timezone if self.instance.pk else "")
         if self.instance.pk:
             self.initial["addresses"] = "\n".join(self.instance.addresses)
         else:
