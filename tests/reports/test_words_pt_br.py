@@ -1,0 +1,20 @@
+"""pt-BR agrees with itself: a run's record counts are plural together ("Criados,
+Atualizados, Inalterados"), while one moment is singular ("Atualizado às")."""
+from __future__ import annotations
+
+from django.test import Client
+from django.utils import timezone
+
+from sync.models import SyncRun
+from sync.models.core import RunStatus, Stream
+
+
+def test_run_counts_and_one_moment_agree_in_number(env_a, alice):
+    SyncRun.objects.create(environment=env_a, stream=Stream.CALLS, status=RunStatus.SUCCEEDED,
+                           trigger="manual", finished_at=timezone.now(), created=3)
+    client = Client(HTTP_ACCEPT_LANGUAGE="pt-br")
+    client.force_login(alice)
+    html = client.get("/o/org-a/sync/").content.decode()
+    assert ">Criados<" in html and ">Atualizados<" in html and ">Inalterados<" in html
+    board = client.get("/o/org-a/live/").content.decode()
+    assert "Atualizado às:" in board and "Atualizados:" not in board
