@@ -3,7 +3,7 @@
 They were written three ways ("64.6 %" on pages, "64.6%" in emails, "—" or "–" for nothing,
 long dates in emails and short ones on pages). Every template filter and chart label that
 shows a figure goes through these functions, which follow the active language's Django
-formats (en: 1,234 · 64.6% · 11/23/2026 · 11/23/2026 7:45 a.m.; pt-BR: 1.234 · 64,6% ·
+formats (en: 1,234 · 64.6% · 11/23/2026 · 11/23/2026 7:45 AM; pt-BR: 1.234 · 64,6% ·
 23/11/2026 · 23/11/2026 07:45).
 """
 from __future__ import annotations

@@ -21,7 +21,7 @@ from portal.tenancy import registry as tenancy
 
 def format_local(value: datetime | None, zone_name: str) -> str:
     """`value` in `zone_name`, written as the portal writes it (`portal.formatting`):
-    "11/23/2026 8:40 a.m. (America/Sao_Paulo)" / "23/11/2026 08:40 (America/Sao_Paulo)"."""
+    "11/23/2026 8:40 AM (America/Sao_Paulo)" / "23/11/2026 08:40 (America/Sao_Paulo)"."""
     if value is None:
         return "-"
     local = value.astimezone(ZoneInfo(zone_name))

@@ -18,7 +18,7 @@ def test_the_agent_filter_names_environments_and_times_read_as_in_the_portal(wor
     make_call(world.env_a, None, 7, started_at=datetime(2026, 11, 23, 12, 0, tzinfo=UTC))
     page = world.client("alice").get("/admin/sync/call/").content.decode()
     assert "Agent 1 (A main)" in page and "Agent 1 (A second)" in page
-    assert "11/23/2026 9 a.m. (America/Sao_Paulo)" in page  # as the portal writes it
+    assert "11/23/2026 9:00 AM (America/Sao_Paulo)" in page  # as the portal writes it
 
 
 def test_the_explorer_keeps_a_sid_on_one_line(env_a, alice, client):
@@ -32,4 +32,4 @@ def test_an_objects_page_writes_dates_as_the_portal(world):
     call = world.pairs[Call][0]
     Call.objects.filter(pk=call.pk).update(started_at=datetime(2026, 11, 23, 12, 0, tzinfo=UTC))
     page = world.client("alice").get(f"/admin/sync/call/{call.pk}/change/").content.decode()
-    assert "11/23/2026 9 a.m." in page and "Nov. 23, 2026" not in page
+    assert "11/23/2026 9:00 AM" in page and "Nov. 23, 2026" not in page

@@ -24,7 +24,7 @@ def test_alert_coverage_reads_in_the_language_and_the_zone():
         assert translation.gettext("Back-fill days") == "Dias de histórico a recuperar"
     with translation.override("en"):
         assert coverage_words(text, "America/Sao_Paulo") == \
-            "mirrored until 11/23/2026 10:05 a.m. (America/Sao_Paulo)"
+            "mirrored until 11/23/2026 10:05 AM (America/Sao_Paulo)"
 
 
 def test_the_audit_log_reads_as_sentences(world):

@@ -72,7 +72,7 @@ def test_the_board_counts_today_against_the_mirrored_weeks(env_a):
     assert figures.answer_rate == "50.0%"  # 2 of 4, as the dashboard writes it
     assert figures.callbacks_waiting == "2"  # today's two unanswered callbacks
     assert figures.oldest_wait == "oldest waiting 2 h 40 m"  # since 12:20
-    assert figures.last_sync == "11/18/2026 2:58 p.m."  # the zone is named once, by the page
+    assert figures.last_sync == "11/18/2026 2:58 PM"  # the zone is named once, by the page
     hours = {h["hour"]: h for h in figures.hours}
     assert [hours[h]["calls"] for h in (8, 9, 10, 14)] == [1, 1, 1, 1]
     assert hours[16]["calls"] is None  # not yet
@@ -155,7 +155,7 @@ def test_a_restricted_members_board_names_their_team_and_shows_its_agents(env_a,
     client = Client()
     client.force_login(bob)
     html = client.get("/o/org-a/live/").content.decode()
-    assert "Team Red" in html
+    assert "Team: Red" in html
     feed = client.get("/o/org-a/live/data/").json()
     assert feed["team"] == "Red"
     assert feed["calls_today"] == "2"  # Ann's calls only

@@ -123,7 +123,7 @@ def test_html_is_table_based_inline_css_600px_and_deltas_read_without_colour(mir
     change = calls.deltas["total"]
     arrow, word = ("▲", "up") if change.change > 0 else ("▼", "down")
     assert f"{arrow} {word} {abs(change.change_pct):.1f}%" in html
-    assert "Data as of 11/23/2026 7:45 a.m. (America/Sao_Paulo)" in html
+    assert "Data as of 11/23/2026 7:45 AM (America/Sao_Paulo)" in html
     assert "not synced up to date" not in html  # synced 15 minutes before the send
 
 
@@ -134,7 +134,7 @@ def test_stale_mirror_is_flagged(mirrored, alice):
     with smtp_sink() as sink:
         dispatch(RUN)
     text = parts(sink.messages[0])["text/plain"].get_content()
-    assert "Data as of 11/20/2026 6 a.m. (America/Sao_Paulo)" in text
+    assert "Data as of 11/20/2026 6:00 AM (America/Sao_Paulo)" in text
     assert "not synced up to date; figures may be incomplete" in text
 
 
