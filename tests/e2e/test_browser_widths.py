@@ -56,7 +56,7 @@ TABS_OUT_OF_REACH = """() => [...document.querySelectorAll('nav.tabs a')].filter
 
 # Issue 26.7. A value read as one token (a time, a phone number, a duration, a count or a
 # rate) that breaks over two lines of its table cell (checked at desktop width).
-ONE_VALUE = (r"^(\+?[\d ().-]{8,}|\d{1,2}/\d{1,2}/\d{2,4}( \d{1,2}(:\d{2})?( [ap]\.m\.)?)?"
+ONE_VALUE = (r"^(\+?[\d ().-]{8,}|\d{1,2}/\d{1,2}/\d{2,4}( \d{1,2}(:\d{2})?( [AP]M)?)?"
              r"|\d+ [hms]( \d{2} [ms])?|[\d.,]+%?)$")
 WRAPPED_VALUES = r"""(pattern) => {
   const value = new RegExp(pattern);
@@ -140,6 +140,7 @@ def pages(live_server, cast, env_a):
         ("alert", url("alerts-rule", rule.pk)),
         ("alert-new", url("alerts-new")),
         ("live", url("live")),
+        ("live-thresholds", url("live-thresholds")),
     ]
 
 
@@ -308,3 +309,59 @@ def test_charts_show_every_series_open_their_calls_and_go_hourly(browser, live_s
         kpi = page.locator(".kpi .value").first.inner_text().replace(",", "").replace(".", "")
         assert total == int(kpi), (total, kpi)
         context.close()
+
+
+# Role and status names as stored: a pt-BR page must never show one of them bare.
+RAW_NAMES = (r"\b(owner|admin|analyst|viewer|no_answer|no-answer|completed|answered|failed"
+             r"|busy|initiated|ringing|queued)\b")
+ROLE_PAGES = ("dashboard", "calls", "call-detail", "agents", "callbacks", "quality", "sync",
+              "saved-views", "tokens", "subscriptions", "alerts", "live")
+
+
+def test_every_page_fits_a_phone_as_each_role_and_names_nothing_raw(
+        browser, live_server, cast, pages, env_a, django_user_model):
+    """At 390 px, in both languages, as an unrestricted viewer and as a team-restricted
+    analyst and viewer: no page scrolls sideways, none answers with an error, and no pt-BR
+    page shows a role or status under its stored name (the 403 page included)."""
+    import re
+
+    from portal.models import Membership, Role, Team, TeamAgent
+    from tests.support.cast import make_member
+
+    org = env_a.organization
+    team = Team.objects.create(organization=org, name="Red")
+    agent = Call.objects.filter(environment=env_a).exclude(agent_external_id="").first()
+    TeamAgent.objects.create(team=team, environment=env_a,
+                             agent_external_id=agent.agent_external_id)
+    dana = make_member(django_user_model, "dana", org, Role.ANALYST)
+    erin = make_member(django_user_model, "erin", org, Role.VIEWER)
+    for user in (dana, erin):
+        Membership.objects.get(user=user, organization=org).teams.set([team])
+    wanted = dict(pages)
+    visits = [(n, wanted[n]) for n in ROLE_PAGES if n != "call-detail"]
+    visits.append(("forbidden", wanted["live-thresholds"]))
+    base, problems = live_server.url, []
+    for user in (cast["bob"], dana, erin):
+        for language in LANGUAGES:
+            context = _context(browser, base, user, WIDTHS["phone"], language, True)
+            page = context.new_page()
+            for name, path in visits:
+                response = page.goto(base + path, wait_until="load")
+                where = f"{name} ({user.username}, {language})"
+                status = response.status if response else None
+                if status not in (200, 403) or (status == 403) != (name == "forbidden"):
+                    problems.append(f"{where}: HTTP {status}")
+                    continue
+                scroll, inner = page.evaluate(OVERFLOW)
+                if scroll > min(inner, WIDTHS["phone"]["width"]):
+                    problems.append(f"{where}: scrolls sideways ({scroll} > {inner} px)")
+                if language == "pt-br":
+                    text = page.locator("main").inner_text()
+                    raw = sorted(set(re.findall(RAW_NAMES, text)))
+                    if raw:
+                        problems.append(f"{where}: raw names {raw}")
+                        WIDTH_SHOTS.mkdir(parents=True, exist_ok=True)
+                        shot = WIDTH_SHOTS / f"role-{user.username}-{name}.png"
+                        page.screenshot(path=str(shot), full_page=True)
+            context.close()
+    assert problems == [], "\n".join(problems)
