@@ -365,3 +365,26 @@ def test_every_page_fits_a_phone_as_each_role_and_names_nothing_raw(
                         page.screenshot(path=str(shot), full_page=True)
             context.close()
     assert problems == [], "\n".join(problems)
+
+
+# KPI cards per row (by their top edge), and the breakdown card's width beside the charts'.
+KPI_ROWS = """() => { const rows = {};
+  for (const k of document.querySelectorAll('.kpis .kpi')) {
+    const top = Math.round(k.getBoundingClientRect().top); rows[top] = (rows[top] || 0) + 1; }
+  return Object.values(rows); }"""
+BREAKDOWN_SHARE = """() => { const card = [...document.querySelectorAll('.charts > .card')]
+  .find(c => c.querySelector('table.breakdown'));
+  return card.getBoundingClientRect().width
+    / document.querySelector('.charts').getBoundingClientRect().width; }"""
+
+
+def test_the_dashboard_fills_its_rows_at_desktop_width(browser, live_server, cast, pages):
+    """No KPI card alone on a row, and the breakdown card spans its row (its tables side by
+    side) rather than leaving two thirds of it empty."""
+    context = _context(browser, live_server.url, cast["alice"], WIDTHS["desktop"], "en", False)
+    page = context.new_page()
+    page.goto(live_server.url + dict(pages)["dashboard"], wait_until="load")
+    rows = page.evaluate(KPI_ROWS)
+    assert len(rows) >= 1 and min(rows) >= 2, rows
+    assert page.evaluate(BREAKDOWN_SHARE) > 0.9
+    context.close()
