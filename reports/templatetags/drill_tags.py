@@ -219,14 +219,15 @@ def not_applied_note(scope: Any, *, direction: bool = True) -> str:
 
 
 @register.simple_tag
-def agent_label(row: Any, scope: Any) -> str:
+def agent_label(row: Any, scope: Any, environment: bool = True) -> str:
     """An agent row's name (a report agent or a callback source agent), with its environment
     when the scope has more than one (two "Callback Desk"s in two environments must be told
-    apart)."""
+    apart) — unless `environment` is False: a table with an environment column of its own
+    (the agents page) does not repeat it in every name."""
     name = (row.name or getattr(row, "agent_id", "") or getattr(row, "source_agent_id", "")
             or _("(no agent)"))
     environments = getattr(scope, "environments", None) or []
-    if len(environments) > 1:
+    if environment and len(environments) > 1:
         env = next((e.name for e in environments if e.pk == row.environment_id), "")
         if env:
             return f"{name} ({env})"
