@@ -144,7 +144,10 @@ class Summary:
 
     @property
     def busiest_day(self) -> tuple[date, int] | None:
-        """The day with most calls (earliest on a tie); None for a period without calls."""
+        """The day with most calls (earliest on a tie); None for a period without calls or of
+        one day (a daily summary has no "busiest day": it is the day itself)."""
+        if len(self.daily) < 2:
+            return None
         best = max(((d, n) for d, n in self.daily if n is not None),
                    key=lambda pair: pair[1], default=None)
         return best if best and best[1] else None
