@@ -42,8 +42,18 @@ def callbacks(request: HttpRequest, tenant: Tenant) -> HttpResponse:
         "steps": steps, "steps_lists": [(_("Outbound calls"), steps.outbound),
                                         (_("Callbacks"), steps.callbacks)] if steps else [],
         "days": list(reversed(summary.days)), "funnel": funnel,
-        "funnel_days": list(reversed(funnel.series)),
+        "funnel_days": _funnel_day_doors(funnel, callbacks_drill(org.slug, scope)),
     })
+
+
+def _funnel_day_doors(funnel, drill: Drill) -> list[tuple]:
+    """The funnel's per-period rows, newest first, each with the doors of its callbacks
+    received and of its outbound calls called back (a row opens its own calls)."""
+    return [(d, drill.door(d.received, callback="received", utc=True, start=d.start,
+                           end=d.end),
+             drill.door(d.called_back, callback="called_back", utc=True, start=d.start,
+                        end=d.end))
+            for d in reversed(funnel.series)]
 
 
 @org_page()
