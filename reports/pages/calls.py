@@ -21,7 +21,7 @@ from reports.pages.page_cache import kept_page
 from reports.provider_fields import not_sent
 from reports.transcript_search import highlight
 from reports.vocabulary import AGENT, END, ENV, RANGE, START, common_names
-from sync.models import Agent, Call
+from sync.models import Agent, Call, CallbackLink
 
 PAGE_SIZE = 50
 # Counting every match of a broad filter over millions of calls costs seconds; beyond this
@@ -129,13 +129,46 @@ def call_list(request: HttpRequest, tenant: Tenant) -> HttpResponse:
     listing = qs.defer("raw", "transcript").prefetch_related("agent", "environment")
     page = CappedPaginator(listing, PAGE_SIZE).get_page(
         request.GET.get("page"))
+    timed = _time_to_callback(request, page.object_list, criteria.callback)
     return render_org_page(request, org, "reports/calls.html", {
-        "filter": filterset, "page": page, "sort": sort,
+        "filter": filterset, "page": page, "sort": sort, "callback_times": timed,
         "widen": widen_queries(request.GET) if not page.object_list else {},
         "search_help": search_help(common_names(request.GET), org, bool(page.object_list)),
         "whole_id": is_whole_id(request.GET.get("search")),
         # Carried to each call's page so that its "All calls" link returns to this list.
         "list_query": request.GET.urlencode()})
+
+
+# The funnel's steps whose calls have a time to callback: an outbound call not answered that
+# was called back (its first callback's wait), and a callback of an outbound call (its own).
+TIMED_STEPS = {"called_back": "source", "called_back_answered": "source", "matched": "callback"}
+
+
+def _time_to_callback(request: HttpRequest, calls, step: str | None) -> bool:
+    """Set `time_to_callback` (seconds) on the page's calls when the list is a funnel step
+    that has one (one query for the page); whether the column shows."""
+    side = TIMED_STEPS.get(step or "")
+    calls = list(calls)
+    if side is None or not calls:
+        return False
+    links = request.tenant.scoped(CallbackLink).filter(
+        environment_id__in={c.environment_id for c in calls}, is_testing=False)
+    ids = [c.external_id for c in calls]
+    seconds: dict[tuple[int, str], int] = {}
+    if side == "source":
+        rows = links.filter(source_external_id__in=ids).values_list(
+            "environment_id", "source_external_id", "seconds_to_callback")
+    else:
+        rows = links.filter(callback_external_id__in=ids).exclude(
+            source_external_id="").values_list(
+            "environment_id", "callback_external_id", "seconds_to_callback")
+    for env_id, external_id, wait in rows:
+        if wait is not None:
+            key = (env_id, external_id)
+            seconds[key] = min(wait, seconds.get(key, wait))
+    for call in calls:
+        call.time_to_callback = seconds.get((call.environment_id, call.external_id))
+    return True
 
 
 def _as_list(value) -> list:

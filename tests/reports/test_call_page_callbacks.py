@@ -55,3 +55,16 @@ def test_an_origins_environment_beside_talkover_misses_no_callback_day(env_a):
     make_callback_days(env_a, days, seed=1)
     summary = callbacks_summary([env_a, origins], days[0], days[-1])
     assert summary.missing_days == [] and summary.totals.days_mirrored == 2
+
+
+def test_a_funnel_steps_calls_show_their_time_to_callback(env_a, alice):
+    missed = _outbound_with_callback(env_a, 30, "no_answer")
+    client = Client()
+    client.force_login(alice)
+    day = START.date().isoformat()
+    html = client.get("/o/org-a/calls/", {"start": day, "end": day, "utc": "on",
+                                          "callback": "called_back"}).content.decode()
+    assert "Time to callback" in html and "3 h 00 m" in html
+    assert f"/calls/{missed.pk}/" in html
+    plain = client.get("/o/org-a/calls/", {"start": day, "end": day}).content.decode()
+    assert "Time to callback" not in plain
