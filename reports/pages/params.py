@@ -66,6 +66,9 @@ class ReportFilterForm(forms.Form):
                 self.add_error(field, messages)
             return data
         data.update(range=preset, start=start, end=end)
+        if preset != "custom":  # From and To show the preset's days (a preset ignores them)
+            self.data = self.data.copy()
+            self.data["start"], self.data["end"] = start.isoformat(), end.isoformat()
         return data
 
     def scope(self) -> ReportScope:
