@@ -88,6 +88,7 @@ class AlertRuleForm(WebhookFieldsMixin, forms.ModelForm):
             self.initial["emails"] = "\n".join(self.instance.emails)
         if not self.instance.webhook_url:
             del self.fields["remove_webhook"]  # nothing to remove
+            del self.fields["new_webhook_secret"]  # a new webhook gets its secret anyway
         for name in ("sensitivity", "anomaly_direction"):  # only the anomaly reads them
             self.fields[name].required = False
         self.fields["snoozed_until"].help_text = _(

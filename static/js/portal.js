@@ -15,4 +15,20 @@
       if (range) { range.value = "custom"; }
     });
   });
+  // Alert rule form: only the fields its condition reads (a percent change compares with a
+  // window; the anomaly condition has a sensitivity and a direction). Hidden fields are still
+  // sent; the server ignores what the condition does not read.
+  var rule = document.querySelector("form[data-rule-form]");
+  var condition = rule && rule.querySelector("select[name=condition]");
+  if (condition) {
+    var only = {compare_to: /^change_/, sensitivity: /^anomaly$/, anomaly_direction: /^anomaly$/};
+    var byKind = function () {
+      Object.keys(only).forEach(function (name) {
+        var box = rule.querySelector('[data-field="' + name + '"]');
+        if (box) { box.hidden = !only[name].test(condition.value); }
+      });
+    };
+    condition.addEventListener("change", byKind);
+    byKind();
+  }
 })();

@@ -388,3 +388,22 @@ def test_the_dashboard_fills_its_rows_at_desktop_width(browser, live_server, cas
     assert len(rows) >= 1 and min(rows) >= 2, rows
     assert page.evaluate(BREAKDOWN_SHARE) > 0.9
     context.close()
+
+
+def test_the_alert_form_shows_the_fields_of_its_condition(browser, live_server, cast, pages):
+    """Fields by kind: a threshold rule hides sensitivity, direction and compare-with; an
+    anomaly rule shows sensitivity and direction; a percent change shows compare-with."""
+    context = _context(browser, live_server.url, cast["alice"], WIDTHS["desktop"], "en", False)
+    page = context.new_page()
+    page.goto(live_server.url + dict(pages)["alert-new"], wait_until="load")
+
+    def shown(name: str) -> bool:
+        return page.locator(f'[data-field="{name}"]').is_visible()
+
+    page.select_option("select[name=condition]", "below")
+    assert not shown("sensitivity") and not shown("compare_to") and shown("threshold")
+    page.select_option("select[name=condition]", "anomaly")
+    assert shown("sensitivity") and shown("anomaly_direction") and not shown("compare_to")
+    page.select_option("select[name=condition]", "change_below_pct")
+    assert shown("compare_to") and not shown("sensitivity")
+    context.close()
