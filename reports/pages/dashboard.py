@@ -186,6 +186,11 @@ STATUS_SERIES = (("answered", gettext_lazy("Answered")), ("no_answer", gettext_l
                  ("other", gettext_lazy("Other")))
 
 
+# An hour's answer rate is drawn from this many calls up: one call an hour swung the line
+# between 100 % and 0 % (its counts are in the status bars beside it).
+MIN_HOURLY_RATE_CALLS = 5
+
+
 def _hourly_chart(points, drill: Drill) -> dict:
     """A one-day range drawn per local hour (a single daily bar said nothing): the summary's
     24 points by outcome (`reports.queries.hourly`), each opening its calls."""
@@ -202,8 +207,8 @@ def _hourly_chart(points, drill: Drill) -> dict:
         "doors": {"status": [[url(getattr(p, key), p.hour, outcome=key) for p in points]
                              for key, _name in STATUS_SERIES],
                   "rate": answered, "total": [url(p.total, p.hour) for p in points]},
-        "answer_rate": [None if p.answer_rate is None else round(p.answer_rate * 100, 1)
-                        for p in points],
+        "answer_rate": [None if p.answer_rate is None or p.total < MIN_HOURLY_RATE_CALLS
+                        else round(p.answer_rate * 100, 1) for p in points],
     }
 
 

@@ -54,6 +54,7 @@
     data: data.answer_rate, borderColor: "#1d4ed8", backgroundColor: "#1d4ed8", spanGaps: false, tension: 0.2 }] },
     options: Object.assign({}, common, opener(function () { return doors.rate; }, doors.rate),
       { scales: { y: { beginAtZero: true, max: 100 } } }) });
-  draw("chart-callbacks", { type: "line", data: { labels: data.cb_labels, datasets: datasets(data.callbacks) },
+  // Bars: a one-day period has one point, which a line does not draw.
+  draw("chart-callbacks", { type: "bar", data: { labels: data.cb_labels, datasets: datasets(data.callbacks) },
     options: Object.assign({}, common, { scales: { y: { beginAtZero: true } } }) });
 })();
