@@ -43,13 +43,15 @@ def send_invitation(org: Organization, email: str, role: str, inviter) -> Invita
     link = absolute_url(reverse("invitation-accept", args=[invitation.make_token()]))
     context = {"org": org, "inviter": inviter, "link": link, "invitation": invitation,
                "role": invitation.get_role_display(), "expires_at": invitation.expires_at}
-    message = EmailMultiAlternatives(
-        render_to_string("registration/invite_subject.txt", context).strip(),
-        render_to_string("registration/invite_email.txt", context),
-        None, [email],
-    )
-    message.attach_alternative(render_to_string("registration/invite_email.html", context),
-                               "text/html")
+    # The expiry in the organisation's time, its zone named (it said "(UTC)").
+    with timezone.override(org.tzinfo):
+        message = EmailMultiAlternatives(
+            render_to_string("registration/invite_subject.txt", context).strip(),
+            render_to_string("registration/invite_email.txt", context),
+            None, [email],
+        )
+        message.attach_alternative(render_to_string("registration/invite_email.html", context),
+                                   "text/html")
     message.send()
     return invitation
 
