@@ -126,7 +126,8 @@ class Dip:
     """A window in which Talkover volume is multiplied by ``factor``: the anomaly alerts'
     outage. Each call created in [start, start + hours) (UTC) is kept with probability
     ``factor`` (a seeded draw, so the same config drops the same calls); the calls outside
-    the window are exactly those of the undipped data set.
+    the window are exactly those of the undipped data set, but for callbacks after its start:
+    a callback rings back a missed call some hours earlier, and the dip took some of them.
     """
 
     start: datetime

@@ -141,9 +141,16 @@ def test_a_dip_thins_its_hours_and_leaves_the_rest_alone():
     dipped = Simulator(small_config(days=3, calls_per_day=400, end_date=day,
                                     dips=(Dip.parse("2026-11-18T14:00Z/3h/0.1"),)))
     inside = lambda c: "14" <= c["created_at"][11:13] < "17"  # noqa: E731
+    # Callbacks from the dip's start on may ring back other numbers: the missed calls they
+    # answer (hours before) are partly gone with the outage.
+    lines = {a["id"] for a in plain.truth.callback_agents("acme-sales")}
+    later_callback = lambda c: c["agent"]["id"] in lines and \
+        c["created_at"][11:13] >= "14"  # noqa: E731
     before = list(plain.truth.calls("acme-sales", day, day))
     after = list(dipped.truth.calls("acme-sales", day, day))
-    assert [c for c in after if not inside(c)] == [c for c in before if not inside(c)]
+    kept_same = lambda calls: [c for c in calls if not inside(c)  # noqa: E731
+                               and not later_callback(c)]
+    assert kept_same(after) == kept_same(before)
     kept, was = sum(map(inside, after)), sum(map(inside, before))
     assert was > 50 and kept < was * 0.25
     assert dipped.truth.call_count("acme-sales", day, day) == len(after)
