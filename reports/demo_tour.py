@@ -1,7 +1,7 @@
 """What the demo adds on the reading side so every feature has something to show
 (`sync.signals.demo_prepared`, sent by `manage.py demo` once its environments are mirrored):
-an anomaly rule over the Talkover environments whose preview finds the simulator's volume
-dip. Idempotent: a second run finds the rule by name."""
+an anomaly rule over the environments the simulator's volume dip thins, whose preview finds
+the dip. Idempotent: a second run finds the rule by name."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -9,7 +9,7 @@ from datetime import timedelta
 from django.dispatch import receiver
 from django.utils import timezone
 
-from portal.models import Environment, Organization, Provider
+from portal.models import Environment, Organization
 from reports.alerts.models import AlertRule
 from reports.alerts.preview import firings
 from sync.signals import demo_prepared
@@ -19,8 +19,9 @@ RULE_NAME = "Calls below the usual"
 
 @receiver(demo_prepared)
 def add_anomaly_rule(sender, organization: Organization, environments: list[Environment],
-                     dips=(), **kwargs) -> list[str]:
-    talkover = [e for e in environments if e.provider == Provider.TALKOVER]
+                     **kwargs) -> list[str]:
+    """`environments`: those the simulator's dip thins (the command knows which)."""
+    talkover = list(environments)
     if not talkover:
         return []
     rule = AlertRule.objects.for_organization(organization).filter(name=RULE_NAME).first()

@@ -10,13 +10,12 @@ from sync.models import Call
 
 
 @pytest.mark.django_db
-def test_demo_environments_are_idempotent_and_follow_the_simulator(tmp_path):
+def test_demo_environments_are_idempotent_and_follow_the_simulator():
     org = ensure_demo_org()
     sim, server = demo.start_upstream(calls_per_day=20, days=2)
     try:
         first = demo.point_demo_environments(org, sim, server, days=2)
-        with open(tmp_path / "progress.txt", "w") as out:
-            outcomes, _ = demo.backfill(first, out)
+        outcomes = [demo.backfill_one(env)[0] for env in first]
         assert not any(o.failed for o in outcomes)
         assert Call.objects.filter(environment__organization=org).count() > 0
     finally:
@@ -25,9 +24,10 @@ def test_demo_environments_are_idempotent_and_follow_the_simulator(tmp_path):
     try:
         again = demo.point_demo_environments(org, sim2, server2, days=2)
         assert [e.pk for e in again] == [e.pk for e in first]
-        # Talkover's two, and one per plug-in provider (Vapi), each at its normal form.
-        assert {e.provider for e in again} == {"talkover", "vapi"}
-        assert Environment.objects.filter(organization=org).count() == 3
+        # Talkover's two, Origins AI's and one per plug-in provider (Vapi), each at its
+        # normal form.
+        assert {e.provider for e in again} == {"talkover", "origins", "vapi"}
+        assert Environment.objects.filter(organization=org).count() == 4
         assert all(e.base_url == (server2.talkover_url if e.provider == "talkover"
                                   else server2.base_url) for e in again)
         assert again[0].get_token() == sim2.tokens["acme-sales"]

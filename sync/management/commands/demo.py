@@ -174,7 +174,7 @@ def _keep_retention(org: Organization) -> None:
 def _prepared(org: Organization, upstream) -> list[str]:
     """What the reading side added to show itself (`sync.signals.demo_prepared`)."""
     answers = demo_prepared.send(sender=None, organization=org,
-                                 environments=upstream.environments, dips=upstream.dips)
+                                 environments=upstream.dipped, dips=upstream.dips)
     return [text for _receiver, said in answers for text in (said or [])]
 
 
