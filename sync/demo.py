@@ -79,7 +79,7 @@ def point_demo_environments(org: Organization, sim: Simulator, server: Simulator
             organization=org, name=name,
             defaults={"provider": sim.vendor(key), "backfill_days": days})
         env.base_url = server.base_url  # stored in the provider's normal form
-        if env.spec.agent_ids:  # its agents cannot be listed: the workspace's are named
+        if key in sim.origins_envs:  # its agents cannot be listed: the workspace's are named
             env.provider_settings = {"agent_ids": list(sim.origins_agent_ids(key))}
         env.set_token(sim.tokens[key])
         env.requests_per_minute = DEMO_REQUESTS_PER_MINUTE
