@@ -15,7 +15,9 @@ class Command(BaseCommand):
             "One progress line per table; the file appears only once it is whole.")
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("file", type=Path, metavar="FILE")
+        parser.add_argument("file", type=Path, metavar="FILE",
+                            help="Where to write the dump (PostgreSQL custom format); written "
+                                 "whole or not at all.")
 
     def handle(self, *, file: Path, **options) -> None:
         if file.is_dir():

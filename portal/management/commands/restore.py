@@ -20,7 +20,8 @@ class Command(BaseCommand):
             "the upstream changed since the backup is read again.")
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("file", type=Path, metavar="FILE")
+        parser.add_argument("file", type=Path, metavar="FILE",
+                            help="A dump written by manage.py backup.")
         parser.add_argument("--yes", action="store_true",
                             help="Do not ask: replace the database's contents.")
 
