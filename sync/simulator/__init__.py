@@ -20,7 +20,7 @@ Public API
 ``SimulatorConfig(seed=42, days=90, calls_per_day=500, end_date=None, now=None,
 environments=default_environments(), callback_match_days=7, testing_rate=0.03,
 bad_record_rate=0.002, tokens={}, cache_days=128, realtime=False, answer_drop=None,
-lateness=Lateness(), dips=())``
+lateness=Lateness(), dips=(), clock_offset=timedelta(0), date_zone=None)``
     ``end_date`` defaults to today (UTC); data starts ``days - 1`` days before it and goes on
     past it if the clock moves on. ``now`` (the clock) defaults to ``end_date`` at the current
     UTC time of day, or ``end_date 23:59:59`` when ``end_date`` is past. ``environments`` maps
@@ -33,10 +33,13 @@ lateness=Lateness(), dips=())``
     ``Lateness.parse("0.04:0.5-4,0.01:12-30")`` / ``"off"`` is the command's ``--lateness``.
     ``dips``: ``Dip(start, hours, factor)`` windows where Talkover volume is multiplied by
     ``factor`` (``Dip.parse("2026-11-18T14:00Z/3h/0.1")``; ``simulate_upstream --dip``).
+    ``clock_offset`` moves the default clock ahead of (negative: behind) the wall clock
+    (``--clock-offset``); ``date_zone`` (an IANA zone, ``--date-zone``) is the zone of
+    Talkover's date filters and callback-stats days (UTC when None).
 
 ``Simulator(config=None)``
     ``.tokens: dict[str, str]`` env -> bearer token (``talq_``/``orig_`` + 40 hex, from the
-    seed). ``.now`` (aware UTC datetime, whole seconds), ``.today``, ``.set_now(dt)`` (naive =
+    seed). ``.now`` (aware UTC datetime, whole seconds), ``.today`` (``date_zone``'s), ``.set_now(dt)`` (naive =
     UTC), ``.advance(timedelta)``, ``.start_date``, ``.end_date``, ``.talkover_envs``,
     ``.origins_envs``, ``.origins_agent_ids(env)``, ``.faults`` (a ``Faults``; assigning a
     spec string parses it with the config seed), ``.revoke(env)``, ``.rotate_token(env) ->
@@ -87,7 +90,8 @@ total, from, to}}``; ``last_page`` is at least 1; past the end ``data`` is ``[]`
 Assumptions (documented choices, the vendor does not say):
 * Ordering is newest first: ``created_at`` descending, then ``id`` descending (string order).
   Several calls share a second (e.g. campaign calls at exactly 00:00:00).
-* Dates are inclusive UTC calendar days of ``created_at``, strictly ``YYYY-MM-DD`` (anything
+* Dates are inclusive calendar days of ``created_at`` in ``date_zone`` (``--date-zone``, an
+  IANA zone; UTC when unset: Talkover does not say which zone), strictly ``YYYY-MM-DD`` (anything
   else is a 422); ``date_to < date_from`` is a 422 on ``date_to``. Without dates the listing
   spans the whole data set up to the clock. Only calls with ``created_at <= now`` exist.
 * ``search`` is trimmed (a raw ``+`` in a query string decodes to a space), then matched as a
@@ -107,8 +111,8 @@ none). Callback agents are agents too. ``GET /agents/{id}`` -> ``{"success": tru
 agent}``. ``GET /callback-agents`` -> ``{"success": true, "data": [{id, name, label,
 direction, current_status, callback_config: {source_agent_ids}}]}`` (unpaginated).
 
-``GET /callback-agents/stats?start_date&end_date`` (inclusive UTC days; defaults today-30
-and today of the clock, each applied alone; ``end < start`` -> 422 on ``end_date``). Figures
+``GET /callback-agents/stats?start_date&end_date`` (inclusive days of ``date_zone``, as the
+date filters; defaults today-30 and today (of ``date_zone``) of the clock, each applied alone; ``end < start`` -> 422 on ``end_date``). Figures
 count non-testing calls (``is_testing`` calls are excluded, as the vendor excludes them from
 analytics) to callback agents created on those days and existing at the clock:
 ``total_callbacks_received``; ``callbacks_answered`` = status answered or completed at the

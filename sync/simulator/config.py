@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 TALKOVER = "talkover"
 ORIGINS = "origins"
@@ -200,6 +201,9 @@ class SimulatorConfig:
     # How far the simulator's clock runs ahead of (or, negative, behind) the wall clock when
     # `now` is not given: an upstream never shares our clock.
     clock_offset: timedelta = timedelta(0)
+    # The IANA zone (e.g. "America/Sao_Paulo") whose days Talkover's date filters and
+    # callback-stats days are counted in; None: UTC. Talkover's docs do not say.
+    date_zone: str | None = None
 
     def __post_init__(self) -> None:
         if self.days < 1:
@@ -215,6 +219,12 @@ class SimulatorConfig:
             raise ValueError("cache_days must exceed callback_match_days + 1")
         if not self.environments:
             raise ValueError("at least one environment is needed")
+        if self.date_zone is not None:
+            try:
+                ZoneInfo(self.date_zone)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"date_zone: {self.date_zone!r} is not an IANA time zone "
+                                 "such as America/Sao_Paulo") from None
         unknown = set(self.tokens) - set(self.environments)
         if unknown:
             raise ValueError(f"tokens given for unknown environments: {sorted(unknown)}")

@@ -6,6 +6,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from .catalog import ordinal_of, seeded, to_ts
 from .config import ORIGINS, TALKOVER, SimulatorConfig, as_utc
@@ -35,6 +36,7 @@ class Simulator:
         self._base_ts = to_ts(config.resolved_now())
         self._base_mono = time.monotonic()
         first = self.start_date.toordinal()
+        self.date_zone = ZoneInfo(config.date_zone) if config.date_zone else None
         self._talkover: dict[str, TalkoverStore] = {}
         self._origins: dict[str, OriginsStore] = {}
         # Environments of plug-in vendors (`sync.simulator.plugins`): env -> (vendor, store).
@@ -65,7 +67,8 @@ class Simulator:
                                      for d in config.dips)
                 self._talkover[env] = TalkoverStore(env, profile, first,
                                                     config.callback_match_days,
-                                                    config.cache_days, config.seed)
+                                                    config.cache_days, config.seed,
+                                                    self.date_zone)
             else:
                 self._origins[env] = OriginsStore(
                     env, spec.agent_ids, config.seed, first, 40 if cpd is None else cpd,
@@ -99,7 +102,10 @@ class Simulator:
 
     @property
     def today(self) -> date:
-        return self.now.date()
+        """The upstream's today: the date-filter day (``date_zone``'s, else UTC's) of now."""
+        if self.date_zone is None:
+            return self.now.date()
+        return self.now.astimezone(self.date_zone).date()
 
     def set_now(self, value: datetime) -> None:
         """Move the clock (either way); naive datetimes are UTC; sub-seconds are dropped.

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import Counter, OrderedDict
-from datetime import date
+from datetime import UTC, date, datetime, time
 from typing import NamedTuple
+from zoneinfo import ZoneInfo
 
 from .catalog import DAY, day_start, ordinal_of, seeded
 from .data import (
@@ -64,11 +65,17 @@ class Day:
 
 
 class TalkoverStore:
-    """All calls of one Talkover environment, from ``first`` (an ordinal) on."""
+    """All calls of one Talkover environment, from ``first`` (an ordinal) on.
+
+    Calls are kept per UTC day; the date filters and callback-stats days are the days of
+    ``zone`` (UTC when None): a local day overlaps two UTC days, whose calls are clipped to
+    it. Talkover does not say which zone its days are in, so the sync must not assume UTC.
+    """
 
     def __init__(self, env: str, profile: Profile, first: int, match_days: int,
-                 cache_days: int, seed: int) -> None:
+                 cache_days: int, seed: int, zone: ZoneInfo | None = None) -> None:
         self.env, self.profile, self.first = env, profile, first
+        self.zone = zone
         self.match_days, self.cache_days = match_days, cache_days
         self._base: OrderedDict[int, tuple[list[CallRec], Digest]] = OrderedDict()
         self._days: OrderedDict[int, Day] = OrderedDict()
@@ -132,6 +139,34 @@ class TalkoverStore:
         hi = ordinal_of(now) if hi is None else min(hi, ordinal_of(now))
         return range(hi, lo - 1, -1)
 
+    def local_start(self, ordinal: int) -> int:
+        """Epoch seconds at which the date-filter day ``ordinal`` begins."""
+        if self.zone is None:
+            return day_start(ordinal)
+        local = datetime.combine(date.fromordinal(ordinal), time.min, self.zone)
+        return int(local.astimezone(UTC).timestamp())
+
+    def local_ordinal(self, ts: int) -> int:
+        """The date-filter day of the moment ``ts``."""
+        if self.zone is None:
+            return ordinal_of(ts)
+        return datetime.fromtimestamp(ts, self.zone).date().toordinal()
+
+    def parts(self, lo: int | None, hi: int | None, now: int
+              ) -> list[tuple[int, int | None, int | None]]:
+        """The UTC days holding the date-filter days [lo, hi], newest first, each with the
+        [start, end) epoch seconds to clip it to (None, None when whole)."""
+        a = None if lo is None else self.local_start(lo)
+        b = None if hi is None else self.local_start(hi + 1)
+        out = []
+        for ordinal in self.span(None if a is None else ordinal_of(a),
+                                 None if b is None else ordinal_of(b - 1), now):
+            start, end = day_start(ordinal), day_start(ordinal + 1)
+            clip_a = a if a is not None and a > start else None
+            clip_b = b if b is not None and b < end else None
+            out.append((ordinal, clip_a, clip_b))
+        return out
+
     # --- filtering -----------------------------------------------------------------------
 
     def matching(self, ordinal: int, filt: Filter, now: int) -> list[CallRec]:
@@ -192,20 +227,45 @@ class TalkoverStore:
             n = self._counts[key] = len(self.matching(ordinal, filt, now))
         return n
 
+    def clipped(self, ordinal: int, filt: Filter, now: int, a: int | None,
+                b: int | None) -> list[CallRec]:
+        """The matching calls of a UTC day created within [a, b) (None: unbounded)."""
+        recs = self.matching(ordinal, filt, now)
+        if a is None and b is None:
+            return recs
+        neg = [-r.t0 for r in recs]
+        i = 0 if b is None else bisect_left(neg, -b + 1)
+        j = len(recs) if a is None else bisect_left(neg, -a + 1)
+        return recs[i:j]
+
+    def _count_part(self, ordinal: int, filt: Filter, now: int, a: int | None,
+                    b: int | None) -> int:
+        if a is None and b is None:
+            return self.count(ordinal, filt, now)
+        return len(self.clipped(ordinal, filt, now, a, b))
+
     def page(self, filt: Filter, lo: int | None, hi: int | None, now: int,
              offset: int, limit: int) -> tuple[int, list[CallRec]]:
         """(total, calls) of one newest-first page: ``limit`` calls from ``offset``."""
         total, out = 0, []
-        for ordinal in self.span(lo, hi, now):
-            n = self.count(ordinal, filt, now)
+        for ordinal, a, b in self.parts(lo, hi, now):
+            n = self._count_part(ordinal, filt, now, a, b)
             if n and len(out) < limit and total + n > offset:
                 skip = max(0, offset - total)
-                out.extend(self.matching(ordinal, filt, now)[skip: skip + limit - len(out)])
+                out.extend(self.clipped(ordinal, filt, now, a, b)[skip: skip + limit - len(out)])
             total += n
         return total, out
 
+    def listed(self, filt: Filter, lo: int | None, hi: int | None, now: int
+               ) -> list[CallRec]:
+        """Every call of the listing, newest first."""
+        out: list[CallRec] = []
+        for ordinal, a, b in self.parts(lo, hi, now):
+            out.extend(self.clipped(ordinal, filt, now, a, b))
+        return out
+
     def total(self, filt: Filter, lo: int | None, hi: int | None, now: int) -> int:
-        return sum(self.count(o, filt, now) for o in self.span(lo, hi, now))
+        return sum(self._count_part(o, filt, now, a, b) for o, a, b in self.parts(lo, hi, now))
 
     # --- the insert fault ----------------------------------------------------------------
 
@@ -216,8 +276,8 @@ class TalkoverStore:
         They honour the agent and direction filters (so they shift the pages of the listing
         that triggered them) but not status or search.
         """
-        days = self.span(lo, hi, now)
-        if count <= 0 or not days:
+        parts = self.parts(lo, hi, now)
+        if count <= 0 or not parts:
             return []
         agents = self.profile.agents
         if filt.agent is not None:
@@ -227,13 +287,16 @@ class TalkoverStore:
         pool = [a for a in pool if filt.direction in (None, a.direction)]
         if not pool:
             return []
-        upper = min(now, day_start(days.start) + DAY - 1)
-        newest = day_start(days.stop + 1) - 1
-        for ordinal in days:
+        top, _, top_b = parts[0]
+        upper = min(now, (top_b or day_start(top) + DAY) - 1)
+        oldest, oldest_a, _ = parts[-1]
+        newest = (oldest_a or day_start(oldest)) - 1
+        for ordinal, a, b in parts:
             day = self.day(ordinal)
-            i = day.visible_from(now)
-            if i < len(day.recs):
-                newest = day.recs[i].t0
+            recs = [r for r in day.recs[day.visible_from(now):]
+                    if (a is None or r.t0 >= a) and (b is None or r.t0 < b)]
+            if recs:
+                newest = recs[0].t0
                 break
         rng = self._insert_rng
         if newest < upper:
@@ -274,17 +337,21 @@ class TalkoverStore:
 
     # --- callback stats ------------------------------------------------------------------
 
-    def _day_stats(self, ordinal: int, now: int) -> tuple:
+    def _day_stats(self, ordinal: int, now: int, a: int | None = None,
+                   b: int | None = None) -> tuple:
+        """A UTC day's callback figures, of its calls created within [a, b) when clipped."""
+        whole = a is None and b is None
         settled = self._settled(ordinal, now)
         key = (ordinal, self._versions.get(ordinal, 0))
-        if settled and key in self._stats:
+        if whole and settled and key in self._stats:
             return self._stats[key]
         total = answered = unmatched = 0
         by: Counter[int] = Counter()
         day = self.day(ordinal)
         for i in range(day.visible_from(now), len(day.recs)):
             r = day.recs[i]
-            if r.src == NOT_CALLBACK or r.testing:
+            if r.src == NOT_CALLBACK or r.testing or (a is not None and r.t0 < a) or (
+                    b is not None and r.t0 >= b):
                 continue
             total += 1
             if (r.final if settled else state(r, now)[0]) in ANSWERED:
@@ -294,16 +361,16 @@ class TalkoverStore:
             else:
                 by[r.src] += 1
         result = (total, answered, unmatched, tuple(by.items()))
-        if settled:
+        if whole and settled:
             self._stats[key] = result
         return result
 
     def callback_stats(self, lo: int, hi: int, now: int) -> dict:
-        """The ``data`` of /callback-agents/stats over the UTC days [lo, hi]."""
+        """The ``data`` of /callback-agents/stats over the date-filter days [lo, hi]."""
         total = answered = unmatched = 0
         by: Counter[int] = Counter()
-        for ordinal in self.span(lo, hi, now):
-            t, a, u, b = self._day_stats(ordinal, now)
+        for ordinal, start, end in self.parts(lo, hi, now):
+            t, a, u, b = self._day_stats(ordinal, now, start, end)
             total, answered, unmatched = total + t, answered + a, unmatched + u
             by.update(dict(b))
         agents = self.profile.agents

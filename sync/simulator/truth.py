@@ -51,10 +51,10 @@ class GroundTruth:
         store = sim.talkover_store(env)
         filt = self._filter(env, agent_id, status, direction, search)
         now = sim.now_ts()
-        for ordinal in store.span(_ordinal(date_from), _ordinal(date_to), now):
+        for ordinal, a, b in store.parts(_ordinal(date_from), _ordinal(date_to), now):
             with sim.lock:
                 day = [call_dict(r, store.profile.agents, now, with_agent)
-                       for r in store.matching(ordinal, filt, now)]
+                       for r in store.clipped(ordinal, filt, now, a, b)]
             yield from day
 
     def call_count(self, env: str, date_from: date | None = None, date_to: date | None = None,

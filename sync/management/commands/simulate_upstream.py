@@ -44,6 +44,9 @@ class Command(BaseCommand):
         parser.add_argument("--clock-offset", default="0", metavar="[+-]HOURS",
                             help="the simulator's clock runs this many hours ahead of the "
                                  "wall clock (negative: behind), e.g. -3 or 1.5")
+        parser.add_argument("--date-zone", default=None, metavar="IANA_ZONE",
+                            help="count Talkover's date filters and callback-stats days in "
+                                 "this zone (e.g. America/Sao_Paulo) instead of UTC")
         parser.add_argument("--realtime", action="store_true",
                             help="let the simulator clock tick with the wall clock")
 
@@ -138,6 +141,7 @@ class Command(BaseCommand):
             return SimulatorConfig(seed=options["seed"], days=options["days"],
                                    calls_per_day=options["calls_per_day"], end_date=end_date,
                                    tokens=tokens, realtime=options["realtime"],
-                                   lateness=lateness, dips=dips, clock_offset=offset)
+                                   lateness=lateness, dips=dips, clock_offset=offset,
+                                   date_zone=options["date_zone"])
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
