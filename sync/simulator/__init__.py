@@ -39,8 +39,9 @@ lateness=Lateness(), dips=(), clock_offset=timedelta(0), date_zone=None)``
 
 ``Simulator(config=None)``
     ``.tokens: dict[str, str]`` env -> bearer token (``talq_``/``orig_`` + 40 hex, from the
-    seed). ``.now`` (aware UTC datetime, whole seconds), ``.today`` (``date_zone``'s), ``.set_now(dt)`` (naive =
-    UTC), ``.advance(timedelta)``, ``.start_date``, ``.end_date``, ``.talkover_envs``,
+    seed). ``.now`` (aware UTC datetime, whole seconds), ``.today`` (``date_zone``'s),
+    ``.set_now(dt)`` (naive = UTC), ``.advance(timedelta)``, ``.start_date``, ``.end_date``,
+    ``.talkover_envs``,
     ``.origins_envs``, ``.origins_agent_ids(env)``, ``.faults`` (a ``Faults``; assigning a
     spec string parses it with the config seed), ``.revoke(env)``, ``.rotate_token(env) ->
     str`` (old token revoked), ``.is_revoked(env)``, ``.insert_calls(env, count)`` (what the

@@ -24,15 +24,18 @@ def lookback(today: date, days: int) -> list[date]:
     return [today - timedelta(days=days - i) for i in range(days + 1)]
 
 
-def day_bounds(day: date) -> tuple[datetime, datetime]:
-    """[start, end) of a UTC day."""
-    start = datetime.combine(day, time.min, tzinfo=UTC)
+def day_bounds(day: date, shift: timedelta = timedelta(0)) -> tuple[datetime, datetime]:
+    """[start, end) of the upstream's day `day`: a UTC day, or, when the upstream's date
+    filters count days `shift` ahead of UTC (negative: behind; Talkover does not say which
+    zone), the moments its filter `date_from=date_to=day` covers."""
+    start = datetime.combine(day, time.min, tzinfo=UTC) - shift
     return start, start + timedelta(days=1)
 
 
-def held(env: Environment, day: date) -> int:
-    """What the mirror accounts for of the UTC day: its calls and its quarantined records."""
-    start, end = day_bounds(day)
+def held(env: Environment, day: date, shift: timedelta = timedelta(0)) -> int:
+    """What the mirror accounts for of the upstream's day (see `day_bounds`): its calls and
+    its quarantined records."""
+    start, end = day_bounds(day, shift)
     return Call.objects.filter(environment=env, started_at__gte=start,
                                started_at__lt=end).count() + rejected_count(env, day)
 
@@ -42,7 +45,7 @@ def rejected_count(env: Environment, day: date) -> int:
 
 
 def record(env: Environment, day: date, upstream: int, at: datetime, *,
-           whole: bool) -> CallDayLedger:
+           whole: bool, shift: timedelta = timedelta(0)) -> CallDayLedger:
     """Write the day's row after a check: `upstream`, the upstream's count taken at `at`
     (`whole`: every page of the day was just read); the row as written (its `reconciled_at`
     None when not `whole`, whatever the table keeps).
@@ -51,7 +54,7 @@ def record(env: Environment, day: date, upstream: int, at: datetime, *,
     locking read, the write, the release). A back-fill records every day it reads, on its
     writer thread, where each round trip also waits for the interpreter's lock behind the
     thread preparing the next pages: the ledger was half of that thread's statements."""
-    start, end = day_bounds(day)
+    start, end = day_bounds(day, shift)
     mirrored = Call.objects.filter(environment=env, started_at__gte=start,
                                    started_at__lt=end).count()
     row = CallDayLedger(environment=env, day=day, mirrored=mirrored,

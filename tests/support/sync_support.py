@@ -43,16 +43,21 @@ def point_env(org: Organization, sim, server, name: str = "Sales", key: str = EN
 
 
 def mirror_diff(env: Environment, sim, key: str = ENV, first: date | None = None,
-                exempt: frozenset[str] = frozenset()) -> list[str]:
+                exempt: frozenset[str] = frozenset(), since: datetime | None = None
+                ) -> list[str]:
     """Every difference between the mirror and the simulator's ground truth (empty = exact):
-    from the data set's first day, or the calls of the UTC days `first`..today only (the
-    callback days and rollups are then not compared); `exempt` ids are left out."""
+    from the data set's first day, or the calls created from the UTC day `first` (or the
+    moment `since`) on only (the callback days and rollups are then not compared); `exempt`
+    ids are left out. Calls are picked by `created_at`, not by the upstream's date filters,
+    whose days may be another zone's."""
     problems: list[str] = []
-    whole = first is None
+    whole = first is None and since is None
     first, last = first or sim.start_date, sim.today
-    truth = {c["id"]: c for c in sim.truth.calls(key, first, last) if c["id"] not in exempt}
+    since = since or datetime.combine(first, time.min, UTC)
+    truth = {c["id"]: c for c in sim.truth.calls(key)
+             if c["id"] not in exempt and datetime.fromisoformat(c["created_at"]) >= since}
     mirror = {c.external_id: c for c in Call.objects.filter(
-        environment=env, started_at__gte=datetime.combine(first, time.min, UTC))
+        environment=env, started_at__gte=since)
         if c.external_id not in exempt}
     for missing in sorted(set(truth) - set(mirror))[:5]:
         problems.append(f"call {missing} missing")

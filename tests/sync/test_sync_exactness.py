@@ -17,8 +17,9 @@ the first incremental run on.
 """
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from unittest import mock
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
@@ -40,6 +41,9 @@ lateness = st.builds(
     st.sampled_from([0.0, 0.1, 0.3]), st.sampled_from([0.0, 0.1, 0.25]))
 # The upstream's clock less ours, in hours: behind, the same, ahead.
 offset = st.sampled_from([-5, -3, -1, 0, 1, 3])
+# The zone of the upstream's date filters and callback days: UTC-12 to UTC+14, half hours too.
+zone = st.sampled_from(["Etc/GMT+12", "America/Sao_Paulo", "America/New_York", "UTC",
+                        "Asia/Kolkata", "Asia/Tokyo", "Pacific/Kiritimati"])
 # Minutes between runs: a few, an hour or more.
 advance = st.one_of(st.integers(1, 40), st.integers(60, 200))
 fault = st.one_of(
@@ -73,9 +77,9 @@ def callback_diff(env, sim, first: date) -> list[str]:
 @settings(max_examples=5, deadline=None, derandomize=True, database=None,
           phases=[Phase.explicit, Phase.generate],
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(hours=offset, late=lateness, plan=runs)
-def test_after_every_successful_run_the_lookback_is_exact(org_a, hours, late, plan):
-    config = small_config(days=2, calls_per_day=60, now=START, lateness=late)
+@given(hours=offset, zone=zone, late=lateness, plan=runs)
+def test_after_every_successful_run_the_lookback_is_exact(org_a, hours, zone, late, plan):
+    config = small_config(days=2, calls_per_day=60, now=START, lateness=late, date_zone=zone)
     ours = timedelta(hours=-hours)  # our clock less the upstream's
     # Retries at once: the faults are the point, not the backoff's sleeping.
     with mock.patch.object(HttpClient, "_backoff", lambda self, attempt: 0.0), \
@@ -96,7 +100,11 @@ def test_after_every_successful_run_the_lookback_is_exact(org_a, hours, late, pl
             succeeded += 1
             today = (sim.now + ours).date()
             first = max(sim.start_date, backfilled, today - timedelta(days=env.lookback_days))
-            assert mirror_diff(env, sim, first=first) == [], \
-                (hours, minutes, faults, [r.details for r in outcome.runs])
-            assert callback_diff(env, sim, first) == [], (hours, minutes, faults)
+            # The lookback's calls: from the later of its first day's starts, ours and the
+            # upstream's (a day of its zone may begin hours after ours).
+            since = max(datetime.combine(first, time.min, UTC),
+                        datetime.combine(first, time.min, ZoneInfo(zone)).astimezone(UTC))
+            assert mirror_diff(env, sim, since=since) == [], \
+                (hours, zone, minutes, faults, [r.details for r in outcome.runs])
+            assert callback_diff(env, sim, first) == [], (hours, zone, minutes, faults)
         assert succeeded, "every run failed: the property was never checked"

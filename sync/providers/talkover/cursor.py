@@ -14,6 +14,8 @@ What it holds:
 - `hot_dirty` — UTC days a hot refresh changed, whose rollups are owed;
 - `unfound` — open calls a search found nowhere, not looked for again;
 - `disagree` — the ledger's disagreeing days (the newest; coverage reads them too);
+- `day_shift` — minutes the upstream's days (its date filters') run ahead of UTC days
+  (negative: behind), learned from its counts (`hot_days.learn_shift`); absent: 0;
 - `rollups_due` — local days a killed run left waiting for their rollups: the calls' writer
   (`sync.write.call_writer`) keeps that key itself.
 """
@@ -97,6 +99,18 @@ class CallsCursor(dict[str, Any]):
         self.pop("in_progress", None)
         self.pop("page", None)
         self.read_through_to(last, began)
+
+    @property
+    def day_shift(self) -> timedelta:
+        """How far the upstream's days run ahead of UTC's (see the module docstring)."""
+        return timedelta(minutes=self.get("day_shift", 0))
+
+    def learned_shift(self, shift: timedelta) -> None:
+        minutes = int(shift.total_seconds() // 60)
+        if minutes:
+            self["day_shift"] = minutes
+        else:
+            self.pop("day_shift", None)
 
     # --- what is owed ------------------------------------------------------------------
     @property

@@ -17,6 +17,7 @@ cursor follow in one transaction, each day with the count and when it was taken.
 """
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -36,6 +37,9 @@ MAX_UNFOUND = 200
 # inserting faster than we count is bounded by nothing: a day still disagreeing after the
 # last round is recorded so, and the next run reads it whole.
 COUNT_ROUNDS = 4
+# Where the upstream's days may begin relative to UTC's: the zones of the world, by quarter
+# hours (UTC-12 ... UTC+14).
+SHIFTS = [timedelta(minutes=15 * q) for q in range(-12 * 4, 14 * 4 + 1)]
 
 
 def _days_to_reread(window: HotWindow, days: list[date], duplicated: set[date]
@@ -81,7 +85,7 @@ def sync_hot_days(ctx: RunContext, days: list[date], agents: AgentIndex,
                 duplicated.add(day)
         return out
 
-    window = HotWindow(ctx, days, write, cursor.unfound, open_first)
+    window = HotWindow(ctx, days, write, cursor.unfound, open_first, cursor.day_shift)
     window.refresh()
     reread = _days_to_reread(window, days, duplicated)
     for day, why in reread.items():
@@ -92,6 +96,7 @@ def sync_hot_days(ctx: RunContext, days: list[date], agents: AgentIndex,
     ahead = ctx.now.date() + timedelta(days=1)
     counted = days if days[-1] >= ahead else [*days, ahead]
     counts = settle_counts(ctx, window, counted, reread_whole)
+    cursor.learned_shift(window.shift)
     ctx.note("hot", window.summary())
     with ctx.page_transaction():
         pay_rollups(ctx, cursor, dirty)
@@ -101,7 +106,7 @@ def sync_hot_days(ctx: RunContext, days: list[date], agents: AgentIndex,
             if day not in days and not total:
                 continue
             cursor.note_ledger(ledger.record(env, day, total, at, whole=bool(
-                window.whole.get(day) and day not in reread)))
+                window.whole.get(day) and day not in reread), shift=window.shift))
         _keep_unfound(ctx, cursor, window)
         ctx.save_cursor(cursor)
     for day in days:
@@ -121,19 +126,30 @@ def settle_counts(ctx: RunContext, window: HotWindow, days: list[date],
     and calls inserted while we paged, land there), and whole when that is not enough; a
     day holding more than its count is counted again. Then the range again, up to
     `COUNT_ROUNDS` times; the last round's counts are what the ledger keeps."""
-    env = ctx.environment
     counts: dict[date, tuple[int, datetime]] = {}
+    before: dict[date, int] = {}
     for round_no in range(1, COUNT_ROUNDS + 1):
         total = window.count(days[0], days[-1])
         at = ctx.clock()
-        held = {day: ledger.held(env, day) for day in days}
+        held = {day: window.held(day) for day in days}
         if total == sum(held.values()):
             return {day: (held[day], at) for day in days}
         if len(days) == 1:
             counts = {days[0]: (total, at)}
         else:
             counts = {day: (window.count(day, day), ctx.clock()) for day in days}
-            held = {day: ledger.held(env, day) for day in days}
+            held = {day: window.held(day) for day in days}
+        now = {day: counts[day][0] for day in days}
+        if round_no > 1 and now == before and now != held:
+            # The same counts after the reads they asked for: the mirror holds every call
+            # of those days, so the upstream's days are not the ones we count its calls in.
+            shift = learn_shift(ctx.environment, now, window.shift)
+            if shift is not None and shift != window.shift:
+                ctx.note("zone", f"the upstream's days run {_hours(shift)} from UTC's "
+                                 f"(learned from its counts; was {_hours(window.shift)})")
+                window.shifted(shift)
+                held = {day: window.held(day) for day in days}
+        before = now
         off = {day: counts[day][0] - held[day] for day in days if counts[day][0] != held[day]}
         ctx.note("counted", f"round {round_no}: " + ", ".join(
             f"{day}: upstream {counts[day][0]}, mirrored {held[day]}" for day in off))
@@ -142,11 +158,37 @@ def settle_counts(ctx: RunContext, window: HotWindow, days: list[date],
         for day, short in off.items():
             if short > 0:
                 window.reread_head(day)
-                if window.totals[day] > ledger.held(env, day):
-                    ctx.note("reread", f"{day}: {window.totals[day] - ledger.held(env, day)} "
+                if window.totals[day] > window.held(day):
+                    ctx.note("reread", f"{day}: {window.totals[day] - window.held(day)} "
                                        f"calls missing after its head; re-reading the day")
                     reread_whole(day)
     return counts
+
+
+def learn_shift(env: Any, counts: dict[date, int], current: timedelta) -> timedelta | None:
+    """How far (a whole quarter hour, UTC-12..+14) the upstream's days run from UTC's, the
+    nearest to `current` under which the mirror holds exactly each day's count; None when
+    none does (calls still missing: the next round's reads and counts try again).
+
+    Talkover does not say which zone its date filters count days in; its counts do: a call
+    is in the day whose `date_from=date_to` listing counts it."""
+    days = sorted(counts)
+    low = ledger.day_bounds(days[0], SHIFTS[-1])[0]
+    high = ledger.day_bounds(days[-1], SHIFTS[0])[1]
+    times = sorted(Call.objects.filter(environment=env, started_at__gte=low,
+                                       started_at__lt=high).values_list("started_at", flat=True))
+    rejected = {day: ledger.rejected_count(env, day) for day in days}
+    for shift in sorted(SHIFTS, key=lambda s: (abs(s - current), s)):
+        if all(bisect_left(times, end) - bisect_left(times, start) + rejected[day] == counts[day]
+               for day in days for start, end in [ledger.day_bounds(day, shift)]):
+            return shift
+    return None
+
+
+def _hours(shift: timedelta) -> str:
+    minutes = int(shift.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
 def pay_rollups(ctx: RunContext, cursor: CallsCursor, dirty: set[str]) -> None:

@@ -135,13 +135,13 @@ class StatusListing:
             return self.upto(start - TICK)
         return None
 
-    def narrowed(self, start: datetime, count: int) -> StatusListing:
-        """The same listing without its days from `start` on (`count` calls are left): what
-        was read of the older days is kept, at offsets less the calls left out, which came
-        first (newest first)."""
+    def narrowed(self, start: datetime, last: date, count: int) -> StatusListing:
+        """The same listing without its days from `start` on, to the upstream's day `last`
+        (`count` calls are left): what was read of the older days is kept, at offsets less
+        the calls left out, which came first (newest first)."""
         read = {i: key for i, key in self.read.items() if key[0] < start}
         return StatusListing(self.status, max(0, self.next - ((self.total or 0) - count)),
-                             start.date() - timedelta(days=1), count,
+                             last, count,
                              self.oldest if read else None, read)
 
 
@@ -189,12 +189,12 @@ class HotWindow:
     whole read of their day did not find upstream, not looked for again."""
 
     def __init__(self, ctx: Any, days: list[date], write: Writer,
-                 unfound: Iterable[str] = (), open_first: date | None = None) -> None:
+                 unfound: Iterable[str] = (), open_first: date | None = None,
+                 shift: timedelta = timedelta(0)) -> None:
         self.ctx, self.days, self.write = ctx, days, write
         self.first, self.last = days[0], days[-1]
-        self.start, self.end = ledger.day_bounds(self.first)[0], ledger.day_bounds(self.last)[1]
         self.open_first = min(open_first or self.first, self.first)
-        self.open_start = ledger.day_bounds(self.open_first)[0]
+        self.shifted(shift)
         self.unfound = set(unfound)
         self.lost: dict[str, date] = {}  # movers found neither where they sit nor by SID
         self.state: dict[str, tuple[Key, str]] = {}  # every call read this run: latest state
@@ -203,6 +203,21 @@ class HotWindow:
         self.changed = 0
         self.requests: Counter[str] = Counter()
         self.found: Counter[str] = Counter()  # movers, by where they were found
+
+    def shifted(self, shift: timedelta) -> None:
+        """Take the upstream's days as running `shift` ahead of UTC's (`ledger.day_bounds`)."""
+        self.shift = shift
+        self.start = ledger.day_bounds(self.first, shift)[0]
+        self.end = ledger.day_bounds(self.last, shift)[1]
+        self.open_start = ledger.day_bounds(self.open_first, shift)[0]
+
+    def upstream_day(self, at: datetime) -> date:
+        """The upstream's day of the moment `at`: the day whose date filter lists it."""
+        return (at + self.shift).date()
+
+    def held(self, day: date) -> int:
+        """What the mirror holds of the upstream's `day`."""
+        return ledger.held(self.ctx.environment, day, self.shift)
 
     # --- reading ------------------------------------------------------------------------
 
@@ -229,7 +244,7 @@ class HotWindow:
         status (the offsets of the status listings, which begin with that day)."""
         offsets: Counter[str] = Counter()
         for day in reversed(self.days):
-            held = ledger.held(self.ctx.environment, day)
+            held = self.held(day)
             number = created = 0
             while True:
                 number += 1
@@ -268,7 +283,8 @@ class HotWindow:
             movers += self._shown_moved(listings, [c for c in candidates if c.at >= start],
                                         fetched)
             candidates = [c for c in candidates if c.at < start]
-            listings = [x.narrowed(start, counts[x.status]) for x in listings]
+            last = self.upstream_day(start) - timedelta(days=1)
+            listings = [x.narrowed(start, last, counts[x.status]) for x in listings]
         movers += self._shown_moved(listings, candidates, fetched)
         return sorted(movers, key=lambda c: c.key, reverse=True)
 
@@ -299,7 +315,7 @@ class HotWindow:
                 self._search(mover)
             if alone:
                 continue
-            start = ledger.day_bounds(bound.date())[0]
+            start = ledger.day_bounds(self.upstream_day(bound), self.shift)[0]
             if older is None or older[0] != start:
                 older = self._older_counts(listings, candidates, start)
             if older and not self._disagrees(listings, candidates, bound, ended, older):
@@ -321,7 +337,8 @@ class HotWindow:
         if asked and pages <= len(asked):
             return None
         for x in asked:
-            page, _ = self._read("count", self.open_first, start.date() - timedelta(days=1),
+            page, _ = self._read("count", self.open_first,
+                                 self.upstream_day(start) - timedelta(days=1),
                                  1, 1, status=x.status)
             counts[x.status] = page.total
         return start, Counter({status: n or 0 for status, n in counts.items()})
@@ -473,33 +490,34 @@ class HotWindow:
         """One mover by its SID; else the day's page where it sits (`everything`: the mirror's
         calls from the mover on, read when not given); else it is `lost`: the stream reads
         its day whole in this same run."""
+        day = self.upstream_day(mover.at)
         if mover.sid:
-            page, _ = self._read("search", mover.day, mover.day, 1, SEARCH_PER_PAGE,
+            page, _ = self._read("search", day, day, 1, SEARCH_PER_PAGE,
                                  search=mover.sid)
             if mover.id in self.state:
                 mover.done = True
                 self.found["search"] += 1
                 return
         # Its offset in its day's listing: the mirror's calls of that day newer than it.
-        day_end = ledger.day_bounds(mover.day)[1]
+        day_end = ledger.day_bounds(day, self.shift)[1]
         if everything is None:
             everything = sorted(Call.objects.filter(
                 environment=self.ctx.environment, started_at__gte=mover.at,
                 started_at__lt=day_end).values_list("started_at", "external_id"))
         newer = bisect_right(everything, (day_end, "")) - bisect_right(everything, mover.key)
         size, number = covering(max(0, newer - SLACK))
-        self._read("day page", mover.day, mover.day, number, size)
+        self._read("day page", day, day, number, size)
         if mover.id in self.state:
             mover.done = True
             self.found["day page"] += 1
         else:
-            self.lost[mover.id] = mover.day
+            self.lost[mover.id] = day
 
     # --- after --------------------------------------------------------------------------
 
     def missing(self, day: date) -> int:
         """Calls of `day` the upstream counted at its head that the mirror lacks."""
-        return max(0, self.totals.get(day, 0) - ledger.held(self.ctx.environment, day))
+        return max(0, self.totals.get(day, 0) - self.held(day))
 
     def count(self, first: date, last: date) -> int:
         """The upstream's count of the calls of `first`..`last` now: one `per_page=1` page."""
@@ -516,7 +534,7 @@ class HotWindow:
             page, written = self._read("head", day, day, number, PER_PAGE)
             self.totals[day] = page.total
             if not written.created or number >= page.last_page or not page.items \
-                    or ledger.held(self.ctx.environment, day) >= page.total:
+                    or self.held(day) >= page.total:
                 return
 
     def summary(self) -> str:

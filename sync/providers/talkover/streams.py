@@ -194,7 +194,7 @@ def _plan_run(ctx: RunContext, cursor: CallsCursor, first_read: bool
         ahead = incremental.whole_days(cursor, rows, ctx.now, env.lookback_days)
         hot = [d for d in incremental.refreshed_days(end, env.lookback_days)
                if d >= cursor.oldest]
-        if ledger.held(env, end + timedelta(days=1)):
+        if ledger.held(env, end + timedelta(days=1), cursor.day_shift):
             # The upstream has shown calls dated after our today (its clock or zone runs
             # ahead of ours): that day is refreshed like ours.
             hot.append(end + timedelta(days=1))
@@ -216,7 +216,7 @@ def _sync_call_day(ctx: RunContext, day: date, agents: AgentIndex, cursor: Calls
     page_no = cursor.resume_page(day)
     seen: set[str] = set()  # ids this run read
     # What a stopped run read of the day is in the mirror: it counts towards the total.
-    known, rejected = _held(ctx, day) if page_no > 1 else (set(), 0)
+    known, rejected = _held(ctx, day, cursor.day_shift) if page_no > 1 else (set(), 0)
     passes = 0
     while True:
         page = reader.get((day, page_no))
@@ -261,10 +261,10 @@ def _sync_call_day(ctx: RunContext, day: date, agents: AgentIndex, cursor: Calls
             page_no += 1
 
 
-def _held(ctx: RunContext, day: date) -> tuple[set[str], int]:
-    """(ids the mirror holds for the UTC day, its quarantined records): where a read resumes,
-    what the stopped run wrote of the day."""
-    start, end = ledger.day_bounds(day)
+def _held(ctx: RunContext, day: date, shift: timedelta) -> tuple[set[str], int]:
+    """(ids the mirror holds for the upstream's day, its quarantined records): where a read
+    resumes, what the stopped run wrote of the day."""
+    start, end = ledger.day_bounds(day, shift)
     ids = set(Call.objects.filter(environment=ctx.environment, started_at__gte=start,
                                   started_at__lt=end).values_list("external_id", flat=True))
     return ids, ledger.rejected_count(ctx.environment, day)
@@ -302,7 +302,8 @@ def _gap_before_hot(cursor: CallsCursor, hot: list[date]) -> bool:
 def _record_ledger(ctx: RunContext, day: date, total: int, whole: bool,
                    cursor: CallsCursor) -> None:
     """The day's ledger row, and its disagreement in the cursor the batch saves."""
-    cursor.note_ledger(ledger.record(ctx.environment, day, total, ctx.now, whole=whole))
+    cursor.note_ledger(ledger.record(ctx.environment, day, total, ctx.now, whole=whole,
+                                     shift=cursor.day_shift))
 
 
 # --- callback days --------------------------------------------------------------------------

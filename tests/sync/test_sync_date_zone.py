@@ -1,0 +1,45 @@
+"""An upstream whose date filters and callback days are another zone's days (Talkover does
+not say which zone): its counts show it, the ledger then compares each of its days with the
+calls its filter lists there, and a run with nothing new is cheap again."""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from sync.engine import sync_environment
+from sync.models import StreamState
+from sync.models.ledger import CallDayLedger
+from sync.providers.talkover.cursor import CallsCursor
+from sync.stream_names import Stream
+from tests.support.sync_support import END, mirror_diff, point_env, served, small_config
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.mark.parametrize(("zone", "shift"), [
+    ("Etc/GMT+12", -12 * 60), ("America/Sao_Paulo", -3 * 60), ("UTC", 0),
+    ("Asia/Kolkata", 5 * 60 + 30), ("Pacific/Kiritimati", 14 * 60),
+])
+def test_the_upstreams_days_are_learned_from_its_counts(org_a, zone, shift):
+    now = datetime(END.year, END.month, END.day, 12, 0, tzinfo=UTC)
+    config = small_config(days=4, calls_per_day=200, now=now, date_zone=zone, lateness=None)
+    with served(config) as (sim, server):
+        env = point_env(org_a, sim, server)
+        assert not sync_environment(env, now=sim.now).failed
+        sim.advance(timedelta(minutes=1))
+        assert not sync_environment(env, now=sim.now).failed
+        state = StreamState.objects.get(environment=env, stream=Stream.CALLS)
+        assert CallsCursor(state.cursor).day_shift == timedelta(minutes=shift)
+        sim.advance(timedelta(minutes=1))
+        server.clear_log()
+        outcome = sync_environment(env, now=sim.now)
+        assert not outcome.failed
+        # Nothing new: as cheap as against a UTC upstream (DESIGN.md: <= 12 requests).
+        assert server.request_count <= 12, [r.details for r in outcome.runs]
+        lookback = [sim.now.date() - timedelta(days=k) for k in range(env.lookback_days + 1)]
+        rows = CallDayLedger.objects.filter(environment=env, day__in=lookback)
+        assert rows and all(r.agrees for r in rows), [
+            (r.day, r.upstream, r.mirrored) for r in rows]
+        assert mirror_diff(env, sim, since=datetime.combine(
+            lookback[-1], datetime.min.time(), UTC) + timedelta(days=1)) == []
