@@ -115,12 +115,13 @@ direction, current_status, callback_config: {source_agent_ids}}]}`` (unpaginated
 ``GET /callback-agents/stats?start_date&end_date`` (inclusive days of ``date_zone``, as the
 date filters; defaults today-30 and today (of ``date_zone``) of the clock, each applied
 alone; ``end < start`` -> 422 on ``end_date``). Figures count non-testing calls
-(``is_testing`` calls are excluded, as the vendor excludes them from analytics) to
-callback agents created on those days and existing at the clock: ``total_callbacks_received``; ``callbacks_answered`` = status answered or completed at the
-clock; ``callbacks_unmatched`` = no non-testing outbound call was made to the caller's
-``from`` number on the ``callback_match_days`` UTC days before the callback's day or earlier
-that day (strictly earlier ``created_at``); ``callbacks_by_source_agent`` counts the matched
-ones by the outbound agent of the most recent such call (``name`` = that agent's), sorted by
+(``is_testing`` calls are excluded, as the vendor excludes them from analytics) to callback
+agents created on those days and existing at the clock: ``total_callbacks_received``;
+``callbacks_answered`` = status answered or completed at the clock; ``callbacks_unmatched``
+= no non-testing outbound call was made to the caller's ``from`` number on the
+``callback_match_days`` days (of ``date_zone``) before the callback's day or earlier that
+day (strictly earlier ``created_at``); ``callbacks_by_source_agent`` counts the matched ones
+by the outbound agent of the most recent such call (``name`` = that agent's), sorted by
 count desc, then name. So one-day figures add up to any range.
 
 ``POST /agents/{id}/webhooks`` (JSON ``name``, ``webhook_url``, ``webhook_secret``,
