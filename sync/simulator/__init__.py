@@ -119,10 +119,11 @@ alone; ``end < start`` -> 422 on ``end_date``). Figures count non-testing calls
 agents created on those days and existing at the clock: ``total_callbacks_received``;
 ``callbacks_answered`` = status answered or completed at the clock; ``callbacks_unmatched``
 = no non-testing outbound call was made to the caller's ``from`` number on the
-``callback_match_days`` days (of ``date_zone``) before the callback's day or earlier that
-day (strictly earlier ``created_at``); ``callbacks_by_source_agent`` counts the matched ones
-by the outbound agent of the most recent such call (``name`` = that agent's), sorted by
-count desc, then name. So one-day figures add up to any range.
+``callback_match_days`` UTC days (the data's own, whatever ``date_zone``) before the
+callback's day or earlier that day (strictly earlier ``created_at``);
+``callbacks_by_source_agent`` counts the matched ones by the outbound agent of the most
+recent such call (``name`` = that agent's), sorted by count desc, then name. So one-day
+figures add up to any range.
 
 ``POST /agents/{id}/webhooks`` (JSON ``name``, ``webhook_url``, ``webhook_secret``,
 ``events``, ``timeout``, ``max_retries``, ``enabled``) registers a webhook: 201 with the
