@@ -352,6 +352,11 @@ def sync_callback_days(ctx: RunContext) -> None:
                     unique_fields=["environment", "day", "source_agent_id"],
                     update_fields=["name", "count"])
                 ctx.bump_data_version()
+            else:
+                # Unchanged figures are still this run's evidence: the sync page says when
+                # each day was last counted (the upsert leaves an unchanged row alone).
+                CallbackDay.objects.filter(environment=env, day=day).update(
+                    fetched_at=timezone.now())
             ctx.save_cursor(_callback_cursor(cursor, day))
             ctx.record(counts)
         ctx.progress.step()
