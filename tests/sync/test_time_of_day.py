@@ -65,5 +65,6 @@ def test_runs_at_any_hour_of_our_clock(org_a, hour):
             for row in shown:
                 if row.calls_upstream is not None:
                     assert row.calls_upstream == row.calls_mirrored, row
-                    assert row.calls_upstream == sim.truth.call_count(ENV, row.day, row.day)
+                    assert row.calls_upstream == sim.truth.call_count(ENV, row.day, row.day), \
+                        [r.details for r in outcome.runs]
                     assert row.calls_at >= began

@@ -95,8 +95,10 @@ def sync_hot_days(ctx: RunContext, days: list[date], agents: AgentIndex,
     # calls there, and only its count shows them (once it has, the day is refreshed too).
     ahead = ctx.now.date() + timedelta(days=1)
     counted = days if days[-1] >= ahead else [*days, ahead]
-    counts = settle_counts(ctx, window, counted, reread_whole)
-    cursor.learned_shift(window.shift)
+    verify = cursor.shift_checked != ctx.now.date()
+    counts, verified = settle_counts(ctx, window, counted, reread_whole, verify=verify)
+    if verified:
+        cursor.learned_shift(window.shift, ctx.now.date())
     ctx.note("hot", window.summary())
     with ctx.page_transaction():
         pay_rollups(ctx, cursor, dirty)
@@ -115,9 +117,11 @@ def sync_hot_days(ctx: RunContext, days: list[date], agents: AgentIndex,
 
 
 def settle_counts(ctx: RunContext, window: HotWindow, days: list[date],
-                  reread_whole: Callable[[date], None]) -> dict[date, tuple[int, datetime]]:
-    """{day: (the upstream's count, when it was taken)}, every count taken after the run's
-    last listing of its day.
+                  reread_whole: Callable[[date], None], *, verify: bool = False
+                  ) -> tuple[dict[date, tuple[int, datetime]], bool]:
+    """({day: (the upstream's count, when it was taken)}, whether each day's count was seen
+    equal to what the mirror holds of it), every count taken after the run's last listing
+    of its day.
 
     One `per_page=1` request counts the whole range first: the mirror only holds calls the
     upstream listed, so when the range's count equals what the mirror holds over it, every
@@ -125,15 +129,21 @@ def settle_counts(ctx: RunContext, window: HotWindow, days: list[date],
     day is counted on its own: a day short of its count reads its head again (new calls,
     and calls inserted while we paged, land there), and whole when that is not enough; a
     day holding more than its count is counted again. Then the range again, up to
-    `COUNT_ROUNDS` times; the last round's counts are what the ledger keeps."""
+    `COUNT_ROUNDS` times; the last round's counts are what the ledger keeps.
+
+    The range's shortcut holds only when the mirror's days are the upstream's: under a
+    wrong `window.shift` a day can hold more than its count and the next one less. So with
+    `verify` (once a day of ours: a zone's offset can change) every day is counted on its
+    own even when the range agrees, and the same counts seen twice that still disagree
+    after the reads they asked for teach the shift (`learn_shift`)."""
     counts: dict[date, tuple[int, datetime]] = {}
     before: dict[date, int] = {}
     for round_no in range(1, COUNT_ROUNDS + 1):
         total = window.count(days[0], days[-1])
         at = ctx.clock()
         held = {day: window.held(day) for day in days}
-        if total == sum(held.values()):
-            return {day: (held[day], at) for day in days}
+        if total == sum(held.values()) and not verify:
+            return {day: (held[day], at) for day in days}, False
         if len(days) == 1:
             counts = {days[0]: (total, at)}
         else:
@@ -151,6 +161,8 @@ def settle_counts(ctx: RunContext, window: HotWindow, days: list[date],
                 held = {day: window.held(day) for day in days}
         before = now
         off = {day: counts[day][0] - held[day] for day in days if counts[day][0] != held[day]}
+        if not off and len(days) > 1:
+            return counts, True
         ctx.note("counted", f"round {round_no}: " + ", ".join(
             f"{day}: upstream {counts[day][0]}, mirrored {held[day]}" for day in off))
         if round_no == COUNT_ROUNDS:
@@ -162,7 +174,7 @@ def settle_counts(ctx: RunContext, window: HotWindow, days: list[date],
                     ctx.note("reread", f"{day}: {window.totals[day] - window.held(day)} "
                                        f"calls missing after its head; re-reading the day")
                     reread_whole(day)
-    return counts
+    return counts, False
 
 
 def learn_shift(env: Any, counts: dict[date, int], current: timedelta) -> timedelta | None:
