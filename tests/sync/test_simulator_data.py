@@ -5,10 +5,11 @@ import json
 import re
 import statistics
 from collections import Counter, defaultdict
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 import requests
+import time_machine
 
 from sync.simulator import EnvironmentSpec, Simulator, SimulatorConfig, running_simulator
 from sync.simulator.data import call_dict, call_json, dumps
@@ -294,12 +295,17 @@ def test_moving_the_clock_adds_and_changes_recent_calls():
     assert sim.truth.call_count("acme-sales", date(2024, 3, 29), date(2024, 3, 29)) > 50
 
 
-def test_default_clock():
+@pytest.mark.parametrize("wall", [time(23, 59, 59), time(0, 0), time(12, 0)])
+def test_default_clock(wall):
     past = SimulatorConfig(end_date=date(2020, 5, 1))
     assert past.resolved_now() == datetime(2020, 5, 1, 23, 59, 59, tzinfo=UTC)
-    today = SimulatorConfig()
-    assert today.resolved_now().date() == datetime.now(UTC).date()
-    assert abs(today.resolved_now() - datetime.now(UTC)) < timedelta(seconds=5)
+    # The wall clock frozen (at midnight's either side too): the default is its moment.
+    moment = datetime.combine(date(2026, 3, 11), wall, UTC)
+    with time_machine.travel(moment, tick=False):
+        assert SimulatorConfig().resolved_now() == moment
+        ahead = SimulatorConfig(clock_offset=timedelta(hours=3))
+        assert ahead.resolved_now() == moment + timedelta(hours=3)
+        assert ahead.resolved_end_date() == (moment + timedelta(hours=3)).date()
 
 
 # --- Origins ------------------------------------------------------------------------------
