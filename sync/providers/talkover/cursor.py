@@ -16,7 +16,6 @@ What it holds:
 - `disagree` — the ledger's disagreeing days (the newest; coverage reads them too);
 - `day_shift` — minutes the upstream's days (its date filters') run ahead of UTC days
   (negative: behind), learned from its counts (`hot_days.learn_shift`); absent: 0;
-  `shift_checked` — our day on which every lookback day's count last matched under it;
 - `rollups_due` — local days a killed run left waiting for their rollups: the calls' writer
   (`sync.write.call_writer`) keeps that key itself.
 """
@@ -106,13 +105,7 @@ class CallsCursor(dict[str, Any]):
         """How far the upstream's days run ahead of UTC's (see the module docstring)."""
         return timedelta(minutes=self.get("day_shift", 0))
 
-    @property
-    def shift_checked(self) -> date | None:
-        return _day(self.get("shift_checked"))
-
-    def learned_shift(self, shift: timedelta, today: date) -> None:
-        """Every day's count matched the mirror's calls under `shift` (on our `today`)."""
-        self["shift_checked"] = today.isoformat()
+    def learned_shift(self, shift: timedelta) -> None:
         minutes = int(shift.total_seconds() // 60)
         if minutes:
             self["day_shift"] = minutes

@@ -95,10 +95,12 @@ def sync_hot_days(ctx: RunContext, days: list[date], agents: AgentIndex,
     # calls there, and only its count shows them (once it has, the day is refreshed too).
     ahead = ctx.now.date() + timedelta(days=1)
     counted = days if days[-1] >= ahead else [*days, ahead]
-    verify = cursor.shift_checked != ctx.now.date()
-    counts, verified = settle_counts(ctx, window, counted, reread_whole, verify=verify)
-    if verified:
-        cursor.learned_shift(window.shift, ctx.now.date())
+    # The mirror's days may not be the upstream's: a day the last counts found disagreeing,
+    # or a head listing a call outside the day its filter names, asks for every day's count.
+    doubted = {day.isoformat() for day in counted} & set(cursor.get("disagree", []))
+    counts = settle_counts(ctx, window, counted, reread_whole,
+                           verify=bool(doubted) or window.outside)
+    cursor.learned_shift(window.shift)
     ctx.note("hot", window.summary())
     with ctx.page_transaction():
         pay_rollups(ctx, cursor, dirty)
@@ -118,10 +120,9 @@ def sync_hot_days(ctx: RunContext, days: list[date], agents: AgentIndex,
 
 def settle_counts(ctx: RunContext, window: HotWindow, days: list[date],
                   reread_whole: Callable[[date], None], *, verify: bool = False
-                  ) -> tuple[dict[date, tuple[int, datetime]], bool]:
-    """({day: (the upstream's count, when it was taken)}, whether each day's count was seen
-    equal to what the mirror holds of it), every count taken after the run's last listing
-    of its day.
+                  ) -> dict[date, tuple[int, datetime]]:
+    """{day: (the upstream's count, when it was taken)}, every count taken after the run's
+    last listing of its day.
 
     One `per_page=1` request counts the whole range first: the mirror only holds calls the
     upstream listed, so when the range's count equals what the mirror holds over it, every
@@ -133,9 +134,9 @@ def settle_counts(ctx: RunContext, window: HotWindow, days: list[date],
 
     The range's shortcut holds only when the mirror's days are the upstream's: under a
     wrong `window.shift` a day can hold more than its count and the next one less. So with
-    `verify` (once a day of ours: a zone's offset can change) every day is counted on its
-    own even when the range agrees, and the same counts seen twice that still disagree
-    after the reads they asked for teach the shift (`learn_shift`)."""
+    `verify` (the caller's doubt: see `sync_hot_days`) every day is counted on its own even
+    when the range agrees, and the same counts seen twice that still disagree after the
+    reads they asked for teach the shift (`learn_shift`)."""
     counts: dict[date, tuple[int, datetime]] = {}
     before: dict[date, int] = {}
     for round_no in range(1, COUNT_ROUNDS + 1):
@@ -143,7 +144,7 @@ def settle_counts(ctx: RunContext, window: HotWindow, days: list[date],
         at = ctx.clock()
         held = {day: window.held(day) for day in days}
         if total == sum(held.values()) and not verify:
-            return {day: (held[day], at) for day in days}, False
+            return {day: (held[day], at) for day in days}
         if len(days) == 1:
             counts = {days[0]: (total, at)}
         else:
@@ -162,7 +163,7 @@ def settle_counts(ctx: RunContext, window: HotWindow, days: list[date],
         before = now
         off = {day: counts[day][0] - held[day] for day in days if counts[day][0] != held[day]}
         if not off and len(days) > 1:
-            return counts, True
+            return counts
         ctx.note("counted", f"round {round_no}: " + ", ".join(
             f"{day}: upstream {counts[day][0]}, mirrored {held[day]}" for day in off))
         if round_no == COUNT_ROUNDS:
@@ -174,7 +175,7 @@ def settle_counts(ctx: RunContext, window: HotWindow, days: list[date],
                     ctx.note("reread", f"{day}: {window.totals[day] - window.held(day)} "
                                        f"calls missing after its head; re-reading the day")
                     reread_whole(day)
-    return counts, False
+    return counts
 
 
 def learn_shift(env: Any, counts: dict[date, int], current: timedelta) -> timedelta | None:

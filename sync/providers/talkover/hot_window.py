@@ -203,6 +203,8 @@ class HotWindow:
         self.changed = 0
         self.requests: Counter[str] = Counter()
         self.found: Counter[str] = Counter()  # movers, by where they were found
+        # A head listed a call outside its day's bounds under `shift`: the shift is wrong.
+        self.outside = False
 
     def shifted(self, shift: timedelta) -> None:
         """Take the upstream's days as running `shift` ahead of UTC's (`ledger.day_bounds`)."""
@@ -227,6 +229,11 @@ class HotWindow:
         self.requests[purpose] += 1
         written = self.write(page.items)
         self.changed += written.changed
+        if purpose == "head":
+            start, end = ledger.day_bounds(first, self.shift)
+            self.outside = self.outside or any(
+                not start <= keyed[0][0] < end
+                for keyed in map(item_key, page.items) if keyed is not None)
         for item in page.items:
             keyed = item_key(item)
             if keyed is not None and keyed[0][1] in written.ids:
