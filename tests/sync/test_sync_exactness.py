@@ -4,8 +4,9 @@ whatever the upstream's clock, its lateness and whatever it inserts while we pag
 
 A property test over random clock offsets (the upstream's clock hours behind or ahead of
 ours), random zones of its date filters and callback days (UTC-12 to UTC+14: the calls are
-compared by `created_at`, the callback days per the upstream's own days), random lateness (the simulator's long tail, at far higher shares than its default so
-that small data meets it often), random runs (the clock moving minutes to hours between
+compared by `created_at`, the callback days per the upstream's own days), random lateness
+(the simulator's long tail, at far higher shares than its default so that small data meets
+it often), random runs (the clock moving minutes to hours between
 them, from 22:30 on the upstream's clock: across its midnight and ours) and random faults
 (errors, 429s, truncated bodies, calls inserted while paging at any page of any listing:
 heads, status listings, counts). Nothing is exempt: a call inserted while a run pages is
