@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -58,6 +59,14 @@ class Organization(models.Model):
                     "(reports then show those days as not mirrored)."))
     call_retention_pending = models.BooleanField(default=False, editable=False,
                                                  verbose_name=_("call retention pending"))
+
+    # The outcome report's window (`sync.outcomes`): an answered call is resolved when no call
+    # with the same number starts within these many days after it.
+    resolution_window_days = models.PositiveSmallIntegerField(
+        _("resolution window"), default=7, db_default=7,
+        validators=[MinValueValidator(1), MaxValueValidator(30)],
+        help_text=_("An answered call counts as resolved when nobody with the same number "
+                    "calls or is called again within these many days (1 to 30)."))
 
     objects = TenantManager()
 

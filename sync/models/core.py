@@ -162,6 +162,11 @@ class Call(models.Model):
     vendor_cost_currency = models.CharField(max_length=3, blank=True, default="", db_default="",
                                             verbose_name=_("vendor cost currency"))
     cost_breakdown = models.JSONField(null=True, blank=True, verbose_name=_("cost breakdown"))
+    # The start of the next call with the same number (either direction, any environment of
+    # the organisation) within `sync.outcomes.HORIZON_DAYS` after this one, kept by the sync
+    # as calls arrive (`sync.outcomes`): the outcome report's resolved / repeat contact.
+    next_contact_at = BoundedDateTimeField(null=True, blank=True,
+                                           verbose_name=_("next contact at"))
     raw = models.JSONField(default=dict, verbose_name=_("raw"))
     # Hash of `raw`: an unchanged record is detected without comparing JSON.
     payload_hash = models.CharField(max_length=32, default="", verbose_name=_("payload hash"))

@@ -1,0 +1,192 @@
+"""The outcome report: what a resolved call costs, and how often callers come back.
+
+Reads the calls' kept outcome (`Call.next_contact_at`, `sync.outcomes`: the rule is there)
+and their cost, grouped by local day in one statement, then sums days into periods: no
+self-join, no per-call work at request time. Figures per period:
+
+- `calls`: non-test calls; `answered`: those answered or completed;
+- `settled`: answered calls older than the organisation's window (their outcome is known),
+  `pending`: answered calls younger than it (counted neither way);
+- `repeat_contacts`: settled calls with a contact of the same number within the window
+  after them, `resolved` = settled − repeat_contacts; repeat-contact rate = repeats / settled;
+- `cost`: the sum of the calls' known costs — the vendor's own (Vapi's `cost`): source
+  `vendor`; null when no call of the period carries one (never 0), and null where the
+  calls carry more than one currency; `cost_per_*`: cost over calls, answered, resolved.
+
+A period holding a day that was never mirrored has every figure null (a gap, not a zero).
+"""
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from django.db import connection
+from django.utils import timezone
+
+from portal.models import Environment
+from portal.tenancy.restriction import sql_condition
+from reports.queries.common import periods
+from sync.coverage import calls_coverage
+
+FIGURES = ("calls", "answered", "settled", "resolved", "repeat_contacts", "pending")
+
+
+@dataclasses.dataclass
+class OutcomeRow:
+    """One period (or agent, or vendor): counts, cost and its ratios (see the module)."""
+
+    start: date | None = None
+    end: date | None = None
+    calls: int | None = 0
+    answered: int | None = 0
+    settled: int | None = 0
+    resolved: int | None = 0
+    repeat_contacts: int | None = 0
+    pending: int | None = 0
+    costed: int | None = 0
+    cost: Decimal | None = None
+    cost_source: str | None = None
+    currency: str | None = None
+    cost_per_call: Decimal | None = None
+    cost_per_answered: Decimal | None = None
+    cost_per_resolved: Decimal | None = None
+    repeat_contact_rate: float | None = None
+    agent_external_id: str = ""
+    environment_id: int | None = None
+    vendor: str = ""
+    _currencies: set = dataclasses.field(default_factory=set, repr=False)
+
+    def add(self, values: Sequence) -> None:
+        calls, answered, settled, repeats, pending, costed, cost, currencies = values
+        self.calls += calls
+        self.answered += answered
+        self.settled += settled
+        self.repeat_contacts += repeats
+        self.pending += pending
+        self.costed += costed
+        if costed:
+            self.cost = (self.cost or Decimal(0)) + cost
+            self._currencies.update(c for c in currencies if c)
+
+    def finish(self) -> OutcomeRow:
+        """Derive resolved, the source, currency and ratios from the sums."""
+        self.resolved = self.settled - self.repeat_contacts
+        self.repeat_contact_rate = (round(self.repeat_contacts / self.settled, 4)
+                                    if self.settled else None)
+        if self.cost is not None and len(self._currencies) > 1:
+            self.cost = None  # no sum across currencies
+        if self.cost is not None:
+            self.cost_source = "vendor"
+            self.currency = next(iter(self._currencies), None) or "USD"
+            self.cost = self.cost.quantize(Decimal("0.000001"))
+            for name, count in (("cost_per_call", self.calls),
+                                ("cost_per_answered", self.answered),
+                                ("cost_per_resolved", self.resolved)):
+                setattr(self, name, (self.cost / count).quantize(Decimal("0.000001"))
+                        if count else None)
+        return self
+
+    @classmethod
+    def gap(cls, start: date, end: date) -> OutcomeRow:
+        """A period holding a never-mirrored day: every figure null."""
+        return cls(start, end, **dict.fromkeys(FIGURES), costed=None)
+
+
+@dataclasses.dataclass
+class OutcomeSummary:
+    start: date
+    end: date
+    interval: str
+    window_days: int
+    totals: OutcomeRow
+    series: list[OutcomeRow]
+    agents: list[OutcomeRow]
+    vendors: list[OutcomeRow]
+    missing_days: list[date]
+
+
+_SQL = """
+    SELECT (c.started_at AT TIME ZONE %(tz)s)::date AS day, c.environment_id,
+           c.agent_external_id,
+           count(*),
+           count(*) FILTER (WHERE {answered}),
+           count(*) FILTER (WHERE {answered} AND {settled}),
+           count(*) FILTER (WHERE {answered} AND {settled}
+                            AND c.next_contact_at < c.started_at + %(window)s),
+           count(*) FILTER (WHERE {answered} AND NOT {settled}),
+           count(c.vendor_cost), coalesce(sum(c.vendor_cost), 0),
+           array_agg(DISTINCT c.vendor_cost_currency) FILTER (WHERE c.vendor_cost IS NOT NULL)
+    FROM sync_call c
+    WHERE c.environment_id = ANY(%(envs)s) AND NOT c.is_testing
+      AND c.direction IN ('inbound', 'outbound')
+      AND c.started_at >= %(lo)s AND c.started_at < %(hi)s {teams}
+    GROUP BY 1, 2, 3"""
+
+
+def outcome_rows(envs: Sequence[Environment], start: date, end: date, window_days: int,
+                 now: datetime) -> list[tuple]:
+    """(local day, environment id, agent id, calls, answered, settled, repeats, pending,
+    costed, cost, currencies) of the calls of these local days: one statement."""
+    org = envs[0].organization
+    tz = org.tzinfo
+    lo = datetime.combine(start, datetime.min.time(), tzinfo=tz)
+    hi = datetime.combine(end + timedelta(days=1), datetime.min.time(), tzinfo=tz)
+    teams, team_params = sql_condition("c.environment_id", "c.agent_external_id")
+    sql = _SQL.format(answered="c.status IN ('answered', 'completed')",
+                      settled="c.started_at + %(window)s <= %(now)s",
+                      teams=teams)
+    params = {"tz": org.timezone, "window": timedelta(days=window_days), "now": now,
+              "envs": [e.pk for e in envs], "lo": lo, "hi": hi}
+    if team_params:  # positional parameters of the team condition, named here
+        for i, value in enumerate(team_params):
+            sql = sql.replace("%s", f"%(team{i})s", 1)
+            params[f"team{i}"] = value
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def outcomes_summary(envs: Sequence[Environment], start: date, end: date, interval: str,
+                     *, now: datetime | None = None) -> OutcomeSummary:
+    """The outcome report of these environments (one organisation) over local days
+    start..end, in periods of `interval`."""
+    now = now or timezone.now()
+    org = envs[0].organization
+    window = org.resolution_window_days
+    rows = outcome_rows(envs, start, end, window, now)
+    missing = set(calls_coverage(envs, start, end).missing_days)
+    provider = {e.pk: e.provider for e in envs}
+    by_day: dict[date, OutcomeRow] = {}
+    totals, agents, vendors = OutcomeRow(start, end), {}, {}
+    for day, env_id, agent, *values in rows:
+        by_day.setdefault(day, OutcomeRow()).add(values)
+        if day in missing:
+            continue
+        totals.add(values)
+        agents.setdefault((env_id, agent), OutcomeRow(
+            agent_external_id=agent, environment_id=env_id)).add(values)
+        vendors.setdefault(provider[env_id], OutcomeRow(vendor=provider[env_id])).add(values)
+    series = []
+    for first, last in periods(start, end, interval):
+        days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+        if any(d in missing for d in days):
+            series.append(OutcomeRow.gap(first, last))
+            continue
+        point = OutcomeRow(first, last)
+        for d in days:
+            if d in by_day:
+                point.add(_raw(by_day[d]))
+        series.append(point.finish())
+    return OutcomeSummary(
+        start, end, interval, window, totals.finish(), series,
+        sorted((a.finish() for a in agents.values()), key=lambda r: -r.calls),
+        sorted((v.finish() for v in vendors.values()), key=lambda r: r.vendor),
+        sorted(missing))
+
+
+def _raw(row: OutcomeRow) -> tuple:
+    """A day's sums as `OutcomeRow.add` takes them."""
+    return (row.calls, row.answered, row.settled, row.repeat_contacts, row.pending,
+            row.costed, row.cost or Decimal(0), row._currencies)

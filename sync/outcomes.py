@@ -1,0 +1,149 @@
+"""Resolution: whether a caller had to call again (or be called again), kept as calls arrive.
+
+THE RULE. A call's contact is the other party's number: the `to` of an outbound call, the
+`from` of an inbound one, compared by its digits (`+55 11 98765-4321` is `5511987654321`);
+test calls and calls of no direction are no one's contact. An answered call is *resolved*
+when no contact of the same number (either direction, any agent, any environment of the
+organisation, any provider) starts within the organisation's window after it
+(`Organization.resolution_window_days`, 7 by default, 1 to 30); a *repeat contact* when one
+does; *pending* while younger than the window (never counted either way). An erased number
+reads as its keyed token in every call (`sync.privacy.keys.token_of`), the same token for the
+same number: its calls still match each other, and nothing else.
+
+THE STORE. Each call keeps `next_contact_at`: the start of the first later contact of its
+number within `HORIZON_DAYS` (the longest window). Every window up to that is then one
+comparison (`next_contact_at < started_at + window`), so a report sums flags over the
+calls it reads and a change of window recomputes nothing.
+
+THE COMPUTATION. Every write of calls hands its created or changed rows to `settle_written`
+(next to the callback relink, in the write's transaction, reading the staging table the write
+merged from): one statement moves the `next_contact_at` of the earlier contacts of those
+numbers within the horizon to the new start where it is earlier (a new call settles its
+predecessors), one gives each written call its own (a call mirrored late finds the contacts
+after it already there). Both are index probes per written call over the callback rule's two
+partial indexes on the numbers' digits (sync migration 0018_h38): no self-join over history.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import connection
+
+from portal.models import Environment
+
+HORIZON_DAYS = 30
+DEFAULT_WINDOW_DAYS = 7
+
+_DIGITS = r"regexp_replace({}, '\D', '', 'g')"
+
+
+def _key(alias: str) -> str:
+    """A call's contact digits (the other party's number)."""
+    return (f"CASE WHEN {alias}.direction = 'outbound' THEN {_DIGITS.format(alias + '.to_number')}"
+            f" ELSE {_DIGITS.format(alias + '.from_number')} END")
+
+
+def _contacts(alias: str) -> str:
+    """The calls that are someone's contact."""
+    return f"{alias}.direction IN ('inbound', 'outbound') AND NOT {alias}.is_testing"
+
+
+def _probe(key: str, after: str, *, latest: bool) -> str:
+    """The contacts of number `key` starting after `after` within the horizon (`latest`
+    False), or before it within the horizon (`latest` True): one probe of each of the two
+    partial indexes (environment, digits, start), outbound and inbound."""
+    if latest:
+        span = (f"p.started_at < {after} "
+                f"AND p.started_at >= {after} - make_interval(days => {HORIZON_DAYS})")
+    else:
+        span = (f"p.started_at > {after} "
+                f"AND p.started_at <= {after} + make_interval(days => {HORIZON_DAYS})")
+    return f"""
+        SELECT p.id, p.started_at, p.next_contact_at FROM sync_call p
+        WHERE p.environment_id = ANY(%(envs)s) AND p.direction = 'outbound'
+          AND NOT p.is_testing AND {_DIGITS.format('p.to_number')} = {key} AND {span}
+        UNION ALL
+        SELECT p.id, p.started_at, p.next_contact_at FROM sync_call p
+        WHERE p.environment_id = ANY(%(envs)s) AND p.direction = 'inbound'
+          AND NOT p.is_testing AND {_DIGITS.format('p.from_number')} = {key} AND {span}"""
+
+
+def organisation_environments(environment: Environment) -> list[int]:
+    """The ids of every environment of the environment's organisation (cached on the object:
+    a run's batches share it)."""
+    found = getattr(environment, "_outcome_envs", None)
+    if found is None:
+        found = list(Environment.objects.filter(
+            organization_id=environment.organization_id).values_list("pk", flat=True))
+        environment._outcome_envs = found
+    return found
+
+
+def _written(stage: str, every: bool) -> str:
+    only = "" if every else " AND s.external_id = ANY(%(only)s)"
+    return (f"SELECT s.external_id, s.started_at, {_key('s')} AS k FROM {stage} s "
+            f"WHERE {_contacts('s')}{only}")
+
+
+def settle_written(environment: Environment, ids: list[str], *, staged: str,
+                   every_staged: bool = True) -> None:
+    """Settle what these just-written calls change (see THE COMPUTATION). `staged`: the
+    staging table the write merged from, holding these rows (`every_staged`: and no others)."""
+    if not ids:
+        return
+    written = _written(staged, every_staged)
+    params: dict[str, Any] = {"envs": organisation_environments(environment),
+                              "env": environment.pk, "only": None if every_staged else ids}
+    with connection.cursor() as cursor:
+        # The earlier contacts: each takes the earliest written start after it.
+        cursor.execute(f"""
+            WITH w AS ({written}),
+            hits AS (
+                SELECT p.id, p.started_at, min(w.started_at) AS t
+                FROM w CROSS JOIN LATERAL ({_probe('w.k', 'w.started_at', latest=True)}
+                                           OFFSET 0) p
+                WHERE w.k <> ''
+                  AND (p.next_contact_at IS NULL OR p.next_contact_at > w.started_at)
+                GROUP BY p.id, p.started_at)
+            UPDATE sync_call c SET next_contact_at = hits.t FROM hits
+            WHERE c.id = hits.id AND c.started_at = hits.started_at
+              AND (c.next_contact_at IS NULL OR c.next_contact_at > hits.t)""", params)
+        # The written calls themselves: the first contact after each, already mirrored.
+        cursor.execute(f"""
+            WITH w AS ({written}),
+            own AS (
+                SELECT w.external_id, w.started_at,
+                       (SELECT min(p.started_at) FROM ({_probe('w.k', 'w.started_at',
+                                                                latest=False)}) p) AS t
+                FROM w WHERE w.k <> '')
+            UPDATE sync_call c SET next_contact_at = own.t FROM own
+            WHERE c.environment_id = %(env)s AND c.external_id = own.external_id
+              AND c.started_at = own.started_at
+              AND c.next_contact_at IS DISTINCT FROM own.t""", params)
+
+
+def settle_organisation(organization_id: int) -> int:
+    """Recompute `next_contact_at` for every call of the organisation: one probe pair per
+    call. Returns the calls changed."""
+    return settle_environments(list(Environment.objects.filter(
+        organization_id=organization_id).values_list("pk", flat=True)), connection)
+
+
+def settle_environments(envs: list[int], db: Any) -> int:
+    """`settle_organisation` over these environments (all of one organisation) on the
+    connection `db` (a migration passes its own: a mirror from before outcomes were kept)."""
+    if not envs:
+        return 0
+    with db.cursor() as cursor:
+        cursor.execute(f"""
+            WITH own AS (
+                SELECT c.id, c.started_at,
+                       CASE WHEN {_contacts('c')} AND {_key('c')} <> '' THEN
+                           (SELECT min(p.started_at) FROM ({_probe(_key('c'), 'c.started_at',
+                                                                    latest=False)}) p)
+                       END AS t
+                FROM sync_call c WHERE c.environment_id = ANY(%(envs)s))
+            UPDATE sync_call c SET next_contact_at = own.t FROM own
+            WHERE c.id = own.id AND c.started_at = own.started_at
+              AND c.next_contact_at IS DISTINCT FROM own.t""", {"envs": envs})
+        return cursor.rowcount
