@@ -23,7 +23,7 @@ import csv
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
@@ -47,6 +47,11 @@ CALLBACK_FUNNEL_TABLES = ("series", "sources", "differences")
 FUNNEL_COLUMNS = ("received", "answered", "matched", "unmatched", "outbound_unanswered",
                   "called_back", "median_seconds_to_callback", "p90_seconds_to_callback")
 QUALITY_TABLES = ("agents", "days", "breakdown")
+# The outcome report (reports.queries.outcomes): one row per period, agent or vendor.
+OUTCOMES_TABLES = ("series", "agents", "vendors")
+OUTCOMES_COLUMNS = ("calls", "answered", "settled", "resolved", "repeat_contacts", "pending",
+                    "repeat_contact_rate", "cost", "cost_source", "currency", "cost_per_call",
+                    "cost_per_answered", "cost_per_resolved", "vendor_costed", "estimated")
 QUALITY_COLUMNS = ("calls", "latency_calls", "latency_p50_ms", "latency_p90_ms", "billed_calls",
                    "billed_minutes", "cost")
 QUALITY_BREAKDOWNS = ("hangup_sources", "hangup_causes", "sentiments", "insights")
@@ -181,6 +186,18 @@ def callback_funnel_rows(funnel: CallbackFunnel, table: str) -> Iterator[Sequenc
 
 def _cell(value: object) -> object:
     return "" if value is None else value
+
+
+def outcomes_rows(summary: Any, table: str) -> Iterator[Sequence]:
+    """Header then rows of one table of an outcome summary (an empty cell: a day not
+    mirrored, or no cost known), the same figures as its JSON."""
+    keys = {"series": ("start", "end"), "agents": ("environment_id", "agent_external_id"),
+            "vendors": ("vendor",)}[table]
+    yield (*keys, *OUTCOMES_COLUMNS)
+    for row in getattr(summary, table):
+        yield tuple("" if v is None else v
+                    for v in (*(getattr(row, k) for k in keys),
+                              *(getattr(row, c) for c in OUTCOMES_COLUMNS)))
 
 
 def quality_rows(summary: QualitySummary, table: str) -> Iterator[Sequence]:

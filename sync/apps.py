@@ -32,6 +32,7 @@ class SyncConfig(AppConfig):
         from sync.models import (
             Agent,
             AgentDayRollup,
+            AgentPrice,
             Call,
             CallbackDay,
             CallbackFunnelDay,
@@ -50,13 +51,13 @@ class SyncConfig(AppConfig):
 
         tenancy.register(Agent, Call, CallbackDay, CallbackSourceDay, SyncRun, StreamState,
                          CallRollup, AgentDayRollup, CallDayLedger, QualityDayRollup,
-                         RejectedRecord, CallbackLink, CallbackFunnelDay,
+                         RejectedRecord, CallbackLink, CallbackFunnelDay, AgentPrice,
                          path="environment__organization")
         tenancy.register(CallerTombstone, Erasure, PrivacyRetention, path="organization")
         # A member restricted to teams (portal.tenancy.restriction): rows per agent are
         # theirs; an environment's aggregate over every agent is not.
         restrict(Agent, kind="agents", agents=("external_id",))
-        restrict(Call, CallRollup, AgentDayRollup, QualityDayRollup, kind="agents",
+        restrict(Call, CallRollup, AgentDayRollup, QualityDayRollup, AgentPrice, kind="agents",
                  agents=("agent_external_id",))
         restrict(CallbackLink, kind="agents",
                  agents=("callback_agent_external_id", "source_agent_external_id"))

@@ -6,6 +6,7 @@ from rest_framework.routers import DefaultRouter
 
 from reports.alerts.api import AlertEventViewSet, AlertRuleViewSet
 from reports.api import views as api
+from reports.api.outcomes import OutcomesReportViewSet
 from reports.api.quality import QualityReportViewSet
 from reports.api.reports import ReportViewSet
 from reports.api.teams import TeamViewSet
@@ -30,6 +31,8 @@ router.register("privacy/erasures", ErasureViewSet, basename="privacy-erasure")
 urlpatterns = [
     path("reports/quality/", QualityReportViewSet.as_view({"get": "quality"}),
          name="report-quality"),
+    path("reports/outcomes/", OutcomesReportViewSet.as_view({"get": "outcomes"}),
+         name="report-outcomes"),
     path("privacy/subject-export/", SubjectExportViewSet.as_view({"get": "export"}),
          name="privacy-subject-export"),
     *router.urls,

@@ -9,9 +9,13 @@ self-join, no per-call work at request time. Figures per period:
   `pending`: answered calls younger than it (counted neither way);
 - `repeat_contacts`: settled calls with a contact of the same number within the window
   after them, `resolved` = settled − repeat_contacts; repeat-contact rate = repeats / settled;
-- `cost`: the sum of the calls' known costs — the vendor's own (Vapi's `cost`): source
-  `vendor`; null when no call of the period carries one (never 0), and null where the
-  calls carry more than one currency; `cost_per_*`: cost over calls, answered, resolved.
+- `cost`: the sum of the calls' known costs — the vendor's own where it sends one (Vapi's
+  `cost`), else an estimate: the agent's price snapshot in force on the call's UTC day
+  (`AgentPrice`, sync.prices: Talkover's `estimated_cost_per_minute`) × the call's billed
+  seconds (or talk seconds) / 60, exact; `cost_source` says which (`vendor`, `estimate`,
+  `mixed`); null when no call of the period has a cost (never 0), and null where the calls
+  carry more than one currency; `vendor_costed` / `estimated`: how many calls had each;
+  `cost_per_*`: cost over calls, answered, resolved.
 
 A period holding a day that was never mirrored has every figure null (a gap, not a zero).
 """
@@ -45,7 +49,8 @@ class OutcomeRow:
     resolved: int | None = 0
     repeat_contacts: int | None = 0
     pending: int | None = 0
-    costed: int | None = 0
+    vendor_costed: int | None = 0
+    estimated: int | None = 0
     cost: Decimal | None = None
     cost_source: str | None = None
     currency: str | None = None
@@ -56,19 +61,23 @@ class OutcomeRow:
     agent_external_id: str = ""
     environment_id: int | None = None
     vendor: str = ""
-    _currencies: set = dataclasses.field(default_factory=set, repr=False)
+
+    def __post_init__(self) -> None:
+        self._currencies: set[str] = set()  # working state, not a figure (not a field)
 
     def add(self, values: Sequence) -> None:
-        calls, answered, settled, repeats, pending, costed, cost, currencies = values
+        (calls, answered, settled, repeats, pending, vendor_costed, vendor_cost, estimated,
+         estimate, currencies) = values
         self.calls += calls
         self.answered += answered
         self.settled += settled
         self.repeat_contacts += repeats
         self.pending += pending
-        self.costed += costed
-        if costed:
-            self.cost = (self.cost or Decimal(0)) + cost
-            self._currencies.update(c for c in currencies if c)
+        self.vendor_costed += vendor_costed
+        self.estimated += estimated
+        if vendor_costed or estimated:
+            self.cost = (self.cost or Decimal(0)) + vendor_cost + estimate
+            self._currencies.update(c for c in (currencies or ()) if c)
 
     def finish(self) -> OutcomeRow:
         """Derive resolved, the source, currency and ratios from the sums."""
@@ -78,7 +87,8 @@ class OutcomeRow:
         if self.cost is not None and len(self._currencies) > 1:
             self.cost = None  # no sum across currencies
         if self.cost is not None:
-            self.cost_source = "vendor"
+            self.cost_source = ("mixed" if self.vendor_costed and self.estimated
+                                else "vendor" if self.vendor_costed else "estimate")
             self.currency = next(iter(self._currencies), None) or "USD"
             self.cost = self.cost.quantize(Decimal("0.000001"))
             for name, count in (("cost_per_call", self.calls),
@@ -91,7 +101,7 @@ class OutcomeRow:
     @classmethod
     def gap(cls, start: date, end: date) -> OutcomeRow:
         """A period holding a never-mirrored day: every figure null."""
-        return cls(start, end, **dict.fromkeys(FIGURES), costed=None)
+        return cls(start, end, **dict.fromkeys(FIGURES), vendor_costed=None, estimated=None)
 
 
 @dataclasses.dataclass
@@ -117,8 +127,18 @@ _SQL = """
                             AND c.next_contact_at < c.started_at + %(window)s),
            count(*) FILTER (WHERE {answered} AND NOT {settled}),
            count(c.vendor_cost), coalesce(sum(c.vendor_cost), 0),
-           array_agg(DISTINCT c.vendor_cost_currency) FILTER (WHERE c.vendor_cost IS NOT NULL)
+           count(p.per_minute),
+           coalesce(sum(p.per_minute * coalesce(c.billed_duration::numeric, c.duration) / 60), 0),
+           array_agg(DISTINCT CASE WHEN c.vendor_cost IS NOT NULL THEN c.vendor_cost_currency
+                                   ELSE p.currency END)
+               FILTER (WHERE c.vendor_cost IS NOT NULL OR p.per_minute IS NOT NULL)
     FROM sync_call c
+    LEFT JOIN LATERAL (
+        SELECT p.per_minute, p.currency FROM sync_agentprice p
+        WHERE c.vendor_cost IS NULL AND p.environment_id = c.environment_id
+          AND p.agent_external_id = c.agent_external_id
+          AND p.valid_from <= (c.started_at AT TIME ZONE 'UTC')::date
+        ORDER BY p.valid_from DESC LIMIT 1) p ON true
     WHERE c.environment_id = ANY(%(envs)s) AND NOT c.is_testing
       AND c.direction IN ('inbound', 'outbound')
       AND c.started_at >= %(lo)s AND c.started_at < %(hi)s {teams}
@@ -128,7 +148,8 @@ _SQL = """
 def outcome_rows(envs: Sequence[Environment], start: date, end: date, window_days: int,
                  now: datetime) -> list[tuple]:
     """(local day, environment id, agent id, calls, answered, settled, repeats, pending,
-    costed, cost, currencies) of the calls of these local days: one statement."""
+    vendor-costed, vendor cost, estimated, estimate, currencies) of the calls of these local
+    days: one statement."""
     org = envs[0].organization
     tz = org.tzinfo
     lo = datetime.combine(start, datetime.min.time(), tzinfo=tz)
@@ -189,4 +210,5 @@ def outcomes_summary(envs: Sequence[Environment], start: date, end: date, interv
 def _raw(row: OutcomeRow) -> tuple:
     """A day's sums as `OutcomeRow.add` takes them."""
     return (row.calls, row.answered, row.settled, row.repeat_contacts, row.pending,
-            row.costed, row.cost or Decimal(0), row._currencies)
+            row.vendor_costed, row.cost or Decimal(0), row.estimated, Decimal(0),
+            row._currencies)

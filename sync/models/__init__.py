@@ -3,7 +3,7 @@
 The mirror and the sync's bookkeeping live in `core`, the per-day call ledger in `ledger`, the
 voice-quality rollups of Origins calls in `quality`, the callback funnel's links in
 `callbacks`, rejected upstream records in `quarantine`, erased callers and per-kind retention
-in `privacy`.
+in `privacy`, agents' price snapshots in `prices`.
 Choices and column constants are imported from the module that defines them.
 """
 from sync.models.callbacks import CallbackFunnelDay, CallbackLink
@@ -18,12 +18,14 @@ from sync.models.core import (
     SyncRun,
 )
 from sync.models.ledger import CallDayLedger
+from sync.models.prices import AgentPrice
 from sync.models.privacy import CallerTombstone, Erasure, PrivacyRetention
 from sync.models.quality import QualityDayRollup
 from sync.models.quarantine import RejectedRecord
 
 __all__ = [
     "Agent",
+    "AgentPrice",
     "AgentDayRollup",
     "Call",
     "CallDayLedger",

@@ -125,6 +125,10 @@ callback's day or earlier that day (strictly earlier ``created_at``);
 recent such call (``name`` = that agent's), sorted by count desc, then name. So one-day
 figures add up to any range.
 
+``GET /agents/{id}/pricing`` -> ``{"success": true, "data": {agent_id, currency, components,
+transport, estimated_cost_per_minute, calculated_at}}``: the plan in force at the clock
+(``talkover_api.agent_price``: it changes every ``PRICE_PERIOD_DAYS`` UTC days).
+
 ``POST /agents/{id}/webhooks`` (JSON ``name``, ``webhook_url``, ``webhook_secret``,
 ``events``, ``timeout``, ``max_retries``, ``enabled``) registers a webhook: 201 with the
 registration (never the secret), 404 unknown agent, 422 bad url/events, 403 after

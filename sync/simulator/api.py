@@ -63,6 +63,8 @@ def _talkover_route(parts: list[str]) -> tuple[str, str | None] | None:
         return "agent", parts[1]
     if len(parts) == 3 and parts[0] == "agents" and parts[2] == "calls" and parts[1]:
         return "agent_calls", parts[1]
+    if len(parts) == 3 and parts[0] == "agents" and parts[2] == "pricing" and parts[1]:
+        return "agent_pricing", parts[1]
     if len(parts) == 3 and parts[0] == "agents" and parts[2] == "webhooks" and parts[1]:
         return "agent_webhooks", parts[1]
     if parts == ["callback-agents"]:
@@ -245,6 +247,8 @@ def _dispatch(sim: Host, env: str, route: tuple[str, str | None],
         return to.get_agent(sim, env, arg or "")
     if name == "agent_calls":
         return to.agent_calls(sim, env, arg or "", query)
+    if name == "agent_pricing":
+        return to.agent_pricing(sim, env, arg or "", sim.now_ts())
     if name == "callback_agents":
         return to.callback_agents(sim, env)
     return to.callback_stats(sim, env, query)

@@ -196,6 +196,38 @@ def get_agent(sim: Stores, env: str, agent_id: str) -> Response:
     return json_response(200, {"success": True, "data": agent.as_dict()})
 
 
+PRICE_PERIOD_DAYS = 14  # the simulated plan's price changes every 14 UTC days (epoch-based)
+
+
+def agent_price(agent: Agent, now: int) -> dict:
+    """The agent's prices under the plan in force at `now` (Unix seconds): deterministic per
+    agent and plan period, so a test can price a past call as the snapshot of its day did."""
+    period = now // 86400 // PRICE_PERIOD_DAYS
+    voice = round(0.040 + 0.005 * (agent.idx % 3) + 0.010 * (period % 2), 4)
+    transcription, outbound, inbound = 0.012, 0.018, 0.0085
+    transport = outbound if agent.direction == "outbound" else inbound
+    return {
+        "agent_id": agent.id, "currency": "USD",
+        "components": {
+            "voice_synthesis": {"unit": "per_minute", "price": voice, "tier": "high_fidelity"},
+            "transcription": {"unit": "per_minute", "price": transcription},
+            "language_model": {"unit": "per_1k_tokens", "input_price": 0.0015,
+                               "output_price": 0.006}},
+        "transport": {"outbound": {"country_code": "US", "unit": "per_minute", "price": outbound},
+                      "inbound": {"country_code": "US", "unit": "per_minute", "price": inbound}},
+        "estimated_cost_per_minute": round(voice + transcription + transport, 4),
+        "calculated_at": f"{date(1970, 1, 1) + timedelta(days=period * PRICE_PERIOD_DAYS)}"
+                         "T00:00:00Z",
+    }
+
+
+def agent_pricing(sim: Stores, env: str, agent_id: str, now: int) -> Response:
+    agent = sim.talkover_store(env).profile.by_id.get(agent_id)
+    if agent is None:
+        return agent_not_found()
+    return json_response(200, {"success": True, "data": agent_price(agent, now)})
+
+
 def agent_calls(sim: Stores, env: str, agent_id: str,
                 query: dict[str, list[str]]) -> Response:
     agent = sim.talkover_store(env).profile.by_id.get(agent_id)

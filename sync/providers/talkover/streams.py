@@ -19,7 +19,7 @@ from typing import Any
 from django.db import DatabaseError
 from django.utils import timezone
 
-from sync import callback_links, quarantine
+from sync import callback_links, prices, quarantine
 from sync.models import Agent, Call, CallbackDay, CallbackSourceDay
 from sync.models.core import Trigger
 from sync.partitions import backfilled
@@ -103,6 +103,8 @@ def sync_agents(ctx: RunContext) -> None:
         ctx.record(counts, pages=pages)
         if counts.changed:
             ctx.bump_data_version()
+    # Once a UTC day per agent: the price snapshot that prices its calls (sync.prices).
+    prices.snapshot(env, client, [a["external_id"] for a in agents], now=ctx.now)
 
 
 # --- calls ----------------------------------------------------------------------------------
