@@ -37,7 +37,7 @@ DEFAULT_WINDOW_DAYS = 7
 _DIGITS = r"regexp_replace({}, '\D', '', 'g')"
 
 
-def _key(alias: str) -> str:
+def contact_key(alias: str) -> str:
     """A call's contact digits (the other party's number)."""
     return (f"CASE WHEN {alias}.direction = 'outbound' THEN {_DIGITS.format(alias + '.to_number')}"
             f" ELSE {_DIGITS.format(alias + '.from_number')} END")
@@ -81,7 +81,7 @@ def organisation_environments(environment: Environment) -> list[int]:
 
 def _written(stage: str, every: bool) -> str:
     only = "" if every else " AND s.external_id = ANY(%(only)s)"
-    return (f"SELECT s.external_id, s.started_at, {_key('s')} AS k FROM {stage} s "
+    return (f"SELECT s.external_id, s.started_at, {contact_key('s')} AS k FROM {stage} s "
             f"WHERE {_contacts('s')}{only}")
 
 
@@ -138,8 +138,8 @@ def settle_environments(envs: list[int], db: Any) -> int:
         cursor.execute(f"""
             WITH own AS (
                 SELECT c.id, c.started_at,
-                       CASE WHEN {_contacts('c')} AND {_key('c')} <> '' THEN
-                           (SELECT min(p.started_at) FROM ({_probe(_key('c'), 'c.started_at',
+                       CASE WHEN {_contacts('c')} AND {contact_key('c')} <> '' THEN
+                           (SELECT min(p.started_at) FROM ({_probe(contact_key('c'), 'c.started_at',
                                                                     latest=False)}) p)
                        END AS t
                 FROM sync_call c WHERE c.environment_id = ANY(%(envs)s))

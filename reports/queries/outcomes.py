@@ -4,7 +4,8 @@ Reads the calls' kept outcome (`Call.next_contact_at`, `sync.outcomes`: the rule
 and their cost, grouped by local day in one statement, then sums days into periods: no
 self-join, no per-call work at request time. Figures per period:
 
-- `calls`: non-test calls; `answered`: those answered or completed;
+- `calls`: non-test calls (web calls too: they cost); `answered`: those answered or completed
+  with a number to match (a phone call: a web call is never settled nor pending);
 - `settled`: answered calls older than the organisation's window (their outcome is known),
   `pending`: answered calls younger than it (counted neither way);
 - `repeat_contacts`: settled calls with a contact of the same number within the window
@@ -33,7 +34,10 @@ from portal.models import Environment
 from portal.tenancy.restriction import sql_condition
 from reports.queries.common import periods
 from sync.coverage import calls_coverage
+from sync.outcomes import contact_key
 
+# A call with a number to match: only these are settled, resolved, repeats or pending.
+PHONE = f"c.direction IN ('inbound', 'outbound') AND {contact_key('c')} <> ''"
 FIGURES = ("calls", "answered", "settled", "resolved", "repeat_contacts", "pending")
 
 
@@ -140,7 +144,6 @@ _SQL = """
           AND p.valid_from <= (c.started_at AT TIME ZONE 'UTC')::date
         ORDER BY p.valid_from DESC LIMIT 1) p ON true
     WHERE c.environment_id = ANY(%(envs)s) AND NOT c.is_testing
-      AND c.direction IN ('inbound', 'outbound')
       AND c.started_at >= %(lo)s AND c.started_at < %(hi)s {teams}
     GROUP BY 1, 2, 3"""
 
@@ -155,7 +158,7 @@ def outcome_rows(envs: Sequence[Environment], start: date, end: date, window_day
     lo = datetime.combine(start, datetime.min.time(), tzinfo=tz)
     hi = datetime.combine(end + timedelta(days=1), datetime.min.time(), tzinfo=tz)
     teams, team_params = sql_condition("c.environment_id", "c.agent_external_id")
-    sql = _SQL.format(answered="c.status IN ('answered', 'completed')",
+    sql = _SQL.format(answered=f"c.status IN ('answered', 'completed') AND {PHONE}",
                       settled="c.started_at + %(window)s <= %(now)s",
                       teams=teams)
     params = {"tz": org.timezone, "window": timedelta(days=window_days), "now": now,

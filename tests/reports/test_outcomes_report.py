@@ -19,6 +19,7 @@ from sync.models import AgentPrice
 from sync.simulator import running_simulator
 from sync.simulator.talkover_api import PRICE_PERIOD_DAYS
 from tests.support.sync_support import ENV, point_env, small_config
+from tests.support.vapi import upstream_calls, vapi_config, vapi_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -138,3 +139,28 @@ def test_the_outcome_report_is_tenant_scoped_and_strict(org_a, org_b, alice, car
         assert answer.status_code == 200
         assert all(row["calls"] is None and row["cost"] is None
                    for row in answer.json()["summary"]["series"])
+
+
+def test_a_vapi_environment_costs_what_the_upstream_says_call_by_call(org_a, alice):
+    with running_simulator(vapi_config(days=3)) as (sim, server):
+        env = vapi_env(org_a, sim, server)
+        assert not sync_environment(env, now=sim.now).failed
+        first = last = sim.start_date + timedelta(days=1)
+        tz = org_a.tzinfo
+        start = datetime.combine(first, time(), tz).astimezone(UTC)
+        upstream = upstream_calls(sim, server, start.date(), (start + timedelta(days=1)).date())
+        costs = [Decimal(repr(c["cost"])) for c in upstream.values() if "cost" in c
+                 and start <= datetime.fromisoformat(c["createdAt"].replace("Z", "+00:00"))
+                 < start + timedelta(days=1)]
+        assert len(costs) > 50
+        client = Client()
+        client.force_login(alice)
+        answer = client.get("/api/v1/reports/outcomes/", {
+            "environment": env.pk, "start_date": first.isoformat(),
+            "end_date": last.isoformat()})
+        assert answer.status_code == 200, answer.content
+        totals = answer.json()["summary"]["totals"]
+        assert Decimal(str(totals["cost"])) == sum(costs).quantize(Decimal("0.000001"))
+        assert totals["cost_source"] == "vendor" and totals["vendor_costed"] == len(costs)
+        vendors = answer.json()["summary"]["vendors"]
+        assert [v["vendor"] for v in vendors] == ["vapi"]
