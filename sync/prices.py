@@ -42,31 +42,32 @@ def due(environment: Environment, agent_ids: Iterable[str], today: date) -> list
 
 def snapshot(environment: Environment, client: Any, agent_ids: Iterable[str],
              now: datetime | None = None) -> int:
-    """Read the pricing of every agent not read yet today and keep it; returns the reads."""
+    """Read the pricing of every agent not read yet today and keep it; returns how many
+    prices changed (new rows: the caller bumps the data version, cached pages show them)."""
     if not enabled():
         return 0
     today = (now or timezone.now()).astimezone(UTC).date()
-    reads = 0
+    changed = 0
     for agent_id in due(environment, agent_ids, today):
         try:
             body = client.get(f"agents/{agent_id}/pricing")
         except UpstreamError as exc:
             log.info("pricing of agent %s not read: %s", agent_id, exc)
             continue
-        reads += 1
         data = body.get("data") if isinstance(body, dict) else None
-        if isinstance(data, dict):
-            keep(environment, agent_id, data, today)
-    return reads
+        if isinstance(data, dict) and keep(environment, agent_id, data, today) == "new":
+            changed += 1
+    return changed
 
 
-def keep(environment: Environment, agent_id: str, data: dict[str, Any], today: date) -> bool:
+def keep(environment: Environment, agent_id: str, data: dict[str, Any], today: date) -> str:
     """Keep one pricing answer read on `today`: a new row when the price differs from the
-    latest kept, else the latest is confirmed. False when the answer has no usable price."""
+    latest kept ("new"), else the latest is confirmed ("same"); "" when the answer has no
+    usable price."""
     try:
         per_minute = Decimal(str(data["estimated_cost_per_minute"]))
     except (KeyError, InvalidOperation, TypeError):
-        return False
+        return ""
     currency = str(data.get("currency") or "USD")[:3].upper()
     components = {k: data.get(k) for k in ("components", "transport") if k in data}
     calculated = data.get("calculated_at")
@@ -77,9 +78,9 @@ def keep(environment: Environment, agent_id: str, data: dict[str, Any], today: d
     if latest is not None and latest.per_minute == per_minute and latest.currency == currency:
         if latest.checked_on < today:
             rows.filter(pk=latest.pk).update(checked_on=today)
-        return True
+        return "same"
     AgentPrice.objects.update_or_create(
         environment=environment, agent_external_id=agent_id, valid_from=today,
         defaults={"checked_on": today, "currency": currency, "per_minute": per_minute,
                   "components": components, "calculated_at": calculated_at})
-    return True
+    return "new"

@@ -14,6 +14,7 @@ from reports.pages.funnel import funnel_steps
 from reports.pages.page_cache import kept_page
 from reports.pages.params import scoped_page
 from reports.scope import callback_funnel_report, callbacks_report, calls_report
+from sync.models import Agent, AgentPrice
 
 
 @org_page()
@@ -76,5 +77,24 @@ def agents(request: HttpRequest, tenant: Tenant) -> HttpResponse:
     return render_org_page(request, org, "reports/agents.html", {
         "form": form, "scope": scope, "summary": summary, "show_agent": False,
         "rows": rows, "sort": sort, "drill": Drill(org.slug, scope),
+        "prices": price_history(scope.environments),
         **coverage_context(scope.environments, summary),
     })
+
+
+def price_history(environments: list) -> list[dict]:
+    """Every kept price of the environments' agents, newest first per agent, each with the
+    one it replaced (`before`): a price change shows on the agents page (sync.prices)."""
+    found = list(AgentPrice.objects.filter(environment__in=environments).order_by(
+        "environment_id", "agent_external_id", "-valid_from"))
+    names = dict(((env, ext), name) for env, ext, name in Agent.objects.filter(
+        environment__in=environments).values_list("environment_id", "external_id", "name"))
+    out = []
+    for i, price in enumerate(found):
+        after = found[i + 1] if i + 1 < len(found) else None
+        same = after is not None and (after.environment_id, after.agent_external_id) == (
+            price.environment_id, price.agent_external_id)
+        out.append({"price": price, "before": after if same else None,
+                    "name": names.get((price.environment_id, price.agent_external_id))
+                    or price.agent_external_id})
+    return out

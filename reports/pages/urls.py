@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from reports.pages import breakdowns, calls, dashboard, live, quality, sync_status
+from reports.pages import breakdowns, calls, dashboard, live, outcomes, quality, sync_status
 
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
@@ -12,6 +12,7 @@ urlpatterns = [
     path("callbacks/", breakdowns.callbacks, name="callbacks"),
     path("agents/", breakdowns.agents, name="agents"),
     path("quality/", quality.quality, name="quality"),
+    path("outcomes/", outcomes.outcomes, name="outcomes"),
     path("live/", live.live, name="live"),
     path("live/data/", live.live_data, name="live-data"),
     path("live/thresholds/", live.live_thresholds, name="live-thresholds"),

@@ -123,6 +123,22 @@ def test_cost_and_resolution_equal_a_recount_from_the_upstream(org_a, alice):
         assert sum(Decimal(r["cost"]) for r in rows) == Decimal(str(totals["cost"]))
         assert all(r["cost_source"] == "estimate" for r in rows)
 
+        # The Outcomes page shows the same figures; the agents page the price change.
+        page = client.get(f"/o/{org_a.slug}/outcomes/", {
+            "env": env.pk, "start": first.isoformat(), "end": last.isoformat()})
+        assert page.status_code == 200
+        text = page.content.decode()
+        assert f"{totals['resolved']:,}" in text and "Cost per resolved call" in text
+        assert "/calls/?" in text and "outcomes-data" in text
+        agents_page = client.get(f"/o/{org_a.slug}/agents/", {
+            "env": env.pk, "start": first.isoformat(), "end": last.isoformat()})
+        assert "Prices" in agents_page.content.decode()
+        assert "was 0." in agents_page.content.decode()
+        pt = client.get(f"/o/{org_a.slug}/outcomes/", {
+            "env": env.pk, "start": first.isoformat(), "end": last.isoformat()},
+            headers={"accept-language": "pt-br"})
+        assert "Custo por chamada resolvida" in pt.content.decode()
+
 
 def test_the_outcome_report_is_tenant_scoped_and_strict(org_a, org_b, alice, carol):
     with running_simulator(small_config(days=1, calls_per_day=5)) as (sim, server):

@@ -104,7 +104,8 @@ def sync_agents(ctx: RunContext) -> None:
         if counts.changed:
             ctx.bump_data_version()
     # Once a UTC day per agent: the price snapshot that prices its calls (sync.prices).
-    prices.snapshot(env, client, [a["external_id"] for a in agents], now=ctx.now)
+    if prices.snapshot(env, client, [a["external_id"] for a in agents], now=ctx.now):
+        ctx.bump_data_version()
 
 
 # --- calls ----------------------------------------------------------------------------------
