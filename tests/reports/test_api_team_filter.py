@@ -46,6 +46,7 @@ def _urls(env, start, end) -> dict[str, tuple[str, dict]]:
         "reports/calls": ("/api/v1/reports/calls/", report),
         "reports/callbacks": ("/api/v1/reports/callbacks/", report),
         "reports/callback-funnel": ("/api/v1/reports/callback-funnel/", report),
+        "reports/outcomes": ("/api/v1/reports/outcomes/", report),
         "environments": ("/api/v1/environments/", {}),
         "agents": (f"/api/v1/environments/{env.pk}/agents/", {}),
         "talkover calls": (f"/api/v1/environments/{env.pk}/calls", {"per_page": 100}),
@@ -74,7 +75,7 @@ def test_team_filter_answers_as_a_member_restricted_to_that_team(split, alice, b
         assert _json(api_client_for(bob), path, {**params, "team": red}) == as_red, name
         assert _json(owner, path, {**params, "team": blue}) == _json(
             api_client_for(bea), path, params), name
-        if name == "reports/calls":
+        if name in ("reports/calls", "reports/outcomes"):
             assert as_red != whole, "the cache served the organisation's answer"
 
 
@@ -130,6 +131,7 @@ def test_the_schema_documents_team_on_every_filtered_read(db, alice, api_client_
     paths = api_client_for(alice).get("/api/schema/", {"format": "json"}).json()["paths"]
     for path in ("/api/v1/reports/calls/", "/api/v1/reports/callbacks/",
                  "/api/v1/reports/callback-funnel/", "/api/v1/reports/quality/",
+                 "/api/v1/reports/outcomes/",
                  "/api/v1/environments/", "/api/v1/environments/{environment_pk}/agents/",
                  "/api/v1/calls/{id}", "/api/v1/environments/{id}/calls",
                  "/api/v1/environments/{id}/agents/{agent_id}/calls",
