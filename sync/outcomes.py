@@ -20,8 +20,10 @@ THE COMPUTATION. Every write of calls hands its created or changed rows to `sett
 merged from): one statement moves the `next_contact_at` of the earlier contacts of those
 numbers within the horizon to the new start where it is earlier (a new call settles its
 predecessors), one gives each written call its own (a call mirrored late finds the contacts
-after it already there). Both are index probes per written call over the callback rule's two
-partial indexes on the numbers' digits (sync migration 0018_h38): no self-join over history.
+after it already there). Both are index probes per written call, keyed on the batch's
+contacts passed as arrays, over the callback rule's two partial indexes on the numbers'
+digits (sync migration 0018_h38): no self-join over history, a batch's cost flat in the
+environment's size.
 """
 from __future__ import annotations
 
@@ -85,37 +87,49 @@ def _written(stage: str, every: bool) -> str:
             f"WHERE {_contacts('s')}{only}")
 
 
+# The written contacts, passed back as arrays: probes keyed on an unnested array are planned
+# as index probes of the digits indexes; keyed on the staging table's expression, the planner
+# (partitions not analysed) scanned each partition's rows of the environment per written call.
+_BATCH = """SELECT * FROM unnest(%(w_id)s::text[], %(w_start)s::timestamptz[],
+                                 %(w_key)s::text[]) AS w(external_id, started_at, k)"""
+
+
 def settle_written(environment: Environment, ids: list[str], *, staged: str,
                    every_staged: bool = True) -> None:
     """Settle what these just-written calls change (see THE COMPUTATION). `staged`: the
     staging table the write merged from, holding these rows (`every_staged`: and no others)."""
     if not ids:
         return
-    written = _written(staged, every_staged)
-    params: dict[str, Any] = {"envs": organisation_environments(environment),
-                              "env": environment.pk, "only": None if every_staged else ids}
     with connection.cursor() as cursor:
+        cursor.execute(f"SELECT * FROM ({_written(staged, every_staged)}) w WHERE w.k <> ''",
+                       {"only": None if every_staged else ids})
+        batch = cursor.fetchall()
+        if not batch:
+            return
+        w_id, w_start, w_key = (list(column) for column in zip(*batch, strict=True))
+        params: dict[str, Any] = {"envs": organisation_environments(environment),
+                                  "env": environment.pk, "w_id": w_id, "w_start": w_start,
+                                  "w_key": w_key}
         # The earlier contacts: each takes the earliest written start after it.
         cursor.execute(f"""
-            WITH w AS ({written}),
+            WITH w AS ({_BATCH}),
             hits AS (
                 SELECT p.id, p.started_at, min(w.started_at) AS t
                 FROM w CROSS JOIN LATERAL ({_probe('w.k', 'w.started_at', latest=True)}
                                            OFFSET 0) p
-                WHERE w.k <> ''
-                  AND (p.next_contact_at IS NULL OR p.next_contact_at > w.started_at)
+                WHERE p.next_contact_at IS NULL OR p.next_contact_at > w.started_at
                 GROUP BY p.id, p.started_at)
             UPDATE sync_call c SET next_contact_at = hits.t FROM hits
             WHERE c.id = hits.id AND c.started_at = hits.started_at
               AND (c.next_contact_at IS NULL OR c.next_contact_at > hits.t)""", params)
         # The written calls themselves: the first contact after each, already mirrored.
         cursor.execute(f"""
-            WITH w AS ({written}),
+            WITH w AS ({_BATCH}),
             own AS (
                 SELECT w.external_id, w.started_at,
                        (SELECT min(p.started_at) FROM ({_probe('w.k', 'w.started_at',
                                                                 latest=False)}) p) AS t
-                FROM w WHERE w.k <> '')
+                FROM w)
             UPDATE sync_call c SET next_contact_at = own.t FROM own
             WHERE c.environment_id = %(env)s AND c.external_id = own.external_id
               AND c.started_at = own.started_at
