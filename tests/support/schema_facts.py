@@ -10,6 +10,8 @@ to the calls table's own) and its statistics targets.
 """
 from __future__ import annotations
 
+import re
+
 # Tables that are not partitions of another (the partitions are summed up below).
 TOP = "SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace " \
       "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition"
@@ -60,10 +62,20 @@ QUERIES = {
 }
 
 
+# Casts and parentheses PostgreSQL prints in a CHECK: a constraint restored from a dump prints
+# `ARRAY[('a'::varchar)::text]` where the one it was dumped from printed
+# `(ARRAY['a'::varchar])::text[]` — the same condition.
+CAST_OR_PARENTHESIS = re.compile(r"::[a-z ]+(\[\])?|[()]")
+
+
 def schema_facts(cursor) -> dict[str, list[tuple]]:
     """Every fact of `QUERIES`, sorted, read through a DB-API cursor."""
     facts = {}
     for name, sql in QUERIES.items():
         cursor.execute(sql)
-        facts[name] = sorted(tuple(str(v) for v in row) for row in cursor.fetchall())
+        rows = [tuple(str(v) for v in row) for row in cursor.fetchall()]
+        if name == "constraints":
+            rows = [(table, constraint, CAST_OR_PARENTHESIS.sub("", definition), *rest)
+                    for table, constraint, definition, *rest in rows]
+        facts[name] = sorted(rows)
     return facts
