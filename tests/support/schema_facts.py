@@ -26,10 +26,13 @@ QUERIES = {
         SELECT t.relname, c.relname, replace(pg_get_indexdef(i.indexrelid), ' ON ONLY ', ' ON ')
         FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
         JOIN pg_class t ON t.oid = i.indrelid WHERE i.indrelid IN ({TOP})""",
+    # PostgreSQL 18 lists NOT NULL as constraints too, named after the table that first had
+    # them: `columns` compares nullability instead.
     "constraints": f"""
         SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid),
                c.condeferrable, c.condeferred
-        FROM pg_constraint c WHERE c.conrelid IN ({TOP})""",
+        FROM pg_constraint c WHERE c.conrelid IN ({TOP})
+        AND c.contype <> 'n'""",
     "triggers": f"""
         SELECT tgrelid::regclass::text, tgname, pg_get_triggerdef(oid)
         FROM pg_trigger WHERE NOT tgisinternal AND tgrelid IN ({TOP})""",
