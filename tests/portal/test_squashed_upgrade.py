@@ -64,7 +64,9 @@ def test_a_database_migrated_by_the_old_chains_reaches_the_squashed_state(tmp_pa
         assert len(before["calls"]) == 3 and before["funnel_days"], "the fixture holds rows"
 
         env = {**os.environ, "DATABASE_URL": url}
-        assert "No migrations to apply" in manage(env, "migrate", "--no-input")
+        # The squashed migrations are recorded, not run; only those added after them run.
+        applied = manage(env, "migrate", "--no-input")
+        assert not [name for app, name in SQUASHED if f"Applying {app}.{name}" in applied]
         plan = manage(env, "showmigrations", "--plan")
         assert "[ ]" not in plan and all(f"{app}.{name}" in plan for app, name in SQUASHED)
 
