@@ -2,9 +2,8 @@
 grows.
 
     python bench/partition_storage.py [--max 10000000] [--sample 20000] [--keep]
-    python bench/partition_storage.py --convert 1000000     # migration 0013_h28a's time
-    python bench/partition_storage.py --max 1000000 --layouts partitioned \
-        --sync-migration 0018_h39_privacy                   # the indexes before issue 44
+    python bench/partition_storage.py --convert 1000000     # the partition conversion's time
+    python bench/partition_storage.py --max 1000000 --layouts partitioned
 
 Needs a PostgreSQL server: DATABASE_URL names it (its database part is replaced); each
 layout gets its own scratch database, `<name>_bench_plain` and `<name>_bench_partitioned`
@@ -130,8 +129,7 @@ def _write(env, rows, batch: int) -> float:
     return time.perf_counter() - began
 
 
-def run_layout(layout: str, sizes: list[int], sample: int,
-               sync_migration: str | None = None) -> list[dict]:
+def run_layout(layout: str, sizes: list[int], sample: int) -> list[dict]:
     from datetime import UTC, datetime
 
     from django.conf import settings
@@ -144,8 +142,6 @@ def run_layout(layout: str, sizes: list[int], sample: int,
     from sync.write.rollups import local_days_of, refresh_rollups
 
     call_command("migrate", verbosity=0)
-    if sync_migration:
-        call_command("migrate", "sync", sync_migration, verbosity=0)
     with connection.cursor() as cursor:
         if layout == "plain":
             to_plain(cursor)
@@ -188,7 +184,7 @@ def run_layout(layout: str, sizes: list[int], sample: int,
 
 
 def run_conversion(calls: int) -> list[dict]:
-    """Migration 0013_h28a's conversion of an existing plain table of `calls` calls."""
+    """`sync.partitions.convert`'s conversion of an existing plain table of `calls` calls."""
     from datetime import UTC, datetime
 
     from django.core.management import call_command
@@ -233,10 +229,8 @@ def _admin(base: str, sql: str) -> None:
 
 
 def measure(max_calls: int = SIZES[-1], sample: int = 20_000, keep: bool = False,
-            base_url: str | None = None, layouts: tuple[str, ...] = LAYOUTS,
-            sync_migration: str | None = None) -> list[Row]:
-    """Every layout at every size up to `max_calls`; one child process per layout.
-    `sync_migration`: the sync app migrated back to it first (the schema before a change)."""
+            base_url: str | None = None, layouts: tuple[str, ...] = LAYOUTS) -> list[Row]:
+    """Every layout at every size up to `max_calls`; one child process per layout."""
     base_url = base_url or os.environ.get("DATABASE_URL", "")
     if not base_url.startswith("postgres"):
         raise SystemExit("DATABASE_URL must name a PostgreSQL server")
@@ -250,8 +244,7 @@ def measure(max_calls: int = SIZES[-1], sample: int = 20_000, keep: bool = False
         try:
             done = subprocess.run(
                 [sys.executable, __file__, "--child", layout, "--sizes",
-                 ",".join(map(str, sizes)), "--sample", str(sample),
-                 *(["--sync-migration", sync_migration] if sync_migration else [])],
+                 ",".join(map(str, sizes)), "--sample", str(sample)],
                 env={**os.environ, "DATABASE_URL": _database_url(base_url, name)},
                 stdout=subprocess.PIPE, check=True, text=True)
             rows += [Row(**r) for r in json.loads(done.stdout)]
@@ -262,7 +255,7 @@ def measure(max_calls: int = SIZES[-1], sample: int = 20_000, keep: bool = False
 
 
 def measure_conversion(calls: int, base_url: str | None = None) -> dict:
-    """Seconds migration 0013_h28a takes to convert a plain table of `calls` calls."""
+    """Seconds `sync.partitions.convert` takes to convert a plain table of `calls` calls."""
     base_url = base_url or os.environ.get("DATABASE_URL", "")
     name = f"{urlsplit(base_url).path.strip('/') or 'switchboard'}_bench_convert"
     _admin(base_url, f'DROP DATABASE IF EXISTS "{name}"')
@@ -296,12 +289,9 @@ def main() -> None:
                         help="calls written through the sync's path at each size")
     parser.add_argument("--keep", action="store_true", help="keep the scratch databases")
     parser.add_argument("--convert", type=int, metavar="CALLS",
-                        help="instead: time the migration's conversion of CALLS plain calls")
+                        help="instead: time the conversion of CALLS plain calls")
     parser.add_argument("--layouts", default=",".join(LAYOUTS),
                         help="which layouts, comma-separated (default: plain,partitioned)")
-    parser.add_argument("--sync-migration", metavar="NAME",
-                        help="measure the schema as of this sync migration (e.g. "
-                             "0018_h39_privacy: the calls' indexes before issue 44)")
     parser.add_argument("--child", choices=(*LAYOUTS, "convert"), help=argparse.SUPPRESS)
     parser.add_argument("--sizes", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -309,8 +299,7 @@ def main() -> None:
         _setup(os.environ["DATABASE_URL"])
         sizes = [int(s) for s in args.sizes.split(",")]
         print(json.dumps(run_conversion(sizes[0]) if args.child == "convert"
-                         else run_layout(args.child, sizes, args.sample,
-                                         args.sync_migration)))
+                         else run_layout(args.child, sizes, args.sample)))
         return
     if args.convert:
         row = measure_conversion(args.convert)
@@ -318,8 +307,7 @@ def main() -> None:
         print(f"{row['calls']:>11,} | {row['seconds']:>12} | {row['seconds_per_million']:>13}")
         return
     layouts = tuple(x for x in args.layouts.split(",") if x in LAYOUTS)
-    print_table(measure(args.max, args.sample, args.keep, layouts=layouts,
-                        sync_migration=args.sync_migration))
+    print_table(measure(args.max, args.sample, args.keep, layouts=layouts))
 
 
 if __name__ == "__main__":

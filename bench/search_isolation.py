@@ -6,8 +6,8 @@
 Scratch tables in DATABASE_URL's database (dropped at the end), shaped like one month
 partition: `--calls` simulator-shaped calls of tenant 1 alone, and the same calls sharing
 the table with `--others` × as many calls of other tenants. Each gets the search's GIN
-index as sync migration 0019_h44s builds it (environment, trigrams of the joined search
-text, transcript words); the shared one also the trigram-only GIN of migration 0017, the
+index as the sync migration builds it (environment, trigrams of the joined search
+text, transcript words); the shared one also the trigram-only GIN issue 26 made, the
 index before. 30 needles (15 numbers' last 7 digits, 15 SIDs' last 12 characters) × 3, with
 only bitmap scans allowed, as `reports.call_search` probes; prints median and p90 per case.
 """

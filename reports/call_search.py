@@ -20,7 +20,7 @@ needle that is neither (`zzzz999`) finds nothing.
 
 How it is answered:
 
-- one GIN index (sync migrations 0017, 0019_h44s: `call_env_search_gin`, the environment
+- one GIN index (`call_env_search_gin`, made by the sync migration: the environment
   first, then the trigrams of the four searched fields joined and upper-cased,
   `SearchText`), so a search reads one index per month partition, and only its own
   environments' postings there, whatever other tenants hold and whatever it

@@ -2,8 +2,9 @@
 
 Full-text search over `Call.transcript` with `websearch_to_tsquery` (words, "a
 phrase", -excluded, or), served by the GIN index `call_env_search_gin` (sync migration
-0019_h44s: the environment, the search text's trigrams, the transcript's words; it replaced
-the partial index of 0011_h25b, whose `transcript <> ''` condition stays as a cheap filter)
+0001_mirror_and_partitioned_calls: the environment, the search text's trigrams, the
+transcript's words; it replaced a partial transcript index, whose `transcript <> ''`
+condition stays as a cheap filter)
 — the expression below must stay the index's. The 'simple' configuration: transcripts are
 in English and Brazilian Portuguese, so no stemming or stop words.
 """

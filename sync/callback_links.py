@@ -381,7 +381,7 @@ def refresh_outbound_days(environment: Environment, days: Sequence[date]) -> Non
     """Recompute the non-test outbound calls not answered of these UTC days (replace, never
     increment); only for environments with callback agents (the funnel's only users). A new
     day's link figures start at zero: a day with links to count has its row already (the
-    link table's triggers made it, sync 0019_h38b). The rollups pass the UTC days their
+    link table's triggers made it). The rollups pass the UTC days their
     local days overlap (`sync.write.rollups.utc_days_overlapping`)."""
     if not days or not enabled() or not _of(Agent, environment).filter(
             is_callback=True).exists():

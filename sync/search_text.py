@@ -1,5 +1,5 @@
 """The calls' joined search text, as the search's GIN index holds it, and exact SID lookups
-through that index (PostgreSQL; sync migrations 0017 and 0019_h44s).
+through that index (PostgreSQL; sync migration 0001_mirror_and_partitioned_calls).
 
 Why here: the search (`reports.call_search`) and the sync's own SID lookups (the admin's
 exact search, webhook hints that name only a SID) read the same index, which leads with

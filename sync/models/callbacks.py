@@ -12,7 +12,7 @@ row per day whatever the calls: the outbound side (non-test outbound calls not a
 refreshed with the rollups, and the link side (callbacks received, answered, by source
 agent, their seconds to callback sorted, outbound calls called back), kept by PostgreSQL
 itself: statement triggers on the link table recount the days any write of links touches,
-old and new (migrations sync 0019_h38b and 0020_h38c), in the writing statement's
+old and new (sync migration 0001_mirror_and_partitioned_calls), in the writing statement's
 transaction — the sync's relinks, a late call's, a settings change's, a deletion's alike.
 """
 from __future__ import annotations
@@ -91,7 +91,7 @@ class CallbackFunnelDay(models.Model):
     callbacks_answered = models.PositiveIntegerField(_("callbacks answered"), default=0)
     # … source agent id → matched callbacks, and the matched callbacks' seconds, ascending,
     # packed as 4-byte big-endian integers (`unpack_seconds`; PostgreSQL's int4send): the
-    # funnel reads a day's seconds as bytes, not as a JSON text to parse (sync 0020_h38c) …
+    # funnel reads a day's seconds as bytes, not as a JSON text to parse …
     callbacks_by_source = models.JSONField(_("callbacks by source agent"), default=dict)
     seconds_to_callback = models.BinaryField(_("seconds to callback"), default=b"")
     # … and by the outbound call's day: outbound calls not answered that were called back.

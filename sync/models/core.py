@@ -144,7 +144,7 @@ class Call(models.Model):
                                      verbose_name=_("hangup source"))
     # Origins AI voice quality, taken from `raw` by the sync (sync/providers/origins/quality.py):
     # response latency (ms, None = not reported), insight sentiment and intent, and the
-    # transcript as text for full-text search (GIN index on PostgreSQL, migration 0008_h18).
+    # transcript as text for full-text search (the calls' search GIN index).
     latency_ms = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("latency ms"))
     # db_default too: rows written by bulk SQL (COPY, INSERT … SELECT) that predate these
     # columns' writers stay valid.
@@ -190,10 +190,9 @@ class Call(models.Model):
         ]
         # Eight indexes in all on PostgreSQL, each named with the queries it serves and their
         # plans in docs/partitioning.md ("Indexes"); every index is paid for on every call a
-        # back-fill writes (sync migration 0019_h44s). Besides the two keys, the agent's
-        # foreign key and these two: the search's GIN index (environment, search text's
-        # trigrams, transcript's words) and the callback rule's two lookups, created by
-        # migrations (not declarable portably here).
+        # back-fill writes (issue 44). Besides the two keys, the agent's foreign key and
+        # these two: the search's GIN index (environment, search text's trigrams, transcript's
+        # words) and the callback rule's two lookups, created in SQL by the sync migration.
         indexes = [
             # Newest first within an environment: the listings, the explorer, rollups, the
             # ledger; a status or direction filter walks it too (each keeps a large share of

@@ -1,11 +1,13 @@
 """Turn an existing, unpartitioned `sync_call` into the partitioned one, and back (PostgreSQL).
 
-Used by migration 0013_h28a_partitioned_calls (and its reverse); docs/partitioning.md says
-how long it takes. Steps, in the migration's one transaction (all or nothing):
+Used by sync migration 0001_mirror_and_partitioned_calls (and its reverse) on the table
+Django creates, as the old migration 0013_h28a did on mirrors of millions of calls;
+docs/partitioning.md says how long that takes. Steps, in the caller's transaction (all or
+nothing):
 
 1. read what the old table carries besides its columns: every index (the listing indexes,
-   the trigram GIN ones of 0007_h21 / 0011_h26a, the partial transcript index of 0011_h25b,
-   and any added later), its foreign keys, the identity sequence's position;
+   the GIN and partial ones, and any added later), its foreign keys, the identity
+   sequence's position;
 2. create the partitioned table (same columns, defaults, checks and identity), with a month
    partition and its forever leaf for every month that holds calls, plus the months around
    today (`CALL_PARTITIONS_BEHIND` before, `CALL_PARTITIONS_AHEAD` after) and the two

@@ -55,7 +55,7 @@ CATCH_ALLS = {"before": ("MINVALUE", "'2000-01-01 00:00:00+00'"),
 # (statistics target 0). Sorting a month's stored records and hashes for statistics nobody
 # reads was two fifths of each ANALYZE a back-fill runs (`sync.partitions.analyze`): 23,666
 # calls took 0.80 s, 0.45 s without them. A new partition does not inherit its parent's
-# targets, so every leaf is given them when made (sync migration 0022 did the existing ones).
+# targets, so every leaf is given them when made (the sync migration gives the first ones).
 UNSAMPLED = ("raw", "payload_hash", "to_formatted", "from_formatted")
 
 

@@ -1,7 +1,7 @@
 """The search index's pending entries in the call partitions a back-fill just filled, merged
 now (PostgreSQL; issues 36 and 44).
 
-Why: the search GIN (`call_env_search_gin`, sync migration 0019_h44s) takes new entries into
+Why: the search GIN (`call_env_search_gin`, made by the sync migration) takes new entries into
 an unsorted *pending list* (GIN's fast update) and merges them into its tree only when the
 list passes `gin_pending_list_limit` (4 MB by default) or when the table is vacuumed. Every
 search reads the whole pending list of each month it asks, whoever's entries it holds: right

@@ -13,7 +13,7 @@ run killed in between leaves it to the next run (`refresh_due`).
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable
-from datetime import date
+from datetime import date, timedelta
 from functools import partial
 from typing import Any
 
@@ -24,7 +24,7 @@ from sync.partitions.ddl import month_of
 from sync.providers.records import CALL_UPDATE_FIELDS
 from sync.run_context import RunContext
 from sync.write.batch_writer import Batch, BatchWriter, CursorAction
-from sync.write.rollups import local_days_for_utc_day, refresh_rollups
+from sync.write.rollups import local_days_for_upstream_day, refresh_rollups
 from sync.write.upsert import Row
 
 
@@ -32,8 +32,12 @@ class CallWriter:
     """`add` pages of calls of UTC days, `finish_day`, `flush(cursor)` when `due` and at the
     end, `wait(cursor)` before writing anything else, `close()` in a `finally`."""
 
-    def __init__(self, ctx: RunContext, rows: int | None = None) -> None:
+    def __init__(self, ctx: RunContext, rows: int | None = None,
+                 shift: timedelta = timedelta(0)) -> None:
         self.ctx = ctx
+        # How far the upstream's days (the tags of `add`) run ahead of UTC days: a day's calls
+        # may start on the UTC day before or after it, and so in other local days.
+        self.shift = shift
         # Told, in the writer's thread, the months of each batch once it has committed.
         self.on_committed: Callable[[set[date]], None] | None = None
         self.tz = ctx.environment.organization.tzinfo
@@ -97,11 +101,11 @@ class CallWriter:
         self._changed |= changed | batch.extra["dirty"]
         local: set[date] = set(self._deferred)
         for day in finished & self._changed:
-            local |= local_days_for_utc_day(day, self.tz)
+            local |= local_days_for_upstream_day(day, self.shift, self.tz)
         # A local day also made of a UTC day still to come is refreshed with that one.
         later: set[date] = set()
         for day in expected:
-            later |= local_days_for_utc_day(day, self.tz)
+            later |= local_days_for_upstream_day(day, self.shift, self.tz)
         ready, self._deferred = local - later, local & later
         if ready:
             refresh_rollups(self.ctx.environment, ready)

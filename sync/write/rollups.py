@@ -56,11 +56,14 @@ def local_days_of(moments: Iterable[datetime], tz: zoneinfo.ZoneInfo) -> set[dat
     return {moment.astimezone(tz).date() for moment in moments}
 
 
-def local_days_for_utc_day(day: date, tz: zoneinfo.ZoneInfo) -> set[date]:
-    """The local days that a UTC calendar day overlaps."""
-    start = datetime.combine(day, time.min, tzinfo=zoneinfo.ZoneInfo("UTC"))
-    end = start + timedelta(days=1) - timedelta(microseconds=1)
-    return {start.astimezone(tz).date(), end.astimezone(tz).date()}
+def local_days_for_upstream_day(day: date, shift: timedelta,
+                                tz: zoneinfo.ZoneInfo) -> set[date]:
+    """The local days that an upstream's calendar day overlaps, its days running `shift`
+    ahead of UTC (`sync.write.ledger.day_bounds`; zero: UTC days)."""
+    start = datetime.combine(day, time.min, tzinfo=zoneinfo.ZoneInfo("UTC")) - shift
+    first = start.astimezone(tz).date()
+    last = (start + timedelta(days=1) - timedelta(microseconds=1)).astimezone(tz).date()
+    return {first + timedelta(days=i) for i in range((last - first).days + 1)}
 
 
 def utc_days_overlapping(local_days: Iterable[date], tz: zoneinfo.ZoneInfo) -> list[date]:

@@ -18,6 +18,7 @@ import pytest
 import requests
 
 from portal import embedded_db
+from tests.support.embedded_dirs import embedded_dir
 from tests.support.processes import free_port
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -37,8 +38,14 @@ def _login_page(url: str, proc: subprocess.Popen, seconds: float) -> requests.Re
     raise AssertionError(f"no login page at {url} after {seconds:.0f} s")
 
 
-def test_make_demo_serves_on_the_embedded_postgresql_and_make_stop_stops_it(tmp_path):
-    var, port = tmp_path / "var", free_port()
+@pytest.fixture
+def var():
+    with embedded_dir("switchboard-demo-") as root:
+        yield root
+
+
+def test_make_demo_serves_on_the_embedded_postgresql_and_make_stop_stops_it(var):
+    port = free_port()
     env = {k: v for k, v in os.environ.items()
            if k not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE",
                         "PYTEST_CURRENT_TEST"}}
@@ -56,7 +63,8 @@ def test_make_demo_serves_on_the_embedded_postgresql_and_make_stop_stops_it(tmp_
                                 ).fetchone()
             assert conn.execute("SELECT count(*) FROM sync_call").fetchone()[0] > 1000
     finally:
-        os.killpg(proc.pid, signal.SIGINT)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGINT)
         output = proc.communicate(timeout=60)[0]
     assert "Ready: open" in output, output
     assert (var / "postgres" / "postmaster.pid").exists(), "the server outlives the demo"

@@ -12,13 +12,13 @@ import psycopg
 import pytest
 
 from portal import embedded_db
+from tests.support.embedded_dirs import embedded_dir
 
 
 @pytest.fixture
-def data(tmp_path):
-    path = tmp_path / "postgres"
-    yield path
-    embedded_db.stop(path)
+def data():
+    with embedded_dir() as root:
+        yield root / "postgres"
 
 
 def _count(url: str) -> int:

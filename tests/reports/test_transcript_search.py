@@ -81,7 +81,7 @@ def test_the_search_is_served_by_the_gin_index(org_a):
         cursor.execute("EXPLAIN " + sql, params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
         cursor.execute("RESET enable_seqscan")
-    # The partial index (0011_h25b), or on PostgreSQL's partitions their copies of it.
+    # The search GIN index, on PostgreSQL's partitions their copies of it.
     assert any(name in plan for name in partitions.leaf_indexes("call_env_search_gin")
                ), plan
 

@@ -9,6 +9,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
 
+from django.db.models import Count, Sum
+from django.db.models.functions import TruncDate
+
 from portal.models import Environment, Organization
 from sync.models import Agent, Call, CallbackDay, CallbackSourceDay, CallRollup
 from sync.simulator import EnvironmentSpec, SimulatorConfig, running_simulator
@@ -98,6 +101,18 @@ def mirror_diff(env: Environment, sim, key: str = ENV, first: date | None = None
     rolled = sum(CallRollup.objects.filter(environment=env).values_list("count", flat=True))
     if rolled != len(mirror):
         problems.append(f"rollups count {rolled} calls, mirror has {len(mirror)}")
+    # Day by day too, in the organisation's zone: a stale day can hide behind equal totals
+    # (an upstream whose days are not UTC days moves calls across local days).
+    tz = env.organization.tzinfo
+    by_day = dict(Call.objects.filter(environment=env)
+                  .annotate(local=TruncDate("started_at", tzinfo=tz))
+                  .values("local").annotate(n=Count("id")).values_list("local", "n"))
+    rolled_by_day = dict(CallRollup.objects.filter(environment=env).values("day")
+                         .annotate(n=Sum("count")).values_list("day", "n"))
+    for local in sorted(set(by_day) | set(rolled_by_day)):
+        if by_day.get(local, 0) != rolled_by_day.get(local, 0):
+            problems.append(f"rollups of {local} count {rolled_by_day.get(local, 0)} calls, "
+                            f"the mirror has {by_day.get(local, 0)}")
     return problems
 
 

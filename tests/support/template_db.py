@@ -1,9 +1,9 @@
 """One migrated PostgreSQL template per version of the code; every xdist worker's test database
 is created as a copy of it (`CREATE DATABASE … TEMPLATE`, Django's `TEST["TEMPLATE"]`).
 
-Why: a fresh `migrate` costs about 10 s of CPU (Django re-renders the model state after its
-operations; the database itself has little to do), and each of the suite's workers ran one at
-the same moment on the same cores. Now the first worker migrates the template once, under an
+Why: a fresh `migrate` costs about 3.6 s of CPU (Django renders the model state after its
+operations; the database itself has little to do), and each of the suite's workers would run
+one at the same moment on the same cores. Now the first worker migrates the template once, under an
 advisory lock the others wait on; each copy is then migrated again by Django as usual, which
 finds nothing to apply. A fresh `migrate` is still run once per suite here, and on fresh
 databases by the tests of `make serve`, production and the fleet, by the README walk and by

@@ -29,7 +29,7 @@ from sync.providers.talkover.cursor import CallsCursor
 from sync.providers.talkover.hot_window import NON_FINAL, HotWindow, Written, item_key
 from sync.run_context import RunContext
 from sync.write import ledger
-from sync.write.rollups import local_days_for_utc_day, refresh_rollups
+from sync.write.rollups import local_days_for_upstream_day, refresh_rollups
 
 # Calls a search found nowhere, kept in the cursor so later runs do not look for them again.
 MAX_UNFOUND = 200
@@ -205,13 +205,13 @@ def _hours(shift: timedelta) -> str:
 
 
 def pay_rollups(ctx: RunContext, cursor: CallsCursor, dirty: set[str]) -> None:
-    """In the caller's transaction: refresh the rollups of the local days the `dirty` UTC
-    days overlap, and clear the cursor's debt."""
+    """In the caller's transaction: refresh the rollups of the local days the `dirty`
+    upstream days overlap, and clear the cursor's debt."""
     if dirty:
         tz = ctx.environment.organization.tzinfo
         local: set[date] = set()
         for day in dirty:
-            local |= local_days_for_utc_day(date.fromisoformat(day), tz)
+            local |= local_days_for_upstream_day(date.fromisoformat(day), cursor.day_shift, tz)
         refresh_rollups(ctx.environment, local)
         ctx.bump_data_version()
     cursor.rollups_paid()

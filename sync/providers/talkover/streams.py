@@ -137,7 +137,7 @@ def sync_calls(ctx: RunContext) -> None:
     ctx.progress.begin(f"{env.name}: calls", len(ahead) + len(hot) + len(older))
     agents = AgentIndex(ctx)
     reader = Prefetcher(ctx.client.calls_page)
-    writer = CallWriter(ctx)
+    writer = CallWriter(ctx, shift=cursor.day_shift)
     writer.expect(ahead + older)
     # The back-filled months, each settled once read (`backfilled.Settler`).
     settler = backfilled.Settler(ctx, writer, (ahead if first_read else []) + older)
