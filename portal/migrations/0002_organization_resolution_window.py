@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('portal', '0011_provider_vapi'),
+        ('portal', '0001_tenants_and_environments'),
     ]
 
     operations = [

@@ -12,8 +12,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('portal', '0012_organization_resolution_window'),
-        ('sync', '0023_vendor_cost'),
+        ('portal', '0002_organization_resolution_window'),
+        ('sync', '0001_mirror_and_partitioned_calls'),
     ]
 
     operations = [
