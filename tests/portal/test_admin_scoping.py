@@ -239,6 +239,7 @@ def test_timezone_change_rebuilds_rollups_and_bumps_data_version(world):
     version = env.data_version
     response = world.client("alice").post(url(org), {
         "name": org.name, "timezone": "UTC", "call_retention_months": 0,
+        "resolution_window_days": org.resolution_window_days,
         "memberships-TOTAL_FORMS": 0, "memberships-INITIAL_FORMS": 0,
     })
     assert response.status_code == 302, response.content.decode()[:3000]

@@ -29,6 +29,8 @@ TABS = (  # base.html before the tag, verbatim (its first line's indentation sta
     '</a>\n'
     '  <a href="{% url \'agents\' org.slug %}{% carried_query \'agents\' %}"{% if name =='
     ' \'agents\' %} aria-current="page"{% endif %}>{% translate "Agents" %}</a>\n'
+    '  <a href="{% url \'outcomes\' org.slug %}{% carried_query \'outcomes\' %}"{% if '
+    'name == \'outcomes\' %} aria-current="page"{% endif %}>{% translate "Outcomes" %}</a>\n'
     '  {% if org_environments|has_quality %}<a href="{% url \'quality\' org.slug %}{% c'
     'arried_query \'quality\' %}"{% if name == \'quality\' %} aria-current="page"{% endif'
     ' %}>{% translate "Quality" %}</a>{% endif %}\n'
@@ -44,7 +46,8 @@ TABS = (  # base.html before the tag, verbatim (its first line's indentation sta
     'nslate "Settings" %}</a>'
     "{% endwith %}")
 
-NAMES = [None, "", "dashboard", "calls", "call-detail", "callbacks", "agents", "quality",
+NAMES = [None, "", "dashboard", "calls", "call-detail", "callbacks", "agents", "outcomes",
+         "quality",
          "live", "live-thresholds", "saved-views", "sync-status", "settings-environments",
          "settings-tokens", "subscription-edit", "alerts", "alert-detail", "home"]
 QUERIES = [{}, {"range": "7d", "env": ["3", "4"], "agent": "a <&> b", "team": "2"},
