@@ -27,7 +27,7 @@ from sync.models.core import RunStatus, Trigger
 from sync.progress import NullProgress, Progress
 from sync.providers.errors import AnswerTooSlow, AuthError, UpstreamError
 from sync.providers.registry import provider_for
-from sync.pulse import Pulse
+from sync.pulse import Pulse, stale_seconds
 from sync.run_context import RunContext, no_debug_cursors
 from sync.signals import environment_synced
 from sync.webhooks.hints import Hint
@@ -317,6 +317,14 @@ def _schedule_next(environment: Environment, outcome: SyncOutcome) -> None:
     now = timezone.now()
     fields: dict[str, Any] = {
         "next_sync_at": now + timedelta(minutes=environment.sync_interval_minutes)}
+    if outcome.deferred is not None:
+        # Its continuation waits for the budget (`sync.tasks.continue_later`); should it be
+        # lost with a killed worker, the environment falls due once that wait and one stale
+        # interval have passed (a dead-man switch, as the pulse's) and the next dispatch
+        # queues the work again; a live continuation starts, and takes the lock, before then.
+        fields["next_sync_at"] = min(
+            fields["next_sync_at"],
+            now + timedelta(seconds=outcome.deferred + stale_seconds()))
     if outcome.runs and not outcome.failed and outcome.deferred is None:
         fields["last_synced_at"] = now
         if environment.status == EnvironmentStatus.AUTH_FAILED:

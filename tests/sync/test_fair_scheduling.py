@@ -162,7 +162,11 @@ def test_a_spent_budget_defers_the_run_and_the_continuation_converges(org_a, set
         assert again.skipped and again.deferred and not again.runs
         assert again.reason == "request budget spent"
         env.refresh_from_db()
-        assert env.next_sync_at > timezone.now() + timedelta(minutes=14)
+        # Due again only once the wait and one stale interval have passed (were the
+        # continuation lost with its worker): never a sync interval later.
+        assert env.next_sync_at > timezone.now() + timedelta(seconds=again.deferred)
+        assert env.next_sync_at <= timezone.now() + timedelta(
+            seconds=again.deferred + settings.SYNC_STALE_HEARTBEAT_SECONDS)
         assert env.last_synced_at is None
 
         # A fresh window (here: a larger budget) and the continuation ends the mirror.
