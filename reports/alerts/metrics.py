@@ -101,8 +101,8 @@ def _callbacks(env_ids: Sequence[int], span: Span) -> Figures:
 
 def _funnel(metric: str, env_ids: Sequence[int], span: Span) -> Figures:
     """The callback funnel's metrics over the span's days (UTC days, as the callback stats):
-    `calls` is the sample a rate is judged on (outbound calls not answered, or matched
-    callbacks for the median time), `answered` the ones called back."""
+    `calls` is the sample a rate is judged on (outbound calls not answered, or, for the
+    median time, the callbacks of those calls: the funnel's), `answered` the ones called back."""
     days = {"day__gte": span.first_day, "day__lte": span.last_day}
     if metric == Metric.CALLBACK_RATE:
         # A team's rule: its agents' outbound calls not answered and, of them, those called
@@ -123,8 +123,8 @@ def _funnel(metric: str, env_ids: Sequence[int], span: Span) -> Figures:
         return Figures(calls=outbound or 0, answered=back)
     seconds = list(CallbackLink.objects.filter(
         environment_id__in=env_ids, callback_day__gte=span.first_day,
-        callback_day__lte=span.last_day, is_testing=False).exclude(
-        source_external_id="").values_list("seconds_to_callback", flat=True))
+        callback_day__lte=span.last_day, is_testing=False, source_answered=False).exclude(
+        seconds_to_callback=None).values_list("seconds_to_callback", flat=True))
     return Figures(calls=len(seconds), median_seconds=percentiles(seconds)[0])
 
 

@@ -140,7 +140,8 @@ def call_list(request: HttpRequest, tenant: Tenant) -> HttpResponse:
 
 
 # The funnel's steps whose calls have a time to callback: an outbound call not answered that
-# was called back (its first callback's wait), and a callback of an outbound call (its own).
+# was called back (its first callback's wait), and a callback of an outbound call not answered
+# (its own; a callback after an answered call waited for nobody).
 TIMED_STEPS = {"called_back": "source", "called_back_answered": "source", "matched": "callback"}
 
 
@@ -159,8 +160,7 @@ def _time_to_callback(request: HttpRequest, calls, step: str | None) -> bool:
         rows = links.filter(source_external_id__in=ids).values_list(
             "environment_id", "source_external_id", "seconds_to_callback")
     else:
-        rows = links.filter(callback_external_id__in=ids).exclude(
-            source_external_id="").values_list(
+        rows = links.filter(callback_external_id__in=ids, source_answered=False).values_list(
             "environment_id", "callback_external_id", "seconds_to_callback")
     for env_id, external_id, wait in rows:
         if wait is not None:

@@ -186,9 +186,10 @@ def _at_rank(days: list[list[int]], k: int, n: int) -> tuple[int, int]:
 @dataclasses.dataclass
 class LinkDays:
     """The funnel per UTC day, over the environments: by the callback's day `received`,
-    `answered`, `by_source` (source agent id → matched callbacks) and `seconds` (the matched
-    callbacks' seconds to callback, ascending); by the outbound call's day `called_back`, and
-    `outbound_unanswered` (always from the kept rows: the rollups refresh it)."""
+    `answered`, `by_source` (source agent id → matched callbacks) and `seconds` (seconds to
+    callback, ascending, of the callbacks of an outbound call NOT answered: a callback after
+    an answered call is a new contact, nobody waited for it); by the outbound call's day
+    `called_back`, and `outbound_unanswered` (always from the kept rows: the rollups refresh it)."""
 
     received: dict[date, int] = dataclasses.field(default_factory=dict)
     answered: dict[date, int] = dataclasses.field(default_factory=dict)
@@ -254,7 +255,7 @@ def link_days(organization_id: int, environment_ids: list[int], start: date, end
         if source:
             by = out.by_source.setdefault(day, {})
             by[source] = by.get(source, 0) + n
-    for day, seconds in in_range.exclude(source_external_id="").exclude(
+    for day, seconds in in_range.filter(source_answered=False).exclude(
             seconds_to_callback=None).values_list("callback_day", "seconds_to_callback"):
         out.seconds.setdefault(day, []).append(seconds)
     for values in out.seconds.values():
@@ -271,8 +272,8 @@ def link_days(organization_id: int, environment_ids: list[int], start: date, end
 
 def _seconds_by_period(seconds: dict[date, list[int]], bounds: list[tuple[date, date]]
                        ) -> dict[tuple[date, date] | None, tuple[float | None, float | None]]:
-    """(median, p90) of the matched callbacks' seconds per period and over all (key None);
-    `seconds` per day ascending."""
+    """(median, p90) of the seconds to callback (callbacks of outbound calls not answered)
+    per period and over all (key None); `seconds` per day ascending."""
     out: dict = {}
     every: list[list[int]] = []
     for first, last in bounds:

@@ -10,10 +10,12 @@ times only, never a phone number (`sync.callback_links` finds numbers in the cal
 `CallbackFunnelDay` is the funnel per environment and UTC day, so the funnel reads about a
 row per day whatever the calls: the outbound side (non-test outbound calls not answered),
 refreshed with the rollups, and the link side (callbacks received, answered, by source
-agent, their seconds to callback sorted, outbound calls called back), kept by PostgreSQL
-itself: statement triggers on the link table recount the days any write of links touches,
-old and new (sync migration 0001_mirror_and_partitioned_calls), in the writing statement's
-transaction — the sync's relinks, a late call's, a settings change's, a deletion's alike.
+agent, the seconds to callback of those answering an outbound call not answered, sorted,
+outbound calls called back), kept by PostgreSQL itself: statement triggers on the link
+table recount the days any write of links touches, old and new (sync migrations
+0001_mirror_and_partitioned_calls and 0003_time_to_callback_after_unanswered_calls), in the
+writing statement's transaction — the sync's relinks, a late call's, a settings change's, a
+deletion's alike.
 """
 from __future__ import annotations
 
@@ -89,7 +91,8 @@ class CallbackFunnelDay(models.Model):
     # The non-test links of the day (PostgreSQL; see the module): by the callback's day …
     callbacks_received = models.PositiveIntegerField(_("callbacks received"), default=0)
     callbacks_answered = models.PositiveIntegerField(_("callbacks answered"), default=0)
-    # … source agent id → matched callbacks, and the matched callbacks' seconds, ascending,
+    # … source agent id → matched callbacks, and the seconds of the callbacks of outbound
+    # calls not answered (a callback after an answered call waited for nobody), ascending,
     # packed as 4-byte big-endian integers (`unpack_seconds`; PostgreSQL's int4send): the
     # funnel reads a day's seconds as bytes, not as a JSON text to parse …
     callbacks_by_source = models.JSONField(_("callbacks by source agent"), default=dict)

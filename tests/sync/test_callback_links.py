@@ -11,7 +11,7 @@ import pytest
 
 from reports.queries.callback_funnel import LinkDays, link_days
 from sync.callback_links import relink_environment
-from sync.models import Agent, Call, CallbackLink
+from sync.models import Agent, Call, CallbackLink, StreamState
 from sync.providers.records import CALL_UPDATE_FIELDS
 from sync.simulator.data import NOT_CALLBACK, UNMATCHED
 from sync.write.upsert import upsert
@@ -221,3 +221,31 @@ def test_kept_days_equal_a_recount_of_the_links_after_late_calls_relink(env_a):
     assert kept().by_source == {}
     CallbackLink.objects.filter(environment=env_a).delete()
     assert _no_links(kept())
+
+
+def test_time_to_callback_counts_only_callbacks_of_calls_not_answered(env_a):
+    """The funnel's time to callback is the wait of someone we failed to reach: a callback
+    after an ANSWERED outbound call is linked and matched (the vendor counts it by source)
+    but has no place in the median — not in the kept days, the recount, the funnel, the
+    alert's median nor the drill-down's column."""
+    from reports.alerts.metrics import figures
+    from reports.alerts.windows import Span
+    from reports.queries.callback_funnel import callback_funnel
+
+    _agents(env_a)
+    day = T0.date()
+    _write(env_a, _out("o-missed", T0 - timedelta(hours=2), status="no-answer"),
+           _out("o-talked", T0 - timedelta(hours=30), number="+15550001111"),
+           _cb("cb-waited", T0), _cb("cb-new-contact", T0, number="+15550001111"))
+    assert _source(env_a, "cb-new-contact") == "o-talked"
+    kept = _assert_kept(env_a, day - timedelta(days=2), day)
+    assert kept.seconds == {day: [2 * 3600]}
+    assert kept.by_source == {day: {"out-1": 2}}
+    StreamState.objects.create(environment=env_a, stream="calls", cursor={
+        "oldest": (day - timedelta(days=10)).isoformat(),
+        "read_through": (T0 + timedelta(days=1)).isoformat()})
+    totals = callback_funnel([env_a], day, day).totals
+    assert (totals.matched, totals.median_seconds_to_callback) == (2, 2 * 3600)
+    got = figures("median_time_to_callback", [env_a.pk],
+                  Span(T0 - timedelta(days=1), T0 + timedelta(hours=1), day, day))
+    assert (got.calls, got.median_seconds) == (1, 2 * 3600)
