@@ -45,8 +45,12 @@ QUERIES: list[tuple[str, str, str]] = [
      "ORDER BY duration DESC, id DESC LIMIT 50"),
     ("-", "admin's unfiltered list, newest started first (`call_started_id` went)",
      "SELECT id FROM sync_call ORDER BY started_at DESC, id DESC LIMIT 100"),
-    ("sync_call_pkey", "admin's unfiltered list as it now reads, newest mirrored first",
-     "SELECT id FROM sync_call ORDER BY id DESC LIMIT 100"),
+    ("call_env_started", "admin's list as it now reads: each environment walked newest "
+     "first to the page's end (sync.admin.TimeOrderedCallPaginator)",
+     "SELECT e.id, ARRAY(SELECT c.started_at FROM sync_call c WHERE c.environment_id = e.id "
+     "ORDER BY c.started_at DESC, c.id DESC LIMIT 100), ARRAY(SELECT c.id FROM sync_call c "
+     "WHERE c.environment_id = e.id ORDER BY c.started_at DESC, c.id DESC LIMIT 100) "
+     "FROM portal_environment e"),
     ("call_env_agent_started", "an agent's calls of a day (listing, explorer)",
      LISTING.format(extra="AND agent_external_id = %(agent)s ")),
     ("call_env_agent_started", "is the agent known (listing's 422 check)",

@@ -2,6 +2,8 @@
 PostgreSQL no COUNT(*) over the calls table once it is large (the planner's estimate)."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -132,3 +134,29 @@ def test_the_sidebar_lists_what_djangos_own_app_list_lists(rf, language):
         assert names(ours) == names(djangos)
         assert all(type(m["name"]) is str for app in ours for m in app["models"])
         assert len(ours) > 3
+
+
+@pytest.mark.parametrize("user", ["alice", "root"])
+def test_calls_changelist_is_newest_started_first_across_environments(world, user):
+    """The admin's calls list in time order: a back-fill mirrors older calls after newer
+    ones (ids are not time order) and environments interleave; page 2 goes on where page 1
+    stopped, and a column header still orders by itself."""
+    from django.utils import timezone
+
+    now = timezone.now()
+    envs = [world.env_a] + ([world.env_b] if user == "root" else [])
+    minutes = [3, 250, 1, 180, 2, 7, 400, 5] * 15  # mirrored in this order: ids ≠ time
+    for n, minute in enumerate(minutes):
+        make_call(envs[n % len(envs)], None, 5000 + n,
+                  started_at=now - timedelta(minutes=minute, seconds=n))
+    client = world.client(user)
+    url = reverse("admin:sync_call_changelist")
+    listed = []
+    for page in ("1", "2"):
+        listed += list(client.get(url, {"p": page}).context["cl"].result_list)
+    mine = [c for c in listed if int(c.external_id.split("-")[-1]) >= 5000]
+    assert len(mine) == len(minutes)
+    keys = [(c.started_at, c.pk) for c in listed]
+    assert keys == sorted(keys, reverse=True) and len(set(keys)) == len(keys)
+    by_id = client.get(url, {"o": "-0"}).context["cl"].result_list  # the started_at header
+    assert [c.started_at for c in by_id] == sorted((c.started_at for c in by_id), reverse=True)
