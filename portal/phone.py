@@ -7,7 +7,8 @@ is read in the organisation's country, taken from its IANA timezone (`America/Sa
 BR) through the system's `zone.tab`. Parsing is Google's libphonenumber
 (`phonenumberslite`); nothing here touches the database.
 
-Also here: `number_pattern`, the one regular expression that finds a number written any of
+Also here: `shown_numbers`, how the pages write numbers for people (national within one
+country, international once a page's numbers span countries); and `number_pattern`, the one regular expression that finds a number written any of
 those ways inside free text (transcripts, JSON payloads, URL-encoded queries). It is written
 in the dialect both PostgreSQL (ARE) and Python's `re` read, so the database can pick the
 candidate rows and Python then rewrites exactly what matched.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
@@ -135,3 +137,22 @@ def number_pattern(e164: str) -> str:
 @lru_cache(maxsize=256)
 def number_regex(e164: str) -> re.Pattern[str]:
     return re.compile(number_pattern(e164))
+
+
+def shown_numbers(values: Iterable[str], region: str | None) -> dict[str, str]:
+    """How a page writes these stored numbers for people: each in the national format of
+    the organisation's country (`region`) while every number of the page is of that
+    country, else every number in the international format (`+55 21 95013-1888` beside
+    `+1 404-341-6583`, never `(21) 95013-1888` beside `(404) 341-6583`: which country is
+    which?). A value that is no number (blank, anonymised, a SIP address) maps to itself."""
+    parsed = {}
+    for value in set(values):
+        e164 = stored_e164(value, region) if value else None
+        if e164 is not None:
+            parsed[value] = phonenumbers.parse(e164, None)
+    countries = {phonenumbers.region_code_for_number(p) for p in parsed.values()}
+    national = region is not None and countries <= {region}
+    style = (phonenumbers.PhoneNumberFormat.NATIONAL if national
+             else phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    return {value: phonenumbers.format_number(number, style)
+            for value, number in parsed.items()}

@@ -11,6 +11,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.functional import cached_property
 
 from portal.pages.pages import render_org_page
+from portal.phone import region_of_timezone, shown_numbers
 from portal.tenancy.access import Tenant, org_page
 from reports import exports
 from reports.call_filter import CallFilter
@@ -130,6 +131,7 @@ def call_list(request: HttpRequest, tenant: Tenant) -> HttpResponse:
     page = CappedPaginator(listing, PAGE_SIZE).get_page(
         request.GET.get("page"))
     timed = _time_to_callback(request, page.object_list, criteria.callback)
+    show_numbers(org, page.object_list)
     return render_org_page(request, org, "reports/calls.html", {
         "filter": filterset, "page": page, "sort": sort, "callback_times": timed,
         "widen": widen_queries(request.GET) if not page.object_list else {},
@@ -216,6 +218,18 @@ def _find_call(calls: QuerySet, call_id: int, at: str | None) -> Call:
     return get_object_or_404(calls, pk=call_id)
 
 
+def show_numbers(org, calls) -> None:
+    """Set `from_shown` and `to_shown` on the calls of one page: national numbers while
+    they are all of the organisation's country, international once they span countries
+    (`portal.phone.shown_numbers`); a value that is no number as stored."""
+    calls = [c for c in calls if c is not None]
+    shown = shown_numbers([n for c in calls for n in (c.from_number, c.to_number)],
+                          region_of_timezone(org.timezone))
+    for call in calls:
+        call.from_shown = shown.get(call.from_number) or call.from_formatted or call.from_number
+        call.to_shown = shown.get(call.to_number) or call.to_formatted or call.to_number
+
+
 @org_page()
 def call_detail(request: HttpRequest, tenant: Tenant, call_id: int) -> HttpResponse:
     org = tenant.organization
@@ -227,6 +241,7 @@ def call_detail(request: HttpRequest, tenant: Tenant, call_id: int) -> HttpRespo
     turns = _turns(raw, search)
     back = request.GET.copy()
     back.pop(AT, None)
+    show_numbers(org, [call])
     return render_org_page(request, org, "reports/call_detail.html", {
         "call": call,
         "not_sent": not_sent(call.environment.provider),
