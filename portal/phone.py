@@ -8,8 +8,9 @@ BR) through the system's `zone.tab`. Parsing is Google's libphonenumber
 (`phonenumberslite`); nothing here touches the database.
 
 Also here: `shown_numbers`, how the pages write numbers for people (national within one
-country, international once a page's numbers span countries); and `number_pattern`, the one regular expression that finds a number written any of
-those ways inside free text (transcripts, JSON payloads, URL-encoded queries). It is written
+country, international once a page's numbers span countries); and `number_pattern`, the one
+regular expression that finds a number written any of those ways inside free text
+(transcripts, JSON payloads, URL-encoded queries). It is written
 in the dialect both PostgreSQL (ARE) and Python's `re` read, so the database can pick the
 candidate rows and Python then rewrites exactly what matched.
 """
