@@ -29,6 +29,8 @@ from portal.models import (
     Membership,
     Organization,
     Role,
+    Team,
+    TeamAgent,
 )
 from portal.pages.forms import parse_agent_ids, test_connection
 from portal.providers import spec_for
@@ -138,6 +140,42 @@ class OrganizationAdmin(TenantModelAdmin):
     @admin.display(description=_lazy("environments"), ordering="_envs")
     def environment_count(self, obj: Organization) -> int:
         return obj._envs
+
+
+class TeamAgentInline(TenantAdminMixin, admin.TabularInline):
+    model = TeamAgent
+    extra = 1
+    fields = ["environment", "agent_external_id"]
+
+
+@admin.register(Team)
+class TeamAdmin(TenantModelAdmin):
+    """Teams: name and agents; their leads are shown, and chosen on Settings → Teams (a
+    lead who is an analyst or a viewer is restricted to the team there,
+    `portal.models.teams.restrict_leads`; the admin lists no user a staff member may not
+    see)."""
+
+    list_display = ["name", "organization", "agent_count", "lead_names", "created_at"]
+    list_filter = ["organization"]
+    search_fields = ["name"]
+    list_select_related = ["organization"]
+    fields = ["organization", "name", "lead_names"]
+    readonly_fields = ["lead_names"]
+    inlines = [TeamAgentInline]
+
+    def safely_narrow_queryset(self, request: HttpRequest, queryset):
+        return queryset.annotate(_agents=Count("agents", distinct=True)).prefetch_related(
+            "leads")
+
+    @admin.display(description=_lazy("agents"), ordering="_agents")
+    def agent_count(self, obj: Team) -> int:
+        return obj._agents
+
+    @admin.display(description=_lazy("leads"))
+    def lead_names(self, obj: Team) -> str:
+        if obj.pk is None:
+            return "—"
+        return ", ".join(sorted(u.get_username() for u in obj.leads.all())) or "—"
 
 
 @admin.register(Membership)

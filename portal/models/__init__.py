@@ -2,7 +2,7 @@
 invitations (`tenants`); upstream environments (`environments`). Import them from here
 (`portal.models`): the app's one door, through which Django finds them."""
 from portal.models.environments import Environment, EnvironmentStatus, Provider
-from portal.models.teams import RESTRICTABLE_ROLES, Team, TeamAgent
+from portal.models.teams import RESTRICTABLE_ROLES, Team, TeamAgent, led_teams, restrict_leads
 from portal.models.tenants import (
     API_TOKEN_PREFIX,
     INVITATION_MAX_AGE,
@@ -23,5 +23,5 @@ __all__ = [
     "API_TOKEN_PREFIX", "INVITATION_MAX_AGE", "INVITATION_SALT", "ROLE_RANK", "ApiToken",
     "AuditLog", "CallRetention", "Environment", "EnvironmentStatus", "Invitation", "Membership",
     "Organization", "Provider", "RESTRICTABLE_ROLES", "Role", "Team", "TeamAgent",
-    "hash_api_token", "validate_timezone",
+    "hash_api_token", "led_teams", "restrict_leads", "validate_timezone",
 ]

@@ -3,9 +3,11 @@
 A member given teams (`Membership.teams`) is *restricted*: inside a request the tenant
 context carries their teams' (environment, upstream agent id) pairs and every tenant model's
 manager narrows to them (`portal.tenancy.restriction`). A member without teams sees the whole
-organisation. Agents are named by their upstream id, as the Talkover-compatible API shows it,
-so a team may name an agent the mirror has not read yet and rollups (keyed by that id) need no
-join.
+organisation. Leading a team restricts an analyst or a viewer to it too (`restrict_leads`:
+the lead's membership is given the team, so the one list of a member's teams is the rule),
+without ticking it again under Members. Agents are named by their upstream id, as the
+Talkover-compatible API shows it, so a team may name an agent the mirror has not read yet and
+rollups (keyed by that id) need no join.
 """
 from __future__ import annotations
 
@@ -63,3 +65,26 @@ class TeamAgent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.environment_id}:{self.agent_external_id}"
+
+
+def restrict_leads(team: Team, before: set[int] | None = None) -> None:
+    """After `team`'s leads were set: each lead with a restrictable role is restricted to it
+    (their membership is given the team); a lead removed since `before` (user ids) is no
+    longer restricted by it. Owners and admins lead without being restricted."""
+    from portal.models.tenants import Membership
+
+    leads = set(team.leads.values_list("pk", flat=True))
+    members = Membership.objects.for_organization(team.organization_id)
+    for member in members.filter(user_id__in=leads, role__in=RESTRICTABLE_ROLES):
+        member.teams.add(team)
+    for member in members.filter(user_id__in=(before or set()) - leads):
+        member.teams.remove(team)
+
+
+def led_teams(membership) -> list[Team]:
+    """The teams of its organisation the member leads (kept when their teams are changed:
+    a restrictable lead is restricted to what they lead)."""
+    if membership.role not in RESTRICTABLE_ROLES:
+        return []
+    return list(Team.objects.for_organization(membership.organization_id).filter(
+        leads=membership.user_id))

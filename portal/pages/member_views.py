@@ -40,7 +40,7 @@ def member_list(request: HttpRequest, tenant: Tenant) -> HttpResponse:
         "teams").order_by("user__username")
     rows = [(m, RoleForm(initial={"role": m.role}, actor=actor, prefix=f"m{m.pk}"))
             for m in members]
-    teams = list(tenant.scoped(Team).order_by("name"))
+    teams = list(tenant.scoped(Team).prefetch_related("leads").order_by("name"))
     pending = [i for i in tenant.scoped(Invitation).filter(accepted_at=None)
                if i.is_pending]
     return render_org_page(request, org, "portal/settings/members.html",
@@ -77,20 +77,32 @@ def _is_last_owner(request: HttpRequest, member: Membership) -> bool:
 
 @org_page(Role.ADMIN, ("POST",))
 def member_role(request: HttpRequest, tenant: Tenant, member_id: int) -> HttpResponse:
+    """A member's row, saved once: their role and, for an analyst or a viewer, the teams
+    that restrict them (the row's checkboxes, present when the row shows them)."""
+    from portal.pages.team_views import MemberTeamsForm, set_member_teams
+
     org, actor = tenant.organization, tenant.membership
     member = _target_member(request, member_id)
     form = RoleForm(request.POST, actor=actor, prefix=f"m{member.pk}")
+    teams = MemberTeamsForm(request.POST, request=request, prefix=f"t{member.pk}")
     if not form.is_valid():
         messages.error(request, _("Choose one of the listed roles."))
     elif _is_last_owner(request, member) and form.cleaned_data["role"] != Role.OWNER:
         messages.error(request, _("The organisation needs at least one owner."))
+    elif not teams.is_valid():
+        messages.error(request, _("Choose among the listed teams."))
     else:
         old, member.role = member.role, form.cleaned_data["role"]
-        member.save(update_fields=["role"])
-        audit.record("member.role_changed", actor=request.user, organization=org, target=member,
-                     old=old, new=member.role)
-        messages.success(request, _("Role of %(user)s is now %(role)s.")
-                         % {"user": member.user.get_username(), "role": member.get_role_display()})
+        if old != member.role:
+            member.save(update_fields=["role"])
+            audit.record("member.role_changed", actor=request.user, organization=org,
+                         target=member, old=old, new=member.role)
+            messages.success(request, _("Role of %(user)s is now %(role)s.") % {
+                "user": member.user.get_username(), "role": member.get_role_display()})
+        if member.role in RESTRICTABLE_ROLES:
+            shown = f"t{member.pk}-shown" in request.POST
+            set_member_teams(request, member, teams.cleaned_data["teams"] if shown
+                             else member.teams.all())
     return redirect("settings-members", org.slug)
 
 

@@ -27,6 +27,7 @@ settings_urlpatterns = [
     path("invitations/<int:invitation_id>/cancel/", member_views.invitation_cancel,
          name="settings-invitation-cancel"),
     path("teams/", team_views.team_list, name="settings-teams"),
+    path("teams/<int:team_id>/", team_views.team_edit, name="settings-team-edit"),
     path("teams/<int:team_id>/delete/", team_views.team_delete, name="settings-team-delete"),
     path("members/<int:member_id>/teams/", team_views.member_teams,
          name="settings-member-teams"),

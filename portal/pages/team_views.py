@@ -18,7 +18,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from portal import audit
-from portal.models import RESTRICTABLE_ROLES, Membership, Role, Team, TeamAgent
+from portal.models import (
+    RESTRICTABLE_ROLES,
+    Membership,
+    Role,
+    Team,
+    TeamAgent,
+    led_teams,
+    restrict_leads,
+)
 from portal.pages.pages import render_org_page
 from portal.tenancy.access import WRITE_METHODS, Tenant, org_page
 
@@ -42,13 +50,51 @@ class TeamForm(forms.Form):
                                       widget=forms.CheckboxSelectMultiple,
                                       help_text=gettext_lazy("Leads get the team's alerts."))
 
-    def __init__(self, *args, request: HttpRequest, **kwargs) -> None:
+    def __init__(self, *args, request: HttpRequest, team: Team | None = None, **kwargs) -> None:
+        if team is not None and not args and "initial" not in kwargs:
+            kwargs["initial"] = {
+                "name": team.name, "leads": [str(u) for u in team.leads.values_list("pk",
+                                                                                   flat=True)],
+                "agents": [f"{a.environment_id}:{a.agent_external_id}"
+                           for a in team.agents.all()]}
         super().__init__(*args, **kwargs)
+        self.team, self.request = team, request
         self.fields["agents"].choices = _agent_choices(request)
         self.fields["leads"].choices = [
             (str(m.user_id), m.user.get_username())
             for m in request.tenant.scoped(Membership).select_related("user").order_by(
                 "user__username")]
+        self.fields["leads"].help_text = gettext_lazy(
+            "Leads get the team's alerts; an analyst or viewer who leads it sees only its "
+            "agents (as if restricted to it under Members).")
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        taken = self.request.tenant.scoped(Team).filter(name__iexact=name)
+        if self.team is not None:
+            taken = taken.exclude(pk=self.team.pk)
+        if taken.exists():
+            raise forms.ValidationError(_("A team named %(name)s exists: change it with its "
+                                          "Edit link.") % {"name": name})
+        return name
+
+    def save(self, organization) -> tuple[Team, bool]:
+        """Create the team, or change the one being edited (name, agents, leads)."""
+        data = self.cleaned_data
+        with transaction.atomic():
+            new = self.team is None
+            team = self.team or Team(organization=organization)
+            before = set() if new else set(team.leads.values_list("pk", flat=True))
+            team.name = data["name"]
+            team.save()
+            TeamAgent.objects.filter(team=team).delete()
+            TeamAgent.objects.bulk_create([
+                TeamAgent(team=team, environment_id=int(value.partition(":")[0]),
+                          agent_external_id=value.partition(":")[2])
+                for value in data["agents"]])
+            team.leads.set([int(u) for u in data["leads"]])
+            restrict_leads(team, before)
+        return team, new
 
 
 class MemberTeamsForm(forms.Form):
@@ -66,20 +112,7 @@ def team_list(request: HttpRequest, tenant: Tenant) -> HttpResponse:
     org = tenant.organization
     form = TeamForm(request.POST or None, request=request)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        with transaction.atomic():
-            team, new = Team.objects.get_or_create(organization=org, name=data["name"].strip())
-            TeamAgent.objects.filter(team=team).delete()
-            TeamAgent.objects.bulk_create([
-                TeamAgent(team=team, environment_id=int(value.partition(":")[0]),
-                          agent_external_id=value.partition(":")[2])
-                for value in data["agents"]])
-            team.leads.set([int(u) for u in data["leads"]])
-        audit.record("team.created" if new else "team.changed", actor=request.user,
-                     organization=org, target=team, name=team.name, agents=data["agents"])
-        messages.success(request, _("Team %(name)s saved with %(count)d agent(s).")
-                         % {"name": team.name, "count": len(data["agents"])})
-        return redirect("settings-teams", org.slug)
+        return _saved(request, form, org)
     teams = tenant.scoped(Team).prefetch_related("agents", "leads", "members__user")
     labels = dict(form.fields["agents"].choices)
     rows = [(t, [labels.get(f"{a.environment_id}:{a.agent_external_id}",
@@ -87,6 +120,28 @@ def team_list(request: HttpRequest, tenant: Tenant) -> HttpResponse:
             for t in teams.order_by("name")]
     return render_org_page(request, org, "portal/settings/teams.html",
                            {"rows": rows, "form": form}, status=400 if form.errors else 200)
+
+
+def _saved(request: HttpRequest, form: TeamForm, org) -> HttpResponse:
+    team, new = form.save(org)
+    agents = form.cleaned_data["agents"]
+    audit.record("team.created" if new else "team.changed", actor=request.user,
+                 organization=org, target=team, name=team.name, agents=agents)
+    messages.success(request, _("Team %(name)s saved with %(count)d agent(s).")
+                     % {"name": team.name, "count": len(agents)})
+    return redirect("settings-teams", org.slug)
+
+
+@org_page(Role.ADMIN, WRITE_METHODS)
+def team_edit(request: HttpRequest, tenant: Tenant, team_id: int) -> HttpResponse:
+    """One team changed in place: its name, agents and leads."""
+    org = tenant.organization
+    team = tenant.get(Team, pk=team_id)
+    form = TeamForm(request.POST or None, request=request, team=team)
+    if request.method == "POST" and form.is_valid():
+        return _saved(request, form, org)
+    return render_org_page(request, org, "portal/settings/team_edit.html",
+                           {"team": team, "form": form}, status=400 if form.errors else 200)
 
 
 @org_page(Role.ADMIN, ("POST",))
@@ -114,11 +169,21 @@ def member_teams(request: HttpRequest, tenant: Tenant, member_id: int) -> HttpRe
     elif form.cleaned_data["teams"] and member.role not in RESTRICTABLE_ROLES:
         messages.error(request, _("Only an analyst or a viewer can be restricted to teams."))
     else:
-        member.teams.set(form.cleaned_data["teams"])
-        names = sorted(t.name for t in form.cleaned_data["teams"])
-        audit.record("member.teams_changed", actor=request.user, organization=org,
-                     target=member, teams=names)
-        messages.success(request, _("%(user)s now sees %(scope)s.") % {
-            "user": member.user.get_username(),
-            "scope": ", ".join(names) if names else _("the whole organisation")})
+        set_member_teams(request, member, form.cleaned_data["teams"])
     return redirect("settings-members", org.slug)
+
+
+def set_member_teams(request: HttpRequest, member: Membership, chosen) -> None:
+    """Restrict `member` to the chosen teams and those they lead (a restrictable lead is
+    restricted to what they lead: `portal.models.teams.restrict_leads`), audited, said."""
+    teams = {*chosen, *led_teams(member)}
+    before = set(member.teams.all())
+    if teams == before:
+        return
+    member.teams.set(teams)
+    names = sorted(t.name for t in teams)
+    audit.record("member.teams_changed", actor=request.user, organization=member.organization,
+                 target=member, teams=names)
+    messages.success(request, _("%(user)s now sees %(scope)s.") % {
+        "user": member.user.get_username(),
+        "scope": ", ".join(names) if names else _("the whole organisation")})
