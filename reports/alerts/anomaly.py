@@ -4,7 +4,8 @@ One local hour (the last complete one, in the organisation's timezone) is compar
 same weekday and hour over the last `BASELINE_WEEKS` weeks — only the weeks the mirror
 covers: an unmirrored week is left out of the baseline, never counted as zero, and an
 unmirrored hour is never judged. Fewer than `MIN_WEEKS` mirrored weeks is a cold start:
-the hour is judged against the rule's threshold (in the rule's direction) and says so.
+the hour is judged against the rule's threshold (in the rule's direction) and says so;
+a rule without one does not judge it (`no_history`).
 Counts need an expected count of at least `min_calls`; rates need `min_calls` calls this
 hour and usually (see `seasonal` for the band and the binomial test).
 
@@ -130,6 +131,9 @@ def judge_hour(rule: AlertRule, hour: Hour, current: Figures,
     if len(past) < MIN_WEEKS:
         if value is None:
             return Judgement(hour, "no_calls", calls=current.calls, history=history)
+        if rule.threshold is None:  # no cold-start threshold: nothing to judge it against
+            return Judgement(hour, "no_history", value=value, calls=current.calls,
+                             history=history)
         firing = value < rule.threshold if below else value > rule.threshold
         return Judgement(hour, "cold_start", firing, value, current.calls, history=history)
     usual_calls = median([f.calls for f in past.values()])

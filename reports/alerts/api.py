@@ -51,7 +51,10 @@ class AlertRuleSerializer(serializers.ModelSerializer):
         required=False, help_text="true: one state per team of the organisation (fan-out).")
     emails = serializers.ListField(child=serializers.EmailField(), required=False,
                                    max_length=50)
-    threshold = serializers.FloatField()
+    threshold = serializers.FloatField(
+        required=False, allow_null=True,
+        help_text="Needed by every condition but `anomaly`, where it is the cold-start "
+                  "fallback (null: the first 3 weeks are not judged).")
     organization = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     webhook_url = serializers.URLField(
         max_length=500, required=False, allow_blank=True, write_only=True,
@@ -100,7 +103,9 @@ class AlertRuleSerializer(serializers.ModelSerializer):
         if "condition" in attrs and "compare_to" not in attrs and self.instance is not None \
                 and attrs["condition"] in ("above", "below"):
             merged["compare_to"] = attrs["compare_to"] = ""
-        errors = rule_errors(threshold=attrs.get("threshold"), **merged)
+        threshold = attrs["threshold"] if "threshold" in attrs else getattr(
+            self.instance, "threshold", None)
+        errors = rule_errors(threshold=threshold, **merged)
         if errors:
             raise serializers.ValidationError(errors)
         team = attrs.get("team", getattr(self.instance, "team", None))

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _lazy
 
 from portal.models import Organization
 from portal.pages.forms import choices_of
-from reports.alerts.models import AlertRule
+from reports.alerts.models import CHANGE_CONDITIONS, AlertRule, Condition
 from reports.alerts.validation import rule_errors
 from reports.alerts.webhook_fields import WebhookFieldsMixin
 from reports.languages import member_language
@@ -55,8 +55,7 @@ class AlertRuleForm(WebhookFieldsMixin, forms.ModelForm):
                   "webhook_url", "remove_webhook", "new_webhook_secret", "webhook_format",
                   "language", "enabled", "snoozed_until"]
         help_texts = {
-            "threshold": _lazy("For “is unusual for the hour of the week”: what the hour is "
-                               "judged against while there are fewer than 3 weeks of history."),
+            "threshold": _lazy("What the figure is compared with (for a change: the percent)."),
             "min_calls": _lazy("Rates are not judged over fewer calls; “is unusual” does not "
                                "judge hours that usually have fewer calls."),
         }
@@ -91,6 +90,9 @@ class AlertRuleForm(WebhookFieldsMixin, forms.ModelForm):
             del self.fields["new_webhook_secret"]  # a new webhook gets its secret anyway
         for name in ("sensitivity", "anomaly_direction"):  # only the anomaly reads them
             self.fields[name].required = False
+        # Every condition but the anomaly needs it (`rule_errors`): not required in the
+        # browser, where an anomaly rule would otherwise be refused for an empty box.
+        self.fields["threshold"].required = False
         self.fields["snoozed_until"].help_text = _(
             "In the organisation's time (%(zone)s).") % {"zone": organization.timezone}
         if self.instance.pk and self.instance.is_health:
@@ -118,6 +120,13 @@ class AlertRuleForm(WebhookFieldsMixin, forms.ModelForm):
 
     def clean(self) -> dict:
         data = super().clean()
+        # What the condition does not read is ignored, not refused: the page hides those
+        # fields but still sends what they held (a comparison chosen, then another condition).
+        if data.get("condition") not in CHANGE_CONDITIONS:
+            data["compare_to"] = ""
+        if data.get("condition") != Condition.ANOMALY:
+            data["sensitivity"] = AlertRule.sensitivity.field.default
+            data["anomaly_direction"] = AlertRule.anomaly_direction.field.default
         errors = rule_errors(
             metric=data.get("metric", ""), window=data.get("window", ""),
             condition=data.get("condition", ""), compare_to=data.get("compare_to", ""),

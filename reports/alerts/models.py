@@ -138,7 +138,9 @@ class AlertRule(Timestamped):
                               verbose_name=_("window"))
     condition = models.CharField(max_length=20, choices=Condition.choices,
                                  verbose_name=_("condition"))
-    threshold = models.FloatField(verbose_name=_("threshold"))
+    # None only for the `anomaly` condition: no cold-start threshold (the hours of its first
+    # 3 weeks are then not judged); every other condition needs one (`validation`).
+    threshold = models.FloatField(null=True, blank=True, verbose_name=_("threshold"))
     compare_to = models.CharField(max_length=10, choices=CompareTo.choices, blank=True,
                                   default="", verbose_name=_("compare to"))
     # The `anomaly` condition: how far from the usual band an hour must be, and which way.
@@ -306,7 +308,7 @@ class AlertEvent(models.Model):
     metric = models.CharField(max_length=32, choices=Metric.choices, verbose_name=_("metric"))
     value = models.FloatField(null=True, blank=True, verbose_name=_("value"))
     compare_value = models.FloatField(null=True, blank=True, verbose_name=_("compare value"))
-    threshold = models.FloatField(verbose_name=_("threshold"))
+    threshold = models.FloatField(null=True, blank=True, verbose_name=_("threshold"))
     calls = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("calls"))
     window_start = models.DateTimeField(null=True, blank=True, verbose_name=_("window start"))
     window_end = models.DateTimeField(null=True, blank=True, verbose_name=_("window end"))

@@ -44,16 +44,29 @@ def _firing(rule: AlertRule, judgement: Judgement, tz) -> dict:
 def firings(rule: AlertRule, env_ids: tuple[int, ...], first: date, last: date,
             now: datetime) -> list[dict]:
     """The firings of `rule` over [first, last] (local days), oldest first."""
+    return replay(rule, env_ids, first, last, now)["firings"]
+
+
+def replay(rule: AlertRule, env_ids: tuple[int, ...], first: date, last: date,
+           now: datetime) -> dict:
+    """`firings` and the `series` they were judged on: each mirrored hour's local start
+    (`t`), value and usual band (`low`, `high`: None where no band was drawn — a cold
+    start, a quiet hour) and whether the rule was firing then (`firing`)."""
     tz = rule.organization.tzinfo
     mirrored = coverage.calls_mirrored(env_ids)
     found: list[dict] = []
+    series: list[dict] = []
     firing = False
     for judgement in judge_period(rule, env_ids, mirrored, _hours(first, last, tz, now)):
-        if not judgement.judged:
+        if judgement.reason == "not_mirrored":
             continue
-        if judgement.firing and not firing:
-            found.append(_firing(rule, judgement, tz))
-        elif judgement.firing:
-            found[-1]["end"] = judgement.hour.end.astimezone(tz).isoformat()
-        firing = judgement.firing
-    return found
+        if judgement.judged:
+            if judgement.firing and not firing:
+                found.append(_firing(rule, judgement, tz))
+            elif judgement.firing:
+                found[-1]["end"] = judgement.hour.end.astimezone(tz).isoformat()
+            firing = judgement.firing
+        series.append({"t": judgement.hour.start.astimezone(tz).isoformat()[:16],
+                       "value": judgement.value, "low": judgement.low,
+                       "high": judgement.high, "firing": judgement.judged and firing})
+    return {"firings": found, "series": series}

@@ -38,6 +38,8 @@ def rule_errors(*, metric: str, window: str, condition: str, compare_to: str,
         errors["window"] = _("Callback statistics are daily: choose the window “day” or “7d”.")
     if metric in CALLBACK_METRICS and agent_id:
         errors["agent_id"] = _("Callback statistics are per environment, not per agent.")
+    if threshold is None and condition and condition != Condition.ANOMALY:
+        errors["threshold"] = _("This condition compares with a threshold: give one.")
     if threshold is not None and not math.isfinite(threshold):
         errors["threshold"] = _("The threshold must be a finite number.")
     if webhook_url:

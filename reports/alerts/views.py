@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -112,8 +112,13 @@ def form_preview(request: HttpRequest, form: AlertRuleForm) -> dict | None:
     edge = coverage.calls_mirrored(env_ids).end or timezone.now()
     last = min(edge, timezone.now()).astimezone(rule.organization.tzinfo).date()
     first = last - timedelta(days=PREVIEW_DAYS - 1)
-    return {"days": PREVIEW_DAYS, "firings": preview.firings(
-        rule, tuple(sorted(env_ids)), first, last, timezone.now())}
+    found = preview.replay(rule, tuple(sorted(env_ids)), first, last, timezone.now())
+    for firing in found["firings"]:  # the page writes them as its other times
+        firing["start_at"] = datetime.fromisoformat(firing["start"])
+        firing["end_at"] = datetime.fromisoformat(firing["end"])
+    return {"days": PREVIEW_DAYS, **found,
+            "chart": {"series": found["series"], "value_label": str(rule.get_metric_display()),
+                      "band_label": _("usual band"), "fired_label": _("would have fired")}}
 
 
 def _save_form(request: HttpRequest, form: AlertRuleForm, action: str) -> HttpResponse | None:

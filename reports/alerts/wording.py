@@ -8,10 +8,11 @@ reader sees "Taxa de atendimento 64,6% está abaixo de 75%" where the note says
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.utils import timezone, translation
+from django.utils.formats import time_format
 from django.utils.translation import gettext as _
 
 from portal.formatting import format_day, format_moment
@@ -70,9 +71,21 @@ def judged_in_english(rule: AlertRule, reading: dict) -> str:
 _DAY = r"\d{4}-\d{2}-\d{2}"
 
 
-def window_words(label: str) -> str:
+_UTC_HOURS = re.compile(r"(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2})–(\d{2}:\d{2}) UTC")
+
+
+def window_words(label: str, zone: str | None = None) -> str:
     """A stored window label ("2026-11-22", "2026-11-16–2026-11-22", "2026-11-22 09:00–10:00
-    UTC") with its days written the reader's way (`portal.formatting`)."""
+    UTC") with its days written the reader's way (`portal.formatting`); given the page's
+    `zone`, an hour window is written in it, unnamed (the page names its zone once)."""
+    hours = _UTC_HOURS.fullmatch(label or "") if zone else None
+    if hours:
+        start = datetime.fromisoformat(f"{hours[1]} {hours[2]}").replace(tzinfo=UTC)
+        end = datetime.fromisoformat(f"{hours[1]} {hours[3]}").replace(tzinfo=UTC)
+        if end <= start:
+            end += timedelta(days=1)
+        with timezone.override(ZoneInfo(zone)):
+            return f"{format_moment(start)}–{time_format(timezone.localtime(end))}"
     return re.sub(_DAY, lambda m: format_day(date.fromisoformat(m.group(0))), label or "")
 
 
@@ -80,14 +93,15 @@ _MIRRORED_UNTIL = re.compile(r"mirrored until (\d{4}-\d{2}-\d{2} \d{2}:\d{2}) UT
 _CALLBACK_DAYS = re.compile(r"callback days (.+) mirrored")
 
 
-def coverage_words(text: str, zone: str) -> str:
+def coverage_words(text: str, zone: str, named: bool = True) -> str:
     """An event's stored coverage ("mirrored until 2026-11-23 13:05 UTC") in the reader's
-    language, its time in the organisation's zone, named; an unknown text as stored."""
+    language, its time in the organisation's zone, named (not `named`: a page that names its
+    zone once); an unknown text as stored."""
     until = _MIRRORED_UNTIL.fullmatch(text or "")
     if until:
         moment = datetime.fromisoformat(until.group(1)).replace(tzinfo=UTC)
         with timezone.override(ZoneInfo(zone)):
-            when = f"{format_moment(moment)} ({zone})"
+            when = f"{format_moment(moment)} ({zone})" if named else format_moment(moment)
         return _("mirrored until %(when)s") % {"when": when}
     days = _CALLBACK_DAYS.fullmatch(text or "")
     if days:
@@ -97,12 +111,12 @@ def coverage_words(text: str, zone: str) -> str:
     return text or ""
 
 
-def _not_judged(reading: dict) -> str:
+def _not_judged(reading: dict, zone: str | None = None) -> str:
     reason = reading.get("reason")
     figures = {key: value for key, value in reading.items() if key != "reason"}
     for key in ("window", "day"):
         if isinstance(figures.get(key), str):
-            figures[key] = window_words(figures[key])
+            figures[key] = window_words(figures[key], zone)
     if reason == "no_environment":
         return _("Not judged: no environment is chosen.")
     if reason == "nothing_mirrored":
@@ -127,13 +141,17 @@ def _not_judged(reading: dict) -> str:
                  "%(minimum)s.") % figures
     if reason == "no_calls":
         return _("Not judged: no calls in %(window)s.") % figures
+    if reason == "no_history":
+        return _("Not judged: %(window)s has fewer than 3 weeks of history, and the rule has "
+                 "no threshold to judge it against meanwhile.") % figures
     if reason == "no_baseline":
         return _("Not judged: nothing to compare with in %(window)s.") % figures
     return _("Not judged: the rule could not be evaluated (see the server log).")
 
 
-def describe(rule: AlertRule) -> str:
-    """The last evaluation in words; "" before the first one."""
+def describe(rule: AlertRule, zone: str | None = None) -> str:
+    """The last evaluation in words; "" before the first one. `zone`: the page names it
+    once, and an hour window is written in it (else as stored, in UTC, said so)."""
     reading = rule.last_reading or {}
     if rule.last_evaluated_at is None:
         return ""
@@ -143,6 +161,6 @@ def describe(rule: AlertRule) -> str:
         return f"{explanation(reading)}."
     if reading.get("reason") == "judged":
         text = _judged(rule, reading)
-        window = window_words(reading.get("window") or "")
+        window = window_words(reading.get("window") or "", zone)
         return f"{text} ({window})." if window else f"{text}."
-    return _not_judged(reading)
+    return _not_judged(reading, zone)

@@ -22,9 +22,10 @@ def alert_state(rule: AlertRule) -> dict:
 
 
 @register.filter
-def alert_reading(rule: AlertRule) -> str:
-    """The last evaluation in the reader's language ("" before the first)."""
-    return describe(rule)
+def alert_reading(rule: AlertRule, zone: str | None = None) -> str:
+    """The last evaluation in the reader's language ("" before the first); given the zone
+    the page names once, its hour window in that zone."""
+    return describe(rule, zone)
 
 
 @register.filter
@@ -43,6 +44,12 @@ def metric_value(value: float | None, metric: str) -> str:
 def rule_threshold(threshold: float | None, rule: AlertRule) -> str:
     """A rule's threshold with its unit ("90 %", "a change of 15 %")."""
     return threshold_figure(rule, threshold)
+
+
+@register.filter
+def coverage_here(text: str, zone: str) -> str:
+    """An event's coverage on a page that names its zone once: its time in it, unnamed."""
+    return coverage_words(text, zone, named=False)
 
 
 @register.filter

@@ -15,20 +15,27 @@
       if (range) { range.value = "custom"; }
     });
   });
-  // Alert rule form: only the fields its condition reads (a percent change compares with a
-  // window; the anomaly condition has a sensitivity and a direction). Hidden fields are still
-  // sent; the server ignores what the condition does not read.
+  // Alert rule form: only the fields its condition reads (a threshold for above, below and
+  // a change; a percent change compares with a window; the anomaly condition has a
+  // sensitivity and a direction), and the webhook's format once a webhook is set (typed, or
+  // stored: data-webhook-stored). Hidden fields are still sent; the server ignores what the
+  // condition does not read. Without JavaScript every field shows.
   var rule = document.querySelector("form[data-rule-form]");
   var condition = rule && rule.querySelector("select[name=condition]");
   if (condition) {
-    var only = {compare_to: /^change_/, sensitivity: /^anomaly$/, anomaly_direction: /^anomaly$/};
+    var only = {threshold: /^(above|below|change_.*)$/, compare_to: /^change_/,
+                sensitivity: /^anomaly$/, anomaly_direction: /^anomaly$/};
+    var url = rule.querySelector("input[name=webhook_url]");
+    var show = function (name, shown) {
+      var box = rule.querySelector('[data-field="' + name + '"]');
+      if (box) { box.hidden = !shown; }
+    };
     var byKind = function () {
-      Object.keys(only).forEach(function (name) {
-        var box = rule.querySelector('[data-field="' + name + '"]');
-        if (box) { box.hidden = !only[name].test(condition.value); }
-      });
+      Object.keys(only).forEach(function (name) { show(name, only[name].test(condition.value)); });
+      show("webhook_format", rule.hasAttribute("data-webhook-stored") || (url && url.value !== ""));
     };
     condition.addEventListener("change", byKind);
+    if (url) { url.addEventListener("input", byKind); }
     byKind();
   }
 })();

@@ -125,13 +125,28 @@ def test_six_weeks_with_a_dip_fire_once_on_it_and_explain_themselves(
     page = browser.get(f"/o/org-a/settings/alerts/{rule.pk}/").content.decode()
     assert 'id="band-chart"' in page and "vendor/chartjs/chart.umd.min.js" in page
     assert "Tuesday 03/03/2026 11:00–12:00 (America/Sao_Paulo): " in page
+    # No threshold: the anomaly condition does not demand one (issue 61, edge 5).
     form = {"name": "Volume", "environments": [mirrored.pk], "metric": "calls", "window": "1h",
-            "condition": "anomaly", "threshold": "0", "sensitivity": "medium",
+            "condition": "anomaly", "threshold": "", "sensitivity": "medium",
             "anomaly_direction": "below", "min_calls": "10", "severity": "warning",
             "language": "en", "enabled": "on", "webhook_format": "json", "preview": "1"}
     shown = browser.post("/o/org-a/settings/alerts/new/", form)
-    assert shown.status_code == 200, re.findall(r"errorlist.*?</ul>", shown.content.decode())
-    assert "Would have fired 1 time in the last 30 days:" in shown.content.decode()
+    html = shown.content.decode()
+    assert shown.status_code == 200, re.findall(r"errorlist.*?</span>", html)
+    assert "Would have fired 1 time in the last 30 days:" in html
+    # In view: right after the Preview button, inside the form, with the series, its band
+    # and the firing's hours and figures.
+    after_button = html[html.index('name="preview" value="1"'):]
+    assert after_button.index('id="preview"') < after_button.index("</form>")
+    chart = json.loads(re.search(r'<script id="preview-chart" type="application/json">'
+                                 r"(.*?)</script>", html).group(1))
+    series = chart["series"]
+    assert len(series) > 24 * 20 and all({"t", "value", "low", "high"} <= set(p) for p in series)
+    fired = [p["t"] for p in series if p["firing"]]
+    assert fired == ["2026-03-03T11:00", "2026-03-03T12:00", "2026-03-03T13:00"]
+    dip = next(p for p in series if p["t"] == "2026-03-03T11:00")
+    assert dip["value"] < dip["low"] < dip["high"]
+    assert "js/alert_preview.js" in html and "03/03/2026 11:00" in after_button
     assert AlertRule.objects.for_organization(mirrored.organization).count() == 1
 
 
