@@ -11,7 +11,15 @@ from django.db import transaction
 from rest_framework import exceptions, mixins, serializers
 
 from portal import audit
-from portal.models import Environment, Membership, Organization, Role, Team, TeamAgent
+from portal.models import (
+    Environment,
+    Membership,
+    Organization,
+    Role,
+    Team,
+    TeamAgent,
+    restrict_leads,
+)
 from portal.tenancy.access import membership_for, organizations_for_user
 from portal.tenancy.api import TenantScopedViewSet
 
@@ -79,6 +87,7 @@ class TeamSerializer(serializers.ModelSerializer):
             for a in {(a["environment"], a["agent_id"]): a for a in data.get("agents", [])
                       }.values()])
         team.leads.set(data["leads"])
+        restrict_leads(team)  # an analyst or viewer who leads it sees only it
         audit.record("team.created", organization=team.organization, target=team,
                      name=team.name)
         return team

@@ -19,6 +19,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from portal.models import Team, TeamAgent
 from reports.alerts.models import AlertRule
 from reports.models import ReportDelivery, SavedView
 from sync.models import Call, SyncRun
@@ -112,7 +113,11 @@ def pages(live_server, cast, env_a):
     rule.environments.set([env_a])
     SavedView.objects.create(organization=org, owner=alice, name="Last week, both desks",
                              page="dashboard", query="range=7d")
-    call = Call.objects.filter(environment=env_a).first()
+    call = Call.objects.filter(environment=env_a).exclude(agent_external_id="").first()
+    # A team of that call's agent: the restricted members' scope (the role walk), its pages.
+    team = Team.objects.create(organization=org, name="Red")
+    TeamAgent.objects.create(team=team, environment=env_a,
+                             agent_external_id=call.agent_external_id)
     slug = org.slug
 
     def url(name: str, *args) -> str:
@@ -132,6 +137,8 @@ def pages(live_server, cast, env_a):
         ("environment-add", url("settings-environment-add")),
         ("environment-token", url("settings-environment-token", env_a.pk)),
         ("members", url("settings-members")),
+        ("teams", url("settings-teams")),
+        ("team", url("settings-team-edit", team.pk)),
         ("tokens", url("settings-tokens")),
         ("subscriptions", url("subscription-list")),
         ("subscription", url("subscription-detail", sub.pk)),
@@ -313,44 +320,47 @@ def test_charts_show_every_series_open_their_calls_and_go_hourly(browser, live_s
 
 # Role and status names as stored: a pt-BR page must never show one of them bare.
 RAW_NAMES = (r"\b(owner|admin|analyst|viewer|no_answer|no-answer|completed|answered|failed"
-             r"|busy|initiated|ringing|queued)\b")
-ROLE_PAGES = ("dashboard", "calls", "call-detail", "agents", "callbacks", "quality", "sync",
-              "saved-views", "tokens", "subscriptions", "alerts", "live")
+             r"|busy|initiated|ringing|queued|succeeded|running|pending|firing|resolved)\b")
+# The pages a role below admin may not open: the portal's own 403 page, in its language.
+ADMIN_PAGES = ("environment-add", "environment-token", "members", "teams", "team",
+               "subscription-new", "alert-new", "live-thresholds")
+# What a team-restricted member may not read: a rule watching the whole organisation.
+NOT_THEIRS = ("alert",)
 
 
 def test_every_page_fits_a_phone_as_each_role_and_names_nothing_raw(
         browser, live_server, cast, pages, env_a, django_user_model):
-    """At 390 px, in both languages, as an unrestricted viewer and as a team-restricted
-    analyst and viewer: no page scrolls sideways, none answers with an error, and no pt-BR
-    page shows a role or status under its stored name (the 403 page included)."""
+    """Every portal page at 390 px, in both languages, as an owner, a team-restricted analyst
+    and viewer, and an unrestricted viewer: none scrolls sideways (`scrollWidth ≤
+    innerWidth`), none answers with an error (a page above the role is the portal's own
+    403, another team's rule its 404), and no pt-BR page shows a role or status under its
+    stored name. One browser, one page per member and language, reused for every URL."""
     import re
 
-    from portal.models import Membership, Role, Team, TeamAgent
+    from portal.models import Membership, Role
     from tests.support.cast import make_member
 
     org = env_a.organization
-    team = Team.objects.create(organization=org, name="Red")
-    agent = Call.objects.filter(environment=env_a).exclude(agent_external_id="").first()
-    TeamAgent.objects.create(team=team, environment=env_a,
-                             agent_external_id=agent.agent_external_id)
+    team = Team.objects.get(organization=org, name="Red")
     dana = make_member(django_user_model, "dana", org, Role.ANALYST)
     erin = make_member(django_user_model, "erin", org, Role.VIEWER)
     for user in (dana, erin):
         Membership.objects.get(user=user, organization=org).teams.set([team])
-    wanted = dict(pages)
-    visits = [(n, wanted[n]) for n in ROLE_PAGES if n != "call-detail"]
-    visits.append(("forbidden", wanted["live-thresholds"]))
-    base, problems = live_server.url, []
-    for user in (cast["bob"], dana, erin):
+    base, problems, seen = live_server.url, [], 0
+    for user in (cast["alice"], dana, erin, cast["bob"]):
+        admin = user == cast["alice"]
         for language in LANGUAGES:
             context = _context(browser, base, user, WIDTHS["phone"], language, True)
             page = context.new_page()
-            for name, path in visits:
+            for name, path in pages:
                 response = page.goto(base + path, wait_until="load")
+                seen += 1
                 where = f"{name} ({user.username}, {language})"
                 status = response.status if response else None
-                if status not in (200, 403) or (status == 403) != (name == "forbidden"):
-                    problems.append(f"{where}: HTTP {status}")
+                expected = (200 if admin or name not in ADMIN_PAGES else 403) if not (
+                    user in (dana, erin) and name in NOT_THEIRS) else 404
+                if status != expected:
+                    problems.append(f"{where}: HTTP {status}, expected {expected}")
                     continue
                 scroll, inner = page.evaluate(OVERFLOW)
                 if scroll > min(inner, WIDTHS["phone"]["width"]):
@@ -360,10 +370,12 @@ def test_every_page_fits_a_phone_as_each_role_and_names_nothing_raw(
                     raw = sorted(set(re.findall(RAW_NAMES, text)))
                     if raw:
                         problems.append(f"{where}: raw names {raw}")
-                        WIDTH_SHOTS.mkdir(parents=True, exist_ok=True)
-                        shot = WIDTH_SHOTS / f"role-{user.username}-{name}.png"
-                        page.screenshot(path=str(shot), full_page=True)
+                if len(problems) and problems[-1].startswith(where):
+                    WIDTH_SHOTS.mkdir(parents=True, exist_ok=True)
+                    shot = WIDTH_SHOTS / f"role-{user.username}-{language}-{name}.png"
+                    page.screenshot(path=str(shot), full_page=True)
             context.close()
+    assert seen == 4 * len(LANGUAGES) * len(pages)
     assert problems == [], "\n".join(problems)
 
 

@@ -78,3 +78,17 @@ def test_teams_are_in_the_admin(world):
     assert client.get(reverse("admin:portal_team_change", args=[team.pk])).status_code == 200
     other = Team.objects.create(organization=world.env_b.organization, name="Theirs")
     assert client.get(reverse("admin:portal_team_change", args=[other.pk])).status_code == 404
+
+
+def test_a_lead_named_by_the_api_or_the_command_is_restricted_too(desk, bob, api_client_for):
+    from django.core.management import call_command
+
+    bob_m = Membership.objects.get(user=bob)
+    answer = api_client_for(Membership.objects.get(role="owner").user).post(
+        "/api/v1/teams/", {"organization": "org-a", "name": "Api desk", "leads": ["bob"],
+                           "agents": [{"environment": desk.pk, "agent_id": "ag-1"}]},
+        format="json")
+    assert answer.status_code == 201, answer.content
+    assert {t.name for t in bob_m.teams.all()} == {"Api desk"}
+    call_command("addteam", "org-a", "Cli desk", "--agent", f"{desk.pk}:ag-2", "--lead", "bob")
+    assert {t.name for t in bob_m.teams.all()} == {"Api desk", "Cli desk"}

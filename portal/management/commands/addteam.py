@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from portal import audit
-from portal.models import Environment, Membership, Organization, Team, TeamAgent
+from portal.models import Environment, Membership, Organization, Team, TeamAgent, restrict_leads
 
 
 def parse_agent(text: str) -> tuple[int, str]:
@@ -58,7 +58,9 @@ class Command(BaseCommand):
                                                      agent_external_id=a)
                                            for env, a in dict.fromkeys(pairs)])
         if lead:
+            before = set(team.leads.values_list("pk", flat=True))
             team.leads.set(members.values())
+            restrict_leads(team, before)  # an analyst or viewer who leads it sees only it
         audit.record("team.created" if new else "team.changed", organization=org, target=team,
                      name=name, agents=[f"{e}:{a}" for e, a in pairs], leads=lead)
         message = _("Created team %(name)s in %(org)s with %(agents)d agent(s).") if new else \
