@@ -404,7 +404,8 @@ def test_the_dashboard_fills_its_rows_at_desktop_width(browser, live_server, cas
 
 def test_the_alert_form_shows_the_fields_of_its_condition(browser, live_server, cast, pages):
     """Fields by kind: a threshold rule hides sensitivity, direction and compare-with; an
-    anomaly rule shows sensitivity and direction; a percent change shows compare-with."""
+    anomaly rule shows sensitivity and direction, not the threshold; a percent change shows
+    compare-with; the webhook's format shows once a webhook is set."""
     context = _context(browser, live_server.url, cast["alice"], WIDTHS["desktop"], "en", False)
     page = context.new_page()
     page.goto(live_server.url + dict(pages)["alert-new"], wait_until="load")
@@ -416,6 +417,11 @@ def test_the_alert_form_shows_the_fields_of_its_condition(browser, live_server, 
     assert not shown("sensitivity") and not shown("compare_to") and shown("threshold")
     page.select_option("select[name=condition]", "anomaly")
     assert shown("sensitivity") and shown("anomaly_direction") and not shown("compare_to")
+    assert not shown("threshold")  # the anomaly judges against its band
     page.select_option("select[name=condition]", "change_below_pct")
-    assert shown("compare_to") and not shown("sensitivity")
+    assert shown("compare_to") and not shown("sensitivity") and shown("threshold")
+    # A new rule has no secret to renew; its webhook's format once a URL is typed.
+    assert not shown("new_webhook_secret") and not shown("webhook_format")
+    page.fill("input[name=webhook_url]", "https://hooks.example.com/x")
+    assert shown("webhook_format")
     context.close()
