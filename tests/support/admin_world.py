@@ -12,7 +12,7 @@ from django.test import Client
 from django.utils import timezone
 
 from portal import audit
-from portal.models import ApiToken, AuditLog, Environment, Membership, Organization
+from portal.models import ApiToken, AuditLog, Environment, Membership, Organization, Team
 from reports.models import (
     AlertEvent,
     AlertRule,
@@ -123,6 +123,9 @@ def build_world(django_user_model, cast: dict, env_a: Environment, env_b: Enviro
                                  page="calls", query="range=7d", shared=True)
         for org, owner in ((env_a.organization, cast["alice"]),
                            (env_b.organization, cast["carol"])))
+    world.pairs[Team] = tuple(
+        Team.objects.create(organization=org, name=f"Desk {org.slug}")
+        for org in (env_a.organization, env_b.organization))
     world.pairs[AuditLog] = (
         audit.record("test.a", organization=env_a.organization),
         audit.record("test.b", organization=env_b.organization))
