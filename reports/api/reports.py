@@ -218,8 +218,30 @@ class ReportViewSet(CsvErrorsAsJson, TenantScopedViewSet):
         # with time alone, a name or status changes without a sync): the bytes depend on it,
         # so it is part of the variant.
         variant = "json:" + repr([(f.environment_id, f.name, f.status, f.stale) for f in fresh])
+        deferred = getattr(self.request, "deferred_throttle", None)
         return rendered_response(rendered_report(
-            kind, scope, variant, lambda: renderers.JSONRenderer().render(data())))
+            kind, scope, variant, lambda: renderers.JSONRenderer().render(data()),
+            deferred.read if deferred is not None else None))
+
+    def throttle_with_cache_read(self, request: Request) -> bool:
+        """A JSON report's first Redis call is its cached rendering's read: the API throttle
+        counts the request in that same round trip (portal.throttling.DeferredHit). Before
+        it only the token, the environments and the parameters are read; a request that
+        fails before it is counted in `handle_exception`."""
+        return (self.action in ("calls", "callbacks", "callback_funnel")
+                and type(request.accepted_renderer) is renderers.JSONRenderer
+                and "format" not in request.query_params)
+
+    def handle_exception(self, exc):
+        # An invalid parameter or an unknown environment ended the request before the read:
+        # it still counts against the throttle, and is refused with 429 when over it.
+        deferred = getattr(self.request, "deferred_throttle", None)
+        if deferred is not None:
+            try:
+                deferred.settle()
+            except exceptions.Throttled as throttled:
+                exc = throttled
+        return super().handle_exception(exc)
 
     @extend_schema(parameters=_query_params(CallsQuerySerializer),
                    responses={(200, "application/json"): CallsReportSerializer,
