@@ -87,6 +87,11 @@ class FreezableProxy:
             except OSError:
                 pass
 
+    def connection(self, alias: str):
+        """A Django connection to the test database through this proxy."""
+        return connections["default"].__class__(
+            {**connection.settings_dict, "HOST": "127.0.0.1", "PORT": self.port}, alias=alias)
+
     def hang_open(self) -> None:
         """Every connection open now stops moving; new ones are served as before."""
         self.hung = set(self.sockets[1:])
@@ -139,9 +144,7 @@ def test_server_side_timeouts_are_set_in_the_web_process_only(db, bounded):
 def test_a_statement_on_a_frozen_server_ends_at_the_deadline(db, settings, bounded):
     settings.DB_CLIENT_DEADLINE_SECONDS = DEADLINE
     with proxy_to_test_database() as proxy:
-        frozen_db = connections["default"].__class__(
-            {**connection.settings_dict, "HOST": "127.0.0.1", "PORT": proxy.port},
-            alias="frozen")
+        frozen_db = proxy.connection("frozen")
         thaw = threading.Timer(20, proxy.frozen.clear)
         try:
             with frozen_db.cursor() as cursor:
@@ -171,12 +174,8 @@ def test_a_hung_backend_behind_a_live_postmaster_ends_at_the_client_deadline(
     process: docs/operations.md, DB_CLIENT_DEADLINE_SECONDS."""
     settings.DB_CLIENT_DEADLINE_SECONDS = 3.0
     with proxy_to_test_database() as proxy:
-        hung_db = connections["default"].__class__(
-            {**connection.settings_dict, "HOST": "127.0.0.1", "PORT": proxy.port},
-            alias="hung")
-        other = connections["default"].__class__(
-            {**connection.settings_dict, "HOST": "127.0.0.1", "PORT": proxy.port},
-            alias="other")
+        hung_db = proxy.connection("hung")
+        other = proxy.connection("other")
         thaw = threading.Timer(20, proxy.hung.clear)
         try:
             with hung_db.cursor() as cursor:
