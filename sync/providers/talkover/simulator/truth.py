@@ -1,44 +1,47 @@
-"""Ground truth: what the HTTP API serves, computed in Python without HTTP (for tests)."""
+"""Talkover's ground truth: what its HTTP API serves, computed in Python without HTTP (for
+tests)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date, timedelta
 
-from .catalog import iso_z
-from .data import call_dict, state
-from .host import Stores
+from sync.simulator.catalog import iso_z
+from sync.simulator.host import Stores
+
+from .api import filter_agents, sorted_agents
+from .data import KEY, call_dict, state
 from .store import Filter
-from .talkover_api import filter_agents, sorted_agents
 
 
 def _ordinal(value: date | None) -> int | None:
     return value.toordinal() if value is not None else None
 
 
-class GroundTruth:
-    """Read-only views equal to the API's responses at the simulator's current clock."""
+class TalkoverTruth:
+    """Talkover's part of `sim.truth`: read-only views equal to the API's responses at the
+    simulator's current clock."""
 
     def __init__(self, sim: Stores) -> None:
         self._sim = sim
 
     def agents(self, env: str) -> list[dict]:
         """All agents in /api/v1/agents order (the ``data`` items over every page)."""
-        return [a.as_dict() for a in sorted_agents(self._sim.talkover_store(env).profile.agents)]
+        return [a.as_dict() for a in sorted_agents(self._sim.store(env, KEY).profile.agents)]
 
     def agents_filtered(self, env: str, status: str | None = None, direction: str | None = None,
                         search: str | None = None) -> list[dict]:
-        agents = self._sim.talkover_store(env).profile.agents
+        agents = self._sim.store(env, KEY).profile.agents
         return [a.as_dict() for a in filter_agents(agents, status, direction, search)]
 
     def callback_agents(self, env: str) -> list[dict]:
-        agents = self._sim.talkover_store(env).profile.agents
+        agents = self._sim.store(env, KEY).profile.agents
         return [a.as_callback_dict(agents) for a in agents if a.kind == "callback"]
 
     def _filter(self, env: str, agent_id: str | None, status: str | None,
                 direction: str | None, search: str | None) -> Filter:
         idx = None
         if agent_id is not None:
-            idx = self._sim.talkover_store(env).profile.by_id[agent_id].idx
+            idx = self._sim.store(env, KEY).profile.by_id[agent_id].idx
         return Filter(idx, status, direction, (search or "").strip() or None)
 
     def calls(self, env: str, date_from: date | None = None, date_to: date | None = None, *,
@@ -48,7 +51,7 @@ class GroundTruth:
         """Calls as /api/v1/calls lists them (newest first, all pages), at the clock of the
         first ``next()``. ``with_agent=False`` gives the /agents/{id}/calls item shape."""
         sim = self._sim
-        store = sim.talkover_store(env)
+        store = sim.store(env, KEY)
         filt = self._filter(env, agent_id, status, direction, search)
         now = sim.now_ts()
         for ordinal, a, b in store.parts(_ordinal(date_from), _ordinal(date_to), now):
@@ -64,7 +67,7 @@ class GroundTruth:
         sim = self._sim
         filt = self._filter(env, agent_id, status, direction, search)
         with sim.lock:
-            return sim.talkover_store(env).total(filt, _ordinal(date_from), _ordinal(date_to),
+            return sim.store(env, KEY).total(filt, _ordinal(date_from), _ordinal(date_to),
                                                  sim.now_ts())
 
     def callback_stats(self, env: str, start: date | None = None,
@@ -75,14 +78,8 @@ class GroundTruth:
         start = start or today - timedelta(days=30)
         end = end or today
         with sim.lock:
-            return sim.talkover_store(env).callback_stats(start.toordinal(), end.toordinal(),
+            return sim.store(env, KEY).callback_stats(start.toordinal(), end.toordinal(),
                                                           sim.now_ts())
-
-    def origins_calls(self, env: str, agent_id: int) -> list[dict]:
-        """The bare array of /api/agents/{agent_id}/call_stats (oldest first)."""
-        sim = self._sim
-        with sim.lock:
-            return sim.origins_store(env).records(agent_id, sim.now_ts())
 
     def timeline(self, env: str, call_id: str) -> dict | None:
         """A call's transition times (by id or SID), for tests that move the clock.
@@ -93,7 +90,7 @@ class GroundTruth:
         sim = self._sim
         with sim.lock:
             now = sim.now_ts()
-            rec = sim.talkover_store(env).find(call_id, now)
+            rec = sim.store(env, KEY).find(call_id, now)
             if rec is None:
                 return None
             return {
@@ -107,4 +104,4 @@ class GroundTruth:
     def inserted_count(self, env: str) -> int:
         """How many calls the insert fault (or ``Simulator.insert_calls``) added."""
         with self._sim.lock:
-            return self._sim.talkover_store(env).inserted_count()
+            return self._sim.store(env, KEY).inserted_count()
