@@ -16,6 +16,7 @@ from sync.engine import SyncOutcome, sync_environment
 from sync.models.core import Trigger
 from sync.simulator import Dip, Simulator, SimulatorConfig, SimulatorServer
 from sync.simulator.config import default_environments
+from sync.simulator.plugins import plugins
 
 # 2 environments × 90 days × 150 calls ≈ 27,000 calls: the back-fill fits well inside two
 # minutes on a small machine.
@@ -55,9 +56,11 @@ class DemoUpstream:
 
     @property
     def dipped(self) -> list[Environment]:
-        """The environments whose workspaces the dips thin (the simulator's Talkover ones)."""
-        names = demo_environments()
-        thinned = {names[key] for key in self.simulator.talkover_envs if key in names}
+        """The environments whose workspaces the dips thin (those of the vendors whose volume
+        follows them: `Plugin.volume_dips`)."""
+        names, sim = demo_environments(), self.simulator
+        thinned = {name for key, name in names.items() if key in sim.config.environments
+                   and plugins()[sim.vendor(key)].volume_dips}
         return [e for e in self.environments if e.name in thinned]
 
     def stop(self) -> None:
@@ -81,8 +84,9 @@ def point_demo_environments(org: Organization, sim: Simulator, server: Simulator
             organization=org, name=name,
             defaults={"provider": sim.vendor(key), "backfill_days": days})
         env.base_url = server.base_url  # stored in the provider's normal form
-        if key in sim.origins_envs:  # its agents cannot be listed: the workspace's are named
-            env.provider_settings = {"agent_ids": list(sim.origins_agent_ids(key))}
+        agent_ids = sim.config.environments[key].agent_ids
+        if agent_ids:  # its agents cannot be listed: the workspace's are named
+            env.provider_settings = {"agent_ids": list(agent_ids)}
         env.set_token(sim.tokens[key])
         env.requests_per_minute = DEMO_REQUESTS_PER_MINUTE
         env.status, env.status_reason = EnvironmentStatus.ACTIVE, ""

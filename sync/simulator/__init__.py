@@ -112,7 +112,7 @@ e.g. ``"500=0.1,429=0.05:2,502=0.02,slow=0.01:2.5,truncate=0.01,insert=30@2,revo
 ratelimit=100,only=/api/v1/calls"``. Python: ``Faults(error_500, error_429, retry_after,
 error_502, slow, slow_seconds, truncate, insert, insert_after_page, revoke_after, ratelimit,
 ratelimit_window, only, seed)``, ``Faults.parse(spec, seed=0)``, ``.to_spec()``,
-``.clear()``. Faults apply to ``/api/...`` paths only (never ``/healthz``).
+``.clear()``. Faults apply to every vendor's paths (never ``/healthz``).
 
 Pipeline per request: unknown path 404 -> auth 401 -> rate limit 429 -> random faults (each
 kind has its own ``Random(seed)``, advanced once per in-scope request whatever happens, so

@@ -34,6 +34,8 @@ class Plugin:
     post_routes: frozenset[str] = frozenset()
     # Every answer to a known token carries X-RateLimit-Limit/-Remaining/-Reset.
     rate_limit_headers: bool = False
+    # Its volume follows `SimulatorConfig.dips` (the anomaly alerts' outages).
+    volume_dips: bool = False
 
     def default_environments(self) -> dict[str, EnvironmentSpec]:
         """The environments a simulator serves when none are configured."""

@@ -157,6 +157,7 @@ class TalkoverPlugin(Plugin):
     base_path = "/api/v1"
     post_routes = frozenset({"agent_webhooks"})
     rate_limit_headers = True
+    volume_dips = True
 
     def default_environments(self) -> dict[str, EnvironmentSpec]:
         """Three workspaces."""
