@@ -65,6 +65,7 @@ class Simulator:
             acc += share
             bands.append((acc, int(low * 3600), int(high * 3600)))
         return tuple(bands)
+
     # --- clock ---------------------------------------------------------------------------
 
     def now_ts(self) -> int:
