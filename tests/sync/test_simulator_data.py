@@ -11,8 +11,9 @@ import pytest
 import requests
 import time_machine
 
+from sync.providers.talkover.simulator.data import call_dict, call_json
 from sync.simulator import EnvironmentSpec, Simulator, SimulatorConfig, running_simulator
-from sync.simulator.data import call_dict, call_json, dumps
+from sync.simulator.response import dumps
 
 END = date(2024, 3, 28)
 NOW = datetime(2024, 3, 28, 15, 0, 0, tzinfo=UTC)
