@@ -26,8 +26,8 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 # Phase → the first output line that ends it.
-MARKS = (("install", "manage.py migrate"), ("migrate", "Demo organisation"),
-         ("back-fill", "Back-fill done"), ("serving", "Ready: open"))
+MARKS = (("install", "manage.py demo"), ("migrate", "Database ready"),
+         ("back-fill", "Retention in force"), ("serving", "Ready: open"))
 
 
 def one_round(port: int) -> dict[str, float]:
