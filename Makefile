@@ -14,9 +14,10 @@ VAR_DIR := $(or $(SWITCHBOARD_VAR_DIR),var)
 
 .PHONY: demo test install lint serve clean stop
 
+# The pip each Python 3.11 bundles (22.3 or later) installs a pyproject project editable: it is
+# not upgraded first (seconds of a fresh clone's demo).
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e .
 	touch $(STAMP)
 

@@ -139,12 +139,8 @@ class Command(BaseCommand):
         links = use_served_links(serve)
         served.announce(links)
         beat = InProcessBeat()
-        if upstream is None:
-            beat.start()
-            loading = ""
-        else:
-            threading.Thread(target=self._load_then_beat, args=(org, upstream, beat),
-                             name="demo-history", daemon=True).start()
+        loading = ""
+        if upstream is not None:
             days = max(env.backfill_days for env in upstream.environments)
             loading = (f" The {days} days of history are loading meanwhile: a line below "
                        "says when each environment is in, and the pages fill in as it comes.")
@@ -152,6 +148,11 @@ class Command(BaseCommand):
                             f"admin console is at /admin/; emails link to {links}). "
                             f"Ctrl-C stops.{loading}\n")
         self.terminal.flush()
+        if upstream is None:
+            beat.start()
+        else:
+            threading.Thread(target=self._load_then_beat, args=(org, upstream, beat),
+                             name="demo-history", daemon=True).start()
         try:
             call_command("runserver", serve, use_reloader=False)
         finally:
