@@ -167,7 +167,8 @@ class Command(BaseCommand):
             self.step(f"The history stopped loading ({exc}); see {settings.VAR_DIR}/demo.log")
         finally:
             connections.close_all()  # this thread's own connections
-            beat.start()
+            if not beat.stopped.is_set():  # not after Ctrl-C
+                beat.start()
 
     def load_history(self, org: Organization, upstream) -> None:
         """Back-fill Acme Voice's environments, then what the reading side adds to show
