@@ -15,14 +15,15 @@ VAR_DIR := $(or $(SWITCHBOARD_VAR_DIR),var)
 .PHONY: demo test install lint serve clean stop
 
 # The pip each Python 3.11 bundles (22.3 or later) installs a pyproject project editable: it is
-# not upgraded first (seconds of a fresh clone's demo).
+# not upgraded first, nor asks the index whether a newer one exists (seconds of a fresh
+# clone's demo).
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet -e .
+	$(PY) -m pip install --quiet --disable-pip-version-check -e .
 	touch $(STAMP)
 
 $(TEST_STAMP): $(STAMP)
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	touch $(TEST_STAMP)
 
 install: $(TEST_STAMP)
