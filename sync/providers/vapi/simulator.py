@@ -182,18 +182,26 @@ class VapiStore:
             self._days[ordinal] = calls
         return calls
 
-    def visible(self, now: int) -> list[tuple[int, dict[str, Any]]]:
-        """Every call's (updatedAt, record) at `now`."""
+    def visible(self, now: int, created: tuple[int, int] = (0, 2**62)
+                ) -> list[tuple[int, dict[str, Any]]]:
+        """Every call's (updatedAt, record) at `now`, of those created within `created`
+        (inclusive milliseconds): a day's calls are created on that day, so a day-long
+        window builds the records of one day, not of the whole history."""
         out = []
-        last = now // DAY_MS + 719_163
-        for ordinal in range(self.first, last + 1):
+        lo, hi = created
+        first = max(self.first, lo // DAY_MS + 719_163)
+        last = min(now, hi) // DAY_MS + 719_163
+        for ordinal in range(first, last + 1):
             for call in self.day(ordinal):
-                self._add(out, call, now)
+                self._add(out, call, now, created)
         for call in self.inserted:
-            self._add(out, call, now)
+            self._add(out, call, now, created)
         return out
 
-    def _add(self, out: list[tuple[int, dict[str, Any]]], call: _Call, now: int) -> None:
+    def _add(self, out: list[tuple[int, dict[str, Any]]], call: _Call, now: int,
+             created: tuple[int, int]) -> None:
+        if not created[0] <= call.created <= created[1]:
+            return
         late = self.late.get(call.id)
         if late is not None:  # its report comes at `late`: the call's last change
             call = _Call(**{**call.__dict__, "final": late})
@@ -275,7 +283,7 @@ class VapiPlugin(Plugin):
                 tests.append((field_name, op, bound))
         wanted = {k: (query.get(k) or [""])[-1] for k in ("assistantId", "id", "phoneNumberId")}
         found = []
-        for updated, record in store.visible(now):
+        for updated, record in store.visible(now, _created_range(tests)):
             times = {"createdAt": _ms(record["createdAt"]), "updatedAt": updated}
             if not all(_holds(times[f], op, bound) for f, op, bound in tests):
                 continue
@@ -313,6 +321,19 @@ class VapiPlugin(Plugin):
 
     def end_late(self, sim: Any, store: VapiStore, call_id: str, until_ts: int) -> None:
         store.late[call_id] = until_ts * 1000
+
+
+def _created_range(tests: list[tuple[str, str, int]]) -> tuple[int, int]:
+    """The inclusive `createdAt` milliseconds the listing's bounds leave (all when none):
+    every test is still applied to each record; this only spares building the others."""
+    lo, hi = 0, 2**62
+    for field_name, op, bound in tests:
+        if field_name == "createdAt":
+            if op in ("Gt", "Ge"):
+                lo = max(lo, bound + (op == "Gt"))
+            else:
+                hi = min(hi, bound - (op == "Lt"))
+    return lo, hi
 
 
 def _holds(value: int | None, op: str, bound: int) -> bool:
