@@ -4,6 +4,9 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# The test and lint tools on top (pytest, playwright, schemathesis, ruff…): `make demo` and
+# `make serve` do not wait for them (about half of a fresh clone's install).
+TEST_STAMP := $(VENV)/.installed-test
 # Where `make demo` and `make serve` listen: `make demo PORT=8123`.
 PORT ?= 8000
 # Where the demo keeps its database, secrets and mail (settings.py reads the same variable).
@@ -11,13 +14,19 @@ VAR_DIR := $(or $(SWITCHBOARD_VAR_DIR),var)
 
 .PHONY: demo test install lint serve clean stop
 
+# The pip each Python 3.11 bundles (22.3 or later) installs a pyproject project editable: it is
+# not upgraded first, nor asks the index whether a newer one exists (seconds of a fresh
+# clone's demo).
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e .
 	touch $(STAMP)
 
-install: $(STAMP)
+$(TEST_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $(TEST_STAMP)
+
+install: $(TEST_STAMP)
 
 # The demo command migrates (quietly: its lines and the server's logs go to var/demo.log).
 demo: $(STAMP)
@@ -30,7 +39,7 @@ demo: $(STAMP)
 # compiled once first: with PYTHONDONTWRITEBYTECODE set (as on CI machines) every command a
 # test starts (manage.py, workers, gunicorn) would compile them all again, ~0.4 s each.
 TEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print((os.cpu_count() or 1) + 1)')
-test: $(STAMP)
+test: $(TEST_STAMP)
 	$(PY) -m compileall -q -j0 portal sync reports tests bench manage.py > /dev/null
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
@@ -48,7 +57,7 @@ serve: $(STAMP)
 stop:
 	@if [ -x $(PY) ]; then $(PY) -m portal.embedded_db stop $(VAR_DIR)/postgres; fi
 
-lint: $(STAMP)
+lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check .
 
 # Removes the virtualenv and the demo's database (stopped first).

@@ -28,7 +28,10 @@ endpoint:
 
 The per-user API throttle (API_THROTTLE_RATE, 1,200 a minute by default) is raised for the run:
 the bench measures what the server can do, not the throttle. wrk runs on the same machine, so
-its CPU is part of the measurement. Prints one table: requests/s, p50, p99, non-2xx answers.
+its CPU is part of the measurement. Prints one table: requests/s, p50, p99, non-2xx answers,
+and the gunicorn workers' CPU (/proc/<pid>/stat before and after each case): ms per request,
+seconds per worker, and the spread (the busiest worker's over the idlest's, less 1; issue 60
+asks ≤ 25 %: connections spread over the workers, `reuse_port` in portal/gunicorn_conf.py).
 Targets on a 2-core machine: listing ≥ 150 requests/s with p99 < 250 ms; cached report
 ≥ 300 requests/s with p99 < 150 ms; the 30-day dashboard ≥ 5 × its rate before issue 26
 (40 req/s) and ≥ 0.5 × the cached report's rate in the same run (the last line says whether).
@@ -163,6 +166,36 @@ def run_wrk(base: str, paths: list[str], headers: dict[str, str], args,
     }
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def worker_pids(arbiter: int) -> list[int]:
+    """gunicorn's workers: the arbiter's children."""
+    pids = []
+    for task in Path(f"/proc/{arbiter}/task").iterdir():
+        pids += [int(p) for p in (task / "children").read_text().split()]
+    return sorted(pids)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of one process so far (/proc/<pid>/stat, fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def measured(arbiter: int, run) -> dict:
+    """`run()`'s wrk figures plus each worker's CPU seconds over it, their spread (the
+    busiest worker's CPU over the idlest's, less 1) and the workers' CPU ms per request."""
+    pids = worker_pids(arbiter)
+    before = [cpu_seconds(pid) for pid in pids]
+    result = run()
+    cpu = [cpu_seconds(pid) - b for pid, b in zip(pids, before, strict=True)]
+    result["cpu"] = cpu
+    result["spread"] = max(cpu) / min(cpu) - 1 if min(cpu) > 0 else float("inf")
+    result["cpu_ms"] = 1000 * sum(cpu) / max(1, result["requests"])
+    return result
+
+
 def latency(out: str, label: str) -> float:
     value, unit = re.search(rf"{label}\s+([\d.]+)(us|ms|s)\b", out).groups()
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
@@ -194,6 +227,7 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=30, help="seconds per endpoint")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--only", default="", help="run only the cases whose label holds this")
     args = parser.parse_args()
     setup_django()
     import report_latency  # noqa: PLC0415  (sets Django up with the settings above)
@@ -232,6 +266,7 @@ def main() -> None:
          f"/o/{slug}/calls/?{window(90, 'date_from', 'date_to')}&search={sid[:13]}"),
     ]
     cases += [(label, [path], page) for label, path in page_cases]
+    cases = [case for case in cases if args.only in case[0]]
     load_before = os.getloadavg()
     server = start_gunicorn(port)
     results = []
@@ -245,7 +280,8 @@ def main() -> None:
                 sys.exit(f"{label}: {paths[-1]} shows no call: the window holds no data")
             if len(paths) == 1:  # warm the workers, connections and caches first (unmeasured)
                 run_wrk(base, paths, headers, args, duration=3)
-            results.append((label, len(paths), run_wrk(base, paths, headers, args)))
+            results.append((label, len(paths), measured(
+                server.pid, lambda p=paths, h=headers: run_wrk(base, p, h, args))))
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=15)
@@ -255,13 +291,22 @@ def main() -> None:
     print(f"{calls:,} calls in one environment; gunicorn {workers} workers × {threads} threads;"
           f" wrk {args.threads} threads, {args.connections} connections, {args.duration} s each")
     print(f"{'endpoint':36} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'requests':>9} "
-          f"{'non-2xx':>8} {'paths':>6}")
+          f"{'non-2xx':>8} {'paths':>6} {'CPU ms/req':>10} {'CPU s per worker':>18} "
+          f"{'spread':>7}")
     for label, n_paths, r in results:
+        per_worker = " ".join(f"{c:.1f}" for c in r["cpu"])
         print(f"{label:36} {r['rps']:8.1f} {r['p50']:8.1f} {r['p99']:8.1f} {r['requests']:9,} "
-              f"{r['non2xx']:8,} {n_paths:6,}")
+              f"{r['non2xx']:8,} {n_paths:6,} {r['cpu_ms']:10.2f} {per_worker:>18} "
+              f"{r['spread']:6.0%}")
+    worst = max(r["spread"] for _l, _n, r in results)
+    print(f"every worker serves (busiest worker's CPU ≤ 1.25 × the idlest's in every case): "
+          f"worst {worst:.0%} more — {'met' if worst <= 0.25 else 'MISSED'} (gunicorn workers' "
+          "CPU only: PostgreSQL's and wrk's are not in CPU ms/req)")
     print(f"machine: {os.cpu_count()} CPUs (wrk, gunicorn and PostgreSQL share them); load "
           f"average {load_before[0]:.1f} before, {load_after[0]:.1f} after (1 min)")
     rates = {label: r["rps"] for label, _n, r in results}
+    if "dashboard page (30 days)" not in rates or "reports summary, cached" not in rates:
+        return
     dashboard, cached = rates["dashboard page (30 days)"], rates["reports summary, cached"]
     print(f"targets (issue 26), 30-day dashboard: ≥ {5 * DASHBOARD_BEFORE_RPS:.0f} req/s (5 × "
           f"the {DASHBOARD_BEFORE_RPS:.0f} req/s measured before): {dashboard:.0f} — "

@@ -137,9 +137,9 @@ class BoundedDateTimeField(models.DateTimeField):
     the sync refuses a record outside the bounds, but a row stored before that rule, or
     written by any other door, held year 1 or 9999, and every page that showed it in an
     organisation's timezone failed (year 1 moved west is year 0). Read back within the
-    bounds, it renders; the quarantine (`sync.quarantine.quarantine_stored_records`) then
-    takes it out of the mirror. PostgreSQL can also hold year 10000 in UTC, which no Python
-    datetime can: only the quarantine reaches such a row.
+    bounds, it renders. PostgreSQL can also hold year 10000 in UTC, which no Python datetime
+    can: the sync refuses such a record, and the rows stored before it were taken out of the
+    mirror by a one-off data migration (run before the migrations were squashed).
     """
 
     def from_db_value(self, value, expression, connection):

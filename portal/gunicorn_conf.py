@@ -14,6 +14,13 @@ bind = os.environ.get("BIND") or f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("WEB_THREADS", "4"))
 worker_class = "gthread"
+# Each worker listens on a socket of its own (SO_REUSEPORT) and the kernel spreads new
+# connections over them: with one shared socket the first worker to wake took every
+# keep-alive connection a client opened at once, and the others idled
+# (tests/e2e/test_web_workers_share.py). WEB_REUSE_PORT=false shares one socket again (a
+# kernel without SO_REUSEPORT is served that way anyway). Another gunicorn of the same user
+# bound to the same address joins the group instead of failing: stop the old one first.
+reuse_port = os.environ.get("WEB_REUSE_PORT", "true").lower() not in ("0", "false", "no")
 timeout = int(os.environ.get("WEB_TIMEOUT", "60"))
 # Fits inside the 5 s honcho gives every process after Ctrl-C before SIGKILL.
 graceful_timeout = 4

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
-from rest_framework import throttling
+from rest_framework import exceptions, throttling
 
 from portal import redis_guard
 
@@ -42,9 +42,13 @@ class Hit:
     wait: float  # seconds until the window ends (0 when allowed)
 
 
+def _key(scope: str, ident: str) -> str:
+    return f"throttle:{scope}:{hashlib.sha256(ident.encode()).hexdigest()[:32]}"
+
+
 def hit(scope: str, ident: str, limit: int, window: int) -> Hit:
     """Count one event for (scope, ident) in its window; allowed while count <= limit."""
-    key = f"throttle:{scope}:{hashlib.sha256(ident.encode()).hexdigest()[:32]}"
+    key = _key(scope, ident)
     if redis_guard.cache_is_skipped():
         logger.warning("throttle %s unavailable (cache skipped): allowing the request", scope)
         return Hit(True, 0, 0)
@@ -64,15 +68,71 @@ def hit(scope: str, ident: str, limit: int, window: int) -> Hit:
     return Hit(allowed, count, 0 if allowed else max(ttl, 1))
 
 
-def _redis_hit(backend: RedisCache, key: str, window: int) -> tuple[int, int]:
+def _redis_hit(backend: RedisCache, key: str, window: int,
+               read: str | None = None) -> tuple:
+    """The hit's count and window left; with `read`, that cache key's raw value too (as a
+    third item), in the same MULTI/EXEC: one round trip."""
     full_key = backend.make_and_validate_key(key)
     client = backend._cache.get_client(full_key, write=True)
     with client.pipeline(transaction=True) as pipe:
         pipe.set(full_key, 0, ex=window, nx=True)
         pipe.incr(full_key)
         pipe.ttl(full_key)
-        _, count, ttl = pipe.execute()
-    return int(count), int(ttl)
+        if read is not None:
+            pipe.get(backend.make_and_validate_key(read))
+        _, count, ttl, *value = pipe.execute()
+    return int(count), int(ttl), *value
+
+
+def hit_and_read(scope: str, ident: str, limit: int, window: int,
+                 read: str) -> tuple[Hit, object | None]:
+    """`hit(...)` and the cached value of `read` (None when absent or the cache is failing):
+    with Redis, one round trip for both; the same fail-open rules as `hit`."""
+    backend = caches["default"]
+    if not isinstance(backend, RedisCache) or redis_guard.cache_is_skipped():
+        return hit(scope, ident, limit, window), redis_guard.cache_get("report cache", read)
+    try:
+        count, ttl, raw = _redis_hit(backend, _key(scope, ident), window, read)
+        value = None if raw is None else backend._cache._serializer.loads(raw)
+    except Exception as exc:  # noqa: BLE001 - any cache failure: serve, and say so
+        logger.warning("throttle %s unavailable (%s): allowing the request", scope,
+                       type(exc).__name__)
+        redis_guard.mark_down(f"throttle {scope}", exc)
+        return Hit(True, 0, 0), None
+    allowed = count <= limit
+    return Hit(allowed, count, 0 if allowed else max(ttl, 1)), value
+
+
+@dataclass
+class DeferredHit:
+    """The API throttle's hit of a request whose view reads the cache first thing (a cached
+    JSON report): counted in the same Redis round trip as that read (`read`), or on its own
+    when the response is finalised without one (`settle`). The view computes nothing costly
+    before the read, and nothing at all once the hit says no."""
+
+    ident: str
+    limit: int
+    window: int
+    result: Hit | None = None
+
+    def read(self, key: str) -> object | None:
+        """The cached value of `key`; raises Throttled (429) when over the limit."""
+        if self.result is not None:
+            return redis_guard.cache_get("report cache", key)
+        self.result, value = hit_and_read("api", self.ident, self.limit, self.window, key)
+        self._raise_if_over()
+        return value
+
+    def settle(self) -> None:
+        """Count the hit if no read did; raises Throttled when over the limit."""
+        if self.result is None:
+            self.result = hit("api", self.ident, self.limit, self.window)
+            self._raise_if_over()
+
+    def _raise_if_over(self) -> None:
+        if not self.result.allowed:
+            logger.info("API throttle: %s over %s", self.ident, settings.API_THROTTLE_RATE)
+            raise exceptions.Throttled(wait=self.result.wait)
 
 
 def client_ip(request) -> str:
@@ -92,6 +152,10 @@ class AtomicUserRateThrottle(throttling.BaseThrottle):
         user = getattr(request, "user", None)
         ident = f"user:{user.pk}" if user is not None and user.is_authenticated else \
             f"ip:{client_ip(request)}"
+        defers = getattr(view, "throttle_with_cache_read", None)
+        if defers is not None and defers(request):
+            request.deferred_throttle = DeferredHit(ident, self.limit, self.window)
+            return True
         result = hit("api", ident, self.limit, self.window)
         if not result.allowed:
             self._wait = result.wait

@@ -142,7 +142,9 @@ def quality_report(scope: ReportScope) -> QualitySummary:
 
 
 def rendered_report(kind: str, scope: ReportScope, variant: str,
-                    render: Callable[[], bytes]) -> bytes:
+                    render: Callable[[], bytes],
+                    read: Callable[[str], object | None] | None = None) -> bytes:
     """A rendering of the scope's `kind` summary (e.g. the API's JSON bytes), cached under
     the summary's own key plus `variant`, so a cached request sends the bytes as they are."""
-    return cached_rendering(kind, scope.environments, scope.cache_params(kind), variant, render)
+    return cached_rendering(kind, scope.environments, scope.cache_params(kind), variant, render,
+                            read)

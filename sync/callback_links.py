@@ -15,7 +15,8 @@ THE RULE. An inbound call to a callback agent (an agent the /callback-agents lis
 
 ties on the start go to the greater call id (byte order). No such call: the callback is
 unmatched. Calls are only ever compared within one environment (hence one organisation).
-The simulator's rule (`sync.simulator.data.Profile.callback_day`) takes the most recent
+The simulator's rule
+(`sync.providers.talkover.simulator.data.Profile.callback_day`) takes the most recent
 non-test outbound call of ANY agent and then routes the callback to a line whose sources
 hold that agent; on its data every non-test outbound call is a source agent's, so both
 rules give the same link (tests/sync/test_callback_links.py checks it day by day). They

@@ -15,16 +15,16 @@ from portal.providers import spec_for
 from sync.engine import SyncOutcome, sync_environment
 from sync.models.core import Trigger
 from sync.simulator import Dip, Simulator, SimulatorConfig, SimulatorServer
-from sync.simulator.config import EnvironmentSpec, default_environments
+from sync.simulator.config import default_environments
 from sync.simulator.plugins import plugins
 
 # 2 environments × 90 days × 150 calls ≈ 27,000 calls: the back-fill fits well inside two
 # minutes on a small machine.
 DEMO_CALLS_PER_DAY = 150
 DEMO_DAYS = 90
-# Simulator workspace key -> environment name in Acme Voice; and one more environment per
-# provider whose simulator lives in its package (`sync.simulator.plugins`: Vapi), named
-# after it, so the demo shows every provider's faces.
+# Simulator workspace key -> environment name in Acme Voice; and the default workspace of
+# every other provider (`Plugin.default_environments`: Vapi's), named after it, so the demo
+# shows every provider's faces.
 # Origins AI beside Talkover so every page shows (the Quality tab, transcripts, the fields
 # Talkover never sends).
 DEMO_ENVIRONMENTS = {"acme-sales": "Acme Sales", "acme-support": "Acme Support",
@@ -32,9 +32,15 @@ DEMO_ENVIRONMENTS = {"acme-sales": "Acme Sales", "acme-support": "Acme Support",
 
 
 def demo_environments() -> dict[str, str]:
-    """Workspace key -> environment name, plug-in providers' workspaces included."""
-    return {**DEMO_ENVIRONMENTS,
-            **{f"acme-{key}": f"Acme {spec_for(key).label}" for key in plugins()}}
+    """Workspace key -> environment name, every other provider's first workspace included."""
+    defaults = default_environments()
+    shown = {defaults[key].vendor for key in DEMO_ENVIRONMENTS}
+    others: dict[str, str] = {}
+    for key, spec in defaults.items():
+        if spec.vendor not in shown:
+            shown.add(spec.vendor)
+            others[key] = f"Acme {spec_for(spec.vendor).label}"
+    return {**DEMO_ENVIRONMENTS, **others}
 # The in-process simulator has no rate limit; don't make the demo wait on a real one's.
 DEMO_REQUESTS_PER_MINUTE = 6000
 
@@ -50,9 +56,11 @@ class DemoUpstream:
 
     @property
     def dipped(self) -> list[Environment]:
-        """The environments whose workspaces the dips thin (the simulator's Talkover ones)."""
-        names = demo_environments()
-        thinned = {names[key] for key in self.simulator.talkover_envs if key in names}
+        """The environments whose workspaces the dips thin (those of the vendors whose volume
+        follows them: `Plugin.volume_dips`)."""
+        names, sim = demo_environments(), self.simulator
+        thinned = {name for key, name in names.items() if key in sim.config.environments
+                   and plugins()[sim.vendor(key)].volume_dips}
         return [e for e in self.environments if e.name in thinned]
 
     def stop(self) -> None:
@@ -63,11 +71,8 @@ def start_upstream(calls_per_day: int = DEMO_CALLS_PER_DAY, days: int = DEMO_DAY
                    seed: int = 42, dips: tuple[Dip, ...] = ()) -> tuple[Simulator, SimulatorServer]:
     """A simulator whose clock follows the wall clock, served on a free local port; `dips`
     make volume anomalies for the anomaly alerts to find."""
-    environments = {**default_environments(),
-                    **{f"acme-{key}": EnvironmentSpec(key, utc_offset_hours=-3)
-                       for key in plugins()}}
     sim = Simulator(SimulatorConfig(seed=seed, days=days, calls_per_day=calls_per_day,
-                                    realtime=True, dips=dips, environments=environments))
+                                    realtime=True, dips=dips))
     return sim, sim.serve("127.0.0.1", 0)
 
 
@@ -79,8 +84,9 @@ def point_demo_environments(org: Organization, sim: Simulator, server: Simulator
             organization=org, name=name,
             defaults={"provider": sim.vendor(key), "backfill_days": days})
         env.base_url = server.base_url  # stored in the provider's normal form
-        if key in sim.origins_envs:  # its agents cannot be listed: the workspace's are named
-            env.provider_settings = {"agent_ids": list(sim.origins_agent_ids(key))}
+        agent_ids = sim.config.environments[key].agent_ids
+        if agent_ids:  # its agents cannot be listed: the workspace's are named
+            env.provider_settings = {"agent_ids": list(agent_ids)}
         env.set_token(sim.tokens[key])
         env.requests_per_minute = DEMO_REQUESTS_PER_MINUTE
         env.status, env.status_reason = EnvironmentStatus.ACTIVE, ""

@@ -10,7 +10,7 @@ errors here; reversed, over-long or out-of-bounds ranges are 400 from the scope'
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.http import HttpResponse, StreamingHttpResponse
@@ -200,6 +200,23 @@ class ReportViewSet(CsvErrorsAsJson, TenantScopedViewSet):
         except ScopeError as exc:
             raise exceptions.ValidationError(exc.errors) from None
 
+    def _report(self, kind: str, query_class: type[RangeQuerySerializer],
+                summary_of: Callable[[ReportScope], Any],
+                serializer_class: type[serializers.Serializer],
+                rows_of: Callable[[Any, str, list[Environment]], Iterable]
+                ) -> Response | HttpResponse | StreamingHttpResponse:
+        """One report action: its query checked, its scope, then the asked table as CSV
+        (`?format=csv`: `rows_of(summary, table, environments)`, the file named after the
+        kind) or the report as JSON."""
+        query = self._validated(query_class)
+        envs = self._environments(query["environment"])
+        scope = self._scope(query, envs)
+        if query.get("format") == "csv":
+            name = exports.filename(kind.replace("_", "-"), envs[0].organization.slug,
+                                    scope.start, scope.end, query["table"])
+            return exports.stream_csv(rows_of(summary_of(scope), query["table"], envs), name)
+        return self._report_response(kind, scope, summary_of, serializer_class)
+
     def _report_response(self, kind: str, scope: ReportScope,
                          summary_of: Callable[[ReportScope], Any],
                          serializer_class: type[serializers.Serializer]
@@ -218,8 +235,30 @@ class ReportViewSet(CsvErrorsAsJson, TenantScopedViewSet):
         # with time alone, a name or status changes without a sync): the bytes depend on it,
         # so it is part of the variant.
         variant = "json:" + repr([(f.environment_id, f.name, f.status, f.stale) for f in fresh])
+        deferred = getattr(self.request, "deferred_throttle", None)
         return rendered_response(rendered_report(
-            kind, scope, variant, lambda: renderers.JSONRenderer().render(data())))
+            kind, scope, variant, lambda: renderers.JSONRenderer().render(data()),
+            deferred.read if deferred is not None else None))
+
+    def throttle_with_cache_read(self, request: Request) -> bool:
+        """A JSON report's first Redis call is its cached rendering's read: the API throttle
+        counts the request in that same round trip (portal.throttling.DeferredHit). Before
+        it only the token, the environments and the parameters are read; a request that
+        fails before it is counted in `handle_exception`."""
+        return (self.action in ("calls", "callbacks", "callback_funnel")
+                and type(request.accepted_renderer) is renderers.JSONRenderer
+                and "format" not in request.query_params)
+
+    def handle_exception(self, exc):
+        # An invalid parameter or an unknown environment ended the request before the read:
+        # it still counts against the throttle, and is refused with 429 when over it.
+        deferred = getattr(self.request, "deferred_throttle", None)
+        if deferred is not None:
+            try:
+                deferred.settle()
+            except exceptions.Throttled as throttled:
+                exc = throttled
+        return super().handle_exception(exc)
 
     @extend_schema(parameters=_query_params(CallsQuerySerializer),
                    responses={(200, "application/json"): CallsReportSerializer,
@@ -227,16 +266,9 @@ class ReportViewSet(CsvErrorsAsJson, TenantScopedViewSet):
     @action(detail=False, url_path="calls")
     def calls(self, request: Request) -> Response | StreamingHttpResponse:
         """Calls summary: totals, series, per-agent table, heatmap, previous period, deltas."""
-        query = self._validated(CallsQuerySerializer)
-        envs = self._environments(query["environment"])
-        scope = self._scope(query, envs)
-        if query.get("format") == "csv":
-            name = exports.filename("calls", envs[0].organization.slug, scope.start, scope.end,
-                                    query["table"])
-            names = {e.pk: e.name for e in envs}
-            rows = exports.calls_rows(calls_report(scope), query["table"], names)
-            return exports.stream_csv(rows, name)
-        return self._report_response("calls", scope, calls_report, CallsReportSerializer)
+        return self._report("calls", CallsQuerySerializer, calls_report, CallsReportSerializer,
+                            lambda summary, table, envs: exports.calls_rows(
+                                summary, table, {e.pk: e.name for e in envs}))
 
     @extend_schema(parameters=_query_params(CallbacksQuerySerializer),
                    responses={(200, "application/json"): CallbacksReportSerializer,
@@ -244,16 +276,9 @@ class ReportViewSet(CsvErrorsAsJson, TenantScopedViewSet):
     @action(detail=False, url_path="callbacks")
     def callbacks(self, request: Request) -> Response | StreamingHttpResponse:
         """Callbacks summary: totals, per day (missing days marked), per source agent."""
-        query = self._validated(CallbacksQuerySerializer)
-        envs = self._environments(query["environment"])
-        scope = self._scope(query, envs)
-        if query.get("format") == "csv":
-            name = exports.filename("callbacks", envs[0].organization.slug, scope.start,
-                                    scope.end, query["table"])
-            rows = exports.callbacks_rows(callbacks_report(scope), query["table"])
-            return exports.stream_csv(rows, name)
-        return self._report_response("callbacks", scope, callbacks_report,
-                                     CallbacksReportSerializer)
+        return self._report("callbacks", CallbacksQuerySerializer, callbacks_report,
+                            CallbacksReportSerializer,
+                            lambda summary, table, _envs: exports.callbacks_rows(summary, table))
 
     @extend_schema(parameters=_query_params(CallbackFunnelQuerySerializer),
                    responses={(200, "application/json"): CallbackFunnelReportSerializer,
@@ -263,13 +288,7 @@ class ReportViewSet(CsvErrorsAsJson, TenantScopedViewSet):
         """Callback funnel per UTC day (or week, month): unanswered outbound calls, called
         back, callbacks answered, time to callback, by source agent; the vendor's figures
         beside ours and every day where they differ."""
-        query = self._validated(CallbackFunnelQuerySerializer)
-        envs = self._environments(query["environment"])
-        scope = self._scope(query, envs)
-        if query.get("format") == "csv":
-            name = exports.filename("callback-funnel", envs[0].organization.slug, scope.start,
-                                    scope.end, query["table"])
-            rows = exports.callback_funnel_rows(callback_funnel_report(scope), query["table"])
-            return exports.stream_csv(rows, name)
-        return self._report_response("callback_funnel", scope, callback_funnel_report,
-                                     CallbackFunnelReportSerializer)
+        return self._report("callback_funnel", CallbackFunnelQuerySerializer,
+                            callback_funnel_report, CallbackFunnelReportSerializer,
+                            lambda summary, table, _envs: exports.callback_funnel_rows(
+                                summary, table))

@@ -4,26 +4,24 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 
+from portal.models import Organization
 from portal.pages.pages import render_org_page
-from portal.tenancy.access import Tenant, org_page
+from portal.tenancy.access import org_page
 from reports import exports
 from reports.drill import Drill, callbacks_drill
 from reports.pages.agent_table import DEFAULT_SORT, sort_rows
 from reports.pages.coverage import coverage_context
 from reports.pages.funnel import funnel_steps
 from reports.pages.page_cache import kept_page
-from reports.pages.params import scoped_page
-from reports.scope import callback_funnel_report, callbacks_report, calls_report
+from reports.pages.params import with_scope
+from reports.scope import ReportScope, callback_funnel_report, callbacks_report, calls_report
 from sync.models import Agent, AgentPrice
 
 
 @org_page()
 @kept_page("callbacks")
-def callbacks(request: HttpRequest, tenant: Tenant) -> HttpResponse:
-    org = tenant.organization
-    form, scope, page = scoped_page(request, org, "reports/callbacks.html")
-    if page is not None:
-        return page
+@with_scope("reports/callbacks.html")
+def callbacks(request: HttpRequest, org: Organization, form, scope: ReportScope) -> HttpResponse:
     summary, funnel = callbacks_report(scope), callback_funnel_report(scope)
 
     def write(table: str):
@@ -59,11 +57,8 @@ def _funnel_day_doors(funnel, drill: Drill) -> list[tuple]:
 
 @org_page()
 @kept_page("agents")
-def agents(request: HttpRequest, tenant: Tenant) -> HttpResponse:
-    org = tenant.organization
-    form, scope, page = scoped_page(request, org, "reports/agents.html")
-    if page is not None:
-        return page
+@with_scope("reports/agents.html")
+def agents(request: HttpRequest, org: Organization, form, scope: ReportScope) -> HttpResponse:
     summary = calls_report(scope)
     names = {e.pk: e.name for e in scope.environments}
     rows, sort = sort_rows([(a, names.get(a.environment_id, "")) for a in summary.agents],

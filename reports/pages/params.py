@@ -5,6 +5,9 @@ organisation's local days.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
+
 from django import forms
 from django.http import HttpResponse
 from django.utils import timezone
@@ -95,3 +98,20 @@ def scoped_page(request, organization: Organization, template: str
         return form, scope, None
     return form, None, render_org_page(request, organization, template, {"form": form},
                                        status=400 if form.errors else 200)
+
+
+def with_scope(template: str) -> Callable:
+    """A report page's view (inside `org_page`) called as `view(request, organization, form,
+    scope)` with the request's scope; the page without one (`scoped_page`: the filter's
+    errors, or no environment yet) is answered for it."""
+
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapper(request, tenant) -> HttpResponse:
+            org = tenant.organization
+            form, scope, page = scoped_page(request, org, template)
+            return page if page is not None else view(request, org, form, scope)
+
+        return wrapper
+
+    return decorate

@@ -11,6 +11,7 @@ import dataclasses
 from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import Decimal
+from typing import TypedDict, Unpack
 
 from django.db.models import QuerySet
 
@@ -172,9 +173,21 @@ DELTA_FIELDS = ("total", "answered", "answer_rate", "failed", "busy", "no_answer
                 "talk_time_total", "talk_time_avg", "duration_median", "duration_p90")
 
 
-def _call_filters(agent_ids: Sequence[str] | str | None, direction: Sequence[str] | str | None,
-                  status: Sequence[str] | str | None, include_testing: bool) -> CallFilters:
-    """The filters as both functions below take them (one value or a list; None = all)."""
+class CallChoice(TypedDict, total=False):
+    """The filters both functions below take: one value or a list each, None (or absent)
+    meaning all; `is_testing` calls are left out unless `include_testing`."""
+
+    agent_ids: Sequence[str] | str | None
+    direction: Sequence[str] | str | None
+    status: Sequence[str] | str | None
+    include_testing: bool
+
+
+def _call_filters(agent_ids: Sequence[str] | str | None = None,
+                  direction: Sequence[str] | str | None = None,
+                  status: Sequence[str] | str | None = None,
+                  include_testing: bool = False) -> CallFilters:
+    """The filters of a `CallChoice`, each a list (None = all)."""
     return CallFilters(normalize_choice(agent_ids), normalize_choice(direction),
                        normalize_choice(status), include_testing)
 
@@ -184,22 +197,18 @@ def calls_summary(
     start: date,
     end: date,
     *,
-    agent_ids: Sequence[str] | str | None = None,
-    direction: Sequence[str] | str | None = None,
-    status: Sequence[str] | str | None = None,
-    include_testing: bool = False,
     interval: Interval | str = Interval.DAY,
+    **choice: Unpack[CallChoice],
 ) -> CallsSummary:
-    """Calls of `environments` on the organisation-local days start..end (inclusive).
-
-    Filters take one value or a list; None means all. `is_testing` calls are left out unless
-    `include_testing`. Three queries at most (four if `environments` is a queryset): figures
-    per day over both periods, figures per agent, agent names.
+    """Calls of `environments` on the organisation-local days start..end (inclusive), with
+    the filters of `choice`. Three queries at most (four if `environments` is a queryset):
+    figures per day over both periods, figures per agent, agent names.
     """
     check_range(start, end, max_days=None)  # the one range rule set (reports.days)
     interval = Interval(interval)
     envs, org = resolve_environments(environments)
-    chosen = _call_filters(agent_ids, direction, status, include_testing)
+    chosen = _call_filters(**choice)
+    include_testing = chosen.include_testing
     prev_start, prev_end = previous_period(start, end)
     env_ids = [e.pk for e in envs]
     filters = {"agent_ids": chosen.agent_id, "directions": chosen.direction,
@@ -313,18 +322,15 @@ def calls_in_range(
     start: date,
     end: date,
     *,
-    agent_ids: Sequence[str] | str | None = None,
-    direction: Sequence[str] | str | None = None,
-    status: Sequence[str] | str | None = None,
-    include_testing: bool = False,
     search: str | None = None,
+    **choice: Unpack[CallChoice],
 ) -> QuerySet[Call]:
     """Raw calls behind a summary (drill-down): same days, same filters, newest first, through
     the one call filter (`reports.call_filter`, the explorer's); `search` is its search rule."""
     check_range(start, end, max_days=None)  # the one range rule set (reports.days)
     envs, org = resolve_environments(environments)
-    chosen = _call_filters(agent_ids, direction, status, include_testing)
+    chosen = _call_filters(**choice)
     return filter_calls(CallCriteria(
         environment_ids=[e.pk for e in envs], timezone=org.tzinfo, start=start, end=end,
         agent_ids=chosen.agent_id, direction=chosen.direction, status=chosen.status,
-        include_testing=include_testing, search=search)).order_by("-started_at", "-id")
+        include_testing=chosen.include_testing, search=search)).order_by("-started_at", "-id")

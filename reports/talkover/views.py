@@ -42,8 +42,7 @@ ERRORS = {401: TalkoverErrorSerializer, 404: TalkoverErrorSerializer,
           422: TalkoverErrorSerializer}
 CALL_PARAMETERS = [
     OpenApiParameter("status", str, enum=["initiated", "ringing", "answered", "completed",
-                                          "failed", "busy", "no-answer", "queued"],
-                     description="`queued` only for Origins AI environments."),
+                                          "failed", "busy", "no-answer"]),
     OpenApiParameter("direction", str, enum=["inbound", "outbound"]),
     OpenApiParameter("date_from", OpenApiTypes.DATE, description="First local day (YYYY-MM-DD)."),
     OpenApiParameter("date_to", OpenApiTypes.DATE, description="Last local day (YYYY-MM-DD)."),

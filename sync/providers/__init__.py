@@ -4,5 +4,6 @@
 - `records`: record helpers every provider uses (timestamps, rejections, update fields);
 - `prefetch`: reading pages ahead on a thread while the previous page is written;
 - `registry`: which provider has which client and streams (what the engine reads);
-- `talkover/`, `origins/`: one package per provider.
+- `discover`: a provider package's optional modules found by name (`stored_form`, `simulator`);
+- `talkover/`, `origins/`, `vapi/`: one package per provider, its simulator included.
 """

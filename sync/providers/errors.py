@@ -17,22 +17,22 @@ class UpstreamError(Exception):
         self.body_kind, self.body_digest = body_kind, body_digest
 
 
-class AuthError(UpstreamError):
+class NotRetryable(UpstreamError):
+    """An answer that asking again cannot change: the request fails at once, unretried."""
+
+    retryable = False
+
+
+class AuthError(NotRetryable):
     """401/403: the token was rejected; retrying cannot help."""
 
-    retryable = False
 
-
-class NotFound(UpstreamError):
+class NotFound(NotRetryable):
     """404: the resource (e.g. an agent id) does not exist upstream."""
 
-    retryable = False
 
-
-class ValidationError(UpstreamError):
+class ValidationError(NotRetryable):
     """422/400: the upstream rejected our parameters (a bug or an API change on our side)."""
-
-    retryable = False
 
 
 class RateLimited(UpstreamError):
@@ -47,25 +47,17 @@ class BadResponse(UpstreamError):
     """A 2xx whose body is not the JSON shape the API documents (truncated, HTML, renamed)."""
 
 
-class AddressRefused(UpstreamError):
+class AddressRefused(NotRetryable):
     """The base URL breaks the production policy (not https, or not a public address)."""
 
-    retryable = False
 
-
-class Redirected(UpstreamError):
+class Redirected(NotRetryable):
     """A 3xx: never followed (the address policy checks the base URL, not where it points)."""
 
-    retryable = False
 
-
-class AnswerTooSlow(UpstreamError):
+class AnswerTooSlow(NotRetryable):
     """The answer (connect, headers and whole body) did not arrive within its total deadline."""
 
-    retryable = False
 
-
-class AnswerTooLarge(UpstreamError):
+class AnswerTooLarge(NotRetryable):
     """The answer, decompressed, is larger than its cap (or an array has too many records)."""
-
-    retryable = False

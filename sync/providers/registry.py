@@ -31,6 +31,7 @@ from sync.providers.talkover.client import TalkoverClient
 from sync.providers.talkover.hinted import sync_hinted_calls
 from sync.providers.talkover.incremental import reconciliation_plan as talkover_plan
 from sync.providers.talkover.spec import SPEC as TALKOVER
+from sync.providers.talkover.webhook import registration as talkover_registration
 from sync.providers.transport import stream_limits
 from sync.providers.vapi import check as vapi_check
 from sync.providers.vapi import streams as vapi
@@ -57,6 +58,9 @@ class ProviderAdapter:
     # The provider's own pace (requests a minute, read when a client is made), used while the
     # environment's setting is left at its default (None: the setting alone).
     pace: Callable[[], int] | None = None
+    # (agent id, hook URL, secret) → (path, JSON body) of the request registering the hook on
+    # one agent (`sync.webhooks.register`); None: its webhooks are set up upstream by hand.
+    webhook_registration: Callable[[str, str, str], tuple[str, dict]] | None = None
 
     @property
     def stream_names(self) -> list[str]:
@@ -89,7 +93,7 @@ ADAPTERS: dict[str, ProviderAdapter] = {
         "calls": talkover.sync_calls,
         "callback_days": talkover.sync_callback_days,
     }, TALKOVER, talkover_check.check, hinted_streams={"calls": sync_hinted_calls},
-        reconciliation_plan=talkover_plan),
+        reconciliation_plan=talkover_plan, webhook_registration=talkover_registration),
     Provider.ORIGINS: ProviderAdapter(OriginsClient, {
         "agents": origins.sync_agents,
         "calls": origins.sync_calls,

@@ -30,13 +30,13 @@ _MINUTE_SECOND = [f"{i // 60:02d}:{i % 60:02d}Z" for i in range(3600)]
 
 
 def iso_z(ts: int) -> str:
-    """Talkover's timestamp format: ISO 8601 UTC, second precision, ``Z`` suffix."""
+    """ISO 8601 UTC, second precision, ``Z`` suffix."""
     # Serialising is the hot path; strftime per call costs several times more.
     return _hour_prefix(ts // 3600) + _MINUTE_SECOND[ts % 3600]
 
 
 def iso_offset(ts: int) -> str:
-    """Origins' timestamp format (FastAPI serialising an aware datetime)."""
+    """ISO 8601 with a +00:00 offset (FastAPI serialising an aware datetime)."""
     return datetime.fromtimestamp(ts, UTC).isoformat()
 
 
@@ -133,61 +133,3 @@ def day_times(rng: random.Random, ordinal: int, mean: float, cum: list[float]) -
     ds = day_start(ordinal)
     hours = rng.choices(range(24), cum_weights=cum, k=n)
     return [ds + h * 3600 + rng.randrange(3600) for h in hours]
-
-
-# (name, label, language, description). Unicode on purpose: the portal shows these verbatim.
-OUTBOUND_AGENTS = (
-    ("Vendas São Paulo", "Vendas SP", "pt-BR", "Prospecção ativa de leads na Grande São Paulo."),
-    ("Sales Outbound", "Sales", "en-US", "Qualifies inbound web leads by phone."),
-    ("Survey Outbound", "Survey", "en-US", "Post-purchase satisfaction survey (CSAT)."),
-    ("Pesquisa de Satisfação", "NPS", "pt-BR", "Pesquisa NPS trimestral com clientes ativos."),
-    ("Renovação de Contratos", "Renovação", "pt-BR", "Lembra clientes de renovar o contrato."),
-    ("Reactivation — Q3 Leads", "Reactivation", "en-US", "Win-back campaign for lapsed users."),
-    ("Cobrança Amigável", "Cobrança", "pt-BR", "Lembretes de pagamento em atraso."),
-    ("Encuesta de Satisfacción", "Encuesta", "es-MX", "Encuesta de satisfacción postventa."),
-)
-INBOUND_AGENTS = (
-    ("Überweisung Support", "Überweisung", "de-DE", "Hilfe bei Überweisungen und Lastschriften."),
-    ("客服", "客服中心", "zh-CN", "中文客户服务热线。"),
-    ("Support Inbound", "Support", "en-US", "Tier-1 support line."),
-    ("Atendimento Nível 1", "N1", "pt-BR", "Primeiro atendimento ao cliente."),
-    ("Billing Help Desk", "Billing", "en-US", "Invoices, refunds and payment methods."),
-    ("Soporte Técnico", "Soporte", "es-MX", "Soporte técnico de primer nivel."),
-    ("Réservations Hôtel", "Réservations", "fr-FR", "Réservations et annulations."),
-)
-CALLBACK_AGENTS = (
-    ("Callback Vendas", "Retorno", "pt-BR", "Atende quem retorna ligações das campanhas."),
-    ("Rückruf-Agent", "Rückruf", "de-DE", "Nimmt Rückrufe auf Kampagnenanrufe an."),
-    ("Callback Desk", "Callback", "en-US", "Answers people calling back a campaign number."),
-)
-SANDBOX_AGENT = ("Sandbox — Test Agent 🧪", "Sandbox", "en-US", "Prompt experiments; test calls.")
-
-TRANSCRIPT_LINES = {
-    "pt-BR": (
-        ("agent", "Olá! Aqui é a assistente virtual da Acme. Posso falar com você um minuto?"),
-        ("user", "Pode sim, do que se trata?"),
-        ("agent", "Estou ligando sobre a sua solicitação de orçamento."),
-        ("user", "Ah, sim. Ainda estou avaliando as opções."),
-        ("agent", "Posso agendar uma conversa com um especialista amanhã às 10h?"),
-        ("user", "Amanhã às 10h funciona."),
-        ("agent", "Perfeito, agendado. Obrigada e tenha um ótimo dia!"),
-    ),
-    "en-US": (
-        ("agent", "Hi, this is the virtual assistant from Origins. Is now a good time?"),
-        ("user", "Sure, what is this about?"),
-        ("agent", "You asked for a callback about your order."),
-        ("user", "Right, it arrived damaged."),
-        ("agent", "I'm sorry to hear that. I can send a replacement today."),
-        ("user", "That would be great, thanks."),
-        ("agent", "Done. You'll get a confirmation by SMS. Anything else?"),
-        ("user", "No, that's all."),
-    ),
-}
-SUMMARIES = (
-    "Customer agreed to a follow-up meeting.",
-    "Customer asked for a replacement; order created.",
-    "Caller was not interested; marked do-not-call.",
-    "Cliente pediu retorno em outro horário.",
-    "Voicemail reached; no message left.",
-)
-CUSTOMER_NAMES = ("Ana Luíza", "João Pedro", "Zoë Müller", "Li Wei", "María José", "Chloé", "Sam")

@@ -6,21 +6,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-TALKOVER = "talkover"
-ORIGINS = "origins"
-VENDORS = (TALKOVER, ORIGINS)
-
 
 @dataclass(frozen=True)
 class EnvironmentSpec:
-    """One upstream environment (a customer's workspace): its vendor and its shape.
+    """One upstream environment (a customer's workspace): its vendor (a provider's key, whose
+    simulator plug-in serves it: `sync.simulator.plugins`) and its shape.
 
     ``calls_per_day`` overrides :attr:`SimulatorConfig.calls_per_day` for this environment
-    (Origins environments default to 40 a day over all their agents). ``utc_offset_hours``
-    places the business-hours peak of the diurnal pattern.
+    (a vendor may have its own default). ``agent_ids`` are for vendors whose agents we are
+    told, not listed. ``utc_offset_hours`` places the business-hours peak of the diurnal
+    pattern.
     """
 
-    vendor: str = TALKOVER
+    vendor: str
     agent_ids: tuple[int, ...] = ()
     calls_per_day: int | None = None
     utc_offset_hours: int = 0
@@ -28,13 +26,9 @@ class EnvironmentSpec:
     def __post_init__(self) -> None:
         from .plugins import plugins
 
-        if self.vendor not in VENDORS and self.vendor not in plugins():
-            known = (*VENDORS, *plugins())
-            raise ValueError(f"vendor must be one of {known}, not {self.vendor!r}")
-        if self.vendor == ORIGINS and not self.agent_ids:
-            raise ValueError("an Origins environment needs at least one integer agent id")
-        if self.vendor == TALKOVER and self.agent_ids:
-            raise ValueError("Talkover agents are generated; agent_ids is for Origins only")
+        if self.vendor not in plugins():
+            raise ValueError(f"vendor must be one of {tuple(plugins())}, not {self.vendor!r}")
+        plugins()[self.vendor].check_spec(self)
         if len(set(self.agent_ids)) != len(self.agent_ids):
             raise ValueError("agent_ids must be distinct")
         if self.calls_per_day is not None and self.calls_per_day < 0:
@@ -44,20 +38,17 @@ class EnvironmentSpec:
 
 
 def default_environments() -> dict[str, EnvironmentSpec]:
-    """Three Talkover workspaces and one Origins organisation."""
-    return {
-        "acme-sales": EnvironmentSpec(TALKOVER, utc_offset_hours=-3),
-        "acme-support": EnvironmentSpec(TALKOVER, utc_offset_hours=-5),
-        "globex": EnvironmentSpec(TALKOVER, utc_offset_hours=1),
-        "origins-demo": EnvironmentSpec(
-            ORIGINS, agent_ids=(4012, 4013, 4027, 4051), calls_per_day=40, utc_offset_hours=-3
-        ),
-    }
+    """Every vendor's default environments (`Plugin.default_environments`)."""
+    from .plugins import plugins
+
+    return {env: spec for plugin in plugins().values()
+            for env, spec in plugin.default_environments().items()}
 
 
 @dataclass(frozen=True)
 class AnswerDrop:
-    """A window in which answered Talkover calls end unanswered: the alerts tests' outage.
+    """A window in which answered calls end unanswered: the alerts tests' outage (read by the
+    vendors whose plug-ins say so).
 
     Calls created in [start, end) (UTC) whose final status would be answered or completed end
     as ``no-answer`` with probability ``share``; outside the window nothing changes.
@@ -76,7 +67,7 @@ class AnswerDrop:
 
 @dataclass(frozen=True)
 class Lateness:
-    """When Talkover reports a call's final status: a long tail, as the vendor bounds nothing.
+    """When a vendor reports a call's final status: a long tail, as vendors bound nothing.
 
     ``bands`` are ``(share, min_hours, max_hours)``: that share of the calls that end
     (completed, no-answer, busy, failed) keeps its last open status (answered, or ringing)
@@ -124,7 +115,8 @@ class Lateness:
 
 @dataclass(frozen=True)
 class Dip:
-    """A window in which Talkover volume is multiplied by ``factor``: the anomaly alerts'
+    """A window in which a vendor's volume is multiplied by ``factor`` (read by the vendors
+    whose plug-ins say so): the anomaly alerts'
     outage. Each call created in [start, start + hours) (UTC) is kept with probability
     ``factor`` (a seeded draw, so the same config drops the same calls); the calls outside
     the window are exactly those of the undipped data set, but for callbacks after its start:
@@ -196,13 +188,13 @@ class SimulatorConfig:
     answer_drop: AnswerDrop | None = None
     # Late final statuses (see Lateness); None: every call is final when it ends.
     lateness: Lateness | None = field(default_factory=Lateness)
-    # Volume dips (see Dip), Talkover environments only; empty leaves the data as seeded.
+    # Volume dips (see Dip), for the vendors that read them; empty leaves the data as seeded.
     dips: tuple[Dip, ...] = ()
     # How far the simulator's clock runs ahead of (or, negative, behind) the wall clock when
     # `now` is not given: an upstream never shares our clock.
     clock_offset: timedelta = timedelta(0)
-    # The IANA zone (e.g. "America/Sao_Paulo") whose days Talkover's date filters and
-    # callback-stats days are counted in; None: UTC. Talkover's docs do not say.
+    # The IANA zone (e.g. "America/Sao_Paulo") whose days a vendor's date filters and
+    # statistics days are counted in; None: UTC (for vendors whose docs do not say).
     date_zone: str | None = None
 
     def __post_init__(self) -> None:

@@ -6,25 +6,22 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from .catalog import ordinal_of, seeded, to_ts
-from .config import ORIGINS, TALKOVER, SimulatorConfig, as_utc
-from .data import CallRec, Profile
+from .config import SimulatorConfig, as_utc
 from .faults import Faults
-from .origins import OriginsStore
 from .plugins import plugins
 from .server import SimulatorServer
-from .store import Filter, TalkoverStore
 from .tamper import Tampering
 from .truth import GroundTruth
-from .webhooks import Webhooks
-
-TOKEN_PREFIX = {TALKOVER: "talq_", ORIGINS: "orig_"}
 
 
 class Simulator:
-    """Both vendors' data for every configured environment, at a movable clock."""
+    """Every configured environment's data, served by its vendor's plug-in
+    (`sync.simulator.plugins`), at a movable clock. A vendor may add members of its own
+    (`Plugin.members`, e.g. its store's accessor), read as attributes of the simulator."""
 
     def __init__(self, config: SimulatorConfig | None = None) -> None:
         self.config = config = config or SimulatorConfig()
@@ -35,51 +32,31 @@ class Simulator:
         self.start_date: date = self.end_date - timedelta(days=config.days - 1)
         self._base_ts = to_ts(config.resolved_now())
         self._base_mono = time.monotonic()
-        first = self.start_date.toordinal()
         self.date_zone = ZoneInfo(config.date_zone) if config.date_zone else None
-        self._talkover: dict[str, TalkoverStore] = {}
-        self._origins: dict[str, OriginsStore] = {}
-        # Environments of plug-in vendors (`sync.simulator.plugins`): env -> (vendor, store).
-        self._plugged: dict[str, tuple[str, object]] = {}
+        # env -> (vendor, the store its plug-in made)
+        self._stores: dict[str, tuple[str, object]] = {}
         self.tokens: dict[str, str] = {}
         self._generation: dict[str, int] = {}
         self._token_env: dict[str, str] = {}
         self._revoked: set[str] = set()
         for env, spec in config.environments.items():
-            cpd = spec.calls_per_day
-            if spec.vendor in plugins():
-                self._plugged[env] = (spec.vendor, plugins()[spec.vendor].make_store(
-                    env, spec, config.seed, first,
-                    config.calls_per_day if cpd is None else cpd, self._lateness()))
-            elif spec.vendor == TALKOVER:
-                profile = Profile(config.seed, env, config.calls_per_day if cpd is None else cpd,
-                                  spec.utc_offset_hours, config.testing_rate, first)
-                if config.lateness is not None:
-                    acc, bands = 0.0, []
-                    for share, low, high in config.lateness.bands:
-                        acc += share
-                        bands.append((acc, int(low * 3600), int(high * 3600)))
-                    profile.lateness = tuple(bands)
-                if config.answer_drop is not None:
-                    drop = config.answer_drop
-                    profile.answer_drop = (to_ts(drop.start), to_ts(drop.end), drop.share)
-                profile.dips = tuple((to_ts(d.start), to_ts(d.end), d.factor)
-                                     for d in config.dips)
-                self._talkover[env] = TalkoverStore(env, profile, first,
-                                                    config.callback_match_days,
-                                                    config.cache_days, config.seed,
-                                                    self.date_zone)
-            else:
-                self._origins[env] = OriginsStore(
-                    env, spec.agent_ids, config.seed, first, 40 if cpd is None else cpd,
-                    spec.utc_offset_hours, config.bad_record_rate, config.cache_days)
+            self._stores[env] = (spec.vendor,
+                                 plugins()[spec.vendor].make_store(self, env, spec))
             self._set_token(env, config.tokens.get(env) or self._derive_token(env, 0))
         self._faults = Faults(seed=config.seed)
         self.tamperings: dict[str, Tampering] = {}
-        self.truth = GroundTruth(self)
-        self.webhooks = Webhooks()
+        self._members: dict[str, object] = {}
+        for plugin in plugins().values():
+            self._members.update(plugin.members(self))
+        self.truth = GroundTruth(self, [plugin.truth(self) for plugin in plugins().values()])
 
-    def _lateness(self) -> tuple[tuple[float, int, int], ...]:
+    def __getattr__(self, name: str) -> Any:
+        members = self.__dict__.get("_members", {})
+        if name in members:
+            return members[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def lateness_bands(self) -> tuple[tuple[float, int, int], ...]:
         """The lateness bands as (cumulative share, low seconds, high seconds)."""
         if self.config.lateness is None:
             return ()
@@ -110,67 +87,44 @@ class Simulator:
     def set_now(self, value: datetime) -> None:
         """Move the clock (either way); naive datetimes are UTC; sub-seconds are dropped.
 
-        Moving it forward delivers the webhooks of the calls that ended meanwhile."""
+        Moving it forward tells every vendor (`Plugin.clock_moved`: webhook deliveries)."""
         with self.lock:
             before = self.now_ts()
             self._base_ts = to_ts(as_utc(value).replace(microsecond=0))
             self._base_mono = time.monotonic()
-            self.webhooks.clock_moved(self, before, self.now_ts())
-
-    def forbid_webhooks(self, env: str, agent_id: str | None = None) -> None:
-        """The token may not manage webhooks (of one agent, or of all): POST answers 403."""
-        with self.lock:
-            self.webhooks.forbidden.add((env, agent_id))
+            after = self.now_ts()
+            if after > before:
+                for plugin in plugins().values():
+                    plugin.clock_moved(self, before, after)
 
     def advance(self, delta: timedelta) -> None:
         self.set_now(self.now + delta)
 
     # --- environments and tokens ---------------------------------------------------------
 
-    @property
-    def talkover_envs(self) -> list[str]:
-        return list(self._talkover)
-
-    @property
-    def origins_envs(self) -> list[str]:
-        return list(self._origins)
-
-    def talkover_store(self, env: str) -> TalkoverStore:
-        try:
-            return self._talkover[env]
-        except KeyError:
-            raise KeyError(f"{env!r} is not a Talkover environment: {self.talkover_envs}") from None
-
-    def origins_store(self, env: str) -> OriginsStore:
-        try:
-            return self._origins[env]
-        except KeyError:
-            raise KeyError(f"{env!r} is not an Origins environment: {self.origins_envs}") from None
-
-    def origins_agent_ids(self, env: str) -> tuple[int, ...]:
-        return self.origins_store(env).agent_ids
-
     def vendor(self, env: str) -> str:
-        if env in self._plugged:
-            return self._plugged[env][0]
-        return TALKOVER if env in self._talkover else ORIGINS
+        try:
+            return self._stores[env][0]
+        except KeyError:
+            raise KeyError(f"no environment {env!r}: {sorted(self._stores)}") from None
 
     def envs_of(self, vendor: str) -> list[str]:
         """The environments of one vendor, in configuration order."""
-        return [env for env in self.config.environments if self.vendor(env) == vendor]
+        return [env for env, (of, _store) in self._stores.items() if of == vendor]
 
-    def plugged_store(self, env: str) -> object:
-        """The store of a plug-in vendor's environment (`sync.simulator.plugins`)."""
-        try:
-            return self._plugged[env][1]
-        except KeyError:
-            raise KeyError(f"{env!r} is not a plug-in vendor's environment") from None
+    def store(self, env: str, vendor: str | None = None) -> Any:
+        """The environment's store (its vendor's plug-in made it); KeyError when it is not
+        one of `vendor`'s (if given)."""
+        of, store = self._stores.get(env, (None, None))
+        if of is None or vendor not in (None, of):
+            label = plugins()[vendor].label if vendor in plugins() else "known"
+            known = self.envs_of(vendor) if vendor else list(self._stores)
+            raise KeyError(f"{env!r} is not a {label} environment: {known}")
+        return store
 
     def _derive_token(self, env: str, generation: int) -> str:
         bits = seeded(self.config.seed, env, "token", generation).getrandbits(160)
-        vendor = self.vendor(env)
-        prefix = plugins()[vendor].token_prefix if vendor in plugins() else TOKEN_PREFIX[vendor]
-        return f"{prefix}{bits:040x}"
+        return f"{plugins()[self.vendor(env)].token_prefix}{bits:040x}"
 
     def _set_token(self, env: str, token: str) -> None:
         if token in self._token_env:
@@ -217,25 +171,20 @@ class Simulator:
             value = Faults.parse(value, seed=self.config.seed)
         self._faults = value
 
-    def insert_calls(self, env: str, count: int, filt: Filter | None = None,
-                     lo: int | None = None, hi: int | None = None) -> list[CallRec]:
-        """What the insert fault does; callable directly. ``lo``/``hi`` are date ordinals."""
+    def insert_calls(self, env: str, count: int, filt: object = None,
+                     lo: int | None = None, hi: int | None = None) -> list[Any]:
+        """What the insert fault does; callable directly. ``filt`` is the vendor's listing
+        filter (None: none); ``lo``/``hi`` are date ordinals (None: the whole data set)."""
         with self.lock:
-            if env in self._plugged:
-                vendor, store = self._plugged[env]
-                return plugins()[vendor].insert(store, count, self.now_ts())
-            return self.talkover_store(env).insert(count, filt or Filter(), lo, hi,
-                                                   self.now_ts())
+            vendor, store = self._stores[env]
+            return plugins()[vendor].insert(self, store, count, filt, lo, hi)
 
     def end_late(self, env: str, call_id: str, until: datetime) -> None:
         """A late status change: the call (by id or SID) stays answered (or ringing) until
         ``until``, then takes its final status, hours after it began if so asked."""
         with self.lock:
-            if env in self._plugged:
-                vendor, store = self._plugged[env]
-                plugins()[vendor].end_late(store, call_id, to_ts(as_utc(until)), self.now_ts())
-                return
-            self.talkover_store(env).end_late(call_id, to_ts(as_utc(until)), self.now_ts())
+            vendor, store = self._stores[env]
+            plugins()[vendor].end_late(self, store, call_id, to_ts(as_utc(until)))
 
     # --- hostile records ------------------------------------------------------------------
 

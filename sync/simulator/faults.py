@@ -26,7 +26,7 @@ class Decision(NamedTuple):
 NO_FAULT = Decision(0.0, None, False)
 
 # Without a `ratelimit` fault the token is on a custom plan this large (per window): it is
-# still counted and sent in the headers, as Talkover sends them on every answer.
+# still counted and sent in the headers, by vendors that send them on every answer.
 DEFAULT_PLAN_LIMIT = 100_000
 
 

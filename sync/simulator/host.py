@@ -1,17 +1,14 @@
-"""What the simulator's API modules read from the simulator that serves them.
+"""What a vendor's simulator modules read from the simulator that serves them.
 
-`talkover_api`, `truth`, `webhooks`, `api` and `server` answer for a `core.Simulator`, which
-builds and owns them: they name the few members they use here instead of importing
+The plug-ins (`sync.simulator.plugins`) and `api`/`server` answer for a `core.Simulator`,
+which builds and owns them: they name the few members they use here instead of importing
 `core`, so the simulator's modules import each other one way only (no cycle).
 """
 from __future__ import annotations
 
 import threading
 from datetime import date, datetime
-from typing import Protocol
-
-from .origins import OriginsStore
-from .store import TalkoverStore
+from typing import Any, Protocol
 
 
 class Stores(Protocol):
@@ -27,6 +24,4 @@ class Stores(Protocol):
     @property
     def today(self) -> date: ...
 
-    def talkover_store(self, env: str) -> TalkoverStore: ...
-
-    def origins_store(self, env: str) -> OriginsStore: ...
+    def store(self, env: str, vendor: str | None = None) -> Any: ...

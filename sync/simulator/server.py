@@ -1,4 +1,4 @@
-"""The HTTP side: a ThreadingHTTPServer in a daemon thread speaking both vendors' APIs."""
+"""The HTTP side: a ThreadingHTTPServer in a daemon thread speaking every vendor's API."""
 from __future__ import annotations
 
 import logging
@@ -12,6 +12,7 @@ from typing import NamedTuple
 from urllib.parse import parse_qsl, urlsplit
 
 from .api import Host, internal_error, respond
+from .plugins import plugins
 
 log = logging.getLogger(__name__)
 
@@ -132,13 +133,16 @@ class SimulatorServer:
         host = f"[{self.host}]" if ":" in str(self.host) else self.host
         return f"http://{host}:{self.port}"
 
-    @property
-    def talkover_url(self) -> str:
-        return f"{self.base_url}/api/v1"
+    def url_of(self, vendor: str) -> str:
+        """The base URL a client of this vendor is given (its plug-in's `base_path`)."""
+        return self.base_url + plugins()[vendor].base_path
 
-    @property
-    def origins_url(self) -> str:
-        return self.base_url
+    def __getattr__(self, name: str) -> str:
+        # `server.<vendor>_url`: `url_of(vendor)`.
+        vendor = name.removesuffix("_url")
+        if name.endswith("_url") and vendor in plugins():
+            return self.url_of(vendor)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     @property
     def request_log(self) -> list[LoggedRequest]:

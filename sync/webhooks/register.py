@@ -1,7 +1,8 @@
-"""Register an environment's hook URL on every Talkover agent, and say per agent what happened.
+"""Register an environment's hook URL on every agent, and say per agent what happened.
 
-Through the documented endpoint `POST /api/v1/agents/{agent_id}/webhooks` (`name`,
-`webhook_url`, `webhook_secret`, `events`, `timeout`, `max_retries`, `enabled`). A token may
+Through the provider's documented endpoint, as its adapter's `webhook_registration` writes
+the request (Talkover's: `POST /agents/{agent_id}/webhooks`); a provider without one is not
+registered through its API (`ProviderSpec.registers_webhooks`). A token may
 not be allowed to manage webhooks (403), or an agent may have none to manage (404): that is
 said plainly per agent, never raised, and kept on the environment for the settings page.
 One attempt per agent, no retry: a POST repeated after a lost answer would register twice.
@@ -26,12 +27,9 @@ from sync.providers.errors import AnswerTooLarge, AnswerTooSlow, BadResponse, Up
 from sync.providers.registry import provider_for
 from sync.providers.transport import exchange, hook_limits
 
-EVENTS = ["event_phone_call_ended", "event_phone_call_did_not_connect"]
-HOOK_NAME = "Switchboard sync trigger"
-
 
 def hook_url(env: Environment, base_url: str | None = None) -> str:
-    """The address Talkover calls for `env` (under `base_url`, default PORTAL_BASE_URL)."""
+    """The address the upstream calls for `env` (under `base_url`, default PORTAL_BASE_URL)."""
     base = (base_url or settings.PORTAL_BASE_URL).rstrip("/")
     return base + reverse("webhook", args=[env.provider, env.ensure_webhook_key()])
 
@@ -74,7 +72,8 @@ def register(env: Environment, base_url: str | None = None) -> Registration:
     """Register on every agent; the outcome is returned and saved on `env`."""
     url = hook_url(env, base_url)
     result = Registration(url=url, at=timezone.now().isoformat())
-    if not env.spec.registers_webhooks:
+    adapter = provider_for(env)
+    if not env.spec.registers_webhooks or adapter.webhook_registration is None:
         result.error = "This provider's webhooks are not registered through its API."
         return _save(env, result)
     secret = env.get_webhook_secret()
@@ -83,12 +82,10 @@ def register(env: Environment, base_url: str | None = None) -> Registration:
         # (the page and the command make one before registering): never here, silently.
         raise ValueError(f"environment {env.pk} has no webhook signing secret: make one "
                          f"(shown once) before registering")
-    client = provider_for(env).client(env)
+    client = adapter.client(env)
     try:
         agents = [a for page in client.agent_pages() for a in page.items
                   if isinstance(a, dict) and a.get("id") not in (None, "")]
-        body = {"name": HOOK_NAME, "webhook_url": url, "webhook_secret": secret,
-                "events": EVENTS, "timeout": 10, "max_retries": 3, "enabled": True}
         hostile = ""
         for agent in agents:
             if hostile:
@@ -96,7 +93,8 @@ def register(env: Environment, base_url: str | None = None) -> Registration:
                                                  str(agent.get("name") or "")[:200], False,
                                                  None, f"not tried: {hostile}"))
                 continue
-            outcome, bounded = _register_one(client, agent, body)
+            path, body = adapter.webhook_registration(str(agent["id"]), url, secret)
+            outcome, bounded = _register_one(client, agent, path, body)
             result.agents.append(outcome)
             hostile = outcome.message if bounded else ""
     except UpstreamError as exc:
@@ -106,7 +104,7 @@ def register(env: Environment, base_url: str | None = None) -> Registration:
     return _save(env, result)
 
 
-def _register_one(client: Any, agent: dict[str, Any], body: dict[str, Any]
+def _register_one(client: Any, agent: dict[str, Any], path: str, body: dict[str, Any]
                   ) -> tuple[AgentResult, bool]:
     """The agent's outcome, and whether the answer broke a bound (then stop: see above)."""
     agent_id, name = str(agent["id"]), str(agent.get("name") or "")[:200]
@@ -114,7 +112,6 @@ def _register_one(client: Any, agent: dict[str, Any], body: dict[str, Any]
     if client.budget is not None:
         client.budget.acquire(client.on_wait)
     client.requests += 1
-    path = f"agents/{agent_id}/webhooks"
     try:
         answer = exchange("POST", f"{client.base_url}/{path}", hook_limits(),
                           session=client.session, json=body, timeout=client.timeout,

@@ -21,25 +21,16 @@ import pytest
 
 from portal.backup import tool
 from tests.support.processes import (
-    MIRROR_CHECK,
     ROOT,
-    Mirror,
-    Processes,
-    free_port,
-    manage,
+    Upstream,
     needs_services,
-    production_env,
-    scratch_database,
-    scratch_redis,
+    production_stack,
     wait_for,
     with_path,
 )
 
-pytestmark = [pytest.mark.e2e, needs_services]
-
-WORKSPACE = "acme-sales"
-TOKEN = "talq_back0123456789abcdef0123456789abcdef01"
 SEED, DAYS, CALLS_PER_DAY = 5, 5, 120
+TOKEN = "talq_back0123456789abcdef0123456789abcdef01"
 
 # Every face's figures for the environment over the simulator's days, as its reader gets them.
 FACES = """
@@ -73,72 +64,59 @@ print(json.dumps({
 """
 
 
+@pytest.mark.e2e
+@needs_services
 def test_backup_drop_restore_and_sync_gives_the_same_mirror_and_figures(tmp_path):
     end = datetime.now(UTC).date() - timedelta(days=1)
     start = end - timedelta(days=DAYS - 1)
-    sim_port = free_port()
     dump = tmp_path / "switchboard.dump"
 
-    with scratch_database("drill") as database_url, scratch_redis() as redis_url:
-        env = production_env(database_url, redis_url, tmp_path)
-        procs = Processes(tmp_path, env)
-        try:
-            procs.start("simulator", [
-                sys.executable, "manage.py", "simulate_upstream", "--port", str(sim_port),
-                "--seed", str(SEED), "--days", str(DAYS), "--calls-per-day",
-                str(CALLS_PER_DAY), "--end-date", end.isoformat(), "--token", TOKEN])
-            manage(env, "migrate", "--no-input")
-            manage(env, "createorg", "drill", "--name", "Drill", "--timezone", "UTC")
-            manage(env, "addmember", "drill", "ops", "--role", "owner", "--email",
-                   "ops@example.com", "--password-stdin", stdin="ops-password-123\n")
-            wait_for(lambda: _answers(sim_port), 60, "the simulator")
-            env_id = re.search(r"Added environment (\d+)", manage(
-                env, "addenv", "drill", "Sales", "--provider", "talkover",
-                "--base-url", f"http://127.0.0.1:{sim_port}/api/v1",
-                "--token-stdin", stdin=TOKEN + "\n")).group(1)
-            manage(env, "sync", "--env", env_id, "--backfill-days", str(DAYS + 1),
-                   "--no-progress")
-            before = _faces(env, env_id, start.isoformat(), end.isoformat())
-            assert before["talkover_total"] > 0 and before["page"]["Calls"] > 0
+    upstream = Upstream(SEED, DAYS, CALLS_PER_DAY, end, TOKEN)
+    with production_stack("drill", tmp_path) as stack:
+        env, database_url = stack.env, stack.database_url
+        sim_port = stack.simulator(upstream)
+        stack.manage("migrate", "--no-input")
+        stack.manage("createorg", "drill", "--name", "Drill", "--timezone", "UTC")
+        stack.manage("addmember", "drill", "ops", "--role", "owner", "--email",
+               "ops@example.com", "--password-stdin", stdin="ops-password-123\n")
+        wait_for(lambda: _answers(sim_port), 60, "the simulator")
+        env_id = str(stack.add_talkover("drill", sim_port, TOKEN))
+        stack.manage("sync", "--env", env_id, "--backfill-days", str(DAYS + 1),
+               "--no-progress")
+        before = _faces(env, env_id, start.isoformat(), end.isoformat())
+        assert before["talkover_total"] > 0 and before["page"]["Calls"] > 0
 
-            out = manage(env, "backup", str(dump))
-            assert re.search(r"^\[1/\d+\] table ", out, re.M), out  # progress, per table
-            assert f"Backed up to {dump}" in out.splitlines()[-1]
-            ciphertext = _value(database_url, "SELECT token_ciphertext FROM "
-                                              "portal_environment WHERE id = %s", env_id)
-            with psycopg.connect(database_url) as conn:
-                major = conn.info.server_version // 10000
-            sql = subprocess.run([tool("pg_restore", major), "--file=-", str(dump)],
-                                 capture_output=True,
-                                 text=True, timeout=120, check=True).stdout
-            assert ciphertext in sql, "the token is in the backup as stored, encrypted"
-            for secret in (TOKEN, env["FIELD_ENCRYPTION_KEYS"], env["SECRET_KEY"]):
-                assert secret not in sql
+        out = stack.manage("backup", str(dump))
+        assert re.search(r"^\[1/\d+\] table ", out, re.M), out  # progress, per table
+        assert f"Backed up to {dump}" in out.splitlines()[-1]
+        ciphertext = _value(database_url, "SELECT token_ciphertext FROM "
+                                          "portal_environment WHERE id = %s", env_id)
+        with psycopg.connect(database_url) as conn:
+            major = conn.info.server_version // 10000
+        sql = subprocess.run([tool("pg_restore", major), "--file=-", str(dump)],
+                             capture_output=True,
+                             text=True, timeout=120, check=True).stdout
+        assert ciphertext in sql, "the token is in the backup as stored, encrypted"
+        for secret in (TOKEN, env["FIELD_ENCRYPTION_KEYS"], env["SECRET_KEY"]):
+            assert secret not in sql
 
-            refused = subprocess.run([sys.executable, "manage.py", "restore", str(dump)],
-                                     cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
-                                     capture_output=True, text=True, timeout=60)
-            assert refused.returncode == 1 and "--yes" in refused.stderr, refused.stderr
+        refused = subprocess.run([sys.executable, "manage.py", "restore", str(dump)],
+                                 cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+                                 capture_output=True, text=True, timeout=60)
+        assert refused.returncode == 1 and "--yes" in refused.stderr, refused.stderr
 
-            name = urlsplit(database_url).path.lstrip("/")
-            with psycopg.connect(with_path(database_url, "/postgres"), autocommit=True) as c:
-                c.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-            out = manage(env, "restore", str(dump), "--yes")
-            assert f"created database {name}" in out and "[1/" in out, out
-            assert "No migrations to apply." in manage(env, "migrate", "--no-input")
-            manage(env, "sync", "--env", env_id, "--no-progress")  # the incremental run
+        name = urlsplit(database_url).path.lstrip("/")
+        stack.mirror.close()  # connects again after the restore
+        with psycopg.connect(with_path(database_url, "/postgres"), autocommit=True) as c:
+            c.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        out = stack.manage("restore", str(dump), "--yes")
+        assert f"created database {name}" in out and "[1/" in out, out
+        assert "No migrations to apply." in stack.manage("migrate", "--no-input")
+        stack.manage("sync", "--env", env_id, "--no-progress")  # the incremental run
 
-            assert _faces(env, env_id, start.isoformat(), end.isoformat()) == before
-            check = subprocess.run(
-                [sys.executable, "-c", MIRROR_CHECK, env_id, str(SEED), str(DAYS),
-                 str(CALLS_PER_DAY), end.isoformat(), TOKEN, WORKSPACE],
-                cwd=ROOT, env={**env, "DJANGO_SETTINGS_MODULE": "portal.settings"},
-                capture_output=True, text=True, timeout=120)
-            assert check.returncode == 0, check.stderr
-            assert json.loads(check.stdout) == [], "the restored mirror differs upstream"
-            assert Mirror(database_url).calls(int(env_id)) == before["talkover_total"]
-        finally:
-            procs.stop_all()
+        assert _faces(env, env_id, start.isoformat(), end.isoformat()) == before
+        stack.assert_mirror_is(int(env_id), upstream)
+        assert stack.mirror.calls(int(env_id)) == before["talkover_total"]
 
 
 def _answers(port: int) -> bool:

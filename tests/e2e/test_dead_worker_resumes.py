@@ -13,32 +13,20 @@ operator's variables; with production's (45 s and 60 s) the same path resumes wi
 """
 from __future__ import annotations
 
-import json
-import re
 import signal
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from portal.schedule import DISPATCH_SECONDS
 from tests.support.processes import (
-    MIRROR_CHECK,
-    ROOT,
-    Mirror,
-    Processes,
-    free_port,
-    manage,
+    Upstream,
     needs_services,
     procfile,
-    production_env,
-    scratch_database,
-    scratch_redis,
+    production_stack,
     wait_for,
 )
 
-WORKSPACE = "acme-sales"
 TOKEN = "talq_dead0123456789abcdef0123456789abcdef01"
 SEED, DAYS, CALLS_PER_DAY = 11, 8, 150
 STALE, DISPATCH = 4, 2
@@ -55,86 +43,58 @@ def test_production_defaults_resume_within_two_minutes(settings):
 @needs_services
 def test_a_killed_workers_backfill_resumes_by_itself(tmp_path):
     end = datetime.now(UTC).date() - timedelta(days=1)
-    sim_port = free_port()
     worker = procfile()["worker"].replace("--queues sync", "--queues sync,backfill")
     worker = worker.replace('--concurrency "${SYNC_CONCURRENCY:-4}"', "--concurrency 1")
     assert "backfill" in worker and "--concurrency 1" in worker
 
-    with scratch_database("dead") as database_url, scratch_redis() as redis_url:
-        env = production_env(
-            database_url, redis_url, tmp_path, SYNC_STALE_HEARTBEAT_SECONDS=str(STALE),
-            SYNC_DISPATCH_SECONDS=str(DISPATCH), SYNC_BATCH_ROWS="100")
-        procs = Processes(tmp_path, env)
-        mirror = Mirror(database_url)
-        try:
-            procs.start("simulator", [
-                sys.executable, "manage.py", "simulate_upstream", "--port", str(sim_port),
-                "--seed", str(SEED), "--days", str(DAYS), "--calls-per-day",
-                str(CALLS_PER_DAY), "--end-date", end.isoformat(), "--token", TOKEN,
-                "--faults", "slow=1:0.4"])
-            manage(env, "migrate", "--no-input")
-            manage(env, "createorg", "dead", "--name", "Dead Worker", "--timezone", "UTC")
-            env_id = int(re.search(r"Added environment (\d+)", manage(
-                env, "addenv", "dead", "Sales", "--provider", "talkover",
-                "--base-url", f"http://127.0.0.1:{sim_port}/api/v1",
-                "--token-stdin", stdin=TOKEN + "\n")).group(1))
-            mirror.conn.execute(
-                "UPDATE portal_environment SET backfill_days = %s, requests_per_minute = 6000 "
-                "WHERE id = %s", (DAYS + 1, env_id))
-            for name in ("w1", "w2"):
-                procs.start(name, ["sh", "-c", worker.replace("sync@%h", f"{name}@%h")])
-            for name in ("w1", "w2"):
-                wait_for(lambda n=name: " ready" in procs.log(n), 90, f"{name} ready")
-            procs.start("beat", ["sh", "-c", procfile()["beat"]])
+    upstream = Upstream(SEED, DAYS, CALLS_PER_DAY, end, TOKEN)
+    with production_stack("dead", tmp_path, SYNC_STALE_HEARTBEAT_SECONDS=str(STALE),
+                          SYNC_DISPATCH_SECONDS=str(DISPATCH), SYNC_BATCH_ROWS="100") as stack:
+        procs, mirror = stack.procs, stack.mirror
+        sim_port = stack.simulator(upstream, "--faults", "slow=1:0.4")
+        stack.manage("migrate", "--no-input")
+        stack.manage("createorg", "dead", "--name", "Dead Worker", "--timezone", "UTC")
+        env_id = stack.add_talkover("dead", sim_port, TOKEN)
+        mirror.conn.execute(
+            "UPDATE portal_environment SET backfill_days = %s, requests_per_minute = 6000 "
+            "WHERE id = %s", (DAYS + 1, env_id))
+        for name in ("w1", "w2"):
+            procs.start(name, ["sh", "-c", worker.replace("sync@%h", f"{name}@%h")])
+        for name in ("w1", "w2"):
+            wait_for(lambda n=name: " ready" in procs.log(n), 90, f"{name} ready")
+        procs.start("beat", ["sh", "-c", procfile()["beat"]])
 
-            # The back-fill is under way on one of the workers: kill that one, whole group.
-            wait_for(lambda: (mirror.running_calls_pages(env_id) or 0) >= 2, 90,
-                     "the back-fill to be under way")
-            victim = next(n for n in ("w1", "w2")
-                          if "Task sync.backfill_environment[" in procs.log(n))
-            procs.stop(victim, signal.SIGKILL, timeout=10)
-            killed_at = mirror.calls(env_id)
-            expected = _truth_count(env, end)
-            assert 0 < killed_at < expected, "killed in the middle of the back-fill"
-            dead_beat = mirror.value(
-                "SELECT max(heartbeat_at) FROM sync_syncrun WHERE environment_id = %s "
-                "AND status = 'running'", env_id)
+        # The back-fill is under way on one of the workers: kill that one, whole group.
+        wait_for(lambda: (mirror.running_calls_pages(env_id) or 0) >= 2, 90,
+                 "the back-fill to be under way")
+        victim = next(n for n in ("w1", "w2")
+                      if "Task sync.backfill_environment[" in procs.log(n))
+        procs.stop(victim, signal.SIGKILL, timeout=10)
+        killed_at = mirror.calls(env_id)
+        expected = upstream.call_count()
+        assert 0 < killed_at < expected, "killed in the middle of the back-fill"
+        dead_beat = mirror.value(
+            "SELECT max(heartbeat_at) FROM sync_syncrun WHERE environment_id = %s "
+            "AND status = 'running'", env_id)
 
-            # Nobody acts: the other worker takes the back-fill over and completes it.
-            wait_for(lambda: mirror.value(
-                "SELECT last_synced_at FROM portal_environment WHERE id = %s", env_id), 120,
-                "the resumed back-fill to finish")
-            resumed = mirror.value(
-                "SELECT min(started_at) FROM sync_syncrun WHERE environment_id = %s "
-                "AND started_at > %s", env_id, dead_beat)
-            # Due STALE s after the last beat, queued at the next tick (DISPATCH s), started
-            # by the idle worker: generous slack for a loaded machine, far below the minutes
-            # a redelivery or a lock's old 5-minute life would take.
-            print(f"resumed {(resumed - dead_beat).total_seconds():.1f} s after the last heartbeat")
-            assert (resumed - dead_beat).total_seconds() < STALE + DISPATCH + 25
-            runs = mirror.conn.execute(
-                "SELECT stream, trigger, status, error FROM sync_syncrun "
-                "WHERE environment_id = %s ORDER BY id", (env_id,)).fetchall()
-            assert any(r[2] == "failed" and r[3].startswith("worker stopped: no heartbeat")
-                       for r in runs), runs
-            assert mirror.value("SELECT count(*) FROM sync_syncrun WHERE environment_id = %s "
-                                "AND status = 'running'", env_id) == 0
-            assert mirror.calls(env_id) == expected
-            check = subprocess.run(
-                [sys.executable, "-c", MIRROR_CHECK, str(env_id), str(SEED), str(DAYS),
-                 str(CALLS_PER_DAY), end.isoformat(), TOKEN, WORKSPACE],
-                cwd=ROOT, env={**env, "DJANGO_SETTINGS_MODULE": "portal.settings"},
-                capture_output=True, text=True, timeout=60)
-            assert check.returncode == 0, check.stderr
-            assert json.loads(check.stdout) == [], "mirror differs from the upstream"
-        finally:
-            mirror.conn.close()
-            procs.stop_all()
-
-
-def _truth_count(env: dict[str, str], end) -> int:
-    from sync.simulator import Simulator, SimulatorConfig
-
-    sim = Simulator(SimulatorConfig(seed=SEED, days=DAYS, calls_per_day=CALLS_PER_DAY,
-                                    end_date=end, tokens={WORKSPACE: TOKEN}))
-    return sim.truth.call_count(WORKSPACE)
+        # Nobody acts: the other worker takes the back-fill over and completes it.
+        wait_for(lambda: mirror.value(
+            "SELECT last_synced_at FROM portal_environment WHERE id = %s", env_id), 120,
+            "the resumed back-fill to finish")
+        resumed = mirror.value(
+            "SELECT min(started_at) FROM sync_syncrun WHERE environment_id = %s "
+            "AND started_at > %s", env_id, dead_beat)
+        # Due STALE s after the last beat, queued at the next tick (DISPATCH s), started
+        # by the idle worker: generous slack for a loaded machine, far below the minutes
+        # a redelivery or a lock's old 5-minute life would take.
+        print(f"resumed {(resumed - dead_beat).total_seconds():.1f} s after the last heartbeat")
+        assert (resumed - dead_beat).total_seconds() < STALE + DISPATCH + 25
+        runs = mirror.conn.execute(
+            "SELECT stream, trigger, status, error FROM sync_syncrun "
+            "WHERE environment_id = %s ORDER BY id", (env_id,)).fetchall()
+        assert any(r[2] == "failed" and r[3].startswith("worker stopped: no heartbeat")
+                   for r in runs), runs
+        assert mirror.value("SELECT count(*) FROM sync_syncrun WHERE environment_id = %s "
+                            "AND status = 'running'", env_id) == 0
+        assert mirror.calls(env_id) == expected
+        stack.assert_mirror_is(env_id, upstream)

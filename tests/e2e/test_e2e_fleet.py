@@ -42,8 +42,7 @@ from tests.support.processes import (
     needs_services,
     procfile,
     production_env,
-    scratch_database,
-    scratch_redis,
+    scratch_services,
     wait_for,
 )
 
@@ -116,7 +115,7 @@ def test_a_fleet_converges_fairly_and_survives_a_killed_host(tmp_path):
                      requests_per_window=LIMIT)
     sim = Simulator(spec.config())
     sim.faults = f"ratelimit={LIMIT}:{WINDOW:g}"  # the upstream's own limit, per token
-    with scratch_database("fleet") as database_url, scratch_redis() as redis_url, \
+    with scratch_services("fleet") as (database_url, redis_url), \
             fleet_hosts(len(HOSTS), {5432: 5432, 6379: 6379}) as hosts:
         print(f"hosts: {'network namespaces' if hosts.isolated else hosts.why}")
         server = sim.serve(hosts.gateway, 0)

@@ -15,134 +15,99 @@ seconds (production: 6 h) and its environment lock frees after SYNC_STALE_HEARTB
 from __future__ import annotations
 
 import json
-import re
 import signal
-import subprocess
-import sys
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
 
-from sync.simulator import Simulator, SimulatorConfig
 from tests.support.processes import (
-    MIRROR_CHECK,
-    ROOT,
-    Mirror,
-    Processes,
+    Upstream,
     free_port,
-    manage,
     needs_services,
     procfile,
-    production_env,
-    scratch_database,
-    scratch_redis,
+    production_stack,
     wait_for,
 )
 
 pytestmark = [pytest.mark.e2e, needs_services]
 
-WORKSPACE = "acme-sales"  # the simulator's first Talkover workspace: --token sets its token
 TOKEN = "talq_e2e0123456789abcdef0123456789abcdef01"
 SEED, DAYS, CALLS_PER_DAY = 7, 6, 150
-
-def simulator_config(end: date) -> SimulatorConfig:
-    return SimulatorConfig(seed=SEED, days=DAYS, calls_per_day=CALLS_PER_DAY, end_date=end,
-                           tokens={WORKSPACE: TOKEN})
 
 
 def test_scheduled_sync_mirrors_upstream_and_survives_a_killed_worker(tmp_path):
     end = datetime.now(UTC).date() - timedelta(days=1)
-    truth = Simulator(simulator_config(end)).truth
-    expected_calls = truth.call_count(WORKSPACE)
-    web_port, sim_port = free_port(), free_port()
+    upstream = Upstream(SEED, DAYS, CALLS_PER_DAY, end, TOKEN)
+    expected_calls = upstream.call_count()
+    web_port = free_port()
     commands = procfile()
 
-    with scratch_database("e2e") as database_url, scratch_redis() as redis_url:
-        env = production_env(
-            database_url, redis_url, tmp_path, BIND=f"127.0.0.1:{web_port}",
-            WEB_CONCURRENCY="1", SYNC_CONCURRENCY="2",
-            CELERY_VISIBILITY_TIMEOUT="12", CELERY_UNACKED_RESTORE_INTERVAL="1",
-            # Batches of a page: a kill finds some committed and some not.
-            SYNC_STALE_HEARTBEAT_SECONDS="4", SYNC_BATCH_ROWS="100",
-        )
-        procs = Processes(tmp_path, env)
-        mirror = Mirror(database_url)
-        try:
-            # Every upstream request is slowed so the back-fill lasts long enough to kill it.
-            procs.start("simulator", [
-                sys.executable, "manage.py", "simulate_upstream", "--port", str(sim_port),
-                "--seed", str(SEED), "--days", str(DAYS), "--calls-per-day",
-                str(CALLS_PER_DAY), "--end-date", end.isoformat(), "--token", TOKEN,
-                "--faults", "slow=1:0.3"])
-            manage(env, "migrate", "--no-input")
-            # The first sync is a back-fill, dispatched to the `backfill` queue. The Procfile's
-            # separate back-fill, email and alerts workers are left out (the machine running
-            # the test has few cores): this one worker also consumes their queues.
-            commands["worker"] = commands["worker"].replace(
-                "--queues sync", "--queues sync,email,alerts,backfill")
-            assert "backfill" in commands["worker"]
-            for name in ("web", "worker"):
-                procs.start(name, ["sh", "-c", commands[name]])
+    with production_stack(
+        "e2e", tmp_path, BIND=f"127.0.0.1:{web_port}", WEB_CONCURRENCY="1",
+        SYNC_CONCURRENCY="2", CELERY_VISIBILITY_TIMEOUT="12", CELERY_UNACKED_RESTORE_INTERVAL="1",
+        # Batches of a page: a kill finds some committed and some not.
+        SYNC_STALE_HEARTBEAT_SECONDS="4", SYNC_BATCH_ROWS="100",
+    ) as stack:
+        procs, mirror = stack.procs, stack.mirror
+        # Every upstream request is slowed so the back-fill lasts long enough to kill it.
+        sim_port = stack.simulator(upstream, "--faults", "slow=1:0.3")
+        stack.manage("migrate", "--no-input")
+        # The first sync is a back-fill, dispatched to the `backfill` queue. The Procfile's
+        # separate back-fill, email and alerts workers are left out (the machine running
+        # the test has few cores): this one worker also consumes their queues.
+        commands["worker"] = commands["worker"].replace(
+            "--queues sync", "--queues sync,email,alerts,backfill")
+        assert "backfill" in commands["worker"]
+        for name in ("web", "worker"):
+            procs.start(name, ["sh", "-c", commands[name]])
 
-            # The operator's set-up, with the CLI.
-            manage(env, "createorg", "e2e", "--name", "E2E Voice", "--timezone",
-                   "America/Sao_Paulo")
-            manage(env, "addmember", "e2e", "ops", "--role", "owner", "--email",
-                   "ops@example.com", "--password-stdin", stdin="ops-password-123\n")
-            env_id = int(re.search(r"Added environment (\d+)", manage(
-                env, "addenv", "e2e", "Sales", "--provider", "talkover",
-                "--base-url", f"http://127.0.0.1:{sim_port}/api/v1",
-                "--token-stdin", stdin=TOKEN + "\n")).group(1))
-            api_token = manage(env, "issuetoken", "ops", "--name", "e2e").strip()
-            # What an operator sets in the admin: the simulator holds DAYS days (+ today).
-            mirror.conn.execute(
-                "UPDATE portal_environment SET backfill_days = %s, requests_per_minute = 6000 "
-                "WHERE id = %s", (DAYS + 1, env_id))
+        # The operator's set-up, with the CLI.
+        stack.manage("createorg", "e2e", "--name", "E2E Voice", "--timezone",
+               "America/Sao_Paulo")
+        stack.manage("addmember", "e2e", "ops", "--role", "owner", "--email",
+               "ops@example.com", "--password-stdin", stdin="ops-password-123\n")
+        env_id = stack.add_talkover("e2e", sim_port, TOKEN)
+        api_token = stack.manage("issuetoken", "ops", "--name", "e2e").strip()
+        # What an operator sets in the admin: the simulator holds DAYS days (+ today).
+        mirror.conn.execute(
+            "UPDATE portal_environment SET backfill_days = %s, requests_per_minute = 6000 "
+            "WHERE id = %s", (DAYS + 1, env_id))
 
-            api = requests.Session()
-            api.headers["Authorization"] = f"Bearer {api_token}"
-            base = f"http://127.0.0.1:{web_port}"
-            wait_for(lambda: api.get(f"{base}/readyz", timeout=5).ok, 60, "gunicorn ready")
-            detail = api.get(f"{base}/api/v1/environments/{env_id}/", timeout=10).json()
-            assert detail["last_synced_at"] is None and TOKEN not in json.dumps(detail)
+        api = requests.Session()
+        api.headers["Authorization"] = f"Bearer {api_token}"
+        base = f"http://127.0.0.1:{web_port}"
+        wait_for(lambda: api.get(f"{base}/readyz", timeout=5).ok, 60, "gunicorn ready")
+        detail = api.get(f"{base}/api/v1/environments/{env_id}/", timeout=10).json()
+        assert detail["last_synced_at"] is None and TOKEN not in json.dumps(detail)
 
-            # Beat's first tick dispatches the due environment; the worker back-fills it.
-            procs.start("beat", ["sh", "-c", commands["beat"]])
-            wait_for(lambda: (mirror.running_calls_pages(env_id) or 0) >= 2, 60,
-                     "the back-fill to be under way")
-            procs.stop("worker", signal.SIGKILL, timeout=10)
-            killed_at = mirror.calls(env_id)
-            assert 0 < killed_at < expected_calls, "killed in the middle of the back-fill"
+        # Beat's first tick dispatches the due environment; the worker back-fills it.
+        procs.start("beat", ["sh", "-c", commands["beat"]])
+        wait_for(lambda: (mirror.running_calls_pages(env_id) or 0) >= 2, 60,
+                 "the back-fill to be under way")
+        procs.stop("worker", signal.SIGKILL, timeout=10)
+        killed_at = mirror.calls(env_id)
+        assert 0 < killed_at < expected_calls, "killed in the middle of the back-fill"
 
-            procs.start("worker2", ["sh", "-c", commands["worker"]])
-            wait_for(lambda: api.get(f"{base}/api/v1/environments/{env_id}/",
-                                     timeout=10).json()["last_synced_at"], 75,
-                     "the resumed sync to finish")
-            assert mirror.calls(env_id) == expected_calls
-            assert mirror.value("SELECT count(*) FROM sync_syncrun WHERE environment_id = %s "
-                                "AND error LIKE 'worker stopped: no heartbeat%%'", env_id) >= 1
-            _assert_api_agrees(api, base, env_id, expected_calls)
+        procs.start("worker2", ["sh", "-c", commands["worker"]])
+        wait_for(lambda: api.get(f"{base}/api/v1/environments/{env_id}/",
+                                 timeout=10).json()["last_synced_at"], 75,
+                 "the resumed sync to finish")
+        assert mirror.calls(env_id) == expected_calls
+        assert mirror.value("SELECT count(*) FROM sync_syncrun WHERE environment_id = %s "
+                            "AND error LIKE 'worker stopped: no heartbeat%%'", env_id) >= 1
+        _assert_api_agrees(api, base, env_id, expected_calls)
 
-            check = subprocess.run(
-                [sys.executable, "-c", MIRROR_CHECK, str(env_id), str(SEED), str(DAYS),
-                 str(CALLS_PER_DAY), end.isoformat(), TOKEN, WORKSPACE],
-                cwd=ROOT, env={**env, "DJANGO_SETTINGS_MODULE": "portal.settings"},
-                capture_output=True, text=True, timeout=60)
-            assert check.returncode == 0, check.stderr
-            assert json.loads(check.stdout) == [], "mirror differs from the ground truth"
+        stack.assert_mirror_is(env_id, upstream)
 
-            for name in ("beat", "worker2", "web", "simulator"):
-                procs.stop(name, signal.SIGTERM, timeout=15)
-            assert "Releasing lock" in procs.log("beat")
-            task_lines = [json.loads(line) for line in procs.log("worker2").splitlines()
-                          if line.startswith("{") and '"sync.backfill_environment"' in line]
-            assert any(r.get("environment_id") == env_id and r.get("organization_id")
-                       and r.get("request_id") for r in task_lines), "sync lines carry ids"
-            assert TOKEN not in "".join(procs.log(n) for n in ("web", "worker2", "beat"))
-        finally:
-            mirror.conn.close()
-            procs.stop_all()
+        for name in ("beat", "worker2", "web", "simulator"):
+            procs.stop(name, signal.SIGTERM, timeout=15)
+        assert "Releasing lock" in procs.log("beat")
+        task_lines = [json.loads(line) for line in procs.log("worker2").splitlines()
+                      if line.startswith("{") and '"sync.backfill_environment"' in line]
+        assert any(r.get("environment_id") == env_id and r.get("organization_id")
+                   and r.get("request_id") for r in task_lines), "sync lines carry ids"
+        assert TOKEN not in "".join(procs.log(n) for n in ("web", "worker2", "beat"))
 
 
 def _assert_api_agrees(api: requests.Session, base: str, env_id: int, expected: int) -> None:

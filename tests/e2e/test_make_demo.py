@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -26,11 +27,12 @@ pytestmark = pytest.mark.skipif(not (ROOT / ".venv" / ".installed").exists(),
                                 reason="needs the README's .venv (make install)")
 
 
-def _login_page(url: str, proc: subprocess.Popen, seconds: float) -> requests.Response:
+def _login_page(url: str, proc: subprocess.Popen, seconds: float,
+                lines: list[str]) -> requests.Response:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise AssertionError(f"make demo stopped before serving:\n{proc.stdout.read()}")
+            raise AssertionError("make demo stopped before serving:\n" + "".join(lines))
         try:
             return requests.get(url, timeout=5)
         except requests.ConnectionError:
@@ -53,9 +55,21 @@ def test_make_demo_serves_on_the_embedded_postgresql_and_make_stop_stops_it(var)
     proc = subprocess.Popen(["make", "demo", f"PORT={port}"], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)
+    lines: list[str] = []
+
+    def read() -> None:
+        for line in proc.stdout:
+            lines.append(line)
+
+    threading.Thread(target=read, daemon=True).start()
     try:
-        page = _login_page(f"http://127.0.0.1:{port}/accounts/login/", proc, 600)
+        page = _login_page(f"http://127.0.0.1:{port}/accounts/login/", proc, 600, lines)
         assert page.status_code == 200 and "csrfmiddlewaretoken" in page.text
+        # The portal serves while the history loads; its last line says when it is in.
+        deadline = time.monotonic() + 600
+        while not any("History loaded" in line for line in lines):
+            assert proc.poll() is None and time.monotonic() < deadline, "".join(lines)
+            time.sleep(0.5)
         with psycopg.connect(embedded_db.ensure_running(var / "postgres")) as conn:
             assert conn.execute("SELECT count(*) FROM pg_inherits WHERE inhparent = "
                                 "'sync_call'::regclass").fetchone()[0] > 0
@@ -65,7 +79,8 @@ def test_make_demo_serves_on_the_embedded_postgresql_and_make_stop_stops_it(var)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGINT)
-        output = proc.communicate(timeout=60)[0]
+        proc.wait(timeout=60)
+    output = "".join(lines)
     assert "Ready: open" in output, output
     assert (var / "postgres" / "postmaster.pid").exists(), "the server outlives the demo"
     stopped = subprocess.run(["make", "stop"], cwd=ROOT, env=env, capture_output=True,

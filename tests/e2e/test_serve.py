@@ -27,7 +27,7 @@ from tests.support.processes import (
     needs_services,
     procfile,
     production_env,
-    scratch_database,
+    production_stack,
     scratch_redis,
     wait_for,
 )
@@ -152,39 +152,34 @@ def test_two_beats_never_double_fire(tmp_path):
 @needs_services
 def test_make_serve_runs_everything_and_ctrl_c_stops_it_all(tmp_path):
     port = free_port()
-    with scratch_database("serve") as database_url, scratch_redis() as redis_url:
-        env = production_env(database_url, redis_url, tmp_path, BIND=f"127.0.0.1:{port}",
-                             WEB_CONCURRENCY="1", SYNC_CONCURRENCY="1",
-                             BACKFILL_CONCURRENCY="1", EMAIL_CONCURRENCY="1",
-                             ALERTS_CONCURRENCY="1",
-                             # Its own: collectstatic deletes and rewrites hashed files, and the
-                             # suite's other tests scan the checkout's (WhiteNoise, at start).
-                             STATIC_ROOT=str(tmp_path / "staticfiles"))
-        procs = Processes(tmp_path, env)
-        try:
-            procs.start("serve", ["make", "--no-print-directory", "serve", f"VENV={VENV}",
-                                  "STAMP=", f"PORT={port}"])
-            ready = wait_for(lambda: requests.get(f"http://127.0.0.1:{port}/readyz",
-                                                  timeout=5).json(), 120, "readyz")
-            assert ready["status"] == "ok" and ready["checks"]["broker"]["detail"] == "ok"
-            for banner in ("sync@", "backfill@", "email@", "alerts@"):
-                wait_for(lambda b=banner: re.search(rf"{b}\S+ ready", procs.log("serve")), 60,
-                         f"the {banner} worker")
-            wait_for(lambda: "Acquired lock" in procs.log("serve"), 30, "beat")
-            log = procs.log("serve")
-            pids = [int(p) for p in re.findall(r"started \(pid=(\d+)\)", log)]
-            assert len(pids) == 6, log  # web, worker, backfill, email, alerts, beat
-            lines = [ln.split("| ", 1)[1] for ln in log.splitlines() if "gunicorn.error" in ln]
-            assert json.loads(lines[0])["level"] == "INFO", "production logs are JSON lines"
+    with production_stack("serve", tmp_path, BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY="1",
+                          SYNC_CONCURRENCY="1", BACKFILL_CONCURRENCY="1",
+                          EMAIL_CONCURRENCY="1", ALERTS_CONCURRENCY="1",
+                          # Its own: collectstatic deletes and rewrites hashed files, and the
+                          # suite's other tests scan the checkout's (WhiteNoise, at start).
+                          STATIC_ROOT=str(tmp_path / "staticfiles")) as stack:
+        procs = stack.procs
+        procs.start("serve", ["make", "--no-print-directory", "serve", f"VENV={VENV}",
+                              "STAMP=", f"PORT={port}"])
+        ready = wait_for(lambda: requests.get(f"http://127.0.0.1:{port}/readyz",
+                                              timeout=5).json(), 120, "readyz")
+        assert ready["status"] == "ok" and ready["checks"]["broker"]["detail"] == "ok"
+        for banner in ("sync@", "backfill@", "email@", "alerts@"):
+            wait_for(lambda b=banner: re.search(rf"{b}\S+ ready", procs.log("serve")), 60,
+                     f"the {banner} worker")
+        wait_for(lambda: "Acquired lock" in procs.log("serve"), 30, "beat")
+        log = procs.log("serve")
+        pids = [int(p) for p in re.findall(r"started \(pid=(\d+)\)", log)]
+        assert len(pids) == 6, log  # web, worker, backfill, email, alerts, beat
+        lines = [ln.split("| ", 1)[1] for ln in log.splitlines() if "gunicorn.error" in ln]
+        assert json.loads(lines[0])["level"] == "INFO", "production logs are JSON lines"
 
-            started = time.monotonic()
-            procs.send("serve", signal.SIGINT)  # what Ctrl-C in the terminal sends
-            procs.running["serve"].wait(20)
-            assert time.monotonic() - started < 15
-            for pid in pids:  # every process group honcho started is gone (or going)
-                wait_for(lambda p=pid: not group_alive(p), 5, f"process group {pid} to end")
-            with pytest.raises(requests.ConnectionError):
-                requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
-            assert "Releasing lock" in procs.log("serve")
-        finally:
-            procs.stop_all()
+        started = time.monotonic()
+        procs.send("serve", signal.SIGINT)  # what Ctrl-C in the terminal sends
+        procs.running["serve"].wait(20)
+        assert time.monotonic() - started < 15
+        for pid in pids:  # every process group honcho started is gone (or going)
+            wait_for(lambda p=pid: not group_alive(p), 5, f"process group {pid} to end")
+        with pytest.raises(requests.ConnectionError):
+            requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+        assert "Releasing lock" in procs.log("serve")

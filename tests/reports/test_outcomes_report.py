@@ -16,8 +16,8 @@ from django.test import Client
 
 from sync.engine import sync_environment
 from sync.models import AgentPrice
+from sync.providers.talkover.simulator.api import PRICE_PERIOD_DAYS
 from sync.simulator import running_simulator
-from sync.simulator.talkover_api import PRICE_PERIOD_DAYS
 from tests.support.sync_support import ENV, point_env, small_config
 from tests.support.vapi import upstream_calls, vapi_config, vapi_env
 

@@ -7,7 +7,9 @@ on the same servers are untouched.
 """
 from __future__ import annotations
 
+import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -15,6 +17,8 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -245,7 +249,19 @@ class Mirror:
     """Read-only SQL on the processes' database (the test's own Django uses another one)."""
 
     def __init__(self, url: str) -> None:
-        self.conn = psycopg.connect(url, autocommit=True)
+        self.url = url
+        self._conn: psycopg.Connection | None = None
+
+    @property
+    def conn(self) -> psycopg.Connection:
+        """Connected on first use, and again after `close` (a test that drops the database)."""
+        if self._conn is None or self._conn.closed:
+            self._conn = psycopg.connect(self.url, autocommit=True)
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
 
     def value(self, sql: str, *params: object) -> object:
         row = self.conn.execute(sql, params).fetchone()
@@ -257,3 +273,89 @@ class Mirror:
     def running_calls_pages(self, env_id: int) -> int | None:
         return self.value("SELECT max(pages) FROM sync_syncrun WHERE environment_id = %s "
                           "AND stream = 'calls' AND status = 'running'", env_id)
+
+
+@contextmanager
+def scratch_services(suffix: str) -> Iterator[tuple[str, str]]:
+    """A scratch database (`scratch_database(suffix)`) and Redis db: their URLs."""
+    with scratch_database(suffix) as database_url, scratch_redis() as redis_url:
+        yield database_url, redis_url
+
+
+@dataclass(frozen=True)
+class Upstream:
+    """What the simulator serves: one Talkover workspace's seeded days, ending on `end`."""
+
+    seed: int
+    days: int
+    calls_per_day: int
+    end: date
+    token: str
+    workspace: str = "acme-sales"  # the simulator's first workspace: --token sets its token
+
+    def args(self) -> list[str]:
+        return ["--seed", str(self.seed), "--days", str(self.days), "--calls-per-day",
+                str(self.calls_per_day), "--end-date", self.end.isoformat(), "--token",
+                self.token]
+
+    def call_count(self) -> int:
+        from sync.simulator import Simulator, SimulatorConfig
+
+        sim = Simulator(SimulatorConfig(
+            seed=self.seed, days=self.days, calls_per_day=self.calls_per_day, end_date=self.end,
+            tokens={self.workspace: self.token}))
+        return sim.truth.call_count(self.workspace)
+
+
+@dataclass
+class Stack:
+    """A production process set on scratch services: its environment, processes and mirror."""
+
+    env: dict[str, str]
+    procs: Processes
+    mirror: Mirror
+    database_url: str
+
+    def manage(self, *args: str, stdin: str | None = None) -> str:
+        return manage(self.env, *args, stdin=stdin)
+
+    def simulator(self, upstream: Upstream, *extra: str) -> int:
+        """Start `manage.py simulate_upstream` serving `upstream` (`extra` arguments added)
+        on a free port: the port."""
+        port = free_port()
+        self.procs.start("simulator", [
+            sys.executable, "manage.py", "simulate_upstream", "--port", str(port),
+            *upstream.args(), *extra])
+        return port
+
+    def add_talkover(self, org: str, port: int, token: str) -> int:
+        """`manage.py addenv` of a Talkover environment on the simulator at `port`: its id."""
+        out = manage(self.env, "addenv", org, "Sales", "--provider", "talkover",
+                     "--base-url", f"http://127.0.0.1:{port}/api/v1", "--token-stdin",
+                     stdin=token + "\n")
+        return int(re.search(r"Added environment (\d+)", out).group(1))
+
+    def assert_mirror_is(self, env_id: int, upstream: Upstream) -> None:
+        """The environment's mirror equals the upstream's ground truth, table by table."""
+        check = subprocess.run(
+            [sys.executable, "-c", MIRROR_CHECK, str(env_id), str(upstream.seed),
+             str(upstream.days), str(upstream.calls_per_day), upstream.end.isoformat(),
+             upstream.token, upstream.workspace],
+            cwd=ROOT, env={**self.env, "DJANGO_SETTINGS_MODULE": "portal.settings"},
+            capture_output=True, text=True, timeout=120)
+        assert check.returncode == 0, check.stderr
+        assert json.loads(check.stdout) == [], "the mirror differs from the upstream"
+
+
+@contextmanager
+def production_stack(suffix: str, tmp_path: Path, **extra: str) -> Iterator[Stack]:
+    """Scratch services, the production environment on them (`extra` added), processes that
+    are all stopped and a mirror connection that is closed at the end."""
+    with scratch_services(suffix) as (database_url, redis_url):
+        env = production_env(database_url, redis_url, tmp_path, **extra)
+        stack = Stack(env, Processes(tmp_path, env), Mirror(database_url), database_url)
+        try:
+            yield stack
+        finally:
+            stack.mirror.close()
+            stack.procs.stop_all()

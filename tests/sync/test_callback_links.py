@@ -13,7 +13,7 @@ from reports.queries.callback_funnel import LinkDays, link_days
 from sync.callback_links import relink_environment
 from sync.models import Agent, Call, CallbackLink, StreamState
 from sync.providers.records import CALL_UPDATE_FIELDS
-from sync.simulator.data import NOT_CALLBACK, UNMATCHED
+from sync.providers.talkover.simulator.data import NOT_CALLBACK, UNMATCHED
 from sync.write.upsert import upsert
 from tests.support.sync_support import ENV
 

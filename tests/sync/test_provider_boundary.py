@@ -2,9 +2,10 @@
 provider — its key as a literal, its `Provider.<NAME>` choice, an upper-case constant of its
 name, or one of its modules. The exceptions are the ones DESIGN.md names: the registry line,
 the provider choice (and migrations), tests; the Talkover-compatible API (`reports/talkover/`,
-which speaks Talkover's envelope on purpose); and the simulator's older core modules, which
-still hold Talkover's and Origins' APIs (listed below: the list may only shrink — a new
-provider's simulator lives in its package, `sync/providers/<name>/simulator.py`)."""
+which speaks Talkover's envelope on purpose); and the benchmarks, which, like tests, measure
+named providers (listed below: the list may only shrink). Each provider's simulator lives in
+its package (`sync/providers/<name>/simulator.py` or `simulator/`): the simulator core,
+`sync/simulator/`, names none, not even in its prose (checked below)."""
 from __future__ import annotations
 
 import ast
@@ -20,10 +21,7 @@ ANY_PROVIDER = {"sync/providers/registry.py", "portal/models/environments.py"}
 LEGACY = {
     # The compatible API serves Talkover's own envelope and parameters.
     "reports/talkover/": {"talkover"},
-    # The simulator core: Talkover's and Origins' APIs, not yet moved to their packages.
-    "sync/simulator/": {"talkover", "origins"},
-    "sync/management/commands/simulate_upstream.py": {"talkover", "origins"},
-    "sync/management/commands/talkover_webhooks.py": {"talkover"},
+    # Benchmarks measure one provider's sync or simulator, as tests do.
     "bench/": {"talkover", "origins"},
 }
 
@@ -78,3 +76,14 @@ def test_the_check_sees_a_leak(tmp_path, monkeypatch):
                    "y = Provider.VAPI", "z = VAPI", 'form = "talkover/1"'):
         tree = ast.parse(source)
         assert any(_named(node, p) for node in ast.walk(tree) for p in ("vapi", "talkover"))
+
+
+def test_the_simulator_core_names_no_provider_even_in_prose():
+    """The core (server, clock, faults, config) is the same for every vendor: a provider's
+    name anywhere in it, docstrings and comments included, means vendor knowledge leaked back
+    from its plug-in."""
+    named = []
+    for path in sorted((ROOT / "sync" / "simulator").rglob("*.py")):
+        text = path.read_text().lower()
+        named += [f"{path.relative_to(ROOT)} names {p}" for p in Provider.values if p in text]
+    assert named == []

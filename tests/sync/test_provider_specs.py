@@ -62,3 +62,14 @@ def test_environments_read_their_spec():
     assert origins.spec.agent_ids and origins.spec.quality and origins.spec.whole_history
     assert "transcript" in talkover.spec.not_sent and not origins.spec.not_sent
     assert providers.having("quality") == [Provider.ORIGINS]
+
+
+def test_a_provider_registers_webhooks_through_its_api_exactly_when_it_says_so():
+    """The settings page and the command offer registration by the spec; the request is the
+    adapter's: one without the other would offer what cannot be done, or hide what can."""
+    for key, adapter in ADAPTERS.items():
+        assert adapter.spec.registers_webhooks == (adapter.webhook_registration is not None), key
+        if adapter.webhook_registration is not None:
+            assert adapter.spec.webhooks, key
+            path, body = adapter.webhook_registration("a1", "https://p.example/hooks/x/k/", "s")
+            assert "a1" in path and "https://p.example/hooks/x/k/" in str(body), key

@@ -173,7 +173,7 @@ def test_a_hostile_origins_record_is_quarantined(org_a, patch, reason):
         env = origins_env(org_a, sim, server)
         records = sim.truth.origins_calls(ORIGINS, AGENTS[0])
         target = next(r for r in records if r["call_id"])
-        sim.tamper(ORIGINS).origins[target["call_id"]] = patch
+        sim.tamper(ORIGINS).calls[target["call_id"]] = patch
         run = sync(env, sim)["calls"]
         assert run.status == RunStatus.SUCCEEDED and run.rejected == 1
         kept = RejectedRecord.objects.get(environment=env)

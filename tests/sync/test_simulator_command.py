@@ -51,17 +51,23 @@ def test_command_starts_prints_serves_and_stops_on_ctrl_c():
         out = "".join(lines)
         assert "Press Ctrl-C" in out, out + proc.stderr.read()
         url = re.search(r"Talkover base URL: (http://\S+/api/v1)", out).group(1)
-        assert re.search(r"Origins base URL:\s+http://127\.0\.0\.1:\d+\n", out)
+        assert re.search(r"Origins AI base URL:\s+http://127\.0\.0\.1:\d+\n", out)
         assert "talkover acme-sales: talq_cli_token" in out
         assert re.search(r"origins  origins-demo: orig_[0-9a-f]{40} \(agents 4012", out)
+        # Every provider with a simulator is served, Vapi's from its own package.
+        vapi_url = re.search(r"Vapi base URL: (http://127\.0\.0\.1:\d+)\n", out).group(1)
+        vapi_key = re.search(r"vapi     acme-vapi: (vapi_[0-9a-f]{40})\n", out).group(1)
         assert "Faults: 500=0.5,only=/api/v1/calls" in out
         r = requests.get(f"{url}/agents", headers={"Authorization": "Bearer talq_cli_token"},
                          timeout=10)
         assert r.status_code == 200 and r.json()["success"] is True
+        r = requests.get(f"{vapi_url}/assistant", headers={"Authorization": f"Bearer {vapi_key}"},
+                         timeout=10)
+        assert r.status_code == 200 and len(r.json()) == 3
         proc.send_signal(signal.SIGINT)
         rest, err = proc.communicate(timeout=15)
         assert proc.returncode == 0, err
-        assert "Stopped after 1 requests." in rest
+        assert "Stopped after 2 requests." in rest
         with pytest.raises(requests.ConnectionError):
             requests.get(f"{url}/agents", timeout=2)
     finally:

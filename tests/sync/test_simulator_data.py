@@ -11,8 +11,9 @@ import pytest
 import requests
 import time_machine
 
+from sync.providers.talkover.simulator.data import call_dict, call_json
 from sync.simulator import EnvironmentSpec, Simulator, SimulatorConfig, running_simulator
-from sync.simulator.data import call_dict, call_json, dumps
+from sync.simulator.response import dumps
 
 END = date(2024, 3, 28)
 NOW = datetime(2024, 3, 28, 15, 0, 0, tzinfo=UTC)
@@ -146,8 +147,9 @@ def test_bounded_memory_for_a_million_calls():
 
 # --- callbacks agree with calls -----------------------------------------------------------
 
-def recompute_callback_stats(sim: Simulator, env: str, day: date) -> dict:
-    """The documented rule, from the listed calls only."""
+def _dialled(sim: Simulator, env: str, day: date) -> tuple[set, list[dict], dict]:
+    """The callback agents' ids, the listed calls of the match window ending `day`, and
+    the outbound (non-test) calls among them by the number they dialled."""
     n = sim.config.callback_match_days
     callback_ids = {a["id"] for a in sim.truth.callback_agents(env)}
     calls = list(sim.truth.calls(env, day - timedelta(days=n), day))
@@ -155,6 +157,12 @@ def recompute_callback_stats(sim: Simulator, env: str, day: date) -> dict:
     for c in calls:
         if c["direction"] == "outbound" and not c["is_testing"]:
             dialled[c["to"]].append(c)
+    return callback_ids, calls, dialled
+
+
+def recompute_callback_stats(sim: Simulator, env: str, day: date) -> dict:
+    """The documented rule, from the listed calls only."""
+    callback_ids, calls, dialled = _dialled(sim, env, day)
     total = answered = unmatched = 0
     by = Counter()
     names = {}
@@ -201,13 +209,7 @@ def test_callbacks_follow_unanswered_calls_within_hours(sim):
     middle, when numbers were drawn from the whole window)."""
     env = "acme-sales"
     day = date(2024, 3, 20)
-    n = sim.config.callback_match_days
-    callback_ids = {a["id"] for a in sim.truth.callback_agents(env)}
-    calls = list(sim.truth.calls(env, day - timedelta(days=n), day))
-    dialled = defaultdict(list)
-    for c in calls:
-        if c["direction"] == "outbound" and not c["is_testing"]:
-            dialled[c["to"]].append(c)
+    callback_ids, calls, dialled = _dialled(sim, env, day)
     gaps, unanswered = [], 0
     for c in calls:
         if c["created_at"][:10] != day.isoformat() or c["agent"]["id"] not in callback_ids \

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from sync.providers.talkover.simulator.store import NO_FILTER
 from sync.simulator import Simulator
-from sync.simulator.store import NO_FILTER
 from tests.support.sync_support import END, ENV, small_config
 
 ZONES = ["Etc/GMT+12", "America/Sao_Paulo", "UTC", "Asia/Kolkata", "Pacific/Kiritimati"]

@@ -134,7 +134,7 @@ def test_calls_inserted_while_we_page_and_faults_still_end_exact(org_a):
         env = vapi_env(org_a, sim, server)
         outcome = sync_environment(env, now=sim.now)
         assert not outcome.failed, [r.error for r in outcome.runs]
-        inserted = sim.plugged_store(KEY).inserted
+        inserted = sim.store(KEY).inserted
         assert len(inserted) == 7
         sim.faults = None  # the test's own reading of the upstream
         assert vapi_diff(env, sim, server) == []
@@ -144,7 +144,7 @@ def test_calls_inserted_while_we_page_and_faults_still_end_exact(org_a):
 
 def test_a_late_status_is_mirrored_when_it_comes(org_a):
     with running_simulator(vapi_config(days=2)) as (sim, server):
-        store = sim.plugged_store(KEY)
+        store = sim.store(KEY)
         target = next(c for c in store.day(sim.today.toordinal())
                       if c.started is not None and c.final < sim.now_ts() * 1000 - 3_600_000)
         sim.end_late(KEY, target.id, sim.now + timedelta(hours=20))

@@ -9,18 +9,19 @@ from __future__ import annotations
 import sys
 
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from portal import audit, upstream_check
-from portal.models import Environment, Organization, Provider
+from portal.management.organization_command import OrganizationCommand
+from portal.models import Environment, Provider
 from portal.pages.forms import parse_agent_ids
 
 
-class Command(BaseCommand):
+class Command(OrganizationCommand):
     help = "Add an upstream environment. The token is read from standard input, never argv."
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("slug", help="The organisation's slug.")
+        super().add_arguments(parser)
         parser.add_argument("name", help="The environment's name, unique in the organisation.")
         parser.add_argument("--provider", required=True, choices=Provider.values,
                             help="The upstream's kind.")
@@ -35,9 +36,7 @@ class Command(BaseCommand):
 
     def handle(self, slug: str, name: str, provider: str, base_url: str, agent_ids: str,
                **options) -> None:
-        org = Organization.objects.filter(slug=slug).first()
-        if org is None:
-            raise CommandError(f"No organisation with slug {slug!r}.")
+        org = self.organization(slug)
         if Environment.objects.for_organization(org).filter(name=name).exists():
             raise CommandError(f"{slug} already has an environment named {name!r}.")
         token = sys.stdin.readline().strip()

@@ -4,18 +4,19 @@ from __future__ import annotations
 import sys
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import transaction
 
 from portal import audit
-from portal.models import RESTRICTABLE_ROLES, Membership, Organization, Role, Team
+from portal.management.organization_command import OrganizationCommand
+from portal.models import RESTRICTABLE_ROLES, Membership, Role, Team
 
 
-class Command(BaseCommand):
+class Command(OrganizationCommand):
     help = "Add a user (created if missing) to an organisation with a role."
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("slug", help="The organisation's slug.")
+        super().add_arguments(parser)
         parser.add_argument("username", help="The user (created when new).")
         parser.add_argument("--role", required=True, choices=Role.values,
                             help="The member's role in the organisation.")
@@ -31,9 +32,7 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, slug: str, username: str, role: str, email: str, **options) -> None:
-        org = Organization.objects.filter(slug=slug).first()
-        if org is None:
-            raise CommandError(f"No organisation with slug {slug!r}.")
+        org = self.organization(slug)
         team_names = options.get("team") or []
         if team_names and role not in RESTRICTABLE_ROLES:
             raise CommandError("Only an analyst or a viewer can be restricted to teams "

@@ -1,12 +1,13 @@
 """addteam SLUG NAME --agent ENV_ID:AGENT_ID … [--lead USERNAME …]"""
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from portal import audit
-from portal.models import Environment, Membership, Organization, Team, TeamAgent, restrict_leads
+from portal.management.organization_command import OrganizationCommand
+from portal.models import Environment, Membership, Team, TeamAgent, restrict_leads
 
 
 def parse_agent(text: str) -> tuple[int, str]:
@@ -17,12 +18,12 @@ def parse_agent(text: str) -> tuple[int, str]:
     return int(env), agent.strip()
 
 
-class Command(BaseCommand):
+class Command(OrganizationCommand):
     help = _("Create or update a team: a set of agents across an organisation's environments, "
              "and its leads.")
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("slug", help=_("The organisation's slug."))
+        super().add_arguments(parser)
         parser.add_argument("name", help=_("The team's name."))
         parser.add_argument("--agent", action="append", default=[], metavar="ENV_ID:AGENT_ID",
                             help=_("An agent of the team (repeatable): our environment id and "
@@ -33,9 +34,7 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, slug: str, name: str, agent: list[str], lead: list[str], **options) -> None:
-        org = Organization.objects.filter(slug=slug).first()
-        if org is None:
-            raise CommandError(_("No organisation with slug %(slug)r.") % {"slug": slug})
+        org = self.organization(slug)
         name = name.strip()
         if not name or len(name) > 100:
             raise CommandError(_("A team's name has 1 to 100 characters."))

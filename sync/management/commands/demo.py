@@ -4,23 +4,29 @@ Lives beside the code it drives (`sync/demo.py`, the in-process simulator). Whil
 beat schedule runs in process (`portal.inprocess_beat`) and queued tasks run on threads of the
 server (`portal.tasks_client`), so the demo keeps syncing with no broker and no worker.
 
-What a person sees: one line per step (database, organisation, upstream, each environment's
-back-fill, what the tour shows) and one "Ready" line last; the migrations' lines, the
-server's and the workers' logs and every request go to `var/demo.log`. The demo shows every
+What a person sees: one line per step (database, organisation, upstream), a "Ready" line as
+soon as the portal serves, then, while serving, a line per environment's back-fill, what the
+tour shows and "History loaded" last (without --serve, the back-fill runs before the
+command ends); the migrations' lines, the server's and the workers' logs and every request
+go to `var/demo.log`. The demo shows every
 capability: Talkover and Origins AI environments, a volume dip three days ago with an
 anomaly rule whose preview finds it (`sync.signals.demo_prepared`: the reading side adds the
 rule), and retention in force.
 """
 from __future__ import annotations
 
+import logging
 import os
 import sys
+import threading
+import time
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connections
 
 from portal import audit, served
 from portal.models import Membership, Organization, Role
@@ -31,6 +37,8 @@ from sync.simulator import Dip
 # Retention in force in the demo: transcripts and recording links anonymised after 60 days
 # (the back-fill holds 90), numbers kept (the funnel's links need them).
 DEMO_RETENTION = {"transcripts_days": 60, "recordings_days": 60}
+
+logger = logging.getLogger(__name__)
 
 DEMO_ORG = {"slug": "acme", "name": "Acme Voice", "timezone": "America/Sao_Paulo"}
 
@@ -114,33 +122,77 @@ class Command(BaseCommand):
         _keep_retention(org)
         self.step("Retention in force: transcripts and recording links anonymised after "
                   f"{DEMO_RETENTION['transcripts_days']} days")
-        if upstream is not None:
-            for text in _prepared(org, upstream):
-                self.step(text)
         if serve:
-            self.serve(serve)
+            self.serve(serve, org, upstream)
+        elif upstream is not None:
+            self.load_history(org, upstream)
         if upstream is not None:
             upstream.stop()
 
-    def serve(self, serve: str) -> None:
+    def serve(self, serve: str, org: Organization, upstream) -> None:
+        """Serve at once; the history (when there is an upstream) loads on a thread meanwhile,
+        one line per environment as it is in, and the beat (the schedule's syncs, alerts and
+        summaries) starts once it is all in: a newcomer logs in while the back-fill runs
+        instead of waiting a minute or two for a page."""
         from portal.inprocess_beat import InProcessBeat
 
         links = use_served_links(serve)
         served.announce(links)
         beat = InProcessBeat()
-        beat.start()
+        loading = ""
+        if upstream is not None:
+            days = max(env.backfill_days for env in upstream.environments)
+            loading = (f" The {days} days of history are loading meanwhile: a line below "
+                       "says when each environment is in, and the pages fill in as it comes.")
         self.terminal.write(f"Ready: open http://{serve}/ and log in as demo / demo (the "
                             f"admin console is at /admin/; emails link to {links}). "
-                            "Ctrl-C stops.\n")
+                            f"Ctrl-C stops.{loading}\n")
         self.terminal.flush()
+        if upstream is None:
+            beat.start()
+        else:
+            threading.Thread(target=self._load_then_beat, args=(org, upstream, beat),
+                             name="demo-history", daemon=True).start()
         try:
             call_command("runserver", serve, use_reloader=False)
         finally:
             beat.stop()
             served.withdraw()
 
+    def _load_then_beat(self, org: Organization, upstream, beat) -> None:
+        try:
+            self.load_history(org, upstream)
+        except Exception as exc:  # noqa: BLE001 — the server keeps serving what is in
+            logger.exception("the demo's history did not load")
+            self.step(f"The history stopped loading ({exc}); see {settings.VAR_DIR}/demo.log")
+        finally:
+            connections.close_all()  # this thread's own connections
+            if not beat.stopped.is_set():  # not after Ctrl-C
+                beat.start()
+
+    def load_history(self, org: Organization, upstream) -> None:
+        """Back-fill Acme Voice's environments, then what the reading side adds to show
+        itself (the anomaly rule, which needs the weeks before the dip)."""
+        from sync import demo
+
+        started = time.monotonic()
+        total = 0
+        for env in upstream.environments:
+            self.step(f"Back-filling {env.name} ({env.get_provider_display()}, "
+                      f"{env.backfill_days} days)…")
+            outcome, seconds = demo.backfill_one(env)
+            calls = sum(r.created for r in outcome.runs if r.stream == "calls")
+            total += calls
+            failed = [r for r in outcome.runs if r.status == "failed"]
+            self.step(f"{env.name}: {calls:,} new calls in {seconds:.0f} s"
+                      + (f"; {len(failed)} failed run{'s' if len(failed) > 1 else ''} "
+                         f"(see {settings.VAR_DIR}/demo.log)" if failed else ""))
+        for text in _prepared(org, upstream):
+            self.step(text)
+        self.step(f"History loaded: {total:,} new calls in {time.monotonic() - started:.0f} s")
+
     def start_upstream(self, org, options):
-        """Serve the simulator in this process and back-fill Acme Voice's environments."""
+        """Serve the simulator in this process and point Acme Voice's environments at it."""
         from django.utils import timezone
 
         from sync import demo
@@ -154,15 +206,6 @@ class Command(BaseCommand):
                                           dips=dips)
         envs = demo.point_demo_environments(org, sim, server)
         self.step(f"Simulated upstream at {server.base_url}")
-        for env in envs:
-            self.step(f"Back-filling {env.name} ({env.get_provider_display()}, "
-                      f"{env.backfill_days} days)…")
-            outcome, seconds = demo.backfill_one(env)
-            calls = sum(r.created for r in outcome.runs if r.stream == "calls")
-            failed = [r for r in outcome.runs if r.status == "failed"]
-            self.step(f"{env.name}: {calls:,} new calls in {seconds:.0f} s"
-                      + (f"; {len(failed)} failed run{'s' if len(failed) > 1 else ''} "
-                         f"(see {settings.VAR_DIR}/demo.log)" if failed else ""))
         return demo.DemoUpstream(sim, server, envs, dips)
 
 

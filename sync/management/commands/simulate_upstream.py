@@ -1,4 +1,4 @@
-"""``manage.py simulate_upstream``: serve the Talkover/Origins simulator until Ctrl-C."""
+"""``manage.py simulate_upstream``: serve every provider's simulator until Ctrl-C."""
 from __future__ import annotations
 
 import re
@@ -10,14 +10,15 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from sync.simulator import Dip, Faults, Lateness, Simulator, SimulatorConfig
+from sync.simulator.plugins import plugins
 
 
 class Command(BaseCommand):
-    """Serve both vendors' APIs from a seeded data set (see ``sync.simulator``)."""
+    """Serve every provider's API from a seeded data set (see ``sync.simulator``)."""
 
     help = (
-        "Serve simulated Talkover (/api/v1) and Origins AI (/api/agents/{id}/call_stats) APIs "
-        "from a seeded data set, with optional fault injection, until Ctrl-C."
+        "Serve the simulated API of every provider whose package has a simulator, from a "
+        "seeded data set, with optional fault injection, until Ctrl-C."
     )
     # Needs neither the database nor URLconf: skip the system checks.
     requires_system_checks: list[str] = []
@@ -29,23 +30,25 @@ class Command(BaseCommand):
                             help="Seed of the data set and of the tokens printed.")
         parser.add_argument("--days", type=int, default=90, help="Days of history served.")
         parser.add_argument("--calls-per-day", type=int, default=500,
-                            help="average calls a day per Talkover environment")
+                            help="average calls a day per environment (unless its vendor "
+                                 "sets its own)")
         parser.add_argument("--end-date", help="last day of the data set, YYYY-MM-DD "
                                                "(default: today, UTC)")
-        parser.add_argument("--token", help="bearer token (talq_...) for the first Talkover "
-                                            "environment instead of the derived one")
+        parser.add_argument("--token", help="bearer token for the first environment whose "
+                                            "vendor's tokens start as it does (e.g. talq_...), "
+                                            "instead of the derived one")
         parser.add_argument("--faults", default="", help='e.g. "500=0.1,429=0.05,insert=30@2"')
         parser.add_argument("--lateness", default="",
                             help='late final statuses, SHARE:MIN_HOURS-MAX_HOURS,... '
                                  '(default "0.01:0.5-4,0.002:12-30,0.0005:72-120"), or "off"')
         parser.add_argument("--dip", action="append", default=[], metavar="START/HOURS/FACTOR",
-                            help="Talkover volume × FACTOR for HOURS from START (UTC), e.g. "
+                            help="volume × FACTOR for HOURS from START (UTC), e.g. "
                                  "2026-11-18T14:00Z/3h/0.1; repeatable")
         parser.add_argument("--clock-offset", default="0", metavar="[+-]HOURS",
                             help="the simulator's clock runs this many hours ahead of the "
                                  "wall clock (negative: behind), e.g. -3 or 1.5")
         parser.add_argument("--date-zone", default=None, metavar="IANA_ZONE",
-                            help="count Talkover's date filters and callback-stats days in "
+                            help="count the vendors' date filters and statistics days in "
                                  "this zone (e.g. America/Sao_Paulo) instead of UTC")
         parser.add_argument("--realtime", action="store_true",
                             help="let the simulator clock tick with the wall clock")
@@ -78,13 +81,15 @@ class Command(BaseCommand):
             # Ctrl-C from here on (even while these lines print) stops the server cleanly.
             out.write(f"Simulator serving {sim.start_date} .. clock {sim.now.isoformat()} "
                       f"(seed {config.seed}, {config.calls_per_day} calls/day)")
-            out.write(f"Talkover base URL: {server.talkover_url}")
-            out.write(f"Origins base URL:  {server.origins_url}")
-            for env in sim.talkover_envs:
-                out.write(f"  talkover {env}: {sim.tokens[env]}")
-            for env in sim.origins_envs:
-                ids = ", ".join(str(i) for i in sim.origins_agent_ids(env))
-                out.write(f"  origins  {env}: {sim.tokens[env]} (agents {ids})")
+            served = [(key, plugin) for key, plugin in plugins().items() if sim.envs_of(key)]
+            for key, plugin in served:
+                out.write(f"{plugin.label} base URL: {server.url_of(key)}")
+            width = max((len(key) for key, _plugin in served), default=0)
+            for key, plugin in served:
+                for env in sim.envs_of(key):
+                    extra = plugin.describe(sim, env)
+                    out.write(f"  {key:<{width}} {env}: {sim.tokens[env]}"
+                              + (f" {extra}" if extra else ""))
             out.write(f"Faults: {faults.to_spec() or 'none'}")
             late = config.lateness.to_spec() if config.lateness else "off"
             out.write(f"Late final statuses: {late}")
@@ -120,9 +125,15 @@ class Command(BaseCommand):
         tokens = {}
         if options["token"] is not None:
             token = options["token"]
-            if not re.fullmatch(r"talq_[A-Za-z0-9_\-]+", token):
-                raise CommandError("--token must look like talq_ followed by letters or digits")
-            first = next(k for k, s in probe.environments.items() if s.vendor == "talkover")
+            prefixes = {key: plugin.token_prefix for key, plugin in plugins().items()}
+            vendor = next((key for key, prefix in prefixes.items()
+                           if re.fullmatch(re.escape(prefix) + r"[A-Za-z0-9_\-]+", token)), None)
+            first = next((k for k, s in probe.environments.items() if s.vendor == vendor), None)
+            if first is None:
+                raise CommandError("--token must look like a served vendor's prefix ("
+                                   + ", ".join(sorted({prefixes[s.vendor] for s in
+                                                       probe.environments.values()}))
+                                   + ") followed by letters or digits")
             tokens[first] = token
         try:
             lateness = Lateness.parse(options["lateness"])

@@ -1,5 +1,5 @@
 """Talkover's pagination block, written by both faces that answer as Talkover does: the
-built-in simulator (`sync.simulator.talkover_api`) and our compatible API
+built-in simulator (`sync.providers.talkover.simulator.api`) and our compatible API
 (`reports.talkover.listing`). One definition, so the two never disagree on it."""
 from __future__ import annotations
 

@@ -16,14 +16,19 @@ in progress until a later moment.
 """
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from sync.simulator.catalog import seeded
-from sync.simulator.store import Filter
-from sync.simulator.talkover_api import Listing, Response, json_response
+from sync.simulator.config import EnvironmentSpec
+from sync.simulator.plugins import Plugin
+from sync.simulator.response import Listing, Response, dumps, json_response
+from sync.simulator.tamper import Tampering, patched
+
+KEY = "vapi"  # the provider, as `EnvironmentSpec.vendor`
 
 DAY_MS = 86_400_000
 MAX_LIMIT = 1000
@@ -177,18 +182,26 @@ class VapiStore:
             self._days[ordinal] = calls
         return calls
 
-    def visible(self, now: int) -> list[tuple[int, dict[str, Any]]]:
-        """Every call's (updatedAt, record) at `now`."""
+    def visible(self, now: int, created: tuple[int, int] = (0, 2**62)
+                ) -> list[tuple[int, dict[str, Any]]]:
+        """Every call's (updatedAt, record) at `now`, of those created within `created`
+        (inclusive milliseconds): a day's calls are created on that day, so a day-long
+        window builds the records of one day, not of the whole history."""
         out = []
-        last = now // DAY_MS + 719_163
-        for ordinal in range(self.first, last + 1):
+        lo, hi = created
+        first = max(self.first, lo // DAY_MS + 719_163)
+        last = min(now, hi) // DAY_MS + 719_163
+        for ordinal in range(first, last + 1):
             for call in self.day(ordinal):
-                self._add(out, call, now)
+                self._add(out, call, now, created)
         for call in self.inserted:
-            self._add(out, call, now)
+            self._add(out, call, now, created)
         return out
 
-    def _add(self, out: list[tuple[int, dict[str, Any]]], call: _Call, now: int) -> None:
+    def _add(self, out: list[tuple[int, dict[str, Any]]], call: _Call, now: int,
+             created: tuple[int, int]) -> None:
+        if not created[0] <= call.created <= created[1]:
+            return
         late = self.late.get(call.id)
         if late is not None:  # its report comes at `late`: the call's last change
             call = _Call(**{**call.__dict__, "final": late})
@@ -201,13 +214,21 @@ def _error(status: int, message: Any, error: str) -> Response:
     return json_response(status, {"message": message, "error": error, "statusCode": status})
 
 
-class _Plugin:
-    key = "vapi"
+class VapiPlugin(Plugin):
+    key = KEY
+    label = "Vapi"
     token_prefix = "vapi_"
 
-    def make_store(self, env: str, spec: Any, seed: int, first: int, calls_per_day: int,
-                   lateness: tuple[tuple[float, int, int], ...]) -> VapiStore:
-        return VapiStore(env, seed, first, calls_per_day, spec.utc_offset_hours, lateness)
+    def default_environments(self) -> dict[str, EnvironmentSpec]:
+        """One organisation."""
+        return {"acme-vapi": EnvironmentSpec(KEY, utc_offset_hours=-3)}
+
+    def make_store(self, sim: Any, env: str, spec: EnvironmentSpec) -> VapiStore:
+        config = sim.config
+        calls_per_day = config.calls_per_day if spec.calls_per_day is None \
+            else spec.calls_per_day
+        return VapiStore(env, config.seed, sim.start_date.toordinal(), calls_per_day,
+                         spec.utc_offset_hours, sim.lateness_bands())
 
     def route(self, parts: list[str]) -> tuple[str, str | None] | None:
         if parts == ["call"]:
@@ -228,9 +249,10 @@ class _Plugin:
             return _error(405, "Method Not Allowed", "Method Not Allowed")
         return _error(500, "Internal server error", "Internal Server Error")
 
-    def answer(self, store: VapiStore, route: tuple[str, str | None],
-               query: dict[str, list[str]], now_ts: int) -> Response:
-        now = now_ts * 1000
+    def answer(self, sim: Any, env: str, route: tuple[str, str | None],
+               query: dict[str, list[str]], body: bytes) -> Response:
+        store: VapiStore = sim.store(env, KEY)
+        now = sim.now_ts() * 1000
         name, arg = route
         if name == "assistants":
             limit = _limit(query)
@@ -261,7 +283,7 @@ class _Plugin:
                 tests.append((field_name, op, bound))
         wanted = {k: (query.get(k) or [""])[-1] for k in ("assistantId", "id", "phoneNumberId")}
         found = []
-        for updated, record in store.visible(now):
+        for updated, record in store.visible(now, _created_range(tests)):
             times = {"createdAt": _ms(record["createdAt"]), "updatedAt": updated}
             if not all(_holds(times[f], op, bound) for f, op, bound in tests):
                 continue
@@ -271,11 +293,21 @@ class _Plugin:
         found.sort(key=lambda r: (r["createdAt"], r["id"]), reverse=True)
         store.listings += 1
         resp = json_response(200, found[:limit])
-        resp.listing = Listing(store.env, Filter(), None, None, store.listings)
+        resp.listing = Listing(store.env, None, None, None, store.listings)
         return resp
 
-    def insert(self, store: VapiStore, count: int, now_ts: int) -> list[Any]:
-        now = now_ts * 1000
+    def tamper(self, tampering: Tampering, route: str, query: dict[str, list[str]],
+               body: bytes) -> bytes:
+        if not tampering.calls or route not in ("calls", "call"):
+            return body
+        doc = json.loads(body)
+        if isinstance(doc, list):
+            return dumps([patched(r, tampering.calls.get(str(r.get("id")))) for r in doc])
+        return dumps(patched(doc, tampering.calls.get(str(doc.get("id")))))
+
+    def insert(self, sim: Any, store: VapiStore, count: int, filt: object, lo: int | None,
+               hi: int | None) -> list[Any]:
+        now = sim.now_ts() * 1000
         rng = seeded(store.seed, store.env, "vapi-insert", len(store.inserted), now)
         made = []
         for n in range(count):
@@ -287,8 +319,21 @@ class _Plugin:
             made.append(call)
         return made
 
-    def end_late(self, store: VapiStore, call_id: str, until_ts: int, now_ts: int) -> None:
+    def end_late(self, sim: Any, store: VapiStore, call_id: str, until_ts: int) -> None:
         store.late[call_id] = until_ts * 1000
+
+
+def _created_range(tests: list[tuple[str, str, int]]) -> tuple[int, int]:
+    """The inclusive `createdAt` milliseconds the listing's bounds leave (all when none):
+    every test is still applied to each record; this only spares building the others."""
+    lo, hi = 0, 2**62
+    for field_name, op, bound in tests:
+        if field_name == "createdAt":
+            if op in ("Gt", "Ge"):
+                lo = max(lo, bound + (op == "Gt"))
+            else:
+                hi = min(hi, bound - (op == "Lt"))
+    return lo, hi
 
 
 def _holds(value: int | None, op: str, bound: int) -> bool:
@@ -309,4 +354,4 @@ def _limit(query: dict[str, list[str]]) -> int | Response:
     return limit
 
 
-PLUGIN = _Plugin()
+PLUGIN = VapiPlugin()

@@ -27,9 +27,12 @@ import urllib.request
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from .catalog import ordinal_of
-from .host import Stores
-from .talkover_api import Response, json_response, talkover_error
+from sync.simulator.catalog import ordinal_of
+from sync.simulator.host import Stores
+from sync.simulator.response import Response, json_response
+
+from .api import talkover_error
+from .data import KEY
 
 EVENTS = (
     "event_phone_call_started", "event_phone_call_ended", "event_phone_call_did_not_connect",
@@ -86,7 +89,7 @@ class Webhooks:
     def create(self, sim: Stores, env: str, agent_id: str, body: bytes) -> Response:
         if (env, None) in self.forbidden or (env, agent_id) in self.forbidden:
             return talkover_error(403, "This action is unauthorized.")
-        if sim.talkover_store(env).profile.by_id.get(agent_id) is None:
+        if sim.store(env, KEY).profile.by_id.get(agent_id) is None:
             return talkover_error(404, "Agent not found")
         try:
             data = json.loads(body or b"{}")
@@ -121,7 +124,7 @@ class Webhooks:
             return
         jobs = []
         for env, regs in list(self.registrations.items()):
-            store = sim.talkover_store(env)
+            store = sim.store(env, KEY)
             agents = store.profile.agents
             for ordinal in range(ordinal_of(before) - 1, ordinal_of(after) + 1):
                 if ordinal < store.first:

@@ -1,21 +1,41 @@
-"""Origins AI data: call records per (environment, UTC day), served per integer agent id.
+"""Origins AI, as the simulator serves it (`sync.simulator.plugins`): call records per
+(environment, UTC day), served per integer agent id.
 
 A record's rich parts (transcript, costs, insights) come from its own seed, so they are the
 same at every clock; which parts are present depends on the call's state at the clock.
+
+Python: ``sim.origins_envs``, ``sim.origins_store(env)``, ``sim.origins_agent_ids(env)``
+(`PLUGIN.members`), ``sim.truth.origins_calls(env, agent_id)``, ``server.origins_url``
+(``base_url``; clients append ``/api/agents/{id}/call_stats``). An environment names its
+agent ids (``EnvironmentSpec(agent_ids=...)``); it has 40 calls a day unless told.
+
+Origins HTTP (``GET /api/agents/{agent_id}/call_stats``, ``Bearer orig_...``)
+============================================================================
+A bare JSON array of every record of the agent existing at the clock, oldest first (by queue
+time: the first ``call_state_changes`` entry), no envelope, no pagination, query ignored.
+``call_duration`` is seconds with one decimal; ``billed_duration`` rounds up to whole minutes.
+Fields as seed 004; ``call_status`` moves QUEUED -> INITIATED -> ANSWERED|FAILED (1% stay QUEUED or
+INITIATED); ``answer_time``/``end_time``/``call_duration``/``billed_duration``/hangup fields
+are null until they happen; transcript, costs, quality, insights, recording only for
+answered calls that ended; ``call_timeline`` is null for ~5%; timestamps are
+``2024-03-31T15:20:33+00:00``. About ``bad_record_rate`` of records have ``call_id: null``.
+Errors: missing header -> 401 ``{"detail": "Not authenticated"}``; bad/revoked/other-vendor
+token -> 401 ``{"detail": "Unauthorized"}``; non-integer id -> 422 ``{"detail": [{"type":
+"int_parsing", "loc": ["path", "agent_id"], ...}]}``; unknown id -> 404 ``{"detail": "Agent
+not found"}``; 500 -> text/plain "Internal Server Error"; 429 -> ``{"detail": "Too Many
+Requests"}`` + ``Retry-After``.
 """
 from __future__ import annotations
 
 import json
 import math
 import random
+import re
 from collections import OrderedDict
 from datetime import date
 from typing import Any
 
-from .catalog import (
-    CUSTOMER_NAMES,
-    SUMMARIES,
-    TRANSCRIPT_LINES,
+from sync.simulator.catalog import (
     WEEKDAY_FACTOR,
     day_times,
     hour_cum,
@@ -25,6 +45,42 @@ from .catalog import (
     seeded,
     uuid4_from,
 )
+from sync.simulator.config import EnvironmentSpec
+from sync.simulator.plugins import Plugin
+from sync.simulator.response import Response, dumps, json_response
+from sync.simulator.tamper import Tampering, patched
+
+KEY = "origins"  # the provider, as `EnvironmentSpec.vendor`
+
+TRANSCRIPT_LINES = {
+    "pt-BR": (
+        ("agent", "Olá! Aqui é a assistente virtual da Acme. Posso falar com você um minuto?"),
+        ("user", "Pode sim, do que se trata?"),
+        ("agent", "Estou ligando sobre a sua solicitação de orçamento."),
+        ("user", "Ah, sim. Ainda estou avaliando as opções."),
+        ("agent", "Posso agendar uma conversa com um especialista amanhã às 10h?"),
+        ("user", "Amanhã às 10h funciona."),
+        ("agent", "Perfeito, agendado. Obrigada e tenha um ótimo dia!"),
+    ),
+    "en-US": (
+        ("agent", "Hi, this is the virtual assistant from Origins. Is now a good time?"),
+        ("user", "Sure, what is this about?"),
+        ("agent", "You asked for a callback about your order."),
+        ("user", "Right, it arrived damaged."),
+        ("agent", "I'm sorry to hear that. I can send a replacement today."),
+        ("user", "That would be great, thanks."),
+        ("agent", "Done. You'll get a confirmation by SMS. Anything else?"),
+        ("user", "No, that's all."),
+    ),
+}
+SUMMARIES = (
+    "Customer agreed to a follow-up meeting.",
+    "Customer asked for a replacement; order created.",
+    "Caller was not interested; marked do-not-call.",
+    "Cliente pediu retorno em outro horário.",
+    "Voicemail reached; no message left.",
+)
+CUSTOMER_NAMES = ("Ana Luíza", "João Pedro", "Zoë Müller", "Li Wei", "María José", "Chloé", "Sam")
 
 STATUSES = ("ANSWERED", "FAILED", "INITIATED", "QUEUED")
 FINAL = (("ANSWERED", 0.68), ("FAILED", 0.30), ("INITIATED", 0.01), ("QUEUED", 0.01))
@@ -287,3 +343,110 @@ class OriginsStore:
         if now >= r.t_end:
             r.cached = raw
         return raw
+
+
+_INT = re.compile(r"\s*[+-]?[0-9]+\s*")
+
+
+class OriginsTruth:
+    """Origins' part of `sim.truth`."""
+
+    def __init__(self, sim: Any) -> None:
+        self._sim = sim
+
+    def origins_calls(self, env: str, agent_id: int) -> list[dict]:
+        """The bare array of /api/agents/{agent_id}/call_stats (oldest first)."""
+        sim = self._sim
+        with sim.lock:
+            return sim.store(env, KEY).records(agent_id, sim.now_ts())
+
+
+class OriginsPlugin(Plugin):
+    key = KEY
+    label = "Origins AI"
+    token_prefix = "orig_"
+
+    def default_environments(self) -> dict[str, EnvironmentSpec]:
+        """One organisation (agents 4012, 4013, 4027, 4051; 40 calls a day)."""
+        return {"origins-demo": EnvironmentSpec(KEY, agent_ids=(4012, 4013, 4027, 4051),
+                                                calls_per_day=40, utc_offset_hours=-3)}
+
+    def check_spec(self, spec: EnvironmentSpec) -> None:
+        if not spec.agent_ids:
+            raise ValueError("an Origins environment needs at least one integer agent id")
+
+    def make_store(self, sim: Any, env: str, spec: EnvironmentSpec) -> OriginsStore:
+        config = sim.config
+        return OriginsStore(env, spec.agent_ids, config.seed, sim.start_date.toordinal(),
+                            40 if spec.calls_per_day is None else spec.calls_per_day,
+                            spec.utc_offset_hours, config.bad_record_rate, config.cache_days)
+
+    def route(self, parts: list[str]) -> tuple[str, str | None] | None:
+        if len(parts) == 4 and parts[:2] == ["api", "agents"] and parts[3] == "call_stats":
+            return "call_stats", parts[2]
+        return None
+
+    def not_found(self, parts: list[str]) -> Response | None:
+        if parts[:2] == ["api", "agents"]:
+            return json_response(404, {"detail": "Not Found"})
+        return None
+
+    def answer(self, sim: Any, env: str, route: tuple[str, str | None],
+               query: dict[str, list[str]], body: bytes) -> Response:
+        raw_id = route[1] or ""
+        if not _INT.fullmatch(raw_id):
+            return json_response(422, {"detail": [{
+                "type": "int_parsing", "loc": ["path", "agent_id"],
+                "msg": "Input should be a valid integer, unable to parse string as an integer",
+                "input": raw_id,
+            }]})
+        store = sim.store(env, KEY)
+        agent_id = int(raw_id)
+        if agent_id not in store.agent_ids:
+            return json_response(404, {"detail": "Agent not found"})
+        return Response(200, store.records_json(agent_id, sim.now_ts()))
+
+    def error(self, status: int, state: str = "") -> Response:
+        if status == 401:
+            detail = "Not authenticated" if state == "missing" else "Unauthorized"
+            return json_response(401, {"detail": detail})
+        if status == 405:
+            return json_response(405, {"detail": "Method Not Allowed"})
+        if status == 429:
+            return json_response(429, {"detail": "Too Many Requests"})
+        return Response(500, b"Internal Server Error", "text/plain; charset=utf-8")
+
+    def tamper(self, tampering: Tampering, route: str, query: dict[str, list[str]],
+               body: bytes) -> bytes:
+        if not tampering.calls:
+            return body
+        doc = json.loads(body)
+        if not isinstance(doc, list):
+            return body
+        return dumps([patched(r, tampering.calls.get(str(r.get("call_id")))) for r in doc])
+
+    def insert(self, sim: Any, store: OriginsStore, count: int, filt: object,
+               lo: int | None, hi: int | None) -> list[Any]:
+        raise KeyError(f"{store.env!r}: the Origins AI simulator inserts no calls")
+
+    def end_late(self, sim: Any, store: OriginsStore, call_id: str, until_ts: int) -> None:
+        raise KeyError(f"{store.env!r}: the Origins AI simulator has no late statuses")
+
+    def members(self, sim: Any) -> dict[str, Any]:
+        def origins_store(env: str) -> OriginsStore:
+            return sim.store(env, KEY)
+
+        def origins_agent_ids(env: str) -> tuple[int, ...]:
+            return sim.store(env, KEY).agent_ids
+
+        return {"origins_envs": sim.envs_of(KEY), "origins_store": origins_store,
+                "origins_agent_ids": origins_agent_ids}
+
+    def truth(self, sim: Any) -> OriginsTruth:
+        return OriginsTruth(sim)
+
+    def describe(self, sim: Any, env: str) -> str:
+        return f"(agents {', '.join(str(i) for i in sim.store(env, KEY).agent_ids)})"
+
+
+PLUGIN = OriginsPlugin()

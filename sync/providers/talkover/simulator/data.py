@@ -6,7 +6,6 @@ order, in any process, and comes out identical.
 """
 from __future__ import annotations
 
-import json
 import math
 import random
 from bisect import bisect_left
@@ -14,12 +13,8 @@ from collections.abc import Sequence
 from datetime import date
 from statistics import NormalDist
 
-from .catalog import (
-    CALLBACK_AGENTS,
+from sync.simulator.catalog import (
     DAY,
-    INBOUND_AGENTS,
-    OUTBOUND_AGENTS,
-    SANDBOX_AGENT,
     WEEKDAY_FACTOR,
     day_count,
     day_start,
@@ -33,7 +28,36 @@ from .catalog import (
     seeded,
     uuid4_from,
 )
+from sync.simulator.response import dumps
 
+# (name, label, language, description). Unicode on purpose: the portal shows these verbatim.
+OUTBOUND_AGENTS = (
+    ("Vendas São Paulo", "Vendas SP", "pt-BR", "Prospecção ativa de leads na Grande São Paulo."),
+    ("Sales Outbound", "Sales", "en-US", "Qualifies inbound web leads by phone."),
+    ("Survey Outbound", "Survey", "en-US", "Post-purchase satisfaction survey (CSAT)."),
+    ("Pesquisa de Satisfação", "NPS", "pt-BR", "Pesquisa NPS trimestral com clientes ativos."),
+    ("Renovação de Contratos", "Renovação", "pt-BR", "Lembra clientes de renovar o contrato."),
+    ("Reactivation — Q3 Leads", "Reactivation", "en-US", "Win-back campaign for lapsed users."),
+    ("Cobrança Amigável", "Cobrança", "pt-BR", "Lembretes de pagamento em atraso."),
+    ("Encuesta de Satisfacción", "Encuesta", "es-MX", "Encuesta de satisfacción postventa."),
+)
+INBOUND_AGENTS = (
+    ("Überweisung Support", "Überweisung", "de-DE", "Hilfe bei Überweisungen und Lastschriften."),
+    ("客服", "客服中心", "zh-CN", "中文客户服务热线。"),
+    ("Support Inbound", "Support", "en-US", "Tier-1 support line."),
+    ("Atendimento Nível 1", "N1", "pt-BR", "Primeiro atendimento ao cliente."),
+    ("Billing Help Desk", "Billing", "en-US", "Invoices, refunds and payment methods."),
+    ("Soporte Técnico", "Soporte", "es-MX", "Soporte técnico de primer nivel."),
+    ("Réservations Hôtel", "Réservations", "fr-FR", "Réservations et annulations."),
+)
+CALLBACK_AGENTS = (
+    ("Callback Vendas", "Retorno", "pt-BR", "Atende quem retorna ligações das campanhas."),
+    ("Rückruf-Agent", "Rückruf", "de-DE", "Nimmt Rückrufe auf Kampagnenanrufe an."),
+    ("Callback Desk", "Callback", "en-US", "Answers people calling back a campaign number."),
+)
+SANDBOX_AGENT = ("Sandbox — Test Agent 🧪", "Sandbox", "en-US", "Prompt experiments; test calls.")
+
+KEY = "talkover"  # the provider, as `EnvironmentSpec.vendor`
 STATUSES = ("initiated", "ringing", "answered", "completed", "failed", "busy", "no-answer")
 DIRECTIONS = ("inbound", "outbound")
 ANSWERED = frozenset({"answered", "completed"})
@@ -176,11 +200,6 @@ def call_json(rec: CallRec, agents: Sequence[Agent], now: int, with_agent: bool)
         else:
             rec.json_n = raw
     return raw
-
-
-def dumps(value: object) -> bytes:
-    # Laravel's default encoding: compact, non-ASCII escaped as \uXXXX.
-    return json.dumps(value, separators=(",", ":")).encode()
 
 
 class Digest:

@@ -13,7 +13,8 @@ from datetime import UTC, date, datetime, time
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from .catalog import DAY, day_start, ordinal_of, seeded
+from sync.simulator.catalog import DAY, day_start, ordinal_of, seeded
+
 from .data import (
     ANSWERED,
     MAX_CALL_SPAN,

@@ -2,45 +2,17 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import NamedTuple
 
 from sync.providers.talkover.envelope import pagination
+from sync.simulator.host import Stores
+from sync.simulator.response import Listing, Response, json_response
 
-from .data import DIRECTIONS, STATUSES, Agent, call_json, dumps
-from .host import Stores
+from .data import DIRECTIONS, KEY, STATUSES, Agent, call_json, dumps
 from .store import Filter
 
-JSON = "application/json"
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _INT = re.compile(r"[+-]?[0-9]+")
-
-
-class Listing(NamedTuple):
-    """What a served page of calls was, for the insert fault."""
-
-    env: str
-    filt: Filter
-    lo: int | None
-    hi: int | None
-    page: int
-
-
-@dataclass
-class Response:
-    """A finished HTTP response plus what the fault pipeline and the request log need."""
-
-    status: int
-    body: bytes
-    content_type: str = JSON
-    headers: list[tuple[str, str]] = field(default_factory=list)
-    env: str | None = None
-    listing: Listing | None = None
-
-
-def json_response(status: int, payload: object) -> Response:
-    return Response(status, dumps(payload))
 
 
 def talkover_error(status: int, message: str) -> Response:
@@ -120,7 +92,7 @@ def _label(name: str) -> str:
 def list_calls(sim: Stores, env: str, query: dict[str, list[str]],
                agent: Agent | None) -> Response:
     """/calls (``agent`` None, items carry ``agent``) or /agents/{id}/calls (no ``agent``)."""
-    store = sim.talkover_store(env)
+    store = sim.store(env, KEY)
     p = Params(query)
     status = p.choice("status", STATUSES)
     direction = p.choice("direction", DIRECTIONS)
@@ -169,7 +141,7 @@ def filter_agents(agents: list[Agent], status: str | None, direction: str | None
 
 
 def list_agents(sim: Stores, env: str, query: dict[str, list[str]]) -> Response:
-    profile = sim.talkover_store(env).profile
+    profile = sim.store(env, KEY).profile
     p = Params(query)
     status = p.choice("status", ("draft", "published"))
     direction = p.choice("direction", DIRECTIONS)
@@ -190,7 +162,7 @@ def list_agents(sim: Stores, env: str, query: dict[str, list[str]]) -> Response:
 
 
 def get_agent(sim: Stores, env: str, agent_id: str) -> Response:
-    agent = sim.talkover_store(env).profile.by_id.get(agent_id)
+    agent = sim.store(env, KEY).profile.by_id.get(agent_id)
     if agent is None:
         return agent_not_found()
     return json_response(200, {"success": True, "data": agent.as_dict()})
@@ -222,7 +194,7 @@ def agent_price(agent: Agent, now: int) -> dict:
 
 
 def agent_pricing(sim: Stores, env: str, agent_id: str, now: int) -> Response:
-    agent = sim.talkover_store(env).profile.by_id.get(agent_id)
+    agent = sim.store(env, KEY).profile.by_id.get(agent_id)
     if agent is None:
         return agent_not_found()
     return json_response(200, {"success": True, "data": agent_price(agent, now)})
@@ -230,14 +202,14 @@ def agent_pricing(sim: Stores, env: str, agent_id: str, now: int) -> Response:
 
 def agent_calls(sim: Stores, env: str, agent_id: str,
                 query: dict[str, list[str]]) -> Response:
-    agent = sim.talkover_store(env).profile.by_id.get(agent_id)
+    agent = sim.store(env, KEY).profile.by_id.get(agent_id)
     if agent is None:
         return agent_not_found()
     return list_calls(sim, env, query, agent)
 
 
 def callback_agents(sim: Stores, env: str) -> Response:
-    agents = sim.talkover_store(env).profile.agents
+    agents = sim.store(env, KEY).profile.agents
     data = [a.as_callback_dict(agents) for a in agents if a.kind == "callback"]
     return json_response(200, {"success": True, "data": data})
 
@@ -257,7 +229,7 @@ def callback_stats(sim: Stores, env: str, query: dict[str, list[str]]) -> Respon
         return invalid
     assert start is not None and end is not None
     with sim.lock:
-        data = sim.talkover_store(env).callback_stats(
+        data = sim.store(env, KEY).callback_stats(
             start.toordinal(), end.toordinal(), sim.now_ts())
     return json_response(200, {"success": True, "data": data})
 
