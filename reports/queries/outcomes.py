@@ -121,6 +121,17 @@ class OutcomeSummary:
     missing_days: list[date]
 
 
+# The price in force for a call without the vendor's own cost: the agent's snapshot valid on
+# the call's UTC day (`p`); a call's estimate is `p.per_minute` x its billed (else talk)
+# seconds / 60 (`ESTIMATE`). Every face of a cost reads these two (the report, a call's page).
+PRICE = """LEFT JOIN LATERAL (
+        SELECT p.per_minute, p.currency, p.valid_from FROM sync_agentprice p
+        WHERE c.vendor_cost IS NULL AND p.environment_id = c.environment_id
+          AND p.agent_external_id = c.agent_external_id
+          AND p.valid_from <= (c.started_at AT TIME ZONE 'UTC')::date
+        ORDER BY p.valid_from DESC LIMIT 1) p ON true"""
+ESTIMATE = "p.per_minute * coalesce(c.billed_duration::numeric, c.duration) / 60"
+
 _SQL = """
     SELECT (c.started_at AT TIME ZONE %(tz)s)::date AS day, c.environment_id,
            c.agent_external_id,
@@ -132,27 +143,23 @@ _SQL = """
            count(*) FILTER (WHERE {answered} AND NOT {settled}),
            count(c.vendor_cost), coalesce(sum(c.vendor_cost), 0),
            count(p.per_minute),
-           coalesce(sum(p.per_minute * coalesce(c.billed_duration::numeric, c.duration) / 60), 0),
+           coalesce(sum({estimate}), 0),
            array_agg(DISTINCT CASE WHEN c.vendor_cost IS NOT NULL THEN c.vendor_cost_currency
                                    ELSE p.currency END)
                FILTER (WHERE c.vendor_cost IS NOT NULL OR p.per_minute IS NOT NULL)
     FROM sync_call c
-    LEFT JOIN LATERAL (
-        SELECT p.per_minute, p.currency FROM sync_agentprice p
-        WHERE c.vendor_cost IS NULL AND p.environment_id = c.environment_id
-          AND p.agent_external_id = c.agent_external_id
-          AND p.valid_from <= (c.started_at AT TIME ZONE 'UTC')::date
-        ORDER BY p.valid_from DESC LIMIT 1) p ON true
+    {price}
     WHERE c.environment_id = ANY(%(envs)s) AND NOT c.is_testing
-      AND c.started_at >= %(lo)s AND c.started_at < %(hi)s {teams}
+      AND c.started_at >= %(lo)s AND c.started_at < %(hi)s {teams} {narrow}
     GROUP BY 1, 2, 3"""
 
 
 def outcome_rows(envs: Sequence[Environment], start: date, end: date, window_days: int,
-                 now: datetime) -> list[tuple]:
+                 now: datetime, *, agent_ids: Sequence[str] | None = None,
+                 direction: Sequence[str] | None = None) -> list[tuple]:
     """(local day, environment id, agent id, calls, answered, settled, repeats, pending,
     vendor-costed, vendor cost, estimated, estimate, currencies) of the calls of these local
-    days: one statement."""
+    days (of these agents, directions: None = any): one statement."""
     org = envs[0].organization
     tz = org.tzinfo
     lo = datetime.combine(start, datetime.min.time(), tzinfo=tz)
@@ -160,9 +167,12 @@ def outcome_rows(envs: Sequence[Environment], start: date, end: date, window_day
     teams, team_params = sql_condition("c.environment_id", "c.agent_external_id")
     sql = _SQL.format(answered=f"c.status IN ('answered', 'completed') AND {PHONE}",
                       settled="c.started_at + %(window)s <= %(now)s",
-                      teams=teams)
+                      teams=teams, price=PRICE, estimate=ESTIMATE,
+                      narrow=(" AND c.agent_external_id = ANY(%(agents)s)" if agent_ids else "")
+                      + (" AND c.direction = ANY(%(directions)s)" if direction else ""))
     params = {"tz": org.timezone, "window": timedelta(days=window_days), "now": now,
-              "envs": [e.pk for e in envs], "lo": lo, "hi": hi}
+              "envs": [e.pk for e in envs], "lo": lo, "hi": hi,
+              "agents": list(agent_ids or ()), "directions": list(direction or ())}
     if team_params:  # positional parameters of the team condition, named here
         for i, value in enumerate(team_params):
             sql = sql.replace("%s", f"%(team{i})s", 1)
@@ -173,13 +183,15 @@ def outcome_rows(envs: Sequence[Environment], start: date, end: date, window_day
 
 
 def outcomes_summary(envs: Sequence[Environment], start: date, end: date, interval: str,
-                     *, now: datetime | None = None) -> OutcomeSummary:
+                     *, now: datetime | None = None, agent_ids: Sequence[str] | None = None,
+                     direction: Sequence[str] | None = None) -> OutcomeSummary:
     """The outcome report of these environments (one organisation) over local days
-    start..end, in periods of `interval`."""
+    start..end, in periods of `interval` (of these agents and directions: None = any)."""
     now = now or timezone.now()
     org = envs[0].organization
     window = org.resolution_window_days
-    rows = outcome_rows(envs, start, end, window, now)
+    rows = outcome_rows(envs, start, end, window, now, agent_ids=agent_ids,
+                        direction=direction)
     missing = set(calls_coverage(envs, start, end).missing_days)
     provider = {e.pk: e.provider for e in envs}
     by_day: dict[date, OutcomeRow] = {}
@@ -215,3 +227,48 @@ def _raw(row: OutcomeRow) -> tuple:
     return (row.calls, row.answered, row.settled, row.repeat_contacts, row.pending,
             row.vendor_costed, row.cost or Decimal(0), row.estimated, Decimal(0),
             row._currencies)
+
+
+def scope_outcomes(scope, *, now: datetime | None = None) -> OutcomeSummary:
+    """The outcome report of a report scope (`reports.scope.ReportScope`): its environments,
+    days, interval, agent and direction — what the Outcomes page and the dashboard's cards
+    show, and their doors narrow to."""
+    return outcomes_summary(scope.environments, scope.start, scope.end, scope.interval,
+                            now=now, agent_ids=scope.agent_ids, direction=scope.direction)
+
+
+@dataclasses.dataclass(frozen=True)
+class CallCost:
+    """One call's cost as the report counts it: the vendor's own (`vendor`), else the
+    estimate from the agent's price snapshot of `price_of` (`estimate`), else none."""
+
+    cost: Decimal | None
+    source: str | None
+    currency: str | None
+    price_of: date | None = None
+
+
+def call_costs(calls: Sequence) -> dict[int, CallCost]:
+    """Each call's cost (by call id), by the report's own price rule (`PRICE`, `ESTIMATE`);
+    read per call's start (one month's partition each)."""
+    if not calls:
+        return {}
+    sql = f"""SELECT c.id, c.vendor_cost, c.vendor_cost_currency, {ESTIMATE},
+                     p.currency, p.valid_from
+              FROM sync_call c {PRICE}
+              WHERE c.id = ANY(%(ids)s) AND c.started_at = ANY(%(starts)s)"""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"ids": [c.pk for c in calls],
+                             "starts": [c.started_at for c in calls]})
+        rows = cursor.fetchall()
+    costs = {}
+    for pk, vendor_cost, vendor_currency, estimate, currency, valid_from in rows:
+        if vendor_cost is not None:
+            costs[pk] = CallCost(vendor_cost.quantize(Decimal("0.000001")), "vendor",
+                                 vendor_currency or "USD")
+        elif estimate is not None:
+            costs[pk] = CallCost(estimate.quantize(Decimal("0.000001")), "estimate",
+                                 currency, valid_from)
+        else:
+            costs[pk] = CallCost(None, None, None)
+    return costs
