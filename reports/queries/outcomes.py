@@ -239,8 +239,9 @@ def scope_outcomes(scope, *, now: datetime | None = None) -> OutcomeSummary:
 
 @dataclasses.dataclass(frozen=True)
 class CallCost:
-    """One call's cost as the report counts it: the vendor's own (`vendor`), else the
-    estimate from the agent's price snapshot of `price_of` (`estimate`), else none."""
+    """One call's cost as the report counts it (exact: the report sums these, then rounds):
+    the vendor's own (`vendor`), else the estimate from the agent's price snapshot of
+    `price_of` (`estimate`), else none."""
 
     cost: Decimal | None
     source: str | None
@@ -264,11 +265,9 @@ def call_costs(calls: Sequence) -> dict[int, CallCost]:
     costs = {}
     for pk, vendor_cost, vendor_currency, estimate, currency, valid_from in rows:
         if vendor_cost is not None:
-            costs[pk] = CallCost(vendor_cost.quantize(Decimal("0.000001")), "vendor",
-                                 vendor_currency or "USD")
+            costs[pk] = CallCost(vendor_cost, "vendor", vendor_currency or "USD")
         elif estimate is not None:
-            costs[pk] = CallCost(estimate.quantize(Decimal("0.000001")), "estimate",
-                                 currency, valid_from)
+            costs[pk] = CallCost(estimate, "estimate", currency, valid_from)
         else:
             costs[pk] = CallCost(None, None, None)
     return costs

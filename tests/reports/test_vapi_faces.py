@@ -96,7 +96,7 @@ def test_the_call_page_shows_what_vapi_sent(org_a, alice):
         client = Client()
         client.force_login(alice)
         page = client.get(f"/o/{org_a.slug}/calls/{call.pk}/").content.decode()
-        for text in ("Vendor cost", "Ended reason", call.hangup_cause, "Success evaluation",
+        for text in ("Cost", "(vendor)", "Ended reason", call.hangup_cause, "Success evaluation",
                      call.record["analysis"]["summary"]):
             assert text in page
 
