@@ -164,6 +164,14 @@ def outcome_rows(envs: Sequence[Environment], start: date, end: date, window_day
     tz = org.tzinfo
     lo = datetime.combine(start, datetime.min.time(), tzinfo=tz)
     hi = datetime.combine(end + timedelta(days=1), datetime.min.time(), tzinfo=tz)
+    return span_rows(org, [e.pk for e in envs], lo, hi, window_days, now,
+                     agent_ids=agent_ids, direction=direction)
+
+
+def span_rows(org, env_ids: Sequence[int], lo: datetime, hi: datetime, window_days: int,
+              now: datetime, *, agent_ids: Sequence[str] | None = None,
+              direction: Sequence[str] | None = None) -> list[tuple]:
+    """`outcome_rows` of the calls started in [lo, hi) (grouped by `org`'s local day)."""
     teams, team_params = sql_condition("c.environment_id", "c.agent_external_id")
     sql = _SQL.format(answered=f"c.status IN ('answered', 'completed') AND {PHONE}",
                       settled="c.started_at + %(window)s <= %(now)s",
@@ -171,7 +179,7 @@ def outcome_rows(envs: Sequence[Environment], start: date, end: date, window_day
                       narrow=(" AND c.agent_external_id = ANY(%(agents)s)" if agent_ids else "")
                       + (" AND c.direction = ANY(%(directions)s)" if direction else ""))
     params = {"tz": org.timezone, "window": timedelta(days=window_days), "now": now,
-              "envs": [e.pk for e in envs], "lo": lo, "hi": hi,
+              "envs": list(env_ids), "lo": lo, "hi": hi,
               "agents": list(agent_ids or ()), "directions": list(direction or ())}
     if team_params:  # positional parameters of the team condition, named here
         for i, value in enumerate(team_params):
@@ -180,6 +188,18 @@ def outcome_rows(envs: Sequence[Environment], start: date, end: date, window_day
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
+
+
+def span_outcome(org, env_ids: Sequence[int], lo: datetime, hi: datetime, *,
+                 now: datetime | None = None, agent_id: str = "") -> OutcomeRow:
+    """The outcome report's totals of the calls started in [lo, hi): an alert's window
+    (`reports.alerts.metrics`), with the report's own sums and ratios."""
+    total = OutcomeRow()
+    for _day, _env, _agent, *values in span_rows(
+            org, env_ids, lo, hi, org.resolution_window_days, now or timezone.now(),
+            agent_ids=[agent_id] if agent_id else None):
+        total.add(values)
+    return total.finish()
 
 
 def outcomes_summary(envs: Sequence[Environment], start: date, end: date, interval: str,
