@@ -27,6 +27,7 @@ environment's size.
 """
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -68,6 +69,8 @@ def _probe(key: str, after: str, *, latest: bool) -> str:
     else:
         span = (f"p.started_at > {after} "
                 f"AND p.started_at <= {after} + make_interval(days => {HORIZON_DAYS})")
+    # The batch's whole span as constants (`lo`, `hi`): partitions pruned when planning.
+    span += " AND p.started_at BETWEEN %(lo)s AND %(hi)s"
     return f"""
         SELECT p.id, p.started_at, p.next_contact_at FROM sync_call p
         WHERE p.environment_id = ANY(%(envs)s) AND p.direction = 'outbound'
@@ -115,9 +118,15 @@ def settle_written(environment: Environment, ids: list[str], *, staged: str,
         if not batch:
             return
         w_id, w_start, w_key = (list(column) for column in zip(*batch, strict=True))
+        # Bounds of every start the statements read or write, as constants: the planner
+        # prunes the partitions outside them (planning both statements over every month's
+        # partition cost more than running them: ~150 ms a batch of 200).
+        horizon = timedelta(days=HORIZON_DAYS)
         params: dict[str, Any] = {"envs": organisation_environments(environment),
                                   "env": environment.pk, "w_id": w_id, "w_start": w_start,
-                                  "w_key": w_key}
+                                  "w_key": w_key, "lo": min(w_start) - horizon,
+                                  "hi": max(w_start) + horizon, "w_lo": min(w_start),
+                                  "w_hi": max(w_start)}
         # The earlier contacts: each takes the earliest written start after it.
         cursor.execute(f"""
             WITH w AS ({_BATCH}),
@@ -129,6 +138,7 @@ def settle_written(environment: Environment, ids: list[str], *, staged: str,
                 GROUP BY p.id, p.started_at)
             UPDATE sync_call c SET next_contact_at = hits.t FROM hits
             WHERE c.id = hits.id AND c.started_at = hits.started_at
+              AND c.started_at BETWEEN %(lo)s AND %(w_hi)s
               AND (c.next_contact_at IS NULL OR c.next_contact_at > hits.t)""", params)
         # The written calls themselves: the first contact after each, already mirrored.
         cursor.execute(f"""
@@ -140,7 +150,7 @@ def settle_written(environment: Environment, ids: list[str], *, staged: str,
                 FROM w)
             UPDATE sync_call c SET next_contact_at = own.t FROM own
             WHERE c.environment_id = %(env)s AND c.external_id = own.external_id
-              AND c.started_at = own.started_at
+              AND c.started_at = own.started_at AND c.started_at BETWEEN %(w_lo)s AND %(w_hi)s
               AND c.next_contact_at IS DISTINCT FROM own.t""", params)
 
 
