@@ -244,17 +244,7 @@ def main() -> None:
     time_reports(env, 2)  # warm the connection and PostgreSQL's buffers
     calls, outcomes, summary = time_reports(env, args.runs)
     t = summary.totals
-    on, off = [], []
-    for round_ in range(args.rounds):  # alternated: the machine's load falls on both
-        off.append(backfill_seconds(args.backfill, False, round_))
-        on.append(backfill_seconds(args.backfill, True, round_))
-    sync_on, sync_off = [], []
-    for round_ in range(args.rounds):
-        sync_off.append(sync_seconds(args.sim_days, args.sim_calls, False, round_))
-        sync_on.append(sync_seconds(args.sim_days, args.sim_calls, True, round_))
-    settings.SYNC_RESOLUTION = True
     ratio = statistics.median(outcomes) / statistics.median(calls)
-    extra = statistics.median(on) / statistics.median(off) - 1
     print(f"90-day reports at {args.calls:,} calls ({t.calls:,} in the period, {t.settled:,} "
           f"settled, {t.repeat_contacts:,} repeats, cost {t.cost} {t.cost_source}), "
           f"{args.runs} runs, ms")
@@ -264,6 +254,17 @@ def main() -> None:
         print(f"{name:<28} | {statistics.median(values):>8.1f} | {p(values, 0.95):>8.1f}")
     print(f"outcome / calls (p50): {ratio:.2f}x — target <= 2x: "
           f"{'met' if ratio <= 2 else 'MISSED'}")
+    sys.stdout.flush()
+    on, off = [], []
+    for round_ in range(args.rounds):  # alternated: the machine's load falls on both
+        off.append(backfill_seconds(args.backfill, False, round_))
+        on.append(backfill_seconds(args.backfill, True, round_))
+    sync_on, sync_off = [], []
+    for round_ in range(args.rounds):
+        sync_off.append(sync_seconds(args.sim_days, args.sim_calls, False, round_))
+        sync_on.append(sync_seconds(args.sim_days, args.sim_calls, True, round_))
+    settings.SYNC_RESOLUTION = True
+    extra = statistics.median(on) / statistics.median(off) - 1
     print(f"\nback-fill of {args.backfill:,} calls (30 days, batches of {BATCH}), "
           f"{args.rounds} rounds, s")
     print(f"{'resolution':<28} | {'median':>8} | {'each':>24}")

@@ -18,10 +18,15 @@ from django.utils import translation
 from django.utils.formats import date_format
 
 from reports.queries.outcomes import call_costs
+from reports.summaries.figures import build_summary
+from reports.summaries.render import build_message
+from reports.summaries.schedule import Period
+from reports.templatetags.summary_format import cost
 from sync.engine import sync_environment
 from sync.models import AgentPrice, Call
 from sync.simulator import running_simulator
 from sync.simulator.talkover_api import PRICE_PERIOD_DAYS
+from tests.support.factories import make_subscription
 from tests.support.sync_support import ENV, point_env, small_config
 from tests.support.vapi import upstream_calls, vapi_config, vapi_env
 
@@ -166,6 +171,17 @@ def test_cost_and_resolution_equal_a_recount_from_the_upstream(org_a, alice):
             "env": env.pk, "start": first.isoformat(), "end": last.isoformat()},
             headers={"accept-language": "pt-br"})
         assert "Custo por chamada resolvida" in pt.content.decode()
+
+        # The summary email of the same days says the same: every face, one figure.
+        summary = build_summary(org_a, [env], Period(first, last))
+        e = summary.outcomes.totals
+        assert (e.cost, e.resolved, e.repeat_contacts) == (
+            expected["cost"], expected["resolved"], expected["repeat_contacts"])
+        message = build_message(make_subscription(org_a, addresses=["ops@example.com"]),
+                                summary, "ops@example.com")
+        with translation.override("en"):  # the subscription's language
+            assert cost(e) in message.body and cost(e, "cost_per_resolved") in message.body
+            assert f"{floatformat(e.cost, '4g')} USD" in text  # the page's cost card
 
 
 def test_the_outcome_report_is_tenant_scoped_and_strict(org_a, org_b, alice, carol):
