@@ -151,8 +151,8 @@ def _resolution(criteria: CallCriteria, qs: QuerySet) -> QuerySet:
     calls of a direction whose other party's number has digits (its `PHONE`), settled when
     older than the window, a repeat when their kept next contact falls within it."""
     window = timedelta(days=criteria.window_days)
-    qs = qs.filter(Q(direction=Direction.OUTBOUND, to_number__regex=r"[0-9]")
-                   | Q(direction=Direction.INBOUND, from_number__regex=r"[0-9]"),
+    qs = qs.filter(Q(direction=Direction.OUTBOUND, to_number__regex=r"\d")
+                   | Q(direction=Direction.INBOUND, from_number__regex=r"\d"),
                    status__in=OUTCOMES["answered"])
     step = criteria.resolution
     if step == "answered":
