@@ -223,6 +223,19 @@ def sync_seconds(days: int, volume: int, resolution: bool, round_: int) -> float
     return took
 
 
+def rounds(title: str, off: list[float], on: list[float], what: str) -> float:
+    """Print one on/off table; return what resolution adds (a fraction)."""
+    print(f"\n{title}\n{'resolution':<28} | {'median':>8} | {'each':>24}")
+    print(f"{'-' * 28}-+-{'-' * 8}-+-{'-' * 24}")
+    for name, values in (("off", off), ("on (settle_written)", on)):
+        each = " ".join(f"{v:.1f}" for v in values)
+        print(f"{name:<28} | {statistics.median(values):>8.1f} | {each:>24}")
+    extra = statistics.median(on) / statistics.median(off) - 1
+    print(f"resolution adds {extra:+.1%} {what}")
+    sys.stdout.flush()
+    return extra
+
+
 def p(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))]
@@ -259,30 +272,17 @@ def main() -> None:
     for round_ in range(args.rounds):  # alternated: the machine's load falls on both
         off.append(backfill_seconds(args.backfill, False, round_))
         on.append(backfill_seconds(args.backfill, True, round_))
+    rounds(f"back-fill of {args.backfill:,} calls (30 days, batches of {BATCH}), "
+           f"{args.rounds} rounds, s", off, on, "to the write alone")
     sync_on, sync_off = [], []
     for round_ in range(args.rounds):
         sync_off.append(sync_seconds(args.sim_days, args.sim_calls, False, round_))
         sync_on.append(sync_seconds(args.sim_days, args.sim_calls, True, round_))
     settings.SYNC_RESOLUTION = True
-    extra = statistics.median(on) / statistics.median(off) - 1
-    print(f"\nback-fill of {args.backfill:,} calls (30 days, batches of {BATCH}), "
-          f"{args.rounds} rounds, s")
-    print(f"{'resolution':<28} | {'median':>8} | {'each':>24}")
-    print(f"{'-' * 28}-+-{'-' * 8}-+-{'-' * 24}")
-    for name, values in (("off", off), ("on (settle_written)", on)):
-        each = " ".join(f"{v:.1f}" for v in values)
-        print(f"{name:<28} | {statistics.median(values):>8.1f} | {each:>24}")
-    print(f"resolution adds {extra:+.1%} to the write alone")
-    whole = statistics.median(sync_on) / statistics.median(sync_off) - 1
-    print(f"\nback-fill from the simulator, {args.sim_days} days x {args.sim_calls:,} calls "
-          f"(fetch, parse, write), {args.rounds} rounds, s")
-    print(f"{'resolution':<28} | {'median':>8} | {'each':>24}")
-    print(f"{'-' * 28}-+-{'-' * 8}-+-{'-' * 24}")
-    for name, values in (("off", sync_off), ("on (settle_written)", sync_on)):
-        each = " ".join(f"{v:.1f}" for v in values)
-        print(f"{name:<28} | {statistics.median(values):>8.1f} | {each:>24}")
-    print(f"resolution adds {whole:+.1%} to the back-fill — target <= +10 %: "
-          f"{'met' if whole <= 0.10 else 'MISSED'}")
+    whole = rounds(f"back-fill from the simulator, {args.sim_days} days x {args.sim_calls:,} "
+                   f"calls (fetch, parse, write), {args.rounds} rounds, s", sync_off, sync_on,
+                   "to the back-fill")
+    print(f"target <= +10 % on the back-fill: {'met' if whole <= 0.10 else 'MISSED'}")
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"machine: {os.cpu_count()} CPUs, load average {load} (1/5/15 min) after the runs")
 
