@@ -26,11 +26,11 @@ from __future__ import annotations
 import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import django_filters
 from django import forms
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.db.models.functions import ExtractHour, ExtractIsoWeekDay
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -75,6 +75,14 @@ CALLBACK_LABELS = {
 }
 # The explorer's `agent` value of the calls that have no agent (an empty agent id).
 NO_AGENT = "-"
+# The outcome report's resolution groups (`reports.queries.outcomes`, the rule in
+# `sync.outcomes`), as the explorer's `resolution` filter names them: answered phone calls
+# with a number to match (`answered`), those older than the organisation's window
+# (`settled`: `resolved` or `repeat`) and those younger (`pending`).
+RESOLUTION_LABELS = {"answered": _("Answered, with a number to match"),
+                     "settled": _("Settled (older than the window)"),
+                     "resolved": _("Resolved"), "repeat": _("Repeat contact"),
+                     "pending": _("Pending (younger than the window)")}
 OUTCOME_LABELS = {"answered": _("Answered (incl. completed)"), "no_answer": _("No answer"),
                   "busy": _("Busy"), "failed": _("Failed"), "other": _("Other (no final status)")}
 WEEKDAY_LABELS = [_("Monday"), _("Tuesday"), _("Wednesday"), _("Thursday"), _("Friday"),
@@ -108,6 +116,9 @@ class CallCriteria:
     transcript: str | None = None
     callback: str | None = None  # a CALLBACK_LABELS key
     callback_of: str | None = None  # the callbacks linked to this outbound call (its id)
+    resolution: str | None = None  # a RESOLUTION_LABELS key
+    window_days: int = 7  # the organisation's resolution window (for `resolution`)
+    now: datetime | None = None  # the instant the window is measured to (None: now)
 
 
 def _linked(criteria: CallCriteria, qs: QuerySet) -> QuerySet:
@@ -132,6 +143,29 @@ def _linked(criteria: CallCriteria, qs: QuerySet) -> QuerySet:
         qs = qs.filter(Exists(as_callback.filter(source_external_id="")))
     if criteria.callback_of:
         qs = qs.filter(Exists(as_callback.filter(source_external_id=criteria.callback_of)))
+    return qs
+
+
+def _resolution(criteria: CallCriteria, qs: QuerySet) -> QuerySet:
+    """The outcome report's groups, with its meaning (`reports.queries.outcomes`): answered
+    calls of a direction whose other party's number has digits (its `PHONE`), settled when
+    older than the window, a repeat when their kept next contact falls within it."""
+    window = timedelta(days=criteria.window_days)
+    qs = qs.filter(Q(direction=Direction.OUTBOUND, to_number__regex=r"\d")
+                   | Q(direction=Direction.INBOUND, from_number__regex=r"\d"),
+                   status__in=OUTCOMES["answered"])
+    step = criteria.resolution
+    if step == "answered":
+        return qs
+    settled_before = (criteria.now or timezone.now()) - window
+    if step == "pending":
+        return qs.filter(started_at__gt=settled_before)
+    qs = qs.filter(started_at__lte=settled_before)
+    repeat = Q(next_contact_at__lt=F("started_at") + window)
+    if step == "repeat":
+        return qs.filter(repeat)
+    if step == "resolved":
+        return qs.exclude(repeat & Q(next_contact_at__isnull=False))
     return qs
 
 
@@ -173,6 +207,8 @@ def filter_calls(criteria: CallCriteria, calls: QuerySet | None = None) -> Query
         qs = filter_transcripts(qs, criteria.transcript)
     if criteria.callback or criteria.callback_of:
         qs = _linked(criteria, qs)
+    if criteria.resolution:
+        qs = _resolution(criteria, qs)
     return search_calls(qs, criteria.search, criteria.call_id)
 
 
@@ -251,9 +287,12 @@ class CallFilter(django_filters.FilterSet):
     callback = KeptChoiceFilter(label=_("Callbacks"), empty_label=_("Any call"),
                                 choices=list(CALLBACK_LABELS.items()))
     callback_of = django_filters.CharFilter(label=_("Callback of"), max_length=255)
+    resolution = KeptChoiceFilter(label=_("Resolution"), empty_label=_("Any resolution"),
+                                  choices=list(RESOLUTION_LABELS.items()))
     utc = django_filters.BooleanFilter(label=_("Days in UTC"), widget=forms.CheckboxInput)
-    ORDER = (RANGE, START, END, ENV, AGENT, "direction", "status", "outcome", "weekday",
-             "hour", "search", "transcript", "callback", "callback_of", "utc", "testing")
+    ORDER = (RANGE, START, END, ENV, AGENT, "direction", "status", "outcome", "resolution",
+             "weekday", "hour", "search", "transcript", "callback", "callback_of", "utc",
+             "testing")
 
     class Meta:
         model = Call
@@ -268,6 +307,7 @@ class CallFilter(django_filters.FilterSet):
             "pk", "provider"))
         self.environment_ids = [pk for pk, _provider in environments]
         self.timezone = organization.tzinfo
+        self.window_days = organization.resolution_window_days
         super().__init__(data, Call.objects.all())
         self.filters[ENV].queryset = Environment.objects.for_organization(organization)
         self.filters[AGENT] = KeptChoiceFilter(
@@ -320,7 +360,8 @@ class CallFilter(django_filters.FilterSet):
             include_testing=bool(data.get("testing")), search=data.get("search") or None,
             transcript=data.get("transcript") or None,
             callback=data.get("callback") or None,
-            callback_of=data.get("callback_of") or None)
+            callback_of=data.get("callback_of") or None,
+            resolution=data.get("resolution") or None, window_days=self.window_days)
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         """Every parameter at once, through the one filter (no per-filter methods)."""

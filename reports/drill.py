@@ -22,7 +22,7 @@ from django.urls import reverse
 from portal.kept_urls import kept_reverse
 from portal.tenancy.context import chosen_team
 from reports import vocabulary
-from reports.call_filter import CALLBACK_LABELS, NO_AGENT, OUTCOMES
+from reports.call_filter import CALLBACK_LABELS, NO_AGENT, OUTCOMES, RESOLUTION_LABELS
 
 # A link to a call's page carries the call's start (`at`): on PostgreSQL calls are
 # partitioned by month of their start (sync/partitions/ddl.py), so the page then reads one
@@ -49,12 +49,14 @@ def explorer_params(scope: Any, *, start: date | None = None, end: date | None =
                     outcome: str | None = None, direction: str | None = None,
                     env_id: int | None = None, agent_id: str | None = None,
                     weekday: int | None = None, hour: int | None = None,
-                    callback: str | None = None, utc: bool = False) -> list[tuple[str, str]]:
+                    callback: str | None = None, utc: bool = False,
+                    resolution: str | None = None) -> list[tuple[str, str]]:
     """Explorer query parameters for the calls of `scope` narrowed to one figure.
 
     `weekday` is Monday = 0 (as in the report heatmap); the explorer takes ISO days (1-7).
     `callback`: a step of the callback funnel; `utc`: the days are UTC days (the funnel's
-    and the vendor's). Names are the common ones (`reports.vocabulary`), as on every page.
+    and the vendor's); `resolution`: a group of the outcome report (resolved, repeat,
+    pending...). Names are the common ones (`reports.vocabulary`), as on every page.
     A request filtered by a team (`?team=`) keeps it: the explorer then lists that team's
     calls, the ones the figure counted.
     """
@@ -62,6 +64,8 @@ def explorer_params(scope: Any, *, start: date | None = None, end: date | None =
         raise ValueError(f"unknown outcome {outcome!r}")
     if callback is not None and callback not in CALLBACK_LABELS:
         raise ValueError(f"unknown callback step {callback!r}")
+    if resolution is not None and resolution not in RESOLUTION_LABELS:
+        raise ValueError(f"unknown resolution {resolution!r}")
     params: list[tuple[str, str]] = [
         (vocabulary.START, (start or scope.start).isoformat()),
         (vocabulary.END, (end or scope.end).isoformat()),
@@ -77,6 +81,8 @@ def explorer_params(scope: Any, *, start: date | None = None, end: date | None =
         params.append(("direction", direction))
     if outcome:
         params.append(("outcome", outcome))
+    if resolution:
+        params.append(("resolution", resolution))
     if weekday is not None:
         params.append(("weekday", str(weekday + 1)))
     if hour is not None:
@@ -127,25 +133,29 @@ class Drill:
             outcome: str | None = None, direction: str | None = None,
             env_id: int | None = None, agent_id: str | None = None,
             weekday: int | None = None, hour: int | None = None,
-            callback: str | None = None, utc: bool = False) -> str:
+            callback: str | None = None, utc: bool = False,
+            resolution: str | None = None) -> str:
         """The explorer URL of the scope narrowed to one figure (see `explorer_params`).
 
         Kept for the page (`_urls`): the dashboard's chart and its table open the same
         calls, so their doors are built once."""
-        key = (start, end, outcome, direction, env_id, agent_id, weekday, hour, callback, utc)
+        key = (start, end, outcome, direction, env_id, agent_id, weekday, hour, callback, utc,
+               resolution)
         url = self._urls.get(key)
         if url is None:
-            url = self._urls[key] = self._url(start, end, outcome, direction, env_id, agent_id,
-                                              weekday, hour, callback, utc)
+            url = self._urls[key] = self._url(*key)
         return url
 
     def _url(self, start: date | None, end: date | None, outcome: str | None,
              direction: str | None, env_id: int | None, agent_id: str | None,
-             weekday: int | None, hour: int | None, callback: str | None, utc: bool) -> str:
+             weekday: int | None, hour: int | None, callback: str | None, utc: bool,
+             resolution: str | None) -> str:
         if outcome is not None and outcome not in OUTCOMES:
             raise ValueError(f"unknown outcome {outcome!r}")
         if callback is not None and callback not in CALLBACK_LABELS:
             raise ValueError(f"unknown callback step {callback!r}")
+        if resolution is not None and resolution not in RESOLUTION_LABELS:
+            raise ValueError(f"unknown resolution {resolution!r}")
         first = start.isoformat() if start else self._period[0]
         last = end.isoformat() if end else self._period[1]
         parts = [f"{vocabulary.START}={first}&{vocabulary.END}={last}"]
@@ -162,6 +172,8 @@ class Drill:
             parts.append(f"direction={self._quote(direction)}")
         if outcome:
             parts.append(f"outcome={outcome}")
+        if resolution:
+            parts.append(f"resolution={resolution}")
         if weekday is not None:
             parts.append(f"weekday={int(weekday) + 1}")
         if hour is not None:

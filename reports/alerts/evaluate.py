@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, QuerySet
@@ -24,6 +24,7 @@ from reports.alerts.models import (
     CHANGE_CONDITIONS,
     HEALTH_METRICS,
     RATE_METRICS,
+    SETTLED_METRICS,
     AlertEvent,
     AlertRule,
     Condition,
@@ -122,6 +123,8 @@ def _span_for(rule: AlertRule, ctx: Context, env_ids: tuple[int, ...], tz
             span = window_span(rule.window, ctx.now, tz)
             return None, _not_mirrored(_uncovered_day(span, mirrored, tz))
     span = window_span(rule.window, end, tz)
+    if rule.metric in SETTLED_METRICS:  # the latest window whose calls have settled
+        span = span.shifted(timedelta(days=rule.organization.resolution_window_days))
     if not mirrored.covers(span.start, span.end):
         return None, _not_mirrored(_uncovered_day(span, mirrored, tz))
     return span, f"mirrored until {mirrored.end:%Y-%m-%d %H:%M} UTC"
@@ -142,7 +145,7 @@ def judge(rule: AlertRule, ctx: Context, env_ids: Iterable[int] | None = None) -
     span, cover = _span_for(rule, ctx, env_ids, tz)
     if span is None:
         return not_judged(**cover)
-    current = metrics.figures(rule.metric, env_ids, span, rule.agent_id)
+    current = metrics.figures(rule.metric, env_ids, span, rule.agent_id, ctx.now)
     if rule.metric in RATE_METRICS and current.calls < rule.min_calls:
         return not_judged(f"{current.calls} calls in {span.label()}, fewer than "
                           f"{rule.min_calls}", span, "too_few", calls=current.calls,
@@ -164,7 +167,7 @@ def judge(rule: AlertRule, ctx: Context, env_ids: Iterable[int] | None = None) -
             if not mirrored.covers(other.start, other.end):
                 return not_judged(span=span, **_not_mirrored(
                     _uncovered_day(other, mirrored, tz), comparison=True))
-        before = metrics.figures(rule.metric, env_ids, other, rule.agent_id)
+        before = metrics.figures(rule.metric, env_ids, other, rule.agent_id, ctx.now)
         if rule.metric in RATE_METRICS and before.calls < rule.min_calls:
             return not_judged(f"{before.calls} calls in the comparison window "
                               f"{other.label()}, fewer than {rule.min_calls}", span,

@@ -16,10 +16,17 @@ from django.utils import timezone
 
 from portal.models import Environment, EnvironmentStatus
 from portal.tenancy.restriction import narrowing
-from reports.alerts.models import CALLBACK_METRICS, FUNNEL_METRICS, Metric
+from reports.alerts.models import (
+    CALLBACK_METRICS,
+    FUNNEL_METRICS,
+    OUTCOME_METRICS,
+    SETTLED_METRICS,
+    Metric,
+)
 from reports.alerts.windows import Span
 from reports.call_filter import CallCriteria, filter_calls
 from reports.queries.callback_funnel import percentiles, source_agents, team_outbound
+from reports.queries.outcomes import OutcomeRow, span_outcome
 from sync.models import AgentDayRollup, Call, CallbackDay, CallbackFunnelDay, CallbackLink
 from sync.models.core import ANSWERED_STATUSES, CallStatus
 
@@ -34,11 +41,20 @@ class Figures:
     no_answer: int = 0
     talk_time: int = 0
     median_seconds: float | None = None  # median time to callback
+    outcome: OutcomeRow | None = None  # the outcome report's totals (OUTCOME_METRICS)
 
     def value(self, metric: str) -> float | None:
-        """The metric's value; None when it has no denominator (no calls)."""
+        """The metric's value; None when it has no denominator (no calls) or no cost is
+        known."""
         if metric in (Metric.CALLS,):
             return float(self.calls)
+        if metric in OUTCOME_METRICS:
+            o = self.outcome
+            if metric == Metric.REPEAT_CONTACT_RATE:
+                return (None if o.repeat_contact_rate is None
+                        else round(100.0 * o.repeat_contacts / o.settled, 2))
+            figure = o.cost if metric == Metric.COST else o.cost_per_resolved
+            return None if figure is None else float(figure)
         if metric == Metric.MEDIAN_TIME_TO_CALLBACK:
             return None if self.median_seconds is None else round(self.median_seconds / 60, 1)
         if metric == Metric.AVG_TALK_TIME:
@@ -128,7 +144,22 @@ def _funnel(metric: str, env_ids: Sequence[int], span: Span) -> Figures:
     return Figures(calls=len(seconds), median_seconds=percentiles(seconds)[0])
 
 
-def figures(metric: str, env_ids: Sequence[int], span: Span, agent_id: str = "") -> Figures:
+def _outcomes(metric: str, env_ids: Sequence[int], span: Span, agent_id: str,
+              now: datetime | None) -> Figures:
+    """The outcome report's totals over the span's calls (a team's rule: its agents', by the
+    same restriction). `calls` is what `min_calls` judges: settled answered calls for the
+    figures of known outcomes, calls for the cost."""
+    org = Environment.objects.filter(pk__in=env_ids).select_related("organization").first(
+        ).organization
+    outcome = span_outcome(org, env_ids, span.start, span.end, now=now, agent_id=agent_id)
+    return Figures(calls=outcome.settled if metric in SETTLED_METRICS else outcome.calls,
+                   outcome=outcome)
+
+
+def figures(metric: str, env_ids: Sequence[int], span: Span, agent_id: str = "",
+            now: datetime | None = None) -> Figures:
+    if metric in OUTCOME_METRICS:
+        return _outcomes(metric, env_ids, span, agent_id, now)
     if metric in FUNNEL_METRICS:
         return _funnel(metric, env_ids, span)
     if metric in CALLBACK_METRICS:

@@ -28,6 +28,11 @@ class Metric(models.TextChoices):
     # back, and the median time from such a call to its callback.
     CALLBACK_RATE = "callback_rate", _("Callback rate (%)")
     MEDIAN_TIME_TO_CALLBACK = "median_time_to_callback", _("Median time to callback (min)")
+    # The outcome report (reports.queries.outcomes): the calls' cost, what a resolved call
+    # costs, and the share of settled answered calls whose caller came back.
+    COST = "cost", _("Cost")
+    COST_PER_RESOLVED = "cost_per_resolved", _("Cost per resolved call")
+    REPEAT_CONTACT_RATE = "repeat_contact_rate", _("Repeat-contact rate (%)")
     MINUTES_SINCE_SYNC = "minutes_since_sync", _("Minutes since the last sync")
     TOKEN_REJECTED = "token_rejected", _("Environments whose token was rejected")
 
@@ -36,12 +41,18 @@ class Metric(models.TextChoices):
 RATE_METRICS = frozenset({
     Metric.ANSWER_RATE, Metric.FAILED_RATE, Metric.NO_ANSWER_RATE, Metric.AVG_TALK_TIME,
     Metric.CALLBACKS_UNMATCHED_RATE, Metric.CALLBACKS_ANSWERED_RATE, Metric.CALLBACK_RATE,
-    Metric.MEDIAN_TIME_TO_CALLBACK,
+    Metric.MEDIAN_TIME_TO_CALLBACK, Metric.COST_PER_RESOLVED, Metric.REPEAT_CONTACT_RATE,
 })
 CALLBACK_METRICS = frozenset({Metric.CALLBACKS_UNMATCHED_RATE, Metric.CALLBACKS_ANSWERED_RATE,
                               Metric.CALLBACK_RATE, Metric.MEDIAN_TIME_TO_CALLBACK})
 # Read from the callback funnel's links (the others of CALLBACK_METRICS: the vendor's stats).
 FUNNEL_METRICS = frozenset({Metric.CALLBACK_RATE, Metric.MEDIAN_TIME_TO_CALLBACK})
+# Read from the outcome report's sums over the window's calls.
+OUTCOME_METRICS = frozenset({Metric.COST, Metric.COST_PER_RESOLVED, Metric.REPEAT_CONTACT_RATE})
+# Judged on calls whose outcome is known: their window ends the organisation's resolution
+# window ago (a call younger than that is pending, counted neither way), and `min_calls`
+# counts settled answered calls.
+SETTLED_METRICS = frozenset({Metric.COST_PER_RESOLVED, Metric.REPEAT_CONTACT_RATE})
 # About the mirror itself: judged on every evaluation, never "not mirrored".
 HEALTH_METRICS = frozenset({Metric.MINUTES_SINCE_SYNC, Metric.TOKEN_REJECTED})
 

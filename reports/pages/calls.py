@@ -20,6 +20,7 @@ from reports.drill import AT
 from reports.pages.call_links import call_links
 from reports.pages.page_cache import kept_page
 from reports.provider_fields import not_sent
+from reports.queries.outcomes import call_costs
 from reports.transcript_search import highlight
 from reports.vocabulary import AGENT, END, ENV, RANGE, START, common_names
 from sync.models import Agent, Call, CallbackLink
@@ -256,6 +257,8 @@ def call_detail(request: HttpRequest, tenant: Tenant, call_id: int) -> HttpRespo
         "raw_json": json.dumps(raw, indent=2, ensure_ascii=False, sort_keys=True),
         "links": call_links(request, call),
         "record_fields": record_fields(call.environment.spec.call_page_fields, raw),
+        # The outcome report's price rule, for this one call (vendor / estimate / none).
+        "cost": call_costs([call])[call.pk],
     })
 
 

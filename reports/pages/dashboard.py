@@ -28,6 +28,7 @@ from reports.pages.page_cache import PageBody, kept_page, lazy_context
 from reports.pages.params import scope_from_request
 from reports.queries import Delta
 from reports.queries.callback_funnel import linked_totals
+from reports.queries.outcomes import OutcomeRow, scope_outcomes
 from reports.scope import callbacks_report, calls_report
 from reports.unsettled import split_other
 from sync.models.core import Direction
@@ -50,6 +51,7 @@ class Kpi:
     # The calls the figure counts (reports.drill), or why the mirror cannot list them.
     door: Door | None = None
     why_not: str = ""
+    currency: str = "USD"  # of a money figure
 
     @property
     def trend(self) -> str:
@@ -79,8 +81,6 @@ def _kpis(calls, callbacks, drill: Drill, back: Drill,
     # call filters, reports.drill.callbacks_drill) when those are the vendor's count.
     received, answered_back, unmatched = linked or (None, None, None)
     why = _("Talkover's count; the calls linked to it differ (see Callbacks).")
-    cost = [Kpi(_("Vendor cost"), t.vendor_cost, "money", None, False, n, door=every)] \
-        if t.vendor_cost is not None else []
     return [
         Kpi(_("Calls"), t.total, "count", d.get("total"), note=n, door=every),
         Kpi(_("Answer rate"), t.answer_rate, "rate", d.get("answer_rate"), note=n,
@@ -89,7 +89,6 @@ def _kpis(calls, callbacks, drill: Drill, back: Drill,
             door=answered),
         Kpi(_("Average duration"), t.talk_time_avg, "seconds", d.get("talk_time_avg"), note=n,
             door=answered),
-        *cost,
         Kpi(_("Callbacks received"), c.received, "count", cd.get("received"), note=cn,
             **_callback_door(back, c.received, received, why, callback="received")),
         Kpi(_("Callback answer rate"), c.answer_rate, "rate", cd.get("answer_rate"), note=cn,
@@ -98,6 +97,30 @@ def _kpis(calls, callbacks, drill: Drill, back: Drill,
         Kpi(_("Unmatched callbacks"), c.unmatched, "count", cd.get("unmatched"), False, cn,
             **_callback_door(back, c.unmatched, unmatched, why,
                              callback="unmatched")),
+    ]
+
+
+def cost_source_label(row: OutcomeRow) -> str:
+    """Where a cost comes from, in words: the vendor's own, an estimate from price
+    snapshots, both, or no cost known (`reports.queries.outcomes`' `cost_source`)."""
+    return {"vendor": _("source: vendor"), "estimate": _("source: estimate"),
+            "mixed": _("source: vendor + estimate")}.get(row.cost_source or "",
+                                                         _("no cost known"))
+
+
+def outcome_kpis(t: OutcomeRow, drill: Drill) -> list[Kpi]:
+    """The cost and resolution cards: the outcome report's totals (the API's, the Outcomes
+    page's), each opening the calls it counts (the explorer's `resolution` groups)."""
+    source = cost_source_label(t)
+    currency = t.currency or "USD"
+    return [
+        Kpi(_("Cost"), t.cost, "money", None, False, source, door=drill.door(t.calls),
+            currency=currency),
+        Kpi(_("Cost per resolved call"), t.cost_per_resolved, "money", None, False, source,
+            door=drill.door(t.resolved, resolution="resolved"), currency=currency),
+        Kpi(_("Repeat-contact rate"), t.repeat_contact_rate, "rate", None, False,
+            _("of %(n)s settled answered calls") % {"n": t.settled},
+            door=drill.door(t.repeat_contacts, resolution="repeat")),
     ]
 
 
@@ -250,8 +273,8 @@ def dashboard(request: HttpRequest, tenant: Tenant) -> HttpResponse:
     return response
 
 
-BODY_KEYS = ("calls", "callbacks", "drill", "kpis", "chart_data", "breakdowns", "heatmap",
-             "top_agents", "hours", "calls_missing", "callbacks_missing", "open_note",
+BODY_KEYS = ("calls", "callbacks", "drill", "outcomes", "kpis", "chart_data", "breakdowns",
+             "heatmap", "top_agents", "hours", "calls_missing", "callbacks_missing", "open_note",
              "comparison_note")
 
 
@@ -262,10 +285,12 @@ def _body_context(slug: str, scope) -> dict:
     heatmap = [(WEEKDAYS[i], [(n, round(n / peak, 2)) for n in row])
                for i, row in enumerate(calls.heatmap)]
     drill = Drill(slug, scope)  # one resolved base for every link of the page
+    outcomes = scope_outcomes(scope)
     return {
-        "calls": calls, "callbacks": callbacks, "drill": drill,
+        "calls": calls, "callbacks": callbacks, "drill": drill, "outcomes": outcomes,
         "kpis": _kpis(calls, callbacks, drill, callbacks_drill(slug, scope),
-                      linked_totals(scope.environments, scope.start, scope.end)),
+                      linked_totals(scope.environments, scope.start, scope.end))
+        + outcome_kpis(outcomes.totals, drill),
         "chart_data": _chart_data(calls, callbacks, drill),
         "breakdowns": _breakdown(calls, drill),
         "heatmap": heatmap, "top_agents": calls.agents[:10], "hours": range(24),

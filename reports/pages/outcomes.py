@@ -1,18 +1,36 @@
 """The Outcomes page (`/o/<slug>/outcomes/`): what a resolved call costs and how often callers
 come back, by period, agent and vendor, with CSV downloads (`?format=csv&table=series|agents|
 vendors`, the API's tables). Parameters are the other report pages' (period, environments,
-agent, interval); the figures are `reports.queries.outcomes`' (the API's, the same rule)."""
+agent, direction, interval); the figures are `reports.queries.outcomes`' (the API's, the same
+rule). Every count opens its calls in the explorer (`outcome_doors`: the explorer's
+`resolution` filter, the report's groups)."""
 from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 
 from portal.pages.pages import render_org_page
 from portal.tenancy.access import Tenant, org_page
 from reports import exports
-from reports.drill import Drill
+from reports.drill import Door, Drill
 from reports.pages.params import scoped_page
-from reports.queries.outcomes import outcomes_summary
+from reports.queries.outcomes import OutcomeRow, scope_outcomes
 from sync.models import Agent
+
+
+def outcome_doors(drill: Drill, row: OutcomeRow, **narrow: Any) -> dict[str, Door]:
+    """The doors of one row's counts (and of the figures derived from them: a cost opens
+    the calls it sums, a cost per resolved call the resolved calls), each with its count."""
+    return {
+        "calls": drill.door(row.calls, **narrow),
+        "answered": drill.door(row.answered, resolution="answered", **narrow),
+        "settled": drill.door(row.settled, resolution="settled", **narrow),
+        "resolved": drill.door(row.resolved, resolution="resolved", **narrow),
+        "repeat_contacts": drill.door(row.repeat_contacts, resolution="repeat", **narrow),
+        "pending": drill.door(row.pending, resolution="pending", **narrow),
+    }
 
 
 @org_page()
@@ -21,7 +39,7 @@ def outcomes(request: HttpRequest, tenant: Tenant) -> HttpResponse:
     form, scope, page = scoped_page(request, org, "reports/outcomes.html")
     if page is not None:
         return page
-    summary = outcomes_summary(scope.environments, scope.start, scope.end, scope.interval)
+    summary = scope_outcomes(scope)
     exported = exports.export(request, exports.OUTCOMES_TABLES, "series", lambda table: (
         exports.stream_csv(exports.outcomes_rows(summary, table),
                            exports.filename("outcomes", org.slug, scope.start, scope.end,
@@ -34,9 +52,16 @@ def outcomes(request: HttpRequest, tenant: Tenant) -> HttpResponse:
     drill = Drill(org.slug, scope)
     agents = [(a, names.get((a.environment_id, a.agent_external_id)) or a.agent_external_id,
                envs.get(a.environment_id, ""),
-               drill.url(env_id=a.environment_id, agent_id=a.agent_external_id))
+               outcome_doors(drill, a, env_id=a.environment_id, agent_id=a.agent_external_id))
               for a in summary.agents]
-    series = [(r, drill.url(start=r.start, end=r.end)) for r in reversed(summary.series)]
+    vendors = []
+    for v in summary.vendors:  # a vendor's doors: the scope narrowed to its environments
+        mine = SimpleNamespace(start=scope.start, end=scope.end, agent_ids=scope.agent_ids,
+                               direction=scope.direction, environments=[
+                                   e for e in scope.environments if e.provider == v.vendor])
+        vendors.append((v, outcome_doors(Drill(org.slug, mine), v)))
+    series = [(r, None if r.calls is None else outcome_doors(drill, r, start=r.start, end=r.end))
+              for r in reversed(summary.series)]
     chart = {"labels": [r.start.isoformat() for r in summary.series],
              "resolved": [r.resolved for r in summary.series],
              "repeats": [r.repeat_contacts for r in summary.series],
@@ -44,6 +69,6 @@ def outcomes(request: HttpRequest, tenant: Tenant) -> HttpResponse:
                                    else float(r.cost_per_resolved) for r in summary.series]}
     return render_org_page(request, org, "reports/outcomes.html", {
         "form": form, "scope": scope, "summary": summary, "agents": agents,
-        "series": series, "chart": chart, "calls_url": drill.url(),
-        "answered_url": drill.url(outcome="answered"),
+        "vendors": vendors, "series": series, "chart": chart,
+        "doors": outcome_doors(drill, summary.totals),
     })

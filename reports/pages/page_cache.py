@@ -80,8 +80,12 @@ class PageBody:
         query = sorted((k, v) for k, values in request.GET.lists() for v in values)
         # Names too: renaming an environment changes no data version but shows in the body.
         names = [e.name for e in scope.environments]
+        # The outcome figures (settled / pending) move with the clock and the organisation's
+        # resolution window, not with a data version: a body is kept one UTC hour at most.
+        hour = timezone.now().strftime("%Y-%m-%dT%H")
         variant = repr((BODY_VERSION, page, get_language(), org.slug, org.timezone,
-                        timezone.localdate(timezone=org.tzinfo).isoformat(), query, names))
+                        timezone.localdate(timezone=org.tzinfo).isoformat(), query, names,
+                        org.resolution_window_days, hour))
         key = page_key(f"page-{page}", scope.environments, params, variant)
         html = read_page(key)
         return cls(key, html, kept=html is not None)

@@ -31,6 +31,7 @@ from reports.queries import (
     freshness,
 )
 from reports.queries.callback_funnel import CallbackFunnel
+from reports.queries.outcomes import OutcomeSummary, scope_outcomes
 from reports.scope import (
     ReportScope,
     build_scope,
@@ -72,6 +73,9 @@ class Summary:
     # The teams whose figures these are (a recipient restricted to teams, or a subscription
     # naming one: `reports.summaries.recipients`); empty: the whole organisation.
     team_names: list[str] = field(default_factory=list)
+    # The outcome report of the period (cost, cost per resolved call, repeat contacts: the
+    # API's `reports.queries.outcomes`), None when not computed.
+    outcomes: OutcomeSummary | None = None
     _charts: dict[str, bytes] = field(default_factory=dict, repr=False)
 
     def calls_url(self, **narrow) -> str:
@@ -89,6 +93,8 @@ class Summary:
         return {
             "calls": self.calls_url(), "answered": self.calls_url(outcome="answered"),
             "busiest_day": self.calls_url(start=busiest[0], end=busiest[0]) if busiest else "",
+            "resolved": self.calls_url(resolution="resolved"),
+            "repeat": self.calls_url(resolution="repeat"),
         }
 
     @property
@@ -226,4 +232,5 @@ def build_summary(
         calls=calls, callbacks=callbacks, environments=per_env,
         freshness=freshness(envs, now), dashboard_url=dashboard_url(organization, period),
         scope=scope, funnel=callback_funnel_report(scope),
+        outcomes=scope_outcomes(scope, now=now),
     )

@@ -32,8 +32,11 @@ def _value(kpi: Any) -> str:
         return template_text(format_percent(kpi.value))
     if kpi.kind == "seconds":
         return template_text(duration(kpi.value))
-    if kpi.kind == "money":  # the vendor's own figure, in its currency (USD)
-        return template_text(f"US$ {number_format(kpi.value, 2, use_l10n=True)}")
+    if kpi.kind == "money":  # in its currency (USD unless the figure says otherwise)
+        currency = getattr(kpi, "currency", "USD") or "USD"
+        symbol = "US$" if currency == "USD" else currency
+        places = 2 if abs(kpi.value) >= 1 else 4  # a cost per call is often cents
+        return template_text(f"{symbol} {number_format(kpi.value, places, use_l10n=True)}")
     return template_text(format_int(kpi.value))
 
 

@@ -45,6 +45,19 @@ def delta_text(delta, unit: str = "") -> str:
 
 
 @register.filter
+def cost(row, name: str = "cost") -> str:
+    """A cost figure of an outcome row (`reports.queries.outcomes.OutcomeRow`) with its
+    currency and source ("12.34 USD (vendor)"), or "no cost known"."""
+    value = getattr(row, name, None) if row is not None else None
+    if value is None:
+        return _("no cost known") if row is None or row.cost is None else EMPTY
+    source = {"vendor": _("vendor"), "estimate": _("estimate"),
+              "mixed": _("vendor + estimate")}[row.cost_source]
+    places = 2 if abs(value) >= 1 else 4
+    return f"{format_number(value, places)} {row.currency} ({source})"
+
+
+@register.filter
 def delta_colour(delta) -> str:
     """Green up, red down (always next to the arrow and words, never alone)."""
     return {1: "#1a7f37", -1: "#b42318"}.get(_sign(delta), "#555555")

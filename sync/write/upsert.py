@@ -25,6 +25,7 @@ from portal.models import Environment
 from sync.callback_links import STAGED_COLUMNS, relink_written
 from sync.fast_json import canonical_text
 from sync.models import Call
+from sync.outcomes import enabled as resolution_enabled
 from sync.outcomes import settle_written
 from sync.partitions import upsert as partition_upsert
 from sync.partitions.upsert import RunKeys
@@ -132,8 +133,9 @@ def upsert_keys(model: type[models.Model], environment: Environment, rows: list[
         # statement reads the rows from the staging table the merge read.
         relink_written(environment, [unique[k] for k in changed], updated=updated,
                        staged=stage_table(model), every_staged=len(changed) == len(full))
-        settle_written(environment, changed, staged=stage_table(model),
-                       every_staged=len(changed) == len(full))
+        if resolution_enabled():
+            settle_written(environment, changed, staged=stage_table(model),
+                           every_staged=len(changed) == len(full))
     return counts, changed
 
 

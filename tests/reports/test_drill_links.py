@@ -253,12 +253,17 @@ def test_every_summary_email_figure_opens_exactly_its_calls(client, alice, world
         count = re.fullmatch(r"([\d,]+)( calls)?", link["text"].strip())
         if count:
             assert total == int(count.group(1).replace(",", "")), link
+        elif "resolution=" in link["href"]:  # cost per resolved call, repeat-contact rate
+            outcome = summary.outcomes.totals
+            assert total == (outcome.resolved if "resolution=resolved" in link["href"]
+                             else outcome.repeat_contacts), link
         else:  # answer rate or talk time: the answered calls behind it
             assert "outcome=answered" in link["href"] and total >= 0, link
     kpi = {link["href"] for link in doors if "outcome=answered" in link["href"]
            and "agent=" not in link["href"] and link["href"].count("env=") > 1}
     assert [_explorer_total(client, href[len(base):]) for href in kpi] == [answered]
-    # 3 call KPIs, the busiest day, 2 environments × 3, top agents × 2 (callbacks: none)
-    assert len(doors) == 3 + 1 + 6 + 2 * len(summary.top_agents)
+    # 3 call KPIs, 2 outcome figures, the busiest day, 2 environments × 3, top agents × 2
+    # (callbacks: none)
+    assert len(doors) == 3 + 2 + 1 + 6 + 2 * len(summary.top_agents)
     assert "(Second desk)" in html  # two environments: agents carry theirs
     assert "Not linked" not in html

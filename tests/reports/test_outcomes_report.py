@@ -12,17 +12,27 @@ from decimal import Decimal
 
 import pytest
 import requests
+from django.template.defaultfilters import floatformat
 from django.test import Client
+from django.utils import translation
+from django.utils.formats import date_format
 
+from reports.queries.outcomes import call_costs
+from reports.summaries.figures import build_summary
+from reports.summaries.render import build_message
+from reports.summaries.schedule import Period
+from reports.templatetags.summary_format import cost
 from sync.engine import sync_environment
-from sync.models import AgentPrice
+from sync.models import AgentPrice, Call
 from sync.providers.talkover.simulator.api import PRICE_PERIOD_DAYS
 from sync.simulator import running_simulator
+from tests.support.factories import make_subscription
 from tests.support.sync_support import ENV, point_env, small_config
 from tests.support.vapi import upstream_calls, vapi_config, vapi_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+SIX = Decimal("0.000001")
 END = date(2026, 3, 13)  # the plan's price changes on 2026-03-12 (epoch day 20524 = 1466 × 14)
 
 
@@ -113,6 +123,23 @@ def test_cost_and_resolution_equal_a_recount_from_the_upstream(org_a, alice):
         assert Decimal(str(totals["cost_per_resolved"])) == (
             expected["cost"] / expected["resolved"]).quantize(Decimal("0.000001"))
 
+        # Call by call: each mirrored call's cost (the report's price rule, the call page's
+        # figure) is the documented estimate of the upstream's call, labelled by the price's day.
+        tz = org_a.tzinfo
+        chosen = {c["id"]: c for c in upstream if not c["is_testing"] and datetime.fromisoformat(
+            c["created_at"].replace("Z", "+00:00")).astimezone(tz).date() in (first, last)}
+        mirrored = list(Call.objects.filter(environment=env, external_id__in=list(chosen)))
+        assert len(mirrored) == len(chosen) == totals["calls"]
+        costs = call_costs(mirrored)
+        for call in mirrored:
+            c, day = chosen[call.external_id], call.started_at.astimezone(UTC).date()
+            assert costs[call.pk].cost.quantize(SIX) == (
+                prices[(c["agent"]["id"], day)] * c["duration"] / 60).quantize(SIX), c
+            assert costs[call.pk].source == "estimate"
+            assert costs[call.pk].price_of == max(
+                p.valid_from for p in kept if p.valid_from <= day)
+        assert sum(c.cost for c in costs.values()).quantize(SIX) == expected["cost"]
+
         # The CSV's series says the same, period by period.
         listing = client.get("/api/v1/reports/outcomes/", {**params, "format": "csv"})
         assert listing.status_code == 200
@@ -134,10 +161,27 @@ def test_cost_and_resolution_equal_a_recount_from_the_upstream(org_a, alice):
             "env": env.pk, "start": first.isoformat(), "end": last.isoformat()})
         assert "Prices" in agents_page.content.decode()
         assert "was 0." in agents_page.content.decode()
+        call = mirrored[0]
+        shown = client.get(f"/o/{org_a.slug}/calls/{call.pk}/").content.decode()
+        with translation.override("en"):
+            price_day = date_format(costs[call.pk].price_of, "SHORT_DATE_FORMAT")
+            amount = floatformat(costs[call.pk].cost, "-6")
+        assert f"{amount} USD <small>(estimate, price of {price_day})</small>" in shown
         pt = client.get(f"/o/{org_a.slug}/outcomes/", {
             "env": env.pk, "start": first.isoformat(), "end": last.isoformat()},
             headers={"accept-language": "pt-br"})
         assert "Custo por chamada resolvida" in pt.content.decode()
+
+        # The summary email of the same days says the same: every face, one figure.
+        summary = build_summary(org_a, [env], Period(first, last))
+        e = summary.outcomes.totals
+        assert (e.cost, e.resolved, e.repeat_contacts) == (
+            expected["cost"], expected["resolved"], expected["repeat_contacts"])
+        message = build_message(make_subscription(org_a, addresses=["ops@example.com"]),
+                                summary, "ops@example.com")
+        with translation.override("en"):  # the subscription's language
+            assert cost(e) in message.body and cost(e, "cost_per_resolved") in message.body
+            assert f"{floatformat(e.cost, '4g')} USD" in text  # the page's cost card
 
 
 def test_the_outcome_report_is_tenant_scoped_and_strict(org_a, org_b, alice, carol):
@@ -177,6 +221,15 @@ def test_a_vapi_environment_costs_what_the_upstream_says_call_by_call(org_a, ali
         assert answer.status_code == 200, answer.content
         totals = answer.json()["summary"]["totals"]
         assert Decimal(str(totals["cost"])) == sum(costs).quantize(Decimal("0.000001"))
+        # Call by call: each mirrored call's cost is the upstream's own for it.
+        mirrored = list(Call.objects.filter(environment=env, started_at__gte=start,
+                                            started_at__lt=start + timedelta(days=1)))
+        by_call = call_costs(mirrored)
+        for call in mirrored:
+            sent = upstream[call.external_id].get("cost")
+            assert by_call[call.pk].cost == (None if sent is None else Decimal(repr(sent))
+                                             ), call.external_id
+            assert by_call[call.pk].source == (None if sent is None else "vendor")
         assert totals["cost_source"] == "vendor" and totals["vendor_costed"] == len(costs)
         vendors = answer.json()["summary"]["vendors"]
         assert [v["vendor"] for v in vendors] == ["vapi"]

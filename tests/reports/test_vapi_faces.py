@@ -79,12 +79,13 @@ def test_the_portal_cost_is_the_sum_of_the_upstream_per_call_costs(org_a, alice)
                     if r["vendor_cost"]}
         assert mirrored == upstream
 
-        # The dashboard shows the same figure.
+        # The dashboard shows the same figure: its cost card, the outcome report's, says whose.
         page = client.get(f"/o/{org_a.slug}/", {
             "env": env.pk, "start": first.isoformat(), "end": last.isoformat()})
         assert page.status_code == 200
         shown = f"{sum(upstream.values()):,.2f}"
-        assert "Vendor cost" in page.content.decode() and shown in page.content.decode()
+        html = page.content.decode()
+        assert "Source: vendor<" in html and shown in html
 
 
 def test_the_call_page_shows_what_vapi_sent(org_a, alice):
@@ -95,7 +96,7 @@ def test_the_call_page_shows_what_vapi_sent(org_a, alice):
         client = Client()
         client.force_login(alice)
         page = client.get(f"/o/{org_a.slug}/calls/{call.pk}/").content.decode()
-        for text in ("Vendor cost", "Ended reason", call.hangup_cause, "Success evaluation",
+        for text in ("Cost", "(vendor)", "Ended reason", call.hangup_cause, "Success evaluation",
                      call.record["analysis"]["summary"]):
             assert text in page
 
