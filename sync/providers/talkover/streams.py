@@ -155,6 +155,13 @@ def sync_calls(ctx: RunContext) -> None:
 
     try:
         whole(ahead, "synced_through")
+        if first_read:
+            after = end + timedelta(days=1)
+            # Counted once the back-fill is read: an upstream whose clock or zone runs ahead
+            # of ours has begun its day after our today, and the mirror equals the upstream
+            # after this run too (later runs refresh that day while it holds calls).
+            if ctx.client.calls_listing(after, after, 1, 1).total:
+                reread(after)
         if hot:
             # Hot days write page by page with the cursor: what is staged goes first.
             writer.flush(cursor)
