@@ -4,9 +4,10 @@ Talkover lists calls newest first by creation. Its filters are a date-only range
 `status`, a `search` by phone number or call SID, and `per_page` (up to 100) / `page`; there
 is no `updated_since`. A run (`incremental`) spends requests on:
 
-1. **Heads.** Per hot day, page 1: its `pagination.total` less what the mirror holds is the
-   number of new calls, all at the head of the listing: the pages holding them are read,
-   no more.
+1. **Heads.** Per hot day from the newest one the mirror holds a call of (`head_days`),
+   page 1: its `pagination.total` less what the mirror holds is the number of new calls,
+   all at the head of the listing: the pages holding them are read, no more. The older
+   days' new calls show in the counts taken last (`hot_days.settle_counts`).
 2. **Open calls.** The mirror's calls of the whole lookback (from `open_first`) in a
    non-final status (initiated, ringing, answered) that the heads did not show. One listing
    per such status (and each later non-final one) over the lookback, read from just past
