@@ -1,9 +1,10 @@
 """An upstream whose clock runs behind or ahead of ours (issue 57, cause 2): its day may still
 be open when ours has turned, or begin before ours. Which days a run reads and whether a day
-agrees come from the upstream's answers, never from our clock: every lookback day's head and
-count in every run (and the day after our today's count), callback days re-read in every run
-until they leave the lookback. Our clock is injected (`now=`), at 23:58, 00:30, 02:30 and
-12:00 UTC, whatever the hour the suite runs at."""
+agrees come from the upstream's answers, never from our clock: every lookback day's count in
+every run, taken last (and the day after our today's, from the first back-fill on), the heads
+of the days it shows moving, callback days re-read in every run until they leave the lookback.
+Our clock is injected (`now=`), at 23:58, 00:30, 02:30 and 12:00 UTC, whatever the hour the
+suite runs at."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
