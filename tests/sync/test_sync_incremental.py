@@ -130,6 +130,30 @@ def test_calls_inserted_while_paging_cost_their_head_not_a_count_per_day(org_a):
         assert len(rows) == 2 and all(r.agrees and r.checked_at for r in rows)
 
 
+@synced
+def test_after_midnight_the_evening_before_is_read_by_its_head_up_front(org_a):
+    """The first run after midnight reads the new day whole first (never read whole yet),
+    then the heads: from the day of the mirror's newest call when the run began, the
+    evening before, whose calls are all at its head. Not from the mirror's newest call
+    after that whole read: the evening's calls would then be left to the counts taken
+    last, to be found by probing the days' heads, or, once the status and final listings
+    had written the newest of them, by reading the day whole."""
+    # The data set runs into the next day, whose first calls come after midnight.
+    with served(small_config(days=3, calls_per_day=600, end_date=END + timedelta(days=1),
+                             now=AFTERNOON)) as (sim, server):
+        env = point_env(org_a, sim, server, backfill_days=2)
+        sync_environment(env, now=sim.now)
+        sim.advance(timedelta(hours=11, minutes=15))  # 02:15 the next day
+        outcome = sync_environment(env, now=sim.now)
+        assert not outcome.failed
+        assert mirror_diff(env, sim, first=END - timedelta(days=1)) == []
+        details = outcome.runs[1].details
+        # The range counted last agreed at once: no day was probed or re-read.
+        assert "counted" not in details and "reread" not in details, details
+        assert any(str(END + timedelta(days=1)) in line for line in details["reconciled"])
+        assert not any(str(END) + ":" in line for line in details["reconciled"]), details
+
+
 def test_the_counts_see_a_call_that_moved_on():
     # The mirror holds 3 answered calls; upstream only 2 are still answered.
     assert moved_on({"answered": 3}, {"answered": 2}) == "1 calls moved on from answered"

@@ -67,9 +67,10 @@ def _days_to_reread(window: HotWindow, days: list[date], duplicated: set[date]
 
 def sync_hot_days(ctx: RunContext, days: list[date], agents: AgentIndex,
                   cursor: CallsCursor, reread_whole: Callable[[date], None],
-                  open_first: date | None = None) -> None:
+                  open_first: date | None = None, newest: datetime | None = None) -> None:
     """Refresh `days` (ascending) for what changed, and the open calls of every day from
-    `open_first` (the lookback's first day) on; `reread_whole(day)` reads a day whole."""
+    `open_first` (the lookback's first day) on; `reread_whole(day)` reads a day whole;
+    `newest`: the mirror's newest call when the run began (`HotWindow.head_days`)."""
     env = ctx.environment
     dirty = cursor.dirty_days
     duplicated: set[date] = set()
@@ -85,7 +86,7 @@ def sync_hot_days(ctx: RunContext, days: list[date], agents: AgentIndex,
                 duplicated.add(day)
         return out
 
-    window = HotWindow(ctx, days, write, cursor.unfound, open_first, cursor.day_shift)
+    window = HotWindow(ctx, days, write, cursor.unfound, open_first, cursor.day_shift, newest)
     window.refresh()
     reread = _days_to_reread(window, days, duplicated)
     for day, why in reread.items():

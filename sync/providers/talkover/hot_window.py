@@ -193,8 +193,10 @@ class HotWindow:
 
     def __init__(self, ctx: Any, days: list[date], write: Writer,
                  unfound: Iterable[str] = (), open_first: date | None = None,
-                 shift: timedelta = timedelta(0)) -> None:
+                 shift: timedelta = timedelta(0), newest: datetime | None = None) -> None:
         self.ctx, self.days, self.write = ctx, days, write
+        # The mirror's newest call when the run began (before its whole reads), if known.
+        self.newest = newest
         self.first, self.last = days[0], days[-1]
         self.open_first = min(open_first or self.first, self.first)
         self.shifted(shift)
@@ -250,14 +252,17 @@ class HotWindow:
         self.fetch(movers)
 
     def head_days(self) -> list[date]:
-        """The days whose heads `heads` reads: from the newest day the mirror holds a call of
-        (the upstream's newest calls land there or after it) to the last. An older day's new
-        calls, which only an upstream writing records late adds, show in the counts taken
-        last (`hot_days.settle_counts`), which read its head then: a head page a run for each
-        older day, found empty nearly every time, would cost more than those counts."""
-        newest = Call.objects.filter(environment=self.ctx.environment,
-                                     started_at__gte=self.start, started_at__lt=self.end,
-                                     ).aggregate(at=Max("started_at"))["at"]
+        """The days whose heads `heads` reads: from the newest day the mirror held a call of
+        when the run began (`newest`; the upstream's calls created since land there or after
+        it, whatever our clock says) to the last. An older day's new calls, which only an
+        upstream writing records late adds, show in the counts taken last
+        (`hot_days.settle_counts`), which read its head then: a head page a run for each
+        older day, found empty nearly every time, would cost more than those counts. (Not
+        the mirror's newest call now: a day read whole earlier in this run, the one after
+        midnight, would leave the evening before it without its head.)"""
+        newest = self.newest or Call.objects.filter(
+            environment=self.ctx.environment, started_at__gte=self.start,
+            started_at__lt=self.end).aggregate(at=Max("started_at"))["at"]
         first = self.last if newest is None else max(self.first, self.upstream_day(newest))
         return [day for day in self.days if day >= min(first, self.last)]
 

@@ -17,6 +17,7 @@ from functools import partial
 from typing import Any
 
 from django.db import DatabaseError
+from django.db.models import Max
 from django.utils import timezone
 
 from sync import callback_links, prices, quarantine
@@ -153,6 +154,10 @@ def sync_calls(ctx: RunContext) -> None:
         writer.flush(cursor)
         writer.wait(cursor)
 
+    # The mirror's newest call before this run's whole reads: the hot days' heads start at
+    # its day (`HotWindow.head_days`).
+    newest = Call.objects.filter(environment=env).aggregate(at=Max("started_at"))["at"] \
+        if hot else None
     try:
         whole(ahead, "synced_through")
         if first_read:
@@ -167,7 +172,7 @@ def sync_calls(ctx: RunContext) -> None:
             writer.flush(cursor)
             writer.wait(cursor)
             sync_hot_days(ctx, hot, agents, cursor, reread, incremental.open_from(
-                cursor, end, env.lookback_days))
+                cursor, end, env.lookback_days), newest)
             ctx.progress.step(len(hot))
         whole(older, "oldest")
         writer.flush(cursor)
