@@ -24,7 +24,8 @@ def test_backfill_mirror_equals_ground_truth(org_a):
         calls = outcome.runs[1]
         assert calls.created == sim.truth.call_count(ENV) == Call.objects.count()
         assert calls.updated == 0 and calls.status == RunStatus.SUCCEEDED
-        assert calls.pages >= 6 and calls.requests == calls.pages
+        # Every page, and the count of the day after our today (an upstream ahead of us).
+        assert calls.pages >= 6 and calls.requests == calls.pages + 1
         env.refresh_from_db()
         assert env.data_version > 0 and env.last_synced_at and env.next_sync_at
         cursor = StreamState.objects.get(environment=env, stream="calls").cursor
@@ -41,10 +42,11 @@ def test_second_sync_creates_nothing_and_clock_move_converges(org_a):
         assert again.runs[1].unchanged > 0
         env.refresh_from_db()
         assert env.data_version == version, "an unchanged sync must keep report caches"
-        # A later sync reads only the lookback window, not the whole back-fill.
+        # A later sync reads only the lookback window, not the whole back-fill (nor the day
+        # after our today, which the back-fill counted).
         days_read = {q.query.get("date_from", [""])[-1] for q in server.request_log
                      if q.path.endswith("/calls")}
-        assert len(days_read) == sim.config.days
+        assert len(days_read) == sim.config.days + 1
 
         sim.advance(timedelta(hours=14))
         later = sync_environment(env, now=sim.now)

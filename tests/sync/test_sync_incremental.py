@@ -43,8 +43,8 @@ def test_nothing_new_costs_a_handful_and_fifteen_minutes_cost_the_change(org_a):
         assert not again.failed
         assert len(server.request_log) - before <= 10, server.request_log[before:]
         calls = again.runs[1]
-        # Each lookback day's head, the open calls' status listings, the count taken last.
-        assert calls.requests <= 6 and calls.created + calls.updated == 0
+        # The newest day's head, the open calls' status listings, the count taken last.
+        assert calls.requests <= 5 and calls.created + calls.updated == 0
 
         sim.advance(timedelta(minutes=15))
         before = len(server.request_log)
@@ -55,23 +55,28 @@ def test_nothing_new_costs_a_handful_and_fifteen_minutes_cost_the_change(org_a):
         # What changed needs ceil(changed / 100) pages; a few more pay for the checks.
         needed = -(-(run.created + run.updated) // 100)
         assert run.requests <= 2 * needed + 6, (run.requests, needed, run.details)
-        # Yesterday was reconciled today, not read whole again: its head was read, and its
-        # open calls were counted with today's (status listings from the lookback's first day).
+        # Yesterday was reconciled today, not read whole again: its calls were counted last,
+        # in one range with today's and the day after our today's (an upstream ahead of us
+        # dates calls there), and its open calls with today's (status listings from the
+        # lookback's first day); only today's head was read, the newest day the mirror holds
+        # a call of.
         asked = _calls_requests(server, before)
-        # (The count taken last reaches the day after our today: an upstream ahead of us.)
-        assert {q["date_to"] for q in asked if "search" not in q} == {
-            (END + timedelta(days=i)).isoformat() for i in (-1, 0, 1)}
+        day = [(END + timedelta(days=i)).isoformat() for i in (-1, 0, 1)]
+        spans = {(q["date_from"], q["date_to"], q["per_page"]) for q in asked
+                 if "search" not in q and "status" not in q}
+        assert (day[0], day[2], "1") in spans, asked
+        assert {q["date_to"] for q in asked if "search" not in q} <= set(day[1:]), asked
         heads = [q for q in asked if "status" not in q and "search" not in q
                  and q["per_page"] == "100"]
-        assert sorted(q["date_from"] for q in heads) == [
-            (END - timedelta(days=1)).isoformat(), END.isoformat()], heads
+        assert [q["date_from"] for q in heads] == [END.isoformat()], heads
 
 
 @synced
 def test_a_field_changed_without_its_status_waits_for_the_daily_reconciliation(org_a):
-    """Calls inserted into yesterday are read by the next run (every lookback day's head,
-    then its count); a field changed without its status, by the daily whole read; calls
-    inserted while paging, by the counts taken last."""
+    """Calls inserted into yesterday are read by the next run (the count taken last, then
+    the day's head, where they land); a field changed
+    without its status, by the daily whole read; calls inserted while paging, by the counts
+    taken last."""
     with served(_config()) as (sim, server):
         env = point_env(org_a, sim, server)
         sync_environment(env, now=sim.now)
@@ -83,7 +88,8 @@ def test_a_field_changed_without_its_status_waits_for_the_daily_reconciliation(o
         inserted = sim.insert_calls(ENV, 5, lo=yesterday.toordinal(), hi=yesterday.toordinal())
         sim.advance(timedelta(hours=3))
         sync_environment(env, now=sim.now)
-        # Reconciled less than a day ago: not read whole again yet; its head was read.
+        # Reconciled less than a day ago: its fields are not read again yet (the count
+        # found its new calls).
         assert Call.objects.get(external_id=victim["id"]).duration == victim["duration"]
         assert Call.objects.filter(external_id__in=[r.id for r in inserted]).count() == 5
 
@@ -97,6 +103,55 @@ def test_a_field_changed_without_its_status_waits_for_the_daily_reconciliation(o
         sim.faults = None
         sim.untamper(ENV)
         assert [p for p in mirror_diff(env, sim) if victim["id"] not in p] == []
+
+
+@synced
+def test_calls_inserted_while_paging_cost_their_head_not_a_count_per_day(org_a):
+    """The evidence taken last is one range count over the lookback and the day after our
+    today. When it disagrees, the days' heads are read newest first, each head's total the
+    day's count taken with that listing: calls the upstream inserted into today while the
+    run paged cost today's head page, then one count of the days before, not yet counted
+    since. No day is counted on its own, and no day that agreed is counted again."""
+    with served(_config()) as (sim, server):
+        env = point_env(org_a, sim, server)
+        sync_environment(env, now=sim.now)
+        sim.advance(timedelta(minutes=15))
+        sim.faults = "insert=20@1x1,only=/api/v1/calls"  # after today's first head page
+        before = len(server.request_log)
+        outcome = sync_environment(env, now=sim.now)
+        sim.faults = None
+        assert not outcome.failed and mirror_diff(env, sim) == []
+        day = [(END + timedelta(days=i)).isoformat() for i in (-1, 0, 1)]
+        counts = [(q["date_from"], q["date_to"]) for q in _calls_requests(server, before)
+                  if q["per_page"] == "1"]
+        assert counts == [(day[0], day[2]), (day[0], day[0])], outcome.runs[1].details
+        rows = CallDayLedger.objects.filter(environment=env, day__in=[END - timedelta(days=1),
+                                                                      END])
+        assert len(rows) == 2 and all(r.agrees and r.checked_at for r in rows)
+
+
+@synced
+def test_after_midnight_the_evening_before_is_read_by_its_head_up_front(org_a):
+    """The first run after midnight reads the new day whole first (never read whole yet),
+    then the heads: from the day of the mirror's newest call when the run began, the
+    evening before, whose calls are all at its head. Not from the mirror's newest call
+    after that whole read: the evening's calls would then be left to the counts taken
+    last, to be found by probing the days' heads, or, once the status and final listings
+    had written the newest of them, by reading the day whole."""
+    # The data set runs into the next day, whose first calls come after midnight.
+    with served(small_config(days=3, calls_per_day=600, end_date=END + timedelta(days=1),
+                             now=AFTERNOON)) as (sim, server):
+        env = point_env(org_a, sim, server, backfill_days=2)
+        sync_environment(env, now=sim.now)
+        sim.advance(timedelta(hours=11, minutes=15))  # 02:15 the next day
+        outcome = sync_environment(env, now=sim.now)
+        assert not outcome.failed
+        assert mirror_diff(env, sim, first=END - timedelta(days=1)) == []
+        details = outcome.runs[1].details
+        # The range counted last agreed at once: no day was probed or re-read.
+        assert "counted" not in details and "reread" not in details, details
+        assert any(str(END + timedelta(days=1)) in line for line in details["reconciled"])
+        assert not any(str(END) + ":" in line for line in details["reconciled"]), details
 
 
 def test_the_counts_see_a_call_that_moved_on():

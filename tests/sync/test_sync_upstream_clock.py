@@ -1,9 +1,10 @@
 """An upstream whose clock runs behind or ahead of ours (issue 57, cause 2): its day may still
 be open when ours has turned, or begin before ours. Which days a run reads and whether a day
-agrees come from the upstream's answers, never from our clock: every lookback day's head and
-count in every run (and the day after our today's count), callback days re-read in every run
-until they leave the lookback. Our clock is injected (`now=`), at 23:58, 00:30, 02:30 and
-12:00 UTC, whatever the hour the suite runs at."""
+agrees come from the upstream's answers, never from our clock: every lookback day's count in
+every run, taken last (and the day after our today's, from the first back-fill on), the heads
+of the days it shows moving, callback days re-read in every run until they leave the lookback.
+Our clock is injected (`now=`), at 23:58, 00:30, 02:30 and 12:00 UTC, whatever the hour the
+suite runs at."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
@@ -51,3 +52,26 @@ def test_the_upstreams_open_day_is_read_whatever_our_hour(org_a, hour, upstream)
         for written in {day, sim.today}:
             got = CallbackDay.objects.get(environment=env, day=written)
             assert got.raw == sim.truth.callback_stats(ENV, written, written), written
+
+
+@pytest.mark.parametrize(("hour", "upstream"), [
+    (time(23, 30), timedelta(hours=1)),
+    (time(12, 0), timedelta(hours=13)),
+])
+def test_the_first_backfill_reads_what_an_upstream_ahead_of_us_dated_after_our_today(
+        org_a, hour, upstream):
+    """The first run is a back-fill, with the upstream's clock `upstream` ahead of ours: its
+    day after our today has begun and holds calls. That run already leaves the mirror equal
+    to the upstream, those calls and that day's callback figures included."""
+    ours = datetime.combine(END, hour, UTC)
+    theirs = ours + upstream
+    config = small_config(days=3, calls_per_day=400, end_date=theirs.date(), now=theirs)
+    with served(config) as (sim, server):
+        assert sim.truth.call_count(ENV, sim.today, sim.today) > 0  # it has begun
+        env = point_env(org_a, sim, server, backfill_days=2)
+        outcome = sync_environment(env, now=ours)
+        assert not outcome.failed
+        first = ours.date() - timedelta(days=1)
+        assert mirror_diff(env, sim, first=first) == [], [r.details for r in outcome.runs]
+        got = CallbackDay.objects.get(environment=env, day=sim.today)
+        assert got.raw == sim.truth.callback_stats(ENV, sim.today, sim.today)

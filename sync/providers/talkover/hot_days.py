@@ -67,9 +67,10 @@ def _days_to_reread(window: HotWindow, days: list[date], duplicated: set[date]
 
 def sync_hot_days(ctx: RunContext, days: list[date], agents: AgentIndex,
                   cursor: CallsCursor, reread_whole: Callable[[date], None],
-                  open_first: date | None = None) -> None:
+                  open_first: date | None = None, newest: datetime | None = None) -> None:
     """Refresh `days` (ascending) for what changed, and the open calls of every day from
-    `open_first` (the lookback's first day) on; `reread_whole(day)` reads a day whole."""
+    `open_first` (the lookback's first day) on; `reread_whole(day)` reads a day whole;
+    `newest`: the mirror's newest call when the run began (`HotWindow.head_days`)."""
     env = ctx.environment
     dirty = cursor.dirty_days
     duplicated: set[date] = set()
@@ -85,7 +86,7 @@ def sync_hot_days(ctx: RunContext, days: list[date], agents: AgentIndex,
                 duplicated.add(day)
         return out
 
-    window = HotWindow(ctx, days, write, cursor.unfound, open_first, cursor.day_shift)
+    window = HotWindow(ctx, days, write, cursor.unfound, open_first, cursor.day_shift, newest)
     window.refresh()
     reread = _days_to_reread(window, days, duplicated)
     for day, why in reread.items():
@@ -124,32 +125,95 @@ def settle_counts(ctx: RunContext, window: HotWindow, days: list[date],
     """{day: (the upstream's count, when it was taken)}, every count taken after the run's
     last listing of its day.
 
-    One `per_page=1` request counts the whole range first: the mirror only holds calls the
-    upstream listed, so when the range's count equals what the mirror holds over it, every
-    day's does (none can hold more than the upstream, so none holds less). Otherwise each
-    day is counted on its own: a day short of its count reads its head again (new calls,
-    and calls inserted while we paged, land there), and whole when that is not enough; a
-    day holding more than its count is counted again. Then the range again, up to
-    `COUNT_ROUNDS` times; the last round's counts are what the ledger keeps.
+    One `per_page=1` request counts the days still unsettled (at first all of them) as one
+    range: the mirror only holds calls the upstream listed, so when the range's count equals
+    what the mirror holds over it, every day's does (none can hold more than the upstream,
+    so none holds less). Otherwise the days are probed newest first (`_probe`), each by its
+    head, whose `pagination.total` is the day's count taken with that very listing: a day
+    short of it has its new calls (and those inserted while we paged) read by the same
+    pages, and is read whole when they are not enough. A day whose count equals what the
+    mirror holds once its head is read is settled and not counted again; then the range's
+    count less the probed days' is the older days' own, and when it equals what the mirror
+    holds of them they are settled too, without a request. Then the unsettled days' range
+    again, up to `COUNT_ROUNDS` times; in the last round each of them is counted on its own,
+    for the ledger.
 
     The range's shortcut holds only when the mirror's days are the upstream's: under a
     wrong `window.shift` a day can hold more than its count and the next one less. So with
-    `verify` (the caller's doubt: see `sync_hot_days`) every day is counted on its own even
-    when the range agrees, and the same counts seen twice that still disagree after the
-    reads they asked for teach the shift (`learn_shift`)."""
+    `verify` (the caller's doubt: see `sync_hot_days`), or once a head lists a call outside
+    its day or a day holds more than its count, every day is counted on its own
+    (`_count_each_day`)."""
+    counts: dict[date, tuple[int, datetime]] = {}
+    pending = list(days)
+    for round_no in range(1, COUNT_ROUNDS + 1):
+        if verify or window.outside:
+            return _count_each_day(ctx, window, days, reread_whole)
+        total = window.count(pending[0], pending[-1])
+        at = ctx.clock()
+        held = {day: window.held(day) for day in pending}
+        if total == sum(held.values()):
+            return counts | {day: (held[day], at) for day in pending}
+        ctx.note("counted", f"round {round_no}: {pending[0]}..{pending[-1]}: upstream {total}, "
+                            f"mirrored {sum(held.values())}")
+        if round_no == COUNT_ROUNDS:
+            return counts | {day: (window.count(day, day), ctx.clock()) for day in pending}
+        pending, verify = _probe(ctx, window, pending, (total, at), counts, reread_whole)
+        if not pending:
+            return counts
+    return counts
+
+
+def _probe(ctx: RunContext, window: HotWindow, pending: list[date],
+           counted: tuple[int, datetime], counts: dict[date, tuple[int, datetime]],
+           reread_whole: Callable[[date], None]) -> tuple[list[date], bool]:
+    """Read the heads of `pending`'s days, newest first, whose range the upstream counted
+    `counted` (total, when) and the mirror holds less of; each day settled is put in
+    `counts`. (The days left to count again, oldest first; whether one of them holds more
+    than its count: the days are then counted one by one.)
+
+    A head that lets no call in and whose count equals what the mirror holds says the day
+    had that many already when the range was counted (counts only grow): the range's count
+    less the day's is then the older days' own, taken at the same moment. A head that lets
+    calls in says nothing of when they came: the older days are counted again."""
+    total, at = counted
+    left = list(pending)
+    while left:
+        day = left[-1]
+        before = window.held(day)
+        window.reread_head(day)
+        count, now = window.totals[day], window.held(day)
+        if count < now:
+            ctx.note("counted", f"{day}: upstream {count}, mirrored {now}; counting each day")
+            return left, True
+        if count > now:
+            ctx.note("reread", f"{day}: {count - now} calls missing after its head; "
+                               f"re-reading the day")
+            reread_whole(day)
+            return left, False
+        counts[day] = (count, ctx.clock())
+        left.pop()
+        if now != before:
+            return left, False
+        total -= count
+        held = sum(window.held(d) for d in left)
+        if total < held:
+            return left, True
+        if total == held:
+            counts.update({d: (window.held(d), at) for d in left})
+            return [], False
+    return left, False
+
+
+def _count_each_day(ctx: RunContext, window: HotWindow, days: list[date],
+                    reread_whole: Callable[[date], None]) -> dict[date, tuple[int, datetime]]:
+    """`settle_counts` when the mirror's days may not be the upstream's: every day counted on
+    its own in every round; the same counts seen twice that still disagree after the reads
+    they asked for teach the shift (`learn_shift`)."""
     counts: dict[date, tuple[int, datetime]] = {}
     before: dict[date, int] = {}
     for round_no in range(1, COUNT_ROUNDS + 1):
-        total = window.count(days[0], days[-1])
-        at = ctx.clock()
+        counts = {day: (window.count(day, day), ctx.clock()) for day in days}
         held = {day: window.held(day) for day in days}
-        if total == sum(held.values()) and not verify:
-            return {day: (held[day], at) for day in days}
-        if len(days) == 1:
-            counts = {days[0]: (total, at)}
-        else:
-            counts = {day: (window.count(day, day), ctx.clock()) for day in days}
-            held = {day: window.held(day) for day in days}
         now = {day: counts[day][0] for day in days}
         if round_no > 1 and now == before and now != held:
             # The same counts after the reads they asked for: the mirror holds every call
@@ -162,7 +226,7 @@ def settle_counts(ctx: RunContext, window: HotWindow, days: list[date],
                 held = {day: window.held(day) for day in days}
         before = now
         off = {day: counts[day][0] - held[day] for day in days if counts[day][0] != held[day]}
-        if not off and len(days) > 1:
+        if not off:
             return counts
         ctx.note("counted", f"round {round_no}: " + ", ".join(
             f"{day}: upstream {counts[day][0]}, mirrored {held[day]}" for day in off))

@@ -4,9 +4,10 @@ Talkover lists calls newest first by creation. Its filters are a date-only range
 `status`, a `search` by phone number or call SID, and `per_page` (up to 100) / `page`; there
 is no `updated_since`. A run (`incremental`) spends requests on:
 
-1. **Heads.** Per hot day, page 1: its `pagination.total` less what the mirror holds is the
-   number of new calls, all at the head of the listing: the pages holding them are read,
-   no more.
+1. **Heads.** Per hot day from the newest one the mirror holds a call of (`head_days`),
+   page 1: its `pagination.total` less what the mirror holds is the number of new calls,
+   all at the head of the listing: the pages holding them are read, no more. The older
+   days' new calls show in the counts taken last (`hot_days.settle_counts`).
 2. **Open calls.** The mirror's calls of the whole lookback (from `open_first`) in a
    non-final status (initiated, ringing, answered) that the heads did not show. One listing
    per such status (and each later non-final one) over the lookback, read from just past
@@ -46,6 +47,8 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+
+from django.db.models import Max
 
 from sync.models import Call
 from sync.providers.talkover.client import PER_PAGE, Page
@@ -190,8 +193,10 @@ class HotWindow:
 
     def __init__(self, ctx: Any, days: list[date], write: Writer,
                  unfound: Iterable[str] = (), open_first: date | None = None,
-                 shift: timedelta = timedelta(0)) -> None:
+                 shift: timedelta = timedelta(0), newest: datetime | None = None) -> None:
         self.ctx, self.days, self.write = ctx, days, write
+        # The mirror's newest call when the run began (before its whole reads), if known.
+        self.newest = newest
         self.first, self.last = days[0], days[-1]
         self.open_first = min(open_first or self.first, self.first)
         self.shifted(shift)
@@ -246,11 +251,26 @@ class HotWindow:
         movers = self.open_calls(offsets)
         self.fetch(movers)
 
+    def head_days(self) -> list[date]:
+        """The days whose heads `heads` reads: from the newest day the mirror held a call of
+        when the run began (`newest`; the upstream's calls created since land there or after
+        it, whatever our clock says) to the last. An older day's new calls, which only an
+        upstream writing records late adds, show in the counts taken last
+        (`hot_days.settle_counts`), which read its head then: a head page a run for each
+        older day, found empty nearly every time, would cost more than those counts. (Not
+        the mirror's newest call now: a day read whole earlier in this run, the one after
+        midnight, would leave the evening before it without its head.)"""
+        newest = self.newest or Call.objects.filter(
+            environment=self.ctx.environment, started_at__gte=self.start,
+            started_at__lt=self.end).aggregate(at=Max("started_at"))["at"]
+        first = self.last if newest is None else max(self.first, self.upstream_day(newest))
+        return [day for day in self.days if day >= min(first, self.last)]
+
     def heads(self) -> Counter[str]:
-        """Each hot day's new calls (newest day first); the newest day's head counts per
-        status (the offsets of the status listings, which begin with that day)."""
+        """The new calls of each of `head_days` (newest day first); the newest day's head
+        counts per status (the offsets of the status listings, which begin with that day)."""
         offsets: Counter[str] = Counter()
-        for day in reversed(self.days):
+        for day in reversed(self.head_days()):
             held = self.held(day)
             number = created = 0
             while True:

@@ -6,10 +6,12 @@ ingestion lag and whatever it inserts while we page. Our clock only says how oft
 comes; which days a run reads and whether a day agrees come from the upstream's answers.
 Once a mirror exists, a run of the calls stream reads:
 
-* **every lookback day's head** (`refreshed_days`: from `lookback` days before today to
-  today, every run): each day's new calls at its head (`talkover.hot_window`). No guessed
-  settling horizon: an upstream whose days run behind ours (its clock, its zone, records
-  written late) still adds to a day we would have called over.
+* **every lookback day** (`refreshed_days`: from `lookback` days before today to today,
+  every run): the heads of the newest days (from the newest one the mirror holds a call
+  of), each day's new calls at its head (`talkover.hot_window`), and every day's count
+  taken last. No guessed settling horizon: an upstream whose days run behind ours (its
+  clock, its zone, records written late) still adds to a day we would have called over,
+  and the count shows it.
 * **open calls of the whole lookback** — the mirror's calls in a non-final status
   (initiated, ringing, answered) of every day from `open_from` on, checked by one listing per
   status over that whole date range, and the calls that moved read where they now sit or by
@@ -20,7 +22,9 @@ Once a mirror exists, a run of the calls stream reads:
   status, a final status that changed again). `plan` says when each day is next read whole.
 * **the evidence** — last, the counts (`talkover.hot_days.settle_counts`): taken after the
   run's last listing of every day, compared with the mirror; a day agrees only on a count
-  equal to what the mirror holds.
+  equal to what the mirror holds. One `per_page=1` count of the whole lookback (and the
+  day after our today) when it agrees; otherwise the days' heads, newest first, each
+  head's total its day's count.
 
 Days older than the lookback are settled: not read again. Each count and each whole read is
 written to the completeness ledger (`sync.write.ledger`) with when the count was taken.

@@ -17,6 +17,7 @@ from functools import partial
 from typing import Any
 
 from django.db import DatabaseError
+from django.db.models import Max
 from django.utils import timezone
 
 from sync import callback_links, prices, quarantine
@@ -153,14 +154,25 @@ def sync_calls(ctx: RunContext) -> None:
         writer.flush(cursor)
         writer.wait(cursor)
 
+    # The mirror's newest call before this run's whole reads: the hot days' heads start at
+    # its day (`HotWindow.head_days`).
+    newest = Call.objects.filter(environment=env).aggregate(at=Max("started_at"))["at"] \
+        if hot else None
     try:
         whole(ahead, "synced_through")
+        if first_read:
+            after = end + timedelta(days=1)
+            # Counted once the back-fill is read: an upstream whose clock or zone runs ahead
+            # of ours has begun its day after our today, and the mirror equals the upstream
+            # after this run too (later runs refresh that day while it holds calls).
+            if ctx.client.calls_listing(after, after, 1, 1).total:
+                reread(after)
         if hot:
             # Hot days write page by page with the cursor: what is staged goes first.
             writer.flush(cursor)
             writer.wait(cursor)
             sync_hot_days(ctx, hot, agents, cursor, reread, incremental.open_from(
-                cursor, end, env.lookback_days))
+                cursor, end, env.lookback_days), newest)
             ctx.progress.step(len(hot))
         whole(older, "oldest")
         writer.flush(cursor)
