@@ -451,6 +451,9 @@ LOGGING = logging_config_from_env()
 # Rows a sync stages before it merges and commits them with their cursor
 # (sync/write/batch_writer.py; two batches are written at once, so 4,000 rows are in flight).
 SYNC_BATCH_ROWS = int(env_str("SYNC_BATCH_ROWS", "2000"))
+# A writer thread's statement that waits this long on a lock fails its run rather than hang
+# it (two batches in flight could wait on each other, one of them in Python); 0: no limit.
+SYNC_WRITER_LOCK_TIMEOUT_SECONDS = float(env_str("SYNC_WRITER_LOCK_TIMEOUT_SECONDS", "60"))
 # The upstream request budget counts per this many seconds (sync/budget.py).
 SYNC_BUDGET_WINDOW = float(env_str("SYNC_BUDGET_WINDOW", "60"))
 # A sync task waits at most this long on a spent request budget, then re-queues the rest with

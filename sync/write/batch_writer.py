@@ -55,6 +55,12 @@ def batch_rows() -> int:
     return max(1, int(getattr(settings, "SYNC_BATCH_ROWS", BATCH_ROWS)))
 
 
+def writer_lock_timeout() -> float:
+    """Seconds a writer thread's statement waits on a lock before it fails the run
+    (settings.SYNC_WRITER_LOCK_TIMEOUT_SECONDS; 0 waits for ever)."""
+    return max(0.0, float(getattr(settings, "SYNC_WRITER_LOCK_TIMEOUT_SECONDS", 60)))
+
+
 # A deferred write; `with_cursor` ones are given the cursor the batch saves, to record in it.
 Action = Callable[[], None]
 CursorAction = Callable[[dict[str, Any]], None]
@@ -226,9 +232,16 @@ class BatchWriter:
         thread = threading.get_ident()
         if thread not in self._staged:
             if self._pool is not None:
-                # A writer thread's own connection: commits relaxed as the run's are.
+                # A writer thread's own connection: commits relaxed as the run's are. A lock
+                # it waits on is given up after `writer_lock_timeout()`: a batch that merged
+                # ahead holds its rows while it waits in Python for the batch before it, and
+                # should that one ever wait on those rows, PostgreSQL cannot see the cycle —
+                # the run would hang, beating, for ever. It fails instead (its batches roll
+                # back, the mirror stays as it was) and the next run converges.
                 with connection.cursor() as cursor:
                     cursor.execute("SET synchronous_commit TO OFF")
+                    cursor.execute("SELECT set_config('lock_timeout', %s, false)",
+                                   [f"{int(writer_lock_timeout() * 1000)}ms"])
             # Outside the batch's transaction: a rolled-back first batch keeps the table.
             ensure_stage(self.model)
             with self._lock:

@@ -212,3 +212,49 @@ def test_fields_no_row_sets_are_written_as_constants_and_the_others_filled(env_a
                                   update_fields=["status", "transcript", "payload_hash", "raw"])
     assert (counts.created, counts.updated, counts.unchanged, changed) == (0, 1, 1, ["a"])
     assert Call.objects.get(environment=env, external_id="a").transcript == "hello again"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_writer_blocked_on_a_lock_fails_its_run_instead_of_hanging(org_a, settings):
+    """A writer thread's merge that waits on a lock held elsewhere gives up after
+    SYNC_WRITER_LOCK_TIMEOUT_SECONDS: the run fails with the mirror as it was, and once the
+    lock is gone a rerun converges. Without the timeout the run waits as long as the lock is
+    held (here: until the test gives up on it)."""
+    import psycopg
+    from django.db import connection as django_connection
+    from django.db import connections
+
+    settings.SYNC_BATCH_ROWS = 100
+    settings.SYNC_WRITER_LOCK_TIMEOUT_SECONDS = 1
+    with served(small_config(days=2, calls_per_day=150)) as (sim, server):
+        env = point_env(org_a, sim, server)
+        assert not sync_environment(env, now=sim.now).failed  # partitions made, agents in
+        Call.objects.filter(environment=env).delete()
+        StreamState.objects.filter(environment=env, stream="calls").delete()
+        params = django_connection.get_connection_params()
+        params.pop("cursor_factory", None)
+        params.pop("context", None)
+        with psycopg.connect(**params) as holder:
+            holder.execute("LOCK TABLE sync_call IN SHARE MODE")  # every INSERT waits on it
+            outcome: list = []
+
+            def sync_in_thread() -> None:
+                try:
+                    outcome.append(sync_environment(env, streams=["calls"], now=sim.now))
+                finally:
+                    connections.close_all()
+
+            run = threading.Thread(target=sync_in_thread)
+            started = time.monotonic()
+            run.start()
+            run.join(timeout=30)
+            waited = time.monotonic() - started
+            hung = run.is_alive()
+            holder.rollback()  # the lock goes: a hung run would go on now
+        run.join(timeout=60)
+        assert not hung, f"the run still waited on the lock after {waited:.0f} s"
+        assert outcome and outcome[0].failed
+        assert "lock" in " ".join(r.error or "" for r in outcome[0].runs).lower()
+        assert Call.objects.filter(environment=env).count() == 0  # the mirror as it was
+        assert not sync_environment(env, now=sim.now).failed
+        assert mirror_diff(env, sim) == []
