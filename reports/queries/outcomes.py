@@ -317,4 +317,6 @@ def call_costs(calls: Sequence) -> dict[int, CallCost]:
             costs[pk] = CallCost(estimate, "estimate", currency, valid_from)
         else:
             costs[pk] = CallCost(None, None, None)
-    return costs
+    # A call the statement did not find (a start at the calendar's edge, year 1 or 9999,
+    # read back unlike it was written) has no cost known, as a call without a price.
+    return {c.pk: costs.get(c.pk, CallCost(None, None, None)) for c in calls}

@@ -90,8 +90,8 @@ def test_the_sync_page_says_until_when_each_day_may_still_change(org_a, alice, l
         heading = translation.gettext("Until when each day's calls may still change")
         for day in (today - timedelta(days=1), today):
             due = now + timedelta(days=1)
-            line = translation.gettext("%(day)s (UTC): day reconciled at %(at)s, next at "
-                                       "%(next)s.") % {
+            line = translation.gettext(
+                "%(day)s (vendor's UTC day): day reconciled at %(at)s, next at %(next)s.") % {
                 "day": date_format(day, "SHORT_DATE_FORMAT"), "at": when(now),
                 "next": when(due)}
             assert line in page, (line, page[page.find("<section"):][:1500])
