@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from django.db.models import Sum
 
 from sync.engine import sync_environment
-from sync.models import StreamState
+from sync.models import Call, CallRollup, StreamState
 from tests.support.sync_support import mirror_diff, point_env, served, small_config
 from tests.support.vapi import vapi_config, vapi_env
 
@@ -55,3 +56,19 @@ def test_a_vapi_back_fill_reads_today_first_then_older_days_newest_first(org_a, 
         read = [date.fromisoformat(q.query["createdAtGe"][:10]) for q in server.request_log
                 if q.path.endswith("/call") and "createdAtGe" in q.query]
         assert _first_seen(read) == _newest_first(sim.today), read
+
+
+def test_a_vapi_back_fill_stopped_partway_shows_the_days_it_read(org_a, settings):
+    """Each day read has its rollups with it: a back-fill stopped after a few days (the
+    token revoked) leaves reports agreeing with the calls mirrored, not zeros."""
+    settings.VAPI_REQUESTS_PER_MINUTE = 100000
+    with served(vapi_config(days=DAYS, calls_per_day=150), revoke_after=6) as (sim, server):
+        env = vapi_env(org_a, sim, server)
+        outcome = sync_environment(env, now=sim.now)
+        assert outcome.failed, "the revoked token stopped the back-fill"
+        mirrored = Call.objects.filter(environment=env).count()
+        assert mirrored > 0
+        cursor = StreamState.objects.get(environment=env, stream="calls").cursor
+        assert cursor.get("oldest") and cursor["oldest"] < sim.today.isoformat(), cursor
+        rolled = CallRollup.objects.filter(environment=env).aggregate(n=Sum("count"))["n"]
+        assert rolled == mirrored
