@@ -99,7 +99,10 @@ class Watcher(threading.Thread):
         cursor = (StreamState.objects.filter(environment=self.env, stream="calls")
                   .values_list("cursor", flat=True).first() or {})
         oldest = date.fromisoformat(cursor["oldest"]) if cursor.get("oldest") else None
-        if oldest and cursor.get("read_through"):
+        through = cursor.get("read_through")
+        # Visible: the window (`oldest`..`read_through`, as coverage reads it) holds the days
+        # and has reached today (an oldest-first read reaches it last).
+        if oldest and through and datetime.fromisoformat(through).date() >= today:
             recent = today - timedelta(min(RECENT, self.days) - 1)
             for name, first in (("today", today), ("last 7 days", recent),
                                 ("history", today - timedelta(self.days - 1))):
