@@ -106,8 +106,10 @@ class Watcher(threading.Thread):
             recent = today - timedelta(min(RECENT, self.days) - 1)
             for name, first in (("today", today), ("last 7 days", recent),
                                 ("history", today - timedelta(self.days - 1))):
-                if oldest <= first:
-                    self.marks.setdefault(name, self.clock.minutes())
+                if oldest <= first and name not in self.marks:
+                    self.marks[name] = self.clock.minutes()
+                    print(f"{name} visible after {self.marks[name]:.2f} scaled minutes",
+                          file=sys.stderr, flush=True)
         stamp = int(now.timestamp())
         with self.sim.lock:
             recs = self.sim.talkover_store(KEY).day(today.toordinal()).recs
