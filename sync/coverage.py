@@ -197,6 +197,27 @@ def call_window(env: Environment, cursor: dict | None) -> Window:
     return Window(_utc_midnight(oldest), end, disagree, dropped)
 
 
+def history_loading(env: Environment, cursor: dict | None, now: datetime
+                    ) -> tuple[int, int] | None:
+    """(days mirrored, days of the back-fill) while `env`'s calls back-fill is under way
+    (what every page's freshness line says, never a silent zero); None once the window
+    reaches the back-fill's first day, and for a provider that reads whole histories.
+
+    A back-fill reads newest first, so the window is the newest days: its length (a day begun
+    counts) is how many are in."""
+    if env.spec.whole_history:
+        return None
+    total = max(1, env.backfill_days)
+    window = call_window(env, cursor)
+    horizon = _utc_midnight(now.astimezone(UTC).date().isoformat()) - timedelta(days=total - 1)
+    if window.start is not None and window.end is not None and window.start <= horizon:
+        return None
+    if window.start is None or window.end is None:
+        return 0, total
+    read = max(timedelta(0), min(window.end, now) - window.start)
+    return min(total - 1, -(-read // timedelta(days=1))), total
+
+
 def call_windows(envs: Sequence[Environment]) -> dict[int, Window]:
     """Each environment's calls window (one query)."""
     cursors = dict(StreamState.objects.filter(

@@ -13,8 +13,10 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from portal.models import Environment, EnvironmentStatus, Organization
-from sync.models import SyncRun
+from sync.coverage import history_loading
+from sync.models import StreamState, SyncRun
 from sync.models.core import RunStatus
+from sync.stream_names import Stream
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,8 @@ class EnvironmentHealth:
     last_run_failed: bool
     last_error: str
     overdue: bool = False
+    # (days mirrored, days of the back-fill) while the calls back-fill is under way.
+    history: tuple[int, int] | None = None
 
     @property
     def problem(self) -> str:
@@ -37,11 +41,14 @@ class EnvironmentHealth:
 
 
 def environments_with_health(organization: Organization) -> QuerySet[Environment]:
-    """The organisation's environments annotated with their latest run's status and error."""
+    """The organisation's environments annotated with their latest run's status and error,
+    and their calls stream's cursor (how far a back-fill is)."""
     latest = SyncRun.objects.filter(environment=OuterRef("pk")).order_by("-started_at")
+    calls = StreamState.objects.filter(environment=OuterRef("pk"), stream=Stream.CALLS)
     return Environment.objects.for_organization(organization).annotate(
         last_run_status=Subquery(latest.values("status")[:1]),
         last_run_error=Subquery(latest.values("error")[:1]),
+        calls_cursor=Subquery(calls.values("cursor")[:1]),
     )
 
 
@@ -54,6 +61,7 @@ def health_of(environments) -> list[EnvironmentHealth]:
             last_run_failed=getattr(env, "last_run_status", None) == RunStatus.FAILED,
             last_error=getattr(env, "last_run_error", "") or "",
             overdue=env.is_overdue(now),
+            history=history_loading(env, getattr(env, "calls_cursor", None), now),
         )
         for env in environments
     ]

@@ -3,9 +3,10 @@ planner has their statistics (`sync.partitions.analyze`) and the search index ho
 entries merged (`sync.partitions.pending`), now rather than when autovacuum comes. Both
 providers' calls streams call `settle` after their last batch of a back-fill.
 
-A Talkover back-fill reads its days in order, so a month is whole long before the run ends:
-a `Settler` settles each month once the batch holding its last day has committed, on a
-connection of its own, while the next months are read and written. Settling every month
+A Talkover back-fill reads its days a month after another (today, then older days newest
+first), so a month is whole long before the run ends: a `Settler` settles each month once the
+batch holding the last of its days to be read has committed, on a connection of its own, while
+the next months are read and written. Settling every month
 after the last batch was a ninth of a 68,620-call back-fill's time (1.05 of 8.8 s, on one
 core while the other waited); now only the last month is left for the end.
 
@@ -66,8 +67,8 @@ def first_statistics(ctx: RunContext, days: list[date]) -> None:
 class Settler:
     """Settles the months of `days` (the UTC days a run back-fills) as they are finished.
 
-    `read(day, following)` after each day is read: when the next day read is of another
-    month, `day`'s month is settled once the batch holding `day` has committed (writes done
+    `read(day)` after each day is read: once every day of `day`'s month in `days` is read
+    (in any order), the month is settled when the batch holding `day` has committed (writes done
     in the background only: see `CallWriter.background`); the first batch of each month
     gives it statistics if it has none (`committed`); `finish()` after the last batch
     settles the rest, waits for the others and raises their error, if any.
@@ -84,13 +85,16 @@ class Settler:
         self._settling: list[Future] = []
         self._settled: set[date] = set()  # months handed to the pool
         self._seen: set[date] = set()  # months whose first batch has committed
+        self._unread = {month: set(days) for month, days in self._months.items()}
         if writer.background and self._months:
             writer.on_committed = self.committed
 
-    def read(self, day: date, following: date | None) -> None:
+    def read(self, day: date) -> None:
         month = ddl.month_of(day)
-        if (not self.writer.background or day not in self.days or month in self._settled
-                or (following is not None and ddl.month_of(following) == month)):
+        if not self.writer.background or day not in self.days or month in self._settled:
+            return
+        self._unread[month].discard(day)
+        if self._unread[month]:
             return
         self._settled.add(month)
         days = self._months[month]

@@ -95,9 +95,13 @@ class CallsCursor(dict[str, Any]):
             self["read_through"] = mark.isoformat()
 
     def hot_days_read(self, last: date, began: datetime) -> None:
-        """A hot refresh finished: no day is in progress and the days through `last` read."""
-        self.pop("in_progress", None)
-        self.pop("page", None)
+        """A hot refresh finished: no hot day is in progress and the days through `last` read.
+        A back-fill day older than `oldest` that a run stopped in stays where it stopped:
+        the back-fill reads newest first, after the hot days, and resumes it there."""
+        stopped, oldest = self.stopped_day, self.oldest
+        if stopped is None or oldest is None or stopped >= oldest:
+            self.pop("in_progress", None)
+            self.pop("page", None)
         self.read_through_to(last, began)
 
     @property

@@ -1,6 +1,7 @@
 """Talkover streams: agents, calls (a UTC day at a time) and daily callback stats.
 
-Calls: a first sync reads every day of `backfill_days` whole; later runs are incremental
+Calls: a first sync reads every day of `backfill_days` whole, newest first (today, then each
+older day back to the horizon: `plan_call_days`); later runs are incremental
 (`talkover.incremental`: the hot days refreshed for what changed, `talkover.hot_days`; whole
 reads for gaps and the lookback's daily reconciliation). Offset paging shifts when calls
 arrive mid-read, so after a day's last page the unique ids seen are compared with
@@ -12,6 +13,7 @@ touches, bumps the data version and advances the cursor past the day.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 from functools import partial
 from typing import Any
@@ -113,11 +115,16 @@ def sync_agents(ctx: RunContext) -> None:
 
 def plan_call_days(cursor: CallsCursor, end: date, lookback: int, backfill: int,
                    full: bool) -> tuple[list[date], list[date]]:
-    """(days to read ascending from the cursor, older days to extend the back-fill descending)."""
+    """(days to read ascending from the cursor, older days to extend the back-fill descending).
+
+    A first read (or `full`) is newest first: today, then every older day back to the
+    horizon, so the days users look at most are mirrored within the first minutes of the
+    budget and the rest follows. The cursor's window (`oldest`..`read_through`) stays one
+    unbroken run of days all along: today opens it, each older day read moves `oldest` back."""
     first = end - timedelta(days=max(1, backfill) - 1)
     synced, oldest = cursor.synced_through, cursor.oldest
     if full or not synced or not oldest:
-        return days_between(first, end), []
+        return [end], days_between(first, end - timedelta(days=1))[::-1]
     # From the last day fully read (a paused environment catches up its gap), and never less
     # than the lookback, where late status changes still land.
     start = min(synced, end - timedelta(days=lookback))
@@ -143,10 +150,12 @@ def sync_calls(ctx: RunContext) -> None:
     # The back-filled months, each settled once read (`backfilled.Settler`).
     settler = backfilled.Settler(ctx, writer, (ahead if first_read else []) + older)
 
-    def whole(days: list[date], advance: Advance) -> None:
+    def whole(days: list[date], advance: Advance, then: Sequence[date] = ()) -> None:
+        # `then`: the days read next, whose first pages may be asked for ahead.
         for i, day in enumerate(days):
-            _sync_call_day(ctx, day, agents, cursor, advance, reader, days[i + 1:], writer)
-            settler.read(day, days[i + 1] if i + 1 < len(days) else None)
+            _sync_call_day(ctx, day, agents, cursor, advance, reader, [*days[i + 1:], *then],
+                           writer)
+            settler.read(day)
             ctx.progress.step()
 
     def reread(day: date) -> None:
@@ -159,14 +168,7 @@ def sync_calls(ctx: RunContext) -> None:
     newest = Call.objects.filter(environment=env).aggregate(at=Max("started_at"))["at"] \
         if hot else None
     try:
-        whole(ahead, "synced_through")
-        if first_read:
-            after = end + timedelta(days=1)
-            # Counted once the back-fill is read: an upstream whose clock or zone runs ahead
-            # of ours has begun its day after our today, and the mirror equals the upstream
-            # after this run too (later runs refresh that day while it holds calls).
-            if ctx.client.calls_listing(after, after, 1, 1).total:
-                reread(after)
+        whole(ahead, "synced_through", older if not hot else [])
         if hot:
             # Hot days write page by page with the cursor: what is staged goes first.
             writer.flush(cursor)
@@ -175,6 +177,13 @@ def sync_calls(ctx: RunContext) -> None:
                 cursor, end, env.lookback_days), newest)
             ctx.progress.step(len(hot))
         whole(older, "oldest")
+        if first_read:
+            after = end + timedelta(days=1)
+            # Counted once the back-fill is read: an upstream whose clock or zone runs ahead
+            # of ours has begun its day after our today, and the mirror equals the upstream
+            # after this run too (later runs refresh that day while it holds calls).
+            if ctx.client.calls_listing(after, after, 1, 1).total:
+                reread(after)
         writer.flush(cursor)
         writer.wait(cursor)
         settler.finish()

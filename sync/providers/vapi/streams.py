@@ -18,10 +18,10 @@ Calls are read by time, never by page (`window.Reader`):
 
 Records are compared with their stored hash before anything else (most of an overlap is
 unchanged); new and changed ones are upserted in one batch per answer, their local days'
-rollups refreshed at the end of the stream (the days are kept in the cursor until then, so
-a killed run refreshes them on the next). A record that breaks the documented shape is
-quarantined and the stream goes on; values outside the documented sets are kept as sent and
-noted on the run.
+rollups refreshed after each back-fill day and at the end of the stream (the days are kept in
+the cursor until then, so a killed run refreshes them on the next). A record that breaks
+the documented shape is quarantined and the stream goes on; values outside the documented
+sets are kept as sent and noted on the run.
 """
 from __future__ import annotations
 
@@ -161,6 +161,9 @@ def sync_calls(ctx: RunContext) -> None:
         nxt = day - timedelta(days=1)
         cursor.update(next_day=nxt.isoformat(), oldest=day.isoformat())
         with ctx.page_transaction():
+            # Each day read is shown at once, rollups with it: a day coverage calls mirrored
+            # must not read as zero in the reports until the whole history is in.
+            _refresh(ctx, dirty)
             _save(ctx, cursor, dirty)
         ctx.progress.step()
         day = nxt
@@ -172,12 +175,18 @@ def sync_calls(ctx: RunContext) -> None:
     cursor["read_through"] = ctx.now.isoformat()
     ctx.run.details["requests_by_kind"] = {"listings": reader.requests, "splits": reader.splits}
     with ctx.page_transaction():
-        if dirty:
-            refresh_rollups(env, {date.fromisoformat(d) for d in dirty})
-            ctx.bump_data_version()
-            dirty.clear()
+        _refresh(ctx, dirty)
         _save(ctx, cursor, dirty)
     ctx.progress.end()
+
+
+def _refresh(ctx: RunContext, dirty: set[str]) -> None:
+    """The rollups of the local days written since the last refresh (in the caller's
+    transaction, with the cursor that forgets them)."""
+    if dirty:
+        refresh_rollups(ctx.environment, {date.fromisoformat(d) for d in dirty})
+        ctx.bump_data_version()
+        dirty.clear()
 
 
 def _save(ctx: RunContext, cursor: dict[str, Any], dirty: set[str]) -> None:

@@ -1,0 +1,250 @@
+"""A back-fill at the vendor's pace: how soon recent days are visible, how much of the budget
+the history gets, and how fresh today stays meanwhile.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/sb_bench REDIS_URL=redis://127.0.0.1:6379/11 \\
+        .venv/bin/python bench/backfill_pace.py [--days 14] [--calls-per-day 2000] [--factor 4]
+    # the issue's case (about 18,000 pages; at --factor 20 ten real minutes, if the host keeps up):
+        .venv/bin/python bench/backfill_pace.py --days 90 --calls-per-day 20000 --factor 20
+
+The simulator serves one Talkover workspace (`--days` of `--calls-per-day`, ending now) on
+the standard plan, 100 requests a minute per token (`ratelimit=100:W`, 429 past it), and the
+environment has the production budget (`--budget`, 90 a minute) — both with time compressed
+by `--factor`: a minute is 60/factor real seconds (the budget's window, SYNC_BUDGET_WINDOW,
+and the simulator's rate window alike), and the simulator's clock runs `factor` times the
+wall clock, so today's calls keep arriving and ending while the history loads. The sync runs
+in this process as the worker runs it: a run waits at most a twelfth of the budget window
+for a ticket, is deferred when the budget is spent and continued when it has room again
+(each continuation refreshes today first, then goes on with the older days, newest first).
+No webhooks: freshness here is what the runs alone give.
+
+Printed, in scaled minutes (what they would be at the real plan): when today, the last 7
+days and the whole history were visible (read from the calls cursor's window, as coverage
+and the pages' "history: n of N days mirrored" read it); the requests the upstream served a
+minute as a share of the budget and of the plan, the most in any rate window and the 429s;
+and freshness: every call that ended during the back-fill, watched in the database until its
+final status is there (scaled seconds from its end to visible; those still waiting at the end
+with their oldest wait). Uses DATABASE_URL's database (its bench organisation only) and
+REDIS_URL for the budget's tickets. Wall-clock figures on a shared machine are indicative.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import benchkit  # noqa: E402  (bench/benchkit.py: what the benchmark scripts share)
+
+KEY = "pace"
+SLUG = "backfill-pace"
+PLAN = 100
+RECENT = 7
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+class Clock:
+    """The simulator's clock, `factor` times the wall clock from `start`."""
+
+    def __init__(self, start: datetime, factor: float) -> None:
+        self.start, self.factor, self.t0 = start, factor, time.monotonic()
+
+    def now(self) -> datetime:
+        return self.start + timedelta(seconds=(time.monotonic() - self.t0) * self.factor)
+
+    def minutes(self) -> float:
+        """Scaled minutes since the start."""
+        return (self.now() - self.start).total_seconds() / 60
+
+
+class Watcher(threading.Thread):
+    """Polls the mirror: when the window reached today, the last 7 days, the horizon; and
+    when each call that ended meanwhile shows its final status."""
+
+    def __init__(self, env, sim, clock: Clock, days: int) -> None:
+        super().__init__(daemon=True)
+        self.env, self.sim, self.clock, self.days = env, sim, clock, days
+        self.stop = threading.Event()
+        self.marks: dict[str, float] = {}
+        self.ended: dict[str, tuple[int, str]] = {}  # id: (end, final status)
+        self.lags: list[float] = []
+        self.seen: set[str] = set()
+
+    def run(self) -> None:
+        from django.db import connection
+
+        try:
+            while not self.stop.is_set():
+                self.poll()
+                self.stop.wait(0.25)
+        finally:
+            connection.close()
+
+    def poll(self) -> None:
+        from sync.models import Call, StreamState
+
+        now = self.clock.now()
+        today = now.date()
+        cursor = (StreamState.objects.filter(environment=self.env, stream="calls")
+                  .values_list("cursor", flat=True).first() or {})
+        oldest = date.fromisoformat(cursor["oldest"]) if cursor.get("oldest") else None
+        through = cursor.get("read_through")
+        # Visible: the window (`oldest`..`read_through`, as coverage reads it) holds the days
+        # and has reached today (an oldest-first read reaches it last).
+        if oldest and through and datetime.fromisoformat(through).date() >= today:
+            recent = today - timedelta(min(RECENT, self.days) - 1)
+            for name, first in (("today", today), ("last 7 days", recent),
+                                ("history", today - timedelta(self.days - 1))):
+                if oldest <= first and name not in self.marks:
+                    self.marks[name] = self.clock.minutes()
+                    print(f"{name} visible after {self.marks[name]:.2f} scaled minutes",
+                          file=sys.stderr, flush=True)
+        stamp = int(now.timestamp())
+        with self.sim.lock:
+            recs = self.sim.talkover_store(KEY).day(today.toordinal()).recs
+            for rec in recs:
+                if self.clock.start.timestamp() < rec.t_end <= stamp:
+                    self.ended.setdefault(rec.id, (rec.t_end, rec.final))
+        waiting = [i for i in self.ended if i not in self.seen]
+        if not waiting:
+            return
+        for call_id, status in Call.objects.filter(environment=self.env, external_id__in=waiting
+                                                   ).values_list("external_id", "status"):
+            end, final = self.ended[call_id]
+            if status == final:
+                self.seen.add(call_id)
+                self.lags.append(stamp - end)
+
+    def unseen_oldest(self) -> float | None:
+        stamp = self.clock.now().timestamp()
+        return max((stamp - end for i, (end, _) in self.ended.items() if i not in self.seen),
+                   default=None)
+
+
+def measure(days: int, per_day: int, factor: float, budget: int, interval: float) -> dict:
+    from portal.models import Environment, Organization
+    from sync.engine import sync_environment
+    from sync.simulator import EnvironmentSpec, SimulatorConfig, running_simulator
+
+    window = 60 / factor
+    start = datetime.now(UTC).replace(microsecond=0)
+    config = SimulatorConfig(seed=7, days=days, calls_per_day=per_day, end_date=None, now=start,
+                             environments={KEY: EnvironmentSpec("talkover")})
+    Organization.objects.filter(slug=SLUG).delete()
+    org = Organization.objects.create(slug=SLUG, name="Back-fill pace", timezone="UTC")
+    with running_simulator(config, ratelimit=PLAN, ratelimit_window=window) as (sim, server):
+        env = Environment(organization=org, name="Sales", base_url=server.talkover_url,
+                          backfill_days=days, requests_per_minute=budget)
+        env.set_token(sim.tokens[KEY])
+        env.save()
+        pages = sum(-(-len(sim.talkover_store(KEY).day(d.toordinal()).recs) // 100)
+                    for d in (start.date() - timedelta(i) for i in range(days)))
+        clock = Clock(start, factor)
+
+        def tick() -> None:
+            while not watcher.stop.is_set():
+                sim.set_now(clock.now())
+                watcher.stop.wait(0.1)
+
+        watcher = Watcher(env, sim, clock, days)
+        ticker = threading.Thread(target=tick, daemon=True)
+        server.clear_log()
+        ticker.start()
+        watcher.start()
+        streams, runs = None, 0
+        try:
+            while True:
+                outcome = sync_environment(env, now=clock.now(), budget_wait=window / 12,
+                                           streams=streams)
+                runs += not outcome.skipped
+                if outcome.failed:
+                    raise SystemExit(f"a run failed: {[r.error for r in outcome.runs]}")
+                if outcome.deferred is None and not outcome.skipped:
+                    break
+                streams = outcome.deferred_streams
+                time.sleep(max(0.01, outcome.deferred or 0))
+            done = clock.minutes()
+            backfill_requests = server.request_count
+            # Calls that ended during the back-fill's last run: the schedule's next runs.
+            for _ in range(3):
+                watcher.poll()
+                if len(watcher.seen) == len(watcher.ended):
+                    break
+                time.sleep(interval * window)
+                sync_environment(env, now=clock.now(), budget_wait=window / 12)
+            watcher.stop.set()
+            watcher.join(5)
+            watcher.poll()
+        finally:
+            watcher.stop.set()
+            watcher.join(5)
+            ticker.join(5)
+        log = [r for r in server.request_log if r.path.startswith("/api/")]
+        served = [r.at for r in log if r.status != 429]
+        worst = max((sum(1 for t in served if a <= t < a + window) for a in served), default=0)
+        return {
+            "days": days, "per_day": per_day, "factor": factor, "budget": budget,
+            "pages": pages, "runs": runs, "minutes": done, "marks": watcher.marks,
+            "requests": backfill_requests, "429": sum(1 for r in log if r.status == 429),
+            "worst": worst, "truncated": server.request_count > len(server.request_log),
+            "ended": len(watcher.ended), "visible": len(watcher.lags),
+            "p50": percentile(watcher.lags, 50), "p90": percentile(watcher.lags, 90),
+            "max": max(watcher.lags, default=None), "unseen": watcher.unseen_oldest(),
+        }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--days", type=int, default=14)
+    parser.add_argument("--calls-per-day", type=int, default=2000)
+    parser.add_argument("--factor", type=float, default=4.0,
+                        help="time compression: a minute lasts 60/factor real seconds")
+    parser.add_argument("--budget", type=int, default=90,
+                        help="the environment's requests a minute (the plan is 100)")
+    parser.add_argument("--interval", type=float, default=2.0,
+                        help="scaled minutes between the schedule's runs after the back-fill")
+    args = parser.parse_args()
+    os.environ["SYNC_BUDGET_WINDOW"] = str(60 / args.factor)
+    benchkit.production_settings()
+    benchkit.setup_django()
+    r = measure(args.days, args.calls_per_day, args.factor, args.budget, args.interval)
+
+    def s(value: float | None, fmt: str = ".1f") -> str:
+        return "–" if value is None else format(value, fmt)
+
+    rate = r["requests"] / r["minutes"]
+    # What a rolling window lets through in that time: one budget per minute begun.
+    allowed = r["budget"] * (int(r["minutes"]) + 1)
+    print(f"{r['days']} days × {r['per_day']:,} calls a day ({r['pages']:,} pages of 100); "
+          f"plan {PLAN}/min, budget {r['budget']}/min; time ×{r['factor']:g} "
+          f"(a minute = {60 / r['factor']:.1f} s); {r['runs']} runs; load "
+          f"{open('/proc/loadavg').read().split()[0]}")
+    head = ("today visible min", "last 7 days min", "history min", "requests", "req/min",
+            "% of budget allowed", "max in a window", "429", "ended meanwhile", "visible",
+            "p50 s", "p90 s", "max s", "unseen: oldest s")
+    print(" | ".join(head))
+    marks = r["marks"]
+    print(" | ".join([
+        s(marks.get("today"), ".2f"), s(marks.get("last 7 days"), ".2f"),
+        s(marks.get("history"), ".2f"), str(r["requests"]), s(rate),
+        f"{r['requests'] / allowed:.0%}", str(r["worst"]), str(r["429"]), str(r["ended"]),
+        str(r["visible"]), s(r["p50"], ".0f"), s(r["p90"], ".0f"), s(r["max"], ".0f"),
+        s(r["unseen"], ".0f")]))
+    if r["truncated"]:
+        print("(the simulator's request log kept only its last entries: requests and 429s "
+              "are of those)")
+
+
+if __name__ == "__main__":
+    main()
