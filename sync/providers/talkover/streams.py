@@ -13,7 +13,7 @@ touches, bumps the data version and advances the cursor past the day.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from functools import partial
 from typing import Any
@@ -132,6 +132,15 @@ def plan_call_days(cursor: CallsCursor, end: date, lookback: int, backfill: int,
     return days_between(start, end), older[::-1]
 
 
+def _read_day_after(ctx: RunContext, end: date, reread: Callable[[date], None]) -> None:
+    """Count the day after our today once the back-fill is read, and read it if it holds
+    calls: an upstream whose clock or zone runs ahead of ours has begun it, and the mirror
+    equals the upstream after this run too (later runs refresh it while it holds calls)."""
+    after = end + timedelta(days=1)
+    if ctx.client.calls_listing(after, after, 1, 1).total:
+        reread(after)
+
+
 def sync_calls(ctx: RunContext) -> None:
     """The calls stream. A first sync (or `full`) reads every day of the back-fill whole;
     later runs are incremental (`talkover.incremental`): days to read whole (gaps, the
@@ -178,12 +187,7 @@ def sync_calls(ctx: RunContext) -> None:
             ctx.progress.step(len(hot))
         whole(older, "oldest")
         if first_read:
-            after = end + timedelta(days=1)
-            # Counted once the back-fill is read: an upstream whose clock or zone runs ahead
-            # of ours has begun its day after our today, and the mirror equals the upstream
-            # after this run too (later runs refresh that day while it holds calls).
-            if ctx.client.calls_listing(after, after, 1, 1).total:
-                reread(after)
+            _read_day_after(ctx, end, reread)
         writer.flush(cursor)
         writer.wait(cursor)
         settler.finish()
