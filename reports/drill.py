@@ -60,12 +60,7 @@ def explorer_params(scope: Any, *, start: date | None = None, end: date | None =
     A request filtered by a team (`?team=`) keeps it: the explorer then lists that team's
     calls, the ones the figure counted.
     """
-    if outcome is not None and outcome not in OUTCOMES:
-        raise ValueError(f"unknown outcome {outcome!r}")
-    if callback is not None and callback not in CALLBACK_LABELS:
-        raise ValueError(f"unknown callback step {callback!r}")
-    if resolution is not None and resolution not in RESOLUTION_LABELS:
-        raise ValueError(f"unknown resolution {resolution!r}")
+    _check_groups(outcome, callback, resolution)
     params: list[tuple[str, str]] = [
         (vocabulary.START, (start or scope.start).isoformat()),
         (vocabulary.END, (end or scope.end).isoformat()),
@@ -150,12 +145,7 @@ class Drill:
              direction: str | None, env_id: int | None, agent_id: str | None,
              weekday: int | None, hour: int | None, callback: str | None, utc: bool,
              resolution: str | None) -> str:
-        if outcome is not None and outcome not in OUTCOMES:
-            raise ValueError(f"unknown outcome {outcome!r}")
-        if callback is not None and callback not in CALLBACK_LABELS:
-            raise ValueError(f"unknown callback step {callback!r}")
-        if resolution is not None and resolution not in RESOLUTION_LABELS:
-            raise ValueError(f"unknown resolution {resolution!r}")
+        _check_groups(outcome, callback, resolution)
         first = start.isoformat() if start else self._period[0]
         last = end.isoformat() if end else self._period[1]
         parts = [f"{vocabulary.START}={first}&{vocabulary.END}={last}"]
@@ -230,3 +220,13 @@ def series_doors(drill: Drill, series: list) -> dict[str, list[str | None]]:
             doors[outcome].append(drill.url(start=point.start, end=point.end,
                                             outcome=outcome) if n else None)
     return doors
+
+
+def _check_groups(outcome: str | None, callback: str | None, resolution: str | None) -> None:
+    """A drill names only groups the explorer knows (a typo would list every call)."""
+    if outcome is not None and outcome not in OUTCOMES:
+        raise ValueError(f"unknown outcome {outcome!r}")
+    if callback is not None and callback not in CALLBACK_LABELS:
+        raise ValueError(f"unknown callback step {callback!r}")
+    if resolution is not None and resolution not in RESOLUTION_LABELS:
+        raise ValueError(f"unknown resolution {resolution!r}")
