@@ -8,12 +8,14 @@ import random
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from django.db import transaction
 
 from reports.queries.outcomes import outcomes_summary
 from sync.models import Call
 from sync.outcomes import HORIZON_DAYS, settle_organisation
 from sync.privacy.erase import erase_caller
 from sync.providers.records import CALL_UPDATE_FIELDS
+from sync.write.rollups import local_days_of, refresh_rollups
 from sync.write.upsert import upsert
 from tests.support.cast import make_env
 
@@ -35,7 +37,12 @@ def _row(env, cid: str, at: datetime, number: str, direction: str, status: str,
 
 
 def _write(env, rows: list[dict]) -> None:
-    upsert(Call, env, rows, key="external_id", update_fields=CALL_UPDATE_FIELDS)
+    """Write calls as the sync's call writer does: the rows, then their local days' rollups
+    (`sync.write.call_writer`), in one transaction."""
+    with transaction.atomic():
+        upsert(Call, env, rows, key="external_id", update_fields=CALL_UPDATE_FIELDS)
+        refresh_rollups(env, local_days_of((r["started_at"] for r in rows),
+                                           env.organization.tzinfo))
 
 
 def _contact(call: Call) -> str:
