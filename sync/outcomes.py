@@ -36,7 +36,8 @@ environment's size.
 """
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Iterable
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -262,9 +263,15 @@ def _refresh_sql(by_day: bool) -> str:
         GROUP BY 1, 2, 3, 4, 5"""
 
 
-def refresh_outcome_days(environment: Environment, days: list, lo, hi) -> None:
-    """Recount the outcome rollup of these local days (their calls start in [lo, hi)) from
-    the calls: replace, not increment (`sync.write.rollups.refresh_rollups` calls it)."""
+def refresh_outcome_days(environment: Environment, days: Iterable[date]) -> None:
+    """Recount the outcome rollup of these local days from the calls: replace, not increment
+    (`sync.write.rollups.refresh_rollups` and an erasure call it)."""
+    days = sorted(set(days))
+    if not days:
+        return
+    tz = environment.organization.tzinfo
+    lo = datetime.combine(days[0], time.min, tzinfo=tz)
+    hi = datetime.combine(days[-1] + timedelta(days=1), time.min, tzinfo=tz)
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM sync_outcomedayrollup "
                        "WHERE environment_id = %s AND day = ANY(%s)", [environment.pk, days])

@@ -186,8 +186,7 @@ def refresh_rollups(environment: Environment, local_days: Iterable[date]) -> int
         insert_rows(CallRollup, new_rows)
         AgentDayRollup.objects.filter(environment=environment, day__in=days).delete()
         insert_rows(AgentDayRollup, agent_days(new_rows))
-        refresh_outcome_days(environment, days, local_day_bounds(days[0], tz)[0],
-                             local_day_bounds(days[-1], tz)[1])
+        refresh_outcome_days(environment, days)
         if environment.spec.quality:
             refresh_quality(environment, days)
         if environment.spec.callback_stats:
