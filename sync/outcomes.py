@@ -167,20 +167,22 @@ def settle_written(environment: Environment, ids: list[str], *, staged: str,
               AND (c.next_contact_at IS NULL OR c.next_contact_at > hits.t)""", "hits.old"),
             params)
         # The written calls themselves: the first contact after each, already mirrored.
-        # (`old`: the call's next contact before, the same row read before this statement.)
+        # (`old`: the call's next contact before this statement, probed by its natural key.)
         cursor.execute(_moved(f"""
             WITH w AS ({_BATCH}),
             own AS (
                 SELECT w.external_id, w.started_at,
                        (SELECT min(p.started_at) FROM ({_probe('w.k', 'w.started_at',
-                                                                latest=False)}) p) AS t
+                                                                latest=False)}) p) AS t,
+                       (SELECT o.next_contact_at FROM sync_call o
+                        WHERE o.environment_id = %(env)s AND o.external_id = w.external_id
+                          AND o.started_at = w.started_at
+                          AND o.started_at BETWEEN %(w_lo)s AND %(w_hi)s) AS old
                 FROM w)
-            UPDATE sync_call c SET next_contact_at = own.t FROM own, sync_call o
+            UPDATE sync_call c SET next_contact_at = own.t FROM own
             WHERE c.environment_id = %(env)s AND c.external_id = own.external_id
               AND c.started_at = own.started_at AND c.started_at BETWEEN %(w_lo)s AND %(w_hi)s
-              AND o.id = c.id AND o.started_at = c.started_at
-              AND o.started_at BETWEEN %(w_lo)s AND %(w_hi)s
-              AND c.next_contact_at IS DISTINCT FROM own.t""", "o.next_contact_at"), params)
+              AND c.next_contact_at IS DISTINCT FROM own.t""", "own.old"), params)
 
 
 def settle_organisation(organization_id: int) -> int:
