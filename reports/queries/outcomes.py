@@ -2,7 +2,11 @@
 
 Reads the calls' kept outcome (`Call.next_contact_at`, `sync.outcomes`: the rule is there)
 and their cost, grouped by local day in one statement, then sums days into periods: no
-self-join, no per-call work at request time. Figures per period:
+self-join, no per-call work at request time. The statement reads the outcome rollup
+(`OutcomeDayRollup`, `sync.outcomes`: THE ROLLUP) for every day but the one the window's
+edge (now − window) falls in, whose calls it reads (before that day every answered call is
+settled, after it pending); an alert's window (`span_outcome`) reads the calls. Figures per
+period:
 
 - `calls`: non-test calls (web calls too: they cost); `answered`: those answered or completed
   with a number to match (a phone call: a web call is never settled nor pending);
