@@ -3,10 +3,10 @@
 Reads the calls' kept outcome (`Call.next_contact_at`, `sync.outcomes`: the rule is there)
 and their cost, grouped by local day in one statement, then sums days into periods: no
 self-join, no per-call work at request time. The statement reads the outcome rollup
-(`OutcomeDayRollup`, `sync.outcomes`: THE ROLLUP) for every day but the one the window's
-edge (now − window) falls in, whose calls it reads (before that day every answered call is
-settled, after it pending); an alert's window (`span_outcome`) reads the calls. Figures per
-period:
+(`OutcomeDayRollup`, `sync.outcomes`: THE ROLLUP): before the day the window's edge
+(now − window) falls in every answered call is settled, after it pending; that day is
+corrected from its calls on the shorter side of the edge. An alert's window
+(`span_outcome`) reads the calls. Figures per period:
 
 - `calls`: non-test calls (web calls too: they cost); `answered`: those answered or completed
   with a number to match (a phone call: a web call is never settled nor pending);
@@ -140,9 +140,9 @@ ESTIMATE = f"p.per_minute * {SECONDS} / 60"
 # The statement: each call's flags computed once (`r`, `sync.outcomes.CALL_FLAGS`), summed
 # per local day, environment, agent and UTC day (`g`: the price's day), then each such group
 # priced once — one price probe per group, not per call (at 1M calls, 485,000 probes were two
-# thirds of its time). `g` reads the calls (`_CALLS`) or, for the days the window's edge
-# does not fall in, the outcome rollup (`_ROLLUP`, `sync.outcomes`: THE ROLLUP): a day
-# before the edge day is all settled, one after it all pending.
+# thirds of its time). `g` reads the calls (`_CALLS`) or the outcome rollup (`_ROLLUP`,
+# `sync.outcomes`: THE ROLLUP): a day before the edge day is all settled, one after it all
+# pending, the edge day corrected from its calls on one side of the edge (`_EDGE`).
 _CALLS = """
         SELECT r.day, r.environment_id, r.agent_external_id, r.utc_day,
                count(*) AS calls,
@@ -161,19 +161,37 @@ _CALLS = """
             SELECT {flags}, c.started_at + %(window)s <= %(now)s AS settled
             FROM sync_call c
             WHERE c.environment_id = ANY(%(envs)s) AND NOT c.is_testing
-              AND c.started_at >= %(lo)s AND c.started_at < %(hi)s {teams} {narrow}) r
+              AND c.started_at {from_op} %(lo)s AND c.started_at {to_op} %(hi)s
+              {teams} {narrow}) r
         GROUP BY 1, 2, 3, 4"""
 _ROLLUP = """
         SELECT o.day, o.environment_id, o.agent_external_id, o.utc_day,
-               sum(o.calls), sum(o.answered),
-               CASE WHEN o.day < %(edge)s THEN sum(o.answered) ELSE 0 END,
-               CASE WHEN o.day < %(edge)s THEN sum({repeats}) ELSE 0 END,
-               CASE WHEN o.day > %(edge)s THEN sum(o.answered) ELSE 0 END,
-               sum(o.vendor_costed), sum(o.vendor_cost), sum(o.unpriced),
-               sum(o.unpriced_seconds), string_agg(nullif(o.currencies, ''), ',')
+               sum(o.calls) AS calls, sum(o.answered) AS answered,
+               CASE WHEN {settled} THEN sum(o.answered) ELSE 0 END AS settled,
+               CASE WHEN {settled} THEN sum({repeats}) ELSE 0 END AS repeats,
+               CASE WHEN {settled} THEN 0 ELSE sum(o.answered) END AS pending,
+               sum(o.vendor_costed) AS vendor_costed, sum(o.vendor_cost) AS vendor_cost,
+               sum(o.unpriced) AS unpriced, sum(o.unpriced_seconds) AS unpriced_seconds,
+               string_agg(nullif(o.currencies, ''), ',') AS currencies
         FROM sync_outcomedayrollup o
         WHERE o.environment_id = ANY(%(envs)s) AND o.day >= %(first)s AND o.day <= %(last)s
-          AND o.day <> %(edge)s {teams} {narrow}
+              {teams} {narrow}
+        GROUP BY 1, 2, 3, 4"""
+# The edge day's correction, from its calls on one side of the edge (`now` - window): the
+# rollup counts that day's answered calls all pending (`%(sign)s` 1: the calls up to the edge
+# are read, and move to settled) or all settled (-1: the calls after it are read, and move
+# to pending) — whichever side is the shorter part of the day.
+_EDGE = """
+        SELECT r.day, r.environment_id, r.agent_external_id, r.utc_day, 0, 0,
+               %(sign)s * count(*) FILTER (WHERE r.answered),
+               %(sign)s * count(*) FILTER (WHERE r.answered
+                                           AND r.repeat_day <= %(window_days)s),
+               -%(sign)s * count(*) FILTER (WHERE r.answered),
+               0, 0, 0, NULL::numeric, NULL::text
+        FROM (SELECT {flags} FROM sync_call c
+              WHERE c.environment_id = ANY(%(envs)s) AND NOT c.is_testing
+                AND c.started_at {from_op} %(lo)s AND c.started_at {to_op} %(hi)s
+                {teams} {narrow}) r
         GROUP BY 1, 2, 3, 4"""
 _SQL = """
     WITH g AS ({groups})
@@ -195,14 +213,26 @@ def outcome_rows(envs: Sequence[Environment], start: date, end: date, window_day
     """(local day, environment id, agent id, calls, answered, settled, repeats, pending,
     vendor-costed, vendor cost, estimated, estimate, currencies) of the calls of these local
     days (of these agents, directions: None = any): one statement, reading the outcome
-    rollup but for the day the window's edge (`now` - window) falls in."""
+    rollup and, for the day the window's edge (`now` - window) falls in, the calls on one
+    side of the edge."""
     org = envs[0].organization
     tz = org.tzinfo
-    edge = (now - timedelta(days=window_days)).astimezone(tz).date()
-    lo = datetime.combine(max(start, edge), datetime.min.time(), tzinfo=tz)
-    hi = datetime.combine(min(end, edge) + timedelta(days=1), datetime.min.time(), tzinfo=tz)
-    return _rows(org, [e.pk for e in envs], lo, hi, window_days, now, agent_ids=agent_ids,
-                 direction=direction, rollup=(start, end, edge))
+    cut = now - timedelta(days=window_days)  # a call started at or before it is settled
+    edge = cut.astimezone(tz).date()
+    day_start = datetime.combine(edge, datetime.min.time(), tzinfo=tz)
+    day_end = datetime.combine(edge + timedelta(days=1), datetime.min.time(), tzinfo=tz)
+    params = {"first": start, "last": end, "edge": edge}
+    side = None
+    if start <= edge <= end:
+        settled_side = cut - day_start <= day_end - cut
+        params["edge_settled"] = not settled_side
+        params["sign"] = 1 if settled_side else -1
+        side = ((day_start, cut, ">=", "<=") if settled_side
+                else (cut, day_end, ">", "<"))
+    else:
+        params["edge_settled"] = edge > end
+    return _rows(org, [e.pk for e in envs], window_days, now, agent_ids=agent_ids,
+                 direction=direction, rollup=params, edge_side=side)
 
 
 def span_rows(org, env_ids: Sequence[int], lo: datetime, hi: datetime, window_days: int,
@@ -210,30 +240,37 @@ def span_rows(org, env_ids: Sequence[int], lo: datetime, hi: datetime, window_da
               direction: Sequence[str] | None = None) -> list[tuple]:
     """`outcome_rows` of the calls started in [lo, hi) (grouped by `org`'s local day), read
     from the calls."""
-    return _rows(org, env_ids, lo, hi, window_days, now, agent_ids=agent_ids,
-                 direction=direction)
+    return _rows(org, env_ids, window_days, now, agent_ids=agent_ids, direction=direction,
+                 edge_side=(lo, hi, ">=", "<"))
 
 
-def _rows(org, env_ids: Sequence[int], lo: datetime, hi: datetime, window_days: int,
-          now: datetime, *, agent_ids: Sequence[str] | None,
-          direction: Sequence[str] | None,
-          rollup: tuple[date, date, date] | None = None) -> list[tuple]:
-    """The statement over the calls started in [lo, hi) and, with `rollup` (first, last,
-    edge day), the rollup's days first..last but the edge day."""
+def _rows(org, env_ids: Sequence[int], window_days: int, now: datetime, *,
+          agent_ids: Sequence[str] | None, direction: Sequence[str] | None,
+          rollup: dict | None = None, edge_side: tuple | None = None) -> list[tuple]:
+    """The statement: without `rollup`, over the calls started within `edge_side` (lo, hi,
+    and their comparisons); with it (first, last, edge day, edge_settled, sign), over the
+    rollup's days first..last, and the edge day's correction from the calls within
+    `edge_side` (None: the edge day is not in first..last)."""
     params = {"tz": org.timezone, "window": timedelta(days=window_days),
-              "window_days": window_days, "now": now, "envs": list(env_ids), "lo": lo,
-              "hi": hi, "agents": list(agent_ids or ()), "directions": list(direction or ())}
+              "window_days": window_days, "now": now, "envs": list(env_ids),
+              "agents": list(agent_ids or ()), "directions": list(direction or ())}
     narrow = ((" AND {a}.agent_external_id = ANY(%(agents)s)" if agent_ids else "")
               + (" AND {a}.direction = ANY(%(directions)s)" if direction else ""))
-    groups = _CALLS.format(flags=CALL_FLAGS, teams=_teams("c", params),
-                           narrow=narrow.format(a="c"))
+    parts = []
     if rollup is not None:
-        params["first"], params["last"], params["edge"] = rollup
-        groups += " UNION ALL " + _ROLLUP.format(
+        params.update(rollup)
+        parts.append(_ROLLUP.format(
+            settled="(o.day < %(edge)s OR (o.day = %(edge)s AND %(edge_settled)s))",
             repeats=" + ".join(f"o.{c}" for c in REPEAT_COLUMNS[:window_days]),
-            teams=_teams("o", params), narrow=narrow.format(a="o"))
-    sql = _SQL.format(groups=groups, price=PRICE_OF.format(unpriced="g.unpriced > 0",
-                                                           row="g", day="g.utc_day"))
+            teams=_teams("o", params), narrow=narrow.format(a="o")))
+    if edge_side is not None:
+        params["lo"], params["hi"], from_op, to_op = edge_side
+        parts.append((_EDGE if rollup is not None else _CALLS).format(
+            flags=CALL_FLAGS, teams=_teams("c", params), narrow=narrow.format(a="c"),
+            from_op=from_op, to_op=to_op))
+    sql = _SQL.format(groups=" UNION ALL ".join(parts),
+                      price=PRICE_OF.format(unpriced="g.unpriced > 0", row="g",
+                                            day="g.utc_day"))
     # No JIT: at a million calls its cost estimate crossed jit_above_cost and compiling the
     # statement took ~400 ms, more than running it.
     with transaction.atomic(), connection.cursor() as cursor:

@@ -195,7 +195,16 @@ def _report_is_the_rule(org, envs) -> None:
     """The report's totals (read from the rollup but for the window's edge day) equal a
     brute-force recount, whatever day the edge falls on, and so does each day."""
     start, end = date(2026, 3, 1), date(2026, 4, 7)
-    for now in (NOW, datetime(2026, 3, 20, 3, 30, tzinfo=UTC), datetime(2026, 2, 20, tzinfo=UTC),
+    window = timedelta(days=org.resolution_window_days)
+    # The edge just after an answered call early in its local day (the calls up to the edge
+    # read), just before one late in its day (those after it read), before the period,
+    # after it.
+    answered = [c.started_at.astimezone(org.tzinfo) for c in Call.objects.filter(
+        environment__in=envs, status="completed", is_testing=False,
+        direction__in=["inbound", "outbound"]).order_by("started_at")]
+    early = next(t for t in answered if 1 <= t.hour < 11) + timedelta(minutes=1) + window
+    late = next(t for t in answered if 13 <= t.hour < 23) - timedelta(minutes=1) + window
+    for now in (NOW, early, late, datetime(2026, 2, 20, tzinfo=UTC),
                 datetime(2026, 6, 1, tzinfo=UTC)):
         summary = outcomes_summary(envs, start, end, "day", now=now)
         assert _totals(summary) == _expected_totals(org, envs, start, end, now)
