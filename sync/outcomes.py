@@ -15,6 +15,15 @@ number within `HORIZON_DAYS` (the longest window). Every window up to that is th
 comparison (`next_contact_at < started_at + window`), so a report sums flags over the
 calls it reads and a change of window recomputes nothing.
 
+THE ROLLUP. `OutcomeDayRollup` counts, per environment, local day, UTC day, agent and
+direction, what does not depend on the time of reading: calls, answered calls with a number,
+their repeat contacts by how many days after them the next contact came (`REPEAT_DAY`: a
+window of `w` days reads the first `w` columns), and the costs by source (`refresh_outcome_days`,
+from the calls, with the other rollups: `sync.write.rollups.refresh_rollups`). A change of a
+call's `next_contact_at` by `settle_written` moves its count between those columns in the
+same statement (a day still to be refreshed is recounted from its calls then); a change of
+window recomputes nothing.
+
 THE COMPUTATION. Every write of calls hands its created or changed rows to `settle_written`
 (next to the callback relink, in the write's transaction, reading the staging table the write
 merged from): one statement moves the `next_contact_at` of the earlier contacts of those
@@ -27,7 +36,8 @@ environment's size.
 """
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Iterable
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -44,6 +54,19 @@ def enabled() -> bool:
 
 HORIZON_DAYS = 30
 DEFAULT_WINDOW_DAYS = 7
+
+# A call with a number to match: only these are settled, resolved, repeats or pending.
+# (`contact_key(c) <> ''`, said without building the digits: the number has a digit.)
+PHONE = ("c.direction IN ('inbound', 'outbound') AND CASE WHEN c.direction = 'outbound' "
+         "THEN c.to_number ELSE c.from_number END ~ '\\d'")
+ANSWERED = f"c.status IN ('answered', 'completed') AND {PHONE}"
+# The day after a call its next contact came in: 1 when less than a day after it, ..., 30;
+# null when none within the horizon. A repeat contact for a window of `w` days is
+# `REPEAT_DAY <= w` (next contact before start + w days; the session's zone is UTC).
+REPEAT_DAY = ("CASE WHEN {c}.next_contact_at < {c}.started_at + make_interval(days => "
+              f"{HORIZON_DAYS}) THEN floor(extract(epoch FROM {{c}}.next_contact_at - "
+              "{c}.started_at) / 86400)::int + 1 END")
+SECONDS = "coalesce(c.billed_duration::numeric, c.duration)"
 
 _DIGITS = r"regexp_replace({}, '\D', '', 'g')"
 
@@ -126,12 +149,14 @@ def settle_written(environment: Environment, ids: list[str], *, staged: str,
                                   "env": environment.pk, "w_id": w_id, "w_start": w_start,
                                   "w_key": w_key, "lo": min(w_start) - horizon,
                                   "hi": max(w_start) + horizon, "w_lo": min(w_start),
-                                  "w_hi": max(w_start)}
+                                  "w_hi": max(w_start),
+                                  "tz": environment.organization.timezone}
         # The earlier contacts: each takes the earliest written start after it.
-        cursor.execute(f"""
+        cursor.execute(_moved(f"""
             WITH w AS ({_BATCH}),
             hits AS (
-                SELECT p.id, p.started_at, min(w.started_at) AS t
+                SELECT p.id, p.started_at, min(w.started_at) AS t,
+                       min(p.next_contact_at) AS old
                 FROM w CROSS JOIN LATERAL ({_probe('w.k', 'w.started_at', latest=True)}
                                            OFFSET 0) p
                 WHERE p.next_contact_at IS NULL OR p.next_contact_at > w.started_at
@@ -139,19 +164,25 @@ def settle_written(environment: Environment, ids: list[str], *, staged: str,
             UPDATE sync_call c SET next_contact_at = hits.t FROM hits
             WHERE c.id = hits.id AND c.started_at = hits.started_at
               AND c.started_at BETWEEN %(lo)s AND %(w_hi)s
-              AND (c.next_contact_at IS NULL OR c.next_contact_at > hits.t)""", params)
+              AND (c.next_contact_at IS NULL OR c.next_contact_at > hits.t)""", "hits.old"),
+            params)
         # The written calls themselves: the first contact after each, already mirrored.
-        cursor.execute(f"""
+        # (`old`: the call's next contact before this statement, probed by its natural key.)
+        cursor.execute(_moved(f"""
             WITH w AS ({_BATCH}),
             own AS (
                 SELECT w.external_id, w.started_at,
                        (SELECT min(p.started_at) FROM ({_probe('w.k', 'w.started_at',
-                                                                latest=False)}) p) AS t
+                                                                latest=False)}) p) AS t,
+                       (SELECT o.next_contact_at FROM sync_call o
+                        WHERE o.environment_id = %(env)s AND o.external_id = w.external_id
+                          AND o.started_at = w.started_at
+                          AND o.started_at BETWEEN %(w_lo)s AND %(w_hi)s) AS old
                 FROM w)
             UPDATE sync_call c SET next_contact_at = own.t FROM own
             WHERE c.environment_id = %(env)s AND c.external_id = own.external_id
               AND c.started_at = own.started_at AND c.started_at BETWEEN %(w_lo)s AND %(w_hi)s
-              AND c.next_contact_at IS DISTINCT FROM own.t""", params)
+              AND c.next_contact_at IS DISTINCT FROM own.t""", "own.old"), params)
 
 
 def settle_organisation(organization_id: int) -> int:
@@ -192,4 +223,98 @@ def settle_environments(envs: list[int], db: Any) -> int:
             UPDATE sync_call c SET next_contact_at = own.t FROM own
             WHERE c.id = own.id AND c.started_at = own.started_at
               AND c.next_contact_at IS DISTINCT FROM own.t""", {"envs": envs})
-        return cursor.rowcount
+        changed = cursor.rowcount
+        cursor.execute("SET LOCAL enable_nestloop = on")
+        rebuild_outcome_days(envs, db)
+        return changed
+
+
+def _repeat_columns() -> tuple[str, ...]:
+    from sync.models.outcomes import REPEAT_COLUMNS
+    return REPEAT_COLUMNS
+
+
+# Each non-test call's rollup key and contributions (`c`: sync_call), as the report reads
+# the calls of the day the window's edge falls in (`reports.queries.outcomes`).
+CALL_FLAGS = (f"c.environment_id, (c.started_at AT TIME ZONE %(tz)s)::date AS day, "
+              f"(c.started_at AT TIME ZONE 'UTC')::date AS utc_day, c.agent_external_id, "
+              f"c.direction, {ANSWERED} AS answered, {REPEAT_DAY.format(c='c')} AS repeat_day, "
+              f"c.vendor_cost, c.vendor_cost_currency, {SECONDS} AS seconds")
+
+
+def _refresh_sql(by_day: bool) -> str:
+    repeats = _repeat_columns()
+    days = ("AND c.started_at >= %(lo)s AND c.started_at < %(hi)s" if by_day else "")
+    return f"""
+        INSERT INTO sync_outcomedayrollup (
+            environment_id, day, utc_day, agent_external_id, direction, calls, answered,
+            vendor_costed, vendor_cost, unpriced, unpriced_seconds, currencies,
+            {', '.join(repeats)})
+        SELECT r.environment_id, r.day, r.utc_day, r.agent_external_id, r.direction,
+               count(*), count(*) FILTER (WHERE r.answered), count(r.vendor_cost),
+               coalesce(sum(r.vendor_cost), 0),
+               count(*) FILTER (WHERE r.vendor_cost IS NULL),
+               coalesce(sum(r.seconds) FILTER (WHERE r.vendor_cost IS NULL), 0),
+               coalesce(string_agg(DISTINCT r.vendor_cost_currency, ',')
+                        FILTER (WHERE r.vendor_cost IS NOT NULL), ''),
+               {', '.join(f'count(*) FILTER (WHERE r.answered AND r.repeat_day = {d})'
+                          for d in range(1, len(repeats) + 1))}
+        FROM (SELECT {CALL_FLAGS} FROM sync_call c
+              WHERE c.environment_id = %(env)s AND NOT c.is_testing {days} OFFSET 0) r
+        {'WHERE r.day = ANY(%(days)s)' if by_day else ''}
+        GROUP BY 1, 2, 3, 4, 5"""
+
+
+def refresh_outcome_days(environment: Environment, days: Iterable[date]) -> None:
+    """Recount the outcome rollup of these local days from the calls: replace, not increment
+    (`sync.write.rollups.refresh_rollups` and an erasure call it)."""
+    days = sorted(set(days))
+    if not days:
+        return
+    tz = environment.organization.tzinfo
+    lo = datetime.combine(days[0], time.min, tzinfo=tz)
+    hi = datetime.combine(days[-1] + timedelta(days=1), time.min, tzinfo=tz)
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM sync_outcomedayrollup "
+                       "WHERE environment_id = %s AND day = ANY(%s)", [environment.pk, days])
+        cursor.execute(_refresh_sql(True), {
+            "env": environment.pk, "tz": environment.organization.timezone, "days": days,
+            "lo": lo, "hi": hi})
+
+
+def rebuild_outcome_days(envs: list[int], db: Any) -> None:
+    """Recount the whole outcome rollup of these environments (on connection `db`)."""
+    with db.cursor() as cursor:
+        cursor.execute("SELECT e.id, o.timezone FROM portal_environment e "
+                       "JOIN portal_organization o ON o.id = e.organization_id "
+                       "WHERE e.id = ANY(%s)", [envs])
+        for env, tz in cursor.fetchall():
+            cursor.execute("DELETE FROM sync_outcomedayrollup WHERE environment_id = %s",
+                           [env])
+            cursor.execute(_refresh_sql(False), {"env": env, "tz": tz})
+
+
+def _moved(update: str, old: str) -> str:
+    """A statement running `update` (an UPDATE of `sync_call c`'s next_contact_at, its
+    previous value `old`) that moves each changed answered call's count between the outcome
+    rollup's repeat columns: `settle_written`'s two statements."""
+    repeats = _repeat_columns()
+    old_day = REPEAT_DAY.format(c="m").replace("m.next_contact_at", "m.old")
+    deltas = ", ".join(
+        f"count(*) FILTER (WHERE m.new_day = {d}) - count(*) FILTER (WHERE m.old_day = {d})"
+        f" AS d{d}" for d in range(1, len(repeats) + 1))
+    return f"""
+        WITH moved AS ({update}
+            RETURNING c.environment_id, c.started_at, c.agent_external_id, c.direction,
+                      {ANSWERED} AND NOT c.is_testing AS answered,
+                      {REPEAT_DAY.format(c='c')} AS new_day, {old} AS old),
+        m AS (SELECT m.*, {old_day} AS old_day FROM moved m WHERE m.answered),
+        d AS (SELECT m.environment_id, (m.started_at AT TIME ZONE %(tz)s)::date AS day,
+                     (m.started_at AT TIME ZONE 'UTC')::date AS utc_day,
+                     m.agent_external_id, m.direction, {deltas}
+              FROM m WHERE m.new_day IS DISTINCT FROM m.old_day GROUP BY 1, 2, 3, 4, 5)
+        UPDATE sync_outcomedayrollup o
+        SET {', '.join(f'{col} = o.{col} + d.d{d}' for d, col in enumerate(repeats, 1))}
+        FROM d WHERE o.environment_id = d.environment_id AND o.day = d.day
+          AND o.utc_day = d.utc_day AND o.agent_external_id = d.agent_external_id
+          AND o.direction = d.direction"""

@@ -2,7 +2,11 @@
 
 Reads the calls' kept outcome (`Call.next_contact_at`, `sync.outcomes`: the rule is there)
 and their cost, grouped by local day in one statement, then sums days into periods: no
-self-join, no per-call work at request time. Figures per period:
+self-join, no per-call work at request time. The statement reads the outcome rollup
+(`OutcomeDayRollup`, `sync.outcomes`: THE ROLLUP): before the day the window's edge
+(now − window) falls in every answered call is settled, after it pending; that day is
+corrected from its calls on the shorter side of the edge. An alert's window
+(`span_outcome`) reads the calls. Figures per period:
 
 - `calls`: non-test calls (web calls too: they cost); `answered`: those answered or completed
   with a number to match (a phone call: a web call is never settled nor pending);
@@ -34,11 +38,9 @@ from portal.models import Environment
 from portal.tenancy.restriction import sql_condition
 from reports.queries.common import periods
 from sync.coverage import calls_coverage
+from sync.models.outcomes import REPEAT_COLUMNS
+from sync.outcomes import CALL_FLAGS, SECONDS
 
-# A call with a number to match: only these are settled, resolved, repeats or pending.
-# (`contact_key(c) <> ''`, said without building the digits: the number has a digit.)
-PHONE = ("c.direction IN ('inbound', 'outbound') AND CASE WHEN c.direction = 'outbound' "
-         "THEN c.to_number ELSE c.from_number END ~ '\\d'")
 FIGURES = ("calls", "answered", "settled", "resolved", "repeat_contacts", "pending")
 
 
@@ -133,19 +135,21 @@ PRICE_OF = """LEFT JOIN LATERAL (
         ORDER BY p.valid_from DESC LIMIT 1) p ON true"""
 PRICE = PRICE_OF.format(unpriced="c.vendor_cost IS NULL", row="c",
                         day="(c.started_at AT TIME ZONE 'UTC')::date")
-SECONDS = "coalesce(c.billed_duration::numeric, c.duration)"
 ESTIMATE = f"p.per_minute * {SECONDS} / 60"
 
-# The statement: each call's flags computed once (`r`), summed per local day, environment,
-# agent and UTC day (`g`: the price's day), then each such group priced once — one price
-# probe per group, not per call (at 1M calls, 485,000 probes were two thirds of its time).
-_SQL = """
-    WITH g AS (
+# The statement: each call's flags computed once (`r`, `sync.outcomes.CALL_FLAGS`), summed
+# per local day, environment, agent and UTC day (`g`: the price's day), then each such group
+# priced once — one price probe per group, not per call (at 1M calls, 485,000 probes were two
+# thirds of its time). `g` reads the calls (`_CALLS`) or the outcome rollup (`_ROLLUP`,
+# `sync.outcomes`: THE ROLLUP): a day before the edge day is all settled, one after it all
+# pending, the edge day corrected from its calls on one side of the edge (`_EDGE`).
+_CALLS = """
         SELECT r.day, r.environment_id, r.agent_external_id, r.utc_day,
                count(*) AS calls,
                count(*) FILTER (WHERE r.answered) AS answered,
                count(*) FILTER (WHERE r.answered AND r.settled) AS settled,
-               count(*) FILTER (WHERE r.answered AND r.settled AND r.repeat) AS repeats,
+               count(*) FILTER (WHERE r.answered AND r.settled
+                                AND r.repeat_day <= %(window_days)s) AS repeats,
                count(*) FILTER (WHERE r.answered AND NOT r.settled) AS pending,
                count(r.vendor_cost) AS vendor_costed,
                coalesce(sum(r.vendor_cost), 0) AS vendor_cost,
@@ -154,15 +158,43 @@ _SQL = """
                string_agg(DISTINCT r.vendor_cost_currency, ',')
                    FILTER (WHERE r.vendor_cost IS NOT NULL) AS currencies
         FROM (
-            SELECT (c.started_at AT TIME ZONE %(tz)s)::date AS day, c.environment_id,
-                   c.agent_external_id, (c.started_at AT TIME ZONE 'UTC')::date AS utc_day,
-                   {answered} AS answered, {settled} AS settled,
-                   c.next_contact_at < c.started_at + %(window)s AS repeat,
-                   c.vendor_cost, c.vendor_cost_currency, {seconds} AS seconds
+            SELECT {flags}, c.started_at + %(window)s <= %(now)s AS settled
             FROM sync_call c
             WHERE c.environment_id = ANY(%(envs)s) AND NOT c.is_testing
-              AND c.started_at >= %(lo)s AND c.started_at < %(hi)s {teams} {narrow}) r
-        GROUP BY 1, 2, 3, 4)
+              AND c.started_at {from_op} %(lo)s AND c.started_at {to_op} %(hi)s
+              {teams} {narrow}) r
+        GROUP BY 1, 2, 3, 4"""
+_ROLLUP = """
+        SELECT o.day, o.environment_id, o.agent_external_id, o.utc_day,
+               sum(o.calls) AS calls, sum(o.answered) AS answered,
+               CASE WHEN {settled} THEN sum(o.answered) ELSE 0 END AS settled,
+               CASE WHEN {settled} THEN sum({repeats}) ELSE 0 END AS repeats,
+               CASE WHEN {settled} THEN 0 ELSE sum(o.answered) END AS pending,
+               sum(o.vendor_costed) AS vendor_costed, sum(o.vendor_cost) AS vendor_cost,
+               sum(o.unpriced) AS unpriced, sum(o.unpriced_seconds) AS unpriced_seconds,
+               string_agg(nullif(o.currencies, ''), ',') AS currencies
+        FROM sync_outcomedayrollup o
+        WHERE o.environment_id = ANY(%(envs)s) AND o.day >= %(first)s AND o.day <= %(last)s
+              {teams} {narrow}
+        GROUP BY 1, 2, 3, 4"""
+# The edge day's correction, from its calls on one side of the edge (`now` - window): the
+# rollup counts that day's answered calls all pending (`%(sign)s` 1: the calls up to the edge
+# are read, and move to settled) or all settled (-1: the calls after it are read, and move
+# to pending) — whichever side is the shorter part of the day.
+_EDGE = """
+        SELECT r.day, r.environment_id, r.agent_external_id, r.utc_day, 0, 0,
+               %(sign)s * count(*) FILTER (WHERE r.answered),
+               %(sign)s * count(*) FILTER (WHERE r.answered
+                                           AND r.repeat_day <= %(window_days)s),
+               -%(sign)s * count(*) FILTER (WHERE r.answered),
+               0, 0, 0, NULL::numeric, NULL::text
+        FROM (SELECT {flags} FROM sync_call c
+              WHERE c.environment_id = ANY(%(envs)s) AND NOT c.is_testing
+                AND c.started_at {from_op} %(lo)s AND c.started_at {to_op} %(hi)s
+                {teams} {narrow}) r
+        GROUP BY 1, 2, 3, 4"""
+_SQL = """
+    WITH g AS ({groups})
     SELECT g.day, g.environment_id, g.agent_external_id,
            sum(g.calls)::bigint, sum(g.answered)::bigint, sum(g.settled)::bigint,
            sum(g.repeats)::bigint, sum(g.pending)::bigint,
@@ -180,33 +212,65 @@ def outcome_rows(envs: Sequence[Environment], start: date, end: date, window_day
                  direction: Sequence[str] | None = None) -> list[tuple]:
     """(local day, environment id, agent id, calls, answered, settled, repeats, pending,
     vendor-costed, vendor cost, estimated, estimate, currencies) of the calls of these local
-    days (of these agents, directions: None = any): one statement."""
+    days (of these agents, directions: None = any): one statement, reading the outcome
+    rollup and, for the day the window's edge (`now` - window) falls in, the calls on one
+    side of the edge."""
     org = envs[0].organization
     tz = org.tzinfo
-    lo = datetime.combine(start, datetime.min.time(), tzinfo=tz)
-    hi = datetime.combine(end + timedelta(days=1), datetime.min.time(), tzinfo=tz)
-    return span_rows(org, [e.pk for e in envs], lo, hi, window_days, now,
-                     agent_ids=agent_ids, direction=direction)
+    cut = now - timedelta(days=window_days)  # a call started at or before it is settled
+    edge = cut.astimezone(tz).date()
+    day_start = datetime.combine(edge, datetime.min.time(), tzinfo=tz)
+    day_end = datetime.combine(edge + timedelta(days=1), datetime.min.time(), tzinfo=tz)
+    params = {"first": start, "last": end, "edge": edge}
+    side = None
+    if start <= edge <= end:
+        settled_side = cut - day_start <= day_end - cut
+        params["edge_settled"] = not settled_side
+        params["sign"] = 1 if settled_side else -1
+        side = ((day_start, cut, ">=", "<=") if settled_side
+                else (cut, day_end, ">", "<"))
+    else:
+        params["edge_settled"] = edge > end
+    return _rows(org, [e.pk for e in envs], window_days, now, agent_ids=agent_ids,
+                 direction=direction, rollup=params, edge_side=side)
 
 
 def span_rows(org, env_ids: Sequence[int], lo: datetime, hi: datetime, window_days: int,
               now: datetime, *, agent_ids: Sequence[str] | None = None,
               direction: Sequence[str] | None = None) -> list[tuple]:
-    """`outcome_rows` of the calls started in [lo, hi) (grouped by `org`'s local day)."""
-    teams, team_params = sql_condition("c.environment_id", "c.agent_external_id")
-    sql = _SQL.format(answered=f"c.status IN ('answered', 'completed') AND {PHONE}",
-                      settled="c.started_at + %(window)s <= %(now)s",
-                      teams=teams, seconds=SECONDS,
-                      price=PRICE_OF.format(unpriced="g.unpriced > 0", row="g", day="g.utc_day"),
-                      narrow=(" AND c.agent_external_id = ANY(%(agents)s)" if agent_ids else "")
-                      + (" AND c.direction = ANY(%(directions)s)" if direction else ""))
-    params = {"tz": org.timezone, "window": timedelta(days=window_days), "now": now,
-              "envs": list(env_ids), "lo": lo, "hi": hi,
+    """`outcome_rows` of the calls started in [lo, hi) (grouped by `org`'s local day), read
+    from the calls."""
+    return _rows(org, env_ids, window_days, now, agent_ids=agent_ids, direction=direction,
+                 edge_side=(lo, hi, ">=", "<"))
+
+
+def _rows(org, env_ids: Sequence[int], window_days: int, now: datetime, *,
+          agent_ids: Sequence[str] | None, direction: Sequence[str] | None,
+          rollup: dict | None = None, edge_side: tuple | None = None) -> list[tuple]:
+    """The statement: without `rollup`, over the calls started within `edge_side` (lo, hi,
+    and their comparisons); with it (first, last, edge day, edge_settled, sign), over the
+    rollup's days first..last, and the edge day's correction from the calls within
+    `edge_side` (None: the edge day is not in first..last)."""
+    params = {"tz": org.timezone, "window": timedelta(days=window_days),
+              "window_days": window_days, "now": now, "envs": list(env_ids),
               "agents": list(agent_ids or ()), "directions": list(direction or ())}
-    if team_params:  # positional parameters of the team condition, named here
-        for i, value in enumerate(team_params):
-            sql = sql.replace("%s", f"%(team{i})s", 1)
-            params[f"team{i}"] = value
+    narrow = ((" AND {a}.agent_external_id = ANY(%(agents)s)" if agent_ids else "")
+              + (" AND {a}.direction = ANY(%(directions)s)" if direction else ""))
+    parts = []
+    if rollup is not None:
+        params.update(rollup)
+        parts.append(_ROLLUP.format(
+            settled="(o.day < %(edge)s OR (o.day = %(edge)s AND %(edge_settled)s))",
+            repeats=" + ".join(f"o.{c}" for c in REPEAT_COLUMNS[:window_days]),
+            teams=_teams("o", params), narrow=narrow.format(a="o")))
+    if edge_side is not None:
+        params["lo"], params["hi"], from_op, to_op = edge_side
+        parts.append((_EDGE if rollup is not None else _CALLS).format(
+            flags=CALL_FLAGS, teams=_teams("c", params), narrow=narrow.format(a="c"),
+            from_op=from_op, to_op=to_op))
+    sql = _SQL.format(groups=" UNION ALL ".join(parts),
+                      price=PRICE_OF.format(unpriced="g.unpriced > 0", row="g",
+                                            day="g.utc_day"))
     # No JIT: at a million calls its cost estimate crossed jit_above_cost and compiling the
     # statement took ~400 ms, more than running it.
     with transaction.atomic(), connection.cursor() as cursor:
@@ -215,6 +279,17 @@ def span_rows(org, env_ids: Sequence[int], lo: datetime, hi: datetime, window_da
         # The currencies come as one comma-joined text per row (a set: duplicates, blanks).
         return [(*row[:-1], [c for c in (row[-1] or "").split(",") if c])
                 for row in cursor.fetchall()]
+
+
+def _teams(alias: str, params: dict) -> str:
+    """The team restriction's condition on `alias`'s rows, its parameters named into
+    `params` (`portal.tenancy.restriction`)."""
+    teams, values = sql_condition(f"{alias}.environment_id", f"{alias}.agent_external_id")
+    for value in values:
+        name = f"team{len(params)}"
+        teams = teams.replace("%s", f"%({name})s", 1)
+        params[name] = value
+    return teams
 
 
 def span_outcome(org, env_ids: Sequence[int], lo: datetime, hi: datetime, *,

@@ -3,7 +3,7 @@
 The mirror and the sync's bookkeeping live in `core`, the per-day call ledger in `ledger`, the
 voice-quality rollups of Origins calls in `quality`, the callback funnel's links in
 `callbacks`, rejected upstream records in `quarantine`, erased callers and per-kind retention
-in `privacy`, agents' price snapshots in `prices`.
+in `privacy`, agents' price snapshots in `prices`, the outcome report's days in `outcomes`.
 Choices and column constants are imported from the module that defines them.
 """
 from sync.models.callbacks import CallbackFunnelDay, CallbackLink
@@ -18,6 +18,7 @@ from sync.models.core import (
     SyncRun,
 )
 from sync.models.ledger import CallDayLedger
+from sync.models.outcomes import OutcomeDayRollup
 from sync.models.prices import AgentPrice
 from sync.models.privacy import CallerTombstone, Erasure, PrivacyRetention
 from sync.models.quality import QualityDayRollup
@@ -31,6 +32,7 @@ __all__ = [
     "CallDayLedger",
     "CallerTombstone",
     "Erasure",
+    "OutcomeDayRollup",
     "CallRollup",
     "CallbackDay",
     "CallbackFunnelDay",

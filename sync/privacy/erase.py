@@ -32,6 +32,7 @@ from portal import redis_guard
 from portal.models import Environment, Organization
 from portal.phone import number_pattern, region_of_timezone, to_e164
 from sync.models import Call, CallerTombstone, Erasure, RejectedRecord
+from sync.outcomes import refresh_outcome_days
 from sync.privacy.fields import personal_fields
 from sync.privacy.locks import hold_exclusive
 from sync.privacy.scrub import (
@@ -90,7 +91,7 @@ def erase_caller(organization: Organization, number: str, *, actor=None,
 def erase_environment(env: Environment, subject: Subject, region: str | None) -> Found:
     """One environment's calls that hold or mention the number, anonymised in one
     transaction (its sync batches wait)."""
-    found = Found()
+    found, erased_starts = Found(), []
     with transaction.atomic():
         hold_exclusive(env.pk)
         for row in matching_calls(env, subject):
@@ -108,8 +109,12 @@ def erase_environment(env: Environment, subject: Subject, region: str | None) ->
                 pk=row["pk"], started_at=row["started_at"]).update(
                 **columns, raw=stored(record, {**row, **columns}, env.spec.stored_form),
                 payload_hash=canonical(record).digest)
+            erased_starts.append(row["started_at"])
         if found.calls or found.mentions:
             Environment.objects.filter(pk=env.pk).update(data_version=F("data_version") + 1)
+        # A number's token is what the outcome rollup's "answered with a number" reads now.
+        tz = env.organization.tzinfo
+        refresh_outcome_days(env, {start.astimezone(tz).date() for start in erased_starts})
     return found
 
 

@@ -6,14 +6,18 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, date, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
+from django.db import connection, transaction
 
 from reports.queries.outcomes import outcomes_summary
-from sync.models import Call
-from sync.outcomes import HORIZON_DAYS, settle_organisation
+from sync.models import Call, OutcomeDayRollup
+from sync.models.outcomes import REPEAT_COLUMNS
+from sync.outcomes import HORIZON_DAYS, rebuild_outcome_days, settle_organisation
 from sync.privacy.erase import erase_caller
 from sync.providers.records import CALL_UPDATE_FIELDS
+from sync.write.rollups import local_days_of, refresh_rollups
 from sync.write.upsert import upsert
 from tests.support.cast import make_env
 
@@ -35,7 +39,12 @@ def _row(env, cid: str, at: datetime, number: str, direction: str, status: str,
 
 
 def _write(env, rows: list[dict]) -> None:
-    upsert(Call, env, rows, key="external_id", update_fields=CALL_UPDATE_FIELDS)
+    """Write calls as the sync's call writer does: the rows, then their local days' rollups
+    (`sync.write.call_writer`), in one transaction."""
+    with transaction.atomic():
+        upsert(Call, env, rows, key="external_id", update_fields=CALL_UPDATE_FIELDS)
+        refresh_rollups(env, local_days_of((r["started_at"] for r in rows),
+                                           env.organization.tzinfo))
 
 
 def _contact(call: Call) -> str:
@@ -92,13 +101,13 @@ def _check_next(org) -> None:
     assert {c.external_id: c.next_contact_at for c in calls} == expected
 
 
-def _expected_totals(org, envs, start: date, end: date) -> dict:
+def _expected_totals(org, envs, start: date, end: date, now: datetime = NOW) -> dict:
     window = timedelta(days=org.resolution_window_days)
     calls = [c for c in Call.objects.filter(environment__in=envs)
              if not c.is_testing and c.direction in ("inbound", "outbound")
              and start <= c.started_at.astimezone(org.tzinfo).date() <= end]
     answered = [c for c in calls if c.status == "completed"]
-    settled = [c for c in answered if c.started_at + window <= NOW]
+    settled = [c for c in answered if c.started_at + window <= now]
     org_contacts = [c for c in Call.objects.filter(environment__organization=org)
                     if not c.is_testing and c.direction in ("inbound", "outbound")]
     repeats = [c for c in settled if _contact(c) and any(
@@ -166,3 +175,76 @@ def test_next_contact_kept_in_any_order_and_report_matches_the_rule(org_a, env_a
     _write(env_a, [late])
     assert Call.objects.get(external_id="late-1").from_number.startswith("erased:")
     _check_next(org_a)
+
+
+def _rollup_is_a_recount(envs) -> None:
+    """The outcome rollup as kept equals one recounted from the calls (then rolled back)."""
+    def rows():
+        return sorted(OutcomeDayRollup.objects.filter(environment__in=envs).values_list(
+            "environment_id", "day", "utc_day", "agent_external_id", "direction", "calls",
+            "answered", "vendor_costed", "vendor_cost", "unpriced", "unpriced_seconds",
+            "currencies", *REPEAT_COLUMNS))
+    kept = rows()
+    with transaction.atomic():
+        rebuild_outcome_days([e.pk for e in envs], connection)
+        assert kept == rows()
+        transaction.set_rollback(True)
+
+
+def _report_is_the_rule(org, envs) -> None:
+    """The report's totals (read from the rollup but for the window's edge day) equal a
+    brute-force recount, whatever day the edge falls on, and so does each day."""
+    start, end = date(2026, 3, 1), date(2026, 4, 7)
+    window = timedelta(days=org.resolution_window_days)
+    # The edge just after an answered call early in its local day (the calls up to the edge
+    # read), just before one late in its day (those after it read), before the period,
+    # after it.
+    answered = [c.started_at.astimezone(org.tzinfo) for c in Call.objects.filter(
+        environment__in=envs, status="completed", is_testing=False,
+        direction__in=["inbound", "outbound"]).order_by("started_at")]
+    early = next(t for t in answered if 1 <= t.hour < 11) + timedelta(minutes=1) + window
+    late = next(t for t in answered if 13 <= t.hour < 23) - timedelta(minutes=1) + window
+    for now in (NOW, early, late, datetime(2026, 2, 20, tzinfo=UTC),
+                datetime(2026, 6, 1, tzinfo=UTC)):
+        summary = outcomes_summary(envs, start, end, "day", now=now)
+        assert _totals(summary) == _expected_totals(org, envs, start, end, now)
+    summary = outcomes_summary(envs, start, end, "day", now=NOW)
+    for row in summary.series[::3]:
+        assert _totals(SimpleNamespace(totals=row)) == _expected_totals(
+            org, envs, row.start, row.end)
+
+
+def test_outcome_rollup_equals_a_recount_through_syncs_erasure_and_window_change(
+        org_a, env_a, org_b, mirrored):
+    env_a2, _ = _world(org_a, env_a, org_b)
+    envs = [env_a, env_a2]
+    assert OutcomeDayRollup.objects.filter(environment__in=envs).exists()
+    _rollup_is_a_recount(envs)
+    _report_is_the_rule(org_a, envs)
+    # Late calls (before calls already mirrored, settling them and settled by them) and a
+    # call whose status changed, in another batch order.
+    rng = random.Random(7)
+    late = [_row(env_a2, f"late{i}", T0 + timedelta(minutes=rng.randrange(0, 30 * 24 * 60)),
+                 f"+55 11 98765-43{rng.randrange(12):02d}", rng.choice(["inbound", "outbound"]),
+                 "completed") for i in range(25)]
+    _write(env_a2, late)
+    first = Call.objects.filter(environment=env_a, status="completed").order_by("pk").first()
+    changed = _row(env_a, first.external_id, first.started_at, _contact(first),
+                   first.direction, "no-answer")
+    changed["payload_hash"] = "changed"
+    _write(env_a, [changed])
+    _rollup_is_a_recount(envs)
+    _report_is_the_rule(org_a, envs)
+    # Erasure keeps it exact, and so does a call of the erased number arriving afterwards.
+    erase_caller(org_a, "+5511987654305")
+    _write(env_a, [_row(env_a, "after-erasure", datetime(2026, 3, 12, 9, tzinfo=UTC),
+                        "+5511987654305", "inbound", "completed")])
+    _rollup_is_a_recount(envs)
+    _report_is_the_rule(org_a, envs)
+    # A change of window recomputes nothing and reads right.
+    for days in (3, 30, 1):
+        org_a.resolution_window_days = days
+        org_a.save()
+        for env in envs:
+            env.organization = org_a
+        _report_is_the_rule(org_a, envs)
