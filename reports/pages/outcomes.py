@@ -62,11 +62,16 @@ def outcomes(request: HttpRequest, tenant: Tenant) -> HttpResponse:
         vendors.append((v, outcome_doors(Drill(org.slug, mine), v)))
     series = [(r, None if r.calls is None else outcome_doors(drill, r, start=r.start, end=r.end))
               for r in reversed(summary.series)]
+    # A bar or point opens the calls it counts, as the table's row does (the cost per
+    # resolved call: the resolved calls it divides by); a period never mirrored opens none.
+    period_doors = [doors for _row, doors in reversed(series)]
     chart = {"labels": [r.start.isoformat() for r in summary.series],
              "resolved": [r.resolved for r in summary.series],
              "repeats": [r.repeat_contacts for r in summary.series],
              "cost_per_resolved": [None if r.cost_per_resolved is None
-                                   else float(r.cost_per_resolved) for r in summary.series]}
+                                   else float(r.cost_per_resolved) for r in summary.series],
+             "doors": {key: [d[key].url if d else None for d in period_doors]
+                       for key in ("resolved", "repeat_contacts")}}
     return render_org_page(request, org, "reports/outcomes.html", {
         "form": form, "scope": scope, "summary": summary, "agents": agents,
         "vendors": vendors, "series": series, "chart": chart,

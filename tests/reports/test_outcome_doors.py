@@ -82,6 +82,22 @@ def test_every_outcomes_figure_opens_exactly_its_calls(client, alice, world):
                          "&interval=week") > 10
 
 
+def test_every_bar_and_point_of_the_outcomes_chart_opens_its_calls(client, alice, world):
+    """The chart's resolved and repeat bars (and the cost line, through the resolved calls it
+    divides by) open the explorer on exactly the calls they count."""
+    client.force_login(alice)
+    start, end = world["first"].isoformat(), world["today"].isoformat()
+    chart = client.get(f"/o/org-a/outcomes/?start={start}&end={end}").context["chart"]
+    opened = 0
+    for figure, key in (("resolved", "resolved"), ("repeats", "repeat_contacts")):
+        for n, href in zip(chart[figure], chart["doors"][key], strict=True):
+            assert href is not None or n is None
+            if href and n:
+                assert _explorer_total(client, href) == n, (figure, href)
+                opened += 1
+    assert opened >= 10
+
+
 def test_the_explorer_offers_the_resolution_filter_in_both_languages(client, alice, world):
     client.force_login(alice)
     html = client.get("/o/org-a/calls/?resolution=repeat").content.decode()
