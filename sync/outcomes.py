@@ -192,9 +192,11 @@ def settle_organisation(organization_id: int) -> int:
         organization_id=organization_id).values_list("pk", flat=True)), connection)
 
 
-def settle_environments(envs: list[int], db: Any) -> int:
+def settle_environments(envs: list[int], db: Any, *, rollup: bool = True) -> int:
     """`settle_organisation` over these environments (all of one organisation) on the
-    connection `db` (a migration passes its own: a mirror from before outcomes were kept).
+    connection `db` (a migration passes its own: a mirror from before outcomes were kept),
+    then their outcome rollup rebuilt (`rollup`; the migration before that table existed
+    leaves it to the one that makes it).
 
     Set-based, not probes: the contacts sorted once by number and start, each taking the
     first start strictly after its own (a microsecond on: the column's resolution) within the
@@ -225,7 +227,8 @@ def settle_environments(envs: list[int], db: Any) -> int:
               AND c.next_contact_at IS DISTINCT FROM own.t""", {"envs": envs})
         changed = cursor.rowcount
         cursor.execute("SET LOCAL enable_nestloop = on")
-        rebuild_outcome_days(envs, db)
+        if rollup:
+            rebuild_outcome_days(envs, db)
         return changed
 
 
