@@ -6,8 +6,9 @@ Each round clones this repository's HEAD into a temporary directory (as `git clo
 `.venv`, no `var/`), runs `make demo PORT=…` there with DATABASE_URL and REDIS_URL unset (pip's
 cache is whatever this machine has: warm after one `make install`), and times each phase from
 the demo's own output: the virtualenv and install, `migrate` (the embedded server's initdb and
-start included), the "Ready" line, the login page answering 200, and the back-fill's end
-("History loaded": it runs while the portal serves). Then Ctrl-C, `make stop`,
+start included), the "Serving at" line, the login page answering 200, the back-fill's end
+("History loaded": it runs while the portal serves) and the "Ready" line, the demo's last.
+Then Ctrl-C, `make stop`,
 and the clone is removed. The load average is printed with the figures: the machine is shared.
 """
 from __future__ import annotations
@@ -28,7 +29,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 # Phase → the first output line that ends it.
 MARKS = (("install", "manage.py demo"), ("migrate", "Database ready"),
-         ("serving", "Ready: open"), ("history", "History loaded"))
+         ("serving", "Serving at http"), ("history", "History loaded"), ("ready", "Ready: open"))
 
 
 def one_round(port: int) -> dict[str, float]:
@@ -64,9 +65,9 @@ def one_round(port: int) -> dict[str, float]:
             except requests.ConnectionError:
                 pass
             time.sleep(0.25)
-        # The back-fill goes on while the portal serves: wait for its last line too.
+        # The back-fill goes on while the portal serves: wait for the demo's last line too.
         deadline = time.monotonic() + 600
-        while "history" not in seen and proc.poll() is None and time.monotonic() < deadline:
+        while "ready" not in seen and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.25)
     finally:
         os.killpg(proc.pid, signal.SIGINT)

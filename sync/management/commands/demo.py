@@ -4,11 +4,12 @@ Lives beside the code it drives (`sync/demo.py`, the in-process simulator). Whil
 beat schedule runs in process (`portal.inprocess_beat`) and queued tasks run on threads of the
 server (`portal.tasks_client`), so the demo keeps syncing with no broker and no worker.
 
-What a person sees: one line per step (database, organisation, upstream), a "Ready" line as
-soon as the portal serves, then, while serving, a line per environment's back-fill, what the
-tour shows and "History loaded" last (without --serve, the back-fill runs before the
-command ends); the migrations' lines, the server's and the workers' logs and every request
-go to `var/demo.log`. The demo shows every
+What a person sees: one progress line per step (database, organisation, upstream, "Serving
+at …" as soon as the portal answers, each environment's back-fill, what the tour shows,
+"History loaded") and one "Ready" line last, once everything the tour shows is in (without
+--serve, the back-fill runs before the command ends); the portal serves from the "Serving"
+line on, so a newcomer logs in while the history loads. The migrations' lines, the server's
+and the workers' logs and every request go to `var/demo.log`. The demo shows every
 capability: Talkover and Origins AI environments, a volume dip three days ago with an
 anomaly rule whose preview finds it (`sync.signals.demo_prepared`: the reading side adds the
 rule), and retention in force.
@@ -139,19 +140,16 @@ class Command(BaseCommand):
         links = use_served_links(serve)
         served.announce(links)
         beat = InProcessBeat()
-        loading = ""
-        if upstream is not None:
-            days = max(env.backfill_days for env in upstream.environments)
-            loading = (f" The {days} days of history are loading meanwhile: a line below "
-                       "says when each environment is in, and the pages fill in as it comes.")
-        self.terminal.write(f"Ready: open http://{serve}/ and log in as demo / demo (the "
-                            f"admin console is at /admin/; emails link to {links}). "
-                            f"Ctrl-C stops.{loading}\n")
-        self.terminal.flush()
+        ready = (f"Ready: open http://{serve}/ and log in as demo / demo (the admin console "
+                 f"is at /admin/; emails link to {links}). Ctrl-C stops.")
         if upstream is None:
+            self._say_ready(ready)
             beat.start()
         else:
-            threading.Thread(target=self._load_then_beat, args=(org, upstream, beat),
+            days = max(env.backfill_days for env in upstream.environments)
+            self.step(f"Serving at http://{serve}/ (log in as demo / demo) while the {days} "
+                      "days of history load: the pages fill in as each environment comes in")
+            threading.Thread(target=self._load_then_beat, args=(org, upstream, beat, ready),
                              name="demo-history", daemon=True).start()
         try:
             call_command("runserver", serve, use_reloader=False)
@@ -159,7 +157,12 @@ class Command(BaseCommand):
             beat.stop()
             served.withdraw()
 
-    def _load_then_beat(self, org: Organization, upstream, beat) -> None:
+    def _say_ready(self, ready: str) -> None:
+        self.terminal.write(ready + "\n")
+        self.terminal.flush()
+
+    def _load_then_beat(self, org: Organization, upstream, beat, ready: str) -> None:
+        """Load the history, then start the beat and say "Ready" — the demo's last line."""
         try:
             self.load_history(org, upstream)
         except Exception as exc:  # noqa: BLE001 — the server keeps serving what is in
@@ -169,6 +172,7 @@ class Command(BaseCommand):
             connections.close_all()  # this thread's own connections
             if not beat.stopped.is_set():  # not after Ctrl-C
                 beat.start()
+                self._say_ready(ready)
 
     def load_history(self, org: Organization, upstream) -> None:
         """Back-fill Acme Voice's environments, then what the reading side adds to show
