@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from portal.models import Environment, Organization, validate_timezone
 from portal.models.base import Timestamped
 from portal.tenancy import registry as tenancy
-from portal.tenancy.registry import StrictTenantManager
+from portal.tenancy.registry import StrictTenantModel
 from reports.summaries.schedule import Cadence, next_run_for
 
 
@@ -32,7 +32,7 @@ class Language(models.TextChoices):
     PT_BR = "pt-br", "Português (Brasil)"
 
 
-class ReportSubscription(Timestamped):
+class ReportSubscription(Timestamped, StrictTenantModel):
     """A summary emailed on a cadence, at a local hour, to members and/or plain addresses.
 
     `next_run_at` (UTC) is the next scheduled send; the dispatcher moves it with a conditional
@@ -84,8 +84,6 @@ class ReportSubscription(Timestamped):
         related_name="+",
         verbose_name=_("created by"),
     )
-
-    objects = StrictTenantManager()
 
     class Meta:
         verbose_name = _("report subscription")
@@ -153,7 +151,7 @@ class DeliveryStatus(models.TextChoices):
     SKIPPED = "skipped", _("Skipped")
 
 
-class ReportDelivery(models.Model):
+class ReportDelivery(StrictTenantModel):
     """One summary for one period: recorded before anything is sent, unique per period.
 
     `recipients` maps each address to {"status", "error", "at"}: a recipient is marked
@@ -185,8 +183,6 @@ class ReportDelivery(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True, verbose_name=_("sent at"))
     error = models.TextField(blank=True, default="", verbose_name=_("error"))
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
-
-    objects = StrictTenantManager()
 
     class Meta:
         verbose_name = _("report delivery")
