@@ -15,6 +15,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from portal.models.base import member_reference
 from portal.tenancy.registry import StrictTenantModel, TenantModel
 
 
@@ -234,18 +235,10 @@ class Invitation(StrictTenantModel):
     email = models.EmailField(verbose_name=_("email"))
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER,
                             verbose_name=_("role"))
-    invited_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="+",
-        verbose_name=_("invited by"),
-    )
+    invited_by = member_reference(_("invited by"))
     created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
     accepted_at = models.DateTimeField(null=True, blank=True, verbose_name=_("accepted at"))
-    accepted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="+",
-        verbose_name=_("accepted by"),
-    )
+    accepted_by = member_reference(_("accepted by"))
 
     class Meta:
         verbose_name = _("invitation")

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from portal import crypto
 from portal.bounds import StorableDateTimeField
 from portal.models import Environment, Organization
-from portal.models.base import Timestamped
+from portal.models.base import Timestamped, member_reference
 from portal.tenancy import registry as tenancy
 from portal.tenancy.registry import StrictTenantModel
 
@@ -202,12 +202,8 @@ class AlertRule(Timestamped, StrictTenantModel):
     snoozed_until = StorableDateTimeField(null=True, blank=True, verbose_name=_("snoozed until"))
     acknowledged_at = models.DateTimeField(null=True, blank=True, editable=False,
                                            verbose_name=_("acknowledged at"))
-    acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                        on_delete=models.SET_NULL, related_name="+",
-                                        editable=False, verbose_name=_("acknowledged by"))
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                   on_delete=models.SET_NULL, related_name="+", editable=False,
-                                   verbose_name=_("created by"))
+    acknowledged_by = member_reference(_("acknowledged by"), editable=False)
+    created_by = member_reference(_("created by"), editable=False)
 
     class Meta:
         verbose_name = _("alert rule")

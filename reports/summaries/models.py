@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Environment, Organization, validate_timezone
-from portal.models.base import Timestamped
+from portal.models.base import Timestamped, member_reference
 from portal.tenancy import registry as tenancy
 from portal.tenancy.registry import StrictTenantModel
 from reports.summaries.schedule import Cadence, next_run_for
@@ -79,11 +79,7 @@ class ReportSubscription(Timestamped, StrictTenantModel):
     active = models.BooleanField(default=True, verbose_name=_("active"))
     next_run_at = models.DateTimeField(null=True, blank=True, db_index=True,
                                        verbose_name=_("next run at"))
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="+",
-        verbose_name=_("created by"),
-    )
+    created_by = member_reference(_("created by"))
 
     class Meta:
         verbose_name = _("report subscription")
@@ -167,11 +163,7 @@ class ReportDelivery(StrictTenantModel):
     period_end = models.DateField(help_text=_("Last day included."), verbose_name=_("period end"))
     scheduled_for = models.DateTimeField(null=True, blank=True, verbose_name=_("scheduled for"))
     is_test = models.BooleanField(default=False, verbose_name=_("is test"))
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="+",
-        verbose_name=_("requested by"),
-    )
+    requested_by = member_reference(_("requested by"))
     status = models.CharField(
         max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING,
         verbose_name=_("status"),

@@ -5,12 +5,12 @@ None of these holds a phone number: a tombstone and an erasure hold its keyed ha
 """
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Organization
+from portal.models.base import member_reference
 from portal.tenancy.registry import TenantModel
 
 
@@ -40,9 +40,7 @@ class Erasure(TenantModel):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE,
                                      related_name="erasures", verbose_name=_("organization"))
     number_hash = models.CharField(_("number hash"), max_length=64, db_index=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                              on_delete=models.SET_NULL, related_name="+",
-                              verbose_name=_("erased by"))
+    actor = member_reference(_("erased by"))
     # "portal", "api" or "command".
     source = models.CharField(_("source"), max_length=16, default="command")
     created_at = models.DateTimeField(_("erased at"), default=timezone.now)
