@@ -1,6 +1,6 @@
 """What the benchmark scripts share: Django set up as production runs it, a fresh database,
-waiting for a server. Imported by name (`import benchkit`): a script run as
-`python bench/<name>.py` has this folder first on its path."""
+waiting for a server, the percentile the tables print. Imported by name (`import benchkit`):
+a script run as `python bench/<name>.py` has this folder first on its path."""
 from __future__ import annotations
 
 import os
@@ -81,3 +81,10 @@ def wait_for_health(port: int, tries: int = 300) -> None:
             return
         except OSError:
             time.sleep(0.1)
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """The nearest-rank percentile (`fraction` 0.95 = p95): a value that was measured, never
+    one interpolated between two runs."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))]

@@ -236,11 +236,6 @@ def rounds(title: str, off: list[float], on: list[float], what: str) -> float:
     return extra
 
 
-def p(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=1_000_000)
@@ -264,7 +259,8 @@ def main() -> None:
     print(f"{'report':<28} | {'p50':>8} | {'p95':>8}")
     print(f"{'-' * 28}-+-{'-' * 8}-+-{'-' * 8}")
     for name, values in (("calls report (cold)", calls), ("outcome report", outcomes)):
-        print(f"{name:<28} | {statistics.median(values):>8.1f} | {p(values, 0.95):>8.1f}")
+        p95 = benchkit.percentile(values, 0.95)
+        print(f"{name:<28} | {statistics.median(values):>8.1f} | {p95:>8.1f}")
     print(f"outcome / calls (p50): {ratio:.2f}x — target <= 2x: "
           f"{'met' if ratio <= 2 else 'MISSED'}")
     sys.stdout.flush()

@@ -155,11 +155,6 @@ def time_summary(env: Environment, runs: int, status: str | None = None, *,
     return timings
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000])
@@ -196,7 +191,7 @@ def main() -> None:
 
 
 def p95(values: list[float]) -> float:
-    return percentile(values, 0.95)
+    return benchkit.percentile(values, 0.95)
 
 
 if __name__ == "__main__":

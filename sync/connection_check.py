@@ -8,6 +8,7 @@ token rejected / not a <provider> API at this URL / unreachable / OK with the ag
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -19,9 +20,12 @@ from sync.providers.errors import (
     AnswerTooLarge,
     AnswerTooSlow,
     AuthError,
+    BadResponse,
+    NotFound,
     Redirected,
     UpstreamError,
 )
+from sync.providers.http import HttpClient
 from sync.providers.transport import Limits, page_limits
 
 TIMEOUT = (3.0, 10.0)
@@ -33,6 +37,21 @@ def client_options() -> dict[str, Any]:
     """A check's client: one attempt, short timeouts, quiet, the address policy, bounded."""
     return {"timeout": TIMEOUT, "max_attempts": 1, "quiet": True,
             "address_check": upstream_url.check_allowed, **_limits()}
+
+
+def one_request(client: HttpClient, ask: Callable[[], Any],
+                not_this_api: str) -> tuple[Any, CheckResult | None]:
+    """The check's one request on `client`, which is closed after: (its answer, None), or
+    (None, the failure in the user's terms) — `not_this_api` when the address answers, but
+    not as the provider's API (a 404 on a collection any account has, or a foreign shape)."""
+    try:
+        return ask(), None
+    except (NotFound, BadResponse):
+        return None, CheckResult(False, not_this_api, "base_url")
+    except UpstreamError as exc:
+        return None, refused(exc) or unexpected(exc)
+    finally:
+        client.close()
 
 
 def refused(exc: UpstreamError) -> CheckResult | None:

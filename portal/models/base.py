@@ -1,6 +1,7 @@
 """Abstract model parts shared by the apps' models."""
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -15,3 +16,12 @@ class Timestamped(models.Model):
 
     class Meta:
         abstract = True
+
+
+def member_reference(verbose_name: str, **options) -> models.ForeignKey:
+    """The user who did something to a row (invited, accepted, created, acknowledged, erased,
+    asked for a send): the row outlives their account (null once it is deleted), and the user
+    gains no reverse accessor for it."""
+    return models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                             on_delete=models.SET_NULL, related_name="+",
+                             verbose_name=verbose_name, **options)

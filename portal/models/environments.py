@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portal import crypto, providers, upstream_url
 from portal.models.tenants import Organization
-from portal.tenancy.registry import TenantManager
+from portal.tenancy.registry import TenantModel
 
 
 class Provider(models.TextChoices):
@@ -29,7 +29,7 @@ class EnvironmentStatus(models.TextChoices):
     AUTH_FAILED = "auth_failed", _("Token rejected")
 
 
-class Environment(models.Model):
+class Environment(TenantModel):
     """One upstream workspace reached with one token; the unit that is synced and reported.
 
     The token is stored encrypted (`token_ciphertext`) and is write-only: code reads it with
@@ -95,8 +95,6 @@ class Environment(models.Model):
                                            verbose_name=_("webhook secret hint"))
     webhook_registration = models.JSONField(default=dict, blank=True, editable=False,
                                             verbose_name=_("webhook registration"))
-
-    objects = TenantManager()
 
     class Meta:
         verbose_name = _("environment")

@@ -17,13 +17,13 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.models.environments import Environment
 from portal.models.tenants import Organization, Role
-from portal.tenancy.registry import TenantManager
+from portal.tenancy.registry import TenantModel
 
 # Roles that may be restricted to teams: owners and admins run the whole organisation.
 RESTRICTABLE_ROLES = (Role.ANALYST, Role.VIEWER)
 
 
-class Team(models.Model):
+class Team(TenantModel):
     """A named set of agents of one organisation, and the members who lead it."""
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE,
@@ -32,8 +32,6 @@ class Team(models.Model):
     leads = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True,
                                    related_name="led_teams", verbose_name=_("leads"))
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
-
-    objects = TenantManager()
 
     class Meta:
         verbose_name = _("team")
@@ -46,7 +44,7 @@ class Team(models.Model):
         return self.name
 
 
-class TeamAgent(models.Model):
+class TeamAgent(TenantModel):
     """One agent of a team: an environment of the team's organisation and an upstream id."""
 
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="agents",
@@ -54,8 +52,6 @@ class TeamAgent(models.Model):
     environment = models.ForeignKey(Environment, on_delete=models.CASCADE,
                                     related_name="team_agents", verbose_name=_("environment"))
     agent_external_id = models.CharField(max_length=255, verbose_name=_("agent ID"))
-
-    objects = TenantManager()
 
     class Meta:
         verbose_name = _("team agent")

@@ -15,7 +15,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from portal.tenancy.registry import StrictTenantManager, TenantManager
+from portal.models.base import member_reference
+from portal.tenancy.registry import StrictTenantModel, TenantModel
 
 
 def validate_timezone(value: str) -> None:
@@ -41,7 +42,7 @@ class CallRetention(models.IntegerChoices):
     MONTHS_6 = 6, _("6 months")
 
 
-class Organization(models.Model):
+class Organization(TenantModel):
     """A customer: owns environments and members; its timezone defines every reported day."""
 
     slug = models.SlugField(max_length=64, unique=True, verbose_name=_("slug"))
@@ -67,8 +68,6 @@ class Organization(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(30)],
         help_text=_("An answered call counts as resolved when nobody with the same number "
                     "calls or is called again within these many days (1 to 30)."))
-
-    objects = TenantManager()
 
     class Meta:
         verbose_name = _("organization")
@@ -98,7 +97,7 @@ class Role(models.TextChoices):
 ROLE_RANK = {Role.VIEWER: 0, Role.ANALYST: 1, Role.ADMIN: 2, Role.OWNER: 3}
 
 
-class Membership(models.Model):
+class Membership(TenantModel):
     """A user's role in one organisation. Every access check starts here."""
 
     user = models.ForeignKey(
@@ -115,8 +114,6 @@ class Membership(models.Model):
     # Teams restrict the member to their agents (portal.models.teams); none: everything.
     teams = models.ManyToManyField("portal.Team", blank=True, related_name="members",
                                    verbose_name=_("teams"))
-
-    objects = TenantManager()
 
     class Meta:
         verbose_name = _("membership")
@@ -140,7 +137,7 @@ def hash_api_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-class ApiToken(models.Model):
+class ApiToken(TenantModel):
     """A personal access token for the REST API; only its sha256 hash is stored."""
 
     user = models.ForeignKey(
@@ -156,8 +153,6 @@ class ApiToken(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False,
                                         verbose_name=_("last used at"))
     revoked_at = models.DateTimeField(null=True, blank=True, verbose_name=_("revoked at"))
-
-    objects = TenantManager()
 
     class Meta:
         verbose_name = _("API token")
@@ -194,7 +189,7 @@ class ApiToken(models.Model):
             self.save(update_fields=["revoked_at"])
 
 
-class AuditLog(models.Model):
+class AuditLog(TenantModel):
     """Who did what to which object, when. Never holds a secret value."""
 
     organization = models.ForeignKey(
@@ -215,8 +210,6 @@ class AuditLog(models.Model):
     created_at = models.DateTimeField(default=timezone.now, db_index=True,
                                       verbose_name=_("created at"))
 
-    objects = TenantManager()
-
     class Meta:
         verbose_name = _("audit log")
         verbose_name_plural = _("audit logs")
@@ -231,7 +224,7 @@ INVITATION_SALT = "portal.invitation"
 INVITATION_MAX_AGE = timedelta(days=7)
 
 
-class Invitation(models.Model):
+class Invitation(StrictTenantModel):
     """An offer to join an organisation, sent to an address; nothing changes until the
     person holding the emailed link accepts it (signed, expires after INVITATION_MAX_AGE)."""
 
@@ -242,20 +235,10 @@ class Invitation(models.Model):
     email = models.EmailField(verbose_name=_("email"))
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER,
                             verbose_name=_("role"))
-    invited_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="+",
-        verbose_name=_("invited by"),
-    )
+    invited_by = member_reference(_("invited by"))
     created_at = models.DateTimeField(default=timezone.now, verbose_name=_("created at"))
     accepted_at = models.DateTimeField(null=True, blank=True, verbose_name=_("accepted at"))
-    accepted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="+",
-        verbose_name=_("accepted by"),
-    )
-
-    objects = StrictTenantManager()
+    accepted_by = member_reference(_("accepted by"))
 
     class Meta:
         verbose_name = _("invitation")

@@ -12,7 +12,9 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from portal.durations import format_duration
 from portal.form_renderer import template_text
+from portal.formatting import format_change_pct, format_int, format_percent, format_points
 from portal.kept_urls import kept_reverse
 
 register = template.Library()
@@ -94,48 +96,15 @@ def synced_ago(moment: datetime | None) -> str:
     return ngettext("synced %(n)d day ago", "synced %(n)d days ago", days) % {"n": days}
 
 
-@register.filter
-def duration(seconds: int | float | None) -> str:
-    """Seconds as "45 s", "3 m 05 s" or "183 h 21 m" (the emails' format too)."""
-    from portal.durations import format_duration
-
-    return format_duration(seconds)
-
-
-@register.filter
-def percent(value: float | None) -> str:
-    """A 0–1 rate as "64.6%" (portal.formatting: one format in pages, charts, emails)."""
-    from portal.formatting import format_percent
-
-    return format_percent(value)
-
-
-@register.filter
-def points(change: float | None) -> str:
-    """A change of a rate (0.034) as localised percentage points ("3.4")."""
-    from portal.formatting import format_points
-
-    return format_points(change)
-
-
-@register.filter
-def change_pct(value: float | None) -> str:
-    """A change in percent, signed and rounded as on every face ("+12.5%", "−2.8%")."""
-    from portal.formatting import format_change_pct
-
-    return format_change_pct(value)
-
-
-@register.filter
-def count(value: int | None) -> str:
-    """A count with the language's thousands separator ("8,516" / "8.516")."""
-    return _int(value)
-
-
-def _int(value: int | None) -> str:
-    from portal.formatting import format_int
-
-    return format_int(value)
+# The formats of pages, charts and emails (portal.formatting, portal.durations) under their
+# template names: durations ("3 m 05 s"), 0–1 rates ("64.6%"), changes of a rate in percentage
+# points ("3.4"), signed changes in percent ("+12.5%"), counts with the language's thousands
+# separator ("8,516" / "8.516").
+register.filter("duration", format_duration)
+register.filter("percent", format_percent)
+register.filter("points", format_points)
+register.filter("change_pct", format_change_pct)
+register.filter("count", format_int)
 
 
 @register.filter

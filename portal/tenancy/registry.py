@@ -52,9 +52,10 @@ from portal.tenancy.reach import (
     registered,
 )
 
-__all__ = ["VIA_ENVIRONMENT", "Reach", "StrictTenantManager", "TenantManager", "TenantQuerySet",
-           "TenantRequired", "across_organizations", "organization_of", "path_of", "reach",
-           "register", "registered", "scope"]
+__all__ = ["VIA_ENVIRONMENT", "Reach", "StrictTenantManager", "StrictTenantModel",
+           "TenantManager", "TenantModel", "TenantQuerySet", "TenantRequired",
+           "across_organizations", "organization_of", "path_of", "reach", "register",
+           "registered", "scope"]
 
 Organizations = models.Model | int | Iterable[int] | QuerySet
 EnvironmentIds = Sequence[int] | Callable[[], Sequence[int]] | None
@@ -283,3 +284,23 @@ class TenantManager(models.Manager.from_queryset(TenantQuerySet)):
 
 class StrictTenantManager(TenantManager.from_queryset(StrictTenantQuerySet)):
     """`objects` of a model only requests read: refuses to be read without a door."""
+
+
+class TenantModel(models.Model):
+    """The base of every registered model: its default manager is the door above, declared
+    once here so no model can be written with Django's plain manager (which would answer
+    every organisation's rows)."""
+
+    objects = TenantManager()
+
+    class Meta:
+        abstract = True
+
+
+class StrictTenantModel(TenantModel):
+    """The base of a model only requests read: its manager refuses to be read without a door."""
+
+    objects = StrictTenantManager()
+
+    class Meta:
+        abstract = True

@@ -11,9 +11,9 @@ from django.utils.translation import gettext_lazy as _
 from portal import crypto
 from portal.bounds import StorableDateTimeField
 from portal.models import Environment, Organization
-from portal.models.base import Timestamped
+from portal.models.base import Timestamped, member_reference
 from portal.tenancy import registry as tenancy
-from portal.tenancy.registry import StrictTenantManager
+from portal.tenancy.registry import StrictTenantModel
 
 
 class Metric(models.TextChoices):
@@ -120,7 +120,7 @@ class RuleState(models.TextChoices):
     FIRING = "firing", _("Firing")
 
 
-class AlertRule(Timestamped):
+class AlertRule(Timestamped, StrictTenantModel):
     """One rule: a metric over a window of some environments, a condition and channels.
 
     `state` and `state_seq` move only through a conditional UPDATE
@@ -202,14 +202,8 @@ class AlertRule(Timestamped):
     snoozed_until = StorableDateTimeField(null=True, blank=True, verbose_name=_("snoozed until"))
     acknowledged_at = models.DateTimeField(null=True, blank=True, editable=False,
                                            verbose_name=_("acknowledged at"))
-    acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                        on_delete=models.SET_NULL, related_name="+",
-                                        editable=False, verbose_name=_("acknowledged by"))
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                   on_delete=models.SET_NULL, related_name="+", editable=False,
-                                   verbose_name=_("created by"))
-
-    objects = StrictTenantManager()
+    acknowledged_by = member_reference(_("acknowledged by"), editable=False)
+    created_by = member_reference(_("created by"), editable=False)
 
     class Meta:
         verbose_name = _("alert rule")
@@ -301,7 +295,7 @@ class NotifyStatus(models.TextChoices):
     NONE = "none", _("No channel")
 
 
-class AlertEvent(models.Model):
+class AlertEvent(StrictTenantModel):
     """One state change of a rule, with the figures that caused it and its notification.
 
     Unique on (rule, seq): the transition that created it is the only one that can. The
@@ -339,8 +333,6 @@ class AlertEvent(models.Model):
     notified_at = models.DateTimeField(null=True, blank=True, verbose_name=_("notified at"))
     error = models.TextField(blank=True, default="", verbose_name=_("error"))
 
-    objects = StrictTenantManager()
-
     class Meta:
         verbose_name = _("alert event")
         verbose_name_plural = _("alert events")
@@ -359,7 +351,7 @@ class AlertEvent(models.Model):
             "when": f"{self.created_at:%Y-%m-%d %H:%M}"}
 
 
-class BannerDismissal(models.Model):
+class BannerDismissal(StrictTenantModel):
     """A member hid a rule's banner for one firing (`state_seq`): it stays hidden for them
     until the rule changes state again, on every page and device (not a browser cookie)."""
 
@@ -369,8 +361,6 @@ class BannerDismissal(models.Model):
                              related_name="+", verbose_name=_("user"))
     state_seq = models.PositiveIntegerField(verbose_name=_("state seq"))
     dismissed_at = models.DateTimeField(auto_now=True, verbose_name=_("dismissed at"))
-
-    objects = StrictTenantManager()
 
     class Meta:
         verbose_name = _("banner dismissal")

@@ -8,13 +8,13 @@ The figures and their rule: `reports.queries.outcomes`.
 from __future__ import annotations
 
 from django.http import StreamingHttpResponse
-from drf_spectacular.utils import OpenApiResponse, OpenApiTypes, extend_schema
+from drf_spectacular.utils import OpenApiResponse, OpenApiTypes
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from reports import exports
-from reports.api.reports import CSV_RESPONSE, RangeQuerySerializer, ReportViewSet, _query_params
+from reports.api.reports import RangeQuerySerializer, ReportViewSet, report_schema
 from reports.queries import Interval, freshness
 from reports.queries.common import as_jsonable
 from reports.queries.outcomes import outcomes_summary
@@ -29,11 +29,9 @@ class OutcomesQuerySerializer(RangeQuerySerializer):
 class OutcomesReportViewSet(ReportViewSet):
     """Resolution and cost of the calls of environments of one organisation."""
 
-    @extend_schema(parameters=_query_params(OutcomesQuerySerializer),
-                   responses={(200, "application/json"): OpenApiResponse(
-                       OpenApiTypes.OBJECT, description="Outcome summary: totals, series, "
-                       "agents, vendors; null figures: a day not mirrored or no cost known."),
-                              (200, "text/csv"): CSV_RESPONSE})
+    @report_schema(OutcomesQuerySerializer, OpenApiResponse(
+        OpenApiTypes.OBJECT, description="Outcome summary: totals, series, agents, vendors; "
+        "null figures: a day not mirrored or no cost known."))
     def outcomes(self, request: Request) -> Response | StreamingHttpResponse:
         """Calls, answered, settled, resolved, repeat contacts, pending, cost and its source,
         cost per call, per answered and per resolved call."""

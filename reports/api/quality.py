@@ -8,7 +8,7 @@ parser (`ReportViewSet._scope`).
 from __future__ import annotations
 
 from django.http import StreamingHttpResponse
-from drf_spectacular.utils import OpenApiResponse, OpenApiTypes, extend_schema
+from drf_spectacular.utils import OpenApiResponse, OpenApiTypes
 from rest_framework import exceptions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -16,11 +16,10 @@ from rest_framework.response import Response
 from portal.models import Environment
 from reports import exports
 from reports.api.reports import (
-    CSV_RESPONSE,
     CommaSeparatedList,
     RangeQuerySerializer,
     ReportViewSet,
-    _query_params,
+    report_schema,
 )
 from reports.queries import freshness
 from reports.queries.common import as_jsonable
@@ -47,11 +46,9 @@ class QualityReportViewSet(ReportViewSet):
                 "The Quality report covers Origins AI environments; none was given."]})
         return query, envs
 
-    @extend_schema(parameters=_query_params(QualityQuerySerializer),
-                   responses={(200, "application/json"): OpenApiResponse(
-                       OpenApiTypes.OBJECT, description="Quality summary: totals, days with "
-                       "coverage, agents; null figures were not reported."),
-                              (200, "text/csv"): CSV_RESPONSE})
+    @report_schema(QualityQuerySerializer, OpenApiResponse(
+        OpenApiTypes.OBJECT, description="Quality summary: totals, days with coverage, agents; "
+        "null figures were not reported."))
     def quality(self, request: Request) -> Response | StreamingHttpResponse:
         """Latency p50/p90, billed minutes, cost, hang-up and insight breakdowns, coverage."""
         query, envs = self._quality_query()

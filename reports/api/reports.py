@@ -146,6 +146,14 @@ def _query_params(serializer_class: type[RangeQuerySerializer]) -> list[OpenApiP
 CSV_RESPONSE = OpenApiResponse(OpenApiTypes.STR, description="CSV download (format=csv).")
 
 
+def report_schema(query: type[RangeQuerySerializer], answer: object):
+    """The schema of a report action: its query parameters, and its answer as JSON (`answer`)
+    or, with `?format=csv`, as CSV — every report is both."""
+    return extend_schema(parameters=_query_params(query),
+                         responses={(200, "application/json"): answer,
+                                    (200, "text/csv"): CSV_RESPONSE})
+
+
 class CsvErrorsAsJson:
     """A viewset mixin: the errors of a CSV request (`?format=csv`) answer JSON, as the schema
     declares every error (portal/schema.py), so a client can read what to fix."""
@@ -260,9 +268,7 @@ class ReportViewSet(CsvErrorsAsJson, TenantScopedViewSet):
                 exc = throttled
         return super().handle_exception(exc)
 
-    @extend_schema(parameters=_query_params(CallsQuerySerializer),
-                   responses={(200, "application/json"): CallsReportSerializer,
-                              (200, "text/csv"): CSV_RESPONSE})
+    @report_schema(CallsQuerySerializer, CallsReportSerializer)
     @action(detail=False, url_path="calls")
     def calls(self, request: Request) -> Response | StreamingHttpResponse:
         """Calls summary: totals, series, per-agent table, heatmap, previous period, deltas."""
@@ -270,9 +276,7 @@ class ReportViewSet(CsvErrorsAsJson, TenantScopedViewSet):
                             lambda summary, table, envs: exports.calls_rows(
                                 summary, table, {e.pk: e.name for e in envs}))
 
-    @extend_schema(parameters=_query_params(CallbacksQuerySerializer),
-                   responses={(200, "application/json"): CallbacksReportSerializer,
-                              (200, "text/csv"): CSV_RESPONSE})
+    @report_schema(CallbacksQuerySerializer, CallbacksReportSerializer)
     @action(detail=False, url_path="callbacks")
     def callbacks(self, request: Request) -> Response | StreamingHttpResponse:
         """Callbacks summary: totals, per day (missing days marked), per source agent."""
@@ -280,9 +284,7 @@ class ReportViewSet(CsvErrorsAsJson, TenantScopedViewSet):
                             CallbacksReportSerializer,
                             lambda summary, table, _envs: exports.callbacks_rows(summary, table))
 
-    @extend_schema(parameters=_query_params(CallbackFunnelQuerySerializer),
-                   responses={(200, "application/json"): CallbackFunnelReportSerializer,
-                              (200, "text/csv"): CSV_RESPONSE})
+    @report_schema(CallbackFunnelQuerySerializer, CallbackFunnelReportSerializer)
     @action(detail=False, url_path="callback-funnel")
     def callback_funnel(self, request: Request) -> Response | StreamingHttpResponse:
         """Callback funnel per UTC day (or week, month): unanswered outbound calls, called

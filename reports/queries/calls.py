@@ -34,7 +34,7 @@ from reports.queries.common import (
     resolve_environments,
 )
 from reports.queries.histogram import percentile
-from reports.queries.hourly import HourPoint, hourly_points
+from reports.queries.hourly import HourPoint, OutcomeCounts, hourly_points
 from reports.queries.rollup_sql import figures_per_agent, figures_per_day
 from sync.coverage import Coverage, DayState, calls_coverage
 from sync.models import Agent, Call
@@ -44,17 +44,9 @@ ANSWERED = {str(s) for s in ANSWERED_STATUSES}
 
 
 @dataclasses.dataclass(frozen=True)
-class CallTotals:
+class CallTotals(OutcomeCounts):
     """The headline figures of a set of calls. Durations are seconds over connected calls."""
 
-    total: int = 0
-    answered: int = 0
-    answer_rate: float | None = None
-    failed: int = 0
-    busy: int = 0
-    no_answer: int = 0
-    # initiated / ringing / queued: calls still in progress (or never resolved) upstream.
-    other: int = 0
     inbound: int = 0
     outbound: int = 0
     talk_time_total: int = 0

@@ -26,17 +26,25 @@ _GROUPS = {str(CallStatus.NO_ANSWER): "no_answer", str(CallStatus.BUSY): "busy",
 
 
 @dataclasses.dataclass(frozen=True)
-class HourPoint:
+class OutcomeCounts:
+    """Calls by the report's outcome groups, and the answer rate over all of them: a period's
+    totals (`CallTotals`) and one hour of a day (`HourPoint`) count the same way."""
+
+    total: int = 0
+    answered: int = 0
+    answer_rate: float | None = None
+    failed: int = 0
+    busy: int = 0
+    no_answer: int = 0
+    # initiated / ringing / queued: calls still in progress (or never resolved) upstream.
+    other: int = 0
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class HourPoint(OutcomeCounts):
     """Calls started in one local hour (0-23), by the report's outcome groups."""
 
     hour: int
-    total: int = 0
-    answered: int = 0
-    no_answer: int = 0
-    busy: int = 0
-    failed: int = 0
-    other: int = 0
-    answer_rate: float | None = None
 
 
 def hourly_points(environments: Sequence[Environment], day: date, *,

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.models import Organization
 from portal.models.base import Timestamped
-from portal.tenancy.registry import StrictTenantManager
+from portal.tenancy.registry import StrictTenantModel
 
 
 class ViewPage(models.TextChoices):
@@ -25,7 +25,7 @@ class ViewPage(models.TextChoices):
     CALLBACKS = "callbacks", _("Callbacks")
 
 
-class SavedView(Timestamped):
+class SavedView(Timestamped, StrictTenantModel):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE,
                                      related_name="saved_views", verbose_name=_("organization"))
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
@@ -35,8 +35,6 @@ class SavedView(Timestamped):
     # The page's filters as a query string (no paging, no export), re-encoded on save.
     query = models.TextField(_("filters"), blank=True, default="")
     shared = models.BooleanField(_("shared with the organisation"), default=False)
-
-    objects = StrictTenantManager()
 
     class Meta:
         verbose_name = _("saved view")

@@ -11,9 +11,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Environment, Organization, validate_timezone
-from portal.models.base import Timestamped
+from portal.models.base import Timestamped, member_reference
 from portal.tenancy import registry as tenancy
-from portal.tenancy.registry import StrictTenantManager
+from portal.tenancy.registry import StrictTenantModel
 from reports.summaries.schedule import Cadence, next_run_for
 
 
@@ -32,7 +32,7 @@ class Language(models.TextChoices):
     PT_BR = "pt-br", "Português (Brasil)"
 
 
-class ReportSubscription(Timestamped):
+class ReportSubscription(Timestamped, StrictTenantModel):
     """A summary emailed on a cadence, at a local hour, to members and/or plain addresses.
 
     `next_run_at` (UTC) is the next scheduled send; the dispatcher moves it with a conditional
@@ -79,13 +79,7 @@ class ReportSubscription(Timestamped):
     active = models.BooleanField(default=True, verbose_name=_("active"))
     next_run_at = models.DateTimeField(null=True, blank=True, db_index=True,
                                        verbose_name=_("next run at"))
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="+",
-        verbose_name=_("created by"),
-    )
-
-    objects = StrictTenantManager()
+    created_by = member_reference(_("created by"))
 
     class Meta:
         verbose_name = _("report subscription")
@@ -153,7 +147,7 @@ class DeliveryStatus(models.TextChoices):
     SKIPPED = "skipped", _("Skipped")
 
 
-class ReportDelivery(models.Model):
+class ReportDelivery(StrictTenantModel):
     """One summary for one period: recorded before anything is sent, unique per period.
 
     `recipients` maps each address to {"status", "error", "at"}: a recipient is marked
@@ -169,11 +163,7 @@ class ReportDelivery(models.Model):
     period_end = models.DateField(help_text=_("Last day included."), verbose_name=_("period end"))
     scheduled_for = models.DateTimeField(null=True, blank=True, verbose_name=_("scheduled for"))
     is_test = models.BooleanField(default=False, verbose_name=_("is test"))
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="+",
-        verbose_name=_("requested by"),
-    )
+    requested_by = member_reference(_("requested by"))
     status = models.CharField(
         max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING,
         verbose_name=_("status"),
@@ -185,8 +175,6 @@ class ReportDelivery(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True, verbose_name=_("sent at"))
     error = models.TextField(blank=True, default="", verbose_name=_("error"))
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
-
-    objects = StrictTenantManager()
 
     class Meta:
         verbose_name = _("report delivery")

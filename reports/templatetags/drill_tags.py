@@ -18,9 +18,15 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from portal.durations import format_duration
 from portal.form_renderer import template_text
-from portal.formatting import active_ngettext, day_formatter, int_formatter, percent_formatter
-from portal.templatetags.portal_tags import _int, duration
+from portal.formatting import (
+    active_ngettext,
+    day_formatter,
+    format_int,
+    int_formatter,
+    percent_formatter,
+)
 from reports import drill
 from reports.pages import viewstate
 
@@ -32,7 +38,7 @@ def _link(text: Any, calls: int, url: str) -> str:
     `_escaped`): a dashboard writes 300 to 1,200 of them, and `format_html`'s lazy-aware
     escaping of each of its four values was most of their cost."""
     title = ngettext("Open the %(n)s call behind this figure",
-                     "Open the %(n)s calls behind this figure", calls) % {"n": _int(calls)}
+                     "Open the %(n)s calls behind this figure", calls) % {"n": format_int(calls)}
     return SafeString(f'<a class="drill" href="{escape(url)}" data-calls="{escape(str(calls))}"'
                       f' title="{escape(title)}">{_escaped(text)}</a>')
 
@@ -160,8 +166,8 @@ def drill_top_agent_rows(context, agents, scope) -> str:
                 f'<td class="num">{figures.cell(f.total, **at)}</td>'
                 f'<td class="num">{figures.cell(f.answered, outcome="answered", **at)}</td>'
                 f'<td class="num">{escape(figures.percent(f.answer_rate))}</td>'
-                f'<td class="num">{escape(duration(f.talk_time_total))}</td>'
-                f'<td class="num">{escape(duration(f.talk_time_avg))}</td></tr>')
+                f'<td class="num">{escape(format_duration(f.talk_time_total))}</td>'
+                f'<td class="num">{escape(format_duration(f.talk_time_avg))}</td></tr>')
 
     return SafeString("".join(row(a) for a in agents))
 

@@ -17,9 +17,9 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from portal.durations import format_duration
 from portal.form_renderer import template_text
 from portal.formatting import format_change_pct, format_int, format_percent, format_points
-from portal.templatetags.portal_tags import duration
 
 register = template.Library()
 
@@ -31,7 +31,7 @@ def _value(kpi: Any) -> str:
     if kpi.kind == "rate":
         return template_text(format_percent(kpi.value))
     if kpi.kind == "seconds":
-        return template_text(duration(kpi.value))
+        return template_text(format_duration(kpi.value))
     if kpi.kind == "money":  # in its currency (USD unless the figure says otherwise)
         currency = getattr(kpi, "currency", "USD") or "USD"
         symbol = "US$" if currency == "USD" else currency

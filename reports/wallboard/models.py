@@ -9,12 +9,12 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Organization
-from portal.tenancy.registry import StrictTenantManager
+from portal.tenancy.registry import StrictTenantModel
 
 PERCENT = [MinValueValidator(0), MaxValueValidator(100)]
 
 
-class WallboardThresholds(models.Model):
+class WallboardThresholds(StrictTenantModel):
     organization = models.OneToOneField(Organization, on_delete=models.CASCADE,
                                         related_name="wallboard_thresholds",
                                         verbose_name=_("organization"))
@@ -33,8 +33,6 @@ class WallboardThresholds(models.Model):
     min_calls = models.PositiveIntegerField(
         _("fewest calls for an answer rate's colour"), default=5,
         validators=[MinValueValidator(1)])
-
-    objects = StrictTenantManager()
 
     class Meta:
         verbose_name = _("wallboard thresholds")

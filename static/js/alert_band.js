@@ -1,11 +1,7 @@
 /* The rule page's small chart: the same hour of the week in past weeks, then the judged
    hour, as bars against the usual band (two dashed lines) — from #band-chart. */
-(function () {
+embeddedChart("band-chart", "chart-band", function (data, canvas) {
   "use strict";
-  var el = document.getElementById("band-chart");
-  var canvas = document.getElementById("chart-band");
-  if (!el || !canvas || typeof Chart === "undefined") { return; }
-  var data = JSON.parse(el.textContent);
   var last = data.values.length - 1;
   var colours = data.values.map(function (v, i) {
     if (i !== last) { return "#94a3b8"; }
@@ -24,4 +20,4 @@
     options: { responsive: true, maintainAspectRatio: false, animation: false,
                plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true } } }
   });
-})();
+});

@@ -1,12 +1,8 @@
 /* The alert form's preview: each mirrored hour of the replayed days as a line, its usual
    band as two dashed lines, the hours the rule would have fired as red points — from
    #preview-chart (reports.alerts.views.form_preview). */
-(function () {
+embeddedChart("preview-chart", "chart-preview", function (data, canvas) {
   "use strict";
-  var el = document.getElementById("preview-chart");
-  var canvas = document.getElementById("chart-preview");
-  if (!el || !canvas || typeof Chart === "undefined") { return; }
-  var data = JSON.parse(el.textContent);
   var pick = function (key) { return data.series.map(function (p) { return p[key]; }); };
   var band = function (key) {
     return { label: data.band_label, data: pick(key), borderColor: "#64748b", borderDash: [6, 4],
@@ -24,4 +20,4 @@
                plugins: { legend: { display: false } },
                scales: { x: { ticks: { maxTicksLimit: 8 } }, y: { beginAtZero: true } } }
   });
-})();
+});

@@ -1,12 +1,8 @@
 /* Draws the Outcomes page's chart from the JSON the server embedded (#outcomes-data):
    resolved calls and repeat contacts per period (bars), cost per resolved call (line); each
    opens its calls in the explorer (d.doors). */
-(function () {
+embeddedChart("outcomes-data", "chart-outcomes", function (d, canvas) {
   "use strict";
-  var el = document.getElementById("outcomes-data");
-  var canvas = document.getElementById("chart-outcomes");
-  if (!el || !canvas || typeof Chart === "undefined") { return; }
-  var d = JSON.parse(el.textContent);
   new Chart(canvas, {
     data: {
       labels: d.labels,
@@ -34,4 +30,4 @@
                 y1: { position: "right", beginAtZero: true, grid: { drawOnChartArea: false } } }
     }
   });
-})();
+});

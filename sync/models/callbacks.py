@@ -26,10 +26,10 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Environment
-from portal.tenancy.registry import TenantManager
+from portal.tenancy.registry import TenantModel
 
 
-class CallbackLink(models.Model):
+class CallbackLink(TenantModel):
     """One inbound call to a callback agent, and the outbound call it answers (none:
     unmatched). Written only by `sync.callback_links`; `source_*` are empty when unmatched."""
 
@@ -52,8 +52,6 @@ class CallbackLink(models.Model):
     source_answered = models.BooleanField(_("source answered"), null=True, blank=True)
     seconds_to_callback = models.PositiveIntegerField(_("seconds to callback"), null=True,
                                                       blank=True)
-
-    objects = TenantManager()
 
     class Meta:
         verbose_name = _("callback link")
@@ -78,7 +76,7 @@ class CallbackLink(models.Model):
         return bool(self.source_external_id)
 
 
-class CallbackFunnelDay(models.Model):
+class CallbackFunnelDay(TenantModel):
     """The funnel of one environment and UTC day: non-test outbound calls that were not
     answered (refreshed with the day's rollups, `sync.callback_links`) and the day's link
     figures (kept by the link table's triggers, see the module)."""
@@ -99,8 +97,6 @@ class CallbackFunnelDay(models.Model):
     seconds_to_callback = models.BinaryField(_("seconds to callback"), default=b"")
     # … and by the outbound call's day: outbound calls not answered that were called back.
     called_back = models.PositiveIntegerField(_("called back"), default=0)
-
-    objects = TenantManager()
 
     class Meta:
         verbose_name = _("callback funnel day")

@@ -15,12 +15,12 @@ from django.utils.translation import pgettext_lazy
 
 from portal.bounds import BoundedDateTimeField
 from portal.models import Environment
-from portal.tenancy.registry import TenantManager
+from portal.tenancy.registry import TenantModel
 from sync.stored_record import record_of
 from sync.stream_names import Stream
 
 
-class Agent(models.Model):
+class Agent(TenantModel):
     """A voice agent as the upstream last described it (Talkover agent or Origins agent id)."""
 
     environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="agents",
@@ -49,8 +49,6 @@ class Agent(models.Model):
                                                verbose_name=_("upstream updated at"))
     first_seen_at = models.DateTimeField(default=timezone.now, verbose_name=_("first seen at"))
     last_seen_at = models.DateTimeField(default=timezone.now, verbose_name=_("last seen at"))
-
-    objects = TenantManager()
 
     class Meta:
         verbose_name = _("agent")
@@ -87,7 +85,7 @@ class Direction(models.TextChoices):
     OUTBOUND = "outbound", _("Outbound")
 
 
-class Call(models.Model):
+class Call(TenantModel):
     """One upstream call. Upserted on (environment, external_id); `raw` is the whole record.
 
     The table is partitioned by month of `started_at`, each month by `retention_months`
@@ -179,8 +177,6 @@ class Call(models.Model):
                                                         editable=False,
                                                         verbose_name=_("retention tier"))
 
-    objects = TenantManager()
-
     class Meta:
         verbose_name = _("call")
         verbose_name_plural = _("calls")
@@ -215,7 +211,7 @@ class Call(models.Model):
         return record_of(self.raw, self)
 
 
-class CallbackDay(models.Model):
+class CallbackDay(TenantModel):
     """Talkover's callback stats for one upstream (UTC) day, fetched with start = end = day."""
 
     environment = models.ForeignKey(
@@ -231,8 +227,6 @@ class CallbackDay(models.Model):
                                     verbose_name=_("payload hash"))
     fetched_at = models.DateTimeField(default=timezone.now, verbose_name=_("fetched at"))
 
-    objects = TenantManager()
-
     class Meta:
         verbose_name = _("callback day")
         verbose_name_plural = _("callback days")
@@ -245,7 +239,7 @@ class CallbackDay(models.Model):
         return f"{self.environment_id} {self.day}"
 
 
-class CallbackSourceDay(models.Model):
+class CallbackSourceDay(TenantModel):
     """One day's matched callbacks attributed to one source (outbound) agent."""
 
     environment = models.ForeignKey(
@@ -256,8 +250,6 @@ class CallbackSourceDay(models.Model):
     source_agent_id = models.CharField(max_length=255, verbose_name=_("source agent ID"))
     name = models.CharField(max_length=200, blank=True, default="", verbose_name=_("name"))
     count = models.PositiveIntegerField(default=0, verbose_name=_("count"))
-
-    objects = TenantManager()
 
     class Meta:
         verbose_name = _("callback source day")
@@ -292,7 +284,7 @@ class Trigger(models.TextChoices):
     WEBHOOK = "webhook", _("Webhook")
 
 
-class SyncRun(models.Model):
+class SyncRun(TenantModel):
     """One run of one stream for one environment, with what it read and wrote."""
 
     environment = models.ForeignKey(
@@ -316,8 +308,6 @@ class SyncRun(models.Model):
     rejected = models.PositiveIntegerField(default=0, verbose_name=_("rejected"))
     error = models.TextField(blank=True, default="", verbose_name=_("error"))
     details = models.JSONField(default=dict, blank=True, verbose_name=_("details"))
-
-    objects = TenantManager()
 
     class Meta:
         verbose_name = _("sync run")
@@ -348,7 +338,7 @@ class SyncRun(models.Model):
         return run_warnings(self)
 
 
-class StreamState(models.Model):
+class StreamState(TenantModel):
     """A stream's saved cursor; written in the same transaction as the data it covers."""
 
     environment = models.ForeignKey(
@@ -358,8 +348,6 @@ class StreamState(models.Model):
     stream = models.CharField(max_length=16, choices=Stream.choices, verbose_name=_("stream"))
     cursor = models.JSONField(default=dict, blank=True, verbose_name=_("cursor"))
     updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
-
-    objects = TenantManager()
 
     class Meta:
         verbose_name = _("stream state")
@@ -380,7 +368,7 @@ DURATION_BUCKETS: tuple[int, ...] = (
 BUCKET_COUNT = len(DURATION_BUCKETS) + 1
 
 
-class CallRollup(models.Model):
+class CallRollup(TenantModel):
     """Daily aggregate of calls, maintained by the sync for exactly the days it touched.
 
     One row per environment, local day (in the organisation's timezone), agent, direction,
@@ -406,8 +394,6 @@ class CallRollup(models.Model):
                                          verbose_name=_("calls with a vendor cost"))
     cost_units = models.BigIntegerField(default=0, db_default=0, verbose_name=_("vendor cost"))
     hour_counts = models.JSONField(default=list, verbose_name=_("hour counts"))
-
-    objects = TenantManager()
 
     class Meta:
         verbose_name = _("call rollup")
@@ -441,7 +427,7 @@ HOUR_COLUMNS: tuple[str, ...] = tuple(f"hour_{h:02d}" for h in range(24))
 COST_UNITS = 10 ** 10  # Decimal(units).scaleb(-10) is the cost again
 
 
-class AgentDayRollup(models.Model):
+class AgentDayRollup(TenantModel):
     """One agent's figures for one local day and direction, summed from that day's
     `CallRollup` rows.
 
@@ -460,8 +446,6 @@ class AgentDayRollup(models.Model):
                                          verbose_name=_("agent external ID"))
     direction = models.CharField(max_length=32, blank=True, default="", verbose_name=_("direction"))
     is_testing = models.BooleanField(default=False, verbose_name=_("is testing"))
-
-    objects = TenantManager()
 
     class Meta:
         verbose_name = _("agent day rollup")

@@ -12,10 +12,10 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Environment
-from portal.tenancy.registry import TenantManager
+from portal.tenancy.registry import TenantModel
 
 
-class CallDayLedger(models.Model):
+class CallDayLedger(TenantModel):
     """One environment's calls of one upstream (UTC) day: mirrored vs upstream counts."""
 
     environment = models.ForeignKey(Environment, on_delete=models.CASCADE,
@@ -30,8 +30,6 @@ class CallDayLedger(models.Model):
     checked_at = models.DateTimeField(_("checked at"), null=True, blank=True)
     # The last time every page of the day was read (a back-fill, a re-read, a reconciliation).
     reconciled_at = models.DateTimeField(_("reconciled at"), null=True, blank=True)
-
-    objects = TenantManager()
 
     class Meta:
         ordering = ["-day"]

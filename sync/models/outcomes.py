@@ -6,7 +6,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Environment
-from portal.tenancy.registry import TenantManager
+from portal.tenancy.registry import TenantModel
 
 # A settled answered call is a repeat contact for window `w` days when its next contact
 # starts less than `w` days after it: `repeat_NN` counts the calls whose next contact is
@@ -15,7 +15,7 @@ from portal.tenancy.registry import TenantManager
 REPEAT_COLUMNS = tuple(f"repeat_{d:02d}" for d in range(1, 31))
 
 
-class OutcomeDayRollup(models.Model):
+class OutcomeDayRollup(TenantModel):
     """The non-test calls of one environment, local day, UTC day (the price's day), agent and
     direction: what the outcome report sums for every day older than the window (whose
     calls are all settled) or younger (all pending); the day the window's edge falls in is
@@ -43,8 +43,6 @@ class OutcomeDayRollup(models.Model):
                                            verbose_name=_("seconds without a vendor cost"))
     currencies = models.CharField(max_length=255, blank=True, default="",
                                   verbose_name=_("currencies"))
-
-    objects = TenantManager()
 
     class Meta:
         verbose_name = _("outcome day rollup")

@@ -10,10 +10,10 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Environment
-from portal.tenancy.registry import TenantManager
+from portal.tenancy.registry import TenantModel
 
 
-class AgentPrice(models.Model):
+class AgentPrice(TenantModel):
     """One agent's price from `valid_from` (the UTC day it was first read at this price) until
     the next row's; `checked_on`: the last day it was read unchanged."""
 
@@ -28,8 +28,6 @@ class AgentPrice(models.Model):
                                      verbose_name=_("estimated cost per minute"))
     components = models.JSONField(default=dict, blank=True, verbose_name=_("components"))
     calculated_at = models.DateTimeField(null=True, blank=True, verbose_name=_("calculated at"))
-
-    objects = TenantManager()
 
     class Meta:
         verbose_name = _("agent price")

@@ -5,16 +5,16 @@ None of these holds a phone number: a tombstone and an erasure hold its keyed ha
 """
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Organization
-from portal.tenancy.registry import TenantManager
+from portal.models.base import member_reference
+from portal.tenancy.registry import TenantModel
 
 
-class CallerTombstone(models.Model):
+class CallerTombstone(TenantModel):
     """An erased number of an organisation: every later sync anonymises its calls on arrival
     (`sync.privacy.arrival`)."""
 
@@ -23,8 +23,6 @@ class CallerTombstone(models.Model):
                                      verbose_name=_("organization"))
     number_hash = models.CharField(_("number hash"), max_length=64)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
-
-    objects = TenantManager()
 
     class Meta:
         verbose_name = _("caller tombstone")
@@ -36,15 +34,13 @@ class CallerTombstone(models.Model):
         return self.number_hash[:16]
 
 
-class Erasure(models.Model):
+class Erasure(TenantModel):
     """One erasure: who, when, how many calls per environment, the number's hash."""
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE,
                                      related_name="erasures", verbose_name=_("organization"))
     number_hash = models.CharField(_("number hash"), max_length=64, db_index=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                              on_delete=models.SET_NULL, related_name="+",
-                              verbose_name=_("erased by"))
+    actor = member_reference(_("erased by"))
     # "portal", "api" or "command".
     source = models.CharField(_("source"), max_length=16, default="command")
     created_at = models.DateTimeField(_("erased at"), default=timezone.now)
@@ -57,8 +53,6 @@ class Erasure(models.Model):
     # Whether the organisation's cached reports and pages were deleted (else they expire).
     cache_purged = models.BooleanField(_("cache purged"), default=False)
 
-    objects = TenantManager()
-
     class Meta:
         verbose_name = _("erasure")
         verbose_name_plural = _("erasures")
@@ -68,7 +62,7 @@ class Erasure(models.Model):
         return f"{self.number_hash[:16]} ({self.calls})"
 
 
-class PrivacyRetention(models.Model):
+class PrivacyRetention(TenantModel):
     """How many days an organisation keeps each kind of personal data (None: as long as the
     call). Set only by an owner; older calls lose that kind in place (`sync.privacy.retention`).
 
@@ -87,8 +81,6 @@ class PrivacyRetention(models.Model):
                                                blank=True)
     done = models.JSONField(_("anonymised up to"), default=dict, blank=True, editable=False)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
-
-    objects = TenantManager()
 
     class Meta:
         verbose_name = _("privacy retention")

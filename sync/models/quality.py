@@ -12,7 +12,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Environment
-from portal.tenancy.registry import TenantManager
+from portal.tenancy.registry import TenantModel
 
 # Upper bounds (inclusive, milliseconds) of the latency histogram; the last bucket is open.
 # 100 ms steps where voice agents live (a p50 within 100 ms), wider above 2 s.
@@ -22,7 +22,7 @@ LATENCY_BUCKETS: tuple[int, ...] = (
 LATENCY_BUCKET_COUNT = len(LATENCY_BUCKETS) + 1
 
 
-class QualityDayRollup(models.Model):
+class QualityDayRollup(TenantModel):
     """Voice-quality figures of one agent's Origins calls on one local day."""
 
     environment = models.ForeignKey(Environment, on_delete=models.CASCADE,
@@ -43,8 +43,6 @@ class QualityDayRollup(models.Model):
     hangup_causes = models.JSONField(default=dict, verbose_name=_("hangup causes"))
     sentiments = models.JSONField(default=dict, verbose_name=_("sentiments"))
     insights = models.JSONField(default=dict, verbose_name=_("insights"))
-
-    objects = TenantManager()
 
     class Meta:
         verbose_name = _("quality day rollup")

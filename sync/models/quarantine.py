@@ -12,11 +12,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Environment
-from portal.tenancy.registry import TenantManager
+from portal.tenancy.registry import TenantModel
 from sync.stream_names import Stream
 
 
-class RejectedRecord(models.Model):
+class RejectedRecord(TenantModel):
     """One upstream record the sync refused, with why and when."""
 
     environment = models.ForeignKey(Environment, on_delete=models.CASCADE,
@@ -34,8 +34,6 @@ class RejectedRecord(models.Model):
     last_seen_at = models.DateTimeField(_("last seen"), default=timezone.now)
     run = models.ForeignKey("sync.SyncRun", null=True, blank=True, on_delete=models.SET_NULL,
                             related_name="rejected_records", verbose_name=_("run"))
-
-    objects = TenantManager()
 
     class Meta:
         ordering = ["-last_seen_at", "-id"]

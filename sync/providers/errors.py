@@ -30,6 +30,14 @@ class AuthError(NotRetryable):
 class NotFound(NotRetryable):
     """404: the resource (e.g. an agent id) does not exist upstream."""
 
+    def not_this_api(self, label: str, expected_form: str, base_url: str) -> NotFound:
+        """This 404 said as a wrong base URL, for a client whose every path is a collection
+        route any account has (Talkover's, Vapi's): there a 404 means the address is not the
+        provider's API (a host without its path, a typo), and the message names the form."""
+        return NotFound(f"{self} — not a {label} API at {base_url}; give the base URL as "
+                        f"{expected_form}", status=self.status, path=self.path,
+                        body_kind=self.body_kind, body_digest=self.body_digest)
+
 
 class ValidationError(NotRetryable):
     """422/400: the upstream rejected our parameters (a bug or an API change on our side)."""

@@ -2,7 +2,7 @@
 organisation, and every door reads it.
 
 - every model of the apps, every API viewset, every admin and every URL pattern is known to
-  it (a new one that is not fails here);
+  it (a new one that is not fails here), and every model derives from `TenantModel`;
 - the API base and the admin mixin cannot be bypassed by a subclass, whatever the order of
   its bases; what a view may add goes through `safely_…` hooks, scoped again after them,
   and the one escape hatch is spelled `dangerously_override`;
@@ -52,6 +52,16 @@ def test_every_model_of_the_apps_is_registered():
     missing = [m._meta.label for app in ("portal", "sync", "reports")
                for m in apps.get_app_config(app).get_models() if m not in registry]
     assert missing == []
+
+
+def test_every_model_of_the_apps_takes_the_tenant_manager_from_its_base():
+    """`TenantModel` declares the door once; a model declaring another default manager (or
+    deriving from `models.Model` alone) would answer every organisation's rows."""
+    plain = [m._meta.label for app in ("portal", "sync", "reports")
+             for m in apps.get_app_config(app).get_models()
+             if not issubclass(m, tenancy.TenantModel)
+             or not isinstance(m._default_manager, tenancy.TenantManager)]
+    assert plain == []
 
 
 def test_every_route_is_an_org_page_a_tenant_viewset_the_admin_or_public():

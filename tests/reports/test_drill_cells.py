@@ -26,7 +26,6 @@ from portal.formatting import (
     int_formatter,
     percent_formatter,
 )
-from portal.templatetags.portal_tags import _int, percent
 from reports import drill
 from reports.templatetags import drill_tags
 
@@ -35,7 +34,7 @@ LANGUAGES = ["en", "pt-br"]
 
 def reference_link(text, calls, url):
     title = ngettext("Open the %(n)s call behind this figure",
-                     "Open the %(n)s calls behind this figure", calls) % {"n": _int(calls)}
+                     "Open the %(n)s calls behind this figure", calls) % {"n": format_int(calls)}
     return format_html('<a class="drill" href="{}" data-calls="{}" title="{}">{}</a>',
                        url, calls, title, text)
 
@@ -57,10 +56,10 @@ def reference_series_rows(doors, series) -> str:
         cells = [(f.total, {})] + [(drill.outcome_count(f, o), {"outcome": o})
                                    for o in ("answered", "no_answer", "busy", "failed")]
         html = format_html_join("", '<td class="num">{}</td>', (
-            (reference_link(_int(n), n, doors.url(**span, **extra))
-             if n else _int(n),) for n, extra in cells))
+            (reference_link(format_int(n), n, doors.url(**span, **extra))
+             if n else format_int(n),) for n, extra in cells))
         return label(point), format_html('{}<td class="num">{}</td>', html,
-                                         percent(f.answer_rate))
+                                         format_percent(f.answer_rate))
 
     return format_html_join("", "<tr><td>{}</td>{}</tr>", (row(p) for p in series))
 
@@ -69,8 +68,8 @@ def reference_heatmap_rows(doors, rows) -> str:
     def cells(weekday, values):
         out = []
         for hour, (n, share) in enumerate(values):
-            text = reference_link(_int(n), n, doors.url(weekday=weekday, hour=hour)) \
-                if n else _int(n)
+            text = reference_link(format_int(n), n, doors.url(weekday=weekday, hour=hour)) \
+                if n else format_int(n)
             out.append((f"{share * 0.6:.2f}", text))
         return format_html_join("", '<td style="background: rgba(29,78,216,{})">{}</td>', out)
 

@@ -28,7 +28,7 @@ from sync.providers.talkover.simulator.api import PRICE_PERIOD_DAYS
 from sync.simulator import running_simulator
 from tests.support.factories import make_subscription
 from tests.support.sync_support import ENV, point_env, small_config
-from tests.support.vapi import upstream_calls, vapi_config, vapi_env
+from tests.support.vapi import api_summary, upstream_calls, vapi_config, vapi_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -215,11 +215,8 @@ def test_a_vapi_environment_costs_what_the_upstream_says_call_by_call(org_a, ali
         assert len(costs) > 50
         client = Client()
         client.force_login(alice)
-        answer = client.get("/api/v1/reports/outcomes/", {
-            "environment": env.pk, "start_date": first.isoformat(),
-            "end_date": last.isoformat()})
-        assert answer.status_code == 200, answer.content
-        totals = answer.json()["summary"]["totals"]
+        summary = api_summary(client, "outcomes", env, first, last)
+        totals = summary["totals"]
         assert Decimal(str(totals["cost"])) == sum(costs).quantize(Decimal("0.000001"))
         # Call by call: each mirrored call's cost is the upstream's own for it.
         mirrored = list(Call.objects.filter(environment=env, started_at__gte=start,
@@ -231,5 +228,5 @@ def test_a_vapi_environment_costs_what_the_upstream_says_call_by_call(org_a, ali
                                              ), call.external_id
             assert by_call[call.pk].source == (None if sent is None else "vendor")
         assert totals["cost_source"] == "vendor" and totals["vendor_costed"] == len(costs)
-        vendors = answer.json()["summary"]["vendors"]
+        vendors = summary["vendors"]
         assert [v["vendor"] for v in vendors] == ["vapi"]

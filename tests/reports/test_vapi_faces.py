@@ -20,7 +20,7 @@ from sync.engine import sync_environment
 from sync.models import Call
 from sync.privacy.erase import erase_caller
 from sync.simulator import running_simulator
-from tests.support.vapi import KEY, vapi_config, vapi_env
+from tests.support.vapi import KEY, api_summary, vapi_config, vapi_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -60,11 +60,8 @@ def test_the_portal_cost_is_the_sum_of_the_upstream_per_call_costs(org_a, alice)
 
         client = Client()
         client.force_login(alice)
-        answer = client.get("/api/v1/reports/calls/", {
-            "environment": env.pk, "start_date": first.isoformat(),
-            "end_date": last.isoformat()})
-        assert answer.status_code == 200, answer.content
-        totals = answer.json()["summary"]["totals"]
+        summary = api_summary(client, "calls", env, first, last)
+        totals = summary["totals"]
         assert Decimal(totals["vendor_cost"]) == sum(upstream.values())
         assert totals["costed"] == len(upstream)
 

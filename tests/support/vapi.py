@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import requests
+from django.test import Client
 
 from portal.models import Environment, Provider
 from sync.simulator import SimulatorConfig
@@ -48,3 +49,14 @@ def upstream_calls(sim, server, first: date, last: date) -> dict[str, dict]:
             found.update({item["id"]: item for item in items})
         day += timedelta(days=1)
     return found
+
+
+
+def api_summary(client: Client, report: str, env: Environment, first: date, last: date) -> dict:
+    """The summary `GET /api/v1/reports/<report>/` gives the client's member for `env` over
+    the local days first..last: the portal's figures the cost tests hold against the
+    upstream's."""
+    answer = client.get(f"/api/v1/reports/{report}/", {
+        "environment": env.pk, "start_date": first.isoformat(), "end_date": last.isoformat()})
+    assert answer.status_code == 200, answer.content
+    return answer.json()["summary"]

@@ -66,9 +66,7 @@ class TalkoverClient(HttpClient):
         try:
             return super().get(path, params)
         except NotFound as exc:
-            raise NotFound(f"{exc} — not a Talkover API at {self.base_url}; give the base URL "
-                           f"as {SPEC.expected_form}", status=exc.status, path=exc.path,
-                           body_kind=exc.body_kind, body_digest=exc.body_digest) from None
+            raise exc.not_this_api(SPEC.label, SPEC.expected_form, self.base_url) from None
 
     def agent_pages(self, per_page: int = PER_PAGE) -> Iterator[Page]:
         page = 1

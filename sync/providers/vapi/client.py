@@ -24,9 +24,7 @@ class VapiClient(HttpClient):
         try:
             return super().get(path, params)
         except NotFound as exc:
-            raise NotFound(f"{exc} — not a Vapi API at {self.base_url}; give the base URL "
-                           f"as {SPEC.expected_form}", status=exc.status, path=exc.path,
-                           body_kind=exc.body_kind, body_digest=exc.body_digest) from None
+            raise exc.not_this_api(SPEC.label, SPEC.expected_form, self.base_url) from None
 
     def _listing(self, path: str, params: dict[str, Any]) -> list[Any]:
         body = self.get(path, params)
