@@ -27,19 +27,53 @@ if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
 
 # The longest tests start first (`make test` runs one more xdist worker than the machine has
 # cores, and `--dist loadgroup` hands tests out one at a time in collection order): begun last,
-# as pytest-django's ordering puts them (transactional tests after the others), the fleet alone
-# ran past every other worker's end by over 40 s. Each flushes what it wrote, as every
-# transactional test does.
+# as pytest-django's ordering puts them (transactional tests after the others), a minute-long
+# walk ran on one worker while the others had ended (the fleet alone ran past every other
+# worker's end by over 40 s). Longest first, from `make test PYTEST_ARGS=--durations=60` on a
+# fresh clone with no service (2026-11-26). A prefix names every parametrisation of a test.
 LONGEST_FIRST = (
     "tests/e2e/test_e2e_fleet.py::",
+    "tests/portal/test_bad_input.py::test_no_page_or_api_answers_5xx",
+    "tests/portal/test_bad_input.py::test_admin_views_answer_no_5xx",
     "tests/e2e/test_newcomer.py::test_every_readme_block_runs_as_written",
+    "tests/e2e/test_make_demo.py::",
+    "tests/portal/test_bad_input.py::test_no_form_answers_5xx",
+    "tests/e2e/test_newcomer.py::test_out_of_order_and_bad_input_get_one_line_each",
+    "tests/portal/test_admin_tenancy_walk.py::test_changelists_filters_and_date_hierarchy",
+    "tests/e2e/test_browser_widths.py::",
+    "tests/e2e/test_api_contract.py::test_the_api_matches_its_schema",
+    "tests/sync/test_outcomes_resolution.py::test_next_contact_kept_in_any_order",
+    "tests/e2e/test_cli_style.py::test_errors_are_one_line_in_one_style",
+    "tests/portal/test_bad_input.py::test_no_json_body_answers_5xx",
+    "tests/reports/test_outcome_doors.py::test_every_outcomes_figure_opens_exactly_its_calls",
+    "tests/reports/test_talkover_listing.py::test_every_page_of_every_filter",
+    "tests/sync/test_sync_exactness.py::test_after_every_successful_run_the_lookback_is_exact",
+    "tests/reports/test_drill_links.py::test_every_dashboard_figure_opens_exactly_its_calls",
+    "tests/sync/test_talkover_webhooks.py::test_the_receiver_checks_key_signature",
+    "tests/portal/test_redis_degrade.py::test_a_frozen_then_dead_redis_degrades_the_site",
+    "tests/reports/test_drill_team.py::test_every_door_of_a_team_page_opens_that_teams_calls",
+    "tests/portal/test_access_urls.py::test_bob_cannot_write_to_org_a_anywhere",
+    "tests/portal/test_squashed_upgrade.py::",
+    "tests/portal/test_teams_access.py::test_pages_and_reports_without_ids_show_only_the_team",
+    "tests/sync/test_webhook_deliveries.py::test_a_chunked_body_is_read_within_the_cap",
+    "tests/reports/test_drill_links.py::test_doors_keep_the_chosen_scope",
+    "tests/portal/test_admin_scoping.py::test_changelists_and_change_views_are_scoped",
 )
 
 
+def _transactional(item) -> bool:
+    marker = item.get_closest_marker("django_db")
+    return bool({"transactional_db", "live_server"} & set(getattr(item, "fixturenames", ()))
+                or (marker and marker.kwargs.get("transaction")))
+
+
 def pytest_collection_modifyitems(config, items):
-    def rank(item) -> int:
-        return next((i for i, prefix in enumerate(LONGEST_FIRST)
-                     if item.nodeid.startswith(prefix)), len(LONGEST_FIRST))
+    """Longest first, within pytest-django's rule that transactional tests come after the
+    others (their flush empties what the migrations wrote, which a later test may read)."""
+    def rank(item) -> tuple[bool, int]:
+        return _transactional(item), next((i for i, prefix in enumerate(LONGEST_FIRST)
+                                           if item.nodeid.startswith(prefix)),
+                                          len(LONGEST_FIRST))
     items.sort(key=rank)  # stable: the rest keep pytest-django's order
 
 
