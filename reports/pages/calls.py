@@ -129,11 +129,13 @@ def call_list(request: HttpRequest, tenant: Tenant) -> HttpResponse:
         exports.call_rows(qs, org.tzinfo), name))
     if exported is not None:
         return exported
-    # Prefetch (not join) the agent and environment, and leave the raw JSON behind: the sort
-    # then runs over the calls table alone.
-    listing = qs.defer("raw", "transcript").prefetch_related("agent", "environment")
+    # Prefetch (not join) the agent, and leave the raw JSON behind: the sort then runs over
+    # the calls table alone. The environments are the filter's own rows.
+    listing = qs.defer("raw", "transcript").prefetch_related("agent")
     page = CappedPaginator(listing, PAGE_SIZE).get_page(
         request.GET.get("page"))
+    for call in page.object_list:
+        call.environment = filterset.environments[call.environment_id]
     timed = _time_to_callback(request, page.object_list, criteria.callback)
     show_numbers(org, page.object_list)
     return render_org_page(request, org, "reports/calls.html", {
