@@ -3,7 +3,7 @@
 With one listening socket shared by the workers and no cap, the first worker to wake takes
 every connection a client opens at once, and keep-alive holds them there: a load generator's
 16 connections all landed on one worker of two, the other idle. A socket per worker
-(`reuse_port`) spreads them by a hash of their addresses: unevenly about one run in twelve.
+(`reuse_port`) spreads them by a hash of their addresses: 12-4 or worse one time in thirteen.
 So each worker holds at most WEB_WORKER_CONNECTIONS (twice its threads by default) and stops
 accepting there: the next connections go to another worker (portal/gunicorn_conf.py). The
 web process starts from the Procfile, 2 workers x 4 threads; 16 keep-alive connections are
