@@ -27,11 +27,14 @@ endpoint:
   call figure.
 
 The per-user API throttle (API_THROTTLE_RATE, 1,200 a minute by default) is raised for the run:
-the bench measures what the server can do, not the throttle. wrk runs on the same machine, so
-its CPU is part of the measurement. Prints one table: requests/s, p50, p99, non-2xx answers,
-and the gunicorn workers' CPU (/proc/<pid>/stat before and after each case): ms per request,
-seconds per worker, and the spread (the busiest worker's over the idlest's, less 1; issue 60
-asks ≤ 25 %: connections spread over the workers, `reuse_port` in portal/gunicorn_conf.py).
+the bench measures what the server can do, not the throttle. wrk runs on the same machine (it
+takes cores from the server, but is not counted). Prints one table: requests/s, p50, p95 (wrk's own
+percentile, from the script's `done`), p99, non-2xx answers, CPU per request — the gunicorn
+workers' (app) and PostgreSQL's server processes serving this database (db), both from
+/proc/<pid>/stat before and after each case, and their sum (issue 60's "app + database CPU per
+request"; wrk's is left out) — the workers' CPU seconds each, and the spread (the busiest
+worker's over the idlest's, less 1; issue 60 asks ≤ 25 %: connections spread over the workers,
+`reuse_port` in portal/gunicorn_conf.py).
 Targets on a 2-core machine: listing ≥ 150 requests/s with p99 < 250 ms; cached report
 ≥ 300 requests/s with p99 < 150 ms; the 30-day dashboard ≥ 5 × its rate before issue 26
 (40 req/s) and ≥ 0.5 × the cached report's rate in the same run (the last line says whether).
@@ -137,6 +140,9 @@ request = function()
   i = i + 1
   return wrk.format("GET", paths[(i %% #paths) + 1], headers)
 end
+done = function(summary, latency, requests)
+  io.write(string.format("p95-us %%d\\n", latency:percentile(95)))
+end
 """
 
 
@@ -159,6 +165,7 @@ def run_wrk(base: str, paths: list[str], headers: dict[str, str], args,
     return {
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
         "p50": latency(out, "50%"),
+        "p95": int(re.search(r"p95-us (\d+)", out).group(1)) / 1000,  # the script's done()
         "p99": latency(out, "99%"),
         "requests": int(re.search(r"(\d+) requests in", out).group(1)),
         "non2xx": int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", out))
@@ -183,16 +190,44 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
+def backend_pids() -> list[int]:
+    """PostgreSQL's server processes for this database other than this script's own: the
+    gunicorn threads' connections (kept open between requests, CONN_MAX_AGE)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                       "AND pid <> pg_backend_pid()")
+        return [pid for (pid,) in cursor.fetchall()]
+
+
+def cpu_of(pids) -> dict[int, float]:
+    """CPU seconds so far of each process still there."""
+    out = {}
+    for pid in pids:
+        try:
+            out[pid] = cpu_seconds(pid)
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return out
+
+
 def measured(arbiter: int, run) -> dict:
     """`run()`'s wrk figures plus each worker's CPU seconds over it, their spread (the
-    busiest worker's CPU over the idlest's, less 1) and the workers' CPU ms per request."""
+    busiest worker's CPU over the idlest's, less 1), the workers' CPU ms per request and the
+    database's (its server processes serving this database: one opened during the run counts
+    from 0; one closed during it is lost, rare with connections kept 60 s)."""
     pids = worker_pids(arbiter)
     before = [cpu_seconds(pid) for pid in pids]
+    db_before = cpu_of(backend_pids())
     result = run()
     cpu = [cpu_seconds(pid) - b for pid, b in zip(pids, before, strict=True)]
+    db_after = cpu_of(backend_pids())
     result["cpu"] = cpu
     result["spread"] = max(cpu) / min(cpu) - 1 if min(cpu) > 0 else float("inf")
     result["cpu_ms"] = 1000 * sum(cpu) / max(1, result["requests"])
+    db = sum(after - db_before.get(pid, 0.0) for pid, after in db_after.items())
+    result["db_ms"] = 1000 * db / max(1, result["requests"])
     return result
 
 
@@ -290,13 +325,14 @@ def main() -> None:
     threads = os.environ.get("WEB_THREADS", "4")
     print(f"{calls:,} calls in one environment; gunicorn {workers} workers × {threads} threads;"
           f" wrk {args.threads} threads, {args.connections} connections, {args.duration} s each")
-    print(f"{'endpoint':36} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'requests':>9} "
-          f"{'non-2xx':>8} {'paths':>6} {'CPU ms/req':>10} {'CPU s per worker':>18} "
-          f"{'spread':>7}")
+    print(f"{'endpoint':36} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
+          f"{'requests':>9} {'non-2xx':>8} {'paths':>6} {'app ms/req':>10} {'db ms/req':>9} "
+          f"{'CPU ms/req':>10} {'CPU s per worker':>18} {'spread':>7}")
     for label, n_paths, r in results:
         per_worker = " ".join(f"{c:.1f}" for c in r["cpu"])
-        print(f"{label:36} {r['rps']:8.1f} {r['p50']:8.1f} {r['p99']:8.1f} {r['requests']:9,} "
-              f"{r['non2xx']:8,} {n_paths:6,} {r['cpu_ms']:10.2f} {per_worker:>18} "
+        print(f"{label:36} {r['rps']:8.1f} {r['p50']:8.1f} {r['p95']:8.1f} {r['p99']:8.1f} "
+              f"{r['requests']:9,} {r['non2xx']:8,} {n_paths:6,} {r['cpu_ms']:10.2f} "
+              f"{r['db_ms']:9.2f} {r['cpu_ms'] + r['db_ms']:10.2f} {per_worker:>18} "
               f"{r['spread']:6.0%}")
     worst = max(r["spread"] for _l, _n, r in results)
     print(f"every worker serves (busiest worker's CPU ≤ 1.25 × the idlest's in every case): "

@@ -14,13 +14,24 @@ bind = os.environ.get("BIND") or f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("WEB_THREADS", "4"))
 worker_class = "gthread"
-# Each worker listens on a socket of its own (SO_REUSEPORT) and the kernel spreads new
-# connections over them: with one shared socket the first worker to wake took every
-# keep-alive connection a client opened at once, and the others idled
-# (tests/e2e/test_web_workers_share.py). WEB_REUSE_PORT=false shares one socket again (a
-# kernel without SO_REUSEPORT is served that way anyway). Another gunicorn of the same user
-# bound to the same address joins the group instead of failing: stop the old one first.
-reuse_port = os.environ.get("WEB_REUSE_PORT", "true").lower() not in ("0", "false", "no")
+# Every worker serves (tests/e2e/test_web_workers_share.py): a worker holds at most
+# WEB_WORKER_CONNECTIONS connections at once (gthread stops accepting at that many, and past that
+# many less its threads it answers with "Connection: close" rather than keep one more idle), so a
+# client's keep-alive connections opened at once fill one worker to the cap and the rest go to the
+# next one. One listening socket shared by the workers lets that happen; with a socket of its own
+# per worker (WEB_REUSE_PORT=true, SO_REUSEPORT) the kernel hashes each connection to one worker
+# by its addresses (16 connections over 2 workers fall 12-4 or worse about one time in thirteen; a
+# 56 % CPU spread was measured), and a connection hashed to a worker at its cap would wait for a
+# slot there while the other idled: so with reuse_port no cap is set unless WEB_WORKER_CONNECTIONS
+# says one. The default cap, twice the threads, is a worker's threads busy and as many connections
+# waiting or kept alive behind them; beyond WEB_CONCURRENCY x that, a new connection waits in the
+# listen backlog until one ends (an idle one is dropped after WEB_KEEPALIVE seconds, a busy one
+# frees its slot as soon as the worker has its threads' worth kept alive). docs/operations.md,
+# "Sizing web".
+reuse_port = os.environ.get("WEB_REUSE_PORT", "false").lower() not in ("0", "false", "no")
+worker_connections = int(os.environ.get("WEB_WORKER_CONNECTIONS")
+                         or (1000 if reuse_port else 2 * threads))
+keepalive = int(os.environ.get("WEB_KEEPALIVE", "2"))
 timeout = int(os.environ.get("WEB_TIMEOUT", "60"))
 # Fits inside the 5 s honcho gives every process after Ctrl-C before SIGKILL.
 graceful_timeout = 4

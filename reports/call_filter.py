@@ -303,9 +303,11 @@ class CallFilter(django_filters.FilterSet):
         data = self.with_default_period(common_names(data), organization)
         data.setdefault("testing", "")
         data.setdefault("utc", "")
-        environments = list(Environment.objects.for_organization(organization).values_list(
-            "pk", "provider"))
-        self.environment_ids = [pk for pk, _provider in environments]
+        # Whole rows: the explorer's page names its calls' environments from them (no
+        # prefetch query of its own).
+        self.environments = {env.pk: env for env in Environment.objects.for_organization(
+            organization)}
+        self.environment_ids = list(self.environments)
         self.timezone = organization.tzinfo
         self.window_days = organization.resolution_window_days
         super().__init__(data, Call.objects.all())
@@ -313,9 +315,9 @@ class CallFilter(django_filters.FilterSet):
         self.filters[AGENT] = KeptChoiceFilter(
             field_name="agent_external_id", label=_("Agent"), empty_label=_("All agents"),
             choices=agent_choices(organization, data.get(AGENT, ""),
-                                  environments=len(environments)))
+                                  environments=len(self.environments)))
         self.filters[AGENT].parent = self  # added after FilterSet.__init__ set the others'
-        providers = {provider for _pk, provider in environments}
+        providers = {env.provider for env in self.environments.values()}
         # Offered only where a provider sends transcripts; a transcript in the query is
         # still applied (and matches nothing) rather than silently dropped.
         order = [name for name in self.ORDER if name != "transcript"

@@ -160,7 +160,23 @@ def search_calls(queryset, raw: str | None, call_id: CallId = CALL_ID_PARTS):
     if ids is None:
         return matches
     # No match: a condition that still compiles to SQL (an empty IN does not).
-    return queryset.filter(pk__in=ids) if ids else queryset.filter(pk__isnull=True)
+    found = queryset.filter(pk__in=ids) if ids else queryset.filter(pk__isnull=True)
+    # How many it found, for `probed_count`: the query's attributes follow its clones.
+    found.query.probed = (len(ids), len(found.query.where.children))
+    return found
+
+
+def probed_count(queryset) -> int | None:
+    """How many calls `queryset` holds when it is a probed search as `search_calls` returned
+    it (ordered, deferred or prefetched since, which changes no row), without asking the
+    database again: the explorer's "N calls" of a search was one more query, compiled and
+    planned over every month of the period, for a figure the probe had already read. None
+    for anything else, a search narrowed further included (a condition added since)."""
+    query = queryset.query
+    probed = getattr(query, "probed", None)
+    if probed is None or probed[1] != len(query.where.children) or query.is_sliced:
+        return None
+    return probed[0]
 
 
 def _matching_ids(matches) -> list[int] | None:

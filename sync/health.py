@@ -7,8 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db import connection
+from django.db.models import JSONField, QuerySet
+from django.db.models.expressions import RawSQL
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -42,14 +45,32 @@ class EnvironmentHealth:
 
 def environments_with_health(organization: Organization) -> QuerySet[Environment]:
     """The organisation's environments annotated with their latest run's status and error,
-    and their calls stream's cursor (how far a back-fill is)."""
-    latest = SyncRun.objects.filter(environment=OuterRef("pk")).order_by("-started_at")
-    calls = StreamState.objects.filter(environment=OuterRef("pk"), stream=Stream.CALLS)
+    and their calls stream's cursor (how far a back-fill is).
+
+    The three correlated reads are written as SQL (`_latest`): as ORM subqueries they were
+    compiled anew on every page (2.5 ms of the 3 this frame part cost; issue 60). The rows
+    are still the ORM's `Environment` query, so the tenant door scopes them as before; each
+    read only follows its own row's id."""
+    run, state = _latest()
     return Environment.objects.for_organization(organization).annotate(
-        last_run_status=Subquery(latest.values("status")[:1]),
-        last_run_error=Subquery(latest.values("error")[:1]),
-        calls_cursor=Subquery(calls.values("cursor")[:1]),
+        last_run_status=RawSQL(run % "status", ()),
+        last_run_error=RawSQL(run % "error", ()),
+        calls_cursor=RawSQL(state, (Stream.CALLS.value,), output_field=JSONField()),
     )
+
+
+@cache
+def _latest() -> tuple[str, str]:
+    """(a run column's subquery with `%s` for the column, the calls cursor's subquery)."""
+    quote = connection.ops.quote_name
+    env = quote(Environment._meta.db_table)
+    run_env = quote(SyncRun._meta.get_field("environment").column)
+    state_env = quote(StreamState._meta.get_field("environment").column)
+    started = quote(SyncRun._meta.get_field("started_at").column)
+    return (f"(SELECT r.%s FROM {quote(SyncRun._meta.db_table)} r WHERE r.{run_env} = "
+            f"{env}.{quote('id')} ORDER BY r.{started} DESC LIMIT 1)",
+            f"(SELECT s.{quote('cursor')} FROM {quote(StreamState._meta.db_table)} s "
+            f"WHERE s.{state_env} = {env}.{quote('id')} AND s.{quote('stream')} = %s LIMIT 1)")
 
 
 def health_of(environments) -> list[EnvironmentHealth]:

@@ -15,7 +15,7 @@ from portal.phone import region_of_timezone, shown_numbers
 from portal.tenancy.access import Tenant, org_page
 from reports import exports
 from reports.call_filter import CallFilter
-from reports.call_search import clean_needle, is_whole_id, phone_digits
+from reports.call_search import clean_needle, is_whole_id, phone_digits, probed_count
 from reports.drill import AT
 from reports.pages.call_links import call_links
 from reports.pages.page_cache import kept_page
@@ -39,13 +39,16 @@ SORTS = {"started": ("started_at", "id"), "duration": ("duration", "id"),
 
 
 class CappedPaginator(Paginator):
-    """A paginator that counts at most COUNT_LIMIT + 1 rows (`capped` says it stopped)."""
+    """A paginator that counts at most COUNT_LIMIT + 1 rows (`capped` says it stopped); a
+    probed search's count is the probe's (`reports.call_search.probed_count`)."""
 
     capped = False
 
     @cached_property
     def count(self) -> int:
-        found = self.object_list.order_by().values("pk")[: COUNT_LIMIT + 1].count()
+        found = probed_count(self.object_list)
+        if found is None:
+            found = self.object_list.order_by().values("pk")[: COUNT_LIMIT + 1].count()
         self.capped = found > COUNT_LIMIT
         return min(found, COUNT_LIMIT)
 
@@ -126,11 +129,13 @@ def call_list(request: HttpRequest, tenant: Tenant) -> HttpResponse:
         exports.call_rows(qs, org.tzinfo), name))
     if exported is not None:
         return exported
-    # Prefetch (not join) the agent and environment, and leave the raw JSON behind: the sort
-    # then runs over the calls table alone.
-    listing = qs.defer("raw", "transcript").prefetch_related("agent", "environment")
+    # Prefetch (not join) the agent, and leave the raw JSON behind: the sort then runs over
+    # the calls table alone. The environments are the filter's own rows.
+    listing = qs.defer("raw", "transcript").prefetch_related("agent")
     page = CappedPaginator(listing, PAGE_SIZE).get_page(
         request.GET.get("page"))
+    for call in page.object_list:
+        call.environment = filterset.environments[call.environment_id]
     timed = _time_to_callback(request, page.object_list, criteria.callback)
     show_numbers(org, page.object_list)
     return render_org_page(request, org, "reports/calls.html", {

@@ -1,12 +1,16 @@
 """Every gunicorn worker serves: keep-alive connections spread over the workers.
 
-With one listening socket shared by the workers, the first worker to wake takes every
-connection a client opens at once, and keep-alive holds them there: a load generator's 16
-connections all landed on one worker of two, the other idle. With `reuse_port` each worker
-listens on a socket of its own (SO_REUSEPORT) and the kernel spreads new connections over
-them by their addresses. The web process starts from the Procfile, 2 workers x 4 threads;
-16 keep-alive connections are opened at once, each answered, and held; which worker holds
-each is read from /proc (its socket's inode among the worker's descriptors).
+With one listening socket shared by the workers and no cap, the first worker to wake takes
+every connection a client opens at once, and keep-alive holds them there: a load generator's
+16 connections all landed on one worker of two, the other idle. A socket per worker
+(`reuse_port`) spreads them by a hash of their addresses: 12-4 or worse one time in thirteen.
+So each worker holds at most WEB_WORKER_CONNECTIONS (twice its threads by default) and stops
+accepting there: the next connections go to another worker (portal/gunicorn_conf.py). The
+web process starts from the Procfile, 2 workers x 4 threads; 16 keep-alive connections are
+opened at once, each answered, and the ones kept open are counted per worker from /proc (its
+socket's inode among the worker's descriptors): each worker holds some, none more than the
+cap. The keep-alive timeout is raised so that none is dropped for idling before it is counted
+on a slow machine.
 """
 from __future__ import annotations
 
@@ -28,6 +32,7 @@ from tests.support.processes import (
 )
 
 CONNECTIONS, WORKERS = 16, 2
+CAP = 8  # WEB_WORKER_CONNECTIONS's default at 4 threads
 
 
 def children(pid: int) -> list[int]:
@@ -68,7 +73,7 @@ def test_keep_alive_connections_spread_over_every_worker(tmp_path):
     with scratch_redis() as redis_url:
         env = production_env(os.environ["DATABASE_URL"], redis_url, tmp_path,
                              BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY=str(WORKERS),
-                             WEB_THREADS="4")
+                             WEB_THREADS="4", WEB_KEEPALIVE="60")
         procs = Processes(tmp_path, env)
         try:
             web = procs.start("web", ["sh", "-c", "exec " + procfile()["web"]])
@@ -104,10 +109,10 @@ def test_keep_alive_connections_spread_over_every_worker(tmp_path):
                 t.join(30)
             assert statuses == [200] * CONNECTIONS
 
-            held = wait_for(lambda: _held(port, workers), 10, "every connection held")
+            held = wait_for(lambda: _held(port, workers), 10, "the kept connections")
             print(f"connections per worker: {held}")
-            # 16 connections hashed over 2 sockets all land on one with odds of 2 in 65,536.
-            assert all(n >= 1 for n in held), held
+            # Without the cap one worker held all 16; with it neither holds more than 8.
+            assert all(1 <= n <= CAP for n in held), held
             for conn in conns:
                 conn.close()
         finally:
@@ -115,7 +120,7 @@ def test_keep_alive_connections_spread_over_every_worker(tmp_path):
 
 
 def _held(port: int, workers: list[int]) -> list[int] | None:
-    """Connections each worker holds, once all CONNECTIONS are seen established."""
+    """Connections each worker holds, once every connection is either held or closed."""
     established = established_inodes(port)
     held = [len(socket_inodes(pid) & established) for pid in workers]
-    return held if sum(held) == CONNECTIONS else None
+    return held if sum(held) == len(established) and sum(held) else None

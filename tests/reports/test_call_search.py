@@ -124,3 +124,35 @@ def test_too_long_a_needle_is_a_400_and_a_422(client, alice, api_client_for, env
     answer = api_client_for(alice).get(f"/api/v1/environments/{env_a.pk}/calls",
                                        {"search": "x" * 101})
     assert answer.status_code == 422
+
+
+@pytest.mark.parametrize("needle, found", [("CA9ff1b856ccf", 1), ("7654321", 2),
+                                           ("56ccf0417aa2", 2), ("zzzz999", 0)])
+def test_a_searched_page_counts_its_calls_from_the_probe(client, alice, env_a, calls,
+                                                         needle, found):
+    """The explorer's "N calls" of a probed search is the number of ids the probe read: no
+    COUNT query of its own (compiled and planned over every month of the period), and the
+    figure is the listed calls'."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(alice)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/o/org-a/calls/", {"search": needle, "date_from": DAY,
+                                                  "date_to": DAY})
+    assert response.status_code == 200
+    assert f'data-calls="{found}"' in response.content.decode()
+    counts = [q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"]
+              and "sync_call" in q["sql"]]
+    assert counts == []
+
+
+def test_a_search_narrowed_after_the_probe_is_counted_again(env_a, calls):
+    """`probed_count` holds only for the queryset the probe returned: a condition added
+    since (another filter) makes it unknown, never a wrong figure."""
+    from sync.models import Call
+
+    probed = call_search.search_calls(Call.objects.filter(environment=env_a), "7654321")
+    assert call_search.probed_count(probed.order_by("-started_at").defer("raw")) == 2
+    assert call_search.probed_count(probed.filter(sid="CAphone")) is None
+    assert call_search.probed_count(Call.objects.all()) is None
