@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import ngettext
 
 from portal import audit
 from portal.models import Environment, EnvironmentStatus
@@ -82,7 +83,9 @@ def _queue_for_each(
     if queued:
         modeladmin.message_user(
             request,
-            format_html(_("{} queued for {} environment(s). Watch progress: {}."),
+            format_html(ngettext("{} queued for {} environment. Watch progress: {}.",
+                                 "{} queued for {} environments. Watch progress: {}.",
+                                 len(queued)),
                         what, len(queued), progress_links(queued)),
             messages.SUCCESS,
         )
@@ -147,7 +150,9 @@ def _resumed_status(env: Environment) -> str:
 def pause_sync(modeladmin, request: HttpRequest, queryset: QuerySet) -> None:
     count = _set_state(request, queryset, "environment.sync_paused", sync_enabled=False,
                        status=_paused_status)
-    modeladmin.message_user(request, _("Paused sync of %(n)d environment(s).") % {"n": count})
+    modeladmin.message_user(request, ngettext(
+        "Paused sync of %(n)d environment.", "Paused sync of %(n)d environments.", count)
+        % {"n": count})
 
 
 @admin.action(description=_lazy("Resume scheduled sync"), permissions=["change"])
@@ -156,7 +161,9 @@ def resume_sync(modeladmin, request: HttpRequest, queryset: QuerySet) -> None:
                     .values_list("name", flat=True))
     count = _set_state(request, queryset, "environment.sync_resumed", sync_enabled=True,
                        status=_resumed_status, next_sync_at=lambda env: timezone.now())
-    modeladmin.message_user(request, _("Resumed sync of %(n)d environment(s).") % {"n": count})
+    modeladmin.message_user(request, ngettext(
+        "Resumed sync of %(n)d environment.", "Resumed sync of %(n)d environments.", count)
+        % {"n": count})
     if rejected:
         modeladmin.message_user(
             request,
@@ -178,8 +185,10 @@ def mark_token_replaced(modeladmin, request: HttpRequest, queryset: QuerySet) ->
     )
     modeladmin.message_user(
         request,
-        _("Cleared “token rejected” on %(n)d environment(s); they sync at the next tick "
-          "unless paused.") % {"n": count} if count
+        ngettext("Cleared “token rejected” on %(n)d environment; it syncs at the next tick "
+                 "unless paused.",
+                 "Cleared “token rejected” on %(n)d environments; they sync at the next tick "
+                 "unless paused.", count) % {"n": count} if count
         else _("None of the selected environments had a rejected token."),
         messages.SUCCESS if count else messages.WARNING,
     )
@@ -194,5 +203,6 @@ def revoke_tokens(modeladmin, request: HttpRequest, queryset: QuerySet) -> None:
         audit.record("api_token.revoked", actor=request.user, target=token, organization=None,
                      owner=token.user.username)
         count += 1
-    modeladmin.message_user(request, _("Revoked %(n)d API token(s).") % {"n": count})
+    modeladmin.message_user(request, ngettext(
+        "Revoked %(n)d API token.", "Revoked %(n)d API tokens.", count) % {"n": count})
 

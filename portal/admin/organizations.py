@@ -17,6 +17,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import ngettext
 
 from portal.admin import actions as admin_actions
 from portal.admin.base import TenantAdminMixin, TenantModelAdmin
@@ -129,9 +130,11 @@ class OrganizationAdmin(TenantModelAdmin):
                                   "maintenance moves the calls.", level="warning")
         if change and "timezone" in form.changed_data:
             rebuilt = rebuild_reporting_days(obj)
-            self.message_user(request, _(
-                "Timezone changed: rebuilt the daily rollups of %(n)d environment(s), so "
-                "every report now uses the new local days.") % {"n": rebuilt})
+            self.message_user(request, ngettext(
+                "Timezone changed: rebuilt the daily rollups of %(n)d environment, so every "
+                "report now uses the new local days.",
+                "Timezone changed: rebuilt the daily rollups of %(n)d environments, so every "
+                "report now uses the new local days.", rebuilt) % {"n": rebuilt})
 
     @admin.display(description=_lazy("members"), ordering="_members")
     def member_count(self, obj: Organization) -> int:

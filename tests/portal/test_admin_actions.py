@@ -223,3 +223,21 @@ def test_environment_page_offers_its_actions(world, queued):
     response = act(world, "alice", "backfill", world.env_a, days="3")
     assert response.status_code == 200
     assert queued == [("sync.backfill_environment", (world.env_a.pk,), {"days": 3})]
+
+
+def test_messages_count_in_words_singular_and_plural_in_both_languages(world, queued):
+    """An action's message agrees with its count ("1 environment", "2 environments"), never
+    "environment(s)", in English and in Portuguese."""
+    second = Environment.objects.create(organization=world.env_a.organization, name="Second",
+                                        provider=world.env_a.provider,
+                                        base_url=world.env_a.base_url)
+    assert "Paused sync of 1 environment." in messages_of(
+        act(world, "alice", "pause_sync", world.env_a))
+    assert "Resumed sync of 2 environments." in messages_of(
+        act(world, "alice", "resume_sync", world.env_a, second))
+    client = world.client("alice")
+    client.cookies["django_language"] = "pt-br"
+    response = client.post(reverse(CHANGELIST), {
+        "action": "pause_sync", "_selected_action": [world.env_a.pk, second.pk]}, follow=True)
+    assert "Sincronização pausada em 2 ambientes." in messages_of(response)
+    assert "(s)" not in messages_of(response)

@@ -163,7 +163,7 @@ def test_a_frozen_then_dead_redis_degrades_the_site(
         response, _ = sync_now_in_portal(base, portal, env_a.pk)
         assert "queued" in response.text and "could not" not in response.text
         response, _ = sync_now_in_admin(base, admin, env_a.pk)
-        assert "queued for 1 environment(s)" in response.text, response.text[-2000:]
+        assert "queued for 1 environment." in response.text, response.text[-2000:]
         assert portal.get(f"{base}/o/org-a/", timeout=30).status_code == 200
 
         redis.send_signal(signal.SIGSTOP)
@@ -190,7 +190,7 @@ def test_a_frozen_then_dead_redis_degrades_the_site(
             response, _ = sync_now_in_portal(base, portal, env_a.pk)
             assert "queued" in response.text and "could not" not in response.text
             response, _ = sync_now_in_admin(base, admin, env_a.pk)
-            assert "Sync queued for 1 environment(s)" in response.text
+            assert "Sync queued for 1 environment." in response.text
     assert "Traceback" not in procs.log("web")
 
 

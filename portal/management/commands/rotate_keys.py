@@ -26,4 +26,5 @@ class Command(BaseCommand):
                     env.webhook_secret_ciphertext = crypto.rotate(env.webhook_secret_ciphertext)
                 env.save(update_fields=["token_ciphertext", "webhook_secret_ciphertext"])
                 rotated += 1
-        self.stdout.write(f"Re-encrypted {rotated} token(s) under the first key.")
+        self.stdout.write(f"Re-encrypted {rotated} token{'' if rotated == 1 else 's'} under the "
+                          "first key.")

@@ -48,8 +48,8 @@ class Command(BaseCommand):
         envs = Environment.objects.for_organization(organization).count()
         if not yes:
             answer = input(f"Erase this caller (hash {subject.hashed[:16]}…) from "
-                           f"{organization.name}, {envs} environment(s)? This cannot be "
-                           f"undone. [y/N] ")
+                           f"{organization.name}, {envs} environment{'' if envs == 1 else 's'}? "
+                           "This cannot be undone. [y/N] ")
             if answer.strip().lower() not in ("y", "yes"):
                 raise CommandError("Nothing erased.")
         erasure = service.erase(organization, number, source="command", language=language)
