@@ -29,8 +29,10 @@ it leaves the lookback), and the calls whose upstream record changed since the p
 least one page. A reconciliation adds every page of the settled day. "left different" counts the
 mirrored calls still differing from the upstream after the 15-minute run (0 = exact). The
 run's own summary of the hot days (requests by kind, movers by where found) is printed
-below the table. PostgreSQL (SQLite works, slower). The environment and its organisation
-are deleted at the end.
+below the table, with the 15-minute run's floor (`floor`): what a client told which calls
+moved would still need, since moved calls sit among final ones in every listing Talkover
+offers, while the ideal counts each as 1/100 of a page. PostgreSQL (SQLite works, slower).
+The environment and its organisation are deleted at the end.
 """
 from __future__ import annotations
 
@@ -53,6 +55,34 @@ def setup_django() -> None:
 def snapshot(sim, env: str) -> dict[str, dict]:
     """Every call the upstream serves at its clock, by id."""
     return {c["id"]: c for c in sim.truth.calls(env, sim.start_date, sim.today)}
+
+
+def floor(before: dict[str, dict], after: dict[str, dict], today: str) -> tuple[int, int]:
+    """(calls requests, of which pages for moved calls) that even a client told which calls
+    moved would need, with Talkover's filters: the new calls' pages,
+    and, for the calls that moved to a final status past what those pages read of today's
+    listing, the fewest 100-call windows of their final status's listing (newest first by
+    creation: the only order there is) holding them all (a window may start anywhere, more
+    than the API's pages allow), and the count taken last. Finding *which* open calls moved
+    costs more still (at least a page per open status), and is not counted."""
+    from sync.providers.talkover.hot_window import NON_FINAL
+
+    new = sum(1 for i in after if i not in before)
+    listing = sorted(((c["created_at"], i) for i, c in after.items()
+                      if c["created_at"][:10] == today), reverse=True)
+    headed = {i for _, i in listing[:math.ceil(new / 100) * 100]}
+    moved = [i for i, c in after.items() if i in before and i not in headed
+             and before[i]["status"] in NON_FINAL and c["status"] not in NON_FINAL]
+    windows = 0
+    for status in {after[i]["status"] for i in moved}:
+        order = sorted(((c["created_at"], i) for i, c in after.items()
+                        if c["status"] == status), reverse=True)
+        at = {i: k for k, (_, i) in enumerate(order)}
+        spots, reach = sorted(at[i] for i in moved if after[i]["status"] == status), -1
+        for spot in spots:
+            if spot > reach:
+                windows, reach = windows + 1, spot + 99
+    return max(1, math.ceil(new / 100)) + windows + 1, windows
 
 
 def run(volume: int, days: int, lateness: str, stop_after: str = "reconciliation"
@@ -107,6 +137,12 @@ def run(volume: int, days: int, lateness: str, stop_after: str = "reconciliation
                                  for kind in ("hot", "counted", "reread", "zone")
                                  for line in run.details.get(kind, []))
                 results[name] = (server.request_count - before, 2 + unsettled() + calls)
+                if name == "15 min":
+                    least, moved = floor(before_truth, after_truth, day.isoformat())
+                    least += 2 + unsettled()  # the ideal's own agents and callback days
+                    summaries.append(f"{volume:,} {name}: floor: {least} requests "
+                                     f"({least / results[name][1]:.2f}x the ideal), {moved} "
+                                     f"of them pages of calls that moved, even told which")
 
             measure("nothing new", timedelta(0))
             measure("15 min", timedelta(minutes=15))

@@ -8,11 +8,13 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from sync.engine import sync_environment
-from sync.models import StreamState
+from sync.models import Call, StreamState
+from sync.models.core import Trigger
 from sync.models.ledger import CallDayLedger
 from sync.providers.talkover.cursor import CallsCursor
 from sync.stream_names import Stream
-from tests.support.sync_support import END, mirror_diff, point_env, served, small_config
+from sync.webhooks.hints import Hint
+from tests.support.sync_support import END, ENV, mirror_diff, point_env, served, small_config
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -64,3 +66,38 @@ def test_a_zone_that_changes_its_offset_in_or_before_the_lookback(org_a, end):
     config = small_config(days=6, calls_per_day=200, end_date=end, now=now,
                           date_zone="America/New_York", lateness=None)
     assert timedelta(hours=-5) <= _learned(org_a, config) <= timedelta(hours=-3, minutes=-45)
+
+
+def test_a_webhook_round_reads_the_upstreams_days_it_learned(org_a):
+    """Asia/Kolkata (UTC+05:30), 12:00 UTC: the upstream's today began at 18:30 UTC the day
+    before. A call created at 20:00 UTC that day, still answered when the schedule last read
+    it, ends; a delivery names it. The round reads today's head under the shift the schedule
+    learned (one page: its count is what the mirror holds of the upstream's today, not of the
+    UTC day) and searches the call's SID in the day the upstream dates it (today), so one round
+    makes it final: three requests. Under UTC's days the head read a page more, and the
+    search, asked on the UTC day before, found nothing: the call stayed answered."""
+    now = datetime(END.year, END.month, END.day, 12, 0, tzinfo=UTC)
+    config = small_config(days=2, calls_per_day=3000, now=now, date_zone="Asia/Kolkata",
+                          lateness=None)
+    with served(config) as (sim, server):
+        day_before = END - timedelta(days=1)
+        late = next(c for c in sim.truth.calls(ENV, day_before, END)
+                    if c["status"] == "completed"
+                    and f"{day_before}T20:00" < c["created_at"] < f"{day_before}T21")
+        sim.end_late(ENV, late["id"], now + timedelta(minutes=5))
+        env = point_env(org_a, sim, server)
+        assert not sync_environment(env, now=sim.now).failed
+        sim.advance(timedelta(minutes=1))
+        assert not sync_environment(env, now=sim.now).failed  # learns the upstream's days
+        assert Call.objects.get(external_id=late["id"]).status == "answered"
+        sim.advance(timedelta(minutes=9))
+        server.clear_log()
+        outcome = sync_environment(env, now=sim.now, streams=["calls"],
+                                   trigger=Trigger.WEBHOOK, hints=[Hint(id=late["id"])])
+        assert not outcome.failed, [r.error for r in outcome.runs]
+        assert Call.objects.get(external_id=late["id"]).status == "completed"
+        asked = [q.query for q in server.request_log if q.path.endswith("/calls")]
+        heads = [q for q in asked if "status" not in q and "search" not in q]
+        assert [(q["date_from"], q["page"]) for q in heads] == [(str(END), "1")], asked
+        assert [q["date_from"] for q in asked if "search" in q] == [str(END)], asked
+        assert len(asked) <= 3, asked

@@ -18,7 +18,7 @@ coverage mark are left as they were.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from django.db.models import Q
@@ -40,6 +40,7 @@ from sync.providers.talkover.streams import sync_calls
 from sync.run_context import RunContext
 from sync.search_text import sid_q
 from sync.webhooks.hints import Hint
+from sync.write import ledger
 
 MAX_SEARCHES = 5
 MAX_TRIES = 2
@@ -56,6 +57,9 @@ def sync_hinted_calls(ctx: RunContext, hints: list[Hint],
     cursor = CallsCursor(ctx.cursor())
     days = [d for d in incremental.refreshed_days(ctx.now.date(), env.lookback_days)
             if d >= cursor.oldest]
+    ahead = ctx.now.date() + timedelta(days=1)
+    if ledger.held(env, ahead, cursor.day_shift):
+        days.append(ahead)  # the upstream's days run ahead of ours: its today is our tomorrow
     agents = AgentIndex(ctx)
     dirty = cursor.dirty_days
 
@@ -65,7 +69,9 @@ def sync_hinted_calls(ctx: RunContext, hints: list[Hint],
             write_day_part(ctx, agents, cursor, dirty, day, part, out)
         return out
 
-    window = HotWindow(ctx, days, write, cursor.unfound)
+    # The upstream's days as the schedule's runs learned them: a head compares its day's count
+    # with what the mirror holds of that same day, not of the UTC day.
+    window = HotWindow(ctx, days, write, cursor.unfound, shift=cursor.day_shift)
     window.heads()
     named = Call.objects.filter(environment=env).filter(
         Q(external_id__in=[h.id for h in hints if h.id]) |
@@ -86,7 +92,8 @@ def sync_hinted_calls(ctx: RunContext, hints: list[Hint],
         if sid and searched < MAX_SEARCHES:
             # Outside the hot days (a late status), or not placed where it should sit.
             searched += 1
-            first, last = (at.date(), at.date()) if at else (days[0], days[-1])
+            day = window.upstream_day(at) if at else None  # its day as the upstream dates it
+            first, last = (day, day) if day else (days[0], days[-1])
             page = window.ctx.client.calls_listing(first, last, 1, SEARCH_PER_PAGE, search=sid)
             window.requests["search"] += 1
             written = write(page.items)
