@@ -313,6 +313,11 @@ def main() -> None:
                         help="scaled minutes between the schedule's runs after the back-fill")
     args = parser.parse_args()
     os.environ["SYNC_BUDGET_WINDOW"] = str(60 / args.factor)
+    if args.webhooks:
+        # The receiver on loopback over http, as the production processes of bench/freshness.py
+        # (no TLS in front of it here); a line per delivery in the log is noise.
+        os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+        os.environ.setdefault("LOG_LEVEL", "WARNING")
     benchkit.production_settings()
     benchkit.setup_django()
     r = measure(args.days, args.calls_per_day, args.factor, args.budget, args.interval,
