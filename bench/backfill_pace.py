@@ -150,6 +150,21 @@ class _ThreadingServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
 
 
+def _closing(app):
+    """`app`, closing the request thread's database connection once it answered: each
+    delivery gets a thread of its own here, and their connections, left open, took every one
+    PostgreSQL allows ("too many clients")."""
+    from django.db import connections
+
+    def serve(environ, start_response):
+        try:
+            return list(app(environ, start_response))
+        finally:
+            connections.close_all()
+
+    return serve
+
+
 class Webhooks:
     """The portal's webhook receiver on a loopback port, registered on every agent of `env`,
     and a worker thread running the webhook task whenever a delivery queued one."""
@@ -162,7 +177,7 @@ class Webhooks:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
-        self.server = make_server("127.0.0.1", port, get_wsgi_application(),
+        self.server = make_server("127.0.0.1", port, _closing(get_wsgi_application()),
                                   server_class=_ThreadingServer, handler_class=_Quiet)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         env.replace_webhook_secret()
