@@ -15,7 +15,13 @@ wall clock, so today's calls keep arriving and ending while the history loads. T
 in this process as the worker runs it: a run waits at most a twelfth of the budget window
 for a ticket, is deferred when the budget is spent and continued when it has room again
 (each continuation refreshes today first, then goes on with the older days, newest first).
-No webhooks: freshness here is what the runs alone give.
+Without `--webhooks` freshness is what the runs alone give. With it, every agent has a
+webhook registered (`sync.webhooks.register`, as `manage.py webhooks --register` does) at the
+portal's receiver, served in this process (Django's WSGI application on a loopback port), so
+the simulator delivers every call that ends, signed; a worker thread runs the webhook task
+(`sync.tasks.webhook_sync`, in process) whenever a delivery was queued since its last round,
+as a `sync` worker would. The receiver's own rules apply: an environment whose first run has
+not finished takes deliveries without queueing anything.
 
 Printed, in scaled minutes (what they would be at the real plan): when today, the last 7
 days and the whole history were visible (read from the calls cursor's window, as coverage
@@ -30,11 +36,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import sys
 import threading
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from socketserver import ThreadingMixIn
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -132,7 +141,87 @@ class Watcher(threading.Thread):
                    default=None)
 
 
-def measure(days: int, per_day: int, factor: float, budget: int, interval: float) -> dict:
+class _Quiet(WSGIRequestHandler):
+    def log_message(self, *args) -> None:  # one line per delivery is noise here
+        pass
+
+
+class _ThreadingServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+def _closing(app):
+    """`app`, closing the request thread's database connection once it answered: each
+    delivery gets a thread of its own here, and their connections, left open, took every one
+    PostgreSQL allows ("too many clients")."""
+    from django.db import connections
+
+    def serve(environ, start_response):
+        try:
+            return list(app(environ, start_response))
+        finally:
+            connections.close_all()
+
+    return serve
+
+
+class Webhooks:
+    """The portal's webhook receiver on a loopback port, registered on every agent of `env`,
+    and a worker thread running the webhook task whenever a delivery queued one."""
+
+    def __init__(self, env, retry: float) -> None:
+        from django.core.wsgi import get_wsgi_application
+
+        from sync.webhooks.register import register
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        self.server = make_server("127.0.0.1", port, _closing(get_wsgi_application()),
+                                  server_class=_ThreadingServer, handler_class=_Quiet)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        env.replace_webhook_secret()
+        env.save()
+        self.registration = register(env, f"http://localhost:{port}")
+        # A round that found the environment held (the back-fill's run) or its budget spent is
+        # tried again after `retry` seconds, as the task's retry and continuation do.
+        self.env, self.retry, self.stop = env, retry, threading.Event()
+        self.rounds: list[dict] = []
+        self.worker = threading.Thread(target=self._work, daemon=True)
+
+    def _work(self) -> None:
+        from django.db import connection
+
+        from sync import tasks
+        from sync.webhooks import coalesce
+
+        last = 0.0
+        try:
+            while not self.stop.wait(0.1):
+                if not cache_get(coalesce.queued_key(self.env.pk)):
+                    continue  # nothing queued (the receiver claims the mark when it queues)
+                event = cache_get(coalesce.event_key(self.env.pk)) or 0.0
+                if event <= last and time.time() - last < self.retry:
+                    continue
+                last = time.time()
+                self.rounds.append(tasks.webhook_sync.apply((self.env.pk,)).get())
+        finally:
+            connection.close()
+
+    def close(self) -> None:
+        self.stop.set()
+        self.worker.join(30)
+        self.server.shutdown()
+
+
+def cache_get(key: str):
+    from django.core.cache import cache
+
+    return cache.get(key)
+
+
+def measure(days: int, per_day: int, factor: float, budget: int, interval: float,
+            webhooks: bool = False) -> dict:
     from portal.models import Environment, Organization
     from sync.engine import sync_environment
     from sync.simulator import EnvironmentSpec, SimulatorConfig, running_simulator
@@ -151,6 +240,8 @@ def measure(days: int, per_day: int, factor: float, budget: int, interval: float
         pages = sum(-(-len(sim.talkover_store(KEY).day(d.toordinal()).recs) // 100)
                     for d in (start.date() - timedelta(i) for i in range(days)))
         clock = Clock(start, factor)
+        # The task's retry after a held environment: 5 s at the real plan's pace.
+        hooks = Webhooks(env, 5 / factor) if webhooks else None
 
         def tick() -> None:
             while not watcher.stop.is_set():
@@ -162,6 +253,8 @@ def measure(days: int, per_day: int, factor: float, budget: int, interval: float
         server.clear_log()
         ticker.start()
         watcher.start()
+        if hooks is not None:
+            hooks.worker.start()
         streams, runs = None, 0
         try:
             while True:
@@ -190,6 +283,8 @@ def measure(days: int, per_day: int, factor: float, budget: int, interval: float
             watcher.stop.set()
             watcher.join(5)
             ticker.join(5)
+            if hooks is not None:
+                hooks.close()
         log = [r for r in server.request_log if r.path.startswith("/api/")]
         served = [r.at for r in log if r.status != 429]
         worst = max((sum(1 for t in served if a <= t < a + window) for a in served), default=0)
@@ -201,7 +296,21 @@ def measure(days: int, per_day: int, factor: float, budget: int, interval: float
             "ended": len(watcher.ended), "visible": len(watcher.lags),
             "p50": percentile(watcher.lags, 50), "p90": percentile(watcher.lags, 90),
             "max": max(watcher.lags, default=None), "unseen": watcher.unseen_oldest(),
+            "webhooks": webhooks, "deliveries": len(sim.webhooks.log) if webhooks else 0,
+            "hook_rounds": sum(r.get("runs", 0) for r in hooks.rounds) if hooks else 0,
+            "hook_requests": _hook_requests(env) if webhooks else 0,
         }
+
+
+def _hook_requests(env) -> int:
+    """Requests the webhook rounds sent (their runs' own count)."""
+    from django.db.models import Sum
+
+    from sync.models import SyncRun
+    from sync.models.core import Trigger
+
+    return SyncRun.objects.filter(environment=env, trigger=Trigger.WEBHOOK).aggregate(
+        n=Sum("requests"))["n"] or 0
 
 
 def main() -> None:
@@ -212,13 +321,22 @@ def main() -> None:
                         help="time compression: a minute lasts 60/factor real seconds")
     parser.add_argument("--budget", type=int, default=90,
                         help="the environment's requests a minute (the plan is 100)")
+    parser.add_argument("--webhooks", action="store_true",
+                        help="the simulator delivers every call that ends to the portal's "
+                             "receiver, and webhook rounds run as a worker runs them")
     parser.add_argument("--interval", type=float, default=2.0,
                         help="scaled minutes between the schedule's runs after the back-fill")
     args = parser.parse_args()
     os.environ["SYNC_BUDGET_WINDOW"] = str(60 / args.factor)
+    if args.webhooks:
+        # The receiver on loopback over http, as the production processes of bench/freshness.py
+        # (no TLS in front of it here); a line per delivery in the log is noise.
+        os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+        os.environ.setdefault("LOG_LEVEL", "WARNING")
     benchkit.production_settings()
     benchkit.setup_django()
-    r = measure(args.days, args.calls_per_day, args.factor, args.budget, args.interval)
+    r = measure(args.days, args.calls_per_day, args.factor, args.budget, args.interval,
+                args.webhooks)
 
     def s(value: float | None, fmt: str = ".1f") -> str:
         return "–" if value is None else format(value, fmt)
@@ -228,19 +346,23 @@ def main() -> None:
     allowed = r["budget"] * (int(r["minutes"]) + 1)
     print(f"{r['days']} days × {r['per_day']:,} calls a day ({r['pages']:,} pages of 100); "
           f"plan {PLAN}/min, budget {r['budget']}/min; time ×{r['factor']:g} "
-          f"(a minute = {60 / r['factor']:.1f} s); {r['runs']} runs; load "
+          f"(a minute = {60 / r['factor']:.1f} s); {r['runs']} runs; webhooks "
+          f"{'on' if r['webhooks'] else 'off'}; load "
           f"{open('/proc/loadavg').read().split()[0]}")
     head = ("today visible min", "last 7 days min", "history min", "requests", "req/min",
-            "% of budget allowed", "max in a window", "429", "ended meanwhile", "visible",
-            "p50 s", "p90 s", "max s", "unseen: oldest s")
+            "% of budget", "% of budget allowed", "max in a window", "429", "ended meanwhile",
+            "visible", "p50 s", "p90 s", "max s", "unseen: oldest s", "deliveries",
+            "webhook rounds", "their requests")
     print(" | ".join(head))
     marks = r["marks"]
     print(" | ".join([
         s(marks.get("today"), ".2f"), s(marks.get("last 7 days"), ".2f"),
         s(marks.get("history"), ".2f"), str(r["requests"]), s(rate),
-        f"{r['requests'] / allowed:.0%}", str(r["worst"]), str(r["429"]), str(r["ended"]),
+        f"{rate / r['budget']:.0%}", f"{r['requests'] / allowed:.0%}", str(r["worst"]),
+        str(r["429"]), str(r["ended"]),
         str(r["visible"]), s(r["p50"], ".0f"), s(r["p90"], ".0f"), s(r["max"], ".0f"),
-        s(r["unseen"], ".0f")]))
+        s(r["unseen"], ".0f"), str(r["deliveries"]), str(r["hook_rounds"]),
+        str(r["hook_requests"])]))
     if r["truncated"]:
         print("(the simulator's request log kept only its last entries: requests and 429s "
               "are of those)")

@@ -33,7 +33,8 @@ def retry_backoff_cap() -> int:
 
 def budget_max_wait() -> float:
     """Seconds a task may wait on a token's request budget before it re-queues itself
-    instead (settings.SYNC_BUDGET_MAX_WAIT; default one bucket, a twelfth of the window)."""
+    instead (settings.SYNC_BUDGET_MAX_WAIT; default a twelfth of the window: five of its
+    buckets)."""
     configured = getattr(settings, "SYNC_BUDGET_MAX_WAIT", None)
     if configured is not None:
         return float(configured)

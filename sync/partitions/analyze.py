@@ -19,6 +19,14 @@ count there). PostgreSQL's own `n_mod_since_analyze` is not used: other connecti
 reach it up to a second late, so it still counted the back-fill's last batches after its
 ANALYZE.
 Not partitioned: the calls table itself.
+
+A leaf analysed before this environment wrote to it, whose statistics say every row (`KNOWN`
+of them or more) belongs to environments listed there, is stale for this back-fill: the
+planner estimates the new environment's rows at nearly none and plans its statements that way
+(the resolution probes of `sync.outcomes.settle_written` ran for minutes on a month whose
+statistics knew only an environment since removed, `bench/backfill_pace.py` run twice on one
+database). Such a leaf is analysed again at the back-fill's first batch in it when that batch
+is material by the rule above (a small environment's few rows still do not re-sample a month).
 """
 from __future__ import annotations
 
@@ -31,16 +39,27 @@ from portal.models import Environment
 from sync.partitions import ddl
 from sync.partitions.upsert import retention_tier
 
-STALE = """
+# The share of a leaf's rows its statistics give to the environments they list, from which
+# an environment they do not list is taken for one they know nothing of.
+KNOWN = 0.9
+
+MATERIAL = """current_setting('autovacuum_analyze_threshold')::float8
+             + current_setting('autovacuum_analyze_scale_factor')::float8 * c.reltuples"""
+
+STALE = f"""
 SELECT c.relname FROM pg_class c
 WHERE c.relname = ANY(%(tables)s) AND c.relnamespace = current_schema()::regnamespace
   AND (c.reltuples < 0
        OR (c.relpages = 0 AND pg_relation_size(c.oid) > 0)
        OR NOT %(unanalysed_only)s AND greatest(%(written)s, CASE WHEN c.relpages > 0 THEN
              pg_relation_size(c.oid) / current_setting('block_size')::float8
-             * c.reltuples / c.relpages - c.reltuples ELSE 0 END)
-          >= current_setting('autovacuum_analyze_threshold')::float8
-             + current_setting('autovacuum_analyze_scale_factor')::float8 * c.reltuples)
+             * c.reltuples / c.relpages - c.reltuples ELSE 0 END) >= {MATERIAL}
+       OR %(written)s >= {MATERIAL} AND EXISTS (
+             SELECT 1 FROM pg_stats s
+             WHERE s.schemaname = current_schema() AND s.tablename = c.relname
+               AND s.attname = 'environment_id'
+               AND NOT %(env)s::text = ANY(s.most_common_vals::text::text[])
+               AND (SELECT sum(f) FROM unnest(s.most_common_freqs) f) >= {KNOWN}))
 ORDER BY c.relname"""
 
 
@@ -62,12 +81,13 @@ def analyze_filled(environment: Environment, days: Iterable[date], written: int,
                    unanalysed_only: bool = False) -> list[str]:
     """ANALYZE the call partitions holding the UTC `days` a back-fill read that it changed
     materially (`written`: the rows this run created or updated); the tables analysed.
-    `unanalysed_only`: only those holding rows without statistics."""
+    `unanalysed_only`: only those holding rows without statistics, or whose statistics know
+    nothing of this environment while it writes materially there."""
     tables = filled_tables(environment, days)
     if not tables:
         return []
     with connection.cursor() as cursor:
-        cursor.execute(STALE, {"tables": tables, "written": written,
+        cursor.execute(STALE, {"tables": tables, "written": written, "env": environment.pk,
                                "unanalysed_only": unanalysed_only})
         stale = [name for (name,) in cursor.fetchall()]
         for table in stale:

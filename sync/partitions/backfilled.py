@@ -58,8 +58,10 @@ def settle(ctx: RunContext, days: Iterable[date]) -> None:
 
 def first_statistics(ctx: RunContext, days: list[date]) -> None:
     """ANALYZE the leaves of `days` that hold rows but no statistics (`analyze_filled`'s
-    first rules: never analysed, or analysed empty)."""
-    tables = analyze_filled(ctx.environment, days, 0, unanalysed_only=True)
+    first rules: never analysed, or analysed empty), or statistics that know nothing of this
+    environment while its back-fill has written materially (the run's rows so far)."""
+    written = ctx.counts.created + ctx.counts.updated
+    tables = analyze_filled(ctx.environment, days, written, unanalysed_only=True)
     if tables:
         ctx.note("analyzed", ", ".join(tables))
 

@@ -96,6 +96,42 @@ def test_a_month_without_statistics_gets_them_from_its_first_batch(org_a, settin
         assert outcome.runs[1].details["analyzed"] == [table, table]
 
 
+def _environments_known(table: str) -> set[int]:
+    """The environments the leaf's statistics list (most common values)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT most_common_vals::text::int[] FROM pg_stats WHERE tablename = %s "
+                       "AND attname = 'environment_id'", [table])
+        row = cursor.fetchone()
+        return set(row[0] or []) if row else set()
+
+
+def test_a_month_whose_statistics_know_only_other_environments_is_analysed_again(org_a,
+                                                                                  settings):
+    """Statistics taken before this environment wrote there say its rows are nearly none, and
+    its back-fill's next statements are planned that way: the leaf is analysed again from the
+    first batch that writes materially there (autovacuum's measure), not only once it is
+    settled."""
+    if not ddl.enabled():
+        pytest.skip("statistics per month partition")
+    settings.SYNC_BATCH_ROWS = 80
+    table = ddl.leaf_table(date(2026, 3, 1), 0)
+    _never_analysed([table])
+    first = small_config(days=3, calls_per_day=20, end_date=date(2026, 3, 4))  # March only
+    with served(first) as (sim, server):
+        env = point_env(org_a, sim, server)
+        assert not sync_environment(env, now=sim.now).failed
+    assert _environments_known(table) == {env.pk}
+    second = small_config(days=3, calls_per_day=60, end_date=date(2026, 3, 4))
+    with served(second) as (sim, server):
+        other = point_env(org_a, sim, server, name="Second")
+        outcome = sync_environment(other, now=sim.now)
+        assert not outcome.failed and Call.objects.filter(environment=other).count() > 120
+        # Its first batch (80 rows, above 50 + 10 % of the ~60 the statistics counted), then
+        # settled after the last.
+        assert outcome.runs[1].details["analyzed"] == [table, table]
+    assert other.pk in _environments_known(table)
+
+
 def _sampled(table: str) -> set[str]:
     """The columns of `table` ANALYZE samples (statistics target not 0)."""
     with connection.cursor() as cursor:

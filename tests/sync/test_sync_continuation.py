@@ -99,15 +99,15 @@ class _Clock:
 @pytest.mark.django_db  # the cache (budget tickets) is cleared around database tests
 def test_a_deferred_run_continues_when_the_window_can_give_a_whole_budget():
     clock = _Clock(3_000_000.1)
-    # 12-second window: one-second buckets; a ticket's bucket leaves the window and its
-    # margin bucket 14 buckets on.
+    # 12-second window: buckets of 0.2 s (a sixtieth); a ticket's bucket leaves the window
+    # and its margin bucket 62 buckets (12.4 s) after it began.
     budget = RequestBudget("talq_continuecontinuecontinue0001", limit=4, window=12,
                            clock=clock, max_wait=0)
     budget.acquire(), budget.acquire()
     clock.now += 6
     budget.acquire(), budget.acquire()
-    assert budget.room_in() == pytest.approx(7.9), "one ticket: when the first two leave"
-    assert budget.room_in(need=3) == pytest.approx(13.9)
-    assert budget.whole_window_in() == pytest.approx(13.9), "all four: when the last two leave"
+    assert budget.room_in() == pytest.approx(6.3), "one ticket: when the first two leave"
+    assert budget.room_in(need=3) == pytest.approx(12.3)
+    assert budget.whole_window_in() == pytest.approx(12.3), "all four: when the last two leave"
     clock.now += 14
     assert budget.whole_window_in() == 0 and budget.room_in() == 0
