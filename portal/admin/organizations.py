@@ -161,6 +161,9 @@ class TeamAdmin(TenantModelAdmin):
     list_display = ["name", "organization", "agent_count", "lead_names", "created_at"]
     list_filter = ["organization"]
     search_fields = ["name"]
+    # Meta.ordering is dropped from the agents count's GROUP BY: keep pages (and the
+    # autocomplete's) stable.
+    ordering = ["name", "pk"]
     list_select_related = ["organization"]
     fields = ["organization", "name", "lead_names"]
     readonly_fields = ["lead_names"]
