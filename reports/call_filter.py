@@ -38,7 +38,14 @@ from django.utils.translation import gettext_lazy as _
 from portal.bounds import IdsFilter
 from portal.form_renderer import KeptSelect
 from portal.models import Environment, Organization
-from reports.call_search import CALL_ID_PARTS, MAX_SEARCH, CallId, is_whole_id, search_calls
+from reports.call_search import (
+    CALL_ID_PARTS,
+    MAX_SEARCH,
+    CallId,
+    index_cores,
+    is_whole_id,
+    search_calls,
+)
 from reports.days import (
     DEFAULT_PRESET,
     PRESETS,
@@ -174,9 +181,10 @@ def filter_calls(criteria: CallCriteria, calls: QuerySet | None = None) -> Query
     ids = list(criteria.environment_ids)
     qs = calls if calls is not None else Call.objects.all()
     # Environment ids, not a join on the organisation: the (environment, …) indexes then
-    # serve both the filters and the newest-first order; typed as the column, so the
-    # search's GIN index reads only these environments' postings (`environment_q`).
-    qs = qs.filter(environment_q(ids))
+    # serve both the filters and the newest-first order; the search's GIN index reads only
+    # these environments' postings, unless the needle's cores are long enough to narrow
+    # alone (`environment_q`).
+    qs = qs.filter(environment_q(ids, index_cores(criteria.search)))
     tz = criteria.timezone
     if criteria.start is not None:
         qs = qs.filter(started_at__gte=local_day_bounds(criteria.start, tz)[0])
