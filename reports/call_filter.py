@@ -307,14 +307,17 @@ class CallFilter(django_filters.FilterSet):
         fields: list[str] = []
         form = ExplorerForm
 
-    def __init__(self, data, *, organization: Organization) -> None:
+    def __init__(self, data, *, organization: Organization,
+                 environments: list[Environment] | None = None) -> None:
         data = self.with_default_period(common_names(data), organization)
         data.setdefault("testing", "")
         data.setdefault("utc", "")
         # Whole rows: the explorer's page names its calls' environments from them (no
-        # prefetch query of its own).
-        self.environments = {env.pk: env for env in Environment.objects.for_organization(
-            organization)}
+        # prefetch query of its own); `environments`: the organisation's, already read
+        # (`sync.health.org_environments`, which the page's frame shows).
+        if environments is None:
+            environments = list(Environment.objects.for_organization(organization))
+        self.environments = {env.pk: env for env in environments}
         self.environment_ids = list(self.environments)
         self.timezone = organization.tzinfo
         self.window_days = organization.resolution_window_days

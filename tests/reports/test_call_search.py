@@ -13,9 +13,15 @@ import pytest
 
 from reports import call_search
 from reports.queries import calls_in_range
-from tests.support.factories import build_call, insert_bulk_calls, save_calls
+from tests.support.factories import build_call, insert_bulk_calls, make_agents, save_calls
 
 pytestmark = pytest.mark.django_db
+
+# What the explorer asks for a cut-SID search: the user, the membership, the environments, the
+# agents (the filter's choices), the probe (a savepoint here, BEGIN in a request: SET LOCAL,
+# ids, ROLLBACK, RELEASE), the page's calls with their agents, the organisations (the
+# switcher), the frame's flags.
+QUERIES = 12
 
 DAY = date(2026, 3, 3)
 TARGET_SID = "CA9ff1b856ccf0417aa2"
@@ -200,3 +206,27 @@ def test_a_cut_sid_is_narrowed_by_its_trigrams_alone_a_number_with_its_environme
     assert scans and not any("environment_id" in cond for cond in scans), scans
     scans = probe_scans(client, alice, "7654321")
     assert scans and all("environment_id" in cond for cond in scans), scans
+
+
+def test_a_cut_sid_page_reads_the_environments_once_and_joins_the_agents(
+        client, alice, env_a, calls, django_assert_max_num_queries):
+    """Around the search: the organisation's environments are read once (the filter's rows
+    are the frame's chips', `sync.health.org_environments`), and the few calls a probed search
+    lists join their agent rather than prefetch it in a query of its own."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from sync.models import Call
+
+    agent = make_agents(env_a, 1)[0]
+    Call.objects.filter(external_id=TARGET_ID, environment=env_a).update(
+        agent=agent, agent_external_id=agent.external_id)
+    assert explorer(client, alice, "CA9ff1b856ccf") == {calls["target"].external_id}
+    with CaptureQueriesContext(connection) as queries, django_assert_max_num_queries(QUERIES):
+        page = client.get("/o/org-a/calls/", {"search": "CA9ff1b856ccf", "date_from": DAY,
+                                              "date_to": DAY})
+    assert [(c.external_id, c.agent.name) for c in page.context["page"].object_list] == [
+        (TARGET_ID, agent.name)]
+    sqls = [q["sql"] for q in queries.captured_queries]
+    assert len([s for s in sqls if s.startswith('SELECT "portal_environment"."id"')]) == 1
+    assert not [s for s in sqls if 'FROM "sync_agent" WHERE' in s]
