@@ -25,10 +25,12 @@ How it is answered:
   `SearchText`), so a search reads one index per month partition, and only its own
   environments' postings there, whatever other tenants hold and whatever it
   matches (four per-field indexes cost 28 scans and 93 ms for the explorer's 180 days at 1M
-  calls). The candidates are the rows whose joined text holds the needle's *core*; each
-  field's own rule above is then checked on those rows only. A row a field's rule finds is
-  always a candidate (a field's text, upper-cased, lies in the joined text), so the
-  candidates only narrow, never decide;
+  calls). A needle whose cores are 12 characters or more (`index_cores`: a SID or id, whole
+  or cut) is narrowed by its trigrams alone, the environment checked on the few rows they
+  find (`sync.search_text.environment_q` says why). The candidates are the rows whose
+  joined text holds the needle's *core*; each field's own rule above is then checked on
+  those rows only. A row a field's rule finds is always a candidate (a field's text,
+  upper-cased, lies in the joined text), so the candidates only narrow, never decide;
 - numbers are E.164 (`+5511987654321`), so a phone-shaped needle is looked up by its digits.
   A long run of digits is looked up by its last `CORE_DIGITS` (the subscriber's part; a
   country or area code is in nearly every number, and intersecting those posting lists took
