@@ -38,6 +38,7 @@ from django.utils.translation import gettext_lazy as _
 from portal.bounds import IdsFilter
 from portal.form_renderer import KeptSelect
 from portal.models import Environment, Organization
+from reports.cache import cached_report
 from reports.call_search import (
     CALL_ID_PARTS,
     MAX_SEARCH,
@@ -221,17 +222,23 @@ def filter_calls(criteria: CallCriteria, calls: QuerySet | None = None) -> Query
 
 
 def agent_choices(organization: Organization, extra: str = "", *, no_agent: bool = True,
-                  environments: int | None = None) -> list[tuple[str, str]]:
+                  environments: Sequence[Environment] | None = None) -> list[tuple[str, str]]:
     """Agents of the organisation as (external id, label); the label names the environment
     when the organisation has more than one, so two "Callback Desk"s can be told apart.
-    `environments`: how many the organisation has, when the caller has already read them
-    (no query to count them)."""
-    rows = list(Agent.objects.for_organization(organization).order_by(
-        "name", "environment__name").values_list("external_id", "name", "environment__name"))
-    named = len({env for _, _, env in rows})
+    `environments`: the organisation's, when the caller has already read them: no query
+    counts them, and the agents' rows are kept in the report cache under their data versions
+    (a sync that changes an agent bumps it) and names, so a page asks for them once per
+    sync rather than on every request (a query compiled and run on every explorer page)."""
     if environments is None:
-        environments = named if named > 1 else organization.environments.count()
-    several = max(named, environments) > 1
+        rows = _agent_rows(organization)
+        named = len({env for _, _, env in rows})
+        count = named if named > 1 else organization.environments.count()
+    else:
+        rows = cached_report("agent-choices", environments, {
+            "organization": organization.pk, "names": sorted(e.name for e in environments)},
+            lambda: _agent_rows(organization))
+        count = len(environments)
+    several = max(len({env for _, _, env in rows}), count) > 1
     choices = [(ext, f"{name or ext} ({env})" if several else (name or ext))
                for ext, name, env in rows]
     if no_agent:
@@ -240,6 +247,12 @@ def agent_choices(organization: Organization, extra: str = "", *, no_agent: bool
     if extra and extra not in known and len(extra) <= 64:
         choices.append((extra, extra))  # calls of an agent that is not mirrored (any more)
     return choices
+
+
+def _agent_rows(organization: Organization) -> list[tuple[str, str, str]]:
+    """(external id, name, environment's name) of the organisation's agents, by name."""
+    return list(Agent.objects.for_organization(organization).order_by(
+        "name", "environment__name").values_list("external_id", "name", "environment__name"))
 
 
 class ExplorerForm(forms.Form):
@@ -326,7 +339,7 @@ class CallFilter(django_filters.FilterSet):
         self.filters[AGENT] = KeptChoiceFilter(
             field_name="agent_external_id", label=_("Agent"), empty_label=_("All agents"),
             choices=agent_choices(organization, data.get(AGENT, ""),
-                                  environments=len(self.environments)))
+                                  environments=environments))
         self.filters[AGENT].parent = self  # added after FilterSet.__init__ set the others'
         providers = {env.provider for env in self.environments.values()}
         # Offered only where a provider sends transcripts; a transcript in the query is
