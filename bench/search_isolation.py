@@ -1,15 +1,18 @@
 """Does one tenant's search cost depend on what other tenants hold in the same month? (issue 44)
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/sb_bench python bench/search_isolation.py \
-        [--calls 100000] [--others 5]
+        [--calls 100000] [--others 5] [--interleaved] [--needles both|sids|numbers]
 
 Scratch tables in DATABASE_URL's database (dropped at the end), shaped like one month
 partition: `--calls` simulator-shaped calls of tenant 1 alone, and the same calls sharing
 the table with `--others` × as many calls of other tenants. Each gets the search's GIN
 index as the sync migration builds it (environment, trigrams of the joined search
 text, transcript words); the shared one also the trigram-only GIN issue 26 made, the
-index before. 30 needles (15 numbers' last 7 digits, 15 SIDs' last 12 characters) × 3, with
-only bitmap scans allowed, as `reports.call_search` probes; prints median and p90 per case.
+index before. 30 needles (15 numbers' last 7 digits, 15 SIDs' last 12 characters; `--needles`
+keeps one kind) × 3, with only bitmap scans allowed, as `reports.call_search` probes; prints
+median and p90 per case. Tenant 1's rows come first in the shared table, as one back-fill writes
+them, or spread among the others' (`--interleaved`), as incremental syncs write a month: the
+environment in the GIN scan skips the others' postings only in the first layout.
 """
 from __future__ import annotations
 
@@ -26,7 +29,7 @@ ENV_GIN = (f"USING gin (environment_id, ({SEARCH_TEXT}) gin_trgm_ops, "
 PLAIN_GIN = f"USING gin (({SEARCH_TEXT}) gin_trgm_ops)"
 FILL = """
 CREATE UNLOGGED TABLE {table} AS SELECT g AS id,
-  (CASE WHEN g <= %(calls)s THEN 1 ELSE 2 + g %% %(others)s END)::bigint AS environment_id,
+  (CASE WHEN {tenant_one} THEN 1 ELSE 2 + g %% %(others)s END)::bigint AS environment_id,
   gen_random_uuid()::text AS external_id, 'CA' || md5(random()::text) AS sid,
   '+55' || (1100000000 + (random() * 899999999)::bigint)::text AS to_number,
   '+1' || (2000000000 + (random() * 7999999999)::bigint)::text AS from_number,
@@ -41,6 +44,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=100_000, help="tenant 1's calls")
     parser.add_argument("--others", type=int, default=5, help="other tenants, as many each")
+    parser.add_argument("--interleaved", action="store_true",
+                        help="tenant 1's rows spread among the others' (default: first)")
+    parser.add_argument("--needles", choices=("both", "sids", "numbers"), default="both")
     args = parser.parse_args()
     conn = psycopg.connect(os.environ["DATABASE_URL"], autocommit=True)
     conn.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
@@ -49,7 +55,11 @@ def main() -> None:
     total = args.calls * (args.others + 1)
     try:
         conn.execute("DROP TABLE IF EXISTS iso_shared, iso_alone")
-        conn.execute(FILL.format(table="iso_shared"),
+        # Tenant 1's rows first (as one back-fill writes them) or every (others + 1)th row (as
+        # the tenants' incremental syncs interleave them in the month).
+        tenant_one = ("g %% (%(others)s + 1) = 0" if args.interleaved
+                      else "g <= %(calls)s")
+        conn.execute(FILL.format(table="iso_shared", tenant_one=tenant_one),
                      {"calls": args.calls, "others": args.others, "total": total})
         conn.execute("CREATE UNLOGGED TABLE iso_alone AS "
                      "SELECT * FROM iso_shared WHERE environment_id = 1")
@@ -58,9 +68,9 @@ def main() -> None:
         conn.execute(f"CREATE INDEX iso_shared_plain ON iso_shared {PLAIN_GIN}")
         conn.execute("VACUUM ANALYZE iso_alone")
         conn.execute("VACUUM ANALYZE iso_shared")
-        needles = [r[0] for r in conn.execute(
+        needles = [] if args.needles == "sids" else [r[0] for r in conn.execute(
             "SELECT right(to_number, 7) FROM iso_alone ORDER BY id LIMIT 15")]
-        needles += [r[0] for r in conn.execute(
+        needles += [] if args.needles == "numbers" else [r[0] for r in conn.execute(
             "SELECT upper(right(sid, 12)) FROM iso_alone ORDER BY id DESC LIMIT 15")]
 
         def run(label: str, table: str, environment: str, hidden: str | None = None) -> None:
@@ -82,7 +92,8 @@ def main() -> None:
                 raise psycopg.Rollback()  # the dropped index comes back
 
         print(f"tenant 1: {args.calls} calls; shared: {total} calls of {args.others + 1} "
-              f"tenants; load average {os.getloadavg()[0]:.1f}\n")
+              f"tenants, tenant 1's {'interleaved' if args.interleaved else 'first'}; needles: "
+              f"{args.needles}; load average {os.getloadavg()[0]:.1f}\n")
         print("| case | median | p90 |\n|---|---:|---:|")
         run("alone, GIN (environment, trigrams)", "iso_alone", "1::bigint")
         run("shared, trigram GIN (before)", "iso_shared", "1", hidden="iso_shared_env")

@@ -38,7 +38,15 @@ from django.utils.translation import gettext_lazy as _
 from portal.bounds import IdsFilter
 from portal.form_renderer import KeptSelect
 from portal.models import Environment, Organization
-from reports.call_search import CALL_ID_PARTS, MAX_SEARCH, CallId, is_whole_id, search_calls
+from reports.cache import cached_report
+from reports.call_search import (
+    CALL_ID_PARTS,
+    MAX_SEARCH,
+    CallId,
+    index_cores,
+    is_whole_id,
+    search_calls,
+)
 from reports.days import (
     DEFAULT_PRESET,
     PRESETS,
@@ -174,9 +182,10 @@ def filter_calls(criteria: CallCriteria, calls: QuerySet | None = None) -> Query
     ids = list(criteria.environment_ids)
     qs = calls if calls is not None else Call.objects.all()
     # Environment ids, not a join on the organisation: the (environment, …) indexes then
-    # serve both the filters and the newest-first order; typed as the column, so the
-    # search's GIN index reads only these environments' postings (`environment_q`).
-    qs = qs.filter(environment_q(ids))
+    # serve both the filters and the newest-first order; the search's GIN index reads only
+    # these environments' postings, unless the needle's cores are long enough to narrow
+    # alone (`environment_q`).
+    qs = qs.filter(environment_q(ids, index_cores(criteria.search)))
     tz = criteria.timezone
     if criteria.start is not None:
         qs = qs.filter(started_at__gte=local_day_bounds(criteria.start, tz)[0])
@@ -213,17 +222,23 @@ def filter_calls(criteria: CallCriteria, calls: QuerySet | None = None) -> Query
 
 
 def agent_choices(organization: Organization, extra: str = "", *, no_agent: bool = True,
-                  environments: int | None = None) -> list[tuple[str, str]]:
+                  environments: Sequence[Environment] | None = None) -> list[tuple[str, str]]:
     """Agents of the organisation as (external id, label); the label names the environment
     when the organisation has more than one, so two "Callback Desk"s can be told apart.
-    `environments`: how many the organisation has, when the caller has already read them
-    (no query to count them)."""
-    rows = list(Agent.objects.for_organization(organization).order_by(
-        "name", "environment__name").values_list("external_id", "name", "environment__name"))
-    named = len({env for _, _, env in rows})
+    `environments`: the organisation's, when the caller has already read them: no query
+    counts them, and the agents' rows are kept in the report cache under their data versions
+    (a sync that changes an agent bumps it) and names, so a page asks for them once per
+    sync rather than on every request (a query compiled and run on every explorer page)."""
     if environments is None:
-        environments = named if named > 1 else organization.environments.count()
-    several = max(named, environments) > 1
+        rows = _agent_rows(organization)
+        named = len({env for _, _, env in rows})
+        count = named if named > 1 else organization.environments.count()
+    else:
+        rows = cached_report("agent-choices", environments, {
+            "organization": organization.pk, "names": sorted(e.name for e in environments)},
+            lambda: _agent_rows(organization))
+        count = len(environments)
+    several = max(len({env for _, _, env in rows}), count) > 1
     choices = [(ext, f"{name or ext} ({env})" if several else (name or ext))
                for ext, name, env in rows]
     if no_agent:
@@ -232,6 +247,12 @@ def agent_choices(organization: Organization, extra: str = "", *, no_agent: bool
     if extra and extra not in known and len(extra) <= 64:
         choices.append((extra, extra))  # calls of an agent that is not mirrored (any more)
     return choices
+
+
+def _agent_rows(organization: Organization) -> list[tuple[str, str, str]]:
+    """(external id, name, environment's name) of the organisation's agents, by name."""
+    return list(Agent.objects.for_organization(organization).order_by(
+        "name", "environment__name").values_list("external_id", "name", "environment__name"))
 
 
 class ExplorerForm(forms.Form):
@@ -299,14 +320,17 @@ class CallFilter(django_filters.FilterSet):
         fields: list[str] = []
         form = ExplorerForm
 
-    def __init__(self, data, *, organization: Organization) -> None:
+    def __init__(self, data, *, organization: Organization,
+                 environments: list[Environment] | None = None) -> None:
         data = self.with_default_period(common_names(data), organization)
         data.setdefault("testing", "")
         data.setdefault("utc", "")
         # Whole rows: the explorer's page names its calls' environments from them (no
-        # prefetch query of its own).
-        self.environments = {env.pk: env for env in Environment.objects.for_organization(
-            organization)}
+        # prefetch query of its own); `environments`: the organisation's, already read
+        # (`sync.health.org_environments`, which the page's frame shows).
+        if environments is None:
+            environments = list(Environment.objects.for_organization(organization))
+        self.environments = {env.pk: env for env in environments}
         self.environment_ids = list(self.environments)
         self.timezone = organization.tzinfo
         self.window_days = organization.resolution_window_days
@@ -315,7 +339,7 @@ class CallFilter(django_filters.FilterSet):
         self.filters[AGENT] = KeptChoiceFilter(
             field_name="agent_external_id", label=_("Agent"), empty_label=_("All agents"),
             choices=agent_choices(organization, data.get(AGENT, ""),
-                                  environments=len(self.environments)))
+                                  environments=environments))
         self.filters[AGENT].parent = self  # added after FilterSet.__init__ set the others'
         providers = {env.provider for env in self.environments.values()}
         # Offered only where a provider sends transcripts; a transcript in the query is

@@ -25,10 +25,12 @@ How it is answered:
   `SearchText`), so a search reads one index per month partition, and only its own
   environments' postings there, whatever other tenants hold and whatever it
   matches (four per-field indexes cost 28 scans and 93 ms for the explorer's 180 days at 1M
-  calls). The candidates are the rows whose joined text holds the needle's *core*; each
-  field's own rule above is then checked on those rows only. A row a field's rule finds is
-  always a candidate (a field's text, upper-cased, lies in the joined text), so the
-  candidates only narrow, never decide;
+  calls). A needle whose cores are 12 characters or more (`index_cores`: a SID or id, whole
+  or cut) is narrowed by its trigrams alone, the environment checked on the few rows they
+  find (`sync.search_text.environment_q` says why). The candidates are the rows whose
+  joined text holds the needle's *core*; each field's own rule above is then checked on
+  those rows only. A row a field's rule finds is always a candidate (a field's text,
+  upper-cased, lies in the joined text), so the candidates only narrow, never decide;
 - numbers are E.164 (`+5511987654321`), so a phone-shaped needle is looked up by its digits.
   A long run of digits is looked up by its last `CORE_DIGITS` (the subscriber's part; a
   country or area code is in nearly every number, and intersecting those posting lists took
@@ -118,13 +120,33 @@ def search_q(raw: str | None, call_id: CallId = CALL_ID_PARTS) -> Q | None:
         return None
     digits = phone_digits(needle)
     numbers = _number_q("to_number", needle, digits) | _number_q("from_number", needle, digits)
-    number_core = digits[-CORE_DIGITS:] if digits else needle.upper()[-CORE_CHARS:]
     if _WRITTEN_NUMBER.search(needle):  # "+55 (11) 9…": a number as written, never an ID
-        return _candidates({number_core}) & numbers
+        return _candidates(_cores(needle, digits)) & numbers
     ids = Q(sid__icontains=needle) | (
         Q(external_id__icontains=needle) if call_id is CALL_ID_PARTS
         else Q(external_id=needle))
-    return _candidates({number_core, needle.upper()[-CORE_CHARS:]}) & (ids | numbers)
+    return _candidates(_cores(needle, digits)) & (ids | numbers)
+
+
+def _cores(needle: str, digits: str) -> set[str]:
+    """What the trigram index is asked for: the numbers' core (a phone-shaped needle's last
+    CORE_DIGITS digits, else its last CORE_CHARS characters) and, unless the needle is a
+    number as written, the IDs' core (its last CORE_CHARS characters), upper-cased."""
+    number_core = digits[-CORE_DIGITS:] if digits else needle.upper()[-CORE_CHARS:]
+    if _WRITTEN_NUMBER.search(needle):
+        return {number_core}
+    return {number_core, needle.upper()[-CORE_CHARS:]}
+
+
+def index_cores(raw: str | None) -> set[str]:
+    """The cores the search index is asked for `raw`; empty when it narrows nothing (no
+    needle, or a core shorter than a trigram). The call filter writes the environment
+    condition from them (`sync.search_text.environment_q`)."""
+    needle = clean_needle(raw)
+    if not needle:
+        return set()
+    cores = _cores(needle, phone_digits(needle))
+    return cores if min(len(core) for core in cores) >= MIN_PROBED else set()
 
 
 def _number_q(field: str, needle: str, digits: str) -> Q:

@@ -88,6 +88,17 @@ def health_of(environments) -> list[EnvironmentHealth]:
     ]
 
 
+def org_environments(request: HttpRequest, organization: Organization) -> list[Environment]:
+    """`environments_with_health(organization)`, read once per request: a page that needs
+    the organisation's environments itself (the calls explorer's filter) takes these rows, and
+    the frame's chips then ask no second query for the same rows."""
+    kept = getattr(request, "_org_environments", None)
+    if kept is None or kept[0] != organization.pk:
+        kept = (organization.pk, list(environments_with_health(organization)))
+        request._org_environments = kept
+    return kept[1]
+
+
 def environment_health(request: HttpRequest) -> dict:
     """Context processor: the frame's environment chips for the page's organisation.
 
@@ -96,7 +107,7 @@ def environment_health(request: HttpRequest) -> dict:
     organization = getattr(request, "organization", None)
     if organization is None:
         return {}
-    environments = list(environments_with_health(organization))
+    environments = org_environments(request, organization)
     health = health_of(environments)
     return {"org_environments": environments, "health": health,
             "problems": [h for h in health if h.problem]}

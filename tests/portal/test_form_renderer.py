@@ -12,6 +12,7 @@ import datetime
 
 import pytest
 from django import forms
+from django.db.models import F
 from django.forms.renderers import TemplatesSetting
 from django.http import QueryDict
 from django.utils import translation
@@ -19,6 +20,7 @@ from django.utils.safestring import mark_safe
 
 from portal import form_renderer
 from portal.form_renderer import WidgetRenderer
+from portal.models import Environment
 from reports.call_filter import CallFilter
 from reports.pages.params import ReportFilterForm
 from sync.models import Agent
@@ -135,6 +137,9 @@ def test_kept_selects_write_what_a_select_writes(org_a, env_a, agents, language)
                 plain.is_required = field.field.widget.is_required
                 assert str(field) == str(field.as_widget(widget=plain)), field.name
     Agent.objects.filter(external_id="agent-2").update(name="Renamed desk")
+    # As the agents stream does when an agent changed: the explorer's choices are kept under
+    # the environments' data versions (`reports.call_filter.agent_choices`).
+    Environment.objects.filter(pk=env_a.pk).update(data_version=F("data_version") + 1)
     agent = CallFilter(QueryDict("agent=agent-2"), organization=org_a).form["agent"]
     assert "Renamed desk" in str(agent) and "São Paulo" not in str(agent)
 

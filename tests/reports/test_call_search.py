@@ -7,15 +7,21 @@ number finds nothing.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from reports import call_search
 from reports.queries import calls_in_range
-from tests.support.factories import build_call, save_calls
+from tests.support.factories import build_call, insert_bulk_calls, make_agents, save_calls
 
 pytestmark = pytest.mark.django_db
+
+# What the explorer asks for a cut-SID search: the user, the membership, the environments, the
+# probe (a savepoint here, BEGIN in a request: SET LOCAL, ids, ROLLBACK, RELEASE), the page's
+# calls with their agents, the organisations (the switcher), the frame's flags. The agents
+# of the filter's choices come from the report cache after the first page.
+QUERIES = 11
 
 DAY = date(2026, 3, 3)
 TARGET_SID = "CA9ff1b856ccf0417aa2"
@@ -156,3 +162,71 @@ def test_a_search_narrowed_after_the_probe_is_counted_again(env_a, calls):
     assert call_search.probed_count(probed.order_by("-started_at").defer("raw")) == 2
     assert call_search.probed_count(probed.filter(sid="CAphone")) is None
     assert call_search.probed_count(Call.objects.all()) is None
+
+
+def probe_scans(client, user, needle: str) -> list[str]:
+    """The index conditions of the explorer's id probe for `needle` on the search index,
+    planned as the request plans it (`call_search.PROBE_PLANS_OFF`)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from sync.partitions import ddl
+
+    client.force_login(user)
+    with CaptureQueriesContext(connection) as queries:  # the month of the bulk calls
+        client.get("/o/org-a/calls/", {"search": needle, "date_from": DAY - timedelta(days=30),
+                                       "date_to": DAY + timedelta(days=9)})
+    probe, = [q["sql"] for q in queries.captured_queries
+              if q["sql"].endswith(f" LIMIT {call_search.PROBE + 1}")]
+    leaves = set(ddl.leaf_indexes("call_env_search_gin"))
+    with connection.cursor() as cursor:
+        for name in call_search.PROBE_PLANS_OFF:
+            cursor.execute(f"SET LOCAL {name} = off")
+        cursor.execute("EXPLAIN (FORMAT JSON) " + probe)
+        plan = cursor.fetchone()[0][0]["Plan"]
+    nodes, conditions = [plan], []
+    while nodes:
+        node = nodes.pop()
+        nodes += node.get("Plans", [])
+        if node.get("Index Name") in leaves:
+            conditions.append(node["Index Cond"])
+    return conditions
+
+
+def test_a_cut_sid_is_narrowed_by_its_trigrams_alone_a_number_with_its_environment(
+        client, alice, env_a, calls):
+    """A cut SID's core (12 characters) narrows a month to its few rows whoever's: the search
+    index reads its trigrams only, not the environment's postings (every call of the
+    tenant's month), and the environment is checked on those rows (another tenant's copy of
+    the target is not found). A number's core (7 digits) is common: read with the
+    environment."""
+    insert_bulk_calls(env_a, "", datetime(2026, 3, 13, tzinfo=UTC), 30_000)
+    assert explorer(client, alice, "CA9ff1b856ccf") == {calls["target"].external_id}
+    scans = probe_scans(client, alice, "CA9ff1b856ccf")
+    assert scans and not any("environment_id" in cond for cond in scans), scans
+    scans = probe_scans(client, alice, "7654321")
+    assert scans and all("environment_id" in cond for cond in scans), scans
+
+
+def test_a_cut_sid_page_reads_the_environments_once_and_joins_the_agents(
+        client, alice, env_a, calls, django_assert_max_num_queries):
+    """Around the search: the organisation's environments are read once (the filter's rows
+    are the frame's chips', `sync.health.org_environments`), and the few calls a probed search
+    lists join their agent rather than prefetch it in a query of its own."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from sync.models import Call
+
+    agent = make_agents(env_a, 1)[0]
+    Call.objects.filter(external_id=TARGET_ID, environment=env_a).update(
+        agent=agent, agent_external_id=agent.external_id)
+    assert explorer(client, alice, "CA9ff1b856ccf") == {calls["target"].external_id}
+    with CaptureQueriesContext(connection) as queries, django_assert_max_num_queries(QUERIES):
+        page = client.get("/o/org-a/calls/", {"search": "CA9ff1b856ccf", "date_from": DAY,
+                                              "date_to": DAY})
+    assert [(c.external_id, c.agent.name) for c in page.context["page"].object_list] == [
+        (TARGET_ID, agent.name)]
+    sqls = [q["sql"] for q in queries.captured_queries]
+    assert len([s for s in sqls if s.startswith('SELECT "portal_environment"."id"')]) == 1
+    assert not [s for s in sqls if 'FROM "sync_agent" WHERE' in s]

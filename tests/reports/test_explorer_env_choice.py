@@ -83,3 +83,27 @@ def test_the_fields_tag_writes_what_the_loop_wrote(org_a, env_a, query, language
             assert tag == loop
             assert ('name="env"' in tag) == (environments == 2)
             assert "<script>" not in tag and 'name="testing"' in tag
+
+
+def test_agent_choices_are_read_once_per_data_version(client, alice, org_a, env_a):
+    """The explorer's agent choices are kept in the report cache under the environments'
+    data versions and names: a second page asks no agent query of its own; a sync that
+    changes an agent (which bumps the version) or a renamed environment shows at once."""
+    from django.db.models import F
+
+    from portal.models import Environment
+    from sync.models import Agent
+
+    Agent.objects.create(environment=env_a, external_id="ag-desk", name="Callback Desk")
+    make_env(org_a, "A second", "talq_bbbbbbbbbbbbbbbbbbbbbbbbbbbb2222")
+    explorer(client, alice, org_a)
+    html, sql = explorer(client, alice, org_a)
+    assert ">Callback Desk (A main)</option>" in html
+    assert [q for q in sql if '"environment__name" FROM "sync_agent"' in q] == []
+    Agent.objects.filter(external_id="ag-desk").update(name="Front Desk")
+    Environment.objects.filter(pk=env_a.pk).update(data_version=F("data_version") + 1)
+    html, _sql = explorer(client, alice, org_a)
+    assert ">Front Desk (A main)</option>" in html
+    Environment.objects.filter(pk=env_a.pk).update(name="A renamed")
+    html, _sql = explorer(client, alice, org_a)
+    assert ">Front Desk (A renamed)</option>" in html

@@ -18,8 +18,13 @@ from django.test.utils import CaptureQueriesContext
 from reports import call_search
 from reports.call_search import CALL_ID_EXACT, search_q
 from sync.models import AgentDayRollup, Call
-from sync.partitions import ddl as partitions
-from tests.support.factories import build_call, make_agents, make_calls, save_calls
+from tests.support.factories import (
+    build_call,
+    insert_bulk_calls,
+    make_agents,
+    make_calls,
+    save_calls,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -215,17 +220,6 @@ def root_indexes(cursor) -> dict[str, str]:
 
 
 TRIGRAM_INDEXES = ("call_env_search_gin",)
-BULK_CALLS = """
-INSERT INTO sync_call (environment_id, external_id, sid, agent_id, agent_external_id, to_number,
-  to_formatted, from_number, from_formatted, direction, status, provider_status, duration,
-  is_testing, started_at, hangup_cause, hangup_source, raw, payload_hash, first_seen_at,
-  last_changed_at)
-SELECT %(env)s, md5('x' || g), 'CA' || md5(g::text), NULL, %(agent)s, '+1555' ||
-  lpad((g * 7919 %% 10000000)::text, 7, '0'), '', '+14440000000', '', 'outbound',
-  (ARRAY['completed','completed','completed','busy','no-answer'])[1 + g %% 5], '', 30,
-  false, %(end)s - (g * 97 || ' seconds')::interval, '', '', '{}', '', now(), now()
-FROM generate_series(1, %(n)s) AS g
-"""
 
 
 def test_no_listing_plan_sorts_or_scans_the_whole_environment(env_a, mirror, alice,
@@ -239,17 +233,9 @@ def test_no_listing_plan_sorts_or_scans_the_whole_environment(env_a, mirror, ali
     from sync.write.rollups import rebuild_rollups
 
     end = datetime(2026, 3, 13, tzinfo=env_a.organization.tzinfo)
-    with connection.cursor() as cursor:
-        cursor.execute(BULK_CALLS, {"env": env_a.pk, "agent": mirror[2].external_id,
-                                    "end": end, "n": 30_000})
+    insert_bulk_calls(env_a, mirror[2].external_id, end, 30_000)
     rebuild_rollups(env_a)
     with connection.cursor() as cursor:
-        # What autovacuum does to a mirror after a back-fill: the trigram indexes' pending
-        # lists (fast update) merged, statistics current.
-        for index in TRIGRAM_INDEXES:
-            for leaf in partitions.leaf_indexes(index):
-                cursor.execute("SELECT gin_clean_pending_list(%s::regclass)", [leaf])
-        cursor.execute("ANALYZE sync_call")
         index_of = root_indexes(cursor)
     client = api_client_for(alice)
     sid = Call.objects.filter(environment=env_a).first().sid
