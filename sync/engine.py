@@ -177,9 +177,7 @@ def _sync_locked(environment: Environment, outcome: SyncOutcome, streams: list[s
                                      environment.backfill_days, full,
                                      progress or NullProgress(), lock)
                     client.on_wait = ctx.heartbeat
-                    if hook_budget is not None and name in provider.hinted_streams:
-                        ctx.hint_server = HintServer(ctx, provider.hinted_streams[name],
-                                                     hook_budget)
+                    ctx.hint_server = _hint_server(provider, name, ctx, hook_budget)
                     pulse.ctx = ctx
                     if not _run_stream(provider, name, ctx, hints):
                         if run.status == RunStatus.DEFERRED:
@@ -215,6 +213,14 @@ def _share_budget(environment: Environment, provider: Any, client: Any, trigger:
     client.budget, hook_budget = serving.split(environment, client.budget,
                                                bool(provider.hinted_streams))
     return hook_budget
+
+
+def _hint_server(provider: Any, name: str, ctx: RunContext,
+                 budget: RequestBudget | None) -> HintServer | None:
+    """What serves deliveries' hints from inside a first back-fill's run of stream `name`
+    (None: not such a run, or a stream read the same on webhook rounds)."""
+    read = provider.hinted_streams.get(name)
+    return HintServer(ctx, read, budget) if budget is not None and read is not None else None
 
 
 def _skipped_busy(environment: Environment, outcome: SyncOutcome) -> SyncOutcome:
