@@ -26,6 +26,11 @@ from portal.models import Environment
 from sync.budget import BudgetExhausted, RequestBudget
 from sync.webhooks import coalesce, hints, pacing
 
+# The least the back-fill keeps of a budget window while deliveries come: a continuation's
+# refresh of today is about 7 requests and not resumable (a smaller part would never move it
+# on), and it must read some pages besides. A smaller budget leaves no share free.
+MIN_OWN = 12
+
 
 def split(environment: Environment, budget: RequestBudget, reads_hints: bool
           ) -> tuple[RequestBudget, RequestBudget | None]:
@@ -34,8 +39,9 @@ def split(environment: Environment, budget: RequestBudget, reads_hints: bool
     if environment.last_synced_at is not None or not reads_hints:
         return budget, None
     share = pacing.webhook_share()
-    own = budget.share(1 - share, "bulk") \
-        if coalesce.recent(environment.pk, budget.window) else budget
+    reserve = budget.configured * (1 - share) >= MIN_OWN \
+        and coalesce.recent(environment.pk, budget.window)
+    own = budget.share(1 - share, "bulk") if reserve else budget
     return own, budget.share(share, "hook")
 
 

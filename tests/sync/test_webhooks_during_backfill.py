@@ -156,3 +156,20 @@ def test_the_back_fills_run_serves_a_delivery_between_its_pages(org_a, settings,
         assert run.trigger != Trigger.WEBHOOK and run.details.get("hinted"), run.details
         assert _hook_runs(env) == []
         assert not hints.take(env.pk) != ([], False)
+
+
+def test_the_back_fill_leaves_the_webhooks_share_free_only_while_deliveries_come(org_a):
+    from sync.budget import RequestBudget
+    from sync.webhooks import coalesce, serving
+
+    env = Environment.objects.create(organization=org_a, name="New", base_url="https://x.test")
+    whole = RequestBudget("talq_split", 90)
+    own, hook = serving.split(env, whole, reads_hints=True)
+    assert own is whole and hook is not None and hook.fraction == 0.4  # no delivery yet
+    coalesce.announce(env.pk)
+    own, _ = serving.split(env, whole, reads_hints=True)
+    assert own.parent is whole and own.limit == 54  # 60 % of 90 while they come
+    # A budget whose 60 % could not hold a continuation's refresh of today keeps it all.
+    small = RequestBudget("talq_small", 15)
+    assert serving.split(env, small, reads_hints=True)[0] is small
+    assert serving.split(env, whole, reads_hints=False) == (whole, None)
