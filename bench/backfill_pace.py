@@ -20,8 +20,9 @@ webhook registered (`sync.webhooks.register`, as `manage.py webhooks --register`
 portal's receiver, served in this process (Django's WSGI application on a loopback port), so
 the simulator delivers every call that ends, signed; a worker thread runs the webhook task
 (`sync.tasks.webhook_sync`, in process) whenever a delivery was queued since its last round,
-as a `sync` worker would. The receiver's own rules apply: an environment whose first run has
-not finished takes deliveries without queueing anything.
+as a `sync` worker would. The receiver's own rules apply: during the first back-fill,
+deliveries queue nothing until today is read; from then on the back-fill's run serves them
+between its pages and webhook rounds between its runs (`sync/webhooks/serving.py`).
 
 Printed, in scaled minutes (what they would be at the real plan): when today, the last 7
 days and the whole history were visible (read from the calls cursor's window, as coverage

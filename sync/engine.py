@@ -30,9 +30,11 @@ from sync.providers.registry import provider_for
 from sync.pulse import Pulse, stale_seconds
 from sync.run_context import RunContext, no_debug_cursors
 from sync.signals import environment_synced
+from sync.webhooks import serving
 from sync.webhooks.hints import Hint
 from sync.webhooks.hints import push as push_hint
 from sync.webhooks.pacing import webhook_share
+from sync.webhooks.serving import HintServer
 
 logger = logging.getLogger("sync.engine")
 SLOW_STOP = "the upstream's answer was too slow: the environment's other streams wait for " \
@@ -151,9 +153,7 @@ def _sync_locked(environment: Environment, outcome: SyncOutcome, streams: list[s
         provider = provider_for(environment)
         names = _stream_names(environment, provider, streams)
         client = provider.client(environment, budget_wait)
-        if trigger == Trigger.WEBHOOK and client.budget is not None:
-            # Webhook rounds spend their share; the rest stays the schedule's.
-            client.budget = client.budget.share(webhook_share(), "hook")
+        hook_budget = _share_budget(environment, provider, client, trigger)
         room = client.budget.room_in() if budget_wait is not None and client.budget else 0.0
         if room > (budget_wait or 0.0):
             # Spent before anything started (another environment of the token, or a
@@ -177,6 +177,7 @@ def _sync_locked(environment: Environment, outcome: SyncOutcome, streams: list[s
                                      environment.backfill_days, full,
                                      progress or NullProgress(), lock)
                     client.on_wait = ctx.heartbeat
+                    ctx.hint_server = _hint_server(provider, name, ctx, hook_budget)
                     pulse.ctx = ctx
                     if not _run_stream(provider, name, ctx, hints):
                         if run.status == RunStatus.DEFERRED:
@@ -197,6 +198,29 @@ def _sync_locked(environment: Environment, outcome: SyncOutcome, streams: list[s
         environment_synced.send(sender=sync_environment, environment=environment,
                                 outcome=outcome)
     return outcome
+
+
+def _share_budget(environment: Environment, provider: Any, client: Any, trigger: str
+                  ) -> RequestBudget | None:
+    """Webhook rounds spend their share of the token's budget; the rest stays the
+    schedule's. A first back-fill serves deliveries itself on that share (returned), and
+    leaves it free while they come (`sync.webhooks.serving`)."""
+    if client.budget is None:
+        return None
+    if trigger == Trigger.WEBHOOK:
+        client.budget = client.budget.share(webhook_share(), "hook")
+        return None
+    client.budget, hook_budget = serving.split(environment, client.budget,
+                                               bool(provider.hinted_streams))
+    return hook_budget
+
+
+def _hint_server(provider: Any, name: str, ctx: RunContext,
+                 budget: RequestBudget | None) -> HintServer | None:
+    """What serves deliveries' hints from inside a first back-fill's run of stream `name`
+    (None: not such a run, or a stream read the same on webhook rounds)."""
+    read = provider.hinted_streams.get(name)
+    return HintServer(ctx, read, budget) if budget is not None and read is not None else None
 
 
 def _skipped_busy(environment: Environment, outcome: SyncOutcome) -> SyncOutcome:
@@ -306,8 +330,11 @@ def _last_beat(ctx: RunContext) -> None:
 
 
 def _mark_synced(environment: Environment, outcome: SyncOutcome) -> None:
-    """A webhook run that succeeded: "last synced" moves, the schedule does not."""
-    if outcome.runs and not outcome.failed and outcome.deferred is None:
+    """A webhook run that succeeded: "last synced" moves, the schedule does not. Not during
+    a first back-fill (never synced): its end is the first sync, and until then the
+    dispatcher keeps it on the back-fill queue."""
+    if environment.last_synced_at is not None and outcome.runs and not outcome.failed \
+            and outcome.deferred is None:
         now = timezone.now()
         Environment.objects.filter(pk=environment.pk).update(last_synced_at=now)
         environment.last_synced_at = now

@@ -61,6 +61,9 @@ class RunContext:
     # The call ids this run merged (a first back-fill probes only those for moved calls).
     call_keys: RunKeys = field(default_factory=RunKeys, repr=False)
     _began: float = field(default_factory=time.monotonic, repr=False)
+    # A first back-fill's server of the deliveries' hints (`sync.webhooks.serving`), which
+    # the stream calls between its pages; None for any other run.
+    hint_server: Any = None
 
     def __post_init__(self) -> None:
         self._requests_before = self.client.requests

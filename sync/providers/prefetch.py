@@ -45,6 +45,14 @@ class Prefetcher:
             return future.result()
         return self.fetch(*key)
 
+    def run(self, work: Callable[[], Any]) -> Any:
+        """`work()` on the fetching thread, once what was asked ahead is fetched: what it
+        requests (a webhook round's reading, `sync.webhooks.serving`) uses the session from
+        the one thread that uses it."""
+        if self.pool is None:
+            return work()
+        return self.pool.submit(work).result()
+
     def close(self) -> None:
         if self.pool is None:
             return

@@ -47,3 +47,8 @@ def release(env_id: int) -> None:
 def event_since(env_id: int, started: float) -> bool:
     """Whether a delivery arrived since `started` (a round's start, `time.time()`)."""
     return (cache.get(event_key(env_id)) or 0) >= started
+
+
+def recent(env_id: int, seconds: float) -> bool:
+    """Whether a delivery was taken in the last `seconds`: deliveries are coming."""
+    return time.time() - (cache.get(event_key(env_id)) or 0) < seconds

@@ -77,6 +77,12 @@ def push(env_id: int, hint: Hint | None) -> None:
               timeout=HINT_SECONDS)
 
 
+def pending(env_id: int) -> bool:
+    """Whether some delivery came since the last take (one cache round trip)."""
+    found = cache.get_many([_counter(env_id), _taken(env_id)])
+    return (found.get(_counter(env_id)) or 0) > (found.get(_taken(env_id)) or 0)
+
+
 def take(env_id: int) -> tuple[list[Hint], bool]:
     """(the hints since the last take, whether some event named no call or too many came).
 

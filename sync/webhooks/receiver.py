@@ -30,6 +30,8 @@ from django.views.decorators.http import require_POST
 from portal.models import Environment
 from portal.tasks_client import QueueUnavailable, TaskNotAvailable, enqueue
 from sync.cache_errors import CACHE_ERRORS
+from sync.coverage import newest_mirrored
+from sync.providers.registry import provider_for
 from sync.webhooks import coalesce, hints, rejections
 
 logger = logging.getLogger("sync.webhooks")
@@ -78,6 +80,16 @@ def _answer(status: int, message: str) -> JsonResponse:
     return JsonResponse({"detail": message}, status=status)
 
 
+def _takes_deliveries(env: Environment) -> bool:
+    """An environment that synced; or one whose first back-fill has mirrored its newest
+    calls (`sync.coverage.newest_mirrored`) when its provider reads what deliveries name
+    (its adapter's `hinted_streams`): the back-fill then serves them between its pages, and
+    rounds between its runs stay small (`sync.webhooks.serving`)."""
+    if env.last_synced_at is not None:
+        return True
+    return bool(provider_for(env).hinted_streams) and newest_mirrored(env)
+
+
 @csrf_exempt
 @require_POST
 def hook(request: HttpRequest, provider: str, key: str) -> HttpResponse:
@@ -111,8 +123,9 @@ def hook(request: HttpRequest, provider: str, key: str) -> HttpResponse:
         logger.warning("webhook for environment %s: replay not checked (%s)", env.pk,
                        type(exc).__name__)
         return _answer(503, "Received, but it could not be checked now; send it again later.")
-    if not env.sync_enabled or not env.has_token or env.last_synced_at is None:
-        # Paused, disconnected or never synced: the schedule (or the first back-fill) owns it.
+    if not env.sync_enabled or not env.has_token or not _takes_deliveries(env):
+        # Paused, disconnected, or a first back-fill that has not read today yet: the
+        # schedule (or the back-fill) owns it.
         return _answer(202, "Received; this environment does not sync on webhooks now.")
     try:
         # Signed, the call it names is a hint of what to read (never data); unsigned, none.

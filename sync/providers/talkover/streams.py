@@ -278,8 +278,7 @@ def _sync_call_day(ctx: RunContext, day: date, agents: AgentIndex, cursor: Calls
                 ctx.note("reconciled", f"{day}: {page.total} calls, read whole")
         else:
             cursor.stop_at(day, page_no)
-        if writer.due:
-            writer.flush(cursor)
+        _after_page(ctx, advance, reader, writer, cursor)
         if finish:
             return
         if last:
@@ -287,6 +286,24 @@ def _sync_call_day(ctx: RunContext, day: date, agents: AgentIndex, cursor: Calls
             passes, page_no = passes + 1, 1
         else:
             page_no += 1
+
+
+def _after_page(ctx: RunContext, advance: Advance, reader: Prefetcher, writer: CallWriter,
+                cursor: CallsCursor) -> None:
+    """A batch staged is written. Between the pages of a first back-fill's older days, the
+    deliveries' pending hints are served (`sync.webhooks.serving`): what is staged is written
+    first, the round runs on the fetching thread (the one that uses the session), and the
+    cursor takes what the round saved with its rows."""
+    if writer.due:
+        writer.flush(cursor)
+    server = ctx.hint_server
+    if advance != "oldest" or server is None or not server.due():
+        return
+    writer.flush(cursor)
+    writer.wait(cursor)
+    reader.run(server.serve)
+    cursor.clear()
+    cursor.update(ctx.cursor())
 
 
 def _held(ctx: RunContext, day: date, shift: timedelta) -> tuple[set[str], int]:

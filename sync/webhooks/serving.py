@@ -1,0 +1,77 @@
+"""Deliveries served during an environment's first back-fill.
+
+A first back-fill holds its environment while it reads (one run per environment,
+`sync.locks`) and spends the token's budget; at the plan's pace every run of it is deferred
+and continued. A webhook round (`sync.tasks.webhook_sync`) then finds the environment held or
+the budget spent, and a call that ended showed only at the next continuation's refresh of
+today (p90 80 s, `bench/backfill_pace.py --webhooks`). So, once today is in (the receiver
+takes deliveries from then on, `sync.coverage.newest_mirrored`):
+
+- the back-fill's run serves the pending hints itself between its pages of older days
+  (`HintServer`, called by the stream), with the stream's hinted reading (the adapter's
+  `hinted_streams`: what a webhook round runs), paced as webhook rounds are and with them
+  (`sync.webhooks.pacing`), on the webhooks' share of the budget;
+- while deliveries come (one accepted within the last budget window: `coalesce.recent`),
+  the back-fill's own reading spends only the rest of the budget (`split`): the webhooks'
+  share stays free for the rounds that run while the back-fill waits between its runs.
+
+Every request still takes its ticket from the token's whole budget: the limit holds.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from portal.models import Environment
+from sync.budget import BudgetExhausted, RequestBudget
+from sync.webhooks import coalesce, hints, pacing
+
+# The least the back-fill keeps of a budget window while deliveries come: a continuation's
+# refresh of today is about 7 requests and not resumable (a smaller part would never move it
+# on), and it must read some pages besides. A smaller budget leaves no share free.
+MIN_OWN = 12
+
+
+def split(environment: Environment, budget: RequestBudget, reads_hints: bool
+          ) -> tuple[RequestBudget, RequestBudget | None]:
+    """(the budget a run other than a webhook round reads with, the webhooks' share it
+    serves hints with: None but during a first back-fill of a provider that reads hints)."""
+    if environment.last_synced_at is not None or not reads_hints:
+        return budget, None
+    share = pacing.webhook_share()
+    reserve = budget.configured * (1 - share) >= MIN_OWN \
+        and coalesce.recent(environment.pk, budget.window)
+    own = budget.share(1 - share, "bulk") if reserve else budget
+    return own, budget.share(share, "hook")
+
+
+class HintServer:
+    """Serves an environment's pending hints from inside the run that holds it."""
+
+    def __init__(self, ctx, read: Callable[..., None], budget: RequestBudget) -> None:
+        self.ctx, self.read, self.budget = ctx, read, budget
+
+    def due(self) -> bool:
+        """Hints wait and the webhooks' pace lets a round start now (cache reads only)."""
+        env_id = self.ctx.environment.pk
+        return hints.pending(env_id) and pacing.until_next(env_id) <= 0
+
+    def serve(self) -> None:
+        """One round over the pending hints on the webhooks' share of the budget (an event
+        that named no call: the heads alone); hints the spent share left unread wait for
+        the next round."""
+        ctx, env = self.ctx, self.ctx.environment
+        taken, blind = hints.take(env.pk)
+        client = ctx.client
+        started, before, own = time.time(), client.requests, client.budget
+        client.budget = self.budget
+        try:
+            self.read(ctx, taken, lambda hint: hints.push(env.pk, hint))
+        except BudgetExhausted:
+            for hint in taken:
+                hints.push(env.pk, hint)
+            if blind:
+                hints.push(env.pk, None)
+        finally:
+            client.budget = own
+            pacing.ran(env, started, client.requests - before)
