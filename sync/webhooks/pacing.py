@@ -45,11 +45,31 @@ def gap(env: Environment, requests: int) -> float:
     return max(MIN_ROUND_SECONDS, requests / steady_rate(env))
 
 
-def ran(env: Environment, started: float, requests: int) -> float:
-    """Record a round (started at `started`, epoch): the next may start at the time returned."""
+def ran(env: Environment, started: float, requests: int, starved: bool = False) -> float:
+    """Record a round (started at `started`, epoch): the next may start at the time returned.
+    Its requests count towards what the rounds spend (`spent`); a round the budget left
+    short (`starved`) counts as having wanted the whole share."""
     at = started + gap(env, requests)
     cache.set(_key(env.pk), at, timeout=int(at - time.time()) + 60)
+    window = float(getattr(settings, "SYNC_BUDGET_WINDOW", 60.0))
+    wanted = env.requests_per_minute if starved else requests
+    if wanted:
+        key = _spent_key(env.pk, int(time.time() // window))
+        cache.add(key, 0, timeout=int(2 * window) + 1)
+        cache.incr(key, wanted)
     return at
+
+
+def _spent_key(env_id: int, slot: int) -> str:
+    return f"sync:hook:spent:{env_id}:{slot}"
+
+
+def spent(env_id: int, window: float) -> int:
+    """Requests the environment's rounds made in this budget window and the one before (a
+    starved round counts a whole budget): what a back-fill leaves free for them."""
+    slot = int(time.time() // window)
+    counts = cache.get_many([_spent_key(env_id, slot), _spent_key(env_id, slot - 1)])
+    return sum(counts.values())
 
 
 def until_next(env_id: int) -> float:

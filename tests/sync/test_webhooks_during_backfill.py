@@ -158,17 +158,22 @@ def test_the_back_fills_run_serves_a_delivery_between_its_pages(org_a, settings,
         assert not hints.take(env.pk) != ([], False)
 
 
-def test_the_back_fill_leaves_the_webhooks_share_free_only_while_deliveries_come(org_a):
+def test_the_back_fill_leaves_free_what_the_webhook_rounds_need_while_deliveries_come(org_a):
     from sync.budget import RequestBudget
-    from sync.webhooks import coalesce, serving
+    from sync.webhooks import coalesce, pacing, serving
 
-    env = Environment.objects.create(organization=org_a, name="New", base_url="https://x.test")
-    whole = RequestBudget("talq_split", 90)
+    env = Environment.objects.create(organization=org_a, name="New", base_url="https://x.test",
+                                     requests_per_minute=90)
+    whole = RequestBudget("talq_split", 90, window=60.0)
     own, hook = serving.split(env, whole, reads_hints=True)
     assert own is whole and hook is not None and hook.fraction == 0.4  # no delivery yet
     coalesce.announce(env.pk)
     own, _ = serving.split(env, whole, reads_hints=True)
-    assert own.parent is whole and own.limit == 54  # 60 % of 90 while they come
+    assert own.parent is whole and own.limit == 90 - serving.MIN_RESERVE  # no round yet
+    pacing.ran(env, time.time(), 10)
+    assert serving.split(env, whole, reads_hints=True)[0].limit == 70  # twice what they spent
+    pacing.ran(env, time.time(), 0, starved=True)  # the budget left a round short
+    assert serving.split(env, whole, reads_hints=True)[0].limit == 54  # the whole 40 % share
     # A budget whose 60 % could not hold a continuation's refresh of today keeps it all.
     small = RequestBudget("talq_small", 15)
     assert serving.split(env, small, reads_hints=True)[0] is small
