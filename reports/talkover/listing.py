@@ -30,6 +30,8 @@ from django.db.models import CharField, Func, QuerySet, Sum
 from django.db.models.expressions import RawSQL
 
 from portal.models import Environment
+from portal.tenancy import context as tenant_context
+from portal.tenancy import registry as tenancy
 from reports.cache import cached_report
 from reports.call_filter import CallCriteria, filter_calls
 from reports.call_search import CALL_ID_EXACT, MAX_SEARCH
@@ -120,6 +122,17 @@ def parse_call_query(params: Mapping[str, str], env: Environment, *,
                      direction=direction, date_from=first, date_to=last, search=search)
 
 
+def _scoped(model, env: Environment) -> QuerySet:
+    """`model`'s rows of `env`, which was read in the caller's scope: inside a tenant context
+    they are scoped by its id (the registry's door), so the context adds no subquery of the
+    organisations' environments (a compilation, and in PostgreSQL a plan of its own)."""
+    ctx = tenant_context.current()
+    rows = model.objects.filter(environment=env)
+    if ctx is None or ctx.every_organization:
+        return rows
+    return tenancy.scope(rows, ctx.organizations, environment_ids=[env.pk])
+
+
 def _calls(env: Environment, query: CallQuery) -> QuerySet:
     """The listing's calls before paging: the one call filter (`reports.call_filter`) with
     Talkover's meaning: test calls included, the call id matched exactly by `search`."""
@@ -129,7 +142,8 @@ def _calls(env: Environment, query: CallQuery) -> QuerySet:
         agent_ids=[query.agent_id] if query.agent_id is not None else None,
         direction=[query.direction] if query.direction else None,
         status=[query.status] if query.status else None,
-        include_testing=True, search=query.search, call_id=CALL_ID_EXACT))
+        include_testing=True, search=query.search, call_id=CALL_ID_EXACT),
+        _scoped(Call, env))
 
 
 def _day_counts(env: Environment, query: CallQuery) -> list[tuple[date, int]]:
@@ -143,7 +157,7 @@ def _day_counts(env: Environment, query: CallQuery) -> list[tuple[date, int]]:
 
 
 def _day_counts_now(env: Environment, query: CallQuery) -> list[tuple[date, int]]:
-    rows = AgentDayRollup.objects.filter(environment=env)
+    rows = _scoped(AgentDayRollup, env)
     if query.agent_id is not None:
         rows = rows.filter(agent_external_id=query.agent_id)
     if query.direction:

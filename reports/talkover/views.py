@@ -18,7 +18,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from portal.models import Environment
+from portal.tenancy import context as tenant_context
 from portal.tenancy.api import TenantScopedViewSet
+from portal.tenancy.environment_lookup import member_environment
 from reports.api.serializers import (
     TalkoverAgentCallListSerializer,
     TalkoverCallbackStatsEnvelopeSerializer,
@@ -74,10 +76,18 @@ class TalkoverCompatViewSet(TenantScopedViewSet):
         """The environment, if the compatible API serves its provider (`ProviderSpec.
         compatible_api`): another provider's environment is a clear 404, not a listing in an
         envelope its calls do not fit."""
-        try:
-            env = self.get_object()
-        except Http404:
-            raise TalkoverNotFound("Environment not found") from None
+        ctx = tenant_context.current()
+        if ctx is not None and ctx.teams is None:
+            # The caller's organisations, unrestricted: one statement scoped by membership
+            # (`portal.tenancy.environment_lookup`), the same rows as `get_object`'s.
+            env = member_environment(int(self.kwargs["pk"]), self.request.user.pk)
+        else:
+            try:
+                env = self.get_object()
+            except Http404:
+                env = None
+        if env is None:
+            raise TalkoverNotFound("Environment not found")
         if not env.spec.compatible_api:
             raise TalkoverNotFound(f"This environment's provider ({env.spec.label}) has no "
                                    f"Talkover-compatible API; its calls are in the reports API and "

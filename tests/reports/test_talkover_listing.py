@@ -203,6 +203,23 @@ def test_listing_query_count_is_fixed(env_a, mirror, alice, api_client_for,
             assert client.get(url(env_a), {"per_page": 100, **params}).status_code == 200
 
 
+def test_a_page_reads_its_environment_once_and_the_calls_by_its_id(env_a, env_b, mirror, alice,
+                                                                   api_client_for):
+    """The environment in one statement scoped by membership (with its organisation), the
+    calls by its id alone: no other query of the page goes through the organisations again
+    (each such subquery cost a compilation in the app and a plan in PostgreSQL)."""
+    client = api_client_for(alice)
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url(env_a), {"per_page": 100, "status": "completed"})
+    assert response.status_code == 200 and response.json()["data"]
+    sqls = [q["sql"] for q in ctx.captured_queries if "django_cache" not in q["sql"]]
+    environment_reads = [sql for sql in sqls if "portal_environment" in sql]
+    assert len(environment_reads) == 1 and "portal_organization" in environment_reads[0]
+    call_reads = [sql for sql in sqls if "sync_call" in sql]
+    assert call_reads and not any("portal_" in sql for sql in call_reads), call_reads
+    assert client.get(url(env_b)).json() == {"success": False, "message": "Environment not found"}
+
+
 # --- PostgreSQL plans --------------------------------------------------------------------------
 
 def plan_nodes(plan: dict):
