@@ -14,6 +14,7 @@ from datetime import timedelta
 from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
+from rest_framework import renderers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -28,6 +29,7 @@ from reports.api.serializers import (
     TalkoverCallWithAgentSerializer,
     TalkoverErrorSerializer,
 )
+from reports.cache import rendered_response
 from reports.scope import build_scope, callbacks_report
 from reports.talkover.compat import (
     MAX_STATS_DAYS,
@@ -35,6 +37,7 @@ from reports.talkover.compat import (
     TalkoverValidationError,
     day_param,
     envelope,
+    json_bytes,
     range_errors,
     talkover_exception_handler,
 )
@@ -98,7 +101,10 @@ class TalkoverCompatViewSet(TenantScopedViewSet):
                    ) -> Response:
         query = parse_call_query(request.query_params, env, agent_id=agent_id)
         items, pagination = list_calls(env, query, with_agent=agent_id is None)
-        return Response(envelope(items, pagination))
+        body = envelope(items, pagination)
+        if type(request.accepted_renderer) is not renderers.JSONRenderer:
+            return Response(body)  # the browsable API
+        return rendered_response(json_bytes(body))
 
     @extend_schema(
         operation_id="talkover_calls_list", parameters=[ENV_ID, *CALL_PARAMETERS,

@@ -220,6 +220,20 @@ def test_a_page_reads_its_environment_once_and_the_calls_by_its_id(env_a, env_b,
     assert client.get(url(env_b)).json() == {"success": False, "message": "Environment not found"}
 
 
+def test_the_body_is_drfs_json_byte_for_byte(env_a, mirror, alice, api_client_for):
+    """The page is written by orjson (`compat.json_bytes`): the same bytes DRF's JSONRenderer
+    writes, also for what the two encoders could treat apart (U+2028, control characters,
+    quotes, non-ASCII)."""
+    from rest_framework.renderers import JSONRenderer
+
+    Call.objects.filter(environment=env_a).update(
+        from_formatted="S\u00e3o \"Paulo\"\u2028\u2029\x01\t\x7f \U0001f600 </script>")
+    response = api_client_for(alice).get(url(env_a), {"per_page": 100})
+    assert response["Content-Type"] == "application/json"
+    assert "\u2028" in response.json()["data"][0]["from_formatted"]
+    assert response.content == JSONRenderer().render(json.loads(response.content))
+
+
 # --- PostgreSQL plans --------------------------------------------------------------------------
 
 def plan_nodes(plan: dict):
