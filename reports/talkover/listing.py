@@ -20,7 +20,7 @@ read whole (`_search_page`): a broad search may match 10,000 calls of a million.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -49,6 +49,8 @@ from sync.providers.talkover.envelope import pagination
 log = logging.getLogger(__name__)
 
 DIRECTIONS = ("inbound", "outbound")
+# A cache read by key (`portal.throttling.DeferredHit.read`).
+Read = Callable[[str], object | None]
 # Larger than any environment: only there to make the search subquery a planning fence.
 MAX_MATCHES = 10**12
 ORDER = ("-started_at", "-external_id")
@@ -146,14 +148,16 @@ def _calls(env: Environment, query: CallQuery) -> QuerySet:
         _scoped(Call, env))
 
 
-def _day_counts(env: Environment, query: CallQuery) -> list[tuple[date, int]]:
+def _day_counts(env: Environment, query: CallQuery, read: Read | None
+                ) -> list[tuple[date, int]]:
     """(local day, matching calls) newest day first, from the rollups (testing calls too).
 
     Cached under the environment's data version, like a report: every page of one listing
     reads the same counts, and a sync that changes the mirror makes them unreachable."""
     params = {"agent": query.agent_id, "status": query.status, "direction": query.direction,
               "from": query.date_from, "to": query.date_to}
-    return cached_report("talkover-days", [env], params, lambda: _day_counts_now(env, query))
+    return cached_report("talkover-days", [env], params, lambda: _day_counts_now(env, query),
+                         read)
 
 
 def _day_counts_now(env: Environment, query: CallQuery) -> list[tuple[date, int]]:
@@ -293,13 +297,14 @@ def _search_page(calls: QuerySet, offset: int, limit: int, with_agent: bool
 
 
 
-def list_calls(env: Environment, query: CallQuery, *, with_agent: bool
-               ) -> tuple[list[dict], dict]:
-    """One page of the listing and its pagination block, newest first."""
+def list_calls(env: Environment, query: CallQuery, *, with_agent: bool,
+               read: Read | None = None) -> tuple[list[dict], dict]:
+    """One page of the listing and its pagination block, newest first. `read` reads the
+    cached day counts (the API's throttle counts the request in that round trip)."""
     calls = _calls(env, query)
     offset, limit = (query.page - 1) * query.per_page, query.per_page
     if query.search is None:
-        days = _day_counts(env, query)
+        days = _day_counts(env, query, read)
         total = sum(n for _, n in days)
         window = _window(days, offset, limit)
         if window is None:

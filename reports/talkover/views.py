@@ -14,7 +14,7 @@ from datetime import timedelta
 from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
-from rest_framework import renderers
+from rest_framework import exceptions, renderers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -75,6 +75,26 @@ class TalkoverCompatViewSet(TenantScopedViewSet):
     def get_exception_handler(self):
         return talkover_exception_handler
 
+    def throttle_with_cache_read(self, request: Request) -> bool:
+        """A listing's first Redis call is its day counts' read (`reports.talkover.listing`):
+        the API throttle counts the request in that same round trip (portal.throttling.
+        DeferredHit). Before it only the token, the environment and the parameters are read;
+        a request that fails before it is counted in `handle_exception`. A search reads no
+        day counts: its request is counted first, as any other."""
+        return (self.action in ("calls", "agent_calls")
+                and not (request.query_params.get("search") or "").strip())
+
+    def handle_exception(self, exc):
+        # An invalid parameter or an unknown environment or agent ended the request before
+        # the read: it still counts against the throttle, and is refused with 429 when over.
+        deferred = getattr(self.request, "deferred_throttle", None)
+        if deferred is not None:
+            try:
+                deferred.settle()
+            except exceptions.Throttled as throttled:
+                exc = throttled
+        return super().handle_exception(exc)
+
     def _environment(self) -> Environment:
         """The environment, if the compatible API serves its provider (`ProviderSpec.
         compatible_api`): another provider's environment is a clear 404, not a listing in an
@@ -100,7 +120,11 @@ class TalkoverCompatViewSet(TenantScopedViewSet):
     def _call_page(self, request: Request, env: Environment, *, agent_id: str | None = None
                    ) -> Response:
         query = parse_call_query(request.query_params, env, agent_id=agent_id)
-        items, pagination = list_calls(env, query, with_agent=agent_id is None)
+        deferred = getattr(request, "deferred_throttle", None)
+        items, pagination = list_calls(env, query, with_agent=agent_id is None,
+                                       read=deferred.read if deferred is not None else None)
+        if deferred is not None:
+            deferred.settle()  # counted now if no cache read did (a listing from the calls)
         body = envelope(items, pagination)
         if type(request.accepted_renderer) is not renderers.JSONRenderer:
             return Response(body)  # the browsable API
