@@ -14,7 +14,7 @@ from datetime import timedelta
 from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
-from rest_framework import exceptions, renderers
+from rest_framework import renderers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -22,6 +22,7 @@ from portal.models import Environment
 from portal.tenancy import context as tenant_context
 from portal.tenancy.api import TenantScopedViewSet
 from portal.tenancy.environment_lookup import member_environment
+from portal.throttling import settle_before_error
 from reports.api.serializers import (
     TalkoverAgentCallListSerializer,
     TalkoverCallbackStatsEnvelopeSerializer,
@@ -87,13 +88,7 @@ class TalkoverCompatViewSet(TenantScopedViewSet):
     def handle_exception(self, exc):
         # An invalid parameter or an unknown environment or agent ended the request before
         # the read: it still counts against the throttle, and is refused with 429 when over.
-        deferred = getattr(self.request, "deferred_throttle", None)
-        if deferred is not None:
-            try:
-                deferred.settle()
-            except exceptions.Throttled as throttled:
-                exc = throttled
-        return super().handle_exception(exc)
+        return super().handle_exception(settle_before_error(self.request, exc))
 
     def _environment(self) -> Environment:
         """The environment, if the compatible API serves its provider (`ProviderSpec.
