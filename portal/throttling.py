@@ -135,6 +135,19 @@ class DeferredHit:
             raise exceptions.Throttled(wait=self.result.wait)
 
 
+def settle_before_error(request, exc: Exception) -> Exception:
+    """For a view's `handle_exception`: a request whose deferred hit no read counted (it
+    failed first: an invalid parameter, an unknown object) is counted now; the error to
+    answer is Throttled (429) when that count is over the limit, else `exc`."""
+    deferred = getattr(request, "deferred_throttle", None)
+    if deferred is not None:
+        try:
+            deferred.settle()
+        except exceptions.Throttled as throttled:
+            return throttled
+    return exc
+
+
 def client_ip(request) -> str:
     """The peer address (REMOTE_ADDR: a client cannot forge it, unlike X-Forwarded-For);
     0.0.0.0 for requests made in process without one (force_login in tests)."""

@@ -24,6 +24,7 @@ from rest_framework.response import Response
 from portal.bounds import IdField
 from portal.models import Environment
 from portal.tenancy.api import TenantScopedViewSet
+from portal.throttling import settle_before_error
 from reports import exports
 from reports.api.serializers import (
     CallbackFunnelReportSerializer,
@@ -260,13 +261,7 @@ class ReportViewSet(CsvErrorsAsJson, TenantScopedViewSet):
     def handle_exception(self, exc):
         # An invalid parameter or an unknown environment ended the request before the read:
         # it still counts against the throttle, and is refused with 429 when over it.
-        deferred = getattr(self.request, "deferred_throttle", None)
-        if deferred is not None:
-            try:
-                deferred.settle()
-            except exceptions.Throttled as throttled:
-                exc = throttled
-        return super().handle_exception(exc)
+        return super().handle_exception(settle_before_error(self.request, exc))
 
     @report_schema(CallsQuerySerializer, CallsReportSerializer)
     @action(detail=False, url_path="calls")

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+import orjson
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -88,6 +89,14 @@ def envelope(data: Any, pagination: dict | None = None) -> dict:
     if pagination is not None:
         body["pagination"] = pagination
     return body
+
+
+def json_bytes(body: dict) -> bytes:
+    """`body` as DRF's JSONRenderer writes it (compact, UTF-8, U+2028/U+2029 escaped), by
+    orjson: the standard library's encoder was a tenth of a listing page's CPU. The bodies
+    hold strings, ints, booleans and None only, which both write alike."""
+    return orjson.dumps(body).replace(b"\xe2\x80\xa8", b"\\u2028").replace(
+        b"\xe2\x80\xa9", b"\\u2029")
 
 
 def _positive_int(params: Mapping[str, str], name: str, label: str, default: int,

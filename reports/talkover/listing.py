@@ -20,7 +20,7 @@ read whole (`_search_page`): a broad search may match 10,000 calls of a million.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -30,6 +30,8 @@ from django.db.models import CharField, Func, QuerySet, Sum
 from django.db.models.expressions import RawSQL
 
 from portal.models import Environment
+from portal.tenancy import context as tenant_context
+from portal.tenancy import registry as tenancy
 from reports.cache import cached_report
 from reports.call_filter import CallCriteria, filter_calls
 from reports.call_search import CALL_ID_EXACT, MAX_SEARCH
@@ -47,6 +49,8 @@ from sync.providers.talkover.envelope import pagination
 log = logging.getLogger(__name__)
 
 DIRECTIONS = ("inbound", "outbound")
+# A cache read by key (`portal.throttling.DeferredHit.read`).
+Read = Callable[[str], object | None]
 # Larger than any environment: only there to make the search subquery a planning fence.
 MAX_MATCHES = 10**12
 ORDER = ("-started_at", "-external_id")
@@ -120,6 +124,17 @@ def parse_call_query(params: Mapping[str, str], env: Environment, *,
                      direction=direction, date_from=first, date_to=last, search=search)
 
 
+def _scoped(model, env: Environment) -> QuerySet:
+    """`model`'s rows of `env`, which was read in the caller's scope: inside a tenant context
+    they are scoped by its id (the registry's door), so the context adds no subquery of the
+    organisations' environments (a compilation, and in PostgreSQL a plan of its own)."""
+    ctx = tenant_context.current()
+    rows = model.objects.filter(environment=env)
+    if ctx is None or ctx.every_organization:
+        return rows
+    return tenancy.scope(rows, ctx.organizations, environment_ids=[env.pk])
+
+
 def _calls(env: Environment, query: CallQuery) -> QuerySet:
     """The listing's calls before paging: the one call filter (`reports.call_filter`) with
     Talkover's meaning: test calls included, the call id matched exactly by `search`."""
@@ -129,21 +144,24 @@ def _calls(env: Environment, query: CallQuery) -> QuerySet:
         agent_ids=[query.agent_id] if query.agent_id is not None else None,
         direction=[query.direction] if query.direction else None,
         status=[query.status] if query.status else None,
-        include_testing=True, search=query.search, call_id=CALL_ID_EXACT))
+        include_testing=True, search=query.search, call_id=CALL_ID_EXACT),
+        _scoped(Call, env))
 
 
-def _day_counts(env: Environment, query: CallQuery) -> list[tuple[date, int]]:
+def _day_counts(env: Environment, query: CallQuery, read: Read | None
+                ) -> list[tuple[date, int]]:
     """(local day, matching calls) newest day first, from the rollups (testing calls too).
 
     Cached under the environment's data version, like a report: every page of one listing
     reads the same counts, and a sync that changes the mirror makes them unreachable."""
     params = {"agent": query.agent_id, "status": query.status, "direction": query.direction,
               "from": query.date_from, "to": query.date_to}
-    return cached_report("talkover-days", [env], params, lambda: _day_counts_now(env, query))
+    return cached_report("talkover-days", [env], params, lambda: _day_counts_now(env, query),
+                         read)
 
 
 def _day_counts_now(env: Environment, query: CallQuery) -> list[tuple[date, int]]:
-    rows = AgentDayRollup.objects.filter(environment=env)
+    rows = _scoped(AgentDayRollup, env)
     if query.agent_id is not None:
         rows = rows.filter(agent_external_id=query.agent_id)
     if query.direction:
@@ -279,13 +297,14 @@ def _search_page(calls: QuerySet, offset: int, limit: int, with_agent: bool
 
 
 
-def list_calls(env: Environment, query: CallQuery, *, with_agent: bool
-               ) -> tuple[list[dict], dict]:
-    """One page of the listing and its pagination block, newest first."""
+def list_calls(env: Environment, query: CallQuery, *, with_agent: bool,
+               read: Read | None = None) -> tuple[list[dict], dict]:
+    """One page of the listing and its pagination block, newest first. `read` reads the
+    cached day counts (the API's throttle counts the request in that round trip)."""
     calls = _calls(env, query)
     offset, limit = (query.page - 1) * query.per_page, query.per_page
     if query.search is None:
-        days = _day_counts(env, query)
+        days = _day_counts(env, query, read)
         total = sum(n for _, n in days)
         window = _window(days, offset, limit)
         if window is None:

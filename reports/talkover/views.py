@@ -14,11 +14,15 @@ from datetime import timedelta
 from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
+from rest_framework import renderers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from portal.models import Environment
+from portal.tenancy import context as tenant_context
 from portal.tenancy.api import TenantScopedViewSet
+from portal.tenancy.environment_lookup import member_environment
+from portal.throttling import settle_before_error
 from reports.api.serializers import (
     TalkoverAgentCallListSerializer,
     TalkoverCallbackStatsEnvelopeSerializer,
@@ -26,6 +30,7 @@ from reports.api.serializers import (
     TalkoverCallWithAgentSerializer,
     TalkoverErrorSerializer,
 )
+from reports.cache import rendered_response
 from reports.scope import build_scope, callbacks_report
 from reports.talkover.compat import (
     MAX_STATS_DAYS,
@@ -33,6 +38,7 @@ from reports.talkover.compat import (
     TalkoverValidationError,
     day_param,
     envelope,
+    json_bytes,
     range_errors,
     talkover_exception_handler,
 )
@@ -70,14 +76,36 @@ class TalkoverCompatViewSet(TenantScopedViewSet):
     def get_exception_handler(self):
         return talkover_exception_handler
 
+    def throttle_with_cache_read(self, request: Request) -> bool:
+        """A listing's first Redis call is its day counts' read (`reports.talkover.listing`):
+        the API throttle counts the request in that same round trip (portal.throttling.
+        DeferredHit). Before it only the token, the environment and the parameters are read;
+        a request that fails before it is counted in `handle_exception`. A search reads no
+        day counts: its request is counted first, as any other."""
+        return (self.action in ("calls", "agent_calls")
+                and not (request.query_params.get("search") or "").strip())
+
+    def handle_exception(self, exc):
+        # An invalid parameter or an unknown environment or agent ended the request before
+        # the read: it still counts against the throttle, and is refused with 429 when over.
+        return super().handle_exception(settle_before_error(self.request, exc))
+
     def _environment(self) -> Environment:
         """The environment, if the compatible API serves its provider (`ProviderSpec.
         compatible_api`): another provider's environment is a clear 404, not a listing in an
         envelope its calls do not fit."""
-        try:
-            env = self.get_object()
-        except Http404:
-            raise TalkoverNotFound("Environment not found") from None
+        ctx = tenant_context.current()
+        if ctx is not None and ctx.teams is None:
+            # The caller's organisations, unrestricted: one statement scoped by membership
+            # (`portal.tenancy.environment_lookup`), the same rows as `get_object`'s.
+            env = member_environment(int(self.kwargs["pk"]), self.request.user.pk)
+        else:
+            try:
+                env = self.get_object()
+            except Http404:
+                env = None
+        if env is None:
+            raise TalkoverNotFound("Environment not found")
         if not env.spec.compatible_api:
             raise TalkoverNotFound(f"This environment's provider ({env.spec.label}) has no "
                                    f"Talkover-compatible API; its calls are in the reports API and "
@@ -87,8 +115,15 @@ class TalkoverCompatViewSet(TenantScopedViewSet):
     def _call_page(self, request: Request, env: Environment, *, agent_id: str | None = None
                    ) -> Response:
         query = parse_call_query(request.query_params, env, agent_id=agent_id)
-        items, pagination = list_calls(env, query, with_agent=agent_id is None)
-        return Response(envelope(items, pagination))
+        deferred = getattr(request, "deferred_throttle", None)
+        items, pagination = list_calls(env, query, with_agent=agent_id is None,
+                                       read=deferred.read if deferred is not None else None)
+        if deferred is not None:
+            deferred.settle()  # counted now if no cache read did (a listing from the calls)
+        body = envelope(items, pagination)
+        if type(request.accepted_renderer) is not renderers.JSONRenderer:
+            return Response(body)  # the browsable API
+        return rendered_response(json_bytes(body))
 
     @extend_schema(
         operation_id="talkover_calls_list", parameters=[ENV_ID, *CALL_PARAMETERS,

@@ -203,6 +203,37 @@ def test_listing_query_count_is_fixed(env_a, mirror, alice, api_client_for,
             assert client.get(url(env_a), {"per_page": 100, **params}).status_code == 200
 
 
+def test_a_page_reads_its_environment_once_and_the_calls_by_its_id(env_a, env_b, mirror, alice,
+                                                                   api_client_for):
+    """The environment in one statement scoped by membership (with its organisation), the
+    calls by its id alone: no other query of the page goes through the organisations again
+    (each such subquery cost a compilation in the app and a plan in PostgreSQL)."""
+    client = api_client_for(alice)
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url(env_a), {"per_page": 100, "status": "completed"})
+    assert response.status_code == 200 and response.json()["data"]
+    sqls = [q["sql"] for q in ctx.captured_queries if "django_cache" not in q["sql"]]
+    environment_reads = [sql for sql in sqls if "portal_environment" in sql]
+    assert len(environment_reads) == 1 and "portal_organization" in environment_reads[0]
+    call_reads = [sql for sql in sqls if "sync_call" in sql]
+    assert call_reads and not any("portal_" in sql for sql in call_reads), call_reads
+    assert client.get(url(env_b)).json() == {"success": False, "message": "Environment not found"}
+
+
+def test_the_body_is_drfs_json_byte_for_byte(env_a, mirror, alice, api_client_for):
+    """The page is written by orjson (`compat.json_bytes`): the same bytes DRF's JSONRenderer
+    writes, also for what the two encoders could treat apart (U+2028, control characters,
+    quotes, non-ASCII)."""
+    from rest_framework.renderers import JSONRenderer
+
+    Call.objects.filter(environment=env_a).update(
+        from_formatted="S\u00e3o \"Paulo\"\u2028\u2029\x01\t\x7f \U0001f600 </script>")
+    response = api_client_for(alice).get(url(env_a), {"per_page": 100})
+    assert response["Content-Type"] == "application/json"
+    assert "\u2028" in response.json()["data"][0]["from_formatted"]
+    assert response.content == JSONRenderer().render(json.loads(response.content))
+
+
 # --- PostgreSQL plans --------------------------------------------------------------------------
 
 def plan_nodes(plan: dict):
