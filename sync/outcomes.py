@@ -33,6 +33,15 @@ after it already there). Both are index probes per written call, keyed on the ba
 contacts passed as arrays, over the callback rule's two partial indexes on the numbers'
 digits (sync migration 0018_h38): no self-join over history, a batch's cost flat in the
 environment's size.
+
+Before the merge, `settle_staged` gives every staged call the next contact found among the
+batch's own rows (one sort of the staging table, no probe): a new call is written with it,
+so neither statement rewrites it for a next contact in its own batch. Without that, each of
+those calls (most of a back-fill's repeat contacts: a callback rings back hours later) was
+written twice, none of the rewrites HOT, every index taking the row again. The statements
+above still run for every written call and leave it with the first contact of everything
+then visible (the value written is only where they start from), so a merge that runs while
+the batch before it is in flight misses nothing.
 """
 from __future__ import annotations
 
@@ -126,6 +135,22 @@ def _written(stage: str, every: bool) -> str:
 # (partitions not analysed) scanned each partition's rows of the environment per written call.
 _BATCH = """SELECT * FROM unnest(%(w_id)s::text[], %(w_start)s::timestamptz[],
                                  %(w_key)s::text[]) AS w(external_id, started_at, k)"""
+
+
+def settle_staged(staged: str) -> None:
+    """Give each staged call (the rows a write is about to merge) the first later contact of
+    its number among the staged rows themselves, within the horizon (see THE COMPUTATION):
+    the rule's comparison (strictly after, at most `HORIZON_DAYS` on), as
+    `settle_environments` makes it."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"""
+            UPDATE {staged} s SET next_contact_at = n.t FROM (
+                SELECT w.external_id, min(w.started_at) OVER (
+                    PARTITION BY w.k ORDER BY w.started_at
+                    RANGE BETWEEN '1 microsecond'::interval FOLLOWING
+                              AND '{HORIZON_DAYS} days'::interval FOLLOWING) AS t
+                FROM ({_written(staged, True)}) w WHERE w.k <> '') n
+            WHERE s.external_id = n.external_id AND n.t IS NOT NULL""")
 
 
 def settle_written(environment: Environment, ids: list[str], *, staged: str,

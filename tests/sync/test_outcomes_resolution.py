@@ -248,3 +248,49 @@ def test_outcome_rollup_equals_a_recount_through_syncs_erasure_and_window_change
         for env in envs:
             env.organization = org_a
         _report_is_the_rule(org_a, envs)
+
+
+def _call_rows_updated() -> int:
+    """Row versions the calls' partitions took by UPDATE in this transaction so far."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT coalesce(sum(n_tup_upd), 0) FROM pg_stat_xact_user_tables "
+                       "WHERE relid IN (SELECT relid FROM pg_partition_tree('sync_call'))")
+        return cursor.fetchone()[0]
+
+
+def test_a_call_whose_next_contact_is_in_its_own_batch_is_written_once(org_a, env_a):
+    """A back-fill writes a call once when its next contact comes in the same batch (the
+    merge writes it with it); only a next contact mirrored by another batch rewrites it, and
+    every call ends with the rule's next contact either way."""
+    rng = random.Random(3)
+    numbers = [f"+55 11 98765-43{i:02d}" for i in range(8)]
+
+    def batch(prefix: str, days: int) -> list[dict]:
+        # Same numbers written other ways, both directions, test calls, equal starts; the
+        # older batch's calls all before the newer's.
+        rows = []
+        for i in range(60):
+            number = rng.choice(numbers)
+            if i % 2:
+                number = number.replace(" ", "").replace("-", "")
+            at = T0 + timedelta(days=days, hours=rng.randrange(0, 19 * 24))
+            rows.append(_row(env_a, f"{prefix}{i}", at, number,
+                             rng.choice(["inbound", "outbound"]), "completed",
+                             testing=i % 13 == 0))
+        return rows
+
+    newer, older = batch("new", 19), batch("old", 0)
+    with transaction.atomic():
+        _write(env_a, newer)  # into an empty mirror: every next contact is in the batch
+        assert _call_rows_updated() == 0
+        _check_next(org_a)
+    # An older batch: its calls whose first later contact is one of the newer batch's take
+    # it once merged — those, and only those, are rewritten.
+    alone = _expected_next([Call(**{k: v for k, v in r.items() if k != "environment_id"},
+                                 environment_id=env_a.pk) for r in older])
+    with transaction.atomic():
+        _write(env_a, older)
+        _check_next(org_a)
+        final = {c.external_id: c.next_contact_at
+                 for c in Call.objects.filter(external_id__startswith="old")}
+        assert _call_rows_updated() == sum(final[k] != alone[k] for k in alone) > 0
