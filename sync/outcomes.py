@@ -34,18 +34,22 @@ contacts passed as arrays, over the callback rule's two partial indexes on the n
 digits (sync migration 0018_h38): no self-join over history, a batch's cost flat in the
 environment's size.
 
-Before the merge, `settle_staged` gives every staged call the next contact found among the
-batch's own rows (one sort of the staging table, no probe): a new call is written with it,
-so neither statement rewrites it for a next contact in its own batch. Without that, each of
-those calls (most of a back-fill's repeat contacts: a callback rings back hours later) was
-written twice, none of the rewrites HOT, every index taking the row again. The statements
-above still run for every written call and leave it with the first contact of everything
-then visible (the value written is only where they start from), so a merge that runs while
-the batch before it is in flight misses nothing.
+Before the merge, `settle_staged` gives every staged call its own next contact, among the
+calls mirrored (the same probes) and the staged rows themselves (one sort), in the staging
+table: a new call is written once, with its final value. The merge writes it, so the
+second statement is left with what the probes could not see: a write that changed mirrored
+calls (their start may have moved) runs it as before, and a batch merged while the batch
+before it was in flight (`sync.write.batch_writer`: its rows commit after these were
+probed) joins its calls to that batch's staged contacts, arrays against arrays. Before,
+every call with a next contact was written twice, none of the rewrites HOT (no room on a
+page just filled), every index taking the row again: a quarter of a back-fill's rows. Two
+writers of one organisation's calls at once (two environments) can each miss the other's
+calls while neither has committed, as they could before; the window now opens at the
+merge rather than after it.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -137,45 +141,83 @@ _BATCH = """SELECT * FROM unnest(%(w_id)s::text[], %(w_start)s::timestamptz[],
                                  %(w_key)s::text[]) AS w(external_id, started_at, k)"""
 
 
-def settle_staged(staged: str) -> None:
+class Settling:
+    """One write of calls' resolution on either side of its merge (see THE COMPUTATION):
+    the contacts `settle_staged` found in the staging table, and the write just before this
+    one (`before`), whose rows the staged probes may not have seen: a batch writer merges a
+    batch while the batch before it is still in flight (`sync.write.batch_writer`)."""
+
+    def __init__(self, before: Settling | None = None) -> None:
+        self.before = before
+        self.contacts: tuple[list[str], list[datetime], list[str]] | None = None
+
+
+def _read_batch(cursor: Any, staged: str, every: bool, ids: list[str] | None = None
+                ) -> tuple[list[str], list[datetime], list[str]] | None:
+    """The staged contacts (ids, starts, digits) as arrays (`_BATCH`), None when none."""
+    cursor.execute(f"SELECT * FROM ({_written(staged, every)}) w WHERE w.k <> ''",
+                   {"only": None if every else ids})
+    batch = cursor.fetchall()
+    if not batch:
+        return None
+    w_id, w_start, w_key = (list(column) for column in zip(*batch, strict=True))
+    return w_id, w_start, w_key
+
+
+def _params(environment: Environment,
+            contacts: tuple[list[str], list[datetime], list[str]]) -> dict[str, Any]:
+    """The statements' parameters: the contacts' arrays, and the bounds of every start the
+    statements read or write as constants: the planner prunes the partitions outside them
+    (planning them over every month's partition cost more than running them: ~150 ms a
+    batch of 200)."""
+    w_id, w_start, w_key = contacts
+    horizon = timedelta(days=HORIZON_DAYS)
+    return {"envs": organisation_environments(environment), "env": environment.pk,
+            "w_id": w_id, "w_start": w_start, "w_key": w_key, "lo": min(w_start) - horizon,
+            "hi": max(w_start) + horizon, "w_lo": min(w_start), "w_hi": max(w_start),
+            "tz": environment.organization.timezone}
+
+
+def settle_staged(environment: Environment, staged: str, settling: Settling) -> None:
     """Give each staged call (the rows a write is about to merge) the first later contact of
-    its number among the staged rows themselves, within the horizon (see THE COMPUTATION):
-    the rule's comparison (strictly after, at most `HORIZON_DAYS` on), as
-    `settle_environments` makes it."""
+    its number within the horizon, among the calls mirrored and the staged rows themselves
+    (see THE COMPUTATION): the rule's comparison, strictly after, at most `HORIZON_DAYS` on.
+    A call mirrored already and staged again is probed under its mirrored start: a write
+    that changes a mirrored call settles its calls after the merge (`settle_written`)."""
     with connection.cursor() as cursor:
+        settling.contacts = _read_batch(cursor, staged, True)
+        if settling.contacts is None:
+            return
         cursor.execute(f"""
-            UPDATE {staged} s SET next_contact_at = n.t FROM (
-                SELECT w.external_id, min(w.started_at) OVER (
-                    PARTITION BY w.k ORDER BY w.started_at
-                    RANGE BETWEEN '1 microsecond'::interval FOLLOWING
-                              AND '{HORIZON_DAYS} days'::interval FOLLOWING) AS t
-                FROM ({_written(staged, True)}) w WHERE w.k <> '') n
-            WHERE s.external_id = n.external_id AND n.t IS NOT NULL""")
+            WITH w AS ({_BATCH}),
+            own AS (
+                SELECT w.external_id, least(
+                    (SELECT min(p.started_at) FROM ({_probe('w.k', 'w.started_at',
+                                                             latest=False)}) p),
+                    min(w.started_at) OVER (
+                        PARTITION BY w.k ORDER BY w.started_at
+                        RANGE BETWEEN '1 microsecond'::interval FOLLOWING
+                                  AND '{HORIZON_DAYS} days'::interval FOLLOWING)) AS t
+                FROM w)
+            UPDATE {staged} s SET next_contact_at = own.t FROM own
+            WHERE s.external_id = own.external_id AND own.t IS NOT NULL""",
+                       _params(environment, settling.contacts))
 
 
 def settle_written(environment: Environment, ids: list[str], *, staged: str,
-                   every_staged: bool = True) -> None:
+                   every_staged: bool = True, updated: Collection[str] = (),
+                   settling: Settling | None = None) -> None:
     """Settle what these just-written calls change (see THE COMPUTATION). `staged`: the
-    staging table the write merged from, holding these rows (`every_staged`: and no others)."""
+    staging table the write merged from, holding these rows (`every_staged`: and no others);
+    `updated`: those of them that were mirrored already; `settling`: what `settle_staged`
+    did before the merge (None: nothing)."""
     if not ids:
         return
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT * FROM ({_written(staged, every_staged)}) w WHERE w.k <> ''",
-                       {"only": None if every_staged else ids})
-        batch = cursor.fetchall()
-        if not batch:
+        batch = _read_batch(cursor, staged, every_staged, ids)
+        if batch is None:
             return
-        w_id, w_start, w_key = (list(column) for column in zip(*batch, strict=True))
-        # Bounds of every start the statements read or write, as constants: the planner
-        # prunes the partitions outside them (planning both statements over every month's
-        # partition cost more than running them: ~150 ms a batch of 200).
-        horizon = timedelta(days=HORIZON_DAYS)
-        params: dict[str, Any] = {"envs": organisation_environments(environment),
-                                  "env": environment.pk, "w_id": w_id, "w_start": w_start,
-                                  "w_key": w_key, "lo": min(w_start) - horizon,
-                                  "hi": max(w_start) + horizon, "w_lo": min(w_start),
-                                  "w_hi": max(w_start),
-                                  "tz": environment.organization.timezone}
+        params = _params(environment, batch)
         # The earlier contacts: each takes the earliest written start after it.
         cursor.execute(_moved(f"""
             WITH w AS ({_BATCH}),
@@ -191,23 +233,61 @@ def settle_written(environment: Environment, ids: list[str], *, staged: str,
               AND c.started_at BETWEEN %(lo)s AND %(w_hi)s
               AND (c.next_contact_at IS NULL OR c.next_contact_at > hits.t)""", "hits.old"),
             params)
-        # The written calls themselves: the first contact after each, already mirrored.
-        # (`old`: the call's next contact before this statement, probed by its natural key.)
-        cursor.execute(_moved(f"""
-            WITH w AS ({_BATCH}),
-            own AS (
-                SELECT w.external_id, w.started_at,
-                       (SELECT min(p.started_at) FROM ({_probe('w.k', 'w.started_at',
-                                                                latest=False)}) p) AS t,
-                       (SELECT o.next_contact_at FROM sync_call o
-                        WHERE o.environment_id = %(env)s AND o.external_id = w.external_id
-                          AND o.started_at = w.started_at
-                          AND o.started_at BETWEEN %(w_lo)s AND %(w_hi)s) AS old
-                FROM w)
-            UPDATE sync_call c SET next_contact_at = own.t FROM own
-            WHERE c.environment_id = %(env)s AND c.external_id = own.external_id
-              AND c.started_at = own.started_at AND c.started_at BETWEEN %(w_lo)s AND %(w_hi)s
-              AND c.next_contact_at IS DISTINCT FROM own.t""", "own.old"), params)
+        if settling is None or settling.contacts is None or updated:
+            _settle_own(cursor, params)
+        elif settling.before is not None and settling.before.contacts is not None:
+            _settle_from(cursor, params, settling.before.contacts)
+
+
+# A written call's next contact before a statement changes it (`_moved`'s `old`), probed by
+# its natural key.
+_OLD = """(SELECT o.next_contact_at FROM sync_call o
+           WHERE o.environment_id = %(env)s AND o.external_id = w.external_id
+             AND o.started_at = w.started_at
+             AND o.started_at BETWEEN %(w_lo)s AND %(w_hi)s)"""
+
+
+def _settle_own(cursor: Any, params: dict[str, Any]) -> None:
+    """The written calls themselves: the first contact after each, already mirrored."""
+    cursor.execute(_moved(f"""
+        WITH w AS ({_BATCH}),
+        own AS (
+            SELECT w.external_id, w.started_at,
+                   (SELECT min(p.started_at) FROM ({_probe('w.k', 'w.started_at',
+                                                            latest=False)}) p) AS t,
+                   {_OLD} AS old
+            FROM w)
+        UPDATE sync_call c SET next_contact_at = own.t FROM own
+        WHERE c.environment_id = %(env)s AND c.external_id = own.external_id
+          AND c.started_at = own.started_at AND c.started_at BETWEEN %(w_lo)s AND %(w_hi)s
+          AND c.next_contact_at IS DISTINCT FROM own.t""", "own.old"), params)
+
+
+def _settle_from(cursor: Any, params: dict[str, Any],
+                 before: tuple[list[str], list[datetime], list[str]]) -> None:
+    """The written calls (all new, their next contact given before the merge) whose first
+    later contact is one the write before staged (in flight when this one's were probed):
+    a join of the two batches' arrays, no probe. Its calls also written here are left out
+    (this write holds their start)."""
+    ours = set(params["w_id"])
+    kept = [(s, k) for i, s, k in zip(*before, strict=True) if i not in ours]
+    if not kept:
+        return
+    cursor.execute(_moved(f"""
+        WITH w AS ({_BATCH}),
+        v AS (SELECT * FROM unnest(%(v_start)s::timestamptz[], %(v_key)s::text[])
+                                AS v(started_at, k)),
+        fix AS (
+            SELECT w.external_id, w.started_at, min(v.started_at) AS t, {_OLD} AS old
+            FROM w JOIN v ON v.k = w.k AND v.started_at > w.started_at
+                         AND v.started_at <= w.started_at + make_interval(
+                             days => {HORIZON_DAYS})
+            GROUP BY w.external_id, w.started_at)
+        UPDATE sync_call c SET next_contact_at = fix.t FROM fix
+        WHERE c.environment_id = %(env)s AND c.external_id = fix.external_id
+          AND c.started_at = fix.started_at AND c.started_at BETWEEN %(w_lo)s AND %(w_hi)s
+          AND (c.next_contact_at IS NULL OR c.next_contact_at > fix.t)""", "fix.old"),
+        {**params, "v_start": [s for s, _ in kept], "v_key": [k for _, k in kept]})
 
 
 def settle_organisation(organization_id: int) -> int:

@@ -25,8 +25,8 @@ from portal.models import Environment
 from sync.callback_links import STAGED_COLUMNS, relink_written
 from sync.fast_json import canonical_text
 from sync.models import Call
+from sync.outcomes import Settling, settle_staged, settle_written
 from sync.outcomes import enabled as resolution_enabled
-from sync.outcomes import settle_staged, settle_written
 from sync.partitions import upsert as partition_upsert
 from sync.partitions.upsert import RunKeys
 from sync.privacy import arrival
@@ -105,10 +105,11 @@ def upsert(model: type[models.Model], environment: Environment, rows: list[Row],
 
 def upsert_keys(model: type[models.Model], environment: Environment, rows: list[Row], *,
                 key: str, update_fields: list[str], staged: bool = False,
-                run_keys: RunKeys | None = None, ordered: Callable[[], None] | None = None
-                ) -> tuple[Counts, list[Any]]:
+                run_keys: RunKeys | None = None, ordered: Callable[[], None] | None = None,
+                settling: Settling | None = None) -> tuple[Counts, list[Any]]:
     """`upsert`, also returning the keys of the rows created or changed (`staged`, `ordered`:
-    see `copy_upsert`)."""
+    see `copy_upsert`; `settling`: the calls' resolution, `sync.outcomes.Settling`, when the
+    write before this one may still be in flight)."""
     unique: dict[Any, Row] = {row[key]: row for row in rows}
     if not unique:
         return Counts(), []
@@ -124,6 +125,7 @@ def upsert_keys(model: type[models.Model], environment: Environment, rows: list[
     # The relink reads some columns of calls from the staging table: always copied; so is
     # the next contact, which `settle_staged` fills in there before the merge.
     settles = model is Call and resolution_enabled()
+    settling = settling or Settling()
     keep = (*STAGED_COLUMNS, *(("next_contact_at",) if settles else ())) if model is Call else ()
     constants = fill_defaults(full, defaults, keep=keep)
     # Partitioned calls: the database's key has the partition key (sync.partitions.upsert).
@@ -131,7 +133,8 @@ def upsert_keys(model: type[models.Model], environment: Environment, rows: list[
     counts, changed, updated = copy_upsert(
         model, full, ["environment", key, *keyed], update_fields, key, staged=staged,
         run_keys=run_keys, ordered=ordered, constants=constants,
-        before_merge=(lambda: settle_staged(stage_table(model))) if settles else None)
+        before_merge=((lambda: settle_staged(environment, stage_table(model), settling))
+                      if settles else None))
     if model is Call and changed:
         # In the write's transaction, after the writes before it committed (`ordered`); the
         # statement reads the rows from the staging table the merge read.
@@ -139,7 +142,8 @@ def upsert_keys(model: type[models.Model], environment: Environment, rows: list[
                        staged=stage_table(model), every_staged=len(changed) == len(full))
         if settles:
             settle_written(environment, changed, staged=stage_table(model),
-                           every_staged=len(changed) == len(full))
+                           every_staged=len(changed) == len(full), updated=updated,
+                           settling=settling)
     return counts, changed
 
 

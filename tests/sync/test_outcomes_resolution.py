@@ -5,6 +5,7 @@ rule; another organisation's calls never count; erasure keeps the figures exact.
 from __future__ import annotations
 
 import random
+import threading
 from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 
@@ -14,11 +15,11 @@ from django.db import connection, transaction
 from reports.queries.outcomes import outcomes_summary
 from sync.models import Call, OutcomeDayRollup
 from sync.models.outcomes import REPEAT_COLUMNS
-from sync.outcomes import HORIZON_DAYS, rebuild_outcome_days, settle_organisation
+from sync.outcomes import HORIZON_DAYS, Settling, rebuild_outcome_days, settle_organisation
 from sync.privacy.erase import erase_caller
 from sync.providers.records import CALL_UPDATE_FIELDS
 from sync.write.rollups import local_days_of, refresh_rollups
-from sync.write.upsert import upsert
+from sync.write.upsert import upsert, upsert_keys
 from tests.support.cast import make_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -258,39 +259,69 @@ def _call_rows_updated() -> int:
         return cursor.fetchone()[0]
 
 
-def test_a_call_whose_next_contact_is_in_its_own_batch_is_written_once(org_a, env_a):
-    """A back-fill writes a call once when its next contact comes in the same batch (the
-    merge writes it with it); only a next contact mirrored by another batch rewrites it, and
-    every call ends with the rule's next contact either way."""
-    rng = random.Random(3)
+def _batch(env, rng: random.Random, prefix: str, days: int) -> list[dict]:
+    """60 calls over 19 days from `days` on: 8 numbers, written other ways too, both
+    directions, some test calls, some equal starts."""
     numbers = [f"+55 11 98765-43{i:02d}" for i in range(8)]
+    rows = []
+    for i in range(60):
+        number = rng.choice(numbers)
+        if i % 2:
+            number = number.replace(" ", "").replace("-", "")
+        at = T0 + timedelta(days=days, hours=rng.randrange(0, 19 * 24))
+        rows.append(_row(env, f"{prefix}{i}", at, number, rng.choice(["inbound", "outbound"]),
+                         "completed", testing=i % 13 == 0))
+    return rows
 
-    def batch(prefix: str, days: int) -> list[dict]:
-        # Same numbers written other ways, both directions, test calls, equal starts; the
-        # older batch's calls all before the newer's.
-        rows = []
-        for i in range(60):
-            number = rng.choice(numbers)
-            if i % 2:
-                number = number.replace(" ", "").replace("-", "")
-            at = T0 + timedelta(days=days, hours=rng.randrange(0, 19 * 24))
-            rows.append(_row(env_a, f"{prefix}{i}", at, number,
-                             rng.choice(["inbound", "outbound"]), "completed",
-                             testing=i % 13 == 0))
-        return rows
 
-    newer, older = batch("new", 19), batch("old", 0)
+def test_a_back_filled_call_is_written_once_with_its_next_contact(org_a, env_a):
+    """A back-fill writes each call once, its next contact with it, whether that contact
+    is in the same batch or in one mirrored before (newest first: the older batch's calls
+    find theirs in the newer one); every call ends with the rule's next contact."""
+    rng = random.Random(3)
+    newer, older = _batch(env_a, rng, "new", 19), _batch(env_a, rng, "old", 0)
+    for rows in (newer, older):
+        with transaction.atomic():
+            _write(env_a, rows)
+            assert _call_rows_updated() == 0
+            _check_next(org_a)
+    assert Call.objects.filter(external_id__startswith="old",
+                               next_contact_at__gte=T0 + timedelta(days=19)).exists()
+
+
+def test_a_batch_merged_while_the_one_before_is_in_flight_takes_its_next_contacts(
+        org_a, env_a):
+    """The batch writer merges a batch while the batch before it has not committed (its
+    rows are invisible to the probes before the merge): once that one commits, the calls
+    whose next contact it holds take it, and only those are rewritten."""
+    rng = random.Random(5)
+    newer, older = _batch(env_a, rng, "new", 19), _batch(env_a, rng, "old", 0)
+    merged, commit = threading.Event(), threading.Event()
+    first = Settling()
+
+    def write_newer() -> None:
+        try:
+            with transaction.atomic():
+                upsert_keys(Call, env_a, newer, key="external_id",
+                            update_fields=CALL_UPDATE_FIELDS, settling=first)
+                merged.set()
+                commit.wait(30)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=write_newer)
+    thread.start()
+    assert merged.wait(30)
+
+    def ordered() -> None:  # as `sync.write.batch_writer` orders batches
+        commit.set()
+        thread.join(30)
+
+    alone = _expected_next([Call(**r) for r in older])
     with transaction.atomic():
-        _write(env_a, newer)  # into an empty mirror: every next contact is in the batch
-        assert _call_rows_updated() == 0
-        _check_next(org_a)
-    # An older batch: its calls whose first later contact is one of the newer batch's take
-    # it once merged — those, and only those, are rewritten.
-    alone = _expected_next([Call(**{k: v for k, v in r.items() if k != "environment_id"},
-                                 environment_id=env_a.pk) for r in older])
-    with transaction.atomic():
-        _write(env_a, older)
-        _check_next(org_a)
+        upsert_keys(Call, env_a, older, key="external_id", update_fields=CALL_UPDATE_FIELDS,
+                    ordered=ordered, settling=Settling(first))
         final = {c.external_id: c.next_contact_at
                  for c in Call.objects.filter(external_id__startswith="old")}
         assert _call_rows_updated() == sum(final[k] != alone[k] for k in alone) > 0
+    _check_next(org_a)
