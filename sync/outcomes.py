@@ -268,7 +268,9 @@ def _settle_from(cursor: Any, params: dict[str, Any],
     """The written calls (all new, their next contact given before the merge) whose first
     later contact is one the write before staged (in flight when this one's were probed):
     a join of the two batches' arrays, no probe. Its calls also written here are left out
-    (this write holds their start)."""
+    (this write holds their start). Materialised: on a month not analysed yet the planner
+    may loop over the month's rows outside, and the join and the lookups of the old values
+    then ran once per row of the month (0.2 s a batch)."""
     ours = set(params["w_id"])
     kept = [(s, k) for i, s, k in zip(*before, strict=True) if i not in ours]
     if not kept:
@@ -277,7 +279,7 @@ def _settle_from(cursor: Any, params: dict[str, Any],
         WITH w AS ({_BATCH}),
         v AS (SELECT * FROM unnest(%(v_start)s::timestamptz[], %(v_key)s::text[])
                                 AS v(started_at, k)),
-        fix AS (
+        fix AS MATERIALIZED (
             SELECT w.external_id, w.started_at, min(v.started_at) AS t, {_OLD} AS old
             FROM w JOIN v ON v.k = w.k AND v.started_at > w.started_at
                          AND v.started_at <= w.started_at + make_interval(
