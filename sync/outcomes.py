@@ -49,6 +49,7 @@ merge rather than after it.
 """
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Collection, Iterable
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -214,7 +215,10 @@ def settle_written(environment: Environment, ids: list[str], *, staged: str,
     if not ids:
         return
     with connection.cursor() as cursor:
-        batch = _read_batch(cursor, staged, every_staged, ids)
+        if settling is not None and settling.contacts is not None and every_staged:
+            batch = settling.contacts  # read before the merge: the same rows
+        else:
+            batch = _read_batch(cursor, staged, every_staged, ids)
         if batch is None:
             return
         params = _params(environment, batch)
@@ -267,29 +271,38 @@ def _settle_from(cursor: Any, params: dict[str, Any],
                  before: tuple[list[str], list[datetime], list[str]]) -> None:
     """The written calls (all new, their next contact given before the merge) whose first
     later contact is one the write before staged (in flight when this one's were probed):
-    a join of the two batches' arrays, no probe. Its calls also written here are left out
-    (this write holds their start). Materialised: on a month not analysed yet the planner
-    may loop over the month's rows outside, and the join and the lookups of the old values
-    then ran once per row of the month (0.2 s a batch)."""
+    found here, by number and start (the rule's comparison), no probe; only those go to the
+    database. Its calls also written here are left out (this write holds their start).
+    Materialised: on a month not analysed yet the planner may loop over the month's rows
+    outside, and the lookups of the old values then ran once per row of the month."""
     ours = set(params["w_id"])
-    kept = [(s, k) for i, s, k in zip(*before, strict=True) if i not in ours]
-    if not kept:
+    later: dict[str, list[datetime]] = {}
+    for call, start, key in zip(*before, strict=True):
+        if call not in ours:
+            later.setdefault(key, []).append(start)
+    for starts in later.values():
+        starts.sort()
+    horizon = timedelta(days=HORIZON_DAYS)
+    fix: list[tuple[str, datetime, datetime]] = []
+    for call, start, key in zip(params["w_id"], params["w_start"], params["w_key"],
+                                strict=True):
+        starts = later.get(key, [])
+        first = bisect_right(starts, start)  # the first strictly after it
+        if first < len(starts) and starts[first] <= start + horizon:
+            fix.append((call, start, starts[first]))
+    if not fix:
         return
+    f_id, f_start, f_t = (list(column) for column in zip(*fix, strict=True))
     cursor.execute(_moved(f"""
-        WITH w AS ({_BATCH}),
-        v AS (SELECT * FROM unnest(%(v_start)s::timestamptz[], %(v_key)s::text[])
-                                AS v(started_at, k)),
-        fix AS MATERIALIZED (
-            SELECT w.external_id, w.started_at, min(v.started_at) AS t, {_OLD} AS old
-            FROM w JOIN v ON v.k = w.k AND v.started_at > w.started_at
-                         AND v.started_at <= w.started_at + make_interval(
-                             days => {HORIZON_DAYS})
-            GROUP BY w.external_id, w.started_at)
+        WITH fix AS MATERIALIZED (
+            SELECT w.external_id, w.started_at, w.t, {_OLD} AS old
+            FROM unnest(%(f_id)s::text[], %(f_start)s::timestamptz[],
+                        %(f_t)s::timestamptz[]) AS w(external_id, started_at, t))
         UPDATE sync_call c SET next_contact_at = fix.t FROM fix
         WHERE c.environment_id = %(env)s AND c.external_id = fix.external_id
           AND c.started_at = fix.started_at AND c.started_at BETWEEN %(w_lo)s AND %(w_hi)s
           AND (c.next_contact_at IS NULL OR c.next_contact_at > fix.t)""", "fix.old"),
-        {**params, "v_start": [s for s, _ in kept], "v_key": [k for _, k in kept]})
+        {**params, "f_id": f_id, "f_start": f_start, "f_t": f_t})
 
 
 def settle_organisation(organization_id: int) -> int:
