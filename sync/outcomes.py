@@ -207,11 +207,12 @@ def settle_staged(environment: Environment, staged: str, settling: Settling) -> 
 
 def settle_written(environment: Environment, ids: list[str], *, staged: str,
                    every_staged: bool = True, updated: Collection[str] = (),
-                   settling: Settling | None = None) -> None:
+                   settling: Settling | None = None,
+                   created: Collection[datetime] = ()) -> None:
     """Settle what these just-written calls change (see THE COMPUTATION). `staged`: the
     staging table the write merged from, holding these rows (`every_staged`: and no others);
     `updated`: those of them that were mirrored already; `settling`: what `settle_staged`
-    did before the merge (None: nothing)."""
+    did before the merge (None: nothing); `created`: the starts of the calls it created."""
     if not ids:
         return
     with connection.cursor() as cursor:
@@ -222,25 +223,47 @@ def settle_written(environment: Environment, ids: list[str], *, staged: str,
         if batch is None:
             return
         params = _params(environment, batch)
-        # The earlier contacts: each takes the earliest written start after it.
-        cursor.execute(_moved(f"""
-            WITH w AS ({_BATCH}),
-            hits AS (
-                SELECT p.id, p.started_at, min(w.started_at) AS t,
-                       min(p.next_contact_at) AS old
-                FROM w CROSS JOIN LATERAL ({_probe('w.k', 'w.started_at', latest=True)}
-                                           OFFSET 0) p
-                WHERE p.next_contact_at IS NULL OR p.next_contact_at > w.started_at
-                GROUP BY p.id, p.started_at)
-            UPDATE sync_call c SET next_contact_at = hits.t FROM hits
-            WHERE c.id = hits.id AND c.started_at = hits.started_at
-              AND c.started_at BETWEEN %(lo)s AND %(w_hi)s
-              AND (c.next_contact_at IS NULL OR c.next_contact_at > hits.t)""", "hits.old"),
-            params)
-        if settling is None or settling.contacts is None or updated:
+        given = settling is not None and settling.contacts is not None
+        if not (given and _only_created(cursor, params, created)):
+            _settle_earlier(cursor, params)
+        if not given or updated:
             _settle_own(cursor, params)
         elif settling.before is not None and settling.before.contacts is not None:
             _settle_from(cursor, params, settling.before.contacts)
+
+
+def _only_created(cursor: Any, params: dict[str, Any], created: Collection[datetime]) -> bool:
+    """Whether every call of the organisation that could be an earlier contact of a written
+    one (a start within the horizon before the latest written start) is one this write
+    created: those were given their next contact before the merge, among this write's
+    rows, so the earlier contacts' statement would change nothing. A first back-fill,
+    newest first, finds only its own batch there (its older days are still to come): the
+    statement's probes, a fifth of its database CPU, are spared. Counted up to one more."""
+    lo, hi = params["lo"], params["w_hi"]
+    ours = sum(lo <= start < hi for start in created)
+    cursor.execute("SELECT count(*) FROM (SELECT 1 FROM sync_call c "
+                   "WHERE c.environment_id = ANY(%(envs)s) AND c.started_at >= %(lo)s "
+                   "AND c.started_at < %(w_hi)s LIMIT %(more)s) x",
+                   {**params, "more": ours + 1})
+    return cursor.fetchone()[0] == ours
+
+
+def _settle_earlier(cursor: Any, params: dict[str, Any]) -> None:
+    """The earlier contacts: each takes the earliest written start after it."""
+    cursor.execute(_moved(f"""
+        WITH w AS ({_BATCH}),
+        hits AS (
+            SELECT p.id, p.started_at, min(w.started_at) AS t,
+                   min(p.next_contact_at) AS old
+            FROM w CROSS JOIN LATERAL ({_probe('w.k', 'w.started_at', latest=True)}
+                                       OFFSET 0) p
+            WHERE p.next_contact_at IS NULL OR p.next_contact_at > w.started_at
+            GROUP BY p.id, p.started_at)
+        UPDATE sync_call c SET next_contact_at = hits.t FROM hits
+        WHERE c.id = hits.id AND c.started_at = hits.started_at
+          AND c.started_at BETWEEN %(lo)s AND %(w_hi)s
+          AND (c.next_contact_at IS NULL OR c.next_contact_at > hits.t)""", "hits.old"),
+        params)
 
 
 # A written call's next contact before a statement changes it (`_moved`'s `old`), probed by

@@ -143,7 +143,8 @@ def upsert_keys(model: type[models.Model], environment: Environment, rows: list[
         if settles:
             settle_written(environment, changed, staged=stage_table(model),
                            every_staged=len(changed) == len(full), updated=updated,
-                           settling=settling)
+                           settling=settling, created=[unique[k]["started_at"]
+                                                       for k in changed if k not in updated])
     return counts, changed
 
 
