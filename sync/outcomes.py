@@ -40,7 +40,9 @@ table: a new call is written once, with its final value. The merge writes it, so
 second statement is left with what the probes could not see: a write that changed mirrored
 calls (their start may have moved) runs it as before, and a batch merged while the batch
 before it was in flight (`sync.write.batch_writer`: its rows commit after these were
-probed) joins its calls to that batch's staged contacts, arrays against arrays. Before,
+probed) joins its calls to that batch's staged contacts, found in Python. The first
+statement is left out when every call within the horizon before the written ones is one
+this write created (`_only_created`: a first back-fill, newest first). Before,
 every call with a next contact was written twice, none of the rewrites HOT (no room on a
 page just filled), every index taking the row again: a quarter of a back-fill's rows. Two
 writers of one organisation's calls at once (two environments) can each miss the other's
