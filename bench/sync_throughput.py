@@ -18,7 +18,10 @@ given (`--dlt-python`, default /work/dltvenv/bin/python when it exists; see
 bench/dlt_baseline.py for making it) — dlt doing the same back-fill into a database named
 like ours plus "_dlt" (created and dropped here). A last child measures the database alone:
 the mirrored calls copied by one INSERT into an empty twin of the calls table (same
-indexes), the floor of any sync storing these rows in this schema. Prints one table.
+indexes), the floor of any sync storing these rows in this schema. Prints one table, then
+where the sync's database CPU went by step (`WriteShare`: the merge, the next contacts given
+in the staging table, the resolution statements) and how many calls it rewrote by UPDATE
+(HOT or not, from the database's statistics).
 The database is flushed first: only use a database made for this.
 """
 from __future__ import annotations
@@ -168,6 +171,43 @@ class LinkShare:
         return measured
 
 
+class WriteShare:
+    """The database CPU of a back-fill's calls writes, by step, attributed where each runs
+    (each step's backend CPU from /proc, summed over the writer threads): the merge (the
+    COPY into the staging table and the INSERT … ON CONFLICT, with what it runs before the
+    merge), the next contacts given in the staging table before it (`settle_staged`) and the
+    resolution statements after it (`settle_written`). A step the code lacks stays 0."""
+
+    STEPS = {"merge": "copy_upsert", "staged": "settle_staged", "settle": "settle_written"}
+
+    def __init__(self) -> None:
+        from sync.write import upsert
+
+        self.db = dict.fromkeys(self.STEPS, 0.0)
+        for step, name in self.STEPS.items():
+            if hasattr(upsert, name):
+                setattr(upsert, name, self.wrap(step, getattr(upsert, name)))
+
+    def wrap(self, step: str, fn):
+        from django.db import connection
+
+        def measured(*args, **kwargs):
+            connection.ensure_connection()
+            backend = connection.connection.info.backend_pid
+            db = cpu_seconds(backend)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.db[step] += cpu_seconds(backend) - db
+
+        return measured
+
+    def figures(self) -> dict:
+        """Database CPU s per step; the merge's without the staged step it runs."""
+        return {"db_merge": self.db["merge"] - self.db["staged"],
+                "db_staged": self.db["staged"], "db_settle": self.db["settle"]}
+
+
 def phase_sync(base_url: str, first: date, last: date) -> dict:
     setup_django()
     from django.conf import settings
@@ -185,7 +225,9 @@ def phase_sync(base_url: str, first: date, last: date) -> dict:
     now = datetime.combine(last, datetime.max.time(), UTC).replace(microsecond=0)
     connection.ensure_connection()
     share = LinkShare() if settings.SYNC_CALLBACK_LINKS else None
+    steps = WriteShare()
     started_mb = current_rss_mb()
+    updates = _call_updates(wait=False)
     backends = BackendCpu(os.environ["DATABASE_URL"])
     cpu = cpu_seconds()
     start = time.perf_counter()
@@ -205,7 +247,28 @@ def phase_sync(base_url: str, first: date, last: date) -> dict:
             "requests": sum(r.requests for r in outcome.runs), "created": calls_run.created,
             "links": CallbackLink.objects.filter(environment=env).count(),
             "link_cpu": share.python if share else 0.0, "link_db_cpu": share.db if share else 0.0,
-            "rss_mb": peak_rss_mb(), "start_mb": started_mb, "cpu": cpu, "db_cpu": db_cpu}
+            "rss_mb": peak_rss_mb(), "start_mb": started_mb, "cpu": cpu, "db_cpu": db_cpu,
+            **_call_updates(since=updates), **steps.figures()}
+
+
+def _call_updates(*, wait: bool = True, since: dict | None = None) -> dict:
+    """Row versions the calls' partitions took by UPDATE in the database's statistics, and
+    how many were HOT (less those of `since`): a back-fill's rewrites of rows it wrote. The
+    writer threads' connections are closed by then; a backend's figures reach the statistics
+    as it exits, so this waits a moment for them (`wait`)."""
+    from django.db import connection
+
+    if wait:
+        time.sleep(2)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute("SELECT coalesce(sum(n_tup_upd), 0), coalesce(sum(n_tup_hot_upd), 0) "
+                       "FROM pg_stat_user_tables "
+                       "WHERE relid IN (SELECT relid FROM pg_partition_tree('sync_call'))")
+        updated, hot = cursor.fetchone()
+    since = since or {}
+    return {"updated_calls": int(updated) - since.get("updated_calls", 0),
+            "hot_updates": int(hot) - since.get("hot_updates", 0)}
 
 
 def phase_ceiling(base_url: str, first: date, last: date) -> dict:
@@ -422,6 +485,10 @@ def main() -> None:
           f"({synced['index_mb'] / synced['table_mb']:.0%} of it)")
     print("the link in the sync above:")
     print_link_share(synced)
+    print(f"its database CPU by step: merge {synced['db_merge']:.1f} s, next contacts in the "
+          f"staging table {synced['db_staged']:.1f} s, resolution statements "
+          f"{synced['db_settle']:.1f} s; calls rewritten by UPDATE: "
+          f"{synced['updated_calls']:.0f} ({synced['hot_updates']:.0f} of them HOT)")
     if pairs:
         print_link_cost(pairs)
     if "dlt" in median:

@@ -41,6 +41,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, connections, models
 
+from sync.outcomes import Settling
 from sync.partitions import upsert as partition_upsert
 from sync.run_context import RunContext
 from sync.write.upsert import Counts, Row, ensure_stage, upsert_keys
@@ -80,6 +81,8 @@ class Batch:
     # Written concurrently: the batch before, and the carry keys this batch saved.
     previous: tuple[Future, Batch] | None = None
     carried: dict[str, Any] | None = None
+    # Calls: what the batch's resolution found before its merge, for the batch after it.
+    settling: Settling | None = None
 
 
 class BatchWriter:
@@ -161,6 +164,7 @@ class BatchWriter:
         batch = Batch(list(self._rows.values()), self._tags, self._actions, self._pages,
                       self._uncounted, copy.deepcopy(cursor) if cursor is not None else None,
                       extra, previous=self._inflight[-1] if self._inflight else None)
+        batch.settling = Settling(batch.previous[1].settling if batch.previous else None)
         self._rows, self._tags, self._actions = {}, {}, []
         self._pages = self._uncounted = 0
         if self._pool is None:
@@ -226,6 +230,8 @@ class BatchWriter:
             # Written or failed: its rows and the batch before it are no longer needed (a
             # batch links the one before it, so keeping them would keep every row of the run).
             batch.rows, batch.previous = [], None
+            if batch.settling is not None:
+                batch.settling.before = None
 
     def _write_batch(self, batch: Batch) -> Counts:
         ctx = self.ctx
@@ -252,7 +258,8 @@ class BatchWriter:
             counts, changed = upsert_keys(self.model, ctx.environment, batch.rows,
                                           key=self.key, update_fields=self.update_fields,
                                           staged=True, run_keys=ctx.call_keys,
-                                          ordered=lambda: _after(batch))
+                                          ordered=lambda: _after(batch),
+                                          settling=batch.settling)
             batch.rows = []  # merged: two batches in flight need not hold their rows too
             _after(batch)  # also when the merge had nothing to write (no `ordered` call)
             counts.unchanged = max(0, counts.unchanged - batch.uncounted)

@@ -25,8 +25,8 @@ from portal.models import Environment
 from sync.callback_links import STAGED_COLUMNS, relink_written
 from sync.fast_json import canonical_text
 from sync.models import Call
+from sync.outcomes import Settling, settle_staged, settle_written
 from sync.outcomes import enabled as resolution_enabled
-from sync.outcomes import settle_written
 from sync.partitions import upsert as partition_upsert
 from sync.partitions.upsert import RunKeys
 from sync.privacy import arrival
@@ -105,10 +105,11 @@ def upsert(model: type[models.Model], environment: Environment, rows: list[Row],
 
 def upsert_keys(model: type[models.Model], environment: Environment, rows: list[Row], *,
                 key: str, update_fields: list[str], staged: bool = False,
-                run_keys: RunKeys | None = None, ordered: Callable[[], None] | None = None
-                ) -> tuple[Counts, list[Any]]:
+                run_keys: RunKeys | None = None, ordered: Callable[[], None] | None = None,
+                settling: Settling | None = None) -> tuple[Counts, list[Any]]:
     """`upsert`, also returning the keys of the rows created or changed (`staged`, `ordered`:
-    see `copy_upsert`)."""
+    see `copy_upsert`; `settling`: the calls' resolution, `sync.outcomes.Settling`, when the
+    write before this one may still be in flight)."""
     unique: dict[Any, Row] = {row[key]: row for row in rows}
     if not unique:
         return Counts(), []
@@ -121,21 +122,29 @@ def upsert_keys(model: type[models.Model], environment: Environment, rows: list[
         # Erased callers and kinds past their retention are written anonymised.
         arrival.on_calls(environment, full, canonical)
         _store_records(environment, full)
-    # The relink reads some columns of calls from the staging table: always copied.
-    constants = fill_defaults(full, defaults, keep=STAGED_COLUMNS if model is Call else ())
+    # The relink reads some columns of calls from the staging table: always copied; so is
+    # the next contact, which `settle_staged` fills in there before the merge.
+    settles = model is Call and resolution_enabled()
+    settling = settling or Settling()
+    keep = (*STAGED_COLUMNS, *(("next_contact_at",) if settles else ())) if model is Call else ()
+    constants = fill_defaults(full, defaults, keep=keep)
     # Partitioned calls: the database's key has the partition key (sync.partitions.upsert).
     keyed = partition_upsert.prepare(model, environment, full)
     counts, changed, updated = copy_upsert(
         model, full, ["environment", key, *keyed], update_fields, key, staged=staged,
-        run_keys=run_keys, ordered=ordered, constants=constants)
+        run_keys=run_keys, ordered=ordered, constants=constants,
+        before_merge=((lambda: settle_staged(environment, stage_table(model), settling))
+                      if settles else None))
     if model is Call and changed:
         # In the write's transaction, after the writes before it committed (`ordered`); the
         # statement reads the rows from the staging table the merge read.
         relink_written(environment, [unique[k] for k in changed], updated=updated,
                        staged=stage_table(model), every_staged=len(changed) == len(full))
-        if resolution_enabled():
+        if settles:
             settle_written(environment, changed, staged=stage_table(model),
-                           every_staged=len(changed) == len(full))
+                           every_staged=len(changed) == len(full), updated=updated,
+                           settling=settling, created=[unique[k]["started_at"]
+                                                       for k in changed if k not in updated])
     return counts, changed
 
 
@@ -189,7 +198,8 @@ def _create_stage_sql(model: type[models.Model]) -> str:
 def copy_upsert(model: type[models.Model], rows: list[Row], unique_fields: list[str],
                 update_fields: list[str], key: str, *, staged: bool = False,
                 run_keys: RunKeys | None = None, ordered: Callable[[], None] | None = None,
-                constants: dict[str, Any] | None = None
+                constants: dict[str, Any] | None = None,
+                before_merge: Callable[[], None] | None = None
                 ) -> tuple[Counts, list[Any], set[Any]]:
     """COPY `rows` into a per-connection staging table, merge, classify; also
     return the `key` of every row created or changed, and the set of those changed (they
@@ -198,7 +208,9 @@ def copy_upsert(model: type[models.Model], rows: list[Row], unique_fields: list[
     before anything that writes other rows (moved calls): a concurrent batch writer waits
     there for the batch before to commit (`sync.write.batch_writer`). `constants`: fields
     (attname → value) no row holds, the same for all of them (`fill_defaults`): not copied,
-    the merge writes them as typed constants (their staging columns stay NULL)."""
+    the merge writes them as typed constants (their staging columns stay NULL).
+    `before_merge`: called once the rows are staged, before the merge (it may change them
+    there: `sync.outcomes.settle_staged`)."""
     meta = model._meta
     q = connection.ops.quote_name
     constants = constants or {}
@@ -231,6 +243,8 @@ def copy_upsert(model: type[models.Model], rows: list[Row], unique_fields: list[
         _copy_into(cursor, stage, fields, rows)
         if partitioned and run_keys is not None:
             run_keys.before_merge(cursor, table, rows[0]["environment_id"])
+        if before_merge is not None:
+            before_merge()
         cursor.execute(
             f"INSERT INTO {table} AS t ({columns}) SELECT {selected} FROM {stage} "
             f"ON CONFLICT ({conflict}) DO UPDATE SET {updates} "

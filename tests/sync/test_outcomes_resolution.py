@@ -5,6 +5,7 @@ rule; another organisation's calls never count; erasure keeps the figures exact.
 from __future__ import annotations
 
 import random
+import threading
 from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 
@@ -14,11 +15,11 @@ from django.db import connection, transaction
 from reports.queries.outcomes import outcomes_summary
 from sync.models import Call, OutcomeDayRollup
 from sync.models.outcomes import REPEAT_COLUMNS
-from sync.outcomes import HORIZON_DAYS, rebuild_outcome_days, settle_organisation
+from sync.outcomes import HORIZON_DAYS, Settling, rebuild_outcome_days, settle_organisation
 from sync.privacy.erase import erase_caller
 from sync.providers.records import CALL_UPDATE_FIELDS
 from sync.write.rollups import local_days_of, refresh_rollups
-from sync.write.upsert import upsert
+from sync.write.upsert import upsert, upsert_keys
 from tests.support.cast import make_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -248,3 +249,115 @@ def test_outcome_rollup_equals_a_recount_through_syncs_erasure_and_window_change
         for env in envs:
             env.organization = org_a
         _report_is_the_rule(org_a, envs)
+
+
+def _call_rows_updated() -> int:
+    """Row versions the calls' partitions took by UPDATE in this transaction so far, with
+    what earlier transactions of this connection did that the statistics have not taken
+    yet (PostgreSQL 15 counts those too): a test takes the difference within one
+    transaction."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT coalesce(sum(n_tup_upd), 0) FROM pg_stat_xact_user_tables "
+                       "WHERE relid IN (SELECT relid FROM pg_partition_tree('sync_call'))")
+        return cursor.fetchone()[0]
+
+
+def _batch(env, rng: random.Random, prefix: str, days: int) -> list[dict]:
+    """60 calls over 19 days from `days` on: 8 numbers, written other ways too, both
+    directions, some test calls, some equal starts."""
+    numbers = [f"+55 11 98765-43{i:02d}" for i in range(8)]
+    rows = []
+    for i in range(60):
+        number = rng.choice(numbers)
+        if i % 2:
+            number = number.replace(" ", "").replace("-", "")
+        at = T0 + timedelta(days=days, hours=rng.randrange(0, 19 * 24))
+        rows.append(_row(env, f"{prefix}{i}", at, number, rng.choice(["inbound", "outbound"]),
+                         "completed", testing=i % 13 == 0))
+    return rows
+
+
+def test_a_back_filled_call_is_written_once_with_its_next_contact(org_a, env_a):
+    """A back-fill writes each call once, its next contact with it, whether that contact
+    is in the same batch or in one mirrored before (newest first: the older batch's calls
+    find theirs in the newer one); every call ends with the rule's next contact."""
+    rng = random.Random(3)
+    newer, older = _batch(env_a, rng, "new", 19), _batch(env_a, rng, "old", 0)
+    for rows in (newer, older):
+        with transaction.atomic():
+            before = _call_rows_updated()
+            _write(env_a, rows)
+            assert _call_rows_updated() == before
+            _check_next(org_a)
+    assert Call.objects.filter(external_id__startswith="old",
+                               next_contact_at__gte=T0 + timedelta(days=19)).exists()
+
+
+def test_a_batch_merged_while_the_one_before_is_in_flight_takes_its_next_contacts(
+        org_a, env_a):
+    """The batch writer merges a batch while the batch before it has not committed (its
+    rows are invisible to the probes before the merge): once that one commits, the calls
+    whose next contact it holds take it, and only those are rewritten."""
+    rng = random.Random(5)
+    newer, older = _batch(env_a, rng, "new", 19), _batch(env_a, rng, "old", 0)
+    merged, commit = threading.Event(), threading.Event()
+    first = Settling()
+
+    def write_newer() -> None:
+        try:
+            with transaction.atomic():
+                upsert_keys(Call, env_a, newer, key="external_id",
+                            update_fields=CALL_UPDATE_FIELDS, settling=first)
+                merged.set()
+                commit.wait(30)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=write_newer)
+    thread.start()
+    assert merged.wait(30)
+
+    def ordered() -> None:  # as `sync.write.batch_writer` orders batches
+        commit.set()
+        thread.join(30)
+
+    alone = _expected_next([Call(**r) for r in older])
+    with transaction.atomic():
+        before = _call_rows_updated()
+        upsert_keys(Call, env_a, older, key="external_id", update_fields=CALL_UPDATE_FIELDS,
+                    ordered=ordered, settling=Settling(first))
+        final = {c.external_id: c.next_contact_at
+                 for c in Call.objects.filter(external_id__startswith="old")}
+        rewritten = _call_rows_updated() - before
+        assert rewritten == sum(final[k] != alone[k] for k in alone) > 0
+    _check_next(org_a)
+
+
+def test_earlier_contacts_are_probed_only_when_a_call_not_written_here_could_be_one(
+        org_a, env_a):
+    """The earlier contacts' statement is left out when every call within the horizon
+    before the written ones is one this write created (a back-fill, newest first, finds
+    only its own batch there); a call mirrored before, even one staged again unchanged,
+    still takes its next contact from a new call."""
+    from django.test.utils import CaptureQueriesContext
+
+    def probed(rows: list[dict]) -> bool:
+        with CaptureQueriesContext(connection) as queries:
+            _write(env_a, rows)
+        return any("hits AS" in q["sql"] for q in queries.captured_queries)
+
+    rng = random.Random(11)
+    newer, older = _batch(env_a, rng, "new", 19), _batch(env_a, rng, "old", 0)
+    assert probed(newer) is False
+    assert probed(older) is False
+    _check_next(org_a)
+    # An unchanged call staged again with a new call of its number a minute after it
+    # (starts are whole hours: before its next contact).
+    first = Call.objects.filter(external_id__startswith="old", is_testing=False,
+                                direction__in=["inbound", "outbound"]).order_by("pk").first()
+    again = next(r for r in older if r["external_id"] == first.external_id)
+    late = _row(env_a, "late-1", first.started_at + timedelta(minutes=1), _contact(first),
+                first.direction, "completed")
+    assert probed([again, late]) is True
+    _check_next(org_a)
+    assert Call.objects.get(pk=first.pk).next_contact_at == late["started_at"]
