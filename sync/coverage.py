@@ -219,13 +219,11 @@ def history_loading(env: Environment, cursor: dict | None, now: datetime
 
 
 def newest_mirrored(env: Environment) -> bool:
-    """Whether `env`'s newest calls are mirrored (one query at most): a run has finished, or
-    its calls window has an end. A back-fill reads newest first (today, then each older
-    day), so from its first day read on its window ends where today's read did; a whole
-    history's window ends once it is read. The cursor's evidence, never our clock: the
-    webhook receiver takes deliveries from then on (`sync.webhooks.serving`)."""
-    if env.last_synced_at is not None:
-        return True
+    """Whether a first back-fill of `env` has mirrored its newest calls (one query): its
+    calls window has an end. A back-fill reads newest first (today, then each older day), so
+    from its first day read on its window ends where today's read did. The cursor's
+    evidence, never our clock: the webhook receiver takes deliveries from then on
+    (`sync.webhooks.serving`)."""
     cursor = StreamState.objects.filter(environment=env, stream=Stream.CALLS).values_list(
         "cursor", flat=True).first()
     return call_window(env, cursor).end is not None

@@ -294,16 +294,15 @@ def _after_page(ctx: RunContext, advance: Advance, reader: Prefetcher, writer: C
     deliveries' pending hints are served (`sync.webhooks.serving`): what is staged is written
     first, the round runs on the fetching thread (the one that uses the session), and the
     cursor takes what the round saved with its rows."""
-    if writer.due:
-        writer.flush(cursor)
     server = ctx.hint_server
-    if advance != "oldest" or server is None or not server.due():
-        return
-    writer.flush(cursor)
-    writer.wait(cursor)
-    reader.run(server.serve)
-    cursor.clear()
-    cursor.update(ctx.cursor())
+    if advance == "oldest" and server is not None and server.due():
+        writer.flush(cursor)
+        writer.wait(cursor)
+        reader.run(server.serve)
+        cursor.clear()
+        cursor.update(ctx.cursor())
+    elif writer.due:
+        writer.flush(cursor)
 
 
 def _held(ctx: RunContext, day: date, shift: timedelta) -> tuple[set[str], int]:
