@@ -69,7 +69,7 @@ class Window:
             return DayState.MISSING
         if self.start is not None and self.start > first:
             return DayState.MISSING
-        if any(_utc_midnight(d.isoformat()) < after
+        if self.disagree and any(_utc_midnight(d.isoformat()) < after
                and first < _utc_midnight(d.isoformat()) + timedelta(days=1)
                for d in self.disagree):
             return DayState.PARTIAL
@@ -252,12 +252,15 @@ def calls_coverage(environments: Iterable[Environment], start: date, end: date, 
     bounds = [(d, datetime.combine(d, time.min, tzinfo=tz),
                datetime.combine(d + timedelta(days=1), time.min, tzinfo=tz))
               for d in _days(start, end)]
-    states = {e.pk: {d: windows[e.pk].state(first, after) for d, first, after in bounds}
-              for e in envs}
+    states: dict[int, dict[date, DayState]] = {}
+    dropped: dict[int, list[date]] = {}
+    for env in envs:
+        window = windows[env.pk]
+        states[env.pk] = {d: window.state(first, after) for d, first, after in bounds}
+        if window.dropped_before is not None:
+            dropped[env.pk] = [d for d, first, _after in bounds if window.dropped(first)]
     today = timezone.localtime(now or timezone.now(), tz).date()
     coverage = _summarise(Stream.CALLS, start, end, states, _settling_from(envs, today))
-    dropped = {e.pk: [d for d, first, _after in bounds if windows[e.pk].dropped(first)]
-               for e in envs}
     return dataclasses.replace(coverage,
                                dropped_by_environment={k: v for k, v in dropped.items() if v})
 
