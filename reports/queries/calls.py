@@ -38,10 +38,11 @@ from reports.queries.histogram import percentile
 from reports.queries.hourly import HourPoint, OutcomeCounts, hourly_points
 from reports.queries.rollup_sql import figures_per_agent, figures_per_day
 from sync.coverage import Coverage, DayState, calls_coverage
-from sync.models import Agent, Call
+from sync.models import Call
 from sync.models.core import ANSWERED_STATUSES, CallStatus
 
 ANSWERED = {str(s) for s in ANSWERED_STATUSES}
+ANSWERED_AT = tuple(sql.STATUS_AT[s] for s in sorted(ANSWERED))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -142,7 +143,7 @@ class _Acc:
     def totals(self) -> CallTotals:
         v = self.v
         total = v[0]
-        answered = sum(v[sql.STATUS_AT[s]] for s in ANSWERED)
+        answered = sum(v[i] for i in ANSWERED_AT)
         failed = v[sql.STATUS_AT[CallStatus.FAILED]]
         busy = v[sql.STATUS_AT[CallStatus.BUSY]]
         no_answer = v[sql.STATUS_AT[CallStatus.NO_ANSWER]]
@@ -195,8 +196,9 @@ def calls_summary(
     **choice: Unpack[CallChoice],
 ) -> CallsSummary:
     """Calls of `environments` on the organisation-local days start..end (inclusive), with
-    the filters of `choice`. Three queries at most (four if `environments` is a queryset):
-    figures per day over both periods, figures per agent, agent names.
+    the filters of `choice`. Three queries (a fourth for a one-day range's hours, another if
+    `environments` is a queryset): the calls cursors (coverage), figures per day over both
+    periods, figures and names per agent.
     """
     check_range(start, end, max_days=None)  # the one range rule set (reports.days)
     interval = Interval(interval)
@@ -298,21 +300,12 @@ def _point(first: date, last: date, acc: _Acc | None, missing: set[date],
 
 
 def _agent_rows(per_agent: list[tuple]) -> list[AgentRow]:
-    """Per-agent rows, busiest first, with names from the mirror (one query)."""
-    by_agent: dict[tuple[int, str], _Acc] = {}
-    for env_id, agent_id, *values in per_agent:
-        by_agent.setdefault((env_id, agent_id), _Acc()).add(values)
-    names = {
-        (env_id, ext): name
-        for env_id, ext, name in Agent.objects.filter(
-            environment_id__in={env for env, _ in by_agent},
-            external_id__in={ext for _, ext in by_agent if ext},
-        ).values_list("environment_id", "external_id", "name")
-    }
-    rows = [
-        AgentRow(env_id, ext, names.get((env_id, ext), ""), acc.totals())
-        for (env_id, ext), acc in by_agent.items()
-    ]
+    """Per-agent rows, busiest first, with their mirrored names (read in the same statement)."""
+    rows = []
+    for env_id, agent_id, *values, name in per_agent:
+        acc = _Acc()
+        acc.add(values)
+        rows.append(AgentRow(env_id, agent_id, name, acc.totals()))
     rows.sort(key=lambda r: (-r.figures.total, r.name, r.agent_id))
     return rows
 
