@@ -249,9 +249,11 @@ def calls_coverage(environments: Iterable[Environment], start: date, end: date, 
         raise ValueError("coverage needs at least one environment")
     tz: zoneinfo.ZoneInfo = envs[0].organization.tzinfo
     windows = windows if windows is not None else call_windows(envs)
-    bounds = [(d, datetime.combine(d, time.min, tzinfo=tz),
-               datetime.combine(d + timedelta(days=1), time.min, tzinfo=tz))
-              for d in _days(start, end)]
+    # Each local day's bounds as UTC instants (the same instants): the windows' instants are
+    # UTC, and comparing two datetimes of one tzinfo skips both zones' offset look-ups.
+    midnights = [datetime.combine(d, time.min, tzinfo=tz).astimezone(UTC)
+                 for d in _days(start, end + timedelta(days=1))]
+    bounds = list(zip(_days(start, end), midnights[:-1], midnights[1:], strict=True))
     states: dict[int, dict[date, DayState]] = {}
     dropped: dict[int, list[date]] = {}
     for env in envs:
