@@ -11,6 +11,7 @@ import dataclasses
 from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import Decimal
+from itertools import islice
 from operator import add
 from typing import TypedDict, Unpack
 
@@ -124,21 +125,27 @@ class CallsSummary:
 
 
 class _Acc:
-    """Running sums of figure vectors (laid out as `rollup_sql.FIGURES`: Python ints, never
-    None), added column by column in C (`map(add, …)`) with the longest talk kept as a max:
-    a summary adds some 400 rows, and a Python loop over their 33 columns was a sixth of a
-    cold summary's time."""
+    """Sums of figure vectors (laid out as `rollup_sql.FIGURES`: Python ints, never None),
+    each set of rows summed at once column by column in C, the longest talk as a max: a
+    summary sums some 400 rows, and a Python loop over their 33 columns, row by row, was a
+    sixth of a cold summary's time."""
 
     __slots__ = ("v",)
 
     def __init__(self) -> None:
         self.v = [0] * sql.WIDTH
 
-    def add(self, row: Sequence[int]) -> None:
-        """Add one figure row (extra columns past the figures, e.g. hours, are ignored)."""
-        longest = max(self.v[sql.TALK_MAX], row[sql.TALK_MAX])
-        self.v = list(map(add, self.v, row))
-        self.v[sql.TALK_MAX] = longest
+    @classmethod
+    def of(cls, rows: Sequence[Sequence[int]]) -> _Acc:
+        """The sums of `rows` at once, column by column (`zip` in C; extra columns past the
+        figures are never read), the longest talk as a max."""
+        acc = cls()
+        if len(rows) == 1:
+            acc.v = list(rows[0][:sql.WIDTH])
+        elif rows:
+            acc.v = [sum(column) for column in islice(zip(*rows, strict=True), sql.WIDTH)]
+            acc.v[sql.TALK_MAX] = max(0, *(row[sql.TALK_MAX] for row in rows))
+        return acc
 
     def totals(self) -> CallTotals:
         v = self.v
@@ -215,9 +222,7 @@ def calls_summary(
     missing = set(both.missing_days)
     per_day = {day: values for day, *values in figures_per_day(
         env_ids, prev_start, end, start, **filters) if day not in missing}
-    sums = _Sums()
-    for day, values in per_day.items():
-        sums.add(day, values, start, interval, comparison)
+    sums = _Sums.of(per_day, start, interval, comparison)
     totals, prev_totals = sums.current.totals(), sums.then_side.totals()
     deltas = _deltas(totals, sums.now_side.totals(), prev_totals, comparison)
     covered = [d for d in days_in(start, end) if d not in missing]
@@ -252,25 +257,31 @@ class _Sums:
     """What a calls summary adds up from its days: the report's figures, the comparison's two
     like-for-like sides, each period of the series and the weekday × hour heatmap."""
 
-    current: _Acc = dataclasses.field(default_factory=_Acc)
-    now_side: _Acc = dataclasses.field(default_factory=_Acc)
-    then_side: _Acc = dataclasses.field(default_factory=_Acc)
-    by_period: dict[date, _Acc] = dataclasses.field(default_factory=dict)
-    heatmap: list[list[int]] = dataclasses.field(
-        default_factory=lambda: [[0] * 24 for _ in range(7)])
+    current: _Acc
+    now_side: _Acc
+    then_side: _Acc
+    by_period: dict[date, _Acc]
+    heatmap: list[list[int]]
 
-    def add(self, day: date, values: list, start: date, interval: Interval,
-            comparison: Comparison) -> None:
-        """One day's figures (days before `start` count only for the previous period)."""
-        side = comparison.side(day)
-        if side:
-            (self.now_side if side == "now" else self.then_side).add(values)
-        if day < start:
-            return
-        self.current.add(values)
-        self.by_period.setdefault(period_start(day, interval), _Acc()).add(values)
-        weekday = self.heatmap[day.weekday()]
-        weekday[:] = map(add, weekday, values[sql.WIDTH:])
+    @classmethod
+    def of(cls, per_day: dict[date, list], start: date, interval: Interval,
+           comparison: Comparison) -> _Sums:
+        """The days' figures sorted to where they count (days before `start` only for the
+        previous period), then each set summed at once (`_Acc.of`)."""
+        sides: dict[str | None, list[list]] = {"now": [], "then": [], None: []}
+        current: list[list] = []
+        periods: dict[date, list[list]] = {}
+        heatmap = [[0] * 24 for _ in range(7)]
+        for day, values in per_day.items():
+            sides[comparison.side(day)].append(values)
+            if day < start:
+                continue
+            current.append(values)
+            periods.setdefault(period_start(day, interval), []).append(values)
+            weekday = heatmap[day.weekday()]
+            weekday[:] = map(add, weekday, values[sql.WIDTH:])
+        return cls(_Acc.of(current), _Acc.of(sides["now"]), _Acc.of(sides["then"]),
+                   {first: _Acc.of(rows) for first, rows in periods.items()}, heatmap)
 
 
 def _deltas(totals: CallTotals, compared: CallTotals, previous: CallTotals,
@@ -303,9 +314,7 @@ def _agent_rows(per_agent: list[tuple]) -> list[AgentRow]:
     """Per-agent rows, busiest first, with their mirrored names (read in the same statement)."""
     rows = []
     for env_id, agent_id, *values, name in per_agent:
-        acc = _Acc()
-        acc.add(values)
-        rows.append(AgentRow(env_id, agent_id, name, acc.totals()))
+        rows.append(AgentRow(env_id, agent_id, name, _Acc.of([values]).totals()))
     rows.sort(key=lambda r: (-r.figures.total, r.name, r.agent_id))
     return rows
 
