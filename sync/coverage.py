@@ -69,7 +69,7 @@ class Window:
             return DayState.MISSING
         if self.start is not None and self.start > first:
             return DayState.MISSING
-        if any(_utc_midnight(d.isoformat()) < after
+        if self.disagree and any(_utc_midnight(d.isoformat()) < after
                and first < _utc_midnight(d.isoformat()) + timedelta(days=1)
                for d in self.disagree):
             return DayState.PARTIAL
@@ -249,15 +249,20 @@ def calls_coverage(environments: Iterable[Environment], start: date, end: date, 
         raise ValueError("coverage needs at least one environment")
     tz: zoneinfo.ZoneInfo = envs[0].organization.tzinfo
     windows = windows if windows is not None else call_windows(envs)
-    bounds = [(d, datetime.combine(d, time.min, tzinfo=tz),
-               datetime.combine(d + timedelta(days=1), time.min, tzinfo=tz))
-              for d in _days(start, end)]
-    states = {e.pk: {d: windows[e.pk].state(first, after) for d, first, after in bounds}
-              for e in envs}
+    # Each local day's bounds as UTC instants (the same instants): the windows' instants are
+    # UTC, and comparing two datetimes of one tzinfo skips both zones' offset look-ups.
+    midnights = [datetime.combine(d, time.min, tzinfo=tz).astimezone(UTC)
+                 for d in _days(start, end + timedelta(days=1))]
+    bounds = list(zip(_days(start, end), midnights[:-1], midnights[1:], strict=True))
+    states: dict[int, dict[date, DayState]] = {}
+    dropped: dict[int, list[date]] = {}
+    for env in envs:
+        window = windows[env.pk]
+        states[env.pk] = {d: window.state(first, after) for d, first, after in bounds}
+        if window.dropped_before is not None:
+            dropped[env.pk] = [d for d, first, _after in bounds if window.dropped(first)]
     today = timezone.localtime(now or timezone.now(), tz).date()
     coverage = _summarise(Stream.CALLS, start, end, states, _settling_from(envs, today))
-    dropped = {e.pk: [d for d, first, _after in bounds if windows[e.pk].dropped(first)]
-               for e in envs}
     return dataclasses.replace(coverage,
                                dropped_by_environment={k: v for k, v in dropped.items() if v})
 

@@ -128,9 +128,15 @@ def previous_period(start: date, end: date) -> tuple[date, date]:
     return start - timedelta(days=length), start - timedelta(days=1)
 
 
+def _interval(interval: Interval | str) -> Interval:
+    """`interval` as an `Interval` (a string is checked): the enum's own call, a Python
+    function, costs more than the day arithmetic, and a summary asks per day and per point."""
+    return interval if isinstance(interval, Interval) else Interval(interval)
+
+
 def period_start(day: date, interval: Interval | str) -> date:
     """First day of the day/week/month holding `day`."""
-    interval = Interval(interval)
+    interval = _interval(interval)
     if interval is Interval.WEEK:
         return day - timedelta(days=day.weekday())
     if interval is Interval.MONTH:
@@ -141,6 +147,7 @@ def period_start(day: date, interval: Interval | str) -> date:
 def periods(start: date, end: date, interval: Interval | str) -> list[tuple[date, date]]:
     """Consecutive (first, last) day pairs covering start..end; the ends are clipped to it."""
     result: list[tuple[date, date]] = []
+    interval = _interval(interval)
     current = start
     while current <= end:
         following = _next_period_start(period_start(current, interval), interval)
@@ -151,7 +158,7 @@ def periods(start: date, end: date, interval: Interval | str) -> list[tuple[date
 
 
 def _next_period_start(first: date, interval: Interval | str) -> date:
-    interval = Interval(interval)
+    interval = _interval(interval)
     if interval is Interval.WEEK:
         return first + timedelta(days=7)
     if interval is Interval.MONTH:

@@ -12,7 +12,11 @@ and hours in JSON arrays).
 
 A figure row is laid out as `sync.models.core.FIGURE_COLUMNS`: total, one count per status,
 inbound, outbound, talk time and longest talk (connected calls), then the connected calls'
-duration histogram.
+duration histogram. Every figure is a Python `int`, never None: a filtered aggregate that saw
+no row is 0 (COALESCE), and the sums of `bigint` columns (talk time, cost units), which
+PostgreSQL widens to `numeric`, come back as `bigint` where that cannot overflow (talk time)
+and as `numeric` where it might (cost units: 10^-10 of a currency unit), so the calls summary
+adds rows up column by column without a None test or a `Decimal` in the loop.
 """
 from __future__ import annotations
 
@@ -23,7 +27,7 @@ from functools import cache
 from django.db import connection
 
 from portal.tenancy.restriction import sql_condition
-from sync.models import AgentDayRollup, CallRollup
+from sync.models import Agent, AgentDayRollup, CallRollup
 from sync.models.core import (
     ANSWERED_STATUSES,
     BUCKET_COUNT,
@@ -42,6 +46,7 @@ INBOUND, OUTBOUND, TALK, TALK_MAX, COSTED, COST, HIST = (
 WIDTH = len(FIGURE_COLUMNS)
 TABLE = CallRollup._meta.db_table
 AGENT_DAY_TABLE = AgentDayRollup._meta.db_table
+AGENT_TABLE = Agent._meta.db_table
 
 
 def _literal(value: str) -> str:
@@ -54,17 +59,22 @@ def _json_item(column: str, index: int) -> str:
     return f'(("{column}" ->> {index})::integer)'
 
 
+def _zero(aggregate: str) -> str:
+    """A filtered aggregate that is 0 rather than NULL when its filter kept no row."""
+    return f"COALESCE({aggregate}, 0)"
+
+
 @cache
 def _figures_sql() -> str:
     answered = f"status IN ({', '.join(_literal(str(s)) for s in ANSWERED_STATUSES)})"
     columns = ["SUM(count)"]
-    columns += [f"SUM(count) FILTER (WHERE status = {_literal(s)})" for s in STATUSES]
-    columns += [f"SUM(count) FILTER (WHERE direction = {_literal(d)})"
+    columns += [_zero(f"SUM(count) FILTER (WHERE status = {_literal(s)})") for s in STATUSES]
+    columns += [_zero(f"SUM(count) FILTER (WHERE direction = {_literal(d)})")
                 for d in (Direction.INBOUND, Direction.OUTBOUND)]
-    columns += [f"SUM(duration_sum) FILTER (WHERE {answered})",
-                f"MAX(duration_max) FILTER (WHERE {answered})",
+    columns += [_zero(f"SUM(duration_sum) FILTER (WHERE {answered})::bigint"),
+                _zero(f"MAX(duration_max) FILTER (WHERE {answered})"),
                 "SUM(costed)", "SUM(cost_units)"]
-    columns += [f"SUM({_json_item('duration_hist', i)}) FILTER (WHERE {answered})"
+    columns += [_zero(f"SUM({_json_item('duration_hist', i)}) FILTER (WHERE {answered})")
                 for i in range(BUCKET_COUNT)]
     return ", ".join(columns)
 
@@ -77,7 +87,10 @@ def _hours_sql() -> str:
 
 @cache
 def _agent_day_figures_sql() -> str:
-    return ", ".join(f"MAX({c})" if c == "talk_max" else f"SUM({c})" for c in FIGURE_COLUMNS)
+    # Plain columns over at least one row (a group): never NULL.
+    return ", ".join("MAX(talk_max)" if c == "talk_max"
+                     else "SUM(talk_time)::bigint" if c == "talk_time"
+                     else f"SUM({c})" for c in FIGURE_COLUMNS)
 
 
 @cache
@@ -130,9 +143,15 @@ def figures_per_day(env_ids: Sequence[int], first: date, last: date, heatmap_fro
 
 def figures_per_agent(env_ids: Sequence[int], first: date, last: date,
                       **filters) -> list[tuple]:
-    """(environment_id, agent_external_id, *FIGURES) per agent from `first` to `last`."""
+    """(environment_id, agent_external_id, *FIGURES, agent name) per agent from `first` to
+    `last`; the name is the mirrored agent's ('' when never mirrored or without an id), joined
+    in the same statement rather than read by a second query."""
     table, figures, _ = _source(filters["statuses"])
     where, params = _where(env_ids, first, last, **filters)
-    sql = (f"SELECT environment_id, agent_external_id, {figures} "
-           f"FROM {table} WHERE {where} GROUP BY environment_id, agent_external_id")
+    sql = (f"SELECT per_agent.*, COALESCE(agent.name, '') FROM ("
+           f"SELECT environment_id, agent_external_id, {figures} "
+           f"FROM {table} WHERE {where} GROUP BY environment_id, agent_external_id) per_agent "
+           f"LEFT JOIN {AGENT_TABLE} agent ON agent.environment_id = per_agent.environment_id "
+           "AND agent.external_id = per_agent.agent_external_id "
+           "AND per_agent.agent_external_id <> ''")
     return _rows(sql, params)
