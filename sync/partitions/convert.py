@@ -126,10 +126,8 @@ def to_partitioned(cursor, progress: Callable[[str], None] | None = None) -> int
     tiers = {0} | {tier for (tier,) in cursor.fetchall()}
     for month in sorted(around | set(with_calls)):
         parent = partitions.month_table(month)
-        cursor.execute(f"CREATE TABLE {parent} PARTITION OF {new} FOR VALUES FROM (%s) TO (%s) "
-                       f"PARTITION BY LIST (retention_months)",
-                       [partitions._instant(month),
-                        partitions._instant(partitions.add_months(month, 1))])
+        cursor.execute(f"CREATE TABLE {parent} PARTITION OF {new} FOR VALUES "
+                       f"{partitions.month_bounds_sql(month)} PARTITION BY LIST (retention_months)")
         for tier in sorted(tiers if month in with_calls else {0}):
             cursor.execute(f"CREATE TABLE {partitions.leaf_table(month, tier)} PARTITION OF "
                            f"{parent} FOR VALUES IN ({int(tier)})")

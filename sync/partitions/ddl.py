@@ -125,6 +125,13 @@ def _instant(month: date) -> str:
     return datetime(month.year, month.month, 1, tzinfo=UTC).isoformat()
 
 
+def month_bounds_sql(month: date) -> str:
+    """The month's `FROM (…) TO (…)` partition bound as literals: DDL takes no parameters
+    when they are bound by the server (`DB_PREPARED_STATEMENTS`), and these are written
+    from dates, never from input."""
+    return f"FROM ('{_instant(month)}') TO ('{_instant(add_months(month, 1))}')"
+
+
 def leaves() -> set[tuple[date, int]]:
     """(month, tier) of every leaf partition of `sync_call` (one catalog query)."""
     with connection.cursor() as cursor:
@@ -167,7 +174,7 @@ def _create(month: date, tiers: Iterable[int], month_exists: bool) -> None:
                            f"FOR VALUES IN ({int(tier)})")
         if not month_exists:
             cursor.execute(f"ALTER TABLE {TABLE} ATTACH PARTITION {parent} FOR VALUES "
-                           f"FROM (%s) TO (%s)", [_instant(month), _instant(add_months(month, 1))])
+                           f"{month_bounds_sql(month)}")
 
 
 def ensure(wanted: Iterable[tuple[date, int]]) -> list[tuple[date, int]]:
