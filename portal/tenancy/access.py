@@ -123,6 +123,14 @@ class Tenant:
         filtered on their own `environment_id` column with these (`portal.tenancy.registry`)."""
         return list(self.environments.values_list("pk", flat=True))
 
+    def know_environments(self, environments: list[Environment]) -> None:
+        """The organisation's environments as this request read them whole, through this
+        tenant's context (the frame's chips, `sync.health.org_environments`): their ids are
+        `environment_ids` (no query reads them again), and the context then scopes mirrored
+        rows by those literal ids rather than by a subquery of the organisation's
+        environments compiled and planned in every statement."""
+        self.__dict__.setdefault("environment_ids", [env.pk for env in environments])
+
     @cached_property
     def restriction(self) -> Restriction | None:
         """The member's teams, when they are restricted to them (`portal.models.teams`); read
