@@ -246,3 +246,25 @@ def test_a_search_pages_calls_are_scoped_by_the_environments_it_read(
     assert not [s for s in call_statements if '"portal_environment"' in s], call_statements
     environments = [s for s in sqls if s.startswith('SELECT "portal_environment"."id"')]
     assert len(environments) == 1 and '"portal_organization"' not in environments[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_requests_probe_is_one_round_trip(client, alice, env_a, calls):
+    """Outside a transaction (a request in production) the probe's plans are switched off in
+    its own query string: one round trip, not BEGIN, SET LOCAL, the probe and ROLLBACK, and
+    the plans are on again for the next statement."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    assert explorer(client, alice, "CA9ff1b856ccf") == {calls["target"].external_id}
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get("/o/org-a/calls/", {"search": "CA9ff1b856ccf", "date_from": DAY,
+                                              "date_to": DAY})
+    assert [c.external_id for c in page.context["page"].object_list] == [TARGET_ID]
+    sqls = [q["sql"] for q in queries.captured_queries]
+    probes = [s for s in sqls if "SET LOCAL" in s]
+    assert len(probes) == 1 and 'FROM "sync_call"' in probes[0], sqls
+    assert not [s for s in sqls if s in ("BEGIN", "ROLLBACK")], sqls
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW enable_seqscan")
+        assert cursor.fetchone() == ("on",)
