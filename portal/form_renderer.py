@@ -152,9 +152,42 @@ class WidgetRenderer(TemplatesSetting):
         return SafeString(write(context).strip())  # as `BaseRenderer.render` strips
 
 
+class _Same:
+    """A lazy label in a kept select's key, by identity: the key holds the label itself, so
+    no other object takes its id while the entry lives."""
+
+    __slots__ = ("label",)
+
+    def __init__(self, label: Promise) -> None:
+        self.label = label
+
+    def __hash__(self) -> int:
+        return id(self.label)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is _Same and other.label is self.label
+
+
+def _label_key(label: Any) -> Any:
+    """What a choice's label puts in a kept select's key: text as it is (an agent's name:
+    a renamed agent is a new key); a lazy label by identity, its text being a function of
+    the language, which the key holds (turning the explorer's ~120 lazy labels into text was
+    ~8 % of a search page's CPU, for the same text each time); a group's choices each
+    so; anything else its type and text (a safe label is not a plain one of the same text)."""
+    kind = type(label)
+    if kind is str:
+        return label
+    if isinstance(label, Promise):
+        return _Same(label)
+    if kind in (list, tuple):
+        return tuple((v, _label_key(inner)) for v, inner in label)
+    return kind, str(label)
+
+
 class KeptSelect(forms.Select):
     """A select whose HTML is kept in the process for what it is a function of: its name,
-    value, attributes, choices (values and labels as shown), the language and the renderer.
+    value, attributes, choices (values, and labels as `_label_key` keys them), the language and
+    the renderer.
 
     Django builds a dict per option before any template or writer sees it; for the explorer's
     eight selects that was ~1.5 ms of every search page, for the same few inputs each time.
@@ -166,10 +199,10 @@ class KeptSelect(forms.Select):
         try:
             key = (type(self), name, tuple(self.format_value(value)),
                    tuple(self.build_attrs(self.attrs, attrs).items()),
-                   tuple((v, str(label)) for v, label in self.choices), get_language(),
+                   tuple((v, _label_key(label)) for v, label in self.choices), get_language(),
                    type(renderer), self.is_required)
             hash(key)
-        except TypeError:  # an unhashable value, attribute or choice
+        except (TypeError, ValueError):  # an unhashable value, attribute or choice
             return super().render(name, value, attrs, renderer)
         with _kept_lock:
             html = _kept_selects.get(key)

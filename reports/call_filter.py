@@ -396,7 +396,14 @@ class CallFilter(django_filters.FilterSet):
         return data
 
     def criteria(self) -> CallCriteria:
-        """The validated parameters as the one filter's criteria (after `is_valid()`)."""
+        """The validated parameters as the one filter's criteria (after `is_valid()`); built
+        once per instance (the explorer asks for them for its rows and for its export's
+        name)."""
+        if getattr(self, "_criteria", None) is None:
+            self._criteria = self._built_criteria()
+        return self._criteria
+
+    def _built_criteria(self) -> CallCriteria:
         data = self.form.cleaned_data
         chosen = data.get(ENV)
         agent = data.get(AGENT)

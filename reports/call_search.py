@@ -205,10 +205,37 @@ def _matching_ids(matches) -> list[int] | None:
     """The ids of `matches` read through the search indexes, or None beyond PROBE."""
     probe = matches.order_by().values_list("pk", flat=True)[: PROBE + 1]
     connection = connections[matches.db]
-    # Only the trigram (bitmap) scans may answer; SET LOCAL lasts until the rollback.
-    with transaction.atomic(using=matches.db):
-        with connection.cursor() as cursor:
-            cursor.execute("; ".join(f"SET LOCAL {name} = off" for name in PROBE_PLANS_OFF))
-        ids = list(probe)
-        transaction.set_rollback(True, using=matches.db)
+    plans_off = "; ".join(f"SET LOCAL {name} = off" for name in PROBE_PLANS_OFF)
+    if _one_round_trip(connection):
+        ids = _probed_at_once(connection, probe, plans_off)
+    else:
+        # Only the trigram (bitmap) scans may answer; SET LOCAL lasts until the rollback.
+        with transaction.atomic(using=matches.db):
+            with connection.cursor() as cursor:
+                cursor.execute(plans_off)
+            ids = list(probe)
+            transaction.set_rollback(True, using=matches.db)
     return None if len(ids) > PROBE else ids
+
+
+def _one_round_trip(connection) -> bool:
+    """Whether the probe can be one query string: PostgreSQL in autocommit (a request
+    outside any transaction) with client-side binding (the statements sent as one simple
+    query). PostgreSQL runs such a string as one implicit transaction, so its SET LOCAL
+    lasts until the string's end: the plans are off for the probe alone, as the transaction
+    rolled back gave, in one round trip instead of four (BEGIN, SET LOCAL, the probe,
+    ROLLBACK). Inside a transaction the SET LOCAL would outlive the probe: the rolled-back
+    block serves."""
+    return (connection.vendor == "postgresql" and connection.get_autocommit()
+            and not connection.in_atomic_block
+            and not connection.settings_dict.get("OPTIONS", {}).get("server_side_binding"))
+
+
+def _probed_at_once(connection, probe, plans_off: str) -> list[int]:
+    """The probe's ids, its plans switched off in the same query string."""
+    sql, params = probe.query.get_compiler(connection=connection).as_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(f"{plans_off}; {sql}", params)
+        while cursor.description is None and cursor.cursor.nextset():
+            pass  # the SET LOCALs' results
+        return [row[0] for row in cursor.fetchall()]

@@ -41,12 +41,17 @@ def render_org_page(
     if tenant is not None and tenant.organization.pk == organization.pk:
         membership = tenant.membership
     else:
+        tenant = None
         membership = membership_for(request.user, organization)
+    # The switcher's organisations: read by the page's door with the membership.
+    user_orgs = tenant.user_organizations if tenant is not None else None
+    if user_orgs is None:
+        user_orgs = organizations_for_user(request.user).order_by("name")
     frame = {
         "org": organization,
         "membership": membership,
         "can_admin": membership is not None and membership.has_role("admin"),
-        "user_orgs": list(organizations_for_user(request.user).order_by("name")),
+        "user_orgs": list(user_orgs),
     }
     frame.update(context or {})
     # Every time on an organisation's pages is shown in the organisation's timezone.

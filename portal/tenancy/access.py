@@ -10,6 +10,7 @@ is too low gets a 403.
 """
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ from portal.models import (
 from portal.tenancy import context as tenant_context
 from portal.tenancy import registry as tenancy
 from portal.tenancy.context import TenantContext
-from portal.tenancy.membership_lookup import membership_in
+from portal.tenancy.membership_lookup import memberships_of
 from portal.tenancy.restriction import Restriction
 
 
@@ -101,6 +102,9 @@ class Tenant:
     # The team filter (`?team=<id>`): the pages read as that team's (a restricted member:
     # one of their own teams only).
     team_id: int | None = None
+    # Every organisation the caller is a member of, by name (the frame's switcher), when the
+    # door read them with the membership (`resolve_tenant`); None: not read.
+    user_organizations: tuple[Organization, ...] | None = None
 
     @property
     def can_admin(self) -> bool:
@@ -122,6 +126,14 @@ class Tenant:
         """The organisation's environment ids, read once per request: mirrored rows are
         filtered on their own `environment_id` column with these (`portal.tenancy.registry`)."""
         return list(self.environments.values_list("pk", flat=True))
+
+    def know_environments(self, environments: list[Environment]) -> None:
+        """The organisation's environments as this request read them whole, through this
+        tenant's context (the frame's chips, `sync.health.org_environments`): their ids are
+        `environment_ids` (no query reads them again), and the context then scopes mirrored
+        rows by those literal ids rather than by a subquery of the organisation's
+        environments compiled and planned in every statement."""
+        self.__dict__.setdefault("environment_ids", [env.pk for env in environments])
 
     @cached_property
     def restriction(self) -> Restriction | None:
@@ -248,13 +260,14 @@ def restriction_for_user(user) -> Restriction | None:
 
 
 def resolve_tenant(user, slug: str, min_role: str = Role.VIEWER) -> Tenant:
-    """The caller's membership in organisation `slug`, in one query: 404 when there is
-    none (or no such organisation: we do not say which), 403 below `min_role`."""
-    membership = None
-    if getattr(user, "is_authenticated", False):
-        membership = membership_in(user.pk, slug)
+    """The caller's membership in organisation `slug`, in one query (which also reads the
+    caller's other organisations, for the frame's switcher): 404 when there is none (or no
+    such organisation: we do not say which), 403 below `min_role`."""
+    memberships = memberships_of(user.pk) if getattr(user, "is_authenticated", False) else []
+    membership = next((m for m in memberships if m.organization.slug == slug), None)
     _require_role(membership, min_role)
-    return Tenant(organization=membership.organization, membership=membership)
+    return Tenant(organization=membership.organization, membership=membership,
+                  user_organizations=tuple(m.organization for m in memberships))
 
 
 @contextmanager
@@ -285,8 +298,7 @@ def org_page(min_role: str = Role.VIEWER, methods: tuple[str, ...] = READ_METHOD
             request.tenant = tenant = resolve_tenant(request.user, org_slug, min_role)
             team_id = team_filter(request)
             if team_id is not None:
-                request.tenant = tenant = Tenant(tenant.organization, tenant.membership,
-                                                 team_id)
+                request.tenant = tenant = dataclasses.replace(tenant, team_id=team_id)
             ctx = tenant.context
             with tenant_context.using(ctx), not_found_outside_the_tenant():
                 response = view(request, *args, tenant=tenant, **kwargs)

@@ -98,3 +98,33 @@ def test_the_page_door_reads_the_membership_the_orm_reads(cast, org_a, org_b,
         assert found.restricted is restricted
     assert membership_in(cast["carol"].pk, org_a.slug) is None
     assert membership_in(cast["alice"].pk, "no-such-org") is None
+
+
+def test_the_page_door_reads_the_switchers_organisations_with_the_membership(
+        client, cast, org_a, org_b, env_a, assert_max_queries):
+    """The membership's statement reads every membership of the caller, by organisation name
+    (`memberships_of`): the frame's switcher lists the organisations `organizations_for_user`
+    lists, in its order, and asks no query of its own."""
+    from portal.models import Membership, Organization
+    from portal.tenancy.access import organizations_for_user
+    from portal.tenancy.membership_lookup import memberships_of
+
+    alice = cast["alice"]
+    early = Organization.objects.create(slug="org-0", name="Aardvark Org", timezone="UTC")
+    Membership.objects.create(user=alice, organization=early, role=Role.VIEWER)
+    expected = list(organizations_for_user(alice).order_by("name"))
+    assert [o.slug for o in expected] == ["org-0", "org-a"]
+    found = memberships_of(alice.pk)
+    assert [field_values(m.organization) for m in found] == [field_values(o) for o in expected]
+    assert [field_values(m) for m in found] == [field_values(Membership.objects
+                                                             .across_organizations()
+                                                             .get(user=alice, organization=o))
+                                                for o in expected]
+    client.force_login(alice)
+    client.get("/o/org-a/sync/")
+    with assert_max_queries(20) as queries:
+        page = client.get("/o/org-a/sync/")
+    assert [o.slug for o in page.context["user_orgs"]] == ["org-0", "org-a"]
+    organizations = [q["sql"] for q in queries.captured_queries
+                     if 'FROM "portal_organization"' in q["sql"]]
+    assert not organizations, organizations

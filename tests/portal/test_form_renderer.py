@@ -149,3 +149,27 @@ def test_kept_selects_stay_within_their_bound():
     for n in range(form_renderer.KEPT_SELECTS + 50):
         assert f'value="{n}"' not in widget.render("hour", str(n))
     assert len(form_renderer._kept_selects) <= form_renderer.KEPT_SELECTS
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_kept_selects_turn_no_lazy_label_into_text(org_a, env_a, agents, language, monkeypatch):
+    """A kept select's key holds a lazy label as it is (its text is a function of the
+    language, which the key holds): a kept explorer select translates nothing again."""
+    with translation.override(language):
+        selects = [f for f in CallFilter(QueryDict(""), organization=org_a).form
+                   if isinstance(f.field.widget, form_renderer.KeptSelect)]
+        first = [f.field.widget.render(f.name, f.value()) for f in selects]
+        translated = []
+        real = translation._trans.gettext
+        monkeypatch.setattr(translation._trans, "gettext",
+                            lambda message: translated.append(message) or real(message))
+        again = [f.field.widget.render(f.name, f.value()) for f in selects]
+    assert again == first
+    assert translated == []
+
+
+def test_a_safe_label_is_not_kept_as_the_plain_one():
+    plain = form_renderer.KeptSelect(choices=[("a", "<b>A</b>")]).render("x", "a")
+    safe = form_renderer.KeptSelect(choices=[("a", mark_safe("<b>A</b>"))]).render("x", "a")
+    assert "&lt;b&gt;A" in plain and "<b>A</b>" in safe

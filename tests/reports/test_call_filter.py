@@ -123,3 +123,18 @@ def test_a_good_day_is_read_alike(client, alice, api_client_for, env_a):
                                              "start_date": "2026-03-01"}).status_code == 200
     assert api.get(f"/api/v1/environments/{env_a.pk}/calls",
                    {"date_from": "2026-03-01"}).status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_explorers_criteria_are_built_once(org_a, env_a):
+    """The explorer reads its criteria for its rows and for its export's name: the same
+    object both times, not the form's cleaned data read twice."""
+    from django.http import QueryDict
+
+    from reports.call_filter import CallFilter
+
+    filterset = CallFilter(QueryDict("search=CA9ff&status=busy"), organization=org_a)
+    assert filterset.is_valid()
+    criteria = filterset.criteria()
+    assert criteria.status == ["busy"] and criteria.search == "CA9ff"
+    assert filterset.criteria() is criteria

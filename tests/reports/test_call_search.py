@@ -228,3 +228,43 @@ def test_a_cut_sid_page_reads_the_environments_once_and_joins_the_agents(
     sqls = [q["sql"] for q in queries.captured_queries]
     assert len([s for s in sqls if s.startswith('SELECT "portal_environment"."id"')]) == 1
     assert not [s for s in sqls if 'FROM "sync_agent" WHERE' in s]
+
+
+def test_a_search_pages_calls_are_scoped_by_the_environments_it_read(
+        client, alice, env_a, calls, assert_max_queries):
+    """The frame's environment rows tell the tenant context their ids
+    (`Tenant.know_environments`): the probe and the page's calls are scoped by those literal
+    ids, not by a subquery of the organisation's environments (compiled and planned in every
+    statement); the frame's rows are one statement, no join on the organisation."""
+    explorer(client, alice, "CA9ff1b856ccf")
+    with assert_max_queries(QUERIES) as queries:
+        client.get("/o/org-a/calls/", {"search": "CA9ff1b856ccf", "date_from": DAY,
+                                       "date_to": DAY})
+    sqls = [q["sql"] for q in queries.captured_queries]
+    call_statements = [s for s in sqls if 'FROM "sync_call"' in s]
+    assert len(call_statements) == 2, sqls  # the probe and the page
+    assert not [s for s in call_statements if '"portal_environment"' in s], call_statements
+    environments = [s for s in sqls if s.startswith('SELECT "portal_environment"."id"')]
+    assert len(environments) == 1 and '"portal_organization"' not in environments[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_requests_probe_is_one_round_trip(client, alice, env_a, calls):
+    """Outside a transaction (a request in production) the probe's plans are switched off in
+    its own query string: one round trip, not BEGIN, SET LOCAL, the probe and ROLLBACK, and
+    the plans are on again for the next statement."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    assert explorer(client, alice, "CA9ff1b856ccf") == {calls["target"].external_id}
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get("/o/org-a/calls/", {"search": "CA9ff1b856ccf", "date_from": DAY,
+                                              "date_to": DAY})
+    assert [c.external_id for c in page.context["page"].object_list] == [TARGET_ID]
+    sqls = [q["sql"] for q in queries.captured_queries]
+    probes = [s for s in sqls if "SET LOCAL" in s]
+    assert len(probes) == 1 and 'FROM "sync_call"' in probes[0], sqls
+    assert not [s for s in sqls if s in ("BEGIN", "ROLLBACK")], sqls
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW enable_seqscan")
+        assert cursor.fetchone() == ("on",)
