@@ -220,22 +220,33 @@ def _matching_ids(matches) -> list[int] | None:
 
 def _one_round_trip(connection) -> bool:
     """Whether the probe can be one query string: PostgreSQL in autocommit (a request
-    outside any transaction) with client-side binding (the statements sent as one simple
-    query). PostgreSQL runs such a string as one implicit transaction, so its SET LOCAL
-    lasts until the string's end: the plans are off for the probe alone, as the transaction
-    rolled back gave, in one round trip instead of four (BEGIN, SET LOCAL, the probe,
-    ROLLBACK). Inside a transaction the SET LOCAL would outlive the probe: the rolled-back
-    block serves."""
+    outside any transaction). PostgreSQL runs such a string as one implicit transaction, so
+    its SET LOCAL lasts until the string's end: the plans are off for the probe alone, as the
+    transaction rolled back gave, in one round trip instead of four (BEGIN, SET LOCAL, the
+    probe, ROLLBACK). Inside a transaction the SET LOCAL would outlive the probe: the
+    rolled-back block serves."""
     return (connection.vendor == "postgresql" and connection.get_autocommit()
-            and not connection.in_atomic_block
-            and not connection.settings_dict.get("OPTIONS", {}).get("server_side_binding"))
+            and not connection.in_atomic_block)
 
 
 def _probed_at_once(connection, probe, plans_off: str) -> list[int]:
-    """The probe's ids, its plans switched off in the same query string."""
+    """The probe's ids, its plans switched off in the same query string, sent by a cursor
+    that binds on the client (`_client_cursor`)."""
     sql, params = probe.query.get_compiler(connection=connection).as_sql()
-    with connection.cursor() as cursor:
+    with _client_cursor(connection) as cursor:
         cursor.execute(f"{plans_off}; {sql}", params)
         while cursor.description is None and cursor.cursor.nextset():
             pass  # the SET LOCALs' results
         return [row[0] for row in cursor.fetchall()]
+
+
+def _client_cursor(connection):
+    """A cursor of the request's connection that binds parameters on the client, wrapped as
+    Django wraps its own (query logging, execute wrappers). Several statements with
+    parameters go as one simple query only so: bound on the server
+    (`DB_PREPARED_STATEMENTS`) they would be one prepared statement, which PostgreSQL refuses.
+    And no ROLLBACK: psycopg forgets a connection's prepared statements on every one."""
+    from django.db.backends.postgresql.base import Cursor  # psycopg's ClientCursor
+
+    connection.ensure_connection()
+    return connection._prepare_cursor(Cursor(connection.connection))

@@ -268,3 +268,22 @@ def test_a_requests_probe_is_one_round_trip(client, alice, env_a, calls):
     with connection.cursor() as cursor:
         cursor.execute("SHOW enable_seqscan")
         assert cursor.fetchone() == ("on",)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_search_keeps_the_connections_prepared_statements(client, alice, env_a, calls):
+    """With server-side binding (`DB_PREPARED_STATEMENTS`) a statement a connection runs
+    often is prepared there; psycopg forgets them all on a ROLLBACK, which the probe's
+    rolled-back block sent on every search. The probe's one query string keeps them."""
+    from django.db import connection
+
+    client.force_login(alice)
+    with connection.cursor() as cursor:
+        for _ in range(6):  # prepared from the 5th run on (psycopg's prepare_threshold)
+            cursor.execute("SELECT %s::integer", [1])
+    page = client.get("/o/org-a/calls/", {"search": "CA9ff1b856ccf", "date_from": DAY,
+                                          "date_to": DAY})
+    assert [c.external_id for c in page.context["page"].object_list] == [TARGET_ID]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        assert "SELECT $1::integer" in [s for (s,) in cursor.fetchall()]
