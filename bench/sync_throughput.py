@@ -18,7 +18,10 @@ given (`--dlt-python`, default /work/dltvenv/bin/python when it exists; see
 bench/dlt_baseline.py for making it) — dlt doing the same back-fill into a database named
 like ours plus "_dlt" (created and dropped here). A last child measures the database alone:
 the mirrored calls copied by one INSERT into an empty twin of the calls table (same
-indexes), the floor of any sync storing these rows in this schema. Prints one table, then
+indexes), the floor of any sync storing these rows in this schema, then into a twin without
+the search GIN, which is built once after the rows (the floor even with that index built per
+month instead of entry by entry); with dlt, it prints the best sync/dlt each floor allows
+beside our app CPU. Prints one table, then
 where the sync's database CPU went by step (`WriteShare`: the merge, the next contacts given
 in the staging table, the resolution statements) and how many calls it rewrote by UPDATE
 (HOT or not, from the database's statistics).
