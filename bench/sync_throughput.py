@@ -18,7 +18,10 @@ given (`--dlt-python`, default /work/dltvenv/bin/python when it exists; see
 bench/dlt_baseline.py for making it) — dlt doing the same back-fill into a database named
 like ours plus "_dlt" (created and dropped here). A last child measures the database alone:
 the mirrored calls copied by one INSERT into an empty twin of the calls table (same
-indexes), the floor of any sync storing these rows in this schema. Prints one table, then
+indexes), the floor of any sync storing these rows in this schema, then into a twin without
+the search GIN, which is built once after the rows (the floor even with that index built per
+month instead of entry by entry); with dlt, it prints the best sync/dlt each floor allows
+beside our app CPU. Prints one table, then
 where the sync's database CPU went by step (`WriteShare`: the merge, the next contacts given
 in the staging table, the resolution statements) and how many calls it rewrote by UPDATE
 (HOT or not, from the database's statistics).
@@ -38,6 +41,7 @@ import threading
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import benchkit  # bench/benchkit.py: what the benchmark scripts share
@@ -274,7 +278,10 @@ def _call_updates(*, wait: bool = True, since: dict | None = None) -> dict:
 def phase_ceiling(base_url: str, first: date, last: date) -> dict:
     """What PostgreSQL alone needs to store the mirrored calls: every row copied, in one
     statement, into an empty twin of the calls table (same indexes, same foreign keys). No
-    HTTP, no Python per row: no sync on this machine and schema can be faster than this."""
+    HTTP, no Python per row: no sync on this machine and schema can be faster than this.
+    Then the same copy into a twin without the search index, which is built once after the
+    rows (`db_cpu_gin_once`, its build alone `db_cpu_gin_build`): the floor even if a
+    back-fill built each month's search index once instead of entry by entry."""
     setup_django()
     from django.db import connection
 
@@ -282,20 +289,43 @@ def phase_ceiling(base_url: str, first: date, last: date) -> dict:
         cursor.execute("SELECT pg_backend_pid()")
         backend = cursor.fetchone()[0]
         cursor.execute("SET synchronous_commit TO OFF")
-        cursor.execute("DROP TABLE IF EXISTS bench_ceiling")
-        cursor.execute("CREATE TABLE bench_ceiling (LIKE sync_call INCLUDING ALL)")
-        cursor.execute(
-            "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
-            "WHERE conrelid = 'sync_call'::regclass AND contype = 'f'")
-        for (definition,) in cursor.fetchall():
-            cursor.execute(f"ALTER TABLE bench_ceiling ADD {definition}")
-        start, db_cpu = time.perf_counter(), cpu_seconds(backend)
-        cursor.execute("INSERT INTO bench_ceiling SELECT * FROM sync_call")
-        calls = cursor.rowcount
-        seconds, db_cpu = time.perf_counter() - start, cpu_seconds(backend) - db_cpu
-        cursor.execute("DROP TABLE bench_ceiling")
+        start = time.perf_counter()
+        calls, db_cpu, _ = _copy_into_twin(cursor, backend, search_after=False)
+        seconds = time.perf_counter() - start
+        _, rows_cpu, build_cpu = _copy_into_twin(cursor, backend, search_after=True)
     return {"calls": calls, "seconds": seconds, "requests": 0, "rss_mb": peak_rss_mb(),
-            "start_mb": 0.0, "db_cpu": db_cpu}
+            "start_mb": 0.0, "db_cpu": db_cpu, "db_cpu_gin_once": rows_cpu + build_cpu,
+            "db_cpu_gin_build": build_cpu}
+
+
+def _copy_into_twin(cursor: Any, backend: int, *, search_after: bool
+                    ) -> tuple[int, float, float]:
+    """Copy sync_call into an empty twin (its indexes and foreign keys; `search_after`: the
+    trigram/full-text GIN left out, then built once over the rows). Returns the rows, the
+    backend's CPU seconds for the copy and for the GIN build (0 unless `search_after`)."""
+    cursor.execute("DROP TABLE IF EXISTS bench_ceiling")
+    cursor.execute("CREATE TABLE bench_ceiling (LIKE sync_call INCLUDING ALL)")
+    cursor.execute(
+        "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE conrelid = 'sync_call'::regclass AND contype = 'f'")
+    for (definition,) in cursor.fetchall():
+        cursor.execute(f"ALTER TABLE bench_ceiling ADD {definition}")
+    cursor.execute("SELECT i.indexname, i.indexdef FROM pg_indexes i "
+                   "WHERE i.tablename = 'bench_ceiling' AND i.indexdef LIKE '%USING gin%'")
+    search = cursor.fetchall()
+    if search_after:
+        for name, _ in search:
+            cursor.execute(f"DROP INDEX {name}")
+    db_cpu = cpu_seconds(backend)
+    cursor.execute("INSERT INTO bench_ceiling SELECT * FROM sync_call")
+    calls, db_cpu = cursor.rowcount, cpu_seconds(backend) - db_cpu
+    build = cpu_seconds(backend)
+    if search_after:
+        for _, definition in search:
+            cursor.execute(definition)
+    build = cpu_seconds(backend) - build if search_after else 0.0
+    cursor.execute("DROP TABLE bench_ceiling")
+    return calls, db_cpu, build
 
 
 def free_port() -> int:
@@ -494,6 +524,7 @@ def main() -> None:
     if "dlt" in median:
         dlt = median["dlt"]
         print_cpu_per_calls(synced, dlt)
+        print_storage_floor(synced, dlt, ceiling)
         ratios = sorted(f["sync"]["seconds"] / f["dlt"]["seconds"] for f in rounds)
         print(f"sync/dlt: time {synced['seconds'] / dlt['seconds']:.2f} (per round "
               f"{', '.join(f'{r:.2f}' for r in ratios)}), peak RSS "
@@ -512,6 +543,23 @@ def print_cpu_per_calls(synced: dict, dlt: dict) -> None:
     print(f"CPU per 10,000 calls (app + database): sync {ours[0]:.2f} + {ours[1]:.2f} = "
           f"{sum(ours):.2f} s, dlt {theirs[0]:.2f} + {theirs[1]:.2f} = {sum(theirs):.2f} s; "
           f"sync/dlt {sum(ours) / sum(theirs):.2f} (target <= 1)")
+
+
+def print_storage_floor(synced: dict, dlt: dict, ceiling: dict) -> None:
+    """The best CPU per call any back-fill could reach against dlt's in this schema: our app
+    CPU plus only the database's cost of storing the rows (the twins of `phase_ceiling`),
+    every other step (next contacts, rollups, ANALYZE, links) taken as free."""
+    theirs = dlt["cpu"] + dlt["db_cpu"]
+    for name, db_cpu in (("search index entry by entry", ceiling["db_cpu"]),
+                         ("search index built once", ceiling.get("db_cpu_gin_once"))):
+        if db_cpu is not None:
+            scale = ceiling["calls"] / synced["calls"]
+            print(f"floor, {name}: sync app {synced['cpu']:.1f} s + storing the rows "
+                  f"{db_cpu / scale:.1f} s db = sync/dlt "
+                  f"{(synced['cpu'] + db_cpu / scale) / theirs:.2f} at best")
+    if ceiling.get("db_cpu_gin_build") is not None:
+        print(f"  (of which building the search GIN once: {ceiling['db_cpu_gin_build']:.1f} s; "
+              f"dlt's whole load: {dlt['cpu']:.1f} s app + {dlt['db_cpu']:.1f} s db)")
 
 
 def _median(results: list[dict]) -> dict:
