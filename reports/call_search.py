@@ -219,14 +219,13 @@ def _matching_ids(matches) -> list[int] | None:
 
 
 def _one_round_trip(connection) -> bool:
-    """Whether the probe can be one query string: PostgreSQL in autocommit (a request
+    """Whether the probe can be one query string: the connection in autocommit (a request
     outside any transaction). PostgreSQL runs such a string as one implicit transaction, so
     its SET LOCAL lasts until the string's end: the plans are off for the probe alone, as the
     transaction rolled back gave, in one round trip instead of four (BEGIN, SET LOCAL, the
     probe, ROLLBACK). Inside a transaction the SET LOCAL would outlive the probe: the
     rolled-back block serves."""
-    return (connection.vendor == "postgresql" and connection.get_autocommit()
-            and not connection.in_atomic_block)
+    return connection.get_autocommit() and not connection.in_atomic_block
 
 
 def _probed_at_once(connection, probe, plans_off: str) -> list[int]:
