@@ -1,83 +1,102 @@
-"""Models from a statement written once per process: for the one or two lookups every request
-makes, where Django compiling the same query anew each time was most of their cost.
+"""A queryset compiled once per process: for the few lookups every request makes, where Django
+compiling the same query anew each time was most of their cost.
 
 Why: on the machines we measure, the ORM spends 2–4 ms of CPU compiling a query with a join and an
-`EXISTS` column (the API token's lookup, a page's membership), more than the rest of a cached
-request. A statement built once from the models' `_meta` (so a renamed table or column follows) and
-its rows turned into model instances by Django's own converters gives the same objects for a tenth
-of that. Each user of it has a test holding its objects equal to the ORM's, field by field.
+`EXISTS` column (the API token's lookup, a page's membership, the frame's environments), more
+than the rest of a cached request. `CompiledQuery` keeps the query an ORM queryset — one
+definition, its SQL written by Django from the models — but compiles it once per database
+alias, with marked values in place of the lookup's arguments; each run sends that SQL with the
+arguments put where the marks were, and turns the rows into the objects Django's own
+`ModelIterable` would give (its converters, `select_related` objects, annotations). The same
+SQL text on every run also lets the connection prepare it (`DB_PREPARED_STATEMENTS`).
+
+A query is compiled outside any tenant context (`portal.tenancy.context.outside`): its scope is
+what its queryset declares, so a caller uses it only where that scope is the one the context
+would give (each caller says where).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import connections
-from django.db.models import Field, Model
+from django.db.models import Model, QuerySet
+from django.db.models.query import get_related_populators
+from django.db.models.sql.compiler import SQLCompiler
+
+from portal.tenancy import context as tenant_context
+
+# Marks for a lookup's arguments while its query compiles: values no caller passes.
+_INT_MARK = -(2**62)
+_STR_MARK = "\x00compiled-query-argument-"
+
+
+def _mark(kind: type, i: int) -> Any:
+    if kind is int:
+        return _INT_MARK - i
+    if kind is str:
+        return f"{_STR_MARK}{i}\x00"
+    raise TypeError(f"no mark for arguments of type {kind.__name__}")
 
 
 @dataclass(frozen=True)
-class ModelColumns:
-    """One model's concrete columns in a row, from `start`: builds the instance."""
-
-    model: type[Model]
-    start: int
-    names: tuple[str, ...]
-    converters: tuple[tuple[int, tuple, Any], ...]  # (position, converters, column)
-    selected: tuple[str, ...]  # "<table alias>.<quoted column>", in `names` order
-
-    @property
-    def end(self) -> int:
-        return self.start + len(self.names)
-
-    def build(self, row: tuple | list, alias: str) -> Model:
-        values = list(row[self.start:self.end])
-        connection = connections[alias]
-        for i, converters, column in self.converters:
-            for convert in converters:
-                values[i] = convert(values[i], column, connection)
-        return self.model.from_db(alias, self.names, values)
+class _Compiled:
+    sql: str
+    params: tuple
+    slots: tuple[tuple[int, int], ...]  # (position in params, argument index)
+    compiler: SQLCompiler
+    init_list: tuple[str, ...]
+    model_slice: slice
+    populators: tuple
+    annotations: tuple[tuple[str, int], ...]
 
 
-def model_columns(model: type[Model], table_alias: str, start: int, alias: str) -> ModelColumns:
-    """`model`'s columns as selected from `table_alias`, beginning at `start` in the row."""
-    connection = connections[alias]
-    fields: list[Field] = list(model._meta.concrete_fields)
-    converters = []
-    for i, field in enumerate(fields):
-        column = field.get_col(model._meta.db_table)
-        found = (*connection.ops.get_db_converters(column),
-                 *column.get_db_converters(connection))
-        if found:
-            converters.append((i, found, column))
-    quote = connection.ops.quote_name
-    return ModelColumns(model, start, tuple(f.attname for f in fields), tuple(converters),
-                        tuple(f"{table_alias}.{quote(f.column)}" for f in fields))
+class CompiledQuery:
+    """`build(*arguments)`'s queryset, compiled once per database alias; `objects(alias, *values)`
+    runs it with `values` as the arguments. `kinds` are the arguments' types (int or str)."""
 
+    def __init__(self, build: Callable[..., QuerySet], *kinds: type) -> None:
+        self.build, self.kinds = build, kinds
+        self._compiled: dict[str, _Compiled] = {}
 
-def column(model: type[Model], field: str, alias: str) -> str:
-    """The quoted column of `model.field` (`pk` for the primary key)."""
-    meta = model._meta
-    found = meta.pk if field == "pk" else meta.get_field(field)
-    return connections[alias].ops.quote_name(found.column)
+    def _compile(self, alias: str) -> _Compiled:
+        marks = [_mark(kind, i) for i, kind in enumerate(self.kinds)]
+        with tenant_context.outside():
+            compiler = self.build(*marks).query.get_compiler(using=alias)
+            sql, params = compiler.as_sql()
+        slots = tuple((j, marks.index(p)) for j, p in enumerate(params)
+                      if any(type(p) is type(m) and p == m for m in marks))
+        if sorted({i for _, i in slots}) != list(range(len(marks))):
+            raise ValueError("an argument of the lookup does not reach its SQL")
+        klass_info, select = compiler.klass_info, compiler.select
+        fields = klass_info["select_fields"]
+        model_slice = slice(fields[0], fields[-1] + 1)
+        return _Compiled(
+            sql=sql, params=tuple(params), slots=slots, compiler=compiler,
+            init_list=tuple(f[0].target.attname for f in select[model_slice]),
+            model_slice=model_slice,
+            populators=tuple(get_related_populators(klass_info, select, alias)),
+            annotations=tuple(compiler.annotation_col_map.items()))
 
-
-def table(model: type[Model], alias: str) -> str:
-    return connections[alias].ops.quote_name(model._meta.db_table)
-
-
-def first_row(sql: str, params: list, alias: str) -> tuple | None:
-    """The statement's first row (these lookups find one row at most), or None."""
-    with connections[alias].cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchone()
-
-
-def joined(row: tuple, alias: str, main: ModelColumns, related: ModelColumns, relation: str,
-           flag: str) -> Model:
-    """`main`'s instance with `related`'s set as its `relation` (a foreign key's object, as
-    `select_related` sets it) and the row's last column, a boolean, as attribute `flag`."""
-    obj = main.build(row, alias)
-    setattr(obj, relation, related.build(row, alias))
-    setattr(obj, flag, bool(row[-1]))
-    return obj
+    def objects(self, alias: str, *values: Any) -> list[Model]:
+        """The query's objects for these argument values, as the queryset would give them."""
+        compiled = self._compiled.get(alias)
+        if compiled is None:
+            compiled = self._compiled[alias] = self._compile(alias)
+        params = list(compiled.params)
+        for position, argument in compiled.slots:
+            params[position] = values[argument]
+        with connections[alias].cursor() as cursor:
+            cursor.execute(compiled.sql, params)
+            rows = cursor.fetchall()
+        model = compiled.compiler.klass_info["model"]
+        found = []
+        for row in compiled.compiler.results_iter([rows]):
+            obj = model.from_db(alias, compiled.init_list, row[compiled.model_slice])
+            for populator in compiled.populators:
+                populator.populate(row, obj)
+            for name, position in compiled.annotations:
+                setattr(obj, name, row[position])
+            found.append(obj)
+        return found

@@ -248,4 +248,7 @@ def _client_cursor(connection):
     from django.db.backends.postgresql.base import Cursor  # psycopg's ClientCursor
 
     connection.ensure_connection()
-    return connection._prepare_cursor(Cursor(connection.connection))
+    connection.validate_thread_sharing()
+    raw = Cursor(connection.connection)
+    return (connection.make_debug_cursor(raw) if connection.queries_logged
+            else connection.make_cursor(raw))

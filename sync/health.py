@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db import DEFAULT_DB_ALIAS, connection
 from django.db.models import JSONField, QuerySet
 from django.db.models.expressions import RawSQL
 from django.http import HttpRequest
 from django.utils import timezone
 
-from portal.model_rows import ModelColumns, column, model_columns, table
+from portal.model_rows import CompiledQuery
 from portal.models import Environment, EnvironmentStatus, Organization
 from portal.tenancy import context as tenant_context
 from sync.coverage import history_loading
@@ -45,7 +45,7 @@ class EnvironmentHealth:
         return ""
 
 
-def environments_with_health(organization: Organization) -> QuerySet[Environment]:
+def environments_with_health(organization: Organization | int) -> QuerySet[Environment]:
     """The organisation's environments annotated with their latest run's status and error,
     and their calls stream's cursor (how far a back-fill is).
 
@@ -58,7 +58,7 @@ def environments_with_health(organization: Organization) -> QuerySet[Environment
         last_run_status=RawSQL(run % "status", ()),
         last_run_error=RawSQL(run % "error", ()),
         calls_cursor=RawSQL(state, (Stream.CALLS.value,), output_field=JSONField()),
-    )
+    ).order_by("name")  # one organisation's: its name would cost a join
 
 
 @cache
@@ -90,58 +90,22 @@ def health_of(environments) -> list[EnvironmentHealth]:
     ]
 
 
-@dataclass(frozen=True)
-class _HealthStatement:
-    sql: str
-    environment: ModelColumns
-    cursor_converters: tuple
-
-
-@cache
-def _health_statement(alias: str) -> _HealthStatement:
-    """`environments_with_health`'s query as one statement written once per process."""
-    env_table = table(Environment, alias)
-    environment = model_columns(Environment, env_table, 0, alias)
-    run, state = _latest()
-    cursor = RawSQL(state, (), output_field=JSONField())
-    connection = connections[alias]
-    converters = (*connection.ops.get_db_converters(cursor),
-                  *cursor.get_db_converters(connection))
-    sql = (f"SELECT {', '.join(environment.selected)}, {run % 'status'}, {run % 'error'},"
-           f" {state} FROM {env_table}"
-           f" WHERE {env_table}.{column(Environment, 'organization', alias)} = %s"
-           f" ORDER BY {env_table}.{column(Environment, 'name', alias)}")
-    return _HealthStatement(sql, environment, (cursor, converters))
+_HEALTH = CompiledQuery(environments_with_health, int)
 
 
 def _read_with_health(organization: Organization,
                       alias: str = DEFAULT_DB_ALIAS) -> list[Environment]:
-    """`environments_with_health(organization)`'s rows, through `_health_statement`: the
-    ORM compiled that query anew on every organisation page (a twelfth of a search page's
-    CPU). Served so only where the door's scope needs nothing more: the organisation is one
-    of the tenant context's (or there is none) and the member is not restricted to teams
-    (the restriction's conditions are the ORM's); elsewhere the ORM reads them
-    (tests/sync/test_health_statement.py holds the two equal)."""
+    """`environments_with_health(organization)`'s rows, its query compiled once per process
+    (`portal.model_rows`): the ORM compiled it anew on every organisation page (a twelfth of
+    a search page's CPU). Served so only where the door's scope needs nothing more: the
+    organisation is one of the tenant context's (or there is none) and the member is not
+    restricted to teams (the restriction's conditions are the context's); elsewhere the
+    queryset is read as it is."""
     ctx = tenant_context.current()
     if ctx is not None and (ctx.teams is not None
                             or not ctx.covers(frozenset((organization.pk,)))):
         return list(environments_with_health(organization))
-    statement = _health_statement(alias)
-    cursor_column, converters = statement.cursor_converters
-    connection = connections[alias]
-    with connection.cursor() as cursor:
-        cursor.execute(statement.sql, [Stream.CALLS.value, organization.pk])
-        rows = cursor.fetchall()
-    environments = []
-    end = statement.environment.end
-    for row in rows:
-        env = statement.environment.build(row, alias)
-        env.last_run_status, env.last_run_error, calls_cursor = row[end:end + 3]
-        for convert in converters:
-            calls_cursor = convert(calls_cursor, cursor_column, connection)
-        env.calls_cursor = calls_cursor
-        environments.append(env)
-    return environments
+    return _HEALTH.objects(alias, organization.pk)
 
 
 def org_environments(request: HttpRequest, organization: Organization) -> list[Environment]:

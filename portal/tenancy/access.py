@@ -35,7 +35,7 @@ from portal.models import (
 from portal.tenancy import context as tenant_context
 from portal.tenancy import registry as tenancy
 from portal.tenancy.context import TenantContext
-from portal.tenancy.membership_lookup import memberships_of
+from portal.tenancy.membership_lookup import membership_in, memberships_of
 from portal.tenancy.restriction import Restriction
 
 
@@ -264,7 +264,7 @@ def resolve_tenant(user, slug: str, min_role: str = Role.VIEWER) -> Tenant:
     caller's other organisations, for the frame's switcher): 404 when there is none (or no
     such organisation: we do not say which), 403 below `min_role`."""
     memberships = memberships_of(user.pk) if getattr(user, "is_authenticated", False) else []
-    membership = next((m for m in memberships if m.organization.slug == slug), None)
+    membership = membership_in(memberships, slug)
     _require_role(membership, min_role)
     return Tenant(organization=membership.organization, membership=membership,
                   user_organizations=tuple(m.organization for m in memberships))

@@ -1,40 +1,35 @@
-"""One environment of the caller's organisations, with its organisation: one statement written
+"""One environment of the caller's organisations, with its organisation: one query compiled
 once per process (`portal.model_rows`), for API views that read it on every request.
 
 Why: the Talkover-compatible listing read its environment through the API base's
 `get_object` — a scoped queryset built, compiled (with the tenant context's subquery) and
-turned into models anew each time, a quarter of the listing's CPU. The statement keeps the
+turned into models anew each time, a quarter of the listing's CPU. The query keeps the
 same scope: the environment is returned only if the user is a member of its organisation
 (another tenant's environment is None, answered 404), as `TenantScopedViewSet`'s
 `get_object` scopes it (`tests/portal/test_environment_lookup.py` compares the two).
 A member restricted to teams is not served by it (the restriction's conditions are the
-ORM's): callers use `get_object` then.
+context's): callers use `get_object` then.
 """
 from __future__ import annotations
 
-from functools import cache
-
 from django.db import DEFAULT_DB_ALIAS
+from django.db.models import QuerySet
 
-from portal.model_rows import ModelColumns, column, first_row, model_columns, table
-from portal.models import Environment, Membership, Organization
+from portal.model_rows import CompiledQuery
+from portal.models import Environment, Membership
 
 # A bigger id is no row (PostgreSQL would refuse it as a parameter of a bigint comparison).
 MAX_ID = 2**63 - 1
 
 
-@cache
-def _statement(alias: str) -> tuple[str, ModelColumns, ModelColumns]:
-    env = model_columns(Environment, "e", 0, alias)
-    org = model_columns(Organization, "o", env.end, alias)
-    env_org = column(Environment, "organization", alias)
-    sql = (f"SELECT {', '.join(env.selected + org.selected)}"
-           f" FROM {table(Environment, alias)} e JOIN {table(Organization, alias)} o"
-           f" ON o.{column(Organization, 'pk', alias)} = e.{env_org}"
-           f" WHERE e.{column(Environment, 'pk', alias)} = %s AND EXISTS (SELECT 1 FROM"
-           f" {table(Membership, alias)} m WHERE m.{column(Membership, 'organization', alias)}"
-           f" = e.{env_org} AND m.{column(Membership, 'user', alias)} = %s)")
-    return sql, env, org
+def _member_environment(pk: int, user_id: int) -> QuerySet[Environment]:
+    organizations = Membership.objects.across_organizations().filter(
+        user_id=user_id).values("organization")
+    return Environment.objects.across_organizations().select_related("organization").filter(
+        pk=pk, organization__in=organizations)
+
+
+_QUERY = CompiledQuery(_member_environment, int, int)
 
 
 def member_environment(pk: int, user_id: int, alias: str = DEFAULT_DB_ALIAS
@@ -43,10 +38,5 @@ def member_environment(pk: int, user_id: int, alias: str = DEFAULT_DB_ALIAS
     organisation, else None."""
     if not 0 < pk <= MAX_ID:
         return None
-    sql, env_columns, org_columns = _statement(alias)
-    row = first_row(sql, [pk, user_id], alias)
-    if row is None:
-        return None
-    env = env_columns.build(row, alias)
-    env.organization = org_columns.build(row, alias)
-    return env
+    found = _QUERY.objects(alias, pk, user_id)
+    return found[0] if found else None

@@ -77,27 +77,27 @@ def test_environment_list_query_count(alice, org_a, env_a, api_client_for, asser
 
 def test_the_page_door_reads_the_membership_the_orm_reads(cast, org_a, org_b,
                                                            django_assert_num_queries):
-    """`resolve_tenant` reads the membership by a statement written once per process
+    """`resolve_tenant` reads the membership by a query compiled once per process
     (`portal.tenancy.membership_lookup`; the ORM's compile cost 2.1 ms a page): the same
     membership and organisation, field by field and converted as the ORM converts them, the
     same restriction flag, and nothing for another organisation."""
     from portal.models import Membership
     from portal.models.teams import Team
-    from portal.tenancy.membership_lookup import membership_in
+    from portal.tenancy.membership_lookup import membership_in, memberships_of
 
     bob_in_a = Membership.objects.across_organizations().get(user=cast["bob"], organization=org_a)
     bob_in_a.teams.add(Team.objects.create(organization=org_a, name="North"))
     for user, org, restricted in ((cast["alice"], org_a, False), (cast["bob"], org_a, True),
                                   (cast["carol"], org_b, False)):
         with django_assert_num_queries(1):
-            found = membership_in(user.pk, org.slug)
+            found = membership_in(memberships_of(user.pk), org.slug)
         orm = (Membership.objects.across_organizations().select_related("organization")
                .get(user=user, organization=org))
         assert field_values(found) == field_values(orm)
         assert field_values(found.organization) == field_values(orm.organization)
         assert found.restricted is restricted
-    assert membership_in(cast["carol"].pk, org_a.slug) is None
-    assert membership_in(cast["alice"].pk, "no-such-org") is None
+    assert membership_in(memberships_of(cast["carol"].pk), org_a.slug) is None
+    assert membership_in(memberships_of(cast["alice"].pk), "no-such-org") is None
 
 
 def test_the_page_door_reads_the_switchers_organisations_with_the_membership(

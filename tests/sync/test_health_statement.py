@@ -1,8 +1,8 @@
-"""`sync.health.org_environments` reads the frame's environments through one statement written
-once per process: the same rows as the ORM's `environments_with_health`, field by field and
-annotation by annotation, wherever that statement serves (outside a tenant context and in a
-page's own organisation), and the ORM's answer elsewhere (another organisation's context, a
-member restricted to teams)."""
+"""`sync.health.org_environments` reads the frame's environments through one query compiled
+once per process (`portal.model_rows.CompiledQuery`): the same rows as the ORM's
+`environments_with_health`, field by field and annotation by annotation, wherever it serves
+(outside a tenant context and in a page's own organisation), and the ORM's answer elsewhere
+(another organisation's context, a member restricted to teams)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
