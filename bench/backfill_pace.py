@@ -5,6 +5,9 @@ the history gets, and how fresh today stays meanwhile.
         .venv/bin/python bench/backfill_pace.py [--days 14] [--calls-per-day 2000] [--factor 4]
     # the issue's case (about 18,000 pages; at --factor 20 ten real minutes, if the host keeps up):
         .venv/bin/python bench/backfill_pace.py --days 90 --calls-per-day 20000 --factor 20
+    # freshness during a busy hour's back-fill, whatever the hour it runs at:
+        .venv/bin/python bench/backfill_pace.py --days 10 --calls-per-day 20000 --factor 3 \
+            --webhooks --at 14:00
 
 The simulator serves one Talkover workspace (`--days` of `--calls-per-day`, ending now) on
 the standard plan, 100 requests a minute per token (`ratelimit=100:W`, 429 past it), and the
@@ -30,8 +33,13 @@ and the pages' "history: n of N days mirrored" read it); the requests the upstre
 minute as a share of the budget and of the plan, the most in any rate window and the 429s;
 and freshness: every call that ended during the back-fill, watched in the database until its
 final status is there (scaled seconds from its end to visible; those still waiting at the end
-with their oldest wait). Uses DATABASE_URL's database (its bench organisation only) and
-REDIS_URL for the budget's tickets. Wall-clock figures on a shared machine are indicative.
+with their oldest wait), and on stderr the five slowest with the runs live when each showed
+(where the tail waited). How many calls end meanwhile follows the simulated hour (20,000 a
+day end about one a minute at 01:00 UTC, forty at 14:00): `--at 14:00` starts the
+simulator's clock at that UTC time of today, so runs made at different hours compare. Uses
+DATABASE_URL's database (its bench organisation only) and
+REDIS_URL for the budget's tickets (its cache is cleared first: give the bench a Redis
+database of its own). Wall-clock figures on a shared machine are indicative.
 """
 from __future__ import annotations
 
@@ -90,6 +98,9 @@ class Watcher(threading.Thread):
         self.ended: dict[str, tuple[int, str]] = {}  # id: (end, final status)
         self.lags: list[float] = []
         self.seen: set[str] = set()
+        self.first: dict[str, float] = {}  # id: scaled stamp first in the mirror (any status)
+        self.final_at: dict[str, float] = {}
+        self.final_real: dict[str, float] = {}
 
     def run(self) -> None:
         from django.db import connection
@@ -132,7 +143,10 @@ class Watcher(threading.Thread):
         for call_id, status in Call.objects.filter(environment=self.env, external_id__in=waiting
                                                    ).values_list("external_id", "status"):
             end, final = self.ended[call_id]
+            self.first.setdefault(call_id, stamp - end)
             if status == final:
+                self.final_at[call_id] = stamp
+                self.final_real[call_id] = time.time()
                 self.seen.add(call_id)
                 self.lags.append(stamp - end)
 
@@ -222,16 +236,28 @@ def cache_get(key: str):
 
 
 def measure(days: int, per_day: int, factor: float, budget: int, interval: float,
-            webhooks: bool = False) -> dict:
+            webhooks: bool = False, at: str | None = None) -> dict:
+    from django.core.cache import cache
+
     from portal.models import Environment, Organization
     from sync.engine import sync_environment
     from sync.simulator import EnvironmentSpec, SimulatorConfig, running_simulator
 
     window = 60 / factor
     start = datetime.now(UTC).replace(microsecond=0)
+    if at:
+        # The upstream's clock at a chosen hour of today (UTC): how many calls end while
+        # the history loads follows the hour (a quiet night hour ends one a minute at 20,000
+        # a day), so runs compare at one hour. The sync never takes "now" from our clock.
+        hour, minute = (int(part) for part in at.split(":"))
+        start = start.replace(hour=hour, minute=minute, second=0)
     config = SimulatorConfig(seed=7, days=days, calls_per_day=per_day, end_date=None, now=start,
                              environments={KEY: EnvironmentSpec("talkover")})
     Organization.objects.filter(slug=SLUG).delete()
+    # A run starts from an empty cache: the same seed gives the same calls and bodies, and an
+    # earlier run's replay marks (same environment id on a new database) swallowed this run's
+    # deliveries as "already received", its budget tickets (same token) spent its windows.
+    cache.clear()
     org = Organization.objects.create(slug=SLUG, name="Back-fill pace", timezone="UTC")
     with running_simulator(config, ratelimit=PLAN, ratelimit_window=window) as (sim, server):
         env = Environment(organization=org, name="Sales", base_url=server.talkover_url,
@@ -286,6 +312,7 @@ def measure(days: int, per_day: int, factor: float, budget: int, interval: float
             ticker.join(5)
             if hooks is not None:
                 hooks.close()
+        _diagnose(env, watcher)
         log = [r for r in server.request_log if r.path.startswith("/api/")]
         served = [r.at for r in log if r.status != 429]
         worst = max((sum(1 for t in served if a <= t < a + window) for a in served), default=0)
@@ -301,6 +328,25 @@ def measure(days: int, per_day: int, factor: float, budget: int, interval: float
             "hook_rounds": sum(r.get("runs", 0) for r in hooks.rounds) if hooks else 0,
             "hook_requests": _hook_requests(env) if webhooks else 0,
         }
+
+
+def _diagnose(env, watcher) -> None:
+    """The five slowest calls on stderr: when each was first in the mirror (scaled seconds
+    after its end) and the runs live when its final status came (trigger, status, real
+    seconds from then to their end) — where a tail waited (e.g. a webhook round waiting for
+    a ticket the back-fill's run had taken)."""
+    from sync.models import SyncRun
+
+    runs = list(SyncRun.objects.filter(environment=env).values_list(
+        "trigger", "status", "started_at", "finished_at"))
+    slow = sorted(((watcher.final_at[i] - end, i) for i, (end, _) in watcher.ended.items()
+                   if i in watcher.final_at), reverse=True)[:5]
+    for lag, call_id in slow:
+        at = watcher.final_real[call_id]
+        live = [(t, s, round(f.timestamp() - at, 1) if f else None) for t, s, st, f in runs
+                if st.timestamp() <= at and (f is None or f.timestamp() >= at - 5)]
+        print(f"slow: {lag:.0f} s, in the mirror {watcher.first.get(call_id)} s after its end;"
+              f" runs then {live[:3]}", file=sys.stderr)
 
 
 def _hook_requests(env) -> int:
@@ -325,6 +371,9 @@ def main() -> None:
     parser.add_argument("--webhooks", action="store_true",
                         help="the simulator delivers every call that ends to the portal's "
                              "receiver, and webhook rounds run as a worker runs them")
+    parser.add_argument("--at", metavar="HH:MM",
+                        help="the simulator's clock starts at this UTC time of today "
+                             "(default: now); freshness follows the hour's calls")
     parser.add_argument("--interval", type=float, default=2.0,
                         help="scaled minutes between the schedule's runs after the back-fill")
     args = parser.parse_args()
@@ -337,7 +386,7 @@ def main() -> None:
     benchkit.production_settings()
     benchkit.setup_django()
     r = measure(args.days, args.calls_per_day, args.factor, args.budget, args.interval,
-                args.webhooks)
+                args.webhooks, args.at)
 
     def s(value: float | None, fmt: str = ".1f") -> str:
         return "–" if value is None else format(value, fmt)

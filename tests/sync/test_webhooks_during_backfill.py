@@ -178,3 +178,24 @@ def test_the_back_fill_leaves_free_what_the_webhook_rounds_need_while_deliveries
     small = RequestBudget("talq_small", 15)
     assert serving.split(env, small, reads_hints=True)[0] is small
     assert serving.split(env, whole, reads_hints=False) == (whole, None)
+
+
+def test_a_quiet_hours_sparse_deliveries_keep_the_reserve(org_a):
+    """A quiet hour delivers about one call a minute, often none in a whole budget window: a
+    delivery some windows ago still keeps the reserve (else the back-fill took the whole
+    window the next one came in, and its round waited for the window after); after
+    `RESERVE_WINDOWS` windows without one the back-fill has the budget to itself."""
+    from django.core.cache import cache
+
+    from sync.budget import RequestBudget
+    from sync.webhooks import coalesce, serving
+
+    env = Environment.objects.create(organization=org_a, name="Quiet", base_url="https://x.test",
+                                     requests_per_minute=90)
+    whole = RequestBudget("talq_quiet", 90, window=60.0)
+    cache.set(coalesce.event_key(env.pk), time.time() - 3 * 60, timeout=3600)
+    own, hook = serving.split(env, whole, reads_hints=True)
+    assert own.parent is whole and own.limit == 90 - serving.MIN_RESERVE and hook is not None
+    cache.set(coalesce.event_key(env.pk), time.time() - serving.RESERVE_WINDOWS * 60 - 1,
+              timeout=3600)
+    assert serving.split(env, whole, reads_hints=True)[0] is whole
