@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connections
@@ -37,14 +38,25 @@ def _mark(kind: type, i: int) -> Any:
         return _INT_MARK - i
     if kind is str:
         return f"{_STR_MARK}{i}\x00"
+    if kind is datetime:
+        return datetime(1, 1, 2 + i, tzinfo=UTC)
     raise TypeError(f"no mark for arguments of type {kind.__name__}")
+
+
+def _slot(value: Any, marks: list[Any]) -> tuple[int, type | None] | None:
+    """(the argument whose mark `value` is, the type the query wrapped it in — psycopg's
+    `Int4` for an id compared as such, say — or None), or None for any other value."""
+    for i, mark in enumerate(marks):
+        if isinstance(value, type(mark)) and value == mark:
+            return i, None if type(value) is type(mark) else type(value)
+    return None
 
 
 @dataclass(frozen=True)
 class _Compiled:
     sql: str
     params: tuple
-    slots: tuple[tuple[int, int], ...]  # (position in params, argument index)
+    slots: tuple[tuple[int, int, type | None], ...]  # (position, argument, wrapper)
     compiler: SQLCompiler
     init_list: tuple[str, ...]
     model_slice: slice
@@ -54,7 +66,8 @@ class _Compiled:
 
 class CompiledQuery:
     """`build(*arguments)`'s queryset, compiled once per database alias; `objects(alias, *values)`
-    runs it with `values` as the arguments. `kinds` are the arguments' types (int or str)."""
+    (a model query) or `rows(alias, *values)` (a `values_list` one) runs it with `values` as
+    the arguments. `kinds` are the arguments' types (int, str or datetime)."""
 
     def __init__(self, build: Callable[..., QuerySet], *kinds: type) -> None:
         self.build, self.kinds = build, kinds
@@ -65,11 +78,13 @@ class CompiledQuery:
         with tenant_context.outside():
             compiler = self.build(*marks).query.get_compiler(using=alias)
             sql, params = compiler.as_sql()
-        slots = tuple((j, marks.index(p)) for j, p in enumerate(params)
-                      if any(type(p) is type(m) and p == m for m in marks))
-        if sorted({i for _, i in slots}) != list(range(len(marks))):
+        found = ((j, _slot(p, marks)) for j, p in enumerate(params))
+        slots = tuple((j, *slot) for j, slot in found if slot is not None)
+        if sorted({i for _, i, _ in slots}) != list(range(len(marks))):
             raise ValueError("an argument of the lookup does not reach its SQL")
         klass_info, select = compiler.klass_info, compiler.select
+        if not compiler.query.default_cols:  # a `values_list` query: rows only
+            return _Compiled(sql, tuple(params), slots, compiler, (), slice(0), (), ())
         fields = klass_info["select_fields"]
         model_slice = slice(fields[0], fields[-1] + 1)
         return _Compiled(
@@ -79,17 +94,26 @@ class CompiledQuery:
             populators=tuple(get_related_populators(klass_info, select, alias)),
             annotations=tuple(compiler.annotation_col_map.items()))
 
-    def objects(self, alias: str, *values: Any) -> list[Model]:
-        """The query's objects for these argument values, as the queryset would give them."""
+    def _run(self, alias: str, values: tuple, limit: int | None, offset: int
+             ) -> tuple[_Compiled, list]:
         compiled = self._compiled.get(alias)
         if compiled is None:
             compiled = self._compiled[alias] = self._compile(alias)
         params = list(compiled.params)
-        for position, argument in compiled.slots:
-            params[position] = values[argument]
+        for position, argument, wrapper in compiled.slots:
+            value = values[argument]
+            params[position] = value if wrapper is None else wrapper(value)
+        sql = compiled.sql
+        if limit is not None:
+            # As parameters: one text for every page, which the connection can prepare.
+            sql, params = f"{sql} LIMIT %s OFFSET %s", [*params, limit, offset]
         with connections[alias].cursor() as cursor:
-            cursor.execute(compiled.sql, params)
-            rows = cursor.fetchall()
+            cursor.execute(sql, params)
+            return compiled, cursor.fetchall()
+
+    def objects(self, alias: str, *values: Any) -> list[Model]:
+        """The query's objects for these argument values, as the queryset would give them."""
+        compiled, rows = self._run(alias, values, None, 0)
         model = compiled.compiler.klass_info["model"]
         found = []
         for row in compiled.compiler.results_iter([rows]):
@@ -100,3 +124,10 @@ class CompiledQuery:
                 setattr(obj, name, row[position])
             found.append(obj)
         return found
+
+    def rows(self, alias: str, *values: Any, limit: int | None = None, offset: int = 0
+             ) -> list:
+        """A `values_list` query's rows for these argument values, converted as the ORM
+        converts them; `limit` and `offset` page them (the queryset itself is not sliced)."""
+        compiled, rows = self._run(alias, values, limit, offset)
+        return list(compiled.compiler.results_iter([rows]))

@@ -173,3 +173,25 @@ def test_a_caller_restricted_in_one_organisation_reads_another_whole(
     assert funnel["summary"]["vendor_shown"] is True
     callbacks = api_client_for(bob).get("/api/v1/reports/callbacks/", params).json()
     assert callbacks["summary"]["totals"]["received"] > 0
+
+
+def test_a_restricted_members_talkover_listing_holds_their_teams_calls_only(split, bob,
+                                                                          api_client_for):
+    """Every page of the compatible listing a member restricted to Red reads holds Red's
+    calls and no others (its page statement, compiled once, is the ORM's with the team's
+    conditions where a context restricts: reports.talkover.listing._page_rows)."""
+    env, start, end, teams, bea = split
+    red = TeamAgent.objects.filter(team=teams["red"]).values_list("agent_external_id",
+                                                                  flat=True)
+    expected = set(Call.objects.filter(environment=env, agent_external_id__in=list(red))
+                   .values_list("external_id", flat=True))
+    assert 0 < len(expected) < Call.objects.filter(environment=env).count()
+    client, seen, page = api_client_for(bob), [], 1
+    while True:
+        body = client.get(f"/api/v1/environments/{env.pk}/calls",
+                          {"per_page": 100, "page": page}).json()
+        seen += [item["id"] for item in body["data"]]
+        if not body["data"]:
+            break
+        page += 1
+    assert set(seen) == expected and len(seen) == len(expected)
