@@ -267,31 +267,36 @@ def _as_items(rows, with_agent: bool, extra: tuple[str, ...] = ()) -> list[dict]
     return out
 
 
-# The rollup-guided page's statement per shape: (agent object, agent, direction, status).
-_PAGES: dict[tuple[bool, bool, bool, bool], CompiledQuery] = {}
+# The rollup-guided page's statement per shape: (agent object, the filters it names).
+_PAGES: dict[tuple[bool, tuple[str, ...]], CompiledQuery] = {}
 
 
-def _page_statement(with_agent: bool, query: CallQuery) -> CompiledQuery:
+def _page_filters(query: CallQuery) -> dict[str, str]:
+    """The filters the page's statement takes as arguments (agent, direction, status), by
+    name, where the query gives them as `_filtered` reads them: their names are the
+    statement's shape, their values its arguments — one reading for both."""
+    given = {"agent_id": query.agent_id, "direction": query.direction or None,
+             "status": query.status or None}
+    return {name: value for name, value in given.items() if value is not None}
+
+
+def _page_statement(with_agent: bool, names: tuple[str, ...]) -> CompiledQuery:
     """The page's `_rows` query, compiled once per process and shape (`CompiledQuery`): the
     ORM's (`_filtered`, `_rows`: one definition), with the environment, the span of starts
-    and the filters as its arguments. Building and compiling it was about half of a page's
-    CPU outside the database. `date_from` / `date_to` are the span's business: the days it
-    covers came from the day counts of that range."""
-    named = (query.agent_id is not None, bool(query.direction), bool(query.status))
-    shape = (with_agent, *named)
+    and the filters `names` (`_page_filters`) as its arguments. Building and compiling it was
+    about half of a page's CPU outside the database. `date_from` / `date_to` are the span's
+    business: the days it covers came from the day counts of that range."""
+    shape = (with_agent, names)
     found = _PAGES.get(shape)
     if found is None:
         def build(env_id: int, first: datetime, last: datetime, *values: str) -> QuerySet:
-            given = iter(values)
-            marked = CallQuery(page=1, per_page=1, **{
-                name: next(given) for name, on in zip(
-                    ("agent_id", "direction", "status"), named, strict=True) if on})
+            marked = CallQuery(page=1, per_page=1, **dict(zip(names, values, strict=True)))
             page = _filtered(env_id, UTC, marked).filter(
                 started_at__gte=first, started_at__lt=last).order_by(*ORDER)
             return _rows(page, with_agent)
 
         found = _PAGES[shape] = CompiledQuery(build, int, datetime, datetime,
-                                              *(str for on in named if on))
+                                              *(str for _ in names))
     return found
 
 
@@ -303,10 +308,9 @@ def _page_rows(env: Environment, query: CallQuery, with_agent: bool,
     context adds to the ORM's query."""
     ctx = tenant_context.current()
     if ctx is None or ctx.teams is None:
-        named = [v for v in (query.agent_id, query.direction or None, query.status or None)
-                 if v is not None]
-        return _page_statement(with_agent, query).rows(
-            Call.objects.db, env.pk, *started, *named, limit=limit, offset=skip)
+        named = _page_filters(query)
+        return _page_statement(with_agent, tuple(named)).rows(
+            Call.objects.db, env.pk, *started, *named.values(), limit=limit, offset=skip)
     page = _calls(env, query).filter(started_at__gte=started[0], started_at__lt=started[1])
     return list(_rows(page.order_by(*ORDER)[skip:skip + limit], with_agent))
 
