@@ -65,11 +65,12 @@ def _spent_key(env_id: int, slot: int) -> str:
 
 
 def spent(env_id: int, window: float) -> int:
-    """Requests the environment's rounds made in this budget window and the one before (a
-    starved round counts a whole budget): what a back-fill leaves free for them."""
+    """Requests the environment's rounds make in a budget window: the larger of this
+    window's (so far) and the last one's (a starved round counts a whole budget). What a
+    back-fill leaves free for them."""
     slot = int(time.time() // window)
     counts = cache.get_many([_spent_key(env_id, slot), _spent_key(env_id, slot - 1)])
-    return sum(counts.values())
+    return max(counts.values(), default=0)
 
 
 def until_next(env_id: int) -> float:

@@ -13,10 +13,11 @@ takes deliveries from then on, `sync.coverage.newest_mirrored`):
   (`sync.webhooks.pacing`), on the webhooks' share of the budget;
 - while deliveries come (one accepted within the last `RESERVE_WINDOWS` budget windows:
   `coalesce.recent`), the back-fill's own reading leaves free what the rounds need
-  (`split`): twice what they spent in the last two windows, at least `MIN_RESERVE`, at most
-  the webhooks' share (a round the budget left short asks for the whole share), for the
-  rounds that run while the back-fill waits between its runs. A fixed share left 40 % idle:
-  the rounds of a 20,000-a-day back-fill used 266 of the ~1,800 requests it held.
+  (`split`): what they spend in a window (the larger of this one's and the last one's) and
+  `MIN_RESERVE` besides, at most the webhooks' share (a round the budget left short asks for
+  the whole share), for the rounds that run while the back-fill waits between its runs. A
+  fixed share left 40 % idle: the rounds of a 20,000-a-day back-fill used 266 of the ~1,800
+  requests it held; twice the two windows' sum left a busy hour's back-fill about a fifth.
 
 Every request still takes its ticket from the token's whole budget: the limit holds.
 """
@@ -54,7 +55,7 @@ def split(environment: Environment, budget: RequestBudget, reads_hints: bool
     reserve = 0
     if budget.configured * (1 - share) >= MIN_OWN and coalesce.recent(
             environment.pk, RESERVE_WINDOWS * budget.window):
-        needed = max(MIN_RESERVE, 2 * pacing.spent(environment.pk, budget.window))
+        needed = MIN_RESERVE + pacing.spent(environment.pk, budget.window)
         reserve = min(int(budget.configured * share), needed)
     own = budget.share(1 - reserve / budget.configured, "bulk") if reserve else budget
     return own, budget.share(share, "hook")

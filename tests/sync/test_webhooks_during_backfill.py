@@ -159,6 +159,8 @@ def test_the_back_fills_run_serves_a_delivery_between_its_pages(org_a, settings,
 
 
 def test_the_back_fill_leaves_free_what_the_webhook_rounds_need_while_deliveries_come(org_a):
+    import time_machine
+
     from sync.budget import RequestBudget
     from sync.webhooks import coalesce, pacing, serving
 
@@ -171,7 +173,12 @@ def test_the_back_fill_leaves_free_what_the_webhook_rounds_need_while_deliveries
     own, _ = serving.split(env, whole, reads_hints=True)
     assert own.parent is whole and own.limit == 90 - serving.MIN_RESERVE  # no round yet
     pacing.ran(env, time.time(), 10)
-    assert serving.split(env, whole, reads_hints=True)[0].limit == 70  # twice what they spent
+    # What they spend in a window, and the least reserve besides: no more (twice it, or both
+    # windows' sum, left a busy hour's back-fill a fifth of the budget idle).
+    assert serving.split(env, whole, reads_hints=True)[0].limit == 90 - 10 - serving.MIN_RESERVE
+    with time_machine.travel(time.time() - 60, tick=False):  # the last window's rounds
+        pacing.ran(env, time.time(), 16)
+    assert serving.split(env, whole, reads_hints=True)[0].limit == 90 - 16 - serving.MIN_RESERVE
     pacing.ran(env, time.time(), 0, starved=True)  # the budget left a round short
     assert serving.split(env, whole, reads_hints=True)[0].limit == 54  # the whole 40 % share
     # A budget whose 60 % could not hold a continuation's refresh of today keeps it all.
