@@ -172,13 +172,16 @@ def test_the_back_fill_leaves_free_what_the_webhook_rounds_need_while_deliveries
     coalesce.announce(env.pk)
     own, _ = serving.split(env, whole, reads_hints=True)
     assert own.parent is whole and own.limit == 90 - serving.MIN_RESERVE  # no round yet
-    pacing.ran(env, time.time(), 10)
-    # What they spend in a window, and the least reserve besides: no more (twice it, or both
-    # windows' sum, left a busy hour's back-fill a fifth of the budget idle).
-    assert serving.split(env, whole, reads_hints=True)[0].limit == 90 - 10 - serving.MIN_RESERVE
-    with time_machine.travel(time.time() - 60, tick=False):  # the last window's rounds
-        pacing.ran(env, time.time(), 16)
-    assert serving.split(env, whole, reads_hints=True)[0].limit == 90 - 16 - serving.MIN_RESERVE
+    # Mid-window, the clock held: the rounds' counts are per budget window.
+    mid, least = time.time() // 60 * 60 + 30, serving.MIN_RESERVE
+    with time_machine.travel(mid, tick=False):
+        pacing.ran(env, time.time(), 10)
+        # What they spend in a window, and the least reserve besides: no more (twice it, or
+        # both windows' sum, left a busy hour's back-fill a fifth of the budget idle).
+        assert serving.split(env, whole, reads_hints=True)[0].limit == 90 - 10 - least
+        with time_machine.travel(mid - 60, tick=False):  # the last window's rounds
+            pacing.ran(env, time.time(), 16)
+        assert serving.split(env, whole, reads_hints=True)[0].limit == 90 - 16 - least
     pacing.ran(env, time.time(), 0, starved=True)  # the budget left a round short
     assert serving.split(env, whole, reads_hints=True)[0].limit == 54  # the whole 40 % share
     # A budget whose 60 % could not hold a continuation's refresh of today keeps it all.
