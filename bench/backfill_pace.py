@@ -31,6 +31,9 @@ Printed, in scaled minutes (what they would be at the real plan): when today, th
 days and the whole history were visible (read from the calls cursor's window, as coverage
 and the pages' "history: n of N days mirrored" read it); the requests the upstream served a
 minute as a share of the budget and of the plan, the most in any rate window and the 429s;
+the history's share of what the rest left (its requests over what the window allowed, both
+less the webhook rounds', the hints the back-fill's runs served and each continuation's
+refresh of the lookback: what incremental and webhook runs take, issue 60 point 1);
 and freshness: every call that ended during the back-fill, watched in the database until its
 final status is there (scaled seconds from its end to visible; those still waiting at the end
 with their oldest wait), and on stderr the five slowest with the runs live when each showed
@@ -296,6 +299,9 @@ def measure(days: int, per_day: int, factor: float, budget: int, interval: float
                 time.sleep(max(0.01, outcome.deferred or 0))
             done = clock.minutes()
             backfill_requests = server.request_count
+            # What else the requests until then paid for: the webhook rounds, the hints the
+            # back-fill's runs served, and their refreshes of the lookback.
+            parts = _parts(env, webhooks)
             # Calls that ended during the back-fill's last run: the schedule's next runs.
             for _ in range(3):
                 watcher.poll()
@@ -326,7 +332,7 @@ def measure(days: int, per_day: int, factor: float, budget: int, interval: float
             "max": max(watcher.lags, default=None), "unseen": watcher.unseen_oldest(),
             "webhooks": webhooks, "deliveries": len(sim.webhooks.log) if webhooks else 0,
             "hook_rounds": sum(r.get("runs", 0) for r in hooks.rounds) if hooks else 0,
-            "hook_requests": _hook_requests(env) if webhooks else 0,
+            "hook_requests": _hook_requests(env) if webhooks else 0, "parts": parts,
         }
 
 
@@ -347,6 +353,21 @@ def _diagnose(env, watcher) -> None:
                 if st.timestamp() <= at and (f is None or f.timestamp() >= at - 5)]
         print(f"slow: {lag:.0f} s, in the mirror {watcher.first.get(call_id)} s after its end;"
               f" runs then {live[:3]}", file=sys.stderr)
+
+
+def _parts(env, webhooks: bool) -> dict[str, int]:
+    """Requests of the runs so far that did not read history: the webhook rounds', the hints
+    the back-fill's runs served, and those runs' refreshes of the lookback (what an
+    incremental run does: issue 60 asks the history ≥ 90 % of what incremental and webhook
+    runs leave)."""
+    from sync.models import SyncRun
+    from sync.models.core import Trigger
+
+    own = SyncRun.objects.exclude(trigger=Trigger.WEBHOOK).filter(environment=env)
+    details = list(own.values_list("details", flat=True))
+    return {"rounds": _hook_requests(env) if webhooks else 0,
+            "hints": sum(d.get("hint_requests", 0) for d in details),
+            "refresh": sum(d.get("hot_requests", 0) for d in details)}
 
 
 def _hook_requests(env) -> int:
@@ -402,9 +423,16 @@ def main() -> None:
     head = ("today visible min", "last 7 days min", "history min", "requests", "req/min",
             "% of budget", "% of budget allowed", "max in a window", "429", "ended meanwhile",
             "visible", "p50 s", "p90 s", "max s", "unseen: oldest s", "deliveries",
-            "webhook rounds", "their requests")
+            "webhook rounds", "their requests", "hints served in runs / refreshes: requests",
+            "history: % of what they leave")
     print(" | ".join(head))
     marks = r["marks"]
+    # The history's share of what the rest left: its own requests (all until it was visible,
+    # less the rounds', the served hints' and the refreshes') over what the window allowed
+    # less those.
+    parts = r["parts"]
+    others = parts["rounds"] + parts["hints"] + parts["refresh"]
+    history = r["requests"] - others
     print(" | ".join([
         s(marks.get("today"), ".2f"), s(marks.get("last 7 days"), ".2f"),
         s(marks.get("history"), ".2f"), str(r["requests"]), s(rate),
@@ -412,7 +440,8 @@ def main() -> None:
         str(r["429"]), str(r["ended"]),
         str(r["visible"]), s(r["p50"], ".0f"), s(r["p90"], ".0f"), s(r["max"], ".0f"),
         s(r["unseen"], ".0f"), str(r["deliveries"]), str(r["hook_rounds"]),
-        str(r["hook_requests"])]))
+        str(r["hook_requests"]), f"{parts['hints']} / {parts['refresh']}",
+        f"{history / max(1, allowed - others):.0%}"]))
     if r["truncated"]:
         print("(the simulator's request log kept only its last entries: requests and 429s "
               "are of those)")

@@ -270,10 +270,10 @@ def _run_stream(provider: Any, name: str, ctx: RunContext,
         return False
     except BudgetExhausted as exc:
         # What was written is kept with its cursor; the rest continues on a free worker,
-        # once the window can give it a whole budget (`RequestBudget.whole_window_in`). A
+        # once the window has room for a continuation (`RequestBudget.continue_in`). A
         # webhook round is small and puts its hints back: it goes at the first free request.
         wait = exc.wait if ctx.run.trigger == Trigger.WEBHOOK else \
-            max(exc.wait, _whole_window_in(ctx.client.budget))
+            max(exc.wait, _continue_in(ctx.client.budget))
         until = timezone.now() + timedelta(seconds=wait)
         ctx.run.details.update(deferred_seconds=round(wait, 3),
                                deferred_until=until.isoformat())
@@ -309,12 +309,12 @@ def _run_stream(provider: Any, name: str, ctx: RunContext,
     return True
 
 
-def _whole_window_in(budget: RequestBudget | None) -> float:
-    """When the budget could give a whole window again (0 without a budget or a cache)."""
+def _continue_in(budget: RequestBudget | None) -> float:
+    """When the budget has room for a continuation (0 without a budget or a cache)."""
     if budget is None:
         return 0.0
     try:
-        return budget.whole_window_in()
+        return budget.continue_in()
     except CACHE_ERRORS:  # the cache gone: the first free ticket will do
         return 0.0
 

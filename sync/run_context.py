@@ -104,6 +104,11 @@ class RunContext:
             if len(items) < limit:
                 items.append(value)
 
+    def add(self, key: str, n: int) -> None:
+        """Add `n` to a number in the run's details (requests a part of the run made)."""
+        with self._guard:
+            self.run.details[key] = self.run.details.get(key, 0) + n
+
     def count_rejected(self, fingerprint: str) -> bool:
         """Count a quarantined record once per run; True when it is new to this run."""
         with self._guard:

@@ -27,13 +27,9 @@ import time
 from collections.abc import Callable
 
 from portal.models import Environment
-from sync.budget import BudgetExhausted, RequestBudget
+from sync.budget import CONTINUATION_TICKETS, BudgetExhausted, RequestBudget
 from sync.webhooks import coalesce, hints, pacing
 
-# The least the back-fill keeps of a budget window while deliveries come: a continuation's
-# refresh of today is about 7 requests and not resumable (a smaller part would never move it
-# on), and it must read some pages besides. A smaller budget leaves no share free.
-MIN_OWN = 12
 # The least left free while deliveries come: a round reads a named call in one or two requests.
 MIN_RESERVE = 4
 # Deliveries count as coming while one came within this many budget windows. A quiet hour
@@ -53,7 +49,9 @@ def split(environment: Environment, budget: RequestBudget, reads_hints: bool
         return budget, None
     share = pacing.webhook_share()
     reserve = 0
-    if budget.configured * (1 - share) >= MIN_OWN and coalesce.recent(
+    # The back-fill keeps at least what a continuation needs to move on (a smaller budget
+    # leaves no share free).
+    if budget.configured * (1 - share) >= CONTINUATION_TICKETS and coalesce.recent(
             environment.pk, RESERVE_WINDOWS * budget.window):
         needed = MIN_RESERVE + pacing.spent(environment.pk, budget.window)
         reserve = min(int(budget.configured * share), needed)
@@ -93,4 +91,7 @@ class HintServer:
             starved = False
         finally:
             client.budget = own
-        pacing.ran(env, started, client.requests - before, starved)
+        made = client.requests - before
+        # Counted apart from the back-fill's own reading (`bench/backfill_pace.py`).
+        ctx.add("hint_requests", made)
+        pacing.ran(env, started, made, starved)

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from sync.budget import RequestBudget
+from sync.budget import CONTINUATION_TICKETS, RequestBudget
 from sync.engine import sync_environment
 from sync.models import SyncRun
 from sync.models.ledger import CallDayLedger
@@ -97,7 +97,7 @@ class _Clock:
 
 
 @pytest.mark.django_db  # the cache (budget tickets) is cleared around database tests
-def test_a_deferred_run_continues_when_the_window_can_give_a_whole_budget():
+def test_a_deferred_run_continues_once_the_window_has_room_for_a_continuation():
     clock = _Clock(3_000_000.1)
     # 12-second window: buckets of 0.2 s (a sixtieth); a ticket's bucket leaves the window
     # and its margin bucket 62 buckets (12.4 s) after it began.
@@ -108,6 +108,23 @@ def test_a_deferred_run_continues_when_the_window_can_give_a_whole_budget():
     budget.acquire(), budget.acquire()
     assert budget.room_in() == pytest.approx(6.3), "one ticket: when the first two leave"
     assert budget.room_in(need=3) == pytest.approx(12.3)
-    assert budget.whole_window_in() == pytest.approx(12.3), "all four: when the last two leave"
+    assert budget.continue_in() == pytest.approx(12.3), \
+        "a budget smaller than a continuation needs: all four, when the last two leave"
     clock.now += 14
-    assert budget.whole_window_in() == 0 and budget.room_in() == 0
+    assert budget.continue_in() == 0 and budget.room_in() == 0
+
+
+@pytest.mark.django_db
+def test_a_continuation_starts_when_a_runs_first_tickets_leave_not_its_last():
+    """A run takes its tickets in a burst; they leave the window in the order taken, so the
+    continuation starts once enough for it have left, not a window after the run's last."""
+    clock = _Clock(3_000_000.1)
+    budget = RequestBudget("talq_continuecontinuecontinue0002", limit=2 * CONTINUATION_TICKETS,
+                           window=12, clock=clock, max_wait=0)
+    for _ in range(CONTINUATION_TICKETS):
+        budget.acquire()
+    clock.now += 6
+    for _ in range(CONTINUATION_TICKETS):
+        budget.acquire()
+    assert budget.room_in(need=budget.limit) == pytest.approx(12.3), "the whole window"
+    assert budget.continue_in() == pytest.approx(6.3), "when the first burst has left"

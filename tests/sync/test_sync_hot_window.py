@@ -108,6 +108,7 @@ def test_a_mover_the_pages_already_show_is_read_before_any_deeper_page(org_a):
         assert len(answered) == 1, asked
         assert sum(1 for q in asked if q.get("search") == late["sid"]) == 1, asked
         assert "3 status" in run.details["hot"][0], run.details
+        assert run.details["hot_requests"] == len(asked), "the refresh's own count"
 
 
 def test_the_older_days_counts_skip_the_rest_of_today_for_yesterdays_mover(org_a):

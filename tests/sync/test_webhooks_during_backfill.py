@@ -154,6 +154,7 @@ def test_the_back_fills_run_serves_a_delivery_between_its_pages(org_a, settings,
         # Read by the back-fill's own run (the webhook round found the environment held).
         run = SyncRun.objects.get(environment=env, stream="calls")
         assert run.trigger != Trigger.WEBHOOK and run.details.get("hinted"), run.details
+        assert 1 <= run.details["hint_requests"] <= 2, "counted apart from the back-fill's"
         assert _hook_runs(env) == []
         assert not hints.take(env.pk) != ([], False)
 

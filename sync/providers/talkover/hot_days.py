@@ -103,6 +103,9 @@ def sync_hot_days(ctx: RunContext, days: list[date], agents: AgentIndex,
                            verify=bool(doubted) or window.outside)
     cursor.learned_shift(window.shift)
     ctx.note("hot", window.summary())
+    # What keeping the lookback fresh cost, apart from the run's other reading (a back-fill's
+    # continuation refreshes before it goes on: `bench/backfill_pace.py` counts it apart).
+    ctx.add("hot_requests", sum(window.requests.values()))
     with ctx.page_transaction():
         pay_rollups(ctx, cursor, dirty)
         cursor.hot_days_read(min(days[-1], ctx.now.date()), ctx.now)
