@@ -12,6 +12,7 @@ import time
 from datetime import UTC, datetime
 
 import pytest
+import time_machine
 from django.test import Client
 
 from portal.models import Environment
@@ -160,8 +161,6 @@ def test_the_back_fills_run_serves_a_delivery_between_its_pages(org_a, settings,
 
 
 def test_the_back_fill_leaves_free_what_the_webhook_rounds_need_while_deliveries_come(org_a):
-    import time_machine
-
     from sync.budget import RequestBudget
     from sync.webhooks import coalesce, pacing, serving
 
