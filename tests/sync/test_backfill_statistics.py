@@ -174,11 +174,29 @@ def _pending_pages(index: str) -> int:
 
 
 def test_a_backfill_leaves_the_search_index_of_its_months_merged(org_a):
+    config = small_config(days=12, calls_per_day=30, end_date=date(2026, 3, 4))
+    months = (date(2026, 2, 1), date(2026, 3, 1))
+    tables = [ddl.leaf_table(m, 0) if ddl.enabled() else ddl.TABLE for m in months]
+    # Autovacuum's own analyse of a filled month merges its pending list too, and then the
+    # sync has nothing left to merge or note (the newcomer's suite saw it once, for
+    # February): the months are left to the sync alone while the test runs.
+    ddl.ensure([(m, 0) for m in months])
+    _autovacuum(set(tables), "false")
+    try:
+        _merged_by_the_backfill(org_a, config, tables)
+    finally:
+        _autovacuum(set(tables), "true")
+
+
+def _autovacuum(tables: set[str], enabled: str) -> None:
+    with connection.cursor() as cursor:
+        for table in tables:
+            cursor.execute(f'ALTER TABLE "{table}" SET (autovacuum_enabled = {enabled})')
+
+
+def _merged_by_the_backfill(org_a, config, tables: list[str]) -> None:
     from sync.partitions.pending import LEAF_INDEXES
 
-    config = small_config(days=12, calls_per_day=30, end_date=date(2026, 3, 4))
-    tables = [ddl.leaf_table(m, 0) if ddl.enabled() else ddl.TABLE
-              for m in (date(2026, 2, 1), date(2026, 3, 1))]
     with served(config) as (sim, server):
         env = point_env(org_a, sim, server)
         outcome = sync_environment(env, now=sim.now)
