@@ -9,7 +9,10 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template import Context
+from django.template.loader import get_template
 from django.utils import timezone
+from django.utils.safestring import SafeString
 
 from portal.models import Organization
 from portal.tenancy.access import membership_for, organizations_for_user
@@ -57,3 +60,16 @@ def render_org_page(
     # Every time on an organisation's pages is shown in the organisation's timezone.
     with timezone.override(organization.tzinfo):
         return render(request, template, frame, status=status)
+
+
+def render_org_part(
+    request: HttpRequest, organization: Organization, template: str, context: dict[str, Any]
+) -> SafeString:
+    """Render a part of an organisation page on its own (the calls explorer's results, sent
+    inside a kept frame: `reports.pages.page_cache`): in the organisation's timezone, with the
+    request and the organisation but none of the frame's context processors (the part reads
+    none of them, and they would ask the frame's queries)."""
+    with timezone.override(organization.tzinfo):
+        part = get_template(template).template.render(
+            Context({"request": request, "org": organization, **context}))
+    return SafeString(part)

@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404
 from django.utils.dateparse import parse_datetime
 from django.utils.functional import cached_property
 
-from portal.pages.pages import render_org_page
+from portal.pages.pages import render_org_page, render_org_part
 from portal.phone import region_of_timezone, shown_numbers
 from portal.tenancy.access import Tenant, org_page
 from reports import exports
@@ -18,7 +18,13 @@ from reports.call_filter import CallFilter
 from reports.call_search import clean_needle, is_whole_id, phone_digits, probed_count
 from reports.drill import AT
 from reports.pages.call_links import call_links
-from reports.pages.page_cache import kept_page
+from reports.pages.page_cache import (
+    BODY_SLOT,
+    PagePart,
+    PagePartResponse,
+    kept_page,
+    page_part,
+)
 from reports.provider_fields import not_sent
 from reports.queries.outcomes import call_costs
 from reports.transcript_search import highlight
@@ -54,10 +60,14 @@ class CappedPaginator(Paginator):
         return min(found, COUNT_LIMIT)
 
 
+def _checked_sort(sort: str) -> str:
+    """The sort asked for, or the newest first when it names no column."""
+    return sort if sort.lstrip("-") in SORTS else "-started"
+
+
 def _sorted(qs: QuerySet, sort: str) -> tuple[QuerySet, str]:
+    sort = _checked_sort(sort)
     key = sort.lstrip("-")
-    if key not in SORTS:
-        sort, key = "-started", "started"
     fields = SORTS[key]
     if sort.startswith("-"):
         fields = tuple(f[1:] if f.startswith("-") else f"-{f}" for f in fields)
@@ -115,14 +125,22 @@ def search_help(query: QueryDict, org, calls_found: bool) -> dict | None:
 
 
 @org_page()
-@kept_page("calls", passes=("format", "search", "transcript"))
+@kept_page("calls", passes=("format", "transcript"), placeheld="search")
 def call_list(request: HttpRequest, tenant: Tenant) -> HttpResponse:
+    """The explorer: the filter form (the frame) around the matching calls (the results). A
+    search's frame is kept around a placeholder and its results rendered every time
+    (`reports.pages.page_cache.PagePart`)."""
     org = tenant.organization
     filterset = CallFilter(request.GET, organization=org,
                            environments=org_environments(request, org))
     if not filterset.is_valid():
-        return render_org_page(request, org, "reports/calls.html",
-                               {"filter": filterset, "page": None}, status=400)
+        return render_org_page(request, org, "reports/calls.html", {"filter": filterset},
+                               status=400)
+    part = page_part(request)
+    if part == PagePart.FRAME:  # the placeholder's frame: no search is run for it
+        return render_org_page(request, org, "reports/calls.html", {
+            "filter": filterset, "sort": _checked_sort(request.GET.get("sort", "-started")),
+            "results": BODY_SLOT})
     qs, sort = _sorted(filterset.qs, request.GET.get("sort", "-started"))
     criteria = filterset.criteria()
     # Named like every other export: switchboard-calls-list-<slug>-<start>_<end>.csv.
@@ -143,13 +161,17 @@ def call_list(request: HttpRequest, tenant: Tenant) -> HttpResponse:
         call.environment = filterset.environments[call.environment_id]
     timed = _time_to_callback(request, page.object_list, criteria.callback)
     show_numbers(org, page.object_list)
-    return render_org_page(request, org, "reports/calls.html", {
-        "filter": filterset, "page": page, "sort": sort, "callback_times": timed,
+    results = render_org_part(request, org, "reports/includes/call_results.html", {
+        "page": page, "sort": sort, "callback_times": timed,
         "widen": widen_queries(request.GET) if not page.object_list else {},
         "search_help": search_help(common_names(request.GET), org, bool(page.object_list)),
         "whole_id": is_whole_id(request.GET.get("search")),
         # Carried to each call's page so that its "All calls" link returns to this list.
         "list_query": request.GET.urlencode()})
+    if part == PagePart.BODY:
+        return PagePartResponse(results)
+    return render_org_page(request, org, "reports/calls.html", {
+        "filter": filterset, "sort": sort, "results": results})
 
 
 # The funnel's steps whose calls have a time to callback: an outbound call not answered that

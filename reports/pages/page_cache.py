@@ -31,22 +31,32 @@ replaces with the request's own token. A kept frame names the body it was render
 request that finds both sends them without building the filter form, the scope or any template.
 Every report page is kept through one decorator, `kept_page`: smaller pages (agents, callbacks,
 the calls explorer without a search) whole per member; the dashboard as a frame around its
-shared body.
+shared body; the calls explorer with a search as a frame kept around a placeholder, its body
+(the search's results) rendered for every request. That frame is rendered once for a member and
+a set of filters with `SEARCH_PLACEHOLDER` as the searched value, and every search of the same
+filters is sent in it with the placeholder filled: the value shows in a kept page only as HTML
+(a form field's value) or URL-encoded then HTML (links, the saved-view and language forms), and
+the placeholder's two encodings differ, so each is filled with the same encoding of the value. A
+frame that holds the placeholder any other way is not kept: the page is rendered whole.
 """
 from __future__ import annotations
 
+import copy
 import hashlib
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from functools import wraps
 from typing import Any
+from urllib.parse import quote_plus
 
 from django.contrib.messages import get_messages
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
+from django.utils.html import escape
 from django.utils.translation import get_language
 
 from portal import redis_guard
@@ -61,6 +71,34 @@ FRAME_VERSION = 1
 # What kept pages hold in place of a CSRF token (letters only: never escaped).
 CSRF_PLACEHOLDER = "sbCsrfPlaceholderToken"
 _TOKEN = re.compile(r'(name="csrfmiddlewaretoken" value=")[^"]*(")')
+# What a kept frame holds in place of the searched value (see the module docstring): a space
+# and angle brackets make its HTML and its URL encodings differ.
+SEARCH_PLACEHOLDER = "sbSearched <placeholder>"
+_PLACEHOLDER_WORD = SEARCH_PLACEHOLDER.split()[0]
+# Each encoding the placeholder is found in, by its encoded text.
+_ENCODINGS = {encode(SEARCH_PLACEHOLDER): encode
+              for encode in (escape, lambda value: escape(quote_plus(value)))}
+_PLACEHELD = re.compile("|".join(re.escape(text) for text in _ENCODINGS))
+# Where a frame kept around a placeholder has its body (letters only: never escaped).
+BODY_SLOT = "sbPageBodySlot"
+
+
+class PagePart(StrEnum):
+    """What a view renders for a page kept around a placeholder (`kept_page`'s `placeheld`):
+    the body alone, for every request (a `PagePartResponse`), or, once for a member and a set
+    of filters, the page with `BODY_SLOT` in the body's place."""
+
+    BODY = "body"
+    FRAME = "frame"
+
+
+class PagePartResponse(HttpResponse):
+    """A view's answer for `PagePart.BODY`: the body's HTML alone."""
+
+
+def page_part(request: HttpRequest) -> PagePart | None:
+    """The part of its page this request renders (None: the whole page)."""
+    return getattr(request, "page_part", None)
 
 
 @dataclass
@@ -157,6 +195,26 @@ class PageFrame:
         response.content = self._with_token(html)
         return response
 
+    def keep_around_slot(self, response: HttpResponse) -> bool:
+        """Keep the frame `response` holds around `BODY_SLOT`, rendered with the placeholder;
+        False (nothing kept) when it is not a page, or holds the placeholder in an encoding
+        `filled` does not know."""
+        if self.key is None or response.status_code != 200:
+            return False
+        page = without_tokens(response.content.decode(response.charset))
+        if page.count(BODY_SLOT) != 1 or (
+                page.count(_PLACEHOLDER_WORD) != len(_PLACEHELD.findall(page))):
+            return False
+        head, tail = page.split(BODY_SLOT)
+        self.kept = {"body": None, "head": head, "tail": tail}
+        self._keep(self.kept)
+        return True
+
+    def around(self, body: str, value: str) -> HttpResponse:
+        """The kept frame around `body`, its placeholder filled with `value`."""
+        head, tail = (filled(self._with_token(self.kept[part]), value) for part in ("head", "tail"))
+        return HttpResponse(head + body + tail)
+
     def _keep(self, entry: dict[str, str | None]) -> None:
         redis_guard.cache_set("page cache", self.key, entry, report_cache_seconds())
 
@@ -179,23 +237,45 @@ def frame_key(request: HttpRequest, page: str) -> str:
     return f"page-frame:v{FRAME_VERSION}:{page}:org{org.pk}:user{request.user.pk}:{digest}"
 
 
+def filled(html: str, value: str) -> str:
+    """`html` with each encoding of the placeholder replaced by the same encoding of `value`
+    (one pass: a value that holds the placeholder is sent as it is)."""
+    return _PLACEHELD.sub(lambda found: _ENCODINGS[found.group(0)](value), html)
+
+
+def with_placeholder(request: HttpRequest, name: str) -> HttpRequest:
+    """A copy of `request` whose query holds the placeholder as `name`'s value (its path, its
+    `GET` and the query string the frame's forms carry)."""
+    masked = copy.copy(request)
+    query = request.GET.copy()
+    query[name] = SEARCH_PLACEHOLDER
+    masked.GET = query
+    masked.META = {**request.META, "QUERY_STRING": query.urlencode()}
+    return masked
+
+
 def without_tokens(html: str) -> str:
     """`html` with every CSRF token replaced by the placeholder: what may be kept."""
     return _TOKEN.sub(rf"\g<1>{CSRF_PLACEHOLDER}\g<2>", html)
 
 
-def kept_page(page: str, passes: tuple[str, ...] = ("format",)) -> Callable:
+def kept_page(page: str, passes: tuple[str, ...] = ("format",),
+              placeheld: str | None = None) -> Callable:
     """Keep a report page per member (`PageFrame`): every report page's one recipe. Inside
-    `org_page`; a request with any of `passes` in its query (a download, a search typed once)
+    `org_page`; a request with any of `passes` in its query (a download, a transcript search)
     is rendered as it comes and not kept. A page whose body is large and the same for every
     member (the dashboard) hands its `PageBody` over as `response.page_body`: the frame is
-    then kept around that shared body; otherwise the page is kept whole."""
+    then kept around that shared body; otherwise the page is kept whole. A request with
+    `placeheld` in its query (the explorer's search) is sent in a frame kept around a
+    placeholder, its body rendered every time (`PagePart`; the module docstring)."""
 
     def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @wraps(view)
         def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
             if any(request.GET.get(name) for name in passes):
                 return view(request, *args, **kwargs)
+            if placeheld and request.GET.get(placeheld):
+                return _around_placeholder(view, request, page, placeheld, *args, **kwargs)
             frame = PageFrame.of(request, page)
             if (kept := frame.kept_response()) is not None:
                 return kept  # frame and body: no form, no scope, no template
@@ -206,3 +286,24 @@ def kept_page(page: str, passes: tuple[str, ...] = ("format",)) -> Callable:
         return wrapper
 
     return decorate
+
+
+def _around_placeholder(view: Callable[..., HttpResponse], request: HttpRequest, page: str,
+                        name: str, *args, **kwargs) -> HttpResponse:
+    """`view`'s page for a request searched by `name`: the body (the search's results) rendered
+    for this request, sent in the member's frame kept for the same filters with the placeholder
+    as the searched value (rendered and kept first on a miss)."""
+    masked = with_placeholder(request, name)
+    frame = PageFrame.of(masked, page)
+    if frame.key is None:  # a message is pending: the whole page, rendered and not kept
+        return view(request, *args, **kwargs)
+    request.page_part = PagePart.BODY
+    body = view(request, *args, **kwargs)
+    if not isinstance(body, PagePartResponse):  # refused (400): the whole page, as it came
+        return body
+    if frame.kept is None:
+        masked.page_part = PagePart.FRAME
+        if not frame.keep_around_slot(view(masked, *args, **kwargs)):
+            request.page_part = None
+            return view(request, *args, **kwargs)
+    return frame.around(body.content.decode(body.charset), request.GET[name])

@@ -19,7 +19,8 @@ from django.utils import timezone
 from portal.models import Environment, Team
 from reports.alerts.models import AlertRule, BannerDismissal
 from reports.models import SavedView
-from reports.pages.page_cache import CSRF_PLACEHOLDER
+from reports.pages.page_cache import CSRF_PLACEHOLDER, SEARCH_PLACEHOLDER
+from sync.models import Call
 from tests.support.factories import make_agents, make_calls
 
 pytestmark = pytest.mark.django_db
@@ -256,8 +257,56 @@ def test_smaller_report_pages_are_kept_whole_per_member(client, alice, bob, env_
     assert not kept(client.get(path, {"range": "30d"}))
 
 
-def test_a_search_is_run_every_time(client, alice, env_a, mirror):
+def rendered(response) -> list[str]:
+    """The names of the templates rendered for `response`."""
+    return [t.name for t in response.templates]
+
+
+RESULTS = "reports/includes/call_results.html"
+
+
+def test_a_search_is_run_every_time_in_a_frame_kept_for_its_filters(client, alice, bob, env_a,
+                                                                    mirror):
     client.force_login(alice)
-    for _ in range(2):
-        response = client.get("/o/org-a/calls/", {"range": "30d", "search": "CA"})
-        assert response.status_code == 200 and not kept(response)
+    calls = list(Call.objects.filter(environment=env_a, is_testing=False)[:2])
+    first = client.get("/o/org-a/calls/", {"range": "30d", "search": calls[0].sid[:13]})
+    assert first.status_code == 200 and "reports/calls.html" in rendered(first)
+    # Another search with the same filters: its results rendered, the frame kept (no frame
+    # template rendered), the searched value filled in the form and the saved-view query.
+    second = client.get("/o/org-a/calls/", {"range": "30d", "search": calls[1].sid[:13]})
+    html = second.content.decode()
+    assert rendered(second) == [RESULTS]
+    assert f'/calls/{calls[1].pk}/' in html and f'/calls/{calls[0].pk}/' not in html
+    assert f'value="{calls[1].sid[:13]}"' in html and f"search={calls[1].sid[:13]}" in html
+    assert SEARCH_PLACEHOLDER.split()[0] not in html
+    # Run every time: a call mirrored since (no data version moved) is found at once.
+    late = make_calls(env_a, 1, mirror - timedelta(days=2), mirror - timedelta(days=2),
+                      seed=99, testing_share=0)[0]
+    found = client.get("/o/org-a/calls/", {"range": "30d", "search": late.sid})
+    assert rendered(found) == [RESULTS] and f'/calls/{late.pk}/' in found.content.decode()
+    # Another member never gets this member's frame.
+    other = Client()
+    other.force_login(bob)
+    theirs = other.get("/o/org-a/calls/", {"range": "30d", "search": late.sid})
+    assert "reports/calls.html" in rendered(theirs) and ">bob</summary>" in theirs.content.decode()
+
+
+@pytest.mark.parametrize("value", [
+    '<script>alert("x")</script>', "a&b=c d+e%20f#g", "ção ñ 📞 ‘’", "  CA1234…", "x" * 100,
+    SEARCH_PLACEHOLDER, f"{SEARCH_PLACEHOLDER}+%3C", "x" * 101])
+def test_a_search_sent_in_a_kept_frame_is_the_page_rendered_whole(client, alice, env_a, mirror,
+                                                                 value):
+    """Every way the searched value shows (the form's field, the links and forms carrying the
+    query) is filled the way a whole rendering shows it, hostile values included; one too long
+    is refused with the same page, nothing kept."""
+    client.force_login(alice)
+    query = {"range": "30d", "status": "completed", "search": value}
+    with patch("reports.pages.page_cache.get_messages", return_value=[object()]):
+        whole = client.get("/o/org-a/calls/", query)  # a pending message: rendered whole
+    assert "reports/calls.html" in rendered(whole)
+    client.get("/o/org-a/calls/", {**query, "search": "keep the frame"})
+    sent = client.get("/o/org-a/calls/", query)
+    assert sent.status_code == whole.status_code == (400 if len(value) > 100 else 200)
+    assert rendered(sent) == ([RESULTS] if sent.status_code == 200 else rendered(whole))
+    assert TOKEN.sub("", sent.content.decode()) == TOKEN.sub("", whole.content.decode())
+    assert CSRF_PLACEHOLDER not in sent.content.decode()
