@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from urllib.parse import urlencode
 
 from django import template
 from django.core.serializers.json import DjangoJSONEncoder
@@ -38,13 +39,13 @@ def optional_url(name: str, *args) -> str:
 
 @register.simple_tag(takes_context=True)
 def query_with(context, **changes) -> str:
-    """The current query string with `changes` applied (None/"" removes a key)."""
-    params = context["request"].GET.copy()
-    for key, value in changes.items():
-        params.pop(key, None)
-        if value not in (None, ""):
-            params[key] = value
-    encoded = params.urlencode()
+    """The current query string with `changes` applied (None/"" removes a key; a changed key
+    moves to the end), encoded as `QueryDict.urlencode` does. Built from the pairs: a
+    `QueryDict.copy()` is a deep copy, and a sorted table asks for a link per column."""
+    pairs = [(key, value) for key, values in context["request"].GET.lists()
+             if key not in changes for value in values]
+    pairs += [(key, value) for key, value in changes.items() if value not in (None, "")]
+    encoded = urlencode(pairs)
     return f"?{encoded}" if encoded else "?"
 
 
