@@ -65,13 +65,12 @@ def _checked_sort(sort: str) -> str:
     return sort if sort.lstrip("-") in SORTS else "-started"
 
 
-def _sorted(qs: QuerySet, sort: str) -> tuple[QuerySet, str]:
-    sort = _checked_sort(sort)
-    key = sort.lstrip("-")
-    fields = SORTS[key]
+def _sorted(qs: QuerySet, sort: str) -> QuerySet:
+    """`qs` in the order of `sort` (a checked one)."""
+    fields = SORTS[sort.lstrip("-")]
     if sort.startswith("-"):
         fields = tuple(f[1:] if f.startswith("-") else f"-{f}" for f in fields)
-    return qs.order_by(*fields), sort
+    return qs.order_by(*fields)
 
 
 # What a filter with no match keeps when it offers to widen: the period, environments and
@@ -136,12 +135,12 @@ def call_list(request: HttpRequest, tenant: Tenant) -> HttpResponse:
     if not filterset.is_valid():
         return render_org_page(request, org, "reports/calls.html", {"filter": filterset},
                                status=400)
+    sort = _checked_sort(request.GET.get("sort", "-started"))
     part = page_part(request)
     if part == PagePart.FRAME:  # the placeholder's frame: no search is run for it
         return render_org_page(request, org, "reports/calls.html", {
-            "filter": filterset, "sort": _checked_sort(request.GET.get("sort", "-started")),
-            "results": BODY_SLOT})
-    qs, sort = _sorted(filterset.qs, request.GET.get("sort", "-started"))
+            "filter": filterset, "sort": sort, "results": BODY_SLOT})
+    qs = _sorted(filterset.qs, sort)
     criteria = filterset.criteria()
     # Named like every other export: switchboard-calls-list-<slug>-<start>_<end>.csv.
     name = exports.filename("calls", org.slug, criteria.start, criteria.end, "list")

@@ -199,7 +199,7 @@ class PageFrame:
         """Keep the frame `response` holds around `BODY_SLOT`, rendered with the placeholder;
         False (nothing kept) when it is not a page, or holds the placeholder in an encoding
         `filled` does not know."""
-        if self.key is None or response.status_code != 200:
+        if response.status_code != 200:
             return False
         page = without_tokens(response.content.decode(response.charset))
         if page.count(BODY_SLOT) != 1 or (
