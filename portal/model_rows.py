@@ -22,20 +22,24 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connections
-from django.db.models import Model, QuerySet
+from django.db.models import Lookup, Model, QuerySet
 from django.db.models.query import get_related_populators
 from django.db.models.sql.compiler import SQLCompiler
 
 from portal.tenancy import context as tenant_context
 
-# Marks for a lookup's arguments while its query compiles: values no caller passes.
-_INT_MARK = -(2**62)
+# Marks for a lookup's arguments while its query compiles: values no caller passes. The int
+# marks count up from the least 32-bit integer: Django finds a value outside an integer
+# column's range matches nothing and compiles no SQL (`auth_user.id` is 32-bit).
+_INT_MARK = -(2**31)
 _STR_MARK = "\x00compiled-query-argument-"
 
 
 def _mark(kind: type, i: int) -> Any:
     if kind is int:
-        return _INT_MARK - i
+        return _INT_MARK + i
+    if kind is list:  # of ints, compared as `AnyOf`
+        return [_INT_MARK + i]
     if kind is str:
         return f"{_STR_MARK}{i}\x00"
     if kind is datetime:
@@ -64,10 +68,25 @@ class _Compiled:
     annotations: tuple[tuple[str, int], ...]
 
 
+class AnyOf(Lookup):
+    """`lhs = ANY(rhs)`, `rhs` a list of ints sent as one array: a condition on a list of
+    ids whose SQL text is the same for every list (Django's `__in` writes one placeholder per
+    id), so that a `CompiledQuery` can take the list as an argument. Used as an expression:
+    `filter(AnyOf(F("pk"), ids))`."""
+
+    lookup_name = "any_of"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection) -> tuple[str, list]:
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        return f"{lhs} = ANY(%s)", [*lhs_params, list(self.rhs)]
+
+
 class CompiledQuery:
     """`build(*arguments)`'s queryset, compiled once per database alias; `objects(alias, *values)`
     (a model query) or `rows(alias, *values)` (a `values_list` one) runs it with `values` as
-    the arguments. `kinds` are the arguments' types (int, str or datetime)."""
+    the arguments. `kinds` are the arguments' types (int, str, datetime, or list: a list of
+    ints compared by `AnyOf`)."""
 
     def __init__(self, build: Callable[..., QuerySet], *kinds: type) -> None:
         self.build, self.kinds = build, kinds
@@ -111,9 +130,11 @@ class CompiledQuery:
             cursor.execute(sql, params)
             return compiled, cursor.fetchall()
 
-    def objects(self, alias: str, *values: Any) -> list[Model]:
-        """The query's objects for these argument values, as the queryset would give them."""
-        compiled, rows = self._run(alias, values, None, 0)
+    def objects(self, alias: str, *values: Any, limit: int | None = None, offset: int = 0
+                ) -> list[Model]:
+        """The query's objects for these argument values, as the queryset would give them;
+        `limit` and `offset` page them."""
+        compiled, rows = self._run(alias, values, limit, offset)
         model = compiled.compiler.klass_info["model"]
         found = []
         for row in compiled.compiler.results_iter([rows]):

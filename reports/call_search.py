@@ -38,7 +38,7 @@ How it is answered:
   SID cost a posting list: 16 ms at 1M calls, 2 ms for 12 characters);
 - a needle whose core is shorter than a trigram (`MIN_PROBED`) narrows nothing through the
   index: its rule is applied as it is;
-- the matching calls are found first, through that index only (`_matching_ids`: on
+- the matching calls are found first, through that index only (`_matching_rows`: on
   PostgreSQL with plain index and sequential scans switched off for that one statement),
   and the page then asks for those ids. Left to itself the planner guessed hundreds of
   matches for a SID, walked the newest-first index of the whole period row by row to find
@@ -48,6 +48,8 @@ How it is answered:
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from datetime import datetime
 from enum import Enum
 
 from django.db import connections, transaction
@@ -178,44 +180,59 @@ def search_calls(queryset, raw: str | None, call_id: CallId = CALL_ID_PARTS):
     needle = clean_needle(raw)
     if len(phone_digits(needle) or needle) < MIN_PROBED:
         return matches
-    ids = _matching_ids(matches)
-    if ids is None:
+    found_rows = _matching_rows(matches)
+    if found_rows is None:
         return matches
+    ids = [pk for pk, _started in found_rows]
     # No match: a condition that still compiles to SQL (an empty IN does not).
     found = queryset.filter(pk__in=ids) if ids else queryset.filter(pk__isnull=True)
-    # How many it found, for `probed_count`: the query's attributes follow its clones.
-    found.query.probed = (len(ids), len(found.query.where.children))
+    # What it found, for `probed`: the query's attributes follow its clones.
+    started = [at for _pk, at in found_rows]
+    found.query.probed = (Probed(ids, min(started, default=None), max(started, default=None)),
+                          len(found.query.where.children))
     return found
 
 
-def probed_count(queryset) -> int | None:
-    """How many calls `queryset` holds when it is a probed search as `search_calls` returned
-    it (ordered, deferred or prefetched since, which changes no row), without asking the
-    database again: the explorer's "N calls" of a search was one more query, compiled and
-    planned over every month of the period, for a figure the probe had already read. None
-    for anything else, a search narrowed further included (a condition added since)."""
+@dataclass(frozen=True)
+class Probed:
+    """What a search's probe read: the ids of the calls it found, and when the first and the
+    last of them started (None when it found none): the bounds that let PostgreSQL read a
+    page of them by id from their months' partitions alone."""
+
+    ids: list[int]
+    first_started: datetime | None
+    last_started: datetime | None
+
+
+def probed(queryset) -> Probed | None:
+    """What the probe read for `queryset` when it is a probed search as `search_calls`
+    returned it (ordered, deferred or prefetched since, which changes no row), without asking
+    the database again: the explorer's "N calls" of a search was one more query, compiled and
+    planned over every month of the period, for a figure the probe had already read, and its
+    page lists the calls by id (`reports.pages.calls.ProbedCalls`). None for anything else, a
+    search narrowed further included (a condition added since)."""
     query = queryset.query
-    probed = getattr(query, "probed", None)
-    if probed is None or probed[1] != len(query.where.children) or query.is_sliced:
+    found = getattr(query, "probed", None)
+    if found is None or found[1] != len(query.where.children) or query.is_sliced:
         return None
-    return probed[0]
+    return found[0]
 
 
-def _matching_ids(matches) -> list[int] | None:
-    """The ids of `matches` read through the search indexes, or None beyond PROBE."""
-    probe = matches.order_by().values_list("pk", flat=True)[: PROBE + 1]
+def _matching_rows(matches) -> list[tuple[int, datetime]] | None:
+    """The (id, start) of `matches` read through the search indexes, or None beyond PROBE."""
+    probe = matches.order_by().values_list("pk", "started_at")[: PROBE + 1]
     connection = connections[matches.db]
     plans_off = "; ".join(f"SET LOCAL {name} = off" for name in PROBE_PLANS_OFF)
     if _one_round_trip(connection):
-        ids = _probed_at_once(connection, probe, plans_off)
+        rows = _probed_at_once(connection, probe, plans_off)
     else:
         # Only the trigram (bitmap) scans may answer; SET LOCAL lasts until the rollback.
         with transaction.atomic(using=matches.db):
             with connection.cursor() as cursor:
                 cursor.execute(plans_off)
-            ids = list(probe)
+            rows = list(probe)
             transaction.set_rollback(True, using=matches.db)
-    return None if len(ids) > PROBE else ids
+    return None if len(rows) > PROBE else rows
 
 
 def _one_round_trip(connection) -> bool:
@@ -228,15 +245,15 @@ def _one_round_trip(connection) -> bool:
     return connection.get_autocommit() and not connection.in_atomic_block
 
 
-def _probed_at_once(connection, probe, plans_off: str) -> list[int]:
-    """The probe's ids, its plans switched off in the same query string, sent by a cursor
+def _probed_at_once(connection, probe, plans_off: str) -> list[tuple[int, datetime]]:
+    """The probe's rows, its plans switched off in the same query string, sent by a cursor
     that binds on the client (`_client_cursor`)."""
     sql, params = probe.query.get_compiler(connection=connection).as_sql()
     with _client_cursor(connection) as cursor:
         cursor.execute(f"{plans_off}; {sql}", params)
         while cursor.description is None and cursor.cursor.nextset():
             pass  # the SET LOCALs' results
-        return [row[0] for row in cursor.fetchall()]
+        return [(pk, started) for pk, started in cursor.fetchall()]
 
 
 def _client_cursor(connection):

@@ -29,6 +29,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from portal import audit
+from portal.auth.backend import USER_BACKEND
 from portal.emails import absolute_url
 from portal.models import Invitation, Membership, Organization
 
@@ -125,7 +126,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
                 _accept(invitation, user)
         except AlreadyAccepted:
             return _used(request)
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        login(request, user, backend=USER_BACKEND)
         messages.success(request, _("Welcome to %(org)s.") % {"org": org.name})
         return redirect("dashboard", org.slug)
     login_url = reverse("login") + "?next=" + request.path

@@ -37,10 +37,13 @@ def test_two_filter_sets_share_nothing_a_request_changes(org_a, env_a, org_b, en
     first = CallFilter(QueryDict(QUERY), organization=org_a)
     second = CallFilter(QueryDict("range=30d&status=busy"), organization=org_b)
     assert first.is_valid() and second.is_valid()
+    shared = CallFilter.base_filters.shared
+    assert shared and "env" not in shared and "agent" not in shared
     for name in first.filters:
         assert first.filters[name] is not second.filters[name]
         assert first.filters[name].extra is not second.filters[name].extra
-        assert first.form.fields[name] is not second.form.fields[name]
+        # A field the declaration alone makes is built once (`FreshFilters.shared`).
+        assert (first.form.fields[name] is second.form.fields[name]) == (name in shared)
         assert first.form.fields[name] is first.filters[name].field
     assert list(first.form.fields["env"].queryset) == [env_a]
     assert list(second.form.fields["env"].queryset) == [env_b]
@@ -52,3 +55,24 @@ def test_two_filter_sets_share_nothing_a_request_changes(org_a, env_a, org_b, en
         "completed", "busy")
     assert CallFilter.base_filters["env"].extra["queryset"].query.is_empty()
     assert not hasattr(CallFilter.base_filters["env"], "_field")
+
+
+def _state(field: forms.Field) -> dict:
+    return {**vars(field), "widget": dict(vars(field.widget)),
+            "choices": list(getattr(field, "choices", []))}
+
+
+@pytest.mark.django_db
+def test_a_shared_field_is_the_same_after_values_are_checked_and_drawn(org_a, env_a):
+    """What the shared fields hold does not move when a request checks its values (good and
+    bad) or draws the form: nothing of one request reaches the next."""
+    fields = CallFilter(QueryDict("transcript=x"), organization=org_a).form.fields
+    assert CallFilter.base_filters.shared <= fields.keys()
+    before = {name: _state(fields[name]) for name in CallFilter.base_filters.shared}
+    for query in (QUERY, "status=nonsense&weekday=9&hour=-1&search=" + "x" * 300,
+                  "range=custom&date_from=2026-02-30&testing=on&utc=on&outcome=other"):
+        filterset = CallFilter(QueryDict(query), organization=org_a)
+        filterset.is_valid()
+        str(filterset.form)  # drawn
+    after = {name: _state(fields[name]) for name in CallFilter.base_filters.shared}
+    assert after == before

@@ -154,14 +154,14 @@ def test_a_searched_page_counts_its_calls_from_the_probe(client, alice, env_a, c
 
 
 def test_a_search_narrowed_after_the_probe_is_counted_again(env_a, calls):
-    """`probed_count` holds only for the queryset the probe returned: a condition added
+    """`probed` holds only for the queryset the probe returned: a condition added
     since (another filter) makes it unknown, never a wrong figure."""
     from sync.models import Call
 
     probed = call_search.search_calls(Call.objects.filter(environment=env_a), "7654321")
-    assert call_search.probed_count(probed.order_by("-started_at").defer("raw")) == 2
-    assert call_search.probed_count(probed.filter(sid="CAphone")) is None
-    assert call_search.probed_count(Call.objects.all()) is None
+    assert len(call_search.probed(probed.order_by("-started_at").defer("raw")).ids) == 2
+    assert call_search.probed(probed.filter(sid="CAphone")) is None
+    assert call_search.probed(Call.objects.all()) is None
 
 
 def probe_scans(client, user, needle: str) -> list[str]:

@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy
 
 from reports.pages.agent_table import SORTS as AGENT_SORTS
 from reports.pages.calls import SORTS as CALL_SORTS
+from reports.pages.calls import ProbedCalls
 from sync.models import Call
 from tests.support.cast import make_env
 from tests.support.factories import make_agents, make_calls
@@ -167,3 +168,18 @@ def test_the_pages_mark_the_current_sort_in_their_headers(seeded, client):
     assert 'class="num" aria-sort="ascending"><a href="?sort=-duration">' in calls
     agents = client.get("/o/org-a/agents/?sort=-total").content.decode()
     assert 'class="num" aria-sort="descending"><a href="?sort=total">' in agents
+
+
+@pytest.mark.parametrize("sort", [*sorted(CALL_SORTS), *(f"-{k}" for k in sorted(CALL_SORTS))])
+def test_a_searched_explorer_pages_its_calls_as_the_listing_does(seeded, client, sort):
+    """A probed search's page is read by id (`ProbedCalls`, its query compiled once per sort):
+    in every sort, each of its pages holds the calls the listing without the search holds,
+    the search matching every call (every number called starts +1555)."""
+    for number in (1, 2):
+        query = {"range": "30d", "sort": sort, "page": number}
+        whole = client.get("/o/org-a/calls/", query).context["page"]
+        searched = client.get("/o/org-a/calls/", {**query, "search": "1555"}).context["page"]
+        assert isinstance(searched.paginator.object_list, ProbedCalls)
+        assert searched.paginator.count == whole.paginator.count > 50
+        assert [(c.pk, c.agent, c.environment.name) for c in searched.object_list] == [
+            (c.pk, c.agent, c.environment.name) for c in whole.object_list]
