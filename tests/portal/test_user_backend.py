@@ -8,6 +8,7 @@ import importlib
 import pytest
 from django.apps import apps
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -46,10 +47,13 @@ def test_signing_in_names_the_portal_backend_and_pages_read_the_users_row(alice,
 
 def test_the_compiled_lookup_is_djangos(alice, bob):
     backend = UserBackend()
+    model = get_user_model()
     for user in (alice, bob):
-        found = backend.get_user(user.pk)
-        assert found == user and found.__dict__.keys() == user.__dict__.keys() - {"backend"}
-        assert found.password == user.password
+        found, read = backend.get_user(user.pk), model.objects.get(pk=user.pk)
+        assert found.__dict__.keys() == read.__dict__.keys()
+        assert {f.attname: getattr(found, f.attname) for f in model._meta.concrete_fields} == {
+            f.attname: getattr(read, f.attname) for f in model._meta.concrete_fields}
+        assert found._state.db == read._state.db and not found._state.adding
     assert backend.get_user(999_999) is None
     assert backend.get_user(str(alice.pk)) == alice  # not an int: Django's own lookup
 
