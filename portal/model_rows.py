@@ -72,9 +72,8 @@ class AnyOf(Lookup):
     """`lhs = ANY(rhs)`, `rhs` a list of ints sent as one array: a condition on a list of
     ids whose SQL text is the same for every list (Django's `__in` writes one placeholder per
     id), so that a `CompiledQuery` can take the list as an argument. Used as an expression:
-    `filter(AnyOf(F("pk"), ids))`."""
+    `filter(AnyOf(F("pk"), ids))` (not registered on any field)."""
 
-    lookup_name = "any_of"
     prepare_rhs = False
 
     def as_sql(self, compiler, connection) -> tuple[str, list]:

@@ -253,7 +253,7 @@ def _probed_at_once(connection, probe, plans_off: str) -> list[tuple[int, dateti
         cursor.execute(f"{plans_off}; {sql}", params)
         while cursor.description is None and cursor.cursor.nextset():
             pass  # the SET LOCALs' results
-        return [(pk, started) for pk, started in cursor.fetchall()]
+        return cursor.fetchall()
 
 
 def _client_cursor(connection):
