@@ -100,11 +100,15 @@ def setup_django() -> None:
     sys.path.insert(0, str(ROOT))
 
 
-def credentials(env) -> tuple[str, str, str]:
-    """(API token, session cookie name, session id) of a viewer of the bench organisation."""
+def credentials(env) -> tuple[str, str]:
+    """(API token, Cookie header) of a viewer of the bench organisation. The cookie holds the
+    session and a CSRF secret, as a browser's does after its first page: without one every
+    page made and set a new secret (its 32 random characters, a Set-Cookie header)."""
     from django.conf import settings
     from django.contrib.auth import get_user_model
+    from django.middleware.csrf import CSRF_ALLOWED_CHARS, CSRF_SECRET_LENGTH
     from django.test import Client
+    from django.utils.crypto import get_random_string
 
     from portal.models import ApiToken, Membership, Role
 
@@ -114,7 +118,10 @@ def credentials(env) -> tuple[str, str, str]:
     _, token = ApiToken.issue(user, name=f"api-load {time.time():.0f}")
     client = Client()
     client.force_login(user)
-    return token, settings.SESSION_COOKIE_NAME, client.cookies[settings.SESSION_COOKIE_NAME].value
+    session = client.cookies[settings.SESSION_COOKIE_NAME].value
+    secret = get_random_string(CSRF_SECRET_LENGTH, allowed_chars=CSRF_ALLOWED_CHARS)
+    return token, (f"{settings.SESSION_COOKIE_NAME}={session}; "
+                   f"{settings.CSRF_COOKIE_NAME}={secret}")
 
 
 def report_paths(env_id: int, last_day: date, count: int) -> list[str]:
@@ -270,12 +277,12 @@ def main() -> None:
     from sync.models import Call
 
     env = report_latency.environment_for(1_000_000, fresh=False)
-    token, cookie_name, session = credentials(env)
+    token, cookie = credentials(env)
     calls = Call.objects.filter(environment=env).count()
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     api = {"Authorization": f"Bearer {token}", "X-Forwarded-Proto": "https"}
-    page = {"Cookie": f"{cookie_name}={session}", "X-Forwarded-Proto": "https"}
+    page = {"Cookie": cookie, "X-Forwarded-Proto": "https"}
     listing = f"/api/v1/environments/{env.pk}/calls"
     last = report_latency.LAST_DAY
     warm = (f"/api/v1/reports/calls/?environment={env.pk}&start_date={last - timedelta(89)}"

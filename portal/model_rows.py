@@ -66,6 +66,15 @@ class _Compiled:
     model_slice: slice
     populators: tuple
     annotations: tuple[tuple[str, int], ...]
+    # The selected columns' converters (Django's `results_iter` looks them up for every run:
+    # a tenth of a compiled lookup's CPU).
+    converters: dict
+
+    def converted(self, rows: list) -> list:
+        """`rows` as the ORM's `results_iter` gives them, converters applied."""
+        if not self.converters:
+            return rows
+        return list(self.compiler.apply_converters(rows, self.converters))
 
 
 class AnyOf(Lookup):
@@ -101,8 +110,13 @@ class CompiledQuery:
         if sorted({i for _, i, _ in slots}) != list(range(len(marks))):
             raise ValueError("an argument of the lookup does not reach its SQL")
         klass_info, select = compiler.klass_info, compiler.select
+        columns = [column for column, _sql, _alias in select[: compiler.col_count]]
+        if compiler.has_composite_fields(columns):
+            raise ValueError("a composite field's columns are not compiled")
+        converters = compiler.get_converters(columns)
         if not compiler.query.default_cols:  # a `values_list` query: rows only
-            return _Compiled(sql, tuple(params), slots, compiler, (), slice(0), (), ())
+            return _Compiled(sql, tuple(params), slots, compiler, (), slice(0), (), (),
+                             converters)
         fields = klass_info["select_fields"]
         model_slice = slice(fields[0], fields[-1] + 1)
         return _Compiled(
@@ -110,7 +124,7 @@ class CompiledQuery:
             init_list=tuple(f[0].target.attname for f in select[model_slice]),
             model_slice=model_slice,
             populators=tuple(get_related_populators(klass_info, select, alias)),
-            annotations=tuple(compiler.annotation_col_map.items()))
+            annotations=tuple(compiler.annotation_col_map.items()), converters=converters)
 
     def _run(self, alias: str, values: tuple, limit: int | None, offset: int
              ) -> tuple[_Compiled, list]:
@@ -136,7 +150,7 @@ class CompiledQuery:
         compiled, rows = self._run(alias, values, limit, offset)
         model = compiled.compiler.klass_info["model"]
         found = []
-        for row in compiled.compiler.results_iter([rows]):
+        for row in compiled.converted(rows):
             obj = model.from_db(alias, compiled.init_list, row[compiled.model_slice])
             for populator in compiled.populators:
                 populator.populate(row, obj)
@@ -150,4 +164,4 @@ class CompiledQuery:
         """A `values_list` query's rows for these argument values, converted as the ORM
         converts them; `limit` and `offset` page them (the queryset itself is not sliced)."""
         compiled, rows = self._run(alias, values, limit, offset)
-        return list(compiled.compiler.results_iter([rows]))
+        return compiled.converted(rows)

@@ -25,17 +25,17 @@ How it is answered:
   `SearchText`), so a search reads one index per month partition, and only its own
   environments' postings there, whatever other tenants hold and whatever it
   matches (four per-field indexes cost 28 scans and 93 ms for the explorer's 180 days at 1M
-  calls). A needle whose cores are 12 characters or more (`index_cores`: a SID or id, whole
-  or cut) is narrowed by its trigrams alone, the environment checked on the few rows they
-  find (`sync.search_text.environment_q` says why). The candidates are the rows whose
-  joined text holds the needle's *core*; each field's own rule above is then checked on
+  calls). A needle whose cores narrow alone (`index_cores`, `sync.search_text.narrows_alone`:
+  a SID or id, whole or cut) is narrowed by its trigrams alone, the environment checked on
+  the few rows they find (`sync.search_text.environment_q` says why). The candidates are
+  the rows whose joined text holds the needle's *core*; each field's own rule is checked on
   those rows only. A row a field's rule finds is always a candidate (a field's text,
   upper-cased, lies in the joined text), so the candidates only narrow, never decide;
 - numbers are E.164 (`+5511987654321`), so a phone-shaped needle is looked up by its digits.
   A long run of digits is looked up by its last `CORE_DIGITS` (the subscriber's part; a
   country or area code is in nearly every number, and intersecting those posting lists took
-  300 ms at 1M calls), a long SID or id by its last `CORE_CHARS` (every trigram of a whole
-  SID cost a posting list: 16 ms at 1M calls, 2 ms for 12 characters);
+  300 ms at 1M calls), a long SID or id by its last `CORE_CHARS` (every trigram costs a
+  posting list: `sync.search_text.SID_CORE`);
 - a needle whose core is shorter than a trigram (`MIN_PROBED`) narrows nothing through the
   index: its rule is applied as it is;
 - the matching calls are found first, through that index only (`_matching_rows`: on
@@ -56,7 +56,7 @@ from django.db import connections, transaction
 from django.db.models import Q
 from django.db.models.lookups import Contains
 
-from sync.search_text import SearchText  # the GIN index's expression
+from sync.search_text import SID_CORE, SearchText  # the GIN index's expression
 
 # Longest needle a search form or the compatible API accepts.
 MAX_SEARCH = 100
@@ -69,7 +69,7 @@ _CUT_MARKS = ("…", "...")
 # A longer run of digits (or longer text) is looked up in the trigram index by its last
 # CORE_DIGITS (CORE_CHARS) only; each field's rule then checks it whole.
 CORE_DIGITS = 7
-CORE_CHARS = 12
+CORE_CHARS = SID_CORE
 # At most this many matching calls are listed by id; a needle matching more is applied as is.
 PROBE = 2000
 # A shorter core makes no trigram: the index cannot narrow it, so the rule is applied as is.

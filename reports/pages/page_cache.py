@@ -55,7 +55,7 @@ from django.contrib.messages import get_messages
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.utils import timezone
-from django.utils.functional import SimpleLazyObject
+from django.utils.functional import SimpleLazyObject, cached_property
 from django.utils.html import escape
 from django.utils.translation import get_language
 
@@ -219,7 +219,13 @@ class PageFrame:
         redis_guard.cache_set("page cache", self.key, entry, report_cache_seconds())
 
     def _with_token(self, html: str) -> str:
-        return html.replace(CSRF_PLACEHOLDER, get_token(self.request))
+        return html.replace(CSRF_PLACEHOLDER, self._token)
+
+    @cached_property
+    def _token(self) -> str:
+        """This request's CSRF token, masked once: every `get_token` masks the secret anew
+        (32 random choices), and a frame sent around a search puts it in twice."""
+        return get_token(self.request)
 
 
 def frame_key(request: HttpRequest, page: str) -> str:

@@ -43,3 +43,20 @@ def test_an_argument_that_never_reaches_the_sql_is_refused(org_a):
     query = CompiledQuery(lambda org_id: Environment.objects.across_organizations(), int)
     with pytest.raises(ValueError, match="does not reach"):
         query.objects(DEFAULT_DB_ALIAS, org_a.pk)
+
+
+def test_rows_are_converted_as_the_orms_values_list(org_a, env_a):
+    """A `values_list` query's rows pass through the columns' converters (kept with the
+    compiled SQL): a JSON column is a dict, a timestamp an aware datetime, as the ORM gives."""
+    env_a.provider_settings = {"plan": "standard", "limit": 100}
+    env_a.save(update_fields=["provider_settings"])
+
+    def settings_of(org_id: int):
+        return (Environment.objects.across_organizations().filter(organization_id=org_id)
+                .values_list("pk", "provider_settings", "created_at"))
+
+    query = CompiledQuery(settings_of, int)
+    for _ in range(2):  # compiled, then run from what was kept
+        rows = query.rows(DEFAULT_DB_ALIAS, org_a.pk)
+        assert [tuple(row) for row in rows] == list(settings_of(org_a.pk))
+        assert rows[0][1] == {"plan": "standard", "limit": 100}
