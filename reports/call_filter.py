@@ -180,40 +180,42 @@ def _resolution(criteria: CallCriteria, qs: QuerySet) -> QuerySet:
 
 
 def filter_calls(criteria: CallCriteria, calls: QuerySet | None = None) -> QuerySet[Call]:
-    """The calls `criteria` mean (unordered: each face has its own order)."""
+    """The calls `criteria` mean (unordered: each face has its own order).
+
+    The plain conditions are one `filter()` call: each call clones the query and all it holds
+    (a search page's four were ~0.1 ms of its CPU); the SQL is the same, in the same order."""
     ids = list(criteria.environment_ids)
     qs = calls if calls is not None else Call.objects.all()
     # Environment ids, not a join on the organisation: the (environment, …) indexes then
     # serve both the filters and the newest-first order; the search's GIN index reads only
-    # these environments' postings, unless the needle's cores are long enough to narrow
-    # alone (`environment_q`).
-    qs = qs.filter(environment_q(ids, index_cores(criteria.search)))
+    # these environments' postings, unless the needle's cores narrow alone (`environment_q`).
+    conditions = [environment_q(ids, index_cores(criteria.search))]
     tz = criteria.timezone
     if criteria.start is not None:
-        qs = qs.filter(started_at__gte=local_day_bounds(criteria.start, tz)[0])
+        conditions.append(Q(started_at__gte=local_day_bounds(criteria.start, tz)[0]))
     if criteria.end is not None:
-        qs = qs.filter(started_at__lt=local_day_bounds(criteria.end, tz)[1])
+        conditions.append(Q(started_at__lt=local_day_bounds(criteria.end, tz)[1]))
     if criteria.started_from is not None:
-        qs = qs.filter(started_at__gte=criteria.started_from)
+        conditions.append(Q(started_at__gte=criteria.started_from))
     if criteria.started_before is not None:
-        qs = qs.filter(started_at__lt=criteria.started_before)
+        conditions.append(Q(started_at__lt=criteria.started_before))
     for field, values in (("agent_external_id", criteria.agent_ids),
                           ("direction", criteria.direction), ("status", criteria.status)):
         if values:
-            qs = qs.filter(**{field: values[0]}) if len(values) == 1 else qs.filter(
-                **{f"{field}__in": list(values)})
+            conditions.append(Q(**{field: values[0]}) if len(values) == 1
+                              else Q(**{f"{field}__in": list(values)}))
     if criteria.outcome == "other":
-        qs = qs.exclude(status__in=KNOWN_STATUSES)
+        conditions.append(~Q(status__in=KNOWN_STATUSES))
     elif criteria.outcome:
-        qs = qs.filter(status__in=OUTCOMES[criteria.outcome])
-    if criteria.weekday is not None:
-        qs = qs.annotate(local_isodow=ExtractIsoWeekDay("started_at", tzinfo=tz)
-                         ).filter(local_isodow=criteria.weekday)
-    if criteria.hour is not None:
-        qs = qs.annotate(local_hour=ExtractHour("started_at", tzinfo=tz)
-                         ).filter(local_hour=criteria.hour)
+        conditions.append(Q(status__in=OUTCOMES[criteria.outcome]))
+    for name, part, value in (("local_isodow", ExtractIsoWeekDay, criteria.weekday),
+                              ("local_hour", ExtractHour, criteria.hour)):
+        if value is not None:  # the local weekday or hour, annotated after what came before
+            qs = qs.filter(*conditions).annotate(**{name: part("started_at", tzinfo=tz)})
+            conditions = [Q(**{name: value})]
     if not criteria.include_testing:
-        qs = qs.filter(is_testing=False)
+        conditions.append(Q(is_testing=False))
+    qs = qs.filter(*conditions)
     if criteria.transcript:
         qs = filter_transcripts(qs, criteria.transcript)
     if criteria.callback or criteria.callback_of:
