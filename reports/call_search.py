@@ -34,8 +34,8 @@ How it is answered:
 - numbers are E.164 (`+5511987654321`), so a phone-shaped needle is looked up by its digits.
   A long run of digits is looked up by its last `CORE_DIGITS` (the subscriber's part; a
   country or area code is in nearly every number, and intersecting those posting lists took
-  300 ms at 1M calls), a long SID or id by its last `CORE_CHARS` (every trigram costs a
-  posting list: `sync.search_text.SID_CORE`);
+  300 ms at 1M calls), a long SID or id by its last `SID_CORE` characters (every trigram
+  costs a posting list: `sync.search_text.SID_CORE`);
 - a needle whose core is shorter than a trigram (`MIN_PROBED`) narrows nothing through the
   index: its rule is applied as it is;
 - the matching calls are found first, through that index only (`_matching_rows`: on
@@ -67,9 +67,8 @@ _WRITTEN_NUMBER = re.compile(r"[+() ]")
 # What the explorer's table appends to an ID it cuts (and its ASCII spelling).
 _CUT_MARKS = ("…", "...")
 # A longer run of digits (or longer text) is looked up in the trigram index by its last
-# CORE_DIGITS (CORE_CHARS) only; each field's rule then checks it whole.
+# CORE_DIGITS (SID_CORE) only; each field's rule then checks it whole.
 CORE_DIGITS = 7
-CORE_CHARS = SID_CORE
 # At most this many matching calls are listed by id; a needle matching more is applied as is.
 PROBE = 2000
 # A shorter core makes no trigram: the index cannot narrow it, so the rule is applied as is.
@@ -132,12 +131,12 @@ def search_q(raw: str | None, call_id: CallId = CALL_ID_PARTS) -> Q | None:
 
 def _cores(needle: str, digits: str) -> set[str]:
     """What the trigram index is asked for: the numbers' core (a phone-shaped needle's last
-    CORE_DIGITS digits, else its last CORE_CHARS characters) and, unless the needle is a
-    number as written, the IDs' core (its last CORE_CHARS characters), upper-cased."""
-    number_core = digits[-CORE_DIGITS:] if digits else needle.upper()[-CORE_CHARS:]
+    CORE_DIGITS digits, else its last SID_CORE characters) and, unless the needle is a
+    number as written, the IDs' core (its last SID_CORE characters), upper-cased."""
+    number_core = digits[-CORE_DIGITS:] if digits else needle.upper()[-SID_CORE:]
     if _WRITTEN_NUMBER.search(needle):
         return {number_core}
-    return {number_core, needle.upper()[-CORE_CHARS:]}
+    return {number_core, needle.upper()[-SID_CORE:]}
 
 
 def index_cores(raw: str | None) -> set[str]:
