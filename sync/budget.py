@@ -1,16 +1,20 @@
 """A per-token request budget shared by every process through the cache.
 
 Each request takes a numbered ticket with `cache.add` (atomic on Redis and on the database
-cache), in time buckets of a sixtieth of the window (a second of a minute). A ticket is
-granted only if the tickets of the current bucket and of the MARGIN + 60 before it stay
-within the limit: any window of `window` seconds lies inside 61 consecutive buckets, so no
+cache), in time buckets of a 120th of the window (half a second of a minute). A ticket is
+granted only if the tickets of the current bucket and of the MARGIN + 120 before it stay
+within the limit: any window of `window` seconds lies inside 121 consecutive buckets, so no
 such window holds more than `limit` tickets however many workers share the token, and the
 extra bucket absorbs the delay between taking a ticket and the request reaching the upstream
-(which counts arrivals). The steady rate is therefore limit × 60/62 per window (about 87 of
-90 a minute). With twelfth-of-a-window buckets it was limit × 12/14 (77 of 90): a back-fill
-could never use 90 % of its budget (`bench/backfill_pace.py`). Finer buckets cost a
-budget's first ticket more cache reads (each bucket of the window is read once, 8 slots a
-round trip), then nothing more per request: closed buckets are remembered.
+(which counts arrivals). The steady rate is therefore limit × 120/122 per window (about 88.5
+of 90 a minute). With twelfths it was limit × 12/14 (77 of 90): a back-fill could never use
+90 % of its budget; with sixtieths 60/62 (87 of 90), and a busy hour's back-fill got 86–87 %
+of what the webhook rounds and refreshes left it, 88–91 % with 120ths and the rounds'
+smaller headroom (`sync.webhooks.serving.MIN_RESERVE`; `bench/backfill_pace.py --days 10
+--calls-per-day 20000 --factor 3 --webhooks --at 14:00`, two pairs side by side). A budget's first
+ticket counts every bucket of the window: their first slots are read in one round trip
+(`_issued_many`; one a bucket before, 65 round trips and 7 ms, `bench/budget_cost.py`), then
+nothing more per request: closed buckets are remembered.
 
 A worker must not hold a slot other tokens need while one token's budget is spent: with
 `max_wait` set (Celery tasks, `sync/tasks.py`), a wait longer than that raises
@@ -51,7 +55,7 @@ from collections.abc import Callable, Mapping
 
 from django.core.cache import cache
 
-BUCKETS_PER_WINDOW = 60
+BUCKETS_PER_WINDOW = 120
 MARGIN_BUCKETS = 1
 # Requests the upstream's `X-RateLimit-Remaining` must exceed before another is sent: other
 # workers' requests may be in flight already.
@@ -64,6 +68,8 @@ OBSERVE_BELOW = 10
 SHARED_FOR = 1.0
 # Tickets between two moves of a bucket's shared counter (it may lag by one less).
 COUNTER_EVERY = 4
+# Slots of a bucket read in one round trip (most buckets hold fewer tickets).
+SLOTS_READ = 8
 # What a deferred sync needs of a budget window to move on (`continue_in`): a continuation
 # first refreshes the lookback (about 7 requests, not resumable: a smaller part would never
 # move it on), then reads pages.
@@ -187,17 +193,32 @@ class RequestBudget:
         read with the first slots, lets it skip ahead."""
         if bucket in self._closed:
             return self._closed[bucket]
-        counter = f"{self.prefix}:{bucket}:n"
-        n, first = self._known.get(bucket, 0), True
-        while True:
-            keys = [self._slot(bucket, i) for i in range(n, n + 8)]
-            found = cache.get_many([counter, *keys] if first else keys)
-            for i, key in zip(range(n, n + 8), keys, strict=True):
-                if key not in found:
-                    self._know(bucket, i)
-                    return i
-            n = max(n + 8, found.get(counter) or 0) if first else n + 8
-            first = False
+        return self._issued_many([bucket])[bucket]
+
+    def _issued_many(self, buckets: list[int]) -> dict[int, int]:
+        """`_issued` of several buckets, their first `SLOTS_READ` slots read in one round trip
+        (a bucket holding more is read on from there): a budget's first ticket counts every
+        bucket of the window, and every run and webhook round makes a budget."""
+        counts: dict[int, int] = {}
+        first = True
+        pending = {b: self._known.get(b, 0) for b in buckets}
+        while pending:
+            keys = {b: [self._slot(b, i) for i in range(n, n + SLOTS_READ)]
+                    for b, n in pending.items()}
+            counters = {b: f"{self.prefix}:{b}:n" for b in pending} if first else {}
+            found = cache.get_many([*counters.values(), *(k for ks in keys.values()
+                                                          for k in ks)])
+            left = {}
+            for b, n in pending.items():
+                free = next((i for i, key in enumerate(keys[b]) if key not in found), None)
+                if free is not None:
+                    self._know(b, n + free)
+                    counts[b] = n + free
+                else:
+                    left[b] = max(n + SLOTS_READ, found.get(counters[b]) or 0) if first \
+                        else n + SLOTS_READ
+            pending, first = left, False
+        return counts
 
     def _know(self, bucket: int, taken: int) -> None:
         """Remember that `taken` slots of `bucket` are taken (only the window's buckets)."""
@@ -235,9 +256,11 @@ class RequestBudget:
         span = BUCKETS_PER_WINDOW + MARGIN_BUCKETS
         for old in [b for b in self._closed if b < bucket - span]:
             del self._closed[old]
+        read = self._issued_many([b for b in range(bucket - span, bucket)
+                                  if b not in self._closed])
         counts = []
         for b in range(bucket - span, bucket):
-            count = self._issued(b)
+            count = self._closed[b] if b in self._closed else read[b]
             # The bucket just ended may still get a ticket from a worker that read the
             # clock before it ended: count it again next time, only older ones are closed.
             if b < bucket - 1:

@@ -30,14 +30,18 @@ from portal.models import Environment
 from sync.budget import CONTINUATION_TICKETS, BudgetExhausted, RequestBudget
 from sync.webhooks import coalesce, hints, pacing
 
-# The least left free while deliveries come: a round reads a named call in one or two requests.
-MIN_RESERVE = 4
+# The least left free while deliveries come: a round reads a named call in one or two
+# requests. Four kept a busy hour's back-fill at 86–87 % of what the rounds and refreshes
+# left it; two (with the budget's finer buckets) 88–91 %, freshness p90 5–6 s (4–5 before;
+# `bench/backfill_pace.py --days 10 --calls-per-day 20000 --factor 3 --webhooks --at 14:00`).
+MIN_RESERVE = 2
 # Deliveries count as coming while one came within this many budget windows. A quiet hour
 # of a 20,000-a-day environment delivers about one a minute, often none in a whole window:
 # with the reserve kept only after a delivery in the last window, the back-fill took the
 # whole budget of the window the next one came in, and its round waited for the window after
 # (p90 34 s, max 49 s; `bench/backfill_pace.py --days 10 --calls-per-day 20000 --webhooks`
-# at 01:20 UTC). Ten windows of a quiet environment cost the back-fill 4 of 90 requests each.
+# at 01:20 UTC). Ten windows of a quiet environment cost the back-fill `MIN_RESERVE` of 90
+# requests each.
 RESERVE_WINDOWS = 10
 
 

@@ -42,17 +42,17 @@ class FakeTime:
 
 @pytest.mark.django_db  # the cache (budget tickets) is cleared around database tests
 def test_a_spent_budget_says_when_it_has_room_instead_of_sleeping_past_max_wait():
-    t = FakeTime()
-    # 12-second window: buckets of 0.2 s; the window plus the margin bucket is 12.2 s, and
-    # the tickets' bucket leaves the count 12.4 s after it began.
+    t = FakeTime(1_000_000.05)  # the middle of a bucket
+    # 12-second window: buckets of 0.1 s; the window plus the margin bucket is 12.1 s, and
+    # the tickets' bucket leaves the count 12.2 s after it began.
     budget = RequestBudget(TOKEN, limit=4, window=12, clock=t.clock, sleep=t.sleep,
                            max_wait=2.0)
     for _ in range(4):
         assert budget.acquire() == 0
-    assert budget.room_in() == pytest.approx(12.3)
+    assert budget.room_in() == pytest.approx(12.15)
     with pytest.raises(BudgetExhausted) as spent:
         budget.acquire()
-    assert spent.value.wait == pytest.approx(12.3) and not t.slept
+    assert spent.value.wait == pytest.approx(12.15) and not t.slept
     t.now += 10.5  # shortly before the room: a short wait is still slept
     assert 0 < budget.room_in() <= 2.0
     assert 0 < budget.acquire() <= 2.1 and 0 < sum(t.slept) <= 2.1

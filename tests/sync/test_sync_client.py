@@ -155,7 +155,7 @@ def test_a_ticket_costs_two_or_three_cache_round_trips_and_a_shared_bucket_fills
     0, 1, 2, … with no gap and none twice."""
     from django.core.cache import cache
 
-    now = [1_000_002.5]  # the middle of a 5-second bucket, which stays put
+    now = [1_000_002.7]  # the clock stands still: one bucket
     first = RequestBudget(TOKEN, limit=1000, window=60, clock=lambda: now[0])
     second = RequestBudget(TOKEN, limit=1000, window=60, clock=lambda: now[0])
     headers = {"X-RateLimit-Limit": "1000", "X-RateLimit-Remaining": "900",
@@ -177,6 +177,39 @@ def test_a_ticket_costs_two_or_three_cache_round_trips_and_a_shared_bucket_fills
     taken = [n for n in range(20) if cache.get(first._slot(bucket, n)) is not None]
     assert taken == list(range(17)) and first._issued(bucket) == 17
     assert second._issued(bucket) == 17
+
+
+@pytest.mark.django_db
+def test_a_budgets_first_ticket_counts_the_whole_window_in_one_round_trip(monkeypatch):
+    """A new budget (every run and webhook round makes one) counts every bucket of the window
+    before its first ticket: their first slots are read in one round trip, a bucket holding
+    more than those read on its own; what it counts is every other worker's tickets, so the
+    limit holds."""
+    from django.core.cache import cache
+
+    from sync.budget import BUCKETS_PER_WINDOW, SLOTS_READ
+
+    now = [3_000_000.0]
+    window, limit = 60.0, 3 * SLOTS_READ
+    other = RequestBudget(TOKEN, limit=limit, window=window, clock=lambda: now[0])
+    step = window / BUCKETS_PER_WINDOW
+    for _ in range(SLOTS_READ + 2):  # one bucket holds more than a read's slots
+        other.acquire()
+    for _ in range(limit - SLOTS_READ - 2):  # the rest one a bucket, across the window
+        now[0] += step
+        other.acquire()
+    now[0] += step
+    reads: list[int] = []
+    real = cache.get_many
+    monkeypatch.setattr(cache, "get_many", lambda keys, *a, **k: (
+        reads.append(len(keys)), real(keys, *a, **k))[1])
+    fresh = RequestBudget(TOKEN, limit=limit, window=window, clock=lambda: now[0],
+                          max_wait=1.0)
+    with pytest.raises(BudgetExhausted):
+        fresh.acquire()
+    # One read of every bucket (the counters and first slots), one more of the full bucket.
+    assert len(reads) >= 2 and reads[0] > BUCKETS_PER_WINDOW and reads[1] == SLOTS_READ, reads
+    assert len(reads) <= 3, reads  # and the current bucket's slot (a ticket needs none)
 
 
 @pytest.mark.django_db

@@ -98,17 +98,17 @@ class _Clock:
 
 @pytest.mark.django_db  # the cache (budget tickets) is cleared around database tests
 def test_a_deferred_run_continues_once_the_window_has_room_for_a_continuation():
-    clock = _Clock(3_000_000.1)
-    # 12-second window: buckets of 0.2 s (a sixtieth); a ticket's bucket leaves the window
-    # and its margin bucket 62 buckets (12.4 s) after it began.
+    clock = _Clock(3_000_000.05)  # the middle of a bucket
+    # 12-second window: buckets of 0.1 s (a 120th); a ticket's bucket leaves the window
+    # and its margin bucket 122 buckets (12.2 s) after it began.
     budget = RequestBudget("talq_continuecontinuecontinue0001", limit=4, window=12,
                            clock=clock, max_wait=0)
     budget.acquire(), budget.acquire()
     clock.now += 6
     budget.acquire(), budget.acquire()
-    assert budget.room_in() == pytest.approx(6.3), "one ticket: when the first two leave"
-    assert budget.room_in(need=3) == pytest.approx(12.3)
-    assert budget.continue_in() == pytest.approx(12.3), \
+    assert budget.room_in() == pytest.approx(6.15), "one ticket: when the first two leave"
+    assert budget.room_in(need=3) == pytest.approx(12.15)
+    assert budget.continue_in() == pytest.approx(12.15), \
         "a budget smaller than a continuation needs: all four, when the last two leave"
     clock.now += 14
     assert budget.continue_in() == 0 and budget.room_in() == 0
@@ -118,7 +118,7 @@ def test_a_deferred_run_continues_once_the_window_has_room_for_a_continuation():
 def test_a_continuation_starts_when_a_runs_first_tickets_leave_not_its_last():
     """A run takes its tickets in a burst; they leave the window in the order taken, so the
     continuation starts once enough for it have left, not a window after the run's last."""
-    clock = _Clock(3_000_000.1)
+    clock = _Clock(3_000_000.05)
     budget = RequestBudget("talq_continuecontinuecontinue0002", limit=2 * CONTINUATION_TICKETS,
                            window=12, clock=clock, max_wait=0)
     for _ in range(CONTINUATION_TICKETS):
@@ -126,5 +126,5 @@ def test_a_continuation_starts_when_a_runs_first_tickets_leave_not_its_last():
     clock.now += 6
     for _ in range(CONTINUATION_TICKETS):
         budget.acquire()
-    assert budget.room_in(need=budget.limit) == pytest.approx(12.3), "the whole window"
-    assert budget.continue_in() == pytest.approx(6.3), "when the first burst has left"
+    assert budget.room_in(need=budget.limit) == pytest.approx(12.15), "the whole window"
+    assert budget.continue_in() == pytest.approx(6.15), "when the first burst has left"

@@ -79,10 +79,10 @@ def test_webhook_rounds_spend_only_their_share(db):
 
 def test_rounds_are_paced_by_what_they_cost(db):
     env = Environment(requests_per_minute=90)
-    # 40 % of 90 a minute, at the budget's steady rate (60 of every 62 buckets): about 0.58
+    # 40 % of 90 a minute, at the budget's steady rate (120 of every 122 buckets): about 0.59
     # requests a second.
     assert pacing.gap(env, 0) == pacing.MIN_ROUND_SECONDS
-    assert pacing.gap(env, 2) == pytest.approx(2 / (36 * 60 / 62 / 60))
+    assert pacing.gap(env, 2) == pytest.approx(2 / (36 * 120 / 122 / 60))
     assert pacing.gap(env, 10) > 5 * pacing.gap(env, 2) - 0.01  # busier rounds, wider apart
 
 
