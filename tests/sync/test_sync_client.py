@@ -187,7 +187,7 @@ def test_a_budgets_first_ticket_counts_the_whole_window_in_one_round_trip(monkey
     limit holds."""
     from django.core.cache import cache
 
-    from sync.budget import BUCKETS_PER_WINDOW, SLOTS_READ
+    from sync.budget import BUCKETS_PER_WINDOW, MARGIN_BUCKETS, SLOTS_READ
 
     now = [3_000_000.0]
     window, limit = 60.0, 3 * SLOTS_READ
@@ -199,17 +199,25 @@ def test_a_budgets_first_ticket_counts_the_whole_window_in_one_round_trip(monkey
         now[0] += step
         other.acquire()
     now[0] += step
-    reads: list[int] = []
-    real = cache.get_many
-    monkeypatch.setattr(cache, "get_many", lambda keys, *a, **k: (
-        reads.append(len(keys)), real(keys, *a, **k))[1])
     fresh = RequestBudget(TOKEN, limit=limit, window=window, clock=lambda: now[0],
                           max_wait=1.0)
+    current = int(now[0] // fresh.bucket_seconds)
+    reads: list[set[int]] = []  # the window's buckets (before the current one) each read asks
+    real = cache.get_many
+
+    def recording(keys, *args, **kwargs):
+        slots = [key[len(fresh.prefix) + 1:].split(":") for key in keys
+                 if key.startswith(f"{fresh.prefix}:")]
+        if buckets := {int(bucket) for bucket, _n in filter(lambda s: len(s) == 2, slots)
+                       if int(bucket) < current}:
+            reads.append(buckets)
+        return real(keys, *args, **kwargs)
+
+    monkeypatch.setattr(cache, "get_many", recording)
     with pytest.raises(BudgetExhausted):
         fresh.acquire()
-    # One read of every bucket (the counters and first slots), one more of the full bucket.
-    assert len(reads) >= 2 and reads[0] > BUCKETS_PER_WINDOW and reads[1] == SLOTS_READ, reads
-    assert len(reads) <= 3, reads  # and the current bucket's slot (a ticket needs none)
+    # One read of every bucket (their counters and first slots), one more of the full one.
+    assert [len(buckets) for buckets in reads] == [BUCKETS_PER_WINDOW + MARGIN_BUCKETS, 1]
 
 
 @pytest.mark.django_db
