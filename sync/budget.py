@@ -8,11 +8,11 @@ such window holds more than `limit` tickets however many workers share the token
 extra bucket absorbs the delay between taking a ticket and the request reaching the upstream
 (which counts arrivals). The steady rate is therefore limit × 120/122 per window (about 88.5
 of 90 a minute). With twelfths it was limit × 12/14 (77 of 90): a back-fill could never use
-90 % of its budget; with sixtieths 60/62 (87 of 90), and a busy hour's back-fill got 86–87 %
-of what the webhook rounds and refreshes left it, 88–91 % with 120ths and the rounds'
-smaller headroom (`sync.webhooks.serving.MIN_RESERVE`; `bench/backfill_pace.py --days 10
---calls-per-day 20000 --factor 3 --webhooks --at 14:00`, two pairs side by side). A budget's first
-ticket counts every bucket of the window: their first slots are read in one round trip
+90 % of its budget; with sixtieths 60/62 (87 of 90), and a busy hour's back-fill got 84–87 %
+of what the webhook rounds and refreshes left it, 87–91 % with 120ths and the rounds' smaller
+headroom (`sync.webhooks.serving.MIN_RESERVE`; `bench/backfill_pace.py --days 10
+--calls-per-day 20000 --factor 3 --webhooks --at 14:00`, three pairs side by side). A budget's
+first ticket counts every bucket of the window: their first slots are read in one round trip
 (`_issued_many`; one a bucket before, 65 round trips and 7 ms, `bench/budget_cost.py`), then
 nothing more per request: closed buckets are remembered.
 

@@ -31,8 +31,8 @@ from sync.budget import CONTINUATION_TICKETS, BudgetExhausted, RequestBudget
 from sync.webhooks import coalesce, hints, pacing
 
 # The least left free while deliveries come: a round reads a named call in one or two
-# requests. Four kept a busy hour's back-fill at 86–87 % of what the rounds and refreshes
-# left it; two (with the budget's finer buckets) 88–91 %, freshness p90 5–6 s (4–5 before;
+# requests. Four kept a busy hour's back-fill at 84–87 % of what the rounds and refreshes
+# left it; two (with the budget's finer buckets) 87–91 %, freshness p90 5–6 s (4–5 before;
 # `bench/backfill_pace.py --days 10 --calls-per-day 20000 --factor 3 --webhooks --at 14:00`).
 MIN_RESERVE = 2
 # Deliveries count as coming while one came within this many budget windows. A quiet hour
