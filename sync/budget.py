@@ -268,12 +268,11 @@ class RequestBudget:
             counts.append(count)
         return counts
 
-    def _room_after(self, now: float, bucket: int, counts: list[int], need: int = 1) -> float:
+    def _room_after(self, now: float, bucket: int, held: list[int], need: int = 1) -> float:
         """Seconds until a bucket opens whose window has room for `need` tickets, given
-        `counts` (the buckets before `bucket`) and no ticket taken after now: old buckets
-        leave the window one by one. Other workers may take tickets meanwhile, so the room
-        may come later."""
-        held = [*counts, self._issued(bucket)]
+        `held` (the tickets of the buckets before `bucket`, then of `bucket`) and no ticket
+        taken after now: old buckets leave the window one by one. Other workers may take
+        tickets meanwhile, so the room may come later."""
         ahead = 1
         while ahead < len(held) and sum(held[ahead:]) > self.limit - need:
             ahead += 1
@@ -287,10 +286,10 @@ class RequestBudget:
         need = max(1, min(need, self.limit))
         now = self.clock()
         bucket = int(now // self.bucket_seconds)
-        counts = self._counts(bucket)
+        held = [*self._counts(bucket), self._issued(bucket)]
         own = 0.0
-        if sum(counts) + self._issued(bucket) > self.limit - need:
-            own = max(0.0, self._room_after(now, bucket, counts, need))
+        if sum(held) > self.limit - need:
+            own = max(0.0, self._room_after(now, bucket, held, need))
         parent = self.parent.room_in(need) if self.parent is not None else 0.0
         return max(own, parent, self.upstream_wait(state))
 
@@ -343,7 +342,7 @@ class RequestBudget:
                 self.waited += waited
                 return waited
             if self.max_wait is not None:
-                room = self._room_after(now, bucket, counts)
+                room = self._room_after(now, bucket, [*counts, self._issued(bucket)])
                 if room > self.max_wait:
                     self.waited += waited
                     raise BudgetExhausted(room)

@@ -206,10 +206,10 @@ def test_a_budgets_first_ticket_counts_the_whole_window_in_one_round_trip(monkey
     real = cache.get_many
 
     def recording(keys, *args, **kwargs):
-        slots = [key[len(fresh.prefix) + 1:].split(":") for key in keys
-                 if key.startswith(f"{fresh.prefix}:")]
-        if buckets := {int(bucket) for bucket, _n in filter(lambda s: len(s) == 2, slots)
-                       if int(bucket) < current}:
+        # A bucket's keys are "<prefix>:<bucket>:<slot or n>" (not the upstream's, a share's).
+        parts = [key.removeprefix(f"{fresh.prefix}:").split(":") for key in keys]
+        buckets = {int(part[0]) for part in parts if len(part) == 2 and int(part[0]) < current}
+        if buckets:
             reads.append(buckets)
         return real(keys, *args, **kwargs)
 
