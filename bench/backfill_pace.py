@@ -33,7 +33,8 @@ and the pages' "history: n of N days mirrored" read it); the requests the upstre
 minute as a share of the budget and of the plan, the most in any rate window and the 429s;
 the history's share of what the rest left (its requests over what the window allowed, both
 less the webhook rounds', the hints the back-fill's runs served and each continuation's
-refresh of the lookback: what incremental and webhook runs take, issue 60 point 1);
+refresh of the lookback: what incremental and webhook runs take, issue 60 point 1), and the
+same by the rates (the budget a minute times the minutes until the history was visible);
 and freshness: every call that ended during the back-fill, watched in the database until its
 final status is there (scaled seconds from its end to visible; those still waiting at the end
 with their oldest wait), and on stderr the five slowest with the runs live when each showed
@@ -424,12 +425,14 @@ def main() -> None:
             "% of budget", "% of budget allowed", "max in a window", "429", "ended meanwhile",
             "visible", "p50 s", "p90 s", "max s", "unseen: oldest s", "deliveries",
             "webhook rounds", "their requests", "hints served in runs / refreshes: requests",
-            "history: % of what they leave")
+            "history: % of what they leave", "same, by the rates")
     print(" | ".join(head))
     marks = r["marks"]
     # The history's share of what the rest left: its own requests (all until it was visible,
     # less the rounds', the served hints' and the refreshes') over what the window allowed
-    # less those.
+    # less those; and by the rates (the budget a minute times the minutes, less those): the
+    # first counts a whole budget for every minute begun, so it moves with where the run's
+    # end falls in its last minute (35.03 minutes count 36).
     parts = r["parts"]
     others = parts["rounds"] + parts["hints"] + parts["refresh"]
     history = r["requests"] - others
@@ -441,7 +444,8 @@ def main() -> None:
         str(r["visible"]), s(r["p50"], ".0f"), s(r["p90"], ".0f"), s(r["max"], ".0f"),
         s(r["unseen"], ".0f"), str(r["deliveries"]), str(r["hook_rounds"]),
         str(r["hook_requests"]), f"{parts['hints']} / {parts['refresh']}",
-        f"{history / max(1, allowed - others):.0%}"]))
+        f"{history / max(1, allowed - others):.0%}",
+        f"{history / max(1.0, r['budget'] * r['minutes'] - others):.1%}"]))
     if r["truncated"]:
         print("(the simulator's request log kept only its last entries: requests and 429s "
               "are of those)")

@@ -273,7 +273,7 @@ def _run_stream(provider: Any, name: str, ctx: RunContext,
         # once the window has room for a continuation (`RequestBudget.continue_in`). A
         # webhook round is small and puts its hints back: it goes at the first free request.
         wait = exc.wait if ctx.run.trigger == Trigger.WEBHOOK else \
-            max(exc.wait, _continue_in(ctx.client.budget))
+            _continue_in(ctx.client.budget, exc.wait)
         until = timezone.now() + timedelta(seconds=wait)
         ctx.run.details.update(deferred_seconds=round(wait, 3),
                                deferred_until=until.isoformat())
@@ -309,14 +309,15 @@ def _run_stream(provider: Any, name: str, ctx: RunContext,
     return True
 
 
-def _continue_in(budget: RequestBudget | None) -> float:
-    """When the budget has room for a continuation (0 without a budget or a cache)."""
+def _continue_in(budget: RequestBudget | None, refused: float) -> float:
+    """When a run the budget refused (for `refused` seconds) may continue: once the window
+    has room for a continuation (`refused` without a budget or a cache)."""
     if budget is None:
-        return 0.0
+        return refused
     try:
-        return budget.continue_in()
+        return budget.continue_in(refused)
     except CACHE_ERRORS:  # the cache gone: the first free ticket will do
-        return 0.0
+        return refused
 
 
 def _last_beat(ctx: RunContext) -> None:

@@ -128,3 +128,38 @@ def test_a_continuation_starts_when_a_runs_first_tickets_leave_not_its_last():
         budget.acquire()
     assert budget.room_in(need=budget.limit) == pytest.approx(12.15), "the whole window"
     assert budget.continue_in() == pytest.approx(6.15), "when the first burst has left"
+
+
+@pytest.mark.django_db
+def test_a_continuation_starts_before_the_room_and_takes_the_first_free_tickets():
+    """A continuation's own start takes a moment: begun at the room, it let the window's
+    first free tickets go by, and every cycle was a window and that moment. It starts nine
+    tenths of its `max_wait` before the room and waits for them inside the budget, never
+    re-queued."""
+    clock = _Clock(3_000_000.05)
+
+    def sleep(seconds: float) -> None:
+        clock.now += seconds
+
+    def budget() -> RequestBudget:
+        return RequestBudget("talq_continuecontinuecontinue0003",
+                             limit=2 * CONTINUATION_TICKETS, window=12, clock=clock,
+                             sleep=sleep, max_wait=2)
+
+    run = budget()
+    for _ in range(CONTINUATION_TICKETS):
+        run.acquire()
+    clock.now += 6
+    for _ in range(CONTINUATION_TICKETS):
+        run.acquire()
+    room = run.room_in(need=CONTINUATION_TICKETS)
+    assert room == pytest.approx(6.15), "the first burst leaves 12.2 s after it began"
+    assert run.continue_in() == pytest.approx(room - 1.8), "0.9 of max_wait before it"
+    assert run.continue_in(refused=20) == pytest.approx(18.2), "nor before the refusal's wait"
+    clock.now += run.continue_in()
+    continuation = budget()
+    assert continuation.room_in() <= 2, "the start's check lets it run"
+    for _ in range(CONTINUATION_TICKETS):
+        continuation.acquire()  # never BudgetExhausted: each wait is within max_wait
+    assert 3_000_012.2 <= clock.now < 3_000_012.2 + 0.1 + 0.05, \
+        "its tickets were taken as the first burst's left the window"
