@@ -308,11 +308,10 @@ class RequestBudget:
         again before it moves on. Not once the whole window is free either: a run takes its
         tickets in a burst (its pages are asked for ahead), and they leave the window in the
         order they were taken, so a continuation begun when the first few have left finds the
-        rest leaving as it reads.
-        Waiting for the last one made every cycle a window plus the run's own time (22.6 s
-        for a 20-second window, 21.4 s with this rule): a busy hour's back-fill used 85 % of
-        its budget, 88 % with it (`bench/backfill_pace.py --days 10 --calls-per-day 20000
-        --factor 3 --webhooks --at 14:00`, side by side).
+        rest leaving as it reads. Waiting for the last one made every cycle a window plus the
+        run's own time (22.6 s for a 20-second window, 21.4 s with this rule): a busy hour's
+        back-fill used 85 % of its budget, 88 % with it (`bench/backfill_pace.py --days 10
+        --calls-per-day 20000 --factor 3 --webhooks --at 14:00`, side by side).
 
         Less the lead: a continuation spends a moment starting before its first request, and
         reads the lookback's refresh one request after another; begun at the room, it let the
