@@ -444,7 +444,7 @@ def main() -> None:
         str(r["visible"]), s(r["p50"], ".0f"), s(r["p90"], ".0f"), s(r["max"], ".0f"),
         s(r["unseen"], ".0f"), str(r["deliveries"]), str(r["hook_rounds"]),
         str(r["hook_requests"]), f"{parts['hints']} / {parts['refresh']}",
-        f"{history / max(1, allowed - others):.0%}",
+        f"{history / max(1, allowed - others):.1%}",
         f"{history / max(1.0, r['budget'] * r['minutes'] - others):.1%}"]))
     if r["truncated"]:
         print("(the simulator's request log kept only its last entries: requests and 429s "

@@ -122,12 +122,13 @@ def number_forms(e164: str) -> set[str]:
             phonenumbers.format_number(parsed, fmt.INTERNATIONAL)}
 
 
-@lru_cache(maxsize=256)
 def number_pattern(e164: str) -> str:
     """A regular expression (PostgreSQL ARE and Python alike) matching the number written any
     way inside text: optional `+`/`00` and country code, an optional trunk `0`, then the
     national digits with at most three separators between any two, never inside a longer run
-    of digits."""
+    of digits. Made anew for every use, never cached: the numbers it is made for are the
+    ones being erased (`sync.privacy`), and erasure leaves no copy, a worker's memory
+    included."""
     code, nsn = national_digits(e164)
     sep = f"{_SEP}{{0,3}}"
     country = f"(?:(?:\\+|%2[bB]|00)?{sep}{sep.join(code)}{sep})?"
@@ -135,9 +136,11 @@ def number_pattern(e164: str) -> str:
     return f"(?<![0-9]){country}(?:0{sep})?{national}(?![0-9])"
 
 
-@lru_cache(maxsize=256)
 def number_regex(e164: str) -> re.Pattern[str]:
-    return re.compile(number_pattern(e164))
+    """`number_pattern` compiled for Python, outside `re`'s module cache (which keeps the last
+    512 patterns a process compiled, for as long as the process lives): an erasure or a
+    scrub holds its own compiled pattern while it runs, and nothing keeps it after."""
+    return re._compiler.compile(number_pattern(e164), 0)
 
 
 def shown_numbers(values: Iterable[str], region: str | None) -> dict[str, str]:

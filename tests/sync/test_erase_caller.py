@@ -14,7 +14,7 @@ from django.db import connection
 from django.test import Client
 
 from portal.models import AuditLog
-from portal.phone import national_digits, to_e164
+from portal.phone import national_digits, number_pattern, number_regex, to_e164
 from sync.engine import sync_environment
 from sync.models import Agent, Call, CallDayLedger, CallerTombstone, Erasure, RejectedRecord
 from sync.models.core import Trigger
@@ -202,3 +202,16 @@ def test_the_command_refuses_what_is_not_a_number_and_asks_first(org_a, alice, m
         call_command("erase_caller", org_a.slug, "--number", "+5511987654321")
     assert not Erasure.objects.exists() and not CallerTombstone.objects.exists()
     assert not AuditLog.objects.exists() and mail.outbox == []
+
+
+def test_no_pattern_of_an_erased_number_is_kept_in_the_process():
+    """The patterns an erasure or a scrub looks for are made anew for each use: neither a
+    function's cache nor `re`'s module cache keeps a copy of the number in a worker's memory
+    once the erasure is done."""
+    e164 = "+5511987654321"
+    assert number_pattern(e164) is not number_pattern(e164)
+    first, second = number_regex(e164), number_regex(e164)
+    assert first is not second
+    assert first.pattern not in {key[1] for key in re._cache}
+    assert first.search("ligar para (11) 98765-4321 amanhã")
+    assert not first.search("ligar para (11) 98765-43210")
