@@ -34,7 +34,8 @@ minute as a share of the budget and of the plan, the most in any rate window and
 the history's share of what the rest left (its requests over what the window allowed, both
 less the webhook rounds', the hints the back-fill's runs served and each continuation's
 refresh of the lookback: what incremental and webhook runs take, issue 60 point 1), and the
-same by the rates (the budget a minute times the minutes until the history was visible);
+same by the rates (the budget a minute times the minutes until the back-fill's last run
+ended, a little after the history was visible);
 and freshness: every call that ended during the back-fill, watched in the database until its
 final status is there (scaled seconds from its end to visible; those still waiting at the end
 with their oldest wait), and on stderr the five slowest with the runs live when each showed
@@ -428,11 +429,11 @@ def main() -> None:
             "history: % of what they leave", "same, by the rates")
     print(" | ".join(head))
     marks = r["marks"]
-    # The history's share of what the rest left: its own requests (all until it was visible,
-    # less the rounds', the served hints' and the refreshes') over what the window allowed
-    # less those; and by the rates (the budget a minute times the minutes, less those): the
-    # first counts a whole budget for every minute begun, so it moves with where the run's
-    # end falls in its last minute (35.03 minutes count 36).
+    # The history's share of what the rest left: its own requests (all until the back-fill's
+    # last run ended, less the rounds', the served hints' and the refreshes') over what the
+    # window allowed less those; and by the rates (the budget a minute times the minutes,
+    # less those): the first counts a whole budget for every minute begun, so it moves with
+    # where the run's end falls in its last minute (35.03 minutes count 36).
     parts = r["parts"]
     others = parts["rounds"] + parts["hints"] + parts["refresh"]
     history = r["requests"] - others
