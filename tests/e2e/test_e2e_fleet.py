@@ -8,7 +8,8 @@ every token) and enforces each token's rate limit itself. The beat dispatches th
 back-fills in bounded batches, longest due first; the largest environments need more requests
 than one budget window allows, so their syncs defer and re-queue; summaries come due during
 the run and several dispatchers race to send them; "sync now" is pressed for a few finished
-environments while the back-fills still run; one back-fill host is SIGKILLed midway.
+environments while the back-fills still run; one back-fill host is SIGKILLed midway (frozen
+first, while one of its runs runs: the run it dies in is one the fleet must find dead).
 
 Then: every environment's mirror equals the simulator's ground truth; no environment's sync
 runs overlapped in time (from the SyncRun rows); no token made more requests in any budget
@@ -48,7 +49,7 @@ from tests.support.processes import (
 
 pytestmark = [pytest.mark.e2e, needs_services]
 
-ENVIRONMENTS, LIMIT, WINDOW = 200, 10, 10.0
+ENVIRONMENTS, LIMIT, WINDOW = 200, 20, 10.0
 OVERLAPS = """
 SELECT count(*) FROM (
   SELECT finished_at, lead(started_at) OVER (PARTITION BY environment_id
@@ -80,6 +81,29 @@ def _syncing_on(publisher: Celery, host: int) -> list[int]:
     found = [(task.get("args") or [None])[0] or task.get("kwargs", {}).get("environment_id")
              for task in active.get(name, [])]
     return [pk for pk in found if isinstance(pk, int)]
+
+
+def _frozen_mid_run(procs: Processes, publisher: Celery, db: Db) -> bool:
+    """Freeze the host to kill (SIGSTOP to its process group) when one of its runs is running;
+    True when it is frozen so. Asked of the host itself (its active tasks), since the fleet's
+    running back-fills can all be on the other hosts; and checked once it is frozen, since a
+    run seen on it can end before a kill lands (runs here last a fraction of a second): a
+    frozen host ends nothing, so the run it is killed in stays running, for the fleet to see
+    dead. A run counts when it began before the host was asked: a later one of the same
+    environment is another host's."""
+    asked_at = db.value("SELECT clock_timestamp()")
+    syncing = _syncing_on(publisher, KILLED)
+    if not syncing:
+        return False
+    procs.send(f"h{KILLED}", signal.SIGSTOP)
+    running = 0
+    try:
+        running = db.value("SELECT count(*) FROM sync_syncrun WHERE status = 'running' AND "
+                           "environment_id = ANY(%s) AND started_at < %s", syncing, asked_at)
+    finally:
+        if not running:
+            procs.send(f"h{KILLED}", signal.SIGCONT)
+    return bool(running)
 
 
 class Db:
@@ -163,14 +187,10 @@ def test_a_fleet_converges_fairly_and_survives_a_killed_host(tmp_path):
                 publisher.send_task("sync.sync_environment", args=[pk],
                                     kwargs={"trigger": "manual"}, queue="sync")
 
-            # Kill a back-fill host while back-fills run, one of them on that host: asked of
-            # the host itself (its active tasks, whose run rows say "running"), since the
-            # fleet's count of running back-fills can all be on the other two hosts.
+            # Kill a back-fill host while back-fills run, one of them on that host.
             wait_for(lambda: db.converged() >= ENVIRONMENTS // 4 and db.value(
                 "SELECT count(*) FROM sync_syncrun WHERE status = 'running' "
-                "AND trigger = 'backfill'") >= 4 and db.value(
-                "SELECT count(*) FROM sync_syncrun WHERE status = 'running' AND "
-                "environment_id = ANY(%s)", _syncing_on(publisher, KILLED)) >= 1,
+                "AND trigger = 'backfill'") >= 4 and _frozen_mid_run(procs, publisher, db),
                 90, "a quarter converged, back-fills busy, one on the host to kill")
             procs.stop(f"h{KILLED}", signal.SIGKILL, timeout=10)
             killed_at = db.converged()

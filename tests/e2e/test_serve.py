@@ -9,7 +9,8 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import timedelta
+from collections import Counter
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -108,18 +109,42 @@ def test_beat_uses_the_redis_lock_scheduler_only_with_redis(redis_url, expected,
     assert result.stdout.split() == [expected, "1", "True"]
 
 
-def _queued_tasks(client: redis.Redis, queue: str) -> list[str]:
-    return [json.loads(m)["headers"]["task"] for m in client.lrange(queue, 0, -1)]
+def _sends(client: redis.Redis, queue: str) -> list[tuple[str, datetime]]:
+    """(task, when a beat sent it) of each message on `queue`: its expiry less its entry's
+    (portal/schedule.py)."""
+    sends = []
+    for message in client.lrange(queue, 0, -1):
+        headers = json.loads(message)["headers"]
+        entry = next(e for e in BEAT_SCHEDULE.values() if e["task"] == headers["task"])
+        sends.append((headers["task"], datetime.fromisoformat(headers["expires"])
+                      - timedelta(seconds=entry["options"]["expires"])))
+    return sends
+
+
+def _tick(task: str, sent: datetime, first: datetime) -> int:
+    """Which of its entry's ticks a send was: a crontab's five-minute boundary (a boundary
+    crossed during the test is a second, legitimate tick), an interval's count of periods
+    since the first send (two sends of one tick are a loop interval apart, not a period)."""
+    schedule = next(e["schedule"] for e in BEAT_SCHEDULE.values() if e["task"] == task)
+    if isinstance(schedule, crontab):
+        assert schedule.minute == set(range(0, 60, 5)), "a tick per five-minute boundary"
+        return int(sent.timestamp() // 300)
+    return round((sent - first).total_seconds() / schedule)
+
+
+def _each_tick_once(client: redis.Redis, queue: str, task: str) -> None:
+    """`task`, and only it, was queued on `queue`, no tick of it twice (whichever beat sent
+    it, and whatever the clock's minute: no wait for a quiet one)."""
+    sends = _sends(client, queue)
+    assert sends and {t for t, _ in sends} == {task}, sends
+    first = min(sent for _, sent in sends)
+    ticks = Counter(_tick(task, sent, first) for _, sent in sends)
+    assert max(ticks.values()) == 1, f"a tick sent twice: {sends}"
 
 
 @needs_services
 def test_two_beats_never_double_fire(tmp_path):
     beat = procfile()["beat"]
-    # The email entries run on */5 crontabs: a boundary inside the test's ~45 s would be a
-    # second, legitimate send. Start just after one instead.
-    to_boundary = 300 - time.time() % 300
-    if to_boundary < 60:
-        time.sleep(to_boundary + 1)
     with scratch_redis() as redis_url:
         env = production_env(os.environ["DATABASE_URL"], redis_url, tmp_path)
         procs = Processes(tmp_path, env)
@@ -130,11 +155,11 @@ def test_two_beats_never_double_fire(tmp_path):
             procs.start("beat-b", ["sh", "-c", beat])
             wait_for(lambda: "beat: Starting" in procs.log("beat-b"), 40, "beat B to start")
             # Never-run entries are due at once, but only the lock holder sends them.
-            wait_for(lambda: _queued_tasks(client, "sync"), 10, "the first dispatch")
+            wait_for(lambda: _sends(client, "sync"), 10, "the first dispatch")
             time.sleep(6)  # more than one tick of both beats (max loop interval 5 s)
-            assert _queued_tasks(client, "sync") == ["sync.dispatch"]
-            assert _queued_tasks(client, "email") == ["reports.send_due_summaries"]
-            assert _queued_tasks(client, "alerts") == ["reports.evaluate_alerts"]
+            _each_tick_once(client, "sync", "sync.dispatch")
+            _each_tick_once(client, "email", "reports.send_due_summaries")
+            _each_tick_once(client, "alerts", "reports.evaluate_alerts")
             assert "Acquired lock" not in procs.log("beat-b")
 
             # The holder stops: the stand-by takes over, and does not repeat the tick.
@@ -142,7 +167,10 @@ def test_two_beats_never_double_fire(tmp_path):
             assert "Releasing lock" in procs.log("beat-a")
             wait_for(lambda: "Acquired lock" in procs.log("beat-b"), 15, "beat B to take over")
             time.sleep(2)
-            assert _queued_tasks(client, "sync") == ["sync.dispatch"]
+            for queue, task in (("sync", "sync.dispatch"),
+                                ("email", "reports.send_due_summaries"),
+                                ("alerts", "reports.evaluate_alerts")):
+                _each_tick_once(client, queue, task)
         finally:
             procs.stop_all()
             client.close()

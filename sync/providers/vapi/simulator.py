@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -74,10 +75,23 @@ class _Call:
     our_number: str
     shown: int = 0  # an inserted call: listed from this moment on only
 
-    def at(self, now: int) -> tuple[int, dict[str, Any]] | None:
-        """(updatedAt, the record) at `now`; None before it was created (or shown)."""
+    def state(self, now: int) -> tuple[int, str] | None:
+        """(updatedAt, status) at `now`; None before it was created (or shown). Integers
+        only: a listing tests its bounds on these before it builds a record (an `updatedAt`
+        listing spans the whole history)."""
         if now < max(self.created, self.shown):
             return None
+        ringing = self.created + 1000
+        if now >= self.final:
+            return self.final, "ended"
+        if self.started is not None and now >= self.started:
+            return self.started, "in-progress"
+        if now >= ringing:
+            return ringing, "ringing"
+        return self.created, "queued"
+
+    def record(self, updated: int, status: str) -> dict[str, Any]:
+        """The record in `status`, last changed at `updated` (`state`)."""
         record: dict[str, Any] = {
             "id": self.id, "orgId": "org-sim", "assistantId": self.assistant,
             "type": self.type, "createdAt": iso(self.created)}
@@ -85,24 +99,15 @@ class _Call:
             record["customer"] = {"number": self.customer}
             record["phoneNumberId"] = f"pn-{self.assistant[:8]}"
             record["phoneNumber"] = {"number": self.our_number}
-        ringing = self.created + 1000
-        if now >= self.final:
-            updated, status = self.final, "ended"
+        if status == "ended":
             record.update(endedReason=self.reason, endedAt=iso(self.ended), cost=self.cost,
                           costBreakdown=dict(self.breakdown),
                           analysis={"summary": self.summary,
                                     "successEvaluation": self.success})
-            if self.started is not None:
-                record["startedAt"] = iso(self.started)
-        elif self.started is not None and now >= self.started:
-            updated, status = self.started, "in-progress"
+        if self.started is not None and status in ("ended", "in-progress"):
             record["startedAt"] = iso(self.started)
-        elif now >= ringing:
-            updated, status = ringing, "ringing"
-        else:
-            updated, status = self.created, "queued"
         record.update(status=status, updatedAt=iso(updated))
-        return updated, record
+        return record
 
 
 @dataclass
@@ -182,32 +187,34 @@ class VapiStore:
             self._days[ordinal] = calls
         return calls
 
-    def visible(self, now: int, created: tuple[int, int] = (0, 2**62)
+    def visible(self, now: int, created: tuple[int, int] = (0, 2**62),
+                keep: Callable[[int, int], bool] = lambda created, updated: True,
                 ) -> list[tuple[int, dict[str, Any]]]:
         """Every call's (updatedAt, record) at `now`, of those created within `created`
-        (inclusive milliseconds): a day's calls are created on that day, so a day-long
-        window builds the records of one day, not of the whole history."""
+        (inclusive milliseconds) that `keep(createdAt, updatedAt)` keeps: a day's calls are
+        created on that day, so a day-long window builds the records of one day, and only
+        the kept calls' records are built at all."""
         out = []
         lo, hi = created
         first = max(self.first, lo // DAY_MS + 719_163)
         last = min(now, hi) // DAY_MS + 719_163
         for ordinal in range(first, last + 1):
             for call in self.day(ordinal):
-                self._add(out, call, now, created)
+                self._add(out, call, now, created, keep)
         for call in self.inserted:
-            self._add(out, call, now, created)
+            self._add(out, call, now, created, keep)
         return out
 
     def _add(self, out: list[tuple[int, dict[str, Any]]], call: _Call, now: int,
-             created: tuple[int, int]) -> None:
+             created: tuple[int, int], keep: Callable[[int, int], bool]) -> None:
         if not created[0] <= call.created <= created[1]:
             return
         late = self.late.get(call.id)
         if late is not None:  # its report comes at `late`: the call's last change
             call = _Call(**{**call.__dict__, "final": late})
-        state = call.at(now)
-        if state is not None:
-            out.append(state)
+        state = call.state(now)
+        if state is not None and keep(call.created, state[0]):
+            out.append((state[0], call.record(*state)))
 
 
 def _error(status: int, message: Any, error: str) -> Response:
@@ -282,11 +289,12 @@ class VapiPlugin(Plugin):
                                         "string"], "Bad Request")
                 tests.append((field_name, op, bound))
         wanted = {k: (query.get(k) or [""])[-1] for k in ("assistantId", "id", "phoneNumberId")}
+        def keep(created: int, updated: int) -> bool:
+            times = {"createdAt": created, "updatedAt": updated}
+            return all(_holds(times[f], op, bound) for f, op, bound in tests)
+
         found = []
-        for updated, record in store.visible(now, _created_range(tests)):
-            times = {"createdAt": _ms(record["createdAt"]), "updatedAt": updated}
-            if not all(_holds(times[f], op, bound) for f, op, bound in tests):
-                continue
+        for _updated, record in store.visible(now, _created_range(tests), keep):
             if any(value and record.get(key) != value for key, value in wanted.items()):
                 continue
             found.append(record)
