@@ -40,11 +40,19 @@ def _never_analysed(tables: list[str]) -> None:
                 cursor.execute(f'TRUNCATE "{table}"')
 
 
-def test_a_backfill_leaves_planner_statistics_for_the_months_it_filled(org_a):
-    # Two months: the back-fill crosses 1 March.
-    months = (date(2026, 2, 1), date(2026, 3, 1))
-    tables = [ddl.leaf_table(m, 0) if ddl.enabled() else ddl.TABLE for m in months]
+# A back-fill of the 12 days to 4 March crosses 1 March.
+TWO_MONTHS = (date(2026, 2, 1), date(2026, 3, 1))
+
+
+def _two_months_never_analysed() -> list[str]:
+    """The call tables of `TWO_MONTHS`, never analysed (`_never_analysed`)."""
+    tables = [ddl.leaf_table(m, 0) if ddl.enabled() else ddl.TABLE for m in TWO_MONTHS]
     _never_analysed(tables)
+    return tables
+
+
+def test_a_backfill_leaves_planner_statistics_for_the_months_it_filled(org_a):
+    months, tables = TWO_MONTHS, _two_months_never_analysed()
     config = small_config(days=12, calls_per_day=30, end_date=date(2026, 3, 4))
     with served(config) as (sim, server):
         env = point_env(org_a, sim, server)
@@ -255,3 +263,31 @@ def test_a_database_user_not_owning_the_index_gets_a_note_not_a_failure(org_a):
         merged, problem = merge_pending(tables)
         cursor.execute("RESET ROLE")
     assert merged == {} and "owner" in problem, problem
+
+
+def test_a_vapi_backfill_gives_its_months_statistics_from_their_first_day(org_a):
+    """Vapi's back-fill (newest day first) gives each month without statistics them once its
+    first day is in, so the next days' resolution probes are planned on them, and settles
+    every month it filled after its last day; the incremental run after it analyses
+    nothing."""
+    from sync.simulator import running_simulator
+    from tests.support.vapi import vapi_config, vapi_env
+
+    tables = _two_months_never_analysed()
+    config = vapi_config(days=12, calls_per_day=30, end_date=date(2026, 3, 4))
+    with running_simulator(config) as (sim, server):
+        env = vapi_env(org_a, sim, server)
+        first = sync_environment(env, now=sim.now)
+        calls = next(r for r in first.runs if r.stream == "calls")
+        assert not first.failed and calls.created > 0
+        analyzed = calls.details["analyzed"]
+        # March's from its first day (today's), before the settling names every month.
+        assert analyzed[0] == tables[1] and len(analyzed) >= 2, analyzed
+        assert set(", ".join(analyzed).split(", ")) >= set(tables), analyzed
+        assert all(_statistics(table)[0] is not None for table in tables)
+        assert "search index merged" in calls.details, calls.details
+        sim.advance(timedelta(days=1))
+        again = sync_environment(env, now=sim.now)
+        calls = next(r for r in again.runs if r.stream == "calls")
+        assert not again.failed and calls.created > 0
+        assert "analyzed" not in calls.details and "search index merged" not in calls.details
