@@ -142,7 +142,8 @@ def sync_calls(ctx: RunContext) -> None:
     reader = Reader(ctx.client.calls, write)
     today = ctx.now.astimezone(UTC).date()
     horizon = today - timedelta(days=max(env.backfill_days, 1) - 1)
-    filled = _Filled(ctx)
+    # The back-filled days' months settled (`backfilled.DaysSettler`).
+    filled = backfilled.DaysSettler(ctx)
     if "since" not in cursor:
         # The first answer fixes `since`: today's calls, read before any other day.
         first = ctx.client.calls(limit=LIMIT, **{f"{CREATED}Ge": iso(_day_start(today))})
@@ -183,26 +184,6 @@ def sync_calls(ctx: RunContext) -> None:
         _refresh(ctx, dirty)
         _save(ctx, cursor, dirty)
     ctx.progress.end()
-
-
-class _Filled:
-    """The UTC days this run back-filled, for the partitions that hold them
-    (`sync.partitions.backfilled`, as Talkover's and Origins' back-fills): a month met for the
-    first time gets planner statistics if it has none, once its first day is in (the next
-    days' resolution probes are planned on them: the demo's 90 Vapi days took 46 s on a fresh
-    database without, 22 s so), and every month is settled (analysed, search index merged)
-    after the last day."""
-
-    def __init__(self, ctx: RunContext) -> None:
-        self.ctx, self.days = ctx, []
-
-    def read(self, day: date) -> None:
-        if all((d.year, d.month) != (day.year, day.month) for d in self.days):
-            backfilled.first_statistics(self.ctx, [day])
-        self.days.append(day)
-
-    def settle(self) -> None:
-        backfilled.settle(self.ctx, self.days)
 
 
 def _refresh(ctx: RunContext, dirty: set[str]) -> None:
