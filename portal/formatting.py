@@ -144,3 +144,24 @@ def format_moment(moment: datetime | None) -> str:
     if timezone.is_aware(moment):
         moment = timezone.localtime(moment)
     return date_format(moment, "SHORT_DATETIME_FORMAT")
+
+
+# Currencies written with a symbol (any other: its ISO code before the figure).
+_CURRENCY_SYMBOLS = {"USD": "US$", "BRL": "R$", "EUR": "€", "GBP": "£"}
+
+
+def format_money(value: float | Decimal | None, currency: str | None = "USD", *,
+                 per_call: bool = False) -> str:
+    """An amount in its currency, grouped, rounded half up to the currency's two decimals
+    ("US$ 2,792.93" / "US$ 2.792,93"); a per-call figure under one cent keeps up to four
+    ("US$ 0.0037"), so a cheap call is not written as nothing. None: "–"."""
+    if value is None:
+        return EMPTY
+    places = 2
+    if per_call and value and abs(value) < Decimal("0.01"):
+        places = 4
+    code = currency or "USD"
+    symbol = _CURRENCY_SYMBOLS.get(code, code)
+    shown = rounded(abs(value), places)
+    sign = "−" if value < 0 and shown else ""
+    return f"{sign}{symbol} {number_format(shown, places, force_grouping=True)}"

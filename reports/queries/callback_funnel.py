@@ -41,7 +41,7 @@ from django.db.models.functions import TruncDate
 from portal.models import Environment
 from portal.tenancy.restriction import Restriction, agents_q, narrowing
 from reports.days import check_range
-from reports.queries.common import Interval, days_in, periods, rate, resolve_environments
+from reports.queries.common import Interval, days_in, periods, ratio, resolve_environments
 from sync.coverage import DayState, call_windows
 from sync.models import Call, CallbackDay, CallbackFunnelDay, CallbackLink, CallbackSourceDay
 from sync.models.callbacks import unpack_seconds
@@ -384,7 +384,7 @@ class _FunnelDays:
         median, p90 = self.seconds.get(key, (None, None))
         return FunnelPeriod(
             first, last, received, answered, matched, received - matched, _sources(by),
-            unanswered, back, rate(back, unanswered), rate(answered, received), median, p90,
+            unanswered, back, ratio(back, unanswered), ratio(answered, received), median, p90,
             vendor_figures, diffs, True, window_ok)
 
 

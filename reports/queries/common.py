@@ -10,7 +10,6 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from portal.formatting import rounded
 from portal.models import Environment, Organization
 from sync.coverage import Coverage
 
@@ -37,10 +36,9 @@ def delta(current: float | None, previous: float | None) -> Delta:
     """Difference between two figures, as an absolute change and a percentage."""
     if current is None or previous is None:
         return Delta(current, previous, None, None)
-    change = round(current - previous, 4)
-    # One decimal, rounded once by the rule every face writes it with (portal.formatting):
-    # the API's change_pct is the figure the dashboard and the email show.
-    pct = float(rounded(100.0 * change / previous, 1)) if previous else None
+    # Exact: every face rounds it only when it writes it (portal.formatting).
+    change = current - previous
+    pct = 100.0 * change / previous if previous else None
     return Delta(current, previous, change, pct)
 
 
@@ -112,9 +110,10 @@ def compare_spans(coverage: Coverage, start: date, end: date) -> Comparison:
     return verdict(None)
 
 
-def rate(part: int, whole: int) -> float | None:
-    """part / whole rounded to 4 places, or None when there is nothing to divide by."""
-    return round(part / whole, 4) if whole else None
+def ratio(part: float | None, whole: float | None) -> float | None:
+    """part / whole, exact (rounded only when shown: `portal.formatting`), or None when there
+    is nothing to divide by. Every rate and average of every report is this division."""
+    return part / whole if whole and part is not None else None
 
 
 def days_in(start: date, end: date) -> list[date]:

@@ -78,7 +78,7 @@ class AgentQuality:
 
 
 @dataclasses.dataclass(frozen=True)
-class Coverage:
+class QualityCoverage:
     """Which days of the range the mirror has read (see the module docstring)."""
 
     complete_days: int
@@ -98,7 +98,7 @@ class QualitySummary:
     totals: QualityFigures
     days: list[DayQuality]
     agents: list[AgentQuality]
-    coverage: Coverage
+    coverage: QualityCoverage
 
 
 class _Sum:
@@ -162,7 +162,7 @@ def cache_params(environments: Iterable[Environment]) -> dict[str, list[str]]:
             "synced": [str(e.last_synced_at) for e in envs]}
 
 
-def _coverage(envs: list[Environment], days: list[date]) -> tuple[dict[date, str], Coverage]:
+def _coverage(envs: list[Environment], days: list[date]) -> tuple[dict[date, str], QualityCoverage]:
     tz = envs[0].organization.tzinfo
     cursors = dict(StreamState.objects.filter(environment__in=envs, stream="calls")
                    .values_list("environment_id", "cursor"))
@@ -183,7 +183,7 @@ def _coverage(envs: list[Environment], days: list[date]) -> tuple[dict[date, str
             else:
                 kinds.add(COMPLETE)
         state[day] = MISSING if MISSING in kinds else PARTIAL if PARTIAL in kinds else COMPLETE
-    coverage = Coverage(
+    coverage = QualityCoverage(
         complete_days=sum(1 for s in state.values() if s == COMPLETE),
         partial_days=[d for d, s in state.items() if s == PARTIAL],
         missing_days=[d for d, s in state.items() if s == MISSING],

@@ -1,4 +1,4 @@
-"""`{% kpi_card kpi %}`: one key-figure card of the dashboard (`reports.pages.dashboard.Kpi`).
+"""`{% kpi_card kpi %}`: one key-figure card of the dashboard (`reports.pages.cards.Kpi`).
 
 Written in Python: the dashboard included `reports/includes/kpi.html` once per card (seven),
 each include with nine `if`s, a `blocktranslate` and seven filters through the template
@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
-from django.utils.formats import number_format
 from django.utils.safestring import SafeString
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
@@ -19,7 +18,13 @@ from django.utils.translation import ngettext
 
 from portal.durations import format_duration
 from portal.form_renderer import template_text
-from portal.formatting import format_change_pct, format_int, format_percent, format_points
+from portal.formatting import (
+    format_change_pct,
+    format_int,
+    format_money,
+    format_percent,
+    format_points,
+)
 
 register = template.Library()
 
@@ -33,10 +38,8 @@ def _value(kpi: Any) -> str:
     if kpi.kind == "seconds":
         return template_text(format_duration(kpi.value))
     if kpi.kind == "money":  # in its currency (USD unless the figure says otherwise)
-        currency = getattr(kpi, "currency", "USD") or "USD"
-        symbol = "US$" if currency == "USD" else currency
-        places = 2 if abs(kpi.value) >= 1 else 4  # a cost per call is often cents
-        return template_text(f"{symbol} {number_format(kpi.value, places, use_l10n=True)}")
+        return template_text(format_money(kpi.value, getattr(kpi, "currency", "USD"),
+                                          per_call=getattr(kpi, "per_call", False)))
     return template_text(format_int(kpi.value))
 
 

@@ -14,7 +14,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy
 
 from reports.drill import Door
-from reports.pages.dashboard import Kpi
+from reports.pages.cards import Kpi
 from reports.queries.common import Delta
 from reports.templatetags.kpi_tags import kpi_card
 
