@@ -56,7 +56,6 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "django.contrib.humanize",
     # Form widgets render through TEMPLATES (FORM_RENDERER below), so templates/django/forms
     # may override Django's own.
     "django.forms",

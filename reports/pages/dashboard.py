@@ -10,6 +10,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from portal.formatting import format_int
 from portal.pages.pages import render_org_page
 from portal.tenancy.access import Tenant, org_page
 from reports import exports
@@ -43,7 +44,7 @@ class Kpi:
 
     label: str
     value: float | None
-    kind: str  # count | rate | seconds | money
+    kind: str  # count | rate | seconds | money (a total) | money_per_call
     delta: Delta | None
     higher_is_better: bool = True
     # Shown instead of a change when there is no like-for-like comparison.
@@ -116,10 +117,11 @@ def outcome_kpis(t: OutcomeRow, drill: Drill) -> list[Kpi]:
     return [
         Kpi(_("Cost"), t.cost, "money", None, False, source, door=drill.door(t.calls),
             currency=currency),
-        Kpi(_("Cost per resolved call"), t.cost_per_resolved, "money", None, False, source,
+        Kpi(_("Cost per resolved call"), t.cost_per_resolved, "money_per_call", None, False,
+            source,
             door=drill.door(t.resolved, resolution="resolved"), currency=currency),
         Kpi(_("Repeat-contact rate"), t.repeat_contact_rate, "rate", None, False,
-            _("of %(n)s settled answered calls") % {"n": t.settled},
+            _("of %(n)s settled answered calls") % {"n": format_int(t.settled)},
             door=drill.door(t.repeat_contacts, resolution="repeat")),
     ]
 
