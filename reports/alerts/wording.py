@@ -117,6 +117,9 @@ def _not_judged(reading: dict, zone: str | None = None) -> str:
     for key in ("window", "day"):
         if isinstance(figures.get(key), str):
             figures[key] = window_words(figures[key], zone)
+    for key in ("calls", "minimum"):
+        if isinstance(figures.get(key), int | float):
+            figures[key] = number(figures[key])
     if reason == "no_environment":
         return _("Not judged: no environment is chosen.")
     if reason == "nothing_mirrored":

@@ -22,6 +22,7 @@ from portal.formatting import (
 )
 from reports.alerts.deliver import render_email
 from reports.alerts.models import AlertEvent, AlertRule
+from reports.alerts.wording import describe
 from reports.summaries.figures import build_summary
 from reports.summaries.render import build_message
 from reports.summaries.schedule import Period
@@ -115,3 +116,15 @@ def test_money_counts_rates_and_changes_read_alike_on_every_face(week, alice, la
     assert format_percent_of(100 * rate) == answer_rate
     assert points.startswith("\u2212" if change < 0 else "+")
     assert f"-{points_size}" not in dashboard
+
+
+@pytest.mark.parametrize(("language", "calls", "minimum"), [
+    ("en", "1,234 calls", "minimum of 2,000"), ("pt-br", "1.234", "2.000")])
+def test_an_alerts_unjudged_reading_groups_its_counts(env_a, language, calls, minimum):
+    rule = AlertRule(organization=env_a.organization, name="Volume", metric="calls",
+                     condition="above", threshold=10, last_evaluated_at=NOW,
+                     last_reading={"reason": "too_few", "calls": 1234, "minimum": 2000,
+                                   "window": "2026-11-24"})
+    with translation.override(language):
+        words = describe(rule)
+    assert calls in words and minimum in words, words
