@@ -478,9 +478,6 @@ SYNC_WEBHOOK_BUDGET_SHARE = float(env_str("SYNC_WEBHOOK_BUDGET_SHARE", "0.4"))
 # less those still waiting there (the longest due first: sync/tasks.py).
 SYNC_DISPATCH_SECONDS = DISPATCH_SECONDS
 SYNC_DISPATCH_BATCH = int(env_str("SYNC_DISPATCH_BATCH", "1000"))
-# The callback funnel's links written by the sync (sync/callback_links.py). Off only for
-# bench/sync_throughput.py's comparison (--link-cost): what the link costs a back-fill.
-SYNC_CALLBACK_LINKS = env_bool("SYNC_CALLBACK_LINKS", True)
 # PostgreSQL call partitions (sync/partitions/ddl.py, docs/partitioning.md): months created ahead
 # of today by the daily maintenance and by `migrate`, and months before today `migrate`
 # creates on a fresh database (the sync creates any other month it writes).
