@@ -65,12 +65,10 @@ ORDER BY c.relname"""
 
 def filled_tables(environment: Environment, days: Iterable[date]) -> list[str]:
     """The call tables holding the environment's UTC `days`: the leaves of their months in
-    the organisation's retention tier (those that exist), or the one table if unpartitioned."""
+    the organisation's retention tier (those that exist)."""
     days = list(days)
     if not days:
         return []
-    if not ddl.enabled():
-        return [ddl.TABLE]
     tier = retention_tier(environment)
     existing = ddl.leaves()
     return sorted({ddl.leaf_table(ddl.month_of(d), tier) for d in days
