@@ -4,7 +4,7 @@
     python bench/partition_storage.py --convert 1000000     # the partition conversion's time
 
 Needs a PostgreSQL server: DATABASE_URL names it (its database part is replaced); the run gets
-its own scratch database, `<name>_bench_partitioned` (e.g. sb_h28a_bench_partitioned), created
+its own scratch database, `<name>_bench_partitioned` (e.g. sb_bench_partitioned), created
 by `migrate` and dropped at the end unless `--keep` (10M calls: about 15 GB). The sync writes
 only the partitioned table (no path of it is written for a plain one), so the plain table's
 figures in docs/partitioning.md are the record of that choice, not something this re-runs.
