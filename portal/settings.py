@@ -42,7 +42,7 @@ if not FIELD_ENCRYPTION_KEYS:
     raise ConfigError("FIELD_ENCRYPTION_KEYS is not set. It is required when DEBUG is false.")
 
 # Upstream hosts trusted despite the production policy (https on public addresses only;
-# portal/base_url.py): e.g. a Talkover proxy inside the deployment's network.
+# portal/upstream_url.py): e.g. a Talkover proxy inside the deployment's network.
 UPSTREAM_ALLOWED_HOSTS = env_list("UPSTREAM_ALLOWED_HOSTS", [])
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG else [])
 if not DEBUG and not ALLOWED_HOSTS:
