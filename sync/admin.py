@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _lazy
 
 from portal.admin.base import ReadOnlyTenantAdmin, administered_environment_ids
 from portal.admin.paginator import EstimatedCountPaginator
+from portal.durations import format_duration
 from portal.models import Environment
 from sync.models import (
     Agent,
@@ -211,7 +212,7 @@ class SyncRunAdmin(ReadOnlyTenantAdmin):
     @admin.display(description=_lazy("duration"))
     def duration(self, obj: SyncRun) -> str:
         seconds = obj.duration_seconds
-        return _("running") if seconds is None else f"{seconds:.1f}s"
+        return _("running") if seconds is None else format_duration(seconds)
 
     @admin.display(description=_lazy("error"))
     def short_error(self, obj: SyncRun) -> str:
