@@ -18,7 +18,6 @@ at the last ANALYZE (at that ANALYZE's rows per page; a continued back-fill's ea
 count there). PostgreSQL's own `n_mod_since_analyze` is not used: other connections' writes
 reach it up to a second late, so it still counted the back-fill's last batches after its
 ANALYZE.
-Not partitioned: the calls table itself.
 
 A leaf analysed before this environment wrote to it, whose statistics say every row (`KNOWN`
 of them or more) belongs to environments listed there, is stale for this back-fill: the
