@@ -50,15 +50,20 @@ def _insert_sql() -> str:
             SELECT day, agent, jsonb_object_agg(map, values) AS maps
             FROM (SELECT day, agent, map, jsonb_object_agg(value, n) AS values
                   FROM counted GROUP BY day, agent, map) AS per_map
-            GROUP BY day, agent)
+            GROUP BY day, agent),
+        figures AS (
+            SELECT day, agent, count(*) AS calls, count(latency_ms) AS latency_calls,
+                   jsonb_build_array({hist}) AS latency_hist,
+                   coalesce(max(latency_ms), 0) AS latency_max,
+                   count(billed_duration) AS billed_calls,
+                   coalesce(sum(billed_duration), 0) AS billed_seconds
+            FROM kept GROUP BY day, agent)
         INSERT INTO {QualityDayRollup._meta.db_table}
             (environment_id, day, agent_external_id, calls, latency_calls, latency_hist,
              latency_max, billed_calls, billed_seconds, {", ".join(_MAPS)})
-        SELECT %(env)s, k.day, k.agent, count(*), count(k.latency_ms), jsonb_build_array({hist}),
-               coalesce(max(k.latency_ms), 0), count(k.billed_duration),
-               coalesce(sum(k.billed_duration), 0), {maps}
-        FROM kept k LEFT JOIN maps m ON m.day = k.day AND m.agent = k.agent
-        GROUP BY k.day, k.agent, m.maps"""
+        SELECT %(env)s, f.day, f.agent, f.calls, f.latency_calls, f.latency_hist,
+               f.latency_max, f.billed_calls, f.billed_seconds, {maps}
+        FROM figures f LEFT JOIN maps m ON m.day = f.day AND m.agent = f.agent"""
 
 
 def refresh_quality(environment: Environment, local_days: Iterable[date]) -> int:
