@@ -3,7 +3,7 @@ the history gets, and how fresh today stays meanwhile.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/sb_bench REDIS_URL=redis://127.0.0.1:6379/11 \\
         .venv/bin/python bench/backfill_pace.py [--days 14] [--calls-per-day 2000] [--factor 4]
-    # the issue's case (about 18,000 pages; at --factor 20 ten real minutes, if the host keeps up):
+    # 90 days of 20,000 calls (about 18,000 pages; --factor 20: ten real minutes if it keeps up):
         .venv/bin/python bench/backfill_pace.py --days 90 --calls-per-day 20000 --factor 20
     # freshness during a busy hour's back-fill, whatever the hour it runs at:
         .venv/bin/python bench/backfill_pace.py --days 10 --calls-per-day 20000 --factor 3 \
@@ -33,7 +33,7 @@ and the pages' "history: n of N days mirrored" read it); the requests the upstre
 minute as a share of the budget and of the plan, the most in any rate window and the 429s;
 the history's share of what the rest left (its requests over what the window allowed, both
 less the webhook rounds', the hints the back-fill's runs served and each continuation's
-refresh of the lookback: what incremental and webhook runs take, issue 60 point 1), and the
+refresh of the lookback: what incremental and webhook runs take), and the
 same by the rates (the budget a minute times the minutes until the back-fill's last run
 ended, a little after the history was visible);
 and freshness: every call that ended during the back-fill, watched in the database until its
@@ -360,7 +360,7 @@ def _diagnose(env, watcher) -> None:
 def _parts(env, webhooks: bool) -> dict[str, int]:
     """Requests of the runs so far that did not read history: the webhook rounds', the hints
     the back-fill's runs served, and those runs' refreshes of the lookback (what an
-    incremental run does: issue 60 asks the history ≥ 90 % of what incremental and webhook
+    incremental run does: the target is the history ≥ 90 % of what incremental and webhook
     runs leave)."""
     from sync.models import SyncRun
     from sync.models.core import Trigger

@@ -15,7 +15,7 @@ to today would show an empty page). Prints one table. Report pages in three colu
 
 - `report cold`: the report cache emptied before each request (summaries computed);
 - `page rendered`: summaries cached, the page rendered (how pages were served before they
-  were kept: the issue's "cached 43 ms");
+  were kept: "cached 43 ms" then);
 - `page kept`: frame and body kept (`reports.pages.page_cache`), what a member's second request
   costs.
 
@@ -23,7 +23,7 @@ Search forms (no cache in play): the explorer (`search`), the Talkover-compatibl
 its per-agent listing (`/api/v1/environments/{id}/calls?search=`, `…/agents/{id}/calls`), with
 the needles a user types: a whole SID, the SID cut as the explorer's table shows it, its
 suffix, an inner part, a phone number as written and a part of one, and a needle that is
-neither. Targets (issue 26): dashboard kept p95 ≤ 15 ms (30 days) and ≤ 25 ms (90 days),
+neither. Targets: dashboard kept p95 ≤ 15 ms (30 days) and ≤ 25 ms (90 days),
 every search p95 < 50 ms.
 """
 from __future__ import annotations
@@ -55,7 +55,7 @@ from sync.models import Call  # noqa: E402
 
 LAST = report_latency.LAST_DAY
 FIRST = LAST - timedelta(days=report_latency.DAYS - 1)
-# The issue's targets (ms, p95): kept report pages and every search form.
+# The targets (ms, p95): kept report pages and every search form.
 TARGETS = {"dashboard, 30 days": 15, "dashboard, 90 days": 25}
 SEARCH_TARGET = 50
 

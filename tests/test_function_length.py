@@ -1,4 +1,4 @@
-"""No app function over 60 lines (issue 43.3): a long function is a recipe whose steps have no
+"""No app function over 60 lines: a long function is a recipe whose steps have no
 names. Counted from the `def` line to the last line of its body, its docstring left out;
 the apps are portal/, sync/ and reports/ (not migrations, tests or bench)."""
 from __future__ import annotations

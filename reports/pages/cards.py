@@ -21,7 +21,7 @@ class Kpi:
 
     label: str
     value: float | None
-    kind: str  # count | rate | seconds | money
+    kind: str  # count | rate | seconds | money (a total) | money_per_call
     delta: Delta | None
     higher_is_better: bool = True
     # Shown instead of a change when there is no like-for-like comparison.
@@ -30,7 +30,6 @@ class Kpi:
     door: Door | None = None
     why_not: str = ""
     currency: str = "USD"  # of a money figure
-    per_call: bool = False  # a money figure per call: up to four decimals under one cent
 
     @property
     def trend(self) -> str:
@@ -47,8 +46,8 @@ def card(name: str, totals: Any, deltas: dict | None = None, note: str = "",
     door (or why it has none) and currency."""
     m = registry.metric(name)
     delta = (deltas or {}).get(m.delta) if m.delta else None
-    return Kpi(str(m.label), m.value(totals), str(m.unit), delta, m.higher_is_better, note,
-               per_call=name.startswith("cost_per_"), **shown)
+    kind = "money_per_call" if name.startswith("cost_per_") else str(m.unit)
+    return Kpi(str(m.label), m.value(totals), kind, delta, m.higher_is_better, note, **shown)
 
 
 def figure_card(name: str, value: Any, note: str = "", **shown: Any) -> Kpi:

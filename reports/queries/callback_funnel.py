@@ -131,26 +131,13 @@ def _mirrored_days(envs: list[Environment], start: date, end: date) -> dict[date
                    != DayState.MISSING for e in envs) for d in days_in(start, end)}
 
 
-def percentiles(values: list[int]) -> tuple[float | None, float | None]:
-    """(median, p90) by linear interpolation, as PostgreSQL's percentile_cont."""
-    if not values:
-        return None, None
-    values = sorted(values)
-
-    def at(p: float) -> float:
-        pos = (len(values) - 1) * p
-        low = int(pos)
-        high = min(low + 1, len(values) - 1)
-        return round(values[low] + (values[high] - values[low]) * (pos - low), 1)
-
-    return at(0.5), at(0.9)
-
-
 def percentiles_of_days(days: list[list[int]]) -> tuple[float | None, float | None]:
-    """`percentiles` of the days' seconds together, each day's list ascending, without
-    merging them: the two values each percentile interpolates between are found by rank
-    (`_at_rank`), so the cost is about days × log(seconds), not the callbacks. Equal to
-    `percentiles(all values)` to the last bit (the same formula on the same two values)."""
+    """(median, p90) of the days' seconds together, each day's list ascending, as
+    PostgreSQL's `percentile_cont` (`reports.queries.common.PercentileCont`) gives them over
+    every value, rounded to a tenth of a second, without merging the days: the two values each
+    percentile interpolates between are found by rank (`_at_rank`), so the cost is about days
+    × log(seconds), not the callbacks (the days keep their seconds packed, not as rows SQL
+    could order: docs/callback-funnel.md)."""
     days = [d for d in days if d]
     n = sum(map(len, days))
     if not n:

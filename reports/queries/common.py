@@ -8,10 +8,26 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Aggregate, FloatField, QuerySet
 
 from portal.models import Environment, Organization
 from sync.coverage import Coverage
+
+
+class PercentileCont(Aggregate):
+    """PostgreSQL's `percentile_cont(fraction) WITHIN GROUP (ORDER BY expression)`: the one
+    continuous percentile of raw values (linear interpolation between the two ranks around
+    it), computed by the database over the rows it reads, never by sorting them in Python."""
+
+    function = "percentile_cont"
+    name = "PercentileCont"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+    def __init__(self, expression: Any, fraction: float, **extra: Any) -> None:
+        if not 0 <= fraction <= 1:
+            raise ValueError("a percentile's fraction is within 0..1")
+        super().__init__(expression, fraction=repr(float(fraction)), **extra)
 
 
 class Interval(StrEnum):

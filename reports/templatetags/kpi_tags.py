@@ -2,7 +2,7 @@
 
 Written in Python: the dashboard included `reports/includes/kpi.html` once per card (seven),
 each include with nine `if`s, a `blocktranslate` and seven filters through the template
-engine: about 2 ms of a cold dashboard's template time (issue 44). The same bytes as that
+engine: about 2 ms of a cold dashboard's template time. The same bytes as that
 template, which is kept as the reference: tests/reports/test_kpi_cards.py renders both over
 every kind, sign, note and door, in both languages.
 """
@@ -19,27 +19,28 @@ from django.utils.translation import ngettext
 from portal.durations import format_duration
 from portal.form_renderer import template_text
 from portal.formatting import (
+    EMPTY,
     format_change_pct,
     format_int,
     format_money,
     format_percent,
-    format_points,
+    format_points_change,
 )
 
 register = template.Library()
 
 
 def _value(kpi: Any) -> str:
-    """The figure as the card shows it: a rate, a duration or a count; "–" for none."""
+    """The figure as the card shows it: a rate, a duration, money or a count; "–" for none."""
     if kpi.value is None:
-        return "–"
+        return EMPTY
     if kpi.kind == "rate":
         return template_text(format_percent(kpi.value))
     if kpi.kind == "seconds":
         return template_text(format_duration(kpi.value))
-    if kpi.kind == "money":  # in its currency (USD unless the figure says otherwise)
-        return template_text(format_money(kpi.value, getattr(kpi, "currency", "USD"),
-                                          per_call=getattr(kpi, "per_call", False)))
+    if kpi.kind in ("money", "money_per_call"):  # in its currency
+        return template_text(format_money(kpi.value, kpi.currency,
+                                          per_call=kpi.kind == "money_per_call"))
     return template_text(format_int(kpi.value))
 
 
@@ -47,8 +48,8 @@ def _change(kpi: Any) -> str:
     """The change against the previous period: points for a rate, percent otherwise."""
     change = kpi.delta.change
     if kpi.kind == "rate":
-        sign = "▲ +" if change > 0 else "▼ " if change < 0 else ""
-        return f'{sign}{template_text(format_points(change))} {template_text(_("pts"))}\n      '
+        sign = "▲ " if change > 0 else "▼ " if change < 0 else ""
+        return f"{sign}{template_text(format_points_change(change))}\n      "
     pct = kpi.delta.change_pct
     if pct is not None:
         sign = "▲ " if pct > 0 else "▼ " if pct < 0 else ""

@@ -5,7 +5,12 @@ from django import template
 from django.utils.translation import gettext as _
 
 from portal.durations import format_duration
-from portal.formatting import EMPTY, format_number, format_percent, format_points
+from portal.formatting import (
+    EMPTY,
+    format_percent,
+    format_percent_of,
+    format_points_change,
+)
 from reports import cost_notes
 
 register = template.Library()
@@ -31,7 +36,8 @@ def _sign(delta) -> int:
 
 @register.filter
 def delta_text(delta, unit: str = "") -> str:
-    """Arrow plus words: "▲ up 12.5%", "▼ down 3.0 pp" (unit="pp" for rates), "= no change"."""
+    """Arrow plus words: "▲ up 12.5%", "▼ down 3.0 pts" (unit="pp" for rates: percentage
+    points, as the dashboard writes them), "= no change"."""
     if delta.change is None:
         return EMPTY
     sign = _sign(delta)
@@ -39,10 +45,10 @@ def delta_text(delta, unit: str = "") -> str:
         return "= " + _("no change")
     arrow, word = ("▲", _("up")) if sign > 0 else ("▼", _("down"))
     if unit == "pp":
-        return f"{arrow} {word} {format_points(abs(delta.change))} pp"
+        return f"{arrow} {word} {format_points_change(delta.change, signed=False)}"
     if delta.change_pct is None:
         return f"{arrow} {word}"
-    return f"{arrow} {word} {format_number(abs(delta.change_pct), 1)}%"
+    return f"{arrow} {word} {format_percent_of(abs(delta.change_pct))}"
 
 
 @register.filter

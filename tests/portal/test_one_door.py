@@ -1,4 +1,4 @@
-"""One door per idea (issue 43.4): reports read day math from `reports/days.py` only, every
+"""One door per idea: reports read day math from `reports/days.py` only, every
 settings page is mounted through one include, the webhooks' coalescing protocol lives in
 one module (`sync/webhooks/coalesce.py`), links in emails are made absolute by
 `portal/emails.py`, pages get the tenant from `org_page`, not the slug, and report pages are

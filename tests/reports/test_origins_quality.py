@@ -124,6 +124,27 @@ def test_coverage_marks_partial_and_missing_days_and_drops_their_figures(synced)
     assert {d.coverage for d in empty.days} == {"missing"}
 
 
+def test_coverage_is_the_calls_coverage_retention_included(synced):
+    """Quality reads the one calls coverage (`sync.coverage`): the same days missing and
+    partial as every other report, days retention dropped included."""
+    from sync.coverage import calls_coverage
+
+    env, records = synced
+    before = quality_summary([env], START, END)
+    dropped = datetime.combine(START + timedelta(days=2), datetime.min.time(),
+                               tzinfo=env.organization.tzinfo)
+    Environment.objects.filter(pk=env.pk).update(calls_dropped_before=dropped)
+    env.refresh_from_db()
+    summary = quality_summary([env], START, END)
+    calls = calls_coverage([env], START, END)
+    assert summary.coverage.missing_days == calls.missing_days == [START, START + timedelta(1)]
+    assert summary.coverage.partial_days == calls.partial_days == [END]
+    assert summary.coverage.complete_days == len(summary.days) - 3
+    assert [d.figures for d in summary.days[:2]] == [None, None]
+    # The days retention kept read as before.
+    assert summary.days[2:] == before.days[2:]
+
+
 def test_rollup_is_replaced_not_incremented_and_busy_no_answer_are_counted(synced):
     env, records = synced
     rows = QualityDayRollup.objects.filter(environment=env).count()

@@ -17,7 +17,7 @@ from sync.models import Call
 from sync.outcomes import settle_organisation
 from tests.reports.test_drill_links import _explorer_total, _walk
 from tests.support.cast import make_env
-from tests.support.factories import build_call, make_agents, save_calls
+from tests.support.factories import build_call, make_agents, mark_read, save_calls
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -50,6 +50,9 @@ def world(org_a, env_a):
                    {"from_number": number} if direction == "inbound" else
                    {"from_number": "", "to_number": ""})))
         save_calls(env, calls)
+        # Read through now, whichever days its calls fell on: whether an environment had a
+        # call today depends on the hour the test runs at, its coverage must not.
+        mark_read(env, first, today)
     settle_organisation(org_a.pk)
     return {"org": org_a, "envs": [env_a, env_2], "first": first, "today": today}
 

@@ -1,11 +1,12 @@
-"""Providers are plugins (DESIGN.md, Layout): nothing outside `sync/providers/<name>/` names a
-provider — its key as a literal, its `Provider.<NAME>` choice, an upper-case constant of its
-name, or one of its modules. The exceptions are the ones DESIGN.md names: the registry line,
-the provider choice (and migrations), tests; the Talkover-compatible API (`reports/talkover/`,
-which speaks Talkover's envelope on purpose); and the benchmarks, which, like tests, measure
-named providers (listed below: the list may only shrink). Each provider's simulator lives in
-its package (`sync/providers/<name>/simulator.py` or `simulator/`): the simulator core,
-`sync/simulator/`, names none, not even in its prose (checked below)."""
+"""Providers are plugins (docs/extending.md, "Add a provider"): nothing outside
+`sync/providers/<name>/` names a provider — its key as a literal, its `Provider.<NAME>` choice,
+an upper-case constant of its name, or one of its modules. The exceptions are the places that
+page's table names: the registry line, the provider choice (and migrations), tests; the
+Talkover-compatible API (`reports/talkover/`, which speaks Talkover's envelope on purpose); and
+the benchmarks, which, like tests, measure named providers (listed below: the list may only
+shrink). Each provider's simulator lives in its package (`sync/providers/<name>/simulator.py` or
+`simulator/`): the simulator core, `sync/simulator/`, names none, not even in its prose (checked
+below)."""
 from __future__ import annotations
 
 import ast
