@@ -69,9 +69,9 @@ def test_six_weeks_with_a_dip_fire_once_on_it_and_explain_themselves(
     assert firing["start"] == "2026-03-03T11:00:00-03:00"
     assert firing["end"] == "2026-03-03T14:00:00-03:00"  # the three hours, one firing
     assert firing["value"] < firing["low"] < firing["expected"] < firing["high"]
-    assert firing["explanation"].startswith("Tuesday 03/03/2026 11:00–12:00 "
+    assert firing["explanation"].startswith("Tuesday 03/03/2026 11:00–14:00 "
                                             "(America/Sao_Paulo): ")
-    assert f"usually {firing['expected']:.0f} (" in firing["explanation"]
+    assert f"usually {firing['expected']:g} (" in firing["explanation"]
     assert "over the last 4 weeks)" in firing["explanation"]
     # Rates keep their shape in a dip: judged on their counts, they stay quiet (and so do
     # the other rates, in both directions).
