@@ -30,14 +30,14 @@ import random
 import statistics
 import sys
 import time
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from reports.alerts.counts import DEFAULT_MIN_EXPECTED, Episodes, Hour, judge_hours  # noqa: E402
-from reports.alerts.seasonal import BASELINE_WEEKS, SENSITIVITY  # noqa: E402
+from reports.alerts.counts import ALPHA, DEFAULT_MIN_EXPECTED, Episodes, Hour, judge_hours  # noqa: E402
+from reports.alerts.seasonal import BASELINE_WEEKS  # noqa: E402
 from sync.simulator.catalog import LOCAL_HOUR_WEIGHT, WEEKDAY_FACTOR  # noqa: E402
 
 TZ = ZoneInfo("America/Sao_Paulo")
@@ -89,7 +89,7 @@ def draw(per_day: int, rng: random.Random) -> Counts:
 
 def judge(counts: Counts, hours: list[Hour], sensitivity: str = "medium") -> list:
     return judge_hours(hours, lambda day, hour: counts.get((day, hour)), TZ,
-                       weeks=BASELINE_WEEKS, below=True, alpha=SENSITIVITY[sensitivity][1],
+                       weeks=BASELINE_WEEKS, below=True, alpha=ALPHA[sensitivity],
                        min_expected=DEFAULT_MIN_EXPECTED)
 
 
@@ -111,7 +111,9 @@ def false_firings(counts: Counts, sensitivity: str) -> tuple[float, int]:
     hours = hours_from(Hour.at(first, 0, TZ), JUDGED_WEEKS * 7 * 24)
     found = episodes(hours, judge(counts, hours, sensitivity)).found
     holidays = {FIRST_DAY + timedelta(weeks=w, days=HOLIDAY_WEEKDAY) for w in HOLIDAY_WEEKS}
-    on_holiday = [e for e in found if e.start.astimezone(TZ).date() in holidays]
+    on_holiday = [e for e in found if {e.start.astimezone(TZ).date(),
+                                        (e.end - timedelta(seconds=1)).astimezone(TZ).date()}
+                  & holidays]
     return (len(found) - len(on_holiday)) / JUDGED_WEEKS, len(on_holiday)
 
 

@@ -232,7 +232,7 @@ class Period:
         past = self._past(hour)
         if self.rule.metric != Metric.CALLS or len(past) < MIN_WEEKS:
             return judge_hour(self.rule, hour, self._figures(hour.day, hour.hour), past)
-        alpha = SENSITIVITY.get(self.rule.sensitivity, SENSITIVITY["medium"])[1]
+        alpha = counts.ALPHA.get(self.rule.sensitivity, counts.ALPHA["medium"])
         found = self.series.judge(
             hour, below=self.rule.anomaly_direction != AnomalyDirection.ABOVE, alpha=alpha,
             min_expected=self.rule.min_calls)
@@ -246,7 +246,7 @@ class Period:
             found = self.series.hours(hours)
             past = self._past(hours[-1])
             if found is not None and len(past) >= MIN_WEEKS:
-                alpha = SENSITIVITY.get(self.rule.sensitivity, SENSITIVITY["medium"])[1]
+                alpha = counts.ALPHA.get(self.rule.sensitivity, counts.ALPHA["medium"])
                 window = counts.judge_window(
                     found, phi=self.series.phi(hours[-1].day),
                     below=self.rule.anomaly_direction != AnomalyDirection.ABOVE,
@@ -283,7 +283,7 @@ def usual_bands(scope: AlertScope, past_days: list[date],
     them: no band (a cold start)."""
     if len(past_days) < MIN_WEEKS:
         return {}
-    alpha = SENSITIVITY.get(sensitivity, SENSITIVITY["medium"])[1]
+    alpha = counts.ALPHA.get(sensitivity, counts.ALPHA["medium"])
     found = hourly_figures(scope, past_days)
     pasts = {hour: [found.get((d, hour), Figures()).calls for d in past_days]
              for hour in range(24)}

@@ -30,12 +30,16 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 
 from reports.alerts.count_tails import fewer_mid, interval, more_mid
+from reports.alerts.seasonal import MAD_SCALE, median
 
 HOUR = timedelta(hours=1)
 LONGEST_RUN = 6
+# Sensitivity → the level of a count's tail, shared among the window lengths tried. Judged
+# every hour in six windows, "high" at the rates' 1e-2 fired 1.6 times a month on normal
+# weeks at 400 calls a day (bench/anomaly_detection.py); 3e-3 keeps it under one.
+ALPHA = {"low": 1e-4, "medium": 1e-3, "high": 3e-3}
 # A count rule's `min_calls` unless told: the fewest calls a window usually has to be judged.
 DEFAULT_MIN_EXPECTED = 5
-MAD_SCALE = 1.4826
 OUTLIER_DEVIATIONS = 3.0
 
 
@@ -89,20 +93,14 @@ class Usual:
     kept: tuple[bool, ...]  # per past week: counted in the level
 
 
-def _median(values: Sequence[float]) -> float:
-    ordered = sorted(values)
-    n, middle = len(ordered), len(ordered) // 2
-    return float(ordered[middle]) if n % 2 else (ordered[middle - 1] + ordered[middle]) / 2
-
-
 def _usual_ones(values: Sequence[int | None]) -> tuple[bool, ...]:
     """Which of `values` are near the others: within `OUTLIER_DEVIATIONS` robust
     deviations of their median (1.4826 × MAD, never less than the Poisson noise √median)."""
     seen = [x for x in values if x is not None]
     if not seen:
         return tuple(False for _ in values)
-    centre = _median(seen)
-    spread = max(MAD_SCALE * _median([abs(x - centre) for x in seen]),
+    centre = median(seen)
+    spread = max(MAD_SCALE * median([abs(x - centre) for x in seen]),
                  math.sqrt(max(centre, 1.0)))
     return tuple(x is not None and abs(x - centre) <= OUTLIER_DEVIATIONS * spread
                  for x in values)
