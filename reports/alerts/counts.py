@@ -194,16 +194,17 @@ def judge_window(hours: Sequence[HourCounts], *, phi: float, below: bool, level:
 def judge_latest(hours: Sequence[HourCounts], *, phi: float, below: bool, alpha: float,
                  min_expected: float) -> CountJudgement:
     """The last of `hours` (consecutive, oldest first; up to `LONGEST_RUN` are read) judged
-    alone and as the end of each run of up to `LONGEST_RUN` hours. Firing: the longest run
-    that fires (it starts at the outage's first hour). Else the shortest window judged (the
-    hour itself when it is busy enough), else the longest, not judged."""
+    alone and as the end of each run of up to `LONGEST_RUN` hours. Firing: the run that fires
+    least likely by chance (it starts at the outage's first hour, not at a normal hour that
+    happened to be low before it). Else the shortest window judged (the hour itself when it
+    is busy enough), else the longest, not judged."""
     recent = list(hours)[-LONGEST_RUN:]
     level = alpha / LONGEST_RUN  # one level shared among the window lengths tried
     windows = [judge_window(recent[-n:], phi=phi, below=below, level=level,
                             min_expected=min_expected) for n in range(1, len(recent) + 1)]
     firing = [w for w in windows if w.firing]
-    if firing:
-        return firing[-1]
+    if firing:  # the run least likely by chance (a low hour before an outage is not in it)
+        return min(firing, key=lambda w: (w.tail, -w.hours))
     judged = [w for w in windows if w.judged]
     return judged[0] if judged else windows[-1]
 

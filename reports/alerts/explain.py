@@ -62,8 +62,11 @@ def explanation(detail: dict) -> str:
         return f"{when(detail)}: {figure}"
     over = ngettext("over the last week", "over the last %(weeks)s weeks", weeks) % {
         "weeks": weeks}
+    expected = detail["expected"]
+    if detail.get("metric") == Metric.CALLS:
+        expected = round(expected)  # a count's usual level, said as calls
     return _("%(when)s: %(figure)s, usually %(expected)s (%(low)s–%(high)s %(over)s)") % {
-        "when": when(detail), "figure": figure, "expected": number(detail["expected"], unit),
+        "when": when(detail), "figure": figure, "expected": number(expected, unit),
         "low": number(detail["low"], unit), "high": number(detail["high"], unit),
         "over": over}
 

@@ -54,7 +54,7 @@ def replay(rule: AlertRule, env_ids: tuple[int, ...], first: date, last: date,
     """`firings` and the `series` they were judged on: each mirrored hour's local start
     (`t`), value and the band it was judged against (`low`, `high`: the hour's own, None
     where none was drawn — a cold start, a quiet hour judged only within its run, or a run
-    that fired, whose band is of its sum) and whether the rule was firing then
+    that fired, whose band is of its sum) and whether it is one of a firing's hours
     (`firing`)."""
     tz = rule.organization.tzinfo
     hours = _hours(first, last, tz, now)
@@ -64,12 +64,14 @@ def replay(rule: AlertRule, env_ids: tuple[int, ...], first: date, last: date,
     for judgement in period.judgements:
         if judgement.reason == "not_mirrored":
             continue
-        firing = episodes.add(judgement.judged, judgement.firing, judgement.window_start,
-                              judgement.window_end)
+        episodes.add(judgement.judged, judgement.firing, judgement.window_start,
+                     judgement.window_end)
         alone = judgement.hours == 1
-        series.append({"t": judgement.hour.start.astimezone(tz).isoformat()[:16],
-                       "value": judgement.value, "low": judgement.low if alone else None,
-                       "high": judgement.high if alone else None,
-                       "firing": judgement.judged and firing})
+        series.append({"t": judgement.hour.start, "value": judgement.value,
+                       "low": judgement.low if alone else None,
+                       "high": judgement.high if alone else None})
+    for point in series:  # the hours of a firing, from its run's first hour
+        point["firing"] = any(e.start <= point["t"] < e.end for e in episodes.found)
+        point["t"] = point["t"].astimezone(tz).isoformat()[:16]
     found = [_firing(rule, period, e.start, e.end, tz) for e in episodes.found]
     return {"firings": found, "series": series}
