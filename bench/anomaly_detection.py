@@ -1,7 +1,7 @@
 """How well the `anomaly` condition sees outages: recall, hours to detect, false firings.
 
-Hourly calls are drawn as the simulator draws them (`sync.simulator.catalog`: its weekday
-factors and local hour weights, Poisson counts around them) for 26 weeks in
+Hourly calls are drawn as the simulator draws them (`sync.simulator.catalog`: a day's count
+from its weekday factor, spread over the local hours by their weights) for 26 weeks in
 America/Sao_Paulo at 40, 400 and 4,000 calls a day; three of the weeks have a holiday (a
 Monday with Sunday's volume). The detector is the product's own: `counts.judge_hours`
 (each hour judged alone and as the end of runs of 2–6 hours against the same hour of the
@@ -25,7 +25,8 @@ hour; at most one false firing a month (0.23 a week) per rule.
 from __future__ import annotations
 
 import argparse
-import math
+import collections
+import itertools
 import random
 import statistics
 import sys
@@ -38,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from reports.alerts.counts import ALPHA, DEFAULT_MIN_EXPECTED, Episodes, Hour, judge_hours  # noqa: E402
 from reports.alerts.seasonal import BASELINE_WEEKS  # noqa: E402
-from sync.simulator.catalog import LOCAL_HOUR_WEIGHT, WEEKDAY_FACTOR  # noqa: E402
+from sync.simulator.catalog import LOCAL_HOUR_WEIGHT, WEEKDAY_FACTOR, day_count  # noqa: E402
 
 TZ = ZoneInfo("America/Sao_Paulo")
 FIRST_DAY = date(2026, 1, 5)  # a Monday
@@ -55,35 +56,25 @@ HOLIDAY_WEEKDAY = 0
 Counts = dict[tuple[date, int], int]
 
 
-def _poisson(rng: random.Random, mean: float) -> int:
-    if mean <= 0:
-        return 0
-    if mean > 50:  # the simulator's own draw of a day's count (`catalog.day_count`)
-        return max(0, round(rng.gauss(mean, math.sqrt(mean))))
-    limit, k, product = math.exp(-mean), 0, rng.random()
-    while product > limit:
-        k += 1
-        product *= rng.random()
-    return k
-
-
 def _thin(rng: random.Random, count: int, keep: float) -> int:
-    if count > 200:
-        sd = math.sqrt(count * keep * (1 - keep))
-        return max(0, min(count, round(rng.gauss(count * keep, sd))))
+    """As the simulator's dip does: each call kept with probability `keep`."""
     return sum(rng.random() < keep for _ in range(count))
 
 
 def draw(per_day: int, rng: random.Random) -> Counts:
-    total = sum(LOCAL_HOUR_WEIGHT)
+    """26 weeks of calls per local hour, drawn as the simulator draws a day: its count
+    (`catalog.day_count`, about Poisson) spread over the hours by their weights."""
+    cumulative = list(itertools.accumulate(LOCAL_HOUR_WEIGHT))
     counts: Counts = {}
     for d in range(WEEKS * 7):
         day = FIRST_DAY + timedelta(days=d)
         factor = WEEKDAY_FACTOR[day.weekday()]
         if d // 7 in HOLIDAY_WEEKS and day.weekday() == HOLIDAY_WEEKDAY:
             factor = WEEKDAY_FACTOR[6]
-        for hour, weight in enumerate(LOCAL_HOUR_WEIGHT):
-            counts[(day, hour)] = _poisson(rng, per_day * factor * weight / total)
+        hours = collections.Counter(rng.choices(range(24), cum_weights=cumulative,
+                                                k=day_count(rng, per_day * factor)))
+        for hour in range(24):
+            counts[(day, hour)] = hours[hour]
     return counts
 
 

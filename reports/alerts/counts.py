@@ -36,7 +36,8 @@ HOUR = timedelta(hours=1)
 LONGEST_RUN = 6
 # Sensitivity → the level of a count's tail, shared among the window lengths tried. Judged
 # every hour in six windows, "high" at the rates' 1e-2 fired 1.6 times a month on normal
-# weeks at 400 calls a day (bench/anomaly_detection.py); 3e-3 keeps it under one.
+# weeks at 400 calls a day; 3e-3 fires 0.7 (60 weeks of the simulator's traffic, drawn as
+# bench/anomaly_detection.py draws it), "medium" 0.14, "low" none.
 ALPHA = {"low": 1e-4, "medium": 1e-3, "high": 3e-3}
 # A count rule's `min_calls` unless told: the fewest calls a window usually has to be judged.
 DEFAULT_MIN_EXPECTED = 5
