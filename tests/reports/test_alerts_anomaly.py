@@ -9,6 +9,7 @@ judges only in runs and previews the rule with the band it judged against; cold 
 rates judged by their counts; the doors refuse what is not a rule."""
 from __future__ import annotations
 
+import importlib
 import json
 import re
 import subprocess
@@ -262,3 +263,20 @@ def test_the_preview_door_refuses_what_is_not_a_rule(cast, env_a, api_client_for
     assert api_client_for(cast["bob"]).post(url, good, format="json").status_code == 403
     stolen = api_client_for(cast["carol"]).post(url, good, format="json")
     assert stolen.status_code == 400 and "environments" in stolen.json()
+
+
+def test_anomaly_rules_on_calls_left_at_the_stored_default_expect_five_calls(env_a):
+    from django.apps import apps
+
+    migration = importlib.import_module("reports.migrations.0005_count_anomaly_min_calls")
+    org = env_a.organization
+    make = lambda **fields: AlertRule.objects.create(  # noqa: E731
+        organization=org, name=str(fields), window="1h", threshold=0, **fields)
+    left = make(metric="calls", condition="anomaly", min_calls=20)
+    told = make(metric="calls", condition="anomaly", min_calls=12)
+    rate = make(metric="answer_rate", condition="anomaly", min_calls=20)
+    threshold = make(metric="calls", condition="below", min_calls=20)
+    migration.counts_expect_five(apps, None)
+    for rule, minimum in ((left, 5), (told, 12), (rate, 20), (threshold, 20)):
+        rule.refresh_from_db()
+        assert rule.min_calls == minimum, rule.name
