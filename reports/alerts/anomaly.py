@@ -201,9 +201,11 @@ class Period:
                  hours: list[Hour]) -> None:
         self.rule, self.mirrored = rule, mirrored
         self.tz = rule.organization.tzinfo
-        # Each hour's day and the day before (a run crosses midnight), and their past weeks.
-        days = {h.day - timedelta(days=back, weeks=k) for h in hours for back in (0, 1)
-                for k in range(BASELINE_WEEKS + 1)}
+        # The days of each hour's runs (the day before, when they cross midnight) and their
+        # past weeks.
+        run_days = {Hour.starting(h.start - back * HOUR, self.tz).day for h in hours
+                    for back in range(counts.LONGEST_RUN)}
+        days = {day - timedelta(weeks=k) for day in run_days for k in range(BASELINE_WEEKS + 1)}
         self.found = hourly_figures(scope_of(rule, env_ids), days) if hours else {}
         self._covered: dict[tuple[date, int], bool] = {}
         self.series = CountSeries(self._count, self.tz, BASELINE_WEEKS)

@@ -9,8 +9,8 @@ as the end of runs of 2–6 hours; `Episodes` turns successive judgements into f
   from the others (a past outage, a holiday): further than 4 robust deviations from their
   median, where a deviation is 1.4826 × MAD but never less than the Poisson noise √median.
 - The weeks' variation beyond Poisson is one dispersion φ (variance = μ + φμ²), estimated by
-  moments over the kept weeks of many hours at once (`dispersion`: the day's 24 hours and
-  the day before's), so a few quiet hours' noise never widens a band; φ = 0 is Poisson.
+  moments over the kept weeks of many hours at once (`dispersion`: the judged day's 24
+  hours), so a few quiet hours' noise never widens a band; φ = 0 is Poisson.
 - A window of hours (one hour, or a run of 2–6) is judged on its sum against the sum of its
   usual levels M: the predictive distribution is a negative binomial of mean M and variance
   (M + φM²)(1 + 1/n), n the weeks the level was measured on (the level's own uncertainty:
@@ -172,8 +172,9 @@ def _in_run(hours: Sequence[HourCounts], levels: Sequence[Usual], ratio: float,
 
 
 def judge_window(hours: Sequence[HourCounts], *, phi: float, below: bool, level: float,
-                 min_expected: float) -> CountJudgement:
-    """The sum of `hours` (consecutive, oldest first) against the sum of their usual levels."""
+                 min_expected: float, band: bool = True) -> CountJudgement:
+    """The sum of `hours` (consecutive, oldest first) against the sum of their usual levels;
+    its band (`low`, `high`) drawn unless `band` is False (a window tried, not shown)."""
     levels = [usual(h.past) for h in hours]
     expected = sum(u.expected for u in levels)
     count = sum(h.count for h in hours)
@@ -184,7 +185,7 @@ def judge_window(hours: Sequence[HourCounts], *, phi: float, below: bool, level:
         return CountJudgement(low=None, high=None, tail=1.0, judged=False, firing=False,
                               **base)
     variance = (expected + phi * expected * expected) * (1.0 + 1.0 / weeks)
-    low, high = interval(expected, variance, level)
+    low, high = interval(expected, variance, level) if band else (None, None)
     tail = (fewer_mid if below else more_mid)(count, expected, variance)
     ratio = count / expected
     unusual = (ratio < 1.0) if below else (ratio > 1.0)
@@ -202,12 +203,16 @@ def judge_latest(hours: Sequence[HourCounts], *, phi: float, below: bool, alpha:
     recent = list(hours)[-LONGEST_RUN:]
     level = alpha / LONGEST_RUN  # one level shared among the window lengths tried
     windows = [judge_window(recent[-n:], phi=phi, below=below, level=level,
-                            min_expected=min_expected) for n in range(1, len(recent) + 1)]
+                            min_expected=min_expected, band=False)
+               for n in range(1, len(recent) + 1)]
     firing = [w for w in windows if w.firing]
-    if firing:  # the run least likely by chance (a low hour before an outage is not in it)
-        return min(firing, key=lambda w: (w.tail, -w.hours))
     judged = [w for w in windows if w.judged]
-    return judged[0] if judged else windows[-1]
+    if firing:  # the run least likely by chance (a low hour before an outage is not in it)
+        chosen = min(firing, key=lambda w: (w.tail, -w.hours))
+    else:
+        chosen = judged[0] if judged else windows[-1]
+    return judge_window(recent[-chosen.hours:], phi=phi, below=below, level=level,
+                        min_expected=min_expected)
 
 
 @dataclasses.dataclass
@@ -264,7 +269,7 @@ def unusual_days(day: date, count_of: CountOf, weeks: int) -> set[date]:
 class CountSeries:
     """A scope's calls per local hour (`count_of`) read as the count model reads them: each
     hour with its past weeks (past days far from their weeks left out, `unusual_days`), the
-    dispersion of a day (from its hours and the day before's), the hours before it."""
+    dispersion of a day (from its 24 hours), the hours before it."""
 
     def __init__(self, count_of: CountOf, tz, weeks: int) -> None:
         self.count_of, self.tz, self.weeks = count_of, tz, weeks
@@ -280,8 +285,7 @@ class CountSeries:
 
     def phi(self, day: date) -> float:
         if day not in self._phi:
-            self._phi[day] = dispersion(self.past(d, h) for d in (day - timedelta(days=1), day)
-                                        for h in range(24))
+            self._phi[day] = dispersion(self.past(day, h) for h in range(24))
         return self._phi[day]
 
     def hours(self, hours: Iterable[Hour]) -> list[HourCounts] | None:
