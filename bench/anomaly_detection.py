@@ -17,7 +17,7 @@ medium, `min_calls` 5).
 - False firings: every hour of the last 20 weeks judged without dips, firings per week
   (the holidays themselves, a real fall of volume, are counted apart).
 
-    python bench/anomaly_detection.py [--trials 12] [--seed 7]
+    python bench/anomaly_detection.py [--trials 12] [--seed 7] [--weeks 20]
 
 Targets: every 90 % dip of 3 hours or more found at 400 calls a day and above, any day and
 hour; at most one false firing a month (0.23 a week) per rule.
@@ -125,10 +125,14 @@ def dip_trial(base: Counts, rng: random.Random, week: int, place: tuple, depth: 
 
 
 def main() -> None:
+    global WEEKS, JUDGED_WEEKS  # noqa: PLW0603 - the data set's length, set once here
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--trials", type=int, default=12)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--weeks", type=int, default=JUDGED_WEEKS,
+                        help="weeks judged without dips (after 6 weeks of history)")
     args = parser.parse_args()
+    JUDGED_WEEKS, WEEKS = args.weeks, args.weeks + 6
     started = time.perf_counter()
     rng = random.Random(args.seed)
     data = {volume: draw(volume, rng) for volume in VOLUMES}

@@ -181,7 +181,8 @@ class AlertRulePreviewSerializer(AlertRuleSerializer):
 
 
 class FiringSerializer(serializers.Serializer):
-    """One firing of a preview: its hours (the organisation's local time) and first figures."""
+    """One firing of a preview: its hours (the organisation's local time, from the first hour
+    of the run that fired) and the figures of that whole span, judged as one window."""
 
     start = serializers.DateTimeField()
     end = serializers.DateTimeField()
