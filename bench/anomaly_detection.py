@@ -88,11 +88,11 @@ def hours_from(start: Hour, n: int) -> list[Hour]:
     return [Hour.starting(start.start + timedelta(hours=i), TZ) for i in range(n)]
 
 
-def episodes(hours: list[Hour], judged: list) -> Episodes:
+def episodes(judged: list) -> Episodes:
     found = Episodes()
-    for hour, j in zip(hours, judged, strict=True):
-        if j is not None:
-            found.add(j.judged, j.firing, j.start, j.end, hour)
+    for j in judged:
+        if j is not None:  # None: not mirrored (never, here)
+            found.add(j.judged, j.firing, j.start, j.end)
     return found
 
 
@@ -100,7 +100,7 @@ def false_firings(counts: Counts, sensitivity: str) -> tuple[float, int]:
     """(firings a week outside the holidays, holidays that fired)."""
     first = FIRST_DAY + timedelta(weeks=WEEKS - JUDGED_WEEKS)
     hours = hours_from(Hour.at(first, 0, TZ), JUDGED_WEEKS * 7 * 24)
-    found = episodes(hours, judge(counts, hours, sensitivity)).found
+    found = episodes(judge(counts, hours, sensitivity)).found
     holidays = {FIRST_DAY + timedelta(weeks=w, days=HOLIDAY_WEEKDAY) for w in HOLIDAY_WEEKS}
     on_holiday = [e for e in found if {e.start.astimezone(TZ).date(),
                                         (e.end - timedelta(seconds=1)).astimezone(TZ).date()}

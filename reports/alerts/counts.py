@@ -221,7 +221,6 @@ class Episode:
 
     start: datetime
     end: datetime
-    first: object  # the judgement that fired (the caller's type)
 
 
 class Episodes:
@@ -234,15 +233,14 @@ class Episodes:
         self.found: list[Episode] = []
         self.firing = False
 
-    def add(self, judged: bool, firing: bool, start: datetime, end: datetime,
-            judgement: object = None) -> bool:
+    def add(self, judged: bool, firing: bool, start: datetime, end: datetime) -> bool:
         """Record one judgement; True while firing."""
         if not judged:
             return self.firing
         if firing and not self.firing:
             if self.found and start < self.found[-1].end:
                 start = self.found[-1].end
-            self.found.append(Episode(start, end, judgement))
+            self.found.append(Episode(start, end))
         elif firing:
             self.found[-1].end = end
         self.firing = firing
