@@ -10,7 +10,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from portal.models import Environment, Organization
-from reports.alerts.models import AlertRule
+from reports.alerts.models import AlertRule, default_min_calls
 from reports.alerts.preview import firings
 from sync.signals import demo_prepared
 
@@ -29,12 +29,15 @@ def add_anomaly_rule(sender, organization: Organization, environments: list[Envi
         rule = AlertRule.objects.create(
             organization=organization, name=RULE_NAME, metric="calls", window="1h",
             condition="anomaly", anomaly_direction="below", sensitivity="medium",
-            threshold=0, min_calls=5, severity="warning")
+            threshold=0, min_calls=default_min_calls("calls", "anomaly"), severity="warning")
     rule.environments.set(talkover)
     now = timezone.now()
     today = timezone.localtime(now, organization.tzinfo).date()
     found = firings(rule, tuple(e.pk for e in talkover), today - timedelta(days=13), today,
                     now)
     times = "1 time" if len(found) == 1 else f"{len(found)} times"
-    return [f"Anomaly rule “{RULE_NAME}”: over the last two weeks it would have fired {times}"
-            + (f", first at {found[0]['start'][:16].replace('T', ' ')}" if found else "")]
+    # The hours on the organisation's wall clock, its zone named (the firing's own words).
+    first = (f", first {found[0]['start'][:16].replace('T', ' ')}–{found[0]['end'][11:16]} "
+             f"({organization.timezone})" if found else "")
+    return [f"Anomaly rule “{RULE_NAME}”: over the last two weeks it would have fired "
+            f"{times}{first}"]

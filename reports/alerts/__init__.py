@@ -10,8 +10,12 @@ Modules, one idea each:
   module, see its docstring);
 - `metrics`: the value of a metric over a window (rollups for days, indexed calls for hours);
 - `hourly`: a scope's calls per local hour, from the rollups' `hour_counts`;
-- `seasonal`: the anomaly's statistics (median/MAD band, the binomial test for rates);
-- `anomaly`: the `anomaly` condition, an hour against the same hour of past weeks;
+- `counts`: calls judged as counts (the usual level, a negative binomial, runs of 2–6
+  hours, firings), over `count_tails` (its tails from the incomplete beta function);
+- `seasonal`: the rates' statistics (median/MAD band, the binomial test);
+- `anomaly`: the `anomaly` condition, an hour against the same hour of past weeks, read
+  from the rollups (live and preview alike); `quiet_hours`: the hours a rule on calls
+  judges only in runs, or not at all;
 - `explain`: an anomaly verdict in words and as chart data; `preview`: when a rule would
   have fired over a past period;
 - `evaluate`: judging a rule and moving its state with a conditional UPDATE;

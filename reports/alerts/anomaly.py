@@ -6,20 +6,23 @@ covers: an unmirrored week is left out of the baseline, never counted as zero, a
 unmirrored hour is never judged. Fewer than `MIN_WEEKS` mirrored weeks is a cold start:
 the hour is judged against the rule's threshold (in the rule's direction) and says so;
 a rule without one does not judge it (`no_history`).
-Counts need an expected count of at least `min_calls`; rates need `min_calls` calls this
-hour and usually (see `seasonal` for the band and the binomial test).
+Calls are judged as counts (`counts`: Poisson or negative binomial, alone and in runs of
+2–6 hours, a window judged when it usually holds `min_calls` calls); rates need `min_calls`
+calls this hour and are judged alone (see `seasonal` for the band and the binomial test).
 
-`judge_hour` is the decision over figures already read, shared by the live evaluation
-(`judge_live`: this hour's calls from the mirror, past weeks from the rollups) and the
-preview (`judge_period`: every hour of a period from the rollups in one query).
+`judge_period` is the one path: the live evaluation (`judge_live`) judges the last complete
+hour through it, the preview (`preview`) every hour of a period, both from the rollups read
+in one query, in the organisation's zone.
 """
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, date, datetime, time, timedelta
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
 
 from portal.tenancy.restriction import active as restriction_active
-from reports.alerts import metrics
+from reports.alerts import counts
+from reports.alerts.counts import HOUR, CountJudgement, CountSeries, Hour, last_complete_hour
 from reports.alerts.coverage import Mirrored
 from reports.alerts.hourly import AlertScope, hourly_figures
 from reports.alerts.metrics import Figures
@@ -29,14 +32,13 @@ from reports.alerts.seasonal import (
     MIN_WEEKS,
     SENSITIVITY,
     Band,
-    count_band,
     is_rate_anomaly,
     median,
     rate_band,
 )
 from reports.alerts.windows import Span
 
-HOUR = timedelta(hours=1)
+__all__ = ["Hour", "Judgement", "judge_live", "judge_period", "last_complete_hour"]
 # The last complete hour is judged while the mirror is at most this far behind it (a sync
 # interval); further behind, the rule says the calls are not mirrored yet.
 MAX_LAG = timedelta(hours=2)
@@ -45,39 +47,11 @@ _PART = {Metric.ANSWER_RATE: "answered", Metric.FAILED_RATE: "failed",
 
 
 @dataclasses.dataclass(frozen=True)
-class Hour:
-    """One local hour: its day and hour on the organisation's wall clock, and [start, end)
-    in UTC."""
-
-    day: date
-    hour: int
-    start: datetime
-    end: datetime
-
-    @classmethod
-    def at(cls, day: date, hour: int, tz) -> Hour:
-        start = datetime.combine(day, time(hour), tzinfo=tz).astimezone(UTC)
-        return cls(day, hour, start, start + HOUR)
-
-    def weeks_before(self, tz) -> list[Hour]:
-        return [Hour.at(self.day - timedelta(weeks=k), self.hour, tz)
-                for k in range(1, BASELINE_WEEKS + 1)]
-
-    def span(self) -> Span:
-        return Span(self.start, self.end)
-
-
-def last_complete_hour(moment: datetime, tz) -> Hour:
-    """The local hour that ended last at `moment`."""
-    floor = moment.astimezone(tz).replace(minute=0, second=0, microsecond=0)
-    start = (floor.astimezone(UTC) - HOUR).astimezone(tz)
-    return Hour.at(start.date(), start.hour, tz)
-
-
-@dataclasses.dataclass(frozen=True)
 class Judgement:
     """One hour judged (or why not): `reason` is "anomaly" (against the band),
-    "cold_start" (against the threshold), or a not-judged reason of `wording`."""
+    "cold_start" (against the threshold), or a not-judged reason of `wording`. A count is
+    judged over a window [start, hour's end): the hour alone or the run of hours it ends
+    (`hours`); `start` None: the hour alone."""
 
     hour: Hour
     reason: str
@@ -88,23 +62,41 @@ class Judgement:
     low: float | None = None
     high: float | None = None
     history: tuple[tuple[date, float | None], ...] = ()
+    start: datetime | None = None
+    end: datetime | None = None
+    hours: int = 1
+    dispersion: float | None = None  # counts: φ of the model (0: Poisson)
 
     @property
     def judged(self) -> bool:
         return self.reason in ("anomaly", "cold_start")
 
+    @property
+    def window_start(self) -> datetime:
+        return self.start or self.hour.start
+
+    @property
+    def window_end(self) -> datetime:
+        return self.end or self.hour.end
+
+    def span(self) -> Span:
+        return Span(self.window_start, self.window_end)
+
     def detail(self, rule: AlertRule, tz) -> dict:
         """The figures the explanation and the chart are drawn from (JSON)."""
         return {
             "reason": self.reason, "metric": rule.metric, "tz": tz.key,
-            "start": self.hour.start.astimezone(tz).isoformat(),
-            "end": self.hour.end.astimezone(tz).isoformat(),
+            "start": self.window_start.astimezone(tz).isoformat(),
+            "end": self.window_end.astimezone(tz).isoformat(), "hours": self.hours,
             "value": _round(self.value), "calls": self.calls,
             "expected": _round(self.expected), "low": _round(self.low),
-            "high": _round(self.high), "weeks": len(self.history),
+            "high": _round(self.high), "weeks": sum(v is not None for _d, v in self.history),
             "threshold": rule.threshold, "direction": rule.anomaly_direction,
             "history": [[d.isoformat(), _round(v)] for d, v in self.history],
-            "minimum": rule.min_calls, "window": self.hour.span().label(),
+            "minimum": rule.min_calls, "window": self.span().label(),
+            **({} if self.dispersion is None else {
+                "model": "negative_binomial" if self.dispersion > 0 else "poisson",
+                "dispersion": round(self.dispersion, 5)}),
         }
 
 
@@ -116,9 +108,14 @@ def _rate(figures: Figures, metric: str) -> float | None:
     return getattr(figures, _PART[metric]) / figures.calls if figures.calls else None
 
 
+def _percent(rate: float | None) -> float | None:
+    return None if rate is None else 100 * rate
+
+
 def judge_hour(rule: AlertRule, hour: Hour, current: Figures,
                past: dict[date, Figures]) -> Judgement:
-    """Judge `current` against `past` (the mirrored weeks' same hour: day → figures)."""
+    """A rate (or a count's cold start) judged: `current` against `past` (the mirrored
+    weeks' same hour: day → figures)."""
     k, alpha = SENSITIVITY.get(rule.sensitivity, SENSITIVITY["medium"])
     below = rule.anomaly_direction != AnomalyDirection.ABOVE
     counting = rule.metric == Metric.CALLS
@@ -137,14 +134,9 @@ def judge_hour(rule: AlertRule, hour: Hour, current: Figures,
         firing = value < rule.threshold if below else value > rule.threshold
         return Judgement(hour, "cold_start", firing, value, current.calls, history=history)
     usual_calls = median([f.calls for f in past.values()])
-    if usual_calls < rule.min_calls or not (counting or any(f.calls for f in past.values())):
+    if usual_calls < rule.min_calls or not any(f.calls for f in past.values()):
         return Judgement(hour, "too_few_expected", value=value, calls=current.calls,
-                         expected=usual_calls if counting else None, history=history)
-    if counting:
-        band = count_band([f.calls for f in past.values()], k)
-        firing = value < band.low if below else value > band.high
-        return Judgement(hour, "anomaly", firing, value, current.calls, band.expected,
-                         band.low, band.high, history)
+                         history=history)
     rates = [r for r in (_rate(f, rule.metric) for f in past.values()) if r is not None]
     band = rate_band(rates, current.calls, k)
     name = _PART[rule.metric]
@@ -156,8 +148,17 @@ def judge_hour(rule: AlertRule, hour: Hour, current: Figures,
                      100 * band.low, 100 * band.high, history)
 
 
-def _percent(rate: float | None) -> float | None:
-    return None if rate is None else 100 * rate
+def _from_counts(hour: Hour, found: CountJudgement, tz) -> Judgement:
+    """A count's judgement (`counts`) as the rule's."""
+    first = Hour.starting(found.start, tz)
+    history = tuple((first.day - timedelta(weeks=k + 1), None if v is None else float(v))
+                    for k, v in enumerate(found.history))
+    return Judgement(
+        hour, "anomaly" if found.judged else "too_few_expected", found.firing,
+        float(found.count), found.count, found.expected,
+        None if found.low is None else float(found.low),
+        None if found.high is None else float(found.high), history,
+        start=found.start, hours=found.hours, dispersion=found.dispersion)
 
 
 def scope_of(rule: AlertRule, env_ids: tuple[int, ...]) -> AlertScope:
@@ -179,8 +180,8 @@ def team_scope(env_ids: tuple[int, ...]) -> AlertScope:
 
 def judge_live(rule: AlertRule, env_ids: tuple[int, ...], mirrored: Mirrored,
                now: datetime) -> Judgement | tuple[str, dict]:
-    """The last complete hour the mirror covers, judged; or (note, reading figures) when
-    there is none to judge."""
+    """The last complete hour the mirror covers, judged as the preview judges it; or (note,
+    reading figures) when there is none to judge."""
     tz = rule.organization.tzinfo
     if mirrored.end is None:
         return "nothing mirrored yet", {"reason": "nothing_mirrored"}
@@ -189,42 +190,109 @@ def judge_live(rule: AlertRule, env_ids: tuple[int, ...], mirrored: Mirrored,
         edge = (mirrored.end if now - hour.end > MAX_LAG else hour.start).astimezone(tz)
         return (f"calls after {edge:%Y-%m-%d %H:%M} not mirrored",
                 {"reason": "not_mirrored", "comparison": False, "after": edge.isoformat()})
-    before = [h for h in hour.weeks_before(tz) if mirrored.covers(h.start, h.end)]
-    found = hourly_figures(scope_of(rule, env_ids), [h.day for h in before], hour.hour)
-    past = {h.day: found.get((h.day, h.hour), Figures()) for h in before}
-    current = metrics.figures(rule.metric, env_ids, hour.span(), rule.agent_id)
-    return judge_hour(rule, hour, current, past)
+    return judge_period(rule, env_ids, mirrored, [hour]).judgements[0]
+
+
+class Period:
+    """The hours of a period judged from the rollups (read in one query), and any span of
+    them summed up as one window (a preview's firing)."""
+
+    def __init__(self, rule: AlertRule, env_ids: tuple[int, ...], mirrored: Mirrored,
+                 hours: list[Hour]) -> None:
+        self.rule, self.mirrored = rule, mirrored
+        self.tz = rule.organization.tzinfo
+        # The days of each hour's runs (the day before, when they cross midnight) and their
+        # past weeks.
+        run_days = {Hour.starting(h.start - back * HOUR, self.tz).day for h in hours
+                    for back in range(counts.LONGEST_RUN)}
+        days = {day - timedelta(weeks=k) for day in run_days for k in range(BASELINE_WEEKS + 1)}
+        self.found = hourly_figures(scope_of(rule, env_ids), days) if hours else {}
+        self._covered: dict[tuple[date, int], bool] = {}
+        self.series = CountSeries(self._count, self.tz, BASELINE_WEEKS)
+        self.judgements = [self._judge(hour) for hour in hours]
+
+    def _mirrored(self, day: date, hour: int) -> bool:
+        if (day, hour) not in self._covered:
+            at = Hour.at(day, hour, self.tz)
+            self._covered[(day, hour)] = self.mirrored.covers(at.start, at.end)
+        return self._covered[(day, hour)]
+
+    def _figures(self, day: date, hour: int) -> Figures:
+        return self.found.get((day, hour), Figures())
+
+    def _count(self, day: date, hour: int) -> int | None:
+        return self._figures(day, hour).calls if self._mirrored(day, hour) else None
+
+    def _past(self, hour: Hour) -> dict[date, Figures]:
+        return {h.day: self._figures(h.day, h.hour)
+                for h in hour.weeks_before(BASELINE_WEEKS, self.tz)
+                if self._mirrored(h.day, h.hour)}
+
+    def _judge(self, hour: Hour) -> Judgement:
+        if not self._mirrored(hour.day, hour.hour):
+            return Judgement(hour, "not_mirrored")
+        past = self._past(hour)
+        if self.rule.metric != Metric.CALLS or len(past) < MIN_WEEKS:
+            return judge_hour(self.rule, hour, self._figures(hour.day, hour.hour), past)
+        alpha = counts.ALPHA.get(self.rule.sensitivity, counts.ALPHA["medium"])
+        found = self.series.judge(
+            hour, below=self.rule.anomaly_direction != AnomalyDirection.ABOVE, alpha=alpha,
+            min_expected=self.rule.min_calls)
+        return _from_counts(hour, found, self.tz)
+
+    def summed(self, start: datetime, end: datetime) -> Judgement:
+        """[start, end) (whole hours, mirrored) judged as one window: a firing's figures."""
+        hours = [Hour.starting(start + i * HOUR, self.tz)
+                 for i in range(round((end - start) / HOUR))]
+        if self.rule.metric == Metric.CALLS:
+            found = self.series.hours(hours)
+            past = self._past(hours[-1])
+            if found is not None and len(past) >= MIN_WEEKS:
+                alpha = counts.ALPHA.get(self.rule.sensitivity, counts.ALPHA["medium"])
+                window = counts.judge_window(
+                    found, phi=self.series.phi(hours[-1].day),
+                    below=self.rule.anomaly_direction != AnomalyDirection.ABOVE,
+                    level=alpha / counts.LONGEST_RUN, min_expected=0.0)
+                return _from_counts(hours[-1], window, self.tz)
+        current = _sum(self._figures(h.day, h.hour) for h in hours)
+        weeks = [h.weeks_before(BASELINE_WEEKS, self.tz) for h in hours]
+        past = {}
+        for same in zip(*weeks, strict=True):  # one past week's hours of the span
+            if all(self._mirrored(h.day, h.hour) for h in same):
+                past[same[0].day] = _sum(self._figures(h.day, h.hour) for h in same)
+        judged = judge_hour(self.rule, hours[0], current, past)
+        return dataclasses.replace(judged, start=start, end=end, hours=len(hours))
+
+
+def _sum(figures: Iterable[Figures]) -> Figures:
+    every = list(figures)
+    return Figures(calls=sum(f.calls for f in every), answered=sum(f.answered for f in every),
+                   failed=sum(f.failed for f in every),
+                   no_answer=sum(f.no_answer for f in every))
 
 
 def judge_period(rule: AlertRule, env_ids: tuple[int, ...], mirrored: Mirrored,
-                 hours: list[Hour]) -> list[Judgement]:
-    """Every hour of `hours` judged from the rollups, read in one query (the preview)."""
-    if not hours:
-        return []
-    tz = rule.organization.tzinfo
-    first = hours[0].day - timedelta(weeks=BASELINE_WEEKS)
-    days = [first + timedelta(days=i) for i in range((hours[-1].day - first).days + 1)]
-    found = hourly_figures(scope_of(rule, env_ids), days)
-    judged = []
-    for hour in hours:
-        if not mirrored.covers(hour.start, hour.end):
-            judged.append(Judgement(hour, "not_mirrored"))
-            continue
-        past = {h.day: found.get((h.day, h.hour), Figures())
-                for h in hour.weeks_before(tz) if mirrored.covers(h.start, h.end)}
-        judged.append(judge_hour(rule, hour, found.get((hour.day, hour.hour), Figures()),
-                                 past))
-    return judged
+                 hours: list[Hour]) -> Period:
+    """Every hour of `hours` judged (`Period.judgements`, in order)."""
+    return Period(rule, env_ids, mirrored, hours)
 
 
 def usual_bands(scope: AlertScope, past_days: list[date],
                 sensitivity: str = "medium") -> dict[int, Band]:
-    """Each local hour's usual band of calls (the `anomaly` condition's count band) from
-    `past_days`: the same weekday of earlier weeks, only those the mirror holds whole (the
-    caller asks the coverage). Fewer than `MIN_WEEKS` of them: no band (a cold start)."""
+    """Each local hour's usual band of calls alone (the `anomaly` condition's count model at
+    the level it gives one hour) from `past_days`: the same weekday of earlier weeks, only
+    those the mirror holds whole (the caller asks the coverage). Fewer than `MIN_WEEKS` of
+    them: no band (a cold start)."""
     if len(past_days) < MIN_WEEKS:
         return {}
-    k = SENSITIVITY.get(sensitivity, SENSITIVITY["medium"])[0]
+    alpha = counts.ALPHA.get(sensitivity, counts.ALPHA["medium"])
     found = hourly_figures(scope, past_days)
-    return {hour: count_band([found.get((d, hour), Figures()).calls for d in past_days], k)
-            for hour in range(24)}
+    pasts = {hour: [found.get((d, hour), Figures()).calls for d in past_days]
+             for hour in range(24)}
+    phi = counts.dispersion(pasts.values())
+    bands = {}
+    for hour, past in pasts.items():
+        band = counts.hour_band(past, phi, alpha)
+        if band is not None and band.low is not None:
+            bands[hour] = Band(band.expected, float(band.low), float(band.high))
+    return bands

@@ -24,7 +24,7 @@ from portal.models import Environment, Role, Team
 from portal.tenancy.access import environments_for_user, membership_for, organizations_for_user
 from portal.tenancy.api import TenantScopedViewSet
 from reports.alerts import preview
-from reports.alerts.models import AlertEvent, AlertRule, Condition
+from reports.alerts.models import AlertEvent, AlertRule, Condition, default_min_calls
 from reports.alerts.validation import rule_errors
 
 
@@ -121,6 +121,8 @@ class AlertRuleSerializer(serializers.ModelSerializer):
         if self.instance is not None and self.instance.parent_id is not None:
             raise serializers.ValidationError(
                 "A team's share of a fan-out rule follows its parent; change the parent.")
+        if self.instance is None and "min_calls" not in attrs:
+            attrs["min_calls"] = default_min_calls(merged["metric"], merged["condition"])
         return attrs
 
     @transaction.atomic
@@ -179,7 +181,8 @@ class AlertRulePreviewSerializer(AlertRuleSerializer):
 
 
 class FiringSerializer(serializers.Serializer):
-    """One firing of a preview: its hours (the organisation's local time) and first figures."""
+    """One firing of a preview: its hours (the organisation's local time, from the first hour
+    of the run that fired) and the figures of that whole span, judged as one window."""
 
     start = serializers.DateTimeField()
     end = serializers.DateTimeField()

@@ -186,7 +186,7 @@ def _judge_anomaly(rule: AlertRule, ctx: Context, env_ids: tuple[int, ...]) -> V
     if isinstance(found, tuple):
         note, reading = found
         return not_judged(note, **reading)
-    span = found.hour.span()
+    span = found.span()  # the hour, or the run of hours it ends
     detail = found.detail(rule, rule.organization.tzinfo)
     if not found.judged:
         return not_judged(f"{found.reason} over {span.label()}", span, **detail)

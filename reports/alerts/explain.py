@@ -8,7 +8,7 @@ the organisation's wall clock, with the zone named.
 """
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from django.utils.dates import WEEKDAYS
 from django.utils.translation import gettext as _
@@ -20,11 +20,18 @@ from reports.alerts.vocabulary import NAMES, number
 
 
 def when(detail: dict) -> str:
+    """The hours judged, on the organisation's wall clock with its zone named: "Sunday
+    11/22/2026 14:00–17:00 (America/Sao_Paulo)"; a span past midnight names its last day."""
     start = datetime.fromisoformat(detail["start"])
     end = datetime.fromisoformat(detail["end"])
-    return _("%(weekday)s %(day)s %(start)s–%(end)s (%(tz)s)") % {
-        "weekday": WEEKDAYS[start.weekday()], "day": format_day(start.date()),
-        "start": f"{start:%H:%M}", "end": f"{end:%H:%M}", "tz": detail.get("tz", "")}
+    figures = {"weekday": WEEKDAYS[start.weekday()], "day": format_day(start.date()),
+               "start": f"{start:%H:%M}", "end": f"{end:%H:%M}", "tz": detail.get("tz", "")}
+    last = (end - timedelta(microseconds=1)).date()
+    if last == start.date():
+        return _("%(weekday)s %(day)s %(start)s–%(end)s (%(tz)s)") % figures
+    return _("%(weekday)s %(day)s %(start)s – %(end_weekday)s %(end_day)s %(end)s "
+             "(%(tz)s)") % {**figures, "end_weekday": WEEKDAYS[end.weekday()],
+                            "end_day": format_day(end.date())}
 
 
 def _figure(detail: dict) -> tuple[str, str]:
@@ -55,8 +62,11 @@ def explanation(detail: dict) -> str:
         return f"{when(detail)}: {figure}"
     over = ngettext("over the last week", "over the last %(weeks)s weeks", weeks) % {
         "weeks": weeks}
+    expected = detail["expected"]
+    if detail.get("metric") == Metric.CALLS:
+        expected = round(expected)  # a count's usual level, said as calls
     return _("%(when)s: %(figure)s, usually %(expected)s (%(low)s–%(high)s %(over)s)") % {
-        "when": when(detail), "figure": figure, "expected": number(detail["expected"], unit),
+        "when": when(detail), "figure": figure, "expected": number(expected, unit),
         "low": number(detail["low"], unit), "high": number(detail["high"], unit),
         "over": over}
 

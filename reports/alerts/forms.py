@@ -13,7 +13,13 @@ from django.utils.translation import gettext_lazy as _lazy
 
 from portal.models import Organization
 from portal.pages.forms import choices_of
-from reports.alerts.models import CHANGE_CONDITIONS, AlertRule, Condition
+from reports.alerts.models import (
+    CHANGE_CONDITIONS,
+    AlertRule,
+    Condition,
+    Window,
+    default_min_calls,
+)
 from reports.alerts.validation import rule_errors
 from reports.alerts.webhook_fields import WebhookFieldsMixin
 from reports.languages import member_language
@@ -56,8 +62,9 @@ class AlertRuleForm(WebhookFieldsMixin, forms.ModelForm):
                   "language", "enabled", "snoozed_until"]
         help_texts = {
             "threshold": _lazy("What the figure is compared with (for a change: the percent)."),
-            "min_calls": _lazy("Rates are not judged over fewer calls; “is unusual” does not "
-                               "judge hours that usually have fewer calls."),
+            "min_calls": _lazy("Rates are not judged over fewer calls. “Is unusual” on calls "
+                               "judges an hour usually quieter than this within its run of "
+                               "up to 6 hours (5 unless changed)."),
         }
         widgets = {"environments": forms.CheckboxSelectMultiple,
                    "members": forms.CheckboxSelectMultiple,
@@ -127,6 +134,14 @@ class AlertRuleForm(WebhookFieldsMixin, forms.ModelForm):
         if data.get("condition") != Condition.ANOMALY:
             data["sensitivity"] = AlertRule.sensitivity.field.default
             data["anomaly_direction"] = AlertRule.anomaly_direction.field.default
+        else:
+            data["window"] = Window.HOUR  # the anomaly judges hours: nothing else to choose
+        kind_changed = not self.instance.pk or {"metric", "condition"} & set(self.changed_data)
+        if kind_changed and "min_calls" not in self.changed_data and "min_calls" in data:
+            # Left as offered: the minimum this kind of rule means (an expected count for an
+            # anomaly on calls, a sample size for the rest).
+            data["min_calls"] = default_min_calls(data.get("metric", ""),
+                                                  data.get("condition", ""))
         errors = rule_errors(
             metric=data.get("metric", ""), window=data.get("window", ""),
             condition=data.get("condition", ""), compare_to=data.get("compare_to", ""),

@@ -6,9 +6,10 @@ that day, refreshed by the sync in the same transaction as the calls. Summed per
 give every figure the `anomaly` condition judges — calls, answered, failed, no answer — per local
 hour, in the organisation's timezone (a day's hours follow its wall clock, so "Tuesday 10:00" is the
 same hour every week across DST). The read goes through the (environment, day) index, one lookup per
-day: a baseline of 6 weeks is 6 days of rows per environment (agents × directions × statuses, a few
-dozen to a few hundred rows, whatever the volume), summed in SQL (`bench/alerts_eval.py` measures it
-at 1,000 environments). Counting raw calls by hour instead costs about the same for one hour (the
+day: a live hour reads its day and the same weekday of the 6 weeks before, 7 days of rows per
+environment (14 when its runs cross midnight; agents × directions × statuses, a few dozen to a few
+hundred rows a day, whatever the volume), summed in SQL (`bench/alerts_eval.py` measures it at
+1,000 environments). Counting raw calls by hour instead costs about the same for one hour (the
 calls of 6 hours through the (environment, started_at) index) but grows with the volume, and a
 preview's 10 weeks of every hour read every call of them.
 """

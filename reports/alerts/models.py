@@ -14,6 +14,7 @@ from portal.models import Environment, Organization
 from portal.models.base import Timestamped, member_reference
 from portal.tenancy import registry as tenancy
 from portal.tenancy.registry import StrictTenantModel
+from reports.alerts.counts import DEFAULT_MIN_EXPECTED
 
 
 class Metric(models.TextChoices):
@@ -115,6 +116,14 @@ class Language(models.TextChoices):
     PT_BR = "pt-br", "Português (Brasil)"
 
 
+def default_min_calls(metric: str, condition: str) -> int:
+    """`min_calls` when the rule does not say: an expected count for an anomaly on calls,
+    a sample size for everything else (the field's default)."""
+    if metric == Metric.CALLS and condition == Condition.ANOMALY:
+        return DEFAULT_MIN_EXPECTED
+    return AlertRule.min_calls.field.default
+
+
 class RuleState(models.TextChoices):
     OK = "ok", _("OK")
     FIRING = "firing", _("Firing")
@@ -162,9 +171,14 @@ class AlertRule(Timestamped, StrictTenantModel):
     anomaly_direction = models.CharField(max_length=8, choices=AnomalyDirection.choices,
                                          default=AnomalyDirection.BELOW,
                                          verbose_name=_("anomaly direction"))
+    # Rates: the fewest calls (or callbacks) judged. The `anomaly` condition on calls: the
+    # fewest calls a window usually holds to be judged (an expected count; an hour usually
+    # quieter is judged within a run of hours), 5 unless told (`default_min_calls`).
     min_calls = models.PositiveIntegerField(
-        default=20, help_text=_("Rates are not judged over fewer calls (or callbacks)."),
-                                            verbose_name=_("min calls"))
+        default=20, help_text=_("Rates are not judged over fewer calls (or callbacks); an "
+                                "anomaly on calls judges hours that usually have at least "
+                                "this many, alone or over a run of up to 6 hours."),
+        verbose_name=_("min calls"))
     severity = models.CharField(max_length=10, choices=Severity.choices,
                                 default=Severity.WARNING, verbose_name=_("severity"))
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+",

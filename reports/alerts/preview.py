@@ -1,18 +1,21 @@
 """When a rule would have fired over a past period, before it is saved.
 
 The rule (saved or not) is replayed hour by hour over the local days [first, last] as the
-evaluator would have judged it, with the same state machine: a firing starts at an hour
-judged unusual while the rule was OK and lasts while the hours after it are judged unusual;
-an hour not judged (unmirrored, too quiet) keeps the state. Each firing is what would have
-been notified once: its first hour's figures and explanation. Only the `anomaly` condition
-is replayed (its baseline is in the rollups, so a month costs one query).
+evaluator would have judged it (`anomaly.judge_period`, the live evaluation's own path), with
+the same state machine (`counts.Episodes`): a firing starts at an hour judged unusual while
+the rule was OK — from the first hour of the run that made it unusual — and lasts while the
+hours after it are judged unusual; an hour not judged (unmirrored, too quiet) keeps the
+state. Each firing is written with the figures of its whole span, judged as one window, so
+its sentence and its row say the same hours. Only the `anomaly` condition is replayed (its
+baseline is in the rollups, so a month costs one query).
 """
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
 from reports.alerts import coverage
-from reports.alerts.anomaly import Hour, Judgement, judge_period
+from reports.alerts.anomaly import Hour, Period, judge_period
+from reports.alerts.counts import Episodes
 from reports.alerts.explain import explanation
 from reports.alerts.models import AlertRule
 
@@ -33,10 +36,9 @@ def _hours(first: date, last: date, tz, now: datetime) -> list[Hour]:
     return hours
 
 
-def _firing(rule: AlertRule, judgement: Judgement, tz) -> dict:
-    detail = judgement.detail(rule, tz)
-    return {"start": judgement.hour.start.astimezone(tz).isoformat(),
-            "end": judgement.hour.end.astimezone(tz).isoformat(),
+def _firing(rule: AlertRule, period: Period, start: datetime, end: datetime, tz) -> dict:
+    detail = period.summed(start, end).detail(rule, tz)
+    return {"start": start.astimezone(tz).isoformat(), "end": end.astimezone(tz).isoformat(),
             "value": detail["value"], "expected": detail["expected"], "low": detail["low"],
             "high": detail["high"], "explanation": explanation(detail)}
 
@@ -50,23 +52,26 @@ def firings(rule: AlertRule, env_ids: tuple[int, ...], first: date, last: date,
 def replay(rule: AlertRule, env_ids: tuple[int, ...], first: date, last: date,
            now: datetime) -> dict:
     """`firings` and the `series` they were judged on: each mirrored hour's local start
-    (`t`), value and usual band (`low`, `high`: None where no band was drawn — a cold
-    start, a quiet hour) and whether the rule was firing then (`firing`)."""
+    (`t`), value and the band it was judged against (`low`, `high`: the hour's own, None
+    where none was drawn — a cold start, a quiet hour judged only within its run, or a run
+    that fired, whose band is of its sum) and whether it is one of a firing's hours
+    (`firing`)."""
     tz = rule.organization.tzinfo
-    mirrored = coverage.calls_mirrored(env_ids)
-    found: list[dict] = []
+    hours = _hours(first, last, tz, now)
+    period = judge_period(rule, env_ids, coverage.calls_mirrored(env_ids), hours)
+    episodes = Episodes()
     series: list[dict] = []
-    firing = False
-    for judgement in judge_period(rule, env_ids, mirrored, _hours(first, last, tz, now)):
+    for judgement in period.judgements:
         if judgement.reason == "not_mirrored":
             continue
-        if judgement.judged:
-            if judgement.firing and not firing:
-                found.append(_firing(rule, judgement, tz))
-            elif judgement.firing:
-                found[-1]["end"] = judgement.hour.end.astimezone(tz).isoformat()
-            firing = judgement.firing
-        series.append({"t": judgement.hour.start.astimezone(tz).isoformat()[:16],
-                       "value": judgement.value, "low": judgement.low,
-                       "high": judgement.high, "firing": judgement.judged and firing})
+        episodes.add(judgement.judged, judgement.firing, judgement.window_start,
+                     judgement.window_end)
+        alone = judgement.hours == 1
+        series.append({"t": judgement.hour.start, "value": judgement.value,
+                       "low": judgement.low if alone else None,
+                       "high": judgement.high if alone else None})
+    for point in series:  # the hours of a firing, from its run's first hour
+        point["firing"] = any(e.start <= point["t"] < e.end for e in episodes.found)
+        point["t"] = point["t"].astimezone(tz).isoformat()[:16]
+    found = [_firing(rule, period, e.start, e.end, tz) for e in episodes.found]
     return {"firings": found, "series": series}

@@ -1,17 +1,14 @@
-"""The statistics of the `anomaly` condition: a band from past weeks, and a binomial test.
+"""The statistics of the `anomaly` condition for rates: a band from past weeks, and a
+binomial test (counts have their own model, `counts`).
 
 Pure functions over numbers, no database: `anomaly` feeds them the same hour of the week
 over recent weeks.
 
-- Counts (calls): the band is the median of past weeks ± k robust deviations, where the
-  deviation is 1.4826 × MAD (the standard deviation of normal data) but never less than the
-  Poisson noise √median: six quiet Sundays with identical counts (MAD 0) must not make one
-  more call an anomaly.
-- Rates: the same band over the weekly rates (its deviation at least the binomial standard
-  error of this hour's calls), and the departure must also be unlikely by chance given the
-  counts: a one-sided exact binomial test of this hour's counts against the past weeks'
-  (see `is_rate_anomaly`), so 3 answered of 5 (usually 80 %) is never an alarm, while 30 of
-  100 is.
+- Rates: the median of the weekly rates ± k robust deviations (1.4826 × MAD, at least the
+  binomial standard error of this hour's calls), and the departure must also be unlikely by
+  chance given the counts: a one-sided exact binomial test of this hour's counts against the
+  past weeks' (see `is_rate_anomaly`), so 3 answered of 5 (usually 80 %) is never an alarm,
+  while 30 of 100 is.
 """
 from __future__ import annotations
 
@@ -19,9 +16,10 @@ import dataclasses
 import math
 from collections.abc import Sequence
 
-# Sensitivity → (k: the band's half-width in robust deviations, alpha: the binomial test's
-# one-sided significance). Evaluated every hour for every environment, a false alarm rate
-# of 1e-3 per rule and hour is already one alarm every six weeks per rule.
+# Sensitivity → (k: a rate band's half-width in robust deviations, alpha: the one-sided
+# significance of the binomial test, and of a count's window shared among the run lengths
+# `counts` tries). Evaluated every hour for every environment, a false alarm rate of 1e-3
+# per rule and hour is already one alarm every six weeks per rule.
 SENSITIVITY: dict[str, tuple[float, float]] = {
     "low": (5.0, 1e-4), "medium": (4.0, 1e-3), "high": (3.0, 1e-2),
 }
@@ -50,12 +48,6 @@ def median(values: Sequence[float]) -> float:
 
 def mad(values: Sequence[float], centre: float) -> float:
     return median([abs(v - centre) for v in values])
-
-
-def count_band(history: Sequence[float], k: float) -> Band:
-    centre = median(history)
-    spread = max(MAD_SCALE * mad(history, centre), math.sqrt(max(centre, 1.0)))
-    return Band(centre, max(0.0, centre - k * spread), centre + k * spread)
 
 
 def rate_band(history: Sequence[float], calls: int, k: float) -> Band:

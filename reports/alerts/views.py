@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import timedelta
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -24,6 +24,7 @@ from reports.alerts.actions import SNOOZE_LABELS
 from reports.alerts.evaluate import evaluate_rules
 from reports.alerts.forms import AlertRuleForm
 from reports.alerts.models import AlertEvent, AlertRule, BannerDismissal
+from reports.alerts.quiet_hours import quiet_hours
 from sync.models import Agent
 
 HISTORY_SIZE = 50
@@ -60,6 +61,9 @@ def rule_detail(request: HttpRequest, tenant: Tenant, pk: int) -> HttpResponse:
     events = list(rule.events.all()[:HISTORY_SIZE])
     for event in events:
         event.calls_url = calls_link(tenant.organization.slug, rule, event)
+    env_ids = tuple(sorted(e.pk for e in rule.environments.all()))
+    quiet = quiet_hours(rule, env_ids, coverage.calls_mirrored(env_ids),
+                        timezone.localtime(timezone.now(), rule.organization.tzinfo).date())
     agent = Agent.objects.filter(environment__in=rule.environments.all(),
                                  external_id=rule.agent_id).first() if rule.agent_id else None
     return render_org_page(request, rule.organization, "reports/alerts/detail.html", {
@@ -68,7 +72,9 @@ def rule_detail(request: HttpRequest, tenant: Tenant, pk: int) -> HttpResponse:
         "secret": request.session.pop(f"alert-secret-{rule.pk}", ""),
         "snooze_choices": list(SNOOZE_LABELS.items()),
         "agent_name": agent.name if agent else "",
-        "band_chart": band_chart(rule, events),
+        "band_chart": band_chart(rule, events), "quiet": quiet,
+        "preview": replayed(rule, list(env_ids))
+        if "preview" in request.GET and rule.condition == "anomaly" else None,
     })
 
 
@@ -108,15 +114,21 @@ def form_preview(request: HttpRequest, form: AlertRuleForm) -> dict | None:
         rule, env_ids = form.save(commit=False), [e.pk for e in form.cleaned_data["environments"]]
     if not wanted or not env_ids:
         return None
-    # The last 30 days the mirror holds (today's, unless the mirror lags behind).
+    return replayed(rule, env_ids)
+
+
+def replayed(rule: AlertRule, env_ids: list[int]) -> dict:
+    """The last 30 days the mirror holds (today's, unless the mirror lags behind) replayed:
+    the firings, each with its hours in the words of its sentence, and the chart."""
     edge = coverage.calls_mirrored(env_ids).end or timezone.now()
-    last = min(edge, timezone.now()).astimezone(rule.organization.tzinfo).date()
+    tz = rule.organization.tzinfo
+    last = min(edge, timezone.now()).astimezone(tz).date()
     first = last - timedelta(days=PREVIEW_DAYS - 1)
     found = preview.replay(rule, tuple(sorted(env_ids)), first, last, timezone.now())
-    for firing in found["firings"]:  # the page writes them as its other times
-        firing["start_at"] = datetime.fromisoformat(firing["start"])
-        firing["end_at"] = datetime.fromisoformat(firing["end"])
-    return {"days": PREVIEW_DAYS, **found,
+    for firing in found["firings"]:  # the row names the hours as its sentence does
+        firing["when"] = explain.when({"start": firing["start"], "end": firing["end"],
+                                       "tz": tz.key})
+    return {"days": PREVIEW_DAYS, "zone": tz.key, **found,
             "chart": {"series": found["series"], "value_label": str(rule.get_metric_display()),
                       "band_label": _("usual band"), "fired_label": _("would have fired")}}
 

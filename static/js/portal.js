@@ -30,11 +30,26 @@
       var box = rule.querySelector('[data-field="' + name + '"]');
       if (box) { box.hidden = !shown; }
     };
+    var windowBox = rule.querySelector("select[name=window]");
+    var metric = rule.querySelector("select[name=metric]");
+    var minimum = rule.querySelector("input[name=min_calls]");
     var byKind = function () {
       Object.keys(only).forEach(function (name) { show(name, only[name].test(condition.value)); });
       show("webhook_format", rule.hasAttribute("data-webhook-stored") || (url && url.value !== ""));
     };
-    condition.addEventListener("change", byKind);
+    // On a change of kind (never on load: a stored rule keeps its figures).
+    var preset = function () {
+      // The anomaly judges hours: its window is 1 h (the server stores it so in any case).
+      if (windowBox && condition.value === "anomaly") { windowBox.value = "1h"; }
+      // A minimum left as offered follows the kind of rule (reports.alerts.models
+      // default_min_calls): 5 calls usually expected for an anomaly on calls, else 20 calls.
+      if (minimum && metric && (minimum.value === "5" || minimum.value === "20")) {
+        minimum.value = metric.value === "calls" && condition.value === "anomaly" ? "5" : "20";
+      }
+      byKind();
+    };
+    condition.addEventListener("change", preset);
+    if (metric) { metric.addEventListener("change", preset); }
     if (url) { url.addEventListener("input", byKind); }
     byKind();
   }
