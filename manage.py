@@ -11,8 +11,9 @@ def main() -> None:
     from django.core.management import execute_from_command_line
     from django.db import DatabaseError
 
-    from portal import cli
+    from portal import cli, envconfig
 
+    envconfig.help_only = envconfig.asks_for_help(sys.argv)  # `--help` starts nothing
     cli.install()  # every command's errors: one "Error: …" line
 
     try:
