@@ -504,6 +504,12 @@ UPSTREAM_MAX_RESPONSE_BYTES = int(env_str("UPSTREAM_MAX_RESPONSE_BYTES", str(16 
 # UPSTREAM_STREAM_DEADLINES ("origins=600": a provider whose real histories take longer).
 UPSTREAM_STREAM_DEADLINE_SECONDS = float(env_str("UPSTREAM_STREAM_DEADLINE_SECONDS", "300"))
 UPSTREAM_STREAM_DEADLINES = env_seconds_by_name("UPSTREAM_STREAM_DEADLINES")
+# One run's whole reading of one stream ends by this, however slowly the pages come (each
+# within its own deadline above): the run fails naming what it read, keeps what it wrote and
+# the next run continues (sync/providers/transport.py, RunDeadline); per provider when set in
+# SYNC_STREAM_DEADLINES ("origins=1800").
+SYNC_STREAM_DEADLINE_SECONDS = float(env_str("SYNC_STREAM_DEADLINE_SECONDS", "600"))
+SYNC_STREAM_DEADLINES = env_seconds_by_name("SYNC_STREAM_DEADLINES")
 UPSTREAM_MAX_STREAM_BYTES = int(env_str("UPSTREAM_MAX_STREAM_BYTES", str(1024 * 1024 * 1024)))
 UPSTREAM_MAX_STREAM_RECORDS = int(env_str("UPSTREAM_MAX_STREAM_RECORDS", "500000"))
 # One record of a stream, in characters of its JSON: a longer one is skipped and quarantined.

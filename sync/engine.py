@@ -27,6 +27,7 @@ from sync.models.core import RunStatus, Trigger
 from sync.progress import NullProgress, Progress
 from sync.providers.errors import AnswerTooSlow, AuthError, UpstreamError
 from sync.providers.registry import provider_for
+from sync.providers.transport import RunDeadline, stream_run_seconds
 from sync.pulse import Pulse, stale_seconds
 from sync.run_context import RunContext, no_debug_cursors
 from sync.signals import environment_synced
@@ -173,10 +174,7 @@ def _sync_locked(environment: Environment, outcome: SyncOutcome, streams: list[s
                     run = SyncRun.objects.create(environment=environment, stream=name,
                                                  trigger=trigger)
                     outcome.runs.append(run)
-                    ctx = RunContext(environment, client, run, now or timezone.now(),
-                                     environment.backfill_days, full,
-                                     progress or NullProgress(), lock)
-                    client.on_wait = ctx.heartbeat
+                    ctx = _run_context(environment, client, run, now, full, progress, lock)
                     ctx.hint_server = _hint_server(provider, name, ctx, hook_budget)
                     pulse.ctx = ctx
                     if not _run_stream(provider, name, ctx, hints):
@@ -198,6 +196,17 @@ def _sync_locked(environment: Environment, outcome: SyncOutcome, streams: list[s
         environment_synced.send(sender=sync_environment, environment=environment,
                                 outcome=outcome)
     return outcome
+
+
+def _run_context(environment: Environment, client: Any, run: SyncRun, now: datetime | None,
+                 full: bool, progress: Progress | None, lock: Any) -> RunContext:
+    """What one stream's run reads by: its client waits beat its heart, and the stream's
+    total deadline starts now (`RunDeadline`)."""
+    ctx = RunContext(environment, client, run, now or timezone.now(),
+                     environment.backfill_days, full, progress or NullProgress(), lock)
+    client.on_wait = ctx.heartbeat
+    ctx.deadline = client.deadline = RunDeadline(stream_run_seconds(environment.provider))
+    return ctx
 
 
 def _share_budget(environment: Environment, provider: Any, client: Any, trigger: str
@@ -289,7 +298,7 @@ def _run_stream(provider: Any, name: str, ctx: RunContext,
             # deadlines). The environment stops here; the next run tries again.
             ctx.run.details["stopped"] = SLOW_STOP
         _last_beat(ctx)
-        _finish(ctx.run, RunStatus.FAILED, str(exc))
+        _finish(ctx.run, RunStatus.FAILED, _deadline_line(ctx) or str(exc))
         return not isinstance(exc, AnswerTooSlow)
     except Exception as exc:  # noqa: BLE001 - a bug in one stream must not stop the others
         if is_cache_error(exc):
@@ -307,6 +316,19 @@ def _run_stream(provider: Any, name: str, ctx: RunContext,
         _last_beat(ctx)
         _finish(ctx.run, RunStatus.SUCCEEDED)
     return True
+
+
+def _deadline_line(ctx: RunContext) -> str:
+    """The run's one line when its stream outlasted its total deadline ("" otherwise): the
+    stream, the deadline, what it read and kept; the next run goes on from its cursor."""
+    if ctx.deadline is None or not ctx.deadline.passed:
+        return ""
+    counts = ctx.counts
+    kept = counts.created + counts.updated + counts.unchanged
+    return (f"{ctx.stream}: stopped at the stream's deadline of {ctx.deadline.seconds:g} s "
+            f"(SYNC_STREAM_DEADLINE_SECONDS) after {ctx.client.requests - ctx.requests_before} "
+            f"request(s), {ctx.run.pages} page(s) and {kept} record(s) read; what was written "
+            f"is kept and the next run continues from there")
 
 
 def _continue_in(budget: RequestBudget | None, refused: float) -> float:
