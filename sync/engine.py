@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from portal import audit
 from portal.models import Environment, EnvironmentStatus
-from sync import collector, dead_runs
+from sync import collector, dead_runs, under_way
 from sync.budget import BudgetExhausted, RequestBudget
 from sync.cache_errors import CACHE_ERRORS, UNAVAILABLE, is_cache_error
 from sync.locks import environment_lock
@@ -91,6 +91,7 @@ def relaxed_commits() -> Iterator[None]:
 def _finish(run: SyncRun, status: str, error: str = "") -> None:
     run.status, run.error, run.finished_at = status, error[:2000], timezone.now()
     run.save(update_fields=["status", "error", "finished_at", "details"])
+    under_way.ended(run.pk)
 
 
 def mark_auth_failed(environment: Environment, error: AuthError) -> None:
@@ -264,7 +265,11 @@ def _stream_names(environment: Environment, provider: Any, streams: list[str] | 
 def _run_stream(provider: Any, name: str, ctx: RunContext,
                 hints: list[Hint] | None = None) -> bool:
     """Run one stream; False when the environment must stop (token rejected, an answer too
-    slow, Redis gone, the budget spent)."""
+    slow, Redis gone, the budget spent, the command interrupted)."""
+    stopped = under_way.started(ctx)  # an interrupted command marks it stopped
+    if stopped:
+        _finish(ctx.run, RunStatus.FAILED, stopped)
+        return False
     try:
         hinted = provider.hinted_streams.get(name) if hints is not None else None
         if hinted is not None:
