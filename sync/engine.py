@@ -17,6 +17,7 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from portal import audit
+from portal.error_text import safe_error_text
 from portal.models import Environment, EnvironmentStatus
 from sync import collector, dead_runs, under_way
 from sync.budget import BudgetExhausted, RequestBudget
@@ -316,7 +317,8 @@ def _run_stream(provider: Any, name: str, ctx: RunContext,
             return False
         logger.exception("sync of environment %s stream %s crashed", ctx.environment.pk, name)
         _last_beat(ctx)
-        _finish(ctx.run, RunStatus.FAILED, f"internal error: {type(exc).__name__}: {exc}")
+        # A database error quotes values (call data): its kind and position only.
+        _finish(ctx.run, RunStatus.FAILED, f"internal error: {safe_error_text(exc)}")
     else:
         _last_beat(ctx)
         _finish(ctx.run, RunStatus.SUCCEEDED)
