@@ -508,6 +508,9 @@ UPSTREAM_STREAM_DEADLINES = env_seconds_by_name("UPSTREAM_STREAM_DEADLINES")
 # within its own deadline above): the run fails naming what it read, keeps what it wrote and
 # the next run continues (sync/providers/transport.py, RunDeadline); per provider when set in
 # SYNC_STREAM_DEADLINES ("origins=1800").
+# Requests a minute of a Vapi environment that sets none of its own (Vapi documents no rate:
+# sync/providers/vapi/spec.py); an environment's own figure wins.
+VAPI_REQUESTS_PER_MINUTE = int(env_str("VAPI_REQUESTS_PER_MINUTE", "60"))
 SYNC_STREAM_DEADLINE_SECONDS = float(env_str("SYNC_STREAM_DEADLINE_SECONDS", "600"))
 SYNC_STREAM_DEADLINES = env_seconds_by_name("SYNC_STREAM_DEADLINES")
 UPSTREAM_MAX_STREAM_BYTES = int(env_str("UPSTREAM_MAX_STREAM_BYTES", str(1024 * 1024 * 1024)))
