@@ -108,6 +108,23 @@ def _traceback(exc_info: Any) -> str:
     return safe_traceback(exc_info).rstrip("\n")
 
 
+def _without_database_values(message: str, exc_info: Any) -> str:
+    """`message` with the text of the logged database error left out, where a caller put it
+    in already formatted (Celery's "Task … raised unexpected: DataError('…')")."""
+    from portal.error_text import database_error, database_error_text
+
+    error = exc_info[1] if isinstance(exc_info, tuple) and len(exc_info) > 1 else None
+    found = database_error(error) if isinstance(error, BaseException) else None
+    while found is not None:
+        said = str(found)
+        if said:
+            message = message.replace(repr(found), database_error_text(found))
+            message = message.replace(said, database_error_text(found))
+        cause = found.__cause__ or found.__context__
+        found = database_error(cause) if cause is not None else None
+    return message
+
+
 class RedactionFilter(logging.Filter):
     """Mask secrets in the message, its arguments and any traceback before formatting; a
     database error (which quotes values: call data) is said by its kind and position."""
@@ -119,7 +136,7 @@ class RedactionFilter(logging.Filter):
             record.args = tuple(
                 database_error_text(a) if isinstance(a, BaseException) and database_error(a)
                 else a for a in record.args)
-        record.msg = redact(record.getMessage())
+        record.msg = redact(_without_database_values(record.getMessage(), record.exc_info))
         record.args = None
         if record.exc_info and not record.exc_text:
             record.exc_text = _traceback(record.exc_info)
