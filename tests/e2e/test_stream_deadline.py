@@ -2,10 +2,10 @@
 
 The simulator answers every calls listing after a pause (`--faults
 slow=1:S,only=/api/v1/calls`: a page every S seconds, each well within its own answer
-deadline), and the stream's deadline is set short (`SYNC_STREAM_DEADLINE_SECONDS`). Through `manage.py sync` and through a Celery worker's
-back-fill, the run ends failed with one line naming the stream and what it read, the mirror
-keeps what was written, the lock is released, and the next run continues from there until
-the mirror equals the upstream.
+deadline), and the stream's deadline is set short (`SYNC_STREAM_DEADLINE_SECONDS`). Through
+`manage.py sync` and through a Celery worker's back-fill, the run ends failed with one line
+naming the stream and what it read, the mirror keeps what was written, the lock is released,
+and the next run continues from there until the mirror equals the upstream.
 """
 from __future__ import annotations
 

@@ -16,8 +16,9 @@ Calls are read by time, never by page (`window.Reader`):
 - **Incremental** (every run, the back-fill's last one included): every call with
   `updatedAt ≥ since − overlap` (inclusive, so calls sharing `since`'s millisecond are read
   again), read until an answer is short; `since` moves to the latest `updatedAt` that read
-  showed (`window.Reader.open`), so a run with nothing new costs one listing. `VAPI_OVERLAP_SECONDS` (default 600) re-reads the last minutes each time, for a
-  change the upstream shows a little after its `updatedAt`.
+  showed (`window.Reader.open`), so a run with nothing new costs one listing.
+  `VAPI_OVERLAP_SECONDS` (default 600) re-reads the last minutes each time, for a change the
+  upstream shows a little after its `updatedAt`.
 
 Records are compared with their stored hash before anything else (most of an overlap is
 unchanged); new and changed ones are upserted in one batch per answer, their local days'
