@@ -506,7 +506,7 @@ UPSTREAM_STREAM_DEADLINE_SECONDS = float(env_str("UPSTREAM_STREAM_DEADLINE_SECON
 UPSTREAM_STREAM_DEADLINES = env_seconds_by_name("UPSTREAM_STREAM_DEADLINES")
 # One run's whole reading of one stream ends by this, however slowly the pages come (each
 # within its own deadline above): the run fails naming what it read, keeps what it wrote and
-# the next run continues (sync/providers/transport.py, RunDeadline); per provider when set in
+# the next run continues (sync/providers/deadline.py, RunDeadline); per provider when set in
 # SYNC_STREAM_DEADLINES ("origins=1800").
 # Requests a minute of a Vapi environment that sets none of its own (Vapi documents no rate:
 # sync/providers/vapi/spec.py); an environment's own figure wins.

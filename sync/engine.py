@@ -26,9 +26,9 @@ from sync.locks import environment_lock
 from sync.models import SyncRun
 from sync.models.core import RunStatus, Trigger
 from sync.progress import NullProgress, Progress
+from sync.providers.deadline import RunDeadline, stream_run_seconds
 from sync.providers.errors import AnswerTooSlow, AuthError, UpstreamError
 from sync.providers.registry import provider_for
-from sync.providers.transport import RunDeadline, stream_run_seconds
 from sync.pulse import Pulse, stale_seconds
 from sync.run_context import RunContext, no_debug_cursors
 from sync.signals import environment_synced

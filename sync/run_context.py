@@ -64,7 +64,7 @@ class RunContext:
     # A first back-fill's server of the deliveries' hints (`sync.webhooks.serving`), which
     # the stream calls between its pages; None for any other run.
     hint_server: Any = None
-    # The stream's total deadline (`sync.providers.transport.RunDeadline`), set by the engine.
+    # The stream's total deadline (`sync.providers.deadline.RunDeadline`), set by the engine.
     deadline: Any = None
 
     def __post_init__(self) -> None:

@@ -68,7 +68,7 @@ class AnswerTooSlow(NotRetryable):
 
 
 class StreamDeadlinePassed(AnswerTooSlow):
-    """One run's reading of one stream outlasted its total deadline (`transport.RunDeadline`)."""
+    """One run's reading of one stream outlasted its total deadline (`deadline.RunDeadline`)."""
 
 
 class AnswerTooLarge(NotRetryable):

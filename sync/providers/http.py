@@ -26,6 +26,7 @@ from urllib3.exceptions import NameResolutionError, NewConnectionError
 
 from sync import fast_json
 from sync.budget import RequestBudget
+from sync.providers.deadline import RunDeadline
 from sync.providers.errors import (
     AddressRefused,
     AnswerTooSlow,
@@ -40,7 +41,6 @@ from sync.providers.errors import (
 from sync.providers.transport import (
     BoundedBody,
     Limits,
-    RunDeadline,
     outbound_session,
     page_limits,
     send,
