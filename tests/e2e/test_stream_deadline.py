@@ -29,8 +29,9 @@ TOKEN = "talq_slow0123456789abcdef0123456789abcdef01"
 SEED, DAYS, CALLS_PER_DAY = 17, 12, 300
 # Only the calls listing is slow, so the agents stream (a listing and each agent's pricing)
 # ends well within the deadline however loaded the machine; the calls' back-fill (about
-# three pages a day, 36 and more) needs far more than two runs' deadlines.
-PAGE_SECONDS, DEADLINE = "0.5", "4"
+# three pages a day, 36 and more) needs far more than two runs' deadlines, and a run goes
+# further than what a continuation reads again first (the lookback's days: about 5 pages).
+PAGE_SECONDS, DEADLINE = "0.5", "8"
 
 
 @pytest.mark.e2e
@@ -38,8 +39,10 @@ PAGE_SECONDS, DEADLINE = "0.5", "4"
 def test_a_page_every_few_seconds_stops_at_the_streams_deadline(tmp_path):
     end = datetime.now(UTC).date() - timedelta(days=1)
     upstream = Upstream(SEED, DAYS, CALLS_PER_DAY, end, TOKEN)
+    # Batches of a page (100 rows): every page read is written with its cursor, so each run
+    # keeps what it read before its deadline, however few pages a loaded machine gets in.
     with production_stack("slow", tmp_path, SYNC_STREAM_DEADLINE_SECONDS=DEADLINE,
-                          SYNC_DISPATCH_SECONDS="2") as stack:
+                          SYNC_DISPATCH_SECONDS="2", SYNC_BATCH_ROWS="100") as stack:
         mirror = stack.mirror
         port = stack.simulator(upstream, "--faults",
                                f"slow=1:{PAGE_SECONDS},only=/api/v1/calls")
