@@ -11,8 +11,9 @@ def main() -> None:
     from django.core.management import execute_from_command_line
     from django.db import DatabaseError
 
-    from portal import cli
+    from portal import cli, envconfig
 
+    envconfig.help_only = envconfig.asks_for_help(sys.argv)  # `--help` starts nothing
     cli.install()  # every command's errors: one "Error: …" line
 
     try:
@@ -22,7 +23,10 @@ def main() -> None:
         from portal.dbready import MESSAGE, is_unavailable, not_migrated
 
         if "migrate" in sys.argv[1:2] or is_unavailable(exc) or not not_migrated():
-            raise
+            # Its message may quote values (call data): its kind and position only.
+            from portal.error_text import database_error_text
+
+            cli.fail(f"database error: {database_error_text(exc)}")
         cli.fail(MESSAGE)
 
 

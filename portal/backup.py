@@ -153,7 +153,7 @@ def backup(target: Path, say: Callable[[str], None]) -> dict[str, float]:
     if status != 0:
         partial.unlink(missing_ok=True)
         raise BackupError(f"pg_dump failed (exit {status}): "
-                          f"{errors[-1] if errors else 'no reason given'}")
+                          f"{without_values(errors[-1]) if errors else 'no reason given'}")
     partial.replace(target)
     return {"bytes": target.stat().st_size, "seconds": time.monotonic() - started}
 
@@ -179,6 +179,34 @@ _DATA_COMMENT = re.compile(rb"^-- Data for Name: ([^;]+); Type: TABLE DATA")
 # Run first, in the restore's one transaction: the database's own objects go, whatever they
 # are (pg_restore's --clean cannot drop a partition's inherited constraints).
 _EMPTY = "DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;"
+
+
+# psql with VERBOSITY=sqlstate: "psql:<stdin>:250701: ERROR:  22P04".
+_PSQL_ERROR = re.compile(r"^psql:[^:]*:(\d+): (ERROR|FATAL):\s+([0-9A-Z]{5})\s*$")
+_QUOTED = re.compile(r"\"[^\"]*\"?|'[^']*'?")
+
+
+def without_values(line: str) -> str:
+    """A tool's error line with every quoted part (a value, a row) left out."""
+    return _QUOTED.sub("…", line)
+
+
+def _position(line: str, tables: list[tuple[int, str]]) -> str:
+    """psql's error line as its kind and position: the SQLSTATE's name, the line of the
+    backup's SQL and the table whose rows it is in; any other line without its values."""
+    match = _PSQL_ERROR.match(line)
+    if match is None:
+        return without_values(line)
+    at, code = int(match.group(1)), match.group(3)
+    import psycopg.errors
+
+    try:
+        kind = psycopg.errors.lookup(code).__name__
+    except KeyError:
+        kind = "error"
+    table = next((name for start, name in reversed(tables) if start <= at), None)
+    return (f"{kind} (SQLSTATE {code}) at line {at:,} of the backup's SQL"
+            f"{f', in the rows of table {table}' if table else ''}")
 
 
 def restore(source: Path, say: Callable[[str], None]) -> dict[str, float]:
@@ -208,19 +236,25 @@ def restore(source: Path, say: Callable[[str], None]) -> dict[str, float]:
     reader = subprocess.Popen([pg_restore, "--no-owner", "--no-privileges", "--file=-",
                                str(source)], env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE)
+    # An error is said by its SQLSTATE and line only: its message and context would quote
+    # the row it failed on (call data).
     writer = subprocess.Popen([psql, "--no-psqlrc", "--quiet", "--set=ON_ERROR_STOP=1",
+                               "--set=VERBOSITY=sqlstate", "--set=SHOW_CONTEXT=never",
                                "--single-transaction", f"--command={_EMPTY}", "--file=-"],
                               env={**env, "PGOPTIONS": "-c client_min_messages=warning"},
                               stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE)
     assert reader.stdout is not None and writer.stdin is not None
-    done = 0
+    done = fed = 0
+    tables: list[tuple[int, str]] = []  # (line fed, table) where each table's rows begin
     try:
         for line in reader.stdout:
+            fed += 1
             match = _DATA_COMMENT.match(line)
             if match:
                 done += 1
-                say(f"[{done}/{max(total, done)}] table {match.group(1).decode()}")
+                tables.append((fed, match.group(1).decode()))
+                say(f"[{done}/{max(total, done)}] table {tables[-1][1]}")
             writer.stdin.write(line)
     except BrokenPipeError:
         pass  # psql stopped at an error: its status says which
@@ -229,11 +263,14 @@ def restore(source: Path, say: Callable[[str], None]) -> dict[str, float]:
             writer.stdin.close()
         except BrokenPipeError:
             pass
+        # Read no further: when psql stopped early, pg_restore would wait for ever on a full
+        # pipe (a dump larger than the pipe's buffer); closed, it stops at its next write.
+        reader.stdout.close()
     read_status, wrote_status = reader.wait(), writer.wait()
     problems = [text for text in (reader.stderr.read(), writer.stderr.read())
                 if text and text.strip()]
     if read_status != 0 or wrote_status != 0:
         last = problems[-1].decode(errors="replace").strip().splitlines()[-1] if problems \
             else "no reason given"
-        raise BackupError(f"restore failed, nothing was changed: {last}")
+        raise BackupError(f"restore failed, nothing was changed: {_position(last, tables)}")
     return {"seconds": time.monotonic() - started}

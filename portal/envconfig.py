@@ -16,6 +16,27 @@ class ConfigError(RuntimeError):
     """A required production setting is missing or malformed."""
 
 
+# Set by manage.py when its command line only asks for help (`--help`, `-h`, `help`, no
+# command): the settings then start no database and write no file, since nothing will run.
+help_only = False
+HELP_ONLY_DATABASE_URL = "postgres://help-only.invalid/switchboard"
+
+
+def asks_for_help(argv: list[str]) -> bool:
+    """Whether `manage.py` run with `argv` only prints help (a command's, or the list)."""
+    args = argv[1:]
+    if not args or args[0] in ("help", "-h", "--help"):
+        return True
+    options = args[:args.index("--")] if "--" in args else args
+    return "-h" in options or "--help" in options
+
+
+def help_only_secrets() -> dict[str, str]:
+    """Throw-away secrets for a process that only prints help (nothing is signed or stored)."""
+    return {"SECRET_KEY": "help-only-" + secrets.token_urlsafe(40),
+            "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode()}
+
+
 def env_str(name: str, default: str = "") -> str:
     return os.environ.get(name, default).strip()
 

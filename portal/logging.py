@@ -101,14 +101,45 @@ class ContextFilter(logging.Filter):
         return True
 
 
+def _traceback(exc_info: Any) -> str:
+    """The traceback, its database errors said by kind and position (`portal.error_text`)."""
+    from portal.error_text import safe_traceback
+
+    return safe_traceback(exc_info).rstrip("\n")
+
+
+def _without_database_values(message: str, exc_info: Any) -> str:
+    """`message` with the text of the logged database error left out, where a caller put it
+    in already formatted (Celery's "Task … raised unexpected: DataError('…')")."""
+    from portal.error_text import database_error, database_error_text
+
+    error = exc_info[1] if isinstance(exc_info, tuple) and len(exc_info) > 1 else None
+    found = database_error(error) if isinstance(error, BaseException) else None
+    while found is not None:
+        said = str(found)
+        if said:
+            message = message.replace(repr(found), database_error_text(found))
+            message = message.replace(said, database_error_text(found))
+        cause = found.__cause__ or found.__context__
+        found = database_error(cause) if cause is not None else None
+    return message
+
+
 class RedactionFilter(logging.Filter):
-    """Mask secrets in the message, its arguments and any traceback before formatting."""
+    """Mask secrets in the message, its arguments and any traceback before formatting; a
+    database error (which quotes values: call data) is said by its kind and position."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = redact(record.getMessage())
+        from portal.error_text import database_error, database_error_text
+
+        if isinstance(record.args, tuple):  # a database error said by its kind only
+            record.args = tuple(
+                database_error_text(a) if isinstance(a, BaseException) and database_error(a)
+                else a for a in record.args)
+        record.msg = redact(_without_database_values(record.getMessage(), record.exc_info))
         record.args = None
         if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
+            record.exc_text = _traceback(record.exc_info)
         if record.exc_text:
             record.exc_text = redact(record.exc_text)
         if record.stack_info:
@@ -151,7 +182,7 @@ class JsonFormatter(logging.Formatter):
         for key, value in _extras(record).items():
             payload.setdefault(key, _json_value(value))
         if record.exc_info and not record.exc_text:
-            record.exc_text = self.formatException(record.exc_info)
+            record.exc_text = _traceback(record.exc_info)
         if record.exc_text:
             payload["exc"] = redact(record.exc_text)
         return json.dumps(payload, ensure_ascii=False)
@@ -170,6 +201,9 @@ class PlainFormatter(logging.Formatter):
                  if getattr(record, f, None) is not None]
         record.ctx = f" [{' '.join(parts)}]" if parts else ""
         return redact(super().format(record))
+
+    def formatException(self, ei: Any) -> str:  # noqa: N802 (logging's name)
+        return _traceback(ei)
 
 
 def logging_config(log_format: str, level: str) -> dict[str, Any]:

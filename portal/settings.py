@@ -14,6 +14,7 @@ from pathlib import Path
 import dj_database_url
 import dj_email_url
 
+from portal import envconfig
 from portal.envconfig import (
     ConfigError,
     dev_secrets,
@@ -30,7 +31,10 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("SWITCHBOARD_VAR_DIR") or BASE_DIR / "var")
 
 DEBUG = env_bool("DEBUG", True)
-_dev = dev_secrets(VAR_DIR) if DEBUG else {}
+if envconfig.help_only:
+    _dev = envconfig.help_only_secrets()  # `--help`: nothing written under var/
+else:
+    _dev = dev_secrets(VAR_DIR) if DEBUG else {}
 
 SECRET_KEY = require("SECRET_KEY", DEBUG) or _dev["SECRET_KEY"]
 # Comma-separated Fernet keys: the first encrypts, all decrypt (rotation: prepend a new key,
@@ -134,7 +138,9 @@ if DATABASE_URL.split(":", 1)[0].lower().startswith("sqlite"):
     raise SystemExit("Error: DATABASE_URL names SQLite, which Switchboard does not run on; unset "
                      "it to use the embedded PostgreSQL under var/postgres, or point it at a "
                      "PostgreSQL 15 or newer.")
-if not DATABASE_URL:
+if not DATABASE_URL and envconfig.help_only:
+    DATABASE_URL = envconfig.HELP_ONLY_DATABASE_URL  # `--help` connects to nothing
+elif not DATABASE_URL:
     # No service to install: the project's own PostgreSQL under var/ (portal/embedded_db.py),
     # started by the first process that needs it and reused by the others; `make stop` stops it.
     from portal.embedded_db import ensure_running
@@ -494,6 +500,15 @@ UPSTREAM_MAX_RESPONSE_BYTES = int(env_str("UPSTREAM_MAX_RESPONSE_BYTES", str(16 
 # UPSTREAM_STREAM_DEADLINES ("origins=600": a provider whose real histories take longer).
 UPSTREAM_STREAM_DEADLINE_SECONDS = float(env_str("UPSTREAM_STREAM_DEADLINE_SECONDS", "300"))
 UPSTREAM_STREAM_DEADLINES = env_seconds_by_name("UPSTREAM_STREAM_DEADLINES")
+# One run's whole reading of one stream ends by this, however slowly the pages come (each
+# within its own deadline above): the run fails naming what it read, keeps what it wrote and
+# the next run continues (sync/providers/deadline.py, RunDeadline); per provider when set in
+# SYNC_STREAM_DEADLINES ("origins=1800").
+# Requests a minute of a Vapi environment that sets none of its own (Vapi documents no rate:
+# sync/providers/vapi/spec.py); an environment's own figure wins.
+VAPI_REQUESTS_PER_MINUTE = int(env_str("VAPI_REQUESTS_PER_MINUTE", "60"))
+SYNC_STREAM_DEADLINE_SECONDS = float(env_str("SYNC_STREAM_DEADLINE_SECONDS", "600"))
+SYNC_STREAM_DEADLINES = env_seconds_by_name("SYNC_STREAM_DEADLINES")
 UPSTREAM_MAX_STREAM_BYTES = int(env_str("UPSTREAM_MAX_STREAM_BYTES", str(1024 * 1024 * 1024)))
 UPSTREAM_MAX_STREAM_RECORDS = int(env_str("UPSTREAM_MAX_STREAM_RECORDS", "500000"))
 # One record of a stream, in characters of its JSON: a longer one is skipped and quarantined.

@@ -10,7 +10,8 @@ bytes as they are, without unpickling the summary or serialising it again.
 changed the mirror; `last_synced_at` moves with every sync, which may have read new days
 (coverage) without changing data. Keys are built from versions read in the same request, so
 once a sync commits, no process can reach an entry computed before it: stale entries are not
-deleted, they become unreachable and expire.
+deleted, they become unreachable and expire. Keys begin with the database's prefix
+(`portal.cache_scope`): a restore drops its own database's entries, no other's.
 
 The cache is an optimisation: when it fails (or failed moments ago) the report is computed
 and served uncached (portal/redis_guard.py), never a 500 and never a wait on a frozen Redis.
@@ -26,6 +27,7 @@ from django.conf import settings
 from django.http import HttpResponse
 
 from portal import redis_guard
+from portal.cache_scope import report_prefix
 from portal.models import Environment
 from portal.tenancy.restriction import active as active_restriction
 
@@ -39,7 +41,8 @@ def report_cache_seconds() -> int:
 
 
 def report_key(kind: str, environments: Sequence[Environment], params: dict[str, Any]) -> str:
-    """The cache key of one report: kind, organisation, every (environment, version), params."""
+    """The cache key of one report: database, kind, organisation, every (environment,
+    version), params."""
     envs = sorted(environments, key=lambda e: e.pk)
     org_ids = sorted({e.organization_id for e in envs})
     # The last sync too: a sync that read new days without new data still moves coverage.
@@ -50,7 +53,7 @@ def report_key(kind: str, environments: Sequence[Environment], params: dict[str,
     # A member restricted to teams reads other figures than the organisation's: their own key.
     restriction = active_restriction()
     teams = f":t{restriction.fingerprint}" if restriction is not None else ""
-    return (f"report:v{KEY_VERSION}:{kind}:org{'-'.join(map(str, org_ids))}:{versions}:"
+    return (f"{report_prefix()}v{KEY_VERSION}:{kind}:org{'-'.join(map(str, org_ids))}:{versions}:"
             f"{digest}{teams}")
 
 

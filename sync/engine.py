@@ -17,14 +17,16 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from portal import audit
+from portal.error_text import safe_error_text
 from portal.models import Environment, EnvironmentStatus
-from sync import collector, dead_runs
+from sync import collector, dead_runs, under_way
 from sync.budget import BudgetExhausted, RequestBudget
 from sync.cache_errors import CACHE_ERRORS, UNAVAILABLE, is_cache_error
 from sync.locks import environment_lock
 from sync.models import SyncRun
 from sync.models.core import RunStatus, Trigger
 from sync.progress import NullProgress, Progress
+from sync.providers.deadline import RunDeadline, stream_run_seconds
 from sync.providers.errors import AnswerTooSlow, AuthError, UpstreamError
 from sync.providers.registry import provider_for
 from sync.pulse import Pulse, stale_seconds
@@ -90,6 +92,7 @@ def relaxed_commits() -> Iterator[None]:
 def _finish(run: SyncRun, status: str, error: str = "") -> None:
     run.status, run.error, run.finished_at = status, error[:2000], timezone.now()
     run.save(update_fields=["status", "error", "finished_at", "details"])
+    under_way.ended(run.pk)
 
 
 def mark_auth_failed(environment: Environment, error: AuthError) -> None:
@@ -173,10 +176,7 @@ def _sync_locked(environment: Environment, outcome: SyncOutcome, streams: list[s
                     run = SyncRun.objects.create(environment=environment, stream=name,
                                                  trigger=trigger)
                     outcome.runs.append(run)
-                    ctx = RunContext(environment, client, run, now or timezone.now(),
-                                     environment.backfill_days, full,
-                                     progress or NullProgress(), lock)
-                    client.on_wait = ctx.heartbeat
+                    ctx = _run_context(environment, client, run, now, full, progress, lock)
                     ctx.hint_server = _hint_server(provider, name, ctx, hook_budget)
                     pulse.ctx = ctx
                     if not _run_stream(provider, name, ctx, hints):
@@ -198,6 +198,17 @@ def _sync_locked(environment: Environment, outcome: SyncOutcome, streams: list[s
         environment_synced.send(sender=sync_environment, environment=environment,
                                 outcome=outcome)
     return outcome
+
+
+def _run_context(environment: Environment, client: Any, run: SyncRun, now: datetime | None,
+                 full: bool, progress: Progress | None, lock: Any) -> RunContext:
+    """What one stream's run reads by: its client waits beat its heart, and the stream's
+    total deadline starts now (`RunDeadline`)."""
+    ctx = RunContext(environment, client, run, now or timezone.now(),
+                     environment.backfill_days, full, progress or NullProgress(), lock)
+    client.on_wait = ctx.heartbeat
+    ctx.deadline = client.deadline = RunDeadline(stream_run_seconds(environment.provider))
+    return ctx
 
 
 def _share_budget(environment: Environment, provider: Any, client: Any, trigger: str
@@ -255,7 +266,11 @@ def _stream_names(environment: Environment, provider: Any, streams: list[str] | 
 def _run_stream(provider: Any, name: str, ctx: RunContext,
                 hints: list[Hint] | None = None) -> bool:
     """Run one stream; False when the environment must stop (token rejected, an answer too
-    slow, Redis gone, the budget spent)."""
+    slow, Redis gone, the budget spent, the command interrupted)."""
+    stopped = under_way.started(ctx)  # an interrupted command marks it stopped
+    if stopped:
+        _finish(ctx.run, RunStatus.FAILED, stopped)
+        return False
     try:
         hinted = provider.hinted_streams.get(name) if hints is not None else None
         if hinted is not None:
@@ -289,7 +304,7 @@ def _run_stream(provider: Any, name: str, ctx: RunContext,
             # deadlines). The environment stops here; the next run tries again.
             ctx.run.details["stopped"] = SLOW_STOP
         _last_beat(ctx)
-        _finish(ctx.run, RunStatus.FAILED, str(exc))
+        _finish(ctx.run, RunStatus.FAILED, _deadline_line(ctx) or str(exc))
         return not isinstance(exc, AnswerTooSlow)
     except Exception as exc:  # noqa: BLE001 - a bug in one stream must not stop the others
         if is_cache_error(exc):
@@ -302,11 +317,25 @@ def _run_stream(provider: Any, name: str, ctx: RunContext,
             return False
         logger.exception("sync of environment %s stream %s crashed", ctx.environment.pk, name)
         _last_beat(ctx)
-        _finish(ctx.run, RunStatus.FAILED, f"internal error: {type(exc).__name__}: {exc}")
+        # A database error quotes values (call data): its kind and position only.
+        _finish(ctx.run, RunStatus.FAILED, f"internal error: {safe_error_text(exc)}")
     else:
         _last_beat(ctx)
         _finish(ctx.run, RunStatus.SUCCEEDED)
     return True
+
+
+def _deadline_line(ctx: RunContext) -> str:
+    """The run's one line when its stream outlasted its total deadline ("" otherwise): the
+    stream, the deadline, what it read and kept; the next run goes on from its cursor."""
+    if ctx.deadline is None or not ctx.deadline.passed:
+        return ""
+    counts = ctx.counts
+    kept = counts.created + counts.updated + counts.unchanged
+    return (f"{ctx.stream}: stopped at the stream's deadline of {ctx.deadline.seconds:g} s "
+            f"(SYNC_STREAM_DEADLINE_SECONDS) after {ctx.client.requests - ctx.requests_before} "
+            f"request(s), {ctx.run.pages} page(s) and {kept} record(s) read; what was written "
+            f"is kept and the next run continues from there")
 
 
 def _continue_in(budget: RequestBudget | None, refused: float) -> float:

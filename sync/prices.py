@@ -21,7 +21,7 @@ from django.utils.dateparse import parse_datetime
 
 from portal.models import Environment
 from sync.models import AgentPrice
-from sync.providers.errors import UpstreamError
+from sync.providers.errors import StreamDeadlinePassed, UpstreamError
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,8 @@ def snapshot(environment: Environment, client: Any, agent_ids: Iterable[str],
     for agent_id in due(environment, agent_ids, today):
         try:
             body = client.get(f"agents/{agent_id}/pricing")
+        except StreamDeadlinePassed:
+            raise  # the stream's time is up: the run ends, not just this agent's price
         except UpstreamError as exc:
             log.info("pricing of agent %s not read: %s", agent_id, exc)
             continue

@@ -7,6 +7,7 @@ from django.dispatch import receiver
 
 from portal.models import Environment, Organization
 from portal.signals import organization_timezone_changed
+from sync import under_way  # noqa: F401  (marks an interrupted command's runs stopped)
 from sync.callback_links import relink_environment
 from sync.write.rollups import rebuild_rollups
 

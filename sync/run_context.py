@@ -64,9 +64,16 @@ class RunContext:
     # A first back-fill's server of the deliveries' hints (`sync.webhooks.serving`), which
     # the stream calls between its pages; None for any other run.
     hint_server: Any = None
+    # The stream's total deadline (`sync.providers.deadline.RunDeadline`), set by the engine.
+    deadline: Any = None
 
     def __post_init__(self) -> None:
         self._requests_before = self.client.requests
+
+    @property
+    def requests_before(self) -> int:
+        """The client's request count when this run began (it serves every stream)."""
+        return self._requests_before
 
     def clock(self) -> datetime:
         """The run's clock: `now` (its start, injected by tests and commands) plus the time

@@ -67,5 +67,9 @@ class AnswerTooSlow(NotRetryable):
     """The answer (connect, headers and whole body) did not arrive within its total deadline."""
 
 
+class StreamDeadlinePassed(AnswerTooSlow):
+    """One run's reading of one stream outlasted its total deadline (`deadline.RunDeadline`)."""
+
+
 class AnswerTooLarge(NotRetryable):
     """The answer, decompressed, is larger than its cap (or an array has too many records)."""

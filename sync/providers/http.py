@@ -26,8 +26,10 @@ from urllib3.exceptions import NameResolutionError, NewConnectionError
 
 from sync import fast_json
 from sync.budget import RequestBudget
+from sync.providers.deadline import RunDeadline
 from sync.providers.errors import (
     AddressRefused,
+    AnswerTooSlow,
     AuthError,
     BadResponse,
     NotFound,
@@ -134,6 +136,8 @@ class HttpClient:
         self.sleep = sleep
         self.requests = 0
         self.retries = 0
+        # The running stream's total deadline (set by the engine for each stream it runs).
+        self.deadline: RunDeadline | None = None
 
     def close(self) -> None:
         self.session.close()
@@ -157,6 +161,8 @@ class HttpClient:
         return random.uniform(0, min(self.backoff_cap, self.backoff_base * 2 ** attempt))
 
     def _pause(self, seconds: float) -> None:
+        if self.deadline is not None:  # no backoff outlasts the stream's deadline
+            seconds = min(seconds, max(0.0, self.deadline.left()))
         if self.on_wait is not None:
             self.on_wait(seconds)
         self.sleep(seconds)
@@ -200,17 +206,40 @@ class HttpClient:
 
     def _attempts(self, path: str, params: Mapping[str, Any] | None,
                   handle: Callable[[BoundedBody], Any], limits: Limits) -> Any:
+        """`_tries`, with an answer cut short by the stream's deadline said as such."""
+        try:
+            return self._tries(path, params, handle, limits)
+        except AnswerTooSlow:
+            if self.deadline is not None and self.deadline.passed:
+                self.deadline.check(f"GET /{path.lstrip('/')}", path)
+            raise
+
+    def _ticket(self, where: str, path: str, limits: Limits) -> Limits:
+        """Wait for the budget's next request; the bounds of its answer (within the stream's
+        deadline, which the wait on our own budget does not count against)."""
+        if self.budget is not None:
+            waited = time.monotonic()
+            self.budget.acquire(self.on_wait)
+            if self.deadline is not None:
+                self.deadline.exclude(time.monotonic() - waited)
+        if self.deadline is None:
+            return limits
+        self.deadline.check(where, path)
+        return self.deadline.bound(limits)
+
+    def _tries(self, path: str, params: Mapping[str, Any] | None,
+               handle: Callable[[BoundedBody], Any], limits: Limits) -> Any:
         url = f"{self.base_url}/{path.lstrip('/')}"
         self.check_address()
         last: UpstreamError | None = None
         unreachable = 0
+        where = f"GET /{path.lstrip('/')}"
         for attempt in range(self.max_attempts):
-            if self.budget is not None:
-                self.budget.acquire(self.on_wait)
+            bounded = self._ticket(where, path, limits)
             self.requests += 1
             try:
-                body = send(self.session, "GET", url, limits, params=params, path=path,
-                            where=f"GET /{path.lstrip('/')}", timeout=self.timeout)
+                body = send(self.session, "GET", url, bounded, params=params, path=path,
+                            where=where, timeout=self.timeout)
                 if self.budget is not None:
                     self.budget.observe(body.resp.headers)  # Talkover's X-RateLimit-* pace us too
             except requests.RequestException as exc:

@@ -66,8 +66,8 @@ def test_command_starts_prints_serves_and_stops_on_ctrl_c():
         assert r.status_code == 200 and len(r.json()) == 3
         proc.send_signal(signal.SIGINT)
         rest, err = proc.communicate(timeout=15)
-        assert proc.returncode == 0, err
-        assert "Stopped after 2 requests." in rest
+        assert proc.returncode == 130, err
+        assert err.strip() == "Stopped by Ctrl-C: served 2 requests.", err
         with pytest.raises(requests.ConnectionError):
             requests.get(f"{url}/agents", timeout=2)
     finally:

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from portal import redis_guard
 from portal.backup import BackupError, restore
+from portal.cache_scope import report_prefix
 
 
 class Command(BaseCommand):
@@ -47,5 +48,6 @@ class Command(BaseCommand):
 def _forget_cached_reports() -> int:
     """Reports and pages cached after the backup was taken are keyed by data versions the
     restored rows may reach again with other data: they go (from Redis, or from the restored
-    cache table, where they were consistent anyway)."""
-    return redis_guard.purge_containing(":report:v")
+    cache table, where they were consistent anyway). Only the restored database's: another
+    one's (the live deployment beside a rehearsal) share Redis, not rows."""
+    return redis_guard.purge_containing(f":{report_prefix()}")

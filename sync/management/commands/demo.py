@@ -29,7 +29,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
-from portal import audit, served
+from portal import audit, interrupts, served
 from portal.models import Membership, Organization, Role
 from sync.models import PrivacyRetention
 from sync.signals import demo_prepared
@@ -115,6 +115,7 @@ class Command(BaseCommand):
         log = open(path, "a", buffering=1, encoding="utf-8")  # noqa: SIM115 (open while serving)
         if serve:
             self.terminal = _terminal_beside(log)
+            interrupts.tell(self.terminal)  # Ctrl-C's line on the terminal, not in the log
         call_command("migrate", interactive=False, verbosity=0, stdout=log, stderr=log)
         self.step(f"Database ready (logs: {path})")
         org = ensure_demo_org()

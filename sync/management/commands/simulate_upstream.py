@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-import signal
 import time
 from datetime import date, timedelta
 from typing import Any
@@ -70,15 +69,9 @@ class Command(BaseCommand):
             raise CommandError(
                 f"cannot listen on {options['host']}:{options['port']}: {exc}") from exc
         out = self.stdout
-        previous = None
         try:
-            try:
-                # SIGTERM (process managers, CI) stops as cleanly as Ctrl-C: both raise
-                # KeyboardInterrupt, and no lock is taken inside a signal handler.
-                previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
-            except ValueError:  # not the main thread: only Ctrl-C applies
-                pass
-            # Ctrl-C from here on (even while these lines print) stops the server cleanly.
+            # Ctrl-C or SIGTERM (`portal.interrupts`) from here on (even while these lines
+            # print) stops the server cleanly.
             out.write(f"Simulator serving {sim.start_date} .. clock {sim.now.isoformat()} "
                       f"(seed {config.seed}, {config.calls_per_day} calls/day)")
             served = [(key, plugin) for key, plugin in plugins().items() if sim.envs_of(key)]
@@ -100,14 +93,12 @@ class Command(BaseCommand):
             out.flush()
             while True:
                 time.sleep(0.5)
-        except KeyboardInterrupt:
-            pass
+        except KeyboardInterrupt as exc:
+            # The command's one line on the way out: "Stopped by Ctrl-C: served N requests."
+            exc.detail = f"served {server.request_count} requests"  # type: ignore[attr-defined]
+            raise
         finally:
             server.stop()
-            if previous is not None:
-                signal.signal(signal.SIGTERM, previous)
-        out.write(f"Stopped after {server.request_count} requests.")
-        out.flush()
 
     def _config(self, options: dict[str, Any]) -> SimulatorConfig:
         end_date = None

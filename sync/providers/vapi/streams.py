@@ -10,11 +10,15 @@ Calls are read by time, never by page (`window.Reader`):
   any call changed after that answer has a later `updatedAt`, whichever day the back-fill
   reads meanwhile. Our clock only chooses the days (today and the horizon); what changed is
   the upstream's `updatedAt` alone.
+- **Reaching back** (`--full`, or a horizon moved further back: a longer `--backfill-days`):
+  once the back-fill has ended, the days again from today (`--full`) or from the day before
+  the oldest one read, back to the horizon, the back-fill's way (`_reach_back`).
 - **Incremental** (every run, the back-fill's last one included): every call with
   `updatedAt ≥ since − overlap` (inclusive, so calls sharing `since`'s millisecond are read
-  again), read until an answer is short; `since` moves to the latest `updatedAt` of that last
-  answer. `VAPI_OVERLAP_SECONDS` (default 600) re-reads the last minutes each time, for a
-  change the upstream shows a little after its `updatedAt`.
+  again), read until an answer is short; `since` moves to the latest `updatedAt` that read
+  showed (`window.Reader.open`), so a run with nothing new costs one listing.
+  `VAPI_OVERLAP_SECONDS` (default 600) re-reads the last minutes each time, for a change the
+  upstream shows a little after its `updatedAt`.
 
 Records are compared with their stored hash before anything else (most of an overlap is
 unchanged); new and changed ones are upserted in one batch per answer, their local days'
@@ -158,6 +162,8 @@ def sync_calls(ctx: RunContext) -> None:
             cursor.update(next_day=(today - timedelta(days=1)).isoformat(),
                           oldest=today.isoformat())
         _save(ctx, cursor, dirty)
+    elif not cursor.get("next_day") and _reach_back(ctx, cursor, today, horizon):
+        _save(ctx, cursor, dirty)
     day = date.fromisoformat(cursor["next_day"]) if cursor.get("next_day") else None
     ctx.progress.begin(f"{env.name}: calls", max(0, (day - horizon).days + 1) if day else 0)
     while day is not None and day >= horizon:
@@ -184,6 +190,22 @@ def sync_calls(ctx: RunContext) -> None:
         _refresh(ctx, dirty)
         _save(ctx, cursor, dirty)
     ctx.progress.end()
+
+
+def _reach_back(ctx: RunContext, cursor: dict[str, Any], today: date, horizon: date) -> bool:
+    """After a back-fill ended: days to read again, as the back-fill does (newest first,
+    from `next_day`). `--full` re-reads every day from today back to the horizon; a horizon
+    further back than the oldest day read (a longer `--backfill-days`) reads the days before
+    it. True when there is such a day."""
+    oldest = date.fromisoformat(cursor["oldest"]) if cursor.get("oldest") else None
+    if ctx.full:
+        start = today
+    elif oldest is not None and oldest > horizon:
+        start = oldest - timedelta(days=1)
+    else:
+        return False
+    cursor["next_day"] = start.isoformat()
+    return True
 
 
 def _refresh(ctx: RunContext, dirty: set[str]) -> None:

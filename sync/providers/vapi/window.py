@@ -84,13 +84,22 @@ class Reader:
             pending.append((mid + MS, high))
 
     def open(self, field: str, lo: datetime) -> datetime | None:
-        """Every call with `field` ≥ `lo`, now; the latest `field` time seen in the answer
-        that ended the read (None when it was empty)."""
+        """Every call with `field` ≥ `lo`, now; the latest `field` time the upstream showed
+        in this read (None when it showed none).
+
+        Any of its answers counts, not only the short one that ended it: a full answer's
+        latest time `top` is read through as closed windows, a call changed meanwhile moves
+        past `top` (the upstream's clock goes on) and the open range after it holds it, so
+        once that range answered, every call at or before the latest time seen was read.
+        (Only the last answer's counted before: a full answer followed by an empty one left
+        the position where it was, and every run read the same history again.)"""
+        latest: datetime | None = None
         while True:
             items = self._get({f"{field}Ge": iso(lo)})
             times = [t for t in (instant_of(i, field) for i in items) if t is not None]
+            latest = max([*times, *([latest] if latest else [])], default=None)
             if len(items) < self.limit:
-                return max(times, default=None)
+                return latest
             # Full: everything up to the latest time seen is read as closed windows, then
             # the open range after it (a call changed meanwhile has moved past it).
             top = max(times, default=lo)
