@@ -28,6 +28,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 
 from portal.celery import app as celery_app
+from portal.replicas import replica_aliases, replica_report
 
 CHECK_TIMEOUT_SECONDS = 2.0
 # The whole of /readyz answers within this (load balancers give probes about 5 s).
@@ -134,13 +135,18 @@ def healthz(request: HttpRequest) -> HttpResponse:
 @never_cache
 def readyz(request: HttpRequest) -> HttpResponse:
     """Database, cache and broker are reachable (503 otherwise, `down` naming each part that
-    is not)."""
+    is not). Each read replica's state is named too (`replicas`: ok, lagging, down or
+    promoted, with its lag): informative only, since reports read the primary when no replica
+    is readable (portal/replicas.py)."""
+    started = time.monotonic()
     ready, checks = run_checks()
-    return JsonResponse(
-        {"status": "ok" if ready else "unavailable", "checks": checks,
-         "down": [name for name, state in checks.items() if not state["ok"]]},
-        status=200 if ready else 503,
-    )
+    body: dict[str, object] = {
+        "status": "ok" if ready else "unavailable", "checks": checks,
+        "down": [name for name, state in checks.items() if not state["ok"]]}
+    if replica_aliases():
+        left = READY_DEADLINE_SECONDS - (time.monotonic() - started)
+        body["replicas"] = replica_report(max(0.5, left))
+    return JsonResponse(body, status=200 if ready else 503)
 
 
 PROBES: dict[str, Callable[[HttpRequest], HttpResponse]] = {
