@@ -136,6 +136,9 @@ def _answers_within(port: int, seconds: float) -> bool:
 def _free_port(preferred: int | None) -> int:
     for candidate in ([preferred] if preferred else []) + [0]:
         with socket.socket() as s:
+            # As the server binds (SO_REUSEADDR): a port whose last server was killed moments
+            # ago still has its connections in TIME_WAIT, and is free to listen on again.
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 s.bind(("127.0.0.1", candidate))
             except OSError:
@@ -214,7 +217,8 @@ def start_standby(primary_port: int, data: Path, *, settings: tuple[str, ...] = 
     primary's WAL as it streams) and started read-only; its URL. As root, as the service user,
     as the primary."""
     data = Path(data).resolve()
-    data.mkdir(parents=True, exist_ok=True)
+    data.mkdir(mode=0o700, parents=True, exist_ok=True)
+    data.chmod(0o700)  # the server refuses a data directory others may read
     if _as_root():
         _owned_by_service_user(data)
     _run([program("pg_basebackup"), "-D", str(data), "-R", "-X", "stream", "-c", "fast",

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.db import connections
+from django.db import connections, transaction
 
 logger = logging.getLogger("portal.replicas")
 
@@ -91,9 +91,9 @@ _checks: dict[str, Future] = {}
 def _measure(alias: str) -> ReplicaState:
     """The replica's state, read from it over a connection of this thread (closed after)."""
     connection = connections[alias]
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT set_config('statement_timeout', '1000ms', false)")
+    try:  # SET LOCAL: nothing outlives the check's transaction (a pooler's other clients)
+        with transaction.atomic(using=alias), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL statement_timeout = 1000")
             cursor.execute(LAG_SQL)
             in_recovery, paused, caught_up, streaming, replayed_at, now = cursor.fetchone()
     finally:

@@ -180,7 +180,17 @@ for _name, _value in (("keepalives", 1), ("keepalives_idle", 10),
 # DB_PREPARED_STATEMENTS=false returns to client-side binding, for a pooler in transaction
 # mode that cannot keep prepared statements (PgBouncer before 1.22, or without
 # max_prepared_statements). DDL takes no bound parameters: it is written with literals.
-DB_PREPARED_STATEMENTS = env_bool("DB_PREPARED_STATEMENTS", True)
+# Behind a pooler in transaction mode (PgBouncer `pool_mode = transaction`,
+# DB_TRANSACTION_POOLING=true; docs/operations.md, "Connections"), a client's next transaction
+# may run on another server connection: nothing may outlive a transaction there. So no
+# server-side cursors (Django's `.iterator()` would DECLARE … WITH HOLD on one connection and
+# FETCH on another), no prepared statements unless the pooler keeps them (PgBouncer 1.21+ with
+# max_prepared_statements: set DB_PREPARED_STATEMENTS=true), and no session settings from the
+# web process (portal/db_deadline.py: the statement timeouts go on the database role instead).
+DB_TRANSACTION_POOLING = env_bool("DB_TRANSACTION_POOLING", False)
+if DB_TRANSACTION_POOLING:
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+DB_PREPARED_STATEMENTS = env_bool("DB_PREPARED_STATEMENTS", not DB_TRANSACTION_POOLING)
 if DB_PREPARED_STATEMENTS:
     _options.setdefault("server_side_binding", True)
     _options.setdefault("prepare_threshold", 5)
