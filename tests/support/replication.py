@@ -143,13 +143,27 @@ def served_pair(**server_env: str) -> Iterator[Served]:
 
 def _serve(root: Path, primary: str, processes: Processes, server_env: dict[str, str]
            ) -> Served:
-    env = processes.env
-    sim_port, web_port = free_port(), free_port()
-    served = Served(root, primary, "", f"http://127.0.0.1:{web_port}", env, processes)
+    served = seed_portal(root, primary, processes)
+    port = int(primary.rsplit(":", 1)[1].split("/")[0])
+    served.standby = embedded_db.start_standby(port, root / "standby", settings=STATEMENTS)
+    wait_for(lambda: replayed_everything(primary, served.standby), 60, "the standby to replay")
+    start_web(served, DATABASE_REPLICA_URLS=served.standby, **server_env)
+    wait_for(lambda: served.ready()["replicas"]["replica_1"]["state"] == "ok", 90,
+             "the portal to read the standby")
+    return served
+
+
+def seed_portal(root: Path, database: str, processes: Processes) -> Served:
+    """The simulator, then as an operator would on `database`: migrate, Acme with alice, its
+    Sales environment synced (3 days), and an API token."""
+    env = {**processes.env, "DATABASE_URL": database}
+    processes.env = env
+    sim_port = free_port()
+    served = Served(root, database, "", f"http://127.0.0.1:{free_port()}", env, processes)
     processes.start("simulator", [sys.executable, "manage.py", "simulate_upstream", "--port",
                                   str(sim_port), "--days", "3", "--calls-per-day", "40"])
     served.manage("migrate", "--no-input")
-    sql(primary, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+    sql(embedded_url_of(root), "CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
     wait_for(lambda: requests.get(f"http://127.0.0.1:{sim_port}/", timeout=2).status_code,
              60, "the simulator")
     served.manage("createorg", "acme", "--name", "Acme Voice", "--timezone", "UTC")
@@ -160,16 +174,19 @@ def _serve(root: Path, primary: str, processes: Processes, server_env: dict[str,
     served.manage("sync", "--org", "acme", "--backfill-days", "3")
     token = served.manage("issuetoken", "alice", "--name", "replicas").strip()
     served.api.headers["Authorization"] = f"Bearer {token}"
-    port = int(primary.rsplit(":", 1)[1].split("/")[0])
-    served.standby = embedded_db.start_standby(port, root / "standby", settings=STATEMENTS)
-    wait_for(lambda: replayed_everything(primary, served.standby), 60, "the standby to replay")
-    processes.start("web", [sys.executable, "manage.py", "runserver", "--noreload",
-                            f"127.0.0.1:{web_port}"],
-                    DATABASE_REPLICA_URLS=served.standby, **server_env)
-    wait_for(lambda: served.ready()["replicas"]["replica_1"]["state"] == "ok", 90,
-             "the portal to read the standby")
-    served.log_in()
     return served
+
+
+def embedded_url_of(root: Path) -> str:
+    return embedded_db.ensure_running(root / "postgres")
+
+
+def start_web(served: Served, **server_env: str) -> None:
+    """`runserver` on the served address (`server_env` added), waited for, alice logged in."""
+    served.processes.start("web", [sys.executable, "manage.py", "runserver", "--noreload",
+                                   served.base.removeprefix("http://")], **server_env)
+    wait_for(lambda: served.ready(), 90, "the portal to serve")
+    served.log_in()
 
 
 def touch(primary: str) -> None:
