@@ -31,6 +31,8 @@ from datetime import datetime
 from django.conf import settings
 from django.db import connections, transaction
 
+from portal.single_flight import SingleFlight
+
 logger = logging.getLogger("portal.replicas")
 
 # One round trip. pg_is_wal_replay_paused() raises on a server not in recovery: asked only
@@ -85,7 +87,7 @@ def check_deadline() -> float:
 
 _lock = threading.Lock()
 _states: dict[str, ReplicaState] = {}
-_checks: dict[str, Future] = {}
+_checks: SingleFlight[ReplicaState] = SingleFlight("replica-check")
 
 
 def _measure(alias: str) -> ReplicaState:
@@ -110,24 +112,18 @@ def _measure(alias: str) -> ReplicaState:
     return ReplicaState(state, checked, lag, replayed_at, bool(paused))
 
 
+def _checked(alias: str) -> ReplicaState:
+    try:
+        state = _measure(alias)
+    except Exception as exc:  # noqa: BLE001  (any failure: not readable)
+        state = ReplicaState("down", time.monotonic(), error=type(exc).__name__)
+    _remember(alias, state)
+    return state
+
+
 def _run_check(alias: str) -> Future:
-    with _lock:
-        running = _checks.get(alias)
-        if running is not None and not running.done():
-            return running
-        future: Future = Future()
-        _checks[alias] = future
-
-    def work() -> None:
-        try:
-            state = _measure(alias)
-        except Exception as exc:  # noqa: BLE001  (any failure: not readable)
-            state = ReplicaState("down", time.monotonic(), error=type(exc).__name__)
-        _remember(alias, state)
-        future.set_result(state)
-
-    threading.Thread(target=work, name=f"replica-check-{alias}", daemon=True).start()
-    return future
+    """The check of `alias` under way, else a new one (one per replica at a time)."""
+    return _checks.run(alias, lambda: _checked(alias))
 
 
 def _remember(alias: str, state: ReplicaState) -> None:

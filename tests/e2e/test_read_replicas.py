@@ -22,6 +22,7 @@ import requests
 from portal import embedded_db
 from tests.support.processes import wait_for
 from tests.support.replication import (
+    idle_connections,
     report_statements,
     reset_statements,
     served_pair,
@@ -84,6 +85,38 @@ def test_report_requests_run_on_the_standby_and_not_on_the_primary(served):
     assert on_standby > 0
     assert on_primary == 0
     assert served.ready()["replicas"]["replica_1"]["state"] == "ok"
+    # runserver serves each client connection on a thread of its own and closes the thread's
+    # database connections as it ends (portal/runserver_threads.py); before, six requests on
+    # six client connections left six more idle connections on each server, kept until the
+    # garbage collector ran. What stays: the two kept-alive sessions' threads (and, on the
+    # primary, the main thread's start-up checks).
+    for days in range(60, 66):
+        assert requests.get(f"{served.base}/api/v1/reports/calls/?environment=1&start_date="
+                            f"{_days_back(days)}", headers=served.api.headers,
+                            timeout=30).status_code == 200
+    wait_for(lambda: len(idle_connections(served.primary)) <= 3, 10,
+             "the request threads' connections to the primary to close")
+    wait_for(lambda: len(idle_connections(served.standby)) <= 2, 10,
+             "the request threads' connections to the standby to close")
+
+
+def test_a_members_own_write_reads_the_primary_for_a_while(served):
+    wait_replayed(served)
+    saved = served.post_form("/o/acme/live/thresholds/", {
+        "answer_rate_amber": "81", "answer_rate_red": "60", "waiting_amber": "5",
+        "waiting_red": "15", "oldest_wait_amber": "30", "oldest_wait_red": "120",
+        "min_calls": "5"})
+    assert saved.status_code == 302, saved.text[:500]
+    assert "sb_read_primary" in saved.cookies
+    reset_statements(served.primary, served.standby)
+    page = served.get(f"/o/acme/?start={_days_back(25)}&end={_days_back(0)}", served.browser)
+    assert page.status_code == 200
+    assert report_statements(served.primary) > 0
+    assert report_statements(served.standby) == 0
+    # The API client wrote nothing: it still reads the standby.
+    assert served.get(f"/api/v1/reports/calls/?environment=1&start_date={_days_back(26)}"
+                      ).status_code == 200
+    assert report_statements(served.standby) > 0
 
 
 def test_replay_paused_past_the_lag_limit_reads_the_primary_as_of_its_last_sync(served):

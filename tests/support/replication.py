@@ -52,6 +52,14 @@ def reset_statements(*urls: str) -> None:
         sql(url, "SELECT pg_stat_statements_reset()")
 
 
+def idle_connections(url: str) -> list[tuple]:
+    """Connections to the portal's database that sit idle, this one aside: (their last
+    statement, when they started)."""
+    return sql(url, "SELECT left(query, 120), backend_start FROM pg_stat_activity "
+                    "WHERE datname = 'switchboard' AND state = 'idle' "
+                    "AND pid <> pg_backend_pid()")
+
+
 def replayed_everything(primary: str, standby: str) -> bool:
     """Whether the standby has replayed every commit the primary has made so far."""
     (lsn,), = sql(primary, "SELECT pg_current_wal_lsn()::text")
@@ -106,6 +114,12 @@ class Served:
 
     def replica_state(self) -> str:
         return self.ready()["replicas"]["replica_1"]["state"]
+
+    def post_form(self, path: str, data: dict[str, str]) -> requests.Response:
+        """A signed-in member's form post (CSRF token from the cookie)."""
+        return self.browser.post(self.base + path, timeout=30, allow_redirects=False,
+                                 data={**data, "csrfmiddlewaretoken":
+                                       self.browser.cookies["csrftoken"]})
 
     def log_in(self) -> None:
         page = self.browser.get(self.base + "/accounts/login/", timeout=30)
