@@ -23,7 +23,8 @@ skipped within the check's deadline and not tried again for a while (`portal.rep
 One that fails in the middle of a decorated block (a statement refused or cut off by the
 web process's deadline, `portal.db_deadline`) is marked down and the block runs again on the
 primary (`reads_reports` as a decorator; the API base does the same for its viewsets): the
-page answers, from the primary, with no 5xx.
+page answers, from the primary, with no 5xx. (A streamed CSV whose replica fails after its
+first rows were sent cannot start again: that download ends short.)
 
 Nothing else names a database alias: raw SQL of the report queries takes its connection from
 `connection_for(model)`, which asks the router.
