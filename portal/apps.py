@@ -16,11 +16,13 @@ class PortalConfig(AppConfig):
 
         from portal import (
             db_deadline,
+            runserver_threads,
             schema,  # noqa: F401  (registers the OpenAPI auth extension)
         )
         from portal.auth import lockout  # noqa: F401  (logs every login lockout)
 
         connection_created.connect(db_deadline.install, dispatch_uid="portal.db_deadline")
+        runserver_threads.use_for_runserver()
         self.declare_tenancy()
 
     @staticmethod

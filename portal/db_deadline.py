@@ -251,11 +251,18 @@ def install(sender: Any, connection: Any, **kwargs: Any) -> None:
     `with connection.execute_wrapper(...)` blocks pop their own."""
     if not _bounded:
         return
+    if settings.DB_TRANSACTION_POOLING:  # session settings would leak to the pool's others
+        _bound(connection)
+        return
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT set_config('statement_timeout', %s, false), "
             "set_config('idle_in_transaction_session_timeout', %s, false)",
             [f"{int(settings.DB_STATEMENT_TIMEOUT_SECONDS * 1000)}ms",
              f"{int(settings.DB_IDLE_IN_TRANSACTION_SECONDS * 1000)}ms"])
+    _bound(connection)
+
+
+def _bound(connection: Any) -> None:
     if bounded_execute not in connection.execute_wrappers:
         connection.execute_wrappers.insert(0, bounded_execute)

@@ -136,6 +136,9 @@ def _answers_within(port: int, seconds: float) -> bool:
 def _free_port(preferred: int | None) -> int:
     for candidate in ([preferred] if preferred else []) + [0]:
         with socket.socket() as s:
+            # As the server binds (SO_REUSEADDR): a port whose last server was killed moments
+            # ago still has its connections in TIME_WAIT, and is free to listen on again.
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 s.bind(("127.0.0.1", candidate))
             except OSError:
@@ -160,14 +163,14 @@ def _init(data: Path) -> None:
         raise
 
 
-def _start(data: Path, fast: bool) -> int:
+def _start(data: Path, fast: bool, settings: tuple[str, ...] = ()) -> int:
     # Stale when here (_running_port found no server behind it): a crash's or a reboot's.
     (data / "postmaster.pid").unlink(missing_ok=True)
     last = data / "last_port"
     preferred = int(last.read_text()) if last.exists() else None
     port = _free_port(preferred)
     options = f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''"
-    for setting in FAST_SETTINGS if fast else ():
+    for setting in (*(FAST_SETTINGS if fast else ()), *settings):
         options += f" -c {setting}"
     _run([program("pg_ctl"), "-D", str(data), "-l", str(data / "server.log"), "-w", "-t", "60",
           "-o", options, "start"], stdin=subprocess.DEVNULL)
@@ -185,8 +188,10 @@ def _ensure_database(port: int, name: str) -> None:
             conn.execute(f'CREATE DATABASE "{name}"')
 
 
-def ensure_running(data: Path, *, fast: bool = False, database: str = DATABASE) -> str:
-    """The URL of the embedded server on `data`, started (and initialised) first if needed."""
+def ensure_running(data: Path, *, fast: bool = False, database: str = DATABASE,
+                   settings: tuple[str, ...] = ()) -> str:
+    """The URL of the embedded server on `data`, started (and initialised) first if needed;
+    `settings` are more `name=value` server settings for its start."""
     data = Path(data).resolve()
     port = _running_port(data)
     if port and _answers(port):
@@ -198,11 +203,28 @@ def ensure_running(data: Path, *, fast: bool = False, database: str = DATABASE) 
         if port is None:
             if not (data / "PG_VERSION").exists():
                 _init(data)
-            port = _start(data, fast)
+            port = _start(data, fast, settings)
             _ensure_database(port, database)
         elif not _answers_within(port, 30):
             raise EmbeddedError(f"the PostgreSQL running on {data} does not answer on port {port}")
     return url(port, database)
+
+
+def start_standby(primary_port: int, data: Path, *, settings: tuple[str, ...] = (),
+                  database: str = DATABASE) -> str:
+    """A streaming standby of the embedded server on `primary_port`, made in `data` by
+    `pg_basebackup -R` (a copy of the primary, with the settings that make it replay the
+    primary's WAL as it streams) and started read-only; its URL. As root, as the service user,
+    as the primary."""
+    data = Path(data).resolve()
+    data.mkdir(mode=0o700, parents=True, exist_ok=True)
+    data.chmod(0o700)  # the server refuses a data directory others may read
+    if _as_root():
+        _owned_by_service_user(data)
+    _run([program("pg_basebackup"), "-D", str(data), "-R", "-X", "stream", "-c", "fast",
+          "-h", "127.0.0.1", "-p", str(primary_port), "-U", "postgres"])
+    (data / "last_port").unlink(missing_ok=True)  # the primary's: the standby picks its own
+    return url(_start(data, False, settings), database)
 
 
 def stop(data: Path) -> bool:

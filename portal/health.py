@@ -14,7 +14,6 @@ instead of a 400 or a redirect.
 """
 from __future__ import annotations
 
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -23,11 +22,13 @@ from concurrent.futures import TimeoutError as FutureTimeout
 
 from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
 from django.core.cache.backends.db import DatabaseCache
-from django.db import connection
+from django.db import connection, connections
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 
 from portal.celery import app as celery_app
+from portal.replicas import replica_aliases, replica_report
+from portal.single_flight import SingleFlight
 
 CHECK_TIMEOUT_SECONDS = 2.0
 # The whole of /readyz answers within this (load balancers give probes about 5 s).
@@ -74,36 +75,30 @@ CHECKS: dict[str, Callable[[], str]] = {
 }
 
 
-_in_flight: dict[str, Future] = {}
-_in_flight_lock = threading.Lock()
+_checks: SingleFlight[dict[str, object]] = SingleFlight("readyz")
+
+
+def _checked(name: str, check: Callable[[], str]) -> dict[str, object]:
+    """`check`'s state and timing; any failure means "not ready"."""
+    started = time.monotonic()
+    try:
+        state: dict[str, object] = {"ok": True, "detail": check()}
+    except Exception as exc:  # noqa: BLE001  (any failure means "not ready")
+        state = {"ok": False, "error": type(exc).__name__}
+    finally:
+        # The thread ends here: its connections (the database's, and the database cache's
+        # when there is no Redis) are closed, not left for the garbage collector.
+        try:
+            connections.close_all()
+        except Exception:  # noqa: BLE001  (the answer above stands)
+            pass
+    state["ms"] = round((time.monotonic() - started) * 1000, 1)
+    return state
 
 
 def _run_on_thread(name: str, check: Callable[[], str]) -> Future:
     """The running check `name` if one is still going, else a new one on a daemon thread."""
-    with _in_flight_lock:
-        running = _in_flight.get(name)
-        if running is not None and not running.done():
-            return running
-        future: Future = Future()
-        _in_flight[name] = future
-
-    def work() -> None:
-        started = time.monotonic()
-        try:
-            state: dict[str, object] = {"ok": True, "detail": check()}
-        except Exception as exc:  # noqa: BLE001  (any failure means "not ready")
-            state = {"ok": False, "error": type(exc).__name__}
-        finally:
-            if name == "database":
-                try:
-                    connection.close()  # this thread's own connection: none left open
-                except Exception:  # noqa: BLE001  (the answer above stands)
-                    pass
-        state["ms"] = round((time.monotonic() - started) * 1000, 1)
-        future.set_result(state)
-
-    threading.Thread(target=work, name=f"readyz-{name}", daemon=True).start()
-    return future
+    return _checks.run(name, lambda: _checked(name, check))
 
 
 def run_checks(deadline: float | None = None) -> tuple[bool, dict[str, dict[str, object]]]:
@@ -134,13 +129,18 @@ def healthz(request: HttpRequest) -> HttpResponse:
 @never_cache
 def readyz(request: HttpRequest) -> HttpResponse:
     """Database, cache and broker are reachable (503 otherwise, `down` naming each part that
-    is not)."""
+    is not). Each read replica's state is named too (`replicas`: ok, lagging, down or
+    promoted, with its lag): informative only, since reports read the primary when no replica
+    is readable (portal/replicas.py)."""
+    started = time.monotonic()
     ready, checks = run_checks()
-    return JsonResponse(
-        {"status": "ok" if ready else "unavailable", "checks": checks,
-         "down": [name for name, state in checks.items() if not state["ok"]]},
-        status=200 if ready else 503,
-    )
+    body: dict[str, object] = {
+        "status": "ok" if ready else "unavailable", "checks": checks,
+        "down": [name for name, state in checks.items() if not state["ok"]]}
+    if replica_aliases():
+        left = READY_DEADLINE_SECONDS - (time.monotonic() - started)
+        body["replicas"] = replica_report(max(0.5, left))
+    return JsonResponse(body, status=200 if ready else 503)
 
 
 PROBES: dict[str, Callable[[HttpRequest], HttpResponse]] = {

@@ -25,6 +25,7 @@ from portal.envconfig import (
     require,
 )
 from portal.logging import logging_config_from_env
+from portal.replicas import replica_databases
 from portal.schedule import BEAT_SCHEDULE, DISPATCH_SECONDS
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -80,6 +81,8 @@ MIDDLEWARE = [
     "portal.health.HealthCheckMiddleware",
     # While the database is known frozen (portal/db_deadline.py): 503 before any connection.
     "portal.dbready.DatabaseDownMiddleware",
+    # A member's own write pins their reads to the primary for a while (portal/replicas.py).
+    "portal.replicas.PrimaryAfterWriteMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -182,10 +185,36 @@ for _name, _value in (("keepalives", 1), ("keepalives_idle", 10),
 # DB_PREPARED_STATEMENTS=false returns to client-side binding, for a pooler in transaction
 # mode that cannot keep prepared statements (PgBouncer before 1.22, or without
 # max_prepared_statements). DDL takes no bound parameters: it is written with literals.
-DB_PREPARED_STATEMENTS = env_bool("DB_PREPARED_STATEMENTS", True)
+# Behind a pooler in transaction mode (PgBouncer `pool_mode = transaction`,
+# DB_TRANSACTION_POOLING=true; docs/operations.md, "Connections"), a client's next transaction
+# may run on another server connection: nothing may outlive a transaction there. So no
+# server-side cursors (Django's `.iterator()` would DECLARE … WITH HOLD on one connection and
+# FETCH on another), no prepared statements unless the pooler keeps them (PgBouncer 1.21+ with
+# max_prepared_statements: set DB_PREPARED_STATEMENTS=true), and no session settings from the
+# web process (portal/db_deadline.py: the statement timeouts go on the database role instead).
+DB_TRANSACTION_POOLING = env_bool("DB_TRANSACTION_POOLING", False)
+if DB_TRANSACTION_POOLING:
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+DB_PREPARED_STATEMENTS = env_bool("DB_PREPARED_STATEMENTS", not DB_TRANSACTION_POOLING)
 if DB_PREPARED_STATEMENTS:
     _options.setdefault("server_side_binding", True)
     _options.setdefault("prepare_threshold", 5)
+# Read replicas (portal/replicas.py, docs/scaling.md): zero or more streaming standbys of the
+# primary, comma-separated. Report reads (pages, the reports and Talkover-compatible APIs, CSV,
+# the wallboard, summaries' figures) go to one whose replay lag is at most REPLICA_MAX_LAG
+# seconds, everything else to the primary. A replica's lag is measured at most every
+# REPLICA_CHECK_SECONDS per process; one found down or failing is left alone for
+# REPLICA_RETRY_SECONDS; a member's own write pins their reads to the primary for
+# REPLICA_PIN_SECONDS (at least the lag allowed plus a check's age: by then any replica read
+# holds the write).
+DATABASE_REPLICA_URLS = env_list("DATABASE_REPLICA_URLS", [])
+DATABASES.update(replica_databases(DATABASE_REPLICA_URLS, DATABASES["default"]))
+DATABASE_ROUTERS = ["portal.replicas.ReplicaRouter"]
+REPLICA_MAX_LAG = float(env_str("REPLICA_MAX_LAG", "30"))
+REPLICA_CHECK_SECONDS = float(env_str("REPLICA_CHECK_SECONDS", "5"))
+REPLICA_RETRY_SECONDS = float(env_str("REPLICA_RETRY_SECONDS", "30"))
+REPLICA_PIN_SECONDS = float(env_str(
+    "REPLICA_PIN_SECONDS", str(REPLICA_MAX_LAG + REPLICA_CHECK_SECONDS)))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, locks, request budgets ----------------------------------------------------------

@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from django.conf import settings
+from django.db import router
 from django.http import HttpResponse
 
 from portal import redis_guard
@@ -46,7 +47,7 @@ def report_key(kind: str, environments: Sequence[Environment], params: dict[str,
     envs = sorted(environments, key=lambda e: e.pk)
     org_ids = sorted({e.organization_id for e in envs})
     # The last sync too: a sync that read new days without new data still moves coverage.
-    versions = ",".join(f"{e.pk}.{e.data_version}.{_synced(e)}" for e in envs)
+    versions = ",".join(f"{pk}.{version}.{synced}" for pk, version, synced in _versions(envs))
     digest = hashlib.sha256(
         json.dumps(params, sort_keys=True, default=str).encode()
     ).hexdigest()[:32]
@@ -57,8 +58,26 @@ def report_key(kind: str, environments: Sequence[Environment], params: dict[str,
             f"{digest}{teams}")
 
 
-def _synced(env: Environment) -> int:
-    return int(env.last_synced_at.timestamp()) if env.last_synced_at else 0
+def _synced(moment) -> int:
+    return int(moment.timestamp()) if moment else 0
+
+
+def _versions(envs: list[Environment]) -> list[tuple[int, int, int]]:
+    """(id, data version, last sync) of each environment, as the database the report reads
+    holds them: a replica's figures are keyed by the replica's versions, so an answer from a
+    lagging replica is never filed under versions the primary has moved on to. Environments
+    read elsewhere (a summary's, read on the primary before its figures) are read again
+    there, in one query; the usual caller read them there already (no query)."""
+    reading = router.db_for_read(Environment)
+    elsewhere = [e.pk for e in envs if e._state.db not in (None, reading)]
+    if not elsewhere:
+        return [(e.pk, e.data_version, _synced(e.last_synced_at)) for e in envs]
+    found = {pk: (version, synced) for pk, version, synced in Environment.objects
+             .across_organizations().filter(pk__in=elsewhere)
+             .values_list("pk", "data_version", "last_synced_at")}
+    mine = {e.pk: (e.data_version, e.last_synced_at) for e in envs}
+    mine.update(found)
+    return [(e.pk, mine[e.pk][0], _synced(mine[e.pk][1])) for e in envs]
 
 
 def cached_report(kind: str, environments: Sequence[Environment], params: dict[str, Any],

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 from django.utils import timezone
 from django.utils.functional import Promise
 
+from portal.replicas import reads_reports
 from reports.cache import cached_rendering, cached_report
 from sync import outcomes
 
@@ -154,8 +155,10 @@ class Report(Generic[R]):
         """The report of `scope`, cached until one of its environments syncs new data."""
         self.check(scope)
         moment = self.as_of(now)
+        # A report only reads: its computing is report work, which the database router
+        # sends to a healthy replica when there is one (`portal.replicas`).
         return cached_report(self.kind, scope.environments, self.key_params(scope, moment),
-                             lambda: self.compute(scope, moment))
+                             reads_reports()(lambda: self.compute(scope, moment)))
 
     def rendered(self, scope: ReportScope, variant: str, render: Callable[[datetime], bytes],
                  read: Callable[[str], object | None] | None = None,

@@ -15,7 +15,12 @@ order of its bases, so a mixin listed first cannot win either:
 - the tenant context (`portal.tenancy.context`): set once the caller is authenticated (in
   `initial()`), reset when `dispatch` ends; inside it a careless `Model.objects` read in a
   `list()` or an `@action` is scoped to the caller's organisations (another tenant's row:
-  `DoesNotExist`, answered 404 by `handle_exception`).
+  `DoesNotExist`, answered 404 by `handle_exception`);
+- report reads (`reads_reports = True`, the reports and Talkover-compatible APIs): a GET's
+  handler reads a healthy replica (`portal.replicas`), entered after authentication; the
+  caller's organisations are then read first, on the primary, as literal ids (who may read
+  is never decided by a lagging replica); a replica failing mid-request answers the request
+  again from the primary.
 
 Every name this class defines is its own (checked when a subclass is created), but the
 hooks: `safely_…`, `dangerously_override`, `write_role` and `handle_exception` (which must
@@ -30,9 +35,11 @@ from collections.abc import Mapping
 from typing import ClassVar
 
 from django.core.exceptions import ObjectDoesNotExist
+from django.db import OperationalError
 from django.db.models import QuerySet
 from rest_framework import exceptions, permissions, viewsets
 
+from portal import replicas
 from portal.models import Membership, Role
 from portal.tenancy import context as tenant_context
 from portal.tenancy import registry as tenancy
@@ -50,7 +57,7 @@ from portal.tenancy.protect import refuse_overrides
 # (`handle_exception`: a view may adjust an error's response after super(); a hidden row
 # stays a 404 there, and without super() it is a 500 — closed either way.)
 HOOKS = ("write_role", "safely_permission_classes", "dangerously_override", "handle_exception",
-         "team_scoped")
+         "team_scoped", "reads_reports")
 
 
 class RoleWritePermission(permissions.BasePermission):
@@ -86,6 +93,8 @@ class TenantScopedViewSet(viewsets.GenericViewSet):
     # Reads that take the team filter (`?team=<id>`, documented by `portal.schema`): the
     # request is then answered as if the caller were restricted to that team.
     team_scoped: ClassVar[bool] = False
+    # A report face: its GETs read a healthy replica (`portal.replicas`).
+    reads_reports: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
@@ -109,7 +118,7 @@ class TenantScopedViewSet(viewsets.GenericViewSet):
         """The caller's organisations: the tenant context's own queryset (a subquery), so
         what the base scopes to it is covered by the context without a second filter."""
         ctx = tenant_context.current()
-        if ctx is not None and isinstance(ctx.organizations, QuerySet):
+        if ctx is not None and isinstance(ctx.organizations, QuerySet | frozenset):
             return ctx.organizations
         return organizations_for_user(self.request.user)
 
@@ -161,18 +170,36 @@ class TenantScopedViewSet(viewsets.GenericViewSet):
             # team to pick); an anonymous caller gets the permissions' 401 first, another
             # method its 405.
             teams = api_team_scope(request.user, team_id, teams)
+        if self.reads_reports and reads and request.user.is_authenticated \
+                and replicas.replica_aliases():
+            organizations = frozenset(organizations.order_by().values_list("pk", flat=True))
+            self._reading_token = replicas.enter()
         self._tenant_token = tenant_context.enter(
             TenantContext(organizations=organizations, door="api", teams=teams,
                           team_filter=team_id))
 
     def dispatch(self, request, *args, **kwargs):
-        self._tenant_token = None
+        try:
+            return self._dispatch_once(request, *args, **kwargs)
+        except OperationalError:
+            if not self._failed_over:
+                raise
+        return self._dispatch_once(request, *args, **kwargs)  # on the primary this time
+
+    def _dispatch_once(self, request, *args, **kwargs):
+        self._tenant_token = self._reading_token = None
+        self._failed_over = False
         try:
             return super().dispatch(request, *args, **kwargs)
+        except OperationalError as error:
+            self._failed_over = self._reading_token is not None and replicas.failed_over(error)
+            raise
         finally:
             if self._tenant_token is not None:
                 tenant_context.leave(self._tenant_token)
                 self._tenant_token = None
+            replicas.leave(self._reading_token)
+            self._reading_token = None
 
     def handle_exception(self, exc):
         """A row the tenant context hid (`Model.objects.get(pk=<another tenant's id>)` in an

@@ -19,8 +19,7 @@ import dataclasses
 from collections.abc import Iterable
 from datetime import date
 
-from django.db import connection
-
+from portal.replicas import connection_for
 from reports.alerts.metrics import Figures
 from sync.models import CallRollup
 from sync.models.core import ANSWERED_STATUSES, CallStatus
@@ -69,7 +68,7 @@ def _sql(scope: AlertScope, one_hour: bool) -> str:
 
 def _rows(scope: AlertScope, days: list[date], hour: int | None) -> Iterable[tuple]:
     """(day, hour, status, calls) rows of the scope's non-testing calls on `days`."""
-    with connection.cursor() as cursor:
+    with connection_for(CallRollup).cursor() as cursor:
         cursor.execute(_sql(scope, hour is not None), {
             "envs": list(scope.environment_ids), "days": days, "hour": hour,
             "agents": list(scope.agent_ids)})

@@ -146,6 +146,7 @@ class ReportViewSet(CsvErrorsAsJson, TenantScopedViewSet):
     pagination_class = None
     renderer_classes = [renderers.JSONRenderer, renderers.BrowsableAPIRenderer, CSVRenderer]
     team_scoped = True
+    reads_reports = True
 
     def _validated(self, serializer_class: type[RangeParameters]) -> dict:
         # `team` is the base's team filter (`TenantScopedViewSet.team_scoped`), already read
@@ -211,8 +212,9 @@ class ReportViewSet(CsvErrorsAsJson, TenantScopedViewSet):
             return Response(data())
         # Freshness is computed per request from the environment rows (a stale flag turns on
         # with time alone, a name or status changes without a sync): the bytes depend on it,
-        # so it is part of the variant.
-        variant = "json:" + repr([(f.environment_id, f.name, f.status, f.stale) for f in fresh])
+        # so it is part of the variant (its "as of" too: a replica's replay moment).
+        variant = "json:" + repr([(f.environment_id, f.name, f.status, f.stale, f.as_of)
+                                  for f in fresh])
         deferred = getattr(self.request, "deferred_throttle", None)
         return rendered_response(report.rendered(
             scope, variant, lambda moment: renderers.JSONRenderer().render(data(moment)),

@@ -6,6 +6,7 @@ from django.utils.translation import gettext as _
 
 from portal.models import Organization
 from portal.pages.pages import render_org_page
+from portal.replicas import reads_reports
 from portal.tenancy.access import org_page
 from reports import exports, registry
 from reports.drill import Drill, callbacks_drill
@@ -18,6 +19,7 @@ from reports.scope import ReportScope
 from sync.models import Agent, AgentPrice
 
 
+@reads_reports()
 @org_page()
 @kept_page("callbacks")
 @with_scope("reports/callbacks.html")
@@ -55,6 +57,7 @@ def _funnel_day_doors(funnel, drill: Drill) -> list[tuple]:
             for d in reversed(funnel.series)]
 
 
+@reads_reports()
 @org_page()
 @kept_page("agents")
 @with_scope("reports/agents.html")

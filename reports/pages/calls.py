@@ -15,6 +15,7 @@ from django.utils.functional import cached_property
 from portal.model_rows import AnyOf, CompiledQuery
 from portal.pages.pages import render_org_page, render_org_part
 from portal.phone import region_of_timezone, shown_numbers
+from portal.replicas import reads_reports
 from portal.tenancy.access import Tenant, org_page
 from reports import exports
 from reports.call_filter import CallFilter
@@ -169,6 +170,7 @@ def search_help(query: QueryDict, org, calls_found: bool) -> dict | None:
     return {"needle": needle, "agents": links}
 
 
+@reads_reports()
 @org_page()
 @kept_page("calls", passes=("format", "transcript"), placeheld="search")
 def call_list(request: HttpRequest, tenant: Tenant) -> HttpResponse:
@@ -308,6 +310,7 @@ def show_numbers(org, calls) -> None:
         call.to_shown = shown.get(call.to_number) or call.to_formatted or call.to_number
 
 
+@reads_reports()
 @org_page()
 def call_detail(request: HttpRequest, tenant: Tenant, call_id: int) -> HttpResponse:
     org = tenant.organization

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from portal.pages.pages import render_org_page
+from portal.replicas import reads_reports
 from portal.tenancy.access import Tenant, org_page
 from reports import exports, registry
 from reports.call_filter import OUTCOME_LABELS
@@ -193,6 +194,7 @@ def _export(table: str, scope) -> HttpResponse:
     return exports.stream_csv(report.rows(report.run(scope), table, names), name)
 
 
+@reads_reports()
 @org_page()
 @kept_page("dashboard")
 def dashboard(request: HttpRequest, tenant: Tenant) -> HttpResponse:

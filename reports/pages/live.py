@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from portal import audit
 from portal.models import Role
 from portal.pages.pages import render_org_page
+from portal.replicas import reads_reports
 from portal.tenancy.access import WRITE_METHODS, Tenant, org_page
 from reports.wallboard.board import Board, board
 from reports.wallboard.models import WallboardThresholds
@@ -36,6 +37,7 @@ def _board_for(tenant: Tenant) -> Board:
     return board(org, envs, now())
 
 
+@reads_reports()
 @org_page()
 def live(request: HttpRequest, tenant: Tenant) -> HttpResponse:
     """The wallboard page (figures rendered at once; `live.js` keeps them current)."""
@@ -45,6 +47,7 @@ def live(request: HttpRequest, tenant: Tenant) -> HttpResponse:
         "thresholds": WallboardThresholds.of(org)})
 
 
+@reads_reports()
 @org_page()
 def live_data(request: HttpRequest, tenant: Tenant) -> JsonResponse:
     """The wallboard's figures as JSON, for the page's poll."""

@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse
 
 from portal.pages.pages import render_org_page
 from portal.providers import spec_for
+from portal.replicas import reads_reports
 from portal.tenancy.access import Tenant, org_page
 from reports import exports, registry
 from reports.drill import Door, Drill
@@ -36,6 +37,7 @@ def outcome_doors(drill: Drill, row: OutcomeRow, **narrow: Any) -> dict[str, Doo
     }
 
 
+@reads_reports()
 @org_page()
 def outcomes(request: HttpRequest, tenant: Tenant) -> HttpResponse:
     org = tenant.organization

@@ -24,10 +24,10 @@ from datetime import datetime
 from functools import cache
 
 from django.contrib.auth import get_user_model
-from django.db import connection
 from django.http import HttpRequest
 
 from portal.models import Environment, Membership, Organization, Team
+from portal.replicas import connection_for
 from portal.templatetags.portal_tags import synced_ago
 from reports.alerts.models import AlertRule, BannerDismissal, RuleState
 from reports.saved_views.models import SavedView
@@ -36,7 +36,7 @@ from sync.models import SyncRun
 
 def _row(alias: str, model) -> str:
     """Every stored column of `model` (as `alias`) as one text: `a|b|…` (NULL as empty)."""
-    quote = connection.ops.quote_name
+    quote = connection_for(Environment).ops.quote_name
     return " || '|' || ".join(f"COALESCE(CAST({alias}.{quote(f.column)} AS TEXT), '')"
                               for f in model._meta.concrete_fields)
 
@@ -53,7 +53,7 @@ def _statement() -> str:
     user = get_user_model()._meta.db_table
     views, teams = SavedView._meta.db_table, Team._meta.db_table
     member, org = Membership._meta.db_table, Organization._meta.db_table
-    quote = connection.ops.quote_name
+    quote = connection_for(Environment).ops.quote_name
     clock = ", ".join(f"e.{quote(Environment._meta.get_field(name).column)}"
                       for name in CLOCK_COLUMNS)
     none = ", ".join("NULL" for _ in CLOCK_COLUMNS)
@@ -80,8 +80,8 @@ def _statement() -> str:
 
 def frame_state(organization: Organization, user, now: datetime) -> tuple:
     """The stamp of everything a member's frame shows besides the URL, language and day."""
-    at = connection.ops.adapt_datetimefield_value(now)
-    with connection.cursor() as cursor:
+    at = connection_for(Environment).ops.adapt_datetimefield_value(now)
+    with connection_for(Environment).cursor() as cursor:
         cursor.execute(_statement(), [organization.pk, at, user.pk, organization.pk,
                                       RuleState.FIRING, organization.pk, organization.pk,
                                       user.pk])
@@ -114,7 +114,7 @@ def frame_parts(request: HttpRequest) -> dict:
     on a page with none of them those three were 1.4-1.9 ms of building and compiling."""
     organization = getattr(request, "organization", None)
     if organization is not None and getattr(request, "frame_kinds", None) is None:
-        with connection.cursor() as cursor:
+        with connection_for(Environment).cursor() as cursor:
             cursor.execute(_parts_statement(), [organization.pk, RuleState.FIRING,
                                                 organization.pk, organization.pk])
             found = cursor.fetchone()

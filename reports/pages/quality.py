@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from portal import providers
 from portal.models import Organization
 from portal.pages.pages import render_org_page
+from portal.replicas import reads_reports
 from portal.tenancy.access import Tenant, org_page
 from reports import exports, registry
 from reports.pages.params import ReportFilterForm
@@ -34,6 +35,7 @@ class QualityFilterForm(ReportFilterForm):
             (ext, name or ext) for ext, name in agents]
 
 
+@reads_reports()
 @org_page()
 def quality(request: HttpRequest, tenant: Tenant) -> HttpResponse:
     org = tenant.organization

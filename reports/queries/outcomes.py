@@ -41,13 +41,15 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from portal.models import Environment
+from portal.replicas import connection_for
 from portal.tenancy.restriction import sql_condition
 from reports.queries.common import periods
 from sync.coverage import calls_coverage
+from sync.models import Call
 from sync.models.outcomes import REPEAT_COLUMNS
 from sync.outcomes import CALL_FLAGS, SECONDS
 
@@ -374,7 +376,8 @@ def _rows(org, env_ids: Sequence[int], window_days: int, now: datetime, *,
                                             row="g", day="g.utc_day"))
     # No JIT: at a million calls its cost estimate crossed jit_above_cost and compiling the
     # statement took ~400 ms, more than running it.
-    with transaction.atomic(), connection.cursor() as cursor:
+    connection = connection_for(Call)
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
         cursor.execute("SET LOCAL jit = off")
         cursor.execute(sql, params)
         # The currencies come as one comma-joined text per row (a set: duplicates, blanks).
@@ -486,7 +489,7 @@ def call_costs(calls: Sequence) -> dict[int, CallCost]:
                      p.currency, p.valid_from
               FROM sync_call c {PRICE}
               WHERE c.id = ANY(%(ids)s) AND c.started_at = ANY(%(starts)s)"""
-    with connection.cursor() as cursor:
+    with connection_for(Call).cursor() as cursor:
         cursor.execute(sql, {"ids": [c.pk for c in calls],
                              "starts": [c.started_at for c in calls]})
         rows = cursor.fetchall()

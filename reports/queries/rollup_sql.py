@@ -24,8 +24,7 @@ from collections.abc import Sequence
 from datetime import date
 from functools import cache
 
-from django.db import connection
-
+from portal.replicas import connection_for
 from portal.tenancy.restriction import sql_condition
 from sync.models import Agent, AgentDayRollup, CallRollup
 from sync.models.core import (
@@ -125,7 +124,7 @@ def _where(env_ids: Sequence[int], first: date, last: date, agent_ids: list[str]
 
 
 def _rows(sql: str, params: list) -> list[tuple]:
-    with connection.cursor() as cursor:
+    with connection_for(CallRollup).cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 

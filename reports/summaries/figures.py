@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 from portal.emails import absolute_url
 from portal.models import Environment, Organization
+from portal.replicas import reads_reports
 from reports import registry
 from reports.coverage_notes import (
     MissingNote,
@@ -179,8 +180,9 @@ class Summary:
 
     @property
     def data_as_of(self) -> datetime | None:
-        """The oldest last sync: every figure is at least this fresh."""
-        moments = [f.last_synced_at for f in self.freshness]
+        """The oldest "as of" (last sync, or a replica's replay moment if older): every
+        figure is at least this fresh."""
+        moments = [f.as_of for f in self.freshness]
         if not moments or None in moments:
             return None
         return min(moments)
@@ -203,6 +205,7 @@ def dashboard_url(organization: Organization, period: Period) -> str:
     return absolute_url(f"/o/{organization.slug}/?{query}")
 
 
+@reads_reports()
 def build_summary(
     organization: Organization, envs: list[Environment], period: Period,
     now: datetime | None = None,

@@ -73,6 +73,7 @@ class TalkoverCompatViewSet(TenantScopedViewSet):
     filter_backends: list = []
     pagination_class = None
     team_scoped = True
+    reads_reports = True
 
     def get_exception_handler(self):
         return talkover_exception_handler
