@@ -60,8 +60,10 @@ stop:
 lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check .
 
-# Removes the virtualenv and the demo's database (stopped first).
-clean: stop
+# Removes the virtualenv and the demo's database (stopped first; as root it may live under
+# /var/lib/switchboard-pg, var/postgres linking to it: portal/embedded_db.py).
+clean:
+	@if [ -x $(PY) ]; then $(PY) -m portal.embedded_db remove $(VAR_DIR)/postgres; fi
 	rm -rf $(VENV) $(VAR_DIR)/postgres
 
 # Browser tests (tests/e2e/test_browser_portal.py) drive Debian's chromium: install it when missing.
