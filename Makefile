@@ -65,9 +65,3 @@ lint: $(TEST_STAMP)
 clean:
 	@if [ -x $(PY) ]; then $(PY) -m portal.embedded_db remove $(VAR_DIR)/postgres; fi
 	rm -rf $(VENV) $(VAR_DIR)/postgres
-
-# Browser tests (tests/e2e/test_browser_portal.py) drive Debian's chromium: install it when missing.
-.PHONY: browser-deps
-browser-deps:
-	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) || echo "chromium could not be installed; browser tests are skipped"
-test: browser-deps
