@@ -57,8 +57,12 @@ serve: $(STAMP)
 stop:
 	@if [ -x $(PY) ]; then $(PY) -m portal.embedded_db stop $(VAR_DIR)/postgres; fi
 
+# The rules about the source: ruff, the one-way imports and no import cycle (import-linter's
+# contracts in pyproject.toml), and the project's own (tests/lint/custom_check.py).
 lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
+	$(PY) -m tests.lint.custom_check
 
 # Removes the virtualenv and the demo's database (stopped first; as root it may live under
 # /var/lib/switchboard-pg, var/postgres linking to it: portal/embedded_db.py).

@@ -33,7 +33,7 @@ and the pages' "history: n of N days mirrored" read it); the requests the upstre
 minute as a share of the budget and of the plan, the most in any rate window and the 429s;
 the history's share of what the rest left (its requests over what the window allowed, both
 less the webhook rounds', the hints the back-fill's runs served and each continuation's
-refresh of the lookback: what incremental and webhook runs take, issue 60 point 1), and the
+refresh of the lookback: what incremental and webhook runs take), and the
 same by the rates (the budget a minute times the minutes until the back-fill's last run
 ended, a little after the history was visible);
 and freshness: every call that ended during the back-fill, watched in the database until its
@@ -360,7 +360,7 @@ def _diagnose(env, watcher) -> None:
 def _parts(env, webhooks: bool) -> dict[str, int]:
     """Requests of the runs so far that did not read history: the webhook rounds', the hints
     the back-fill's runs served, and those runs' refreshes of the lookback (what an
-    incremental run does: issue 60 asks the history ≥ 90 % of what incremental and webhook
+    incremental run does: the target is the history ≥ 90 % of what incremental and webhook
     runs leave)."""
     from sync.models import SyncRun
     from sync.models.core import Trigger

@@ -1,4 +1,4 @@
-"""The callback funnel's latency beside the calls report's, on PostgreSQL (issue 38).
+"""The callback funnel's latency beside the calls report's, on PostgreSQL.
 
 Back-fills one Talkover environment from the built-in simulator (in process, over a real
 socket) with the real sync — so the links are the sync's own — then times, over the last

@@ -1,5 +1,5 @@
 """The plans of the queries each index of the calls table serves, and of those whose index went
-(issue 44; docs/partitioning.md, "Indexes", quotes this script's output).
+(docs/partitioning.md, "Indexes", quotes this script's output).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/sb_bench python bench/index_plans.py
 

@@ -23,7 +23,7 @@ Search forms (no cache in play): the explorer (`search`), the Talkover-compatibl
 its per-agent listing (`/api/v1/environments/{id}/calls?search=`, `…/agents/{id}/calls`), with
 the needles a user types: a whole SID, the SID cut as the explorer's table shows it, its
 suffix, an inner part, a phone number as written and a part of one, and a needle that is
-neither. Targets (issue 26): dashboard kept p95 ≤ 15 ms (30 days) and ≤ 25 ms (90 days),
+neither. Targets: dashboard kept p95 ≤ 15 ms (30 days) and ≤ 25 ms (90 days),
 every search p95 < 50 ms.
 """
 from __future__ import annotations

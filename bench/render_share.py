@@ -21,7 +21,7 @@ measures the CPU time of the serving thread only (`time.thread_time`), split int
 Cases: the dashboard over 30 days with nothing kept (summaries computed: `cold`) and with
 the summaries cached but the page not kept (`rendered`); the calls explorer searched by a SID
 cut as its table shows it (never kept); the Talkover-compatible listing
-(`status=completed&per_page=100`); the cached calls report JSON. Target (issue 44): the cold
+(`status=completed&per_page=100`); the cached calls report JSON. Target: the cold
 dashboard and the search page spend at most 25 % of their CPU in templates.
 
 `--profile LABEL` prints cProfile's top functions of that case's runs (CPU time; `--sort`,

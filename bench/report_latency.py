@@ -1,4 +1,4 @@
-"""Calls-summary latency with coverage against data size, on PostgreSQL (issue 16).
+"""Calls-summary latency with coverage against data size, on PostgreSQL.
 
 For each size (default 1,000,000 calls) the script creates an organisation and an environment
 with 10 agents and spreads the calls over 180 local days (so a 90-day report also has its

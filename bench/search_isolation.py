@@ -1,4 +1,4 @@
-"""Does one tenant's search cost depend on what other tenants hold in the same month? (issue 44)
+"""Does one tenant's search cost depend on what other tenants hold in the same month?
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/sb_bench python bench/search_isolation.py \
         [--calls 100000] [--others 5] [--interleaved] [--needles both|sids|numbers]
@@ -7,7 +7,7 @@ Scratch tables in DATABASE_URL's database (dropped at the end), shaped like one 
 partition: `--calls` simulator-shaped calls of tenant 1 alone, and the same calls sharing
 the table with `--others` × as many calls of other tenants. Each gets the search's GIN
 index as the sync migration builds it (environment, trigrams of the joined search
-text, transcript words); the shared one also the trigram-only GIN issue 26 made, the
+text, transcript words); the shared one also the trigram-only GIN, the
 index before. 30 needles (15 numbers' last 7 digits, 15 SIDs' last 12 characters; `--needles`
 keeps one kind) × 3, with only bitmap scans allowed, as `reports.call_search` probes; prints
 median and p90 per case. Tenant 1's rows come first in the shared table, as one back-fill writes

@@ -413,7 +413,7 @@ def main() -> None:
     parser.add_argument("--link-cost", type=int, default=0, metavar="PAIRS",
                         help="also back-fill PAIRS more times with and without the callback "
                         "funnel's links (each into the flushed database) and print what the "
-                        "link costs (issue 38: at most 10 %%)")
+                        "link costs (target: at most 10 %%)")
     parser.add_argument("--rounds", type=int, default=1,
                         help="interleaved rounds (ours and dlt, alternating which goes first); "
                              "the table gives each figure's median")

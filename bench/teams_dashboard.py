@@ -1,4 +1,4 @@
-"""A restricted member's 90-day dashboard against an unrestricted one's (issue 40, point 6).
+"""A restricted member's 90-day dashboard against an unrestricted one's.
 
 Usage (PostgreSQL and Redis, as production; the mirror is `bench/report_latency.py`'s calls
 over 180 local days ending 2026-06-30 in one environment with 10 agents, built with COPY on

@@ -1,4 +1,4 @@
-"""What a request may carry, bounded once (issue 24, point 3): ids within their column, moments
+"""What a request may carry, bounded once: ids within their column, moments
 within what every page can render.
 
 Why here and not in each view: a 21-digit id, a JSON `1e400` or a snooze until year 1 went
@@ -131,7 +131,7 @@ def date_problem(text: str) -> bool:
 
 
 class BoundedDateTimeField(models.DateTimeField):
-    """A moment read back clamped to 2000-01-01 … 2100-12-31 (issue 37, point 8).
+    """A moment read back clamped to 2000-01-01 … 2100-12-31.
 
     For moments the system stamps from upstream records (a call's start, an agent's update):
     the sync refuses a record outside the bounds, but a row stored before that rule, or

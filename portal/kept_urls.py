@@ -2,7 +2,7 @@
 
 Why: `reverse()` walks the URL resolver for each call (15-25 µs), and an organisation page
 asks for about twenty (the header's section tabs and links, the drill links' base): half a
-millisecond of every page's template time (issue 44). A path is a function of the view's
+millisecond of every page's template time. A path is a function of the view's
 name, its arguments, the script prefix it is mounted under, the URLconf and the active
 language, all of which are in the key, so a kept path is the path `reverse()` gives. At most
 `KEPT` are kept (the least recently used go first), so arguments taken from requests cannot

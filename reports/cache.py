@@ -30,7 +30,7 @@ from portal.models import Environment
 from portal.tenancy.restriction import active as active_restriction
 
 T = TypeVar("T")
-# 2: summaries carry their coverage (issue 16); entries of the old shape are never read.
+# 2: summaries carry their coverage; entries of the old shape are never read.
 KEY_VERSION = 2
 
 

@@ -11,7 +11,7 @@ is gone rather than kept as an alias.
 Every CSV the portal writes (report pages, the reports API, the calls explorer, emailed
 summaries) is built from rows by `csv_lines`, which passes each cell through `safe_cell`:
 names come from upstream and from users, and a cell a spreadsheet would run as a formula
-(`=HYPERLINK(…)`, `+cmd|…`, `@SUM(…)`) is written with a leading `'` (issue 15).
+(`=HYPERLINK(…)`, `+cmd|…`, `@SUM(…)`) is written with a leading `'`.
 
 Spreadsheets guess a file's encoding: without a byte-order mark Excel reads UTF-8 as
 Windows-1252 and shows "CobranÃ§a", so every file starts with a UTF-8 BOM (`BOM`); and a

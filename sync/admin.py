@@ -75,7 +75,7 @@ NEWEST_STARTED = ("-started_at", "-id")
 
 class TimeOrderedCallPaginator(EstimatedCountPaginator):
     """The calls changelist's pages newest started first without an index on the start
-    alone (issue 44 dropped it: it cost every write): each environment's calls are walked
+    alone (dropped: it cost every write): each environment's calls are walked
     newest first on its own `(environment, started_at DESC)` index, as far as the page's end
     (`ArraySubquery`, one query for every environment), merged here, and the page's rows read
     by key. Sorting every call by its start instead read every month whole (a Merge Append

@@ -50,7 +50,7 @@ def environments_with_health(organization: Organization | int) -> QuerySet[Envir
     and their calls stream's cursor (how far a back-fill is).
 
     The three correlated reads are written as SQL (`_latest`): as ORM subqueries they were
-    compiled anew on every page (2.5 ms of the 3 this frame part cost; issue 60). The rows
+    compiled anew on every page (2.5 ms of the 3 this frame part cost). The rows
     are still the ORM's `Environment` query, so the tenant door scopes them as before; each
     read only follows its own row's id."""
     run, state = _latest()

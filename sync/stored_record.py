@@ -3,7 +3,7 @@
 Why: a Talkover record is about 500 bytes of JSON, and every value in it but the agent's
 name and label is also in a column of the row (ids, numbers, status, duration, the two
 instants): storing it whole made `raw` 60 % of a call row and a mirror 2.07 GB per million
-calls (issue 44). So a provider may name a *form* (its spec's `stored_form`): the columns
+calls. So a provider may name a *form* (its spec's `stored_form`): the columns
 that hold a record's keys. A record is then stored as `[form, mask, rest]`: `mask` says which
 of the form's keys the columns give back, `rest` is every other key as sent.
 

@@ -2,7 +2,7 @@
 
 Django's AuthenticationForm only puts `maxlength` on the HTML input: a longer username
 reached `authenticate()`, and django-axes then wrote the failed attempt into its
-255-character column, a 500 (issue 15). A username longer than the user model allows is
+255-character column, a 500. A username longer than the user model allows is
 an invalid login like any other, answered by the form.
 """
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Written in Python: the dashboard included `reports/includes/kpi.html` once per card (seven),
 each include with nine `if`s, a `blocktranslate` and seven filters through the template
-engine: about 2 ms of a cold dashboard's template time (issue 44). The same bytes as that
+engine: about 2 ms of a cold dashboard's template time. The same bytes as that
 template, which is kept as the reference: tests/reports/test_kpi_cards.py renders both over
 every kind, sign, note and door, in both languages.
 """

@@ -2,7 +2,7 @@
 
 Written in Python: the links of `base.html`'s navigation, each with `{% url %}`, a
 `carried_query`, an `if` for the current section and a `translate`, were ~1 ms of every
-organisation page's template time (issue 44). The same bytes as the template lines they
+organisation page's template time. The same bytes as the template lines they
 replaced (`TABS` in tests/portal/test_section_tabs.py, rendered beside this tag over every
 section, with and without Origins AI, as owner and viewer, in both languages).
 """

@@ -186,7 +186,7 @@ class Call(TenantModel):
         ]
         # Eight indexes in all on PostgreSQL, each named with the queries it serves and their
         # plans in docs/partitioning.md ("Indexes"); every index is paid for on every call a
-        # back-fill writes (issue 44). Besides the two keys, the agent's foreign key and
+        # back-fill writes. Besides the two keys, the agent's foreign key and
         # these two: the search's GIN index (environment, search text's trigrams, transcript's
         # words) and the callback rule's two lookups, created in SQL by the sync migration.
         indexes = [

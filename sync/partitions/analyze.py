@@ -1,4 +1,4 @@
-"""Planner statistics for the partitions a back-fill just filled (PostgreSQL; issue 36).
+"""Planner statistics for the partitions a back-fill just filled (PostgreSQL).
 
 Why: a leaf partition created and filled by a back-fill has no statistics until autovacuum
 gets to it (`reltuples` -1), so the planner guesses its size: a cut-SID search straight after

@@ -1,5 +1,5 @@
 """The search index's pending entries in the call partitions a back-fill just filled, merged
-now (PostgreSQL; issues 36 and 44).
+now (PostgreSQL).
 
 Why: the search GIN (`call_env_search_gin`, made by the sync migration) takes new entries into
 an unsorted *pending list* (GIN's fast update) and merges them into its tree only when the

@@ -1,5 +1,5 @@
 """The REST API keeps its published contract: Schemathesis, with all its checks, against
-`/api/schema/` (issue 15, point 3).
+`/api/schema/`.
 
 gunicorn serves the test database (an organisation with mirrored Talkover calls, agents and
 callback stats, and an Origins AI environment); the Schemathesis CLI reads the schema with
@@ -7,7 +7,7 @@ an API token of that organisation and calls every operation with generated valid
 invalid input: no 5xx, only documented status codes and content types, bodies that match the schema,
 invalid input rejected, no operation that ignores authentication. Bounded by `MAX_SECONDS`.
 Ids are documented within 1 … bigint (portal/schema.py), so the run tries their edges; the
-alert pages are rendered afterwards over whatever the run stored (issue 24, point 3).
+alert pages are rendered afterwards over whatever the run stored.
 
 One relaxation, in tests/schemathesis.toml: a schema-valid request may be refused with 400
 / 422, for rules a schema cannot state (dates within 2000–2100, a range of at most a year,
@@ -174,7 +174,7 @@ def test_what_schemathesis_found_stays_fixed(api_client_for, alice, env_a):
     formats = [p for p in schema["paths"]["/api/v1/reports/calls/"]["get"]["parameters"]
                if p["name"] == "format"]
     assert formats and "api" not in formats[0]["schema"]["enum"]
-    # Ids document their bounds (so the run tries their edges), and keep to them (issue 24).
+    # Ids document their bounds (so the run tries their edges), and keep to them.
     ids = [p["schema"]["items"] for p in schema["paths"]["/api/v1/reports/calls/"]["get"][
         "parameters"] if p["name"] == "environment"]
     bounded = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}

@@ -53,7 +53,7 @@ TABS_OUT_OF_REACH = """() => [...document.querySelectorAll('nav.tabs a')].filter
   return r.width === 0 || r.left < 0 || r.right > window.innerWidth + 0.5;
 }).map(a => a.textContent.trim())"""
 
-# Issue 26.7. A value read as one token (a time, a phone number, a duration, a count or a
+# A value read as one token (a time, a phone number, a duration, a count or a
 # rate) that breaks over two lines of its table cell (checked at desktop width).
 ONE_VALUE = (r"^(\+?[\d ().-]{8,}|\d{1,2}/\d{1,2}/\d{2,4}( \d{1,2}(:\d{2})?( [AP]M)?)?"
              r"|\d+ [hms]( \d{2} [ms])?|[\d.,]+%?)$")
@@ -204,7 +204,7 @@ def test_every_page_fits_desktop_and_phone_in_both_languages(browser, live_serve
 
 
 def _details(page, name: str, where: str, language: str, phone: bool) -> list[str]:
-    """The smaller points of issue 26.7 on one rendered page."""
+    """The report pages' smaller conventions on one rendered page."""
     import re
 
     problems = []
@@ -285,7 +285,7 @@ BAR = """([id, set, i]) => { const c = Chart.getChart(id);
 
 def test_charts_show_every_series_open_their_calls_and_go_hourly(browser, live_server, cast,
                                                                 pages):
-    """Issue 26.7: one tooltip per day with every series; a click on a bar opens exactly its
+    """One tooltip per day with every series; a click on a bar opens exactly its
     calls; a one-day range is drawn per hour (24 points), in both languages."""
     base = live_server.url
     org = cast["alice"].memberships.first().organization

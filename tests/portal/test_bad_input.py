@@ -1,4 +1,4 @@
-"""Nothing a user types gives a 500 (issue 15, point 3).
+"""Nothing a user types gives a 500.
 
 Every URL pattern from the resolver is driven with a fixed list of hostile values: in each
 path parameter (besides org A's real ids), and in each query parameter a view reads (absurd
@@ -164,7 +164,7 @@ def _admin_lookups(route: Route) -> list[str]:
 
 
 # A date drill-down typed into the URL works on every changelist, for any date field, with or
-# without a date hierarchy (issue 24: `?<field>__year=0|-1|10000|<21 digits>` was a 500 on 10
+# without a date hierarchy (`?<field>__year=0|-1|10000|<21 digits>` was a 500 on 10
 # changelists).
 IMPOSSIBLE_PARTS = ("0", "-1", "10000", HUGE)
 
@@ -283,7 +283,7 @@ def test_no_form_answers_5xx(rich_world):
 
 
 def test_stored_edge_timestamps_read_back_never_500_a_page(hostile_world):
-    """Issue 37, point 8: a call or agent stamped year 1 or 9999 (as Python can hold them:
+    """A call or agent stamped year 1 or 9999 (as Python can hold them:
     in UTC) renders on every page that shows it, read back within 2000..2100. (PostgreSQL's
     year 10000 or year 0 in UTC no Python datetime holds: the sync refuses records outside
     2000..2100, and the one-off data migration that took such stored rows out of the
@@ -400,7 +400,7 @@ def test_refusals_say_why(rich_world):
     bound = "must be a date between 2000-01-01 and 2100-12-31"
     response = client.get(f"/api/v1/environments/{env.pk}/calls", {"date_to": "9999-12-31"})
     assert response.status_code == 422 and bound in response.content.decode()
-    # The explorer words it as the report pages do (issue 26.7: one vocabulary and wording).
+    # The explorer words it as the report pages do (one vocabulary and wording).
     response = client.get("/o/org-a/calls/", {"date_from": "9999-12-31"})
     assert response.status_code == 400 and "between 2000-01-01 and 2100-12-31" in (
         response.content.decode())

@@ -1,5 +1,5 @@
 """Brute force: logins lock the (account, address) pair and only slow the account from
-elsewhere, so a password spray cannot lock its owner out (issue 37, point 8); an address is
+elsewhere, so a password spray cannot lock its owner out; an address is
 locked after many different usernames fail from it; password resets are limited, bad bearer
 tokens are throttled per IP without refusing valid ones, and the API throttle holds under 16
 concurrent threads (atomic in Redis, open if Redis is down — with a log line)."""

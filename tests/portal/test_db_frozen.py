@@ -1,5 +1,4 @@
-"""A frozen database answers 503 "unavailable" within a known bound, never hangs a request
-(issue 24, point 4).
+"""A frozen database answers 503 "unavailable" within a known bound, never hangs a request.
 
 PostgreSQL is reached through a TCP proxy of the test's own that can freeze the way a
 SIGSTOPped server does: open connections stay open and every byte is ACKed by the kernel,
@@ -282,7 +281,7 @@ def test_requests_against_a_frozen_database_answer_503_within_the_bound(
 @pytest.mark.django_db(transaction=True)  # the web process reads the session and the user
 def test_a_signed_in_page_against_a_frozen_database_answers_503_not_500(
         alice, tmp_path, subprocess_env):
-    # Issue 37, point 5: the request logger read `request.user` after the 503 and so went to
+    # The request logger read `request.user` after the 503 and so went to
     # the database again: a second wait, then a 500 instead of the 503.
     browser = Client()
     browser.force_login(alice)

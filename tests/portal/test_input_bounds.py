@@ -1,4 +1,4 @@
-"""No 500 from input, by construction (issue 24, point 3): the cases the issue found, each a
+"""No 500 from input, by construction: the cases once found, each a
 clear 4xx now, and stored values outside the bounds rendered instead of breaking pages.
 
 - ids are integers within bigint (`portal.bounds`): `?environment=<21 digits>` on the

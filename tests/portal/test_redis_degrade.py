@@ -1,4 +1,4 @@
-"""A sick Redis degrades the site, it never hangs it (issue 15, point 6).
+"""A sick Redis degrades the site, it never hangs it.
 
 gunicorn serves the test database with a redis-server of its own as cache and broker; the
 test freezes that Redis (SIGSTOP: connections open, nothing answers) and then kills it, and
@@ -231,7 +231,7 @@ def test_a_frozen_cache_costs_one_timeout_then_is_skipped(settings, org_a, env_a
                for r in caplog.records) == 1
 
 
-# --- Every API endpoint with Redis down or frozen (issue 24, point 4) -----------------------
+# --- Every API endpoint with Redis down or frozen -----------------------
 
 def _api_urls(cast) -> list[str]:
     """Every /api/ pattern of the resolver with org A's ids, and the query a report needs to

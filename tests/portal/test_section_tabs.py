@@ -1,4 +1,4 @@
-"""The header's section tabs are written by `{% section_tabs %}` (issue 44: its eight links
+"""The header's section tabs are written by `{% section_tabs %}` (its eight links
 through the template engine were ~1 ms of every organisation page) and must stay the bytes the
 template lines wrote: those lines are kept here verbatim (`TABS`) and rendered beside the tag,
 for every section, with and without Origins AI, as an admin and not, with and without a

@@ -1,4 +1,4 @@
-"""The access walk as a member restricted to a team (issue 40).
+"""The access walk as a member restricted to a team.
 
 bob (viewer in org A) is restricted to team Red; vic, an unrestricted viewer of org A, is the
 yardstick. Every URL pattern with an id — pages, the reports and Talkover-compatible API,

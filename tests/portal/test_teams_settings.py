@@ -1,4 +1,4 @@
-"""Settings → Teams and Members (issue 61, rough edge 12): a lead who is an analyst or a
+"""Settings → Teams and Members: a lead who is an analyst or a
 viewer is restricted to the team without ticking it under Members; a member's row has one
 Save (role and teams together); a team is changed in place, never by saving a new one under
 its name; teams are in the admin."""

@@ -23,7 +23,7 @@ def _post(client, env, **fields):
 
 
 def test_the_server_asks_only_what_the_condition_reads(env_a, alice):
-    """Issue 61, edges 5 and 15: the anomaly condition needs no threshold (the browser is
+    """The anomaly condition needs no threshold (the browser is
     not told it is required either); a threshold condition does; what the page hid (a
     comparison left from another condition) is ignored, not refused."""
     from reports.alerts.models import AlertRule

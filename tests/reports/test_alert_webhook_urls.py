@@ -1,4 +1,4 @@
-"""Alert webhook URLs are plain https to a named host (issue 37, point 7).
+"""Alert webhook URLs are plain https to a named host.
 
 Refused when a rule is written (API and settings page): `ftp:`, `file:`, `http:` outside
 DEBUG, a user name or password in the URL, an address literal or localhost. Checked again

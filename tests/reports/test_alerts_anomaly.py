@@ -125,7 +125,7 @@ def test_six_weeks_with_a_dip_fire_once_on_it_and_explain_themselves(
     page = browser.get(f"/o/org-a/settings/alerts/{rule.pk}/").content.decode()
     assert 'id="band-chart"' in page and "vendor/chartjs/chart.umd.min.js" in page
     assert "Tuesday 03/03/2026 11:00–12:00 (America/Sao_Paulo): " in page
-    # No threshold: the anomaly condition does not demand one (issue 61, edge 5).
+    # No threshold: the anomaly condition does not demand one.
     form = {"name": "Volume", "environments": [mirrored.pk], "metric": "calls", "window": "1h",
             "condition": "anomaly", "threshold": "", "sensitivity": "medium",
             "anomaly_direction": "below", "min_calls": "10", "severity": "warning",

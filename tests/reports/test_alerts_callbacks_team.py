@@ -1,4 +1,4 @@
-"""Callback metrics judged per team (issue 40): a rule that watches a team computes its
+"""Callback metrics judged per team: a rule that watches a team computes its
 callback figures from the team's links, as the funnel and the callbacks page count them for a
 member restricted to that team — never from the vendor's daily stats (every agent's).
 

@@ -1,4 +1,4 @@
-"""Alerts per team (issue 40, point 4): one rule fanned out to each team, a team's figures
+"""Alerts per team: one rule fanned out to each team, a team's figures
 judged as that team, and its leads notified; a restricted member sees only their team's rule.
 """
 from __future__ import annotations

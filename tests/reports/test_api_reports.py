@@ -181,7 +181,7 @@ def test_query_counts(env_a, data, alice, api_client_for, assert_max_queries):
 
 def test_cached_report_is_sent_as_stored_bytes(env_a, data, alice, api_client_for,
                                                monkeypatch):
-    """Issue 21: a cached report is a cache read; the JSON is not serialised again."""
+    """A cached report is a cache read; the JSON is not serialised again."""
     client = api_client_for(alice)
     first = get(client, "calls", environment=env_a.pk, **RANGE)
     assert first.status_code == 200 and first["Content-Type"] == "application/json"

@@ -1,4 +1,4 @@
-"""The API's team filter (issue 40, point 2: "Unrestricted members get a team filter
+"""The API's team filter ("Unrestricted members get a team filter
 everywhere").
 
 On a real sync's ten days (the callback world), the environment's agents are split into two

@@ -1,4 +1,4 @@
-"""The callback funnel's faces (issue 38, points 2–4): the reports API (JSON and CSV) with the
+"""The callback funnel's faces: the reports API (JSON and CSV) with the
 vendor's figures beside ours, day by day, on the simulator's data; tenancy."""
 from __future__ import annotations
 
@@ -163,7 +163,7 @@ def test_alerts_judge_callback_rate_and_median_time_from_the_funnel(synced):
 
 
 def test_percentiles_picked_by_rank_from_sorted_days_equal_sorting_every_value():
-    """Issue 38, point 5: a period's median and p90 come from its days' sorted seconds by rank
+    """A period's median and p90 come from its days' sorted seconds by rank
     (`percentiles_of_days`, no merge); they must be `percentiles` of all the values, exactly —
     ties, a single day, empty days, one value, values far apart."""
     import random

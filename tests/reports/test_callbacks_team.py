@@ -1,4 +1,4 @@
-"""Callbacks for a team's scope (issue 40): the vendor's per-day callback stats count every
+"""Callbacks for a team's scope: the vendor's per-day callback stats count every
 agent of an environment, so a team's funnel (a restricted member, or `?team=`) shows them as
 absent — null in the API with `vendor_shown: false`, "—" and a note on the page, in both
 languages — and compares nothing with them, while the organisation's funnel keeps them."""

@@ -1,4 +1,4 @@
-"""Coverage: no figure over days the mirror has not read (issue 16).
+"""Coverage: no figure over days the mirror has not read.
 
 Property tests over random read windows per environment (hypothesis, real database): series
 points are null exactly on days some environment never read, totals equal the raw calls of

@@ -1,4 +1,4 @@
-"""CSV cells cannot run (issue 15, point 4).
+"""CSV cells cannot run.
 
 Agent, source and environment names come from upstream and from users. In every CSV
 export a cell that a spreadsheet would run as a formula is written with a leading `'`,

@@ -1,4 +1,4 @@
-"""The dashboard's drill tables are written with f-strings and `html.escape` (issue 44: their
+"""The dashboard's drill tables are written with f-strings and `html.escape` (their
 `format_html` spelling was a fifth of a cold dashboard), and must stay the very HTML the
 `format_html` spelling wrote: the reference below is that spelling, kept here verbatim.
 Counts are written by `portal.formatting.int_formatter`, held equal to `format_int`, rates by

@@ -139,7 +139,7 @@ def test_every_agents_table_figure_opens_exactly_its_calls(client, alice, world)
 
 def test_callback_figures_say_why_they_are_not_links(client, alice, world):
     """Talkover's callback counts here have no linked calls behind them (no callback agent
-    mirrored): the cards say so instead of opening other calls (issue 38)."""
+    mirrored): the cards say so instead of opening other calls."""
     client.force_login(alice)
     env0 = world["envs"][0]
     agent = Call.objects.filter(environment=env0).exclude(agent_external_id="").first()

@@ -1,4 +1,4 @@
-"""Drill links keep the team filter (issue 40): a page read as one team's (`?team=`) opens the
+"""Drill links keep the team filter: a page read as one team's (`?team=`) opens the
 explorer on that team's calls, so every door lists exactly the calls its figure counted.
 
 The walk of `test_drill_links` (render the page, follow every link to the explorer, compare

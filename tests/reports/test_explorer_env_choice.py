@@ -1,6 +1,6 @@
 """The explorer offers its environment filter only when the organisation has several, and
 reads that from the environments its filter already listed (`CallFilter.environment_ids`),
-not with a COUNT of its own on every render (issue 44: a search page is rendered every time);
+not with a COUNT of its own on every render (a search page is rendered every time);
 the agent choices are given that number too. The form's fields are written by
 `{% explorer_fields %}` (reports/templatetags/explorer_tags.py): the same bytes as the
 template loop it replaced (`LOOP`, rendered beside it here)."""

@@ -1,4 +1,4 @@
-"""One report, five faces, the same figures and the same coverage (issue 16).
+"""One report, five faces, the same figures and the same coverage.
 
 The same scope — two environments of one organisation, 1–14 March 2026, one of them mirrored
 only from the 5th — is asked of every face a user or a client reads: the dashboard page

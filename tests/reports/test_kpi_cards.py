@@ -1,4 +1,4 @@
-"""The dashboard's key-figure cards are written by `{% kpi_card %}` (issue 44: seven includes of
+"""The dashboard's key-figure cards are written by `{% kpi_card %}` (seven includes of
 `reports/includes/kpi.html` were 2 ms of a cold dashboard's template time) and must stay the
 bytes that template writes: it is kept as the reference and rendered beside the tag here, over
 every kind, value, sign of change, note, door and explanation, in both languages."""

@@ -1,4 +1,4 @@
-"""One zone per page, named once (issue 61, rough edge 6): the alert rule page writes an hour
+"""One zone per page, named once: the alert rule page writes an hour
 window in the organisation's time, not "… 12:55 a.m.: Not judged: 02:00–03:00 UTC"; its
 history and coverage do not repeat the zone; the sync page names its zone once and says
 "vendor's UTC day" where the vendor's day is meant."""

@@ -1,4 +1,4 @@
-"""Numbers written for people (issue 61, rough edge 11): national while a page's numbers are
+"""Numbers written for people: national while a page's numbers are
 all of the organisation's country, international once they span countries — never
 "(21) 95013-1888" beside "(404) 341-6583"."""
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Privacy faces (issue 39): the data-subject export and the erasure through the API, the
+"""Privacy faces: the data-subject export and the erasure through the API, the
 settings page, the admin list, the audit log and the owners' receipt, for the whole cast."""
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A report query's parameters are checked once per distinct query (issue 44: building the
+"""A report query's parameters are checked once per distinct query (building the
 query serializer was a tenth of a cached report's time): the same query is answered the same
 way without a second serializer, a refused one is refused every time (in the asker's
 language), and what one request does to its parameters never reaches the next."""

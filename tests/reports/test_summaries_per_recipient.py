@@ -1,4 +1,4 @@
-"""Each recipient their own summary (issue 40, point 3).
+"""Each recipient their own summary.
 
 One subscription, three recipients with three scopes: alice (owner: the whole organisation),
 bob (viewer restricted to team Red: Red's figures), and a plain address (the subscription

@@ -1,4 +1,4 @@
-"""Alert webhook URLs and secrets stay with their owners (issue 24, point 6).
+"""Alert webhook URLs and secrets stay with their owners.
 
 A Slack webhook's path is its credential: the API (owner, analyst, viewer), the rule pages
 and the admin show only a hint (`hooks.slack.com/…CRET`), never the URL; owners and admins

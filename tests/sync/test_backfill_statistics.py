@@ -1,4 +1,4 @@
-"""Right after a back-fill the planner knows the new data (issue 36, point 5): the sync
+"""Right after a back-fill the planner knows the new data: the sync
 analyses the month partitions it filled (PostgreSQL), so their statistics exist before
 autovacuum comes; an incremental run analyses nothing, nor does a back-fill whose rows are too
 few to move a month's statistics (autovacuum's own measure). It also merges the search index's

@@ -1,4 +1,4 @@
-"""The callback funnel's link (issue 38, points 1 and 2): the sync links each callback to the
+"""The callback funnel's link: the sync links each callback to the
 outbound call it answers, and per UTC day its counts equal the vendor's callback stats;
 point 5: the per-day figures the funnel reads equal a recount of the links, whatever moved them."""
 from __future__ import annotations
@@ -173,7 +173,7 @@ def test_rule_edges_and_late_calls(env_a, env_b):
 
 
 def test_kept_days_equal_a_recount_of_the_links_after_late_calls_relink(env_a):
-    """The funnel reads per-day figures the link table's triggers keep (issue 38, point 5):
+    """The funnel reads per-day figures the link table's triggers keep:
     every write that moves links — a late outbound call taking callbacks of later days, a
     status change, a test flag, a callback that stops being one, a new window, a deletion —
     leaves them equal to a recount of the links, on the callbacks' days and the sources'."""

@@ -1,4 +1,4 @@
-"""Erasing a caller (issue 39) against the simulator over real HTTP: every table and the cache
+"""Erasing a caller against the simulator over real HTTP: every table and the cache
 hold the number in no form afterwards, reports and the ledger are unchanged, and later syncs
 (incremental, webhook-triggered, full re-read) anonymise the caller's calls on arrival.
 """

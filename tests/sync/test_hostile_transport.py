@@ -243,7 +243,7 @@ def test_the_connection_test_names_a_redirect_and_does_not_follow_it():
 
 
 def test_an_endless_answer_holds_a_whole_sync_one_deadline(org_a, settings):
-    # Issue 37, point 8: three streams met the endless answer one after the other (three
+    # Three streams met the endless answer one after the other (three
     # deadlines: 181 s at the default 60 s). The first one to meet it stops the environment.
     settings.UPSTREAM_RESPONSE_DEADLINE_SECONDS = DEADLINE
     with hostile(endless) as server:

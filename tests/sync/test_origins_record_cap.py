@@ -1,4 +1,4 @@
-"""Origins records bounded one by one (issue 37, point 4).
+"""Origins records bounded one by one.
 
 One record whose string inflates to hundreds of MiB (gzip) is rejected by the per-record
 cap (`UPSTREAM_MAX_RECORD_CHARS`): quarantined with its reason, its id and day as far as its

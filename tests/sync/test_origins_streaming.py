@@ -54,7 +54,7 @@ def test_unknown_values_are_kept_as_sent_and_noted_once(org_a):
     assert again.details["unknown_values"] == noted
     got = {c.external_id[-1]: (c.status, c.provider_status, c.hangup_cause)
            for c in Call.objects.all()}
-    # An unknown status word is kept as sent, never blanked (issue 15).
+    # An unknown status word is kept as sent, never blanked.
     assert got == {"1": ("RINGING", "RINGING", "NORMAL_CLEARING"),
                    "2": ("RINGING", "RINGING", "NORMAL_CLEARING"),
                    "3": ("failed", "FAILED", "ORIGINATOR_CANCEL"),
@@ -171,7 +171,7 @@ def test_an_answer_cut_by_the_record_cap_writes_nothing(org_a, monkeypatch, sett
 
 @responses.activate
 def test_with_debug_the_sync_keeps_no_log_of_its_statements(org_a, settings):
-    # Issue 36, point 6: with DEBUG (the embedded default) Django logged every statement with
+    # With DEBUG (the embedded default) Django logged every statement with
     # its parameters; a first Origins sync of 100,000 wide records peaked at 368 MiB, nearly
     # all of it that log (bench/origins_memory.py --debug).
     from django.db import connection

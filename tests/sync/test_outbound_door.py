@@ -1,4 +1,4 @@
-"""One outbound door (issue 37, point 3): webhook registration on Talkover and alert webhooks
+"""One outbound door: webhook registration on Talkover and alert webhooks
 go through `sync.providers.transport` like the sync: no redirect followed, a total deadline,
 a byte cap after decompression, nothing of a body echoed.
 

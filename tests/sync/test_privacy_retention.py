@@ -1,4 +1,4 @@
-"""Per-kind retention of personal data (issue 39, point 5): transcripts, recording links and
+"""Per-kind retention of personal data: transcripts, recording links and
 numbers anonymised in place by the daily maintenance once older than an owner's setting;
 nothing without one; the calls (and reports) stay; the sync's later writes obey it too."""
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Providers behind one table (issue 43.2): what differs per provider is declared once, in its
+"""Providers behind one table: what differs per provider is declared once, in its
 package (`sync/providers/<name>/spec.py`), registered with `portal.providers`, and looked up
 everywhere else: no module outside `sync/providers/` compares a provider's name."""
 from __future__ import annotations

@@ -38,7 +38,7 @@ def a_call(sim, day: date | None = None) -> dict:
     return next(iter(sim.truth.calls(ENV, day, day)))
 
 
-# (patch of one /calls item, words the reason must contain): each case of issue 15 and the
+# (patch of one /calls item, words the reason must contain): each case of bad input and the
 # documented shape's other limits.
 CALL_CASES = {
     "direction_is_an_object": ({"direction": {"value": "outbound"}},

@@ -401,7 +401,7 @@ def test_origins_record_evolves_with_the_clock():
     assert again == done
 
 
-# --- late final statuses (issue 36) ---------------------------------------------------------
+# --- late final statuses ---------------------------------------------------------
 
 def test_late_statuses_follow_the_long_tail_and_keep_the_calls_as_they_were():
     from sync.simulator import Lateness

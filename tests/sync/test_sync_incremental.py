@@ -1,4 +1,4 @@
-"""Incremental Talkover calls (issue 25): requests follow change, nothing is missed, the
+"""Incremental Talkover calls: requests follow change, nothing is missed, the
 ledger says what was reconciled, and `--backfill-days` sticks.
 
 Small data: two days of 300 calls a day, the clock in the afternoon of the last one.

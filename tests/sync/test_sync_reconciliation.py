@@ -1,6 +1,6 @@
 """Fields that change without their status (a duration, an `updated_at` corrected later) are
 caught by the daily reconciliation, and the sync page says until when each day of the
-lookback may still change, in English and Portuguese (issue 36, point 3)."""
+lookback may still change, in English and Portuguese."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta

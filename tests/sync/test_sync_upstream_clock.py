@@ -1,4 +1,4 @@
-"""An upstream whose clock runs behind or ahead of ours (issue 57, cause 2): its day may still
+"""An upstream whose clock runs behind or ahead of ours: its day may still
 be open when ours has turned, or begin before ours. Which days a run reads and whether a day
 agrees come from the upstream's answers, never from our clock: every lookback day's count in
 every run, taken last (and the day after our today's, from the first back-fill on), the heads

@@ -62,7 +62,7 @@ def test_unknown_status_and_direction_are_kept_noted_once_and_counted_as_other(
     assert next(c for c in listed if c["id"] == internal)["direction"] == "internal"
 
     # The first local day (America/Sao_Paulo) was only partly read, so reports leave it out
-    # (issue 16): compare from the first whole local day.
+    #: compare from the first whole local day.
     first = sim.start_date + timedelta(days=1)
     report = api.get("/api/v1/reports/calls/", {
         "environment": env.pk, "start_date": first.isoformat(),

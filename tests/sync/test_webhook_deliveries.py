@@ -1,4 +1,4 @@
-"""Webhook deliveries (issue 37, point 6): a new Talkover environment's signing secret made at
+"""Webhook deliveries: a new Talkover environment's signing secret made at
 creation and shown once, unsigned deliveries refused once it exists, a replayed delivery
 accepted but triggering nothing, a chunked body read within the 64 KB cap."""
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Webhooks that show what happened (issue 42, point 5): refused deliveries counted and listed
+"""Webhooks that show what happened: refused deliveries counted and listed
 on the sync page, the registration's outcome per agent without a reload, a new secret marks
 the agents as needing registration again, a secret never made without being shown; in both
 languages."""
