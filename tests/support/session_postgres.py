@@ -29,6 +29,7 @@ if not os.environ.get("DATABASE_URL") and not os.environ.get("PYTEST_XDIST_WORKE
 @atexit.register
 def _stop() -> None:
     """At the controller's exit, however the session ended (a failed start-up, Ctrl-C)."""
-    if _data is not None and _data.exists():
-        embedded_db.stop(_data)
-        shutil.rmtree(_data.parent, ignore_errors=True)
+    if _data is not None:
+        if _data.exists():
+            embedded_db.stop(_data)
+        shutil.rmtree(_data.parent, ignore_errors=True)  # also after a failed initdb
