@@ -202,7 +202,10 @@ def _run(args: list[str], **kwargs) -> subprocess.CompletedProcess:
     kwargs.setdefault("cwd", "/")
     if _as_root():  # its own user and group only: root's group would keep root's access
         kwargs.update(user=SERVICE_USER, group=_service_user().pw_gid, extra_groups=[])
-    result = subprocess.run(args, capture_output=True, text=True, **kwargs)
+    try:
+        result = subprocess.run(args, capture_output=True, text=True, **kwargs)
+    except OSError as exc:  # not even started (a program its user may not run)
+        raise EmbeddedError(f"{Path(args[0]).name} could not be run: {exc}") from exc
     if result.returncode:
         why = (result.stderr or result.stdout).strip()
         raise EmbeddedError(f"{Path(args[0]).name} failed: {why}")

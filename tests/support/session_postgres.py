@@ -21,15 +21,16 @@ from portal import embedded_db
 
 _data: Path | None = None
 
-if not os.environ.get("DATABASE_URL") and not os.environ.get("PYTEST_XDIST_WORKER"):
-    _data = embedded_db.scratch_dir("switchboard-test-pg-") / "data"
-    os.environ["DATABASE_URL"] = embedded_db.ensure_running_or_exit(_data, fast=True)
 
-
-@atexit.register
 def _stop() -> None:
     """At the controller's exit, however the session ended (a failed start-up, Ctrl-C)."""
     if _data is not None:
         if _data.exists():
             embedded_db.stop(_data)
         shutil.rmtree(_data.parent, ignore_errors=True)  # also after a failed initdb
+
+
+if not os.environ.get("DATABASE_URL") and not os.environ.get("PYTEST_XDIST_WORKER"):
+    _data = embedded_db.scratch_dir("switchboard-test-pg-") / "data"
+    atexit.register(_stop)  # before starting: a start that fails leaves nothing behind
+    os.environ["DATABASE_URL"] = embedded_db.ensure_running_or_exit(_data, fast=True)
