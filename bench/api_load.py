@@ -31,13 +31,14 @@ the bench measures what the server can do, not the throttle. wrk runs on the sam
 takes cores from the server, but is not counted). Prints one table: requests/s, p50, p95 (wrk's own
 percentile, from the script's `done`), p99, non-2xx answers, CPU per request — the gunicorn
 workers' (app) and PostgreSQL's server processes serving this database (db), both from
-/proc/<pid>/stat before and after each case, and their sum (the "app + database CPU per
+/proc/<pid>/stat before and after each case, and their sum (the targets' "app + database CPU per
 request"; wrk's is left out) — the workers' CPU seconds each, and the spread (the busiest
 worker's over the idlest's, less 1; the target is ≤ 25 %: connections spread over the workers,
 `reuse_port` in portal/gunicorn_conf.py).
 Targets on a 2-core machine: listing ≥ 150 requests/s with p99 < 250 ms; cached report
-≥ 300 requests/s with p99 < 150 ms; the 30-day dashboard ≥ 5 × its rate before the report cache
-(40 req/s) and ≥ 0.5 × the cached report's rate in the same run (the last line says whether).
+≥ 300 requests/s with p99 < 150 ms; the 30-day dashboard ≥ 5 × its rate before its drill
+links were built in bulk (40 req/s) and ≥ 0.5 × the cached report's rate in the same run
+(the last line says whether).
 Report pages and the explorer without a search are kept rendered (`reports.pages.page_cache`):
 after the warm-up their rate is the kept page's; the cut-SID search runs every time.
 """
@@ -77,8 +78,8 @@ PRODUCTION = {
 }
 
 
-# The 30-day dashboard's rate before the report cache (22–40 req/s on this machine); the
-# target is 5 × its upper end.
+# The 30-day dashboard's rate before its drill links were built in bulk (22–40 req/s on this
+# machine); the target is 5 × its upper end.
 DASHBOARD_BEFORE_RPS = 40
 
 

@@ -3,7 +3,7 @@ the history gets, and how fresh today stays meanwhile.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/sb_bench REDIS_URL=redis://127.0.0.1:6379/11 \\
         .venv/bin/python bench/backfill_pace.py [--days 14] [--calls-per-day 2000] [--factor 4]
-    # the case (about 18,000 pages; at --factor 20 ten real minutes, if the host keeps up):
+    # 90 days of 20,000 calls (about 18,000 pages; --factor 20: ten real minutes if it keeps up):
         .venv/bin/python bench/backfill_pace.py --days 90 --calls-per-day 20000 --factor 20
     # freshness during a busy hour's back-fill, whatever the hour it runs at:
         .venv/bin/python bench/backfill_pace.py --days 10 --calls-per-day 20000 --factor 3 \

@@ -3,9 +3,9 @@
 Back-fills one Talkover environment from the built-in simulator (in process, over a real
 socket) with the real sync — so the links are the sync's own — then times, over the last
 `--report-days` days, the funnel (`reports.queries.callback_funnel.callback_funnel`) and the
-calls summary with coverage (`reports.scope.calls_report`), each cold (report cache cleared
-before every run), `--runs` rounds of one run each, interleaved (a shared machine's load moves
-both alike), and prints one table with the load average before and after. Target: funnel
+calls summary with coverage (`reports.registry.run("calls", …)`), each cold (report cache
+cleared before every run), `--runs` rounds of one run each, interleaved (a shared machine's
+load moves both alike), and prints one table with the load average before and after. Target: funnel
 ≤ 2 × the calls report (p50 and p95). The funnel reads the per-day rows the link table's
 triggers keep; it is also timed counting the links themselves (SQLite's way, and the way
 before those rows), and the two are checked to give the same funnel.
@@ -31,9 +31,10 @@ benchkit.setup_django()
 from django.core.cache import cache  # noqa: E402
 
 from portal.models import Environment, Organization  # noqa: E402
+from reports import registry  # noqa: E402
 from reports.queries import callback_funnel as funnel_module  # noqa: E402
 from reports.queries.callback_funnel import callback_funnel, link_days  # noqa: E402
-from reports.scope import build_scope, calls_report  # noqa: E402
+from reports.scope import build_scope  # noqa: E402
 from sync.engine import sync_environment  # noqa: E402
 from sync.models import Call, CallbackLink  # noqa: E402
 from sync.simulator import EnvironmentSpec, SimulatorConfig, running_simulator  # noqa: E402
@@ -111,7 +112,7 @@ def main() -> None:
 
     same = counting_links() == answer
     before = load()
-    times = timed({"calls": lambda: calls_report(scope),
+    times = timed({"calls": lambda: registry.run("calls", scope),
                    "funnel": lambda: callback_funnel([env], first, last),
                    "raw": counting_links}, args.runs)
     calls, funnel, raw = times["calls"], times["funnel"], times["raw"]

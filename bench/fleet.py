@@ -182,7 +182,7 @@ def _steady(args: argparse.Namespace, db: psycopg.Connection, server,
 
 
 def storage_rows(max_calls: int) -> tuple[list[dict], str]:
-    """h28a's `bench/partition_storage.py` rows, or why there are none."""
+    """`bench/partition_storage.py`'s rows, or why there are none."""
     path = ROOT / "bench" / "partition_storage.py"
     if max_calls <= 0:
         return [], "skipped (--storage-max 0)"

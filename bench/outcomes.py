@@ -5,7 +5,7 @@
    numbers drawn from a pool of a quarter as many callers (so callers come back), written
    with COPY; each call's next contact kept by the sync's own rule (`sync.outcomes.
    settle_organisation`), rollups by `refresh_rollups`, the calls cursor a sync would leave.
-   Then the 90-day calls report with coverage (`reports.scope.calls_report`, its cache
+   Then the 90-day calls report with coverage (`reports.registry.run("calls", …)`, its cache
    cleared before each run: cold) and the 90-day outcome report (`reports.queries.outcomes.
    outcomes_summary`, what the API and the page compute; it has no cache) are timed
    alternately, `--runs` each. Target: outcome p50 <= 2x the calls report's.
@@ -49,8 +49,9 @@ from django.core.cache import cache  # noqa: E402
 from django.db import connection  # noqa: E402
 
 from portal.models import Environment, Organization  # noqa: E402
+from reports import registry  # noqa: E402
 from reports.queries.outcomes import outcomes_summary  # noqa: E402
-from reports.scope import build_scope, calls_report  # noqa: E402
+from reports.scope import build_scope  # noqa: E402
 from sync.models import Agent, AgentPrice, Call, StreamState  # noqa: E402
 from sync.outcomes import settle_organisation  # noqa: E402
 from sync.partitions import ddl as partitions  # noqa: E402
@@ -160,7 +161,7 @@ def time_reports(env: Environment, runs: int) -> tuple[list[float], list[float],
         cache.clear()
         began = time.perf_counter()
         envs = list(Environment.objects.select_related("organization").filter(pk=env.pk))
-        report = calls_report(build_scope(envs[0].organization, envs, start, LAST_DAY))
+        report = registry.run("calls", build_scope(envs[0].organization, envs, start, LAST_DAY))
         calls.append((time.perf_counter() - began) * 1000)
         assert report.totals.total > 0 and report.coverage.complete
         began = time.perf_counter()

@@ -15,7 +15,7 @@ to today would show an empty page). Prints one table. Report pages in three colu
 
 - `report cold`: the report cache emptied before each request (summaries computed);
 - `page rendered`: summaries cached, the page rendered (how pages were served before they
-  were kept: the issue's "cached 43 ms");
+  were kept: "cached 43 ms" then);
 - `page kept`: frame and body kept (`reports.pages.page_cache`), what a member's second request
   costs.
 
@@ -55,7 +55,7 @@ from sync.models import Call  # noqa: E402
 
 LAST = report_latency.LAST_DAY
 FIRST = LAST - timedelta(days=report_latency.DAYS - 1)
-# The targets (ms, p95): kept report pages and every search form.
+# The targets (ms, p95): kept report pages and every search form.
 TARGETS = {"dashboard, 30 days": 15, "dashboard, 90 days": 25}
 SEARCH_TARGET = 50
 

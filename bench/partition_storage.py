@@ -1,15 +1,13 @@
-"""Calls storage, partitioned by month (sync/partitions/ddl.py) vs one plain table, as the mirror
-grows.
+"""Calls storage, partitioned by month (sync/partitions/ddl.py), as the mirror grows.
 
     python bench/partition_storage.py [--max 10000000] [--sample 20000] [--keep]
     python bench/partition_storage.py --convert 1000000     # the partition conversion's time
-    python bench/partition_storage.py --max 1000000 --layouts partitioned
 
-Needs a PostgreSQL server: DATABASE_URL names it (its database part is replaced); each
-layout gets its own scratch database, `<name>_bench_plain` and `<name>_bench_partitioned`
-(e.g. sb_h28a_bench_plain), created by `migrate` (the plain one converted back by
-`sync.partitions.convert.to_plain`) and dropped at the end unless `--keep`. One layout at a
-time, so the disk holds one of them at once (10M calls: about 15 GB).
+Needs a PostgreSQL server: DATABASE_URL names it (its database part is replaced); the run gets
+its own scratch database, `<name>_bench_partitioned` (e.g. sb_bench_partitioned), created
+by `migrate` and dropped at the end unless `--keep` (10M calls: about 15 GB). The sync writes
+only the partitioned table (no path of it is written for a plain one), so the plain table's
+figures in docs/partitioning.md are the record of that choice, not something this re-runs.
 
 At each size (100k, 1M, 10M calls; `--max 1000000` stops at 1M) the table is filled by SQL
 (calls of 100 environments spread over 24 months, realistic columns and a small raw record),
@@ -43,7 +41,7 @@ import benchkit  # bench/benchkit.py: what the benchmark scripts share
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = (100_000, 1_000_000, 10_000_000)
-LAYOUTS = ("plain", "partitioned")
+LAYOUTS = ("partitioned",)
 ENVIRONMENTS = 100
 SPAN_DAYS = 730
 
@@ -138,16 +136,10 @@ def run_layout(layout: str, sizes: list[int], sample: int) -> list[dict]:
 
     from portal.models import Environment, Organization
     from sync.partitions import ddl as partitions
-    from sync.partitions.convert import to_plain
     from sync.write.rollups import local_days_of, refresh_rollups
 
     call_command("migrate", verbosity=0)
-    with connection.cursor() as cursor:
-        if layout == "plain":
-            to_plain(cursor)
-        partitions.forget()
-        if layout == "partitioned":
-            partitions.ensure_ahead(behind=SPAN_DAYS // 30 + 2)
+    partitions.ensure_ahead(behind=SPAN_DAYS // 30 + 2)
     org = Organization.objects.create(slug="bench", name="Bench", timezone="America/Sao_Paulo")
     envs = [Environment.objects.create(organization=org, name=f"env {i}")
             for i in range(ENVIRONMENTS)]
@@ -178,7 +170,7 @@ def run_layout(layout: str, sizes: list[int], sample: int) -> list[dict]:
             layout, size, round(db / 2**20 / (size / 1e6), 1),
             round(table / 2**20 / (size / 1e6), 1), round(sample / inserted),
             round(sample / unchanged), round(rollup, 2),
-            partitions.partition_count()[1] if layout == "partitioned" else 1)))
+            partitions.partition_count()[1])))
         print(json.dumps(out[-1]), file=sys.stderr, flush=True)
     return out
 
@@ -291,7 +283,7 @@ def main() -> None:
     parser.add_argument("--convert", type=int, metavar="CALLS",
                         help="instead: time the conversion of CALLS plain calls")
     parser.add_argument("--layouts", default=",".join(LAYOUTS),
-                        help="which layouts, comma-separated (default: plain,partitioned)")
+                        help="which layouts, comma-separated (default: partitioned)")
     parser.add_argument("--child", choices=(*LAYOUTS, "convert"), help=argparse.SUPPRESS)
     parser.add_argument("--sizes", help=argparse.SUPPRESS)
     args = parser.parse_args()

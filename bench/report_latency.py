@@ -6,7 +6,7 @@ previous period), written with COPY (not through HTTP or the ORM), then builds t
 with the real `sync.write.rollups.refresh_rollups` and saves the calls cursor a sync would have
 left (read from the first day on), so the summaries carry real coverage. It then times the
 90-day calls summary with coverage exactly as every face computes it
-(`reports.scope.calls_report` of a `ReportScope`: rollups, coverage from the cursors,
+(`reports.registry.run("calls", …)` of a `ReportScope`: rollups, coverage from the cursors,
 comparison with the previous period) with the report cache cleared before every run (cold),
 and once more served from the report cache (cached), 200 runs each by default, and prints
 one table. Target: cold p95 under 20 ms at 1M calls. The same summary filtered by status
@@ -40,7 +40,8 @@ from django.core.cache import cache  # noqa: E402
 from django.db import connection  # noqa: E402
 
 from portal.models import Environment, Organization  # noqa: E402
-from reports.scope import build_scope, calls_report  # noqa: E402
+from reports import registry  # noqa: E402
+from reports.scope import build_scope  # noqa: E402
 from sync.models import Agent, AgentDayRollup, CallRollup, StreamState  # noqa: E402
 from sync.partitions import ddl as partitions  # noqa: E402
 from sync.partitions.analyze import filled_tables  # noqa: E402
@@ -152,7 +153,7 @@ def save_cursor(env: Environment) -> None:
 def time_summary(env: Environment, runs: int, status: str | None = None, *,
                  cold: bool = True) -> list[float]:
     """Milliseconds per 90-day summary with coverage, as the faces ask for it: the
-    environment row read, the scope built, `calls_report` (cache cleared first when cold)."""
+    environment row read, the scope built, the calls report (cache cleared first when cold)."""
     start = LAST_DAY - timedelta(days=REPORT_DAYS - 1)
     timings = []
     for _ in range(runs):
@@ -160,7 +161,7 @@ def time_summary(env: Environment, runs: int, status: str | None = None, *,
             cache.clear()
         began = time.perf_counter()
         envs = list(Environment.objects.select_related("organization").filter(pk=env.pk))
-        summary = calls_report(build_scope(envs[0].organization, envs, start, LAST_DAY,
+        summary = registry.run("calls", build_scope(envs[0].organization, envs, start, LAST_DAY,
                                            status=status))
         timings.append((time.perf_counter() - began) * 1000)
         assert summary.totals.total > 0 and summary.coverage.complete

@@ -7,8 +7,8 @@ Scratch tables in DATABASE_URL's database (dropped at the end), shaped like one 
 partition: `--calls` simulator-shaped calls of tenant 1 alone, and the same calls sharing
 the table with `--others` × as many calls of other tenants. Each gets the search's GIN
 index as the sync migration builds it (environment, trigrams of the joined search
-text, transcript words); the shared one also the trigram-only GIN, the
-index before. 30 needles (15 numbers' last 7 digits, 15 SIDs' last 12 characters; `--needles`
+text, transcript words); the shared one also the trigram-only GIN that came
+before it. 30 needles (15 numbers' last 7 digits, 15 SIDs' last 12 characters; `--needles`
 keeps one kind) × 3, with only bitmap scans allowed, as `reports.call_search` probes; prints
 median and p90 per case. Tenant 1's rows come first in the shared table, as one back-fill writes
 them, or spread among the others' (`--interleaved`), as incremental syncs write a month: the

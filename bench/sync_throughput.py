@@ -144,9 +144,8 @@ class LinkShare:
     """The CPU the callback link's own work takes inside a back-fill, attributed where it
     runs: every call of `relink_written` (the relink statement, its old-links read and the
     link table's triggers) and `refresh_outbound_days` is wrapped, and its thread's CPU and
-    its database backend's CPU (/proc, clock ticks) are summed. Pairs of whole back-fills
-    (--link-cost) tell the same on a quiet machine; on a loaded one their noise is larger
-    than the link, this is not."""
+    its database backend's CPU (/proc, clock ticks) are summed: pairs of whole back-fills
+    with and without the link would drown it in a loaded machine's noise, this does not."""
 
     def __init__(self) -> None:
         from sync import callback_links
@@ -214,7 +213,6 @@ class WriteShare:
 
 def phase_sync(base_url: str, first: date, last: date) -> dict:
     setup_django()
-    from django.conf import settings
     from django.db import connection
 
     from portal.models import Environment, Organization
@@ -228,7 +226,7 @@ def phase_sync(base_url: str, first: date, last: date) -> dict:
     env.save()
     now = datetime.combine(last, datetime.max.time(), UTC).replace(microsecond=0)
     connection.ensure_connection()
-    share = LinkShare() if settings.SYNC_CALLBACK_LINKS else None
+    share = LinkShare()
     steps = WriteShare()
     started_mb = current_rss_mb()
     updates = _call_updates(wait=False)
@@ -250,7 +248,7 @@ def phase_sync(base_url: str, first: date, last: date) -> dict:
             "table_mb": table_bytes / 1e6, "index_mb": (index_bytes or 0) / 1e6,
             "requests": sum(r.requests for r in outcome.runs), "created": calls_run.created,
             "links": CallbackLink.objects.filter(environment=env).count(),
-            "link_cpu": share.python if share else 0.0, "link_db_cpu": share.db if share else 0.0,
+            "link_cpu": share.python, "link_db_cpu": share.db,
             "rss_mb": peak_rss_mb(), "start_mb": started_mb, "cpu": cpu, "db_cpu": db_cpu,
             **_call_updates(since=updates), **steps.figures()}
 
@@ -334,14 +332,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def child(phase: str, base_url: str, first: date, last: date, links: bool = True) -> dict:
-    """One phase in a child process; `links` False: the sync keeps no callback links
-    (SYNC_CALLBACK_LINKS=false, for --link-cost)."""
-    env = {**os.environ, "SYNC_CALLBACK_LINKS": "true" if links else "false"}
+def child(phase: str, base_url: str, first: date, last: date) -> dict:
+    """One phase in a child process."""
     out = subprocess.run(
         [sys.executable, __file__, "--phase", phase, "--base-url", base_url,
          "--first", first.isoformat(), "--last", last.isoformat()],
-        capture_output=True, text=True, cwd=ROOT, env=env)
+        capture_output=True, text=True, cwd=ROOT)
     if out.returncode:
         raise SystemExit(f"phase {phase} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -375,26 +371,6 @@ def dlt_child(python: Path, base_url: str, first: date, last: date, db: str) -> 
             conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
 
 
-def print_link_cost(pairs: list[tuple[dict, dict]]) -> None:
-    """The back-fill with and without the callback links, pair by pair (sync process CPU,
-    database CPU, both, wall time), and the link's cost on the medians of the total CPU."""
-    print(f"{'link cost':<22}{'links':>7}{'links/call':>11}{'seconds':>9}{'CPU s':>8}"
-          f"{'db CPU s':>10}{'total CPU':>11}")
-    totals: dict[bool, list[float]] = {True: [], False: []}
-    for with_links, without in pairs:
-        for on, r in ((False, without), (True, with_links)):
-            total = r["cpu"] + r["db_cpu"]
-            totals[on].append(total)
-            print(f"{'  with links' if on else '  without links':<22}{r['links']:>7}"
-                  f"{r['links'] / r['calls']:>11.3f}{r['seconds']:>9.1f}{r['cpu']:>8.1f}"
-                  f"{r['db_cpu']:>10.1f}{total:>11.1f}")
-    on, off = statistics.median(totals[True]), statistics.median(totals[False])
-    print(f"link cost (median total CPU): {on:.1f} s / {off:.1f} s = "
-          f"{(on / off - 1) * 100:+.1f} % (target <= +10 %)")
-    for with_links, _without in pairs:
-        print_link_share(with_links)
-
-
 def print_link_share(r: dict) -> None:
     """The CPU attributed to the link inside one back-fill (`LinkShare`), against the rest."""
     own = r["link_cpu"] + r["link_db_cpu"]
@@ -410,10 +386,6 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--dlt-python", type=Path, help="a Python with dlt installed "
                         f"(default {DEFAULT_DLT_PYTHON} when it exists); 'none' skips dlt")
-    parser.add_argument("--link-cost", type=int, default=0, metavar="PAIRS",
-                        help="also back-fill PAIRS more times with and without the callback "
-                        "funnel's links (each into the flushed database) and print what the "
-                        "link costs (target: at most 10 %%)")
     parser.add_argument("--rounds", type=int, default=1,
                         help="interleaved rounds (ours and dlt, alternating which goes first); "
                              "the table gives each figure's median")
@@ -449,7 +421,6 @@ def main() -> None:
          "--token", TOKEN], cwd=ROOT, stdout=subprocess.DEVNULL)
     base_url = f"http://127.0.0.1:{port}/api/v1"
     rounds: list[dict[str, dict]] = []
-    pairs: list = []
     try:
         benchkit.wait_for_health(port, tries=200)
         child("fetch", base_url, first, last)  # warm-up: the simulator builds its data
@@ -465,11 +436,6 @@ def main() -> None:
                 elif dlt_python:
                     found["dlt"] = dlt_child(dlt_python, base_url, first, last, db)
             rounds.append(found)
-        for _ in range(args.link_cost):
-            benchkit.fresh_database()
-            without = child("sync", base_url, first, last, links=False)
-            benchkit.fresh_database()
-            pairs.append((child("sync", base_url, first, last), without))
     finally:
         sim.terminate()
         sim.wait(30)
@@ -519,8 +485,6 @@ def main() -> None:
           f"staging table {synced['db_staged']:.1f} s, resolution statements "
           f"{synced['db_settle']:.1f} s; calls rewritten by UPDATE: "
           f"{synced['updated_calls']:.0f} ({synced['hot_updates']:.0f} of them HOT)")
-    if pairs:
-        print_link_cost(pairs)
     if "dlt" in median:
         dlt = median["dlt"]
         print_cpu_per_calls(synced, dlt)
@@ -564,7 +528,6 @@ def print_storage_floor(synced: dict, dlt: dict, ceiling: dict) -> None:
 
 def _median(results: list[dict]) -> dict:
     """Each numeric figure's median over the rounds (a column's own median)."""
-    import statistics
 
     out = dict(results[0])
     for key, value in results[0].items():

@@ -1,10 +1,18 @@
-"""One way to write numbers, rates and dates per language: pages, charts and emails alike.
+"""One way to write numbers, money, rates and dates per language: pages, charts and emails alike.
 
-They were written three ways ("64.6 %" on pages, "64.6%" in emails, "—" or "–" for nothing,
-long dates in emails and short ones on pages). Every template filter and chart label that
-shows a figure goes through these functions, which follow the active language's Django
-formats (en: 1,234 · 64.6% · 11/23/2026 · 11/23/2026 7:45 AM; pt-BR: 1.234 · 64,6% ·
-23/11/2026 · 23/11/2026 07:45).
+Every template filter and chart label that shows a figure goes through these functions, which
+follow the active language's Django formats (en: 1,234 · US$ 2,792.93 · 64.6% · 11/23/2026 ·
+11/23/2026 7:45 AM; pt-BR: 1.234 · US$ 2.792,93 · 64,6% · 23/11/2026 · 23/11/2026 07:45).
+The rules, the same on every face shown to people (CSV files stay raw, for machines):
+
+- a figure is rounded half up as written (`rounded`), never cut;
+- counts carry the language's thousands separator ("8,312", never "8312");
+- money carries its currency's symbol, grouping and two decimals; a per-call figure under
+  one cent keeps up to four ("US$ 0.0034"), and a unit price up to four ("US$ 0.0975");
+- percentages have one decimal ("4.8%"), and changes of a rate are percentage points with
+  one decimal and their unit ("+3.4 pts");
+- a negative figure is written with the minus sign U+2212 ("−6.5 pts"), never a hyphen;
+- a figure that has no value is `EMPTY`, never a zero.
 """
 from __future__ import annotations
 
@@ -14,10 +22,22 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.utils.formats import date_format, get_format, number_format
+from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, trans_real
 
 # Shown for a figure that has no value (not a zero).
 EMPTY = "–"
+# The one minus sign of every face shown to people (a hyphen is not a minus).
+MINUS = "\u2212"
+# Decimals of a percentage, on every face.
+PERCENT_PLACES = 1
+# Each currency's symbol as written before its figure; any other currency by its code.
+CURRENCY_SYMBOLS = {"USD": "US$", "BRL": "R$", "EUR": "€", "GBP": "£"}
+
+
+def _minus(text: str) -> str:
+    """`text` with a leading hyphen-minus written as the minus sign."""
+    return MINUS + text[1:] if text.startswith("-") else text
 
 
 def rounded(value: float | int, places: int = 1) -> Decimal:
@@ -32,7 +52,8 @@ def format_number(value: float | int | None, places: int = 1) -> str:
     """A figure with `places` decimals, rounded by `rounded`, in the language's format."""
     if value is None:
         return EMPTY
-    return number_format(rounded(value, places), places, force_grouping=True)
+    shown = rounded(value, places)
+    return _minus(number_format(shown if shown else abs(shown), places, force_grouping=True))
 
 
 def format_change_pct(value: float | None) -> str:
@@ -40,13 +61,13 @@ def format_change_pct(value: float | None) -> str:
     if value is None:
         return EMPTY
     shown = rounded(value, 1)
-    sign = "+" if shown > 0 else "−" if shown < 0 else ""
-    return f"{sign}{format_number(abs(shown), 1)}%"
+    sign = "+" if shown > 0 else MINUS if shown < 0 else ""
+    return f"{sign}{format_percent_of(abs(shown))}"
 
 
 def format_int(value: int | None) -> str:
     """A count with the language's thousands separator."""
-    return EMPTY if value is None else number_format(value, force_grouping=True)
+    return EMPTY if value is None else _minus(number_format(value, force_grouping=True))
 
 
 def int_formatter() -> Callable[[int | None], str]:
@@ -59,18 +80,22 @@ def int_formatter() -> Callable[[int | None], str]:
         return format_int
 
     def write(value: int | None) -> str:
-        if type(value) is not int:
+        if type(value) is not int or value < 0:
             return format_int(value)
         return f"{value:,}".replace(",", separator) if separator != "," else f"{value:,}"
 
     return write
 
 
+def format_percent_of(percent: float | None) -> str:
+    """A figure already in percent (70.36, an alert's answer rate) as every percentage is
+    written: `PERCENT_PLACES` decimals, rounded half up ("70.4%")."""
+    return EMPTY if percent is None else f"{format_number(percent, PERCENT_PLACES)}%"
+
+
 def format_percent(value: float | None) -> str:
     """A 0–1 rate as a percentage with one decimal, rounded half up as people round."""
-    if value is None:
-        return EMPTY
-    return f"{format_number(100 * value, 1)}%"
+    return EMPTY if value is None else format_percent_of(100 * value)
 
 
 def percent_formatter() -> Callable[[float | None], str]:
@@ -98,8 +123,49 @@ def active_ngettext() -> Callable[[str, str, int], str]:
 
 
 def format_points(change: float | None) -> str:
-    """A change of a rate (0.034) as percentage points with one decimal ("3.4")."""
-    return EMPTY if change is None else format_number(change * 100, 1)
+    """A change of a rate (0.034) as percentage points with one decimal ("3.4", "−6.5")."""
+    return EMPTY if change is None else format_number(change * 100, PERCENT_PLACES)
+
+
+def format_points_change(change: float | None, *, signed: bool = True) -> str:
+    """A change of a rate with its unit, as every face writes it: "+3.4 pts" / "−6.5 pts"
+    ("+3,4 p.p." in Portuguese); unsigned, its size only ("6.5 pts", beside "down")."""
+    if change is None:
+        return EMPTY
+    shown = rounded(change * 100, PERCENT_PLACES)
+    figure = format_number(shown if signed else abs(shown), PERCENT_PLACES)
+    plus = "+" if signed and shown > 0 else ""
+    return f"{plus}{figure} {_('pts')}"
+
+
+def _money(value: float | Decimal, currency: str | None, most_places: int) -> str:
+    """`value` with its currency's symbol and two decimals, or up to `most_places` when the
+    two would hide its digits (trailing zeros past the second dropped)."""
+    shown = rounded(value, most_places)
+    places = most_places
+    while places > 2 and shown == rounded(shown, places - 1):
+        places -= 1
+    code = (currency or "USD").upper()
+    symbol = CURRENCY_SYMBOLS.get(code, code)
+    figure = number_format(abs(shown), places, force_grouping=True)
+    return f"{MINUS if shown < 0 else ''}{symbol}\u00a0{figure}"
+
+
+def format_money(value: float | Decimal | None, currency: str | None = "USD", *,
+                 per_call: bool = False) -> str:
+    """An amount of money: "US$ 2,792.93" / "US$ 2.792,93" (two decimals, rounded half
+    up). A per-call figure (a call's cost, cost per call, per resolved call) under one cent
+    keeps up to four decimals ("US$ 0.0034"), the two would read it as zero."""
+    if value is None:
+        return EMPTY
+    under_a_cent = per_call and abs(rounded(value, 4)) < Decimal("0.01")
+    return _money(value, currency, 4 if under_a_cent else 2)
+
+
+def format_price(value: float | Decimal | None, currency: str | None = "USD") -> str:
+    """A unit price (an agent's price per minute), up to four decimals as vendors quote
+    them ("US$ 0.0975", "US$ 0.12"): two would hide a change from 0.0950 to 0.0975."""
+    return EMPTY if value is None else _money(value, currency, 4)
 
 
 def format_day(day: date | None) -> str:

@@ -111,17 +111,6 @@ def national_digits(e164: str) -> tuple[str, str]:
     return str(parsed.country_code), phonenumbers.national_significant_number(parsed)
 
 
-def number_forms(e164: str) -> set[str]:
-    """The ways a stored column may hold the number: E.164, digits, national digits, and the
-    national and international formats."""
-    parsed = phonenumbers.parse(e164, None)
-    code, nsn = national_digits(e164)
-    fmt = phonenumbers.PhoneNumberFormat
-    return {e164, e164[1:], nsn, f"0{nsn}",
-            phonenumbers.format_number(parsed, fmt.NATIONAL),
-            phonenumbers.format_number(parsed, fmt.INTERNATIONAL)}
-
-
 def number_pattern(e164: str) -> str:
     """A regular expression (PostgreSQL ARE and Python alike) matching the number written any
     way inside text: optional `+`/`00` and country code, an optional trunk `0`, then the

@@ -42,7 +42,7 @@ if not FIELD_ENCRYPTION_KEYS:
     raise ConfigError("FIELD_ENCRYPTION_KEYS is not set. It is required when DEBUG is false.")
 
 # Upstream hosts trusted despite the production policy (https on public addresses only;
-# portal/base_url.py): e.g. a Talkover proxy inside the deployment's network.
+# portal/upstream_url.py): e.g. a Talkover proxy inside the deployment's network.
 UPSTREAM_ALLOWED_HOSTS = env_list("UPSTREAM_ALLOWED_HOSTS", [])
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG else [])
 if not DEBUG and not ALLOWED_HOSTS:
@@ -56,7 +56,6 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "django.contrib.humanize",
     # Form widgets render through TEMPLATES (FORM_RENDERER below), so templates/django/forms
     # may override Django's own.
     "django.forms",
@@ -479,9 +478,6 @@ SYNC_WEBHOOK_BUDGET_SHARE = float(env_str("SYNC_WEBHOOK_BUDGET_SHARE", "0.4"))
 # less those still waiting there (the longest due first: sync/tasks.py).
 SYNC_DISPATCH_SECONDS = DISPATCH_SECONDS
 SYNC_DISPATCH_BATCH = int(env_str("SYNC_DISPATCH_BATCH", "1000"))
-# The callback funnel's links written by the sync (sync/callback_links.py). Off only for
-# bench/sync_throughput.py's comparison (--link-cost): what the link costs a back-fill.
-SYNC_CALLBACK_LINKS = env_bool("SYNC_CALLBACK_LINKS", True)
 # PostgreSQL call partitions (sync/partitions/ddl.py, docs/partitioning.md): months created ahead
 # of today by the daily maintenance and by `migrate`, and months before today `migrate`
 # creates on a fresh database (the sync creates any other month it writes).

@@ -60,6 +60,7 @@ from reports.days import (
 from reports.provider_fields import any_sends
 from reports.transcript_search import filter_transcripts
 from reports.vocabulary import AGENT, END, ENV, RANGE, START, common_names
+from sync import outcomes
 from sync.models import Agent, Call, CallbackLink
 from sync.models.core import CallStatus, Direction
 from sync.search_text import environment_q
@@ -88,8 +89,10 @@ NO_AGENT = "-"
 # The outcome report's resolution groups (`reports.queries.outcomes`, the rule in
 # `sync.outcomes`), as the explorer's `resolution` filter names them: answered phone calls
 # with a number to match (`answered`), those older than the organisation's window
-# (`settled`: `resolved` or `repeat`) and those younger (`pending`).
+# (`settled`: `resolved` or `repeat`) and those younger (`pending`); the answered calls with
+# no number to match (`no_number`: web calls) are neither.
 RESOLUTION_LABELS = {"answered": _("Answered, with a number to match"),
+                     "no_number": _("Answered, with no number to match"),
                      "settled": _("Settled (older than the window)"),
                      "resolved": _("Resolved"), "repeat": _("Repeat contact"),
                      "pending": _("Pending (younger than the window)")}
@@ -128,7 +131,7 @@ class CallCriteria:
     callback_of: str | None = None  # the callbacks linked to this outbound call (its id)
     resolution: str | None = None  # a RESOLUTION_LABELS key
     window_days: int = 7  # the organisation's resolution window (for `resolution`)
-    now: datetime | None = None  # the instant the window is measured to (None: now)
+    now: datetime | None = None  # the instant the window is measured to (None: this hour)
 
 
 def _linked(criteria: CallCriteria, qs: QuerySet) -> QuerySet:
@@ -161,13 +164,15 @@ def _resolution(criteria: CallCriteria, qs: QuerySet) -> QuerySet:
     calls of a direction whose other party's number has digits (its `PHONE`), settled when
     older than the window, a repeat when their kept next contact falls within it."""
     window = timedelta(days=criteria.window_days)
-    qs = qs.filter(Q(direction=Direction.OUTBOUND, to_number__regex=r"\d")
-                   | Q(direction=Direction.INBOUND, from_number__regex=r"\d"),
-                   status__in=OUTCOMES["answered"])
+    phone = (Q(direction=Direction.OUTBOUND, to_number__regex=r"\d")
+             | Q(direction=Direction.INBOUND, from_number__regex=r"\d"))
     step = criteria.resolution
+    if step == "no_number":
+        return qs.filter(status__in=OUTCOMES["answered"]).exclude(phone)
+    qs = qs.filter(phone, status__in=OUTCOMES["answered"])
     if step == "answered":
         return qs
-    settled_before = (criteria.now or timezone.now()) - window
+    settled_before = (criteria.now or outcomes.as_of()) - window
     if step == "pending":
         return qs.filter(started_at__gt=settled_before)
     qs = qs.filter(started_at__lte=settled_before)

@@ -8,31 +8,22 @@ through it, so the range rules, the defaults and the cache key exist once:
   day parser and range rules (`reports.days`): reversed ranges, ranges over
   `MAX_RANGE_DAYS` days and dates outside 2000-01-01 … 2100-12-31 are refused with a
   message per field (`ScopeError`, which every face turns into a 4xx);
-- one cache key per summary kind and scope (`reports.cache`), whichever face asked: each
-  kind's key params are `ReportScope.cache_params(kind)`, and the summaries are read only
-  through `calls_report`, `callbacks_report`, `callback_funnel_report` and
-  `quality_report` below.
+- one cache key per report kind and scope (`reports.cache`), whichever face asked: each
+  kind's key params are its declaration's (`reports.registry`, most of them
+  `ReportScope.cache_params(kind)`), and reports are read only through the registry's
+  `run(kind, scope)`.
 """
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
 from portal.models import Environment, Organization
-from reports.cache import cached_rendering, cached_report
 from reports.days import DEFAULT_DAYS, check_range, parse_day, resolve_range
-from reports.queries import (
-    CallbacksSummary,
-    CallsSummary,
-    Interval,
-    callbacks_summary,
-    calls_summary,
-)
-from reports.queries.callback_funnel import CallbackFunnel, callback_funnel
+from reports.queries import Interval
 from reports.queries.common import normalize_choice
-from reports.queries.quality import QualitySummary, quality_summary
 from reports.queries.quality import cache_params as quality_cache_params
 
 
@@ -105,46 +96,3 @@ def scope_from_params(organization: Organization, environments: Sequence[Environ
                        agent_ids=params.get("agent_id"), direction=params.get("direction"),
                        status=params.get("status"),
                        include_testing=bool(params.get("include_testing", False)))
-
-
-def scope_from_subscription(subscription: Any, start: date, end: date) -> ReportScope:
-    """The scope of one emailed summary: its environments over the period it reports."""
-    return build_scope(subscription.organization, subscription.selected_environments(), start,
-                       end)
-
-
-def calls_report(scope: ReportScope) -> CallsSummary:
-    """`calls_summary` of the scope, cached until one of its environments syncs new data."""
-    return cached_report("calls", scope.environments, scope.cache_params("calls"),
-                         lambda: calls_summary(scope.environments, scope.start, scope.end,
-                                               **scope.filters()))
-
-
-def callbacks_report(scope: ReportScope) -> CallbacksSummary:
-    """`callbacks_summary` of the scope (filters do not apply to callback stats), cached."""
-    return cached_report("callbacks", scope.environments, scope.cache_params("callbacks"),
-                         lambda: callbacks_summary(scope.environments, scope.start, scope.end))
-
-
-def callback_funnel_report(scope: ReportScope) -> CallbackFunnel:
-    """`callback_funnel` of the scope (UTC days, per interval; no call filters), cached."""
-    return cached_report("callback_funnel", scope.environments,
-                         scope.cache_params("callback_funnel"),
-                         lambda: callback_funnel(scope.environments, scope.start, scope.end,
-                                                 scope.interval))
-
-
-def quality_report(scope: ReportScope) -> QualitySummary:
-    """`quality_summary` of the scope (its Origins AI environments, agent filter), cached."""
-    return cached_report("quality", scope.environments, scope.cache_params("quality"),
-                         lambda: quality_summary(scope.environments, scope.start, scope.end,
-                                                 agent_ids=scope.agent_ids or None))
-
-
-def rendered_report(kind: str, scope: ReportScope, variant: str,
-                    render: Callable[[], bytes],
-                    read: Callable[[str], object | None] | None = None) -> bytes:
-    """A rendering of the scope's `kind` summary (e.g. the API's JSON bytes), cached under
-    the summary's own key plus `variant`, so a cached request sends the bytes as they are."""
-    return cached_rendering(kind, scope.environments, scope.cache_params(kind), variant, render,
-                            read)

@@ -44,7 +44,6 @@ from collections.abc import Collection, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import connection
 from django.db.models import Q
 
@@ -56,12 +55,6 @@ LINK_FIELDS = [
     "is_testing", "source_external_id", "source_agent_external_id", "source_started_at",
     "source_day", "source_answered", "seconds_to_callback",
 ]
-
-
-def enabled() -> bool:
-    """Whether the sync keeps the links (`settings.SYNC_CALLBACK_LINKS`: off only for the
-    back-fill bench's comparison, bench/sync_throughput.py --link-cost)."""
-    return settings.SYNC_CALLBACK_LINKS
 
 
 def _of(model: type, environment: Environment):
@@ -112,7 +105,7 @@ def relink_written(environment: Environment, rows: Sequence[dict[str, Any]], *,
     and drop: a created call is nobody's source yet). `staged`: the staging table the write
     merged from, holding these rows (`every_staged`: and no others), which the statement
     reads itself rather than being sent every row's values again."""
-    if not rows or not enabled():
+    if not rows:
         return
     sources = callback_sources(environment, cached=True)
     if not sources:
@@ -220,8 +213,6 @@ def _links_of(environment: Environment, sources: list[str], callbacks: list[str]
 def relink_environment(environment: Environment) -> None:
     """Relink every callback of the environment (its callback agents or window changed),
     drop links of calls no longer callbacks, and refresh its outbound days."""
-    if not enabled():
-        return
     first_last = _of(Call, environment).order_by("started_at")
     first = first_last.values_list("started_at", flat=True).first()
     last = first_last.reverse().values_list("started_at", flat=True).first()
@@ -253,8 +244,6 @@ def config_changed(environment: Environment, before: dict[str, set[str]]) -> boo
     callback agents or their sources changed, or it has callback agents and calls but no
     link yet (a mirror from before the funnel heals on its next agents sync)."""
     now = callback_sources(environment)
-    if not enabled():
-        return False
     if now != before:
         return True
     return bool(now) and not _of(CallbackLink, environment).exists() and _of(
@@ -384,7 +373,7 @@ def refresh_outbound_days(environment: Environment, days: Sequence[date]) -> Non
     day's link figures start at zero: a day with links to count has its row already (the
     link table's triggers made it). The rollups pass the UTC days their
     local days overlap (`sync.write.rollups.utc_days_overlapping`)."""
-    if not days or not enabled() or not _of(Agent, environment).filter(
+    if not days or not _of(Agent, environment).filter(
             is_callback=True).exists():
         return
     with connection.cursor() as cursor:

@@ -60,6 +60,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from portal.models import Environment
+from sync.models.core import ANSWERED_STATUSES
 
 
 def enabled() -> bool:
@@ -71,11 +72,23 @@ def enabled() -> bool:
 HORIZON_DAYS = 30
 DEFAULT_WINDOW_DAYS = 7
 
+
+def as_of(now: datetime | None = None) -> datetime:
+    """The moment outcomes are read as of: `now` (default: the clock), to the hour. Whether an
+    answered call is settled moves with the clock; every face (the outcome report's pages,
+    API, emails, and the explorer's `resolution` filter its doors open) reads it as of the
+    same hour, so a figure and the calls behind it agree."""
+    from django.utils import timezone
+
+    return (now or timezone.now()).replace(minute=0, second=0, microsecond=0)
+
 # A call with a number to match: only these are settled, resolved, repeats or pending.
 # (`contact_key(c) <> ''`, said without building the digits: the number has a digit.)
 PHONE = ("c.direction IN ('inbound', 'outbound') AND CASE WHEN c.direction = 'outbound' "
          "THEN c.to_number ELSE c.from_number END ~ '\\d'")
-ANSWERED = f"c.status IN ('answered', 'completed') AND {PHONE}"
+# Answered, as every report counts it (`sync.models.core.ANSWERED_STATUSES`).
+CONNECTED = "c.status IN ({})".format(", ".join(f"'{s}'" for s in ANSWERED_STATUSES))
+ANSWERED = f"{CONNECTED} AND {PHONE}"
 # The day after a call its next contact came in: 1 when less than a day after it, ..., 30;
 # null when none within the horizon. A repeat contact for a window of `w` days is
 # `REPEAT_DAY <= w` (next contact before start + w days; the session's zone is UTC).
@@ -386,7 +399,9 @@ def _repeat_columns() -> tuple[str, ...]:
 # the calls of the day the window's edge falls in (`reports.queries.outcomes`).
 CALL_FLAGS = (f"c.environment_id, (c.started_at AT TIME ZONE %(tz)s)::date AS day, "
               f"(c.started_at AT TIME ZONE 'UTC')::date AS utc_day, c.agent_external_id, "
-              f"c.direction, {ANSWERED} AS answered, {REPEAT_DAY.format(c='c')} AS repeat_day, "
+              f"c.direction, {ANSWERED} AS answered, "
+              f"{CONNECTED} AND NOT coalesce({PHONE}, false) AS answered_no_number, "
+              f"{REPEAT_DAY.format(c='c')} AS repeat_day, "
               f"c.vendor_cost, c.vendor_cost_currency, {SECONDS} AS seconds")
 
 
@@ -396,10 +411,11 @@ def _refresh_sql(by_day: bool) -> str:
     return f"""
         INSERT INTO sync_outcomedayrollup (
             environment_id, day, utc_day, agent_external_id, direction, calls, answered,
-            vendor_costed, vendor_cost, unpriced, unpriced_seconds, currencies,
+            answered_no_number, vendor_costed, vendor_cost, unpriced, unpriced_seconds, currencies,
             {', '.join(repeats)})
         SELECT r.environment_id, r.day, r.utc_day, r.agent_external_id, r.direction,
-               count(*), count(*) FILTER (WHERE r.answered), count(r.vendor_cost),
+               count(*), count(*) FILTER (WHERE r.answered),
+               count(*) FILTER (WHERE r.answered_no_number), count(r.vendor_cost),
                coalesce(sum(r.vendor_cost), 0),
                count(*) FILTER (WHERE r.vendor_cost IS NULL),
                coalesce(sum(r.seconds) FILTER (WHERE r.vendor_cost IS NULL), 0),

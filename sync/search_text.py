@@ -4,7 +4,7 @@ through that index (PostgreSQL; sync migration 0001_mirror_and_partitioned_calls
 Why here: the search (`reports.call_search`) and the sync's own SID lookups (the admin's
 exact search, webhook hints that name only a SID) read the same index, which leads with
 the environment: `call_env_search_gin` (environment_id, trigrams of `SearchText`,
-transcript words). The (environment, sid) btree is gone (each index is paid for on
+transcript words). There is no (environment, sid) btree (each index is paid for on
 every call a back-fill writes), so an exact SID is found by its last `SID_CORE` characters'
 trigrams in that index and then compared whole. The expression must stay the index's
 (`SEARCH_TEXT` of the migrations): the planner matches it only when the query compiles to

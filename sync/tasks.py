@@ -53,11 +53,6 @@ def _due(first_sync: bool | None = None):
     return due.order_by(F("next_sync_at").asc(nulls_first=True), "pk")
 
 
-def due_environments(limit: int | None = None, *, first_sync: bool | None = None) -> list[int]:
-    """The due environments' ids, longest due first (see `_due`)."""
-    return list(_due(first_sync).values_list("pk", flat=True)[:limit])
-
-
 def queued(queue: str) -> int:
     """Messages waiting on `queue` (not those a worker has taken); 0 without a broker."""
     app = sync_environment.app

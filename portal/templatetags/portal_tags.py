@@ -15,7 +15,16 @@ from django.utils.translation import ngettext
 
 from portal.durations import format_duration
 from portal.form_renderer import template_text
-from portal.formatting import format_change_pct, format_int, format_percent, format_points
+from portal.formatting import (
+    format_change_pct,
+    format_int,
+    format_money,
+    format_number,
+    format_percent,
+    format_points,
+    format_points_change,
+    format_price,
+)
 from portal.kept_urls import kept_reverse
 
 register = template.Library()
@@ -99,13 +108,34 @@ def synced_ago(moment: datetime | None) -> str:
 
 # The formats of pages, charts and emails (portal.formatting, portal.durations) under their
 # template names: durations ("3 m 05 s"), 0–1 rates ("64.6%"), changes of a rate in percentage
-# points ("3.4"), signed changes in percent ("+12.5%"), counts with the language's thousands
-# separator ("8,516" / "8.516").
+# points ("3.4", or with their unit: "+3.4 pts"), signed changes in percent ("+12.5%"), counts
+# with the language's thousands separator ("8,516" / "8.516"), other figures with a number of
+# decimals (`{{ minutes|number:2 }}`).
 register.filter("duration", format_duration)
 register.filter("percent", format_percent)
 register.filter("points", format_points)
+register.filter("points_change", format_points_change)
 register.filter("change_pct", format_change_pct)
 register.filter("count", format_int)
+register.filter("number", format_number)
+
+
+@register.filter
+def money(value, currency: str | None = "USD") -> str:
+    """A total in its currency: `{{ t.cost|money:t.currency }}` → "US$ 2,792.93"."""
+    return format_money(value, currency)
+
+
+@register.filter
+def money_per_call(value, currency: str | None = "USD") -> str:
+    """A per-call figure in its currency, up to four decimals under one cent."""
+    return format_money(value, currency, per_call=True)
+
+
+@register.filter
+def price(value, currency: str | None = "USD") -> str:
+    """A unit price (per minute) in its currency, up to four decimals."""
+    return format_price(value, currency)
 
 
 @register.filter

@@ -6,7 +6,7 @@ set it; while it is set, every tenant model's default manager scopes an undeclar
 it (`portal.tenancy.query`), so a careless `Call.objects.get(pk=…)` of another organisation's
 row raises `DoesNotExist` (a 404), never answers it. Outside a request (workers, commands,
 the sync) no context is set and managers answer as before; Celery tasks always run outside
-one, even in process (`portal.tenancy.signals`).
+one, even in process (`portal.celery`'s task signals).
 
 A context names its organisations as literal ids (a page: one; the admin: those the user
 administers) or as a queryset of them (the API: the caller's memberships, read as a subquery,

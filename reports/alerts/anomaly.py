@@ -10,8 +10,8 @@ Counts need an expected count of at least `min_calls`; rates need `min_calls` ca
 hour and usually (see `seasonal` for the band and the binomial test).
 
 `judge_hour` is the decision over figures already read, shared by the live evaluation
-(`judge_rule`: this hour's calls from the mirror, past weeks from the rollups) and the
-preview (`preview`: every hour of a period from the rollups in one query).
+(`judge_live`: this hour's calls from the mirror, past weeks from the rollups) and the
+preview (`judge_period`: every hour of a period from the rollups in one query).
 """
 from __future__ import annotations
 

@@ -10,12 +10,15 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
+from types import SimpleNamespace
+from typing import Any
 
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from portal.models import Environment, EnvironmentStatus
 from portal.tenancy.restriction import narrowing
+from reports import registry
 from reports.alerts.models import (
     CALLBACK_METRICS,
     FUNNEL_METRICS,
@@ -25,8 +28,11 @@ from reports.alerts.models import (
 )
 from reports.alerts.windows import Span
 from reports.call_filter import CallCriteria, filter_calls
-from reports.queries.callback_funnel import percentiles, source_agents, team_outbound
+from reports.queries import CallbackTotals, CallTotals
+from reports.queries.callback_funnel import source_agents, team_outbound
+from reports.queries.common import PercentileCont
 from reports.queries.outcomes import OutcomeRow, span_outcome
+from reports.registry import Unit
 from sync.models import AgentDayRollup, Call, CallbackDay, CallbackFunnelDay, CallbackLink
 from sync.models.core import ANSWERED_STATUSES, CallStatus
 
@@ -44,27 +50,28 @@ class Figures:
     outcome: OutcomeRow | None = None  # the outcome report's totals (OUTCOME_METRICS)
 
     def value(self, metric: str) -> float | None:
-        """The metric's value; None when it has no denominator (no calls) or no cost is
-        known."""
-        if metric in (Metric.CALLS,):
-            return float(self.calls)
+        """The metric's value, by its one definition (`reports.registry`: what the report's
+        pages, API and emails show) over these figures as that report's totals; shares in
+        percent (a rule's threshold is written so). None when it has no denominator (no
+        calls) or no cost is known."""
+        declared = registry.metric(metric)
+        found = declared.value(self.totals(metric))
+        if found is None:
+            return None
+        return 100.0 * float(found) if declared.unit == Unit.RATE else float(found)
+
+    def totals(self, metric: str) -> Any:
+        """These figures as the totals the metric's report computes."""
         if metric in OUTCOME_METRICS:
-            o = self.outcome
-            if metric == Metric.REPEAT_CONTACT_RATE:
-                return (None if o.repeat_contact_rate is None
-                        else round(100.0 * o.repeat_contacts / o.settled, 2))
-            figure = o.cost if metric == Metric.COST else o.cost_per_resolved
-            return None if figure is None else float(figure)
-        if metric == Metric.MEDIAN_TIME_TO_CALLBACK:
-            return None if self.median_seconds is None else round(self.median_seconds / 60, 1)
-        if metric == Metric.AVG_TALK_TIME:
-            return self.talk_time / self.answered if self.answered else None
-        part = {Metric.ANSWER_RATE: self.answered, Metric.FAILED_RATE: self.failed,
-                Metric.NO_ANSWER_RATE: self.no_answer,
-                Metric.CALLBACKS_ANSWERED_RATE: self.answered,
-                Metric.CALLBACKS_UNMATCHED_RATE: self.failed,
-                Metric.CALLBACK_RATE: self.answered}[metric]
-        return 100.0 * part / self.calls if self.calls else None
+            return self.outcome
+        if metric in FUNNEL_METRICS:
+            return SimpleNamespace(outbound_unanswered=self.calls, called_back=self.answered,
+                                   median_seconds_to_callback=self.median_seconds)
+        if metric in CALLBACK_METRICS:
+            return CallbackTotals(received=self.calls, answered=self.answered,
+                                  unmatched=self.failed)
+        return CallTotals(total=self.calls, answered=self.answered, failed=self.failed,
+                          no_answer=self.no_answer, talk_time_total=self.talk_time)
 
 
 def _calls_from_rollups(env_ids: Sequence[int], span: Span, agent_id: str) -> Figures:
@@ -137,11 +144,13 @@ def _funnel(metric: str, env_ids: Sequence[int], span: Span) -> Figures:
             links = links.filter(source_agents(team))
         back = links.values("environment_id", "source_external_id").distinct().count()
         return Figures(calls=outbound or 0, answered=back)
-    seconds = list(CallbackLink.objects.filter(
+    got = CallbackLink.objects.filter(
         environment_id__in=env_ids, callback_day__gte=span.first_day,
         callback_day__lte=span.last_day, is_testing=False, source_answered=False).exclude(
-        seconds_to_callback=None).values_list("seconds_to_callback", flat=True))
-    return Figures(calls=len(seconds), median_seconds=percentiles(seconds)[0])
+        seconds_to_callback=None).aggregate(
+        calls=Count("pk"), median=PercentileCont("seconds_to_callback", 0.5))
+    median = None if got["median"] is None else round(got["median"], 1)  # as the funnel's
+    return Figures(calls=got["calls"], median_seconds=median)
 
 
 def _outcomes(metric: str, env_ids: Sequence[int], span: Span, agent_id: str,

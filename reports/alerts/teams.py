@@ -64,15 +64,6 @@ def team_environment_ids(rule: AlertRule, env_ids: list[int],
     return [e for e in env_ids if e in restriction.by_environment]
 
 
-def lead_emails(rule: AlertRule) -> list[str]:
-    """The team's leads' addresses (a team rule notifies them)."""
-    if rule.team_id is None:
-        return []
-    leads = rule.team.leads.exclude(email="").filter(
-        memberships__organization_id=rule.organization_id)
-    return sorted({u.email.lower() for u in leads})
-
-
 def keep_children(parent: AlertRule) -> list[AlertRule]:
     """One child per team of the parent's organisation, its settings the parent's (teams
     removed since: their child is deleted, with its history)."""

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from portal.formatting import format_day, format_moment
 from reports.alerts.explain import explanation
 from reports.alerts.models import AlertRule, Condition
-from reports.alerts.vocabulary import NAMES, number
+from reports.alerts.vocabulary import NAMES, PERCENT, number
 
 
 def metric_figure(metric: str, value: float | int | None) -> str:
@@ -29,7 +29,7 @@ def metric_figure(metric: str, value: float | int | None) -> str:
 def threshold_figure(rule: AlertRule, threshold: float | None) -> str:
     """The threshold with its unit: a change condition's is in percent."""
     if rule.condition in (Condition.CHANGE_ABOVE_PCT, Condition.CHANGE_BELOW_PCT):
-        return number(threshold, "%")
+        return number(threshold, PERCENT)
     return metric_figure(rule.metric, threshold)
 
 
@@ -40,8 +40,8 @@ def _judged(rule: AlertRule, reading: dict) -> str:
                "threshold": number(rule.threshold, unit)}
     if before is not None and value is not None:
         change = 100.0 * (value - before) / abs(before) if before else 0.0
-        figures.update(before=number(before, unit), change=number(abs(change), "%"),
-                       limit=number(abs(rule.threshold), "%"))
+        figures.update(before=number(before, unit), change=number(abs(change), PERCENT),
+                       limit=number(abs(rule.threshold), PERCENT))
         if change >= 0:
             text = _("%(metric)s rose %(change)s, from %(before)s to %(value)s")
         else:
@@ -117,6 +117,9 @@ def _not_judged(reading: dict, zone: str | None = None) -> str:
     for key in ("window", "day"):
         if isinstance(figures.get(key), str):
             figures[key] = window_words(figures[key], zone)
+    for key in ("calls", "minimum"):
+        if isinstance(figures.get(key), int | float):
+            figures[key] = number(figures[key])
     if reason == "no_environment":
         return _("Not judged: no environment is chosen.")
     if reason == "nothing_mirrored":

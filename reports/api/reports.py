@@ -1,8 +1,8 @@
-"""Report endpoints: `GET /api/v1/reports/calls`, `/reports/callbacks` and
-`/reports/callback-funnel`, JSON or CSV.
+"""Report endpoints: `GET /api/v1/reports/<report>/`, one action per report declaration
+(`reports.registry`: calls, callbacks, callback-funnel, outcomes, quality, …), JSON or CSV.
 
-Both read their summary through the report scope (`reports.scope`: one parser, one range
-rule set, one cache key); `?format=csv` streams one table of the summary (`table=`) as a
+Each reads its report through the declaration (one parser, one range rule set, one cache key,
+one typed result); `?format=csv` streams one of the declaration's tables (`table=`) as a
 download, and JSON answers are rendered once and then served as cached bytes. Parameters are
 validated strictly: unknown parameters, bad dates and unknown filter values are 400 with field
 errors here; reversed, over-long or out-of-bounds ranges are 400 from the scope's rules.
@@ -10,8 +10,8 @@ errors here; reversed, over-long or out-of-bounds ranges are 400 from the scope'
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable
+from datetime import datetime
 
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
@@ -20,29 +20,19 @@ from rest_framework import exceptions, renderers, serializers
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework_dataclasses.serializers import DataclassSerializer
 
-from portal.bounds import IdField
 from portal.models import Environment
 from portal.tenancy.api import TenantScopedViewSet
 from portal.throttling import settle_before_error
-from reports import exports
-from reports.api.serializers import (
-    CallbackFunnelReportSerializer,
-    CallbacksReportSerializer,
-    CallsReportSerializer,
-)
+from reports import exports, registry
+from reports.api.parameters import RangeParameters
+from reports.api.serializers import FreshnessSerializer
 from reports.cache import rendered_response
-from reports.days import ApiDayField, ScopeError
-from reports.queries import Interval, freshness
-from reports.scope import (
-    ReportScope,
-    callback_funnel_report,
-    callbacks_report,
-    calls_report,
-    rendered_report,
-    scope_from_params,
-)
-from sync.models.core import CallStatus, Direction
+from reports.days import ScopeError
+from reports.queries import freshness
+from reports.registry import Report
+from reports.scope import ReportScope, scope_from_params
 
 
 class CSVRenderer(renderers.BaseRenderer):
@@ -56,49 +46,30 @@ class CSVRenderer(renderers.BaseRenderer):
         return b"" if data is None else str(data).encode()
 
 
-class CommaSeparatedList(serializers.ListField):
-    """A list given as repeated parameters and/or comma-separated values."""
-
-    def to_internal_value(self, data):
-        values = [part.strip() for item in data for part in str(item).split(",")]
-        return super().to_internal_value([v for v in values if v])
-
-
-class RangeQuerySerializer(serializers.Serializer):
-    """Parameters every report takes."""
-
-    environment = CommaSeparatedList(child=IdField(),
-                                     allow_empty=False,
-                                     help_text="Environment id(s), repeated or comma-separated.")
-    start_date = ApiDayField(required=False, help_text="First day (default: 30 days before end).")
-    end_date = ApiDayField(required=False, help_text="Last day (default: today).")
-    format = serializers.ChoiceField(choices=["json", "csv", "api"], required=False)
-
-    list_fields = ("environment",)
+@functools.cache
+def query_serializer(report: Report) -> type[RangeParameters]:
+    """The API's parameters of a report: its declaration's, plus the CSV `table` choice from
+    its tables."""
+    return type(f"{report.parameters.__name__}With{report.kind.title().replace('_', '')}Table",
+                (report.parameters,), {
+                    "__module__": __name__,
+                    "table": serializers.ChoiceField(
+                        choices=report.table_names, default=report.default_table,
+                        help_text="Table written by format=csv."),
+                })
 
 
-class CallsQuerySerializer(RangeQuerySerializer):
-    interval = serializers.ChoiceField(choices=[i.value for i in Interval], default="day")
-    agent_id = CommaSeparatedList(child=serializers.CharField(max_length=64), required=False)
-    direction = serializers.ChoiceField(choices=Direction.values, required=False)
-    status = CommaSeparatedList(child=serializers.ChoiceField(choices=CallStatus.values),
-                                required=False)
-    include_testing = serializers.BooleanField(default=False)
-    table = serializers.ChoiceField(choices=exports.CALLS_TABLES, default="series",
-                                        help_text="Table written by format=csv.")
-
-    list_fields = ("environment", "agent_id", "status")
-
-
-class CallbacksQuerySerializer(RangeQuerySerializer):
-    table = serializers.ChoiceField(choices=exports.CALLBACKS_TABLES, default="days",
-                                        help_text="Table written by format=csv.")
-
-
-class CallbackFunnelQuerySerializer(RangeQuerySerializer):
-    interval = serializers.ChoiceField(choices=[i.value for i in Interval], default="day")
-    table = serializers.ChoiceField(choices=exports.CALLBACK_FUNNEL_TABLES, default="series",
-                                    help_text="Table written by format=csv.")
+@functools.cache
+def answer_serializer(report: Report) -> type[serializers.Serializer]:
+    """A report's JSON answer: its typed result (the declaration's dataclass) and how fresh
+    each environment's mirror is."""
+    name = report.result.__name__
+    summary = type(f"{name}Serializer", (DataclassSerializer,), {
+        "__module__": __name__, "Meta": type("Meta", (), {"dataclass": report.result})})
+    return type(f"{report.kind.title().replace('_', '')}ReportSerializer",
+                (serializers.Serializer,), {
+                    "__module__": __name__, "__doc__": f"A {report.kind} report.",
+                    "summary": summary(), "freshness": FreshnessSerializer(many=True)})
 
 
 @functools.cache
@@ -109,7 +80,7 @@ def field_names(serializer_class: type[serializers.Serializer]) -> tuple[str, ..
 
 
 @functools.lru_cache(maxsize=1024)
-def validated_query(serializer_class: type[RangeQuerySerializer],
+def validated_query(serializer_class: type[RangeParameters],
                     params: tuple[tuple[str, tuple[str, ...]], ...]) -> dict:
     """A report query's parameters checked by `serializer_class`, once per distinct query:
     the checks depend on nothing but the parameters (no database, no clock), and building a
@@ -123,7 +94,7 @@ def validated_query(serializer_class: type[RangeQuerySerializer],
     return dict(serializer.validated_data)
 
 
-def _query_params(serializer_class: type[RangeQuerySerializer]) -> list[OpenApiParameter]:
+def _query_params(serializer_class: type[RangeParameters]) -> list[OpenApiParameter]:
     """Document a query serializer's fields (lists as repeatable parameters)."""
     params = []
     for name, field in serializer_class().fields.items():
@@ -147,7 +118,7 @@ def _query_params(serializer_class: type[RangeQuerySerializer]) -> list[OpenApiP
 CSV_RESPONSE = OpenApiResponse(OpenApiTypes.STR, description="CSV download (format=csv).")
 
 
-def report_schema(query: type[RangeQuerySerializer], answer: object):
+def report_schema(query: type[RangeParameters], answer: object):
     """The schema of a report action: its query parameters, and its answer as JSON (`answer`)
     or, with `?format=csv`, as CSV — every report is both."""
     return extend_schema(parameters=_query_params(query),
@@ -176,7 +147,7 @@ class ReportViewSet(CsvErrorsAsJson, TenantScopedViewSet):
     renderer_classes = [renderers.JSONRenderer, renderers.BrowsableAPIRenderer, CSVRenderer]
     team_scoped = True
 
-    def _validated(self, serializer_class: type[RangeQuerySerializer]) -> dict:
+    def _validated(self, serializer_class: type[RangeParameters]) -> dict:
         # `team` is the base's team filter (`TenantScopedViewSet.team_scoped`), already read
         # into the tenant context: the report itself never sees it.
         params = {k: params for k, params in self.request.query_params.lists() if k != "team"}
@@ -209,34 +180,32 @@ class ReportViewSet(CsvErrorsAsJson, TenantScopedViewSet):
         except ScopeError as exc:
             raise exceptions.ValidationError(exc.errors) from None
 
-    def _report(self, kind: str, query_class: type[RangeQuerySerializer],
-                summary_of: Callable[[ReportScope], Any],
-                serializer_class: type[serializers.Serializer],
-                rows_of: Callable[[Any, str, list[Environment]], Iterable]
-                ) -> Response | HttpResponse | StreamingHttpResponse:
+    def _report(self, report: Report) -> Response | HttpResponse | StreamingHttpResponse:
         """One report action: its query checked, its scope, then the asked table as CSV
-        (`?format=csv`: `rows_of(summary, table, environments)`, the file named after the
-        kind) or the report as JSON."""
-        query = self._validated(query_class)
+        (`?format=csv`, the file named after the kind) or the report as JSON."""
+        query = self._validated(query_serializer(report))
         envs = self._environments(query["environment"])
         scope = self._scope(query, envs)
+        try:
+            report.check(scope)
+        except ScopeError as exc:
+            raise exceptions.ValidationError(exc.errors) from None
         if query.get("format") == "csv":
-            name = exports.filename(kind.replace("_", "-"), envs[0].organization.slug,
+            name = exports.filename(report.path, envs[0].organization.slug,
                                     scope.start, scope.end, query["table"])
-            return exports.stream_csv(rows_of(summary_of(scope), query["table"], envs), name)
-        return self._report_response(kind, scope, summary_of, serializer_class)
+            return exports.stream_csv(report.rows(report.run(scope), query["table"],
+                                                  {e.pk: e.name for e in envs}), name)
+        return self._report_response(report, scope)
 
-    def _report_response(self, kind: str, scope: ReportScope,
-                         summary_of: Callable[[ReportScope], Any],
-                         serializer_class: type[serializers.Serializer]
-                         ) -> Response | HttpResponse:
-        """The report as JSON: rendered once per summary and freshness, then the cached bytes
+    def _report_response(self, report: Report, scope: ReportScope) -> Response | HttpResponse:
+        """The report as JSON: rendered once per result and freshness, then the cached bytes
         are sent as they are (no serialiser, no renderer: a cached report is a cache read).
         Other renderers (the browsable API) get the data as usual."""
         fresh = freshness(scope.environments)
+        answer = answer_serializer(report)
 
-        def data() -> dict:
-            return serializer_class({"summary": summary_of(scope), "freshness": fresh}).data
+        def data(moment: datetime | None = None) -> dict:
+            return answer({"summary": report.run(scope, moment), "freshness": fresh}).data
 
         if type(self.request.accepted_renderer) is not renderers.JSONRenderer:
             return Response(data())
@@ -245,8 +214,8 @@ class ReportViewSet(CsvErrorsAsJson, TenantScopedViewSet):
         # so it is part of the variant.
         variant = "json:" + repr([(f.environment_id, f.name, f.status, f.stale) for f in fresh])
         deferred = getattr(self.request, "deferred_throttle", None)
-        return rendered_response(rendered_report(
-            kind, scope, variant, lambda: renderers.JSONRenderer().render(data()),
+        return rendered_response(report.rendered(
+            scope, variant, lambda moment: renderers.JSONRenderer().render(data(moment)),
             deferred.read if deferred is not None else None))
 
     def throttle_with_cache_read(self, request: Request) -> bool:
@@ -254,7 +223,7 @@ class ReportViewSet(CsvErrorsAsJson, TenantScopedViewSet):
         counts the request in that same round trip (portal.throttling.DeferredHit). Before
         it only the token, the environments and the parameters are read; a request that
         fails before it is counted in `handle_exception`."""
-        return (self.action in ("calls", "callbacks", "callback_funnel")
+        return (self.action in registry.reports()
                 and type(request.accepted_renderer) is renderers.JSONRenderer
                 and "format" not in request.query_params)
 
@@ -263,29 +232,17 @@ class ReportViewSet(CsvErrorsAsJson, TenantScopedViewSet):
         # it still counts against the throttle, and is refused with 429 when over it.
         return super().handle_exception(settle_before_error(self.request, exc))
 
-    @report_schema(CallsQuerySerializer, CallsReportSerializer)
-    @action(detail=False, url_path="calls")
-    def calls(self, request: Request) -> Response | StreamingHttpResponse:
-        """Calls summary: totals, series, per-agent table, heatmap, previous period, deltas."""
-        return self._report("calls", CallsQuerySerializer, calls_report, CallsReportSerializer,
-                            lambda summary, table, envs: exports.calls_rows(
-                                summary, table, {e.pk: e.name for e in envs}))
 
-    @report_schema(CallbacksQuerySerializer, CallbacksReportSerializer)
-    @action(detail=False, url_path="callbacks")
-    def callbacks(self, request: Request) -> Response | StreamingHttpResponse:
-        """Callbacks summary: totals, per day (missing days marked), per source agent."""
-        return self._report("callbacks", CallbacksQuerySerializer, callbacks_report,
-                            CallbacksReportSerializer,
-                            lambda summary, table, _envs: exports.callbacks_rows(summary, table))
+def _report_action(report: Report) -> Callable:
+    """The viewset action of one declared report: `GET /api/v1/reports/<path>/`."""
+    def view(self: ReportViewSet, request: Request) -> Response | StreamingHttpResponse:
+        return self._report(report)
 
-    @report_schema(CallbackFunnelQuerySerializer, CallbackFunnelReportSerializer)
-    @action(detail=False, url_path="callback-funnel")
-    def callback_funnel(self, request: Request) -> Response | StreamingHttpResponse:
-        """Callback funnel per UTC day (or week, month): unanswered outbound calls, called
-        back, callbacks answered, time to callback, by source agent; the vendor's figures
-        beside ours and every day where they differ."""
-        return self._report("callback_funnel", CallbackFunnelQuerySerializer,
-                            callback_funnel_report, CallbackFunnelReportSerializer,
-                            lambda summary, table, _envs: exports.callback_funnel_rows(
-                                summary, table))
+    view.__name__ = view.__qualname__ = report.kind
+    view.__doc__ = report.description
+    return report_schema(query_serializer(report), answer_serializer(report))(
+        action(detail=False, url_path=report.path)(view))
+
+
+for _declared in registry.reports().values():
+    setattr(ReportViewSet, _declared.kind, _report_action(_declared))

@@ -1,7 +1,8 @@
 """API serializers: our own resources, Talkover-shaped calls, and report dataclasses.
 
-Report payloads are the `reports.queries` dataclasses serialised field for field
-(djangorestframework-dataclasses), so the OpenAPI schema follows the dataclasses by itself.
+Report payloads are the declarations' result dataclasses serialised field for field
+(djangorestframework-dataclasses, `reports.api.reports.answer_serializer`), so the OpenAPI
+schema follows the dataclasses by itself.
 """
 from __future__ import annotations
 
@@ -11,8 +12,7 @@ from rest_framework import serializers
 from rest_framework_dataclasses.serializers import DataclassSerializer
 
 from portal.models import Environment
-from reports.queries import CallbacksSummary, CallsSummary, Freshness
-from reports.queries.callback_funnel import CallbackFunnel
+from reports.queries import Freshness
 from sync.models import Agent, Call
 
 UTC = zoneinfo.ZoneInfo("UTC")
@@ -178,40 +178,3 @@ class TalkoverErrorSerializer(serializers.Serializer):
 class FreshnessSerializer(DataclassSerializer):
     class Meta:
         dataclass = Freshness
-
-
-class CallsSummarySerializer(DataclassSerializer):
-    class Meta:
-        dataclass = CallsSummary
-
-
-class CallbacksSummarySerializer(DataclassSerializer):
-    class Meta:
-        dataclass = CallbacksSummary
-
-
-class CallsReportSerializer(serializers.Serializer):
-    """A calls report: the summary and how fresh each environment's mirror is."""
-
-    summary = CallsSummarySerializer()
-    freshness = FreshnessSerializer(many=True)
-
-
-class CallbacksReportSerializer(serializers.Serializer):
-    """A callbacks report: the summary and how fresh each environment's mirror is."""
-
-    summary = CallbacksSummarySerializer()
-    freshness = FreshnessSerializer(many=True)
-
-
-class CallbackFunnelSerializer(DataclassSerializer):
-    class Meta:
-        dataclass = CallbackFunnel
-
-
-class CallbackFunnelReportSerializer(serializers.Serializer):
-    """The callback funnel (UTC days, the vendor's figures beside ours) and how fresh each
-    environment's mirror is."""
-
-    summary = CallbackFunnelSerializer()
-    freshness = FreshnessSerializer(many=True)

@@ -6,8 +6,6 @@ from rest_framework.routers import DefaultRouter
 
 from reports.alerts.api import AlertEventViewSet, AlertRuleViewSet
 from reports.api import views as api
-from reports.api.outcomes import OutcomesReportViewSet
-from reports.api.quality import QualityReportViewSet
 from reports.api.reports import ReportViewSet
 from reports.api.teams import TeamViewSet
 from reports.privacy.api import ErasureViewSet, SubjectExportViewSet
@@ -29,10 +27,6 @@ router.register("privacy/erasures", ErasureViewSet, basename="privacy-erasure")
 
 # Before the router's routes, so no "reports/<pk>/" pattern could claim it.
 urlpatterns = [
-    path("reports/quality/", QualityReportViewSet.as_view({"get": "quality"}),
-         name="report-quality"),
-    path("reports/outcomes/", OutcomesReportViewSet.as_view({"get": "outcomes"}),
-         name="report-outcomes"),
     path("privacy/subject-export/", SubjectExportViewSet.as_view({"get": "export"}),
          name="privacy-subject-export"),
     *router.urls,

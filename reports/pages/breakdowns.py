@@ -7,14 +7,14 @@ from django.utils.translation import gettext as _
 from portal.models import Organization
 from portal.pages.pages import render_org_page
 from portal.tenancy.access import org_page
-from reports import exports
+from reports import exports, registry
 from reports.drill import Drill, callbacks_drill
 from reports.pages.agent_table import DEFAULT_SORT, sort_rows
 from reports.pages.coverage import coverage_context
 from reports.pages.funnel import funnel_steps
 from reports.pages.page_cache import kept_page
 from reports.pages.params import with_scope
-from reports.scope import ReportScope, callback_funnel_report, callbacks_report, calls_report
+from reports.scope import ReportScope
 from sync.models import Agent, AgentPrice
 
 
@@ -22,7 +22,7 @@ from sync.models import Agent, AgentPrice
 @kept_page("callbacks")
 @with_scope("reports/callbacks.html")
 def callbacks(request: HttpRequest, org: Organization, form, scope: ReportScope) -> HttpResponse:
-    summary, funnel = callbacks_report(scope), callback_funnel_report(scope)
+    summary, funnel = registry.run("callbacks", scope), registry.run("callback_funnel", scope)
 
     def write(table: str):
         if table == "funnel":  # the funnel's per-day table, as the API's table=series
@@ -59,7 +59,7 @@ def _funnel_day_doors(funnel, drill: Drill) -> list[tuple]:
 @kept_page("agents")
 @with_scope("reports/agents.html")
 def agents(request: HttpRequest, org: Organization, form, scope: ReportScope) -> HttpResponse:
-    summary = calls_report(scope)
+    summary = registry.run("calls", scope)
     names = {e.pk: e.name for e in scope.environments}
     rows, sort = sort_rows([(a, names.get(a.environment_id, "")) for a in summary.agents],
                            request.GET.get("sort", DEFAULT_SORT))

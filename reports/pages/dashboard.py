@@ -1,7 +1,6 @@
 """The dashboard: KPI tiles with deltas, charts (with their numbers as tables and CSV)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 
 from django.http import HttpRequest, HttpResponse
@@ -12,7 +11,7 @@ from django.utils.translation import gettext_lazy
 
 from portal.pages.pages import render_org_page
 from portal.tenancy.access import Tenant, org_page
-from reports import exports
+from reports import exports, registry
 from reports.call_filter import OUTCOME_LABELS
 from reports.coverage_notes import comparison_note
 from reports.drill import (
@@ -23,42 +22,16 @@ from reports.drill import (
     outcome_count,
     series_doors,
 )
+from reports.pages.cards import Kpi, card, outcome_kpis
 from reports.pages.coverage import coverage_context
 from reports.pages.page_cache import PageBody, kept_page, lazy_context
 from reports.pages.params import scope_from_request
-from reports.queries import Delta
 from reports.queries.callback_funnel import linked_totals
-from reports.queries.outcomes import OutcomeRow, scope_outcomes
-from reports.scope import callbacks_report, calls_report
 from reports.unsettled import split_other
 from sync.models.core import Direction
 
 WEEKDAYS = [gettext_lazy("Mon"), gettext_lazy("Tue"), gettext_lazy("Wed"),
             gettext_lazy("Thu"), gettext_lazy("Fri"), gettext_lazy("Sat"), gettext_lazy("Sun")]
-
-
-@dataclass(frozen=True)
-class Kpi:
-    """One tile: its value, how to show it, and the change against the previous period."""
-
-    label: str
-    value: float | None
-    kind: str  # count | rate | seconds | money
-    delta: Delta | None
-    higher_is_better: bool = True
-    # Shown instead of a change when there is no like-for-like comparison.
-    note: str = ""
-    # The calls the figure counts (reports.drill), or why the mirror cannot list them.
-    door: Door | None = None
-    why_not: str = ""
-    currency: str = "USD"  # of a money figure
-
-    @property
-    def trend(self) -> str:
-        if self.delta is None or not self.delta.change:
-            return "flat"
-        good = (self.delta.change > 0) == self.higher_is_better
-        return "up" if good else "down"
 
 
 def _callback_door(back: Drill, vendor: int | None, linked: int | None, why: str,
@@ -80,47 +53,19 @@ def _kpis(calls, callbacks, drill: Drill, back: Drill,
     # Callback figures open their calls through the stored links (`back`: UTC days, no
     # call filters, reports.drill.callbacks_drill) when those are the vendor's count.
     received, answered_back, unmatched = linked or (None, None, None)
-    why = _("Talkover's count; the calls linked to it differ (see Callbacks).")
+    why = _("The vendor's count; the calls linked to it differ (see Callbacks).")
     return [
-        Kpi(_("Calls"), t.total, "count", d.get("total"), note=n, door=every),
-        Kpi(_("Answer rate"), t.answer_rate, "rate", d.get("answer_rate"), note=n,
-            door=answered),
-        Kpi(_("Talk time"), t.talk_time_total, "seconds", d.get("talk_time_total"), note=n,
-            door=answered),
-        Kpi(_("Average duration"), t.talk_time_avg, "seconds", d.get("talk_time_avg"), note=n,
-            door=answered),
-        Kpi(_("Callbacks received"), c.received, "count", cd.get("received"), note=cn,
-            **_callback_door(back, c.received, received, why, callback="received")),
-        Kpi(_("Callback answer rate"), c.answer_rate, "rate", cd.get("answer_rate"), note=cn,
-            **_callback_door(back, c.answered, answered_back, why, callback="received",
-                             outcome="answered")),
-        Kpi(_("Unmatched callbacks"), c.unmatched, "count", cd.get("unmatched"), False, cn,
-            **_callback_door(back, c.unmatched, unmatched, why,
-                             callback="unmatched")),
-    ]
-
-
-def cost_source_label(row: OutcomeRow) -> str:
-    """Where a cost comes from, in words: the vendor's own, an estimate from price
-    snapshots, both, or no cost known (`reports.queries.outcomes`' `cost_source`)."""
-    return {"vendor": _("source: vendor"), "estimate": _("source: estimate"),
-            "mixed": _("source: vendor + estimate")}.get(row.cost_source or "",
-                                                         _("no cost known"))
-
-
-def outcome_kpis(t: OutcomeRow, drill: Drill) -> list[Kpi]:
-    """The cost and resolution cards: the outcome report's totals (the API's, the Outcomes
-    page's), each opening the calls it counts (the explorer's `resolution` groups)."""
-    source = cost_source_label(t)
-    currency = t.currency or "USD"
-    return [
-        Kpi(_("Cost"), t.cost, "money", None, False, source, door=drill.door(t.calls),
-            currency=currency),
-        Kpi(_("Cost per resolved call"), t.cost_per_resolved, "money", None, False, source,
-            door=drill.door(t.resolved, resolution="resolved"), currency=currency),
-        Kpi(_("Repeat-contact rate"), t.repeat_contact_rate, "rate", None, False,
-            _("of %(n)s settled answered calls") % {"n": t.settled},
-            door=drill.door(t.repeat_contacts, resolution="repeat")),
+        card("calls", t, d, n, door=every),
+        card("answer_rate", t, d, n, door=answered),
+        card("talk_time", t, d, n, door=answered),
+        card("avg_talk_time", t, d, n, door=answered),
+        card("callbacks_received", c, cd, cn,
+             **_callback_door(back, c.received, received, why, callback="received")),
+        card("callbacks_answered_rate", c, cd, cn,
+             **_callback_door(back, c.answered, answered_back, why, callback="received",
+                              outcome="answered")),
+        card("callbacks_unmatched", c, cd, cn,
+             **_callback_door(back, c.unmatched, unmatched, why, callback="unmatched")),
     ]
 
 
@@ -243,10 +188,9 @@ EXPORTS = (*exports.CALLS_TABLES, "days")
 def _export(table: str, scope) -> HttpResponse:
     kind = "callbacks" if table == "days" else "calls"
     name = exports.filename(kind, scope.organization.slug, scope.start, scope.end, table)
-    if kind == "callbacks":
-        return exports.stream_csv(exports.callbacks_rows(callbacks_report(scope), table), name)
     names = {e.pk: e.name for e in scope.environments}
-    return exports.stream_csv(exports.calls_rows(calls_report(scope), table, names), name)
+    report = registry.report(kind)
+    return exports.stream_csv(report.rows(report.run(scope), table, names), name)
 
 
 @org_page()
@@ -280,12 +224,12 @@ BODY_KEYS = ("calls", "callbacks", "drill", "outcomes", "kpis", "chart_data", "b
 
 def _body_context(slug: str, scope) -> dict:
     """Everything the dashboard's body shows, from the (cached) summaries."""
-    calls, callbacks = calls_report(scope), callbacks_report(scope)
+    calls, callbacks = registry.run("calls", scope), registry.run("callbacks", scope)
     peak = max((max(row) for row in calls.heatmap), default=0) or 1
     heatmap = [(WEEKDAYS[i], [(n, round(n / peak, 2)) for n in row])
                for i, row in enumerate(calls.heatmap)]
     drill = Drill(slug, scope)  # one resolved base for every link of the page
-    outcomes = scope_outcomes(scope)
+    outcomes = registry.run("outcomes", scope)
     return {
         "calls": calls, "callbacks": callbacks, "drill": drill, "outcomes": outcomes,
         "kpis": _kpis(calls, callbacks, drill, callbacks_drill(slug, scope),

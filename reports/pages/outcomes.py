@@ -12,11 +12,13 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 
 from portal.pages.pages import render_org_page
+from portal.providers import spec_for
 from portal.tenancy.access import Tenant, org_page
-from reports import exports
+from reports import exports, registry
 from reports.drill import Door, Drill
+from reports.pages.cards import card, figure_card, outcome_kpis
 from reports.pages.params import scoped_page
-from reports.queries.outcomes import OutcomeRow, scope_outcomes
+from reports.queries.outcomes import OutcomeRow
 from sync.models import Agent
 
 
@@ -25,7 +27,8 @@ def outcome_doors(drill: Drill, row: OutcomeRow, **narrow: Any) -> dict[str, Doo
     the calls it sums, a cost per resolved call the resolved calls), each with its count."""
     return {
         "calls": drill.door(row.calls, **narrow),
-        "answered": drill.door(row.answered, resolution="answered", **narrow),
+        "answered": drill.door(row.answered, outcome="answered", **narrow),
+        "no_number": drill.door(row.no_number, resolution="no_number", **narrow),
         "settled": drill.door(row.settled, resolution="settled", **narrow),
         "resolved": drill.door(row.resolved, resolution="resolved", **narrow),
         "repeat_contacts": drill.door(row.repeat_contacts, resolution="repeat", **narrow),
@@ -39,7 +42,7 @@ def outcomes(request: HttpRequest, tenant: Tenant) -> HttpResponse:
     form, scope, page = scoped_page(request, org, "reports/outcomes.html")
     if page is not None:
         return page
-    summary = scope_outcomes(scope)
+    summary = registry.run("outcomes", scope)
     exported = exports.export(request, exports.OUTCOMES_TABLES, "series", lambda table: (
         exports.stream_csv(exports.outcomes_rows(summary, table),
                            exports.filename("outcomes", org.slug, scope.start, scope.end,
@@ -59,7 +62,7 @@ def outcomes(request: HttpRequest, tenant: Tenant) -> HttpResponse:
         mine = SimpleNamespace(start=scope.start, end=scope.end, agent_ids=scope.agent_ids,
                                direction=scope.direction, environments=[
                                    e for e in scope.environments if e.provider == v.vendor])
-        vendors.append((v, outcome_doors(Drill(org.slug, mine), v)))
+        vendors.append((v, spec_for(v.vendor).label, outcome_doors(Drill(org.slug, mine), v)))
     series = [(r, None if r.calls is None else outcome_doors(drill, r, start=r.start, end=r.end))
               for r in reversed(summary.series)]
     # A bar or point opens the calls it counts, as the table's row does (the cost per
@@ -72,8 +75,14 @@ def outcomes(request: HttpRequest, tenant: Tenant) -> HttpResponse:
                                    else float(r.cost_per_resolved) for r in summary.series],
              "doors": {key: [d[key].url if d else None for d in period_doors]
                        for key in ("resolved", "repeat_contacts")}}
+    doors = outcome_doors(drill, summary.totals)
+    t = summary.totals
+    cards = [figure_card("calls", t.calls, door=doors["calls"]),
+             figure_card("answered", t.answered, door=doors["answered"]),
+             card("resolved", t, door=doors["resolved"]),
+             card("pending", t, door=doors["pending"]),
+             *outcome_kpis(t, drill)]
     return render_org_page(request, org, "reports/outcomes.html", {
         "form": form, "scope": scope, "summary": summary, "agents": agents,
-        "vendors": vendors, "series": series, "chart": chart,
-        "doors": outcome_doors(drill, summary.totals),
+        "vendors": vendors, "series": series, "chart": chart, "doors": doors, "cards": cards,
     })

@@ -14,9 +14,8 @@ from portal import providers
 from portal.models import Organization
 from portal.pages.pages import render_org_page
 from portal.tenancy.access import Tenant, org_page
-from reports import exports
+from reports import exports, registry
 from reports.pages.params import ReportFilterForm
-from reports.scope import quality_report
 from sync.models import Agent
 
 BREAKDOWN_FIELDS = ("hangup_sources", "hangup_causes", "sentiments", "insights")
@@ -43,7 +42,7 @@ def quality(request: HttpRequest, tenant: Tenant) -> HttpResponse:
     if scope is None or not scope.environments:
         return render_org_page(request, org, "reports/quality.html", {"form": form},
                                status=400 if form.errors else 200)
-    summary = quality_report(scope)  # cached under the same key as the API's
+    summary = registry.run("quality", scope)  # cached under the same key as the API's
     exported = exports.export(request, exports.QUALITY_TABLES, "days", lambda table: (
         exports.stream_csv(exports.quality_rows(summary, table),
                            exports.filename("quality", org.slug, scope.start, scope.end, table))))

@@ -41,7 +41,7 @@ from django.db.models.functions import TruncDate
 from portal.models import Environment
 from portal.tenancy.restriction import Restriction, agents_q, narrowing
 from reports.days import check_range
-from reports.queries.common import Interval, days_in, periods, rate, resolve_environments
+from reports.queries.common import Interval, days_in, periods, ratio, resolve_environments
 from sync.coverage import DayState, call_windows
 from sync.models import Call, CallbackDay, CallbackFunnelDay, CallbackLink, CallbackSourceDay
 from sync.models.callbacks import unpack_seconds
@@ -131,26 +131,13 @@ def _mirrored_days(envs: list[Environment], start: date, end: date) -> dict[date
                    != DayState.MISSING for e in envs) for d in days_in(start, end)}
 
 
-def percentiles(values: list[int]) -> tuple[float | None, float | None]:
-    """(median, p90) by linear interpolation, as PostgreSQL's percentile_cont."""
-    if not values:
-        return None, None
-    values = sorted(values)
-
-    def at(p: float) -> float:
-        pos = (len(values) - 1) * p
-        low = int(pos)
-        high = min(low + 1, len(values) - 1)
-        return round(values[low] + (values[high] - values[low]) * (pos - low), 1)
-
-    return at(0.5), at(0.9)
-
-
 def percentiles_of_days(days: list[list[int]]) -> tuple[float | None, float | None]:
-    """`percentiles` of the days' seconds together, each day's list ascending, without
-    merging them: the two values each percentile interpolates between are found by rank
-    (`_at_rank`), so the cost is about days × log(seconds), not the callbacks. Equal to
-    `percentiles(all values)` to the last bit (the same formula on the same two values)."""
+    """(median, p90) of the days' seconds together, each day's list ascending, as
+    PostgreSQL's `percentile_cont` (`reports.queries.common.PercentileCont`) gives them over
+    every value, rounded to a tenth of a second, without merging the days: the two values each
+    percentile interpolates between are found by rank (`_at_rank`), so the cost is about days
+    × log(seconds), not the callbacks (the days keep their seconds packed, not as rows SQL
+    could order: docs/callback-funnel.md)."""
     days = [d for d in days if d]
     n = sum(map(len, days))
     if not n:
@@ -384,7 +371,7 @@ class _FunnelDays:
         median, p90 = self.seconds.get(key, (None, None))
         return FunnelPeriod(
             first, last, received, answered, matched, received - matched, _sources(by),
-            unanswered, back, rate(back, unanswered), rate(answered, received), median, p90,
+            unanswered, back, ratio(back, unanswered), ratio(answered, received), median, p90,
             vendor_figures, diffs, True, window_ok)
 
 

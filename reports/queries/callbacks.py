@@ -24,7 +24,7 @@ from reports.queries.common import (
     days_in,
     delta,
     previous_period,
-    rate,
+    ratio,
     resolve_environments,
 )
 from sync.coverage import Coverage, DayState, call_windows, callbacks_coverage
@@ -92,8 +92,8 @@ class CallbacksSummary:
 
 
 def _totals(received: int, answered: int, unmatched: int, days: int) -> CallbackTotals:
-    return CallbackTotals(received, answered, unmatched, rate(answered, received),
-                          rate(unmatched, received), days)
+    return CallbackTotals(received, answered, unmatched, ratio(answered, received),
+                          ratio(unmatched, received), days)
 
 
 DELTA_FIELDS = ("received", "answered", "unmatched", "answer_rate", "unmatched_rate")

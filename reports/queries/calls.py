@@ -32,7 +32,7 @@ from reports.queries.common import (
     period_start,
     periods,
     previous_period,
-    rate,
+    ratio,
     resolve_environments,
 )
 from reports.queries.histogram import percentile
@@ -157,11 +157,11 @@ class _Acc:
         hist = v[sql.HIST:]
         talk = int(v[sql.TALK])
         return CallTotals(
-            total=total, answered=answered, answer_rate=rate(answered, total),
+            total=total, answered=answered, answer_rate=ratio(answered, total),
             failed=failed, busy=busy, no_answer=no_answer,
             other=total - answered - failed - busy - no_answer,
             inbound=v[sql.INBOUND], outbound=v[sql.OUTBOUND], talk_time_total=talk,
-            talk_time_avg=round(talk / answered, 1) if answered else None,
+            talk_time_avg=ratio(talk, answered),
             duration_median=percentile(hist, 0.5, v[sql.TALK_MAX]),
             duration_p90=percentile(hist, 0.9, v[sql.TALK_MAX]),
             duration_max=v[sql.TALK_MAX] if answered else None,

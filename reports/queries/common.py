@@ -8,11 +8,26 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Aggregate, FloatField, QuerySet
 
-from portal.formatting import rounded
 from portal.models import Environment, Organization
 from sync.coverage import Coverage
+
+
+class PercentileCont(Aggregate):
+    """PostgreSQL's `percentile_cont(fraction) WITHIN GROUP (ORDER BY expression)`: the one
+    continuous percentile of raw values (linear interpolation between the two ranks around
+    it), computed by the database over the rows it reads, never by sorting them in Python."""
+
+    function = "percentile_cont"
+    name = "PercentileCont"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+    def __init__(self, expression: Any, fraction: float, **extra: Any) -> None:
+        if not 0 <= fraction <= 1:
+            raise ValueError("a percentile's fraction is within 0..1")
+        super().__init__(expression, fraction=repr(float(fraction)), **extra)
 
 
 class Interval(StrEnum):
@@ -37,10 +52,9 @@ def delta(current: float | None, previous: float | None) -> Delta:
     """Difference between two figures, as an absolute change and a percentage."""
     if current is None or previous is None:
         return Delta(current, previous, None, None)
-    change = round(current - previous, 4)
-    # One decimal, rounded once by the rule every face writes it with (portal.formatting):
-    # the API's change_pct is the figure the dashboard and the email show.
-    pct = float(rounded(100.0 * change / previous, 1)) if previous else None
+    # Exact: every face rounds it only when it writes it (portal.formatting).
+    change = current - previous
+    pct = 100.0 * change / previous if previous else None
     return Delta(current, previous, change, pct)
 
 
@@ -112,9 +126,10 @@ def compare_spans(coverage: Coverage, start: date, end: date) -> Comparison:
     return verdict(None)
 
 
-def rate(part: int, whole: int) -> float | None:
-    """part / whole rounded to 4 places, or None when there is nothing to divide by."""
-    return round(part / whole, 4) if whole else None
+def ratio(part: float | None, whole: float | None) -> float | None:
+    """part / whole, exact (rounded only when shown: `portal.formatting`), or None when there
+    is nothing to divide by. Every rate and average of every report is this division."""
+    return part / whole if whole and part is not None else None
 
 
 def days_in(start: date, end: date) -> list[date]:

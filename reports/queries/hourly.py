@@ -17,7 +17,7 @@ from django.db.models.functions import ExtractHour
 
 from portal.models import Environment
 from reports.call_filter import CallCriteria, filter_calls
-from reports.queries.common import rate, resolve_environments
+from reports.queries.common import ratio, resolve_environments
 from sync.models.core import ANSWERED_STATUSES, CallStatus
 
 _GROUPS = {str(CallStatus.NO_ANSWER): "no_answer", str(CallStatus.BUSY): "busy",
@@ -65,5 +65,5 @@ def hourly_points(environments: Sequence[Environment], day: date, *,
         hour = counts[row["local_hour"]]
         hour[_GROUPS.get(row["status"], "other")] += row["n"]
         hour["total"] += row["n"]
-    return [HourPoint(hour=h, **c, answer_rate=rate(c["answered"], c["total"]))
+    return [HourPoint(hour=h, **c, answer_rate=ratio(c["answered"], c["total"]))
             for h, c in enumerate(counts)]

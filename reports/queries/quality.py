@@ -5,9 +5,11 @@ grows with the days and agents in range, never with the calls. Every figure says
 calls reported it: a figure no call reported is None ("not reported"), never 0. Latency
 percentiles come from the sum of the rows' fixed histograms (exact within one bucket).
 
-Coverage: the Origins calls stream reads every agent's whole history, so each local day that
-ended before its last complete read is covered; the day of that read is partial; later days,
-or every day of an environment never read, are missing — their figures are absent.
+Coverage is the calls' (`sync.coverage.calls_coverage`, the one coverage of every report):
+the Origins calls stream reads every agent's whole history, so each local day that ended
+before its last complete read is complete; the day of that read is partial; later days, days
+retention dropped, or every day of an environment never read, are missing — their figures are
+absent.
 """
 from __future__ import annotations
 
@@ -19,13 +21,16 @@ from decimal import Decimal
 from django.db.models import QuerySet
 
 from portal.models import Environment
-from reports.days import check_range, local_day_bounds
+from reports.days import check_range
 from reports.queries.common import days_in, resolve_environments
 from reports.queries.histogram import latency_bounds, percentile
-from sync.models import Agent, StreamState
+from sync.coverage import DayState, call_windows, calls_coverage
+from sync.models import Agent
 from sync.models.quality import LATENCY_BUCKET_COUNT, QualityDayRollup
 
 COMPLETE, PARTIAL, MISSING = "complete", "partial", "missing"
+# The report's words for the calls coverage's states (`sync.coverage.DayState`).
+_WORDS = {DayState.COVERED: COMPLETE, DayState.PARTIAL: PARTIAL, DayState.MISSING: MISSING}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,7 +83,7 @@ class AgentQuality:
 
 
 @dataclasses.dataclass(frozen=True)
-class Coverage:
+class QualityCoverage:
     """Which days of the range the mirror has read (see the module docstring)."""
 
     complete_days: int
@@ -98,7 +103,7 @@ class QualitySummary:
     totals: QualityFigures
     days: list[DayQuality]
     agents: list[AgentQuality]
-    coverage: Coverage
+    coverage: QualityCoverage
 
 
 class _Sum:
@@ -162,32 +167,16 @@ def cache_params(environments: Iterable[Environment]) -> dict[str, list[str]]:
             "synced": [str(e.last_synced_at) for e in envs]}
 
 
-def _coverage(envs: list[Environment], days: list[date]) -> tuple[dict[date, str], Coverage]:
-    tz = envs[0].organization.tzinfo
-    cursors = dict(StreamState.objects.filter(environment__in=envs, stream="calls")
-                   .values_list("environment_id", "cursor"))
-    read_until: dict[int, datetime | None] = {}
-    for env in envs:
-        value = (cursors.get(env.pk) or {}).get("read_at")
-        read_until[env.pk] = datetime.fromisoformat(value) if isinstance(value, str) else None
-    state: dict[date, str] = {}
-    for day in days:
-        _, end = local_day_bounds(day, tz)
-        start, _ = local_day_bounds(day, tz)
-        kinds = set()
-        for moment in read_until.values():
-            if moment is None or moment < start:
-                kinds.add(MISSING)
-            elif moment < end:
-                kinds.add(PARTIAL)
-            else:
-                kinds.add(COMPLETE)
-        state[day] = MISSING if MISSING in kinds else PARTIAL if PARTIAL in kinds else COMPLETE
-    coverage = Coverage(
+def _coverage(envs: list[Environment], start: date, end: date
+              ) -> tuple[dict[date, str], QualityCoverage]:
+    """Each day's state and the report's coverage, from the calls coverage of `envs`."""
+    windows = call_windows(envs)
+    calls = calls_coverage(envs, start, end, windows=windows)
+    state = {day: _WORDS[calls.state(day)] for day in days_in(start, end)}
+    coverage = QualityCoverage(
         complete_days=sum(1 for s in state.values() if s == COMPLETE),
-        partial_days=[d for d, s in state.items() if s == PARTIAL],
-        missing_days=[d for d, s in state.items() if s == MISSING],
-        read_until=read_until)
+        partial_days=list(calls.partial_days), missing_days=list(calls.missing_days),
+        read_until={pk: window.end for pk, window in windows.items()})
     return state, coverage
 
 
@@ -200,7 +189,7 @@ def quality_summary(environments: Iterable[Environment] | QuerySet[Environment],
     days = days_in(start, end)
     if not envs:
         raise ValueError("the Quality report covers Origins AI environments only")
-    state, coverage = _coverage(envs, days)
+    state, coverage = _coverage(envs, start, end)
     prices = {e.pk: e.price_per_minute for e in envs}
     rows = QualityDayRollup.objects.filter(environment__in=envs, day__gte=start, day__lte=end)
     if agent_ids:

@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 from portal.emails import absolute_url
 from portal.models import Environment, Organization
+from reports import registry
 from reports.coverage_notes import (
     MissingNote,
     comparison_note,
@@ -31,14 +32,8 @@ from reports.queries import (
     freshness,
 )
 from reports.queries.callback_funnel import CallbackFunnel
-from reports.queries.outcomes import OutcomeSummary, scope_outcomes
-from reports.scope import (
-    ReportScope,
-    build_scope,
-    callback_funnel_report,
-    callbacks_report,
-    calls_report,
-)
+from reports.queries.outcomes import OutcomeSummary
+from reports.scope import ReportScope, build_scope
 from reports.summaries.chart import daily_bars_png
 from reports.summaries.schedule import Period
 
@@ -217,20 +212,20 @@ def build_summary(
     `envs` must be non-empty and of `organization` (the report queries refuse otherwise).
     """
     scope = build_scope(organization, envs, period.start, period.end)
-    calls, callbacks = calls_report(scope), callbacks_report(scope)
+    calls, callbacks = registry.run("calls", scope), registry.run("callbacks", scope)
     if len(envs) == 1:
         per_env = [EnvironmentFigures(envs[0].pk, envs[0].name, calls.totals, callbacks.totals)]
     else:
         per_env = []
         for env in envs:
             one = build_scope(organization, [env], period.start, period.end)
-            per_env.append(EnvironmentFigures(env.pk, env.name, calls_report(one).totals,
-                                              callbacks_report(one).totals))
+            per_env.append(EnvironmentFigures(env.pk, env.name, registry.run("calls", one).totals,
+                                              registry.run("callbacks", one).totals))
     return Summary(
         organization=organization, period=period,
         previous=Period(calls.previous_start, calls.previous_end),
         calls=calls, callbacks=callbacks, environments=per_env,
         freshness=freshness(envs, now), dashboard_url=dashboard_url(organization, period),
-        scope=scope, funnel=callback_funnel_report(scope),
-        outcomes=scope_outcomes(scope, now=now),
+        scope=scope, funnel=registry.run("callback_funnel", scope),
+        outcomes=registry.run("outcomes", scope, now),
     )

@@ -23,6 +23,7 @@ from portal.tenancy import context as tenant_context
 from portal.tenancy.api import TenantScopedViewSet
 from portal.tenancy.environment_lookup import member_environment
 from portal.throttling import settle_before_error
+from reports import registry
 from reports.api.serializers import (
     TalkoverAgentCallListSerializer,
     TalkoverCallbackStatsEnvelopeSerializer,
@@ -31,7 +32,7 @@ from reports.api.serializers import (
     TalkoverErrorSerializer,
 )
 from reports.cache import rendered_response
-from reports.scope import build_scope, callbacks_report
+from reports.scope import build_scope
 from reports.talkover.compat import (
     MAX_STATS_DAYS,
     TalkoverNotFound,
@@ -177,7 +178,7 @@ class TalkoverCompatViewSet(TenantScopedViewSet):
                                   max_days=MAX_STATS_DAYS)
         if errors:
             raise TalkoverValidationError(errors)
-        summary = callbacks_report(build_scope(env.organization, [env], start, end))
+        summary = registry.run("callbacks", build_scope(env.organization, [env], start, end))
         return Response(envelope({
             "period": {"start": start.isoformat(), "end": end.isoformat()},
             "total_callbacks_received": summary.totals.received,

@@ -1,4 +1,4 @@
-"""`{% kpi_card kpi %}`: one key-figure card of the dashboard (`reports.pages.dashboard.Kpi`).
+"""`{% kpi_card kpi %}`: one key-figure card of the dashboard (`reports.pages.cards.Kpi`).
 
 Written in Python: the dashboard included `reports/includes/kpi.html` once per card (seven),
 each include with nine `if`s, a `blocktranslate` and seven filters through the template
@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
-from django.utils.formats import number_format
 from django.utils.safestring import SafeString
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
@@ -19,24 +18,29 @@ from django.utils.translation import ngettext
 
 from portal.durations import format_duration
 from portal.form_renderer import template_text
-from portal.formatting import format_change_pct, format_int, format_percent, format_points
+from portal.formatting import (
+    EMPTY,
+    format_change_pct,
+    format_int,
+    format_money,
+    format_percent,
+    format_points_change,
+)
 
 register = template.Library()
 
 
 def _value(kpi: Any) -> str:
-    """The figure as the card shows it: a rate, a duration or a count; "–" for none."""
+    """The figure as the card shows it: a rate, a duration, money or a count; "–" for none."""
     if kpi.value is None:
-        return "–"
+        return EMPTY
     if kpi.kind == "rate":
         return template_text(format_percent(kpi.value))
     if kpi.kind == "seconds":
         return template_text(format_duration(kpi.value))
-    if kpi.kind == "money":  # in its currency (USD unless the figure says otherwise)
-        currency = getattr(kpi, "currency", "USD") or "USD"
-        symbol = "US$" if currency == "USD" else currency
-        places = 2 if abs(kpi.value) >= 1 else 4  # a cost per call is often cents
-        return template_text(f"{symbol} {number_format(kpi.value, places, use_l10n=True)}")
+    if kpi.kind in ("money", "money_per_call"):  # in its currency
+        return template_text(format_money(kpi.value, kpi.currency,
+                                          per_call=kpi.kind == "money_per_call"))
     return template_text(format_int(kpi.value))
 
 
@@ -44,8 +48,8 @@ def _change(kpi: Any) -> str:
     """The change against the previous period: points for a rate, percent otherwise."""
     change = kpi.delta.change
     if kpi.kind == "rate":
-        sign = "▲ +" if change > 0 else "▼ " if change < 0 else ""
-        return f'{sign}{template_text(format_points(change))} {template_text(_("pts"))}\n      '
+        sign = "▲ " if change > 0 else "▼ " if change < 0 else ""
+        return f"{sign}{template_text(format_points_change(change))}\n      "
     pct = kpi.delta.change_pct
     if pct is not None:
         sign = "▲ " if pct > 0 else "▼ " if pct < 0 else ""

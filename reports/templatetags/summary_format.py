@@ -5,7 +5,13 @@ from django import template
 from django.utils.translation import gettext as _
 
 from portal.durations import format_duration
-from portal.formatting import EMPTY, format_number, format_percent, format_points
+from portal.formatting import (
+    EMPTY,
+    format_percent,
+    format_percent_of,
+    format_points_change,
+)
+from reports import cost_notes
 
 register = template.Library()
 
@@ -30,7 +36,8 @@ def _sign(delta) -> int:
 
 @register.filter
 def delta_text(delta, unit: str = "") -> str:
-    """Arrow plus words: "▲ up 12.5%", "▼ down 3.0 pp" (unit="pp" for rates), "= no change"."""
+    """Arrow plus words: "▲ up 12.5%", "▼ down 3.0 pts" (unit="pp" for rates: percentage
+    points, as the dashboard writes them), "= no change"."""
     if delta.change is None:
         return EMPTY
     sign = _sign(delta)
@@ -38,23 +45,29 @@ def delta_text(delta, unit: str = "") -> str:
         return "= " + _("no change")
     arrow, word = ("▲", _("up")) if sign > 0 else ("▼", _("down"))
     if unit == "pp":
-        return f"{arrow} {word} {format_points(abs(delta.change))} pp"
+        return f"{arrow} {word} {format_points_change(delta.change, signed=False)}"
     if delta.change_pct is None:
         return f"{arrow} {word}"
-    return f"{arrow} {word} {format_number(abs(delta.change_pct), 1)}%"
+    return f"{arrow} {word} {format_percent_of(abs(delta.change_pct))}"
 
 
 @register.filter
 def cost(row, name: str = "cost") -> str:
-    """A cost figure of an outcome row (`reports.queries.outcomes.OutcomeRow`) with its
-    currency and source ("12.34 USD (vendor)"), or "no cost known"."""
-    value = getattr(row, name, None) if row is not None else None
-    if value is None:
-        return _("no cost known") if row is None or row.cost is None else EMPTY
-    source = {"vendor": _("vendor"), "estimate": _("estimate"),
-              "mixed": _("vendor + estimate")}[row.cost_source]
-    places = 2 if abs(value) >= 1 else 4
-    return f"{format_number(value, places)} {row.currency} ({source})"
+    """A cost figure of an outcome row (`reports.queries.outcomes.OutcomeRow`) in its
+    currency ("US$ 2,792.93"), "–" when none (`reports.cost_notes`)."""
+    return cost_notes.money(row, name)
+
+
+@register.filter
+def cost_coverage(row) -> str:
+    """How many of the row's calls its cost prices, and from what."""
+    return cost_notes.coverage_note(row)
+
+
+@register.filter
+def settled_note(row) -> str:
+    """What the row's cost per resolved call covers, or why it is not shown."""
+    return cost_notes.settled_note(row)
 
 
 @register.filter

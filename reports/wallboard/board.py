@@ -4,7 +4,8 @@
   `anomaly` condition's band (`reports.alerts.anomaly.usual_bands`), from the same weekday of
   the previous weeks the mirror holds whole — an unmirrored week is left out, never counted
   as zero — so the board and an anomaly rule never disagree on what "usual" is.
-- Calls today (the dashboard's report, so the two agree) and the usual by this time.
+- Calls today and the answer rate (the dashboard's report and metrics, `reports.registry`, so
+  the two agree) and the usual by this time.
 - In progress: today's calls the mirror still holds open (initiated, ringing, queued, or
   answered and not yet ended). Calls left open since an earlier day are counted apart
   ("open since earlier"): they are not today's, and "in progress" never exceeds today's calls.
@@ -28,9 +29,10 @@ from portal.durations import format_duration
 from portal.formatting import EMPTY, format_int, format_moment, format_percent
 from portal.models import Environment, Organization
 from portal.tenancy.restriction import active as restriction_active
+from reports import registry
 from reports.alerts.anomaly import team_scope, usual_bands
 from reports.alerts.hourly import hourly_figures
-from reports.queries import calls_summary
+from reports.scope import build_scope
 from reports.wallboard.models import WallboardThresholds
 from sync.coverage import DayState, calls_coverage
 from sync.models import Agent, Call, CallbackLink, CallRollup
@@ -194,7 +196,8 @@ def _board(org: Organization, envs: list[Environment], now: datetime) -> Board:
     local = timezone.localtime(now, org.tzinfo)
     today = local.date()
     thresholds = WallboardThresholds.of(org)
-    calls = calls_summary(envs, today, today)
+    # Today's calls report, as the dashboard reads it (cached under the same key).
+    calls = registry.run("calls", build_scope(org, envs, today, today), now)
     mirrored = today not in calls.coverage.missing_days
     weeks = _covered_weeks(envs, today, now)
     usual = usual_so_far(org, envs, now, weeks)
@@ -207,7 +210,7 @@ def _board(org: Organization, envs: list[Environment], now: datetime) -> Board:
     waiting, first = _waiting(org, envs, today, now)
     oldest = int((now - first).total_seconds()) if first else None
     synced = max((e.last_synced_at for e in envs if e.last_synced_at), default=None)
-    rate = calls.totals.answer_rate if mirrored else None
+    rate = registry.metric("answer_rate").value(calls.totals) if mirrored else None
     return Board(
         calls_today=format_int(calls.totals.total) if mirrored else EMPTY,
         usual=(_("usually %(usual)s by this time") % {"usual": format_int(usual)}

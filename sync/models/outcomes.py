@@ -33,6 +33,10 @@ class OutcomeDayRollup(TenantModel):
     calls = models.PositiveIntegerField(default=0, verbose_name=_("calls"))
     # Answered (or completed) with a number to match: settled or pending, never neither.
     answered = models.PositiveIntegerField(default=0, verbose_name=_("answered"))
+    # Answered (or completed) with no number to match (a web call): answered in every report,
+    # never settled nor pending.
+    answered_no_number = models.PositiveIntegerField(
+        default=0, verbose_name=_("answered without a number"))
     vendor_costed = models.PositiveIntegerField(default=0,
                                                 verbose_name=_("calls with a vendor cost"))
     vendor_cost = models.DecimalField(max_digits=30, decimal_places=10, default=0,

@@ -18,7 +18,6 @@ at the last ANALYZE (at that ANALYZE's rows per page; a continued back-fill's ea
 count there). PostgreSQL's own `n_mod_since_analyze` is not used: other connections' writes
 reach it up to a second late, so it still counted the back-fill's last batches after its
 ANALYZE.
-Not partitioned: the calls table itself.
 
 A leaf analysed before this environment wrote to it, whose statistics say every row (`KNOWN`
 of them or more) belongs to environments listed there, is stale for this back-fill: the
@@ -65,12 +64,10 @@ ORDER BY c.relname"""
 
 def filled_tables(environment: Environment, days: Iterable[date]) -> list[str]:
     """The call tables holding the environment's UTC `days`: the leaves of their months in
-    the organisation's retention tier (those that exist), or the one table if unpartitioned."""
+    the organisation's retention tier (those that exist)."""
     days = list(days)
     if not days:
         return []
-    if not ddl.enabled():
-        return [ddl.TABLE]
     tier = retention_tier(environment)
     existing = ddl.leaves()
     return sorted({ddl.leaf_table(ddl.month_of(d), tier) for d in days

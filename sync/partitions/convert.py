@@ -103,7 +103,6 @@ def _swap(cursor, new: str, indexes, foreign_keys, *, partitioned: bool) -> None
     cursor.execute(f"SELECT setval(pg_get_serial_sequence(%s, 'id'), "
                    f"COALESCE((SELECT max(id) FROM {TABLE}), 0) + 1, false)", [TABLE])
     cursor.execute(f"ANALYZE {TABLE}")
-    partitions.forget()
 
 
 def to_partitioned(cursor, progress: Callable[[str], None] | None = None) -> int:

@@ -28,7 +28,8 @@ creates the months it writes before writing them, so a back-fill years deep work
 
 New partitions are built detached and attached (SHARE UPDATE EXCLUSIVE on the parent:
 readers and writers go on) under an advisory lock, so two workers never race to create one.
-Before its migrations have run the calls table is a plain one (`enabled()` is False).
+The sync migration partitions the table Django creates, so every database past `migrate`
+holds the partitioned one: nothing here has a path for a plain table.
 """
 from __future__ import annotations
 
@@ -64,22 +65,6 @@ def unsampled_sql(table: str, target: int = 0) -> str:
     -1: the default again)."""
     return f"ALTER TABLE {table} " + ", ".join(
         f"ALTER COLUMN {column} SET STATISTICS {int(target)}" for column in UNSAMPLED)
-
-
-def enabled() -> bool:
-    """Is `sync_call` a partitioned table yet? (It is once its migrations have run.)"""
-    known = getattr(connection, "_sb_calls_partitioned", None)
-    if known is None:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_partitioned_table "
-                           "WHERE partrelid = to_regclass(%s))", [TABLE])
-            known = connection._sb_calls_partitioned = bool(cursor.fetchone()[0])
-    return known
-
-
-def forget() -> None:
-    """The table was converted (migration): ask the catalog again next time."""
-    connection._sb_calls_partitioned = None
 
 
 def month_of(moment: datetime | date) -> date:
@@ -187,7 +172,7 @@ def ensure(wanted: Iterable[tuple[date, int]]) -> list[tuple[date, int]]:
     """
     wanted = {(month, int(t)) for m, t in wanted
               if (month := _partitioned_month(m)) is not None}
-    if not wanted or not enabled():
+    if not wanted:
         return []
     have = leaves()
     if wanted <= have:
@@ -216,9 +201,7 @@ def tiers_in_use() -> set[int]:
 def ensure_ahead(now: datetime | None = None, *, ahead: int | None = None,
                  behind: int = 0) -> list[tuple[date, int]]:
     """The current month, `ahead` months after it (settings.CALL_PARTITIONS_AHEAD) and
-    `behind` months before, in every tier in use. The daily maintenance and `migrate` call it."""
-    if not enabled():
-        return []
+    `behind` months before, in every tier in use. The daily maintenance calls it."""
     ahead = settings.CALL_PARTITIONS_AHEAD if ahead is None else ahead
     this = month_of(now or timezone.now())
     tiers = tiers_in_use()
@@ -235,7 +218,7 @@ def missing_for_rows(rows: Iterable[dict], tier: int | None = None) -> bool:
     retention tier, whatever they hold."""
     wanted = {(month, t) for m, t in _leaves_of(rows, tier)
               if (month := _partitioned_month(m)) is not None}
-    return bool(wanted) and enabled() and not wanted <= leaves()
+    return bool(wanted) and not wanted <= leaves()
 
 
 def _leaves_of(rows: Iterable[dict], tier: int | None = None) -> set[tuple[date, int]]:

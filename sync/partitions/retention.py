@@ -75,8 +75,6 @@ def _mark_dropped(env_ids: list[int], before: datetime) -> None:
 
 def drop_expired(now: datetime | None = None) -> list[tuple[date, int]]:
     """Drop every leaf whose month its tier no longer keeps; returns the (month, tier) dropped."""
-    if not partitions.enabled():
-        return []
     dropped = []
     for month, tier in sorted(partitions.leaves()):
         kept_from = first_kept_month(tier, now)
@@ -131,8 +129,6 @@ def move_organization(org: Organization, *, batch: int | None = None) -> int | N
 
 def maintain(now: datetime | None = None) -> dict:
     """The daily maintenance: months ahead, pending tier moves, expired months dropped."""
-    if not partitions.enabled():
-        return {"partitioned": False}
     created = partitions.ensure_ahead(now)
     moved, waiting = 0, []
     for org in Organization.objects.filter(call_retention_pending=True):
@@ -143,7 +139,7 @@ def maintain(now: datetime | None = None) -> dict:
             moved += got
     dropped = drop_expired(now)
     months, leaves = partitions.partition_count()
-    return {"partitioned": True, "created": [f"{m:%Y-%m}/t{t}" for m, t in created],
+    return {"created": [f"{m:%Y-%m}/t{t}" for m, t in created],
             "moved": moved, "waiting": waiting,
             "dropped": [f"{m:%Y-%m}/t{t}" for m, t in dropped],
             "months": months, "leaves": leaves}
@@ -155,9 +151,6 @@ def apply(org_id: int) -> dict:
     org = Organization.objects.filter(pk=org_id).first()
     if org is None:
         return {"organization": org_id, "skipped": True}
-    if not partitions.enabled():
-        Organization.objects.filter(pk=org_id).update(call_retention_pending=False)
-        return {"organization": org_id, "partitioned": False}
     moved = move_organization(org)
     dropped = drop_expired() if moved is not None else []
     return {"organization": org_id, "moved": moved, "waiting": moved is None,

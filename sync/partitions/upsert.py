@@ -48,7 +48,7 @@ def prepare(model: type[models.Model], environment: Environment, rows: list[dict
     (read now: a tier changed during a long back-fill applies to its next batch), make sure
     their partitions exist and return the fields the conflict target needs besides
     (environment, key). Anything else: []."""
-    if not _is_call(model) or not partitions.enabled():
+    if not _is_call(model):
         return []
     tier = retention_tier(environment)
     for row in rows:
@@ -60,7 +60,7 @@ def prepare(model: type[models.Model], environment: Environment, rows: list[dict
 def needs_partitions(model: type[models.Model], environment: Environment, rows: list[dict]
                      ) -> bool:
     """Whether merging these rows would first create a partition (`prepare`)."""
-    if not _is_call(model) or not partitions.enabled():
+    if not _is_call(model):
         return False
     tier = retention_tier(environment)
     return partitions.missing_for_rows(rows, tier)

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .catalog import ordinal_of, seeded, to_ts
+from .catalog import seeded, to_ts
 from .config import SimulatorConfig, as_utc
 from .faults import Faults
 from .plugins import plugins
@@ -204,10 +204,6 @@ class Simulator:
 
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> SimulatorServer:
         return SimulatorServer(self, host, port)
-
-    def day_ordinals(self) -> range:
-        """Ordinals of the days that have calls at the current clock."""
-        return range(self.start_date.toordinal(), ordinal_of(self.now_ts()) + 1)
 
 
 @contextmanager

@@ -2,68 +2,68 @@
 
 Called by `sync.write.rollups.refresh_rollups` for Origins environments, inside the transaction that
 wrote the calls and their call rollups. Like them it replaces the days it is given (recomputed
-from the calls' quality columns, never incremented), reading the calls a month at a time so
-memory follows a month of small tuples, never the raw records.
+from the calls' quality columns, never incremented): one statement deletes the days' rows and
+one `INSERT … SELECT` groups the calls by day and agent in the database — the latency
+histogram by `width_bucket`, each breakdown a `jsonb_object_agg` of its values' counts — so no
+call travels to Python.
 """
 from __future__ import annotations
 
-import bisect
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
+from functools import cache
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from portal.models import Environment
 from sync.models import Call
 from sync.models.quality import LATENCY_BUCKET_COUNT, LATENCY_BUCKETS, QualityDayRollup
 
-
-def latency_bucket(ms: int) -> int:
-    """Index of the latency histogram bucket holding `ms`."""
-    return bisect.bisect_left(LATENCY_BUCKETS, ms)
-
-
-def _count(counts: dict[str, int], value: str) -> None:
-    if value:
-        counts[value] = counts.get(value, 0) + 1
+# Each breakdown of the rollup and the call column it counts (an empty value is not reported).
+_MAPS = {"hangup_sources": "hangup_source", "hangup_causes": "hangup_cause",
+         "sentiments": "sentiment", "insights": "insight"}
 
 
-def _aggregate(environment: Environment, days: list[date]) -> list[QualityDayRollup]:
-    tz = environment.organization.tzinfo
-    wanted = set(days)
-    # Local midnights as aware datetimes (as sync.write.rollups.local_day_bounds, which imports us).
-    start = datetime.combine(min(days), time.min, tzinfo=tz)
-    end = datetime.combine(max(days) + timedelta(days=1), time.min, tzinfo=tz)
-    rows: dict[tuple[date, str], QualityDayRollup] = {}
-    calls = (Call.objects.filter(environment=environment, is_testing=False,
-                                 started_at__gte=start, started_at__lt=end)
-             .order_by().values_list("agent_external_id", "started_at", "latency_ms",
-                                     "billed_duration", "hangup_source", "hangup_cause",
-                                     "sentiment", "insight"))
-    for agent_id, started, latency, billed, source, cause, sentiment, insight in \
-            calls.iterator(chunk_size=5000):
-        day = started.astimezone(tz).date()
-        if day not in wanted:
-            continue
-        row = rows.get((day, agent_id))
-        if row is None:
-            row = rows[(day, agent_id)] = QualityDayRollup(
-                environment=environment, day=day, agent_external_id=agent_id,
-                latency_hist=[0] * LATENCY_BUCKET_COUNT, hangup_sources={}, hangup_causes={},
-                sentiments={}, insights={})
-        row.calls += 1
-        if latency is not None:
-            row.latency_calls += 1
-            row.latency_hist[latency_bucket(latency)] += 1
-            row.latency_max = max(row.latency_max, latency)
-        if billed is not None:
-            row.billed_calls += 1
-            row.billed_seconds += billed
-        _count(row.hangup_sources, source)
-        _count(row.hangup_causes, cause)
-        _count(row.sentiments, sentiment)
-        _count(row.insights, insight)
-    return list(rows.values())
+@cache
+def _insert_sql() -> str:
+    bounds = ", ".join(str(b) for b in LATENCY_BUCKETS)
+    # width_bucket counts the bounds <= its operand; a latency's bucket counts the bounds
+    # < it (bisect_left), so integer milliseconds go in as ms - 1.
+    hist = ", ".join(f"count(*) FILTER (WHERE bucket = {i})" for i in range(LATENCY_BUCKET_COUNT))
+    counted = "\n            UNION ALL ".join(
+        f"SELECT day, agent, '{name}' AS map, {column} AS value, count(*) AS n FROM kept "
+        f"WHERE {column} <> '' GROUP BY day, agent, {column}"
+        for name, column in _MAPS.items())
+    maps = ", ".join(f"coalesce(m.maps -> '{name}', '{{}}'::jsonb)" for name in _MAPS)
+    return f"""
+        WITH kept AS MATERIALIZED (
+            SELECT (started_at AT TIME ZONE %(tz)s)::date AS day, agent_external_id AS agent,
+                   latency_ms, width_bucket(latency_ms - 1, ARRAY[{bounds}]) AS bucket,
+                   billed_duration, {", ".join(_MAPS.values())}
+            FROM {Call._meta.db_table}
+            WHERE environment_id = %(env)s AND NOT is_testing
+              AND started_at >= %(start)s AND started_at < %(end)s
+              AND (started_at AT TIME ZONE %(tz)s)::date = ANY(%(days)s)),
+        counted AS (
+            {counted}),
+        maps AS (
+            SELECT day, agent, jsonb_object_agg(map, values) AS maps
+            FROM (SELECT day, agent, map, jsonb_object_agg(value, n) AS values
+                  FROM counted GROUP BY day, agent, map) AS per_map
+            GROUP BY day, agent),
+        figures AS (
+            SELECT day, agent, count(*) AS calls, count(latency_ms) AS latency_calls,
+                   jsonb_build_array({hist}) AS latency_hist,
+                   coalesce(max(latency_ms), 0) AS latency_max,
+                   count(billed_duration) AS billed_calls,
+                   coalesce(sum(billed_duration), 0) AS billed_seconds
+            FROM kept GROUP BY day, agent)
+        INSERT INTO {QualityDayRollup._meta.db_table}
+            (environment_id, day, agent_external_id, calls, latency_calls, latency_hist,
+             latency_max, billed_calls, billed_seconds, {", ".join(_MAPS)})
+        SELECT %(env)s, f.day, f.agent, f.calls, f.latency_calls, f.latency_hist,
+               f.latency_max, f.billed_calls, f.billed_seconds, {maps}
+        FROM figures f LEFT JOIN maps m ON m.day = f.day AND m.agent = f.agent"""
 
 
 def refresh_quality(environment: Environment, local_days: Iterable[date]) -> int:
@@ -71,10 +71,14 @@ def refresh_quality(environment: Environment, local_days: Iterable[date]) -> int
     days = sorted(set(local_days))
     if not days:
         return 0
-    new_rows: list[QualityDayRollup] = []
-    for i in range(0, len(days), 31):
-        new_rows.extend(_aggregate(environment, days[i:i + 31]))
+    tz = environment.organization.tzinfo
+    # Local midnights as aware datetimes (as sync.write.rollups.local_day_bounds, which
+    # imports us): the span the calls' partitions are pruned to.
+    start = datetime.combine(days[0], time.min, tzinfo=tz)
+    end = datetime.combine(days[-1] + timedelta(days=1), time.min, tzinfo=tz)
     with transaction.atomic():
         QualityDayRollup.objects.filter(environment=environment, day__in=days).delete()
-        QualityDayRollup.objects.bulk_create(new_rows, batch_size=1000)
-    return len(new_rows)
+        with connection.cursor() as cursor:
+            cursor.execute(_insert_sql(), {"tz": tz.key, "env": environment.pk,
+                                           "start": start, "end": end, "days": days})
+            return cursor.rowcount

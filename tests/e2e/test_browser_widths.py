@@ -204,7 +204,7 @@ def test_every_page_fits_desktop_and_phone_in_both_languages(browser, live_serve
 
 
 def _details(page, name: str, where: str, language: str, phone: bool) -> list[str]:
-    """The report pages' smaller conventions on one rendered page."""
+    """The report conventions (tokens kept whole, one vocabulary) on one rendered page."""
     import re
 
     problems = []

@@ -49,6 +49,17 @@ def test_change_page_names_its_zone(world):
     assert "9:00 AM" in html  # 12:00 UTC shown as the organisation's local time
 
 
+def test_a_runs_duration_reads_as_on_the_sync_page(world):
+    """The admin writes a run's duration as the portal's sync page does ("3 m 25 s"), not
+    "205.4s"."""
+    run = SyncRun.objects.filter(environment=world.env_a).first()
+    SyncRun.objects.filter(pk=run.pk).update(
+        started_at=MOMENT, finished_at=MOMENT.replace(minute=3, second=25, microsecond=400000))
+    url = reverse("admin:sync_syncrun_change", args=[run.pk])
+    html = world.client("alice").get(url).content.decode()
+    assert "3 m 25 s" in html and "205.4s" not in html
+
+
 def test_environment_actions_sit_below_the_form(world):
     url = reverse("admin:portal_environment_change", args=[world.env_a.pk])
     html = world.client("alice").get(url).content.decode()

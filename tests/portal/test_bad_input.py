@@ -525,7 +525,7 @@ def test_a_multipart_body_without_boundary_is_refused_without_a_traceback(rich_w
 @pytest.mark.parametrize("lookup", ["environment__id__exact", "environment__exact",
                                     "agent__id__exact", "id__gte", "duration__lt"])
 def test_admin_filters_take_huge_integers(rich_world, user, lookup):
-    """The issue's `?environment__id__exact=100000000000000000000`, as the superuser and as
+    """`?environment__id__exact=100000000000000000000` (past bigint), as the superuser and as
     a staff owner (whose related filters are scoped), on the calls changelist."""
     client = Client(raise_request_exception=False)
     client.force_login(rich_world.users[user])

@@ -1,5 +1,5 @@
-"""The form renderer writes the select and <input> widgets in Python (portal/form_renderer.py,
-they cost a third of a search page's template time) and must write exactly what their
+"""The form renderer writes the select and <input> widgets in Python (portal/form_renderer.py:
+their templates were a third of a search page's template time) and must write exactly what their
 templates write: every widget of the explorer's and the report pages' filter forms, bound to
 ordinary and hostile values, in both languages, is rendered both ways and compared; a template
 that is overridden (not the source the Python was written from) is rendered as a template.

@@ -1,4 +1,4 @@
-"""No 500 from input, by construction: the cases once found, each a
+"""No 500 from input, by construction: each input that once gave a 500 is a
 clear 4xx now, and stored values outside the bounds rendered instead of breaking pages.
 
 - ids are integers within bigint (`portal.bounds`): `?environment=<21 digits>` on the

@@ -1,4 +1,4 @@
-"""Members join by invitation, never by being added: the issue's cross-tenant write.
+"""Members join by invitation, never by being added (adding would write across tenants).
 
 carol (owner of B) types the address of erin (a member of A with an account): erin is not
 added to B, nothing tells carol that erin has an account, and even after erin joins B

@@ -80,7 +80,7 @@ def test_a_team_rules_callback_figures_are_the_teams_own(split):
             100 * funnel.called_back / funnel.outbound_unanswered, abs=1e-3)
         median = verdicts["median_time_to_callback"]
         assert median.calls == funnel.matched
-        assert median.value == round(funnel.median_seconds_to_callback / 60, 1)
+        assert median.value == round(funnel.median_seconds_to_callback / 60, 4)
         assert verdicts["callbacks_answered_rate"].calls == summary.received > 0
         assert verdicts["callbacks_answered_rate"].value == pytest.approx(
             100 * summary.answered / summary.received, abs=1e-3)

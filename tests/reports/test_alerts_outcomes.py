@@ -106,8 +106,9 @@ def test_cost_over_a_threshold_reads_the_windows_own_calls(env_a, teams):
     evaluate_rules(JUDGED_AT)
     rule.refresh_from_db()
     assert rule.last_value == pytest.approx(5.0) and rule.state == "firing"
-    assert metric_figure("cost", 5.0) == "5\u00a0USD"
-    assert metric_figure("cost_per_resolved", 0.4) == "0.4000\u00a0USD"
+    assert metric_figure("cost", 5.0) == "US$\u00a05.00"
+    assert metric_figure("cost_per_resolved", 0.4) == "US$\u00a00.40"
+    assert metric_figure("cost_per_resolved", 0.0034) == "US$\u00a00.0034"
 
 
 def test_the_alert_form_offers_the_outcome_metrics(env_a, alice):

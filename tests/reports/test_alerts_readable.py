@@ -68,10 +68,10 @@ def test_a_rule_is_judged_when_saved_and_worded_in_both_languages(mirrored, alic
     assert event.notify_status == NotifyStatus.PENDING
     page = _text(client.get(saved["Location"]))
     assert "Firing" in page
-    assert re.search(r"Answer rate \d\d(\.\d)?% is below 95% \(\d\d/\d\d/\d{4}\)\.", page), page
+    assert re.search(r"Answer rate \d\d\.\d% is below 95\.0% \(\d\d/\d\d/\d{4}\)\.", page), page
     assert "answer_rate" not in page and "below 75?" not in page
     portuguese = _text(_client(alice, "pt-BR").get(saved["Location"]))
-    assert re.search(r"Taxa de atendimento \d\d(,\d)?% está abaixo de 95%", portuguese)
+    assert re.search(r"Taxa de atendimento \d\d,\d% está abaixo de 95,0%", portuguese)
     assert "Disparado" in portuguese
 
 
@@ -98,13 +98,13 @@ def test_a_change_reads_as_a_rise_or_fall_in_both_languages(env_a):
                                    "window": "2026-11-22"})
     with translation.override("en"):
         words = " ".join(describe(rule).split())
-    assert words == ("Answer rate fell 25%, from 80% to 60%; the alert is for a fall of "
-                     "more than 10% (11/22/2026).")
+    assert words == ("Answer rate fell 25.0%, from 80.0% to 60.0%; the alert is for a fall of "
+                     "more than 10.0% (11/22/2026).")
     with translation.override("pt-br"):
         rule.last_reading["value"] = 88.25
         words = " ".join(describe(rule).split())
-    assert words == ("Taxa de atendimento subiu 10,3%, de 80% para 88,3%; o alerta é para "
-                     "uma queda de mais de 10% (22/11/2026).")  # half up, as on the dashboard
+    assert words == ("Taxa de atendimento subiu 10,3%, de 80,0% para 88,3%; o alerta é para "
+                     "uma queda de mais de 10,0% (22/11/2026).")  # half up, as on the dashboard
 
 
 def test_forms_speak_the_members_language(alice):
@@ -146,7 +146,7 @@ def test_acknowledged_and_snoozed_show_everywhere_and_banners_hide_per_member(
     rule = AlertRule.objects.across_organizations().get()
     banner = owner.get("/o/org-a/").content.decode()
     assert 'class="banner alert warning"' in banner and "Alert firing (Warning)" in banner
-    assert re.search(r"Answer rate \d\d(\.\d)?% is below 95%", _text(owner.get("/o/org-a/")))
+    assert re.search(r"Answer rate \d\d(\.\d)?% is below 95\.0%", _text(owner.get("/o/org-a/")))
 
     # alice hides it (for herself, on every page); bob still sees it, and may hide it too.
     hidden = owner.post(f"{BASE}{rule.pk}/dismiss/", {"next": "/o/org-a/calls/"})

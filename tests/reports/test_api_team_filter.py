@@ -1,5 +1,4 @@
-"""The API's team filter ("Unrestricted members get a team filter
-everywhere").
+"""The API's team filter: unrestricted members get a team filter everywhere.
 
 On a real sync's ten days (the callback world), the environment's agents are split into two
 disjoint teams, Red and Blue; bob is a viewer restricted to Red, bea one restricted to Blue.

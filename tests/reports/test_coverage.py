@@ -171,7 +171,7 @@ def test_coverage_is_a_handful_of_queries(env_a, django_assert_max_num_queries):
 
 @pytest.fixture
 def backfilled(env_a):
-    """The issue's case: a 20-day back-fill, looked at over 90 days."""
+    """A 20-day back-fill, looked at over 90 days."""
     today = datetime.now(SP).date()
     make_calls(env_a, 400, today - timedelta(days=19), today - timedelta(days=1), seed=4,
                agents=make_agents(env_a, 2))

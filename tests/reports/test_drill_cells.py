@@ -203,11 +203,11 @@ def test_active_ngettext_is_the_language_ngettext(language):
 
 
 TOP_AGENTS_TEMPLATE = (
-    '{% load humanize portal_tags drill_tags %}{% for a in top_agents %}<tr><td>'
+    '{% load portal_tags drill_tags %}{% for a in top_agents %}<tr><td>'
     '{% agent_label a scope as label %}{% drill_link label a.figures.total '
     'env_id=a.environment_id agent_id=a.agent_id %}</td><td class="num">{% drill_link '
-    'a.figures.total|intcomma a.figures.total env_id=a.environment_id agent_id=a.agent_id %}'
-    '</td><td class="num">{% drill_link a.figures.answered|intcomma a.figures.answered '
+    'a.figures.total|count a.figures.total env_id=a.environment_id agent_id=a.agent_id %}'
+    '</td><td class="num">{% drill_link a.figures.answered|count a.figures.answered '
     'env_id=a.environment_id agent_id=a.agent_id outcome="answered" %}</td><td class="num">'
     '{{ a.figures.answer_rate|percent }}</td><td class="num">'
     '{{ a.figures.talk_time_total|duration }}</td><td class="num">'
@@ -246,9 +246,9 @@ def test_top_agent_rows_are_the_template_spelling(language, several):
 
 
 BREAKDOWN_LOOP = (
-    '{% load humanize %}{% for label, n, d in items %}<tr><th scope="row">{{ label }}</th>'
+    '{% load portal_tags %}{% for label, n, d in items %}<tr><th scope="row">{{ label }}</th>'
     '<td class="num">{% if d.calls %}<a class="drill" href="{{ d.url }}" '
-    'data-calls="{{ d.calls }}">{{ n|intcomma }}</a>{% else %}{{ n|intcomma }}{% endif %}'
+    'data-calls="{{ d.calls }}">{{ n|count }}</a>{% else %}{{ n|count }}{% endif %}'
     '</td></tr>{% endfor %}')
 
 

@@ -14,12 +14,13 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy
 
 from reports.drill import Door
-from reports.pages.dashboard import Kpi
+from reports.pages.cards import Kpi
 from reports.queries.common import Delta
 from reports.templatetags.kpi_tags import kpi_card
 
 VALUES = {"count": [None, 0, 1, 1234567], "rate": [None, 0.0, 0.4567, 1.0],
-          "seconds": [None, 0, 59.5, 3725]}
+          "seconds": [None, 0, 59.5, 3725], "money": [None, 0, 0.004, 2792.9283],
+          "money_per_call": [None, 0.0034, 0.097525, 18.775]}
 DELTAS = [None, Delta(1, None, None, None), Delta(5, 4, 0.0123, 25.0),
           Delta(3, 4, -0.25, -25.04), Delta(4, 4, 0.0, 0.0), Delta(4, 0, 4.0, None)]
 DOORS = [None, Door("/o/a/calls/?start=2026-05-01&x=<1>", 0), Door("/o/a/calls/?a=1&b=2", 1),

@@ -124,6 +124,27 @@ def test_coverage_marks_partial_and_missing_days_and_drops_their_figures(synced)
     assert {d.coverage for d in empty.days} == {"missing"}
 
 
+def test_coverage_is_the_calls_coverage_retention_included(synced):
+    """Quality reads the one calls coverage (`sync.coverage`): the same days missing and
+    partial as every other report, days retention dropped included."""
+    from sync.coverage import calls_coverage
+
+    env, records = synced
+    before = quality_summary([env], START, END)
+    dropped = datetime.combine(START + timedelta(days=2), datetime.min.time(),
+                               tzinfo=env.organization.tzinfo)
+    Environment.objects.filter(pk=env.pk).update(calls_dropped_before=dropped)
+    env.refresh_from_db()
+    summary = quality_summary([env], START, END)
+    calls = calls_coverage([env], START, END)
+    assert summary.coverage.missing_days == calls.missing_days == [START, START + timedelta(1)]
+    assert summary.coverage.partial_days == calls.partial_days == [END]
+    assert summary.coverage.complete_days == len(summary.days) - 3
+    assert [d.figures for d in summary.days[:2]] == [None, None]
+    # The days retention kept read as before.
+    assert summary.days[2:] == before.days[2:]
+
+
 def test_rollup_is_replaced_not_incremented_and_busy_no_answer_are_counted(synced):
     env, records = synced
     rows = QualityDayRollup.objects.filter(environment=env).count()
@@ -169,7 +190,8 @@ def test_page_api_and_csv_for_the_cast(synced, cast, client, api_client_for, org
 
     api = "/api/v1/reports/quality/"
     query = f"?environment={env.pk}&start_date=2026-03-03&end_date=2026-03-10"
-    with assert_max_queries(12):
+    # The report and its rendered JSON are kept (two cache writes), as every report's are.
+    with assert_max_queries(13):
         body = api_client_for(cast["bob"]).get(api + query).json()
     totals = body["summary"]["totals"]
     assert totals["calls"] == len(records) and totals["latency_p50_ms"] > 0
@@ -182,7 +204,7 @@ def test_page_api_and_csv_for_the_cast(synced, cast, client, api_client_for, org
     assert bad.status_code == 400 and "bogus" in bad.json()
     talkover = Environment.objects.create(organization=env.organization, name="T")
     wrong = api_client_for(cast["alice"]).get(f"{api}?environment={talkover.pk}")
-    assert wrong.status_code == 400 and "Origins" in str(wrong.json())
+    assert wrong.status_code == 400 and "voice quality" in str(wrong.json())
 
 
 def test_a_new_price_shows_at_once_though_reports_are_cached(synced, alice, api_client_for):

@@ -1,4 +1,4 @@
-"""The report pages' smaller conventions, below the browser walk: one parameter vocabulary and the
+"""Report conventions below the browser walk: one parameter vocabulary and the
 same period presets everywhere, one wording for a reversed range, CSVs Excel reads (BOM,
 true/false), the API's previous period labelled with the days it holds, "other" calls split
 at the sync's horizon, callback sources named with their environment, and an hourly series

@@ -8,11 +8,13 @@ from datetime import date
 
 import pytest
 
+from reports import registry
 from reports.api import reports
-from reports.api.reports import CallsQuerySerializer, validated_query
+from reports.api.reports import query_serializer, validated_query
 from tests.support.factories import make_calls
 
 RANGE = {"start_date": "2026-03-01", "end_date": "2026-03-28"}
+CallsQuerySerializer = query_serializer(registry.report("calls"))
 
 
 @pytest.fixture

@@ -30,9 +30,10 @@ def world(env_a):
     an agent's snapshot (mixed), settled by the sync's rule."""
     org = env_a.organization
     agents = make_agents(env_a, 2)
-    AgentPrice.objects.create(environment=env_a, agent_external_id=agents[0].external_id,
-                              valid_from=FIRST - timedelta(days=30), checked_on=LAST,
-                              currency="USD", per_minute=Decimal("0.0875"))
+    for agent in agents:  # every call priced: a cost per resolved call is shown
+        AgentPrice.objects.create(environment=env_a, agent_external_id=agent.external_id,
+                                  valid_from=FIRST - timedelta(days=30), checked_on=LAST,
+                                  currency="USD", per_minute=Decimal("0.0875"))
     rng = random.Random(4)
     calls = []
     for _ in range(120):
@@ -72,9 +73,11 @@ def test_the_summary_shows_the_outcome_figures_of_the_api(world, env_a, alice, l
     html = next(body for body, mime in message.alternatives if mime == "text/html")
     with translation.override(language):
         shown_cost, per_resolved = cost(t), cost(t, "cost_per_resolved")
-    labels = {"en": ("Cost per resolved call", "Repeat-contact rate", "vendor + estimate"),
+    labels = {"en": ("Cost per resolved call", "Repeat-contact rate",
+                     f"cost known for {t.calls} of {t.calls} calls", "settled "),
               "pt-br": ("Custo por chamada resolvida", "Taxa de recontato",
-                        "fornecedor + estimativa")}[language]
+                        f"custo conhecido de {t.calls} de {t.calls} chamadas",
+                        "encerradas em ")}[language]
     for body in (html, message.body):
         assert shown_cost in body and per_resolved in body
         assert all(label in body for label in labels)

@@ -3,7 +3,7 @@
 Red: org A's world agent (`ag-<env_a>`) with its call. Blue: a second agent in env_a and an
 agent in a second environment of org A ("A second"), each with a call. bob (viewer in A) is
 restricted to Red; vic is an unrestricted viewer in A, the answer bob's is compared with.
-`samples_red` are org A's ids (bob's own team); `samples_blue_env` / `samples_blue_same` a
+`samples_red` are org A's ids (bob's own team); `samples_blue_other` / `samples_blue_same` a
 Blue call and agent in the second environment / in env_a.
 """
 from __future__ import annotations

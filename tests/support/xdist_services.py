@@ -3,7 +3,7 @@
 Loaded as a plugin (`-p tests.support.xdist_services` in pyproject's addopts) so it runs before
 pytest-django reads the settings: each xdist worker gets its own Redis database, REDIS_URL's
 number + 4·(n+1), so one worker's `cache.clear()` never wipes another's locks, budgets or
-cached reports (and `tests/processes.py`'s scratch Redis, +2, stays apart too). PostgreSQL
+cached reports (and `tests/support/processes.py`'s scratch Redis, +2, stays apart too). PostgreSQL
 needs nothing here: pytest-django already gives each worker its own test database.
 """
 from __future__ import annotations

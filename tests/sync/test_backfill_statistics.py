@@ -46,7 +46,7 @@ TWO_MONTHS = (date(2026, 2, 1), date(2026, 3, 1))
 
 def _two_months_never_analysed() -> list[str]:
     """The call tables of `TWO_MONTHS`, never analysed (`_never_analysed`)."""
-    tables = [ddl.leaf_table(m, 0) if ddl.enabled() else ddl.TABLE for m in TWO_MONTHS]
+    tables = [ddl.leaf_table(m, 0) for m in TWO_MONTHS]
     _never_analysed(tables)
     return tables
 
@@ -93,7 +93,7 @@ def test_a_month_without_statistics_gets_them_from_its_first_batch(org_a, settin
     links' probes by number) on them: without column statistics it walked the month by start
     time for each probe, and a day of 100,000 calls took 480 s instead of 15."""
     settings.SYNC_BATCH_ROWS = 40
-    table = ddl.leaf_table(date(2026, 3, 1), 0) if ddl.enabled() else ddl.TABLE
+    table = ddl.leaf_table(date(2026, 3, 1), 0)
     _never_analysed([table])
     config = small_config(days=3, calls_per_day=60, end_date=date(2026, 3, 4))  # March only
     with served(config) as (sim, server):
@@ -119,8 +119,6 @@ def test_a_month_whose_statistics_know_only_other_environments_is_analysed_again
     its back-fill's next statements are planned that way: the leaf is analysed again from the
     first batch that writes materially there (autovacuum's measure), not only once it is
     settled."""
-    if not ddl.enabled():
-        pytest.skip("statistics per month partition")
     settings.SYNC_BATCH_ROWS = 80
     table = ddl.leaf_table(date(2026, 3, 1), 0)
     _never_analysed([table])
@@ -184,7 +182,7 @@ def _pending_pages(index: str) -> int:
 def test_a_backfill_leaves_the_search_index_of_its_months_merged(org_a):
     config = small_config(days=12, calls_per_day=30, end_date=date(2026, 3, 4))
     months = (date(2026, 2, 1), date(2026, 3, 1))
-    tables = [ddl.leaf_table(m, 0) if ddl.enabled() else ddl.TABLE for m in months]
+    tables = [ddl.leaf_table(m, 0) for m in months]
     # Autovacuum's own analyse of a filled month merges its pending list too, and then the
     # sync has nothing left to merge or note (the newcomer's suite saw it once, for
     # February): the months are left to the sync alone while the test runs.
@@ -253,9 +251,8 @@ def test_a_database_user_not_owning_the_index_gets_a_note_not_a_failure(org_a):
 
     from sync.partitions.pending import merge_pending
 
-    tables = [ddl.leaf_table(date(2026, 3, 1), 0) if ddl.enabled() else ddl.TABLE]
-    if ddl.enabled():
-        ddl.ensure([(date(2026, 3, 1), 0)])
+    tables = [ddl.leaf_table(date(2026, 3, 1), 0)]
+    ddl.ensure([(date(2026, 3, 1), 0)])
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("DO $$ BEGIN CREATE ROLE switchboard_reader NOLOGIN; "
                        "EXCEPTION WHEN duplicate_object THEN NULL; END $$")

@@ -73,8 +73,7 @@ def test_a_call_whose_start_moves_stays_one_row_with_its_id(env_a):
     assert moved.first_seen_at == original.first_seen_at
     assert Call.objects.filter(environment=env_a).count() == 2
     assert day_calls(env_a, before.astimezone(tz).date()) == 1  # refreshed in the same write
-    if partitions.enabled():
-        assert leaf_of(moved.pk) == "sync_call_p202602_t0"
+    assert leaf_of(moved.pk) == "sync_call_p202602_t0"
 
 
 def merged_by_a_run(env, keys: RunKeys, *rows: dict):
@@ -302,7 +301,4 @@ def test_the_partitions_command_lists_and_maintains(db):
     out = StringIO()
     call_command("call_partitions", "--maintain", stdout=out)
     text = out.getvalue()
-    if partitions.enabled():
-        assert "month partition(s)" in text and "tier forever" in text
-    else:
-        assert "one plain table" in text
+    assert "month partition(s)" in text and "tier forever" in text

@@ -38,8 +38,8 @@ def a_call(sim, day: date | None = None) -> dict:
     return next(iter(sim.truth.calls(ENV, day, day)))
 
 
-# (patch of one /calls item, words the reason must contain): each case of bad input and the
-# documented shape's other limits.
+# (patch of one /calls item, words the reason must contain): each way a record can break
+# the documented shape.
 CALL_CASES = {
     "direction_is_an_object": ({"direction": {"value": "outbound"}},
                                "direction must be a string"),

@@ -21,8 +21,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def _learned(org, config) -> timedelta:
     """Back-fill, one run (which learns the upstream's days from its counts), then a run with
-    nothing new: as cheap as against a UTC upstream (DESIGN.md: <= 12 requests), every
-    lookback day agreeing, the mirror exact over the lookback. The shift learned."""
+    nothing new: as cheap as against a UTC upstream (docs/operations.md, "The sync at work": <=
+    12 requests), every lookback day agreeing, the mirror exact over the lookback. The shift
+    learned."""
     with served(config) as (sim, server):
         env = point_env(org, sim, server)
         assert not sync_environment(env, now=sim.now).failed

@@ -1,6 +1,7 @@
-"""The mirror's contract (DESIGN.md, Sync): after every successful run the mirror equals the
-upstream over the whole lookback, call by call and field by field, and callback day by day,
-whatever the upstream's clock, its lateness and whatever it inserts while we page.
+"""The mirror's contract (docs/operations.md, "The sync at work"): after every successful run
+the mirror equals the upstream over the whole lookback, call by call and field by field, and
+callback day by day, whatever the upstream's clock, its lateness and whatever it inserts while
+we page.
 
 A property test over random clock offsets (the upstream's clock hours behind or ahead of
 ours), random zones of its date filters and callback days (UTC-12 to UTC+14: the calls are

@@ -15,7 +15,7 @@ from tests.support.sync_support import ENV, mirror_diff, point_env, served, smal
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# The mix; the fault seed is one whose first 30 draws include every kind, so this
+# Every kind of fault mixed; the fault seed is one whose first 30 draws include every kind, so this
 # small data set meets each fault at least once.
 FAULTS = "500=0.1,429=0.05:1,slow=0.01:1.5,truncate=0.03,insert=30@2,seed=14"
 

@@ -85,8 +85,8 @@ def test_a_status_that_changes_hours_later_is_caught_by_the_next_run(org_a, sett
 def test_a_mover_the_pages_already_show_is_read_before_any_deeper_page(org_a):
     """A call ringing since 02:00 ends at 15:10. The ringing listing is read to its end at
     once and lacks it: it has moved on, and a search by its SID reads it. The counts then
-    agree with the answered listing's first page: no second one is read for it (it was,
-    21 -> 20 requests at 20,000 calls a day). A tenth of the calls stay open
+    agree with the answered listing's first page: no second one is read for it (it
+    was before: 21 -> 20 requests at 20,000 calls a day). A tenth of the calls stay open
     for days, so the answered listing runs to a second page."""
     at = datetime(END.year, END.month, END.day, 15, 0, tzinfo=UTC)
     config = small_config(days=1, calls_per_day=4000, now=at,
@@ -115,8 +115,9 @@ def test_the_older_days_counts_skip_the_rest_of_today_for_yesterdays_mover(org_a
     """A fifth of the calls stay open for days: today's open calls fill pages. Yesterday's
     call ends late, at 15:10. Once today's pages hold no mover, the counts of the older day
     (per_page=1, one a status) show it is yesterday's: the listings go on over yesterday
-    alone, from its first call, and the rest of today's open calls are not read (the listings
-    read through them before, 11 status pages against 6 and 2 counts)."""
+    alone, from its first call, and the rest of today's open calls are not read (the
+    listings read through them before, 11 status pages against 6 and 2
+    counts)."""
     at = datetime(END.year, END.month, END.day, 15, 0, tzinfo=UTC)
     config = small_config(days=2, calls_per_day=6000, now=at,
                           lateness=Lateness(((0.2, 72.0, 120.0),)))

@@ -61,8 +61,8 @@ def test_unknown_status_and_direction_are_kept_noted_once_and_counted_as_other(
     assert {c["status"] for c in listed if c["id"] in canceled} == {"canceled"}
     assert next(c for c in listed if c["id"] == internal)["direction"] == "internal"
 
-    # The first local day (America/Sao_Paulo) was only partly read, so reports leave it out
-    #: compare from the first whole local day.
+    # The first local day (America/Sao_Paulo) was only partly read, so reports leave it out:
+    # compare from the first whole local day.
     first = sim.start_date + timedelta(days=1)
     report = api.get("/api/v1/reports/calls/", {
         "environment": env.pk, "start_date": first.isoformat(),

@@ -20,10 +20,6 @@ class Command(BaseCommand):
                             help="Run the daily maintenance (sync.maintain_partitions) now.")
 
     def handle(self, *args, **options) -> None:
-        if not partitions.enabled():
-            self.stdout.write("Calls are one plain table here (not migrated yet): nothing is "
-                              "partitioned or dropped.")
-            return
         if options["maintain"]:
             done = maintain()
             self.stdout.write(f"Created {len(done['created'])} partition(s), moved "

@@ -1,9 +1,9 @@
 """Incremental Talkover calls: a run's requests follow the change, not the volume.
 
-The contract (DESIGN.md, Sync): after every successful run the mirror equals the upstream
-over the whole lookback, whatever the upstream's clock, the zone of its date filters, its
-ingestion lag and whatever it inserts while we page. Our clock only says how often a run
-comes; which days a run reads and whether a day agrees come from the upstream's answers.
+The contract (docs/operations.md, "The sync at work"): after every successful run the mirror
+equals the upstream over the whole lookback, whatever the upstream's clock, the zone of its date
+filters, its ingestion lag and whatever it inserts while we page. Our clock only says how often
+a run comes; which days a run reads and whether a day agrees come from the upstream's answers.
 Once a mirror exists, a run of the calls stream reads:
 
 * **every lookback day** (`refreshed_days`: from `lookback` days before today to today,

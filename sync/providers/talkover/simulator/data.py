@@ -76,7 +76,7 @@ CALLBACK_SHARE = 0.05
 MATCHED_SHARE = 0.85
 # How long after a missed outbound call its callback comes (seconds): log-normal, median
 # ~1.5 h, most within a working day, a few the next day — as people ring back a number
-# that called them (issue: a demo median of 92 h read as nobody ever calling back).
+# that called them (a demo median of 92 h read as nobody ever calling back).
 CALLBACK_DELAY_MEDIAN = 5400
 CALLBACK_DELAY_SIGMA = 1.1
 DRAFT_FROM_NUMBER = "+15005550006"

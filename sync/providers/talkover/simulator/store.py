@@ -147,12 +147,6 @@ class TalkoverStore:
         local = datetime.combine(date.fromordinal(ordinal), time.min, self.zone)
         return int(local.astimezone(UTC).timestamp())
 
-    def local_ordinal(self, ts: int) -> int:
-        """The date-filter day of the moment ``ts``."""
-        if self.zone is None:
-            return ordinal_of(ts)
-        return datetime.fromtimestamp(ts, self.zone).date().toordinal()
-
     def parts(self, lo: int | None, hi: int | None, now: int
               ) -> list[tuple[int, int | None, int | None]]:
         """The UTC days holding the date-filter days [lo, hi], newest first, each with the

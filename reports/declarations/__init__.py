@@ -1,0 +1,2 @@
+"""The report declarations (`reports.registry`): one module per report, each defining
+`REPORT`."""
