@@ -57,15 +57,15 @@ serve: $(STAMP)
 stop:
 	@if [ -x $(PY) ]; then $(PY) -m portal.embedded_db stop $(VAR_DIR)/postgres; fi
 
+# The rules about the source: ruff, the one-way imports and no import cycle (import-linter's
+# contracts in pyproject.toml), and the project's own (tests/lint/custom_check.py).
 lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
+	$(PY) -m tests.lint.custom_check
 
-# Removes the virtualenv and the demo's database (stopped first).
-clean: stop
+# Removes the virtualenv and the demo's database (stopped first; as root it may live under
+# /var/lib/switchboard-pg, var/postgres linking to it: portal/embedded_db.py).
+clean:
+	@if [ -x $(PY) ]; then $(PY) -m portal.embedded_db remove $(VAR_DIR)/postgres; fi
 	rm -rf $(VENV) $(VAR_DIR)/postgres
-
-# Browser tests (tests/e2e/test_browser_portal.py) drive Debian's chromium: install it when missing.
-.PHONY: browser-deps
-browser-deps:
-	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) || echo "chromium could not be installed; browser tests are skipped"
-test: browser-deps

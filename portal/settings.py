@@ -146,9 +146,9 @@ if not DATABASE_URL and envconfig.help_only:
 elif not DATABASE_URL:
     # No service to install: the project's own PostgreSQL under var/ (portal/embedded_db.py),
     # started by the first process that needs it and reused by the others; `make stop` stops it.
-    from portal.embedded_db import ensure_running
+    from portal.embedded_db import ensure_running_or_exit
 
-    DATABASE_URL = ensure_running(VAR_DIR / "postgres")
+    DATABASE_URL = ensure_running_or_exit(VAR_DIR / "postgres")
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
 # A database that does not answer fails requests within a known bound, never hangs them
 # (PostgreSQL only; 0 turns one off): connecting gives up after DB_CONNECT_TIMEOUT_SECONDS

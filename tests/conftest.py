@@ -10,6 +10,7 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from portal.models import Environment, Organization, Role
+from tests.support import browser as browser_support
 from tests.support import fast_flush
 from tests.support.admin_world import World, build_world
 from tests.support.browser import launched_chromium
@@ -75,6 +76,17 @@ def pytest_collection_modifyitems(config, items):
                                            if item.nodeid.startswith(prefix)),
                                           len(LONGEST_FIRST))
     items.sort(key=rank)  # stable: the rest keep pytest-django's order
+    if browser_support.MISSING:
+        left_out = [item for item in items if item.get_closest_marker("browser")]
+        if left_out:
+            items[:] = [item for item in items if not item.get_closest_marker("browser")]
+            config.hook.pytest_deselected(items=left_out)
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """One line for the browser tests left out (per test, `-ra` would list each file)."""
+    if browser_support.MISSING and not os.environ.get("PYTEST_XDIST_WORKER"):
+        terminalreporter.write_line(f"Browser tests skipped: {browser_support.MISSING}.")
 
 
 @pytest.fixture(scope="session")

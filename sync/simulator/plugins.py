@@ -21,8 +21,8 @@ if TYPE_CHECKING:
     from .tamper import Tampering
 
 # `sync.simulator.config.EnvironmentSpec`: the spec asks the plug-ins whether its vendor is
-# served, so this module does not import it back (not even for typing: tests/portal/
-# test_import_cycles.py).
+# served, so this module does not import it back (not even for typing: `make lint` forbids
+# import cycles, TYPE_CHECKING ones included).
 EnvironmentSpec = Any
 
 

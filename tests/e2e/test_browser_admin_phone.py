@@ -2,16 +2,13 @@
 even with a long URL in the raw record."""
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from sync.models import Call
-from tests.support.browser import CHROMIUM, SHOTS
+from tests.support.browser import SHOTS
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not shutil.which(CHROMIUM), reason="chromium is not installed"),
 ]
 
 

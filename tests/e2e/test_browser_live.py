@@ -3,19 +3,17 @@ room, no sideways scroll, and the page updates itself when the mirror changes.""
 from __future__ import annotations
 
 import random
-import shutil
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
 from reports.pages import live
-from tests.support.browser import CHROMIUM, SHOTS
+from tests.support.browser import SHOTS
 from tests.support.factories import build_call, save_calls
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not shutil.which(CHROMIUM), reason="chromium is not installed"),
 ]
 
 

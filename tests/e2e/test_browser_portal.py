@@ -5,7 +5,6 @@ Run with `pytest -m browser`; skipped when Debian's chromium is not installed
 """
 from __future__ import annotations
 
-import shutil
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,12 +14,11 @@ from django.utils import timezone
 from sync.models import Call, SyncRun
 from sync.models.core import RunStatus
 from sync.stream_names import Stream
-from tests.support.browser import CHROMIUM, SHOTS
+from tests.support.browser import SHOTS
 from tests.support.factories import make_agents, make_callback_days, make_calls
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not shutil.which(CHROMIUM), reason="chromium is not installed"),
 ]
 
 CANVAS_DRAWN = """(id) => {

@@ -10,7 +10,6 @@ whole walk stays well under a minute and a half. Run with `pytest -m browser`.
 from __future__ import annotations
 
 import os
-import shutil
 from datetime import timedelta
 
 import pytest
@@ -25,13 +24,12 @@ from reports.models import ReportDelivery, SavedView
 from sync.models import Call, SyncRun
 from sync.models.core import RunStatus
 from sync.stream_names import Stream
-from tests.support.browser import CHROMIUM, SHOTS
+from tests.support.browser import SHOTS
 from tests.support.cast import make_env
 from tests.support.factories import make_agents, make_callback_days, make_calls, make_subscription
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not shutil.which(CHROMIUM), reason="chromium is not installed"),
 ]
 
 EVERY_SHOT = os.environ.get("SCREENSHOTS") == "all"

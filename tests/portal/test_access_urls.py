@@ -147,9 +147,12 @@ def test_bob_cannot_write_to_org_a_anywhere(rich_world):
     before = org_a_state(rich_world)
     failures = []
     checked = 0
-    for route in all_routes():
+    for n, route in enumerate(all_routes()):
         url = concrete(rich_world, route)
-        for method in WRITES:
+        # The admin site refuses bob (a viewer: no admin rights) before any of its views,
+        # whatever the method: one write per admin URL, the four in turn.
+        methods = (WRITES[n % len(WRITES)],) if route.path.startswith("admin/") else WRITES
+        for method in methods:
             signed_in(client, bob)  # a logout URL must not end the walk
             response = getattr(client, method)(url, {})
             expected = viewer_write_answer(route, method)

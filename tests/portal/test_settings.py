@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from portal.embedded_db import stop
+from tests.support.embedded_dirs import embedded_dir
 from tests.support.production import PRODUCTION
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -39,9 +39,14 @@ def test_check_deploy_passes_with_production_environment():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_defaults_need_nothing_set(tmp_path):
-    """With nothing set, the embedded PostgreSQL under the var directory is started (and
-    stopped here: the test's own)."""
+@pytest.fixture
+def var_dir():
+    with embedded_dir() as root:  # its server stopped and removed afterwards
+        yield root
+
+
+def test_defaults_need_nothing_set(var_dir):
+    """With nothing set, the embedded PostgreSQL under the var directory is started."""
     code = (
         "import django; django.setup(); from django.conf import settings as s; "
         "print(s.DATABASES['default']['ENGINE'], s.CACHES['default']['BACKEND'], "
@@ -53,17 +58,16 @@ def test_defaults_need_nothing_set(tmp_path):
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
         env={**base, "DJANGO_SETTINGS_MODULE": "portal.settings",
-             "SWITCHBOARD_VAR_DIR": str(tmp_path)},
+             "SWITCHBOARD_VAR_DIR": str(var_dir)},
     )
-    stop(tmp_path / "postgres")
     assert result.returncode == 0, result.stderr
     engine, cache_backend, eager, backend, mail_path = result.stdout.split()
     assert engine == "django.db.backends.postgresql"
     assert cache_backend == "django.core.cache.backends.db.DatabaseCache"
     assert eager == "True"
     assert backend == "django.core.mail.backends.filebased.EmailBackend"
-    assert mail_path == str(tmp_path / "mail")
-    assert (tmp_path / "dev-secrets.json").exists()
+    assert mail_path == str(var_dir / "mail")
+    assert (var_dir / "dev-secrets.json").exists()
 
 
 def test_a_sqlite_url_is_refused_in_one_line_naming_the_embedded_default():

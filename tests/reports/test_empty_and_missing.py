@@ -6,7 +6,6 @@ breaks a long ID instead of scrolling a phone sideways.
 from __future__ import annotations
 
 import re
-import shutil
 from datetime import timedelta
 from html import unescape
 from urllib.parse import parse_qs
@@ -17,7 +16,6 @@ from django.test import Client
 from django.utils import timezone
 
 from portal.models import Provider
-from tests.support.browser import CHROMIUM
 from tests.support.cast import make_env
 from tests.support.factories import build_call, save_calls
 
@@ -100,7 +98,6 @@ def test_transcript_filter_only_where_a_provider_sends_transcripts(client, alice
 
 
 @pytest.mark.browser
-@pytest.mark.skipif(not shutil.which(CHROMIUM), reason="chromium is not installed")
 def test_call_page_with_a_long_id_fits_a_phone(browser, live_server, alice, calls):
     """At 390 px the heading's ID breaks instead of pushing the page sideways."""
     client = Client()

@@ -4,7 +4,8 @@ a partition, trigram or trigger test.
 
 Loaded as a plugin (`-p tests.support.session_postgres` in pyproject's addopts) so it runs
 before pytest-django reads the settings. The controlling process starts the server in a
-temporary directory (no durability: fsync off) and sets DATABASE_URL; xdist's workers and every
+temporary directory the server's user can reach (`embedded_db.scratch_dir`; no durability:
+fsync off) and sets DATABASE_URL; xdist's workers and every
 command a test starts inherit it, so they share the one server (each worker its own test
 database, as on any PostgreSQL). The controller stops the server and removes its directory at
 the end of the session. The demo's server under var/postgres is never touched.
@@ -14,21 +15,22 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 from portal import embedded_db
 
 _data: Path | None = None
 
-if not os.environ.get("DATABASE_URL") and not os.environ.get("PYTEST_XDIST_WORKER"):
-    _data = Path(tempfile.mkdtemp(prefix="switchboard-test-pg-")) / "data"
-    os.environ["DATABASE_URL"] = embedded_db.ensure_running(_data, fast=True)
 
-
-@atexit.register
 def _stop() -> None:
     """At the controller's exit, however the session ended (a failed start-up, Ctrl-C)."""
-    if _data is not None and _data.exists():
-        embedded_db.stop(_data)
-        shutil.rmtree(_data.parent, ignore_errors=True)
+    if _data is not None:
+        if _data.exists():
+            embedded_db.stop(_data)
+        shutil.rmtree(_data.parent, ignore_errors=True)  # also after a failed initdb
+
+
+if not os.environ.get("DATABASE_URL") and not os.environ.get("PYTEST_XDIST_WORKER"):
+    _data = embedded_db.scratch_dir("switchboard-test-pg-") / "data"
+    atexit.register(_stop)  # before starting: a start that fails leaves nothing behind
+    os.environ["DATABASE_URL"] = embedded_db.ensure_running_or_exit(_data, fast=True)
