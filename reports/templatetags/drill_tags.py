@@ -29,6 +29,7 @@ from portal.formatting import (
 )
 from reports import drill
 from reports.pages import viewstate
+from sync.models import Agent
 
 register = template.Library()
 
@@ -230,8 +231,8 @@ def agent_label(row: Any, scope: Any, environment: bool = True) -> str:
     when the scope has more than one (two "Callback Desk"s in two environments must be told
     apart) — unless `environment` is False: a table with an environment column of its own
     (the agents page) does not repeat it in every name."""
-    name = (row.name or getattr(row, "agent_id", "") or getattr(row, "source_agent_id", "")
-            or _("(no agent)"))
+    name = Agent.shown_name(row.name, getattr(row, "agent_id", "")
+                            or getattr(row, "source_agent_id", ""))
     environments = getattr(scope, "environments", None) or []
     if environment and len(environments) > 1:
         env = next((e.name for e in environments if e.pk == row.environment_id), "")
