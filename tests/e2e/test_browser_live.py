@@ -27,7 +27,8 @@ AGENTS = 19
 OUT_OF_VIEW = """() => {
   const out = [];
   const low = innerHeight + 0.5, right = innerWidth + 0.5;
-  for (const el of document.querySelectorAll('header, .tile, footer, footer > span:not([hidden])')) {
+  const parts = 'header, .tile, footer, footer > span:not([hidden])';
+  for (const el of document.querySelectorAll(parts)) {
     const r = el.getBoundingClientRect();
     if (r.bottom > low || r.right > right) out.push(el.className || el.tagName);
   }

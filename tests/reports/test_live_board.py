@@ -1,8 +1,9 @@
 """The live wallboard (`/o/<slug>/live/`): today's calls by hour against the anomaly
 condition's usual band (only mirrored weeks count), calls in progress (open calls that
-started hours ago said apart as stuck), answer rate, callbacks waiting with the oldest wait, a tile per
-agent, colours from the organisation's thresholds, the team a restricted board shows; in
-the navigation, through the page decorator, in both languages, with a JSON feed."""
+started hours ago said apart as stuck), answer rate, callbacks waiting with the oldest wait,
+a tile per agent (named even when its provider names none), the figures' age, colours
+from the organisation's thresholds, the team a restricted board shows; in the
+navigation, through the page decorator, in both languages, with a JSON feed."""
 from __future__ import annotations
 
 import itertools
@@ -116,8 +117,8 @@ def test_the_page_is_in_the_navigation_and_goes_through_the_page_door(env_a, ali
         assert "js/live.js" in html and "Times in America/Sao_Paulo" in html
         assert html.count("America/Sao_Paulo") == 1
         feed = client.get("/o/org-a/live/data/").json()
-        assert {"calls_today", "in_progress", "stuck", "data_age", "sync_state", "callbacks_waiting",
-                "oldest_wait", "hours", "agents", "team"} <= set(feed)
+        assert {"calls_today", "in_progress", "stuck", "data_age", "sync_state",
+                "callbacks_waiting", "oldest_wait", "hours", "agents", "team"} <= set(feed)
         assert len(feed["hours"]) == 24
     outsider = Client()
     outsider.force_login(carol)
