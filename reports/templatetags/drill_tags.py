@@ -6,6 +6,7 @@ without a link: there is nothing behind them to open.
 """
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time
 from html import escape
 from typing import Any
 
@@ -239,6 +240,15 @@ def agent_label(row: Any, scope: Any, environment: bool = True) -> str:
         if env:
             return f"{name} ({env})"
     return str(name)
+
+
+@register.filter
+def local_day_of_utc(day: date | None) -> date | None:
+    """The local day (the active zone's) on which a UTC day began: a price first read on
+    the UTC day 11/28 is in force from 11/27 9 PM in São Paulo, so "since 11/27" there."""
+    if day is None:
+        return None
+    return timezone.localtime(datetime.combine(day, time.min, tzinfo=UTC)).date()
 
 
 @register.filter
