@@ -7,12 +7,13 @@ from datetime import datetime, timedelta
 from django.core.paginator import Paginator
 from django.db import router
 from django.db.models import F, QuerySet
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.functional import cached_property
 
+from portal.bounds import as_id
 from portal.model_rows import AnyOf, CompiledQuery
 from portal.pages.pages import render_org_page, render_org_part
 from portal.phone import region_of_timezone, shown_numbers
@@ -108,6 +109,14 @@ class ProbedCalls:
                              found.last_started, limit=stop - start, offset=start)
 
 
+def _asks_unreadable_environment(query: QueryDict, readable: dict) -> bool:
+    """Whether the query names, by a well-formed id, an environment the member cannot read
+    (another team's, another organisation's, none): a 404, as the API answers for it —
+    not a 400 that would tell such an environment apart from one that does not exist."""
+    ids = (as_id(value) for value in common_names(query).getlist(ENV))
+    return any(pk is not None and pk not in readable for pk in ids)
+
+
 def _checked_sort(sort: str) -> str:
     """The sort asked for, or the newest first when it names no column."""
     return sort if sort.lstrip("-") in SORTS else "-started"
@@ -181,6 +190,8 @@ def call_list(request: HttpRequest, tenant: Tenant) -> HttpResponse:
     filterset = CallFilter(request.GET, organization=org,
                            environments=org_environments(request, org))
     if not filterset.is_valid():
+        if _asks_unreadable_environment(request.GET, filterset.environments):
+            raise Http404("no such environment")
         return render_org_page(request, org, "reports/calls.html", {"filter": filterset},
                                status=400)
     sort = _checked_sort(request.GET.get("sort", "-started"))
