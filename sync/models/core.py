@@ -66,12 +66,13 @@ class Agent(TenantModel):
     @staticmethod
     def shown_name(name: str, external_id: str) -> str:
         """An agent as every page writes it: the name the upstream gave it, else "Agent
-        <id>" (a provider that cannot describe its agents, an assistant left unnamed), else
-        "(no agent)" for calls without one. A bare "4012" on a board reads as a figure."""
+        #<id>" (a provider that cannot describe its agents, an assistant left unnamed), else
+        "(no agent)" for calls without one. A bare "4012" on a board reads as a figure, and
+        the "#" tells the id apart from an agent named "Agent 12"."""
         if name:
             return name
         if external_id:
-            return gettext("Agent %(id)s") % {"id": external_id}
+            return gettext("Agent #%(id)s") % {"id": external_id}
         return gettext("(no agent)")
 
 

@@ -201,9 +201,9 @@ def test_the_figures_say_how_old_they_are_amber_then_red(env_a):
 
 def test_every_agent_has_a_name_even_when_its_provider_gives_none(env_a):
     """An agent whose provider names none (its Agent row has only the id) reads "Agent
-    4012", never a bare "4012" that looks like a figure."""
+    #4012", never a bare "4012" that looks like a figure."""
     agent = Agent.objects.create(environment=env_a, external_id="4012")
     save_calls(env_a, [_at(env_a, DAY, 9, agent=agent, agent_external_id="4012")])
     now = datetime(2026, 11, 18, 15, 0, tzinfo=env_a.organization.tzinfo)
     assert [t["name"] for t in board(env_a.organization, [env_a], now).agents] == [
-        "Agent 4012"]
+        "Agent #4012"]

@@ -41,7 +41,7 @@ def test_counts_of_calls_agree_with_atendidas_and_settled_reads_clearly():
         assert translation.pgettext("calls", "Pending") == "Pendentes"
         assert translation.gettext("Resolved") == "Resolvido"  # an alert's state
         settled = translation.gettext("of %(n)s settled answered calls")
-        assert "definidas" not in settled and "consolidadas" in settled
+        assert "definidas" not in settled and "com janela encerrada" in settled
 
 
 def test_the_language_has_one_name(alice, env_a):

@@ -26,7 +26,7 @@ def test_the_alert_forms_agents_of_one_name_name_their_environment(env_a):
     assert options["cb-1"] == "Callback Desk (A main)"
     assert options["cb-2"] == "Callback Desk (Support desk)"
     assert options["ann"] == "Ann Lee"  # one of its name: nothing added
-    assert options["4012"] == "Agent 4012"
+    assert options["4012"] == "Agent #4012"
 
 
 def test_a_restricted_lead_asking_for_another_teams_environment_gets_404(
