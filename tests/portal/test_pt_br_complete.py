@@ -55,7 +55,8 @@ SAME_IN_PORTUGUESE = frozenset({
     "Switchboard", "Talkover", "Origins AI", "OK", "Email", "E-mail", "Webhook", "webhook",
     "Webhooks",
     "CSV", "API", "ID", "SID", "Status", "Slack", "JSON", "URL", "Token", "token", "Total",
-    "Info", "Insights", "Manual", "MOS", "Jitter", "vs", "min", "s", "h", "%", "p95", "p50",
+    "Info", "Insight", "Insights", "Manual", "MOS", "Jitter",
+    "vs", "min", "s", "h", "%", "p95", "p50",
 })
 HIDDEN_TAGS = {"script", "style", "code", "pre", "template"}
 READ_ATTRIBUTES = ("title", "placeholder", "aria-label", "alt")
