@@ -243,6 +243,15 @@ def agent_label(row: Any, scope: Any, environment: bool = True) -> str:
 
 
 @register.filter
+def call_agent(call: Any) -> str:
+    """A call's agent as every page writes it (`Agent.shown_name`); "–" for none."""
+    if not call.agent_external_id:
+        return "–"
+    agent = call.agent if call.agent_id else None
+    return Agent.shown_name(agent.name if agent else "", call.agent_external_id)
+
+
+@register.filter
 def local_day_of_utc(day: date | None) -> date | None:
     """The local day (the active zone's) on which a UTC day began: a price first read on
     the UTC day 11/28 is in force from 11/27 9 PM in São Paulo, so "since 11/27" there."""

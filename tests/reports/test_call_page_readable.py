@@ -73,6 +73,7 @@ def test_the_call_page_reads_as_words_in_the_pages_zone(alice, call):
     assert "<dt>Intent</dt><dd>billing</dd>" in html
     assert "<dt>Sentiment</dt><dd>positive</dd>" in html
     assert "+55 61 95448-4296" in html  # as a list spanning countries writes it
+    assert "<dt>Agent</dt><dd>Agent #7</dd>" in html  # the vendor names none
     # The price first read on the UTC day 09/11 is in force from 09/10, 9 PM local.
     assert "estimate, price since 09/10/2026" in html
 
