@@ -132,19 +132,21 @@ def number_regex(e164: str) -> re.Pattern[str]:
     return re._compiler.compile(number_pattern(e164), 0)
 
 
-def shown_numbers(values: Iterable[str], region: str | None) -> dict[str, str]:
+def shown_numbers(values: Iterable[str], region: str | None, *,
+                  international: bool = False) -> dict[str, str]:
     """How a page writes these stored numbers for people: each in the national format of
     the organisation's country (`region`) while every number of the page is of that
-    country, else every number in the international format (`+55 21 95013-1888` beside
-    `+1 404-341-6583`, never `(21) 95013-1888` beside `(404) 341-6583`: which country is
-    which?). A value that is no number (blank, anonymised, a SIP address) maps to itself."""
+    country, else — or when `international` — every number in the international format
+    (`+55 21 95013-1888` beside `+1 404-341-6583`, never `(21) 95013-1888` beside `(404)
+    341-6583`: which country is which?). A value that is no number (blank, anonymised, a
+    SIP address) maps to itself."""
     parsed = {}
     for value in set(values):
         e164 = stored_e164(value, region) if value else None
         if e164 is not None:
             parsed[value] = phonenumbers.parse(e164, None)
     countries = {phonenumbers.region_code_for_number(p) for p in parsed.values()}
-    national = region is not None and countries <= {region}
+    national = not international and region is not None and countries <= {region}
     style = (phonenumbers.PhoneNumberFormat.NATIONAL if national
              else phonenumbers.PhoneNumberFormat.INTERNATIONAL)
     return {value: phonenumbers.format_number(number, style)

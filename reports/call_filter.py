@@ -36,6 +36,7 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.db.models.functions import ExtractHour, ExtractIsoWeekDay
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from portal.bounds import IdsFilter
 from portal.form_renderer import KeptSelect
@@ -94,7 +95,8 @@ NO_AGENT = "-"
 RESOLUTION_LABELS = {"answered": _("Answered, with a number to match"),
                      "no_number": _("Answered, with no number to match"),
                      "settled": _("Settled (older than the window)"),
-                     "resolved": _("Resolved"), "repeat": _("Repeat contact"),
+                     "resolved": pgettext_lazy("calls", "Resolved"),
+                     "repeat": _("Repeat contact"),
                      "pending": _("Pending (younger than the window)")}
 OUTCOME_LABELS = {"answered": _("Answered (incl. completed)"), "no_answer": _("No answer"),
                   "busy": _("Busy"), "failed": _("Failed"), "other": _("Other (no final status)")}

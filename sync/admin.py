@@ -30,6 +30,7 @@ from sync.models import (
     StreamState,
     SyncRun,
 )
+from sync.models.core import CallStatus, Direction
 from sync.search_text import sid_q
 
 
@@ -176,11 +177,44 @@ class CallbackLinkAdmin(ReadOnlyTenantAdmin):
     list_select_related = ["environment"]
 
 
+def _labelled(choices: type, field: str, title) -> type[admin.SimpleListFilter]:
+    """A list filter over a plain column holding `choices`' values, offered by their labels
+    (the rollups store a status as text without choices: "no-answer" is no word to read)."""
+
+    class Labelled(admin.SimpleListFilter):
+        parameter_name = field
+
+        def lookups(self, request, model_admin):
+            return choices.choices
+
+        def queryset(self, request, queryset):
+            return queryset.filter(**{field: self.value()}) if self.value() else queryset
+
+    Labelled.title = title
+    return Labelled
+
+
+def _label_of(choices: type, value: str) -> str:
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return value or "–"
+
+
 @admin.register(CallRollup)
 class CallRollupAdmin(ReadOnlyTenantAdmin):
-    list_display = ["day", "environment", "agent_external_id", "direction", "status",
-                    "is_testing", "count", "duration_sum", "duration_max"]
-    list_filter = ["environment", "direction", "status", "is_testing"]
+    list_display = ["day", "environment", "agent_external_id", "direction_shown",
+                    "status_shown", "is_testing", "count", "duration_sum", "duration_max"]
+    list_filter = ["environment", _labelled(Direction, "direction", _lazy("direction")),
+                   _labelled(CallStatus, "status", _lazy("status")), "is_testing"]
+
+    @admin.display(description=_lazy("status"), ordering="status")
+    def status_shown(self, obj: CallRollup) -> str:
+        return _label_of(CallStatus, obj.status)
+
+    @admin.display(description=_lazy("direction"), ordering="direction")
+    def direction_shown(self, obj: CallRollup) -> str:
+        return _label_of(Direction, obj.direction)
     date_hierarchy = "day"
     list_select_related = ["environment"]
 

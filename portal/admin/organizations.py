@@ -37,6 +37,7 @@ from portal.pages.forms import parse_agent_ids, test_connection
 from portal.providers import spec_for
 from portal.signals import organization_timezone_changed
 from portal.tasks_client import QueueUnavailable, TaskNotAvailable, enqueue
+from portal.timezones import timezone_choices
 
 
 def rebuild_reporting_days(organization: Organization) -> int:
@@ -112,6 +113,17 @@ class OrganizationAdmin(TenantModelAdmin):
         # The slug is in every portal URL; renaming it is an operator's decision.
         kept = ["call_retention_pending"]
         return kept if request.user.is_superuser else ["slug", *kept]
+
+    def get_form(self, request: HttpRequest, obj=None, change=False, **kwargs):
+        """The time zone picked from the portal's one list (`portal.timezones`), not typed:
+        a typo is no zone, and four hundred names want their places said."""
+        form = super().get_form(request, obj, change, **kwargs)
+        if "timezone" in form.base_fields:
+            current = obj.timezone if obj is not None else ""
+            form.base_fields["timezone"] = forms.ChoiceField(
+                label=form.base_fields["timezone"].label, choices=timezone_choices(current),
+                initial=current or "UTC")
+        return form
 
     def get_prepopulated_fields(self, request: HttpRequest, obj=None) -> dict:
         return self.prepopulated_fields if request.user.is_superuser else {}

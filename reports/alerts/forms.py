@@ -31,17 +31,24 @@ IGNORED_HELP = _lazy("Not used by the health metrics (minutes since the last syn
 
 
 def agent_choices(organization: Organization, current: str) -> list:
-    """Agents grouped by environment (value: the upstream id); a saved id that is no longer
-    mirrored stays choosable, marked, so editing a rule never drops it silently."""
+    """Agents grouped by environment (value: the upstream id), a name that more than one
+    environment has followed by its environment (a closed list shows the option, not its
+    group: two "Callback Desk"s must differ there); a saved id that is no longer mirrored
+    stays choosable, marked, so editing a rule never drops it silently."""
     choices: list = [("", _("Every agent"))]
+    agents = list(Agent.objects.for_organization(organization)
+                  .select_related("environment").order_by("environment__name", "name", "pk"))
+    names = [Agent.shown_name(a.name, a.external_id) for a in agents]
+    environments_of: dict[str, set[int]] = {}
+    for agent, name in zip(agents, names, strict=True):
+        environments_of.setdefault(name, set()).add(agent.environment_id)
     groups: dict[str, list[tuple[str, str]]] = {}
-    known = set()
-    for agent in (Agent.objects.for_organization(organization)
-                  .select_related("environment").order_by("environment__name", "name", "pk")):
-        groups.setdefault(agent.environment.name, []).append(
-            (agent.external_id, agent.name or agent.external_id))
-        known.add(agent.external_id)
+    for agent, name in zip(agents, names, strict=True):
+        if len(environments_of[name]) > 1:
+            name = f"{name} ({agent.environment.name})"
+        groups.setdefault(agent.environment.name, []).append((agent.external_id, name))
     choices += list(groups.items())
+    known = {a.external_id for a in agents}
     if current and current not in known:
         choices.append((current, _("%(id)s (not mirrored)") % {"id": current}))
     return choices

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from reports import exports
 from reports.api.parameters import OutcomesParameters
@@ -30,7 +31,7 @@ class OutcomesReport(Report[OutcomeSummary]):
                _("Answered calls with a number to match, older than the organisation's "
                  "resolution window: their outcome is known."),
                lambda t: t.settled, drill={"resolution": "settled"}),
-        Metric("resolved", _("Resolved"), Unit.COUNT,
+        Metric("resolved", pgettext_lazy("calls", "Resolved"), Unit.COUNT,
                _("Settled calls with no contact of the same number within the window after "
                  "them."),
                lambda t: t.resolved, drill={"resolution": "resolved"}),
@@ -38,7 +39,7 @@ class OutcomesReport(Report[OutcomeSummary]):
                _("Settled calls whose number called or was called again within the window."),
                lambda t: t.repeat_contacts, drill={"resolution": "repeat"},
                higher_is_better=False),
-        Metric("pending", _("Pending"), Unit.COUNT,
+        Metric("pending", pgettext_lazy("calls", "Pending"), Unit.COUNT,
                _("Answered calls with a number younger than the window: counted neither "
                  "way yet."),
                lambda t: t.pending, drill={"resolution": "pending"}),

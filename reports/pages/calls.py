@@ -2,16 +2,18 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.core.paginator import Paginator
 from django.db import router
 from django.db.models import F, QuerySet
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.functional import cached_property
 
+from portal.bounds import as_id
 from portal.model_rows import AnyOf, CompiledQuery
 from portal.pages.pages import render_org_page, render_org_part
 from portal.phone import region_of_timezone, shown_numbers
@@ -21,6 +23,7 @@ from reports import exports
 from reports.call_filter import CallFilter
 from reports.call_search import Probed, clean_needle, is_whole_id, phone_digits, probed
 from reports.drill import AT
+from reports.pages import call_record
 from reports.pages.call_links import call_links
 from reports.pages.page_cache import (
     BODY_SLOT,
@@ -34,7 +37,7 @@ from reports.queries.outcomes import call_costs
 from reports.transcript_search import highlight
 from reports.vocabulary import AGENT, END, ENV, RANGE, START, common_names
 from sync.health import org_environments
-from sync.models import Agent, Call, CallbackLink
+from sync.models import Agent, Call, CallbackLink, PrivacyRetention
 
 PAGE_SIZE = 50
 # Counting every match of a broad filter over millions of calls costs seconds; beyond this
@@ -105,6 +108,14 @@ class ProbedCalls:
                 list, datetime, datetime)
         return query.objects(router.db_for_read(Call), found.ids, found.first_started,
                              found.last_started, limit=stop - start, offset=start)
+
+
+def _asks_unreadable_environment(query: QueryDict, readable: dict) -> bool:
+    """Whether the query names, by a well-formed id, an environment the member cannot read
+    (another team's, another organisation's, none): a 404, as the API answers for it —
+    not a 400 that would tell such an environment apart from one that does not exist."""
+    ids = (as_id(value) for value in common_names(query).getlist(ENV))
+    return any(pk is not None and pk not in readable for pk in ids)
 
 
 def _checked_sort(sort: str) -> str:
@@ -181,6 +192,8 @@ def call_list(request: HttpRequest, tenant: Tenant) -> HttpResponse:
     filterset = CallFilter(request.GET, organization=org,
                            environments=org_environments(request, org))
     if not filterset.is_valid():
+        if _asks_unreadable_environment(request.GET, filterset.environments):
+            raise Http404("no such environment")
         return render_org_page(request, org, "reports/calls.html", {"filter": filterset},
                                status=400)
     sort = _checked_sort(request.GET.get("sort", "-started"))
@@ -298,13 +311,14 @@ def _find_call(calls: QuerySet, call_id: int, at: str | None) -> Call:
     return get_object_or_404(calls, pk=call_id)
 
 
-def show_numbers(org, calls) -> None:
+def show_numbers(org, calls, *, international: bool = False) -> None:
     """Set `from_shown` and `to_shown` on the calls of one page: national numbers while
     they are all of the organisation's country, international once they span countries
-    (`portal.phone.shown_numbers`); a value that is no number as stored."""
+    or when `international` (`portal.phone.shown_numbers`); a value that is no number as
+    stored."""
     calls = [c for c in calls if c is not None]
     shown = shown_numbers([n for c in calls for n in (c.from_number, c.to_number)],
-                          region_of_timezone(org.timezone))
+                          region_of_timezone(org.timezone), international=international)
     for call in calls:
         call.from_shown = shown.get(call.from_number) or call.from_formatted or call.from_number
         call.to_shown = shown.get(call.to_number) or call.to_formatted or call.to_number
@@ -322,7 +336,9 @@ def call_detail(request: HttpRequest, tenant: Tenant, call_id: int) -> HttpRespo
     turns = _turns(raw, search)
     back = request.GET.copy()
     back.pop(AT, None)
-    show_numbers(org, [call])
+    # One call's page has no neighbour to share a country with: its numbers carry their
+    # country code, as a list spanning countries writes them.
+    show_numbers(org, [call], international=True)
     return render_org_page(request, org, "reports/call_detail.html", {
         "call": call,
         "not_sent": not_sent(call.environment.provider),
@@ -331,15 +347,36 @@ def call_detail(request: HttpRequest, tenant: Tenant, call_id: int) -> HttpRespo
         "search": search, "search_hits": sum(1 for t in turns if t["hit"]),
         "list_query": back.urlencode(),
         "recording_url": recording_url(raw),
-        "timeline": _as_list(raw.get("call_timeline") or raw.get("call_state_changes")),
-        "quality": raw.get("call_quality") if isinstance(raw.get("call_quality"), dict) else {},
-        "insights": raw.get("call_insights"),
+        **_record_parts(org, raw),
+        "insights_text": raw.get("call_insights") if isinstance(
+            raw.get("call_insights"), str) else "",
         "raw_json": json.dumps(raw, indent=2, ensure_ascii=False, sort_keys=True),
         "links": call_links(request, call),
         "record_fields": record_fields(call.environment.spec.call_page_fields, raw),
+        "retained": aged_out(org, call),
         # The outcome report's price rule, for this one call (vendor / estimate / none).
         "cost": call_costs([call])[call.pk],
     })
+
+
+def _record_parts(org, raw: dict) -> dict:
+    """The record's timeline, quality and insights as the page shows them, its times in the
+    organisation's zone (the page's one)."""
+    with timezone.override(org.tzinfo):
+        return {
+            "timeline": call_record.timeline(
+                _as_list(raw.get("call_timeline") or raw.get("call_state_changes"))),
+            "quality": call_record.fields(raw.get("call_quality")),
+            "insights": call_record.fields(raw.get("call_insights"))}
+
+
+def aged_out(org, call: Call) -> dict[str, int]:
+    """{kind: days} of the organisation's privacy retention (`PrivacyRetention`) that this
+    call is older than: its transcript or recording, gone, was removed by the policy."""
+    policy = PrivacyRetention.objects.for_organization(org).first()
+    age = timezone.now() - call.started_at
+    return {kind: days for kind, days in (policy.days() if policy else {}).items()
+            if age > timedelta(days=days)}
 
 
 def record_fields(paths: tuple[tuple[str, str], ...], raw: dict) -> list[tuple[str, str]]:

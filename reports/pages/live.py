@@ -24,6 +24,8 @@ from reports.wallboard.models import WallboardThresholds
 # How often the page asks for new figures (seconds); the mirror itself syncs every minute
 # at best, so a faster poll would show nothing new.
 POLL_SECONDS = 30
+# How long each page of agents' tiles stays on the screen when they do not all fit.
+PAGE_SECONDS = 12
 
 
 def now():
@@ -44,6 +46,7 @@ def live(request: HttpRequest, tenant: Tenant) -> HttpResponse:
     org = tenant.organization
     return render_org_page(request, org, "reports/live.html", {
         "board": _board_for(tenant), "poll_seconds": POLL_SECONDS,
+        "page_seconds": PAGE_SECONDS,
         "thresholds": WallboardThresholds.of(org)})
 
 

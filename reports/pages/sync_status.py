@@ -18,6 +18,7 @@ from portal.models import Environment, Role
 from portal.pages.pages import render_org_page
 from portal.tasks_client import QueueUnavailable, TaskNotAvailable, enqueue
 from portal.tenancy.access import Tenant, org_page
+from reports.pages.rejection_words import reason_text
 from sync.models import CallbackDay, CallbackFunnelDay, RejectedRecord, SyncRun
 from sync.providers.registry import ADAPTERS
 from sync.stream_names import Stream
@@ -52,6 +53,7 @@ def sync_status(request: HttpRequest, tenant: Tenant) -> HttpResponse:
             # The stream in the reader's language ("chamadas"), as the headings name it.
             labels = dict(Stream.choices)
             record.stream_label = labels.get(record.stream, record.stream)
+            record.reason_text = reason_text(record.reason)
             shown.append(record)
     counts = dict(tenant.scoped(RejectedRecord).values_list("environment_id")
                   .annotate(n=Count("id")).values_list("environment_id", "n"))

@@ -478,6 +478,8 @@ class CallCost:
     source: str | None
     currency: str | None
     price_of: date | None = None
+    # Priced with the agent's earliest snapshot, read after the call's day.
+    early: bool = False
 
 
 def call_costs(calls: Sequence) -> dict[int, CallCost]:
@@ -486,7 +488,7 @@ def call_costs(calls: Sequence) -> dict[int, CallCost]:
     if not calls:
         return {}
     sql = f"""SELECT c.id, c.vendor_cost, c.vendor_cost_currency, {ESTIMATE},
-                     p.currency, p.valid_from
+                     p.currency, p.valid_from, (c.started_at AT TIME ZONE 'UTC')::date
               FROM sync_call c {PRICE}
               WHERE c.id = ANY(%(ids)s) AND c.started_at = ANY(%(starts)s)"""
     with connection_for(Call).cursor() as cursor:
@@ -494,11 +496,12 @@ def call_costs(calls: Sequence) -> dict[int, CallCost]:
                              "starts": [c.started_at for c in calls]})
         rows = cursor.fetchall()
     costs = {}
-    for pk, vendor_cost, vendor_currency, estimate, currency, valid_from in rows:
+    for pk, vendor_cost, vendor_currency, estimate, currency, valid_from, utc_day in rows:
         if vendor_cost is not None:
             costs[pk] = CallCost(vendor_cost, "vendor", vendor_currency or "USD")
         elif estimate is not None:
-            costs[pk] = CallCost(estimate, "estimate", currency, valid_from)
+            costs[pk] = CallCost(estimate, "estimate", currency, valid_from,
+                                 early=valid_from > utc_day)
         else:
             costs[pk] = CallCost(None, None, None)
     # A call the statement did not find (a start at the calendar's edge, year 1 or 9999,

@@ -6,6 +6,7 @@ without a link: there is nothing behind them to open.
 """
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time
 from html import escape
 from typing import Any
 
@@ -28,6 +29,7 @@ from portal.formatting import (
 )
 from reports import drill
 from reports.pages import viewstate
+from sync.models import Agent
 
 register = template.Library()
 
@@ -229,14 +231,32 @@ def agent_label(row: Any, scope: Any, environment: bool = True) -> str:
     when the scope has more than one (two "Callback Desk"s in two environments must be told
     apart) — unless `environment` is False: a table with an environment column of its own
     (the agents page) does not repeat it in every name."""
-    name = (row.name or getattr(row, "agent_id", "") or getattr(row, "source_agent_id", "")
-            or _("(no agent)"))
+    name = Agent.shown_name(row.name, getattr(row, "agent_id", "")
+                            or getattr(row, "source_agent_id", ""))
     environments = getattr(scope, "environments", None) or []
     if environment and len(environments) > 1:
         env = next((e.name for e in environments if e.pk == row.environment_id), "")
         if env:
             return f"{name} ({env})"
     return str(name)
+
+
+@register.filter
+def call_agent(call: Any) -> str:
+    """A call's agent as every page writes it (`Agent.shown_name`); "–" for none."""
+    if not call.agent_external_id:
+        return "–"
+    agent = call.agent if call.agent_id else None
+    return Agent.shown_name(agent.name if agent else "", call.agent_external_id)
+
+
+@register.filter
+def local_day_of_utc(day: date | None) -> date | None:
+    """The local day (the active zone's) on which a UTC day began: a price first read on
+    the UTC day 11/28 is in force from 11/27 9 PM in São Paulo, so "since 11/27" there."""
+    if day is None:
+        return None
+    return timezone.localtime(datetime.combine(day, time.min, tzinfo=UTC)).date()
 
 
 @register.filter

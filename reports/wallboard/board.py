@@ -6,12 +6,16 @@
   as zero — so the board and an anomaly rule never disagree on what "usual" is.
 - Calls today and the answer rate (the dashboard's report and metrics, `reports.registry`, so
   the two agree) and the usual by this time.
-- In progress: today's calls the mirror still holds open (initiated, ringing, queued, or
-  answered and not yet ended). Calls left open since an earlier day are counted apart
-  ("open since earlier"): they are not today's, and "in progress" never exceeds today's calls.
+- In progress: calls the mirror still holds open (initiated, ringing, queued, or answered
+  and not yet ended) that started in the last `IN_PROGRESS_WINDOW`. An open call older than
+  that is no call in progress but one whose end the mirror never saw: counted apart ("3 stuck
+  since …", the oldest one's start), as far back as the sync still re-reads (`OPEN_LOOKBACK`).
 - Answer rate; callbacks waiting (today's callbacks not answered, from the sync's links)
   with the oldest one's wait; one tile per agent who had calls today.
 - Colours from the organisation's `WallboardThresholds`; the team a restricted board shows.
+- How old the figures are: the least recently synced environment's last sync and its age,
+  amber past twice its sync interval and red past four times (a TV has no one to notice
+  that the mirror stopped; the page's own refresh says nothing about the data's age).
 Every figure is written for the reader (`portal.formatting`); the page polls them as JSON.
 """
 from __future__ import annotations
@@ -41,8 +45,13 @@ from sync.models.core import ANSWERED_STATUSES
 USUAL_WEEKS = 6  # the anomaly condition's BASELINE_WEEKS: the same weeks, the same band
 # Statuses the mirror still expects to change (the sync re-reads them): a call in progress.
 OPEN_STATUSES = ("initiated", "ringing", "queued", "answered")
-# How far back a call still open counts as "open since earlier" (the sync's lookback).
+# How far back a call still open counts as stuck (the sync's lookback: older ones are settled).
 OPEN_LOOKBACK = timedelta(days=2)
+# An open call that started longer ago than this is not in progress: a voice agent's call does
+# not last hours, so the mirror missed its end (the vendor never sent it, or not yet).
+IN_PROGRESS_WINDOW = timedelta(hours=2)
+# The figures turn amber, then red, once the last sync is this many sync intervals old.
+STALE_AMBER, STALE_RED = 2, 4
 
 
 @dataclass(frozen=True)
@@ -77,14 +86,16 @@ class Board:
     calls_today: str
     usual: str
     in_progress: str
-    open_earlier: str
+    stuck: str
     answer_rate: str
     answer_state: str
     callbacks_waiting: str
     oldest_wait: str
     waiting_state: str
     last_sync: str
-    updated: str
+    data_age: str
+    sync_state: str  # "ok", "amber" or "red"
+    sync_note: str
     team: str
     hours: list[dict] = field(default_factory=list)
     agents: list[dict] = field(default_factory=list)
@@ -158,7 +169,7 @@ def _agents(org: Organization, envs: list[Environment], today: date,
         key = (row["environment_id"], row["agent_external_id"])
         rate = (row["answered"] or 0) / row["calls"]
         tiles.append(AgentTile(
-            names.get(key) or row["agent_external_id"] or _("No agent"),
+            Agent.shown_name(names.get(key, ""), row["agent_external_id"]),
             env_names[key[0]] if len(envs) > 1 else "",
             ngettext("%(n)s call", "%(n)s calls", row["calls"]) % {
                 "n": format_int(row["calls"])},
@@ -189,10 +200,48 @@ def _team_name() -> str:
     return ", ".join(restriction.names) if restriction is not None else ""
 
 
+def _freshness(envs: list[Environment], now: datetime) -> tuple[str, str, str, str]:
+    """(last sync, its age, "ok" / "amber" / "red", a note when not "ok") of the least
+    recently synced environment, each judged by its own sync interval."""
+    oldest: Environment | None = None
+    worst = 0.0
+    for env in envs:
+        if env.last_synced_at is None:
+            return (_("Never synced"), "", "red",
+                    _("%(env)s has never synced: these figures are incomplete")
+                    % {"env": env.name})
+        age = (now - env.last_synced_at).total_seconds()
+        intervals = age / (60 * max(env.sync_interval_minutes, 1))
+        if oldest is None or intervals > worst:
+            oldest, worst = env, intervals
+    assert oldest is not None and oldest.last_synced_at is not None
+    seconds = max(0, int((now - oldest.last_synced_at).total_seconds()))
+    minutes = seconds // 60
+    age = (ngettext("%(n)s minute ago", "%(n)s minutes ago", minutes) % {"n": minutes}
+           if minutes < 60 else _("%(age)s ago") % {"age": format_duration(minutes * 60)})
+    state = "red" if worst > STALE_RED else "amber" if worst > STALE_AMBER else "ok"
+    note = "" if state == "ok" else ngettext(
+        "Not current: the mirror syncs every minute",
+        "Not current: the mirror syncs every %(n)s minutes",
+        oldest.sync_interval_minutes) % {"n": oldest.sync_interval_minutes}
+    return format_moment(oldest.last_synced_at), age, state, note
+
+
+def _stuck(open_calls, since: datetime) -> str:
+    """"3 stuck since …": open calls that started before `since`, with the oldest's start."""
+    found = open_calls.filter(started_at__lt=since).aggregate(
+        n=Count("pk"), first=Min("started_at"))
+    if not found["n"]:
+        return ""
+    return ngettext("%(n)s stuck open since %(when)s", "%(n)s stuck open since %(when)s",
+                    found["n"]) % {"n": format_int(found["n"]),
+                                   "when": format_moment(found["first"])}
+
+
 def _board(org: Organization, envs: list[Environment], now: datetime) -> Board:
     if not envs:
-        return Board(EMPTY, "", EMPTY, "", EMPTY, "", EMPTY, "", "", _("Never synced"),
-                     format_moment(now), _team_name())
+        return Board(EMPTY, "", EMPTY, "", EMPTY, "", EMPTY, "", "", _("Never synced"), "",
+                     "", "", _team_name())
     local = timezone.localtime(now, org.tzinfo)
     today = local.date()
     thresholds = WallboardThresholds.of(org)
@@ -204,20 +253,18 @@ def _board(org: Organization, envs: list[Environment], now: datetime) -> Board:
     open_calls = Call.objects.for_organization(org).filter(
         environment_id__in=[e.pk for e in envs], status__in=OPEN_STATUSES, is_testing=False,
         started_at__gte=now - OPEN_LOOKBACK, started_at__lte=now)
-    midnight = _midnight(today, org.tzinfo)
-    in_progress = open_calls.filter(started_at__gte=midnight).count()
-    earlier = open_calls.filter(started_at__lt=midnight).count()
+    recent = now - IN_PROGRESS_WINDOW
+    in_progress = open_calls.filter(started_at__gte=recent).count()
     waiting, first = _waiting(org, envs, today, now)
     oldest = int((now - first).total_seconds()) if first else None
-    synced = max((e.last_synced_at for e in envs if e.last_synced_at), default=None)
+    last_sync, age, sync_state, sync_note = _freshness(envs, now)
     rate = registry.metric("answer_rate").value(calls.totals) if mirrored else None
     return Board(
         calls_today=format_int(calls.totals.total) if mirrored else EMPTY,
         usual=(_("usually %(usual)s by this time") % {"usual": format_int(usual)}
                if usual is not None else _("no usual yet: earlier weeks not mirrored")),
         in_progress=format_int(in_progress),
-        open_earlier=(_("and %(n)s left open since an earlier day")
-                      % {"n": format_int(earlier)} if earlier else ""),
+        stuck=_stuck(open_calls, recent),
         answer_rate=format_percent(rate) if mirrored else EMPTY,
         answer_state=thresholds.rate_state(rate, calls.totals.total) if mirrored else "",
         callbacks_waiting=format_int(waiting),
@@ -225,8 +272,7 @@ def _board(org: Organization, envs: list[Environment], now: datetime) -> Board:
                      if oldest is not None else _("none waiting")),
         waiting_state=thresholds.waiting_state(
             waiting, oldest // 60 if oldest is not None else None),
-        last_sync=format_moment(synced) if synced else _("Never synced"),
-        updated=format_moment(now),
+        last_sync=last_sync, data_age=age, sync_state=sync_state, sync_note=sync_note,
         team=_team_name(),
         hours=[asdict(h) for h in _hours(envs, today, local.hour, weeks)],
         agents=[asdict(a) for a in _agents(org, envs, today, thresholds)])

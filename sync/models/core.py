@@ -10,8 +10,8 @@ from typing import Any
 from django.db import models
 from django.utils import timezone
 from django.utils.text import format_lazy
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from portal.bounds import BoundedDateTimeField
 from portal.models import Environment
@@ -62,6 +62,18 @@ class Agent(TenantModel):
 
     def __str__(self) -> str:
         return self.name or self.external_id
+
+    @staticmethod
+    def shown_name(name: str, external_id: str) -> str:
+        """An agent as every page writes it: the name the upstream gave it, else "Agent
+        #<id>" (a provider that cannot describe its agents, an assistant left unnamed), else
+        "(no agent)" for calls without one. A bare "4012" on a board reads as a figure, and
+        the "#" tells the id apart from an agent named "Agent 12"."""
+        if name:
+            return name
+        if external_id:
+            return gettext("Agent #%(id)s") % {"id": external_id}
+        return gettext("(no agent)")
 
 
 class CallStatus(models.TextChoices):

@@ -13,20 +13,14 @@ import os
 from datetime import timedelta
 
 import pytest
-from django.conf import settings
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from portal.models import Team, TeamAgent
+from portal.models import Team
 from reports.alerts.models import AlertRule
-from reports.models import ReportDelivery, SavedView
-from sync.models import Call, SyncRun
-from sync.models.core import RunStatus
-from sync.stream_names import Stream
 from tests.support.browser import SHOTS
-from tests.support.cast import make_env
-from tests.support.factories import make_agents, make_callback_days, make_calls, make_subscription
+from tests.support.browser_pages import portal_pages, signed_in_context
+from tests.support.factories import make_subscription
 
 pytestmark = [
     pytest.mark.browser,
@@ -89,77 +83,10 @@ RATE_FORMAT = {"en": r"^\d{1,3}(\.\d)?%$", "pt-br": r"^\d{1,3}(,\d)?%$"}
 @pytest.fixture
 def pages(live_server, cast, env_a):
     """A seeded organisation and the URL of every portal page to visit."""
-    org, alice = env_a.organization, cast["alice"]
-    env_2 = make_env(org, "Second desk with a long name", "talq_cccccccccccccccccccccccccccc3333")
-    today = timezone.localdate(timezone=org.tzinfo)
-    for env, seed in ((env_a, 1), (env_2, 2)):
-        make_calls(env, 150, today - timedelta(days=20), today, agents=make_agents(env, 3),
-                   seed=seed)
-        make_callback_days(env, [today - timedelta(days=n) for n in range(20)])
-        env.last_synced_at = timezone.now() - timedelta(minutes=3)
-        env.save()
-        SyncRun.objects.create(environment=env, stream=Stream.CALLS,
-                               status=RunStatus.SUCCEEDED, finished_at=timezone.now(),
-                               pages=2, created=150)
-    sub = make_subscription(org, name="Weekly operations summary", members=[alice],
-                            addresses=["ops-team-with-a-long-address@example.com"])
-    ReportDelivery.objects.create(subscription=sub, period_start=today - timedelta(days=7),
-                                  period_end=today, status="failed",
-                                  error="550 mailbox unavailable for a rather long reason")
-    rule = AlertRule.objects.create(organization=org, name="Answer rate dropped",
-                                    metric="answer_rate", condition="below", threshold=50)
-    rule.environments.set([env_a])
-    SavedView.objects.create(organization=org, owner=alice, name="Last week, both desks",
-                             page="dashboard", query="range=7d")
-    call = Call.objects.filter(environment=env_a).exclude(agent_external_id="").first()
-    # A team of that call's agent: the restricted members' scope (the role walk), its pages.
-    team = Team.objects.create(organization=org, name="Red")
-    TeamAgent.objects.create(team=team, environment=env_a,
-                             agent_external_id=call.agent_external_id)
-    slug = org.slug
-
-    def url(name: str, *args) -> str:
-        return reverse(name, args=[slug, *args])
-
-    return [
-        ("dashboard", url("dashboard")),
-        ("calls", url("calls")),
-        ("calls-no-match", url("calls") + "?search=zzzz999"),
-        ("call-detail", url("call-detail", call.pk)),
-        ("agents", url("agents")),
-        ("callbacks", url("callbacks")),
-        ("quality", url("quality")),
-        ("sync", url("sync-status")),
-        ("saved-views", url("saved-views")),
-        ("environments", url("settings-environments")),
-        ("environment-add", url("settings-environment-add")),
-        ("environment-token", url("settings-environment-token", env_a.pk)),
-        ("members", url("settings-members")),
-        ("teams", url("settings-teams")),
-        ("team", url("settings-team-edit", team.pk)),
-        ("tokens", url("settings-tokens")),
-        ("subscriptions", url("subscription-list")),
-        ("subscription", url("subscription-detail", sub.pk)),
-        ("subscription-new", url("subscription-create")),
-        ("alerts", url("alerts")),
-        ("alert", url("alerts-rule", rule.pk)),
-        ("alert-new", url("alerts-new")),
-        ("live", url("live")),
-        ("live-thresholds", url("live-thresholds")),
-    ]
+    return portal_pages(cast, env_a)
 
 
-def _context(browser, base: str, user, viewport: dict, language: str, phone: bool):
-    client = Client()
-    client.force_login(user)
-    context = browser.new_context(viewport=viewport, is_mobile=phone, has_touch=phone,
-                                  device_scale_factor=1)
-    context.add_cookies([
-        {"name": settings.SESSION_COOKIE_NAME, "value": client.cookies[
-            settings.SESSION_COOKIE_NAME].value, "url": base},
-        {"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "url": base},
-    ])
-    return context
+_context = signed_in_context
 
 
 def test_every_page_fits_desktop_and_phone_in_both_languages(browser, live_server, cast,
@@ -323,7 +250,7 @@ RAW_NAMES = (r"\b(owner|admin|analyst|viewer|no_answer|no-answer|completed|answe
 ADMIN_PAGES = ("environment-add", "environment-token", "members", "teams", "team",
                "subscription-new", "alert-new", "live-thresholds")
 # What a team-restricted member may not read: a rule watching the whole organisation.
-NOT_THEIRS = ("alert",)
+NOT_THEIRS = ("alert", "call-origins")  # a rule of the whole organisation; another team's call
 
 
 def test_every_page_fits_a_phone_as_each_role_and_names_nothing_raw(

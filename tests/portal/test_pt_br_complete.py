@@ -55,7 +55,8 @@ SAME_IN_PORTUGUESE = frozenset({
     "Switchboard", "Talkover", "Origins AI", "OK", "Email", "E-mail", "Webhook", "webhook",
     "Webhooks",
     "CSV", "API", "ID", "SID", "Status", "Slack", "JSON", "URL", "Token", "token", "Total",
-    "Info", "Insights", "Manual", "vs", "min", "s", "h", "%", "p95", "p50",
+    "Info", "Insight", "Insights", "Manual", "MOS", "Jitter",
+    "vs", "min", "s", "h", "%", "p95", "p50",
 })
 HIDDEN_TAGS = {"script", "style", "code", "pre", "template"}
 READ_ATTRIBUTES = ("title", "placeholder", "aria-label", "alt")
@@ -143,8 +144,10 @@ def _pattern(msgid: str) -> tuple[str, re.Pattern] | None:
     literal = max((_normal(p) for p in parts), key=len)
     if not re.search(r"[A-Za-z]{3}", literal):
         return None
-    return literal, re.compile(
-        "^" + ".+?".join(re.escape(_normal(p)) for p in parts) + "$", re.S)
+    # A space beside a placeholder stays: "Agent %(id)s" must not match "Agentes".
+    spaced = [re.sub(r"\s+", " ", p.replace("%%", "%")) for p in parts]
+    spaced[0], spaced[-1] = spaced[0].lstrip(), spaced[-1].rstrip()
+    return literal, re.compile("^" + ".+?".join(re.escape(p) for p in spaced) + "$", re.S)
 
 
 def _normal(text: str) -> str:

@@ -1,8 +1,9 @@
 """The live wallboard (`/o/<slug>/live/`): today's calls by hour against the anomaly
-condition's usual band (only mirrored weeks count), calls in progress today (open calls of
-earlier days said apart), answer rate, callbacks waiting with the oldest wait, a tile per
-agent, colours from the organisation's thresholds, the team a restricted board shows; in
-the navigation, through the page decorator, in both languages, with a JSON feed."""
+condition's usual band (only mirrored weeks count), calls in progress (open calls that
+started hours ago said apart as stuck), answer rate, callbacks waiting with the oldest wait,
+a tile per agent (named even when its provider names none), the figures' age, colours
+from the organisation's thresholds, the team a restricted board shows; in the
+navigation, through the page decorator, in both languages, with a JSON feed."""
 from __future__ import annotations
 
 import itertools
@@ -47,7 +48,7 @@ def _world(env_a):
                        _at(env_a, DAY, 9, agent=ann, agent_external_id="ann"),
                        _at(env_a, DAY, 10, status="no_answer"),
                        _at(env_a, DAY, 14, 50, status="ringing")])
-    # Left open since yesterday: not today's, so not "in progress" today.
+    # Left open since yesterday: no call lasts that long, so stuck, not "in progress".
     save_calls(env_a, [_at(env_a, DAY - timedelta(days=1), 22, status="answered")])
     _day(env_a, DAY - timedelta(weeks=1), 2, 5)
     _day(env_a, DAY - timedelta(weeks=2), 4, 5)
@@ -68,11 +69,13 @@ def test_the_board_counts_today_against_the_mirrored_weeks(env_a):
     assert figures.calls_today == "4"
     assert figures.usual == "usually 4 by this time"  # median of 2, 4, 6
     assert figures.in_progress == "1"  # the ringing call; not yesterday's open one
-    assert figures.open_earlier == "and 1 left open since an earlier day"
+    assert figures.stuck == "1 stuck open since 11/17/2026 10:00 PM"
     assert figures.answer_rate == "50.0%"  # 2 of 4, as the dashboard writes it
     assert figures.callbacks_waiting == "2"  # today's two unanswered callbacks
     assert figures.oldest_wait == "oldest waiting 2 h 40 m"  # since 12:20
     assert figures.last_sync == "11/18/2026 2:58 PM"  # the zone is named once, by the page
+    assert (figures.data_age, figures.sync_state, figures.sync_note) == (
+        "2 minutes ago", "ok", "")
     hours = {h["hour"]: h for h in figures.hours}
     assert [hours[h]["calls"] for h in (8, 9, 10, 14)] == [1, 1, 1, 1]
     assert hours[16]["calls"] is None  # not yet
@@ -116,8 +119,8 @@ def test_the_page_is_in_the_navigation_and_goes_through_the_page_door(env_a, ali
         assert "js/live.js" in html and "Times in America/Sao_Paulo" in html
         assert html.count("America/Sao_Paulo") == 1
         feed = client.get("/o/org-a/live/data/").json()
-        assert {"calls_today", "in_progress", "open_earlier", "callbacks_waiting",
-                "oldest_wait", "hours", "agents", "team"} <= set(feed)
+        assert {"calls_today", "in_progress", "stuck", "data_age", "sync_state",
+                "callbacks_waiting", "oldest_wait", "hours", "agents", "team"} <= set(feed)
         assert len(feed["hours"]) == 24
     outsider = Client()
     outsider.force_login(carol)
@@ -163,3 +166,46 @@ def test_a_restricted_members_board_names_their_team_and_shows_its_agents(env_a,
     assert feed["calls_today"] == "2"  # Ann's calls only
     assert [t["name"] for t in feed["agents"]] == ["Ann Lee"]
     assert feed["callbacks_waiting"] == "0"  # the callbacks' agent is not Red's
+
+
+def test_a_call_open_for_hours_is_stuck_not_in_progress(env_a):
+    """An "Initiated" call of three hours ago is not in progress: the mirror never saw its
+    end. It is named apart, with when the oldest such call started."""
+    now = datetime(2026, 11, 18, 15, 0, tzinfo=env_a.organization.tzinfo)
+    save_calls(env_a, [_at(env_a, DAY, 12, 0, status="initiated"),
+                       _at(env_a, DAY, 12, 30, status="ringing"),
+                       _at(env_a, DAY, 14, 10, status="answered"),
+                       _at(env_a, DAY, 14, 55, status="queued")])
+    figures = board(env_a.organization, [env_a], now)
+    assert figures.in_progress == "2"
+    assert figures.stuck == "2 stuck open since 11/18/2026 12:00 PM"
+
+
+def test_the_figures_say_how_old_they_are_amber_then_red(env_a):
+    """The data's age, judged by the environment's sync interval: amber past two intervals,
+    red past four; the least recently synced environment speaks for the board."""
+    tz = env_a.organization.tzinfo
+    now = datetime(2026, 11, 18, 15, 0, tzinfo=tz)
+    env_a.sync_interval_minutes = 15
+    for minutes, state in ((29, "ok"), (31, "amber"), (59, "amber"), (61, "red")):
+        env_a.last_synced_at = now - timedelta(minutes=minutes)
+        figures = board(env_a.organization, [env_a], now)
+        assert figures.sync_state == state, minutes
+        assert figures.data_age == (f"{minutes} minutes ago" if minutes < 60 else "1 h 01 m ago")
+        assert bool(figures.sync_note) == (state != "ok")
+    env_a.last_synced_at = now - timedelta(hours=3, minutes=5)
+    figures = board(env_a.organization, [env_a], now)
+    assert figures.data_age == "3 h 05 m ago"
+    assert figures.sync_note == "Not current: the mirror syncs every 15 minutes"
+    env_a.last_synced_at = None
+    assert board(env_a.organization, [env_a], now).sync_state == "red"
+
+
+def test_every_agent_has_a_name_even_when_its_provider_gives_none(env_a):
+    """An agent whose provider names none (its Agent row has only the id) reads "Agent
+    #4012", never a bare "4012" that looks like a figure."""
+    agent = Agent.objects.create(environment=env_a, external_id="4012")
+    save_calls(env_a, [_at(env_a, DAY, 9, agent=agent, agent_external_id="4012")])
+    now = datetime(2026, 11, 18, 15, 0, tzinfo=env_a.organization.tzinfo)
+    assert [t["name"] for t in board(env_a.organization, [env_a], now).agents] == [
+        "Agent #4012"]

@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 import requests
 from django.test import Client
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.formats import date_format
 
 from portal.formatting import format_money
@@ -21,6 +21,7 @@ from reports.queries.outcomes import call_costs
 from reports.summaries.figures import build_summary
 from reports.summaries.render import build_message
 from reports.summaries.schedule import Period
+from reports.templatetags.drill_tags import local_day_of_utc
 from reports.templatetags.summary_format import cost
 from sync.engine import sync_environment
 from sync.models import AgentPrice, Call
@@ -163,10 +164,14 @@ def test_cost_and_resolution_equal_a_recount_from_the_upstream(org_a, alice):
         assert "was US$\u00a00." in agents_page.content.decode()
         call = mirrored[0]
         shown = client.get(f"/o/{org_a.slug}/calls/{call.pk}/").content.decode()
-        with translation.override("en"):
-            price_day = date_format(costs[call.pk].price_of, "SHORT_DATE_FORMAT")
+        with translation.override("en"), timezone.override(org_a.tzinfo):
+            # The price's UTC day, written as the local day it began on.
+            price_day = date_format(local_day_of_utc(costs[call.pk].price_of),
+                                    "SHORT_DATE_FORMAT")
             amount = format_money(costs[call.pk].cost, "USD", per_call=True)
-        assert f"{amount} <small>(estimate, price of {price_day})</small>" in shown
+        said = (f"estimate at the price read on {price_day}, the earliest"
+                if costs[call.pk].early else f"estimate, price since {price_day}")
+        assert f"{amount} <small>({said})</small>" in shown
         pt = client.get(f"/o/{org_a.slug}/outcomes/", {
             "env": env.pk, "start": first.isoformat(), "end": last.isoformat()},
             headers={"accept-language": "pt-br"})

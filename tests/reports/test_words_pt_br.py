@@ -1,5 +1,5 @@
 """pt-BR agrees with itself: a run's record counts are plural together ("Criados,
-Atualizados, Inalterados"), while one moment is singular ("Atualizado às")."""
+Atualizados, Inalterados"), while the wallboard's one moment is its last sync."""
 from __future__ import annotations
 
 from django.test import Client
@@ -17,4 +17,5 @@ def test_run_counts_and_one_moment_agree_in_number(env_a, alice):
     html = client.get("/o/org-a/sync/").content.decode()
     assert ">Criados<" in html and ">Atualizados<" in html and ">Inalterados<" in html
     board = client.get("/o/org-a/live/").content.decode()
-    assert "Atualizado às:" in board and "Atualizados:" not in board
+    # The board's one moment is its figures' last sync (it has no "refreshed" of its own).
+    assert "Números da última sincronização:" in board and "Atualizados:" not in board
