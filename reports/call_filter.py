@@ -59,7 +59,7 @@ from reports.days import (
     preset_range,
     range_problems,
 )
-from reports.kpi_groups import JUDGEMENT_LABELS, KPI_CALLS, KPI_LABELS
+from reports.kpi_groups import JUDGEMENT_LABELS, KPI_CALLS, KPI_LABELS, WITH_NUMBER
 from reports.provider_fields import any_sends
 from reports.transcript_search import filter_transcripts
 from reports.vocabulary import AGENT, END, ENV, RANGE, START, common_names
@@ -166,9 +166,7 @@ def _resolution(criteria: CallCriteria, qs: QuerySet) -> QuerySet:
     calls of a direction whose other party's number has digits (its `PHONE`), settled when
     older than the window, a repeat when their kept next contact falls within it."""
     window = timedelta(days=criteria.window_days)
-    qs = qs.filter(Q(direction=Direction.OUTBOUND, to_number__regex=r"\d")
-                   | Q(direction=Direction.INBOUND, from_number__regex=r"\d"),
-                   status__in=OUTCOMES["answered"])
+    qs = qs.filter(WITH_NUMBER, status__in=OUTCOMES["answered"])
     step = criteria.resolution
     if step == "answered":
         return qs

@@ -18,6 +18,10 @@ from sync.analysis import Judgement
 from sync.models.core import CallStatus, Direction
 
 ANSWERED = Q(status__in=(CallStatus.ANSWERED, CallStatus.COMPLETED))
+# A call with a number to match, as the outcome report counts them (`sync.outcomes.PHONE`):
+# only those are settled, repeats or pending.
+WITH_NUMBER = (Q(direction=Direction.OUTBOUND, to_number__regex=r"\d")
+               | Q(direction=Direction.INBOUND, from_number__regex=r"\d"))
 ENDED_UNANSWERED = (CallStatus.NO_ANSWER, CallStatus.BUSY, CallStatus.FAILED)
 KPI_CALLS: dict[str, Q] = {
     "answered": ANSWERED,
