@@ -10,15 +10,17 @@ through it, so the range rules, the defaults and the cache key exist once:
   message per field (`ScopeError`, which every face turns into a 4xx);
 - one cache key per summary kind and scope (`reports.cache`), whichever face asked: each
   kind's key params are `ReportScope.cache_params(kind)`, and the summaries are read only
-  through `calls_report`, `callbacks_report`, `callback_funnel_report` and
-  `quality_report` below.
+  through `calls_report`, `callbacks_report`, `callback_funnel_report`,
+  `quality_report` and `kpis_report` below.
 """
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
+
+from django.utils import timezone
 
 from portal.models import Environment, Organization
 from reports.cache import cached_rendering, cached_report
@@ -32,6 +34,7 @@ from reports.queries import (
 )
 from reports.queries.callback_funnel import CallbackFunnel, callback_funnel
 from reports.queries.common import normalize_choice
+from reports.queries.kpis import KpiSummary, kpis_summary
 from reports.queries.quality import QualitySummary, quality_summary
 from reports.queries.quality import cache_params as quality_cache_params
 
@@ -71,6 +74,9 @@ class ReportScope:
             return days
         if kind == "callback_funnel":
             return {**days, "interval": self.interval}
+        if kind == "kpis":
+            return {**days, "interval": self.interval, "agent_ids": sorted(self.agent_ids or []),
+                    "as_of": kpis_as_of().isoformat()}
         if kind == "quality":
             return {**days, "agent_ids": sorted(self.agent_ids or []),
                     **quality_cache_params(self.environments)}
@@ -139,6 +145,25 @@ def quality_report(scope: ReportScope) -> QualitySummary:
     return cached_report("quality", scope.environments, scope.cache_params("quality"),
                          lambda: quality_summary(scope.environments, scope.start, scope.end,
                                                  agent_ids=scope.agent_ids or None))
+
+
+# The KPI report's settled / pending split moves with time alone: it is computed as of the
+# start of the current KPI_STEP_SECONDS, and cached under that moment.
+KPI_STEP_SECONDS = 600
+
+
+def kpis_as_of(now: datetime | None = None) -> datetime:
+    """The moment the KPI report of `now` (default: now) is computed as of."""
+    seconds = int((now or timezone.now()).timestamp())
+    return datetime.fromtimestamp(seconds - seconds % KPI_STEP_SECONDS, UTC)
+
+
+def kpis_report(scope: ReportScope) -> KpiSummary:
+    """`kpis_summary` of the scope (its agent filter), as of `kpis_as_of`, cached."""
+    params = scope.cache_params("kpis")
+    return cached_report("kpis", scope.environments, params, lambda: kpis_summary(
+        scope.environments, scope.start, scope.end, scope.interval,
+        now=datetime.fromisoformat(params["as_of"]), agent_ids=scope.agent_ids))
 
 
 def rendered_report(kind: str, scope: ReportScope, variant: str,

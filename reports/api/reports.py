@@ -1,5 +1,5 @@
-"""Report endpoints: `GET /api/v1/reports/calls`, `/reports/callbacks` and
-`/reports/callback-funnel`, JSON or CSV.
+"""Report endpoints: `GET /api/v1/reports/calls`, `/reports/callbacks`,
+`/reports/callback-funnel` and `/reports/kpis`, JSON or CSV.
 
 Both read their summary through the report scope (`reports.scope`: one parser, one range
 rule set, one cache key); `?format=csv` streams one table of the summary (`table=`) as a
@@ -30,6 +30,7 @@ from reports.api.serializers import (
     CallbackFunnelReportSerializer,
     CallbacksReportSerializer,
     CallsReportSerializer,
+    KpisReportSerializer,
 )
 from reports.cache import rendered_response
 from reports.days import ApiDayField, ScopeError
@@ -39,6 +40,7 @@ from reports.scope import (
     callback_funnel_report,
     callbacks_report,
     calls_report,
+    kpis_report,
     rendered_report,
     scope_from_params,
 )
@@ -99,6 +101,15 @@ class CallbackFunnelQuerySerializer(RangeQuerySerializer):
     interval = serializers.ChoiceField(choices=[i.value for i in Interval], default="day")
     table = serializers.ChoiceField(choices=exports.CALLBACK_FUNNEL_TABLES, default="series",
                                     help_text="Table written by format=csv.")
+
+
+class KpisQuerySerializer(RangeQuerySerializer):
+    interval = serializers.ChoiceField(choices=[i.value for i in Interval], default="day")
+    agent_id = CommaSeparatedList(child=serializers.CharField(max_length=64), required=False)
+    table = serializers.ChoiceField(choices=exports.KPIS_TABLES, default="series",
+                                    help_text="Table written by format=csv.")
+
+    list_fields = ("environment", "agent_id")
 
 
 @functools.cache
@@ -254,7 +265,7 @@ class ReportViewSet(CsvErrorsAsJson, TenantScopedViewSet):
         counts the request in that same round trip (portal.throttling.DeferredHit). Before
         it only the token, the environments and the parameters are read; a request that
         fails before it is counted in `handle_exception`."""
-        return (self.action in ("calls", "callbacks", "callback_funnel")
+        return (self.action in ("calls", "callbacks", "callback_funnel", "kpis")
                 and type(request.accepted_renderer) is renderers.JSONRenderer
                 and "format" not in request.query_params)
 
@@ -289,3 +300,13 @@ class ReportViewSet(CsvErrorsAsJson, TenantScopedViewSet):
                             callback_funnel_report, CallbackFunnelReportSerializer,
                             lambda summary, table, _envs: exports.callback_funnel_rows(
                                 summary, table))
+
+    @report_schema(KpisQuerySerializer, KpisReportSerializer)
+    @action(detail=False, url_path="kpis")
+    def kpis(self, request: Request) -> Response | StreamingHttpResponse:
+        """KPIs for AI agents per period, agent and vendor (`reports.queries.kpis`): answer,
+        abandon, voicemail, transfer and containment rates, handle time, time to answer,
+        peak concurrency, the vendors' success rate and how often "successful" calls came
+        back; a figure a vendor sends nothing for is null, its reason in `reasons`."""
+        return self._report("kpis", KpisQuerySerializer, kpis_report, KpisReportSerializer,
+                            lambda summary, table, _envs: exports.kpis_rows(summary, table))

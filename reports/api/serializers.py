@@ -13,6 +13,7 @@ from rest_framework_dataclasses.serializers import DataclassSerializer
 from portal.models import Environment
 from reports.queries import CallbacksSummary, CallsSummary, Freshness
 from reports.queries.callback_funnel import CallbackFunnel
+from reports.queries.kpis import KpiSummary
 from sync.models import Agent, Call
 
 UTC = zoneinfo.ZoneInfo("UTC")
@@ -214,4 +215,17 @@ class CallbackFunnelReportSerializer(serializers.Serializer):
     environment's mirror is."""
 
     summary = CallbackFunnelSerializer()
+    freshness = FreshnessSerializer(many=True)
+
+
+class KpiSummarySerializer(DataclassSerializer):
+    class Meta:
+        dataclass = KpiSummary
+
+
+class KpisReportSerializer(serializers.Serializer):
+    """The KPI report (`reports.queries.kpis`: null figures carry their reason) and how
+    fresh each environment's mirror is."""
+
+    summary = KpiSummarySerializer()
     freshness = FreshnessSerializer(many=True)

@@ -133,6 +133,7 @@ class KpiRow:
     succeeded_then_repeat: int | None = None
     succeeded_then_repeat_rate: float | None = None
     inbound: int | None = None
+    timed: int | None = None
     succeeded_settled: int | None = None
     succeeded_pending: int | None = None
     reasons: dict[str, str] = dataclasses.field(default_factory=dict)
@@ -172,7 +173,7 @@ class _Sums:
                      voicemail=v["voicemail"], transferred=v["transferred"],
                      contained=v["contained"], evaluated=v["evaluated"],
                      succeeded=v["succeeded"], succeeded_then_repeat=v["succeeded_then_repeat"],
-                     succeeded_settled=v["succeeded_settled"],
+                     succeeded_settled=v["succeeded_settled"], timed=v["timed"],
                      succeeded_pending=v["succeeded_pending"])
         row.answer_rate = _ratio(v["answered"], v["calls"])
         row.abandon_rate = _ratio(v["abandoned"], v["inbound"])
@@ -190,7 +191,7 @@ class _Sums:
                 if metric.needs not in self.sent:
                     setattr(row, metric.key, None)
         for name, needs in (("succeeded_settled", "judgement"),
-                            ("succeeded_pending", "judgement")):
+                            ("succeeded_pending", "judgement"), ("timed", "answered_at")):
             if needs in self.lacking and needs not in self.sent:
                 setattr(row, name, None)
         return row
@@ -225,7 +226,7 @@ class _Seconds(Func):
 
 
 def count_rows(envs: Sequence[Environment], start: date, end: date, now: datetime,
-               window_days: int) -> list[dict]:
+               window_days: int, agent_ids: Sequence[str] | None = None) -> list[dict]:
     """The sums of `SUMS` per (local day, environment, agent): one statement."""
     tz = envs[0].organization.tzinfo
     calls = KPI_CALLS
@@ -237,7 +238,8 @@ def count_rows(envs: Sequence[Environment], start: date, end: date, now: datetim
     rows = (Call.objects.filter(
         environment_id__in=[e.pk for e in envs], is_testing=False,
         started_at__gte=local_day_bounds(start, tz)[0],
-        started_at__lt=local_day_bounds(end, tz)[1])
+        started_at__lt=local_day_bounds(end, tz)[1],
+        **({"agent_external_id__in": list(agent_ids)} if agent_ids else {}))
         .annotate(day=TruncDate("started_at", tzinfo=tz))
         .values("day", "environment_id", "agent_external_id")
         .annotate(**{f"n_{name}": value for name, value in {
@@ -272,7 +274,7 @@ WITH c AS (
     FROM sync_call c JOIN unnest(%(envs)s::bigint[], %(providers)s::text[]) AS p(env, provider)
          ON p.env = c.environment_id
     WHERE c.environment_id = ANY(%(envs)s) AND NOT c.is_testing
-      AND c.started_at >= %(lo)s AND c.started_at < %(hi)s {teams}),
+      AND c.started_at >= %(lo)s AND c.started_at < %(hi)s {agents} {teams}),
 ev AS (
     SELECT environment_id, agent_external_id, provider, s AS t, 1 AS d FROM c WHERE e > s
     UNION ALL
@@ -289,14 +291,16 @@ SELECT (t AT TIME ZONE %(tz)s)::date, environment_id, agent_external_id, provide
 FROM lv WHERE d = 1 GROUP BY 1, 2, 3, 4"""
 
 
-def peak_rows(envs: Sequence[Environment], start: date, end: date) -> list[tuple]:
+def peak_rows(envs: Sequence[Environment], start: date, end: date,
+              agent_ids: Sequence[str] | None = None) -> list[tuple]:
     """(local day, environment, agent, vendor, peak overall, of the agent, of the vendor)
     at the starts of that day's calls."""
     tz = envs[0].organization.tzinfo
     params = {"envs": [e.pk for e in envs], "providers": [e.provider for e in envs],
               "lo": local_day_bounds(start, tz)[0], "hi": local_day_bounds(end, tz)[1],
-              "tz": envs[0].organization.timezone}
-    sql = _PEAK.format(teams=_teams("c", params))
+              "tz": envs[0].organization.timezone, "agents": list(agent_ids or ())}
+    sql = _PEAK.format(teams=_teams("c", params), agents=(
+        "AND c.agent_external_id = ANY(%(agents)s)" if agent_ids else ""))
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL jit = off")
         cursor.execute(sql, params)
@@ -304,9 +308,11 @@ def peak_rows(envs: Sequence[Environment], start: date, end: date) -> list[tuple
 
 
 def kpis_summary(environments: Sequence[Environment], start: date, end: date,
-                 interval: str = "day", *, now: datetime | None = None) -> KpiSummary:
+                 interval: str = "day", *, now: datetime | None = None,
+                 agent_ids: Sequence[str] | None = None) -> KpiSummary:
     """The KPI report of these environments (one organisation) over local days start..end,
-    in periods of `interval`, per agent and per vendor (see the module docstring)."""
+    in periods of `interval`, per agent and per vendor (of these agents: None = every one;
+    see the module docstring). A pure function of the mirror and `now`."""
     envs = list(environments)
     now = now or timezone.now()
     window = envs[0].organization.resolution_window_days
@@ -314,7 +320,7 @@ def kpis_summary(environments: Sequence[Environment], start: date, end: date,
     missing = set(calls_coverage(envs, start, end).missing_days)
     by_day: dict[date, list[tuple[str, dict]]] = {}
     totals, agents, vendors = _Sums(), {}, {}
-    for values in count_rows(envs, start, end, now, window):
+    for values in count_rows(envs, start, end, now, window, agent_ids):
         day, env_id, agent = values["day"], values["environment_id"], values["agent_external_id"]
         by_day.setdefault(day, []).append((provider[env_id], values))
         if day in missing:
@@ -323,7 +329,8 @@ def kpis_summary(environments: Sequence[Environment], start: date, end: date,
         agents.setdefault((env_id, agent), _Sums()).add(provider[env_id], values)
         vendors.setdefault(provider[env_id], _Sums()).add(provider[env_id], values)
     day_peak: dict[date, int] = {}
-    for day, env_id, agent, vendor, every, of_agent, of_vendor in peak_rows(envs, start, end):
+    peaks = peak_rows(envs, start, end, agent_ids)
+    for day, env_id, agent, vendor, every, of_agent, of_vendor in peaks:
         day_peak[day] = max(day_peak.get(day, 0), every)
         if day in missing:
             continue
