@@ -28,13 +28,10 @@ from datetime import UTC, datetime, timedelta
 
 import benchkit  # noqa: E402  (bench/benchkit.py: what the benchmark scripts share)
 import outcomes as generated  # noqa: E402  (bench/outcomes.py: its calls and environment)
-
-from django.core.cache import cache  # noqa: E402
 from django.db import connection  # noqa: E402
 
 from portal.models import Environment, Organization, Provider  # noqa: E402
 from reports.queries.kpis import kpis_summary  # noqa: E402
-from reports.scope import build_scope, calls_report  # noqa: E402
 from sync.outcomes import settle_organisation  # noqa: E402
 from sync.partitions import ddl as partitions  # noqa: E402
 from sync.write.rollups import refresh_rollups  # noqa: E402
@@ -97,25 +94,6 @@ def kpi_environment(size: int, fresh: bool) -> Environment:
     return env
 
 
-def time_reports(env: Environment, runs: int) -> tuple[list[float], list[float], object]:
-    """Milliseconds of the cold 90-day calls report and of the KPI report, alternated."""
-    start = LAST_DAY - timedelta(days=REPORT_DAYS - 1)
-    calls, kpis, summary = [], [], None
-    for _ in range(runs):
-        cache.clear()
-        began = time.perf_counter()
-        envs = list(Environment.objects.select_related("organization").filter(pk=env.pk))
-        report = calls_report(build_scope(envs[0].organization, envs, start, LAST_DAY))
-        calls.append((time.perf_counter() - began) * 1000)
-        assert report.totals.total > 0 and report.coverage.complete
-        began = time.perf_counter()
-        envs = list(Environment.objects.select_related("organization").filter(pk=env.pk))
-        summary = kpis_summary(envs, start, LAST_DAY, "day")
-        kpis.append((time.perf_counter() - began) * 1000)
-        assert summary.totals.calls == report.totals.total
-    return calls, kpis, summary
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=1_000_000)
@@ -125,8 +103,8 @@ def main() -> None:
     if connection.vendor != "postgresql":
         sys.exit("Run against PostgreSQL: set DATABASE_URL (e.g. …/sb_kpis_bench).")
     env = kpi_environment(args.calls, args.fresh)
-    time_reports(env, 1)  # warm the connection and PostgreSQL's buffers
-    calls, kpis, summary = time_reports(env, args.runs)
+    generated.time_reports(env, 1, kpis_summary)  # warm the connection and the buffers
+    calls, kpis, summary = generated.time_reports(env, args.runs, kpis_summary)
     t = summary.totals
     ratio = statistics.median(kpis) / statistics.median(calls)
     print(f"90-day reports at {args.calls:,} calls ({t.calls:,} in the period, "
