@@ -51,8 +51,9 @@ RUBRICS = ("PassFail", "NumericScale", "DescriptiveScale")
 # (share, lowest, highest seconds) of calls whose analysis comes after the end-of-call report.
 ANALYSIS_LATE = ((0.25, 120, 3600), (0.10, 3600, 6 * 3600))
 TOPICS = ("billing", "refund", "appointment", "delivery", "cancellation", "upgrade")
-# The first assistant's callers: this many numbers, so they call again within days.
-RETURNING_POOL = 400
+# The first assistant's callers: a pool of half a day's calls (at least this many numbers), so
+# they call again within days.
+RETURNING_POOL = 20
 
 
 def iso(ms: int) -> str:
@@ -199,7 +200,8 @@ class VapiStore:
         rng = seeded(self.seed, self.env, "vapi-analysis", call.id)
         day = call.created // DAY_MS
         if place == 0 and call.type != "webCall":
-            call.customer = f"+1555000{rng.randrange(RETURNING_POOL):04d}"
+            pool = max(RETURNING_POOL, self.calls_per_day // 2)
+            call.customer = f"+1555000{rng.randrange(pool):04d}"
         if call.started is not None and call.reason in ("customer-ended-call",
                                                         "assistant-ended-call"):
             # Shares that move with the day (a week-long swing), in whole percent.
