@@ -8,7 +8,7 @@ analysis gives (an answer time, a judgement, transferred, voicemail). Then the 9
 report with coverage (`reports.scope.calls_report`, its cache cleared before each run: cold)
 and the 90-day KPI report (`reports.queries.kpis.kpis_summary`, what the API and the page
 compute, uncached) are timed alternately, `--runs` each. Target: KPI p50 <= 2x the calls
-report's. The environment is a Vapi one (every KPI computable).
+report's. The environment's provider is one that sends every KPI's fields.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/sb_kpis_bench \\
         python bench/kpis.py [--calls 1000000] [--runs 10] [--fresh]
@@ -30,7 +30,8 @@ import benchkit  # noqa: E402  (bench/benchkit.py: what the benchmark scripts sh
 import outcomes as generated  # noqa: E402  (bench/outcomes.py: its calls and environment)
 from django.db import connection  # noqa: E402
 
-from portal.models import Environment, Organization, Provider  # noqa: E402
+from portal.models import Environment, Organization  # noqa: E402
+from portal.providers import registered  # noqa: E402
 from reports.queries.kpis import kpis_summary  # noqa: E402
 from sync.outcomes import settle_organisation  # noqa: E402
 from sync.partitions import ddl as partitions  # noqa: E402
@@ -67,7 +68,9 @@ def kpi_environment(size: int, fresh: bool) -> Environment:
     if env is not None:
         env.delete()
     env, agents = generated.make_environment(org, "bench")
-    Environment.objects.filter(pk=env.pk).update(provider=Provider.VAPI)
+    every = next(key for key, spec in registered().items() if not spec.not_sent & {
+        "answered_at", "voicemail", "transferred", "judgement"})
+    Environment.objects.filter(pk=env.pk).update(provider=every)
     env.refresh_from_db()
     first = LAST_DAY - timedelta(days=DAYS - 1)
     partitions.ensure((first + timedelta(days=d), 0) for d in range(-1, DAYS + 1))

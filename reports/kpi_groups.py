@@ -14,8 +14,7 @@ from __future__ import annotations
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from sync.analysis import Judgement
-from sync.models.core import CallStatus, Direction
+from sync.models.core import CallStatus, Direction, Judgement
 
 ANSWERED = Q(status__in=(CallStatus.ANSWERED, CallStatus.COMPLETED))
 # A call with a number to match, as the outcome report counts them (`sync.outcomes.PHONE`):

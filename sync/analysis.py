@@ -21,7 +21,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection, models
-from django.utils.translation import gettext_lazy as _
+
+from portal.models import Environment
+from sync.models import Agent
+from sync.models.core import Judgement
 
 # 7 of 10, 70 %, a B, "Good" and "Agree" succeed; 6 of 10, a C, "Fair" fail.
 DEFAULT_THRESHOLD = 70.0
@@ -32,14 +35,6 @@ WORD_SCORES: dict[str, float] = {
     "strongly agree": 100, "agree": 75, "neutral": 50, "disagree": 25,
     "strongly disagree": 0,
 }
-
-
-class Judgement(models.TextChoices):
-    """A call's success as its vendor judged it, normalised ("" = not evaluated)."""
-
-    SUCCEEDED = "succeeded", _("Succeeded")
-    FAILED = "failed", _("Failed")
-    NOT_EVALUATED = "", _("Not evaluated")
 
 
 # The explorer's and the API's word for "not evaluated" (the stored value is "").
@@ -110,8 +105,6 @@ def judge(value: Any, threshold: float | None = None) -> tuple[str, str, float |
 
 def thresholds(environment_id: int) -> dict[str, float]:
     """The thresholds the organisation set for this environment's agents (by external id)."""
-    from sync.models import Agent
-
     return {ext: float(t) for ext, t in Agent.objects.across_organizations().filter(
         environment_id=environment_id, success_threshold__isnull=False)
         .values_list("external_id", "success_threshold")}
@@ -121,9 +114,6 @@ def set_threshold(agent: Any, threshold: float | None) -> int:
     """Set an agent's threshold (None: the default) and judge its scored calls again; the
     number of calls whose judgement changed. Reports read calls, so the environment's data
     version moves (no cached report keeps the old judgements)."""
-    from portal.models import Environment
-    from sync.models import Agent
-
     Agent.objects.across_organizations().filter(pk=agent.pk).update(
         success_threshold=threshold)
     limit = DEFAULT_THRESHOLD if threshold is None else float(threshold)

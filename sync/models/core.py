@@ -16,7 +16,6 @@ from django.utils.translation import pgettext_lazy
 from portal.bounds import BoundedDateTimeField
 from portal.models import Environment
 from portal.tenancy.registry import TenantModel
-from sync.analysis import Judgement
 from sync.stored_record import record_of
 from sync.stream_names import Stream
 
@@ -84,6 +83,15 @@ class CallStatus(models.TextChoices):
 
 # Statuses that mean the caller and the agent talked.
 ANSWERED_STATUSES = (CallStatus.ANSWERED, CallStatus.COMPLETED)
+
+
+class Judgement(models.TextChoices):
+    """A call's success as its vendor judged it, normalised ("" = not evaluated;
+    `sync.analysis`)."""
+
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
+    NOT_EVALUATED = "", _("Not evaluated")
 
 
 class Direction(models.TextChoices):
