@@ -11,15 +11,23 @@ from dataclasses import replace
 from types import SimpleNamespace
 from typing import Any
 
+from django import forms
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from portal import audit
+from portal.models import Environment, Role
 from portal.pages.pages import render_org_page
-from portal.tenancy.access import Tenant, org_page
+from portal.tenancy.access import WRITE_METHODS, Tenant, org_page
 from reports import exports
 from reports.drill import Door, Drill
 from reports.pages.params import scoped_page
 from reports.queries.kpis import METRICS, KpiRow
 from reports.scope import kpis_report
+from sync.analysis import DEFAULT_THRESHOLD, set_threshold
 from sync.models import Agent
 
 # A longer period is drawn by week: a point a day would crowd the chart.
@@ -125,3 +133,42 @@ def kpis(request: HttpRequest, tenant: Tenant) -> HttpResponse:
         "vendors": vendors, "series": series, "chart": chart, "metrics": METRICS,
         "cards": _cells(summary.totals, totals),
     })
+
+
+class ThresholdForm(forms.Form):
+    """One agent's success threshold (blank: the default)."""
+
+    agent = forms.ModelChoiceField(queryset=Agent.objects.none(), label=gettext_lazy("Agent"))
+    threshold = forms.FloatField(
+        required=False, min_value=0, max_value=100, label=gettext_lazy("Threshold (0-100)"),
+        help_text=gettext_lazy("A scored judgement at or above it counts as succeeded; "
+                               "blank: the default."))
+
+    def __init__(self, *args, agents, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["agent"].queryset = agents
+
+
+@org_page(Role.ADMIN, WRITE_METHODS)
+def success_thresholds(request: HttpRequest, tenant: Tenant) -> HttpResponse:
+    """Where a vendor's scored judgement of an agent's calls counts as success (`sync.
+    analysis`): each agent's threshold, set by owners and admins; saving judges the agent's
+    scored calls again."""
+    org = tenant.organization
+    agents = tenant.scoped(Agent).filter(environment__organization=org).select_related(
+        "environment").order_by("environment__name", "name")
+    judged = agents.filter(environment__in=[
+        e.pk for e in Environment.objects.for_organization(org)
+        if "judgement" not in e.spec.not_sent])
+    form = ThresholdForm(request.POST or None, agents=judged)
+    if request.method == "POST" and form.is_valid():
+        agent, value = form.cleaned_data["agent"], form.cleaned_data["threshold"]
+        changed = set_threshold(agent, value)
+        audit.record("kpis.success_threshold", actor=request.user, organization=org,
+                     target=agent, after={"threshold": value})
+        messages.success(request, _("Threshold saved: %(n)d calls judged again.")
+                         % {"n": changed})
+        return redirect("kpis-thresholds", org.slug)
+    return render_org_page(request, org, "reports/kpi_thresholds.html", {
+        "form": form, "agents": judged, "default": DEFAULT_THRESHOLD,
+    }, status=400 if form.errors else 200)

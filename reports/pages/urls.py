@@ -23,6 +23,7 @@ urlpatterns = [
     path("quality/", quality.quality, name="quality"),
     path("outcomes/", outcomes.outcomes, name="outcomes"),
     path("kpis/", kpis.kpis, name="kpis"),
+    path("kpis/thresholds/", kpis.success_thresholds, name="kpis-thresholds"),
     path("live/", live.live, name="live"),
     path("live/data/", live.live_data, name="live-data"),
     path("live/thresholds/", live.live_thresholds, name="live-thresholds"),

@@ -15,10 +15,11 @@ from django.utils import timezone
 
 from portal.models import Provider
 from reports.queries.kpis import METRIC_KEYS, kpis_summary
+from sync.models import Call
 from sync.outcomes import settle_organisation
 from tests.reports.test_drill_links import _explorer_total, _walk
 from tests.support.cast import make_env
-from tests.support.factories import build_call, make_agents, save_calls
+from tests.support.factories import build_call, make_agents, make_call, save_calls
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -149,3 +150,29 @@ def test_the_page_reads_in_portuguese(client, alice, world):
     html = client.get(f"/o/org-a/kpis/?start={world['first']}&end={world['last']}",
                       headers={"accept-language": "pt-br"}).content.decode()
     assert "Taxa de transferência" in html and "não informado pela Talkover" in html
+
+
+def test_owners_set_an_agents_success_threshold_and_its_calls_are_judged_again(
+        client, alice, bob, carol, org_a, env_a):
+    vapi = make_env(org_a, "Vapi desk", "vapi_cccccccccccccccccccccccccccc3333",
+                    provider=Provider.VAPI)
+    agent = make_agents(vapi, 1)[0]
+    calls = [make_call(vapi, agent, n, judgement="failed" if n < 3 else "succeeded",
+                       judgement_raw=str(n * 2), judgement_score=n * 20.0) for n in range(1, 5)]
+    url = f"/o/{org_a.slug}/kpis/thresholds/"
+    client.force_login(alice)
+    page = client.get(url)
+    assert page.status_code == 200 and agent.name in page.content.decode()
+    talkover_agent = make_agents(env_a, 1)[0]  # Talkover judges no call: not offered
+    assert [a.pk for a in client.get(url).context["agents"]] == [agent.pk]
+    assert client.post(url, {"agent": talkover_agent.pk, "threshold": "50"}).status_code == 400
+    assert client.post(url, {"agent": agent.pk, "threshold": "150"}).status_code == 400
+    answer = client.post(url, {"agent": agent.pk, "threshold": "40"})
+    assert answer.status_code == 302
+    judged = {c.pk: c.judgement for c in Call.objects.filter(pk__in=[c.pk for c in calls])}
+    assert judged == {calls[0].pk: "failed", calls[1].pk: "succeeded",
+                      calls[2].pk: "succeeded", calls[3].pk: "succeeded"}
+    client.force_login(bob)  # a viewer reads the KPIs, never changes a threshold
+    assert client.post(url, {"agent": agent.pk, "threshold": "90"}).status_code == 403
+    client.force_login(carol)
+    assert client.get(url).status_code == 404
