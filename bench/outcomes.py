@@ -153,8 +153,10 @@ def report_environment(size: int, fresh: bool) -> Environment:
     return env
 
 
-def time_reports(env: Environment, runs: int) -> tuple[list[float], list[float], object]:
-    """Milliseconds of the cold 90-day calls report and of the outcome report, alternated."""
+def time_reports(env: Environment, runs: int, summary_of=outcomes_summary
+                 ) -> tuple[list[float], list[float], object]:
+    """Milliseconds of the cold 90-day calls report and of `summary_of`'s report (the
+    outcome report; bench/kpis.py: the KPI report), alternated."""
     start = LAST_DAY - timedelta(days=REPORT_DAYS - 1)
     calls, outcomes, summary = [], [], None
     for _ in range(runs):
@@ -166,7 +168,7 @@ def time_reports(env: Environment, runs: int) -> tuple[list[float], list[float],
         assert report.totals.total > 0 and report.coverage.complete
         began = time.perf_counter()
         envs = list(Environment.objects.select_related("organization").filter(pk=env.pk))
-        summary = outcomes_summary(envs, start, LAST_DAY, "day")
+        summary = summary_of(envs, start, LAST_DAY, "day")
         outcomes.append((time.perf_counter() - began) * 1000)
         assert summary.totals.calls == report.totals.total
     return calls, outcomes, summary

@@ -56,6 +56,9 @@ class ProviderSpec:
     transcripts: bool = False
     # The Talkover-compatible API (`reports/talkover/`) serves its environments.
     compatible_api: bool = False
+    # Its own words for a figure it sends nothing to compute ("not reported by Talkover"): a
+    # report shows them in place of the figure, never 0.
+    not_reported: str = ""
     # Its webhook deliveries' signature: (headers, body, secret) → None (no signature sent),
     # True or False (`sync.webhooks.receiver`, the one `/hooks/<provider>/<key>/` door).
     # Fields of its raw call record the call page shows as sent: (label, dotted path).

@@ -16,7 +16,9 @@ What the criteria mean (`CallCriteria`): days and hours are the organisation's l
 = answered + completed); an agent id is the upstream's ("" = calls without an agent; the
 explorer's `-` is that); test calls are left out unless `include_testing` (the compatible
 listing includes them, as Talkover lists them); `search` is the one search rule of
-`reports.call_search` (the call id by any part, or exactly on the compatible listing).
+`reports.call_search` (the call id by any part, or exactly on the compatible listing);
+`judgement` is the vendor's normalised success judgement (`sync.analysis`) and `kpi` the calls
+a KPI counts (`reports.kpi_groups`).
 The callback funnel's steps (`callback`, `callback_of`) read the sync's stored links
 (`sync.callback_links`: the rule); `utc` makes the days UTC days, as the funnel and the
 vendor's callback stats count them.
@@ -58,6 +60,7 @@ from reports.days import (
     preset_range,
     range_problems,
 )
+from reports.kpi_groups import JUDGEMENT_LABELS, KPI_CALLS, KPI_LABELS, WITH_NUMBER
 from reports.provider_fields import any_sends
 from reports.transcript_search import filter_transcripts
 from reports.vocabulary import AGENT, END, ENV, RANGE, START, common_names
@@ -133,6 +136,8 @@ class CallCriteria:
     callback_of: str | None = None  # the callbacks linked to this outbound call (its id)
     resolution: str | None = None  # a RESOLUTION_LABELS key
     window_days: int = 7  # the organisation's resolution window (for `resolution`)
+    judgement: str | None = None  # a JUDGEMENT_LABELS key
+    kpi: str | None = None  # a KPI_LABELS key
     now: datetime | None = None  # the instant the window is measured to (None: this hour)
 
 
@@ -166,12 +171,10 @@ def _resolution(criteria: CallCriteria, qs: QuerySet) -> QuerySet:
     calls of a direction whose other party's number has digits (its `PHONE`), settled when
     older than the window, a repeat when their kept next contact falls within it."""
     window = timedelta(days=criteria.window_days)
-    phone = (Q(direction=Direction.OUTBOUND, to_number__regex=r"\d")
-             | Q(direction=Direction.INBOUND, from_number__regex=r"\d"))
     step = criteria.resolution
     if step == "no_number":
-        return qs.filter(status__in=OUTCOMES["answered"]).exclude(phone)
-    qs = qs.filter(phone, status__in=OUTCOMES["answered"])
+        return qs.filter(status__in=OUTCOMES["answered"]).exclude(WITH_NUMBER)
+    qs = qs.filter(WITH_NUMBER, status__in=OUTCOMES["answered"])
     if step == "answered":
         return qs
     settled_before = (criteria.now or outcomes.as_of()) - window
@@ -222,6 +225,11 @@ def filter_calls(criteria: CallCriteria, calls: QuerySet | None = None) -> Query
             conditions = [Q(**{name: value})]
     if not criteria.include_testing:
         conditions.append(Q(is_testing=False))
+    if criteria.judgement:
+        conditions.append(Q(judgement="" if criteria.judgement == "not_evaluated"
+                            else criteria.judgement))
+    if criteria.kpi:
+        conditions.append(KPI_CALLS[criteria.kpi])
     qs = qs.filter(*conditions)
     if criteria.transcript:
         qs = filter_transcripts(qs, criteria.transcript)
@@ -341,7 +349,7 @@ class CallFilter(django_filters.FilterSet):
                                choices=WEEKDAY_CHOICES)
     hour = KeptChoiceFilter(label=_("Hour"), empty_label=_("Any hour"),
                             choices=HOUR_CHOICES)
-    search = django_filters.CharFilter(label=_("Number or SID"), max_length=MAX_SEARCH)
+    search = django_filters.CharFilter(label=_("Number, SID or summary"), max_length=MAX_SEARCH)
     # Origins AI transcripts (full-text on PostgreSQL): see reports/transcript_search.py.
     transcript = django_filters.CharFilter(label=_("Transcript contains"), max_length=200)
     testing = django_filters.BooleanFilter(label=_("Include test calls"),
@@ -352,9 +360,13 @@ class CallFilter(django_filters.FilterSet):
     resolution = KeptChoiceFilter(label=_("Resolution"), empty_label=_("Any resolution"),
                                   choices=list(RESOLUTION_LABELS.items()))
     utc = django_filters.BooleanFilter(label=_("Days in UTC"), widget=forms.CheckboxInput)
+    judgement = KeptChoiceFilter(label=_("Success"), empty_label=_("Any judgement"),
+                                 choices=list(JUDGEMENT_LABELS.items()))
+    kpi = KeptChoiceFilter(label=_("KPI"), empty_label=_("Any call"),
+                           choices=list(KPI_LABELS.items()))
     ORDER = (RANGE, START, END, ENV, AGENT, "direction", "status", "outcome", "resolution",
-             "weekday", "hour", "search", "transcript", "callback", "callback_of", "utc",
-             "testing")
+             "judgement", "kpi", "weekday", "hour", "search", "transcript", "callback",
+             "callback_of", "utc", "testing")
 
     class Meta:
         model = Call
@@ -454,7 +466,8 @@ class CallFilter(django_filters.FilterSet):
             transcript=data.get("transcript") or None,
             callback=data.get("callback") or None,
             callback_of=data.get("callback_of") or None,
-            resolution=data.get("resolution") or None, window_days=self.window_days)
+            resolution=data.get("resolution") or None, window_days=self.window_days,
+            judgement=data.get("judgement") or None, kpi=data.get("kpi") or None)
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         """Every parameter at once, through the one filter (no per-filter methods)."""

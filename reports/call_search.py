@@ -14,6 +14,11 @@ A user searches with what a page or a client shows them: a call's SID or id, who
   Talkover documents its `search` as "phone numbers or call SID", so the compatible listing
   keeps the id to an exact match and answers as Talkover does for everything else.
 
+A needle that is not a phone number also finds the calls whose summary (the vendor's analysis,
+`Call.summary`) holds its words (full-text, 'simple' configuration, through the partial GIN
+index `call_env_summary_fts`), except on the compatible listing (Talkover's `search` is numbers
+and SIDs only).
+
 Nothing else: digits are never pulled out of a needle that is not a phone number, so an ID
 with digit runs in it finds its call and not a phone number that shares the digits, and a
 needle that is neither (`zzzz999`) finds nothing.
@@ -53,7 +58,7 @@ from datetime import datetime
 from enum import Enum
 
 from django.db import connections, transaction
-from django.db.models import Q
+from django.db.models import BooleanField, F, Func, Q, Value
 from django.db.models.lookups import Contains
 
 from sync.search_text import SID_CORE, SearchText  # the GIN index's expression
@@ -122,11 +127,28 @@ def search_q(raw: str | None, call_id: CallId = CALL_ID_PARTS) -> Q | None:
     digits = phone_digits(needle)
     numbers = _number_q("to_number", needle, digits) | _number_q("from_number", needle, digits)
     if _WRITTEN_NUMBER.search(needle):  # "+55 (11) 9…": a number as written, never an ID
-        return _candidates(_cores(needle, digits)) & numbers
-    ids = Q(sid__icontains=needle) | (
-        Q(external_id__icontains=needle) if call_id is CALL_ID_PARTS
-        else Q(external_id=needle))
-    return _candidates(_cores(needle, digits)) & (ids | numbers)
+        found = _candidates(_cores(needle, digits)) & numbers
+    else:
+        ids = Q(sid__icontains=needle) | (
+            Q(external_id__icontains=needle) if call_id is CALL_ID_PARTS
+            else Q(external_id=needle))
+        found = _candidates(_cores(needle, digits)) & (ids | numbers)
+    if call_id is CALL_ID_PARTS and not digits:  # words: a summary's too
+        found |= summary_q(needle)
+    return found
+
+
+class SummaryHas(Func):
+    """The summary's words hold the needle's (the expression of `call_env_summary_fts`)."""
+
+    template = "to_tsvector('simple'::regconfig, %(expressions)s)"
+    arg_joiner = ") @@ plainto_tsquery('simple'::regconfig, "
+    output_field = BooleanField()
+
+
+def summary_q(needle: str) -> Q:
+    """The calls whose summary holds the needle's words (the partial index's rows only)."""
+    return ~Q(summary="") & Q(SummaryHas(F("summary"), Value(needle)))
 
 
 def _cores(needle: str, digits: str) -> set[str]:

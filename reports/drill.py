@@ -23,6 +23,7 @@ from portal.kept_urls import kept_reverse
 from portal.tenancy.context import chosen_team
 from reports import vocabulary
 from reports.call_filter import CALLBACK_LABELS, NO_AGENT, OUTCOMES, RESOLUTION_LABELS
+from reports.kpi_groups import JUDGEMENT_LABELS, KPI_LABELS
 
 # A link to a call's page carries the call's start (`at`): on PostgreSQL calls are
 # partitioned by month of their start (sync/partitions/ddl.py), so the page then reads one
@@ -50,17 +51,19 @@ def explorer_params(scope: Any, *, start: date | None = None, end: date | None =
                     env_id: int | None = None, agent_id: str | None = None,
                     weekday: int | None = None, hour: int | None = None,
                     callback: str | None = None, utc: bool = False,
-                    resolution: str | None = None) -> list[tuple[str, str]]:
+                    resolution: str | None = None, kpi: str | None = None,
+                    judgement: str | None = None) -> list[tuple[str, str]]:
     """Explorer query parameters for the calls of `scope` narrowed to one figure.
 
     `weekday` is Monday = 0 (as in the report heatmap); the explorer takes ISO days (1-7).
     `callback`: a step of the callback funnel; `utc`: the days are UTC days (the funnel's
     and the vendor's); `resolution`: a group of the outcome report (resolved, repeat,
-    pending...). Names are the common ones (`reports.vocabulary`), as on every page.
+    pending...); `kpi`: the calls a KPI counts, `judgement`: the vendor's judgement
+    (`reports.kpi_groups`). Names are the common ones (`reports.vocabulary`), as on every page.
     A request filtered by a team (`?team=`) keeps it: the explorer then lists that team's
     calls, the ones the figure counted.
     """
-    _check_groups(outcome, callback, resolution)
+    _check_groups(outcome, callback, resolution, kpi, judgement)
     params: list[tuple[str, str]] = [
         (vocabulary.START, (start or scope.start).isoformat()),
         (vocabulary.END, (end or scope.end).isoformat()),
@@ -78,6 +81,10 @@ def explorer_params(scope: Any, *, start: date | None = None, end: date | None =
         params.append(("outcome", outcome))
     if resolution:
         params.append(("resolution", resolution))
+    if judgement:
+        params.append(("judgement", judgement))
+    if kpi:
+        params.append(("kpi", kpi))
     if weekday is not None:
         params.append(("weekday", str(weekday + 1)))
     if hour is not None:
@@ -129,13 +136,14 @@ class Drill:
             env_id: int | None = None, agent_id: str | None = None,
             weekday: int | None = None, hour: int | None = None,
             callback: str | None = None, utc: bool = False,
-            resolution: str | None = None) -> str:
+            resolution: str | None = None, kpi: str | None = None,
+            judgement: str | None = None) -> str:
         """The explorer URL of the scope narrowed to one figure (see `explorer_params`).
 
         Kept for the page (`_urls`): the dashboard's chart and its table open the same
         calls, so their doors are built once."""
         key = (start, end, outcome, direction, env_id, agent_id, weekday, hour, callback, utc,
-               resolution)
+               resolution, kpi, judgement)
         url = self._urls.get(key)
         if url is None:
             url = self._urls[key] = self._url(*key)
@@ -144,8 +152,8 @@ class Drill:
     def _url(self, start: date | None, end: date | None, outcome: str | None,
              direction: str | None, env_id: int | None, agent_id: str | None,
              weekday: int | None, hour: int | None, callback: str | None, utc: bool,
-             resolution: str | None) -> str:
-        _check_groups(outcome, callback, resolution)
+             resolution: str | None, kpi: str | None, judgement: str | None) -> str:
+        _check_groups(outcome, callback, resolution, kpi, judgement)
         first = start.isoformat() if start else self._period[0]
         last = end.isoformat() if end else self._period[1]
         parts = [f"{vocabulary.START}={first}&{vocabulary.END}={last}"]
@@ -164,6 +172,10 @@ class Drill:
             parts.append(f"outcome={outcome}")
         if resolution:
             parts.append(f"resolution={resolution}")
+        if judgement:
+            parts.append(f"judgement={judgement}")
+        if kpi:
+            parts.append(f"kpi={kpi}")
         if weekday is not None:
             parts.append(f"weekday={int(weekday) + 1}")
         if hour is not None:
@@ -222,7 +234,8 @@ def series_doors(drill: Drill, series: list) -> dict[str, list[str | None]]:
     return doors
 
 
-def _check_groups(outcome: str | None, callback: str | None, resolution: str | None) -> None:
+def _check_groups(outcome: str | None, callback: str | None, resolution: str | None,
+                  kpi: str | None = None, judgement: str | None = None) -> None:
     """A drill names only groups the explorer knows (a typo would list every call)."""
     if outcome is not None and outcome not in OUTCOMES:
         raise ValueError(f"unknown outcome {outcome!r}")
@@ -230,3 +243,7 @@ def _check_groups(outcome: str | None, callback: str | None, resolution: str | N
         raise ValueError(f"unknown callback step {callback!r}")
     if resolution is not None and resolution not in RESOLUTION_LABELS:
         raise ValueError(f"unknown resolution {resolution!r}")
+    if kpi is not None and kpi not in KPI_LABELS:
+        raise ValueError(f"unknown KPI {kpi!r}")
+    if judgement is not None and judgement not in JUDGEMENT_LABELS:
+        raise ValueError(f"unknown judgement {judgement!r}")

@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 from portal import replicas
 from reports.queries import AgentRow, CallbacksSummary, CallsSummary, CallTotals
 from reports.queries.callback_funnel import CallbackFunnel
+from reports.queries.kpis import METRIC_KEYS
 from reports.queries.quality import QualityFigures, QualitySummary
 
 if TYPE_CHECKING:
@@ -53,6 +54,9 @@ OUTCOMES_TABLES = ("series", "agents", "vendors")
 OUTCOMES_COLUMNS = ("calls", "answered", "settled", "resolved", "repeat_contacts", "pending",
                     "repeat_contact_rate", "cost", "cost_source", "currency", "cost_per_call",
                     "cost_per_answered", "cost_per_resolved", "vendor_costed", "estimated")
+# The KPI report (reports.queries.kpis): one row per period, agent or vendor.
+KPIS_TABLES = ("series", "agents", "vendors")
+KPIS_COLUMNS = (*METRIC_KEYS, "inbound", "succeeded_settled", "succeeded_pending", "reasons")
 QUALITY_COLUMNS = ("calls", "latency_calls", "latency_p50_ms", "latency_p90_ms", "billed_calls",
                    "billed_minutes", "cost")
 QUALITY_BREAKDOWNS = ("hangup_sources", "hangup_causes", "sentiments", "insights")
@@ -189,16 +193,30 @@ def _cell(value: object) -> object:
     return "" if value is None else value
 
 
-def outcomes_rows(summary: Any, table: str) -> Iterator[Sequence]:
-    """Header then rows of one table of an outcome summary (an empty cell: a day not
-    mirrored, or no cost known), the same figures as its JSON."""
+def grouped_rows(summary: Any, table: str, columns: Sequence[str]) -> Iterator[Sequence]:
+    """Header then rows of one table (a period, an agent or a vendor a row) of a summary
+    with `series`, `agents` and `vendors`: an empty cell is a null figure; a mapping (the
+    KPIs' reasons) is written "key: value; …"."""
     keys = {"series": ("start", "end"), "agents": ("environment_id", "agent_external_id"),
             "vendors": ("vendor",)}[table]
-    yield (*keys, *OUTCOMES_COLUMNS)
+    yield (*keys, *columns)
     for row in getattr(summary, table):
-        yield tuple("" if v is None else v
+        yield tuple("; ".join(f"{k}: {x}" for k, x in v.items()) if isinstance(v, dict)
+                    else "" if v is None else v
                     for v in (*(getattr(row, k) for k in keys),
-                              *(getattr(row, c) for c in OUTCOMES_COLUMNS)))
+                              *(getattr(row, c) for c in columns)))
+
+
+def outcomes_rows(summary: Any, table: str) -> Iterator[Sequence]:
+    """One table of an outcome summary (an empty cell: a day not mirrored, or no cost
+    known), the same figures as its JSON."""
+    return grouped_rows(summary, table, OUTCOMES_COLUMNS)
+
+
+def kpis_rows(summary: Any, table: str) -> Iterator[Sequence]:
+    """One table of a KPI summary (`reports.queries.kpis.METRICS`, then why a figure is
+    null or leaves a vendor's calls out), the same figures as its JSON."""
+    return grouped_rows(summary, table, KPIS_COLUMNS)
 
 
 def quality_rows(summary: QualitySummary, table: str) -> Iterator[Sequence]:

@@ -49,6 +49,7 @@ DECLARATIONS = (
     "reports.declarations.callback_funnel",
     "reports.declarations.outcomes",
     "reports.declarations.quality",
+    "reports.declarations.kpis",
 )
 
 

@@ -22,6 +22,7 @@ from reports import registry
 from reports.alerts.models import (
     CALLBACK_METRICS,
     FUNNEL_METRICS,
+    KPI_METRICS,
     OUTCOME_METRICS,
     SETTLED_METRICS,
     Metric,
@@ -31,6 +32,7 @@ from reports.call_filter import CallCriteria, filter_calls
 from reports.queries import CallbackTotals, CallTotals
 from reports.queries.callback_funnel import source_agents, team_outbound
 from reports.queries.common import PercentileCont
+from reports.queries.kpis import KpiRow, kpis_summary
 from reports.queries.outcomes import OutcomeRow, span_outcome
 from reports.registry import Unit
 from sync.models import AgentDayRollup, Call, CallbackDay, CallbackFunnelDay, CallbackLink
@@ -48,6 +50,7 @@ class Figures:
     talk_time: int = 0
     median_seconds: float | None = None  # median time to callback
     outcome: OutcomeRow | None = None  # the outcome report's totals (OUTCOME_METRICS)
+    kpi: KpiRow | None = None  # the KPI report's totals (KPI_METRICS)
 
     def value(self, metric: str) -> float | None:
         """The metric's value, by its one definition (`reports.registry`: what the report's
@@ -64,6 +67,8 @@ class Figures:
         """These figures as the totals the metric's report computes."""
         if metric in OUTCOME_METRICS:
             return self.outcome
+        if metric in KPI_METRICS:
+            return self.kpi
         if metric in FUNNEL_METRICS:
             return SimpleNamespace(outbound_unanswered=self.calls, called_back=self.answered,
                                    median_seconds_to_callback=self.median_seconds)
@@ -165,10 +170,27 @@ def _outcomes(metric: str, env_ids: Sequence[int], span: Span, agent_id: str,
                    outcome=outcome)
 
 
+# The count a KPI's share is judged on (`min_calls`): its denominator.
+KPI_SAMPLES = {Metric.SUCCESS_RATE: "evaluated", Metric.TRANSFER_RATE: "answered",
+               Metric.ABANDON_RATE: "inbound", Metric.PEAK_CONCURRENCY: "calls"}
+
+
+def _kpis(metric: str, env_ids: Sequence[int], span: Span, agent_id: str,
+          now: datetime | None) -> Figures:
+    """The KPI report's totals over the window's local days (a team's rule: its agents', by
+    the same restriction)."""
+    envs = list(Environment.objects.filter(pk__in=env_ids).select_related("organization"))
+    totals = kpis_summary(envs, span.first_day, span.last_day, "month", now=now,
+                          agent_ids=[agent_id] if agent_id else None).totals
+    return Figures(calls=getattr(totals, KPI_SAMPLES[metric]) or 0, kpi=totals)
+
+
 def figures(metric: str, env_ids: Sequence[int], span: Span, agent_id: str = "",
             now: datetime | None = None) -> Figures:
     if metric in OUTCOME_METRICS:
         return _outcomes(metric, env_ids, span, agent_id, now)
+    if metric in KPI_METRICS:
+        return _kpis(metric, env_ids, span, agent_id, now)
     if metric in FUNNEL_METRICS:
         return _funnel(metric, env_ids, span)
     if metric in CALLBACK_METRICS:

@@ -34,6 +34,12 @@ class Metric(models.TextChoices):
     COST = "cost", _("Cost")
     COST_PER_RESOLVED = "cost_per_resolved", _("Cost per resolved call")
     REPEAT_CONTACT_RATE = "repeat_contact_rate", _("Repeat-contact rate (%)")
+    # The KPI report (reports.queries.kpis): the vendor's success judgement, transfers,
+    # abandoned inbound calls and the most calls at once.
+    SUCCESS_RATE = "success_rate", _("Success rate (%)")
+    TRANSFER_RATE = "transfer_rate", _("Transfer rate (%)")
+    ABANDON_RATE = "abandon_rate", _("Abandon rate (%)")
+    PEAK_CONCURRENCY = "peak_concurrency", _("Peak concurrency")
     MINUTES_SINCE_SYNC = "minutes_since_sync", _("Minutes since the last sync")
     TOKEN_REJECTED = "token_rejected", _("Environments whose token was rejected")
 
@@ -43,7 +49,11 @@ RATE_METRICS = frozenset({
     Metric.ANSWER_RATE, Metric.FAILED_RATE, Metric.NO_ANSWER_RATE, Metric.AVG_TALK_TIME,
     Metric.CALLBACKS_UNMATCHED_RATE, Metric.CALLBACKS_ANSWERED_RATE, Metric.CALLBACK_RATE,
     Metric.MEDIAN_TIME_TO_CALLBACK, Metric.COST_PER_RESOLVED, Metric.REPEAT_CONTACT_RATE,
+    Metric.SUCCESS_RATE, Metric.TRANSFER_RATE, Metric.ABANDON_RATE,
 })
+# Read from the KPI report over the window's local days (daily windows only).
+KPI_METRICS = frozenset({Metric.SUCCESS_RATE, Metric.TRANSFER_RATE, Metric.ABANDON_RATE,
+                         Metric.PEAK_CONCURRENCY})
 CALLBACK_METRICS = frozenset({Metric.CALLBACKS_UNMATCHED_RATE, Metric.CALLBACKS_ANSWERED_RATE,
                               Metric.CALLBACK_RATE, Metric.MEDIAN_TIME_TO_CALLBACK})
 # Read from the callback funnel's links (the others of CALLBACK_METRICS: the vendor's stats).

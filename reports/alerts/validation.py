@@ -12,6 +12,7 @@ from reports.alerts.models import (
     CHANGE_CONDITIONS,
     DAILY_WINDOWS,
     HEALTH_METRICS,
+    KPI_METRICS,
     Condition,
     Window,
 )
@@ -36,6 +37,8 @@ def rule_errors(*, metric: str, window: str, condition: str, compare_to: str,
         errors["window"] = _("The anomaly condition judges hours: choose the window “1h”.")
     elif metric in CALLBACK_METRICS and window and window not in DAILY_WINDOWS:
         errors["window"] = _("Callback statistics are daily: choose the window “day” or “7d”.")
+    elif metric in KPI_METRICS and window and window not in DAILY_WINDOWS:
+        errors["window"] = _("The KPIs are read per day: choose the window “day” or “7d”.")
     if metric in CALLBACK_METRICS and agent_id:
         errors["agent_id"] = _("Callback statistics are per environment, not per agent.")
     if threshold is None and condition and condition != Condition.ANOMALY:

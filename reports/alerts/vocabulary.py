@@ -29,6 +29,10 @@ NAMES = {
     Metric.COST: (_lazy("Cost"), MONEY),
     Metric.COST_PER_RESOLVED: (_lazy("Cost per resolved call"), MONEY_PER_CALL),
     Metric.REPEAT_CONTACT_RATE: (_lazy("Repeat-contact rate"), PERCENT),
+    Metric.SUCCESS_RATE: (_lazy("Success rate"), PERCENT),
+    Metric.TRANSFER_RATE: (_lazy("Transfer rate"), PERCENT),
+    Metric.ABANDON_RATE: (_lazy("Abandon rate"), PERCENT),
+    Metric.PEAK_CONCURRENCY: (_lazy("Peak concurrency"), ""),
     Metric.MINUTES_SINCE_SYNC: (_lazy("Minutes since the last sync"), "\u00a0min"),
     Metric.TOKEN_REJECTED: (_lazy("Environments whose token was rejected"), ""),
 }

@@ -68,3 +68,10 @@ class OutcomesParameters(RangeParameters):
     direction = serializers.ChoiceField(choices=Direction.values, required=False)
 
     list_fields = ("environment", "agent_id")
+
+
+class IntervalAgentParameters(RangeParameters):
+    interval = interval_field()
+    agent_id = agents_field()
+
+    list_fields = ("environment", "agent_id")

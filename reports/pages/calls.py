@@ -20,6 +20,7 @@ from portal.phone import region_of_timezone, shown_numbers
 from portal.replicas import reads_reports
 from portal.tenancy.access import Tenant, org_page
 from reports import exports
+from reports.call_analysis import call_analysis
 from reports.call_filter import CallFilter
 from reports.call_search import Probed, clean_needle, is_whole_id, phone_digits, probed
 from reports.drill import AT
@@ -339,9 +340,11 @@ def call_detail(request: HttpRequest, tenant: Tenant, call_id: int) -> HttpRespo
     # One call's page has no neighbour to share a country with: its numbers carry their
     # country code, as a list spanning countries writes them.
     show_numbers(org, [call], international=True)
+    missing = not_sent(call.environment.provider)
     return render_org_page(request, org, "reports/call_detail.html", {
         "call": call,
-        "not_sent": not_sent(call.environment.provider),
+        "not_sent": missing,
+        "analysis": call_analysis(call, missing),
         "provider": call.environment.get_provider_display(),
         "turns": turns,
         "search": search, "search_hits": sum(1 for t in turns if t["hit"]),

@@ -3,7 +3,16 @@ from __future__ import annotations
 
 from django.urls import path
 
-from reports.pages import breakdowns, calls, dashboard, live, outcomes, quality, sync_status
+from reports.pages import (
+    breakdowns,
+    calls,
+    dashboard,
+    kpis,
+    live,
+    outcomes,
+    quality,
+    sync_status,
+)
 
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
@@ -13,6 +22,8 @@ urlpatterns = [
     path("agents/", breakdowns.agents, name="agents"),
     path("quality/", quality.quality, name="quality"),
     path("outcomes/", outcomes.outcomes, name="outcomes"),
+    path("kpis/", kpis.kpis, name="kpis"),
+    path("kpis/thresholds/", kpis.success_thresholds, name="kpis-thresholds"),
     path("live/", live.live, name="live"),
     path("live/data/", live.live_data, name="live-data"),
     path("live/thresholds/", live.live_thresholds, name="live-thresholds"),

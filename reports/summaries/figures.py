@@ -33,6 +33,7 @@ from reports.queries import (
     freshness,
 )
 from reports.queries.callback_funnel import CallbackFunnel
+from reports.queries.kpis import KpiSummary
 from reports.queries.outcomes import OutcomeSummary
 from reports.scope import ReportScope, build_scope
 from reports.summaries.chart import daily_bars_png
@@ -72,6 +73,8 @@ class Summary:
     # The outcome report of the period (cost, cost per resolved call, repeat contacts: the
     # API's `reports.queries.outcomes`), None when not computed.
     outcomes: OutcomeSummary | None = None
+    # The KPI report of the period (`reports.queries.kpis`), None when not computed.
+    kpis: KpiSummary | None = None
     _charts: dict[str, bytes] = field(default_factory=dict, repr=False)
 
     def calls_url(self, **narrow) -> str:
@@ -230,5 +233,5 @@ def build_summary(
         calls=calls, callbacks=callbacks, environments=per_env,
         freshness=freshness(envs, now), dashboard_url=dashboard_url(organization, period),
         scope=scope, funnel=registry.run("callback_funnel", scope),
-        outcomes=registry.run("outcomes", scope, now),
+        outcomes=registry.run("outcomes", scope, now), kpis=registry.run("kpis", scope, now),
     )

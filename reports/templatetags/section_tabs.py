@@ -43,6 +43,7 @@ def section_tabs(context, name: str | None) -> str:
         _tab(carried("callbacks"), _("Callbacks"), name == "callbacks"),
         _tab(carried("agents"), _("Agents"), name == "agents"),
         _tab(carried("outcomes"), _("Outcomes"), name == "outcomes"),
+        _tab(carried("kpis"), _("KPIs"), name == "kpis"),
         _tab(carried("quality"), _("Quality"), name == "quality")
         if has_quality(context.get("org_environments")) else "",
         _tab(kept_reverse("live", (slug,)), _("Live"), name in ("live", "live-thresholds")),

@@ -39,6 +39,11 @@ class Agent(TenantModel):
                                         verbose_name=_("source agent IDs"))
     # Origins AI: the configured agent id answered 404 on its last sync.
     missing = models.BooleanField(default=False, verbose_name=_("missing"))
+    # Set by the organisation: the score (0-100) at or above which the vendor's scored
+    # judgement of this agent's calls counts as succeeded; null = `analysis.DEFAULT_THRESHOLD`.
+    # Never written by the sync (not in its update fields).
+    success_threshold = models.FloatField(null=True, blank=True,
+                                          verbose_name=_("success threshold"))
     raw = models.JSONField(default=dict, blank=True, verbose_name=_("raw"))
     # Hash of what the upstream said (agent + callback config): unchanged rows are not written.
     payload_hash = models.CharField(max_length=32, blank=True, default="",
@@ -90,6 +95,15 @@ class CallStatus(models.TextChoices):
 
 # Statuses that mean the caller and the agent talked.
 ANSWERED_STATUSES = (CallStatus.ANSWERED, CallStatus.COMPLETED)
+
+
+class Judgement(models.TextChoices):
+    """A call's success as its vendor judged it, normalised ("" = not evaluated;
+    `sync.analysis`)."""
+
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
+    NOT_EVALUATED = "", _("Not evaluated")
 
 
 class Direction(models.TextChoices):
@@ -172,6 +186,24 @@ class Call(TenantModel):
     vendor_cost_currency = models.CharField(max_length=3, blank=True, default="", db_default="",
                                             verbose_name=_("vendor cost currency"))
     cost_breakdown = models.JSONField(null=True, blank=True, verbose_name=_("cost breakdown"))
+    # The vendor's analysis of the call, normalised by its provider package (`sync.analysis`):
+    # summary, success judgement ("" = not evaluated) with the value as sent and its score
+    # (0-100, for a scored rubric: re-judged when the agent's threshold changes), the fields
+    # the vendor extracted, and whether it was transferred or met voicemail (only where the
+    # provider's spec does not list them in `not_sent`).
+    summary = models.TextField(blank=True, default="", db_default="", verbose_name=_("summary"))
+    judgement = models.CharField(max_length=16, choices=Judgement.choices, blank=True,
+                                 default="", db_default="", verbose_name=_("success judgement"))
+    judgement_raw = models.CharField(max_length=255, blank=True, default="", db_default="",
+                                     verbose_name=_("success judgement as sent"))
+    judgement_score = models.FloatField(null=True, blank=True,
+                                        verbose_name=_("success score"))
+    analysis_fields = models.JSONField(null=True, blank=True,
+                                       verbose_name=_("extracted fields"))
+    transferred = models.BooleanField(default=False, db_default=False,
+                                      verbose_name=_("transferred"))
+    voicemail = models.BooleanField(default=False, db_default=False,
+                                    verbose_name=_("voicemail"))
     # The start of the next call with the same number (either direction, any environment of
     # the organisation) within `sync.outcomes.HORIZON_DAYS` after this one, kept by the sync
     # as calls arrive (`sync.outcomes`): the outcome report's resolved / repeat contact.

@@ -31,6 +31,8 @@ TABS = (  # base.html before the tag, verbatim (its first line's indentation sta
     ' \'agents\' %} aria-current="page"{% endif %}>{% translate "Agents" %}</a>\n'
     '  <a href="{% url \'outcomes\' org.slug %}{% carried_query \'outcomes\' %}"{% if '
     'name == \'outcomes\' %} aria-current="page"{% endif %}>{% translate "Outcomes" %}</a>\n'
+    '  <a href="{% url \'kpis\' org.slug %}{% carried_query \'kpis\' %}"{% if '
+    'name == \'kpis\' %} aria-current="page"{% endif %}>{% translate "KPIs" %}</a>\n'
     '  {% if org_environments|has_quality %}<a href="{% url \'quality\' org.slug %}{% c'
     'arried_query \'quality\' %}"{% if name == \'quality\' %} aria-current="page"{% endif'
     ' %}>{% translate "Quality" %}</a>{% endif %}\n'
@@ -46,7 +48,7 @@ TABS = (  # base.html before the tag, verbatim (its first line's indentation sta
     'nslate "Settings" %}</a>'
     "{% endwith %}")
 
-NAMES = [None, "", "dashboard", "calls", "call-detail", "callbacks", "agents", "outcomes",
+NAMES = [None, "", "dashboard", "calls", "call-detail", "callbacks", "agents", "outcomes", "kpis",
          "quality",
          "live", "live-thresholds", "saved-views", "sync-status", "settings-environments",
          "settings-tokens", "subscription-edit", "alerts", "alert-detail", "home"]

@@ -8,7 +8,7 @@ with `?team=`, and as a member restricted to that team. For each metric the refe
 declaration's own value; the faces read it back as their reader would:
 
 - the reports API's JSON totals, and its CSV (one period of one row, or the days summed);
-- the dashboard's and the Outcomes page's cards, and the card's text in the page;
+- the dashboard's, the Outcomes page's and the KPIs page's cards (the card's text in the page);
 - the emailed summary's figures (as the recipient's team reads them);
 - an alert rule's value over the same local days (shares in percent);
 - the wallboard's calls and answer rate of today.
@@ -228,12 +228,19 @@ def _faces(reader: Reader, envs, start, end, interval) -> dict[str, dict[str, ob
             faces["page"].setdefault(name, card.value)
             assert faces["page"][name] == card.value, (path, name)
             assert card_text(card) in html, (path, name, card_text(card))
+    kpis = reader.client.get(f"/o/{reader.org.slug}/kpis/", reader.params(**params))
+    assert kpis.status_code == 200
+    for metric, value, _door, _reason in kpis.context["cards"]:
+        if metric.key in REPORT_OF:
+            faces["page"].setdefault(metric.key, value)
+            assert faces["page"][metric.key] == value, ("kpis", metric.key)
     with reader.context(envs):
         summary = (summary_as(reader.restriction, reader.org, envs, Period(start, end))
                    if reader.restriction is not None
                    else build_summary(reader.org, envs, Period(start, end)))
         read = {"calls": summary.calls.totals, "callbacks": summary.callbacks.totals,
-                "callback_funnel": summary.funnel.totals, "outcomes": summary.outcomes.totals}
+                "callback_funnel": summary.funnel.totals, "outcomes": summary.outcomes.totals,
+                "kpis": summary.kpis.totals}
         for name, kind in REPORT_OF.items():
             if kind in read:
                 faces["email"][name] = registry.metric(name).value(read[kind])

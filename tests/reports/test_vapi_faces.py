@@ -91,13 +91,18 @@ def test_the_call_page_shows_what_vapi_sent(org_a, alice):
     with running_simulator(vapi_config(days=1)) as (sim, server):
         env = vapi_env(org_a, sim, server)
         sync_environment(env, now=sim.now)
-        call = Call.objects.filter(environment=env, vendor_cost__gt=0).first()
+        call = Call.objects.filter(environment=env, vendor_cost__gt=0,
+                                   judgement_score__isnull=False).first()
         client = Client()
         client.force_login(alice)
         page = client.get(f"/o/{org_a.slug}/calls/{call.pk}/").content.decode()
-        for text in ("Cost", "(vendor)", "Ended reason", call.hangup_cause, "Success evaluation",
-                     call.record["analysis"]["summary"]):
+        analysis = call.record["analysis"]
+        for text in ("Cost", "(vendor)", "Ended reason", call.hangup_cause, "Analysis",
+                     analysis["summary"], call.get_judgement_display(),
+                     f"the vendor said “{analysis['successEvaluation']}”", "Appointment booked",
+                     "Follow up needed"):
             assert text in page
+        assert "appointmentBooked" not in page.split("Raw upstream record")[0]
 
 
 def test_the_compatible_api_answers_a_clear_404_for_a_vapi_environment(org_a, alice):

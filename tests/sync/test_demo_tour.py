@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 
 from django.core.management import call_command
 
@@ -13,7 +14,7 @@ from portal import served
 from portal.models import Provider
 from reports.models import AlertRule
 from sync import demo
-from sync.models import PrivacyRetention
+from sync.models import Call, PrivacyRetention
 from sync.signals import demo_prepared
 
 
@@ -68,3 +69,26 @@ def test_send_summaries_links_to_the_port_the_demo_serves_on(db, settings, tmp_p
     served.announce("http://127.0.0.1:8123")
     served.withdraw()
     assert not (tmp_path / "served.json").exists() and os.getpid()
+
+
+def test_the_demo_tells_the_kpis_story(org_a, settings):
+    """Vapi calls judged (by three rubrics), Origins AI insights, transfer and voicemail rates
+    that move from week to week, and one agent whose "successful" callers come back."""
+    settings.VAPI_REQUESTS_PER_MINUTE = 100000
+    sim, server = demo.start_upstream(calls_per_day=60, days=21)
+    try:
+        envs = demo.point_demo_environments(org_a, sim, server, days=21)
+        for env in envs:
+            assert not demo.backfill_one(env)[0].failed
+    finally:
+        server.stop()
+    said = demo_prepared.send(sender=None, organization=org_a, environments=[])
+    line = next(line for _r, lines in said for line in lines or [] if line.startswith("KPIs"))
+    rates = re.search(r"transfer rate by week (\d+)%–(\d+)%, voicemail (\d+)%–(\d+)%", line)
+    assert rates and rates[1] != rates[2] and rates[3] != rates[4], line
+    came_back = re.search(r"successful calls came back (\d+)%", line)
+    assert came_back and int(came_back[1]) >= 50, line
+    assert re.search(r"success rate \d+%", line) and "await their vendor's analysis" in line
+    judged = Call.objects.filter(environment__organization=org_a).exclude(judgement="")
+    assert {c.environment.provider for c in judged} == {Provider.VAPI, Provider.ORIGINS}
+    assert judged.filter(judgement_score__isnull=False).exists()  # a scored rubric too

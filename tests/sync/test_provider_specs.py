@@ -60,7 +60,8 @@ def test_environments_read_their_spec():
     origins = Environment(provider=Provider.ORIGINS)
     assert talkover.spec.webhooks and not origins.spec.webhooks
     assert origins.spec.agent_ids and origins.spec.quality and origins.spec.whole_history
-    assert "transcript" in talkover.spec.not_sent and not origins.spec.not_sent
+    assert "transcript" in talkover.spec.not_sent and "transcript" not in origins.spec.not_sent
+    assert origins.spec.not_sent == {"voicemail"}
     assert providers.having("quality") == [Provider.ORIGINS]
 
 

@@ -2,12 +2,19 @@
 
 The whole record is kept in `raw` (transcript, quality, insights, timeline, tool data, costs);
 the columns below are what reports filter and aggregate on, shared with Talkover calls.
+
+The analysis (`sync.analysis`) comes from `call_insights` (an object the vendor documents no
+keys of: these are read, the rest kept in `raw`): `summary`, the success judgement
+`call_successful` (a boolean, or a rubric's score), and every other insight (sentiment,
+intent, …) as the extracted fields; a call was transferred when its hang-up cause says so
+(`TRANSFER_CAUSES`, FreeSWITCH's names). Origins sends nothing about voicemail (its spec).
 """
 from __future__ import annotations
 
 from typing import Any
 
 from portal.models import Environment
+from sync.analysis import ANALYSIS_FIELDS, Analysis
 from sync.models.core import CallStatus, Direction
 from sync.providers.origins.quality import QUALITY_FIELDS, quality_columns
 from sync.providers.origins.shape import check_record
@@ -34,15 +41,19 @@ ORIGINS_STATUS_TABLE: dict[tuple[str, str], str] = {
 }
 # Hang-up causes the table knows (those it names, and the ones that mean "failed" or a normal
 # end); any other cause is kept and noted once per run.
+# The hang-up causes of a call the agent handed on (FreeSWITCH's names).
+TRANSFER_CAUSES = frozenset({"ATTENDED_TRANSFER", "BLIND_TRANSFER"})
 KNOWN_HANGUP_CAUSES = frozenset({
     "NORMAL_CLEARING", "USER_BUSY", "NO_ANSWER", "CALL_REJECTED", "UNALLOCATED_NUMBER",
-    "NORMAL_TEMPORARY_FAILURE",
+    "NORMAL_TEMPORARY_FAILURE", *TRANSFER_CAUSES,
 })
+# The `call_insights` keys that are the summary and the judgement, not extracted fields.
+SUMMARY_KEY, SUCCESS_KEY = "summary", "call_successful"
 _KNOWN_STATUSES = frozenset(word for word, _ in ORIGINS_STATUS_TABLE)
 
 ORIGINS_CALL_UPDATE_FIELDS = CALL_UPDATE_FIELDS + [
     "billed_duration", "answered_at", "ended_at", "hangup_cause", "hangup_source",
-    *QUALITY_FIELDS,
+    *QUALITY_FIELDS, *ANALYSIS_FIELDS,
 ]
 _DIRECTIONS = set(Direction.values)
 
@@ -93,14 +104,27 @@ def call_key(item: Any) -> str:
     return ""
 
 
+def origins_analysis(item: dict[str, Any], hangup_cause: str) -> Analysis:
+    """The call's analysis from `call_insights` (checked by `shape.check_record`)."""
+    insights = item.get("call_insights") or {}
+    summary = insights.get(SUMMARY_KEY)
+    return Analysis(summary=summary if isinstance(summary, str) else "",
+                    success=insights.get(SUCCESS_KEY),
+                    fields={k: v for k, v in insights.items()
+                            if k not in (SUMMARY_KEY, SUCCESS_KEY)},
+                    transferred=hangup_cause in TRANSFER_CAUSES)
+
+
 def origins_call(env: Environment, item: Any, agent_id: int, agent_pk: int | None,
-                 raw: CanonicalJSON | None = None) -> dict[str, Any]:
+                 raw: CanonicalJSON | None = None,
+                 threshold: float | None = None) -> dict[str, Any]:
     """A Call row (attnames → values) from one call_stats record of `agent_id`.
 
     `started_at` is `initiation_time`; a call still queued has none, so its queue time (the
     first state change) stands in. `duration` is `call_duration` rounded to whole seconds
     (the column Talkover fills); `billed_duration` keeps the vendor's number. `raw` is the
-    record's canonical JSON when the caller already made it. Raises Rejected for a record
+    record's canonical JSON when the caller already made it; `threshold` the organisation's
+    success threshold for the agent (`sync.analysis`). Raises Rejected for a record
     that breaks the documented shape (`origins.shape`) or has no start time at all.
     """
     raw = raw or canonical(item)
@@ -121,5 +145,6 @@ def origins_call(env: Environment, item: Any, agent_id: int, agent_pk: int | Non
         "started_at": started, "answered_at": v.answer_time, "ended_at": v.end_time,
         "hangup_cause": v.hangup_cause, "hangup_source": v.hangup_source,
         **quality_columns(item),
+        **origins_analysis(item, v.hangup_cause).columns(threshold),
         "raw": raw, "payload_hash": raw.digest,
     }

@@ -18,6 +18,7 @@ from sync.providers.validation import (
     moment,
     no_nul_anywhere,
     number,
+    object_or_empty,
     text,
     word,
 )
@@ -58,6 +59,9 @@ def check_record(item: Any, canonical_text: str | None = None) -> RecordValues:
         raise Rejected("missing call_id")
     no_nul_anywhere(item, canonical_text)
     integer(item.get("call_agent_id"), "call_agent_id", maximum=2**63 - 1)
+    insights = object_or_empty(item.get("call_insights"), "call_insights")
+    if insights.get("summary") is not None and not isinstance(insights["summary"], str):
+        raise Rejected("call_insights.summary must be text")
     return RecordValues(
         call_id=identifier(item["call_id"], "call_id"),
         from_number=text(item.get("from_number"), "from_number", 32),

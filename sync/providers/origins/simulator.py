@@ -16,8 +16,9 @@ time: the first ``call_state_changes`` entry), no envelope, no pagination, query
 ``call_duration`` is seconds with one decimal; ``billed_duration`` rounds up to whole minutes.
 Fields as seed 004; ``call_status`` moves QUEUED -> INITIATED -> ANSWERED|FAILED (1% stay QUEUED or
 INITIATED); ``answer_time``/``end_time``/``call_duration``/``billed_duration``/hangup fields
-are null until they happen; transcript, costs, quality, insights, recording only for
-answered calls that ended; ``call_timeline`` is null for ~5%; timestamps are
+are null until they happen; transcript, costs, quality, insights (sentiment, summary, intent,
+``call_successful``), recording only for answered calls that ended (a transferred one hangs
+up ``BLIND_TRANSFER``); ``call_timeline`` is null for ~5%; timestamps are
 ``2024-03-31T15:20:33+00:00``. About ``bad_record_rate`` of records have ``call_id: null``.
 Errors: missing header -> 401 ``{"detail": "Not authenticated"}``; bad/revoked/other-vendor
 token -> 401 ``{"detail": "Unauthorized"}``; non-integer id -> 422 ``{"detail": [{"type":
@@ -169,6 +170,10 @@ def _draws(r: ORec, lang: str) -> dict[str, Any]:
     d["timed"] = rich.random() >= 0.1
     if d["timed"]:
         d["quality"]["avg_latency_ms"] = d["stt_ms"] + d["llm_ms"] + d["tts_ms"]
+    # The analysis' judgement and transfers (drawn after the rest, which keeps its values):
+    # the share of calls handed on moves with the day of the week.
+    d["insights"]["call_successful"] = rich.random() < 0.7
+    d["transfer"] = rich.random() < 0.04 + 0.08 * ((r.t0 // 86400) % 7) / 6
     return d
 
 
@@ -222,8 +227,8 @@ def record_dict(r: ORec, now: int, org_id: int, lang: str) -> dict:
         "initiation_time": iso_offset(r.t_init) if status != "QUEUED" else None,
         "answer_time": iso_offset(r.t_ans) if r.t_ans >= 0 and now >= r.t_ans else None,
         "end_time": iso_offset(r.t_end) if ended else None,
-        "hangup_cause_name": ("NORMAL_CLEARING" if r.t_ans >= 0 else d["cause"])
-        if ended else None,
+        "hangup_cause_name": (("BLIND_TRANSFER" if d["transfer"] else "NORMAL_CLEARING")
+                              if r.t_ans >= 0 else d["cause"]) if ended else None,
         "hangup_source": d["source"] if ended else None,
         "call_direction": r.direction,
         "task_id": r.task,

@@ -1,7 +1,10 @@
 """What Origins AI has and lacks, for the portal, the reports and the admin
 (`portal.providers`): agent ids to name (its agents cannot be listed), the whole history on
-every read, voice-quality fields, no default address; every call field is sent."""
+every read, voice-quality fields, no default address; every call field is sent but
+voicemail (nothing in its records says a call met one)."""
 from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
 
 from portal.models import Provider
 from portal.providers import ProviderSpec
@@ -13,5 +16,7 @@ SPEC = ProviderSpec(
               "queued"),
     agent_ids=True, quality=True, whole_history=True, base_url_required=True,
     transcripts=True,
+    not_sent=frozenset({"voicemail"}),
+    not_reported=_("not reported by Origins AI"),
     accepted_suffixes=("/api",), expected_form="https://your-origins-host (or …/api)",
 )

@@ -30,6 +30,7 @@ from typing import IO, Any
 from django.utils import timezone
 
 from sync import quarantine
+from sync.analysis import thresholds
 from sync.models import Agent, Call
 from sync.partitions import backfilled
 from sync.providers.errors import NotFound
@@ -205,6 +206,7 @@ def _write_spooled(ctx: RunContext, spooled: Iterator[tuple[Any, CanonicalJSON]]
                    noted: set[str], kept: dict[str, Any]) -> None:
     env, tz = ctx.environment, ctx.environment.organization.tzinfo
     reasons: dict[str, int] = ctx.run.details.setdefault("rejected_reasons", {})
+    threshold = thresholds(env.pk).get(str(agent_id))
     while chunk := list(islice(spooled, CHUNK)):
         # The whole history is re-read every run, so most records are unchanged: their hash
         # is compared with the stored one before anything else is made of them, and they
@@ -227,7 +229,7 @@ def _write_spooled(ctx: RunContext, spooled: Iterator[tuple[Any, CanonicalJSON]]
                 unchanged.add(key)
                 continue
             try:
-                fresh.append(origins_call(env, item, agent_id, agent_pk, raw))
+                fresh.append(origins_call(env, item, agent_id, agent_pk, raw, threshold))
             except Rejected as exc:
                 reasons[str(exc)] = reasons.get(str(exc), 0) + 1
                 refused.append((item, str(exc), _day_of(item, tz)))

@@ -2,9 +2,12 @@
 
 Its call records carry ids, numbers, direction, status, duration and two instants (see
 /work/shared/upstream/README.md §1 and `records.py`): no answer or end time, no billed
-duration, no hang-up cause, no transcript, recording or latency.
+duration, no hang-up cause, no transcript, recording or latency, no analysis of the call (no
+summary, success judgement or extracted fields), no transfer or voicemail.
 """
 from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
 
 from portal.models import Provider
 from portal.providers import ProviderSpec
@@ -13,7 +16,9 @@ from sync.providers.talkover.webhook import verify_signature
 SPEC = ProviderSpec(
     key=Provider.TALKOVER, label="Talkover",
     not_sent=frozenset({"answered_at", "ended_at", "billed_duration", "hangup_cause",
-                        "transcript", "recording", "latency_ms"}),
+                        "transcript", "recording", "latency_ms", "summary", "judgement",
+                        "analysis_fields", "transferred", "voicemail"}),
+    not_reported=_("not reported by Talkover"),
     # Talkover's documented statuses.
     statuses=("initiated", "ringing", "answered", "completed", "failed", "busy", "no-answer"),
     webhooks=True, registers_webhooks=True, callback_stats=True,

@@ -13,6 +13,14 @@ reports filter and aggregate on, shared with the other providers:
 | duration | `endedAt − startedAt`, whole seconds |
 | hangup_cause | `endedReason`, as sent |
 | vendor_cost | `cost` (USD, the call's total, exact as sent), cost_breakdown `costBreakdown` |
+| summary | `analysis.summary` |
+| judgement | `analysis.successEvaluation` (`sync.analysis.judge`; the value as sent kept) |
+| analysis_fields | `analysis.structuredData` (the fields the assistant's analysis extracted) |
+| transferred | `endedReason` `assistant-forwarded-call` (`TRANSFERRED`) |
+| voicemail | `endedReason` `voicemail` (`VOICEMAIL`) |
+
+The analysis arrives minutes to hours after the call ends and moves `updatedAt`: the
+incremental read (`streams.py`, by `updatedAt`) takes it like any other change.
 """
 from __future__ import annotations
 
@@ -21,6 +29,7 @@ from decimal import Decimal
 from typing import Any
 
 from portal.models import Environment
+from sync.analysis import ANALYSIS_FIELDS, Analysis
 from sync.models.core import CallStatus, Direction
 from sync.providers.records import CALL_UPDATE_FIELDS
 from sync.providers.vapi.shape import check_assistant, check_call
@@ -48,8 +57,11 @@ KNOWN_ENDED_REASONS = frozenset({
 })
 VAPI_CALL_UPDATE_FIELDS = CALL_UPDATE_FIELDS + [
     "answered_at", "ended_at", "hangup_cause", "vendor_cost", "vendor_cost_currency",
-    "cost_breakdown",
+    "cost_breakdown", *ANALYSIS_FIELDS,
 ]
+# Ended reasons that say the assistant handed the call on, or met an answering machine.
+TRANSFERRED = frozenset({"assistant-forwarded-call"})
+VOICEMAIL = frozenset({"voicemail"})
 
 
 def call_key(item: Any) -> str:
@@ -86,10 +98,23 @@ def _exact(value: Any) -> Decimal | None:
     return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
 
 
+def vapi_analysis(item: dict[str, Any], ended_reason: str) -> Analysis:
+    """The call's analysis (`shape.check_call` checked `analysis` is an object or null)."""
+    analysis = item.get("analysis") or {}
+    summary, structured = analysis.get("summary"), analysis.get("structuredData")
+    return Analysis(summary=summary if isinstance(summary, str) else "",
+                    success=analysis.get("successEvaluation"),
+                    fields=structured if isinstance(structured, dict) else {},
+                    transferred=ended_reason in TRANSFERRED,
+                    voicemail=ended_reason in VOICEMAIL)
+
+
 def vapi_call(env: Environment, item: Any, agent_pks: dict[str, int],
-              raw: CanonicalJSON | None = None) -> dict[str, Any]:
+              raw: CanonicalJSON | None = None,
+              thresholds: dict[str, float] | None = None) -> dict[str, Any]:
     """A Call row (attnames → values) from one `/call` item; Rejected when it breaks the
-    documented shape (`shape.check_call`)."""
+    documented shape (`shape.check_call`). `thresholds`: the organisation's success
+    thresholds by assistant id (`sync.analysis.thresholds`)."""
     raw = raw or canonical(item)
     v = check_call(item, raw.text)
     direction = TYPES.get(v.type, v.type)
@@ -110,6 +135,7 @@ def vapi_call(env: Environment, item: Any, agent_pks: dict[str, int],
         "vendor_cost": _exact(item.get("cost")),
         "vendor_cost_currency": "USD" if item.get("cost") is not None else "",
         "cost_breakdown": v.cost_breakdown,
+        **vapi_analysis(item, v.ended_reason).columns((thresholds or {}).get(v.assistant_id)),
         "raw": raw, "payload_hash": raw.digest,
     }
 

@@ -62,8 +62,10 @@ def check_call(item: Any, canonical_text: str | None = None) -> CallValues:
     breakdown = item.get("costBreakdown")
     if breakdown is not None:
         object_or_empty(breakdown, "costBreakdown")
-    if item.get("analysis") is not None:
-        object_or_empty(item.get("analysis"), "analysis")
+    analysis = item.get("analysis")
+    if analysis is not None:
+        object_or_empty(analysis, "analysis")
+        check_analysis(analysis)
     cost = number(item.get("cost"), "cost", maximum=COST_MAX)
     return CallValues(
         id=identifier(item.get("id"), "id"),
@@ -80,6 +82,16 @@ def check_call(item: Any, canonical_text: str | None = None) -> CallValues:
         ended_at=moment(item.get("endedAt"), "endedAt"),
         cost=cost, cost_breakdown=breakdown,
     )
+
+
+def check_analysis(analysis: dict[str, Any]) -> None:
+    """`summary` text, `structuredData` an object (each may be absent or null); the success
+    evaluation is any JSON value (its kind is the assistant's rubric: `sync.analysis`)."""
+    summary = analysis.get("summary")
+    if summary is not None and not isinstance(summary, str):
+        raise Rejected("analysis.summary must be text")
+    if analysis.get("structuredData") is not None:
+        object_or_empty(analysis.get("structuredData"), "analysis.structuredData")
 
 
 def check_assistant(item: Any) -> tuple[str, str, datetime | None, datetime | None]:

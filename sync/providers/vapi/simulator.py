@@ -9,6 +9,14 @@ for the lateness bands' share) — and `updatedAt` the last of those moments the
 passed. Instants are whole seconds with ".000Z", so many calls share one (ties are real).
 Costs have at most six decimals; `costBreakdown`'s parts add up to `cost` exactly.
 
+Analysis (`analysis.summary`, `structuredData`, `successEvaluation`) comes with the end-of-call
+report for most calls, and minutes to hours later for the rest (`ANALYSIS_LATE`: it moves
+`updatedAt`, as Vapi's does). Each assistant judges with its own rubric (`RUBRICS`: pass/fail,
+a 1–10 score, a descriptive word). Transfers (`assistant-forwarded-call`) and voicemail move
+from day to day; the first assistant's callers come from a small pool of numbers, so its
+calls, "successful" ones included, are often followed by another from the same caller. These
+draws come from each call's own seed (`_analysis`): every other draw is as before.
+
 Faults, rate limit and truncation are the core's. The insert fault (and `insert`) adds calls
 created in the last two days that become visible only now (`updatedAt` = the clock): records
 that appear late, in a range a sync may already have read. `end_late` keeps one call
@@ -38,6 +46,14 @@ REASONS = (("customer-ended-call", 0.45), ("assistant-ended-call", 0.25),
            ("customer-did-not-answer", 0.12), ("customer-busy", 0.05), ("voicemail", 0.06),
            ("silence-timed-out", 0.04), ("assistant-error", 0.03))
 NOT_CONNECTED = ("customer-did-not-answer", "customer-busy")
+# Each assistant's success rubric, by its place in ASSISTANTS.
+RUBRICS = ("PassFail", "NumericScale", "DescriptiveScale")
+# (share, lowest, highest seconds) of calls whose analysis comes after the end-of-call report.
+ANALYSIS_LATE = ((0.25, 120, 3600), (0.10, 3600, 6 * 3600))
+TOPICS = ("billing", "refund", "appointment", "delivery", "cancellation", "upgrade")
+# The first assistant's callers: a pool of half a day's calls (at least this many numbers), so
+# they call again within days.
+RETURNING_POOL = 20
 
 
 def iso(ms: int) -> str:
@@ -67,11 +83,13 @@ class _Call:
     started: int | None
     ended: int
     final: int  # when the end-of-call report is in
+    analysed: int  # how long after `final` the analysis is in (ms; 0: with the report)
     reason: str
     breakdown: dict[str, float]
     cost: float
     summary: str
-    success: str | None
+    success: Any
+    structured: dict[str, Any]
     our_number: str
     shown: int = 0  # an inserted call: listed from this moment on only
 
@@ -82,6 +100,8 @@ class _Call:
         if now < max(self.created, self.shown):
             return None
         ringing = self.created + 1000
+        if now >= self.final + self.analysed:
+            return self.final + self.analysed, "ended"
         if now >= self.final:
             return self.final, "ended"
         if self.started is not None and now >= self.started:
@@ -101,9 +121,11 @@ class _Call:
             record["phoneNumber"] = {"number": self.our_number}
         if status == "ended":
             record.update(endedReason=self.reason, endedAt=iso(self.ended), cost=self.cost,
-                          costBreakdown=dict(self.breakdown),
-                          analysis={"summary": self.summary,
-                                    "successEvaluation": self.success})
+                          costBreakdown=dict(self.breakdown), analysis={})
+            if updated >= self.final + self.analysed and self.started is not None:
+                record["analysis"] = {"summary": self.summary,
+                                      "structuredData": dict(self.structured),
+                                      "successEvaluation": self.success}
         if self.started is not None and status in ("ended", "in-progress"):
             record["startedAt"] = iso(self.started)
         record.update(status=status, updatedAt=iso(updated))
@@ -164,12 +186,52 @@ class VapiStore:
         breakdown = {**parts, "total": cost, "llmPromptTokens": tokens,
                      "llmCompletionTokens": tokens // 4, "ttsCharacters": int(minutes * 700)}
         success = None if started is None else rng.choice(("true", "true", "false"))
-        return _Call(
+        call = _Call(
             id=str(uuid.UUID(int=rng.getrandbits(128), version=4)), assistant=assistant,
             type=call_type, customer=f"+1555{rng.randrange(10**7):07d}", created=created,
-            started=started, ended=ended, final=final, reason=reason, breakdown=breakdown,
-            cost=cost, summary=f"Call about topic {rng.randint(1, 40)}." if started else "",
-            success=success, our_number=f"+1800555{n % len(self.assistants):04d}")
+            started=started, ended=ended, final=final, analysed=0, reason=reason,
+            breakdown=breakdown, cost=cost,
+            summary=f"Call about topic {rng.randint(1, 40)}." if started else "",
+            success=success, structured={}, our_number=f"+1800555{n % len(self.assistants):04d}")
+        return self._analysis(call, n % len(self.assistants))
+
+    def _analysis(self, call: _Call, place: int) -> _Call:
+        """The call's analysis, transfer, voicemail and returning caller, from its own seed."""
+        rng = seeded(self.seed, self.env, "vapi-analysis", call.id)
+        day = call.created // DAY_MS
+        if place == 0 and call.type != "webCall":
+            pool = max(RETURNING_POOL, self.calls_per_day // 2)
+            call.customer = f"+1555000{rng.randrange(pool):04d}"
+        if call.started is not None and call.reason in ("customer-ended-call",
+                                                        "assistant-ended-call"):
+            # Shares that move with the day (a week-long swing), in whole percent.
+            transfer = 0.04 + 0.08 * ((day % 7) / 6)
+            voicemail = 0.03 + 0.06 * (((day + 3) % 5) / 4)
+            draw = rng.random()
+            if draw < transfer:
+                call.reason = "assistant-forwarded-call"
+            elif draw < transfer + voicemail and call.type == "outboundPhoneCall":
+                call.reason = "voicemail"
+        draw = rng.random()
+        for share, low, high in ANALYSIS_LATE:
+            if draw < share:
+                call.analysed = rng.randint(low, high) * 1000
+                break
+            draw -= share
+        if call.started is None:
+            return call
+        topic, passed = rng.choice(TOPICS), call.success == "true"
+        call.summary = (f"The caller asked about {topic}; "
+                        + ("the assistant resolved it." if passed
+                           else "it was left open for a follow-up."))
+        call.structured = {"topic": topic, "appointmentBooked": passed and topic == "appointment",
+                           "followUpNeeded": not passed}
+        rubric = RUBRICS[place % len(RUBRICS)]
+        if rubric == "NumericScale":
+            call.success = rng.randint(7, 10) if passed else rng.randint(2, 6)
+        elif rubric == "DescriptiveScale":
+            call.success = rng.choice(("Excellent", "Good") if passed else ("Fair", "Poor"))
+        return call
 
     def day(self, ordinal: int) -> list[_Call]:
         calls = self._days.get(ordinal)

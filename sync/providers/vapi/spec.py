@@ -32,6 +32,7 @@ SPEC = ProviderSpec(
                         "is_testing"}),
     # The mirror's words its calls can have (`records.STATUS_TABLE`).
     statuses=("queued", "ringing", "answered", "completed", "failed", "busy", "no-answer"),
+    not_reported=_("not reported by Vapi"),
     webhooks=True, cost=True, transcripts=True,
     expected_form="https://api.vapi.ai",
     default_base_url="https://api.vapi.ai",
@@ -40,7 +41,5 @@ SPEC = ProviderSpec(
                    "recordings": ("recordingUrl", "stereoRecordingUrl")},
     verify_signature=verify_signature,
     call_page_fields=((_("Call type"), "type"), (_("Ended reason"), "endedReason"),
-                      (_("Success evaluation"), "analysis.successEvaluation"),
-                      (_("Summary"), "analysis.summary"),
                       (_("Cost breakdown"), "costBreakdown")),
 )

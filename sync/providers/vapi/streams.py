@@ -36,6 +36,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from sync import quarantine
+from sync.analysis import thresholds
 from sync.models import Agent, Call
 from sync.partitions import backfilled
 from sync.providers.records import AGENT_UPDATE_FIELDS, Rejected
@@ -95,6 +96,7 @@ class _Writer:
         self.tz = env.organization.tzinfo
         self.agents = dict(Agent.objects.filter(environment=env)
                            .values_list("external_id", "pk"))
+        self.thresholds = thresholds(env.pk)
         self.noted: set[tuple[str, str]] = set()
 
     def __call__(self, items: list[Any]) -> None:
@@ -111,7 +113,7 @@ class _Writer:
                 unchanged += 1
                 continue
             try:
-                rows.append(vapi_call(env, item, self.agents, raw))
+                rows.append(vapi_call(env, item, self.agents, raw, self.thresholds))
             except Rejected as exc:
                 refused.append((item, str(exc)))
         with ctx.page_transaction():
