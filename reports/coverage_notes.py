@@ -12,6 +12,7 @@ from datetime import date, timedelta
 
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from reports.queries.common import Comparison, NoComparison
 from sync.coverage import Coverage
@@ -86,3 +87,32 @@ def open_days_note(comparison: Comparison, partial_days: Iterable[date]) -> str:
         text += " " + _("Comparisons leave it out, and the same number of days of the "
                         "previous period.")
     return text
+
+
+def same_days_note(comparison: Comparison) -> str:
+    """What a change compares when the period's open days are left out of it: "over the same
+    6 days" (the period's figure holds more days than the change compares); "" when the
+    change covers the whole period, or there is none."""
+    if not comparison.available or not comparison.excluded_days:
+        return ""
+    days = (comparison.current_end - comparison.current_start).days + 1
+    return ngettext("over the same %(n)s day", "over the same %(n)s days", days) % {"n": days}
+
+
+def compared_spans(comparison: Comparison) -> str:
+    """The days a comparison sets side by side: "Compared with 11/13/2026 – 11/19/2026", or,
+    when open days are left out, "Compared day for day: 11/20/2026 – 11/25/2026 with
+    11/13/2026 – 11/18/2026"; "" without a comparison."""
+    if not comparison.available:
+        return ""
+
+    def span(first: date, last: date) -> str:
+        a = date_format(first, "SHORT_DATE_FORMAT")
+        return a if first == last else f"{a} – {date_format(last, 'SHORT_DATE_FORMAT')}"
+
+    previous = span(comparison.previous_start, comparison.previous_end)
+    if not comparison.excluded_days:
+        return _("Compared with %(previous)s") % {"previous": previous}
+    return _("Compared day for day: %(current)s with %(previous)s") % {
+        "current": span(comparison.current_start, comparison.current_end),
+        "previous": previous}
