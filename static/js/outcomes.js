@@ -20,12 +20,15 @@ embeddedChart("outcomes-data", "chart-outcomes", function (d, canvas) {
     data: {
       labels: d.labels,
       datasets: [
-        { type: "bar", label: canvas.dataset.resolved, data: d.resolved, stack: "s", yAxisID: "y" },
-        { type: "bar", label: canvas.dataset.repeats, data: d.repeats, stack: "s", yAxisID: "y" },
+        // Colours given (the pending bar has its own, which turns Chart.js's defaults off).
+        { type: "bar", label: canvas.dataset.resolved, data: d.resolved, stack: "s", yAxisID: "y",
+          backgroundColor: "#166534" },
+        { type: "bar", label: canvas.dataset.repeats, data: d.repeats, stack: "s", yAxisID: "y",
+          backgroundColor: "#b45309" },
         { type: "bar", label: canvas.dataset.pending, data: d.pending, stack: "s", yAxisID: "y",
           backgroundColor: hatch(), borderColor: "#9ca3af", borderWidth: 1 },
         { type: "line", label: canvas.dataset.cost, data: d.cost_per_resolved, yAxisID: "y1",
-          spanGaps: false }
+          spanGaps: false, borderColor: "#1d4ed8", backgroundColor: "#1d4ed8" }
       ]
     },
     options: {
