@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 from reports.queries.common import Comparison, NoComparison
 from sync.coverage import Coverage
@@ -116,3 +117,33 @@ def compared_spans(comparison: Comparison) -> str:
     return _("Compared day for day: %(current)s with %(previous)s") % {
         "current": span(comparison.current_start, comparison.current_end),
         "previous": previous}
+
+
+def callbacks_not_reported(environments: Sequence[Any]) -> str:
+    """Whose callback statistics a scope lacks because its vendors report none, in the
+    providers' own names (`portal.providers`): "Vapi does not report callback statistics."."""
+    labels = sorted({e.spec.label for e in environments if not e.spec.callback_stats})
+    if not labels:
+        return ""
+    return _("%(vendor)s does not report callback statistics.") % {
+        "vendor": ", ".join(labels)}
+
+
+def callback_vendor_words(environments: Sequence[Any]) -> str:
+    """What the vendor's callback figures are, named by their vendors: "Talkover's callback
+    statistics" (the callbacks page's cards and columns, beside `LINKED_WORDS`)."""
+    labels = sorted({e.spec.label for e in environments if e.spec.callback_stats})
+    if not labels:
+        return _("the vendor's callback statistics")
+    return _("%(vendor)s's callback statistics") % {"vendor": ", ".join(labels)}
+
+
+# What the callback funnel counts: the calls the mirror linked to one another.
+LINKED_WORDS = gettext_lazy("the calls we linked")
+
+
+def callbacks_differ_words(environments: Sequence[Any]) -> str:
+    """The funnel's figures against the vendor's, named as the callbacks page names them:
+    "The calls we linked and Talkover's callback statistics differ on"."""
+    return _("%(linked)s and %(vendor)s differ on") % {
+        "linked": str(LINKED_WORDS), "vendor": callback_vendor_words(environments)}

@@ -8,14 +8,10 @@ from portal.models import Organization
 from portal.pages.pages import render_org_page
 from portal.tenancy.access import org_page
 from reports import exports, registry
+from reports.coverage_notes import LINKED_WORDS, callback_vendor_words, callbacks_not_reported
 from reports.drill import Drill, callbacks_drill
 from reports.pages.agent_table import DEFAULT_SORT, sort_rows
-from reports.pages.coverage import (
-    LINKED_WORDS,
-    callback_vendor_words,
-    callbacks_not_reported,
-    coverage_context,
-)
+from reports.pages.coverage import coverage_context
 from reports.pages.funnel import funnel_steps
 from reports.pages.page_cache import kept_page
 from reports.pages.params import with_scope

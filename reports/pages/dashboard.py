@@ -13,7 +13,7 @@ from portal.pages.pages import render_org_page
 from portal.tenancy.access import Tenant, org_page
 from reports import exports, registry
 from reports.call_filter import OUTCOME_LABELS
-from reports.coverage_notes import comparison_note
+from reports.coverage_notes import callbacks_not_reported, comparison_note
 from reports.drill import (
     OUTCOMES,
     Door,
@@ -23,7 +23,7 @@ from reports.drill import (
     series_doors,
 )
 from reports.pages.cards import Kpi, card, outcome_kpis
-from reports.pages.coverage import callbacks_not_reported, coverage_context
+from reports.pages.coverage import coverage_context
 from reports.pages.page_cache import PageBody, kept_page, lazy_context
 from reports.pages.params import scope_from_request
 from reports.queries.callback_funnel import linked_totals

@@ -16,6 +16,7 @@ from portal.models import Environment, Organization
 from reports import registry
 from reports.coverage_notes import (
     MissingNote,
+    callbacks_differ_words,
     compared_spans,
     comparison_note,
     missing_notes,
@@ -98,9 +99,17 @@ class Summary:
 
     @property
     def funnel_shown(self) -> bool:
-        """The callback section is written when the period has funnel figures."""
+        """The callback section is written when the period has funnel figures, of vendors
+        that have callbacks (`callbacks_reported`)."""
         t = self.funnel.totals if self.funnel is not None else None
-        return bool(t and t.mirrored and (t.received or t.outbound_unanswered))
+        return bool(self.callbacks_reported and t and t.mirrored
+                    and (t.received or t.outbound_unanswered))
+
+    @property
+    def callbacks_differ(self) -> str:
+        """"The calls we linked and Talkover's callback statistics differ on" (the callbacks
+        page's words, `reports.coverage_notes`)."""
+        return callbacks_differ_words(self.scope.environments if self.scope else [])
 
     @property
     def funnel_doors(self) -> dict[str, str]:

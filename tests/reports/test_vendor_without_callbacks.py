@@ -8,8 +8,10 @@ from datetime import timedelta
 import pytest
 from django.test import Client
 from django.utils import timezone, translation
+from django.utils.text import capfirst
 
 from portal.providers import spec_for
+from reports.coverage_notes import callbacks_differ_words
 from reports.models import ReportSubscription
 from reports.summaries.figures import build_summary
 from reports.summaries.render import build_message
@@ -74,14 +76,22 @@ def _summary_bodies(org, envs, period: Period, language: str) -> tuple[str, str]
 def test_the_summary_writes_no_callback_lines_for_a_vendor_without_them(org_a, env_a,
                                                                          vapi_desk, language):
     today = timezone.localdate(timezone=org_a.tzinfo)
+    make_calls(env_a, 120, today - timedelta(days=40), today)
     make_callback_days(env_a, [today - timedelta(days=n) for n in range(40)])
     period = Period(today - timedelta(days=7), today - timedelta(days=1))
     with translation.override(language):
         per_env = translation.gettext("Callbacks received / answered / unmatched")
         text_line = "  " + translation.gettext("Callbacks") + ": "
         received = translation.gettext("Callbacks received")
+        differ = capfirst(callbacks_differ_words([env_a, vapi_desk]))
     text, html = _summary_bodies(org_a, [env_a, vapi_desk], period, language)
     assert html.count(per_env) == 1 and text.count(text_line) == 1  # the Talkover desk's
+    # The funnel against the vendor, in the callbacks page's words, the vendor by its label.
+    with translation.override(language):
+        summary = build_summary(org_a, [env_a, vapi_desk], period)
+        assert capfirst(summary.callbacks_differ) == differ
+    assert spec_for(env_a.provider).label in differ
+    assert spec_for(vapi_desk.provider).label not in differ
     text, html = _summary_bodies(org_a, [vapi_desk], period, language)
     assert per_env not in html and text_line not in text
     assert received not in html and received not in text
