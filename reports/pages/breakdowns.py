@@ -46,6 +46,7 @@ def callbacks(request: HttpRequest, org: Organization, form, scope: ReportScope)
         # The vendor's figures and ours, each named the same way wherever it is shown.
         "vendor_words": callback_vendor_words(scope.environments), "linked_words": LINKED_WORDS,
         "callbacks_not_reported": callbacks_not_reported(scope.environments),
+        "callbacks_reported": any(e.spec.callback_stats for e in scope.environments),
     })
 
 

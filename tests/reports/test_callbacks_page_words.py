@@ -11,6 +11,7 @@ from django.test import Client
 from django.utils import timezone, translation
 from django.utils.html import escape
 
+from tests.support.cast import make_env
 from tests.support.factories import make_agents, make_callback_days, make_calls
 
 pytestmark = pytest.mark.django_db
@@ -43,3 +44,19 @@ def test_each_callback_count_says_what_it_counts_and_the_days_are_one_table(alic
     assert html.count(f'<th scope="col">{day}</th>') == 1
     assert f'<th scope="colgroup" colspan="5">{linked_cap}</th>' in html
     assert f'<th scope="col">{vendor_cap}</th>' in html
+
+
+def test_a_vendor_without_callback_statistics_is_no_gap_on_the_callbacks_page(alice, org_a):
+    """Its callbacks page says the vendor reports none, once, and names no missing days."""
+    env = make_env(org_a, "Vapi desk", "vapi-private-key-0000000000000000", provider="vapi",
+                   base_url="https://api.vapi.ai")
+    today = timezone.localdate(timezone=org_a.tzinfo)
+    make_calls(env, 80, today - timedelta(days=20), today)
+    client = Client()
+    client.force_login(alice)
+    html = client.get(f"/o/{org_a.slug}/callbacks/", {"range": "7d", "env": env.pk}
+                      ).content.decode()
+    said = escape(translation.gettext("%(vendor)s does not report callback statistics.") % {
+        "vendor": env.spec.label})
+    assert html.count(said) == 1
+    assert "not been mirrored yet" not in html and 'id="h-vendor"' not in html
