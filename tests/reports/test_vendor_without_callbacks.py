@@ -56,12 +56,21 @@ def test_a_vendor_without_callback_statistics_has_no_callback_cards(alice, vapi_
     assert html.count('class="kpi"') == 7  # four call cards and three cost cards
 
 
-def test_a_talkover_environment_keeps_its_callback_cards(alice, env_a):
+def test_a_talkover_environment_keeps_its_callback_cards(alice, env_a, vapi_desk):
+    """Beside a vendor without them: the Talkover desk's cards, and a coverage note that
+    names only a desk whose vendor reports callbacks."""
     today = timezone.localdate(timezone=env_a.organization.tzinfo)
     make_calls(env_a, 60, today - timedelta(days=40), today)
-    make_callback_days(env_a, [today - timedelta(days=n) for n in range(40)])
+    make_callback_days(env_a, [today - timedelta(days=n) for n in range(3, 40)])
     html = _dashboard(alice, env_a)
     assert "Callbacks received" in html and html.count('class="kpi"') == 10
+    client = Client()
+    client.force_login(alice)
+    both = client.get(f"/o/{env_a.organization.slug}/", {
+        "env": [env_a.pk, vapi_desk.pk], "range": "30d"}).content.decode()
+    assert both.count('class="kpi"') == 10
+    missing = both.split("Callback statistics not mirrored for these days:")[1].split("</ul>")[0]
+    assert env_a.name in missing and vapi_desk.name not in missing
 
 
 def _summary_bodies(org, envs, period: Period, language: str) -> tuple[str, str]:
