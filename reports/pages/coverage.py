@@ -22,4 +22,3 @@ def coverage_context(environments: Sequence[Environment], calls: Any = None,
     if callbacks is not None:
         context["callbacks_missing"] = missing_notes(callbacks.coverage, names)
     return context
-
