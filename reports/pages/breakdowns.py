@@ -9,6 +9,7 @@ from portal.pages.pages import render_org_page
 from portal.replicas import reads_reports
 from portal.tenancy.access import org_page
 from reports import exports, registry
+from reports.coverage_notes import LINKED_WORDS, callback_vendor_words, callbacks_not_reported
 from reports.drill import Drill, callbacks_drill
 from reports.pages.agent_table import DEFAULT_SORT, sort_rows
 from reports.pages.coverage import coverage_context
@@ -44,6 +45,10 @@ def callbacks(request: HttpRequest, org: Organization, form, scope: ReportScope)
                                         (_("Callbacks"), steps.callbacks)] if steps else [],
         "days": list(reversed(summary.days)), "funnel": funnel,
         "funnel_days": _funnel_day_doors(funnel, callbacks_drill(org.slug, scope)),
+        # The vendor's figures and ours, each named the same way wherever it is shown.
+        "vendor_words": callback_vendor_words(scope.environments), "linked_words": LINKED_WORDS,
+        "callbacks_not_reported": callbacks_not_reported(scope.environments),
+        "callbacks_reported": any(e.spec.callback_stats for e in scope.environments),
     })
 
 

@@ -14,7 +14,7 @@ from portal.replicas import reads_reports
 from portal.tenancy.access import Tenant, org_page
 from reports import exports, registry
 from reports.call_filter import OUTCOME_LABELS
-from reports.coverage_notes import comparison_note
+from reports.coverage_notes import callbacks_not_reported, comparison_note
 from reports.drill import (
     OUTCOMES,
     Door,
@@ -46,20 +46,28 @@ def _callback_door(back: Drill, vendor: int | None, linked: int | None, why: str
 
 def _kpis(calls, callbacks, drill: Drill, back: Drill,
           linked: tuple[int, int, int] | None = None) -> list[Kpi]:
-    t, d, c, cd = calls.totals, calls.deltas, callbacks.totals, callbacks.deltas
-    n, cn = comparison_note(calls.comparison), comparison_note(callbacks.comparison)
+    """The calls' cards, then the callbacks' (none when `callbacks` is None: no environment
+    of the scope has a vendor with callback statistics)."""
+    t, d = calls.totals, calls.deltas
+    n = comparison_note(calls.comparison)
     # Rates and durations are figures of the connected calls: their door lists those.
     every = drill.door(t.total)
     answered = drill.door(t.answered, outcome="answered")
+    cards = [
+        card("calls", t, d, n, door=every),
+        card("answer_rate", t, d, n, door=answered),
+        card("talk_time", t, d, n, door=answered),
+        card("avg_talk_time", t, d, n, door=answered),
+    ]
+    if callbacks is None:
+        return cards
+    c, cd, cn = callbacks.totals, callbacks.deltas, comparison_note(callbacks.comparison)
     # Callback figures open their calls through the stored links (`back`: UTC days, no
     # call filters, reports.drill.callbacks_drill) when those are the vendor's count.
     received, answered_back, unmatched = linked or (None, None, None)
     why = _("The vendor's count; the calls linked to it differ (see Callbacks).")
     return [
-        card("calls", t, d, n, door=every),
-        card("answer_rate", t, d, n, door=answered),
-        card("talk_time", t, d, n, door=answered),
-        card("avg_talk_time", t, d, n, door=answered),
+        *cards,
         card("callbacks_received", c, cd, cn,
              **_callback_door(back, c.received, received, why, callback="received")),
         card("callbacks_answered_rate", c, cd, cn,
@@ -219,7 +227,8 @@ def dashboard(request: HttpRequest, tenant: Tenant) -> HttpResponse:
     return response
 
 
-BODY_KEYS = ("calls", "callbacks", "drill", "outcomes", "kpis", "chart_data", "breakdowns",
+BODY_KEYS = ("calls", "callbacks", "callbacks_not_reported", "drill", "outcomes", "kpis",
+             "chart_data", "breakdowns",
              "heatmap", "top_agents", "hours", "calls_missing", "callbacks_missing", "open_note",
              "comparison_note")
 
@@ -232,13 +241,18 @@ def _body_context(slug: str, scope) -> dict:
                for i, row in enumerate(calls.heatmap)]
     drill = Drill(slug, scope)  # one resolved base for every link of the page
     outcomes = registry.run("outcomes", scope)
+    # A vendor without callback statistics is not a gap: no callback cards, no coverage
+    # note, the chart's place says whose figures are not reported.
+    reported = callbacks if any(e.spec.callback_stats for e in scope.environments) else None
     return {
         "calls": calls, "callbacks": callbacks, "drill": drill, "outcomes": outcomes,
-        "kpis": _kpis(calls, callbacks, drill, callbacks_drill(slug, scope),
-                      linked_totals(scope.environments, scope.start, scope.end))
+        "kpis": _kpis(calls, reported, drill, callbacks_drill(slug, scope),
+                      linked_totals(scope.environments, scope.start, scope.end)
+                      if reported else None)
         + outcome_kpis(outcomes.totals, drill),
+        "callbacks_not_reported": callbacks_not_reported(scope.environments),
         "chart_data": _chart_data(calls, callbacks, drill),
         "breakdowns": _breakdown(calls, drill),
         "heatmap": heatmap, "top_agents": calls.agents[:10], "hours": range(24),
-        **coverage_context(scope.environments, calls, callbacks),
+        **coverage_context(scope.environments, calls, reported),
     }

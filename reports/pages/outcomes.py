@@ -11,6 +11,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 
+from portal.formatting import day_formatter
 from portal.pages.pages import render_org_page
 from portal.providers import spec_for
 from portal.replicas import reads_reports
@@ -70,13 +71,16 @@ def outcomes(request: HttpRequest, tenant: Tenant) -> HttpResponse:
     # A bar or point opens the calls it counts, as the table's row does (the cost per
     # resolved call: the resolved calls it divides by); a period never mirrored opens none.
     period_doors = [doors for _row, doors in reversed(series)]
-    chart = {"labels": [r.start.isoformat() for r in summary.series],
+    day = day_formatter()  # the reader's short date, as the tables write it
+    chart = {"labels": [day(r.start) for r in summary.series],
              "resolved": [r.resolved for r in summary.series],
              "repeats": [r.repeat_contacts for r in summary.series],
+             # Calls whose outcome is not known yet: drawn as pending, never as a blank day.
+             "pending": [r.pending for r in summary.series],
              "cost_per_resolved": [None if r.cost_per_resolved is None
                                    else float(r.cost_per_resolved) for r in summary.series],
              "doors": {key: [d[key].url if d else None for d in period_doors]
-                       for key in ("resolved", "repeat_contacts")}}
+                       for key in ("resolved", "repeat_contacts", "pending")}}
     doors = outcome_doors(drill, summary.totals)
     t = summary.totals
     cards = [figure_card("calls", t.calls, door=doors["calls"]),

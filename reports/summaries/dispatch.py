@@ -18,7 +18,9 @@ from datetime import datetime, timedelta
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import ngettext
 
+from portal.formatting import format_int
 from reports.models import ReportDelivery, ReportSubscription
 from reports.summaries.models import DeliveryStatus
 from reports.summaries.schedule import next_run_for, period_for_run
@@ -139,9 +141,11 @@ def dispatch(now: datetime | None = None, *, dry_run: bool = False) -> DispatchR
     if dry_run:
         for sub in due:
             period = period_for_run(sub.cadence, sub.next_run_at, sub.tzinfo)
+            recipients = len(sub.recipient_emails())
             result.due.append(
                 f"{sub.pk} {sub.organization.slug} {sub.name!r}: {period.start}..{period.end} "
-                f"to {len(sub.recipient_emails())} recipient(s)"
+                + ngettext("to %(n)s recipient", "to %(n)s recipients", recipients)
+                % {"n": format_int(recipients)}
             )
         return result
     result.scheduled = _schedule_new(now)

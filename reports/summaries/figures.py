@@ -17,6 +17,8 @@ from portal.replicas import reads_reports
 from reports import registry
 from reports.coverage_notes import (
     MissingNote,
+    callbacks_differ_words,
+    compared_spans,
     comparison_note,
     missing_notes,
     open_days_note,
@@ -50,6 +52,9 @@ class EnvironmentFigures:
     name: str
     calls: CallTotals
     callbacks: CallbackTotals
+    # Its vendor reports callback statistics (its spec's `callback_stats`): otherwise its
+    # callback counts are no figures at all, and the email writes no line of them.
+    callback_stats: bool = True
 
 
 @dataclass
@@ -98,9 +103,17 @@ class Summary:
 
     @property
     def funnel_shown(self) -> bool:
-        """The callback section is written when the period has funnel figures."""
+        """The callback section is written when the period has funnel figures, of vendors
+        that have callbacks (`callbacks_reported`)."""
         t = self.funnel.totals if self.funnel is not None else None
-        return bool(t and t.mirrored and (t.received or t.outbound_unanswered))
+        return bool(self.callbacks_reported and t and t.mirrored
+                    and (t.received or t.outbound_unanswered))
+
+    @property
+    def callbacks_differ(self) -> str:
+        """"The calls we linked and Talkover's callback statistics differ on" (the callbacks
+        page's words, `reports.coverage_notes`)."""
+        return callbacks_differ_words(self.scope.environments if self.scope else [])
 
     @property
     def funnel_doors(self) -> dict[str, str]:
@@ -163,8 +176,19 @@ class Summary:
         return self.calls.comparison.available
 
     @property
+    def compared_text(self) -> str:
+        """The days the calls' changes set side by side (`reports.coverage_notes`)."""
+        return compared_spans(self.calls.comparison)
+
+    @property
     def comparison_note(self) -> str:
         return comparison_note(self.calls.comparison)
+
+    @property
+    def callbacks_reported(self) -> bool:
+        """Some environment's vendor reports callback statistics: the callback figures
+        mean something (a vendor without them is not a gap)."""
+        return any(e.callback_stats for e in self.environments)
 
     @property
     def callbacks_comparison_note(self) -> str:
@@ -220,13 +244,15 @@ def build_summary(
     scope = build_scope(organization, envs, period.start, period.end)
     calls, callbacks = registry.run("calls", scope), registry.run("callbacks", scope)
     if len(envs) == 1:
-        per_env = [EnvironmentFigures(envs[0].pk, envs[0].name, calls.totals, callbacks.totals)]
+        per_env = [EnvironmentFigures(envs[0].pk, envs[0].name, calls.totals, callbacks.totals,
+                                      envs[0].spec.callback_stats)]
     else:
         per_env = []
         for env in envs:
             one = build_scope(organization, [env], period.start, period.end)
             per_env.append(EnvironmentFigures(env.pk, env.name, registry.run("calls", one).totals,
-                                              registry.run("callbacks", one).totals))
+                                              registry.run("callbacks", one).totals,
+                                              env.spec.callback_stats))
     return Summary(
         organization=organization, period=period,
         previous=Period(calls.previous_start, calls.previous_end),

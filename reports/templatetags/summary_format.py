@@ -11,7 +11,7 @@ from portal.formatting import (
     format_percent_of,
     format_points_change,
 )
-from reports import cost_notes
+from reports import cost_notes, coverage_notes
 
 register = template.Library()
 
@@ -49,6 +49,14 @@ def delta_text(delta, unit: str = "") -> str:
     if delta.change_pct is None:
         return f"{arrow} {word}"
     return f"{arrow} {word} {format_percent_of(abs(delta.change_pct))}"
+
+
+@register.filter
+def same_days(comparison) -> str:
+    """ " over the same 6 days" after a change that leaves the period's open days out
+    (`reports.coverage_notes.same_days_note`); "" when it covers the whole period."""
+    note = coverage_notes.same_days_note(comparison)
+    return f" {note}" if note else ""
 
 
 @register.filter

@@ -7,6 +7,7 @@ import pytest
 from django.core import mail
 from django.core.management import CommandError, call_command
 from django.test import override_settings
+from django.utils import translation
 
 from reports.models import ReportDelivery, ReportSubscription
 from reports.summaries.dispatch import claim_delivery, claim_run, dispatch
@@ -176,6 +177,20 @@ def test_command_dry_run_lists_without_sending(sub, capsys):
     call_command("send_summaries", "--now", "2026-11-23T11:05:00+00:00")
     assert "sent: 1" in capsys.readouterr().out
     assert len(mail.outbox) == 2
+
+
+@pytest.mark.parametrize(("language", "one", "two"), [
+    ("en", "to 1 recipient", "to 2 recipients"),
+    ("pt-br", "para 1 destinatário", "para 2 destinatários")])
+def test_the_dry_run_counts_recipients_in_words(sub, env_a, language, one, two):
+    """One recipient is "1 recipient", never "1 recipient(s)", in either language."""
+    make_subscription(env_a.organization, name="One reader", addresses=["one@example.com"],
+                      next_run_at=RUN)
+    with translation.override(language):
+        due = dispatch(RUN + timedelta(minutes=5), dry_run=True).due
+    assert sorted(line.rsplit(": ", 1)[1].split(" ", 1)[1] for line in due) == sorted(
+        [one, two])
+    assert not any("(s)" in line for line in due)
 
 
 def test_command_rejects_a_bad_now(sub):
