@@ -48,6 +48,15 @@ def coverage_note(row: Any) -> str:
     return text
 
 
+def priced_share(row: Any) -> str:
+    """How many of the row's calls its cost prices, short, for a table's cell."""
+    if row is None or row.calls is None:
+        return ""
+    priced = (row.vendor_costed or 0) + (row.estimated or 0)
+    return _("%(priced)s of %(calls)s priced") % {"priced": format_int(priced),
+                                                  "calls": format_int(row.calls)}
+
+
 def settled_note(row: Any, start: Any = None) -> str:
     """What the cost per resolved call covers: the settled span ("settled 11/01/2026 –
     11/20/2026"), or why it is not shown (nothing settled yet; the settled calls not all

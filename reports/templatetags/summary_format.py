@@ -73,6 +73,12 @@ def cost_coverage(row) -> str:
 
 
 @register.filter
+def priced_share(row) -> str:
+    """How many of the row's calls its cost prices, short ("8,702 of 8,737 priced")."""
+    return cost_notes.priced_share(row)
+
+
+@register.filter
 def settled_note(row) -> str:
     """What the row's cost per resolved call covers, or why it is not shown."""
     return cost_notes.settled_note(row)

@@ -161,5 +161,5 @@ def test_the_outcomes_chart_draws_pending_days_as_pending(browser, live_server, 
     sets = {label: (data, colour) for label, data, colour in drawn["sets"]}
     with translation.override("pt-br"):
         pending, colour = sets[translation.gettext("Pending calls (outcome not known yet)")]
-        resolved, resolved_colour = sets[translation.gettext("Resolved")]
+        resolved, resolved_colour = sets[translation.pgettext("calls", "Resolved")]
     assert resolved[-1] == 0 and pending[-1] > 0 and colour != resolved_colour
