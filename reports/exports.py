@@ -51,9 +51,11 @@ FUNNEL_COLUMNS = ("received", "answered", "matched", "unmatched", "outbound_unan
 QUALITY_TABLES = ("agents", "days", "breakdown")
 # The outcome report (reports.queries.outcomes): one row per period, agent or vendor.
 OUTCOMES_TABLES = ("series", "agents", "vendors")
-OUTCOMES_COLUMNS = ("calls", "answered", "settled", "resolved", "repeat_contacts", "pending",
-                    "repeat_contact_rate", "cost", "cost_source", "currency", "cost_per_call",
-                    "cost_per_answered", "cost_per_resolved", "vendor_costed", "estimated")
+OUTCOMES_COLUMNS = ("calls", "answered", "no_number", "settled", "resolved", "repeat_contacts",
+                    "pending", "repeat_contact_rate", "cost", "cost_source", "currency",
+                    "vendor_costed", "estimated", "estimated_early", "earliest_price_on",
+                    "cost_per_call", "cost_per_answered", "settled_calls", "settled_costed",
+                    "settled_cost", "settled_through", "cost_per_resolved")
 # The KPI report (reports.queries.kpis): one row per period, agent or vendor.
 KPIS_TABLES = ("series", "agents", "vendors")
 KPIS_COLUMNS = (*METRIC_KEYS, "inbound", "succeeded_settled", "succeeded_pending", "reasons")
