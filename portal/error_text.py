@@ -42,7 +42,10 @@ def database_error_text(exc: BaseException) -> str:
         if value:
             where.append(f"{label} {value}")
     detail = "; ".join(([f"SQLSTATE {code}"] if code else []) + where)
-    return f"{type(found).__name__}{f' ({detail})' if detail else ''}"
+    # The driver's class names the condition ("LockNotAvailable"); Django's wrapper only
+    # its family ("OperationalError").
+    kind = type(cause if isinstance(cause, psycopg.Error) else found).__name__
+    return f"{kind}{f' ({detail})' if detail else ''}"
 
 
 def safe_error_text(exc: BaseException) -> str:

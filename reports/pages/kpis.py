@@ -154,8 +154,8 @@ def success_thresholds(request: HttpRequest, tenant: Tenant) -> HttpResponse:
     analysis`): each agent's threshold, set by owners and admins; saving judges the agent's
     scored calls again."""
     org = tenant.organization
-    agents = tenant.scoped(Agent).filter(environment__organization=org).select_related(
-        "environment").order_by("environment__name", "name")
+    agents = tenant.scoped(Agent).select_related("environment").order_by(
+        "environment__name", "name")
     judged = agents.filter(environment__in=[
         e.pk for e in Environment.objects.for_organization(org)
         if "judgement" not in e.spec.not_sent])

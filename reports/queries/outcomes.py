@@ -149,14 +149,16 @@ class OutcomeRow:
         self.cost_source = ("mixed" if self.vendor_costed and self.estimated
                             else "vendor" if self.vendor_costed else "estimate")
         self.currency = next(iter(self._currencies), None) or "USD"
-        self.cost = (s["vendor_cost"] + s["estimate"]).quantize(MONEY)
+        # Money sums are exact decimals; a group the statement gave no amount adds an int 0.
+        self.cost = (Decimal(s["vendor_cost"]) + Decimal(s["estimate"])).quantize(MONEY)
         self.cost_per_call = (self.cost / priced).quantize(MONEY)
         # A ratio over a count is honest only when the cost covers every call it divides.
         complete = priced == self.calls
         if complete and self.answered:
             self.cost_per_answered = (self.cost / self.answered).quantize(MONEY)
         if self.settled_costed:
-            self.settled_cost = (s["settled_vendor_cost"] + s["settled_estimate"]).quantize(MONEY)
+            self.settled_cost = (Decimal(s["settled_vendor_cost"])
+                                 + Decimal(s["settled_estimate"])).quantize(MONEY)
         if (self.settled_costed and self.settled_costed == self.settled_calls
                 and self.resolved):
             self.cost_per_resolved = (self.settled_cost / self.resolved).quantize(MONEY)

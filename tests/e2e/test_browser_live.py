@@ -4,9 +4,10 @@ stale warning always in view, and the page updates itself when the mirror change
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from reports.pages import live
@@ -48,6 +49,8 @@ def _login(page, base: str) -> None:
     page.wait_for_load_state()
 
 
+# Mid-afternoon wherever the test runs: today's calls minutes ago are today's.
+@time_machine.travel(datetime(2026, 11, 25, 18, 0, tzinfo=UTC), tick=True)
 def test_the_wallboard_fits_a_tv_pages_its_agents_and_says_how_old_it_is(
         browser, live_server, cast, env_a, monkeypatch):
     monkeypatch.setattr(live, "PAGE_SECONDS", 2)
@@ -58,7 +61,11 @@ def test_the_wallboard_fits_a_tv_pages_its_agents_and_says_how_old_it_is(
     save_calls(env_a, [build_call(env_a, now - timedelta(minutes=1 + i % 9), agent=a,
                                   agent_external_id=a.external_id, status="completed", rng=rng)
                        for i, a in enumerate(agents)])
-    save_calls(env_a, [build_call(env_a, now - timedelta(hours=3), status="initiated", rng=rng)])
+    # Stuck open three hours: one of the desk's agents (no agent of its own to tile, at any
+    # hour of the day the test runs).
+    save_calls(env_a, [build_call(env_a, now - timedelta(hours=3), agent=agents[0],
+                                  agent_external_id=agents[0].external_id, status="initiated",
+                                  rng=rng)])
     env_a.sync_interval_minutes = 15
     env_a.last_synced_at = now - timedelta(minutes=40)  # past two intervals: amber
     env_a.save()

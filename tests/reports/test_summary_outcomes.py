@@ -82,3 +82,22 @@ def test_the_summary_shows_the_outcome_figures_of_the_api(world, env_a, alice, l
         assert shown_cost in body and per_resolved in body
         assert all(label in body for label in labels)
         assert "resolution=repeat" in body and "resolution=resolved" in body
+
+
+def test_priced_calls_that_cost_nothing_sum_to_a_zero_cost(env_a):
+    """Calls priced by a snapshot but with no billed or talk seconds (none answered) cost
+    0 — a figure, from the estimate — per agent as in total (every amount of the statement
+    was zero)."""
+    org = env_a.organization
+    (agent,) = make_agents(env_a, 1)
+    AgentPrice.objects.create(environment=env_a, agent_external_id=agent.external_id,
+                              valid_from=FIRST - timedelta(days=30), checked_on=LAST,
+                              currency="USD", per_minute=Decimal("0.0875"))
+    rng = random.Random(5)
+    save_calls(env_a, [build_call(
+        env_a, datetime.combine(FIRST + timedelta(days=d), time(10), tzinfo=org.tzinfo),
+        agent=agent, direction="outbound", status="no-answer", duration=0, rng=rng)
+        for d in range(3)])
+    summary = build_summary(org, [env_a], Period(FIRST, LAST))
+    for row in (summary.outcomes.totals, *summary.outcomes.agents):
+        assert row.cost == 0 and row.cost_source == "estimate" and row.estimated == 3
