@@ -105,6 +105,8 @@ class Command(BaseCommand):
     terminal = None  # while serving: the terminal, everything else going to the log
 
     def step(self, text: str) -> None:
+        if interrupts.received() is not None:
+            return  # stopped: the stop line is the last one (the history thread goes quiet)
         out = self.terminal or self.stdout
         out.write(f"· {text}\n" if self.terminal else f"· {text}")
         out.flush()
