@@ -88,3 +88,19 @@ def percentile(values: list[float], fraction: float) -> float:
     one interpolated between two runs."""
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))]
+
+
+def print_beside_calls(calls: list[float], report: list[float], name: str) -> None:
+    """A report's latencies beside the cold calls report's (ms), p50 and p95, then their p50
+    ratio against the 2× target every report bench holds to."""
+    import statistics  # noqa: PLC0415  (only the report benches need it)
+
+    print(f"{'report':<28} | {'p50':>8} | {'p95':>8}")
+    print(f"{'-' * 28}-+-{'-' * 8}-+-{'-' * 8}")
+    for label, values in (("calls report (cold)", calls), (name, report)):
+        print(f"{label:<28} | {statistics.median(values):>8.1f} | "
+              f"{percentile(values, 0.95):>8.1f}")
+    ratio = statistics.median(report) / statistics.median(calls)
+    print(f"{name.split()[0]} / calls (p50): {ratio:.2f}x — target <= 2x: "
+          f"{'met' if ratio <= 2 else 'MISSED'}")
+

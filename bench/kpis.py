@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import statistics
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -109,17 +108,10 @@ def main() -> None:
     generated.time_reports(env, 1, kpis_summary)  # warm the connection and the buffers
     calls, kpis, summary = generated.time_reports(env, args.runs, kpis_summary)
     t = summary.totals
-    ratio = statistics.median(kpis) / statistics.median(calls)
     print(f"90-day reports at {args.calls:,} calls ({t.calls:,} in the period, "
           f"{t.succeeded_settled:,} settled successful, peak concurrency "
           f"{t.peak_concurrency}), {args.runs} runs, ms")
-    print(f"{'report':<28} | {'p50':>8} | {'p95':>8}")
-    print(f"{'-' * 28}-+-{'-' * 8}-+-{'-' * 8}")
-    for name, values in (("calls report (cold)", calls), ("KPI report", kpis)):
-        p95 = benchkit.percentile(values, 0.95)
-        print(f"{name:<28} | {statistics.median(values):>8.1f} | {p95:>8.1f}")
-    print(f"KPI / calls (p50): {ratio:.2f}x — target <= 2x: "
-          f"{'met' if ratio <= 2 else 'MISSED'}")
+    benchkit.print_beside_calls(calls, kpis, "KPI report")
 
 
 if __name__ == "__main__":

@@ -255,17 +255,10 @@ def main() -> None:
     time_reports(env, 2)  # warm the connection and PostgreSQL's buffers
     calls, outcomes, summary = time_reports(env, args.runs)
     t = summary.totals
-    ratio = statistics.median(outcomes) / statistics.median(calls)
     print(f"90-day reports at {args.calls:,} calls ({t.calls:,} in the period, {t.settled:,} "
           f"settled, {t.repeat_contacts:,} repeats, cost {t.cost} {t.cost_source}), "
           f"{args.runs} runs, ms")
-    print(f"{'report':<28} | {'p50':>8} | {'p95':>8}")
-    print(f"{'-' * 28}-+-{'-' * 8}-+-{'-' * 8}")
-    for name, values in (("calls report (cold)", calls), ("outcome report", outcomes)):
-        p95 = benchkit.percentile(values, 0.95)
-        print(f"{name:<28} | {statistics.median(values):>8.1f} | {p95:>8.1f}")
-    print(f"outcome / calls (p50): {ratio:.2f}x — target <= 2x: "
-          f"{'met' if ratio <= 2 else 'MISSED'}")
+    benchkit.print_beside_calls(calls, outcomes, "outcome report")
     sys.stdout.flush()
     on, off = [], []
     for round_ in range(args.rounds):  # alternated: the machine's load falls on both
