@@ -22,9 +22,9 @@ from portal import audit
 from portal.models import Environment, Role
 from portal.pages.pages import render_org_page
 from portal.tenancy.access import WRITE_METHODS, Tenant, org_page
-from reports import exports, registry
+from reports import registry
 from reports.drill import Door, Drill
-from reports.pages.params import scoped_page
+from reports.pages.params import download, scoped_page
 from reports.queries.kpis import METRICS, KpiRow
 from sync.analysis import DEFAULT_THRESHOLD, set_threshold
 from sync.models import Agent
@@ -96,9 +96,7 @@ def kpis(request: HttpRequest, tenant: Tenant) -> HttpResponse:
     if (scope.end - scope.start).days >= DAILY_UP_TO_DAYS:
         scope = replace(scope, interval="week")
     summary = registry.run("kpis", scope)
-    exported = exports.export(request, exports.KPIS_TABLES, "series", lambda table: (
-        exports.stream_csv(exports.kpis_rows(summary, table),
-                           exports.filename("kpis", org.slug, scope.start, scope.end, table))))
+    exported = download(request, "kpis", summary, scope)
     if exported is not None:
         return exported
     envs = {e.pk: e.name for e in scope.environments}

@@ -16,10 +16,10 @@ from portal.pages.pages import render_org_page
 from portal.providers import spec_for
 from portal.replicas import reads_reports
 from portal.tenancy.access import Tenant, org_page
-from reports import exports, registry
+from reports import registry
 from reports.drill import Door, Drill
 from reports.pages.cards import card, figure_card, outcome_kpis
-from reports.pages.params import scoped_page
+from reports.pages.params import download, scoped_page
 from reports.queries.outcomes import OutcomeRow
 from sync.models import Agent
 
@@ -46,10 +46,7 @@ def outcomes(request: HttpRequest, tenant: Tenant) -> HttpResponse:
     if page is not None:
         return page
     summary = registry.run("outcomes", scope)
-    exported = exports.export(request, exports.OUTCOMES_TABLES, "series", lambda table: (
-        exports.stream_csv(exports.outcomes_rows(summary, table),
-                           exports.filename("outcomes", org.slug, scope.start, scope.end,
-                                            table))))
+    exported = download(request, "outcomes", summary, scope)
     if exported is not None:
         return exported
     envs = {e.pk: e.name for e in scope.environments}

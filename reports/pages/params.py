@@ -17,6 +17,7 @@ from portal.bounds import IdsChoiceField
 from portal.form_renderer import KeptSelect
 from portal.models import Environment, Organization
 from portal.pages.pages import render_org_page
+from reports import exports, registry
 from reports.call_filter import agent_choices
 from reports.days import (
     DEFAULT_PRESET,
@@ -115,3 +116,14 @@ def with_scope(template: str) -> Callable:
         return wrapper
 
     return decorate
+
+
+def download(request, kind: str, result, scope: ReportScope) -> HttpResponse | None:
+    """The page's `?format=csv&table=…` of report `kind`: one of its declaration's tables
+    (`reports.registry`, the API's), named as the API names it; None when the request is for
+    the page itself."""
+    report = registry.report(kind)
+    names = {e.pk: e.name for e in scope.environments}
+    return exports.export(request, report.table_names, report.default_table, lambda table: (
+        exports.stream_csv(report.rows(result, table, names), exports.filename(
+            report.path, scope.organization.slug, scope.start, scope.end, table))))

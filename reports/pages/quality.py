@@ -15,8 +15,8 @@ from portal.models import Organization
 from portal.pages.pages import render_org_page
 from portal.replicas import reads_reports
 from portal.tenancy.access import Tenant, org_page
-from reports import exports, registry
-from reports.pages.params import ReportFilterForm
+from reports import registry
+from reports.pages.params import ReportFilterForm, download
 from sync.models import Agent
 
 BREAKDOWN_FIELDS = ("hangup_sources", "hangup_causes", "sentiments", "insights")
@@ -45,9 +45,7 @@ def quality(request: HttpRequest, tenant: Tenant) -> HttpResponse:
         return render_org_page(request, org, "reports/quality.html", {"form": form},
                                status=400 if form.errors else 200)
     summary = registry.run("quality", scope)  # cached under the same key as the API's
-    exported = exports.export(request, exports.QUALITY_TABLES, "days", lambda table: (
-        exports.stream_csv(exports.quality_rows(summary, table),
-                           exports.filename("quality", org.slug, scope.start, scope.end, table))))
+    exported = download(request, "quality", summary, scope)
     if exported is not None:
         return exported
     names = {e.pk: e.name for e in scope.environments}
