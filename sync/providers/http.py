@@ -4,6 +4,10 @@ Retries: connection errors, timeouts, 5xx and unparseable 2xx bodies back off ex
 with full jitter; 429 waits `Retry-After` (capped). Every answer's `X-RateLimit-*` headers go
 to the token's budget (`RequestBudget.observe`), which holds requests back while the upstream
 says its window is spent. 401/403/404/422 are never retried.
+Any method goes through the one door (`request`: a query and/or a JSON body), with the same
+limits, budget, retries, deadlines and error shapes; requests are retried whatever their
+method, so only reads go through it (an API that pages with POST, a listing's filter body).
+Errors and logs name a request as "METHOD /path" ("GET /calls", "POST /v3/list-calls").
 Logging names the method, path and query only: the token lives in a session header and is
 never formatted into any message. Redirects are never followed, and every answer has a total
 deadline and a decompressed size cap (`sync.providers.transport`); nothing of a body is ever
@@ -17,6 +21,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -98,14 +103,34 @@ def unreachable_reason(exc: requests.RequestException) -> str | None:
     return None
 
 
-def _where(url: str) -> str:
+def request_line(method: str, path: str) -> str:
+    """"GET /calls", "POST /v3/list-calls": how errors and logs name a request."""
+    return f"{method.upper()} /{path.lstrip('/')}"
+
+
+def _host_port(url: str) -> str:
     """host:port of `url` (no path, query or credentials: safe in an error)."""
     parts = urlsplit(url)
     return f"{parts.hostname or ''}{f':{parts.port}' if parts.port else ''}"
 
 
+@dataclass(frozen=True)
+class Call:
+    """One request as the client sends it (and retries it): method, path, query, JSON body."""
+
+    method: str
+    path: str
+    params: Mapping[str, Any] | None = None
+    json: Any = None
+
+    @property
+    def line(self) -> str:
+        return request_line(self.method, self.path)
+
+
 class HttpClient:
-    """GET JSON from one upstream with one token, within a shared request budget."""
+    """JSON from one upstream with one token (any method, a query and/or a JSON body),
+    within a shared request budget."""
 
     def __init__(self, base_url: str, token: str, *, budget: RequestBudget | None = None,
                  timeout: tuple[float, float] = (5.0, 30.0), max_attempts: int = 6,
@@ -168,50 +193,66 @@ class HttpClient:
         self.sleep(seconds)
 
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
-        """Parsed JSON of GET `path`; raises a typed UpstreamError once retries are spent."""
+        """Parsed JSON of GET `path` (`request`)."""
+        return self.request("GET", path, params=params)
+
+    def post(self, path: str, json: Any = None,
+             params: Mapping[str, Any] | None = None) -> Any:
+        """Parsed JSON of POST `path` with `json` as its body (`request`)."""
+        return self.request("POST", path, params=params, json=json)
+
+    def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
+                json: Any = None) -> Any:
+        """Parsed JSON of `method` `path` with the query `params` and the JSON body `json`
+        (none when None); raises a typed UpstreamError once retries are spent."""
+        call = Call(method.upper(), path, params, json)
+
         def parsed(body: BoundedBody) -> Any:
             try:
-                content = self._read(body, path)
+                content = self._read(body, call)
             finally:
                 body.close()
-            return self._handle(body.resp, content, path)
+            return self._handle(body.resp, content, call)
 
-        return self._attempts(path, params, parsed, self.limits)
+        return self._attempts(call, parsed, self.limits)
 
-    def open_stream(self, path: str, params: Mapping[str, Any] | None = None) -> BoundedBody:
-        """The decoded body of a 2xx answer to GET `path` as a file, not read yet.
+    def open_stream(self, path: str, params: Mapping[str, Any] | None = None, *,
+                    method: str = "GET", json: Any = None) -> BoundedBody:
+        """The decoded body of a 2xx answer to `method` `path` as a file, not read yet.
 
         For bodies too large to hold (Origins' call_stats): errors, retries and the budget
-        are those of `get`, the bounds `stream_limits`; the caller reads and closes it.
+        are those of `request`, the bounds `stream_limits`; the caller reads and closes it.
         """
+        call = Call(method.upper(), path, params, json)
+
         def opened(body: BoundedBody) -> BoundedBody:
             if 200 <= body.resp.status_code < 300:
                 return body
             try:
-                content = self._read(body, path)
+                content = self._read(body, call)
             finally:
                 body.close()
-            self._handle(body.resp, content, path)  # raises the typed error of a non-2xx
+            self._handle(body.resp, content, call)  # raises the typed error of a non-2xx
             raise AssertionError("unreachable")  # pragma: no cover
 
-        return self._attempts(path, params, opened, self.stream_limits)
+        return self._attempts(call, opened, self.stream_limits)
 
-    def _read(self, body: BoundedBody, path: str) -> bytes:
+    def _read(self, body: BoundedBody, call: Call) -> bytes:
         """The whole (bounded) body; a body that breaks off is a retryable UpstreamError."""
         try:
             return body.read_all()
         except READ_ERRORS as exc:
-            raise UpstreamError(f"GET /{path.lstrip('/')}: the body broke off "
-                                f"({type(exc).__name__})", path=path) from None
+            raise UpstreamError(f"{call.line}: the body broke off ({type(exc).__name__})",
+                                path=call.path) from None
 
-    def _attempts(self, path: str, params: Mapping[str, Any] | None,
-                  handle: Callable[[BoundedBody], Any], limits: Limits) -> Any:
+    def _attempts(self, call: Call, handle: Callable[[BoundedBody], Any],
+                  limits: Limits) -> Any:
         """`_tries`, with an answer cut short by the stream's deadline said as such."""
         try:
-            return self._tries(path, params, handle, limits)
+            return self._tries(call, handle, limits)
         except AnswerTooSlow:
             if self.deadline is not None and self.deadline.passed:
-                self.deadline.check(f"GET /{path.lstrip('/')}", path)
+                self.deadline.check(call.line, call.path)
             raise
 
     def _ticket(self, where: str, path: str, limits: Limits) -> Limits:
@@ -227,31 +268,31 @@ class HttpClient:
         self.deadline.check(where, path)
         return self.deadline.bound(limits)
 
-    def _tries(self, path: str, params: Mapping[str, Any] | None,
-               handle: Callable[[BoundedBody], Any], limits: Limits) -> Any:
+    def _tries(self, call: Call, handle: Callable[[BoundedBody], Any], limits: Limits) -> Any:
+        path, where = call.path, call.line
         url = f"{self.base_url}/{path.lstrip('/')}"
         self.check_address()
         last: UpstreamError | None = None
         unreachable = 0
-        where = f"GET /{path.lstrip('/')}"
+        body_kwargs = {} if call.json is None else {"json": call.json}
         for attempt in range(self.max_attempts):
             bounded = self._ticket(where, path, limits)
             self.requests += 1
             try:
-                body = send(self.session, "GET", url, bounded, params=params, path=path,
-                            where=where, timeout=self.timeout)
+                body = send(self.session, call.method, url, bounded, params=call.params,
+                            path=path, where=where, timeout=self.timeout, **body_kwargs)
                 if self.budget is not None:
-                    self.budget.observe(body.resp.headers)  # Talkover's X-RateLimit-* pace us too
+                    self.budget.observe(body.resp.headers)  # the upstream's X-RateLimit-*
             except requests.RequestException as exc:
                 reason = unreachable_reason(exc)
                 if reason is not None:
                     unreachable += 1
                     if unreachable >= UNREACHABLE_ATTEMPTS:
-                        raise UpstreamError(f"GET /{path.lstrip('/')}: cannot reach "
-                                            f"{_where(url)} ({reason})", path=path) from None
+                        raise UpstreamError(f"{where}: cannot reach {_host_port(url)} "
+                                            f"({reason})", path=path) from None
                 # The exception text may carry the URL (never headers); keep only its class.
-                last = UpstreamError(f"GET /{path.lstrip('/')}: {type(exc).__name__}", path=path)
-                self._warn("upstream %s %s failed (%s), attempt %d", "GET", path,
+                last = UpstreamError(f"{where}: {type(exc).__name__}", path=path)
+                self._warn("upstream %s failed (%s), attempt %d", where,
                            type(exc).__name__, attempt + 1)
                 self.retries += 1
                 self._pause(self._backoff(attempt))
@@ -265,10 +306,10 @@ class HttpClient:
                 self._pause(min(wait, self.retry_after_cap) + random.uniform(0, 0.25))
             except UpstreamError as exc:
                 if not exc.retryable:
-                    self._warn("upstream GET %s: %s", path, exc)
+                    self._warn("upstream %s: %s", where, exc)
                     raise
                 last = exc
-                self._warn("upstream GET %s: %s (attempt %d)", path, exc, attempt + 1)
+                self._warn("upstream %s: %s (attempt %d)", where, exc, attempt + 1)
                 self.retries += 1
                 self._pause(self._backoff(attempt))
         assert last is not None
@@ -279,7 +320,7 @@ class HttpClient:
         self.retries += 1
         self._pause(self._backoff(attempt))
 
-    def _handle(self, resp: requests.Response, body: bytes, path: str) -> Any:
+    def _handle(self, resp: requests.Response, body: bytes, call: Call) -> Any:
         """The parsed JSON of a 2xx, else the typed error for the status.
 
         What an exception says (and so what users see on the sync page) and what is logged
@@ -292,8 +333,9 @@ class HttpClient:
                 return fast_json.loads(body)  # parsed once: a page's only cost here
             except ValueError:
                 pass
+        path = call.path
         content_type = resp.headers.get("Content-Type", "")
-        where = f"GET {self.base_url}/{path.lstrip('/')}"
+        where = f"{call.method} {self.base_url}/{path.lstrip('/')}"
         described = describe(resp, len(body))
         kind, digest = body_kind(body, content_type), body_digest(body)
         if 200 <= status < 300:

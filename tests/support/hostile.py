@@ -10,13 +10,27 @@ import threading
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Received:
+    """One request as it arrived: its request line's method and target, headers, body."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
 
 
 class Hostile:
-    """A listening socket whose every request is answered by `self.answer(path, sock)`."""
+    """A listening socket whose every request is answered by `self.answer(path, sock)`.
+
+    `requests` lists the paths asked for, `received` the whole requests."""
 
     def __init__(self, answer: Callable[[str, socket.socket], None]) -> None:
         self.answer, self.requests = answer, []
+        self.received: list[Received] = []
         self.stop = threading.Event()
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
@@ -42,16 +56,18 @@ class Hostile:
                 if not more:
                     return
                 head += more
-            path = head.split(b" ", 2)[1].decode()
+            method, path = (part.decode() for part in head.split(b" ", 2)[:2])
             head, _, body = head.partition(b"\r\n\r\n")
-            length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
-                           if line.lower().startswith(b"content-length:")), 0)
+            fields = (line.decode().partition(":") for line in head.split(b"\r\n")[1:])
+            headers = {name.strip().lower(): value.strip() for name, _, value in fields}
+            length = int(headers.get("content-length", 0))
             while len(body) < length:  # read a request's body (a POST), so closing is clean
                 more = conn.recv(65536)
                 if not more:
                     return
                 body += more
             self.requests.append(path)
+            self.received.append(Received(method, path, headers, body))
             try:
                 self.answer(path, conn)
             except OSError:

@@ -27,7 +27,7 @@ import ijson
 from django.conf import settings
 
 from sync.providers.errors import AnswerTooLarge, BadResponse
-from sync.providers.http import READ_ERRORS, HttpClient
+from sync.providers.http import READ_ERRORS, HttpClient, request_line
 from sync.providers.origins import array_reader
 from sync.providers.transport import BoundedBody
 
@@ -87,8 +87,9 @@ class OriginsClient(HttpClient):
                 if head.lstrip(_SPACE):
                     break
             if head.lstrip(_SPACE)[:1] != b"[":
-                raise BadResponse(f"GET /{path}: expected a JSON array of call records, "
-                                  f"found {_shape(head + resp.read(65536))}", path=path)
+                found = _shape(head + resp.read(65536))
+                raise BadResponse(f"{request_line('GET', path)}: expected a JSON array of "
+                                  f"call records, found {found}", path=path)
         except BaseException:
             resp.close()
             raise
@@ -108,17 +109,18 @@ class OriginsClient(HttpClient):
                         continue
                     handed_on += 1
                     if cap is not None and handed_on > cap:
-                        raise AnswerTooLarge(f"GET /{path}: answer too large (over {cap:,} "
-                                             f"records)", path=path)
+                        raise AnswerTooLarge(f"{request_line('GET', path)}: answer too large "
+                                             f"(over {cap:,} records)", path=path)
                     yield record
                 return
             except _BROKEN_BODY as exc:
-                logger.warning("upstream GET %s: body broke off after %d records (%s), "
-                               "attempt %d", path, handed_on, type(exc).__name__, attempt + 1)
+                logger.warning("upstream %s: body broke off after %d records (%s), "
+                               "attempt %d", request_line("GET", path), handed_on,
+                               type(exc).__name__, attempt + 1)
                 if attempt + 1 == self.max_attempts:
-                    raise BadResponse(f"GET /{path}: the body broke off after {handed_on} "
-                                      f"records ({type(exc).__name__}), {attempt + 1} times",
-                                      path=path) from None
+                    raise BadResponse(f"{request_line('GET', path)}: the body broke off "
+                                      f"after {handed_on} records ({type(exc).__name__}), "
+                                      f"{attempt + 1} times", path=path) from None
             finally:
                 resp.close()
             self.backoff_pause(attempt)

@@ -11,7 +11,7 @@ from datetime import date
 from typing import Any
 
 from sync.providers.errors import BadResponse, NotFound
-from sync.providers.http import HttpClient
+from sync.providers.http import HttpClient, request_line
 from sync.providers.talkover.spec import SPEC
 
 PER_PAGE = 100
@@ -72,7 +72,7 @@ class TalkoverClient(HttpClient):
         page = 1
         while True:
             body = self.get("agents", {"per_page": per_page, "page": page})
-            current = _page(body, "meta", "GET /agents", per_page)
+            current = _page(body, "meta", request_line("GET", "agents"), per_page)
             yield current
             if page >= current.last_page or not current.items:
                 return
@@ -82,7 +82,7 @@ class TalkoverClient(HttpClient):
         body = self.get("callback-agents")
         if isinstance(body, list):
             return body
-        return _require(body, "data", list, "GET /callback-agents")
+        return _require(body, "data", list, request_line("GET", "callback-agents"))
 
     def calls_page(self, day: date, page: int, status: str | None = None,
                    per_page: int = PER_PAGE) -> Page:
@@ -101,11 +101,11 @@ class TalkoverClient(HttpClient):
         if search is not None:
             params["search"] = search
         body = self.get("calls", params)
-        return _page(body, "pagination", "GET /calls", per_page)
+        return _page(body, "pagination", request_line("GET", "calls"), per_page)
 
     def callback_stats(self, day: date) -> dict[str, Any]:
         body = self.get("callback-agents/stats",
                         {"start_date": day.isoformat(), "end_date": day.isoformat()})
         # The figures themselves are checked by the stream (`talkover.shape`): a bad day is
         # quarantined, the next day still read.
-        return _require(body, "data", dict, "GET /callback-agents/stats")
+        return _require(body, "data", dict, request_line("GET", "callback-agents/stats"))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from sync.providers.errors import BadResponse, NotFound
-from sync.providers.http import HttpClient
+from sync.providers.http import HttpClient, request_line
 from sync.providers.vapi.spec import SPEC
 
 LIMIT = 1000
@@ -28,7 +28,7 @@ class VapiClient(HttpClient):
 
     def _listing(self, path: str, params: dict[str, Any]) -> list[Any]:
         body = self.get(path, params)
-        where = f"GET /{path}"
+        where = request_line("GET", path)
         if not isinstance(body, list):
             raise BadResponse(f"{where}: expected a JSON array, found a JSON "
                               f"{type(body).__name__}", path=path)
