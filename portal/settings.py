@@ -54,6 +54,14 @@ if not DEBUG and not ALLOWED_HOSTS:
     raise ConfigError("ALLOWED_HOSTS is not set. It is required when DEBUG is false.")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
+# The providers, by the dotted path of their package (`sync/providers/<name>/`, whose
+# `provider.py` declares its ADAPTER): the registry loads these and no other.
+SWITCHBOARD_PROVIDERS = [
+    "sync.providers.talkover",
+    "sync.providers.origins",
+    "sync.providers.vapi",
+]
+
 INSTALLED_APPS = [
     "portal.apps.PortalAdminConfig",  # django.contrib.admin with the scoped admin site
     "django.contrib.auth",

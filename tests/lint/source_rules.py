@@ -8,8 +8,8 @@ from collections.abc import Callable, Iterator
 
 APPS = ("portal/", "sync/", "reports/")
 LONGEST = 60  # lines of a function, its docstring left out
-# Modules that may name any provider: the registry line and the provider choice.
-ANY_PROVIDER = {"sync/providers/registry.py", "portal/models/environments.py"}
+# Modules that may name any provider: the provider choice.
+ANY_PROVIDER = {"portal/models/environments.py"}
 # Modules that may name these providers only (and why); the list may only shrink.
 LEGACY = {
     # The compatible API serves Talkover's own envelope and parameters.
@@ -63,7 +63,7 @@ def _names_provider(node: ast.AST, provider: str) -> bool:
 def provider_names(rel: str, tree: ast.Module, providers: tuple[str, ...]) -> Iterator[str]:
     """Providers are plug-ins: nothing outside sync/providers/<name>/ names one (its key, its
     Provider.<NAME> choice, an upper-case constant of its name, one of its modules), but the
-    registry, the provider choice and LEGACY; tests and migrations may."""
+    provider choice and LEGACY; tests and migrations may."""
     if not rel.startswith((*APPS, "bench/")) or "/migrations/" in rel:
         return
     for provider in providers:
