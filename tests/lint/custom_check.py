@@ -6,8 +6,9 @@ is found at once.
 Line rules are regular expressions over each line (or over a whole file); the rules that need
 the syntax tree (function length, provider names, the tenant door, day math) are in
 tests/lint/source_rules.py, and the provider boundary in words (no label, identifier, string
-or template text naming a vendor outside its package) in tests/lint/vendor_words.py. `python -m tests.lint.custom_check` prints one
-`path:line: what is wrong` per finding and exits 1 if there is any.
+or template text naming a vendor outside its package) in tests/lint/vendor_words.py.
+`python -m tests.lint.custom_check` prints one `path:line: what is wrong` per finding and
+exits 1 if there is any.
 """
 from __future__ import annotations
 
