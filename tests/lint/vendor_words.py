@@ -4,9 +4,10 @@ identifier, a string or a template's text — but where a vendor is named on pur
 
 Read: a Python module's identifiers (names, attributes, definitions, arguments, keywords,
 imports) and its string constants, docstrings and comments left out (they are for readers of
-the code, never shown); a template's text, its `{# … #}` and `{% comment %}` notes left out.
-A vendor is named by a word of its name, any case, as a word or a part of an identifier
-("Talkover", "talkover_days", "ORIGINS_QUALITY"), never inside another word.
+the code, never shown) but a class's or function's in an API module (`…/api/…`, `…api.py`),
+which the OpenAPI schema publishes; a template's text, its `{# … #}` and `{% comment %}`
+notes left out. A vendor is named by a word of its name, any case, as a word or a part of an
+identifier ("Talkover", "talkover_days", "ORIGINS_QUALITY"), never inside another word.
 """
 from __future__ import annotations
 
@@ -43,21 +44,30 @@ def applies_to(rel: str, vendor: str) -> bool:
     return not any(rel.startswith(a) if not a.startswith("/") else a in rel for a in allowed)
 
 
-def _docstrings(tree: ast.Module) -> set[int]:
-    """ids of the docstring constants of the module, its classes and functions."""
+def _docstrings(tree: ast.Module, published: bool) -> set[int]:
+    """ids of the docstring constants of the module, and of its classes and functions unless
+    `published` (the OpenAPI schema shows those, never a module's)."""
     found = set()
+    kinds = ast.Module if published else (
+        ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
     for node in ast.walk(tree):
-        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+        if isinstance(node, kinds):
             first = node.body[0] if node.body else None
             if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
                 found.add(id(first.value))
     return found
 
 
-def _python_words(text: str) -> Iterator[tuple[int, str]]:
-    """(line, text) of each identifier and string a module holds, docstrings left out."""
+def _published(rel: str) -> bool:
+    """Its docstrings are shown: the OpenAPI schema describes operations by them."""
+    return "/api/" in rel or rel.endswith("api.py")
+
+
+def _python_words(text: str, published: bool = False) -> Iterator[tuple[int, str]]:
+    """(line, text) of each identifier and string a module holds, docstrings left out unless
+    `published`."""
     tree = ast.parse(text)
-    docstrings = _docstrings(tree)
+    docstrings = _docstrings(tree, published)
     for node in ast.walk(tree):
         line = getattr(node, "lineno", 0)
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
@@ -91,6 +101,8 @@ SAMPLES = (
     ("reports/x.py", "def origins_environments(envs):\n    pass\n",
      'def quality_environments(envs):\n    """Origins AI\'s, today."""\n'),
     ("sync/x.py", "x = Provider.VAPI\n", 'CSRF_TRUSTED_ORIGINS = ["x"]\n'),
+    ("reports/api/x.py", 'def get(self):\n    """Origins transcripts."""\n',
+     'def get(self):\n    """Transcripts."""\n'),
     ("templates/x.html", '{% translate "No Talkover calls" %}\n',
      "{# Talkover's words #}{{ env.spec.label }}\n"),
     ("sync/providers/origins/x.py", 'LABEL = "Retell"\n', 'LABEL = "Origins AI"\n'),
@@ -114,7 +126,8 @@ def findings(rel: str, text: str, vendors: tuple[str, ...]) -> Iterator[str]:
     if not named:
         return
     pattern = vendor_pattern(tuple(named))
-    words = _python_words(text) if rel.endswith(".py") else _template_words(text)
+    words = _python_words(text, _published(rel)) if rel.endswith(".py") \
+        else _template_words(text)
     seen = set()
     for line, word in words:
         for match in pattern.finditer(NOT_VENDORS.sub("", word)):
