@@ -3,7 +3,7 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/sb_sync_bench \
     REDIS_URL=redis://127.0.0.1:6379/12 \
         python bench/sync_throughput.py [--calls 200000] [--days 90] [--rounds 3] \
-            [--dlt-python PATH]
+            [--dlt-python PATH] [--statements]
 
 REDIS_URL is optional: with it the sync's request-budget tickets go to Redis, as in
 production; without it they go to the database cache, which adds some of the database's time.
@@ -24,7 +24,11 @@ month instead of entry by entry); with dlt, it prints the best sync/dlt each flo
 beside our app CPU. Prints one table, then
 where the sync's database CPU went by step (`WriteShare`: the merge, the next contacts given
 in the staging table, the resolution statements) and how many calls it rewrote by UPDATE
-(HOT or not, from the database's statistics).
+(HOT or not, from the database's statistics), the calls table's bytes per call by part
+(heap, TOAST, each index), and with dlt, ours against dlt's round by round: wall, client
+CPU, PostgreSQL CPU, total and bytes per call, each as median (min-max), and the per-round
+ratio. `--statements`: the last round's database CPU statement by statement
+(`StatementShare`).
 The database is flushed first: only use a database made for this.
 """
 from __future__ import annotations
@@ -211,6 +215,49 @@ class WriteShare:
                 "db_staged": self.db["staged"], "db_settle": self.db["settle"]}
 
 
+class StatementShare:
+    """Where the database's CPU goes statement by statement (the machine's PostgreSQL has no
+    `pg_stat_statements` preloaded): every statement the sync runs through Django's cursors,
+    in any thread, timed by its backend's CPU (/proc, clock ticks: exact over many
+    statements, coarse over one) and wall, keyed by its text with the literals and the
+    partitions' names folded. COPY runs on the driver's cursor: what no statement holds is
+    printed as the rest (COPY, commits, autovacuum's share of this database)."""
+
+    def __init__(self) -> None:
+        from django.db.backends import utils
+
+        self.by: dict[str, list[float]] = {}
+        self.lock = threading.Lock()
+        self.original = utils.CursorWrapper._execute
+        share = self
+
+        def measured(wrapper, sql, params, *rest):
+            backend = wrapper.db.connection.info.backend_pid
+            db, wall = cpu_seconds(backend), time.perf_counter()
+            try:
+                return share.original(wrapper, sql, params, *rest)
+            finally:
+                share.add(sql, cpu_seconds(backend) - db, time.perf_counter() - wall)
+
+        utils.CursorWrapper._execute = measured
+
+    def add(self, sql: str, cpu: float, wall: float) -> None:
+        import re
+
+        key = re.sub(r"\s+", " ", sql).strip()
+        key = re.sub(r"sync_call_[0-9_a-z]+", "sync_call_<p>", key)
+        key = re.sub(r"'[^']*'|\b\d+\b", "?", key)[:110]
+        with self.lock:
+            found = self.by.setdefault(key, [0, 0.0, 0.0])
+            found[0] += 1
+            found[1] += cpu
+            found[2] += wall
+
+    def figures(self) -> list[tuple[str, int, float, float]]:
+        return sorted(((k, int(n), c, w) for k, (n, c, w) in self.by.items()),
+                      key=lambda row: -row[2])
+
+
 def phase_sync(base_url: str, first: date, last: date) -> dict:
     setup_django()
     from django.db import connection
@@ -228,6 +275,7 @@ def phase_sync(base_url: str, first: date, last: date) -> dict:
     connection.ensure_connection()
     share = LinkShare()
     steps = WriteShare()
+    statements = StatementShare() if os.environ.get("BENCH_STATEMENTS") else None
     started_mb = current_rss_mb()
     updates = _call_updates(wait=False)
     backends = BackendCpu(os.environ["DATABASE_URL"])
@@ -244,13 +292,32 @@ def phase_sync(base_url: str, first: date, last: date) -> dict:
         cursor.execute(f"SELECT {benchkit.CALLS_TABLE_BYTES}, (SELECT sum(pg_indexes_size("
                        f"relid))::bigint FROM pg_partition_tree('sync_call'::regclass))")
         table_bytes, index_bytes = cursor.fetchone()
+        parts = _calls_parts(cursor)
     return {"calls": Call.objects.filter(environment=env).count(), "seconds": seconds,
             "table_mb": table_bytes / 1e6, "index_mb": (index_bytes or 0) / 1e6,
             "requests": sum(r.requests for r in outcome.runs), "created": calls_run.created,
             "links": CallbackLink.objects.filter(environment=env).count(),
             "link_cpu": share.python, "link_db_cpu": share.db,
             "rss_mb": peak_rss_mb(), "start_mb": started_mb, "cpu": cpu, "db_cpu": db_cpu,
+            "parts": parts, "statements": statements.figures() if statements else [],
             **_call_updates(since=updates), **steps.figures()}
+
+
+def _calls_parts(cursor: Any) -> dict[str, int]:
+    """Bytes of the calls table by part, over its partitions: the rows (heap), their TOAST
+    (with its index) and each index of the partitioned table by name."""
+    cursor.execute(
+        "SELECT sum(pg_relation_size(relid)), sum(pg_table_size(relid) - "
+        "pg_relation_size(relid) - pg_relation_size(relid, 'fsm') - "
+        "pg_relation_size(relid, 'vm')) FROM pg_partition_tree('sync_call'::regclass)")
+    heap, toast = cursor.fetchone()
+    parts = {"heap": int(heap or 0), "toast": int(toast or 0)}
+    cursor.execute(
+        "SELECT c.relname, (SELECT sum(pg_relation_size(relid)) FROM "
+        "pg_partition_tree(i.indexrelid)) FROM pg_index i JOIN pg_class c "
+        "ON c.oid = i.indexrelid WHERE i.indrelid = 'sync_call'::regclass ORDER BY 1")
+    parts.update((name, int(size or 0)) for name, size in cursor.fetchall())
+    return parts
 
 
 def _call_updates(*, wait: bool = True, since: dict | None = None) -> dict:
@@ -389,6 +456,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1,
                         help="interleaved rounds (ours and dlt, alternating which goes first); "
                              "the table gives each figure's median")
+    parser.add_argument("--statements", action="store_true",
+                        help="also time every statement of the sync by its backend's CPU "
+                             "(adds a little client CPU)")
     parser.add_argument("--phase", choices=["fetch", "sync", "ceiling"], help=argparse.SUPPRESS)
     parser.add_argument("--base-url", help=argparse.SUPPRESS)
     parser.add_argument("--first", type=date.fromisoformat, help=argparse.SUPPRESS)
@@ -407,6 +477,8 @@ def main() -> None:
                                      else None)
     if dlt_python is not None and str(dlt_python) == "none":
         dlt_python = None
+    if args.statements:
+        os.environ["BENCH_STATEMENTS"] = "1"
     # The children run with DEBUG off (no query log) and inherit these keys.
     benchkit.production_settings()
     benchkit.fresh_database()
@@ -485,8 +557,11 @@ def main() -> None:
           f"staging table {synced['db_staged']:.1f} s, resolution statements "
           f"{synced['db_settle']:.1f} s; calls rewritten by UPDATE: "
           f"{synced['updated_calls']:.0f} ({synced['hot_updates']:.0f} of them HOT)")
+    print_parts(synced)
+    print_statements(rounds[-1]["sync"])
     if "dlt" in median:
         dlt = median["dlt"]
+        print_versus(rounds)
         print_cpu_per_calls(synced, dlt)
         print_storage_floor(synced, dlt, ceiling)
         ratios = sorted(f["sync"]["seconds"] / f["dlt"]["seconds"] for f in rounds)
@@ -494,6 +569,52 @@ def main() -> None:
               f"{', '.join(f'{r:.2f}' for r in ratios)}), peak RSS "
               f"{synced['rss_mb'] / dlt['rss_mb']:.2f}, RSS above start "
               f"{(synced['rss_mb'] - synced['start_mb']) / (dlt['rss_mb'] - dlt['start_mb']):.2f}")
+
+
+def print_statements(synced: dict, shown: int = 25) -> None:
+    """The last round's statements by database CPU (`--statements`), and what none holds."""
+    found = synced.get("statements")
+    if not found:
+        return
+    counted = sum(c for _, _, c, _ in found)
+    print(f"database CPU by statement (last round; {counted:.2f} s of {synced['db_cpu']:.2f} s "
+          f"in statements, the rest COPY, commits and other backends):")
+    print(f"{'CPU s':>7}{'wall s':>8}{'calls':>7}  statement")
+    for key, n, cpu, wall in found[:shown]:
+        print(f"{cpu:>7.2f}{wall:>8.2f}{n:>7}  {key}")
+
+
+def print_parts(synced: dict) -> None:
+    """The calls table's bytes per mirrored call by part (the last round's)."""
+    parts = synced["parts"]
+    print("calls table by part, bytes per call: " + ", ".join(
+        f"{name} {size / synced['calls']:.0f}" for name, size in parts.items()) +
+          f"; total {sum(parts.values()) / synced['calls']:.0f}")
+
+
+def print_versus(rounds: list[dict[str, dict]]) -> None:
+    """Ours against dlt's, round by round: each figure's median and range (min-max) for
+    both, and of the per-round ratio sync/dlt (the rounds are interleaved, so a ratio
+    compares runs under the same load)."""
+    def total(r: dict) -> float:
+        return r["cpu"] + r["db_cpu"]
+
+    def per_call(r: dict) -> float:
+        return r["table_mb"] * 1e6 / r["calls"]
+
+    figures = [("wall s", lambda r: r["seconds"]), ("client CPU s", lambda r: r["cpu"]),
+               ("PostgreSQL CPU s", lambda r: r["db_cpu"]), ("total CPU s", total),
+               ("bytes per call", per_call)]
+
+    def spread(values: list[float]) -> str:
+        return f"{statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})"
+
+    print(f"{'':<18}{'dlt':>22}{'sync':>22}{'sync/dlt':>22}")
+    for name, of in figures:
+        theirs = [of(f["dlt"]) for f in rounds]
+        ours = [of(f["sync"]) for f in rounds]
+        ratios = [of(f["sync"]) / of(f["dlt"]) for f in rounds]
+        print(f"{name:<18}{spread(theirs):>22}{spread(ours):>22}{spread(ratios):>22}")
 
 
 def print_cpu_per_calls(synced: dict, dlt: dict) -> None:

@@ -36,8 +36,10 @@ from sync.fast_json import json_text
 TEXT, INT, BOOL, MOMENT = "text", "int", "bool", "moment"
 
 # Each form: (record key, Call field attname, what the column holds), in an order that never
-# changes (the mask's bits); a changed form gets a new name. Declared by the providers, each
-# in its package's `stored_form.py` (`NAME`, `FIELDS`), and read on first use.
+# changes (the mask's bits); a changed form gets a new name. A key may name one inside an
+# object of the record ("agent.id": the `id` of its `agent`). Declared by the providers, each
+# in its package's `stored_form.py` (`NAME`, `FIELDS`, and `EARLIER`: its earlier forms by
+# name, which rows written before still hold), and read on first use.
 FORMS: dict[str, tuple[tuple[str, str, str], ...]] = {}
 
 
@@ -67,10 +69,12 @@ def _moment(value: Any) -> str | None:
     return (text[:26].rstrip("0") if value.microsecond else text[:19]) + "Z"
 
 
-# Per form: (bit, key, attname, whether the column is an instant written back by `_moment`);
-# any other column writes back its own value, which must be the sent JSON value exactly (a
-# text column gives back strings, an integer column integers, a boolean column booleans).
-_PLAN: dict[str, tuple[tuple[int, str, str, bool], ...]] = {}
+# Per form: (bit, key, attname, whether the column is an instant written back by `_moment`,
+# the key of the object holding `key` or None for the record's own); any other column writes
+# back its own value, which must be the sent JSON value exactly (a text column gives back
+# strings, an integer column integers, a boolean column booleans).
+Plan = tuple[tuple[int, str, str, bool, str | None], ...]
+_PLAN: dict[str, Plan] = {}
 _ABSENT, _MISSING = object(), object()  # a key the record lacks, a column the row lacks
 
 
@@ -78,14 +82,16 @@ class _Values:
     """A form's value columns at once: the sync's rows hold the very objects its parser took
     from the record (a text, an integer, a boolean is returned as it came), so one C-level
     pass of identity checks says that every one of them is given back; otherwise, or for a
-    model instance, the columns are compared one by one."""
+    model instance, the columns are compared one by one, as are the instants and the keys
+    inside an object (`others`)."""
 
-    def __init__(self, plan: tuple[tuple[int, str, str, bool], ...]) -> None:
-        values = [(bit, key, attname) for bit, key, attname, instant in plan if not instant]
+    def __init__(self, plan: Plan) -> None:
+        values = [(bit, key, attname) for bit, key, attname, instant, parent in plan
+                  if not instant and parent is None]
         self.mask = sum(bit for bit, _key, _attname in values)
         self.keys = tuple(key for _bit, key, _attname in values)
         self.attnames = tuple(attname for _bit, _key, attname in values)
-        self.instants = tuple(entry for entry in plan if entry[3])
+        self.others = tuple(entry for entry in plan if entry[3] or entry[4] is not None)
 
     def all_given(self, record: dict, row: Any) -> bool:
         return type(row) is dict and all(map(is_, map(record.get, self.keys, repeat(_ABSENT)),
@@ -101,15 +107,22 @@ def forms() -> dict[str, tuple[tuple[str, str, str], ...]]:
         from sync.providers.discover import provider_modules
 
         for module in provider_modules("stored_form"):
+            FORMS.update(getattr(module, "EARLIER", {}))
             FORMS[module.NAME] = module.FIELDS
         for name, fields in FORMS.items():
-            _PLAN[name] = tuple((1 << bit, key, attname, kind == MOMENT)
+            _PLAN[name] = tuple(_entry(1 << bit, key, attname, kind)
                                 for bit, (key, attname, kind) in enumerate(fields))
             _VALUES[name] = _Values(_PLAN[name])
     return FORMS
 
 
-def _plan_of(form: Any) -> tuple[tuple[int, str, str, bool], ...] | None:
+def _entry(bit: int, key: str, attname: str, kind: str) -> tuple[int, str, str, bool, str | None]:
+    """A form's field as planned: "agent.id" is the key `id` of the object at `agent`."""
+    parent, _, inner = key.rpartition(".")
+    return bit, inner, attname, kind == MOMENT, parent or None
+
+
+def _plan_of(form: Any) -> Plan | None:
     if not FORMS:
         forms()
     return _PLAN.get(form)
@@ -139,23 +152,32 @@ def stored(record: Any, row: Any, form: str | None) -> Any:
     column = _getter(row)
     values = _VALUES[form]  # type: ignore[index]
     if values.all_given(record, row):
-        mask, given, plan = values.mask, list(values.keys), values.instants
+        mask, given, plan = values.mask, list(values.keys), values.others
     else:
         mask, given = 0, []
-    for bit, key, attname, instant in plan:
-        sent = record.get(key, _ABSENT)
+    inner: list[tuple[str, str]] = []  # (object's key, key) given back inside an object
+    for bit, key, attname, instant, parent in plan:
+        holder = record if parent is None else record.get(parent)
+        if type(holder) is not dict:
+            continue
+        sent = holder.get(key, _ABSENT)
         if sent is _ABSENT or sent is None:  # absent or null: kept as it is
             continue
         value = column(attname)
         if _same_instant(sent, value) if instant else (value is sent
                                                        or _same_value(sent, value)):
             mask |= bit
-            given.append(key)
+            if parent is None:
+                given.append(key)
+            else:
+                inner.append((parent, key))
     if not mask:
         return record
     rest = dict(record)
     for key in given:
         del rest[key]
+    for parent, key in inner:  # a copy of the object without the key: the record stays
+        rest[parent] = {k: v for k, v in rest[parent].items() if k != key}
     return [form, mask, rest]
 
 
@@ -176,8 +198,15 @@ def record_of(raw: Any, row: Any) -> Any:
         return raw
     column = _getter(row)
     record = {key: _moment(column(attname)) if instant else column(attname)
-              for bit, key, attname, instant in plan if mask & bit}
+              for bit, key, attname, instant, parent in plan if mask & bit and parent is None}
     record.update(rest)
+    for bit, key, attname, instant, parent in plan:
+        if mask & bit and parent is not None:
+            holder = record.get(parent)
+            if type(holder) is not dict:  # not as `stored` writes it: kept as it is
+                return raw
+            value = _moment(column(attname)) if instant else column(attname)
+            record[parent] = {key: value, **holder}
     return record
 
 

@@ -19,7 +19,7 @@ from sync.providers.talkover.shape import call_values
 from sync.stored_record import _moment, _same_instant, forms, record_of, stored
 from tests.support.sync_support import ENV, mirror_diff, point_env, served, small_config
 
-FORM = "talkover/1"
+FORM = "talkover/2"
 
 
 class _Env:
@@ -54,7 +54,8 @@ _values = {
     "created_at": _instants,
     "updated_at": st.one_of(_instants, st.none()),
     "agent": st.one_of(st.none(), st.fixed_dictionaries(
-        {"id": st.uuids().map(str), "name": st.text(max_size=8)})),
+        {"id": st.one_of(st.uuids().map(str), st.integers(0, 99), st.just(""), st.none()),
+         "name": st.text(max_size=8)})),
     "extra": st.one_of(st.integers(), st.text(max_size=5), st.lists(st.integers(), max_size=2)),
 }
 
@@ -74,7 +75,9 @@ def test_the_record_read_back_is_the_record_sent(item):
     row = _row_of(item)
     if row is None:
         return
+    sent = json.loads(json.dumps(item))
     kept = stored(item, row, FORM)
+    assert item == sent  # storing leaves the record given as it was
     # Through JSON, as the database keeps it.
     kept = json.loads(json.dumps(kept))
     back = record_of(kept, row)
@@ -83,6 +86,8 @@ def test_the_record_read_back_is_the_record_sent(item):
     if isinstance(kept, list):
         left_out = {key for bit, (key, _a, _k) in enumerate(forms()[FORM]) if kept[1] >> bit & 1}
         assert not left_out & set(kept[2])  # a key is either given back or kept, not both
+        if "agent.id" in left_out:
+            assert "id" not in kept[2]["agent"]
 
 
 def test_a_documented_record_keeps_only_what_no_column_holds():
@@ -95,17 +100,22 @@ def test_a_documented_record_keeps_only_what_no_column_holds():
             "agent": {"id": "70afb6b1", "name": "Cobrança Amigável", "label": "Cobrança"}}
     row = _row_of(item)
     kept = stored(item, row, FORM)
-    assert kept == [FORM, 2**12 - 1, {"agent": item["agent"]}]
+    named = {"name": "Cobrança Amigável", "label": "Cobrança"}
+    assert kept == [FORM, 2**13 - 1, {"agent": named}]
+    assert item["agent"]["id"] == "70afb6b1"  # the record given is left whole
     assert record_of(kept, row) == item
     # Fractions as Talkover writes them are given back by the instant too.
     fraction = {**item, "updated_at": "2026-08-28T00:01:36.5Z"}
-    assert stored(fraction, _row_of(fraction), FORM)[1] == 2**12 - 1
+    assert stored(fraction, _row_of(fraction), FORM)[1] == 2**13 - 1
     # A spelling the column writes otherwise stays as sent.
     odd = {**item, "created_at": "2026-08-27T23:59:59+00:00", "duration": 68.0}
     kept = stored(odd, _row_of(odd), FORM)
-    assert kept[2] == {"agent": item["agent"], "created_at": "2026-08-27T23:59:59+00:00",
+    assert kept[2] == {"agent": named, "created_at": "2026-08-27T23:59:59+00:00",
                        "duration": 68.0}
     assert record_of(kept, _row_of(odd)) == odd
+    # A row stored in the first form (the agent's id kept in `raw`) still reads as sent.
+    first = ["talkover/1", 2**12 - 1, {"agent": item["agent"]}]
+    assert record_of(json.loads(json.dumps(first)), row) == item
 
 
 def test_a_record_stored_whole_reads_as_itself():
@@ -128,10 +138,11 @@ def test_the_sync_stores_records_short_and_reads_them_back_exactly(org_a):
         raws = list(Call.objects.filter(environment=env).values_list("raw", flat=True))
         assert raws and all(isinstance(r, list) and r[0] == FORM for r in raws)
         assert {key for r in raws for key in r[2]} <= {"agent"}
+        assert not any("id" in r[2].get("agent", {}) for r in raws)  # the column gives it
         with connection.cursor() as cursor:
             cursor.execute("SELECT avg(pg_column_size(raw)) FROM sync_call "
                            "WHERE environment_id = %s", [env.pk])
-            assert cursor.fetchone()[0] < 200  # the whole record is about 500 bytes
+            assert cursor.fetchone()[0] < 150  # the whole record is about 500 bytes
 
 
 _zones = st.sampled_from([UTC, timezone(timedelta(hours=-3)),

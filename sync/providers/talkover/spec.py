@@ -23,7 +23,7 @@ SPEC = ProviderSpec(
     statuses=("initiated", "ringing", "answered", "completed", "failed", "busy", "no-answer"),
     webhooks=True, registers_webhooks=True, callback_stats=True,
     # A record's keys but the agent's name and label are columns too (`sync.stored_record`).
-    stored_form="talkover/1",
+    stored_form="talkover/2",
     api_prefix="/api/v1", accepted_suffixes=("/api/v1", "/api"),
     expected_form="https://app.talkover.ai (or …/api/v1)",
     default_base_url="https://app.talkover.ai/api/v1",
