@@ -19,6 +19,7 @@ class Provider(models.TextChoices):
     TALKOVER = "talkover", "Talkover"
     ORIGINS = "origins", "Origins AI"
     VAPI = "vapi", "Vapi"
+    RETELL = "retell", "Retell AI"
 
 
 
