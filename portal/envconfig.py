@@ -71,7 +71,7 @@ def env_seconds_by_name(name: str) -> dict[str, float]:
         except ValueError:
             seconds = -1.0
         if not sep or not key.strip() or seconds <= 0:
-            raise ConfigError(f"{name} takes name=seconds pairs (e.g. origins=600), not "
+            raise ConfigError(f"{name} takes provider=seconds pairs (e.g. myprovider=600), not "
                               f"{item!r}")
         pairs[key.strip()] = seconds
     return pairs

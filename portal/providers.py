@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,9 @@ class ProviderSpec:
     statuses: tuple[str, ...] = ()
     # Forms: its agents cannot be listed, so an environment names its agent ids (required).
     agent_ids: bool = False
+    # One agent id as it names them, from what a person typed ("12" → 12); ValueError (its
+    # message said to the person) for text that is none. None: ids are kept as typed.
+    parse_agent_id: Callable[[str], Any] | None = None
     # It sends webhooks: a signing secret and `/hooks/<provider>/…` deliveries.
     webhooks: bool = False
     # Its API registers the hook URL on every agent (`sync.webhooks.register`); otherwise the
@@ -67,6 +71,9 @@ class ProviderSpec:
     # (`sync.privacy.scrub`): kind ("numbers", "transcripts", "recordings") → raw keys cleared.
     personal_keys: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     verify_signature: Callable[[Mapping[str, str], bytes, str], bool | None] | None = None
+    # Its own secret scheme: (environment) → the secret its deliveries are signed with (e.g.
+    # the account's API key). None: a secret Switchboard makes and the person gives it.
+    webhook_secret: Callable[[Any], str] | None = None
 
 
 _SPECS: dict[str, ProviderSpec] = {}
@@ -83,6 +90,11 @@ def spec_for(provider: str) -> ProviderSpec:
 
 def registered() -> dict[str, ProviderSpec]:
     return dict(_SPECS)
+
+
+def labels_having(capability: str) -> str:
+    """The labels of the providers with `capability`, for a sentence ("A, B")."""
+    return ", ".join(str(_SPECS[key].label) for key in having(capability))
 
 
 def having(capability: str) -> list[str]:

@@ -423,7 +423,8 @@ API_THROTTLE_RATE = env_str("API_THROTTLE_RATE", "1200/minute")  # per user (per
 API_INVALID_TOKEN_RATE = env_str("API_INVALID_TOKEN_RATE", "20/minute")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Switchboard API",
-    "DESCRIPTION": "Historical reports over mirrored Talkover and Origins AI data.",
+    "DESCRIPTION": "Historical reports over the calls Switchboard mirrors from its voice-agent "
+                   "providers.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # The schema and docs are for members: no token, no schema (401).

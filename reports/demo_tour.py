@@ -25,8 +25,8 @@ RULE_NAME = "Calls below the usual"
 def add_anomaly_rule(sender, organization: Organization, environments: list[Environment],
                      **kwargs) -> list[str]:
     """`environments`: those the simulator's dip thins (the command knows which)."""
-    talkover = list(environments)
-    if not talkover:
+    dipped = list(environments)
+    if not dipped:
         return []
     rule = AlertRule.objects.for_organization(organization).filter(name=RULE_NAME).first()
     if rule is None:
@@ -34,10 +34,10 @@ def add_anomaly_rule(sender, organization: Organization, environments: list[Envi
             organization=organization, name=RULE_NAME, metric="calls", window="1h",
             condition="anomaly", anomaly_direction="below", sensitivity="medium",
             threshold=0, min_calls=default_min_calls("calls", "anomaly"), severity="warning")
-    rule.environments.set(talkover)
+    rule.environments.set(dipped)
     now = timezone.now()
     today = timezone.localtime(now, organization.tzinfo).date()
-    found = firings(rule, tuple(e.pk for e in talkover), today - timedelta(days=13), today,
+    found = firings(rule, tuple(e.pk for e in dipped), today - timedelta(days=13), today,
                     now)
     times = "1 time" if len(found) == 1 else f"{len(found)} times"
     # The hours on the organisation's wall clock, its zone named (the firing's own words).

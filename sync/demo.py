@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from datetime import time as dt_time
 
 from portal.models import Environment, EnvironmentStatus, Organization
-from portal.providers import spec_for
+from portal.providers import registered, spec_for
 from sync.engine import SyncOutcome, sync_environment
 from sync.models.core import Trigger
 from sync.simulator import Dip, Simulator, SimulatorConfig, SimulatorServer
@@ -22,25 +22,21 @@ from sync.simulator.plugins import plugins
 # minutes on a small machine.
 DEMO_CALLS_PER_DAY = 150
 DEMO_DAYS = 90
-# Simulator workspace key -> environment name in Acme Voice; and the default workspace of
-# every other provider (`Plugin.default_environments`: Vapi's), named after it, so the demo
-# shows every provider's faces.
-# Origins AI beside Talkover so every page shows (the Quality tab, transcripts, the fields
-# Talkover never sends).
-DEMO_ENVIRONMENTS = {"acme-sales": "Acme Sales", "acme-support": "Acme Support",
-                     "origins-demo": "Acme Quality"}
 
 
 def demo_environments() -> dict[str, str]:
-    """Workspace key -> environment name, every other provider's first workspace included."""
-    defaults = default_environments()
-    shown = {defaults[key].vendor for key in DEMO_ENVIRONMENTS}
-    others: dict[str, str] = {}
-    for key, spec in defaults.items():
-        if spec.vendor not in shown:
-            shown.add(spec.vendor)
-            others[key] = f"Acme {spec_for(spec.vendor).label}"
-    return {**DEMO_ENVIRONMENTS, **others}
+    """Simulator workspace key -> environment name in Acme Voice, every provider's, in the
+    providers' order, so the demo shows every provider's faces: its plug-in's `demo_names`,
+    else its first default workspace (`Plugin.default_environments`), named after it."""
+    defaults, found = default_environments(), {}
+    for vendor in registered():
+        plugin = plugins().get(vendor)
+        if plugin is None:
+            continue
+        first = [key for key, spec in defaults.items() if spec.vendor == vendor][:1]
+        found.update(plugin.demo_names or {
+            key: f"Acme {spec_for(vendor).label}" for key in first})
+    return found
 # The in-process simulator has no rate limit; don't make the demo wait on a real one's.
 DEMO_REQUESTS_PER_MINUTE = 6000
 

@@ -33,7 +33,12 @@ from portal.models import (
     Team,
     TeamAgent,
 )
-from portal.pages.forms import parse_agent_ids, test_connection
+from portal.pages.forms import (
+    agent_ids_help,
+    agent_ids_required,
+    parse_agent_ids,
+    test_connection,
+)
 from portal.providers import spec_for
 from portal.signals import organization_timezone_changed
 from portal.tasks_client import QueueUnavailable, TaskNotAvailable, enqueue
@@ -221,12 +226,7 @@ class EnvironmentAdminForm(forms.ModelForm):
         label=_lazy("Token"),
         help_text=_lazy("Write-only. Leave empty to keep the current token."),
     )
-    agent_ids = forms.CharField(
-        required=False, label=_lazy("Agent ids (Origins AI)"),
-        help_text=_lazy("Origins AI: the integer agent ids to mirror, separated by commas, "
-                        "e.g. 4012, 4013. Saved as provider_settings[\"agent_ids\"] (this "
-                        "field wins)."),
-    )
+    agent_ids = forms.CharField(required=False, label=_lazy("Agent ids"))
 
     class Meta:
         model = Environment
@@ -241,18 +241,21 @@ class EnvironmentAdminForm(forms.ModelForm):
         if self.instance.pk and isinstance(self.instance.provider_settings, dict):
             ids = self.instance.provider_settings.get("agent_ids") or []
             self.fields["agent_ids"].initial = ", ".join(str(i) for i in ids)
+        self.fields["agent_ids"].help_text = _(
+            "%(help)s Saved as provider_settings[\"agent_ids\"] (this field wins).") % {
+            "help": agent_ids_help()}
 
-    def clean_agent_ids(self) -> list[int]:
-        return parse_agent_ids(self.cleaned_data.get("agent_ids", ""))
+    def clean_agent_ids(self) -> list:
+        return parse_agent_ids(self.cleaned_data.get("agent_ids", ""),
+                               self.cleaned_data.get("provider"))
 
     def clean(self):
         cleaned = super().clean()
         if not self.instance.has_token and not cleaned.get("token"):
             self.add_error("token", _("A new environment needs its upstream token."))
-        if spec_for(cleaned.get("provider") or "").agent_ids and not cleaned.get("agent_ids") \
-                and "agent_ids" not in self.errors:
-            self.add_error("agent_ids", _("Origins AI environments need at least one agent "
-                                          "id (whole numbers separated by commas)."))
+        spec = spec_for(cleaned.get("provider") or "")
+        if spec.agent_ids and not cleaned.get("agent_ids") and "agent_ids" not in self.errors:
+            self.add_error("agent_ids", agent_ids_required(spec))
         if not self.instance.pk or {"token", "base_url", "provider", "agent_ids"} & set(
                 self.changed_data):
             token = cleaned.get("token") or (self.instance.get_token()

@@ -1,7 +1,8 @@
 """The portal's models: organisations, members, roles, API tokens, the audit log and
 invitations (`tenants`); upstream environments (`environments`). Import them from here
 (`portal.models`): the app's one door, through which Django finds them."""
-from portal.models.environments import Environment, EnvironmentStatus, Provider
+from portal.models.environments import Environment, EnvironmentStatus
+from portal.models.provider_choice import Provider
 from portal.models.teams import RESTRICTABLE_ROLES, Team, TeamAgent, led_teams, restrict_leads
 from portal.models.tenants import (
     API_TOKEN_PREFIX,

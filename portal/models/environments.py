@@ -11,17 +11,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal import crypto, providers, upstream_url
+from portal.models.provider_choice import DEFAULT_PROVIDER, Provider
 from portal.models.tenants import Organization
 from portal.tenancy.registry import TenantModel
-
-
-class Provider(models.TextChoices):
-    TALKOVER = "talkover", "Talkover"
-    ORIGINS = "origins", "Origins AI"
-    VAPI = "vapi", "Vapi"
-    RETELL = "retell", "Retell AI"
-
-
 
 
 class EnvironmentStatus(models.TextChoices):
@@ -42,14 +34,15 @@ class Environment(TenantModel):
         verbose_name=_("organization"),
     )
     name = models.CharField(max_length=200, verbose_name=_("name"))
-    provider = models.CharField(max_length=16, choices=Provider.choices, default=Provider.TALKOVER,
+    provider = models.CharField(max_length=16, choices=Provider.choices, default=DEFAULT_PROVIDER,
                                 verbose_name=_("provider"))
     base_url = models.URLField(max_length=500, blank=True, verbose_name=_("base URL"))
     token_ciphertext = models.TextField(editable=False, default="",
                                         verbose_name=_("token ciphertext"))
     token_hint = models.CharField(max_length=32, editable=False, default="",
                                   verbose_name=_("token hint"))
-    # Provider-specific settings, e.g. {"agent_ids": [12, 34]} for Origins AI.
+    # Provider-specific settings, e.g. {"agent_ids": [12, 34]} for a provider whose agents
+    # cannot be listed (`spec.agent_ids`; its `parse_agent_id` says what an id is).
     provider_settings = models.JSONField(default=dict, blank=True,
                                          verbose_name=_("provider settings"))
     status = models.CharField(
@@ -68,13 +61,14 @@ class Environment(TenantModel):
         default=7, validators=[MaxValueValidator(90)], verbose_name=_("callback match days"))
     requests_per_minute = models.PositiveIntegerField(default=90,
                                                       verbose_name=_("requests per minute"))
-    # Origins AI: what one billed minute costs, for the Quality report's cost (None = no cost
-    # shown). In the organisation's billing currency; the report names no currency.
+    # What one billed minute costs, for the Quality report's cost of a provider that sends
+    # none (None = no cost shown). In the organisation's billing currency; the report names
+    # no currency.
     price_per_minute = models.DecimalField(
         _("price per billed minute"), max_digits=10, decimal_places=4, null=True, blank=True,
         validators=[MinValueValidator(0)],
-        help_text=_("Optional. Origins AI: the price of one billed minute, for the Quality "
-                    "report's cost."))
+        help_text=_("Optional: the price of one billed minute, for the Quality report's "
+                    "cost."))
     last_synced_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last synced at"))
     next_sync_at = models.DateTimeField(null=True, blank=True, verbose_name=_("next sync at"))
     # Bumped by every sync that changed the mirror; report cache keys include it.
@@ -84,7 +78,7 @@ class Environment(TenantModel):
     calls_dropped_before = models.DateTimeField(null=True, blank=True, editable=False,
                                                 verbose_name=_("calls dropped before"))
     created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
-    # Talkover webhooks as sync triggers (`sync.webhooks.receiver`): the unguessable key of the
+    # A provider's webhooks as sync triggers (`sync.webhooks.receiver`): the unguessable key of the
     # hook URL (made on first use) and the signing secret, encrypted like the token and
     # write-only (shown once, then only as a hint). What the last registration on the
     # upstream's agents said is kept per agent for the settings page.
@@ -167,23 +161,28 @@ class Environment(TenantModel):
         return secret
 
     def first_webhook_secret(self) -> str | None:
-        """At creation: a Talkover environment's signing secret, made and saved (None for
-        other providers, or when one exists). The caller shows it, once: it is never made
+        """At creation: the signing secret of an environment whose provider sends webhooks
+        signed with a secret we make, made and saved (None for other providers, or when one
+        exists). The caller shows it, once: it is never made
         where nobody sees it, and unsigned deliveries are refused from now on."""
-        if not self.spec.webhooks or self.webhook_secret_ciphertext:
+        if not self.spec.webhooks or self.spec.webhook_secret is not None \
+                or self.webhook_secret_ciphertext:
             return None
         secret = self.new_webhook_secret()
         self.save(update_fields=["webhook_secret_ciphertext", "webhook_secret_hint"])
         return secret
 
     def get_webhook_secret(self) -> str:
-        """The signing secret ("" when none is set)."""
+        """The signing secret ("" when none is set): the provider's own scheme when its spec
+        has one (`webhook_secret`), else the one Switchboard made."""
+        if self.spec.webhook_secret is not None:
+            return self.spec.webhook_secret(self)
         return crypto.decrypt(self.webhook_secret_ciphertext) if self.webhook_secret_ciphertext \
             else ""
 
     @property
     def effective_base_url(self) -> str:
-        """The stored (normalised) base URL, or the provider's default (Talkover's cloud)."""
+        """The stored (normalised) base URL, or the provider's default (`spec.default_base_url`)."""
         return upstream_url.effective(self.provider, self.base_url)
 
     def is_overdue(self, now: datetime | None = None) -> bool:
@@ -200,8 +199,12 @@ class Environment(TenantModel):
         return since is not None and (now or timezone.now()) - since > limit
 
     @property
-    def agent_ids(self) -> list[int]:
-        return [int(i) for i in self.provider_settings.get("agent_ids", [])]
+    def agent_ids(self) -> list:
+        """The agent ids the environment names, as its provider names them (`parse_agent_id`
+        of its spec)."""
+        ids = (self.provider_settings or {}).get("agent_ids", [])
+        parse = self.spec.parse_agent_id
+        return [parse(str(i)) for i in ids] if parse is not None else list(ids)
 
     def clean(self) -> None:
         try:
@@ -210,4 +213,5 @@ class Environment(TenantModel):
         except ValidationError as exc:
             raise ValidationError({"base_url": exc.messages}) from None
         if self.spec.base_url_required and not self.base_url:
-            raise ValidationError({"base_url": _("Origins AI environments need a base URL.")})
+            raise ValidationError({"base_url": _("%(provider)s environments need a base URL.")
+                                   % {"provider": self.spec.label}})

@@ -7,24 +7,35 @@ from django.utils.translation import gettext_lazy as _
 
 from portal import upstream_check, upstream_url
 from portal.models import Environment, Membership, Organization, Role
-from portal.providers import spec_for
+from portal.providers import ProviderSpec, labels_having, spec_for
 from portal.tenancy import registry as tenancy
 
 
-def parse_agent_ids(raw: str) -> list[int]:
-    """Origins AI agent ids from "12, 34" (commas or semicolons); a clear error otherwise."""
-    ids: list[int] = []
+def parse_agent_ids(raw: str, provider: str | None) -> list:
+    """Agent ids from "12, 34" (commas or semicolons), each as `provider` names them (its
+    spec's `parse_agent_id`); a clear error otherwise."""
+    parse = spec_for(provider or "").parse_agent_id
+    ids = []
     for part in raw.replace(";", ",").split(","):
         part = part.strip()
         if not part:
             continue
-        if not part.isdigit():
-            raise forms.ValidationError(
-                _("“%(part)s” is not an agent id; give whole numbers separated by commas."),
-                params={"part": part},
-            )
-        ids.append(int(part))
+        try:
+            ids.append(parse(part) if parse is not None else part)
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
     return list(dict.fromkeys(ids))  # a repeated id would be fetched twice
+
+
+def agent_ids_help() -> str:
+    """The agent ids field's help: which providers need them."""
+    return _("For %(providers)s only (its agents cannot be listed): the agent ids to mirror, "
+             "separated by commas.") % {"providers": labels_having("agent_ids")}
+
+
+def agent_ids_required(spec: ProviderSpec) -> str:
+    return _("%(provider)s environments need at least one agent id.") % {
+        "provider": spec.label}
 
 
 def test_connection(form: forms.Form, provider: str | None, raw_url: str, token: str,
@@ -66,10 +77,7 @@ class EnvironmentForm(forms.ModelForm):
 
     token = TokenField(label=_("API token"),
                        help_text=_("Stored encrypted; it will not be shown again."))
-    agent_ids = forms.CharField(
-        label=_("Agent ids (Origins AI)"), required=False,
-        help_text=_("Origins AI only: the agent ids to mirror, separated by commas."),
-    )
+    agent_ids = forms.CharField(label=_("Agent ids"), required=False)
 
     class Meta:
         model = Environment
@@ -77,7 +85,7 @@ class EnvironmentForm(forms.ModelForm):
         labels = {"name": _("Name"), "provider": _("Provider"), "base_url": _("Base URL"),
                   "sync_interval_minutes": _("Sync every (minutes)"),
                   "backfill_days": _("Back-fill (days)")}
-        help_texts = {"base_url": _("Leave empty for Talkover's default API address."),
+        help_texts = {"base_url": _("Leave empty for the provider's default API address."),
                       "backfill_days": _("How many days of history the mirror keeps reading "
                                          "back to. A back-fill of another number of days "
                                          "makes it that number.")}
@@ -86,6 +94,7 @@ class EnvironmentForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.instance.organization = organization
         self.fields["backfill_days"].required = False
+        self.fields["agent_ids"].help_text = agent_ids_help()
 
     def clean_backfill_days(self) -> int:
         days = self.cleaned_data.get("backfill_days")
@@ -96,13 +105,15 @@ class EnvironmentForm(forms.ModelForm):
                 _("Give a number of days from 1 to %(max)s.") % {"max": MAX_BACKFILL_DAYS})
         return days
 
-    def clean_agent_ids(self) -> list[int]:
-        return parse_agent_ids(self.cleaned_data.get("agent_ids", ""))
+    def clean_agent_ids(self) -> list:
+        return parse_agent_ids(self.cleaned_data.get("agent_ids", ""),
+                               self.cleaned_data.get("provider"))
 
     def clean(self) -> dict:
         data = super().clean()
-        if spec_for(data.get("provider") or "").agent_ids and not data.get("agent_ids"):
-            self.add_error("agent_ids", _("Origins AI environments need at least one agent id."))
+        spec = spec_for(data.get("provider") or "")
+        if spec.agent_ids and not data.get("agent_ids") and "agent_ids" not in self.errors:
+            self.add_error("agent_ids", agent_ids_required(spec))
         name = data.get("name")
         org = self.instance.organization
         if name and Environment.objects.for_organization(org).filter(name=name).exists():
@@ -122,15 +133,17 @@ class EnvironmentForm(forms.ModelForm):
 
 
 class AgentIdsForm(forms.Form):
-    """Edit the agent ids an Origins AI environment mirrors."""
+    """Edit the agent ids an environment mirrors (a provider whose agents cannot be listed)."""
 
     agent_ids = forms.CharField(
-        label=_("Agent ids"),
-        help_text=_("The Origins AI agent ids to mirror, whole numbers separated by commas."),
-    )
+        label=_("Agent ids"), help_text=_("The agent ids to mirror, separated by commas."))
 
-    def clean_agent_ids(self) -> list[int]:
-        ids = parse_agent_ids(self.cleaned_data.get("agent_ids", ""))
+    def __init__(self, *args, provider: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.provider = provider
+
+    def clean_agent_ids(self) -> list:
+        ids = parse_agent_ids(self.cleaned_data.get("agent_ids", ""), self.provider)
         if not ids:
             raise forms.ValidationError(_("Give at least one agent id."))
         return ids

@@ -100,12 +100,14 @@ def environment_token(request: HttpRequest, tenant: Tenant, env_id: int) -> Http
 
 @org_page(Role.ADMIN, WRITE_METHODS)
 def environment_agents(request: HttpRequest, tenant: Tenant, env_id: int) -> HttpResponse:
-    """Edit the agent ids of an Origins AI environment (it cannot list its agents)."""
+    """Edit the agent ids of an environment whose provider cannot list its agents."""
     env = environment_in_org(request, env_id)
     if not env.spec.agent_ids:
-        raise Http404(_("Only Origins AI environments have agent ids to edit."))
+        raise Http404(_("%(provider)s environments have no agent ids to edit.")
+                      % {"provider": env.spec.label})
     current = ", ".join(str(i) for i in env.agent_ids)
-    form = AgentIdsForm(request.POST or None, initial={"agent_ids": current})
+    form = AgentIdsForm(request.POST or None, initial={"agent_ids": current},
+                        provider=env.provider)
     if request.method == "POST" and form.is_valid():
         ids = form.cleaned_data["agent_ids"]
         env.provider_settings = {**env.provider_settings, "agent_ids": ids}

@@ -1,7 +1,7 @@
 """URLs under /api/v1/."""
 from __future__ import annotations
 
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 from rest_framework.routers import DefaultRouter
 
 from reports.alerts.api import AlertEventViewSet, AlertRuleViewSet
@@ -9,7 +9,6 @@ from reports.api import views as api
 from reports.api.reports import ReportViewSet
 from reports.api.teams import TeamViewSet
 from reports.privacy.api import ErasureViewSet, SubjectExportViewSet
-from reports.talkover.views import TalkoverCompatViewSet
 
 
 class Router(DefaultRouter):
@@ -32,17 +31,11 @@ urlpatterns = [
     *router.urls,
 ]
 
-# Talkover-compatible paths have no trailing slash, exactly as Talkover's.
-talkover = TalkoverCompatViewSet
 urlpatterns += [
     path("environments/<int:environment_pk>/agents/",
          api.AgentViewSet.as_view({"get": "list"}), name="environment-agents"),
-    re_path(r"^environments/(?P<pk>\d+)/calls$",
-            talkover.as_view({"get": "calls"}), name="talkover-calls"),
-    re_path(r"^environments/(?P<pk>\d+)/agents/(?P<agent_id>[^/]+)/calls$",
-            talkover.as_view({"get": "agent_calls"}), name="talkover-agent-calls"),
-    re_path(r"^environments/(?P<pk>\d+)/callback-agents/stats$",
-            talkover.as_view({"get": "callback_stats"}), name="talkover-callback-stats"),
+    # The compatible API's paths (its package's), before the call detail.
+    path("", include("reports.talkover.urls")),
     re_path(r"^calls/(?P<pk>\d+)$",
             api.CallViewSet.as_view({"get": "retrieve"}), name="call-detail"),
 ]

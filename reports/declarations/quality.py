@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from reports import exports
 from reports.api.parameters import AgentParameters
 from reports.days import ScopeError
-from reports.queries.quality import QualitySummary, origins_environments, quality_summary
+from reports.queries.quality import QualitySummary, quality_environments, quality_summary
 from reports.registry import Metric, Report, Unit, tables_of
 from reports.scope import ReportScope
 
@@ -38,7 +38,7 @@ class QualityReport(Report[QualitySummary]):
     )
 
     def check(self, scope: ReportScope) -> None:
-        if not origins_environments(scope.environments):
+        if not quality_environments(scope.environments):
             raise ScopeError({"environment": [str(_(
                 "The Quality report covers environments whose provider reports voice "
                 "quality; none was given."))]}, {"environment": "invalid"})

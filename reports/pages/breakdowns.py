@@ -4,6 +4,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 
+from portal import providers
 from portal.models import Organization
 from portal.pages.pages import render_org_page
 from portal.replicas import reads_reports
@@ -49,7 +50,15 @@ def callbacks(request: HttpRequest, org: Organization, form, scope: ReportScope)
         "vendor_words": callback_vendor_words(scope.environments), "linked_words": LINKED_WORDS,
         "callbacks_not_reported": callbacks_not_reported(scope.environments),
         "callbacks_reported": any(e.spec.callback_stats for e in scope.environments),
+        "callback_vendor": callback_vendor(scope.environments),
     })
+
+
+def callback_vendor(environments) -> str:
+    """Who counts callbacks for these environments (their providers with callback
+    statistics; every such provider when none of them has any)."""
+    labels = sorted({str(e.spec.label) for e in environments if e.spec.callback_stats})
+    return ", ".join(labels) or providers.labels_having("callback_stats")
 
 
 def _funnel_day_doors(funnel, drill: Drill) -> list[tuple]:
@@ -87,7 +96,8 @@ def agents(request: HttpRequest, org: Organization, form, scope: ReportScope) ->
 
 def price_history(environments: list) -> list[dict]:
     """Every kept price of the environments' agents, newest first per agent, each with the
-    one it replaced (`before`): a price change shows on the agents page (sync.prices)."""
+    one it replaced (`before`): a price change shows on the agents page (kept by a
+    provider's price source)."""
     found = list(AgentPrice.objects.filter(environment__in=environments).order_by(
         "environment_id", "agent_external_id", "-valid_from"))
     names = dict(((env, ext), name) for env, ext, name in Agent.objects.filter(

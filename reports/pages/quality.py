@@ -23,13 +23,13 @@ BREAKDOWN_FIELDS = ("hangup_sources", "hangup_causes", "sentiments", "insights")
 
 
 class QualityFilterForm(ReportFilterForm):
-    """The report filter, over the organisation's Origins AI environments only."""
+    """The report filter, over the organisation's quality environments only (`spec.quality`)."""
 
     def __init__(self, data, *, organization: Organization) -> None:
         super().__init__(data, organization=organization)
-        origins = self.fields["env"].queryset.filter(provider__in=providers.having("quality"))
-        self.fields["env"].queryset = origins
-        agents = Agent.objects.filter(environment__in=origins).order_by(
+        quality = self.fields["env"].queryset.filter(provider__in=providers.having("quality"))
+        self.fields["env"].queryset = quality
+        agents = Agent.objects.filter(environment__in=quality).order_by(
             "external_id").values_list("external_id", "name")
         self.fields["agent"].choices = [("", _("All agents"))] + [
             (ext, name or ext) for ext, name in agents]
@@ -42,7 +42,8 @@ def quality(request: HttpRequest, tenant: Tenant) -> HttpResponse:
     form = QualityFilterForm(request.GET, organization=org)
     scope = form.scope() if form.is_valid() else None
     if scope is None or not scope.environments:
-        return render_org_page(request, org, "reports/quality.html", {"form": form},
+        return render_org_page(request, org, "reports/quality.html", {
+            "form": form, "quality_vendors": providers.labels_having("quality")},
                                status=400 if form.errors else 200)
     summary = registry.run("quality", scope)  # cached under the same key as the API's
     exported = download(request, "quality", summary, scope)
@@ -51,6 +52,7 @@ def quality(request: HttpRequest, tenant: Tenant) -> HttpResponse:
     names = {e.pk: e.name for e in scope.environments}
     return render_org_page(request, org, "reports/quality.html", {
         "form": form, "scope": scope, "summary": summary,
+        "quality_vendors": providers.labels_having("quality"),
         "agents": [(a, names.get(a.environment_id, "")) for a in summary.agents],
         "days": [d for d in reversed(summary.days)],
         "breakdowns": [(name, getattr(summary.totals, name)) for name in BREAKDOWN_FIELDS],

@@ -18,7 +18,7 @@ corrected from its calls on the shorter side of the edge. An alert's window
   (a fraction, rounded only when shown);
 - `cost`: the sum of the calls' known costs — the vendor's own where it sends one (Vapi's
   `cost`), else an estimate: the agent's price snapshot in force on the call's UTC day
-  (`AgentPrice`, sync.prices: Talkover's `estimated_cost_per_minute`), or the earliest
+  (`AgentPrice`, kept by a provider's price source), or the earliest
   snapshot for a day before it (`estimated_early` calls, `earliest_price_on`) × the call's
   billed seconds (or talk seconds) / 60, exact; `cost_source` says which (`vendor`,
   `estimate`, `mixed`); null when no call of the period has a cost (never 0), and null where

@@ -155,7 +155,8 @@ class _Sum:
 _MAPS = ("hangup_sources", "hangup_causes", "sentiments", "insights")
 
 
-def origins_environments(environments: Iterable[Environment]) -> list[Environment]:
+def quality_environments(environments: Iterable[Environment]) -> list[Environment]:
+    """The environments whose provider sends voice-quality fields (`spec.quality`)."""
     return [e for e in environments if e.spec.quality]
 
 
@@ -182,13 +183,14 @@ def _coverage(envs: list[Environment], start: date, end: date
 
 def quality_summary(environments: Iterable[Environment] | QuerySet[Environment], start: date,
                     end: date, *, agent_ids: list[str] | None = None) -> QualitySummary:
-    """The Quality report of the Origins environments among `environments` over start..end."""
+    """The Quality report of the quality environments among `environments` over start..end
+    (those whose provider sends voice-quality fields)."""
     check_range(start, end, max_days=None)  # the one range rule set (reports.days)
     envs, org = resolve_environments(environments)
-    envs = origins_environments(envs)
+    envs = quality_environments(envs)
     days = days_in(start, end)
     if not envs:
-        raise ValueError("the Quality report covers Origins AI environments only")
+        raise ValueError("the Quality report covers environments with quality fields only")
     state, coverage = _coverage(envs, start, end)
     prices = {e.pk: e.price_per_minute for e in envs}
     rows = QualityDayRollup.objects.filter(environment__in=envs, day__gte=start, day__lte=end)

@@ -24,13 +24,6 @@ from portal.tenancy.api import TenantScopedViewSet
 from portal.tenancy.environment_lookup import member_environment
 from portal.throttling import settle_before_error
 from reports import registry
-from reports.api.serializers import (
-    TalkoverAgentCallListSerializer,
-    TalkoverCallbackStatsEnvelopeSerializer,
-    TalkoverCallListSerializer,
-    TalkoverCallWithAgentSerializer,
-    TalkoverErrorSerializer,
-)
 from reports.cache import rendered_response
 from reports.scope import build_scope
 from reports.talkover.compat import (
@@ -44,6 +37,13 @@ from reports.talkover.compat import (
     talkover_exception_handler,
 )
 from reports.talkover.listing import agent_known, list_calls, parse_call_query
+from reports.talkover.serializers import (
+    TalkoverAgentCallListSerializer,
+    TalkoverCallbackStatsEnvelopeSerializer,
+    TalkoverCallListSerializer,
+    TalkoverCallWithAgentSerializer,
+    TalkoverErrorSerializer,
+)
 
 ERRORS = {401: TalkoverErrorSerializer, 404: TalkoverErrorSerializer,
           422: TalkoverErrorSerializer}

@@ -40,6 +40,9 @@ class Plugin:
     rate_limit_headers: bool = False
     # Its volume follows `SimulatorConfig.dips` (the anomaly alerts' outages).
     volume_dips: bool = False
+    # `make demo`'s environments of this vendor: workspace key → environment name (empty: its
+    # first default workspace, named after the vendor).
+    demo_names: dict[str, str] = {}
 
     def default_environments(self) -> dict[str, EnvironmentSpec]:
         """The environments a simulator serves when none are configured."""

@@ -84,7 +84,7 @@ def test_addenv_reads_token_from_stdin_and_prints_id(org_a):
 def test_addenv_origins_needs_base_url_and_parses_agent_ids(org_a):
     with pytest.raises(CommandError, match="base URL"):
         run("addenv", "org-a", "O", "--provider", "origins", "--token-stdin", stdin="tok_123456\n")
-    with pytest.raises(CommandError, match="integers"):
+    with pytest.raises(CommandError, match="whole numbers"):
         run("addenv", "org-a", "O", "--provider", "origins", "--base-url", "https://o.example",
             "--agent-ids", "1,x", "--token-stdin", stdin="tok_123456\n")
     out = run("addenv", "org-a", "O", "--provider", "origins", "--base-url", "https://o.example",

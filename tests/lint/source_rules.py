@@ -8,8 +8,8 @@ from collections.abc import Callable, Iterator
 
 APPS = ("portal/", "sync/", "reports/")
 LONGEST = 60  # lines of a function, its docstring left out
-# Modules that may name any provider: the provider choice.
-ANY_PROVIDER = {"portal/models/environments.py"}
+# Modules that may name any provider: the stored provider choice.
+ANY_PROVIDER = {"portal/models/provider_choice.py"}
 # Modules that may name these providers only (and why); the list may only shrink.
 LEGACY = {
     # The compatible API serves Talkover's own envelope and parameters.

@@ -40,7 +40,7 @@ def test_refused_deliveries_are_counted_and_listed_on_the_sync_page(
     assert "3 webhook deliveries refused in the last week" in page
     assert "1 webhook delivery refused in the last week" in page  # the Origins address
     for reason in ("unsigned: no signature header", "the signature does not match the body",
-                   "the body is over 64 KB", "not a Talkover environment"):
+                   "the body is over 64 KB", "not an address this environment takes webhooks at"):
         assert reason in page, reason
     assert f"Time ({org_a.timezone})" in page
     pt = client.get(f"/o/{org_a.slug}/sync/", **PT).text

@@ -11,10 +11,16 @@ import sys
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 
-from portal import audit, upstream_check
+from portal import audit, providers, upstream_check
 from portal.management.organization_command import OrganizationCommand
 from portal.models import Environment, Provider
 from portal.pages.forms import parse_agent_ids
+
+
+def _defaults() -> str:
+    """Each provider's default address ("none": an address must be given)."""
+    return "; ".join(f"{key}: {spec.default_base_url or 'none'}"
+                     for key, spec in providers.registered().items())
 
 
 class Command(OrganizationCommand):
@@ -27,8 +33,11 @@ class Command(OrganizationCommand):
                             help="The upstream's kind.")
         parser.add_argument("--base-url", default="",
                             help="The upstream's address, as the host or with its API prefix "
-                                 "(Talkover's default: https://app.talkover.ai).")
-        parser.add_argument("--agent-ids", default="", help="Origins AI agent ids, e.g. 12,34")
+                                 f"(defaults: {_defaults()}).")
+        parser.add_argument("--agent-ids", default="",
+                            help="The agent ids to mirror, for a provider whose agents cannot "
+                                 f"be listed ({providers.labels_having('agent_ids')}), e.g. "
+                                 "12,34")
         parser.add_argument("--token-stdin", action="store_true", required=True,
                             help="Read the environment token from standard input.")
         parser.add_argument("--no-check", action="store_true",
@@ -45,11 +54,9 @@ class Command(OrganizationCommand):
         env = Environment(organization=org, name=name, provider=provider, base_url=base_url)
         if agent_ids:
             try:
-                env.provider_settings = {"agent_ids": parse_agent_ids(agent_ids)}
+                env.provider_settings = {"agent_ids": parse_agent_ids(agent_ids, provider)}
             except ValidationError as exc:
-                raise CommandError(
-                    f"--agent-ids must be integers separated by commas: {' '.join(exc.messages)}"
-                ) from exc
+                raise CommandError(f"--agent-ids: {' '.join(exc.messages)}") from exc
         env.set_token(token)
         try:
             env.full_clean()

@@ -371,6 +371,9 @@ class OriginsPlugin(Plugin):
     label = "Origins AI"
     token_prefix = "orig_"
 
+    # Beside the others, so every page shows (the Quality tab, transcripts).
+    demo_names = {"origins-demo": "Acme Quality"}
+
     def default_environments(self) -> dict[str, EnvironmentSpec]:
         """One organisation (agents 4012, 4013, 4027, 4051; 40 calls a day)."""
         return {"origins-demo": EnvironmentSpec(KEY, agent_ids=(4012, 4013, 4027, 4051),

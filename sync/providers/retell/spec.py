@@ -40,6 +40,9 @@ SPEC = ProviderSpec(
                    "transcripts": ("transcript", "transcript_object", "call_analysis"),
                    "recordings": ("recording_url",)},
     verify_signature=verify_signature,
+    # Retell signs with the workspace's API key (the one with the webhook badge): no secret
+    # of ours to make or show.
+    webhook_secret=lambda environment: environment.get_token(),
     call_page_fields=((_("Call type"), "call_type"),
                       (_("Disconnection reason"), "disconnection_reason"),
                       (_("Caller sentiment"), "call_analysis.user_sentiment")),

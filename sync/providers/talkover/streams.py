@@ -22,13 +22,13 @@ from django.db import DatabaseError
 from django.db.models import Max
 from django.utils import timezone
 
-from sync import callback_links, prices, quarantine
+from sync import callback_links, quarantine
 from sync.models import Agent, Call, CallbackDay, CallbackSourceDay
 from sync.models.core import Trigger
 from sync.partitions import backfilled
 from sync.providers.prefetch import Prefetcher
 from sync.providers.records import AGENT_UPDATE_FIELDS, Rejected
-from sync.providers.talkover import incremental
+from sync.providers.talkover import incremental, prices
 from sync.providers.talkover.call_rows import AgentIndex, id_of, page_calls
 from sync.providers.talkover.cursor import Advance, CallsCursor
 from sync.providers.talkover.hot_days import sync_hot_days
@@ -106,7 +106,7 @@ def sync_agents(ctx: RunContext) -> None:
         ctx.record(counts, pages=pages)
         if counts.changed:
             ctx.bump_data_version()
-    # Once a UTC day per agent: the price snapshot that prices its calls (sync.prices).
+    # Once a UTC day per agent: the price snapshot that prices its calls (`prices`).
     if prices.snapshot(env, client, [a["external_id"] for a in agents], now=ctx.now):
         ctx.bump_data_version()
 

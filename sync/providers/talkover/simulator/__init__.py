@@ -158,6 +158,7 @@ class TalkoverPlugin(Plugin):
     post_routes = frozenset({"agent_webhooks"})
     rate_limit_headers = True
     volume_dips = True
+    demo_names = {"acme-sales": "Acme Sales", "acme-support": "Acme Support"}
 
     def default_environments(self) -> dict[str, EnvironmentSpec]:
         """Three workspaces."""
@@ -167,7 +168,7 @@ class TalkoverPlugin(Plugin):
 
     def check_spec(self, spec: EnvironmentSpec) -> None:
         if spec.agent_ids:
-            raise ValueError("Talkover agents are generated; agent_ids is for Origins only")
+            raise ValueError("Talkover agents are generated; it takes no agent_ids")
 
     def make_store(self, sim: Any, env: str, spec: EnvironmentSpec) -> TalkoverStore:
         config, first = sim.config, sim.start_date.toordinal()

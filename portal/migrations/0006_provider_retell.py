@@ -5,7 +5,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("portal", "0004_sessions_name_the_portal_backend"),
+        ("portal", "0005_environment_price_help_text_names_no_vendor"),
     ]
 
     operations = [
