@@ -30,8 +30,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from sync import quarantine
-from sync.analysis import thresholds
-from sync.models import Agent, Call
+from sync.models import Agent
+from sync.providers.call_pages import CallPageWriter
 from sync.providers.errors import BadResponse
 from sync.providers.records import AGENT_UPDATE_FIELDS, Rejected
 from sync.providers.retell.client import LIMIT, LIST_CALLS
@@ -45,8 +45,8 @@ from sync.providers.retell.records import (
     unknown_values,
 )
 from sync.run_context import RunContext
-from sync.write.rollups import local_days_of, refresh_rollups
-from sync.write.upsert import Counts, canonical, upsert
+from sync.write.rollups import refresh_rollups
+from sync.write.upsert import upsert
 
 DAY_MS = 86_400_000
 
@@ -82,16 +82,16 @@ def sync_agents(ctx: RunContext) -> None:
 
 
 class _Pages:
-    """Reads ranges of starts page by page and writes each page's new and changed calls."""
+    """Reads ranges of starts page by page; each page's new and changed calls are written
+    (`CallPageWriter`)."""
 
     def __init__(self, ctx: RunContext, cursor: dict[str, Any]) -> None:
         self.ctx, self.cursor = ctx, cursor
-        env = ctx.environment
-        self.tz = env.organization.tzinfo
-        self.agents = dict(Agent.objects.filter(environment=env)
-                           .values_list("external_id", "pk"))
-        self.thresholds = thresholds(env.pk)
         self.dirty: set[str] = set(cursor.get("dirty_days", []))
+        self.write = CallPageWriter(
+            ctx, cursor, self.dirty, to_row=retell_call, key_of=call_key,
+            unknown_values=unknown_values, started_of=lambda item: instant(start_ms(item)),
+            update_fields=RETELL_CALL_UPDATE_FIELDS)
         self.requests = 0
 
     def read(self, lower_ms: int, upper_ms: int | None = None) -> int | None:
@@ -112,41 +112,6 @@ class _Pages:
                 raise BadResponse(f"POST /{LIST_CALLS}: the same pagination_key twice",
                                   path=LIST_CALLS)
             seen_keys.add(key := page.next_key)
-
-    def write(self, items: list[Any]) -> None:
-        ctx, env = self.ctx, self.ctx.environment
-        keyed = [(item, call_key(item), canonical(item)) for item in items]
-        stored = dict(Call.objects.filter(
-            environment=env, external_id__in=[k for _, k, _ in keyed if k])
-            .values_list("external_id", "payload_hash"))
-        rows, refused, unchanged = [], [], 0
-        for item, key, raw in keyed:
-            for name, value in unknown_values(item):
-                ctx.count_unknown(name, value, key)
-            if key and stored.get(key) == raw.digest:
-                unchanged += 1
-                continue
-            try:
-                rows.append(retell_call(env, item, self.agents, raw, self.thresholds))
-            except Rejected as exc:
-                refused.append((item, str(exc)))
-        with ctx.page_transaction():
-            for item, reason in refused:
-                began = instant(start_ms(item))
-                quarantine.reject(ctx, item, reason, upstream_id=call_key(item) or None,
-                                  day=began.astimezone(self.tz).date() if began else None)
-            counts = upsert(Call, env, rows, key="external_id",
-                            update_fields=RETELL_CALL_UPDATE_FIELDS,
-                            run_keys=ctx.call_keys) if rows else Counts()
-            counts.unchanged += unchanged
-            if rows:
-                quarantine.clear(ctx, upstream_id__in=[r["external_id"] for r in rows])
-                days = {d.isoformat()
-                        for d in local_days_of([r["started_at"] for r in rows], self.tz)}
-                if not days <= self.dirty:
-                    self.dirty |= days
-                    ctx.save_cursor({**self.cursor, "dirty_days": sorted(self.dirty)})
-            ctx.record(counts)
 
     def save(self) -> None:
         """The rollups of the days written since the last save, and the cursor (in the
