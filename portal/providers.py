@@ -4,7 +4,7 @@ Each provider package of the sync declares a `ProviderSpec` (`sync/providers/<na
 `sync.apps.SyncConfig.ready` registers every one (`portal/` imports nothing from `sync/`, as
 with `portal.upstream_check`). The portal, the reports and the admin ask `spec_for(provider)`
 (or `environment.spec`) what a provider has, and never compare provider names: a new
-provider is its package plus one registration (`sync/providers/registry.py`).
+provider is its package plus its line in `SWITCHBOARD_PROVIDERS` (settings).
 """
 from __future__ import annotations
 

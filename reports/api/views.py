@@ -52,7 +52,7 @@ class AgentViewSet(mixins.ListModelMixin, TenantScopedViewSet):
 
 
 class CallViewSet(mixins.RetrieveModelMixin, TenantScopedViewSet):
-    """One mirrored call with its raw provider record (Origins transcript and the like)."""
+    """One mirrored call with its raw provider record (a transcript and the like)."""
 
     queryset = Call.objects.select_related("agent")
     serializer_class = CallDetailSerializer

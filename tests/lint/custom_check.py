@@ -5,8 +5,10 @@ is found at once.
 
 Line rules are regular expressions over each line (or over a whole file); the rules that need
 the syntax tree (function length, provider names, the tenant door, day math) are in
-tests/lint/source_rules.py. `python -m tests.lint.custom_check` prints one
-`path:line: what is wrong` per finding and exits 1 if there is any.
+tests/lint/source_rules.py, and the provider boundary in words (no label, identifier, string
+or template text naming a vendor outside its package) in tests/lint/vendor_words.py.
+`python -m tests.lint.custom_check` prints one `path:line: what is wrong` per finding and
+exits 1 if there is any.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.lint import source_rules
+from tests.lint import source_rules, vendor_words
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 APPS = ("portal", "sync", "reports")
@@ -48,6 +50,15 @@ class Rule:
 
 def _provider_names() -> tuple[str, ...]:
     return tuple(sorted(p.parent.name for p in (ROOT / "sync" / "providers").glob("*/spec.py")))
+
+
+# Vendors named nowhere but in their package (tests/lint/vendor_words.py): every provider
+# package's, and those known before their package is (a vendor being added).
+KNOWN_VENDORS = ("talkover", "origins", "vapi", "retell")
+
+
+def _vendors() -> tuple[str, ...]:
+    return tuple(sorted({*KNOWN_VENDORS, *_provider_names()}))
 
 
 RULES: tuple[Rule, ...] = (
@@ -126,11 +137,12 @@ def rule_defects() -> list[str]:
                     for line in rule.bad_lines if not pattern.search(line)]
         defects += [f"rule flags {line!r}: {rule.description}"
                     for line in rule.good_lines if pattern.search(line)]
-    return defects + source_rules.rule_defects()
+    return defects + source_rules.rule_defects() + vendor_words.defects(_vendors())
 
 
 def findings() -> list[str]:
     found = []
+    vendors = _vendors()
     for rel, path in _files():
         try:
             text = path.read_text()
@@ -141,6 +153,7 @@ def findings() -> list[str]:
                 found += _line_findings(rule, rel, text)
         if rel.endswith(".py"):
             found += source_rules.findings(rel, text, _provider_names())
+        found += vendor_words.findings(rel, text, vendors)
     return found
 
 

@@ -4,6 +4,8 @@ everywhere else: no module outside `sync/providers/` compares a provider's name.
 from __future__ import annotations
 
 import ast
+import hashlib
+import hmac
 import re
 from pathlib import Path
 
@@ -74,3 +76,53 @@ def test_a_provider_registers_webhooks_through_its_api_exactly_when_it_says_so()
             assert adapter.spec.webhooks, key
             path, body = adapter.webhook_registration("a1", "https://p.example/hooks/x/k/", "s")
             assert "a1" in path and "https://p.example/hooks/x/k/" in str(body), key
+
+
+def _signed_with(headers, body: bytes, secret: str) -> bool | None:
+    given = headers.get("X-Test-Signature")
+    if given is None:
+        return None
+    return hmac.compare_digest(given, hmac.new(secret.encode(), body, hashlib.sha256).hexdigest())
+
+
+@pytest.fixture
+def own_secret_provider(monkeypatch):
+    """A provider whose deliveries are signed with the account's API key (its own scheme)."""
+    spec = providers.ProviderSpec(key="keysigned", label="Key-signed", webhooks=True,
+                                  verify_signature=_signed_with,
+                                  webhook_secret=lambda env: env.get_token())
+    monkeypatch.setitem(providers._SPECS, spec.key, spec)
+    return spec
+
+
+@pytest.mark.django_db
+def test_a_provider_with_its_own_secret_scheme_signs_with_it_and_none_is_made(
+        own_secret_provider, org_a, client):
+    env = Environment.objects.create(organization=org_a, name="Keyed", provider="keysigned",
+                                     sync_enabled=False)
+    env.set_token("key_account_api_key_0001")
+    env.save()
+    assert env.first_webhook_secret() is None and not env.webhook_secret_ciphertext
+    assert env.get_webhook_secret() == "key_account_api_key_0001"
+    url, body = f"/hooks/keysigned/{env.ensure_webhook_key()}/", b'{"event": "call_ended"}'
+
+    def post(secret: str) -> int:
+        signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        return client.post(url, data=body, content_type="application/json",
+                           headers={"X-Test-Signature": signature}).status_code
+
+    assert post("a secret we made") == 403
+    assert post("key_account_api_key_0001") == 202  # checked; this one syncs on no webhook
+    assert client.post(url, data=body, content_type="application/json").status_code == 401
+
+
+def test_labels_having_names_the_providers_of_a_capability_and_an_agent_id_parses_by_spec():
+    assert providers.labels_having("quality") == str(providers.spec_for(Provider.ORIGINS).label)
+    parse = providers.spec_for(Provider.ORIGINS).parse_agent_id
+    assert parse("4012") == 4012
+    with pytest.raises(ValueError, match="whole numbers"):
+        parse("agent_x")
+    assert Environment(provider=Provider.ORIGINS,
+                       provider_settings={"agent_ids": ["12", 34]}).agent_ids == [12, 34]
+    assert Environment(provider="nobody", provider_settings={"agent_ids": ["a1"]}).agent_ids == [
+        "a1"]
