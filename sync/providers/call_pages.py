@@ -1,7 +1,7 @@
-"""Writing one answer's calls, for a provider whose listing hands back whole records (Vapi,
-Retell AI): the records compared with their stored hash first (most of a re-read is
-unchanged), values outside the documented sets noted, the rest mapped by the provider's
-`to_row` and upserted in one batch, a record that breaks the shape quarantined, and the
+"""Writing one answer's calls, for a provider whose listing hands back whole records: the
+records compared with their stored hash first (most of a re-read is unchanged), values
+outside the documented sets noted, the rest mapped by the provider's `to_row` and upserted
+in one batch, a record that breaks the shape quarantined, and the
 local days written remembered in the cursor until their rollups are refreshed (so a killed
 run refreshes them on the next)."""
 from __future__ import annotations
