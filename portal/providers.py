@@ -74,6 +74,13 @@ class ProviderSpec:
     # Its own secret scheme: (environment) → the secret its deliveries are signed with (e.g.
     # the account's API key). None: a secret Switchboard makes and the person gives it.
     webhook_secret: Callable[[Any], str] | None = None
+    # Its words for that secret on Settings → Webhooks ("your account's API key").
+    webhook_secret_words: str = ""
+
+    @property
+    def own_webhook_secret(self) -> bool:
+        """Its deliveries are signed by its own scheme: no secret is made, shown or replaced."""
+        return self.webhook_secret is not None
 
 
 _SPECS: dict[str, ProviderSpec] = {}

@@ -136,7 +136,9 @@ def environment_webhooks(request: HttpRequest, tenant: Tenant, env_id: int) -> H
     org = env.organization
     context = _webhooks_context(env, None)
     action = request.POST.get("action") if request.method == "POST" else None
-    if action == "new_secret" or (action == "register" and not env.webhook_secret_hint):
+    made_here = not env.spec.own_webhook_secret
+    if made_here and (action == "new_secret"
+                      or (action == "register" and not env.webhook_secret_hint)):
         # Registering signs every delivery: a secret made for it is shown here, never silent.
         context["secret"] = env.replace_webhook_secret()
         audit.record("environment.webhook_secret_replaced", actor=request.user,

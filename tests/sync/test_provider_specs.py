@@ -90,7 +90,8 @@ def own_secret_provider(monkeypatch):
     """A provider whose deliveries are signed with the account's API key (its own scheme)."""
     spec = providers.ProviderSpec(key="keysigned", label="Key-signed", webhooks=True,
                                   verify_signature=_signed_with,
-                                  webhook_secret=lambda env: env.get_token())
+                                  webhook_secret=lambda env: env.get_token(),
+                                  webhook_secret_words="the account's API key")
     monkeypatch.setitem(providers._SPECS, spec.key, spec)
     return spec
 
@@ -114,6 +115,20 @@ def test_a_provider_with_its_own_secret_scheme_signs_with_it_and_none_is_made(
     assert post("a secret we made") == 403
     assert post("key_account_api_key_0001") == 202  # checked; this one syncs on no webhook
     assert client.post(url, data=body, content_type="application/json").status_code == 401
+
+
+@pytest.mark.django_db
+def test_the_webhooks_page_of_a_provider_with_its_own_scheme_makes_and_offers_no_secret(
+        own_secret_provider, org_a, alice, client):
+    env = Environment.objects.create(organization=org_a, name="Keyed", provider="keysigned")
+    page = f"/o/{org_a.slug}/settings/environments/{env.pk}/webhooks/"
+    client.force_login(alice)
+    shown = client.get(page).text
+    assert "Signing secret: the account&#x27;s API key" in shown
+    assert 'value="new_secret"' not in shown and "signs its deliveries by its own scheme" in shown
+    assert client.post(page, {"action": "new_secret"}).status_code == 400
+    env.refresh_from_db()
+    assert not env.webhook_secret_ciphertext and not env.webhook_secret_hint
 
 
 def test_labels_having_names_the_providers_of_a_capability_and_an_agent_id_parses_by_spec():
