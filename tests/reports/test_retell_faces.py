@@ -69,3 +69,14 @@ def test_the_call_page_shows_what_retell_sent(org_a, alice):
                      analysis["user_sentiment"], analysis["call_summary"],
                      call.get_judgement_display()):
             assert text in page, text
+
+
+def test_the_webhook_settings_say_retell_signs_with_its_api_key(org_a, alice):
+    with running_simulator(retell_config(days=1)) as (sim, server):
+        env = retell_env(org_a, sim, server)
+        client = Client()
+        client.force_login(alice)
+        page = client.get(f"/o/{org_a.slug}/settings/environments/{env.pk}/webhooks/").text
+        assert f"/hooks/retell/{env.ensure_webhook_key()}/" in page
+        assert "the Retell AI API key with the webhook badge" in page
+        assert 'value="new_secret"' not in page

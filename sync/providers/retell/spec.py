@@ -43,6 +43,8 @@ SPEC = ProviderSpec(
     # Retell signs with the workspace's API key (the one with the webhook badge): no secret
     # of ours to make or show.
     webhook_secret=lambda environment: environment.get_token(),
+    webhook_secret_words=_("the Retell AI API key with the webhook badge (this environment's "
+                           "token)"),
     call_page_fields=((_("Call type"), "call_type"),
                       (_("Disconnection reason"), "disconnection_reason"),
                       (_("Caller sentiment"), "call_analysis.user_sentiment")),
