@@ -157,7 +157,7 @@ def test_the_connection_check_makes_one_cheap_request():
         server.clear_log()
         assert check(url, sim.tokens[KEY], []).ok
         assert [(r.method, r.path) for r in server.request_log] == \
-            [("POST", "/retell/v3/list-calls")]
+            [("POST", "/v3/list-calls")]
         refused = check(url, "key_" + "0" * 40, [])
         assert not refused.ok and refused.field == "token"
         wrong = check(server.base_url + "/api/v1", sim.tokens[KEY], [])
@@ -180,7 +180,7 @@ def test_addenv_checks_a_retell_key_with_one_request_and_saves_nothing_when_refu
                      stdout=io.StringIO())
         env = Environment.objects.get(name="Voice")
         assert env.provider == Provider.RETELL and env.get_token() == sim.tokens[KEY]
-        assert [r.path for r in server.request_log] == ["/retell/v3/list-calls"] * 2
+        assert [r.path for r in server.request_log] == ["/v3/list-calls"] * 2
 
 
 def test_a_signature_is_checked_against_the_api_key_and_its_time():

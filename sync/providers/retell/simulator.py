@@ -1,6 +1,7 @@
 """Retell AI, as the simulator serves it (`sync.simulator.plugins`): `POST /v3/list-calls`
 (a JSON body, cursor pages), `GET /v2/get-call/{call_id}`, `GET /list-agents`, bearer API
-key, from a seeded data set at the simulator's clock.
+key, at the server's root as at api.retellai.com, from a seeded data set at the simulator's
+clock.
 
 Plain Python (no Django), like the simulator core. Per environment: two agents; each UTC
 day's calls (the configured volume, a daytime peak in the environment's zone). Start times
@@ -203,7 +204,6 @@ class RetellPlugin(Plugin):
     key = KEY
     label = "Retell AI"
     token_prefix = "key_"
-    base_path = "/retell"
     post_routes = frozenset({"calls"})
 
     def default_environments(self) -> dict[str, EnvironmentSpec]:
@@ -218,19 +218,18 @@ class RetellPlugin(Plugin):
                            spec.utc_offset_hours)
 
     def route(self, parts: list[str]) -> tuple[str, str | None] | None:
-        if parts[:1] != ["retell"]:
-            return None
-        rest = parts[1:]
-        if rest == ["v3", "list-calls"]:
+        if parts == ["v3", "list-calls"]:
             return "calls", None
-        if len(rest) == 3 and rest[:2] == ["v2", "get-call"] and rest[2]:
-            return "call", rest[2]
-        if rest == ["list-agents"]:
+        if len(parts) == 3 and parts[:2] == ["v2", "get-call"] and parts[2]:
+            return "call", parts[2]
+        if parts == ["list-agents"]:
             return "agents", None
         return None
 
     def not_found(self, parts: list[str]) -> Response | None:
-        return _error(404, "Not Found") if parts[:1] == ["retell"] else None
+        # Retell's API has no prefix: its own paths are these.
+        ours = parts[:1] in (["v2"], ["v3"]) or parts[:1] == ["list-agents"]
+        return _error(404, "Not Found") if ours else None
 
     def error(self, status: int, state: str = "") -> Response:
         return _error(status, {401: "Invalid API Key", 405: "Method Not Allowed",
