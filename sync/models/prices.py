@@ -1,9 +1,9 @@
 """An agent's prices as the vendor served them, kept with their dates.
 
 A provider that serves only the current plan's prices has its price source read them once a
-UTC day per agent (Talkover's: `sync.providers.talkover.prices`) and keep a row per price
-change, so a past call is priced with the snapshot in force on its day (the outcome report's
-`estimate`).
+UTC day per agent (`sync.agent_prices`; Talkover's source: `sync.providers.talkover.prices`),
+keeping a row per price change, so a past call is priced with the snapshot in force on its
+day (the outcome report's `estimate`).
 """
 from __future__ import annotations
 

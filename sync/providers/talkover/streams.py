@@ -22,7 +22,7 @@ from django.db import DatabaseError
 from django.db.models import Max
 from django.utils import timezone
 
-from sync import callback_links, quarantine
+from sync import agent_prices, callback_links, quarantine
 from sync.models import Agent, Call, CallbackDay, CallbackSourceDay
 from sync.models.core import Trigger
 from sync.partitions import backfilled
@@ -107,7 +107,8 @@ def sync_agents(ctx: RunContext) -> None:
         if counts.changed:
             ctx.bump_data_version()
     # Once a UTC day per agent: the price snapshot that prices its calls (`prices`).
-    if prices.snapshot(env, client, [a["external_id"] for a in agents], now=ctx.now):
+    if agent_prices.snapshot(env, client, [a["external_id"] for a in agents],
+                             prices.read_price, now=ctx.now):
         ctx.bump_data_version()
 
 
