@@ -60,6 +60,7 @@ SWITCHBOARD_PROVIDERS = [
     "sync.providers.talkover",
     "sync.providers.origins",
     "sync.providers.vapi",
+    "sync.providers.retell",
 ]
 
 INSTALLED_APPS = [

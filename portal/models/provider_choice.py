@@ -11,6 +11,7 @@ class Provider(models.TextChoices):
     TALKOVER = "talkover", "Talkover"
     ORIGINS = "origins", "Origins AI"
     VAPI = "vapi", "Vapi"
+    RETELL = "retell", "Retell AI"
 
 
 # What a new environment's provider is until one is chosen (the model field's default).

@@ -1,8 +1,8 @@
 """A Vapi environment on every face: its cost on the dashboard and in the reports API equals
 the sum of the upstream's own per-call `cost` over the period (read straight from the
 simulated upstream), call by call in the explorer's CSV and on the call page; the
-Talkover-compatible API says clearly that it does not serve it; a Vapi caller is erased like
-any other."""
+Talkover-compatible API says clearly that it does not serve it (erasure:
+`test_provider_faces.py`)."""
 from __future__ import annotations
 
 import csv
@@ -18,7 +18,6 @@ from django.urls import reverse
 
 from sync.engine import sync_environment
 from sync.models import Call
-from sync.privacy.erase import erase_caller
 from sync.simulator import running_simulator
 from tests.support.vapi import KEY, api_summary, vapi_config, vapi_env
 
@@ -114,21 +113,6 @@ def test_the_compatible_api_answers_a_clear_404_for_a_vapi_environment(org_a, al
         assert answer.status_code == 404
         assert answer.json()["success"] is False
         assert "Talkover-compatible" in answer.json()["message"]
-
-
-def test_a_vapi_caller_is_erased_like_any_other(org_a, alice):
-    with running_simulator(vapi_config(days=2)) as (sim, server):
-        env = vapi_env(org_a, sim, server)
-        sync_environment(env, now=sim.now)
-        call = Call.objects.filter(environment=env, direction="inbound").first()
-        number = call.from_number
-        erase_caller(org_a, number, actor=alice)
-        call.refresh_from_db()
-        assert call.from_number != number
-        assert number not in str(call.record)
-        sim.advance(timedelta(hours=1))
-        sync_environment(env, now=sim.now)  # anonymised on arrival again
-        assert not Call.objects.filter(environment=env, from_number=number).exists()
 
 
 def test_the_webhook_settings_give_vapi_its_address_and_secret(org_a, alice):

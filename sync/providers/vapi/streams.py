@@ -36,9 +36,9 @@ from django.conf import settings
 from django.utils import timezone
 
 from sync import quarantine
-from sync.analysis import thresholds
-from sync.models import Agent, Call
+from sync.models import Agent
 from sync.partitions import backfilled
+from sync.providers.call_pages import CallPageWriter
 from sync.providers.records import AGENT_UPDATE_FIELDS, Rejected
 from sync.providers.vapi.client import LIMIT
 from sync.providers.vapi.records import (
@@ -50,8 +50,8 @@ from sync.providers.vapi.records import (
 )
 from sync.providers.vapi.window import CREATED, MS, UPDATED, Reader, instant_of, iso
 from sync.run_context import RunContext
-from sync.write.rollups import local_days_of, refresh_rollups
-from sync.write.upsert import Counts, canonical, upsert
+from sync.write.rollups import refresh_rollups
+from sync.write.upsert import upsert
 
 
 def overlap() -> timedelta:
@@ -87,54 +87,6 @@ def sync_agents(ctx: RunContext) -> None:
         ctx.record(upsert(Agent, env, rows, key="external_id", update_fields=fields))
 
 
-class _Writer:
-    """Writes each answer's new and changed calls; remembers the local days they touch."""
-
-    def __init__(self, ctx: RunContext, dirty: set[str], cursor: dict[str, Any]) -> None:
-        self.ctx, self.dirty, self.cursor = ctx, dirty, cursor
-        env = ctx.environment
-        self.tz = env.organization.tzinfo
-        self.agents = dict(Agent.objects.filter(environment=env)
-                           .values_list("external_id", "pk"))
-        self.thresholds = thresholds(env.pk)
-        self.noted: set[tuple[str, str]] = set()
-
-    def __call__(self, items: list[Any]) -> None:
-        ctx, env = self.ctx, self.ctx.environment
-        keyed = [(item, call_key(item), canonical(item)) for item in items]
-        stored = dict(Call.objects.filter(
-            environment=env, external_id__in=[k for _, k, _ in keyed if k])
-            .values_list("external_id", "payload_hash"))
-        rows, refused, unchanged = [], [], 0
-        for item, key, raw in keyed:
-            for field, value in unknown_values(item):
-                ctx.count_unknown(field, value, key)
-            if key and stored.get(key) == raw.digest:
-                unchanged += 1
-                continue
-            try:
-                rows.append(vapi_call(env, item, self.agents, raw, self.thresholds))
-            except Rejected as exc:
-                refused.append((item, str(exc)))
-        with ctx.page_transaction():
-            for item, reason in refused:
-                created = instant_of(item, CREATED)
-                quarantine.reject(ctx, item, reason, upstream_id=call_key(item) or None,
-                                  day=created.astimezone(self.tz).date() if created else None)
-            counts: Counts = upsert(Call, env, rows, key="external_id",
-                                    update_fields=VAPI_CALL_UPDATE_FIELDS,
-                                    run_keys=ctx.call_keys) if rows else Counts()
-            counts.unchanged += unchanged
-            if rows:
-                quarantine.clear(ctx, upstream_id__in=[r["external_id"] for r in rows])
-                days = {d.isoformat() for d in local_days_of([r["started_at"] for r in rows],
-                                                             self.tz)}
-                if not days <= self.dirty:
-                    self.dirty |= days
-                    ctx.save_cursor({**self.cursor, "dirty_days": sorted(self.dirty)})
-            ctx.record(counts)
-
-
 def _day_start(day: date) -> datetime:
     return datetime.combine(day, time(), tzinfo=UTC)
 
@@ -144,7 +96,10 @@ def sync_calls(ctx: RunContext) -> None:
     env = ctx.environment
     cursor = ctx.cursor()
     dirty: set[str] = set(cursor.get("dirty_days", []))
-    write = _Writer(ctx, dirty, cursor)
+    write = CallPageWriter(ctx, cursor, dirty, to_row=vapi_call, key_of=call_key,
+                           unknown_values=unknown_values,
+                           started_of=lambda item: instant_of(item, CREATED),
+                           update_fields=VAPI_CALL_UPDATE_FIELDS)
     reader = Reader(ctx.client.calls, write)
     today = ctx.now.astimezone(UTC).date()
     horizon = today - timedelta(days=max(env.backfill_days, 1) - 1)

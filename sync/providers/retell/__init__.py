@@ -1,0 +1,1 @@
+"""Retell AI: the fourth provider (docs/providers.md, "Retell AI")."""
