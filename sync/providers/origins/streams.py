@@ -16,6 +16,12 @@ sent and noted once per run under "unknown_values".
 Rollups: the local days of changed records are kept in the stream's cursor in the same
 transaction as the rows, and refreshed once when every agent is done, so a killed run
 refreshes them on the next one.
+
+Planner statistics: the history arrives oldest first, a month after another, so each chunk's
+resolution and callback probes by number run against the month being filled. A month's leaf
+without statistics was planned as a walk of the whole month per probe (a back-fill's chunks
+slowing as the month grew: 66 records a second over 50,000); the month's first chunk gives it
+statistics (`backfilled.DaysSettler`), as the other providers' back-fills do.
 """
 from __future__ import annotations
 
@@ -31,6 +37,7 @@ from django.utils import timezone
 
 from sync import quarantine
 from sync.analysis import thresholds
+from sync.callback_links import utc_day
 from sync.models import Agent, Call
 from sync.partitions import backfilled
 from sync.providers.errors import NotFound
@@ -87,6 +94,7 @@ def sync_calls(ctx: RunContext) -> None:
     dirty: set[str] = set(cursor.get("dirty_days", []))
     noted: set[str] = set()  # unknown values already noted in this run
     kept = {k: cursor[k] for k in ("read_at",) if k in cursor}  # coverage, until we finish
+    filled = backfilled.DaysSettler(ctx)
     ctx.progress.begin(f"{env.name}: calls", len(agents))
     for agent_id, agent_pk in agents.items():
         try:
@@ -97,7 +105,7 @@ def sync_calls(ctx: RunContext) -> None:
             ctx.progress.step()
             continue
         Agent.objects.filter(pk=agent_pk, missing=True).update(missing=False)
-        _write_records(ctx, records, agent_id, agent_pk, dirty, noted, kept)
+        _write_records(ctx, records, agent_id, agent_pk, dirty, noted, kept, filled)
         ctx.progress.step()
     with ctx.page_transaction():
         if dirty:
@@ -168,7 +176,8 @@ def _spooled(spool: IO[str]) -> Iterator[tuple[Any, CanonicalJSON]]:
 
 
 def _write_records(ctx: RunContext, records: Iterator[Any], agent_id: int, agent_pk: int,
-                   dirty: set[str], noted: set[str], kept: dict[str, Any]) -> None:
+                   dirty: set[str], noted: set[str], kept: dict[str, Any],
+                   filled: backfilled.DaysSettler) -> None:
     """Read one agent's whole answer to a spool file, then upsert it CHUNK at a time.
 
     Every copy of an id repeated anywhere in the answer is quarantined (none is written, so
@@ -180,7 +189,8 @@ def _write_records(ctx: RunContext, records: Iterator[Any], agent_id: int, agent
         oversized: list[Oversized] = []
         repeated = _spool(ctx, records, spool, oversized)
         _reject_oversized(ctx, oversized)
-        _write_spooled(ctx, _spooled(spool), repeated, agent_id, agent_pk, dirty, noted, kept)
+        _write_spooled(ctx, _spooled(spool), repeated, agent_id, agent_pk, dirty, noted, kept,
+                       filled)
     quarantine.note_duplicates(ctx, repeated)
 
 
@@ -203,7 +213,7 @@ def _reject_oversized(ctx: RunContext, oversized: list[Oversized]) -> None:
 
 def _write_spooled(ctx: RunContext, spooled: Iterator[tuple[Any, CanonicalJSON]],
                    repeated: dict[str, int], agent_id: int, agent_pk: int, dirty: set[str],
-                   noted: set[str], kept: dict[str, Any]) -> None:
+                   noted: set[str], kept: dict[str, Any], filled: backfilled.DaysSettler) -> None:
     env, tz = ctx.environment, ctx.environment.organization.tzinfo
     reasons: dict[str, int] = ctx.run.details.setdefault("rejected_reasons", {})
     threshold = thresholds(env.pk).get(str(agent_id))
@@ -250,6 +260,9 @@ def _write_spooled(ctx: RunContext, spooled: Iterator[tuple[Any, CanonicalJSON]]
                 dirty |= {d.isoformat() for d in local_days_of(moments, tz)}
                 ctx.save_cursor({**kept, "dirty_days": sorted(dirty)})
             ctx.record(counts)
+        # Committed: a month met for the first time gets statistics before the next chunk.
+        for day in sorted({utc_day(r["started_at"]) for r in fresh} - set(filled.days)):
+            filled.read(day)
         del fresh
     if not reasons:
         ctx.run.details.pop("rejected_reasons", None)
