@@ -11,11 +11,13 @@ caller id, a test line or a trunk do), `distinct`: each call its own customer. T
 fetched once first (the simulator generates and caches it), then the environment is synced
 twice (`manage.py sync --env ID`'s command, in a child process with
 `settings.SYNC_RESOLUTION` as asked): the first run creates every call, the second finds them
-all unchanged. Each run's peak RSS is that child's own; records/s is the records read over the
-calls stream's own duration (its SyncRun), so process start-up is not counted. Memory must
-stay flat across sizes: the body is parsed as it arrives, never held. The database is flushed
-before each case (a case's calls would be the next one's earlier contacts): only use a
-database made for this (its name must contain "bench").
+all unchanged — its requests are a quiet sync's (Origins has no filter, page or conditional
+request: one request per agent, its whole history). Each run's peak RSS is that child's
+own; records/s is the records read over the calls stream's own duration (its SyncRun), so
+process start-up is not counted. Memory must stay flat across sizes: the body is parsed as it
+arrives, never held. The database is flushed before each case (a case's calls would be the
+next one's earlier contacts): only use a database made for this (its name must contain
+"bench"), and a Redis database no other sync uses (environment ids restart at each flush).
 
 Prints one table: beside each first run, its time per record against Talkover's time per
 call (`--talkover-ms`, milliseconds; by default 13.6 s for 70,056 calls, the back-fill
@@ -98,11 +100,16 @@ def phase_sync(env_id: int, resolution: bool) -> dict:
     from sync.models import SyncRun
 
     settings.SYNC_RESOLUTION = resolution
+    before = SyncRun.objects.filter(environment_id=env_id).order_by("-pk").values_list(
+        "pk", flat=True).first() or 0
     call_command("sync", "--env", str(env_id), "--no-progress", stdout=sys.stderr)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
-    run = SyncRun.objects.filter(environment_id=env_id, stream="calls").latest("started_at")
-    return {"records": run.created + run.updated + run.unchanged + run.rejected,
+    runs = SyncRun.objects.filter(environment_id=env_id, pk__gt=before)
+    run = runs.get(stream="calls")
+    # Every request of this sync (its streams'): the second sync's is a quiet sync's cost.
+    return {"requests": sum(runs.values_list("requests", flat=True)),
+            "records": run.created + run.updated + run.unchanged + run.rejected,
             "created": run.created, "updated": run.updated, "unchanged": run.unchanged,
             "seconds": run.duration_seconds, "rss_mb": rss}
 
@@ -171,14 +178,15 @@ def main() -> None:
                 case = (size, numbers, resolution)
                 rows += [(case, label, r) for label, r in run_case(args, end, *case)]
     print(f"{'size':>7} {'numbers':<9}{'resol.':<7}{'sync':<7}{'records':>8}{'created':>8}"
-          f"{'unchanged':>10}{'seconds':>8}{'records/s':>10}{'ms/record':>10}"
+          f"{'unchanged':>10}{'requests':>9}{'seconds':>8}{'records/s':>10}{'ms/record':>10}"
           f"{'x Talkover':>11}{'RSS MB':>7}")
     for (size, numbers, resolution), label, r in rows:
         rate = r["records"] / r["seconds"] if r["seconds"] else 0
         per = 1000 * r["seconds"] / r["records"] if r["records"] else 0
         versus = f"{per / args.talkover_ms:>11.2f}" if label == "first" else f"{'':>11}"
         print(f"{size:>7} {numbers:<9}{resolution:<7}{label:<7}{r['records']:>8}"
-              f"{r['created']:>8}{r['unchanged']:>10}{r['seconds']:>8.1f}{rate:>10.0f}"
+              f"{r['created']:>8}{r['unchanged']:>10}{r['requests']:>9}{r['seconds']:>8.1f}"
+              f"{rate:>10.0f}"
               f"{per:>10.3f}{versus}{r['rss_mb']:>7.0f}")
     print(f"(days {args.days}, one agent, database {db.rsplit('/', 1)[-1]}; Talkover "
           f"{args.talkover_ms:.3f} ms a call; RSS is the syncing process's peak)")
