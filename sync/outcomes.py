@@ -32,7 +32,9 @@ predecessors), one gives each written call its own (a call mirrored late finds t
 after it already there). Both are index probes per written call, keyed on the batch's
 contacts passed as arrays, over the callback rule's two partial indexes on the numbers'
 digits (sync migration 0018_h38): no self-join over history, a batch's cost flat in the
-environment's size.
+environment's size. Each probe stops at its first entry (`_nearest`), and only the last
+contact before a written call can take it as its next: a batch's cost is flat too in how many
+calls share a number (a trunk, a test line).
 
 Before the merge, `settle_staged` gives every staged call its own next contact, among the
 calls mirrored (the same probes) and the staged rows themselves (one sort), in the staging
@@ -111,26 +113,44 @@ def _contacts(alias: str) -> str:
     return f"{alias}.direction IN ('inbound', 'outbound') AND NOT {alias}.is_testing"
 
 
-def _probe(key: str, after: str, *, latest: bool) -> str:
-    """The contacts of number `key` starting after `after` within the horizon (`latest`
-    False), or before it within the horizon (`latest` True): one probe of each of the two
-    partial indexes (environment, digits, start), outbound and inbound."""
+def _span(after: str, *, latest: bool) -> str:
+    """Starts strictly after `after` within the horizon (`latest` False), or strictly before
+    it within the horizon (`latest` True); within the batch's whole span as constants (`lo`,
+    `hi`): partitions pruned when planning."""
     if latest:
         span = (f"p.started_at < {after} "
                 f"AND p.started_at >= {after} - make_interval(days => {HORIZON_DAYS})")
     else:
         span = (f"p.started_at > {after} "
                 f"AND p.started_at <= {after} + make_interval(days => {HORIZON_DAYS})")
-    # The batch's whole span as constants (`lo`, `hi`): partitions pruned when planning.
-    span += " AND p.started_at BETWEEN %(lo)s AND %(hi)s"
+    return span + " AND p.started_at BETWEEN %(lo)s AND %(hi)s"
+
+
+def _probe(key: str, span: str, envs: str = "ANY(%(envs)s)", order: str = "") -> str:
+    """The contacts of number `key` whose start is within `span`: one probe of each of the
+    two partial indexes (environment, digits, start), outbound and inbound (each ordered by
+    start and cut by `order`, e.g. "ORDER BY p.started_at LIMIT 1")."""
     return f"""
-        SELECT p.id, p.started_at, p.next_contact_at FROM sync_call p
-        WHERE p.environment_id = ANY(%(envs)s) AND p.direction = 'outbound'
-          AND NOT p.is_testing AND {_DIGITS.format('p.to_number')} = {key} AND {span}
+        (SELECT p.id, p.started_at, p.next_contact_at FROM sync_call p
+        WHERE p.environment_id = {envs} AND p.direction = 'outbound'
+          AND NOT p.is_testing AND {_DIGITS.format('p.to_number')} = {key} AND {span} {order})
         UNION ALL
-        SELECT p.id, p.started_at, p.next_contact_at FROM sync_call p
-        WHERE p.environment_id = ANY(%(envs)s) AND p.direction = 'inbound'
-          AND NOT p.is_testing AND {_DIGITS.format('p.from_number')} = {key} AND {span}"""
+        (SELECT p.id, p.started_at, p.next_contact_at FROM sync_call p
+        WHERE p.environment_id = {envs} AND p.direction = 'inbound'
+          AND NOT p.is_testing AND {_DIGITS.format('p.from_number')} = {key} AND {span} {order})"""
+
+
+def _nearest(key: str, after: str, *, latest: bool) -> str:
+    """The start of the first contact of number `key` after `after` within the horizon
+    (`latest` False), or of the last before it (`latest` True): the first entry of each
+    index probe, per environment of the organisation. Its cost does not follow how many
+    calls share the number (a trunk, a test line, a withheld caller id with digits): taking
+    the min of every contact within the horizon read them all, and a back-fill of calls
+    sharing one number was quadratic (10,000 such calls: 25 times Talkover's time a call)."""
+    order = f"ORDER BY p.started_at {'DESC' if latest else ''} LIMIT 1"
+    probe = _probe(key, _span(after, latest=latest), "e.id", order)
+    return f"""(SELECT {'max' if latest else 'min'}(x.started_at)
+        FROM unnest(%(envs)s::bigint[]) AS e(id) CROSS JOIN LATERAL ({probe}) x)"""
 
 
 def organisation_environments(environment: Environment) -> list[int]:
@@ -208,8 +228,7 @@ def settle_staged(environment: Environment, staged: str, settling: Settling) -> 
             WITH w AS ({_BATCH}),
             own AS (
                 SELECT w.external_id, least(
-                    (SELECT min(p.started_at) FROM ({_probe('w.k', 'w.started_at',
-                                                             latest=False)}) p),
+                    {_nearest('w.k', 'w.started_at', latest=False)},
                     min(w.started_at) OVER (
                         PARTITION BY w.k ORDER BY w.started_at
                         RANGE BETWEEN '1 microsecond'::interval FOLLOWING
@@ -264,14 +283,20 @@ def _only_created(cursor: Any, params: dict[str, Any], created: Collection[datet
 
 
 def _settle_earlier(cursor: Any, params: dict[str, Any]) -> None:
-    """The earlier contacts: each takes the earliest written start after it."""
+    """The earlier contacts: each takes the earliest written start after it. Only the last
+    contact before a written call (the calls at that start) can: any earlier one has its
+    next contact at or before that last one already, the store's own rule. So each written
+    call reads the calls at one start, however many calls share its number."""
     cursor.execute(_moved(f"""
         WITH w AS ({_BATCH}),
         hits AS (
             SELECT p.id, p.started_at, min(w.started_at) AS t,
                    min(p.next_contact_at) AS old
-            FROM w CROSS JOIN LATERAL ({_probe('w.k', 'w.started_at', latest=True)}
-                                       OFFSET 0) p
+            FROM w CROSS JOIN LATERAL (
+                SELECT {_nearest('w.k', 'w.started_at', latest=True)} AS at) l
+            CROSS JOIN LATERAL ({_probe('w.k', 'p.started_at = l.at AND p.started_at '
+                                               'BETWEEN %(lo)s AND %(hi)s')}
+                                OFFSET 0) p
             WHERE p.next_contact_at IS NULL OR p.next_contact_at > w.started_at
             GROUP BY p.id, p.started_at)
         UPDATE sync_call c SET next_contact_at = hits.t FROM hits
@@ -295,8 +320,7 @@ def _settle_own(cursor: Any, params: dict[str, Any]) -> None:
         WITH w AS ({_BATCH}),
         own AS (
             SELECT w.external_id, w.started_at,
-                   (SELECT min(p.started_at) FROM ({_probe('w.k', 'w.started_at',
-                                                            latest=False)}) p) AS t,
+                   {_nearest('w.k', 'w.started_at', latest=False)} AS t,
                    {_OLD} AS old
             FROM w)
         UPDATE sync_call c SET next_contact_at = own.t FROM own

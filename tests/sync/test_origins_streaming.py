@@ -14,6 +14,8 @@ from sync.models.core import RunStatus
 from sync.providers.origins import streams as origins_stream
 from sync.providers.origins.client import OriginsClient
 from sync.quarantine import DUPLICATE_ID
+from sync.write import batch_writer
+from sync.write.batch_writer import BatchWriter
 from tests.support.origins import AGENTS, BASE, env_for, origins_env
 from tests.support.sync_support import served, small_config
 
@@ -94,10 +96,13 @@ def test_a_body_broken_every_time_fails_after_retries_and_writes_nothing(org_a,
 
 def test_the_answer_is_spooled_whole_then_written_a_chunk_at_a_time(org_a, monkeypatch):
     """Records are pulled from the parser into a spool file (memory holds one record and the
-    ids); nothing is written before the whole answer was read, then CHUNK rows at a time."""
+    ids); nothing is written before the whole answer was read, then CHUNK rows at a time go
+    to the writer, which merges BATCH_ROWS at a time."""
     monkeypatch.setattr(origins_stream, "CHUNK", 5)
-    pulled, ahead, sizes = [0], [], []
-    real_call_stats, real_upsert = OriginsClient.call_stats, origins_stream.upsert
+    monkeypatch.setattr(origins_stream, "BATCH_ROWS", 10)
+    pulled, ahead, sizes, merged = [0], [], [], []
+    real_call_stats, real_add = OriginsClient.call_stats, BatchWriter.add
+    real_upsert = batch_writer.upsert_keys
 
     def counting_call_stats(self, agent_id):
         records = real_call_stats(self, agent_id)
@@ -109,20 +114,27 @@ def test_the_answer_is_spooled_whole_then_written_a_chunk_at_a_time(org_a, monke
                 yield item
         return counted()
 
+    def watching_add(self, rows, **kw):
+        ahead.append(pulled[0])
+        sizes.append(len(rows))
+        return real_add(self, rows, **kw)
+
     def watching_upsert(model, env, rows, **kw):
         if model is Call:
-            ahead.append(pulled[0])
-            sizes.append(len(rows))
+            merged.append(len(rows))
         return real_upsert(model, env, rows, **kw)
 
     monkeypatch.setattr(OriginsClient, "call_stats", counting_call_stats)
-    monkeypatch.setattr(origins_stream, "upsert", watching_upsert)
+    monkeypatch.setattr(BatchWriter, "add", watching_add)
+    monkeypatch.setattr(batch_writer, "upsert_keys", watching_upsert)
     with served(small_config()) as (sim, server):
         env = origins_env(org_a, sim, server, agent_ids=AGENTS[:1])
         outcome = sync_environment(env, now=sim.now)
     assert not outcome.failed
     assert len(ahead) > 10 and max(sizes) <= 5
     assert set(ahead) == {pulled[0]}, "every write comes after the whole answer was read"
+    assert len(merged) > 5 and max(merged) <= 10 and sum(merged) == sum(sizes)
+    assert Call.objects.filter(environment=env).count() == sum(sizes)
 
 
 @responses.activate

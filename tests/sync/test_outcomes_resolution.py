@@ -361,3 +361,35 @@ def test_earlier_contacts_are_probed_only_when_a_call_not_written_here_could_be_
     assert probed([again, late]) is True
     _check_next(org_a)
     assert Call.objects.get(pk=first.pk).next_contact_at == late["started_at"]
+
+
+def test_calls_sharing_one_number_written_oldest_first_keep_exact_next_contacts(
+        org_a, env_a, org_b):
+    """A trunk or test line: every call reaches one number, written oldest first in batches
+    (as an Origins back-fill reads its history), with calls at the same start, a second
+    environment's calls of the number, gaps longer than the horizon and calls mirrored late
+    into the middle. Each written call settles only the last contact before it, yet every
+    call's next contact and the rollup stay what a recount gives."""
+    env_a2 = make_env(org_a, "A second", "talq_aaaaaaaaaaaaaaaaaaaaaaaaaaaa3333")
+    rng = random.Random(86)
+    starts, at = [], T0
+    for _ in range(240):
+        at += timedelta(minutes=rng.choice([0, 5, 90])) if rng.random() < 0.97 else \
+            timedelta(days=HORIZON_DAYS + 2)
+        starts.append(at)
+    rows = [_row(rng.choice([env_a, env_a, env_a2]), f"s{i}", start,
+                 rng.choice(["+55 11 3000-0000", "+551130000000"]),
+                 rng.choice(["inbound", "outbound"]), "completed",
+                 testing=rng.random() < 0.05) for i, start in enumerate(starts)]
+    late = rows[::17]
+    kept = [r for r in rows if r not in late]
+    for i in range(0, len(kept), 25):  # oldest first, one environment's batch at a time
+        for env in (env_a, env_a2):
+            batch = [r for r in kept[i:i + 25] if r["environment_id"] == env.pk]
+            if batch:
+                _write(env, batch)
+    for row in late:
+        _write(env_a if row["environment_id"] == env_a.pk else env_a2, [row])
+    _check_next(org_a)
+    _rollup_is_a_recount([env_a, env_a2])
+    assert settle_organisation(org_a.pk) == 0

@@ -16,6 +16,18 @@ sent and noted once per run under "unknown_values".
 Rollups: the local days of changed records are kept in the stream's cursor in the same
 transaction as the rows, and refreshed once when every agent is done, so a killed run
 refreshes them on the next one.
+
+Writes: the new or changed rows go to a `BatchWriter` (as Talkover's pages do), whose batches
+are merged and committed by threads of their own while the next chunks are parsed, checked
+and compared: the database's work and the client's overlap. Each batch saves the cursor (the
+dirty days) with its rows.
+
+Planner statistics: the history arrives oldest first, a month after another, so each batch's
+resolution and callback probes by number run against the month being filled. A month's leaf
+without statistics was planned as a walk of the whole month per probe (a back-fill's chunks
+slowing as the month grew: 66 records a second over 50,000); the month's first batch gives it
+statistics once committed (`backfilled.first_statistics`), as the other providers'
+back-fills do.
 """
 from __future__ import annotations
 
@@ -24,15 +36,20 @@ import json
 import tempfile
 from collections.abc import Iterator
 from datetime import date
+from functools import partial
 from itertools import islice
 from typing import IO, Any
 
+from django.db import transaction
 from django.utils import timezone
 
 from sync import quarantine
 from sync.analysis import thresholds
+from sync.callback_links import utc_day
+from sync.fast_json import canonical_text
 from sync.models import Agent, Call
 from sync.partitions import backfilled
+from sync.partitions.ddl import month_of
 from sync.providers.errors import NotFound
 from sync.providers.origins.array_reader import Oversized
 from sync.providers.origins.records import (
@@ -45,10 +62,14 @@ from sync.providers.origins.shape import queued_at
 from sync.providers.records import AGENT_UPDATE_FIELDS, Rejected
 from sync.providers.validation import moment
 from sync.run_context import RunContext
+from sync.write.batch_writer import BatchWriter
 from sync.write.rollups import local_days_of, refresh_rollups, utc_days_overlapping
-from sync.write.upsert import CanonicalJSON, Counts, canonical, payload_hash, upsert
+from sync.write.upsert import CanonicalJSON, Counts, Row, payload_hash, upsert
 
 CHUNK = 500
+# Rows of a batch the writer merges and commits while the next chunks are read: two in
+# flight, each record about 2 KB of JSON (memory stays flat in the history's length).
+BATCH_ROWS = 1000
 
 
 def ensure_agents(ctx: RunContext) -> tuple[dict[int, int], Counts]:
@@ -74,6 +95,51 @@ def sync_agents(ctx: RunContext) -> None:
         ctx.record(counts, pages=0)
 
 
+class _CallsRun:
+    """What one run of the calls stream carries from chunk to chunk and agent to agent: the
+    local days with changed calls (`dirty`), the unknown values already noted, the cursor's
+    coverage kept until the run finishes, the writer, and the months met (each asks for
+    planner statistics once its first batch has committed)."""
+
+    def __init__(self, ctx: RunContext, cursor: dict[str, Any]) -> None:
+        self.ctx = ctx
+        self.dirty: set[str] = set(cursor.get("dirty_days", []))
+        self.noted: set[str] = set()
+        self.kept = {k: cursor[k] for k in ("read_at",) if k in cursor}
+        self.months: set[date] = set()
+        self.staged = False  # rows or writes handed to the writer since its last batch
+        # Nothing mirrored when the run began (a first back-fill): no stored hash to compare
+        # with, and the merge classifies an id met twice (another agent's) all the same.
+        self.empty = not Call.objects.filter(environment=ctx.environment).exists()
+        self.writer = BatchWriter(ctx, Call, key="external_id",
+                                  update_fields=ORIGINS_CALL_UPDATE_FIELDS, rows=BATCH_ROWS)
+
+    def add(self, fresh: list[Row], actions: list[Any]) -> None:
+        """Stage a chunk's new or changed rows (and its quarantine writes); hand a batch to
+        the writer when one is due."""
+        tz = self.ctx.environment.organization.tzinfo
+        if fresh:
+            # Queue time too: a queued call's start moves to its initiation time later.
+            moments = [r["started_at"] for r in fresh]
+            moments += [q for q in (queued_at(r["raw"].value) for r in fresh) if q]
+            self.dirty |= {d.isoformat() for d in local_days_of(moments, tz)}
+            for day in sorted({utc_day(r["started_at"]) for r in fresh}):
+                if month_of(day) not in self.months:
+                    self.months.add(month_of(day))
+                    actions.append(partial(transaction.on_commit, partial(
+                        backfilled.first_statistics, self.ctx, [day])))
+        self.writer.add(fresh, actions=actions)
+        self.staged = True
+        if self.writer.due:
+            self.flush()
+
+    def flush(self) -> None:
+        """Hand what is staged over as a batch, with the cursor it completes."""
+        if self.staged:
+            self.writer.flush({**self.kept, "dirty_days": sorted(self.dirty)})
+            self.staged = False
+
+
 def sync_calls(ctx: RunContext) -> None:
     """Each configured agent's call_stats, upserted in chunks; a 404 marks the agent missing."""
     env = ctx.environment
@@ -84,21 +150,25 @@ def sync_calls(ctx: RunContext) -> None:
         agents, _ = ensure_agents(ctx)
     cursor = ctx.cursor()
     first_read = "read_at" not in cursor  # a back-fill: no whole read finished before
-    dirty: set[str] = set(cursor.get("dirty_days", []))
-    noted: set[str] = set()  # unknown values already noted in this run
-    kept = {k: cursor[k] for k in ("read_at",) if k in cursor}  # coverage, until we finish
+    run = _CallsRun(ctx, cursor)
     ctx.progress.begin(f"{env.name}: calls", len(agents))
-    for agent_id, agent_pk in agents.items():
-        try:
-            records = ctx.client.call_stats(agent_id)
-        except NotFound:
-            Agent.objects.filter(pk=agent_pk).update(missing=True)
-            ctx.note("missing_agents", agent_id)
+    try:
+        for agent_id, agent_pk in agents.items():
+            try:
+                records = ctx.client.call_stats(agent_id)
+            except NotFound:
+                Agent.objects.filter(pk=agent_pk).update(missing=True)
+                ctx.note("missing_agents", agent_id)
+                ctx.progress.step()
+                continue
+            Agent.objects.filter(pk=agent_pk, missing=True).update(missing=False)
+            _write_records(run, records, agent_id, agent_pk)
             ctx.progress.step()
-            continue
-        Agent.objects.filter(pk=agent_pk, missing=True).update(missing=False)
-        _write_records(ctx, records, agent_id, agent_pk, dirty, noted, kept)
-        ctx.progress.step()
+        run.flush()
+        run.writer.wait()
+    finally:
+        run.writer.close()
+    dirty = run.dirty
     with ctx.page_transaction():
         if dirty:
             refresh_rollups(env, {date.fromisoformat(d) for d in dirty})
@@ -149,7 +219,7 @@ def _spool(ctx: RunContext, records: Iterator[Any], spool: IO[str],
         if key:
             copies[key] = copies.get(key, 0) + 1
         # ensure_ascii (json's default): a record's text never holds a line break.
-        spool.write(canonical(item).text)
+        spool.write(canonical_text(item))  # its digest is taken when read back
         spool.write("\n")
         read += 1
         if read % CHUNK == 0:
@@ -167,8 +237,8 @@ def _spooled(spool: IO[str]) -> Iterator[tuple[Any, CanonicalJSON]]:
                                    hashlib.md5(text.encode(), usedforsecurity=False).hexdigest())
 
 
-def _write_records(ctx: RunContext, records: Iterator[Any], agent_id: int, agent_pk: int,
-                   dirty: set[str], noted: set[str], kept: dict[str, Any]) -> None:
+def _write_records(run: _CallsRun, records: Iterator[Any], agent_id: int, agent_pk: int
+                   ) -> None:
     """Read one agent's whole answer to a spool file, then upsert it CHUNK at a time.
 
     Every copy of an id repeated anywhere in the answer is quarantined (none is written, so
@@ -176,11 +246,12 @@ def _write_records(ctx: RunContext, records: Iterator[Any], agent_id: int, agent
     writes nothing. Memory holds one chunk whatever the length of the history; the spool
     (a temporary file, gone when closed) holds the rest.
     """
+    ctx = run.ctx
     with tempfile.TemporaryFile("w+", encoding="utf-8", prefix="origins-spool-") as spool:
         oversized: list[Oversized] = []
         repeated = _spool(ctx, records, spool, oversized)
         _reject_oversized(ctx, oversized)
-        _write_spooled(ctx, _spooled(spool), repeated, agent_id, agent_pk, dirty, noted, kept)
+        _write_spooled(run, _spooled(spool), repeated, agent_id, agent_pk)
     quarantine.note_duplicates(ctx, repeated)
 
 
@@ -201,9 +272,9 @@ def _reject_oversized(ctx: RunContext, oversized: list[Oversized]) -> None:
                                           tz))
 
 
-def _write_spooled(ctx: RunContext, spooled: Iterator[tuple[Any, CanonicalJSON]],
-                   repeated: dict[str, int], agent_id: int, agent_pk: int, dirty: set[str],
-                   noted: set[str], kept: dict[str, Any]) -> None:
+def _write_spooled(run: _CallsRun, spooled: Iterator[tuple[Any, CanonicalJSON]],
+                   repeated: dict[str, int], agent_id: int, agent_pk: int) -> None:
+    ctx = run.ctx
     env, tz = ctx.environment, ctx.environment.organization.tzinfo
     reasons: dict[str, int] = ctx.run.details.setdefault("rejected_reasons", {})
     threshold = thresholds(env.pk).get(str(agent_id))
@@ -218,38 +289,28 @@ def _write_spooled(ctx: RunContext, spooled: Iterator[tuple[Any, CanonicalJSON]]
                                            call_key, repeated, day=lambda item: _day_of(item, tz))
             hashed = [entry for entry in hashed if entry[1] not in repeated]
         del chunk
-        stored = _stored_hashes(env, [key for _, key, _ in hashed if key])
-        fresh, unchanged, refused = [], set(), []
+        stored = {} if run.empty else _stored_hashes(env, [key for _, key, _ in hashed if key])
+        fresh, unchanged, refused = [], 0, []
         for item, key, raw in hashed:
             for value in unknown_values(item):
-                if value not in noted:
-                    noted.add(value)
+                if value not in run.noted:
+                    run.noted.add(value)
                     ctx.note("unknown_values", value)
             if key and stored.get(key) == raw.digest:
-                unchanged.add(key)
+                unchanged += 1
                 continue
             try:
                 fresh.append(origins_call(env, item, agent_id, agent_pk, raw, threshold))
             except Rejected as exc:
                 reasons[str(exc)] = reasons.get(str(exc), 0) + 1
-                refused.append((item, str(exc), _day_of(item, tz)))
+                refused.append(partial(
+                    quarantine.reject, ctx, item, str(exc), day=_day_of(item, tz),
+                    upstream_id=item.get("call_id") if isinstance(item, dict) else None))
         del hashed
-        with ctx.page_transaction():
-            for item, reason, day in refused:
-                quarantine.reject(ctx, item, reason, day=day,
-                                  upstream_id=item.get("call_id") if isinstance(item, dict)
-                                  else None)
-            counts: Counts = upsert(Call, env, fresh, key="external_id",
-                                    update_fields=ORIGINS_CALL_UPDATE_FIELDS,
-                                    run_keys=ctx.call_keys)
-            counts.unchanged += len(unchanged - {r["external_id"] for r in fresh})
-            if fresh:
-                # Queue time too: a queued call's start moves to its initiation time later.
-                moments = [r["started_at"] for r in fresh]
-                moments += [q for q in (queued_at(r["raw"].value) for r in fresh) if q]
-                dirty |= {d.isoformat() for d in local_days_of(moments, tz)}
-                ctx.save_cursor({**kept, "dirty_days": sorted(dirty)})
-            ctx.record(counts)
+        # The unchanged are counted here (the batch counts what it merges), the chunk as a page.
+        ctx.record(Counts(unchanged=unchanged), pages=0 if fresh or refused else 1)
+        if fresh or refused:
+            run.add(fresh, refused)
         del fresh
     if not reasons:
         ctx.run.details.pop("rejected_reasons", None)
