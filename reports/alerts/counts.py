@@ -17,8 +17,10 @@ as the end of runs of 2–6 hours; `Episodes` turns successive judgements into f
   with φ = 0 this is the exact Poisson–gamma predictive). It fires when the probability of so
   few calls (or so many, for a rule on rises) is below the sensitivity's level shared among
   the six window lengths, and every hour of the run is nearer the run's level than its usual
-  one (a recovered hour ends a run; a normal hour before an outage never starts it). The band
-  drawn is the same distribution's interval at that level.
+  one (a recovered hour ends a run; a normal hour before an outage never starts it). A window
+  that keeps more than half its usual calls (or, on rises, less than twice them) needs a
+  tenth of that level: shallow falls are what normal weeks' chance lows look like, an outage
+  takes most of the calls. The band drawn is the counts that do not fire.
 - A window is judged when its usual sum reaches `min_expected` (the rule's `min_calls`): a
   quiet hour is judged within its run.
 """
@@ -42,6 +44,11 @@ ALPHA = {"low": 1e-4, "medium": 1e-3, "high": 3e-3}
 # A count rule's `min_calls` unless told: the fewest calls a window usually has to be judged.
 DEFAULT_MIN_EXPECTED = 5
 OUTLIER_DEVIATIONS = 3.0
+# A window down to this share of its usual calls or below (up to its inverse or above, on
+# rises) is judged at the level; one nearer its usual at SHALLOW_SHARE of it. Normal weeks'
+# firings at medium were shallow (to 0.47–0.79 of the usual); each 90 % dip falls below it.
+DEEP_SHARE = 0.5
+SHALLOW_SHARE = 0.1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -185,12 +192,25 @@ def judge_window(hours: Sequence[HourCounts], *, phi: float, below: bool, level:
         return CountJudgement(low=None, high=None, tail=1.0, judged=False, firing=False,
                               **base)
     variance = (expected + phi * expected * expected) * (1.0 + 1.0 / weeks)
-    low, high = interval(expected, variance, level) if band else (None, None)
+    low, high = _band(expected, variance, level) if band else (None, None)
     tail = (fewer_mid if below else more_mid)(count, expected, variance)
     ratio = count / expected
     unusual = (ratio < 1.0) if below else (ratio > 1.0)
-    firing = unusual and tail < level and _in_run(hours, levels, ratio, below)
+    deep = ratio <= DEEP_SHARE if below else ratio >= 1.0 / DEEP_SHARE
+    firing = (unusual and tail < (level if deep else level * SHALLOW_SHARE)
+              and _in_run(hours, levels, ratio, below))
     return CountJudgement(low=low, high=high, tail=tail, judged=True, firing=firing, **base)
+
+
+def _band(expected: float, variance: float, level: float) -> tuple[int, int]:
+    """(low, high): the counts that do not fire. Below `low` a count is rarer than the
+    level allows and, unless rarer than the shallow level too, at most `DEEP_SHARE` of the
+    usual; above `high` likewise on rises."""
+    low, high = interval(expected, variance, level)
+    strict_low, strict_high = interval(expected, variance, level * SHALLOW_SHARE)
+    deep_low = math.floor(expected * DEEP_SHARE) + 1  # the fewest calls that are not deep
+    deep_high = math.ceil(expected / DEEP_SHARE) - 1  # the most calls that are not deep
+    return max(strict_low, min(low, deep_low)), min(strict_high, max(high, deep_high))
 
 
 def judge_latest(hours: Sequence[HourCounts], *, phi: float, below: bool, alpha: float,

@@ -2,7 +2,7 @@
 tails against the summed probability mass, runs of quiet hours that fire once from their
 first hour where no hour alone would, a recovered hour that ends a run, a baseline that a
 holiday or a past outage does not bend, and the state machine that turns judgements into
-firings."""
+firings, and a shallow fall held to a stricter level than an outage."""
 from __future__ import annotations
 
 import math
@@ -133,3 +133,16 @@ def test_episodes_follow_the_live_state():
     assert found.add(True, True, T0 + 2 * hour, T0 + 6 * hour)  # never before the last end
     assert [(e.start, e.end) for e in found.found] == [
         (T0 - hour, T0 + 4 * hour), (T0 + 4 * hour, T0 + 6 * hour)]
+
+
+def test_a_shallow_fall_needs_ten_times_stronger_evidence_than_an_outage():
+    level = 1e-3 / 6  # medium, shared among the six window lengths
+    # A busy hour down a fifth: rarer than the level, not rarer than a tenth of it.
+    shallow = _latest(_hours([320], [400]))
+    assert level / 10 < shallow.tail < level and not shallow.firing
+    assert shallow.low == 314  # the band is the counts that do not fire
+    assert _latest(_hours([313], [400])).firing
+    # A quiet hour down three quarters, as rare: an outage's shape, it fires.
+    deep = _latest(_hours([5], [20]))
+    assert level / 10 < deep.tail < level and deep.firing
+    assert deep.low == 6 and not _latest(_hours([6], [20])).firing
