@@ -38,15 +38,16 @@ HOUR = timedelta(hours=1)
 LONGEST_RUN = 6
 # Sensitivity → the level of a count's tail, shared among the window lengths tried. Judged
 # every hour in six windows, "high" at the rates' 1e-2 fired 1.6 times a month on normal
-# weeks at 400 calls a day; 3e-3 fires 0.7 (60 weeks of the simulator's traffic, drawn as
-# bench/anomaly_detection.py draws it), "medium" 0.14, "low" none.
+# weeks at 400 calls a day; 3e-3 fires 0.43 (60 weeks of the simulator's traffic, drawn as
+# bench/anomaly_detection.py draws it), "medium" 0.14, "low" 0.07.
 ALPHA = {"low": 1e-4, "medium": 1e-3, "high": 3e-3}
 # A count rule's `min_calls` unless told: the fewest calls a window usually has to be judged.
 DEFAULT_MIN_EXPECTED = 5
 OUTLIER_DEVIATIONS = 3.0
 # A window down to this share of its usual calls or below (up to its inverse or above, on
-# rises) is judged at the level; one nearer its usual at SHALLOW_SHARE of it. Normal weeks'
-# firings at medium were shallow (to 0.47–0.79 of the usual); each 90 % dip falls below it.
+# rises) is judged at the level; one nearer its usual at SHALLOW_SHARE of it. Three of five
+# firings at medium on normal weeks were shallow (to 0.63–0.79 of the usual); 90 % dips fall
+# far below it.
 DEEP_SHARE = 0.5
 SHALLOW_SHARE = 0.1
 
