@@ -90,5 +90,5 @@ def test_the_demo_tells_the_kpis_story(org_a, settings):
     assert came_back and int(came_back[1]) >= 50, line
     assert re.search(r"success rate \d+%", line) and "await their vendor's analysis" in line
     judged = Call.objects.filter(environment__organization=org_a).exclude(judgement="")
-    assert {c.environment.provider for c in judged} == {Provider.VAPI, Provider.ORIGINS}
+    assert {Provider.VAPI, Provider.ORIGINS} <= {c.environment.provider for c in judged}
     assert judged.filter(judgement_score__isnull=False).exists()  # a scored rubric too

@@ -36,8 +36,9 @@ SPEC = ProviderSpec(
     webhooks=True, cost=True, transcripts=True,
     expected_form="https://api.retellai.com",
     default_base_url="https://api.retellai.com",
-    personal_keys={"numbers": ("from_number", "to_number"),
-                   "transcripts": ("transcript", "transcript_object", "call_analysis"),
+    # Its `from_number` and `to_number` are the shared number keys every record's numbers go
+    # through (tokenised, not emptied: `sync.privacy.scrub.RAW_NUMBER_PAIRS`).
+    personal_keys={"transcripts": ("transcript", "transcript_object", "call_analysis"),
                    "recordings": ("recording_url",)},
     verify_signature=verify_signature,
     # Retell signs with the workspace's API key (the one with the webhook badge): no secret
