@@ -49,6 +49,18 @@ def seeded(*parts: object) -> random.Random:
     return random.Random("|".join(str(p) for p in parts))
 
 
+DAY_MS = 86_400_000
+EPOCH_ORDINAL = 719_163  # date(1970, 1, 1).toordinal()
+
+
+def daytime_start_ms(rng: random.Random, ordinal: int, offset_hours: float) -> int:
+    """A call's start in milliseconds on the UTC day `ordinal`, at a daytime peak in the
+    environment's zone (most calls 08:00-20:00 local), kept within the day."""
+    hour = rng.gauss(14, 3.5) - offset_hours
+    second = int(min(max(hour, 0), 23.999) * 3600) + rng.randrange(3600) - 1800
+    return (ordinal - EPOCH_ORDINAL) * DAY_MS + min(max(second, 0), 86_399) * 1000
+
+
 _UUID_CLEAR = ~((0xF << 76) | (0x3 << 62)) & ((1 << 128) - 1)
 _UUID_SET = (0x4 << 76) | (0x2 << 62)  # version 4, RFC 4122 variant
 

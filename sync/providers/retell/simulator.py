@@ -25,7 +25,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sync.simulator.catalog import seeded
+from sync.simulator.catalog import DAY_MS, EPOCH_ORDINAL, daytime_start_ms, seeded
 from sync.simulator.config import EnvironmentSpec
 from sync.simulator.plugins import Plugin
 from sync.simulator.response import Listing, Response, dumps, json_response
@@ -33,7 +33,6 @@ from sync.simulator.tamper import Tampering, patched
 
 KEY = "retell"  # the provider, as `EnvironmentSpec.vendor`
 
-DAY_MS = 86_400_000
 MAX_LIMIT = 1000
 AGENTS = ("Reception", "Renewals")
 REASONS = (("user_hangup", 0.45), ("agent_hangup", 0.25), ("call_transfer", 0.07),
@@ -114,7 +113,7 @@ class RetellStore:
 
     def __post_init__(self) -> None:
         rng = seeded(self.seed, self.env, "retell-agents")
-        changed = (self.first - 719_163) * DAY_MS - 10 * DAY_MS
+        changed = (self.first - EPOCH_ORDINAL) * DAY_MS - 10 * DAY_MS
         for name in AGENTS:
             self.agents.append({"agent_id": f"agent_{rng.getrandbits(96):024x}", "version": 1,
                                 "agent_name": name, "last_modification_timestamp": changed})
@@ -150,12 +149,9 @@ class RetellStore:
         if calls is None:
             rng = seeded(self.seed, self.env, "retell-day", ordinal)
             count = max(0, int(self.calls_per_day * rng.uniform(0.8, 1.2)))
-            first = (ordinal - 719_163) * DAY_MS
             calls = []
             for n in range(count):
-                hour = rng.gauss(14, 3.5) - self.offset_hours
-                second = int(min(max(hour, 0), 23.999) * 3600) + rng.randrange(3600) - 1800
-                start = first + min(max(second, 0), 86_399) * 1000
+                start = daytime_start_ms(rng, ordinal, self.offset_hours)
                 if n % 7 == 6 and calls:
                     start = calls[-1].start  # a tie: same millisecond as the one before
                 calls.append(self.make(rng, start, n))
@@ -165,8 +161,8 @@ class RetellStore:
     def listed(self, now: int, lo: int, hi: int) -> list[dict[str, Any]]:
         """Every record at `now` of the calls that started in [lo, hi]."""
         out = []
-        first = max(self.first, lo // DAY_MS + 719_163)
-        last = min(now + 2000, hi) // DAY_MS + 719_163
+        first = max(self.first, lo // DAY_MS + EPOCH_ORDINAL)
+        last = min(now + 2000, hi) // DAY_MS + EPOCH_ORDINAL
         calls = [c for d in range(first, last + 1) for c in self.day(d)] + self.inserted
         for call in calls:
             if not lo <= call.start <= hi:

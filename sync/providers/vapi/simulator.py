@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sync.simulator.catalog import seeded
+from sync.simulator.catalog import DAY_MS, EPOCH_ORDINAL, daytime_start_ms, seeded
 from sync.simulator.config import EnvironmentSpec
 from sync.simulator.plugins import Plugin
 from sync.simulator.response import Listing, Response, dumps, json_response
@@ -39,7 +39,6 @@ from sync.simulator.tamper import Tampering, patched
 
 KEY = "vapi"  # the provider, as `EnvironmentSpec.vendor`
 
-DAY_MS = 86_400_000
 MAX_LIMIT = 1000
 ASSISTANTS = ("Front Desk", "Sales Caller", "Survey")
 REASONS = (("customer-ended-call", 0.45), ("assistant-ended-call", 0.25),
@@ -148,7 +147,7 @@ class VapiStore:
 
     def __post_init__(self) -> None:
         rng = seeded(self.seed, self.env, "vapi-assistants")
-        base = (self.first - 719_163) * DAY_MS - 30 * DAY_MS
+        base = (self.first - EPOCH_ORDINAL) * DAY_MS - 30 * DAY_MS
         for name in ASSISTANTS:
             created = base + rng.randrange(DAY_MS) // 1000 * 1000
             self.assistants.append({
@@ -238,14 +237,8 @@ class VapiStore:
         if calls is None:
             rng = seeded(self.seed, self.env, "vapi-day", ordinal)
             count = max(0, int(self.calls_per_day * rng.uniform(0.8, 1.2)))
-            start = (ordinal - 719_163) * DAY_MS
-            calls = []
-            for n in range(count):
-                # Daytime peak in the environment's zone: most calls 08:00-20:00 local.
-                hour = rng.gauss(14, 3.5) - self.offset_hours
-                second = int(min(max(hour, 0), 23.999) * 3600) + rng.randrange(3600) - 1800
-                created = start + min(max(second, 0), 86_399) * 1000
-                calls.append(self._make(rng, created, n))
+            calls = [self._make(rng, daytime_start_ms(rng, ordinal, self.offset_hours), n)
+                     for n in range(count)]
             self._days[ordinal] = calls
         return calls
 
@@ -258,8 +251,8 @@ class VapiStore:
         the kept calls' records are built at all."""
         out = []
         lo, hi = created
-        first = max(self.first, lo // DAY_MS + 719_163)
-        last = min(now, hi) // DAY_MS + 719_163
+        first = max(self.first, lo // DAY_MS + EPOCH_ORDINAL)
+        last = min(now, hi) // DAY_MS + EPOCH_ORDINAL
         for ordinal in range(first, last + 1):
             for call in self.day(ordinal):
                 self._add(out, call, now, created, keep)
