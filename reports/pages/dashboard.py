@@ -25,6 +25,7 @@ from reports.drill import (
 )
 from reports.pages.cards import Kpi, card, outcome_kpis
 from reports.pages.coverage import coverage_context
+from reports.pages.kpis import Drills, kpi_doors
 from reports.pages.page_cache import PageBody, kept_page, lazy_context
 from reports.pages.params import scope_from_request
 from reports.queries.callback_funnel import linked_totals
@@ -158,6 +159,22 @@ def _chart_data(calls, callbacks, drill: Drill) -> dict:
     return data
 
 
+# What the calls achieved, as an ops lead reads it each morning: the KPI report's own
+# metrics (the API's, the KPIs page's), a row of their own beside the calls' ten cards.
+ACHIEVED = ("success_rate", "containment_rate", "transfer_rate", "abandon_rate",
+            "avg_handle_seconds")
+
+
+def _achieved(slug: str, scope) -> list[Kpi]:
+    """The KPI report's cards, each opening the calls it is computed over; a figure no
+    vendor of the scope sends is empty with its reason ("not reported by …"), never 0, and
+    one some vendors do not send says whose calls it leaves out."""
+    totals = registry.run("kpis", scope).totals
+    doors = kpi_doors(Drills(slug, scope), totals)
+    return [card(key, totals, note=totals.reasons.get(key, ""), door=doors.get(key))
+            for key in ACHIEVED]
+
+
 STATUS_SERIES = (("answered", gettext_lazy("Answered")), ("no_answer", gettext_lazy("No answer")),
                  ("busy", gettext_lazy("Busy")), ("failed", gettext_lazy("Failed")),
                  ("other", gettext_lazy("Other")))
@@ -216,7 +233,7 @@ def dashboard(request: HttpRequest, tenant: Tenant) -> HttpResponse:
         return exported
     # The body is kept rendered by data version (reports.pages.page_cache): computed on a miss,
     # shared by every member; `kept_page` keeps this member's frame around it.
-    body = PageBody.of("dashboard", request, scope, ("calls", "callbacks"))
+    body = PageBody.of("dashboard", request, scope, ("calls", "callbacks", "kpis"))
     context = {"form": form, "scope": scope, "body": body}
     if body.html is None:
         context.update(_body_context(org.slug, scope))
@@ -228,7 +245,7 @@ def dashboard(request: HttpRequest, tenant: Tenant) -> HttpResponse:
 
 
 BODY_KEYS = ("calls", "callbacks", "callbacks_not_reported", "drill", "outcomes", "kpis",
-             "chart_data", "breakdowns",
+             "achieved", "chart_data", "breakdowns",
              "heatmap", "top_agents", "hours", "calls_missing", "callbacks_missing", "open_note",
              "comparison_note")
 
@@ -250,6 +267,7 @@ def _body_context(slug: str, scope) -> dict:
                       linked_totals(scope.environments, scope.start, scope.end)
                       if reported else None)
         + outcome_kpis(outcomes.totals, drill),
+        "achieved": _achieved(slug, scope),
         "callbacks_not_reported": callbacks_not_reported(scope.environments),
         "chart_data": _chart_data(calls, callbacks, drill),
         "breakdowns": _breakdown(calls, drill),

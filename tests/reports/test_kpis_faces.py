@@ -14,7 +14,8 @@ import time_machine
 from django.utils import timezone
 
 from portal.models import Provider
-from reports.queries.kpis import METRIC_KEYS, kpis_summary
+from reports.pages.dashboard import ACHIEVED
+from reports.queries.kpis import METRIC_KEYS, METRICS, kpis_summary
 from sync.models import Call
 from sync.outcomes import settle_organisation
 from tests.reports.test_drill_links import _explorer_total, _walk
@@ -176,3 +177,40 @@ def test_owners_set_an_agents_success_threshold_and_its_calls_are_judged_again(
     assert client.post(url, {"agent": agent.pk, "threshold": "90"}).status_code == 403
     client.force_login(carol)
     assert client.get(url).status_code == 404
+
+
+@time_machine.travel(NOW, tick=False)
+def test_the_dashboards_kpi_cards_are_the_reports_and_open_their_calls(client, alice, world):
+    client.force_login(alice)
+    url = f"/o/org-a/?start={world['first']}&end={world['last']}"
+    page = client.get(url)
+    summary = kpis_summary(world["envs"], world["first"], world["last"], "day", now=NOW)
+    cards = {c.label: c for c in page.context["achieved"]}
+    assert set(cards) == {str(m.label) for m in METRICS if m.key in ACHIEVED}
+    for m in METRICS:
+        if m.key in ACHIEVED:
+            card = cards[str(m.label)]
+            assert card.value == getattr(summary.totals, m.key) is not None, m.key
+            assert card.door and card.door.calls > 0, m.key
+            assert _explorer_total(client, card.door.url) == card.door.calls, m.key
+            assert f'data-calls="{card.door.calls}"' in page.content.decode(), m.key
+
+
+@time_machine.travel(NOW, tick=False)
+@pytest.mark.parametrize(("language", "words"), [("en", "Not reported by Talkover"),
+                                                  ("pt-br", "Não informado pela Talkover")])
+def test_a_kpi_card_talkover_sends_nothing_for_is_empty_with_its_reason(client, alice, world,
+                                                                        language, words):
+    """Talkover alone: no transfer, so no transfer or containment rate (never 0 %)."""
+    client.force_login(alice)
+    talkover = world["envs"][0]
+    page = client.get(f"/o/org-a/?env={talkover.pk}&start={world['first']}"
+                      f"&end={world['last']}", headers={"accept-language": language})
+    html = page.content.decode()
+    labels = {str(m.label): m.key for m in METRICS}
+    cards = {labels[str(c.label)]: c for c in page.context["achieved"]}
+    for key in ("transfer_rate", "containment_rate", "success_rate"):
+        assert cards[key].value is None and cards[key].door is None, key
+        assert cards[key].note.lower() == words.lower(), key
+    assert words in html
+    assert cards["abandon_rate"].value is not None

@@ -37,6 +37,7 @@ from reports.alerts import metrics as alert_metrics
 from reports.alerts.models import Metric as AlertMetric
 from reports.alerts.windows import Span
 from reports.api.reports import field_names, query_serializer
+from reports.pages.dashboard import ACHIEVED
 from reports.registry import Unit
 from reports.scope import build_scope
 from reports.summaries.figures import build_summary
@@ -190,8 +191,8 @@ def _api(reader: Reader, declared, envs, start, end, interval, **more):
 
 def _faces(reader: Reader, envs, start, end, interval) -> dict[str, dict[str, object]]:
     """Each face's value of each metric it shows: {face: {metric: value}}."""
-    faces: dict[str, dict[str, object]] = {"api": {}, "csv": {}, "page": {}, "email": {},
-                                           "alert": {}}
+    faces: dict[str, dict[str, object]] = {"api": {}, "csv": {}, "page": {}, "dashboard": {},
+                                           "email": {}, "alert": {}}
     params = {"env": [e.pk for e in envs], "start": start.isoformat(),
               "end": end.isoformat(), "interval": interval}
     for kind, declared in registry.reports().items():
@@ -217,17 +218,21 @@ def _faces(reader: Reader, envs, start, end, interval) -> dict[str, dict[str, ob
             row = rows[0]
         for m in declared.metrics:
             faces["csv"][m.name] = m.value(_namespace(row, m.name))
-    for path, key in ((f"/o/{reader.org.slug}/", "kpis"),
-                      (f"/o/{reader.org.slug}/outcomes/", "cards")):
+    # The dashboard's cards: the calls', callbacks' and outcomes' (`kpis`), and what the
+    # calls achieved (`achieved`: the KPI report's).
+    for path, keys in ((f"/o/{reader.org.slug}/", ("kpis", "achieved")),
+                       (f"/o/{reader.org.slug}/outcomes/", ("cards",))):
         page = reader.client.get(path, reader.params(**params))
         assert page.status_code == 200
         html = page.content.decode()
         labels = {str(registry.metric(n).label): n for n in REPORT_OF}
-        for card in page.context[key]:
+        for card in (card for key in keys for card in page.context[key]):
             name = labels[str(card.label)]
             faces["page"].setdefault(name, card.value)
             assert faces["page"][name] == card.value, (path, name)
             assert card_text(card) in html, (path, name, card_text(card))
+            if "cards" not in keys:
+                faces["dashboard"][name] = card.value
     kpis = reader.client.get(f"/o/{reader.org.slug}/kpis/", reader.params(**params))
     assert kpis.status_code == 200
     for metric, value, _door, _reason in kpis.context["cards"]:
@@ -300,6 +305,7 @@ def test_every_metric_has_one_value_on_every_face(vendors, alice, bob, period):
     assert {n for f, n in checked if f == "email"} == every - {
         n for n, k in REPORT_OF.items() if k == "quality"}
     assert {n for f, n in checked if f == "alert"} == set(AlertMetric.values) & every
+    assert set(ACHIEVED) <= {n for f, n in checked if f == "dashboard"}
 
 
 def test_a_restricted_reader_sees_the_teams_figures_not_the_organisations(vendors, alice,
