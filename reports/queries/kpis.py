@@ -32,6 +32,8 @@ from django.db import connection, transaction
 from django.db.models import Count, DurationField, ExpressionWrapper, F, FloatField, Func, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Environment
@@ -136,6 +138,7 @@ class KpiRow:
     timed: int | None = None
     succeeded_settled: int | None = None
     succeeded_pending: int | None = None
+    # Each a lazy translation (read in the reader's language): typed `str` for the API schema.
     reasons: dict[str, str] = dataclasses.field(default_factory=dict)
     agent_external_id: str = ""
     environment_id: int | None = None
@@ -149,7 +152,7 @@ class _Sums:
     def __init__(self) -> None:
         self.values = dict.fromkeys(SUMS, 0.0)
         self.sent: set[str] = set()  # fields some vendor of the row sends
-        self.lacking: dict[str, list[str]] = {}  # field → the vendors' reasons
+        self.lacking: dict[str, list[str | Promise]] = {}  # field → the vendors' reasons
         self.peak = 0
 
     def add(self, provider: str, values: dict[str, float]) -> None:
@@ -157,7 +160,8 @@ class _Sums:
         for name, needs in SUMS.items():
             if needs and needs in spec.not_sent:
                 reasons = self.lacking.setdefault(needs, [])
-                reason = str(spec.not_reported or spec.label)
+                # Kept lazy: a cached result is read in every reader's language.
+                reason = spec.not_reported or spec.label
                 if reason not in reasons:
                     reasons.append(reason)
                 continue
@@ -187,7 +191,8 @@ class _Sums:
                                                 v["succeeded_settled"])
         for metric in METRICS:
             if metric.needs in self.lacking:
-                row.reasons[metric.key] = ", ".join(self.lacking[metric.needs])
+                lacking = self.lacking[metric.needs]
+                row.reasons[metric.key] = format_lazy(", ".join(["{}"] * len(lacking)), *lacking)
                 if metric.needs not in self.sent:
                     setattr(row, metric.key, None)
         for name, needs in (("succeeded_settled", "judgement"),
@@ -350,7 +355,7 @@ def kpis_summary(environments: Sequence[Environment], start: date, end: date,
     for first, last in periods(start, end, interval):
         days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
         if any(d in missing for d in days):
-            series.append(KpiRow(first, last, reasons={"calls": str(_("not mirrored"))}))
+            series.append(KpiRow(first, last, reasons={"calls": _("not mirrored")}))
             continue
         point = _Sums()
         for prov in {e.provider for e in envs}:  # the reasons of every vendor in scope
