@@ -17,6 +17,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from portal.models import Environment, EnvironmentStatus
+from sync import lost_dispatches
 from sync.dead_runs import fail_stale_runs
 from sync.engine import SyncOutcome
 from sync.engine import sync_environment as run_sync
@@ -80,9 +81,12 @@ def dispatch() -> list[int]:
     syncs need. Once it has synced, its schedule runs `sync.sync_environment`. Each queue
     gets at most its room (`dispatch_room`), the longest due first: a thousand new
     environments wait their turn on the back-fill queue and never take the incremental
-    syncs' turn.
+    syncs' turn. A queued sync a dying worker took with it is queued again
+    (`sync.lost_dispatches`).
     """
     fail_stale_runs()
+    lost_dispatches.recover(dispatch.app, [_queue_of(sync_environment),
+                                           _queue_of(backfill_environment)])
     enqueued = []
     for task, first_sync in ((sync_environment, False), (backfill_environment, True)):
         room = dispatch_room(_queue_of(task))
@@ -93,7 +97,7 @@ def dispatch() -> list[int]:
             claim = timezone.now() + timedelta(minutes=minutes)
             if Environment.objects.filter(pk=pk, next_sync_at=next_sync_at).update(
                     next_sync_at=claim):
-                task.delay(pk)
+                lost_dispatches.publish(task, pk, claim)
                 enqueued.append(pk)
     return enqueued
 

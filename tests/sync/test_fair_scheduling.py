@@ -69,10 +69,11 @@ def test_without_max_wait_the_budget_waits_as_before():
     assert budget.acquire() >= 12
 
 
-def _record_delays(monkeypatch) -> list[tuple[str, int]]:
+def _record_dispatched(monkeypatch) -> list[tuple[str, int]]:
     sent: list[tuple[str, int]] = []
     for task in (tasks.sync_environment, tasks.backfill_environment):
-        monkeypatch.setattr(task, "delay", lambda pk, _t=task: sent.append((_t.name, pk)))
+        monkeypatch.setattr(task, "apply_async",
+                            lambda args, task_id, _t=task: sent.append((_t.name, args[0])))
     return sent
 
 
@@ -85,7 +86,7 @@ def test_dispatch_takes_the_longest_due_first_in_bounded_batches_per_queue(org_a
                        next_sync_at=now - timedelta(minutes=m)) for i, m in enumerate([1, 9, 5])]
     # Five new environments (never synced: back-fills) must not take the syncs' turn.
     fresh = [make_env(org_a, f"new {i}", TOKEN) for i in range(5)]
-    sent = _record_delays(monkeypatch)
+    sent = _record_dispatched(monkeypatch)
     tasks.dispatch()
     assert sent == [("sync.sync_environment", synced[1].pk),
                     ("sync.sync_environment", synced[2].pk),

@@ -58,12 +58,12 @@ def test_dispatch_enqueues_due_environments_only(org_a, org_b):
 
 
 def _queued_by_dispatch(monkeypatch) -> list[tuple[str, str, int]]:
-    """Run dispatch with both tasks' delay recorded: (task name, routed queue, env id)."""
+    """Run dispatch with what it queues recorded: (task name, routed queue, env id)."""
     sent: list[tuple[str, str, int]] = []
     router = tasks.dispatch.app.amqp.router
     for task in (tasks.sync_environment, tasks.backfill_environment):
-        monkeypatch.setattr(task, "delay", lambda pk, _t=task: sent.append(
-            (_t.name, router.route({}, _t.name)["queue"].name, pk)))
+        monkeypatch.setattr(task, "apply_async", lambda args, task_id, _t=task: sent.append(
+            (_t.name, router.route({}, _t.name)["queue"].name, args[0])))
     tasks.dispatch()
     return sent
 
