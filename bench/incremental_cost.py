@@ -109,7 +109,11 @@ def run(volume: int, days: int, lateness: str, stop_after: str = "reconciliation
                               backfill_days=days, requests_per_minute=1_000_000)
             env.set_token(sim.tokens["bench"])
             env.save()
-            sync_environment(env, now=sim.now)
+            # A back-fill cut short (a failed or deferred stream) would be carried on by the
+            # "nothing new" run, which then counts the rest of the back-fill as its own.
+            backfill = sync_environment(env, now=sim.now)
+            assert not backfill.failed and backfill.deferred is None, \
+                [(r.stream, r.status, r.error) for r in backfill.runs]
 
             def unsettled() -> int:
                 """Callback days re-read every run: the mirrored days of the lookback."""
