@@ -12,6 +12,7 @@ in the tails the alerts read (tested against the summed probability mass).
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 _EPS = 1e-15
 _TINY = 1e-300
@@ -58,6 +59,10 @@ def size_and_probability(mean: float, variance: float) -> tuple[float, float]:
     return size, size / (size + mean)
 
 
+# A judgement asks the same tails many times over (a band's search, then each run of hours
+# over the same usual levels): a preview of 28 days asked 115,008 incomplete betas for 13,684
+# different ones. Memoised per process, bounded (a few MB at most).
+@lru_cache(maxsize=1 << 13)
 def at_most(k: int, mean: float, variance: float) -> float:
     """P(X <= k)."""
     if k < 0:
@@ -68,6 +73,7 @@ def at_most(k: int, mean: float, variance: float) -> float:
     return incomplete_beta(size, k + 1.0, p)
 
 
+@lru_cache(maxsize=1 << 13)
 def at_least(k: int, mean: float, variance: float) -> float:
     """P(X >= k), computed on its own side (never 1 minus a number close to 1)."""
     if k <= 0:
