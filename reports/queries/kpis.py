@@ -37,7 +37,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Environment
-from portal.providers import spec_for
+from portal.providers import ProviderSpec, spec_for
 from portal.tenancy.restriction import sql_condition
 from reports.days import local_day_bounds
 from reports.queries.common import periods, ratio
@@ -159,16 +159,15 @@ class _Sums:
 
     def add(self, provider: str, values: dict[str, float]) -> None:
         spec = spec_for(provider)
-        for name, needs in SUMS.items():
-            if needs and needs in spec.not_sent:
-                reasons = self.lacking.setdefault(needs, [])
-                # Kept lazy: a cached result is read in every reader's language.
-                reason = spec.not_reported or spec.label
-                if reason not in reasons:
-                    reasons.append(reason)
-                continue
-            if needs:
-                self.sent.add(needs)
+        summed, sent, lacking = _plan(spec)
+        # Kept lazy: a cached result is read in every reader's language.
+        reason = spec.not_reported or spec.label
+        for needs in lacking:
+            reasons = self.lacking.setdefault(needs, [])
+            if reason not in reasons:
+                reasons.append(reason)
+        self.sent.update(sent)
+        for name in summed:
             self.values[name] += values.get(name) or 0
 
     def row(self, **fields) -> KpiRow:
@@ -202,6 +201,22 @@ class _Sums:
             if needs in self.lacking and needs not in self.sent:
                 setattr(row, name, None)
         return row
+
+
+# A vendor's spec → (the sums it adds to, the fields it sends, those it lacks), each in `SUMS`'
+# order: a report adds a vendor's values once per day and agent of every row.
+_PLANS: dict[int, tuple[ProviderSpec, tuple[tuple[str, ...], ...]]] = {}
+
+
+def _plan(spec: ProviderSpec) -> tuple[tuple[str, ...], ...]:
+    known = _PLANS.get(id(spec))
+    if known is None or known[0] is not spec:
+        summed = tuple(n for n, needs in SUMS.items() if not needs or needs not in spec.not_sent)
+        sent = tuple(dict.fromkeys(needs for n, needs in SUMS.items() if needs and n in summed))
+        lacking = tuple(dict.fromkeys(needs for needs in SUMS.values()
+                                      if needs and needs in spec.not_sent))
+        known = _PLANS[id(spec)] = (spec, (summed, sent, lacking))
+    return known[1]
 
 
 def _ratio(part: float, whole: float) -> float | None:
