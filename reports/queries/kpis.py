@@ -251,7 +251,7 @@ def count_rows(envs: Sequence[Environment], start: date, end: date, now: datetim
              **({"agent_external_id__in": list(agent_ids)} if agent_ids else {})}
     key = ("day", "environment_id", "agent_external_id")
     rows = {tuple(r[k] for k in key): r for r in KpiDayRollup.objects.filter(**where).values(
-        *key, *KPI_COUNT_COLUMNS, "handle_seconds", "answer_seconds")}
+        *key, *KPI_COUNT_COLUMNS, "handle_seconds", "answer_seconds", *PEAK_COLUMNS)}
     for values in rows.values():
         # Exact per day (numeric), a float as the calls' statement gave it.
         values["answer_seconds"] = float(values["answer_seconds"])
@@ -306,24 +306,26 @@ def _edge_rows(envs: Sequence[Environment], day: date, cut: datetime, window_day
             for row in rows]
 
 
-def _rollup_peaks(envs: Sequence[Environment], start: date, end: date,
-                  agent_ids: Sequence[str] | None) -> list[tuple] | None:
-    """`peak_rows` from the day rollups where they hold it: one environment, every agent or
-    one, no team restriction (the peaks of several environments, of a set of agents or of
-    a team's are not the highest of each one's: None, read from the calls)."""
+# The day rollup's peaks `count_rows` reads beside the sums (`_rollup_peaks`).
+PEAK_COLUMNS = ("peak", "peak_own", "agent_peak", "agent_peak_own")
+
+
+def _rollup_peaks(envs: Sequence[Environment], start: date, agent_ids: Sequence[str] | None,
+                  rows: list[dict]) -> list[tuple] | None:
+    """`peak_rows` from the day rollups' rows `count_rows` read, where they hold it: one
+    environment, every agent or one, no team restriction (the peaks of several
+    environments, of a set of agents or of a team's are not the highest of each one's:
+    None, read from the calls)."""
     if len(envs) > 1 or len(agent_ids or ()) > 1 or sql_condition()[0]:
         return None
     out = []
-    for day, env_id, agent, peak, peak_own, agent_peak, agent_peak_own in (
-            KpiDayRollup.objects.filter(
-                environment_id=envs[0].pk, day__gte=start, day__lte=end,
-                **({"agent_external_id__in": list(agent_ids)} if agent_ids else {}))
-            .values_list("day", "environment_id", "agent_external_id", "peak", "peak_own",
-                         "agent_peak", "agent_peak_own")):
-        of_agent = agent_peak_own if day == start else agent_peak
-        every = of_agent if agent_ids else (peak_own if day == start else peak)
+    for r in rows:
+        first = r["day"] == start
+        of_agent = r["agent_peak_own"] if first else r["agent_peak"]
+        every = of_agent if agent_ids else (r["peak_own"] if first else r["peak"])
         if of_agent:  # the calls' statement has a row only where a call was in progress
-            out.append((day, env_id, agent, envs[0].provider, every, of_agent, every))
+            out.append((r["day"], r["environment_id"], r["agent_external_id"],
+                        envs[0].provider, every, of_agent, every))
     return out
 
 
@@ -340,7 +342,8 @@ def kpis_summary(environments: Sequence[Environment], start: date, end: date,
     missing = set(calls_coverage(envs, start, end).missing_days)
     by_day: dict[date, list[tuple[str, dict]]] = {}
     totals, agents, vendors = _Sums(), {}, {}
-    for values in count_rows(envs, start, end, now, window, agent_ids):
+    rows = count_rows(envs, start, end, now, window, agent_ids)
+    for values in rows:
         day, env_id, agent = values["day"], values["environment_id"], values["agent_external_id"]
         by_day.setdefault(day, []).append((provider[env_id], values))
         if day in missing:
@@ -349,7 +352,7 @@ def kpis_summary(environments: Sequence[Environment], start: date, end: date,
         agents.setdefault((env_id, agent), _Sums()).add(provider[env_id], values)
         vendors.setdefault(provider[env_id], _Sums()).add(provider[env_id], values)
     day_peak: dict[date, int] = {}
-    peaks = _rollup_peaks(envs, start, end, agent_ids)
+    peaks = _rollup_peaks(envs, start, agent_ids, rows)
     if peaks is None:
         peaks = peak_rows(envs, start, end, agent_ids)
     for day, env_id, agent, vendor, every, of_agent, of_vendor in peaks:
