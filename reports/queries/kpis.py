@@ -160,10 +160,10 @@ class _Sums:
     def add(self, provider: str, values: dict[str, float]) -> None:
         spec = spec_for(provider)
         summed, sent, lacking = _plan(spec)
-        # Kept lazy: a cached result is read in every reader's language.
-        reason = spec.not_reported or spec.label
         for needs in lacking:
             reasons = self.lacking.setdefault(needs, [])
+            # Kept lazy: a cached result is read in every reader's language.
+            reason = spec.not_reported or spec.label
             if reason not in reasons:
                 reasons.append(reason)
         self.sent.update(sent)
