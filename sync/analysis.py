@@ -25,6 +25,8 @@ from django.db import connection, models
 from portal.models import Environment
 from sync.models import Agent
 from sync.models.core import Judgement
+from sync.outcomes import refresh_outcome_days
+from sync.write.kpi_rollups import refresh_kpi_days
 
 # 7 of 10, 70 %, a B, "Good" and "Agree" succeed; 6 of 10, a C, "Fair" fail.
 DEFAULT_THRESHOLD = 70.0
@@ -111,8 +113,9 @@ def thresholds(environment_id: int) -> dict[str, float]:
 
 
 def set_threshold(agent: Any, threshold: float | None) -> int:
-    """Set an agent's threshold (None: the default) and judge its scored calls again; the
-    number of calls whose judgement changed. Reports read calls, so the environment's data
+    """Set an agent's threshold (None: the default) and judge its scored calls again (the days of
+    the calls judged anew recounted in the rollups); the number of calls whose judgement
+    changed. Reports read calls, so the environment's data
     version moves (no cached report keeps the old judgements)."""
     Agent.objects.across_organizations().filter(pk=agent.pk).update(
         success_threshold=threshold)
@@ -122,10 +125,20 @@ def set_threshold(agent: Any, threshold: float | None) -> int:
             "UPDATE sync_call SET judgement = CASE WHEN judgement_score >= %s THEN %s ELSE %s "
             "END WHERE environment_id = %s AND agent_external_id = %s "
             "AND judgement_score IS NOT NULL AND judgement <> CASE WHEN judgement_score >= %s "
-            "THEN %s ELSE %s END",
+            "THEN %s ELSE %s END RETURNING started_at",
             [limit, Judgement.SUCCEEDED, Judgement.FAILED, agent.environment_id,
              agent.external_id, limit, Judgement.SUCCEEDED, Judgement.FAILED])
-        changed = cursor.rowcount
+        moments = [started_at for (started_at,) in cursor.fetchall()]
+    changed = len(moments)
+    if moments:
+        # The rollups counting judgements: the KPI report's and the outcome report's
+        # successful calls (their days recounted from the calls).
+        environment = Environment.objects.across_organizations().select_related(
+            "organization").get(pk=agent.environment_id)
+        days = {moment.astimezone(environment.organization.tzinfo).date()
+                for moment in moments}
+        refresh_kpi_days(environment, days)
+        refresh_outcome_days(environment, days)
     Environment.objects.filter(pk=agent.environment_id).update(
         data_version=models.F("data_version") + 1)
     return changed

@@ -42,6 +42,7 @@ class SyncConfig(AppConfig):
             CallerTombstone,
             CallRollup,
             Erasure,
+            KpiDayRollup,
             OutcomeDayRollup,
             PrivacyRetention,
             QualityDayRollup,
@@ -53,13 +54,13 @@ class SyncConfig(AppConfig):
         tenancy.register(Agent, Call, CallbackDay, CallbackSourceDay, SyncRun, StreamState,
                          CallRollup, AgentDayRollup, CallDayLedger, QualityDayRollup,
                          RejectedRecord, CallbackLink, CallbackFunnelDay, AgentPrice,
-                         OutcomeDayRollup, path="environment__organization")
+                         OutcomeDayRollup, KpiDayRollup, path="environment__organization")
         tenancy.register(CallerTombstone, Erasure, PrivacyRetention, path="organization")
         # A member restricted to teams (portal.tenancy.restriction): rows per agent are
         # theirs; an environment's aggregate over every agent is not.
         restrict(Agent, kind="agents", agents=("external_id",))
         restrict(Call, CallRollup, AgentDayRollup, QualityDayRollup, AgentPrice, OutcomeDayRollup,
-                 kind="agents",
+                 KpiDayRollup, kind="agents",
                  agents=("agent_external_id",))
         restrict(CallbackLink, kind="agents",
                  agents=("callback_agent_external_id", "source_agent_external_id"))

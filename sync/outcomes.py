@@ -18,7 +18,8 @@ calls it reads and a change of window recomputes nothing.
 THE ROLLUP. `OutcomeDayRollup` counts, per environment, local day, UTC day, agent and
 direction, what does not depend on the time of reading: calls, answered calls with a number,
 their repeat contacts by how many days after them the next contact came (`REPEAT_DAY`: a
-window of `w` days reads the first `w` columns), and the costs by source (`refresh_outcome_days`,
+window of `w` days reads the first `w` columns), the same of those the vendor judged
+successful (the KPI report's), and the costs by source (`refresh_outcome_days`,
 from the calls, with the other rollups: `sync.write.rollups.refresh_rollups`). A change of a
 call's `next_contact_at` by `settle_written` moves its count between those columns in the
 same statement (a day still to be refreshed is recounted from its calls then); a change of
@@ -419,6 +420,15 @@ def _repeat_columns() -> tuple[str, ...]:
     return REPEAT_COLUMNS
 
 
+def _succeeded_repeat_columns() -> tuple[str, ...]:
+    from sync.models.outcomes import SUCCEEDED_REPEAT_COLUMNS
+    return SUCCEEDED_REPEAT_COLUMNS
+
+
+# A call the vendor judged successful (`sync.models.core.Judgement.SUCCEEDED`).
+SUCCEEDED = "c.judgement = 'succeeded'"
+
+
 # Each non-test call's rollup key and contributions (`c`: sync_call), as the report reads
 # the calls of the day the window's edge falls in (`reports.queries.outcomes`).
 CALL_FLAGS = (f"c.environment_id, (c.started_at AT TIME ZONE %(tz)s)::date AS day, "
@@ -430,15 +440,16 @@ CALL_FLAGS = (f"c.environment_id, (c.started_at AT TIME ZONE %(tz)s)::date AS da
 
 
 def _refresh_sql(by_day: bool) -> str:
-    repeats = _repeat_columns()
+    repeats, succeeded = _repeat_columns(), _succeeded_repeat_columns()
     days = ("AND c.started_at >= %(lo)s AND c.started_at < %(hi)s" if by_day else "")
     return f"""
         INSERT INTO sync_outcomedayrollup (
             environment_id, day, utc_day, agent_external_id, direction, calls, answered,
-            answered_no_number, vendor_costed, vendor_cost, unpriced, unpriced_seconds, currencies,
-            {', '.join(repeats)})
+            succeeded, answered_no_number, vendor_costed, vendor_cost, unpriced,
+            unpriced_seconds, currencies, {', '.join(repeats)}, {', '.join(succeeded)})
         SELECT r.environment_id, r.day, r.utc_day, r.agent_external_id, r.direction,
                count(*), count(*) FILTER (WHERE r.answered),
+               count(*) FILTER (WHERE r.answered AND r.succeeded),
                count(*) FILTER (WHERE r.answered_no_number), count(r.vendor_cost),
                coalesce(sum(r.vendor_cost), 0),
                count(*) FILTER (WHERE r.vendor_cost IS NULL),
@@ -446,8 +457,10 @@ def _refresh_sql(by_day: bool) -> str:
                coalesce(string_agg(DISTINCT r.vendor_cost_currency, ',')
                         FILTER (WHERE r.vendor_cost IS NOT NULL), ''),
                {', '.join(f'count(*) FILTER (WHERE r.answered AND r.repeat_day = {d})'
-                          for d in range(1, len(repeats) + 1))}
-        FROM (SELECT {CALL_FLAGS} FROM sync_call c
+                          for d in range(1, len(repeats) + 1))},
+               {', '.join(f'count(*) FILTER (WHERE r.answered AND r.succeeded '
+                          f'AND r.repeat_day = {d})' for d in range(1, len(succeeded) + 1))}
+        FROM (SELECT {CALL_FLAGS}, {SUCCEEDED} AS succeeded FROM sync_call c
               WHERE c.environment_id = %(env)s AND NOT c.is_testing {days} OFFSET 0) r
         {'WHERE r.day = ANY(%(days)s)' if by_day else ''}
         GROUP BY 1, 2, 3, 4, 5"""
@@ -486,15 +499,20 @@ def _moved(update: str, old: str) -> str:
     """A statement running `update` (an UPDATE of `sync_call c`'s next_contact_at, its
     previous value `old`) that moves each changed answered call's count between the outcome
     rollup's repeat columns: `settle_written`'s two statements."""
-    repeats = _repeat_columns()
+    repeats, succeeded = _repeat_columns(), _succeeded_repeat_columns()
     old_day = REPEAT_DAY.format(c="m").replace("m.next_contact_at", "m.old")
     deltas = ", ".join(
         f"count(*) FILTER (WHERE m.new_day = {d}) - count(*) FILTER (WHERE m.old_day = {d})"
-        f" AS d{d}" for d in range(1, len(repeats) + 1))
+        f" AS d{d}, count(*) FILTER (WHERE m.succeeded AND m.new_day = {d}) - "
+        f"count(*) FILTER (WHERE m.succeeded AND m.old_day = {d}) AS s{d}"
+        for d in range(1, len(repeats) + 1))
+    sets = [f"{col} = o.{col} + d.d{d}" for d, col in enumerate(repeats, 1)]
+    sets += [f"{col} = o.{col} + d.s{d}" for d, col in enumerate(succeeded, 1)]
     return f"""
         WITH moved AS ({update}
             RETURNING c.environment_id, c.started_at, c.agent_external_id, c.direction,
                       {ANSWERED} AND NOT c.is_testing AS answered,
+                      {SUCCEEDED} AS succeeded,
                       {REPEAT_DAY.format(c='c')} AS new_day, {old} AS old),
         m AS (SELECT m.*, {old_day} AS old_day FROM moved m WHERE m.answered),
         d AS (SELECT m.environment_id, (m.started_at AT TIME ZONE %(tz)s)::date AS day,
@@ -502,7 +520,7 @@ def _moved(update: str, old: str) -> str:
                      m.agent_external_id, m.direction, {deltas}
               FROM m WHERE m.new_day IS DISTINCT FROM m.old_day GROUP BY 1, 2, 3, 4, 5)
         UPDATE sync_outcomedayrollup o
-        SET {', '.join(f'{col} = o.{col} + d.d{d}' for d, col in enumerate(repeats, 1))}
+        SET {', '.join(sets)}
         FROM d WHERE o.environment_id = d.environment_id AND o.day = d.day
           AND o.utc_day = d.utc_day AND o.agent_external_id = d.agent_external_id
           AND o.direction = d.direction"""

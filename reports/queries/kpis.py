@@ -3,15 +3,17 @@ vendor's calls, and whether the vendor's own "success" held.
 
 `METRICS` names each figure once (key, label, unit, definition, and the call field a vendor
 must send for it: `needs`); `kpis_summary` computes them all, per period, agent and vendor,
-in two statements over the calls of the local days asked (test calls left out):
+from the day rollups (docs/kpis.md, Cost), which hold over the calls of each local day, test
+calls left out:
 
-- the counts, grouped by local day, environment and agent, each a `Count(filter=…)` of the
-  calls `reports.kpi_groups.KPI_CALLS` names (the explorer's `kpi` filter reads the same
-  conditions, so every figure opens exactly its calls);
+- the counts per local day, environment and agent, each of the calls
+  `sync.kpi_calls.KPI_CALLS` names (the explorer's `kpi` filter reads the same conditions,
+  so every figure opens exactly its calls);
 - peak concurrency: every call is in progress from its start to its end (its start plus its
   duration where the vendor sends no end: Talkover), and the running count of calls in
   progress, in time order (an end before a start at the same instant), is read at each start:
-  overall, per agent and per vendor; a period's peak is the highest of its days'.
+  overall, per agent and per vendor; a period's peak is the highest of its days'. Several
+  environments, several agents or a team restriction read it from the calls.
 
 A figure a vendor sends nothing to compute ("not reported by Talkover": its spec's words) is
 null with that reason, never 0; where some of a row's vendors send it and some do not, it is
@@ -28,22 +30,22 @@ import dataclasses
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
-from django.db import connection, transaction
-from django.db.models import Count, DurationField, ExpressionWrapper, F, FloatField, Func, Q, Sum
-from django.db.models.functions import TruncDate
+from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from portal.models import Environment
-from portal.providers import spec_for
+from portal.providers import ProviderSpec, spec_for
+from portal.tenancy.restriction import sql_condition
 from reports.days import local_day_bounds
-from reports.kpi_groups import KPI_CALLS, WITH_NUMBER
 from reports.queries.common import periods, ratio
-from reports.queries.outcomes import _teams
 from sync.coverage import calls_coverage
-from sync.models import Call
+from sync.kpi_calls import KPI_CALLS, WITH_NUMBER, peak_rows
+from sync.models import Call, KpiDayRollup, OutcomeDayRollup
+from sync.models.kpis import KPI_COUNT_COLUMNS
+from sync.models.outcomes import SUCCEEDED_REPEAT_COLUMNS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -157,16 +159,15 @@ class _Sums:
 
     def add(self, provider: str, values: dict[str, float]) -> None:
         spec = spec_for(provider)
-        for name, needs in SUMS.items():
-            if needs and needs in spec.not_sent:
-                reasons = self.lacking.setdefault(needs, [])
-                # Kept lazy: a cached result is read in every reader's language.
-                reason = spec.not_reported or spec.label
-                if reason not in reasons:
-                    reasons.append(reason)
-                continue
-            if needs:
-                self.sent.add(needs)
+        summed, sent, lacking = _plan(spec)
+        for needs in lacking:
+            reasons = self.lacking.setdefault(needs, [])
+            # Kept lazy: a cached result is read in every reader's language.
+            reason = spec.not_reported or spec.label
+            if reason not in reasons:
+                reasons.append(reason)
+        self.sent.update(sent)
+        for name in summed:
             self.values[name] += values.get(name) or 0
 
     def row(self, **fields) -> KpiRow:
@@ -202,6 +203,22 @@ class _Sums:
         return row
 
 
+# A vendor's spec → (the sums it adds to, the fields it sends, those it lacks), each in `SUMS`'
+# order: a report adds a vendor's values once per day and agent of every row.
+_PLANS: dict[int, tuple[ProviderSpec, tuple[tuple[str, ...], ...]]] = {}
+
+
+def _plan(spec: ProviderSpec) -> tuple[tuple[str, ...], ...]:
+    known = _PLANS.get(id(spec))
+    if known is None or known[0] is not spec:
+        summed = tuple(n for n, needs in SUMS.items() if not needs or needs not in spec.not_sent)
+        sent = tuple(dict.fromkeys(needs for n, needs in SUMS.items() if needs and n in summed))
+        lacking = tuple(dict.fromkeys(needs for needs in SUMS.values()
+                                      if needs and needs in spec.not_sent))
+        known = _PLANS[id(spec)] = (spec, (summed, sent, lacking))
+    return known[1]
+
+
 def _ratio(part: float, whole: float) -> float | None:
     return ratio(part, whole)
 
@@ -223,100 +240,93 @@ class KpiSummary:
     missing_days: list[date]
 
 
-class _Seconds(Func):
-    """An interval's seconds."""
-
-    template = "EXTRACT(EPOCH FROM %(expressions)s)"
-    output_field = FloatField()
-
-
 def count_rows(envs: Sequence[Environment], start: date, end: date, now: datetime,
                window_days: int, agent_ids: Sequence[str] | None = None) -> list[dict]:
-    """The sums of `SUMS` per (local day, environment, agent): one statement."""
+    """The sums of `SUMS` per (local day, environment, agent), from the day rollups
+    (`KpiDayRollup`; `OutcomeDayRollup` for the successful calls settled, repeat or pending:
+    the days whose calls are all settled or all pending at `now`, the calls of the days the
+    window's edge falls in)."""
     tz = envs[0].organization.tzinfo
-    calls = KPI_CALLS
-    window = timedelta(days=window_days)
-    phone = calls["succeeded"] & calls["answered"] & WITH_NUMBER
-    settled = Q(started_at__lte=now - window)
-    repeat = Q(next_contact_at__lt=F("started_at") + window)
-    wait = ExpressionWrapper(F("answered_at") - F("started_at"), output_field=DurationField())
+    where = {"environment_id__in": [e.pk for e in envs], "day__gte": start, "day__lte": end,
+             **({"agent_external_id__in": list(agent_ids)} if agent_ids else {})}
+    key = ("day", "environment_id", "agent_external_id")
+    rows = {tuple(r[k] for k in key): r for r in KpiDayRollup.objects.filter(**where).values(
+        *key, *KPI_COUNT_COLUMNS, "handle_seconds", "answer_seconds", *PEAK_COLUMNS)}
+    for values in rows.values():
+        # Exact per day (numeric), a float as the calls' statement gave it.
+        values["answer_seconds"] = float(values["answer_seconds"])
+        values.update(voicemail_calls=values["calls"], transfer_answered=values["answered"],
+                      succeeded_settled=0, succeeded_then_repeat=0, succeeded_pending=0)
+    cut = now - timedelta(days=window_days)
+    days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
+    settled = [d for d in days if local_day_bounds(d, tz)[1] <= cut]
+    pending = [d for d in days if local_day_bounds(d, tz)[0] > cut]
+    edge = [d for d in days if d not in settled and d not in pending]
+    repeats = SUCCEEDED_REPEAT_COLUMNS[:window_days]
+    for values in (OutcomeDayRollup.objects.filter(**where).exclude(day__in=edge)
+                   .values(*key).annotate(succeeded_sum=Sum("succeeded"),
+                                          repeat_sum=sum(Sum(c) for c in repeats))
+                   .order_by()):
+        row = rows.get(tuple(values[k] for k in key))
+        if row is None:
+            continue
+        if values["day"] in settled:
+            row["succeeded_settled"] = values["succeeded_sum"]
+            row["succeeded_then_repeat"] = values["repeat_sum"]
+        else:
+            row["succeeded_pending"] = values["succeeded_sum"]
+    for day in edge:
+        for values in _edge_rows(envs, day, cut, window_days, agent_ids):
+            row = rows.get(tuple(values[k] for k in key))
+            if row is not None:
+                row.update({k: values[k] for k in (
+                    "succeeded_settled", "succeeded_then_repeat", "succeeded_pending")})
+    return list(rows.values())
+
+
+def _edge_rows(envs: Sequence[Environment], day: date, cut: datetime, window_days: int,
+               agent_ids: Sequence[str] | None) -> list[dict]:
+    """The successful calls settled, repeat and pending at `cut` (now less the window) per
+    environment and agent, of one local day, from its calls."""
+    tz = envs[0].organization.tzinfo
+    lo, hi = local_day_bounds(day, tz)
+    phone = KPI_CALLS["succeeded"] & KPI_CALLS["answered"] & WITH_NUMBER
+    settled = Q(started_at__lte=cut)
+    repeat = Q(next_contact_at__lt=F("started_at") + timedelta(days=window_days))
     rows = (Call.objects.filter(
-        environment_id__in=[e.pk for e in envs], is_testing=False,
-        started_at__gte=local_day_bounds(start, tz)[0],
-        started_at__lt=local_day_bounds(end, tz)[1],
-        **({"agent_external_id__in": list(agent_ids)} if agent_ids else {}))
-        .annotate(day=TruncDate("started_at", tzinfo=tz))
-        .values("day", "environment_id", "agent_external_id")
-        .annotate(**{f"n_{name}": value for name, value in {
-            "calls": Count("pk"), "answered": Count("pk", filter=calls["answered"]),
-            "inbound": Count("pk", filter=calls["inbound"]),
-            "abandoned": Count("pk", filter=calls["abandoned"]),
-            "handle_seconds": Sum("duration", filter=calls["answered"]),
-            "voicemail": Count("pk", filter=calls["voicemail"]),
-            "voicemail_calls": Count("pk"),
-            "transferred": Count("pk", filter=calls["transferred"]),
-            "contained": Count("pk", filter=calls["contained"]),
-            "transfer_answered": Count("pk", filter=calls["answered"]),
-            "timed": Count("pk", filter=calls["timed"]),
-            "answer_seconds": Sum(_Seconds(wait), filter=calls["timed"]),
-            "evaluated": Count("pk", filter=calls["evaluated"]),
-            "succeeded": Count("pk", filter=calls["succeeded"]),
-            "succeeded_settled": Count("pk", filter=phone & settled),
-            "succeeded_then_repeat": Count("pk", filter=phone & settled & repeat),
-            "succeeded_pending": Count("pk", filter=phone & ~settled)}.items()})
+        environment_id__in=[e.pk for e in envs], is_testing=False, started_at__gte=lo,
+        started_at__lt=hi, **({"agent_external_id__in": list(agent_ids)} if agent_ids else {}))
+        .values("environment_id", "agent_external_id")
+        .annotate(n_succeeded_settled=Count("pk", filter=phone & settled),
+                  n_succeeded_then_repeat=Count("pk", filter=phone & settled & repeat),
+                  n_succeeded_pending=Count("pk", filter=phone & ~settled))
         .order_by())
-    # Named apart from the model's fields (`transferred`, `voicemail`…) the filters read.
-    return [{k[2:] if k.startswith("n_") else k: v for k, v in row.items()} for row in rows]
+    # Named apart from the model's fields the filters read.
+    return [{"day": day, **{k[2:] if k.startswith("n_") else k: v for k, v in row.items()}}
+            for row in rows]
 
 
-# Each call in progress from its start to its end (start + duration without one); the running
-# count at each start, in time order (ends first at one instant), overall, per agent, per
-# vendor; the highest per local day and group. Agents are partitioned by their ids' bytes
-# (COLLATE "C": a third of the statement was comparing ids by the locale's rules).
-_PEAK = """
-WITH c AS (
-    SELECT c.environment_id, c.agent_external_id, p.provider, c.started_at AS s,
-           coalesce(c.ended_at, c.started_at + c.duration * interval '1 second') AS e
-    FROM sync_call c JOIN unnest(%(envs)s::bigint[], %(providers)s::text[]) AS p(env, provider)
-         ON p.env = c.environment_id
-    WHERE c.environment_id = ANY(%(envs)s) AND NOT c.is_testing
-      AND c.started_at >= %(lo)s AND c.started_at < %(hi)s {agents} {teams}),
-ev AS (
-    SELECT environment_id, agent_external_id, provider, s AS t, 1 AS d FROM c WHERE e > s
-    UNION ALL
-    SELECT environment_id, agent_external_id, provider, e, -1 FROM c WHERE e > s),
-lv AS (
-    SELECT t, d, environment_id, agent_external_id, provider,
-           sum(d) OVER (ORDER BY t, d ROWS UNBOUNDED PRECEDING) AS every,
-           sum(d) OVER (PARTITION BY environment_id, agent_external_id COLLATE "C"
-                        ORDER BY t, d ROWS UNBOUNDED PRECEDING) AS agent
-    FROM ev),
-lvv AS (SELECT *, {vendor} AS vendor FROM lv)
-SELECT (t AT TIME ZONE %(tz)s)::date, environment_id, agent_external_id, provider,
-       max(every)::int, max(agent)::int, max(vendor)::int
-FROM lvv WHERE d = 1 GROUP BY 1, 2, 3, 4"""
-PEAK_WORK_MEM = "64MB"
+# The day rollup's peaks `count_rows` reads beside the sums (`_rollup_peaks`).
+PEAK_COLUMNS = ("peak", "peak_own", "agent_peak", "agent_peak_own")
 
 
-def peak_rows(envs: Sequence[Environment], start: date, end: date,
-              agent_ids: Sequence[str] | None = None) -> list[tuple]:
-    """(local day, environment, agent, vendor, peak overall, of the agent, of the vendor)
-    at the starts of that day's calls."""
-    tz = envs[0].organization.tzinfo
-    params = {"envs": [e.pk for e in envs], "providers": [e.provider for e in envs],
-              "lo": local_day_bounds(start, tz)[0], "hi": local_day_bounds(end, tz)[1],
-              "tz": envs[0].organization.timezone, "agents": list(agent_ids or ())}
-    # One vendor in scope: its level is the overall one (a sort fewer).
-    vendor = ("every" if len(set(params["providers"])) == 1 else
-              "sum(d) OVER (PARTITION BY provider ORDER BY t, d ROWS UNBOUNDED PRECEDING)")
-    sql = _PEAK.format(teams=_teams("c", params), vendor=vendor, agents=(
-        "AND c.agent_external_id = ANY(%(agents)s)" if agent_ids else ""))
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL jit = off")
-        # The sorts of a 90-day range's starts and ends (about two per call) in memory.
-        cursor.execute(f"SET LOCAL work_mem = '{PEAK_WORK_MEM}'")
-        cursor.execute(sql, params)
-        return cursor.fetchall()
+def _rollup_peaks(envs: Sequence[Environment], start: date, agent_ids: Sequence[str] | None,
+                  rows: list[dict]) -> list[tuple] | None:
+    """`peak_rows` from the day rollups' rows `count_rows` read, where they hold it: one
+    environment, every agent or one, no team restriction (the peaks of several
+    environments, of a set of agents or of a team's are not the highest of each one's:
+    None, read from the calls)."""
+    if len(envs) > 1 or len(agent_ids or ()) > 1 or sql_condition()[0]:
+        return None
+    out = []
+    for r in rows:
+        first = r["day"] == start
+        of_agent = r["agent_peak_own"] if first else r["agent_peak"]
+        every = of_agent if agent_ids else (r["peak_own"] if first else r["peak"])
+        if of_agent:  # the calls' statement has a row only where a call was in progress
+            out.append((r["day"], r["environment_id"], r["agent_external_id"],
+                        envs[0].provider, every, of_agent, every))
+    return out
 
 
 def kpis_summary(environments: Sequence[Environment], start: date, end: date,
@@ -332,7 +342,8 @@ def kpis_summary(environments: Sequence[Environment], start: date, end: date,
     missing = set(calls_coverage(envs, start, end).missing_days)
     by_day: dict[date, list[tuple[str, dict]]] = {}
     totals, agents, vendors = _Sums(), {}, {}
-    for values in count_rows(envs, start, end, now, window, agent_ids):
+    rows = count_rows(envs, start, end, now, window, agent_ids)
+    for values in rows:
         day, env_id, agent = values["day"], values["environment_id"], values["agent_external_id"]
         by_day.setdefault(day, []).append((provider[env_id], values))
         if day in missing:
@@ -341,7 +352,9 @@ def kpis_summary(environments: Sequence[Environment], start: date, end: date,
         agents.setdefault((env_id, agent), _Sums()).add(provider[env_id], values)
         vendors.setdefault(provider[env_id], _Sums()).add(provider[env_id], values)
     day_peak: dict[date, int] = {}
-    peaks = peak_rows(envs, start, end, agent_ids)
+    peaks = _rollup_peaks(envs, start, agent_ids, rows)
+    if peaks is None:
+        peaks = peak_rows(envs, start, end, agent_ids)
     for day, env_id, agent, vendor, every, of_agent, of_vendor in peaks:
         day_peak[day] = max(day_peak.get(day, 0), every)
         if day in missing:

@@ -46,9 +46,9 @@ from django.utils import timezone
 
 from portal.models import Environment
 from portal.replicas import connection_for
-from portal.tenancy.restriction import sql_condition
 from reports.queries.common import periods
 from sync.coverage import calls_coverage
+from sync.kpi_calls import teams_condition as _teams
 from sync.models import Call
 from sync.models.outcomes import REPEAT_COLUMNS
 from sync.outcomes import CALL_FLAGS, SECONDS
@@ -393,15 +393,6 @@ def _add(row: OutcomeRow, values: Sequence) -> None:
     row.add(sums, currencies, earliest)
 
 
-def _teams(alias: str, params: dict) -> str:
-    """The team restriction's condition on `alias`'s rows, its parameters named into
-    `params` (`portal.tenancy.restriction`)."""
-    teams, values = sql_condition(f"{alias}.environment_id", f"{alias}.agent_external_id")
-    for value in values:
-        name = f"team{len(params)}"
-        teams = teams.replace("%s", f"%({name})s", 1)
-        params[name] = value
-    return teams
 
 
 def span_outcome(org, env_ids: Sequence[int], lo: datetime, hi: datetime, *,

@@ -3,7 +3,8 @@
 The mirror and the sync's bookkeeping live in `core`, the per-day call ledger in `ledger`, the
 voice-quality rollups of Origins calls in `quality`, the callback funnel's links in
 `callbacks`, rejected upstream records in `quarantine`, erased callers and per-kind retention
-in `privacy`, agents' price snapshots in `prices`, the outcome report's days in `outcomes`.
+in `privacy`, agents' price snapshots in `prices`, the outcome report's days in `outcomes`,
+the KPI report's in `kpis`.
 Choices and column constants are imported from the module that defines them.
 """
 from sync.models.callbacks import CallbackFunnelDay, CallbackLink
@@ -17,6 +18,7 @@ from sync.models.core import (
     StreamState,
     SyncRun,
 )
+from sync.models.kpis import KpiDayRollup
 from sync.models.ledger import CallDayLedger
 from sync.models.outcomes import OutcomeDayRollup
 from sync.models.prices import AgentPrice
@@ -28,6 +30,7 @@ __all__ = [
     "Agent",
     "AgentPrice",
     "AgentDayRollup",
+    "KpiDayRollup",
     "Call",
     "CallDayLedger",
     "CallerTombstone",

@@ -13,6 +13,9 @@ from portal.tenancy.registry import TenantModel
 # NN-1 to NN days after them (NN = 1..30, `sync.outcomes.HORIZON_DAYS`), so any window reads
 # the sum of its first `w` columns and a change of window recomputes nothing.
 REPEAT_COLUMNS = tuple(f"repeat_{d:02d}" for d in range(1, 31))
+# The same of the answered calls with a number the vendor judged successful (`succeeded`):
+# the KPI report's "successful, then came back" (`reports.queries.kpis`).
+SUCCEEDED_REPEAT_COLUMNS = tuple(f"succeeded_repeat_{d:02d}" for d in range(1, 31))
 
 
 class OutcomeDayRollup(TenantModel):
@@ -37,6 +40,8 @@ class OutcomeDayRollup(TenantModel):
     # never settled nor pending.
     answered_no_number = models.PositiveIntegerField(
         default=0, verbose_name=_("answered without a number"))
+    # Of those, the ones the vendor judged successful.
+    succeeded = models.PositiveIntegerField(default=0, verbose_name=_("judged successful"))
     vendor_costed = models.PositiveIntegerField(default=0,
                                                 verbose_name=_("calls with a vendor cost"))
     vendor_cost = models.DecimalField(max_digits=30, decimal_places=10, default=0,
@@ -67,3 +72,6 @@ for _number, _column in enumerate(REPEAT_COLUMNS, start=1):
     # before its day is recounted (`sync.outcomes`: THE ROLLUP).
     OutcomeDayRollup.add_to_class(_column, models.IntegerField(
         default=0, verbose_name=format_lazy(_("next contact on day {}"), _number)))
+    OutcomeDayRollup.add_to_class(SUCCEEDED_REPEAT_COLUMNS[_number - 1], models.IntegerField(
+        default=0, verbose_name=format_lazy(_("next contact of a successful call on day {}"),
+                                            _number)))

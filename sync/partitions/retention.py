@@ -37,6 +37,7 @@ from sync.models import (
     CallbackFunnelDay,
     CallbackLink,
     CallRollup,
+    KpiDayRollup,
     OutcomeDayRollup,
     QualityDayRollup,
 )
@@ -61,7 +62,8 @@ def _mark_dropped(env_ids: list[int], before: datetime) -> None:
         last_day = before.astimezone(env.organization.tzinfo).date()
         if datetime.combine(last_day, time.min, tzinfo=env.organization.tzinfo) == before:
             last_day -= timedelta(days=1)  # `before` is that local midnight: a whole day kept
-        for model in (CallRollup, AgentDayRollup, QualityDayRollup, OutcomeDayRollup):
+        for model in (CallRollup, AgentDayRollup, QualityDayRollup, OutcomeDayRollup,
+                      KpiDayRollup):
             model.objects.filter(environment=env, day__lte=last_day).delete()
     # Links first: their triggers recount the funnel days they leave, then those days go.
     CallbackLink.objects.filter(environment_id__in=env_ids,

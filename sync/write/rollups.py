@@ -18,7 +18,14 @@ from django.db import connection, transaction
 
 from portal.models import Environment
 from sync.callback_links import refresh_outbound_days, utc_day
-from sync.models import AgentDayRollup, Call, CallRollup, OutcomeDayRollup, QualityDayRollup
+from sync.models import (
+    AgentDayRollup,
+    Call,
+    CallRollup,
+    KpiDayRollup,
+    OutcomeDayRollup,
+    QualityDayRollup,
+)
 from sync.models.core import (
     ANSWERED_STATUSES,
     BUCKET_COUNT,
@@ -31,6 +38,7 @@ from sync.models.core import (
 )
 from sync.outcomes import refresh_outcome_days
 from sync.write.copy_rows import insert_rows
+from sync.write.kpi_rollups import refresh_kpi_days
 from sync.write.quality_rollups import refresh_quality
 
 
@@ -187,6 +195,7 @@ def refresh_rollups(environment: Environment, local_days: Iterable[date]) -> int
         AgentDayRollup.objects.filter(environment=environment, day__in=days).delete()
         insert_rows(AgentDayRollup, agent_days(new_rows))
         refresh_outcome_days(environment, days)
+        refresh_kpi_days(environment, days)
         if environment.spec.quality:
             refresh_quality(environment, days)
         if environment.spec.callback_stats:
@@ -205,4 +214,5 @@ def rebuild_rollups(environment: Environment) -> int:
         AgentDayRollup.objects.filter(environment=environment).exclude(day__in=days).delete()
         QualityDayRollup.objects.filter(environment=environment).exclude(day__in=days).delete()
         OutcomeDayRollup.objects.filter(environment=environment).exclude(day__in=days).delete()
+        KpiDayRollup.objects.filter(environment=environment).exclude(day__in=days).delete()
         return refresh_rollups(environment, days)

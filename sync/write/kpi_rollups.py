@@ -1,0 +1,78 @@
+"""The KPI report's day rollup (`sync.models.KpiDayRollup`), refreshed with the other rollups
+(`sync.write.rollups.refresh_rollups`) and after a change of an agent's success threshold
+(`sync.analysis.set_threshold`).
+
+Its sums are the report's own (`sync.kpi_calls.kpi_sums`, over the conditions of
+`KPI_CALLS`) and its peaks the report's statement (`sync.kpi_calls.peak_rows`) over one
+environment: a day counted here and the report over its calls give the same figures. A day's
+peak counting calls in progress since the day before (`peak`) changes with the day before's
+calls, so refreshing a day refreshes the next one too.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime, time, timedelta
+
+from django.db import transaction
+from django.db.models.functions import TruncDate
+
+from portal.models import Environment
+from sync.kpi_calls import kpi_sums, peak_rows
+from sync.models import Call, KpiDayRollup
+from sync.write.copy_rows import insert_rows
+
+
+def _peaks(environment: Environment, first: date, day: date) -> dict[str, tuple[int, int]]:
+    """Per agent: (the environment's peak, the agent's) at the starts of `day`'s calls,
+    counting the calls started from local day `first` on."""
+    out: dict[str, tuple[int, int]] = {}
+    for row_day, _env, agent, _vendor, every, of_agent, _of_vendor in peak_rows(
+            [environment], first, day):
+        if row_day == day:
+            out[agent] = (every, of_agent)
+    return out
+
+
+def refresh_kpi_days(environment: Environment, local_days: Iterable[date]) -> None:
+    """Recount the KPI rollup of these local days, and of the day after each, from the
+    calls (replace, not increment)."""
+    days = sorted({d + timedelta(days=i) for d in local_days for i in (0, 1)})
+    if not days:
+        return
+    tz = environment.organization.tzinfo
+    rows: dict[tuple[date, str], KpiDayRollup] = {}
+    for i in range(0, len(days), 31):
+        part = days[i:i + 31]
+        sums = (Call.objects.across_organizations().filter(
+            environment=environment, is_testing=False,
+            started_at__gte=datetime.combine(part[0], time.min, tzinfo=tz),
+            started_at__lt=datetime.combine(part[-1] + timedelta(days=1), time.min, tzinfo=tz))
+            .annotate(local_day=TruncDate("started_at", tzinfo=tz))
+            .filter(local_day__in=part)
+            .values("local_day", "agent_external_id")
+            .annotate(**{f"n_{k}": v for k, v in kpi_sums().items()}).order_by())
+        for values in sums:
+            key = (values.pop("local_day"), values.pop("agent_external_id"))
+            rows[key] = KpiDayRollup(
+                environment=environment, day=key[0], agent_external_id=key[1],
+                **{k[2:]: v or 0 for k, v in values.items()})
+    for day in days:
+        own = _peaks(environment, day, day)
+        carried = _peaks(environment, day - timedelta(days=1), day)
+        for agent, (every, of_agent) in carried.items():
+            row = rows[day, agent]
+            row.peak, row.agent_peak = every, of_agent
+            row.peak_own, row.agent_peak_own = own.get(agent, (0, 0))
+    with transaction.atomic():
+        KpiDayRollup.objects.across_organizations().filter(
+            environment=environment, day__in=days).delete()
+        insert_rows(KpiDayRollup, list(rows.values()))
+
+
+def rebuild_kpi_days(environment: Environment) -> None:
+    """Recount every local day of an environment's calls."""
+    tz = environment.organization.tzinfo
+    moments = Call.objects.across_organizations().filter(
+        environment=environment).values_list("started_at", flat=True)
+    days = {moment.astimezone(tz).date() for moment in moments.iterator(chunk_size=20000)}
+    refresh_kpi_days(environment, days)
