@@ -10,6 +10,8 @@ from django.db import migrations, models
 
 def count_from_calls(apps, schema_editor):
     # The current writers: the counts are the report's definitions, not a snapshot of them.
+    # Every column of both rollups is counted anew (0005's answered calls without a number
+    # too), so this is the one count a database upgraded from any earlier state runs.
     from portal.models import Environment
     from sync.outcomes import rebuild_outcome_days
     from sync.write.kpi_rollups import rebuild_kpi_days
