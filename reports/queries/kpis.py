@@ -170,6 +170,16 @@ class _Sums:
         for name in summed:
             self.values[name] += values.get(name) or 0
 
+    def merge(self, other: _Sums) -> None:
+        """Add another row's sums, what its vendors send and their reasons (not its peak: a
+        peak of a wider row is read on its own, never the highest of its parts')."""
+        for needs, reasons in other.lacking.items():
+            mine = self.lacking.setdefault(needs, [])
+            mine.extend(r for r in reasons if r not in mine)
+        self.sent.update(other.sent)
+        for name, value in other.values.items():
+            self.values[name] += value
+
     def row(self, **fields) -> KpiRow:
         v = {k: int(x) if k not in ("handle_seconds", "answer_seconds") else x
              for k, x in self.values.items()}
@@ -348,9 +358,12 @@ def kpis_summary(environments: Sequence[Environment], start: date, end: date,
         by_day.setdefault(day, []).append((provider[env_id], values))
         if day in missing:
             continue
-        totals.add(provider[env_id], values)
         agents.setdefault((env_id, agent), _Sums()).add(provider[env_id], values)
-        vendors.setdefault(provider[env_id], _Sums()).add(provider[env_id], values)
+    # Each day and agent's row is added once per agent (and once per period below); the
+    # totals and vendors are their agents' sums (half the adding of every row four times).
+    for (env_id, _agent), sums in agents.items():
+        totals.merge(sums)
+        vendors.setdefault(provider[env_id], _Sums()).merge(sums)
     day_peak: dict[date, int] = {}
     peaks = _rollup_peaks(envs, start, agent_ids, rows)
     if peaks is None:
