@@ -14,6 +14,11 @@ read by its next batch), and a change of the list sets or clears it for the call
 numbers that changed (`resettle`). Test calls are nobody's contact and no report counts them:
 they are left unflagged.
 
+THE SUGGESTIONS. `suggestions` names the organisation's numbers with the most answered
+contacts over the last `SUGGEST_DAYS` days when they stand out: more than
+`SUGGEST_MIN_CALLS` calls and more than `SUGGEST_MIN_SHARE` of its answered calls (a person
+calls a few times; a trunk or a test line takes a share of everything).
+
 THE CHANGE. `change_list` writes the list; `resettle` (the task `sync.resettle_excluded_numbers`)
 then, in one transaction, sets the flag of the calls of the numbers added or removed, gives
 those calls their next contact anew (only calls of one number are each other's contacts, so
@@ -25,13 +30,22 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Iterable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.db import connection, models, transaction
+from django.utils import timezone
 
 from portal.models import Environment, Organization
 from sync.models import ExcludedNumber
-from sync.outcomes import HORIZON_DAYS, contact_key, digits, refresh_outcome_days
+from sync.outcomes import (
+    CONNECTED,
+    HORIZON_DAYS,
+    PHONE,
+    contact_key,
+    digits,
+    refresh_outcome_days,
+)
 
 
 def digits_of(values: list[str]) -> list[str]:
@@ -145,3 +159,46 @@ def _recount(environments: Iterable[Environment], moved: list[tuple[int, datetim
         tz = environment.organization.tzinfo
         refresh_outcome_days(environment, {at.astimezone(tz).date()
                                            for at in starts.get(environment.pk, ())})
+
+
+SUGGEST_DAYS = 30
+SUGGEST_MIN_CALLS = 50
+SUGGEST_MIN_SHARE = 0.01
+SUGGEST_MOST = 5
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A number not on the list with many answered contacts: its digits, its answered calls
+    over the last `SUGGEST_DAYS` days and their share of the organisation's."""
+
+    digits: str
+    calls: int
+    share: float
+
+    @property
+    def percent(self) -> float:
+        return self.share * 100
+
+
+def suggestions(organization: Organization, now: datetime | None = None) -> list[Suggestion]:
+    """The numbers to suggest leaving out (see THE SUGGESTIONS), most calls first."""
+    envs = list(Environment.objects.across_organizations().filter(
+        organization=organization).values_list("pk", flat=True))
+    if not envs:
+        return []
+    since = (now or timezone.now()) - timedelta(days=SUGGEST_DAYS)
+    with connection.cursor() as cursor:
+        cursor.execute(f"""
+            WITH answered AS (
+                SELECT CASE WHEN {PHONE} THEN {contact_key('c')} END AS k FROM sync_call c
+                WHERE c.environment_id = ANY(%(envs)s) AND c.started_at >= %(since)s
+                  AND NOT c.is_testing AND {CONNECTED}),
+            total AS (SELECT count(*) AS n FROM answered)
+            SELECT a.k, count(*), count(*)::float8 / total.n FROM answered a, total
+            WHERE a.k IS NOT NULL GROUP BY a.k, total.n
+            HAVING count(*) > %(calls)s AND count(*) > %(share)s * total.n
+            ORDER BY count(*) DESC, a.k LIMIT %(most)s""",
+                       {"envs": envs, "since": since, "calls": SUGGEST_MIN_CALLS,
+                        "share": SUGGEST_MIN_SHARE, "most": SUGGEST_MOST})
+        return [Suggestion(k, calls, share) for k, calls, share in cursor.fetchall()]

@@ -1,7 +1,9 @@
 """Settings → Resolution: the numbers the organisation leaves out of resolution.
 
 Owners and admins see and change it, as they change the other organisation settings (others
-403, other organisations 404, through `org_page`). A change queues the re-settling of the
+403, other organisations 404, through `org_page`). The numbers with the most answered
+contacts lately are suggested, each added in one click (`sync.excluded_numbers.suggestions`).
+A change queues the re-settling of the
 numbers added or removed (`sync.resettle_excluded_numbers`); with the queue down it runs here:
 the figures never disagree with the list.
 """
@@ -18,7 +20,7 @@ from portal.pages.pages import render_org_page
 from portal.tasks_client import QueueUnavailable, TaskNotAvailable, enqueue
 from portal.tenancy.access import WRITE_METHODS, Tenant, org_page
 from reports.resolution.forms import ExcludedNumbersForm, as_lines
-from sync.excluded_numbers import change_list, resettle
+from sync.excluded_numbers import SUGGEST_DAYS, change_list, resettle, suggestions
 from sync.models import ExcludedNumber
 
 
@@ -36,7 +38,11 @@ def apply_change(organization_id: int, numbers: list[str]) -> None:
 def resolution(request: HttpRequest, tenant: Tenant) -> HttpResponse:
     org = tenant.organization
     current = dict(tenant.scoped(ExcludedNumber).values_list("digits", "label"))
-    form = ExcludedNumbersForm(request.POST or None, initial={"numbers": as_lines(current)})
+    posted = request.POST or None
+    if posted is not None and posted.get("action") == "add":
+        # A suggestion's one-click add: the list as it is, and that number.
+        posted = {"numbers": f"{as_lines(current)}\n{posted.get('number', '')}"}
+    form = ExcludedNumbersForm(posted, initial={"numbers": as_lines(current)})
     if request.method == "POST" and form.is_valid():
         entries = form.cleaned_data["numbers"]
         changed = change_list(org, entries)
@@ -50,4 +56,5 @@ def resolution(request: HttpRequest, tenant: Tenant) -> HttpResponse:
         return redirect("settings-resolution", org.slug)
     return render_org_page(request, org, "reports/resolution/settings.html", {
         "form": form, "count": len(current), "window": org.resolution_window_days,
+        "suggestions": suggestions(org), "suggest_days": SUGGEST_DAYS,
     }, status=400 if form.errors else 200)

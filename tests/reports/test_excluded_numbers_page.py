@@ -1,17 +1,22 @@
 """Settings → Resolution: owners and admins list the numbers left out of resolution; the
 outcome report's page and API then count their calls as answered without a number (and its
 rollup equals a recount); bad input is a form error in both languages; a viewer gets 403,
-another organisation's member 404."""
+another organisation's member 404; the admin edits the same list; a number taking a share of
+the answered calls is suggested and added in one click."""
 from __future__ import annotations
 
+import random
 from collections import Counter
+from datetime import timedelta
 
 import pytest
 from django.db import connection, transaction
+from django.utils import timezone
 
 from sync.models import Call, ExcludedNumber, OutcomeDayRollup
-from sync.outcomes import rebuild_outcome_days
+from sync.outcomes import rebuild_outcome_days, settle_organisation
 from tests.reports.test_outcome_doors import world  # noqa: F401 (a fixture)
+from tests.support.factories import build_call, save_calls
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -117,3 +122,24 @@ def test_the_admin_edits_the_same_list_and_re_settles(client, alice, world, eage
     assert client.post(f"/admin/sync/excludednumber/{number.pk}/delete/",
                        {"post": "yes"}).status_code == 302
     assert not Call.objects.filter(contact_excluded=True).exists()
+
+
+def test_a_number_taking_a_share_of_the_calls_is_suggested_and_added_in_one_click(
+        client, alice, org_a, env_a, eager_tasks):
+    now = timezone.now()
+    rng = random.Random(3)
+    trunk = [build_call(env_a, now - timedelta(hours=2 + i), direction="inbound", rng=rng,
+                        from_number="+55 11 3000-0000") for i in range(51)]
+    person = [build_call(env_a, now - timedelta(hours=3 + i), direction="inbound", rng=rng,
+                         from_number="+55 11 98765-4321") for i in range(12)]
+    save_calls(env_a, trunk + person)
+    settle_organisation(org_a.pk)
+    client.force_login(alice)
+    page = client.get(URL, headers={"accept-language": "pt-br"}).content.decode()
+    assert "Números a considerar" in page and "551130000000: 51 chamadas atendidas" in page
+    assert "5511987654321" not in page  # a person's few calls are no trunk's
+    assert client.post(URL, {"action": "add", "number": "551130000000"}).status_code == 302
+    assert list(ExcludedNumber.objects.for_organization(org_a).values_list("digits", flat=True)
+                ) == ["551130000000"]
+    assert Call.objects.filter(contact_excluded=True).count() == 51
+    assert "551130000000: 51" not in client.get(URL).content.decode()
