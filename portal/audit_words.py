@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 SENTENCES = {
     "organization.created": _("Organisation created"),
     "organization.call_retention": _("Call retention changed"),
+    "organization.excluded_numbers": _("Numbers left out of resolution changed"),
     "organization.changed": _("Organisation changed in the admin"),
     "member.added": _("Member added"),
     "member.invited": _("Member invited"),

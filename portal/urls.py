@@ -28,6 +28,7 @@ SETTINGS_PAGES = [
     "reports.summaries.urls",
     "reports.alerts.urls",
     "reports.privacy.urls",
+    "reports.resolution.urls",
 ]
 
 

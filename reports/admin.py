@@ -20,6 +20,7 @@ from portal.admin.base import ReadOnlyTenantInline, TenantModelAdmin
 from reports.alerts import admin as alerts_admin
 from reports.models import ReportDelivery, ReportSubscription
 from reports.privacy import admin as privacy_admin
+from reports.resolution import admin as resolution_admin
 from reports.saved_views import admin as saved_views_admin
 from reports.summaries.actions import resend, send_test
 from reports.summaries.dispatch import send_claimed
@@ -125,4 +126,4 @@ class ReportDeliveryAdmin(TenantModelAdmin):
             "deliveries can be re-sent).") % {"done": done, "skipped": skipped})
 
 __all__ = ["ReportDeliveryAdmin", "ReportSubscriptionAdmin", "alerts_admin", "privacy_admin",
-           "saved_views_admin"]
+           "resolution_admin", "saved_views_admin"]

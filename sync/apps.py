@@ -42,6 +42,7 @@ class SyncConfig(AppConfig):
             CallerTombstone,
             CallRollup,
             Erasure,
+            ExcludedNumber,
             KpiDayRollup,
             OutcomeDayRollup,
             PrivacyRetention,
@@ -55,7 +56,8 @@ class SyncConfig(AppConfig):
                          CallRollup, AgentDayRollup, CallDayLedger, QualityDayRollup,
                          RejectedRecord, CallbackLink, CallbackFunnelDay, AgentPrice,
                          OutcomeDayRollup, KpiDayRollup, path="environment__organization")
-        tenancy.register(CallerTombstone, Erasure, PrivacyRetention, path="organization")
+        tenancy.register(CallerTombstone, Erasure, PrivacyRetention, ExcludedNumber,
+                         path="organization")
         # A member restricted to teams (portal.tenancy.restriction): rows per agent are
         # theirs; an environment's aggregate over every agent is not.
         restrict(Agent, kind="agents", agents=("external_id",))
@@ -67,4 +69,4 @@ class SyncConfig(AppConfig):
         restrict(CallbackSourceDay, kind="agents", agents=("source_agent_id",))
         restrict(SyncRun, StreamState, CallDayLedger, kind="environment")
         restrict(CallbackDay, CallbackFunnelDay, RejectedRecord, kind="hidden")
-        restrict(CallerTombstone, Erasure, PrivacyRetention, kind="open")
+        restrict(CallerTombstone, Erasure, PrivacyRetention, ExcludedNumber, kind="open")

@@ -34,9 +34,11 @@ from sync.models.core import CallStatus, Direction, Judgement
 
 ANSWERED = Q(status__in=(CallStatus.ANSWERED, CallStatus.COMPLETED))
 # A call with a number to match, as the outcome report counts them (`sync.outcomes.PHONE`):
-# only those are settled, repeats or pending.
-WITH_NUMBER = (Q(direction=Direction.OUTBOUND, to_number__regex=r"\d")
-               | Q(direction=Direction.INBOUND, from_number__regex=r"\d"))
+# only those are settled, repeats or pending; a number its organisation leaves out of
+# resolution has none (`sync.excluded_numbers`).
+WITH_NUMBER = ((Q(direction=Direction.OUTBOUND, to_number__regex=r"\d")
+                | Q(direction=Direction.INBOUND, from_number__regex=r"\d"))
+               & Q(contact_excluded=False))
 ENDED_UNANSWERED = (CallStatus.NO_ANSWER, CallStatus.BUSY, CallStatus.FAILED)
 KPI_CALLS: dict[str, Q] = {
     "answered": ANSWERED,

@@ -2,13 +2,15 @@
 
 THE RULE. A call's contact is the other party's number: the `to` of an outbound call, the
 `from` of an inbound one, compared by its digits (`+55 11 98765-4321` is `5511987654321`);
-test calls and calls of no direction are no one's contact. An answered call is *resolved*
-when no contact of the same number (either direction, any agent, any environment of the
-organisation, any provider) starts within the organisation's window after it
-(`Organization.resolution_window_days`, 7 by default, 1 to 30); a *repeat contact* when one
-does; *pending* while younger than the window (never counted either way). An erased number
-reads as its keyed token in every call (`sync.privacy.keys.token_of`), the same token for the
-same number: its calls still match each other, and nothing else.
+test calls and calls of no direction are no one's contact, and so are the calls of a number
+the organisation leaves out of resolution (`sync.excluded_numbers`: a trunk, a test line, its
+own switchboard; `Call.contact_excluded`), which count as answered calls without a number.
+An answered call is *resolved* when no contact of the same number (either direction, any
+agent, any environment of the organisation, any provider) starts within the organisation's
+window after it (`Organization.resolution_window_days`, 7 by default, 1 to 30); a *repeat
+contact* when one does; *pending* while younger than the window (never counted either way).
+An erased number reads as its keyed token in every call (`sync.privacy.keys.token_of`), the
+same token for the same number: its calls still match each other, and nothing else.
 
 THE STORE. Each call keeps `next_contact_at`: the start of the first later contact of its
 number within `HORIZON_DAYS` (the longest window). Every window up to that is then one
@@ -86,9 +88,10 @@ def as_of(now: datetime | None = None) -> datetime:
     return (now or timezone.now()).replace(minute=0, second=0, microsecond=0)
 
 # A call with a number to match: only these are settled, resolved, repeats or pending.
-# (`contact_key(c) <> ''`, said without building the digits: the number has a digit.)
+# (`contact_key(c) <> ''`, said without building the digits: the number has a digit; and
+# not one its organisation leaves out, `sync.excluded_numbers`.)
 PHONE = ("c.direction IN ('inbound', 'outbound') AND CASE WHEN c.direction = 'outbound' "
-         "THEN c.to_number ELSE c.from_number END ~ '\\d'")
+         "THEN c.to_number ELSE c.from_number END ~ '\\d' AND NOT c.contact_excluded")
 # Answered, as every report counts it (`sync.models.core.ANSWERED_STATUSES`).
 CONNECTED = "c.status IN ({})".format(", ".join(f"'{s}'" for s in ANSWERED_STATUSES))
 ANSWERED = f"{CONNECTED} AND {PHONE}"
@@ -103,6 +106,11 @@ SECONDS = "coalesce(c.billed_duration::numeric, c.duration)"
 _DIGITS = r"regexp_replace({}, '\D', '', 'g')"
 
 
+def digits(expression: str) -> str:
+    """The digits of a text `expression`, as a contact is compared by."""
+    return _DIGITS.format(expression)
+
+
 def contact_key(alias: str) -> str:
     """A call's contact digits (the other party's number)."""
     return (f"CASE WHEN {alias}.direction = 'outbound' THEN {_DIGITS.format(alias + '.to_number')}"
@@ -110,8 +118,9 @@ def contact_key(alias: str) -> str:
 
 
 def _contacts(alias: str) -> str:
-    """The calls that are someone's contact."""
-    return f"{alias}.direction IN ('inbound', 'outbound') AND NOT {alias}.is_testing"
+    """The calls that are someone's contact (a number left out of resolution is nobody's)."""
+    return (f"{alias}.direction IN ('inbound', 'outbound') AND NOT {alias}.is_testing "
+            f"AND NOT {alias}.contact_excluded")
 
 
 def _span(after: str, *, latest: bool) -> str:
@@ -134,11 +143,13 @@ def _probe(key: str, span: str, envs: str = "ANY(%(envs)s)", order: str = "") ->
     return f"""
         (SELECT p.id, p.started_at, p.next_contact_at FROM sync_call p
         WHERE p.environment_id = {envs} AND p.direction = 'outbound'
-          AND NOT p.is_testing AND {_DIGITS.format('p.to_number')} = {key} AND {span} {order})
+          AND NOT p.is_testing AND NOT p.contact_excluded
+          AND {_DIGITS.format('p.to_number')} = {key} AND {span} {order})
         UNION ALL
         (SELECT p.id, p.started_at, p.next_contact_at FROM sync_call p
         WHERE p.environment_id = {envs} AND p.direction = 'inbound'
-          AND NOT p.is_testing AND {_DIGITS.format('p.from_number')} = {key} AND {span} {order})"""
+          AND NOT p.is_testing AND NOT p.contact_excluded
+          AND {_DIGITS.format('p.from_number')} = {key} AND {span} {order})"""
 
 
 def _nearest(key: str, after: str, *, latest: bool) -> str:

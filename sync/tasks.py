@@ -273,3 +273,12 @@ def apply_call_retention(organization_id: int) -> dict:
     from sync.partitions.retention import apply
 
     return apply(organization_id)
+
+
+@shared_task(name="sync.resettle_excluded_numbers", ignore_result=True)
+def resettle_excluded_numbers(organization_id: int, numbers: list[str]) -> dict:
+    """An organisation's list of numbers left out of resolution changed for these digits:
+    their calls' flag, next contacts and outcome days anew (`sync.excluded_numbers`)."""
+    from sync.excluded_numbers import resettle
+
+    return {"organization": organization_id, "calls": resettle(organization_id, numbers)}

@@ -1,7 +1,7 @@
 """The outcome rollup counts answered calls with no number to match (web calls), so the
 outcome report's "answered" is every report's (sync.outcomes: THE ROLLUP).
 
-The calls already mirrored are counted into it by `0007_kpi_day_rollup`, every column anew:
+The calls already mirrored are counted into it by `0008_numbers_left_out_of_resolution`, every column anew:
 that count runs the current writers, which here would write columns added after this one."""
 from django.db import migrations, models
 

@@ -3,8 +3,8 @@
 The mirror and the sync's bookkeeping live in `core`, the per-day call ledger in `ledger`, the
 voice-quality rollups of Origins calls in `quality`, the callback funnel's links in
 `callbacks`, rejected upstream records in `quarantine`, erased callers and per-kind retention
-in `privacy`, agents' price snapshots in `prices`, the outcome report's days in `outcomes`,
-the KPI report's in `kpis`.
+in `privacy`, agents' price snapshots in `prices`, the outcome report's days and the numbers
+left out of resolution in `outcomes`, the KPI report's in `kpis`.
 Choices and column constants are imported from the module that defines them.
 """
 from sync.models.callbacks import CallbackFunnelDay, CallbackLink
@@ -20,7 +20,7 @@ from sync.models.core import (
 )
 from sync.models.kpis import KpiDayRollup
 from sync.models.ledger import CallDayLedger
-from sync.models.outcomes import OutcomeDayRollup
+from sync.models.outcomes import ExcludedNumber, OutcomeDayRollup
 from sync.models.prices import AgentPrice
 from sync.models.privacy import CallerTombstone, Erasure, PrivacyRetention
 from sync.models.quality import QualityDayRollup
@@ -35,6 +35,7 @@ __all__ = [
     "CallDayLedger",
     "CallerTombstone",
     "Erasure",
+    "ExcludedNumber",
     "OutcomeDayRollup",
     "CallRollup",
     "CallbackDay",

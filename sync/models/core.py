@@ -209,6 +209,12 @@ class Call(TenantModel):
     # as calls arrive (`sync.outcomes`): the outcome report's resolved / repeat contact.
     next_contact_at = BoundedDateTimeField(null=True, blank=True,
                                            verbose_name=_("next contact at"))
+    # Its contact's digits are on the organisation's list of numbers left out of resolution
+    # (`sync.excluded_numbers`): no number to match (`sync.outcomes.PHONE`), nobody's next
+    # contact. Set by the writer as it writes the call, and for the calls of a number when
+    # the list changes.
+    contact_excluded = models.BooleanField(default=False, db_default=False, editable=False,
+                                           verbose_name=_("number left out of resolution"))
     raw = models.JSONField(default=dict, verbose_name=_("raw"))
     # Hash of `raw`: an unchanged record is detected without comparing JSON.
     payload_hash = models.CharField(max_length=32, default="", verbose_name=_("payload hash"))

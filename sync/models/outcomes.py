@@ -1,11 +1,12 @@
-"""The outcome report's per-day rollup (`reports.queries.outcomes`, kept by `sync.outcomes`)."""
+"""The outcome report's per-day rollup (`reports.queries.outcomes`, kept by `sync.outcomes`) and
+the numbers an organisation leaves out of resolution (`sync.excluded_numbers`)."""
 from __future__ import annotations
 
 from django.db import models
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from portal.models import Environment
+from portal.models import Environment, Organization
 from portal.tenancy.registry import TenantModel
 
 # A settled answered call is a repeat contact for window `w` days when its next contact
@@ -75,3 +76,33 @@ for _number, _column in enumerate(REPEAT_COLUMNS, start=1):
     OutcomeDayRollup.add_to_class(SUCCEEDED_REPEAT_COLUMNS[_number - 1], models.IntegerField(
         default=0, verbose_name=format_lazy(_("next contact of a successful call on day {}"),
                                             _number)))
+
+
+# At most this many numbers an organisation leaves out, each at most this many digits (an
+# E.164 number has 15; a trunk's or an extension's prefix a few more).
+MAX_EXCLUDED_NUMBERS = 200
+MAX_EXCLUDED_DIGITS = 20
+
+
+class ExcludedNumber(TenantModel):
+    """A number an organisation leaves out of resolution (a test line, a trunk, a withheld
+    caller id with digits, its own switchboard): its calls have no number to match, as a
+    web call has none, and are nobody's next contact (`sync.excluded_numbers`). Stored as
+    its digits, the contact's own normalisation (`sync.outcomes.contact_key`)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE,
+                                     related_name="excluded_numbers",
+                                     verbose_name=_("organization"))
+    digits = models.CharField(_("number (digits)"), max_length=MAX_EXCLUDED_DIGITS)
+    label = models.CharField(_("label"), max_length=100, blank=True, default="")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("number left out of resolution")
+        verbose_name_plural = _("numbers left out of resolution")
+        ordering = ["organization", "digits"]
+        constraints = [models.UniqueConstraint(fields=["organization", "digits"],
+                                               name="excludednumber_org_digits")]
+
+    def __str__(self) -> str:
+        return f"{self.digits} {self.label}".strip()

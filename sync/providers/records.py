@@ -10,6 +10,7 @@ CALL_UPDATE_FIELDS = [
     "sid", "agent", "agent_external_id", "to_number", "to_formatted", "from_number",
     "from_formatted", "direction", "status", "provider_status", "duration", "is_testing",
     "started_at", "upstream_updated_at", "raw", "payload_hash", "last_changed_at",
+    "contact_excluded",
 ]
 AGENT_UPDATE_FIELDS = [
     "name", "label", "description", "language", "direction", "current_status", "is_sandbox",

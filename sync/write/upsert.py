@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from portal.models import Environment
 from sync.callback_links import STAGED_COLUMNS, relink_written
+from sync.excluded_numbers import mark_staged
 from sync.fast_json import canonical_text
 from sync.models import Call
 from sync.outcomes import Settling, settle_staged, settle_written
@@ -122,19 +123,21 @@ def upsert_keys(model: type[models.Model], environment: Environment, rows: list[
         # Erased callers and kinds past their retention are written anonymised.
         arrival.on_calls(environment, full, canonical)
         _store_records(environment, full)
-    # The relink reads some columns of calls from the staging table: always copied; so is
-    # the next contact, which `settle_staged` fills in there before the merge.
+    # The relink reads some columns of calls from the staging table: always copied; so are
+    # the next contact, which `settle_staged` fills in there before the merge, and the flag
+    # of a number left out of resolution, which `mark_staged` sets there before it.
     settles = model is Call and resolution_enabled()
     settling = settling or Settling()
-    keep = (*STAGED_COLUMNS, *(("next_contact_at",) if settles else ())) if model is Call else ()
+    keep = ((*STAGED_COLUMNS, "contact_excluded", *(("next_contact_at",) if settles else ()))
+            if model is Call else ())
     constants = fill_defaults(full, defaults, keep=keep)
     # Partitioned calls: the database's key has the partition key (sync.partitions.upsert).
     keyed = partition_upsert.prepare(model, environment, full)
     counts, changed, updated = copy_upsert(
         model, full, ["environment", key, *keyed], update_fields, key, staged=staged,
         run_keys=run_keys, ordered=ordered, constants=constants,
-        before_merge=((lambda: settle_staged(environment, stage_table(model), settling))
-                      if settles else None))
+        before_merge=(_before_call_merge(environment, settling, settles)
+                      if model is Call else None))
     if model is Call and changed:
         # In the write's transaction, after the writes before it committed (`ordered`); the
         # statement reads the rows from the staging table the merge read.
@@ -146,6 +149,17 @@ def upsert_keys(model: type[models.Model], environment: Environment, rows: list[
                            settling=settling, created=[unique[k]["started_at"]
                                                        for k in changed if k not in updated])
     return counts, changed
+
+
+def _before_call_merge(environment: Environment, settling: Settling, settles: bool
+                       ) -> Callable[[], None]:
+    """What a write of calls does to its staged rows before the merge: flag the numbers left
+    out of resolution, then (`settles`) give each its next contact, which reads the flag."""
+    def staged() -> None:
+        mark_staged(environment, stage_table(Call))
+        if settles:
+            settle_staged(environment, stage_table(Call), settling)
+    return staged
 
 
 def fill_defaults(rows: list[Row], defaults: dict[str, Any], keep: Collection[str] = ()

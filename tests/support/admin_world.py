@@ -28,6 +28,7 @@ from sync.models import (
     CallbackSourceDay,
     CallRollup,
     Erasure,
+    ExcludedNumber,
     QualityDayRollup,
     RejectedRecord,
     StreamState,
@@ -79,6 +80,8 @@ def _mirror(env: Environment) -> dict:
         Erasure: Erasure.objects.create(
             organization=env.organization, number_hash=f"{env.pk:064d}",
             environments={str(env.pk): {"name": env.name, "calls": 1, "mentions": 0}}, calls=1),
+        ExcludedNumber: ExcludedNumber.objects.create(
+            organization=env.organization, digits=f"55113000{env.pk:04d}", label="Trunk"),
     }
 
 
