@@ -20,6 +20,8 @@ from reports.alerts.counts import (
     dispersion,
     judge_hours,
     judge_latest,
+    shares,
+    smallest_tail,
     usual,
 )
 
@@ -135,14 +137,35 @@ def test_episodes_follow_the_live_state():
         (T0 - hour, T0 + 4 * hour), (T0 + 4 * hour, T0 + 6 * hour)]
 
 
+def _after_usual(count: int, usual_count: int) -> list[HourCounts]:
+    """Five hours at their usual level, then one with `count`: all six windows could fire."""
+    return _hours([usual_count] * 5 + [count], [usual_count] * 6)
+
+
 def test_a_shallow_fall_needs_ten_times_stronger_evidence_than_an_outage():
-    level = 1e-3 / 6  # medium, shared among the six window lengths
+    level = 1e-3 / 6  # medium, shared among the six window lengths (each could fire)
     # A busy hour down a fifth: rarer than the level, not rarer than a tenth of it.
-    shallow = _latest(_hours([320], [400]))
+    shallow = _latest(_after_usual(320, 400))
     assert level / 10 < shallow.tail < level and not shallow.firing
     assert shallow.low == 314  # the band is the counts that do not fire
-    assert _latest(_hours([313], [400])).firing
+    assert _latest(_after_usual(313, 400)).firing
     # A quiet hour down three quarters, as rare: an outage's shape, it fires.
-    deep = _latest(_hours([5], [20]))
+    deep = _latest(_after_usual(5, 20))
     assert level / 10 < deep.tail < level and deep.firing
-    assert deep.low == 6 and not _latest(_hours([6], [20])).firing
+    assert deep.low == 6 and not _latest(_after_usual(6, 20)).firing
+
+
+def test_the_level_is_shared_among_the_windows_that_could_fire():
+    def shared(hours: list[HourCounts]) -> int:
+        return shares([smallest_tail(hours[-n:], phi=0.0, below=True, min_expected=5)
+                       for n in range(1, len(hours) + 1)], 1e-3)
+
+    assert shared(_hours([400] * 6, [400] * 6)) == 6  # busy: every window could fire
+    # A night of 3 calls an hour: an hour alone is not judged (under 5 calls usually), and no
+    # call in 2 hours is not rare enough to fire (1.9e-3 against 2.5e-4): the four longer
+    # runs share the level.
+    assert shared(_hours([3] * 6, [3] * 6)) == 4
+    # 7 calls an hour down to 2, 2 and 2: 6 of 21 is rarer than the level shared by the five
+    # windows that could fire (1.8e-4 < 2e-4), not than a sixth of it.
+    dip = _latest(_hours([7, 7, 7, 2, 2, 2], [7] * 6))
+    assert dip.firing and dip.hours == 3 and 1e-3 / 6 < dip.tail < 1e-3 / 5
