@@ -176,10 +176,6 @@ class Suggestion:
     calls: int
     share: float
 
-    @property
-    def percent(self) -> float:
-        return self.share * 100
-
 
 def suggestions(organization: Organization, now: datetime | None = None) -> list[Suggestion]:
     """The numbers to suggest leaving out (see THE SUGGESTIONS), most calls first."""
