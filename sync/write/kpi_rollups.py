@@ -70,9 +70,9 @@ def refresh_kpi_days(environment: Environment, local_days: Iterable[date]) -> No
 
 
 def rebuild_kpi_days(environment: Environment) -> None:
-    """Recount every local day of an environment's calls."""
-    tz = environment.organization.tzinfo
-    moments = Call.objects.across_organizations().filter(
-        environment=environment).values_list("started_at", flat=True)
-    days = {moment.astimezone(tz).date() for moment in moments.iterator(chunk_size=20000)}
-    refresh_kpi_days(environment, days)
+    """Recount every local day of an environment's calls (the days listed by the database:
+    no call's start read into Python)."""
+    days = Call.objects.across_organizations().filter(environment=environment).annotate(
+        day=TruncDate("started_at", tzinfo=environment.organization.tzinfo)
+    ).values_list("day", flat=True).order_by().distinct()
+    refresh_kpi_days(environment, set(days))

@@ -13,9 +13,10 @@ import pytest
 
 from reports.queries.kpis import count_rows, kpis_summary
 from sync.analysis import set_threshold
-from sync.models import Call
+from sync.models import Call, KpiDayRollup
 from sync.models.core import CallStatus, Judgement
 from sync.outcomes import settle_organisation
+from sync.write.kpi_rollups import rebuild_kpi_days
 from sync.write.rollups import local_days_of, refresh_rollups
 from tests.support.factories import build_call, make_agents, make_calls, save_calls
 
@@ -151,3 +152,19 @@ def test_the_rollups_give_the_figures_of_the_calls(mirrored, first, one_agent):
     for row in summary.agents:
         assert row.peak_concurrency == max(
             (v for (_d, a), v in agent_peak.items() if a == row.agent_external_id), default=0)
+
+
+def test_a_rebuild_counts_every_local_day_again(mirrored):
+    env, _agents = mirrored
+
+    fields = [f.attname for f in KpiDayRollup._meta.concrete_fields if f.name != "id"]
+
+    def rows() -> list[dict]:
+        return sorted(KpiDayRollup.objects.filter(environment=env).values(*fields),
+                      key=lambda r: (r["day"], r["agent_external_id"]))
+
+    kept = rows()  # as the writers left them, day by day
+    assert len({r["day"] for r in kept}) >= (LAST - FIRST).days + 1
+    KpiDayRollup.objects.filter(environment=env).delete()
+    rebuild_kpi_days(env)
+    assert rows() == kept
