@@ -37,7 +37,9 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from portal.models import Environment, Organization
+from portal.tasks_client import QueueUnavailable, TaskNotAvailable, enqueue
 from sync.models import ExcludedNumber
+from sync.models.outcomes import MAX_EXCLUDED_DIGITS
 from sync.outcomes import (
     CONNECTED,
     HORIZON_DAYS,
@@ -57,6 +59,16 @@ def digits_of(values: list[str]) -> list[str]:
         cursor.execute(f"SELECT {digits('v')} FROM unnest(%s::text[]) "
                        "WITH ORDINALITY AS x(v, i) ORDER BY i", [values])
         return [found for (found,) in cursor.fetchall()]
+
+
+def digits_problem(found: str) -> str | None:
+    """Why these digits (`digits_of`) cannot be on a list, in English for the caller to word
+    ("none", "too_many"); None when they can."""
+    if not found:
+        return "none"
+    if len(found) > MAX_EXCLUDED_DIGITS:
+        return "too_many"
+    return None
 
 
 def mark_staged(environment: Environment, stage: str) -> None:
@@ -87,6 +99,18 @@ def change_list(organization: Organization, entries: dict[str, str]) -> list[str
                 number.label = entries[kept]
                 number.save(update_fields=["label"])
     return sorted(removed + added)
+
+
+def apply_change(organization_id: int, numbers: list[str]) -> None:
+    """Re-settle the calls of these digits after a change of the list (the settings page's,
+    the admin's): queued as `sync.resettle_excluded_numbers`, else here, so the figures never
+    disagree with the list."""
+    if not numbers:
+        return
+    try:
+        enqueue("sync.resettle_excluded_numbers", organization_id, numbers)
+    except (QueueUnavailable, TaskNotAvailable):
+        resettle(organization_id, numbers)
 
 
 def _keyed() -> str:

@@ -1,7 +1,7 @@
 """The admin's numbers left out of resolution: the settings page's list, one row a number.
 
 A row added, changed or deleted here re-settles its numbers as the page does
-(`reports.resolution.views.apply_change`); the number is stored as its digits.
+(`sync.excluded_numbers.apply_change`); the number is stored as its digits.
 """
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from portal.admin.base import TenantModelAdmin
-from reports.resolution.views import apply_change
-from sync.excluded_numbers import digits_of
+from reports.resolution.forms import DIGITS_PROBLEM
+from sync.excluded_numbers import apply_change, digits_of, digits_problem
 from sync.models import ExcludedNumber
 from sync.models.outcomes import MAX_EXCLUDED_DIGITS, MAX_EXCLUDED_NUMBERS
 
@@ -29,11 +29,10 @@ class ExcludedNumberForm(forms.ModelForm):
 
     def clean_digits(self) -> str:
         digits = digits_of([self.cleaned_data["digits"]])[0]
-        if not digits:
-            raise forms.ValidationError(_("A number needs at least one digit."))
-        if len(digits) > MAX_EXCLUDED_DIGITS:
-            raise forms.ValidationError(_("A number has at most %(max)d digits.")
-                                        % {"max": MAX_EXCLUDED_DIGITS})
+        problem = digits_problem(digits)
+        if problem:
+            raise forms.ValidationError(DIGITS_PROBLEM[problem]() % {
+                "text": self.cleaned_data["digits"][:40], "max": MAX_EXCLUDED_DIGITS})
         return digits
 
     def clean(self) -> dict:

@@ -3,9 +3,8 @@
 Owners and admins see and change it, as they change the other organisation settings (others
 403, other organisations 404, through `org_page`). The numbers with the most answered
 contacts lately are suggested, each added in one click (`sync.excluded_numbers.suggestions`).
-A change queues the re-settling of the
-numbers added or removed (`sync.resettle_excluded_numbers`); with the queue down it runs here:
-the figures never disagree with the list.
+A change re-settles the numbers
+added or removed (`sync.excluded_numbers.apply_change`).
 """
 from __future__ import annotations
 
@@ -17,21 +16,10 @@ from django.utils.translation import gettext as _
 from portal import audit
 from portal.models import Role
 from portal.pages.pages import render_org_page
-from portal.tasks_client import QueueUnavailable, TaskNotAvailable, enqueue
 from portal.tenancy.access import WRITE_METHODS, Tenant, org_page
 from reports.resolution.forms import ExcludedNumbersForm, as_lines
-from sync.excluded_numbers import SUGGEST_DAYS, change_list, resettle, suggestions
+from sync.excluded_numbers import SUGGEST_DAYS, apply_change, change_list, suggestions
 from sync.models import ExcludedNumber
-
-
-def apply_change(organization_id: int, numbers: list[str]) -> None:
-    """Re-settle the calls of these digits after a change of the list: queued, else here."""
-    if not numbers:
-        return
-    try:
-        enqueue("sync.resettle_excluded_numbers", organization_id, numbers)
-    except (QueueUnavailable, TaskNotAvailable):
-        resettle(organization_id, numbers)
 
 
 @org_page(Role.ADMIN, WRITE_METHODS)
