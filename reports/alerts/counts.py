@@ -32,7 +32,7 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 
-from reports.alerts.count_tails import fewer_mid, interval, more_mid
+from reports.alerts.count_tails import at_least, at_most, fewer_mid, interval, more_mid
 from reports.alerts.seasonal import MAD_SCALE, median
 
 HOUR = timedelta(hours=1)
@@ -53,6 +53,9 @@ DEEP_SHARE = 0.5
 SHALLOW_SHARE = 0.1
 # The level is shared among at least this many of the six windows (see `shares`).
 FEWEST_SHARES = 4
+# An hour nearer its usual level than its run's ends the run when its count is less likely
+# than this at the run's level (`_in_run`).
+RUN_BREAK = 0.05
 
 
 @dataclasses.dataclass(frozen=True)
@@ -175,11 +178,21 @@ def _history(hours: Sequence[HourCounts]) -> tuple[int | None, ...]:
 
 
 def _in_run(hours: Sequence[HourCounts], levels: Sequence[Usual], ratio: float,
-            below: bool) -> bool:
-    """Every hour nearer the run's level (ratio × usual) than its usual level."""
+            below: bool, phi: float, weeks: int) -> bool:
+    """No hour of the run is out of it: nearer its usual level than the run's (ratio ×
+    usual) with a count unlikely at the run's level (`RUN_BREAK`). A quiet hour's count says
+    little either way (1 call where 1.5 are usual, in a run at a quarter of its usual), so
+    it does not break an outage's run."""
     middle = (1.0 + ratio) / 2
-    return all(h.count <= u.expected * middle if below else h.count >= u.expected * middle
-               for h, u in zip(hours, levels, strict=True))
+    for h, u in zip(hours, levels, strict=True):
+        if h.count <= u.expected * middle if below else h.count >= u.expected * middle:
+            continue
+        at_run = ratio * u.expected
+        variance = (at_run + phi * at_run * at_run) * (1.0 + 1.0 / weeks)
+        if (at_least(h.count, at_run, variance) if below
+                else at_most(h.count, at_run, variance)) < RUN_BREAK:
+            return False
+    return True
 
 
 def judge_window(hours: Sequence[HourCounts], *, phi: float, below: bool, level: float,
@@ -202,7 +215,7 @@ def judge_window(hours: Sequence[HourCounts], *, phi: float, below: bool, level:
     unusual = (ratio < 1.0) if below else (ratio > 1.0)
     deep = ratio <= DEEP_SHARE if below else ratio >= 1.0 / DEEP_SHARE
     firing = (unusual and tail < (level if deep else level * SHALLOW_SHARE)
-              and _in_run(hours, levels, ratio, below))
+              and _in_run(hours, levels, ratio, below, phi, weeks))
     return CountJudgement(low=low, high=high, tail=tail, judged=True, firing=firing, **base)
 
 

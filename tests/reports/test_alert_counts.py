@@ -5,6 +5,7 @@ holiday or a past outage does not bend, and the state machine that turns judgeme
 firings, and a shallow fall held to a stricter level than an outage."""
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 from datetime import UTC, date, datetime, timedelta
@@ -82,6 +83,20 @@ def test_a_run_of_quiet_hours_fires_once_from_its_first_hour_where_no_hour_alone
     # The normal hour after it ends the run (and a normal hour before never starts it).
     after = _latest(_hours([6, 6, 1, 0, 1, 6], [*usual_level, 6]))
     assert not after.firing
+
+
+def test_a_quiet_hour_that_keeps_its_few_calls_does_not_break_an_outage_s_run():
+    # The bench's missed night (400 calls a day, 21:00 on, thinned to a tenth over 6 hours):
+    # 1, 2, 1, 1, 0, 0 calls where 8, 5, 3, 1.5, 1, 1 are usual. The fourth hour's 1 of 1.5
+    # is nearer its usual than the run's level (5 of 19.5), yet likely at either: it stays.
+    night = _hours([1, 2, 1, 1, 0, 0], [8, 5, 3, 1.5, 1, 1])
+    night[3] = dataclasses.replace(night[3], past=(1, 2, 1, 2, 1, 2))
+    assert usual(night[3].past).expected == 1.5
+    fired = _latest(night)
+    assert fired.firing and fired.hours == 6 and fired.start == T0
+    # A busy hour back at its usual ends the run: 8 of 8 is unlikely at a quarter of it.
+    recovered = _latest(_hours([1, 2, 1, 8], [8, 5, 3, 8]))
+    assert not recovered.firing
 
 
 def test_hours_usually_below_the_minimum_are_judged_within_their_run():
