@@ -29,6 +29,7 @@ SETTINGS_PAGES = [
     "reports.alerts.urls",
     "reports.privacy.urls",
     "reports.resolution.urls",
+    "reports.holidays.urls",
 ]
 
 

@@ -18,6 +18,7 @@ from portal.admin.base import ReadOnlyTenantInline, TenantModelAdmin
 # The alerts' and saved views' admins live with them; Django imports this module only, so it
 # names theirs (registering them with the admin site).
 from reports.alerts import admin as alerts_admin
+from reports.holidays import admin as holidays_admin
 from reports.models import ReportDelivery, ReportSubscription
 from reports.privacy import admin as privacy_admin
 from reports.resolution import admin as resolution_admin
@@ -125,5 +126,5 @@ class ReportDeliveryAdmin(TenantModelAdmin):
             "Re-sent %(done)d failed delivery(ies); %(skipped)d skipped (only failed "
             "deliveries can be re-sent).") % {"done": done, "skipped": skipped})
 
-__all__ = ["ReportDeliveryAdmin", "ReportSubscriptionAdmin", "alerts_admin", "privacy_admin",
-           "resolution_admin", "saved_views_admin"]
+__all__ = ["ReportDeliveryAdmin", "ReportSubscriptionAdmin", "alerts_admin", "holidays_admin",
+           "privacy_admin", "resolution_admin", "saved_views_admin"]

@@ -43,6 +43,7 @@ class ReportsConfig(AppConfig):
             AlertEvent,
             AlertRule,
             BannerDismissal,
+            Holiday,
             ReportDelivery,
             ReportSubscription,
             SavedView,
@@ -50,11 +51,11 @@ class ReportsConfig(AppConfig):
         )
 
         tenancy.register(ReportSubscription, AlertRule, AlertEvent, SavedView,
-                         WallboardThresholds, path="organization")
+                         WallboardThresholds, Holiday, path="organization")
         tenancy.register(ReportDelivery, path="subscription__organization")
         tenancy.register(BannerDismissal, path="rule__organization")
         # A member restricted to teams sees their teams' rules only (portal.tenancy.restriction).
         restrict(AlertRule, kind="team", team="team")
         restrict(AlertEvent, kind="team", team="rule__team")
         restrict(ReportSubscription, ReportDelivery, SavedView, BannerDismissal,
-                 WallboardThresholds, kind="open")
+                 WallboardThresholds, Holiday, kind="open")

@@ -12,7 +12,8 @@ calls this hour and are judged alone (see `seasonal` for the band and the binomi
 
 `judge_period` is the one path: the live evaluation (`judge_live`) judges the last complete
 hour through it, the preview (`preview`) every hour of a period, both from the rollups read
-in one query, in the organisation's zone.
+in one query, in the organisation's zone and with its holiday calendar (`reports.holidays`:
+a holiday's hours are judged against past Sundays', a past holiday is in no baseline).
 """
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ from reports.alerts.seasonal import (
     rate_band,
 )
 from reports.alerts.windows import Span
+from reports.holidays.models import holidays_of
 
 __all__ = ["Hour", "Judgement", "judge_live", "judge_period", "last_complete_hour"]
 # The last complete hour is judged while the mirror is at most this far behind it (a sync
@@ -148,11 +150,12 @@ def judge_hour(rule: AlertRule, hour: Hour, current: Figures,
                      100 * band.low, 100 * band.high, history)
 
 
-def _from_counts(hour: Hour, found: CountJudgement, tz) -> Judgement:
-    """A count's judgement (`counts`) as the rule's."""
-    first = Hour.starting(found.start, tz)
-    history = tuple((first.day - timedelta(weeks=k + 1), None if v is None else float(v))
-                    for k, v in enumerate(found.history))
+def _from_counts(hour: Hour, found: CountJudgement, series: CountSeries) -> Judgement:
+    """A count's judgement (`counts`) as the rule's: its history dated by the days the
+    window's first hour was compared with."""
+    first = Hour.starting(found.start, series.tz)
+    history = tuple((day, None if v is None else float(v))
+                    for day, v in zip(series.compared(first.day), found.history, strict=True))
     return Judgement(
         hour, "anomaly" if found.judged else "too_few_expected", found.firing,
         float(found.count), found.count, found.expected,
@@ -201,14 +204,15 @@ class Period:
                  hours: list[Hour]) -> None:
         self.rule, self.mirrored = rule, mirrored
         self.tz = rule.organization.tzinfo
-        # The days of each hour's runs (the day before, when they cross midnight) and their
-        # past weeks.
+        self.series = CountSeries(self._count, self.tz, BASELINE_WEEKS,
+                                  holidays_of(rule.organization) if hours else frozenset())
+        # The days of each hour's runs (the day before, when they cross midnight) and the
+        # days they are compared with.
         run_days = {Hour.starting(h.start - back * HOUR, self.tz).day for h in hours
                     for back in range(counts.LONGEST_RUN)}
-        days = {day - timedelta(weeks=k) for day in run_days for k in range(BASELINE_WEEKS + 1)}
+        days = run_days.union(*(self.series.compared(day) for day in run_days))
         self.found = hourly_figures(scope_of(rule, env_ids), days) if hours else {}
         self._covered: dict[tuple[date, int], bool] = {}
-        self.series = CountSeries(self._count, self.tz, BASELINE_WEEKS)
         self.judgements = [self._judge(hour) for hour in hours]
 
     def _mirrored(self, day: date, hour: int) -> bool:
@@ -223,10 +227,13 @@ class Period:
     def _count(self, day: date, hour: int) -> int | None:
         return self._figures(day, hour).calls if self._mirrored(day, hour) else None
 
+    def _compared(self, hour: Hour) -> list[Hour]:
+        """The same hour of the days `hour` is compared with (`CountSeries.compared`)."""
+        return [Hour.at(day, hour.hour, self.tz) for day in self.series.compared(hour.day)]
+
     def _past(self, hour: Hour) -> dict[date, Figures]:
-        return {h.day: self._figures(h.day, h.hour)
-                for h in hour.weeks_before(BASELINE_WEEKS, self.tz)
-                if self._mirrored(h.day, h.hour)}
+        return {h.day: self._figures(h.day, h.hour) for h in self._compared(hour)
+                if h.day not in self.series.holidays and self._mirrored(h.day, h.hour)}
 
     def _judge(self, hour: Hour) -> Judgement:
         if not self._mirrored(hour.day, hour.hour):
@@ -238,7 +245,7 @@ class Period:
         found = self.series.judge(
             hour, below=self.rule.anomaly_direction != AnomalyDirection.ABOVE, alpha=alpha,
             min_expected=self.rule.min_calls)
-        return _from_counts(hour, found, self.tz)
+        return _from_counts(hour, found, self.series)
 
     def summed(self, start: datetime, end: datetime) -> Judgement:
         """[start, end) (whole hours, mirrored) judged as one window: a firing's figures."""
@@ -253,12 +260,13 @@ class Period:
                     found, phi=self.series.phi(hours[-1].day),
                     below=self.rule.anomaly_direction != AnomalyDirection.ABOVE,
                     level=alpha / counts.LONGEST_RUN, min_expected=0.0)
-                return _from_counts(hours[-1], window, self.tz)
+                return _from_counts(hours[-1], window, self.series)
         current = _sum(self._figures(h.day, h.hour) for h in hours)
-        weeks = [h.weeks_before(BASELINE_WEEKS, self.tz) for h in hours]
+        weeks = [self._compared(h) for h in hours]
         past = {}
         for same in zip(*weeks, strict=True):  # one past week's hours of the span
-            if all(self._mirrored(h.day, h.hour) for h in same):
+            if all(h.day not in self.series.holidays and self._mirrored(h.day, h.hour)
+                   for h in same):
                 past[same[0].day] = _sum(self._figures(h.day, h.hour) for h in same)
         judged = judge_hour(self.rule, hours[0], current, past)
         return dataclasses.replace(judged, start=start, end=end, hours=len(hours))

@@ -24,6 +24,9 @@ as the end of runs of 2–6 hours; `Episodes` turns successive judgements into f
   takes most of the calls. The band drawn is the counts that do not fire.
 - A window is judged when its usual sum reaches `min_expected` (the rule's `min_calls`): a
   quiet hour is judged within its run.
+- The organisation's holidays (`holidays`, local days): an hour of a holiday is judged
+  against the same hour of the Sundays before it (a holiday's usual level is a Sunday's),
+  and a past holiday is never in a baseline (`compared_days`).
 """
 from __future__ import annotations
 
@@ -78,10 +81,6 @@ class Hour:
         """The local hour that starts at `instant` (a whole UTC hour)."""
         local = instant.astimezone(tz)
         return cls(local.date(), local.hour, instant, instant + HOUR)
-
-    def weeks_before(self, weeks: int, tz) -> list[Hour]:
-        return [Hour.at(self.day - timedelta(weeks=k), self.hour, tz)
-                for k in range(1, weeks + 1)]
 
 
 def last_complete_hour(moment: datetime, tz) -> Hour:
@@ -318,33 +317,55 @@ class Episodes:
 CountOf = Callable[[date, int], "int | None"]
 
 
-def unusual_days(day: date, count_of: CountOf, weeks: int) -> set[date]:
-    """The same weekday in past weeks whose whole day is far from the others' (a holiday, a
-    day-long outage): left out of the baseline, as an unmirrored day is."""
-    days = [day - timedelta(weeks=k) for k in range(1, weeks + 1)]
+SUNDAY = 6
+NO_HOLIDAYS: frozenset[date] = frozenset()
+
+
+def compared_days(day: date, weeks: int, holidays: frozenset[date] = NO_HOLIDAYS
+                  ) -> list[date]:
+    """The past days an hour of `day` is judged against, newest first, one a week: the same
+    weekday of the `weeks` weeks before, or, when `day` is one of the `holidays`, the
+    `weeks` Sundays before it (a weekday holiday has a Sunday's calls, not its weekday's)."""
+    if day in holidays and day.weekday() != SUNDAY:
+        latest = day - timedelta(days=day.weekday() + 1)  # the Sunday before it
+        return [latest - timedelta(weeks=k) for k in range(weeks)]
+    return [day - timedelta(weeks=k) for k in range(1, weeks + 1)]
+
+
+def unusual_days(days: Sequence[date], count_of: CountOf,
+                 holidays: frozenset[date] = NO_HOLIDAYS) -> set[date]:
+    """Of the compared `days`, those left out of the baseline as an unmirrored day is: the
+    listed `holidays`, and a day whose whole total is far from the others' (an unlisted
+    holiday, a day-long outage)."""
     totals = []
     for past in days:
-        hours = [count_of(past, h) for h in range(24)]
+        hours = [None] if past in holidays else [count_of(past, h) for h in range(24)]
         totals.append(None if None in hours else sum(hours))
     usual_ones = _usual_ones(totals)
     return {d for d, total, keep in zip(days, totals, usual_ones, strict=True)
-            if total is not None and not keep}
+            if d in holidays or (total is not None and not keep)}
 
 
 class CountSeries:
     """A scope's calls per local hour (`count_of`) read as the count model reads them: each
-    hour with its past weeks (past days far from their weeks left out, `unusual_days`), the
-    dispersion of a day (from its 24 hours), the hours before it."""
+    hour with its past weeks (`compared_days`: a holiday's are Sundays; listed holidays and
+    past days far from their weeks left out, `unusual_days`), the dispersion of a day (from
+    its 24 hours), the hours before it."""
 
-    def __init__(self, count_of: CountOf, tz, weeks: int) -> None:
-        self.count_of, self.tz, self.weeks = count_of, tz, weeks
+    def __init__(self, count_of: CountOf, tz, weeks: int,
+                 holidays: frozenset[date] = NO_HOLIDAYS) -> None:
+        self.count_of, self.tz, self.weeks, self.holidays = count_of, tz, weeks, holidays
         self._left_out: dict[date, set[date]] = {}
         self._phi: dict[date, float] = {}
 
+    def compared(self, day: date) -> list[date]:
+        """The past days `day`'s hours are judged against, newest first (`compared_days`)."""
+        return compared_days(day, self.weeks, self.holidays)
+
     def past(self, day: date, hour: int) -> tuple[int | None, ...]:
+        days = self.compared(day)
         if day not in self._left_out:
-            self._left_out[day] = unusual_days(day, self.count_of, self.weeks)
-        days = [day - timedelta(weeks=k) for k in range(1, self.weeks + 1)]
+            self._left_out[day] = unusual_days(days, self.count_of, self.holidays)
         return tuple(None if d in self._left_out[day] else self.count_of(d, hour)
                      for d in days)
 
@@ -384,10 +405,12 @@ class CountSeries:
 
 
 def judge_hours(targets: Sequence[Hour], count_of: CountOf, tz, *, weeks: int, below: bool,
-                alpha: float, min_expected: float) -> list[CountJudgement | None]:
+                alpha: float, min_expected: float, holidays: frozenset[date] = NO_HOLIDAYS
+                ) -> list[CountJudgement | None]:
     """Each target hour judged (None: not mirrored): the one path of the live evaluation
-    (one target), the preview (every hour of a period) and the bench."""
-    series = CountSeries(count_of, tz, weeks)
+    (one target), the preview (every hour of a period) and the bench; `holidays` the
+    organisation's (local days)."""
+    series = CountSeries(count_of, tz, weeks, holidays)
     return [series.judge(t, below=below, alpha=alpha, min_expected=min_expected)
             for t in targets]
 

@@ -25,6 +25,7 @@ from reports.alerts.evaluate import evaluate_rules
 from reports.alerts.forms import AlertRuleForm
 from reports.alerts.models import AlertEvent, AlertRule, BannerDismissal
 from reports.alerts.quiet_hours import quiet_hours
+from reports.holidays.models import holidays_of
 from sync.models import Agent
 
 HISTORY_SIZE = 50
@@ -73,6 +74,7 @@ def rule_detail(request: HttpRequest, tenant: Tenant, pk: int) -> HttpResponse:
         "snooze_choices": list(SNOOZE_LABELS.items()),
         "agent_name": agent.name if agent else "",
         "band_chart": band_chart(rule, events), "quiet": quiet,
+        "holiday_count": len(holidays_of(rule.organization)) if quiet else 0,
         "preview": replayed(rule, list(env_ids))
         if "preview" in request.GET and rule.condition == "anomaly" else None,
     })
