@@ -184,3 +184,53 @@ def test_the_level_is_shared_among_the_windows_that_could_fire():
     # windows that could fire (1.8e-4 < 2e-4), not than a sixth of it.
     dip = _latest(_hours([7, 7, 7, 2, 2, 2], [7] * 6))
     assert dip.firing and dip.hours == 3 and 1e-3 / 6 < dip.tail < 1e-3 / 5
+
+
+def _weekdays_and_sundays(holiday_like: frozenset[date]):
+    """Calls per local hour: a weekday's business hours 30, its other hours 3; a Sunday's
+    (and a day of `holiday_like`'s) a third of them."""
+    def count_of(day: date, hour: int) -> int:
+        busy = 30 if 9 <= hour < 18 else 3
+        return busy // 3 if day.weekday() == 6 or day in holiday_like else busy
+    return count_of
+
+
+def test_a_holiday_in_the_calendar_is_judged_as_a_sunday_and_stays_quiet():
+    tz = ZoneInfo("America/Sao_Paulo")
+    holiday = date(2026, 11, 23)  # a Monday with a Sunday's calls
+    count_of = _weekdays_and_sundays(frozenset({holiday}))
+    hours = [Hour.at(holiday, h, tz) for h in range(24)]
+
+    def fired(calendar: frozenset[date]) -> list:
+        found = Episodes()
+        judged = judge_hours(hours, count_of, tz, weeks=6, below=True, alpha=1e-3,
+                             min_expected=5, holidays=calendar)
+        for j in judged:
+            found.add(j.judged, j.firing, j.start, j.end)
+        return found.found
+
+    assert fired(frozenset())  # judged against past Mondays: a volume dip
+    assert not fired(frozenset({holiday}))  # against past Sundays: a usual holiday
+    (ten,) = judge_hours([Hour.at(holiday, 10, tz)], count_of, tz, weeks=6, below=True,
+                         alpha=1e-3, min_expected=5, holidays=frozenset({holiday}))
+    assert ten.expected == 10 and ten.weeks == 6 and not ten.firing  # a Sunday's 10 calls
+
+
+def test_a_past_holiday_in_the_calendar_is_left_out_of_its_weekday_s_baseline():
+    tz = ZoneInfo("America/Sao_Paulo")
+    monday = date(2026, 11, 23)
+    past = monday - timedelta(weeks=3)
+
+    def count_of(day: date, hour: int) -> int:
+        busy = 30 if 9 <= hour < 18 else 3
+        return 27 if day == past and busy == 30 else busy  # a quieter day, not far off
+
+    def judged(calendar: frozenset[date]):
+        (found,) = judge_hours([Hour.at(monday, 10, tz)], count_of, tz, weeks=6, below=True,
+                               alpha=1e-3, min_expected=5, holidays=calendar)
+        return found
+
+    assert judged(frozenset()).history[2] == 27  # not far from its weekday's: kept
+    assert judged(frozenset()).expected == 29.5
+    listed = judged(frozenset({past}))
+    assert listed.history[2] is None and listed.weeks == 5 and listed.expected == 30
