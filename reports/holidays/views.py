@@ -18,8 +18,8 @@ from django.utils.translation import gettext as _
 
 from portal import audit
 from portal.models import Organization, Role
-from portal.phone import region_of_timezone
 from portal.pages.pages import render_org_page
+from portal.phone import region_of_timezone
 from portal.tenancy.access import WRITE_METHODS, Tenant, org_page
 from reports.holidays.calendar import countries, public_holidays
 from reports.holidays.forms import DEFAULT_COUNTRY, HolidayForm, PublicHolidaysForm
