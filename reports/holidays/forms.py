@@ -4,8 +4,8 @@ from __future__ import annotations
 from datetime import date
 
 from django import forms
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from reports.holidays.calendar import countries
 from reports.holidays.models import MAX_NAME
@@ -30,10 +30,11 @@ class HolidayForm(forms.Form):
 
 
 class PublicHolidaysForm(forms.Form):
-    country = forms.ChoiceField(label=gettext_lazy("Country"), choices=countries)
+    country = forms.ChoiceField(label=gettext_lazy("Country"))
     year = forms.TypedChoiceField(label=gettext_lazy("Year"), coerce=int)
 
     def __init__(self, *args, this_year: int, **kwargs) -> None:
         kwargs.setdefault("initial", {"country": DEFAULT_COUNTRY, "year": this_year})
         super().__init__(*args, **kwargs)
+        self.fields["country"].choices = countries(get_language() or "en")
         self.fields["year"].choices = [(y, str(y)) for y in (this_year, this_year + 1)]

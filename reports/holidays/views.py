@@ -29,7 +29,7 @@ from reports.holidays.models import MAX_HOLIDAYS, Holiday
 def _default_country(org: Organization) -> str:
     """The organisation's country by its zone when the package knows it, else Brazil."""
     found = region_of_timezone(org.timezone)
-    return found if found in dict(countries()) else DEFAULT_COUNTRY
+    return found if found in dict(countries("en")) else DEFAULT_COUNTRY
 
 
 def _add(request: HttpRequest, org: Organization, listed: set, form: forms.Form,
@@ -80,13 +80,14 @@ def holidays(request: HttpRequest, tenant: Tenant) -> HttpResponse:
             return redirect("settings-holidays", org.slug)
     elif action == "import" and import_form.is_valid():
         code, year = import_form.cleaned_data["country"], import_form.cleaned_data["year"]
-        days = public_holidays(code, year, get_language() or "en")
+        language = get_language() or "en"
+        days = public_holidays(code, year, language)
         added = _add(request, org, set(listed), import_form, days)
         if added is not None:
             messages.success(request, _(
                 "%(added)d of the %(count)d public holidays of %(country)s in %(year)d added "
                 "(the others were listed already).") % {
-                "added": added, "country": dict(countries())[code], "count": len(days),
+                "added": added, "country": dict(countries(language))[code], "count": len(days),
                 "year": year})
             return redirect("settings-holidays", org.slug)
     elif action not in (None, "add", "import"):

@@ -65,7 +65,8 @@ def test_an_owner_adds_imports_and_removes_holidays(client, alice, org_a):
     imported = client.post(URL, {"action": "import", "country": "BR", "year": "2027"},
                            headers=PT, follow=True)
     html = imported.content.decode()
-    assert "10 dos 10 feriados nacionais de Brazil (BR) em 2027 adicionados" in html
+    assert "10 dos 10 feriados nacionais de Brasil (BR) em 2027 adicionados" in html
+    assert '<option value="BR" selected>Brasil (BR)</option>' in html
     assert "Quarta-feira, 21/04/2027" in html and "Tiradentes" in html
     assert "julgam uma hora de feriado pela mesma hora dos domingos anteriores" in html
     assert _days(org_a)[date(2027, 11, 2)] == "Finados"
