@@ -16,6 +16,7 @@ from portal.models import ApiToken, AuditLog, Environment, Membership, Organizat
 from reports.models import (
     AlertEvent,
     AlertRule,
+    Holiday,
     ReportDelivery,
     ReportSubscription,
     SavedView,
@@ -128,6 +129,9 @@ def build_world(django_user_model, cast: dict, env_a: Environment, env_b: Enviro
                            (env_b.organization, cast["carol"])))
     world.pairs[Team] = tuple(
         Team.objects.create(organization=org, name=f"Desk {org.slug}")
+        for org in (env_a.organization, env_b.organization))
+    world.pairs[Holiday] = tuple(
+        Holiday.objects.create(organization=org, day=date(2026, 12, 25), name="Christmas")
         for org in (env_a.organization, env_b.organization))
     world.pairs[AuditLog] = (
         audit.record("test.a", organization=env_a.organization),
