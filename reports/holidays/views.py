@@ -60,7 +60,7 @@ def holidays(request: HttpRequest, tenant: Tenant) -> HttpResponse:
         initial={"country": _default_country(org), "year": this_year})
     if action == "remove":
         pk = request.POST.get("holiday", "")
-        if not pk.isdigit():
+        if not (pk.isascii() and pk.isdigit() and len(pk) <= 18):  # a row's id, no more
             return HttpResponseBadRequest(_("Which holiday?"))
         holiday = tenant.get(Holiday, pk=int(pk))
         holiday.delete()

@@ -112,6 +112,7 @@ def test_bad_input_is_a_400_with_the_form_s_error_in_both_languages(client, alic
     {"action": "remove", "holiday": "not a number"}, {"action": "remove"},
     {"action": "drop table"}, {"action": "remove", "holiday": "-1"},
     {"action": "add", "day": "2026-12-24", "name": "\x00"},
+    {"action": "remove", "holiday": "²"}, {"action": "remove", "holiday": "9" * 40},
 ])
 def test_hostile_actions_are_refused_not_a_500(client, alice, org_a, posted):
     client.force_login(alice)
