@@ -1,9 +1,11 @@
 """The live wallboard's figures (`/o/<slug>/live/`): today, for a TV across the room.
 
 - Today's calls by local hour beside the usual band for that hour of the week: the
-  `anomaly` condition's band (`reports.alerts.anomaly.usual_bands`), from the same weekday of
-  the previous weeks the mirror holds whole — an unmirrored week is left out, never counted
-  as zero — so the board and an anomaly rule never disagree on what "usual" is.
+  `anomaly` condition's band (`reports.alerts.anomaly.usual_bands`), from the days an anomaly
+  rule compares today with (the same weekday of the previous weeks; on one of the
+  organisation's holidays the Sundays before it; listed holidays left out) that the mirror
+  holds whole — an unmirrored week is left out, never counted as zero — so the board and an
+  anomaly rule never disagree on what "usual" is.
 - Calls today and the answer rate (the dashboard's report and metrics, `reports.registry`, so
   the two agree) and the usual by this time.
 - In progress: calls the mirror still holds open (initiated, ringing, queued, or answered
@@ -35,7 +37,9 @@ from portal.models import Environment, Organization
 from portal.tenancy.restriction import active as restriction_active
 from reports import registry
 from reports.alerts.anomaly import team_scope, usual_bands
+from reports.alerts.counts import compared_days
 from reports.alerts.hourly import hourly_figures
+from reports.holidays.models import holidays_of
 from reports.scope import build_scope
 from reports.wallboard.models import WallboardThresholds
 from sync.coverage import DayState, calls_coverage
@@ -108,9 +112,16 @@ def _midnight(day: date, tz) -> datetime:
     return datetime.combine(day, time.min, tzinfo=tz)
 
 
-def _covered_weeks(envs: list[Environment], today: date, now: datetime) -> list[date]:
-    days = [today - timedelta(weeks=w) for w in range(1, USUAL_WEEKS + 1)]
-    coverage = calls_coverage(envs, days[-1], days[0], now=now)
+def _covered_weeks(org: Organization, envs: list[Environment], today: date, now: datetime
+                   ) -> list[date]:
+    """The days today is compared with, as an anomaly rule compares them
+    (`counts.compared_days`: a holiday's are Sundays; listed holidays left out), that the
+    mirror holds whole."""
+    holidays = holidays_of(org)
+    days = [d for d in compared_days(today, USUAL_WEEKS, holidays) if d not in holidays]
+    if not days:
+        return []
+    coverage = calls_coverage(envs, min(days), max(days), now=now)
     return [d for d in days if coverage.state(d) == DayState.COVERED]
 
 
@@ -119,7 +130,7 @@ def usual_so_far(org: Organization, envs: list[Environment], now: datetime,
     """Median calls from local midnight to this local time on the same weekday of the
     previous weeks the mirror holds whole; None when it holds none of them."""
     local = timezone.localtime(now, org.tzinfo)
-    weeks = _covered_weeks(envs, local.date(), now) if weeks is None else weeks
+    weeks = _covered_weeks(org, envs, local.date(), now) if weeks is None else weeks
     calls = Call.objects.for_organization(org).filter(
         environment_id__in=[e.pk for e in envs], is_testing=False)
     counts = [calls.filter(started_at__gte=_midnight(d, org.tzinfo),
@@ -248,7 +259,7 @@ def _board(org: Organization, envs: list[Environment], now: datetime) -> Board:
     # Today's calls report, as the dashboard reads it (cached under the same key).
     calls = registry.run("calls", build_scope(org, envs, today, today), now)
     mirrored = today not in calls.coverage.missing_days
-    weeks = _covered_weeks(envs, today, now)
+    weeks = _covered_weeks(org, envs, today, now)
     usual = usual_so_far(org, envs, now, weeks)
     open_calls = Call.objects.for_organization(org).filter(
         environment_id__in=[e.pk for e in envs], status__in=OPEN_STATUSES, is_testing=False,

@@ -14,6 +14,7 @@ from django.test import Client
 
 from portal.models import Membership, Team, TeamAgent
 from reports.alerts.counts import ALPHA, hour_band
+from reports.holidays.models import Holiday
 from reports.models import WallboardThresholds
 from reports.wallboard.board import board
 from sync.models import Agent, CallbackLink
@@ -90,6 +91,23 @@ def test_the_board_counts_today_against_the_mirrored_weeks(env_a):
     assert tiles["Ann Lee"]["calls"] == "2 calls"
     assert tiles["Ann Lee"]["answer_rate"] == "100.0%"
     assert tiles["Ann Lee"]["environment"] == ""  # one environment: no column to repeat
+
+
+def test_on_a_holiday_the_board_compares_today_with_sundays_as_an_anomaly_rule_does(env_a):
+    now = _world(env_a)
+    sunday = DAY - timedelta(days=DAY.weekday() + 1)  # the Sunday before the Wednesday
+    for week, before in enumerate((1, 1, 3)):
+        _day(env_a, sunday - timedelta(weeks=week), before, 0)
+    org = env_a.organization
+    Holiday.objects.create(organization=org, day=DAY, name="Founders' day")
+    figures = board(org, [env_a], now)
+    assert figures.usual == "usually 1 by this time"  # median of the Sundays' 1, 1, 3
+    hours = {h["hour"]: h for h in figures.hours}
+    assert hours[9]["high"] == hour_band([1, 1, 3], 0.0, ALPHA["medium"]).high
+    # A past Wednesday on the list is left out of an ordinary Wednesday's usual.
+    Holiday.objects.for_organization(org).delete()
+    Holiday.objects.create(organization=org, day=DAY - timedelta(weeks=1), name="Carnival")
+    assert board(org, [env_a], now).usual == "usually 5 by this time"  # median of 4, 6
 
 
 def test_tiles_turn_amber_and_red_past_the_organisation_thresholds(env_a):
