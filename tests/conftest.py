@@ -45,6 +45,7 @@ LONGEST_FIRST = (
     "tests/e2e/test_dead_worker_resumes.py::test_a_killed_workers_backfill_resumes_by_itself",
     "tests/e2e/test_api_contract.py::test_the_api_matches_its_schema",
     "tests/e2e/test_make_demo.py::",
+    "tests/e2e/test_browser_walk.py::",
     "tests/e2e/test_browser_widths.py::",
     "tests/e2e/test_e2e_production.py::test_scheduled_sync_mirrors_upstream_and_survives",
     "tests/e2e/test_interrupts.py::test_every_command_stops_the_same_way",

@@ -1,20 +1,31 @@
 """The ops lead's walk in a real headless chromium: every portal page at 1920×1080, 1440 and
-390 px, in English and Portuguese, as the owner, a team lead (restricted to a team) and a
-viewer. On each rendered page:
+390 px, in English and Portuguese, as the owner, a team lead and a viewer restricted to a
+team, and a viewer of the whole organisation. Each member meets exactly the status their role
+gives (a page above the role is the portal's own 403, another team's rule or call its 404).
+On each rendered page:
 
-- no sideways scroll, and at 1440 px no element wider than its box (a table hiding columns
-  behind an inner scroll, a value running out of its card);
+- no sideways scroll (a phone widens its layout viewport to wide content: the device width is
+  compared too), and at 1440 px no element wider than its box (a table hiding columns behind
+  an inner scroll, a value running out of its card);
 - at 1920×1080 the wallboard has no vertical scroll;
 - its visible text holds no raw ISO time, no raw enum key and, in Portuguese, no English
-  string the catalogues know (`tests/portal/test_pt_br_complete.untranslated`);
-- a filter's list of environments shows each name whole at 390 px.
+  string the catalogues know (`tests/portal/test_pt_br_complete.untranslated`) and no role or
+  status under its stored name;
+- a filter's list of environments shows each name whole at 390 px;
+- as the owner: a table wider than its box scrolls in its own box with a sticky first column,
+  every section tab is in reach, values read as one token keep to one line at 1440 px, the
+  no-match message stays in view, report pages offer every period preset and rates are
+  written the language's one way; no script error on any page.
 
-The summary email is rendered at 390 px in both languages without sideways scroll. One
-browser for the module, one context per member, width and language, reused for every page;
-screenshots of the pages that failed in var/screenshots/walk/.
+The summary and alert emails are rendered at 1440 and 390 px in both languages without
+sideways scroll. One walk holds every check of a page (each page load is the walk's cost):
+one browser for the module, one context per member, width and language, reused for every
+page; screenshots of the pages that failed in var/screenshots/walk/ (of every page with
+`SCREENSHOTS=all`).
 """
 from __future__ import annotations
 
+import os
 import re
 from datetime import timedelta
 
@@ -22,6 +33,7 @@ import pytest
 from django.utils import timezone
 
 from portal.models import Membership, Role, Team
+from reports.alerts.models import AlertRule
 from tests.portal.test_pt_br_complete import untranslated
 from tests.support.browser import SHOTS
 from tests.support.browser_pages import portal_pages, signed_in_context
@@ -37,10 +49,7 @@ TV = {"width": 1920, "height": 1080}
 DESKTOP = {"width": 1440, "height": 900}
 PHONE = {"width": 390, "height": 844}
 LANGUAGES = ("en", "pt-br")
-# Pages every member reads (the report pages); the others may be above a role (403) or
-# another team's (404) — then the portal's own error page is walked instead.
-EVERYONE = ("dashboard", "calls", "calls-no-match", "call-detail", "agents", "callbacks",
-            "quality", "outcomes", "sync", "saved-views", "live")
+EVERY_SHOT = os.environ.get("SCREENSHOTS") == "all"
 
 # Visible text, without what is shown as sent on purpose (code, the raw record, inputs).
 VISIBLE = """() => {
@@ -90,9 +99,63 @@ RAW_KEY = re.compile(r"(?<![\w@./-])(?:[a-z]+_[a-z_]+|no-answer|origins|talkover
                      r"|QUEUED|INITIATED|ANSWERED|FAILED)(?![\w@/-])")
 # Vendor field names shown as sent on purpose (a rejected record's reason, a setting).
 KEYS_AS_SENT = {"call_id", "agent_ids", "provider_settings"}
-# What the walk finds on pages another change of the same round rewrites (the outcomes
-# page: its vendor table's keys, its tables at 1440 px in Portuguese); (page, problem kind).
-# Remove an entry once that change is in: the walk then holds the page to the same rules.
+
+
+# A table wider than its box must scroll inside that box and keep its first column.
+TABLES_UNBOXED = """() => [...document.querySelectorAll('main table')].filter(t => {
+  const box = t.parentElement;
+  if (t.scrollWidth <= box.clientWidth + 1) return false;
+  const scrolls = ['auto', 'scroll'].includes(getComputedStyle(box).overflowX);
+  // (A no-match row keeps its words in view its own way: NO_MATCH_CUT.)
+  const first = t.querySelector('tbody tr:not(.no-match) > :first-child');
+  return !scrolls || (first && getComputedStyle(first).position !== 'sticky');
+}).map(t => t.querySelector('caption, th')?.textContent.trim() || 'table')"""
+# Tabs out of reach: outside the viewport horizontally (the tab bar wraps on phones).
+TABS_OUT_OF_REACH = """() => [...document.querySelectorAll('nav.tabs a')].filter(a => {
+  const r = a.getBoundingClientRect();
+  return r.width === 0 || r.left < 0 || r.right > window.innerWidth + 0.5;
+}).map(a => a.textContent.trim())"""
+
+# A value read as one token (a time, a phone number, a duration, a count or a
+# rate) that breaks over two lines of its table cell (checked at desktop width).
+ONE_VALUE = (r"^(\+?[\d ().-]{8,}|\d{1,2}/\d{1,2}/\d{2,4}( \d{1,2}(:\d{2})?( [AP]M)?)?"
+             r"|\d+ [hms]( \d{2} [ms])?|[\d.,]+%?)$")
+WRAPPED_VALUES = r"""(pattern) => {
+  const value = new RegExp(pattern);
+  const out = [];
+  for (const td of document.querySelectorAll('main td')) {
+    const text = td.innerText.trim();
+    if (!value.test(text)) continue;
+    const walker = document.createTreeWalker(td, NodeFilter.SHOW_TEXT);
+    const tops = new Set();
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const range = document.createRange(); range.selectNodeContents(node);
+      for (const r of range.getClientRects()) { if (r.width > 0) tops.add(Math.round(r.top)); }
+    }
+    if (tops.size > 1) out.push(text);
+  }
+  return out;
+}"""
+# A no-match row spans a table wider than a phone: its words must stay in view.
+NO_MATCH_CUT = """() => [...document.querySelectorAll('tr.no-match td > div')].filter(d => {
+  const r = d.getBoundingClientRect(); return r.left < 0 || r.right > window.innerWidth + 0.5;
+}).length"""
+# Every report page offers the same period presets.
+PRESETS = ["today", "yesterday", "this_week", "last_week", "7d", "30d", "90d"]
+PRESET_VALUES = "() => [...document.querySelectorAll('#id_range option')].map(o => o.value)"
+REPORT_PAGES = ("dashboard", "calls", "agents", "callbacks")
+# Rates on a page: each written the language's one way ("64.6%" / "64,6%").
+RATES = r"""() => (document.querySelector('main').innerText.match(/\d[\d.,]*\s*%/g) || [])"""
+RATE_FORMAT = {"en": r"^\d{1,3}(\.\d)?%$", "pt-br": r"^\d{1,3}(,\d)?%$"}
+
+# Role and status names as stored: a pt-BR page must never show one of them bare.
+RAW_NAMES = (r"\b(owner|admin|analyst|viewer|no_answer|no-answer|completed|answered|failed"
+             r"|busy|initiated|ringing|queued|succeeded|running|pending|firing|resolved)\b")
+# The pages a role below admin may not open: the portal's own 403 page, in its language.
+ADMIN_PAGES = ("environment-add", "environment-token", "members", "teams", "team",
+               "subscription-new", "alert-new", "live-thresholds")
+# What a team-restricted member may not read: a rule watching the whole organisation.
+NOT_THEIRS = ("alert", "call-origins")  # a rule of the whole organisation; another team's call
 
 
 def _text_problems(page, language: str) -> list[str]:
@@ -108,6 +171,32 @@ def _text_problems(page, language: str) -> list[str]:
         english = untranslated(page.content())
         if english:
             problems.append(f"English {english[:3]}")
+        raw = sorted(set(re.findall(RAW_NAMES, page.locator("main").inner_text())))
+        if raw:
+            problems.append(f"raw names {raw}")
+    return problems
+
+
+def _owner_problems(page, name: str, language: str, phone: bool) -> list[str]:
+    """What the owner's walk checks besides everyone's: tables in their boxes, tabs in reach
+    and the report conventions (tokens kept whole, one vocabulary)."""
+    problems = []
+    if unboxed := page.evaluate(TABLES_UNBOXED):
+        problems.append(f"tables overflow without their own scroll box and sticky first "
+                        f"column: {unboxed}")
+    if hidden := page.evaluate(TABS_OUT_OF_REACH):
+        problems.append(f"tabs out of reach: {hidden}")
+    if not phone and (wrapped := page.evaluate(WRAPPED_VALUES, ONE_VALUE)):
+        problems.append(f"values wrap mid-value: {wrapped[:5]}")
+    if page.evaluate(NO_MATCH_CUT):
+        problems.append("the no-match message runs out of view")
+    if name in REPORT_PAGES:
+        offered = page.evaluate(PRESET_VALUES)
+        if [p for p in PRESETS if p not in offered]:
+            problems.append(f"period presets {offered}, expected {PRESETS}")
+    bad = [r for r in page.evaluate(RATES) if not re.match(RATE_FORMAT[language], r)]
+    if bad:
+        problems.append(f"rates not written the {language} way: {bad[:5]}")
     return problems
 
 
@@ -119,24 +208,27 @@ def _walk(page, base: str, pages, who: str, width: str, language: str, viewport:
         seen += 1
         where = f"{name} ({who}, {width}, {language})"
         status = response.status if response else None
-        if status not in expected(name):
+        if status != expected(name):
             problems.append(f"{where}: HTTP {status}, expected {expected(name)}")
             continue
-        found = len(problems)
+        found = []
         scroll_width, inner = page.evaluate(
             "() => [document.documentElement.scrollWidth, innerWidth]")
         if scroll_width > min(inner, viewport["width"]):
-            problems.append(f"{where}: scrolls sideways ({scroll_width} > {inner} px)")
+            found.append(f"scrolls sideways ({scroll_width} > {inner} px)")
         if viewport is DESKTOP and (wide := page.evaluate(TOO_WIDE)):
-            problems.append(f"{where}: wider than its box: {wide}")
+            found.append(f"wider than its box: {wide}")
         if viewport is TV and name == "live":
             height = page.evaluate("() => document.documentElement.scrollHeight")
             if height > viewport["height"]:
-                problems.append(f"{where}: scrolls down ({height} > {viewport['height']} px)")
+                found.append(f"scrolls down ({height} > {viewport['height']} px)")
         if viewport is PHONE and (cut := page.evaluate(CUT_OPTIONS)):
-            problems.append(f"{where}: names cut in a filter: {cut}")
-        problems += [f"{where}: {p}" for p in _text_problems(page, language)]
-        if len(problems) > found:
+            found.append(f"names cut in a filter: {cut}")
+        found += _text_problems(page, language)
+        if who == "owner" and viewport is not TV:
+            found += _owner_problems(page, name, language, viewport is PHONE)
+        problems += [f"{where}: {p}" for p in found]
+        if found or EVERY_SHOT:
             WALK_SHOTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(WALK_SHOTS / f"{who}-{width}-{language}-{name}.png"),
                             full_page=True)
@@ -147,56 +239,80 @@ def test_every_page_as_each_role_at_three_widths_in_both_languages(
         browser, live_server, cast, env_a, django_user_model):
     pages = portal_pages(cast, env_a)
     org = env_a.organization
-    lead = make_member(django_user_model, "lena", org, Role.ANALYST)
     red = Team.objects.get(organization=org, name="Red")
-    Membership.objects.get(user=lead, organization=org).teams.set([red])
+    lead = make_member(django_user_model, "lena", org, Role.ANALYST)
+    erin = make_member(django_user_model, "erin", org, Role.VIEWER)
+    for member in (lead, erin):
+        Membership.objects.get(user=member, organization=org).teams.set([red])
     red.leads.add(lead)
-    members = {"owner": cast["alice"], "lead": lead, "viewer": cast["bob"]}
+    members = {"owner": cast["alice"], "lead": lead, "team-viewer": erin, "viewer": cast["bob"]}
 
     def expected(role: str):
-        def of(name: str) -> set[int]:
-            if role == "owner" or name in EVERYONE and not (
-                    role == "lead" and name == "call-origins"):
-                return {200}
-            return {200, 403, 404}
+        def of(name: str) -> int:
+            if role in ("lead", "team-viewer") and name in NOT_THEIRS:
+                return 404
+            return 403 if role != "owner" and name in ADMIN_PAGES else 200
         return of
 
-    # The owner at every width; the team lead and the viewer at desktop and phone width.
+    # The owner at every width; the others at desktop and phone width (the viewer of a team
+    # at phone width: what it may read is the lead's).
     walks = [("owner", "tv", TV), ("owner", "desktop", DESKTOP), ("owner", "phone", PHONE),
              ("lead", "desktop", DESKTOP), ("lead", "phone", PHONE),
+             ("team-viewer", "phone", PHONE),
              ("viewer", "desktop", DESKTOP), ("viewer", "phone", PHONE)]
-    base, problems, seen = live_server.url, [], 0
+    base, problems, seen, errors = live_server.url, [], 0, []
     for role, width, viewport in walks:
         for language in LANGUAGES:
             context = signed_in_context(browser, base, members[role], viewport, language,
                                         phone=viewport is PHONE)
             page = context.new_page()
+            page.on("pageerror", lambda error: errors.append(str(error)))
             found, count = _walk(page, base, pages, role, width, language, viewport,
                                  expected(role))
             problems += found
             seen += count
-            if viewport is PHONE and role == "owner":
-                problems += _summary_email(page, org, language)
+            if language == "pt-br":
+                assert page.locator("html").get_attribute("lang") == "pt-br"
+            if role == "owner" and viewport is not TV:
+                problems += _emails(page, cast["alice"], width, language, viewport)
             context.close()
     assert seen == len(walks) * len(LANGUAGES) * len(pages)
     assert problems == [], "\n".join([*problems, f"screenshots: {WALK_SHOTS}"])
+    assert errors == []
 
 
-def _summary_email(page, org, language: str) -> list[str]:
-    """The summary email as a phone's mail app shows it: no sideways scroll."""
+def _emails(page, alice, width_name: str, language: str, viewport: dict) -> list[str]:
+    """The summary and alert emails, as a mail app shows them at this width: no sideways
+    scroll (a phone is narrower than the 600 px layout). The subscription and the event made
+    for them go after, so the pages walked next are the same for every member."""
+    from reports.alerts.deliver import render_email
+    from reports.alerts.models import AlertEvent
     from reports.summaries.figures import build_summary
     from reports.summaries.render import build_message
     from reports.summaries.schedule import Period
 
+    org = alice.memberships.first().organization
     today = timezone.localdate(timezone=org.tzinfo)
-    sub = make_subscription(org, name=f"Ops {language}", addresses=["ops@example.com"],
-                            language=language)
+    sub = make_subscription(org, addresses=["ops@example.com"], language=language)
     summary = build_summary(org, list(org.environments.all()),
                             Period(today - timedelta(days=7), today - timedelta(days=1)))
-    message = build_message(sub, summary, "ops@example.com")
-    html = next(body for body, mime in message.alternatives if mime == "text/html")
-    page.set_content(html)
-    scroll = page.evaluate("document.documentElement.scrollWidth")
-    if scroll > PHONE["width"]:
-        return [f"summary email ({language}): scrolls sideways ({scroll} > 390 px)"]
-    return []
+    rule = AlertRule.objects.across_organizations().get(organization=org)
+    rule.language = language
+    rule.save(update_fields=["language"])
+    event = AlertEvent.objects.create(
+        rule=rule, organization=org, seq=rule.events.count() + 1,
+        state="firing", metric="answer_rate", value=0.41, threshold=50, calls=120,
+        window_start=timezone.now() - timedelta(hours=1), window_end=timezone.now(),
+        created_at=timezone.now())
+    problems = []
+    for kind, message in (("summary", build_message(sub, summary, "ops@example.com")),
+                          ("alert", render_email(event, "ops@example.com"))):
+        html = next(body for body, mime in message.alternatives if mime == "text/html")
+        page.set_content(html)
+        scroll = page.evaluate("document.documentElement.scrollWidth")
+        if scroll > viewport["width"]:
+            problems.append(f"{kind} email ({width_name}, {language}): scrolls sideways "
+                            f"({scroll} > {viewport['width']} px)")
+    event.delete()
+    sub.delete()
+    return problems

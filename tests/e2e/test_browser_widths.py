@@ -1,83 +1,21 @@
-"""Every portal page at desktop (1440 px) and phone (390 px) width, in English and
-Portuguese, in a real headless chromium: a failure when a page scrolls sideways
-(`scrollWidth > innerWidth`) or a section tab is out of reach, with a screenshot of each page
-that failed in var/screenshots/widths/ (of every page with `SCREENSHOTS=all`: a full-page PNG
-of each of the 84 pages cost ~10 s of CPU a run).
-
-One browser and one context per width and language (logged in by a session cookie), so the
-whole walk stays well under a minute and a half. Run with `pytest -m browser`.
+"""What the page walk (tests/e2e/test_browser_walk.py) cannot see by loading each page: the
+admin's environment actions, the dashboard's charts (tooltips, a bar's calls, the hourly day),
+its rows of cards and the alert form's fields by condition, in a real headless chromium at
+desktop width. Run with `pytest -m browser`.
 """
 from __future__ import annotations
 
-import os
-from datetime import timedelta
-
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
-from portal.models import Team
-from reports.alerts.models import AlertRule
-from tests.support.browser import SHOTS
 from tests.support.browser_pages import portal_pages, signed_in_context
-from tests.support.factories import make_subscription
 
 pytestmark = [
     pytest.mark.browser,
 ]
 
-EVERY_SHOT = os.environ.get("SCREENSHOTS") == "all"
-WIDTH_SHOTS = SHOTS / "widths"
 WIDTHS = {"desktop": {"width": 1440, "height": 900}, "phone": {"width": 390, "height": 844}}
 LANGUAGES = ("en", "pt-br")
-
-OVERFLOW = "() => [document.documentElement.scrollWidth, window.innerWidth]"
-# A table wider than its box must scroll inside that box and keep its first column.
-TABLES_UNBOXED = """() => [...document.querySelectorAll('main table')].filter(t => {
-  const box = t.parentElement;
-  if (t.scrollWidth <= box.clientWidth + 1) return false;
-  const scrolls = ['auto', 'scroll'].includes(getComputedStyle(box).overflowX);
-  // (A no-match row keeps its words in view its own way: NO_MATCH_CUT.)
-  const first = t.querySelector('tbody tr:not(.no-match) > :first-child');
-  return !scrolls || (first && getComputedStyle(first).position !== 'sticky');
-}).map(t => t.querySelector('caption, th')?.textContent.trim() || 'table')"""
-# Tabs out of reach: outside the viewport horizontally (the tab bar wraps on phones).
-TABS_OUT_OF_REACH = """() => [...document.querySelectorAll('nav.tabs a')].filter(a => {
-  const r = a.getBoundingClientRect();
-  return r.width === 0 || r.left < 0 || r.right > window.innerWidth + 0.5;
-}).map(a => a.textContent.trim())"""
-
-# A value read as one token (a time, a phone number, a duration, a count or a
-# rate) that breaks over two lines of its table cell (checked at desktop width).
-ONE_VALUE = (r"^(\+?[\d ().-]{8,}|\d{1,2}/\d{1,2}/\d{2,4}( \d{1,2}(:\d{2})?( [AP]M)?)?"
-             r"|\d+ [hms]( \d{2} [ms])?|[\d.,]+%?)$")
-WRAPPED_VALUES = r"""(pattern) => {
-  const value = new RegExp(pattern);
-  const out = [];
-  for (const td of document.querySelectorAll('main td')) {
-    const text = td.innerText.trim();
-    if (!value.test(text)) continue;
-    const walker = document.createTreeWalker(td, NodeFilter.SHOW_TEXT);
-    const tops = new Set();
-    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-      const range = document.createRange(); range.selectNodeContents(node);
-      for (const r of range.getClientRects()) { if (r.width > 0) tops.add(Math.round(r.top)); }
-    }
-    if (tops.size > 1) out.push(text);
-  }
-  return out;
-}"""
-# A no-match row spans a table wider than a phone: its words must stay in view.
-NO_MATCH_CUT = """() => [...document.querySelectorAll('tr.no-match td > div')].filter(d => {
-  const r = d.getBoundingClientRect(); return r.left < 0 || r.right > window.innerWidth + 0.5;
-}).length"""
-# Every report page offers the same period presets.
-PRESETS = ["today", "yesterday", "this_week", "last_week", "7d", "30d", "90d"]
-PRESET_VALUES = "() => [...document.querySelectorAll('#id_range option')].map(o => o.value)"
-REPORT_PAGES = ("dashboard", "calls", "agents", "callbacks")
-# Rates on a page: each written the language's one way ("64.6%" / "64,6%").
-RATES = r"""() => (document.querySelector('main').innerText.match(/\d[\d.,]*\s*%/g) || [])"""
-RATE_FORMAT = {"en": r"^\d{1,3}(\.\d)?%$", "pt-br": r"^\d{1,3}(,\d)?%$"}
 
 
 @pytest.fixture
@@ -87,100 +25,6 @@ def pages(live_server, cast, env_a):
 
 
 _context = signed_in_context
-
-
-def test_every_page_fits_desktop_and_phone_in_both_languages(browser, live_server, cast,
-                                                             pages):
-    base, problems, errors = live_server.url, [], []
-    for width_name, viewport in WIDTHS.items():
-        phone = width_name == "phone"
-        for language in LANGUAGES:
-            context = _context(browser, base, cast["alice"], viewport, language, phone)
-            page = context.new_page()
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            for name, path in pages:
-                response = page.goto(base + path, wait_until="load")
-                where = f"{name} ({width_name}, {language})"
-                if response is None or response.status != 200:
-                    problems.append(f"{where}: HTTP {response and response.status}")
-                    continue
-                found = len(problems)
-                scroll, inner = page.evaluate(OVERFLOW)
-                # A phone widens its layout viewport to wide content: compare with the
-                # device width too, not only innerWidth.
-                if scroll > min(inner, viewport["width"]):
-                    problems.append(f"{where}: scrolls sideways ({scroll} > {inner} px)")
-                unboxed = page.evaluate(TABLES_UNBOXED)
-                if unboxed:
-                    problems.append(f"{where}: tables overflow without their own scroll "
-                                    f"box and sticky first column: {unboxed}")
-                hidden = page.evaluate(TABS_OUT_OF_REACH)
-                if hidden:
-                    problems.append(f"{where}: tabs out of reach: {hidden}")
-                problems += _details(page, name, where, language, phone)
-                if len(problems) > found or EVERY_SHOT:
-                    WIDTH_SHOTS.mkdir(parents=True, exist_ok=True)
-                    shot = WIDTH_SHOTS / f"{width_name}-{language}-{name}.png"
-                    page.screenshot(path=str(shot), full_page=True)
-            if language == "pt-br":
-                assert page.locator("html").get_attribute("lang") == "pt-br"
-            problems += _emails(page, cast["alice"], width_name, language, viewport)
-            context.close()
-    assert problems == [], "\n".join([*problems, f"screenshots: {WIDTH_SHOTS}"])
-    assert errors == []
-
-
-def _details(page, name: str, where: str, language: str, phone: bool) -> list[str]:
-    """The report conventions (tokens kept whole, one vocabulary) on one rendered page."""
-    import re
-
-    problems = []
-    if not phone and (wrapped := page.evaluate(WRAPPED_VALUES, ONE_VALUE)):
-        problems.append(f"{where}: values wrap mid-value: {wrapped[:5]}")
-    if page.evaluate(NO_MATCH_CUT):
-        problems.append(f"{where}: the no-match message runs out of view")
-    if name in REPORT_PAGES:
-        offered = page.evaluate(PRESET_VALUES)
-        if [p for p in PRESETS if p not in offered]:
-            problems.append(f"{where}: period presets {offered}, expected {PRESETS}")
-    bad = [r for r in page.evaluate(RATES) if not re.match(RATE_FORMAT[language], r)]
-    if bad:
-        problems.append(f"{where}: rates not written the {language} way: {bad[:5]}")
-    return problems
-
-
-def _emails(page, alice, width_name: str, language: str, viewport: dict) -> list[str]:
-    """The summary and alert emails, as a mail app shows them at this width: no sideways
-    scroll (a phone is narrower than the 600 px layout)."""
-    from reports.alerts.deliver import render_email
-    from reports.alerts.models import AlertEvent
-    from reports.summaries.figures import build_summary
-    from reports.summaries.render import build_message
-    from reports.summaries.schedule import Period
-
-    org = alice.memberships.first().organization
-    today = timezone.localdate(timezone=org.tzinfo)
-    sub = make_subscription(org, addresses=["ops@example.com"], language=language)
-    summary = build_summary(org, list(org.environments.all()),
-                            Period(today - timedelta(days=7), today - timedelta(days=1)))
-    rule = AlertRule.objects.across_organizations().get(organization=org)
-    rule.language = language
-    rule.save(update_fields=["language"])
-    event = AlertEvent.objects.create(
-        rule=rule, organization=org, seq=rule.events.count() + 1,
-        state="firing", metric="answer_rate", value=0.41, threshold=50, calls=120,
-        window_start=timezone.now() - timedelta(hours=1), window_end=timezone.now(),
-        created_at=timezone.now())
-    problems = []
-    for kind, message in (("summary", build_message(sub, summary, "ops@example.com")),
-                          ("alert", render_email(event, "ops@example.com"))):
-        html = next(body for body, mime in message.alternatives if mime == "text/html")
-        page.set_content(html)
-        scroll = page.evaluate("document.documentElement.scrollWidth")
-        if scroll > viewport["width"]:
-            problems.append(f"{kind} email ({width_name}, {language}): scrolls sideways "
-                            f"({scroll} > {viewport['width']} px)")
-    return problems
 
 
 def test_admin_environment_actions_are_usable(browser, live_server, cast, env_a,
@@ -241,67 +85,6 @@ def test_charts_show_every_series_open_their_calls_and_go_hourly(browser, live_s
         kpi = page.locator(".kpi .value").first.inner_text().replace(",", "").replace(".", "")
         assert total == int(kpi), (total, kpi)
         context.close()
-
-
-# Role and status names as stored: a pt-BR page must never show one of them bare.
-RAW_NAMES = (r"\b(owner|admin|analyst|viewer|no_answer|no-answer|completed|answered|failed"
-             r"|busy|initiated|ringing|queued|succeeded|running|pending|firing|resolved)\b")
-# The pages a role below admin may not open: the portal's own 403 page, in its language.
-ADMIN_PAGES = ("environment-add", "environment-token", "members", "teams", "team",
-               "subscription-new", "alert-new", "live-thresholds")
-# What a team-restricted member may not read: a rule watching the whole organisation.
-NOT_THEIRS = ("alert", "call-origins")  # a rule of the whole organisation; another team's call
-
-
-def test_every_page_fits_a_phone_as_each_role_and_names_nothing_raw(
-        browser, live_server, cast, pages, env_a, django_user_model):
-    """Every portal page at 390 px, in both languages, as an owner, a team-restricted analyst
-    and viewer, and an unrestricted viewer: none scrolls sideways (`scrollWidth ≤
-    innerWidth`), none answers with an error (a page above the role is the portal's own
-    403, another team's rule its 404), and no pt-BR page shows a role or status under its
-    stored name. One browser, one page per member and language, reused for every URL."""
-    import re
-
-    from portal.models import Membership, Role
-    from tests.support.cast import make_member
-
-    org = env_a.organization
-    team = Team.objects.get(organization=org, name="Red")
-    dana = make_member(django_user_model, "dana", org, Role.ANALYST)
-    erin = make_member(django_user_model, "erin", org, Role.VIEWER)
-    for user in (dana, erin):
-        Membership.objects.get(user=user, organization=org).teams.set([team])
-    base, problems, seen = live_server.url, [], 0
-    for user in (cast["alice"], dana, erin, cast["bob"]):
-        admin = user == cast["alice"]
-        for language in LANGUAGES:
-            context = _context(browser, base, user, WIDTHS["phone"], language, True)
-            page = context.new_page()
-            for name, path in pages:
-                response = page.goto(base + path, wait_until="load")
-                seen += 1
-                where = f"{name} ({user.username}, {language})"
-                status = response.status if response else None
-                expected = (200 if admin or name not in ADMIN_PAGES else 403) if not (
-                    user in (dana, erin) and name in NOT_THEIRS) else 404
-                if status != expected:
-                    problems.append(f"{where}: HTTP {status}, expected {expected}")
-                    continue
-                scroll, inner = page.evaluate(OVERFLOW)
-                if scroll > min(inner, WIDTHS["phone"]["width"]):
-                    problems.append(f"{where}: scrolls sideways ({scroll} > {inner} px)")
-                if language == "pt-br":
-                    text = page.locator("main").inner_text()
-                    raw = sorted(set(re.findall(RAW_NAMES, text)))
-                    if raw:
-                        problems.append(f"{where}: raw names {raw}")
-                if len(problems) and problems[-1].startswith(where):
-                    WIDTH_SHOTS.mkdir(parents=True, exist_ok=True)
-                    shot = WIDTH_SHOTS / f"role-{user.username}-{language}-{name}.png"
-                    page.screenshot(path=str(shot), full_page=True)
-            context.close()
-    assert seen == 4 * len(LANGUAGES) * len(pages)
-    assert problems == [], "\n".join(problems)
 
 
 # KPI cards per row (by their top edge), and the breakdown card's width beside the charts'.
