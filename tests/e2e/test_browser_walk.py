@@ -99,8 +99,6 @@ RAW_KEY = re.compile(r"(?<![\w@./-])(?:[a-z]+_[a-z_]+|no-answer|origins|talkover
                      r"|QUEUED|INITIATED|ANSWERED|FAILED)(?![\w@/-])")
 # Vendor field names shown as sent on purpose (a rejected record's reason, a setting).
 KEYS_AS_SENT = {"call_id", "agent_ids", "provider_settings"}
-
-
 # A table wider than its box must scroll inside that box and keep its first column.
 TABLES_UNBOXED = """() => [...document.querySelectorAll('main table')].filter(t => {
   const box = t.parentElement;
@@ -274,14 +272,14 @@ def test_every_page_as_each_role_at_three_widths_in_both_languages(
             if language == "pt-br":
                 assert page.locator("html").get_attribute("lang") == "pt-br"
             if role == "owner" and viewport is not TV:
-                problems += _emails(page, cast["alice"], width, language, viewport)
+                problems += _emails(page, org, width, language, viewport)
             context.close()
     assert seen == len(walks) * len(LANGUAGES) * len(pages)
     assert problems == [], "\n".join([*problems, f"screenshots: {WALK_SHOTS}"])
     assert errors == []
 
 
-def _emails(page, alice, width_name: str, language: str, viewport: dict) -> list[str]:
+def _emails(page, org, width_name: str, language: str, viewport: dict) -> list[str]:
     """The summary and alert emails, as a mail app shows them at this width: no sideways
     scroll (a phone is narrower than the 600 px layout). The subscription and the event made
     for them go after, so the pages walked next are the same for every member."""
@@ -291,7 +289,6 @@ def _emails(page, alice, width_name: str, language: str, viewport: dict) -> list
     from reports.summaries.render import build_message
     from reports.summaries.schedule import Period
 
-    org = alice.memberships.first().organization
     today = timezone.localdate(timezone=org.tzinfo)
     sub = make_subscription(org, addresses=["ops@example.com"], language=language)
     summary = build_summary(org, list(org.environments.all()),
