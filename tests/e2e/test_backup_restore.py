@@ -75,7 +75,6 @@ def test_backup_drop_restore_and_sync_gives_the_same_mirror_and_figures(tmp_path
     with production_stack("drill", tmp_path) as stack:
         env, database_url = stack.env, stack.database_url
         sim_port = stack.simulator(upstream)
-        stack.manage("migrate", "--no-input")
         stack.manage("createorg", "drill", "--name", "Drill", "--timezone", "UTC")
         stack.manage("addmember", "drill", "ops", "--role", "owner", "--email",
                "ops@example.com", "--password-stdin", stdin="ops-password-123\n")

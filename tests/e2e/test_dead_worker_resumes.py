@@ -52,7 +52,6 @@ def test_a_killed_workers_backfill_resumes_by_itself(tmp_path):
                           SYNC_DISPATCH_SECONDS=str(DISPATCH), SYNC_BATCH_ROWS="100") as stack:
         procs, mirror = stack.procs, stack.mirror
         sim_port = stack.simulator(upstream, "--faults", "slow=1:0.4")
-        stack.manage("migrate", "--no-input")
         stack.manage("createorg", "dead", "--name", "Dead Worker", "--timezone", "UTC")
         env_id = stack.add_talkover("dead", sim_port, TOKEN)
         mirror.conn.execute(

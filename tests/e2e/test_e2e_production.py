@@ -52,7 +52,6 @@ def test_scheduled_sync_mirrors_upstream_and_survives_a_killed_worker(tmp_path):
         procs, mirror = stack.procs, stack.mirror
         # Every upstream request is slowed so the back-fill lasts long enough to kill it.
         sim_port = stack.simulator(upstream, "--faults", "slow=1:0.3")
-        stack.manage("migrate", "--no-input")
         # The first sync is a back-fill, dispatched to the `backfill` queue. The Procfile's
         # separate back-fill, email and alerts workers are left out (the machine running
         # the test has few cores): this one worker also consumes their queues.

@@ -180,8 +180,9 @@ def test_two_beats_never_double_fire(tmp_path):
 @needs_services
 def test_make_serve_runs_everything_and_ctrl_c_stops_it_all(tmp_path):
     port = free_port()
-    with production_stack("serve", tmp_path, BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY="1",
-                          SYNC_CONCURRENCY="1", BACKFILL_CONCURRENCY="1",
+    # A database never migrated: `make serve` migrates it before anything starts.
+    with production_stack("serve", tmp_path, migrated=False, BIND=f"127.0.0.1:{port}",
+                          WEB_CONCURRENCY="1", SYNC_CONCURRENCY="1", BACKFILL_CONCURRENCY="1",
                           EMAIL_CONCURRENCY="1", ALERTS_CONCURRENCY="1",
                           # Its own: collectstatic deletes and rewrites hashed files, and the
                           # suite's other tests scan the checkout's (WhiteNoise, at start).

@@ -46,7 +46,6 @@ def test_a_page_every_few_seconds_stops_at_the_streams_deadline(tmp_path):
         mirror = stack.mirror
         port = stack.simulator(upstream, "--faults",
                                f"slow=1:{PAGE_SECONDS},only=/api/v1/calls")
-        stack.manage("migrate", "--no-input")
         stack.manage("createorg", "slow", "--name", "Slow", "--timezone", "UTC")
         env_id = stack.add_talkover("slow", port, TOKEN)
         mirror.conn.execute("UPDATE portal_environment SET backfill_days = %s, "

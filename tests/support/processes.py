@@ -43,14 +43,20 @@ def with_path(url: str, path: str) -> str:
 
 
 @contextmanager
-def scratch_database(suffix: str) -> Iterator[str]:
-    """A fresh PostgreSQL database next to DATABASE_URL's; dropped afterwards."""
+def scratch_database(suffix: str, migrated: bool = False) -> Iterator[str]:
+    """A fresh PostgreSQL database next to DATABASE_URL's; dropped afterwards. `migrated`: a
+    copy of the suite's migrated template (tests/support/template_db.py), for tests whose
+    subject is not migrating (a fresh `migrate` costs ~4 s of CPU; the README walk, `make
+    demo`, `make serve` and the fleet still migrate theirs from nothing)."""
+    from tests.support.template_db import ensure_template
+
     base = os.environ["DATABASE_URL"]
     name = urlsplit(base).path.lstrip("/") + "_" + suffix
     admin_url = with_path(base, "/postgres")
+    template = f' TEMPLATE "{ensure_template(base)}"' if migrated else ""
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"{template}')
     try:
         yield with_path(base, f"/{name}")
     finally:
@@ -276,9 +282,9 @@ class Mirror:
 
 
 @contextmanager
-def scratch_services(suffix: str) -> Iterator[tuple[str, str]]:
-    """A scratch database (`scratch_database(suffix)`) and Redis db: their URLs."""
-    with scratch_database(suffix) as database_url, scratch_redis() as redis_url:
+def scratch_services(suffix: str, migrated: bool = False) -> Iterator[tuple[str, str]]:
+    """A scratch database (`scratch_database(suffix, migrated)`) and Redis db: their URLs."""
+    with scratch_database(suffix, migrated) as database_url, scratch_redis() as redis_url:
         yield database_url, redis_url
 
 
@@ -348,10 +354,12 @@ class Stack:
 
 
 @contextmanager
-def production_stack(suffix: str, tmp_path: Path, **extra: str) -> Iterator[Stack]:
-    """Scratch services, the production environment on them (`extra` added), processes that
+def production_stack(suffix: str, tmp_path: Path, *, migrated: bool = True,
+                     **extra: str) -> Iterator[Stack]:
+    """Scratch services (the database already migrated unless `migrated` is false:
+    `scratch_database`), the production environment on them (`extra` added), processes that
     are all stopped and a mirror connection that is closed at the end."""
-    with scratch_services(suffix) as (database_url, redis_url):
+    with scratch_services(suffix, migrated) as (database_url, redis_url):
         env = production_env(database_url, redis_url, tmp_path, **extra)
         stack = Stack(env, Processes(tmp_path, env), Mirror(database_url), database_url)
         try:

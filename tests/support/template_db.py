@@ -5,9 +5,10 @@ Why: a fresh `migrate` costs about 3.6 s of CPU (Django renders the model state 
 operations; the database itself has little to do), and each of the suite's workers would run
 one at the same moment on the same cores. Now the first worker migrates the template once, under an
 advisory lock the others wait on; each copy is then migrated again by Django as usual, which
-finds nothing to apply. A fresh `migrate` is still run once per suite here, and on fresh
-databases by the tests of `make serve`, production and the fleet, by the README walk and by
-`make demo`'s test.
+finds nothing to apply. The production stacks' scratch databases are copies too
+(`tests.support.processes.scratch_database(migrated=True)`). A fresh `migrate` is still run
+once per suite here, and on fresh databases by the tests of `make serve` and the fleet, by
+the README walk, by the squashed upgrade and by `make demo`'s test.
 
 The template's name carries a digest of everything a migration may run (the apps' source
 files, Django's version), so a changed migration or module gets a new template; older
