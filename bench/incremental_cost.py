@@ -2,7 +2,7 @@
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/sb_bench_incremental \\
         python bench/incremental_cost.py [--volumes 200,2300,20000,200000] [--days 1] \\
-            [--lateness off]
+            [--lateness off] [--webhooks]
 
 For each volume (calls a day) an in-process simulator serves one Talkover environment and
 one back-fill mirrors its last day up to 15:00 UTC (with `--days 3`, the two days before
@@ -33,6 +33,24 @@ below the table, with the 15-minute run's floor (`floor`): what a client told wh
 moved would still need, since moved calls sit among final ones in every listing Talkover
 offers, while the ideal counts each as 1/100 of a page. PostgreSQL (SQLite works, slower).
 The environment and its organisation are deleted at the end.
+
+`--webhooks` (needs REDIS_URL, production's cache: a database of its own, flushed each run;
+the database cache culls past 300 entries, hints among them) puts Talkover's webhooks in
+the 15 minutes (`bench/webhook_window.py`): the environment registers its hook URL on every
+agent (a signing secret made), then the simulator's own deliveries for the calls that end in
+those 15 minutes (its body and signature) go, each in the second its call ends, through the
+real receiver (Django's test client), and real webhook rounds (`sync.webhook_sync`'s body, in
+process) read what they named, our clock moved with the simulator's by `time_machine`. The
+receiver's queueing of the task is replaced by a local note, so the bench runs the rounds:
+`paced`, when `sync.webhooks.pacing` lets the product run them (at the production budget,
+the model's default 90 a minute, its webhooks' share enforced: a budget's wait moves the
+clock); `one round`, all the window's deliveries read by one round at its end (budget
+lifted). Then the scheduled 15-minute run as above. Each mode has its own back-fill and
+environment. A second table gives, per volume and mode: deliveries (the receiver's
+answers), rounds (blind: no usable hint, so the hot days were refreshed whole; +1 queued: one
+not yet due at the end), the rounds' requests, the scheduled run's, their sum against the
+floor, the calls left different and which fields differ; under it, the rounds' requests by
+kind (head pages, searches by SID, status pages, counts) and per round.
 """
 from __future__ import annotations
 
