@@ -17,6 +17,7 @@ A round is the task's body (`webhook_sync.apply`: in process), its requests the 
 """
 from __future__ import annotations
 
+import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -33,6 +34,8 @@ HOOK_HOST = "localhost"  # allowed by the settings' default ALLOWED_HOSTS
 # a round begun in the very instant of a delivery would count it as an event since its start
 # and run once more at once, for nothing.
 PICK_UP_SECONDS = 0.001
+# A line per delivery and per task: thousands in a busy window, nothing the tables lack.
+QUIETED = ("portal.request", "celery.app.trace")
 
 
 @dataclass
@@ -73,6 +76,24 @@ def request_kind(path: str, query: dict[str, str]) -> str:
     if query.get("per_page") == "1":
         return "count"
     return "open status page" if status in NON_FINAL else "final status page"
+
+
+def _expire_hints(env_id: int, delivered: list[tuple[float, int]], done: int) -> int:
+    """Drop the hints older than `HINT_SECONDS` at our (moved) clock, as Redis would have at
+    the upstream's pace: its expiry counts real seconds, and the window passes in fewer.
+    `delivered`: (when, the hint counter after it) per delivery second, earliest first;
+    `done`: the hints dropped already (returned anew)."""
+    from django.core.cache import cache
+
+    from sync.webhooks import hints
+
+    old = [n for at, n in delivered if at <= time.time() - hints.HINT_SECONDS]
+    if old and old[-1] > done:
+        # The keys `hints.push` writes: numbered per environment from 1.
+        cache.delete_many([f"sync:hook:hints:{env_id}:{n}" for n in range(done + 1,
+                                                                           old[-1] + 1)])
+        return old[-1]
+    return done
 
 
 def _ends(sim: Any, env_key: str, start: int, end: int) -> dict[str, int]:
@@ -132,6 +153,9 @@ def _wired(sim: Any, traveller: Any, queued: list[int]) -> Iterator[Callable[[li
         queued.append(args[0])
 
     saved = (receiver.enqueue, sim_webhooks._post, RequestBudget.__init__.__kwdefaults__)
+    levels = {name: logging.getLogger(name).level for name in QUIETED}
+    for name in QUIETED:
+        logging.getLogger(name).setLevel(logging.WARNING)
     receiver.enqueue = enqueue
     sim_webhooks._post = post
     # The clock held, a budget that waits would wait for ever: its wait moves the clock.
@@ -141,6 +165,8 @@ def _wired(sim: Any, traveller: Any, queued: list[int]) -> Iterator[Callable[[li
     finally:
         receiver.enqueue, sim_webhooks._post = saved[0], saved[1]
         RequestBudget.__init__.__kwdefaults__ = saved[2]
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
 
 
 def drive(sim: Any, server: Any, env: Any, mode: str, end: datetime, traveller: Any,
@@ -148,11 +174,13 @@ def drive(sim: Any, server: Any, env: Any, mode: str, end: datetime, traveller: 
     """Deliver the calls that end from the simulator's now to `end`, with rounds as `mode`
     says; the simulator's clock (and `traveller`'s, held) are at `end` afterwards. The
     simulator's request log and count start again here (what the rounds asked)."""
+    from django.core.cache import cache
+
     from portal.models import Environment
     from sync.models import SyncRun
     from sync.models.core import Trigger
     from sync.tasks import webhook_sync
-    from sync.webhooks import pacing
+    from sync.webhooks import hints, pacing
 
     start_ts, end_ts = sim.now_ts(), int(end.timestamp())
     groups = _deliveries(sim, env_key, start_ts, end_ts)
@@ -171,9 +199,14 @@ def drive(sim: Any, server: Any, env: Any, mode: str, end: datetime, traveller: 
         traveller.move_to(datetime.fromtimestamp(to, UTC))
         sim.set_now(datetime.fromtimestamp(int(to), UTC))
 
+    delivered: list[tuple[float, int]] = []
+    expired = 0
+
     def run_round() -> None:
+        nonlocal expired
         move(time.time() + PICK_UP_SECONDS)
         queued.clear()
+        expired = _expire_hints(env.pk, delivered, expired)
         webhook_sync.apply((env.pk,), throw=True)
         for run in runs.exclude(pk__in=seen).order_by("pk"):
             seen.add(run.pk)
@@ -192,6 +225,7 @@ def drive(sim: Any, server: Any, env: Any, mode: str, end: datetime, traveller: 
                     run_round()
                 move(at)
                 deliver(jobs)
+                delivered.append((at, cache.get(hints._counter(env.pk)) or 0))
             while mode == PACED and queued and due() <= end_ts:
                 move(due())
                 run_round()
