@@ -49,7 +49,9 @@ lifted). Then the scheduled 15-minute run as above. Each mode has its own back-f
 environment. A second table gives, per volume and mode: deliveries (the receiver's
 answers), rounds (blind: no usable hint, so the hot days were refreshed whole; +1 queued: one
 not yet due at the end), the rounds' requests, the scheduled run's, their sum against the
-floor, the calls left different and which fields differ; under it, the rounds' requests by
+floor, the calls left different and which fields differ (a round that waits for the
+budget moves the clock: one past the window's end makes the scheduled run, and its floor,
+that many seconds later: "s over"); under it, the rounds' requests by
 kind (head pages, searches by SID, status pages, counts) and per round.
 """
 from __future__ import annotations
@@ -171,7 +173,7 @@ def run(volume: int, days: int, lateness: str, stop_after: str = "reconciliation
             def measure(name: str, advance: timedelta, reconcile: bool = False,
                         between: Callable[[datetime], None] | None = None) -> None:
                 """`between(end)`, when given, moves the clock to `end` itself (the
-                webhook window) before the run."""
+                webhook window; later if its rounds ran over) before the run."""
                 before_truth = snapshot(sim, "bench")
                 if between is None:
                     sim.advance(advance)
@@ -252,7 +254,8 @@ def webhook_row(volume: int, mode: str, r: dict[str, tuple[int, int]], stale: in
     total, least = w.requests + r["15 min"][0], r["floor"][0]
     answers = ", ".join(f"{n} x {s}" for s, n in sorted(w.answers.items(), key=str))
     return (f"{volume:,}", mode, f"{w.deliveries} ({answers or '-'})",
-            f"{w.rounds} ({w.blind_rounds} blind){' +1 queued' if w.left_queued else ''}",
+            f"{w.rounds} ({w.blind_rounds} blind){' +1 queued' if w.left_queued else ''}"
+            f"{f', {w.overran} s over' if w.overran else ''}",
             str(w.requests), str(r["15 min"][0]), str(total), str(least),
             f"{total / least:.2f}x", str(stale),
             ", ".join(f"{k} {n}" for k, n in extra.fields.most_common()) or "-")

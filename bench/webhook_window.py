@@ -47,6 +47,9 @@ class Window:
     rounds: int = 0
     blind_rounds: int = 0  # rounds without usable hints: the hot days refreshed whole
     left_queued: bool = False  # a round queued, not yet due at the window's end
+    # Past the window's end by this (s): a round that waited for the budget ran over it; the
+    # upstream's clock is never moved back, so the scheduled run comes that much later.
+    overran: int = 0
     requests: int = 0
     kinds: Counter[str] = field(default_factory=Counter)
     costs: list[int] = field(default_factory=list)  # requests per round, in order
@@ -172,7 +175,8 @@ def _wired(sim: Any, traveller: Any, queued: list[int]) -> Iterator[Callable[[li
 def drive(sim: Any, server: Any, env: Any, mode: str, end: datetime, traveller: Any,
           env_key: str = "bench") -> Window:
     """Deliver the calls that end from the simulator's now to `end`, with rounds as `mode`
-    says; the simulator's clock (and `traveller`'s, held) are at `end` afterwards. The
+    says; the simulator's clock (and `traveller`'s, held) are at `end` afterwards, or later
+    when a round's budget waits ran past it (`Window.overran`). The
     simulator's request log and count start again here (what the rounds asked)."""
     from django.core.cache import cache
 
@@ -235,7 +239,9 @@ def drive(sim: Any, server: Any, env: Any, mode: str, end: datetime, traveller: 
             out.left_queued = bool(queued)
     finally:
         Environment.objects.filter(pk=env.pk).update(requests_per_minute=lifted)
-    sim.set_now(end)
+    # Never back: the rounds read the upstream at the later clock.
+    out.overran = max(0, int(time.time()) - end_ts)
+    sim.set_now(datetime.fromtimestamp(end_ts + out.overran, UTC))
     out.answers.update(d.status for d in sim.webhooks.log)
     out.requests = server.request_count
     out.kinds.update(request_kind(r.path, r.query) for r in server.request_log)
