@@ -210,6 +210,7 @@ class Webhooks:
         self.worker = threading.Thread(target=self._work, daemon=True)
 
     def _work(self) -> None:
+        from celery.exceptions import Retry
         from django.db import connection
 
         from sync import tasks
@@ -224,7 +225,16 @@ class Webhooks:
                 if event <= last and time.time() - last < self.retry:
                     continue
                 last = time.time()
-                self.rounds.append(tasks.webhook_sync.apply((self.env.pk,)).get())
+                # Called as a worker calls it, not eagerly: a round waits for a ticket at
+                # most `budget_max_wait()`, then is deferred and counted starved (the next
+                # continuation leaves the webhooks their share); an eager round would wait
+                # for as long as the back-fill's run had spent the window. What it queues
+                # (its continuation, its retry) reaches no worker here: the mark it keeps
+                # has this loop try again after `retry` seconds.
+                try:
+                    self.rounds.append(tasks.webhook_sync(self.env.pk))
+                except Retry:  # the environment was held: the task's retry
+                    self.rounds.append({"environment": self.env.pk, "retried": True})
         finally:
             connection.close()
 
