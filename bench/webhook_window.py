@@ -92,9 +92,7 @@ def _expire_hints(env_id: int, delivered: list[tuple[float, int]], done: int) ->
 
     old = [n for at, n in delivered if at <= time.time() - hints.HINT_SECONDS]
     if old and old[-1] > done:
-        # The keys `hints.push` writes: numbered per environment from 1.
-        cache.delete_many([f"sync:hook:hints:{env_id}:{n}" for n in range(done + 1,
-                                                                           old[-1] + 1)])
+        cache.delete_many([hints.entry_key(env_id, n) for n in range(done + 1, old[-1] + 1)])
         return old[-1]
     return done
 

@@ -69,11 +69,16 @@ def _taken(env_id: int) -> str:
     return f"sync:hook:hints:{env_id}:taken"
 
 
+def entry_key(env_id: int, number: int) -> str:
+    """The cache key of an environment's `number`th hint (numbered from 1 by `push`)."""
+    return f"sync:hook:hints:{env_id}:{number}"
+
+
 def push(env_id: int, hint: Hint | None) -> None:
     """Keep a delivery's hint (None: an event that named no call) for the next round."""
     cache.add(_counter(env_id), 0, timeout=None)
     number = cache.incr(_counter(env_id))
-    cache.set(f"sync:hook:hints:{env_id}:{number}", hint.encode() if hint else BLIND,
+    cache.set(entry_key(env_id, number), hint.encode() if hint else BLIND,
               timeout=HINT_SECONDS)
 
 
@@ -94,7 +99,7 @@ def take(env_id: int) -> tuple[list[Hint], bool]:
     cache.set(_taken(env_id), last, timeout=None)
     if last - first + 1 > MAX_HINTS:
         return [], True
-    keys = [f"sync:hook:hints:{env_id}:{n}" for n in range(first, last + 1)]
+    keys = [entry_key(env_id, n) for n in range(first, last + 1)]
     found = cache.get_many(keys)
     cache.delete_many(keys)
     hints, blind = [], len(found) < len(keys)  # an expired hint: its call is unknown

@@ -46,9 +46,10 @@ def with_path(url: str, path: str) -> str:
 def scratch_database(suffix: str, migrated: bool = False) -> Iterator[str]:
     """A fresh PostgreSQL database next to DATABASE_URL's; dropped afterwards. `migrated`: a
     copy of the suite's migrated template (tests/support/template_db.py), for tests whose
-    subject is not migrating (a fresh `migrate` costs ~4 s of CPU; the README walk, `make
-    demo`, `make serve` and the fleet still migrate theirs from nothing)."""
-    from tests.support.template_db import ensure_template
+    subject is not migrating (a fresh `migrate` cost 7.1 s of CPU, a copy's 1.7 s:
+    docs/testing.md; the README walk, `make demo`, `make serve` and the fleet still migrate
+    theirs from nothing)."""
+    from tests.support.template_db import ensure_template  # it imports this module
 
     base = os.environ["DATABASE_URL"]
     name = urlsplit(base).path.lstrip("/") + "_" + suffix
