@@ -111,22 +111,19 @@ def test_a_mover_the_pages_already_show_is_read_before_any_deeper_page(org_a):
         assert run.details["hot_requests"] == len(asked), "the refresh's own count"
 
 
-def test_the_older_days_counts_skip_the_rest_of_today_for_yesterdays_mover(org_a):
-    """A fifth of the calls stay open for days: today's open calls fill pages. Yesterday's
-    call ends late, at 15:10. Once today's pages hold no mover, the counts of the older day
-    (per_page=1, one a status) show it is yesterday's: the listings go on over yesterday
-    alone, from its first call, and the rest of today's open calls are not read (the
-    listings read through them before, 11 status pages against 6 and 2
-    counts)."""
+def _yesterdays_late_call(org, created_before: str) -> tuple[list[dict[str, str]], str]:
+    """A fifth of the calls stay open for days (answered or ringing); yesterday's completed
+    call created before `created_before` ends late, at 15:10. The run 15 minutes later:
+    its status-filtered listing requests, and its `hot` summary. The mirror is exact."""
     at = datetime(END.year, END.month, END.day, 15, 0, tzinfo=UTC)
     config = small_config(days=2, calls_per_day=6000, now=at,
                           lateness=Lateness(((0.2, 72.0, 120.0),)))
     with served(config) as (sim, server):
         day_before = END - timedelta(days=1)
         late = next(c for c in sim.truth.calls(ENV, day_before, day_before)
-                    if c["status"] == "completed" and c["created_at"] < "2026-03-09T20:00")
+                    if c["status"] == "completed" and c["created_at"] < created_before)
         sim.end_late(ENV, late["id"], at + timedelta(minutes=10))
-        env = point_env(org_a, sim, server)
+        env = point_env(org, sim, server)
         sync_environment(env, now=sim.now)
         sim.advance(timedelta(minutes=15))
         since = len(server.request_log)
@@ -135,12 +132,24 @@ def test_the_older_days_counts_skip_the_rest_of_today_for_yesterdays_mover(org_a
         assert mirror_diff(env, sim) == []
         asked = [q.query for q in server.request_log[since:] if q.path.endswith("/calls")
                  and "status" in q.query]
-        counts = [q for q in asked if q["per_page"] == "1"]
-        assert counts and all(q["date_to"] == str(day_before) for q in counts), asked
-        # Today's open answered calls past the first page were not read.
-        assert sum(1 for q in asked if q["status"] == "answered"
-                   and q["date_to"] == str(END)) == 1, asked
-        assert len(asked) <= 8, (len(asked), run.details["hot"])
+        return asked, run.details["hot"][0]
+
+
+def test_the_older_days_counts_skip_the_rest_of_today_for_yesterdays_mover(org_a):
+    """A fifth of the calls stay open for days: today's open calls fill pages. Yesterday's
+    call ends late, at 15:10. Once today's pages hold no mover, the counts of the older day
+    (per_page=1, one a status) show it is yesterday's: the listings go on over yesterday
+    alone, from its first call, and the rest of today's open calls are not read (the
+    listings read through them before, 11 status pages against 6 and 2
+    counts)."""
+    asked, hot = _yesterdays_late_call(org_a, "2026-03-09T20:00")
+    day_before = END - timedelta(days=1)
+    counts = [q for q in asked if q["per_page"] == "1"]
+    assert counts and all(q["date_to"] == str(day_before) for q in counts), asked
+    # Today's open answered calls past the first page were not read.
+    assert sum(1 for q in asked if q["status"] == "answered"
+               and q["date_to"] == str(END)) == 1, asked
+    assert len(asked) <= 8, (len(asked), hot)
 
 
 def test_just_after_midnight_every_lookback_day_is_refreshed_in_a_handful(org_a):
@@ -178,3 +187,18 @@ def test_faults_while_refreshing_leave_the_mirror_exact(org_a):
         run = _calls_run(sync_environment(env, now=sim.now))
         assert mirror_diff(env, sim) == []
         assert run.created == 0 and run.requests <= 5
+
+
+def test_an_older_days_listing_whose_counts_agree_is_not_read(org_a):
+    """Yesterday's answered call, created before noon, ends late, at 15:10; a fifth of the
+    calls stay open for days, answered or ringing. The listings' totals over the lookback
+    show no call left or joined initiated or ringing there (the upstream holds as many
+    initiated, and initiated or ringing, calls as the mirror): those listings, whose pages
+    could show no mover, are not read past their first page, and yesterday's count of them
+    is the mirror's. Only the answered listing is read, over yesterday down to the mover
+    (before: yesterday's ringing listing too, 3 pages and its count: 17 status-filtered
+    requests, now 13)."""
+    asked, hot = _yesterdays_late_call(org_a, "2026-03-09T12:00")
+    older = [q for q in asked if q["date_to"] == str(END - timedelta(days=1))]
+    assert older and all(q["status"] == "answered" for q in older), asked
+    assert len(asked) <= 13, (len(asked), hot)

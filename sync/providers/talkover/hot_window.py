@@ -24,7 +24,10 @@ is no `updated_since`. A run (`incremental`) spends requests on:
    per status are counted (`per_page=1` over those days, one request per listing not yet
    read into them): once the scan's day agrees and the older days do not, the listings go
    on over the older days alone, from their first call, and the rest of the scan's day,
-   whose open calls the counts showed unmoved, is not read.
+   whose open calls the counts showed unmoved, is not read. A status whose calls the
+   listings' totals over their whole span show neither left nor joined (as many calls
+   upstream in the statuses before it, and in those and it, as the mirror holds) is not
+   read at all there: its pages could show no mover (`_unmoved`).
 3. **Movers.** Each is read where it now sits. In the listing of a final status (completed
    first, then no-answer, failed, busy) its position is the number of the mirror's calls of
    that status newer than it, known exactly now that the heads and the newer movers are
@@ -325,16 +328,21 @@ class HotWindow:
         status and is counted so; the others are read by SID when the counts disagree,
         before any deeper page: the counts then say whether one is needed at all, and those
         movers cost their requests either way."""
-        for listing in listings:
-            if listing.oldest is None and not listing.exhausted:
-                self._advance(listing)
         older: tuple[datetime, Counter[str]] | None = None
         while True:
-            live = [x for x in listings if not x.exhausted and x.oldest is not None]
+            unmoved = self._unmoved(listings, candidates)
+            unread = [x for x in listings if x.oldest is None and not x.exhausted
+                      and x.status not in unmoved]
+            if unread:  # its first page: the listing's total, and its newest calls
+                self._advance(unread[0])
+                continue
+            live = [x for x in listings if not x.exhausted and x.oldest is not None
+                    and x.status not in unmoved]
             bound = max((x.oldest for x in live), default=None)  # type: ignore[type-var]
             shown = self._shown_moved(listings, candidates, fetched)
-            ended = {c.id for c in shown if self._ended(listings, c)}
-            if bound is None or not self._disagrees(listings, candidates, bound, ended):
+            ended = {c.id for c in shown if self._ended(listings, c, unmoved)}
+            if bound is None or not self._disagrees(listings, candidates, bound, ended,
+                                                    unmoved):
                 return None
             alone = [c for c in shown if c.at <= bound and c.id not in ended]
             for mover in alone:  # older than the bound: each is alone, read by its SID
@@ -344,20 +352,25 @@ class HotWindow:
                 continue
             start = ledger.day_bounds(self.upstream_day(bound), self.shift)[0]
             if older is None or older[0] != start:
-                older = self._older_counts(listings, candidates, start)
-            if older and not self._disagrees(listings, candidates, bound, ended, older):
+                older = self._older_counts(listings, candidates, start, unmoved)
+            if older and not self._disagrees(listings, candidates, bound, ended, unmoved,
+                                             older):
                 return older
             self._advance(max(live, key=lambda x: x.oldest))  # type: ignore[arg-type,return-value]
 
     def _older_counts(self, listings: list[StatusListing], candidates: list[OpenCall],
-                      start: datetime) -> tuple[datetime, Counter[str]] | None:
+                      start: datetime, unmoved: Collection[str] = ()
+                      ) -> tuple[datetime, Counter[str]] | None:
         """The calls per status of the days before `start` (the scan's day): from the pages
         where they tell it, else one `per_page=1` request per listing, asked only when the
         pages left to read of the scan's day could cost more (a cost rule: the counts are
-        compared, never guessed). None when not asked, or when no older day is checked."""
+        compared, never guessed); an `unmoved` status's are the mirror's. None when not
+        asked, or when no older day is checked."""
         if start <= self.open_start:
             return None
-        counts = {x.status: x.before(start) for x in listings}
+        held = self._mirror(candidates, self.open_start, start - TICK)
+        counts = {x.status: held[x.status] if x.status in unmoved else x.before(start)
+                  for x in listings}
         asked = [x for x in listings if counts[x.status] is None]
         pages = sum(-(-self._mirror(candidates, start, (x.oldest or start) - TICK)[x.status]
                       // PER_PAGE) for x in asked)
@@ -389,11 +402,36 @@ class HotWindow:
                 and by_status[c.status].covers(c.at)]
 
     @staticmethod
-    def _ended(listings: list[StatusListing], mover: OpenCall) -> bool:
+    def _ended(listings: list[StatusListing], mover: OpenCall,
+               unmoved: Collection[str] = ()) -> bool:
         """Whether the pages show a mover in a final status: every later non-final listing
-        was read past it (or to its end) too, without it."""
+        was read past it (or to its end) too, without it, or is `unmoved` (no call joined
+        it)."""
         later = NON_FINAL[NON_FINAL.index(mover.status) + 1:]
-        return all(x.covers(mover.at) for x in listings if x.status in later)
+        return all(x.covers(mover.at) or x.status in unmoved
+                   for x in listings if x.status in later)
+
+    def _unmoved(self, listings: list[StatusListing], candidates: list[OpenCall]
+                 ) -> frozenset[str]:
+        """The statuses whose calls, the listings' totals show, neither left nor joined over
+        the listings' whole span (the lookback's first day to their `last`): the upstream
+        holds as many calls in the statuses before it, and in those and it, as the mirror
+        (statuses only move forward). Such a listing's pages would show no mover, and its
+        count up to any point is the mirror's: it is not read. Empty until every listing's
+        total is known (its first page, or a count)."""
+        if not listings or any(x.total is None for x in listings):
+            return frozenset()
+        high = ledger.day_bounds(listings[0].last, self.shift)[1] - TICK
+        mirror = self._mirror(candidates, self.open_start, high)
+        totals = {x.status: x.total or 0 for x in listings}
+        unmoved: set[str] = set()
+        held = counted = 0
+        for status in NON_FINAL:
+            even_before = counted == held
+            held, counted = held + mirror[status], counted + totals.get(status, 0)
+            if even_before and counted == held and status in totals:
+                unmoved.add(status)
+        return frozenset(unmoved)
 
     def _advance(self, listing: StatusListing) -> None:
         size, number = covering(listing.next)
@@ -410,15 +448,17 @@ class HotWindow:
         listing.next = after if page.items and after > listing.next else page.total
 
     def _disagrees(self, listings: list[StatusListing], candidates: list[OpenCall],
-                   bound: datetime, ended: set[str],
+                   bound: datetime, ended: set[str], unmoved: Collection[str] = (),
                    older: tuple[datetime, Counter[str]] | None = None) -> bool:
         """The calls created up to `bound` (from `older`'s start on, less its counts of the
         days before, when given): do the upstream's counts per non-final status show one of
         the mirror's open calls moved on? (`ended`: calls the pages show in a final status,
-        counted so.)"""
+        counted so; an `unmoved` status's count is the mirror's.)"""
         low, less = older or (self.open_start, Counter())
-        upstream = {x.status: x.upto(bound) - less[x.status] for x in listings}
-        return bool(moved_on(self._mirror(candidates, low, bound, ended), upstream))
+        mirror = self._mirror(candidates, low, bound, ended)
+        upstream = {x.status: mirror[x.status] if x.status in unmoved
+                    else x.upto(bound) - less[x.status] for x in listings}
+        return bool(moved_on(mirror, upstream))
 
     def _mirror(self, candidates: list[OpenCall], low: datetime, high: datetime,
                 ended: Collection[str] = ()) -> Counter[str]:
