@@ -2,11 +2,13 @@
 """Django's command-line utility for Switchboard."""
 from __future__ import annotations
 
+import gc
 import os
 import sys
 
 
 def main() -> None:
+    gc.disable()  # while Django starts, until the apps are ready: portal/startup_gc.py
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
     from django.core.management import execute_from_command_line
     from django.db import DatabaseError

@@ -23,8 +23,6 @@ from reports.models import ReportDelivery, ReportSubscription
 from reports.privacy import admin as privacy_admin
 from reports.resolution import admin as resolution_admin
 from reports.saved_views import admin as saved_views_admin
-from reports.summaries.actions import resend, send_test
-from reports.summaries.dispatch import send_claimed
 from reports.summaries.models import DeliveryStatus
 
 
@@ -70,6 +68,10 @@ class ReportSubscriptionAdmin(TenantModelAdmin):
             self.message_user(request, _("Your account has no email address."),
                               messages.ERROR)
             return
+        # The sending chain (rendering, charts, mail) is imported when an action sends, not
+        # by every process that starts Django and so registers the admin.
+        from reports.summaries.actions import send_test
+
         for sub in queryset.select_related("organization"):
             delivery = send_test(sub, request.user)
             audit.record("subscription.send_test", actor=request.user,
@@ -113,6 +115,9 @@ class ReportDeliveryAdmin(TenantModelAdmin):
     @admin.action(description=_lazy(
         "Re-send failed deliveries (to recipients who did not get them)"))
     def resend_failed(self, request: HttpRequest, queryset: QuerySet) -> None:
+        from reports.summaries.actions import resend  # imported on use: see send_test_now
+        from reports.summaries.dispatch import send_claimed
+
         now = timezone.now()
         done = 0
         for delivery in queryset.filter(status=DeliveryStatus.FAILED):

@@ -3,6 +3,8 @@ from __future__ import annotations
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from portal import startup_gc
+
 
 class ReportsConfig(AppConfig):
     name = "reports"
@@ -14,6 +16,8 @@ class ReportsConfig(AppConfig):
 
         self.declare_tenancy()
         self.declare_personal_fields()
+        # The last installed app: start-up is over (portal/startup_gc.py).
+        startup_gc.resume()
 
     @staticmethod
     def declare_personal_fields() -> None:
