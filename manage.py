@@ -8,7 +8,10 @@ import sys
 
 
 def main() -> None:
-    gc.disable()  # while Django starts, until the apps are ready: portal/startup_gc.py
+    from django.apps import apps
+
+    if not apps.ready:  # a second main() in one process starts nothing: nothing to resume it
+        gc.disable()  # while Django starts, until the apps are ready: portal/startup_gc.py
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
     from django.core.management import execute_from_command_line
     from django.db import DatabaseError
