@@ -38,7 +38,6 @@ from reports.queries.callback_funnel import CallbackFunnel
 from reports.queries.kpis import KpiSummary
 from reports.queries.outcomes import OutcomeSummary
 from reports.scope import ReportScope, build_scope
-from reports.summaries.chart import daily_bars_png
 from reports.summaries.schedule import Period
 
 TOP_AGENTS = 5
@@ -221,6 +220,10 @@ class Summary:
     def chart_png(self, language: str) -> bytes:
         """Rendered once per summary and language, attached to every recipient's message."""
         if language not in self._charts:
+            # Pillow is imported by the first summary drawn, not by every start of Django
+            # (the URLs import this module through the summaries' views).
+            from reports.summaries.chart import daily_bars_png
+
             label = "%m/%d" if language == "en" else "%d/%m"
             self._charts[language] = daily_bars_png(self.daily, label)
         return self._charts[language]
