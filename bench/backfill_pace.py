@@ -22,8 +22,9 @@ Without `--webhooks` freshness is what the runs alone give. With it, every agent
 webhook registered (`sync.webhooks.register`, as `manage.py webhooks --register` does) at the
 portal's receiver, served in this process (Django's WSGI application on a loopback port), so
 the simulator delivers every call that ends, signed; a worker thread runs the webhook task
-(`sync.tasks.webhook_sync`, in process) whenever a delivery was queued since its last round,
-as a `sync` worker would. The receiver's own rules apply: during the first back-fill,
+(`sync.tasks.webhook_sync`, in process) whenever a delivery queued it, and again when what it
+queued for later (a continuation after a spent budget, its retry) would run, as a `sync`
+worker would. The receiver's own rules apply: during the first back-fill,
 deliveries queue nothing until today is read; from then on the back-fill's run serves them
 between its pages and webhook rounds between its runs (`sync/webhooks/serving.py`).
 
@@ -203,11 +204,17 @@ class Webhooks:
         env.replace_webhook_secret()
         env.save()
         self.registration = register(env, f"http://localhost:{port}")
-        # A round that found the environment held (the back-fill's run) or its budget spent is
-        # tried again after `retry` seconds, as the task's retry and continuation do.
+        # What the task queues for later (a continuation when the budget was spent, a round
+        # paced further off than it sleeps, its retry when the environment was held) reaches
+        # no worker here: the loop runs the task again when that would have run it.
         self.env, self.retry, self.stop = env, retry, threading.Event()
         self.rounds: list[dict] = []
+        self.due: float | None = None  # when the task queued for later runs (epoch)
         self.worker = threading.Thread(target=self._work, daemon=True)
+
+    def _queue_later(self, args, kwargs=None, countdown: float = 0, **options) -> None:
+        """The task's `apply_async` with a countdown: noted, run by the loop then."""
+        self.due = time.time() + (countdown or 0)
 
     def _work(self) -> None:
         from celery.exceptions import Retry
@@ -216,25 +223,25 @@ class Webhooks:
         from sync import tasks
         from sync.webhooks import coalesce
 
-        last = 0.0
+        tasks.webhook_sync.apply_async = self._queue_later
         try:
             while not self.stop.wait(0.1):
-                if not cache_get(coalesce.queued_key(self.env.pk)):
+                if self.due is not None:
+                    if time.time() < self.due:
+                        continue  # queued for later; deliveries meanwhile join it
+                elif not cache_get(coalesce.queued_key(self.env.pk)):
                     continue  # nothing queued (the receiver claims the mark when it queues)
-                event = cache_get(coalesce.event_key(self.env.pk)) or 0.0
-                if event <= last and time.time() - last < self.retry:
-                    continue
-                last = time.time()
+                self.due = None
                 # Called as a worker calls it, not eagerly: a round waits for a ticket at
-                # most `budget_max_wait()`, then is deferred and counted starved (the next
-                # continuation leaves the webhooks their share); an eager round would wait
-                # for as long as the back-fill's run had spent the window. What it queues
-                # (its continuation, its retry) reaches no worker here: the mark it keeps
-                # has this loop try again after `retry` seconds.
+                # most `budget_max_wait()`, then is turned away and queued for when the
+                # budget has room (counted starved: the next continuation leaves the
+                # webhooks their share); an eager round would wait for as long as the
+                # back-fill's run had spent the window.
                 try:
                     self.rounds.append(tasks.webhook_sync(self.env.pk))
                 except Retry:  # the environment was held: the task's retry
                     self.rounds.append({"environment": self.env.pk, "retried": True})
+                    self.due = time.time() + self.retry
         finally:
             connection.close()
 

@@ -211,9 +211,7 @@ def webhook_sync(self, environment_id: int) -> dict:
         except Exception:
             coalesce.release(environment_id)  # the next event may queue again
             raise
-        if outcome.runs:  # a round skipped spent nothing: the next may start at once
-            pacing.ran(env, started, sum(r.requests for r in outcome.runs),
-                   starved=outcome.deferred is not None)
+        pacing.record(env, started, outcome)
         if outcome.deferred is not None or outcome.skipped:
             for hint in hints:  # not read: the next round reads them
                 hint_store.push(environment_id, hint)

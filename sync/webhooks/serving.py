@@ -14,10 +14,11 @@ takes deliveries from then on, `sync.coverage.newest_mirrored`):
 - while deliveries come (one accepted within the last `RESERVE_WINDOWS` budget windows:
   `coalesce.recent`), the back-fill's own reading leaves free what the rounds need
   (`split`): what they spend in a window (the larger of this one's and the last one's) and
-  `MIN_RESERVE` besides, at most the webhooks' share (a round the budget left short asks for
-  the whole share), for the rounds that run while the back-fill waits between its runs. A
-  fixed share left 40 % idle: the rounds of a 20,000-a-day back-fill used 266 of the ~1,800
-  requests it held; twice the two windows' sum left a busy hour's back-fill about a fifth.
+  `MIN_RESERVE` besides (twice that, and at least half the share, for a window after a
+  round found the budget spent: `pacing.starved`), at most the webhooks' share, for the
+  rounds that run while the back-fill waits between its runs. A fixed share left 40 % idle:
+  the rounds of a 20,000-a-day back-fill used 266 of the ~1,800 requests it held; twice the
+  two windows' sum left a busy hour's back-fill about a fifth.
 
 Every request still takes its ticket from the token's whole budget: the limit holds.
 """
@@ -33,8 +34,10 @@ from sync.webhooks import coalesce, hints, pacing
 # The least left free while deliveries come: a round reads a named call in one or two
 # requests. Four kept a busy hour's back-fill at 84–87 % of what the rounds and refreshes
 # left it; two (with the budget's finer buckets) 87–91 %, freshness p90 5–6 s (4–5 before;
-# `bench/backfill_pace.py --days 10 --calls-per-day 20000 --factor 3 --webhooks --at 14:00`).
-MIN_RESERVE = 2
+# `bench/backfill_pace.py --days 10 --calls-per-day 20000 --factor 3 --webhooks --at 14:00`);
+# one, with twice it left for a window after a starved round, 92.1–92.4 % and p90 4 s at
+# real time (`--factor 1`; docs/operations.md).
+MIN_RESERVE = 1
 # Deliveries count as coming while one came within this many budget windows. A quiet hour
 # of a 20,000-a-day environment delivers about one a minute, often none in a whole window:
 # with the reserve kept only after a delivery in the last window, the back-fill took the
@@ -57,8 +60,11 @@ def split(environment: Environment, budget: RequestBudget, reads_hints: bool
     # leaves no share free).
     if budget.configured * (1 - share) >= CONTINUATION_TICKETS and coalesce.recent(
             environment.pk, RESERVE_WINDOWS * budget.window):
+        most = int(budget.configured * share)
         needed = MIN_RESERVE + pacing.spent(environment.pk, budget.window)
-        reserve = min(int(budget.configured * share), needed)
+        if pacing.starved(environment.pk):  # they wanted more than they had: twice it
+            needed = max(2 * needed, most // 2)
+        reserve = min(most, needed)
     own = budget.share(1 - reserve / budget.configured, "bulk") if reserve else budget
     return own, budget.share(share, "hook")
 

@@ -182,8 +182,13 @@ def test_the_back_fill_leaves_free_what_the_webhook_rounds_need_while_deliveries
         with time_machine.travel(mid - 60, tick=False):  # the last window's rounds
             pacing.ran(env, time.time(), 16)
         assert serving.split(env, whole, reads_hints=True)[0].limit == 90 - 16 - least
-    pacing.ran(env, time.time(), 0, starved=True)  # the budget left a round short
-    assert serving.split(env, whole, reads_hints=True)[0].limit == 54  # the whole 40 % share
+        # A round the budget left short: for a window, twice what they spend (at least
+        # half the 40 % share, at most all of it).
+        pacing.ran(env, time.time(), 0, starved=True)
+        assert serving.split(env, whole, reads_hints=True)[0].limit == 90 - 2 * (16 + least)
+        for _ in range(10):
+            pacing.ran(env, time.time(), 1)
+        assert serving.split(env, whole, reads_hints=True)[0].limit == 54
     # A budget whose 60 % could not hold a continuation's refresh of today keeps it all.
     small = RequestBudget("talq_small", 15)
     assert serving.split(env, small, reads_hints=True)[0] is small
@@ -209,3 +214,28 @@ def test_a_quiet_hours_sparse_deliveries_keep_the_reserve(org_a):
     cache.set(coalesce.event_key(env.pk), time.time() - serving.RESERVE_WINDOWS * 60 - 1,
               timeout=3600)
     assert serving.split(env, whole, reads_hints=True)[0] is whole
+
+
+def test_a_round_the_spent_budget_turned_away_asks_for_more(org_a):
+    """A back-fill's continuation took the window; the round that follows is turned away
+    before it begins (no run, no request). It counts as starved all the same: the back-fill's
+    next run leaves the webhooks at least half their share free, not just what the served
+    rounds spent (else every delivery of the window's rest waited for the window to roll)."""
+    from sync.budget import RequestBudget
+    from sync.webhooks import coalesce, pacing, serving
+
+    env = Environment.objects.create(organization=org_a, name="Held", base_url="https://x.test",
+                                     requests_per_minute=90)
+    env.set_token("talq_turned_away")
+    env.save()
+    whole = RequestBudget("talq_turned_away", 90, window=60.0)
+    for _ in range(90):  # the continuation's requests
+        whole.acquire()
+    coalesce.announce(env.pk)
+    assert serving.split(env, whole, reads_hints=True)[0].limit == 90 - serving.MIN_RESERVE
+    started = time.time()
+    outcome = sync_environment(env, trigger=Trigger.WEBHOOK, budget_wait=5.0, hints=[])
+    assert outcome.skipped and outcome.deferred > 5 and not outcome.runs, outcome.reason
+    pacing.record(env, started, outcome)
+    assert serving.split(env, whole, reads_hints=True)[0].limit == 90 - 18  # half the share
+    assert pacing.until_next(env.pk) <= pacing.MIN_ROUND_SECONDS  # its retry is not paced out
