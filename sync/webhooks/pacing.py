@@ -83,8 +83,9 @@ def record(env: Environment, started: float, outcome: RoundOutcome) -> None:
     because another run held the environment spent nothing: the next may start at once. A
     round the spent budget turned away before it began (a back-fill's continuation took the
     window; no run) wanted its share all the same: it counts starved, so the back-fill's next
-    run leaves the share free. Uncounted, such rounds left the reserve at what the few served
-    ones spent, and deliveries waited ~30 s for the window to roll (`bench/backfill_pace.py`).
+    run leaves them more (`sync.webhooks.serving.split`). Uncounted, such rounds left the
+    reserve at what the few served ones spent, and deliveries waited ~30 s for the window to
+    roll (`bench/backfill_pace.py`).
     """
     if outcome.runs:
         ran(env, started, sum(r.requests for r in outcome.runs),
