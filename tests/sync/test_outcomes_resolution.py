@@ -55,14 +55,14 @@ def _contact(call: Call) -> str:
 
 def _expected_next(calls: list[Call]) -> dict[str, datetime | None]:
     """Each call's first later contact of its number within the horizon (brute force)."""
-    contacts = [c for c in calls if not c.is_testing and c.direction in ("inbound", "outbound")
-                and _contact(c)]
-    out = {}
-    for c in calls:
-        later = [o.started_at for o in contacts
-                 if c in contacts and _contact(o) == _contact(c)
-                 and c.started_at < o.started_at <= c.started_at + timedelta(days=HORIZON_DAYS)]
-        out[c.external_id] = min(later) if later else None
+    contacts = [(c, _contact(c)) for c in calls
+                if not c.is_testing and c.direction in ("inbound", "outbound") and _contact(c)]
+    horizon = timedelta(days=HORIZON_DAYS)
+    out = dict.fromkeys((c.external_id for c in calls), None)
+    for c, number in contacts:
+        later = [o.started_at for o, other in contacts
+                 if other == number and c.started_at < o.started_at <= c.started_at + horizon]
+        out[c.external_id] = min(later, default=None)
     return out
 
 
@@ -109,11 +109,12 @@ def _expected_totals(org, envs, start: date, end: date, now: datetime = NOW) -> 
              and start <= c.started_at.astimezone(org.tzinfo).date() <= end]
     answered = [c for c in calls if c.status == "completed"]
     settled = [c for c in answered if c.started_at + window <= now]
-    org_contacts = [c for c in Call.objects.filter(environment__organization=org)
-                    if not c.is_testing and c.direction in ("inbound", "outbound")]
-    repeats = [c for c in settled if _contact(c) and any(
-        _contact(o) == _contact(c) and c.started_at < o.started_at < c.started_at + window
-        for o in org_contacts)]
+    org_contacts = [(o.started_at, _contact(o))
+                    for o in Call.objects.filter(environment__organization=org)
+                    if not o.is_testing and o.direction in ("inbound", "outbound")]
+    repeats = [c for c, number in ((c, _contact(c)) for c in settled) if number and any(
+        other == number and c.started_at < at < c.started_at + window
+        for at, other in org_contacts)]
     return {"calls": len(calls), "answered": len(answered), "settled": len(settled),
             "repeat_contacts": len(repeats), "resolved": len(settled) - len(repeats),
             "pending": len(answered) - len(settled)}
