@@ -214,3 +214,24 @@ def test_a_kpi_card_talkover_sends_nothing_for_is_empty_with_its_reason(client, 
         assert cards[key].note.lower() == words.lower(), key
     assert words in html
     assert cards["abandon_rate"].value is not None
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_cached_summary_holds_one_lazy_reason_per_list_of_vendors(world):
+    """Every row lacking a figure for the same vendors shares one lazy reason, so a cached
+    summary pickles each once (each lazy string is unpickled through `lazy()`, a class made
+    per object): read back, the reasons are still in the reader's language."""
+    import pickle
+
+    from django.utils import translation
+    from django.utils.functional import Promise
+
+    summary = kpis_summary(world["envs"], world["first"], world["last"], "day", now=NOW)
+    rows = [summary.totals, *summary.series, *summary.agents, *summary.vendors]
+    reasons = [r for row in rows for r in row.reasons.values() if isinstance(r, Promise)]
+    assert len(reasons) > 40
+    assert len({id(r) for r in reasons}) == len({str(r) for r in reasons})
+    read = pickle.loads(pickle.dumps(summary))
+    with translation.override("pt-br"):
+        assert read.totals.reasons["voicemail"] == "não informado pela Talkover"
+    assert read.totals.reasons["voicemail"] == "not reported by Talkover"
