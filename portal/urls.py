@@ -14,6 +14,7 @@ from portal import health
 from portal.auth import invitations, password_reset
 from portal.auth.login_forms import LoginForm
 from portal.pages import views
+from portal.schema import KeptSchemaGenerator
 
 
 def favicon(request: HttpRequest) -> HttpResponseRedirect:
@@ -54,7 +55,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("reports.api.urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/schema/", SpectacularAPIView.as_view(generator_class=KeptSchemaGenerator),
+         name="api-schema"),
     # Swagger UI from our own static files (drf-spectacular-sidecar), its start-up script
     # served by the same view (`?script`): no other host, no inline script, the site's CSP.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"),

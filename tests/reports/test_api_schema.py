@@ -34,3 +34,30 @@ def test_schema_and_docs_served(cast, api_client_for, who):
 def test_schema_needs_login(db):
     assert APIClient().get("/api/schema/").status_code == 401
     assert APIClient().get("/api/docs/").status_code == 401
+
+
+def test_the_schema_is_the_codes_alone_and_made_once(cast, api_client_for, monkeypatch):
+    """Generated for owners of two organisations, the schema is the same: so the served one is
+    made once per process (`portal.schema.KeptSchemaGenerator`), whoever asks first."""
+    from django.test import RequestFactory
+    from drf_spectacular.generators import SchemaGenerator
+
+    from portal.schema import KeptSchemaGenerator
+
+    def generated(user) -> dict:
+        request = RequestFactory().get("/api/schema/")
+        request.user, request.auth = user, None
+        return SchemaGenerator().get_schema(request=request, public=True)
+
+    assert generated(cast["alice"]) == generated(cast["carol"])
+    KeptSchemaGenerator.forget()
+    made = []
+    real = SchemaGenerator.get_schema
+    monkeypatch.setattr(SchemaGenerator, "get_schema",
+                        lambda self, **kw: made.append(1) or real(self, **kw))
+    bodies = {who: api_client_for(cast[who]).get("/api/schema/", {"format": "json"}).content
+              for who in ("alice", "bob", "carol")}
+    assert len(set(bodies.values())) == 1 and len(made) == 1
+    portuguese = api_client_for(cast["alice"]).get("/api/schema/", {"format": "json",
+                                                                     "lang": "pt-br"})
+    assert portuguese.status_code == 200 and len(made) == 2
