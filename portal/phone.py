@@ -146,26 +146,16 @@ def shown_numbers(values: Iterable[str], region: str | None, *,
         if e164 is not None:
             parsed[value] = e164, phonenumbers.parse(e164, None)
     national = (not international and region is not None
-                and all(_of_region(e164, number, region) for e164, number in parsed.values()))
+                and all(_region_of(e164) == region for e164, _number in parsed.values()))
     style = (phonenumbers.PhoneNumberFormat.NATIONAL if national
              else phonenumbers.PhoneNumberFormat.INTERNATIONAL)
     return {value: phonenumbers.format_number(number, style)
             for value, (_e164, number) in parsed.items()}
 
 
-def _of_region(e164: str, number: phonenumbers.PhoneNumber, region: str) -> bool:
-    """Whether `phonenumbers.region_code_for_number(number)` (`number` parsed from `e164`) is
-    `region`, the library asked only where the country code cannot say (a code no other
-    region shares answers alone)."""
-    regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(number.country_code, ())
-    if region not in regions:
-        return False
-    return len(regions) == 1 or _region_of(e164) == region
-
-
 @lru_cache(maxsize=4096)
 def _region_of(e164: str) -> str | None:
-    """The region of a number whose country code several regions share (+1: 25 of them),
-    kept: the library tries the regions in turn, ~1 ms for a number none of them holds (a
-    page of +1 555 numbers spent most of its time there)."""
+    """`phonenumbers.region_code_for_number` of a stored number, kept: where several regions
+    share the country code (+1: 25 of them) the library tries them in turn, ~1 ms for a
+    number none of them holds (a page of +1 555 numbers spent most of its time there)."""
     return phonenumbers.region_code_for_number(phonenumbers.parse(e164, None))
