@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.db import DatabaseError, connection, transaction
@@ -173,9 +174,13 @@ def _sync_locked(environment: Environment, outcome: SyncOutcome, streams: list[s
             with relaxed_commits(), no_debug_cursors(), \
                     Pulse(environment.pk, holds_schedule=trigger != Trigger.WEBHOOK) as pulse:
                 for i, name in enumerate(names):
-                    run = SyncRun.objects.create(environment=environment, stream=name,
-                                                 trigger=trigger)
+                    run, stopped = under_way.begin(partial(
+                        SyncRun.objects.create, environment=environment, stream=name,
+                        trigger=trigger), lock)
                     outcome.runs.append(run)
+                    if stopped:
+                        _finish(run, RunStatus.FAILED, stopped)
+                        break
                     ctx = _run_context(environment, client, run, now, full, progress, lock)
                     ctx.hint_server = _hint_server(provider, name, ctx, hook_budget)
                     pulse.ctx = ctx
@@ -267,9 +272,9 @@ def _run_stream(provider: Any, name: str, ctx: RunContext,
                 hints: list[Hint] | None = None) -> bool:
     """Run one stream; False when the environment must stop (token rejected, an answer too
     slow, Redis gone, the budget spent, the command interrupted)."""
-    stopped = under_way.started(ctx)  # an interrupted command marks it stopped
-    if stopped:
-        _finish(ctx.run, RunStatus.FAILED, stopped)
+    stopped = under_way.started(ctx)
+    if stopped:  # the interrupt's receiver saves this, and says it marked the run stopped
+        ctx.run.status, ctx.run.error = RunStatus.FAILED, stopped
         return False
     try:
         hinted = provider.hinted_streams.get(name) if hints is not None else None

@@ -2,15 +2,18 @@
 (`portal.interrupts`) marks them stopped at once and frees their environments, instead of
 leaving them "running" until their heartbeat goes stale (`sync.dead_runs`).
 
-The engine adds a run when its stream starts and takes it off when the run ends
-(`sync.engine`); whatever is left when the command is interrupted was cut short: the
-stream's own thread (a `sync` command's), or one the process ran beside it (the demo's
+The engine adds a run as it writes the run's row (`begin`: the row says running from then
+on, so an interrupt that lands before the stream starts finds it too) and takes it off when
+the run ends (`sync.engine`); whatever is left when the command is interrupted was cut short:
+the stream's own thread (a `sync` command's), or one the process ran beside it (the demo's
 history loading, in-process tasks).
 """
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import DatabaseError, connection
@@ -25,14 +28,38 @@ from sync.models.core import RunStatus
 
 logger = logging.getLogger("sync.under_way")
 
-_runs: dict[int, Any] = {}  # run id → its RunContext
+
+@dataclass
+class Begun:
+    """A run whose row is written (it says running) and whose stream has not started yet."""
+
+    run: SyncRun
+    lock: Any
+
+
+_runs: dict[int, Any] = {}  # run id → its RunContext once its stream started, else Begun
 _guard = threading.Lock()
 _stopped: list[str] = []  # once the command is interrupted: why (no run starts after)
 
 
+def begin(create: Callable[[], SyncRun], lock: Any) -> tuple[SyncRun, str]:
+    """Write a run's row with `create` and count the run under way in one step: an interrupt
+    waits for both, so no row says running without this process knowing it. Returns the run
+    and "" — or, once the command was interrupted, what stopped it: the caller ends the run
+    at once (the interrupt's receiver has already gone)."""
+    with _guard:
+        run = create()
+        if _stopped:
+            return run, _stopped[0]
+        _runs[run.pk] = Begun(run, lock)
+        return run, ""
+
+
 def started(ctx: Any) -> str:
-    """Count the run as under way; "" — or, once the command was interrupted, what stopped
-    it (the run must not go on: a thread beside the main one would start the next stream)."""
+    """The run's stream starts (its counters are what an interrupt saves); "" — or, once the
+    command was interrupted, what stopped it: the interrupt's receiver took the run when it
+    was begun and marks it stopped, and it must not go on (a thread beside the main one
+    would start the next stream)."""
     with _guard:
         if _stopped:
             return _stopped[0]
@@ -59,10 +86,12 @@ def stop_runs_under_way(sender: Any, signum: int, **kwargs: Any) -> str:
     connection.close()  # the interrupt may have cut a statement short: start afresh
     stopped = 0
     for ctx in cut:
-        try:
-            ctx.heartbeat()  # its counters as they were
-        except (DatabaseError, *CACHE_ERRORS) as exc:
-            logger.warning("run %s: counters not saved (%s)", ctx.run.pk, type(exc).__name__)
+        if not isinstance(ctx, Begun):
+            try:
+                ctx.heartbeat()  # its counters as they were
+            except (DatabaseError, *CACHE_ERRORS) as exc:
+                logger.warning("run %s: counters not saved (%s)", ctx.run.pk,
+                               type(exc).__name__)
         stopped += SyncRun.objects.filter(pk=ctx.run.pk, status=RunStatus.RUNNING).update(
             status=RunStatus.FAILED, error=said, finished_at=timezone.now())
         if ctx.lock is not None:
