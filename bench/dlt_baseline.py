@@ -122,12 +122,23 @@ def main() -> None:
                 "JOIN pg_namespace n ON n.oid = c.relnamespace "
                 "WHERE n.nspname = %s AND c.relkind = 'r' AND c.relname LIKE 'calls%%'",
                 client.dataset_name)[0][0]
+            # The same by part, as `sync_throughput` prints ours: rows, TOAST, indexes.
+            heap, toast, indexes = client.execute_sql(
+                "SELECT coalesce(sum(pg_relation_size(c.oid)), 0), coalesce(sum("
+                "pg_table_size(c.oid) - pg_relation_size(c.oid) - pg_relation_size(c.oid, "
+                "'fsm') - pg_relation_size(c.oid, 'vm')), 0), "
+                "coalesce(sum(pg_indexes_size(c.oid)), 0) FROM pg_class c "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = %s AND c.relkind = 'r' AND c.relname LIKE 'calls%%'",
+                client.dataset_name)[0]
             client.drop_dataset()
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(json.dumps({"calls": loaded, "seconds": seconds, "requests": 0,
                       "rss_mb": max(own, children), "start_mb": started_mb,
-                      "cpu": cpu, "table_mb": int(stored) / 1e6}))
+                      "cpu": cpu, "table_mb": int(stored) / 1e6,
+                      "parts": {"heap": int(heap), "toast": int(toast),
+                                "indexes": int(indexes)}}))
 
 
 if __name__ == "__main__":

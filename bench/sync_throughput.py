@@ -557,7 +557,7 @@ def main() -> None:
           f"staging table {synced['db_staged']:.1f} s, resolution statements "
           f"{synced['db_settle']:.1f} s; calls rewritten by UPDATE: "
           f"{synced['updated_calls']:.0f} ({synced['hot_updates']:.0f} of them HOT)")
-    print_parts(synced)
+    print_parts(synced, median.get("dlt"))
     print_statements(rounds[-1]["sync"])
     if "dlt" in median:
         dlt = median["dlt"]
@@ -584,12 +584,14 @@ def print_statements(synced: dict, shown: int = 25) -> None:
         print(f"{cpu:>7.2f}{wall:>8.2f}{n:>7}  {key}")
 
 
-def print_parts(synced: dict) -> None:
-    """The calls table's bytes per mirrored call by part (the last round's)."""
-    parts = synced["parts"]
-    print("calls table by part, bytes per call: " + ", ".join(
-        f"{name} {size / synced['calls']:.0f}" for name, size in parts.items()) +
-          f"; total {sum(parts.values()) / synced['calls']:.0f}")
+def print_parts(synced: dict, dlt: dict | None = None) -> None:
+    """The calls table's bytes per mirrored call by part (the last round's), and dlt's."""
+    for who, found in (("calls table", synced), ("dlt's calls table", dlt)):
+        if found is not None and found.get("parts"):
+            parts = found["parts"]
+            print(f"{who} by part, bytes per call: " + ", ".join(
+                f"{name} {size / found['calls']:.0f}" for name, size in parts.items()) +
+                  f"; total {sum(parts.values()) / found['calls']:.0f}")
 
 
 def print_versus(rounds: list[dict[str, dict]]) -> None:
