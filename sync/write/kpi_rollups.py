@@ -21,16 +21,35 @@ from sync.kpi_calls import kpi_sums, peak_rows
 from sync.models import Call, KpiDayRollup
 from sync.write.copy_rows import insert_rows
 
+Peaks = dict[str, tuple[int, int]]
 
-def _peaks(environment: Environment, first: date, day: date) -> dict[str, tuple[int, int]]:
-    """Per agent: (the environment's peak, the agent's) at the starts of `day`'s calls,
-    counting the calls started from local day `first` on."""
-    out: dict[str, tuple[int, int]] = {}
+
+def _peaks(environment: Environment, first: date, day: date) -> dict[date, Peaks]:
+    """Per local day from `first` to `day`, per agent: (the environment's peak, the agent's)
+    at the starts of that day's calls, counting the calls started from local day `first` on."""
+    out: dict[date, Peaks] = {}
     for row_day, _env, agent, _vendor, every, of_agent, _of_vendor in peak_rows(
             [environment], first, day):
-        if row_day == day:
-            out[agent] = (every, of_agent)
+        out.setdefault(row_day, {})[agent] = (every, of_agent)
     return out
+
+
+def _day_peaks(environment: Environment, days: list[date]) -> dict[date, tuple[Peaks, Peaks]]:
+    """Per day of `days` (sorted): its peaks counting its own calls only, and counting the
+    day before's too. One statement over (day before, day) gives both the day's carried
+    peaks and the day before's own ones: the running counts at the day before's starts do
+    not see the later day's calls. So a run of n days costs n + 1 statements, not 2n."""
+    own: dict[date, Peaks] = {}
+    carried: dict[date, Peaks] = {}
+    for day in days:
+        before = day - timedelta(days=1)
+        found = _peaks(environment, before, day)
+        carried[day] = found.get(day, {})
+        own[before] = found.get(before, {})
+    for day in days:
+        if day not in own:
+            own[day] = _peaks(environment, day, day).get(day, {})
+    return {day: (own[day], carried[day]) for day in days}
 
 
 def refresh_kpi_days(environment: Environment, local_days: Iterable[date]) -> None:
@@ -56,9 +75,7 @@ def refresh_kpi_days(environment: Environment, local_days: Iterable[date]) -> No
             rows[key] = KpiDayRollup(
                 environment=environment, day=key[0], agent_external_id=key[1],
                 **{k[2:]: v or 0 for k, v in values.items()})
-    for day in days:
-        own = _peaks(environment, day, day)
-        carried = _peaks(environment, day - timedelta(days=1), day)
+    for day, (own, carried) in _day_peaks(environment, days).items():
         for agent, (every, of_agent) in carried.items():
             row = rows[day, agent]
             row.peak, row.agent_peak = every, of_agent
