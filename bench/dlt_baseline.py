@@ -116,15 +116,11 @@ def main() -> None:
             table = client.make_qualified_table_name("calls")
             loaded = client.execute_sql(f"SELECT count(*) FROM {table}")[0][0]
             # What the calls occupy: the table with its TOAST and indexes (its child
-            # tables, if dlt made any, are counted too: they hold parts of the calls).
-            stored = client.execute_sql(
-                "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
-                "JOIN pg_namespace n ON n.oid = c.relnamespace "
-                "WHERE n.nspname = %s AND c.relkind = 'r' AND c.relname LIKE 'calls%%'",
-                client.dataset_name)[0][0]
-            # The same by part, as `sync_throughput` prints ours: rows, TOAST, indexes.
-            heap, toast, indexes = client.execute_sql(
-                "SELECT coalesce(sum(pg_relation_size(c.oid)), 0), coalesce(sum("
+            # tables, if dlt made any, are counted too: they hold parts of the calls), and
+            # by part as `sync_throughput` prints ours: rows, TOAST, indexes.
+            stored, heap, toast, indexes = client.execute_sql(
+                "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0), "
+                "coalesce(sum(pg_relation_size(c.oid)), 0), coalesce(sum("
                 "pg_table_size(c.oid) - pg_relation_size(c.oid) - pg_relation_size(c.oid, "
                 "'fsm') - pg_relation_size(c.oid, 'vm')), 0), "
                 "coalesce(sum(pg_indexes_size(c.oid)), 0) FROM pg_class c "
