@@ -105,7 +105,8 @@ def test_ctrl_c_on_the_demo_stops_its_history_loading_at_once(subprocess_env, tm
 # Each command's `handle` is replaced by one that sends this process the signal (which
 # interrupts its wait at once); `manage.main()` runs the command line as the shell would.
 SIGNALLED = """
-import os, signal, sys, time
+import gc, os, signal, sys, time
+gc.disable()  # as manage.py starts Django (portal/startup_gc.py turns it on again)
 import django
 name, signum = sys.argv[1], int(sys.argv[2])
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
