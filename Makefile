@@ -20,9 +20,11 @@ VAR_DIR := $(or $(SWITCHBOARD_VAR_DIR),var)
 # uv cannot be had or cannot install (an index only pip is configured for), pip does it all.
 UV_SPEC := uv>=0.9,<1
 define install_project
-	{ { test -x $(VENV)/bin/uv || $(PY) -m pip install --quiet --disable-pip-version-check '$(UV_SPEC)'; } \
+	{ { test -x $(VENV)/bin/uv \
+	    || $(PY) -m pip install --quiet --disable-pip-version-check '$(UV_SPEC)' 2>/dev/null; } \
 	  && $(VENV)/bin/uv pip install --quiet --python $(PY) --compile-bytecode -e '$(1)'; } \
-	|| $(PY) -m pip install --quiet --disable-pip-version-check -e '$(1)'
+	|| { echo "uv could not install the project: pip does (slower)"; \
+	     $(PY) -m pip install --quiet --disable-pip-version-check -e '$(1)'; }
 endef
 
 $(STAMP): pyproject.toml
