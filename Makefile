@@ -15,14 +15,15 @@ VAR_DIR := $(or $(SWITCHBOARD_VAR_DIR),var)
 .PHONY: demo test install lint serve clean stop
 
 # The project installs with uv, fetched first by the pip each Python 3.11 bundles: a fresh
-# clone's install took ~55 s with pip alone (resolving, unpacking and compiling in one process)
-# and ~8 s with uv (2026-11-29, docs/testing.md). uv reads PyPI, not pip's configuration: where
-# uv cannot be had or cannot install (an index only pip is configured for), pip does it all.
+# clone's `make install` took ~55 s with pip alone (resolving, unpacking and compiling in one
+# process) and ~19 s with uv, the venv included (2026-11-29, docs/testing.md). uv reads PyPI with the system's certificates
+# (`--native-tls`: a proxy's own authority is trusted as pip trusts it), not pip's configuration:
+# where uv cannot be had or cannot install (an index only pip is configured for), pip does it.
 UV_SPEC := uv>=0.9,<1
 define install_project
 	{ { test -x $(VENV)/bin/uv \
 	    || $(PY) -m pip install --quiet --disable-pip-version-check '$(UV_SPEC)' 2>/dev/null; } \
-	  && $(VENV)/bin/uv pip install --quiet --python $(PY) --compile-bytecode -e '$(1)'; } \
+	  && $(VENV)/bin/uv pip install --quiet --native-tls --python $(PY) --compile-bytecode -e '$(1)'; } \
 	|| { echo "uv could not install the project: pip does (slower)"; \
 	     $(PY) -m pip install --quiet --disable-pip-version-check -e '$(1)'; }
 endef
