@@ -16,9 +16,10 @@ VAR_DIR := $(or $(SWITCHBOARD_VAR_DIR),var)
 
 # The project installs with uv, fetched first by the pip each Python 3.11 bundles: a fresh
 # clone's `make install` took ~55 s with pip alone (resolving, unpacking and compiling in one
-# process) and ~19 s with uv, the venv included (2026-11-29, docs/testing.md). uv reads PyPI with the system's certificates
-# (`--native-tls`: a proxy's own authority is trusted as pip trusts it), not pip's configuration:
-# where uv cannot be had or cannot install (an index only pip is configured for), pip does it.
+# process) and ~19 s with uv, the venv included (2026-11-29, docs/testing.md). uv reads PyPI
+# with the system's certificates (`--native-tls`: a proxy's own authority is trusted as pip
+# trusts it), not pip's configuration: where uv cannot be had or cannot install (an index only
+# pip is configured for), one line says so and pip installs.
 UV_SPEC := uv>=0.9,<1
 define install_project
 	{ { test -x $(VENV)/bin/uv \
