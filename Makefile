@@ -24,7 +24,8 @@ UV_SPEC := uv>=0.9,<1
 define install_project
 	{ { test -x $(VENV)/bin/uv \
 	    || $(PY) -m pip install --quiet --disable-pip-version-check '$(UV_SPEC)' 2>/dev/null; } \
-	  && $(VENV)/bin/uv pip install --quiet --native-tls --python $(PY) --compile-bytecode -e '$(1)'; } \
+	  && $(VENV)/bin/uv pip install --quiet --native-tls --compile-bytecode --python $(PY) \
+	       -e '$(1)'; } \
 	|| { echo "uv could not install the project: pip does (slower)"; \
 	     $(PY) -m pip install --quiet --disable-pip-version-check -e '$(1)'; }
 endef
