@@ -87,49 +87,77 @@ def teams_condition(alias: str, params: dict) -> str:
 # Each call in progress from its start to its end (start + duration without one); the running
 # count at each start, in time order (ends first at one instant), overall, per agent, per
 # vendor; the highest per local day and group. Agents are partitioned by their ids' bytes
-# (COLLATE "C": a third of the statement was comparing ids by the locale's rules).
+# (COLLATE "C": a third of the statement was comparing ids by the locale's rules). Framed
+# (`framed_peak_rows`), each call counts in every frame (a local day and the next) holding
+# its start's local day, and the counts run per frame.
 _PEAK = """
 WITH c AS (
-    SELECT c.environment_id, c.agent_external_id, p.provider, c.started_at AS s,
+    SELECT {frame} AS frame, c.environment_id, c.agent_external_id, p.provider,
+           c.started_at AS s,
            coalesce(c.ended_at, c.started_at + c.duration * interval '1 second') AS e
     FROM sync_call c JOIN unnest(%(envs)s::bigint[], %(providers)s::text[]) AS p(env, provider)
-         ON p.env = c.environment_id
+         ON p.env = c.environment_id {frames}
     WHERE c.environment_id = ANY(%(envs)s) AND NOT c.is_testing
       AND c.started_at >= %(lo)s AND c.started_at < %(hi)s {agents} {teams}),
 ev AS (
-    SELECT environment_id, agent_external_id, provider, s AS t, 1 AS d FROM c WHERE e > s
+    SELECT frame, environment_id, agent_external_id, provider, s AS t, 1 AS d FROM c
+    WHERE e > s
     UNION ALL
-    SELECT environment_id, agent_external_id, provider, e, -1 FROM c WHERE e > s),
+    SELECT frame, environment_id, agent_external_id, provider, e, -1 FROM c WHERE e > s),
 lv AS (
-    SELECT t, d, environment_id, agent_external_id, provider,
-           sum(d) OVER (ORDER BY t, d ROWS UNBOUNDED PRECEDING) AS every,
-           sum(d) OVER (PARTITION BY environment_id, agent_external_id COLLATE "C"
+    SELECT frame, t, d, environment_id, agent_external_id, provider,
+           sum(d) OVER ({by_frame_only}ORDER BY t, d ROWS UNBOUNDED PRECEDING) AS every,
+           sum(d) OVER (PARTITION BY {by_frame}environment_id, agent_external_id COLLATE "C"
                         ORDER BY t, d ROWS UNBOUNDED PRECEDING) AS agent
     FROM ev),
 lvv AS (SELECT *, {vendor} AS vendor FROM lv)
-SELECT (t AT TIME ZONE %(tz)s)::date, environment_id, agent_external_id, provider,
+SELECT frame, (t AT TIME ZONE %(tz)s)::date, environment_id, agent_external_id, provider,
        max(every)::int, max(agent)::int, max(vendor)::int
-FROM lvv WHERE d = 1 GROUP BY 1, 2, 3, 4"""
+FROM lvv WHERE d = 1 GROUP BY 1, 2, 3, 4, 5"""
+# A frame: the calls started on its local day and the next.
+_FRAMES = """JOIN unnest(%(frames)s::date[]) AS f(first)
+         ON (c.started_at AT TIME ZONE %(tz)s)::date BETWEEN f.first AND f.first + 1"""
 PEAK_WORK_MEM = "64MB"
 
 
-def peak_rows(envs: Sequence[Environment], start: date, end: date,
-              agent_ids: Sequence[str] | None = None) -> list[tuple]:
-    """(local day, environment, agent, vendor, peak overall, of the agent, of the vendor)
-    at the starts of that day's calls."""
+def _peaks(envs: Sequence[Environment], start: date, end: date,
+           agent_ids: Sequence[str] | None, frames: Sequence[date] | None) -> list[tuple]:
     tz = envs[0].organization.tzinfo
     params = {"envs": [e.pk for e in envs], "providers": [e.provider for e in envs],
               "lo": datetime.combine(start, time.min, tzinfo=tz),
               "hi": datetime.combine(end + timedelta(days=1), time.min, tzinfo=tz),
-              "tz": envs[0].organization.timezone, "agents": list(agent_ids or ())}
+              "tz": envs[0].organization.timezone, "agents": list(agent_ids or ()),
+              "frames": list(frames or ())}
+    by_frame = "frame, " if frames else ""
     # One vendor in scope: its level is the overall one (a sort fewer).
     vendor = ("every" if len(set(params["providers"])) == 1 else
-              "sum(d) OVER (PARTITION BY provider ORDER BY t, d ROWS UNBOUNDED PRECEDING)")
-    sql = _PEAK.format(teams=teams_condition("c", params), vendor=vendor, agents=(
-        "AND c.agent_external_id = ANY(%(agents)s)" if agent_ids else ""))
+              f"sum(d) OVER (PARTITION BY {by_frame}provider ORDER BY t, d "
+              "ROWS UNBOUNDED PRECEDING)")
+    sql = _PEAK.format(
+        teams=teams_condition("c", params), vendor=vendor, by_frame=by_frame,
+        by_frame_only="PARTITION BY frame " if frames else "",
+        frame="f.first" if frames else "NULL::date", frames=_FRAMES if frames else "",
+        agents="AND c.agent_external_id = ANY(%(agents)s)" if agent_ids else "")
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL jit = off")
         # The sorts of a 90-day range's starts and ends (about two per call) in memory.
         cursor.execute(f"SET LOCAL work_mem = '{PEAK_WORK_MEM}'")
         cursor.execute(sql, params)
         return cursor.fetchall()
+
+
+def peak_rows(envs: Sequence[Environment], start: date, end: date,
+              agent_ids: Sequence[str] | None = None) -> list[tuple]:
+    """(local day, environment, agent, vendor, peak overall, of the agent, of the vendor)
+    at the starts of that day's calls."""
+    return [row[1:] for row in _peaks(envs, start, end, agent_ids, None)]
+
+
+def framed_peak_rows(environment: Environment, firsts: Sequence[date]) -> list[tuple]:
+    """`peak_rows` of one environment in frames of two local days, all in one statement:
+    (frame's first day, local day, environment, agent, vendor, peaks…), each frame's counts
+    seeing only the calls started on its two days. A frame's first day's peaks are that day's
+    own (its calls alone: the running counts at its starts cannot see the next day's calls);
+    its second day's count the calls in progress since the first."""
+    firsts = sorted(set(firsts))
+    return _peaks([environment], firsts[0], firsts[-1] + timedelta(days=1), None, firsts)

@@ -17,10 +17,11 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.models.base import member_reference
 from portal.tenancy.registry import StrictTenantModel, TenantModel
+from portal.timezones import available_zones
 
 
 def validate_timezone(value: str) -> None:
-    if value not in zoneinfo.available_timezones():
+    if value not in available_zones():
         raise ValidationError(
             _("%(value)s is not an IANA timezone name (e.g. America/Sao_Paulo)."),
             params={"value": value},

@@ -3,10 +3,11 @@
 (`sync.analysis.set_threshold`).
 
 Its sums are the report's own (`sync.kpi_calls.kpi_sums`, over the conditions of
-`KPI_CALLS`) and its peaks the report's statement (`sync.kpi_calls.peak_rows`) over one
-environment: a day counted here and the report over its calls give the same figures. A day's
-peak counting calls in progress since the day before (`peak`) changes with the day before's
-calls, so refreshing a day refreshes the next one too.
+`KPI_CALLS`) and its peaks the report's statement over one environment, in frames of two
+days (`sync.kpi_calls.framed_peak_rows`): a day counted here and the report over its calls
+give the same figures. A day's peak counting calls in progress since the day before
+(`peak`) changes with the day before's calls, so refreshing a day refreshes the next one
+too.
 """
 from __future__ import annotations
 
@@ -17,38 +18,26 @@ from django.db import transaction
 from django.db.models.functions import TruncDate
 
 from portal.models import Environment
-from sync.kpi_calls import kpi_sums, peak_rows
+from sync.kpi_calls import framed_peak_rows, kpi_sums
 from sync.models import Call, KpiDayRollup
 from sync.write.copy_rows import insert_rows
 
 Peaks = dict[str, tuple[int, int]]
 
 
-def _peaks(environment: Environment, first: date, day: date) -> dict[date, Peaks]:
-    """Per local day from `first` to `day`, per agent: (the environment's peak, the agent's)
-    at the starts of that day's calls, counting the calls started from local day `first` on."""
-    out: dict[date, Peaks] = {}
-    for row_day, _env, agent, _vendor, every, of_agent, _of_vendor in peak_rows(
-            [environment], first, day):
-        out.setdefault(row_day, {})[agent] = (every, of_agent)
-    return out
-
-
 def _day_peaks(environment: Environment, days: list[date]) -> dict[date, tuple[Peaks, Peaks]]:
-    """Per day of `days` (sorted): its peaks counting its own calls only, and counting the
-    day before's too. One statement over (day before, day) gives both the day's carried
-    peaks and the day before's own ones: the running counts at the day before's starts do
-    not see the later day's calls. So a run of n days costs n + 1 statements, not 2n."""
-    own: dict[date, Peaks] = {}
-    carried: dict[date, Peaks] = {}
-    for day in days:
-        before = day - timedelta(days=1)
-        found = _peaks(environment, before, day)
-        carried[day] = found.get(day, {})
-        own[before] = found.get(before, {})
-    for day in days:
-        if day not in own:
-            own[day] = _peaks(environment, day, day).get(day, {})
+    """Per day of `days`: its peaks counting its own calls only, and counting the day
+    before's too, per agent: (the environment's peak, the agent's). One statement for every
+    day: in the frame starting on a day its own peaks, in the frame starting the day before
+    its carried ones (`framed_peak_rows`)."""
+    own: dict[date, Peaks] = {day: {} for day in days}
+    carried: dict[date, Peaks] = {day: {} for day in days}
+    firsts = {d - timedelta(days=i) for d in days for i in (0, 1)}
+    for first, row_day, _env, agent, _vendor, every, of_agent, _of_vendor in framed_peak_rows(
+            environment, sorted(firsts)):
+        kept = own if row_day == first else carried
+        if row_day in kept:
+            kept[row_day][agent] = (every, of_agent)
     return {day: (own[day], carried[day]) for day in days}
 
 
