@@ -14,7 +14,7 @@ embeddedChart("kpis-data", "chart-kpis", function (d, canvas) {
       })
     },
     options: {
-      responsive: true, maintainAspectRatio: false,
+      responsive: true, maintainAspectRatio: false, animation: false,
       onClick: function (event, elements) {
         if (!elements.length) { return; }
         var doors = d.doors[keys[elements[0].datasetIndex]];

@@ -32,7 +32,7 @@ embeddedChart("outcomes-data", "chart-outcomes", function (d, canvas) {
       ]
     },
     options: {
-      responsive: true, maintainAspectRatio: false,
+      responsive: true, maintainAspectRatio: false, animation: false,
       onClick: function (event, elements) {
         if (!elements.length) { return; }
         var doors = doorsOf[elements[0].datasetIndex];
