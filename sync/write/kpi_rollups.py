@@ -23,21 +23,25 @@ from sync.models import Call, KpiDayRollup
 from sync.write.copy_rows import insert_rows
 
 Peaks = dict[str, tuple[int, int]]
+FRAMES_PER_STATEMENT = 31
 
 
 def _day_peaks(environment: Environment, days: list[date]) -> dict[date, tuple[Peaks, Peaks]]:
     """Per day of `days`: its peaks counting its own calls only, and counting the day
-    before's too, per agent: (the environment's peak, the agent's). One statement for every
-    day: in the frame starting on a day its own peaks, in the frame starting the day before
-    its carried ones (`framed_peak_rows`)."""
+    before's too, per agent: (the environment's peak, the agent's). One statement per
+    `FRAMES_PER_STATEMENT` frames (a month's calls twice, as the report's 90 days sort in its
+    memory): in the frame
+    starting on a day its own peaks, in the frame starting the day before its carried ones
+    (`framed_peak_rows`)."""
     own: dict[date, Peaks] = {day: {} for day in days}
     carried: dict[date, Peaks] = {day: {} for day in days}
-    firsts = {d - timedelta(days=i) for d in days for i in (0, 1)}
-    for first, row_day, _env, agent, _vendor, every, of_agent, _of_vendor in framed_peak_rows(
-            environment, sorted(firsts)):
-        kept = own if row_day == first else carried
-        if row_day in kept:
-            kept[row_day][agent] = (every, of_agent)
+    firsts = sorted({d - timedelta(days=i) for d in days for i in (0, 1)})
+    for i in range(0, len(firsts), FRAMES_PER_STATEMENT):
+        for first, row_day, _env, agent, _vendor, every, of_agent, _of_vendor in (
+                framed_peak_rows(environment, firsts[i:i + FRAMES_PER_STATEMENT])):
+            kept = own if row_day == first else carried
+            if row_day in kept:
+                kept[row_day][agent] = (every, of_agent)
     return {day: (own[day], carried[day]) for day in days}
 
 
