@@ -32,7 +32,7 @@ _REGIONS = ("Africa/", "America/", "Antarctica/", "Asia/", "Atlantic/", "Austral
 @lru_cache(maxsize=1)
 def available_zones() -> frozenset[str]:
     """Every name `zoneinfo` can load, read once per process: `available_timezones()` walks
-    the whole tz database on disk (~600 files, 20-40 ms) on each call, and every saved
+    the whole tz database on disk (~600 files, ~9 ms idle) on each call, and every saved
     organisation validates its zone against it."""
     return frozenset(zoneinfo.available_timezones())
 

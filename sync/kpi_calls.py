@@ -98,7 +98,7 @@ WITH c AS (
     FROM sync_call c JOIN unnest(%(envs)s::bigint[], %(providers)s::text[]) AS p(env, provider)
          ON p.env = c.environment_id {frames}
     WHERE c.environment_id = ANY(%(envs)s) AND NOT c.is_testing
-      AND c.started_at >= %(lo)s AND c.started_at < %(hi)s {agents} {teams} {in_frames}),
+      AND c.started_at >= %(lo)s AND c.started_at < %(hi)s {agents} {teams}),
 ev AS (
     SELECT frame, environment_id, agent_external_id, provider, s AS t, 1 AS d FROM c
     WHERE e > s
@@ -115,9 +115,11 @@ SELECT frame, (t AT TIME ZONE %(tz)s)::date, environment_id, agent_external_id, 
        max(every)::int, max(agent)::int, max(vendor)::int
 FROM lvv WHERE d = 1 GROUP BY 1, 2, 3, 4, 5"""
 # A frame: the calls started on its local day and the next; so a call is in the frames of its
-# day and of the day before (two rows, not a comparison with every frame).
-_FRAMES = """CROSS JOIN LATERAL (VALUES ((c.started_at AT TIME ZONE %(tz)s)::date),
-                                    ((c.started_at AT TIME ZONE %(tz)s)::date - 1)) AS f(first)"""
+# day and of the day before, those asked for (two rows, not a comparison with every frame).
+_FRAMES = """CROSS JOIN LATERAL (
+             SELECT first FROM (VALUES ((c.started_at AT TIME ZONE %(tz)s)::date),
+                                       ((c.started_at AT TIME ZONE %(tz)s)::date - 1)) AS v(first)
+             WHERE first = ANY(%(frames)s::date[])) AS f"""
 PEAK_WORK_MEM = "64MB"
 
 
@@ -138,7 +140,6 @@ def _peaks(envs: Sequence[Environment], start: date, end: date,
         teams=teams_condition("c", params), vendor=vendor, by_frame=by_frame,
         by_frame_only="PARTITION BY frame " if frames else "",
         frame="f.first" if frames else "NULL::date", frames=_FRAMES if frames else "",
-        in_frames="AND f.first = ANY(%(frames)s::date[])" if frames else "",
         agents="AND c.agent_external_id = ANY(%(agents)s)" if agent_ids else "")
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL jit = off")
