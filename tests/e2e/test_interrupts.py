@@ -13,8 +13,10 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 
 import pytest
+from django.db import connection
 
 from sync.engine import sync_environment
 from sync.models import SyncRun
@@ -71,6 +73,15 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _statements_in_flight() -> int:
+    """Statements other clients (the demo's) are running on this test's database now."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                       " AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+                       " AND state = 'active'")
+        return cursor.fetchone()[0]
+
+
 def test_ctrl_c_on_the_demo_stops_its_history_loading_at_once(subprocess_env, tmp_path):
     env = {**subprocess_env, "SWITCHBOARD_VAR_DIR": str(tmp_path), "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([sys.executable, "manage.py", "demo", "--serve",
@@ -79,9 +90,15 @@ def test_ctrl_c_on_the_demo_stops_its_history_loading_at_once(subprocess_env, tm
     def frozen_mid_run() -> bool:
         """The demo frozen (SIGSTOP) while one of its runs runs: a run lasts under a second,
         and one seen running, then ended before Ctrl-C landed, would leave nothing to mark
-        stopped. Frozen, it ends nothing; otherwise it goes on and the wait with it."""
+        stopped. Frozen, it ends nothing; otherwise it goes on and the wait with it. A
+        statement it sent before it froze still ends on the server (the run's last status,
+        then none to stop: CI saw it once), so the runs are read once none is in flight."""
         proc.send_signal(signal.SIGSTOP)
-        if SyncRun.objects.filter(status=RunStatus.RUNNING).exists():
+        settled = time.monotonic() + 2  # one answer it no longer reads holds its statement
+        while _statements_in_flight() and time.monotonic() < settled:
+            time.sleep(0.02)
+        if not _statements_in_flight() and SyncRun.objects.filter(
+                status=RunStatus.RUNNING).exists():
             return True
         proc.send_signal(signal.SIGCONT)
         return False
