@@ -6,9 +6,14 @@ Runs the suite as `make test` does (`pytest -n N --dist loadgroup`, on the embed
 PostgreSQL unless DATABASE_URL is set) with this file loaded in every worker as a pytest
 plugin, which reads `getrusage` around each test: the worker's own CPU and that of the
 processes it started and waited for (commands, servers, chromium). The machine's busy
-core-seconds over the run come from /proc/stat; what they hold beyond the workers' (the
-PostgreSQL server, the machine's own daemons) is printed as the rest. Prints one table per
-view: totals, by kind (the folder under tests/), the costliest files, the costliest tests.
+core-seconds over the run come from /proc/stat. The suite's PostgreSQL is counted apart: the
+script starts the session's embedded server itself, as `tests/support/session_postgres.py`
+would (or reads the DATABASE_URL server, when it runs on this machine), and reads its
+postmaster's CPU and that of every backend it reaped. What is left is printed as the rest: the
+servers the tests start as daemons (`make demo`'s, the replicas', PgBouncer's), chromium's
+processes its driver does not reap (about half of chromium's CPU: a renderer's parent is a
+zygote killed with the browser), the machine's own daemons. Prints one table per view:
+totals, by kind (the folder under tests/), the costliest files, the costliest tests.
 The suite is bound by CPU on two cores, so these core-seconds, not one run's wall time (which
 moves by a tenth from run to run), are what a change to the suite is measured by.
 """
@@ -18,6 +23,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -56,7 +62,8 @@ def pytest_sessionfinish(session):
     if folder and os.environ.get("PYTEST_XDIST_WORKER"):
         worker = os.environ["PYTEST_XDIST_WORKER"]
         Path(folder, f"{worker}.json").write_text(json.dumps(
-            {"rows": _rows, "own": _cpu(resource.RUSAGE_SELF)}))
+            {"rows": _rows, "own": _cpu(resource.RUSAGE_SELF),
+             "children": _cpu(resource.RUSAGE_CHILDREN)}))
 
 
 # --- The script -----------------------------------------------------------------------------
@@ -65,6 +72,40 @@ def _busy_core_seconds() -> float:
     """The machine's CPU time spent outside idle and I/O wait since boot (/proc/stat)."""
     fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def _tree_cpu(pid: int) -> float:
+    """CPU of a process, of the children it reaped and of those alive now (a postmaster: its
+    backends)."""
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def fields(of: int | str) -> list[str]:
+        return Path(f"/proc/{of}/stat").read_text().rsplit(")", 1)[1].split()
+
+    own = fields(pid)
+    total = sum(int(v) for v in own[11:15])  # utime, stime, cutime, cstime
+    for child in Path("/proc").iterdir():
+        try:
+            stat = fields(child.name) if child.name.isdigit() else None
+        except OSError:  # ended meanwhile
+            continue
+        if stat and int(stat[1]) == pid:
+            total += int(stat[11]) + int(stat[12])
+    return total / tick
+
+
+def _postmaster(url: str) -> int | None:
+    """The PID of the server behind `url` when it runs on this machine (a backend's parent)."""
+    import psycopg
+
+    with psycopg.connect(url, connect_timeout=10) as conn:
+        backend = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+    try:
+        status = Path(f"/proc/{backend}/status").read_text()
+    except OSError:  # another machine's, or a container's
+        return None
+    return int(next(line.split()[1] for line in status.splitlines()
+                    if line.startswith("PPid:")))
 
 
 def _table(title: str, header: tuple[str, ...], rows: list[tuple]) -> None:
@@ -87,25 +128,50 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=25, help="files and tests listed")
     parser.add_argument("pytest_args", nargs="*", help="after --: passed to pytest")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="suite-cpu-") as folder:
-        env = {**os.environ, OUT: folder,
-               "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "bench"),
-                                                           os.environ.get("PYTHONPATH")]))}
-        busy, started = _busy_core_seconds(), time.monotonic()
-        result = subprocess.run(
-            [sys.executable, "-m", "pytest", "-n", str(args.workers), "--dist", "loadgroup",
-             "-p", "suite_cpu", "-q", *args.pytest_args], cwd=ROOT, env=env, check=False)
-        wall, busy = time.monotonic() - started, _busy_core_seconds() - busy
-        workers = [json.loads(p.read_text()) for p in Path(folder).glob("*.json")]
+    sys.path.insert(0, str(ROOT))
+    from portal import embedded_db
+
+    data = None
+    if not os.environ.get("DATABASE_URL"):  # the server session_postgres would start
+        data = embedded_db.scratch_dir("switchboard-test-pg-") / "data"
+    try:
+        url = (embedded_db.ensure_running_or_exit(data, fast=True) if data
+               else os.environ["DATABASE_URL"])
+        postmaster = _postmaster(url)
+        server = _tree_cpu(postmaster) if postmaster else 0.0
+        with tempfile.TemporaryDirectory(prefix="suite-cpu-") as folder:
+            env = {**os.environ, OUT: folder, "DATABASE_URL": url,
+                   "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "bench"),
+                                                               os.environ.get("PYTHONPATH")]))}
+            busy, started = _busy_core_seconds(), time.monotonic()
+            pytest_cpu = _cpu(resource.RUSAGE_CHILDREN)
+            result = subprocess.run(
+                [sys.executable, "-m", "pytest", "-n", str(args.workers), "--dist",
+                 "loadgroup", "-p", "suite_cpu", "-q", *args.pytest_args], cwd=ROOT, env=env,
+                check=False)
+            wall, busy = time.monotonic() - started, _busy_core_seconds() - busy
+            pytest_cpu = _cpu(resource.RUSAGE_CHILDREN) - pytest_cpu  # workers' and theirs
+            server = _tree_cpu(postmaster) - server if postmaster else None
+            workers = [json.loads(p.read_text()) for p in Path(folder).glob("*.json")]
+    finally:
+        if data:
+            embedded_db.stop(data)
+            shutil.rmtree(data.parent, ignore_errors=True)
     rows = [tuple(r) for w in workers for r in w["rows"]]
     own = sum(r[2] for r in rows)
     children = sum(r[3] for r in rows)
-    outside = sum(w["own"] for w in workers) - own  # each worker's start and collection
+    # Each worker's start and collection, and what it started outside a test.
+    outside = sum(w["own"] + w["children"] for w in workers) - own - children
+    controller = pytest_cpu - sum(w["own"] + w["children"] for w in workers)
     _table("Totals (core-seconds)", ("", "seconds"), [
         ("wall", f"{wall:.0f}"), ("machine busy", f"{busy:.0f}"),
         ("workers, in tests", f"{own:.0f}"), ("processes the tests started", f"{children:.0f}"),
         ("workers, outside tests (start, collection)", f"{outside:.0f}"),
-        ("the rest (database server, daemons)", f"{busy - own - children - outside:.0f}"),
+        ("pytest's controller", f"{controller:.0f}"),
+        ("the suite's PostgreSQL (its backends included)",
+         "not on this machine" if server is None else f"{server:.0f}"),
+        ("the rest (other servers, chromium's unreaped processes, daemons)",
+         f"{busy - own - children - outside - controller - (server or 0):.0f}"),
         ("tests", str(len(rows)))])
     by_kind: dict[str, list[float]] = defaultdict(lambda: [0, 0.0, 0.0])
     by_file: dict[str, list[float]] = defaultdict(lambda: [0, 0.0, 0.0])

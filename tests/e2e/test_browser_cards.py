@@ -21,7 +21,7 @@ from reports.summaries.render import build_message
 from reports.summaries.schedule import Period
 from sync.models import AgentPrice, Call
 from sync.outcomes import settle_organisation
-from tests.support.browser import CHROMIUM
+from tests.support.browser import CHROMIUM, SETTLED
 from tests.support.cast import make_env
 from tests.support.factories import make_agents, make_callback_days, make_calls, make_subscription
 
@@ -30,7 +30,10 @@ pytestmark = [
     pytest.mark.skipif(not shutil.which(CHROMIUM), reason="chromium is not installed"),
 ]
 
-WIDTHS = (1920, 1440, 1280, 390)
+# The desktop widths share one load of each page, its window resized from the first to the
+# next (the cards are laid out by CSS: a window resized to a width lays them out as one
+# opened at it); a phone is a context of its own (a mobile viewport).
+SCREENS = ((1920, 1440, 1280), (390,))
 LANGUAGES = ("en", "pt-br")
 
 # Each row of cards: how many, and whether they span the row (no empty space at its end).
@@ -108,19 +111,28 @@ def test_cards_fill_their_rows_and_keep_their_values_whole(browser, live_server,
              "dashboard, Vapi": reverse("dashboard", args=[slug]) + f"?range=30d&env={vapi.pk}",
              "outcomes": reverse("outcomes", args=[slug]) + "?range=30d",
              "callbacks": reverse("callbacks", args=[slug]) + "?range=30d"}
-    for width in WIDTHS:
+    checked = 0
+    for widths in SCREENS:
         for language in LANGUAGES:
-            context, page = _page(browser, base, alice, width, language)
+            context, page = _page(browser, base, alice, widths[0], language)
             for name, path in pages.items():
-                where = f"{name} ({width} px, {language})"
-                assert page.goto(base + path, wait_until="load").status == 200, where
-                problems += _rows_problems(page.evaluate(CARD_ROWS), where, width < 600)
-                if broken := page.evaluate(BROKEN_VALUES):
-                    problems.append(f"{where}: values broken or cut: {broken}")
-                long = [n for n in page.evaluate(NOTE_LINES) if n[1] > 3]
-                if long:
-                    problems.append(f"{where}: notes over three lines: {long}")
+                page.set_viewport_size({"width": widths[0], "height": 900})
+                assert page.goto(base + path, wait_until="load").status == 200, name
+                for width in widths:
+                    if width != widths[0]:
+                        page.set_viewport_size({"width": width, "height": 900})
+                        page.evaluate(SETTLED)  # laid out again at this width
+                    assert page.evaluate("innerWidth") == width
+                    checked += 1
+                    where = f"{name} ({width} px, {language})"
+                    problems += _rows_problems(page.evaluate(CARD_ROWS), where, width < 600)
+                    if broken := page.evaluate(BROKEN_VALUES):
+                        problems.append(f"{where}: values broken or cut: {broken}")
+                    long = [n for n in page.evaluate(NOTE_LINES) if n[1] > 3]
+                    if long:
+                        problems.append(f"{where}: notes over three lines: {long}")
             context.close()
+    assert checked == sum(map(len, SCREENS)) * len(LANGUAGES) * len(pages)
     assert problems == [], "\n".join(problems)
 
 

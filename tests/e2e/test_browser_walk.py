@@ -20,8 +20,9 @@ On each rendered page:
 The summary and alert emails are rendered at 1440 and 390 px in both languages without
 sideways scroll. One walk holds every check of a page (each page load is the walk's cost):
 one browser for the module, one context per member, width and language, reused for every
-page; screenshots of the pages that failed in var/screenshots/walk/ (of every page with
-`SCREENSHOTS=all`).
+page (the owner's pages at 1440 px are then resized to the TV's 1920×1080 and checked again,
+not loaded a second time); screenshots of the pages that failed in var/screenshots/walk/ (of
+every page with `SCREENSHOTS=all`).
 """
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ from django.utils import timezone
 from portal.models import Membership, Role, Team
 from reports.alerts.models import AlertRule
 from tests.portal.test_pt_br_complete import untranslated
-from tests.support.browser import SHOTS
+from tests.support.browser import SETTLED, SHOTS
 from tests.support.browser_pages import portal_pages, signed_in_context
 from tests.support.cast import make_member
 from tests.support.factories import make_subscription
@@ -198,38 +199,55 @@ def _owner_problems(page, name: str, language: str, phone: bool) -> list[str]:
     return problems
 
 
-def _walk(page, base: str, pages, who: str, width: str, language: str, viewport: dict,
+def _found(page, name: str, who: str, language: str, viewport: dict) -> list[str]:
+    """What is wrong with the page as shown now at `viewport`."""
+    found = []
+    scroll_width, inner = page.evaluate(
+        "() => [document.documentElement.scrollWidth, innerWidth]")
+    if scroll_width > min(inner, viewport["width"]):
+        found.append(f"scrolls sideways ({scroll_width} > {inner} px)")
+    if viewport is DESKTOP and (wide := page.evaluate(TOO_WIDE)):
+        found.append(f"wider than its box: {wide}")
+    if viewport is TV and name == "live":
+        height = page.evaluate("() => document.documentElement.scrollHeight")
+        if height > viewport["height"]:
+            found.append(f"scrolls down ({height} > {viewport['height']} px)")
+    if viewport is PHONE and (cut := page.evaluate(CUT_OPTIONS)):
+        found.append(f"names cut in a filter: {cut}")
+    found += _text_problems(page, language)
+    if who == "owner" and viewport is not TV:
+        found += _owner_problems(page, name, language, viewport is PHONE)
+    return found
+
+
+def _walk(page, base: str, pages, who: str, widths: dict[str, dict], language: str,
           expected) -> tuple[list[str], int]:
+    """Each page loaded at the first of `widths` and checked there, then at each other width
+    the window is resized to (a desktop's window resized to a TV lays the page out as one
+    opened there: the layout is CSS, and the wallboard pages its agents again on resize)."""
     problems, seen = [], 0
+    (first, viewport), *resized = widths.items()
     for name, path in pages:
+        page.set_viewport_size(viewport)
         response = page.goto(base + path, wait_until="load")
-        seen += 1
-        where = f"{name} ({who}, {width}, {language})"
         status = response.status if response else None
         if status != expected(name):
-            problems.append(f"{where}: HTTP {status}, expected {expected(name)}")
+            seen += len(widths)
+            problems.append(f"{name} ({who}, {first}, {language}): HTTP {status}, expected "
+                            f"{expected(name)}")
             continue
-        found = []
-        scroll_width, inner = page.evaluate(
-            "() => [document.documentElement.scrollWidth, innerWidth]")
-        if scroll_width > min(inner, viewport["width"]):
-            found.append(f"scrolls sideways ({scroll_width} > {inner} px)")
-        if viewport is DESKTOP and (wide := page.evaluate(TOO_WIDE)):
-            found.append(f"wider than its box: {wide}")
-        if viewport is TV and name == "live":
-            height = page.evaluate("() => document.documentElement.scrollHeight")
-            if height > viewport["height"]:
-                found.append(f"scrolls down ({height} > {viewport['height']} px)")
-        if viewport is PHONE and (cut := page.evaluate(CUT_OPTIONS)):
-            found.append(f"names cut in a filter: {cut}")
-        found += _text_problems(page, language)
-        if who == "owner" and viewport is not TV:
-            found += _owner_problems(page, name, language, viewport is PHONE)
-        problems += [f"{where}: {p}" for p in found]
-        if found or EVERY_SHOT:
-            WALK_SHOTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(WALK_SHOTS / f"{who}-{width}-{language}-{name}.png"),
-                            full_page=True)
+        for width, shown in ((first, viewport), *resized):
+            if shown is not viewport:
+                page.set_viewport_size(shown)
+                page.evaluate(SETTLED)  # the resize's handlers and observers have run
+                assert page.evaluate("innerWidth") == shown["width"]
+            seen += 1
+            found = _found(page, name, who, language, shown)
+            problems += [f"{name} ({who}, {width}, {language}): {p}" for p in found]
+            if found or EVERY_SHOT:
+                WALK_SHOTS.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(WALK_SHOTS / f"{who}-{width}-{language}-{name}.png"),
+                                full_page=True)
     return problems, seen
 
 
@@ -252,29 +270,31 @@ def test_every_page_as_each_role_at_three_widths_in_both_languages(
             return 403 if role != "owner" and name in ADMIN_PAGES else 200
         return of
 
-    # The owner at every width; the others at desktop and phone width (the viewer of a team
-    # at phone width: what it may read is the lead's).
-    walks = [("owner", "tv", TV), ("owner", "desktop", DESKTOP), ("owner", "phone", PHONE),
-             ("lead", "desktop", DESKTOP), ("lead", "phone", PHONE),
-             ("team-viewer", "phone", PHONE),
-             ("viewer", "desktop", DESKTOP), ("viewer", "phone", PHONE)]
+    # The owner at every width (the TV's pass rides on the desktop's: each page resized); the
+    # others at desktop and phone width (the viewer of a team at phone width: what it may
+    # read is the lead's). A phone is a context of its own (a mobile viewport).
+    walks = [("owner", {"desktop": DESKTOP, "tv": TV}), ("owner", {"phone": PHONE}),
+             ("lead", {"desktop": DESKTOP}), ("lead", {"phone": PHONE}),
+             ("team-viewer", {"phone": PHONE}),
+             ("viewer", {"desktop": DESKTOP}), ("viewer", {"phone": PHONE})]
     base, problems, seen, errors = live_server.url, [], 0, []
-    for role, width, viewport in walks:
+    for role, widths in walks:
+        (width, viewport), = list(widths.items())[:1]
         for language in LANGUAGES:
             context = signed_in_context(browser, base, members[role], viewport, language,
                                         phone=viewport is PHONE)
             page = context.new_page()
             page.on("pageerror", lambda error: errors.append(str(error)))
-            found, count = _walk(page, base, pages, role, width, language, viewport,
-                                 expected(role))
+            found, count = _walk(page, base, pages, role, widths, language, expected(role))
             problems += found
             seen += count
             if language == "pt-br":
                 assert page.locator("html").get_attribute("lang") == "pt-br"
-            if role == "owner" and viewport is not TV:
+            if role == "owner":
+                page.set_viewport_size(viewport)
                 problems += _emails(page, org, width, language, viewport)
             context.close()
-    assert seen == len(walks) * len(LANGUAGES) * len(pages)
+    assert seen == sum(len(widths) for _, widths in walks) * len(LANGUAGES) * len(pages)
     assert problems == [], "\n".join([*problems, f"screenshots: {WALK_SHOTS}"])
     assert errors == []
 

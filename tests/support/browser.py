@@ -16,6 +16,9 @@ CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 MISSING = None if shutil.which(CHROMIUM) else (
     f"{CHROMIUM} is not installed (Debian: apt-get install chromium)")
 SHOTS = Path(django_settings.VAR_DIR) / "screenshots"
+# Resolves once the page has drawn two frames after a change of its window's size: its resize
+# handlers and observers have run, and it is laid out at the new width.
+SETTLED = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 
