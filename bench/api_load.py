@@ -58,6 +58,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
+import benchkit  # bench/benchkit.py: what the benchmark scripts share
 import requests
 from cryptography.fernet import Fernet
 
@@ -181,9 +182,6 @@ def run_wrk(base: str, paths: list[str], headers: dict[str, str], args,
     }
 
 
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
 def worker_pids(arbiter: int) -> list[int]:
     """gunicorn's workers: the arbiter's children."""
     pids = []
@@ -194,8 +192,8 @@ def worker_pids(arbiter: int) -> list[int]:
 
 def cpu_seconds(pid: int) -> float:
     """User + system CPU of one process so far (/proc/<pid>/stat, fields 14 and 15)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    fields = benchkit.proc_stat(pid)
+    return (int(fields[11]) + int(fields[12])) / benchkit.CLOCK_TICKS
 
 
 def backend_pids() -> list[int]:

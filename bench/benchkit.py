@@ -1,6 +1,7 @@
 """What the benchmark scripts share: Django set up as production runs it, a fresh database,
-waiting for a server, the percentile the tables print. Imported by name (`import benchkit`):
-a script run as `python bench/<name>.py` has this folder first on its path."""
+waiting for a server, a process's CPU from /proc, the percentile the tables print. Imported
+by name (`import benchkit`): a script run as `python bench/<name>.py` has this folder first
+on its path."""
 from __future__ import annotations
 
 import os
@@ -12,6 +13,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 # The calls table with its indexes, partitions included (a partitioned parent holds nothing).
@@ -81,6 +83,13 @@ def wait_for_health(port: int, tries: int = 300) -> None:
             return
         except OSError:
             time.sleep(0.1)
+
+
+def proc_stat(pid: int | str) -> list[str]:
+    """/proc/<pid>/stat's fields after the command's name: [1] the parent, [2] the process
+    group, [11] to [14] user and system ticks, its own then its reaped children's. OSError once
+    the process has ended."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
 
 
 def percentile(values: list[float], fraction: float) -> float:

@@ -66,16 +66,15 @@ def _fresh_database(url: str) -> None:
 
 def group_cpu(pgids: list[int]) -> float:
     """CPU seconds (user + system) used so far by every live process of these groups."""
-    ticks = os.sysconf("SC_CLK_TCK")
     total = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+    for process in Path("/proc").glob("[0-9]*"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
+            fields = benchkit.proc_stat(process.name)
         except OSError:
             continue
-        if int(fields[2]) in pgids:  # fields[2]: pgrp; [11], [12]: utime, stime
+        if int(fields[2]) in pgids:
             total += int(fields[11]) + int(fields[12])
-    return total / ticks
+    return total / benchkit.CLOCK_TICKS
 
 
 def _p95(values: list[float]) -> float:

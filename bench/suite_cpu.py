@@ -31,9 +31,10 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+import benchkit
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = benchkit.ROOT
 # Set by the script for the workers: where each writes its rows.
 OUT = "SUITE_CPU_DIR"
 
@@ -77,21 +78,15 @@ def _busy_core_seconds() -> float:
 def _tree_cpu(pid: int) -> float:
     """CPU of a process, of the children it reaped and of those alive now (a postmaster: its
     backends)."""
-    tick = os.sysconf("SC_CLK_TCK")
-
-    def fields(of: int | str) -> list[str]:
-        return Path(f"/proc/{of}/stat").read_text().rsplit(")", 1)[1].split()
-
-    own = fields(pid)
-    total = sum(int(v) for v in own[11:15])  # utime, stime, cutime, cstime
-    for child in Path("/proc").iterdir():
+    total = sum(int(v) for v in benchkit.proc_stat(pid)[11:15])
+    for process in Path("/proc").glob("[0-9]*"):
         try:
-            stat = fields(child.name) if child.name.isdigit() else None
+            fields = benchkit.proc_stat(process.name)
         except OSError:  # ended meanwhile
             continue
-        if stat and int(stat[1]) == pid:
-            total += int(stat[11]) + int(stat[12])
-    return total / tick
+        if int(fields[1]) == pid:
+            total += int(fields[11]) + int(fields[12])
+    return total / benchkit.CLOCK_TICKS
 
 
 def _postmaster(url: str) -> int | None:

@@ -21,7 +21,7 @@ from reports.summaries.render import build_message
 from reports.summaries.schedule import Period
 from sync.models import AgentPrice, Call
 from sync.outcomes import settle_organisation
-from tests.support.browser import CHROMIUM, SETTLED
+from tests.support.browser import CHROMIUM, resize
 from tests.support.cast import make_env
 from tests.support.factories import make_agents, make_callback_days, make_calls, make_subscription
 
@@ -119,10 +119,7 @@ def test_cards_fill_their_rows_and_keep_their_values_whole(browser, live_server,
                 page.set_viewport_size({"width": widths[0], "height": 900})
                 assert page.goto(base + path, wait_until="load").status == 200, name
                 for width in widths:
-                    if width != widths[0]:
-                        page.set_viewport_size({"width": width, "height": 900})
-                        page.evaluate(SETTLED)  # laid out again at this width
-                    assert page.evaluate("innerWidth") == width
+                    resize(page, {"width": width, "height": 900})
                     checked += 1
                     where = f"{name} ({width} px, {language})"
                     problems += _rows_problems(page.evaluate(CARD_ROWS), where, width < 600)

@@ -36,7 +36,7 @@ from django.utils import timezone
 from portal.models import Membership, Role, Team
 from reports.alerts.models import AlertRule
 from tests.portal.test_pt_br_complete import untranslated
-from tests.support.browser import SETTLED, SHOTS
+from tests.support.browser import SHOTS, resize
 from tests.support.browser_pages import portal_pages, signed_in_context
 from tests.support.cast import make_member
 from tests.support.factories import make_subscription
@@ -238,9 +238,7 @@ def _walk(page, base: str, pages, who: str, widths: dict[str, dict], language: s
             continue
         for width, shown in ((first, viewport), *resized):
             if shown is not viewport:
-                page.set_viewport_size(shown)
-                page.evaluate(SETTLED)  # the resize's handlers and observers have run
-                assert page.evaluate("innerWidth") == shown["width"]
+                resize(page, shown)
             seen += 1
             found = _found(page, name, who, language, shown)
             problems += [f"{name} ({who}, {width}, {language}): {p}" for p in found]
@@ -279,7 +277,7 @@ def test_every_page_as_each_role_at_three_widths_in_both_languages(
              ("viewer", {"desktop": DESKTOP}), ("viewer", {"phone": PHONE})]
     base, problems, seen, errors = live_server.url, [], 0, []
     for role, widths in walks:
-        (width, viewport), = list(widths.items())[:1]
+        width, viewport = next(iter(widths.items()))
         for language in LANGUAGES:
             context = signed_in_context(browser, base, members[role], viewport, language,
                                         phone=viewport is PHONE)

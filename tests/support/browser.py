@@ -16,9 +16,9 @@ CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 MISSING = None if shutil.which(CHROMIUM) else (
     f"{CHROMIUM} is not installed (Debian: apt-get install chromium)")
 SHOTS = Path(django_settings.VAR_DIR) / "screenshots"
-# Resolves once the page has drawn two frames after a change of its window's size: its resize
-# handlers and observers have run, and it is laid out at the new width.
-SETTLED = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
+# Resolves once the page has drawn two frames: after a change of its window's size, its resize
+# handlers and observers have run.
+_TWO_FRAMES = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 
@@ -43,3 +43,11 @@ def launched_chromium():
             os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
         else:
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+def resize(page, viewport: dict) -> None:
+    """The page's window set to `viewport` and the page laid out again at it (a window resized
+    to a width lays a page out as one opened at it)."""
+    page.set_viewport_size(viewport)
+    page.evaluate(_TWO_FRAMES)
+    assert page.evaluate("innerWidth") == viewport["width"]
