@@ -91,9 +91,10 @@ def relaxed_commits() -> Iterator[None]:
 
 
 def _finish(run: SyncRun, status: str, error: str = "") -> None:
-    run.status, run.error, run.finished_at = status, error[:2000], timezone.now()
-    run.save(update_fields=["status", "error", "finished_at", "details"])
-    under_way.ended(run.pk)
+    with under_way.ending(run.pk) as writing:
+        if writing:  # else an interrupt marked it stopped first, and said so: it stays so
+            run.status, run.error, run.finished_at = status, error[:2000], timezone.now()
+            run.save(update_fields=["status", "error", "finished_at", "details"])
 
 
 def mark_auth_failed(environment: Environment, error: AuthError) -> None:
@@ -178,8 +179,7 @@ def _sync_locked(environment: Environment, outcome: SyncOutcome, streams: list[s
                         SyncRun.objects.create, environment=environment, stream=name,
                         trigger=trigger), lock)
                     outcome.runs.append(run)
-                    if stopped:
-                        _finish(run, RunStatus.FAILED, stopped)
+                    if stopped:  # written ended by the interrupt's reason
                         break
                     ctx = _run_context(environment, client, run, now, full, progress, lock)
                     ctx.hint_server = _hint_server(provider, name, ctx, hook_budget)

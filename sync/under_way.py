@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,17 +41,20 @@ class Begun:
 _runs: dict[int, Any] = {}  # run id → its RunContext once its stream started, else Begun
 _guard = threading.Lock()
 _stopped: list[str] = []  # once the command is interrupted: why (no run starts after)
+_cut: set[int] = set()  # the runs the interrupt took: they stay stopped
 
 
-def begin(create: Callable[[], SyncRun], lock: Any) -> tuple[SyncRun, str]:
+def begin(create: Callable[..., SyncRun], lock: Any) -> tuple[SyncRun, str]:
     """Write a run's row with `create` and count the run under way in one step: an interrupt
     waits for both, so no row says running without this process knowing it. Returns the run
-    and "" — or, once the command was interrupted, what stopped it: the caller ends the run
-    at once (the interrupt's receiver has already gone)."""
+    and "" — or, once the command was interrupted, what stopped it: the row is then written
+    ended by it, in its one statement (the process may be gone before the caller's next
+    one), and the caller goes no further."""
     with _guard:
-        run = create()
         if _stopped:
-            return run, _stopped[0]
+            return create(status=RunStatus.FAILED, error=_stopped[0],
+                          finished_at=timezone.now()), _stopped[0]
+        run = create()
         _runs[run.pk] = Begun(run, lock)
         return run, ""
 
@@ -67,8 +71,17 @@ def started(ctx: Any) -> str:
         return ""
 
 
-def ended(run_id: int) -> None:
+@contextmanager
+def ending(run_id: int) -> Iterator[bool]:
+    """Whether the run's own thread may write how it ended: not once an interrupt marked it
+    stopped (the command has said so; its thread may reach its end a moment later). The
+    guard is held while it writes, so an interrupt finds the run under way or ended, never
+    between: the end or the stop takes it, never both, never neither."""
     with _guard:
+        if run_id in _cut:
+            yield False
+            return
+        yield True
         _runs.pop(run_id, None)
 
 
@@ -80,6 +93,7 @@ def stop_runs_under_way(sender: Any, signum: int, **kwargs: Any) -> str:
     with _guard:
         _stopped[:] = [said]
         cut = list(_runs.values())
+        _cut.update(_runs)
         _runs.clear()
     if not cut:
         return ""

@@ -27,6 +27,7 @@ def interruptible() -> Iterator[None]:
     yield
     under_way._stopped.clear()
     under_way._runs.clear()
+    under_way._cut.clear()
 
 
 def _create(env) -> partial:
@@ -56,9 +57,31 @@ def test_after_an_interrupt_no_stream_starts_and_no_new_run_goes_unended(
 
     # The stream of the run begun before the interrupt does not start: the receiver took it.
     assert under_way.started(under_way.Begun(begun, None)) == SAID
-    # A run begun after it is told at once, for its caller to end it.
-    _, stopped = under_way.begin(_create(env_a), None)
+    # A run begun after it is told at once, its row written ended in that one statement.
+    late, stopped = under_way.begin(_create(env_a), None)
     assert stopped == SAID
+    late.refresh_from_db()
+    assert (late.status, late.error) == (RunStatus.FAILED, SAID) and late.finished_at
     assert list(under_way._runs) == []
     begun.refresh_from_db()
     assert begun.status == RunStatus.FAILED
+
+
+def test_a_run_marked_stopped_stays_stopped_when_its_thread_reaches_its_end(
+        env_a, interruptible):
+    """Resumed after the signal, the run's own thread may finish it a moment after the
+    interrupt marked it stopped: the stop line counted it, so its row must not then say it
+    succeeded. And a run whose end came first is not counted by the stop."""
+    from sync.engine import _finish
+
+    stopped_run, _ = under_way.begin(_create(env_a), None)
+    ended_run, _ = under_way.begin(_create(env_a), None)
+    _finish(ended_run, RunStatus.SUCCEEDED)
+    said = under_way.stop_runs_under_way(sender=None, signum=signal.SIGINT)
+    _finish(stopped_run, RunStatus.SUCCEEDED)
+
+    assert said == "1 sync run marked stopped"
+    stopped_run.refresh_from_db()
+    ended_run.refresh_from_db()
+    assert (stopped_run.status, stopped_run.error) == (RunStatus.FAILED, SAID)
+    assert (ended_run.status, ended_run.error) == (RunStatus.SUCCEEDED, "")
