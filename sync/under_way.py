@@ -41,7 +41,6 @@ class Begun:
 _runs: dict[int, Any] = {}  # run id → its RunContext once its stream started, else Begun
 _guard = threading.Lock()
 _stopped: list[str] = []  # once the command is interrupted: why (no run starts after)
-_cut: set[int] = set()  # the runs the interrupt took: they stay stopped
 
 
 def begin(create: Callable[..., SyncRun], lock: Any) -> tuple[SyncRun, str]:
@@ -78,7 +77,7 @@ def ending(run_id: int) -> Iterator[bool]:
     guard is held while it writes, so an interrupt finds the run under way or ended, never
     between: the end or the stop takes it, never both, never neither."""
     with _guard:
-        if run_id in _cut:
+        if _stopped and run_id not in _runs:  # the interrupt took it (or it never began)
             yield False
             return
         yield True
@@ -93,7 +92,6 @@ def stop_runs_under_way(sender: Any, signum: int, **kwargs: Any) -> str:
     with _guard:
         _stopped[:] = [said]
         cut = list(_runs.values())
-        _cut.update(_runs)
         _runs.clear()
     if not cut:
         return ""

@@ -65,7 +65,7 @@ def test_a_password_spray_cannot_lock_the_victim_out_elsewhere(client, alice, bo
     from portal.auth import lockout
 
     # Every wait is counted; only the attempts `login` times below really sleep (the spray's
-    # sixty would add six seconds of sleep and check nothing more).
+    # fifty-five would add five seconds of sleep and check nothing more).
     waits: list[float] = []
     timed = False
     real_wait = lockout.wait

@@ -27,7 +27,6 @@ def interruptible() -> Iterator[None]:
     yield
     under_way._stopped.clear()
     under_way._runs.clear()
-    under_way._cut.clear()
 
 
 def _create(env) -> partial:
