@@ -50,10 +50,13 @@ demo: $(STAMP)
 # from ~720 to ~620 s. The longest tests start first (tests/conftest.py). `make test
 # TEST_WORKERS=0` runs it in one process. The sources are
 # compiled once first: with PYTHONDONTWRITEBYTECODE set (as on CI machines) every command a
-# test starts (manage.py, workers, gunicorn) would compile them all again, ~0.4 s each.
+# test starts (manage.py, workers, gunicorn) would compile them all again, ~0.4 s each; and
+# pytest's rewritten test modules are written once, which every worker would otherwise
+# rewrite for itself (tests/support/assert_cache.py).
 TEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print((os.cpu_count() or 1) + 1)')
 test: $(TEST_STAMP)
 	$(PY) -m compileall -q -j0 portal sync reports tests bench manage.py > /dev/null
+	$(PY) -m tests.support.assert_cache
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 # The production run: refuses without the services and secrets a real deployment needs, then

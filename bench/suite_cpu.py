@@ -2,7 +2,8 @@
 
     python bench/suite_cpu.py [--workers N] [--top 25] [-- PYTEST ARGS…]
 
-Runs the suite as `make test` does (`pytest -n N --dist loadgroup`, on the embedded
+Runs the suite as `make test` does (the test modules' asserts rewritten ahead by
+`tests/support/assert_cache.py`, then `pytest -n N --dist loadgroup`, on the embedded
 PostgreSQL unless DATABASE_URL is set) with this file loaded in every worker as a pytest
 plugin, which reads `getrusage` around each test: the worker's own CPU and that of the
 processes it started and waited for (commands, servers, chromium). The machine's busy
@@ -139,7 +140,11 @@ def main() -> None:
                    "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "bench"),
                                                                os.environ.get("PYTHONPATH")]))}
             busy, started = _busy_core_seconds(), time.monotonic()
+            ahead = _cpu(resource.RUSAGE_CHILDREN)
+            subprocess.run([sys.executable, "-m", "tests.support.assert_cache"], cwd=ROOT,
+                           check=True)  # as `make test` does first
             pytest_cpu = _cpu(resource.RUSAGE_CHILDREN)
+            ahead = pytest_cpu - ahead
             result = subprocess.run(
                 [sys.executable, "-m", "pytest", "-n", str(args.workers), "--dist",
                  "loadgroup", "-p", "suite_cpu", "-q", *args.pytest_args], cwd=ROOT, env=env,
@@ -163,10 +168,11 @@ def main() -> None:
         ("workers, in tests", f"{own:.0f}"), ("processes the tests started", f"{children:.0f}"),
         ("workers, outside tests (start, collection)", f"{outside:.0f}"),
         ("pytest's controller", f"{controller:.0f}"),
+        ("the test modules' asserts rewritten ahead", f"{ahead:.0f}"),
         ("the suite's PostgreSQL (its backends included)",
          "not on this machine" if server is None else f"{server:.0f}"),
         ("the rest (other servers, chromium's unreaped processes, daemons)",
-         f"{busy - own - children - outside - controller - (server or 0):.0f}"),
+         f"{busy - own - children - outside - controller - ahead - (server or 0):.0f}"),
         ("tests", str(len(rows)))])
     by_kind: dict[str, list[float]] = defaultdict(lambda: [0, 0.0, 0.0])
     by_file: dict[str, list[float]] = defaultdict(lambda: [0, 0.0, 0.0])
