@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import re
 import shutil
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.test import Client
 from django.urls import reverse
@@ -56,6 +57,17 @@ BROKEN_VALUES = """() => [...document.querySelectorAll('.kpis .value')].filter(v
 NOTE_LINES = """() => [...document.querySelectorAll('.kpis .delta.flat')].map(n =>
   [n.innerText, Math.round(n.getBoundingClientRect().height
                            / parseFloat(getComputedStyle(n).lineHeight))])"""
+
+
+@pytest.fixture(autouse=True)
+def _mid_afternoon():
+    """Mid-afternoon in São Paulo (org A's zone) whenever the test runs, its data built and its
+    pages read on one day: begun before local midnight and read after it, the data ended the
+    day before "today" and the cards said "no comparison: the previous period is not fully
+    mirrored" (which took four lines on a phone in Portuguese until it was shortened). Every
+    fixture that builds data runs after this one."""
+    with time_machine.travel(datetime(2026, 11, 25, 18, 0, tzinfo=UTC), tick=True):
+        yield
 
 
 @pytest.fixture
